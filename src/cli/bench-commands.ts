@@ -1,0 +1,155 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { runLogBench } from "../engine/log.bench.js";
+import { runResilienceBench } from "../resilience/resilience.bench.js";
+import { emitJson } from "../observability/index.js";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+/** Median of numbers (the figure quoted from several runs). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface CommonOptions {
+  json: boolean;
+  out?: string;
+  runs: number;
+}
+
+/** Runs a benchmark `runs` times; prints each run's human lines, then medians; JSON on request. */
+async function repeat(
+  name: string,
+  opts: CommonOptions,
+  run: () => Promise<object>,
+  figures: (r: object) => Record<string, number>,
+): Promise<void> {
+  const results: object[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    if (opts.runs > 1 && !opts.json) process.stdout.write(`run ${i + 1}/${opts.runs}\n`);
+    results.push(await run());
+  }
+  const medians: Record<string, number> = {};
+  if (results.length > 1) {
+    const all = results.map(figures);
+    for (const key of Object.keys(all[0]!)) medians[key] = median(all.map((f) => f[key]!));
+    if (!opts.json)
+      process.stdout.write(
+        `median of ${results.length} runs: ${Object.entries(medians)
+          .map(([k, v]) => `${k}=${Math.round(v * 100) / 100}`)
+          .join(" ")}\n`,
+      );
+  }
+  const output = results.length === 1 ? results[0]! : { benchmark: name, runs: results, medians };
+  const text = emitJson(output, opts.out);
+  if (opts.json) process.stdout.write(text + "\n");
+}
+
+/** `sluice bench <name>`: benchmarks that print a human line and write JSON. */
+export function registerBenchCommands(program: Command): void {
+  const bench = program
+    .command("bench")
+    .description("run a benchmark (prints a human line; JSON with --json or --out)");
+
+  bench
+    .command("log")
+    .description("append to and read back the durable log (kafka-producer-perf-test style)")
+    .option("--num-records <n>", "records to append", positiveInt, 1_000_000)
+    .option("--record-size <bytes>", "bytes per record value", positiveInt, 100)
+    .option("--batch-size <n>", "records per append call", positiveInt, 100)
+    .option("--appenders <n>", "concurrent appenders", positiveInt, 1)
+    .option("--fsync <mode>", "always | interval | never", "interval")
+    .option("--fsync-interval-ms <ms>", "fsync interval for --fsync interval", positiveInt, 50)
+    .option("--no-read", "skip reading the log back")
+    .option("--dir <dir>", "where to write (default: a temporary directory)")
+    .option("--progress", "print progress every second", false)
+    .option("--runs <n>", "repeat and report medians", positiveInt, 1)
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file")
+    .action(
+      async (
+        opts: CommonOptions & {
+          numRecords: number;
+          recordSize: number;
+          batchSize: number;
+          appenders: number;
+          fsync: string;
+          fsyncIntervalMs: number;
+          read: boolean;
+          dir?: string;
+          progress: boolean;
+        },
+      ) => {
+        if (!["always", "interval", "never"].includes(opts.fsync))
+          throw new InvalidArgumentError(
+            `--fsync: expected always, interval or never, got ${opts.fsync}`,
+          );
+        await repeat(
+          "log",
+          opts,
+          () =>
+            runLogBench({
+              numRecords: opts.numRecords,
+              recordSize: opts.recordSize,
+              batchSize: opts.batchSize,
+              appenders: opts.appenders,
+              fsync: opts.fsync as "always",
+              fsyncIntervalMs: opts.fsyncIntervalMs,
+              read: opts.read,
+              progress: opts.progress,
+              quiet: opts.json,
+              ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+            }),
+          (r) => {
+            const result = r as {
+              produce: { recordsPerSec: number; latency: { p99Ms: number } };
+              consume?: { recordsPerSec: number };
+              peakRssBytes: number;
+            };
+            return {
+              appendRecordsPerSec: result.produce.recordsPerSec,
+              appendP99Ms: result.produce.latency.p99Ms,
+              readRecordsPerSec: result.consume?.recordsPerSec ?? 0,
+              peakRssMB: result.peakRssBytes / (1024 * 1024),
+            };
+          },
+        );
+      },
+    );
+
+  bench
+    .command("resilience")
+    .description(
+      "overhead of wrap(retry, circuitBreaker, timeout); idempotency store and duplicate detector",
+    )
+    .option("--duration-ms <ms>", "length of each timed loop", positiveInt, 2000)
+    .option("--keys <n>", "keys for the memory figures", positiveInt, 1_000_000)
+    .option("--runs <n>", "repeat and report medians", positiveInt, 1)
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file")
+    .action(async (opts: CommonOptions & { durationMs: number; keys: number }) => {
+      await repeat(
+        "resilience",
+        opts,
+        () => runResilienceBench({ json: opts.json, durationMs: opts.durationMs, keys: opts.keys }),
+        (r) => {
+          const result = r as {
+            policyOverhead: { cooperativeTimeout: { callsPerSecond: number; nsPerCall: number } };
+            idempotencyStore: { checksPerSecondHit: number; stateBytesPerKey: number };
+          };
+          return {
+            wrappedCallsPerSec: result.policyOverhead.cooperativeTimeout.callsPerSecond,
+            nsPerCall: result.policyOverhead.cooperativeTimeout.nsPerCall,
+            idempotencyChecksPerSec: result.idempotencyStore.checksPerSecondHit,
+            idempotencyBytesPerKey: result.idempotencyStore.stateBytesPerKey,
+          };
+        },
+      );
+    });
+}

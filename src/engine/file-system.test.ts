@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { isSluiceError } from "../errors/index.js";
+import { type FileSystem, NodeFileSystem } from "./file-system.js";
+import { SimulatedFileSystem } from "./simulated-file-system.js";
+
+const realRoot = mkdtempSync(join(tmpdir(), "sluice-fs-"));
+afterAll(() => rmSync(realRoot, { recursive: true, force: true }));
+
+// The simulated disk is only worth its tests if it behaves like the real one.
+const implementations: Array<[string, () => { fs: FileSystem; root: string }]> = [
+  ["NodeFileSystem", () => ({ fs: new NodeFileSystem(), root: mkdtempSync(join(realRoot, "t-")) })],
+  ["SimulatedFileSystem", () => ({ fs: new SimulatedFileSystem(), root: "/sim" })],
+];
+
+describe.each(implementations)("%s", (_name, make) => {
+  it("writes, reads at positions, truncates and reports sizes", async () => {
+    const { fs, root } = make();
+    fs.mkdir(root);
+    const file = fs.open(join(root, "a.log"), "write");
+    file.write(Buffer.from("hello world"), 0);
+    file.write(Buffer.from("HELLO"), 6);
+    expect(file.size()).toBe(11);
+    const buf = Buffer.alloc(20);
+    expect(file.read(buf, 0, 20, 0)).toBe(11);
+    expect(buf.subarray(0, 11).toString()).toBe("hello HELLO");
+    file.truncate(5);
+    expect(file.size()).toBe(5);
+    expect(file.read(buf, 0, 20, 5)).toBe(0);
+    await file.sync();
+    file.close();
+  });
+
+  it("lists, renames, unlinks and writes small files atomically", async () => {
+    const { fs, root } = make();
+    fs.mkdir(join(root, "d"));
+    fs.open(join(root, "d", "x"), "write").close();
+    await fs.writeFileAtomic(join(root, "d", "cp"), Buffer.from("42"));
+    await fs.writeFileAtomic(join(root, "d", "cp"), Buffer.from("43"));
+    expect(fs.list(join(root, "d")).sort()).toEqual(["cp", "x"]);
+    expect(fs.readFile(join(root, "d", "cp")).toString()).toBe("43");
+    fs.rename(join(root, "d", "x"), join(root, "d", "y"));
+    expect(fs.exists(join(root, "d", "x"))).toBe(false);
+    fs.unlink(join(root, "d", "y"));
+    fs.unlink(join(root, "d", "never-existed"));
+    expect(fs.list(join(root, "d"))).toEqual(["cp"]);
+    await fs.syncDir(join(root, "d"));
+  });
+
+  it("gives typed errors for missing and existing files", () => {
+    const { fs, root } = make();
+    fs.mkdir(root);
+    expect(() => fs.open(join(root, "missing"), "read")).toThrow(
+      expect.objectContaining({ code: "SLUICE_NOT_FOUND" }),
+    );
+    fs.open(join(root, "once"), "create-exclusive").close();
+    let error: unknown;
+    try {
+      fs.open(join(root, "once"), "create-exclusive");
+    } catch (e) {
+      error = e;
+    }
+    expect(isSluiceError(error, "SLUICE_ALREADY_EXISTS")).toBe(true);
+  });
+});
+
+describe("SimulatedFileSystem crashes", () => {
+  it("keeps synced bytes and loses (or tears) the rest", async () => {
+    const fs = new SimulatedFileSystem(7);
+    fs.mkdir("/c");
+    const file = fs.open("/c/f", "write");
+    file.write(Buffer.from("durable|"), 0);
+    await file.sync();
+    file.write(Buffer.from("volatile"), 8);
+    fs.crash({ keepRandomUnsyncedPrefix: false });
+    expect(fs.readFile("/c/f").toString()).toBe("durable|");
+    expect(() => file.size()).toThrow(/crash/);
+    const again = fs.open("/c/f", "write");
+    again.write(Buffer.from("0123456789"), 8);
+    fs.crash();
+    const kept = fs.readFile("/c/f").toString();
+    expect(kept.startsWith("durable|")).toBe(true);
+    expect("durable|0123456789".startsWith(kept)).toBe(true);
+  });
+});

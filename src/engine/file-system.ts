@@ -1,0 +1,177 @@
+import * as fs from "node:fs";
+import { SluiceError } from "../errors/index.js";
+
+/**
+ * An open file. Reads and writes are synchronous page-cache operations (fast, and they keep
+ * the engine's state changes atomic on the event loop); only `sync` waits for the device.
+ */
+export interface FileHandle {
+  readonly path: string;
+  size(): number;
+  /** Reads up to `length` bytes at `position` into `target`; returns the bytes read. */
+  read(target: Buffer, targetOffset: number, length: number, position: number): number;
+  /** Writes all of `source` at `position`. */
+  write(source: Buffer, position: number): void;
+  /** Flushes written data to the device (fdatasync). */
+  sync(): Promise<void>;
+  truncate(length: number): void;
+  close(): void;
+}
+
+export type OpenMode = "read" | "write" | "create-exclusive";
+
+/**
+ * The engine's whole view of storage. `NodeFileSystem` is the real disk; `SimulatedFileSystem`
+ * keeps files in memory and can fail fsyncs, tear writes, fill the disk and crash.
+ */
+export interface FileSystem {
+  /** Opens a file; "write" creates it if missing, "create-exclusive" fails if it exists. */
+  open(path: string, mode: OpenMode): FileHandle;
+  exists(path: string): boolean;
+  /** Names (not paths) of the entries in a directory. */
+  list(dir: string): string[];
+  mkdir(dir: string): void;
+  rename(from: string, to: string): void;
+  unlink(path: string): void;
+  readFile(path: string): Buffer;
+  /** Replaces a small file atomically (write a temporary, sync, rename). */
+  writeFileAtomic(path: string, data: Buffer): Promise<void>;
+  /** Makes entries created, renamed or removed in `dir` durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+function ioError(op: string, path: string, cause: unknown): SluiceError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === "EEXIST")
+    return new SluiceError("SLUICE_ALREADY_EXISTS", `${op} ${path}: already exists`, {
+      cause,
+      details: { path },
+    });
+  if (code === "ENOENT")
+    return new SluiceError("SLUICE_NOT_FOUND", `${op} ${path}: no such file or directory`, {
+      cause,
+      details: { path },
+    });
+  return new SluiceError("SLUICE_IO", `${op} ${path}: ${(cause as Error).message}`, {
+    cause,
+    details: { path, errno: code },
+  });
+}
+
+function wrap<T>(op: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    throw ioError(op, path, cause);
+  }
+}
+
+class NodeFileHandle implements FileHandle {
+  private open = true;
+  constructor(
+    readonly path: string,
+    private readonly fd: number,
+  ) {}
+
+  size(): number {
+    return wrap("stat", this.path, () => fs.fstatSync(this.fd).size);
+  }
+
+  read(target: Buffer, targetOffset: number, length: number, position: number): number {
+    return wrap("read", this.path, () =>
+      fs.readSync(this.fd, target, targetOffset, length, position),
+    );
+  }
+
+  write(source: Buffer, position: number): void {
+    wrap("write", this.path, () => {
+      let done = 0;
+      while (done < source.length)
+        done += fs.writeSync(this.fd, source, done, source.length - done, position + done);
+    });
+  }
+
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.open) return resolve();
+      fs.fdatasync(this.fd, (error) =>
+        error ? reject(ioError("fsync", this.path, error)) : resolve(),
+      );
+    });
+  }
+
+  truncate(length: number): void {
+    wrap("truncate", this.path, () => fs.ftruncateSync(this.fd, length));
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    wrap("close", this.path, () => fs.closeSync(this.fd));
+  }
+}
+
+/** The real file system through `node:fs`. */
+export class NodeFileSystem implements FileSystem {
+  open(path: string, mode: OpenMode): FileHandle {
+    const flags =
+      mode === "read" ? "r" : mode === "write" ? fs.constants.O_RDWR | fs.constants.O_CREAT : "wx+";
+    return new NodeFileHandle(
+      path,
+      wrap("open", path, () => fs.openSync(path, flags, 0o644)),
+    );
+  }
+
+  exists(path: string): boolean {
+    return fs.existsSync(path);
+  }
+
+  list(dir: string): string[] {
+    return wrap("list", dir, () => fs.readdirSync(dir));
+  }
+
+  mkdir(dir: string): void {
+    wrap("mkdir", dir, () => fs.mkdirSync(dir, { recursive: true }));
+  }
+
+  rename(from: string, to: string): void {
+    wrap("rename", from, () => fs.renameSync(from, to));
+  }
+
+  unlink(path: string): void {
+    wrap("unlink", path, () => fs.rmSync(path, { force: true }));
+  }
+
+  readFile(path: string): Buffer {
+    return wrap("read", path, () => fs.readFileSync(path));
+  }
+
+  private tmpCounter = 0;
+
+  async writeFileAtomic(path: string, data: Buffer): Promise<void> {
+    // A unique temporary name, so concurrent writers of one file never rename each other's.
+    const tmp = `${path}.${process.pid}-${this.tmpCounter++}.tmp`;
+    const handle = this.open(tmp, "write");
+    try {
+      handle.truncate(0);
+      handle.write(data, 0);
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+    this.rename(tmp, path);
+  }
+
+  syncDir(dir: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.open(dir, "r", (openError, fd) => {
+        if (openError) return reject(ioError("open", dir, openError));
+        fs.fsync(fd, (syncError) => {
+          fs.close(fd, () => (syncError ? reject(ioError("fsync", dir, syncError)) : resolve()));
+        });
+      });
+    });
+  }
+}
+
+export const nodeFileSystem: FileSystem = new NodeFileSystem();

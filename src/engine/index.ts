@@ -1,0 +1,24 @@
+export { Log, openLog, RECOVERY_POINT_FILE, LOG_START_FILE } from "./log.js";
+export type { AppendOptions, AppendResult, ReadOptions, SegmentInfo, TailOptions } from "./log.js";
+export type { CleanupPolicy, FsyncPolicy, LogOptions } from "./log-options.js";
+export type { LogRecord, RecordHeader, RecordInput } from "./record.js";
+export type { RecoveryReport } from "./recovery.js";
+export { compactLog } from "./compactor.js";
+export type { CompactionResult } from "./compactor.js";
+export {
+  encodeBatch,
+  decodeRecords,
+  decodeBatches,
+  checkBatch,
+  readBatchHeader,
+  BATCH_HEADER_BYTES,
+} from "./record-batch.js";
+export type { BatchHeader, BatchProducer } from "./record-batch.js";
+export { registerCodec, CompressionCodec } from "./compression.js";
+export type { Codec, CompressionName } from "./compression.js";
+export { NodeFileSystem, nodeFileSystem } from "./file-system.js";
+export type { FileHandle, FileSystem, OpenMode } from "./file-system.js";
+export { SimulatedFileSystem, seededRandom } from "./simulated-file-system.js";
+export type { FaultSeams } from "./fault-seams.js";
+export { inspectLog, repairLog } from "./log-inspector.js";
+export type { Corruption, InspectVisitor, RepairReport, SegmentReport } from "./log-inspector.js";

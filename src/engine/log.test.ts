@@ -1,0 +1,483 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { isSluiceError } from "../errors/index.js";
+import { VirtualClock } from "../time/index.js";
+import { compactLog } from "./compactor.js";
+import { type Log, openLog } from "./log.js";
+import type { LogOptions } from "./log-options.js";
+import { SimulatedFileSystem } from "./simulated-file-system.js";
+
+const DIR = "/data/log";
+const value = (i: number): Buffer => Buffer.from(`value-${i}`.padEnd(100, "."));
+const rec = (i: number, key?: string) => ({
+  key: key === undefined ? null : Buffer.from(key),
+  value: value(i),
+});
+
+const open: Log[] = [];
+async function openSim(fs: SimulatedFileSystem, options: LogOptions = {}): Promise<Log> {
+  const log = await openLog(DIR, { fs, maintenanceIntervalMs: 0, ...options });
+  open.push(log);
+  return log;
+}
+afterEach(async () => {
+  for (const log of open.splice(0)) if (!log.isClosed) await log.close();
+});
+
+async function appendMany(
+  log: Log,
+  count: number,
+  perBatch = 10,
+  keyOf?: (i: number) => string,
+): Promise<void> {
+  for (let i = 0; i < count; i += perBatch) {
+    const batch = [];
+    for (let j = i; j < Math.min(count, i + perBatch); j++) batch.push(rec(j, keyOf?.(j)));
+    await log.append(batch);
+  }
+}
+
+describe("Log append and read", () => {
+  it("assigns consecutive offsets and reads them back from any offset", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    const first = await log.append([rec(0), rec(1)]);
+    expect(first).toMatchObject({ baseOffset: 0, lastOffset: 1 });
+    await appendMany(log, 998);
+    expect(log.logEndOffset).toBe(1000);
+    const read = log.read(500, { maxRecords: 3 });
+    expect(read.map((r) => r.offset)).toEqual([500, 501, 502]);
+    expect(read[0]!.value).toEqual(value(498));
+    expect(log.read(1000)).toEqual([]);
+  });
+
+  it("rolls segments by size and finds offsets in every segment through the index", async () => {
+    const log = await openSim(new SimulatedFileSystem(), {
+      segmentBytes: 8 * 1024,
+      indexIntervalBytes: 512,
+    });
+    await appendMany(log, 2000, 7);
+    const segments = log.segmentInfos();
+    expect(segments.length).toBeGreaterThan(10);
+    expect(segments.every((s) => s.sizeBytes <= 8 * 1024)).toBe(true);
+    for (const s of segments) {
+      expect(log.read(s.baseOffset, { maxRecords: 1 })[0]!.offset).toBe(s.baseOffset);
+      expect(log.read(s.nextOffset - 1, { maxRecords: 1 })[0]!.offset).toBe(s.nextOffset - 1);
+    }
+    const all = log.read(0, { maxRecords: 5000, maxBytes: 10 * 1024 * 1024 });
+    expect(all.map((r) => r.offset)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it("rolls a segment by age using the clock", async () => {
+    const clock = new VirtualClock();
+    const log = await openSim(new SimulatedFileSystem(), { clock, segmentMs: 60_000 });
+    await log.append([rec(0)]);
+    await clock.advance(30_000);
+    await log.append([rec(1)]);
+    expect(log.segmentInfos()).toHaveLength(1);
+    await clock.advance(31_000);
+    await log.append([rec(2)]);
+    expect(log.segmentInfos().map((s) => s.baseOffset)).toEqual([0, 2]);
+  });
+
+  it("limits a read by bytes but always returns at least one record", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    await appendMany(log, 100, 1);
+    expect(log.read(0, { maxBytes: 1 })).toHaveLength(1);
+    const some = log.read(0, { maxBytes: 1500 });
+    expect(some.length).toBeGreaterThan(1);
+    expect(some.length).toBeLessThan(20);
+  });
+
+  it("finds the first offset at or after a timestamp", async () => {
+    const log = await openSim(new SimulatedFileSystem(), {
+      segmentBytes: 4096,
+      indexIntervalBytes: 256,
+    });
+    for (let i = 0; i < 500; i++)
+      await log.append([{ value: value(i), timestamp: 1_000_000 + i * 10 }]);
+    expect(log.offsetForTimestamp(0)).toBe(0);
+    expect(log.offsetForTimestamp(1_000_000 + 2500)).toBe(250);
+    expect(log.offsetForTimestamp(1_000_000 + 2501)).toBe(251);
+    expect(log.offsetForTimestamp(1_000_000 + 4990)).toBe(499);
+    expect(log.offsetForTimestamp(1_000_000 + 4991)).toBeUndefined();
+  });
+
+  it("serves raw batches for fetches without re-encoding", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    await appendMany(log, 30, 10);
+    const bytes = log.readBatches(15);
+    expect(bytes.readBigInt64BE(0)).toBe(10n);
+    expect(bytes.length).toBeGreaterThan(0);
+  });
+
+  it("appends a raw Kafka batch with the log's offsets", async () => {
+    const { encodeBatch } = await import("./record-batch.js");
+    const log = await openSim(new SimulatedFileSystem());
+    await appendMany(log, 5, 5);
+    const produced = encodeBatch([{ value: Buffer.from("a") }, { value: Buffer.from("b") }], {
+      baseOffset: 0,
+      defaultTimestamp: Date.now(),
+    });
+    const result = await log.appendRawBatch(produced);
+    expect(result).toMatchObject({ baseOffset: 5, lastOffset: 6 });
+    expect(log.read(5).map((r) => r.value!.toString())).toEqual(["a", "b"]);
+  });
+});
+
+describe("Log bad input", () => {
+  it("rejects an empty batch, an oversize record, bad types and backwards timestamps with the field", async () => {
+    const log = await openSim(new SimulatedFileSystem(), { maxRecordBytes: 1000 });
+    const cases: Array<[unknown, string]> = [
+      [[], "records"],
+      [[{ value: Buffer.alloc(1001) }], "records[0].value"],
+      [[{ value: "text" }], "records[0].value"],
+      [[{ value: null, key: 12 }], "records[0].key"],
+      [[{ value: null, headers: [{ key: 1, value: null }] }], "records[0].headers[0].key"],
+      [
+        [
+          { value: null, timestamp: 2000 },
+          { value: null, timestamp: 1000 },
+        ],
+        "records[1].timestamp",
+      ],
+    ];
+    for (const [records, field] of cases) {
+      const error = await log.append(records as never).catch((e: unknown) => e);
+      expect(isSluiceError(error, "SLUICE_VALIDATION"), String(error)).toBe(true);
+      expect((error as { field: string }).field).toBe(field);
+    }
+    expect(log.logEndOffset).toBe(0);
+    await log.append([{ value: null, timestamp: 5000 }]);
+    const backwards = await log.append([{ value: null, timestamp: 4999 }]).catch((e: unknown) => e);
+    expect((backwards as { field: string }).field).toBe("records[0].timestamp");
+  });
+
+  it("rejects appends and reads on a closed log", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    await log.close();
+    await expect(log.append([rec(0)])).rejects.toSatisfy((e) => isSluiceError(e, "SLUICE_CLOSED"));
+    expect(() => log.read(0)).toThrow(expect.objectContaining({ code: "SLUICE_CLOSED" }));
+  });
+
+  it("rejects a directory that is a file, and bad options, naming them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-log-"));
+    try {
+      writeFileSync(join(dir, "file"), "x");
+      await expect(openLog(join(dir, "file"))).rejects.toMatchObject({
+        code: "SLUICE_VALIDATION",
+        field: "dir",
+      });
+      await expect(openLog(join(dir, "l"), { segmentBytes: -1 })).rejects.toMatchObject({
+        field: "segmentBytes",
+      });
+      await expect(openLog(join(dir, "l"), { fsync: "sometimes" as never })).rejects.toMatchObject({
+        field: "fsync",
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reading below the log start is a typed out-of-range error", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    await appendMany(log, 10);
+    await log.deleteRecordsBefore(5);
+    expect(() => log.read(4)).toThrow(
+      expect.objectContaining({ code: "SLUICE_OFFSET_OUT_OF_RANGE" }),
+    );
+    expect(log.read(5)[0]!.offset).toBe(5);
+  });
+
+  it("allows one writer: a second open names the holder", async () => {
+    const fs = new SimulatedFileSystem();
+    await openSim(fs);
+    await expect(openLog(DIR, { fs })).rejects.toMatchObject({
+      code: "SLUICE_LOCKED",
+      details: { pid: process.pid },
+    });
+  });
+});
+
+describe("Log reopen and recovery", () => {
+  it("reopens with every record and continues the offsets", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs, { segmentBytes: 4096 });
+    await appendMany(log, 300, 3);
+    await log.close();
+    const again = await openSim(fs, { segmentBytes: 4096 });
+    expect(again.logEndOffset).toBe(300);
+    expect(again.recovery.truncatedBytes).toBe(0);
+    expect(again.read(0, { maxRecords: 1000, maxBytes: 1 << 24 }).map((r) => r.value)).toEqual(
+      Array.from({ length: 300 }, (_, i) => value(i)),
+    );
+    await again.append([rec(300)]);
+    expect(again.logEndOffset).toBe(301);
+  });
+
+  it("rebuilds missing and damaged indexes", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs, { segmentBytes: 4096, indexIntervalBytes: 300 });
+    await appendMany(log, 200, 2);
+    await log.close();
+    fs.unlink(`${DIR}/00000000000000000000.index`);
+    const second = log.segmentInfos()[1]!;
+    const name = String(second.baseOffset).padStart(20, "0");
+    fs.setRawFile(`${DIR}/${name}.index`, Buffer.from([0, 0, 0, 9, 0, 0, 1])); // wrong size
+    const again = await openSim(fs, { segmentBytes: 4096, indexIntervalBytes: 300 });
+    expect(again.recovery.rebuiltIndexes).toBe(2);
+    for (let i = 0; i < 200; i += 17)
+      expect(again.read(i, { maxRecords: 1 })[0]!.value).toEqual(value(i));
+  });
+
+  it("truncates a torn tail written after the last checkpoint and keeps everything before it", async () => {
+    const fs = new SimulatedFileSystem();
+    const path = `${DIR}/00000000000000000000.log`;
+    const first = await openSim(fs);
+    await appendMany(first, 45, 5);
+    await first.close();
+    const log = await openSim(fs);
+    await appendMany(log, 5, 5);
+    log.kill(); // crashed: the last batch is past the recovery point
+    const bytes = fs.rawFile(path);
+    fs.setRawFile(path, Buffer.from(bytes.subarray(0, bytes.length - 37)));
+    const again = await openSim(fs);
+    expect(again.logEndOffset).toBe(45);
+    expect(again.recovery.truncatedBytes).toBeGreaterThan(0);
+    again.kill();
+    fs.setRawFile(
+      path,
+      Buffer.concat([
+        fs.rawFile(path),
+        Buffer.from("garbage garbage garbage garbage garbage garbage garbage garbage"),
+      ]),
+    );
+    const third = await openSim(fs);
+    expect(third.logEndOffset).toBe(45);
+    expect(third.read(40).map((r) => r.value)).toEqual([40, 41, 42, 43, 44].map(value));
+  });
+
+  it("treats lost bytes of data that was synced before a clean close as corruption, not a torn tail", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs);
+    await appendMany(log, 50, 5);
+    await log.close();
+    const path = `${DIR}/00000000000000000000.log`;
+    const bytes = fs.rawFile(path);
+    fs.setRawFile(path, Buffer.from(bytes.subarray(0, bytes.length - 37)));
+    await expect(openLog(DIR, { fs })).rejects.toMatchObject({ code: "SLUICE_CORRUPT" });
+  });
+
+  it("refuses to open over corruption in the middle, naming segment and offset", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs);
+    await appendMany(log, 50, 5);
+    await log.close();
+    const path = `${DIR}/00000000000000000000.log`;
+    const bytes = Buffer.from(fs.rawFile(path));
+    bytes[bytes.length / 2]! ^= 0xff;
+    fs.setRawFile(path, bytes);
+    const error = await openLog(DIR, { fs }).catch((e: unknown) => e);
+    expect(isSluiceError(error, "SLUICE_CORRUPT")).toBe(true);
+    expect((error as Error).message).toContain("00000000000000000000.log");
+    expect((error as { details: { offset: number } }).details.offset).toBeGreaterThan(0);
+  });
+});
+
+describe("Log durability on a simulated disk", () => {
+  it("fsync always: every acknowledged append survives a crash", async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const fs = new SimulatedFileSystem(seed);
+      const log = await openSim(fs, { fsync: "always", segmentBytes: 2048 });
+      const acked: number[] = [];
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < 40; i++) {
+        pending.push(log.append([rec(i)]).then((r) => void acked.push(r.baseOffset)));
+        if (i % 7 === seed % 7)
+          await Promise.race([...pending, new Promise((r) => setImmediate(r))]);
+      }
+      await Promise.race([Promise.all(pending), new Promise((r) => setImmediate(r))]);
+      log.kill();
+      fs.crash();
+      await Promise.allSettled(pending);
+      const again = await openSim(fs, { fsync: "always", segmentBytes: 2048 });
+      const survived = again.read(0, { maxRecords: 100, maxBytes: 1 << 20 });
+      for (const offset of acked)
+        expect(survived[offset]?.value, `seed ${seed} offset ${offset}`).toEqual(value(offset));
+      await again.close();
+    }
+  });
+
+  it("group commit: many concurrent appenders share few fsyncs", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs, { fsync: "always" });
+    const before = fs.syncCount;
+    await Promise.all(Array.from({ length: 64 }, (_, i) => log.append([rec(i)])));
+    expect(fs.syncCount - before).toBeLessThanOrEqual(3);
+    expect(log.durableEndOffset).toBe(64);
+  });
+
+  it("interval mode syncs on the clock and loses at most the unsynced tail", async () => {
+    const clock = new VirtualClock();
+    const fs = new SimulatedFileSystem(3);
+    const log = await openSim(fs, { fsync: { intervalMs: 50 }, clock });
+    await appendMany(log, 20, 1);
+    expect(log.durableEndOffset).toBe(0);
+    await clock.advance(60);
+    expect(log.durableEndOffset).toBe(20);
+    await appendMany(log, 20, 1);
+    log.kill();
+    fs.crash();
+    const again = await openSim(fs, { clock });
+    expect(again.logEndOffset).toBeGreaterThanOrEqual(20);
+    expect(again.read(0, { maxRecords: 20 }).map((r) => r.value)).toEqual(
+      Array.from({ length: 20 }, (_, i) => value(i)),
+    );
+  });
+
+  it("a failed fsync fails the waiting appends and stops the log until reopened", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs, { fsync: "always" });
+    await log.append([rec(0)]);
+    fs.failNextSyncs(1);
+    await expect(log.append([rec(1)])).rejects.toSatisfy((e) => isSluiceError(e, "SLUICE_IO"));
+    await expect(log.append([rec(2)])).rejects.toThrow(/reopen/);
+    log.kill();
+    fs.crash({ keepRandomUnsyncedPrefix: false });
+    const again = await openSim(fs, { fsync: "always" });
+    expect(again.logEndOffset).toBe(1);
+  });
+
+  it("a failed or torn write is undone and never becomes readable", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs);
+    await log.append([rec(0)]);
+    fs.tearNextWrite(10);
+    await expect(log.append([rec(1)])).rejects.toSatisfy((e) => isSluiceError(e, "SLUICE_IO"));
+    fs.capacityBytes = fs.usedBytes() + 50;
+    await expect(log.append([rec(2)])).rejects.toSatisfy((e) => isSluiceError(e, "SLUICE_IO"));
+    fs.capacityBytes = Number.POSITIVE_INFINITY;
+    const ok = await log.append([rec(3)]);
+    expect(ok.baseOffset).toBe(1);
+    expect(log.read(0).map((r) => r.value)).toEqual([value(0), value(3)]);
+  });
+
+  it("fault seams see writes and fsyncs and can fail them", async () => {
+    const seen: string[] = [];
+    const fs = new SimulatedFileSystem();
+    let failFsync = false;
+    const log = await openSim(fs, {
+      fsync: "always",
+      faults: {
+        beforeWrite: (_path, bytes) => void seen.push(`write ${bytes > 0}`),
+        beforeFsync: () => {
+          seen.push("fsync");
+          if (failFsync) throw new Error("injected");
+        },
+      },
+    });
+    await log.append([rec(0)]);
+    expect(seen).toEqual(["write true", "fsync"]);
+    failFsync = true;
+    await expect(log.append([rec(1)])).rejects.toThrow(/injected/);
+  });
+});
+
+describe("Log retention", () => {
+  it("deletes whole segments by size and by age, advancing the log start", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const log = await openSim(new SimulatedFileSystem(), {
+      clock,
+      segmentBytes: 2048,
+      retentionBytes: 6000,
+      retentionMs: 3_600_000,
+    });
+    for (let i = 0; i < 200; i++) {
+      await log.append([rec(i)]);
+      await clock.advance(1000);
+    }
+    const deleted = log.enforceRetention();
+    expect(deleted).toBeGreaterThan(0);
+    expect(log.sizeBytes).toBeLessThan(6000 + 2048);
+    expect(log.logStartOffset).toBe(log.segmentInfos()[0]!.baseOffset);
+    expect(log.read(log.logStartOffset)[0]!.offset).toBe(log.logStartOffset);
+    await clock.advance(2 * 3_600_000);
+    log.enforceRetention();
+    expect(log.logStartOffset).toBe(200);
+    expect(log.read(200)).toEqual([]);
+    await log.append([rec(200)]);
+    expect(log.read(200)[0]!.value).toEqual(value(200));
+  });
+
+  it("keeps the log start across reopen after deleteRecordsBefore", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs);
+    await appendMany(log, 20);
+    await log.deleteRecordsBefore(12);
+    await log.close();
+    const again = await openSim(fs);
+    expect(again.logStartOffset).toBe(12);
+  });
+});
+
+describe("Log compaction", () => {
+  it("keeps the newest record per key with its offset, drops old tombstones, and appends go on", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs, {
+      clock,
+      segmentBytes: 4096,
+      cleanupPolicy: "compact",
+      deleteRetentionMs: 60_000,
+    });
+    await appendMany(log, 300, 5, (i) => `k${i % 10}`);
+    await log.append([{ key: Buffer.from("k3"), value: null }]); // tombstone
+    await log.append([{ value: Buffer.from("no key") }]);
+    log.roll();
+    let compactionDone = false;
+    const compacting = compactLog(log).finally(() => (compactionDone = true));
+    await log.append([rec(1000, "k9")]);
+    expect(compactionDone).toBe(false); // the append did not wait for compaction
+    const result = await compacting;
+    expect(result.recordsRemoved).toBeGreaterThan(250);
+    const survivors = log.read(0, { maxRecords: 1000, maxBytes: 1 << 20 });
+    const byKey = new Map(survivors.map((r) => [r.key?.toString() ?? "-", r]));
+    expect(byKey.get("k0")!.offset).toBe(290);
+    expect(byKey.get("k0")!.value).toEqual(value(290));
+    expect(byKey.get("k3")!.value).toBeNull(); // tombstone still within deleteRetentionMs
+    expect(byKey.get("-")!.value!.toString()).toBe("no key");
+    expect(survivors.filter((r) => r.key?.toString() === "k9").map((r) => r.offset)).toEqual([302]);
+    await clock.advance(120_000);
+    await log.append([rec(2000, "zz")]);
+    log.roll();
+    await compactLog(log);
+    const after = log.read(0, { maxRecords: 1000 });
+    expect(after.some((r) => r.key?.toString() === "k3")).toBe(false);
+    expect(after.filter((r) => r.key?.toString() === "k9").map((r) => r.offset)).toEqual([302]);
+    await log.close();
+    const again = await openSim(fs, { clock });
+    expect(again.read(0, { maxRecords: 1000 }).map((r) => r.offset)).toEqual(
+      after.map((r) => r.offset),
+    );
+  });
+});
+
+describe("Log tail", () => {
+  it("follows new appends and stops on abort", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    await appendMany(log, 5, 5);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const r of log.tail(3, { signal: controller.signal })) {
+        seen.push(r.offset);
+        if (r.offset === 9) controller.abort();
+      }
+    })();
+    await new Promise((r) => setImmediate(r));
+    await appendMany(log, 5, 1);
+    await following;
+    expect(seen).toEqual([3, 4, 5, 6, 7, 8, 9]);
+  });
+});

@@ -1,0 +1,997 @@
+import { basename, join } from "node:path";
+import { SluiceError, asError, invalid } from "../errors/index.js";
+import {
+  type Counter,
+  type Gauge,
+  type LatencyHistogram,
+  MetricsRegistry,
+} from "../observability/index.js";
+import { type Clock, type Timer, systemClock } from "../time/index.js";
+import { DirLock } from "./dir-lock.js";
+import type { FaultSeams } from "./fault-seams.js";
+import { type FileSystem, nodeFileSystem } from "./file-system.js";
+import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./log-options.js";
+import {
+  type BatchHeader,
+  type BatchProducer,
+  checkBatch,
+  decodeRecords,
+  encodeBatch,
+  readBatchHeader,
+} from "./record-batch.js";
+import type { LogRecord, RecordInput } from "./record.js";
+import { type RecoveryReport, findValidBatchAfter, middleCorruption } from "./recovery.js";
+import {
+  CLEANED_SUFFIX,
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  Segment,
+  TIME_INDEX_SUFFIX,
+  parseSegmentName,
+  segmentName,
+} from "./segment.js";
+import { TailCache } from "./tail-cache.js";
+import { readInt64 } from "./varint.js";
+
+export const RECOVERY_POINT_FILE = "recovery-point";
+export const LOG_START_FILE = "log-start-offset";
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The largest record timestamp in the batch. */
+  readonly maxTimestamp: number;
+}
+
+export interface AppendOptions {
+  readonly producer?: BatchProducer;
+}
+
+export interface ReadOptions {
+  /** At most this many records (default 10,000). */
+  readonly maxRecords?: number;
+  /** About this many bytes of batches; at least one record is returned (default 1 MiB). */
+  readonly maxBytes?: number;
+}
+
+export interface TailOptions {
+  readonly signal?: AbortSignal;
+  /** Records fetched per read while catching up (default 1,000). */
+  readonly batchRecords?: number;
+}
+
+export interface SegmentInfo {
+  readonly baseOffset: number;
+  readonly nextOffset: number;
+  readonly sizeBytes: number;
+  readonly maxTimestamp: number;
+  readonly file: string;
+}
+
+interface DurabilityWaiter {
+  readonly lastOffset: number;
+  readonly result: AppendResult;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface LogMetrics {
+  readonly appends: Counter;
+  readonly records: Counter;
+  readonly bytes: Counter;
+  readonly fsyncs: Counter;
+  readonly fsyncMs: LatencyHistogram;
+  readonly segments: Gauge;
+}
+
+/**
+ * A durable, segmented, append-only log of record batches in Kafka's on-disk format.
+ * One writer (enforced by a lock file); reads never wait for writes.
+ */
+export class Log {
+  /** What recovery found on open. */
+  recovery!: RecoveryReport;
+  private segments: Segment[] = [];
+  private startOffset = 0;
+  private nextOffset = 0;
+  private durableOffset = 0;
+  private lastTimestamp = -1;
+  private state: "open" | "failed" | "closed" = "open";
+  private failure: Error | undefined;
+  private waiters: DurabilityWaiter[] = [];
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  private fsyncTimer: Timer | undefined;
+  private maintenanceTimer: Timer | undefined;
+  private maintenance: Promise<void> | undefined;
+  private appendWaiters: Array<() => void> = [];
+  private readonly tailCache: TailCache;
+  private readonly metrics: LogMetrics;
+  private readonly faults: FaultSeams;
+  private sealing: Promise<void> = Promise.resolve();
+  /** Set by the compactor while it rewrites sealed segments. */
+  compacting = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly options: ResolvedLogOptions,
+    readonly fs: FileSystem,
+    readonly clock: Clock,
+    private readonly lock: DirLock,
+    metrics: MetricsRegistry,
+    name: string,
+    faults: FaultSeams,
+  ) {
+    this.tailCache = new TailCache(options.tailCacheBytes);
+    this.faults = faults;
+    const labels = { log: name };
+    this.metrics = {
+      appends: metrics.counter("sluice_log_appends_total", "Batches appended", labels),
+      records: metrics.counter("sluice_log_records_total", "Records appended", labels),
+      bytes: metrics.counter("sluice_log_bytes_total", "Bytes appended", labels),
+      fsyncs: metrics.counter("sluice_log_fsyncs_total", "fdatasync calls", labels),
+      fsyncMs: metrics.histogram("sluice_log_fsync_ms", "fdatasync latency", labels),
+      segments: metrics.gauge("sluice_log_segments", "Segments in the log", labels),
+    };
+  }
+
+  /** Opens (creating if needed) the log in `dir`, recovering from any crash first. */
+  static async open(dir: string, options: LogOptions = {}): Promise<Log> {
+    if (typeof dir !== "string" || dir.length === 0) throw invalid("dir", "a directory path", dir);
+    const resolved = resolveLogOptions(options);
+    const fs = options.fs ?? nodeFileSystem;
+    if (fs.exists(dir)) {
+      try {
+        fs.list(dir);
+      } catch (cause) {
+        throw new SluiceError("SLUICE_VALIDATION", `dir: ${dir} is not a directory`, {
+          field: "dir",
+          cause,
+        });
+      }
+    } else fs.mkdir(dir);
+    const lock = await DirLock.acquire(fs, dir);
+    const log = new Log(
+      dir,
+      resolved,
+      fs,
+      options.clock ?? systemClock,
+      lock,
+      options.metrics ?? new MetricsRegistry(),
+      options.name ?? basename(dir),
+      options.faults ?? {},
+    );
+    try {
+      log.recover();
+    } catch (error) {
+      for (const s of log.segments) s.close();
+      lock.release();
+      throw error;
+    }
+    log.scheduleFsync();
+    log.scheduleMaintenance();
+    return log;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private readCheckpoint(file: string): number {
+    const path = join(this.dir, file);
+    if (!this.fs.exists(path)) return 0;
+    const value = Number(this.fs.readFile(path).toString("utf8").trim());
+    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+  }
+
+  private recover(): void {
+    const started = performance.now();
+    const names = this.fs.list(this.dir);
+    for (const name of names) {
+      if (name.endsWith(CLEANED_SUFFIX) || name.endsWith(".tmp"))
+        this.fs.unlink(join(this.dir, name));
+    }
+    const bases = names
+      .map(parseSegmentName)
+      .filter((b): b is number => b !== undefined)
+      .sort((a, b) => a - b);
+    const recoveryPoint = this.readCheckpoint(RECOVERY_POINT_FILE);
+    let scannedSegments = 0;
+    let scannedBytes = 0;
+    let rebuiltIndexes = 0;
+    let truncatedBytes = 0;
+    let removedSegments = 0;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const nextBase = bases[i + 1];
+      const segment = new Segment(
+        this.fs,
+        this.dir,
+        base,
+        this.fs.open(join(this.dir, segmentName(base) + LOG_SUFFIX), "write"),
+        this.options.indexIntervalBytes,
+      );
+      this.segments.push(segment);
+      const fileSize = segment.handle.size();
+      const synced = nextBase !== undefined && nextBase <= recoveryPoint;
+      if (synced && segment.loadIndexes(fileSize)) {
+        // Trusted: fsynced before the recovery point was written. Check only its last batches.
+        segment.maxTimestamp = segment.timeIndex.lastKey ?? -1;
+        const from =
+          segment.offsetIndex.length > 0
+            ? segment.offsetIndex.valueAt(segment.offsetIndex.length - 1)
+            : 0;
+        const result = segment.scanAndIndex(from, fileSize);
+        if (result.error) throw result.error;
+        continue;
+      }
+      if (synced) rebuiltIndexes++;
+      scannedSegments++;
+      scannedBytes += fileSize;
+      const result = segment.scanAndIndex(0, fileSize);
+      if (!result.error) continue;
+      const badAt = result.validEndPosition;
+      const validAt = findValidBatchAfter(segment, badAt, fileSize, segment.nextOffset - 1);
+      // Damage below the recovery point hit data that was synced: that is never a torn write.
+      if (synced || validAt !== undefined || segment.nextOffset < recoveryPoint) {
+        throw middleCorruption(segment, badAt, validAt, result.error);
+      }
+      // A torn tail: nothing valid follows, and nothing after it was synced. Cut it off.
+      truncatedBytes += fileSize - badAt;
+      segment.truncate(badAt);
+      for (const later of bases.slice(i + 1)) {
+        const path = join(this.dir, segmentName(later));
+        truncatedBytes += this.fs.exists(path + LOG_SUFFIX)
+          ? this.fs.open(path + LOG_SUFFIX, "read").size()
+          : 0;
+        for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX])
+          this.fs.unlink(path + suffix);
+        removedSegments++;
+      }
+      break;
+    }
+    const startCheckpoint = this.readCheckpoint(LOG_START_FILE);
+    if (this.segments.length === 0) {
+      const base = Math.max(startCheckpoint, recoveryPoint);
+      this.segments.push(Segment.create(this.fs, this.dir, base, this.options.indexIntervalBytes));
+    }
+    const last = this.active;
+    this.nextOffset = last.nextOffset;
+    this.durableOffset = this.nextOffset;
+    this.startOffset = Math.min(
+      Math.max(startCheckpoint, this.segments[0]!.baseOffset),
+      this.nextOffset,
+    );
+    for (const s of this.segments)
+      if (s.maxTimestamp > this.lastTimestamp) this.lastTimestamp = s.maxTimestamp;
+    this.metrics.segments.set(this.segments.length);
+    this.recovery = {
+      scannedSegments,
+      scannedBytes,
+      rebuiltIndexes,
+      truncatedBytes,
+      removedSegments,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  // ---------------------------------------------------------------- state
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** The first offset that can be read. */
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The offset the next appended record gets (one past the last record). */
+  get logEndOffset(): number {
+    return this.nextOffset;
+  }
+
+  /** Readers see everything appended; equal to logEndOffset on a single node. */
+  get highWatermark(): number {
+    return this.nextOffset;
+  }
+
+  /** One past the last offset known to be on the device (fsynced). */
+  get durableEndOffset(): number {
+    return this.durableOffset;
+  }
+
+  get isClosed(): boolean {
+    return this.state === "closed";
+  }
+
+  get sizeBytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.sizeBytes;
+    return total;
+  }
+
+  segmentInfos(): SegmentInfo[] {
+    return this.segments.map((s) => ({
+      baseOffset: s.baseOffset,
+      nextOffset: s.nextOffset,
+      sizeBytes: s.sizeBytes,
+      maxTimestamp: s.maxTimestamp,
+      file: s.path(),
+    }));
+  }
+
+  private ensureWritable(): void {
+    if (this.state === "closed")
+      throw new SluiceError("SLUICE_CLOSED", `log ${this.dir} is closed`);
+    if (this.state === "failed") {
+      throw new SluiceError(
+        "SLUICE_IO",
+        `log ${this.dir} stopped after an I/O failure; reopen it to recover: ${this.failure?.message}`,
+        { cause: this.failure },
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- append
+
+  /**
+   * Appends records as one batch. Resolves when the batch is as durable as the log's fsync
+   * policy promises; rejects with a SluiceError naming the bad field or the I/O failure.
+   */
+  append(records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
+    let result: AppendResult;
+    try {
+      result = this.write(records, options);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    if (this.options.fsync !== "always") return Promise.resolve(result);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ lastOffset: result.lastOffset, result, resolve, reject });
+      void this.groupCommit();
+    });
+  }
+
+  private validate(records: readonly RecordInput[]): number {
+    this.ensureWritable();
+    const list: unknown = records;
+    if (!Array.isArray(list) || records.length === 0)
+      throw invalid("records", "a non-empty array of records", records);
+    let previous = this.lastTimestamp;
+    const now = Math.max(this.clock.now(), this.lastTimestamp);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r === null || typeof r !== "object") throw invalid(`records[${i}]`, "a record object", r);
+      if (r.value !== null && !Buffer.isBuffer(r.value))
+        throw invalid(`records[${i}].value`, "a Buffer or null", r.value);
+      if (r.key !== undefined && r.key !== null && !Buffer.isBuffer(r.key))
+        throw invalid(`records[${i}].key`, "a Buffer, null or undefined", r.key);
+      let size = (r.value?.length ?? 0) + (r.key?.length ?? 0);
+      if (r.headers !== undefined) {
+        const headers: unknown = r.headers;
+        if (!Array.isArray(headers))
+          throw invalid(`records[${i}].headers`, "an array of { key, value }", r.headers);
+        for (const [h, header] of r.headers.entries()) {
+          if (typeof header?.key !== "string")
+            throw invalid(`records[${i}].headers[${h}].key`, "a string", header?.key);
+          if (header.value !== null && !Buffer.isBuffer(header.value))
+            throw invalid(`records[${i}].headers[${h}].value`, "a Buffer or null", header.value);
+          size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
+        }
+      }
+      if (size > this.options.maxRecordBytes) {
+        throw invalid(
+          `records[${i}].value`,
+          `a record of at most ${this.options.maxRecordBytes} bytes (key + value + headers)`,
+          `${size} bytes`,
+        );
+      }
+      if (r.timestamp !== undefined) {
+        if (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0)
+          throw invalid(`records[${i}].timestamp`, "milliseconds since the epoch", r.timestamp);
+        if (r.timestamp < previous)
+          throw invalid(
+            `records[${i}].timestamp`,
+            `a timestamp >= ${previous} (timestamps never go backwards in a log)`,
+            r.timestamp,
+          );
+        previous = r.timestamp;
+      } else previous = Math.max(previous, now);
+    }
+    return now;
+  }
+
+  private write(records: readonly RecordInput[], options: AppendOptions): AppendResult {
+    const now = this.validate(records);
+    const baseOffset = this.nextOffset;
+    const encodeOptions = {
+      baseOffset,
+      defaultTimestamp: now,
+      compression: this.options.compressionId,
+    };
+    const batch = encodeBatch(
+      records,
+      options.producer === undefined
+        ? encodeOptions
+        : { ...encodeOptions, producer: options.producer },
+    );
+    if (batch.length > this.options.maxBatchBytes)
+      throw invalid(
+        "records",
+        `a batch of at most ${this.options.maxBatchBytes} bytes`,
+        `${batch.length} bytes`,
+      );
+    const maxTimestamp = readInt64(batch, 35);
+    return this.writeBatch(
+      batch,
+      baseOffset,
+      baseOffset + records.length - 1,
+      maxTimestamp,
+      records.length,
+    );
+  }
+
+  /**
+   * Appends an already encoded RecordBatch v2 (as a Kafka producer sends it): the batch is
+   * verified, given the next offsets, and written without re-encoding.
+   */
+  appendRawBatch(batch: Buffer): Promise<AppendResult> {
+    try {
+      this.ensureWritable();
+      const header = checkBatch(batch, 0);
+      if (header instanceof SluiceError)
+        throw new SluiceError("SLUICE_VALIDATION", `batch: ${header.message}`, {
+          field: "batch",
+          cause: header,
+        });
+      if (header.sizeBytes !== batch.length)
+        throw invalid(
+          "batch",
+          `exactly one batch of ${header.sizeBytes} bytes`,
+          `${batch.length} bytes`,
+        );
+      if (header.baseTimestamp < this.lastTimestamp)
+        throw invalid(
+          "batch.baseTimestamp",
+          `a timestamp >= ${this.lastTimestamp}`,
+          header.baseTimestamp,
+        );
+      const own = Buffer.from(batch);
+      const baseOffset = this.nextOffset;
+      own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);
+      own.writeUInt32BE(baseOffset >>> 0, 4);
+      const result = this.writeBatch(
+        own,
+        baseOffset,
+        baseOffset + header.lastOffsetDelta,
+        header.maxTimestamp,
+        header.recordCount,
+      );
+      if (this.options.fsync !== "always") return Promise.resolve(result);
+      return new Promise((resolve, reject) => {
+        this.waiters.push({ lastOffset: result.lastOffset, result, resolve, reject });
+        void this.groupCommit();
+      });
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  private writeBatch(
+    batch: Buffer,
+    baseOffset: number,
+    lastOffset: number,
+    maxTimestamp: number,
+    recordCount: number,
+  ): AppendResult {
+    this.maybeRoll(batch.length);
+    const segment = this.active;
+    const position = segment.sizeBytes;
+    try {
+      this.faults.beforeWrite?.(segment.path(), batch.length);
+      segment.append(batch, baseOffset, lastOffset, maxTimestamp, this.clock.now());
+      this.faults.afterWrite?.(segment.path(), batch.length);
+    } catch (error) {
+      // Undo a partial write so the file never holds a batch nobody was told about.
+      try {
+        segment.truncate(position);
+        segment.nextOffset = baseOffset;
+      } catch (truncateError) {
+        this.fail(truncateError as Error);
+      }
+      throw error;
+    }
+    this.nextOffset = lastOffset + 1;
+    if (maxTimestamp > this.lastTimestamp) this.lastTimestamp = maxTimestamp;
+    this.tailCache.add(batch, baseOffset, lastOffset);
+    this.metrics.appends.inc();
+    this.metrics.records.inc(recordCount);
+    this.metrics.bytes.inc(batch.length);
+    if (this.appendWaiters.length > 0) {
+      const waiting = this.appendWaiters;
+      this.appendWaiters = [];
+      for (const wake of waiting) wake();
+    }
+    return { baseOffset, lastOffset, maxTimestamp };
+  }
+
+  private maybeRoll(incomingBytes: number): void {
+    const active = this.active;
+    if (active.isEmpty) return;
+    const tooBig = active.sizeBytes + incomingBytes > this.options.segmentBytes;
+    const tooOld =
+      active.firstAppendAtMs !== undefined &&
+      this.clock.now() - active.firstAppendAtMs >= this.options.segmentMs;
+    if (tooBig || tooOld) this.roll();
+  }
+
+  /** Seals the active segment and starts a new one at the log end offset. */
+  roll(): void {
+    this.ensureWritable();
+    const sealed = this.active;
+    if (sealed.isEmpty) return;
+    this.segments.push(
+      Segment.create(this.fs, this.dir, this.nextOffset, this.options.indexIntervalBytes),
+    );
+    this.tailCache.clear();
+    this.metrics.segments.set(this.segments.length);
+    // Seals run one after another so the recovery point only moves over synced segments.
+    this.sealing = this.sealing.then(() => this.sealInBackground(sealed));
+  }
+
+  /** Syncs a sealed segment and its indexes, then moves the recovery point past it. */
+  private async sealInBackground(sealed: Segment): Promise<void> {
+    try {
+      await this.syncSegment(sealed);
+      await sealed.writeIndexes();
+      if (this.state === "open" && this.segments.includes(sealed)) {
+        const recoveryPoint = sealed.nextOffset;
+        await this.fs.writeFileAtomic(
+          join(this.dir, RECOVERY_POINT_FILE),
+          Buffer.from(String(recoveryPoint)),
+        );
+      }
+    } catch (error) {
+      if (this.state === "open") this.fail(error as Error);
+    }
+  }
+
+  // ---------------------------------------------------------------- durability
+
+  private async syncSegment(segment: Segment): Promise<void> {
+    const path = segment.path();
+    await this.faults.beforeFsync?.(path);
+    const started = performance.now();
+    await segment.sync();
+    this.metrics.fsyncs.inc();
+    this.metrics.fsyncMs.recordMs(performance.now() - started);
+    await this.faults.afterFsync?.(path);
+  }
+
+  /** Syncs every dirty segment; concurrent callers share the fsync in flight or the next one. */
+  private groupCommit(): Promise<void> {
+    if (this.syncing !== undefined) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          const upTo = this.nextOffset;
+          const dirty = this.segments.filter((s) => s.dirty);
+          await Promise.all(dirty.map((s) => this.syncSegment(s)));
+          this.durableOffset = Math.max(this.durableOffset, upTo);
+          this.releaseWaiters();
+        } while (this.syncAgain || this.waiters.length > 0);
+      } catch (error) {
+        this.fail(error as Error);
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private releaseWaiters(): void {
+    let released = 0;
+    while (
+      released < this.waiters.length &&
+      this.waiters[released]!.lastOffset < this.durableOffset
+    ) {
+      const waiter = this.waiters[released]!;
+      waiter.resolve(waiter.result);
+      released++;
+    }
+    if (released > 0) this.waiters.splice(0, released);
+  }
+
+  /** Makes everything appended so far durable now, whatever the policy. */
+  async flush(): Promise<void> {
+    this.ensureWritable();
+    await this.groupCommit();
+    if (this.state === "failed") this.ensureWritable();
+  }
+
+  /**
+   * After a failed write or fsync the page cache may have dropped data (fsyncgate): stop
+   * accepting appends, reject every waiter, and let a reopen re-verify the files.
+   */
+  private fail(error: Error): void {
+    if (this.state !== "open") return;
+    this.state = "failed";
+    this.failure = error;
+    const waiting = this.waiters;
+    this.waiters = [];
+    const wrapped =
+      error instanceof SluiceError
+        ? error
+        : new SluiceError("SLUICE_IO", error.message, { cause: error });
+    for (const w of waiting) w.reject(wrapped);
+  }
+
+  private scheduleFsync(): void {
+    const policy = this.options.fsync;
+    if (typeof policy !== "object") return;
+    this.fsyncTimer = this.clock.setTimer(policy.intervalMs, () => {
+      if (this.state !== "open") return;
+      const tick = this.segments.some((s) => s.dirty) ? this.groupCommit() : Promise.resolve();
+      void tick.finally(() => {
+        if (this.state === "open") this.scheduleFsync();
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- read
+
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  private checkReadOffset(offset: number, field: string): void {
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw invalid(field, "a non-negative integer offset", offset);
+    if (this.state === "closed")
+      throw new SluiceError("SLUICE_CLOSED", `log ${this.dir} is closed`);
+    if (offset < this.startOffset) {
+      throw new SluiceError(
+        "SLUICE_OFFSET_OUT_OF_RANGE",
+        `offset ${offset} is below the log start offset ${this.startOffset}`,
+        {
+          field,
+          details: { offset, logStartOffset: this.startOffset, logEndOffset: this.nextOffset },
+        },
+      );
+    }
+  }
+
+  /**
+   * Visits whole batches from the one holding `offset`, until `visit` returns false or about
+   * `maxBytes` were visited. Batches come from the tail cache when hot, else from the file.
+   */
+  private forEachBatch(
+    offset: number,
+    maxBytes: number,
+    visit: (buf: Buffer, at: number, header: BatchHeader) => boolean,
+  ): void {
+    let from = offset;
+    let visited = 0;
+    for (let index = this.segmentIndexFor(offset); index < this.segments.length; index++) {
+      const segment = this.segments[index]!;
+      if (from >= segment.nextOffset) continue;
+      const cached =
+        segment === this.active ? this.tailCache.from(from, maxBytes - visited) : undefined;
+      if (cached !== undefined && cached.length > 0) {
+        for (const buf of cached) {
+          const header = readBatchHeader(buf, 0) as BatchHeader;
+          visited += buf.length;
+          if (!visit(buf, 0, header) || visited >= maxBytes) return;
+          from = header.baseOffset + header.lastOffsetDelta + 1;
+        }
+        continue;
+      }
+      let position = segment.positionFor(from);
+      while (position < segment.sizeBytes) {
+        const first = segment.headerAt(position);
+        if (first instanceof SluiceError) throw segment.corruptAt(position, first);
+        const chunk = segment.readBytes(
+          position,
+          Math.max(first.sizeBytes, Math.min(maxBytes - visited, 4 * 1024 * 1024)),
+        );
+        let at = 0;
+        while (at < chunk.length) {
+          const header = checkBatch(chunk, at);
+          if (header instanceof SluiceError) {
+            if (header.message.startsWith("truncated") && at > 0) break; // continues in the next chunk
+            throw segment.corruptAt(position + at, header);
+          }
+          visited += header.sizeBytes;
+          if (!visit(chunk, at, header) || visited >= maxBytes) return;
+          from = header.baseOffset + header.lastOffsetDelta + 1;
+          at += header.sizeBytes;
+        }
+        position += at;
+      }
+    }
+  }
+
+  /** Reads records from `offset` on (skipping offsets removed by compaction). */
+  read(offset: number, options: ReadOptions = {}): LogRecord[] {
+    this.checkReadOffset(offset, "offset");
+    const maxRecords = options.maxRecords ?? 10_000;
+    const maxBytes = options.maxBytes ?? 1024 * 1024;
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 1)
+      throw invalid("maxRecords", "an integer >= 1", maxRecords);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
+      throw invalid("maxBytes", "an integer >= 1", maxBytes);
+    const out: LogRecord[] = [];
+    if (offset >= this.nextOffset) return out;
+    this.forEachBatch(offset, maxBytes, (buf, at, header) => {
+      const records = decodeRecords(buf, at, header);
+      if (records instanceof SluiceError)
+        throw new SluiceError(
+          "SLUICE_CORRUPT",
+          `batch at offset ${header.baseOffset}: ${records.message}`,
+          { cause: records },
+        );
+      for (const r of records) {
+        if (r.offset < offset) continue;
+        out.push(r);
+        if (out.length >= maxRecords) return false;
+      }
+      return true;
+    });
+    return out;
+  }
+
+  /** Whole batches from the one holding `offset`, as bytes (for serving fetches as-is). */
+  readBatches(offset: number, maxBytes = 1024 * 1024): Buffer {
+    this.checkReadOffset(offset, "offset");
+    const parts: Buffer[] = [];
+    if (offset >= this.nextOffset) return Buffer.alloc(0);
+    this.forEachBatch(offset, maxBytes, (buf, at, header) => {
+      parts.push(buf.subarray(at, at + header.sizeBytes));
+      return true;
+    });
+    return Buffer.concat(parts);
+  }
+
+  /** The first offset whose record timestamp is >= `timestampMs`, or undefined if none. */
+  offsetForTimestamp(timestampMs: number): number | undefined {
+    if (!Number.isFinite(timestampMs))
+      throw invalid("timestampMs", "a number of milliseconds", timestampMs);
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let index = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.maxTimestamp >= timestampMs) {
+        index = mid;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    for (; index >= 0 && index < this.segments.length; index++) {
+      const segment = this.segments[index]!;
+      const position = segment.positionForTimestamp(timestampMs);
+      if (position >= segment.sizeBytes) continue;
+      const { records } = segment.batchAt(position);
+      const hit = records.find((r) => r.timestamp >= timestampMs && r.offset >= this.startOffset);
+      if (hit !== undefined) return hit.offset;
+    }
+    return undefined;
+  }
+
+  /** Resolves once the log end offset passes `offset`, or the log closes, or `signal` aborts. */
+  waitForAppend(offset: number, signal?: AbortSignal): Promise<void> {
+    if (this.nextOffset > offset || this.state === "closed" || signal?.aborted === true)
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      this.appendWaiters.push(done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Follows the log from `offset`: yields every record, then waits for new ones, until aborted or closed. */
+  async *tail(
+    offset: number,
+    options: TailOptions = {},
+  ): AsyncGenerator<LogRecord, void, undefined> {
+    let next = offset;
+    const batchRecords = options.batchRecords ?? 1000;
+    while (this.state !== "closed" && options.signal?.aborted !== true) {
+      if (next < this.startOffset) next = this.startOffset;
+      const records = next < this.nextOffset ? this.read(next, { maxRecords: batchRecords }) : [];
+      if (records.length > 0) {
+        for (const r of records) yield r;
+        next = records[records.length - 1]!.offset + 1;
+        continue;
+      }
+      if (next < this.nextOffset) next = this.nextOffset; // compaction left a gap at the end
+      await this.waitForAppend(next, options.signal);
+    }
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  /** Makes `offset` the new log start (Kafka's DeleteRecords); segments wholly before it go. */
+  async deleteRecordsBefore(offset: number): Promise<void> {
+    this.ensureWritable();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.nextOffset)
+      throw invalid("offset", `an offset between 0 and ${this.nextOffset}`, offset);
+    if (offset <= this.startOffset) return;
+    this.startOffset = offset;
+    await this.fs.writeFileAtomic(join(this.dir, LOG_START_FILE), Buffer.from(String(offset)));
+    this.dropSegmentsBefore(offset);
+  }
+
+  private dropSegmentsBefore(offset: number): number {
+    let dropped = 0;
+    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset && !this.compacting) {
+      this.segments.shift()!.delete();
+      dropped++;
+    }
+    // Compaction may have emptied the offsets up to the next segment: nothing below it is left.
+    this.startOffset = Math.max(
+      this.startOffset,
+      Math.min(this.segments[0]!.baseOffset, this.nextOffset),
+    );
+    this.metrics.segments.set(this.segments.length);
+    return dropped;
+  }
+
+  /** Deletes whole segments past `retentionMs` or beyond `retentionBytes`; returns how many. */
+  enforceRetention(): number {
+    this.ensureWritable();
+    if (!this.options.cleanupPolicy.includes("delete") || this.compacting) return 0;
+    const { retentionMs, retentionBytes } = this.options;
+    const cutoff = retentionMs === undefined ? undefined : this.clock.now() - retentionMs;
+    const expired = (s: Segment): boolean =>
+      cutoff !== undefined && !s.isEmpty && s.maxTimestamp < cutoff;
+    // A wholly expired log rolls so its last segment can go too (Kafka does the same).
+    if (this.segments.length === 1 && expired(this.active)) this.roll();
+    let size = this.sizeBytes;
+    let deleted = 0;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const overSize = retentionBytes !== undefined && size - oldest.sizeBytes >= retentionBytes;
+      if (!expired(oldest) && !overSize) break;
+      this.segments.shift();
+      oldest.delete();
+      size -= oldest.sizeBytes;
+      deleted++;
+      if (this.segments.length === 1 && expired(this.active)) this.roll();
+    }
+    if (deleted > 0) {
+      this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+      this.metrics.segments.set(this.segments.length);
+    }
+    return deleted;
+  }
+
+  private scheduleMaintenance(): void {
+    if (this.options.maintenanceIntervalMs === 0) return;
+    this.maintenanceTimer = this.clock.setTimer(this.options.maintenanceIntervalMs, () => {
+      if (this.state !== "open") return;
+      this.maintenance = this.runMaintenance().finally(() => {
+        this.maintenance = undefined;
+        if (this.state === "open") this.scheduleMaintenance();
+      });
+    });
+  }
+
+  private async runMaintenance(): Promise<void> {
+    try {
+      this.enforceRetention();
+      if (this.options.cleanupPolicy.includes("compact")) {
+        const { compactLog } = await import("./compactor.js");
+        await compactLog(this);
+      }
+    } catch (error) {
+      if (this.state === "open") this.fail(error as Error);
+    }
+  }
+
+  // ---------------------------------------------------------------- compaction support
+
+  /** @internal the compactor's view: sealed segments (all but the active one). */
+  sealedSegments(): Segment[] {
+    return this.segments.slice(0, -1);
+  }
+
+  /** @internal swaps a rewritten segment in place of the one it replaces. */
+  replaceSegment(old: Segment, replacement: Segment): void {
+    const at = this.segments.indexOf(old);
+    if (at < 0)
+      throw new SluiceError("SLUICE_INTERNAL", `segment ${old.path()} is no longer in the log`);
+    this.segments[at] = replacement;
+  }
+
+  /** @internal drops a sealed segment that compaction emptied. */
+  removeSealedSegment(segment: Segment): void {
+    const at = this.segments.indexOf(segment);
+    if (at < 0 || at === this.segments.length - 1)
+      throw new SluiceError("SLUICE_INTERNAL", `segment ${segment.path()} is not sealed`);
+    this.segments.splice(at, 1);
+    segment.delete();
+    this.metrics.segments.set(this.segments.length);
+  }
+
+  /** @internal reads every record of the active segment. */
+  activeRecords(visit: (record: LogRecord) => void): void {
+    this.segmentRecords(this.active, visit);
+  }
+
+  /** @internal reads every record of a segment (for the compactor's key map). */
+  segmentRecords(segment: Segment, visit: (record: LogRecord) => void): void {
+    let position = 0;
+    while (position < segment.sizeBytes) {
+      const { header, records } = segment.batchAt(position);
+      for (const r of records) visit(r);
+      position += header.sizeBytes;
+    }
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /** Flushes everything, writes indexes and the recovery point, and releases the lock. */
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    this.fsyncTimer?.cancel();
+    this.maintenanceTimer?.cancel();
+    await this.maintenance;
+    await this.sealing;
+    let error: Error | undefined;
+    if (this.state === "open") {
+      try {
+        await this.groupCommit();
+        for (const s of this.segments) if (s.dirty) await this.syncSegment(s);
+        await this.active.writeIndexes();
+        await this.fs.writeFileAtomic(
+          join(this.dir, RECOVERY_POINT_FILE),
+          Buffer.from(String(this.nextOffset)),
+        );
+      } catch (e) {
+        error = e as Error;
+      }
+    }
+    this.state = "closed";
+    for (const s of this.segments) s.close();
+    this.lock.release();
+    for (const wake of this.appendWaiters.splice(0)) wake();
+    const closed = new SluiceError("SLUICE_CLOSED", `log ${this.dir} was closed`);
+    for (const w of this.waiters.splice(0)) w.reject(closed);
+    if (error !== undefined) throw error;
+  }
+
+  /**
+   * Stops as a killed process would: no flush, no index or checkpoint writes, the lock file
+   * left behind. For crash simulations on the simulated file system.
+   */
+  kill(): void {
+    this.fsyncTimer?.cancel();
+    this.maintenanceTimer?.cancel();
+    this.state = "closed";
+    this.lock.abandon();
+    for (const wake of this.appendWaiters.splice(0)) wake();
+    const killed = new SluiceError("SLUICE_CLOSED", `log ${this.dir} was killed`);
+    for (const w of this.waiters.splice(0)) w.reject(killed);
+  }
+}
+
+/** Opens the log in `dir` (see `Log.open`). */
+export function openLog(dir: string, options: LogOptions = {}): Promise<Log> {
+  return Log.open(dir, options);
+}

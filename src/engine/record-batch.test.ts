@@ -1,0 +1,144 @@
+import { crc32c } from "@node-rs/crc32";
+import { describe, expect, it } from "vitest";
+import { SluiceError } from "../errors/index.js";
+import type { LogRecord } from "./record.js";
+import {
+  type BatchHeader,
+  BATCH_HEADER_BYTES,
+  checkBatch,
+  decodeBatches,
+  decodeRecords,
+  encodeBatch,
+  readBatchHeader,
+  setBaseOffset,
+} from "./record-batch.js";
+import { readVarint, varintSize, writeVarint } from "./varint.js";
+
+const records = [
+  {
+    key: Buffer.from("k1"),
+    value: Buffer.from("hello"),
+    timestamp: 1_700_000_000_000,
+    headers: [{ key: "trace", value: Buffer.from("abc") }],
+  },
+  { key: null, value: Buffer.from("world"), timestamp: 1_700_000_000_005 },
+  {
+    key: Buffer.from("k1"),
+    value: null,
+    timestamp: 1_700_000_000_009,
+    headers: [{ key: "h", value: null }],
+  },
+];
+
+describe("RecordBatch v2", () => {
+  it("lays out Kafka's header fields at Kafka's offsets", () => {
+    const batch = encodeBatch(records, {
+      baseOffset: 42,
+      defaultTimestamp: 0,
+      producer: { producerId: 7, producerEpoch: 3, baseSequence: 11 },
+    });
+    expect(batch.readBigInt64BE(0)).toBe(42n); // baseOffset
+    expect(batch.readInt32BE(8)).toBe(batch.length - 12); // batchLength
+    expect(batch.readInt32BE(12)).toBe(-1); // partitionLeaderEpoch
+    expect(batch.readInt8(16)).toBe(2); // magic
+    expect(batch.readUInt32BE(17)).toBe(crc32c(batch.subarray(21))); // CRC-32C from attributes on
+    expect(batch.readInt16BE(21)).toBe(0); // attributes: no compression, create time
+    expect(batch.readInt32BE(23)).toBe(2); // lastOffsetDelta
+    expect(batch.readBigInt64BE(27)).toBe(1_700_000_000_000n); // baseTimestamp
+    expect(batch.readBigInt64BE(35)).toBe(1_700_000_000_009n); // maxTimestamp
+    expect(batch.readBigInt64BE(43)).toBe(7n); // producerId
+    expect(batch.readInt16BE(51)).toBe(3); // producerEpoch
+    expect(batch.readInt32BE(53)).toBe(11); // baseSequence
+    expect(batch.readInt32BE(57)).toBe(3); // recordCount
+    // First record: length varint, attributes 0, timestampDelta 0, offsetDelta 0, key "k1".
+    const first = BATCH_HEADER_BYTES;
+    expect(batch[first + 1]).toBe(0);
+    expect(batch[first + 2]).toBe(0);
+    expect(batch[first + 3]).toBe(0);
+    expect(batch[first + 4]).toBe(4); // zig-zag of key length 2
+    expect(batch.subarray(first + 5, first + 7).toString()).toBe("k1");
+  });
+
+  it("round-trips keys, values, nulls, headers, timestamps and offsets", () => {
+    const batch = encodeBatch(records, { baseOffset: 1000, defaultTimestamp: 0 });
+    const header = checkBatch(batch, 0);
+    expect(header).not.toBeInstanceOf(SluiceError);
+    const decoded = decodeRecords(batch, 0, header as BatchHeader) as LogRecord[];
+    expect(decoded).toHaveLength(3);
+    expect(decoded.map((r) => r.offset)).toEqual([1000, 1001, 1002]);
+    expect(decoded.map((r) => r.timestamp)).toEqual(records.map((r) => r.timestamp));
+    expect(decoded[0]!.key?.toString()).toBe("k1");
+    expect(decoded[0]!.headers).toEqual([{ key: "trace", value: Buffer.from("abc") }]);
+    expect(decoded[1]!.key).toBeNull();
+    expect(decoded[2]!.value).toBeNull();
+    expect(decoded[2]!.headers).toEqual([{ key: "h", value: null }]);
+  });
+
+  it("keeps offset gaps (as compaction writes them) and gzip-compressed bodies", () => {
+    const batch = encodeBatch(records, {
+      baseOffset: 10,
+      defaultTimestamp: 0,
+      offsetDeltas: [0, 5, 9],
+      compression: 1,
+    });
+    expect(batch.readInt16BE(21) & 7).toBe(1);
+    const decoded = decodeBatches(batch);
+    expect(decoded).not.toBeInstanceOf(SluiceError);
+    expect((decoded as { offset: number }[]).map((r) => r.offset)).toEqual([10, 15, 19]);
+  });
+
+  it("lets the base offset change without touching the CRC", () => {
+    const batch = encodeBatch(records, { baseOffset: 0, defaultTimestamp: 0 });
+    setBaseOffset(batch, 123_456_789_012);
+    const header = checkBatch(batch, 0);
+    expect(header).not.toBeInstanceOf(SluiceError);
+    expect((header as { baseOffset: number }).baseOffset).toBe(123_456_789_012);
+  });
+
+  it("detects a flipped bit anywhere after the CRC field", () => {
+    const batch = encodeBatch(records, { baseOffset: 0, defaultTimestamp: 0 });
+    for (let at = 21; at < batch.length; at += 7) {
+      const damaged = Buffer.from(batch);
+      damaged[at]! ^= 0x10;
+      const result = checkBatch(damaged, 0);
+      expect(result).toBeInstanceOf(SluiceError);
+      expect((result as SluiceError).code).toBe("SLUICE_CORRUPT");
+    }
+  });
+
+  it("reports a truncated header or body as corruption, not an exception", () => {
+    const batch = encodeBatch(records, { baseOffset: 0, defaultTimestamp: 0 });
+    expect(readBatchHeader(batch.subarray(0, 30), 0)).toBeInstanceOf(SluiceError);
+    expect(checkBatch(batch.subarray(0, batch.length - 1), 0)).toBeInstanceOf(SluiceError);
+  });
+});
+
+describe("zig-zag varints", () => {
+  it("round-trip values across the safe integer range", () => {
+    const values = [
+      0,
+      1,
+      -1,
+      63,
+      -64,
+      64,
+      300,
+      -300,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 40 + 5,
+      -(2 ** 45),
+      Number.MAX_SAFE_INTEGER >> 2,
+    ];
+    for (const v of values) {
+      const buf = Buffer.alloc(10);
+      const end = writeVarint(buf, 0, v);
+      expect(end).toBe(varintSize(v));
+      expect(readVarint(buf, { pos: 0 }, end)).toBe(v);
+    }
+  });
+
+  it("refuses a varint longer than 10 bytes", () => {
+    expect(readVarint(Buffer.alloc(12, 0xff), { pos: 0 }, 12)).toBeUndefined();
+  });
+});

@@ -1,0 +1,345 @@
+import { crc32c } from "@node-rs/crc32";
+import { SluiceError } from "../errors/index.js";
+import { codecById } from "./compression.js";
+import type { LogRecord, RecordHeader, RecordInput } from "./record.js";
+import {
+  type Cursor,
+  readInt64,
+  readVarint,
+  varintSize,
+  writeInt64,
+  writeVarint,
+} from "./varint.js";
+
+// Kafka RecordBatch v2, byte for byte. Offsets of the header fields:
+const BASE_OFFSET = 0;
+const BATCH_LENGTH = 8;
+const LEADER_EPOCH = 12;
+const MAGIC = 16;
+const CRC = 17;
+const ATTRIBUTES = 21;
+const LAST_OFFSET_DELTA = 23;
+const BASE_TIMESTAMP = 27;
+const MAX_TIMESTAMP = 35;
+const PRODUCER_ID = 43;
+const PRODUCER_EPOCH = 51;
+const BASE_SEQUENCE = 53;
+const RECORD_COUNT = 57;
+/** Size of the fixed batch header; records follow. */
+export const BATCH_HEADER_BYTES = 61;
+/** baseOffset + batchLength: the bytes before what `batchLength` counts. */
+export const BATCH_LOG_OVERHEAD = 12;
+export const MAGIC_V2 = 2;
+const COMPRESSION_MASK = 0x07;
+const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
+
+/** The fixed header of a batch, decoded. */
+export interface BatchHeader {
+  readonly baseOffset: number;
+  /** Whole batch size on disk, including the 12 bytes of offset and length. */
+  readonly sizeBytes: number;
+  readonly partitionLeaderEpoch: number;
+  readonly crc: number;
+  readonly attributes: number;
+  readonly lastOffsetDelta: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly recordCount: number;
+}
+
+export interface BatchProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+export const NO_PRODUCER: BatchProducer = { producerId: -1, producerEpoch: -1, baseSequence: -1 };
+
+export interface EncodeOptions {
+  readonly baseOffset: number;
+  /** Timestamp given to records that carry none. */
+  readonly defaultTimestamp: number;
+  readonly producer?: BatchProducer;
+  /** Kafka codec id (0 none, 1 gzip, ...); the codec must be registered. */
+  readonly compression?: number;
+  /** Offset deltas for each record (compaction keeps offsets with gaps); defaults to 0..n-1. */
+  readonly offsetDeltas?: readonly number[];
+  readonly logAppendTime?: boolean;
+}
+
+export function lastOffsetOf(header: BatchHeader): number {
+  return header.baseOffset + header.lastOffsetDelta;
+}
+
+function headersSize(headers: readonly RecordHeader[] | undefined): number {
+  if (headers === undefined) return varintSize(0);
+  let size = varintSize(headers.length);
+  for (const h of headers) {
+    const keyBytes = Buffer.byteLength(h.key);
+    size += varintSize(keyBytes) + keyBytes;
+    size += h.value === null ? varintSize(-1) : varintSize(h.value.length) + h.value.length;
+  }
+  return size;
+}
+
+/** Encodes records into one batch. Records must carry non-decreasing timestamps or none. */
+export function encodeBatch(records: readonly RecordInput[], options: EncodeOptions): Buffer {
+  const count = records.length;
+  const baseTimestamp = records[0]?.timestamp ?? options.defaultTimestamp;
+  const deltas = options.offsetDeltas;
+  // First pass: sizes, so the batch is built in one allocation.
+  const bodySizes = new Array<number>(count);
+  let recordsBytes = 0;
+  let maxTimestamp = baseTimestamp;
+  for (let i = 0; i < count; i++) {
+    const r = records[i]!;
+    const ts = r.timestamp ?? options.defaultTimestamp;
+    if (ts > maxTimestamp) maxTimestamp = ts;
+    const key = r.key ?? null;
+    let body = 1 + varintSize(ts - baseTimestamp) + varintSize(deltas?.[i] ?? i);
+    body += key === null ? 1 : varintSize(key.length) + key.length;
+    body += r.value === null ? 1 : varintSize(r.value.length) + r.value.length;
+    body += headersSize(r.headers);
+    bodySizes[i] = body;
+    recordsBytes += varintSize(body) + body;
+  }
+  let recordsSection: Buffer = Buffer.allocUnsafe(recordsBytes);
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    const r = records[i]!;
+    const ts = r.timestamp ?? options.defaultTimestamp;
+    pos = writeVarint(recordsSection, pos, bodySizes[i]!);
+    recordsSection[pos++] = 0; // record attributes: unused in v2
+    pos = writeVarint(recordsSection, pos, ts - baseTimestamp);
+    pos = writeVarint(recordsSection, pos, deltas?.[i] ?? i);
+    const key = r.key ?? null;
+    if (key === null) pos = writeVarint(recordsSection, pos, -1);
+    else {
+      pos = writeVarint(recordsSection, pos, key.length);
+      pos += key.copy(recordsSection, pos);
+    }
+    if (r.value === null) pos = writeVarint(recordsSection, pos, -1);
+    else {
+      pos = writeVarint(recordsSection, pos, r.value.length);
+      pos += r.value.copy(recordsSection, pos);
+    }
+    const headers = r.headers ?? [];
+    pos = writeVarint(recordsSection, pos, headers.length);
+    for (const h of headers) {
+      const keyBytes = Buffer.byteLength(h.key);
+      pos = writeVarint(recordsSection, pos, keyBytes);
+      pos += recordsSection.write(h.key, pos, "utf8");
+      if (h.value === null) pos = writeVarint(recordsSection, pos, -1);
+      else {
+        pos = writeVarint(recordsSection, pos, h.value.length);
+        pos += h.value.copy(recordsSection, pos);
+      }
+    }
+  }
+  const compression = options.compression ?? 0;
+  if (compression !== 0) {
+    const codec = codecById(compression);
+    if (codec === undefined)
+      throw new SluiceError(
+        "SLUICE_VALIDATION",
+        `compression codec ${compression} is not available`,
+        { field: "compression" },
+      );
+    recordsSection = codec.compress(recordsSection);
+  }
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsSection.length);
+  const producer = options.producer ?? NO_PRODUCER;
+  writeInt64(batch, BASE_OFFSET, options.baseOffset);
+  batch.writeInt32BE(batch.length - BATCH_LOG_OVERHEAD, BATCH_LENGTH);
+  batch.writeInt32BE(-1, LEADER_EPOCH);
+  batch.writeInt8(MAGIC_V2, MAGIC);
+  let attributes = compression & COMPRESSION_MASK;
+  if (options.logAppendTime === true) attributes |= TIMESTAMP_TYPE_LOG_APPEND;
+  batch.writeInt16BE(attributes, ATTRIBUTES);
+  batch.writeInt32BE(
+    deltas === undefined ? count - 1 : (deltas[count - 1] ?? 0),
+    LAST_OFFSET_DELTA,
+  );
+  writeInt64(batch, BASE_TIMESTAMP, baseTimestamp);
+  writeInt64(batch, MAX_TIMESTAMP, maxTimestamp);
+  writeInt64(batch, PRODUCER_ID, producer.producerId);
+  batch.writeInt16BE(producer.producerEpoch, PRODUCER_EPOCH);
+  batch.writeInt32BE(producer.baseSequence, BASE_SEQUENCE);
+  batch.writeInt32BE(count, RECORD_COUNT);
+  recordsSection.copy(batch, BATCH_HEADER_BYTES);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
+  return batch;
+}
+
+/** Rewrites the base offset of an encoded batch in place (not covered by the CRC). */
+export function setBaseOffset(batch: Buffer, baseOffset: number): void {
+  writeInt64(batch, BASE_OFFSET, baseOffset);
+}
+
+function corrupt(message: string, details: Record<string, unknown>): SluiceError {
+  return new SluiceError("SLUICE_CORRUPT", message, { details });
+}
+
+/**
+ * Reads the fixed header of the batch at `pos`, checking only what can be checked without the
+ * body: enough bytes for the header, a sane length, the magic byte. Returns an error value
+ * (never throws) so scanners can tell a torn tail from garbage.
+ */
+export function readBatchHeader(
+  buf: Buffer,
+  pos: number,
+  end = buf.length,
+): BatchHeader | SluiceError {
+  if (end - pos < BATCH_HEADER_BYTES)
+    return corrupt("truncated batch header", { position: pos, available: end - pos });
+  const batchLength = buf.readInt32BE(pos + BATCH_LENGTH);
+  if (batchLength < BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD)
+    return corrupt(`batch length ${batchLength} is too small`, { position: pos });
+  const magic = buf.readInt8(pos + MAGIC);
+  if (magic !== MAGIC_V2) return corrupt(`unsupported magic ${magic}`, { position: pos });
+  const recordCount = buf.readInt32BE(pos + RECORD_COUNT);
+  const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA);
+  if (recordCount < 0 || lastOffsetDelta < 0)
+    return corrupt("negative record count or offset delta", { position: pos });
+  return {
+    baseOffset: readInt64(buf, pos + BASE_OFFSET),
+    sizeBytes: batchLength + BATCH_LOG_OVERHEAD,
+    partitionLeaderEpoch: buf.readInt32BE(pos + LEADER_EPOCH),
+    crc: buf.readUInt32BE(pos + CRC),
+    attributes: buf.readInt16BE(pos + ATTRIBUTES),
+    lastOffsetDelta,
+    baseTimestamp: readInt64(buf, pos + BASE_TIMESTAMP),
+    maxTimestamp: readInt64(buf, pos + MAX_TIMESTAMP),
+    producerId: readInt64(buf, pos + PRODUCER_ID),
+    producerEpoch: buf.readInt16BE(pos + PRODUCER_EPOCH),
+    baseSequence: buf.readInt32BE(pos + BASE_SEQUENCE),
+    recordCount,
+  };
+}
+
+/** Checks the CRC-32C of a whole batch that starts at `pos` and has the header's size. */
+export function batchCrcMatches(buf: Buffer, pos: number, header: BatchHeader): boolean {
+  return crc32c(buf.subarray(pos + ATTRIBUTES, pos + header.sizeBytes)) === header.crc;
+}
+
+/** Reads and verifies a whole batch at `pos`: header, bounds and CRC. */
+export function checkBatch(buf: Buffer, pos: number, end = buf.length): BatchHeader | SluiceError {
+  const header = readBatchHeader(buf, pos, end);
+  if (header instanceof SluiceError) return header;
+  if (pos + header.sizeBytes > end)
+    return corrupt("truncated batch", {
+      position: pos,
+      sizeBytes: header.sizeBytes,
+      available: end - pos,
+    });
+  if (!batchCrcMatches(buf, pos, header))
+    return corrupt("batch CRC mismatch", { position: pos, baseOffset: header.baseOffset });
+  return header;
+}
+
+function readBytes(buf: Buffer, cursor: Cursor, end: number): Buffer | null | undefined {
+  const length = readVarint(buf, cursor, end);
+  if (length === undefined || length < -1) return undefined;
+  if (length === -1) return null;
+  if (cursor.pos + length > end) return undefined;
+  const bytes = buf.subarray(cursor.pos, cursor.pos + length);
+  cursor.pos += length;
+  return bytes;
+}
+
+/**
+ * Decodes the records of a verified batch at `pos`. Returned keys and values are views into
+ * `buf` (no copies); copy them if `buf` will be reused. Returns a SLUICE_CORRUPT error value on
+ * malformed content, never throws for bad bytes.
+ */
+export function decodeRecords(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+): LogRecord[] | SluiceError {
+  const codecId = header.attributes & COMPRESSION_MASK;
+  let body = buf;
+  let cursor: Cursor = { pos: pos + BATCH_HEADER_BYTES };
+  let end = pos + header.sizeBytes;
+  if (codecId !== 0) {
+    const codec = codecById(codecId);
+    if (codec === undefined)
+      return corrupt(`unknown compression codec ${codecId}`, { position: pos });
+    try {
+      body = codec.decompress(buf.subarray(cursor.pos, end));
+    } catch (cause) {
+      return corrupt(`cannot decompress batch: ${(cause as Error).message}`, { position: pos });
+    }
+    cursor = { pos: 0 };
+    end = body.length;
+  }
+  // A record takes at least 7 bytes, which bounds the count before allocating for it.
+  if (header.recordCount > (end - cursor.pos) / 7 + 1)
+    return corrupt("record count exceeds batch size", { position: pos });
+  const records: LogRecord[] = new Array<LogRecord>(header.recordCount);
+  for (let i = 0; i < header.recordCount; i++) {
+    const length = readVarint(body, cursor, end);
+    if (length === undefined || length < 0 || cursor.pos + length > end)
+      return corrupt(`bad length of record ${i}`, { position: pos });
+    const recordEnd = cursor.pos + length;
+    cursor.pos++; // attributes
+    const timestampDelta = readVarint(body, cursor, recordEnd);
+    const offsetDelta = readVarint(body, cursor, recordEnd);
+    if (
+      timestampDelta === undefined ||
+      offsetDelta === undefined ||
+      offsetDelta < 0 ||
+      offsetDelta > header.lastOffsetDelta
+    ) {
+      return corrupt(`bad deltas in record ${i}`, { position: pos });
+    }
+    const key = readBytes(body, cursor, recordEnd);
+    const value = readBytes(body, cursor, recordEnd);
+    const headerCount = readVarint(body, cursor, recordEnd);
+    if (
+      key === undefined ||
+      value === undefined ||
+      headerCount === undefined ||
+      headerCount < 0 ||
+      headerCount > recordEnd - cursor.pos
+    ) {
+      return corrupt(`bad key, value or headers in record ${i}`, { position: pos });
+    }
+    const headers: RecordHeader[] = [];
+    for (let h = 0; h < headerCount; h++) {
+      const hKey = readBytes(body, cursor, recordEnd);
+      const hValue = readBytes(body, cursor, recordEnd);
+      if (hKey === undefined || hKey === null || hValue === undefined)
+        return corrupt(`bad header ${h} in record ${i}`, { position: pos });
+      headers.push({ key: hKey.toString("utf8"), value: hValue });
+    }
+    if (cursor.pos !== recordEnd) return corrupt(`record ${i} length mismatch`, { position: pos });
+    records[i] = {
+      offset: header.baseOffset + offsetDelta,
+      timestamp: header.baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    };
+  }
+  if (cursor.pos !== end) return corrupt("trailing bytes after records", { position: pos });
+  return records;
+}
+
+/** Decodes a whole buffer of consecutive batches; the first error stops decoding. */
+export function decodeBatches(buf: Buffer): LogRecord[] | SluiceError {
+  const out: LogRecord[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const header = checkBatch(buf, pos);
+    if (header instanceof SluiceError) return header;
+    const records = decodeRecords(buf, pos, header);
+    if (records instanceof SluiceError) return records;
+    for (const r of records) out.push(r);
+    pos += header.sizeBytes;
+  }
+  return out;
+}

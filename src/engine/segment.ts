@@ -1,0 +1,358 @@
+import { join } from "node:path";
+import { SluiceError } from "../errors/index.js";
+import type { FileHandle, FileSystem } from "./file-system.js";
+import {
+  type BatchHeader,
+  BATCH_HEADER_BYTES,
+  checkBatch,
+  decodeRecords,
+  lastOffsetOf,
+  readBatchHeader,
+} from "./record-batch.js";
+import type { LogRecord } from "./record.js";
+import { SparseIndex } from "./sparse-index.js";
+
+export const LOG_SUFFIX = ".log";
+export const INDEX_SUFFIX = ".index";
+export const TIME_INDEX_SUFFIX = ".timeindex";
+export const CLEANED_SUFFIX = ".cleaned";
+
+/** `00000000000000001234` — Kafka's 20-digit zero-padded base offset. */
+export function segmentName(baseOffset: number): string {
+  return String(baseOffset).padStart(20, "0");
+}
+
+export function parseSegmentName(fileName: string): number | undefined {
+  const match = /^(\d{20})\.log$/.exec(fileName);
+  return match ? Number(match[1]) : undefined;
+}
+
+const SCAN_CHUNK_BYTES = 1 << 20;
+
+/** Where a scan stopped and why. */
+export interface ScanResult {
+  /** Bytes of valid batches from the start of the scan. */
+  readonly validEndPosition: number;
+  /** Set when bytes after `validEndPosition` are not a valid batch. */
+  readonly error?: SluiceError;
+}
+
+export interface DecodedBatch {
+  readonly header: BatchHeader;
+  readonly bytes: Buffer;
+  readonly records: LogRecord[];
+}
+
+export interface BatchLocation {
+  readonly header: BatchHeader;
+  readonly position: number;
+}
+
+/**
+ * One segment: a `.log` file of consecutive record batches plus its sparse offset and time
+ * indexes, kept in memory and written beside it when the segment is sealed or closed.
+ */
+export class Segment {
+  sizeBytes: number;
+  /** One past the last offset in this segment (the base offset when empty). */
+  nextOffset: number;
+  maxTimestamp = -1;
+  /** When the segment received its first batch (for rolling by age). */
+  firstAppendAtMs: number | undefined;
+  offsetIndex: SparseIndex;
+  timeIndex: SparseIndex;
+  /** Written bytes not yet synced. */
+  dirty = false;
+  private bytesSinceIndexEntry = 0;
+
+  constructor(
+    private readonly fs: FileSystem,
+    readonly dir: string,
+    readonly baseOffset: number,
+    public handle: FileHandle,
+    private readonly indexIntervalBytes: number,
+  ) {
+    this.sizeBytes = 0;
+    this.nextOffset = baseOffset;
+    this.offsetIndex = new SparseIndex("offset", baseOffset);
+    this.timeIndex = new SparseIndex("time", baseOffset);
+  }
+
+  static create(
+    fs: FileSystem,
+    dir: string,
+    baseOffset: number,
+    indexIntervalBytes: number,
+  ): Segment {
+    const path = join(dir, segmentName(baseOffset) + LOG_SUFFIX);
+    return new Segment(fs, dir, baseOffset, fs.open(path, "write"), indexIntervalBytes);
+  }
+
+  path(suffix = LOG_SUFFIX): string {
+    return join(this.dir, segmentName(this.baseOffset) + suffix);
+  }
+
+  get isEmpty(): boolean {
+    return this.sizeBytes === 0;
+  }
+
+  /** Appends an encoded batch whose header is already known; indexes it sparsely. */
+  append(
+    batch: Buffer,
+    baseOffset: number,
+    lastOffset: number,
+    maxTimestamp: number,
+    nowMs: number,
+  ): number {
+    const position = this.sizeBytes;
+    this.handle.write(batch, position);
+    this.track(batch.length, position, baseOffset, lastOffset, maxTimestamp);
+    this.firstAppendAtMs ??= nowMs;
+    this.dirty = true;
+    return position;
+  }
+
+  private track(
+    size: number,
+    position: number,
+    baseOffset: number,
+    lastOffset: number,
+    maxTimestamp: number,
+  ): void {
+    if (position === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
+      this.offsetIndex.add(baseOffset, position);
+      if (maxTimestamp > this.maxTimestamp) this.timeIndex.add(maxTimestamp, baseOffset);
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += size;
+    this.sizeBytes = position + size;
+    this.nextOffset = lastOffset + 1;
+    if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
+  }
+
+  /** Reads `length` bytes at `position` (fewer at the end of the file). */
+  readBytes(position: number, length: number): Buffer {
+    const n = Math.max(0, Math.min(length, this.sizeBytes - position));
+    const buf = Buffer.allocUnsafe(n);
+    let done = 0;
+    while (done < n) {
+      const read = this.handle.read(buf, done, n - done, position + done);
+      if (read === 0) break;
+      done += read;
+    }
+    return done === n ? buf : buf.subarray(0, done);
+  }
+
+  /** Header of the batch at `position`, or an error value. */
+  headerAt(position: number): BatchHeader | SluiceError {
+    return readBatchHeader(this.readBytes(position, BATCH_HEADER_BYTES), 0);
+  }
+
+  /**
+   * Position of the first batch whose last offset is >= `offset`, or `sizeBytes` if none.
+   * Index lookup, then a forward walk over batch headers (at most one index interval).
+   */
+  positionFor(offset: number, startPosition?: number): number {
+    let position = startPosition ?? 0;
+    if (startPosition === undefined) {
+      const entry = this.offsetIndex.floor(offset);
+      if (entry >= 0) position = this.offsetIndex.valueAt(entry);
+    }
+    while (position < this.sizeBytes) {
+      const header = this.headerAt(position);
+      if (header instanceof SluiceError) throw this.corruptAt(position, header);
+      if (lastOffsetOf(header) >= offset) return position;
+      position += header.sizeBytes;
+    }
+    return this.sizeBytes;
+  }
+
+  /** Position of the first batch whose max timestamp is >= `timestampMs`, or `sizeBytes`. */
+  positionForTimestamp(timestampMs: number): number {
+    const entry = this.timeIndex.floor(timestampMs - 1);
+    // The entry says batches from its offset on may reach its timestamp; earlier ones do not.
+    let position = entry >= 0 ? this.positionFor(this.timeIndex.valueAt(entry)) : 0;
+    while (position < this.sizeBytes) {
+      const header = this.headerAt(position);
+      if (header instanceof SluiceError) throw this.corruptAt(position, header);
+      if (header.maxTimestamp >= timestampMs) return position;
+      position += header.sizeBytes;
+    }
+    return this.sizeBytes;
+  }
+
+  /** Reads, verifies and decodes the batch at `position`; throws SLUICE_CORRUPT naming the segment. */
+  batchAt(position: number): DecodedBatch {
+    const first = this.headerAt(position);
+    if (first instanceof SluiceError) throw this.corruptAt(position, first);
+    const bytes = this.readBytes(position, first.sizeBytes);
+    const header = checkBatch(bytes, 0);
+    if (header instanceof SluiceError) throw this.corruptAt(position, header);
+    const records = decodeRecords(bytes, 0, header);
+    if (records instanceof SluiceError) throw this.corruptAt(position, records);
+    return { header, bytes, records };
+  }
+
+  corruptAt(position: number, cause: SluiceError): SluiceError {
+    return new SluiceError(
+      "SLUICE_CORRUPT",
+      `corrupt batch in segment ${this.path()} at byte ${position}: ${cause.message}`,
+      {
+        cause,
+        details: { segment: this.path(), position, ...cause.details },
+      },
+    );
+  }
+
+  /**
+   * Walks the batches from `fromPosition` to the end of the file, verifying each CRC, and
+   * re-indexes them. Stops at the first invalid batch and reports where.
+   */
+  scanAndIndex(
+    fromPosition: number,
+    fileSize: number,
+    visit?: (location: BatchLocation, batch: Buffer, at: number) => void,
+  ): ScanResult {
+    if (fromPosition === 0) {
+      this.offsetIndex = new SparseIndex("offset", this.baseOffset);
+      this.timeIndex = new SparseIndex("time", this.baseOffset);
+      this.maxTimestamp = -1;
+      this.bytesSinceIndexEntry = 0;
+      this.nextOffset = this.baseOffset;
+    } else {
+      this.offsetIndex.truncateToValue(fromPosition + 1);
+    }
+    this.sizeBytes = fromPosition;
+    let window: Buffer = Buffer.alloc(0);
+    let windowStart = fromPosition;
+    // Keeps a read-ahead window over the file so a scan costs one read per megabyte.
+    const ensure = (position: number, length: number): boolean => {
+      if (position >= windowStart && position + length <= windowStart + window.length) return true;
+      if (position + length > fileSize) return false;
+      window = this.readRaw(
+        position,
+        Math.max(length, Math.min(SCAN_CHUNK_BYTES, fileSize - position)),
+      );
+      windowStart = position;
+      return window.length >= length;
+    };
+    let position = fromPosition;
+    while (position < fileSize) {
+      const fail = (error: SluiceError): ScanResult => ({
+        validEndPosition: position,
+        error: this.corruptAt(position, error),
+      });
+      if (!ensure(position, BATCH_HEADER_BYTES)) {
+        return fail(
+          new SluiceError("SLUICE_CORRUPT", "truncated batch header", {
+            details: { available: fileSize - position },
+          }),
+        );
+      }
+      const header = readBatchHeader(window, position - windowStart);
+      if (header instanceof SluiceError) return fail(header);
+      if (!ensure(position, header.sizeBytes)) {
+        return fail(
+          new SluiceError("SLUICE_CORRUPT", "truncated batch", {
+            details: { sizeBytes: header.sizeBytes, available: fileSize - position },
+          }),
+        );
+      }
+      const at = position - windowStart;
+      const checked = checkBatch(window, at);
+      if (checked instanceof SluiceError) return fail(checked);
+      if (checked.baseOffset < this.nextOffset && position > 0) {
+        return fail(
+          new SluiceError(
+            "SLUICE_CORRUPT",
+            `offsets go backwards (${checked.baseOffset} after ${this.nextOffset - 1})`,
+          ),
+        );
+      }
+      visit?.({ header: checked, position }, window, at);
+      this.track(
+        checked.sizeBytes,
+        position,
+        checked.baseOffset,
+        lastOffsetOf(checked),
+        checked.maxTimestamp,
+      );
+      position += checked.sizeBytes;
+    }
+    return { validEndPosition: position };
+  }
+
+  private readRaw(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = this.handle.read(buf, done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done === length ? buf : buf.subarray(0, done);
+  }
+
+  /**
+   * Loads persisted indexes if they are plausible for this file, so a sealed segment opens
+   * without a scan. Returns false when they are missing or stale (the caller then scans).
+   */
+  loadIndexes(fileSize: number): boolean {
+    if (!this.fs.exists(this.path(INDEX_SUFFIX)) || !this.fs.exists(this.path(TIME_INDEX_SUFFIX)))
+      return false;
+    const offsets = SparseIndex.decode(
+      "offset",
+      this.baseOffset,
+      this.fs.readFile(this.path(INDEX_SUFFIX)),
+    );
+    const times = SparseIndex.decode(
+      "time",
+      this.baseOffset,
+      this.fs.readFile(this.path(TIME_INDEX_SUFFIX)),
+    );
+    if (offsets === undefined || times === undefined) return false;
+    if (fileSize > 0 && (offsets.length === 0 || offsets.valueAt(0) !== 0)) return false;
+    // The last entry must point at a real batch with the indexed base offset.
+    this.sizeBytes = fileSize;
+    if (offsets.length > 0) {
+      const last = offsets.length - 1;
+      const position = offsets.valueAt(last);
+      if (position >= fileSize) return false;
+      const header = this.headerAt(position);
+      if (header instanceof SluiceError || header.baseOffset !== offsets.keyAt(last)) return false;
+    }
+    this.offsetIndex = offsets;
+    this.timeIndex = times;
+    return true;
+  }
+
+  /** Persists both indexes (atomically each). */
+  async writeIndexes(): Promise<void> {
+    await this.fs.writeFileAtomic(this.path(INDEX_SUFFIX), this.offsetIndex.encode());
+    await this.fs.writeFileAtomic(this.path(TIME_INDEX_SUFFIX), this.timeIndex.encode());
+  }
+
+  /** Cuts the file after `position` (a batch boundary) and forgets index entries past it. */
+  truncate(position: number): void {
+    this.handle.truncate(position);
+    this.offsetIndex.truncateToValue(position);
+    this.sizeBytes = position;
+    this.dirty = true;
+  }
+
+  async sync(): Promise<void> {
+    this.dirty = false;
+    await this.handle.sync();
+  }
+
+  close(): void {
+    this.handle.close();
+  }
+
+  /** Closes and removes the segment's files. */
+  delete(): void {
+    this.handle.close();
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX])
+      this.fs.unlink(this.path(suffix));
+  }
+}

@@ -1,0 +1,70 @@
+/** Stable error codes: callers branch on these, never on message text. */
+export type ErrorCode =
+  | "SLUICE_VALIDATION"
+  | "SLUICE_CLOSED"
+  | "SLUICE_CORRUPT"
+  | "SLUICE_LOCKED"
+  | "SLUICE_NOT_FOUND"
+  | "SLUICE_OFFSET_OUT_OF_RANGE"
+  | "SLUICE_ALREADY_EXISTS"
+  | "SLUICE_IO"
+  | "SLUICE_CONCURRENCY"
+  | "SLUICE_TIMEOUT"
+  | "SLUICE_ABORTED"
+  | "SLUICE_BROKEN_CIRCUIT"
+  | "SLUICE_ISOLATED_CIRCUIT"
+  | "SLUICE_BULKHEAD_REJECTED"
+  | "SLUICE_RATE_LIMITED"
+  | "SLUICE_RETRY_BUDGET_EXHAUSTED"
+  | "SLUICE_QUEUE"
+  | "SLUICE_INTERNAL";
+
+export interface SluiceErrorOptions extends ErrorOptions {
+  /** The offending input field, e.g. `records[3].value` or `VisibilityTimeout`. */
+  readonly field?: string;
+  /** Extra machine-readable context (segment file, offset, pid, ...). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** The one error type Sluice throws on purpose; `code` is stable, `field` names bad input. */
+export class SluiceError extends Error {
+  readonly field: string | undefined;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: SluiceErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.field = options.field;
+    this.details = options.details;
+  }
+}
+
+/** A validation error naming the field and what was expected. */
+export function invalid(field: string, expected: string, got?: unknown): SluiceError {
+  const shown = got === undefined ? "" : `, got ${describe(got)}`;
+  return new SluiceError("SLUICE_VALIDATION", `${field}: expected ${expected}${shown}`, { field });
+}
+
+export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
+  return error instanceof SluiceError && (code === undefined || error.code === code);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null)
+    return String(value);
+  if (value === undefined) return "undefined";
+  if (Buffer.isBuffer(value)) return `a ${value.length}-byte buffer`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value;
+}
+
+/** Anything caught, as an Error (non-Error throwables are wrapped). */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

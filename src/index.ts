@@ -1,0 +1,6 @@
+// The package's public face: explicit named exports, one block per capability.
+export * from "./errors/index.js";
+export * from "./time/index.js";
+export * from "./observability/index.js";
+export * from "./engine/index.js";
+export * from "./resilience/index.js";

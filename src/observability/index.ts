@@ -1,0 +1,13 @@
+export { Counter, Gauge, MetricsRegistry } from "./metrics.js";
+export type { Labels, MetricSample } from "./metrics.js";
+export { LatencyHistogram } from "./latency-histogram.js";
+export type { LatencySummary } from "./latency-histogram.js";
+export {
+  machineInfo,
+  producerPerfLine,
+  consumerPerfLines,
+  PeakRss,
+  Progress,
+  emitJson,
+} from "./bench-report.js";
+export type { MachineInfo, ConsumerFigures } from "./bench-report.js";

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { MetricsRegistry } from "./metrics.js";
+
+describe("MetricsRegistry", () => {
+  it("returns one instance per name and label set", () => {
+    const registry = new MetricsRegistry();
+    const a = registry.counter("appends_total", "appends", { log: "a" });
+    a.inc(3);
+    registry.counter("appends_total", "appends", { log: "a" }).inc();
+    registry.counter("appends_total", "appends", { log: "b" }).inc(10);
+    const samples = registry.collect();
+    expect(samples).toEqual([
+      { kind: "counter", name: "appends_total", help: "appends", labels: { log: "a" }, value: 4 },
+      { kind: "counter", name: "appends_total", help: "appends", labels: { log: "b" }, value: 10 },
+    ]);
+  });
+
+  it("summarises latencies in milliseconds with microsecond resolution", () => {
+    const registry = new MetricsRegistry();
+    const h = registry.histogram("fsync_ms", "fsync latency");
+    for (let i = 1; i <= 100; i++) h.recordMs(i / 10);
+    const s = h.summary();
+    expect(s.count).toBe(100);
+    expect(s.minMs).toBeCloseTo(0.1, 3);
+    expect(s.p50Ms).toBeCloseTo(5, 1);
+    expect(s.p99Ms).toBeCloseTo(9.9, 1);
+    expect(s.maxMs).toBeCloseTo(10, 1);
+  });
+
+  it("refuses to reuse a name for another kind", () => {
+    const registry = new MetricsRegistry();
+    registry.gauge("depth", "depth");
+    expect(() => registry.counter("depth", "depth")).toThrow(/already registered/);
+  });
+});

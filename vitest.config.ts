@@ -1,0 +1,29 @@
+import { defineConfig } from "vitest/config";
+
+// Tiers by file name: *.test.ts is unit, *.int.test.ts talks to real processes and servers,
+// *.e2e.test.ts drives a real browser. Each tier is a project so `npm test` can run them in turn.
+export default defineConfig({
+  test: {
+    reporters: ["default", "json"],
+    outputFile: { json: "reports/vitest.json" },
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["src/**/*.test.ts"],
+          exclude: ["src/**/*.int.test.ts", "src/**/*.e2e.test.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "int",
+          include: ["src/**/*.int.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
