@@ -4,10 +4,23 @@ import { gunzipSync, gzipSync } from "node:zlib";
 export const CompressionCodec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressionName = keyof typeof CompressionCodec;
 
+/**
+ * Most bytes the records section of one compressed batch may decompress to: four times the
+ * default `maxBatchBytes` (16 MiB). A batch is decompressed whole in memory, so without a cap a
+ * few kilobytes of crafted gzip (a decompression bomb) could ask for gigabytes. The engine
+ * refuses to write a compressed batch larger than this before compression, so every batch it
+ * writes can be read back.
+ */
+export const MAX_DECOMPRESSED_BATCH_BYTES = 64 * 1024 * 1024;
+
 export interface Codec {
   readonly name: CompressionName;
   compress(data: Buffer): Buffer;
-  decompress(data: Buffer): Buffer;
+  /**
+   * Decompresses `data`, producing at most `maxOutputBytes`: past that it must throw (and
+   * should stop early rather than allocate the rest). The caller also checks the length.
+   */
+  decompress(data: Buffer, maxOutputBytes: number): Buffer;
 }
 
 const codecs = new Map<number, Codec>();
@@ -28,5 +41,5 @@ export function codecByName(name: CompressionName): Codec | undefined {
 registerCodec({
   name: "gzip",
   compress: (d) => gzipSync(d, { level: 1 }),
-  decompress: (d) => gunzipSync(d),
+  decompress: (d, maxOutputBytes) => gunzipSync(d, { maxOutputLength: maxOutputBytes }),
 });

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  existsSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   rmSync,
   statSync,
@@ -33,11 +35,15 @@ interface Acked {
   readonly label: string;
 }
 
-/** Starts a writer, lets it run until `killAfterMs`, SIGKILLs it, and returns what it acknowledged. */
+/**
+ * Starts a writer, lets it run until `killAfterMs` after it is writing and `ready(dir)` holds,
+ * SIGKILLs it, and returns what it acknowledged.
+ */
 async function runWriterUntilKilled(
   dir: string,
   writerId: string,
   killAfterMs: number,
+  ready: (dir: string) => boolean = () => true,
 ): Promise<Acked[]> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -51,7 +57,7 @@ async function runWriterUntilKilled(
   // Kill only once it is writing, at a random moment after that.
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
-      if (out.includes("ack ")) {
+      if (out.includes("ack ") && ready(dir)) {
         clearInterval(poll);
         setTimeout(resolve, killAfterMs);
       }
@@ -113,10 +119,19 @@ describe("crash safety on the real disk (SIGKILL)", () => {
 
   it("recovers from a torn tail, garbage after the tail and a missing index", async () => {
     const dir = tempDir();
-    const acked = await runWriterUntilKilled(dir, "t", 200);
+    // Kill only once the first segment is sealed: its index written and the recovery point past it.
+    const sealed = (d: string): boolean => {
+      try {
+        return Number(readFileSync(join(d, "recovery-point"), "utf8")) > 0;
+      } catch {
+        return false;
+      }
+    };
+    const acked = await runWriterUntilKilled(dir, "t", 200, sealed);
     const segments = readdirSync(dir)
       .filter((f) => f.endsWith(".log"))
       .sort();
+    expect(segments.length).toBeGreaterThan(1);
     const last = join(dir, segments[segments.length - 1]!);
     const size = statSync(last).size;
     // A write torn at a random byte of the last batch region, then garbage after it.
@@ -124,14 +139,19 @@ describe("crash safety on the real disk (SIGKILL)", () => {
     truncateSync(last, cut);
     appendFileSync(last, Buffer.from("\u0000\u0001garbage that is not a batch".repeat(3)));
     const firstIndex = join(dir, segments[0]!.replace(".log", ".index"));
-    try {
-      unlinkSync(firstIndex);
-    } catch {
-      // the first segment may not have sealed yet: then there is no index to lose
-    }
+    expect(existsSync(firstIndex)).toBe(true);
+    unlinkSync(firstIndex);
     const log = await openLog(dir, { maintenanceIntervalMs: 0 });
     const end = log.logEndOffset;
     expect(log.recovery.truncatedBytes).toBeGreaterThan(0);
+    // The first segment was below the recovery point, so it was trusted, found without its
+    // index, and rescanned to rebuild it. Every other segment below the recovery point had its
+    // indexes written before the recovery point moved past it, so this is the only one.
+    expect(log.recovery.rebuiltIndexes).toBe(1);
+    expect(log.recovery.scannedSegments).toBeGreaterThanOrEqual(2);
+    const firstSegment = log.segmentInfos()[0]!;
+    for (const offset of [firstSegment.baseOffset, firstSegment.nextOffset - 1])
+      expect(log.read(offset, { maxRecords: 1 })[0]!.offset).toBe(offset);
     await log.close();
     // Everything acknowledged before the cut point is intact; nothing corrupt is readable.
     const surviving = acked.filter((a) => a.offset < end);

@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { isSluiceError } from "../errors/index.js";
+import { MetricsRegistry } from "../observability/index.js";
 import { VirtualClock } from "../time/index.js";
 import { compactLog } from "./compactor.js";
 import { type Log, openLog } from "./log.js";
 import type { LogOptions } from "./log-options.js";
+import type { RecordInput } from "./record.js";
 import { SimulatedFileSystem } from "./simulated-file-system.js";
 
 const DIR = "/data/log";
@@ -152,6 +154,30 @@ describe("Log bad input", () => {
     await log.append([{ value: null, timestamp: 5000 }]);
     const backwards = await log.append([{ value: null, timestamp: 4999 }]).catch((e: unknown) => e);
     expect((backwards as { field: string }).field).toBe("records[0].timestamp");
+  });
+
+  it("names the part of an oversize record that takes it past maxRecordBytes", async () => {
+    const log = await openSim(new SimulatedFileSystem(), { maxRecordBytes: 1000 });
+    const header = (bytes: number) => ({ key: "h", value: Buffer.alloc(bytes) });
+    const cases: Array<[RecordInput, string]> = [
+      [{ key: Buffer.alloc(10), value: Buffer.alloc(1001) }, "records[1].value"],
+      [{ key: Buffer.alloc(1001), value: null }, "records[1].key"],
+      [{ key: Buffer.alloc(400), value: Buffer.alloc(601) }, "records[1].value"],
+      [{ value: Buffer.alloc(900), headers: [header(50), header(50)] }, "records[1].headers"],
+      [
+        { key: Buffer.alloc(500), value: Buffer.alloc(500), headers: [header(0)] },
+        "records[1].headers",
+      ],
+    ];
+    for (const [record, field] of cases) {
+      const error = await log.append([rec(0), record]).catch((e: unknown) => e);
+      expect(isSluiceError(error, "SLUICE_VALIDATION"), String(error)).toBe(true);
+      expect((error as { field: string }).field, field).toBe(field);
+      expect((error as Error).message).toContain("at most 1000 bytes");
+    }
+    // Exactly at the limit (key + value + header key and value) is fine.
+    await log.append([{ key: Buffer.alloc(400), value: Buffer.alloc(500), headers: [header(99)] }]);
+    expect(log.logEndOffset).toBe(1);
   });
 
   it("rejects appends and reads on a closed log", async () => {
@@ -479,5 +505,140 @@ describe("Log tail", () => {
     await appendMany(log, 5, 1);
     await following;
     expect(seen).toEqual([3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
+describe("Log tail abort", () => {
+  it("finishes when the signal aborts while it waits for new records", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    await appendMany(log, 3, 3);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    let finished = false;
+    const following = (async () => {
+      for await (const r of log.tail(0, { signal: controller.signal })) seen.push(r.offset);
+      finished = true;
+    })();
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([0, 1, 2]);
+    expect(finished).toBe(false); // caught up: blocked in waitForAppend
+    controller.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("tail still waiting after abort")), 2000);
+    });
+    await Promise.race([following, stuck]).finally(() => clearTimeout(timer));
+    expect(finished).toBe(true);
+    await log.append([rec(3)]);
+    expect(seen).toEqual([0, 1, 2]); // nothing delivered after the abort
+  });
+});
+
+describe("Log metrics", () => {
+  it("counts appends, records, bytes and fsyncs, times each fsync, and tracks segments", async () => {
+    const metrics = new MetricsRegistry();
+    const fs = new SimulatedFileSystem();
+    const log = await openSim(fs, { fsync: "always", metrics, name: "orders", segmentBytes: 2048 });
+    const sample = (name: string) => {
+      const found = metrics.collect().filter((s) => s.name === name && s.labels.log === "orders");
+      expect(found, name).toHaveLength(1);
+      return found[0]!;
+    };
+    const valueOf = (name: string): number => {
+      const s = sample(name);
+      if (s.kind === "histogram") throw new Error(`${name} is a histogram`);
+      return s.value;
+    };
+    const fsyncCount = (): number => {
+      const s = sample("sluice_log_fsync_ms");
+      if (s.kind !== "histogram") throw new Error("sluice_log_fsync_ms is not a histogram");
+      return s.summary.count;
+    };
+    expect(valueOf("sluice_log_segments")).toBe(1);
+    expect(valueOf("sluice_log_appends_total")).toBe(0);
+    const syncsBefore = fs.syncCount;
+    await log.append([rec(0), rec(1)]);
+    await log.append([rec(2), rec(3), rec(4)]);
+    await log.append([rec(5)]);
+    expect(valueOf("sluice_log_appends_total")).toBe(3);
+    expect(valueOf("sluice_log_records_total")).toBe(6);
+    expect(valueOf("sluice_log_bytes_total")).toBe(log.sizeBytes); // whole encoded batches
+    expect(log.sizeBytes).toBeGreaterThan(600);
+    // Each awaited append under "always" costs one fdatasync, seen by the disk too.
+    expect(valueOf("sluice_log_fsyncs_total")).toBe(3);
+    expect(fs.syncCount - syncsBefore).toBe(3);
+    expect(fsyncCount()).toBe(3);
+
+    log.roll();
+    expect(valueOf("sluice_log_segments")).toBe(2);
+    await appendMany(log, 60, 2); // rolls by size as it goes
+    const segments = log.segmentInfos().length;
+    expect(segments).toBeGreaterThan(3);
+    expect(valueOf("sluice_log_segments")).toBe(segments);
+    expect(valueOf("sluice_log_records_total")).toBe(66);
+    expect(valueOf("sluice_log_bytes_total")).toBe(log.sizeBytes);
+    expect(fsyncCount()).toBe(valueOf("sluice_log_fsyncs_total"));
+    await log.deleteRecordsBefore(log.segmentInfos()[2]!.baseOffset);
+    expect(valueOf("sluice_log_segments")).toBe(segments - 2);
+  });
+});
+
+describe("Log background maintenance", () => {
+  it("enforces retention on the clock by itself while appends go on", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const options = { clock, segmentBytes: 2048, retentionMs: 60_000 };
+    const log = await openSim(new SimulatedFileSystem(), {
+      ...options,
+      maintenanceIntervalMs: 10_000,
+    });
+    const control = await openSim(new SimulatedFileSystem(), options); // maintenance off
+    for (let i = 0; i < 200; i++) {
+      await log.append([rec(i)]);
+      await control.append([rec(i)]);
+      await clock.advance(1000);
+    }
+    expect(log.logEndOffset).toBe(200);
+    expect(control.logStartOffset).toBe(0); // nobody called enforceRetention
+    expect(log.logStartOffset).toBeGreaterThan(100);
+    const [oldest] = log.segmentInfos();
+    expect(log.logStartOffset).toBe(oldest!.baseOffset);
+    // The last run was at most one interval ago and kept only segments with unexpired records.
+    expect(oldest!.maxTimestamp).toBeGreaterThanOrEqual(clock.now() - 60_000 - 10_000);
+    expect(log.read(log.logStartOffset)[0]!.value).toEqual(value(log.logStartOffset));
+  });
+
+  it("compacts on the clock by itself while appends go on", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const options = { clock, segmentBytes: 4096, cleanupPolicy: "compact" as const };
+    const log = await openSim(new SimulatedFileSystem(), {
+      ...options,
+      maintenanceIntervalMs: 5_000,
+    });
+    const control = await openSim(new SimulatedFileSystem(), options); // maintenance off
+    let midway = 0;
+    for (let i = 0; i < 300; i++) {
+      const appended = await log.append([rec(i, `k${i % 10}`)]);
+      expect(appended.baseOffset).toBe(i); // appends go on around the runs, offsets unchanged
+      await control.append([rec(i, `k${i % 10}`)]);
+      await clock.advance(100);
+      if (i === 199) midway = log.read(0, { maxRecords: 1000 }).length;
+    }
+    expect(midway).toBeGreaterThan(0);
+    expect(midway).toBeLessThan(100); // runs at 5, 10, 15 s had compacted the first 200 records
+    expect(control.read(0, { maxRecords: 1000 })).toHaveLength(300);
+    // The run at the end may still be working through its slices.
+    await vi.waitFor(() => expect(log.read(0, { maxRecords: 1000 }).length).toBeLessThan(60), {
+      timeout: 5000,
+    });
+    await vi.waitFor(() => expect(log.compacting).toBe(false));
+    expect(log.logEndOffset).toBe(300);
+    const survivors = log.read(0, { maxRecords: 1000 });
+    const offsets = survivors.map((r) => r.offset);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    for (let k = 0; k < 10; k++) {
+      const newest = survivors.filter((r) => r.key?.toString() === `k${k}`).at(-1);
+      expect(newest?.offset).toBe(290 + k);
+      expect(newest?.value).toEqual(value(290 + k));
+    }
   });
 });

@@ -365,7 +365,7 @@ export class Log {
         throw invalid(`records[${i}].value`, "a Buffer or null", r.value);
       if (r.key !== undefined && r.key !== null && !Buffer.isBuffer(r.key))
         throw invalid(`records[${i}].key`, "a Buffer, null or undefined", r.key);
-      let size = (r.value?.length ?? 0) + (r.key?.length ?? 0);
+      let headerBytes = 0;
       if (r.headers !== undefined) {
         const headers: unknown = r.headers;
         if (!Array.isArray(headers))
@@ -375,12 +375,22 @@ export class Log {
             throw invalid(`records[${i}].headers[${h}].key`, "a string", header?.key);
           if (header.value !== null && !Buffer.isBuffer(header.value))
             throw invalid(`records[${i}].headers[${h}].value`, "a Buffer or null", header.value);
-          size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
+          headerBytes += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
         }
       }
+      // Name the part that takes the record past the limit, counting key, value, headers in turn.
+      const keyBytes = r.key?.length ?? 0;
+      const valueBytes = r.value?.length ?? 0;
+      const size = keyBytes + valueBytes + headerBytes;
       if (size > this.options.maxRecordBytes) {
+        const part =
+          keyBytes > this.options.maxRecordBytes
+            ? "key"
+            : keyBytes + valueBytes > this.options.maxRecordBytes
+              ? "value"
+              : "headers";
         throw invalid(
-          `records[${i}].value`,
+          `records[${i}].${part}`,
           `a record of at most ${this.options.maxRecordBytes} bytes (key + value + headers)`,
           `${size} bytes`,
         );

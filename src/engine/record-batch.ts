@@ -1,6 +1,6 @@
 import { crc32c } from "@node-rs/crc32";
 import { SluiceError } from "../errors/index.js";
-import { codecById } from "./compression.js";
+import { MAX_DECOMPRESSED_BATCH_BYTES, codecById } from "./compression.js";
 import type { LogRecord, RecordHeader, RecordInput } from "./record.js";
 import {
   type Cursor,
@@ -68,6 +68,8 @@ export interface EncodeOptions {
   /** Offset deltas for each record (compaction keeps offsets with gaps); defaults to 0..n-1. */
   readonly offsetDeltas?: readonly number[];
   readonly logAppendTime?: boolean;
+  /** With a codec: most bytes of records before compression (default MAX_DECOMPRESSED_BATCH_BYTES). */
+  readonly maxUncompressedBytes?: number;
 }
 
 export function lastOffsetOf(header: BatchHeader): number {
@@ -106,6 +108,15 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeOpti
     bodySizes[i] = body;
     recordsBytes += varintSize(body) + body;
   }
+  const compression = options.compression ?? 0;
+  const maxUncompressed = options.maxUncompressedBytes ?? MAX_DECOMPRESSED_BATCH_BYTES;
+  // Readers refuse to decompress more than this, so a larger compressed batch is never written.
+  if (compression !== 0 && recordsBytes > maxUncompressed)
+    throw new SluiceError(
+      "SLUICE_VALIDATION",
+      `records: expected at most ${maxUncompressed} bytes of records in a compressed batch, got ${recordsBytes} bytes`,
+      { field: "records" },
+    );
   let recordsSection: Buffer = Buffer.allocUnsafe(recordsBytes);
   let pos = 0;
   for (let i = 0; i < count; i++) {
@@ -139,7 +150,6 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeOpti
       }
     }
   }
-  const compression = options.compression ?? 0;
   if (compression !== 0) {
     const codec = codecById(compression);
     if (codec === undefined)
@@ -259,6 +269,7 @@ export function decodeRecords(
   buf: Buffer,
   pos: number,
   header: BatchHeader,
+  maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
 ): LogRecord[] | SluiceError {
   const codecId = header.attributes & COMPRESSION_MASK;
   let body = buf;
@@ -269,10 +280,21 @@ export function decodeRecords(
     if (codec === undefined)
       return corrupt(`unknown compression codec ${codecId}`, { position: pos });
     try {
-      body = codec.decompress(buf.subarray(cursor.pos, end));
+      body = codec.decompress(buf.subarray(cursor.pos, end), maxDecompressedBytes);
     } catch (cause) {
-      return corrupt(`cannot decompress batch: ${(cause as Error).message}`, { position: pos });
+      const tooLarge = (cause as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+      return corrupt(
+        tooLarge
+          ? `batch decompresses to more than ${maxDecompressedBytes} bytes`
+          : `cannot decompress batch: ${(cause as Error).message}`,
+        { position: pos, maxDecompressedBytes },
+      );
     }
+    if (body.length > maxDecompressedBytes)
+      return corrupt(`batch decompresses to more than ${maxDecompressedBytes} bytes`, {
+        position: pos,
+        maxDecompressedBytes,
+      });
     cursor = { pos: 0 };
     end = body.length;
   }

@@ -43,6 +43,25 @@ describe("rateLimiter: token bucket", () => {
     expect(codeOf(calls[2]!)).toBe("SLUICE_RATE_LIMITED");
   });
 
+  it("an acquire aborted while it waits rejects with SLUICE_ABORTED and takes no token", async () => {
+    const clock = new VirtualClock(0);
+    const limiter = rateLimiter(tokenBucket({ capacity: 1, refillPerSecond: 10 }), {
+      clock,
+      maxWaitMs: 1000,
+    });
+    expect(limiter.tryAcquire()).toBe(true); // the bucket is empty; the next token is at 100 ms
+    const controller = new AbortController();
+    const waiting = track(limiter.acquire(1, controller.signal));
+    await clock.advance(50);
+    expect(waiting.current.state).toBe("pending");
+    controller.abort();
+    await clock.advance(0);
+    expect(codeOf(waiting)).toBe("SLUICE_ABORTED");
+    await clock.advance(50); // 100 ms: the token the aborted call waited for is still there
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false);
+  });
+
   it("validates its options", () => {
     expect(() => tokenBucket({ capacity: 0, refillPerSecond: 1 })).toThrow(/capacity/);
     expect(() => tokenBucket({ capacity: 1, refillPerSecond: Infinity })).toThrow(
@@ -87,6 +106,25 @@ describe("rateLimiter: sliding window", () => {
     expect(startedAt.slice(0, 2)).toEqual([0, 0]);
     expect(startedAt[2]).toBeGreaterThanOrEqual(1000);
     expect(startedAt[2]).toBeLessThanOrEqual(1250);
+  });
+
+  it("an acquire aborted while it waits rejects with SLUICE_ABORTED and uses no permit", async () => {
+    const clock = new VirtualClock(0);
+    const limiter = rateLimiter(slidingWindow({ limit: 1, windowMs: 1000, buckets: 4 }), {
+      clock,
+      maxWaitMs: 5000,
+    });
+    expect(limiter.tryAcquire()).toBe(true);
+    const controller = new AbortController();
+    const waiting = track(limiter.acquire(1, controller.signal));
+    await clock.advance(500);
+    expect(waiting.current.state).toBe("pending");
+    controller.abort();
+    await clock.advance(0);
+    expect(codeOf(waiting)).toBe("SLUICE_ABORTED");
+    await clock.advance(1000); // the first permit has left the window, and nothing took its place
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false);
   });
 
   it("refuses requests for more permits than the limit at once", async () => {

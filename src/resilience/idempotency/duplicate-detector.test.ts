@@ -28,6 +28,29 @@ describe("DuplicateDetector", () => {
     });
   }
 
+  it("consults the Bloom front first: a new key is answered by the filters alone", () => {
+    const clock = new VirtualClock(0);
+    const fronted = new DuplicateDetector({ windowMs: 1000, bloom: { expectedKeys: 1000 }, clock });
+    const plain = new DuplicateDetector({ windowMs: 1000, clock });
+    for (const detector of [fronted, plain]) {
+      for (let i = 0; i < 500; i++) expect(detector.seen(`key-${i}`)).toBe(false);
+      for (let i = 0; i < 500; i += 5) expect(detector.seen(`key-${i}`)).toBe(true);
+      expect(detector.has("never-seen")).toBe(false);
+    }
+    const stats = fronted.stats;
+    // Every lookup of a new key ended at the front ("certainly new") or went on to the sets
+    // and found nothing (a false positive); duplicates always reach the sets.
+    expect(stats.bloomNegatives + stats.bloomFalsePositives).toBe(501);
+    expect(stats.bloomNegatives).toBeGreaterThan(490); // about 1 % false positives
+    expect(stats).toMatchObject({ checks: 600, duplicates: 100 });
+    expect(plain.stats).toMatchObject({
+      checks: 600,
+      duplicates: 100,
+      bloomNegatives: 0,
+      bloomFalsePositives: 0,
+    });
+  });
+
   it("remembers every key for at least windowMs", async () => {
     const clock = new VirtualClock(12_345);
     const detector = new DuplicateDetector({ windowMs: 600, buckets: 3, clock });

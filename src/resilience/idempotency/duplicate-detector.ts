@@ -28,6 +28,8 @@ export interface DuplicateDetectorOptions {
 export interface DuplicateDetectorStats {
   readonly checks: number;
   readonly duplicates: number;
+  /** Lookups the Bloom filters answered alone: the key was certainly new, no set was consulted. */
+  readonly bloomNegatives: number;
   /** Checks where the Bloom front said "maybe" but the key was new (exact mode with a front). */
   readonly bloomFalsePositives: number;
 }
@@ -53,6 +55,7 @@ export class DuplicateDetector {
   private headIndex = 0;
   private checks = 0;
   private duplicates = 0;
+  private bloomNegatives = 0;
   private bloomFalsePositives = 0;
 
   constructor(options: DuplicateDetectorOptions) {
@@ -118,6 +121,7 @@ export class DuplicateDetector {
     return {
       checks: this.checks,
       duplicates: this.duplicates,
+      bloomNegatives: this.bloomNegatives,
       bloomFalsePositives: this.bloomFalsePositives,
     };
   }
@@ -133,7 +137,10 @@ export class DuplicateDetector {
           break;
         }
       }
-      if (!maybe) return false;
+      if (!maybe) {
+        this.bloomNegatives++;
+        return false;
+      }
       if (!this.exact) return true;
     }
     for (let i = 0; i < generations.length; i++) {
