@@ -33,6 +33,8 @@ export interface FileSystem {
   mkdir(dir: string): void;
   rename(from: string, to: string): void;
   unlink(path: string): void;
+  /** Removes a directory and everything in it (no error if it is missing). */
+  removeDir(dir: string): void;
   readFile(path: string): Buffer;
   /** Replaces a small file atomically (write a temporary, sync, rename). */
   writeFileAtomic(path: string, data: Buffer): Promise<void>;
@@ -136,6 +138,10 @@ export class NodeFileSystem implements FileSystem {
 
   rename(from: string, to: string): void {
     wrap("rename", from, () => fs.renameSync(from, to));
+  }
+
+  removeDir(dir: string): void {
+    wrap("removeDir", dir, () => fs.rmSync(dir, { recursive: true, force: true }));
   }
 
   unlink(path: string): void {

@@ -133,6 +133,12 @@ export class SimulatedFileSystem implements FileSystem {
     this.files.delete(path);
   }
 
+  removeDir(dir: string): void {
+    const inside = (p: string): boolean => p === dir || p.startsWith(dir + "/");
+    for (const p of [...this.files.keys()]) if (inside(p)) this.files.delete(p);
+    for (const d of [...this.dirs]) if (inside(d)) this.dirs.delete(d);
+  }
+
   readFile(path: string): Buffer {
     return Buffer.from(this.rawFile(path));
   }

@@ -1,0 +1,501 @@
+import { randomUUID } from "node:crypto";
+import {
+  type FsyncPolicy,
+  type Log,
+  type LogRecord,
+  type RecordInput,
+  openLog,
+} from "../../engine/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
+import type { Clock, Timer } from "../../time/index.js";
+import { DEDUPLICATION_WINDOW_MS, DeduplicationWindow } from "./dedup-window.js";
+import {
+  CHANGE_KEY,
+  type ChangeEntry,
+  DELETE_KEY,
+  type DeleteEntry,
+  MESSAGE_KEY,
+  type MessageMeta,
+  PURGE_KEY,
+  type PurgeEntry,
+  RECEIVE_KEY,
+  type ReceiveEntry,
+  encodeAttributes,
+  journalRecord,
+  messageRecord,
+  readJournal,
+  readMeta,
+} from "./message-record.js";
+import { type QueueConfig, parseConfig } from "./queue-attributes.js";
+import { DELAYED, INFLIGHT, QueueState, QueuedMessage } from "./queue-state.js";
+import type { MessageAttributeValue } from "./queue-service.js";
+
+/** A queue as the catalog records it. */
+export interface QueueDefinition {
+  readonly name: string;
+  /** Random per incarnation: a queue deleted and created again is a different queue. */
+  readonly uid: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Seconds since the epoch. */
+  readonly createdTimestamp: number;
+  readonly lastModifiedTimestamp: number;
+}
+
+/** A send the service has validated, ready to be stored. */
+export interface PreparedSend {
+  readonly body: string;
+  readonly attributes?: Readonly<Record<string, MessageAttributeValue>>;
+  readonly systemAttributes?: Readonly<Record<string, MessageAttributeValue>>;
+  readonly groupId?: string;
+  /** Explicit or content-based; used for FIFO deduplication unless `skipDeduplication`. */
+  readonly deduplicationId?: string;
+  readonly delayMs: number;
+  // Set when a message moves between queues (dead-lettering, redrive).
+  readonly messageId?: string;
+  readonly sentAt?: number;
+  readonly deadLetterSourceArn?: string;
+  readonly skipDeduplication?: boolean;
+}
+
+export interface SendOutcome {
+  readonly messageId: string;
+  readonly seq: number;
+}
+
+/** A message of this queue read back from its log. */
+export interface StoredMessage {
+  readonly state: QueuedMessage;
+  readonly meta: MessageMeta;
+  readonly body: string;
+}
+
+export interface DurableQueueOptions {
+  readonly clock: Clock;
+  readonly fsync: FsyncPolicy;
+  readonly metrics?: MetricsRegistry;
+  /** How often the log is compacted (dead prefix dropped), default 2 s. */
+  readonly compactionIntervalMs?: number;
+  /** Queue log segment size (default 8 MiB): compaction drops whole segments. */
+  readonly segmentBytes?: number;
+}
+
+/** Wakes long polls; resolves when something changed, the deadline passed or the signal fired. */
+type Waiter = () => void;
+
+/**
+ * One queue: its log (messages and the journal of state changes, in one ordered stream), the
+ * in-memory state recovered from it on open, long-poll waiters and background compaction.
+ * Every change is applied in memory first (so concurrent callers never see the same message)
+ * and then appended; callers await the append for durability.
+ */
+export class DurableQueue {
+  config: QueueConfig;
+  readonly state: QueueState;
+  readonly dedup = new DeduplicationWindow();
+  /** Moves out of this queue in progress; compaction waits while there are any. */
+  pendingMoves = 0;
+  lastPurgeAt = Number.NEGATIVE_INFINITY;
+  private readonly waiters = new Set<Waiter>();
+  private wakeTimer: Timer | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private compactionTimer: Timer | undefined;
+  private compacting: Promise<void> | undefined;
+  private closed = false;
+  /** Recovery time of the last open, ms. */
+  recoveryMs = 0;
+
+  private constructor(
+    public definition: QueueDefinition,
+    readonly log: Log,
+    private readonly clock: Clock,
+    private readonly compactionIntervalMs: number,
+  ) {
+    this.config = parseConfig(definition.attributes);
+    this.state = new QueueState(this.config.fifo);
+  }
+
+  static async open(
+    dir: string,
+    definition: QueueDefinition,
+    options: DurableQueueOptions,
+  ): Promise<DurableQueue> {
+    const log = await openLog(dir, {
+      fsync: options.fsync,
+      clock: options.clock,
+      segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
+      maintenanceIntervalMs: 0,
+      name: definition.name,
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    });
+    const queue = new DurableQueue(
+      definition,
+      log,
+      options.clock,
+      options.compactionIntervalMs ?? 2000,
+    );
+    try {
+      const started = performance.now();
+      queue.recover();
+      queue.recoveryMs = performance.now() - started;
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
+    queue.scheduleCompaction();
+    return queue;
+  }
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  get uid(): string {
+    return this.definition.uid;
+  }
+
+  redefine(definition: QueueDefinition): void {
+    this.definition = definition;
+    this.config = parseConfig(definition.attributes);
+  }
+
+  /** Applies due timers and retention at the clock's now. */
+  advance(): number {
+    const now = this.clock.now();
+    this.dedup.prune(now);
+    return this.state.advance(now, this.config.messageRetentionPeriod * 1000);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Stores messages (deduplicating FIFO sends); resolves once they are durable. */
+  send(sends: readonly PreparedSend[]): { outcomes: SendOutcome[]; durable: Promise<unknown> } {
+    const now = this.clock.now();
+    this.advance();
+    const records: RecordInput[] = [];
+    const added: QueuedMessage[] = [];
+    const outcomes: SendOutcome[] = [];
+    const base = this.log.logEndOffset;
+    for (const send of sends) {
+      const dedupKey = this.dedupKey(send.groupId, send.deduplicationId);
+      if (dedupKey !== undefined && send.skipDeduplication !== true) {
+        const earlier = this.dedup.get(dedupKey, now);
+        if (earlier !== undefined) {
+          outcomes.push(earlier);
+          continue;
+        }
+      }
+      const seq = base + records.length;
+      const messageId = send.messageId ?? randomUUID();
+      const visibleAt = now + send.delayMs;
+      const meta: { -readonly [K in keyof MessageMeta]: MessageMeta[K] } = { i: messageId };
+      if (send.groupId !== undefined) meta.g = send.groupId;
+      if (send.deduplicationId !== undefined) meta.d = send.deduplicationId;
+      if (send.attributes !== undefined && Object.keys(send.attributes).length > 0)
+        meta.a = encodeAttributes(send.attributes);
+      if (send.systemAttributes !== undefined && Object.keys(send.systemAttributes).length > 0)
+        meta.y = encodeAttributes(send.systemAttributes);
+      if (send.delayMs > 0) meta.v = visibleAt;
+      if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
+      if (send.sentAt !== undefined) meta.st = send.sentAt;
+      records.push(messageRecord(Buffer.from(send.body, "utf8"), meta));
+      const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
+      const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
+      if (send.delayMs > 0) {
+        message.state = DELAYED;
+        message.due = visibleAt;
+      }
+      added.push(message);
+      outcomes.push({ messageId, seq });
+      if (dedupKey !== undefined && send.skipDeduplication !== true)
+        this.dedup.add(dedupKey, { messageId, seq }, now);
+    }
+    if (records.length === 0) return { outcomes, durable: Promise.resolve() };
+    const durable = this.log.append(records);
+    for (const message of added) this.state.add(message, now);
+    this.notify();
+    return { outcomes, durable };
+  }
+
+  /** Receives up to `max` messages; dead letters go to `deadLetter` (state already removed). */
+  receive(
+    max: number,
+    visibilityMs: number,
+    maxReceiveCount: number | undefined,
+    deadLetter: (messages: QueuedMessage[]) => void,
+  ): { taken: QueuedMessage[]; durable: Promise<unknown> } {
+    const now = this.clock.now();
+    this.advance();
+    const dead: QueuedMessage[] = [];
+    const taken = this.state.take(max, now, visibilityMs, maxReceiveCount, (m) => dead.push(m));
+    if (dead.length > 0) deadLetter(dead);
+    if (taken.length === 0) return { taken, durable: Promise.resolve() };
+    if (this.waiters.size > 0) this.armWakeTimer();
+    const entry: ReceiveEntry = { s: taken.map((m) => m.seq), v: now + visibilityMs };
+    return { taken, durable: this.log.append([journalRecord(RECEIVE_KEY, entry)]) };
+  }
+
+  /** Removes messages for good (delete, or moved out once the destination holds them). */
+  remove(messages: readonly QueuedMessage[]): Promise<unknown> {
+    for (const m of messages) this.state.remove(m);
+    return this.journalDelete(messages.map((m) => m.seq));
+  }
+
+  /** Journals the removal of messages already taken out of the state. */
+  journalDelete(seqs: readonly number[]): Promise<unknown> {
+    if (seqs.length === 0 || this.closed) return Promise.resolve();
+    const entry: DeleteEntry = { s: [...seqs] };
+    return this.log.append([journalRecord(DELETE_KEY, entry)]);
+  }
+
+  /** Sets new visibility deadlines for in-flight messages. */
+  changeVisibility(changes: readonly { message: QueuedMessage; due: number }[]): Promise<unknown> {
+    if (changes.length === 0) return Promise.resolve();
+    const now = this.clock.now();
+    for (const { message, due } of changes) this.state.setVisibility(message, due, now);
+    if (changes.some((c) => c.due <= now)) this.notify();
+    else if (this.waiters.size > 0) this.armWakeTimer();
+    const entry: ChangeEntry = {
+      s: changes.map((c) => c.message.seq),
+      v: changes.map((c) => c.due),
+    };
+    return this.log.append([journalRecord(CHANGE_KEY, entry)]);
+  }
+
+  /** Deletes every message sent so far. */
+  purge(): Promise<unknown> {
+    const before = this.log.logEndOffset;
+    this.state.removeBefore(before);
+    this.lastPurgeAt = this.clock.now();
+    const entry: PurgeEntry = { b: before };
+    return this.log.append([journalRecord(PURGE_KEY, entry)]);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Reads the stored records of these messages (bodies and metadata) in one pass per run. */
+  read(messages: readonly QueuedMessage[]): StoredMessage[] {
+    const byOffset = new Map<number, LogRecord>();
+    const offsets = messages.map((m) => m.offset).sort((a, b) => a - b);
+    // Offsets close together share batches: read each run in one pass.
+    for (let i = 0; i < offsets.length;) {
+      let j = i + 1;
+      while (j < offsets.length && offsets[j]! - offsets[i]! < 64) j++;
+      const last = offsets[j - 1]!;
+      for (let at = offsets[i]!; at <= last;) {
+        const records = this.log.read(at, { maxRecords: last - at + 1 });
+        if (records.length === 0) break;
+        for (const record of records) byOffset.set(record.offset, record);
+        at = records[records.length - 1]!.offset + 1;
+      }
+      i = j;
+    }
+    return messages.map((state) => {
+      const record = byOffset.get(state.offset)!;
+      return { state, meta: readMeta(record), body: record.value?.toString("utf8") ?? "" };
+    });
+  }
+
+  // ---------------------------------------------------------------- long polling
+
+  /** Resolves when messages may have become receivable, at `deadline`, on abort, or on close. */
+  waitForChange(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.closed || signal?.aborted === true || this.clock.now() >= deadline)
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimer(deadline - this.clock.now(), () => done());
+      const done = (): void => {
+        timer.cancel();
+        signal?.removeEventListener("abort", done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      signal?.addEventListener("abort", done, { once: true });
+      this.waiters.add(done);
+      this.armWakeTimer();
+    });
+  }
+
+  /** Wakes every long poll (new messages, visibility returned, queue closing). */
+  notify(): void {
+    if (this.waiters.size === 0) return;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** While polls wait, wake them when the next visibility or delay timer is due. */
+  private armWakeTimer(): void {
+    const due = this.state.nextDue();
+    if (due === undefined || due >= this.wakeAt) return;
+    this.wakeTimer?.cancel();
+    this.wakeAt = due;
+    this.wakeTimer = this.clock.setTimer(due - this.clock.now(), () => {
+      this.wakeAt = Number.POSITIVE_INFINITY;
+      this.wakeTimer = undefined;
+      if (this.waiters.size === 0) return;
+      this.advance();
+      this.notify();
+    });
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private dedupKey(
+    groupId: string | undefined,
+    deduplicationId: string | undefined,
+  ): string | undefined {
+    if (!this.config.fifo || deduplicationId === undefined) return undefined;
+    return this.config.deduplicationScope === "messageGroup"
+      ? `${groupId ?? ""}\u0000${deduplicationId}`
+      : deduplicationId;
+  }
+
+  /** Replays the log: messages, then every journal entry in order, into the in-memory state. */
+  private recover(): void {
+    const now = this.clock.now();
+    const found = new Map<number, QueuedMessage>();
+    let offset = this.log.logStartOffset;
+    const end = this.log.logEndOffset;
+    while (offset < end) {
+      const records = this.log.read(offset, { maxRecords: 10_000, maxBytes: 4 * 1024 * 1024 });
+      if (records.length === 0) break;
+      for (const record of records) this.replay(record, found, now);
+      offset = records[records.length - 1]!.offset + 1;
+    }
+    const messages = [...found.values()].sort((a, b) => a.seq - b.seq);
+    for (const message of messages) this.state.add(message, now);
+    this.advance();
+  }
+
+  private replay(record: LogRecord, found: Map<number, QueuedMessage>, now: number): void {
+    const kind = record.key?.[0];
+    if (kind === MESSAGE_KEY[0]) {
+      const meta = readMeta(record);
+      const seq = meta.q ?? record.offset;
+      const sentAt = meta.st ?? record.timestamp;
+      const group = this.config.fifo ? this.state.group(meta.g ?? "") : undefined;
+      const message = new QueuedMessage(seq, record.offset, sentAt, group);
+      message.receiveCount = meta.rc ?? 0;
+      message.firstReceiveAt = meta.fr ?? 0;
+      message.receivedAt = meta.rt ?? 0;
+      if (meta.due !== undefined) {
+        message.state = INFLIGHT;
+        message.due = meta.due;
+      } else if (meta.v !== undefined && meta.v > record.timestamp && message.receiveCount === 0) {
+        message.state = DELAYED;
+        message.due = meta.v;
+      }
+      found.set(seq, message);
+      const key = this.dedupKey(meta.g, meta.d);
+      // Only original sends deduplicate: moved (st) and carried (q) copies never did.
+      if (
+        key !== undefined &&
+        meta.st === undefined &&
+        meta.q === undefined &&
+        sentAt + DEDUPLICATION_WINDOW_MS > now
+      )
+        this.dedup.add(key, { messageId: meta.i, seq }, sentAt);
+    } else if (kind === RECEIVE_KEY[0]) {
+      const entry = readJournal<ReceiveEntry>(record);
+      for (const seq of entry.s) {
+        const m = found.get(seq);
+        if (m === undefined) continue;
+        m.receiveCount++;
+        if (m.firstReceiveAt === 0) m.firstReceiveAt = record.timestamp;
+        m.receivedAt = record.timestamp;
+        m.state = INFLIGHT;
+        m.due = entry.v;
+      }
+    } else if (kind === DELETE_KEY[0]) {
+      for (const seq of readJournal<DeleteEntry>(record).s) found.delete(seq);
+    } else if (kind === CHANGE_KEY[0]) {
+      const entry = readJournal<ChangeEntry>(record);
+      entry.s.forEach((seq, i) => {
+        const m = found.get(seq);
+        if (m !== undefined && m.state === INFLIGHT) m.due = entry.v[i]!;
+      });
+    } else if (kind === PURGE_KEY[0]) {
+      const { b } = readJournal<PurgeEntry>(record);
+      for (const seq of [...found.keys()]) if (seq < b) found.delete(seq);
+    }
+  }
+
+  // ---------------------------------------------------------------- compaction
+
+  private scheduleCompaction(): void {
+    if (this.compactionIntervalMs <= 0 || this.closed) return;
+    this.compactionTimer = this.clock.setTimer(this.compactionIntervalMs, () => {
+      this.compacting = this.compact()
+        .catch(() => undefined) // a failed log rejects every later call; nothing to add here
+        .finally(() => {
+          this.compacting = undefined;
+          this.scheduleCompaction();
+        });
+    });
+  }
+
+  /**
+   * Drops the log's dead prefix: whole segments before the oldest record still needed (a live
+   * message, or a send inside the FIFO deduplication window). A few live messages that pin a
+   * long dead prefix are carried forward (re-appended with their state) first.
+   */
+  async compact(): Promise<void> {
+    if (this.closed || this.pendingMoves > 0) return;
+    const segments = this.log.segmentInfos();
+    if (segments.length < 2) return;
+    let horizon = segments[segments.length - 1]!.baseOffset;
+    if (this.config.fifo) {
+      const windowStart = this.log.offsetForTimestamp(this.clock.now() - DEDUPLICATION_WINDOW_MS);
+      if (windowStart !== undefined) horizon = Math.min(horizon, windowStart);
+    }
+    let cut = this.log.logStartOffset;
+    for (const s of segments) if (s.baseOffset <= horizon) cut = s.baseOffset;
+    if (cut <= this.log.logStartOffset) return;
+    const budget = Math.max(16, (cut - this.log.logStartOffset) >> 2);
+    const carry: QueuedMessage[] = [];
+    for (const m of this.state.inOrder()) {
+      if (m.seq >= cut) break;
+      if (m.offset < cut) carry.push(m);
+      if (carry.length > budget) return;
+    }
+    if (carry.length > 0) {
+      const stored = this.read(carry);
+      const base = this.log.logEndOffset;
+      const records = stored.map(({ state: m, meta, body }) => {
+        const carried: { -readonly [K in keyof MessageMeta]: MessageMeta[K] } = {
+          ...meta,
+          q: m.seq,
+          st: m.sentAt,
+          rc: m.receiveCount,
+          fr: m.firstReceiveAt,
+          rt: m.receivedAt,
+        };
+        delete carried.due;
+        delete carried.v;
+        if (m.state === INFLIGHT) carried.due = m.due;
+        else if (m.state === DELAYED) carried.v = m.due;
+        return messageRecord(Buffer.from(body, "utf8"), carried);
+      });
+      const appended = this.log.append(records);
+      carry.forEach((m, i) => (m.offset = base + i));
+      await appended;
+    }
+    await this.log.flush();
+    await this.log.deleteRecordsBefore(cut);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.compactionTimer?.cancel();
+    this.wakeTimer?.cancel();
+    this.notify();
+    await this.compacting;
+    await this.log.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,1015 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { type FileSystem, type FsyncPolicy, nodeFileSystem } from "../../engine/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
+import { type Clock, systemClock } from "../../time/index.js";
+import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
+import { MAX_MOVE_RATE, MessageMoveTask } from "./message-move-task.js";
+import { contentDeduplicationId, md5OfAttributes, md5OfBody } from "./message-digest.js";
+import { transferMessages } from "./message-transfer.js";
+import {
+  checkBatchEntries,
+  checkBody,
+  checkIntParameter,
+  checkMessageAttributes,
+  copyAttributes,
+} from "./message-validation.js";
+import {
+  MAX_MESSAGE_SIZE,
+  MAX_VISIBILITY_TIMEOUT_S,
+  defaultAttributes,
+  mergeAttributes,
+  parseConfig,
+} from "./queue-attributes.js";
+import {
+  type QueueAddressing,
+  QueueAddresses,
+  checkQueueName,
+  isFifoName,
+} from "./queue-address.js";
+import { QueueCatalog } from "./queue-catalog.js";
+import { QueueError, invalidParameter } from "./queue-error.js";
+import type {
+  BatchResult,
+  BatchResultErrorEntry,
+  ChangeMessageVisibilityBatchInput,
+  ChangeMessageVisibilityInput,
+  CreateQueueInput,
+  DeleteMessageBatchInput,
+  DeleteMessageInput,
+  Message,
+  MessageMoveTask as MoveTaskView,
+  PeekMessagesInput,
+  PeekedMessage,
+  QueueAttributeName,
+  QueueAttributes,
+  QueueService,
+  ReceiveMessageInput,
+  ReceiveMessageResult,
+  SendMessageBatchInput,
+  SendMessageBatchResultEntry,
+  SendMessageInput,
+  SendMessageResult,
+  StartMessageMoveTaskInput,
+} from "./queue-service.js";
+import { DELAYED, INFLIGHT, type QueuedMessage } from "./queue-state.js";
+import { decodeReceipt, encodeReceipt } from "./receipt-handle.js";
+import {
+  buildMessage,
+  formatSequenceNumber,
+  parseSequenceNumber,
+  projectionOf,
+} from "./received-message.js";
+import { decodeAttributes } from "./message-record.js";
+
+export interface EmbeddedQueueServiceOptions extends QueueAddressing {
+  readonly clock?: Clock;
+  /** Durability of sends, receives and deletes (default: fsync every 50 ms). */
+  readonly fsync?: FsyncPolicy;
+  readonly metrics?: MetricsRegistry;
+  /** How often each queue's log drops its dead prefix (default 2 s). */
+  readonly compactionIntervalMs?: number;
+  /** Segment size of each queue's log (default 8 MiB). */
+  readonly segmentBytes?: number;
+  readonly fs?: FileSystem;
+}
+
+const PURGE_INTERVAL_MS = 60_000;
+const ATTEMPT_WINDOW_MS = 5 * 60_000;
+const ID_CHARS = /^[\x21-\x7E]{1,128}$/;
+const READ_ONLY_ATTRIBUTES: readonly QueueAttributeName[] = [
+  "ApproximateNumberOfMessages",
+  "ApproximateNumberOfMessagesNotVisible",
+  "ApproximateNumberOfMessagesDelayed",
+  "CreatedTimestamp",
+  "LastModifiedTimestamp",
+  "QueueArn",
+];
+const WRITABLE_ATTRIBUTES = [
+  "DelaySeconds",
+  "MaximumMessageSize",
+  "MessageRetentionPeriod",
+  "ReceiveMessageWaitTimeSeconds",
+  "VisibilityTimeout",
+  "RedrivePolicy",
+  "RedriveAllowPolicy",
+  "FifoQueue",
+  "ContentBasedDeduplication",
+  "DeduplicationScope",
+  "FifoThroughputLimit",
+];
+
+interface ReceiveAttempt {
+  readonly expiresAt: number;
+  readonly messages: readonly { message: QueuedMessage; receiveCount: number; token: number }[];
+  readonly result: Message[];
+}
+
+/**
+ * SQS-semantics queues embedded in the process, durable on local disk: each queue is one
+ * engine log (messages plus a journal of receives, deletes and visibility changes) replayed
+ * into memory on open; a compacted catalog log holds the queues themselves.
+ */
+export class EmbeddedQueueService implements QueueService {
+  private readonly queues = new Map<string, DurableQueue>();
+  private readonly moveTasks = new Map<string, MessageMoveTask>();
+  private readonly attempts = new Map<string, ReceiveAttempt>();
+  private readonly creating = new Map<string, Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly catalog: QueueCatalog,
+    private readonly options: EmbeddedQueueServiceOptions,
+    private readonly clock: Clock,
+    readonly addresses: QueueAddresses,
+  ) {}
+
+  /** Opens (creating if needed) the queues stored in `dir`, recovering their state. */
+  static async open(
+    dir: string,
+    options: EmbeddedQueueServiceOptions = {},
+  ): Promise<EmbeddedQueueService> {
+    const clock = options.clock ?? systemClock;
+    const fs = options.fs ?? nodeFileSystem;
+    if (!fs.exists(dir)) fs.mkdir(dir);
+    const { catalog, definitions } = await QueueCatalog.open(join(dir, "catalog"), clock);
+    const service = new EmbeddedQueueService(
+      dir,
+      catalog,
+      options,
+      clock,
+      new QueueAddresses(options),
+    );
+    try {
+      const queuesDir = join(dir, "queues");
+      if (!fs.exists(queuesDir)) fs.mkdir(queuesDir);
+      const wanted = new Set(definitions.map(queueDirName));
+      for (const leftover of fs.list(queuesDir).filter((d) => !wanted.has(d)))
+        fs.removeDir(join(queuesDir, leftover));
+      for (const definition of definitions)
+        service.queues.set(definition.name, await service.openQueue(definition));
+    } catch (error) {
+      await service.close();
+      throw error;
+    }
+    return service;
+  }
+
+  /** Milliseconds each queue took to recover its state on open. */
+  recoveryTimes(): Record<string, number> {
+    return Object.fromEntries([...this.queues].map(([name, q]) => [name, q.recoveryMs]));
+  }
+
+  private openQueue(definition: QueueDefinition): Promise<DurableQueue> {
+    const o = this.options;
+    return DurableQueue.open(join(this.dir, "queues", queueDirName(definition)), definition, {
+      clock: this.clock,
+      fsync: o.fsync ?? { intervalMs: 50 },
+      ...(o.metrics === undefined ? {} : { metrics: o.metrics }),
+      ...(o.compactionIntervalMs === undefined
+        ? {}
+        : { compactionIntervalMs: o.compactionIntervalMs }),
+      ...(o.segmentBytes === undefined ? {} : { segmentBytes: o.segmentBytes }),
+    });
+  }
+
+  // ---------------------------------------------------------------- queues
+
+  async createQueue(input: CreateQueueInput): Promise<{ QueueUrl: string }> {
+    this.ensureOpen();
+    const name = checkQueueName(input?.QueueName);
+    for (
+      let pending = this.creating.get(name);
+      pending !== undefined;
+      pending = this.creating.get(name)
+    )
+      await pending.catch(() => undefined);
+    const fifo = isFifoName(name);
+    const requested = input.Attributes ?? {};
+    if (fifo !== (requested.FifoQueue === "true"))
+      throw invalidParameter(
+        "Attributes.FifoQueue",
+        fifo
+          ? `"true" for a queue whose name ends in .fifo`
+          : `a name ending in .fifo for a FIFO queue`,
+      );
+    const attributes = mergeAttributes(defaultAttributes(fifo), requested, fifo, true);
+    const tags = checkTags(input.tags ?? {}, {});
+    const existing = this.queues.get(name);
+    if (existing !== undefined) {
+      if (!sameAttributes(existing.definition.attributes, attributes))
+        throw new QueueError(
+          "QueueNameExists",
+          `QueueName: ${name} exists with different attributes`,
+          "QueueName",
+        );
+      return { QueueUrl: this.addresses.url(name) };
+    }
+    this.checkRedrive(name, attributes);
+    const nowS = Math.floor(this.clock.now() / 1000);
+    const definition: QueueDefinition = {
+      name,
+      uid: randomBytes(8).toString("hex"),
+      attributes,
+      tags,
+      createdTimestamp: nowS,
+      lastModifiedTimestamp: nowS,
+    };
+    const creation = (async () => {
+      await this.catalog.put(definition);
+      this.queues.set(name, await this.openQueue(definition));
+    })();
+    this.creating.set(name, creation);
+    try {
+      await creation;
+    } finally {
+      this.creating.delete(name);
+    }
+    return { QueueUrl: this.addresses.url(name) };
+  }
+
+  async deleteQueue(input: { QueueUrl: string }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    this.queues.delete(queue.name);
+    for (const task of this.moveTasks.values())
+      if (task.sourceArn === this.arnOf(queue)) task.cancel();
+    await this.catalog.remove(queue.name);
+    await queue.close();
+    const fs = this.options.fs ?? nodeFileSystem;
+    fs.removeDir(join(this.dir, "queues", queueDirName(queue.definition)));
+  }
+
+  listQueues(
+    input: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } = {},
+  ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
+    this.ensureOpen();
+    const prefix = input.QueueNamePrefix ?? "";
+    if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
+    const max =
+      input.MaxResults === undefined
+        ? 1000
+        : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
+    let after = "";
+    if (input.NextToken !== undefined) {
+      after = Buffer.from(String(input.NextToken), "base64url").toString("utf8");
+      if (after === "")
+        throw invalidParameter("NextToken", "a token from an earlier listQueues call");
+    }
+    const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
+    const page = names.slice(0, max);
+    const result: { QueueUrls: string[]; NextToken?: string } = {
+      QueueUrls: page.map((n) => this.addresses.url(n)),
+    };
+    if (input.MaxResults !== undefined && names.length > max)
+      result.NextToken = Buffer.from(page[page.length - 1]!, "utf8").toString("base64url");
+    return Promise.resolve(result);
+  }
+
+  getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
+    this.ensureOpen();
+    const name = input?.QueueName;
+    if (typeof name !== "string" || !this.queues.has(name))
+      throw new QueueError(
+        "QueueDoesNotExist",
+        `QueueName: no queue named ${JSON.stringify(name)}`,
+        "QueueName",
+      );
+    return Promise.resolve({ QueueUrl: this.addresses.url(name) });
+  }
+
+  getQueueAttributes(input: {
+    QueueUrl: string;
+    AttributeNames?: readonly (QueueAttributeName | "All")[];
+  }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const requested = input.AttributeNames ?? ["All"];
+    for (const [i, name] of requested.entries())
+      if (
+        name !== "All" &&
+        !READ_ONLY_ATTRIBUTES.includes(name) &&
+        !WRITABLE_ATTRIBUTES.includes(name)
+      )
+        throw new QueueError(
+          "InvalidAttributeName",
+          `AttributeNames[${i}]: unknown attribute ${String(name)}`,
+          `AttributeNames[${i}]`,
+        );
+    queue.advance();
+    const all: Partial<Record<QueueAttributeName, string>> = {
+      ...(queue.definition.attributes as Partial<Record<QueueAttributeName, string>>),
+      ApproximateNumberOfMessages: String(queue.state.visibleCount),
+      ApproximateNumberOfMessagesNotVisible: String(queue.state.inflightCount),
+      ApproximateNumberOfMessagesDelayed: String(queue.state.delayedCount),
+      CreatedTimestamp: String(queue.definition.createdTimestamp),
+      LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
+      QueueArn: this.arnOf(queue),
+    };
+    if (requested.includes("All")) return Promise.resolve({ Attributes: all });
+    const picked: Partial<Record<QueueAttributeName, string>> = {};
+    for (const name of requested as QueueAttributeName[])
+      if (all[name] !== undefined) picked[name] = all[name];
+    return Promise.resolve({ Attributes: picked });
+  }
+
+  async setQueueAttributes(input: {
+    QueueUrl: string;
+    Attributes: QueueAttributes;
+  }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const attributes = mergeAttributes(
+      queue.definition.attributes,
+      input.Attributes,
+      queue.config.fifo,
+      false,
+    );
+    this.checkRedrive(queue.name, attributes);
+    await this.updateDefinition(queue, { attributes });
+  }
+
+  async tagQueue(input: {
+    QueueUrl: string;
+    Tags: Readonly<Record<string, string>>;
+  }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    await this.updateDefinition(queue, { tags: checkTags(input.Tags, queue.definition.tags) });
+  }
+
+  async untagQueue(input: { QueueUrl: string; TagKeys: readonly string[] }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const keys: unknown = input.TagKeys;
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string"))
+      throw invalidParameter("TagKeys", "an array of tag keys");
+    const tags = { ...queue.definition.tags };
+    for (const key of keys as string[]) delete tags[key];
+    await this.updateDefinition(queue, { tags });
+  }
+
+  listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    return Promise.resolve({ Tags: { ...queue.definition.tags } });
+  }
+
+  async purgeQueue(input: { QueueUrl: string }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    if (this.clock.now() - queue.lastPurgeAt < PURGE_INTERVAL_MS)
+      throw new QueueError(
+        "PurgeQueueInProgress",
+        `QueueUrl: ${queue.name} was purged less than 60 seconds ago`,
+        "QueueUrl",
+      );
+    await queue.purge();
+  }
+
+  listDeadLetterSourceQueues(input: { QueueUrl: string }): Promise<{ queueUrls: string[] }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const arn = this.arnOf(queue);
+    const sources = [...this.queues.values()]
+      .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
+      .map((q) => this.addresses.url(q.name))
+      .sort();
+    return Promise.resolve({ queueUrls: sources });
+  }
+
+  // ---------------------------------------------------------------- send
+
+  async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const prepared = this.prepareSend(queue, input, "");
+    const { outcomes, durable } = queue.send([prepared]);
+    await durable;
+    return sendResult(queue, prepared, outcomes[0]!);
+  }
+
+  async sendMessageBatch(
+    input: SendMessageBatchInput,
+  ): Promise<BatchResult<SendMessageBatchResultEntry>> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const entries = checkBatchEntries(input.Entries) as SendMessageBatchInput["Entries"];
+    let total = 0;
+    for (const e of entries) {
+      if (typeof e.MessageBody === "string") total += Buffer.byteLength(e.MessageBody, "utf8");
+      for (const [name, v] of Object.entries(e.MessageAttributes ?? {}))
+        total += name.length + (v?.StringValue?.length ?? 0) + (v?.BinaryValue?.length ?? 0);
+    }
+    if (total > MAX_MESSAGE_SIZE)
+      throw new QueueError(
+        "BatchRequestTooLong",
+        `Entries: the batch carries ${total} bytes, more than ${MAX_MESSAGE_SIZE}`,
+        "Entries",
+      );
+    const failed: BatchResultErrorEntry[] = [];
+    const accepted: { id: string; send: PreparedSend }[] = [];
+    entries.forEach((entry, i) => {
+      try {
+        accepted.push({ id: entry.Id, send: this.prepareSend(queue, entry, `Entries[${i}].`) });
+      } catch (error) {
+        failed.push(failure(entry.Id, error));
+      }
+    });
+    const { outcomes, durable } = queue.send(accepted.map((a) => a.send));
+    await durable;
+    return {
+      Successful: accepted.map((a, i) => ({
+        Id: a.id,
+        ...sendResult(queue, a.send, outcomes[i]!),
+      })),
+      Failed: failed,
+    };
+  }
+
+  private prepareSend(
+    queue: DurableQueue,
+    input: Omit<SendMessageInput, "QueueUrl">,
+    at: string,
+  ): PreparedSend {
+    const config = queue.config;
+    const body = checkBody(input.MessageBody, `${at}MessageBody`);
+    const attributeBytes = checkMessageAttributes(
+      input.MessageAttributes,
+      `${at}MessageAttributes`,
+    );
+    checkMessageAttributes(input.MessageSystemAttributes, `${at}MessageSystemAttributes`, true);
+    const size = Buffer.byteLength(body, "utf8") + attributeBytes;
+    if (size > config.maximumMessageSize)
+      throw invalidParameter(
+        `${at}MessageBody`,
+        `a message of at most ${config.maximumMessageSize} bytes (body and attributes), got ${size}`,
+      );
+    let delaySeconds = config.delaySeconds;
+    if (input.DelaySeconds !== undefined) {
+      if (config.fifo)
+        throw invalidParameter(
+          `${at}DelaySeconds`,
+          "no per-message delay on a FIFO queue (set the queue's DelaySeconds)",
+        );
+      delaySeconds = checkIntParameter(input.DelaySeconds, `${at}DelaySeconds`, 0, 900);
+    }
+    const send: { -readonly [K in keyof PreparedSend]: PreparedSend[K] } = {
+      body,
+      delayMs: delaySeconds * 1000,
+    };
+    if (input.MessageAttributes !== undefined)
+      send.attributes = copyAttributes(input.MessageAttributes);
+    if (input.MessageSystemAttributes !== undefined)
+      send.systemAttributes = copyAttributes(input.MessageSystemAttributes);
+    if (input.MessageGroupId !== undefined)
+      send.groupId = checkId(input.MessageGroupId, `${at}MessageGroupId`);
+    if (config.fifo) {
+      if (input.MessageGroupId === undefined)
+        throw new QueueError(
+          "MissingParameter",
+          `${at}MessageGroupId: required on a FIFO queue`,
+          `${at}MessageGroupId`,
+        );
+      if (input.MessageDeduplicationId !== undefined)
+        send.deduplicationId = checkId(input.MessageDeduplicationId, `${at}MessageDeduplicationId`);
+      else if (config.contentBasedDeduplication)
+        send.deduplicationId = contentDeduplicationId(body);
+      else
+        throw invalidParameter(
+          `${at}MessageDeduplicationId`,
+          "a deduplication id (the queue has no ContentBasedDeduplication)",
+        );
+    } else if (input.MessageDeduplicationId !== undefined)
+      throw invalidParameter(
+        `${at}MessageDeduplicationId`,
+        "no deduplication id on a standard queue",
+      );
+    return send;
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  async receiveMessage(input: ReceiveMessageInput): Promise<ReceiveMessageResult> {
+    let queue = this.queueOf(input?.QueueUrl);
+    const max = checkIntParameter(input.MaxNumberOfMessages ?? 1, "MaxNumberOfMessages", 1, 10);
+    const visibility =
+      input.VisibilityTimeout === undefined
+        ? queue.config.visibilityTimeout
+        : checkIntParameter(
+            input.VisibilityTimeout,
+            "VisibilityTimeout",
+            0,
+            MAX_VISIBILITY_TIMEOUT_S,
+          );
+    const waitSeconds =
+      input.WaitTimeSeconds === undefined
+        ? queue.config.receiveMessageWaitTimeSeconds
+        : checkIntParameter(input.WaitTimeSeconds, "WaitTimeSeconds", 0, 20);
+    for (const field of [
+      "MessageSystemAttributeNames",
+      "AttributeNames",
+      "MessageAttributeNames",
+    ] as const) {
+      const names: unknown = input[field];
+      if (
+        names !== undefined &&
+        (!Array.isArray(names) || names.some((n) => typeof n !== "string"))
+      )
+        throw invalidParameter(field, "an array of names");
+    }
+    const attemptId =
+      input.ReceiveRequestAttemptId === undefined
+        ? undefined
+        : checkId(input.ReceiveRequestAttemptId, "ReceiveRequestAttemptId");
+    const projection = projectionOf(input);
+    const deadline = this.clock.now() + waitSeconds * 1000;
+    const attemptKey =
+      attemptId === undefined || !queue.config.fifo ? undefined : `${queue.uid}:${attemptId}`;
+    for (;;) {
+      if (attemptKey !== undefined) {
+        const repeated = this.repeatAttempt(queue, attemptKey);
+        if (repeated !== undefined) return { Messages: repeated };
+      }
+      const maxReceiveCount =
+        this.deadLetterQueueOf(queue) === undefined
+          ? undefined
+          : queue.config.redrivePolicy?.maxReceiveCount;
+      const { taken, durable } = queue.receive(max, visibility * 1000, maxReceiveCount, (dead) =>
+        this.deadLetter(queue, dead),
+      );
+      if (taken.length > 0) {
+        const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
+        const messages = queue.read(taken).map((s) =>
+          buildMessage(s.body, s.meta, s.state, projection, {
+            ...context,
+            receiptHandle: encodeReceipt({
+              queueUid: queue.uid,
+              seq: s.state.seq,
+              receiveCount: s.state.receiveCount,
+            }),
+          }),
+        );
+        if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
+        await durable;
+        return { Messages: messages };
+      }
+      if (this.clock.now() >= deadline || input.signal?.aborted === true) return { Messages: [] };
+      await queue.waitForChange(deadline, input.signal);
+      const current = this.queues.get(queue.name);
+      if (current !== queue || this.closed) return { Messages: [] };
+      queue = current;
+    }
+  }
+
+  private repeatAttempt(queue: DurableQueue, key: string): Message[] | undefined {
+    const attempt = this.attempts.get(key);
+    if (attempt === undefined) return undefined;
+    queue.advance();
+    const now = this.clock.now();
+    const intact = attempt.messages.every(
+      ({ message, receiveCount, token }) =>
+        message.state === INFLIGHT &&
+        message.receiveCount === receiveCount &&
+        message.token === token,
+    );
+    if (attempt.expiresAt > now && intact) return attempt.result;
+    this.attempts.delete(key);
+    return undefined;
+  }
+
+  private rememberAttempt(key: string, taken: readonly QueuedMessage[], result: Message[]): void {
+    const now = this.clock.now();
+    for (const [k, a] of this.attempts) if (a.expiresAt <= now) this.attempts.delete(k);
+    this.attempts.set(key, {
+      expiresAt: now + ATTEMPT_WINDOW_MS,
+      messages: taken.map((message) => ({
+        message,
+        receiveCount: message.receiveCount,
+        token: message.token,
+      })),
+      result,
+    });
+  }
+
+  private deadLetterQueueOf(queue: DurableQueue): DurableQueue | undefined {
+    const arn = queue.config.redrivePolicy?.deadLetterTargetArn;
+    const name = arn === undefined ? undefined : this.addresses.nameFromArn(arn);
+    return name === undefined ? undefined : this.queues.get(name);
+  }
+
+  private deadLetter(source: DurableQueue, messages: QueuedMessage[]): void {
+    const dlq = this.deadLetterQueueOf(source);
+    if (dlq === undefined) return;
+    const stored = source.read(messages);
+    void transferMessages(source, stored, () => dlq, this.clock.now(), this.arnOf(source)).catch(
+      () => undefined,
+    );
+  }
+
+  // ---------------------------------------------------------------- delete / visibility
+
+  async deleteMessage(input: DeleteMessageInput): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const message = this.messageForDelete(queue, input.ReceiptHandle, "ReceiptHandle");
+    if (message !== undefined) await queue.remove([message]);
+  }
+
+  async deleteMessageBatch(input: DeleteMessageBatchInput): Promise<BatchResult<{ Id: string }>> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const entries = checkBatchEntries(input.Entries) as DeleteMessageBatchInput["Entries"];
+    const failed: BatchResultErrorEntry[] = [];
+    const successful: { Id: string }[] = [];
+    const toRemove = new Set<QueuedMessage>();
+    entries.forEach((entry, i) => {
+      try {
+        const message = this.messageForDelete(
+          queue,
+          entry.ReceiptHandle,
+          `Entries[${i}].ReceiptHandle`,
+        );
+        if (message !== undefined) toRemove.add(message);
+        successful.push({ Id: entry.Id });
+      } catch (error) {
+        failed.push(failure(entry.Id, error));
+      }
+    });
+    await queue.remove([...toRemove]);
+    return { Successful: successful, Failed: failed };
+  }
+
+  /**
+   * The message a delete applies to. As in SQS, deleting an already deleted message succeeds,
+   * and a handle from an earlier receive succeeds without deleting (someone else holds it now).
+   */
+  private messageForDelete(
+    queue: DurableQueue,
+    handle: unknown,
+    field: string,
+  ): QueuedMessage | undefined {
+    const receipt = decodeReceipt(handle, field);
+    if (receipt.queueUid !== queue.uid)
+      throw new QueueError(
+        "ReceiptHandleIsInvalid",
+        `${field}: the receipt handle belongs to another queue`,
+        field,
+      );
+    const message = queue.state.messages.get(receipt.seq);
+    if (message === undefined || message.receiveCount !== receipt.receiveCount) return undefined;
+    return message;
+  }
+
+  async changeMessageVisibility(input: ChangeMessageVisibilityInput): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    queue.advance();
+    const change = this.visibilityChange(queue, input.ReceiptHandle, input.VisibilityTimeout, "");
+    await queue.changeVisibility([change]);
+  }
+
+  async changeMessageVisibilityBatch(
+    input: ChangeMessageVisibilityBatchInput,
+  ): Promise<BatchResult<{ Id: string }>> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const entries = checkBatchEntries(
+      input.Entries,
+    ) as ChangeMessageVisibilityBatchInput["Entries"];
+    queue.advance();
+    const failed: BatchResultErrorEntry[] = [];
+    const successful: { Id: string }[] = [];
+    const changes: { message: QueuedMessage; due: number }[] = [];
+    entries.forEach((entry, i) => {
+      try {
+        changes.push(
+          this.visibilityChange(
+            queue,
+            entry.ReceiptHandle,
+            entry.VisibilityTimeout,
+            `Entries[${i}].`,
+          ),
+        );
+        successful.push({ Id: entry.Id });
+      } catch (error) {
+        failed.push(failure(entry.Id, error));
+      }
+    });
+    await queue.changeVisibility(changes);
+    return { Successful: successful, Failed: failed };
+  }
+
+  private visibilityChange(
+    queue: DurableQueue,
+    handle: unknown,
+    timeout: unknown,
+    at: string,
+  ): { message: QueuedMessage; due: number } {
+    const field = `${at}ReceiptHandle`;
+    const receipt = decodeReceipt(handle, field);
+    const seconds = checkIntParameter(
+      timeout,
+      `${at}VisibilityTimeout`,
+      0,
+      MAX_VISIBILITY_TIMEOUT_S,
+    );
+    const message = queue.state.messages.get(receipt.seq);
+    if (
+      receipt.queueUid !== queue.uid ||
+      message === undefined ||
+      message.receiveCount !== receipt.receiveCount
+    )
+      throw new QueueError(
+        "ReceiptHandleIsInvalid",
+        `${field}: the receipt handle is not the latest of a message in this queue`,
+        field,
+      );
+    if (message.state !== INFLIGHT)
+      throw new QueueError("MessageNotInflight", `${field}: the message is not in flight`, field);
+    const due = this.clock.now() + seconds * 1000;
+    if (due - message.receivedAt > MAX_VISIBILITY_TIMEOUT_S * 1000)
+      throw invalidParameter(
+        `${at}VisibilityTimeout`,
+        `a timeout ending at most ${MAX_VISIBILITY_TIMEOUT_S} s after the message was received`,
+      );
+    return { message, due };
+  }
+
+  // ---------------------------------------------------------------- peek
+
+  peekMessages(input: PeekMessagesInput): Promise<{ Messages: PeekedMessage[] }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const max = checkIntParameter(input.MaxNumberOfMessages ?? 10, "MaxNumberOfMessages", 1, 1000);
+    let after = -1;
+    if (input.AfterSequenceNumber !== undefined) {
+      const parsed = parseSequenceNumber(input.AfterSequenceNumber);
+      if (parsed === undefined)
+        throw invalidParameter("AfterSequenceNumber", "a SequenceNumber from an earlier peek");
+      after = parsed;
+    }
+    queue.advance();
+    const picked: QueuedMessage[] = [];
+    for (const m of queue.state.inOrder(after)) {
+      if (picked.length >= max) break;
+      picked.push(m);
+    }
+    const messages = queue.read(picked).map(({ state, meta, body }): PeekedMessage => {
+      const attributes: PeekedMessage["Attributes"] & Record<string, string> = {
+        SentTimestamp: String(state.sentAt),
+        ApproximateReceiveCount: String(state.receiveCount),
+      };
+      if (state.firstReceiveAt > 0)
+        attributes.ApproximateFirstReceiveTimestamp = String(state.firstReceiveAt);
+      if (meta.g !== undefined) attributes.MessageGroupId = meta.g;
+      if (meta.d !== undefined) attributes.MessageDeduplicationId = meta.d;
+      if (meta.src !== undefined) attributes.DeadLetterQueueSourceArn = meta.src;
+      const peeked: { -readonly [K in keyof PeekedMessage]: PeekedMessage[K] } = {
+        MessageId: meta.i,
+        Body: body,
+        SequenceNumber: formatSequenceNumber(state.seq),
+        State:
+          state.state === INFLIGHT ? "inflight" : state.state === DELAYED ? "delayed" : "visible",
+        Attributes: attributes,
+      };
+      if (meta.a !== undefined) peeked.MessageAttributes = decodeAttributes(meta.a);
+      return peeked;
+    });
+    return Promise.resolve({ Messages: messages });
+  }
+
+  // ---------------------------------------------------------------- redrive
+
+  startMessageMoveTask(input: StartMessageMoveTaskInput): Promise<{ TaskHandle: string }> {
+    this.ensureOpen();
+    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    const sourceArn = this.arnOf(source);
+    if (
+      ![...this.queues.values()].some(
+        (q) => q.config.redrivePolicy?.deadLetterTargetArn === sourceArn,
+      )
+    )
+      throw invalidParameter(
+        "SourceArn",
+        "the ARN of a queue that is some queue's dead-letter queue",
+      );
+    if (input.DestinationArn !== undefined) this.queueByArn(input.DestinationArn, "DestinationArn");
+    const rate =
+      input.MaxNumberOfMessagesPerSecond === undefined
+        ? MAX_MOVE_RATE
+        : checkIntParameter(
+            input.MaxNumberOfMessagesPerSecond,
+            "MaxNumberOfMessagesPerSecond",
+            1,
+            MAX_MOVE_RATE,
+          );
+    for (const task of this.moveTasks.values())
+      if (task.sourceArn === sourceArn && task.status === "RUNNING")
+        throw new QueueError(
+          "UnsupportedOperation",
+          `SourceArn: a message move task is already running for ${source.name}`,
+          "SourceArn",
+        );
+    const handle = Buffer.from(
+      JSON.stringify({ id: randomUUID(), source: sourceArn }),
+      "utf8",
+    ).toString("base64url");
+    const task = new MessageMoveTask(
+      handle,
+      source,
+      sourceArn,
+      input.DestinationArn,
+      rate,
+      (arn) => {
+        const name = this.addresses.nameFromArn(arn);
+        return name === undefined ? undefined : this.queues.get(name);
+      },
+      this.clock,
+    );
+    this.moveTasks.set(handle, task);
+    return Promise.resolve({ TaskHandle: handle });
+  }
+
+  cancelMessageMoveTask(input: {
+    TaskHandle: string;
+  }): Promise<{ ApproximateNumberOfMessagesMoved: number }> {
+    this.ensureOpen();
+    const task = this.moveTasks.get(input?.TaskHandle);
+    if (task === undefined)
+      throw new QueueError(
+        "ResourceNotFoundException",
+        "TaskHandle: no such message move task",
+        "TaskHandle",
+      );
+    if (task.status !== "RUNNING")
+      throw new QueueError(
+        "UnsupportedOperation",
+        `TaskHandle: the task is ${task.status}, not RUNNING`,
+        "TaskHandle",
+      );
+    task.cancel();
+    return Promise.resolve({ ApproximateNumberOfMessagesMoved: task.moved });
+  }
+
+  listMessageMoveTasks(input: {
+    SourceArn: string;
+    MaxResults?: number;
+  }): Promise<{ Results: MoveTaskView[] }> {
+    this.ensureOpen();
+    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    const max = checkIntParameter(input.MaxResults ?? 1, "MaxResults", 1, 10);
+    const arn = this.arnOf(source);
+    const results = [...this.moveTasks.values()]
+      .filter((t) => t.sourceArn === arn)
+      .reverse()
+      .slice(0, max)
+      .map((t) => t.view());
+    return Promise.resolve({ Results: results });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const task of this.moveTasks.values()) task.cancel();
+    await Promise.all([...this.moveTasks.values()].map((t) => t.done));
+    await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+    await this.catalog.close();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private ensureOpen(): void {
+    if (this.closed) throw new QueueError("UnsupportedOperation", "the queue service is closed");
+  }
+
+  private queueOf(url: unknown): DurableQueue {
+    this.ensureOpen();
+    const name = this.addresses.nameFromUrl(url);
+    const queue = name === undefined ? undefined : this.queues.get(name);
+    if (queue === undefined)
+      throw new QueueError(
+        "QueueDoesNotExist",
+        `QueueUrl: no queue at ${JSON.stringify(url)}`,
+        "QueueUrl",
+      );
+    return queue;
+  }
+
+  private queueByArn(arn: unknown, field: string): DurableQueue {
+    const name = this.addresses.nameFromArn(arn);
+    const queue = name === undefined ? undefined : this.queues.get(name);
+    if (queue === undefined)
+      throw new QueueError(
+        "ResourceNotFoundException",
+        `${field}: no queue with ARN ${JSON.stringify(arn)}`,
+        field,
+      );
+    return queue;
+  }
+
+  private arnOf(queue: DurableQueue): string {
+    return this.addresses.arn(queue.name);
+  }
+
+  /** A RedrivePolicy must name an existing queue of the same type that allows this source. */
+  private checkRedrive(name: string, attributes: Readonly<Record<string, string>>): void {
+    const policy = parseConfig(attributes).redrivePolicy;
+    if (policy === undefined) return;
+    const field = "Attributes.RedrivePolicy";
+    const dlqName = this.addresses.nameFromArn(policy.deadLetterTargetArn);
+    const dlq = dlqName === undefined ? undefined : this.queues.get(dlqName);
+    if (dlq === undefined)
+      throw invalidParameter(
+        field,
+        `an existing dead-letter queue, not ${policy.deadLetterTargetArn}`,
+      );
+    if (dlq.name === name)
+      throw invalidParameter(field, "a dead-letter queue other than the queue itself");
+    if (dlq.config.fifo !== isFifoName(name))
+      throw invalidParameter(
+        field,
+        `a ${isFifoName(name) ? "FIFO" : "standard"} dead-letter queue, like its source`,
+      );
+    const allow = dlq.config.redriveAllowPolicy;
+    const sourceArn = this.addresses.arn(name);
+    if (
+      allow !== undefined &&
+      (allow.redrivePermission === "denyAll" ||
+        (allow.redrivePermission === "byQueue" && !allow.sourceQueueArns.includes(sourceArn)))
+    )
+      throw invalidParameter(
+        field,
+        `a dead-letter queue whose RedriveAllowPolicy admits ${sourceArn}`,
+      );
+  }
+
+  private async updateDefinition(
+    queue: DurableQueue,
+    change: Partial<Pick<QueueDefinition, "attributes" | "tags">>,
+  ): Promise<void> {
+    const definition: QueueDefinition = {
+      ...queue.definition,
+      ...change,
+      lastModifiedTimestamp: Math.floor(this.clock.now() / 1000),
+    };
+    await this.catalog.put(definition);
+    queue.redefine(definition);
+  }
+}
+
+function queueDirName(definition: QueueDefinition): string {
+  return `${definition.name}.${definition.uid}`;
+}
+
+function sameAttributes(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+function checkId(value: unknown, field: string): string {
+  if (typeof value !== "string" || !ID_CHARS.test(value))
+    throw invalidParameter(field, "1-128 characters of letters, digits and punctuation");
+  return value;
+}
+
+function checkTags(
+  tags: unknown,
+  current: Readonly<Record<string, string>>,
+): Record<string, string> {
+  if (typeof tags !== "object" || tags === null || Array.isArray(tags))
+    throw invalidParameter("Tags", "an object of tag key -> value");
+  const merged = { ...current };
+  for (const [key, value] of Object.entries(tags as Record<string, unknown>)) {
+    if (key.length < 1 || key.length > 128)
+      throw invalidParameter(`Tags.${key}`, "a key of 1-128 characters");
+    if (typeof value !== "string" || value.length > 256)
+      throw invalidParameter(`Tags.${key}`, "a value of at most 256 characters");
+    merged[key] = value;
+  }
+  if (Object.keys(merged).length > 50) throw invalidParameter("Tags", "at most 50 tags on a queue");
+  return merged;
+}
+
+function failure(id: string, error: unknown): BatchResultErrorEntry {
+  if (error instanceof QueueError)
+    return { Id: id, SenderFault: true, Code: error.sqsError, Message: error.message };
+  return {
+    Id: id,
+    SenderFault: false,
+    Code: "InternalError",
+    Message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+function sendResult(
+  queue: DurableQueue,
+  send: PreparedSend,
+  outcome: { messageId: string; seq: number },
+): SendMessageResult {
+  const result: { -readonly [K in keyof SendMessageResult]: SendMessageResult[K] } = {
+    MessageId: outcome.messageId,
+    MD5OfMessageBody: md5OfBody(send.body),
+  };
+  const attributesDigest =
+    send.attributes === undefined ? undefined : md5OfAttributes(send.attributes);
+  if (attributesDigest !== undefined) result.MD5OfMessageAttributes = attributesDigest;
+  const systemDigest =
+    send.systemAttributes === undefined ? undefined : md5OfAttributes(send.systemAttributes);
+  if (systemDigest !== undefined) result.MD5OfMessageSystemAttributes = systemDigest;
+  if (queue.config.fifo) result.SequenceNumber = formatSequenceNumber(outcome.seq);
+  return result;
+}

@@ -1,0 +1,57 @@
+import type { DurableQueue, PreparedSend, StoredMessage } from "./durable-queue.js";
+import { decodeAttributes } from "./message-record.js";
+
+/**
+ * Moves messages (read from `source`, and already taken out of its state) into other queues, keeping their
+ * MessageId, body and attributes. The destination's append is awaited before the source
+ * journals the removal, so a crash in between duplicates a message and never loses one.
+ * While it runs, the source keeps the records (compaction waits on `pendingMoves`).
+ */
+export async function transferMessages(
+  source: DurableQueue,
+  stored: readonly StoredMessage[],
+  destinationOf: (stored: StoredMessage) => DurableQueue,
+  now: number,
+  deadLetterSourceArn?: string,
+): Promise<void> {
+  if (stored.length === 0) return;
+  source.pendingMoves++;
+  try {
+    const byDestination = new Map<DurableQueue, PreparedSend[]>();
+    for (const message of stored) {
+      const destination = destinationOf(message);
+      const sends = byDestination.get(destination) ?? [];
+      sends.push(asSend(message, destination, now, deadLetterSourceArn));
+      byDestination.set(destination, sends);
+    }
+    const appends = [...byDestination].map(
+      ([destination, sends]) => destination.send(sends).durable,
+    );
+    await Promise.all(appends);
+    await source.journalDelete(stored.map((m) => m.state.seq));
+  } finally {
+    source.pendingMoves--;
+  }
+}
+
+function asSend(
+  { meta, body, state }: StoredMessage,
+  destination: DurableQueue,
+  now: number,
+  deadLetterSourceArn: string | undefined,
+): PreparedSend {
+  // SQS keeps the enqueue time of a message moved into a standard queue; a FIFO queue resets it.
+  const send: { -readonly [K in keyof PreparedSend]: PreparedSend[K] } = {
+    body,
+    delayMs: 0,
+    messageId: meta.i,
+    sentAt: destination.config.fifo ? now : state.sentAt,
+    skipDeduplication: true,
+  };
+  if (meta.a !== undefined) send.attributes = decodeAttributes(meta.a);
+  if (meta.y !== undefined) send.systemAttributes = decodeAttributes(meta.y);
+  if (meta.g !== undefined) send.groupId = meta.g;
+  if (meta.d !== undefined) send.deduplicationId = meta.d;
+  if (deadLetterSourceArn !== undefined) send.deadLetterSourceArn = deadLetterSourceArn;
+  return send;
+}

@@ -1,0 +1,172 @@
+import { QueueError, invalidParameter } from "./queue-error.js";
+import type { MessageAttributeValue, MessageAttributes } from "./queue-service.js";
+
+// SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF; with the u flag a
+// lone surrogate is its own code point and falls outside the class.
+const FORBIDDEN_BODY_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
+const DATA_TYPE = /^(String|Number|Binary)(\.[\x21-\x7E]{1,255})?$/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
+export const MAX_BATCH_ENTRIES = 10;
+export const MAX_MESSAGE_ATTRIBUTES = 10;
+
+/** Checks a message body: a non-empty string of SQS's allowed characters. */
+export function checkBody(body: unknown, field: string): string {
+  if (body === undefined || body === null || body === "")
+    throw new QueueError(
+      "MissingParameter",
+      `${field}: a non-empty message body is required`,
+      field,
+    );
+  if (typeof body !== "string")
+    throw new QueueError("InvalidParameterValue", `${field}: expected a string`, field);
+  const bad = FORBIDDEN_BODY_CHAR.exec(body);
+  if (bad !== null)
+    throw new QueueError(
+      "InvalidMessageContents",
+      `${field}: character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} at index ${bad.index} is not allowed in SQS messages`,
+      field,
+    );
+  return body;
+}
+
+/** Validates message attributes; returns their size in bytes (names, types and values). */
+export function checkMessageAttributes(attributes: unknown, field: string, system = false): number {
+  if (attributes === undefined) return 0;
+  if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes))
+    throw invalidParameter(field, "an object of name -> { DataType, StringValue | BinaryValue }");
+  const entries = Object.entries(attributes as Record<string, unknown>);
+  if (entries.length > MAX_MESSAGE_ATTRIBUTES)
+    throw invalidParameter(
+      field,
+      `at most ${MAX_MESSAGE_ATTRIBUTES} attributes, got ${entries.length}`,
+    );
+  let bytes = 0;
+  for (const [name, raw] of entries) {
+    const at = `${field}.${name}`;
+    if (system) {
+      if (name !== "AWSTraceHeader")
+        throw invalidParameter(at, "AWSTraceHeader, the only message system attribute");
+    } else checkAttributeName(name, at);
+    if (typeof raw !== "object" || raw === null)
+      throw invalidParameter(at, "an object { DataType, StringValue | BinaryValue }");
+    const value = raw as Partial<MessageAttributeValue>;
+    if (typeof value.DataType !== "string" || !DATA_TYPE.test(value.DataType))
+      throw invalidParameter(
+        `${at}.DataType`,
+        `"String", "Number" or "Binary", optionally with a ".custom" suffix`,
+      );
+    const binary = value.DataType.startsWith("Binary");
+    if (binary) {
+      if (!(value.BinaryValue instanceof Uint8Array) || value.StringValue !== undefined)
+        throw invalidParameter(
+          `${at}.BinaryValue`,
+          "a Uint8Array (and no StringValue) for a Binary attribute",
+        );
+      bytes += value.BinaryValue.length;
+    } else {
+      if (typeof value.StringValue !== "string" || value.BinaryValue !== undefined)
+        throw invalidParameter(
+          `${at}.StringValue`,
+          `a string (and no BinaryValue) for a ${value.DataType} attribute`,
+        );
+      if (FORBIDDEN_BODY_CHAR.test(value.StringValue))
+        throw new QueueError(
+          "InvalidMessageContents",
+          `${at}.StringValue: contains characters SQS does not allow`,
+          `${at}.StringValue`,
+        );
+      if (value.DataType.startsWith("Number") && !isSqsNumber(value.StringValue))
+        throw invalidParameter(
+          `${at}.StringValue`,
+          "a number of at most 38 significant digits between -10^128 and 10^126",
+        );
+      if (value.StringValue === "")
+        throw invalidParameter(`${at}.StringValue`, "a non-empty value");
+      bytes += Buffer.byteLength(value.StringValue, "utf8");
+    }
+    bytes += Buffer.byteLength(name, "utf8") + Buffer.byteLength(value.DataType, "utf8");
+  }
+  return bytes;
+}
+
+function checkAttributeName(name: string, field: string): void {
+  const lower = name.toLowerCase();
+  if (
+    !ATTRIBUTE_NAME.test(name) ||
+    name.startsWith(".") ||
+    name.endsWith(".") ||
+    name.includes("..") ||
+    lower.startsWith("aws.") ||
+    lower.startsWith("amazon.")
+  )
+    throw invalidParameter(
+      field,
+      "a name of 1-256 characters A-Z a-z 0-9 _ - . without leading, trailing or double periods, not starting with AWS. or Amazon.",
+    );
+}
+
+function isSqsNumber(text: string): boolean {
+  if (!NUMBER.test(text)) return false;
+  const digits = text
+    .replace(/[eE].*$/, "")
+    .replace(/[^0-9]/g, "")
+    .replace(/^0+/, "");
+  const value = Math.abs(Number(text));
+  return digits.length <= 38 && (value === 0 || (value >= 1e-128 && value <= 1e126));
+}
+
+/** Validates the shape of a batch call: 1-10 entries with distinct, well-formed Ids. */
+export function checkBatchEntries(entries: unknown): readonly { readonly Id: string }[] {
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw new QueueError(
+      "EmptyBatchRequest",
+      "Entries: a batch needs at least one entry",
+      "Entries",
+    );
+  if (entries.length > MAX_BATCH_ENTRIES)
+    throw new QueueError(
+      "TooManyEntriesInBatchRequest",
+      `Entries: at most ${MAX_BATCH_ENTRIES} entries, got ${entries.length}`,
+      "Entries",
+    );
+  const seen = new Set<string>();
+  for (const [i, entry] of (entries as unknown[]).entries()) {
+    const id = (entry as { Id?: unknown } | null)?.Id;
+    if (typeof id !== "string" || !BATCH_ENTRY_ID.test(id))
+      throw new QueueError(
+        "InvalidBatchEntryId",
+        `Entries[${i}].Id: expected 1-80 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(id)}`,
+        `Entries[${i}].Id`,
+      );
+    if (seen.has(id))
+      throw new QueueError(
+        "BatchEntryIdsNotDistinct",
+        `Entries[${i}].Id: ${id} appears twice`,
+        `Entries[${i}].Id`,
+      );
+    seen.add(id);
+  }
+  return entries as { Id: string }[];
+}
+
+/** Checks an integer parameter in a range (InvalidParameterValue otherwise). */
+export function checkIntParameter(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
+    throw invalidParameter(field, `an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Copies attributes so later changes by the caller cannot reach stored state. */
+export function copyAttributes(
+  attributes: MessageAttributes,
+): Record<string, MessageAttributeValue> {
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(attributes))
+    out[name] =
+      value.BinaryValue !== undefined
+        ? { DataType: value.DataType, BinaryValue: Uint8Array.from(value.BinaryValue) }
+        : { DataType: value.DataType, StringValue: value.StringValue ?? "" };
+  return out;
+}

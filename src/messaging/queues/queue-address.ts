@@ -1,0 +1,74 @@
+import { QueueError } from "./queue-error.js";
+
+/** Where queues say they live: SQS-style URLs and ARNs (ElasticMQ's defaults). */
+export interface QueueAddressing {
+  /** Default "http://localhost:9324". */
+  readonly baseUrl?: string;
+  /** Default "us-east-1". */
+  readonly region?: string;
+  /** Default "000000000000". */
+  readonly accountId?: string;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
+
+/** Checks an SQS queue name: 1-80 of [A-Za-z0-9_-], FIFO names ending in ".fifo". */
+export function checkQueueName(name: unknown): string {
+  if (typeof name !== "string" || (!NAME.test(name) && !FIFO_NAME.test(name)))
+    throw new QueueError(
+      "InvalidParameterValue",
+      `QueueName: expected 1-80 characters of A-Z a-z 0-9 _ - (FIFO names end in .fifo), got ${JSON.stringify(name)}`,
+      "QueueName",
+    );
+  return name;
+}
+
+export function isFifoName(name: string): boolean {
+  return name.endsWith(".fifo");
+}
+
+/** Builds and parses the URLs and ARNs of one service's queues. */
+export class QueueAddresses {
+  readonly baseUrl: string;
+  readonly region: string;
+  readonly accountId: string;
+
+  constructor(options: QueueAddressing = {}) {
+    this.baseUrl = (options.baseUrl ?? "http://localhost:9324").replace(/\/+$/, "");
+    this.region = options.region ?? "us-east-1";
+    this.accountId = options.accountId ?? "000000000000";
+  }
+
+  url(name: string): string {
+    return `${this.baseUrl}/${this.accountId}/${name}`;
+  }
+
+  arn(name: string): string {
+    return `arn:aws:sqs:${this.region}:${this.accountId}:${name}`;
+  }
+
+  /** The queue name in a queue URL (any host: clients often rewrite it), or undefined. */
+  nameFromUrl(url: unknown): string | undefined {
+    if (typeof url !== "string") return undefined;
+    const parts = url.split("/");
+    const name = parts[parts.length - 1];
+    const account = parts[parts.length - 2];
+    if (
+      name === undefined ||
+      name === "" ||
+      (account !== undefined && parts.length > 1 && account !== this.accountId)
+    )
+      return undefined;
+    return name;
+  }
+
+  /** The queue name in an ARN of this region and account, or undefined. */
+  nameFromArn(arn: unknown): string | undefined {
+    if (typeof arn !== "string") return undefined;
+    const prefix = `arn:aws:sqs:${this.region}:${this.accountId}:`;
+    return arn.startsWith(prefix) && arn.length > prefix.length
+      ? arn.slice(prefix.length)
+      : undefined;
+  }
+}

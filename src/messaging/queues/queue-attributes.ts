@@ -1,0 +1,232 @@
+import { QueueError } from "./queue-error.js";
+import type { QueueAttributes, WritableQueueAttributeName } from "./queue-service.js";
+
+export interface RedrivePolicy {
+  readonly deadLetterTargetArn: string;
+  readonly maxReceiveCount: number;
+}
+
+export interface RedriveAllowPolicy {
+  readonly redrivePermission: "allowAll" | "denyAll" | "byQueue";
+  readonly sourceQueueArns: readonly string[];
+}
+
+/** A queue's settings, parsed from its SQS attribute strings. */
+export interface QueueConfig {
+  readonly fifo: boolean;
+  readonly delaySeconds: number;
+  readonly maximumMessageSize: number;
+  readonly messageRetentionPeriod: number;
+  readonly receiveMessageWaitTimeSeconds: number;
+  readonly visibilityTimeout: number;
+  readonly redrivePolicy: RedrivePolicy | undefined;
+  readonly redriveAllowPolicy: RedriveAllowPolicy | undefined;
+  readonly contentBasedDeduplication: boolean;
+  readonly deduplicationScope: "queue" | "messageGroup";
+  readonly fifoThroughputLimit: "perQueue" | "perMessageGroupId";
+}
+
+export const MAX_VISIBILITY_TIMEOUT_S = 43_200;
+export const MAX_MESSAGE_SIZE = 1_048_576;
+
+const RANGES: Partial<Record<WritableQueueAttributeName, readonly [number, number]>> = {
+  DelaySeconds: [0, 900],
+  MaximumMessageSize: [1024, MAX_MESSAGE_SIZE],
+  MessageRetentionPeriod: [60, 1_209_600],
+  ReceiveMessageWaitTimeSeconds: [0, 20],
+  VisibilityTimeout: [0, MAX_VISIBILITY_TIMEOUT_S],
+};
+
+const CHOICES: Partial<Record<WritableQueueAttributeName, readonly string[]>> = {
+  FifoQueue: ["true", "false"],
+  ContentBasedDeduplication: ["true", "false"],
+  DeduplicationScope: ["queue", "messageGroup"],
+  FifoThroughputLimit: ["perQueue", "perMessageGroupId"],
+};
+
+const FIFO_ONLY = new Set<string>([
+  "ContentBasedDeduplication",
+  "DeduplicationScope",
+  "FifoThroughputLimit",
+]);
+const WRITABLE = new Set<string>([
+  ...Object.keys(RANGES),
+  ...Object.keys(CHOICES),
+  "RedrivePolicy",
+  "RedriveAllowPolicy",
+]);
+
+/** The attributes a new queue starts with (SQS's defaults). */
+export function defaultAttributes(fifo: boolean): Record<string, string> {
+  const attributes: Record<string, string> = {
+    DelaySeconds: "0",
+    MaximumMessageSize: "262144",
+    MessageRetentionPeriod: "345600",
+    ReceiveMessageWaitTimeSeconds: "0",
+    VisibilityTimeout: "30",
+  };
+  if (fifo) {
+    attributes.FifoQueue = "true";
+    attributes.ContentBasedDeduplication = "false";
+    attributes.DeduplicationScope = "queue";
+    attributes.FifoThroughputLimit = "perQueue";
+  }
+  return attributes;
+}
+
+/**
+ * Validates `changes` (names, ranges, JSON policies) and returns the merged attributes.
+ * `creating` allows FifoQueue, which cannot change later. An empty RedrivePolicy or
+ * RedriveAllowPolicy removes it, as in SQS.
+ */
+export function mergeAttributes(
+  current: Readonly<Record<string, string>>,
+  changes: QueueAttributes | undefined,
+  fifo: boolean,
+  creating: boolean,
+): Record<string, string> {
+  const merged = { ...current };
+  if (changes === undefined) return merged;
+  if (typeof changes !== "object" || changes === null)
+    throw new QueueError(
+      "InvalidParameterValue",
+      "Attributes: expected an object of attribute strings",
+      "Attributes",
+    );
+  for (const [name, raw] of Object.entries(changes as Record<string, unknown>)) {
+    const field = `Attributes.${name}`;
+    if (!WRITABLE.has(name) || (name === "FifoQueue" && !creating))
+      throw new QueueError(
+        "InvalidAttributeName",
+        `${field}: unknown or read-only queue attribute ${name}`,
+        field,
+      );
+    if (FIFO_ONLY.has(name) && !fifo)
+      throw new QueueError(
+        "InvalidAttributeName",
+        `${field}: ${name} applies to FIFO queues only`,
+        field,
+      );
+    if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean")
+      throw invalidValue(field, "a string value", raw);
+    const value = String(raw);
+    const range = RANGES[name as WritableQueueAttributeName];
+    const choices = CHOICES[name as WritableQueueAttributeName];
+    if (range !== undefined) {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || n < range[0] || n > range[1])
+        throw invalidValue(field, `an integer from ${range[0]} to ${range[1]}`, value);
+      merged[name] = String(n);
+    } else if (choices !== undefined) {
+      if (!choices.includes(value))
+        throw invalidValue(field, choices.map((c) => `"${c}"`).join(" or "), value);
+      merged[name] = value;
+    } else if (value === "") {
+      delete merged[name];
+    } else {
+      merged[name] =
+        name === "RedrivePolicy"
+          ? JSON.stringify(parseRedrivePolicy(value))
+          : JSON.stringify(parseRedriveAllowPolicy(value));
+    }
+  }
+  return merged;
+}
+
+/** Parses validated attribute strings into typed settings. */
+export function parseConfig(attributes: Readonly<Record<string, string>>): QueueConfig {
+  const number = (name: string): number => Number(attributes[name] ?? "0");
+  return {
+    fifo: attributes.FifoQueue === "true",
+    delaySeconds: number("DelaySeconds"),
+    maximumMessageSize: number("MaximumMessageSize"),
+    messageRetentionPeriod: number("MessageRetentionPeriod"),
+    receiveMessageWaitTimeSeconds: number("ReceiveMessageWaitTimeSeconds"),
+    visibilityTimeout: number("VisibilityTimeout"),
+    redrivePolicy:
+      attributes.RedrivePolicy === undefined
+        ? undefined
+        : parseRedrivePolicy(attributes.RedrivePolicy),
+    redriveAllowPolicy:
+      attributes.RedriveAllowPolicy === undefined
+        ? undefined
+        : parseRedriveAllowPolicy(attributes.RedriveAllowPolicy),
+    contentBasedDeduplication: attributes.ContentBasedDeduplication === "true",
+    deduplicationScope: attributes.DeduplicationScope === "messageGroup" ? "messageGroup" : "queue",
+    fifoThroughputLimit:
+      attributes.FifoThroughputLimit === "perMessageGroupId" ? "perMessageGroupId" : "perQueue",
+  };
+}
+
+function parseJsonObject(field: string, text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalidPolicy(field, "a JSON object", text);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw invalidPolicy(field, "a JSON object", text);
+  return parsed as Record<string, unknown>;
+}
+
+export function parseRedrivePolicy(text: string): RedrivePolicy {
+  const field = "Attributes.RedrivePolicy";
+  const policy = parseJsonObject(field, text);
+  const arn = policy.deadLetterTargetArn;
+  const count = Number(policy.maxReceiveCount);
+  if (typeof arn !== "string" || !arn.startsWith("arn:aws:sqs:"))
+    throw invalidPolicy(`${field}.deadLetterTargetArn`, "an SQS queue ARN", arn);
+  if (!Number.isInteger(count) || count < 1 || count > 1000)
+    throw invalidPolicy(
+      `${field}.maxReceiveCount`,
+      "an integer from 1 to 1000",
+      policy.maxReceiveCount,
+    );
+  return { deadLetterTargetArn: arn, maxReceiveCount: count };
+}
+
+export function parseRedriveAllowPolicy(text: string): RedriveAllowPolicy {
+  const field = "Attributes.RedriveAllowPolicy";
+  const policy = parseJsonObject(field, text);
+  const permission = policy.redrivePermission;
+  if (permission !== "allowAll" && permission !== "denyAll" && permission !== "byQueue")
+    throw invalidPolicy(
+      `${field}.redrivePermission`,
+      `"allowAll", "denyAll" or "byQueue"`,
+      permission,
+    );
+  const arns = policy.sourceQueueArns ?? [];
+  if (!Array.isArray(arns) || arns.some((a) => typeof a !== "string") || arns.length > 10)
+    throw invalidPolicy(`${field}.sourceQueueArns`, "an array of at most 10 queue ARNs", arns);
+  if (permission === "byQueue" && arns.length === 0)
+    throw invalidPolicy(
+      `${field}.sourceQueueArns`,
+      "at least one ARN when redrivePermission is byQueue",
+      arns,
+    );
+  if (permission !== "byQueue" && arns.length > 0)
+    throw invalidPolicy(
+      `${field}.sourceQueueArns`,
+      "no ARNs unless redrivePermission is byQueue",
+      arns,
+    );
+  return { redrivePermission: permission, sourceQueueArns: arns as string[] };
+}
+
+function invalidValue(field: string, expected: string, got: unknown): QueueError {
+  return new QueueError(
+    "InvalidAttributeValue",
+    `${field}: expected ${expected}, got ${JSON.stringify(got)}`,
+    field,
+  );
+}
+
+/** SQS reports a bad redrive policy as InvalidParameterValue, naming the policy field. */
+function invalidPolicy(field: string, expected: string, got: unknown): QueueError {
+  return new QueueError(
+    "InvalidParameterValue",
+    `${field}: expected ${expected}, got ${JSON.stringify(got)}`,
+    field,
+  );
+}

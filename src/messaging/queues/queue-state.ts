@@ -1,0 +1,293 @@
+import { Deque } from "./deque.js";
+import { MinHeap } from "./min-heap.js";
+
+export const VISIBLE = 0;
+export const INFLIGHT = 1;
+export const DELAYED = 2;
+export const GONE = 3;
+export type MessageState = typeof VISIBLE | typeof INFLIGHT | typeof DELAYED | typeof GONE;
+
+/**
+ * What the queue keeps in memory per message: its place, its timers and its counts. Body,
+ * id and attributes stay in the log and are read back on receive, which keeps a backlog of
+ * millions small.
+ */
+export class QueuedMessage {
+  state: MessageState = VISIBLE;
+  /** INFLIGHT: visibility deadline; DELAYED: when it becomes visible (ms since epoch). */
+  due = 0;
+  receiveCount = 0;
+  firstReceiveAt = 0;
+  receivedAt = 0;
+  /** Bumped on every timer change, so stale heap entries are recognised and skipped. */
+  token = 0;
+
+  constructor(
+    /** Sequence number: the offset of the message's first record in this queue's log. */
+    readonly seq: number,
+    /** Offset of the record that now holds the message (moves when compaction carries it). */
+    public offset: number,
+    readonly sentAt: number,
+    readonly group: MessageGroup | undefined,
+  ) {}
+}
+
+/** A FIFO message group: its messages in order, and how many of them are in flight. */
+export class MessageGroup {
+  readonly messages = new Deque<QueuedMessage>();
+  inflight = 0;
+  /** In the ready heap (possibly with a stale key). */
+  queued = false;
+
+  constructor(readonly id: string) {}
+
+  /** The first message not yet gone, dropping gone ones from the front. */
+  head(): QueuedMessage | undefined {
+    for (let m = this.messages.peekFront(); m !== undefined; m = this.messages.peekFront()) {
+      if (m.state !== GONE) return m;
+      this.messages.shift();
+    }
+    return undefined;
+  }
+}
+
+interface Timed {
+  readonly message: QueuedMessage;
+  readonly token: number;
+}
+
+/**
+ * The in-memory state machine of one queue, free of I/O: visible / in flight / delayed, with
+ * visibility and delay timers in one heap, standard queues served from a deque of visible
+ * messages, FIFO queues from a heap of ready message groups (a group is ready when none of its
+ * messages is in flight and its head is visible). Time is always passed in.
+ */
+export class QueueState {
+  readonly messages = new Map<number, QueuedMessage>();
+  /** Every live message in sequence order (gone ones are dropped lazily from the front). */
+  readonly bySeq = new Deque<QueuedMessage>();
+  private readonly visible = new Deque<QueuedMessage>();
+  private readonly groups = new Map<string, MessageGroup>();
+  private readonly readyGroups = new MinHeap<MessageGroup>();
+  private readonly timers = new MinHeap<Timed>();
+  visibleCount = 0;
+  inflightCount = 0;
+  delayedCount = 0;
+
+  constructor(readonly fifo: boolean) {}
+
+  group(id: string): MessageGroup {
+    let group = this.groups.get(id);
+    if (group === undefined) {
+      group = new MessageGroup(id);
+      this.groups.set(id, group);
+    }
+    return group;
+  }
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  /** Adds a message (new, recovered or moved in) in the state its fields say. */
+  add(message: QueuedMessage, now: number): void {
+    this.messages.set(message.seq, message);
+    this.bySeq.push(message);
+    message.group?.messages.push(message);
+    if (message.state === INFLIGHT && message.due > now) {
+      this.inflightCount++;
+      if (message.group !== undefined) message.group.inflight++;
+      this.schedule(message);
+    } else if (message.state === DELAYED && message.due > now) {
+      this.delayedCount++;
+      this.schedule(message);
+    } else {
+      this.makeVisible(message);
+    }
+  }
+
+  /** Moves due timers and expired messages forward to `now`; returns how many became visible. */
+  advance(now: number, retentionMs: number, onExpired?: (message: QueuedMessage) => void): number {
+    let woke = 0;
+    for (
+      let due = this.timers.peekKey();
+      due !== undefined && due <= now;
+      due = this.timers.peekKey()
+    ) {
+      const { message, token } = this.timers.pop()!;
+      if (token !== message.token) continue;
+      if (message.state === INFLIGHT) {
+        this.inflightCount--;
+        if (message.group !== undefined) message.group.inflight--;
+      } else if (message.state === DELAYED) this.delayedCount--;
+      else continue;
+      this.makeVisible(message);
+      woke++;
+    }
+    const oldest = now - retentionMs;
+    for (let m = this.bySeq.peekFront(); m !== undefined; m = this.bySeq.peekFront()) {
+      if (m.state !== GONE) {
+        if (m.sentAt > oldest) break;
+        this.remove(m);
+        onExpired?.(m);
+      }
+      this.bySeq.shift();
+    }
+    return woke;
+  }
+
+  /** The next time a timer is due, if any. */
+  nextDue(): number | undefined {
+    return this.timers.peekKey();
+  }
+
+  /**
+   * Takes up to `max` visible messages for a receive, marking them in flight until
+   * `now + visibilityMs`. Messages received `maxReceiveCount` times already are removed and
+   * passed to `deadLetter` instead of being returned.
+   */
+  take(
+    max: number,
+    now: number,
+    visibilityMs: number,
+    maxReceiveCount: number | undefined,
+    deadLetter: (message: QueuedMessage) => void,
+  ): QueuedMessage[] {
+    const taken: QueuedMessage[] = [];
+    const receivable = (m: QueuedMessage): boolean => {
+      if (maxReceiveCount !== undefined && m.receiveCount >= maxReceiveCount) {
+        this.discard(m);
+        deadLetter(m);
+        return false;
+      }
+      return true;
+    };
+    if (!this.fifo) {
+      while (taken.length < max) {
+        const m = this.visible.shift();
+        if (m === undefined) break;
+        if (m.state !== VISIBLE || !receivable(m)) continue;
+        this.markInflight(m, now, visibilityMs);
+        taken.push(m);
+      }
+      return taken;
+    }
+    while (taken.length < max) {
+      const group = this.readyGroups.pop();
+      if (group === undefined) break;
+      group.queued = false;
+      if (group.inflight > 0) continue;
+      for (let i = 0; taken.length < max; i++) {
+        const m = group.messages.at(i);
+        if (m === undefined || m.state === DELAYED || m.state === INFLIGHT) break;
+        if (m.state === GONE || !receivable(m)) continue;
+        this.markInflight(m, now, visibilityMs);
+        taken.push(m);
+      }
+      this.offerGroup(group);
+    }
+    return taken;
+  }
+
+  /** Sets an in-flight message's visibility deadline (now or earlier: visible at once). */
+  setVisibility(message: QueuedMessage, due: number, now: number): void {
+    if (message.state !== INFLIGHT) return;
+    message.token++;
+    if (due <= now) {
+      this.inflightCount--;
+      if (message.group !== undefined) message.group.inflight--;
+      this.makeVisible(message);
+      return;
+    }
+    message.due = due;
+    this.schedule(message);
+  }
+
+  /** Removes a message for good (deleted, purged, expired or moved). */
+  remove(message: QueuedMessage): void {
+    if (message.state === GONE) return;
+    this.discard(message);
+    if (message.group !== undefined) this.offerGroup(message.group);
+  }
+
+  /** Removes a message without re-offering its group (the caller is iterating it). */
+  private discard(message: QueuedMessage): void {
+    if (message.state === GONE) return;
+    if (message.state === VISIBLE) this.visibleCount--;
+    else if (message.state === INFLIGHT) {
+      this.inflightCount--;
+      if (message.group !== undefined) message.group.inflight--;
+    } else this.delayedCount--;
+    message.state = GONE;
+    message.token++;
+    this.messages.delete(message.seq);
+  }
+
+  /** Removes every message with a sequence number below `seq`. */
+  removeBefore(seq: number): number {
+    let removed = 0;
+    for (const m of [...this.messages.values()]) {
+      if (m.seq < seq) {
+        this.remove(m);
+        removed++;
+      }
+    }
+    if (this.messages.size === 0) {
+      this.visible.clear();
+      this.bySeq.clear();
+    }
+    return removed;
+  }
+
+  /** Live messages in sequence order, from the first with seq > `afterSeq`. */
+  *inOrder(afterSeq = -1): Generator<QueuedMessage> {
+    let lo = 0;
+    let hi = this.bySeq.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.bySeq.at(mid)!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.bySeq.length; i++) {
+      const m = this.bySeq.at(i)!;
+      if (m.state !== GONE) yield m;
+    }
+  }
+
+  private markInflight(m: QueuedMessage, now: number, visibilityMs: number): void {
+    this.visibleCount--;
+    this.inflightCount++;
+    if (m.group !== undefined) m.group.inflight++;
+    m.state = INFLIGHT;
+    m.receiveCount++;
+    if (m.firstReceiveAt === 0) m.firstReceiveAt = now;
+    m.receivedAt = now;
+    m.due = now + visibilityMs;
+    m.token++;
+    this.schedule(m);
+  }
+
+  private makeVisible(m: QueuedMessage): void {
+    m.state = VISIBLE;
+    m.token++;
+    this.visibleCount++;
+    if (m.group === undefined) this.visible.push(m);
+    else this.offerGroup(m.group);
+  }
+
+  private schedule(m: QueuedMessage): void {
+    this.timers.push(m.due, { message: m, token: m.token });
+  }
+
+  /** Puts a group in the ready heap if it can deliver; forgets it once it is empty. */
+  private offerGroup(group: MessageGroup): void {
+    const head = group.head();
+    if (head === undefined) {
+      if (group.inflight === 0 && !group.queued) this.groups.delete(group.id);
+      return;
+    }
+    if (group.queued || group.inflight > 0 || head.state !== VISIBLE) return;
+    group.queued = true;
+    this.readyGroups.push(head.seq, group);
+  }
+}

@@ -1,0 +1,101 @@
+import { md5OfAttributes, md5OfBody } from "./message-digest.js";
+import { type MessageMeta, decodeAttributes } from "./message-record.js";
+import type { QueuedMessage } from "./queue-state.js";
+import type {
+  Message,
+  MessageAttributeValue,
+  MessageSystemAttributeName,
+  ReceiveMessageInput,
+} from "./queue-service.js";
+
+/** Which attributes a receive asked for. */
+export interface ReceiveProjection {
+  readonly system: ReadonlySet<string>;
+  readonly allSystem: boolean;
+  readonly attributes: (name: string) => boolean;
+  readonly anyAttributes: boolean;
+}
+
+export function projectionOf(input: ReceiveMessageInput): ReceiveProjection {
+  const system = new Set<string>([
+    ...(input.MessageSystemAttributeNames ?? []),
+    ...(input.AttributeNames ?? []),
+  ]);
+  const names = input.MessageAttributeNames ?? [];
+  const all = names.some((n) => n === "All" || n === ".*");
+  const exact = new Set(names.filter((n) => !n.endsWith(".*")));
+  const prefixes = names.filter((n) => n.endsWith(".*") && n !== ".*").map((n) => n.slice(0, -1));
+  return {
+    system,
+    allSystem: system.has("All"),
+    attributes: (name) => all || exact.has(name) || prefixes.some((p) => name.startsWith(p)),
+    anyAttributes: names.length > 0,
+  };
+}
+
+/** Sequence numbers as SQS prints them: decimal strings that sort as they increase. */
+export function formatSequenceNumber(seq: number): string {
+  return String(seq + 1).padStart(20, "0");
+}
+
+/** The internal sequence number of a printed one, or undefined if it is not one. */
+export function parseSequenceNumber(text: unknown): number | undefined {
+  if (typeof text !== "string" || !/^\d{1,20}$/.test(text)) return undefined;
+  const n = Number(text) - 1;
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+export interface MessageContext {
+  readonly receiptHandle: string;
+  readonly senderId: string;
+  readonly fifo: boolean;
+}
+
+/** The Message a receive returns, from the stored record and the in-memory state. */
+export function buildMessage(
+  body: string,
+  meta: MessageMeta,
+  state: QueuedMessage,
+  projection: ReceiveProjection,
+  context: MessageContext,
+): Message {
+  const wanted = (name: MessageSystemAttributeName): boolean =>
+    projection.allSystem || projection.system.has(name);
+  const attributes: Partial<Record<MessageSystemAttributeName, string>> = {};
+  if (wanted("SentTimestamp")) attributes.SentTimestamp = String(state.sentAt);
+  if (wanted("ApproximateReceiveCount"))
+    attributes.ApproximateReceiveCount = String(state.receiveCount);
+  if (wanted("ApproximateFirstReceiveTimestamp"))
+    attributes.ApproximateFirstReceiveTimestamp = String(state.firstReceiveAt);
+  if (wanted("SenderId")) attributes.SenderId = context.senderId;
+  if (meta.g !== undefined && wanted("MessageGroupId")) attributes.MessageGroupId = meta.g;
+  if (meta.d !== undefined && context.fifo && wanted("MessageDeduplicationId"))
+    attributes.MessageDeduplicationId = meta.d;
+  if (context.fifo && wanted("SequenceNumber"))
+    attributes.SequenceNumber = formatSequenceNumber(state.seq);
+  if (meta.src !== undefined && wanted("DeadLetterQueueSourceArn"))
+    attributes.DeadLetterQueueSourceArn = meta.src;
+  const trace = meta.y?.AWSTraceHeader;
+  if (trace !== undefined && "s" in trace && wanted("AWSTraceHeader"))
+    attributes.AWSTraceHeader = trace.s;
+  const message: {
+    -readonly [K in keyof Message]: Message[K];
+  } = {
+    MessageId: meta.i,
+    ReceiptHandle: context.receiptHandle,
+    MD5OfBody: md5OfBody(body),
+    Body: body,
+  };
+  if (Object.keys(attributes).length > 0) message.Attributes = attributes;
+  if (projection.anyAttributes && meta.a !== undefined) {
+    const selected: Record<string, MessageAttributeValue> = {};
+    for (const [name, value] of Object.entries(decodeAttributes(meta.a)))
+      if (projection.attributes(name)) selected[name] = value;
+    const digest = md5OfAttributes(selected);
+    if (digest !== undefined) {
+      message.MessageAttributes = selected;
+      message.MD5OfMessageAttributes = digest;
+    }
+  }
+  return message;
+}
