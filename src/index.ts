@@ -4,3 +4,4 @@ export * from "./time/index.js";
 export * from "./observability/index.js";
 export * from "./engine/index.js";
 export * from "./resilience/index.js";
+export * from "./messaging/queues/index.js";

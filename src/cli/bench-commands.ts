@@ -1,12 +1,19 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { runLogBench } from "../engine/log.bench.js";
 import { runResilienceBench } from "../resilience/resilience.bench.js";
+import { runQueueBench } from "../messaging/queues/queue.bench.js";
 import { emitJson } from "../observability/index.js";
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1)
     throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected an integer >= 0");
   return n;
 }
 
@@ -152,4 +159,90 @@ export function registerBenchCommands(program: Command): void {
         },
       );
     });
+
+  bench
+    .command("queue")
+    .description("send -> receive -> delete through embedded SQS-semantics queues")
+    .option("--num-messages <n>", "messages per traffic phase", positiveInt, 200_000)
+    .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
+    .option("--producers <n>", "concurrent producers (batches of 10)", positiveInt, 4)
+    .option("--consumers <n>", "concurrent consumers (batches of 10)", positiveInt, 4)
+    .option("--rate <n>", "offered messages/s of the latency phase", positiveInt, 50_000)
+    .option("--max-backlog <n>", "throughput phases: producers wait above this", positiveInt, 2_000)
+    .option("--fifo-groups <n>", "message groups of the FIFO phase", positiveInt, 100)
+    .option(
+      "--backlog <n>",
+      "messages queued for the memory/recovery phase (0 skips)",
+      nonNegativeInt,
+      1_000_000,
+    )
+    .option("--fsync <mode>", "always | interval | never", "interval")
+    .option("--progress", "print progress every second", false)
+    .option("--runs <n>", "repeat and report medians", positiveInt, 1)
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file")
+    .action(
+      async (
+        opts: CommonOptions & {
+          numMessages: number;
+          messageSize: number;
+          producers: number;
+          consumers: number;
+          rate: number;
+          maxBacklog: number;
+          fifoGroups: number;
+          backlog: number;
+          fsync: string;
+          progress: boolean;
+        },
+      ) => {
+        if (!["always", "interval", "never"].includes(opts.fsync))
+          throw new InvalidArgumentError(
+            `--fsync: expected always, interval or never, got ${opts.fsync}`,
+          );
+        await repeat(
+          "queue",
+          opts,
+          () =>
+            runQueueBench({
+              numMessages: opts.numMessages,
+              messageSize: opts.messageSize,
+              producers: opts.producers,
+              consumers: opts.consumers,
+              rate: opts.rate,
+              maxBacklog: opts.maxBacklog,
+              fifoGroups: opts.fifoGroups,
+              backlog: opts.backlog,
+              fsync: opts.fsync as "always",
+              progress: opts.progress,
+              quiet: opts.json,
+            }),
+          (r) => {
+            type Phase = {
+              messagesPerSec: number;
+              latency: { p50Ms: number; p95Ms: number; p99Ms: number };
+            };
+            const result = r as {
+              standard: Phase;
+              latency: Phase;
+              fifo: Phase;
+              backlog?: { rssBytes: number; heapBytesPerMessage: number; recoveryMs: number };
+              peakRssBytes: number;
+            };
+            return {
+              standardMsgPerSec: result.standard.messagesPerSec,
+              standardP95Ms: result.standard.latency.p95Ms,
+              fixedRateMsgPerSec: result.latency.messagesPerSec,
+              fixedRateP50Ms: result.latency.latency.p50Ms,
+              fixedRateP95Ms: result.latency.latency.p95Ms,
+              fixedRateP99Ms: result.latency.latency.p99Ms,
+              fifoMsgPerSec: result.fifo.messagesPerSec,
+              backlogRssMB: (result.backlog?.rssBytes ?? 0) / 1048576,
+              backlogHeapBytesPerMessage: result.backlog?.heapBytesPerMessage ?? 0,
+              backlogRecoveryMs: result.backlog?.recoveryMs ?? 0,
+            };
+          },
+        );
+      },
+    );
 }

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import type { MessageAttributeValue } from "./queue-service.js";
 
 /** Hex MD5 of the UTF-8 body, as SQS reports it in MD5OfMessageBody. */
 export function md5OfBody(body: string): string {
-  return createHash("md5").update(body, "utf8").digest("hex");
+  return hash("md5", body, "hex");
 }
 
 /**
@@ -41,5 +41,5 @@ function lengthPrefixed(bytes: Buffer): Buffer {
 
 /** SHA-256 of the body: the deduplication id under ContentBasedDeduplication. */
 export function contentDeduplicationId(body: string): string {
-  return createHash("sha256").update(body, "utf8").digest("hex");
+  return hash("sha256", body, "hex");
 }

@@ -1,0 +1,259 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FsyncPolicy } from "../../engine/index.js";
+import {
+  LatencyHistogram,
+  PeakRss,
+  Progress,
+  machineInfo,
+  producerPerfLine,
+} from "../../observability/index.js";
+import { EmbeddedQueueService } from "./embedded-queue-service.js";
+import type { SendMessageBatchRequestEntry } from "./queue-service.js";
+
+export interface QueueBenchOptions {
+  /** Messages per traffic phase. */
+  readonly numMessages: number;
+  readonly messageSize: number;
+  readonly producers: number;
+  readonly consumers: number;
+  /** Offered rate of the latency phase, messages/s. */
+  readonly rate: number;
+  /** Producers of the throughput phases wait while this many messages are not yet deleted. */
+  readonly maxBacklog: number;
+  readonly fifoGroups: number;
+  /** Messages queued for the memory and recovery phase (0 skips it). */
+  readonly backlog: number;
+  readonly fsync: "always" | "interval" | "never";
+  readonly progress: boolean;
+  readonly quiet: boolean;
+}
+
+export const defaultQueueBenchOptions: QueueBenchOptions = {
+  numMessages: 200_000,
+  messageSize: 100,
+  producers: 4,
+  consumers: 4,
+  rate: 50_000,
+  maxBacklog: 2_000,
+  fifoGroups: 100,
+  backlog: 1_000_000,
+  fsync: "interval",
+  progress: false,
+  quiet: false,
+};
+
+interface Traffic {
+  readonly fifo: boolean;
+  /** Offered rate in messages/s; 0 = as fast as the backlog bound allows. */
+  readonly rate: number;
+  readonly label: string;
+}
+
+/**
+ * Send -> receive -> delete through one embedded queue service, all in one Node process (so
+ * producers, consumers and the engine share one core): a throughput phase on a standard queue,
+ * a fixed-rate latency phase (latency from each message's intended send time, so a stall is
+ * not hidden by coordinated omission), a FIFO phase over many message groups, and a backlog
+ * phase measuring memory per queued message and recovery time on reopen.
+ */
+export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): Promise<object> {
+  const o = { ...defaultQueueBenchOptions, ...partial };
+  const dir = mkdtempSync(join(tmpdir(), "sluice-bench-queue-"));
+  const fsync: FsyncPolicy = o.fsync === "interval" ? { intervalMs: 50 } : o.fsync;
+  const rss = new PeakRss();
+  try {
+    const service = await EmbeddedQueueService.open(join(dir, "traffic"), { fsync });
+    const standard = await traffic(service, o, { fifo: false, rate: 0, label: "standard" });
+    const latency = await traffic(service, o, {
+      fifo: false,
+      rate: o.rate,
+      label: `standard at ${o.rate}/s`,
+    });
+    const fifo = await traffic(service, o, {
+      fifo: true,
+      rate: 0,
+      label: `fifo ${o.fifoGroups} groups`,
+    });
+    await service.close();
+    const backlog = o.backlog > 0 ? await backlogPhase(join(dir, "backlog"), o, fsync) : undefined;
+    return {
+      benchmark: "queue",
+      parameters: o,
+      machine: machineInfo(),
+      note: "one Node.js process: producers, consumers and the engine share one core",
+      standard,
+      latency,
+      fifo,
+      backlog,
+      peakRssBytes: rss.stop(),
+    };
+  } finally {
+    rss.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function traffic(
+  service: EmbeddedQueueService,
+  o: QueueBenchOptions,
+  t: Traffic,
+): Promise<object> {
+  const name = `bench-${t.fifo ? "fifo" : "std"}-${t.rate}${t.fifo ? ".fifo" : ""}`;
+  const { QueueUrl } = await service.createQueue({
+    QueueName: name,
+    Attributes: t.fifo ? { FifoQueue: "true" } : {},
+  });
+  const e2e = new LatencyHistogram();
+  const progress = new Progress(o.progress, t.label);
+  const filler = "x".repeat(Math.max(0, o.messageSize - 20));
+  const batches = Math.ceil(o.numMessages / 10);
+  let nextBatch = 0;
+  let deleted = 0;
+  let sent = 0;
+  const started = performance.now();
+  const intervalMs = t.rate > 0 ? 10_000 / t.rate : 0;
+
+  const producer = async (): Promise<void> => {
+    for (;;) {
+      const batch = nextBatch++;
+      if (batch >= batches) return;
+      let intended = performance.now();
+      if (t.rate > 0) {
+        intended = started + batch * intervalMs;
+        const wait = intended - performance.now();
+        if (wait > 1) await sleep(wait);
+      } else {
+        while (sent - deleted >= o.maxBacklog) await sleep(1);
+        intended = performance.now();
+      }
+      const count = Math.min(10, o.numMessages - batch * 10);
+      const stamp = intended.toFixed(3).padStart(20, "0");
+      const entries: SendMessageBatchRequestEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        const n = batch * 10 + i;
+        entries.push(
+          t.fifo
+            ? {
+                Id: `m${i}`,
+                MessageBody: stamp + filler,
+                MessageGroupId: `g${n % o.fifoGroups}`,
+                MessageDeduplicationId: `d${n}`,
+              }
+            : { Id: `m${i}`, MessageBody: stamp + filler },
+        );
+      }
+      sent += count;
+      await service.sendMessageBatch({ QueueUrl, Entries: entries });
+    }
+  };
+
+  // Ends the other consumers' long polls once the last message is deleted.
+  const finished = new AbortController();
+  const consumer = async (): Promise<void> => {
+    while (deleted < o.numMessages) {
+      const { Messages } = await service.receiveMessage({
+        QueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+        signal: finished.signal,
+      });
+      if (Messages.length === 0) continue;
+      const now = performance.now();
+      for (const m of Messages) e2e.recordMs(now - Number(m.Body.slice(0, 20)));
+      await service.deleteMessageBatch({
+        QueueUrl,
+        Entries: Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+      });
+      deleted += Messages.length;
+      progress.tick(deleted, o.numMessages);
+    }
+    finished.abort();
+  };
+
+  await Promise.all([
+    ...Array.from({ length: o.producers }, producer),
+    ...Array.from({ length: o.consumers }, consumer),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  const summary = e2e.summary();
+  if (!o.quiet) {
+    process.stdout.write(`${t.label}: send -> receive -> delete, end-to-end latency\n`);
+    process.stdout.write(
+      producerPerfLine(o.numMessages, seconds, o.numMessages * o.messageSize, summary) + "\n",
+    );
+  }
+  await service.deleteQueue({ QueueUrl });
+  return {
+    label: t.label,
+    fifo: t.fifo,
+    offeredRate: t.rate,
+    messages: o.numMessages,
+    seconds,
+    messagesPerSec: o.numMessages / seconds,
+    latency: summary,
+  };
+}
+
+async function backlogPhase(
+  dir: string,
+  o: QueueBenchOptions,
+  fsync: FsyncPolicy,
+): Promise<object> {
+  const progress = new Progress(o.progress, "backlog");
+  const body = "x".repeat(o.messageSize);
+  let service = await EmbeddedQueueService.open(dir, { fsync });
+  const { QueueUrl } = await service.createQueue({ QueueName: "backlog" });
+  collectGarbage();
+  const before = process.memoryUsage();
+  const started = performance.now();
+  const entries = Array.from({ length: 10 }, (_, i) => ({ Id: `m${i}`, MessageBody: body }));
+  for (let sent = 0; sent < o.backlog; sent += 10) {
+    await service.sendMessageBatch({ QueueUrl, Entries: entries });
+    progress.tick(sent + 10, o.backlog);
+  }
+  const sendSeconds = (performance.now() - started) / 1000;
+  collectGarbage();
+  const after = process.memoryUsage();
+  await service.close();
+  collectGarbage();
+  const reopenStarted = performance.now();
+  service = await EmbeddedQueueService.open(dir, { fsync });
+  const reopenMs = performance.now() - reopenStarted;
+  const recoveryMs = service.recoveryTimes().backlog ?? Number.NaN;
+  const { Attributes } = await service.getQueueAttributes({
+    QueueUrl,
+    AttributeNames: ["ApproximateNumberOfMessages"],
+  });
+  await service.close();
+  const heapBytesPerMessage = (after.heapUsed - before.heapUsed) / o.backlog;
+  const rssBytesPerMessage = (after.rss - before.rss) / o.backlog;
+  const result = {
+    messages: o.backlog,
+    sendMessagesPerSec: o.backlog / sendSeconds,
+    rssBytes: after.rss,
+    heapBytesPerMessage,
+    rssBytesPerMessage,
+    reopenMs,
+    recoveryMs,
+    recoveredMessages: Number(Attributes.ApproximateNumberOfMessages),
+  };
+  if (!o.quiet)
+    process.stdout.write(
+      `backlog: ${o.backlog} messages queued at ${Math.round(result.sendMessagesPerSec)}/s, RSS ${(after.rss / 1048576).toFixed(0)} MB ` +
+        `(${heapBytesPerMessage.toFixed(0)} B heap, ${rssBytesPerMessage.toFixed(0)} B RSS per message), ` +
+        `reopen ${reopenMs.toFixed(0)} ms (state recovery ${recoveryMs.toFixed(0)} ms) -> ${result.recoveredMessages} messages\n`,
+    );
+  return result;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs a full GC when node was started with --expose-gc (memory figures are steadier then). */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
