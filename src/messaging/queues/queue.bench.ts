@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { FsyncPolicy } from "../../engine/index.js";
 import {
   LatencyHistogram,
@@ -222,6 +224,7 @@ async function backlogPhase(
   const reopenStarted = performance.now();
   service = await EmbeddedQueueService.open(dir, { fsync });
   const reopenMs = performance.now() - reopenStarted;
+  const rssAfterReopenBytes = process.memoryUsage.rss();
   const recoveryMs = service.recoveryTimes().backlog ?? Number.NaN;
   const { Attributes } = await service.getQueueAttributes({
     QueueUrl,
@@ -238,13 +241,15 @@ async function backlogPhase(
     rssBytesPerMessage,
     reopenMs,
     recoveryMs,
+    rssAfterReopenBytes,
     recoveredMessages: Number(Attributes.ApproximateNumberOfMessages),
   };
   if (!o.quiet)
     process.stdout.write(
       `backlog: ${o.backlog} messages queued at ${Math.round(result.sendMessagesPerSec)}/s, RSS ${(after.rss / 1048576).toFixed(0)} MB ` +
         `(${heapBytesPerMessage.toFixed(0)} B heap, ${rssBytesPerMessage.toFixed(0)} B RSS per message), ` +
-        `reopen ${reopenMs.toFixed(0)} ms (state recovery ${recoveryMs.toFixed(0)} ms) -> ${result.recoveredMessages} messages\n`,
+        `reopen ${reopenMs.toFixed(0)} ms (state recovery ${recoveryMs.toFixed(0)} ms) -> ${result.recoveredMessages} messages, ` +
+        `RSS after reopen ${(rssAfterReopenBytes / 1048576).toFixed(0)} MB\n`,
     );
   return result;
 }
@@ -253,7 +258,13 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Runs a full GC when node was started with --expose-gc (memory figures are steadier then). */
+let gc: (() => void) | undefined;
+
+/** A full GC before each memory reading, so the figures measure live data, not garbage. */
 function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
+  if (gc === undefined) {
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
 }

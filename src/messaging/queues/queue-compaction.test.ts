@@ -1,0 +1,159 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { VirtualClock } from "../../time/index.js";
+import { EmbeddedQueueService } from "./embedded-queue-service.js";
+
+// Backend-specific: how the embedded queue keeps its log from growing without bound.
+describe("embedded queue log compaction", () => {
+  const dirs: string[] = [];
+  const services: EmbeddedQueueService[] = [];
+  afterEach(async () => {
+    for (const s of services.splice(0)) await s.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function open(dir: string, clock: VirtualClock): Promise<EmbeddedQueueService> {
+    const service = await EmbeddedQueueService.open(dir, {
+      clock,
+      fsync: "never",
+      segmentBytes: 4096,
+      compactionIntervalMs: 1000,
+    });
+    services.push(service);
+    return service;
+  }
+
+  function segmentFiles(dir: string): string[] {
+    const queueDir = readdirSync(join(dir, "queues"))[0]!;
+    return readdirSync(join(dir, "queues", queueDir)).filter((f) => f.endsWith(".log"));
+  }
+
+  // Compaction runs on the virtual clock's timer but does real disk I/O: wait for it.
+  async function compacted(dir: string): Promise<void> {
+    await vi.waitFor(() => expect(segmentFiles(dir).length).toBeLessThan(4), { timeout: 5000 });
+  }
+
+  async function fill(
+    service: EmbeddedQueueService,
+    url: string,
+    count: number,
+    prefix: string,
+  ): Promise<void> {
+    for (let i = 0; i < count; i += 10)
+      await service.sendMessageBatch({
+        QueueUrl: url,
+        Entries: Array.from({ length: Math.min(10, count - i) }, (_, j) => ({
+          Id: `e${j}`,
+          MessageBody: `${prefix}-${i + j}-${"x".repeat(80)}`,
+        })),
+      });
+  }
+
+  async function drain(service: EmbeddedQueueService, url: string): Promise<string[]> {
+    const bodies: string[] = [];
+    for (;;) {
+      const { Messages } = await service.receiveMessage({ QueueUrl: url, MaxNumberOfMessages: 10 });
+      if (Messages.length === 0) return bodies;
+      bodies.push(...Messages.map((m) => m.Body));
+      await service.deleteMessageBatch({
+        QueueUrl: url,
+        Entries: Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+      });
+    }
+  }
+
+  it("drops the segments of consumed messages", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const service = await open(dir, clock);
+    const { QueueUrl } = await service.createQueue({ QueueName: "q" });
+    await fill(service, QueueUrl, 500, "a");
+    const before = segmentFiles(dir).length;
+    expect(before).toBeGreaterThan(5);
+    expect(await drain(service, QueueUrl)).toHaveLength(500);
+    await fill(service, QueueUrl, 20, "b"); // rolls a new segment past the dead ones
+    await clock.advance(2000);
+    await compacted(dir);
+    expect((await drain(service, QueueUrl)).map((b) => b.split("-")[0])).toEqual(
+      Array(20).fill("b"),
+    );
+  });
+
+  it("carries a long-lived message forward with its state, across a reopen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    let service = await open(dir, clock);
+    const { QueueUrl } = await service.createQueue({
+      QueueName: "q",
+      Attributes: { VisibilityTimeout: "600" },
+    });
+    await service.sendMessage({
+      QueueUrl,
+      MessageBody: "old",
+      MessageAttributes: { kind: { DataType: "String", StringValue: "pinned" } },
+    });
+    const first = await service.receiveMessage({ QueueUrl, AttributeNames: ["All"] });
+    const { MessageId } = first.Messages[0]!;
+    await fill(service, QueueUrl, 500, "a");
+    await drain(service, QueueUrl);
+    await fill(service, QueueUrl, 20, "b");
+    await drain(service, QueueUrl);
+    await clock.advance(2000);
+    await compacted(dir);
+
+    await service.close();
+    services.splice(services.indexOf(service), 1);
+    service = await open(dir, clock);
+    // Still in flight until its deadline, then back with its receive count and attributes.
+    expect((await service.receiveMessage({ QueueUrl })).Messages).toEqual([]);
+    await clock.advance(600_000);
+    const again = await service.receiveMessage({
+      QueueUrl,
+      AttributeNames: ["All"],
+      MessageAttributeNames: ["All"],
+    });
+    expect(again.Messages).toHaveLength(1);
+    const message = again.Messages[0]!;
+    expect(message.MessageId).toBe(MessageId);
+    expect(message.Body).toBe("old");
+    expect(message.Attributes?.ApproximateReceiveCount).toBe("2");
+    expect(message.Attributes?.SentTimestamp).toBe(first.Messages[0]!.Attributes?.SentTimestamp);
+    expect(message.MessageAttributes).toEqual({
+      kind: { DataType: "String", StringValue: "pinned" },
+    });
+  });
+
+  it("keeps a FIFO queue's deduplication window through compaction and reopen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    let service = await open(dir, clock);
+    const { QueueUrl } = await service.createQueue({
+      QueueName: "q.fifo",
+      Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
+    });
+    await service.sendMessage({ QueueUrl, MessageBody: "once", MessageGroupId: "g" });
+    expect(await drain(service, QueueUrl)).toEqual(["once"]);
+    for (let i = 0; i < 300; i++)
+      await service.sendMessage({
+        QueueUrl,
+        MessageBody: `filler-${i}-${"x".repeat(80)}`,
+        MessageGroupId: "g",
+      });
+    await drain(service, QueueUrl);
+    await clock.advance(60_000);
+    await service.close();
+    services.splice(services.indexOf(service), 1);
+    service = await open(dir, clock);
+    await service.sendMessage({ QueueUrl, MessageBody: "once", MessageGroupId: "g" });
+    expect(await drain(service, QueueUrl)).toEqual([]);
+    await clock.advance(5 * 60_000);
+    await compacted(dir);
+    await service.sendMessage({ QueueUrl, MessageBody: "once", MessageGroupId: "g" });
+    expect(await drain(service, QueueUrl)).toEqual(["once"]);
+  });
+});
