@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  type FileSystem,
   type FsyncPolicy,
   type Log,
   type LogRecord,
@@ -74,6 +75,7 @@ export interface DurableQueueOptions {
   readonly clock: Clock;
   readonly fsync: FsyncPolicy;
   readonly metrics?: MetricsRegistry;
+  readonly fs?: FileSystem;
   /** How often the log is compacted (dead prefix dropped), default 2 s. */
   readonly compactionIntervalMs?: number;
   /** Queue log segment size (default 8 MiB): compaction drops whole segments. */
@@ -127,6 +129,7 @@ export class DurableQueue {
       maintenanceIntervalMs: 0,
       name: definition.name,
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.fs === undefined ? {} : { fs: options.fs }),
     });
     const queue = new DurableQueue(
       definition,

@@ -133,7 +133,11 @@ export class EmbeddedQueueService implements QueueService {
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
     if (!fs.exists(dir)) fs.mkdir(dir);
-    const { catalog, definitions } = await QueueCatalog.open(join(dir, "catalog"), clock);
+    const { catalog, definitions } = await QueueCatalog.open(
+      join(dir, "catalog"),
+      clock,
+      options.fs,
+    );
     const service = new EmbeddedQueueService(
       dir,
       catalog,
@@ -171,6 +175,7 @@ export class EmbeddedQueueService implements QueueService {
         ? {}
         : { compactionIntervalMs: o.compactionIntervalMs }),
       ...(o.segmentBytes === undefined ? {} : { segmentBytes: o.segmentBytes }),
+      ...(o.fs === undefined ? {} : { fs: o.fs }),
     });
   }
 

@@ -1,5 +1,5 @@
 import { SluiceError } from "../../errors/index.js";
-import { type Log, openLog } from "../../engine/index.js";
+import { type FileSystem, type Log, openLog } from "../../engine/index.js";
 import type { Clock } from "../../time/index.js";
 import type { QueueDefinition } from "./durable-queue.js";
 
@@ -14,12 +14,14 @@ export class QueueCatalog {
   static async open(
     dir: string,
     clock: Clock,
+    fs?: FileSystem,
   ): Promise<{ catalog: QueueCatalog; definitions: QueueDefinition[] }> {
     const log = await openLog(dir, {
       fsync: "always",
       clock,
       cleanupPolicy: "compact",
       segmentBytes: 1024 * 1024,
+      ...(fs === undefined ? {} : { fs }),
     });
     const byName = new Map<string, QueueDefinition>();
     try {
