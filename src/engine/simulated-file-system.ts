@@ -50,6 +50,12 @@ export class SimulatedFileSystem implements FileSystem {
     this.syncFailures += count;
   }
 
+  /** Disarms pending fsync failures and torn writes. */
+  clearFaults(): void {
+    this.syncFailures = 0;
+    this.tornWrite = undefined;
+  }
+
   /** The next write stores only its first `keepBytes` bytes, then fails. */
   tearNextWrite(keepBytes: number): void {
     this.tornWrite = keepBytes;

@@ -498,6 +498,15 @@ export class DurableQueue {
     await this.log.close();
   }
 
+  /** Stops as a killed process would: no flush, nothing more written (crash simulations). */
+  kill(): void {
+    this.closed = true;
+    this.compactionTimer?.cancel();
+    this.wakeTimer?.cancel();
+    this.log.kill();
+    this.notify();
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

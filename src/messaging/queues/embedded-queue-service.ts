@@ -872,6 +872,19 @@ export class EmbeddedQueueService implements QueueService {
     await this.catalog.close();
   }
 
+  /**
+   * Stops as a killed process would: nothing flushed or closed cleanly, locks left behind. For
+   * crash simulations on the simulated file system; reopen the same storage to recover.
+   */
+  kill(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const task of this.moveTasks.values()) task.cancel();
+    for (const queue of this.queues.values()) queue.kill();
+    this.queues.clear();
+    this.catalog.kill();
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private ensureOpen(): void {

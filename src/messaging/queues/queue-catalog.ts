@@ -58,6 +58,10 @@ export class QueueCatalog {
   close(): Promise<void> {
     return this.log.close();
   }
+
+  kill(): void {
+    this.log.kill();
+  }
 }
 
 function parseDefinition(value: Buffer, offset: number): QueueDefinition {
