@@ -17,6 +17,22 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+type FsyncMode = "always" | "interval" | "never";
+
+function fsyncMode(value: string): FsyncMode {
+  if (value !== "always" && value !== "interval" && value !== "never")
+    throw new InvalidArgumentError("expected always, interval or never");
+  return value;
+}
+
+/** The options every benchmark takes: repeat for medians, and where the JSON goes. */
+function withCommonOptions(command: Command): Command {
+  return command
+    .option("--runs <n>", "repeat and report medians", positiveInt, 1)
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file");
+}
+
 /** Median of numbers (the figure quoted from several runs). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -64,21 +80,17 @@ export function registerBenchCommands(program: Command): void {
     .command("bench")
     .description("run a benchmark (prints a human line; JSON with --json or --out)");
 
-  bench
-    .command("log")
+  withCommonOptions(bench.command("log"))
     .description("append to and read back the durable log (kafka-producer-perf-test style)")
     .option("--num-records <n>", "records to append", positiveInt, 1_000_000)
     .option("--record-size <bytes>", "bytes per record value", positiveInt, 100)
     .option("--batch-size <n>", "records per append call", positiveInt, 100)
     .option("--appenders <n>", "concurrent appenders", positiveInt, 1)
-    .option("--fsync <mode>", "always | interval | never", "interval")
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
     .option("--fsync-interval-ms <ms>", "fsync interval for --fsync interval", positiveInt, 50)
     .option("--no-read", "skip reading the log back")
     .option("--dir <dir>", "where to write (default: a temporary directory)")
     .option("--progress", "print progress every second", false)
-    .option("--runs <n>", "repeat and report medians", positiveInt, 1)
-    .option("--json", "print the JSON result to stdout", false)
-    .option("--out <file>", "write the JSON result to a file")
     .action(
       async (
         opts: CommonOptions & {
@@ -86,17 +98,13 @@ export function registerBenchCommands(program: Command): void {
           recordSize: number;
           batchSize: number;
           appenders: number;
-          fsync: string;
+          fsync: FsyncMode;
           fsyncIntervalMs: number;
           read: boolean;
           dir?: string;
           progress: boolean;
         },
       ) => {
-        if (!["always", "interval", "never"].includes(opts.fsync))
-          throw new InvalidArgumentError(
-            `--fsync: expected always, interval or never, got ${opts.fsync}`,
-          );
         await repeat(
           "log",
           opts,
@@ -106,7 +114,7 @@ export function registerBenchCommands(program: Command): void {
               recordSize: opts.recordSize,
               batchSize: opts.batchSize,
               appenders: opts.appenders,
-              fsync: opts.fsync as "always",
+              fsync: opts.fsync,
               fsyncIntervalMs: opts.fsyncIntervalMs,
               read: opts.read,
               progress: opts.progress,
@@ -130,16 +138,12 @@ export function registerBenchCommands(program: Command): void {
       },
     );
 
-  bench
-    .command("resilience")
+  withCommonOptions(bench.command("resilience"))
     .description(
       "overhead of wrap(retry, circuitBreaker, timeout); idempotency store and duplicate detector",
     )
     .option("--duration-ms <ms>", "length of each timed loop", positiveInt, 2000)
     .option("--keys <n>", "keys for the memory figures", positiveInt, 1_000_000)
-    .option("--runs <n>", "repeat and report medians", positiveInt, 1)
-    .option("--json", "print the JSON result to stdout", false)
-    .option("--out <file>", "write the JSON result to a file")
     .action(async (opts: CommonOptions & { durationMs: number; keys: number }) => {
       await repeat(
         "resilience",
@@ -160,8 +164,7 @@ export function registerBenchCommands(program: Command): void {
       );
     });
 
-  bench
-    .command("queue")
+  withCommonOptions(bench.command("queue"))
     .description("send -> receive -> delete through embedded SQS-semantics queues")
     .option("--num-messages <n>", "messages per traffic phase", positiveInt, 200_000)
     .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
@@ -176,11 +179,8 @@ export function registerBenchCommands(program: Command): void {
       nonNegativeInt,
       1_000_000,
     )
-    .option("--fsync <mode>", "always | interval | never", "interval")
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
     .option("--progress", "print progress every second", false)
-    .option("--runs <n>", "repeat and report medians", positiveInt, 1)
-    .option("--json", "print the JSON result to stdout", false)
-    .option("--out <file>", "write the JSON result to a file")
     .action(
       async (
         opts: CommonOptions & {
@@ -192,14 +192,10 @@ export function registerBenchCommands(program: Command): void {
           maxBacklog: number;
           fifoGroups: number;
           backlog: number;
-          fsync: string;
+          fsync: FsyncMode;
           progress: boolean;
         },
       ) => {
-        if (!["always", "interval", "never"].includes(opts.fsync))
-          throw new InvalidArgumentError(
-            `--fsync: expected always, interval or never, got ${opts.fsync}`,
-          );
         await repeat(
           "queue",
           opts,
@@ -213,7 +209,7 @@ export function registerBenchCommands(program: Command): void {
               maxBacklog: opts.maxBacklog,
               fifoGroups: opts.fifoGroups,
               backlog: opts.backlog,
-              fsync: opts.fsync as "always",
+              fsync: opts.fsync,
               progress: opts.progress,
               quiet: opts.json,
             }),

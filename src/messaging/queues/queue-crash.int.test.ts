@@ -9,6 +9,7 @@ import { seededRandom } from "../../engine/simulated-file-system.js";
 import { VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import type { PeekedMessage } from "./queue-service.js";
+import { peekAll } from "./test-support/peek-all.js";
 
 const workerScript = fileURLToPath(
   new URL("./test-support/queue-crash-worker.ts", import.meta.url),
@@ -128,20 +129,13 @@ async function runWorkerUntilKilled(dir: string, round: number, killAfterMs: num
   return out;
 }
 
-/** Every message of a queue, paging through peekMessages (no state change). */
-async function peekAll(service: EmbeddedQueueService, queue: QueueName): Promise<PeekedMessage[]> {
+/** Every message of a queue, by name. */
+async function peekQueue(
+  service: EmbeddedQueueService,
+  queue: QueueName,
+): Promise<PeekedMessage[]> {
   const { QueueUrl } = await service.getQueueUrl({ QueueName: queue });
-  const all: PeekedMessage[] = [];
-  for (let after: string | undefined; ;) {
-    const { Messages } = await service.peekMessages({
-      QueueUrl,
-      MaxNumberOfMessages: 1000,
-      ...(after === undefined ? {} : { AfterSequenceNumber: after }),
-    });
-    if (Messages.length === 0) return all;
-    all.push(...Messages);
-    after = Messages[Messages.length - 1]!.SequenceNumber;
-  }
+  return peekAll(service, QueueUrl);
 }
 
 /** Checks one queue against the ledger; returns the bodies present and the problems found. */
@@ -222,7 +216,7 @@ describe("queues survive SIGKILL on the real disk", () => {
         present = new Map();
         const problems: string[] = [];
         for (const queue of QUEUES) {
-          const result = checkQueue(queue, await peekAll(service, queue), ledger);
+          const result = checkQueue(queue, await peekQueue(service, queue), ledger);
           present.set(queue, result.present);
           problems.push(...result.problems);
           checks += result.checked;
@@ -277,12 +271,12 @@ describe("queues survive SIGKILL on the real disk", () => {
                 })),
               });
               expect(Failed).toEqual([]);
-            } else if ((await peekAll(service, queue)).length === 0) return;
+            } else if ((await peekQueue(service, queue)).length === 0) return;
             else await sleep(100);
           }
         };
         await Promise.all([drain(), drain(), drain()]);
-        expect(await peekAll(service, queue), `${queue} still holds messages`).toEqual([]);
+        expect(await peekQueue(service, queue), `${queue} still holds messages`).toEqual([]);
         const left = present.get(queue)!;
         expect(received.length, `${queue}: each message received once`).toBe(
           new Set(received).size,

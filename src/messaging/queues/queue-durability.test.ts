@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { SimulatedFileSystem, seededRandom } from "../../engine/index.js";
 import { VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
-import type { PeekedMessage } from "./queue-service.js";
+import { peekAll } from "./test-support/peek-all.js";
 
 const DIR = "/data/queues";
 const QUEUES = ["std", "jobs.fifo"] as const;
@@ -142,18 +142,4 @@ async function verify(
     if (!deleteIssued.has(body))
       expect(present.get(body), `acknowledged ${body} is lost`).toBe(queue);
   for (const body of deleted) expect(present.has(body), `deleted ${body} came back`).toBe(false);
-}
-
-async function peekAll(service: EmbeddedQueueService, QueueUrl: string): Promise<PeekedMessage[]> {
-  const all: PeekedMessage[] = [];
-  for (;;) {
-    const after = all[all.length - 1]?.SequenceNumber;
-    const { Messages } = await service.peekMessages({
-      QueueUrl,
-      MaxNumberOfMessages: 1000,
-      ...(after === undefined ? {} : { AfterSequenceNumber: after }),
-    });
-    if (Messages.length === 0) return all;
-    all.push(...Messages);
-  }
 }
