@@ -17,6 +17,15 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+function rateList(value: string): number[] {
+  return value.split(",").map((part) => {
+    const n = Number(part.trim());
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new InvalidArgumentError(`expected comma-separated positive integers, got ${part}`);
+    return n;
+  });
+}
+
 type FsyncMode = "always" | "interval" | "never";
 
 function fsyncMode(value: string): FsyncMode {
@@ -180,10 +189,18 @@ export function registerBenchCommands(program: Command): void {
       1_000_000,
     )
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
+    .option(
+      "--sweep <rates>",
+      "latency sweep over offered rates, e.g. 10000,50000,100000",
+      rateList,
+    )
+    .option("--chart <file>", "SVG chart of the sweep", "bench-results/queue-latency-sweep.svg")
     .option("--progress", "print progress every second", false)
     .action(
       async (
         opts: CommonOptions & {
+          sweep?: number[];
+          chart: string;
           numMessages: number;
           messageSize: number;
           producers: number;
@@ -209,6 +226,8 @@ export function registerBenchCommands(program: Command): void {
               maxBacklog: opts.maxBacklog,
               fifoGroups: opts.fifoGroups,
               backlog: opts.backlog,
+              sweep: opts.sweep ?? [],
+              chart: opts.chart,
               fsync: opts.fsync,
               progress: opts.progress,
               quiet: opts.json,

@@ -746,7 +746,10 @@ export class Log {
     const out: LogRecord[] = [];
     if (offset >= this.nextOffset) return out;
     this.forEachBatch(offset, maxBytes, (buf, at, header) => {
-      const records = decodeRecords(buf, at, header);
+      const records = decodeRecords(buf, at, header, undefined, {
+        fromOffset: offset,
+        maxRecords: maxRecords - out.length,
+      });
       if (records instanceof SluiceError)
         throw new SluiceError(
           "SLUICE_CORRUPT",

@@ -74,6 +74,17 @@ describe("RecordBatch v2", () => {
     expect(decoded[2]!.headers).toEqual([{ key: "h", value: null }]);
   });
 
+  it("decodes just a range of a batch, the same records a full decode gives", () => {
+    const batch = encodeBatch(records, { baseOffset: 1000, defaultTimestamp: 0 });
+    const header = checkBatch(batch, 0) as BatchHeader;
+    const all = decodeRecords(batch, 0, header) as LogRecord[];
+    for (let from = 999; from <= 1003; from++)
+      for (let max = 1; max <= 3; max++)
+        expect(
+          decodeRecords(batch, 0, header, undefined, { fromOffset: from, maxRecords: max }),
+        ).toEqual(all.filter((r) => r.offset >= from).slice(0, max));
+  });
+
   it("keeps offset gaps (as compaction writes them) and gzip-compressed bodies", () => {
     const batch = encodeBatch(records, {
       baseOffset: 10,

@@ -265,11 +265,18 @@ function readBytes(buf: Buffer, cursor: Cursor, end: number): Buffer | null | un
  * `buf` (no copies); copy them if `buf` will be reused. Returns a SLUICE_CORRUPT error value on
  * malformed content, never throws for bad bytes.
  */
+/** Which records of a batch a reader wants: skipping the rest saves building their buffers. */
+export interface RecordRange {
+  readonly fromOffset: number;
+  readonly maxRecords: number;
+}
+
 export function decodeRecords(
   buf: Buffer,
   pos: number,
   header: BatchHeader,
   maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
+  range?: RecordRange,
 ): LogRecord[] | SluiceError {
   const codecId = header.attributes & COMPRESSION_MASK;
   let body = buf;
@@ -301,7 +308,7 @@ export function decodeRecords(
   // A record takes at least 7 bytes, which bounds the count before allocating for it.
   if (header.recordCount > (end - cursor.pos) / 7 + 1)
     return corrupt("record count exceeds batch size", { position: pos });
-  const records: LogRecord[] = new Array<LogRecord>(header.recordCount);
+  const records: LogRecord[] = [];
   for (let i = 0; i < header.recordCount; i++) {
     const length = readVarint(body, cursor, end);
     if (length === undefined || length < 0 || cursor.pos + length > end)
@@ -317,6 +324,11 @@ export function decodeRecords(
       offsetDelta > header.lastOffsetDelta
     ) {
       return corrupt(`bad deltas in record ${i}`, { position: pos });
+    }
+    // Only for a ranged read of a batch whose CRC was checked: the skipped bytes are sound.
+    if (range !== undefined && header.baseOffset + offsetDelta < range.fromOffset) {
+      cursor.pos = recordEnd;
+      continue;
     }
     const key = readBytes(body, cursor, recordEnd);
     const value = readBytes(body, cursor, recordEnd);
@@ -339,13 +351,14 @@ export function decodeRecords(
       headers.push({ key: hKey.toString("utf8"), value: hValue });
     }
     if (cursor.pos !== recordEnd) return corrupt(`record ${i} length mismatch`, { position: pos });
-    records[i] = {
+    records.push({
       offset: header.baseOffset + offsetDelta,
       timestamp: header.baseTimestamp + timestampDelta,
       key,
       value,
       headers,
-    };
+    });
+    if (range !== undefined && records.length >= range.maxRecords) return records;
   }
   if (cursor.pos !== end) return corrupt("trailing bytes after records", { position: pos });
   return records;

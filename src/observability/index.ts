@@ -11,3 +11,5 @@ export {
   emitJson,
 } from "./bench-report.js";
 export type { MachineInfo, ConsumerFigures } from "./bench-report.js";
+export { renderLineChart } from "./line-chart.js";
+export type { ChartSeries, LineChartOptions } from "./line-chart.js";

@@ -286,7 +286,8 @@ export class DurableQueue {
       while (j < offsets.length && offsets[j]! - offsets[i]! < 64) j++;
       const last = offsets[j - 1]!;
       for (let at = offsets[i]!; at <= last;) {
-        const records = this.log.read(at, { maxRecords: last - at + 1 });
+        // A small read: a receive needs a few batches, not the engine's default megabyte.
+        const records = this.log.read(at, { maxRecords: last - at + 1, maxBytes: 16 * 1024 });
         if (records.length === 0) break;
         for (const record of records) byOffset.set(record.offset, record);
         at = records[records.length - 1]!.offset + 1;

@@ -1,15 +1,18 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { FsyncPolicy } from "../../engine/index.js";
 import {
+  type ChartSeries,
   LatencyHistogram,
+  type LatencySummary,
   PeakRss,
   Progress,
   machineInfo,
   producerPerfLine,
+  renderLineChart,
 } from "../../observability/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import type { SendMessageBatchRequestEntry } from "./queue-service.js";
@@ -28,6 +31,10 @@ export interface QueueBenchOptions {
   /** Messages queued for the memory and recovery phase (0 skips it). */
   readonly backlog: number;
   readonly fsync: "always" | "interval" | "never";
+  /** Offered rates (messages/s) for a latency sweep on a standard queue; empty skips it. */
+  readonly sweep: readonly number[];
+  /** Where the sweep's SVG chart goes. */
+  readonly chart: string;
   readonly progress: boolean;
   readonly quiet: boolean;
 }
@@ -42,6 +49,8 @@ export const defaultQueueBenchOptions: QueueBenchOptions = {
   fifoGroups: 100,
   backlog: 1_000_000,
   fsync: "interval",
+  sweep: [],
+  chart: "bench-results/queue-latency-sweep.svg",
   progress: false,
   quiet: false,
 };
@@ -78,6 +87,7 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
       rate: 0,
       label: `fifo ${o.fifoGroups} groups`,
     });
+    const sweep = o.sweep.length > 0 ? await latencySweep(service, o) : undefined;
     await service.close();
     const backlog = o.backlog > 0 ? await backlogPhase(join(dir, "backlog"), o, fsync) : undefined;
     return {
@@ -88,6 +98,7 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
       standard,
       latency,
       fifo,
+      sweep,
       backlog,
       peakRssBytes: rss.stop(),
     };
@@ -97,11 +108,53 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
   }
 }
 
+interface TrafficResult {
+  readonly label: string;
+  readonly fifo: boolean;
+  readonly offeredRate: number;
+  readonly messages: number;
+  readonly seconds: number;
+  readonly messagesPerSec: number;
+  readonly latency: LatencySummary;
+}
+
+/** End-to-end latency percentiles against offered rate, as JSON and an SVG chart. */
+async function latencySweep(service: EmbeddedQueueService, o: QueueBenchOptions): Promise<object> {
+  const points: TrafficResult[] = [];
+  for (const rate of o.sweep) {
+    // About two seconds of traffic per point, at least 20,000 messages.
+    const numMessages = Math.max(20_000, Math.round(rate * 2));
+    const label = `sweep ${rate}/s`;
+    points.push(await traffic(service, { ...o, numMessages }, { fifo: false, rate, label }));
+  }
+  const series = (name: string, pick: (l: LatencySummary) => number): ChartSeries => ({
+    name,
+    points: points.map((p) => [p.offeredRate, Math.max(pick(p.latency), 0.01)] as const),
+  });
+  const svg = renderLineChart({
+    title: "Sluice standard queue: send -> receive -> delete latency vs offered rate",
+    xLabel: "offered rate (messages/s)",
+    yLabel: "end-to-end latency (ms, log scale)",
+    logY: true,
+    series: [
+      series("p50", (l) => l.p50Ms),
+      series("p95", (l) => l.p95Ms),
+      series("p99", (l) => l.p99Ms),
+      series("p99.9", (l) => l.p999Ms),
+      series("max", (l) => l.maxMs),
+    ],
+  });
+  mkdirSync(dirname(o.chart), { recursive: true });
+  writeFileSync(o.chart, svg);
+  if (!o.quiet) process.stdout.write(`sweep chart written to ${o.chart}\n`);
+  return { chart: o.chart, points };
+}
+
 async function traffic(
   service: EmbeddedQueueService,
   o: QueueBenchOptions,
   t: Traffic,
-): Promise<object> {
+): Promise<TrafficResult> {
   const name = `bench-${t.fifo ? "fifo" : "std"}-${t.rate}${t.fifo ? ".fifo" : ""}`;
   const { QueueUrl } = await service.createQueue({
     QueueName: name,
@@ -131,7 +184,9 @@ async function traffic(
         intended = performance.now();
       }
       const count = Math.min(10, o.numMessages - batch * 10);
-      const stamp = intended.toFixed(3).padStart(20, "0");
+      // From the intended send time when the producer runs late (a stall counts against the
+      // queue: no coordinated omission), but never before the message really exists.
+      const stamp = Math.min(intended, performance.now()).toFixed(3).padStart(20, "0");
       const entries: SendMessageBatchRequestEntry[] = [];
       for (let i = 0; i < count; i++) {
         const n = batch * 10 + i;
@@ -171,6 +226,9 @@ async function traffic(
       });
       deleted += Messages.length;
       progress.tick(deleted, o.numMessages);
+      // A real consumer does I/O between batches; without a macrotask turn here the loop runs on
+      // promise continuations alone and starves timers (the producers' schedule, fsync ticks).
+      await yieldToEventLoop();
     }
     finished.abort();
   };
@@ -252,6 +310,10 @@ async function backlogPhase(
         `RSS after reopen ${(rssAfterReopenBytes / 1048576).toFixed(0)} MB\n`,
     );
   return result;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sleep(ms: number): Promise<void> {
