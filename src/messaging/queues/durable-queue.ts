@@ -104,6 +104,7 @@ export class DurableQueue {
   private compactionTimer: Timer | undefined;
   private compacting: Promise<void> | undefined;
   private closed = false;
+  private lastAppend: Promise<unknown> = Promise.resolve();
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
 
@@ -213,8 +214,9 @@ export class DurableQueue {
       if (dedupKey !== undefined && send.skipDeduplication !== true)
         this.dedup.add(dedupKey, { messageId, seq }, now);
     }
-    if (records.length === 0) return { outcomes, durable: Promise.resolve() };
-    const durable = this.log.append(records);
+    // A call of duplicates only is acknowledged once the first sends are durable too.
+    if (records.length === 0) return { outcomes, durable: this.lastAppend };
+    const durable = this.append(records);
     for (const message of added) this.state.add(message, now);
     this.notify();
     return { outcomes, durable };
@@ -235,7 +237,7 @@ export class DurableQueue {
     if (taken.length === 0) return { taken, durable: Promise.resolve() };
     if (this.waiters.size > 0) this.armWakeTimer();
     const entry: ReceiveEntry = { s: taken.map((m) => m.seq), v: now + visibilityMs };
-    return { taken, durable: this.log.append([journalRecord(RECEIVE_KEY, entry)]) };
+    return { taken, durable: this.append([journalRecord(RECEIVE_KEY, entry)]) };
   }
 
   /** Removes messages for good (delete, or moved out once the destination holds them). */
@@ -246,9 +248,9 @@ export class DurableQueue {
 
   /** Journals the removal of messages already taken out of the state. */
   journalDelete(seqs: readonly number[]): Promise<unknown> {
-    if (seqs.length === 0 || this.closed) return Promise.resolve();
+    if (seqs.length === 0) return Promise.resolve();
     const entry: DeleteEntry = { s: [...seqs] };
-    return this.log.append([journalRecord(DELETE_KEY, entry)]);
+    return this.append([journalRecord(DELETE_KEY, entry)]);
   }
 
   /** Sets new visibility deadlines for in-flight messages. */
@@ -262,7 +264,7 @@ export class DurableQueue {
       s: changes.map((c) => c.message.seq),
       v: changes.map((c) => c.due),
     };
-    return this.log.append([journalRecord(CHANGE_KEY, entry)]);
+    return this.append([journalRecord(CHANGE_KEY, entry)]);
   }
 
   /** Deletes every message sent so far. */
@@ -271,7 +273,14 @@ export class DurableQueue {
     this.state.removeBefore(before);
     this.lastPurgeAt = this.clock.now();
     const entry: PurgeEntry = { b: before };
-    return this.log.append([journalRecord(PURGE_KEY, entry)]);
+    return this.append([journalRecord(PURGE_KEY, entry)]);
+  }
+
+  /** Appends to the log, remembering the newest append (durability resolves in log order). */
+  private append(records: RecordInput[]): Promise<unknown> {
+    const appended = this.log.append(records);
+    this.lastAppend = appended;
+    return appended;
   }
 
   // ---------------------------------------------------------------- reads
@@ -479,7 +488,7 @@ export class DurableQueue {
         else if (m.state === DELAYED) carried.v = m.due;
         return messageRecord(Buffer.from(body, "utf8"), carried);
       });
-      const appended = this.log.append(records);
+      const appended = this.append(records);
       carry.forEach((m, i) => (m.offset = base + i));
       await appended;
     }

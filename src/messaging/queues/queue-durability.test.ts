@@ -14,6 +14,32 @@ const QUEUES = ["std", "jobs.fifo"] as const;
  * not come back. Seeded, so a failure names the seed that reproduces it.
  */
 describe("embedded queues on a simulated disk that crashes", () => {
+  it("acknowledges a deduplicated retry only once the first send is durable", async () => {
+    const fs = new SimulatedFileSystem(1);
+    const service = await EmbeddedQueueService.open(DIR, {
+      fs,
+      clock: new VirtualClock(),
+      fsync: "always",
+    });
+    const { QueueUrl } = await service.createQueue({
+      QueueName: "d.fifo",
+      Attributes: { FifoQueue: "true" },
+    });
+    const send = {
+      QueueUrl,
+      MessageBody: "once",
+      MessageGroupId: "g",
+      MessageDeduplicationId: "once",
+    };
+    const acks: string[] = [];
+    const first = service.sendMessage(send).then((r) => acks.push("first") && r);
+    const retry = service.sendMessage(send).then((r) => acks.push("retry") && r);
+    const [a, b] = await Promise.all([first, retry]);
+    expect(b.MessageId).toBe(a.MessageId);
+    expect(acks).toEqual(["first", "retry"]);
+    await service.close();
+  });
+
   for (let seed = 1; seed <= 25; seed++) {
     it(`keeps every acknowledged change through crashes and failed fsyncs (seed ${seed})`, async () => {
       const fs = new SimulatedFileSystem(seed);
@@ -43,15 +69,18 @@ describe("embedded queues on a simulated disk that crashes", () => {
 
       for (let round = 0; round < 6; round++) {
         const calls: Promise<unknown>[] = [];
+        const fifoThisRound: string[] = []; // inside one deduplication window
         const live = service;
         for (let op = 0; op < 30; op++) {
           const queue = QUEUES[Math.floor(random() * QUEUES.length)]!;
           const QueueUrl = urls[queue]!;
           if (random() < 0.55) {
-            const bodies = Array.from(
-              { length: 1 + Math.floor(random() * 10) },
-              () => `m${counter++}`,
-            );
+            // Now and then a FIFO send is retried: the duplicate's ack must be as durable.
+            const retry = queue.endsWith(".fifo") && fifoThisRound.length > 0 && random() < 0.2;
+            const bodies = retry
+              ? [fifoThisRound[Math.floor(random() * fifoThisRound.length)]!]
+              : Array.from({ length: 1 + Math.floor(random() * 10) }, () => `m${counter++}`);
+            if (queue.endsWith(".fifo") && !retry) fifoThisRound.push(...bodies);
             calls.push(
               live
                 .sendMessageBatch({
