@@ -32,8 +32,14 @@ describe("embedded queues on a simulated disk that crashes", () => {
       MessageDeduplicationId: "once",
     };
     const acks: string[] = [];
-    const first = service.sendMessage(send).then((r) => acks.push("first") && r);
-    const retry = service.sendMessage(send).then((r) => acks.push("retry") && r);
+    const first = service.sendMessage(send).then((r) => {
+      acks.push("first");
+      return r;
+    });
+    const retry = service.sendMessage(send).then((r) => {
+      acks.push("retry");
+      return r;
+    });
     const [a, b] = await Promise.all([first, retry]);
     expect(b.MessageId).toBe(a.MessageId);
     expect(acks).toEqual(["first", "retry"]);
