@@ -390,6 +390,16 @@ function queueManagementTests(w: WorldRef): void {
       expect((await t.svc.listQueues()).QueueUrls).toEqual([urlOf("plain"), urlOf("q")]);
     });
 
+    it("create-if-missing: only the attributes given must match the existing queue", async () => {
+      const t = w();
+      const url = await t.queue("app");
+      await t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { VisibilityTimeout: "90" } });
+      expect(await t.queue("app")).toBe(url);
+      expect(await t.queue("app", { VisibilityTimeout: "90" })).toBe(url);
+      expect(await t.queue("app", { FifoQueue: "false" })).toBe(url);
+      await expectError(() => t.queue("app", { VisibilityTimeout: "30" }), "QueueNameExists");
+    });
+
     it("accepts names of 1-80 characters from [A-Za-z0-9_-], a .fifo suffix counted in the 80", async () => {
       const t = w();
       for (const name of ["a", "Az09_-", "x".repeat(80)])

@@ -200,10 +200,13 @@ export class EmbeddedQueueService implements QueueService {
           : `a name ending in .fifo for a FIFO queue`,
       );
     const attributes = mergeAttributes(defaultAttributes(fifo), requested, fifo, true);
+    if (!fifo) delete attributes.FifoQueue; // "false" is the default a standard queue omits
     const tags = checkTags(input.tags ?? {}, {});
     const existing = this.queues.get(name);
     if (existing !== undefined) {
-      if (!sameAttributes(existing.definition.attributes, attributes))
+      // Create-if-missing works as with SQS: only the attributes given must match.
+      const current = existing.definition.attributes;
+      if (Object.keys(requested).some((key) => current[key] !== attributes[key]))
         throw new QueueError(
           "QueueNameExists",
           `QueueName: ${name} exists with different attributes`,
@@ -968,14 +971,6 @@ export class EmbeddedQueueService implements QueueService {
 
 function queueDirName(definition: QueueDefinition): string {
   return `${definition.name}.${definition.uid}`;
-}
-
-function sameAttributes(
-  a: Readonly<Record<string, string>>,
-  b: Readonly<Record<string, string>>,
-): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function checkId(value: unknown, field: string): string {
