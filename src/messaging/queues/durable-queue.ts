@@ -28,6 +28,7 @@ import {
   readMeta,
 } from "./message-record.js";
 import { type QueueConfig, parseConfig } from "./queue-attributes.js";
+import { QueueMetrics } from "./queue-metrics.js";
 import { DELAYED, INFLIGHT, QueueState, QueuedMessage } from "./queue-state.js";
 import type { MessageAttributeValue } from "./queue-service.js";
 
@@ -108,14 +109,18 @@ export class DurableQueue {
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
 
+  readonly metrics: QueueMetrics;
+
   private constructor(
     public definition: QueueDefinition,
     readonly log: Log,
     private readonly clock: Clock,
     private readonly compactionIntervalMs: number,
+    registry: MetricsRegistry | undefined,
   ) {
     this.config = parseConfig(definition.attributes);
     this.state = new QueueState(this.config.fifo);
+    this.metrics = new QueueMetrics(registry, definition.name);
   }
 
   static async open(
@@ -137,6 +142,7 @@ export class DurableQueue {
       log,
       options.clock,
       options.compactionIntervalMs ?? 2000,
+      options.metrics,
     );
     try {
       const started = performance.now();
@@ -167,7 +173,9 @@ export class DurableQueue {
   advance(): number {
     const now = this.clock.now();
     this.dedup.prune(now);
-    return this.state.advance(now, this.config.messageRetentionPeriod * 1000);
+    const woke = this.state.advance(now, this.config.messageRetentionPeriod * 1000);
+    this.metrics.depth(this.state);
+    return woke;
   }
 
   // ---------------------------------------------------------------- writes
@@ -218,6 +226,8 @@ export class DurableQueue {
     if (records.length === 0) return { outcomes, durable: this.lastAppend };
     const durable = this.append(records);
     for (const message of added) this.state.add(message, now);
+    this.metrics.sent.inc(added.length);
+    this.metrics.depth(this.state);
     this.notify();
     return { outcomes, durable };
   }
@@ -233,7 +243,12 @@ export class DurableQueue {
     this.advance();
     const dead: QueuedMessage[] = [];
     const taken = this.state.take(max, now, visibilityMs, maxReceiveCount, (m) => dead.push(m));
-    if (dead.length > 0) deadLetter(dead);
+    if (dead.length > 0) {
+      this.metrics.deadLettered.inc(dead.length);
+      deadLetter(dead);
+    }
+    this.metrics.received.inc(taken.length);
+    this.metrics.depth(this.state);
     if (taken.length === 0) return { taken, durable: Promise.resolve() };
     if (this.waiters.size > 0) this.armWakeTimer();
     const entry: ReceiveEntry = { s: taken.map((m) => m.seq), v: now + visibilityMs };
@@ -243,6 +258,8 @@ export class DurableQueue {
   /** Removes messages for good (delete, or moved out once the destination holds them). */
   remove(messages: readonly QueuedMessage[]): Promise<unknown> {
     for (const m of messages) this.state.remove(m);
+    this.metrics.deleted.inc(messages.length);
+    this.metrics.depth(this.state);
     return this.journalDelete(messages.map((m) => m.seq));
   }
 
