@@ -36,9 +36,10 @@ describe("queue metrics", () => {
     await service.sendMessage({ QueueUrl, MessageBody: "late", DelaySeconds: 60 });
     const { Messages } = await service.receiveMessage({ QueueUrl, MaxNumberOfMessages: 3 });
     await service.deleteMessage({ QueueUrl, ReceiptHandle: Messages[0]!.ReceiptHandle });
-    const value = (name: string, queue = "work"): number | undefined =>
-      metrics.collect().find((m) => m.name === name && m.labels.queue === queue && "value" in m)
-        ?.value;
+    const value = (name: string, queue = "work"): number | undefined => {
+      const sample = metrics.collect().find((m) => m.name === name && m.labels.queue === queue);
+      return sample === undefined || sample.kind === "histogram" ? undefined : sample.value;
+    };
     expect(value("sluice_queue_messages_sent_total")).toBe(5);
     expect(value("sluice_queue_messages_received_total")).toBe(3);
     expect(value("sluice_queue_messages_deleted_total")).toBe(1);
