@@ -917,6 +917,19 @@ function sendTests(w: WorldRef): void {
       expect((await t.counts(url)).visible).toBe(2);
     });
 
+    it("stores and returns a message of the full 1 MiB, attributes included", async () => {
+      const t = w();
+      const url = await t.queue("huge", { MaximumMessageSize: "1048576" });
+      const attributes = {
+        blob: { DataType: "Binary", BinaryValue: new Uint8Array(24_000).fill(7) },
+      };
+      const body = "é".repeat(512_000); // 1,024,000 bytes of UTF-8
+      await t.send(url, body, { MessageAttributes: attributes });
+      const message = await t.receiveOne(url, { MessageAttributeNames: ["All"] });
+      expect(message.Body).toBe(body);
+      expect(message.MessageAttributes?.blob?.BinaryValue).toEqual(attributes.blob.BinaryValue);
+    });
+
     it("counts message attributes towards MaximumMessageSize", async () => {
       const t = w();
       const url = await t.queue("small", { MaximumMessageSize: "1024" });

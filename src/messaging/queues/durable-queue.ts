@@ -27,7 +27,7 @@ import {
   readJournal,
   readMeta,
 } from "./message-record.js";
-import { type QueueConfig, parseConfig } from "./queue-attributes.js";
+import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
 import { DELAYED, INFLIGHT, QueueState, QueuedMessage } from "./queue-state.js";
 import type { MessageAttributeValue } from "./queue-service.js";
@@ -132,6 +132,8 @@ export class DurableQueue {
       fsync: options.fsync,
       clock: options.clock,
       segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
+      // A 1 MiB message plus its metadata, binary attributes in base64 JSON.
+      maxRecordBytes: 4 * MAX_MESSAGE_SIZE,
       maintenanceIntervalMs: 0,
       name: definition.name,
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
