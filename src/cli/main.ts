@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { SluiceError } from "../errors/index.js";
 import { registerBenchCommands } from "./bench-commands.js";
 import { registerLogCommands } from "./log-commands.js";
+import { registerQueueCommands } from "./queue-commands.js";
 
 const program = new Command()
   .name("sluice")
@@ -11,6 +12,7 @@ const program = new Command()
 
 registerBenchCommands(program);
 registerLogCommands(program);
+registerQueueCommands(program);
 
 try {
   await program.parseAsync(process.argv);

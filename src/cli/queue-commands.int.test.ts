@@ -1,0 +1,75 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { EmbeddedQueueService } from "../messaging/queues/index.js";
+
+const run = promisify(execFile);
+const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const root = mkdtempSync(join(tmpdir(), "sluice-cli-q-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function sluice(
+  ...args: string[]
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", main, ...args]);
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe("sluice queues CLI", () => {
+  it("lists queues with counts, sends, and peeks without receiving", async () => {
+    const dir = join(root, "data");
+    const sqs = await EmbeddedQueueService.open(dir);
+    const { QueueUrl } = await sqs.createQueue({ QueueName: "jobs" });
+    await sqs.createQueue({ QueueName: "events.fifo", Attributes: { FifoQueue: "true" } });
+    await sqs.sendMessage({ QueueUrl, MessageBody: "first" });
+    await sqs.receiveMessage({ QueueUrl, VisibilityTimeout: 600 });
+    await sqs.close();
+
+    const sent = await sluice(
+      "queues",
+      "send",
+      dir,
+      "events.fifo",
+      "hello",
+      "--group",
+      "g",
+      "--dedup",
+      "d1",
+    );
+    expect(sent.code).toBe(0);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ SequenceNumber: expect.any(String) as string });
+
+    const list = await sluice("queues", "list", dir);
+    expect(list.code).toBe(0);
+    const rows = list.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.split("\t"));
+    expect(rows.slice(1).map((r) => r.slice(0, 5))).toEqual([
+      ["events.fifo", "fifo", "1", "0", "0"],
+      ["jobs", "standard", "0", "1", "0"],
+    ]);
+
+    const peek = await sluice("queues", "peek", dir, "jobs");
+    const [message] = peek.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { Body: string; State: string });
+    expect(message).toMatchObject({ Body: "first", State: "inflight" });
+    const again = await sluice("queues", "peek", dir, "events.fifo", "--max", "5");
+    expect(again.stdout).toContain('"Body":"hello"');
+
+    const missing = await sluice("queues", "peek", dir, "nope");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("SLUICE_NOT_FOUND");
+  });
+});
