@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isSluiceError } from "../errors/index.js";
 import { MetricsRegistry } from "../observability/index.js";
-import { VirtualClock } from "../time/index.js";
+import { type Clock, VirtualClock } from "../time/index.js";
 import { compactLog } from "./compactor.js";
 import { type Log, openLog } from "./log.js";
 import type { LogOptions } from "./log-options.js";
@@ -312,6 +312,32 @@ describe("Log reopen and recovery", () => {
 });
 
 describe("Log durability on a simulated disk", () => {
+  it("fsync interval: a writer that never yields to timers still gets an fsync every interval", async () => {
+    // A clock whose timers never fire: the event loop is busy with the writer's promise chain.
+    let now = 1_000_000;
+    const starved: Clock = {
+      now: () => now,
+      setTimer: () => ({ cancel: () => undefined }),
+      sleep: () => new Promise(() => undefined),
+    };
+    const fs = new SimulatedFileSystem(3);
+    const log = await openSim(fs, { fsync: { intervalMs: 50 }, clock: starved });
+    const before = fs.syncCount;
+    for (let i = 0; i < 10; i++) {
+      await log.append([rec(i)]);
+      now += 10; // 100 ms of appends in all
+    }
+    await Promise.resolve();
+    const synced = fs.syncCount - before;
+    expect(synced).toBeGreaterThanOrEqual(1);
+    expect(synced).toBeLessThanOrEqual(3); // every ~50 ms, not every append
+    fs.crash();
+    log.kill();
+    const again = await openSim(fs, { fsync: { intervalMs: 50 } });
+    // Everything up to the last interval's fsync survived the crash.
+    expect(again.logEndOffset).toBeGreaterThanOrEqual(5);
+  });
+
   it("fsync always: every acknowledged append survives a crash", async () => {
     for (let seed = 1; seed <= 20; seed++) {
       const fs = new SimulatedFileSystem(seed);

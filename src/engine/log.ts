@@ -101,6 +101,7 @@ export class Log {
   private waiters: DurabilityWaiter[] = [];
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
+  private lastSyncAt = 0;
   private fsyncTimer: Timer | undefined;
   private maintenanceTimer: Timer | undefined;
   private maintenance: Promise<void> | undefined;
@@ -123,6 +124,7 @@ export class Log {
     faults: FaultSeams,
   ) {
     this.tailCache = new TailCache(options.tailCacheBytes);
+    this.lastSyncAt = clock.now();
     this.faults = faults;
     const labels = { log: name };
     this.metrics = {
@@ -344,7 +346,10 @@ export class Log {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    if (this.options.fsync !== "always") return Promise.resolve(result);
+    if (this.options.fsync !== "always") {
+      this.syncIfOverdue();
+      return Promise.resolve(result);
+    }
     return new Promise((resolve, reject) => {
       this.waiters.push({ lastOffset: result.lastOffset, result, resolve, reject });
       void this.groupCommit();
@@ -578,11 +583,22 @@ export class Log {
   }
 
   /** Syncs every dirty segment; concurrent callers share the fsync in flight or the next one. */
+  /**
+   * Under `{ intervalMs }` the fsync timer only runs when the event loop gets to timers; a
+   * writer that never yields (appends resolve at once) would starve it, so appends catch up.
+   */
+  private syncIfOverdue(): void {
+    const policy = this.options.fsync;
+    if (typeof policy !== "object" || this.syncing !== undefined) return;
+    if (this.clock.now() - this.lastSyncAt >= policy.intervalMs) void this.groupCommit();
+  }
+
   private groupCommit(): Promise<void> {
     if (this.syncing !== undefined) {
       this.syncAgain = true;
       return this.syncing;
     }
+    this.lastSyncAt = this.clock.now();
     this.syncing = (async () => {
       try {
         do {
