@@ -5,19 +5,15 @@ import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
 import { MAX_MOVE_RATE, MessageMoveTask } from "./message-move-task.js";
-import { contentDeduplicationId, md5OfAttributes, md5OfBody } from "./message-digest.js";
 import { transferMessages } from "./message-transfer.js";
-import {
-  checkBatchEntries,
-  checkBody,
-  checkIntParameter,
-  checkMessageAttributes,
-  copyAttributes,
-} from "./message-validation.js";
+import { checkBatchEntries, checkId, checkIntParameter } from "./message-validation.js";
+import { prepareSend, sendResult } from "./prepared-send.js";
 import {
   MAX_MESSAGE_SIZE,
   MAX_VISIBILITY_TIMEOUT_S,
+  checkTags,
   defaultAttributes,
+  isQueueAttributeName,
   mergeAttributes,
   parseConfig,
 } from "./queue-attributes.js";
@@ -52,15 +48,14 @@ import type {
   SendMessageResult,
   StartMessageMoveTaskInput,
 } from "./queue-service.js";
-import { DELAYED, INFLIGHT, type QueuedMessage } from "./queue-state.js";
+import { INFLIGHT, type QueuedMessage } from "./queue-state.js";
 import { decodeReceipt, encodeReceipt } from "./receipt-handle.js";
 import {
   buildMessage,
-  formatSequenceNumber,
+  buildPeekedMessage,
   parseSequenceNumber,
   projectionOf,
 } from "./received-message.js";
-import { decodeAttributes } from "./message-record.js";
 
 export interface EmbeddedQueueServiceOptions extends QueueAddressing {
   readonly clock?: Clock;
@@ -76,28 +71,6 @@ export interface EmbeddedQueueServiceOptions extends QueueAddressing {
 
 const PURGE_INTERVAL_MS = 60_000;
 const ATTEMPT_WINDOW_MS = 5 * 60_000;
-const ID_CHARS = /^[\x21-\x7E]{1,128}$/;
-const READ_ONLY_ATTRIBUTES: readonly QueueAttributeName[] = [
-  "ApproximateNumberOfMessages",
-  "ApproximateNumberOfMessagesNotVisible",
-  "ApproximateNumberOfMessagesDelayed",
-  "CreatedTimestamp",
-  "LastModifiedTimestamp",
-  "QueueArn",
-];
-const WRITABLE_ATTRIBUTES = [
-  "DelaySeconds",
-  "MaximumMessageSize",
-  "MessageRetentionPeriod",
-  "ReceiveMessageWaitTimeSeconds",
-  "VisibilityTimeout",
-  "RedrivePolicy",
-  "RedriveAllowPolicy",
-  "FifoQueue",
-  "ContentBasedDeduplication",
-  "DeduplicationScope",
-  "FifoThroughputLimit",
-];
 
 interface ReceiveAttempt {
   readonly expiresAt: number;
@@ -293,11 +266,7 @@ export class EmbeddedQueueService implements QueueService {
     const queue = this.queueOf(input?.QueueUrl);
     const requested = input.AttributeNames ?? ["All"];
     for (const [i, name] of requested.entries())
-      if (
-        name !== "All" &&
-        !READ_ONLY_ATTRIBUTES.includes(name) &&
-        !WRITABLE_ATTRIBUTES.includes(name)
-      )
+      if (name !== "All" && !isQueueAttributeName(name))
         throw new QueueError(
           "InvalidAttributeName",
           `AttributeNames[${i}]: unknown attribute ${String(name)}`,
@@ -383,10 +352,10 @@ export class EmbeddedQueueService implements QueueService {
 
   async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
     const queue = this.queueOf(input?.QueueUrl);
-    const prepared = this.prepareSend(queue, input, "");
+    const prepared = prepareSend(queue.config, input, "");
     const { outcomes, durable } = queue.send([prepared]);
     await durable;
-    return sendResult(queue, prepared, outcomes[0]!);
+    return sendResult(queue.config.fifo, prepared, outcomes[0]!);
   }
 
   async sendMessageBatch(
@@ -410,7 +379,7 @@ export class EmbeddedQueueService implements QueueService {
     const accepted: { id: string; send: PreparedSend }[] = [];
     entries.forEach((entry, i) => {
       try {
-        accepted.push({ id: entry.Id, send: this.prepareSend(queue, entry, `Entries[${i}].`) });
+        accepted.push({ id: entry.Id, send: prepareSend(queue.config, entry, `Entries[${i}].`) });
       } catch (error) {
         failed.push(failure(entry.Id, error));
       }
@@ -420,71 +389,10 @@ export class EmbeddedQueueService implements QueueService {
     return {
       Successful: accepted.map((a, i) => ({
         Id: a.id,
-        ...sendResult(queue, a.send, outcomes[i]!),
+        ...sendResult(queue.config.fifo, a.send, outcomes[i]!),
       })),
       Failed: failed,
     };
-  }
-
-  private prepareSend(
-    queue: DurableQueue,
-    input: Omit<SendMessageInput, "QueueUrl">,
-    at: string,
-  ): PreparedSend {
-    const config = queue.config;
-    const body = checkBody(input.MessageBody, `${at}MessageBody`);
-    const attributeBytes = checkMessageAttributes(
-      input.MessageAttributes,
-      `${at}MessageAttributes`,
-    );
-    checkMessageAttributes(input.MessageSystemAttributes, `${at}MessageSystemAttributes`, true);
-    const size = Buffer.byteLength(body, "utf8") + attributeBytes;
-    if (size > config.maximumMessageSize)
-      throw invalidParameter(
-        `${at}MessageBody`,
-        `a message of at most ${config.maximumMessageSize} bytes (body and attributes), got ${size}`,
-      );
-    let delaySeconds = config.delaySeconds;
-    if (input.DelaySeconds !== undefined) {
-      if (config.fifo)
-        throw invalidParameter(
-          `${at}DelaySeconds`,
-          "no per-message delay on a FIFO queue (set the queue's DelaySeconds)",
-        );
-      delaySeconds = checkIntParameter(input.DelaySeconds, `${at}DelaySeconds`, 0, 900);
-    }
-    const send: { -readonly [K in keyof PreparedSend]: PreparedSend[K] } = {
-      body,
-      delayMs: delaySeconds * 1000,
-    };
-    if (input.MessageAttributes !== undefined)
-      send.attributes = copyAttributes(input.MessageAttributes);
-    if (input.MessageSystemAttributes !== undefined)
-      send.systemAttributes = copyAttributes(input.MessageSystemAttributes);
-    if (input.MessageGroupId !== undefined)
-      send.groupId = checkId(input.MessageGroupId, `${at}MessageGroupId`);
-    if (config.fifo) {
-      if (input.MessageGroupId === undefined)
-        throw new QueueError(
-          "MissingParameter",
-          `${at}MessageGroupId: required on a FIFO queue`,
-          `${at}MessageGroupId`,
-        );
-      if (input.MessageDeduplicationId !== undefined)
-        send.deduplicationId = checkId(input.MessageDeduplicationId, `${at}MessageDeduplicationId`);
-      else if (config.contentBasedDeduplication)
-        send.deduplicationId = contentDeduplicationId(body);
-      else
-        throw invalidParameter(
-          `${at}MessageDeduplicationId`,
-          "a deduplication id (the queue has no ContentBasedDeduplication)",
-        );
-    } else if (input.MessageDeduplicationId !== undefined)
-      throw invalidParameter(
-        `${at}MessageDeduplicationId`,
-        "no deduplication id on a standard queue",
-      );
-    return send;
   }
 
   // ---------------------------------------------------------------- receive
@@ -749,27 +657,7 @@ export class EmbeddedQueueService implements QueueService {
       if (picked.length >= max) break;
       picked.push(m);
     }
-    const messages = queue.read(picked).map(({ state, meta, body }): PeekedMessage => {
-      const attributes: PeekedMessage["Attributes"] & Record<string, string> = {
-        SentTimestamp: String(state.sentAt),
-        ApproximateReceiveCount: String(state.receiveCount),
-      };
-      if (state.firstReceiveAt > 0)
-        attributes.ApproximateFirstReceiveTimestamp = String(state.firstReceiveAt);
-      if (meta.g !== undefined) attributes.MessageGroupId = meta.g;
-      if (meta.d !== undefined) attributes.MessageDeduplicationId = meta.d;
-      if (meta.src !== undefined) attributes.DeadLetterQueueSourceArn = meta.src;
-      const peeked: { -readonly [K in keyof PeekedMessage]: PeekedMessage[K] } = {
-        MessageId: meta.i,
-        Body: body,
-        SequenceNumber: formatSequenceNumber(state.seq),
-        State:
-          state.state === INFLIGHT ? "inflight" : state.state === DELAYED ? "delayed" : "visible",
-        Attributes: attributes,
-      };
-      if (meta.a !== undefined) peeked.MessageAttributes = decodeAttributes(meta.a);
-      return peeked;
-    });
+    const messages = queue.read(picked).map(buildPeekedMessage);
     return Promise.resolve({ Messages: messages });
   }
 
@@ -973,30 +861,6 @@ function queueDirName(definition: QueueDefinition): string {
   return `${definition.name}.${definition.uid}`;
 }
 
-function checkId(value: unknown, field: string): string {
-  if (typeof value !== "string" || !ID_CHARS.test(value))
-    throw invalidParameter(field, "1-128 characters of letters, digits and punctuation");
-  return value;
-}
-
-function checkTags(
-  tags: unknown,
-  current: Readonly<Record<string, string>>,
-): Record<string, string> {
-  if (typeof tags !== "object" || tags === null || Array.isArray(tags))
-    throw invalidParameter("Tags", "an object of tag key -> value");
-  const merged = { ...current };
-  for (const [key, value] of Object.entries(tags as Record<string, unknown>)) {
-    if (key.length < 1 || key.length > 128)
-      throw invalidParameter(`Tags.${key}`, "a key of 1-128 characters");
-    if (typeof value !== "string" || value.length > 256)
-      throw invalidParameter(`Tags.${key}`, "a value of at most 256 characters");
-    merged[key] = value;
-  }
-  if (Object.keys(merged).length > 50) throw invalidParameter("Tags", "at most 50 tags on a queue");
-  return merged;
-}
-
 function failure(id: string, error: unknown): BatchResultErrorEntry {
   if (error instanceof QueueError)
     return { Id: id, SenderFault: true, Code: error.sqsError, Message: error.message };
@@ -1006,23 +870,4 @@ function failure(id: string, error: unknown): BatchResultErrorEntry {
     Code: "InternalError",
     Message: error instanceof Error ? error.message : String(error),
   };
-}
-
-function sendResult(
-  queue: DurableQueue,
-  send: PreparedSend,
-  outcome: { messageId: string; seq: number },
-): SendMessageResult {
-  const result: { -readonly [K in keyof SendMessageResult]: SendMessageResult[K] } = {
-    MessageId: outcome.messageId,
-    MD5OfMessageBody: md5OfBody(send.body),
-  };
-  const attributesDigest =
-    send.attributes === undefined ? undefined : md5OfAttributes(send.attributes);
-  if (attributesDigest !== undefined) result.MD5OfMessageAttributes = attributesDigest;
-  const systemDigest =
-    send.systemAttributes === undefined ? undefined : md5OfAttributes(send.systemAttributes);
-  if (systemDigest !== undefined) result.MD5OfMessageSystemAttributes = systemDigest;
-  if (queue.config.fifo) result.SequenceNumber = formatSequenceNumber(outcome.seq);
-  return result;
 }

@@ -8,6 +8,8 @@ const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
 const DATA_TYPE = /^(String|Number|Binary)(\.[\x21-\x7E]{1,255})?$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
+// MessageGroupId, MessageDeduplicationId, ReceiveRequestAttemptId: printable ASCII.
+const ID_CHARS = /^[\x21-\x7E]{1,128}$/;
 export const MAX_BATCH_ENTRIES = 10;
 export const MAX_MESSAGE_ATTRIBUTES = 10;
 
@@ -169,4 +171,11 @@ export function copyAttributes(
         ? { DataType: value.DataType, BinaryValue: Uint8Array.from(value.BinaryValue) }
         : { DataType: value.DataType, StringValue: value.StringValue ?? "" };
   return out;
+}
+
+/** Checks a group, deduplication or receive-attempt id: 1-128 printable ASCII characters. */
+export function checkId(value: unknown, field: string): string {
+  if (typeof value !== "string" || !ID_CHARS.test(value))
+    throw invalidParameter(field, "1-128 characters of letters, digits and punctuation");
+  return value;
 }

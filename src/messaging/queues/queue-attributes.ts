@@ -1,5 +1,9 @@
-import { QueueError } from "./queue-error.js";
-import type { QueueAttributes, WritableQueueAttributeName } from "./queue-service.js";
+import { QueueError, invalidParameter } from "./queue-error.js";
+import type {
+  QueueAttributeName,
+  QueueAttributes,
+  WritableQueueAttributeName,
+} from "./queue-service.js";
 
 export interface RedrivePolicy {
   readonly deadLetterTargetArn: string;
@@ -229,4 +233,37 @@ function invalidPolicy(field: string, expected: string, got: unknown): QueueErro
     `${field}: expected ${expected}, got ${JSON.stringify(got)}`,
     field,
   );
+}
+
+const READ_ONLY = new Set<string>([
+  "ApproximateNumberOfMessages",
+  "ApproximateNumberOfMessagesNotVisible",
+  "ApproximateNumberOfMessagesDelayed",
+  "CreatedTimestamp",
+  "LastModifiedTimestamp",
+  "QueueArn",
+]);
+
+/** Whether `name` is an attribute getQueueAttributes knows (writable or read-only). */
+export function isQueueAttributeName(name: string): name is QueueAttributeName {
+  return WRITABLE.has(name) || READ_ONLY.has(name);
+}
+
+/** Validates tags (keys 1-128, values up to 256 characters, 50 a queue) merged over `current`. */
+export function checkTags(
+  tags: unknown,
+  current: Readonly<Record<string, string>>,
+): Record<string, string> {
+  if (typeof tags !== "object" || tags === null || Array.isArray(tags))
+    throw invalidParameter("Tags", "an object of tag key -> value");
+  const merged = { ...current };
+  for (const [key, value] of Object.entries(tags as Record<string, unknown>)) {
+    if (key.length < 1 || key.length > 128)
+      throw invalidParameter(`Tags.${key}`, "a key of 1-128 characters");
+    if (typeof value !== "string" || value.length > 256)
+      throw invalidParameter(`Tags.${key}`, "a value of at most 256 characters");
+    merged[key] = value;
+  }
+  if (Object.keys(merged).length > 50) throw invalidParameter("Tags", "at most 50 tags on a queue");
+  return merged;
 }

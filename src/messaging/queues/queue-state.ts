@@ -107,7 +107,7 @@ export class QueueState {
   }
 
   /** Moves due timers and expired messages forward to `now`; returns how many became visible. */
-  advance(now: number, retentionMs: number, onExpired?: (message: QueuedMessage) => void): number {
+  advance(now: number, retentionMs: number): number {
     let woke = 0;
     for (
       let due = this.timers.peekKey();
@@ -129,7 +129,6 @@ export class QueueState {
       if (m.state !== GONE) {
         if (m.sentAt > oldest) break;
         this.remove(m);
-        onExpired?.(m);
       }
       this.bySeq.shift();
     }

@@ -1,10 +1,12 @@
 import { md5OfAttributes, md5OfBody } from "./message-digest.js";
 import { type MessageMeta, decodeAttributes } from "./message-record.js";
-import type { QueuedMessage } from "./queue-state.js";
+import { DELAYED, INFLIGHT, type QueuedMessage } from "./queue-state.js";
+import type { StoredMessage } from "./durable-queue.js";
 import type {
   Message,
   MessageAttributeValue,
   MessageSystemAttributeName,
+  PeekedMessage,
   ReceiveMessageInput,
 } from "./queue-service.js";
 
@@ -98,4 +100,26 @@ export function buildMessage(
     }
   }
   return message;
+}
+
+/** A message as peekMessages shows it: its state and attributes, nothing changed. */
+export function buildPeekedMessage({ state, meta, body }: StoredMessage): PeekedMessage {
+  const attributes: PeekedMessage["Attributes"] & Record<string, string> = {
+    SentTimestamp: String(state.sentAt),
+    ApproximateReceiveCount: String(state.receiveCount),
+  };
+  if (state.firstReceiveAt > 0)
+    attributes.ApproximateFirstReceiveTimestamp = String(state.firstReceiveAt);
+  if (meta.g !== undefined) attributes.MessageGroupId = meta.g;
+  if (meta.d !== undefined) attributes.MessageDeduplicationId = meta.d;
+  if (meta.src !== undefined) attributes.DeadLetterQueueSourceArn = meta.src;
+  const peeked: { -readonly [K in keyof PeekedMessage]: PeekedMessage[K] } = {
+    MessageId: meta.i,
+    Body: body,
+    SequenceNumber: formatSequenceNumber(state.seq),
+    State: state.state === INFLIGHT ? "inflight" : state.state === DELAYED ? "delayed" : "visible",
+    Attributes: attributes,
+  };
+  if (meta.a !== undefined) peeked.MessageAttributes = decodeAttributes(meta.a);
+  return peeked;
 }
