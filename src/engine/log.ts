@@ -726,13 +726,17 @@ export class Log {
         continue;
       }
       let position = segment.positionFor(from);
+      // Start small and double: a reader after a few records pays for a few kilobytes, a
+      // sequential scan soon reads in 4 MiB chunks.
+      let chunkBytes = 64 * 1024;
       while (position < segment.sizeBytes) {
         const first = segment.headerAt(position);
         if (first instanceof SluiceError) throw segment.corruptAt(position, first);
         const chunk = segment.readBytes(
           position,
-          Math.max(first.sizeBytes, Math.min(maxBytes - visited, 4 * 1024 * 1024)),
+          Math.max(first.sizeBytes, Math.min(maxBytes - visited, chunkBytes)),
         );
+        chunkBytes = Math.min(chunkBytes * 2, 4 * 1024 * 1024);
         let at = 0;
         while (at < chunk.length) {
           const header = checkBatch(chunk, at);
