@@ -314,7 +314,7 @@ export class DurableQueue {
       while (j < offsets.length && offsets[j]! - offsets[i]! < 64) j++;
       const last = offsets[j - 1]!;
       for (let at = offsets[i]!; at <= last;) {
-        // A small read: a receive needs a few batches, not the engine's default megabyte.
+        // A small read: a receive needs a few batches around each message.
         const records = this.log.read(at, { maxRecords: last - at + 1, maxBytes: 16 * 1024 });
         if (records.length === 0) break;
         for (const record of records) byOffset.set(record.offset, record);
