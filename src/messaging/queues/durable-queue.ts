@@ -9,7 +9,7 @@ import {
 } from "../../engine/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import type { Clock, Timer } from "../../time/index.js";
-import { DEDUPLICATION_WINDOW_MS, DeduplicationWindow } from "./dedup-window.js";
+import { ExpiringMap } from "./expiring-map.js";
 import {
   CHANGE_KEY,
   type ChangeEntry,
@@ -31,6 +31,9 @@ import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attribu
 import { QueueMetrics } from "./queue-metrics.js";
 import { DELAYED, INFLIGHT, QueueState, QueuedMessage } from "./queue-state.js";
 import type { MessageAttributeValue } from "./queue-service.js";
+
+/** SQS's FIFO deduplication interval. */
+export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 
 /** A queue as the catalog records it. */
 export interface QueueDefinition {
@@ -95,7 +98,8 @@ type Waiter = () => void;
 export class DurableQueue {
   config: QueueConfig;
   readonly state: QueueState;
-  readonly dedup = new DeduplicationWindow();
+  /** FIFO deduplication: the first send of each id in the last five minutes. */
+  readonly dedup = new ExpiringMap<SendOutcome>(DEDUPLICATION_WINDOW_MS);
   /** Moves out of this queue in progress; compaction waits while there are any. */
   pendingMoves = 0;
   lastPurgeAt = Number.NEGATIVE_INFINITY;
@@ -222,7 +226,7 @@ export class DurableQueue {
       added.push(message);
       outcomes.push({ messageId, seq });
       if (dedupKey !== undefined && send.skipDeduplication !== true)
-        this.dedup.add(dedupKey, { messageId, seq }, now);
+        this.dedup.set(dedupKey, { messageId, seq }, now);
     }
     // A call of duplicates only is acknowledged once the first sends are durable too.
     if (records.length === 0) return { outcomes, durable: this.lastAppend };
@@ -431,7 +435,7 @@ export class DurableQueue {
         meta.q === undefined &&
         sentAt + DEDUPLICATION_WINDOW_MS > now
       )
-        this.dedup.add(key, { messageId: meta.i, seq }, sentAt);
+        this.dedup.set(key, { messageId: meta.i, seq }, sentAt);
     } else if (kind === RECEIVE_KEY[0]) {
       const entry = readJournal<ReceiveEntry>(record);
       for (const seq of entry.s) {

@@ -4,6 +4,7 @@ import { type FileSystem, type FsyncPolicy, nodeFileSystem } from "../../engine/
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
+import { ExpiringMap } from "./expiring-map.js";
 import { MAX_MOVE_RATE, MessageMoveTask } from "./message-move-task.js";
 import { transferMessages } from "./message-transfer.js";
 import { checkBatchEntries, checkId, checkIntParameter } from "./message-validation.js";
@@ -73,7 +74,6 @@ const PURGE_INTERVAL_MS = 60_000;
 const ATTEMPT_WINDOW_MS = 5 * 60_000;
 
 interface ReceiveAttempt {
-  readonly expiresAt: number;
   readonly messages: readonly { message: QueuedMessage; receiveCount: number; token: number }[];
   readonly result: Message[];
 }
@@ -86,7 +86,8 @@ interface ReceiveAttempt {
 export class EmbeddedQueueService implements QueueService {
   private readonly queues = new Map<string, DurableQueue>();
   private readonly moveTasks = new Map<string, MessageMoveTask>();
-  private readonly attempts = new Map<string, ReceiveAttempt>();
+  /** FIFO ReceiveRequestAttemptId -> what that receive returned, for five minutes. */
+  private readonly attempts = new ExpiringMap<ReceiveAttempt>(ATTEMPT_WINDOW_MS);
   private readonly creating = new Map<string, Promise<unknown>>();
   private closed = false;
 
@@ -470,33 +471,27 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   private repeatAttempt(queue: DurableQueue, key: string): Message[] | undefined {
-    const attempt = this.attempts.get(key);
+    const attempt = this.attempts.get(key, this.clock.now());
     if (attempt === undefined) return undefined;
     queue.advance();
-    const now = this.clock.now();
     const intact = attempt.messages.every(
       ({ message, receiveCount, token }) =>
         message.state === INFLIGHT &&
         message.receiveCount === receiveCount &&
         message.token === token,
     );
-    if (attempt.expiresAt > now && intact) return attempt.result;
+    if (intact) return attempt.result;
     this.attempts.delete(key);
     return undefined;
   }
 
   private rememberAttempt(key: string, taken: readonly QueuedMessage[], result: Message[]): void {
-    const now = this.clock.now();
-    for (const [k, a] of this.attempts) if (a.expiresAt <= now) this.attempts.delete(k);
-    this.attempts.set(key, {
-      expiresAt: now + ATTEMPT_WINDOW_MS,
-      messages: taken.map((message) => ({
-        message,
-        receiveCount: message.receiveCount,
-        token: message.token,
-      })),
-      result,
-    });
+    const messages = taken.map((message) => ({
+      message,
+      receiveCount: message.receiveCount,
+      token: message.token,
+    }));
+    this.attempts.set(key, { messages, result }, this.clock.now());
   }
 
   private deadLetterQueueOf(queue: DurableQueue): DurableQueue | undefined {
