@@ -33,6 +33,17 @@ export class Deque<T> {
     return this.items[(this.head + index) & (this.items.length - 1)];
   }
 
+  /** Keeps only the items `keep` accepts, in order. */
+  retain(keep: (item: T) => boolean): void {
+    const kept: T[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[(this.head + i) & (this.items.length - 1)]!;
+      if (keep(item)) kept.push(item);
+    }
+    this.clear();
+    for (const item of kept) this.push(item);
+  }
+
   clear(): void {
     this.items = new Array<T | undefined>(16);
     this.head = 0;

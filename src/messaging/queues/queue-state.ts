@@ -132,6 +132,10 @@ export class QueueState {
       }
       this.bySeq.shift();
     }
+    // Messages that expired or were deleted while visible linger in the deque until a receive
+    // pops them; a queue nobody reads would keep them all, so sweep once most are stale.
+    if (this.visible.length > 1024 && this.visible.length > 2 * this.visibleCount)
+      this.visible.retain((m) => m.state === VISIBLE);
     return woke;
   }
 

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
+
+const RETENTION_MS = 60_000;
+
+function fill(state: QueueState, from: number, count: number, at: number): void {
+  for (let seq = from; seq < from + count; seq++)
+    state.add(new QueuedMessage(seq, seq, at, undefined), at);
+}
+
+describe("QueueState", () => {
+  it("takes visible messages in order and brings them back when their visibility ends", () => {
+    const state = new QueueState(false);
+    fill(state, 0, 5, 0);
+    const taken = state.take(3, 0, 1000, undefined, () => undefined);
+    expect(taken.map((m) => m.seq)).toEqual([0, 1, 2]);
+    expect(taken.every((m) => m.state === INFLIGHT && m.receiveCount === 1)).toBe(true);
+    expect([state.visibleCount, state.inflightCount]).toEqual([2, 3]);
+    expect(state.advance(999, RETENTION_MS)).toBe(0);
+    expect(state.advance(1000, RETENTION_MS)).toBe(3);
+    expect(taken.every((m) => m.state === VISIBLE)).toBe(true);
+  });
+
+  it("does not keep expired messages that nobody received (a queue only written to)", () => {
+    const state = new QueueState(false);
+    for (let minute = 0; minute < 20; minute++) {
+      fill(state, minute * 1000, 1000, minute * 60_000);
+      state.advance(minute * 60_000, RETENTION_MS);
+    }
+    expect(state.messages.size).toBe(1000);
+    const lingering = (state as unknown as { visible: { length: number } }).visible.length;
+    expect(lingering).toBeLessThanOrEqual(3000);
+  });
+
+  it("hands messages received maxReceiveCount times to the dead-letter callback instead", () => {
+    const state = new QueueState(false);
+    fill(state, 0, 2, 0);
+    state.take(2, 0, 0, 1, () => undefined);
+    state.advance(0, RETENTION_MS);
+    const dead: number[] = [];
+    expect(state.take(2, 1, 1000, 1, (m) => dead.push(m.seq))).toEqual([]);
+    expect(dead).toEqual([0, 1]);
+    expect(state.messages.size).toBe(0);
+  });
+});
