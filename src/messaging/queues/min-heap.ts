@@ -56,6 +56,14 @@ export class MinHeap<T> {
     return top;
   }
 
+  /** Keeps only the values `keep` accepts (O(n): rebuilds the heap). */
+  retain(keep: (value: T) => boolean): void {
+    const keys = [...this.keys];
+    const values = [...this.values];
+    this.clear();
+    for (let i = 0; i < keys.length; i++) if (keep(values[i]!)) this.push(keys[i]!, values[i]!);
+  }
+
   clear(): void {
     this.keys.length = 0;
     this.values.length = 0;

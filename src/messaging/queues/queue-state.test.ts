@@ -32,6 +32,17 @@ describe("QueueState", () => {
     expect(lingering).toBeLessThanOrEqual(3000);
   });
 
+  it("does not keep the timers of messages deleted before their visibility ended", () => {
+    const state = new QueueState(false);
+    for (let round = 0; round < 50; round++) {
+      fill(state, round * 100, 100, round);
+      for (const m of state.take(100, round, 30_000, undefined, () => undefined)) state.remove(m);
+      state.advance(round, RETENTION_MS);
+    }
+    const timers = (state as unknown as { timers: { size: number } }).timers.size;
+    expect(timers).toBeLessThanOrEqual(1100);
+  });
+
   it("hands messages received maxReceiveCount times to the dead-letter callback instead", () => {
     const state = new QueueState(false);
     fill(state, 0, 2, 0);

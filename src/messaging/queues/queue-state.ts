@@ -136,6 +136,11 @@ export class QueueState {
     // pops them; a queue nobody reads would keep them all, so sweep once most are stale.
     if (this.visible.length > 1024 && this.visible.length > 2 * this.visibleCount)
       this.visible.retain((m) => m.state === VISIBLE);
+    // Likewise timers of messages deleted before their visibility ended (at 100 K messages/s
+    // and a 30 s timeout that would be millions).
+    const timed = this.inflightCount + this.delayedCount;
+    if (this.timers.size > 1024 && this.timers.size > 2 * timed)
+      this.timers.retain((t) => t.token === t.message.token);
     return woke;
   }
 
