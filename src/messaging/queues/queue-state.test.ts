@@ -43,6 +43,20 @@ describe("QueueState", () => {
     expect(timers).toBeLessThanOrEqual(1100);
   });
 
+  it("does not keep deleted messages behind one that stays in flight", () => {
+    const state = new QueueState(false);
+    fill(state, 0, 1, 0);
+    state.take(1, 0, 43_200_000, undefined, () => undefined); // in flight for 12 hours
+    for (let round = 1; round <= 50; round++) {
+      fill(state, round * 100, 100, round);
+      for (const m of state.take(100, round, 1000, undefined, () => undefined)) state.remove(m);
+      state.advance(round, RETENTION_MS);
+    }
+    expect(state.messages.size).toBe(1);
+    expect(state.bySeq.length).toBeLessThanOrEqual(1100);
+    expect([...state.inOrder()].map((m) => m.seq)).toEqual([0]);
+  });
+
   it("hands messages received maxReceiveCount times to the dead-letter callback instead", () => {
     const state = new QueueState(false);
     fill(state, 0, 2, 0);

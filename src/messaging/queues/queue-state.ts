@@ -136,6 +136,9 @@ export class QueueState {
     // pops them; a queue nobody reads would keep them all, so sweep once most are stale.
     if (this.visible.length > 1024 && this.visible.length > 2 * this.visibleCount)
       this.visible.retain((m) => m.state === VISIBLE);
+    // And the sequence index behind one long-lived message at its front.
+    if (this.bySeq.length > 1024 && this.bySeq.length > 2 * this.messages.size)
+      this.bySeq.retain((m) => m.state !== GONE);
     // Likewise timers of messages deleted before their visibility ended (at 100 K messages/s
     // and a 30 s timeout that would be millions).
     const timed = this.inflightCount + this.delayedCount;
