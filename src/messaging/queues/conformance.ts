@@ -353,7 +353,7 @@ export function describeQueueConformance(harness: QueueConformanceHarness): void
     deleteTests(w);
     visibilityTests(w);
     deadLetterTests(w);
-    moveTaskTests(w);
+    moveTaskTests(w, harness.reopen !== undefined);
     peekTests(w);
     fifoTests(w);
     durabilityTests(w, harness.reopen !== undefined);
@@ -2053,7 +2053,7 @@ function deadLetterTests(w: WorldRef): void {
   });
 }
 
-function moveTaskTests(w: WorldRef): void {
+function moveTaskTests(w: WorldRef, canReopen: boolean): void {
   interface Setup {
     readonly src: string;
     readonly dlq: string;
@@ -2096,6 +2096,38 @@ function moveTaskTests(w: WorldRef): void {
   }
 
   describe("message move tasks", () => {
+    it.skipIf(!canReopen)(
+      "resumes a running message move task after reopen and keeps finished ones listed",
+      async () => {
+        const t = w();
+        const { src, dlq, dlqArn, bodies } = await deadLettered(t, 60);
+        const { TaskHandle } = await t.svc.startMessageMoveTask({
+          SourceArn: dlqArn,
+          MaxNumberOfMessagesPerSecond: 10,
+        });
+        await advanceInSteps(t, 2);
+        const before = await taskOf(t, dlqArn, TaskHandle);
+        expect(before.Status).toBe("RUNNING");
+        expect(before.ApproximateNumberOfMessagesMoved).toBeGreaterThan(0);
+        expect(before.ApproximateNumberOfMessagesMoved).toBeLessThan(60);
+        await t.reopen();
+        const after = await taskOf(t, dlqArn, TaskHandle);
+        expect(after).toMatchObject({ Status: "RUNNING", ApproximateNumberOfMessagesToMove: 60 });
+        // Progress was kept (the resumed task may already have moved its next message).
+        expect(after.ApproximateNumberOfMessagesMoved).toBeGreaterThanOrEqual(
+          before.ApproximateNumberOfMessagesMoved,
+        );
+        expect(after.ApproximateNumberOfMessagesMoved).toBeLessThan(60);
+        await advanceInSteps(t, 10);
+        const done = await taskOf(t, dlqArn, TaskHandle);
+        expect(done).toMatchObject({ Status: "COMPLETED", ApproximateNumberOfMessagesMoved: 60 });
+        expect(await t.counts(dlq)).toEqual({ visible: 0, inflight: 0, delayed: 0 });
+        expect(bodiesOf(await t.drain(src)).sort()).toEqual([...bodies].sort());
+        await t.reopen();
+        expect((await taskOf(t, dlqArn, TaskHandle)).Status).toBe("COMPLETED");
+      },
+    );
+
     it("moves dead letters back to their source queue at the requested rate", async () => {
       const t = w();
       const { src, dlq, dlqArn, bodies } = await deadLettered(t, 100);

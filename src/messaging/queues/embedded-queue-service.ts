@@ -5,7 +5,7 @@ import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
 import { ExpiringMap } from "./expiring-map.js";
-import { MAX_MOVE_RATE, MessageMoveTask } from "./message-move-task.js";
+import { MAX_MOVE_RATE, MessageMoveTask, type MoveTaskRecord } from "./message-move-task.js";
 import { transferMessages } from "./message-transfer.js";
 import { checkBatchEntries, checkId, checkIntParameter } from "./message-validation.js";
 import { prepareSend, sendResult } from "./prepared-send.js";
@@ -107,7 +107,7 @@ export class EmbeddedQueueService implements QueueService {
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
     if (!fs.exists(dir)) fs.mkdir(dir);
-    const { catalog, definitions } = await QueueCatalog.open(
+    const { catalog, definitions, tasks } = await QueueCatalog.open(
       join(dir, "catalog"),
       clock,
       options.fs,
@@ -127,6 +127,7 @@ export class EmbeddedQueueService implements QueueService {
         fs.removeDir(join(queuesDir, leftover));
       for (const definition of definitions)
         service.queues.set(definition.name, await service.openQueue(definition));
+      await service.restoreMoveTasks(tasks);
     } catch (error) {
       await service.close();
       throw error;
@@ -214,8 +215,13 @@ export class EmbeddedQueueService implements QueueService {
   async deleteQueue(input: { QueueUrl: string }): Promise<void> {
     const queue = this.queueOf(input?.QueueUrl);
     this.queues.delete(queue.name);
-    for (const task of this.moveTasks.values())
-      if (task.sourceArn === this.arnOf(queue)) task.cancel();
+    for (const task of [...this.moveTasks.values()])
+      if (task.sourceArn === this.arnOf(queue)) {
+        task.stop();
+        this.moveTasks.delete(task.handle);
+        await task.done;
+        await this.catalog.removeTask(task.handle);
+      }
     await this.catalog.remove(queue.name);
     await queue.close();
     const fs = this.options.fs ?? nodeFileSystem;
@@ -658,7 +664,7 @@ export class EmbeddedQueueService implements QueueService {
 
   // ---------------------------------------------------------------- redrive
 
-  startMessageMoveTask(input: StartMessageMoveTaskInput): Promise<{ TaskHandle: string }> {
+  async startMessageMoveTask(input: StartMessageMoveTaskInput): Promise<{ TaskHandle: string }> {
     this.ensureOpen();
     const source = this.queueByArn(input?.SourceArn, "SourceArn");
     const sourceArn = this.arnOf(source);
@@ -692,23 +698,13 @@ export class EmbeddedQueueService implements QueueService {
       JSON.stringify({ id: randomUUID(), source: sourceArn }),
       "utf8",
     ).toString("base64url");
-    const task = new MessageMoveTask(
-      handle,
-      source,
-      sourceArn,
-      input.DestinationArn,
-      rate,
-      (arn) => {
-        const name = this.addresses.nameFromArn(arn);
-        return name === undefined ? undefined : this.queues.get(name);
-      },
-      this.clock,
-    );
+    const task = this.moveTask(source, { handle, destinationArn: input.DestinationArn, rate });
     this.moveTasks.set(handle, task);
-    return Promise.resolve({ TaskHandle: handle });
+    await this.catalog.putTask(task.record());
+    return { TaskHandle: handle };
   }
 
-  cancelMessageMoveTask(input: {
+  async cancelMessageMoveTask(input: {
     TaskHandle: string;
   }): Promise<{ ApproximateNumberOfMessagesMoved: number }> {
     this.ensureOpen();
@@ -725,8 +721,44 @@ export class EmbeddedQueueService implements QueueService {
         `TaskHandle: the task is ${task.status}, not RUNNING`,
         "TaskHandle",
       );
-    task.cancel();
-    return Promise.resolve({ ApproximateNumberOfMessagesMoved: task.moved });
+    await task.cancel();
+    return { ApproximateNumberOfMessagesMoved: task.moved };
+  }
+
+  private moveTask(
+    source: DurableQueue,
+    task: { handle: string; destinationArn: string | undefined; rate: number },
+    restored?: MoveTaskRecord,
+  ): MessageMoveTask {
+    return new MessageMoveTask({
+      ...task,
+      source,
+      sourceArn: this.arnOf(source),
+      resolve: (arn) => {
+        const name = this.addresses.nameFromArn(arn);
+        return name === undefined ? undefined : this.queues.get(name);
+      },
+      clock: this.clock,
+      persist: (record) => this.catalog.putTask(record),
+      ...(restored === undefined ? {} : { restored }),
+    });
+  }
+
+  /** Brings back the tasks the catalog holds; running ones carry on moving. */
+  private async restoreMoveTasks(records: readonly MoveTaskRecord[]): Promise<void> {
+    for (const record of [...records].sort((a, b) => a.startedAt - b.startedAt)) {
+      const source = this.queues.get(this.addresses.nameFromArn(record.sourceArn) ?? "");
+      if (source === undefined) {
+        await this.catalog.removeTask(record.handle);
+        continue;
+      }
+      const task = this.moveTask(
+        source,
+        { handle: record.handle, destinationArn: record.destinationArn, rate: record.rate },
+        record,
+      );
+      this.moveTasks.set(record.handle, task);
+    }
   }
 
   listMessageMoveTasks(input: {
@@ -750,7 +782,8 @@ export class EmbeddedQueueService implements QueueService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const task of this.moveTasks.values()) task.cancel();
+    // Running tasks stay RUNNING in the catalog and resume on the next open.
+    for (const task of this.moveTasks.values()) task.stop();
     await Promise.all([...this.moveTasks.values()].map((t) => t.done));
     await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
@@ -765,7 +798,7 @@ export class EmbeddedQueueService implements QueueService {
   kill(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const task of this.moveTasks.values()) task.cancel();
+    for (const task of this.moveTasks.values()) task.stop();
     for (const queue of this.queues.values()) queue.kill();
     this.queues.clear();
     this.catalog.kill();

@@ -7,35 +7,94 @@ import { type QueuedMessage, VISIBLE } from "./queue-state.js";
 const TICK_MS = 100;
 export const MAX_MOVE_RATE = 500;
 
+/** What the catalog keeps of a move task, so a redrive in progress resumes after a restart. */
+export interface MoveTaskRecord {
+  readonly handle: string;
+  readonly sourceArn: string;
+  readonly destinationArn?: string;
+  readonly rate: number;
+  /** Only messages with a lower sequence number (those there at the start) are moved. */
+  readonly seqLimit: number;
+  readonly toMove: number;
+  readonly moved: number;
+  readonly startedAt: number;
+  readonly status: MessageMoveTaskStatus;
+  readonly failureReason?: string;
+}
+
+export interface MoveTaskOptions {
+  readonly handle: string;
+  readonly source: DurableQueue;
+  readonly sourceArn: string;
+  readonly destinationArn: string | undefined;
+  readonly rate: number;
+  readonly resolve: (arn: string) => DurableQueue | undefined;
+  readonly clock: Clock;
+  /** Stores the task's progress (after each batch and on every status change). */
+  readonly persist: (record: MoveTaskRecord) => Promise<void>;
+  /** A task read back from the catalog: it carries on where it was. */
+  readonly restored?: MoveTaskRecord;
+}
+
 /**
  * Redrive: moves the messages a dead-letter queue holds when the task starts back to the queue
  * each came from (or to one destination), at most `rate` messages a second.
  */
 export class MessageMoveTask {
-  status: MessageMoveTaskStatus = "RUNNING";
-  moved = 0;
+  status: MessageMoveTaskStatus;
+  moved: number;
   readonly toMove: number;
   readonly startedAt: number;
   failureReason: string | undefined;
+  readonly handle: string;
+  readonly sourceArn: string;
+  readonly destinationArn: string | undefined;
+  readonly rate: number;
   private readonly seqLimit: number;
+  private readonly source: DurableQueue;
   private tokens = 0;
   private readonly abort = new AbortController();
   readonly done: Promise<void>;
 
-  constructor(
-    readonly handle: string,
-    private readonly source: DurableQueue,
-    readonly sourceArn: string,
-    readonly destinationArn: string | undefined,
-    readonly rate: number,
-    private readonly resolve: (arn: string) => DurableQueue | undefined,
-    private readonly clock: Clock,
-  ) {
-    source.advance();
-    this.seqLimit = source.log.logEndOffset;
-    this.toMove = source.state.visibleCount;
-    this.startedAt = clock.now();
-    this.done = this.run();
+  constructor(private readonly options: MoveTaskOptions) {
+    const { source, restored } = options;
+    this.handle = options.handle;
+    this.source = source;
+    this.sourceArn = options.sourceArn;
+    this.destinationArn = options.destinationArn;
+    this.rate = options.rate;
+    if (restored !== undefined) {
+      this.status = restored.status;
+      this.moved = restored.moved;
+      this.toMove = restored.toMove;
+      this.startedAt = restored.startedAt;
+      this.seqLimit = restored.seqLimit;
+      this.failureReason = restored.failureReason;
+    } else {
+      source.advance();
+      this.status = "RUNNING";
+      this.moved = 0;
+      this.seqLimit = source.log.logEndOffset;
+      this.toMove = source.state.visibleCount;
+      this.startedAt = options.clock.now();
+    }
+    this.done = this.status === "RUNNING" ? this.run() : Promise.resolve();
+  }
+
+  record(): MoveTaskRecord {
+    const record: { -readonly [K in keyof MoveTaskRecord]: MoveTaskRecord[K] } = {
+      handle: this.handle,
+      sourceArn: this.sourceArn,
+      rate: this.rate,
+      seqLimit: this.seqLimit,
+      toMove: this.toMove,
+      moved: this.moved,
+      startedAt: this.startedAt,
+      status: this.status,
+    };
+    if (this.destinationArn !== undefined) record.destinationArn = this.destinationArn;
+    if (this.failureReason !== undefined) record.failureReason = this.failureReason;
+    return record;
   }
 
   view(): MoveTaskView {
@@ -53,34 +112,53 @@ export class MessageMoveTask {
     return view;
   }
 
-  cancel(): void {
+  /** Cancels a running task for good (recorded, so it stays cancelled after a restart). */
+  async cancel(): Promise<void> {
     if (this.status !== "RUNNING") return;
     this.status = "CANCELLED";
+    this.abort.abort();
+    await this.done;
+    await this.options.persist(this.record());
+  }
+
+  /** Stops the work without changing the status: on close, a running task resumes on reopen. */
+  stop(): void {
     this.abort.abort();
   }
 
   private async run(): Promise<void> {
     try {
-      while (this.status === "RUNNING" && !this.source.isClosed) {
+      while (this.status === "RUNNING" && !this.abort.signal.aborted && !this.source.isClosed) {
         this.tokens = Math.min(this.tokens + (this.rate * TICK_MS) / 1000, this.rate);
         const batch = this.nextBatch(Math.floor(this.tokens));
         if (batch === "done") {
           this.status = "COMPLETED";
+          this.save();
           return;
         }
         if (batch.length > 0) {
           this.tokens -= batch.length;
           await this.move(batch);
+          this.save();
           if (this.status !== "RUNNING") return;
         }
-        await this.clock.sleep(TICK_MS, this.abort.signal);
+        await this.options.clock.sleep(TICK_MS, this.abort.signal);
       }
     } catch (error) {
-      if (this.status === "RUNNING") {
+      if (this.status === "RUNNING" && !this.abort.signal.aborted) {
         this.status = "FAILED";
         this.failureReason = error instanceof Error ? error.message : String(error);
+        this.save();
       }
     }
+  }
+
+  /**
+   * Records progress without waiting for it: the catalog appends in call order, so the newest
+   * record wins, and a lagging count after a crash only means the task resumes a little early.
+   */
+  private save(): void {
+    void this.options.persist(this.record()).catch(() => undefined);
   }
 
   /** Up to `n` visible messages that were in the queue when the task started. */
@@ -103,7 +181,7 @@ export class MessageMoveTask {
     const destinations = new Map<number, DurableQueue>();
     for (const s of stored) {
       const arn = this.destinationArn ?? s.meta.src;
-      const destination = arn === undefined ? undefined : this.resolve(arn);
+      const destination = arn === undefined ? undefined : this.options.resolve(arn);
       if (destination === undefined)
         throw new Error(
           `message ${s.meta.i} has no destination queue (${arn ?? "no DeadLetterQueueSourceArn"})`,
@@ -115,7 +193,7 @@ export class MessageMoveTask {
       this.source,
       stored,
       (s) => destinations.get(s.state.seq)!,
-      this.clock.now(),
+      this.options.clock.now(),
     );
     this.moved += batch.length;
   }

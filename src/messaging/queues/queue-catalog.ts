@@ -2,11 +2,15 @@ import { SluiceError } from "../../errors/index.js";
 import { type FileSystem, type Log, openLog } from "../../engine/index.js";
 import type { Clock } from "../../time/index.js";
 import type { QueueDefinition } from "./durable-queue.js";
+import type { MoveTaskRecord } from "./message-move-task.js";
+
+/** Catalog keys of move tasks; queue names cannot contain ":". */
+const TASK_PREFIX = "task:";
 
 /**
- * The list of queues and their attributes and tags: a compacted log keyed by queue name (a
- * null value marks a deletion), read into memory on open. Always fsynced: queue changes are
- * rare and must never be lost.
+ * The list of queues (attributes, tags) and message move tasks: a compacted log keyed by queue
+ * name or `task:<handle>` (a null value marks a deletion), read into memory on open. Always
+ * fsynced: these changes are rare and must never be lost.
  */
 export class QueueCatalog {
   private constructor(private readonly log: Log) {}
@@ -15,7 +19,7 @@ export class QueueCatalog {
     dir: string,
     clock: Clock,
     fs?: FileSystem,
-  ): Promise<{ catalog: QueueCatalog; definitions: QueueDefinition[] }> {
+  ): Promise<{ catalog: QueueCatalog; definitions: QueueDefinition[]; tasks: MoveTaskRecord[] }> {
     const log = await openLog(dir, {
       fsync: "always",
       clock,
@@ -24,14 +28,20 @@ export class QueueCatalog {
       ...(fs === undefined ? {} : { fs }),
     });
     const byName = new Map<string, QueueDefinition>();
+    const tasks = new Map<string, MoveTaskRecord>();
     try {
       for (let offset = log.logStartOffset; offset < log.logEndOffset;) {
         const records = log.read(offset);
         if (records.length === 0) break;
         for (const record of records) {
           const name = record.key?.toString("utf8") ?? "";
-          if (record.value === null) byName.delete(name);
-          else byName.set(name, parseDefinition(record.value, record.offset));
+          if (name.startsWith(TASK_PREFIX)) {
+            const handle = name.slice(TASK_PREFIX.length);
+            if (record.value === null) tasks.delete(handle);
+            else
+              tasks.set(handle, parseJson<MoveTaskRecord>(record.value, record.offset, "handle"));
+          } else if (record.value === null) byName.delete(name);
+          else byName.set(name, parseJson<QueueDefinition>(record.value, record.offset, "uid"));
         }
         offset = records[records.length - 1]!.offset + 1;
       }
@@ -39,7 +49,11 @@ export class QueueCatalog {
       await log.close();
       throw error;
     }
-    return { catalog: new QueueCatalog(log), definitions: [...byName.values()] };
+    return {
+      catalog: new QueueCatalog(log),
+      definitions: [...byName.values()],
+      tasks: [...tasks.values()],
+    };
   }
 
   async put(definition: QueueDefinition): Promise<void> {
@@ -55,6 +69,19 @@ export class QueueCatalog {
     await this.log.append([{ key: Buffer.from(name, "utf8"), value: null }]);
   }
 
+  async putTask(task: MoveTaskRecord): Promise<void> {
+    await this.log.append([
+      {
+        key: Buffer.from(TASK_PREFIX + task.handle, "utf8"),
+        value: Buffer.from(JSON.stringify(task), "utf8"),
+      },
+    ]);
+  }
+
+  async removeTask(handle: string): Promise<void> {
+    await this.log.append([{ key: Buffer.from(TASK_PREFIX + handle, "utf8"), value: null }]);
+  }
+
   close(): Promise<void> {
     return this.log.close();
   }
@@ -64,15 +91,13 @@ export class QueueCatalog {
   }
 }
 
-function parseDefinition(value: Buffer, offset: number): QueueDefinition {
+/** A catalog value: JSON with `field` a string (a queue's uid, a task's handle). */
+function parseJson<T>(value: Buffer, offset: number, field: string): T {
   try {
-    const parsed = JSON.parse(value.toString("utf8")) as QueueDefinition;
-    if (typeof parsed.name === "string" && typeof parsed.uid === "string") return parsed;
+    const parsed = JSON.parse(value.toString("utf8")) as Record<string, unknown>;
+    if (typeof parsed[field] === "string") return parsed as T;
   } catch {
     // reported below
   }
-  throw new SluiceError(
-    "SLUICE_CORRUPT",
-    `queue catalog record at offset ${offset} is not a queue definition`,
-  );
+  throw new SluiceError("SLUICE_CORRUPT", `queue catalog record at offset ${offset} is not valid`);
 }
