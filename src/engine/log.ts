@@ -716,19 +716,21 @@ export class Log {
       if (from >= segment.nextOffset) continue;
       const cached =
         segment === this.active ? this.tailCache.from(from, maxBytes - visited) : undefined;
-      if (cached !== undefined && cached.length > 0) {
+      if (cached !== undefined) {
+        let served = false;
         for (const buf of cached) {
+          served = true;
           const header = readBatchHeader(buf, 0) as BatchHeader;
           visited += buf.length;
           if (!visit(buf, 0, header) || visited >= maxBytes) return;
           from = header.baseOffset + header.lastOffsetDelta + 1;
         }
-        continue;
+        if (served) continue;
       }
       let position = segment.positionFor(from);
       // Start small and double: a reader after a few records pays for a few kilobytes, a
       // sequential scan soon reads in 4 MiB chunks.
-      let chunkBytes = 64 * 1024;
+      let chunkBytes = 16 * 1024;
       while (position < segment.sizeBytes) {
         const first = segment.headerAt(position);
         if (first instanceof SluiceError) throw segment.corruptAt(position, first);

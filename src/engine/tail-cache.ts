@@ -24,8 +24,11 @@ export class TailCache {
     if (this.head > 1024 && this.head * 2 > this.batches.length) this.compact();
   }
 
-  /** The cached batches from the one holding `offset` on, up to about `maxBytes`; undefined if not cached. */
-  from(offset: number, maxBytes: number): Buffer[] | undefined {
+  /**
+   * The cached batches from the one holding `offset` on, up to about `maxBytes`, produced lazily
+   * (a reader after one record stops after one batch); undefined if `offset` is not cached.
+   */
+  from(offset: number, maxBytes: number): Iterable<Buffer> | undefined {
     if (this.head >= this.batches.length || offset < this.baseOffsets[this.head]!) return undefined;
     let lo = this.head;
     let hi = this.batches.length - 1;
@@ -35,13 +38,15 @@ export class TailCache {
       else hi = mid;
     }
     if (this.lastOffsets[lo]! < offset) return [];
-    const out: Buffer[] = [];
+    return this.batchesFrom(lo, maxBytes);
+  }
+
+  private *batchesFrom(index: number, maxBytes: number): Generator<Buffer> {
     let taken = 0;
-    for (let i = lo; i < this.batches.length && (taken === 0 || taken < maxBytes); i++) {
-      out.push(this.batches[i]!);
+    for (let i = index; i < this.batches.length && (taken === 0 || taken < maxBytes); i++) {
+      yield this.batches[i]!;
       taken += this.batches[i]!.length;
     }
-    return out;
   }
 
   clear(): void {

@@ -1,3 +1,4 @@
+import type { Writable } from "./writable.js";
 import { randomUUID } from "node:crypto";
 import {
   type FileSystem,
@@ -206,7 +207,7 @@ export class DurableQueue {
       const seq = base + records.length;
       const messageId = send.messageId ?? randomUUID();
       const visibleAt = now + send.delayMs;
-      const meta: { -readonly [K in keyof MessageMeta]: MessageMeta[K] } = { i: messageId };
+      const meta: Writable<MessageMeta> = { i: messageId };
       if (send.groupId !== undefined) meta.g = send.groupId;
       if (send.deduplicationId !== undefined) meta.d = send.deduplicationId;
       if (send.attributes !== undefined && Object.keys(send.attributes).length > 0)
@@ -318,8 +319,7 @@ export class DurableQueue {
       while (j < offsets.length && offsets[j]! - offsets[i]! < 64) j++;
       const last = offsets[j - 1]!;
       for (let at = offsets[i]!; at <= last;) {
-        // A small read: a receive needs a few batches around each message.
-        const records = this.log.read(at, { maxRecords: last - at + 1, maxBytes: 16 * 1024 });
+        const records = this.log.read(at, { maxRecords: last - at + 1 });
         if (records.length === 0) break;
         for (const record of records) byOffset.set(record.offset, record);
         at = records[records.length - 1]!.offset + 1;
@@ -503,7 +503,7 @@ export class DurableQueue {
       const stored = this.read(carry);
       const base = this.log.logEndOffset;
       const records = stored.map(({ state: m, meta, body }) => {
-        const carried: { -readonly [K in keyof MessageMeta]: MessageMeta[K] } = {
+        const carried: Writable<MessageMeta> = {
           ...meta,
           q: m.seq,
           st: m.sentAt,

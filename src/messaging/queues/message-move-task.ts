@@ -1,3 +1,4 @@
+import type { Writable } from "./writable.js";
 import type { Clock } from "../../time/index.js";
 import type { DurableQueue } from "./durable-queue.js";
 import { transferMessages } from "./message-transfer.js";
@@ -46,23 +47,13 @@ export class MessageMoveTask {
   readonly toMove: number;
   readonly startedAt: number;
   failureReason: string | undefined;
-  readonly handle: string;
-  readonly sourceArn: string;
-  readonly destinationArn: string | undefined;
-  readonly rate: number;
   private readonly seqLimit: number;
-  private readonly source: DurableQueue;
   private tokens = 0;
   private readonly abort = new AbortController();
   readonly done: Promise<void>;
 
   constructor(private readonly options: MoveTaskOptions) {
     const { source, restored } = options;
-    this.handle = options.handle;
-    this.source = source;
-    this.sourceArn = options.sourceArn;
-    this.destinationArn = options.destinationArn;
-    this.rate = options.rate;
     if (restored !== undefined) {
       this.status = restored.status;
       this.moved = restored.moved;
@@ -81,34 +72,49 @@ export class MessageMoveTask {
     this.done = this.status === "RUNNING" ? this.run() : Promise.resolve();
   }
 
+  get handle(): string {
+    return this.options.handle;
+  }
+
+  get sourceArn(): string {
+    return this.options.sourceArn;
+  }
+
+  private get source(): DurableQueue {
+    return this.options.source;
+  }
+
   record(): MoveTaskRecord {
-    const record: { -readonly [K in keyof MoveTaskRecord]: MoveTaskRecord[K] } = {
-      handle: this.handle,
-      sourceArn: this.sourceArn,
-      rate: this.rate,
+    const { handle, sourceArn, destinationArn, rate } = this.options;
+    const record: Writable<MoveTaskRecord> = {
+      handle,
+      sourceArn,
+      rate,
       seqLimit: this.seqLimit,
       toMove: this.toMove,
       moved: this.moved,
       startedAt: this.startedAt,
       status: this.status,
     };
-    if (this.destinationArn !== undefined) record.destinationArn = this.destinationArn;
+    if (destinationArn !== undefined) record.destinationArn = destinationArn;
     if (this.failureReason !== undefined) record.failureReason = this.failureReason;
     return record;
   }
 
+  /** The task as listMessageMoveTasks reports it: the record under SQS's names. */
   view(): MoveTaskView {
-    const view: { -readonly [K in keyof MoveTaskView]: MoveTaskView[K] } = {
-      TaskHandle: this.handle,
-      Status: this.status,
-      SourceArn: this.sourceArn,
-      MaxNumberOfMessagesPerSecond: this.rate,
-      ApproximateNumberOfMessagesMoved: this.moved,
-      ApproximateNumberOfMessagesToMove: this.toMove,
-      StartedTimestamp: this.startedAt,
+    const r = this.record();
+    const view: Writable<MoveTaskView> = {
+      TaskHandle: r.handle,
+      Status: r.status,
+      SourceArn: r.sourceArn,
+      MaxNumberOfMessagesPerSecond: r.rate,
+      ApproximateNumberOfMessagesMoved: r.moved,
+      ApproximateNumberOfMessagesToMove: r.toMove,
+      StartedTimestamp: r.startedAt,
     };
-    if (this.destinationArn !== undefined) view.DestinationArn = this.destinationArn;
-    if (this.failureReason !== undefined) view.FailureReason = this.failureReason;
+    if (r.destinationArn !== undefined) view.DestinationArn = r.destinationArn;
+    if (r.failureReason !== undefined) view.FailureReason = r.failureReason;
     return view;
   }
 
@@ -129,7 +135,10 @@ export class MessageMoveTask {
   private async run(): Promise<void> {
     try {
       while (this.status === "RUNNING" && !this.abort.signal.aborted && !this.source.isClosed) {
-        this.tokens = Math.min(this.tokens + (this.rate * TICK_MS) / 1000, this.rate);
+        this.tokens = Math.min(
+          this.tokens + (this.options.rate * TICK_MS) / 1000,
+          this.options.rate,
+        );
         const batch = this.nextBatch(Math.floor(this.tokens));
         if (batch === "done") {
           this.status = "COMPLETED";
@@ -180,7 +189,7 @@ export class MessageMoveTask {
     const stored = this.source.read(batch);
     const destinations = new Map<number, DurableQueue>();
     for (const s of stored) {
-      const arn = this.destinationArn ?? s.meta.src;
+      const arn = this.options.destinationArn ?? s.meta.src;
       const destination = arn === undefined ? undefined : this.options.resolve(arn);
       if (destination === undefined)
         throw new Error(

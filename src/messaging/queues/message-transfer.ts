@@ -1,3 +1,4 @@
+import type { Writable } from "./writable.js";
 import type { DurableQueue, PreparedSend, StoredMessage } from "./durable-queue.js";
 import { decodeAttributes } from "./message-record.js";
 
@@ -41,7 +42,7 @@ function asSend(
   deadLetterSourceArn: string | undefined,
 ): PreparedSend {
   // SQS keeps the enqueue time of a message moved into a standard queue; a FIFO queue resets it.
-  const send: { -readonly [K in keyof PreparedSend]: PreparedSend[K] } = {
+  const send: Writable<PreparedSend> = {
     body,
     delayMs: 0,
     messageId: meta.i,

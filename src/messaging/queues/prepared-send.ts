@@ -1,3 +1,4 @@
+import type { Writable } from "./writable.js";
 import { contentDeduplicationId, md5OfAttributes, md5OfBody } from "./message-digest.js";
 import {
   checkBody,
@@ -40,7 +41,7 @@ export function prepareSend(
       );
     delaySeconds = checkIntParameter(input.DelaySeconds, `${at}DelaySeconds`, 0, 900);
   }
-  const send: { -readonly [K in keyof PreparedSend]: PreparedSend[K] } = {
+  const send: Writable<PreparedSend> = {
     body,
     delayMs: delaySeconds * 1000,
   };
@@ -79,7 +80,7 @@ export function sendResult(
   send: PreparedSend,
   outcome: { messageId: string; seq: number },
 ): SendMessageResult {
-  const result: { -readonly [K in keyof SendMessageResult]: SendMessageResult[K] } = {
+  const result: Writable<SendMessageResult> = {
     MessageId: outcome.messageId,
     MD5OfMessageBody: md5OfBody(send.body),
   };

@@ -1,3 +1,4 @@
+import type { Writable } from "./writable.js";
 import { md5OfAttributes, md5OfBody } from "./message-digest.js";
 import { type MessageMeta, decodeAttributes } from "./message-record.js";
 import { DELAYED, INFLIGHT, type QueuedMessage } from "./queue-state.js";
@@ -80,9 +81,7 @@ export function buildMessage(
   const trace = meta.y?.AWSTraceHeader;
   if (trace !== undefined && "s" in trace && wanted("AWSTraceHeader"))
     attributes.AWSTraceHeader = trace.s;
-  const message: {
-    -readonly [K in keyof Message]: Message[K];
-  } = {
+  const message: Writable<Message> = {
     MessageId: meta.i,
     ReceiptHandle: context.receiptHandle,
     MD5OfBody: md5OfBody(body),
@@ -113,7 +112,7 @@ export function buildPeekedMessage({ state, meta, body }: StoredMessage): Peeked
   if (meta.g !== undefined) attributes.MessageGroupId = meta.g;
   if (meta.d !== undefined) attributes.MessageDeduplicationId = meta.d;
   if (meta.src !== undefined) attributes.DeadLetterQueueSourceArn = meta.src;
-  const peeked: { -readonly [K in keyof PeekedMessage]: PeekedMessage[K] } = {
+  const peeked: Writable<PeekedMessage> = {
     MessageId: meta.i,
     Body: body,
     SequenceNumber: formatSequenceNumber(state.seq),
