@@ -32,6 +32,8 @@ export interface FileSystem {
   list(dir: string): string[];
   mkdir(dir: string): void;
   rename(from: string, to: string): void;
+  /** Adds a second name for an existing file; fails with SLUICE_ALREADY_EXISTS if `to` exists. */
+  link(existing: string, to: string): void;
   unlink(path: string): void;
   /** Removes a directory and everything in it (no error if it is missing). */
   removeDir(dir: string): void;
@@ -138,6 +140,10 @@ export class NodeFileSystem implements FileSystem {
 
   rename(from: string, to: string): void {
     wrap("rename", from, () => fs.renameSync(from, to));
+  }
+
+  link(existing: string, to: string): void {
+    wrap("link", to, () => fs.linkSync(existing, to));
   }
 
   removeDir(dir: string): void {

@@ -135,6 +135,13 @@ export class SimulatedFileSystem implements FileSystem {
     this.files.set(to, file);
   }
 
+  link(existing: string, to: string): void {
+    const file = this.must(existing);
+    if (this.exists(to)) throw this.error("EEXIST", "link", to);
+    if (!this.dirs.has(dirname(to))) throw this.error("ENOENT", "link", to);
+    this.files.set(to, file);
+  }
+
   unlink(path: string): void {
     this.files.delete(path);
   }
