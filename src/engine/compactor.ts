@@ -1,77 +1,111 @@
-import type { Log } from "./log.js";
-import { encodeBatch } from "./record-batch.js";
+import type { Clock } from "../time/index.js";
+import type { FileSystem } from "./file-system.js";
+import { type BatchHeader, encodeBatch, encodeEmptyBatch } from "./record-batch.js";
 import type { LogRecord } from "./record.js";
 import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, Segment, TIME_INDEX_SUFFIX } from "./segment.js";
 
 export interface CompactionResult {
   readonly segmentsRewritten: number;
-  readonly segmentsRemoved: number;
   readonly recordsRemoved: number;
   readonly bytesBefore: number;
   readonly bytesAfter: number;
 }
 
+/** What the compactor may see and do of a log: nothing else of its insides. */
+export interface CompactableLog {
+  readonly dir: string;
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly isClosed: boolean;
+  readonly options: { readonly indexIntervalBytes: number; readonly deleteRetentionMs: number };
+  /** Set while a compaction runs, so retention and a second compaction wait. */
+  compacting: boolean;
+  /** The sealed segments (all but the active one), oldest first. */
+  sealedSegments(): Segment[];
+  /** Visits every record of the active segment. */
+  activeRecords(visit: (record: LogRecord) => void): void;
+  /** Swaps a rewritten segment in place of the one it replaces. */
+  replaceSegment(old: Segment, replacement: Segment): void;
+}
+
 const yieldToAppends = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const CONTROL = 0x20;
+const YIELD_EVERY_BYTES = 256 * 1024;
+
+/** Every batch of a segment with its records, in order. */
+function* batchesOf(
+  segment: Segment,
+): Generator<{ header: BatchHeader; bytes: Buffer; records: LogRecord[] }> {
+  let position = 0;
+  while (position < segment.sizeBytes) {
+    const batch = segment.batchAt(position);
+    yield batch;
+    position += batch.header.sizeBytes;
+  }
+}
 
 /**
- * Keeps only the newest record per key in the sealed segments (records without a key stay),
- * drops tombstones older than `deleteRetentionMs`, and keeps every surviving offset. Runs in
- * slices that yield to the event loop, so appends and reads go on meanwhile; each rewritten
- * segment replaces the old one by an atomic rename.
+ * Keeps only the newest record per key in the sealed segments (records without a key and
+ * control batches stay), drops tombstones older than `deleteRetentionMs`, and keeps every
+ * surviving offset. Rewritten batches keep their header as Kafka's cleaner does: base offset
+ * (so base sequence still lines up), last offset delta, producer, partition leader epoch and
+ * attributes; a segment's last batch stays even when emptied, so the segment still ends where
+ * the next one begins (an emptied segment keeps just that batch). Runs in slices that yield to the event loop, so appends and reads go on;
+ * each rewritten segment replaces the old one by an atomic rename.
  */
-export async function compactLog(log: Log): Promise<CompactionResult> {
-  const none = {
+export async function compactLog(log: CompactableLog): Promise<CompactionResult> {
+  const result = {
     segmentsRewritten: 0,
-    segmentsRemoved: 0,
     recordsRemoved: 0,
     bytesBefore: 0,
     bytesAfter: 0,
   };
-  if (log.compacting || log.isClosed) return none;
+  if (log.compacting || log.isClosed) return result;
   log.compacting = true;
   try {
     const sealed = log.sealedSegments();
-    if (sealed.length === 0) return none;
+    if (sealed.length === 0) return result;
     // Newest offset of each key anywhere in the log, the active segment included.
     const latest = new Map<string, number>();
-    for (const segment of sealed) {
-      log.segmentRecords(segment, (r) => {
-        if (r.key !== null) latest.set(r.key.toString("latin1"), r.offset);
-      });
-      await yieldToAppends();
-    }
-    log.activeRecords((r) => {
+    const note = (r: LogRecord): void => {
       if (r.key !== null) latest.set(r.key.toString("latin1"), r.offset);
-    });
+    };
+    let scanned = 0;
+    for (const segment of sealed) {
+      for (const { header, records } of batchesOf(segment))
+        if ((header.attributes & CONTROL) === 0) records.forEach(note);
+      scanned += segment.sizeBytes;
+      // Yield by work done, not per segment: segments emptied by earlier runs cost nothing.
+      if (scanned >= YIELD_EVERY_BYTES) {
+        scanned = 0;
+        await yieldToAppends();
+      }
+    }
+    await yieldToAppends(); // appends made meanwhile count: their keys supersede older records
+    log.activeRecords(note);
     const tombstoneCutoff = log.clock.now() - log.options.deleteRetentionMs;
     const keep = (r: LogRecord): boolean => {
       if (r.key === null) return true;
       if (latest.get(r.key.toString("latin1")) !== r.offset) return false;
       return r.value !== null || r.timestamp >= tombstoneCutoff;
     };
-    let segmentsRewritten = 0;
-    let segmentsRemoved = 0;
-    let recordsRemoved = 0;
-    let bytesBefore = 0;
-    let bytesAfter = 0;
     for (const segment of sealed) {
       if (log.isClosed) break;
       const rewritten = await rewriteSegment(log, segment, keep);
       if (rewritten === undefined) continue;
-      bytesBefore += segment.sizeBytes;
-      bytesAfter += rewritten.sizeBytes;
-      recordsRemoved += rewritten.removed;
-      if (!log.sealedSegments().includes(rewritten.segment)) segmentsRemoved++;
-      else segmentsRewritten++;
+      result.bytesBefore += segment.sizeBytes;
+      result.bytesAfter += rewritten.sizeBytes;
+      result.recordsRemoved += rewritten.removed;
+      result.segmentsRewritten++;
     }
-    return { segmentsRewritten, segmentsRemoved, recordsRemoved, bytesBefore, bytesAfter };
   } finally {
     log.compacting = false;
   }
+  return result;
 }
 
 async function rewriteSegment(
-  log: Log,
+  log: CompactableLog,
   segment: Segment,
   keep: (r: LogRecord) => boolean,
 ): Promise<{ segment: Segment; sizeBytes: number; removed: number } | undefined> {
@@ -81,33 +115,27 @@ async function rewriteSegment(
   out.truncate(0);
   let written = 0;
   let removed = 0;
-  let position = 0;
   let batches = 0;
   try {
-    while (position < segment.sizeBytes) {
-      const { header: checked, bytes: batch, records } = segment.batchAt(position);
-      const kept = records.filter(keep);
-      removed += records.length - kept.length;
-      if (kept.length === records.length) {
-        out.write(batch, written);
-        written += batch.length;
-      } else if (kept.length > 0) {
-        const baseOffset = kept[0]!.offset;
-        const rebuilt = encodeBatch(kept, {
-          baseOffset,
-          defaultTimestamp: kept[0]!.timestamp,
-          offsetDeltas: kept.map((r) => r.offset - baseOffset),
-          compression: checked.attributes & 0x07,
-          producer: {
-            producerId: checked.producerId,
-            producerEpoch: checked.producerEpoch,
-            baseSequence: checked.baseSequence,
-          },
-        });
-        out.write(rebuilt, written);
-        written += rebuilt.length;
+    const all = [...batchesOf(segment)];
+    for (const [i, { header, bytes, records: inBatch }] of all.entries()) {
+      const control = (header.attributes & CONTROL) !== 0;
+      const kept = control ? inBatch : inBatch.filter(keep);
+      removed += inBatch.length - kept.length;
+      let output: Buffer | undefined;
+      if (kept.length === inBatch.length) output = bytes;
+      else if (kept.length > 0) output = rebuildBatch(header, kept);
+      else if (i === all.length - 1)
+        output = encodeEmptyBatch(
+          header.baseOffset,
+          header.lastOffsetDelta,
+          header.maxTimestamp,
+          header,
+        );
+      if (output !== undefined) {
+        out.write(output, written);
+        written += output.length;
       }
-      position += checked.sizeBytes;
       if (++batches % 64 === 0) await yieldToAppends();
     }
     if (removed === 0) {
@@ -129,13 +157,6 @@ async function rewriteSegment(
   // Indexes first: a crash between the steps leaves them missing, and recovery rebuilds them.
   fs.unlink(segment.path(INDEX_SUFFIX));
   fs.unlink(segment.path(TIME_INDEX_SUFFIX));
-  // An emptied segment goes, except the first: its base offset is the log start offset.
-  if (written === 0 && log.sealedSegments()[0] !== segment) {
-    fs.unlink(cleanedPath);
-    log.removeSealedSegment(segment);
-    await fs.syncDir(log.dir);
-    return { segment, sizeBytes: 0, removed };
-  }
   fs.rename(cleanedPath, segment.path());
   const replacement = new Segment(
     fs,
@@ -146,9 +167,30 @@ async function rewriteSegment(
   );
   const scan = replacement.scanAndIndex(0, written);
   if (scan.error) throw scan.error;
+  replacement.markDurable();
   log.replaceSegment(segment, replacement);
   segment.close();
   await fs.syncDir(log.dir);
   await replacement.writeIndexes();
   return { segment: replacement, sizeBytes: written, removed };
+}
+
+/** The surviving records of a batch, in a batch with the original's header fields. */
+function rebuildBatch(header: BatchHeader, kept: readonly LogRecord[]): Buffer {
+  const logAppendTime = (header.attributes & 0x08) !== 0;
+  return encodeBatch(kept, {
+    baseOffset: header.baseOffset,
+    defaultTimestamp: kept[0]!.timestamp,
+    offsetDeltas: kept.map((r) => r.offset - header.baseOffset),
+    lastOffsetDelta: header.lastOffsetDelta,
+    compression: header.attributes & 0x07,
+    attributes: header.attributes & ~0x07,
+    partitionLeaderEpoch: header.partitionLeaderEpoch,
+    ...(logAppendTime ? { maxTimestamp: header.maxTimestamp } : {}),
+    producer: {
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+    },
+  });
 }

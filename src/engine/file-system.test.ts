@@ -73,8 +73,10 @@ describe("SimulatedFileSystem crashes", () => {
     const file = fs.open("/c/f", "write");
     file.write(Buffer.from("durable|"), 0);
     await file.sync();
+    await fs.syncDir("/c");
+    await fs.syncDir("/");
     file.write(Buffer.from("volatile"), 8);
-    fs.crash({ keepRandomUnsyncedPrefix: false });
+    fs.crash({ unsyncedPages: "lose", unsyncedEntries: "lose" });
     expect(fs.readFile("/c/f").toString()).toBe("durable|");
     expect(() => file.size()).toThrow(/crash/);
     const again = fs.open("/c/f", "write");

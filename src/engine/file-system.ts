@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { dirname } from "node:path";
 import { SluiceError } from "../errors/index.js";
 
 /**
@@ -38,7 +39,7 @@ export interface FileSystem {
   /** Removes a directory and everything in it (no error if it is missing). */
   removeDir(dir: string): void;
   readFile(path: string): Buffer;
-  /** Replaces a small file atomically (write a temporary, sync, rename). */
+  /** Replaces a small file atomically and durably (write a temporary, sync, rename, sync the directory). */
   writeFileAtomic(path: string, data: Buffer): Promise<void>;
   /** Makes entries created, renamed or removed in `dir` durable. */
   syncDir(dir: string): Promise<void>;
@@ -77,35 +78,46 @@ class NodeFileHandle implements FileHandle {
     private readonly fd: number,
   ) {}
 
+  /**
+   * The descriptor, or an error once closed: after close the number may already belong to
+   * another file, so a late read, write or fsync must never reach it.
+   */
+  private descriptor(op: string): number {
+    if (!this.open)
+      throw new SluiceError("SLUICE_IO", `${op} ${this.path}: the file handle is closed`, {
+        details: { path: this.path, errno: "EBADF" },
+      });
+    return this.fd;
+  }
+
   size(): number {
-    return wrap("stat", this.path, () => fs.fstatSync(this.fd).size);
+    return wrap("stat", this.path, () => fs.fstatSync(this.descriptor("stat")).size);
   }
 
   read(target: Buffer, targetOffset: number, length: number, position: number): number {
-    return wrap("read", this.path, () =>
-      fs.readSync(this.fd, target, targetOffset, length, position),
-    );
+    const fd = this.descriptor("read");
+    return wrap("read", this.path, () => fs.readSync(fd, target, targetOffset, length, position));
   }
 
   write(source: Buffer, position: number): void {
+    const fd = this.descriptor("write");
     wrap("write", this.path, () => {
       let done = 0;
       while (done < source.length)
-        done += fs.writeSync(this.fd, source, done, source.length - done, position + done);
+        done += fs.writeSync(fd, source, done, source.length - done, position + done);
     });
   }
 
   sync(): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (!this.open) return resolve();
-      fs.fdatasync(this.fd, (error) =>
-        error ? reject(ioError("fsync", this.path, error)) : resolve(),
-      );
+      const fd = this.descriptor("fsync");
+      fs.fdatasync(fd, (error) => (error ? reject(ioError("fsync", this.path, error)) : resolve()));
     });
   }
 
   truncate(length: number): void {
-    wrap("truncate", this.path, () => fs.ftruncateSync(this.fd, length));
+    const fd = this.descriptor("truncate");
+    wrap("truncate", this.path, () => fs.ftruncateSync(fd, length));
   }
 
   close(): void {
@@ -172,6 +184,7 @@ export class NodeFileSystem implements FileSystem {
       handle.close();
     }
     this.rename(tmp, path);
+    await this.syncDir(dirname(path));
   }
 
   syncDir(dir: string): Promise<void> {
@@ -187,3 +200,14 @@ export class NodeFileSystem implements FileSystem {
 }
 
 export const nodeFileSystem: FileSystem = new NodeFileSystem();
+
+/**
+ * Creates `dir` and any missing parents, then fsyncs the parent of each directory it created,
+ * top down, so the new entries survive a power loss before anything inside them is acknowledged.
+ */
+export async function makeDirectory(fs: FileSystem, dir: string): Promise<void> {
+  const created: string[] = [];
+  for (let d = dir; !fs.exists(d) && dirname(d) !== d; d = dirname(d)) created.unshift(d);
+  fs.mkdir(dir);
+  for (const d of created) await fs.syncDir(dirname(d));
+}

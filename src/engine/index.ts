@@ -4,7 +4,7 @@ export type { CleanupPolicy, FsyncPolicy, LogOptions } from "./log-options.js";
 export type { LogRecord, RecordHeader, RecordInput } from "./record.js";
 export type { RecoveryReport } from "./recovery.js";
 export { compactLog } from "./compactor.js";
-export type { CompactionResult } from "./compactor.js";
+export type { CompactableLog, CompactionResult } from "./compactor.js";
 export {
   encodeBatch,
   decodeRecords,
@@ -16,9 +16,18 @@ export {
 export type { BatchHeader, BatchProducer } from "./record-batch.js";
 export { registerCodec, CompressionCodec, MAX_DECOMPRESSED_BATCH_BYTES } from "./compression.js";
 export type { Codec, CompressionName } from "./compression.js";
-export { NodeFileSystem, nodeFileSystem } from "./file-system.js";
+export { NodeFileSystem, nodeFileSystem, makeDirectory } from "./file-system.js";
 export type { FileHandle, FileSystem, OpenMode } from "./file-system.js";
-export { SimulatedFileSystem, seededRandom } from "./simulated-file-system.js";
+export {
+  SimulatedFileSystem,
+  seededRandom,
+  SIMULATED_PAGE_BYTES,
+} from "./simulated-file-system.js";
+export type { CrashFate, CrashOptions } from "./simulated-file-system.js";
 export type { FaultSeams } from "./fault-seams.js";
 export { inspectLog, repairLog } from "./log-inspector.js";
 export type { Corruption, InspectVisitor, RepairReport, SegmentReport } from "./log-inspector.js";
+export { loadLog } from "./log-loader.js";
+export type { LoadedLog } from "./log-loader.js";
+export { findResyncPoint } from "./recovery.js";
+export type { ResyncPoint } from "./recovery.js";

@@ -2,9 +2,16 @@ import { join } from "node:path";
 import { SluiceError } from "../errors/index.js";
 import { DirLock } from "./dir-lock.js";
 import { type FileSystem, nodeFileSystem } from "./file-system.js";
-import { type BatchHeader, checkBatch, decodeRecords, readBatchHeader } from "./record-batch.js";
+import { RECOVERY_POINT_FILE } from "./log-loader.js";
+import {
+  type BatchHeader,
+  checkBatch,
+  decodeRecords,
+  encodeEmptyBatch,
+  readBatchHeader,
+} from "./record-batch.js";
 import type { LogRecord } from "./record.js";
-import { findValidBatchAfter } from "./recovery.js";
+import { findResyncPoint } from "./recovery.js";
 import {
   CLEANED_SUFFIX,
   INDEX_SUFFIX,
@@ -14,11 +21,16 @@ import {
   parseSegmentName,
   segmentName,
 } from "./segment.js";
+import { SparseIndex } from "./sparse-index.js";
 
 export interface Corruption {
+  /** "damage": bytes that are not valid batches; "gap": offsets missing between or after segments. */
+  readonly kind: "damage" | "gap";
   readonly position: number;
   readonly bytes: number;
   readonly message: string;
+  /** The offsets lost with it, when they are known (first and last, inclusive). */
+  readonly missingOffsets?: { readonly first: number; readonly last: number };
 }
 
 export interface SegmentReport {
@@ -29,6 +41,8 @@ export interface SegmentReport {
   readonly records: number;
   readonly firstOffset: number | undefined;
   readonly lastOffset: number | undefined;
+  /** One past the last offset the segment's valid batches cover. */
+  readonly endOffset: number;
   readonly corruptions: readonly Corruption[];
 }
 
@@ -38,21 +52,37 @@ export interface InspectVisitor {
   record?: ((record: LogRecord) => void) | undefined;
 }
 
+function segmentBases(fs: FileSystem, dir: string): number[] {
+  return fs
+    .list(dir)
+    .map(parseSegmentName)
+    .filter((b): b is number => b !== undefined)
+    .sort((a, b) => a - b);
+}
+
+/** Index entries on disk, as (position -> base offset), to vouch for a resync point. */
+function persistedEntries(fs: FileSystem, segment: Segment): Map<number, number> {
+  const entries = new Map<number, number>();
+  const path = segment.path(INDEX_SUFFIX);
+  if (!fs.exists(path)) return entries;
+  const index = SparseIndex.decode("offset", segment.baseOffset, fs.readFile(path));
+  for (let i = 0; i < (index?.length ?? 0); i++) entries.set(index!.valueAt(i), index!.keyAt(i));
+  return entries;
+}
+
 /**
  * Reads every segment of a log without opening it for writing: each batch is CRC-checked and
- * its records decoded; damaged regions are reported and skipped (the scan resynchronises on
- * the next valid batch). Backs `sluice log verify` and `sluice log dump`.
+ * its records decoded. A damaged region is reported with the offsets it takes, and the scan
+ * resumes only where the chain of batches credibly resumes (see `findResyncPoint`), never on a
+ * batch hidden in a record value. Offsets missing between segments, or below the recovery
+ * point at the end, are reported as gaps. Backs `sluice log verify` and `sluice log dump`.
  */
 export function inspectLog(
   dir: string,
   visitor: InspectVisitor = {},
   fs: FileSystem = nodeFileSystem,
 ): SegmentReport[] {
-  const bases = fs
-    .list(dir)
-    .map(parseSegmentName)
-    .filter((b): b is number => b !== undefined)
-    .sort((a, b) => a - b);
+  const bases = segmentBases(fs, dir);
   const reports: SegmentReport[] = [];
   for (const base of bases) {
     const file = join(dir, segmentName(base) + LOG_SUFFIX);
@@ -60,44 +90,65 @@ export function inspectLog(
     const segment = new Segment(fs, dir, base, handle, 4096);
     const size = handle.size();
     segment.sizeBytes = size;
+    const vouching = persistedEntries(fs, segment);
     const corruptions: Corruption[] = [];
     let batches = 0;
     let records = 0;
     let firstOffset: number | undefined;
     let lastOffset: number | undefined;
+    let endOffset = base;
     let position = 0;
-    while (position < size) {
-      const header = readBatchHeader(segment.readBytes(position, 61), 0);
-      let problem: SluiceError | undefined = header instanceof SluiceError ? header : undefined;
-      let bytes: Buffer | undefined;
-      if (!(header instanceof SluiceError)) {
-        bytes = segment.readBytes(position, header.sizeBytes);
-        const checked = checkBatch(bytes, 0);
-        if (checked instanceof SluiceError) problem = checked;
-        else {
-          const decoded = decodeRecords(bytes, 0, checked);
-          if (decoded instanceof SluiceError) problem = decoded;
+    try {
+      while (position < size) {
+        const header = readBatchHeader(segment.readBytes(position, 61), 0);
+        let problem: SluiceError | undefined = header instanceof SluiceError ? header : undefined;
+        if (!(header instanceof SluiceError)) {
+          const bytes = segment.readBytes(position, header.sizeBytes);
+          const checked = checkBatch(bytes, 0);
+          if (checked instanceof SluiceError) problem = checked;
+          else if (checked.baseOffset < endOffset)
+            problem = new SluiceError(
+              "SLUICE_CORRUPT",
+              `offsets go backwards (${checked.baseOffset} after ${endOffset - 1})`,
+            );
           else {
-            visitor.batch?.(file, position, checked, true);
-            for (const r of decoded) visitor.record?.(r);
-            batches++;
-            records += decoded.length;
-            firstOffset ??= checked.baseOffset;
-            lastOffset = checked.baseOffset + checked.lastOffsetDelta;
-            position += checked.sizeBytes;
-            continue;
+            const decoded = decodeRecords(bytes, 0, checked);
+            if (decoded instanceof SluiceError) problem = decoded;
+            else {
+              visitor.batch?.(file, position, checked, true);
+              for (const r of decoded) visitor.record?.(r);
+              batches++;
+              records += decoded.length;
+              firstOffset ??= checked.baseOffset;
+              lastOffset = checked.baseOffset + checked.lastOffsetDelta;
+              endOffset = lastOffset + 1;
+              position += checked.sizeBytes;
+              continue;
+            }
           }
         }
+        const resync = findResyncPoint((p, n) => segment.readBytes(p, n), {
+          badAt: position,
+          fileSize: size,
+          lastGoodOffset: endOffset - 1,
+          vouched: (p, offset) => vouching.get(p) === offset,
+          strict: true,
+        });
+        const resume = resync?.position ?? size;
+        corruptions.push({
+          kind: "damage",
+          position,
+          bytes: resume - position,
+          message: problem?.message ?? "unreadable",
+          ...(resync === undefined
+            ? {}
+            : { missingOffsets: { first: endOffset, last: resync.header.baseOffset - 1 } }),
+        });
+        position = resume;
       }
-      const resume = findValidBatchAfter(segment, position, size, lastOffset ?? base - 1) ?? size;
-      corruptions.push({
-        position,
-        bytes: resume - position,
-        message: problem?.message ?? "unreadable",
-      });
-      position = resume;
+    } finally {
+      handle.close();
     }
-    handle.close();
     reports.push({
       file,
       baseOffset: base,
@@ -106,22 +157,55 @@ export function inspectLog(
       records,
       firstOffset,
       lastOffset,
+      endOffset,
       corruptions,
     });
   }
-  return reports;
+  return withGaps(reports, readRecoveryPoint(fs, dir));
+}
+
+function readRecoveryPoint(fs: FileSystem, dir: string): number {
+  const path = join(dir, RECOVERY_POINT_FILE);
+  if (!fs.exists(path)) return 0;
+  const value = Number(fs.readFile(path).toString("utf8").trim());
+  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}
+
+/** Adds a gap to each segment that ends before the next begins (or, last, below `mustReach`). */
+function withGaps(reports: SegmentReport[], recoveryPoint: number): SegmentReport[] {
+  return reports.map((report, i) => {
+    const mustReach = reports[i + 1]?.baseOffset ?? recoveryPoint;
+    if (report.endOffset >= mustReach) return report;
+    const last = mustReach - 1;
+    const what =
+      i + 1 < reports.length
+        ? `the next segment starts at offset ${mustReach}`
+        : `the recovery point is ${mustReach}`;
+    const gap: Corruption = {
+      kind: "gap",
+      position: report.sizeBytes,
+      bytes: 0,
+      message: `offsets ${report.endOffset} to ${last} are missing: this segment ends before offset ${report.endOffset} and ${what}`,
+      missingOffsets: { first: report.endOffset, last },
+    };
+    return { ...report, corruptions: [...report.corruptions, gap] };
+  });
 }
 
 export interface RepairReport {
   readonly segmentsRepaired: number;
   readonly bytesQuarantined: number;
   readonly quarantineFiles: readonly string[];
+  /** Offset ranges that were lost and are now kept empty, so offsets are never reused. */
+  readonly missingOffsets: ReadonlyArray<{ readonly first: number; readonly last: number }>;
 }
 
 /**
- * Cuts damaged regions out of every segment, keeping every valid batch before and after them.
- * The removed bytes are kept beside the log as `<segment>.log.corrupt-<position>` files, and
- * the indexes of repaired segments are removed so the next open rebuilds them.
+ * Cuts damaged regions out of every segment, keeping every valid batch before and after them,
+ * and closes each gap with an empty batch that holds the lost offsets, so the log opens again
+ * and no offset is handed out twice. The removed bytes are kept beside the log as
+ * `<segment>.log.corrupt-<position>` files; indexes of repaired segments are removed so the
+ * next open rebuilds them.
  */
 export async function repairLog(
   dir: string,
@@ -132,6 +216,7 @@ export async function repairLog(
     let segmentsRepaired = 0;
     let bytesQuarantined = 0;
     const quarantineFiles: string[] = [];
+    const missingOffsets: Array<{ first: number; last: number }> = [];
     for (const report of inspectLog(dir, {}, fs)) {
       if (report.corruptions.length === 0) continue;
       const source = fs.open(report.file, "read");
@@ -145,20 +230,38 @@ export async function repairLog(
       cleaned.truncate(0);
       let written = 0;
       let position = 0;
-      for (const corruption of report.corruptions) {
-        if (corruption.position > position) {
-          cleaned.write(read(position, corruption.position - position), written);
-          written += corruption.position - position;
+      let lastTimestamp = 0;
+      const keep = (from: number, to: number): void => {
+        if (to <= from) return;
+        const bytes = read(from, to - from);
+        cleaned.write(bytes, written);
+        written += bytes.length;
+        for (let at = 0; at < bytes.length;) {
+          const header = readBatchHeader(bytes, at) as BatchHeader;
+          lastTimestamp = Math.max(lastTimestamp, header.maxTimestamp);
+          at += header.sizeBytes;
         }
-        const quarantine = `${report.file}.corrupt-${corruption.position}`;
-        await fs.writeFileAtomic(quarantine, read(corruption.position, corruption.bytes));
-        quarantineFiles.push(quarantine);
-        bytesQuarantined += corruption.bytes;
-        position = corruption.position + corruption.bytes;
+      };
+      for (const corruption of report.corruptions) {
+        if (corruption.kind === "damage") {
+          keep(position, corruption.position);
+          const quarantine = `${report.file}.corrupt-${corruption.position}`;
+          await fs.writeFileAtomic(quarantine, read(corruption.position, corruption.bytes));
+          quarantineFiles.push(quarantine);
+          bytesQuarantined += corruption.bytes;
+          position = corruption.position + corruption.bytes;
+          if (corruption.missingOffsets !== undefined)
+            missingOffsets.push(corruption.missingOffsets);
+        }
       }
-      if (report.sizeBytes > position) {
-        cleaned.write(read(position, report.sizeBytes - position), written);
-        written += report.sizeBytes - position;
+      keep(position, report.sizeBytes);
+      for (const corruption of report.corruptions) {
+        if (corruption.kind !== "gap" || corruption.missingOffsets === undefined) continue;
+        const { first, last } = corruption.missingOffsets;
+        const placeholder = encodeEmptyBatch(first, last - first, lastTimestamp);
+        cleaned.write(placeholder, written);
+        written += placeholder.length;
+        missingOffsets.push(corruption.missingOffsets);
       }
       await cleaned.sync();
       cleaned.close();
@@ -169,9 +272,8 @@ export async function repairLog(
       fs.rename(cleanedPath, report.file);
       segmentsRepaired++;
     }
-    // The damaged data may have been before the recovery point; everything left now verifies.
     await fs.syncDir(dir);
-    return { segmentsRepaired, bytesQuarantined, quarantineFiles };
+    return { segmentsRepaired, bytesQuarantined, quarantineFiles, missingOffsets };
   } finally {
     lock.release();
   }

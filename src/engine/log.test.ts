@@ -396,7 +396,7 @@ describe("Log durability on a simulated disk", () => {
     await expect(log.append([rec(1)])).rejects.toSatisfy((e) => isSluiceError(e, "SLUICE_IO"));
     await expect(log.append([rec(2)])).rejects.toThrow(/reopen/);
     log.kill();
-    fs.crash({ keepRandomUnsyncedPrefix: false });
+    fs.crash({ unsyncedPages: "lose", unsyncedEntries: "lose" });
     const again = await openSim(fs, { fsync: "always" });
     expect(again.logEndOffset).toBe(1);
   });
@@ -449,13 +449,13 @@ describe("Log retention", () => {
       await log.append([rec(i)]);
       await clock.advance(1000);
     }
-    const deleted = log.enforceRetention();
+    const deleted = await log.enforceRetention();
     expect(deleted).toBeGreaterThan(0);
     expect(log.sizeBytes).toBeLessThan(6000 + 2048);
     expect(log.logStartOffset).toBe(log.segmentInfos()[0]!.baseOffset);
     expect(log.read(log.logStartOffset)[0]!.offset).toBe(log.logStartOffset);
     await clock.advance(2 * 3_600_000);
-    log.enforceRetention();
+    await log.enforceRetention();
     expect(log.logStartOffset).toBe(200);
     expect(log.read(200)).toEqual([]);
     await log.append([rec(200)]);

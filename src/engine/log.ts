@@ -7,9 +7,10 @@ import {
   MetricsRegistry,
 } from "../observability/index.js";
 import { type Clock, type Timer, systemClock } from "../time/index.js";
+import { type CompactableLog, compactLog } from "./compactor.js";
 import { DirLock } from "./dir-lock.js";
 import type { FaultSeams } from "./fault-seams.js";
-import { type FileSystem, nodeFileSystem } from "./file-system.js";
+import { type FileSystem, makeDirectory, nodeFileSystem } from "./file-system.js";
 import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./log-options.js";
 import {
   type BatchHeader,
@@ -20,21 +21,13 @@ import {
   readBatchHeader,
 } from "./record-batch.js";
 import type { LogRecord, RecordInput } from "./record.js";
-import { type RecoveryReport, findValidBatchAfter, middleCorruption } from "./recovery.js";
-import {
-  CLEANED_SUFFIX,
-  INDEX_SUFFIX,
-  LOG_SUFFIX,
-  Segment,
-  TIME_INDEX_SUFFIX,
-  parseSegmentName,
-  segmentName,
-} from "./segment.js";
+import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
+import type { RecoveryReport } from "./recovery.js";
+import { Segment } from "./segment.js";
 import { TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
 
-export const RECOVERY_POINT_FILE = "recovery-point";
-export const LOG_START_FILE = "log-start-offset";
+export { LOG_START_FILE, RECOVERY_POINT_FILE };
 
 export interface AppendResult {
   readonly baseOffset: number;
@@ -52,6 +45,12 @@ export interface ReadOptions {
   readonly maxRecords?: number;
   /** About this many bytes of batches; at least one record is returned (default 1 MiB). */
   readonly maxBytes?: number;
+  /**
+   * Also read records written but not yet durable (under `fsync: "always"`, where reads
+   * otherwise stop at the durable end). Only for a writer reading its own records that hands
+   * nothing out before its appends resolve.
+   */
+  readonly includeUnsynced?: boolean;
 }
 
 export interface TailOptions {
@@ -88,7 +87,7 @@ interface LogMetrics {
  * A durable, segmented, append-only log of record batches in Kafka's on-disk format.
  * One writer (enforced by a lock file); reads never wait for writes.
  */
-export class Log {
+export class Log implements CompactableLog {
   /** What recovery found on open. */
   recovery!: RecoveryReport;
   private segments: Segment[] = [];
@@ -110,6 +109,9 @@ export class Log {
   private readonly metrics: LogMetrics;
   private readonly faults: FaultSeams;
   private sealing: Promise<void> = Promise.resolve();
+  /** A segment was created since the directory was last synced. */
+  private dirDirty = false;
+  private retaining: Promise<number> | undefined;
   /** Set by the compactor while it rewrites sealed segments. */
   compacting = false;
 
@@ -151,7 +153,7 @@ export class Log {
           cause,
         });
       }
-    } else fs.mkdir(dir);
+    } else await makeDirectory(fs, dir);
     const lock = await DirLock.acquire(fs, dir);
     const log = new Log(
       dir,
@@ -164,7 +166,19 @@ export class Log {
       options.faults ?? {},
     );
     try {
-      log.recover();
+      const loaded = loadLog(fs, dir, resolved.indexIntervalBytes);
+      log.segments = loaded.segments;
+      log.startOffset = loaded.startOffset;
+      log.recovery = loaded.report;
+      log.nextOffset = log.active.nextOffset;
+      log.durableOffset = log.nextOffset;
+      for (const s of log.segments) {
+        s.markDurable();
+        if (s.maxTimestamp > log.lastTimestamp) log.lastTimestamp = s.maxTimestamp;
+      }
+      log.metrics.segments.set(log.segments.length);
+      // Recovery may have created the first segment or removed leftovers: make that durable.
+      await fs.syncDir(dir);
     } catch (error) {
       for (const s of log.segments) s.close();
       lock.release();
@@ -173,106 +187,6 @@ export class Log {
     log.scheduleFsync();
     log.scheduleMaintenance();
     return log;
-  }
-
-  // ---------------------------------------------------------------- recovery
-
-  private readCheckpoint(file: string): number {
-    const path = join(this.dir, file);
-    if (!this.fs.exists(path)) return 0;
-    const value = Number(this.fs.readFile(path).toString("utf8").trim());
-    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
-  }
-
-  private recover(): void {
-    const started = performance.now();
-    const names = this.fs.list(this.dir);
-    for (const name of names) {
-      if (name.endsWith(CLEANED_SUFFIX) || name.endsWith(".tmp"))
-        this.fs.unlink(join(this.dir, name));
-    }
-    const bases = names
-      .map(parseSegmentName)
-      .filter((b): b is number => b !== undefined)
-      .sort((a, b) => a - b);
-    const recoveryPoint = this.readCheckpoint(RECOVERY_POINT_FILE);
-    let scannedSegments = 0;
-    let scannedBytes = 0;
-    let rebuiltIndexes = 0;
-    let truncatedBytes = 0;
-    let removedSegments = 0;
-    for (let i = 0; i < bases.length; i++) {
-      const base = bases[i]!;
-      const nextBase = bases[i + 1];
-      const segment = new Segment(
-        this.fs,
-        this.dir,
-        base,
-        this.fs.open(join(this.dir, segmentName(base) + LOG_SUFFIX), "write"),
-        this.options.indexIntervalBytes,
-      );
-      this.segments.push(segment);
-      const fileSize = segment.handle.size();
-      const synced = nextBase !== undefined && nextBase <= recoveryPoint;
-      if (synced && segment.loadIndexes(fileSize)) {
-        // Trusted: fsynced before the recovery point was written. Check only its last batches.
-        segment.maxTimestamp = segment.timeIndex.lastKey ?? -1;
-        const from =
-          segment.offsetIndex.length > 0
-            ? segment.offsetIndex.valueAt(segment.offsetIndex.length - 1)
-            : 0;
-        const result = segment.scanAndIndex(from, fileSize);
-        if (result.error) throw result.error;
-        continue;
-      }
-      if (synced) rebuiltIndexes++;
-      scannedSegments++;
-      scannedBytes += fileSize;
-      const result = segment.scanAndIndex(0, fileSize);
-      if (!result.error) continue;
-      const badAt = result.validEndPosition;
-      const validAt = findValidBatchAfter(segment, badAt, fileSize, segment.nextOffset - 1);
-      // Damage below the recovery point hit data that was synced: that is never a torn write.
-      if (synced || validAt !== undefined || segment.nextOffset < recoveryPoint) {
-        throw middleCorruption(segment, badAt, validAt, result.error);
-      }
-      // A torn tail: nothing valid follows, and nothing after it was synced. Cut it off.
-      truncatedBytes += fileSize - badAt;
-      segment.truncate(badAt);
-      for (const later of bases.slice(i + 1)) {
-        const path = join(this.dir, segmentName(later));
-        truncatedBytes += this.fs.exists(path + LOG_SUFFIX)
-          ? this.fs.open(path + LOG_SUFFIX, "read").size()
-          : 0;
-        for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX])
-          this.fs.unlink(path + suffix);
-        removedSegments++;
-      }
-      break;
-    }
-    const startCheckpoint = this.readCheckpoint(LOG_START_FILE);
-    if (this.segments.length === 0) {
-      const base = Math.max(startCheckpoint, recoveryPoint);
-      this.segments.push(Segment.create(this.fs, this.dir, base, this.options.indexIntervalBytes));
-    }
-    const last = this.active;
-    this.nextOffset = last.nextOffset;
-    this.durableOffset = this.nextOffset;
-    this.startOffset = Math.min(
-      Math.max(startCheckpoint, this.segments[0]!.baseOffset),
-      this.nextOffset,
-    );
-    for (const s of this.segments)
-      if (s.maxTimestamp > this.lastTimestamp) this.lastTimestamp = s.maxTimestamp;
-    this.metrics.segments.set(this.segments.length);
-    this.recovery = {
-      scannedSegments,
-      scannedBytes,
-      rebuiltIndexes,
-      truncatedBytes,
-      removedSegments,
-      durationMs: performance.now() - started,
-    };
   }
 
   // ---------------------------------------------------------------- state
@@ -291,9 +205,12 @@ export class Log {
     return this.nextOffset;
   }
 
-  /** Readers see everything appended; equal to logEndOffset on a single node. */
+  /**
+   * One past the last record readers see: under `fsync: "always"` the durable end (a record is
+   * visible once its append can resolve), otherwise the log end.
+   */
   get highWatermark(): number {
-    return this.nextOffset;
+    return this.options.fsync === "always" ? this.durableOffset : this.nextOffset;
   }
 
   /** One past the last offset known to be on the device (fsynced). */
@@ -521,12 +438,16 @@ export class Log {
     this.metrics.appends.inc();
     this.metrics.records.inc(recordCount);
     this.metrics.bytes.inc(batch.length);
-    if (this.appendWaiters.length > 0) {
-      const waiting = this.appendWaiters;
-      this.appendWaiters = [];
-      for (const wake of waiting) wake();
-    }
+    if (this.options.fsync !== "always") this.wakeReaders();
     return { baseOffset, lastOffset, maxTimestamp };
+  }
+
+  /** Wakes readers waiting for the high watermark to move. */
+  private wakeReaders(): void {
+    if (this.appendWaiters.length === 0) return;
+    const waiting = this.appendWaiters;
+    this.appendWaiters = [];
+    for (const wake of waiting) wake();
   }
 
   private maybeRoll(incomingBytes: number): void {
@@ -547,6 +468,7 @@ export class Log {
     this.segments.push(
       Segment.create(this.fs, this.dir, this.nextOffset, this.options.indexIntervalBytes),
     );
+    this.dirDirty = true; // its entry must be durable before an append in it is acknowledged
     this.tailCache.clear();
     this.metrics.segments.set(this.segments.length);
     // Seals run one after another so the recovery point only moves over synced segments.
@@ -555,6 +477,7 @@ export class Log {
 
   /** Syncs a sealed segment and its indexes, then moves the recovery point past it. */
   private async sealInBackground(sealed: Segment): Promise<void> {
+    if (sealed.deleted) return;
     try {
       await this.syncSegment(sealed);
       await sealed.writeIndexes();
@@ -571,6 +494,15 @@ export class Log {
   }
 
   // ---------------------------------------------------------------- durability
+
+  private async syncDirectory(): Promise<void> {
+    try {
+      await this.fs.syncDir(this.dir);
+    } catch (error) {
+      this.dirDirty = true;
+      throw error;
+    }
+  }
 
   private async syncSegment(segment: Segment): Promise<void> {
     const path = segment.path();
@@ -605,9 +537,17 @@ export class Log {
           this.syncAgain = false;
           const upTo = this.nextOffset;
           const dirty = this.segments.filter((s) => s.dirty);
-          await Promise.all(dirty.map((s) => this.syncSegment(s)));
+          const syncs = dirty.map((s) => this.syncSegment(s));
+          for (const s of this.segments)
+            if (!s.dirty && s.syncing !== undefined) syncs.push(s.syncing);
+          if (this.dirDirty) {
+            this.dirDirty = false;
+            syncs.push(this.syncDirectory());
+          }
+          await Promise.all(syncs);
           this.durableOffset = Math.max(this.durableOffset, upTo);
           this.releaseWaiters();
+          if (this.options.fsync === "always") this.wakeReaders();
         } while (this.syncAgain || this.waiters.length > 0);
       } catch (error) {
         this.fail(error as Error);
@@ -646,6 +586,16 @@ export class Log {
     if (this.state !== "open") return;
     this.state = "failed";
     this.failure = error;
+    // What was written since the last good fsync may or may not be on the device: cut it, so
+    // no append that is rejected here is ever read, before or after a reopen.
+    try {
+      for (const s of this.segments) s.rollBackToDurable();
+      this.nextOffset = this.active.nextOffset;
+      this.durableOffset = Math.min(this.durableOffset, this.nextOffset);
+      this.tailCache.clear();
+    } catch {
+      // The file system refuses even that: the reopen's recovery will judge the files.
+    }
     const waiting = this.waiters;
     this.waiters = [];
     const wrapped =
@@ -707,6 +657,7 @@ export class Log {
   private forEachBatch(
     offset: number,
     maxBytes: number,
+    limit: number,
     visit: (buf: Buffer, at: number, header: BatchHeader) => boolean,
   ): void {
     let from = offset;
@@ -721,6 +672,7 @@ export class Log {
         for (const buf of cached) {
           served = true;
           const header = readBatchHeader(buf, 0) as BatchHeader;
+          if (header.baseOffset >= limit) return;
           visited += buf.length;
           if (!visit(buf, 0, header) || visited >= maxBytes) return;
           from = header.baseOffset + header.lastOffsetDelta + 1;
@@ -746,6 +698,7 @@ export class Log {
             if (header.message.startsWith("truncated") && at > 0) break; // continues in the next chunk
             throw segment.corruptAt(position + at, header);
           }
+          if (header.baseOffset >= limit) return;
           visited += header.sizeBytes;
           if (!visit(chunk, at, header) || visited >= maxBytes) return;
           from = header.baseOffset + header.lastOffsetDelta + 1;
@@ -766,8 +719,9 @@ export class Log {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
       throw invalid("maxBytes", "an integer >= 1", maxBytes);
     const out: LogRecord[] = [];
-    if (offset >= this.nextOffset) return out;
-    this.forEachBatch(offset, maxBytes, (buf, at, header) => {
+    const limit = options.includeUnsynced === true ? this.nextOffset : this.highWatermark;
+    if (offset >= limit) return out;
+    this.forEachBatch(offset, maxBytes, limit, (buf, at, header) => {
       const records = decodeRecords(buf, at, header, undefined, {
         fromOffset: offset,
         maxRecords: maxRecords - out.length,
@@ -792,8 +746,9 @@ export class Log {
   readBatches(offset: number, maxBytes = 1024 * 1024): Buffer {
     this.checkReadOffset(offset, "offset");
     const parts: Buffer[] = [];
-    if (offset >= this.nextOffset) return Buffer.alloc(0);
-    this.forEachBatch(offset, maxBytes, (buf, at, header) => {
+    const limit = this.highWatermark;
+    if (offset >= limit) return Buffer.alloc(0);
+    this.forEachBatch(offset, maxBytes, limit, (buf, at, header) => {
       parts.push(buf.subarray(at, at + header.sizeBytes));
       return true;
     });
@@ -820,14 +775,14 @@ export class Log {
       if (position >= segment.sizeBytes) continue;
       const { records } = segment.batchAt(position);
       const hit = records.find((r) => r.timestamp >= timestampMs && r.offset >= this.startOffset);
-      if (hit !== undefined) return hit.offset;
+      if (hit !== undefined) return hit.offset < this.highWatermark ? hit.offset : undefined;
     }
     return undefined;
   }
 
-  /** Resolves once the log end offset passes `offset`, or the log closes, or `signal` aborts. */
+  /** Resolves once the high watermark passes `offset`, or the log closes, or `signal` aborts. */
   waitForAppend(offset: number, signal?: AbortSignal): Promise<void> {
-    if (this.nextOffset > offset || this.state === "closed" || signal?.aborted === true)
+    if (this.highWatermark > offset || this.state === "closed" || signal?.aborted === true)
       return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -848,13 +803,14 @@ export class Log {
     const batchRecords = options.batchRecords ?? 1000;
     while (this.state !== "closed" && options.signal?.aborted !== true) {
       if (next < this.startOffset) next = this.startOffset;
-      const records = next < this.nextOffset ? this.read(next, { maxRecords: batchRecords }) : [];
+      const end = this.highWatermark;
+      const records = next < end ? this.read(next, { maxRecords: batchRecords }) : [];
       if (records.length > 0) {
         for (const r of records) yield r;
         next = records[records.length - 1]!.offset + 1;
         continue;
       }
-      if (next < this.nextOffset) next = this.nextOffset; // compaction left a gap at the end
+      if (next < end) next = end; // compaction left a gap at the end
       await this.waitForAppend(next, options.signal);
     }
   }
@@ -868,11 +824,16 @@ export class Log {
       throw invalid("offset", `an offset between 0 and ${this.nextOffset}`, offset);
     if (offset <= this.startOffset) return;
     this.startOffset = offset;
-    await this.fs.writeFileAtomic(join(this.dir, LOG_START_FILE), Buffer.from(String(offset)));
-    this.dropSegmentsBefore(offset);
+    await this.dropSegmentsBefore(offset);
   }
 
-  private dropSegmentsBefore(offset: number): number {
+  /**
+   * Writes the new log start durably, then unlinks the segments wholly below it. In that order
+   * a crash can leave only segments below the checkpoint, which recovery removes; never a hole.
+   */
+  private async dropSegmentsBefore(offset: number): Promise<number> {
+    await this.fs.writeFileAtomic(join(this.dir, LOG_START_FILE), Buffer.from(String(offset)));
+    await this.sealing; // a segment is never removed while its seal is writing its indexes
     let dropped = 0;
     while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset && !this.compacting) {
       this.segments.shift()!.delete();
@@ -887,33 +848,39 @@ export class Log {
     return dropped;
   }
 
-  /** Deletes whole segments past `retentionMs` or beyond `retentionBytes`; returns how many. */
-  enforceRetention(): number {
-    this.ensureWritable();
+  /** Deletes whole segments past `retentionMs` or beyond `retentionBytes`; resolves to how many. */
+  enforceRetention(): Promise<number> {
+    try {
+      this.ensureWritable();
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    // One pass at a time: a second caller shares the pass in flight.
+    this.retaining ??= this.retain().finally(() => (this.retaining = undefined));
+    return this.retaining;
+  }
+
+  private async retain(): Promise<number> {
     if (!this.options.cleanupPolicy.includes("delete") || this.compacting) return 0;
     const { retentionMs, retentionBytes } = this.options;
     const cutoff = retentionMs === undefined ? undefined : this.clock.now() - retentionMs;
     const expired = (s: Segment): boolean =>
       cutoff !== undefined && !s.isEmpty && s.maxTimestamp < cutoff;
     // A wholly expired log rolls so its last segment can go too (Kafka does the same).
-    if (this.segments.length === 1 && expired(this.active)) this.roll();
+    if (expired(this.active)) this.roll();
     let size = this.sizeBytes;
-    let deleted = 0;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
+    let count = 0;
+    while (count < this.segments.length - 1) {
+      const oldest = this.segments[count]!;
       const overSize = retentionBytes !== undefined && size - oldest.sizeBytes >= retentionBytes;
       if (!expired(oldest) && !overSize) break;
-      this.segments.shift();
-      oldest.delete();
       size -= oldest.sizeBytes;
-      deleted++;
-      if (this.segments.length === 1 && expired(this.active)) this.roll();
+      count++;
     }
-    if (deleted > 0) {
-      this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
-      this.metrics.segments.set(this.segments.length);
-    }
-    return deleted;
+    if (count === 0) return 0;
+    const newStart = this.segments[count]!.baseOffset;
+    if (newStart > this.startOffset) this.startOffset = newStart;
+    return this.dropSegmentsBefore(newStart);
   }
 
   private scheduleMaintenance(): void {
@@ -929,9 +896,8 @@ export class Log {
 
   private async runMaintenance(): Promise<void> {
     try {
-      this.enforceRetention();
+      await this.enforceRetention();
       if (this.options.cleanupPolicy.includes("compact")) {
-        const { compactLog } = await import("./compactor.js");
         await compactLog(this);
       }
     } catch (error) {
@@ -954,26 +920,11 @@ export class Log {
     this.segments[at] = replacement;
   }
 
-  /** @internal drops a sealed segment that compaction emptied. */
-  removeSealedSegment(segment: Segment): void {
-    const at = this.segments.indexOf(segment);
-    if (at < 0 || at === this.segments.length - 1)
-      throw new SluiceError("SLUICE_INTERNAL", `segment ${segment.path()} is not sealed`);
-    this.segments.splice(at, 1);
-    segment.delete();
-    this.metrics.segments.set(this.segments.length);
-  }
-
-  /** @internal reads every record of the active segment. */
+  /** @internal reads every record of the active segment (for the compactor's key map). */
   activeRecords(visit: (record: LogRecord) => void): void {
-    this.segmentRecords(this.active, visit);
-  }
-
-  /** @internal reads every record of a segment (for the compactor's key map). */
-  segmentRecords(segment: Segment, visit: (record: LogRecord) => void): void {
-    let position = 0;
-    while (position < segment.sizeBytes) {
-      const { header, records } = segment.batchAt(position);
+    const active = this.active;
+    for (let position = 0; position < active.sizeBytes;) {
+      const { header, records } = active.batchAt(position);
       for (const r of records) visit(r);
       position += header.sizeBytes;
     }

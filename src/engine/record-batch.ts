@@ -68,6 +68,13 @@ export interface EncodeOptions {
   /** Offset deltas for each record (compaction keeps offsets with gaps); defaults to 0..n-1. */
   readonly offsetDeltas?: readonly number[];
   readonly logAppendTime?: boolean;
+  /** Attribute bits to carry over besides codec and timestamp type (transactional, control). */
+  readonly attributes?: number;
+  readonly partitionLeaderEpoch?: number;
+  /** The batch's last offset delta when its last records are gone (compaction keeps it). */
+  readonly lastOffsetDelta?: number;
+  /** The batch's max timestamp when it is not the records' (log append time, emptied batches). */
+  readonly maxTimestamp?: number;
   /** With a codec: most bytes of records before compression (default MAX_DECOMPRESSED_BATCH_BYTES). */
   readonly maxUncompressedBytes?: number;
 }
@@ -164,17 +171,18 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeOpti
   const producer = options.producer ?? NO_PRODUCER;
   writeInt64(batch, BASE_OFFSET, options.baseOffset);
   batch.writeInt32BE(batch.length - BATCH_LOG_OVERHEAD, BATCH_LENGTH);
-  batch.writeInt32BE(-1, LEADER_EPOCH);
+  batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, LEADER_EPOCH);
   batch.writeInt8(MAGIC_V2, MAGIC);
-  let attributes = compression & COMPRESSION_MASK;
+  let attributes =
+    (compression & COMPRESSION_MASK) | ((options.attributes ?? 0) & ~COMPRESSION_MASK);
   if (options.logAppendTime === true) attributes |= TIMESTAMP_TYPE_LOG_APPEND;
   batch.writeInt16BE(attributes, ATTRIBUTES);
   batch.writeInt32BE(
-    deltas === undefined ? count - 1 : (deltas[count - 1] ?? 0),
+    options.lastOffsetDelta ?? (deltas === undefined ? count - 1 : (deltas[count - 1] ?? 0)),
     LAST_OFFSET_DELTA,
   );
   writeInt64(batch, BASE_TIMESTAMP, baseTimestamp);
-  writeInt64(batch, MAX_TIMESTAMP, maxTimestamp);
+  writeInt64(batch, MAX_TIMESTAMP, options.maxTimestamp ?? maxTimestamp);
   writeInt64(batch, PRODUCER_ID, producer.producerId);
   batch.writeInt16BE(producer.producerEpoch, PRODUCER_EPOCH);
   batch.writeInt32BE(producer.baseSequence, BASE_SEQUENCE);
@@ -182,6 +190,37 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeOpti
   recordsSection.copy(batch, BATCH_HEADER_BYTES);
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
   return batch;
+}
+
+/**
+ * A batch with no records that keeps a range of offsets: what compaction leaves where every
+ * record of a segment's last batch is gone (as Kafka's cleaner does), and what `repair` puts
+ * where offsets were lost, so that a segment still ends where the next one begins and no offset
+ * is ever given out twice.
+ */
+export function encodeEmptyBatch(
+  baseOffset: number,
+  lastOffsetDelta: number,
+  timestamp: number,
+  template?: BatchHeader,
+): Buffer {
+  return encodeBatch([], {
+    baseOffset,
+    defaultTimestamp: timestamp,
+    lastOffsetDelta,
+    maxTimestamp: timestamp,
+    ...(template === undefined
+      ? {}
+      : {
+          attributes: template.attributes & ~COMPRESSION_MASK,
+          partitionLeaderEpoch: template.partitionLeaderEpoch,
+          producer: {
+            producerId: template.producerId,
+            producerEpoch: template.producerEpoch,
+            baseSequence: template.baseSequence,
+          },
+        }),
+  });
 }
 
 /** Rewrites the base offset of an encoded batch in place (not covered by the CRC). */

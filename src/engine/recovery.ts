@@ -1,6 +1,5 @@
 import { SluiceError } from "../errors/index.js";
-import { checkBatch } from "./record-batch.js";
-import type { Segment } from "./segment.js";
+import { type BatchHeader, checkBatch, readBatchHeader } from "./record-batch.js";
 
 /** What `openLog` found and fixed; also what `sluice log verify` prints. */
 export interface RecoveryReport {
@@ -9,48 +8,122 @@ export interface RecoveryReport {
   readonly scannedBytes: number;
   /** Segments whose persisted indexes were missing or stale and were rebuilt. */
   readonly rebuiltIndexes: number;
-  /** Bytes cut from a torn or corrupt tail (never from the middle). */
+  /** Bytes cut from a torn tail (never from the middle). */
   readonly truncatedBytes: number;
-  /** Segments after a torn tail that were removed whole. */
+  /** Segments removed: below the log start checkpoint (an interrupted retention), or after a torn tail. */
   readonly removedSegments: number;
   readonly durationMs: number;
 }
 
+/** Reads `length` bytes of a segment file at `position` (fewer at its end). */
+export type ReadAt = (position: number, length: number) => Buffer;
+
+export interface ResyncPoint {
+  readonly position: number;
+  readonly header: BatchHeader;
+}
+
+export interface ResyncOptions {
+  /** Where the damage starts: the first byte that is not a valid batch. */
+  readonly badAt: number;
+  readonly fileSize: number;
+  /** The last offset of the last good batch before the damage (base offset - 1 if none). */
+  readonly lastGoodOffset: number;
+  /** True when an index entry says a batch with this base offset starts at this position. */
+  readonly vouched?: (position: number, baseOffset: number) => boolean;
+  /**
+   * Also demand that the offsets skipped are no more than the bytes skipped. For repair and
+   * verify, which then keep what follows; recovery, which only refuses, leaves it off so that
+   * no doubt ever leads to a truncation.
+   */
+  readonly strict?: boolean;
+}
+
 /**
- * After a bad batch at `position`, looks for any valid batch later in the segment with a
- * larger offset. Finding one means the damage is in the middle of the data, not a torn tail.
+ * After damage, finds where the chain of batches credibly resumes. Any CRC-valid batch can be
+ * forged inside a record value, so a candidate must also be consistent with the chain: an index
+ * entry vouches for it, or the damaged batch's own (intact) length points exactly at it, or it
+ * starts a run of valid batches with increasing offsets that ends exactly at the end of the file.
+ * Its base offset must follow the last good batch's.
  */
-export function findValidBatchAfter(
-  segment: Segment,
-  position: number,
-  fileSize: number,
-  afterOffset: number,
-): number | undefined {
-  const rest = segment.readBytes(position, fileSize - position);
+export function findResyncPoint(read: ReadAt, options: ResyncOptions): ResyncPoint | undefined {
+  const { badAt, fileSize, lastGoodOffset } = options;
+  const rest = read(badAt, fileSize - badAt);
+  const damaged = readBatchHeader(rest, 0);
+  const damagedEnd = damaged instanceof SluiceError ? -1 : damaged.sizeBytes;
   for (let at = 1; at + 61 <= rest.length; at++) {
-    if (rest[at + 16] !== 2) continue;
+    if (rest[at + 16] !== 2) continue; // magic
     const length = rest.readInt32BE(at + 8);
     if (length < 49 || at + 12 + length > rest.length) continue;
     const header = checkBatch(rest, at);
-    if (!(header instanceof SluiceError) && header.baseOffset > afterOffset) return position + at;
+    if (header instanceof SluiceError || header.baseOffset <= lastGoodOffset) continue;
+    const position = badAt + at;
+    if (options.vouched?.(position, header.baseOffset) === true) return { position, header };
+    if (at === damagedEnd && header.baseOffset === lastGoodOffset + 1 + countOf(damaged))
+      return { position, header };
+    if (options.strict === true && header.baseOffset - (lastGoodOffset + 1) > at) continue;
+    if (chainReachesEnd(rest, at, header)) return { position, header };
   }
   return undefined;
 }
 
-export function middleCorruption(
-  segment: Segment,
-  position: number,
-  validAt: number | undefined,
-  cause: SluiceError,
-): SluiceError {
-  const after =
-    validAt === undefined
-      ? "in data that was already synced"
-      : `and has valid data again at byte ${validAt}`;
+function countOf(damaged: BatchHeader | SluiceError): number {
+  return damaged instanceof SluiceError ? Number.NaN : damaged.lastOffsetDelta + 1;
+}
+
+function chainReachesEnd(rest: Buffer, from: number, first: BatchHeader): boolean {
+  let at = from + first.sizeBytes;
+  let last = first.baseOffset + first.lastOffsetDelta;
+  while (at < rest.length) {
+    const header = checkBatch(rest, at);
+    if (header instanceof SluiceError || header.baseOffset <= last) return false;
+    last = header.baseOffset + header.lastOffsetDelta;
+    at += header.sizeBytes;
+  }
+  return at === rest.length;
+}
+
+/** The sector size below which a lost write shows: a page that never reached the device reads as zeros. */
+const SECTOR_BYTES = 512;
+
+/**
+ * True when the bytes from `badAt` to the end of the file look like writes that never reached
+ * the device, rather than damage to written data: the file ends inside the damaged batch (its
+ * length was not updated), or everything from a sector boundary inside it to the end is zeros.
+ * A flipped bit or garbage is not this; a run of zeros a record legitimately ends with could be,
+ * which is why this only ever applies above the recovery point.
+ */
+export function looksLikeLostWrite(read: ReadAt, badAt: number, fileSize: number): boolean {
+  const rest = read(badAt, fileSize - badAt);
+  const header = readBatchHeader(rest, 0);
+  if (header instanceof SluiceError) {
+    if (header.message.startsWith("truncated")) return true;
+  } else if (header.sizeBytes > rest.length) return true;
+  let zeroStart = fileSize;
+  while (zeroStart > badAt && rest[zeroStart - 1 - badAt] === 0) zeroStart--;
+  if (zeroStart === fileSize) return false; // no zeros at the end
+  // A lost page starts on a sector boundary: the zeros must run from one to the end.
+  return zeroStart === badAt || Math.ceil(zeroStart / SECTOR_BYTES) * SECTOR_BYTES < fileSize;
+}
+
+/** Where damage was found, for a refusal that names it. */
+export interface DamagePlace {
+  readonly segment: string;
+  readonly position: number;
+  /** The first offset that cannot be read. */
+  readonly offset: number;
+}
+
+/**
+ * The error that refuses to open a damaged log: it names the segment, byte and offset, says
+ * what is wrong, and how to look and repair. Recovery never truncates what this describes.
+ */
+export function refusal(place: DamagePlace, problem: string, cause?: SluiceError): SluiceError {
   return new SluiceError(
     "SLUICE_CORRUPT",
-    `corruption in the middle of the log: segment ${segment.path()} is damaged at byte ${position} (offset ${segment.nextOffset}) ` +
-      `${after}; run \`sluice log verify\` to see it and \`sluice log repair\` to fix it`,
-    { cause, details: { segment: segment.path(), position, offset: segment.nextOffset, validAt } },
+    `${problem}: segment ${place.segment} at byte ${place.position} (offset ${place.offset}); ` +
+      "nothing was changed. Run `sluice log verify <dir>` to see the damage and " +
+      "`sluice log repair <dir>` to cut it out (damaged bytes are kept aside)",
+    { ...(cause === undefined ? {} : { cause }), details: { ...place, problem } },
   );
 }

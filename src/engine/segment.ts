@@ -63,6 +63,11 @@ export class Segment {
   timeIndex: SparseIndex;
   /** Written bytes not yet synced. */
   dirty = false;
+  /** Set once retention or compaction removed the files: nothing may write them again. */
+  deleted = false;
+  /** Size and next offset as of the last successful fdatasync. */
+  durableBytes = 0;
+  durableNextOffset: number;
   private bytesSinceIndexEntry = 0;
 
   constructor(
@@ -74,6 +79,7 @@ export class Segment {
   ) {
     this.sizeBytes = 0;
     this.nextOffset = baseOffset;
+    this.durableNextOffset = baseOffset;
     this.offsetIndex = new SparseIndex("offset", baseOffset);
     this.timeIndex = new SparseIndex("time", baseOffset);
   }
@@ -156,7 +162,11 @@ export class Segment {
     let position = startPosition ?? 0;
     if (startPosition === undefined) {
       const entry = this.offsetIndex.floor(offset);
-      if (entry >= 0) position = this.offsetIndex.valueAt(entry);
+      if (entry >= 0) {
+        position = this.offsetIndex.valueAt(entry);
+        if (!this.batchStartsAt(position, this.offsetIndex.keyAt(entry)))
+          return this.rebuildIndexes().positionFor(offset);
+      }
     }
     while (position < this.sizeBytes) {
       const header = this.headerAt(position);
@@ -171,7 +181,12 @@ export class Segment {
   positionForTimestamp(timestampMs: number): number {
     const entry = this.timeIndex.floor(timestampMs - 1);
     // The entry says batches from its offset on may reach its timestamp; earlier ones do not.
-    let position = entry >= 0 ? this.positionFor(this.timeIndex.valueAt(entry)) : 0;
+    let position = 0;
+    if (entry >= 0) {
+      position = this.positionFor(this.timeIndex.valueAt(entry));
+      if (!this.batchStartsAt(position, this.timeIndex.valueAt(entry), this.timeIndex.keyAt(entry)))
+        return this.rebuildIndexes().positionForTimestamp(timestampMs);
+    }
     while (position < this.sizeBytes) {
       const header = this.headerAt(position);
       if (header instanceof SluiceError) throw this.corruptAt(position, header);
@@ -180,6 +195,43 @@ export class Segment {
     }
     return this.sizeBytes;
   }
+
+  /**
+   * Checks an index entry against the file before trusting it: a batch with that base offset
+   * (and max timestamp) starts at that position. Every lookup checks the entry it uses, so a
+   * damaged or swapped entry is caught where a load-time check of the last entry would not be.
+   */
+  private batchStartsAt(position: number, baseOffset: number, maxTimestamp?: number): boolean {
+    if (position >= this.sizeBytes) return false;
+    const header = this.headerAt(position);
+    return (
+      !(header instanceof SluiceError) &&
+      header.baseOffset === baseOffset &&
+      (maxTimestamp === undefined || header.maxTimestamp === maxTimestamp)
+    );
+  }
+
+  private rebuilding = false;
+
+  /** Rebuilds both indexes from the file (after an index entry failed its check). */
+  private rebuildIndexes(): this {
+    if (this.rebuilding)
+      throw new SluiceError("SLUICE_INTERNAL", `rebuilt index of ${this.path()} is inconsistent`);
+    this.rebuilding = true;
+    try {
+      const nextOffset = this.nextOffset;
+      const result = this.scanAndIndex(0, this.sizeBytes);
+      if (result.error) throw result.error;
+      this.nextOffset = Math.max(nextOffset, this.nextOffset);
+      this.indexesRebuilt++;
+    } finally {
+      this.rebuilding = false;
+    }
+    return this;
+  }
+
+  /** How often an index failed its check and was rebuilt (for tests and metrics). */
+  indexesRebuilt = 0;
 
   /** Reads, verifies and decodes the batch at `position`; throws SLUICE_CORRUPT naming the segment. */
   batchAt(position: number): DecodedBatch {
@@ -282,7 +334,8 @@ export class Segment {
     return { validEndPosition: position };
   }
 
-  private readRaw(position: number, length: number): Buffer {
+  /** Reads the file itself at `position`, past `sizeBytes` too (recovery looks beyond the damage). */
+  readRaw(position: number, length: number): Buffer {
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
@@ -312,14 +365,20 @@ export class Segment {
     );
     if (offsets === undefined || times === undefined) return false;
     if (fileSize > 0 && (offsets.length === 0 || offsets.valueAt(0) !== 0)) return false;
-    // The last entry must point at a real batch with the indexed base offset.
     this.sizeBytes = fileSize;
+    // Every entry in order and inside the file; the last checked against the file here, the
+    // others whenever a lookup uses them.
+    for (let i = 0; i < offsets.length; i++) {
+      if (offsets.keyAt(i) < this.baseOffset || offsets.valueAt(i) >= fileSize) return false;
+      if (i > 0 && offsets.valueAt(i) <= offsets.valueAt(i - 1)) return false;
+    }
+    for (let i = 0; i < times.length; i++) {
+      if (times.valueAt(i) < this.baseOffset) return false;
+      if (i > 0 && times.valueAt(i) < times.valueAt(i - 1)) return false;
+    }
     if (offsets.length > 0) {
       const last = offsets.length - 1;
-      const position = offsets.valueAt(last);
-      if (position >= fileSize) return false;
-      const header = this.headerAt(position);
-      if (header instanceof SluiceError || header.baseOffset !== offsets.keyAt(last)) return false;
+      if (!this.batchStartsAt(offsets.valueAt(last), offsets.keyAt(last))) return false;
     }
     this.offsetIndex = offsets;
     this.timeIndex = times;
@@ -328,6 +387,7 @@ export class Segment {
 
   /** Persists both indexes (atomically each). */
   async writeIndexes(): Promise<void> {
+    if (this.deleted) return; // retention got there first: its files must stay gone
     await this.fs.writeFileAtomic(this.path(INDEX_SUFFIX), this.offsetIndex.encode());
     await this.fs.writeFileAtomic(this.path(TIME_INDEX_SUFFIX), this.timeIndex.encode());
   }
@@ -340,9 +400,48 @@ export class Segment {
     this.dirty = true;
   }
 
-  async sync(): Promise<void> {
+  /** Syncs the file; what was written before the call is then durable. */
+  sync(): Promise<void> {
     this.dirty = false;
-    await this.handle.sync();
+    const sizeBytes = this.sizeBytes;
+    const nextOffset = this.nextOffset;
+    const syncing = this.handle.sync().then(() => {
+      if (sizeBytes >= this.durableBytes) {
+        this.durableBytes = sizeBytes;
+        this.durableNextOffset = nextOffset;
+      }
+    });
+    this.syncing = syncing.finally(() => {
+      if (this.syncing === tracked) this.syncing = undefined;
+    });
+    const tracked = this.syncing;
+    tracked.catch(() => undefined); // the caller of sync() sees the failure; waiters see it too
+    return syncing;
+  }
+
+  /**
+   * The fsync in flight, if any. A segment that is no longer dirty may still be syncing (its
+   * seal started it): a group commit must wait for that too before acknowledging anything.
+   */
+  syncing: Promise<void> | undefined;
+
+  /** Takes what is in the file now as durable (after recovery verified it). */
+  markDurable(): void {
+    this.durableBytes = this.sizeBytes;
+    this.durableNextOffset = this.nextOffset;
+  }
+
+  /**
+   * After a failed fsync: cuts the file back to what was last synced, so a write whose append
+   * was rejected never becomes readable, now or after a reopen.
+   */
+  rollBackToDurable(): void {
+    if (this.sizeBytes <= this.durableBytes) return;
+    this.handle.truncate(this.durableBytes);
+    this.offsetIndex.truncateToValue(this.durableBytes);
+    this.timeIndex.truncateToValue(this.durableNextOffset);
+    this.sizeBytes = this.durableBytes;
+    this.nextOffset = this.durableNextOffset;
   }
 
   close(): void {
@@ -351,6 +450,7 @@ export class Segment {
 
   /** Closes and removes the segment's files. */
   delete(): void {
+    this.deleted = true;
     this.handle.close();
     for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX])
       this.fs.unlink(this.path(suffix));

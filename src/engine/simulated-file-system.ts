@@ -14,25 +14,46 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-interface SimFile {
+/** A file's contents; several names may point at one inode (hard links). */
+interface Inode {
   data: Buffer;
   length: number;
-  /** What the device holds: the contents at the last successful sync. */
+  /** What the device holds: the contents at the last successful fdatasync. */
   durable: Buffer;
 }
 
+/** The page size of the simulated device: unsynced data is lost, zeroed or kept per page. */
+export const SIMULATED_PAGE_BYTES = 512;
+
+/**
+ * What a crash does to what was not synced. "random" decides each page and each directory entry
+ * from the seed; "lose" drops all of it; "keep" keeps all of it (a process crash, not power loss).
+ */
+export type CrashFate = "random" | "lose" | "keep";
+
 export interface CrashOptions {
-  /** Keep a random prefix of each file's unsynced bytes, as a torn write would (default true). */
-  readonly keepRandomUnsyncedPrefix?: boolean;
+  /** Pages written or cut since the file's last fdatasync (default "random"). */
+  readonly unsyncedPages?: CrashFate;
+  /** Entries created, renamed, linked or removed since the directory's last fsync (default "random"). */
+  readonly unsyncedEntries?: CrashFate;
 }
 
 /**
- * An in-memory file system for deterministic durability tests. Everything written but not
- * synced is lost (or torn) by `crash()`. Directory operations are treated as durable at once.
+ * An in-memory file system for deterministic durability tests, modelled on what a real disk
+ * may do at power loss. `crash()` decides, from the seed, the fate of everything not yet made
+ * durable. Each unsynced page of a file, independently: kept, or lost (the old contents come
+ * back, and a page that had none reads back as zeros), so later pages can survive while
+ * earlier ones do not. A file's length: its synced or its written length. Each directory entry
+ * created, renamed, linked or removed since that directory's last fsync: reached the device or
+ * not.
  */
 export class SimulatedFileSystem implements FileSystem {
-  private files = new Map<string, SimFile>();
+  /** The namespace as processes see it: path -> inode. */
+  private names = new Map<string, Inode>();
+  /** The namespace as the device holds it: entries as of each directory's last fsync. */
+  private durableNames = new Map<string, Inode>();
   private dirs = new Set<string>(["/"]);
+  private durableDirs = new Set<string>(["/"]);
   private generation = 0;
   private syncFailures = 0;
   private tornWrite: number | undefined;
@@ -40,12 +61,13 @@ export class SimulatedFileSystem implements FileSystem {
   /** Total bytes the disk holds; writes beyond fail with ENOSPC. */
   capacityBytes = Number.POSITIVE_INFINITY;
   syncCount = 0;
+  dirSyncCount = 0;
 
   constructor(seed = 1) {
     this.random = seededRandom(seed);
   }
 
-  /** The next `count` fsyncs fail with an I/O error (and sync nothing). */
+  /** The next `count` fsyncs (of files or directories) fail with an I/O error and sync nothing. */
   failNextSyncs(count = 1): void {
     this.syncFailures += count;
   }
@@ -61,94 +83,150 @@ export class SimulatedFileSystem implements FileSystem {
     this.tornWrite = keepBytes;
   }
 
-  /** Drops everything not synced (keeping a random torn prefix by default); open handles die. */
+  /** Power loss: decides the fate of everything unsynced (see the class doc); open handles die. */
   crash(options: CrashOptions = {}): void {
-    const keepPrefix = options.keepRandomUnsyncedPrefix ?? true;
+    const pages = options.unsyncedPages ?? "random";
+    const entries = options.unsyncedEntries ?? "random";
     this.generation++;
-    for (const file of this.files.values()) {
-      let keep = file.durable.length;
-      if (keepPrefix && file.length > keep && file.data.subarray(0, keep).equals(file.durable)) {
-        keep += Math.floor(this.random() * (file.length - keep + 1));
-      }
-      const restored = Buffer.alloc(Math.max(keep, 16));
-      file.durable.copy(restored);
-      if (keep > file.durable.length)
-        file.data.copy(restored, file.durable.length, file.durable.length, keep);
-      file.data = restored;
-      file.length = keep;
-      file.durable = Buffer.from(restored.subarray(0, keep));
+    this.crashEntries(entries);
+    const seen = new Set<Inode>();
+    for (const inode of this.names.values()) {
+      if (seen.has(inode)) continue;
+      seen.add(inode);
+      this.crashInode(inode, pages);
     }
+    this.durableNames = new Map(this.names);
+    this.durableDirs = new Set(this.dirs);
+  }
+
+  private decide(fate: CrashFate): boolean {
+    return fate === "keep" || (fate === "random" && this.random() < 0.5);
+  }
+
+  private crashEntries(fate: CrashFate): void {
+    // Directories first: one that never reached the device takes its whole subtree with it.
+    for (const dir of [...this.dirs].sort()) {
+      if (this.durableDirs.has(dir) || !this.dirs.has(dirname(dir))) continue;
+      if (!this.decide(fate)) this.removeDir(dir);
+    }
+    for (const dir of [...this.durableDirs])
+      if (!this.dirs.has(dir) && this.dirs.has(dirname(dir)) && !this.decide(fate))
+        this.dirs.add(dir);
+    const paths = new Set([...this.names.keys(), ...this.durableNames.keys()]);
+    for (const path of [...paths].sort()) {
+      const now = this.names.get(path);
+      const before = this.durableNames.get(path);
+      if (now === before || !this.dirs.has(dirname(path))) continue;
+      if (this.decide(fate)) continue;
+      if (before === undefined) this.names.delete(path);
+      else this.names.set(path, before);
+    }
+  }
+
+  private crashInode(inode: Inode, fate: CrashFate): void {
+    const old = inode.durable;
+    const lengths = [old.length, inode.length];
+    const length =
+      fate === "keep"
+        ? inode.length
+        : fate === "lose"
+          ? old.length
+          : lengths[Math.floor(this.random() * 2)]!;
+    const restored = Buffer.alloc(Math.max(length, 16));
+    for (let page = 0; page * SIMULATED_PAGE_BYTES < length; page++) {
+      const start = page * SIMULATED_PAGE_BYTES;
+      const end = Math.min(start + SIMULATED_PAGE_BYTES, length);
+      const written = inode.data.subarray(start, Math.min(end, inode.length));
+      const synced = old.subarray(start, Math.min(end, old.length));
+      if (written.equals(synced) && end <= old.length && end <= inode.length) {
+        synced.copy(restored, start);
+        continue;
+      }
+      // Kept, or lost: the device still holds the old contents, and a page that had none
+      // (past the synced length) reads back as zeros.
+      if (this.decide(fate)) written.copy(restored, start);
+      else synced.copy(restored, start);
+    }
+    inode.data = restored;
+    inode.length = length;
+    inode.durable = Buffer.from(restored.subarray(0, length));
   }
 
   usedBytes(): number {
     let total = 0;
-    for (const f of this.files.values()) total += f.length;
+    for (const inode of new Set(this.names.values())) total += inode.length;
     return total;
   }
 
   /** Direct access for tests that corrupt bytes on "disk". */
   rawFile(path: string): Buffer {
-    const file = this.must(path);
-    return file.data.subarray(0, file.length);
+    const inode = this.must(path);
+    return inode.data.subarray(0, inode.length);
   }
 
-  /** Replaces a file's bytes (durably), as a test that damages a disk would. */
+  /** Replaces a file's bytes (durably, entry included), as a test that damages a disk would. */
   setRawFile(path: string, bytes: Buffer): void {
-    this.files.set(path, {
-      data: Buffer.from(bytes),
-      length: bytes.length,
-      durable: Buffer.from(bytes),
-    });
+    const inode = { data: Buffer.from(bytes), length: bytes.length, durable: Buffer.from(bytes) };
+    this.names.set(path, inode);
+    this.durableNames.set(path, inode);
   }
 
   open(path: string, mode: OpenMode): FileHandle {
     if (!this.dirs.has(dirname(path))) throw this.error("ENOENT", "open", path);
-    let file = this.files.get(path);
-    if (mode === "create-exclusive" && file !== undefined) throw this.error("EEXIST", "open", path);
-    if (file === undefined) {
+    let inode = this.names.get(path);
+    if (mode === "create-exclusive" && inode !== undefined)
+      throw this.error("EEXIST", "open", path);
+    if (inode === undefined) {
       if (mode === "read") throw this.error("ENOENT", "open", path);
-      file = { data: Buffer.alloc(4096), length: 0, durable: Buffer.alloc(0) };
-      this.files.set(path, file);
+      inode = { data: Buffer.alloc(4096), length: 0, durable: Buffer.alloc(0) };
+      this.names.set(path, inode);
     }
-    return new SimulatedFileHandle(this, path, this.generation);
+    return new SimulatedFileHandle(this, inode, path, this.generation);
   }
 
   exists(path: string): boolean {
-    return this.files.has(path) || this.dirs.has(path);
+    return this.names.has(path) || this.dirs.has(path);
   }
 
   list(dir: string): string[] {
-    if (!this.dirs.has(dir)) throw this.error("ENOENT", "list", dir);
+    if (!this.dirs.has(dir)) {
+      if (this.names.has(dir)) throw this.error("ENOTDIR", "list", dir);
+      throw this.error("ENOENT", "list", dir);
+    }
     const names: string[] = [];
-    for (const p of [...this.files.keys(), ...this.dirs])
+    for (const p of [...this.names.keys(), ...this.dirs])
       if (p !== dir && dirname(p) === dir) names.push(basename(p));
     return names.sort();
   }
 
   mkdir(dir: string): void {
-    for (let d = dir; !this.dirs.has(d); d = dirname(d)) this.dirs.add(d);
+    for (let d = dir; !this.dirs.has(d); d = dirname(d)) {
+      if (this.names.has(d)) throw this.error("ENOTDIR", "mkdir", d);
+      this.dirs.add(d);
+    }
   }
 
   rename(from: string, to: string): void {
-    const file = this.must(from);
-    this.files.delete(from);
-    this.files.set(to, file);
+    const inode = this.must(from);
+    if (!this.dirs.has(dirname(to))) throw this.error("ENOENT", "rename", to);
+    this.names.delete(from);
+    this.names.set(to, inode);
   }
 
   link(existing: string, to: string): void {
-    const file = this.must(existing);
+    const inode = this.must(existing);
     if (this.exists(to)) throw this.error("EEXIST", "link", to);
     if (!this.dirs.has(dirname(to))) throw this.error("ENOENT", "link", to);
-    this.files.set(to, file);
+    this.names.set(to, inode);
   }
 
   unlink(path: string): void {
-    this.files.delete(path);
+    this.names.delete(path);
   }
 
   removeDir(dir: string): void {
     const inside = (p: string): boolean => p === dir || p.startsWith(dir + "/");
-    for (const p of [...this.files.keys()]) if (inside(p)) this.files.delete(p);
+    for (const p of [...this.names.keys()]) if (inside(p)) this.names.delete(p);
     for (const d of [...this.dirs]) if (inside(d)) this.dirs.delete(d);
   }
 
@@ -166,23 +244,38 @@ export class SimulatedFileSystem implements FileSystem {
     await handle.sync();
     handle.close();
     this.rename(tmp, path);
+    await this.syncDir(dirname(path));
   }
 
-  syncDir(): Promise<void> {
+  syncDir(dir: string): Promise<void> {
+    this.dirSyncCount++;
+    if (!this.dirs.has(dir)) return Promise.reject(this.error("ENOENT", "fsync", dir));
+    if (this.syncFailures > 0) {
+      this.syncFailures--;
+      return Promise.reject(this.error("EIO", "fsync", dir));
+    }
+    for (const path of new Set([...this.names.keys(), ...this.durableNames.keys()])) {
+      if (dirname(path) !== dir) continue;
+      const inode = this.names.get(path);
+      if (inode === undefined) this.durableNames.delete(path);
+      else this.durableNames.set(path, inode);
+    }
+    for (const d of this.dirs) if (dirname(d) === dir) this.durableDirs.add(d);
+    for (const d of [...this.durableDirs])
+      if (dirname(d) === dir && d !== dir && !this.dirs.has(d)) this.durableDirs.delete(d);
     return Promise.resolve();
   }
 
-  /** @internal used by handles */
-  fileFor(path: string, generation: number): SimFile {
+  /** @internal used by handles: fails once a crash has killed the handle. */
+  checkGeneration(path: string, generation: number): void {
     if (generation !== this.generation)
       throw new SluiceError("SLUICE_IO", `${path}: handle lost in a simulated crash`, {
         details: { path },
       });
-    return this.must(path);
   }
 
   /** @internal */
-  writeBytes(file: SimFile, path: string, source: Buffer, position: number): void {
+  writeBytes(inode: Inode, path: string, source: Buffer, position: number): void {
     let bytes = source;
     const torn = this.tornWrite;
     if (torn !== undefined) {
@@ -190,37 +283,38 @@ export class SimulatedFileSystem implements FileSystem {
       bytes = source.subarray(0, Math.min(torn, source.length));
     }
     const end = position + bytes.length;
-    if (end > file.length && this.usedBytes() + (end - file.length) > this.capacityBytes)
+    if (end > inode.length && this.usedBytes() + (end - inode.length) > this.capacityBytes)
       throw this.error("ENOSPC", "write", path);
-    if (end > file.data.length) {
-      const grown = Buffer.alloc(Math.max(end, file.data.length * 2));
-      file.data.copy(grown, 0, 0, file.length);
-      file.data = grown;
+    if (end > inode.data.length) {
+      const grown = Buffer.alloc(Math.max(end, inode.data.length * 2));
+      inode.data.copy(grown, 0, 0, inode.length);
+      inode.data = grown;
     }
-    if (position > file.length) file.data.fill(0, file.length, position);
-    bytes.copy(file.data, position);
-    file.length = Math.max(file.length, end);
+    if (position > inode.length) inode.data.fill(0, inode.length, position);
+    bytes.copy(inode.data, position);
+    inode.length = Math.max(inode.length, end);
     if (torn !== undefined) throw this.error("EIO", "write", path);
   }
 
   /** @internal */
-  syncFile(file: SimFile, path: string): Promise<void> {
+  syncFile(inode: Inode, path: string): Promise<void> {
     this.syncCount++;
     if (this.syncFailures > 0) {
       this.syncFailures--;
       return Promise.reject(this.error("EIO", "fsync", path));
     }
-    file.durable = Buffer.from(file.data.subarray(0, file.length));
+    inode.durable = Buffer.from(inode.data.subarray(0, inode.length));
     return Promise.resolve();
   }
 
-  private must(path: string): SimFile {
-    const file = this.files.get(path);
-    if (file === undefined) throw this.error("ENOENT", "open", path);
-    return file;
+  private must(path: string): Inode {
+    const inode = this.names.get(path);
+    if (inode === undefined) throw this.error("ENOENT", "open", path);
+    return inode;
   }
 
-  private error(errno: string, op: string, path: string): SluiceError {
+  /** @internal */
+  error(errno: string, op: string, path: string): SluiceError {
     if (errno === "ENOENT")
       return new SluiceError("SLUICE_NOT_FOUND", `${op} ${path}: no such file or directory`, {
         details: { path },
@@ -236,46 +330,58 @@ export class SimulatedFileSystem implements FileSystem {
 }
 
 class SimulatedFileHandle implements FileHandle {
+  private closed = false;
+
   constructor(
     private readonly fs: SimulatedFileSystem,
+    private readonly inode: Inode,
     readonly path: string,
     private readonly generation: number,
   ) {}
 
+  /** Every operation on a closed or crashed handle is an error, as EBADF would be. */
+  private live(op: string): Inode {
+    if (this.closed) throw this.fs.error("EBADF", op, this.path);
+    this.fs.checkGeneration(this.path, this.generation);
+    return this.inode;
+  }
+
   size(): number {
-    return this.fs.fileFor(this.path, this.generation).length;
+    return this.live("stat").length;
   }
 
   read(target: Buffer, targetOffset: number, length: number, position: number): number {
-    const file = this.fs.fileFor(this.path, this.generation);
-    const n = Math.max(0, Math.min(length, file.length - position));
-    file.data.copy(target, targetOffset, position, position + n);
+    const inode = this.live("read");
+    const n = Math.max(0, Math.min(length, inode.length - position));
+    inode.data.copy(target, targetOffset, position, position + n);
     return n;
   }
 
   write(source: Buffer, position: number): void {
-    this.fs.writeBytes(this.fs.fileFor(this.path, this.generation), this.path, source, position);
+    this.fs.writeBytes(this.live("write"), this.path, source, position);
   }
 
   sync(): Promise<void> {
     try {
-      return this.fs.syncFile(this.fs.fileFor(this.path, this.generation), this.path);
+      return this.fs.syncFile(this.live("fsync"), this.path);
     } catch (error) {
       return Promise.reject(asError(error));
     }
   }
 
   truncate(length: number): void {
-    const file = this.fs.fileFor(this.path, this.generation);
-    if (length > file.data.length) {
+    const inode = this.live("truncate");
+    if (length > inode.data.length) {
       const grown = Buffer.alloc(length);
-      file.data.copy(grown, 0, 0, file.length);
-      file.data = grown;
+      inode.data.copy(grown, 0, 0, inode.length);
+      inode.data = grown;
     }
-    if (length < file.length) file.data.fill(0, length, file.length);
-    else file.data.fill(0, file.length, length);
-    file.length = length;
+    if (length < inode.length) inode.data.fill(0, length, inode.length);
+    else inode.data.fill(0, inode.length, length);
+    inode.length = length;
   }
 
-  close(): void {}
+  close(): void {
+    this.closed = true;
+  }
 }

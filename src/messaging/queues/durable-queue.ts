@@ -319,7 +319,8 @@ export class DurableQueue {
       while (j < offsets.length && offsets[j]! - offsets[i]! < 64) j++;
       const last = offsets[j - 1]!;
       for (let at = offsets[i]!; at <= last;) {
-        const records = this.log.read(at, { maxRecords: last - at + 1 });
+        // Its own records: callers await this queue's appends before they answer.
+        const records = this.log.read(at, { maxRecords: last - at + 1, includeUnsynced: true });
         if (records.length === 0) break;
         for (const record of records) byOffset.set(record.offset, record);
         at = records[records.length - 1]!.offset + 1;

@@ -1,6 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { type FileSystem, type FsyncPolicy, nodeFileSystem } from "../../engine/index.js";
+import {
+  type FileSystem,
+  type FsyncPolicy,
+  makeDirectory,
+  nodeFileSystem,
+} from "../../engine/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
@@ -106,7 +111,7 @@ export class EmbeddedQueueService implements QueueService {
   ): Promise<EmbeddedQueueService> {
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
-    if (!fs.exists(dir)) fs.mkdir(dir);
+    await makeDirectory(fs, dir);
     const { catalog, definitions, tasks } = await QueueCatalog.open(
       join(dir, "catalog"),
       clock,
@@ -121,7 +126,7 @@ export class EmbeddedQueueService implements QueueService {
     );
     try {
       const queuesDir = join(dir, "queues");
-      if (!fs.exists(queuesDir)) fs.mkdir(queuesDir);
+      await makeDirectory(fs, queuesDir);
       const wanted = new Set(definitions.map(queueDirName));
       for (const leftover of fs.list(queuesDir).filter((d) => !wanted.has(d)))
         fs.removeDir(join(queuesDir, leftover));
