@@ -23,6 +23,7 @@ import {
 import type { LogRecord, RecordInput } from "./record.js";
 import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
 import type { RecoveryReport } from "./recovery.js";
+import { validateProducedBatch } from "./produced-batch.js";
 import { Segment } from "./segment.js";
 import { TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
@@ -364,29 +365,14 @@ export class Log implements CompactableLog {
 
   /**
    * Appends an already encoded RecordBatch v2 (as a Kafka producer sends it): the batch is
-   * verified, given the next offsets, and written without re-encoding.
+   * validated whole (see `validateProducedBatch`), given the next offsets, and written without
+   * re-encoding.
    */
   appendRawBatch(batch: Buffer): Promise<AppendResult> {
     try {
       this.ensureWritable();
-      const header = checkBatch(batch, 0);
-      if (header instanceof SluiceError)
-        throw new SluiceError("SLUICE_VALIDATION", `batch: ${header.message}`, {
-          field: "batch",
-          cause: header,
-        });
-      if (header.sizeBytes !== batch.length)
-        throw invalid(
-          "batch",
-          `exactly one batch of ${header.sizeBytes} bytes`,
-          `${batch.length} bytes`,
-        );
-      if (header.baseTimestamp < this.lastTimestamp)
-        throw invalid(
-          "batch.baseTimestamp",
-          `a timestamp >= ${this.lastTimestamp}`,
-          header.baseTimestamp,
-        );
+      // Producers' clocks differ, so their timestamps may go back; readers use the max.
+      const header = validateProducedBatch(batch, this.options);
       const own = Buffer.from(batch);
       const baseOffset = this.nextOffset;
       own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);

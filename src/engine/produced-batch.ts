@@ -1,0 +1,100 @@
+import { SluiceError, invalid } from "../errors/index.js";
+import { MAX_DECOMPRESSED_BATCH_BYTES, codecById } from "./compression.js";
+import { type BatchHeader, checkBatch, decodeRecords } from "./record-batch.js";
+
+const COMPRESSION_MASK = 0x07;
+const TIMESTAMP_TYPE = 0x08;
+const TRANSACTIONAL = 0x10;
+const CONTROL = 0x20;
+
+export interface ProducedBatchLimits {
+  readonly maxBatchBytes: number;
+  readonly maxRecordBytes: number;
+}
+
+function rejected(field: string, expected: string, got: unknown, cause?: SluiceError): SluiceError {
+  const error = invalid(field, expected, got);
+  return cause === undefined ? error : new SluiceError(error.code, error.message, { field, cause });
+}
+
+/**
+ * Checks a RecordBatch v2 sent by a producer before any of it reaches disk, as Kafka's log
+ * validator does: header and CRC; exactly one batch; within `maxBatchBytes`; a plain data batch
+ * (transactional and control batches come only through the API that owns them); a known codec;
+ * at least one record, with the record count, the last offset delta and each record's offset
+ * delta consistent (0, 1, 2, ...); every record decodes (decompressing no more than the 64 MiB
+ * cap) and fits `maxRecordBytes`; and the header's max timestamp is the records' (for
+ * CreateTime). Returns the header; throws SLUICE_VALIDATION naming the field.
+ */
+export function validateProducedBatch(batch: Buffer, limits: ProducedBatchLimits): BatchHeader {
+  if (!Buffer.isBuffer(batch)) throw invalid("batch", "a Buffer holding one RecordBatch v2", batch);
+  const header = checkBatch(batch, 0);
+  if (header instanceof SluiceError)
+    throw rejected("batch", "a valid RecordBatch v2", header.message, header);
+  if (header.sizeBytes !== batch.length)
+    throw invalid(
+      "batch",
+      `exactly one batch of ${header.sizeBytes} bytes`,
+      `${batch.length} bytes`,
+    );
+  if (batch.length > limits.maxBatchBytes)
+    throw invalid(
+      "batch",
+      `a batch of at most ${limits.maxBatchBytes} bytes`,
+      `${batch.length} bytes`,
+    );
+  const attributes = header.attributes;
+  if ((attributes & (TRANSACTIONAL | CONTROL)) !== 0)
+    throw invalid(
+      "batch.attributes",
+      "a non-transactional data batch (transactional and control batches have their own API)",
+      `0x${attributes.toString(16)}`,
+    );
+  if ((attributes & ~(COMPRESSION_MASK | TIMESTAMP_TYPE)) !== 0)
+    throw invalid(
+      "batch.attributes",
+      "only codec and timestamp-type bits",
+      `0x${attributes.toString(16)}`,
+    );
+  const codec = attributes & COMPRESSION_MASK;
+  if (codec !== 0 && codecById(codec) === undefined)
+    throw invalid("batch.attributes", "a compression codec this log has registered", codec);
+  if (header.recordCount < 1)
+    throw invalid("batch.recordCount", "at least 1 record", header.recordCount);
+  if (header.lastOffsetDelta !== header.recordCount - 1)
+    throw invalid(
+      "batch.lastOffsetDelta",
+      `recordCount - 1 (${header.recordCount - 1})`,
+      header.lastOffsetDelta,
+    );
+  const records = decodeRecords(batch, 0, header, MAX_DECOMPRESSED_BATCH_BYTES);
+  if (records instanceof SluiceError)
+    throw rejected("batch.records", "records that decode", records.message, records);
+  if (records.length !== header.recordCount)
+    throw invalid(
+      "batch.recordCount",
+      `${records.length} (the records present)`,
+      header.recordCount,
+    );
+  let maxTimestamp = -1;
+  for (const [i, r] of records.entries()) {
+    if (r.offset !== header.baseOffset + i)
+      throw invalid(`batch.records[${i}].offsetDelta`, String(i), r.offset - header.baseOffset);
+    let size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    for (const h of r.headers) size += Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+    if (size > limits.maxRecordBytes)
+      throw invalid(
+        `batch.records[${i}]`,
+        `a record of at most ${limits.maxRecordBytes} bytes (key + value + headers)`,
+        `${size} bytes`,
+      );
+    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
+  }
+  if ((attributes & TIMESTAMP_TYPE) === 0 && header.maxTimestamp !== maxTimestamp)
+    throw invalid(
+      "batch.maxTimestamp",
+      `the records' largest timestamp (${maxTimestamp})`,
+      header.maxTimestamp,
+    );
+  return header;
+}
