@@ -167,7 +167,6 @@ async function rewriteSegment(
   );
   const scan = replacement.scanAndIndex(0, written);
   if (scan.error) throw scan.error;
-  replacement.markDurable();
   log.replaceSegment(segment, replacement);
   segment.close();
   await fs.syncDir(log.dir);

@@ -113,6 +113,9 @@ export class Log implements CompactableLog {
   /** A segment was created since the directory was last synced. */
   private dirDirty = false;
   private retaining: Promise<number> | undefined;
+  /** After a failure: the cut of unacknowledged data, and the appends waiting for it. */
+  private failing: Promise<void> | undefined;
+  private failingWaiters: DurabilityWaiter[] = [];
   /** Set by the compactor while it rewrites sealed segments. */
   compacting = false;
 
@@ -174,7 +177,6 @@ export class Log implements CompactableLog {
       log.nextOffset = log.active.nextOffset;
       log.durableOffset = log.nextOffset;
       for (const s of log.segments) {
-        s.markDurable();
         if (s.maxTimestamp > log.lastTimestamp) log.lastTimestamp = s.maxTimestamp;
       }
       log.metrics.segments.set(log.segments.length);
@@ -572,23 +574,46 @@ export class Log implements CompactableLog {
     if (this.state !== "open") return;
     this.state = "failed";
     this.failure = error;
-    // What was written since the last good fsync may or may not be on the device: cut it, so
-    // no append that is rejected here is ever read, before or after a reopen.
-    try {
-      for (const s of this.segments) s.rollBackToDurable();
-      this.nextOffset = this.active.nextOffset;
-      this.durableOffset = Math.min(this.durableOffset, this.nextOffset);
-      this.tailCache.clear();
-    } catch {
-      // The file system refuses even that: the reopen's recovery will judge the files.
-    }
-    const waiting = this.waiters;
-    this.waiters = [];
+    this.tailCache.clear();
     const wrapped =
       error instanceof SluiceError
         ? error
         : new SluiceError("SLUICE_IO", error.message, { cause: error });
-    for (const w of waiting) w.reject(wrapped);
+    this.failingWaiters = this.waiters;
+    this.waiters = [];
+    // Waiters hear of the failure only once what they wrote is cut away for good.
+    this.failing = this.discardUnacknowledged().finally(() => {
+      for (const w of this.failingWaiters.splice(0)) w.reject(wrapped);
+    });
+  }
+
+  /**
+   * Cuts everything from the first offset whose append did not resolve, and makes the cut
+   * durable, so no append rejected by a failure is ever read, before or after a reopen (it may
+   * have reached the device: some of its segments synced before another sync failed).
+   */
+  private async discardUnacknowledged(): Promise<void> {
+    const keep = this.durableOffset;
+    try {
+      let removed = false;
+      while (this.segments.length > 1 && this.active.baseOffset >= keep) {
+        this.segments.pop()!.delete();
+        removed = true;
+      }
+      const last = this.active;
+      if (last.nextOffset > keep) {
+        const position = last.positionFor(keep);
+        last.truncate(position);
+        last.nextOffset = keep;
+        last.timeIndex.truncateToValue(keep);
+      }
+      this.nextOffset = keep;
+      this.metrics.segments.set(this.segments.length);
+      await last.sync();
+      if (removed) await this.fs.syncDir(this.dir);
+    } catch {
+      // The disk refuses even that: the reopen's recovery will judge what it finds.
+    }
   }
 
   private scheduleFsync(): void {
@@ -925,6 +950,7 @@ export class Log implements CompactableLog {
     this.maintenanceTimer?.cancel();
     await this.maintenance;
     await this.sealing;
+    await this.failing;
     let error: Error | undefined;
     if (this.state === "open") {
       try {
@@ -959,7 +985,7 @@ export class Log implements CompactableLog {
     this.lock.abandon();
     for (const wake of this.appendWaiters.splice(0)) wake();
     const killed = new SluiceError("SLUICE_CLOSED", `log ${this.dir} was killed`);
-    for (const w of this.waiters.splice(0)) w.reject(killed);
+    for (const w of [...this.waiters.splice(0), ...this.failingWaiters.splice(0)]) w.reject(killed);
   }
 }
 

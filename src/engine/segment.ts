@@ -65,9 +65,7 @@ export class Segment {
   dirty = false;
   /** Set once retention or compaction removed the files: nothing may write them again. */
   deleted = false;
-  /** Size and next offset as of the last successful fdatasync. */
-  durableBytes = 0;
-  durableNextOffset: number;
+
   private bytesSinceIndexEntry = 0;
 
   constructor(
@@ -79,7 +77,6 @@ export class Segment {
   ) {
     this.sizeBytes = 0;
     this.nextOffset = baseOffset;
-    this.durableNextOffset = baseOffset;
     this.offsetIndex = new SparseIndex("offset", baseOffset);
     this.timeIndex = new SparseIndex("time", baseOffset);
   }
@@ -403,14 +400,7 @@ export class Segment {
   /** Syncs the file; what was written before the call is then durable. */
   sync(): Promise<void> {
     this.dirty = false;
-    const sizeBytes = this.sizeBytes;
-    const nextOffset = this.nextOffset;
-    const syncing = this.handle.sync().then(() => {
-      if (sizeBytes >= this.durableBytes) {
-        this.durableBytes = sizeBytes;
-        this.durableNextOffset = nextOffset;
-      }
-    });
+    const syncing = this.handle.sync();
     this.syncing = syncing.finally(() => {
       if (this.syncing === tracked) this.syncing = undefined;
     });
@@ -424,25 +414,6 @@ export class Segment {
    * seal started it): a group commit must wait for that too before acknowledging anything.
    */
   syncing: Promise<void> | undefined;
-
-  /** Takes what is in the file now as durable (after recovery verified it). */
-  markDurable(): void {
-    this.durableBytes = this.sizeBytes;
-    this.durableNextOffset = this.nextOffset;
-  }
-
-  /**
-   * After a failed fsync: cuts the file back to what was last synced, so a write whose append
-   * was rejected never becomes readable, now or after a reopen.
-   */
-  rollBackToDurable(): void {
-    if (this.sizeBytes <= this.durableBytes) return;
-    this.handle.truncate(this.durableBytes);
-    this.offsetIndex.truncateToValue(this.durableBytes);
-    this.timeIndex.truncateToValue(this.durableNextOffset);
-    this.sizeBytes = this.durableBytes;
-    this.nextOffset = this.durableNextOffset;
-  }
 
   close(): void {
     this.handle.close();

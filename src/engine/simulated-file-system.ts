@@ -14,6 +14,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** An fsync completes on a later turn of the event loop, as a real one does: work in flight interleaves with it. */
+function deviceLatency(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A file's contents; several names may point at one inode (hard links). */
 interface Inode {
   data: Buffer;
@@ -263,7 +268,7 @@ export class SimulatedFileSystem implements FileSystem {
     for (const d of this.dirs) if (dirname(d) === dir) this.durableDirs.add(d);
     for (const d of [...this.durableDirs])
       if (dirname(d) === dir && d !== dir && !this.dirs.has(d)) this.durableDirs.delete(d);
-    return Promise.resolve();
+    return deviceLatency();
   }
 
   /** @internal used by handles: fails once a crash has killed the handle. */
@@ -304,7 +309,7 @@ export class SimulatedFileSystem implements FileSystem {
       return Promise.reject(this.error("EIO", "fsync", path));
     }
     inode.durable = Buffer.from(inode.data.subarray(0, inode.length));
-    return Promise.resolve();
+    return deviceLatency();
   }
 
   private must(path: string): Inode {
