@@ -5,6 +5,13 @@ import { registerBenchCommands } from "./bench-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
 
+// A reader that stops early (`sluice log dump DIR | head -1`) ends the output, not in a stack
+// trace: stop quietly, with the exit code so far.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit();
+});
+
 const program = new Command()
   .name("sluice")
   .description("Sluice: durable logs, queues and resilience for TypeScript")

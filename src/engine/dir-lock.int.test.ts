@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +9,7 @@ import { isSluiceError } from "../errors/index.js";
 import { openLog } from "./log.js";
 
 const holderScript = fileURLToPath(new URL("./test-support/lock-holder.ts", import.meta.url));
+const racerScript = fileURLToPath(new URL("./test-support/lock-racer.ts", import.meta.url));
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -70,5 +72,100 @@ describe("the log lock across processes", () => {
     } finally {
       await log.close();
     }
+  });
+});
+
+/** A pid that no process has any more: a child that has already exited. */
+function deadPid(): number {
+  const pid = Number(
+    execFileSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]),
+  );
+  expect(() => process.kill(pid, 0)).toThrow();
+  return pid;
+}
+
+interface Racer {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  readonly next: () => Promise<string>;
+}
+
+/** Starts a racer (test-support/lock-racer.ts) and reads its output line by line. */
+function startRacer(lockDirs: string[]): Racer {
+  const child = spawn(process.execPath, ["--import", "tsx", racerScript, ...lockDirs], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  let buffered = "";
+  let err = "";
+  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      const waiter = waiting.shift();
+      if (waiter) waiter(line);
+      else lines.push(line);
+    }
+  });
+  const next = (): Promise<string> => {
+    const line = lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise((resolve, reject) => {
+      waiting.push(resolve);
+      child.once("exit", (code) => reject(new Error(`racer exited with ${code}: ${err}`)));
+    });
+  };
+  return { child, lines, next };
+}
+
+describe("racing for a stale lock", () => {
+  it("lets exactly one of 8 processes take over a lock left by a dead process; the others are told who won", async () => {
+    // Several rounds, each on its own directory: the race window is narrow, so give it chances.
+    const rounds = 12;
+    const lockDirs = Array.from({ length: rounds }, () =>
+      mkdtempSync(join(tmpdir(), "sluice-lock-race-")),
+    );
+    dirs.push(...lockDirs);
+    const dead = deadPid();
+    for (const dir of lockDirs) writeFileSync(join(dir, ".lock"), String(dead));
+
+    const racers = Array.from({ length: 8 }, () => startRacer(lockDirs));
+    for (const r of racers) expect(await r.next()).toBe("ready");
+    const startAt = Date.now() + 200;
+    for (const r of racers) r.child.stdin!.write(`go ${startAt} 40\n`);
+    const outputs = await Promise.all(
+      racers.map(async (r) => {
+        const lines: string[] = [];
+        for (let line = await r.next(); line !== "done"; line = await r.next()) lines.push(line);
+        return lines;
+      }),
+    );
+
+    for (const [round, dir] of lockDirs.entries()) {
+      const results = outputs.map((lines) => lines.find((l) => l.startsWith(`${round} `)) ?? "");
+      const winners = results.filter((line) => line.startsWith(`${round} won `));
+      expect(winners, `round ${round}:\n${results.join("\n")}`).toHaveLength(1);
+      const winner = Number(winners[0]!.split(" ")[2]);
+      for (const line of results.filter((l) => !l.startsWith(`${round} won `)))
+        expect(line).toBe(
+          `${round} locked ${winner} log ${dir} is already open for writing by process ${winner}`,
+        );
+      expect(readFileSync(join(dir, ".lock"), "utf8")).toBe(String(winner));
+    }
+
+    await Promise.all(
+      racers.map(async (r) => {
+        const exited = new Promise((resolve) => r.child.once("exit", resolve));
+        r.child.stdin!.end();
+        if (r.child.exitCode === null) await exited;
+      }),
+    );
+    // The winners released their locks; no temporary or takeover file is left behind.
+    for (const dir of lockDirs)
+      expect(readdirSync(dir).filter((name) => name.startsWith(".lock"))).toEqual([]);
   });
 });
