@@ -58,7 +58,7 @@ describe("decompression is capped", () => {
     });
   });
 
-  it("a log read of a bomb appended as a raw batch fails typed, under the default cap", async () => {
+  it("a bomb offered as a raw batch is refused before it reaches disk, under the default cap", async () => {
     const log = await openLog("/data/log", {
       fs: new SimulatedFileSystem(),
       maintenanceIntervalMs: 0,
@@ -66,13 +66,12 @@ describe("decompression is capped", () => {
     try {
       const bomb = gzipBomb(MAX_DECOMPRESSED_BATCH_BYTES / MiB + 1);
       expect(bomb.length).toBeLessThan(MAX_DECOMPRESSED_BATCH_BYTES / 256);
-      await log.appendRawBatch(batchWithBody(bomb));
-      expect(() => log.read(0)).toThrow(
-        expect.objectContaining({
-          code: "SLUICE_CORRUPT",
-          message: expect.stringMatching(/decompresses to more than 67108864 bytes/) as unknown,
-        }),
-      );
+      await expect(log.appendRawBatch(batchWithBody(bomb))).rejects.toMatchObject({
+        code: "SLUICE_VALIDATION",
+        field: "batch.records",
+        message: expect.stringMatching(/decompresses to more than 67108864 bytes/) as unknown,
+      });
+      expect(log.logEndOffset).toBe(0);
     } finally {
       await log.close();
     }

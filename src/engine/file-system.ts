@@ -57,7 +57,10 @@ function ioError(op: string, path: string, cause: unknown): SluiceError {
       cause,
       details: { path },
     });
-  return new SluiceError("SLUICE_IO", `${op} ${path}: ${(cause as Error).message}`, {
+  // Node's message repeats the call and the path ("ENOTDIR: not a directory, scandir 'x'"):
+  // keep only what it adds.
+  const reason = (cause as Error).message.replace(/, \w+ '.*'$/, "");
+  return new SluiceError("SLUICE_IO", `${op} ${path}: ${reason}`, {
     cause,
     details: { path, errno: code },
   });

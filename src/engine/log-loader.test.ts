@@ -160,11 +160,12 @@ const matrix: Case[] = [
     end: "killed",
     recoveryPointAtLastSealed: true,
     at: (f) => ({ file: lastSealed(f), batch: -1 }),
-    // A flipped bit or garbage is damage to written data; a short or zero tail is a lost write.
+    // A flipped bit or garbage is damage to written data; a short or zero tail is a write that
+    // never reached the device, and nothing after it was acknowledged: the log is cut there.
     kinds: {
       flip: "refuses",
       garbage: "refuses",
-      "cut-at-boundary": "refuses",
+      "cut-at-boundary": "truncates",
       cut: "truncates",
       zero: "truncates",
     },

@@ -67,6 +67,21 @@ export function loadLog(fs: FileSystem, dir: string, indexIntervalBytes: number)
   }
 
   const segments: Segment[] = [];
+  /** Removes every segment after the i-th (a crash cut the log there); returns their bytes. */
+  const dropLaterSegments = (i: number): number => {
+    let bytes = 0;
+    for (const later of bases.splice(i + 1)) {
+      const stem = join(dir, segmentName(later));
+      if (fs.exists(stem + LOG_SUFFIX)) {
+        const handle = fs.open(stem + LOG_SUFFIX, "read");
+        bytes += handle.size();
+        handle.close();
+      }
+      for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.unlink(stem + suffix);
+      removedSegments++;
+    }
+    return bytes;
+  };
   let scannedSegments = 0;
   let scannedBytes = 0;
   let rebuiltIndexes = 0;
@@ -105,55 +120,51 @@ export function loadLog(fs: FileSystem, dir: string, indexIntervalBytes: number)
         if (result.error) {
           const badAt = result.validEndPosition;
           const read = (p: number, n: number): Buffer => segment.readRaw(p, n);
-          const resync = findResyncPoint(read, {
-            badAt,
-            fileSize,
-            lastGoodOffset: segment.nextOffset - 1,
-          });
-          if (resync !== undefined)
-            throw refusal(
-              place(segment, badAt),
-              `damage in the middle of the log, with valid data again at byte ${resync.position} (offset ${resync.header.baseOffset})`,
-              result.error,
-            );
           if (segment.nextOffset < recoveryPoint)
             throw refusal(
               place(segment, badAt),
               `damage below the recovery point ${recoveryPoint} (data that was synced)`,
               result.error,
             );
-          // A sealed segment above the recovery point may end in writes that never reached the
-          // device (a crash before its seal); then nothing in the later segments was
-          // acknowledged either, since an append is acknowledged only once every earlier
-          // segment is synced. Any other damage there is refused.
-          if (nextBase !== undefined && !looksLikeLostWrite(read, badAt, fileSize))
-            throw refusal(
-              place(segment, badAt),
-              "damage in a sealed segment, with later segments after it",
-              result.error,
-            );
-          // A torn tail: nothing valid follows and nothing after it was synced. Cut it off.
+          // Above the recovery point, a write that never reached the device is what a crash
+          // leaves, and nothing after it was acknowledged (an append resolves only once every
+          // byte before it, in every earlier segment, is synced): cut there.
+          if (!looksLikeLostWrite(read, badAt, fileSize)) {
+            const resync = findResyncPoint(read, {
+              badAt,
+              fileSize,
+              lastGoodOffset: segment.nextOffset - 1,
+            });
+            if (resync !== undefined)
+              throw refusal(
+                place(segment, badAt),
+                `damage in the middle of the log, with valid data again at byte ${resync.position} (offset ${resync.header.baseOffset})`,
+                result.error,
+              );
+            if (nextBase !== undefined)
+              throw refusal(
+                place(segment, badAt),
+                "damage in a sealed segment, with later segments after it",
+                result.error,
+              );
+            // A torn tail of the active segment: nothing valid follows it.
+          }
           truncatedBytes += fileSize - badAt;
           segment.truncate(badAt);
-          for (const later of bases.splice(i + 1)) {
-            const stem = join(dir, segmentName(later));
-            if (fs.exists(stem + LOG_SUFFIX)) {
-              const handle = fs.open(stem + LOG_SUFFIX, "read");
-              truncatedBytes += handle.size();
-              handle.close();
-            }
-            for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX])
-              fs.unlink(stem + suffix);
-            removedSegments++;
-          }
+          truncatedBytes += dropLaterSegments(i);
           continue;
         }
       }
-      if (nextBase !== undefined && segment.nextOffset !== nextBase)
-        throw refusal(
-          place(segment, segment.sizeBytes),
-          `a gap in the log: this segment ends before offset ${segment.nextOffset}, the next one starts at ${nextBase}`,
-        );
+      if (nextBase !== undefined && segment.nextOffset !== nextBase) {
+        // The file is shorter than the next segment says it was. Above the recovery point that
+        // is a length update that never reached the device; below it, lost data.
+        if (segment.nextOffset < recoveryPoint)
+          throw refusal(
+            place(segment, segment.sizeBytes),
+            `a gap in the log: this segment ends before offset ${segment.nextOffset}, the next one starts at ${nextBase}`,
+          );
+        truncatedBytes += dropLaterSegments(i);
+      }
     }
     const active = segments[segments.length - 1];
     if (

@@ -180,7 +180,10 @@ export class Log implements CompactableLog {
         if (s.maxTimestamp > log.lastTimestamp) log.lastTimestamp = s.maxTimestamp;
       }
       log.metrics.segments.set(log.segments.length);
-      // Recovery may have created the first segment or removed leftovers: make that durable.
+      // Recovery may have cut a torn tail, created the first segment or removed leftovers:
+      // make that durable before anything is written over it, or a crash could bring the old
+      // bytes back under new ones.
+      if (loaded.report.truncatedBytes > 0) await log.active.sync();
       await fs.syncDir(dir);
     } catch (error) {
       for (const s of log.segments) s.close();
@@ -468,6 +471,8 @@ export class Log implements CompactableLog {
     if (sealed.deleted) return;
     try {
       await this.syncSegment(sealed);
+      // A killed log does nothing more: a dead process writes no files.
+      if (this.state === "closed") return;
       await sealed.writeIndexes();
       if (this.state === "open" && this.segments.includes(sealed)) {
         const recoveryPoint = sealed.nextOffset;
@@ -845,6 +850,7 @@ export class Log implements CompactableLog {
   private async dropSegmentsBefore(offset: number): Promise<number> {
     await this.fs.writeFileAtomic(join(this.dir, LOG_START_FILE), Buffer.from(String(offset)));
     await this.sealing; // a segment is never removed while its seal is writing its indexes
+    if (this.state === "closed") return 0; // killed meanwhile: a dead process unlinks nothing
     let dropped = 0;
     while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset && !this.compacting) {
       this.segments.shift()!.delete();

@@ -12,9 +12,12 @@ export interface ProducedBatchLimits {
   readonly maxRecordBytes: number;
 }
 
-function rejected(field: string, expected: string, got: unknown, cause?: SluiceError): SluiceError {
-  const error = invalid(field, expected, got);
-  return cause === undefined ? error : new SluiceError(error.code, error.message, { field, cause });
+/** A validation error that carries the decoder's whole reason (not cut short like a value). */
+function rejected(field: string, expected: string, cause: SluiceError): SluiceError {
+  return new SluiceError("SLUICE_VALIDATION", `${field}: expected ${expected}: ${cause.message}`, {
+    field,
+    cause,
+  });
 }
 
 /**
@@ -29,8 +32,7 @@ function rejected(field: string, expected: string, got: unknown, cause?: SluiceE
 export function validateProducedBatch(batch: Buffer, limits: ProducedBatchLimits): BatchHeader {
   if (!Buffer.isBuffer(batch)) throw invalid("batch", "a Buffer holding one RecordBatch v2", batch);
   const header = checkBatch(batch, 0);
-  if (header instanceof SluiceError)
-    throw rejected("batch", "a valid RecordBatch v2", header.message, header);
+  if (header instanceof SluiceError) throw rejected("batch", "a valid RecordBatch v2", header);
   if (header.sizeBytes !== batch.length)
     throw invalid(
       "batch",
@@ -69,7 +71,7 @@ export function validateProducedBatch(batch: Buffer, limits: ProducedBatchLimits
     );
   const records = decodeRecords(batch, 0, header, MAX_DECOMPRESSED_BATCH_BYTES);
   if (records instanceof SluiceError)
-    throw rejected("batch.records", "records that decode", records.message, records);
+    throw rejected("batch.records", "records that decode", records);
   if (records.length !== header.recordCount)
     throw invalid(
       "batch.recordCount",

@@ -87,23 +87,36 @@ function chainReachesEnd(rest: Buffer, from: number, first: BatchHeader): boolea
 const SECTOR_BYTES = 512;
 
 /**
- * True when the bytes from `badAt` to the end of the file look like writes that never reached
- * the device, rather than damage to written data: the file ends inside the damaged batch (its
- * length was not updated), or everything from a sector boundary inside it to the end is zeros.
- * A flipped bit or garbage is not this; a run of zeros a record legitimately ends with could be,
- * which is why this only ever applies above the recovery point.
+ * True when the damage at `badAt` looks like writes that never reached the device rather than
+ * damage to written data. A page the device never got reads back as its old contents, and in
+ * an append-only file that is zeros past the synced end; the file length may be the old one.
+ * So: the file ends inside the damaged batch; or zeros run from `badAt` to the next sector
+ * boundary (the rest of a page cut at the old end); or a sector that starts inside the damaged
+ * batch, its header intact, reads as zeros (a page lost in its middle). A flipped bit or garbage is none
+ * of these. Records that hold a sector of zeros and are also damaged would be mistaken for a
+ * lost write, which is why this is only asked above the recovery point.
  */
 export function looksLikeLostWrite(read: ReadAt, badAt: number, fileSize: number): boolean {
   const rest = read(badAt, fileSize - badAt);
+  if (rest.length === 0) return false;
   const header = readBatchHeader(rest, 0);
   if (header instanceof SluiceError) {
     if (header.message.startsWith("truncated")) return true;
-  } else if (header.sizeBytes > rest.length) return true;
-  let zeroStart = fileSize;
-  while (zeroStart > badAt && rest[zeroStart - 1 - badAt] === 0) zeroStart--;
-  if (zeroStart === fileSize) return false; // no zeros at the end
-  // A lost page starts on a sector boundary: the zeros must run from one to the end.
-  return zeroStart === badAt || Math.ceil(zeroStart / SECTOR_BYTES) * SECTOR_BYTES < fileSize;
+    // No header where one should start: the rest of a page cut at the old end reads as zeros.
+    const toBoundary = Math.ceil((badAt + 1) / SECTOR_BYTES) * SECTOR_BYTES - badAt;
+    return isZero(rest, 0, Math.min(toBoundary, rest.length));
+  }
+  if (header.sizeBytes > rest.length) return true;
+  const firstSector = Math.ceil(badAt / SECTOR_BYTES) * SECTOR_BYTES - badAt;
+  // A sector that starts inside the batch and reads as zeros to its end (or the file's).
+  for (let at = firstSector; at < Math.min(header.sizeBytes, rest.length); at += SECTOR_BYTES)
+    if (isZero(rest, at, Math.min(at + SECTOR_BYTES, rest.length))) return true;
+  return false;
+}
+
+function isZero(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /** Where damage was found, for a refusal that names it. */

@@ -245,7 +245,8 @@ export class Segment {
   corruptAt(position: number, cause: SluiceError): SluiceError {
     return new SluiceError(
       "SLUICE_CORRUPT",
-      `corrupt batch in segment ${this.path()} at byte ${position}: ${cause.message}`,
+      `corrupt batch in segment ${this.path()} at byte ${position} (in offsets from ${this.baseOffset}): ${cause.message}; ` +
+        "run `sluice log verify <dir>` to see the damage and `sluice log repair <dir>` to cut it out",
       {
         cause,
         details: { segment: this.path(), position, ...cause.details },

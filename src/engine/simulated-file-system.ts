@@ -19,6 +19,10 @@ function deviceLatency(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+type NamespaceOp =
+  | { readonly kind: "set"; readonly path: string; readonly inode: Inode }
+  | { readonly kind: "unlink" | "mkdir" | "rmdir"; readonly path: string };
+
 /** A file's contents; several names may point at one inode (hard links). */
 interface Inode {
   data: Buffer;
@@ -39,7 +43,7 @@ export type CrashFate = "random" | "lose" | "keep";
 export interface CrashOptions {
   /** Pages written or cut since the file's last fdatasync (default "random"). */
   readonly unsyncedPages?: CrashFate;
-  /** Entries created, renamed, linked or removed since the directory's last fsync (default "random"). */
+  /** Entries created, renamed, linked or removed since the directory's last fsync: "random" keeps a random prefix of them (default). */
   readonly unsyncedEntries?: CrashFate;
 }
 
@@ -48,9 +52,9 @@ export interface CrashOptions {
  * may do at power loss. `crash()` decides, from the seed, the fate of everything not yet made
  * durable. Each unsynced page of a file, independently: kept, or lost (the old contents come
  * back, and a page that had none reads back as zeros), so later pages can survive while
- * earlier ones do not. A file's length: its synced or its written length. Each directory entry
- * created, renamed, linked or removed since that directory's last fsync: reached the device or
- * not.
+ * earlier ones do not. A file's length: its synced or its written length. The entries created,
+ * renamed, linked or removed in a directory since its last fsync: a prefix of them, in order,
+ * reached the device (a journaling file system commits them in order), the rest is forgotten.
  */
 export class SimulatedFileSystem implements FileSystem {
   /** The namespace as processes see it: path -> inode. */
@@ -59,6 +63,8 @@ export class SimulatedFileSystem implements FileSystem {
   private durableNames = new Map<string, Inode>();
   private dirs = new Set<string>(["/"]);
   private durableDirs = new Set<string>(["/"]);
+  /** Namespace changes since each directory's last fsync, in order, by directory. */
+  private pendingOps = new Map<string, NamespaceOp[]>();
   private generation = 0;
   private syncFailures = 0;
   private tornWrite: number | undefined;
@@ -108,24 +114,44 @@ export class SimulatedFileSystem implements FileSystem {
     return fate === "keep" || (fate === "random" && this.random() < 0.5);
   }
 
+  /**
+   * Directory operations reach the device in order (as a journaling file system commits them):
+   * of those made in a directory since its last fsync, a prefix survives.
+   */
   private crashEntries(fate: CrashFate): void {
-    // Directories first: one that never reached the device takes its whole subtree with it.
-    for (const dir of [...this.dirs].sort()) {
-      if (this.durableDirs.has(dir) || !this.dirs.has(dirname(dir))) continue;
-      if (!this.decide(fate)) this.removeDir(dir);
+    const names = new Map(this.durableNames);
+    const dirs = new Set(this.durableDirs);
+    for (const ops of this.pendingOps.values()) {
+      const kept =
+        fate === "keep"
+          ? ops.length
+          : fate === "lose"
+            ? 0
+            : Math.floor(this.random() * (ops.length + 1));
+      for (const op of ops.slice(0, kept)) {
+        if (op.kind === "set") names.set(op.path, op.inode);
+        else if (op.kind === "unlink") names.delete(op.path);
+        else if (op.kind === "mkdir") dirs.add(op.path);
+        else {
+          const inside = (p: string): boolean => p === op.path || p.startsWith(op.path + "/");
+          for (const p of [...names.keys()]) if (inside(p)) names.delete(p);
+          for (const d of [...dirs]) if (inside(d)) dirs.delete(d);
+        }
+      }
     }
-    for (const dir of [...this.durableDirs])
-      if (!this.dirs.has(dir) && this.dirs.has(dirname(dir)) && !this.decide(fate))
-        this.dirs.add(dir);
-    const paths = new Set([...this.names.keys(), ...this.durableNames.keys()]);
-    for (const path of [...paths].sort()) {
-      const now = this.names.get(path);
-      const before = this.durableNames.get(path);
-      if (now === before || !this.dirs.has(dirname(path))) continue;
-      if (this.decide(fate)) continue;
-      if (before === undefined) this.names.delete(path);
-      else this.names.set(path, before);
-    }
+    // An entry whose directory did not survive goes with it.
+    for (const d of [...dirs].sort()) if (d !== "/" && !dirs.has(dirname(d))) dirs.delete(d);
+    for (const p of [...names.keys()]) if (!dirs.has(dirname(p))) names.delete(p);
+    this.names = names;
+    this.dirs = dirs;
+    this.pendingOps.clear();
+  }
+
+  private record(op: NamespaceOp): void {
+    const parent = dirname(op.path);
+    const ops = this.pendingOps.get(parent) ?? [];
+    ops.push(op);
+    this.pendingOps.set(parent, ops);
   }
 
   private crashInode(inode: Inode, fate: CrashFate): void {
@@ -185,6 +211,7 @@ export class SimulatedFileSystem implements FileSystem {
       if (mode === "read") throw this.error("ENOENT", "open", path);
       inode = { data: Buffer.alloc(4096), length: 0, durable: Buffer.alloc(0) };
       this.names.set(path, inode);
+      this.record({ kind: "set", path, inode });
     }
     return new SimulatedFileHandle(this, inode, path, this.generation);
   }
@@ -205,9 +232,14 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   mkdir(dir: string): void {
+    const created: string[] = [];
     for (let d = dir; !this.dirs.has(d); d = dirname(d)) {
       if (this.names.has(d)) throw this.error("ENOTDIR", "mkdir", d);
+      created.unshift(d);
+    }
+    for (const d of created) {
       this.dirs.add(d);
+      this.record({ kind: "mkdir", path: d });
     }
   }
 
@@ -216,6 +248,8 @@ export class SimulatedFileSystem implements FileSystem {
     if (!this.dirs.has(dirname(to))) throw this.error("ENOENT", "rename", to);
     this.names.delete(from);
     this.names.set(to, inode);
+    this.record({ kind: "unlink", path: from });
+    this.record({ kind: "set", path: to, inode });
   }
 
   link(existing: string, to: string): void {
@@ -223,16 +257,18 @@ export class SimulatedFileSystem implements FileSystem {
     if (this.exists(to)) throw this.error("EEXIST", "link", to);
     if (!this.dirs.has(dirname(to))) throw this.error("ENOENT", "link", to);
     this.names.set(to, inode);
+    this.record({ kind: "set", path: to, inode });
   }
 
   unlink(path: string): void {
-    this.names.delete(path);
+    if (this.names.delete(path)) this.record({ kind: "unlink", path });
   }
 
   removeDir(dir: string): void {
     const inside = (p: string): boolean => p === dir || p.startsWith(dir + "/");
     for (const p of [...this.names.keys()]) if (inside(p)) this.names.delete(p);
     for (const d of [...this.dirs]) if (inside(d)) this.dirs.delete(d);
+    this.record({ kind: "rmdir", path: dir });
   }
 
   readFile(path: string): Buffer {
@@ -268,6 +304,7 @@ export class SimulatedFileSystem implements FileSystem {
     for (const d of this.dirs) if (dirname(d) === dir) this.durableDirs.add(d);
     for (const d of [...this.durableDirs])
       if (dirname(d) === dir && d !== dir && !this.dirs.has(d)) this.durableDirs.delete(d);
+    this.pendingOps.delete(dir);
     return deviceLatency();
   }
 

@@ -1,0 +1,192 @@
+import { describe, expect, it } from "vitest";
+import { isSluiceError } from "../errors/index.js";
+import { VirtualClock } from "../time/index.js";
+import { compactLog } from "./compactor.js";
+import { type Log, openLog } from "./log.js";
+import type { LogOptions } from "./log-options.js";
+import { encodeBatch, readBatchHeader } from "./record-batch.js";
+import { SimulatedFileSystem } from "./simulated-file-system.js";
+
+const DIR = "/d/log";
+const rec = (i: number, key = `k${i}`) => ({
+  key: Buffer.from(key),
+  value: Buffer.from(`value-${i}`.padEnd(60, ".")),
+});
+
+function open(fs: SimulatedFileSystem, options: LogOptions = {}): Promise<Log> {
+  return openLog(DIR, { fs, maintenanceIntervalMs: 0, ...options });
+}
+
+describe("what readers see, by fsync mode", () => {
+  it('fsync "always": a record is readable only once its append can resolve', async () => {
+    const log = await open(new SimulatedFileSystem(), { fsync: "always" });
+    const appended = log.append([rec(0)]);
+    expect(log.logEndOffset).toBe(1);
+    expect(log.highWatermark).toBe(0);
+    expect(log.read(0)).toEqual([]);
+    expect(log.readBatches(0).length).toBe(0);
+    expect(log.offsetForTimestamp(0)).toBeUndefined();
+    // The writer itself may read what it wrote, if it asks to.
+    expect(log.read(0, { includeUnsynced: true })).toHaveLength(1);
+    await appended;
+    expect(log.read(0)).toHaveLength(1);
+    await log.close();
+  });
+
+  it('fsync "always": a tail waits for durability, not for the write', async () => {
+    const log = await open(new SimulatedFileSystem(), { fsync: "always" });
+    const seen: number[] = [];
+    const controller = new AbortController();
+    const following = (async () => {
+      for await (const r of log.tail(0, { signal: controller.signal })) seen.push(r.offset);
+    })();
+    const appended = log.append([rec(0)]);
+    await Promise.resolve();
+    expect(seen).toEqual([]);
+    await appended;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual([0]);
+    controller.abort();
+    await following;
+    await log.close();
+  });
+
+  it('fsync "interval" and "never": readers see every written record at once', async () => {
+    for (const fsync of [{ intervalMs: 50 }, "never"] as const) {
+      const log = await open(new SimulatedFileSystem(), { fsync });
+      void log.append([rec(0)]);
+      expect(log.read(0)).toHaveLength(1);
+      await log.close();
+    }
+  });
+
+  it("an append rejected by a failed fsync is never readable, then or after a reopen", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { fsync: "always" });
+    await log.append([rec(0)]);
+    fs.failNextSyncs(1);
+    await expect(log.append([rec(1)])).rejects.toMatchObject({ code: "SLUICE_IO" });
+    expect(log.read(0, { maxRecords: 10 }).map((r) => r.offset)).toEqual([0]);
+    await log.close().catch(() => undefined);
+    for (const crash of [false, true]) {
+      if (crash) fs.crash();
+      const again = await open(fs, { fsync: "always" });
+      expect(again.read(0, { maxRecords: 10 }).map((r) => r.offset)).toEqual([0]);
+      expect(again.logEndOffset).toBe(1);
+      await again.close();
+    }
+  });
+});
+
+describe("directory entries are durable before what depends on them is acknowledged", () => {
+  it("an acknowledged append in a freshly rolled segment survives losing unsynced entries", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { fsync: "always", segmentBytes: 1024 });
+    for (let i = 0; i < 40; i++) await log.append([rec(i)]);
+    expect(log.segmentInfos().length).toBeGreaterThan(2);
+    log.kill();
+    fs.crash({ unsyncedEntries: "lose", unsyncedPages: "lose" });
+    const again = await open(fs);
+    expect(again.read(0, { maxRecords: 100 }).map((r) => r.offset)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+    await again.close();
+  });
+
+  it("a new log's directory survives a power loss once the first append is acknowledged", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await openLog("/new/deep/log", { fs, fsync: "always", maintenanceIntervalMs: 0 });
+    await log.append([rec(0)]);
+    log.kill();
+    fs.crash({ unsyncedEntries: "lose", unsyncedPages: "lose" });
+    const again = await openLog("/new/deep/log", { fs, maintenanceIntervalMs: 0 });
+    expect(again.read(0)).toHaveLength(1);
+    await again.close();
+  });
+
+  it("checkpoints written atomically survive losing unsynced entries", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { fsync: "always" });
+    for (let i = 0; i < 10; i++) await log.append([rec(i)]);
+    await log.deleteRecordsBefore(6);
+    log.kill();
+    fs.crash({ unsyncedEntries: "lose", unsyncedPages: "lose" });
+    const again = await open(fs);
+    expect(again.logStartOffset).toBe(6);
+    await again.close();
+  });
+});
+
+describe("retention and seals", () => {
+  it("retention racing a queued seal leaves no orphan index files", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { clock, segmentBytes: 1024, retentionBytes: 1 });
+    for (let i = 0; i < 40; i++) log.append([rec(i)]).catch(() => undefined);
+    await log.enforceRetention();
+    await log.close();
+    const names = fs.list(DIR);
+    const stems = new Set(names.filter((n) => n.endsWith(".log")).map((n) => n.slice(0, 20)));
+    const orphans = names.filter(
+      (n) => /\.(index|timeindex)$/.test(n) && !stems.has(n.slice(0, 20)),
+    );
+    expect(orphans).toEqual([]);
+  });
+
+  it("I/O on a closed file handle is an error, never a silent success", async () => {
+    const fs = new SimulatedFileSystem();
+    fs.mkdir("/h");
+    const handle = fs.open("/h/f", "write");
+    handle.close();
+    await expect(handle.sync()).rejects.toMatchObject({ code: "SLUICE_IO" });
+    expect(() => handle.write(Buffer.from("x"), 0)).toThrow(/EBADF/);
+  });
+});
+
+describe("compaction keeps batch headers as Kafka's cleaner does", () => {
+  it("keeps base offset, last offset delta, producer, leader epoch and attributes", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { cleanupPolicy: "compact", segmentBytes: 4096 });
+    // A producer batch with a leader epoch and a sequence; its first record will be superseded.
+    const produced = encodeBatch([rec(0, "a"), rec(1, "b"), rec(2, "c")], {
+      baseOffset: 0,
+      defaultTimestamp: 1_000,
+      producer: { producerId: 42, producerEpoch: 3, baseSequence: 7 },
+      partitionLeaderEpoch: 5,
+    });
+    await log.appendRawBatch(produced);
+    await log.append([rec(3, "a"), rec(4, "c")]); // supersedes a and c: the batch's last record
+    log.roll();
+    await compactLog(log);
+    const first = readBatchHeader(log.readBatches(0), 0);
+    if (isSluiceError(first)) throw first;
+    expect(first).toMatchObject({
+      baseOffset: 0,
+      lastOffsetDelta: 2,
+      recordCount: 1,
+      producerId: 42,
+      producerEpoch: 3,
+      baseSequence: 7,
+      partitionLeaderEpoch: 5,
+    });
+    expect(log.read(0).map((r) => r.key!.toString())).toEqual(["b", "a", "c"]);
+    // The next append still gets the offset after the compacted batch's last one.
+    expect((await log.append([rec(5)])).baseOffset).toBe(5);
+    await log.close();
+  });
+
+  it("an emptied last batch stays as an empty batch, so the segment still ends where the next begins", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { cleanupPolicy: "compact" });
+    await log.append([rec(0, "x")]);
+    await log.append([rec(1, "x")]);
+    log.roll();
+    await log.append([rec(2, "x")]);
+    log.roll();
+    await compactLog(log);
+    await log.close();
+    const again = await open(fs); // refuses if a segment ended before the next one begins
+    expect(again.read(0).map((r) => r.offset)).toEqual([2]);
+    await again.close();
+  });
+});
