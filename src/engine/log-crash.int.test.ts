@@ -116,7 +116,7 @@ describe("crash safety on the real disk (SIGKILL)", () => {
       expect(total).toBeGreaterThanOrEqual(highestAcked + 1);
     }
     expect(readdirSync(dir).filter((f) => f.endsWith(".log")).length).toBeGreaterThan(1); // it rolled
-  });
+  }, 300_000); // 24 child processes: each starts a TypeScript loader, slow on a loaded machine
 
   it("recovers from a torn tail, garbage after the tail and a missing index", async () => {
     const dir = tempDir();
