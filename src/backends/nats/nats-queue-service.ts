@@ -57,6 +57,7 @@ import {
   parseSequenceNumber,
   projectionOf,
 } from "../../messaging/queues/received-message.js";
+import { SluiceError } from "../../errors/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { NatsCatalog, type CatalogChange } from "./nats-catalog.js";
 import { NatsMoveTask, transferHeld } from "./nats-move-task.js";
@@ -75,6 +76,8 @@ export interface NatsQueueServiceOptions extends QueueAddressing {
   readonly replicas?: number;
   /** Prefix of every stream and bucket name, so several services can share servers (default "SLUICE"). */
   readonly namespace?: string;
+  /** The key-value bucket of queue definitions and move tasks (default "<namespace>_catalog"). */
+  readonly catalogBucket?: string;
   /** How often each queue's stream drops entries replay no longer needs (default 60 s). */
   readonly compactionIntervalMs?: number;
 }
@@ -130,10 +133,11 @@ export class NatsQueueService implements QueueService {
     try {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
-      const namespace = options.namespace ?? "SLUICE";
+      const namespace = checkNamespace(options.namespace ?? "SLUICE");
       const { catalog, definitions, tasks } = await NatsCatalog.open(
         js,
-        `${namespace}_queues`,
+        options.catalogBucket ?? `${namespace}_catalog`,
+        namespace,
         options.replicas ?? 1,
       );
       const service = new NatsQueueService(
@@ -932,6 +936,16 @@ export class NatsQueueService implements QueueService {
     await this.catalog.put(definition);
     queue.redefine(definition);
   }
+}
+
+/** A namespace becomes part of stream, bucket and key names: letters, digits, _ and -. */
+function checkNamespace(namespace: unknown): string {
+  if (typeof namespace === "string" && /^[A-Za-z0-9_-]{1,32}$/.test(namespace)) return namespace;
+  throw new SluiceError(
+    "SLUICE_VALIDATION",
+    `namespace: expected 1-32 of A-Z a-z 0-9 _ -, got ${JSON.stringify(namespace)}`,
+    { field: "namespace" },
+  );
 }
 
 /** "nats://a:4222,b:4222" or a list, as the NATS client takes it. */

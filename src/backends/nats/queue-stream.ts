@@ -1,5 +1,6 @@
 import {
   type ConsumerMessages,
+  DeliverPolicy,
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -77,7 +78,7 @@ export class QueueStream {
     handler: EntryHandler,
   ): Promise<QueueStream> {
     const info = await jsm.streams.info(address.stream);
-    const consumer = await js.consumers.get(address.stream, { deliver_policy: "all" as never });
+    const consumer = await js.consumers.get(address.stream, { deliver_policy: DeliverPolicy.All });
     const messages = await consumer.consume();
     const stream = new QueueStream(js, jsm, address, writer, messages, handler);
     if (info.state.messages > 0) await stream.applied(info.state.last_seq);

@@ -142,8 +142,11 @@ export class NatsCluster {
   async kill(index: number): Promise<void> {
     const child = this.nodes[index]!.process;
     this.nodes[index]!.process = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => {
+      child.once("exit", resolve);
+      setTimeout(resolve, 5000).unref();
+    });
     child.kill("SIGKILL");
     await exited;
   }
