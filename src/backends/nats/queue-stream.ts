@@ -13,6 +13,14 @@ import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
 
+/** How long one pull of the tail waits; heartbeats come at half of it. */
+const TAIL_PULL_MS = 2000;
+/**
+ * How long a write waits to see its own entry come back. A network deadline, so real time
+ * (the injected Clock is for the queue's semantics and may be virtual).
+ */
+const APPLY_TIMEOUT_MS = 15_000;
+
 /** Where one queue lives in JetStream: its stream and the one subject all its entries use. */
 export interface StreamAddress {
   readonly stream: string;
@@ -79,7 +87,9 @@ export class QueueStream {
   ): Promise<QueueStream> {
     const info = await jsm.streams.info(address.stream);
     const consumer = await js.consumers.get(address.stream, { deliver_policy: DeliverPolicy.All });
-    const messages = await consumer.consume();
+    // Short pulls: a tail whose server died notices within ~2 s (two missed heartbeats) and
+    // the ordered consumer recreates itself on a live node from where it was.
+    const messages = await consumer.consume({ expires: TAIL_PULL_MS });
     const stream = new QueueStream(js, jsm, address, writer, messages, handler);
     if (info.state.messages > 0) await stream.applied(info.state.last_seq);
     return stream;
@@ -106,13 +116,31 @@ export class QueueStream {
     return ack.seq;
   }
 
-  /** Resolves once entries up to `seq` are applied here (rejects if the tail failed). */
+  /**
+   * Resolves once entries up to `seq` are applied here; rejects if the tail failed, or with
+   * SLUICE_TIMEOUT if it has not caught up within 15 s (the entry is stored, its effect unknown).
+   */
   applied(seq: number): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (seq <= this.appliedSeq) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = this.waiting.get(seq);
+        list?.splice(list.indexOf(wake), 1);
+        reject(
+          new SluiceError(
+            "SLUICE_TIMEOUT",
+            `queue stream ${this.address.stream}: entry ${seq} was stored but not read back within ${APPLY_TIMEOUT_MS} ms`,
+          ),
+        );
+      }, APPLY_TIMEOUT_MS);
+      const wake = (): void => {
+        clearTimeout(timer);
+        if (this.failure === undefined) resolve();
+        else reject(this.failure);
+      };
       const list = this.waiting.get(seq) ?? [];
-      list.push(() => (this.failure === undefined ? resolve() : reject(this.failure)));
+      list.push(wake);
       this.waiting.set(seq, list);
     });
   }
@@ -123,8 +151,9 @@ export class QueueStream {
   }
 
   async close(): Promise<void> {
-    await this.messages.close();
-    await this.tail;
+    // A tail cut off from every server may never end its pull: do not wait for it forever.
+    const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TAIL_PULL_MS).unref());
+    await Promise.race([Promise.all([this.messages.close(), this.tail]), gaveUp]);
   }
 
   /** Deletes the stream and everything in it. */

@@ -151,9 +151,36 @@ export class NatsCluster {
     await exited;
   }
 
-  /** Waits until JetStream answers on every running node (a meta leader is elected). */
+  /**
+   * Waits until JetStream answers on every running node (a meta leader is elected) and, with
+   * every node up, until a stream replicated on all of them can be placed.
+   */
   async ready(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    await this.eachNodeAnswers(deadline);
+    if (this.nodes.some((n) => n.process === undefined)) return;
+    for (;;) {
+      const nc = await connect({ servers: this.urlOf(0), timeout: 1000 });
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
+        await jsm.streams.add({
+          name: "READY_PROBE",
+          subjects: ["ready.probe"],
+          num_replicas: this.nodes.length,
+        });
+        await jsm.streams.delete("READY_PROBE");
+        return;
+      } catch (error) {
+        if (Date.now() > deadline)
+          throw new Error("nats cluster cannot place a replicated stream", { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      } finally {
+        await nc.close();
+      }
+    }
+  }
+
+  private async eachNodeAnswers(deadline: number): Promise<void> {
     for (const [i, node] of this.nodes.entries()) {
       if (node.process === undefined) continue;
       for (;;) {
