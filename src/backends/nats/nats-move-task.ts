@@ -156,6 +156,7 @@ export class NatsMoveTask {
     const { source } = this.options;
     try {
       while (this.status === "RUNNING" && !this.stopped && !source.isClosed) {
+        await source.caughtUp();
         const room = Math.min(BATCH, this.allowance() - this.moved);
         const batch = this.nextBatch(Math.max(0, room));
         if (batch === "done") {

@@ -355,6 +355,7 @@ export class NatsQueueService implements QueueService {
           `AttributeNames[${i}]`,
         );
     await this.tasksSettled();
+    await queue.caughtUp();
     queue.advance();
     const counts = queue.state.counts(this.clock.now());
     const all: Partial<Record<QueueAttributeName, string>> = {
@@ -413,6 +414,7 @@ export class NatsQueueService implements QueueService {
 
   async purgeQueue(input: { QueueUrl: string }): Promise<void> {
     const queue = this.queueOf(input?.QueueUrl);
+    await queue.caughtUp();
     if (this.clock.now() - queue.state.lastPurgeAt < PURGE_INTERVAL_MS)
       throw new QueueError(
         "PurgeQueueInProgress",
@@ -523,6 +525,7 @@ export class NatsQueueService implements QueueService {
       const dlq = this.deadLetterQueueOf(queue);
       const maxReceiveCount =
         dlq === undefined ? undefined : queue.config.redrivePolicy?.maxReceiveCount;
+      await queue.caughtUp();
       queue.advance();
       const now = this.clock.now();
       const { take, dead } = queue.state.select(max, now, queue.reserved, maxReceiveCount);
@@ -585,6 +588,7 @@ export class NatsQueueService implements QueueService {
 
   async deleteMessage(input: DeleteMessageInput): Promise<void> {
     const queue = this.queueOf(input?.QueueUrl);
+    await queue.caughtUp();
     const ref = this.refForDelete(queue, input.ReceiptHandle, "ReceiptHandle");
     if (ref !== undefined) await queue.remove([ref]);
   }
@@ -592,6 +596,7 @@ export class NatsQueueService implements QueueService {
   async deleteMessageBatch(input: DeleteMessageBatchInput): Promise<BatchResult<{ Id: string }>> {
     const queue = this.queueOf(input?.QueueUrl);
     const entries = checkBatchEntries(input.Entries) as DeleteMessageBatchInput["Entries"];
+    await queue.caughtUp();
     const failed: BatchResultErrorEntry[] = [];
     const successful: { Id: string }[] = [];
     const refs = new Map<number, ReceiptRef>();
@@ -629,6 +634,7 @@ export class NatsQueueService implements QueueService {
 
   async changeMessageVisibility(input: ChangeMessageVisibilityInput): Promise<void> {
     const queue = this.queueOf(input?.QueueUrl);
+    await queue.caughtUp();
     queue.advance();
     const change = this.visibilityChange(queue, input.ReceiptHandle, input.VisibilityTimeout, "");
     await queue.changeVisibility([change]);
@@ -641,6 +647,7 @@ export class NatsQueueService implements QueueService {
     const entries = checkBatchEntries(
       input.Entries,
     ) as ChangeMessageVisibilityBatchInput["Entries"];
+    await queue.caughtUp();
     queue.advance();
     const failed: BatchResultErrorEntry[] = [];
     const successful: { Id: string }[] = [];
@@ -714,6 +721,7 @@ export class NatsQueueService implements QueueService {
       after = parsed;
     }
     await this.tasksSettled();
+    await queue.caughtUp();
     queue.advance();
     const now = this.clock.now();
     const messages: PeekedMessage[] = [];
@@ -729,6 +737,7 @@ export class NatsQueueService implements QueueService {
   async startMessageMoveTask(input: StartMessageMoveTaskInput): Promise<{ TaskHandle: string }> {
     this.ensureOpen();
     const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    await source.caughtUp();
     const sourceArn = this.arnOf(source);
     if (
       ![...this.queues.values()].some(

@@ -42,10 +42,12 @@ export class NatsQueue {
   /** Messages a receive or move of this process is taking right now: others skip them. */
   readonly reserved = new Set<number>();
   private readonly results = new Map<number, ApplyResult>();
+  /** The newest entry this process appended. */
+  private lastWritten = 0;
   private readonly waiters = new Set<() => void>();
   private wakeTimer: Timer | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
-  private compactionTimer: Timer | undefined;
+  private compactionTimer: NodeJS.Timeout | undefined;
   private compactedBefore = 0;
   /** The cut found last round: applied one round later, so slower readers have passed it. */
   private pendingCut = 0;
@@ -108,16 +110,33 @@ export class NatsQueue {
     const result = this.state.apply(seq, t, entry);
     // Only this process's own writes wait for their outcome.
     if (writer === this.writer) this.results.set(seq, result);
-    if (entry.kind === "m" || entry.kind === "c") this.notify();
+    // New messages, returned visibility and deletes (a FIFO group's head gone) wake long polls.
+    if (entry.kind !== "r") this.notify();
   }
 
   /** Appends an entry and waits until it is applied here; returns what applying it decided. */
-  private async write(entry: QueueEntry, msgId?: string): Promise<ApplyResult> {
-    const seq = await this.stream.append(entry, this.clock.now(), msgId);
+  private async decide(entry: QueueEntry, msgId?: string): Promise<ApplyResult> {
+    const seq = await this.stream.append(entry, this.clock.now(), true, msgId);
+    this.lastWritten = Math.max(this.lastWritten, seq);
     await this.stream.applied(seq);
     const result = this.results.get(seq);
     this.results.delete(seq);
     return result;
+  }
+
+  /**
+   * Appends an entry whose outcome the caller does not need (a send to a standard queue, a
+   * delete, a visibility change); this process's next read waits until it is applied.
+   */
+  private async record(entry: QueueEntry, msgId?: string): Promise<number> {
+    const seq = await this.stream.append(entry, this.clock.now(), false, msgId);
+    this.lastWritten = Math.max(this.lastWritten, seq);
+    return seq;
+  }
+
+  /** Resolves once every write of this process is applied here: reads see their own writes. */
+  caughtUp(): Promise<void> {
+    return this.stream.applied(this.lastWritten);
   }
 
   // ---------------------------------------------------------------- writes
@@ -143,9 +162,12 @@ export class NatsQueue {
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
       const msgId = moveKeys?.[i] ?? messageId;
-      return this.write({ kind: "m", meta, body: send.body }, msgId);
+      const entry: QueueEntry = { kind: "m", meta, body: send.body };
+      // Only a FIFO send may turn out a duplicate: a standard one's outcome is known already.
+      if (this.config.fifo) return this.decide(entry, msgId) as Promise<SendOutcome>;
+      return this.record(entry, msgId).then((seq) => ({ messageId, seq }));
     });
-    return (await Promise.all(writes)) as SendOutcome[];
+    return Promise.all(writes);
   }
 
   /** Takes messages for a receive; returns those this receive won. */
@@ -153,7 +175,7 @@ export class NatsQueue {
     if (messages.length === 0) return [];
     for (const m of messages) this.reserved.add(m.seq);
     try {
-      const taken = (await this.write({
+      const taken = (await this.decide({
         kind: "r",
         s: messages.map((m) => m.seq),
         rc: messages.map((m) => m.receiveCount),
@@ -168,7 +190,7 @@ export class NatsQueue {
   /** Deletes messages still at the receive their handle names (receiveCount -1: any). */
   async remove(refs: readonly ReceiptRef[]): Promise<void> {
     if (refs.length === 0) return;
-    await this.write({
+    await this.record({
       kind: "d",
       s: refs.map((r) => r.seq),
       rc: refs.map((r) => r.receiveCount),
@@ -179,7 +201,7 @@ export class NatsQueue {
   /** Sets new visibility deadlines (ms since the epoch) of in-flight messages. */
   async changeVisibility(changes: readonly { ref: ReceiptRef; due: number }[]): Promise<void> {
     if (changes.length === 0) return;
-    await this.write({
+    await this.record({
       kind: "c",
       s: changes.map((c) => c.ref.seq),
       rc: changes.map((c) => c.ref.receiveCount),
@@ -189,7 +211,7 @@ export class NatsQueue {
 
   /** Deletes every message sent before the purge. */
   async purge(): Promise<void> {
-    await this.write({ kind: "p" });
+    await this.decide({ kind: "p" });
     this.notify();
   }
 
@@ -235,13 +257,18 @@ export class NatsQueue {
 
   // ---------------------------------------------------------------- compaction
 
+  /**
+   * Compaction is upkeep of the servers' disks, so it runs on real time (an unref'd timer), not
+   * on the queue's clock: a virtual clock moved by days must not set off a storm of purges.
+   */
   private scheduleCompaction(intervalMs: number): void {
     if (intervalMs <= 0 || this.closed) return;
-    this.compactionTimer = this.clock.setTimer(intervalMs, () => {
+    this.compactionTimer = setTimeout(() => {
       void this.compact()
         .catch(() => undefined) // the next round tries again
         .finally(() => this.scheduleCompaction(intervalMs));
-    });
+    }, intervalMs);
+    this.compactionTimer.unref();
   }
 
   /**
@@ -264,7 +291,7 @@ export class NatsQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.compactionTimer?.cancel();
+    clearTimeout(this.compactionTimer);
     this.wakeTimer?.cancel();
     this.notify();
     await this.stream.close();

@@ -95,12 +95,20 @@ export class QueueStream {
     return stream;
   }
 
-  /** Appends an entry written at `t`; resolves with its sequence once JetStream stored it. */
-  async append(entry: QueueEntry, t: number, msgId?: string): Promise<number> {
+  /**
+   * Appends an entry written at `t`; resolves with its sequence once JetStream stored it.
+   * `wantsOutcome` marks it as this writer's, so applying it records what it decided.
+   */
+  async append(
+    entry: QueueEntry,
+    t: number,
+    wantsOutcome: boolean,
+    msgId?: string,
+  ): Promise<number> {
     const h = natsHeaders();
     h.set("k", entry.kind);
     h.set("t", String(t));
-    h.set("w", this.writer);
+    if (wantsOutcome) h.set("w", this.writer);
     let payload: Uint8Array;
     if (entry.kind === "m") {
       h.set("m", JSON.stringify(entry.meta));
