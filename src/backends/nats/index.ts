@@ -1,2 +1,2 @@
-export { NatsQueueService, parseServers } from "./nats-queue-service.js";
+export { NatsQueueService } from "./nats-queue-service.js";
 export type { NatsQueueServiceOptions } from "./nats-queue-service.js";
