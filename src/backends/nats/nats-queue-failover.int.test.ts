@@ -86,6 +86,7 @@ async function runWithFailure(
     const deliveries = new Map<string, number>();
     let stopSending = false;
     let stopReceiving = false;
+    let drainDeadline = Number.POSITIVE_INFINITY;
     let sendGapMs = 0;
     let receiveGapMs = 0;
 
@@ -106,7 +107,8 @@ async function runWithFailure(
     const receiving = (async () => {
       let last = Date.now();
       let emptyAfterStop = 0;
-      while (!stopReceiving || emptyAfterStop < 3) {
+      // Bounded, so a consumer that never recovers fails the test instead of hanging it.
+      while ((!stopReceiving || emptyAfterStop < 3) && Date.now() < drainDeadline) {
         try {
           const { Messages } = await consumer.receiveMessage({
             QueueUrl,
@@ -134,6 +136,7 @@ async function runWithFailure(
     await sleep(6000);
     stopSending = true;
     await sending;
+    drainDeadline = Date.now() + 30_000;
     stopReceiving = true;
     await receiving;
     cluster.startNode(victimIndex);

@@ -15,6 +15,8 @@ import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js"
 
 /** How long one pull of the tail waits; heartbeats come at half of it. */
 const TAIL_PULL_MS = 2000;
+/** Pause before a tail that ended on its own starts again. */
+const TAIL_RETRY_MS = 500;
 /**
  * How long a write waits to see its own entry come back. A network deadline, so real time
  * (the injected Clock is for the queue's semantics and may be virtual).
@@ -45,6 +47,7 @@ export class QueueStream {
   private appliedSeq = 0;
   private readonly waiting = new Map<number, (() => void)[]>();
   private failure: Error | undefined;
+  private closing = false;
   private readonly tail: Promise<void>;
 
   private constructor(
@@ -52,10 +55,27 @@ export class QueueStream {
     private readonly jsm: JetStreamManager,
     readonly address: StreamAddress,
     private readonly writer: string,
-    private readonly messages: ConsumerMessages,
+    private messages: ConsumerMessages,
     handler: EntryHandler,
   ) {
     this.tail = this.follow(handler);
+  }
+
+  /** An ordered consumer of the stream from `seq` on, pulling in short rounds. */
+  private static async subscribe(
+    js: JetStreamClient,
+    address: StreamAddress,
+    seq: number,
+  ): Promise<ConsumerMessages> {
+    const consumer = await js.consumers.get(
+      address.stream,
+      seq <= 1
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq },
+    );
+    // Short pulls: a tail whose server died notices within ~2 s (two missed heartbeats) and
+    // the ordered consumer recreates itself on a live node from where it was.
+    return consumer.consume({ expires: TAIL_PULL_MS });
   }
 
   /** Creates the stream (replicated `replicas` times, file storage). */
@@ -86,10 +106,7 @@ export class QueueStream {
     handler: EntryHandler,
   ): Promise<QueueStream> {
     const info = await jsm.streams.info(address.stream);
-    const consumer = await js.consumers.get(address.stream, { deliver_policy: DeliverPolicy.All });
-    // Short pulls: a tail whose server died notices within ~2 s (two missed heartbeats) and
-    // the ordered consumer recreates itself on a live node from where it was.
-    const messages = await consumer.consume({ expires: TAIL_PULL_MS });
+    const messages = await QueueStream.subscribe(js, address, 1);
     const stream = new QueueStream(js, jsm, address, writer, messages, handler);
     if (info.state.messages > 0) await stream.applied(info.state.last_seq);
     return stream;
@@ -159,6 +176,7 @@ export class QueueStream {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     // A tail cut off from every server may never end its pull: do not wait for it forever.
     const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TAIL_PULL_MS).unref());
     await Promise.race([Promise.all([this.messages.close(), this.tail]), gaveUp]);
@@ -173,14 +191,33 @@ export class QueueStream {
     }
   }
 
+  /**
+   * Applies entries as they come. A tail that ends without `close` (its consumer lost for good,
+   * say after a long partition) starts again where it stopped, so the queue keeps working.
+   */
   private async follow(handler: EntryHandler): Promise<void> {
-    try {
-      for await (const m of this.messages) {
-        handler(m.seq, Number(m.headers?.get("t")), m.headers?.get("w") ?? "", decodeEntry(m));
-        this.advanceTo(m.seq);
+    while (!this.closing) {
+      try {
+        for await (const m of this.messages) {
+          handler(m.seq, Number(m.headers?.get("t")), m.headers?.get("w") ?? "", decodeEntry(m));
+          this.advanceTo(m.seq);
+        }
+      } catch (error) {
+        if (error instanceof SluiceError && error.code === "SLUICE_CORRUPT") {
+          this.failure = error;
+          break;
+        }
       }
-    } catch (error) {
-      this.failure = error instanceof Error ? error : new Error(String(error));
+      while (!this.closing) {
+        await new Promise((resolve) => setTimeout(resolve, TAIL_RETRY_MS));
+        try {
+          if (!this.closing)
+            this.messages = await QueueStream.subscribe(this.js, this.address, this.appliedSeq + 1);
+          break;
+        } catch {
+          // The servers are still out of reach, or the stream is gone: try again.
+        }
+      }
     }
     this.failure ??= new SluiceError("SLUICE_CLOSED", `queue stream ${this.address.stream} closed`);
     for (const list of this.waiting.values()) for (const wake of list) wake();
