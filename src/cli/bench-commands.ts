@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { runLogBench } from "../engine/log.bench.js";
 import { runResilienceBench } from "../resilience/resilience.bench.js";
 import { runQueueBench } from "../messaging/queues/queue.bench.js";
+import { runNatsQueueBench } from "../backends/nats/nats-queue.bench.js";
 import { emitJson } from "../observability/index.js";
 
 function positiveInt(value: string): number {
@@ -255,6 +256,56 @@ export function registerBenchCommands(program: Command): void {
               backlogRssMB: (result.backlog?.rssBytes ?? 0) / 1048576,
               backlogHeapBytesPerMessage: result.backlog?.heapBytesPerMessage ?? 0,
               backlogRecoveryMs: result.backlog?.recoveryMs ?? 0,
+            };
+          },
+        );
+      },
+    );
+
+  withCommonOptions(bench.command("nats-queue"))
+    .description(
+      "send -> receive -> delete through Sluice's queues on NATS JetStream, and a plain JetStream client doing the same",
+    )
+    .option("--messaging <url>", "NATS servers", "nats://127.0.0.1:4222")
+    .option("--replicas <n>", "stream replicas", positiveInt, 1)
+    .option("--num-messages <n>", "messages through each of the two runs", positiveInt, 20_000)
+    .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
+    .option("--producers <n>", "concurrent producers (batches of 10)", positiveInt, 4)
+    .option("--consumers <n>", "concurrent consumers (batches of 10)", positiveInt, 4)
+    .action(
+      async (
+        opts: CommonOptions & {
+          messaging: string;
+          replicas: number;
+          numMessages: number;
+          messageSize: number;
+          producers: number;
+          consumers: number;
+        },
+      ) => {
+        await repeat(
+          "nats-queue",
+          opts,
+          () =>
+            runNatsQueueBench({
+              servers: opts.messaging,
+              replicas: opts.replicas,
+              numMessages: opts.numMessages,
+              messageSize: opts.messageSize,
+              producers: opts.producers,
+              consumers: opts.consumers,
+              quiet: opts.json,
+            }),
+          (r) => {
+            const result = r as {
+              sluiceMessagesPerSec: number;
+              plainMessagesPerSec: number;
+              ratio: number;
+            };
+            return {
+              sluiceMsgPerSec: result.sluiceMessagesPerSec,
+              plainMsgPerSec: result.plainMessagesPerSec,
+              ratio: result.ratio,
             };
           },
         );

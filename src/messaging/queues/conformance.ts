@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { inspect } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it as vitestIt } from "vitest";
 import { VirtualClock } from "../../time/virtual-clock.js";
 import { isQueueError, type QueueError, type QueueErrorName } from "./queue-error.js";
 import type {
@@ -35,7 +35,27 @@ export interface QueueConformanceHarness {
   open(clock: VirtualClock): Promise<QueueService>;
   /** Closes `service` and opens the same storage again (durability points); omit when the backend has no storage. */
   reopen?(service: QueueService, clock: VirtualClock): Promise<QueueService>;
+  /** Tests this backend cannot pass, by name, with the reason (reported as skipped). */
+  readonly skips?: Readonly<Record<string, string>>;
 }
+
+/** The harness's skips, read while its tests are declared (one harness per test file). */
+let skips: Readonly<Record<string, string>> = {};
+const declared = new Set<string>();
+
+type TestBody = () => Promise<void>;
+
+/** Declares a test, or skips it with the reason when the harness lists it. */
+function it(name: string, body: TestBody): void {
+  declared.add(name);
+  const reason = skips[name];
+  if (reason === undefined) vitestIt(name, body);
+  else vitestIt.skip(`${name} [skipped: ${reason}]`, body);
+}
+it.skipIf =
+  (condition: boolean) =>
+  (name: string, body: TestBody): void =>
+    condition ? vitestIt.skip(name, body) : it(name, body);
 
 // ---------------------------------------------------------------------------------------------
 // Reference values, computed independently of any backend
@@ -328,6 +348,7 @@ type WorldRef = () => World;
 
 export function describeQueueConformance(harness: QueueConformanceHarness): void {
   describe(`QueueService conformance: ${harness.name}`, () => {
+    skips = harness.skips ?? {};
     let current: World | undefined;
     const w: WorldRef = () => {
       if (current === undefined) throw new Error("no service open");
@@ -357,6 +378,11 @@ export function describeQueueConformance(harness: QueueConformanceHarness): void
     peekTests(w);
     fifoTests(w);
     durabilityTests(w, harness.reopen !== undefined);
+    beforeAll(() => {
+      // By now every test is declared: a skip must name one of them.
+      const unknown = Object.keys(harness.skips ?? {}).filter((name) => !declared.has(name));
+      if (unknown.length > 0) throw new Error(`skips name no test: ${unknown.join(", ")}`);
+    });
   });
 }
 

@@ -1,0 +1,2 @@
+export { NatsQueueService } from "./nats-queue-service.js";
+export type { NatsQueueServiceOptions } from "./nats-queue-service.js";

@@ -1,0 +1,127 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
+import { SluiceError } from "../../errors/index.js";
+import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
+import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
+
+/** A change another process made to the catalog. */
+export type CatalogChange =
+  | { readonly kind: "queue"; readonly name: string; readonly definition?: QueueDefinition }
+  | { readonly kind: "task"; readonly handle: string; readonly record?: MoveTaskRecord };
+
+/**
+ * The queues (attributes, tags) and message move tasks, in a replicated JetStream key-value
+ * bucket shared by every process: `<namespace>.q.<name>` and `<namespace>.t.<handle>`. A watch reports the changes other
+ * processes make, so their queues appear, change and disappear here too.
+ */
+export class NatsCatalog {
+  private watching: { stop(): void } | undefined;
+
+  private readonly queuePrefix: string;
+  private readonly taskPrefix: string;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly namespace: string,
+  ) {
+    this.queuePrefix = `${namespace}.q.`;
+    this.taskPrefix = `${namespace}.t.`;
+  }
+
+  static async open(
+    js: JetStreamClient,
+    bucket: string,
+    namespace: string,
+    replicas: number,
+  ): Promise<{ catalog: NatsCatalog; definitions: QueueDefinition[]; tasks: MoveTaskRecord[] }> {
+    const kv = await new Kvm(js).create(bucket, { replicas, history: 1 });
+    const catalog = new NatsCatalog(kv, namespace);
+    const definitions: QueueDefinition[] = [];
+    const tasks: MoveTaskRecord[] = [];
+    const keys: string[] = [];
+    for await (const key of await kv.keys(`${namespace}.>`)) keys.push(key);
+    for (const key of keys) {
+      const entry = await kv.get(key);
+      if (entry === null || entry.operation !== "PUT") continue;
+      if (key.startsWith(catalog.queuePrefix))
+        definitions.push(parse<QueueDefinition>(entry, "uid"));
+      else if (key.startsWith(catalog.taskPrefix))
+        tasks.push(parse<MoveTaskRecord>(entry, "handle"));
+    }
+    return { catalog, definitions, tasks };
+  }
+
+  /** Reports changes made from now on (by any process, this one included). */
+  async watch(onChange: (change: CatalogChange) => void): Promise<void> {
+    const updates = await this.kv.watch({
+      key: `${this.namespace}.>`,
+      include: KvWatchInclude.UpdatesOnly,
+    });
+    this.watching = updates;
+    void (async () => {
+      for await (const entry of updates) {
+        const put = entry.operation === "PUT";
+        if (entry.key.startsWith(this.queuePrefix)) {
+          const name = entry.key.slice(this.queuePrefix.length);
+          onChange(
+            put
+              ? { kind: "queue", name, definition: parse<QueueDefinition>(entry, "uid") }
+              : { kind: "queue", name },
+          );
+        } else if (entry.key.startsWith(this.taskPrefix)) {
+          const handle = entry.key.slice(this.taskPrefix.length);
+          onChange(
+            put
+              ? { kind: "task", handle, record: parse<MoveTaskRecord>(entry, "handle") }
+              : { kind: "task", handle },
+          );
+        }
+      }
+    })().catch(() => undefined); // a closed connection ends the watch
+  }
+
+  /** Adds a queue unless one of that name exists; returns the one that is there now. */
+  async create(definition: QueueDefinition): Promise<QueueDefinition> {
+    try {
+      await this.kv.create(this.queuePrefix + definition.name, JSON.stringify(definition));
+      return definition;
+    } catch (error) {
+      const existing = await this.kv.get(this.queuePrefix + definition.name);
+      if (existing === null || existing.operation !== "PUT") throw error;
+      return parse<QueueDefinition>(existing, "uid");
+    }
+  }
+
+  async put(definition: QueueDefinition): Promise<void> {
+    await this.kv.put(this.queuePrefix + definition.name, JSON.stringify(definition));
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.kv.delete(this.queuePrefix + name);
+  }
+
+  async putTask(task: MoveTaskRecord): Promise<void> {
+    await this.kv.put(this.taskPrefix + task.handle, JSON.stringify(task));
+  }
+
+  async removeTask(handle: string): Promise<void> {
+    await this.kv.delete(this.taskPrefix + handle);
+  }
+
+  close(): void {
+    this.watching?.stop();
+  }
+}
+
+function parse<T>(entry: KvEntry, field: string): T {
+  try {
+    const parsed = entry.json<Record<string, unknown>>();
+    if (typeof parsed[field] === "string") return parsed as T;
+  } catch {
+    // reported below
+  }
+  throw new SluiceError(
+    "SLUICE_CORRUPT",
+    `queue catalog entry ${entry.key} (revision ${entry.revision}) is not valid`,
+  );
+}

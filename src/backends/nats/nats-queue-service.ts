@@ -1,0 +1,975 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
+import { type NatsConnection, connect } from "@nats-io/transport-node";
+import type { PreparedSend, QueueDefinition } from "../../messaging/queues/durable-queue.js";
+import { ExpiringMap } from "../../messaging/queues/expiring-map.js";
+import { MAX_MOVE_RATE, type MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
+import {
+  checkBatchEntries,
+  checkId,
+  checkIntParameter,
+} from "../../messaging/queues/message-validation.js";
+import { prepareSend, sendResult } from "../../messaging/queues/prepared-send.js";
+import {
+  MAX_MESSAGE_SIZE,
+  MAX_VISIBILITY_TIMEOUT_S,
+  checkTags,
+  defaultAttributes,
+  isQueueAttributeName,
+  mergeAttributes,
+  parseConfig,
+} from "../../messaging/queues/queue-attributes.js";
+import {
+  type QueueAddressing,
+  QueueAddresses,
+  checkQueueName,
+  isFifoName,
+} from "../../messaging/queues/queue-address.js";
+import { QueueError, invalidParameter } from "../../messaging/queues/queue-error.js";
+import type {
+  BatchResult,
+  BatchResultErrorEntry,
+  ChangeMessageVisibilityBatchInput,
+  ChangeMessageVisibilityInput,
+  CreateQueueInput,
+  DeleteMessageBatchInput,
+  DeleteMessageInput,
+  Message,
+  MessageMoveTask as MoveTaskView,
+  PeekMessagesInput,
+  PeekedMessage,
+  QueueAttributeName,
+  QueueAttributes,
+  QueueService,
+  ReceiveMessageInput,
+  ReceiveMessageResult,
+  SendMessageBatchInput,
+  SendMessageBatchResultEntry,
+  SendMessageInput,
+  SendMessageResult,
+  StartMessageMoveTaskInput,
+} from "../../messaging/queues/queue-service.js";
+import { decodeReceipt, encodeReceipt } from "../../messaging/queues/receipt-handle.js";
+import {
+  buildMessage,
+  buildPeekedMessage,
+  parseSequenceNumber,
+  projectionOf,
+} from "../../messaging/queues/received-message.js";
+import { SluiceError } from "../../errors/index.js";
+import { type Clock, systemClock } from "../../time/index.js";
+import { NatsCatalog, type CatalogChange } from "./nats-catalog.js";
+import { NatsMoveTask, transferHeld } from "./nats-move-task.js";
+import { NatsQueue, type ReceiptRef, streamAddress } from "./nats-queue.js";
+import { QueueStream } from "./queue-stream.js";
+import { queuedView } from "./queued-view.js";
+import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
+
+export interface NatsQueueServiceOptions extends QueueAddressing {
+  /** NATS servers, e.g. "nats://a:4222,b:4222,c:4222" or a list; ignored with `connection`. */
+  readonly servers?: string | readonly string[];
+  /** An open connection to use instead (the service then leaves it open on close). */
+  readonly connection?: NatsConnection;
+  readonly clock?: Clock;
+  /** Copies JetStream keeps of every queue stream and of the catalog: 1, 3 or 5 (default 1). */
+  readonly replicas?: number;
+  /** Prefix of every stream and bucket name, so several services can share servers (default "SLUICE"). */
+  readonly namespace?: string;
+  /** The key-value bucket of queue definitions and move tasks (default "<namespace>_catalog"). */
+  readonly catalogBucket?: string;
+  /** How often each queue's stream drops entries replay no longer needs (default 60 s). */
+  readonly compactionIntervalMs?: number;
+}
+
+const PURGE_INTERVAL_MS = 60_000;
+const ATTEMPT_WINDOW_MS = 5 * 60_000;
+/** A 1 MiB message with its attributes in base64 JSON, and the entry's headers. */
+const MAX_ENTRY_BYTES = 2 * MAX_MESSAGE_SIZE;
+
+interface ReceiveAttempt {
+  readonly messages: readonly { message: HeldMessage; receiveCount: number }[];
+  readonly result: Message[];
+}
+
+/**
+ * SQS-semantics queues on NATS JetStream, shared by any number of processes. Each queue is one
+ * replicated stream holding its messages and every change to them; each process replays it
+ * into the same state and keeps following it. Writes are entries whose outcome is decided when
+ * they are applied, in stream order, so two processes never take the same message; time
+ * (visibility, delays, retention, deduplication) comes from the writers' clock. Queue
+ * definitions and move tasks live in a replicated key-value bucket.
+ */
+export class NatsQueueService implements QueueService {
+  private readonly queues = new Map<string, NatsQueue>();
+  private readonly moveTasks = new Map<string, NatsMoveTask>();
+  private readonly attempts = new ExpiringMap<ReceiveAttempt>(ATTEMPT_WINDOW_MS);
+  private readonly creating = new Map<string, Promise<unknown>>();
+  /** Identifies this process's entries in the streams (their outcome is waited for here). */
+  private readonly writer = randomBytes(8).toString("hex");
+  private closed = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly ownsConnection: boolean,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly catalog: NatsCatalog,
+    private readonly options: NatsQueueServiceOptions,
+    private readonly clock: Clock,
+    readonly addresses: QueueAddresses,
+  ) {}
+
+  /** Connects and opens every queue of the namespace, replaying their streams. */
+  static async open(options: NatsQueueServiceOptions = {}): Promise<NatsQueueService> {
+    const clock = options.clock ?? systemClock;
+    const ownsConnection = options.connection === undefined;
+    const nc =
+      options.connection ??
+      (await connect({
+        servers: parseServers(options.servers ?? "nats://127.0.0.1:4222"),
+        maxReconnectAttempts: -1,
+      }));
+    try {
+      const js = jetstream(nc);
+      const jsm = await jetstreamManager(nc);
+      const namespace = checkNamespace(options.namespace ?? "SLUICE");
+      const { catalog, definitions, tasks } = await NatsCatalog.open(
+        js,
+        options.catalogBucket ?? `${namespace}_catalog`,
+        namespace,
+        options.replicas ?? 1,
+      );
+      const service = new NatsQueueService(
+        nc,
+        ownsConnection,
+        js,
+        jsm,
+        catalog,
+        options,
+        clock,
+        new QueueAddresses(options),
+      );
+      try {
+        for (const definition of definitions)
+          service.queues.set(definition.name, await service.openQueue(definition));
+        service.restoreMoveTasks(tasks);
+        await catalog.watch((change) => service.onCatalogChange(change));
+      } catch (error) {
+        await service.close();
+        throw error;
+      }
+      return service;
+    } catch (error) {
+      if (ownsConnection) await nc.close();
+      throw error;
+    }
+  }
+
+  private get namespace(): string {
+    return this.options.namespace ?? "SLUICE";
+  }
+
+  private openQueue(definition: QueueDefinition): Promise<NatsQueue> {
+    return NatsQueue.open(
+      this.js,
+      this.jsm,
+      streamAddress(this.namespace, definition),
+      definition,
+      this.clock,
+      this.writer,
+      this.options.compactionIntervalMs ?? 60_000,
+    );
+  }
+
+  /** Another process created, changed or deleted a queue: follow it here. */
+  private onCatalogChange(change: CatalogChange): void {
+    if (this.closed || change.kind !== "queue") return;
+    const local = this.queues.get(change.name);
+    if (change.definition === undefined) {
+      if (local === undefined) return;
+      this.queues.delete(change.name);
+      void local.close().catch(() => undefined);
+      return;
+    }
+    if (local?.uid === change.definition.uid) {
+      local.redefine(change.definition);
+      return;
+    }
+    if (this.creating.has(change.name)) return;
+    const definition = change.definition;
+    const opening = this.openQueue(definition).then(
+      (queue) => {
+        const replaced = this.queues.get(definition.name);
+        if (this.closed) return queue.close();
+        this.queues.set(definition.name, queue);
+        if (replaced !== undefined && replaced !== queue) return replaced.close();
+      },
+      () => undefined, // deleted again before it opened
+    );
+    this.creating.set(definition.name, opening);
+    void opening.finally(() => this.creating.delete(definition.name));
+  }
+
+  // ---------------------------------------------------------------- queues
+
+  async createQueue(input: CreateQueueInput): Promise<{ QueueUrl: string }> {
+    this.ensureOpen();
+    const name = checkQueueName(input?.QueueName);
+    for (
+      let pending = this.creating.get(name);
+      pending !== undefined;
+      pending = this.creating.get(name)
+    )
+      await pending.catch(() => undefined);
+    const fifo = isFifoName(name);
+    const requested = input.Attributes ?? {};
+    if (fifo !== (requested.FifoQueue === "true"))
+      throw invalidParameter(
+        "Attributes.FifoQueue",
+        fifo
+          ? `"true" for a queue whose name ends in .fifo`
+          : `a name ending in .fifo for a FIFO queue`,
+      );
+    const attributes = mergeAttributes(defaultAttributes(fifo), requested, fifo, true);
+    if (!fifo) delete attributes.FifoQueue;
+    const tags = checkTags(input.tags ?? {}, {});
+    const existing = this.queues.get(name);
+    if (existing !== undefined) return this.sameQueue(existing.definition, requested, attributes);
+    this.checkRedrive(name, attributes);
+    const nowS = Math.floor(this.clock.now() / 1000);
+    const definition: QueueDefinition = {
+      name,
+      uid: randomBytes(8).toString("hex"),
+      attributes,
+      tags,
+      createdTimestamp: nowS,
+      lastModifiedTimestamp: nowS,
+    };
+    let result: { QueueUrl: string } | undefined;
+    const creation = (async () => {
+      const address = streamAddress(this.namespace, definition);
+      await QueueStream.create(this.jsm, address, {
+        replicas: this.options.replicas ?? 1,
+        maxEntryBytes: MAX_ENTRY_BYTES,
+      });
+      const stored = await this.catalog.create(definition);
+      if (stored.uid !== definition.uid) {
+        // Another process created it first: theirs is the queue.
+        await QueueStream.remove(this.jsm, address);
+        const queue = this.queues.get(name) ?? (await this.openQueue(stored));
+        this.queues.set(name, queue);
+        result = this.sameQueue(stored, requested, attributes);
+        return;
+      }
+      this.queues.set(name, await this.openQueue(definition));
+    })();
+    this.creating.set(name, creation);
+    try {
+      await creation;
+    } finally {
+      this.creating.delete(name);
+    }
+    return result ?? { QueueUrl: this.addresses.url(name) };
+  }
+
+  /** Create-if-missing works as with SQS: only the attributes given must match. */
+  private sameQueue(
+    current: QueueDefinition,
+    requested: QueueAttributes,
+    attributes: Readonly<Record<string, string>>,
+  ): { QueueUrl: string } {
+    if (Object.keys(requested).some((key) => current.attributes[key] !== attributes[key]))
+      throw new QueueError(
+        "QueueNameExists",
+        `QueueName: ${current.name} exists with different attributes`,
+        "QueueName",
+      );
+    return { QueueUrl: this.addresses.url(current.name) };
+  }
+
+  async deleteQueue(input: { QueueUrl: string }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    this.queues.delete(queue.name);
+    for (const task of [...this.moveTasks.values()])
+      if (task.sourceArn === this.arnOf(queue)) {
+        task.stop();
+        this.moveTasks.delete(task.handle);
+        await task.done;
+        await this.catalog.removeTask(task.handle);
+      }
+    await this.catalog.remove(queue.name);
+    await queue.close();
+    await QueueStream.remove(this.jsm, streamAddress(this.namespace, queue.definition));
+  }
+
+  listQueues(
+    input: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } = {},
+  ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
+    this.ensureOpen();
+    const prefix = input.QueueNamePrefix ?? "";
+    if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
+    const max =
+      input.MaxResults === undefined
+        ? 1000
+        : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
+    let after = "";
+    if (input.NextToken !== undefined) {
+      after = Buffer.from(String(input.NextToken), "base64url").toString("utf8");
+      if (after === "")
+        throw invalidParameter("NextToken", "a token from an earlier listQueues call");
+    }
+    const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
+    const page = names.slice(0, max);
+    const result: { QueueUrls: string[]; NextToken?: string } = {
+      QueueUrls: page.map((n) => this.addresses.url(n)),
+    };
+    if (input.MaxResults !== undefined && names.length > max)
+      result.NextToken = Buffer.from(page[page.length - 1]!, "utf8").toString("base64url");
+    return Promise.resolve(result);
+  }
+
+  getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
+    this.ensureOpen();
+    const name = input?.QueueName;
+    if (typeof name !== "string" || !this.queues.has(name))
+      throw new QueueError(
+        "QueueDoesNotExist",
+        `QueueName: no queue named ${JSON.stringify(name)}`,
+        "QueueName",
+      );
+    return Promise.resolve({ QueueUrl: this.addresses.url(name) });
+  }
+
+  async getQueueAttributes(input: {
+    QueueUrl: string;
+    AttributeNames?: readonly (QueueAttributeName | "All")[];
+  }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const requested = input.AttributeNames ?? ["All"];
+    for (const [i, name] of requested.entries())
+      if (name !== "All" && !isQueueAttributeName(name))
+        throw new QueueError(
+          "InvalidAttributeName",
+          `AttributeNames[${i}]: unknown attribute ${String(name)}`,
+          `AttributeNames[${i}]`,
+        );
+    await this.tasksSettled();
+    await queue.caughtUp();
+    queue.advance();
+    const counts = queue.state.counts(this.clock.now());
+    const all: Partial<Record<QueueAttributeName, string>> = {
+      ...(queue.definition.attributes as Partial<Record<QueueAttributeName, string>>),
+      ApproximateNumberOfMessages: String(counts.visible),
+      ApproximateNumberOfMessagesNotVisible: String(counts.inflight),
+      ApproximateNumberOfMessagesDelayed: String(counts.delayed),
+      CreatedTimestamp: String(queue.definition.createdTimestamp),
+      LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
+      QueueArn: this.arnOf(queue),
+    };
+    if (requested.includes("All")) return { Attributes: all };
+    const picked: Partial<Record<QueueAttributeName, string>> = {};
+    for (const name of requested as QueueAttributeName[])
+      if (all[name] !== undefined) picked[name] = all[name];
+    return { Attributes: picked };
+  }
+
+  async setQueueAttributes(input: {
+    QueueUrl: string;
+    Attributes: QueueAttributes;
+  }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const attributes = mergeAttributes(
+      queue.definition.attributes,
+      input.Attributes,
+      queue.config.fifo,
+      false,
+    );
+    this.checkRedrive(queue.name, attributes);
+    await this.updateDefinition(queue, { attributes });
+  }
+
+  async tagQueue(input: {
+    QueueUrl: string;
+    Tags: Readonly<Record<string, string>>;
+  }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    await this.updateDefinition(queue, { tags: checkTags(input.Tags, queue.definition.tags) });
+  }
+
+  async untagQueue(input: { QueueUrl: string; TagKeys: readonly string[] }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const keys: unknown = input.TagKeys;
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string"))
+      throw invalidParameter("TagKeys", "an array of tag keys");
+    const tags = { ...queue.definition.tags };
+    for (const key of keys as string[]) delete tags[key];
+    await this.updateDefinition(queue, { tags });
+  }
+
+  listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    return Promise.resolve({ Tags: { ...queue.definition.tags } });
+  }
+
+  async purgeQueue(input: { QueueUrl: string }): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    await queue.caughtUp();
+    if (this.clock.now() - queue.state.lastPurgeAt < PURGE_INTERVAL_MS)
+      throw new QueueError(
+        "PurgeQueueInProgress",
+        `QueueUrl: ${queue.name} was purged less than 60 seconds ago`,
+        "QueueUrl",
+      );
+    await queue.purge();
+  }
+
+  listDeadLetterSourceQueues(input: { QueueUrl: string }): Promise<{ queueUrls: string[] }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const arn = this.arnOf(queue);
+    const sources = [...this.queues.values()]
+      .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
+      .map((q) => this.addresses.url(q.name))
+      .sort();
+    return Promise.resolve({ queueUrls: sources });
+  }
+
+  // ---------------------------------------------------------------- send
+
+  async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const prepared = prepareSend(queue.config, input, "");
+    const [outcome] = await queue.send([prepared]);
+    return sendResult(queue.config.fifo, prepared, outcome!);
+  }
+
+  async sendMessageBatch(
+    input: SendMessageBatchInput,
+  ): Promise<BatchResult<SendMessageBatchResultEntry>> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const entries = checkBatchEntries(input.Entries) as SendMessageBatchInput["Entries"];
+    let total = 0;
+    for (const e of entries) {
+      if (typeof e.MessageBody === "string") total += Buffer.byteLength(e.MessageBody, "utf8");
+      for (const [name, v] of Object.entries(e.MessageAttributes ?? {}))
+        total += name.length + (v?.StringValue?.length ?? 0) + (v?.BinaryValue?.length ?? 0);
+    }
+    if (total > MAX_MESSAGE_SIZE)
+      throw new QueueError(
+        "BatchRequestTooLong",
+        `Entries: the batch carries ${total} bytes, more than ${MAX_MESSAGE_SIZE}`,
+        "Entries",
+      );
+    const failed: BatchResultErrorEntry[] = [];
+    const accepted: { id: string; send: PreparedSend }[] = [];
+    entries.forEach((entry, i) => {
+      try {
+        accepted.push({ id: entry.Id, send: prepareSend(queue.config, entry, `Entries[${i}].`) });
+      } catch (error) {
+        failed.push(failure(entry.Id, error));
+      }
+    });
+    const outcomes = await queue.send(accepted.map((a) => a.send));
+    return {
+      Successful: accepted.map((a, i) => ({
+        Id: a.id,
+        ...sendResult(queue.config.fifo, a.send, outcomes[i]!),
+      })),
+      Failed: failed,
+    };
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  async receiveMessage(input: ReceiveMessageInput): Promise<ReceiveMessageResult> {
+    let queue = this.queueOf(input?.QueueUrl);
+    const max = checkIntParameter(input.MaxNumberOfMessages ?? 1, "MaxNumberOfMessages", 1, 10);
+    const visibility =
+      input.VisibilityTimeout === undefined
+        ? queue.config.visibilityTimeout
+        : checkIntParameter(
+            input.VisibilityTimeout,
+            "VisibilityTimeout",
+            0,
+            MAX_VISIBILITY_TIMEOUT_S,
+          );
+    const waitSeconds =
+      input.WaitTimeSeconds === undefined
+        ? queue.config.receiveMessageWaitTimeSeconds
+        : checkIntParameter(input.WaitTimeSeconds, "WaitTimeSeconds", 0, 20);
+    for (const field of [
+      "MessageSystemAttributeNames",
+      "AttributeNames",
+      "MessageAttributeNames",
+    ] as const) {
+      const names: unknown = input[field];
+      if (
+        names !== undefined &&
+        (!Array.isArray(names) || names.some((n) => typeof n !== "string"))
+      )
+        throw invalidParameter(field, "an array of names");
+    }
+    const attemptId =
+      input.ReceiveRequestAttemptId === undefined
+        ? undefined
+        : checkId(input.ReceiveRequestAttemptId, "ReceiveRequestAttemptId");
+    const projection = projectionOf(input);
+    const deadline = this.clock.now() + waitSeconds * 1000;
+    const attemptKey =
+      attemptId === undefined || !queue.config.fifo ? undefined : `${queue.uid}:${attemptId}`;
+    for (;;) {
+      if (attemptKey !== undefined) {
+        const repeated = this.repeatAttempt(queue, attemptKey);
+        if (repeated !== undefined) return { Messages: repeated };
+      }
+      const dlq = this.deadLetterQueueOf(queue);
+      const maxReceiveCount =
+        dlq === undefined ? undefined : queue.config.redrivePolicy?.maxReceiveCount;
+      await queue.caughtUp();
+      queue.advance();
+      const now = this.clock.now();
+      const { take, dead } = queue.state.select(max, now, queue.reserved, maxReceiveCount);
+      if (dead.length > 0 && dlq !== undefined)
+        await transferHeld(queue, new Map([[dlq, dead]]), now, this.arnOf(queue));
+      const taken = await queue.receive(take, visibility * 1000);
+      if (taken.length > 0) {
+        const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
+        const messages = taken.map((m) =>
+          buildMessage(m.body, m.meta, queuedView(m, now), projection, {
+            ...context,
+            receiptHandle: encodeReceipt({
+              queueUid: queue.uid,
+              seq: m.seq,
+              receiveCount: m.receiveCount,
+            }),
+          }),
+        );
+        if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
+        return { Messages: messages };
+      }
+      // Lost every message to another receive, or moved dead letters: look again at once.
+      if (take.length > 0 || dead.length > 0) continue;
+      if (this.clock.now() >= deadline || input.signal?.aborted === true) return { Messages: [] };
+      await queue.waitForChange(deadline, input.signal);
+      const current = this.queues.get(queue.name);
+      if (current !== queue || this.closed) return { Messages: [] };
+      queue = current;
+    }
+  }
+
+  private repeatAttempt(queue: NatsQueue, key: string): Message[] | undefined {
+    const attempt = this.attempts.get(key, this.clock.now());
+    if (attempt === undefined) return undefined;
+    queue.advance();
+    const now = this.clock.now();
+    const intact = attempt.messages.every(
+      ({ message, receiveCount }) =>
+        queue.state.messages.get(message.seq) === message &&
+        message.statusAt(now) === INFLIGHT &&
+        message.receiveCount === receiveCount,
+    );
+    if (intact) return attempt.result;
+    this.attempts.delete(key);
+    return undefined;
+  }
+
+  private rememberAttempt(key: string, taken: readonly HeldMessage[], result: Message[]): void {
+    const messages = taken.map((message) => ({ message, receiveCount: message.receiveCount }));
+    this.attempts.set(key, { messages, result }, this.clock.now());
+  }
+
+  private deadLetterQueueOf(queue: NatsQueue): NatsQueue | undefined {
+    const arn = queue.config.redrivePolicy?.deadLetterTargetArn;
+    const name = arn === undefined ? undefined : this.addresses.nameFromArn(arn);
+    return name === undefined ? undefined : this.queues.get(name);
+  }
+
+  // ---------------------------------------------------------------- delete / visibility
+
+  async deleteMessage(input: DeleteMessageInput): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    await queue.caughtUp();
+    const ref = this.refForDelete(queue, input.ReceiptHandle, "ReceiptHandle");
+    if (ref !== undefined) await queue.remove([ref]);
+  }
+
+  async deleteMessageBatch(input: DeleteMessageBatchInput): Promise<BatchResult<{ Id: string }>> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const entries = checkBatchEntries(input.Entries) as DeleteMessageBatchInput["Entries"];
+    await queue.caughtUp();
+    const failed: BatchResultErrorEntry[] = [];
+    const successful: { Id: string }[] = [];
+    const refs = new Map<number, ReceiptRef>();
+    entries.forEach((entry, i) => {
+      try {
+        const ref = this.refForDelete(queue, entry.ReceiptHandle, `Entries[${i}].ReceiptHandle`);
+        if (ref !== undefined) refs.set(ref.seq, ref);
+        successful.push({ Id: entry.Id });
+      } catch (error) {
+        failed.push(failure(entry.Id, error));
+      }
+    });
+    await queue.remove([...refs.values()]);
+    return { Successful: successful, Failed: failed };
+  }
+
+  /**
+   * The message a delete applies to. As in SQS, deleting an already deleted message succeeds,
+   * and a handle from an earlier receive succeeds without deleting (someone else holds it now);
+   * the entry itself names the receive, so a receive elsewhere that this process has not seen
+   * yet wins too.
+   */
+  private refForDelete(queue: NatsQueue, handle: unknown, field: string): ReceiptRef | undefined {
+    const receipt = decodeReceipt(handle, field);
+    if (receipt.queueUid !== queue.uid)
+      throw new QueueError(
+        "ReceiptHandleIsInvalid",
+        `${field}: the receipt handle belongs to another queue`,
+        field,
+      );
+    const message = queue.state.messages.get(receipt.seq);
+    if (message === undefined || message.receiveCount !== receipt.receiveCount) return undefined;
+    return { seq: receipt.seq, receiveCount: receipt.receiveCount };
+  }
+
+  async changeMessageVisibility(input: ChangeMessageVisibilityInput): Promise<void> {
+    const queue = this.queueOf(input?.QueueUrl);
+    await queue.caughtUp();
+    queue.advance();
+    const change = this.visibilityChange(queue, input.ReceiptHandle, input.VisibilityTimeout, "");
+    await queue.changeVisibility([change]);
+  }
+
+  async changeMessageVisibilityBatch(
+    input: ChangeMessageVisibilityBatchInput,
+  ): Promise<BatchResult<{ Id: string }>> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const entries = checkBatchEntries(
+      input.Entries,
+    ) as ChangeMessageVisibilityBatchInput["Entries"];
+    await queue.caughtUp();
+    queue.advance();
+    const failed: BatchResultErrorEntry[] = [];
+    const successful: { Id: string }[] = [];
+    const changes: { ref: ReceiptRef; due: number }[] = [];
+    entries.forEach((entry, i) => {
+      try {
+        changes.push(
+          this.visibilityChange(
+            queue,
+            entry.ReceiptHandle,
+            entry.VisibilityTimeout,
+            `Entries[${i}].`,
+          ),
+        );
+        successful.push({ Id: entry.Id });
+      } catch (error) {
+        failed.push(failure(entry.Id, error));
+      }
+    });
+    await queue.changeVisibility(changes);
+    return { Successful: successful, Failed: failed };
+  }
+
+  private visibilityChange(
+    queue: NatsQueue,
+    handle: unknown,
+    timeout: unknown,
+    at: string,
+  ): { ref: ReceiptRef; due: number } {
+    const field = `${at}ReceiptHandle`;
+    const receipt = decodeReceipt(handle, field);
+    const seconds = checkIntParameter(
+      timeout,
+      `${at}VisibilityTimeout`,
+      0,
+      MAX_VISIBILITY_TIMEOUT_S,
+    );
+    const message = queue.state.messages.get(receipt.seq);
+    if (
+      receipt.queueUid !== queue.uid ||
+      message === undefined ||
+      message.receiveCount !== receipt.receiveCount
+    )
+      throw new QueueError(
+        "ReceiptHandleIsInvalid",
+        `${field}: the receipt handle is not the latest of a message in this queue`,
+        field,
+      );
+    const now = this.clock.now();
+    if (message.statusAt(now) !== INFLIGHT)
+      throw new QueueError("MessageNotInflight", `${field}: the message is not in flight`, field);
+    const due = now + seconds * 1000;
+    if (due - message.receivedAt > MAX_VISIBILITY_TIMEOUT_S * 1000)
+      throw invalidParameter(
+        `${at}VisibilityTimeout`,
+        `a timeout ending at most ${MAX_VISIBILITY_TIMEOUT_S} s after the message was received`,
+      );
+    return { ref: { seq: receipt.seq, receiveCount: receipt.receiveCount }, due };
+  }
+
+  // ---------------------------------------------------------------- peek
+
+  async peekMessages(input: PeekMessagesInput): Promise<{ Messages: PeekedMessage[] }> {
+    const queue = this.queueOf(input?.QueueUrl);
+    const max = checkIntParameter(input.MaxNumberOfMessages ?? 10, "MaxNumberOfMessages", 1, 1000);
+    let after = 0;
+    if (input.AfterSequenceNumber !== undefined) {
+      const parsed = parseSequenceNumber(input.AfterSequenceNumber);
+      if (parsed === undefined)
+        throw invalidParameter("AfterSequenceNumber", "a SequenceNumber from an earlier peek");
+      after = parsed;
+    }
+    await this.tasksSettled();
+    await queue.caughtUp();
+    queue.advance();
+    const now = this.clock.now();
+    const messages: PeekedMessage[] = [];
+    for (const m of queue.state.inOrder(after)) {
+      if (messages.length >= max) break;
+      messages.push(buildPeekedMessage({ state: queuedView(m, now), meta: m.meta, body: m.body }));
+    }
+    return { Messages: messages };
+  }
+
+  // ---------------------------------------------------------------- redrive
+
+  async startMessageMoveTask(input: StartMessageMoveTaskInput): Promise<{ TaskHandle: string }> {
+    this.ensureOpen();
+    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    await source.caughtUp();
+    const sourceArn = this.arnOf(source);
+    if (
+      ![...this.queues.values()].some(
+        (q) => q.config.redrivePolicy?.deadLetterTargetArn === sourceArn,
+      )
+    )
+      throw invalidParameter(
+        "SourceArn",
+        "the ARN of a queue that is some queue's dead-letter queue",
+      );
+    if (input.DestinationArn !== undefined) this.queueByArn(input.DestinationArn, "DestinationArn");
+    const rate =
+      input.MaxNumberOfMessagesPerSecond === undefined
+        ? MAX_MOVE_RATE
+        : checkIntParameter(
+            input.MaxNumberOfMessagesPerSecond,
+            "MaxNumberOfMessagesPerSecond",
+            1,
+            MAX_MOVE_RATE,
+          );
+    for (const task of this.moveTasks.values())
+      if (task.sourceArn === sourceArn && task.status === "RUNNING")
+        throw new QueueError(
+          "UnsupportedOperation",
+          `SourceArn: a message move task is already running for ${source.name}`,
+          "SourceArn",
+        );
+    const handle = Buffer.from(
+      JSON.stringify({ id: randomUUID(), source: sourceArn }),
+      "utf8",
+    ).toString("base64url");
+    const task = this.moveTask(source, { handle, destinationArn: input.DestinationArn, rate });
+    this.moveTasks.set(handle, task);
+    await this.catalog.putTask(task.record());
+    return { TaskHandle: handle };
+  }
+
+  async cancelMessageMoveTask(input: {
+    TaskHandle: string;
+  }): Promise<{ ApproximateNumberOfMessagesMoved: number }> {
+    this.ensureOpen();
+    const task = this.moveTasks.get(input?.TaskHandle);
+    if (task === undefined)
+      throw new QueueError(
+        "ResourceNotFoundException",
+        "TaskHandle: no such message move task",
+        "TaskHandle",
+      );
+    if (task.status !== "RUNNING")
+      throw new QueueError(
+        "UnsupportedOperation",
+        `TaskHandle: the task is ${task.status}, not RUNNING`,
+        "TaskHandle",
+      );
+    await task.cancel();
+    return { ApproximateNumberOfMessagesMoved: task.moved };
+  }
+
+  private moveTask(
+    source: NatsQueue,
+    task: { handle: string; destinationArn: string | undefined; rate: number },
+    restored?: MoveTaskRecord,
+  ): NatsMoveTask {
+    return new NatsMoveTask({
+      ...task,
+      source,
+      sourceArn: this.arnOf(source),
+      resolve: (arn) => {
+        const name = this.addresses.nameFromArn(arn);
+        return name === undefined ? undefined : this.queues.get(name);
+      },
+      clock: this.clock,
+      persist: (record) => this.catalog.putTask(record),
+      ...(restored === undefined ? {} : { restored }),
+    });
+  }
+
+  /** Brings back the tasks the catalog holds; running ones carry on moving. */
+  private restoreMoveTasks(records: readonly MoveTaskRecord[]): void {
+    for (const record of [...records].sort((a, b) => a.startedAt - b.startedAt)) {
+      const source = this.queues.get(this.addresses.nameFromArn(record.sourceArn) ?? "");
+      if (source === undefined) continue;
+      const task = this.moveTask(
+        source,
+        { handle: record.handle, destinationArn: record.destinationArn, rate: record.rate },
+        record,
+      );
+      this.moveTasks.set(record.handle, task);
+    }
+  }
+
+  async listMessageMoveTasks(input: {
+    SourceArn: string;
+    MaxResults?: number;
+  }): Promise<{ Results: MoveTaskView[] }> {
+    this.ensureOpen();
+    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    const max = checkIntParameter(input.MaxResults ?? 1, "MaxResults", 1, 10);
+    const arn = this.arnOf(source);
+    await this.tasksSettled();
+    const results = [...this.moveTasks.values()]
+      .filter((t) => t.sourceArn === arn)
+      .reverse()
+      .slice(0, max)
+      .map((t) => t.view());
+    return { Results: results };
+  }
+
+  /** Reads wait for this process's move tasks to catch up with the time that has passed. */
+  private async tasksSettled(): Promise<void> {
+    await Promise.all([...this.moveTasks.values()].map((t) => t.settled()));
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Stops background work and closes the streams (and the connection, if opened here). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.catalog.close();
+    for (const task of this.moveTasks.values()) task.stop();
+    await Promise.all([...this.moveTasks.values()].map((t) => t.done));
+    await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queues.clear();
+    if (this.ownsConnection) await this.nc.close();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private ensureOpen(): void {
+    if (this.closed) throw new QueueError("UnsupportedOperation", "the queue service is closed");
+  }
+
+  private queueOf(url: unknown): NatsQueue {
+    this.ensureOpen();
+    const name = this.addresses.nameFromUrl(url);
+    const queue = name === undefined ? undefined : this.queues.get(name);
+    if (queue === undefined)
+      throw new QueueError(
+        "QueueDoesNotExist",
+        `QueueUrl: no queue at ${JSON.stringify(url)}`,
+        "QueueUrl",
+      );
+    return queue;
+  }
+
+  private queueByArn(arn: unknown, field: string): NatsQueue {
+    const name = this.addresses.nameFromArn(arn);
+    const queue = name === undefined ? undefined : this.queues.get(name);
+    if (queue === undefined)
+      throw new QueueError(
+        "ResourceNotFoundException",
+        `${field}: no queue with ARN ${JSON.stringify(arn)}`,
+        field,
+      );
+    return queue;
+  }
+
+  private arnOf(queue: NatsQueue): string {
+    return this.addresses.arn(queue.name);
+  }
+
+  /** A RedrivePolicy must name an existing queue of the same type that allows this source. */
+  private checkRedrive(name: string, attributes: Readonly<Record<string, string>>): void {
+    const policy = parseConfig(attributes).redrivePolicy;
+    if (policy === undefined) return;
+    const field = "Attributes.RedrivePolicy";
+    const dlqName = this.addresses.nameFromArn(policy.deadLetterTargetArn);
+    const dlq = dlqName === undefined ? undefined : this.queues.get(dlqName);
+    if (dlq === undefined)
+      throw invalidParameter(
+        field,
+        `an existing dead-letter queue, not ${policy.deadLetterTargetArn}`,
+      );
+    if (dlq.name === name)
+      throw invalidParameter(field, "a dead-letter queue other than the queue itself");
+    if (dlq.config.fifo !== isFifoName(name))
+      throw invalidParameter(
+        field,
+        `a ${isFifoName(name) ? "FIFO" : "standard"} dead-letter queue, like its source`,
+      );
+    const allow = dlq.config.redriveAllowPolicy;
+    const sourceArn = this.addresses.arn(name);
+    if (
+      allow !== undefined &&
+      (allow.redrivePermission === "denyAll" ||
+        (allow.redrivePermission === "byQueue" && !allow.sourceQueueArns.includes(sourceArn)))
+    )
+      throw invalidParameter(
+        field,
+        `a dead-letter queue whose RedriveAllowPolicy admits ${sourceArn}`,
+      );
+  }
+
+  private async updateDefinition(
+    queue: NatsQueue,
+    change: Partial<Pick<QueueDefinition, "attributes" | "tags">>,
+  ): Promise<void> {
+    const definition: QueueDefinition = {
+      ...queue.definition,
+      ...change,
+      lastModifiedTimestamp: Math.floor(this.clock.now() / 1000),
+    };
+    await this.catalog.put(definition);
+    queue.redefine(definition);
+  }
+}
+
+/** A namespace becomes part of stream, bucket and key names: letters, digits, _ and -. */
+function checkNamespace(namespace: unknown): string {
+  if (typeof namespace === "string" && /^[A-Za-z0-9_-]{1,32}$/.test(namespace)) return namespace;
+  throw new SluiceError(
+    "SLUICE_VALIDATION",
+    `namespace: expected 1-32 of A-Z a-z 0-9 _ -, got ${JSON.stringify(namespace)}`,
+    { field: "namespace" },
+  );
+}
+
+/** "nats://a:4222,b:4222" or a list, as the NATS client takes it. */
+export function parseServers(servers: string | readonly string[]): string[] {
+  const list = typeof servers === "string" ? servers.split(",") : [...servers];
+  return list.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function failure(id: string, error: unknown): BatchResultErrorEntry {
+  if (error instanceof QueueError)
+    return { Id: id, SenderFault: true, Code: error.sqsError, Message: error.message };
+  return {
+    Id: id,
+    SenderFault: false,
+    Code: "InternalError",
+    Message: error instanceof Error ? error.message : String(error),
+  };
+}

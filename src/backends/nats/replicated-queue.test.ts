@@ -1,0 +1,173 @@
+import { describe, expect, it } from "vitest";
+import type { MessageMeta } from "../../messaging/queues/message-record.js";
+import {
+  DEDUPLICATION_WINDOW_MS,
+  type QueueEntry,
+  ReplicatedQueue,
+  VISIBLE,
+} from "./replicated-queue.js";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A stream of entries applied to fresh replicas: the stream assigns sequences 1, 2, 3, ... */
+class Stream {
+  readonly entries: { seq: number; t: number; entry: QueueEntry }[] = [];
+
+  append(t: number, entry: QueueEntry): number {
+    const seq = this.entries.length + 1;
+    this.entries.push({ seq, t, entry });
+    return seq;
+  }
+
+  replica(fifo = false, perGroup = false): ReplicatedQueue {
+    const q = new ReplicatedQueue(fifo, () => perGroup);
+    for (const { seq, t, entry } of this.entries) q.apply(seq, t, entry);
+    return q;
+  }
+}
+
+const message = (i: string, extra: Partial<MessageMeta> = {}): QueueEntry => ({
+  kind: "m",
+  meta: { i, ...extra },
+  body: `body of ${i}`,
+});
+
+const snapshot = (q: ReplicatedQueue): unknown[] =>
+  [...q.messages.values()].map((m) => [m.seq, m.receiveCount, m.due, m.firstReceiveAt]);
+
+describe("ReplicatedQueue", () => {
+  it("replicas applying the same entries hold the same state", () => {
+    const s = new Stream();
+    for (let i = 0; i < 5; i++) s.append(T0 + i, message(`m${i}`));
+    s.append(T0 + 10, { kind: "r", s: [1, 2], rc: [0, 0], v: T0 + 30_010 });
+    s.append(T0 + 20, { kind: "d", s: [1], rc: [1] });
+    s.append(T0 + 30, { kind: "c", s: [2], rc: [1], v: [T0 + 40] });
+    const a = s.replica();
+    const b = s.replica();
+    expect(snapshot(a)).toEqual(snapshot(b));
+    expect([...a.messages.keys()]).toEqual([2, 3, 4, 5]);
+    expect(a.counts(T0 + 35)).toEqual({ visible: 3, inflight: 1, delayed: 0 });
+    expect(a.counts(T0 + 40)).toEqual({ visible: 4, inflight: 0, delayed: 0 });
+  });
+
+  it("of two receives of one message written from the same view, only the first takes it", () => {
+    const s = new Stream();
+    s.append(T0, message("m"));
+    const q = s.replica();
+    const first = q.apply(2, T0 + 1, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 });
+    const second = q.apply(3, T0 + 2, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 });
+    expect(first).toEqual([true]);
+    expect(second).toEqual([false]);
+    expect(q.messages.get(1)?.receiveCount).toBe(1);
+  });
+
+  it("a delete or visibility change naming an earlier receive changes nothing", () => {
+    const s = new Stream();
+    s.append(T0, message("m"));
+    s.append(T0, { kind: "r", s: [1], rc: [0], v: T0 + 1000 });
+    s.append(T0 + 2000, { kind: "r", s: [1], rc: [1], v: T0 + 32_000 });
+    const q = s.replica();
+    expect(q.apply(4, T0 + 2001, { kind: "d", s: [1], rc: [1] })).toEqual([false]);
+    expect(q.apply(5, T0 + 2002, { kind: "c", s: [1], rc: [1], v: [T0 + 2002] })).toEqual([false]);
+    expect(q.messages.get(1)?.statusAt(T0 + 2003)).toBe("inflight");
+    expect(q.apply(6, T0 + 2003, { kind: "d", s: [1], rc: [2] })).toEqual([true]);
+    expect(q.messages.size).toBe(0);
+  });
+
+  it("a receive of a message still in flight at the entry's time takes nothing", () => {
+    const s = new Stream();
+    s.append(T0, message("m"));
+    s.append(T0, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 });
+    const q = s.replica();
+    // A writer whose clock ran ahead saw it visible; the entry's own time decides.
+    expect(q.apply(3, T0 + 29_999, { kind: "r", s: [1], rc: [1], v: T0 + 60_000 })).toEqual([
+      false,
+    ]);
+    expect(q.apply(4, T0 + 30_000, { kind: "r", s: [1], rc: [1], v: T0 + 60_000 })).toEqual([true]);
+  });
+
+  it("FIFO: a receive of a group with a message in flight loses, even of a later message", () => {
+    const s = new Stream();
+    s.append(T0, message("a1", { g: "a", d: "1" }));
+    s.append(T0, message("a2", { g: "a", d: "2" }));
+    s.append(T0, message("b1", { g: "b", d: "3" }));
+    const q = s.replica(true);
+    expect(q.apply(4, T0 + 1, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 })).toEqual([true]);
+    expect(q.apply(5, T0 + 2, { kind: "r", s: [2, 3], rc: [0, 0], v: T0 + 30_000 })).toEqual([
+      false,
+      true,
+    ]);
+    // What a receive would pick now: group a is blocked by a1, group b by b1.
+    expect(q.select(10, T0 + 3, new Set(), undefined).take).toEqual([]);
+    expect(q.select(10, T0 + 30_000, new Set(), undefined).take.map((m) => m.seq)).toEqual([
+      1, 2, 3,
+    ]);
+  });
+
+  it("select skips reserved messages, keeps FIFO order behind them and reports dead letters", () => {
+    const s = new Stream();
+    s.append(T0, message("a1", { g: "a", d: "1" }));
+    s.append(T0, message("a2", { g: "a", d: "2" }));
+    s.append(T0, message("b1", { g: "b", d: "3" }));
+    const fifo = s.replica(true);
+    expect(fifo.select(10, T0, new Set([1]), undefined).take.map((m) => m.seq)).toEqual([3]);
+    const standard = new Stream();
+    standard.append(T0, message("x"));
+    standard.append(T0, { kind: "r", s: [1], rc: [0], v: T0 });
+    standard.append(T0, message("y"));
+    const q = standard.replica();
+    const { take, dead } = q.select(10, T0, new Set(), 1);
+    expect(take.map((m) => m.seq)).toEqual([3]);
+    expect(dead.map((m) => m.seq)).toEqual([1]);
+  });
+
+  it("deduplicates FIFO sends for five minutes of entry time; moved copies never", () => {
+    const s = new Stream();
+    s.append(T0, message("first", { g: "g", d: "same" }));
+    const q = s.replica(true);
+    expect(q.apply(2, T0 + 1000, message("again", { g: "g", d: "same" }))).toEqual({
+      messageId: "first",
+      seq: 1,
+    });
+    expect(q.apply(3, T0 + 2000, message("moved", { g: "g", d: "same", st: T0 }))).toEqual({
+      messageId: "moved",
+      seq: 3,
+    });
+    expect(
+      q.apply(4, T0 + DEDUPLICATION_WINDOW_MS, message("later", { g: "g", d: "same" })),
+    ).toEqual({ messageId: "later", seq: 4 });
+    expect([...q.messages.keys()]).toEqual([1, 3, 4]);
+  });
+
+  it("DeduplicationScope messageGroup keys deduplication by group", () => {
+    const s = new Stream();
+    s.append(T0, message("a", { g: "a", d: "id" }));
+    s.append(T0, message("b", { g: "b", d: "id" }));
+    expect(s.replica(true, true).messages.size).toBe(2);
+    expect(s.replica(true, false).messages.size).toBe(1);
+  });
+
+  it("a purge removes the messages before it, not those after", () => {
+    const s = new Stream();
+    s.append(T0, message("old"));
+    s.append(T0, { kind: "p" });
+    s.append(T0, message("new"));
+    const q = s.replica();
+    expect([...q.messages.values()].map((m) => m.meta.i)).toEqual(["new"]);
+    expect(q.lastPurgeAt).toBe(T0);
+  });
+
+  it("delays, retention and the oldest entry replay still needs", () => {
+    const s = new Stream();
+    s.append(T0, message("soon", { v: T0 + 5000 }));
+    s.append(T0 + 10, message("now"));
+    const q = s.replica();
+    expect(q.counts(T0 + 4999)).toEqual({ visible: 1, inflight: 0, delayed: 1 });
+    expect(q.messages.get(1)?.statusAt(T0 + 5000)).toBe(VISIBLE);
+    expect(q.nextDue(T0)).toBe(T0 + 5000);
+    expect(q.oldestNeeded(T0)).toBe(1);
+    q.dropExpired(T0 + 60_000, 60_000);
+    expect([...q.messages.keys()]).toEqual([2]);
+    expect(q.oldestNeeded(T0 + 60_000)).toBe(2);
+  });
+});

@@ -1,0 +1,269 @@
+import type { SendOutcome } from "../../messaging/queues/durable-queue.js";
+import { ExpiringMap } from "../../messaging/queues/expiring-map.js";
+import type { MessageMeta } from "../../messaging/queues/message-record.js";
+
+/** SQS's FIFO deduplication interval. */
+export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
+
+/**
+ * One entry of a queue's stream. Every process applies the same entries in the same (stream)
+ * order, so every process arrives at the same state; an entry that names messages says which
+ * receive it expects them at (`rc`, their receive counts), so an entry written from a stale
+ * view changes nothing instead of clobbering a newer change.
+ */
+export type QueueEntry =
+  /** A message: its body and everything else about it. */
+  | { readonly kind: "m"; readonly meta: MessageMeta; readonly body: string }
+  /** A receive: each message taken if still at receive count `rc`, in flight until `v`. */
+  | {
+      readonly kind: "r";
+      readonly s: readonly number[];
+      readonly rc: readonly number[];
+      readonly v: number;
+    }
+  /** A delete: each message removed if still at receive count `rc` (-1: whatever it is). */
+  | { readonly kind: "d"; readonly s: readonly number[]; readonly rc: readonly number[] }
+  /** A visibility change: new deadlines for messages still in flight at receive count `rc`. */
+  | {
+      readonly kind: "c";
+      readonly s: readonly number[];
+      readonly rc: readonly number[];
+      readonly v: readonly number[];
+    }
+  /** A purge: every message with a lower sequence number than this entry's is gone. */
+  | { readonly kind: "p" };
+
+/** What applying an entry decided: a send's outcome, or per named message whether it took. */
+export type ApplyResult = SendOutcome | boolean[] | undefined;
+
+export const VISIBLE = "visible";
+export const INFLIGHT = "inflight";
+export const DELAYED = "delayed";
+export type MessageStatus = typeof VISIBLE | typeof INFLIGHT | typeof DELAYED;
+
+/** A message as every process holds it: body, metadata and its receive state. */
+export class HeldMessage {
+  receiveCount = 0;
+  firstReceiveAt = 0;
+  receivedAt = 0;
+
+  constructor(
+    /** The stream sequence of the message's entry: SQS's SequenceNumber, in send order. */
+    readonly seq: number,
+    readonly sentAt: number,
+    /** Not receivable before this time (delay or visibility timeout), ms since the epoch. */
+    public due: number,
+    readonly meta: MessageMeta,
+    readonly body: string,
+  ) {}
+
+  /** Where the message stands at `now`: time alone moves it, no timer has to fire. */
+  statusAt(now: number): MessageStatus {
+    if (this.due <= now) return VISIBLE;
+    return this.receiveCount > 0 ? INFLIGHT : DELAYED;
+  }
+}
+
+export interface QueueCounts {
+  readonly visible: number;
+  readonly inflight: number;
+  readonly delayed: number;
+}
+
+/**
+ * The state of one queue, built by applying its stream's entries in order. Free of I/O and of
+ * the local clock: an entry carries the time its writer saw, and applying it depends only on the
+ * entries before it, so all processes agree. Reads (`select`, `counts`) take the reader's time.
+ */
+export class ReplicatedQueue {
+  /** Live messages in sequence order (entries are applied in stream order). */
+  readonly messages = new Map<number, HeldMessage>();
+  private readonly groups = new Map<string, Set<HeldMessage>>();
+  private readonly dedup = new ExpiringMap<SendOutcome>(DEDUPLICATION_WINDOW_MS);
+  private dedupClock = 0;
+  /** Sends inside the deduplication window, oldest first: compaction must keep them. */
+  private readonly dedupLog: { seq: number; at: number }[] = [];
+  lastPurgeAt = Number.NEGATIVE_INFINITY;
+  appliedSeq = 0;
+
+  constructor(
+    readonly fifo: boolean,
+    /** DeduplicationScope "messageGroup": the same id in two groups is two messages. */
+    private readonly dedupPerGroup: () => boolean,
+  ) {}
+
+  /** Applies the entry at stream sequence `seq`, written at time `t`. */
+  apply(seq: number, t: number, entry: QueueEntry): ApplyResult {
+    this.appliedSeq = Math.max(this.appliedSeq, seq);
+    switch (entry.kind) {
+      case "m":
+        return this.applyMessage(seq, t, entry.meta, entry.body);
+      case "r":
+        return this.applyReceive(t, entry.s, entry.rc, entry.v);
+      case "d":
+        return entry.s.map((s, i) => {
+          const m = this.messages.get(s);
+          if (m === undefined || (entry.rc[i] !== -1 && m.receiveCount !== entry.rc[i]))
+            return false;
+          this.remove(m);
+          return true;
+        });
+      case "c":
+        return entry.s.map((s, i) => {
+          const m = this.messages.get(s);
+          if (m === undefined || m.receiveCount !== entry.rc[i] || m.statusAt(t) !== INFLIGHT)
+            return false;
+          m.due = entry.v[i]!;
+          return true;
+        });
+      case "p":
+        for (const m of [...this.messages.values()]) if (m.seq < seq) this.remove(m);
+        this.lastPurgeAt = t;
+        return undefined;
+    }
+  }
+
+  private applyMessage(seq: number, t: number, meta: MessageMeta, body: string): SendOutcome {
+    // Only original sends deduplicate: moved copies (they carry their SentTimestamp) never do.
+    const key = meta.st === undefined ? this.dedupKey(meta) : undefined;
+    this.dedupClock = Math.max(this.dedupClock, t);
+    if (key !== undefined) {
+      const earlier = this.dedup.get(key, this.dedupClock);
+      if (earlier !== undefined) return earlier;
+    }
+    const sentAt = meta.st ?? t;
+    const message = new HeldMessage(seq, sentAt, meta.v ?? 0, meta, body);
+    this.messages.set(seq, message);
+    if (this.fifo) this.groupOf(meta.g ?? "").add(message);
+    const outcome = { messageId: meta.i, seq };
+    if (key !== undefined) {
+      this.dedup.set(key, outcome, this.dedupClock);
+      this.dedupLog.push({ seq, at: this.dedupClock });
+    }
+    return outcome;
+  }
+
+  private applyReceive(
+    t: number,
+    seqs: readonly number[],
+    rc: readonly number[],
+    due: number,
+  ): boolean[] {
+    const taking = new Set(seqs);
+    return seqs.map((s, i) => {
+      const m = this.messages.get(s);
+      if (m === undefined || m.receiveCount !== rc[i] || m.statusAt(t) !== VISIBLE) return false;
+      // FIFO: one receive at a time per group; a competing receive of the same group loses.
+      if (this.fifo) {
+        for (const other of this.groupOf(m.meta.g ?? ""))
+          if (!taking.has(other.seq) && other.statusAt(t) === INFLIGHT) return false;
+      }
+      m.receiveCount++;
+      if (m.firstReceiveAt === 0) m.firstReceiveAt = t;
+      m.receivedAt = t;
+      m.due = due;
+      return true;
+    });
+  }
+
+  private dedupKey(meta: MessageMeta): string | undefined {
+    if (!this.fifo || meta.d === undefined) return undefined;
+    return this.dedupPerGroup() ? `${meta.g ?? ""}\u0000${meta.d}` : meta.d;
+  }
+
+  private groupOf(id: string): Set<HeldMessage> {
+    let group = this.groups.get(id);
+    if (group === undefined) {
+      group = new Set();
+      this.groups.set(id, group);
+    }
+    return group;
+  }
+
+  /** Forgets a message (deleted, purged, expired or moved out). */
+  remove(m: HeldMessage): void {
+    if (!this.messages.delete(m.seq)) return;
+    if (!this.fifo) return;
+    const id = m.meta.g ?? "";
+    const group = this.groups.get(id);
+    group?.delete(m);
+    if (group?.size === 0) this.groups.delete(id);
+  }
+
+  /** Drops messages older than the retention period (every process does so by its own clock). */
+  dropExpired(now: number, retentionMs: number): void {
+    for (const m of this.messages.values()) {
+      if (m.sentAt + retentionMs > now) break;
+      this.remove(m);
+    }
+  }
+
+  /**
+   * The messages a receive at `now` would take, in order: up to `max` visible ones (on FIFO
+   * queues the visible heads of groups with nothing in flight), skipping `reserved` (taken by a
+   * receive of this process still on its way). Messages already received `maxReceiveCount`
+   * times come back as `dead` instead.
+   */
+  select(
+    max: number,
+    now: number,
+    reserved: ReadonlySet<number>,
+    maxReceiveCount: number | undefined,
+  ): { take: HeldMessage[]; dead: HeldMessage[] } {
+    const take: HeldMessage[] = [];
+    const dead: HeldMessage[] = [];
+    const blocked = new Set<string>();
+    for (const m of this.messages.values()) {
+      if (take.length >= max) break;
+      const group = m.meta.g ?? "";
+      if (this.fifo && blocked.has(group)) continue;
+      if (reserved.has(m.seq) || m.statusAt(now) !== VISIBLE) {
+        // A FIFO group delivers in order: nothing after a message that is not receivable.
+        if (this.fifo) blocked.add(group);
+        continue;
+      }
+      if (maxReceiveCount !== undefined && m.receiveCount >= maxReceiveCount) dead.push(m);
+      else take.push(m);
+    }
+    return { take, dead };
+  }
+
+  counts(now: number): QueueCounts {
+    let visible = 0;
+    let inflight = 0;
+    let delayed = 0;
+    for (const m of this.messages.values()) {
+      const status = m.statusAt(now);
+      if (status === VISIBLE) visible++;
+      else if (status === INFLIGHT) inflight++;
+      else delayed++;
+    }
+    return { visible, inflight, delayed };
+  }
+
+  /** The earliest time after `now` at which a message becomes receivable, if any. */
+  nextDue(now: number): number | undefined {
+    let next: number | undefined;
+    for (const m of this.messages.values())
+      if (m.due > now && (next === undefined || m.due < next)) next = m.due;
+    return next;
+  }
+
+  /** Live messages in sequence order, from the first with seq > `afterSeq`. */
+  *inOrder(afterSeq = 0): Generator<HeldMessage> {
+    for (const m of this.messages.values()) if (m.seq > afterSeq) yield m;
+  }
+
+  /** The lowest sequence number replay still needs: the oldest message or deduplication entry. */
+  oldestNeeded(now: number): number {
+    let oldest = this.appliedSeq;
+    for (const m of this.messages.values()) {
+      oldest = Math.min(oldest, m.seq);
+      break;
+    }
+    while (this.dedupLog.length > 0 && this.dedupLog[0]!.at + DEDUPLICATION_WINDOW_MS <= now)
+      this.dedupLog.shift();
+    if (this.dedupLog.length > 0) oldest = Math.min(oldest, this.dedupLog[0]!.seq);
+    return oldest;
+  }
+}

@@ -1,0 +1,223 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+
+/** The nats-server binary the integration tests start (Debian's package puts it here). */
+export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
+
+/** The single JetStream server these machines run. */
+export const LOCAL_NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+
+/** Why NATS tests cannot run here, or undefined when they can. */
+export function natsServerMissing(): string | undefined {
+  if (!existsSync(NATS_SERVER_BIN)) return `no nats-server binary at ${NATS_SERVER_BIN}`;
+  return undefined;
+}
+
+/** The server's version, e.g. [2, 9, 10]. */
+export function natsServerVersion(): number[] {
+  const out = execFileSync(NATS_SERVER_BIN, ["--version"], { encoding: "utf8" });
+  const match = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
+  return match === null ? [0, 0, 0] : match.slice(1).map(Number);
+}
+
+/** `sync_interval` (fsync policy) exists from nats-server 2.10 on. */
+export function supportsSyncAlways(): boolean {
+  const [major = 0, minor = 0] = natsServerVersion();
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Node {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly routePort: number;
+  readonly config: string;
+  process: ChildProcess | undefined;
+}
+
+/**
+ * A JetStream cluster of `size` nats-server processes on loopback, each with its own temporary
+ * store (removed by `stop`). Servers flush every write (`sync_interval: always`) where the
+ * binary supports it; `syncAlways` says whether it did.
+ */
+export class NatsCluster {
+  readonly syncAlways = supportsSyncAlways();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly nodes: Node[],
+  ) {}
+
+  static async start(size = 3): Promise<NatsCluster> {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-nats-"));
+    const ports: number[] = [];
+    while (ports.length < size * 2) {
+      const port = await freePort();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    const nodes: Node[] = [];
+    for (let i = 0; i < size; i++) {
+      const name = `n${i + 1}`;
+      nodes.push({
+        name,
+        clientPort: ports[2 * i]!,
+        routePort: ports[2 * i + 1]!,
+        config: join(dir, `${name}.conf`),
+        process: undefined,
+      });
+    }
+    const cluster = new NatsCluster(dir, nodes);
+    for (const node of nodes) {
+      const routes = nodes
+        .filter((n) => n !== node)
+        .map((n) => `nats-route://127.0.0.1:${n.routePort}`);
+      writeFileSync(
+        node.config,
+        [
+          `server_name: ${node.name}`,
+          `listen: 127.0.0.1:${node.clientPort}`,
+          // Room for a 1 MiB message with its attributes in one entry.
+          `max_payload: 4MB`,
+          `jetstream {`,
+          `  store_dir: "${join(dir, node.name)}"`,
+          cluster.syncAlways ? `  sync_interval: always` : ``,
+          `}`,
+          `cluster {`,
+          `  name: sluice-test`,
+          `  listen: 127.0.0.1:${node.routePort}`,
+          `  routes: [${routes.join(", ")}]`,
+          `}`,
+        ].join("\n"),
+      );
+    }
+    try {
+      for (let i = 0; i < size; i++) cluster.startNode(i);
+      await cluster.ready();
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** Client URLs of every node, as one comma-separated server list. */
+  get servers(): string {
+    return this.nodes.map((n) => `nats://127.0.0.1:${n.clientPort}`).join(",");
+  }
+
+  urlOf(index: number): string {
+    return `nats://127.0.0.1:${this.nodes[index]!.clientPort}`;
+  }
+
+  nodeIndex(name: string): number {
+    return this.nodes.findIndex((n) => n.name === name);
+  }
+
+  /** Starts node `index` (again, on the same store). */
+  startNode(index: number): void {
+    const node = this.nodes[index]!;
+    node.process = spawn(NATS_SERVER_BIN, ["-c", node.config], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    node.process.stderr?.resume();
+  }
+
+  /** SIGKILLs node `index`: no flush, no goodbye to its peers. */
+  async kill(index: number): Promise<void> {
+    const child = this.nodes[index]!.process;
+    this.nodes[index]!.process = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => {
+      child.once("exit", resolve);
+      setTimeout(resolve, 5000).unref();
+    });
+    child.kill("SIGKILL");
+    await exited;
+  }
+
+  /**
+   * Waits until JetStream answers on every running node (a meta leader is elected) and, with
+   * every node up, until a stream replicated on all of them can be placed.
+   */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.eachNodeAnswers(deadline);
+    if (this.nodes.some((n) => n.process === undefined)) return;
+    for (;;) {
+      const nc = await connect({ servers: this.urlOf(0), timeout: 1000 });
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
+        await jsm.streams.add({
+          name: "READY_PROBE",
+          subjects: ["ready.probe"],
+          num_replicas: this.nodes.length,
+        });
+        await jsm.streams.delete("READY_PROBE");
+        return;
+      } catch (error) {
+        if (Date.now() > deadline)
+          throw new Error("nats cluster cannot place a replicated stream", { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      } finally {
+        await nc.close();
+      }
+    }
+  }
+
+  private async eachNodeAnswers(deadline: number): Promise<void> {
+    for (const [i, node] of this.nodes.entries()) {
+      if (node.process === undefined) continue;
+      for (;;) {
+        try {
+          const nc = await connect({ servers: this.urlOf(i), reconnect: false, timeout: 1000 });
+          try {
+            const jsm = await jetstreamManager(nc, { timeout: 2000 });
+            await jsm.getAccountInfo();
+            break;
+          } finally {
+            await nc.close();
+          }
+        } catch (error) {
+          if (Date.now() > deadline)
+            throw new Error(`nats cluster node ${node.name} not ready`, { cause: error });
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    }
+  }
+
+  /** Stops every node and removes the stores. */
+  async stop(): Promise<void> {
+    for (let i = 0; i < this.nodes.length; i++) await this.kill(i);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Deletes every stream and bucket whose name starts with `prefix` (a test's namespace). */
+export async function removeNamespace(servers: string, prefix: string): Promise<void> {
+  const nc = await connect({ servers: servers.split(",") });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) if (name.includes(prefix)) names.push(name);
+    for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
