@@ -39,6 +39,8 @@ export interface SluiceServerOptions {
   readonly logger?: boolean;
   /** Modules beyond the ones built from `services`. */
   readonly modules?: readonly ServerModule[];
+  /** Called with the Fastify instance before any route is added (extra hooks, tracing). */
+  readonly instrument?: (app: FastifyInstance) => void;
   /** Interval of the live metrics feed (default 1000 ms). */
   readonly metricsFeedIntervalMs?: number;
 }
@@ -140,6 +142,7 @@ export class SluiceServer {
   ): Promise<void> {
     const app = this.app;
     const shutdown = this.shutdownController.signal;
+    this.options.instrument?.(app);
     const openApi = new OpenApiCollector();
     openApi.watch(app);
     const prometheus = new PrometheusExporter(services.metrics);

@@ -185,10 +185,10 @@ export function registerQueueRoutes(
       queues.listMessageMoveTasks(request.query as never),
   );
   app.post(
-    "/message-move-tasks/:handle/cancel",
-    { schema: { tags, summary: "Cancel a move task", params: schemas.taskHandle } },
-    (request: FastifyRequest<{ Params: { handle: string } }>) =>
-      queues.cancelMessageMoveTask({ TaskHandle: request.params.handle }),
+    "/message-move-tasks/cancel",
+    { schema: { tags, summary: "Cancel a move task", body: schemas.taskHandle } },
+    (request: FastifyRequest<{ Body: Body }>) =>
+      queues.cancelMessageMoveTask(request.body as never),
   );
 }
 

@@ -155,8 +155,8 @@ export const schemas = {
   },
   taskHandle: {
     type: "object",
-    required: ["handle"],
-    properties: { handle: { type: "string" } },
+    required: ["TaskHandle"],
+    properties: { TaskHandle: { type: "string" } },
   },
   queueUrl: { type: "object", properties: { QueueUrl: { type: "string" } } },
   batchResult: {

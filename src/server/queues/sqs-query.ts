@@ -193,9 +193,9 @@ function encodeXml(action: string, result: SqsShape): XmlElement | undefined {
       return { Message: ((result.Messages ?? []) as Message[]).map(encodeMessage) };
     case "ListMessageMoveTasks":
       return {
-        ListMessageMoveTasksResultEntry: (result.Results as MessageMoveTask[]).map(
-          (task) => ({ ...task }),
-        ),
+        ListMessageMoveTasksResultEntry: (result.Results as MessageMoveTask[]).map((task) => ({
+          ...task,
+        })),
       };
     default:
       return result as XmlElement;
