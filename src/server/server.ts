@@ -157,6 +157,12 @@ export class SluiceServer {
       (_request, body, done) => done(null, body),
     );
     installRestErrorHandler(app);
+    // Answers sent while shutting down close their connection: a keep-alive socket left idle
+    // would hold `close()` until its keep-alive timeout.
+    app.addHook("onSend", (_request, reply, payload, done) => {
+      if (shutdown.aborted) void reply.header("connection", "close");
+      done(null, payload);
+    });
     if (this.options.authToken !== undefined) this.requireToken(this.options.authToken);
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
