@@ -89,8 +89,10 @@ export class SluiceServer {
       query: modules.flatMap((m) => m.awsQuery ?? []),
     };
     const awsApis = [
-      ...aws.json.map((s) => `${s.targetPrefix} (AWS JSON ${s.jsonVersion})`),
-      ...aws.query.map((s) => `${s.xmlNamespace} (AWS query protocol)`),
+      ...aws.json.map(
+        (s) => `${s.name} API, AWS JSON ${s.jsonVersion} (X-Amz-Target: ${s.targetPrefix}.*)`,
+      ),
+      ...aws.query.map((s) => `${s.name} API, AWS query protocol (Version=${s.version})`),
     ];
     const server = new SluiceServer(
       app,

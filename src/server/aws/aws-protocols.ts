@@ -15,6 +15,8 @@ export interface AwsRequestContext {
 
 /** A service spoken in AWS JSON 1.0/1.1: `POST /` with `X-Amz-Target: <prefix>.<Operation>`. */
 export interface AwsJsonService {
+  /** Shown on the index page, e.g. "SQS". */
+  readonly name: string;
   readonly targetPrefix: string;
   readonly jsonVersion: "1.0" | "1.1";
   /** Prefix of `__type` in errors, e.g. "com.amazonaws.sqs#". */
@@ -31,6 +33,7 @@ export interface AwsJsonService {
 
 /** A service spoken in the AWS query protocol: form-encoded `Action=...`, XML answers. */
 export interface AwsQueryService {
+  readonly name: string;
   /** The API version clients send (`Version=2012-11-05` for SQS). */
   readonly version: string;
   readonly xmlNamespace: string;

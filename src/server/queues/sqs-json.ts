@@ -6,6 +6,7 @@ import { type SqsShape, callSqs, decodeBase64, encodeAttribute } from "./sqs-ope
 /** SQS in AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.<Operation>`), what current AWS SDKs send. */
 export function sqsJsonService(queues: QueueService): AwsJsonService {
   return {
+    name: "SQS",
     targetPrefix: "AmazonSQS",
     jsonVersion: "1.0",
     errorNamespace: "com.amazonaws.sqs#",

@@ -22,6 +22,7 @@ import {
  */
 export function sqsQueryService(queues: QueueService): AwsQueryService {
   return {
+    name: "SQS",
     version: "2012-11-05",
     xmlNamespace: "http://queue.amazonaws.com/doc/2012-11-05/",
     handles: isSqsOperation,
