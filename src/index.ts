@@ -6,3 +6,5 @@ export * from "./engine/index.js";
 export * from "./resilience/index.js";
 export * from "./messaging/queues/index.js";
 export * from "./backends/nats/index.js";
+export * from "./server/index.js";
+export * from "./client/index.js";

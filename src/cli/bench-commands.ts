@@ -3,6 +3,7 @@ import { runLogBench } from "../engine/log.bench.js";
 import { runResilienceBench } from "../resilience/resilience.bench.js";
 import { runQueueBench } from "../messaging/queues/queue.bench.js";
 import { runNatsQueueBench } from "../backends/nats/nats-queue.bench.js";
+import { runServerBench } from "../server/server.bench.js";
 import { emitJson } from "../observability/index.js";
 
 function positiveInt(value: string): number {
@@ -308,6 +309,43 @@ export function registerBenchCommands(program: Command): void {
               ratio: result.ratio,
             };
           },
+        );
+      },
+    );
+
+  withCommonOptions(bench.command("server"))
+    .description("SQS through @aws-sdk/client-sqs against the server: send -> receive -> delete")
+    .option("--num-messages <n>", "messages", positiveInt, 100_000)
+    .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
+    .option("--producers <n>", "concurrent SDK producers (batches of 10)", positiveInt, 4)
+    .option("--consumers <n>", "concurrent SDK consumers (batches of 10)", positiveInt, 4)
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
+    .action(
+      async (
+        opts: CommonOptions & {
+          numMessages: number;
+          messageSize: number;
+          producers: number;
+          consumers: number;
+          fsync: FsyncMode;
+        },
+      ) => {
+        await repeat(
+          "server",
+          opts,
+          () =>
+            runServerBench({
+              numMessages: opts.numMessages,
+              messageSize: opts.messageSize,
+              producers: opts.producers,
+              consumers: opts.consumers,
+              fsync: opts.fsync,
+              quiet: opts.json,
+            }),
+          (r) => ({
+            sqsSdkMessagesPerSec: (r as Awaited<ReturnType<typeof runServerBench>>).sqsSdk
+              .messagesPerSecond,
+          }),
         );
       },
     );

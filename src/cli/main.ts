@@ -4,6 +4,7 @@ import { SluiceError } from "../errors/index.js";
 import { registerBenchCommands } from "./bench-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
+import { registerStartCommand } from "./start-command.js";
 
 // A reader that stops early (`sluice log dump DIR | head -1`) ends the output, not in a stack
 // trace: stop quietly, with the exit code so far.
@@ -20,6 +21,7 @@ const program = new Command()
 registerBenchCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
+registerStartCommand(program);
 
 try {
   await program.parseAsync(process.argv);

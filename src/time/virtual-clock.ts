@@ -16,6 +16,7 @@ export class VirtualClock implements Clock {
   private current: number;
   private seq = 0;
   private timers: PendingTimer[] = [];
+  private readonly settleHooks = new Set<() => Promise<void>>();
 
   constructor(startMs = Date.UTC(2026, 0, 1)) {
     this.current = startMs;
@@ -49,20 +50,30 @@ export class VirtualClock implements Clock {
     return this.timers.filter((t) => !t.cancelled).length;
   }
 
+  /**
+   * Makes `advance` also wait for `hook` each time it lets work settle: work that is not on
+   * this process's promise queue (a request in flight to a server in the same process) then
+   * settles before time moves on. Returns a function that removes the hook.
+   */
+  addSettleHook(hook: () => Promise<void>): () => void {
+    this.settleHooks.add(hook);
+    return () => this.settleHooks.delete(hook);
+  }
+
   /** Moves time forward by `ms`, firing due timers in order and settling promises after each. */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;
-    await settle();
+    await this.settle();
     for (;;) {
       const next = this.nextDue();
       if (next === undefined || next.dueAt > target) break;
       this.timers.splice(this.timers.indexOf(next), 1);
       this.current = Math.max(this.current, next.dueAt);
       next.callback();
-      await settle();
+      await this.settle();
     }
     this.current = target;
-    await settle();
+    await this.settle();
   }
 
   /** Moves to an absolute time (never backwards). */
@@ -77,6 +88,11 @@ export class VirtualClock implements Clock {
       if (next === undefined) return;
       await this.advanceTo(next.dueAt);
     }
+  }
+
+  private async settle(): Promise<void> {
+    await settle();
+    for (const hook of this.settleHooks) await hook();
   }
 
   private nextDue(): PendingTimer | undefined {

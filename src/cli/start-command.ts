@@ -1,0 +1,121 @@
+import { join } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import type { FsyncPolicy } from "../engine/index.js";
+import { EmbeddedQueueService } from "../messaging/queues/index.js";
+import { MetricsRegistry } from "../observability/index.js";
+import { SluiceServer } from "../server/index.js";
+
+interface StartOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  publicUrl?: string;
+  fsync: FsyncPolicy;
+  authToken?: string;
+  log: boolean;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("expected a port from 0 to 65535");
+  return n;
+}
+
+/** "always", "never", or a number of milliseconds between fsyncs. */
+function fsyncPolicy(value: string): FsyncPolicy {
+  if (value === "always" || value === "never") return value;
+  const ms = Number(value.replace(/ms$/, ""));
+  if (!Number.isSafeInteger(ms) || ms < 1)
+    throw new InvalidArgumentError('expected "always", "never" or an interval in ms (e.g. 50)');
+  return { intervalMs: ms };
+}
+
+/** The URL clients use: localhost for loopback and wildcard binds, else the host itself. */
+function defaultPublicUrl(host: string, portNumber: number): string {
+  const local = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].includes(host);
+  const shown = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${shown}:${portNumber}`;
+}
+
+/**
+ * Opens the data directory and serves it until SIGINT/SIGTERM; the first signal shuts down
+ * gracefully (long polls answered empty, requests in flight finished, data flushed), a
+ * second one exits at once.
+ */
+export async function startServer(
+  options: StartOptions,
+): Promise<{ stop: () => Promise<void>; url: string; banner: string }> {
+  const metrics = new MetricsRegistry();
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  const queues = await EmbeddedQueueService.open(join(options.dataDir, "queues"), {
+    fsync: options.fsync,
+    metrics,
+    baseUrl: publicUrl,
+  });
+  let server: SluiceServer;
+  try {
+    server = await SluiceServer.create(
+      { queues, metrics },
+      {
+        host: options.host,
+        port: options.port,
+        publicUrl,
+        logger: options.log,
+        ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+      },
+    );
+    await server.listen();
+  } catch (error) {
+    await queues.close();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await server.close();
+      await queues.close();
+    })());
+  return { stop, url: server.url, banner: server.banner() };
+}
+
+/** `sluice start`: serve a data directory over HTTP (REST, WebSocket, SQS-compatible APIs). */
+export function registerStartCommand(program: Command): void {
+  program
+    .command("start")
+    .description("serve a data directory: REST, WebSocket, SQS-compatible APIs, /metrics")
+    .option("--data-dir <dir>", "data directory (created if missing)", "./data")
+    .option("--host <host>", "interface to bind (127.0.0.1 keeps it on this machine)", "127.0.0.1")
+    .option("--port <port>", "port to listen on", port, 8080)
+    .option(
+      "--public-url <url>",
+      "URL clients reach the server at (default http://localhost:<port>)",
+    )
+    .option("--fsync <policy>", "always | never | interval in ms", fsyncPolicy, {
+      intervalMs: 50,
+    } as FsyncPolicy)
+    .option("--auth-token <token>", "require Authorization: Bearer <token> on REST and streams")
+    .option("--log", "log every request (JSON lines)", false)
+    .action(async (options: StartOptions) => {
+      const started = await startServer(options);
+      process.stdout.write(started.banner);
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        signals++;
+        if (signals > 1) {
+          process.stderr.write(`sluice: ${signal} again, exiting now\n`);
+          process.exit(1);
+        }
+        process.stdout.write(`sluice: ${signal}, shutting down (again to force)\n`);
+        started.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`sluice: shutdown failed: ${(error as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    });
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AwsError, malformedRequest, unknownOperation } from "./aws-error.js";
+import { QueryParams } from "./query-params.js";
+import { type XmlElement, escapeXml, toXml } from "./xml.js";
+import { requestSignal } from "../request-signal.js";
+
+/** What a handler knows about the request it serves. */
+export interface AwsRequestContext {
+  /** The request path: query-protocol SDKs may post to a queue URL instead of `/`. */
+  readonly path: string;
+  /** Aborts when the client goes away or the server shuts down (ends long polls early). */
+  readonly signal: AbortSignal;
+}
+
+/** A service spoken in AWS JSON 1.0/1.1: `POST /` with `X-Amz-Target: <prefix>.<Operation>`. */
+export interface AwsJsonService {
+  /** Shown on the index page, e.g. "SQS". */
+  readonly name: string;
+  readonly targetPrefix: string;
+  readonly jsonVersion: "1.0" | "1.1";
+  /** Prefix of `__type` in errors, e.g. "com.amazonaws.sqs#". */
+  readonly errorNamespace: string;
+  /** The operation's result as JSON; unknown operations throw `unknownOperation`. */
+  call(
+    operation: string,
+    input: Record<string, unknown>,
+    context: AwsRequestContext,
+  ): Promise<unknown>;
+  /** The protocol error for an error the service threw, or undefined for an unexpected one. */
+  toAwsError(error: unknown): AwsError | undefined;
+}
+
+/** A service spoken in the AWS query protocol: form-encoded `Action=...`, XML answers. */
+export interface AwsQueryService {
+  readonly name: string;
+  /** The API version clients send (`Version=2012-11-05` for SQS). */
+  readonly version: string;
+  readonly xmlNamespace: string;
+  handles(action: string): boolean;
+  /** The content of `<ActionResult>`, or undefined for an operation with an empty result. */
+  call(
+    action: string,
+    params: QueryParams,
+    context: AwsRequestContext,
+  ): Promise<XmlElement | undefined>;
+  toAwsError(error: unknown): AwsError | undefined;
+}
+
+export interface AwsServices {
+  readonly json: readonly AwsJsonService[];
+  readonly query: readonly AwsQueryService[];
+}
+
+type Logger = FastifyInstance["log"];
+
+/**
+ * Routes AWS-protocol requests to the services that speak them: JSON by `X-Amz-Target`, query
+ * by `Action` (and `Version` when several services could take it), on `/` and on any
+ * `/<account>/<name>` path (query SDKs post to the queue URL).
+ */
+export function registerAwsProtocols(
+  app: FastifyInstance,
+  services: AwsServices,
+  shutdown: AbortSignal,
+): void {
+  if (services.json.length === 0 && services.query.length === 0) return;
+  const handle = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
+    serveAws(request, reply, services, shutdown, app.log);
+  app.post("/", handle);
+  app.post("/:account/:name", handle);
+  app.get("/:account/:name", handle);
+}
+
+/** Whether a GET on `/` carries a query-protocol call rather than asking for the index page. */
+export function isAwsQueryGet(request: FastifyRequest): boolean {
+  return request.url.includes("Action=");
+}
+
+/** Serves one AWS-protocol request (also used by the index route for `GET /?Action=...`). */
+export async function serveAws(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: AwsServices,
+  shutdown: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  const requestId = randomUUID();
+  void reply.header("x-amzn-requestid", requestId);
+  const context = {
+    path: request.url.split("?")[0] ?? "/",
+    signal: requestSignal(reply, shutdown),
+  };
+  const target = request.headers["x-amz-target"];
+  if (typeof target === "string") {
+    const dot = target.lastIndexOf(".");
+    const service = services.json.find((s) => s.targetPrefix === target.slice(0, dot));
+    if (service !== undefined)
+      return serveJson(service, target.slice(dot + 1), request, reply, context, log);
+    return sendJsonError(reply, "com.amazon.coral.service#", unknownOperation(target));
+  }
+  let params: QueryParams;
+  try {
+    params = QueryParams.parse(queryText(request));
+  } catch (error) {
+    return sendXmlError(
+      reply,
+      services.query[0]?.xmlNamespace ?? "",
+      asAwsError(error, undefined, log),
+      requestId,
+    );
+  }
+  const action = params.string("Action") ?? "";
+  const version = params.string("Version");
+  const service =
+    services.query.find(
+      (s) => s.handles(action) && (version === undefined || s.version === version),
+    ) ?? services.query.find((s) => s.handles(action));
+  if (service === undefined)
+    return sendXmlError(
+      reply,
+      services.query[0]?.xmlNamespace ?? "",
+      unknownOperation(action || "(no Action)"),
+      requestId,
+    );
+  try {
+    const result = await service.call(action, params, context);
+    const body =
+      `<?xml version="1.0"?><${action}Response xmlns="${service.xmlNamespace}">` +
+      (result === undefined ? "" : `<${action}Result>${toXml(result)}</${action}Result>`) +
+      `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+    await reply.type("text/xml").send(body);
+  } catch (error) {
+    sendXmlError(reply, service.xmlNamespace, asAwsError(error, service, log), requestId);
+  }
+}
+
+async function serveJson(
+  service: AwsJsonService,
+  operation: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: AwsRequestContext,
+  log: Logger,
+): Promise<void> {
+  const contentType = `application/x-amz-json-${service.jsonVersion}`;
+  let input: unknown;
+  try {
+    const text = typeof request.body === "string" ? request.body : "";
+    input = text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    return sendJsonError(
+      reply,
+      service.errorNamespace,
+      malformedRequest("the body is not valid JSON"),
+      contentType,
+    );
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    return sendJsonError(
+      reply,
+      service.errorNamespace,
+      malformedRequest("the body must be a JSON object"),
+      contentType,
+    );
+  try {
+    const result = await service.call(operation, input as Record<string, unknown>, context);
+    await reply.type(contentType).send(JSON.stringify(result ?? {}));
+  } catch (error) {
+    sendJsonError(reply, service.errorNamespace, asAwsError(error, service, log), contentType);
+  }
+}
+
+function asAwsError(
+  error: unknown,
+  service: AwsJsonService | AwsQueryService | undefined,
+  log: Logger,
+): AwsError {
+  if (error instanceof AwsError) return error;
+  const mapped = service?.toAwsError(error);
+  if (mapped !== undefined) return mapped;
+  log.error({ err: error }, "AWS API request failed");
+  return new AwsError("InternalFailure", "the server failed to handle the request", {
+    queryCode: "InternalError",
+    senderFault: false,
+  });
+}
+
+function queryErrorHeader(error: AwsError): string {
+  return `${error.queryCode};${error.senderFault ? "Sender" : "Receiver"}`;
+}
+
+function sendJsonError(
+  reply: FastifyReply,
+  namespace: string,
+  error: AwsError,
+  contentType = "application/x-amz-json-1.0",
+): void {
+  void reply
+    .status(error.status)
+    .header("x-amzn-query-error", queryErrorHeader(error))
+    .type(contentType)
+    .send(JSON.stringify({ __type: `${namespace}${error.awsCode}`, message: error.message }));
+}
+
+function sendXmlError(
+  reply: FastifyReply,
+  namespace: string,
+  error: AwsError,
+  requestId: string,
+): void {
+  void reply
+    .status(error.status)
+    .header("x-amzn-query-error", queryErrorHeader(error))
+    .type("text/xml")
+    .send(
+      `<?xml version="1.0"?><ErrorResponse xmlns="${namespace}"><Error>` +
+        `<Type>${error.senderFault ? "Sender" : "Receiver"}</Type>` +
+        `<Code>${escapeXml(error.queryCode)}</Code><Message>${escapeXml(error.message)}</Message>` +
+        `<Detail/></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    );
+}
+
+/** The form body of a POST, or the query string of a GET. */
+function queryText(request: FastifyRequest): string {
+  if (request.method === "POST") return typeof request.body === "string" ? request.body : "";
+  const q = request.url.indexOf("?");
+  return q < 0 ? "" : request.url.slice(q + 1);
+}

@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { WebSocket } from "ws";
+import type { QueueService } from "../../messaging/queues/index.js";
+import { restError } from "../rest-errors.js";
+import { encodeReceive } from "./sqs-json.js";
+import type { QueueUrlOf } from "./queue-routes.js";
+
+/** Sends in flight on one socket before the stream waits for them to leave (bytes stay bounded). */
+const MAX_PENDING_SENDS = 64;
+
+type StreamRequest = FastifyRequest<{
+  Params: { name: string };
+  Querystring: Record<string, string>;
+}>;
+
+/**
+ * `GET /queues/{name}/stream` as a WebSocket: a consumer that receives by long polling for its
+ * client, with credit flow control. The client sends `{"type":"credit","count":n}` to take
+ * up to n more messages, and `{"type":"delete","ReceiptHandle":"..."}` when done with one; the
+ * server sends `{"type":"message","message":{...}}` only while it has credit, so a slow client
+ * holds messages back in the queue (where their visibility timeout still protects them)
+ * instead of in an unbounded buffer.
+ */
+export function registerQueueStream(
+  app: FastifyInstance,
+  queues: QueueService,
+  urlOf: QueueUrlOf,
+  shutdown: AbortSignal,
+): void {
+  app.get(
+    "/queues/:name/stream",
+    {
+      websocket: true,
+      schema: {
+        tags: ["queues"],
+        summary: "Consume a queue over a WebSocket with credit flow control",
+        params: { type: "object", properties: { name: { type: "string" } } },
+        querystring: {
+          type: "object",
+          properties: {
+            VisibilityTimeout: { type: "integer" },
+            MessageAttributeNames: { type: "string", description: "comma-separated" },
+            MessageSystemAttributeNames: { type: "string", description: "comma-separated" },
+          },
+        },
+      },
+    },
+    (socket: WebSocket, request: StreamRequest) => {
+      void consume(socket, request, queues, urlOf(request.params.name), shutdown);
+    },
+  );
+}
+
+async function consume(
+  socket: WebSocket,
+  request: StreamRequest,
+  queues: QueueService,
+  QueueUrl: string,
+  shutdown: AbortSignal,
+): Promise<void> {
+  const stop = new AbortController();
+  const onShutdown = (): void => {
+    stop.abort();
+    socket.close(1001, "server shutting down");
+  };
+  shutdown.addEventListener("abort", onShutdown, { once: true });
+  let credit = 0;
+  let pendingSends = 0;
+  let wake: (() => void) | undefined;
+  const nudge = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const fail = (error: unknown): void => {
+    if (socket.readyState === socket.OPEN)
+      socket.send(JSON.stringify({ type: "error", ...restError(error) }));
+  };
+  socket.on("message", (data: Buffer) => {
+    let command: unknown;
+    try {
+      command = JSON.parse(data.toString("utf8"));
+    } catch {
+      return fail(new SyntaxError("a stream command must be JSON"));
+    }
+    const c = command as { type?: unknown; count?: unknown; ReceiptHandle?: unknown };
+    if (c.type === "credit" && Number.isSafeInteger(c.count) && (c.count as number) > 0) {
+      credit += c.count as number;
+      nudge();
+    } else if (c.type === "delete" && typeof c.ReceiptHandle === "string")
+      queues.deleteMessage({ QueueUrl, ReceiptHandle: c.ReceiptHandle }).catch(fail);
+    else fail(new SyntaxError(`unknown stream command ${data.toString("utf8").slice(0, 100)}`));
+  });
+  socket.on("close", () => {
+    stop.abort();
+    nudge();
+  });
+  const q = request.query;
+  const list = (text: string | undefined): string[] | undefined => text?.split(",");
+  const names = list(q.MessageAttributeNames);
+  const systemNames = list(q.MessageSystemAttributeNames);
+  try {
+    while (!stop.signal.aborted) {
+      if (credit === 0 || pendingSends >= MAX_PENDING_SENDS) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      const { Messages } = await queues.receiveMessage({
+        QueueUrl,
+        MaxNumberOfMessages: Math.min(10, credit),
+        WaitTimeSeconds: 20,
+        ...(q.VisibilityTimeout === undefined
+          ? {}
+          : { VisibilityTimeout: Number(q.VisibilityTimeout) }),
+        ...(names === undefined ? {} : { MessageAttributeNames: names }),
+        ...(systemNames === undefined ? {} : { MessageSystemAttributeNames: systemNames as never }),
+        signal: stop.signal,
+      });
+      const encoded = (encodeReceive({ Messages }) as { Messages?: unknown[] }).Messages ?? [];
+      for (const message of encoded) {
+        credit--;
+        pendingSends++;
+        socket.send(JSON.stringify({ type: "message", message }), () => {
+          pendingSends--;
+          nudge();
+        });
+      }
+    }
+  } catch (error) {
+    fail(error);
+    socket.close(1011, "stream failed");
+  } finally {
+    shutdown.removeEventListener("abort", onShutdown);
+  }
+}

@@ -1,0 +1,91 @@
+import type { MessageAttributeValue, QueueService } from "../../messaging/queues/index.js";
+import { QueueError } from "../../messaging/queues/index.js";
+import { unknownOperation } from "../aws/aws-error.js";
+
+/** A request or result in SQS's JSON shape; binary attribute values as bytes. */
+export type SqsShape = Record<string, unknown>;
+
+type Operation = (queues: QueueService, input: SqsShape, signal: AbortSignal) => Promise<unknown>;
+
+// The inputs are handed to the service as they came: it validates every field itself (names,
+// types, ranges), so both protocols and the library refuse the same input the same way.
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any */
+const OPERATIONS: Record<string, Operation> = {
+  CreateQueue: (q, i) => q.createQueue(i as any),
+  DeleteQueue: async (q, i) => void (await q.deleteQueue(i as any)),
+  ListQueues: async (q, i) => {
+    const result = await q.listQueues(i);
+    return result.QueueUrls.length === 0 && result.NextToken === undefined ? {} : result;
+  },
+  GetQueueUrl: (q, i) => q.getQueueUrl({ QueueName: i.QueueName as string }),
+  GetQueueAttributes: (q, i) => q.getQueueAttributes(i as any),
+  SetQueueAttributes: async (q, i) => void (await q.setQueueAttributes(i as any)),
+  TagQueue: async (q, i) => void (await q.tagQueue(i as any)),
+  UntagQueue: async (q, i) => void (await q.untagQueue(i as any)),
+  ListQueueTags: (q, i) => q.listQueueTags(i as any),
+  PurgeQueue: async (q, i) => void (await q.purgeQueue(i as any)),
+  ListDeadLetterSourceQueues: (q, i) =>
+    q.listDeadLetterSourceQueues({ QueueUrl: i.QueueUrl as string }),
+  SendMessage: (q, i) => q.sendMessage(i as any),
+  SendMessageBatch: (q, i) => q.sendMessageBatch(i as any),
+  ReceiveMessage: async (q, i, signal) => {
+    const { Messages } = await q.receiveMessage({ ...(i as any), signal });
+    return Messages.length === 0 ? {} : { Messages };
+  },
+  DeleteMessage: async (q, i) => void (await q.deleteMessage(i as any)),
+  DeleteMessageBatch: (q, i) => q.deleteMessageBatch(i as any),
+  ChangeMessageVisibility: async (q, i) => void (await q.changeMessageVisibility(i as any)),
+  ChangeMessageVisibilityBatch: (q, i) => q.changeMessageVisibilityBatch(i as any),
+  StartMessageMoveTask: (q, i) => q.startMessageMoveTask(i as any),
+  CancelMessageMoveTask: (q, i) => q.cancelMessageMoveTask(i as any),
+  ListMessageMoveTasks: (q, i) => q.listMessageMoveTasks(i as any),
+};
+/* eslint-enable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any */
+
+/** SQS actions that exist but that Sluice does not serve (IAM-style permissions). */
+const UNSUPPORTED = new Set(["AddPermission", "RemovePermission"]);
+
+/** Whether `operation` is an SQS action this server answers (even if only with an error). */
+export function isSqsOperation(operation: string): boolean {
+  return Object.hasOwn(OPERATIONS, operation) || UNSUPPORTED.has(operation);
+}
+
+/** Runs one SQS operation on the queue service; the result is in SQS's JSON shape. */
+export async function callSqs(
+  queues: QueueService,
+  operation: string,
+  input: SqsShape,
+  signal: AbortSignal,
+): Promise<SqsShape | undefined> {
+  if (UNSUPPORTED.has(operation))
+    throw new QueueError("UnsupportedOperation", `${operation}: permissions are not supported`);
+  const run = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
+  if (run === undefined) throw unknownOperation(operation);
+  if (
+    operation !== "ListQueues" &&
+    operation !== "CreateQueue" &&
+    operation !== "GetQueueUrl" &&
+    !operation.includes("MessageMoveTask") &&
+    input.QueueUrl === undefined
+  )
+    throw new QueueError("MissingParameter", "QueueUrl: required", "QueueUrl");
+  return (await run(queues, input, signal)) as SqsShape | undefined;
+}
+
+/** Base64 text to bytes, refusing text that is not base64. */
+export function decodeBase64(text: string, field: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1)
+    throw new QueueError("InvalidParameterValue", `${field}: expected base64`, field);
+  return Buffer.from(text, "base64");
+}
+
+/** A message attribute's BinaryValue as base64 for a JSON or XML answer. */
+export function encodeAttribute(value: MessageAttributeValue): Record<string, string> {
+  return {
+    DataType: value.DataType,
+    ...(value.StringValue === undefined ? {} : { StringValue: value.StringValue }),
+    ...(value.BinaryValue === undefined
+      ? {}
+      : { BinaryValue: Buffer.from(value.BinaryValue).toString("base64") }),
+  };
+}

@@ -1,0 +1,294 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- parsed XML is untyped */
+import { createHash } from "node:crypto";
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
+  ListQueuesCommand,
+  QueueDoesNotExist,
+  ReceiveMessageCommand,
+  SQSClient,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  StartMessageMoveTaskCommand,
+} from "@aws-sdk/client-sqs";
+import { XMLParser } from "fast-xml-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer } from "../test-support/test-server.js";
+
+// The AWS SDK for JavaScript v3 speaks SQS in AWS JSON 1.0 and checks every MD5 it receives:
+// these flows pass only if the server's shapes, digests and errors are SQS's.
+let sluice: TestServer;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  sluice = await startTestServer();
+  sqs = new SQSClient({
+    endpoint: sluice.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+});
+
+afterAll(async () => {
+  sqs?.destroy();
+  await sluice?.close();
+});
+
+const until = async <T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe("SQS through @aws-sdk/client-sqs (AWS JSON 1.0)", () => {
+  it("standard queue: URL on this server, attributes with MD5s checked by the SDK, delete", async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "orders" }));
+    expect(QueueUrl).toBe(`${sluice.url}/000000000000/orders`);
+    const sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: "order 1 ✓",
+        MessageAttributes: {
+          kind: { DataType: "String", StringValue: "order" },
+          total: { DataType: "Number", StringValue: "42.5" },
+          blob: { DataType: "Binary", BinaryValue: Uint8Array.of(0, 1, 254, 255) },
+        },
+      }),
+    );
+    expect(sent.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MessageAttributeNames: ["All"],
+        MessageSystemAttributeNames: ["All"],
+      }),
+    );
+    expect(Messages).toHaveLength(1);
+    const m = Messages![0]!;
+    expect(m.Body).toBe("order 1 ✓");
+    expect(m.MessageAttributes?.kind?.StringValue).toBe("order");
+    expect(Buffer.from(m.MessageAttributes!.blob!.BinaryValue!)).toEqual(
+      Buffer.from([0, 1, 254, 255]),
+    );
+    expect(m.Attributes?.ApproximateReceiveCount).toBe("1");
+    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle }));
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["All"] }),
+    );
+    expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe("0");
+    expect(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible).toBe("0");
+    const { QueueUrls } = await sqs.send(new ListQueuesCommand({}));
+    expect(QueueUrls).toContain(QueueUrl);
+  });
+
+  it("batches, long polling and a visibility change", async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "batch" }));
+    const poll = sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5, MaxNumberOfMessages: 10 }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const batch = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: Array.from({ length: 10 }, (_, i) => ({
+          Id: `m${i}`,
+          MessageBody: `body ${i}`,
+          MessageAttributes: { n: { DataType: "Number", StringValue: String(i) } },
+        })),
+      }),
+    );
+    expect(batch.Successful).toHaveLength(10);
+    expect(batch.Failed ?? []).toEqual([]);
+    const first = (await poll).Messages ?? [];
+    expect(first.length).toBeGreaterThan(0);
+    const received = [...first];
+    while (received.length < 10) {
+      const more = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+      received.push(...(more.Messages ?? []));
+    }
+    expect(received.map((m) => m.Body).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `body ${i}`).sort(),
+    );
+    // Make one visible again at once; the rest are deleted in one batch.
+    const [again, ...rest] = received;
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl,
+        ReceiptHandle: again!.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+    const deleted = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl,
+        Entries: rest.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    expect(deleted.Successful).toHaveLength(9);
+    const redelivered = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }));
+    expect(redelivered.Messages?.map((m) => m.Body)).toEqual([again!.Body]);
+  });
+
+  it("FIFO queue: order within a group and deduplication", async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: "jobs.fifo", Attributes: { FifoQueue: "true" } }),
+    );
+    for (const body of ["a", "b", "a", "c"])
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: body,
+          MessageGroupId: "g",
+          MessageDeduplicationId: body,
+        }),
+      );
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ["SequenceNumber"],
+      }),
+    );
+    expect(Messages?.map((m) => m.Body)).toEqual(["a", "b", "c"]);
+    expect(Messages?.every((m) => /^\d+$/.test(m.Attributes?.SequenceNumber ?? ""))).toBe(true);
+  });
+
+  it("dead-letter queue after maxReceiveCount, and a move task redrives it back", async () => {
+    const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: "work-dlq" }))).QueueUrl!;
+    const dlqArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ["QueueArn"] }))
+    ).Attributes!.QueueArn!;
+    const work = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: "work",
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }),
+          },
+        }),
+      )
+    ).QueueUrl!;
+    await sqs.send(new SendMessageCommand({ QueueUrl: work, MessageBody: "poison" }));
+    await sqs.send(new ReceiveMessageCommand({ QueueUrl: work, VisibilityTimeout: 0 }));
+    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: work }))).Messages ?? []).toEqual(
+      [],
+    );
+    const dead = await until(
+      async () =>
+        (await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, VisibilityTimeout: 0 })))
+          .Messages,
+    );
+    expect(dead.map((m) => m.Body)).toEqual(["poison"]);
+    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+    expect(TaskHandle).toEqual(expect.any(String));
+    const back = await until(
+      async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: work }))).Messages,
+    );
+    expect(back.map((m) => m.Body)).toEqual(["poison"]);
+    const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+    expect(tasks.Results?.[0]?.Status).toMatch(/RUNNING|COMPLETED/);
+  });
+
+  it("a missing queue is the SDK's QueueDoesNotExist, with the legacy code from x-amzn-query-error", async () => {
+    const error: unknown = await sqs
+      .send(new GetQueueUrlCommand({ QueueName: "missing" }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueDoesNotExist);
+    expect((error as { Code?: string }).Code).toBe("AWS.SimpleQueueService.NonExistentQueue");
+    expect((error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(400);
+  });
+});
+
+describe("SQS in the query protocol (form posts, XML answers)", () => {
+  const xml = new XMLParser();
+  const post = async (
+    form: Record<string, string>,
+    path = "/",
+  ): Promise<{ status: number; body: any; header: string | null }> => {
+    const response = await fetch(sluice.url + path, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ Version: "2012-11-05", ...form }).toString(),
+    });
+    return {
+      status: response.status,
+      body: xml.parse(await response.text()),
+      header: response.headers.get("x-amzn-query-error"),
+    };
+  };
+
+  it("create, send with attributes, receive posted to the queue URL, delete", async () => {
+    const created = await post({
+      Action: "CreateQueue",
+      QueueName: "legacy",
+      "Attribute.1.Name": "VisibilityTimeout",
+      "Attribute.1.Value": "45",
+    });
+    const url = created.body.CreateQueueResponse.CreateQueueResult.QueueUrl as string;
+    expect(url).toBe(`${sluice.url}/000000000000/legacy`);
+    const sent = await post({
+      Action: "SendMessage",
+      QueueUrl: url,
+      MessageBody: "<xml & friends>",
+      "MessageAttribute.1.Name": "k",
+      "MessageAttribute.1.Value.DataType": "String",
+      "MessageAttribute.1.Value.StringValue": "v",
+    });
+    expect(sent.body.SendMessageResponse.SendMessageResult.MD5OfMessageBody).toBe(
+      createHash("md5").update("<xml & friends>").digest("hex"),
+    );
+    const received = await post(
+      { Action: "ReceiveMessage", "MessageAttributeName.1": "All" },
+      "/000000000000/legacy",
+    );
+    const message = received.body.ReceiveMessageResponse.ReceiveMessageResult.Message;
+    expect(message.Body).toBe("<xml & friends>");
+    expect(message.MessageAttribute.Value.StringValue).toBe("v");
+    const attrs = await post({
+      Action: "GetQueueAttributes",
+      QueueUrl: url,
+      "AttributeName.1": "VisibilityTimeout",
+    });
+    expect(attrs.body.GetQueueAttributesResponse.GetQueueAttributesResult.Attribute).toEqual({
+      Name: "VisibilityTimeout",
+      Value: 45,
+    });
+    const deleted = await post({
+      Action: "DeleteMessage",
+      QueueUrl: url,
+      ReceiptHandle: message.ReceiptHandle,
+    });
+    expect(deleted.status).toBe(200);
+  });
+
+  it("errors: XML with the legacy code and the x-amzn-query-error header; unknown actions; malformed forms", async () => {
+    const missing = await post({ Action: "GetQueueUrl", QueueName: "nope" });
+    expect(missing.status).toBe(400);
+    expect(missing.body.ErrorResponse.Error).toMatchObject({
+      Type: "Sender",
+      Code: "AWS.SimpleQueueService.NonExistentQueue",
+    });
+    expect(missing.header).toBe("AWS.SimpleQueueService.NonExistentQueue;Sender");
+    const unknown = await post({ Action: "FlyToTheMoon" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.ErrorResponse.Error.Code).toBe("InvalidAction");
+    const malformed = await post({
+      Action: "CreateQueue",
+      QueueName: "x",
+      "Attribute.0.Name": "DelaySeconds",
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.ErrorResponse.Error.Code).toBe("MalformedQueryString");
+    const queues = await post({ Action: "ListQueues" });
+    expect(JSON.stringify(queues.body)).not.toContain("/x<");
+  });
+});

@@ -1,0 +1,112 @@
+"""SQS flows with boto3, as a course student would write them, against the endpoint in argv[1].
+
+Exits 0 when every check holds; prints what it checked, one line each.
+"""
+import json
+import sys
+import time
+
+import boto3
+
+endpoint = sys.argv[1]
+sqs = boto3.client(
+    "sqs",
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id="test",
+    aws_secret_access_key="test",
+)
+
+
+def check(label, condition):
+    if not condition:
+        print(f"FAILED: {label}", flush=True)
+        sys.exit(1)
+    print(f"ok: {label}", flush=True)
+
+
+url = sqs.create_queue(QueueName="py-orders", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+check("queue URL points at the server", url == f"{endpoint}/000000000000/py-orders")
+
+# boto3 checks the MD5 of the body and of the attributes it gets back.
+sent = sqs.send_message(
+    QueueUrl=url,
+    MessageBody=json.dumps({"order": 1, "note": "<&>"}),
+    MessageAttributes={
+        "kind": {"DataType": "String", "StringValue": "order"},
+        "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01\xfe"},
+    },
+)
+check("send returns a message id", len(sent["MessageId"]) == 36)
+
+got = sqs.receive_message(
+    QueueUrl=url, MessageAttributeNames=["All"], AttributeNames=["All"], WaitTimeSeconds=1
+)["Messages"]
+check("receive returns the message", json.loads(got[0]["Body"]) == {"order": 1, "note": "<&>"})
+check("binary attribute intact", got[0]["MessageAttributes"]["blob"]["BinaryValue"] == b"\x00\x01\xfe")
+check("receive count", got[0]["Attributes"]["ApproximateReceiveCount"] == "1")
+sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+
+entries = [{"Id": f"m{i}", "MessageBody": f"body {i}"} for i in range(10)]
+batch = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+check("batch of 10 sent", len(batch["Successful"]) == 10)
+bodies = []
+while len(bodies) < 10:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    bodies += [m["Body"] for m in messages]
+    if messages:
+        deleted = sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+        check("batch delete", len(deleted["Successful"]) == len(messages))
+check("all batch bodies received", sorted(bodies) == sorted(e["MessageBody"] for e in entries))
+
+fifo = sqs.create_queue(
+    QueueName="py-jobs.fifo",
+    Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+)["QueueUrl"]
+for body in ["a", "b", "a", "c"]:
+    sqs.send_message(QueueUrl=fifo, MessageBody=body, MessageGroupId="g")
+got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
+check("FIFO order with content-based deduplication", [m["Body"] for m in got] == ["a", "b", "c"])
+
+dlq = sqs.create_queue(QueueName="py-dlq")["QueueUrl"]
+dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+work = sqs.create_queue(
+    QueueName="py-work",
+    Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})},
+)["QueueUrl"]
+sqs.send_message(QueueUrl=work, MessageBody="poison")
+sqs.receive_message(QueueUrl=work, VisibilityTimeout=0)
+check("dead-lettered after maxReceiveCount", "Messages" not in sqs.receive_message(QueueUrl=work))
+dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=2)["Messages"]
+check("message arrives in the DLQ", [m["Body"] for m in dead] == ["poison"])
+sources = sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"]
+check("DLQ lists its source", sources == [work])
+
+sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=dead[0]["ReceiptHandle"], VisibilityTimeout=0)
+task = sqs.start_message_move_task(SourceArn=dlq_arn) if hasattr(sqs, "start_message_move_task") else None
+if task is not None:
+    deadline = time.time() + 10
+    back = []
+    while not back and time.time() < deadline:
+        back = sqs.receive_message(QueueUrl=work, WaitTimeSeconds=1).get("Messages", [])
+    check("move task redrives to the source", [m["Body"] for m in back] == ["poison"])
+
+try:
+    sqs.get_queue_url(QueueName="does-not-exist")
+    check("a missing queue raises", False)
+except sqs.exceptions.QueueDoesNotExist as error:
+    check(
+        "a missing queue raises QueueDoesNotExist",
+        error.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue",
+    )
+
+try:
+    sqs.send_message(QueueUrl=f"{endpoint}/000000000000/gone", MessageBody="x")
+    check("send to a missing queue raises", False)
+except sqs.exceptions.QueueDoesNotExist:
+    check("send to a missing queue raises QueueDoesNotExist", True)
+
+print("all checks passed", flush=True)

@@ -1,0 +1,80 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { isSluiceError } from "../errors/index.js";
+import { isQueueError } from "../messaging/queues/index.js";
+
+/** The body of every REST error: a stable code, the primitive's own name for it, the field. */
+export interface RestErrorBody {
+  readonly error: {
+    readonly code: string;
+    /** The primitive's name for the error (SQS's for queues, e.g. "QueueDoesNotExist"). */
+    readonly name: string;
+    readonly message: string;
+    readonly field?: string;
+  };
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  SLUICE_NOT_FOUND: 404,
+  SLUICE_ALREADY_EXISTS: 409,
+  SLUICE_CONCURRENCY: 409,
+  SLUICE_CLOSED: 503,
+  SLUICE_INTERNAL: 500,
+  SLUICE_IO: 500,
+  SLUICE_CORRUPT: 500,
+};
+
+/**
+ * Answers errors of REST routes as `RestErrorBody`: Sluice errors by their code, schema
+ * violations as 400 naming the field, anything unexpected as a logged 500.
+ */
+export function installRestErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isQueueError(error) || isSluiceError(error)) {
+      const name = isQueueError(error) ? error.sqsError : error.name;
+      return reply
+        .status(STATUS_BY_CODE[error.code] ?? 400)
+        .send(body(error.code, name, error.message, error.field));
+    }
+    if (error.validation !== undefined) {
+      const first = error.validation[0];
+      const field = `${error.validationContext ?? "body"}${first?.instancePath.replaceAll("/", ".") ?? ""}`;
+      return reply
+        .status(400)
+        .send(body("SLUICE_VALIDATION", "InvalidParameterValue", error.message, field));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, "request failed");
+      return reply
+        .status(status)
+        .send(body("SLUICE_INTERNAL", "InternalError", "the server failed to handle the request"));
+    }
+    return reply
+      .status(status)
+      .send(body("SLUICE_VALIDATION", error.code ?? "BadRequest", error.message));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send(
+        body(
+          "SLUICE_NOT_FOUND",
+          "NotFound",
+          `no route ${request.method} ${request.url.split("?")[0]}`,
+        ),
+      ),
+  );
+}
+
+/** An error as a REST error body (also sent on streams). */
+export function restError(error: unknown): RestErrorBody {
+  if (isQueueError(error)) return body(error.code, error.sqsError, error.message, error.field);
+  if (isSluiceError(error)) return body(error.code, error.name, error.message, error.field);
+  if (error instanceof SyntaxError)
+    return body("SLUICE_VALIDATION", "InvalidParameterValue", error.message);
+  return body("SLUICE_INTERNAL", "InternalError", "the server failed to handle the request");
+}
+
+function body(code: string, name: string, message: string, field?: string): RestErrorBody {
+  return { error: { code, name, message, ...(field === undefined ? {} : { field }) } };
+}

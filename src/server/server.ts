@@ -1,0 +1,267 @@
+import { timingSafeEqual } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import websocket from "@fastify/websocket";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { QueueService } from "../messaging/queues/index.js";
+import type { MetricsRegistry } from "../observability/index.js";
+import {
+  type AwsServices,
+  isAwsQueryGet,
+  registerAwsProtocols,
+  serveAws,
+} from "./aws/aws-protocols.js";
+import { CORE_LINKS, banner, indexPage } from "./index-page.js";
+import { OpenApiCollector } from "./openapi.js";
+import { PrometheusExporter } from "./prometheus.js";
+import { queuesModule } from "./queues/queues-module.js";
+import { installRestErrorHandler } from "./rest-errors.js";
+import type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
+
+/** The primitives a server serves; each one present gets its routes. */
+export interface SluiceServices {
+  readonly queues?: QueueService;
+  /** The registry the primitives report into, exported at /metrics. */
+  readonly metrics?: MetricsRegistry;
+}
+
+export interface SluiceServerOptions {
+  /** Default 127.0.0.1: only this machine can connect unless told otherwise. */
+  readonly host?: string;
+  /** Default 8080; 0 picks a free port. */
+  readonly port?: number;
+  /** The URL clients use (links, queue URLs); default http://localhost:<port>. */
+  readonly publicUrl?: string;
+  /** When set, REST, streams and /metrics need `Authorization: Bearer <token>` (or `?token=`). */
+  readonly authToken?: string;
+  /** Largest request body (default 4 MiB: a 1 MiB SQS batch form-encoded can triple). */
+  readonly bodyLimitBytes?: number;
+  /** Log requests (pino, JSON lines on stdout); default off. */
+  readonly logger?: boolean;
+  /** Modules beyond the ones built from `services`. */
+  readonly modules?: readonly ServerModule[];
+  /** Called with the Fastify instance before any route is added (extra hooks, tracing). */
+  readonly instrument?: (app: FastifyInstance) => void;
+  /** Interval of the live metrics feed (default 1000 ms). */
+  readonly metricsFeedIntervalMs?: number;
+}
+
+const VERSION = "0.1.0";
+
+/** The modules for the primitives present in `services`. */
+export function modulesFor(services: SluiceServices): ServerModule[] {
+  return services.queues === undefined ? [] : [queuesModule(services.queues)];
+}
+
+/**
+ * Sluice over HTTP on one port: REST and streaming routes of every module, the AWS-compatible
+ * APIs at `/`, `/metrics`, `/openapi.json`, health checks and an index page. It serves the
+ * services it is given and never closes them: whoever opened them closes them after `close()`.
+ */
+export class SluiceServer {
+  private readonly shutdownController = new AbortController();
+  private listening = false;
+  private publicUrlValue: string;
+
+  private constructor(
+    readonly app: FastifyInstance,
+    private readonly options: SluiceServerOptions,
+    private readonly links: readonly ServerLink[],
+    private readonly awsApis: readonly string[],
+  ) {
+    this.publicUrlValue = options.publicUrl ?? `http://localhost:${options.port ?? 8080}`;
+    setMaxListeners(0, this.shutdownController.signal);
+  }
+
+  /** Builds the server (not yet listening) for `services` and `options.modules`. */
+  static async create(
+    services: SluiceServices,
+    options: SluiceServerOptions = {},
+  ): Promise<SluiceServer> {
+    const app = Fastify({
+      logger: options.logger ?? false,
+      bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024,
+      forceCloseConnections: "idle",
+      return503OnClosing: true,
+    });
+    const modules = [...modulesFor(services), ...(options.modules ?? [])];
+    const aws: AwsServices = {
+      json: modules.flatMap((m) => m.awsJson ?? []),
+      query: modules.flatMap((m) => m.awsQuery ?? []),
+    };
+    const awsApis = [
+      ...aws.json.map(
+        (s) => `${s.name} API, AWS JSON ${s.jsonVersion} (X-Amz-Target: ${s.targetPrefix}.*)`,
+      ),
+      ...aws.query.map((s) => `${s.name} API, AWS query protocol (Version=${s.version})`),
+    ];
+    const server = new SluiceServer(
+      app,
+      options,
+      [...modules.flatMap((m) => m.links ?? []), ...CORE_LINKS],
+      awsApis,
+    );
+    await server.build(modules, aws, services);
+    return server;
+  }
+
+  /** The URL clients reach the server at. */
+  get url(): string {
+    return this.publicUrlValue;
+  }
+
+  /** Starts listening; resolves with the server's URL. */
+  async listen(): Promise<string> {
+    await this.app.listen({
+      host: this.options.host ?? "127.0.0.1",
+      port: this.options.port ?? 8080,
+    });
+    const address = this.app.server.address();
+    if (this.options.publicUrl === undefined && typeof address === "object" && address !== null)
+      this.publicUrlValue = `http://localhost:${address.port}`;
+    this.listening = true;
+    return this.url;
+  }
+
+  /** One line per URL that matters, for the startup message. */
+  banner(): string {
+    return banner(this.url, this.links, this.awsApis);
+  }
+
+  /**
+   * Graceful shutdown: refuses new requests, ends long polls and streams (empty answers),
+   * waits for the requests in flight to finish, then closes the port.
+   */
+  async close(): Promise<void> {
+    this.listening = false;
+    this.shutdownController.abort();
+    await this.app.close();
+  }
+
+  private async build(
+    modules: readonly ServerModule[],
+    aws: AwsServices,
+    services: SluiceServices,
+  ): Promise<void> {
+    const app = this.app;
+    const shutdown = this.shutdownController.signal;
+    this.options.instrument?.(app);
+    const openApi = new OpenApiCollector();
+    openApi.watch(app);
+    const prometheus = new PrometheusExporter(services.metrics);
+    prometheus.instrument(app);
+    app.addContentTypeParser(
+      [
+        "application/x-amz-json-1.0",
+        "application/x-amz-json-1.1",
+        "application/x-www-form-urlencoded",
+      ],
+      { parseAs: "string" },
+      (_request, body, done) => done(null, body),
+    );
+    installRestErrorHandler(app);
+    // Answers sent while shutting down close their connection: a keep-alive socket left idle
+    // would hold `close()` until its keep-alive timeout.
+    app.addHook("onSend", (_request, reply, payload, done) => {
+      if (shutdown.aborted) void reply.header("connection", "close");
+      done(null, payload);
+    });
+    if (this.options.authToken !== undefined) this.requireToken(this.options.authToken);
+    await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+
+    app.get("/", (request, reply) => {
+      if (isAwsQueryGet(request)) return serveAws(request, reply, aws, shutdown, app.log);
+      return reply.type("text/html").send(indexPage(this.url, this.links, this.awsApis));
+    });
+    app.get("/healthz", () => ({ status: "ok" }));
+    app.get("/readyz", (_request, reply) =>
+      this.listening ? { status: "ready" } : reply.status(503).send({ status: "not ready" }),
+    );
+    app.get("/openapi.json", () => openApi.document(this.url, VERSION));
+    app.get("/metrics", async (_request, reply) =>
+      reply.type(prometheus.contentType).send(await prometheus.text()),
+    );
+    app.get("/metrics/stream", (request, reply) =>
+      this.metricsFeed(request, reply, services.metrics),
+    );
+    const context: ServerContext = {
+      get publicUrl() {
+        return server.url;
+      },
+      shutdown,
+    };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context reads the URL once listening
+    const server = this;
+    for (const module of modules) module.register(app, context);
+    registerAwsProtocols(app, aws, shutdown);
+  }
+
+  /** Server-sent events: the Sluice metrics as JSON every interval; a slow reader skips frames. */
+  private metricsFeed(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metrics: MetricsRegistry | undefined,
+  ): void {
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    let blocked = false;
+    const tick = (): void => {
+      if (blocked) return;
+      const frame = `data: ${JSON.stringify({ time: Date.now(), metrics: metrics?.collect() ?? [] })}\n\n`;
+      if (!out.write(frame)) {
+        blocked = true;
+        out.once("drain", () => (blocked = false));
+      }
+    };
+    tick();
+    const timer = setInterval(tick, this.options.metricsFeedIntervalMs ?? 1000);
+    const end = (): void => {
+      clearInterval(timer);
+      out.end();
+    };
+    this.shutdownController.signal.addEventListener("abort", end, { once: true });
+    request.raw.socket.once("close", () => {
+      clearInterval(timer);
+      this.shutdownController.signal.removeEventListener("abort", end);
+    });
+  }
+
+  private requireToken(token: string): void {
+    const expected = Buffer.from(token);
+    const open = new Set(["/", "/healthz", "/readyz"]);
+    this.app.addHook("onRequest", async (request, reply) => {
+      const path = request.url.split("?")[0] ?? "/";
+      // AWS SDK requests carry SigV4 credentials, accepted as emulators do.
+      const isAws =
+        request.headers["x-amz-target"] !== undefined ||
+        request.headers.authorization?.startsWith("AWS4-") === true;
+      if (open.has(path) && request.method === "GET") return;
+      if (isAws) return;
+      const given = bearer(request);
+      if (
+        given !== undefined &&
+        given.length === expected.length &&
+        timingSafeEqual(given, expected)
+      )
+        return;
+      await reply.status(401).send({
+        error: {
+          code: "SLUICE_UNAUTHORIZED",
+          name: "Unauthorized",
+          message: "a valid Bearer token is required",
+        },
+      });
+    });
+  }
+}
+
+function bearer(request: FastifyRequest): Buffer | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith("Bearer ") === true) return Buffer.from(header.slice(7));
+  const query = request.query as Record<string, unknown> | undefined;
+  return typeof query?.token === "string" ? Buffer.from(query.token) : undefined;
+}

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EmbeddedQueueService } from "../../messaging/queues/index.js";
+import { MetricsRegistry } from "../../observability/index.js";
+import { SluiceServer, type SluiceServerOptions } from "../server.js";
+
+/** A free TCP port on loopback (free when asked; taken again at once by the caller). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly server: SluiceServer;
+  readonly queues: EmbeddedQueueService;
+  readonly metrics: MetricsRegistry;
+  close(): Promise<void>;
+}
+
+/** An embedded queue service in a temporary directory, served on a free port as `sluice start` does. */
+export async function startTestServer(
+  options: Partial<SluiceServerOptions> = {},
+): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-server-"));
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const metrics = new MetricsRegistry();
+  const queues = await EmbeddedQueueService.open(join(dir, "queues"), {
+    fsync: "never",
+    metrics,
+    baseUrl: url,
+  });
+  const server = await SluiceServer.create(
+    { queues, metrics },
+    { port, publicUrl: url, ...options },
+  );
+  await server.listen();
+  return {
+    url,
+    server,
+    queues,
+    metrics,
+    async close() {
+      await server.close();
+      await queues.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
