@@ -111,8 +111,10 @@ export class BulkheadPolicy extends PolicyBase {
         signal.addEventListener("abort", call.onAbort, { once: true });
       }
       if (this.queueTimeoutMs !== undefined) {
-        call.timer = this.clock.setTimer(this.queueTimeoutMs, () =>
-          this.leaveQueue(call, this.rejected("queue-timeout")),
+        call.timer = this.clock.setTimer(
+          this.queueTimeoutMs,
+          () => this.leaveQueue(call, this.rejected("queue-timeout")),
+          { keepAlive: true },
         );
       }
       this.queue.push(call);

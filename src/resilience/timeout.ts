@@ -74,6 +74,8 @@ export class TimeoutPolicy extends PolicyBase {
   private head = 0;
   private timer: Timer | undefined = undefined;
   private timerDueMs = Number.POSITIVE_INFINITY;
+  /** Whether the armed timer holds the process (released while no call waits on it). */
+  private timerHolds = false;
 
   constructor(
     readonly timeoutMs: number,
@@ -192,12 +194,31 @@ export class TimeoutPolicy extends PolicyBase {
       queue.splice(i, 0, call);
     }
     if (this.timer === undefined || call.deadlineMs < this.timerDueMs) this.arm(call.deadlineMs);
+    else if (!this.timerHolds) {
+      this.timer.setKeepAlive?.(true);
+      this.timerHolds = true;
+    }
+  }
+
+  private releaseTimer(): void {
+    const timer = this.timer;
+    if (timer === undefined) return;
+    if (timer.setKeepAlive !== undefined) {
+      timer.setKeepAlive(false);
+      this.timerHolds = false;
+    } else {
+      timer.cancel();
+      this.timer = undefined;
+      this.timerDueMs = Number.POSITIVE_INFINITY;
+    }
   }
 
   private arm(dueMs: number): void {
     this.timer?.cancel();
     this.timerDueMs = dueMs;
-    this.timer = this.clock.setTimer(dueMs - this.clock.now(), this.onTimer);
+    // Callers await the deadline (an aggressive timeout rejects at it): keep the process alive.
+    this.timer = this.clock.setTimer(dueMs - this.clock.now(), this.onTimer, { keepAlive: true });
+    this.timerHolds = true;
   }
 
   private readonly onTimer = (): void => {
@@ -235,6 +256,9 @@ export class TimeoutPolicy extends PolicyBase {
     if (this.head === queue.length) {
       queue.length = 0;
       this.head = 0;
+      // Nothing left to time out: the armed timer must not hold the process open for nothing
+      // (released rather than cancelled, so back-to-back calls do not re-arm a timer each).
+      this.releaseTimer();
     } else if (this.head > 1024 && this.head * 2 > queue.length) {
       this.queue = queue.slice(this.head);
       this.head = 0;

@@ -339,7 +339,10 @@ export class DurableQueue {
     if (this.closed || signal?.aborted === true || this.clock.now() >= deadline)
       return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = this.clock.setTimer(deadline - this.clock.now(), () => done());
+      // The caller awaits this poll: its deadline keeps the process alive.
+      const timer = this.clock.setTimer(deadline - this.clock.now(), () => done(), {
+        keepAlive: true,
+      });
       const done = (): void => {
         timer.cancel();
         signal?.removeEventListener("abort", done);
