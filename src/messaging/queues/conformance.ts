@@ -2519,6 +2519,71 @@ function fifoTests(w: WorldRef): void {
       expect(only.Attributes).toEqual({ MessageGroupId: "group-7" });
     });
 
+    it.each(["deleteMessage", "deleteMessageBatch"] as const)(
+      "a long poll waiting on a group blocked by its in-flight head returns when %s deletes the head",
+      async (how) => {
+        const t = w();
+        const url = await t.fifo("f");
+        await t.sendFifo(url, "a1", "A");
+        await t.sendFifo(url, "a2", "A");
+        const head = await t.receiveOne(url);
+        const poll = watch(
+          t.svc.receiveMessage({ QueueUrl: url, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }),
+        );
+        await t.advance(2);
+        await t.settle();
+        expect(poll.settled()).toBe(false);
+        if (how === "deleteMessage") await t.delete(url, head);
+        else
+          await t.svc.deleteMessageBatch({
+            QueueUrl: url,
+            Entries: [{ Id: "head", ReceiptHandle: head.ReceiptHandle }],
+          });
+        await t.settle();
+        expect(poll.settled()).toBe(true);
+        expect(bodiesOf((await poll.promise).Messages)).toEqual(["a2"]);
+      },
+    );
+
+    it("a new DelaySeconds applies to FIFO messages already queued (from their send time), not to standard ones", async () => {
+      const t = w();
+      const fifo = await t.fifo("f");
+      const standard = await t.queue("s");
+      await t.sendFifo(fifo, "queued", "g");
+      await t.send(standard, "queued");
+      await t.advance(1);
+      for (const url of [fifo, standard])
+        await t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { DelaySeconds: "30" } });
+      expect(bodiesOf(await t.receive(standard))).toEqual(["queued"]);
+      expect(await t.receive(fifo)).toEqual([]);
+      expect(await t.counts(fifo)).toEqual({ visible: 0, inflight: 0, delayed: 1 });
+      await t.advance(28.5); // 29.5 s after the send
+      expect(await t.receive(fifo)).toEqual([]);
+      await t.advance(1);
+      expect(bodiesOf(await t.receive(fifo))).toEqual(["queued"]);
+      // Shortening the delay releases messages at once.
+      await t.sendFifo(fifo, "later", "h");
+      expect(await t.receive(fifo)).toEqual([]);
+      await t.svc.setQueueAttributes({ QueueUrl: fifo, Attributes: { DelaySeconds: "0" } });
+      expect(bodiesOf(await t.receive(fifo))).toEqual(["later"]);
+    });
+
+    it("a receive retried with the same ReceiveRequestAttemptId resets the visibility timeout", async () => {
+      const t = w();
+      const url = await t.fifo("f", { VisibilityTimeout: "30" });
+      await t.sendFifo(url, "a", "g1");
+      const attempt = { MaxNumberOfMessages: 10, ReceiveRequestAttemptId: "attempt-1" };
+      const first = await t.receive(url, attempt);
+      await t.advance(20);
+      const retry = await t.receive(url, attempt);
+      expect(retry.map((m) => m.ReceiptHandle)).toEqual(first.map((m) => m.ReceiptHandle));
+      await t.advance(20); // 40 s after the first receive, 20 s after the retry
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(await t.receive(url, { MaxNumberOfMessages: 10 })).toEqual([]);
+      await t.advance(10.5);
+      expect(bodiesOf(await t.receive(url))).toEqual(["a"]);
+    });
+
     it("a receive repeated with the same ReceiveRequestAttemptId returns the same messages and handles", async () => {
       const t = w();
       const url = await t.fifo("f");
@@ -2735,6 +2800,17 @@ function durabilityTests(w: WorldRef, canReopen: boolean): void {
       const a = bodiesOf(await t.receive(url, { MaxNumberOfMessages: 10 }));
       expect(a[0]).toBe("a1");
       expect(a).toEqual(["a1", "a2"].slice(0, a.length));
+    });
+
+    it("a FIFO queue's retroactive delay survives reopen", async () => {
+      const t = w();
+      const url = await t.fifo("d");
+      await t.sendFifo(url, "m", "g");
+      await t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { DelaySeconds: "30" } });
+      await t.reopen();
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 0, delayed: 1 });
+      await t.advance(30.5);
+      expect(bodiesOf(await t.receive(url))).toEqual(["m"]);
     });
 
     it("a deleted queue stays deleted", async () => {

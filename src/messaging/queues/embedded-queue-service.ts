@@ -74,6 +74,7 @@ const PURGE_INTERVAL_MS = 60_000;
 const ATTEMPT_WINDOW_MS = 5 * 60_000;
 
 interface ReceiveAttempt {
+  /** `token` is updated when a retry of the attempt resets the visibility timeout. */
   readonly messages: readonly { message: QueuedMessage; receiveCount: number; token: number }[];
   readonly result: Message[];
 }
@@ -308,7 +309,11 @@ export class EmbeddedQueueService implements QueueService {
       false,
     );
     this.checkRedrive(queue.name, attributes);
+    const delayBefore = queue.config.delaySeconds;
     await this.updateDefinition(queue, { attributes });
+    // On FIFO queues (only) a new DelaySeconds applies to the messages already queued.
+    if (queue.config.fifo && queue.config.delaySeconds !== delayBefore)
+      await queue.redelay(queue.config.delaySeconds * 1000);
   }
 
   async tagQueue(input: {
@@ -442,7 +447,7 @@ export class EmbeddedQueueService implements QueueService {
       attemptId === undefined || !queue.config.fifo ? undefined : `${queue.uid}:${attemptId}`;
     for (;;) {
       if (attemptKey !== undefined) {
-        const repeated = this.repeatAttempt(queue, attemptKey);
+        const repeated = await this.repeatAttempt(queue, attemptKey, visibility * 1000);
         if (repeated !== undefined) return { Messages: repeated };
       }
       const maxReceiveCount =
@@ -476,7 +481,15 @@ export class EmbeddedQueueService implements QueueService {
     }
   }
 
-  private repeatAttempt(queue: DurableQueue, key: string): Message[] | undefined {
+  /**
+   * The messages of an earlier receive with this attempt id, if none was deleted, changed or
+   * received again since. As in SQS, the retry resets their visibility timeout.
+   */
+  private async repeatAttempt(
+    queue: DurableQueue,
+    key: string,
+    visibilityMs: number,
+  ): Promise<Message[] | undefined> {
     const attempt = this.attempts.get(key, this.clock.now());
     if (attempt === undefined) return undefined;
     queue.advance();
@@ -486,9 +499,18 @@ export class EmbeddedQueueService implements QueueService {
         message.receiveCount === receiveCount &&
         message.token === token,
     );
-    if (intact) return attempt.result;
-    this.attempts.delete(key);
-    return undefined;
+    if (!intact) {
+      this.attempts.delete(key);
+      return undefined;
+    }
+    const due = this.clock.now() + visibilityMs;
+    const durable = queue.changeVisibility(
+      attempt.messages.map(({ message }) => ({ message, due })),
+    );
+    // The reset is this attempt's own change: it stays repeatable (within its first 5 minutes).
+    for (const entry of attempt.messages) entry.token = entry.message.token;
+    await durable;
+    return attempt.result;
   }
 
   private rememberAttempt(key: string, taken: readonly QueuedMessage[], result: Message[]): void {

@@ -214,6 +214,28 @@ export class QueueState {
     this.schedule(message);
   }
 
+  /** Re-times a message never received: delayed until `due`, or visible if that has passed. */
+  redelay(message: QueuedMessage, due: number, now: number): void {
+    if (message.state === DELAYED) {
+      message.token++;
+      if (due > now) {
+        message.due = due;
+        this.schedule(message);
+      } else {
+        this.delayedCount--;
+        this.makeVisible(message);
+      }
+    } else if (message.state === VISIBLE && due > now) {
+      // It stays in the visible deque or its group's list; receives skip it while delayed.
+      this.visibleCount--;
+      this.delayedCount++;
+      message.state = DELAYED;
+      message.due = due;
+      message.token++;
+      this.schedule(message);
+    }
+  }
+
   /** Removes a message for good (deleted, purged, expired or moved). */
   remove(message: QueuedMessage): void {
     if (message.state === GONE) return;
