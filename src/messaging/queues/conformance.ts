@@ -1693,6 +1693,34 @@ function deleteTests(w: WorldRef): void {
       expect(bodiesOf(await t.receive(b))).toEqual(["in b"]);
     });
 
+    it("refuses a handle that was never issued (forged from a real one's fields) and deletes nothing", async () => {
+      const t = w();
+      const url = await t.queue("forged");
+      await t.send(url, "mine");
+      const real = await t.receiveOne(url);
+      // What a forger can build: the plain text of a handle's predictable fields.
+      const text = Buffer.from(real.ReceiptHandle, "base64url").toString("latin1");
+      const fields = /^[0-9a-f]{16}\.[0-9a-z]+\.[0-9a-z]+/.exec(text)?.[0] ?? text.slice(0, 40);
+      const forgeries = [
+        Buffer.from(fields, "latin1").toString("base64url"),
+        `${real.ReceiptHandle.slice(0, -2)}${real.ReceiptHandle.endsWith("AA") ? "BB" : "AA"}`,
+      ];
+      for (const ReceiptHandle of forgeries) {
+        await expectError(
+          () => t.svc.deleteMessage({ QueueUrl: url, ReceiptHandle }),
+          "ReceiptHandleIsInvalid",
+        );
+        await expectError(
+          () =>
+            t.svc.changeMessageVisibility({ QueueUrl: url, ReceiptHandle, VisibilityTimeout: 0 }),
+          "ReceiptHandleIsInvalid",
+        );
+      }
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      await t.delete(url, real);
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 0, delayed: 0 });
+    });
+
     it("deleting an already deleted message again succeeds", async () => {
       const t = w();
       const url = await t.queue("del");

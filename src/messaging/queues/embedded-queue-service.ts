@@ -50,7 +50,7 @@ import type {
   StartMessageMoveTaskInput,
 } from "./queue-service.js";
 import { INFLIGHT, type QueuedMessage } from "./queue-state.js";
-import { decodeReceipt, encodeReceipt } from "./receipt-handle.js";
+import { ReceiptHandles } from "./receipt-handle.js";
 import {
   buildMessage,
   buildPeekedMessage,
@@ -98,6 +98,7 @@ export class EmbeddedQueueService implements QueueService {
     private readonly options: EmbeddedQueueServiceOptions,
     private readonly clock: Clock,
     readonly addresses: QueueAddresses,
+    private readonly receipts: ReceiptHandles,
   ) {}
 
   /** Opens (creating if needed) the queues stored in `dir`, recovering their state. */
@@ -108,7 +109,7 @@ export class EmbeddedQueueService implements QueueService {
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
     if (!fs.exists(dir)) fs.mkdir(dir);
-    const { catalog, definitions, tasks } = await QueueCatalog.open(
+    const { catalog, definitions, tasks, receiptKey } = await QueueCatalog.open(
       join(dir, "catalog"),
       clock,
       options.fs,
@@ -119,6 +120,7 @@ export class EmbeddedQueueService implements QueueService {
       options,
       clock,
       new QueueAddresses(options),
+      new ReceiptHandles(receiptKey),
     );
     try {
       const queuesDir = join(dir, "queues");
@@ -462,7 +464,7 @@ export class EmbeddedQueueService implements QueueService {
         const messages = queue.read(taken).map((s) =>
           buildMessage(s.body, s.meta, s.state, projection, {
             ...context,
-            receiptHandle: encodeReceipt({
+            receiptHandle: this.receipts.encode({
               queueUid: queue.uid,
               seq: s.state.seq,
               receiveCount: s.state.receiveCount,
@@ -577,7 +579,7 @@ export class EmbeddedQueueService implements QueueService {
     handle: unknown,
     field: string,
   ): QueuedMessage | undefined {
-    const receipt = decodeReceipt(handle, field);
+    const receipt = this.receipts.decode(handle, field);
     if (receipt.queueUid !== queue.uid)
       throw new QueueError(
         "ReceiptHandleIsInvalid",
@@ -633,7 +635,7 @@ export class EmbeddedQueueService implements QueueService {
     at: string,
   ): { message: QueuedMessage; due: number } {
     const field = `${at}ReceiptHandle`;
-    const receipt = decodeReceipt(handle, field);
+    const receipt = this.receipts.decode(handle, field);
     const seconds = checkIntParameter(
       timeout,
       `${at}VisibilityTimeout`,
