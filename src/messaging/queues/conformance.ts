@@ -483,6 +483,17 @@ function queueManagementTests(w: WorldRef): void {
       expect((await t.svc.listQueues({ MaxResults: 1000 })).QueueUrls).toHaveLength(6);
     });
 
+    it("rejects a NextToken it did not issue with InvalidParameterValue", async () => {
+      const t = w();
+      await t.queue("one");
+      for (const NextToken of ["garbage", "bm90IGEgdG9rZW4", "", "%%%"])
+        await expectError(
+          () => t.svc.listQueues({ MaxResults: 1, NextToken }),
+          "InvalidParameterValue",
+          NextToken,
+        );
+    });
+
     it("rejects MaxResults outside 1-1000 with InvalidParameterValue", async () => {
       const t = w();
       await t.queue("a");
@@ -589,6 +600,31 @@ function queueAttributeTests(w: WorldRef): void {
       expect(await t.attributes(url, ["ApproximateNumberOfMessages"])).toEqual({
         ApproximateNumberOfMessages: "0",
       });
+    });
+
+    it("answers wrong types from plain JavaScript with a QueueError, never a TypeError", async () => {
+      const t = w();
+      const url = await t.queue("typed");
+      const loose = t.svc as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+      const field = async (call: () => Promise<unknown>, name: QueueErrorName, at: string) =>
+        expect((await expectError(call, name, at)).field).toBe(at);
+      await field(
+        () => loose.getQueueAttributes!({ QueueUrl: url, AttributeNames: "All" }),
+        "InvalidParameterValue",
+        "AttributeNames",
+      );
+      await field(
+        () => loose.setQueueAttributes!({ QueueUrl: url }),
+        "MissingParameter",
+        "Attributes",
+      );
+      await field(
+        () => loose.setQueueAttributes!({ QueueUrl: url, Attributes: { DelaySeconds: 5 } }),
+        "InvalidAttributeValue",
+        "Attributes.DelaySeconds",
+      );
+      expect(await loose.listQueues!(null)).toEqual({ QueueUrls: [url] });
+      await field(() => loose.listQueues!("x"), "InvalidParameterValue", "request");
     });
 
     it("rejects an unknown name in getQueueAttributes with InvalidAttributeName", async () => {

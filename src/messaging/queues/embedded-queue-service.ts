@@ -161,7 +161,7 @@ export class EmbeddedQueueService implements QueueService {
 
   async createQueue(input: CreateQueueInput): Promise<{ QueueUrl: string }> {
     this.ensureOpen();
-    const name = checkQueueName(input?.QueueName);
+    const name = checkQueueName(checkRequest(input).QueueName);
     for (
       let pending = this.creating.get(name);
       pending !== undefined;
@@ -179,7 +179,7 @@ export class EmbeddedQueueService implements QueueService {
       );
     const attributes = mergeAttributes(defaultAttributes(fifo), requested, fifo, true);
     if (!fifo) delete attributes.FifoQueue; // "false" is the default a standard queue omits
-    const tags = checkTags(input.tags ?? {}, {});
+    const tags = checkTags(input.tags ?? {}, {}, "tags");
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       // Create-if-missing works as with SQS: only the attributes given must match.
@@ -216,7 +216,7 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   async deleteQueue(input: { QueueUrl: string }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     this.queues.delete(queue.name);
     for (const task of [...this.moveTasks.values()])
       if (task.sourceArn === this.arnOf(queue)) {
@@ -232,34 +232,30 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   listQueues(
-    input: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } = {},
+    request: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } | null = {},
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
     this.ensureOpen();
+    // Every parameter is optional, so no request at all (null from JSON too) lists everything.
+    const input = checkRequest(request ?? {});
     const prefix = input.QueueNamePrefix ?? "";
     if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
     const max =
-      input.MaxResults === undefined
-        ? 1000
-        : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
+      input.MaxResults == null ? 1000 : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
     let after = "";
-    if (input.NextToken !== undefined) {
-      after = Buffer.from(String(input.NextToken), "base64url").toString("utf8");
-      if (after === "")
-        throw invalidParameter("NextToken", "a token from an earlier listQueues call");
-    }
+    if (input.NextToken != null) after = decodeListToken(input.NextToken);
     const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
     const page = names.slice(0, max);
     const result: { QueueUrls: string[]; NextToken?: string } = {
       QueueUrls: page.map((n) => this.addresses.url(n)),
     };
     if (input.MaxResults !== undefined && names.length > max)
-      result.NextToken = Buffer.from(page[page.length - 1]!, "utf8").toString("base64url");
+      result.NextToken = encodeListToken(page[page.length - 1]!);
     return Promise.resolve(result);
   }
 
   getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
     this.ensureOpen();
-    const name = input?.QueueName;
+    const name = checkRequest(input).QueueName;
     if (typeof name !== "string" || !this.queues.has(name))
       throw new QueueError(
         "QueueDoesNotExist",
@@ -273,13 +269,15 @@ export class EmbeddedQueueService implements QueueService {
     QueueUrl: string;
     AttributeNames?: readonly (QueueAttributeName | "All")[];
   }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
-    const queue = this.queueOf(input?.QueueUrl);
-    const requested = input.AttributeNames ?? ["All"];
-    for (const [i, name] of requested.entries())
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
+    const requested: unknown = input.AttributeNames ?? ["All"];
+    if (!Array.isArray(requested))
+      throw invalidParameter("AttributeNames", 'an array of attribute names, e.g. ["All"]');
+    for (const [i, name] of (requested as unknown[]).entries())
       if (name !== "All" && !isQueueAttributeName(name))
         throw new QueueError(
           "InvalidAttributeName",
-          `AttributeNames[${i}]: unknown attribute ${String(name)}`,
+          `AttributeNames[${i}]: unknown attribute ${typeof name === "string" ? name : typeof name}`,
           `AttributeNames[${i}]`,
         );
     queue.advance();
@@ -292,7 +290,7 @@ export class EmbeddedQueueService implements QueueService {
       LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
       QueueArn: this.arnOf(queue),
     };
-    if (requested.includes("All")) return Promise.resolve({ Attributes: all });
+    if ((requested as unknown[]).includes("All")) return Promise.resolve({ Attributes: all });
     const picked: Partial<Record<QueueAttributeName, string>> = {};
     for (const name of requested as QueueAttributeName[])
       if (all[name] !== undefined) picked[name] = all[name];
@@ -303,7 +301,9 @@ export class EmbeddedQueueService implements QueueService {
     QueueUrl: string;
     Attributes: QueueAttributes;
   }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
+    if (input.Attributes == null)
+      throw new QueueError("MissingParameter", "Attributes: required", "Attributes");
     const attributes = mergeAttributes(
       queue.definition.attributes,
       input.Attributes,
@@ -322,27 +322,28 @@ export class EmbeddedQueueService implements QueueService {
     QueueUrl: string;
     Tags: Readonly<Record<string, string>>;
   }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     await this.updateDefinition(queue, { tags: checkTags(input.Tags, queue.definition.tags) });
   }
 
   async untagQueue(input: { QueueUrl: string; TagKeys: readonly string[] }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const keys: unknown = input.TagKeys;
-    if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string"))
-      throw invalidParameter("TagKeys", "an array of tag keys");
+    if (!Array.isArray(keys)) throw invalidParameter("TagKeys", "an array of tag keys");
+    for (let i = 0; i < keys.length; i++)
+      if (typeof keys[i] !== "string") throw invalidParameter(`TagKeys[${i}]`, "a tag key");
     const tags = { ...queue.definition.tags };
     for (const key of keys as string[]) delete tags[key];
     await this.updateDefinition(queue, { tags });
   }
 
   listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     return Promise.resolve({ Tags: { ...queue.definition.tags } });
   }
 
   async purgeQueue(input: { QueueUrl: string }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     if (this.clock.now() - queue.lastPurgeAt < PURGE_INTERVAL_MS)
       throw new QueueError(
         "PurgeQueueInProgress",
@@ -353,7 +354,7 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   listDeadLetterSourceQueues(input: { QueueUrl: string }): Promise<{ queueUrls: string[] }> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const arn = this.arnOf(queue);
     const sources = [...this.queues.values()]
       .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
@@ -365,7 +366,7 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- send
 
   async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const prepared = prepareSend(queue.config, input, "");
     const { outcomes, durable } = queue.send([prepared]);
     await durable;
@@ -375,7 +376,7 @@ export class EmbeddedQueueService implements QueueService {
   async sendMessageBatch(
     input: SendMessageBatchInput,
   ): Promise<BatchResult<SendMessageBatchResultEntry>> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const entries = checkBatchEntries(input.Entries) as SendMessageBatchInput["Entries"];
     let total = 0;
     for (const e of entries) {
@@ -412,7 +413,7 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- receive
 
   async receiveMessage(input: ReceiveMessageInput): Promise<ReceiveMessageResult> {
-    let queue = this.queueOf(input?.QueueUrl);
+    let queue = this.queueOf(checkRequest(input).QueueUrl);
     const max = checkIntParameter(input.MaxNumberOfMessages ?? 1, "MaxNumberOfMessages", 1, 10);
     const visibility =
       input.VisibilityTimeout === undefined
@@ -439,6 +440,8 @@ export class EmbeddedQueueService implements QueueService {
       )
         throw invalidParameter(field, "an array of names");
     }
+    if (input.signal != null && !(input.signal instanceof AbortSignal))
+      throw invalidParameter("signal", "an AbortSignal");
     const attemptId =
       input.ReceiveRequestAttemptId === undefined
         ? undefined
@@ -542,13 +545,13 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- delete / visibility
 
   async deleteMessage(input: DeleteMessageInput): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const message = this.messageForDelete(queue, input.ReceiptHandle, "ReceiptHandle");
     if (message !== undefined) await queue.remove([message]);
   }
 
   async deleteMessageBatch(input: DeleteMessageBatchInput): Promise<BatchResult<{ Id: string }>> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const entries = checkBatchEntries(input.Entries) as DeleteMessageBatchInput["Entries"];
     const failed: BatchResultErrorEntry[] = [];
     const successful: { Id: string }[] = [];
@@ -592,7 +595,7 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   async changeMessageVisibility(input: ChangeMessageVisibilityInput): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     queue.advance();
     const change = this.visibilityChange(queue, input.ReceiptHandle, input.VisibilityTimeout, "");
     await queue.changeVisibility([change]);
@@ -601,7 +604,7 @@ export class EmbeddedQueueService implements QueueService {
   async changeMessageVisibilityBatch(
     input: ChangeMessageVisibilityBatchInput,
   ): Promise<BatchResult<{ Id: string }>> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const entries = checkBatchEntries(
       input.Entries,
     ) as ChangeMessageVisibilityBatchInput["Entries"];
@@ -667,7 +670,7 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- peek
 
   peekMessages(input: PeekMessagesInput): Promise<{ Messages: PeekedMessage[] }> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const max = checkIntParameter(input.MaxNumberOfMessages ?? 10, "MaxNumberOfMessages", 1, 1000);
     let after = -1;
     if (input.AfterSequenceNumber !== undefined) {
@@ -690,7 +693,7 @@ export class EmbeddedQueueService implements QueueService {
 
   async startMessageMoveTask(input: StartMessageMoveTaskInput): Promise<{ TaskHandle: string }> {
     this.ensureOpen();
-    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    const source = this.queueByArn(checkRequest(input).SourceArn, "SourceArn");
     const sourceArn = this.arnOf(source);
     if (
       ![...this.queues.values()].some(
@@ -732,7 +735,7 @@ export class EmbeddedQueueService implements QueueService {
     TaskHandle: string;
   }): Promise<{ ApproximateNumberOfMessagesMoved: number }> {
     this.ensureOpen();
-    const task = this.moveTasks.get(input?.TaskHandle);
+    const task = this.moveTasks.get(checkRequest(input).TaskHandle);
     if (task === undefined)
       throw new QueueError(
         "ResourceNotFoundException",
@@ -790,7 +793,7 @@ export class EmbeddedQueueService implements QueueService {
     MaxResults?: number;
   }): Promise<{ Results: MoveTaskView[] }> {
     this.ensureOpen();
-    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    const source = this.queueByArn(checkRequest(input).SourceArn, "SourceArn");
     const max = checkIntParameter(input.MaxResults ?? 1, "MaxResults", 1, 10);
     const arn = this.arnOf(source);
     const results = [...this.moveTasks.values()]
@@ -907,6 +910,30 @@ export class EmbeddedQueueService implements QueueService {
     await this.catalog.put(definition);
     queue.redefine(definition);
   }
+}
+
+/** A request must be an object of parameters (plain JavaScript may pass anything). */
+function checkRequest<T>(input: T): T {
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw invalidParameter("request", "an object of request parameters");
+  return input;
+}
+
+const LIST_TOKEN_PREFIX = "after:";
+
+function encodeListToken(lastName: string): string {
+  return Buffer.from(LIST_TOKEN_PREFIX + lastName, "utf8").toString("base64url");
+}
+
+/** The queue name a listQueues NextToken continues after, or InvalidParameterValue. */
+function decodeListToken(token: unknown): string {
+  if (typeof token === "string" && /^[A-Za-z0-9_-]{1,200}$/.test(token)) {
+    const text = Buffer.from(token, "base64url").toString("utf8");
+    const name = text.slice(LIST_TOKEN_PREFIX.length);
+    if (text.startsWith(LIST_TOKEN_PREFIX) && /^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name))
+      return name;
+  }
+  throw invalidParameter("NextToken", "a token from an earlier listQueues call");
 }
 
 function queueDirName(definition: QueueDefinition): string {
