@@ -125,8 +125,11 @@ export class TimeoutPolicy extends PolicyBase {
   ): Promise<T> {
     const call = new TimedCall(this, context, this.clock.now() + this.timeoutMs);
     try {
-      return await proceed(fn, call, next);
+      const value = await proceed(fn, call, next);
+      this.noteLate(call);
+      return value;
     } catch (error) {
+      this.noteLate(call);
       if (call.timeoutReason === undefined || error === call.timeoutReason) throw error;
       throw this.timeoutError(error);
     } finally {
@@ -237,6 +240,15 @@ export class TimeoutPolicy extends PolicyBase {
     // Expire last: aborting runs listeners that may start (and queue) new calls.
     for (const call of due) this.expire(call);
   };
+
+  /**
+   * A call that never read its signal has no timer (that is what keeps it cheap), so its
+   * deadline is checked when it finishes: a late one counts as timed out all the same.
+   */
+  private noteLate(call: TimedCall): void {
+    if (call.timeoutReason === undefined && !call.queued && this.clock.now() > call.deadlineMs)
+      this.expire(call);
+  }
 
   private expire(call: TimedCall): void {
     if (call.settled) return;
