@@ -1,4 +1,4 @@
-import { SluiceError } from "../errors/index.js";
+import { RetryBudgetExhaustedError } from "./resilience-errors.js";
 import type { Counter } from "../observability/index.js";
 import { type Clock, systemClock } from "../time/index.js";
 import { type Backoff, exponentialBackoff } from "./backoff.js";
@@ -145,14 +145,10 @@ export class RetryPolicy extends PolicyBase {
     this.recordGiveUp(attempts, cause, reason);
     if ("result" in reason) return reason.result as T;
     if (cause === "budget-exhausted") {
-      throw new SluiceError(
-        "SLUICE_RETRY_BUDGET_EXHAUSTED",
-        `retry budget exhausted after ${attempts} attempt(s)`,
-        {
-          cause: reason.error,
-          details: { attempts },
-        },
-      );
+      throw new RetryBudgetExhaustedError(`retry budget exhausted after ${attempts} attempt(s)`, {
+        cause: reason.error,
+        details: { attempts },
+      });
     }
     throw reason.error;
   }

@@ -1,4 +1,4 @@
-import { SluiceError } from "../errors/index.js";
+import { TimeoutError } from "./resilience-errors.js";
 import type { Counter } from "../observability/index.js";
 import { type Clock, type Timer, abortError, systemClock } from "../time/index.js";
 import { type Event, EventEmitter } from "./events.js";
@@ -32,7 +32,7 @@ export interface TimeoutEvent {
  */
 class TimedCall implements CallContext {
   controller: AbortController | undefined = undefined;
-  timeoutReason: SluiceError | undefined = undefined;
+  timeoutReason: TimeoutError | undefined = undefined;
   settled = false;
   queued = false;
   parentListener: (() => void) | undefined = undefined;
@@ -277,8 +277,8 @@ export class TimeoutPolicy extends PolicyBase {
     }
   }
 
-  private timeoutError(cause: unknown): SluiceError {
-    return new SluiceError("SLUICE_TIMEOUT", `timed out after ${this.timeoutMs} ms`, {
+  private timeoutError(cause: unknown): TimeoutError {
+    return new TimeoutError(`timed out after ${this.timeoutMs} ms`, {
       cause,
       details: { timeoutMs: this.timeoutMs, strategy: this.strategy },
     });
