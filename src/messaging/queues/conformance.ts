@@ -2017,6 +2017,25 @@ function deadLetterTests(w: WorldRef): void {
       expect(dead.Attributes?.DeadLetterQueueSourceArn).toBe(arnOf("src"));
     });
 
+    it("a standard DLQ expires moved messages by their own SentTimestamp, even behind newer ones", async () => {
+      const t = w();
+      const dlq = await t.queue("dlq", { MessageRetentionPeriod: "120" });
+      const src = await t.queue("src", {
+        MessageRetentionPeriod: "1209600",
+        RedrivePolicy: redrivePolicy(arnOf("dlq"), 1),
+      });
+      await t.send(src, "old"); // sent at 0 s
+      await t.advance(50);
+      await t.send(dlq, "newer"); // sent at 50 s, queued in the DLQ first
+      await t.receiveOne(src, { VisibilityTimeout: 0 });
+      expect(await t.receive(src, { VisibilityTimeout: 0 })).toEqual([]); // moved to the DLQ
+      await t.settle();
+      expect((await t.counts(dlq)).visible).toBe(2);
+      await t.advance(71); // 121 s: "old" is past 120 s of retention, "newer" is not
+      expect(await t.counts(dlq)).toEqual({ visible: 1, inflight: 0, delayed: 0 });
+      expect(bodiesOf(await t.receive(dlq, { MaxNumberOfMessages: 10 }))).toEqual(["newer"]);
+    });
+
     it("a message deleted before maxReceiveCount never reaches the DLQ", async () => {
       const t = w();
       const dlq = await t.queue("dlq");
