@@ -50,7 +50,7 @@ import type {
   StartMessageMoveTaskInput,
 } from "./queue-service.js";
 import { INFLIGHT, type QueuedMessage } from "./queue-state.js";
-import { ReceiptHandles } from "./receipt-handle.js";
+import { type Receipt, ReceiptHandles } from "./receipt-handle.js";
 import {
   buildMessage,
   buildPeekedMessage,
@@ -467,11 +467,11 @@ export class EmbeddedQueueService implements QueueService {
         const messages = queue.read(taken).map((s) =>
           buildMessage(s.body, s.meta, s.state, projection, {
             ...context,
-            receiptHandle: this.receipts.encode({
+            receiptHandle: (s.state.receipt = this.receipts.encode({
               queueUid: queue.uid,
               seq: s.state.seq,
               receiveCount: s.state.receiveCount,
-            }),
+            })),
           }),
         );
         if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
@@ -582,7 +582,7 @@ export class EmbeddedQueueService implements QueueService {
     handle: unknown,
     field: string,
   ): QueuedMessage | undefined {
-    const receipt = this.receipts.decode(handle, field);
+    const receipt = this.receiptOf(queue, handle, field);
     if (receipt.queueUid !== queue.uid)
       throw new QueueError(
         "ReceiptHandleIsInvalid",
@@ -592,6 +592,16 @@ export class EmbeddedQueueService implements QueueService {
     const message = queue.state.messages.get(receipt.seq);
     if (message === undefined || message.receiveCount !== receipt.receiveCount) return undefined;
     return message;
+  }
+
+  /** The receipt a handle names: the handle a message was last issued, or one that verifies. */
+  private receiptOf(queue: DurableQueue, handle: unknown, field: string): Receipt {
+    if (typeof handle === "string" && handle.length <= 1024) {
+      const peeked = this.receipts.peek(handle);
+      const message = peeked === undefined ? undefined : queue.state.messages.get(peeked.seq);
+      if (peeked !== undefined && message?.receipt === handle) return peeked;
+    }
+    return this.receipts.decode(handle, field);
   }
 
   async changeMessageVisibility(input: ChangeMessageVisibilityInput): Promise<void> {
@@ -638,7 +648,7 @@ export class EmbeddedQueueService implements QueueService {
     at: string,
   ): { message: QueuedMessage; due: number } {
     const field = `${at}ReceiptHandle`;
-    const receipt = this.receipts.decode(handle, field);
+    const receipt = this.receiptOf(queue, handle, field);
     const seconds = checkIntParameter(
       timeout,
       `${at}VisibilityTimeout`,

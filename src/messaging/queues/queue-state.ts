@@ -21,6 +21,8 @@ export class QueuedMessage {
   receivedAt = 0;
   /** Bumped on every timer change, so stale heap entries are recognised and skipped. */
   token = 0;
+  /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
+  receipt: string | undefined = undefined;
 
   constructor(
     /** Sequence number: the offset of the message's first record in this queue's log. */

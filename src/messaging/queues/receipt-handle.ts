@@ -48,6 +48,16 @@ export class ReceiptHandles {
     throw invalidHandle(handle, field);
   }
 
+  /**
+   * The fields of a well-formed handle, unverified: only for finding the message whose issued
+   * handle it may equal (an exact match needs no MAC); anything else goes through `decode`.
+   */
+  peek(handle: string): Receipt | undefined {
+    const bytes = Buffer.from(handle, "base64url");
+    if (bytes.length <= MAC_BYTES) return undefined;
+    return parseFields(bytes.toString("utf8", 0, bytes.length - MAC_BYTES));
+  }
+
   private mac(fields: Buffer): Buffer {
     return createHmac("sha256", this.key).update(fields).digest().subarray(0, MAC_BYTES);
   }
