@@ -44,7 +44,7 @@ describe("backoff", () => {
     expect(delays(half, 3)).toEqual([62.5, 187.5, 562.5]);
   });
 
-  it("decorrelated jitter stays within [initial, min(max, 3 x previous)]", () => {
+  it("decorrelated jitter stays within [initial, min(max, 3 x previous)], previous = initial at first", () => {
     const b = decorrelatedJitterBackoff({
       initialDelayMs: 50,
       maxDelayMs: 5000,
@@ -55,11 +55,24 @@ describe("backoff", () => {
     for (let retry = 1; retry <= 500; retry++) {
       const d = b.delayMs(retry, previous);
       expect(d).toBeGreaterThanOrEqual(50);
-      expect(d).toBeLessThanOrEqual(Math.min(5000, Math.max(50, previous * 3)));
+      expect(d).toBeLessThanOrEqual(Math.min(5000, (previous === 0 ? 50 : previous) * 3));
       seen.push(d);
       previous = d;
     }
     expect(Math.max(...seen)).toBeGreaterThan(1000); // it does grow
+  });
+
+  it("decorrelated jitter randomises even the first delay, over [initial, 3 x initial]", () => {
+    const b = decorrelatedJitterBackoff({ initialDelayMs: 100 });
+    const first = Array.from({ length: 500 }, () => b.delayMs(1, 0));
+    for (const d of first) {
+      expect(d).toBeGreaterThanOrEqual(100);
+      expect(d).toBeLessThanOrEqual(300);
+    }
+    // Clients retrying at once spread out: hundreds of distinct first delays, both halves used.
+    expect(new Set(first).size).toBeGreaterThan(400);
+    expect(first.filter((d) => d > 200).length).toBeGreaterThan(100);
+    expect(first.filter((d) => d < 200).length).toBeGreaterThan(100);
   });
 
   it("rejects bad options naming the field", () => {

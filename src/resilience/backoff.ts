@@ -67,8 +67,9 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Bac
 }
 
 /**
- * Decorrelated jitter: each delay is uniform in [initial, 3 x previous], capped. Spreads
- * retries of many clients apart better than exponential growth with the same mean.
+ * Decorrelated jitter (AWS's formula): each delay is uniform in [initial, 3 x previous], capped,
+ * with the previous delay taken as `initial` before the first retry, so even the first delays
+ * of many clients spread over [initial, 3 x initial] instead of landing together.
  */
 export function decorrelatedJitterBackoff(options: DecorrelatedJitterOptions = {}): Backoff {
   const initial = options.initialDelayMs ?? 100;
@@ -78,7 +79,7 @@ export function decorrelatedJitterBackoff(options: DecorrelatedJitterOptions = {
   checkDelay("maxDelayMs", max);
   return {
     delayMs(_retry, previousDelayMs) {
-      const upper = Math.max(initial, previousDelayMs * 3);
+      const upper = Math.max(initial, (previousDelayMs > 0 ? previousDelayMs : initial) * 3);
       return Math.min(max, initial + random() * (upper - initial));
     },
   };

@@ -1,4 +1,4 @@
-import { SluiceError } from "../errors/index.js";
+import { BulkheadRejectedError } from "./resilience-errors.js";
 import type { Counter, Gauge } from "../observability/index.js";
 import { type Clock, type Timer, abortError, systemClock } from "../time/index.js";
 import { type Event, EventEmitter } from "./events.js";
@@ -111,8 +111,10 @@ export class BulkheadPolicy extends PolicyBase {
         signal.addEventListener("abort", call.onAbort, { once: true });
       }
       if (this.queueTimeoutMs !== undefined) {
-        call.timer = this.clock.setTimer(this.queueTimeoutMs, () =>
-          this.leaveQueue(call, this.rejected("queue-timeout")),
+        call.timer = this.clock.setTimer(
+          this.queueTimeoutMs,
+          () => this.leaveQueue(call, this.rejected("queue-timeout")),
+          { keepAlive: true },
         );
       }
       this.queue.push(call);
@@ -164,12 +166,11 @@ export class BulkheadPolicy extends PolicyBase {
     }
   }
 
-  private rejected(cause: BulkheadRejectedEvent["cause"]): SluiceError {
+  private rejected(cause: BulkheadRejectedEvent["cause"]): BulkheadRejectedError {
     this.rejections?.inc();
     const details = { cause, active: this.activeCount, queued: this.queuedCount };
     if (this.rejectedEmitter.hasListeners) this.rejectedEmitter.emit(details);
-    return new SluiceError(
-      "SLUICE_BULKHEAD_REJECTED",
+    return new BulkheadRejectedError(
       cause === "full"
         ? "bulkhead full"
         : `waited over ${this.queueTimeoutMs} ms for a bulkhead slot`,

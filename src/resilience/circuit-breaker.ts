@@ -1,4 +1,5 @@
-import { SluiceError, invalid } from "../errors/index.js";
+import { invalid } from "../errors/index.js";
+import { BrokenCircuitError, IsolatedCircuitError } from "./resilience-errors.js";
 import type { Counter, Gauge } from "../observability/index.js";
 import { type Clock, abortError, systemClock } from "../time/index.js";
 import type { Backoff } from "./backoff.js";
@@ -290,18 +291,18 @@ export class CircuitBreakerPolicy extends PolicyBase {
     throw this.reject();
   }
 
-  private reject(): SluiceError {
+  private reject(): BrokenCircuitError {
     this.rejections?.inc();
     const state = this.state;
     if (this.rejectedEmitter.hasListeners) this.rejectedEmitter.emit({ state });
     if (this.stateCode === ISOLATED) {
-      return new SluiceError("SLUICE_ISOLATED_CIRCUIT", "circuit isolated", {
+      return new IsolatedCircuitError("circuit isolated", {
         details: { circuit: this.metrics.name },
       });
     }
     const retryAfterMs =
       this.stateCode === OPEN ? Math.max(0, this.openUntilMs - this.clock.now()) : 0;
-    return new SluiceError("SLUICE_BROKEN_CIRCUIT", `circuit ${state}`, {
+    return new BrokenCircuitError(`circuit ${state}`, {
       details: { circuit: this.metrics.name, state, retryAfterMs },
     });
   }

@@ -88,10 +88,14 @@ class HedgeRun<T> {
     this.pending++;
     if (number > 1) this.policy.hedged(number, cause);
     if (number < this.policy.totalAttempts && this.abortReason === undefined) {
-      this.timer = this.policy.clock.setTimer(this.policy.delayMs, () => {
-        this.timer = undefined;
-        if (!this.done && this.abortReason === undefined) this.launch("delay");
-      });
+      this.timer = this.policy.clock.setTimer(
+        this.policy.delayMs,
+        () => {
+          this.timer = undefined;
+          if (!this.done && this.abortReason === undefined) this.launch("delay");
+        },
+        { keepAlive: true },
+      );
     }
     let outcome: PromiseLike<T> | T;
     try {

@@ -1,3 +1,11 @@
+export {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  IsolatedCircuitError,
+  RateLimitedError,
+  RetryBudgetExhaustedError,
+  TimeoutError,
+} from "./resilience-errors.js";
 export { noop, NoopPolicy, PolicyBase } from "./policy.js";
 export type { Policy, PolicyContext, PolicyFn } from "./policy.js";
 export { EventEmitter, noopDisposable } from "./events.js";

@@ -1,4 +1,5 @@
-import { SluiceError, invalid } from "../errors/index.js";
+import { invalid } from "../errors/index.js";
+import { RateLimitedError } from "./resilience-errors.js";
 import type { Counter } from "../observability/index.js";
 import { type Clock, systemClock } from "../time/index.js";
 import { type Event, EventEmitter } from "./events.js";
@@ -188,10 +189,10 @@ export class RateLimiterPolicy extends PolicyBase {
     return proceed(fn, context, next);
   }
 
-  private refuse(permits: number, retryAfterMs: number): SluiceError {
+  private refuse(permits: number, retryAfterMs: number): RateLimitedError {
     this.limited?.inc();
     if (this.limitedEmitter.hasListeners) this.limitedEmitter.emit({ permits, retryAfterMs });
-    return new SluiceError("SLUICE_RATE_LIMITED", "rate limit reached", {
+    return new RateLimitedError("rate limit reached", {
       details: { permits, retryAfterMs },
     });
   }

@@ -107,6 +107,34 @@ describe("retry", () => {
     expect(giveUps).toEqual([{ attempts: 3, cause: "max-attempts", reason: { result: 503 } }]);
   });
 
+  it("reports a give-up (event and metric) when the caller aborts during a backoff wait", async () => {
+    const clock = new VirtualClock(0);
+    const metrics = new MetricsRegistry();
+    const policy = retry(handleAll, {
+      maxAttempts: 5,
+      backoff: constantBackoff(1000),
+      clock,
+      metrics,
+      name: "api",
+    });
+    const giveUps: GiveUpEvent[] = [];
+    policy.onGiveUp((e) => giveUps.push(e));
+    const caller = new AbortController();
+    const failure = new Error("down");
+    const result = track(
+      policy.execute(() => {
+        throw failure;
+      }, caller.signal),
+    );
+    await clock.advance(1500); // second attempt failed, waiting before the third
+    caller.abort();
+    await clock.advance(0);
+    expect(codeOf(result)).toBe("SLUICE_ABORTED");
+    expect(giveUps).toEqual([{ attempts: 2, cause: "aborted", reason: { error: failure } }]);
+    const counter = metrics.collect().find((s) => s.name === "sluice_retry_give_ups_total");
+    expect(counter).toMatchObject({ value: 1, labels: { policy: "api" } });
+  });
+
   it("emits an event per retried attempt with the reason", async () => {
     const clock = new VirtualClock(0);
     const policy = retry(handleAll, { maxAttempts: 3, backoff: constantBackoff(7), clock });

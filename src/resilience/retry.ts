@@ -1,4 +1,4 @@
-import { SluiceError } from "../errors/index.js";
+import { RetryBudgetExhaustedError } from "./resilience-errors.js";
 import type { Counter } from "../observability/index.js";
 import { type Clock, systemClock } from "../time/index.js";
 import { type Backoff, exponentialBackoff } from "./backoff.js";
@@ -124,23 +124,31 @@ export class RetryPolicy extends PolicyBase {
       this.retries?.inc();
       if (this.retryEmitter.hasListeners) this.retryEmitter.emit({ attempt, delayMs, reason });
       previousDelayMs = delayMs;
-      if (delayMs > 0) await this.clock.sleep(delayMs, signal);
+      if (delayMs > 0) {
+        try {
+          await this.clock.sleep(delayMs, signal);
+        } catch (abort) {
+          // Aborted while waiting to retry: a give-up like any other, then the abort.
+          this.recordGiveUp(attempt, "aborted", reason);
+          throw abort;
+        }
+      }
     }
   }
 
-  private giveUp<T>(attempts: number, cause: GiveUpCause, reason: FailureReason): T {
+  private recordGiveUp(attempts: number, cause: GiveUpCause, reason: FailureReason): void {
     this.giveUps?.inc();
     if (this.giveUpEmitter.hasListeners) this.giveUpEmitter.emit({ attempts, cause, reason });
+  }
+
+  private giveUp<T>(attempts: number, cause: GiveUpCause, reason: FailureReason): T {
+    this.recordGiveUp(attempts, cause, reason);
     if ("result" in reason) return reason.result as T;
     if (cause === "budget-exhausted") {
-      throw new SluiceError(
-        "SLUICE_RETRY_BUDGET_EXHAUSTED",
-        `retry budget exhausted after ${attempts} attempt(s)`,
-        {
-          cause: reason.error,
-          details: { attempts },
-        },
-      );
+      throw new RetryBudgetExhaustedError(`retry budget exhausted after ${attempts} attempt(s)`, {
+        cause: reason.error,
+        details: { attempts },
+      });
     }
     throw reason.error;
   }

@@ -73,6 +73,30 @@ describe("timeout (cooperative)", () => {
     expect(result.current).toEqual({ state: "fulfilled", value: "done" });
   });
 
+  it("records the timeout of a call that ignores its signal and finishes late (event, metric)", async () => {
+    const clock = new VirtualClock(0);
+    const metrics = new MetricsRegistry();
+    const policy = timeout(10, { clock, metrics, name: "slow" });
+    const events: unknown[] = [];
+    policy.onTimeout((e) => events.push(e));
+    const late = track(policy.execute(() => clock.sleep(50).then(() => "late")));
+    const failing = track(
+      policy.execute(() => clock.sleep(50).then(() => Promise.reject(new Error("late failure")))),
+    );
+    const onTime = track(policy.execute(() => clock.sleep(5).then(() => "on time")));
+    await clock.advance(50);
+    // Cooperative: a value still returned is kept; an error becomes SLUICE_TIMEOUT.
+    expect(late.current).toEqual({ state: "fulfilled", value: "late" });
+    expect(codeOf(failing)).toBe("SLUICE_TIMEOUT");
+    expect(onTime.current).toEqual({ state: "fulfilled", value: "on time" });
+    expect(events).toEqual([
+      { timeoutMs: 10, strategy: "cooperative" },
+      { timeoutMs: 10, strategy: "cooperative" },
+    ]);
+    const counter = metrics.collect().find((s) => s.name === "sluice_timeout_timeouts_total");
+    expect(counter).toMatchObject({ value: 2, labels: { policy: "slow" } });
+  });
+
   it("passes the caller's abort through without calling it a timeout", async () => {
     const clock = new VirtualClock(0);
     const policy = timeout(1000, { clock });

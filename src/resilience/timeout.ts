@@ -1,4 +1,4 @@
-import { SluiceError } from "../errors/index.js";
+import { TimeoutError } from "./resilience-errors.js";
 import type { Counter } from "../observability/index.js";
 import { type Clock, type Timer, abortError, systemClock } from "../time/index.js";
 import { type Event, EventEmitter } from "./events.js";
@@ -32,7 +32,7 @@ export interface TimeoutEvent {
  */
 class TimedCall implements CallContext {
   controller: AbortController | undefined = undefined;
-  timeoutReason: SluiceError | undefined = undefined;
+  timeoutReason: TimeoutError | undefined = undefined;
   settled = false;
   queued = false;
   parentListener: (() => void) | undefined = undefined;
@@ -74,6 +74,8 @@ export class TimeoutPolicy extends PolicyBase {
   private head = 0;
   private timer: Timer | undefined = undefined;
   private timerDueMs = Number.POSITIVE_INFINITY;
+  /** Whether the armed timer holds the process (released while no call waits on it). */
+  private timerHolds = false;
 
   constructor(
     readonly timeoutMs: number,
@@ -123,8 +125,11 @@ export class TimeoutPolicy extends PolicyBase {
   ): Promise<T> {
     const call = new TimedCall(this, context, this.clock.now() + this.timeoutMs);
     try {
-      return await proceed(fn, call, next);
+      const value = await proceed(fn, call, next);
+      this.noteLate(call);
+      return value;
     } catch (error) {
+      this.noteLate(call);
       if (call.timeoutReason === undefined || error === call.timeoutReason) throw error;
       throw this.timeoutError(error);
     } finally {
@@ -192,12 +197,31 @@ export class TimeoutPolicy extends PolicyBase {
       queue.splice(i, 0, call);
     }
     if (this.timer === undefined || call.deadlineMs < this.timerDueMs) this.arm(call.deadlineMs);
+    else if (!this.timerHolds) {
+      this.timer.setKeepAlive?.(true);
+      this.timerHolds = true;
+    }
+  }
+
+  private releaseTimer(): void {
+    const timer = this.timer;
+    if (timer === undefined) return;
+    if (timer.setKeepAlive !== undefined) {
+      timer.setKeepAlive(false);
+      this.timerHolds = false;
+    } else {
+      timer.cancel();
+      this.timer = undefined;
+      this.timerDueMs = Number.POSITIVE_INFINITY;
+    }
   }
 
   private arm(dueMs: number): void {
     this.timer?.cancel();
     this.timerDueMs = dueMs;
-    this.timer = this.clock.setTimer(dueMs - this.clock.now(), this.onTimer);
+    // Callers await the deadline (an aggressive timeout rejects at it): keep the process alive.
+    this.timer = this.clock.setTimer(dueMs - this.clock.now(), this.onTimer, { keepAlive: true });
+    this.timerHolds = true;
   }
 
   private readonly onTimer = (): void => {
@@ -217,6 +241,15 @@ export class TimeoutPolicy extends PolicyBase {
     for (const call of due) this.expire(call);
   };
 
+  /**
+   * A call that never read its signal has no timer (that is what keeps it cheap), so its
+   * deadline is checked when it finishes: a late one counts as timed out all the same.
+   */
+  private noteLate(call: TimedCall): void {
+    if (call.timeoutReason === undefined && !call.queued && this.clock.now() > call.deadlineMs)
+      this.expire(call);
+  }
+
   private expire(call: TimedCall): void {
     if (call.settled) return;
     const reason = this.timeoutError(undefined);
@@ -235,14 +268,17 @@ export class TimeoutPolicy extends PolicyBase {
     if (this.head === queue.length) {
       queue.length = 0;
       this.head = 0;
+      // Nothing left to time out: the armed timer must not hold the process open for nothing
+      // (released rather than cancelled, so back-to-back calls do not re-arm a timer each).
+      this.releaseTimer();
     } else if (this.head > 1024 && this.head * 2 > queue.length) {
       this.queue = queue.slice(this.head);
       this.head = 0;
     }
   }
 
-  private timeoutError(cause: unknown): SluiceError {
-    return new SluiceError("SLUICE_TIMEOUT", `timed out after ${this.timeoutMs} ms`, {
+  private timeoutError(cause: unknown): TimeoutError {
+    return new TimeoutError(`timed out after ${this.timeoutMs} ms`, {
       cause,
       details: { timeoutMs: this.timeoutMs, strategy: this.strategy },
     });

@@ -3,6 +3,21 @@ import { SluiceError } from "../errors/index.js";
 /** A cancellable timer; `cancel()` is idempotent. */
 export interface Timer {
   cancel(): void;
+  /**
+   * Changes whether the pending timer holds the process open, cheaper than cancelling and
+   * re-arming it (a clock whose timers never hold a process may omit it).
+   */
+  setKeepAlive?(keepAlive: boolean): void;
+}
+
+/** Whether a timer holds the process open while it is pending. */
+export interface TimerOptions {
+  /**
+   * True for a timer that an awaited promise depends on (a long poll's deadline, a backoff, a
+   * timeout): without it a plain script would exit in the middle of its own `await`. Background
+   * timers (fsync interval, sweeps, retention) leave it false.
+   */
+  readonly keepAlive?: boolean;
 }
 
 /**
@@ -12,24 +27,40 @@ export interface Timer {
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
-  /** Runs `callback` once after `delayMs`; the timer never keeps the process alive alone. */
-  setTimer(delayMs: number, callback: () => void): Timer;
-  /** Resolves after `delayMs`, or rejects with SLUICE_ABORTED when `signal` aborts first. */
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Runs `callback` once after `delayMs`. A background timer (the default) never keeps the
+   * process alive alone; pass `{ keepAlive: true }` when an awaited promise depends on it.
+   */
+  setTimer(delayMs: number, callback: () => void, options?: TimerOptions): Timer;
+  /**
+   * Resolves after `delayMs`, or rejects with SLUICE_ABORTED when `signal` aborts first. The
+   * sleep is awaited, so it keeps the process alive unless `{ keepAlive: false }`.
+   */
+  sleep(delayMs: number, signal?: AbortSignal, options?: TimerOptions): Promise<void>;
 }
 
 /** Shared sleep on top of `setTimer`, so both clocks honour AbortSignal the same way. */
-export function sleepOn(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+export function sleepOn(
+  clock: Clock,
+  delayMs: number,
+  signal?: AbortSignal,
+  options?: TimerOptions,
+): Promise<void> {
+  const keepAlive = options?.keepAlive ?? true;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       timer.cancel();
       reject(abortError(signal));
     };
-    const timer = clock.setTimer(delayMs, () => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    });
+    const timer = clock.setTimer(
+      delayMs,
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      { keepAlive },
+    );
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
@@ -44,14 +75,17 @@ export class SystemClock implements Clock {
     return Date.now();
   }
 
-  setTimer(delayMs: number, callback: () => void): Timer {
+  setTimer(delayMs: number, callback: () => void, options?: TimerOptions): Timer {
     const handle = setTimeout(callback, Math.max(0, delayMs));
-    handle.unref();
-    return { cancel: () => clearTimeout(handle) };
+    if (options?.keepAlive !== true) handle.unref();
+    return {
+      cancel: () => clearTimeout(handle),
+      setKeepAlive: (keepAlive) => void (keepAlive ? handle.ref() : handle.unref()),
+    };
   }
 
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return sleepOn(this, delayMs, signal);
+  sleep(delayMs: number, signal?: AbortSignal, options?: TimerOptions): Promise<void> {
+    return sleepOn(this, delayMs, signal, options);
   }
 }
 

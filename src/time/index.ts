@@ -1,3 +1,3 @@
 export { SystemClock, systemClock, sleepOn, abortError } from "./clock.js";
-export type { Clock, Timer } from "./clock.js";
+export type { Clock, Timer, TimerOptions } from "./clock.js";
 export { VirtualClock } from "./virtual-clock.js";

@@ -1,4 +1,4 @@
-import { type Clock, type Timer, sleepOn } from "./clock.js";
+import { type Clock, type Timer, type TimerOptions, sleepOn } from "./clock.js";
 
 interface PendingTimer {
   readonly dueAt: number;
@@ -41,8 +41,8 @@ export class VirtualClock implements Clock {
     };
   }
 
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return sleepOn(this, delayMs, signal);
+  sleep(delayMs: number, signal?: AbortSignal, options?: TimerOptions): Promise<void> {
+    return sleepOn(this, delayMs, signal, options);
   }
 
   /** Number of timers still waiting to fire. */

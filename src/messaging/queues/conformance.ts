@@ -509,6 +509,17 @@ function queueManagementTests(w: WorldRef): void {
       expect((await t.svc.listQueues({ MaxResults: 1000 })).QueueUrls).toHaveLength(6);
     });
 
+    it("rejects a NextToken it did not issue with InvalidParameterValue", async () => {
+      const t = w();
+      await t.queue("one");
+      for (const NextToken of ["garbage", "bm90IGEgdG9rZW4", "", "%%%"])
+        await expectError(
+          () => t.svc.listQueues({ MaxResults: 1, NextToken }),
+          "InvalidParameterValue",
+          NextToken,
+        );
+    });
+
     it("rejects MaxResults outside 1-1000 with InvalidParameterValue", async () => {
       const t = w();
       await t.queue("a");
@@ -615,6 +626,31 @@ function queueAttributeTests(w: WorldRef): void {
       expect(await t.attributes(url, ["ApproximateNumberOfMessages"])).toEqual({
         ApproximateNumberOfMessages: "0",
       });
+    });
+
+    it("answers wrong types from plain JavaScript with a QueueError, never a TypeError", async () => {
+      const t = w();
+      const url = await t.queue("typed");
+      const loose = t.svc as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+      const field = async (call: () => Promise<unknown>, name: QueueErrorName, at: string) =>
+        expect((await expectError(call, name, at)).field).toBe(at);
+      await field(
+        () => loose.getQueueAttributes!({ QueueUrl: url, AttributeNames: "All" }),
+        "InvalidParameterValue",
+        "AttributeNames",
+      );
+      await field(
+        () => loose.setQueueAttributes!({ QueueUrl: url }),
+        "MissingParameter",
+        "Attributes",
+      );
+      await field(
+        () => loose.setQueueAttributes!({ QueueUrl: url, Attributes: { DelaySeconds: 5 } }),
+        "InvalidAttributeValue",
+        "Attributes.DelaySeconds",
+      );
+      expect(await loose.listQueues!(null)).toEqual({ QueueUrls: [url] });
+      await field(() => loose.listQueues!("x"), "InvalidParameterValue", "request");
     });
 
     it("rejects an unknown name in getQueueAttributes with InvalidAttributeName", async () => {
@@ -1719,6 +1755,34 @@ function deleteTests(w: WorldRef): void {
       expect(bodiesOf(await t.receive(b))).toEqual(["in b"]);
     });
 
+    it("refuses a handle that was never issued (forged from a real one's fields) and deletes nothing", async () => {
+      const t = w();
+      const url = await t.queue("forged");
+      await t.send(url, "mine");
+      const real = await t.receiveOne(url);
+      // What a forger can build: the plain text of a handle's predictable fields.
+      const text = Buffer.from(real.ReceiptHandle, "base64url").toString("latin1");
+      const fields = /^[0-9a-f]{16}\.[0-9a-z]+\.[0-9a-z]+/.exec(text)?.[0] ?? text.slice(0, 40);
+      const forgeries = [
+        Buffer.from(fields, "latin1").toString("base64url"),
+        `${real.ReceiptHandle.slice(0, -2)}${real.ReceiptHandle.endsWith("AA") ? "BB" : "AA"}`,
+      ];
+      for (const ReceiptHandle of forgeries) {
+        await expectError(
+          () => t.svc.deleteMessage({ QueueUrl: url, ReceiptHandle }),
+          "ReceiptHandleIsInvalid",
+        );
+        await expectError(
+          () =>
+            t.svc.changeMessageVisibility({ QueueUrl: url, ReceiptHandle, VisibilityTimeout: 0 }),
+          "ReceiptHandleIsInvalid",
+        );
+      }
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      await t.delete(url, real);
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 0, delayed: 0 });
+    });
+
     it("deleting an already deleted message again succeeds", async () => {
       const t = w();
       const url = await t.queue("del");
@@ -1977,6 +2041,25 @@ function deadLetterTests(w: WorldRef): void {
       expect(plain(dead.MessageAttributes)).toEqual(plain(attributes));
       expect(dead.MD5OfMessageAttributes).toBe(referenceMd5OfAttributes(attributes));
       expect(dead.Attributes?.DeadLetterQueueSourceArn).toBe(arnOf("src"));
+    });
+
+    it("a standard DLQ expires moved messages by their own SentTimestamp, even behind newer ones", async () => {
+      const t = w();
+      const dlq = await t.queue("dlq", { MessageRetentionPeriod: "120" });
+      const src = await t.queue("src", {
+        MessageRetentionPeriod: "1209600",
+        RedrivePolicy: redrivePolicy(arnOf("dlq"), 1),
+      });
+      await t.send(src, "old"); // sent at 0 s
+      await t.advance(50);
+      await t.send(dlq, "newer"); // sent at 50 s, queued in the DLQ first
+      await t.receiveOne(src, { VisibilityTimeout: 0 });
+      expect(await t.receive(src, { VisibilityTimeout: 0 })).toEqual([]); // moved to the DLQ
+      await t.settle();
+      expect((await t.counts(dlq)).visible).toBe(2);
+      await t.advance(71); // 121 s: "old" is past 120 s of retention, "newer" is not
+      expect(await t.counts(dlq)).toEqual({ visible: 1, inflight: 0, delayed: 0 });
+      expect(bodiesOf(await t.receive(dlq, { MaxNumberOfMessages: 10 }))).toEqual(["newer"]);
     });
 
     it("a message deleted before maxReceiveCount never reaches the DLQ", async () => {
@@ -2545,6 +2628,69 @@ function fifoTests(w: WorldRef): void {
       expect(only.Attributes).toEqual({ MessageGroupId: "group-7" });
     });
 
+    for (const how of ["deleteMessage", "deleteMessageBatch"] as const)
+      it(`a long poll waiting on a group blocked by its in-flight head returns when ${how} deletes the head`, async () => {
+        const t = w();
+        const url = await t.fifo("f");
+        await t.sendFifo(url, "a1", "A");
+        await t.sendFifo(url, "a2", "A");
+        const head = await t.receiveOne(url);
+        const poll = watch(
+          t.svc.receiveMessage({ QueueUrl: url, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }),
+        );
+        await t.advance(2);
+        await t.settle();
+        expect(poll.settled()).toBe(false);
+        if (how === "deleteMessage") await t.delete(url, head);
+        else
+          await t.svc.deleteMessageBatch({
+            QueueUrl: url,
+            Entries: [{ Id: "head", ReceiptHandle: head.ReceiptHandle }],
+          });
+        await t.settle();
+        expect(poll.settled()).toBe(true);
+        expect(bodiesOf((await poll.promise).Messages)).toEqual(["a2"]);
+      });
+
+    it("a new DelaySeconds applies to FIFO messages already queued (from their send time), not to standard ones", async () => {
+      const t = w();
+      const fifo = await t.fifo("f");
+      const standard = await t.queue("s");
+      await t.sendFifo(fifo, "queued", "g");
+      await t.send(standard, "queued");
+      await t.advance(1);
+      for (const url of [fifo, standard])
+        await t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { DelaySeconds: "30" } });
+      expect(bodiesOf(await t.receive(standard))).toEqual(["queued"]);
+      expect(await t.receive(fifo)).toEqual([]);
+      expect(await t.counts(fifo)).toEqual({ visible: 0, inflight: 0, delayed: 1 });
+      await t.advance(28.5); // 29.5 s after the send
+      expect(await t.receive(fifo)).toEqual([]);
+      await t.advance(1);
+      expect(bodiesOf(await t.receive(fifo))).toEqual(["queued"]);
+      // Shortening the delay releases messages at once.
+      await t.sendFifo(fifo, "later", "h");
+      expect(await t.receive(fifo)).toEqual([]);
+      await t.svc.setQueueAttributes({ QueueUrl: fifo, Attributes: { DelaySeconds: "0" } });
+      expect(bodiesOf(await t.receive(fifo))).toEqual(["later"]);
+    });
+
+    it("a receive retried with the same ReceiveRequestAttemptId resets the visibility timeout", async () => {
+      const t = w();
+      const url = await t.fifo("f", { VisibilityTimeout: "30" });
+      await t.sendFifo(url, "a", "g1");
+      const attempt = { MaxNumberOfMessages: 10, ReceiveRequestAttemptId: "attempt-1" };
+      const first = await t.receive(url, attempt);
+      await t.advance(20);
+      const retry = await t.receive(url, attempt);
+      expect(retry.map((m) => m.ReceiptHandle)).toEqual(first.map((m) => m.ReceiptHandle));
+      await t.advance(20); // 40 s after the first receive, 20 s after the retry
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(await t.receive(url, { MaxNumberOfMessages: 10 })).toEqual([]);
+      await t.advance(10.5);
+      expect(bodiesOf(await t.receive(url))).toEqual(["a"]);
+    });
+
     it("a receive repeated with the same ReceiveRequestAttemptId returns the same messages and handles", async () => {
       const t = w();
       const url = await t.fifo("f");
@@ -2761,6 +2907,17 @@ function durabilityTests(w: WorldRef, canReopen: boolean): void {
       const a = bodiesOf(await t.receive(url, { MaxNumberOfMessages: 10 }));
       expect(a[0]).toBe("a1");
       expect(a).toEqual(["a1", "a2"].slice(0, a.length));
+    });
+
+    it("a FIFO queue's retroactive delay survives reopen", async () => {
+      const t = w();
+      const url = await t.fifo("d");
+      await t.sendFifo(url, "m", "g");
+      await t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { DelaySeconds: "30" } });
+      await t.reopen();
+      expect(await t.counts(url)).toEqual({ visible: 0, inflight: 0, delayed: 1 });
+      await t.advance(30.5);
+      expect(bodiesOf(await t.receive(url))).toEqual(["m"]);
     });
 
     it("a deleted queue stays deleted", async () => {

@@ -14,7 +14,9 @@ import { ExpiringMap } from "./expiring-map.js";
 import {
   CHANGE_KEY,
   type ChangeEntry,
+  DELAY_KEY,
   DELETE_KEY,
+  type DelayEntry,
   type DeleteEntry,
   MESSAGE_KEY,
   type MessageMeta,
@@ -30,7 +32,7 @@ import {
 } from "./message-record.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
-import { DELAYED, INFLIGHT, QueueState, QueuedMessage } from "./queue-state.js";
+import { DELAYED, INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
 import type { MessageAttributeValue } from "./queue-service.js";
 
 /** SQS's FIFO deduplication interval. */
@@ -267,6 +269,8 @@ export class DurableQueue {
     for (const m of messages) this.state.remove(m);
     this.metrics.deleted.inc(messages.length);
     this.metrics.depth(this.state);
+    // Deleting a FIFO group's in-flight head unblocks the group: wake polls waiting on it.
+    if (this.config.fifo && messages.length > 0) this.notify();
     return this.journalDelete(messages.map((m) => m.seq));
   }
 
@@ -289,6 +293,22 @@ export class DurableQueue {
       v: changes.map((c) => c.due),
     };
     return this.append([journalRecord(CHANGE_KEY, entry)]);
+  }
+
+  /**
+   * Applies a new queue delay to the messages already queued and never received (SQS does this
+   * on FIFO queues): each is delayed until its send time plus `delayMs`, or visible if past.
+   */
+  redelay(delayMs: number): Promise<unknown> {
+    const now = this.clock.now();
+    this.advance();
+    for (const m of this.state.inOrder())
+      if (m.receiveCount === 0) this.state.redelay(m, m.sentAt + delayMs, now);
+    this.metrics.depth(this.state);
+    this.notify();
+    if (this.waiters.size > 0) this.armWakeTimer();
+    const entry: DelayEntry = { d: delayMs };
+    return this.append([journalRecord(DELAY_KEY, entry)]);
   }
 
   /** Deletes every message sent so far. */
@@ -340,7 +360,10 @@ export class DurableQueue {
     if (this.closed || signal?.aborted === true || this.clock.now() >= deadline)
       return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = this.clock.setTimer(deadline - this.clock.now(), () => done());
+      // The caller awaits this poll: its deadline keeps the process alive.
+      const timer = this.clock.setTimer(deadline - this.clock.now(), () => done(), {
+        keepAlive: true,
+      });
       const done = (): void => {
         timer.cancel();
         signal?.removeEventListener("abort", done);
@@ -456,6 +479,14 @@ export class DurableQueue {
         const m = found.get(seq);
         if (m !== undefined && m.state === INFLIGHT) m.due = entry.v[i]!;
       });
+    } else if (kind === DELAY_KEY[0]) {
+      const { d } = readJournal<DelayEntry>(record);
+      for (const m of found.values()) {
+        if (m.receiveCount > 0 || m.state === INFLIGHT) continue;
+        const due = m.sentAt + d;
+        m.state = due > record.timestamp ? DELAYED : VISIBLE;
+        m.due = due > record.timestamp ? due : 0;
+      }
     } else if (kind === PURGE_KEY[0]) {
       const { b } = readJournal<PurgeEntry>(record);
       for (const seq of [...found.keys()]) if (seq < b) found.delete(seq);

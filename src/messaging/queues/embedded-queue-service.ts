@@ -55,7 +55,7 @@ import type {
   StartMessageMoveTaskInput,
 } from "./queue-service.js";
 import { INFLIGHT, type QueuedMessage } from "./queue-state.js";
-import { decodeReceipt, encodeReceipt } from "./receipt-handle.js";
+import { type Receipt, ReceiptHandles } from "./receipt-handle.js";
 import {
   buildMessage,
   buildPeekedMessage,
@@ -79,6 +79,7 @@ const PURGE_INTERVAL_MS = 60_000;
 const ATTEMPT_WINDOW_MS = 5 * 60_000;
 
 interface ReceiveAttempt {
+  /** `token` is updated when a retry of the attempt resets the visibility timeout. */
   readonly messages: readonly { message: QueuedMessage; receiveCount: number; token: number }[];
   readonly result: Message[];
 }
@@ -102,6 +103,7 @@ export class EmbeddedQueueService implements QueueService {
     private readonly options: EmbeddedQueueServiceOptions,
     private readonly clock: Clock,
     readonly addresses: QueueAddresses,
+    private readonly receipts: ReceiptHandles,
   ) {}
 
   /** Opens (creating if needed) the queues stored in `dir`, recovering their state. */
@@ -112,7 +114,7 @@ export class EmbeddedQueueService implements QueueService {
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
     await makeDirectory(fs, dir);
-    const { catalog, definitions, tasks } = await QueueCatalog.open(
+    const { catalog, definitions, tasks, receiptKey } = await QueueCatalog.open(
       join(dir, "catalog"),
       clock,
       options.fs,
@@ -123,6 +125,7 @@ export class EmbeddedQueueService implements QueueService {
       options,
       clock,
       new QueueAddresses(options),
+      new ReceiptHandles(receiptKey),
     );
     try {
       const queuesDir = join(dir, "queues");
@@ -163,7 +166,7 @@ export class EmbeddedQueueService implements QueueService {
 
   async createQueue(input: CreateQueueInput): Promise<{ QueueUrl: string }> {
     this.ensureOpen();
-    const name = checkQueueName(input?.QueueName);
+    const name = checkQueueName(checkRequest(input).QueueName);
     for (
       let pending = this.creating.get(name);
       pending !== undefined;
@@ -181,7 +184,7 @@ export class EmbeddedQueueService implements QueueService {
       );
     const attributes = mergeAttributes(defaultAttributes(fifo), requested, fifo, true);
     if (!fifo) delete attributes.FifoQueue; // "false" is the default a standard queue omits
-    const tags = checkTags(input.tags ?? {}, {});
+    const tags = checkTags(input.tags ?? {}, {}, "tags");
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       // Create-if-missing works as with SQS: only the attributes given must match.
@@ -218,7 +221,7 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   async deleteQueue(input: { QueueUrl: string }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     this.queues.delete(queue.name);
     for (const task of [...this.moveTasks.values()])
       if (task.sourceArn === this.arnOf(queue)) {
@@ -234,34 +237,30 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   listQueues(
-    input: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } = {},
+    request: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } | null = {},
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
     this.ensureOpen();
+    // Every parameter is optional, so no request at all (null from JSON too) lists everything.
+    const input = checkRequest(request ?? {});
     const prefix = input.QueueNamePrefix ?? "";
     if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
     const max =
-      input.MaxResults === undefined
-        ? 1000
-        : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
+      input.MaxResults == null ? 1000 : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
     let after = "";
-    if (input.NextToken !== undefined) {
-      after = Buffer.from(String(input.NextToken), "base64url").toString("utf8");
-      if (after === "")
-        throw invalidParameter("NextToken", "a token from an earlier listQueues call");
-    }
+    if (input.NextToken != null) after = decodeListToken(input.NextToken);
     const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
     const page = names.slice(0, max);
     const result: { QueueUrls: string[]; NextToken?: string } = {
       QueueUrls: page.map((n) => this.addresses.url(n)),
     };
     if (input.MaxResults !== undefined && names.length > max)
-      result.NextToken = Buffer.from(page[page.length - 1]!, "utf8").toString("base64url");
+      result.NextToken = encodeListToken(page[page.length - 1]!);
     return Promise.resolve(result);
   }
 
   getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
     this.ensureOpen();
-    const name = input?.QueueName;
+    const name = checkRequest(input).QueueName;
     if (typeof name !== "string" || !this.queues.has(name))
       throw new QueueError(
         "QueueDoesNotExist",
@@ -275,13 +274,15 @@ export class EmbeddedQueueService implements QueueService {
     QueueUrl: string;
     AttributeNames?: readonly (QueueAttributeName | "All")[];
   }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
-    const queue = this.queueOf(input?.QueueUrl);
-    const requested = input.AttributeNames ?? ["All"];
-    for (const [i, name] of requested.entries())
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
+    const requested: unknown = input.AttributeNames ?? ["All"];
+    if (!Array.isArray(requested))
+      throw invalidParameter("AttributeNames", 'an array of attribute names, e.g. ["All"]');
+    for (const [i, name] of (requested as unknown[]).entries())
       if (name !== "All" && !isQueueAttributeName(name))
         throw new QueueError(
           "InvalidAttributeName",
-          `AttributeNames[${i}]: unknown attribute ${String(name)}`,
+          `AttributeNames[${i}]: unknown attribute ${typeof name === "string" ? name : typeof name}`,
           `AttributeNames[${i}]`,
         );
     queue.advance();
@@ -294,7 +295,7 @@ export class EmbeddedQueueService implements QueueService {
       LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
       QueueArn: this.arnOf(queue),
     };
-    if (requested.includes("All")) return Promise.resolve({ Attributes: all });
+    if ((requested as unknown[]).includes("All")) return Promise.resolve({ Attributes: all });
     const picked: Partial<Record<QueueAttributeName, string>> = {};
     for (const name of requested as QueueAttributeName[])
       if (all[name] !== undefined) picked[name] = all[name];
@@ -305,7 +306,9 @@ export class EmbeddedQueueService implements QueueService {
     QueueUrl: string;
     Attributes: QueueAttributes;
   }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
+    if (input.Attributes == null)
+      throw new QueueError("MissingParameter", "Attributes: required", "Attributes");
     const attributes = mergeAttributes(
       queue.definition.attributes,
       input.Attributes,
@@ -313,34 +316,39 @@ export class EmbeddedQueueService implements QueueService {
       false,
     );
     this.checkRedrive(queue.name, attributes);
+    const delayBefore = queue.config.delaySeconds;
     await this.updateDefinition(queue, { attributes });
+    // On FIFO queues (only) a new DelaySeconds applies to the messages already queued.
+    if (queue.config.fifo && queue.config.delaySeconds !== delayBefore)
+      await queue.redelay(queue.config.delaySeconds * 1000);
   }
 
   async tagQueue(input: {
     QueueUrl: string;
     Tags: Readonly<Record<string, string>>;
   }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     await this.updateDefinition(queue, { tags: checkTags(input.Tags, queue.definition.tags) });
   }
 
   async untagQueue(input: { QueueUrl: string; TagKeys: readonly string[] }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const keys: unknown = input.TagKeys;
-    if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string"))
-      throw invalidParameter("TagKeys", "an array of tag keys");
+    if (!Array.isArray(keys)) throw invalidParameter("TagKeys", "an array of tag keys");
+    for (let i = 0; i < keys.length; i++)
+      if (typeof keys[i] !== "string") throw invalidParameter(`TagKeys[${i}]`, "a tag key");
     const tags = { ...queue.definition.tags };
     for (const key of keys as string[]) delete tags[key];
     await this.updateDefinition(queue, { tags });
   }
 
   listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     return Promise.resolve({ Tags: { ...queue.definition.tags } });
   }
 
   async purgeQueue(input: { QueueUrl: string }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     if (this.clock.now() - queue.lastPurgeAt < PURGE_INTERVAL_MS)
       throw new QueueError(
         "PurgeQueueInProgress",
@@ -351,7 +359,7 @@ export class EmbeddedQueueService implements QueueService {
   }
 
   listDeadLetterSourceQueues(input: { QueueUrl: string }): Promise<{ queueUrls: string[] }> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const arn = this.arnOf(queue);
     const sources = [...this.queues.values()]
       .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
@@ -363,7 +371,7 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- send
 
   async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const prepared = prepareSend(queue.config, input, "");
     const { outcomes, durable } = queue.send([prepared]);
     await durable;
@@ -373,7 +381,7 @@ export class EmbeddedQueueService implements QueueService {
   async sendMessageBatch(
     input: SendMessageBatchInput,
   ): Promise<BatchResult<SendMessageBatchResultEntry>> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const entries = checkBatchEntries(input.Entries) as SendMessageBatchInput["Entries"];
     let total = 0;
     for (const e of entries) {
@@ -410,7 +418,7 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- receive
 
   async receiveMessage(input: ReceiveMessageInput): Promise<ReceiveMessageResult> {
-    let queue = this.queueOf(input?.QueueUrl);
+    let queue = this.queueOf(checkRequest(input).QueueUrl);
     const max = checkIntParameter(input.MaxNumberOfMessages ?? 1, "MaxNumberOfMessages", 1, 10);
     const visibility =
       input.VisibilityTimeout === undefined
@@ -437,6 +445,8 @@ export class EmbeddedQueueService implements QueueService {
       )
         throw invalidParameter(field, "an array of names");
     }
+    if (input.signal != null && !(input.signal instanceof AbortSignal))
+      throw invalidParameter("signal", "an AbortSignal");
     const attemptId =
       input.ReceiveRequestAttemptId === undefined
         ? undefined
@@ -447,7 +457,7 @@ export class EmbeddedQueueService implements QueueService {
       attemptId === undefined || !queue.config.fifo ? undefined : `${queue.uid}:${attemptId}`;
     for (;;) {
       if (attemptKey !== undefined) {
-        const repeated = this.repeatAttempt(queue, attemptKey);
+        const repeated = await this.repeatAttempt(queue, attemptKey, visibility * 1000);
         if (repeated !== undefined) return { Messages: repeated };
       }
       const maxReceiveCount =
@@ -462,11 +472,11 @@ export class EmbeddedQueueService implements QueueService {
         const messages = queue.read(taken).map((s) =>
           buildMessage(s.body, s.meta, s.state, projection, {
             ...context,
-            receiptHandle: encodeReceipt({
+            receiptHandle: (s.state.receipt = this.receipts.encode({
               queueUid: queue.uid,
               seq: s.state.seq,
               receiveCount: s.state.receiveCount,
-            }),
+            })),
           }),
         );
         if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
@@ -481,7 +491,15 @@ export class EmbeddedQueueService implements QueueService {
     }
   }
 
-  private repeatAttempt(queue: DurableQueue, key: string): Message[] | undefined {
+  /**
+   * The messages of an earlier receive with this attempt id, if none was deleted, changed or
+   * received again since. As in SQS, the retry resets their visibility timeout.
+   */
+  private async repeatAttempt(
+    queue: DurableQueue,
+    key: string,
+    visibilityMs: number,
+  ): Promise<Message[] | undefined> {
     const attempt = this.attempts.get(key, this.clock.now());
     if (attempt === undefined) return undefined;
     queue.advance();
@@ -491,9 +509,18 @@ export class EmbeddedQueueService implements QueueService {
         message.receiveCount === receiveCount &&
         message.token === token,
     );
-    if (intact) return attempt.result;
-    this.attempts.delete(key);
-    return undefined;
+    if (!intact) {
+      this.attempts.delete(key);
+      return undefined;
+    }
+    const due = this.clock.now() + visibilityMs;
+    const durable = queue.changeVisibility(
+      attempt.messages.map(({ message }) => ({ message, due })),
+    );
+    // The reset is this attempt's own change: it stays repeatable (within its first 5 minutes).
+    for (const entry of attempt.messages) entry.token = entry.message.token;
+    await durable;
+    return attempt.result;
   }
 
   private rememberAttempt(key: string, taken: readonly QueuedMessage[], result: Message[]): void {
@@ -523,13 +550,13 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- delete / visibility
 
   async deleteMessage(input: DeleteMessageInput): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const message = this.messageForDelete(queue, input.ReceiptHandle, "ReceiptHandle");
     if (message !== undefined) await queue.remove([message]);
   }
 
   async deleteMessageBatch(input: DeleteMessageBatchInput): Promise<BatchResult<{ Id: string }>> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const entries = checkBatchEntries(input.Entries) as DeleteMessageBatchInput["Entries"];
     const failed: BatchResultErrorEntry[] = [];
     const successful: { Id: string }[] = [];
@@ -560,7 +587,7 @@ export class EmbeddedQueueService implements QueueService {
     handle: unknown,
     field: string,
   ): QueuedMessage | undefined {
-    const receipt = decodeReceipt(handle, field);
+    const receipt = this.receiptOf(queue, handle, field);
     if (receipt.queueUid !== queue.uid)
       throw new QueueError(
         "ReceiptHandleIsInvalid",
@@ -572,8 +599,18 @@ export class EmbeddedQueueService implements QueueService {
     return message;
   }
 
+  /** The receipt a handle names: the handle a message was last issued, or one that verifies. */
+  private receiptOf(queue: DurableQueue, handle: unknown, field: string): Receipt {
+    if (typeof handle === "string" && handle.length <= 1024) {
+      const peeked = this.receipts.peek(handle);
+      const message = peeked === undefined ? undefined : queue.state.messages.get(peeked.seq);
+      if (peeked !== undefined && message?.receipt === handle) return peeked;
+    }
+    return this.receipts.decode(handle, field);
+  }
+
   async changeMessageVisibility(input: ChangeMessageVisibilityInput): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     queue.advance();
     const change = this.visibilityChange(queue, input.ReceiptHandle, input.VisibilityTimeout, "");
     await queue.changeVisibility([change]);
@@ -582,7 +619,7 @@ export class EmbeddedQueueService implements QueueService {
   async changeMessageVisibilityBatch(
     input: ChangeMessageVisibilityBatchInput,
   ): Promise<BatchResult<{ Id: string }>> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const entries = checkBatchEntries(
       input.Entries,
     ) as ChangeMessageVisibilityBatchInput["Entries"];
@@ -616,7 +653,7 @@ export class EmbeddedQueueService implements QueueService {
     at: string,
   ): { message: QueuedMessage; due: number } {
     const field = `${at}ReceiptHandle`;
-    const receipt = decodeReceipt(handle, field);
+    const receipt = this.receiptOf(queue, handle, field);
     const seconds = checkIntParameter(
       timeout,
       `${at}VisibilityTimeout`,
@@ -648,7 +685,7 @@ export class EmbeddedQueueService implements QueueService {
   // ---------------------------------------------------------------- peek
 
   peekMessages(input: PeekMessagesInput): Promise<{ Messages: PeekedMessage[] }> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
     const max = checkIntParameter(input.MaxNumberOfMessages ?? 10, "MaxNumberOfMessages", 1, 1000);
     let after = -1;
     if (input.AfterSequenceNumber !== undefined) {
@@ -671,7 +708,7 @@ export class EmbeddedQueueService implements QueueService {
 
   async startMessageMoveTask(input: StartMessageMoveTaskInput): Promise<{ TaskHandle: string }> {
     this.ensureOpen();
-    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    const source = this.queueByArn(checkRequest(input).SourceArn, "SourceArn");
     const sourceArn = this.arnOf(source);
     if (
       ![...this.queues.values()].some(
@@ -713,7 +750,7 @@ export class EmbeddedQueueService implements QueueService {
     TaskHandle: string;
   }): Promise<{ ApproximateNumberOfMessagesMoved: number }> {
     this.ensureOpen();
-    const task = this.moveTasks.get(input?.TaskHandle);
+    const task = this.moveTasks.get(checkRequest(input).TaskHandle);
     if (task === undefined)
       throw new QueueError(
         "ResourceNotFoundException",
@@ -771,7 +808,7 @@ export class EmbeddedQueueService implements QueueService {
     MaxResults?: number;
   }): Promise<{ Results: MoveTaskView[] }> {
     this.ensureOpen();
-    const source = this.queueByArn(input?.SourceArn, "SourceArn");
+    const source = this.queueByArn(checkRequest(input).SourceArn, "SourceArn");
     const max = checkIntParameter(input.MaxResults ?? 1, "MaxResults", 1, 10);
     const arn = this.arnOf(source);
     const results = [...this.moveTasks.values()]
@@ -888,6 +925,30 @@ export class EmbeddedQueueService implements QueueService {
     await this.catalog.put(definition);
     queue.redefine(definition);
   }
+}
+
+/** A request must be an object of parameters (plain JavaScript may pass anything). */
+function checkRequest<T>(input: T): T {
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw invalidParameter("request", "an object of request parameters");
+  return input;
+}
+
+const LIST_TOKEN_PREFIX = "after:";
+
+function encodeListToken(lastName: string): string {
+  return Buffer.from(LIST_TOKEN_PREFIX + lastName, "utf8").toString("base64url");
+}
+
+/** The queue name a listQueues NextToken continues after, or InvalidParameterValue. */
+function decodeListToken(token: unknown): string {
+  if (typeof token === "string" && /^[A-Za-z0-9_-]{1,200}$/.test(token)) {
+    const text = Buffer.from(token, "base64url").toString("utf8");
+    const name = text.slice(LIST_TOKEN_PREFIX.length);
+    if (text.startsWith(LIST_TOKEN_PREFIX) && /^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name))
+      return name;
+  }
+  throw invalidParameter("NextToken", "a token from an earlier listQueues call");
 }
 
 function queueDirName(definition: QueueDefinition): string {

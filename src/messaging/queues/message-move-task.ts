@@ -151,7 +151,8 @@ export class MessageMoveTask {
           this.save();
           if (this.status !== "RUNNING") return;
         }
-        await this.options.clock.sleep(TICK_MS, this.abort.signal);
+        // A background task: its pacing never holds the process open.
+        await this.options.clock.sleep(TICK_MS, this.abort.signal, { keepAlive: false });
       }
     } catch (error) {
       if (this.status === "RUNNING" && !this.abort.signal.aborted) {

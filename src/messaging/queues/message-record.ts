@@ -6,13 +6,15 @@ import type { MessageAttributeValue } from "./queue-service.js";
  * How a queue's log holds its messages and its journal. Every record's key is one byte naming
  * its kind: "m" a message (body as the value, everything else as JSON in the "m" header), and
  * journal entries that change message state, each a JSON value naming messages by sequence
- * number: "r" received, "d" deleted, "c" visibility changed, "p" purged.
+ * number: "r" received, "d" deleted, "c" visibility changed, "p" purged, and "y" a new
+ * FIFO queue delay applied to the messages never received.
  */
 export const MESSAGE_KEY = Buffer.from("m");
 export const RECEIVE_KEY = Buffer.from("r");
 export const DELETE_KEY = Buffer.from("d");
 export const CHANGE_KEY = Buffer.from("c");
 export const PURGE_KEY = Buffer.from("p");
+export const DELAY_KEY = Buffer.from("y");
 
 type StoredAttribute = { t: string; s: string } | { t: string; b: string };
 
@@ -112,6 +114,11 @@ export interface ChangeEntry {
   /** New deadlines, one per sequence number. */
   readonly v: number[];
 }
+export interface DelayEntry {
+  /** The queue's new DelaySeconds, in ms, counted from each message's send time. */
+  readonly d: number;
+}
+
 export interface PurgeEntry {
   /** Every message with a lower sequence number is gone. */
   readonly b: number;

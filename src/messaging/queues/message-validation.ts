@@ -61,18 +61,19 @@ export function checkMessageAttributes(attributes: unknown, field: string, syste
       );
     const binary = value.DataType.startsWith("Binary");
     if (binary) {
-      if (!(value.BinaryValue instanceof Uint8Array) || value.StringValue !== undefined)
-        throw invalidParameter(
-          `${at}.BinaryValue`,
-          "a Uint8Array (and no StringValue) for a Binary attribute",
-        );
+      if (value.StringValue !== undefined)
+        throw invalidParameter(`${at}.StringValue`, "no StringValue for a Binary attribute");
+      if (!(value.BinaryValue instanceof Uint8Array))
+        throw invalidParameter(`${at}.BinaryValue`, "a Uint8Array for a Binary attribute");
       bytes += value.BinaryValue.length;
     } else {
-      if (typeof value.StringValue !== "string" || value.BinaryValue !== undefined)
+      if (value.BinaryValue !== undefined)
         throw invalidParameter(
-          `${at}.StringValue`,
-          `a string (and no BinaryValue) for a ${value.DataType} attribute`,
+          `${at}.BinaryValue`,
+          `no BinaryValue for a ${value.DataType} attribute`,
         );
+      if (typeof value.StringValue !== "string")
+        throw invalidParameter(`${at}.StringValue`, `a string for a ${value.DataType} attribute`);
       if (FORBIDDEN_BODY_CHAR.test(value.StringValue))
         throw new QueueError(
           "InvalidMessageContents",

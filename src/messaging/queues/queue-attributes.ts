@@ -90,8 +90,8 @@ export function mergeAttributes(
   creating: boolean,
 ): Record<string, string> {
   const merged = { ...current };
-  if (changes === undefined) return merged;
-  if (typeof changes !== "object" || changes === null)
+  if (changes === undefined || changes === null) return merged;
+  if (typeof changes !== "object" || Array.isArray(changes))
     throw new QueueError(
       "InvalidParameterValue",
       "Attributes: expected an object of attribute strings",
@@ -111,9 +111,9 @@ export function mergeAttributes(
         `${field}: ${name} applies to FIFO queues only`,
         field,
       );
-    if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean")
-      throw invalidValue(field, "a string value", raw);
-    const value = String(raw);
+    // SQS attribute values are strings ("30", "true"), never numbers or booleans.
+    if (typeof raw !== "string") throw invalidValue(field, "a string value", raw);
+    const value = raw;
     const range = RANGES[name as WritableQueueAttributeName];
     const choices = CHOICES[name as WritableQueueAttributeName];
     if (range !== undefined) {
@@ -245,25 +245,26 @@ const READ_ONLY = new Set<string>([
 ]);
 
 /** Whether `name` is an attribute getQueueAttributes knows (writable or read-only). */
-export function isQueueAttributeName(name: string): name is QueueAttributeName {
-  return WRITABLE.has(name) || READ_ONLY.has(name);
+export function isQueueAttributeName(name: unknown): name is QueueAttributeName {
+  return typeof name === "string" && (WRITABLE.has(name) || READ_ONLY.has(name));
 }
 
 /** Validates tags (keys 1-128, values up to 256 characters, 50 a queue) merged over `current`. */
 export function checkTags(
   tags: unknown,
   current: Readonly<Record<string, string>>,
+  field = "Tags",
 ): Record<string, string> {
-  if (typeof tags !== "object" || tags === null || Array.isArray(tags))
-    throw invalidParameter("Tags", "an object of tag key -> value");
+  if (typeof tags !== "object" || tags === null || Array.isArray(tags) || Buffer.isBuffer(tags))
+    throw invalidParameter(field, "an object of tag key -> value");
   const merged = { ...current };
   for (const [key, value] of Object.entries(tags as Record<string, unknown>)) {
     if (key.length < 1 || key.length > 128)
-      throw invalidParameter(`Tags.${key}`, "a key of 1-128 characters");
+      throw invalidParameter(`${field}.${key}`, "a key of 1-128 characters");
     if (typeof value !== "string" || value.length > 256)
-      throw invalidParameter(`Tags.${key}`, "a value of at most 256 characters");
+      throw invalidParameter(`${field}.${key}`, "a value of at most 256 characters");
     merged[key] = value;
   }
-  if (Object.keys(merged).length > 50) throw invalidParameter("Tags", "at most 50 tags on a queue");
+  if (Object.keys(merged).length > 50) throw invalidParameter(field, "at most 50 tags on a queue");
   return merged;
 }

@@ -3,9 +3,12 @@ import { type FileSystem, type Log, openLog } from "../../engine/index.js";
 import type { Clock } from "../../time/index.js";
 import type { QueueDefinition } from "./durable-queue.js";
 import type { MoveTaskRecord } from "./message-move-task.js";
+import { RECEIPT_KEY_BYTES, newReceiptKey } from "./receipt-handle.js";
 
 /** Catalog keys of move tasks; queue names cannot contain ":". */
 const TASK_PREFIX = "task:";
+/** Catalog key of the key that signs receipt handles. */
+const RECEIPT_KEY = "key:receipt-handles";
 
 /**
  * The list of queues (attributes, tags) and message move tasks: a compacted log keyed by queue
@@ -19,7 +22,12 @@ export class QueueCatalog {
     dir: string,
     clock: Clock,
     fs?: FileSystem,
-  ): Promise<{ catalog: QueueCatalog; definitions: QueueDefinition[]; tasks: MoveTaskRecord[] }> {
+  ): Promise<{
+    catalog: QueueCatalog;
+    definitions: QueueDefinition[];
+    tasks: MoveTaskRecord[];
+    receiptKey: Buffer;
+  }> {
     const log = await openLog(dir, {
       fsync: "always",
       clock,
@@ -29,13 +37,16 @@ export class QueueCatalog {
     });
     const byName = new Map<string, QueueDefinition>();
     const tasks = new Map<string, MoveTaskRecord>();
+    let receiptKey: Buffer | undefined;
     try {
       for (let offset = log.logStartOffset; offset < log.logEndOffset;) {
         const records = log.read(offset);
         if (records.length === 0) break;
         for (const record of records) {
           const name = record.key?.toString("utf8") ?? "";
-          if (name.startsWith(TASK_PREFIX)) {
+          if (name === RECEIPT_KEY) {
+            receiptKey = record.value ?? undefined;
+          } else if (name.startsWith(TASK_PREFIX)) {
             const handle = name.slice(TASK_PREFIX.length);
             if (record.value === null) tasks.delete(handle);
             else
@@ -45,6 +56,11 @@ export class QueueCatalog {
         }
         offset = records[records.length - 1]!.offset + 1;
       }
+      // Made once per data directory: handles stay valid across restarts.
+      if (receiptKey === undefined || receiptKey.length !== RECEIPT_KEY_BYTES) {
+        receiptKey = newReceiptKey();
+        await log.append([{ key: Buffer.from(RECEIPT_KEY, "utf8"), value: receiptKey }]);
+      }
     } catch (error) {
       await log.close();
       throw error;
@@ -53,6 +69,7 @@ export class QueueCatalog {
       catalog: new QueueCatalog(log),
       definitions: [...byName.values()],
       tasks: [...tasks.values()],
+      receiptKey,
     };
   }
 

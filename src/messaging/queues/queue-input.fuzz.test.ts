@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import { isQueueError } from "./queue-error.js";
-import { decodeReceipt, encodeReceipt } from "./receipt-handle.js";
+import { ReceiptHandles, encodeReceipt, newReceiptKey } from "./receipt-handle.js";
 import type { SendMessageInput } from "./queue-service.js";
 
 // Anything at all where a caller (or a JSON request) may put a value.
@@ -52,16 +52,41 @@ describe("queue inputs under fuzzing", () => {
     }
   }
 
-  it("decodes any receipt handle to a receipt or ReceiptHandleIsInvalid, and round-trips real ones", () => {
-    fc.assert(
-      fc.property(anything, (handle) => {
-        try {
-          const receipt = decodeReceipt(handle);
-          expect(decodeReceipt(encodeReceipt(receipt))).toEqual(receipt);
-        } catch (error) {
-          expect(isQueueError(error, "ReceiptHandleIsInvalid")).toBe(true);
-        }
+  it("refuses any handle it did not issue with ReceiptHandleIsInvalid, and round-trips real ones", () => {
+    const handles = new ReceiptHandles(newReceiptKey());
+    const forged = fc.record({
+      queueUid: fc.string({
+        unit: fc.constantFrom(..."0123456789abcdef"),
+        minLength: 16,
+        maxLength: 16,
       }),
+      seq: fc.nat(),
+      receiveCount: fc.integer({ min: 1, max: 1_000_000 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          anything,
+          // Well-formed fields without the signature, or with random bytes in its place.
+          forged.map((r) => encodeReceipt(r)),
+          fc
+            .tuple(forged, fc.uint8Array({ minLength: 16, maxLength: 16 }))
+            .map(([r, mac]) =>
+              Buffer.concat([Buffer.from(encodeReceipt(r), "base64url"), mac]).toString(
+                "base64url",
+              ),
+            ),
+        ),
+        (handle) => {
+          let error: unknown;
+          try {
+            handles.decode(handle);
+          } catch (caught) {
+            error = caught;
+          }
+          expect(isQueueError(error, "ReceiptHandleIsInvalid")).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
     fc.assert(
@@ -71,7 +96,7 @@ describe("queue inputs under fuzzing", () => {
         fc.integer({ min: 1, max: 1_000_000 }),
         (queueUid, seq, receiveCount) => {
           const receipt = { queueUid, seq, receiveCount };
-          expect(decodeReceipt(encodeReceipt(receipt))).toEqual(receipt);
+          expect(handles.decode(handles.encode(receipt))).toEqual(receipt);
         },
       ),
     );

@@ -21,6 +21,8 @@ export class QueuedMessage {
   receivedAt = 0;
   /** Bumped on every timer change, so stale heap entries are recognised and skipped. */
   token = 0;
+  /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
+  receipt: string | undefined = undefined;
 
   constructor(
     /** Sequence number: the offset of the message's first record in this queue's log. */
@@ -70,6 +72,13 @@ export class QueueState {
   private readonly groups = new Map<string, MessageGroup>();
   private readonly readyGroups = new MinHeap<MessageGroup>();
   private readonly timers = new MinHeap<Timed>();
+  /**
+   * Messages added with an older send time than one before them (moved into a standard queue
+   * with their original SentTimestamp): retention finds them here, by send time, since the
+   * sequence-order sweep stops at the first message still young enough.
+   */
+  private readonly lateExpiry = new MinHeap<QueuedMessage>();
+  private newestSentAt = Number.NEGATIVE_INFINITY;
   visibleCount = 0;
   inflightCount = 0;
   delayedCount = 0;
@@ -92,6 +101,8 @@ export class QueueState {
   /** Adds a message (new, recovered or moved in) in the state its fields say. */
   add(message: QueuedMessage, now: number): void {
     this.messages.set(message.seq, message);
+    if (message.sentAt < this.newestSentAt) this.lateExpiry.push(message.sentAt, message);
+    else this.newestSentAt = message.sentAt;
     this.bySeq.push(message);
     message.group?.messages.push(message);
     if (message.state === INFLIGHT && message.due > now) {
@@ -132,6 +143,12 @@ export class QueueState {
       }
       this.bySeq.shift();
     }
+    for (let sent = this.lateExpiry.peekKey(); sent !== undefined && sent <= oldest;) {
+      this.remove(this.lateExpiry.pop()!);
+      sent = this.lateExpiry.peekKey();
+    }
+    if (this.lateExpiry.size > 1024 && this.lateExpiry.size > 2 * this.messages.size)
+      this.lateExpiry.retain((m) => m.state !== GONE);
     // Messages that expired or were deleted while visible linger in the deque until a receive
     // pops them; a queue nobody reads would keep them all, so sweep once most are stale.
     if (this.visible.length > 1024 && this.visible.length > 2 * this.visibleCount)
@@ -212,6 +229,28 @@ export class QueueState {
     }
     message.due = due;
     this.schedule(message);
+  }
+
+  /** Re-times a message never received: delayed until `due`, or visible if that has passed. */
+  redelay(message: QueuedMessage, due: number, now: number): void {
+    if (message.state === DELAYED) {
+      message.token++;
+      if (due > now) {
+        message.due = due;
+        this.schedule(message);
+      } else {
+        this.delayedCount--;
+        this.makeVisible(message);
+      }
+    } else if (message.state === VISIBLE && due > now) {
+      // It stays in the visible deque or its group's list; receives skip it while delayed.
+      this.visibleCount--;
+      this.delayedCount++;
+      message.state = DELAYED;
+      message.due = due;
+      message.token++;
+      this.schedule(message);
+    }
   }
 
   /** Removes a message for good (deleted, purged, expired or moved). */

@@ -90,4 +90,49 @@ describe("DurableIdempotencyStore", () => {
     );
     await store.close();
   });
+
+  it("idempotent() refuses a ttlMs above the store's maxTtlMs when built, before any side effect", async () => {
+    const { fs, clock } = setup();
+    const store = await DurableIdempotencyStore.open(DIR, { clock, maxTtlMs: 1000, log: { fs } });
+    let effects = 0;
+    let caught: unknown;
+    try {
+      idempotent((_id: string) => ++effects, { key: (id: string) => id, store, ttlMs: 2000 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isSluiceError(caught, "SLUICE_VALIDATION") && caught.field).toBe("ttlMs");
+    expect(effects).toBe(0);
+    // Within the limit it works.
+    const handle = idempotent((_id: string) => ++effects, {
+      key: (id: string) => id,
+      store,
+      ttlMs: 1000,
+    });
+    expect([await handle("a"), await handle("a")]).toEqual([1, 1]);
+    await store.close();
+  });
+
+  it("idempotent() runs the side effect once even when the durable store cannot hold its result", async () => {
+    const { fs, clock, open } = setup();
+    const store = await open();
+    let effects = 0;
+    const handle = idempotent((_id: string) => BigInt(++effects), {
+      key: (id: string) => id,
+      store,
+    });
+    // The first delivery gets the result; redeliveries are answered without running again,
+    // with undefined (no JSON for a BigInt), also after a restart.
+    expect(await handle("x")).toBe(1n);
+    expect(await handle("x")).toBeUndefined();
+    await store.close();
+    const reopened = await DurableIdempotencyStore.open(DIR, { clock, log: { fs } });
+    const again = idempotent((_id: string) => BigInt(++effects), {
+      key: (id: string) => id,
+      store: reopened,
+    });
+    expect(await again("x")).toBeUndefined();
+    expect(effects).toBe(1);
+    await reopened.close();
+  });
 });

@@ -43,7 +43,8 @@ export class DurableIdempotencyStore implements IdempotencyStore {
 
   private constructor(
     private readonly log: Log,
-    private readonly maxTtlMs: number,
+    /** The longest TTL this store keeps (its log's retention). */
+    readonly maxTtlMs: number,
     clock: Clock,
     private readonly ownsLog: boolean,
   ) {

@@ -21,6 +21,8 @@ export interface IdempotencyStore {
   delete(key: string): boolean | Promise<boolean>;
   /** Keys held now (expired keys not yet swept may be counted). */
   readonly size: number;
+  /** The longest TTL the store keeps, if it has a limit (checked when a handler is built). */
+  readonly maxTtlMs?: number;
   close(): Promise<void>;
 }
 

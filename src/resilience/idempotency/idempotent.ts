@@ -1,3 +1,4 @@
+import { invalid, isSluiceError } from "../../errors/index.js";
 import { type Event, EventEmitter } from "../events.js";
 import { checkPositiveMs } from "../validate.js";
 import {
@@ -51,9 +52,13 @@ export function idempotent<A extends unknown[], R>(
   handler: (...args: A) => R | PromiseLike<R>,
   options: IdempotentOptions<A>,
 ): IdempotentHandler<A, R> {
-  const store = options.store ?? new MemoryIdempotencyStore();
+  const store: IdempotencyStore = options.store ?? new MemoryIdempotencyStore();
   const ttlMs = options.ttlMs ?? DAY_MS;
   checkPositiveMs("ttlMs", ttlMs);
+  // Refused here, not after the side effect: a store that cannot keep the key that long would
+  // fail every delivery after running it.
+  if (store.maxTtlMs !== undefined && ttlMs > store.maxTtlMs)
+    throw invalid("ttlMs", `at most the store's maxTtlMs (${store.maxTtlMs})`, ttlMs);
   const keyOf = options.key;
   const inFlight = new Map<string, Promise<R>>();
   const duplicates = new EventEmitter<DuplicateEvent>();
@@ -76,7 +81,14 @@ export function idempotent<A extends unknown[], R>(
         }
       }
       const value = await handler(...args);
-      await store.set(key, value, ttlMs);
+      try {
+        await store.set(key, value, ttlMs);
+      } catch (error) {
+        if (!isSluiceError(error, "SLUICE_VALIDATION") || error.field !== "value") throw error;
+        // The effect has happened but the store cannot hold its result (not JSON): record the
+        // key as done without it, so redeliveries never repeat the effect (they get undefined).
+        await store.set(key, undefined, ttlMs);
+      }
       return value;
     };
     const promise = run();
