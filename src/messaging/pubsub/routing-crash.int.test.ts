@@ -28,8 +28,8 @@ async function runAndKill(dir: string, round: number): Promise<string> {
   running.add(child);
   let out = "";
   let err = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString("utf8")));
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString("utf8")));
+  child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+  child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   const deadline = Date.now() + 30_000;
   while ((out.match(/^[PE] /gm)?.length ?? 0) < 100 && Date.now() < deadline) {
