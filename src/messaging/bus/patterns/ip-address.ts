@@ -47,9 +47,17 @@ export function parseCidr(text: string): CidrNetwork | undefined {
   return { family: address.family, base: (address.value >> hostBits) << hostBits, prefixBits };
 }
 
+// Events carry one address that many cidr rules test in a row: parse it once.
+let lastText: string | undefined;
+let lastAddress: { family: 4 | 6; value: bigint } | undefined;
+
 /** Whether `ip` (text) lies in `network`. */
 export function inCidr(network: CidrNetwork, ip: string): boolean {
-  const address = parseIp(ip);
+  if (ip !== lastText) {
+    lastText = ip;
+    lastAddress = parseIp(ip);
+  }
+  const address = lastAddress;
   if (address === undefined || address.family !== network.family) return false;
   const hostBits = BigInt((network.family === 4 ? 32 : 128) - network.prefixBits);
   return (address.value >> hostBits) << hostBits === network.base;
