@@ -24,7 +24,7 @@ export const defaultBusBenchOptions: BusBenchOptions = {
 };
 
 /** A seeded generator, so every run matches the same events against the same rules. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -39,7 +39,7 @@ const STATUSES = ["placed", "paid", "shipped", "cancelled", "returned", "held"];
 const REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-south-1"];
 
 /** An order event of about 1 KiB. */
-function makeEvent(rnd: () => number, i: number): Record<string, unknown> {
+export function makeEvent(rnd: () => number, i: number): Record<string, unknown> {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
   return {
     version: "0",
@@ -74,7 +74,7 @@ function makeEvent(rnd: () => number, i: number): Record<string, unknown> {
 }
 
 /** A rule of one of ten kinds, so the index holds every operator. */
-function makePattern(rnd: () => number, i: number): Record<string, unknown> {
+export function makePattern(rnd: () => number, i: number): Record<string, unknown> {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
   switch (i % 10) {
     case 0:
