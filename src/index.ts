@@ -8,3 +8,5 @@ export * from "./messaging/queues/index.js";
 export * from "./backends/nats/index.js";
 export * from "./server/index.js";
 export * from "./client/index.js";
+export * from "./messaging/pubsub/index.js";
+export * from "./messaging/bus/index.js";

@@ -1,3 +1,5 @@
+import { runBusBench } from "../messaging/bus/bus.bench.js";
+import { runPubSubBench } from "../messaging/pubsub/pubsub.bench.js";
 import { type Command, InvalidArgumentError } from "commander";
 import { runLogBench } from "../engine/log.bench.js";
 import { runResilienceBench } from "../resilience/resilience.bench.js";
@@ -346,6 +348,102 @@ export function registerBenchCommands(program: Command): void {
             sqsSdkMessagesPerSec: (r as Awaited<ReturnType<typeof runServerBench>>).sqsSdk
               .messagesPerSecond,
           }),
+        );
+      },
+    );
+
+  withCommonOptions(bench.command("bus"))
+    .description("event pattern matching against many rules; putEvents -> rule -> queue end to end")
+    .option("--rules <n>", "rules of mixed kinds in the matching phase", positiveInt, 1000)
+    .option("--match-ms <ms>", "length of each matching loop", positiveInt, 3000)
+    .option("--num-events <n>", "events put in the end-to-end phase", positiveInt, 100_000)
+    .option("--producers <n>", "concurrent putEvents callers (10 entries each)", positiveInt, 8)
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
+    .action(
+      async (
+        opts: CommonOptions & {
+          rules: number;
+          matchMs: number;
+          numEvents: number;
+          producers: number;
+          fsync: FsyncMode;
+        },
+      ) => {
+        await repeat(
+          "bus",
+          opts,
+          () =>
+            runBusBench(
+              {
+                rules: opts.rules,
+                matchMs: opts.matchMs,
+                numEvents: opts.numEvents,
+                producers: opts.producers,
+                fsync: opts.fsync,
+              },
+              opts.json,
+            ),
+          (r) => {
+            const result = r as {
+              matching: { eventsPerSecParsed: number; eventsPerSecFromJson: number };
+              endToEnd: { endToEndEventsPerSec: number; putEventsPerSec: number };
+            };
+            return {
+              matchEventsPerSec: result.matching.eventsPerSecParsed,
+              parseAndMatchEventsPerSec: result.matching.eventsPerSecFromJson,
+              endToEndEventsPerSec: result.endToEnd.endToEndEventsPerSec,
+              putEventsPerSec: result.endToEnd.putEventsPerSec,
+            };
+          },
+        );
+      },
+    );
+
+  withCommonOptions(bench.command("pubsub"))
+    .description("publishBatch fanning out to queue subscriptions with filter policies")
+    .option("--num-messages <n>", "messages published", positiveInt, 50_000)
+    .option(
+      "--subscriptions <n>",
+      "queue subscriptions (each matching every message)",
+      positiveInt,
+      10,
+    )
+    .option("--producers <n>", "concurrent publishBatch callers (10 entries each)", positiveInt, 4)
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
+    .action(
+      async (
+        opts: CommonOptions & {
+          numMessages: number;
+          subscriptions: number;
+          producers: number;
+          fsync: FsyncMode;
+        },
+      ) => {
+        await repeat(
+          "pubsub",
+          opts,
+          () =>
+            runPubSubBench(
+              {
+                numMessages: opts.numMessages,
+                subscriptions: opts.subscriptions,
+                producers: opts.producers,
+                fsync: opts.fsync,
+              },
+              opts.json,
+            ),
+          (r) => {
+            const result = r as {
+              fanOutMessagesPerSec: number;
+              deliveriesPerSec: number;
+              publishedPerSec: number;
+            };
+            return {
+              fanOutMessagesPerSec: result.fanOutMessagesPerSec,
+              deliveriesPerSec: result.deliveriesPerSec,
+              publishedPerSec: result.publishedPerSec,
+            };
+          },
         );
       },
     );

@@ -1,0 +1,582 @@
+/**
+ * The conformance suite every `EventBusService` backend must pass: EventBridge's observable
+ * semantics (buses, rules, pattern errors, putEvents limits and per-entry results, targets and
+ * their input settings, retries and dead letters, archives, replays and their states, scheduled
+ * rules) and, where the backend has storage, delivery across a close and reopen. Time runs on a
+ * `VirtualClock`.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { SluiceError } from "../../errors/index.js";
+import { VirtualClock } from "../../time/virtual-clock.js";
+import type { PubSubService } from "../pubsub/pubsub-service.js";
+import type { Message, QueueService } from "../queues/index.js";
+import type { EventBusService, PutEventsRequestEntry, ReplayState } from "./event-bus-service.js";
+
+/** An event bus and the queue and pub/sub services its targets deliver to. */
+export interface BusUnderTest {
+  readonly bus: EventBusService;
+  readonly queues: QueueService;
+  readonly topics: PubSubService;
+}
+
+export interface BusConformanceHarness {
+  readonly name: string;
+  open(clock: VirtualClock): Promise<BusUnderTest>;
+  reopen?(services: BusUnderTest, clock: VirtualClock): Promise<BusUnderTest>;
+  close(services: BusUnderTest): Promise<void>;
+}
+
+const ACCOUNT = "000000000000";
+const queueArn = (name: string): string => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
+const busArn = (name: string): string => `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${name}`;
+const lambdaArn = (name: string): string => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
+
+async function rejection(promise: Promise<unknown>): Promise<SluiceError & { ebError?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as SluiceError & { ebError?: string };
+  }
+  throw new Error("expected a rejection");
+}
+
+const order = (
+  detail: Record<string, unknown>,
+  extra: Partial<PutEventsRequestEntry> = {},
+): PutEventsRequestEntry => ({
+  Source: "shop.orders",
+  DetailType: "OrderPlaced",
+  Detail: JSON.stringify(detail),
+  ...extra,
+});
+
+/** Runs the suite against one backend. */
+export function describeBusConformance(harness: BusConformanceHarness): void {
+  describe(`EventBusService conformance: ${harness.name}`, () => {
+    let clock: VirtualClock;
+    let services: BusUnderTest | undefined;
+
+    const open = async (): Promise<BusUnderTest> => {
+      clock = new VirtualClock(Date.UTC(2026, 0, 1));
+      services = await harness.open(clock);
+      return services;
+    };
+
+    afterEach(async () => {
+      if (services !== undefined) await harness.close(services);
+      services = undefined;
+    });
+
+    async function until(
+      done: () => boolean | Promise<boolean>,
+      maxMs = 600_000,
+      stepMs = 100,
+    ): Promise<void> {
+      for (let waited = 0; waited <= maxMs; waited += stepMs) {
+        if (await done()) return;
+        await clock.advance(stepMs);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      throw new Error("condition not reached in time");
+    }
+
+    async function drain(queues: QueueService, name: string, expected: number): Promise<Message[]> {
+      const { QueueUrl } = await queues.getQueueUrl({ QueueName: name });
+      const got: Message[] = [];
+      await until(async () => {
+        const { Messages } = await queues.receiveMessage({
+          QueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageAttributeNames: ["All"],
+        });
+        for (const m of Messages) {
+          got.push(m);
+          await queues.deleteMessage({ QueueUrl, ReceiptHandle: m.ReceiptHandle });
+        }
+        return got.length >= expected;
+      });
+      return got;
+    }
+
+    async function expectEmpty(queues: QueueService, name: string): Promise<void> {
+      await clock.advance(2_000);
+      const { QueueUrl } = await queues.getQueueUrl({ QueueName: name });
+      const { Messages } = await queues.receiveMessage({
+        QueueUrl,
+        WaitTimeSeconds: 0,
+        MaxNumberOfMessages: 10,
+      });
+      expect(Messages.map((m) => m.Body)).toEqual([]);
+    }
+
+    describe("buses and rules", () => {
+      it("a default bus plus named ones; rules are created, described, listed, disabled and deleted", async () => {
+        const { bus } = await open();
+        expect((await bus.listEventBuses()).EventBuses.map((b) => b.Name)).toEqual(["default"]);
+        expect((await bus.createEventBus({ Name: "orders" })).EventBusArn).toBe(busArn("orders"));
+        expect((await rejection(bus.createEventBus({ Name: "orders" }))).ebError).toBe(
+          "ResourceAlreadyExistsException",
+        );
+        const { RuleArn } = await bus.putRule({
+          Name: "big",
+          EventBusName: "orders",
+          EventPattern: '{"detail":{"total":[{"numeric":[">",100]}]}}',
+        });
+        expect(RuleArn).toBe(`arn:aws:events:us-east-1:${ACCOUNT}:rule/orders/big`);
+        expect(await bus.describeRule({ Name: "big", EventBusName: "orders" })).toMatchObject({
+          Name: "big",
+          State: "ENABLED",
+          EventBusName: "orders",
+        });
+        await bus.disableRule({ Name: "big", EventBusName: "orders" });
+        expect((await bus.listRules({ EventBusName: "orders" })).Rules.map((r) => r.State)).toEqual(
+          ["DISABLED"],
+        );
+        await bus.deleteRule({ Name: "big", EventBusName: "orders" });
+        expect(
+          (await rejection(bus.describeRule({ Name: "big", EventBusName: "orders" }))).ebError,
+        ).toBe("ResourceNotFoundException");
+        expect(
+          (
+            await rejection(
+              bus.putRule({ Name: "r", EventBusName: "nope", EventPattern: '{"a":["b"]}' }),
+            )
+          ).ebError,
+        ).toBe("ResourceNotFoundException");
+      });
+
+      it("invalid patterns are refused, naming the path and the operator", async () => {
+        const { bus } = await open();
+        const error = await rejection(
+          bus.putRule({ Name: "r", EventPattern: '{"detail":{"state":[{"prefixx":"a"}]}}' }),
+        );
+        expect(error.ebError).toBe("InvalidEventPatternException");
+        expect(error.field).toBe("EventPattern.detail.state[0]");
+        expect(error.message).toContain("Event pattern is not valid. Reason:");
+        expect(error.message).toContain("prefixx");
+        expect(
+          (await rejection(bus.putRule({ Name: "bad name!", EventPattern: '{"a":["b"]}' }))).field,
+        ).toBe("Name");
+        expect((await rejection(bus.putRule({ Name: "r" }))).ebError).toBe("ValidationException");
+      });
+
+      it("testEventPattern", async () => {
+        const { bus } = await open();
+        const event = JSON.stringify({
+          id: "1",
+          account: ACCOUNT,
+          source: "shop",
+          time: "2026-01-01T00:00:00Z",
+          region: "us-east-1",
+          "detail-type": "x",
+          resources: [],
+          detail: { n: 5 },
+        });
+        expect(
+          (
+            await bus.testEventPattern({
+              EventPattern: '{"detail":{"n":[{"numeric":[">",1]}]}}',
+              Event: event,
+            })
+          ).Result,
+        ).toBe(true);
+        expect(
+          (await bus.testEventPattern({ EventPattern: '{"detail":{"n":[6]}}', Event: event }))
+            .Result,
+        ).toBe(false);
+        expect(
+          (await rejection(bus.testEventPattern({ EventPattern: '{"detail":[]}', Event: event })))
+            .ebError,
+        ).toBe("InvalidEventPatternException");
+      });
+    });
+
+    describe("putEvents and targets", () => {
+      it("routes matching events to a queue target, in EventBridge's envelope", async () => {
+        const { bus, queues } = await open();
+        await queues.createQueue({ QueueName: "big" });
+        await bus.putRule({
+          Name: "big",
+          EventPattern: JSON.stringify({
+            source: ["shop.orders"],
+            detail: { total: [{ numeric: [">=", 100] }] },
+          }),
+        });
+        await bus.putTargets({ Rule: "big", Targets: [{ Id: "q", Arn: queueArn("big") }] });
+        const result = await bus.putEvents({
+          Entries: [
+            order({ total: 150 }, { Resources: ["r1"] }),
+            order({ total: 5 }),
+            order({ total: 300 }, { Source: "other" }),
+          ],
+        });
+        expect(result.FailedEntryCount).toBe(0);
+        const [m] = await drain(queues, "big", 1);
+        const event = JSON.parse(m!.Body) as Record<string, unknown>;
+        expect(event).toMatchObject({
+          version: "0",
+          id: result.Entries[0]!.EventId,
+          source: "shop.orders",
+          "detail-type": "OrderPlaced",
+          account: ACCOUNT,
+          region: "us-east-1",
+          resources: ["r1"],
+          detail: { total: 150 },
+          time: "2026-01-01T00:00:00Z",
+        });
+        await expectEmpty(queues, "big");
+      });
+
+      it("per-entry errors and request limits", async () => {
+        const { bus } = await open();
+        const result = await bus.putEvents({
+          Entries: [
+            order({}),
+            { Source: "", DetailType: "x", Detail: "{}" },
+            { Source: "s", DetailType: "x", Detail: "{not json" },
+            order({}, { EventBusName: "missing" }),
+          ],
+        });
+        expect(result.FailedEntryCount).toBe(3);
+        expect(result.Entries.map((e) => e.ErrorCode ?? "ok")).toEqual([
+          "ok",
+          "InvalidArgument",
+          "MalformedDetail",
+          "ResourceNotFoundException",
+        ]);
+        expect(
+          (await rejection(bus.putEvents({ Entries: Array.from({ length: 11 }, () => order({})) })))
+            .field,
+        ).toBe("Entries");
+        expect(
+          (await rejection(bus.putEvents({ Entries: [order({ big: "x".repeat(256 * 1024) })] })))
+            .message,
+        ).toContain("over the limit");
+      });
+
+      it("Input, InputPath and InputTransformer shape what a target gets", async () => {
+        const { bus, queues } = await open();
+        for (const q of ["constant", "part", "shaped"]) await queues.createQueue({ QueueName: q });
+        await bus.putRule({ Name: "all", EventPattern: '{"source":["shop.orders"]}' });
+        await bus.putTargets({
+          Rule: "all",
+          Targets: [
+            { Id: "c", Arn: queueArn("constant"), Input: '{"fixed":1}' },
+            { Id: "p", Arn: queueArn("part"), InputPath: "$.detail" },
+            {
+              Id: "s",
+              Arn: queueArn("shaped"),
+              InputTransformer: {
+                InputPathsMap: { id: "$.detail.id" },
+                InputTemplate: '{"order":<id>,"text":"order <id> by <aws.events.rule-name>"}',
+              },
+            },
+          ],
+        });
+        await bus.putEvents({ Entries: [order({ id: "o-1", total: 3 })] });
+        expect(JSON.parse((await drain(queues, "constant", 1))[0]!.Body)).toEqual({ fixed: 1 });
+        expect(JSON.parse((await drain(queues, "part", 1))[0]!.Body)).toEqual({
+          id: "o-1",
+          total: 3,
+        });
+        expect(JSON.parse((await drain(queues, "shaped", 1))[0]!.Body)).toEqual({
+          order: "o-1",
+          text: "order o-1 by all",
+        });
+        const bad = await bus.putTargets({
+          Rule: "all",
+          Targets: [{ Id: "x", Arn: queueArn("q"), InputPath: "detail" }],
+        });
+        expect(bad.FailedEntries[0]?.ErrorMessage).toContain("Targets[0].InputPath");
+      });
+
+      it("handlers, other buses and topics as targets", async () => {
+        const { bus, queues, topics } = await open();
+        const got: unknown[] = [];
+        bus.registerHandler("audit", (input) => {
+          got.push(input);
+        });
+        await bus.createEventBus({ Name: "downstream" });
+        await queues.createQueue({ QueueName: "down" });
+        await queues.createQueue({ QueueName: "via-topic" });
+        const { TopicArn } = await topics.createTopic({ Name: "fanout" });
+        await topics.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("via-topic"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await bus.putRule({ Name: "all", EventPattern: '{"source":["shop.orders"]}' });
+        await bus.putTargets({
+          Rule: "all",
+          Targets: [
+            { Id: "h", Arn: lambdaArn("audit"), InputPath: "$.detail.id" },
+            { Id: "b", Arn: busArn("downstream") },
+            { Id: "t", Arn: TopicArn, InputPath: "$.detail" },
+          ],
+        });
+        await bus.putRule({
+          Name: "down",
+          EventBusName: "downstream",
+          EventPattern: '{"detail-type":["OrderPlaced"]}',
+        });
+        await bus.putTargets({
+          Rule: "down",
+          EventBusName: "downstream",
+          Targets: [{ Id: "q", Arn: queueArn("down") }],
+        });
+        await bus.putEvents({ Entries: [order({ id: "o-9" })] });
+        await until(() => got.length === 1);
+        expect(got).toEqual(["o-9"]);
+        expect(JSON.parse((await drain(queues, "down", 1))[0]!.Body)).toMatchObject({
+          detail: { id: "o-9" },
+        });
+        expect(JSON.parse((await drain(queues, "via-topic", 1))[0]!.Body)).toEqual({ id: "o-9" });
+      });
+
+      it("a failing target is retried per its retry policy, then dead-lettered with the reason", async () => {
+        const { bus, queues } = await open();
+        await queues.createQueue({ QueueName: "dlq" });
+        let calls = 0;
+        bus.registerHandler("broken", () => {
+          calls++;
+          throw new Error("downstream is down");
+        });
+        await bus.putRule({ Name: "r", EventPattern: '{"source":["shop.orders"]}' });
+        await bus.putTargets({
+          Rule: "r",
+          Targets: [
+            {
+              Id: "h",
+              Arn: lambdaArn("broken"),
+              RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+              DeadLetterConfig: { Arn: queueArn("dlq") },
+            },
+          ],
+        });
+        const { Entries } = await bus.putEvents({ Entries: [order({ id: "o-1" })] });
+        const [dead] = await drain(queues, "dlq", 1);
+        expect(calls).toBe(4);
+        expect(JSON.parse(dead!.Body)).toMatchObject({ id: Entries[0]!.EventId });
+        expect(dead!.MessageAttributes?.ERROR_MESSAGE?.StringValue).toContain("downstream is down");
+        expect(dead!.MessageAttributes?.RULE_ARN?.StringValue).toBe(
+          `arn:aws:events:us-east-1:${ACCOUNT}:rule/r`,
+        );
+      });
+
+      it("a disabled rule delivers nothing", async () => {
+        const { bus, queues } = await open();
+        await queues.createQueue({ QueueName: "q" });
+        await bus.putRule({
+          Name: "r",
+          EventPattern: '{"source":["shop.orders"]}',
+          State: "DISABLED",
+        });
+        await bus.putTargets({ Rule: "r", Targets: [{ Id: "q", Arn: queueArn("q") }] });
+        await bus.putEvents({ Entries: [order({})] });
+        await expectEmpty(queues, "q");
+      });
+    });
+
+    describe("archives and replays", () => {
+      it("archive matching events; replay a time range to chosen rules, marked with the replay's name", async () => {
+        const { bus, queues } = await open();
+        for (const q of ["live", "replayed", "other"]) await queues.createQueue({ QueueName: q });
+        await bus.createArchive({
+          ArchiveName: "orders",
+          EventSourceArn: busArn("default"),
+          EventPattern: '{"source":["shop.orders"]}',
+          RetentionDays: 7,
+        });
+        await bus.putRule({
+          Name: "live-only",
+          EventPattern: '{"source":["shop.orders"],"replay-name":[{"exists":false}]}',
+        });
+        await bus.putTargets({
+          Rule: "live-only",
+          Targets: [{ Id: "q", Arn: queueArn("live"), InputPath: "$.detail.n" }],
+        });
+        await bus.putRule({ Name: "replays", EventPattern: '{"source":["shop.orders"]}' });
+        await bus.putTargets({
+          Rule: "replays",
+          Targets: [{ Id: "q", Arn: queueArn("replayed") }],
+        });
+        await bus.putRule({ Name: "other", EventPattern: '{"source":["shop.orders"]}' });
+        await bus.putTargets({
+          Rule: "other",
+          Targets: [{ Id: "q", Arn: queueArn("other"), InputPath: "$.detail.n" }],
+        });
+        const t0 = clock.now();
+        for (let n = 0; n < 6; n++) {
+          await bus.putEvents({
+            Entries: [order({ n }), { Source: "noise", DetailType: "x", Detail: "{}" }],
+          });
+          await clock.advance(60_000);
+        }
+        expect((await drain(queues, "live", 6)).map((m) => m.Body)).toEqual([
+          "0",
+          "1",
+          "2",
+          "3",
+          "4",
+          "5",
+        ]);
+        await drain(queues, "replayed", 6);
+        await drain(queues, "other", 6);
+        await until(
+          async () => (await bus.describeArchive({ ArchiveName: "orders" })).EventCount === 6,
+        );
+        const { State } = await bus.startReplay({
+          ReplayName: "fix-1",
+          EventSourceArn: `arn:aws:events:us-east-1:${ACCOUNT}:archive/orders`,
+          EventStartTime: new Date(t0 + 60_000),
+          EventEndTime: new Date(t0 + 4 * 60_000),
+          Destination: {
+            Arn: busArn("default"),
+            FilterArns: [`arn:aws:events:us-east-1:${ACCOUNT}:rule/replays`],
+          },
+        });
+        expect(State).toBe("STARTING");
+        await until(
+          async () => (await bus.describeReplay({ ReplayName: "fix-1" })).State === "COMPLETED",
+        );
+        const replayed = (await drain(queues, "replayed", 3)).map(
+          (m) => JSON.parse(m.Body) as { detail: { n: number }; "replay-name": string },
+        );
+        expect(replayed.map((e) => e.detail.n)).toEqual([1, 2, 3]);
+        expect(replayed.every((e) => e["replay-name"] === "fix-1")).toBe(true);
+        await expectEmpty(queues, "live");
+        await expectEmpty(queues, "other");
+        expect((await bus.describeArchive({ ArchiveName: "orders" })).EventCount).toBe(6);
+        const described = await bus.describeReplay({ ReplayName: "fix-1" });
+        expect(described.EventLastReplayedTime?.getTime()).toBe(t0 + 3 * 60_000);
+      });
+
+      it("replay states, cancel, and bad requests", async () => {
+        const { bus } = await open();
+        await bus.createArchive({ ArchiveName: "a", EventSourceArn: busArn("default") });
+        await bus.putEvents({ Entries: [order({})] });
+        await clock.advance(1000);
+        const arn = `arn:aws:events:us-east-1:${ACCOUNT}:archive/a`;
+        const now = clock.now();
+        await bus.startReplay({
+          ReplayName: "r1",
+          EventSourceArn: arn,
+          EventStartTime: new Date(now - 10_000),
+          EventEndTime: new Date(now),
+          Destination: { Arn: busArn("default") },
+        });
+        const cancelled = await bus
+          .cancelReplay({ ReplayName: "r1" })
+          .catch((e: { ebError?: string }) => e.ebError);
+        await until(async () =>
+          ["COMPLETED", "CANCELLED"].includes(
+            (await bus.describeReplay({ ReplayName: "r1" })).State,
+          ),
+        );
+        const final: ReplayState = (await bus.describeReplay({ ReplayName: "r1" })).State;
+        expect(
+          cancelled === "IllegalStatusException" ? final === "COMPLETED" : final === "CANCELLED",
+        ).toBe(true);
+        expect((await rejection(bus.cancelReplay({ ReplayName: "r1" }))).ebError).toBe(
+          "IllegalStatusException",
+        );
+        expect(
+          (
+            await rejection(
+              bus.startReplay({
+                ReplayName: "r1",
+                EventSourceArn: arn,
+                EventStartTime: new Date(now - 1000),
+                EventEndTime: new Date(now),
+                Destination: { Arn: busArn("default") },
+              }),
+            )
+          ).ebError,
+        ).toBe("ResourceAlreadyExistsException");
+        expect(
+          (
+            await rejection(
+              bus.startReplay({
+                ReplayName: "r2",
+                EventSourceArn: arn,
+                EventStartTime: new Date(now),
+                EventEndTime: new Date(now - 1),
+                Destination: { Arn: busArn("default") },
+              }),
+            )
+          ).field,
+        ).toBe("EventStartTime");
+        expect(
+          (
+            await rejection(
+              bus.startReplay({
+                ReplayName: "r3",
+                EventSourceArn: arn + "x",
+                EventStartTime: new Date(now - 1000),
+                EventEndTime: new Date(now),
+                Destination: { Arn: busArn("default") },
+              }),
+            )
+          ).ebError,
+        ).toBe("ResourceNotFoundException");
+        expect((await bus.listReplays()).Replays.map((r) => r.ReplayName)).toEqual(["r1"]);
+      });
+    });
+
+    describe("scheduled rules", () => {
+      it("rate(5 minutes) sends a Scheduled Event to the rule's targets on the clock's beat", async () => {
+        const { bus } = await open();
+        const fired: { time: string; "detail-type": string; resources: string[] }[] = [];
+        bus.registerHandler("tick", (input) => {
+          fired.push(input as (typeof fired)[number]);
+        });
+        await bus.putRule({ Name: "every5", ScheduleExpression: "rate(5 minutes)" });
+        await bus.putTargets({ Rule: "every5", Targets: [{ Id: "h", Arn: lambdaArn("tick") }] });
+        await until(() => fired.length >= 3, 20 * 60_000, 10_000);
+        expect(fired.slice(0, 3).map((e) => e.time)).toEqual([
+          "2026-01-01T00:05:00Z",
+          "2026-01-01T00:10:00Z",
+          "2026-01-01T00:15:00Z",
+        ]);
+        expect(fired[0]).toMatchObject({
+          "detail-type": "Scheduled Event",
+          resources: [`arn:aws:events:us-east-1:${ACCOUNT}:rule/every5`],
+        });
+        await bus.disableRule({ Name: "every5" });
+        const count = fired.length;
+        await clock.advance(30 * 60_000);
+        expect(fired.length).toBe(count);
+        expect(
+          (await rejection(bus.putRule({ Name: "x", ScheduleExpression: "rate(0 minutes)" })))
+            .field,
+        ).toBe("ScheduleExpression");
+      });
+    });
+
+    if (harness.reopen !== undefined) {
+      const reopen = (s: BusUnderTest, c: VirtualClock): Promise<BusUnderTest> =>
+        harness.reopen!(s, c);
+      describe("durability", () => {
+        it("rules, targets and events still pending delivery survive a reopen (at least once)", async () => {
+          const first = await open();
+          await first.bus.putRule({ Name: "r", EventPattern: '{"source":["shop.orders"]}' });
+          await first.bus.putTargets({ Rule: "r", Targets: [{ Id: "h", Arn: lambdaArn("late") }] });
+          await first.bus.putEvents({ Entries: [order({ id: "kept" })] });
+          await clock.advance(500);
+          services = await reopen(first, clock);
+          const got: unknown[] = [];
+          services.bus.registerHandler("late", (input) => {
+            got.push((input as { detail: { id: string } }).detail.id);
+          });
+          await until(() => got.length > 0);
+          expect(got[0]).toBe("kept");
+          expect(
+            (await services.bus.listTargetsByRule({ Rule: "r" })).Targets.map((t) => t.Id),
+          ).toEqual(["h"]);
+        });
+      });
+    }
+  });
+}

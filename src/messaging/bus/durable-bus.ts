@@ -1,0 +1,408 @@
+import { asError } from "../../errors/index.js";
+import {
+  type FileSystem,
+  type FsyncPolicy,
+  type Log,
+  type LogRecord,
+  openLog,
+} from "../../engine/index.js";
+import type { Counter, MetricsRegistry } from "../../observability/index.js";
+import { type Backoff, exponentialBackoff } from "../../resilience/index.js";
+import type { Clock } from "../../time/index.js";
+import type { ArchiveLog } from "./archive-log.js";
+import type { BusEvent, Target } from "./event-bus-service.js";
+import { type TargetInput, transformInput } from "./input-transformer.js";
+import { PatternIndex } from "./patterns/index.js";
+import { type TargetWiring, TargetError, sendToQueue, sendToTarget } from "./target-sender.js";
+
+/** A target ready to deliver: its compiled input and retry limits. */
+export interface CompiledTarget {
+  readonly target: Target;
+  readonly input: TargetInput;
+  readonly maxRetries: number;
+  readonly maxAgeMs: number;
+}
+
+/** A rule ready to route: enabled or not, and its targets. */
+export interface CompiledRule {
+  readonly name: string;
+  readonly arn: string;
+  readonly enabled: boolean;
+  readonly targets: readonly CompiledTarget[];
+}
+
+/** Header naming the one rule a scheduled event goes to, whatever the patterns say. */
+export const DIRECT_RULE_HEADER = "direct-rule";
+/** Header naming the rules a replayed event may go to (its replay's FilterArns). */
+export const RULE_FILTER_HEADER = "rule-filter";
+
+const READ_BATCH = 500;
+
+/**
+ * One event bus: an engine log of put events (acknowledged once durable) and a dispatcher that
+ * reads it in order, matches each event against every rule and archive at once through one
+ * shared pattern index, writes archives, and delivers to targets. A failed delivery retries in
+ * the background (exponential backoff with jitter, up to the target's attempts and event age)
+ * and then goes to the dead-letter queue; the saved cursor never passes an event that still has
+ * a delivery pending, so a crash re-delivers (at least once) rather than loses.
+ */
+export class DurableBus {
+  readonly rules = new Map<string, CompiledRule>();
+  readonly archives = new Map<string, ArchiveLog>();
+  private readonly index = new PatternIndex<string>();
+  private acknowledgedEnd: number;
+  private waiters: (() => void)[] = [];
+  /** Next event to dispatch. */
+  private position: number;
+  /** Offset -> deliveries still retrying. */
+  private readonly pending = new Map<number, number>();
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private readonly retrying = new Set<Promise<void>>();
+  private readonly queueUrls = new Map<string, string>();
+  private readonly backoff: Backoff;
+  private readonly delivered: Counter | undefined;
+  private readonly failedAttempts: Counter | undefined;
+  private readonly deadLettered: Counter | undefined;
+  private readonly dropped: Counter | undefined;
+  private readonly matchedEvents: Counter | undefined;
+
+  private constructor(
+    readonly name: string,
+    readonly log: Log,
+    private readonly clock: Clock,
+    private readonly wiring: TargetWiring,
+    cursor: number,
+    metrics: MetricsRegistry | undefined,
+    random: (() => number) | undefined,
+  ) {
+    this.acknowledgedEnd = log.logEndOffset;
+    this.position = Math.max(cursor, log.logStartOffset);
+    this.backoff = exponentialBackoff({
+      initialDelayMs: 1000,
+      maxDelayMs: 300_000,
+      jitter: "full",
+      ...(random === undefined ? {} : { random }),
+    });
+    const labels = { bus: name };
+    this.delivered = metrics?.counter(
+      "sluice_bus_delivered_total",
+      "Events delivered to targets.",
+      labels,
+    );
+    this.failedAttempts = metrics?.counter(
+      "sluice_bus_delivery_failures_total",
+      "Failed delivery attempts.",
+      labels,
+    );
+    this.deadLettered = metrics?.counter(
+      "sluice_bus_dead_lettered_total",
+      "Events sent to a target's dead-letter queue.",
+      labels,
+    );
+    this.dropped = metrics?.counter(
+      "sluice_bus_dropped_total",
+      "Events given up with no dead-letter queue (as EventBridge does).",
+      labels,
+    );
+    this.matchedEvents = metrics?.counter("sluice_bus_matched_total", "Rule matches.", labels);
+  }
+
+  static async open(
+    dir: string,
+    name: string,
+    options: {
+      clock: Clock;
+      fsync: FsyncPolicy;
+      fs?: FileSystem;
+      wiring: TargetWiring;
+      cursor: number;
+      metrics?: MetricsRegistry;
+      random?: () => number;
+    },
+  ): Promise<DurableBus> {
+    const log = await openLog(dir, {
+      fsync: options.fsync,
+      clock: options.clock,
+      segmentBytes: 16 * 1024 * 1024,
+      maintenanceIntervalMs: 0,
+      name: `bus-${name}`,
+      ...(options.fs === undefined ? {} : { fs: options.fs }),
+    });
+    return new DurableBus(
+      name,
+      log,
+      options.clock,
+      options.wiring,
+      options.cursor,
+      options.metrics,
+      options.random,
+    );
+  }
+
+  /** Where the dispatcher may resume after a crash: no earlier event has a delivery pending. */
+  get safeCursor(): number {
+    for (const offset of this.pending.keys()) return Math.min(offset, this.position);
+    return this.position;
+  }
+
+  get endOffset(): number {
+    return this.acknowledgedEnd;
+  }
+
+  setRulePattern(
+    rule: string,
+    pattern: Parameters<PatternIndex<string>["set"]>[1] | undefined,
+  ): void {
+    if (pattern === undefined) this.index.delete(`r:${rule}`);
+    else this.index.set(`r:${rule}`, pattern);
+  }
+
+  setArchivePattern(
+    archive: string,
+    pattern: Parameters<PatternIndex<string>["set"]>[1] | undefined,
+  ): void {
+    if (pattern === undefined) this.index.delete(`a:${archive}`);
+    else this.index.set(`a:${archive}`, pattern);
+  }
+
+  /** Appends events; resolves once durable, when the dispatcher may deliver them. */
+  async append(
+    events: readonly { event: BusEvent; directRule?: string; ruleFilter?: readonly string[] }[],
+  ): Promise<void> {
+    if (events.length === 0) return;
+    const result = await this.log.append(
+      events.map(({ event, directRule, ruleFilter }) => ({
+        value: Buffer.from(JSON.stringify(event), "utf8"),
+        headers: [
+          ...(directRule === undefined
+            ? []
+            : [{ key: DIRECT_RULE_HEADER, value: Buffer.from(directRule, "utf8") }]),
+          ...(ruleFilter === undefined
+            ? []
+            : [
+                { key: RULE_FILTER_HEADER, value: Buffer.from(JSON.stringify(ruleFilter), "utf8") },
+              ]),
+        ],
+      })),
+    );
+    if (result.lastOffset + 1 > this.acknowledgedEnd) {
+      this.acknowledgedEnd = result.lastOffset + 1;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  start(): void {
+    this.running ??= this.run().catch((error: unknown) => {
+      if (!this.abort.signal.aborted) throw error;
+    });
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      if (this.position >= this.acknowledgedEnd) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          this.waiters.push(done);
+          signal.addEventListener("abort", done, { once: true });
+        });
+        continue;
+      }
+      const records = this.log.read(this.position, {
+        maxRecords: Math.min(READ_BATCH, this.acknowledgedEnd - this.position),
+      });
+      if (records.length === 0) break;
+      await this.dispatch(records.filter((r) => r.offset < this.acknowledgedEnd));
+      if (signal.aborted) return;
+      this.position = records[records.length - 1]!.offset + 1;
+    }
+  }
+
+  /** Matches a batch, writes archives, then delivers (first attempts awaited, retries in the background). */
+  private async dispatch(records: readonly LogRecord[]): Promise<void> {
+    const toArchive = new Map<string, { event: BusEvent; ingestedMs: number }[]>();
+    const deliveries: Promise<void>[] = [];
+    for (const record of records) {
+      const event = JSON.parse(record.value!.toString("utf8")) as BusEvent;
+      const direct = record.headers
+        .find((h) => h.key === DIRECT_RULE_HEADER)
+        ?.value?.toString("utf8");
+      const filterHeader = record.headers.find((h) => h.key === RULE_FILTER_HEADER)?.value;
+      const ruleFilter =
+        filterHeader == null
+          ? undefined
+          : new Set(JSON.parse(filterHeader.toString("utf8")) as string[]);
+      const matched = direct === undefined ? this.index.match(event) : [`r:${direct}`];
+      for (const id of matched) {
+        if (id.startsWith("a:")) {
+          if (event["replay-name"] !== undefined) continue; // replays are not archived again
+          const list = toArchive.get(id.slice(2)) ?? [];
+          list.push({ event, ingestedMs: record.timestamp });
+          toArchive.set(id.slice(2), list);
+          continue;
+        }
+        const rule = this.rules.get(id.slice(2));
+        if (rule === undefined || !rule.enabled) continue;
+        if (ruleFilter !== undefined && !ruleFilter.has(rule.name)) continue;
+        this.matchedEvents?.inc();
+        for (const target of rule.targets)
+          deliveries.push(this.deliverFirst(record.offset, record.timestamp, event, rule, target));
+      }
+    }
+    await Promise.all(
+      [...toArchive].map(
+        ([name, events]) => this.archives.get(name)?.append(events) ?? Promise.resolve(),
+      ),
+    );
+    await Promise.all(deliveries);
+  }
+
+  private payloadFor(
+    event: BusEvent,
+    rule: CompiledRule,
+    target: CompiledTarget,
+    ingestedMs: number,
+  ): unknown {
+    return transformInput(target.input, event, {
+      ruleArn: rule.arn,
+      ruleName: rule.name,
+      ingestionTime: new Date(ingestedMs).toISOString(),
+    });
+  }
+
+  private async deliverFirst(
+    offset: number,
+    ingestedMs: number,
+    event: BusEvent,
+    rule: CompiledRule,
+    target: CompiledTarget,
+  ): Promise<void> {
+    try {
+      await sendToTarget(
+        this.wiring,
+        target.target,
+        this.payloadFor(event, rule, target, ingestedMs),
+        event,
+        this.queueUrls,
+      );
+      this.delivered?.inc();
+    } catch (error) {
+      this.failedAttempts?.inc();
+      this.pending.set(offset, (this.pending.get(offset) ?? 0) + 1);
+      const retrying = this.retry(offset, ingestedMs, event, rule, target, asError(error)).finally(
+        () => {
+          this.retrying.delete(retrying);
+          // Stopped mid-retry: the event stays pending, so the saved cursor does not pass it.
+          if (this.abort.signal.aborted) return;
+          const left = (this.pending.get(offset) ?? 1) - 1;
+          if (left <= 0) this.pending.delete(offset);
+          else this.pending.set(offset, left);
+        },
+      );
+      this.retrying.add(retrying);
+    }
+  }
+
+  private async retry(
+    offset: number,
+    ingestedMs: number,
+    event: BusEvent,
+    rule: CompiledRule,
+    target: CompiledTarget,
+    firstError: Error,
+  ): Promise<void> {
+    const signal = this.abort.signal;
+    let lastError = firstError;
+    let previousDelay = 0;
+    for (let attempt = 1; attempt <= target.maxRetries; attempt++) {
+      const delay = this.backoff.delayMs(attempt, previousDelay);
+      previousDelay = delay;
+      if (this.clock.now() + delay - ingestedMs > target.maxAgeMs) break;
+      try {
+        await this.clock.sleep(delay, signal);
+      } catch {
+        return; // closing: the event stays pending and is delivered again after reopening
+      }
+      try {
+        await sendToTarget(
+          this.wiring,
+          target.target,
+          this.payloadFor(event, rule, target, ingestedMs),
+          event,
+          this.queueUrls,
+        );
+        this.delivered?.inc();
+        return;
+      } catch (error) {
+        this.failedAttempts?.inc();
+        lastError = asError(error);
+      }
+    }
+    await this.deadLetter(event, rule, target, lastError);
+  }
+
+  private async deadLetter(
+    event: BusEvent,
+    rule: CompiledRule,
+    target: CompiledTarget,
+    error: Error,
+  ): Promise<void> {
+    const dlq = target.target.DeadLetterConfig?.Arn;
+    if (dlq === undefined) {
+      this.dropped?.inc();
+      return;
+    }
+    const attributes = {
+      RULE_ARN: { DataType: "String", StringValue: rule.arn },
+      TARGET_ARN: { DataType: "String", StringValue: target.target.Arn },
+      ERROR_CODE: {
+        DataType: "String",
+        StringValue: error instanceof TargetError ? error.targetCode : "UNKNOWN",
+      },
+      ERROR_MESSAGE: { DataType: "String", StringValue: error.message.slice(0, 1000) || "failed" },
+    };
+    // The dead-letter queue itself may be briefly unavailable: keep trying until it takes the event.
+    for (;;) {
+      try {
+        await sendToQueue(this.wiring, dlq, JSON.stringify(event), this.queueUrls, {
+          MessageAttributes: attributes,
+        });
+        this.deadLettered?.inc();
+        return;
+      } catch {
+        try {
+          await this.clock.sleep(5_000, this.abort.signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Drops events the dispatcher has safely passed. */
+  async trimBefore(offset: number): Promise<void> {
+    if (offset > this.log.logStartOffset && offset <= this.log.logEndOffset)
+      await this.log.deleteRecordsBefore(offset);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+    await this.running;
+    await Promise.all([...this.retrying]);
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    for (const archive of this.archives.values()) await archive.close();
+    await this.log.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { isIPv4, isIPv6 } from "node:net";
+import type { CidrNetwork } from "./pattern.js";
+
+/** An IP address as an unsigned integer, or undefined when `text` is not one. */
+export function parseIp(text: string): { family: 4 | 6; value: bigint } | undefined {
+  if (isIPv4(text)) return { family: 4, value: ipv4Value(text) };
+  if (isIPv6(text)) return { family: 6, value: ipv6Value(text) };
+  return undefined;
+}
+
+function ipv4Value(text: string): bigint {
+  let value = 0n;
+  for (const part of text.split(".")) value = (value << 8n) | BigInt(Number(part));
+  return value;
+}
+
+function ipv6Value(text: string): bigint {
+  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups.
+  let groups = text;
+  const lastColon = text.lastIndexOf(":");
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes(".")) {
+    const v4 = ipv4Value(tail);
+    groups = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const [head = "", rest] = groups.split("::");
+  const headParts = head === "" ? [] : head.split(":");
+  const restParts = rest === undefined || rest === "" ? [] : rest.split(":");
+  const zeros = rest === undefined ? 0 : 8 - headParts.length - restParts.length;
+  const parts = [...headParts, ...Array<string>(zeros).fill("0"), ...restParts];
+  let value = 0n;
+  for (const part of parts) value = (value << 16n) | BigInt(parseInt(part, 16));
+  return value;
+}
+
+/** Parses `a.b.c.d/n` or `x:y::z/n`; undefined when it is not a CIDR block. */
+export function parseCidr(text: string): CidrNetwork | undefined {
+  const slash = text.indexOf("/");
+  if (slash < 0) return undefined;
+  const address = parseIp(text.slice(0, slash));
+  const bitsText = text.slice(slash + 1);
+  if (address === undefined || !/^\d{1,3}$/.test(bitsText)) return undefined;
+  const prefixBits = Number(bitsText);
+  const width = address.family === 4 ? 32 : 128;
+  if (prefixBits > width) return undefined;
+  const hostBits = BigInt(width - prefixBits);
+  return { family: address.family, base: (address.value >> hostBits) << hostBits, prefixBits };
+}
+
+// Events carry one address that many cidr rules test in a row: parse it once.
+let lastText: string | undefined;
+let lastAddress: { family: 4 | 6; value: bigint } | undefined;
+
+/** Whether `ip` (text) lies in `network`. */
+export function inCidr(network: CidrNetwork, ip: string): boolean {
+  if (ip !== lastText) {
+    lastText = ip;
+    lastAddress = parseIp(ip);
+  }
+  const address = lastAddress;
+  if (address === undefined || address.family !== network.family) return false;
+  const hostBits = BigInt((network.family === 4 ? 32 : 128) - network.prefixBits);
+  return (address.value >> hostBits) << hostBits === network.base;
+}

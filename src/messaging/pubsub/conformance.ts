@@ -1,0 +1,607 @@
+/**
+ * The conformance suite every `PubSubService` backend must pass: SNS's observable semantics
+ * (names, attributes, errors, fan-out, filter policies, raw and enveloped delivery, retries and
+ * dead letters, FIFO order and deduplication, batch publishing) and, where the backend has
+ * storage, delivery across a close and reopen. Time runs on a `VirtualClock`.
+ *
+ * Usage, in a backend's test file:
+ *
+ *     describePubSubConformance({ name: "embedded", open: (clock) => ..., reopen: ... });
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { SluiceError } from "../../errors/index.js";
+import { VirtualClock } from "../../time/virtual-clock.js";
+import type { Message, QueueService } from "../queues/index.js";
+import type { Notification, PubSubService } from "./pubsub-service.js";
+
+/** A pub/sub service and the queue service its `sqs` subscriptions deliver to. */
+export interface PubSubUnderTest {
+  readonly pubsub: PubSubService;
+  readonly queues: QueueService;
+}
+
+export interface PubSubConformanceHarness {
+  readonly name: string;
+  /** A fresh, empty pair of services whose time is `clock`. */
+  open(clock: VirtualClock): Promise<PubSubUnderTest>;
+  /** Closes both and opens the same storage again; omit when the backend has no storage. */
+  reopen?(services: PubSubUnderTest, clock: VirtualClock): Promise<PubSubUnderTest>;
+  /** Closes both. */
+  close(services: PubSubUnderTest): Promise<void>;
+}
+
+const ACCOUNT = "000000000000";
+const topicArn = (name: string): string => `arn:aws:sns:us-east-1:${ACCOUNT}:${name}`;
+const queueArn = (name: string): string => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
+
+async function rejection(promise: Promise<unknown>): Promise<SluiceError & { snsError?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as SluiceError & { snsError?: string };
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Runs the suite against one backend. */
+export function describePubSubConformance(harness: PubSubConformanceHarness): void {
+  describe(`PubSubService conformance: ${harness.name}`, () => {
+    let clock: VirtualClock;
+    let services: PubSubUnderTest | undefined;
+
+    const open = async (): Promise<PubSubUnderTest> => {
+      clock = new VirtualClock();
+      services = await harness.open(clock);
+      return services;
+    };
+
+    afterEach(async () => {
+      if (services !== undefined) await harness.close(services);
+      services = undefined;
+    });
+
+    /** Lets deliveries run: advances the clock in small steps until `done` holds. */
+    async function until(done: () => boolean | Promise<boolean>, maxMs = 120_000): Promise<void> {
+      for (let waited = 0; waited <= maxMs; waited += 50) {
+        if (await done()) return;
+        await clock.advance(50);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      throw new Error("condition not reached in time");
+    }
+
+    async function drain(queues: QueueService, name: string, expected: number): Promise<Message[]> {
+      const { QueueUrl } = await queues.getQueueUrl({ QueueName: name });
+      const got: Message[] = [];
+      await until(async () => {
+        const { Messages } = await queues.receiveMessage({
+          QueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageAttributeNames: ["All"],
+        });
+        for (const m of Messages) {
+          got.push(m);
+          await queues.deleteMessage({ QueueUrl, ReceiptHandle: m.ReceiptHandle });
+        }
+        return got.length >= expected;
+      });
+      return got;
+    }
+
+    async function expectEmpty(queues: QueueService, name: string): Promise<void> {
+      await clock.advance(2_000);
+      const { QueueUrl } = await queues.getQueueUrl({ QueueName: name });
+      const { Messages } = await queues.receiveMessage({
+        QueueUrl,
+        WaitTimeSeconds: 0,
+        MaxNumberOfMessages: 10,
+      });
+      expect(Messages.map((m) => m.Body)).toEqual([]);
+    }
+
+    describe("topics", () => {
+      it("are created idempotently, listed, described and deleted", async () => {
+        const { pubsub } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "orders" });
+        expect(TopicArn).toBe(topicArn("orders"));
+        expect((await pubsub.createTopic({ Name: "orders" })).TopicArn).toBe(TopicArn);
+        await pubsub.createTopic({ Name: "audit.fifo", Attributes: { FifoTopic: "true" } });
+        expect((await pubsub.listTopics()).Topics.map((t) => t.TopicArn).sort()).toEqual([
+          topicArn("audit.fifo"),
+          topicArn("orders"),
+        ]);
+        const { Attributes } = await pubsub.getTopicAttributes({ TopicArn });
+        expect(Attributes).toMatchObject({ TopicArn, SubscriptionsConfirmed: "0", Owner: ACCOUNT });
+        await pubsub.deleteTopic({ TopicArn });
+        expect((await rejection(pubsub.getTopicAttributes({ TopicArn }))).snsError).toBe(
+          "NotFound",
+        );
+      });
+
+      it("refuse bad names and FIFO mismatches", async () => {
+        const { pubsub } = await open();
+        expect((await rejection(pubsub.createTopic({ Name: "bad name" }))).snsError).toBe(
+          "InvalidParameter",
+        );
+        expect((await rejection(pubsub.createTopic({ Name: "x".repeat(257) }))).field).toBe("Name");
+        expect((await rejection(pubsub.createTopic({ Name: "a.fifo" }))).snsError).toBe(
+          "InvalidParameter",
+        );
+        expect(
+          (await rejection(pubsub.createTopic({ Name: "a", Attributes: { FifoTopic: "true" } })))
+            .snsError,
+        ).toBe("InvalidParameter");
+      });
+    });
+
+    describe("fan-out to queues", () => {
+      it("delivers every message to every queue subscription, in SNS's JSON envelope", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "orders" });
+        for (const q of ["billing", "shipping"]) {
+          await queues.createQueue({ QueueName: q });
+          await pubsub.subscribe({ TopicArn, Protocol: "sqs", Endpoint: queueArn(q) });
+        }
+        const publishedAt = clock.now();
+        const { MessageId } = await pubsub.publish({
+          TopicArn,
+          Message: "order 1 placed",
+          Subject: "placed",
+          MessageAttributes: { kind: { DataType: "String", StringValue: "placed" } },
+        });
+        for (const q of ["billing", "shipping"]) {
+          const [m] = await drain(queues, q, 1);
+          const envelope = JSON.parse(m!.Body) as Record<string, unknown>;
+          expect(envelope).toMatchObject({
+            Type: "Notification",
+            MessageId,
+            TopicArn,
+            Subject: "placed",
+            Message: "order 1 placed",
+            MessageAttributes: { kind: { Type: "String", Value: "placed" } },
+          });
+          expect(new Date(envelope.Timestamp as string).getTime()).toBe(publishedAt);
+          expect(typeof envelope.UnsubscribeURL).toBe("string");
+        }
+      });
+
+      it("raw delivery sends the body and attributes as they were published", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "raw" });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("raw"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.publish({
+          TopicArn,
+          Message: '{"total":42}',
+          MessageAttributes: {
+            n: { DataType: "Number", StringValue: "42" },
+            b: { DataType: "Binary", BinaryValue: Buffer.from([1, 2]) },
+          },
+        });
+        const [m] = await drain(queues, "raw", 1);
+        expect(m!.Body).toBe('{"total":42}');
+        expect(m!.MessageAttributes?.n).toEqual({ DataType: "Number", StringValue: "42" });
+        expect(Buffer.from(m!.MessageAttributes!.b!.BinaryValue!)).toEqual(Buffer.from([1, 2]));
+      });
+
+      it("only messages published after subscribing are delivered; unsubscribing stops delivery", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "q" });
+        await pubsub.publish({ TopicArn, Message: "before" });
+        const { SubscriptionArn } = await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("q"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.publish({ TopicArn, Message: "after" });
+        expect((await drain(queues, "q", 1)).map((m) => m.Body)).toEqual(["after"]);
+        await pubsub.unsubscribe({ SubscriptionArn });
+        await pubsub.publish({ TopicArn, Message: "gone" });
+        await expectEmpty(queues, "q");
+        expect((await pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions).toEqual([]);
+      });
+    });
+
+    describe("filter policies", () => {
+      it("on message attributes: only matching messages are delivered", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "big-eu" });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("big-eu"),
+          Attributes: {
+            RawMessageDelivery: "true",
+            FilterPolicy: JSON.stringify({
+              region: [{ prefix: "eu-" }],
+              total: [{ numeric: [">=", 100] }],
+              tags: ["priority"],
+            }),
+          },
+        });
+        const send = (
+          body: string,
+          region: string,
+          total: string,
+          tags: string[],
+        ): Promise<unknown> =>
+          pubsub.publish({
+            TopicArn,
+            Message: body,
+            MessageAttributes: {
+              region: { DataType: "String", StringValue: region },
+              total: { DataType: "Number", StringValue: total },
+              tags: { DataType: "String.Array", StringValue: JSON.stringify(tags) },
+            },
+          });
+        await send("yes", "eu-west-1", "150", ["gift", "priority"]);
+        await send("small", "eu-west-1", "99.5", ["priority"]);
+        await send("us", "us-east-1", "500", ["priority"]);
+        await send("untagged", "eu-central-1", "100", ["gift"]);
+        await pubsub.publish({ TopicArn, Message: "no attributes" });
+        expect((await drain(queues, "big-eu", 1)).map((m) => m.Body)).toEqual(["yes"]);
+        await expectEmpty(queues, "big-eu");
+      });
+
+      it("on the message body, with anything-but, exists and $or", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "q" });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("q"),
+          Attributes: {
+            RawMessageDelivery: "true",
+            FilterPolicyScope: "MessageBody",
+            FilterPolicy: JSON.stringify({
+              order: { status: [{ "anything-but": ["cancelled"] }] },
+              $or: [{ customer: { vip: [true] } }, { coupon: [{ exists: true }] }],
+            }),
+          },
+        });
+        const bodies = [
+          { order: { status: "placed" }, customer: { vip: true } },
+          { order: { status: "cancelled" }, customer: { vip: true } },
+          { order: { status: "placed" }, coupon: "X1" },
+          { order: { status: "placed" }, customer: { vip: false } },
+        ].map((b) => JSON.stringify(b));
+        for (const Message of [...bodies, "not json"]) await pubsub.publish({ TopicArn, Message });
+        const got = await drain(queues, "q", 2);
+        expect(got.map((m) => m.Body)).toEqual([bodies[0], bodies[2]]);
+        await expectEmpty(queues, "q");
+      });
+
+      it("can be changed on a live subscription", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "q" });
+        const { SubscriptionArn } = await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("q"),
+          Attributes: { RawMessageDelivery: "true", FilterPolicy: '{"k":["a"]}' },
+        });
+        await pubsub.setSubscriptionAttributes({
+          SubscriptionArn,
+          AttributeName: "FilterPolicy",
+          AttributeValue: '{"k":["b"]}',
+        });
+        const attrs = (k: string) => ({ k: { DataType: "String", StringValue: k } });
+        await pubsub.publish({ TopicArn, Message: "a", MessageAttributes: attrs("a") });
+        await pubsub.publish({ TopicArn, Message: "b", MessageAttributes: attrs("b") });
+        expect((await drain(queues, "q", 1)).map((m) => m.Body)).toEqual(["b"]);
+        expect(
+          (await pubsub.getSubscriptionAttributes({ SubscriptionArn })).Attributes.FilterPolicy,
+        ).toBe('{"k":["b"]}');
+      });
+
+      it("bad policies are refused with SNS's messages and limits", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "q" });
+        const subscribe = (FilterPolicy: string, scope = "MessageAttributes") =>
+          rejection(
+            pubsub.subscribe({
+              TopicArn,
+              Protocol: "sqs",
+              Endpoint: queueArn("q"),
+              Attributes: { FilterPolicy, FilterPolicyScope: scope },
+            }),
+          );
+        expect((await subscribe('{"a":[]}')).message).toBe(
+          "Invalid parameter: FilterPolicy: a: empty arrays are not allowed",
+        );
+        expect((await subscribe('{"a":[{"prefixx":"x"}]}')).field).toBe("a[0]");
+        expect((await subscribe('{"a":{"b":["x"]}}')).message).toContain("nested");
+        expect(
+          (await subscribe('{"a":["x"],"b":["x"],"c":["x"],"d":["x"],"e":["x"],"f":["x"]}'))
+            .message,
+        ).toContain("more than 5 keys");
+        const many = Array.from({ length: 13 }, (_, i) => `v${i}`);
+        expect((await subscribe(JSON.stringify({ a: many, b: many }))).message).toContain(
+          "too complex",
+        );
+        expect((await subscribe('{"a":[{"numeric":[">",2000000000]}]}')).message).toContain(
+          "out of range",
+        );
+        expect((await subscribe('{"a":["x"]}', "Everything")).message).toContain(
+          "Please use either MessageBody or MessageAttributes",
+        );
+      });
+    });
+
+    describe("handlers, retries and dead letters", () => {
+      it("a handler gets each notification; one that fails is retried, then dead-lettered", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "dlq" });
+        const seen: Notification[] = [];
+        let failuresLeft = 2;
+        pubsub.registerHandler("flaky", (n) => {
+          if (n.Message === "poison" || failuresLeft-- > 0) throw new Error("handler failed");
+          seen.push(n);
+        });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "handler",
+          Endpoint: "flaky",
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queueArn("dlq") }),
+            DeliveryPolicy: JSON.stringify({
+              healthyRetryPolicy: { numRetries: 3, minDelayTarget: 1, maxDelayTarget: 5 },
+            }),
+          },
+        });
+        await pubsub.publish({ TopicArn, Message: "ok", Subject: "s" });
+        await until(() => seen.length === 1);
+        expect(seen[0]).toMatchObject({ Message: "ok", Subject: "s", TopicArn });
+        await pubsub.publish({ TopicArn, Message: "poison" });
+        const [dead] = await drain(queues, "dlq", 1);
+        expect(JSON.parse(dead!.Body)).toMatchObject({ Message: "poison", Type: "Notification" });
+        expect(dead!.MessageAttributes?.ErrorMessage?.StringValue).toContain("handler failed");
+      });
+
+      it("a subscription whose queue was deleted dead-letters instead of losing messages", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        const { QueueUrl } = await queues.createQueue({ QueueName: "gone" });
+        await queues.createQueue({ QueueName: "dlq" });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("gone"),
+          Attributes: {
+            RawMessageDelivery: "true",
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queueArn("dlq") }),
+          },
+        });
+        await queues.deleteQueue({ QueueUrl });
+        await pubsub.publish({ TopicArn, Message: "m1" });
+        await pubsub.publish({ TopicArn, Message: "m2" });
+        const dead = await drain(queues, "dlq", 2);
+        expect(dead.map((m) => m.Body).sort()).toEqual(["m1", "m2"]);
+      });
+
+      it("without a dead-letter queue, a missing queue is retried until it exists again", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("later"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.publish({ TopicArn, Message: "kept" });
+        await clock.advance(600_000);
+        await queues.createQueue({ QueueName: "later" });
+        expect((await drain(queues, "later", 1)).map((m) => m.Body)).toEqual(["kept"]);
+      });
+    });
+
+    describe("FIFO topics", () => {
+      it("deliver to FIFO queues in order per group, with deduplication", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({
+          Name: "t.fifo",
+          Attributes: { FifoTopic: "true", ContentBasedDeduplication: "true" },
+        });
+        await queues.createQueue({ QueueName: "q.fifo", Attributes: { FifoQueue: "true" } });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("q.fifo"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        const first = await pubsub.publish({ TopicArn, Message: "m0", MessageGroupId: "g" });
+        expect(first.SequenceNumber).toMatch(/^\d{20}$/);
+        const again = await pubsub.publish({ TopicArn, Message: "m0", MessageGroupId: "g" });
+        expect(again.MessageId).toBe(first.MessageId);
+        for (let i = 1; i < 25; i++)
+          await pubsub.publish({
+            TopicArn,
+            Message: `m${i}`,
+            MessageGroupId: "g",
+            MessageDeduplicationId: `d${i}`,
+          });
+        await pubsub.publish({
+          TopicArn,
+          Message: "dup",
+          MessageGroupId: "g",
+          MessageDeduplicationId: "d3",
+        });
+        const got = await drain(queues, "q.fifo", 25);
+        expect(got.map((m) => m.Body)).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`));
+        await expectEmpty(queues, "q.fifo");
+      });
+
+      it("need a group id, and a deduplication id unless content-based", async () => {
+        const { pubsub } = await open();
+        const { TopicArn } = await pubsub.createTopic({
+          Name: "t.fifo",
+          Attributes: { FifoTopic: "true" },
+        });
+        expect((await rejection(pubsub.publish({ TopicArn, Message: "x" }))).field).toBe(
+          "MessageGroupId",
+        );
+        expect(
+          (await rejection(pubsub.publish({ TopicArn, Message: "x", MessageGroupId: "g" }))).field,
+        ).toBe("MessageDeduplicationId");
+        const standard = (await pubsub.createTopic({ Name: "s" })).TopicArn;
+        expect(
+          (
+            await rejection(
+              pubsub.subscribe({
+                TopicArn: standard,
+                Protocol: "sqs",
+                Endpoint: queueArn("q.fifo"),
+              }),
+            )
+          ).message,
+        ).toContain("FIFO SQS Queues");
+      });
+    });
+
+    describe("publishing", () => {
+      it("publishBatch: up to 10 entries, each with its own result", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "q" });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("q"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        const result = await pubsub.publishBatch({
+          TopicArn,
+          PublishBatchRequestEntries: [
+            { Id: "a", Message: "one" },
+            { Id: "b", Message: "" },
+            {
+              Id: "c",
+              Message: "three",
+              MessageAttributes: { "AWS.x": { DataType: "String", StringValue: "v" } },
+            },
+            { Id: "d", Message: "four" },
+          ],
+        });
+        expect(result.Successful.map((s) => s.Id)).toEqual(["a", "d"]);
+        expect(result.Failed.map((f) => [f.Id, f.SenderFault])).toEqual([
+          ["b", true],
+          ["c", true],
+        ]);
+        expect((await drain(queues, "q", 2)).map((m) => m.Body)).toEqual(["one", "four"]);
+        const eleven = Array.from({ length: 11 }, (_, i) => ({ Id: `e${i}`, Message: "m" }));
+        expect(
+          (await rejection(pubsub.publishBatch({ TopicArn, PublishBatchRequestEntries: eleven })))
+            .snsError,
+        ).toBe("TooManyEntriesInBatchRequest");
+        expect(
+          (await rejection(pubsub.publishBatch({ TopicArn, PublishBatchRequestEntries: [] })))
+            .snsError,
+        ).toBe("EmptyBatchRequest");
+        expect(
+          (
+            await rejection(
+              pubsub.publishBatch({
+                TopicArn,
+                PublishBatchRequestEntries: [
+                  { Id: "x", Message: "1" },
+                  { Id: "x", Message: "2" },
+                ],
+              }),
+            )
+          ).snsError,
+        ).toBe("BatchEntryIdsNotDistinct");
+      });
+
+      it("checks sizes and attributes", async () => {
+        const { pubsub } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        expect(
+          (await rejection(pubsub.publish({ TopicArn, Message: "x".repeat(256 * 1024 + 1) })))
+            .message,
+        ).toContain("Message too long");
+        expect(
+          (
+            await rejection(
+              pubsub.publish({
+                TopicArn,
+                Message: "x",
+                MessageAttributes: { n: { DataType: "Number", StringValue: "abc" } },
+              }),
+            )
+          ).field,
+        ).toBe("MessageAttributes.n.StringValue");
+        const eleven = Object.fromEntries(
+          Array.from({ length: 11 }, (_, i) => [`a${i}`, { DataType: "String", StringValue: "v" }]),
+        );
+        expect(
+          (await rejection(pubsub.publish({ TopicArn, Message: "x", MessageAttributes: eleven })))
+            .snsError,
+        ).toBe("InvalidParameterValue");
+        expect(
+          (await rejection(pubsub.publish({ TopicArn: topicArn("missing"), Message: "x" })))
+            .snsError,
+        ).toBe("NotFound");
+      });
+
+      it("topics can subscribe to topics", async () => {
+        const { pubsub, queues } = await open();
+        const a = (await pubsub.createTopic({ Name: "a" })).TopicArn;
+        const b = (await pubsub.createTopic({ Name: "b" })).TopicArn;
+        await queues.createQueue({ QueueName: "q" });
+        await pubsub.subscribe({
+          TopicArn: a,
+          Protocol: "sns",
+          Endpoint: b,
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.subscribe({
+          TopicArn: b,
+          Protocol: "sqs",
+          Endpoint: queueArn("q"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.publish({ TopicArn: a, Message: "hop" });
+        expect((await drain(queues, "q", 1)).map((m) => m.Body)).toEqual(["hop"]);
+      });
+    });
+
+    if (harness.reopen !== undefined) {
+      const reopen = (s: PubSubUnderTest, c: VirtualClock): Promise<PubSubUnderTest> =>
+        harness.reopen!(s, c);
+      describe("durability", () => {
+        it("topics, subscriptions and undelivered messages survive a reopen", async () => {
+          const first = await open();
+          const { TopicArn } = await first.pubsub.createTopic({ Name: "t" });
+          await first.pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn("later"),
+            Attributes: { RawMessageDelivery: "true" },
+          });
+          await first.pubsub.publish({ TopicArn, Message: "survives" });
+          services = await reopen(first, clock);
+          await services.queues.createQueue({ QueueName: "later" });
+          expect((await drain(services.queues, "later", 1)).map((m) => m.Body)).toEqual([
+            "survives",
+          ]);
+          expect(
+            (await services.pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions,
+          ).toHaveLength(1);
+        });
+      });
+    }
+  });
+}

@@ -1,0 +1,246 @@
+import { createHash } from "node:crypto";
+import { type FileSystem, type FsyncPolicy, type Log, openLog } from "../../engine/index.js";
+import type { Clock } from "../../time/index.js";
+import { ExpiringMap } from "../queues/expiring-map.js";
+import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
+import { type PublishedMessage, decodeMessage, encodeMessage } from "./published-message.js";
+
+/** What a topic is: its name and attributes, as kept in the catalog. */
+export interface TopicDefinition {
+  readonly name: string;
+  readonly uid: string;
+  readonly attributes: Record<string, string>;
+  readonly tags: Record<string, string>;
+  readonly createdMs: number;
+}
+
+/** A message read back from the log, with what filter policies look at, computed once. */
+export class StoredMessage {
+  private attributesView: Record<string, unknown> | undefined;
+  private bodyView: unknown;
+  private bodyParsed = false;
+
+  constructor(
+    readonly offset: number,
+    readonly message: PublishedMessage,
+  ) {}
+
+  get attributesForFiltering(): Record<string, unknown> {
+    return (this.attributesView ??= attributesForFiltering(this.message.MessageAttributes));
+  }
+
+  get bodyForFiltering(): unknown {
+    if (!this.bodyParsed) {
+      this.bodyView = bodyForFiltering(this.message.Message);
+      this.bodyParsed = true;
+    }
+    return this.bodyView;
+  }
+}
+
+const DEDUP_WINDOW_MS = 5 * 60_000;
+const CACHE_SLOTS = 8192;
+
+/** FIFO sequence numbers are the log offset plus one, 20 digits (SNS's width). */
+export function sequenceNumberOf(offset: number): string {
+  return String(offset + 1).padStart(20, "0");
+}
+
+/**
+ * One topic's published messages: an engine log. A publish is acknowledged once its append is
+ * durable (per the fsync policy); subscriptions read only acknowledged messages. FIFO topics
+ * keep a five-minute deduplication window, rebuilt from the log's tail on open.
+ */
+export class DurableTopic {
+  /** Messages below this offset are acknowledged and may be delivered. */
+  private acknowledgedEnd: number;
+  private waiters: (() => void)[] = [];
+  private readonly dedup = new ExpiringMap<{ MessageId: string; offset: number }>(DEDUP_WINDOW_MS);
+  private readonly cache: (StoredMessage | undefined)[] = new Array<StoredMessage | undefined>(
+    CACHE_SLOTS,
+  );
+  private pendingDedup = new Map<string, Promise<{ MessageId: string; offset: number }>>();
+
+  private constructor(
+    readonly definition: TopicDefinition,
+    readonly log: Log,
+    private readonly clock: Clock,
+  ) {
+    this.acknowledgedEnd = log.logEndOffset;
+  }
+
+  static async open(
+    dir: string,
+    definition: TopicDefinition,
+    options: { clock: Clock; fsync: FsyncPolicy; fs?: FileSystem; segmentBytes?: number },
+  ): Promise<DurableTopic> {
+    const log = await openLog(dir, {
+      fsync: options.fsync,
+      clock: options.clock,
+      segmentBytes: options.segmentBytes ?? 16 * 1024 * 1024,
+      maintenanceIntervalMs: 0,
+      name: `pubsub-${definition.name}`,
+      ...(options.fs === undefined ? {} : { fs: options.fs }),
+    });
+    const topic = new DurableTopic(definition, log, options.clock);
+    if (topic.isFifo) topic.restoreDedup();
+    return topic;
+  }
+
+  get isFifo(): boolean {
+    return this.definition.attributes.FifoTopic === "true";
+  }
+
+  get endOffset(): number {
+    return this.acknowledgedEnd;
+  }
+
+  get startOffset(): number {
+    return this.log.logStartOffset;
+  }
+
+  private restoreDedup(): void {
+    const since = this.log.offsetForTimestamp(this.clock.now() - DEDUP_WINDOW_MS);
+    if (since === undefined) return;
+    for (let offset = since; offset < this.log.logEndOffset;) {
+      const records = this.log.read(offset, { maxRecords: 1000 });
+      if (records.length === 0) break;
+      for (const record of records) {
+        const message = decodeMessage(record.value, record.offset);
+        if (message.MessageDeduplicationId !== undefined)
+          this.dedup.set(
+            `${message.MessageGroupId ?? ""}\u0000${message.MessageDeduplicationId}`,
+            { MessageId: message.MessageId, offset: record.offset },
+            record.timestamp,
+          );
+      }
+      offset = records[records.length - 1]!.offset + 1;
+    }
+  }
+
+  /** The deduplication id a FIFO message is known by (explicit, or the SHA-256 of the body). */
+  static deduplicationId(message: { Message: string; MessageDeduplicationId?: string }): string {
+    return (
+      message.MessageDeduplicationId ??
+      createHash("sha256").update(message.Message, "utf8").digest("hex")
+    );
+  }
+
+  /**
+   * Appends messages; resolves with their offsets once durable. On FIFO topics a message whose
+   * deduplication id was seen in the last five minutes is not stored again: the first one's id
+   * and offset come back.
+   */
+  async append(
+    messages: readonly PublishedMessage[],
+  ): Promise<{ MessageId: string; offset: number }[]> {
+    if (!this.isFifo) return this.appendAll(messages);
+    const now = this.clock.now();
+    const results: Promise<{ MessageId: string; offset: number }>[] = [];
+    const fresh: PublishedMessage[] = [];
+    const freshSlots: number[] = [];
+    for (const message of messages) {
+      const key = `${message.MessageGroupId ?? ""}\u0000${message.MessageDeduplicationId ?? ""}`;
+      const known = this.dedup.get(key, now);
+      const pending = this.pendingDedup.get(key);
+      if (known !== undefined) results.push(Promise.resolve(known));
+      else if (pending !== undefined) results.push(pending);
+      else {
+        freshSlots.push(results.length);
+        results.push(Promise.resolve({ MessageId: "", offset: -1 }));
+        fresh.push(message);
+      }
+    }
+    if (fresh.length > 0) {
+      const appended = this.appendAll(fresh);
+      fresh.forEach((message, i) => {
+        const key = `${message.MessageGroupId ?? ""}\u0000${message.MessageDeduplicationId ?? ""}`;
+        const one = appended.then((all) => all[i]!);
+        this.pendingDedup.set(key, one);
+        results[freshSlots[i]!] = one;
+        void one.then(
+          (result) => {
+            this.dedup.set(key, result, now);
+            this.pendingDedup.delete(key);
+          },
+          () => this.pendingDedup.delete(key),
+        );
+      });
+    }
+    return Promise.all(results);
+  }
+
+  private async appendAll(
+    messages: readonly PublishedMessage[],
+  ): Promise<{ MessageId: string; offset: number }[]> {
+    const result = await this.log.append(
+      messages.map((message) => ({ value: encodeMessage(message), timestamp: message.timestamp })),
+    );
+    if (result.lastOffset + 1 > this.acknowledgedEnd) {
+      this.acknowledgedEnd = result.lastOffset + 1;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    }
+    return messages.map((message, i) => ({
+      MessageId: message.MessageId,
+      offset: result.baseOffset + i,
+    }));
+  }
+
+  /** Resolves once a message at `offset` or later is acknowledged, or `signal` aborts. */
+  waitForMessages(offset: number, signal: AbortSignal): Promise<void> {
+    if (this.acknowledgedEnd > offset || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Acknowledged messages from `offset` on (at most `max`), decoded once and shared. */
+  read(offset: number, max: number): StoredMessage[] {
+    const out: StoredMessage[] = [];
+    let at = Math.max(offset, this.log.logStartOffset);
+    while (out.length < max && at < this.acknowledgedEnd) {
+      const cached = this.cache[at % CACHE_SLOTS];
+      if (cached !== undefined && cached.offset === at) {
+        out.push(cached);
+        at++;
+        continue;
+      }
+      const records = this.log.read(at, {
+        maxRecords: Math.min(max - out.length, this.acknowledgedEnd - at),
+      });
+      if (records.length === 0) break;
+      for (const record of records) {
+        if (record.offset >= this.acknowledgedEnd) break;
+        const stored = new StoredMessage(record.offset, decodeMessage(record.value, record.offset));
+        this.cache[record.offset % CACHE_SLOTS] = stored;
+        out.push(stored);
+        at = record.offset + 1;
+      }
+    }
+    return out;
+  }
+
+  /** Drops messages every subscription has delivered. */
+  async trimBefore(offset: number): Promise<void> {
+    if (offset > this.log.logStartOffset && offset <= this.log.logEndOffset)
+      await this.log.deleteRecordsBefore(offset);
+  }
+
+  close(): Promise<void> {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+    return this.log.close();
+  }
+
+  kill(): void {
+    this.log.kill();
+  }
+}

@@ -1,0 +1,144 @@
+import { PubSubError, invalidParameter } from "./pubsub-error.js";
+import type { PubSubMessageAttributes, PublishInput } from "./pubsub-service.js";
+
+/** SNS's limit on a message: body plus attributes, 256 KiB. */
+export const MAX_PUBLISH_BYTES = 256 * 1024;
+/** SNS's limit on message attributes per message. */
+export const MAX_MESSAGE_ATTRIBUTES = 10;
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_\-.]{1,256}$/;
+const DATA_TYPE = /^(String|Number|Binary|String\.Array)(\.[A-Za-z0-9_\-.]+)?$/;
+const SUBJECT = /^[\x20-\x7e]{1,100}$/;
+const GROUP_OR_DEDUP = /^[\x21-\x7e]{1,128}$/;
+
+/** Checks a publish request at the edge; returns its size in bytes. */
+export function checkPublish(input: PublishInput, fifo: boolean, contentDedup: boolean): number {
+  if (typeof input.Message !== "string" || input.Message.length === 0)
+    throw invalidParameter("Message", "Empty message");
+  if (
+    input.Subject !== undefined &&
+    (typeof input.Subject !== "string" || !SUBJECT.test(input.Subject))
+  )
+    throw invalidParameter(
+      "Subject",
+      "must be 1-100 printable ASCII characters with no line breaks",
+    );
+  let bytes = Buffer.byteLength(input.Message, "utf8");
+  bytes += checkAttributes(input.MessageAttributes ?? {});
+  if (bytes > MAX_PUBLISH_BYTES)
+    throw invalidParameter(
+      "Message",
+      `Message too long: ${bytes} bytes, the limit is ${MAX_PUBLISH_BYTES}`,
+    );
+  if (fifo) {
+    if (input.MessageGroupId === undefined)
+      throw invalidParameter(
+        "MessageGroupId",
+        "The MessageGroupId parameter is required for FIFO topics",
+      );
+    if (!GROUP_OR_DEDUP.test(input.MessageGroupId))
+      throw invalidParameter("MessageGroupId", "1-128 printable ASCII characters");
+    if (input.MessageDeduplicationId === undefined && !contentDedup)
+      throw invalidParameter(
+        "MessageDeduplicationId",
+        "The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+      );
+    if (
+      input.MessageDeduplicationId !== undefined &&
+      !GROUP_OR_DEDUP.test(input.MessageDeduplicationId)
+    )
+      throw invalidParameter("MessageDeduplicationId", "1-128 printable ASCII characters");
+  } else if (input.MessageDeduplicationId !== undefined) {
+    throw invalidParameter(
+      "MessageDeduplicationId",
+      "The request includes MessageDeduplicationId parameter that is not valid for this topic type",
+    );
+  }
+  return bytes;
+}
+
+/** Checks message attributes (names, types, values, count); returns their size in bytes. */
+export function checkAttributes(attributes: PubSubMessageAttributes): number {
+  const names = Object.keys(attributes);
+  if (names.length > MAX_MESSAGE_ATTRIBUTES)
+    throw new PubSubError(
+      "InvalidParameterValue",
+      `Number of message attributes [${names.length}] exceeds the allowed maximum [${MAX_MESSAGE_ATTRIBUTES}].`,
+      "MessageAttributes",
+    );
+  let bytes = 0;
+  for (const name of names) {
+    const field = `MessageAttributes.${name}`;
+    const attribute = attributes[name]!;
+    if (
+      !ATTRIBUTE_NAME.test(name) ||
+      name.startsWith(".") ||
+      name.endsWith(".") ||
+      name.includes("..") ||
+      /^(aws\.|amazon\.)/i.test(name)
+    )
+      throw new PubSubError(
+        "InvalidParameterValue",
+        `${field}: the name must be 1-256 of A-Z a-z 0-9 _ - . with no leading, trailing or double dot and no AWS. or Amazon. prefix`,
+        field,
+      );
+    if (typeof attribute?.DataType !== "string" || !DATA_TYPE.test(attribute.DataType))
+      throw new PubSubError(
+        "InvalidParameterValue",
+        `${field}.DataType: expected String, Number, Binary or String.Array (optionally with a .suffix)`,
+        `${field}.DataType`,
+      );
+    const binary = attribute.DataType.startsWith("Binary");
+    if (binary) {
+      if (!(attribute.BinaryValue instanceof Uint8Array))
+        throw new PubSubError(
+          "InvalidParameterValue",
+          `${field}: a Binary attribute needs a BinaryValue`,
+          `${field}.BinaryValue`,
+        );
+      bytes += attribute.BinaryValue.length;
+    } else {
+      const text = attribute.StringValue;
+      if (typeof text !== "string" || text.length === 0)
+        throw new PubSubError(
+          "InvalidParameterValue",
+          `${field}: The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${attribute.DataType}'.`,
+          `${field}.StringValue`,
+        );
+      if (attribute.DataType.startsWith("Number") && !isSnsNumber(text))
+        throw new PubSubError(
+          "InvalidParameterValue",
+          `${field}: Could not cast message attribute '${name}' value to number.`,
+          `${field}.StringValue`,
+        );
+      if (attribute.DataType === "String.Array" && !isStringArray(text))
+        throw new PubSubError(
+          "InvalidParameterValue",
+          `${field}: The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
+          `${field}.StringValue`,
+        );
+      bytes += Buffer.byteLength(text, "utf8");
+    }
+    bytes += Buffer.byteLength(name, "utf8") + Buffer.byteLength(attribute.DataType, "utf8");
+  }
+  return bytes;
+}
+
+/** SNS numbers: finite, within +-1e9, at most 5 digits after the point... and parseable. */
+function isSnsNumber(text: string): boolean {
+  if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text)) return false;
+  const n = Number(text);
+  return Number.isFinite(n) && Math.abs(n) <= 1e9;
+}
+
+/** A String.Array is a JSON array of strings, numbers, booleans and nulls. */
+function isStringArray(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return (
+      Array.isArray(parsed) &&
+      parsed.every((v) => v === null || ["string", "number", "boolean"].includes(typeof v))
+    );
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,53 @@
+import { SluiceError } from "../../errors/index.js";
+import type { PubSubMessageAttributes, PubSubMessageAttributeValue } from "./pubsub-service.js";
+
+/** A published message as stored in its topic's log. */
+export interface PublishedMessage {
+  readonly MessageId: string;
+  readonly Message: string;
+  readonly Subject?: string;
+  readonly MessageAttributes: PubSubMessageAttributes;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+  readonly MessageGroupId?: string;
+  readonly MessageDeduplicationId?: string;
+  readonly SequenceNumber?: string;
+}
+
+interface StoredAttribute {
+  readonly t: string;
+  readonly s?: string;
+  readonly b?: string;
+}
+
+/** Encodes a message for the log (binary attributes as base64). */
+export function encodeMessage(message: PublishedMessage): Buffer {
+  const attributes: Record<string, StoredAttribute> = {};
+  for (const [name, a] of Object.entries(message.MessageAttributes))
+    attributes[name] =
+      a.BinaryValue === undefined
+        ? { t: a.DataType, s: a.StringValue ?? "" }
+        : { t: a.DataType, b: Buffer.from(a.BinaryValue).toString("base64") };
+  return Buffer.from(JSON.stringify({ ...message, MessageAttributes: attributes }), "utf8");
+}
+
+/** Decodes a message from the log; a record that is not one is corruption. */
+export function decodeMessage(value: Buffer | null, offset: number): PublishedMessage {
+  try {
+    const parsed = JSON.parse(value?.toString("utf8") ?? "") as Record<string, unknown>;
+    if (typeof parsed.MessageId === "string" && typeof parsed.Message === "string") {
+      const attributes: Record<string, PubSubMessageAttributeValue> = {};
+      for (const [name, a] of Object.entries(
+        (parsed.MessageAttributes ?? {}) as Record<string, StoredAttribute>,
+      ))
+        attributes[name] =
+          a.b === undefined
+            ? { DataType: a.t, StringValue: a.s ?? "" }
+            : { DataType: a.t, BinaryValue: Buffer.from(a.b, "base64") };
+      return { ...(parsed as unknown as PublishedMessage), MessageAttributes: attributes };
+    }
+  } catch {
+    // reported below
+  }
+  throw new SluiceError("SLUICE_CORRUPT", `topic log record at offset ${offset} is not a message`);
+}
