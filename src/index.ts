@@ -5,3 +5,4 @@ export * from "./observability/index.js";
 export * from "./engine/index.js";
 export * from "./resilience/index.js";
 export * from "./messaging/queues/index.js";
+export * from "./messaging/topics/index.js";

@@ -1,0 +1,6 @@
+export type * from "./topic-service.js";
+export type * from "./topic-admin.js";
+export type * from "./topic-producer.js";
+export type * from "./topic-consumer.js";
+export { TopicError, isTopicError } from "./topic-error.js";
+export type { TopicErrorName } from "./topic-error.js";
