@@ -1,5 +1,6 @@
 import type { Clock } from "../../time/index.js";
 import type { ApiSchema } from "./protocol/schema.js";
+import type { KafkaGroupCoordinator } from "./groups/group-coordinator.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 
 /** The broker this listener presents itself as (one node, its own controller and coordinator). */
@@ -26,7 +27,10 @@ export interface RequestContext {
   readonly broker: BrokerIdentity;
   readonly settings: BrokerSettings;
   readonly backend: KafkaBackend;
+  readonly groups: KafkaGroupCoordinator;
   readonly clock: Clock;
+  /** The client's address, as group descriptions show it. */
+  readonly clientHost: string;
   /** Aborts when the connection closes (so long polls stop). */
   readonly signal: AbortSignal;
 }

@@ -13,7 +13,10 @@ import { WireReader } from "./protocol/wire-reader.js";
 import { WireWriter } from "./protocol/wire-writer.js";
 
 /** Fields of RequestContext that are the same for every request of a connection. */
-export type ConnectionContext = Omit<RequestContext, "apiVersion" | "clientId" | "signal">;
+export type ConnectionContext = Omit<
+  RequestContext,
+  "apiVersion" | "clientId" | "signal" | "clientHost"
+>;
 
 export interface KafkaConnectionOptions {
   readonly table: ApiTable;
@@ -132,6 +135,7 @@ export class KafkaConnection {
     const context: RequestContext = {
       ...this.options.context,
       apiVersion: version,
+      clientHost: this.socket.remoteAddress ?? "",
       clientId: header.clientId as string | null,
       signal: this.closed.signal,
     };

@@ -3,7 +3,8 @@ import { type AddressInfo, createServer, type Server, type Socket } from "node:n
 import { SystemClock, type Clock } from "../../time/index.js";
 import type { ApiHandler, BrokerIdentity, BrokerSettings } from "./api-handler.js";
 import { ApiTable } from "./api-table.js";
-import { phaseOneHandlers } from "./handlers/index.js";
+import { KafkaGroupCoordinator } from "./groups/group-coordinator.js";
+import { groupHandlers, phaseOneHandlers } from "./handlers/index.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaConnection } from "./kafka-connection.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./protocol/frame-decoder.js";
@@ -41,12 +42,14 @@ export class KafkaServer {
     private readonly server: Server,
     /** The broker as clients see it (advertised host and port). */
     readonly broker: BrokerIdentity,
+    private readonly groups: KafkaGroupCoordinator,
   ) {}
 
   /** Starts listening; resolves once the port is bound. */
   static async listen(options: KafkaServerOptions): Promise<KafkaServer> {
     const host = options.host ?? "127.0.0.1";
-    const table = new ApiTable(options.handlers ?? phaseOneHandlers());
+    const table = new ApiTable(options.handlers ?? [...phaseOneHandlers(), ...groupHandlers()]);
+    const clock = options.clock ?? new SystemClock();
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -67,7 +70,8 @@ export class KafkaServer {
       autoCreateTopics: options.autoCreateTopics ?? true,
       defaultPartitions: options.defaultPartitions ?? 1,
     };
-    const kafka = new KafkaServer(server, broker);
+    const groups = new KafkaGroupCoordinator(clock);
+    const kafka = new KafkaServer(server, broker, groups);
     server.on("connection", (socket: Socket) => {
       const connection = new KafkaConnection(socket, {
         table,
@@ -76,7 +80,8 @@ export class KafkaServer {
           broker,
           settings,
           backend: options.backend,
-          clock: options.clock ?? new SystemClock(),
+          groups,
+          clock,
         },
         ...(options.onConnectionError === undefined ? {} : { onClose: options.onConnectionError }),
       });
@@ -96,6 +101,7 @@ export class KafkaServer {
   /** Stops accepting, closes every client connection and waits for the listener to close. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.groups.close();
     for (const connection of this.connections) connection.destroy();
     await closed;
   }

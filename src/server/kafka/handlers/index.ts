@@ -4,6 +4,18 @@ import { createTopicsApi } from "./create-topics.js";
 import { deleteTopicsApi } from "./delete-topics.js";
 import { describeConfigsApi } from "./describe-configs.js";
 import { fetchApi } from "./fetch.js";
+import {
+  deleteGroupsApi,
+  describeGroupsApi,
+  findCoordinatorApi,
+  heartbeatApi,
+  joinGroupApi,
+  leaveGroupApi,
+  listGroupsApi,
+  offsetCommitApi,
+  offsetFetchApi,
+  syncGroupApi,
+} from "./group-apis.js";
 import { listOffsetsApi } from "./list-offsets.js";
 import { metadataApi } from "./metadata.js";
 import { produceApi } from "./produce.js";
@@ -19,5 +31,21 @@ export function phaseOneHandlers(): ApiHandler<never, object>[] {
     deleteTopicsApi,
     describeConfigsApi,
     createPartitionsApi,
+  ] as ApiHandler<never, object>[];
+}
+
+/** Phase 2: consumer groups. */
+export function groupHandlers(): ApiHandler<never, object>[] {
+  return [
+    offsetCommitApi,
+    offsetFetchApi,
+    findCoordinatorApi,
+    joinGroupApi,
+    heartbeatApi,
+    leaveGroupApi,
+    syncGroupApi,
+    describeGroupsApi,
+    listGroupsApi,
+    deleteGroupsApi,
   ] as ApiHandler<never, object>[];
 }

@@ -7,7 +7,7 @@ import { arbitraryMessage } from "./test-support/arbitrary-message.js";
 import { WireReader } from "./wire-reader.js";
 import { WireWriter } from "./wire-writer.js";
 import { KafkaProtocolError } from "./protocol-error.js";
-import { produce, apiVersions, metadata } from "./schemas/index.js";
+import { produce, apiVersions, metadata, joinGroup } from "./schemas/index.js";
 
 function encode(schema: Parameters<typeof codecFor>[0], version: number, value: object): Buffer {
   const writer = new WireWriter(32);
@@ -119,6 +119,13 @@ describe("message codec", () => {
     expect(decode).toThrow(
       /^topicData\[0\]\.partitionData\[0\]\.records: expected 10 more bytes, got 6/,
     );
+  });
+
+  it("writes null as empty where a version cannot say null (JoinGroup's protocolName before v7)", () => {
+    const v6 = encode(joinGroup.response, 6, { protocolName: null });
+    const v7 = encode(joinGroup.response, 7, { protocolName: null });
+    expect(codecFor(joinGroup.response, 6).decode(new WireReader(v6)).protocolName).toBe("");
+    expect(codecFor(joinGroup.response, 7).decode(new WireReader(v7)).protocolName).toBeNull();
   });
 
   it("refuses an int64 beyond 2^53 instead of rounding it", () => {

@@ -130,7 +130,7 @@ function compileStruct(
       return out;
     },
     encode(writer, value) {
-      const struct = value as KafkaStruct;
+      const struct = (value ?? {}) as KafkaStruct;
       for (const field of regular) {
         const fieldValue = struct[field.name];
         try {
@@ -257,11 +257,6 @@ function nullLength(length: number, nullable: boolean): boolean {
   throw new KafkaProtocolError("", nullable ? "a length >= -1" : "a length >= 0 (not nullable)");
 }
 
-function refuseNull(value: unknown): void {
-  if (value === null)
-    throw new KafkaProtocolError("", "a value (this field is not nullable at this version)");
-}
-
 function arrayCodec(element: TypeCodec, flexible: boolean, nullable: boolean): TypeCodec {
   return {
     decode(reader) {
@@ -281,10 +276,9 @@ function arrayCodec(element: TypeCodec, flexible: boolean, nullable: boolean): T
       return out;
     },
     encode(writer, value) {
-      if (value === null) {
-        if (!nullable) refuseNull(value);
-        return writeLength(writer, -1, flexible, true);
-      }
+      // A null where this version cannot say null is written empty: responses are built once for
+      // every version, and older versions express "none" as empty.
+      if (value === null) return writeLength(writer, nullable ? -1 : 0, flexible, true);
       const array = value as readonly unknown[];
       writeLength(writer, array.length, flexible, true);
       for (let i = 0; i < array.length; i++) {
@@ -305,10 +299,7 @@ function stringCodec(flexible: boolean, nullable: boolean): TypeCodec {
       return nullLength(length, nullable) ? null : reader.utf8(length);
     },
     encode(writer, value) {
-      if (value === null) {
-        if (!nullable) refuseNull(value);
-        return writeLength(writer, -1, flexible, false);
-      }
+      if (value === null) return writeLength(writer, nullable ? -1 : 0, flexible, false);
       const text = value as string;
       const byteLength = Buffer.byteLength(text, "utf8");
       if (!flexible && byteLength > 0x7fff)
@@ -326,10 +317,7 @@ function bytesCodec(flexible: boolean, nullable: boolean): TypeCodec {
       return nullLength(length, nullable) ? null : reader.bytes(length);
     },
     encode(writer, value) {
-      if (value === null) {
-        if (!nullable) refuseNull(value);
-        return writeLength(writer, -1, flexible, true);
-      }
+      if (value === null) return writeLength(writer, nullable ? -1 : 0, flexible, true);
       const bytes = value as Buffer;
       writeLength(writer, bytes.length, flexible, true);
       writer.bytes(bytes);
