@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeBatches, encodeBatch } from "../../engine/index.js";
 import { KafkaServer } from "./kafka-server.js";
@@ -248,5 +249,41 @@ describe("Metadata", () => {
       allowAutoTopicCreation: false,
     });
     expect(answer.topics![0]!.errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+});
+
+describe("garbage frames", () => {
+  it("are answered or close their connection; the server keeps serving others", async () => {
+    const served = [...new Set(API_SCHEMAS.map((a) => a.apiKey))];
+    const frameArb = fc
+      .tuple(
+        fc.constantFrom(...served, 999),
+        fc.integer({ min: -1, max: 20 }),
+        fc.uint8Array({ maxLength: 120 }),
+      )
+      .map(([apiKey, version, body]) => {
+        const frame = Buffer.alloc(4 + 8 + body.length);
+        frame.writeInt32BE(8 + body.length, 0);
+        frame.writeInt16BE(apiKey, 4);
+        frame.writeInt16BE(version, 6);
+        frame.writeInt32BE(1, 8);
+        Buffer.from(body).copy(frame, 12);
+        return frame;
+      });
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 3 }), async (frames) => {
+        const fuzz = await RawKafkaClient.connect(server.port);
+        for (const frame of frames) fuzz.write(frame);
+        await new Promise((r) => setTimeout(r, 20));
+        fuzz.close();
+        const probe = await RawKafkaClient.connect(server.port);
+        expect((await probe.request(apiVersions, 0, {})).errorCode).toBe(0);
+        probe.close();
+      }),
+      { numRuns: 60 },
+    );
+    // Every connection the server closed, it closed for a protocol reason it could name.
+    expect(errors.length).toBeGreaterThan(10);
+    for (const error of errors) expect(error.name, error.message).toBe("KafkaProtocolError");
   });
 });
