@@ -17,6 +17,8 @@ export interface KafkaServerOptions {
   readonly port?: number;
   /** Host clients are told to connect to (default: the bound host, or 127.0.0.1 for a wildcard bind). */
   readonly advertisedHost?: string;
+  /** Port clients are told to connect to (default: the bound port), e.g. behind a port forward. */
+  readonly advertisedPort?: number;
   /** Largest request frame accepted; a bigger one closes the connection (default 100 MiB). */
   readonly maxFrameBytes?: number;
   /** Create a topic a client asks metadata for or produces to (Kafka's auto.create.topics.enable, default true). */
@@ -63,7 +65,7 @@ export class KafkaServer {
     const broker: BrokerIdentity = {
       nodeId: NODE_ID,
       host: options.advertisedHost ?? (wildcard ? "127.0.0.1" : host),
-      port,
+      port: options.advertisedPort ?? port,
       clusterId: options.clusterId ?? randomBytes(16).toString("base64url").slice(0, 22),
     };
     const settings: BrokerSettings = {
@@ -95,7 +97,7 @@ export class KafkaServer {
 
   /** The port actually bound. */
   get port(): number {
-    return this.broker.port;
+    return (this.server.address() as AddressInfo).port;
   }
 
   /** Stops accepting, closes every client connection and waits for the listener to close. */
