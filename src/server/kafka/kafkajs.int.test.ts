@@ -1,17 +1,26 @@
-// kafkajs, a Kafka client nobody here wrote, against the listener.
+// kafkajs, a Kafka client nobody here wrote, against the listener on embedded topics.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeBatches } from "../../engine/index.js";
+import { decodeBatches, readBatchHeader, SluiceError } from "../../index.js";
+import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
-import { MemoryBackend } from "./test-support/memory-backend.js";
 
-let backend: MemoryBackend;
+let dir: string;
+let topics: EmbeddedTopicService;
+let backend: KafkaBackend;
 let server: KafkaServer;
 let kafka: Kafka;
 const connectionErrors: Error[] = [];
 
 beforeAll(async () => {
-  backend = new MemoryBackend();
+  dir = mkdtempSync(join(tmpdir(), "sluice-kafkajs-"));
+  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
+  backend = embeddedKafkaBackend(topics);
   server = await KafkaServer.listen({
     backend,
     port: 0,
@@ -27,11 +36,18 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
+  await topics.close();
+  rmSync(dir, { recursive: true, force: true });
 });
+
+/** The raw batches stored in a partition. */
+async function storedBytes(topic: string, partition = 0): Promise<Buffer> {
+  return (await backend.partitions.read(topic, partition, 0, 1 << 30, "read_uncommitted")).bytes;
+}
 
 /** The values stored in a partition, decoded from its raw batches. */
 async function storedValues(topic: string, partition = 0): Promise<string[]> {
-  const read = await backend.read(topic, partition, 0, 1 << 30);
+  const read = { bytes: await storedBytes(topic, partition) };
   const records = decodeBatches(read.bytes);
   if (records instanceof Error) throw records;
   return records.map((r) => r.value!.toString());
@@ -105,8 +121,13 @@ describe("kafkajs producer", () => {
         expect(second[0]).toMatchObject({ errorCode: 0, baseOffset: "2" });
         expect(await storedValues(topic)).toEqual(["one", "two", "three"]);
         // The gzip batch is stored gzip-compressed, as the client sent it (codec bits of its attributes).
-        const batches = backend.topics.get(topic)!.partitions[0]!.batches;
-        expect(batches[1]!.bytes.readInt16BE(21) & 0x07).toBe(1);
+        const bytes = await storedBytes(topic);
+        const firstBatch = readBatchHeader(bytes, 0);
+        if (firstBatch instanceof SluiceError) throw firstBatch;
+        const secondBatch = readBatchHeader(bytes, firstBatch.sizeBytes);
+        if (secondBatch instanceof SluiceError) throw secondBatch;
+        expect(firstBatch.attributes & 0x07).toBe(0);
+        expect(secondBatch.attributes & 0x07).toBe(1);
       } finally {
         await producer.disconnect();
       }
