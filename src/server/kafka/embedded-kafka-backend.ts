@@ -28,7 +28,7 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
           const log = broker.partitionLog(topic, partition);
           return Promise.resolve(readBatches(log, offset, maxBytes, isolation));
         } catch (error) {
-          return Promise.reject(error as Error);
+          return Promise.reject(error);
         }
       },
       async waitForRecords(topic, partition, offset, signal) {
