@@ -1,4 +1,4 @@
-import { SluiceError } from "../../errors/index.js";
+import { SluiceError, asError } from "../../errors/index.js";
 import { readBatchHeader } from "../../engine/index.js";
 import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { TopicError, type IsolationLevel } from "../../messaging/topics/index.js";
@@ -28,7 +28,7 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
           const log = broker.partitionLog(topic, partition);
           return Promise.resolve(readBatches(log, offset, maxBytes, isolation));
         } catch (error) {
-          return Promise.reject(error);
+          return Promise.reject(asError(error));
         }
       },
       async waitForRecords(topic, partition, offset, signal) {
