@@ -4,6 +4,7 @@ import { SluiceError } from "../errors/index.js";
 import { registerBenchCommands } from "./bench-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
+import { registerTopicCommands } from "./topic-commands.js";
 
 const program = new Command()
   .name("sluice")
@@ -13,6 +14,7 @@ const program = new Command()
 registerBenchCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
+registerTopicCommands(program);
 
 try {
   await program.parseAsync(process.argv);
