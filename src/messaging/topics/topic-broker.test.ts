@@ -39,7 +39,8 @@ async function refusedWith(promise: Promise<unknown>, name: TopicErrorName): Pro
     () => undefined,
     (e: unknown) => e,
   );
-  if (!isTopicError(error, name)) throw error ?? new Error(`expected ${name}`);
+  if (!isTopicError(error, name))
+    throw error instanceof Error ? error : new Error(`expected ${name}`);
 }
 
 describe("TopicBroker: batches from outside (the Kafka listener's path)", () => {
