@@ -6,3 +6,4 @@ export * from "./engine/index.js";
 export * from "./resilience/index.js";
 export * from "./messaging/queues/index.js";
 export * from "./messaging/topics/index.js";
+export * from "./sluice/index.js";

@@ -5,6 +5,7 @@ import { registerBenchCommands } from "./bench-commands.js";
 import { registerKafkaCommands } from "./kafka-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
+import { registerTopicCommands } from "./topic-commands.js";
 
 const program = new Command()
   .name("sluice")
@@ -15,6 +16,7 @@ registerBenchCommands(program);
 registerKafkaCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
+registerTopicCommands(program);
 
 try {
   await program.parseAsync(process.argv);

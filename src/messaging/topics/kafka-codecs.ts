@@ -1,11 +1,13 @@
-import {
-  compressSync as snappyCompress,
-  uncompressSync as snappyUncompress,
-} from "@napi-rs/snappy";
-import { compressFrameSync, decompressFrameSync } from "lz4-napi";
-import { DCtx } from "zstd-napi/binding.js";
-import { compress as zstdCompress } from "zstd-napi";
+import { createRequire } from "node:module";
 import { registerCodec } from "../../engine/index.js";
+
+// The codec packages are CommonJS native bindings whose exports Node's ESM loader cannot
+// detect statically: load them with require, typed by their own declarations.
+const require = createRequire(import.meta.url);
+const snappy = require("@napi-rs/snappy") as typeof import("@napi-rs/snappy");
+const lz4 = require("lz4-napi") as typeof import("lz4-napi");
+const zstd = require("zstd-napi") as typeof import("zstd-napi");
+const { DCtx } = require("zstd-napi/binding") as typeof import("zstd-napi/binding.js");
 
 /** The error a codec throws when a batch would decompress past its limit (as zlib's maxOutputLength). */
 function tooLarge(codec: string, maxOutputBytes: number): Error {
@@ -55,7 +57,7 @@ function lz4FrameBound(data: Buffer): number {
 }
 
 const ZSTD_CHUNK = 128 * 1024;
-let zstdContext: DCtx | undefined;
+let zstdContext: InstanceType<typeof DCtx> | undefined;
 
 /** Streams zstd output in chunks and stops as soon as it passes the limit. */
 function zstdDecompress(data: Buffer, maxOutputBytes: number): Buffer {
@@ -90,23 +92,23 @@ export function registerKafkaCodecs(): void {
   registered = true;
   registerCodec({
     name: "snappy",
-    compress: (d) => snappyCompress(d),
+    compress: (d) => snappy.compressSync(d),
     decompress: (d, max) => {
       if (snappyLength(d) > max) throw tooLarge("snappy", max);
-      return snappyUncompress(d);
+      return snappy.uncompressSync(d);
     },
   });
   registerCodec({
     name: "lz4",
-    compress: (d) => compressFrameSync(d),
+    compress: (d) => lz4.compressFrameSync(d),
     decompress: (d, max) => {
       if (lz4FrameBound(d) > max) throw tooLarge("lz4", max);
-      return decompressFrameSync(d);
+      return lz4.decompressFrameSync(d);
     },
   });
   registerCodec({
     name: "zstd",
-    compress: (d) => zstdCompress(d, { compressionLevel: 3 }),
+    compress: (d) => zstd.compress(d, { compressionLevel: 3 }),
     decompress: zstdDecompress,
   });
 }
