@@ -1,6 +1,5 @@
-import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
+import { open } from "../sluice/open.js";
 import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
 import { KafkaServer } from "../server/kafka/kafka-server.js";
 
@@ -36,7 +35,7 @@ export function registerKafkaCommands(program: Command): void {
     .description(
       "listen for Kafka clients (kafkajs, kafka-python, librdkafka, kcat) until SIGINT or SIGTERM",
     )
-    .argument("<dir>", "data directory (topics live in its topics/ sub-directory)")
+    .argument("<dir>", "data directory (the one `open(dir)` uses; topics live in its topics/)")
     .option("--port <port>", "port to listen on (0 picks a free one)", port, 9092)
     .option("--host <host>", "interface to bind", "127.0.0.1")
     .option(
@@ -46,9 +45,9 @@ export function registerKafkaCommands(program: Command): void {
     .option("--max-frame-bytes <n>", "largest request accepted (default 100 MiB)", bytes)
     .option("--no-auto-create-topics", "do not create topics a client asks metadata for")
     .action(async (dir: string, opts: KafkaStartOptions) => {
-      const topics = await EmbeddedTopicService.open(join(dir, "topics"));
+      const sluice = await open(dir);
       const server = await KafkaServer.listen({
-        backend: embeddedKafkaBackend(topics),
+        backend: embeddedKafkaBackend(sluice.topics),
         port: opts.port,
         host: opts.host,
         autoCreateTopics: opts.autoCreateTopics,
@@ -63,6 +62,6 @@ export function registerKafkaCommands(program: Command): void {
         process.once("SIGTERM", resolve);
       });
       await server.close();
-      await topics.close();
+      await sluice.close();
     });
 }
