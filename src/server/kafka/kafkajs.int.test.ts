@@ -4,11 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeBatches, readBatchHeader, SluiceError } from "../../index.js";
+import { decodeBatches, encodeBatch, readBatchHeader, SluiceError } from "../../index.js";
 import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
+import { KafkaErrorCode } from "./protocol/error-codes.js";
+import { produce, type ProduceResponse } from "./protocol/schemas/index.js";
+import { RawKafkaClient } from "./test-support/raw-client.js";
 
 let dir: string;
 let topics: EmbeddedTopicService;
@@ -264,6 +267,32 @@ describe("kafkajs consumer groups", () => {
       await consumerB.disconnect();
       await producer.disconnect();
       await admin.disconnect();
+    }
+  });
+});
+
+describe("bad batches on the real partition logs", () => {
+  it("a batch with a wrong CRC is refused with CORRUPT_MESSAGE and never stored", async () => {
+    await backend.admin.createTopic({ name: "corrupt", partitions: 1 });
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const batch = encodeBatch([{ value: Buffer.from("x") }], {
+        baseOffset: 0,
+        defaultTimestamp: Date.now(),
+      });
+      batch[batch.length - 1] = batch[batch.length - 1]! ^ 0xff;
+      const answer = await client.request<ProduceResponse>(produce, 7, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: "corrupt", partitionData: [{ index: 0, records: batch }] }],
+      });
+      expect(answer.responses![0]!.partitionResponses![0]!.errorCode).toBe(
+        KafkaErrorCode.CORRUPT_MESSAGE,
+      );
+      expect((await backend.admin.describePartition("corrupt", 0)).highWatermark).toBe(0);
+    } finally {
+      client.close();
     }
   });
 });
