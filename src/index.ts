@@ -10,3 +10,5 @@ export * from "./server/index.js";
 export * from "./client/index.js";
 export * from "./messaging/pubsub/index.js";
 export * from "./messaging/bus/index.js";
+export * from "./messaging/topics/index.js";
+export * from "./sluice/index.js";

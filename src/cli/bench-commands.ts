@@ -1,3 +1,4 @@
+import { runKafkaBench } from "../server/kafka/kafka.bench.js";
 import { runBusBench } from "../messaging/bus/bus.bench.js";
 import { runPubSubBench } from "../messaging/pubsub/pubsub.bench.js";
 import { type Command, InvalidArgumentError } from "commander";
@@ -442,6 +443,53 @@ export function registerBenchCommands(program: Command): void {
               fanOutMessagesPerSec: result.fanOutMessagesPerSec,
               deliveriesPerSec: result.deliveriesPerSec,
               publishedPerSec: result.publishedPerSec,
+            };
+          },
+        );
+      },
+    );
+
+  withCommonOptions(bench.command("kafka"))
+    .description("kafkajs producing to and consuming from the Kafka listener on embedded topics")
+    .option("--num-records <n>", "records to produce and consume", positiveInt, 200_000)
+    .option("--record-size <bytes>", "bytes per record value", positiveInt, 100)
+    .option("--batch-size <n>", "records per kafkajs send", positiveInt, 1000)
+    .option("--in-flight <n>", "sends in flight at once", positiveInt, 4)
+    .option("--gzip", "gzip-compress the batches", false)
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
+    .action(
+      async (
+        opts: CommonOptions & {
+          numRecords: number;
+          recordSize: number;
+          batchSize: number;
+          inFlight: number;
+          gzip: boolean;
+          fsync: FsyncMode;
+        },
+      ) => {
+        await repeat(
+          "kafka",
+          opts,
+          () =>
+            runKafkaBench({
+              numRecords: opts.numRecords,
+              recordSize: opts.recordSize,
+              batchSize: opts.batchSize,
+              inFlight: opts.inFlight,
+              gzip: opts.gzip,
+              fsync: opts.fsync,
+              quiet: opts.json,
+            }),
+          (r) => {
+            const result = r as {
+              produce: { recordsPerSec: number; sendLatency: { p99Ms: number } };
+              consume: { recordsPerSec: number };
+            };
+            return {
+              produceRecordsPerSec: result.produce.recordsPerSec,
+              sendP99Ms: result.produce.sendLatency.p99Ms,
+              consumeRecordsPerSec: result.consume.recordsPerSec,
             };
           },
         );

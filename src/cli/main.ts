@@ -2,9 +2,11 @@
 import { Command } from "commander";
 import { SluiceError } from "../errors/index.js";
 import { registerBenchCommands } from "./bench-commands.js";
+import { registerKafkaCommands } from "./kafka-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
 import { registerStartCommand } from "./start-command.js";
+import { registerTopicCommands } from "./topic-commands.js";
 
 // A reader that stops early (`sluice log dump DIR | head -1`) ends the output, not in a stack
 // trace: stop quietly, with the exit code so far.
@@ -19,9 +21,11 @@ const program = new Command()
   .showHelpAfterError();
 
 registerBenchCommands(program);
+registerKafkaCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
 registerStartCommand(program);
+registerTopicCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { EmbeddedQueueService } from "../messaging/queues/index.js";
+import { open } from "../sluice/index.js";
 
 function count(value: string): number {
   const n = Number(value);
@@ -8,17 +9,41 @@ function count(value: string): number {
   return n;
 }
 
-/** Opens the queues in `dir` for one command and closes them after. */
+/**
+ * Opens the queues for one command and closes them after: those of a whole data directory
+ * (`--data-dir`, via `open`), or a queue directory given as the first argument.
+ */
 async function withQueues<T>(
-  dir: string,
+  dir: string | undefined,
+  dataDir: string | undefined,
   use: (sqs: EmbeddedQueueService) => Promise<T>,
 ): Promise<T> {
+  if (dataDir !== undefined) {
+    const sluice = await open(dataDir);
+    try {
+      return await use(sluice.queues);
+    } finally {
+      await sluice.close();
+    }
+  }
+  if (dir === undefined)
+    throw new InvalidArgumentError("give --data-dir <dir> or a queue directory");
   const sqs = await EmbeddedQueueService.open(dir);
   try {
     return await use(sqs);
   } finally {
     await sqs.close();
   }
+}
+
+/** Commands with a positional directory take `--data-dir` instead, and then shift their arguments. */
+function dirAndArgs(
+  args: readonly string[],
+  dataDir: string | undefined,
+  needed: number,
+): [string | undefined, string[]] {
+  if (dataDir !== undefined) return [undefined, [...args]];
+  return [args[0], args.slice(1, 1 + needed)];
 }
 
 /** `sluice queues list|peek|send DIR ...`: look into (and feed) the queues of a data directory. */
@@ -30,9 +55,10 @@ export function registerQueueCommands(program: Command): void {
   queues
     .command("list")
     .description("every queue with its type and message counts")
-    .argument("<dir>", "queue data directory")
-    .action((dir: string) =>
-      withQueues(dir, async (sqs) => {
+    .argument("[dir]", "queue directory (or use --data-dir)")
+    .option("--data-dir <dir>", "Sluice data directory (every primitive)")
+    .action((dir: string | undefined, opts: { dataDir?: string }) =>
+      withQueues(dir, opts.dataDir, async (sqs) => {
         const { QueueUrls } = await sqs.listQueues();
         process.stdout.write("queue\ttype\tvisible\tinflight\tdelayed\tarn\n");
         for (const QueueUrl of QueueUrls) {
@@ -49,27 +75,34 @@ export function registerQueueCommands(program: Command): void {
   queues
     .command("peek")
     .description("print messages in sequence order without receiving them (JSON lines)")
-    .argument("<dir>", "queue data directory")
-    .argument("<queue>", "queue name")
+    .argument("<args...>", "[queue directory] queue name (the directory unless --data-dir)")
+    .option("--data-dir <dir>", "Sluice data directory (every primitive)")
     .option("--max <n>", "at most this many messages (1-1000)", count, 10)
-    .action((dir: string, queue: string, opts: { max: number }) =>
-      withQueues(dir, async (sqs) => {
+    .action((args: string[], opts: { max: number; dataDir?: string }) => {
+      const [dir, [queue]] = dirAndArgs(args, opts.dataDir, 1);
+      if (queue === undefined) throw new InvalidArgumentError("missing queue name");
+      return withQueues(dir, opts.dataDir, async (sqs) => {
         const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue });
         const { Messages } = await sqs.peekMessages({ QueueUrl, MaxNumberOfMessages: opts.max });
         for (const m of Messages) process.stdout.write(JSON.stringify(m) + "\n");
-      }),
-    );
+      });
+    });
 
   queues
     .command("send")
     .description("send one message (FIFO queues need --group, and --dedup unless content-based)")
-    .argument("<dir>", "queue data directory")
-    .argument("<queue>", "queue name")
-    .argument("<body>", "message body")
+    .argument(
+      "<args...>",
+      "[queue directory] queue name and body (the directory unless --data-dir)",
+    )
+    .option("--data-dir <dir>", "Sluice data directory (every primitive)")
     .option("--group <id>", "MessageGroupId")
     .option("--dedup <id>", "MessageDeduplicationId")
-    .action((dir: string, queue: string, body: string, opts: { group?: string; dedup?: string }) =>
-      withQueues(dir, async (sqs) => {
+    .action((args: string[], opts: { group?: string; dedup?: string; dataDir?: string }) => {
+      const [dir, [queue, body]] = dirAndArgs(args, opts.dataDir, 2);
+      if (queue === undefined || body === undefined)
+        throw new InvalidArgumentError("expected a queue name and a message body");
+      return withQueues(dir, opts.dataDir, async (sqs) => {
         const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue });
         const result = await sqs.sendMessage({
           QueueUrl,
@@ -78,6 +111,6 @@ export function registerQueueCommands(program: Command): void {
           ...(opts.dedup === undefined ? {} : { MessageDeduplicationId: opts.dedup }),
         });
         process.stdout.write(JSON.stringify(result) + "\n");
-      }),
-    );
+      });
+    });
 }

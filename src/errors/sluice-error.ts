@@ -17,6 +17,7 @@ export type ErrorCode =
   | "SLUICE_RATE_LIMITED"
   | "SLUICE_RETRY_BUDGET_EXHAUSTED"
   | "SLUICE_QUEUE"
+  | "SLUICE_TOPIC"
   | "SLUICE_INTERNAL";
 
 export interface SluiceErrorOptions extends ErrorOptions {

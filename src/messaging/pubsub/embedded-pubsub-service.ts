@@ -15,7 +15,7 @@ import { MAX_PUBLISH_BYTES, checkPublish } from "./message-validation.js";
 import type { PublishedMessage } from "./published-message.js";
 import { PubSubError, invalidParameter } from "./pubsub-error.js";
 import type {
-  CreateTopicInput,
+  CreateSnsTopicInput,
   NotificationHandler,
   PubSubService,
   PublishBatchErrorEntry,
@@ -243,7 +243,7 @@ export class EmbeddedPubSubService implements PubSubService {
     return topic;
   }
 
-  async createTopic(input: CreateTopicInput): Promise<{ TopicArn: string }> {
+  async createTopic(input: CreateSnsTopicInput): Promise<{ TopicArn: string }> {
     this.ensureOpen();
     const name = checkTopicName(input?.Name);
     const fifo = name.endsWith(".fifo");

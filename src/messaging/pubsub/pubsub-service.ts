@@ -19,7 +19,7 @@ export type PubSubMessageAttributes = Readonly<Record<string, PubSubMessageAttri
 export type WritableTopicAttributeName =
   "DisplayName" | "FifoTopic" | "ContentBasedDeduplication" | "DeliveryPolicy";
 
-export interface CreateTopicInput {
+export interface CreateSnsTopicInput {
   /** 1-256 of A-Z a-z 0-9 _ -; FIFO topics end in ".fifo". */
   readonly Name: string;
   readonly Attributes?: Partial<Record<WritableTopicAttributeName, string>>;
@@ -113,7 +113,7 @@ export type NotificationHandler = (notification: Notification) => void | Promise
 
 /** An SNS-semantics pub/sub service: topics fan out to queues, handlers, HTTP endpoints, topics. */
 export interface PubSubService {
-  createTopic(input: CreateTopicInput): Promise<{ TopicArn: string }>;
+  createTopic(input: CreateSnsTopicInput): Promise<{ TopicArn: string }>;
   deleteTopic(input: { TopicArn: string }): Promise<void>;
   listTopics(input?: { NextToken?: string }): Promise<{
     Topics: { TopicArn: string }[];

@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, describe, expect, it } from "vitest";
+
+const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const root = mkdtempSync(join(tmpdir(), "sluice-cli-kafka-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Starts `sluice kafka start` and resolves with the process and the port it reports. */
+function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", main, "kafka", "start", dir, "--port", "0"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (match !== null) resolve({ child, port: Number(match[1]) });
+    });
+    child.once("exit", (code) => reject(new Error(`sluice kafka exited with ${code}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
+}
+
+describe("sluice kafka start", () => {
+  it("serves kafkajs, and records produced before a restart are consumed after it", async () => {
+    const dir = join(root, "data");
+    const first = await start(dir);
+    const client = (port: number) =>
+      new Kafka({
+        clientId: "cli-test",
+        brokers: [`127.0.0.1:${port}`],
+        logLevel: logLevel.NOTHING,
+      });
+    const producer = client(first.port).producer();
+    await producer.connect();
+    await producer.send({
+      topic: "restart",
+      acks: -1,
+      messages: [{ value: "a" }, { value: "b" }, { value: "c" }],
+    });
+    await producer.disconnect();
+    expect(await stop(first.child)).toBe(0);
+
+    const second = await start(dir);
+    const consumer = client(second.port).consumer({
+      groupId: "after-restart",
+      maxWaitTimeInMs: 100,
+    });
+    const seen: string[] = [];
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: "restart", fromBeginning: true });
+      await consumer.run({
+        eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value!.toString())),
+      });
+      await expect.poll(() => seen, { timeout: 15_000 }).toEqual(["a", "b", "c"]);
+    } finally {
+      await consumer.disconnect();
+      await stop(second.child);
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { open } from "../sluice/open.js";
+import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
+import { KafkaServer } from "../server/kafka/kafka-server.js";
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("expected a port from 0 to 65535");
+  return n;
+}
+
+function bytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1024)
+    throw new InvalidArgumentError("expected a byte count of at least 1024");
+  return n;
+}
+
+interface KafkaStartOptions {
+  port: number;
+  host: string;
+  advertisedHost?: string;
+  maxFrameBytes?: number;
+  autoCreateTopics: boolean;
+}
+
+/** `sluice kafka start DIR`: serves the topics of a data directory over the Kafka protocol. */
+export function registerKafkaCommands(program: Command): void {
+  const kafka = program
+    .command("kafka")
+    .description("the Kafka wire protocol on the topics of a data directory");
+  kafka
+    .command("start")
+    .description(
+      "listen for Kafka clients (kafkajs, kafka-python, librdkafka, kcat) until SIGINT or SIGTERM",
+    )
+    .argument("<dir>", "data directory (the one `open(dir)` uses; topics live in its topics/)")
+    .option("--port <port>", "port to listen on (0 picks a free one)", port, 9092)
+    .option("--host <host>", "interface to bind", "127.0.0.1")
+    .option(
+      "--advertised-host <host>",
+      "host clients are told to connect to (default: the bound host)",
+    )
+    .option("--max-frame-bytes <n>", "largest request accepted (default 100 MiB)", bytes)
+    .option("--no-auto-create-topics", "do not create topics a client asks metadata for")
+    .action(async (dir: string, opts: KafkaStartOptions) => {
+      const sluice = await open(dir);
+      const server = await KafkaServer.listen({
+        backend: embeddedKafkaBackend(sluice.topics),
+        port: opts.port,
+        host: opts.host,
+        autoCreateTopics: opts.autoCreateTopics,
+        ...(opts.advertisedHost === undefined ? {} : { advertisedHost: opts.advertisedHost }),
+        ...(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes }),
+      });
+      process.stdout.write(
+        `sluice kafka listening on ${opts.host}:${server.port} (advertised ${server.broker.host}:${server.broker.port})\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await server.close();
+      await sluice.close();
+    });
+}

@@ -1,0 +1,69 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { open } from "../sluice/index.js";
+
+const run = promisify(execFile);
+const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "sluice-topic-cli-"));
+const sluice = (...args: string[]) => run(process.execPath, ["--import", "tsx", main, ...args]);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("sluice topics / groups / queues --data-dir", () => {
+  it("creates, lists, describes and deletes topics, and describes a group as kafka-consumer-groups", async () => {
+    const data = join(dir, "data");
+    await sluice("topics", "create", "--data-dir", data, "orders", "--partitions", "2");
+    expect((await sluice("topics", "list", "--data-dir", data)).stdout).toBe("orders\n");
+    const described = (await sluice("topics", "describe", "--data-dir", data, "orders")).stdout;
+    expect(described).toContain("PartitionCount: 2");
+
+    const s = await open(data, { fsync: "never" });
+    const producer = s.topics.producer({ lingerMs: 0, partitioner: "round-robin" });
+    await producer.sendBatch([1, 2, 3, 4].map((i) => ({ topic: "orders", value: `${i}` })));
+    await s.topics.admin.alterGroupOffsets("billing", [
+      { topic: "orders", partition: 0, offset: 1 },
+    ]);
+    await s.close();
+
+    const table = (await sluice("groups", "describe", "--data-dir", data, "billing")).stdout;
+    const lines = table.trim().split("\n");
+    expect(lines[0]!.split(/\s+/)).toEqual([
+      "GROUP",
+      "TOPIC",
+      "PARTITION",
+      "CURRENT-OFFSET",
+      "LOG-END-OFFSET",
+      "LAG",
+      "CONSUMER-ID",
+      "HOST",
+      "CLIENT-ID",
+    ]);
+    expect(lines[1]!.split(/\s+/)).toEqual([
+      "billing",
+      "orders",
+      "0",
+      "1",
+      "2",
+      "1",
+      "-",
+      "-",
+      "-",
+    ]);
+    expect((await sluice("queues", "list", "--data-dir", data)).stdout).toContain("queue\ttype");
+    await sluice("topics", "delete", "--data-dir", data, "orders");
+    expect((await sluice("topics", "list", "--data-dir", data)).stdout).toBe("");
+  });
+
+  it("names the bad input with a typed error and exit code 2", async () => {
+    const error = (await sluice("topics", "create", "--data-dir", join(dir, "bad"), "a/b").catch(
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
+    expect(error.code).toBe(2);
+    expect(error.stderr).toContain("name:");
+  });
+});

@@ -1,0 +1,208 @@
+import { type Command, InvalidArgumentError } from "commander";
+import type { GroupDescription } from "../messaging/topics/index.js";
+import { type Sluice, open } from "../sluice/index.js";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError("expected an integer");
+  return n;
+}
+
+/** Opens the data directory for one command and closes it after. */
+async function withSluice<T>(dataDir: string, use: (sluice: Sluice) => Promise<T>): Promise<T> {
+  const sluice = await open(dataDir);
+  try {
+    return await use(sluice);
+  } finally {
+    await sluice.close();
+  }
+}
+
+/** Left-aligned columns, as Kafka's tools print them. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map(
+      (row) =>
+        row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join(" ")
+          .trimEnd() + "\n",
+    )
+    .join("");
+}
+
+/** kafka-consumer-groups --describe: one row per partition, "-" where there is nothing. */
+export function describeGroupTable(group: GroupDescription): string {
+  const rows: string[][] = [
+    [
+      "GROUP",
+      "TOPIC",
+      "PARTITION",
+      "CURRENT-OFFSET",
+      "LOG-END-OFFSET",
+      "LAG",
+      "CONSUMER-ID",
+      "HOST",
+      "CLIENT-ID",
+    ],
+  ];
+  for (const o of group.offsets)
+    rows.push([
+      group.groupId,
+      o.topic,
+      String(o.partition),
+      o.committedOffset < 0 ? "-" : String(o.committedOffset),
+      String(o.logEndOffset),
+      o.committedOffset < 0 ? "-" : String(o.lag),
+      o.memberId ?? "-",
+      o.host === undefined ? "-" : `/${o.host}`,
+      o.clientId ?? "-",
+    ]);
+  return formatTable(rows);
+}
+
+const dataDirOption = (command: Command): Command =>
+  command.requiredOption("--data-dir <dir>", "Sluice data directory");
+
+/** `sluice topics ...` and `sluice groups ...` on a data directory, in the shape of Kafka's tools. */
+export function registerTopicCommands(program: Command): void {
+  const topics = program
+    .command("topics")
+    .description("Kafka-semantics topics in a data directory");
+
+  dataDirOption(topics.command("list").description("topic names, one a line"))
+    .option("--include-internal", "also __consumer_offsets")
+    .action((opts: { dataDir: string; includeInternal?: boolean }) =>
+      withSluice(opts.dataDir, async (s) => {
+        const names = await s.topics.admin.listTopics({
+          includeInternal: opts.includeInternal === true,
+        });
+        for (const name of names) process.stdout.write(`${name}\n`);
+      }),
+    );
+
+  dataDirOption(
+    topics
+      .command("describe")
+      .description("partitions, offsets and config, as kafka-topics --describe"),
+  )
+    .argument("<topic>", "topic name")
+    .action((topic: string, opts: { dataDir: string }) =>
+      withSluice(opts.dataDir, async (s) => {
+        const d = await s.topics.admin.describeTopic(topic);
+        const config = Object.entries(d.config)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(",");
+        process.stdout.write(
+          `Topic: ${d.name}\tPartitionCount: ${d.partitions}\tConfigs: ${config}\n`,
+        );
+        const rows = [
+          ["", "Topic:", "Partition:", "LogStartOffset:", "HighWatermark:", "SizeBytes:"],
+        ];
+        for (let p = 0; p < d.partitions; p++) {
+          const info = await s.topics.admin.describePartition(topic, p);
+          rows.push([
+            "",
+            d.name,
+            String(p),
+            String(info.logStartOffset),
+            String(info.highWatermark),
+            String(info.sizeBytes),
+          ]);
+        }
+        process.stdout.write(formatTable(rows));
+      }),
+    );
+
+  dataDirOption(topics.command("create").description("create a topic"))
+    .argument("<topic>", "topic name")
+    .option("--partitions <n>", "partition count", positiveInt, 1)
+    .option("--retention-ms <ms>", "delete data older than this (-1 = forever)", integer)
+    .option("--retention-bytes <bytes>", "per-partition size limit (-1 = unbounded)", integer)
+    .option("--cleanup-policy <policy>", "delete | compact | compact,delete")
+    .option("--segment-bytes <bytes>", "segment size", positiveInt)
+    .option("--max-message-bytes <bytes>", "largest record batch", positiveInt)
+    .action(
+      (
+        topic: string,
+        opts: {
+          dataDir: string;
+          partitions: number;
+          retentionMs?: number;
+          retentionBytes?: number;
+          cleanupPolicy?: "delete" | "compact" | "compact,delete";
+          segmentBytes?: number;
+          maxMessageBytes?: number;
+        },
+      ) =>
+        withSluice(opts.dataDir, async (s) => {
+          const { dataDir: _dataDir, ...config } = opts;
+          await s.topics.admin.createTopic({ name: topic, ...config });
+          process.stdout.write(`Created topic ${topic}.\n`);
+        }),
+    );
+
+  dataDirOption(topics.command("delete").description("delete a topic and its data"))
+    .argument("<topic>", "topic name")
+    .action((topic: string, opts: { dataDir: string }) =>
+      withSluice(opts.dataDir, async (s) => {
+        await s.topics.admin.deleteTopic(topic);
+        process.stdout.write(`Deleted topic ${topic}.\n`);
+      }),
+    );
+
+  const groups = program.command("groups").description("consumer groups in a data directory");
+
+  dataDirOption(groups.command("list").description("group ids with state and member count")).action(
+    (opts: { dataDir: string }) =>
+      withSluice(opts.dataDir, async (s) => {
+        const rows = [["GROUP", "STATE", "MEMBERS"]];
+        for (const g of await s.topics.admin.listGroups())
+          rows.push([g.groupId, g.state, String(g.members)]);
+        process.stdout.write(formatTable(rows));
+      }),
+  );
+
+  dataDirOption(
+    groups
+      .command("describe")
+      .description("kafka-consumer-groups --describe columns, per partition"),
+  )
+    .argument("<group>", "group id")
+    .option("--watch [seconds]", "print again every few seconds (default 2) until interrupted")
+    .action((group: string, opts: { dataDir: string; watch?: true | string }) =>
+      withSluice(opts.dataDir, async (s) => {
+        const print = async (): Promise<void> => {
+          process.stdout.write(describeGroupTable(await s.topics.admin.describeGroup(group)));
+        };
+        await print();
+        if (opts.watch === undefined) return;
+        const seconds = opts.watch === true ? 2 : Number(opts.watch);
+        if (!(seconds > 0)) throw new InvalidArgumentError("--watch: expected seconds > 0");
+        const stop = new AbortController();
+        process.once("SIGINT", () => stop.abort());
+        while (!stop.signal.aborted) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, seconds * 1000);
+            stop.signal.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          if (stop.signal.aborted) break;
+          process.stdout.write(`\n${new Date().toISOString()}\n`);
+          await print();
+        }
+      }),
+    );
+}

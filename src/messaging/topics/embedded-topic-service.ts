@@ -1,0 +1,103 @@
+import type { FileSystem, FsyncPolicy } from "../../engine/index.js";
+import { MetricsRegistry } from "../../observability/index.js";
+import { type Clock, systemClock } from "../../time/index.js";
+import { EmbeddedConsumer } from "./embedded-consumer.js";
+import { EmbeddedProducer } from "./embedded-producer.js";
+import { EmbeddedTopicAdmin } from "./embedded-topic-admin.js";
+import { GroupCoordinator } from "./group-coordinator.js";
+import { registerKafkaCodecs } from "./kafka-codecs.js";
+import { OFFSETS_TOPIC, OffsetStore } from "./offset-store.js";
+import { TopicBroker } from "./topic-broker.js";
+import type { ConsumerOptions, TopicConsumer } from "./topic-consumer.js";
+import type { ProducerOptions, TopicProducer } from "./topic-producer.js";
+import type { TopicService } from "./topic-service.js";
+
+export interface EmbeddedTopicServiceOptions {
+  readonly clock?: Clock;
+  /** Durability of every partition (default: fsync every 50 ms). */
+  readonly fsync?: FsyncPolicy;
+  readonly metrics?: MetricsRegistry;
+  readonly fs?: FileSystem;
+}
+
+/**
+ * Kafka-semantics topics embedded in the process, durable on local disk: one engine log per
+ * partition, committed offsets in the compacted `__consumer_offsets` topic, consumer groups
+ * coordinated in process.
+ */
+export class EmbeddedTopicService implements TopicService {
+  readonly admin: EmbeddedTopicAdmin;
+  private readonly producers = new Set<EmbeddedProducer>();
+  private readonly consumers = new Set<EmbeddedConsumer>();
+  private closed = false;
+
+  private constructor(
+    /** The storage, for listeners that append client batches as-is (the Kafka protocol). */
+    readonly broker: TopicBroker,
+    private readonly coordinator: GroupCoordinator,
+  ) {
+    this.admin = new EmbeddedTopicAdmin(broker, coordinator);
+  }
+
+  /** Opens (creating if needed) the topics stored in `dir`. */
+  static async open(
+    dir: string,
+    options: EmbeddedTopicServiceOptions = {},
+  ): Promise<EmbeddedTopicService> {
+    registerKafkaCodecs();
+    const clock = options.clock ?? systemClock;
+    const broker = await TopicBroker.open(dir, {
+      clock,
+      fsync: options.fsync ?? { intervalMs: 50 },
+      metrics: options.metrics ?? new MetricsRegistry(),
+      ...(options.fs === undefined ? {} : { fs: options.fs }),
+    });
+    try {
+      if (!broker.hasTopic(OFFSETS_TOPIC))
+        await broker.createTopic(
+          { name: OFFSETS_TOPIC, partitions: 1, cleanupPolicy: "compact", retentionMs: -1 },
+          true,
+        );
+      const offsets = OffsetStore.load(broker.partitionLog(OFFSETS_TOPIC, 0), () => clock.now());
+      return new EmbeddedTopicService(broker, new GroupCoordinator(broker, offsets, clock));
+    } catch (error) {
+      await broker.close();
+      throw error;
+    }
+  }
+
+  producer(options: ProducerOptions = {}): TopicProducer {
+    this.broker.ensureOpen();
+    const producer = new EmbeddedProducer(this.broker, options, (p) => this.producers.delete(p));
+    this.producers.add(producer);
+    return producer;
+  }
+
+  consumer(options: ConsumerOptions = {}): TopicConsumer {
+    this.broker.ensureOpen();
+    const consumer = new EmbeddedConsumer(this.broker, this.coordinator, options, (c) =>
+      this.consumers.delete(c),
+    );
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.producers].map((p) => p.close().catch(() => undefined)));
+    await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
+    this.coordinator.close();
+    await this.broker.close();
+  }
+
+  /** Stops as a killed process would (for crash simulations on the simulated disk). */
+  kill(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.producers) p.abandon();
+    for (const c of this.consumers) c.silence();
+    this.coordinator.close();
+    this.broker.kill();
+  }
+}

@@ -1,0 +1,90 @@
+import type { AppendResult, BatchHeader } from "../../engine/index.js";
+import { TopicError } from "./topic-error.js";
+
+/** How many recent batches per producer are remembered to recognise a retry (Kafka keeps 5). */
+const RECENT_BATCHES = 5;
+
+interface BatchEntry {
+  readonly firstSequence: number;
+  readonly lastSequence: number;
+  readonly result: AppendResult;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  lastSequence: number;
+  recent: BatchEntry[];
+}
+
+/** What to do with a batch from an idempotent producer. */
+export type SequenceCheck =
+  { readonly kind: "append" } | { readonly kind: "duplicate"; readonly result: AppendResult };
+
+/**
+ * Per partition: each idempotent producer's epoch and last sequence, and its last few batches,
+ * so a retried batch is acknowledged with its first result instead of being written twice,
+ * and a gap in the sequence is refused as Kafka refuses it.
+ */
+export class ProducerStateTable {
+  private readonly producers = new Map<number, ProducerEntry>();
+
+  /** Decides whether the batch is new, a retry, or out of order (throws the Kafka error). */
+  check(header: BatchHeader, topicPartition: string): SequenceCheck {
+    if (header.producerId < 0) return { kind: "append" };
+    const entry = this.producers.get(header.producerId);
+    const firstSequence = header.baseSequence;
+    if (entry === undefined) return { kind: "append" };
+    if (header.producerEpoch < entry.epoch)
+      throw new TopicError(
+        "INVALID_PRODUCER_EPOCH",
+        `producerEpoch: producer ${header.producerId} has epoch ${entry.epoch} on ${topicPartition}, the batch has ${header.producerEpoch} (an older instance was fenced)`,
+        "producerEpoch",
+      );
+    if (header.producerEpoch > entry.epoch) {
+      if (firstSequence !== 0)
+        throw new TopicError(
+          "OUT_OF_ORDER_SEQUENCE_NUMBER",
+          `baseSequence: a new epoch of producer ${header.producerId} must start at sequence 0 on ${topicPartition}, got ${firstSequence}`,
+          "baseSequence",
+        );
+      return { kind: "append" };
+    }
+    const lastSequence = firstSequence + header.lastOffsetDelta;
+    for (const batch of entry.recent)
+      if (batch.firstSequence === firstSequence && batch.lastSequence === lastSequence)
+        return { kind: "duplicate", result: batch.result };
+    if (firstSequence !== entry.lastSequence + 1)
+      throw new TopicError(
+        "OUT_OF_ORDER_SEQUENCE_NUMBER",
+        `baseSequence: producer ${header.producerId} expected sequence ${entry.lastSequence + 1} on ${topicPartition}, got ${firstSequence}`,
+        "baseSequence",
+        { expected: entry.lastSequence + 1, got: firstSequence },
+      );
+    return { kind: "append" };
+  }
+
+  /** Records an appended batch (also used to rebuild the table from the log on open). */
+  record(header: BatchHeader, result: AppendResult): void {
+    if (header.producerId < 0) return;
+    let entry = this.producers.get(header.producerId);
+    if (entry === undefined || header.producerEpoch > entry.epoch) {
+      entry = { epoch: header.producerEpoch, lastSequence: -1, recent: [] };
+      this.producers.set(header.producerId, entry);
+    }
+    const lastSequence = header.baseSequence + header.lastOffsetDelta;
+    entry.lastSequence = lastSequence;
+    entry.recent.push({ firstSequence: header.baseSequence, lastSequence, result });
+    if (entry.recent.length > RECENT_BATCHES) entry.recent.shift();
+  }
+
+  /** Fences every epoch below `epoch` of this producer (a transactional producer re-initialised). */
+  bumpEpoch(producerId: number, epoch: number): void {
+    const entry = this.producers.get(producerId);
+    if (entry === undefined || entry.epoch < epoch)
+      this.producers.set(producerId, { epoch, lastSequence: -1, recent: [] });
+  }
+
+  get size(): number {
+    return this.producers.size;
+  }
+}

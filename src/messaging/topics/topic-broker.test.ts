@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { CompressionCodec, encodeBatch } from "../../engine/index.js";
+import { codecByName } from "../../engine/compression.js";
+import { VirtualClock } from "../../time/virtual-clock.js";
+import { registerKafkaCodecs } from "./kafka-codecs.js";
+import { TopicBroker } from "./topic-broker.js";
+import { type TopicErrorName, isTopicError } from "./topic-error.js";
+
+registerKafkaCodecs();
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function openBroker(dir?: string): Promise<{ broker: TopicBroker; dir: string }> {
+  const at = dir ?? mkdtempSync(join(tmpdir(), "sluice-broker-"));
+  if (dir === undefined) dirs.push(at);
+  const broker = await TopicBroker.open(at, { clock: new VirtualClock(), fsync: "never" });
+  return { broker, dir: at };
+}
+
+const batch = (values: string[], producerId = -1, epoch = -1, sequence = -1): Buffer =>
+  encodeBatch(
+    values.map((v) => ({ value: Buffer.from(v) })),
+    {
+      baseOffset: 0,
+      defaultTimestamp: Date.UTC(2026, 0, 1),
+      ...(producerId < 0
+        ? {}
+        : { producer: { producerId, producerEpoch: epoch, baseSequence: sequence } }),
+    },
+  );
+
+async function refusedWith(promise: Promise<unknown>, name: TopicErrorName): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isTopicError(error, name))
+    throw error instanceof Error ? error : new Error(`expected ${name}`);
+}
+
+describe("TopicBroker: batches from outside (the Kafka listener's path)", () => {
+  it("writes a retried idempotent batch once and answers with its first offsets", async () => {
+    const { broker } = await openBroker();
+    await broker.createTopic({ name: "t" });
+    const first = await broker.appendBatch("t", 0, batch(["a", "b"], 7, 0, 0));
+    const retry = await broker.appendBatch("t", 0, batch(["a", "b"], 7, 0, 0));
+    expect(retry).toEqual(first);
+    const next = await broker.appendBatch("t", 0, batch(["c"], 7, 0, 2));
+    expect(next.baseOffset).toBe(2);
+    expect(
+      broker
+        .partitionLog("t", 0)
+        .read(0, 100, 1 << 20)
+        .map((r) => r.value?.toString()),
+    ).toEqual(["a", "b", "c"]);
+    await broker.close();
+  });
+
+  it("refuses a gap in the sequence and an older epoch with Kafka's errors; nothing is written", async () => {
+    const { broker } = await openBroker();
+    await broker.createTopic({ name: "t" });
+    await broker.appendBatch("t", 0, batch(["a"], 9, 1, 0));
+    await refusedWith(
+      broker.appendBatch("t", 0, batch(["x"], 9, 1, 5)),
+      "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    );
+    await refusedWith(broker.appendBatch("t", 0, batch(["x"], 9, 0, 1)), "INVALID_PRODUCER_EPOCH");
+    await refusedWith(
+      broker.appendBatch("t", 0, batch(["x"], 9, 2, 3)),
+      "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    );
+    expect(broker.partitionLog("t", 0).highWatermark).toBe(1);
+    // a new epoch starting at 0 is accepted
+    await broker.appendBatch("t", 0, batch(["b"], 9, 2, 0));
+    expect(broker.partitionLog("t", 0).highWatermark).toBe(2);
+    await broker.close();
+  });
+
+  it("remembers producer sequences across a reopen", async () => {
+    const { broker, dir } = await openBroker();
+    await broker.createTopic({ name: "t" });
+    await broker.appendBatch("t", 0, batch(["a"], 3, 0, 0));
+    await broker.close();
+    const { broker: again } = await openBroker(dir);
+    const retry = await again.appendBatch("t", 0, batch(["a"], 3, 0, 0));
+    expect(retry.baseOffset).toBe(0);
+    expect(again.partitionLog("t", 0).highWatermark).toBe(1);
+    await again.close();
+  });
+
+  it("refuses a decompression bomb at append: a typed error, nothing on disk", async () => {
+    const { broker } = await openBroker();
+    await broker.createTopic({ name: "t", maxMessageBytes: 8 * 1024 * 1024 });
+    for (const name of ["gzip", "zstd", "lz4", "snappy"] as const) {
+      // A small compressed batch whose records section inflates past the 64 MiB limit.
+      const inflated = codecByName(name)!.compress(Buffer.alloc(80 * 1024 * 1024));
+      const honest = encodeBatch([{ value: Buffer.from("x") }], {
+        baseOffset: 0,
+        defaultTimestamp: Date.UTC(2026, 0, 1),
+        compression: CompressionCodec[name],
+      });
+      const bomb = spliceRecords(honest, inflated);
+      expect(bomb.length).toBeLessThan(8 * 1024 * 1024); // within maxMessageBytes: only decompression tells
+      await refusedWith(broker.appendBatch("t", 0, bomb), "CORRUPT_MESSAGE");
+    }
+    expect(broker.partitionLog("t", 0).logEndOffset).toBe(0);
+    expect(broker.partitionLog("t", 0).sizeBytes).toBe(0);
+    await broker.close();
+  });
+
+  it("refuses corrupt bytes and batches over maxMessageBytes", async () => {
+    const { broker } = await openBroker();
+    await broker.createTopic({ name: "t", maxMessageBytes: 100 });
+    const good = batch(["ok"]);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 1]! ^= 0xff;
+    await refusedWith(broker.appendBatch("t", 0, flipped), "CORRUPT_MESSAGE");
+    await refusedWith(broker.appendBatch("t", 0, batch(["x".repeat(200)])), "MESSAGE_TOO_LARGE");
+    await refusedWith(broker.appendBatch("t", 3, good), "UNKNOWN_TOPIC_OR_PARTITION");
+    expect((await broker.appendBatch("t", 0, good)).baseOffset).toBe(0);
+    await broker.close();
+  });
+});
+
+/** Replaces a batch's records section and fixes its length and CRC, as a malicious client would. */
+function spliceRecords(batch: Buffer, records: Buffer): Buffer {
+  const out = Buffer.concat([batch.subarray(0, 61), records]);
+  out.writeInt32BE(out.length - 12, 8);
+  out.writeUInt32BE(crc32c(out.subarray(21)), 17);
+  return out;
+}
+
+function crc32c(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}

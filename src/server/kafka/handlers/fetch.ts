@@ -1,0 +1,132 @@
+import type { IsolationLevel } from "../../../messaging/topics/index.js";
+import { defineApi, type RequestContext } from "../api-handler.js";
+import { KafkaErrorCode } from "../protocol/error-codes.js";
+import { fetch, type FetchRequest, type FetchResponse } from "../protocol/schemas/index.js";
+import { errorCodeOf } from "./kafka-errors.js";
+
+type PartitionData = NonNullable<
+  NonNullable<FetchResponse["responses"]>[number]["partitions"]
+>[number];
+type Wanted = { topic: string; partition: number; offset: number; maxBytes: number };
+
+/**
+ * Fetch: stored batches are served as they are, from the one holding the fetch offset. Waits up
+ * to maxWaitMs for minBytes; maxBytes bounds the whole answer and partitionMaxBytes each
+ * partition, except that the first batch is always sent whole (KIP-74) so a consumer never
+ * stalls on a batch larger than its limits. Fetch sessions are not kept: the answer's session id
+ * 0 tells clients to send full fetches. Versions 13 and up name topics by id and are not served.
+ */
+export const fetchApi = defineApi<FetchRequest, FetchResponse>({
+  schema: fetch,
+  minVersion: 4,
+  maxVersion: 12,
+  async handle(request, context) {
+    const isolation: IsolationLevel =
+      request.isolationLevel === 1 ? "read_committed" : "read_uncommitted";
+    const wanted: Wanted[] = request.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.topic,
+        partition: p.partition,
+        offset: p.fetchOffset,
+        maxBytes: p.partitionMaxBytes,
+      })),
+    );
+    const deadline = context.clock.now() + Math.max(0, request.maxWaitMs);
+    for (;;) {
+      const read = await readAll(wanted, request.maxBytes, isolation, context);
+      const enough =
+        read.bytes >= Math.max(1, Math.min(request.minBytes, request.maxBytes)) || read.failed;
+      const left = deadline - context.clock.now();
+      if (enough || left <= 0 || context.signal.aborted) return answer(request, read.partitions);
+      // Wait for records past what was just seen, not merely past the fetch offset: a read_committed
+      // fetch below an open transaction would otherwise wake at once and spin.
+      const seen = wanted.map((w, i) => ({
+        ...w,
+        offset: Math.max(w.offset, read.partitions[i]!.highWatermark ?? -1),
+      }));
+      await waitForAny(seen, left, context);
+    }
+  },
+});
+
+async function readAll(
+  wanted: readonly Wanted[],
+  maxBytes: number,
+  isolation: IsolationLevel,
+  context: RequestContext,
+): Promise<{ partitions: PartitionData[]; bytes: number; failed: boolean }> {
+  const partitions: PartitionData[] = [];
+  let bytes = 0;
+  let failed = false;
+  for (const w of wanted) {
+    const budget = bytes === 0 ? w.maxBytes : Math.min(w.maxBytes, maxBytes - bytes);
+    try {
+      const read = await context.backend.partitions.read(
+        w.topic,
+        w.partition,
+        w.offset,
+        Math.max(0, budget),
+        isolation,
+      );
+      const records = budget > 0 || bytes === 0 ? read.bytes : read.bytes.subarray(0, 0);
+      bytes += records.length;
+      partitions.push({
+        partitionIndex: w.partition,
+        errorCode: KafkaErrorCode.NONE,
+        highWatermark: read.highWatermark,
+        lastStableOffset: read.lastStableOffset,
+        logStartOffset: read.logStartOffset,
+        abortedTransactions: isolation === "read_committed" ? [] : null,
+        preferredReadReplica: -1,
+        records,
+      });
+    } catch (error) {
+      failed = true;
+      partitions.push({
+        partitionIndex: w.partition,
+        errorCode: errorCodeOf(error),
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        records: null,
+      });
+    }
+  }
+  return { partitions, bytes, failed };
+}
+
+function answer(request: FetchRequest, partitions: PartitionData[]): FetchResponse {
+  let at = 0;
+  return {
+    errorCode: KafkaErrorCode.NONE,
+    sessionId: 0,
+    responses: request.topics.map((t) => ({
+      topic: t.topic,
+      partitions: partitions.slice(at, (at += t.partitions.length)),
+    })),
+  };
+}
+
+/** Waits until any wanted partition has new records, the time is up or the connection closes. */
+async function waitForAny(
+  wanted: readonly Wanted[],
+  timeoutMs: number,
+  context: RequestContext,
+): Promise<void> {
+  const stop = new AbortController();
+  const onClose = (): void => stop.abort();
+  context.signal.addEventListener("abort", onClose, { once: true });
+  try {
+    await Promise.race([
+      context.clock.sleep(timeoutMs, stop.signal).catch(() => undefined),
+      ...wanted.map((w) =>
+        context.backend.partitions
+          .waitForRecords(w.topic, w.partition, w.offset, stop.signal)
+          .catch(() => undefined),
+      ),
+    ]);
+  } finally {
+    context.signal.removeEventListener("abort", onClose);
+    stop.abort();
+  }
+}

@@ -1,0 +1,51 @@
+import type { ApiHandler } from "../api-handler.js";
+import { createPartitionsApi } from "./create-partitions.js";
+import { createTopicsApi } from "./create-topics.js";
+import { deleteTopicsApi } from "./delete-topics.js";
+import { describeConfigsApi } from "./describe-configs.js";
+import { fetchApi } from "./fetch.js";
+import {
+  deleteGroupsApi,
+  describeGroupsApi,
+  findCoordinatorApi,
+  heartbeatApi,
+  joinGroupApi,
+  leaveGroupApi,
+  listGroupsApi,
+  offsetCommitApi,
+  offsetFetchApi,
+  syncGroupApi,
+} from "./group-apis.js";
+import { listOffsetsApi } from "./list-offsets.js";
+import { metadataApi } from "./metadata.js";
+import { produceApi } from "./produce.js";
+
+/** Phase 1: topics, produce and fetch (ApiVersions is part of every table). */
+export function phaseOneHandlers(): ApiHandler<never, object>[] {
+  return [
+    produceApi,
+    fetchApi,
+    listOffsetsApi,
+    metadataApi,
+    createTopicsApi,
+    deleteTopicsApi,
+    describeConfigsApi,
+    createPartitionsApi,
+  ] as ApiHandler<never, object>[];
+}
+
+/** Phase 2: consumer groups. */
+export function groupHandlers(): ApiHandler<never, object>[] {
+  return [
+    offsetCommitApi,
+    offsetFetchApi,
+    findCoordinatorApi,
+    joinGroupApi,
+    heartbeatApi,
+    leaveGroupApi,
+    syncGroupApi,
+    describeGroupsApi,
+    listGroupsApi,
+    deleteGroupsApi,
+  ] as ApiHandler<never, object>[];
+}

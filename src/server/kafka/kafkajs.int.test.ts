@@ -1,0 +1,304 @@
+// kafkajs, a Kafka client nobody here wrote, against the listener on embedded topics.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeBatches, encodeBatch, readBatchHeader, SluiceError } from "../../index.js";
+import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import type { KafkaBackend } from "./kafka-backend.js";
+import { KafkaServer } from "./kafka-server.js";
+import { KafkaErrorCode } from "./protocol/error-codes.js";
+import { produce, type ProduceResponse } from "./protocol/schemas/index.js";
+import { RawKafkaClient } from "./test-support/raw-client.js";
+
+let dir: string;
+let topics: EmbeddedTopicService;
+let backend: KafkaBackend;
+let server: KafkaServer;
+let kafka: Kafka;
+const connectionErrors: Error[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sluice-kafkajs-"));
+  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
+  backend = embeddedKafkaBackend(topics);
+  server = await KafkaServer.listen({
+    backend,
+    port: 0,
+    onConnectionError: (e) => connectionErrors.push(e),
+  });
+  kafka = new Kafka({
+    clientId: "kafkajs-test",
+    brokers: [`127.0.0.1:${server.port}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  await topics.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The raw batches stored in a partition. */
+async function storedBytes(topic: string, partition = 0): Promise<Buffer> {
+  return (await backend.partitions.read(topic, partition, 0, 1 << 30, "read_uncommitted")).bytes;
+}
+
+/** The values stored in a partition, decoded from its raw batches. */
+async function storedValues(topic: string, partition = 0): Promise<string[]> {
+  const read = { bytes: await storedBytes(topic, partition) };
+  const records = decodeBatches(read.bytes);
+  if (records instanceof Error) throw records;
+  return records.map((r) => r.value!.toString());
+}
+
+describe("kafkajs admin", () => {
+  it("creates, lists, describes, grows and deletes topics", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(
+        await admin.createTopics({
+          topics: [
+            {
+              topic: "admin-a",
+              numPartitions: 3,
+              configEntries: [{ name: "retention.ms", value: "60000" }],
+            },
+          ],
+        }),
+      ).toBe(true);
+      expect(await admin.listTopics()).toContain("admin-a");
+      const meta = await admin.fetchTopicMetadata({ topics: ["admin-a"] });
+      expect(meta.topics[0]!.partitions).toHaveLength(3);
+      await admin.createPartitions({ topicPartitions: [{ topic: "admin-a", count: 5 }] });
+      expect(
+        (await admin.fetchTopicMetadata({ topics: ["admin-a"] })).topics[0]!.partitions,
+      ).toHaveLength(5);
+      const configs = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: "admin-a" }],
+        includeSynonyms: false,
+      });
+      expect(
+        configs.resources[0]!.configEntries.find((c) => c.configName === "retention.ms")
+          ?.configValue,
+      ).toBe("60000");
+      await expect(
+        admin.createTopics({ topics: [{ topic: "admin-a" }], validateOnly: false }),
+      ).resolves.toBe(false);
+      await admin.deleteTopics({ topics: ["admin-a"] });
+      expect(await admin.listTopics()).not.toContain("admin-a");
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
+
+describe("kafkajs producer", () => {
+  it.each([
+    ["acks=all", -1],
+    ["acks=1", 1],
+  ])(
+    "%s: sends batches that are stored as they came and acknowledged with their offsets",
+    async (_name, acks) => {
+      const topic = `produce-acks${acks}`;
+      const producer = kafka.producer({ allowAutoTopicCreation: true });
+      await producer.connect();
+      try {
+        const first = await producer.send({
+          topic,
+          acks,
+          messages: [{ value: "one" }, { value: "two" }],
+        });
+        expect(first[0]).toMatchObject({ errorCode: 0, baseOffset: "0" });
+        const second = await producer.send({
+          topic,
+          acks,
+          compression: CompressionTypes.GZIP,
+          messages: [{ key: "k", value: "three" }],
+        });
+        expect(second[0]).toMatchObject({ errorCode: 0, baseOffset: "2" });
+        expect(await storedValues(topic)).toEqual(["one", "two", "three"]);
+        // The gzip batch is stored gzip-compressed, as the client sent it (codec bits of its attributes).
+        const bytes = await storedBytes(topic);
+        const firstBatch = readBatchHeader(bytes, 0);
+        if (firstBatch instanceof SluiceError) throw firstBatch;
+        const secondBatch = readBatchHeader(bytes, firstBatch.sizeBytes);
+        if (secondBatch instanceof SluiceError) throw secondBatch;
+        expect(firstBatch.attributes & 0x07).toBe(0);
+        expect(secondBatch.attributes & 0x07).toBe(1);
+      } finally {
+        await producer.disconnect();
+      }
+    },
+  );
+
+  it("acks=0: the send returns without an answer and the records are stored", async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "produce-acks0" }] });
+      await admin.disconnect();
+      await producer.send({
+        topic: "produce-acks0",
+        acks: 0,
+        messages: [{ value: "fire" }, { value: "forget" }],
+      });
+      await expect.poll(() => storedValues("produce-acks0")).toEqual(["fire", "forget"]);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+});
+
+describe("kafkajs offsets", () => {
+  it("fetchTopicOffsets (latest, earliest) and fetchTopicOffsetsByTimestamp", async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: "offsets" }] });
+      await producer.send({
+        topic: "offsets",
+        messages: [
+          { value: "a", timestamp: "1000" },
+          { value: "b", timestamp: "2000" },
+        ],
+      });
+      await producer.send({ topic: "offsets", messages: [{ value: "c", timestamp: "3000" }] });
+      expect(await admin.fetchTopicOffsets("offsets")).toEqual([
+        { partition: 0, offset: "3", high: "3", low: "0" },
+      ]);
+      expect(await admin.fetchTopicOffsetsByTimestamp("offsets", 2500)).toEqual([
+        { partition: 0, offset: "2" },
+      ]);
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
+});
+
+describe("kafkajs consumer groups", () => {
+  const consumerOptions = (groupId: string) => ({
+    groupId,
+    sessionTimeout: 6000,
+    rebalanceTimeout: 4000,
+    heartbeatInterval: 300,
+    maxWaitTimeInMs: 200,
+  });
+
+  it("consumes from the beginning, shares partitions between two members, and resumes from commits", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: "grouped", numPartitions: 4 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    const first = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
+    await producer.send({ topic: "grouped", messages: first });
+
+    const seen = new Map<string, string[]>();
+    const consumerA = kafka.consumer(consumerOptions("g1"));
+    const consumerB = kafka.consumer(consumerOptions("g1"));
+    const run = async (consumer: typeof consumerA, name: string) => {
+      seen.set(name, []);
+      await consumer.connect();
+      await consumer.subscribe({ topic: "grouped", fromBeginning: true });
+      await consumer.run({
+        eachMessage: ({ message }) =>
+          Promise.resolve(void seen.get(name)!.push(message.value!.toString())),
+      });
+    };
+    try {
+      await run(consumerA, "a");
+      await expect.poll(() => seen.get("a")!.length, { timeout: 15_000 }).toBe(40);
+      expect(new Set(seen.get("a"))).toEqual(new Set(first.map((m) => m.value)));
+
+      // A second member joins: after the rebalance both own partitions and new records reach both.
+      await run(consumerB, "b");
+      await expect
+        .poll(
+          async () =>
+            (await admin.describeGroups(["g1"])).groups[0]!.members.filter(
+              (m) => m.memberAssignment.length > 0,
+            ).length,
+          { timeout: 15_000 },
+        )
+        .toBe(2);
+      const second = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `w${i}` }));
+      await producer.send({ topic: "grouped", messages: second });
+      await expect
+        .poll(
+          () =>
+            new Set([...seen.get("a")!, ...seen.get("b")!].filter((v) => v.startsWith("w"))).size,
+          { timeout: 15_000 },
+        )
+        .toBe(40);
+      expect(seen.get("b")!.length).toBeGreaterThan(0);
+      expect(seen.get("a")!.filter((v) => v.startsWith("w")).length).toBeGreaterThan(0);
+
+      // A leaves: B takes every partition and continues from the committed offsets.
+      await consumerA.disconnect();
+      const third = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `x${i}` }));
+      await producer.send({ topic: "grouped", messages: third });
+      await expect
+        .poll(() => new Set(seen.get("b")!.filter((v) => v.startsWith("x"))).size, {
+          timeout: 15_000,
+        })
+        .toBe(40);
+      expect(seen.get("b")!.filter((v) => v.startsWith("v"))).toEqual([]);
+
+      const described = (await admin.describeGroups(["g1"])).groups[0]!;
+      expect(described.state).toBe("Stable");
+      expect(described.members).toHaveLength(1);
+      const offsets = await admin.fetchOffsets({ groupId: "g1", topics: ["grouped"] });
+      const committed = offsets[0]!.partitions.reduce((sum, p) => sum + Number(p.offset), 0);
+      expect(committed).toBeLessThanOrEqual(120);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).toContain("g1");
+    } finally {
+      await consumerA.disconnect();
+      await consumerB.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
+});
+
+describe("bad batches on the real partition logs", () => {
+  it("a batch with a wrong CRC is refused with CORRUPT_MESSAGE and never stored", async () => {
+    await backend.admin.createTopic({ name: "corrupt", partitions: 1 });
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const batch = encodeBatch([{ value: Buffer.from("x") }], {
+        baseOffset: 0,
+        defaultTimestamp: Date.now(),
+      });
+      batch[batch.length - 1] = batch[batch.length - 1]! ^ 0xff;
+      const answer = await client.request<ProduceResponse>(produce, 7, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: "corrupt", partitionData: [{ index: 0, records: batch }] }],
+      });
+      expect(answer.responses![0]!.partitionResponses![0]!.errorCode).toBe(
+        KafkaErrorCode.CORRUPT_MESSAGE,
+      );
+      expect((await backend.admin.describePartition("corrupt", 0)).highWatermark).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("the listener", () => {
+  it("closed no kafkajs connection for a protocol error", () => {
+    expect(connectionErrors).toEqual([]);
+  });
+});

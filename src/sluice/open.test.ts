@@ -1,0 +1,102 @@
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { isSluiceError } from "../errors/index.js";
+import { EmbeddedQueueService } from "../messaging/queues/index.js";
+import { VirtualClock } from "../time/virtual-clock.js";
+import { open } from "./open.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-open-"));
+  dirs.push(dir);
+  return dir;
+}
+/** A copy of the queue directory written by release 0.1.0 (see test-support/write-queue-fixture.ts). */
+function fixtureCopy(): string {
+  const dir = join(tempDir(), "data");
+  cpSync(new URL("./fixtures/queues-0.1.0", import.meta.url), dir, { recursive: true });
+  return dir;
+}
+/** The fixture's messages were written at this time; reading them later must not expire them. */
+const fixtureClock = (): VirtualClock => new VirtualClock(Date.UTC(2026, 11, 1, 0, 1));
+
+afterAll(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("open(dir)", () => {
+  it("hosts queues and topics in their own sub-directories, reporting into one registry", async () => {
+    const dir = tempDir();
+    const sluice = await open(dir, { fsync: "never" });
+    const { QueueUrl } = await sluice.queues.createQueue({ QueueName: "jobs" });
+    await sluice.queues.sendMessage({ QueueUrl, MessageBody: "hello" });
+    await sluice.topics.admin.createTopic({ name: "events", partitions: 2 });
+    const producer = sluice.topics.producer({ lingerMs: 0 });
+    await producer.send({ topic: "events", key: "k", value: "v" });
+    expect(existsSync(join(dir, "queues", "catalog"))).toBe(true);
+    expect(existsSync(join(dir, "topics", "partitions", "events-0"))).toBe(true);
+    const logs = new Set(
+      sluice.metrics
+        .collect()
+        .filter((m) => m.name === "sluice_log_appends_total")
+        .map((m) => m.labels.log),
+    );
+    expect(logs.has("events-0") || logs.has("events-1")).toBe(true);
+    expect([...logs].some((name) => name?.startsWith("jobs"))).toBe(true);
+    await sluice.close();
+    const again = await open(dir, { fsync: "never" });
+    const { Messages } = await again.queues.receiveMessage({
+      QueueUrl: (await again.queues.getQueueUrl({ QueueName: "jobs" })).QueueUrl,
+    });
+    expect(Messages.map((m) => m.Body)).toEqual(["hello"]);
+    expect(await again.topics.admin.listTopics()).toEqual(["events"]);
+    await again.close();
+  });
+
+  it("holds one lock: a second open of the same directory is refused until close", async () => {
+    const dir = tempDir();
+    const sluice = await open(dir, { fsync: "never" });
+    const error: unknown = await open(dir).catch((e: unknown) => e);
+    expect(isSluiceError(error, "SLUICE_LOCKED")).toBe(true);
+    await sluice.close();
+    await (await open(dir, { fsync: "never" })).close();
+  });
+
+  it("opens a queue directory written by release 0.1.0 unchanged, and adds topics beside it", async () => {
+    const dir = fixtureCopy();
+    const clock = fixtureClock();
+    const sluice = await open(dir, { clock, fsync: "never" });
+    expect(sluice.layout.legacyQueues).toBe(true);
+    const { QueueUrls } = await sluice.queues.listQueues();
+    expect(QueueUrls.map((u) => u.slice(u.lastIndexOf("/") + 1))).toEqual(["jobs", "orders.fifo"]);
+    const jobs = (await sluice.queues.getQueueUrl({ QueueName: "jobs" })).QueueUrl;
+    const { Attributes } = await sluice.queues.getQueueAttributes({
+      QueueUrl: jobs,
+      AttributeNames: ["VisibilityTimeout", "ApproximateNumberOfMessages"],
+    });
+    expect(Attributes).toMatchObject({ VisibilityTimeout: "60", ApproximateNumberOfMessages: "4" });
+    const fifo = (await sluice.queues.getQueueUrl({ QueueName: "orders.fifo" })).QueueUrl;
+    const { Messages } = await sluice.queues.receiveMessage({
+      QueueUrl: fifo,
+      MaxNumberOfMessages: 10,
+    });
+    expect(Messages.map((m) => m.Body)).toEqual(["order-0", "order-1", "order-2"]);
+    await sluice.topics.admin.createTopic({ name: "beside" });
+    await sluice.close();
+    // The queue service on its own still reads the same directory.
+    const sqs = await EmbeddedQueueService.open(dir, { clock, fsync: "never" });
+    expect((await sqs.listQueues()).QueueUrls).toHaveLength(2);
+    await sqs.close();
+  });
+
+  it("EmbeddedQueueService.open reads the 0.1.0 fixture directly", async () => {
+    const dir = fixtureCopy();
+    const sqs = await EmbeddedQueueService.open(dir, { clock: fixtureClock(), fsync: "never" });
+    const jobs = (await sqs.getQueueUrl({ QueueName: "jobs" })).QueueUrl;
+    const { Messages } = await sqs.receiveMessage({ QueueUrl: jobs, MaxNumberOfMessages: 10 });
+    expect(Messages.map((m) => m.Body).sort()).toEqual(["job-1", "job-2", "job-3", "job-4"]);
+    await sqs.close();
+  });
+});
