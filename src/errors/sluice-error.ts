@@ -17,6 +17,8 @@ export type ErrorCode =
   | "SLUICE_RATE_LIMITED"
   | "SLUICE_RETRY_BUDGET_EXHAUSTED"
   | "SLUICE_QUEUE"
+  | "SLUICE_STREAM_DELETED"
+  | "SLUICE_PROJECTION"
   | "SLUICE_INTERNAL";
 
 export interface SluiceErrorOptions extends ErrorOptions {
