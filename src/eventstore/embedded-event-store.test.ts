@@ -25,7 +25,7 @@ async function openAt(dir: string, options: ConformanceOpenOptions): Promise<Ope
     clock: options.clock,
     fsync: "never",
     inline,
-    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.schema === undefined ? {} : { eventSchema: options.schema }),
     ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
   });
   const opened: OpenedStore = {

@@ -71,7 +71,7 @@ export interface EmbeddedEventStoreOptions {
   /** Largest event, data + metadata as JSON (default 1 MiB). */
   readonly maxEventBytes?: number;
   /** Upcasters applied on read; with a schema, unknown event types are refused on read. */
-  readonly schema?: EventSchema;
+  readonly eventSchema?: EventSchema;
   /** Projections committed with each append. */
   readonly inline?: readonly InlineProjection[];
 }
@@ -406,7 +406,7 @@ export class EmbeddedEventStore implements EventStore {
         position: firstPosition + i,
         timestamp,
       };
-      return this.options.schema?.upcast(event) ?? event;
+      return this.options.eventSchema?.upcast(event) ?? event;
     });
     const staged: [InlineState, PendingWrites][] = [];
     for (const inline of this.inline) {
@@ -553,7 +553,7 @@ export class EmbeddedEventStore implements EventStore {
 
   private decode(record: LogRecord, key?: EventKey): RecordedEvent {
     const event = decodeEvent(record, key);
-    return this.options.schema === undefined ? event : this.options.schema.upcast(event);
+    return this.options.eventSchema === undefined ? event : this.options.eventSchema.upcast(event);
   }
 
   /** Reads a page of `$all`; resume with `nextPosition`. */
