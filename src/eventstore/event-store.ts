@@ -128,11 +128,6 @@ export interface SubscribeOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The transaction an inline projection writes its read model in, committed with the append. */
-export interface InlineProjectionContext {
-  readonly events: readonly RecordedEvent[];
-}
-
 /**
  * The event store every backend implements. Streams are append-only sequences with optimistic
  * concurrency; `$all` is every event in commit order.
@@ -160,5 +155,7 @@ export interface EventStore {
   positionAt(timestampMs: number): Promise<number>;
   /** The global position of the newest event, or -1 when empty. */
   headPosition(): Promise<number>;
+  /** Resolves once the head may be past `position`, or the store closes, or `signal` aborts. */
+  waitForAppend(position: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
