@@ -73,8 +73,7 @@ describe("CommandHandler", () => {
     );
     const failed = results.filter((r) => r.status === "rejected");
     expect(failed.length).toBeGreaterThan(0);
-    for (const f of failed)
-      expect(isSluiceError((f as PromiseRejectedResult).reason, "SLUICE_CONCURRENCY")).toBe(true);
+    for (const f of failed) expect(isSluiceError(f.reason, "SLUICE_CONCURRENCY")).toBe(true);
   });
 
   it("does not append when the domain refuses", async () => {
