@@ -14,7 +14,10 @@ import { VirtualClock } from "../time/virtual-clock.js";
 import { ConcurrencyError } from "./event-store-error.js";
 import type { EventData, EventStore, RecordedEvent } from "./event-store.js";
 import { EventSchema } from "./event-schema.js";
+import { BlueGreenProjection } from "./projections/blue-green.js";
 import type { Projection, ReadModel } from "./projections/projection.js";
+import { projectionStateAsOf } from "./projections/projection-snapshots.js";
+import { ProjectionRunner } from "./projections/projection-runner.js";
 
 export interface ConformanceOpenOptions {
   readonly clock: VirtualClock;
@@ -27,7 +30,8 @@ export interface ConformanceOpenOptions {
 /** A store under test with the read models the harness made for its inline projections. */
 export interface OpenedStore {
   readonly store: EventStore;
-  readModel(projectionName: string): ReadModel;
+  /** The read model of an inline projection, or a new one of the backend's kind for any other name. */
+  readModel(modelName: string): ReadModel;
 }
 
 export interface EventStoreHarness {
@@ -587,6 +591,139 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
         expect((await store.readStream("s")).events.map((e) => e.type)).toEqual(["Good"]);
         await store.appendToStream("s", [ev("Better")]);
         expect(await opened!.readModel("picky").get("last")).toBe("Better");
+      });
+    });
+
+    describe("async projections", () => {
+      const counts: Projection = {
+        name: "counts",
+        filter: { types: ["Placed", "Paid"] },
+        async apply(event, tx) {
+          const key = `${event.type}`;
+          tx.put(key, (((await tx.get(key)) as number | undefined) ?? 0) + 1);
+        },
+      };
+
+      it("applies events in batches with the checkpoint, and resumes without applying twice", async () => {
+        const store = await open();
+        for (let i = 0; i < 30; i++)
+          await store.appendToStream(`o-${i % 3}`, [ev("Placed"), ev("Paid"), ev("Noise")]);
+        const model = opened!.readModel("counts");
+        const first = new ProjectionRunner(store, counts, model, { batchSize: 7, clock });
+        first.start();
+        await first.waitFor(await store.headPosition());
+        await first.stop();
+        expect(await model.entries()).toEqual([
+          ["Paid", 30],
+          ["Placed", 30],
+        ]);
+        expect(await model.checkpoint()).toBe(await store.headPosition());
+        const last = await store.appendToStream("o-9", [ev("Placed")]);
+        const second = new ProjectionRunner(store, counts, model, { clock });
+        second.start();
+        await second.waitFor(last.position);
+        await second.stop();
+        expect(await model.get("Placed")).toBe(31);
+        expect(second.lag.summary().count).toBe(1);
+      });
+
+      it("stops at an event whose handler throws, recording error and position; the store keeps working", async () => {
+        const store = await open();
+        await store.appendToStream("s", [ev("Good"), ev("Good"), ev("Poison"), ev("Good")]);
+        const poisoned = (await store.readAll()).events[2]!.position;
+        const model = opened!.readModel("fragile");
+        const runner = new ProjectionRunner(
+          store,
+          {
+            name: "fragile",
+            apply(event, tx) {
+              if (event.type === "Poison") throw new Error("bad event");
+              tx.put(String(event.position), event.type);
+            },
+          },
+          model,
+          { clock },
+        );
+        runner.start();
+        await expect(runner.waitFor(poisoned + 1)).resolves.toBeUndefined();
+        await runner.stop();
+        const status = runner.status();
+        expect(status.state).toBe("failed");
+        expect(status.error).toMatchObject({
+          code: "SLUICE_PROJECTION",
+          position: poisoned,
+          projection: "fragile",
+        });
+        expect(await model.checkpoint()).toBe(poisoned - 1);
+        expect((await model.entries()).length).toBe(2);
+        await store.appendToStream("s", [ev("More")]);
+        expect((await store.readStream("s")).events).toHaveLength(5);
+      });
+
+      it("rebuilds from zero with progress", async () => {
+        const store = await open();
+        for (let i = 0; i < 20; i++) await store.appendToStream("s", [ev("Placed"), ev("Paid")]);
+        const model = opened!.readModel("counts");
+        await model.commit(new Map([["Placed", 999]]), await store.headPosition());
+        const runner = new ProjectionRunner(store, counts, model, { batchSize: 10, clock });
+        const progress: number[] = [];
+        const result = await runner.rebuild((p) => progress.push(p.checkpoint));
+        expect(await model.entries()).toEqual([
+          ["Paid", 20],
+          ["Placed", 20],
+        ]);
+        expect(progress.length).toBeGreaterThanOrEqual(4);
+        expect(result.checkpoint).toBe(result.target);
+        expect(result.events).toBe(40);
+      });
+
+      it("computes a projection as of a past time from the nearest snapshot", async () => {
+        const store = await open();
+        const times: number[] = [];
+        for (let day = 0; day < 6; day++) {
+          for (let i = 0; i < 5; i++) await store.appendToStream(`o-${i}`, [ev("Placed")]);
+          times.push(clock.now());
+          await clock.advance(86_400_000);
+        }
+        const runner = new ProjectionRunner(store, counts, opened!.readModel("counts"), {
+          clock,
+          batchSize: 5,
+          snapshotEvery: 10,
+        });
+        runner.start();
+        await runner.waitFor(await store.headPosition());
+        await runner.stop();
+        const asOf = await projectionStateAsOf(store, counts, { time: times[3]! });
+        expect(await asOf.readModel.get("Placed")).toBe(20);
+        expect(asOf.fromSnapshot).toBeGreaterThanOrEqual(0);
+        expect(asOf.eventsReplayed).toBeLessThan(20);
+        const before = await projectionStateAsOf(store, counts, { time: times[0]! - 1 });
+        expect(await before.readModel.entries()).toEqual([]);
+      });
+
+      it("builds a new version beside the live one and promotes it when caught up", async () => {
+        const store = await open();
+        for (let i = 0; i < 10; i++) await store.appendToStream("s", [ev("Placed")]);
+        const deployment = new BlueGreenProjection(
+          store,
+          (name) => Promise.resolve(opened!.readModel(name)),
+          { clock },
+        );
+        await deployment.deploy(counts);
+        const v2: Projection = {
+          name: "counts",
+          version: 2,
+          apply(event, tx) {
+            tx.put("last", event.position);
+          },
+        };
+        await deployment.deploy(v2);
+        expect(deployment.live().projection.version ?? 1).toBe(1);
+        await deployment.promote(2);
+        expect(deployment.live().projection.version).toBe(2);
+        expect(await deployment.live().readModel.get("last")).toBe(await store.headPosition());
+        expect(await opened!.readModel("counts").get("Placed")).toBe(10);
+        await deployment.stop();
       });
     });
 

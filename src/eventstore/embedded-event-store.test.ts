@@ -31,8 +31,11 @@ async function openAt(dir: string, options: ConformanceOpenOptions): Promise<Ope
   const opened: OpenedStore = {
     store,
     readModel(name) {
-      const model = models.get(name);
-      if (model === undefined) throw new Error(`no read model for ${name}`);
+      let model = models.get(name);
+      if (model === undefined) {
+        model = new MemoryReadModel();
+        models.set(name, model);
+      }
       return model;
     },
   };

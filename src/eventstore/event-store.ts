@@ -157,5 +157,7 @@ export interface EventStore {
   headPosition(): Promise<number>;
   /** Resolves once the head may be past `position`, or the store closes, or `signal` aborts. */
   waitForAppend(position: number, signal?: AbortSignal): Promise<void>;
+  /** True once `close` was called. */
+  readonly isClosed: boolean;
   close(): Promise<void>;
 }
