@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { SluiceError } from "../errors/index.js";
 import { registerBenchCommands } from "./bench-commands.js";
+import { registerEventCommands } from "./event-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
 
@@ -11,6 +12,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerBenchCommands(program);
+registerEventCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
 
