@@ -5,3 +5,5 @@ export * from "./observability/index.js";
 export * from "./engine/index.js";
 export * from "./resilience/index.js";
 export * from "./messaging/queues/index.js";
+export * from "./eventstore/index.js";
+export * from "./backends/postgres/index.js";
