@@ -12,3 +12,5 @@ export * from "./messaging/pubsub/index.js";
 export * from "./messaging/bus/index.js";
 export * from "./messaging/topics/index.js";
 export * from "./sluice/index.js";
+export * from "./eventstore/index.js";
+export * from "./backends/postgres/index.js";

@@ -1,3 +1,4 @@
+import { runEventStoreBench } from "../eventstore/eventstore.bench.js";
 import { runKafkaBench } from "../server/kafka/kafka.bench.js";
 import { runBusBench } from "../messaging/bus/bus.bench.js";
 import { runPubSubBench } from "../messaging/pubsub/pubsub.bench.js";
@@ -490,6 +491,72 @@ export function registerBenchCommands(program: Command): void {
               produceRecordsPerSec: result.produce.recordsPerSec,
               sendP99Ms: result.produce.sendLatency.p99Ms,
               consumeRecordsPerSec: result.consume.recordsPerSec,
+            };
+          },
+        );
+      },
+    );
+
+  withCommonOptions(bench.command("eventstore"))
+    .description("event store: appends, stream reads, projection lag, rebuild, time travel")
+    .option("--backend <b>", "embedded | postgres", "embedded")
+    .option(
+      "--postgres <url>",
+      "server for --backend postgres",
+      "postgres://postgres@127.0.0.1:5432/test",
+    )
+    .option("--append-events <n>", "events of the append phase", positiveInt, 400_000)
+    .option(
+      "--history-events <n>",
+      "events of the year of history (0 skips)",
+      nonNegativeInt,
+      1_000_000,
+    )
+    .option("--history-streams <n>", "streams of the year of history", positiveInt, 100_000)
+    .option("--lag-seconds <n>", "length of the fixed-rate lag phase", positiveInt, 5)
+    .action(
+      async (
+        opts: CommonOptions & {
+          backend: string;
+          postgres: string;
+          appendEvents: number;
+          historyEvents: number;
+          historyStreams: number;
+          lagSeconds: number;
+        },
+      ) => {
+        if (opts.backend !== "embedded" && opts.backend !== "postgres")
+          throw new InvalidArgumentError("--backend: expected embedded or postgres");
+        const backend = opts.backend;
+        await repeat(
+          "eventstore",
+          opts,
+          () =>
+            runEventStoreBench({
+              backend,
+              postgresUrl: opts.postgres,
+              appendEvents: opts.appendEvents,
+              historyEvents: opts.historyEvents,
+              historyStreams: opts.historyStreams,
+              lagSeconds: opts.lagSeconds,
+              quiet: opts.json,
+            }),
+          (r) => {
+            type Summary = { p95Ms: number; p99Ms: number; maxMs: number };
+            const result = r as {
+              append: { eventsPerSec: number };
+              read: { eventsPerSec: number };
+              lag: { lag: Summary };
+              rebuild: { eventsPerSec: number };
+              history?: { aggregateAsOf: Summary; projectionAsOf: Summary };
+            };
+            return {
+              appendEventsPerSec: result.append.eventsPerSec,
+              readEventsPerSec: result.read.eventsPerSec,
+              lagP99Ms: result.lag.lag.p99Ms,
+              rebuildEventsPerSec: result.rebuild.eventsPerSec,
+              aggregateAsOfP95Ms: result.history?.aggregateAsOf.p95Ms ?? 0,
+              projectionAsOfMaxMs: result.history?.projectionAsOf.maxMs ?? 0,
             };
           },
         );

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { SluiceError } from "../errors/index.js";
 import { registerBenchCommands } from "./bench-commands.js";
 import { registerKafkaCommands } from "./kafka-commands.js";
+import { registerEventCommands } from "./event-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
 import { registerStartCommand } from "./start-command.js";
@@ -22,6 +23,7 @@ const program = new Command()
 
 registerBenchCommands(program);
 registerKafkaCommands(program);
+registerEventCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
 registerStartCommand(program);

@@ -18,6 +18,8 @@ export type ErrorCode =
   | "SLUICE_RETRY_BUDGET_EXHAUSTED"
   | "SLUICE_QUEUE"
   | "SLUICE_TOPIC"
+  | "SLUICE_STREAM_DELETED"
+  | "SLUICE_PROJECTION"
   | "SLUICE_INTERNAL";
 
 export interface SluiceErrorOptions extends ErrorOptions {

@@ -1,0 +1,149 @@
+import type { PoolClient } from "pg";
+import { invalid } from "../../errors/index.js";
+
+/** Checks a PostgreSQL schema name: lower-case letters, digits and _, at most 63 characters. */
+export function checkSchemaName(schema: unknown): string {
+  if (typeof schema !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw invalid(
+      "schema",
+      "a schema name of lower-case letters, digits and _ (at most 63)",
+      schema,
+    );
+  return schema;
+}
+
+/** Quotes a checked schema name for SQL text. */
+export function quoted(schema: string): string {
+  return `"${schema}"`;
+}
+
+/**
+ * Migrations, in order; each runs once per schema, in its own transaction. Never edit one that
+ * has shipped: add the next.
+ */
+function migrations(s: string): readonly string[] {
+  return [
+    `
+    CREATE TABLE ${s}.streams (
+      stream_id text PRIMARY KEY,
+      version bigint NOT NULL DEFAULT -1,
+      deleted_before bigint NOT NULL DEFAULT 0,
+      soft_deleted boolean NOT NULL DEFAULT false,
+      hard_deleted boolean NOT NULL DEFAULT false,
+      metadata jsonb NOT NULL DEFAULT '{}',
+      created_order bigserial
+    );
+    CREATE TABLE ${s}.events (
+      global_position bigint PRIMARY KEY,
+      stream_id text NOT NULL,
+      version bigint NOT NULL,
+      event_id text NOT NULL,
+      id_given boolean NOT NULL,
+      type text NOT NULL,
+      schema_version int NOT NULL,
+      data jsonb NOT NULL,
+      metadata jsonb NOT NULL,
+      created_at bigint NOT NULL,
+      UNIQUE (stream_id, version)
+    );
+    CREATE UNIQUE INDEX events_given_id ON ${s}.events (event_id) WHERE id_given;
+    CREATE INDEX events_created_at ON ${s}.events (created_at, global_position);
+    -- One row: the last global position and timestamp handed out. Updating it is the
+    -- sequencing lock (held to commit), so positions follow commit order with no gaps.
+    CREATE TABLE ${s}.sequencer (
+      id int PRIMARY KEY CHECK (id = 1),
+      last_position bigint NOT NULL,
+      last_timestamp bigint NOT NULL
+    );
+    INSERT INTO ${s}.sequencer VALUES (1, -1, 0);
+    CREATE TABLE ${s}.read_models (
+      model text NOT NULL,
+      key text NOT NULL,
+      value jsonb NOT NULL,
+      PRIMARY KEY (model, key)
+    );
+    CREATE TABLE ${s}.checkpoints (
+      name text PRIMARY KEY,
+      position bigint NOT NULL
+    );
+    CREATE FUNCTION ${s}.append_events(
+      p_stream text, p_expected text, p_now bigint, p_ids text[], p_id_given boolean[],
+      p_types text[], p_schema_versions int[], p_data text[], p_metadata text[], p_notify text
+    ) RETURNS TABLE (status text, first_position bigint, first_version bigint,
+                     actual_version bigint, stored_at bigint)
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+      st ${s}.streams%ROWTYPE;
+      n int := cardinality(p_types);
+      live boolean;
+      dup record;
+      last_pos bigint;
+      ts bigint;
+    BEGIN
+      INSERT INTO ${s}.streams (stream_id) VALUES (p_stream) ON CONFLICT DO NOTHING;
+      SELECT * INTO st FROM ${s}.streams WHERE stream_id = p_stream FOR UPDATE;
+      IF st.hard_deleted THEN
+        RETURN QUERY SELECT 'deleted'::text, NULL::bigint, NULL::bigint, st.version, NULL::bigint;
+        RETURN;
+      END IF;
+      IF p_id_given[1] THEN
+        SELECT e.global_position, e.version INTO dup FROM ${s}.events e
+          WHERE e.event_id = p_ids[1] AND e.id_given;
+        IF FOUND THEN
+          RETURN QUERY SELECT 'duplicate'::text, dup.global_position, dup.version, st.version, NULL::bigint;
+          RETURN;
+        END IF;
+      END IF;
+      live := st.version >= 0 AND NOT st.soft_deleted;
+      IF NOT (p_expected = 'any'
+              OR (p_expected = 'no_stream' AND NOT live)
+              OR (p_expected = 'stream_exists' AND live)
+              OR p_expected = st.version::text) THEN
+        RETURN QUERY SELECT 'conflict'::text, NULL::bigint, NULL::bigint, st.version, NULL::bigint;
+        RETURN;
+      END IF;
+      UPDATE ${s}.streams SET version = st.version + n, soft_deleted = false
+        WHERE stream_id = p_stream;
+      UPDATE ${s}.sequencer SET last_position = last_position + n,
+                                last_timestamp = greatest(last_timestamp, p_now)
+        WHERE id = 1 RETURNING last_position, last_timestamp INTO last_pos, ts;
+      INSERT INTO ${s}.events (global_position, stream_id, version, event_id, id_given, type,
+                               schema_version, data, metadata, created_at)
+        SELECT last_pos - n + i, p_stream, st.version + i, p_ids[i], p_id_given[i], p_types[i],
+               p_schema_versions[i], p_data[i]::jsonb, p_metadata[i]::jsonb, ts
+        FROM generate_series(1, n) AS i;
+      IF p_notify IS NOT NULL THEN
+        PERFORM pg_notify(p_notify, last_pos::text);
+      END IF;
+      RETURN QUERY SELECT 'ok'::text, last_pos - n + 1, st.version + 1, st.version, ts;
+    END
+    $fn$;
+    `,
+  ];
+}
+
+/** Creates the schema if needed and applies the migrations it has not seen. */
+export async function migrate(client: PoolClient, schema: string): Promise<void> {
+  const s = quoted(schema);
+  await client.query("BEGIN");
+  try {
+    // Concurrent opens of the same schema wait for each other here.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`sluice:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = await client.query<{ version: number }>(`SELECT version FROM ${s}.migrations`);
+    const applied = new Set(done.rows.map((r) => r.version));
+    const all = migrations(s);
+    for (let i = 0; i < all.length; i++) {
+      if (applied.has(i + 1)) continue;
+      await client.query(all[i]!);
+      await client.query(`INSERT INTO ${s}.migrations (version) VALUES ($1)`, [i + 1]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK");
+    throw error;
+  }
+}

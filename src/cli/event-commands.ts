@@ -1,0 +1,193 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { PostgresEventStore } from "../backends/postgres/postgres-event-store.js";
+import { type AuditFormat, auditTrail, formatAudit } from "../eventstore/audit.js";
+import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
+import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
+import { checkExpectedVersion } from "../eventstore/event-validation.js";
+
+function json(value: string): JsonValue {
+  try {
+    return JSON.parse(value) as JsonValue;
+  } catch {
+    throw new InvalidArgumentError("expected JSON");
+  }
+}
+
+function index(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected an integer >= 0");
+  return n;
+}
+
+function time(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms))
+    throw new InvalidArgumentError("expected an ISO date or ms since the epoch");
+  return ms;
+}
+
+function format(value: string): AuditFormat {
+  if (value !== "json" && value !== "csv" && value !== "markdown")
+    throw new InvalidArgumentError("expected json, csv or markdown");
+  return value;
+}
+
+/** Opens the store at `target` (a data directory, or a postgres:// URL) for one command. */
+async function withStore<T>(
+  target: string,
+  schema: string,
+  use: (store: EventStore) => Promise<T>,
+): Promise<T> {
+  const store = /^postgres(ql)?:\/\//.test(target)
+    ? await PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 })
+    : await EmbeddedEventStore.open(target);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function line(event: RecordedEvent): string {
+  return `${event.position}\t${new Date(event.timestamp).toISOString()}\t${event.stream}@${event.version}\t${event.type}\t${JSON.stringify(event.data)}\n`;
+}
+
+/** `sluice events append|read|streams|audit|projections TARGET ...`: the event store from the shell. */
+export function registerEventCommands(program: Command): void {
+  const events = program
+    .command("events")
+    .description("the event store in a data directory or a postgres:// database")
+    .option("--schema <name>", "PostgreSQL schema of the store", "sluice");
+  const schemaOf = (): string => events.opts<{ schema: string }>().schema;
+
+  events
+    .command("append")
+    .description("append one event to a stream")
+    .argument("<target>", "data directory or postgres:// URL")
+    .argument("<stream>")
+    .argument("<type>")
+    .argument("[data]", "event data as JSON", json, {})
+    .option("--metadata <json>", "metadata as JSON (e.g. who)", json)
+    .option("--expected-version <v>", "any, no_stream, stream_exists or a version", "any")
+    .action(
+      (
+        target: string,
+        stream: string,
+        type: string,
+        data: JsonValue,
+        opts: { metadata?: JsonValue; expectedVersion: string },
+      ) =>
+        withStore(target, schemaOf(), async (store) => {
+          const raw = opts.expectedVersion;
+          const expectedVersion = checkExpectedVersion(/^\d+$/.test(raw) ? Number(raw) : raw);
+          const result = await store.appendToStream(
+            stream,
+            [
+              {
+                type,
+                data,
+                ...(opts.metadata === undefined ? {} : { metadata: opts.metadata as never }),
+              },
+            ],
+            { expectedVersion },
+          );
+          process.stdout.write(
+            `${stream}@${result.nextExpectedVersion} position ${result.position}\n`,
+          );
+        }),
+    );
+
+  events
+    .command("read")
+    .description("read a stream, or $all when no stream is given")
+    .argument("<target>", "data directory or postgres:// URL")
+    .argument("[stream]")
+    .option("--from <n>", "first version (stream) or position ($all)", index)
+    .option("--max <n>", "at most this many events", index, 100)
+    .option("--backward", "newest first", false)
+    .option("--json", "one JSON object per line", false)
+    .action(
+      (
+        target: string,
+        stream: string | undefined,
+        opts: { from?: number; max: number; backward: boolean; json: boolean },
+      ) =>
+        withStore(target, schemaOf(), async (store) => {
+          const direction = opts.backward ? "backward" : "forward";
+          const page =
+            stream === undefined
+              ? await store.readAll({
+                  direction,
+                  maxCount: opts.max,
+                  ...(opts.from === undefined ? {} : { fromPosition: opts.from }),
+                })
+              : await store.readStream(stream, {
+                  direction,
+                  maxCount: opts.max,
+                  ...(opts.from === undefined ? {} : { fromVersion: opts.from }),
+                });
+          for (const event of page.events)
+            process.stdout.write(opts.json ? `${JSON.stringify(event)}\n` : line(event));
+        }),
+    );
+
+  events
+    .command("streams")
+    .description("every stream with its version and delete state")
+    .argument("<target>", "data directory or postgres:// URL")
+    .option("--system", "include system streams ($...)", false)
+    .action((target: string, opts: { system: boolean }) =>
+      withStore(target, schemaOf(), async (store) => {
+        process.stdout.write("stream\tversion\tdeleted\n");
+        for (const s of await store.listStreams({ includeSystem: opts.system }))
+          process.stdout.write(`${s.stream}\t${s.version}\t${s.deleted}\n`);
+      }),
+    );
+
+  events
+    .command("audit")
+    .description("who did what, when: for a stream, a type or a time range")
+    .argument("<target>", "data directory or postgres:// URL")
+    .option("--stream <name>")
+    .option("--type <type>")
+    .option("--from <time>", "ISO date or ms", time)
+    .option("--to <time>", "ISO date or ms", time)
+    .option("--format <f>", "json, csv or markdown", format, "markdown")
+    .action(
+      (
+        target: string,
+        opts: { stream?: string; type?: string; from?: number; to?: number; format: AuditFormat },
+      ) =>
+        withStore(target, schemaOf(), async (store) => {
+          const entries = await auditTrail(store, {
+            ...(opts.stream === undefined ? {} : { stream: opts.stream }),
+            ...(opts.type === undefined ? {} : { type: opts.type }),
+            ...(opts.from === undefined ? {} : { fromTime: opts.from }),
+            ...(opts.to === undefined ? {} : { toTime: opts.to }),
+          });
+          process.stdout.write(formatAudit(entries, opts.format));
+        }),
+    );
+
+  events
+    .command("projections")
+    .description(
+      "projections that saved snapshots: their newest checkpoint and lag behind the head",
+    )
+    .argument("<target>", "data directory or postgres:// URL")
+    .action((target: string) =>
+      withStore(target, schemaOf(), async (store) => {
+        const head = await store.headPosition();
+        process.stdout.write("projection\tsnapshot checkpoint\tlag (events)\n");
+        for (const s of await store.listStreams({ includeSystem: true })) {
+          if (!s.stream.startsWith("$projection-")) continue;
+          const last = (await store.readStream(s.stream, { direction: "backward", maxCount: 1 }))
+            .events[0];
+          const position = (last?.data as { position?: number } | undefined)?.position ?? -1;
+          process.stdout.write(
+            `${s.stream.slice("$projection-".length)}\t${position}\t${head - position}\n`,
+          );
+        }
+      }),
+    );
+}

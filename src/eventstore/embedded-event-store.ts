@@ -1,0 +1,722 @@
+import { join } from "node:path";
+import {
+  type FileSystem,
+  type FsyncPolicy,
+  type Log,
+  type LogRecord,
+  type RecordInput,
+  nodeFileSystem,
+  openLog,
+} from "../engine/index.js";
+import { SluiceError, asError, invalid } from "../errors/index.js";
+import type { Counter, MetricsRegistry } from "../observability/index.js";
+import { type Clock, systemClock } from "../time/index.js";
+import { decodeEvent, decodeKey, encodeEvent, type EventKey } from "./event-record.js";
+import type { EventSchema } from "./event-schema.js";
+import { ProjectionError, StreamDeletedError, StreamNotFoundError } from "./event-store-error.js";
+import type {
+  AppendOptions,
+  AppendResult,
+  DeleteStreamOptions,
+  EventData,
+  EventStore,
+  JsonValue,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  ReadStreamResult,
+  RecordedEvent,
+  StreamInfo,
+  StreamMetadata,
+  SubscribeOptions,
+} from "./event-store.js";
+import {
+  DEFAULT_MAX_EVENT_BYTES,
+  type PreparedEvent,
+  assertExpectedVersion,
+  checkDirection,
+  checkExpectedVersion,
+  checkMaxCount,
+  checkOptionalIndex,
+  checkStreamMetadata,
+  checkStreamName,
+  prepareEvents,
+} from "./event-validation.js";
+import { BufferedTransaction, type Projection, type ReadModel } from "./projections/projection.js";
+import {
+  type StreamState,
+  StreamIndex,
+  expired,
+  firstReadableVersion,
+  lastVersion,
+  metadataStreamOf,
+  streamExists,
+} from "./stream-index.js";
+import { matches, subscribeTo } from "./subscription.js";
+
+/** A projection updated with every append, its read model never behind an acknowledged event. */
+export interface InlineProjection {
+  readonly projection: Projection;
+  readonly readModel: ReadModel;
+}
+
+export interface EmbeddedEventStoreOptions {
+  readonly clock?: Clock;
+  /** Durability of appends (default: fsync every 50 ms). */
+  readonly fsync?: FsyncPolicy;
+  readonly metrics?: MetricsRegistry;
+  readonly fs?: FileSystem;
+  /** Segment size of the event log (default 128 MiB). */
+  readonly segmentBytes?: number;
+  /** Largest event, data + metadata as JSON (default 1 MiB). */
+  readonly maxEventBytes?: number;
+  /** Upcasters applied on read; with a schema, unknown event types are refused on read. */
+  readonly eventSchema?: EventSchema;
+  /** Projections committed with each append. */
+  readonly inline?: readonly InlineProjection[];
+}
+
+const INDEX_FILE = "stream-index.json";
+const SCAN_BATCH = 5_000;
+
+interface PendingWrites {
+  readonly writes: ReadonlyMap<string, JsonValue | null>;
+  readonly checkpoint: number;
+}
+
+interface InlineState extends InlineProjection {
+  /** Staged by appends whose events are written but not yet durable, in position order. */
+  readonly pending: PendingWrites[];
+}
+
+/**
+ * The event store embedded in the process, on one engine log: the log is `$all` (offset =
+ * global position), each record one event keyed by its stream and version. A per-stream index
+ * lives in memory, is saved on close and brought up to date from the log on open.
+ */
+export class EmbeddedEventStore implements EventStore {
+  private readonly index = new StreamIndex();
+  private readonly inline: InlineState[];
+  private lastTimestamp = 0;
+  private failure: Error | undefined;
+  private serial: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+  private readonly appended: Counter | undefined;
+  private readonly eventsAppended: Counter | undefined;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly log: Log,
+    private readonly fs: FileSystem,
+    private readonly clock: Clock,
+    private readonly options: EmbeddedEventStoreOptions,
+  ) {
+    this.inline = (options.inline ?? []).map((i) => ({ ...i, pending: [] }));
+    this.appended = options.metrics?.counter(
+      "sluice_eventstore_appends_total",
+      "appends acknowledged",
+      { backend: "embedded" },
+    );
+    this.eventsAppended = options.metrics?.counter(
+      "sluice_eventstore_events_total",
+      "events appended",
+      { backend: "embedded" },
+    );
+  }
+
+  /** Opens (creating if needed) the event store in `dir`, recovering its index and inline projections. */
+  static async open(
+    dir: string,
+    options: EmbeddedEventStoreOptions = {},
+  ): Promise<EmbeddedEventStore> {
+    const fs = options.fs ?? nodeFileSystem;
+    const clock = options.clock ?? systemClock;
+    if (!fs.exists(dir)) fs.mkdir(dir);
+    const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    const log = await openLog(join(dir, "log"), {
+      clock,
+      fs,
+      name: "eventstore",
+      maxRecordBytes: maxEventBytes + 4096,
+      maintenanceIntervalMs: 0,
+      ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+    });
+    const store = new EmbeddedEventStore(dir, log, fs, clock, options);
+    try {
+      store.recoverIndex();
+      for (const inline of store.inline) await store.catchUpInline(inline);
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
+    return store;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private recoverIndex(): void {
+    const file = join(this.dir, INDEX_FILE);
+    let from = this.log.logStartOffset;
+    if (this.fs.exists(file)) {
+      try {
+        const saved = JSON.parse(this.fs.readFile(file).toString()) as unknown;
+        const position = (saved as { position?: unknown }).position;
+        if (
+          typeof position === "number" &&
+          position < this.log.logEndOffset &&
+          this.index.load(saved)
+        ) {
+          from = position + 1;
+          this.lastTimestamp = saved.lastTimestamp;
+        } else this.index.streams.clear();
+      } catch {
+        // An unreadable checkpoint only costs a full scan.
+        this.index.streams.clear();
+        this.index.ids.clear();
+      }
+    }
+    for (let at = from; at < this.log.logEndOffset;) {
+      const records = this.log.read(at, { maxRecords: SCAN_BATCH, maxBytes: 8 * 1024 * 1024 });
+      if (records.length === 0) break;
+      for (const record of records) this.indexRecord(record);
+      at = records[records.length - 1]!.offset + 1;
+    }
+  }
+
+  private indexRecord(record: LogRecord): void {
+    const key = decodeKey(record);
+    const state = this.index.ensure(key.stream);
+    if (key.version !== state.positions.length)
+      throw new SluiceError(
+        "SLUICE_CORRUPT",
+        `event at position ${record.offset}: stream ${JSON.stringify(key.stream)} version ${key.version}, expected ${state.positions.length}`,
+        { details: { position: record.offset, stream: key.stream } },
+      );
+    this.track(state, key, record.offset);
+    if (key.type.startsWith("$")) this.applySystemEvent(decodeEvent(record, key));
+    this.lastTimestamp = Math.max(this.lastTimestamp, record.timestamp);
+  }
+
+  private track(state: StreamState, key: EventKey, position: number): void {
+    state.positions.push(position);
+    if (!key.stream.startsWith("$$")) state.softDeleted = false;
+    if (key.idGiven) this.index.ids.set(key.id, position);
+  }
+
+  /** Metadata and deletes live as `$metadata` / `$deleted` events in the stream `$$name`. */
+  private applySystemEvent(event: RecordedEvent): void {
+    if (!event.stream.startsWith("$$")) return;
+    const target = this.index.ensure(event.stream.slice(2));
+    if (event.type === "$metadata") target.metadata = event.data as StreamMetadata;
+    else if (event.type === "$deleted") {
+      const { hard, version } = event.data as { hard: boolean; version: number };
+      target.deletedBefore = version + 1;
+      if (hard) target.hardDeleted = true;
+      else target.softDeleted = true;
+    }
+  }
+
+  private async catchUpInline(inline: InlineState): Promise<void> {
+    let next = (await inline.readModel.checkpoint()) + 1;
+    const end = this.log.logEndOffset;
+    while (next < end) {
+      const page = await this.readAll({
+        fromPosition: next,
+        maxCount: 10_000,
+        includeSystem: true,
+      });
+      const tx = new BufferedTransaction((key) => inline.readModel.get(key));
+      let last = next - 1;
+      for (const event of page.events) {
+        last = event.position;
+        if (event.stream.startsWith("$") || !matches(event, inline.projection.filter)) continue;
+        try {
+          await inline.projection.apply(event, tx);
+        } catch (error) {
+          throw new ProjectionError(inline.projection.name, event.position, error);
+        }
+      }
+      next = page.nextPosition ?? end;
+      await inline.readModel.commit(tx.writes, Math.max(last, next - 1));
+    }
+  }
+
+  // ---------------------------------------------------------------- append
+
+  private ensureUsable(): void {
+    if (this.closing !== undefined || this.log.isClosed)
+      throw new SluiceError("SLUICE_CLOSED", "the event store is closed");
+    if (this.failure !== undefined)
+      throw new SluiceError("SLUICE_IO", "the event store failed and must be reopened", {
+        cause: this.failure,
+      });
+  }
+
+  /** Appends `events` atomically (all or none) if the stream is as `expectedVersion` says. */
+  appendToStream(
+    stream: string,
+    events: readonly EventData[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    try {
+      this.ensureUsable();
+      checkStreamName(stream);
+      if (stream.startsWith("$$") || stream === "$all")
+        throw invalid("stream", "a name not starting with $$ and not $all (reserved)", stream);
+      const expected = checkExpectedVersion(options.expectedVersion ?? "any");
+      const prepared = prepareEvents(events, this.options.maxEventBytes);
+      return this.exclusive(() =>
+        this.write(stream, prepared, (state) => {
+          if (state?.hardDeleted === true) throw new StreamDeletedError(stream);
+          const duplicate = this.duplicateOf(stream, prepared);
+          if (duplicate !== undefined) return duplicate;
+          assertExpectedVersion(stream, expected, lastVersion(state), streamExists(state));
+          return undefined;
+        }),
+      );
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /** Runs `task` alone when inline projections need appends in order; otherwise at once. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.inline.length === 0) return task();
+    const run = this.serial.then(task, task);
+    this.serial = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** The earlier result when every event's id was appended before, as one append, to `stream`. */
+  private duplicateOf(stream: string, events: readonly PreparedEvent[]): AppendResult | undefined {
+    const first = events[0]!;
+    const firstPosition = first.idGiven ? this.index.ids.get(first.id) : undefined;
+    let matched = 0;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const at = e.idGiven ? this.index.ids.get(e.id) : undefined;
+      if (at === undefined) continue;
+      if (firstPosition === undefined || at !== firstPosition + i)
+        throw invalid(
+          `events[${i}].id`,
+          "ids of one earlier append (all of them, in order) or new ids",
+          e.id,
+        );
+      matched++;
+    }
+    if (matched === 0 || firstPosition === undefined) return undefined;
+    if (matched !== events.length)
+      throw invalid("events", "ids of one earlier append (all of them, in order) or new ids");
+    const state = this.index.streams.get(stream);
+    const version = state === undefined ? -1 : binarySearch(state.positions, firstPosition);
+    if (version < 0)
+      throw invalid("events[0].id", `an id not already used in another stream`, first.id);
+    return {
+      nextExpectedVersion: version + events.length - 1,
+      position: firstPosition + events.length - 1,
+    };
+  }
+
+  /**
+   * Checks, stages inline projections, writes one batch (the engine writes it synchronously, so
+   * no other append can interleave between the check and the write), then waits for durability.
+   */
+  private async write(
+    stream: string,
+    events: readonly PreparedEvent[],
+    check: (state: StreamState | undefined) => AppendResult | undefined,
+  ): Promise<AppendResult> {
+    this.ensureUsable();
+    let state = this.index.streams.get(stream);
+    const earlier = check(state);
+    if (earlier !== undefined) return earlier;
+    const base = lastVersion(state) + 1;
+    const firstPosition = this.log.logEndOffset;
+    const timestamp = Math.max(this.clock.now(), this.lastTimestamp);
+    if (this.inline.length > 0) {
+      await this.stageInline(stream, events, base, firstPosition, timestamp);
+      // Staging awaited handlers; the state could only change through this same queue.
+      state = this.index.streams.get(stream);
+    }
+    const records: RecordInput[] = events.map((e, i) =>
+      encodeEvent(stream, base + i, e, timestamp),
+    );
+    const done = this.log.append(records);
+    if (this.log.logEndOffset === firstPosition) {
+      this.dropStaged(firstPosition);
+      await done; // refused before writing: rethrows the engine's error
+      throw new SluiceError("SLUICE_INTERNAL", "append was neither written nor refused");
+    }
+    state ??= this.index.ensure(stream);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      this.track(
+        state,
+        {
+          stream,
+          version: base + i,
+          type: e.type,
+          schemaVersion: e.schemaVersion,
+          id: e.id,
+          idGiven: e.idGiven,
+        },
+        firstPosition + i,
+      );
+    }
+    this.lastTimestamp = timestamp;
+    try {
+      await done;
+    } catch (error) {
+      this.failure ??= error as Error;
+      throw error;
+    }
+    const position = firstPosition + events.length - 1;
+    await this.commitInline(position);
+    this.appended?.inc();
+    this.eventsAppended?.inc(events.length);
+    return { nextExpectedVersion: base + events.length - 1, position };
+  }
+
+  private async stageInline(
+    stream: string,
+    events: readonly PreparedEvent[],
+    base: number,
+    firstPosition: number,
+    timestamp: number,
+  ): Promise<void> {
+    if (stream.startsWith("$")) {
+      for (const inline of this.inline)
+        inline.pending.push({ writes: new Map(), checkpoint: firstPosition + events.length - 1 });
+      return;
+    }
+    const recorded: RecordedEvent[] = events.map((e, i) => {
+      const event: RecordedEvent = {
+        id: e.id,
+        stream,
+        type: e.type,
+        schemaVersion: e.schemaVersion,
+        data: JSON.parse(e.dataJson) as JsonValue,
+        metadata: JSON.parse(e.metadataJson) as RecordedEvent["metadata"],
+        version: base + i,
+        position: firstPosition + i,
+        timestamp,
+      };
+      return this.options.eventSchema?.upcast(event) ?? event;
+    });
+    const staged: [InlineState, PendingWrites][] = [];
+    for (const inline of this.inline) {
+      const tx = new BufferedTransaction((key) => this.inlineLookup(inline, key));
+      for (const event of recorded) {
+        if (!matches(event, inline.projection.filter)) continue;
+        try {
+          await inline.projection.apply(event, tx);
+        } catch (error) {
+          throw new ProjectionError(inline.projection.name, event.position, error);
+        }
+      }
+      staged.push([inline, { writes: tx.writes, checkpoint: firstPosition + events.length - 1 }]);
+    }
+    for (const [inline, pending] of staged) inline.pending.push(pending);
+  }
+
+  /** A key as an inline handler sees it: staged writes of earlier appends, then the read model. */
+  private inlineLookup(inline: InlineState, key: string): Promise<JsonValue | undefined> {
+    for (let i = inline.pending.length - 1; i >= 0; i--) {
+      const value = inline.pending[i]!.writes.get(key);
+      if (value !== undefined) return Promise.resolve(value === null ? undefined : value);
+    }
+    return inline.readModel.get(key);
+  }
+
+  private dropStaged(firstPosition: number): void {
+    for (const inline of this.inline) {
+      const last = inline.pending[inline.pending.length - 1];
+      if (last !== undefined && last.checkpoint >= firstPosition) inline.pending.pop();
+    }
+  }
+
+  /** Commits staged read-model writes of every durable append up to `position`, in order. */
+  private async commitInline(position: number): Promise<void> {
+    for (const inline of this.inline)
+      while (inline.pending.length > 0 && inline.pending[0]!.checkpoint <= position) {
+        const next = inline.pending.shift()!;
+        await inline.readModel.commit(next.writes, next.checkpoint);
+      }
+  }
+
+  /** Appends a system event (`$metadata`, `$deleted`) to the metadata stream of `stream`. */
+  private writeSystem(stream: string, type: string, data: JsonValue): Promise<AppendResult> {
+    const dataJson = JSON.stringify(data);
+    const event: PreparedEvent = {
+      id: crypto.randomUUID(),
+      idGiven: false,
+      type,
+      schemaVersion: 1,
+      dataJson,
+      metadataJson: "{}",
+    };
+    return this.exclusive(() =>
+      this.write(metadataStreamOf(stream), [event], () => {
+        const target = this.index.streams.get(stream);
+        if (target?.hardDeleted === true) throw new StreamDeletedError(stream);
+        return undefined;
+      }).then((result) => {
+        this.applySystemEvent({
+          id: event.id,
+          stream: metadataStreamOf(stream),
+          type,
+          schemaVersion: 1,
+          data,
+          metadata: {},
+          version: result.nextExpectedVersion,
+          position: result.position,
+          timestamp: this.lastTimestamp,
+        });
+        return result;
+      }),
+    );
+  }
+
+  // ---------------------------------------------------------------- read
+
+  private readableState(stream: string): StreamState {
+    const state = this.index.streams.get(stream);
+    if (state?.hardDeleted === true) throw new StreamDeletedError(stream);
+    if (state === undefined || state.positions.length === 0 || state.softDeleted)
+      throw new StreamNotFoundError(stream);
+    return state;
+  }
+
+  /** Reads a page of one stream; resume with `nextVersion`. */
+  readStream(stream: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+    try {
+      this.ensureOpen();
+      checkStreamName(stream);
+      const direction = checkDirection(options.direction);
+      const maxCount = checkMaxCount(options.maxCount);
+      const fromVersion = checkOptionalIndex(options.fromVersion, "fromVersion");
+      const state = this.readableState(stream);
+      const last = state.positions.length - 1;
+      const first = firstReadableVersion(last, state.deletedBefore, state.metadata);
+      const versions: number[] = [];
+      let nextVersion: number | undefined;
+      if (direction === "forward") {
+        const from = Math.max(fromVersion ?? first, first);
+        const to = Math.min(last, from + maxCount - 1);
+        for (let v = from; v <= to; v++) versions.push(v);
+        nextVersion = to < last ? to + 1 : undefined;
+      } else {
+        const from = Math.min(fromVersion ?? last, last);
+        const to = Math.max(first, from - maxCount + 1);
+        for (let v = from; v >= to; v--) versions.push(v);
+        nextVersion = to > first ? to - 1 : undefined;
+      }
+      const now = this.clock.now();
+      const events = this.readPositions(versions.map((v) => state.positions[v]!)).filter(
+        (e) => !expired(e.timestamp, state.metadata, now),
+      );
+      return Promise.resolve({ events, streamVersion: last, nextVersion });
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /** Events at `positions` (in that order), reading each contiguous run with one log read. */
+  private readPositions(positions: readonly number[]): RecordedEvent[] {
+    const out: RecordedEvent[] = [];
+    const descending = positions.length > 1 && positions[1]! < positions[0]!;
+    const ordered = descending ? [...positions].reverse() : positions;
+    const end = this.log.highWatermark;
+    for (let i = 0; i < ordered.length;) {
+      let j = i + 1;
+      while (j < ordered.length && ordered[j] === ordered[j - 1]! + 1) j++;
+      let at = ordered[i]!;
+      const runEnd = ordered[j - 1]!;
+      while (at <= runEnd && at < end) {
+        const records = this.log.read(at, {
+          maxRecords: runEnd - at + 1,
+          maxBytes: 4 * 1024 * 1024,
+        });
+        if (records.length === 0) break;
+        for (const r of records) out.push(this.decode(r));
+        at = records[records.length - 1]!.offset + 1;
+      }
+      i = j;
+    }
+    return descending ? out.reverse() : out;
+  }
+
+  private decode(record: LogRecord, key?: EventKey): RecordedEvent {
+    const event = decodeEvent(record, key);
+    return this.options.eventSchema === undefined ? event : this.options.eventSchema.upcast(event);
+  }
+
+  /** Reads a page of `$all`; resume with `nextPosition`. */
+  readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    try {
+      this.ensureOpen();
+      const direction = checkDirection(options.direction);
+      const maxCount = checkMaxCount(options.maxCount);
+      const fromPosition = checkOptionalIndex(options.fromPosition, "fromPosition");
+      const start = this.log.logStartOffset;
+      const end = this.log.highWatermark;
+      const events: RecordedEvent[] = [];
+      const { filter } = options;
+      const keep = (record: LogRecord): void => {
+        const key = decodeKey(record);
+        if (key.stream.startsWith("$") && options.includeSystem !== true) return;
+        if (filter?.types !== undefined && !filter.types.includes(key.type)) return;
+        if (
+          filter?.streamPrefixes !== undefined &&
+          !filter.streamPrefixes.some((p) => key.stream.startsWith(p))
+        )
+          return;
+        events.push(this.decode(record, key));
+      };
+      if (direction === "forward") {
+        let at = Math.max(fromPosition ?? start, start);
+        while (at < end && events.length < maxCount) {
+          const records = this.log.read(at, {
+            maxRecords: Math.min(SCAN_BATCH, maxCount - events.length),
+          });
+          if (records.length === 0) break;
+          for (const r of records) keep(r);
+          at = records[records.length - 1]!.offset + 1;
+        }
+        return Promise.resolve({ events, nextPosition: at < end ? at : undefined });
+      }
+      let at = Math.min(fromPosition ?? end - 1, end - 1);
+      while (at >= start && events.length < maxCount) {
+        const chunk = Math.min(SCAN_BATCH, maxCount - events.length, at - start + 1);
+        const records = this.log.read(at - chunk + 1, { maxRecords: chunk });
+        for (let i = records.length - 1; i >= 0; i--) keep(records[i]!);
+        at -= chunk;
+      }
+      return Promise.resolve({ events, nextPosition: at >= start ? at : undefined });
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /** Catch-up then live: every matching event once, in order, until the signal aborts. */
+  subscribe(options: SubscribeOptions = {}): AsyncIterable<RecordedEvent> {
+    return subscribeTo(this, options);
+  }
+
+  /** Resolves once the head may be past `position`, or the store closes, or `signal` aborts. */
+  waitForAppend(position: number, signal?: AbortSignal): Promise<void> {
+    return this.log.waitForAppend(position + 1, signal);
+  }
+
+  get isClosed(): boolean {
+    return this.closing !== undefined || this.log.isClosed;
+  }
+
+  private ensureOpen(): void {
+    if (this.isClosed) throw new SluiceError("SLUICE_CLOSED", "the event store is closed");
+  }
+
+  // ---------------------------------------------------------------- lifecycle of streams
+
+  getStreamMetadata(stream: string): Promise<StreamMetadata> {
+    try {
+      this.ensureOpen();
+      checkStreamName(stream);
+      return Promise.resolve(this.index.streams.get(stream)?.metadata ?? {});
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  async setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
+    this.ensureUsable();
+    checkStreamName(stream);
+    const checked = checkStreamMetadata(metadata);
+    await this.writeSystem(stream, "$metadata", checked as JsonValue);
+  }
+
+  async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {
+    this.ensureUsable();
+    checkStreamName(stream);
+    const expected = checkExpectedVersion(options.expectedVersion ?? "any");
+    const hard = options.hard ?? false;
+    const state = this.index.streams.get(stream);
+    if (state?.hardDeleted === true) throw new StreamDeletedError(stream);
+    if (state === undefined || state.positions.length === 0 || (state.softDeleted && !hard))
+      throw new StreamNotFoundError(stream);
+    assertExpectedVersion(stream, expected, lastVersion(state), streamExists(state));
+    await this.writeSystem(stream, "$deleted", { hard, version: lastVersion(state) });
+  }
+
+  listStreams(options: { readonly includeSystem?: boolean } = {}): Promise<StreamInfo[]> {
+    const out: StreamInfo[] = [];
+    for (const s of this.index.streams.values()) {
+      if (s.name.startsWith("$") && options.includeSystem !== true) continue;
+      if (s.positions.length === 0) continue;
+      out.push({
+        stream: s.name,
+        version: s.positions.length - 1,
+        deleted: s.hardDeleted ? "hard" : s.softDeleted ? "soft" : "no",
+      });
+    }
+    return Promise.resolve(out);
+  }
+
+  /** The last global position with a timestamp at or before `timestampMs` (O(log n) via the time index). */
+  positionAt(timestampMs: number): Promise<number> {
+    if (!Number.isFinite(timestampMs))
+      return Promise.reject(invalid("timestampMs", "a number of milliseconds", timestampMs));
+    const end = this.log.highWatermark;
+    const after = this.log.offsetForTimestamp(Math.floor(timestampMs) + 1);
+    return Promise.resolve(Math.min(after ?? end, end) - 1);
+  }
+
+  headPosition(): Promise<number> {
+    return Promise.resolve(this.log.highWatermark - 1);
+  }
+
+  /** Waits for appends in flight, closes the log and saves the stream index. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.serial;
+    const position = this.log.logEndOffset - 1;
+    await this.log.close();
+    if (this.failure === undefined) {
+      const checkpoint = this.index.toCheckpoint(position, this.lastTimestamp);
+      await this.fs.writeFileAtomic(
+        join(this.dir, INDEX_FILE),
+        Buffer.from(JSON.stringify(checkpoint)),
+      );
+    }
+    for (const inline of this.inline) await inline.readModel.close();
+  }
+
+  /** Stops as a killed process would (no index save), for crash simulations. */
+  kill(): void {
+    this.closing ??= Promise.resolve();
+    this.log.kill();
+  }
+}
+
+/** Index of `value` in the ascending array, or -1. */
+function binarySearch(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v === value) return mid;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}

@@ -1,0 +1,41 @@
+// A writer process for crash tests: appends events with fsync "always" from several concurrent
+// appenders, with an inline projection counting events per stream, and prints every
+// acknowledged append, until it is killed.
+import { join } from "node:path";
+import { EmbeddedEventStore } from "../embedded-event-store.js";
+import { EmbeddedReadModel } from "../projections/embedded-read-model.js";
+import { perStream } from "./per-stream-projection.js";
+
+const [dir, round = "0"] = process.argv.slice(2);
+if (dir === undefined) throw new Error("usage: crash-writer DIR [round]");
+
+// Start-up (loading modules) is the slow part: the test spawns writers ahead of time, and each
+// waits for a line on stdin before it opens the store.
+process.stdout.write("ready\n");
+await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+
+const readModel = await EmbeddedReadModel.open(join(dir, "read-model"), { fsync: "always" });
+const store = await EmbeddedEventStore.open(join(dir, "store"), {
+  fsync: "always",
+  segmentBytes: 64 * 1024,
+  inline: [{ projection: perStream, readModel }],
+});
+process.stdout.write(`open\n`);
+let sequence = 0;
+async function appender(id: number): Promise<never> {
+  for (;;) {
+    const n = sequence++;
+    const stream = `s-${(n * 7 + id) % 20}`;
+    const count = 1 + (n % 4);
+    const events = Array.from({ length: count }, (_, i) => ({
+      id: `${round}-${id}-${n}-${i}`,
+      type: "Counted",
+      data: { round, id, n, i },
+    }));
+    const result = await store.appendToStream(stream, events);
+    process.stdout.write(
+      `ack ${stream} ${result.nextExpectedVersion - count + 1} ${count} ${result.position} ${round}-${id}-${n}\n`,
+    );
+  }
+}
+await Promise.all(Array.from({ length: 4 }, (_, i) => appender(i)));
