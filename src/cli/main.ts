@@ -4,6 +4,7 @@ import { SluiceError } from "../errors/index.js";
 import { registerBenchCommands } from "./bench-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
+import { registerTopicBenchCommands } from "./topic-bench-commands.js";
 import { registerTopicCommands } from "./topic-commands.js";
 
 const program = new Command()
@@ -12,6 +13,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerBenchCommands(program);
+registerTopicBenchCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
 registerTopicCommands(program);
