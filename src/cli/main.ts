@@ -7,6 +7,7 @@ import { registerEventCommands } from "./event-commands.js";
 import { registerLogCommands } from "./log-commands.js";
 import { registerQueueCommands } from "./queue-commands.js";
 import { registerStartCommand } from "./start-command.js";
+import { registerTopicBenchCommands } from "./topic-bench-commands.js";
 import { registerTopicCommands } from "./topic-commands.js";
 
 // A reader that stops early (`sluice log dump DIR | head -1`) ends the output, not in a stack
@@ -24,6 +25,7 @@ const program = new Command()
 registerBenchCommands(program);
 registerKafkaCommands(program);
 registerEventCommands(program);
+registerTopicBenchCommands(program);
 registerLogCommands(program);
 registerQueueCommands(program);
 registerStartCommand(program);

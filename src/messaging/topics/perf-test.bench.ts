@@ -1,0 +1,202 @@
+/**
+ * `sluice bench produce` and `sluice bench consume`: kafka-producer-perf-test and
+ * kafka-consumer-perf-test against the embedded topics, with their options and output.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FsyncPolicy } from "../../engine/index.js";
+import {
+  LatencyHistogram,
+  type LatencySummary,
+  consumerPerfLines,
+  producerPerfLine,
+} from "../../observability/index.js";
+import { EmbeddedTopicService } from "./embedded-topic-service.js";
+import type { CompressionType, ProducerOptions } from "./topic-producer.js";
+
+export interface ProducePerfOptions {
+  readonly numRecords: number;
+  readonly recordSize: number;
+  /** Records per second offered; -1 for as fast as possible. */
+  readonly throughput: number;
+  /** Kafka producer properties: batch.size, linger.ms, compression.type, acks. */
+  readonly producerProps: Readonly<Record<string, string>>;
+  readonly partitions: number;
+  readonly fsync: "always" | "interval" | "never";
+  /** Print kafka-producer-perf-test's progress line every 5 s. */
+  readonly progress: boolean;
+  readonly dir?: string;
+}
+
+export interface ProducePerfResult {
+  readonly records: number;
+  readonly seconds: number;
+  readonly recordsPerSec: number;
+  readonly mbPerSec: number;
+  readonly latency: LatencySummary;
+  readonly line: string;
+}
+
+const MB = 1024 * 1024;
+
+function fsyncPolicy(mode: ProducePerfOptions["fsync"]): FsyncPolicy {
+  return mode === "interval" ? { intervalMs: 50 } : mode;
+}
+
+/** kafka-producer-perf-test's --producer-props in the producer's terms. */
+export function producerOptionsFromProps(props: Readonly<Record<string, string>>): ProducerOptions {
+  const known = new Set(["batch.size", "linger.ms", "compression.type", "acks"]);
+  for (const key of Object.keys(props))
+    if (!known.has(key)) throw new Error(`--producer-props: unknown property ${key}`);
+  const acks = props.acks;
+  return {
+    ...(props["batch.size"] === undefined ? {} : { batchSize: Number(props["batch.size"]) }),
+    ...(props["linger.ms"] === undefined ? {} : { lingerMs: Number(props["linger.ms"]) }),
+    ...(props["compression.type"] === undefined
+      ? {}
+      : { compression: props["compression.type"] as CompressionType }),
+    ...(acks === undefined ? {} : { acks: acks === "all" ? "all" : (Number(acks) as 0 | 1 | -1) }),
+  };
+}
+
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Produces `numRecords` records, latency measured from each record's intended send time. */
+export async function runProducePerf(options: ProducePerfOptions): Promise<ProducePerfResult> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "sluice-produce-perf-"));
+  const service = await EmbeddedTopicService.open(dir, { fsync: fsyncPolicy(options.fsync) });
+  try {
+    await service.admin.createTopic({ name: "perf-test", partitions: options.partitions });
+    const producer = service.producer(producerOptionsFromProps(options.producerProps));
+    const value = Buffer.alloc(options.recordSize, 0x61);
+    const histogram = new LatencyHistogram();
+    const window = new LatencyHistogram();
+    let windowRecords = 0;
+    let windowStart = performance.now();
+    const started = performance.now();
+    const interval = options.throughput > 0 ? 1000 / options.throughput : 0;
+    let pending = 0;
+    let failed: Error | undefined;
+    for (let i = 0; i < options.numRecords; i++) {
+      const intended = interval > 0 ? started + i * interval : performance.now();
+      if (interval > 0) {
+        while (performance.now() < intended) await yieldToIo();
+      } else if ((i & 1023) === 0) await yieldToIo();
+      pending++;
+      producer.send({ topic: "perf-test", value }).then(
+        () => {
+          pending--;
+          const ms = performance.now() - intended;
+          histogram.recordMs(ms);
+          window.recordMs(ms);
+          windowRecords++;
+        },
+        (error: unknown) => {
+          pending--;
+          failed = error as Error;
+        },
+      );
+      if (failed !== undefined) throw failed;
+      if (options.progress && performance.now() - windowStart >= 5000) {
+        const s = (performance.now() - windowStart) / 1000;
+        const w = window.summary();
+        process.stderr.write(
+          `${windowRecords} records sent, ${(windowRecords / s).toFixed(1)} records/sec (${((windowRecords * options.recordSize) / MB / s).toFixed(2)} MB/sec), ${w.meanMs.toFixed(1)} ms avg latency, ${w.maxMs.toFixed(1)} ms max latency.\n`,
+        );
+        window.reset();
+        windowRecords = 0;
+        windowStart = performance.now();
+      }
+    }
+    await producer.flush();
+    while (pending > 0) await yieldToIo();
+    if (failed !== undefined) throw failed;
+    const seconds = (performance.now() - started) / 1000;
+    const latency = histogram.summary();
+    const bytes = options.numRecords * options.recordSize;
+    await producer.close();
+    return {
+      records: options.numRecords,
+      seconds,
+      recordsPerSec: options.numRecords / seconds,
+      mbPerSec: bytes / MB / seconds,
+      latency,
+      line: producerPerfLine(options.numRecords, seconds, bytes, latency),
+    };
+  } finally {
+    await service.close();
+    if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ConsumePerfOptions {
+  readonly numRecords: number;
+  readonly recordSize: number;
+  readonly partitions: number;
+  readonly fsync: "always" | "interval" | "never";
+}
+
+export interface ConsumePerfResult {
+  readonly records: number;
+  readonly recordsPerSec: number;
+  readonly mbPerSec: number;
+  readonly rebalanceMs: number;
+  readonly fetchMs: number;
+  readonly lines: string;
+}
+
+/** Fills a topic, then reads it with a consumer group of one (kafka-consumer-perf-test). */
+export async function runConsumePerf(options: ConsumePerfOptions): Promise<ConsumePerfResult> {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-consume-perf-"));
+  const service = await EmbeddedTopicService.open(dir, { fsync: fsyncPolicy(options.fsync) });
+  try {
+    await service.admin.createTopic({ name: "perf-test", partitions: options.partitions });
+    const producer = service.producer({
+      batchSize: 256 * 1024,
+      lingerMs: 0,
+      partitioner: "round-robin",
+    });
+    const value = Buffer.alloc(options.recordSize, 0x61);
+    const chunk = Array.from({ length: 1000 }, () => ({ topic: "perf-test", value }));
+    for (let sent = 0; sent < options.numRecords; sent += chunk.length)
+      await producer.sendBatch(chunk.slice(0, Math.min(chunk.length, options.numRecords - sent)));
+    await producer.close();
+    const consumer = service.consumer({
+      groupId: "perf-consumer",
+      autoOffsetReset: "earliest",
+      autoCommit: false,
+      maxPollRecords: 10_000,
+      maxPartitionFetchBytes: 4 * MB,
+    });
+    const startMs = Date.now();
+    const started = performance.now();
+    await consumer.subscribe(["perf-test"]);
+    const rebalanceMs = Math.round(performance.now() - started);
+    let records = 0;
+    let bytes = 0;
+    const fetchStarted = performance.now();
+    while (records < options.numRecords) {
+      const batch = await consumer.poll({ timeoutMs: 1000 });
+      if (batch.length === 0) break;
+      records += batch.length;
+      for (const r of batch) bytes += r.value?.length ?? 0;
+    }
+    const fetchMs = performance.now() - fetchStarted;
+    await consumer.commitSync();
+    await consumer.close();
+    const endMs = Date.now();
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      records,
+      recordsPerSec: records / seconds,
+      mbPerSec: bytes / MB / seconds,
+      rebalanceMs,
+      fetchMs,
+      lines: consumerPerfLines({ startMs, endMs, bytes, records, rebalanceMs, fetchMs }),
+    };
+  } finally {
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
