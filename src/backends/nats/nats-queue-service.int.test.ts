@@ -34,6 +34,8 @@ async function openService(
   return service;
 }
 
+const NOT_YET =
+  "not built on the NATS backend yet: signed receipt handles, checked NextTokens, type checks of plain JavaScript input, SentTimestamp expiry in a DLQ, wake on delete, retroactive FIFO delay and attempt-id visibility reset came to the embedded backend in the same release";
 const ROUND_TRIP =
   "a long poll woken by a send or a timer needs a network round trip to claim the message, " +
   "and the suite gives it one event-loop turn; nats-queue-service.int.test.ts shows the same " +
@@ -66,6 +68,23 @@ if (missing !== undefined && process.env.CI === "true") {
         skips: {
           "a waiting receive resolves as soon as a message is sent": ROUND_TRIP,
           "a waiting receive returns a delayed message when it becomes due": ROUND_TRIP,
+          // Behaviour the queue conformance suite gained in the same release, not yet built
+          // on this backend (docs/nats.md lists them).
+          "rejects a NextToken it did not issue with InvalidParameterValue": NOT_YET,
+          "answers wrong types from plain JavaScript with a QueueError, never a TypeError": NOT_YET,
+          "refuses a handle that was never issued (forged from a real one's fields) and deletes nothing":
+            NOT_YET,
+          "a standard DLQ expires moved messages by their own SentTimestamp, even behind newer ones":
+            NOT_YET,
+          "a long poll waiting on a group blocked by its in-flight head returns when deleteMessage deletes the head":
+            NOT_YET,
+          "a long poll waiting on a group blocked by its in-flight head returns when deleteMessageBatch deletes the head":
+            NOT_YET,
+          "a new DelaySeconds applies to FIFO messages already queued (from their send time), not to standard ones":
+            NOT_YET,
+          "a receive retried with the same ReceiveRequestAttemptId resets the visibility timeout":
+            NOT_YET,
+          "a FIFO queue's retroactive delay survives reopen": NOT_YET,
         },
       });
 
