@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { SluiceError } from "../errors/index.js";
 import { DirLock } from "./dir-lock.js";
 import { type FileSystem, nodeFileSystem } from "./file-system.js";
-import { RECOVERY_POINT_FILE } from "./log-loader.js";
+import { RECOVERY_POINT_FILE, readCheckpoint } from "./log-loader.js";
 import {
   type BatchHeader,
   checkBatch,
@@ -161,14 +161,7 @@ export function inspectLog(
       corruptions,
     });
   }
-  return withGaps(reports, readRecoveryPoint(fs, dir));
-}
-
-function readRecoveryPoint(fs: FileSystem, dir: string): number {
-  const path = join(dir, RECOVERY_POINT_FILE);
-  if (!fs.exists(path)) return 0;
-  const value = Number(fs.readFile(path).toString("utf8").trim());
-  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+  return withGaps(reports, readCheckpoint(fs, dir, RECOVERY_POINT_FILE));
 }
 
 /** Adds a gap to each segment that ends before the next begins (or, last, below `mustReach`). */

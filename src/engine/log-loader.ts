@@ -22,7 +22,8 @@ export interface LoadedLog {
   readonly report: RecoveryReport;
 }
 
-function readCheckpoint(fs: FileSystem, dir: string, file: string): number {
+/** A checkpoint file's offset; 0 when it is missing or unreadable (then less is trusted). */
+export function readCheckpoint(fs: FileSystem, dir: string, file: string): number {
   const path = join(dir, file);
   if (!fs.exists(path)) return 0;
   const value = Number(fs.readFile(path).toString("utf8").trim());
