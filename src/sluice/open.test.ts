@@ -99,4 +99,57 @@ describe("open(dir)", () => {
     expect(Messages.map((m) => m.Body).sort()).toEqual(["job-1", "job-2", "job-3", "job-4"]);
     await sqs.close();
   });
+
+  it("hosts the event store, pub/sub and the bus too, wired to its queues, and reopens them", async () => {
+    const dir = tempDir();
+    const sluice = await open(dir, { fsync: "always" });
+    const queueArn = async (name: string): Promise<{ url: string; arn: string }> => {
+      const { QueueUrl } = await sluice.queues.createQueue({ QueueName: name });
+      const { Attributes } = await sluice.queues.getQueueAttributes({
+        QueueUrl,
+        AttributeNames: ["QueueArn"],
+      });
+      return { url: QueueUrl, arn: Attributes.QueueArn! };
+    };
+    await sluice.eventStore.appendToStream("order-1", [
+      { type: "OrderPlaced", data: { total: 42 } },
+    ]);
+
+    const fanned = await queueArn("fanned");
+    const { TopicArn } = await sluice.pubsub.createTopic({ Name: "orders" });
+    await sluice.pubsub.subscribe({
+      TopicArn,
+      Protocol: "sqs",
+      Endpoint: fanned.arn,
+      Attributes: { RawMessageDelivery: "true" },
+    });
+    await sluice.pubsub.publish({ TopicArn, Message: "published" });
+
+    const routed = await queueArn("routed");
+    await sluice.bus.putRule({ Name: "big", EventPattern: '{"source":["shop"]}' });
+    await sluice.bus.putTargets({ Rule: "big", Targets: [{ Id: "q", Arn: routed.arn }] });
+    await sluice.bus.putEvents({
+      Entries: [{ Source: "shop", DetailType: "OrderPlaced", Detail: '{"total":42}' }],
+    });
+
+    for (const [queue, body] of [
+      [fanned, "published"],
+      [routed, '"total":42'],
+    ] as const) {
+      const { Messages } = await sluice.queues.receiveMessage({
+        QueueUrl: queue.url,
+        WaitTimeSeconds: 5,
+      });
+      expect(Messages[0]?.Body).toContain(body);
+    }
+    for (const sub of ["eventstore", "pubsub", "bus"])
+      expect(existsSync(join(dir, sub))).toBe(true);
+    await sluice.close();
+
+    const again = await open(dir);
+    const { events } = await again.eventStore.readStream("order-1");
+    expect(events.map((e) => e.data)).toEqual([{ total: 42 }]);
+    expect((await again.pubsub.listTopics({})).Topics.map((t) => t.TopicArn)).toEqual([TopicArn]);
+    await again.close();
+  });
 });

@@ -1,6 +1,14 @@
 import { DirLock } from "../engine/dir-lock.js";
-import { type FileSystem, type FsyncPolicy, nodeFileSystem } from "../engine/index.js";
+import {
+  type FileSystem,
+  type FsyncPolicy,
+  makeDirectory,
+  nodeFileSystem,
+} from "../engine/index.js";
 import { invalid } from "../errors/index.js";
+import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
+import { type EmbeddedEventBus, openEventBus } from "../messaging/bus/index.js";
+import { type EmbeddedPubSubService, openPubSub } from "../messaging/pubsub/index.js";
 import { EmbeddedQueueService } from "../messaging/queues/index.js";
 import type { QueueAddressing } from "../messaging/queues/index.js";
 import { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
@@ -33,6 +41,12 @@ export class Sluice {
     readonly queues: EmbeddedQueueService,
     /** Kafka-semantics topics and consumer groups. */
     readonly topics: EmbeddedTopicService,
+    /** Event streams with expected versions, projections and time travel. */
+    readonly eventStore: EmbeddedEventStore,
+    /** SNS-semantics fan-out; its queue subscriptions deliver to `queues`. */
+    readonly pubsub: EmbeddedPubSubService,
+    /** EventBridge-semantics buses; rules target `queues` and `pubsub` topics. */
+    readonly bus: EmbeddedEventBus,
     readonly metrics: MetricsRegistry,
     private readonly lock: DirLock,
   ) {}
@@ -42,7 +56,7 @@ export class Sluice {
     if (typeof dir !== "string" || dir.length === 0)
       throw invalid("dir", "a data directory path", dir);
     const fs = options.fs ?? nodeFileSystem;
-    if (!fs.exists(dir)) fs.mkdir(dir);
+    await makeDirectory(fs, dir);
     const lock = await DirLock.acquire(fs, dir);
     const layout = dataDirLayout(fs, dir);
     const metrics = options.metrics ?? new MetricsRegistry();
@@ -52,13 +66,22 @@ export class Sluice {
       metrics,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
     };
-    let queues: EmbeddedQueueService | undefined;
+    const opened: Array<{ close(): Promise<void> }> = [];
+    const track = <T extends { close(): Promise<void> }>(service: T): T => {
+      opened.unshift(service); // closed in reverse: deliverers before what they deliver to
+      return service;
+    };
     try {
-      queues = await EmbeddedQueueService.open(layout.queues, { ...common, ...options.queues });
-      const topics = await EmbeddedTopicService.open(layout.topics, common);
-      return new Sluice(dir, layout, queues, topics, metrics, lock);
+      const queues = track(
+        await EmbeddedQueueService.open(layout.queues, { ...common, ...options.queues }),
+      );
+      const topics = track(await EmbeddedTopicService.open(layout.topics, common));
+      const eventStore = track(await EmbeddedEventStore.open(layout.eventstore, common));
+      const pubsub = track(await openPubSub(layout.pubsub, { ...common, queues }));
+      const bus = track(await openEventBus(layout.bus, { ...common, queues, topics: pubsub }));
+      return new Sluice(dir, layout, queues, topics, eventStore, pubsub, bus, metrics, lock);
     } catch (error) {
-      await queues?.close();
+      for (const service of opened) await service.close();
       lock.release();
       throw error;
     }
@@ -69,7 +92,10 @@ export class Sluice {
     if (this.closed) return;
     this.closed = true;
     try {
-      await Promise.all([this.topics.close(), this.queues.close()]);
+      // The bus and pub/sub deliver into queues and topics: they stop first.
+      await this.bus.close();
+      await this.pubsub.close();
+      await Promise.all([this.topics.close(), this.queues.close(), this.eventStore.close()]);
     } finally {
       this.lock.release();
     }
@@ -77,8 +103,9 @@ export class Sluice {
 }
 
 /**
- * Opens one data directory hosting every primitive: `sluice.queues`, `sluice.topics` (and the
- * event store and bus as they land), one lock, one metrics registry, one `close()`.
+ * Opens one data directory hosting every primitive: `sluice.queues`, `sluice.topics`,
+ * `sluice.eventStore`, `sluice.pubsub` and `sluice.bus`, each in its own sub-directory, behind
+ * one lock, one metrics registry, one `close()`.
  */
 export function open(dir: string, options: OpenOptions = {}): Promise<Sluice> {
   return Sluice.open(dir, options);
