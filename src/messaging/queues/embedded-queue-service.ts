@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { checkRedrivePolicy } from "./redrive-check.js";
 import { join } from "node:path";
 import {
   type FileSystem,
@@ -21,7 +22,6 @@ import {
   defaultAttributes,
   isQueueAttributeName,
   mergeAttributes,
-  parseConfig,
 } from "./queue-attributes.js";
 import {
   type QueueAddressing,
@@ -881,36 +881,8 @@ export class EmbeddedQueueService implements QueueService {
     return this.addresses.arn(queue.name);
   }
 
-  /** A RedrivePolicy must name an existing queue of the same type that allows this source. */
   private checkRedrive(name: string, attributes: Readonly<Record<string, string>>): void {
-    const policy = parseConfig(attributes).redrivePolicy;
-    if (policy === undefined) return;
-    const field = "Attributes.RedrivePolicy";
-    const dlqName = this.addresses.nameFromArn(policy.deadLetterTargetArn);
-    const dlq = dlqName === undefined ? undefined : this.queues.get(dlqName);
-    if (dlq === undefined)
-      throw invalidParameter(
-        field,
-        `an existing dead-letter queue, not ${policy.deadLetterTargetArn}`,
-      );
-    if (dlq.name === name)
-      throw invalidParameter(field, "a dead-letter queue other than the queue itself");
-    if (dlq.config.fifo !== isFifoName(name))
-      throw invalidParameter(
-        field,
-        `a ${isFifoName(name) ? "FIFO" : "standard"} dead-letter queue, like its source`,
-      );
-    const allow = dlq.config.redriveAllowPolicy;
-    const sourceArn = this.addresses.arn(name);
-    if (
-      allow !== undefined &&
-      (allow.redrivePermission === "denyAll" ||
-        (allow.redrivePermission === "byQueue" && !allow.sourceQueueArns.includes(sourceArn)))
-    )
-      throw invalidParameter(
-        field,
-        `a dead-letter queue whose RedriveAllowPolicy admits ${sourceArn}`,
-      );
+    checkRedrivePolicy(name, attributes, this.addresses, (dlq) => this.queues.get(dlq));
   }
 
   private async updateDefinition(
