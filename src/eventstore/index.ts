@@ -86,3 +86,10 @@ export type {
   PersistentSubscriptionSettings,
   PersistentSubscriptionStateStore,
 } from "./persistent/persistent-subscription.js";
+export { migrateStream, migrationCheckpoint } from "./migration/migrate-stream.js";
+export type {
+  MigratedFrom,
+  MigrateStreamOptions,
+  MigrationCheckpoint,
+  MigrationProgress,
+} from "./migration/migrate-stream.js";
