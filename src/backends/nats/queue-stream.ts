@@ -84,6 +84,7 @@ export class QueueStream {
   /** When the tail last showed a sign of life (real time). */
   private lastSignMs = Date.now();
   private readonly watchdog: NodeJS.Timeout;
+  private stopStatus: () => void = () => undefined;
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -234,6 +235,7 @@ export class QueueStream {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.watchdog);
+    this.stopStatus();
     // A tail cut off from every server may never end its pull: do not wait for it forever.
     const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TAIL_PULL_MS).unref());
     await Promise.race([Promise.all([this.messages.close(), this.tail]), gaveUp]);
@@ -323,8 +325,12 @@ export class QueueStream {
    * new one at once rather than wait for the heartbeats to be missed.
    */
   private replaceOnReconnect(nc: NatsConnection): void {
+    const status = nc.status();
+    // The client's status iterator can be stopped; stop it on close so a connection shared by
+    // many queues, opened and closed over time, does not collect listeners.
+    this.stopStatus = () => (status as { stop?: () => void }).stop?.();
     void (async () => {
-      for await (const s of nc.status()) {
+      for await (const s of status) {
         if (this.closing) break;
         if (s.type === "reconnect") {
           this.lastSignMs = Date.now();
