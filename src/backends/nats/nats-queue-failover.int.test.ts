@@ -19,7 +19,7 @@ const VISIBILITY_S = 60;
  * A leader's death leaves the stream without a leader until a follower campaigns, and
  * nats-server's Raft waits a random 4-9 s after the last heartbeat before it does (its
  * election timeout, not configurable); no client can write before then, so the bound is that
- * 9 s, the 1 s heartbeat, the campaign and a retry: 12 s (measured here 4.1-9.1 s).
+ * 9 s, the 1 s heartbeat, the campaign and a retry: 12 s (measured here 5.1-9.1 s).
  */
 const WINDOW_MS = { leader: 12_000, follower: 10_000 } as const;
 
