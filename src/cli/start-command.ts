@@ -1,9 +1,7 @@
-import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
-import { EmbeddedQueueService } from "../messaging/queues/index.js";
-import { MetricsRegistry } from "../observability/index.js";
 import { SluiceServer } from "../server/index.js";
+import { open } from "../sluice/index.js";
 
 interface StartOptions {
   dataDir: string;
@@ -46,44 +44,43 @@ function defaultPublicUrl(host: string, portNumber: number): string {
 export async function startServer(
   options: StartOptions,
 ): Promise<{ stop: () => Promise<void>; url: string; banner: string }> {
-  const metrics = new MetricsRegistry();
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
-  const queues = await EmbeddedQueueService.open(join(options.dataDir, "queues"), {
+  // Every primitive in one data directory; queue URLs name this server.
+  const sluice = await open(options.dataDir, {
     fsync: options.fsync,
-    metrics,
-    baseUrl: publicUrl,
+    queues: { baseUrl: publicUrl },
   });
   let server: SluiceServer;
   try {
-    server = await SluiceServer.create(
-      { queues, metrics },
-      {
-        host: options.host,
-        port: options.port,
-        publicUrl,
-        logger: options.log,
-        ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
-      },
-    );
+    server = await SluiceServer.create(sluice, {
+      host: options.host,
+      port: options.port,
+      publicUrl,
+      logger: options.log,
+      ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+    });
     await server.listen();
   } catch (error) {
-    await queues.close();
+    await sluice.close();
     throw error;
   }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      // Requests and streams end first, then every primitive flushes and closes in order.
       await server.close();
-      await queues.close();
+      await sluice.close();
     })());
   return { stop, url: server.url, banner: server.banner() };
 }
 
-/** `sluice start`: serve a data directory over HTTP (REST, WebSocket, SQS-compatible APIs). */
+/** `sluice start`: serve a data directory over HTTP (REST, WebSocket, AWS-compatible APIs). */
 export function registerStartCommand(program: Command): void {
   program
     .command("start")
-    .description("serve a data directory: REST, WebSocket, SQS-compatible APIs, /metrics")
+    .description(
+      "serve a data directory (queues, topics, event store, pub/sub, bus): REST, WebSocket, AWS-compatible APIs, /metrics",
+    )
     .option("--data-dir <dir>", "data directory (created if missing)", "./data")
     .option("--host <host>", "interface to bind (127.0.0.1 keeps it on this machine)", "127.0.0.1")
     .option("--port <port>", "port to listen on", port, 8080)

@@ -2,7 +2,11 @@ import { timingSafeEqual } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { EventStore } from "../eventstore/index.js";
+import type { EventBusService } from "../messaging/bus/index.js";
+import type { PubSubService } from "../messaging/pubsub/index.js";
 import type { QueueService } from "../messaging/queues/index.js";
+import type { TopicService } from "../messaging/topics/index.js";
 import type { MetricsRegistry } from "../observability/index.js";
 import {
   type AwsServices,
@@ -13,13 +17,24 @@ import {
 import { CORE_LINKS, banner, indexPage } from "./index-page.js";
 import { OpenApiCollector } from "./openapi.js";
 import { PrometheusExporter } from "./prometheus.js";
+import { busModule } from "./bus/bus-module.js";
+import { eventStoreModule } from "./eventstore/event-store-module.js";
+import { pubSubModule } from "./pubsub/pubsub-module.js";
 import { queuesModule } from "./queues/queues-module.js";
 import { installRestErrorHandler } from "./rest-errors.js";
 import type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
+import { topicsModule } from "./topics/topics-module.js";
 
-/** The primitives a server serves; each one present gets its routes. */
+/**
+ * The primitives a server serves; each one present gets its module. An opened `Sluice`
+ * (`open(dir)`) is one: `SluiceServer.create(sluice)` serves every primitive in it.
+ */
 export interface SluiceServices {
   readonly queues?: QueueService;
+  readonly topics?: TopicService;
+  readonly eventStore?: EventStore;
+  readonly pubsub?: PubSubService;
+  readonly bus?: EventBusService;
   /** The registry the primitives report into, exported at /metrics. */
   readonly metrics?: MetricsRegistry;
 }
@@ -47,9 +62,15 @@ export interface SluiceServerOptions {
 
 const VERSION = "0.1.0";
 
-/** The modules for the primitives present in `services`. */
+/** One module per primitive present in `services`. */
 export function modulesFor(services: SluiceServices): ServerModule[] {
-  return services.queues === undefined ? [] : [queuesModule(services.queues)];
+  const modules: ServerModule[] = [];
+  if (services.queues !== undefined) modules.push(queuesModule(services.queues));
+  if (services.topics !== undefined) modules.push(topicsModule(services.topics));
+  if (services.eventStore !== undefined) modules.push(eventStoreModule(services.eventStore));
+  if (services.pubsub !== undefined) modules.push(pubSubModule(services.pubsub));
+  if (services.bus !== undefined) modules.push(busModule(services.bus));
+  return modules;
 }
 
 /**

@@ -1,0 +1,17 @@
+import type { TopicService } from "../../messaging/topics/index.js";
+import type { ServerModule } from "../server-module.js";
+import { registerTopicRoutes } from "./topic-routes.js";
+
+/** Kafka-semantics topics and consumer groups over HTTP: REST and a WebSocket consumer. */
+export function topicsModule(topics: TopicService): ServerModule {
+  return {
+    name: "topics",
+    register(app, context) {
+      registerTopicRoutes(app, topics, context.shutdown);
+    },
+    links: [
+      { path: "/topics", description: "topics (REST)" },
+      { path: "/groups", description: "consumer groups with lag (REST)" },
+    ],
+  };
+}
