@@ -45,10 +45,11 @@ export async function startServer(
   options: StartOptions,
 ): Promise<{ stop: () => Promise<void>; url: string; banner: string }> {
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
-  // Every primitive in one data directory; queue URLs name this server.
+  // Every primitive in one data directory; queue URLs and SNS confirmation links name this server.
   const sluice = await open(options.dataDir, {
     fsync: options.fsync,
     queues: { baseUrl: publicUrl },
+    pubsub: { baseUrl: publicUrl },
   });
   let server: SluiceServer;
   try {

@@ -32,17 +32,17 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsTestServer, startAwsTestServer } from "../test-support/aws-test-server.js";
+import { type TestServer, startTestServer } from "../test-support/test-server.js";
 
 // The AWS SDK for JavaScript v3 speaks EventBridge in AWS JSON 1.1 and reads timestamps as
 // epoch seconds: these flows pass only if the server's shapes and errors are EventBridge's.
-let sluice: AwsTestServer;
+let sluice: TestServer;
 let events: EventBridgeClient;
 let sqs: SQSClient;
 let sns: SNSClient;
 
 beforeAll(async () => {
-  sluice = await startAwsTestServer();
+  sluice = await startTestServer();
   const config = {
     endpoint: sluice.url,
     region: "us-east-1",

@@ -1,14 +1,16 @@
 import type { PubSubService } from "../../messaging/pubsub/index.js";
 import type { ServerModule } from "../server-module.js";
 import { registerPubSubRoutes } from "./pubsub-routes.js";
+import { snsQueryService } from "./sns-query.js";
 
-/** SNS-semantics pub/sub over HTTP (REST); the SNS query API plugs in beside it. */
+/** SNS-semantics pub/sub over HTTP: REST, and SNS in the AWS query protocol. */
 export function pubSubModule(pubsub: PubSubService): ServerModule {
   return {
     name: "pubsub",
     register(app, context) {
       registerPubSubRoutes(app, pubsub, context.shutdown);
     },
+    awsQuery: [snsQueryService(pubsub)],
     links: [{ path: "/pubsub/topics", description: "pub/sub topics (REST)" }],
   };
 }

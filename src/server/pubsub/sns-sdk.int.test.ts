@@ -27,17 +27,17 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsTestServer, startAwsTestServer } from "../test-support/aws-test-server.js";
+import { type TestServer, startTestServer } from "../test-support/test-server.js";
 
 // The AWS SDK for JavaScript v3 speaks SNS in the AWS query protocol and parses SNS's XML:
 // these flows pass only if the server's shapes and errors are SNS's. Deliveries are read back
 // with the SQS client, as an application would.
-let sluice: AwsTestServer;
+let sluice: TestServer;
 let sns: SNSClient;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  sluice = await startAwsTestServer();
+  sluice = await startTestServer();
   const config = {
     endpoint: sluice.url,
     region: "us-east-1",

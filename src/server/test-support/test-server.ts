@@ -36,7 +36,11 @@ export async function startTestServer(
   const dir = mkdtempSync(join(tmpdir(), "sluice-server-"));
   const port = await freePort();
   const url = `http://localhost:${port}`;
-  const sluice = await open(dir, { fsync: "never", queues: { baseUrl: url } });
+  const sluice = await open(dir, {
+    fsync: "never",
+    queues: { baseUrl: url },
+    pubsub: { baseUrl: url },
+  });
   const server = await SluiceServer.create(sluice, { port, publicUrl: url, ...options });
   await server.listen();
   return {
