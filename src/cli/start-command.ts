@@ -1,6 +1,8 @@
+import { existsSync, readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
 import { SluiceServer } from "../server/index.js";
+import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
 import { open } from "../sluice/index.js";
 
 interface StartOptions {
@@ -10,6 +12,7 @@ interface StartOptions {
   publicUrl?: string;
   fsync: FsyncPolicy;
   authToken?: string;
+  awsCredentials?: AwsCredential[];
   log: boolean;
 }
 
@@ -27,6 +30,19 @@ function fsyncPolicy(value: string): FsyncPolicy {
   if (!Number.isSafeInteger(ms) || ms < 1)
     throw new InvalidArgumentError('expected "always", "never" or an interval in ms (e.g. 50)');
   return { intervalMs: ms };
+}
+
+/** `<id>:<secret>`, or a file of such lines; repeatable, the keys add up. */
+function awsCredentials(value: string, previous: AwsCredential[] = []): AwsCredential[] {
+  try {
+    const fromFile = !/^[^:/\\]+:/.test(value) && existsSync(value);
+    const parsed = fromFile
+      ? parseAwsCredentials(readFileSync(value, "utf8"), value)
+      : parseAwsCredentials(value, "--aws-credentials");
+    return [...previous, ...parsed];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 /** The URL clients use: localhost for loopback and wildcard binds, else the host itself. */
@@ -59,6 +75,7 @@ export async function startServer(
       publicUrl,
       logger: options.log,
       ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+      ...(options.awsCredentials === undefined ? {} : { awsCredentials: options.awsCredentials }),
     });
     await server.listen();
   } catch (error) {
@@ -93,6 +110,11 @@ export function registerStartCommand(program: Command): void {
       intervalMs: 50,
     } as FsyncPolicy)
     .option("--auth-token <token>", "require Authorization: Bearer <token> on REST and streams")
+    .option(
+      "--aws-credentials <id:secret|file>",
+      "verify SigV4 signatures of the AWS APIs with these keys (a file holds one id:secret a line); default: any credentials",
+      awsCredentials,
+    )
     .option("--log", "log every request (JSON lines)", false)
     .action(async (options: StartOptions) => {
       const started = await startServer(options);

@@ -14,6 +14,7 @@ import {
   registerAwsProtocols,
   serveAws,
 } from "./aws/aws-protocols.js";
+import { type AwsCredential, SigV4Verifier } from "./aws/sigv4.js";
 import { CORE_LINKS, banner, indexPage } from "./index-page.js";
 import { OpenApiCollector } from "./openapi.js";
 import { PrometheusExporter } from "./prometheus.js";
@@ -56,6 +57,11 @@ export interface SluiceServerOptions {
   readonly modules?: readonly ServerModule[];
   /** Called with the Fastify instance before any route is added (extra hooks, tracing). */
   readonly instrument?: (app: FastifyInstance) => void;
+  /**
+   * Access keys the AWS-compatible APIs accept; requests must then carry a valid SigV4
+   * signature of one of them. Default: any credentials are accepted, as emulators do.
+   */
+  readonly awsCredentials?: readonly AwsCredential[];
   /** Interval of the live metrics feed (default 1000 ms). */
   readonly metricsFeedIntervalMs?: number;
 }
@@ -108,13 +114,16 @@ export class SluiceServer {
     const aws: AwsServices = {
       json: modules.flatMap((m) => m.awsJson ?? []),
       query: modules.flatMap((m) => m.awsQuery ?? []),
+      ...(options.awsCredentials === undefined || options.awsCredentials.length === 0
+        ? {}
+        : { verifier: new SigV4Verifier(options.awsCredentials) }),
     };
     const awsApis = [
       ...aws.json.map(
         (s) => `${s.name} API, AWS JSON ${s.jsonVersion} (X-Amz-Target: ${s.targetPrefix}.*)`,
       ),
       ...aws.query.map((s) => `${s.name} API, AWS query protocol (Version=${s.version})`),
-    ];
+    ].map((api) => (aws.verifier === undefined ? api : `${api}, SigV4 signatures verified`));
     const server = new SluiceServer(
       app,
       options,
