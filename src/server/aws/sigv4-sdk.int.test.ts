@@ -25,7 +25,9 @@ const config = (credentials: Credentials) => ({
 });
 
 /** The error a call fails with: its name (the SDK's code) and HTTP status. */
-async function failure(call: Promise<unknown>): Promise<{ name: string; status?: number }> {
+async function failure(
+  call: Promise<unknown>,
+): Promise<{ name: string; status: number | undefined }> {
   const error = await call.then(
     () => undefined,
     (e: unknown) => e as { name: string; $metadata?: { httpStatusCode?: number } },
