@@ -1,3 +1,6 @@
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { EventBridgeClient, ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
 import { CreateTopicCommand, ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -140,4 +143,48 @@ describe("SigV4 verification with configured keys", () => {
       sns.destroy();
     }
   });
+
+  // botocore signs with its own implementation; Debian's boto3 speaks the query protocol.
+  const PYTHON = "/usr/bin/python3";
+  const hasBoto3 =
+    existsSync(PYTHON) &&
+    spawnSync(PYTHON, ["-c", "import boto3"], { stdio: "ignore" }).status === 0;
+  const boto3 = (accessKeyId: string, secret: string): Promise<string> =>
+    new Promise((resolve) =>
+      execFile(
+        PYTHON,
+        [
+          fileURLToPath(new URL("./test-support/boto3_signed.py", import.meta.url)),
+          sluice.url,
+          accessKeyId,
+          secret,
+        ],
+        {
+          encoding: "utf8",
+          timeout: 60_000,
+          env: {
+            ...process.env,
+            AWS_EC2_METADATA_DISABLED: "true",
+            AWS_CONFIG_FILE: "/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+          },
+        },
+        (_error, stdout, stderr) => resolve(stdout + stderr),
+      ),
+    );
+
+  it.runIf(process.env.CI === "true" && !hasBoto3)(
+    "python3-boto3 is installed (CI installs it)",
+    () => {
+      expect.fail(`${PYTHON} cannot import boto3: install python3-boto3`);
+    },
+  );
+
+  it.skipIf(!hasBoto3)(
+    "boto3 (SNS and SQS, query protocol) passes with the right secret only",
+    async () => {
+      expect(await boto3(KEY.accessKeyId, KEY.secretAccessKey)).toContain("signed ok");
+      expect(await boto3(KEY.accessKeyId, "wrong")).toContain("error SignatureDoesNotMatch");
+    },
+  );
 });
