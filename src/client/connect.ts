@@ -1,5 +1,7 @@
+import type { EventStore } from "../eventstore/index.js";
 import type { QueueService } from "../messaging/queues/index.js";
 import { HttpTransport, type HttpTransportOptions } from "./http-transport.js";
+import { RemoteEventStore } from "./remote-event-store.js";
 import { RemoteQueueService } from "./remote-queue-service.js";
 
 export type ConnectOptions = HttpTransportOptions;
@@ -7,6 +9,7 @@ export type ConnectOptions = HttpTransportOptions;
 /** The primitives of a Sluice server, behind the same interfaces as the embedded ones. */
 export interface RemoteSluice {
   readonly queues: QueueService;
+  readonly eventStore: EventStore;
   /** Calls sent and not yet answered (for tests that must wait for the network to settle). */
   readonly pendingCalls: number;
   /** Ends every call in flight; pending long polls return empty. */
@@ -17,11 +20,16 @@ export interface RemoteSluice {
 export function connect(url: string, options: ConnectOptions = {}): RemoteSluice {
   const http = new HttpTransport(url, options);
   const queues = new RemoteQueueService(http);
+  const eventStore = new RemoteEventStore(http);
   return {
     queues,
+    eventStore,
     get pendingCalls() {
       return http.pendingCalls;
     },
-    close: () => queues.close(),
+    async close() {
+      await eventStore.close();
+      await queues.close();
+    },
   };
 }
