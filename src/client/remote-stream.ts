@@ -25,7 +25,10 @@ export interface RemoteStreamOptions {
  * as an async iterator, credit granted as they are consumed, so at most `credit` items wait
  * in this process however slowly the caller iterates.
  */
-export async function* remoteStream<T>(url: string, options: RemoteStreamOptions): AsyncGenerator<T> {
+export async function* remoteStream<T>(
+  url: string,
+  options: RemoteStreamOptions,
+): AsyncGenerator<T> {
   const credit = options.credit ?? 1000;
   const socket = new WebSocket(url, { headers: options.headers ?? {} });
   const buffered: T[] = [];

@@ -1,6 +1,7 @@
 import type { TopicService } from "../../messaging/topics/index.js";
 import type { ServerModule } from "../server-module.js";
 import { registerTopicRoutes } from "./topic-routes.js";
+import { registerTopicSession } from "./topic-session.js";
 import { registerTopicStream } from "./topic-stream.js";
 
 /** Kafka-semantics topics and consumer groups over HTTP: REST and a WebSocket consumer. */
@@ -10,6 +11,7 @@ export function topicsModule(topics: TopicService): ServerModule {
     register(app, context) {
       registerTopicRoutes(app, topics, context.shutdown);
       registerTopicStream(app, topics, context.shutdown);
+      registerTopicSession(app, topics, context.shutdown);
     },
     links: [
       { path: "/topics", description: "topics (REST)" },
