@@ -23,6 +23,7 @@ import { eventStoreModule } from "./eventstore/event-store-module.js";
 import { pubSubModule } from "./pubsub/pubsub-module.js";
 import { queuesModule } from "./queues/queues-module.js";
 import { installRestErrorHandler } from "./rest-errors.js";
+import { installSchemaValidation } from "./schema-validation.js";
 import type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
 import { topicsModule } from "./topics/topics-module.js";
 
@@ -189,6 +190,7 @@ export class SluiceServer {
       (_request, body, done) => done(null, body),
     );
     installRestErrorHandler(app);
+    installSchemaValidation(app);
     // Answers sent while shutting down close their connection: a keep-alive socket left idle
     // would hold `close()` until its keep-alive timeout.
     app.addHook("onSend", (_request, reply, payload, done) => {
