@@ -211,9 +211,10 @@ export class RemoteEventStore implements EventStore {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     for (const socket of this.sockets) socket.close();
     this.sockets.clear();
+    return Promise.resolve();
   }
 }

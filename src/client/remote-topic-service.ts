@@ -33,7 +33,12 @@ function recordToWire(record: ProducerRecord): unknown {
     ...("key" in record ? { key: bytesToWire(record.key) } : {}),
     value: bytesToWire(record.value),
     ...(Array.isArray(record.headers)
-      ? { headers: record.headers.map((h) => ({ ...h, value: bytesToWire(h.value) })) }
+      ? {
+          headers: (record.headers as ProducerRecord["headers"] & object).map((h) => ({
+            ...h,
+            value: bytesToWire(h.value),
+          })),
+        }
       : {}),
   };
 }
@@ -159,8 +164,10 @@ export class RemoteConsumer implements TopicConsumer {
       ["onPartitionsRevoked", "onPartitionsAssigned", "onPartitionsLost"] as const
     ).filter((name) => listener?.[name] !== undefined);
     this.session.onListener = async (event, partitions) => {
-      const callback = listener?.[event as (typeof names)[number]];
-      await callback?.call(listener, partitions as TopicPartition[]);
+      const tps = partitions as TopicPartition[];
+      if (event === "onPartitionsRevoked") await listener?.onPartitionsRevoked?.(tps);
+      else if (event === "onPartitionsAssigned") await listener?.onPartitionsAssigned?.(tps);
+      else if (event === "onPartitionsLost") await listener?.onPartitionsLost?.(tps);
     };
     await this.session.call("subscribe", [topics, names]);
   }

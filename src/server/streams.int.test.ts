@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- JSON answers are untyped */
 import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
@@ -80,7 +81,11 @@ describe("topic stream (WebSocket)", () => {
     await sluice.sluice.topics.admin.createTopic({ name: "jobs", partitions: 2 });
     const producer = sluice.sluice.topics.producer();
     await producer.sendBatch(
-      Array.from({ length: 10 }, (_, i) => ({ topic: "jobs", value: `job ${i}`, partition: i % 2 })),
+      Array.from({ length: 10 }, (_, i) => ({
+        topic: "jobs",
+        value: `job ${i}`,
+        partition: i % 2,
+      })),
     );
     const stream = await openStream(ws("/topics/jobs/stream?group=workers"));
     stream.credit(1000);

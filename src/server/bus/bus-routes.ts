@@ -67,7 +67,7 @@ export function registerBusRoutes(app: FastifyInstance, bus: EventBusService): v
   type Bus = { bus: string };
   type BusRule = { bus: string; rule: string };
   const EventBusName = (request: Req<Bus>): string => request.params.bus;
-  const noContent = async (reply: { status(n: number): { send(): unknown } }) =>
+  const noContent = (reply: { status(n: number): { send(): unknown } }): unknown =>
     reply.status(204).send();
 
   app.post(

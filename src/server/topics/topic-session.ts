@@ -42,8 +42,8 @@ export function recordToWire(r: ConsumerRecord): Record<string, unknown> {
 
 function recordFromWire(record: Record<string, unknown>): ProducerRecord {
   const out: Record<string, unknown> = { ...record };
-  if ("key" in out) out.key = fromWire(out.key as WireBytes);
-  if ("value" in out) out.value = fromWire(out.value as WireBytes);
+  if ("key" in out) out.key = fromWire(out.key);
+  if ("value" in out) out.value = fromWire(out.value);
   if (Array.isArray(out.headers))
     out.headers = (out.headers as Array<Record<string, unknown>>).map((h) => ({
       ...h,
@@ -133,9 +133,7 @@ function serveSession(socket: WebSocket, topics: TopicService, shutdown: AbortSi
           send({ type: "listener", id, event, partitions });
           if (socket.readyState !== socket.OPEN) resolve();
         });
-    return Object.fromEntries(
-      names.map((name) => [name, call(name)]),
-    ) as unknown as RebalanceListener;
+    return Object.fromEntries(names.map((name) => [name, call(name)]));
   };
 
   // Polls in flight, so the client can cancel one (its AbortSignal fired).
@@ -149,7 +147,10 @@ function serveSession(socket: WebSocket, topics: TopicService, shutdown: AbortSi
     if (c.op.startsWith("admin.")) {
       const method = c.op.slice("admin.".length);
       if (!ADMIN_METHODS.has(method)) throw new SyntaxError(`unknown admin call ${method}`);
-      const admin = topics.admin as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      const admin = topics.admin as unknown as Record<
+        string,
+        (...a: unknown[]) => Promise<unknown>
+      >;
       return admin[method]!.call(topics.admin, ...args);
     }
     if (c.op === "producer") {
