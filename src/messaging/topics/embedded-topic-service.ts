@@ -11,6 +11,7 @@ import { TopicBroker } from "./topic-broker.js";
 import type { ConsumerOptions, TopicConsumer } from "./topic-consumer.js";
 import type { ProducerOptions, TopicProducer } from "./topic-producer.js";
 import type { TopicService } from "./topic-service.js";
+import { TransactionCoordinator } from "./transaction-coordinator.js";
 
 export interface EmbeddedTopicServiceOptions {
   readonly clock?: Clock;
@@ -18,6 +19,8 @@ export interface EmbeddedTopicServiceOptions {
   readonly fsync?: FsyncPolicy;
   readonly metrics?: MetricsRegistry;
   readonly fs?: FileSystem;
+  /** How often open transactions are checked against their timeout (default 1 s). */
+  readonly transactionTimeoutCheckIntervalMs?: number;
 }
 
 /**
@@ -35,6 +38,8 @@ export class EmbeddedTopicService implements TopicService {
     /** The storage, for listeners that append client batches as-is (the Kafka protocol). */
     readonly broker: TopicBroker,
     private readonly coordinator: GroupCoordinator,
+    /** The transaction coordinator, for listeners that serve Kafka's transaction calls. */
+    readonly transactions: TransactionCoordinator,
   ) {
     this.admin = new EmbeddedTopicAdmin(broker, coordinator);
   }
@@ -59,7 +64,14 @@ export class EmbeddedTopicService implements TopicService {
           true,
         );
       const offsets = OffsetStore.load(broker.partitionLog(OFFSETS_TOPIC, 0), () => clock.now());
-      return new EmbeddedTopicService(broker, new GroupCoordinator(broker, offsets, clock));
+      const groups = new GroupCoordinator(broker, offsets, clock);
+      // Opening settles every transaction a crash left open or half-ended.
+      const transactions = await TransactionCoordinator.open(broker, groups, clock, {
+        ...(options.transactionTimeoutCheckIntervalMs === undefined
+          ? {}
+          : { timeoutCheckIntervalMs: options.transactionTimeoutCheckIntervalMs }),
+      });
+      return new EmbeddedTopicService(broker, groups, transactions);
     } catch (error) {
       await broker.close();
       throw error;
@@ -68,7 +80,9 @@ export class EmbeddedTopicService implements TopicService {
 
   producer(options: ProducerOptions = {}): TopicProducer {
     this.broker.ensureOpen();
-    const producer = new EmbeddedProducer(this.broker, options, (p) => this.producers.delete(p));
+    const producer = new EmbeddedProducer(this.broker, this.transactions, options, (p) =>
+      this.producers.delete(p),
+    );
     this.producers.add(producer);
     return producer;
   }
@@ -87,6 +101,7 @@ export class EmbeddedTopicService implements TopicService {
     this.closed = true;
     await Promise.all([...this.producers].map((p) => p.close().catch(() => undefined)));
     await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
+    await this.transactions.close();
     this.coordinator.close();
     await this.broker.close();
   }
@@ -97,6 +112,7 @@ export class EmbeddedTopicService implements TopicService {
     this.closed = true;
     for (const p of this.producers) p.abandon();
     for (const c of this.consumers) c.silence();
+    this.transactions.kill();
     this.coordinator.close();
     this.broker.kill();
   }

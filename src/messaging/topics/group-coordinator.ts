@@ -286,6 +286,20 @@ export class GroupCoordinator {
     generation: number,
     offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
   ): Promise<void> {
+    const entries = this.checkCommit(groupId, memberId, generation, offsets);
+    await this.offsets.commit(groupId, entries);
+  }
+
+  /**
+   * Checks a commit as `commit` does (member, generation, ownership, offsets) without writing
+   * it: the transaction coordinator checks offsets sent to a transaction this way.
+   */
+  checkCommit(
+    groupId: string,
+    memberId: string | undefined,
+    generation: number,
+    offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
+  ): CommittedOffset[] {
     this.ensureOpen();
     const entries = this.checkOffsets(offsets);
     const group = this.groups.get(groupId);
@@ -323,7 +337,7 @@ export class GroupCoordinator {
             { topic: e.topic, partition: e.partition },
           );
     }
-    await this.offsets.commit(groupId, entries);
+    return entries;
   }
 
   private checkOffsets(
