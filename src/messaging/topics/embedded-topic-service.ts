@@ -78,6 +78,11 @@ export class EmbeddedTopicService implements TopicService {
     }
   }
 
+  /** The consumer-group coordinator, for listeners that serve Kafka's group protocol. */
+  get groupCoordinator(): GroupCoordinator {
+    return this.coordinator;
+  }
+
   producer(options: ProducerOptions = {}): TopicProducer {
     this.broker.ensureOpen();
     const producer = new EmbeddedProducer(this.broker, this.transactions, options, (p) =>
