@@ -372,13 +372,19 @@ export class Log implements CompactableLog {
    * Appends an already encoded RecordBatch v2 (as a Kafka producer sends it): the batch is
    * validated whole (see `validateProducedBatch`), given the next offsets, and written without
    * re-encoding. `kind` widens what is accepted: "transactional" for a producer's batch inside a
-   * transaction the caller has checked, "control" for a transaction marker.
+   * transaction the caller has checked, "control" for a transaction marker. `encodedHere`: the
+   * batch was built in this process by `encodeBatch` (an embedded producer), so its header and
+   * CRC are checked but its records are not decoded again.
    */
-  appendRawBatch(batch: Buffer, kind: BatchKind = "data"): Promise<AppendResult> {
+  appendRawBatch(
+    batch: Buffer,
+    kind: BatchKind = "data",
+    encodedHere = false,
+  ): Promise<AppendResult> {
     try {
       this.ensureWritable();
       // Producers' clocks differ, so their timestamps may go back; readers use the max.
-      const header = validateProducedBatch(batch, this.options, kind);
+      const header = validateProducedBatch(batch, this.options, kind, !encodedHere);
       const own = Buffer.from(batch);
       const baseOffset = this.nextOffset;
       own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);

@@ -307,7 +307,13 @@ export class PartitionLog {
       if (verify) this.verifyRecords(batch, header);
       const check = this.producers.check(header, this.name);
       if (check.kind === "duplicate") return this.whenAcknowledged(check.result);
-      return this.write(batch, header, transactional ? "transactional" : "data");
+      return this.write(
+        batch,
+        header,
+        transactional ? "transactional" : "data",
+        undefined,
+        !verify,
+      );
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -333,7 +339,7 @@ export class PartitionLog {
       );
       const header = readBatchHeader(batch, 0) as BatchHeader;
       this.producers.check(header, this.name);
-      return this.write(batch, header, "control", type);
+      return this.write(batch, header, "control", type, true);
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -344,9 +350,10 @@ export class PartitionLog {
     header: BatchHeader,
     kind: BatchKind,
     marker?: MarkerType,
+    encodedHere = false,
   ): Promise<AppendResult> {
     const baseOffset = this.log.logEndOffset;
-    const appended = this.log.appendRawBatch(batch, kind);
+    const appended = this.log.appendRawBatch(batch, kind, encodedHere);
     if (this.log.logEndOffset === baseOffset) return appended; // refused before writing
     const result: AppendResult = {
       baseOffset,
