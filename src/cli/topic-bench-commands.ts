@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { writeFileSync } from "node:fs";
 import { runE2ePerf } from "../messaging/topics/e2e-perf.bench.js";
+import { runManyTopics } from "../messaging/topics/many-topics.bench.js";
 import { runConsumePerf, runProducePerf } from "../messaging/topics/perf-test.bench.js";
 import {
   QUICK_GRID,
@@ -242,6 +243,44 @@ export function registerTopicBenchCommands(program: Command): void {
           {
             benchmark: "tune",
             parameters: { ...opts, grid, numRecords },
+            machine: machineInfo(),
+            ...result,
+            peakRssBytes,
+          },
+          opts.out,
+        );
+        if (opts.json) process.stdout.write(`${text}\n`);
+      },
+    );
+
+  bench
+    .command("many-topics")
+    .description("RSS of many topics, each read by its own consumer group")
+    .option("--topics <n>", "topics", positiveInt, 100)
+    .option("--partitions <n>", "partitions per topic", positiveInt, 8)
+    .option("--records-per-partition <n>", "records written to each partition", positiveInt, 100)
+    .option("--record-size <bytes>", "bytes per record", positiveInt, 100)
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file")
+    .action(
+      async (opts: {
+        topics: number;
+        partitions: number;
+        recordsPerPartition: number;
+        recordSize: number;
+        json: boolean;
+        out?: string;
+      }) => {
+        const rss = new PeakRss();
+        const result = await runManyTopics(opts);
+        const peakRssBytes = rss.stop();
+        process.stdout.write(
+          `${result.line}, peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(1)} MB\n`,
+        );
+        const text = emitJson(
+          {
+            benchmark: "many-topics",
+            parameters: opts,
             machine: machineInfo(),
             ...result,
             peakRssBytes,
