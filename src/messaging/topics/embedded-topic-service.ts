@@ -11,6 +11,7 @@ import { TopicBroker } from "./topic-broker.js";
 import type { ConsumerOptions, TopicConsumer } from "./topic-consumer.js";
 import type { ProducerOptions, TopicProducer } from "./topic-producer.js";
 import type { TopicService } from "./topic-service.js";
+import { TransactionCoordinator } from "./transaction-coordinator.js";
 
 export interface EmbeddedTopicServiceOptions {
   readonly clock?: Clock;
@@ -18,6 +19,8 @@ export interface EmbeddedTopicServiceOptions {
   readonly fsync?: FsyncPolicy;
   readonly metrics?: MetricsRegistry;
   readonly fs?: FileSystem;
+  /** How often open transactions are checked against their timeout (default 1 s). */
+  readonly transactionTimeoutCheckIntervalMs?: number;
 }
 
 /**
@@ -36,6 +39,8 @@ export class EmbeddedTopicService implements TopicService {
     /** The storage, for listeners that append client batches as-is (the Kafka protocol). */
     readonly broker: TopicBroker,
     private readonly coordinator: GroupCoordinator,
+    /** The transaction coordinator, for listeners that serve Kafka's transaction calls. */
+    readonly transactions: TransactionCoordinator,
     metrics: MetricsRegistry | undefined,
   ) {
     this.admin = new EmbeddedTopicAdmin(broker, coordinator);
@@ -76,20 +81,30 @@ export class EmbeddedTopicService implements TopicService {
           true,
         );
       const offsets = OffsetStore.load(broker.partitionLog(OFFSETS_TOPIC, 0), () => clock.now());
-      return new EmbeddedTopicService(
-        broker,
-        new GroupCoordinator(broker, offsets, clock),
-        options.metrics,
-      );
+      const groups = new GroupCoordinator(broker, offsets, clock);
+      // Opening settles every transaction a crash left open or half-ended.
+      const transactions = await TransactionCoordinator.open(broker, groups, clock, {
+        ...(options.transactionTimeoutCheckIntervalMs === undefined
+          ? {}
+          : { timeoutCheckIntervalMs: options.transactionTimeoutCheckIntervalMs }),
+      });
+      return new EmbeddedTopicService(broker, groups, transactions, options.metrics);
     } catch (error) {
       await broker.close();
       throw error;
     }
   }
 
+  /** The consumer-group coordinator, for listeners that serve Kafka's group protocol. */
+  get groupCoordinator(): GroupCoordinator {
+    return this.coordinator;
+  }
+
   producer(options: ProducerOptions = {}): TopicProducer {
     this.broker.ensureOpen();
-    const producer = new EmbeddedProducer(this.broker, options, (p) => this.producers.delete(p));
+    const producer = new EmbeddedProducer(this.broker, this.transactions, options, (p) =>
+      this.producers.delete(p),
+    );
     this.producers.add(producer);
     return producer;
   }
@@ -109,6 +124,7 @@ export class EmbeddedTopicService implements TopicService {
     this.stopLagMetrics();
     await Promise.all([...this.producers].map((p) => p.close().catch(() => undefined)));
     await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
+    await this.transactions.close();
     this.coordinator.close();
     await this.broker.close();
   }
@@ -119,6 +135,7 @@ export class EmbeddedTopicService implements TopicService {
     this.closed = true;
     for (const p of this.producers) p.abandon();
     for (const c of this.consumers) c.silence();
+    this.transactions.kill();
     this.coordinator.close();
     this.broker.kill();
   }
