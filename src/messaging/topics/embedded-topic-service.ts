@@ -30,13 +30,30 @@ export class EmbeddedTopicService implements TopicService {
   private readonly producers = new Set<EmbeddedProducer>();
   private readonly consumers = new Set<EmbeddedConsumer>();
   private closed = false;
+  private readonly stopLagMetrics: () => void;
 
   private constructor(
     /** The storage, for listeners that append client batches as-is (the Kafka protocol). */
     readonly broker: TopicBroker,
     private readonly coordinator: GroupCoordinator,
+    metrics: MetricsRegistry | undefined,
   ) {
     this.admin = new EmbeddedTopicAdmin(broker, coordinator);
+    this.stopLagMetrics = metrics?.onCollect(() => this.refreshLag(metrics)) ?? (() => undefined);
+  }
+
+  /** Consumer lag per group and partition (log end minus committed offset), as of now. */
+  private refreshLag(metrics: MetricsRegistry): void {
+    if (this.closed) return;
+    for (const { groupId } of this.coordinator.list())
+      for (const o of this.coordinator.describe(groupId).offsets)
+        metrics
+          .gauge(
+            "sluice_consumer_group_lag",
+            "Records a consumer group has yet to consume (log end offset minus committed offset)",
+            { group: groupId, topic: o.topic, partition: String(o.partition) },
+          )
+          .set(o.lag);
   }
 
   /** Opens (creating if needed) the topics stored in `dir`. */
@@ -59,7 +76,11 @@ export class EmbeddedTopicService implements TopicService {
           true,
         );
       const offsets = OffsetStore.load(broker.partitionLog(OFFSETS_TOPIC, 0), () => clock.now());
-      return new EmbeddedTopicService(broker, new GroupCoordinator(broker, offsets, clock));
+      return new EmbeddedTopicService(
+        broker,
+        new GroupCoordinator(broker, offsets, clock),
+        options.metrics,
+      );
     } catch (error) {
       await broker.close();
       throw error;
@@ -85,6 +106,7 @@ export class EmbeddedTopicService implements TopicService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopLagMetrics();
     await Promise.all([...this.producers].map((p) => p.close().catch(() => undefined)));
     await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
     this.coordinator.close();
