@@ -8,8 +8,9 @@ import {
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
+import { SluiceError } from "../../errors/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
-import type { Clock, Timer } from "../../time/index.js";
+import { type Clock, SystemClock, type Timer } from "../../time/index.js";
 import { Deque } from "./deque.js";
 import { ExpiringMap } from "./expiring-map.js";
 import {
@@ -89,6 +90,9 @@ interface DedupEntry extends SendOutcome {
   offset: number;
 }
 
+/** This turn's records go to the log at once past this size (a batch stays far below its limit). */
+const PENDING_FLUSH_BYTES = 1024 * 1024;
+
 /** Window records hold at most this many entries each (well under the record size limit). */
 const WINDOW_RECORD_ENTRIES = 5000;
 
@@ -141,6 +145,16 @@ export class DurableQueue {
   private compacting: Promise<void> | undefined;
   private closed = false;
   private lastAppend: Promise<unknown> = Promise.resolve();
+  /** Records appended in this event-loop turn, not yet handed to the log (see `append`). */
+  private pending: RecordInput[] = [];
+  private pendingBytes = 0;
+  private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  /** Resolves when this turn's batch is written (in the OS, not yet on the device). */
+  private pendingWritten: Promise<unknown> = Promise.resolve();
+  private pendingWrittenDone:
+    { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  private fsyncAlways = false;
+  private flushQueued = false;
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
 
@@ -189,6 +203,7 @@ export class DurableQueue {
       await log.close();
       throw error;
     }
+    queue.fsyncAlways = options.fsync === "always";
     queue.scheduleCompaction();
     return queue;
   }
@@ -231,7 +246,7 @@ export class DurableQueue {
     const records: RecordInput[] = [];
     const added: QueuedMessage[] = [];
     const outcomes: SendOutcome[] = [];
-    const base = this.log.logEndOffset;
+    const base = this.endOffset;
     for (const send of sends) {
       const dedupKey = this.dedupKey(send.groupId, send.deduplicationId);
       if (dedupKey !== undefined && send.skipDeduplication !== true) {
@@ -305,7 +320,7 @@ export class DurableQueue {
     if (this.waiters.size > 0) this.armWakeTimer();
     const entry: Writable<ReceiveEntry> = { s: taken.map((m) => m.seq), v: now + visibilityMs };
     if (attemptId === undefined || !this.config.fifo)
-      return { taken, durable: this.append([journalRecord(RECEIVE_KEY, entry)]) };
+      return { taken, durable: this.journalReceive(taken, entry) };
     entry.a = attemptId;
     const attempt = new ReceiveAttempt(
       attemptId,
@@ -315,11 +330,28 @@ export class DurableQueue {
         receiveCount: message.receiveCount,
         token: message.token,
       })),
-      this.log.logEndOffset,
+      this.endOffset,
     );
     this.attempts.set(attemptId, attempt, now);
     this.window.push(attempt);
-    return { taken, durable: this.append([journalRecord(RECEIVE_KEY, entry)]), attempt };
+    return { taken, durable: this.journalReceive(taken, entry), attempt };
+  }
+
+  /**
+   * Journals a receive. Under fsync "always" the receive answers once the messages it returns
+   * are on the device and its own record is written, without a group commit of its own: a
+   * receive is not an acknowledged change (a machine crash before the next fsync may deliver the
+   * messages again, as a lapsed visibility timeout would), so consumers wait for one fsync per
+   * message (the delete's), not two.
+   */
+  private journalReceive(taken: readonly QueuedMessage[], entry: ReceiveEntry): Promise<unknown> {
+    if (!this.fsyncAlways) return this.append([journalRecord(RECEIVE_KEY, entry)]);
+    let newest = 0;
+    for (const m of taken) if (m.offset > newest) newest = m.offset;
+    const messagesDurable = this.log.durableEndOffset > newest ? undefined : this.lastAppend;
+    void this.append([journalRecord(RECEIVE_KEY, entry)]);
+    const written = this.pendingWritten;
+    return messagesDurable === undefined ? written : Promise.all([written, messagesDurable]);
   }
 
   /** Removes messages for good (delete, or moved out once the destination holds them). */
@@ -375,24 +407,84 @@ export class DurableQueue {
 
   /** Deletes every message sent so far. */
   purge(): Promise<unknown> {
-    const before = this.log.logEndOffset;
+    const before = this.endOffset;
     this.state.removeBefore(before);
     this.lastPurgeAt = this.clock.now();
     const entry: PurgeEntry = { b: before };
     return this.append([journalRecord(PURGE_KEY, entry)]);
   }
 
-  /** Appends to the log, remembering the newest append (durability resolves in log order). */
+  /** The offset the next record appended gets (records of this turn included). */
+  get endOffset(): number {
+    return this.log.logEndOffset + this.pending.length;
+  }
+
+  /**
+   * Appends records, resolving once they are durable. Every append of one event-loop turn,
+   * whichever caller made it (sends, receives, deletes of concurrent callers), goes to the log
+   * as one batch: one encode, one write and, under fsync "always", one share of a group commit.
+   * Durability resolves in log order, so the newest append stands for all before it.
+   */
   private append(records: RecordInput[]): Promise<unknown> {
-    const appended = this.log.append(records);
-    this.lastAppend = appended;
+    if (this.pendingDone === undefined) {
+      this.lastAppend = new Promise((resolve, reject) => {
+        this.pendingDone = { resolve, reject };
+      });
+      // Its callers may never await it (a move's source removal): failures reach them anyway.
+      this.lastAppend.catch(() => undefined);
+      this.pendingWritten = new Promise((resolve, reject) => {
+        this.pendingWrittenDone = { resolve, reject };
+      });
+      this.pendingWritten.catch(() => undefined);
+    }
+    for (const record of records) {
+      this.pending.push(record);
+      this.pendingBytes += (record.value?.length ?? 0) + (record.headers?.[0]?.value?.length ?? 0);
+    }
+    const appended = this.lastAppend;
+    if (this.pendingBytes >= PENDING_FLUSH_BYTES) this.flushPending();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      const flush = (): void => {
+        this.flushQueued = false;
+        this.flushPending();
+      };
+      // On the system clock, at the end of this event-loop turn: every caller that ran in it
+      // shares the batch. A virtual clock (tests, simulations) settles promise continuations
+      // but grants few turns per step, so there: once the running continuations have drained.
+      if (this.clock instanceof SystemClock) setImmediate(flush);
+      else process.nextTick(flush);
+    }
     return appended;
+  }
+
+  /** Hands this turn's records to the log now (before reads of them, compaction, close). */
+  private flushPending(): void {
+    const done = this.pendingDone;
+    const written = this.pendingWrittenDone;
+    if (done === undefined) return;
+    const records = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingDone = undefined;
+    this.pendingWrittenDone = undefined;
+    const end = this.log.logEndOffset;
+    const appended = this.log.append(records);
+    appended.then(done.resolve, done.reject);
+    // The log writes synchronously: its end moved, or the append failed (and says why).
+    if (this.log.logEndOffset === end + records.length) written?.resolve(undefined);
+    else appended.catch((error: unknown) => written?.reject(error));
   }
 
   // ---------------------------------------------------------------- reads
 
   /** Reads the stored records of these messages (bodies and metadata) in one pass per run. */
   read(messages: readonly QueuedMessage[]): StoredMessage[] {
+    // Messages sent in this turn are still pending: hand them to the log first.
+    if (this.pending.length > 0) {
+      const logEnd = this.log.logEndOffset;
+      if (messages.some((m) => m.offset >= logEnd)) this.flushPending();
+    }
     const byOffset = new Map<number, LogRecord>();
     const offsets = messages.map((m) => m.offset).sort((a, b) => a - b);
     // Offsets close together share batches: read each run in one pass.
@@ -645,7 +737,7 @@ export class DurableQueue {
     }
     if (carry.length > 0) {
       const stored = this.read(carry);
-      const base = this.log.logEndOffset;
+      const base = this.endOffset;
       const records = stored.map(({ state: m, meta, body }) => {
         const carried: Writable<MessageMeta> = {
           ...meta,
@@ -666,6 +758,7 @@ export class DurableQueue {
       await appended;
     }
     await this.carryWindow(cut);
+    this.flushPending();
     await this.log.flush();
     await this.log.deleteRecordsBefore(cut);
   }
@@ -688,7 +781,7 @@ export class DurableQueue {
       e = this.window.peekFront();
     }
     if (carried.length === 0) return;
-    const base = this.log.logEndOffset;
+    const base = this.endOffset;
     const records: RecordInput[] = [];
     for (let i = 0; i < carried.length; i += WINDOW_RECORD_ENTRIES) {
       const dedup: CarriedDedup[] = [];
@@ -719,6 +812,7 @@ export class DurableQueue {
     this.wakeTimer?.cancel();
     this.notify();
     await this.compacting;
+    this.flushPending();
     await this.log.close();
   }
 
@@ -727,6 +821,14 @@ export class DurableQueue {
     this.closed = true;
     this.compactionTimer?.cancel();
     this.wakeTimer?.cancel();
+    // As a killed process: this turn's records were never written.
+    this.pendingDone?.reject(new SluiceError("SLUICE_CLOSED", `queue ${this.name} was killed`));
+    this.pendingWrittenDone?.reject(
+      new SluiceError("SLUICE_CLOSED", `queue ${this.name} was killed`),
+    );
+    this.pendingDone = undefined;
+    this.pendingWrittenDone = undefined;
+    this.pending = [];
     this.log.kill();
     this.notify();
   }
