@@ -169,7 +169,7 @@ export class DurableQueue {
   ) {
     this.config = parseConfig(definition.attributes);
     this.state = new QueueState(this.config.fifo);
-    this.metrics = new QueueMetrics(registry, definition.name);
+    this.metrics = new QueueMetrics(registry, definition.name, this.state);
   }
 
   static async open(
@@ -808,6 +808,7 @@ export class DurableQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.metrics.stop();
     this.compactionTimer?.cancel();
     this.wakeTimer?.cancel();
     this.notify();
@@ -819,6 +820,7 @@ export class DurableQueue {
   /** Stops as a killed process would: no flush, nothing more written (crash simulations). */
   kill(): void {
     this.closed = true;
+    this.metrics.stop();
     this.compactionTimer?.cancel();
     this.wakeTimer?.cancel();
     // As a killed process: this turn's records were never written.

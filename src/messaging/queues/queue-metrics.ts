@@ -10,9 +10,10 @@ export class QueueMetrics {
   private readonly visible: Gauge;
   private readonly inflight: Gauge;
   private readonly delayed: Gauge;
-  private readonly oldest: Gauge;
+  /** Removes the scrape-time refresh of the oldest message's age. */
+  readonly stop: () => void;
 
-  constructor(registry: MetricsRegistry = new MetricsRegistry(), queue: string) {
+  constructor(registry: MetricsRegistry = new MetricsRegistry(), queue: string, state: QueueState) {
     const labels = { queue };
     this.sent = registry.counter(
       "sluice_queue_messages_sent_total",
@@ -49,11 +50,13 @@ export class QueueMetrics {
       "ApproximateNumberOfMessagesDelayed",
       labels,
     );
-    this.oldest = registry.gauge(
+    const oldest = registry.gauge(
       "sluice_queue_oldest_message_timestamp_seconds",
       "Send time (Unix seconds) of the oldest message not yet deleted, 0 when empty; age = time() - this",
       labels,
     );
+    // Computed when scraped: finding the oldest may pop deleted heads, work a send should not pay.
+    this.stop = registry.onCollect(() => oldest.set((state.oldestSentAt() ?? 0) / 1000));
   }
 
   /** Copies the state's counts into the depth gauges. */
@@ -61,6 +64,5 @@ export class QueueMetrics {
     this.visible.set(state.visibleCount);
     this.inflight.set(state.inflightCount);
     this.delayed.set(state.delayedCount);
-    this.oldest.set((state.oldestSentAt() ?? 0) / 1000);
   }
 }
