@@ -295,5 +295,5 @@ describe("queues survive SIGKILL on the real disk", () => {
     }
     dirs.push(dir);
     console.log(`queue crash test done in ${Date.now() - started} ms`);
-  });
+  }, 300_000); // 24 child processes: each starts a TypeScript loader, slow on a loaded machine
 });
