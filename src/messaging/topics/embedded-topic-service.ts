@@ -34,7 +34,8 @@ export class EmbeddedTopicService implements TopicService {
   private constructor(
     /** The storage, for listeners that append client batches as-is (the Kafka protocol). */
     readonly broker: TopicBroker,
-    private readonly coordinator: GroupCoordinator,
+    /** The group coordinator, for listeners that run Kafka's group protocol on the same groups. */
+    readonly coordinator: GroupCoordinator,
   ) {
     this.admin = new EmbeddedTopicAdmin(broker, coordinator);
   }

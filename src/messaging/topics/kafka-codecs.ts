@@ -57,13 +57,13 @@ function snappyDecompress(data: Buffer, maxOutputBytes: number): Buffer {
   const blocks = xerialBlocks(data);
   if (blocks === undefined) {
     if (snappyLength(data) > maxOutputBytes) throw tooLarge("snappy", maxOutputBytes);
-    return snappy.uncompressSync(data) as Buffer;
+    return snappy.uncompressSync(data);
   }
   let total = 0;
   for (const block of blocks) total += snappyLength(block);
   if (total > maxOutputBytes) throw tooLarge("snappy", maxOutputBytes);
   return Buffer.concat(
-    blocks.map((block) => snappy.uncompressSync(block) as Buffer),
+    blocks.map((block) => snappy.uncompressSync(block)),
     total,
   );
 }

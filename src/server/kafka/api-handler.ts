@@ -1,6 +1,6 @@
 import type { Clock } from "../../time/index.js";
 import type { ApiSchema } from "./protocol/schema.js";
-import type { KafkaGroupCoordinator } from "./groups/group-coordinator.js";
+import type { KafkaGroups } from "./groups/kafka-groups.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 
 /** The broker this listener presents itself as (one node, its own controller and coordinator). */
@@ -27,7 +27,7 @@ export interface RequestContext {
   readonly broker: BrokerIdentity;
   readonly settings: BrokerSettings;
   readonly backend: KafkaBackend;
-  readonly groups: KafkaGroupCoordinator;
+  readonly groups: KafkaGroups;
   readonly clock: Clock;
   /** The client's address, as group descriptions show it. */
   readonly clientHost: string;

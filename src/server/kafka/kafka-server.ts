@@ -4,6 +4,8 @@ import { SystemClock, type Clock } from "../../time/index.js";
 import type { ApiHandler, BrokerIdentity, BrokerSettings } from "./api-handler.js";
 import { ApiTable } from "./api-table.js";
 import { KafkaGroupCoordinator } from "./groups/group-coordinator.js";
+import type { KafkaGroups } from "./groups/kafka-groups.js";
+import { SharedKafkaGroups } from "./groups/shared-kafka-groups.js";
 import { groupHandlers, phaseOneHandlers } from "./handlers/index.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaConnection } from "./kafka-connection.js";
@@ -44,7 +46,7 @@ export class KafkaServer {
     private readonly server: Server,
     /** The broker as clients see it (advertised host and port). */
     readonly broker: BrokerIdentity,
-    private readonly groups: KafkaGroupCoordinator,
+    private readonly groups: KafkaGroups,
   ) {}
 
   /** Starts listening; resolves once the port is bound. */
@@ -72,7 +74,10 @@ export class KafkaServer {
       autoCreateTopics: options.autoCreateTopics ?? true,
       defaultPartitions: options.defaultPartitions ?? 1,
     };
-    const groups = new KafkaGroupCoordinator(clock);
+    const groups: KafkaGroups =
+      options.backend.groups === undefined
+        ? new KafkaGroupCoordinator(clock)
+        : new SharedKafkaGroups(options.backend.groups, clock);
     const kafka = new KafkaServer(server, broker, groups);
     server.on("connection", (socket: Socket) => {
       const connection = new KafkaConnection(socket, {

@@ -271,6 +271,59 @@ describe("kafkajs consumer groups", () => {
   });
 });
 
+describe("consumer groups shared with library consumers", () => {
+  it("a kafkajs consumer and a library consumer in one group get disjoint partitions that cover the topic", async () => {
+    await backend.admin.createTopic({ name: "mixed", partitions: 4 });
+    const library = topics.consumer({
+      groupId: "mixed-group",
+      clientId: "library",
+      assignors: ["range", "roundrobin"],
+      autoOffsetReset: "earliest",
+    });
+    const kafkajs = kafka.consumer({
+      groupId: "mixed-group",
+      sessionTimeout: 6000,
+      rebalanceTimeout: 4000,
+      heartbeatInterval: 300,
+      maxWaitTimeInMs: 200,
+    });
+    let kafkajsAssignment: number[] = [];
+    kafkajs.on(kafkajs.events.GROUP_JOIN, (event) => {
+      kafkajsAssignment = event.payload.memberAssignment["mixed"] ?? [];
+    });
+    const stop = new AbortController();
+    // The library consumer takes part in rebalances while it polls.
+    await library.subscribe(["mixed"]);
+    const polling = (async () => {
+      while (!stop.signal.aborted) await library.poll({ timeoutMs: 50 });
+    })();
+    const libraryAssignment = () => library.assignment().map((tp) => tp.partition);
+    try {
+      await expect.poll(() => libraryAssignment().length, { timeout: 15_000 }).toBe(4);
+      await kafkajs.connect();
+      await kafkajs.subscribe({ topic: "mixed", fromBeginning: true });
+      await kafkajs.run({ eachMessage: () => Promise.resolve() });
+      await expect
+        .poll(() => [kafkajsAssignment.length, libraryAssignment().length], { timeout: 20_000 })
+        .toEqual([2, 2]);
+      expect(new Set([...kafkajsAssignment, ...libraryAssignment()])).toEqual(
+        new Set([0, 1, 2, 3]),
+      );
+      const described = await topics.admin.describeGroup("mixed-group");
+      expect(described.members.map((m) => m.clientId).sort()).toEqual(["kafkajs-test", "library"]);
+
+      // The Kafka client leaves: the library consumer gets every partition back.
+      await kafkajs.disconnect();
+      await expect.poll(() => libraryAssignment().length, { timeout: 15_000 }).toBe(4);
+    } finally {
+      stop.abort();
+      await polling;
+      await library.close();
+      await kafkajs.disconnect();
+    }
+  });
+});
+
 describe("bad batches on the real partition logs", () => {
   it("a batch with a wrong CRC is refused with CORRUPT_MESSAGE and never stored", async () => {
     await backend.admin.createTopic({ name: "corrupt", partitions: 1 });
