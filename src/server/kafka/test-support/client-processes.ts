@@ -117,31 +117,29 @@ export function run(
 
 /** A long-running client printing lines; the test waits for lines and writes commands. */
 export class LineProcess {
+  /** Lines of stdout, and of stderr, so far. */
   readonly lines: string[] = [];
+  readonly errorLines: string[] = [];
   private readonly waiters = new Set<() => void>();
-  private stderr = "";
+  private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
 
-  constructor(command: string, args: readonly string[], stream: "stdout" | "stderr" = "stdout") {
+  constructor(command: string, args: readonly string[]) {
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
-    child.stderr.on("data", (chunk: Buffer) => void (this.stderr += chunk.toString()));
-    createInterface({ input: stream === "stdout" ? child.stdout : child.stderr }).on(
-      "line",
-      (line) => {
-        this.lines.push(line);
-        for (const wake of this.waiters) wake();
-      },
-    );
+    const collect = (into: string[]) => (line: string) => {
+      into.push(line);
+      for (const wake of this.waiters) wake();
+    };
+    createInterface({ input: child.stdout }).on("line", collect(this.lines));
+    createInterface({ input: child.stderr }).on("line", collect(this.errorLines));
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
     void this.exited.then(() => {
       for (const wake of this.waiters) wake();
     });
   }
 
-  private readonly child: ChildProcess;
-
-  /** The JSON lines so far. */
+  /** The JSON lines of stdout so far. */
   json<T>(): T[] {
     return this.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as T);
   }
@@ -170,17 +168,18 @@ export class LineProcess {
     this.child.stdin!.write(`${line}\n`);
   }
 
-  signal(name: NodeJS.Signals): void {
-    this.child.kill(name);
+  /** Sends a signal (SIGTERM: the client shuts down as a user stopping it) and waits for the exit. */
+  async signal(name: NodeJS.Signals): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(name);
+    return this.exited;
   }
 
   /** Ends the process (if still running) and waits for it. */
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
-    await this.exited;
+    await this.signal("SIGKILL");
   }
 
   private describe(): string {
-    return `stdout/stderr:\n${this.lines.slice(-30).join("\n")}\n${this.stderr.slice(-3000)}`;
+    return `stdout:\n${this.lines.slice(-30).join("\n")}\nstderr:\n${this.errorLines.slice(-30).join("\n")}`;
   }
 }
