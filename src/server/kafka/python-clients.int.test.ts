@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   LineProcess,
@@ -166,6 +167,48 @@ describe.each(clients)("$name against sluice kafka start", ({ name, script, modu
         await Promise.all(members.map((m) => m.process.stop()));
         await server.stop();
       }
+    },
+    240_000,
+  );
+});
+
+describe("the course's producer-tuning exercise (Lab 2, Part B)", () => {
+  const available = pythonHas("kafka, lz4, snappy");
+
+  it.skipIf(!available)(
+    "runs as written with kafka-python: 48 configurations of batch size, linger and codec",
+    async () => {
+      const dir = join(root, "course");
+      const server = await SluiceKafkaProcess.start(dir);
+      const records = 200;
+      try {
+        const result = await runJson<{ best: Record<string, unknown>; throughput: number }>(
+          PYTHON,
+          [clientScript("course_producer_tuning.py"), server.bootstrap, String(records)],
+          180_000,
+        );
+        expect(Object.keys(result.best).sort()).toEqual([
+          "batch.size",
+          "compression.type",
+          "linger.ms",
+        ]);
+        expect(result.throughput).toBeGreaterThan(0);
+        const admin = new Kafka({
+          brokers: [server.bootstrap],
+          logLevel: logLevel.NOTHING,
+        }).admin();
+        await admin.connect();
+        try {
+          const offsets = await admin.fetchTopicOffsets("performance-test");
+          expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(48 * records);
+        } finally {
+          await admin.disconnect();
+        }
+      } finally {
+        await server.stop();
+      }
+      const codecs = new Set((await storedCodecs(dir, "performance-test")).flat());
+      expect([...codecs].sort()).toEqual([0, 1, 2, 3]);
     },
     240_000,
   );
