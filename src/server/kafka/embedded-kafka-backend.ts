@@ -32,6 +32,7 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
           return Promise.reject(asError(error));
         }
       },
+      allocateProducerId: () => broker.allocateProducerId(),
       async waitForRecords(topic, partition, offset, signal) {
         await broker.partitionLog(topic, partition).waitForRecords(offset, signal);
       },

@@ -32,6 +32,8 @@ export interface KafkaPartitionStore {
     maxBytes: number,
     isolation: IsolationLevel,
   ): Promise<PartitionBatches>;
+  /** A producer id no other producer of these topics has had (for idempotent producers). */
+  allocateProducerId(): Promise<number>;
   /** Resolves once the partition has records at or past `offset`, or when `signal` aborts. */
   waitForRecords(
     topic: string,

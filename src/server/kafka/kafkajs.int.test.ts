@@ -1,5 +1,5 @@
 // kafkajs, a Kafka client nobody here wrote, against the listener on embedded topics.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
@@ -11,6 +11,7 @@ import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import { produce, type ProduceResponse } from "./protocol/schemas/index.js";
+import { run } from "./test-support/client-processes.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
 
 let dir: string;
@@ -269,6 +270,71 @@ describe("kafkajs consumer groups", () => {
       await admin.disconnect();
     }
   });
+});
+
+describe("idempotent producers", () => {
+  it("kafkajs with idempotence gets a producer id; its batches carry it and a resent batch is stored once", async () => {
+    await backend.admin.createTopic({ name: "idempotent", partitions: 1 });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: "idempotent", messages: [{ value: "a" }, { value: "b" }] });
+    await producer.send({ topic: "idempotent", messages: [{ value: "c" }] });
+    await producer.disconnect();
+    const bytes = await storedBytes("idempotent");
+    const first = readBatchHeader(bytes, 0);
+    if (first instanceof SluiceError) throw first;
+    const second = readBatchHeader(bytes, first.sizeBytes);
+    if (second instanceof SluiceError) throw second;
+    expect(first.producerId).toBeGreaterThanOrEqual(0);
+    expect([first.baseSequence, second.baseSequence]).toEqual([0, 2]);
+    expect(second.producerId).toBe(first.producerId);
+
+    // The same batch again (a retry after a lost answer) is acknowledged at its first offset.
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const resend = Buffer.from(
+        bytes.subarray(first.sizeBytes, first.sizeBytes + second.sizeBytes),
+      );
+      const answer = await client.request<ProduceResponse>(produce, 7, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: "idempotent", partitionData: [{ index: 0, records: resend }] }],
+      });
+      expect(answer.responses![0]!.partitionResponses![0]).toMatchObject({
+        errorCode: 0,
+        baseOffset: 2,
+      });
+    } finally {
+      client.close();
+    }
+    expect(await storedValues("idempotent")).toEqual(["a", "b", "c"]);
+  });
+
+  it.skipIf(!existsSync("/usr/bin/kcat"))(
+    "librdkafka (kcat) with enable.idempotence stores batches with its producer id and sequences",
+    async () => {
+      await backend.admin.createTopic({ name: "idempotent-kcat", partitions: 1 });
+      await run(
+        "/usr/bin/kcat",
+        [
+          "-b",
+          `127.0.0.1:${server.port}`,
+          "-P",
+          "-t",
+          "idempotent-kcat",
+          "-X",
+          "enable.idempotence=true",
+        ],
+        "one\ntwo\nthree\n",
+      );
+      const header = readBatchHeader(await storedBytes("idempotent-kcat"), 0);
+      if (header instanceof SluiceError) throw header;
+      expect(header.producerId).toBeGreaterThanOrEqual(0);
+      expect(header.baseSequence).toBe(0);
+      expect(await storedValues("idempotent-kcat")).toEqual(["one", "two", "three"]);
+    },
+  );
 });
 
 describe("consumer groups shared with library consumers", () => {
