@@ -416,6 +416,48 @@ describe("bad batches on the real partition logs", () => {
   });
 });
 
+describe("mutated batches on the real partition logs", () => {
+  it("a batch with any byte changed, cut short or with a wrong length is refused or stored valid; nothing bad is stored", async () => {
+    await backend.admin.createTopic({ name: "fuzzed", partitions: 1 });
+    const client = await RawKafkaClient.connect(server.port);
+    let seed = 19;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const valid = encodeBatch(
+      Array.from({ length: 20 }, (_, i) => ({
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`v${i}`.repeat(20)),
+      })),
+      { baseOffset: 0, defaultTimestamp: Date.now(), compression: 1 },
+    );
+    let accepted = 0;
+    try {
+      for (let i = 0; i < 300; i++) {
+        const batch = Buffer.from(valid);
+        const kind = i % 3;
+        if (kind === 0)
+          batch[Math.floor(random() * batch.length)] ^= 1 + Math.floor(random() * 255);
+        if (kind === 1) batch.writeInt32BE(Math.floor(random() * 2 ** 31), 8); // declared length
+        const records = kind === 2 ? batch.subarray(0, Math.floor(random() * batch.length)) : batch;
+        const answer = await client.request<ProduceResponse>(produce, 7, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 1000,
+          topicData: [{ name: "fuzzed", partitionData: [{ index: 0, records }] }],
+        });
+        if (answer.responses![0]!.partitionResponses![0]!.errorCode === 0) accepted++;
+      }
+    } finally {
+      client.close();
+    }
+    // Whatever was stored is whole batches that decode (CRC, length, records, decompression).
+    const stored = await storedBytes("fuzzed");
+    const records = decodeBatches(stored);
+    if (records instanceof Error) throw records;
+    expect(records.length).toBe(accepted * 20);
+    expect((await backend.admin.describePartition("fuzzed", 0)).highWatermark).toBe(accepted * 20);
+  });
+});
+
 describe("the listener", () => {
   it("closed no kafkajs connection for a protocol error", () => {
     expect(connectionErrors).toEqual([]);
