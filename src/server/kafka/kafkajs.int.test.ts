@@ -434,8 +434,10 @@ describe("mutated batches on the real partition logs", () => {
       for (let i = 0; i < 300; i++) {
         const batch = Buffer.from(valid);
         const kind = i % 3;
-        if (kind === 0)
-          batch[Math.floor(random() * batch.length)] ^= 1 + Math.floor(random() * 255);
+        if (kind === 0) {
+          const at = Math.floor(random() * batch.length);
+          batch[at] = batch[at]! ^ (1 + Math.floor(random() * 255));
+        }
         if (kind === 1) batch.writeInt32BE(Math.floor(random() * 2 ** 31), 8); // declared length
         const records = kind === 2 ? batch.subarray(0, Math.floor(random() * batch.length)) : batch;
         const answer = await client.request<ProduceResponse>(produce, 7, {
