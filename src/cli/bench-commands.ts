@@ -626,17 +626,20 @@ export function registerBenchCommands(program: Command): void {
           (r) => {
             type Summary = { p95Ms: number; p99Ms: number; maxMs: number };
             const result = r as {
-              append: { eventsPerSec: number };
-              read: { eventsPerSec: number };
+              append: { eventsPerSec: number; eventsPerCpuSec: number };
+              read: { eventsPerSec: number; eventsPerCpuSec: number };
               lag: { lag: Summary };
-              rebuild: { eventsPerSec: number };
+              rebuild: { eventsPerSec: number; eventsPerCpuSec: number };
               history?: { aggregateAsOf: Summary; projectionAsOf: Summary };
             };
             return {
               appendEventsPerSec: result.append.eventsPerSec,
+              appendEventsPerCpuSec: result.append.eventsPerCpuSec,
               readEventsPerSec: result.read.eventsPerSec,
+              readEventsPerCpuSec: result.read.eventsPerCpuSec,
               lagP99Ms: result.lag.lag.p99Ms,
               rebuildEventsPerSec: result.rebuild.eventsPerSec,
+              rebuildEventsPerCpuSec: result.rebuild.eventsPerCpuSec,
               aggregateAsOfP95Ms: result.history?.aggregateAsOf.p95Ms ?? 0,
               projectionAsOfMaxMs: result.history?.projectionAsOf.maxMs ?? 0,
             };

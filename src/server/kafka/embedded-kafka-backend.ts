@@ -15,7 +15,7 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
   const broker = topics.broker;
   return {
     admin: topics.admin,
-    groups: topics.coordinator,
+    groups: topics.groupCoordinator,
     partitions: {
       async append(topic, partition, batch) {
         const appended = await broker.appendBatch(topic, partition, batch, true);
