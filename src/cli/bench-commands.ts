@@ -1,5 +1,6 @@
 import { runEventStoreBench } from "../eventstore/eventstore.bench.js";
 import { runKafkaBench } from "../server/kafka/kafka.bench.js";
+import { runKcatBench } from "../server/kafka/kcat.bench.js";
 import { runBusBench } from "../messaging/bus/bus.bench.js";
 import { runPubSubBench } from "../messaging/pubsub/pubsub.bench.js";
 import { type Command, InvalidArgumentError } from "commander";
@@ -508,8 +509,26 @@ export function registerBenchCommands(program: Command): void {
     );
 
   withCommonOptions(bench.command("kafka"))
-    .description("kafkajs producing to and consuming from the Kafka listener on embedded topics")
-    .option("--num-records <n>", "records to produce and consume", positiveInt, 200_000)
+    .description(
+      "kafkajs (default) or kcat producing to and consuming from the Kafka listener on embedded topics",
+    )
+    .option(
+      "--client <name>",
+      "kafkajs | kcat (kcat: 1,000,000 records, lz4, and end-to-end latency)",
+      "kafkajs",
+    )
+    .option("--compression <codec>", "kcat: none | gzip | snappy | lz4 | zstd", "lz4")
+    .option(
+      "--latency-rate <n>",
+      "kcat: records/s of the end-to-end latency run",
+      positiveInt,
+      20_000,
+    )
+    .option(
+      "--num-records <n>",
+      "records to produce and consume (default 200,000 kafkajs, 1,000,000 kcat)",
+      positiveInt,
+    )
     .option("--record-size <bytes>", "bytes per record value", positiveInt, 100)
     .option("--batch-size <n>", "records per kafkajs send", positiveInt, 1000)
     .option("--in-flight <n>", "sends in flight at once", positiveInt, 4)
@@ -518,20 +537,54 @@ export function registerBenchCommands(program: Command): void {
     .action(
       async (
         opts: CommonOptions & {
-          numRecords: number;
+          numRecords?: number;
           recordSize: number;
           batchSize: number;
           inFlight: number;
           gzip: boolean;
           fsync: FsyncMode;
+          client: string;
+          compression: string;
+          latencyRate: number;
         },
       ) => {
+        if (opts.client === "kcat") {
+          await repeat(
+            "kafka-kcat",
+            opts,
+            () =>
+              runKcatBench({
+                ...(opts.numRecords === undefined ? {} : { numRecords: opts.numRecords }),
+                recordSize: opts.recordSize,
+                compression: opts.compression as "lz4",
+                fsync: opts.fsync,
+                latencyRate: opts.latencyRate,
+                quiet: opts.json,
+              }),
+            (r) => {
+              const result = r as {
+                produce: { recordsPerSec: number };
+                consume: { recordsPerSec: number };
+                endToEnd: { latency: { p50Ms: number; p99Ms: number } };
+              };
+              return {
+                produceRecordsPerSec: result.produce.recordsPerSec,
+                consumeRecordsPerSec: result.consume.recordsPerSec,
+                endToEndP50Ms: result.endToEnd.latency.p50Ms,
+                endToEndP99Ms: result.endToEnd.latency.p99Ms,
+              };
+            },
+          );
+          return;
+        }
+        if (opts.client !== "kafkajs")
+          throw new InvalidArgumentError(`--client: expected kafkajs or kcat, got ${opts.client}`);
         await repeat(
           "kafka",
           opts,
           () =>
             runKafkaBench({
-              numRecords: opts.numRecords,
+              ...(opts.numRecords === undefined ? {} : { numRecords: opts.numRecords }),
               recordSize: opts.recordSize,
               batchSize: opts.batchSize,
               inFlight: opts.inFlight,

@@ -17,12 +17,27 @@ function bytes(value: string): number {
   return n;
 }
 
+/** "user:password,user2:password2" as a map; a password may contain ":" but not ",". */
+export function saslUsers(value: string): Map<string, string> {
+  const users = new Map<string, string>();
+  for (const entry of value.split(",")) {
+    const colon = entry.indexOf(":");
+    if (colon <= 0 || colon === entry.length - 1)
+      throw new InvalidArgumentError(
+        `expected user:password pairs separated by commas, got "${entry}"`,
+      );
+    users.set(entry.slice(0, colon), entry.slice(colon + 1));
+  }
+  return users;
+}
+
 interface KafkaStartOptions {
   port: number;
   host: string;
   advertisedHost?: string;
   maxFrameBytes?: number;
   autoCreateTopics: boolean;
+  saslUsers?: Map<string, string>;
 }
 
 /** `sluice kafka start DIR`: serves the topics of a data directory over the Kafka protocol. */
@@ -44,7 +59,14 @@ export function registerKafkaCommands(program: Command): void {
     )
     .option("--max-frame-bytes <n>", "largest request accepted (default 100 MiB)", bytes)
     .option("--no-auto-create-topics", "do not create topics a client asks metadata for")
+    .option(
+      "--sasl-users <user:password,...>",
+      "require SASL/PLAIN with these users (also read from SLUICE_KAFKA_SASL_USERS, which keeps passwords out of the process list)",
+      saslUsers,
+    )
     .action(async (dir: string, opts: KafkaStartOptions) => {
+      const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
+      const users = opts.saslUsers ?? (fromEnvironment ? saslUsers(fromEnvironment) : undefined);
       const sluice = await open(dir);
       const server = await KafkaServer.listen({
         backend: embeddedKafkaBackend(sluice.topics),
@@ -53,9 +75,10 @@ export function registerKafkaCommands(program: Command): void {
         autoCreateTopics: opts.autoCreateTopics,
         ...(opts.advertisedHost === undefined ? {} : { advertisedHost: opts.advertisedHost }),
         ...(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes }),
+        ...(users === undefined ? {} : { saslUsers: users }),
       });
       process.stdout.write(
-        `sluice kafka listening on ${opts.host}:${server.port} (advertised ${server.broker.host}:${server.broker.port})\n`,
+        `sluice kafka listening on ${opts.host}:${server.port} (advertised ${server.broker.host}:${server.broker.port}${users === undefined ? "" : `, SASL/PLAIN for ${users.size} users`})\n`,
       );
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);

@@ -31,6 +31,43 @@ function snappyLength(data: Buffer): number {
   throw new Error("snappy: bad length preamble");
 }
 
+/** The header of xerial's snappy stream framing, which Java (and kafka-python) producers write. */
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+const XERIAL_HEADER_BYTES = 16;
+
+/** The raw snappy blocks of a xerial-framed stream, or undefined for a plain snappy block. */
+function xerialBlocks(data: Buffer): Buffer[] | undefined {
+  if (data.length < XERIAL_HEADER_BYTES || !data.subarray(0, 8).equals(XERIAL_MAGIC))
+    return undefined;
+  const blocks: Buffer[] = [];
+  let pos = XERIAL_HEADER_BYTES;
+  while (pos < data.length) {
+    if (pos + 4 > data.length) throw new Error("snappy: truncated xerial block length");
+    const size = data.readUInt32BE(pos);
+    pos += 4;
+    if (pos + size > data.length) throw new Error("snappy: truncated xerial block");
+    blocks.push(data.subarray(pos, pos + size));
+    pos += size;
+  }
+  return blocks;
+}
+
+/** Plain or xerial-framed snappy, its stated sizes checked against the limit before decoding. */
+function snappyDecompress(data: Buffer, maxOutputBytes: number): Buffer {
+  const blocks = xerialBlocks(data);
+  if (blocks === undefined) {
+    if (snappyLength(data) > maxOutputBytes) throw tooLarge("snappy", maxOutputBytes);
+    return snappy.uncompressSync(data);
+  }
+  let total = 0;
+  for (const block of blocks) total += snappyLength(block);
+  if (total > maxOutputBytes) throw tooLarge("snappy", maxOutputBytes);
+  return Buffer.concat(
+    blocks.map((block) => snappy.uncompressSync(block)),
+    total,
+  );
+}
+
 const LZ4_MAGIC = 0x184d2204;
 const LZ4_BLOCK_MAX = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
@@ -93,10 +130,7 @@ export function registerKafkaCodecs(): void {
   registerCodec({
     name: "snappy",
     compress: (d) => snappy.compressSync(d),
-    decompress: (d, max) => {
-      if (snappyLength(d) > max) throw tooLarge("snappy", max);
-      return snappy.uncompressSync(d);
-    },
+    decompress: snappyDecompress,
   });
   registerCodec({
     name: "lz4",

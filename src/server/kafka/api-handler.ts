@@ -1,6 +1,6 @@
 import type { Clock } from "../../time/index.js";
 import type { ApiSchema } from "./protocol/schema.js";
-import type { KafkaGroupCoordinator } from "./groups/group-coordinator.js";
+import type { KafkaGroups } from "./groups/kafka-groups.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 
 /** The broker this listener presents itself as (one node, its own controller and coordinator). */
@@ -18,6 +18,20 @@ export interface BrokerSettings {
   readonly autoCreateTopics: boolean;
   /** Partitions of a topic created without a count. */
   readonly defaultPartitions: number;
+  /** SASL/PLAIN users and passwords; when set, every connection must authenticate first. */
+  readonly saslUsers?: ReadonlyMap<string, string>;
+}
+
+/** What a connection has established so far (SASL state). */
+export interface ConnectionSession {
+  /** True once SASL succeeded, or from the start when the listener requires none. */
+  authenticated: boolean;
+  /** The mechanism SaslHandshake chose. */
+  mechanism: string | undefined;
+  /** Who authenticated. */
+  principal: string | undefined;
+  /** Set by a handler whose answer is the last on this connection (a failed authentication). */
+  closeAfterResponse: boolean;
 }
 
 /** What a handler gets besides its request. */
@@ -27,12 +41,13 @@ export interface RequestContext {
   readonly broker: BrokerIdentity;
   readonly settings: BrokerSettings;
   readonly backend: KafkaBackend;
-  readonly groups: KafkaGroupCoordinator;
+  readonly groups: KafkaGroups;
   readonly clock: Clock;
   /** The client's address, as group descriptions show it. */
   readonly clientHost: string;
   /** Aborts when the connection closes (so long polls stop). */
   readonly signal: AbortSignal;
+  readonly session: ConnectionSession;
 }
 
 /** Returned by a handler whose request gets no response (Produce with acks=0). */

@@ -1,5 +1,6 @@
-// Requests a real client sent (kafkajs, recorded by test-support/capture-kafkajs.ts): each one is
-// at a version the table serves, decodes to the last byte, and re-encodes to the same bytes.
+// Requests real clients sent (kafkajs, recorded by test-support/capture-kafkajs.ts; kcat,
+// confluent-kafka and kafka-python, recorded by test-support/capture-clients.ts): each one is at
+// a version the table serves, decodes to the last byte, and re-encodes to the same bytes.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ApiTable } from "./api-table.js";
@@ -19,7 +20,30 @@ const fixture = JSON.parse(
 ) as {
   requests: Captured[];
 };
+const clients = JSON.parse(
+  readFileSync(new URL("./test-support/client-requests.json", import.meta.url), "utf8"),
+) as Array<{ client: string; requests: Captured[] }>;
 const table = new ApiTable([...phaseOneHandlers(), ...groupHandlers()]);
+
+/** Decodes a captured request with the served codec and encodes it again; returns the header. */
+function roundTrip({ apiKey, apiVersion, hex }: Captured): Record<string, unknown> {
+  const handler = table.get(apiKey)!;
+  expect(handler).toBeDefined();
+  expect(apiVersion).toBeGreaterThanOrEqual(handler.minVersion);
+  expect(apiVersion).toBeLessThanOrEqual(handler.maxVersion);
+  const frame = Buffer.from(hex, "hex");
+  const reader = new WireReader(frame);
+  const headerCodec = requestHeaderCodec(handler.schema, apiVersion);
+  const bodyCodec = codecFor(handler.schema.request, apiVersion);
+  const header = headerCodec.decode(reader);
+  const body = bodyCodec.decode(reader);
+  expect(reader.remaining()).toBe(0);
+  const writer = new WireWriter();
+  headerCodec.encode(writer, header);
+  bodyCodec.encode(writer, body);
+  expect(writer.toBuffer().toString("hex")).toBe(hex);
+  return header;
+}
 
 describe("requests captured from kafkajs", () => {
   it("cover the APIs kafkajs uses for admin, produce, fetch and groups", () => {
@@ -28,27 +52,29 @@ describe("requests captured from kafkajs", () => {
 
   it.each(fixture.requests)(
     "API $apiKey v$apiVersion is served, decodes exactly and re-encodes byte for byte",
-    ({ apiKey, apiVersion, hex }) => {
-      const handler = table.get(apiKey)!;
-      expect(handler).toBeDefined();
-      expect(apiVersion).toBeGreaterThanOrEqual(handler.minVersion);
-      expect(apiVersion).toBeLessThanOrEqual(handler.maxVersion);
-      const frame = Buffer.from(hex, "hex");
-      const reader = new WireReader(frame);
-      const headerCodec = requestHeaderCodec(handler.schema, apiVersion);
-      const bodyCodec = codecFor(handler.schema.request, apiVersion);
-      const header = headerCodec.decode(reader);
-      const body = bodyCodec.decode(reader);
-      expect(reader.remaining()).toBe(0);
-      expect(header).toMatchObject({
-        requestApiKey: apiKey,
-        requestApiVersion: apiVersion,
+    (captured) => {
+      expect(roundTrip(captured)).toMatchObject({
+        requestApiKey: captured.apiKey,
+        requestApiVersion: captured.apiVersion,
         clientId: "capture",
       });
-      const writer = new WireWriter();
-      headerCodec.encode(writer, header);
-      bodyCodec.encode(writer, body);
-      expect(writer.toBuffer().toString("hex")).toBe(hex);
+    },
+  );
+});
+
+describe.each(clients)("requests captured from $client", ({ requests }) => {
+  it("cover metadata, produce, fetch, offsets and groups", () => {
+    const keys = new Set(requests.map((r) => r.apiKey));
+    for (const key of [0, 1, 2, 3, 10, 11, 12, 14, 18]) expect(keys).toContain(key);
+  });
+
+  it.each(requests)(
+    "API $apiKey v$apiVersion is served, decodes exactly and re-encodes byte for byte",
+    (captured) => {
+      expect(roundTrip(captured)).toMatchObject({
+        requestApiKey: captured.apiKey,
+        requestApiVersion: captured.apiVersion,
+      });
     },
   );
 });

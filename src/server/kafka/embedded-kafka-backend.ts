@@ -15,6 +15,7 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
   const broker = topics.broker;
   return {
     admin: topics.admin,
+    groups: topics.groupCoordinator,
     partitions: {
       async append(topic, partition, batch) {
         const appended = await broker.appendBatch(topic, partition, batch, true);
@@ -31,6 +32,7 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
           return Promise.reject(asError(error));
         }
       },
+      allocateProducerId: () => broker.allocateProducerId(),
       async waitForRecords(topic, partition, offset, signal) {
         await broker.partitionLog(topic, partition).waitForRecords(offset, signal);
       },

@@ -1,3 +1,4 @@
+import type { GroupCoordinator } from "../../messaging/topics/group-coordinator.js";
 import type { IsolationLevel, TopicAdmin } from "../../messaging/topics/index.js";
 
 /** Whole RecordBatch v2 bytes read from one partition, with where the partition stands. */
@@ -31,6 +32,8 @@ export interface KafkaPartitionStore {
     maxBytes: number,
     isolation: IsolationLevel,
   ): Promise<PartitionBatches>;
+  /** A producer id no other producer of these topics has had (for idempotent producers). */
+  allocateProducerId(): Promise<number>;
   /** Resolves once the partition has records at or past `offset`, or when `signal` aborts. */
   waitForRecords(
     topic: string,
@@ -56,4 +59,9 @@ export type KafkaTopicAdmin = Pick<
 export interface KafkaBackend {
   readonly admin: KafkaTopicAdmin;
   readonly partitions: KafkaPartitionStore;
+  /**
+   * The consumer groups library consumers use: Kafka clients join the same groups and commit to
+   * the same durable store. Without it the listener keeps groups of its own, in memory.
+   */
+  readonly groups?: GroupCoordinator;
 }

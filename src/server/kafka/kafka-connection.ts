@@ -1,5 +1,10 @@
 import type { Socket } from "node:net";
-import { type ApiHandler, NO_RESPONSE, type RequestContext } from "./api-handler.js";
+import {
+  type ApiHandler,
+  type ConnectionSession,
+  NO_RESPONSE,
+  type RequestContext,
+} from "./api-handler.js";
 import type { ApiTable } from "./api-table.js";
 import {
   API_VERSIONS_KEY,
@@ -15,8 +20,11 @@ import { WireWriter } from "./protocol/wire-writer.js";
 /** Fields of RequestContext that are the same for every request of a connection. */
 export type ConnectionContext = Omit<
   RequestContext,
-  "apiVersion" | "clientId" | "signal" | "clientHost"
+  "apiVersion" | "clientId" | "signal" | "clientHost" | "session"
 >;
+
+/** ApiVersions, SaslHandshake and SaslAuthenticate: all a connection may send before SASL succeeds. */
+const BEFORE_AUTHENTICATION = new Set([18, 17, 36]);
 
 export interface KafkaConnectionOptions {
   readonly table: ApiTable;
@@ -38,12 +46,19 @@ export class KafkaConnection {
   private readonly queue: Buffer[] = [];
   private running = false;
   private readonly closed = new AbortController();
+  private readonly session: ConnectionSession;
 
   constructor(
     private readonly socket: Socket,
     private readonly options: KafkaConnectionOptions,
   ) {
     this.frames = new FrameDecoder(options.maxFrameBytes);
+    this.session = {
+      authenticated: options.context.settings.saslUsers === undefined,
+      mechanism: undefined,
+      principal: undefined,
+      closeAfterResponse: false,
+    };
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("close", () => this.closed.abort());
@@ -129,6 +144,11 @@ export class KafkaConnection {
         `${handler.schema.name} v${handler.minVersion} to v${handler.maxVersion}, got v${version}`,
       );
     }
+    if (!this.session.authenticated && !BEFORE_AUTHENTICATION.has(apiKey))
+      throw new KafkaProtocolError(
+        "header.requestApiKey",
+        `SaslHandshake and SaslAuthenticate before ${handler.schema.name} (this listener requires SASL/PLAIN)`,
+      );
     const reader = new WireReader(frame);
     const header = requestHeaderCodec(handler.schema, version).decode(reader);
     const request = codecFor(handler.schema.request, version).decode(reader);
@@ -138,6 +158,7 @@ export class KafkaConnection {
       clientHost: this.socket.remoteAddress ?? "",
       clientId: header.clientId as string | null,
       signal: this.closed.signal,
+      session: this.session,
     };
     // The table holds rows of many request types; each row's codec made this request for its handler.
     const row = handler as unknown as {
@@ -146,6 +167,11 @@ export class KafkaConnection {
     const response = await row.handle(request, context);
     if (response === NO_RESPONSE) return;
     this.send(header.correlationId as number, handler, version, response);
+    // The answer is flushed, then the connection closes (as Kafka does after a failed authentication).
+    if (this.session.closeAfterResponse) {
+      this.socket.end();
+      this.closed.abort();
+    }
   }
 
   private send(

@@ -4,7 +4,10 @@ import { SystemClock, type Clock } from "../../time/index.js";
 import type { ApiHandler, BrokerIdentity, BrokerSettings } from "./api-handler.js";
 import { ApiTable } from "./api-table.js";
 import { KafkaGroupCoordinator } from "./groups/group-coordinator.js";
-import { groupHandlers, phaseOneHandlers } from "./handlers/index.js";
+import type { KafkaGroups } from "./groups/kafka-groups.js";
+import { SharedKafkaGroups } from "./groups/shared-kafka-groups.js";
+import { groupHandlers, phaseOneHandlers, producerHandlers } from "./handlers/index.js";
+import { saslHandlers } from "./handlers/sasl.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaConnection } from "./kafka-connection.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./protocol/frame-decoder.js";
@@ -29,6 +32,11 @@ export interface KafkaServerOptions {
   readonly clock?: Clock;
   /** Told why the server closed a client connection (bad frame, unknown API, handler failure). */
   readonly onConnectionError?: (error: Error) => void;
+  /**
+   * SASL/PLAIN users and their passwords: when given, a connection may send nothing but
+   * ApiVersions, SaslHandshake and SaslAuthenticate until it has authenticated.
+   */
+  readonly saslUsers?: ReadonlyMap<string, string>;
   /** Replaces the served APIs (tests; ApiVersions is always added). */
   readonly handlers?: readonly ApiHandler<never, object>[];
 }
@@ -44,13 +52,17 @@ export class KafkaServer {
     private readonly server: Server,
     /** The broker as clients see it (advertised host and port). */
     readonly broker: BrokerIdentity,
-    private readonly groups: KafkaGroupCoordinator,
+    private readonly groups: KafkaGroups,
   ) {}
 
   /** Starts listening; resolves once the port is bound. */
   static async listen(options: KafkaServerOptions): Promise<KafkaServer> {
     const host = options.host ?? "127.0.0.1";
-    const table = new ApiTable(options.handlers ?? [...phaseOneHandlers(), ...groupHandlers()]);
+    const sasl = options.saslUsers === undefined ? [] : saslHandlers();
+    const table = new ApiTable([
+      ...(options.handlers ?? [...phaseOneHandlers(), ...groupHandlers(), ...producerHandlers()]),
+      ...sasl,
+    ]);
     const clock = options.clock ?? new SystemClock();
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
@@ -71,8 +83,12 @@ export class KafkaServer {
     const settings: BrokerSettings = {
       autoCreateTopics: options.autoCreateTopics ?? true,
       defaultPartitions: options.defaultPartitions ?? 1,
+      ...(options.saslUsers === undefined ? {} : { saslUsers: options.saslUsers }),
     };
-    const groups = new KafkaGroupCoordinator(clock);
+    const groups: KafkaGroups =
+      options.backend.groups === undefined
+        ? new KafkaGroupCoordinator(clock)
+        : new SharedKafkaGroups(options.backend.groups, clock);
     const kafka = new KafkaServer(server, broker, groups);
     server.on("connection", (socket: Socket) => {
       const connection = new KafkaConnection(socket, {

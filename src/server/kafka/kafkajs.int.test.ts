@@ -1,5 +1,5 @@
 // kafkajs, a Kafka client nobody here wrote, against the listener on embedded topics.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
@@ -11,6 +11,7 @@ import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import { produce, type ProduceResponse } from "./protocol/schemas/index.js";
+import { run } from "./test-support/client-processes.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
 
 let dir: string;
@@ -271,6 +272,124 @@ describe("kafkajs consumer groups", () => {
   });
 });
 
+describe("idempotent producers", () => {
+  it("kafkajs with idempotence gets a producer id; its batches carry it and a resent batch is stored once", async () => {
+    await backend.admin.createTopic({ name: "idempotent", partitions: 1 });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: "idempotent", messages: [{ value: "a" }, { value: "b" }] });
+    await producer.send({ topic: "idempotent", messages: [{ value: "c" }] });
+    await producer.disconnect();
+    const bytes = await storedBytes("idempotent");
+    const first = readBatchHeader(bytes, 0);
+    if (first instanceof SluiceError) throw first;
+    const second = readBatchHeader(bytes, first.sizeBytes);
+    if (second instanceof SluiceError) throw second;
+    expect(first.producerId).toBeGreaterThanOrEqual(0);
+    expect([first.baseSequence, second.baseSequence]).toEqual([0, 2]);
+    expect(second.producerId).toBe(first.producerId);
+
+    // The same batch again (a retry after a lost answer) is acknowledged at its first offset.
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const resend = Buffer.from(
+        bytes.subarray(first.sizeBytes, first.sizeBytes + second.sizeBytes),
+      );
+      const answer = await client.request<ProduceResponse>(produce, 7, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: "idempotent", partitionData: [{ index: 0, records: resend }] }],
+      });
+      expect(answer.responses![0]!.partitionResponses![0]).toMatchObject({
+        errorCode: 0,
+        baseOffset: 2,
+      });
+    } finally {
+      client.close();
+    }
+    expect(await storedValues("idempotent")).toEqual(["a", "b", "c"]);
+  });
+
+  it.skipIf(!existsSync("/usr/bin/kcat"))(
+    "librdkafka (kcat) with enable.idempotence stores batches with its producer id and sequences",
+    async () => {
+      await backend.admin.createTopic({ name: "idempotent-kcat", partitions: 1 });
+      await run(
+        "/usr/bin/kcat",
+        [
+          "-b",
+          `127.0.0.1:${server.port}`,
+          "-P",
+          "-t",
+          "idempotent-kcat",
+          "-X",
+          "enable.idempotence=true",
+        ],
+        "one\ntwo\nthree\n",
+      );
+      const header = readBatchHeader(await storedBytes("idempotent-kcat"), 0);
+      if (header instanceof SluiceError) throw header;
+      expect(header.producerId).toBeGreaterThanOrEqual(0);
+      expect(header.baseSequence).toBe(0);
+      expect(await storedValues("idempotent-kcat")).toEqual(["one", "two", "three"]);
+    },
+  );
+});
+
+describe("consumer groups shared with library consumers", () => {
+  it("a kafkajs consumer and a library consumer in one group get disjoint partitions that cover the topic", async () => {
+    await backend.admin.createTopic({ name: "mixed", partitions: 4 });
+    const library = topics.consumer({
+      groupId: "mixed-group",
+      clientId: "library",
+      assignors: ["range", "roundrobin"],
+      autoOffsetReset: "earliest",
+    });
+    const kafkajs = kafka.consumer({
+      groupId: "mixed-group",
+      sessionTimeout: 6000,
+      rebalanceTimeout: 4000,
+      heartbeatInterval: 300,
+      maxWaitTimeInMs: 200,
+    });
+    let kafkajsAssignment: number[] = [];
+    kafkajs.on(kafkajs.events.GROUP_JOIN, (event) => {
+      kafkajsAssignment = event.payload.memberAssignment["mixed"] ?? [];
+    });
+    const stop = new AbortController();
+    // The library consumer takes part in rebalances while it polls.
+    await library.subscribe(["mixed"]);
+    const polling = (async () => {
+      while (!stop.signal.aborted) await library.poll({ timeoutMs: 50 });
+    })();
+    const libraryAssignment = () => library.assignment().map((tp) => tp.partition);
+    try {
+      await expect.poll(() => libraryAssignment().length, { timeout: 15_000 }).toBe(4);
+      await kafkajs.connect();
+      await kafkajs.subscribe({ topic: "mixed", fromBeginning: true });
+      await kafkajs.run({ eachMessage: () => Promise.resolve() });
+      await expect
+        .poll(() => [kafkajsAssignment.length, libraryAssignment().length], { timeout: 20_000 })
+        .toEqual([2, 2]);
+      expect(new Set([...kafkajsAssignment, ...libraryAssignment()])).toEqual(
+        new Set([0, 1, 2, 3]),
+      );
+      const described = await topics.admin.describeGroup("mixed-group");
+      expect(described.members.map((m) => m.clientId).sort()).toEqual(["kafkajs-test", "library"]);
+
+      // The Kafka client leaves: the library consumer gets every partition back.
+      await kafkajs.disconnect();
+      await expect.poll(() => libraryAssignment().length, { timeout: 15_000 }).toBe(4);
+    } finally {
+      stop.abort();
+      await polling;
+      await library.close();
+      await kafkajs.disconnect();
+    }
+  });
+});
+
 describe("bad batches on the real partition logs", () => {
   it("a batch with a wrong CRC is refused with CORRUPT_MESSAGE and never stored", async () => {
     await backend.admin.createTopic({ name: "corrupt", partitions: 1 });
@@ -294,6 +413,50 @@ describe("bad batches on the real partition logs", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe("mutated batches on the real partition logs", () => {
+  it("a batch with any byte changed, cut short or with a wrong length is refused or stored valid; nothing bad is stored", async () => {
+    await backend.admin.createTopic({ name: "fuzzed", partitions: 1 });
+    const client = await RawKafkaClient.connect(server.port);
+    let seed = 19;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const valid = encodeBatch(
+      Array.from({ length: 20 }, (_, i) => ({
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`v${i}`.repeat(20)),
+      })),
+      { baseOffset: 0, defaultTimestamp: Date.now(), compression: 1 },
+    );
+    let accepted = 0;
+    try {
+      for (let i = 0; i < 300; i++) {
+        const batch = Buffer.from(valid);
+        const kind = i % 3;
+        if (kind === 0) {
+          const at = Math.floor(random() * batch.length);
+          batch[at] = batch[at]! ^ (1 + Math.floor(random() * 255));
+        }
+        if (kind === 1) batch.writeInt32BE(Math.floor(random() * 2 ** 31), 8); // declared length
+        const records = kind === 2 ? batch.subarray(0, Math.floor(random() * batch.length)) : batch;
+        const answer = await client.request<ProduceResponse>(produce, 7, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 1000,
+          topicData: [{ name: "fuzzed", partitionData: [{ index: 0, records }] }],
+        });
+        if (answer.responses![0]!.partitionResponses![0]!.errorCode === 0) accepted++;
+      }
+    } finally {
+      client.close();
+    }
+    // Whatever was stored is whole batches that decode (CRC, length, records, decompression).
+    const stored = await storedBytes("fuzzed");
+    const records = decodeBatches(stored);
+    if (records instanceof Error) throw records;
+    expect(records.length).toBe(accepted * 20);
+    expect((await backend.admin.describePartition("fuzzed", 0)).highWatermark).toBe(accepted * 20);
   });
 });
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { GroupState } from "../../../messaging/topics/index.js";
 import type { Clock, Timer } from "../../../time/index.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
+import type { KafkaGroups } from "./kafka-groups.js";
 
 /** A member's offer of one assignment protocol (e.g. "range") with its opaque metadata. */
 export interface ProtocolOffer {
@@ -123,7 +124,7 @@ const failedSync = (errorCode: number): SyncResult => ({
  * with SyncGroup, heartbeats tell members when to rejoin, and a member silent past its session
  * timeout is removed. Assignments are opaque bytes: the clients' own assignors decide them.
  */
-export class KafkaGroupCoordinator {
+export class KafkaGroupCoordinator implements KafkaGroups {
   private readonly groups = new Map<string, Group>();
   private sweepTimer: Timer | undefined;
   private closed = false;

@@ -62,19 +62,22 @@ export const joinGroupApi = defineApi<JoinGroupRequest, JoinGroupResponse>({
   minVersion: 0,
   maxVersion: 7,
   async handle(request, context) {
-    const result = await context.groups.join({
-      groupId: request.groupId,
-      memberId: request.memberId,
-      groupInstanceId: request.groupInstanceId,
-      clientId: context.clientId ?? "",
-      clientHost: context.clientHost,
-      sessionTimeoutMs: request.sessionTimeoutMs,
-      // v0 has no rebalance timeout: Kafka uses the session timeout.
-      rebalanceTimeoutMs:
-        context.apiVersion === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
-      protocolType: request.protocolType,
-      protocols: request.protocols,
-    });
+    const result = await context.groups.join(
+      {
+        groupId: request.groupId,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+        clientId: context.clientId ?? "",
+        clientHost: context.clientHost,
+        sessionTimeoutMs: request.sessionTimeoutMs,
+        // v0 has no rebalance timeout: Kafka uses the session timeout.
+        rebalanceTimeoutMs:
+          context.apiVersion === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
+        protocolType: request.protocolType,
+        protocols: request.protocols,
+      },
+      context.signal,
+    );
     return { ...result, members: [...result.members] };
   },
 });
@@ -125,7 +128,7 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
   schema: offsetCommit,
   minVersion: 0,
   maxVersion: 8,
-  handle(request, context) {
+  async handle(request, context) {
     const offsets: CommittedOffset[] = request.topics.flatMap((t) =>
       t.partitions.map((p) => ({
         topic: t.name,
@@ -137,13 +140,13 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
     // v0 commits are kept by ZooKeeper in Kafka, without a generation: treat them as simple commits.
     const generation = context.apiVersion === 0 ? -1 : request.generationIdOrMemberEpoch;
     const memberId = context.apiVersion === 0 ? "" : request.memberId;
-    const errorCode = context.groups.commit(request.groupId, generation, memberId, offsets);
-    return Promise.resolve({
+    const errorCode = await context.groups.commit(request.groupId, generation, memberId, offsets);
+    return {
       topics: request.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
       })),
-    });
+    };
   },
 });
 
@@ -240,11 +243,10 @@ export const deleteGroupsApi = defineApi<DeleteGroupsRequest, DeleteGroupsRespon
   schema: deleteGroups,
   minVersion: 0,
   maxVersion: 2,
-  handle: (request, context) =>
-    Promise.resolve({
-      results: request.groupsNames.map((groupId) => ({
-        groupId,
-        errorCode: context.groups.delete(groupId),
-      })),
-    }),
+  handle: async (request, context) => {
+    const results = [];
+    for (const groupId of request.groupsNames)
+      results.push({ groupId, errorCode: await context.groups.delete(groupId) });
+    return { results };
+  },
 });

@@ -1,3 +1,4 @@
+import { initProducerIdApi } from "./init-producer-id.js";
 import type { ApiHandler } from "../api-handler.js";
 import { createPartitionsApi } from "./create-partitions.js";
 import { createTopicsApi } from "./create-topics.js";
@@ -32,6 +33,11 @@ export function phaseOneHandlers(): ApiHandler<never, object>[] {
     describeConfigsApi,
     createPartitionsApi,
   ] as ApiHandler<never, object>[];
+}
+
+/** Phase 3: idempotent producers (transactions are not served yet). */
+export function producerHandlers(): ApiHandler<never, object>[] {
+  return [initProducerIdApi] as ApiHandler<never, object>[];
 }
 
 /** Phase 2: consumer groups. */

@@ -14,7 +14,7 @@ type TopicMetadata = NonNullable<MetadataResponse["topics"]>[number];
 export const metadataApi = defineApi<MetadataRequest, MetadataResponse>({
   schema: metadata,
   minVersion: 0,
-  maxVersion: 11,
+  maxVersion: 12,
   async handle(request, context) {
     const { broker } = context;
     // v0 asks for every topic with an empty list; later versions with null.

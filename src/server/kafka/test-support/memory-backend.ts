@@ -123,6 +123,12 @@ export class MemoryBackend implements KafkaBackend, KafkaTopicAdmin, KafkaPartit
     return hit?.baseOffset ?? p.nextOffset;
   }
 
+  private producerIds = 0;
+
+  async allocateProducerId(): Promise<number> {
+    return this.producerIds++;
+  }
+
   async append(topicName: string, partition: number, batch: Buffer): Promise<AppendedBatch> {
     {
       const p = this.partition(topicName, partition);

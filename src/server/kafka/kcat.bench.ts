@@ -1,0 +1,216 @@
+// `sluice bench kafka --client kcat`: kcat (librdkafka, its own processes) producing to and
+// consuming from the listener on embedded topics, and end-to-end latency at a fixed rate.
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { FsyncPolicy } from "../../engine/index.js";
+import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import { LatencyHistogram, machineInfo } from "../../observability/index.js";
+import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import { KafkaServer } from "./kafka-server.js";
+
+export interface KcatBenchOptions {
+  readonly numRecords: number;
+  readonly recordSize: number;
+  readonly compression: "none" | "gzip" | "snappy" | "lz4" | "zstd";
+  readonly fsync: "always" | "interval" | "never";
+  /** Records per second of the end-to-end latency run. */
+  readonly latencyRate: number;
+  readonly latencySeconds: number;
+  readonly kcat: string;
+  readonly quiet: boolean;
+}
+
+export const defaultKcatBenchOptions: KcatBenchOptions = {
+  numRecords: 1_000_000,
+  recordSize: 100,
+  compression: "lz4",
+  fsync: "interval",
+  latencyRate: 20_000,
+  latencySeconds: 5,
+  kcat: "/usr/bin/kcat",
+  quiet: false,
+};
+
+/** Runs kcat to its end; resolves with the seconds it took. */
+function timed(kcat: string, args: string[], stdin?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(kcat, args, {
+      stdio: [stdin === undefined ? "ignore" : "pipe", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (c: Buffer) => void (stderr += c.toString()));
+    if (stdin !== undefined) child.stdin!.end(stdin);
+    child.once("exit", (code) =>
+      code === 0
+        ? resolve((performance.now() - started) / 1000)
+        : reject(new Error(`kcat ${args.join(" ")} exited with ${code}: ${stderr}`)),
+    );
+  });
+}
+
+/**
+ * Records written at `rate` per second into one kcat producer, each carrying the time it was
+ * written; a kcat consumer prints them and the time they come out gives the latency.
+ */
+async function endToEnd(
+  o: KcatBenchOptions,
+  bootstrap: string,
+  topic: string,
+): Promise<ReturnType<LatencyHistogram["summary"]> & { records: number; received: number }> {
+  const latency = new LatencyHistogram();
+  const consumer = spawn(
+    o.kcat,
+    [
+      "-b",
+      bootstrap,
+      "-C",
+      "-t",
+      topic,
+      "-o",
+      "beginning",
+      "-u",
+      "-q",
+      "-f",
+      "%s\n",
+      "-X",
+      "fetch.wait.max.ms=100",
+    ],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  const total = o.latencyRate * o.latencySeconds;
+  let received = 0;
+  const done = new Promise<void>((resolve) => {
+    createInterface({ input: consumer.stdout }).on("line", (line) => {
+      const sent = Number(line.slice(0, line.indexOf(" ")));
+      // The first second warms up connections and the consumer's position.
+      if (++received > o.latencyRate)
+        latency.recordMs(performance.timeOrigin + performance.now() - sent);
+      if (received >= total) resolve();
+    });
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  const producer = spawn(
+    o.kcat,
+    [
+      "-b",
+      bootstrap,
+      "-P",
+      "-t",
+      topic,
+      "-z",
+      o.compression,
+      "-X",
+      "acks=all",
+      "-X",
+      "linger.ms=1",
+    ],
+    { stdio: ["pipe", "ignore", "ignore"] },
+  );
+  const padding = "x".repeat(Math.max(0, o.recordSize - 20));
+  const tickMs = 2;
+  const perTick = Math.max(1, Math.round((o.latencyRate * tickMs) / 1000));
+  const started = performance.now();
+  let written = 0;
+  while (written < total) {
+    const due = Math.min(
+      total,
+      Math.floor(((performance.now() - started) * o.latencyRate) / 1000) + perTick,
+    );
+    let chunk = "";
+    for (; written < due; written++)
+      chunk += `${(performance.timeOrigin + performance.now()).toFixed(3)} ${padding}\n`;
+    if (chunk !== "") producer.stdin.write(chunk);
+    await new Promise((r) => setTimeout(r, tickMs));
+  }
+  // kcat sends what it has read and exits at the end of its input.
+  producer.stdin.end();
+  await new Promise((r) => producer.once("exit", r));
+  await Promise.race([done, new Promise<void>((r) => setTimeout(r, 10_000))]);
+  consumer.kill("SIGTERM");
+  if (received < total)
+    process.stderr.write(`end-to-end run: ${received} of ${total} records came back\n`);
+  return { ...latency.summary(), records: total, received };
+}
+
+/** kcat producing `numRecords` (acks=all, compressed), consuming them, then e2e latency at a fixed rate. */
+export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Promise<object> {
+  const o = { ...defaultKcatBenchOptions, ...partial };
+  const dir = mkdtempSync(join(tmpdir(), "sluice-bench-kcat-"));
+  const fsync: FsyncPolicy = o.fsync === "interval" ? { intervalMs: 50 } : o.fsync;
+  const topics = await EmbeddedTopicService.open(dir, { fsync });
+  const server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  const bootstrap = `127.0.0.1:${server.port}`;
+  try {
+    await topics.admin.createTopic({ name: "bench", partitions: 1 });
+    await topics.admin.createTopic({ name: "latency", partitions: 1 });
+    const file = join(dir, "records.txt");
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(file);
+      const line = "r".repeat(o.recordSize) + "\n";
+      const block = line.repeat(10_000);
+      for (let i = 0; i < o.numRecords; i += 10_000)
+        out.write(i + 10_000 <= o.numRecords ? block : line.repeat(o.numRecords - i));
+      out.end(() => resolve());
+      out.once("error", reject);
+    });
+    const produceSeconds = await timed(o.kcat, [
+      "-b",
+      bootstrap,
+      "-P",
+      "-t",
+      "bench",
+      "-z",
+      o.compression,
+      "-X",
+      "acks=all",
+      "-X",
+      "linger.ms=5",
+      "-X",
+      "batch.num.messages=10000",
+      "-l",
+      file,
+    ]);
+    const stored = (await topics.admin.describePartition("bench", 0)).highWatermark;
+    if (stored !== o.numRecords) throw new Error(`${stored} of ${o.numRecords} records stored`);
+    const consumeSeconds = await timed(o.kcat, [
+      "-b",
+      bootstrap,
+      "-C",
+      "-t",
+      "bench",
+      "-o",
+      "beginning",
+      "-e",
+      "-q",
+      "-f",
+      "\n",
+      "-c",
+      String(o.numRecords),
+    ]);
+    const e2e = await endToEnd(o, bootstrap, "latency");
+    const result = {
+      benchmark: "kafka-kcat",
+      parameters: { ...o },
+      machine: machineInfo(),
+      note: "kcat processes (librdkafka) against the listener in this Node.js process; times include kcat's start",
+      produce: { records: o.numRecords, recordsPerSec: o.numRecords / produceSeconds },
+      consume: { records: o.numRecords, recordsPerSec: o.numRecords / consumeSeconds },
+      endToEnd: { ratePerSec: o.latencyRate, latency: e2e },
+    };
+    if (!o.quiet)
+      process.stdout.write(
+        `kcat produce: ${o.numRecords} x ${o.recordSize} B (acks=all, ${o.compression}) ${(o.numRecords / produceSeconds).toFixed(0)} records/s; ` +
+          `consume: ${(o.numRecords / consumeSeconds).toFixed(0)} records/s; ` +
+          `end-to-end at ${o.latencyRate}/s: p50 ${e2e.p50Ms.toFixed(2)} ms, p99 ${e2e.p99Ms.toFixed(2)} ms\n`,
+      );
+    return result;
+  } finally {
+    await server.close();
+    await topics.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

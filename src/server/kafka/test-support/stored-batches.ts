@@ -1,0 +1,36 @@
+// Reads what the listener stored, from the data directory of a stopped server.
+import { SluiceError } from "../../../errors/index.js";
+import { readBatchHeader, type BatchHeader } from "../../../engine/index.js";
+import { open } from "../../../sluice/open.js";
+
+const COMPRESSION_MASK = 0x07;
+
+/** The batch headers of every partition of `topic`, in offset order. */
+export async function storedBatches(dir: string, topic: string): Promise<BatchHeader[][]> {
+  const sluice = await open(dir);
+  try {
+    const broker = sluice.topics.broker;
+    const partitions = broker.partitionCount(topic) ?? 0;
+    return Array.from({ length: partitions }, (_, partition) => {
+      const log = broker.partitionLog(topic, partition);
+      const bytes = log.log.readBatches(log.logStartOffset, 64 * 1024 * 1024);
+      const headers: BatchHeader[] = [];
+      for (let pos = 0; pos < bytes.length;) {
+        const header = readBatchHeader(bytes, pos);
+        if (header instanceof SluiceError) throw header;
+        headers.push(header);
+        pos += header.sizeBytes;
+      }
+      return headers;
+    });
+  } finally {
+    await sluice.close();
+  }
+}
+
+/** The compression codec ids (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd) of each partition's batches. */
+export async function storedCodecs(dir: string, topic: string): Promise<number[][]> {
+  return (await storedBatches(dir, topic)).map((headers) => [
+    ...new Set(headers.map((h) => h.attributes & COMPRESSION_MASK)),
+  ]);
+}
