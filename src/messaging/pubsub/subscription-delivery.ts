@@ -3,7 +3,7 @@ import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { handleAll, retry, type RetryPolicy } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
 import { type Pattern, PatternIndex } from "../bus/patterns/index.js";
-import type { QueueService, SendMessageBatchRequestEntry } from "../queues/index.js";
+import { type QueueService, type SendMessageInput, sendInBulk } from "../queues/index.js";
 import { retrySettings, parseRedrivePolicy, type RetrySettings } from "./delivery-policy.js";
 import { type DurableTopic, type StoredMessage, sequenceNumberOf } from "./durable-topic.js";
 import { notificationEnvelope } from "./envelope.js";
@@ -42,8 +42,8 @@ export interface DeliveryContext {
   readonly random: (() => number) | undefined;
 }
 
-const READ_BATCH = 100;
-const QUEUE_BATCH = 10;
+/** Messages read per step; to a queue they go in one bulk send (one durable write). */
+const READ_BATCH = 500;
 
 class DeliveryFailure extends SluiceError {
   constructor(message: string, cause?: unknown) {
@@ -168,7 +168,7 @@ export class SubscriptionDelivery {
   private async deliver(messages: readonly StoredMessage[], signal: AbortSignal): Promise<void> {
     if (messages.length === 0) return;
     const units: StoredMessage[][] = [];
-    const size = this.record.protocol === "sqs" ? QUEUE_BATCH : 1;
+    const size = this.record.protocol === "sqs" ? messages.length : 1;
     for (let i = 0; i < messages.length; i += size) units.push(messages.slice(i, i + size));
     if (this.topic.isFifo) {
       for (const unit of units) await this.deliverUnit(unit, signal);
@@ -180,7 +180,7 @@ export class SubscriptionDelivery {
   /** Delivers with retries; what still fails goes to the dead-letter queue. */
   private async deliverUnit(unit: readonly StoredMessage[], signal: AbortSignal): Promise<void> {
     let pending = unit;
-    let lastError: Error = new DeliveryFailure("not delivered");
+    let lastError: Error | undefined;
     try {
       await this.retryPolicy.execute(async () => {
         try {
@@ -192,7 +192,7 @@ export class SubscriptionDelivery {
         }
         if (pending.length > 0) {
           this.failed?.inc(pending.length);
-          throw lastError;
+          throw (lastError ??= new DeliveryFailure("not delivered"));
         }
       }, signal);
       this.delivered?.inc(unit.length);
@@ -202,7 +202,7 @@ export class SubscriptionDelivery {
       lastError = asError(error);
     }
     this.delivered?.inc(unit.length - pending.length);
-    await this.giveUp(pending, lastError, signal);
+    await this.giveUp(pending, lastError ?? new DeliveryFailure("not delivered"), signal);
   }
 
   private async giveUp(
@@ -262,7 +262,7 @@ export class SubscriptionDelivery {
     );
   }
 
-  private queueEntry(m: StoredMessage): Omit<SendMessageBatchRequestEntry, "Id"> {
+  private queueEntry(m: StoredMessage): Omit<SendMessageInput, "QueueUrl"> {
     const message = m.message;
     const fifo = this.record.endpoint.endsWith(".fifo");
     const attributes: Record<
@@ -293,7 +293,7 @@ export class SubscriptionDelivery {
   private async sendToQueue(
     arn: string,
     messages: readonly StoredMessage[],
-    entry: (m: StoredMessage) => Omit<SendMessageBatchRequestEntry, "Id">,
+    entry: (m: StoredMessage) => Omit<SendMessageInput, "QueueUrl">,
   ): Promise<readonly StoredMessage[]> {
     const queues = this.context.queues;
     if (queues === undefined) throw new DeliveryFailure("no queue service to deliver to");
@@ -304,12 +304,9 @@ export class SubscriptionDelivery {
           .QueueUrl;
         this.queueUrls.set(arn, url);
       }
-      const result = await queues.sendMessageBatch({
-        QueueUrl: url,
-        Entries: messages.map((m, i) => ({ Id: String(i), ...entry(m) })),
-      });
-      if (result.Failed.length === 0) return [];
-      return result.Failed.map((f) => messages[Number(f.Id)]!);
+      const { failed } = await sendInBulk(queues, url, messages.map(entry));
+      if (failed.length === 0) return [];
+      return failed.map((f) => messages[f.index]!);
     } catch (error) {
       this.queueUrls.delete(arn);
       throw new DeliveryFailure(`queue ${arn}: ${asError(error).message}`, error);

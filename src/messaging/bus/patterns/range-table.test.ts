@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { type RangeBound, RangeTable } from "./range-table.js";
 
 const points = [-2, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3];
-const bound = (value: number, inclusive: boolean): RangeBound<number> => ({ value, inclusive });
+const bound = <K extends number | string>(value: K, inclusive: boolean): RangeBound<K> => ({
+  value,
+  inclusive,
+});
 
 function holds(
   lower: RangeBound<number> | undefined,
