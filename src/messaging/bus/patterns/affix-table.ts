@@ -6,6 +6,7 @@ export class AffixTable<T> {
   private readonly byLength = new Map<number, Map<string, T[]>>();
   private lengths: number[] = [];
   private tables: Map<string, T[]>[] = [];
+  private readonly found: (readonly T[])[] = [];
 
   constructor(private readonly fromEnd: boolean) {}
 
@@ -26,16 +27,22 @@ export class AffixTable<T> {
     return this.lengths.length === 0;
   }
 
-  /** Calls `hit` with the items of every affix `value` starts (or ends) with. */
-  lookup(value: string, hit: (items: readonly T[]) => void): void {
+  /**
+   * The item lists of every affix `value` starts (or ends) with. The array returned is reused
+   * by the next lookup: read it before looking up again.
+   */
+  lookup(value: string): readonly (readonly T[])[] {
+    const found = this.found;
+    found.length = 0;
     const lengths = this.lengths;
     const size = value.length;
     for (let i = 0; i < lengths.length; i++) {
       const length = lengths[i]!;
-      if (length > size) return;
+      if (length > size) break;
       const part = this.fromEnd ? value.slice(size - length) : value.slice(0, length);
-      const found = this.tables[i]!.get(part);
-      if (found !== undefined) hit(found);
+      const items = this.tables[i]!.get(part);
+      if (items !== undefined) found.push(items);
     }
+    return found;
   }
 }

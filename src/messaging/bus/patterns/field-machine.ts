@@ -36,6 +36,8 @@ export class FieldMachine {
   private readonly slotCondition: number[] = [];
   private readonly slotExcluded: number[] = [];
   private round = 0;
+  /** Scratch list for wildcard lookups, reused across values. */
+  private readonly hits: number[] = [];
   /** anything-but values: hold for any value not listed, whatever its type. */
   private readonly butValues: number[] = [];
   private readonly butValueExclusions = new Map<Scalar, number[]>();
@@ -168,34 +170,49 @@ export class FieldMachine {
       return;
     }
     if (typeof value !== "string") return;
-    const all = (conditions: readonly number[]): void => sink.satisfyAll(conditions);
-    this.prefixes.lookup(value, all);
-    this.suffixes.lookup(value, all);
+    satisfyLists(this.prefixes.lookup(value), sink);
+    satisfyLists(this.suffixes.lookup(value), sink);
     const lower = this.needsLowerCase ? value.toLowerCase() : value;
     if (this.needsLowerCase) {
       const same = this.lowered.get(lower);
       if (same !== undefined) sink.satisfyAll(same);
-      this.loweredPrefixes.lookup(lower, all);
-      this.loweredSuffixes.lookup(lower, all);
+      satisfyLists(this.loweredPrefixes.lookup(lower), sink);
+      satisfyLists(this.loweredSuffixes.lookup(lower), sink);
     }
-    if (this.hasWildcards) this.wildcards.lookup(value, (c) => sink.satisfy(c));
+    if (this.hasWildcards) {
+      const hits = this.hits;
+      hits.length = 0;
+      this.wildcards.lookup(value, hits);
+      sink.satisfyAll(hits);
+    }
     if (this.hasCidr) {
       const key = ipKey(value);
       if (typeof key === "number") sink.satisfyAll(this.ipv4.lookup(key));
       else if (key !== undefined) sink.satisfyAll(this.ipv6.lookup(key));
     }
     if (this.butStrings.length > 0) {
-      const round = this.startExclusions();
-      const none = (slots: readonly number[]): void => this.excludeAll(slots);
+      this.startExclusions();
       const lowered = this.butLowered.get(lower);
       if (lowered !== undefined) this.excludeAll(lowered);
-      this.butPrefixes.lookup(value, none);
-      this.butSuffixes.lookup(value, none);
-      if (this.hasButWildcards)
-        this.butWildcards.lookup(value, (slot) => (this.slotExcluded[slot] = round));
+      this.excludeLists(this.butPrefixes.lookup(value));
+      this.excludeLists(this.butSuffixes.lookup(value));
+      if (this.hasButWildcards) {
+        const hits = this.hits;
+        hits.length = 0;
+        this.butWildcards.lookup(value, hits);
+        this.excludeAll(hits);
+      }
       this.satisfyUnexcluded(this.butStrings, sink);
     }
   }
+
+  private excludeLists(lists: readonly (readonly number[])[]): void {
+    for (let i = 0; i < lists.length; i++) this.excludeAll(lists[i]!);
+  }
+}
+
+function satisfyLists(lists: readonly (readonly number[])[], sink: ConditionSink): void {
+  for (let i = 0; i < lists.length; i++) sink.satisfyAll(lists[i]!);
 }
 
 function push<K>(map: Map<K, number[]>, key: K, value: number): void {

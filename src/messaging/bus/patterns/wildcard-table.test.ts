@@ -30,8 +30,9 @@ describe("WildcardTable", () => {
     const matchers = patterns.map(wildcard);
     matchers.forEach((m, i) => table.add(m.value, m.regex, i));
     for (const value of values) {
-      const found = new Set<number>();
-      table.lookup(value, (i) => found.add(i));
+      const hits: number[] = [];
+      table.lookup(value, hits);
+      const found = new Set(hits);
       const expected = matchers.flatMap((m, i) => (m.regex.test(value) ? [i] : []));
       expect(
         [...found].sort((a, b) => a - b),

@@ -49,17 +49,24 @@ export class WildcardTable {
     } else this.scanned.push({ item, regex });
   }
 
-  /** Calls `hit` with the item of every pattern `value` matches (an item may come more than once). */
-  lookup(value: string, hit: (item: number) => void): void {
+  /** Appends to `out` the item of every pattern `value` matches (an item may come more than once). */
+  lookup(value: string, out: number[]): void {
     const exact = this.exact.get(value);
-    if (exact !== undefined) for (const item of exact) hit(item);
-    const check = (entries: readonly Entry[]): void => {
-      for (const { item, regex } of entries)
-        if (regex === undefined || regex.test(value)) hit(item);
-    };
-    this.heads.lookup(value, check);
-    this.tails.lookup(value, check);
-    for (const item of this.everything) hit(item);
-    check(this.scanned);
+    if (exact !== undefined) for (let i = 0; i < exact.length; i++) out.push(exact[i]!);
+    checkAll(this.heads.lookup(value), value, out);
+    checkAll(this.tails.lookup(value), value, out);
+    for (let i = 0; i < this.everything.length; i++) out.push(this.everything[i]!);
+    check(this.scanned, value, out);
+  }
+}
+
+function checkAll(lists: readonly (readonly Entry[])[], value: string, out: number[]): void {
+  for (let i = 0; i < lists.length; i++) check(lists[i]!, value, out);
+}
+
+function check(entries: readonly Entry[], value: string, out: number[]): void {
+  for (let i = 0; i < entries.length; i++) {
+    const { item, regex } = entries[i]!;
+    if (regex === undefined || regex.test(value)) out.push(item);
   }
 }
