@@ -4,6 +4,7 @@ import type { Clock } from "../../time/index.js";
 import { ExpiringMap } from "../queues/expiring-map.js";
 import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
 import { type PublishedMessage, decodeMessage, encodeMessage } from "./published-message.js";
+import { type FilterVerdicts, SharedFilters } from "./shared-filters.js";
 
 /** What a topic is: its name and attributes, as kept in the catalog. */
 export interface TopicDefinition {
@@ -19,6 +20,8 @@ export class StoredMessage {
   private attributesView: Record<string, unknown> | undefined;
   private bodyView: unknown;
   private bodyParsed = false;
+  /** What the topic's filter policies made of this message (see SharedFilters). */
+  verdicts: FilterVerdicts | undefined;
 
   constructor(
     readonly offset: number,
@@ -52,6 +55,8 @@ export function sequenceNumberOf(offset: number): string {
  * keep a five-minute deduplication window, rebuilt from the log's tail on open.
  */
 export class DurableTopic {
+  /** The filter policies of this topic's subscriptions, matched once per message. */
+  readonly filters = new SharedFilters();
   /** Messages below this offset are acknowledged and may be delivered. */
   private acknowledgedEnd: number;
   private waiters: (() => void)[] = [];

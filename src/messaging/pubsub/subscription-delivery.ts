@@ -2,7 +2,6 @@ import { SluiceError, asError } from "../../errors/index.js";
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { handleAll, retry, type RetryPolicy } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
-import { type Pattern, PatternIndex } from "../bus/patterns/index.js";
 import { type QueueService, type SendMessageInput, sendInBulk } from "../queues/index.js";
 import { retrySettings, parseRedrivePolicy, type RetrySettings } from "./delivery-policy.js";
 import { type DurableTopic, type StoredMessage, sequenceNumberOf } from "./durable-topic.js";
@@ -60,7 +59,8 @@ class DeliveryFailure extends SluiceError {
 export class SubscriptionDelivery {
   /** Next offset to deliver. */
   cursor: number;
-  private readonly filter: { index: PatternIndex<true>; scope: FilterPolicyScope } | undefined;
+  /** The scope of this subscription's filter policy, kept in the topic's shared filters. */
+  private readonly filterScope: FilterPolicyScope | undefined;
   private readonly retrySettings: RetrySettings;
   private readonly retryPolicy: RetryPolicy;
   private readonly deadLetterArn: string | undefined;
@@ -83,10 +83,8 @@ export class SubscriptionDelivery {
     const attributes = record.attributes;
     if (attributes.FilterPolicy !== undefined && attributes.FilterPolicy !== "") {
       const scope = (attributes.FilterPolicyScope ?? "MessageAttributes") as FilterPolicyScope;
-      const pattern: Pattern = parseFilterPolicy(attributes.FilterPolicy, scope);
-      const index = new PatternIndex<true>();
-      index.set(true, pattern);
-      this.filter = { index, scope };
+      topic.filters.set(record.id, parseFilterPolicy(attributes.FilterPolicy, scope), scope);
+      this.filterScope = scope;
     }
     this.retrySettings = retrySettings(record.protocol, attributes.DeliveryPolicy, context.random);
     this.retryPolicy = retry(handleAll, {
@@ -125,12 +123,8 @@ export class SubscriptionDelivery {
 
   /** Whether the subscription wants `message`, by its filter policy. */
   wants(message: StoredMessage): boolean {
-    if (this.filter === undefined) return true;
-    const view =
-      this.filter.scope === "MessageBody"
-        ? message.bodyForFiltering
-        : message.attributesForFiltering;
-    return view !== undefined && this.filter.index.match(view).length > 0;
+    if (this.filterScope === undefined) return true;
+    return this.topic.filters.passes(this.record.id, this.filterScope, message);
   }
 
   start(): void {
@@ -141,6 +135,7 @@ export class SubscriptionDelivery {
 
   /** Stops delivering; resolves when the loop has stopped (the cursor stays where it was). */
   async stop(): Promise<void> {
+    this.topic.filters.delete(this.record.id);
     this.abort.abort();
     await this.running;
   }
