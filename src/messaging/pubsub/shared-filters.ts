@@ -44,8 +44,12 @@ export class SharedFilters {
     if (verdicts === undefined || verdicts.generation !== this.generation) {
       verdicts = {
         generation: this.generation,
-        byAttributes: this.matchAll(this.attributes, message.attributesForFiltering),
-        byBody: this.matchAll(this.body, message.bodyForFiltering),
+        // A view is built (the body parsed) only when some policy looks at it.
+        byAttributes:
+          this.attributes.size === 0
+            ? NONE
+            : this.matchAll(this.attributes, message.attributesForFiltering),
+        byBody: this.body.size === 0 ? NONE : this.matchAll(this.body, message.bodyForFiltering),
       };
       message.verdicts = verdicts;
     }
@@ -53,7 +57,7 @@ export class SharedFilters {
   }
 
   private matchAll(index: PatternIndex<string>, view: unknown): ReadonlySet<string> {
-    if (index.size === 0 || view === undefined) return NONE;
+    if (view === undefined) return NONE;
     const matched = index.match(view);
     return matched.length === 0 ? NONE : new Set(matched);
   }
