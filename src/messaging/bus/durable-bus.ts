@@ -9,6 +9,7 @@ import {
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { type Backoff, exponentialBackoff } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
+import { AppendCoalescer } from "./append-coalescer.js";
 import type { ArchiveLog } from "./archive-log.js";
 import type { BusEvent, Target } from "./event-bus-service.js";
 import { type TargetInput, transformInput } from "./input-transformer.js";
@@ -69,6 +70,8 @@ export class DurableBus {
   readonly rules = new Map<string, CompiledRule>();
   readonly archives = new Map<string, ArchiveLog>();
   private readonly index = new PatternIndex<string>();
+  /** Concurrent putEvents calls share one log append (one write). */
+  private readonly appender: AppendCoalescer;
   private acknowledgedEnd: number;
   private waiters: (() => void)[] = [];
   /** Next event to dispatch. */
@@ -96,6 +99,7 @@ export class DurableBus {
     metrics: MetricsRegistry | undefined,
     random: (() => number) | undefined,
   ) {
+    this.appender = new AppendCoalescer(log);
     this.acknowledgedEnd = log.logEndOffset;
     this.position = Math.max(cursor, log.logStartOffset);
     this.backoff = exponentialBackoff({
@@ -191,7 +195,7 @@ export class DurableBus {
     events: readonly { event: BusEvent; directRule?: string; ruleFilter?: readonly string[] }[],
   ): Promise<void> {
     if (events.length === 0) return;
-    const result = await this.log.append(
+    const result = await this.appender.append(
       events.map(({ event, directRule, ruleFilter }) => ({
         value: Buffer.from(JSON.stringify(event), "utf8"),
         headers: [

@@ -5,6 +5,7 @@ import { ExpiringMap } from "../queues/expiring-map.js";
 import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
 import { type PublishedMessage, decodeMessage, encodeMessage } from "./published-message.js";
 import { type FilterVerdicts, SharedFilters } from "./shared-filters.js";
+import { AppendCoalescer } from "../bus/append-coalescer.js";
 
 /** What a topic is: its name and attributes, as kept in the catalog. */
 export interface TopicDefinition {
@@ -64,6 +65,8 @@ export class DurableTopic {
   private readonly cache: (StoredMessage | undefined)[] = new Array<StoredMessage | undefined>(
     CACHE_SLOTS,
   );
+  /** Concurrent publishes share one log append (one write). */
+  private readonly appender: AppendCoalescer;
   private pendingDedup = new Map<string, Promise<{ MessageId: string; offset: number }>>();
 
   private constructor(
@@ -72,6 +75,7 @@ export class DurableTopic {
     private readonly clock: Clock,
   ) {
     this.acknowledgedEnd = log.logEndOffset;
+    this.appender = new AppendCoalescer(log);
   }
 
   static async open(
@@ -178,7 +182,7 @@ export class DurableTopic {
   private async appendAll(
     messages: readonly PublishedMessage[],
   ): Promise<{ MessageId: string; offset: number }[]> {
-    const result = await this.log.append(
+    const result = await this.appender.append(
       messages.map((message) => ({ value: encodeMessage(message), timestamp: message.timestamp })),
     );
     if (result.lastOffset + 1 > this.acknowledgedEnd) {
