@@ -7,6 +7,7 @@ import { MetricsRegistry } from "../observability/index.js";
 import { type Clock, VirtualClock } from "../time/index.js";
 import { compactLog } from "./compactor.js";
 import { type Log, openLog } from "./log.js";
+import { readBatchHeader } from "./record-batch.js";
 import type { LogOptions } from "./log-options.js";
 import type { RecordInput } from "./record.js";
 import { SimulatedFileSystem } from "./simulated-file-system.js";
@@ -112,6 +113,23 @@ describe("Log append and read", () => {
     const bytes = log.readBatches(15);
     expect(bytes.readBigInt64BE(0)).toBe(10n);
     expect(bytes.length).toBeGreaterThan(0);
+  });
+
+  it("keeps raw batches within maxBytes, but always serves the first batch whole", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    await appendMany(log, 30, 10);
+    const all = log.readBatches(0);
+    const sizes: number[] = [];
+    for (let at = 0; at < all.length;) {
+      const header = readBatchHeader(all, at) as { sizeBytes: number };
+      sizes.push(header.sizeBytes);
+      at += header.sizeBytes;
+    }
+    expect(sizes).toHaveLength(3);
+    expect(log.readBatches(0, sizes[0]! + sizes[1]! - 1).length).toBe(sizes[0]);
+    expect(log.readBatches(0, sizes[0]! + sizes[1]!).length).toBe(sizes[0]! + sizes[1]!);
+    expect(log.readBatches(0, 1).length).toBe(sizes[0]);
+    expect(() => log.readBatches(0, 0)).toThrow(/maxBytes/);
   });
 
   it("appends a raw Kafka batch with the log's offsets", async () => {

@@ -758,14 +758,23 @@ export class Log implements CompactableLog {
     return out;
   }
 
-  /** Whole batches from the one holding `offset`, as bytes (for serving fetches as-is). */
+  /**
+   * Whole batches from the one holding `offset`, as bytes (for serving fetches as-is). At most
+   * `maxBytes`, except that the first batch always goes whole, as Kafka's fetch does, so that a
+   * reader can make progress past a batch bigger than its limit.
+   */
   readBatches(offset: number, maxBytes = 1024 * 1024): Buffer {
     this.checkReadOffset(offset, "offset");
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
+      throw invalid("maxBytes", "an integer >= 1", maxBytes);
     const parts: Buffer[] = [];
+    let total = 0;
     const limit = this.highWatermark;
     if (offset >= limit) return Buffer.alloc(0);
     this.forEachBatch(offset, maxBytes, limit, (buf, at, header) => {
+      if (parts.length > 0 && total + header.sizeBytes > maxBytes) return false;
       parts.push(buf.subarray(at, at + header.sizeBytes));
+      total += header.sizeBytes;
       return true;
     });
     return Buffer.concat(parts);
