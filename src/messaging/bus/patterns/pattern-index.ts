@@ -129,7 +129,10 @@ export class PatternIndex<Id> {
     return had;
   }
 
-  /** The ids whose pattern matches `event` (each once, in no particular order). */
+  /**
+   * The ids whose pattern matches `event` (each once, in no particular order). `event` is a JSON
+   * value, as `JSON.parse` gives it: a property holding `undefined` counts as absent.
+   */
   match(event: unknown): Id[] {
     if (this.dirty) this.rebuild();
     const run = this.run;
