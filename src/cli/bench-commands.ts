@@ -180,7 +180,11 @@ export function registerBenchCommands(program: Command): void {
     });
 
   withCommonOptions(bench.command("queue"))
-    .description("send -> receive -> delete through embedded SQS-semantics queues")
+    .description(
+      "send -> receive -> delete through embedded SQS-semantics queues (with --messaging nats://…: through the queues on NATS JetStream, beside a plain JetStream client)",
+    )
+    .option("--messaging <url>", "NATS servers: run the NATS JetStream comparison instead")
+    .option("--replicas <n>", "with --messaging: stream replicas", positiveInt, 1)
     .option("--num-messages <n>", "messages per traffic phase", positiveInt, 200_000)
     .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
     .option("--producers <n>", "concurrent producers (batches of 10)", positiveInt, 4)
@@ -217,8 +221,21 @@ export function registerBenchCommands(program: Command): void {
           backlog: number;
           fsync: FsyncMode;
           progress: boolean;
+          messaging?: string;
+          replicas: number;
         },
+        command: Command,
       ) => {
+        if (opts.messaging !== undefined) {
+          // 200,000 messages at JetStream's ~1,000 receives/s would take minutes per run.
+          const given = command.getOptionValueSource("numMessages") === "cli";
+          await runNatsQueueComparison({
+            ...opts,
+            messaging: opts.messaging,
+            numMessages: given ? opts.numMessages : 20_000,
+          });
+          return;
+        }
         await repeat(
           "queue",
           opts,
@@ -267,6 +284,43 @@ export function registerBenchCommands(program: Command): void {
       },
     );
 
+  const runNatsQueueComparison = (
+    opts: CommonOptions & {
+      messaging: string;
+      replicas: number;
+      numMessages: number;
+      messageSize: number;
+      producers: number;
+      consumers: number;
+    },
+  ): Promise<void> =>
+    repeat(
+      "nats-queue",
+      opts,
+      () =>
+        runNatsQueueBench({
+          servers: opts.messaging,
+          replicas: opts.replicas,
+          numMessages: opts.numMessages,
+          messageSize: opts.messageSize,
+          producers: opts.producers,
+          consumers: opts.consumers,
+          quiet: opts.json,
+        }),
+      (r) => {
+        const result = r as {
+          sluiceMessagesPerSec: number;
+          plainMessagesPerSec: number;
+          ratio: number;
+        };
+        return {
+          sluiceMsgPerSec: result.sluiceMessagesPerSec,
+          plainMsgPerSec: result.plainMessagesPerSec,
+          ratio: result.ratio,
+        };
+      },
+    );
+
   withCommonOptions(bench.command("nats-queue"))
     .description(
       "send -> receive -> delete through Sluice's queues on NATS JetStream, and a plain JetStream client doing the same",
@@ -288,32 +342,7 @@ export function registerBenchCommands(program: Command): void {
           consumers: number;
         },
       ) => {
-        await repeat(
-          "nats-queue",
-          opts,
-          () =>
-            runNatsQueueBench({
-              servers: opts.messaging,
-              replicas: opts.replicas,
-              numMessages: opts.numMessages,
-              messageSize: opts.messageSize,
-              producers: opts.producers,
-              consumers: opts.consumers,
-              quiet: opts.json,
-            }),
-          (r) => {
-            const result = r as {
-              sluiceMessagesPerSec: number;
-              plainMessagesPerSec: number;
-              ratio: number;
-            };
-            return {
-              sluiceMsgPerSec: result.sluiceMessagesPerSec,
-              plainMsgPerSec: result.plainMessagesPerSec,
-              ratio: result.ratio,
-            };
-          },
-        );
+        await runNatsQueueComparison(opts);
       },
     );
 
@@ -544,17 +573,20 @@ export function registerBenchCommands(program: Command): void {
           (r) => {
             type Summary = { p95Ms: number; p99Ms: number; maxMs: number };
             const result = r as {
-              append: { eventsPerSec: number };
-              read: { eventsPerSec: number };
+              append: { eventsPerSec: number; eventsPerCpuSec: number };
+              read: { eventsPerSec: number; eventsPerCpuSec: number };
               lag: { lag: Summary };
-              rebuild: { eventsPerSec: number };
+              rebuild: { eventsPerSec: number; eventsPerCpuSec: number };
               history?: { aggregateAsOf: Summary; projectionAsOf: Summary };
             };
             return {
               appendEventsPerSec: result.append.eventsPerSec,
+              appendEventsPerCpuSec: result.append.eventsPerCpuSec,
               readEventsPerSec: result.read.eventsPerSec,
+              readEventsPerCpuSec: result.read.eventsPerCpuSec,
               lagP99Ms: result.lag.lag.p99Ms,
               rebuildEventsPerSec: result.rebuild.eventsPerSec,
+              rebuildEventsPerCpuSec: result.rebuild.eventsPerCpuSec,
               aggregateAsOfP95Ms: result.history?.aggregateAsOf.p95Ms ?? 0,
               projectionAsOfMaxMs: result.history?.projectionAsOf.maxMs ?? 0,
             };

@@ -1,4 +1,6 @@
+import { existsSync, statSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
+import { SluiceError } from "../errors/index.js";
 import { PostgresEventStore } from "../backends/postgres/postgres-event-store.js";
 import { type AuditFormat, auditTrail, formatAudit } from "../eventstore/audit.js";
 import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
@@ -32,13 +34,32 @@ function format(value: string): AuditFormat {
   return value;
 }
 
-/** Opens the store at `target` (a data directory, or a postgres:// URL) for one command. */
+/**
+ * Opens the store at `target` (a data directory, or a postgres:// URL) for one command. Only
+ * `append` creates a directory: a mistyped path to read must not leave an empty store behind.
+ */
 async function withStore<T>(
   target: string,
   schema: string,
   use: (store: EventStore) => Promise<T>,
+  create = false,
 ): Promise<T> {
-  const store = /^postgres(ql)?:\/\//.test(target)
+  const postgres = /^postgres(ql)?:\/\//.test(target);
+  if (!postgres) {
+    if (existsSync(target) && !statSync(target).isDirectory())
+      throw new SluiceError(
+        "SLUICE_VALIDATION",
+        `target: expected a data directory, got the file ${target}`,
+        {
+          field: "target",
+        },
+      );
+    if (!create && !existsSync(target))
+      throw new SluiceError("SLUICE_NOT_FOUND", `target: no event store at ${target}`, {
+        field: "target",
+      });
+  }
+  const store = postgres
     ? await PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 })
     : await EmbeddedEventStore.open(target);
   try {
@@ -77,24 +98,29 @@ export function registerEventCommands(program: Command): void {
         data: JsonValue,
         opts: { metadata?: JsonValue; expectedVersion: string },
       ) =>
-        withStore(target, schemaOf(), async (store) => {
-          const raw = opts.expectedVersion;
-          const expectedVersion = checkExpectedVersion(/^\d+$/.test(raw) ? Number(raw) : raw);
-          const result = await store.appendToStream(
-            stream,
-            [
-              {
-                type,
-                data,
-                ...(opts.metadata === undefined ? {} : { metadata: opts.metadata as never }),
-              },
-            ],
-            { expectedVersion },
-          );
-          process.stdout.write(
-            `${stream}@${result.nextExpectedVersion} position ${result.position}\n`,
-          );
-        }),
+        withStore(
+          target,
+          schemaOf(),
+          async (store) => {
+            const raw = opts.expectedVersion;
+            const expectedVersion = checkExpectedVersion(/^\d+$/.test(raw) ? Number(raw) : raw);
+            const result = await store.appendToStream(
+              stream,
+              [
+                {
+                  type,
+                  data,
+                  ...(opts.metadata === undefined ? {} : { metadata: opts.metadata as never }),
+                },
+              ],
+              { expectedVersion },
+            );
+            process.stdout.write(
+              `${stream}@${result.nextExpectedVersion} position ${result.position}\n`,
+            );
+          },
+          true,
+        ),
     );
 
   events

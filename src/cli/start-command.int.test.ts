@@ -70,6 +70,11 @@ describe("sluice start", () => {
     const port = await freePort();
     const first = await start(dataDir, port);
     expect(first.output()).toContain(`http://localhost:${port}/metrics`);
+    // Every primitive of the data directory is served, not only queues.
+    for (const path of ["/topics", "/groups", "/streams", "/pubsub/topics", "/buses"])
+      expect(first.output()).toContain(`http://localhost:${port}${path}`);
+    expect(await json(`${first.url}/topics`)).toEqual({ topics: [] });
+    expect(await json(`${first.url}/streams`)).toEqual({ streams: [] });
     expect(await json(`${first.url}/queues`, { QueueName: "kept" })).toEqual({
       QueueUrl: `${first.url}/000000000000/kept`,
     });

@@ -1,9 +1,9 @@
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
-import { EmbeddedQueueService } from "../messaging/queues/index.js";
-import { MetricsRegistry } from "../observability/index.js";
 import { SluiceServer } from "../server/index.js";
+import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
+import { open } from "../sluice/index.js";
 
 interface StartOptions {
   dataDir: string;
@@ -12,6 +12,7 @@ interface StartOptions {
   publicUrl?: string;
   fsync: FsyncPolicy;
   authToken?: string;
+  awsCredentials?: AwsCredential[];
   log: boolean;
 }
 
@@ -31,6 +32,19 @@ function fsyncPolicy(value: string): FsyncPolicy {
   return { intervalMs: ms };
 }
 
+/** `<id>:<secret>`, or a file of such lines; repeatable, the keys add up. */
+function awsCredentials(value: string, previous: AwsCredential[] = []): AwsCredential[] {
+  try {
+    const fromFile = !/^[^:/\\]+:/.test(value) && existsSync(value);
+    const parsed = fromFile
+      ? parseAwsCredentials(readFileSync(value, "utf8"), value)
+      : parseAwsCredentials(value, "--aws-credentials");
+    return [...previous, ...parsed];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 /** The URL clients use: localhost for loopback and wildcard binds, else the host itself. */
 function defaultPublicUrl(host: string, portNumber: number): string {
   const local = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].includes(host);
@@ -46,44 +60,45 @@ function defaultPublicUrl(host: string, portNumber: number): string {
 export async function startServer(
   options: StartOptions,
 ): Promise<{ stop: () => Promise<void>; url: string; banner: string }> {
-  const metrics = new MetricsRegistry();
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
-  const queues = await EmbeddedQueueService.open(join(options.dataDir, "queues"), {
+  // Every primitive in one data directory; queue URLs and SNS confirmation links name this server.
+  const sluice = await open(options.dataDir, {
     fsync: options.fsync,
-    metrics,
-    baseUrl: publicUrl,
+    queues: { baseUrl: publicUrl },
+    pubsub: { baseUrl: publicUrl },
   });
   let server: SluiceServer;
   try {
-    server = await SluiceServer.create(
-      { queues, metrics },
-      {
-        host: options.host,
-        port: options.port,
-        publicUrl,
-        logger: options.log,
-        ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
-      },
-    );
+    server = await SluiceServer.create(sluice, {
+      host: options.host,
+      port: options.port,
+      publicUrl,
+      logger: options.log,
+      ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+      ...(options.awsCredentials === undefined ? {} : { awsCredentials: options.awsCredentials }),
+    });
     await server.listen();
   } catch (error) {
-    await queues.close();
+    await sluice.close();
     throw error;
   }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      // Requests and streams end first, then every primitive flushes and closes in order.
       await server.close();
-      await queues.close();
+      await sluice.close();
     })());
   return { stop, url: server.url, banner: server.banner() };
 }
 
-/** `sluice start`: serve a data directory over HTTP (REST, WebSocket, SQS-compatible APIs). */
+/** `sluice start`: serve a data directory over HTTP (REST, WebSocket, AWS-compatible APIs). */
 export function registerStartCommand(program: Command): void {
   program
     .command("start")
-    .description("serve a data directory: REST, WebSocket, SQS-compatible APIs, /metrics")
+    .description(
+      "serve a data directory (queues, topics, event store, pub/sub, bus): REST, WebSocket, AWS-compatible APIs, /metrics",
+    )
     .option("--data-dir <dir>", "data directory (created if missing)", "./data")
     .option("--host <host>", "interface to bind (127.0.0.1 keeps it on this machine)", "127.0.0.1")
     .option("--port <port>", "port to listen on", port, 8080)
@@ -95,6 +110,11 @@ export function registerStartCommand(program: Command): void {
       intervalMs: 50,
     } as FsyncPolicy)
     .option("--auth-token <token>", "require Authorization: Bearer <token> on REST and streams")
+    .option(
+      "--aws-credentials <id:secret|file>",
+      "verify SigV4 signatures of the AWS APIs with these keys (a file holds one id:secret a line); default: any credentials",
+      awsCredentials,
+    )
     .option("--log", "log every request (JSON lines)", false)
     .action(async (options: StartOptions) => {
       const started = await startServer(options);

@@ -1,5 +1,16 @@
 import { type Command, InvalidArgumentError } from "commander";
+import { writeFileSync } from "node:fs";
+import { runE2ePerf } from "../messaging/topics/e2e-perf.bench.js";
+import { runManyTopics } from "../messaging/topics/many-topics.bench.js";
 import { runConsumePerf, runProducePerf } from "../messaging/topics/perf-test.bench.js";
+import {
+  QUICK_GRID,
+  type TuneGrid,
+  WORKSHOP_GRID,
+  runTune,
+  tuneChart,
+  tuneTable,
+} from "../messaging/topics/tune-perf.bench.js";
 import { PeakRss, emitJson, machineInfo } from "../observability/index.js";
 
 function positiveInt(value: string): number {
@@ -33,7 +44,22 @@ function props(value: string, previous: Record<string, string> = {}): Record<str
   return out;
 }
 
-/** `sluice bench produce` and `sluice bench consume` (Kafka's perf tools, embedded topics). */
+function intList(value: string): number[] {
+  const out = value.split(",").map((v) => Number(v.trim()));
+  if (out.length === 0 || out.some((n) => !Number.isSafeInteger(n) || n < 0))
+    throw new InvalidArgumentError("expected a comma-separated list of integers >= 0");
+  return out;
+}
+
+function codecList(value: string): string[] {
+  const out = value.split(",").map((v) => v.trim());
+  for (const c of out)
+    if (!["none", "gzip", "snappy", "lz4", "zstd"].includes(c))
+      throw new InvalidArgumentError(`expected none, gzip, snappy, lz4 or zstd, got ${c}`);
+  return out;
+}
+
+/** `sluice bench produce | consume | e2e | tune` (Kafka's perf tools and the tuning workshop, embedded topics). */
 export function registerTopicBenchCommands(program: Command): void {
   const bench = program.commands.find((c) => c.name() === "bench");
   if (bench === undefined) throw new Error("register the bench command first");
@@ -109,6 +135,151 @@ export function registerTopicBenchCommands(program: Command): void {
         const text = emitJson(
           {
             benchmark: "consume",
+            parameters: opts,
+            machine: machineInfo(),
+            ...result,
+            peakRssBytes,
+          },
+          opts.out,
+        );
+        if (opts.json) process.stdout.write(`${text}\n`);
+      },
+    );
+
+  bench
+    .command("e2e")
+    .description("end-to-end latency percentiles at a fixed offered rate (from intended send time)")
+    .option("--num-records <n>", "records to send", positiveInt, 500_000)
+    .option("--record-size <bytes>", "bytes per record (at least 8)", positiveInt, 100)
+    .option("--throughput <n>", "records/s offered", positiveInt, 50_000)
+    .option(
+      "--producer-props <props...>",
+      "batch.size=… linger.ms=… (default 0) compression.type=… acks=…",
+      (v: string, prev: Record<string, string>) => props(v, prev),
+      {},
+    )
+    .option("--partitions <n>", "partitions of the topic", positiveInt, 1)
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval")
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file")
+    .action(
+      async (opts: {
+        numRecords: number;
+        recordSize: number;
+        throughput: number;
+        producerProps: Record<string, string>;
+        partitions: number;
+        fsync: "always" | "interval" | "never";
+        json: boolean;
+        out?: string;
+      }) => {
+        const rss = new PeakRss();
+        const result = await runE2ePerf({ ...opts, progress: true });
+        const peakRssBytes = rss.stop();
+        process.stdout.write(`${result.line}\n`);
+        const text = emitJson(
+          { benchmark: "e2e", parameters: opts, machine: machineInfo(), ...result, peakRssBytes },
+          opts.out,
+        );
+        if (opts.json) process.stdout.write(`${text}\n`);
+      },
+    );
+
+  bench
+    .command("tune")
+    .description(
+      "the tuning workshop's grid (batch.size x linger.ms x compression.type x partitions) against the untuned baseline",
+    )
+    .option("--quick", "a short grid: batch.size 16384,65536 x linger.ms 0,10 x none,lz4", false)
+    .option("--num-records <n>", "records per configuration", positiveInt)
+    .option("--record-size <bytes>", "bytes per record", positiveInt, 100)
+    .option("--batch-sizes <list>", "batch.size values", intList)
+    .option("--lingers <list>", "linger.ms values", intList)
+    .option("--compressions <list>", "compression.type values", codecList)
+    .option("--partitions <list>", "partition counts", intList)
+    .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval")
+    .option(
+      "--chart <file>",
+      "write the SVG chart of throughput against p99 here",
+      "bench-tune.svg",
+    )
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file")
+    .action(
+      async (opts: {
+        quick: boolean;
+        numRecords?: number;
+        recordSize: number;
+        batchSizes?: number[];
+        lingers?: number[];
+        compressions?: string[];
+        partitions?: number[];
+        fsync: "always" | "interval" | "never";
+        chart: string;
+        json: boolean;
+        out?: string;
+      }) => {
+        const base = opts.quick ? QUICK_GRID : WORKSHOP_GRID;
+        const grid: TuneGrid = {
+          batchSizes: opts.batchSizes ?? base.batchSizes,
+          lingersMs: opts.lingers ?? base.lingersMs,
+          compressions: opts.compressions ?? base.compressions,
+          partitions: opts.partitions ?? base.partitions,
+        };
+        const numRecords = opts.numRecords ?? (opts.quick ? 50_000 : 200_000);
+        const rss = new PeakRss();
+        const result = await runTune({
+          grid,
+          numRecords,
+          recordSize: opts.recordSize,
+          fsync: opts.fsync,
+          onProgress: (line) => process.stderr.write(`${line}\n`),
+        });
+        const peakRssBytes = rss.stop();
+        process.stdout.write(`${tuneTable(result)}\n`);
+        writeFileSync(opts.chart, tuneChart(result));
+        process.stdout.write(`chart: ${opts.chart}\n`);
+        const text = emitJson(
+          {
+            benchmark: "tune",
+            parameters: { ...opts, grid, numRecords },
+            machine: machineInfo(),
+            ...result,
+            peakRssBytes,
+          },
+          opts.out,
+        );
+        if (opts.json) process.stdout.write(`${text}\n`);
+      },
+    );
+
+  bench
+    .command("many-topics")
+    .description("RSS of many topics, each read by its own consumer group")
+    .option("--topics <n>", "topics", positiveInt, 100)
+    .option("--partitions <n>", "partitions per topic", positiveInt, 8)
+    .option("--records-per-partition <n>", "records written to each partition", positiveInt, 100)
+    .option("--record-size <bytes>", "bytes per record", positiveInt, 100)
+    .option("--json", "print the JSON result to stdout", false)
+    .option("--out <file>", "write the JSON result to a file")
+    .action(
+      async (opts: {
+        topics: number;
+        partitions: number;
+        recordsPerPartition: number;
+        recordSize: number;
+        json: boolean;
+        out?: string;
+      }) => {
+        const rss = new PeakRss();
+        const result = await runManyTopics(opts);
+        const peakRssBytes = rss.stop();
+        process.stdout.write(
+          `${result.line}, peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(1)} MB\n`,
+        );
+        const text = emitJson(
+          {
+            benchmark: "many-topics",
             parameters: opts,
             machine: machineInfo(),
             ...result,

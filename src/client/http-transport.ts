@@ -2,7 +2,7 @@ import { SluiceError } from "../errors/index.js";
 
 /** One JSON call to a Sluice server: method, path (already encoded), optional body. */
 export interface HttpCall {
-  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   readonly path: string;
   readonly body?: unknown;
   readonly signal?: AbortSignal;
@@ -15,6 +15,7 @@ export interface RemoteError {
   readonly name: string;
   readonly message: string;
   readonly field?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export interface HttpTransportOptions {
@@ -79,6 +80,18 @@ export class HttpTransport {
     }
   }
 
+  /** The server's URL with ws: or wss: for WebSocket streams. */
+  webSocketUrl(path: string): string {
+    return this.base.replace(/^http/, "ws") + path;
+  }
+
+  /** Headers a WebSocket upgrade needs (the auth token). */
+  get webSocketHeaders(): Record<string, string> {
+    return this.options.authToken === undefined
+      ? {}
+      : { authorization: `Bearer ${this.options.authToken}` };
+  }
+
   /** Aborts every call in flight; later calls fail at once. */
   close(): void {
     this.closing.abort();
@@ -96,6 +109,7 @@ function parseError(status: number, text: string): RemoteError {
         name: typeof e.name === "string" ? e.name : e.code,
         message: e.message,
         ...(typeof e.field === "string" ? { field: e.field } : {}),
+        ...(typeof e.details === "object" && e.details !== null ? { details: e.details } : {}),
       };
   } catch {
     // not JSON: fall through to a generic error

@@ -23,7 +23,7 @@ import {
 import type { LogRecord, RecordInput } from "./record.js";
 import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
 import type { RecoveryReport } from "./recovery.js";
-import { validateProducedBatch } from "./produced-batch.js";
+import { type BatchKind, validateProducedBatch } from "./produced-batch.js";
 import { Segment } from "./segment.js";
 import { TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
@@ -371,13 +371,20 @@ export class Log implements CompactableLog {
   /**
    * Appends an already encoded RecordBatch v2 (as a Kafka producer sends it): the batch is
    * validated whole (see `validateProducedBatch`), given the next offsets, and written without
-   * re-encoding.
+   * re-encoding. `kind` widens what is accepted: "transactional" for a producer's batch inside a
+   * transaction the caller has checked, "control" for a transaction marker. `encodedHere`: the
+   * batch was built in this process by `encodeBatch` (an embedded producer), so its header and
+   * CRC are checked but its records are not decoded again.
    */
-  appendRawBatch(batch: Buffer): Promise<AppendResult> {
+  appendRawBatch(
+    batch: Buffer,
+    kind: BatchKind = "data",
+    encodedHere = false,
+  ): Promise<AppendResult> {
     try {
       this.ensureWritable();
       // Producers' clocks differ, so their timestamps may go back; readers use the max.
-      const header = validateProducedBatch(batch, this.options);
+      const header = validateProducedBatch(batch, this.options, kind, !encodedHere);
       const own = Buffer.from(batch);
       const baseOffset = this.nextOffset;
       own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);

@@ -108,6 +108,28 @@ describe("appendRawBatch validates a produced batch whole before writing it", ()
     }
   });
 
+  it("takes a transactional batch only as 'transactional', a marker only as 'control'", async () => {
+    const withBits = (bits: number) =>
+      encodeBatch([{ key: Buffer.from([0, 0, 0, 1]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }], {
+        baseOffset: 0,
+        defaultTimestamp: TS,
+        attributes: bits,
+        producer: { producerId: 7, producerEpoch: 0, baseSequence: bits === 0x30 ? -1 : 0 },
+      });
+    const log = await freshLog();
+    await expect(log.appendRawBatch(withBits(0x30), "transactional")).rejects.toMatchObject({
+      field: "batch.attributes",
+    });
+    await expect(log.appendRawBatch(withBits(0x10), "control")).rejects.toMatchObject({
+      field: "batch.attributes",
+    });
+    await log.appendRawBatch(withBits(0x10), "transactional");
+    await log.appendRawBatch(withBits(0x00), "transactional");
+    await log.appendRawBatch(withBits(0x30), "control");
+    expect(log.logEndOffset).toBe(3);
+    await log.close();
+  });
+
   it("refuses a compressed batch that decompresses past the 64 MiB cap", async () => {
     // A few hundred kilobytes of gzip that would inflate to 80 MiB.
     const bomb = gzipSync(Buffer.alloc(80 * 1024 * 1024), { level: 9 });

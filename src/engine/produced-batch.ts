@@ -12,6 +12,14 @@ export interface ProducedBatchLimits {
   readonly maxRecordBytes: number;
 }
 
+/**
+ * Which batches an append accepts. "data": plain batches only (the default). "transactional":
+ * also batches of a producer's transaction (a client's produce, once its transaction is
+ * checked). "control": a transaction marker, which only the broker-side writer (the
+ * transaction coordinator) may write.
+ */
+export type BatchKind = "data" | "transactional" | "control";
+
 /** A validation error that carries the decoder's whole reason (not cut short like a value). */
 function rejected(field: string, expected: string, cause: SluiceError): SluiceError {
   return new SluiceError("SLUICE_VALIDATION", `${field}: expected ${expected}: ${cause.message}`, {
@@ -29,7 +37,12 @@ function rejected(field: string, expected: string, cause: SluiceError): SluiceEr
  * cap) and fits `maxRecordBytes`; and the header's max timestamp is the records' (for
  * CreateTime). Returns the header; throws SLUICE_VALIDATION naming the field.
  */
-export function validateProducedBatch(batch: Buffer, limits: ProducedBatchLimits): BatchHeader {
+export function validateProducedBatch(
+  batch: Buffer,
+  limits: ProducedBatchLimits,
+  kind: BatchKind = "data",
+  checkRecords = true,
+): BatchHeader {
   if (!Buffer.isBuffer(batch)) throw invalid("batch", "a Buffer holding one RecordBatch v2", batch);
   const header = checkBatch(batch, 0);
   if (header instanceof SluiceError) throw rejected("batch", "a valid RecordBatch v2", header);
@@ -46,13 +59,26 @@ export function validateProducedBatch(batch: Buffer, limits: ProducedBatchLimits
       `${batch.length} bytes`,
     );
   const attributes = header.attributes;
-  if ((attributes & (TRANSACTIONAL | CONTROL)) !== 0)
+  const bits = attributes & (TRANSACTIONAL | CONTROL);
+  const kindMatches =
+    kind === "data"
+      ? bits === 0
+      : kind === "transactional"
+        ? (bits & CONTROL) === 0
+        : bits === (TRANSACTIONAL | CONTROL);
+  if (!kindMatches)
     throw invalid(
       "batch.attributes",
-      "a non-transactional data batch (transactional and control batches have their own API)",
+      kind === "control"
+        ? "a control batch (transactional and control bits set)"
+        : kind === "transactional"
+          ? "a data batch (control batches are written only by the transaction coordinator)"
+          : "a non-transactional data batch (transactional and control batches have their own API)",
       `0x${attributes.toString(16)}`,
     );
-  if ((attributes & ~(COMPRESSION_MASK | TIMESTAMP_TYPE)) !== 0)
+  if (kind === "control" && header.producerId < 0)
+    throw invalid("batch.producerId", "the producer id the marker closes", header.producerId);
+  if ((attributes & ~(COMPRESSION_MASK | TIMESTAMP_TYPE | TRANSACTIONAL | CONTROL)) !== 0)
     throw invalid(
       "batch.attributes",
       "only codec and timestamp-type bits",
@@ -69,6 +95,8 @@ export function validateProducedBatch(batch: Buffer, limits: ProducedBatchLimits
       `recordCount - 1 (${header.recordCount - 1})`,
       header.lastOffsetDelta,
     );
+  // A batch this process encoded itself (checkRecords false) has sound records by construction.
+  if (!checkRecords) return header;
   const records = decodeRecords(batch, 0, header, MAX_DECOMPRESSED_BATCH_BYTES);
   if (records instanceof SluiceError)
     throw rejected("batch.records", "records that decode", records);

@@ -18,6 +18,8 @@ import { BlueGreenProjection } from "./projections/blue-green.js";
 import type { Projection, ReadModel } from "./projections/projection.js";
 import { projectionStateAsOf } from "./projections/projection-snapshots.js";
 import { ProjectionRunner } from "./projections/projection-runner.js";
+import { describePersistentSubscriptions } from "./persistent/persistent-conformance.js";
+import type { PersistentSubscriptions } from "./persistent/persistent-subscriptions.js";
 
 export interface ConformanceOpenOptions {
   readonly clock: VirtualClock;
@@ -32,6 +34,8 @@ export interface OpenedStore {
   readonly store: EventStore;
   /** The read model of an inline projection, or a new one of the backend's kind for any other name. */
   readModel(modelName: string): ReadModel;
+  /** The store's persistent subscription groups. */
+  persistentSubscriptions(): PersistentSubscriptions;
 }
 
 export interface EventStoreHarness {
@@ -675,6 +679,8 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
         expect(progress.length).toBeGreaterThanOrEqual(4);
         expect(result.checkpoint).toBe(result.target);
         expect(result.events).toBe(40);
+        // Replayed history is not lag: only live events count.
+        expect(runner.lag.summary().count).toBe(0);
       });
 
       it("computes a projection as of a past time from the nearest snapshot", async () => {
@@ -725,6 +731,18 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
         expect(await opened!.readModel("counts").get("Placed")).toBe(10);
         await deployment.stop();
       });
+    });
+
+    describePersistentSubscriptions({
+      open: async () => {
+        const store = await open();
+        return { store, subscriptions: opened!.persistentSubscriptions() };
+      },
+      reopen: async () => {
+        const store = await reopen();
+        return { store, subscriptions: opened!.persistentSubscriptions() };
+      },
+      clock: () => clock,
     });
 
     describe("durability", () => {

@@ -30,6 +30,7 @@ async function openAt(dir: string, options: ConformanceOpenOptions): Promise<Ope
   });
   const opened: OpenedStore = {
     store,
+    persistentSubscriptions: () => store.persistentSubscriptions(),
     readModel(name) {
       let model = models.get(name);
       if (model === undefined) {

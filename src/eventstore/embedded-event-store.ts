@@ -42,6 +42,9 @@ import {
   checkStreamName,
   prepareEvents,
 } from "./event-validation.js";
+import { PersistentSubscriptions } from "./persistent/persistent-subscriptions.js";
+import { ReadModelSubscriptionState } from "./persistent/read-model-subscription-state.js";
+import { EmbeddedReadModel } from "./projections/embedded-read-model.js";
 import { BufferedTransaction, type Projection, type ReadModel } from "./projections/projection.js";
 import {
   type StreamState,
@@ -77,6 +80,7 @@ export interface EmbeddedEventStoreOptions {
 }
 
 const INDEX_FILE = "stream-index.json";
+const PERSISTENT_SUBSCRIPTIONS_DIR = "persistent-subscriptions";
 const SCAN_BATCH = 5_000;
 
 interface PendingWrites {
@@ -101,6 +105,7 @@ export class EmbeddedEventStore implements EventStore {
   private failure: Error | undefined;
   private serial: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  private persistent: PersistentSubscriptions | undefined;
   private readonly appended: Counter | undefined;
   private readonly eventsAppended: Counter | undefined;
 
@@ -621,6 +626,27 @@ export class EmbeddedEventStore implements EventStore {
     if (this.isClosed) throw new SluiceError("SLUICE_CLOSED", "the event store is closed");
   }
 
+  /**
+   * Persistent subscription groups of this store; their state lives in a compacted log beside
+   * the event log (opened on first use).
+   */
+  persistentSubscriptions(): PersistentSubscriptions {
+    this.ensureOpen();
+    this.persistent ??= new PersistentSubscriptions(
+      this,
+      async () =>
+        new ReadModelSubscriptionState(
+          await EmbeddedReadModel.open(join(this.dir, PERSISTENT_SUBSCRIPTIONS_DIR), {
+            clock: this.clock,
+            fs: this.fs,
+            ...(this.options.fsync === undefined ? {} : { fsync: this.options.fsync }),
+          }),
+        ),
+      this.clock,
+    );
+    return this.persistent;
+  }
+
   // ---------------------------------------------------------------- lifecycle of streams
 
   getStreamMetadata(stream: string): Promise<StreamMetadata> {
@@ -687,6 +713,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   private async shutdown(): Promise<void> {
+    await this.persistent?.close();
     await this.serial;
     const position = this.log.logEndOffset - 1;
     await this.log.close();

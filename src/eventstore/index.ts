@@ -75,3 +75,21 @@ export type { ProjectionAsOf } from "./projections/projection-snapshots.js";
 export { evaluateAsOf } from "./temporal.js";
 export { auditTrail, formatAudit } from "./audit.js";
 export type { AuditEntry, AuditFormat, AuditQuery } from "./audit.js";
+export { PersistentSubscriptions } from "./persistent/persistent-subscriptions.js";
+export type {
+  ConnectOptions as PersistentConnectOptions,
+  GroupSettings as PersistentGroupSettings,
+  NackAction,
+  ParkedEvent,
+  PersistentDelivery,
+  PersistentSubscriptionInfo,
+  PersistentSubscriptionSettings,
+  PersistentSubscriptionStateStore,
+} from "./persistent/persistent-subscription.js";
+export { migrateStream, migrationCheckpoint } from "./migration/migrate-stream.js";
+export type {
+  MigratedFrom,
+  MigrateStreamOptions,
+  MigrationCheckpoint,
+  MigrationProgress,
+} from "./migration/migrate-stream.js";

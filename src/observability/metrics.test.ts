@@ -32,4 +32,16 @@ describe("MetricsRegistry", () => {
     registry.gauge("depth", "depth");
     expect(() => registry.counter("depth", "depth")).toThrow(/already registered/);
   });
+
+  it("refreshes computed gauges before every collect, until the refresher is removed", () => {
+    const registry = new MetricsRegistry();
+    let source = 5;
+    const remove = registry.onCollect(() => registry.gauge("lag", "lag").set(source));
+    expect(registry.collect()[0]).toMatchObject({ name: "lag", value: 5 });
+    source = 7;
+    expect(registry.collect()[0]).toMatchObject({ value: 7 });
+    remove();
+    source = 9;
+    expect(registry.collect()[0]).toMatchObject({ value: 7 });
+  });
 });

@@ -62,6 +62,16 @@ interface Registered {
  */
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Registered>();
+  private readonly refreshers = new Set<() => void>();
+
+  /**
+   * Runs `refresh` before every `collect()`, for gauges computed from state rather than kept
+   * current (consumer lag moves with every produce); returns the function that removes it.
+   */
+  onCollect(refresh: () => void): () => void {
+    this.refreshers.add(refresh);
+    return () => this.refreshers.delete(refresh);
+  }
 
   counter(name: string, help: string, labels: Labels = {}): Counter {
     return this.get("counter", name, help, labels, () => new Counter()) as Counter;
@@ -83,6 +93,7 @@ export class MetricsRegistry {
 
   /** A point-in-time copy of every metric. */
   collect(): MetricSample[] {
+    for (const refresh of this.refreshers) refresh();
     return [...this.metrics.values()].map(({ kind, name, help, labels, metric }) =>
       kind === "histogram"
         ? { kind, name, help, labels, summary: (metric as LatencyHistogram).summary() }

@@ -10,13 +10,27 @@ export interface RestErrorBody {
     readonly name: string;
     readonly message: string;
     readonly field?: string;
+    /** Machine-readable context (a stream's actual version, a topic's partition, …). */
+    readonly details?: Readonly<Record<string, unknown>>;
   };
+}
+
+/** The primitive's own name of an error: SQS's, Kafka's, SNS's, EventBridge's, or the class's. */
+function primitiveName(error: Error): string {
+  const named = error as Error & {
+    sqsError?: string;
+    kafkaError?: string;
+    snsError?: string;
+    ebError?: string;
+  };
+  return named.sqsError ?? named.kafkaError ?? named.snsError ?? named.ebError ?? error.name;
 }
 
 const STATUS_BY_CODE: Record<string, number> = {
   SLUICE_NOT_FOUND: 404,
   SLUICE_ALREADY_EXISTS: 409,
   SLUICE_CONCURRENCY: 409,
+  SLUICE_STREAM_DELETED: 410,
   SLUICE_CLOSED: 503,
   SLUICE_INTERNAL: 500,
   SLUICE_IO: 500,
@@ -29,12 +43,8 @@ const STATUS_BY_CODE: Record<string, number> = {
  */
 export function installRestErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (isQueueError(error) || isSluiceError(error)) {
-      const name = isQueueError(error) ? error.sqsError : error.name;
-      return reply
-        .status(STATUS_BY_CODE[error.code] ?? 400)
-        .send(body(error.code, name, error.message, error.field));
-    }
+    if (isQueueError(error) || isSluiceError(error))
+      return reply.status(STATUS_BY_CODE[error.code] ?? 400).send(restError(error));
     if (error.validation !== undefined) {
       const first = error.validation[0];
       const field = `${error.validationContext ?? "body"}${first?.instancePath.replaceAll("/", ".") ?? ""}`;
@@ -68,13 +78,33 @@ export function installRestErrorHandler(app: FastifyInstance): void {
 
 /** An error as a REST error body (also sent on streams). */
 export function restError(error: unknown): RestErrorBody {
-  if (isQueueError(error)) return body(error.code, error.sqsError, error.message, error.field);
-  if (isSluiceError(error)) return body(error.code, error.name, error.message, error.field);
+  if (isQueueError(error) || isSluiceError(error))
+    return body(
+      error.code,
+      primitiveName(error),
+      error.message,
+      error.field,
+      isSluiceError(error) ? error.details : undefined,
+    );
   if (error instanceof SyntaxError)
     return body("SLUICE_VALIDATION", "InvalidParameterValue", error.message);
   return body("SLUICE_INTERNAL", "InternalError", "the server failed to handle the request");
 }
 
-function body(code: string, name: string, message: string, field?: string): RestErrorBody {
-  return { error: { code, name, message, ...(field === undefined ? {} : { field }) } };
+function body(
+  code: string,
+  name: string,
+  message: string,
+  field?: string,
+  details?: Readonly<Record<string, unknown>>,
+): RestErrorBody {
+  return {
+    error: {
+      code,
+      name,
+      message,
+      ...(field === undefined ? {} : { field }),
+      ...(details === undefined ? {} : { details }),
+    },
+  };
 }

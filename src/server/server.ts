@@ -2,7 +2,11 @@ import { timingSafeEqual } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { EventStore } from "../eventstore/index.js";
+import type { EventBusService } from "../messaging/bus/index.js";
+import type { PubSubService } from "../messaging/pubsub/index.js";
 import type { QueueService } from "../messaging/queues/index.js";
+import type { TopicService } from "../messaging/topics/index.js";
 import type { MetricsRegistry } from "../observability/index.js";
 import {
   type AwsServices,
@@ -10,16 +14,29 @@ import {
   registerAwsProtocols,
   serveAws,
 } from "./aws/aws-protocols.js";
+import { type AwsCredential, SigV4Verifier } from "./aws/sigv4.js";
 import { CORE_LINKS, banner, indexPage } from "./index-page.js";
 import { OpenApiCollector } from "./openapi.js";
 import { PrometheusExporter } from "./prometheus.js";
+import { busModule } from "./bus/bus-module.js";
+import { eventStoreModule } from "./eventstore/event-store-module.js";
+import { pubSubModule } from "./pubsub/pubsub-module.js";
 import { queuesModule } from "./queues/queues-module.js";
 import { installRestErrorHandler } from "./rest-errors.js";
+import { installSchemaValidation } from "./schema-validation.js";
 import type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
+import { topicsModule } from "./topics/topics-module.js";
 
-/** The primitives a server serves; each one present gets its routes. */
+/**
+ * The primitives a server serves; each one present gets its module. An opened `Sluice`
+ * (`open(dir)`) is one: `SluiceServer.create(sluice)` serves every primitive in it.
+ */
 export interface SluiceServices {
   readonly queues?: QueueService;
+  readonly topics?: TopicService;
+  readonly eventStore?: EventStore;
+  readonly pubsub?: PubSubService;
+  readonly bus?: EventBusService;
   /** The registry the primitives report into, exported at /metrics. */
   readonly metrics?: MetricsRegistry;
 }
@@ -41,15 +58,26 @@ export interface SluiceServerOptions {
   readonly modules?: readonly ServerModule[];
   /** Called with the Fastify instance before any route is added (extra hooks, tracing). */
   readonly instrument?: (app: FastifyInstance) => void;
+  /**
+   * Access keys the AWS-compatible APIs accept; requests must then carry a valid SigV4
+   * signature of one of them. Default: any credentials are accepted, as emulators do.
+   */
+  readonly awsCredentials?: readonly AwsCredential[];
   /** Interval of the live metrics feed (default 1000 ms). */
   readonly metricsFeedIntervalMs?: number;
 }
 
 const VERSION = "0.1.0";
 
-/** The modules for the primitives present in `services`. */
+/** One module per primitive present in `services`. */
 export function modulesFor(services: SluiceServices): ServerModule[] {
-  return services.queues === undefined ? [] : [queuesModule(services.queues)];
+  const modules: ServerModule[] = [];
+  if (services.queues !== undefined) modules.push(queuesModule(services.queues));
+  if (services.topics !== undefined) modules.push(topicsModule(services.topics));
+  if (services.eventStore !== undefined) modules.push(eventStoreModule(services.eventStore));
+  if (services.pubsub !== undefined) modules.push(pubSubModule(services.pubsub));
+  if (services.bus !== undefined) modules.push(busModule(services.bus));
+  return modules;
 }
 
 /**
@@ -87,13 +115,16 @@ export class SluiceServer {
     const aws: AwsServices = {
       json: modules.flatMap((m) => m.awsJson ?? []),
       query: modules.flatMap((m) => m.awsQuery ?? []),
+      ...(options.awsCredentials === undefined || options.awsCredentials.length === 0
+        ? {}
+        : { verifier: new SigV4Verifier(options.awsCredentials) }),
     };
     const awsApis = [
       ...aws.json.map(
         (s) => `${s.name} API, AWS JSON ${s.jsonVersion} (X-Amz-Target: ${s.targetPrefix}.*)`,
       ),
       ...aws.query.map((s) => `${s.name} API, AWS query protocol (Version=${s.version})`),
-    ];
+    ].map((api) => (aws.verifier === undefined ? api : `${api}, SigV4 signatures verified`));
     const server = new SluiceServer(
       app,
       options,
@@ -159,6 +190,7 @@ export class SluiceServer {
       (_request, body, done) => done(null, body),
     );
     installRestErrorHandler(app);
+    installSchemaValidation(app);
     // Answers sent while shutting down close their connection: a keep-alive socket left idle
     // would hold `close()` until its keep-alive timeout.
     app.addHook("onSend", (_request, reply, payload, done) => {

@@ -8,7 +8,11 @@ import {
 import { invalid } from "../errors/index.js";
 import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
 import { type EmbeddedEventBus, openEventBus } from "../messaging/bus/index.js";
-import { type EmbeddedPubSubService, openPubSub } from "../messaging/pubsub/index.js";
+import {
+  type EmbeddedPubSubService,
+  type PubSubAddressing,
+  openPubSub,
+} from "../messaging/pubsub/index.js";
 import { EmbeddedQueueService } from "../messaging/queues/index.js";
 import type { QueueAddressing } from "../messaging/queues/index.js";
 import { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
@@ -25,6 +29,8 @@ export interface OpenOptions {
   readonly fs?: FileSystem;
   /** How queue URLs and ARNs are spelled (region, account, host). */
   readonly queues?: QueueAddressing;
+  /** How topic ARNs are spelled, and the server URL in SubscribeURL and UnsubscribeURL links. */
+  readonly pubsub?: PubSubAddressing;
 }
 
 /**
@@ -77,7 +83,9 @@ export class Sluice {
       );
       const topics = track(await EmbeddedTopicService.open(layout.topics, common));
       const eventStore = track(await EmbeddedEventStore.open(layout.eventstore, common));
-      const pubsub = track(await openPubSub(layout.pubsub, { ...common, queues }));
+      const pubsub = track(
+        await openPubSub(layout.pubsub, { ...common, ...options.pubsub, queues }),
+      );
       const bus = track(await openEventBus(layout.bus, { ...common, queues, topics: pubsub }));
       return new Sluice(dir, layout, queues, topics, eventStore, pubsub, bus, metrics, lock);
     } catch (error) {

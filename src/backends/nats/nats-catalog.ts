@@ -3,6 +3,7 @@ import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
+import { RECEIPT_KEY_BYTES, newReceiptKey } from "../../messaging/queues/receipt-handle.js";
 
 /** A change another process made to the catalog. */
 export type CatalogChange =
@@ -33,9 +34,15 @@ export class NatsCatalog {
     bucket: string,
     namespace: string,
     replicas: number,
-  ): Promise<{ catalog: NatsCatalog; definitions: QueueDefinition[]; tasks: MoveTaskRecord[] }> {
+  ): Promise<{
+    catalog: NatsCatalog;
+    definitions: QueueDefinition[];
+    tasks: MoveTaskRecord[];
+    receiptKey: Buffer;
+  }> {
     const kv = await new Kvm(js).create(bucket, { replicas, history: 1 });
     const catalog = new NatsCatalog(kv, namespace);
+    const receiptKey = await catalog.receiptKey();
     const definitions: QueueDefinition[] = [];
     const tasks: MoveTaskRecord[] = [];
     const keys: string[] = [];
@@ -48,7 +55,33 @@ export class NatsCatalog {
       else if (key.startsWith(catalog.taskPrefix))
         tasks.push(parse<MoveTaskRecord>(entry, "handle"));
     }
-    return { catalog, definitions, tasks };
+    return { catalog, definitions, tasks, receiptKey };
+  }
+
+  /**
+   * The namespace's key for signing receipt handles, made by the first process that opens it
+   * (`create` succeeds once, so processes opening together still agree on one key).
+   */
+  private async receiptKey(): Promise<Buffer> {
+    const key = `${this.namespace}.receipt-key`;
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.kv.get(key);
+      if (entry !== null && entry.operation === "PUT") {
+        const bytes = Buffer.from(entry.string(), "base64");
+        if (bytes.length !== RECEIPT_KEY_BYTES)
+          throw new SluiceError(
+            "SLUICE_CORRUPT",
+            `queue catalog entry ${key} is not a signing key`,
+          );
+        return bytes;
+      }
+      try {
+        await this.kv.create(key, newReceiptKey().toString("base64"));
+      } catch (error) {
+        // Another process made it first (read it next round), or the servers did not answer.
+        if (attempt >= 5) throw error;
+      }
+    }
   }
 
   /** Reports changes made from now on (by any process, this one included). */

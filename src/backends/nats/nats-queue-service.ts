@@ -27,6 +27,11 @@ import {
   isFifoName,
 } from "../../messaging/queues/queue-address.js";
 import { QueueError, invalidParameter } from "../../messaging/queues/queue-error.js";
+import {
+  checkRequest,
+  decodeListToken,
+  encodeListToken,
+} from "../../messaging/queues/request-checks.js";
 import type {
   BatchResult,
   BatchResultErrorEntry,
@@ -50,7 +55,7 @@ import type {
   SendMessageResult,
   StartMessageMoveTaskInput,
 } from "../../messaging/queues/queue-service.js";
-import { decodeReceipt, encodeReceipt } from "../../messaging/queues/receipt-handle.js";
+import { ReceiptHandles } from "../../messaging/queues/receipt-handle.js";
 import {
   buildMessage,
   buildPeekedMessage,
@@ -118,6 +123,7 @@ export class NatsQueueService implements QueueService {
     private readonly options: NatsQueueServiceOptions,
     private readonly clock: Clock,
     readonly addresses: QueueAddresses,
+    private readonly receipts: ReceiptHandles,
   ) {}
 
   /** Connects and opens every queue of the namespace, replaying their streams. */
@@ -134,7 +140,7 @@ export class NatsQueueService implements QueueService {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       const namespace = checkNamespace(options.namespace ?? "SLUICE");
-      const { catalog, definitions, tasks } = await NatsCatalog.open(
+      const { catalog, definitions, tasks, receiptKey } = await NatsCatalog.open(
         js,
         options.catalogBucket ?? `${namespace}_catalog`,
         namespace,
@@ -149,6 +155,7 @@ export class NatsQueueService implements QueueService {
         options,
         clock,
         new QueueAddresses(options),
+        new ReceiptHandles(receiptKey),
       );
       try {
         for (const definition of definitions)
@@ -172,6 +179,7 @@ export class NatsQueueService implements QueueService {
 
   private openQueue(definition: QueueDefinition): Promise<NatsQueue> {
     return NatsQueue.open(
+      this.nc,
       this.js,
       this.jsm,
       streamAddress(this.namespace, definition),
@@ -304,28 +312,24 @@ export class NatsQueueService implements QueueService {
   }
 
   listQueues(
-    input: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } = {},
+    request: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } | null = {},
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
     this.ensureOpen();
+    // Every parameter is optional, so no request at all (null from JSON too) lists everything.
+    const input = checkRequest(request ?? {});
     const prefix = input.QueueNamePrefix ?? "";
     if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
     const max =
-      input.MaxResults === undefined
-        ? 1000
-        : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
+      input.MaxResults == null ? 1000 : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
     let after = "";
-    if (input.NextToken !== undefined) {
-      after = Buffer.from(String(input.NextToken), "base64url").toString("utf8");
-      if (after === "")
-        throw invalidParameter("NextToken", "a token from an earlier listQueues call");
-    }
+    if (input.NextToken != null) after = decodeListToken(input.NextToken);
     const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
     const page = names.slice(0, max);
     const result: { QueueUrls: string[]; NextToken?: string } = {
       QueueUrls: page.map((n) => this.addresses.url(n)),
     };
     if (input.MaxResults !== undefined && names.length > max)
-      result.NextToken = Buffer.from(page[page.length - 1]!, "utf8").toString("base64url");
+      result.NextToken = encodeListToken(page[page.length - 1]!);
     return Promise.resolve(result);
   }
 
@@ -345,13 +349,15 @@ export class NatsQueueService implements QueueService {
     QueueUrl: string;
     AttributeNames?: readonly (QueueAttributeName | "All")[];
   }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
-    const queue = this.queueOf(input?.QueueUrl);
-    const requested = input.AttributeNames ?? ["All"];
-    for (const [i, name] of requested.entries())
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
+    const requested: unknown = input.AttributeNames ?? ["All"];
+    if (!Array.isArray(requested))
+      throw invalidParameter("AttributeNames", 'an array of attribute names, e.g. ["All"]');
+    for (const [i, name] of (requested as unknown[]).entries())
       if (name !== "All" && !isQueueAttributeName(name))
         throw new QueueError(
           "InvalidAttributeName",
-          `AttributeNames[${i}]: unknown attribute ${String(name)}`,
+          `AttributeNames[${i}]: unknown attribute ${typeof name === "string" ? name : typeof name}`,
           `AttributeNames[${i}]`,
         );
     await this.tasksSettled();
@@ -378,7 +384,9 @@ export class NatsQueueService implements QueueService {
     QueueUrl: string;
     Attributes: QueueAttributes;
   }): Promise<void> {
-    const queue = this.queueOf(input?.QueueUrl);
+    const queue = this.queueOf(checkRequest(input).QueueUrl);
+    if (input.Attributes == null)
+      throw new QueueError("MissingParameter", "Attributes: required", "Attributes");
     const attributes = mergeAttributes(
       queue.definition.attributes,
       input.Attributes,
@@ -386,7 +394,11 @@ export class NatsQueueService implements QueueService {
       false,
     );
     this.checkRedrive(queue.name, attributes);
+    const delayBefore = queue.config.delaySeconds;
     await this.updateDefinition(queue, { attributes });
+    // On FIFO queues (only) a new DelaySeconds applies to the messages already queued.
+    if (queue.config.fifo && queue.config.delaySeconds !== delayBefore)
+      await queue.redelay(queue.config.delaySeconds * 1000);
   }
 
   async tagQueue(input: {
@@ -519,7 +531,7 @@ export class NatsQueueService implements QueueService {
       attemptId === undefined || !queue.config.fifo ? undefined : `${queue.uid}:${attemptId}`;
     for (;;) {
       if (attemptKey !== undefined) {
-        const repeated = this.repeatAttempt(queue, attemptKey);
+        const repeated = await this.repeatAttempt(queue, attemptKey, visibility * 1000);
         if (repeated !== undefined) return { Messages: repeated };
       }
       const dlq = this.deadLetterQueueOf(queue);
@@ -537,7 +549,7 @@ export class NatsQueueService implements QueueService {
         const messages = taken.map((m) =>
           buildMessage(m.body, m.meta, queuedView(m, now), projection, {
             ...context,
-            receiptHandle: encodeReceipt({
+            receiptHandle: this.receipts.encode({
               queueUid: queue.uid,
               seq: m.seq,
               receiveCount: m.receiveCount,
@@ -557,9 +569,18 @@ export class NatsQueueService implements QueueService {
     }
   }
 
-  private repeatAttempt(queue: NatsQueue, key: string): Message[] | undefined {
+  /**
+   * The messages of an earlier receive with this attempt id, if none was deleted or received
+   * again since. As in SQS, the retry resets their visibility timeout.
+   */
+  private async repeatAttempt(
+    queue: NatsQueue,
+    key: string,
+    visibilityMs: number,
+  ): Promise<Message[] | undefined> {
     const attempt = this.attempts.get(key, this.clock.now());
     if (attempt === undefined) return undefined;
+    await queue.caughtUp();
     queue.advance();
     const now = this.clock.now();
     const intact = attempt.messages.every(
@@ -568,9 +589,18 @@ export class NatsQueueService implements QueueService {
         message.statusAt(now) === INFLIGHT &&
         message.receiveCount === receiveCount,
     );
-    if (intact) return attempt.result;
-    this.attempts.delete(key);
-    return undefined;
+    if (!intact) {
+      this.attempts.delete(key);
+      return undefined;
+    }
+    const due = now + visibilityMs;
+    await queue.changeVisibility(
+      attempt.messages.map(({ message, receiveCount }) => ({
+        ref: { seq: message.seq, receiveCount },
+        due,
+      })),
+    );
+    return attempt.result;
   }
 
   private rememberAttempt(key: string, taken: readonly HeldMessage[], result: Message[]): void {
@@ -620,7 +650,7 @@ export class NatsQueueService implements QueueService {
    * yet wins too.
    */
   private refForDelete(queue: NatsQueue, handle: unknown, field: string): ReceiptRef | undefined {
-    const receipt = decodeReceipt(handle, field);
+    const receipt = this.receipts.decode(handle, field);
     if (receipt.queueUid !== queue.uid)
       throw new QueueError(
         "ReceiptHandleIsInvalid",
@@ -678,7 +708,7 @@ export class NatsQueueService implements QueueService {
     at: string,
   ): { ref: ReceiptRef; due: number } {
     const field = `${at}ReceiptHandle`;
-    const receipt = decodeReceipt(handle, field);
+    const receipt = this.receipts.decode(handle, field);
     const seconds = checkIntParameter(
       timeout,
       `${at}VisibilityTimeout`,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type {
   PreparedSend,
   QueueDefinition,
@@ -68,6 +69,7 @@ export class NatsQueue {
 
   /** Opens the queue's stream (created beforehand) and replays it. */
   static async open(
+    nc: NatsConnection,
     js: JetStreamClient,
     jsm: JetStreamManager,
     address: StreamAddress,
@@ -77,7 +79,7 @@ export class NatsQueue {
     compactionIntervalMs: number,
   ): Promise<NatsQueue> {
     const queue = new NatsQueue(definition, clock, writer);
-    queue.stream = await QueueStream.open(js, jsm, address, writer, (seq, t, from, entry) =>
+    queue.stream = await QueueStream.open(nc, js, jsm, address, writer, (seq, t, from, entry) =>
       queue.applyEntry(seq, t, from, entry),
     );
     queue.scheduleCompaction(compactionIntervalMs);
@@ -207,6 +209,11 @@ export class NatsQueue {
       rc: changes.map((c) => c.ref.receiveCount),
       v: changes.map((c) => c.due),
     });
+  }
+
+  /** Applies a FIFO queue's new DelaySeconds to the messages queued and never received. */
+  async redelay(delayMs: number): Promise<void> {
+    await this.record({ kind: "y", d: delayMs });
   }
 
   /** Deletes every message sent before the purge. */

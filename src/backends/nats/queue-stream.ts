@@ -1,14 +1,23 @@
 import {
   type ConsumerMessages,
+  type ConsumerNotification,
   DeliverPolicy,
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  jetstream,
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
+import { randomUUID } from "node:crypto";
+import {
+  type NatsConnection,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  headers as natsHeaders,
+} from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
@@ -17,6 +26,29 @@ import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js"
 const TAIL_PULL_MS = 2000;
 /** Pause before a tail that ended on its own starts again. */
 const TAIL_RETRY_MS = 500;
+/**
+ * A tail that shows no sign of life for this long (no entry, no heartbeat: three heartbeats
+ * missed) is dropped and a new one made from where it stopped. The client's own recovery is not
+ * enough: after a reconnect it asks the consumer's server whether the consumer still exists, and
+ * when that server is the one that died, the question times out again and again without ever
+ * recreating the consumer, so deliveries stall (seen after SIGKILL of a stream follower).
+ */
+const TAIL_STALL_MS = 3 * (TAIL_PULL_MS / 2) + 500;
+/** How often the tail's liveness is checked. */
+const TAIL_CHECK_MS = 500;
+/**
+ * How long one publish waits for JetStream's acknowledgement before it is sent again. A publish
+ * caught in a dead connection or a leader election is never answered; every entry carries a
+ * `Nats-Msg-Id`, so sending it again stores it once and answers with its first sequence.
+ */
+const PUBLISH_ATTEMPT_MS = 2000;
+/** Pause before a publish that found no stream leader is sent again. */
+const PUBLISH_RETRY_PAUSE_MS = 100;
+/**
+ * How long making a new tail waits for the servers. Short, so that a request lost to a dead
+ * server or an election is soon made again (the consumer's placement may differ next time).
+ */
+const TAIL_REQUEST_MS = 2000;
 /**
  * How long a write waits to see its own entry come back. A network deadline, so real time
  * (the injected Clock is for the queue's semantics and may be virtual).
@@ -49,15 +81,26 @@ export class QueueStream {
   private failure: Error | undefined;
   private closing = false;
   private readonly tail: Promise<void>;
+  /** When the tail last showed a sign of life (real time). */
+  private lastSignMs = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+  private stopStatus: () => void = () => undefined;
 
   private constructor(
     private readonly js: JetStreamClient,
+    /** The client that makes tails, with short request timeouts. */
+    private readonly tailJs: JetStreamClient,
     private readonly jsm: JetStreamManager,
     readonly address: StreamAddress,
     private readonly writer: string,
     private messages: ConsumerMessages,
     handler: EntryHandler,
+    nc: NatsConnection,
   ) {
+    this.watchLiveness(messages);
+    this.replaceOnReconnect(nc);
+    this.watchdog = setInterval(() => this.replaceIfStalled(), TAIL_CHECK_MS);
+    this.watchdog.unref();
     this.tail = this.follow(handler);
   }
 
@@ -99,6 +142,7 @@ export class QueueStream {
 
   /** Opens the stream and replays it into `handler`; resolves once the replay caught up. */
   static async open(
+    nc: NatsConnection,
     js: JetStreamClient,
     jsm: JetStreamManager,
     address: StreamAddress,
@@ -106,8 +150,9 @@ export class QueueStream {
     handler: EntryHandler,
   ): Promise<QueueStream> {
     const info = await jsm.streams.info(address.stream);
-    const messages = await QueueStream.subscribe(js, address, 1);
-    const stream = new QueueStream(js, jsm, address, writer, messages, handler);
+    const tailJs = jetstream(nc, { timeout: TAIL_REQUEST_MS });
+    const messages = await QueueStream.subscribe(tailJs, address, 1);
+    const stream = new QueueStream(js, tailJs, jsm, address, writer, messages, handler, nc);
     if (info.state.messages > 0) await stream.applied(info.state.last_seq);
     return stream;
   }
@@ -134,11 +179,23 @@ export class QueueStream {
       const { kind: _kind, ...rest } = entry;
       payload = Buffer.from(JSON.stringify(rest), "utf8");
     }
-    const ack = await this.js.publish(this.address.subject, payload, {
-      headers: h,
-      ...(msgId === undefined ? {} : { msgID: msgId }),
-    });
-    return ack.seq;
+    const msgID = msgId ?? randomUUID();
+    const deadline = Date.now() + APPLY_TIMEOUT_MS;
+    for (;;) {
+      try {
+        const ack = await this.js.publish(this.address.subject, payload, {
+          headers: h,
+          msgID,
+          timeout: PUBLISH_ATTEMPT_MS,
+        });
+        return ack.seq;
+      } catch (error) {
+        if (this.closing || Date.now() >= deadline || !isUnanswered(error)) throw error;
+        // No stream leader yet (an election): give it a moment rather than ask in a tight loop.
+        if (!(error instanceof TimeoutError))
+          await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_PAUSE_MS));
+      }
+    }
   }
 
   /**
@@ -177,6 +234,8 @@ export class QueueStream {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
+    this.stopStatus();
     // A tail cut off from every server may never end its pull: do not wait for it forever.
     const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TAIL_PULL_MS).unref());
     await Promise.race([Promise.all([this.messages.close(), this.tail]), gaveUp]);
@@ -199,6 +258,9 @@ export class QueueStream {
     while (!this.closing) {
       try {
         for await (const m of this.messages) {
+          this.lastSignMs = Date.now();
+          // A replaced tail may still hand over what it had buffered: apply nothing twice.
+          if (m.seq <= this.appliedSeq) continue;
           handler(m.seq, Number(m.headers?.get("t")), m.headers?.get("w") ?? "", decodeEntry(m));
           this.advanceTo(m.seq);
         }
@@ -208,20 +270,81 @@ export class QueueStream {
           break;
         }
       }
-      while (!this.closing) {
-        await new Promise((resolve) => setTimeout(resolve, TAIL_RETRY_MS));
-        try {
-          if (!this.closing)
-            this.messages = await QueueStream.subscribe(this.js, this.address, this.appliedSeq + 1);
-          break;
-        } catch {
-          // The servers are still out of reach, or the stream is gone: try again.
-        }
-      }
+      if (this.closing) break;
+      await new Promise((resolve) => setTimeout(resolve, TAIL_RETRY_MS));
+      const next = await this.newTail(this.appliedSeq + 1);
+      if (next === undefined) break;
+      this.messages = next;
+      this.lastSignMs = Date.now();
+      this.watchLiveness(next);
     }
     this.failure ??= new SluiceError("SLUICE_CLOSED", `queue stream ${this.address.stream} closed`);
     for (const list of this.waiting.values()) for (const wake of list) wake();
     this.waiting.clear();
+  }
+
+  /**
+   * A new tail from `seq` on; undefined once closing. While a server is down, a request to make
+   * the consumer can go unanswered (placed on the dead server, or no leader yet); rather than
+   * wait out each timeout in turn, a new attempt starts every TAIL_RETRY_MS, the first to
+   * succeed is used and later ones are stopped.
+   */
+  private newTail(seq: number): Promise<ConsumerMessages | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (messages: ConsumerMessages | undefined): void => {
+        done = true;
+        clearInterval(timer);
+        resolve(messages);
+      };
+      const attempt = (): void => {
+        if (done) return;
+        if (this.closing) return finish(undefined);
+        QueueStream.subscribe(this.tailJs, this.address, seq).then(
+          (messages) => {
+            if (done) messages.stop();
+            else finish(messages);
+          },
+          () => undefined, // the servers are still out of reach: a later attempt goes on
+        );
+      };
+      const timer = setInterval(attempt, TAIL_RETRY_MS);
+      attempt();
+    });
+  }
+
+  /** Heartbeats and the server's status replies to the tail's pulls count as signs of life. */
+  private watchLiveness(messages: ConsumerMessages): void {
+    void (async () => {
+      for await (const s of messages.status()) if (isSignOfLife(s)) this.lastSignMs = Date.now();
+    })().catch(() => undefined);
+  }
+
+  /**
+   * After a reconnect the tail's consumer may have lived on the server that went away: start a
+   * new one at once rather than wait for the heartbeats to be missed.
+   */
+  private replaceOnReconnect(nc: NatsConnection): void {
+    const status = nc.status();
+    // The client's status iterator can be stopped; stop it on close so a connection shared by
+    // many queues, opened and closed over time, does not collect listeners.
+    this.stopStatus = () => (status as { stop?: () => void }).stop?.();
+    void (async () => {
+      for await (const s of status) {
+        if (this.closing) break;
+        if (s.type === "reconnect") {
+          this.lastSignMs = Date.now();
+          this.messages.stop();
+        }
+      }
+    })().catch(() => undefined);
+  }
+
+  /** Stops a tail that went silent; `follow` then makes a new one from the next entry. */
+  private replaceIfStalled(): void {
+    if (this.closing || Date.now() - this.lastSignMs < TAIL_STALL_MS) return;
+    this.lastSignMs = Date.now();
+    this.messages.stop();
   }
 
   private advanceTo(seq: number): void {
@@ -235,6 +358,22 @@ export class QueueStream {
   }
 }
 
+/**
+ * A publish that got no answer (a timeout, or no stream leader to answer yet, which the client
+ * reports as "JetStream not enabled" caused by "no responders"): worth sending again.
+ */
+function isUnanswered(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    if (e instanceof TimeoutError || e instanceof NoRespondersError) return true;
+    if (e instanceof RequestError && e.isNoResponders()) return true;
+  }
+  return false;
+}
+
+function isSignOfLife(s: ConsumerNotification): boolean {
+  return s.type === "heartbeat" || s.type === "debug" || s.type === "discard";
+}
+
 function decodeEntry(m: JsMsg): QueueEntry {
   const kind = m.headers?.get("k");
   if (kind === "m") {
@@ -242,7 +381,7 @@ function decodeEntry(m: JsMsg): QueueEntry {
     if (meta === null) throw corrupt(m, "a message without its metadata");
     return { kind, meta, body: Buffer.from(m.data).toString("utf8") };
   }
-  if (kind === "r" || kind === "d" || kind === "c" || kind === "p") {
+  if (kind === "r" || kind === "d" || kind === "c" || kind === "p" || kind === "y") {
     const rest = JSON.parse(Buffer.from(m.data).toString("utf8")) as object;
     return { kind, ...rest } as QueueEntry;
   }

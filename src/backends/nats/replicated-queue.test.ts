@@ -170,4 +170,29 @@ describe("ReplicatedQueue", () => {
     expect([...q.messages.keys()]).toEqual([2]);
     expect(q.oldestNeeded(T0 + 60_000)).toBe(2);
   });
+
+  it("a new FIFO DelaySeconds delays queued, never-received messages from their send time", () => {
+    const s = new Stream();
+    s.append(T0, message("a", { g: "g1" }));
+    s.append(T0 + 1000, message("b", { g: "g2" }));
+    s.append(T0 + 2000, { kind: "r", s: [2], rc: [0], v: T0 + 2000 }); // b received, returned at once
+    s.append(T0 + 3000, { kind: "y", d: 30_000 });
+    const q = s.replica(true);
+    expect(q.messages.get(1)!.due).toBe(T0 + 30_000);
+    expect(q.messages.get(2)!.due).toBe(T0 + 2000); // received before: keeps its own time
+    expect(q.counts(T0 + 29_999)).toEqual({ visible: 1, inflight: 0, delayed: 1 });
+    expect(q.counts(T0 + 30_000)).toEqual({ visible: 2, inflight: 0, delayed: 0 });
+    // A message sent after the change is not touched by it.
+    s.append(T0 + 4000, message("c", { g: "g3" }));
+    expect(s.replica(true).messages.get(5)!.due).toBe(0);
+  });
+
+  it("retention drops a message by its own SentTimestamp even behind a younger one", () => {
+    const s = new Stream();
+    s.append(T0 + 50_000, message("newer"));
+    s.append(T0 + 60_000, message("moved", { st: T0 })); // a dead letter keeps its send time
+    const q = s.replica();
+    q.dropExpired(T0 + 121_000, 120_000);
+    expect([...q.messages.values()].map((m) => m.meta.i)).toEqual(["newer"]);
+  });
 });

@@ -31,7 +31,12 @@ export type QueueEntry =
       readonly v: readonly number[];
     }
   /** A purge: every message with a lower sequence number than this entry's is gone. */
-  | { readonly kind: "p" };
+  | { readonly kind: "p" }
+  /**
+   * A FIFO queue's new DelaySeconds (`d` ms): it applies to the messages already queued and
+   * never received, counted from their send time, as SQS does.
+   */
+  | { readonly kind: "y"; readonly d: number };
 
 /** What applying an entry decided: a send's outcome, or per named message whether it took. */
 export type ApplyResult = SendOutcome | boolean[] | undefined;
@@ -85,6 +90,13 @@ export class ReplicatedQueue {
   private readonly dedupLog: { seq: number; at: number }[] = [];
   lastPurgeAt = Number.NEGATIVE_INFINITY;
   appliedSeq = 0;
+  /** The latest send time of a message applied so far. */
+  private latestSentAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Whether a message was applied behind a newer one (a dead letter keeps its source's
+   * SentTimestamp): then retention must look at every message, not stop at the first young one.
+   */
+  private sentOutOfOrder = false;
 
   constructor(
     readonly fifo: boolean,
@@ -120,6 +132,10 @@ export class ReplicatedQueue {
         for (const m of [...this.messages.values()]) if (m.seq < seq) this.remove(m);
         this.lastPurgeAt = t;
         return undefined;
+      case "y":
+        for (const m of this.messages.values())
+          if (m.seq < seq && m.receiveCount === 0) m.due = m.sentAt + entry.d;
+        return undefined;
     }
   }
 
@@ -132,6 +148,8 @@ export class ReplicatedQueue {
       if (earlier !== undefined) return earlier;
     }
     const sentAt = meta.st ?? t;
+    if (sentAt < this.latestSentAt) this.sentOutOfOrder = true;
+    this.latestSentAt = Math.max(this.latestSentAt, sentAt);
     const message = new HeldMessage(seq, sentAt, meta.v ?? 0, meta, body);
     this.messages.set(seq, message);
     if (this.fifo) this.groupOf(meta.g ?? "").add(message);
@@ -193,7 +211,10 @@ export class ReplicatedQueue {
   /** Drops messages older than the retention period (every process does so by its own clock). */
   dropExpired(now: number, retentionMs: number): void {
     for (const m of this.messages.values()) {
-      if (m.sentAt + retentionMs > now) break;
+      if (m.sentAt + retentionMs > now) {
+        if (this.sentOutOfOrder) continue;
+        break;
+      }
       this.remove(m);
     }
   }

@@ -26,7 +26,11 @@ async function openIn(schema: string, options: ConformanceOpenOptions): Promise<
     ...(options.schema === undefined ? {} : { eventSchema: options.schema }),
     ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
   });
-  const opened: OpenedStore = { store, readModel: (name) => store.readModel(name) };
+  const opened: OpenedStore = {
+    store,
+    readModel: (name) => store.readModel(name),
+    persistentSubscriptions: () => store.persistentSubscriptions(),
+  };
   schemaOf.set(opened, schema);
   return opened;
 }

@@ -44,7 +44,9 @@ import {
 import { expired, firstReadableVersion } from "../../eventstore/stream-index.js";
 import { matches, subscribeTo } from "../../eventstore/subscription.js";
 import { type Clock, type Timer, systemClock } from "../../time/index.js";
+import { PersistentSubscriptions } from "../../eventstore/persistent/persistent-subscriptions.js";
 import { PostgresReadModel } from "./postgres-read-model.js";
+import { PostgresSubscriptionState } from "./postgres-subscription-state.js";
 import { checkSchemaName, migrate, quoted } from "./postgres-schema.js";
 
 export interface PostgresEventStoreOptions {
@@ -131,6 +133,7 @@ export class PostgresEventStore implements EventStore {
   private listener: pg.Client | undefined;
   private pollTimer: Timer | undefined;
   private closed = false;
+  private persistent: PersistentSubscriptions | undefined;
 
   private constructor(
     readonly pool: Pool,
@@ -199,6 +202,17 @@ export class PostgresEventStore implements EventStore {
       this.readModels.set(name, model);
     }
     return model;
+  }
+
+  /** Persistent subscription groups of this store, their state in this schema's tables. */
+  persistentSubscriptions(): PersistentSubscriptions {
+    this.ensureOpen();
+    this.persistent ??= new PersistentSubscriptions(
+      this,
+      () => Promise.resolve(new PostgresSubscriptionState(this.pool, this.schema)),
+      this.clock,
+    );
+    return this.persistent;
   }
 
   private ensureOpen(): void {
@@ -614,6 +628,7 @@ export class PostgresEventStore implements EventStore {
   /** Stops polling and listening, wakes waiting subscribers, and ends the pool if it owns it. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.persistent?.close();
     this.closed = true;
     this.pollTimer?.cancel();
     for (const waiter of [...this.waiters]) waiter.wake();

@@ -29,6 +29,28 @@ async function take(
   return out;
 }
 
+/** Collects events into `seen` until `stop` is called (or the iterable ends). */
+function collector(subscribe: (signal: AbortSignal) => AsyncIterable<RecordedEvent>): {
+  readonly seen: RecordedEvent[];
+  until(last: (e: RecordedEvent) => boolean, timeoutMs: number): Promise<RecordedEvent[]>;
+} {
+  const seen: RecordedEvent[] = [];
+  const controller = new AbortController();
+  const done = (async () => {
+    for await (const e of subscribe(controller.signal)) seen.push(e);
+  })();
+  return {
+    seen,
+    async until(last, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && !seen.some(last)) await new Promise((r) => setTimeout(r, 20));
+      controller.abort();
+      await done;
+      return seen;
+    },
+  };
+}
+
 describe.skipIf(unavailable !== undefined)(`postgres ordering ${unavailable ?? ""}`, () => {
   it("a transaction that commits late cannot be overtaken: positions follow commit order", async () => {
     const schema = uniqueSchema();
@@ -57,6 +79,71 @@ describe.skipIf(unavailable !== undefined)(`postgres ordering ${unavailable ?? "
       expect(events[0]!.position).toBeLessThan(fastResult.position);
     } finally {
       await slow.end();
+      await store.close();
+    }
+  });
+
+  it("live subscribers see every event once, in order, under many writers whose commits are delayed at random", async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    // An inline projection that sleeps a random moment runs after positions are handed out and
+    // before commit: with positions taken from a sequence, commits would land out of order and
+    // a reader that moved past a late one would skip it.
+    let seed = 42;
+    const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const store = await PostgresEventStore.open({
+      connection: TEST_POSTGRES_URL,
+      schema,
+      poolSize: 16,
+      inline: [
+        {
+          name: "jitter",
+          apply: (event) =>
+            event.data !== null && (event.data as { k?: number }).k === 0
+              ? new Promise<void>((resolve) => setTimeout(resolve, random() * 3))
+              : undefined,
+        },
+      ],
+    });
+    try {
+      const writers = 8;
+      const appends = 20;
+      const perAppend = 3;
+      const total = writers * appends * perAppend;
+      const live = collector((signal) => store.subscribe({ signal }));
+      const oneStream = collector((signal) => store.subscribe({ stream: "w-3", signal }));
+      let late: ReturnType<typeof collector> | undefined;
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < appends; i++) {
+            if (w === 0 && i === appends / 2)
+              late = collector((signal) => store.subscribe({ signal }));
+            await store.appendToStream(
+              `w-${w}`,
+              Array.from({ length: perAppend }, (_, k) => ({ type: "E", data: { w, i, k } })),
+            );
+          }
+        }),
+      );
+      const all: RecordedEvent[] = [];
+      for (let from: number | undefined = 0; from !== undefined;) {
+        const page = await store.readAll({ fromPosition: from, maxCount: 10_000 });
+        all.push(...page.events);
+        from = page.nextPosition;
+      }
+      expect(all).toHaveLength(total);
+      const expected = all.map((e) => e.position);
+      const head = expected[expected.length - 1]!;
+      // Wait for the last event, then compare: a skipped event shows as a difference, not a hang.
+      for (const subscriber of [live, late!]) {
+        const seen = await subscriber.until((e) => e.position === head, 10_000);
+        expect(seen.map((e) => e.position)).toEqual(expected);
+      }
+      const streamVersions = (
+        await oneStream.until((e) => e.version === appends * perAppend - 1, 10_000)
+      ).map((e) => e.version);
+      expect(streamVersions).toEqual(Array.from({ length: appends * perAppend }, (_, v) => v));
+    } finally {
       await store.close();
     }
   });

@@ -119,6 +119,28 @@ function migrations(s: string): readonly string[] {
     END
     $fn$;
     `,
+    `
+    -- Persistent subscription groups: settings, checkpoint, events settled above the
+    -- checkpoint and retry counts, written whole by each commit of the group.
+    CREATE TABLE ${s}.persistent_subscriptions (
+      group_name text PRIMARY KEY,
+      settings jsonb NOT NULL,
+      checkpoint bigint NOT NULL,
+      settled bigint[] NOT NULL DEFAULT '{}',
+      retries jsonb NOT NULL DEFAULT '{}',
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE ${s}.parked_events (
+      group_name text NOT NULL REFERENCES ${s}.persistent_subscriptions ON DELETE CASCADE,
+      seq bigint NOT NULL,
+      event jsonb NOT NULL,
+      reason text NOT NULL,
+      retry_count int NOT NULL,
+      parked_at bigint NOT NULL,
+      replaying boolean NOT NULL DEFAULT false,
+      PRIMARY KEY (group_name, seq)
+    );
+    `,
   ];
 }
 

@@ -205,7 +205,9 @@ export class ProjectionRunner {
   private afterCommit(events: readonly RecordedEvent[], checkpoint: number): void {
     this.checkpoint = checkpoint;
     const now = this.clock.now();
-    for (const event of events) this.lag.recordMs(Math.max(0, now - event.timestamp));
+    // A rebuild replays history: the age of old events is not the projection's lag.
+    if (this.state !== "rebuilding")
+      for (const event of events) this.lag.recordMs(Math.max(0, now - event.timestamp));
     const newest = events[events.length - 1];
     if (newest !== undefined) this.lagMs?.set(Math.max(0, now - newest.timestamp));
     for (let i = this.waiters.length - 1; i >= 0; i--)

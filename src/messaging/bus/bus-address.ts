@@ -65,8 +65,13 @@ export class BusAddresses {
   }
 
   /** A bus given by name or ARN, as a name (undefined when it is neither). */
-  busName(nameOrArn: string | undefined): string | undefined {
+  busName(nameOrArn: unknown): string | undefined {
     if (nameOrArn === undefined) return "default";
+    if (typeof nameOrArn !== "string")
+      throw invalidField(
+        "EventBusName",
+        `expected a bus name or ARN, got ${JSON.stringify(nameOrArn) ?? typeof nameOrArn}`,
+      );
     const prefix = `${this.base()}:event-bus/`;
     if (nameOrArn.startsWith("arn:"))
       return nameOrArn.startsWith(prefix) ? nameOrArn.slice(prefix.length) : undefined;
@@ -74,9 +79,9 @@ export class BusAddresses {
   }
 
   /** The bus and rule names in a rule ARN, or undefined. */
-  ruleFromArn(arn: string): { bus: string; rule: string } | undefined {
+  ruleFromArn(arn: unknown): { bus: string; rule: string } | undefined {
     const prefix = `${this.base()}:rule/`;
-    if (!arn.startsWith(prefix)) return undefined;
+    if (typeof arn !== "string" || !arn.startsWith(prefix)) return undefined;
     const rest = arn.slice(prefix.length);
     const slash = rest.lastIndexOf("/");
     return slash < 0
@@ -84,8 +89,8 @@ export class BusAddresses {
       : { bus: rest.slice(0, slash), rule: rest.slice(slash + 1) };
   }
 
-  archiveName(arn: string): string | undefined {
+  archiveName(arn: unknown): string | undefined {
     const prefix = `${this.base()}:archive/`;
-    return arn.startsWith(prefix) ? arn.slice(prefix.length) : undefined;
+    return typeof arn === "string" && arn.startsWith(prefix) ? arn.slice(prefix.length) : undefined;
   }
 }

@@ -32,6 +32,7 @@ import {
 } from "./queue-address.js";
 import { QueueCatalog } from "./queue-catalog.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
+import { checkRequest, decodeListToken, encodeListToken } from "./request-checks.js";
 import type {
   BatchResult,
   BatchResultErrorEntry,
@@ -918,30 +919,6 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     await this.catalog.put(definition);
     queue.redefine(definition);
   }
-}
-
-/** A request must be an object of parameters (plain JavaScript may pass anything). */
-function checkRequest<T>(input: T): T {
-  if (typeof input !== "object" || input === null || Array.isArray(input))
-    throw invalidParameter("request", "an object of request parameters");
-  return input;
-}
-
-const LIST_TOKEN_PREFIX = "after:";
-
-function encodeListToken(lastName: string): string {
-  return Buffer.from(LIST_TOKEN_PREFIX + lastName, "utf8").toString("base64url");
-}
-
-/** The queue name a listQueues NextToken continues after, or InvalidParameterValue. */
-function decodeListToken(token: unknown): string {
-  if (typeof token === "string" && /^[A-Za-z0-9_-]{1,200}$/.test(token)) {
-    const text = Buffer.from(token, "base64url").toString("utf8");
-    const name = text.slice(LIST_TOKEN_PREFIX.length);
-    if (text.startsWith(LIST_TOKEN_PREFIX) && /^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name))
-      return name;
-  }
-  throw invalidParameter("NextToken", "a token from an earlier listQueues call");
 }
 
 function queueDirName(definition: QueueDefinition): string {

@@ -12,6 +12,11 @@ export class MinHeap<T> {
     return this.keys[0];
   }
 
+  /** The value with the smallest key, or undefined when empty. */
+  peek(): T | undefined {
+    return this.values[0];
+  }
+
   push(key: number, value: T): void {
     const keys = this.keys;
     const values = this.values;

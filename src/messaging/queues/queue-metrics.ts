@@ -10,6 +10,7 @@ export class QueueMetrics {
   private readonly visible: Gauge;
   private readonly inflight: Gauge;
   private readonly delayed: Gauge;
+  private readonly oldest: Gauge;
 
   constructor(registry: MetricsRegistry = new MetricsRegistry(), queue: string) {
     const labels = { queue };
@@ -48,6 +49,11 @@ export class QueueMetrics {
       "ApproximateNumberOfMessagesDelayed",
       labels,
     );
+    this.oldest = registry.gauge(
+      "sluice_queue_oldest_message_timestamp_seconds",
+      "Send time (Unix seconds) of the oldest message not yet deleted, 0 when empty; age = time() - this",
+      labels,
+    );
   }
 
   /** Copies the state's counts into the depth gauges. */
@@ -55,5 +61,6 @@ export class QueueMetrics {
     this.visible.set(state.visibleCount);
     this.inflight.set(state.inflightCount);
     this.delayed.set(state.delayedCount);
+    this.oldest.set((state.oldestSentAt() ?? 0) / 1000);
   }
 }

@@ -94,6 +94,21 @@ export class QueueState {
     return group;
   }
 
+  /** The send time of the oldest message not yet deleted (in flight ones too), or undefined. */
+  oldestSentAt(): number | undefined {
+    let head = this.bySeq.peekFront();
+    while (head !== undefined && head.state === GONE) {
+      this.bySeq.shift();
+      head = this.bySeq.peekFront();
+    }
+    let oldest = head?.sentAt;
+    // Messages moved in with their original send time can be older than the sequence head.
+    while (this.lateExpiry.peek()?.state === GONE) this.lateExpiry.pop();
+    const late = this.lateExpiry.peekKey();
+    if (late !== undefined && (oldest === undefined || late < oldest)) oldest = late;
+    return oldest;
+  }
+
   get groupCount(): number {
     return this.groups.size;
   }

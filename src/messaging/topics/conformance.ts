@@ -3,7 +3,8 @@
  * for topics (admin, errors, key placement, per-partition order), consumers (poll, seek,
  * pause) and consumer groups (assignment, rebalancing on join, leave and session expiry,
  * committed offsets, lag), and, where the backend has storage, durability across a reopen.
- * Time runs on a `VirtualClock`, so session timeouts take milliseconds.
+ * Transactions (`conformance-transactions.ts`) run where the backend has storage. Time runs on a
+ * `VirtualClock`, so session timeouts take milliseconds.
  *
  * Usage, in a backend's test file:
  *
@@ -16,6 +17,7 @@ import type { ConsumerOptions, ConsumerRecord, TopicConsumer } from "./topic-con
 import { type TopicErrorName, isTopicError } from "./topic-error.js";
 import type { ProducerOptions, TopicProducer } from "./topic-producer.js";
 import type { TopicService } from "./topic-service.js";
+import { transactionTests } from "./conformance-transactions.js";
 
 export interface TopicConformanceHarness {
   readonly name: string;
@@ -25,6 +27,8 @@ export interface TopicConformanceHarness {
   reopen?(service: TopicService, clock: VirtualClock): Promise<TopicService>;
   /** Makes `consumer` fall silent as a crashed process would (no heartbeats, no leave); omit if impossible. */
   silence?(consumer: TopicConsumer): void;
+  /** Stops `service` as a killed process would (nothing closed cleanly) and opens its storage again. */
+  crashAndReopen?(service: TopicService, clock: VirtualClock): Promise<TopicService>;
 }
 
 /**
@@ -141,6 +145,11 @@ class World {
     this.service = await this.harness.reopen(this.service, this.clock);
   }
 
+  async crashAndReopen(): Promise<void> {
+    if (this.harness.crashAndReopen === undefined) throw new Error("backend cannot crash");
+    this.service = await this.harness.crashAndReopen(this.service, this.clock);
+  }
+
   close(): Promise<void> {
     return this.service.close();
   }
@@ -171,6 +180,7 @@ export function describeTopicConformance(harness: TopicConformanceHarness): void
     consumerTests(w);
     groupTests(w, harness);
     if (harness.reopen !== undefined) durabilityTests(w);
+    if (harness.reopen !== undefined) transactionTests(w, harness.crashAndReopen !== undefined);
   });
 }
 

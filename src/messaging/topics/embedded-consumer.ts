@@ -5,11 +5,13 @@ import { isList } from "./input-checks.js";
 import type { GroupCoordinator, MemberView } from "./group-coordinator.js";
 import { keepProcessAlive } from "./keep-alive.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
+import type { PartitionLog } from "./partition-log.js";
 import type { TopicBroker } from "./topic-broker.js";
 import type {
   AssignorName,
   ConsumerOptions,
   ConsumerRecord,
+  IsolationLevel,
   OffsetCommits,
   OffsetReset,
   PollOptions,
@@ -33,6 +35,7 @@ interface ResolvedConsumerOptions {
   readonly autoOffsetReset: OffsetReset;
   readonly maxPollRecords: number;
   readonly maxPartitionFetchBytes: number;
+  readonly isolationLevel: IsolationLevel;
 }
 
 interface Assigned {
@@ -103,6 +106,7 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
     );
   return {
     groupId,
+    isolationLevel: isolation,
     clientId: options.clientId ?? `consumer-${++clientCounter}`,
     assignors,
     sessionTimeoutMs,
@@ -369,14 +373,18 @@ export class EmbeddedConsumer implements TopicConsumer {
       const a = entries[(start + n) % entries.length]!;
       if (a.paused) continue;
       const log = this.broker.partitionLog(a.tp.topic, a.tp.partition);
+      // Offsets a transaction is still committing for this partition: wait, as Kafka's
+      // consumer does on UNSTABLE_OFFSET_COMMIT, rather than start from the older offset.
+      if (a.position === undefined && this.hasPendingOffsets(a.tp)) continue;
       let position = a.position ?? this.initialPosition(a.tp);
       if (position < log.logStartOffset || position > log.highWatermark)
         position = this.resetPosition(a.tp, position);
       a.position = position;
-      const records = log.read(
+      const { records, nextOffset } = log.read(
         position,
         this.options.maxPollRecords - out.length,
         this.options.maxPartitionFetchBytes,
+        this.options.isolationLevel,
       );
       const { topic, partition } = a.tp;
       for (const r of records)
@@ -389,10 +397,16 @@ export class EmbeddedConsumer implements TopicConsumer {
           value: r.value,
           headers: r.headers,
         });
-      if (records.length > 0) a.position = records[records.length - 1]!.offset + 1;
-      else if (position < log.highWatermark) a.position = log.highWatermark; // compacted away
+      a.position = nextOffset;
     }
     return out;
+  }
+
+  private hasPendingOffsets(tp: TopicPartition): boolean {
+    const groupId = this.options.groupId;
+    return (
+      groupId !== undefined && this.coordinator.offsets.hasPending(groupId, tp.topic, tp.partition)
+    );
   }
 
   private initialPosition(tp: TopicPartition): number {
@@ -411,7 +425,14 @@ export class EmbeddedConsumer implements TopicConsumer {
         `${tp.topic}-${tp.partition}: ${from === undefined ? "no committed offset" : `offset ${from} is out of range [${log.logStartOffset}, ${log.highWatermark}]`} and autoOffsetReset is "none"`,
         "autoOffsetReset",
       );
-    return this.options.autoOffsetReset === "earliest" ? log.logStartOffset : log.highWatermark;
+    return this.options.autoOffsetReset === "earliest" ? log.logStartOffset : this.endOf(log);
+  }
+
+  /** The end a consumer sees: the last stable offset under read_committed, as Kafka's endOffsets. */
+  private endOf(log: PartitionLog): number {
+    return this.options.isolationLevel === "read_committed"
+      ? log.lastStableOffset
+      : log.highWatermark;
   }
 
   private async waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
@@ -429,7 +450,7 @@ export class EmbeddedConsumer implements TopicConsumer {
       waits.push(
         this.broker
           .partitionLog(a.tp.topic, a.tp.partition)
-          .waitForRecords(a.position, stop.signal),
+          .waitForRecords(a.position, stop.signal, this.options.isolationLevel),
       );
     }
     waits.push(
@@ -543,9 +564,8 @@ export class EmbeddedConsumer implements TopicConsumer {
   }
 
   seekToEnd(partitions?: readonly TopicPartition[]): Promise<void> {
-    return this.seekEach(
-      partitions,
-      (a) => this.broker.partitionLog(a.tp.topic, a.tp.partition).highWatermark,
+    return this.seekEach(partitions, (a) =>
+      this.endOf(this.broker.partitionLog(a.tp.topic, a.tp.partition)),
     );
   }
 

@@ -11,7 +11,18 @@ import { keepProcessAlive } from "./keep-alive.js";
 import { type Partitioner, createPartitioner } from "./partitioner.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import type { TopicBroker } from "./topic-broker.js";
-import { TopicError, invalidTopicInput, unknownTopic } from "./topic-error.js";
+import {
+  ProducerFencedError,
+  TopicError,
+  invalidTopicInput,
+  isTopicError,
+  unknownTopic,
+} from "./topic-error.js";
+import {
+  DEFAULT_TRANSACTION_TIMEOUT_MS,
+  type TransactionCoordinator,
+} from "./transaction-coordinator.js";
+import { TRANSACTIONAL_BIT } from "./transaction-marker.js";
 import type {
   Acks,
   CompressionType,
@@ -51,6 +62,14 @@ interface PendingBatch {
   bytes: number;
   timer: Timer | undefined;
 }
+
+/**
+ * Where a transactional producer is: "uninitialized" until initTransactions, "ready" between
+ * transactions, "in-transaction", "ending" while a commit or abort runs, "abortable" after a
+ * failed send (only abort helps), "fenced" once a newer instance took the id (nothing helps).
+ */
+type TransactionPhase =
+  "uninitialized" | "initializing" | "ready" | "in-transaction" | "ending" | "abortable" | "fenced";
 
 const PARTITIONERS: readonly string[] = ["key-hash", "round-robin", "sticky"];
 /** Bytes a record adds to a batch beyond key, value and headers (varints, attributes). */
@@ -128,22 +147,56 @@ export class EmbeddedProducer implements TopicProducer {
   private readonly waitingForId: Array<() => void> = [];
   private flushScheduled = false;
   private closed = false;
+  private producerEpoch = 0;
+  private readonly transactionalId: string | undefined;
+  private readonly transactionTimeoutMs: number;
+  private phase: TransactionPhase = "uninitialized";
+  /** Why the producer is abortable or fenced. */
+  private transactionError: Error | undefined;
+  /** Partitions added to the open transaction (resolves once the coordinator has them). */
+  private readonly transactionPartitions = new Map<string, Promise<void>>();
+  /** True once the coordinator holds the open transaction (a partition or group was added). */
+  private transactionRegistered = false;
 
   constructor(
     private readonly broker: TopicBroker,
+    private readonly transactions: TransactionCoordinator,
     options: ProducerOptions,
     private readonly onClose: (producer: EmbeddedProducer) => void,
   ) {
     this.options = resolveProducerOptions(options);
-    if (options.transactionalId !== undefined)
-      throw new TopicError(
-        "INVALID_CONFIG",
-        "transactionalId: transactions are not available in the embedded backend yet",
-        "transactionalId",
-      );
+    this.transactionalId = options.transactionalId;
+    this.transactionTimeoutMs = intOption(
+      options.transactionTimeoutMs,
+      "transactionTimeoutMs",
+      1,
+      DEFAULT_TRANSACTION_TIMEOUT_MS,
+    );
+    if (this.transactionalId !== undefined) {
+      if (
+        typeof this.transactionalId !== "string" ||
+        this.transactionalId.length === 0 ||
+        this.transactionalId.length > 249
+      )
+        throw invalidTopicInput(
+          "transactionalId",
+          "a string of 1 to 249 characters",
+          this.transactionalId,
+          "INVALID_CONFIG",
+        );
+      if (!this.options.idempotent)
+        throw invalidTopicInput(
+          "idempotent",
+          "true (or unset) for a transactional producer",
+          options.idempotent,
+          "INVALID_CONFIG",
+        );
+    }
     this.partitioner = createPartitioner(this.options.partitioner);
     this.codecId = CompressionCodec[this.options.compression];
-    if (this.options.idempotent) {
+    if (this.transactionalId !== undefined) {
+      // The id and epoch come from initTransactions.
+    } else if (this.options.idempotent) {
       const allocation = broker.allocateProducerId().then(
         (id) => {
           this.producerId = id;
@@ -203,6 +256,8 @@ export class EmbeddedProducer implements TopicProducer {
   ): { topic: string; partition: number; input: RecordInput; size: number } {
     if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
     this.broker.ensureOpen();
+    if (this.transactionalId !== undefined && this.phase !== "in-transaction")
+      throw this.notInTransaction("send");
     if (record === null || typeof record !== "object")
       throw invalidTopicInput(`${prefix}record`, "a record object", record, "INVALID_RECORD");
     const topic = record.topic;
@@ -323,8 +378,31 @@ export class EmbeddedProducer implements TopicProducer {
     this.partitioner.onBatchSent(batch.topic);
     const sequence = this.sequences.get(key) ?? 0;
     if (this.options.idempotent) this.sequences.set(key, (sequence + batch.records.length) | 0);
-    if (this.producerId === undefined) this.waitingForId.push(() => this.write(batch, sequence));
+    if (this.transactionalId !== undefined) this.writeInTransaction(batch, key, sequence);
+    else if (this.producerId === undefined)
+      this.waitingForId.push(() => this.write(batch, sequence));
     else this.write(batch, sequence);
+  }
+
+  /** Adds the partition to the transaction first (once), then writes; batches keep their order. */
+  private writeInTransaction(batch: PendingBatch, key: string, sequence: number): void {
+    let added = this.transactionPartitions.get(key);
+    if (added === undefined) {
+      added = this.transactions
+        .addPartitions(this.transactionalId!, this.producerId!, this.producerEpoch, [
+          { topic: batch.topic, partition: batch.partition },
+        ])
+        .then(() => {
+          this.transactionRegistered = true;
+        });
+      this.transactionPartitions.set(key, added);
+    }
+    this.track(
+      added.then(
+        () => this.write(batch, sequence),
+        (error: unknown) => this.fail(batch, this.transactionFailed(error)),
+      ),
+    );
   }
 
   private write(batch: PendingBatch, sequence: number): void {
@@ -335,8 +413,15 @@ export class EmbeddedProducer implements TopicProducer {
         defaultTimestamp: this.broker.clock.now(),
         compression: this.codecId,
         ...(this.options.idempotent && this.producerId !== undefined && this.producerId >= 0
-          ? { producer: { producerId: this.producerId, producerEpoch: 0, baseSequence: sequence } }
+          ? {
+              producer: {
+                producerId: this.producerId,
+                producerEpoch: this.producerEpoch,
+                baseSequence: sequence,
+              },
+            }
           : {}),
+        ...(this.transactionalId === undefined ? {} : { attributes: TRANSACTIONAL_BIT }),
       });
       appended = this.broker.appendBatch(batch.topic, batch.partition, encoded, false);
     } catch (error) {
@@ -350,7 +435,11 @@ export class EmbeddedProducer implements TopicProducer {
     this.track(
       appended.then(
         (result) => this.complete(batch, result.baseOffset),
-        (error: unknown) => this.fail(batch, translate(error)),
+        (error: unknown) =>
+          this.fail(
+            batch,
+            this.transactionalId === undefined ? translate(error) : this.transactionFailed(error),
+          ),
       ),
     );
   }
@@ -388,30 +477,166 @@ export class EmbeddedProducer implements TopicProducer {
       await Promise.all([...this.inFlight]);
   }
 
-  beginTransaction(): Promise<void> {
-    return Promise.reject(notTransactional());
+  // ---------------------------------------------------------------- transactions
+
+  /** A failure inside a transaction: fencing ends the producer, anything else only the transaction. */
+  private transactionFailed(error: unknown): Error {
+    if (error instanceof ProducerFencedError || isTopicError(error, "INVALID_PRODUCER_EPOCH")) {
+      const fenced =
+        error instanceof ProducerFencedError
+          ? error
+          : new ProducerFencedError(
+              `producerEpoch: ${this.transactionalId} was taken over by a newer producer (${(error as Error).message})`,
+            );
+      this.phase = "fenced";
+      this.transactionError = fenced;
+      return fenced;
+    }
+    const failure = translate(error);
+    if (this.phase === "in-transaction" || this.phase === "ending") {
+      this.phase = "abortable";
+      this.transactionError = failure;
+    }
+    return failure;
   }
 
-  sendOffsetsToTransaction(
-    _offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
-    _group: ConsumerGroupMetadata,
+  private notInTransaction(call: string): Error {
+    if (this.transactionalId === undefined) return notTransactional();
+    if (this.phase === "fenced" && this.transactionError !== undefined)
+      return this.transactionError;
+    if (this.phase === "abortable")
+      return new TopicError(
+        "INVALID_TXN_STATE",
+        `${call}: the transaction failed (${this.transactionError?.message ?? "a send failed"}); abort it`,
+        "transactionalId",
+        { cause: this.transactionError?.message },
+      );
+    return new TopicError(
+      "INVALID_TXN_STATE",
+      `${call}: expected an open transaction (beginTransaction first), the producer is ${this.phase}`,
+      "transactionalId",
+      { phase: this.phase },
+    );
+  }
+
+  async initTransactions(): Promise<void> {
+    if (this.transactionalId === undefined) throw notTransactional();
+    if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
+    if (this.phase === "fenced") throw this.transactionError!;
+    if (this.phase !== "uninitialized")
+      throw new TopicError(
+        "INVALID_TXN_STATE",
+        `initTransactions: already called (the producer is ${this.phase})`,
+        "transactionalId",
+      );
+    this.phase = "initializing";
+    try {
+      const { producerId, producerEpoch } = await this.transactions.initProducerId(
+        this.transactionalId,
+        this.transactionTimeoutMs,
+      );
+      this.producerId = producerId;
+      this.producerEpoch = producerEpoch;
+      this.sequences.clear();
+      this.phase = "ready";
+    } catch (error) {
+      this.phase = "uninitialized";
+      throw error;
+    }
+  }
+
+  async beginTransaction(): Promise<void> {
+    if (this.transactionalId === undefined) throw notTransactional();
+    if (this.phase === "uninitialized") await this.initTransactions();
+    if (this.phase !== "ready") throw this.notInTransaction("beginTransaction");
+    this.phase = "in-transaction";
+    this.transactionPartitions.clear();
+    this.transactionRegistered = false;
+    this.transactionError = undefined;
+  }
+
+  async sendOffsetsToTransaction(
+    offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
+    group: ConsumerGroupMetadata,
   ): Promise<void> {
-    return Promise.reject(notTransactional());
+    if (this.phase !== "in-transaction") throw this.notInTransaction("sendOffsetsToTransaction");
+    if (group === null || typeof group !== "object" || typeof group.groupId !== "string")
+      throw invalidTopicInput("group", "{ groupId, generationId, memberId }", group);
+    const id = this.transactionalId!;
+    try {
+      await this.transactions.addOffsets(id, this.producerId!, this.producerEpoch, group.groupId);
+      this.transactionRegistered = true;
+      await this.transactions.commitOffsets(
+        id,
+        this.producerId!,
+        this.producerEpoch,
+        group,
+        offsets,
+      );
+    } catch (error) {
+      throw this.transactionFailed(error);
+    }
   }
 
-  commitTransaction(): Promise<void> {
-    return Promise.reject(notTransactional());
+  async commitTransaction(): Promise<void> {
+    if (this.phase !== "in-transaction") throw this.notInTransaction("commitTransaction");
+    this.phase = "ending";
+    await this.flush();
+    // A send that failed while flushing made the transaction abortable (or fenced the producer).
+    if (this.phase !== "ending") throw this.notInTransaction("commitTransaction");
+    await this.end(true);
   }
 
-  abortTransaction(): Promise<void> {
-    return Promise.reject(notTransactional());
+  async abortTransaction(): Promise<void> {
+    if (this.phase === "fenced") throw this.transactionError!;
+    if (this.phase !== "in-transaction" && this.phase !== "abortable")
+      throw this.notInTransaction("abortTransaction");
+    this.phase = "ending";
+    // Unsent batches have no sequence yet: drop them. Sent ones are closed by the abort marker.
+    const aborted = new TopicError(
+      "TRANSACTION_ABORTED",
+      "send: the transaction was aborted before this record was sent",
+      "transactionalId",
+    );
+    for (const batch of [...this.batches.values()]) {
+      batch.timer?.cancel();
+      this.batches.delete(`${batch.topic}\u0000${batch.partition}`);
+      this.fail(batch, aborted);
+    }
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    if ((this.phase as TransactionPhase) === "fenced") throw this.transactionError!;
+    this.phase = "ending";
+    await this.end(false);
+  }
+
+  private async end(commit: boolean): Promise<void> {
+    try {
+      if (this.transactionRegistered)
+        await this.transactions.endTransaction(
+          this.transactionalId!,
+          this.producerId!,
+          this.producerEpoch,
+          commit,
+        );
+      this.phase = "ready";
+      this.transactionPartitions.clear();
+      this.transactionRegistered = false;
+    } catch (error) {
+      throw this.transactionFailed(error);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush();
-    this.closed = true;
-    this.onClose(this);
+    try {
+      // As Kafka's producer does, closing in the middle of a transaction aborts it.
+      if (this.phase === "in-transaction" || this.phase === "abortable")
+        await this.abortTransaction().catch(() => undefined);
+      else await this.flush();
+    } finally {
+      this.closed = true;
+      this.onClose(this);
+    }
   }
 
   /** Drops everything unsent, as a killed process would. */

@@ -53,7 +53,7 @@ export class EmbeddedTopicAdmin implements TopicAdmin {
         partition: log.partition,
         logStartOffset: log.logStartOffset,
         highWatermark: log.highWatermark,
-        lastStableOffset: log.highWatermark,
+        lastStableOffset: log.lastStableOffset,
         sizeBytes: log.sizeBytes,
       };
     });

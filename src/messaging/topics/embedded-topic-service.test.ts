@@ -27,6 +27,14 @@ describeTopicConformance({
     dirOf.set(reopened, dir);
     return reopened;
   },
+  async crashAndReopen(service, clock) {
+    const dir = dirOf.get(service);
+    if (dir === undefined) throw new Error("crash: not a service this harness opened");
+    (service as EmbeddedTopicService).kill();
+    const reopened = await EmbeddedTopicService.open(dir, { clock, fsync: "never" });
+    dirOf.set(reopened, dir);
+    return reopened;
+  },
   silence(consumer) {
     (consumer as EmbeddedConsumer).silence();
   },

@@ -11,6 +11,7 @@ import { TopicBroker } from "./topic-broker.js";
 import type { ConsumerOptions, TopicConsumer } from "./topic-consumer.js";
 import type { ProducerOptions, TopicProducer } from "./topic-producer.js";
 import type { TopicService } from "./topic-service.js";
+import { TransactionCoordinator } from "./transaction-coordinator.js";
 
 export interface EmbeddedTopicServiceOptions {
   readonly clock?: Clock;
@@ -18,6 +19,8 @@ export interface EmbeddedTopicServiceOptions {
   readonly fsync?: FsyncPolicy;
   readonly metrics?: MetricsRegistry;
   readonly fs?: FileSystem;
+  /** How often open transactions are checked against their timeout (default 1 s). */
+  readonly transactionTimeoutCheckIntervalMs?: number;
 }
 
 /**
@@ -30,13 +33,32 @@ export class EmbeddedTopicService implements TopicService {
   private readonly producers = new Set<EmbeddedProducer>();
   private readonly consumers = new Set<EmbeddedConsumer>();
   private closed = false;
+  private readonly stopLagMetrics: () => void;
 
   private constructor(
     /** The storage, for listeners that append client batches as-is (the Kafka protocol). */
     readonly broker: TopicBroker,
     private readonly coordinator: GroupCoordinator,
+    /** The transaction coordinator, for listeners that serve Kafka's transaction calls. */
+    readonly transactions: TransactionCoordinator,
+    metrics: MetricsRegistry | undefined,
   ) {
     this.admin = new EmbeddedTopicAdmin(broker, coordinator);
+    this.stopLagMetrics = metrics?.onCollect(() => this.refreshLag(metrics)) ?? (() => undefined);
+  }
+
+  /** Consumer lag per group and partition (log end minus committed offset), as of now. */
+  private refreshLag(metrics: MetricsRegistry): void {
+    if (this.closed) return;
+    for (const { groupId } of this.coordinator.list())
+      for (const o of this.coordinator.describe(groupId).offsets)
+        metrics
+          .gauge(
+            "sluice_consumer_group_lag",
+            "Records a consumer group has yet to consume (log end offset minus committed offset)",
+            { group: groupId, topic: o.topic, partition: String(o.partition) },
+          )
+          .set(o.lag);
   }
 
   /** Opens (creating if needed) the topics stored in `dir`. */
@@ -59,16 +81,30 @@ export class EmbeddedTopicService implements TopicService {
           true,
         );
       const offsets = OffsetStore.load(broker.partitionLog(OFFSETS_TOPIC, 0), () => clock.now());
-      return new EmbeddedTopicService(broker, new GroupCoordinator(broker, offsets, clock));
+      const groups = new GroupCoordinator(broker, offsets, clock);
+      // Opening settles every transaction a crash left open or half-ended.
+      const transactions = await TransactionCoordinator.open(broker, groups, clock, {
+        ...(options.transactionTimeoutCheckIntervalMs === undefined
+          ? {}
+          : { timeoutCheckIntervalMs: options.transactionTimeoutCheckIntervalMs }),
+      });
+      return new EmbeddedTopicService(broker, groups, transactions, options.metrics);
     } catch (error) {
       await broker.close();
       throw error;
     }
   }
 
+  /** The consumer-group coordinator, for listeners that serve Kafka's group protocol. */
+  get groupCoordinator(): GroupCoordinator {
+    return this.coordinator;
+  }
+
   producer(options: ProducerOptions = {}): TopicProducer {
     this.broker.ensureOpen();
-    const producer = new EmbeddedProducer(this.broker, options, (p) => this.producers.delete(p));
+    const producer = new EmbeddedProducer(this.broker, this.transactions, options, (p) =>
+      this.producers.delete(p),
+    );
     this.producers.add(producer);
     return producer;
   }
@@ -85,8 +121,10 @@ export class EmbeddedTopicService implements TopicService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopLagMetrics();
     await Promise.all([...this.producers].map((p) => p.close().catch(() => undefined)));
     await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
+    await this.transactions.close();
     this.coordinator.close();
     await this.broker.close();
   }
@@ -97,6 +135,7 @@ export class EmbeddedTopicService implements TopicService {
     this.closed = true;
     for (const p of this.producers) p.abandon();
     for (const c of this.consumers) c.silence();
+    this.transactions.kill();
     this.coordinator.close();
     this.broker.kill();
   }

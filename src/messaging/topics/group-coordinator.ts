@@ -89,6 +89,7 @@ export class GroupCoordinator {
   /** Adds or refreshes a member and starts (or joins) a rebalance; returns its member id. */
   join(request: JoinRequest): string {
     this.ensureOpen();
+    checkJoinRequest(request);
     const group = this.groupFor(request.groupId);
     let member = request.memberId === "" ? undefined : group.members.get(request.memberId);
     if (request.memberId !== "" && member === undefined)
@@ -286,6 +287,20 @@ export class GroupCoordinator {
     generation: number,
     offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
   ): Promise<void> {
+    const entries = this.checkCommit(groupId, memberId, generation, offsets);
+    await this.offsets.commit(groupId, entries);
+  }
+
+  /**
+   * Checks a commit as `commit` does (member, generation, ownership, offsets) without writing
+   * it: the transaction coordinator checks offsets sent to a transaction this way.
+   */
+  checkCommit(
+    groupId: string,
+    memberId: string | undefined,
+    generation: number,
+    offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
+  ): CommittedOffset[] {
     this.ensureOpen();
     const entries = this.checkOffsets(offsets);
     const group = this.groups.get(groupId);
@@ -323,7 +338,7 @@ export class GroupCoordinator {
             { topic: e.topic, partition: e.partition },
           );
     }
-    await this.offsets.commit(groupId, entries);
+    return entries;
   }
 
   private checkOffsets(
@@ -446,6 +461,53 @@ export class GroupCoordinator {
       group.rebalanceTimer?.cancel();
       group.sessionTimer?.cancel();
     }
+  }
+}
+
+/**
+ * A join request from outside (a client's JoinGroup) checked field by field, so a malformed one
+ * gets a typed error naming the field instead of breaking the group.
+ */
+function checkJoinRequest(request: JoinRequest): void {
+  if (request === null || typeof request !== "object")
+    throw invalidTopicInput("request", "a join request object", request);
+  for (const field of ["memberId", "clientId", "host"] as const)
+    if (typeof request[field] !== "string")
+      throw invalidTopicInput(field, "a string", request[field]);
+  if (!isList(request.topics) || request.topics.some((t) => typeof t !== "string"))
+    throw invalidTopicInput("topics", "an array of topic names", request.topics);
+  if (
+    !isList(request.assignors) ||
+    request.assignors.length === 0 ||
+    request.assignors.some((a) => !ASSIGNORS.includes(a))
+  )
+    throw invalidTopicInput(
+      "assignors",
+      `a non-empty array of ${ASSIGNORS.join(", ")}`,
+      request.assignors,
+      "INCONSISTENT_GROUP_PROTOCOL",
+    );
+  if (
+    !isList(request.owned) ||
+    request.owned.some(
+      (tp) =>
+        tp === null ||
+        typeof tp !== "object" ||
+        typeof tp.topic !== "string" ||
+        !Number.isSafeInteger(tp.partition) ||
+        tp.partition < 0,
+    )
+  )
+    throw invalidTopicInput("owned", "an array of { topic, partition }", request.owned);
+  for (const field of ["sessionTimeoutMs", "rebalanceTimeoutMs"] as const) {
+    const value = request[field];
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw invalidTopicInput(
+        field,
+        "an integer >= 1 (milliseconds)",
+        value,
+        "INVALID_SESSION_TIMEOUT",
+      );
   }
 }
 

@@ -2,7 +2,19 @@ export type * from "./topic-service.js";
 export type * from "./topic-admin.js";
 export type * from "./topic-producer.js";
 export type * from "./topic-consumer.js";
-export { TopicError, isTopicError } from "./topic-error.js";
+export { TopicError, ProducerFencedError, isTopicError } from "./topic-error.js";
+export {
+  TransactionCoordinator,
+  TRANSACTION_STATE_TOPIC,
+  MAX_TRANSACTION_TIMEOUT_MS,
+  DEFAULT_TRANSACTION_TIMEOUT_MS,
+} from "./transaction-coordinator.js";
+export type {
+  TransactionMetadata,
+  TransactionState,
+  ProducerIdAndEpoch,
+} from "./transaction-coordinator.js";
+export type { AbortedTransaction, PartitionRead } from "./partition-log.js";
 export { EmbeddedTopicService } from "./embedded-topic-service.js";
 export type { EmbeddedTopicServiceOptions } from "./embedded-topic-service.js";
 export { partitionForKey, murmur2 } from "./murmur2.js";

@@ -1,6 +1,18 @@
 import { SluiceError } from "../../errors/index.js";
-import { encodeBatch } from "../../engine/index.js";
+import {
+  type BatchHeader,
+  decodeRecords,
+  encodeBatch,
+  readBatchHeader,
+} from "../../engine/index.js";
 import type { PartitionLog } from "./partition-log.js";
+import {
+  type MarkerType,
+  TRANSACTIONAL_BIT,
+  isControlBatch,
+  isTransactionalBatch,
+  markerTypeOf,
+} from "./transaction-marker.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 
 /** The internal compacted topic holding every group's committed offsets (Kafka's name). */
@@ -10,13 +22,20 @@ export type CommittedOffset = TopicPartition & Required<OffsetAndMetadata>;
 
 const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
+/** Offsets a transaction wrote, applied when its commit marker is written. */
+type PendingOffsets = Array<{ readonly group: string; readonly entry: CommittedOffset }>;
+
 /**
  * Committed offsets: one record per (group, topic, partition) in the compacted internal topic
  * (a null value deletes), read into memory on open. The memory copy changes only after the
- * log acknowledges the write, so nobody reads an offset a crash could take back.
+ * log acknowledges the write, so nobody reads an offset a crash could take back. Offsets sent
+ * within a transaction are written as that producer's transactional records and count only
+ * once the transaction's commit marker follows them (as Kafka's group coordinator does).
  */
 export class OffsetStore {
   private readonly groups = new Map<string, Map<string, CommittedOffset>>();
+  /** Per producer id: offsets of its open transaction. */
+  private readonly pending = new Map<number, PendingOffsets>();
 
   private constructor(
     private readonly log: PartitionLog,
@@ -26,16 +45,92 @@ export class OffsetStore {
   static load(log: PartitionLog, now: () => number): OffsetStore {
     const store = new OffsetStore(log, now);
     for (let offset = log.logStartOffset; offset < log.highWatermark;) {
-      const records = log.read(offset, 10_000, 4 * 1024 * 1024);
-      if (records.length === 0) break;
-      for (const r of records) {
-        const [group, topic, partition] = parseKey(r.key, r.offset);
-        if (r.value === null) store.groups.get(group)?.delete(keyOf(topic, partition));
-        else store.put(group, { topic, partition, ...parseValue(r.value, r.offset) });
+      const bytes = log.log.readBatches(offset, 4 * 1024 * 1024);
+      if (bytes.length === 0) break;
+      for (let at = 0; at < bytes.length;) {
+        const header = readBatchHeader(bytes, at) as BatchHeader;
+        if (header.baseOffset >= log.highWatermark) break;
+        const records = decodeRecords(bytes, at, header);
+        if (records instanceof SluiceError) throw corrupt(header.baseOffset);
+        if (isControlBatch(header.attributes)) {
+          const type = markerTypeOf(records[0]?.key ?? null);
+          if (type !== undefined) store.settle(header.producerId, type);
+        } else
+          for (const r of records) {
+            const [group, topic, partition] = parseKey(r.key, r.offset);
+            if (isTransactionalBatch(header.attributes)) {
+              if (r.value !== null)
+                store.addPending(header.producerId, group, {
+                  topic,
+                  partition,
+                  ...parseValue(r.value, r.offset),
+                });
+            } else if (r.value === null) store.groups.get(group)?.delete(keyOf(topic, partition));
+            else store.put(group, { topic, partition, ...parseValue(r.value, r.offset) });
+          }
+        offset = header.baseOffset + header.lastOffsetDelta + 1;
+        at += header.sizeBytes;
       }
-      offset = records[records.length - 1]!.offset + 1;
     }
     return store;
+  }
+
+  private addPending(producerId: number, group: string, entry: CommittedOffset): void {
+    let list = this.pending.get(producerId);
+    if (list === undefined) {
+      list = [];
+      this.pending.set(producerId, list);
+    }
+    list.push({ group, entry });
+  }
+
+  /** A marker for this producer: its pending offsets count (commit) or go (abort). */
+  private settle(producerId: number, type: MarkerType): void {
+    const list = this.pending.get(producerId);
+    this.pending.delete(producerId);
+    if (type === "commit" && list !== undefined)
+      for (const { group, entry } of list) this.put(group, entry);
+  }
+
+  /**
+   * Writes offsets as part of a producer's transaction; they count once `endTransaction` writes
+   * its commit marker here, and never if it aborts.
+   */
+  async commitTransactional(
+    producerId: number,
+    producerEpoch: number,
+    group: string,
+    offsets: readonly CommittedOffset[],
+  ): Promise<void> {
+    if (offsets.length === 0) return;
+    const batch = encodeBatch(
+      offsets.map((o) => ({
+        key: Buffer.from(JSON.stringify([group, o.topic, o.partition])),
+        value: Buffer.from(JSON.stringify({ offset: o.offset, metadata: o.metadata })),
+      })),
+      {
+        baseOffset: 0,
+        defaultTimestamp: this.now(),
+        attributes: TRANSACTIONAL_BIT,
+        producer: { producerId, producerEpoch, baseSequence: -1 },
+      },
+    );
+    await this.log.append(batch, false, "coordinator");
+    for (const o of offsets) this.addPending(producerId, group, o);
+  }
+
+  /** Writes the transaction's marker here and applies or drops its offsets. */
+  async endTransaction(producerId: number, producerEpoch: number, type: MarkerType): Promise<void> {
+    await this.log.appendMarker(producerId, producerEpoch, type);
+    this.settle(producerId, type);
+  }
+
+  /** True while a transaction holds uncommitted offsets for this group and partition. */
+  hasPending(group: string, topic: string, partition: number): boolean {
+    for (const list of this.pending.values())
+      for (const { group: g, entry } of list)
+        if (g === group && entry.topic === topic && entry.partition === partition) return true;
+    return false;
   }
 
   private put(group: string, entry: CommittedOffset): void {

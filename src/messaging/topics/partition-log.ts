@@ -9,6 +9,7 @@ import {
   MAX_DECOMPRESSED_BATCH_BYTES,
   checkBatch,
   decodeRecords,
+  type BatchKind,
   openLog,
   readBatchHeader,
 } from "../../engine/index.js";
@@ -17,13 +18,47 @@ import type { Clock } from "../../time/index.js";
 import { ProducerStateTable } from "./producer-state.js";
 import type { TopicConfig } from "./topic-admin.js";
 import { logOptionsFor } from "./topic-config.js";
+import type { IsolationLevel } from "./topic-consumer.js";
 import { TopicError } from "./topic-error.js";
+import {
+  type MarkerType,
+  encodeMarker,
+  isControlBatch,
+  isTransactionalBatch,
+  markerTypeOf,
+} from "./transaction-marker.js";
 
 export interface PartitionLogOptions {
   readonly clock: Clock;
   readonly fsync: FsyncPolicy;
   readonly metrics: MetricsRegistry;
   readonly fs?: FileSystem;
+}
+
+/**
+ * Called before a producer's transactional batch is stored: throws unless that producer (at that
+ * epoch) has the partition in an open transaction (Kafka's KIP-890 verification), so a batch
+ * nobody will ever close with a marker cannot hold back the last stable offset.
+ */
+export type TransactionGuard = (
+  producerId: number,
+  producerEpoch: number,
+  topic: string,
+  partition: number,
+) => void;
+
+/** A transaction that ended with an abort marker: its producer's records in [first, last] are hidden from read_committed. */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** The offset of the abort marker. */
+  readonly lastOffset: number;
+}
+
+/** What a read gives: the records, and where the next read starts (past skipped markers and aborted records). */
+export interface PartitionRead {
+  readonly records: LogRecord[];
+  readonly nextOffset: number;
 }
 
 /** Bytes of a batch beyond its records that Kafka does not count against max.message.bytes. */
@@ -36,6 +71,13 @@ const BATCH_OVERHEAD_BYTES = 61;
  */
 export class PartitionLog {
   private readonly producers = new ProducerStateTable();
+  /** Open transactions: producer id to the offset of its first record here. */
+  private readonly ongoing = new Map<number, number>();
+  /** Aborted transactions in marker order (so by lastOffset). */
+  private readonly aborted: AbortedTransaction[] = [];
+  /** Offsets of control batches, ascending: consumers never see them. */
+  private readonly controlOffsets: number[] = [];
+  private guard: TransactionGuard | undefined;
   private acknowledgedEnd: number;
   private waiters: Array<() => void> = [];
   private pending = 0;
@@ -77,26 +119,54 @@ export class PartitionLog {
   /**
    * Idempotence survives a restart for producers whose batches are in the active segment (the
    * retry window is seconds, a segment holds far more); older producer state is forgotten, as
-   * Kafka forgets producers past its expiration time.
+   * Kafka forgets producers past its expiration time. Transactions are rebuilt from the whole
+   * log (open ones, aborted ones and marker offsets), reading batch headers and only the
+   * markers' records.
    */
   private rebuildProducerState(): void {
     const segments = this.log.segmentInfos();
-    let offset = Math.max(this.log.logStartOffset, segments[segments.length - 1]?.baseOffset ?? 0);
+    const activeBase = segments[segments.length - 1]?.baseOffset ?? 0;
+    let offset = this.log.logStartOffset;
     while (offset < this.log.logEndOffset) {
       const bytes = this.log.readBatches(offset, 4 * 1024 * 1024);
       if (bytes.length === 0) break;
       for (let at = 0; at < bytes.length;) {
         const header = readBatchHeader(bytes, at) as BatchHeader;
         const lastOffset = header.baseOffset + header.lastOffsetDelta;
-        this.producers.record(header, {
-          baseOffset: header.baseOffset,
-          lastOffset,
-          maxTimestamp: header.maxTimestamp,
-        });
+        if (header.baseOffset >= activeBase || isTransactionalBatch(header.attributes))
+          this.producers.record(header, {
+            baseOffset: header.baseOffset,
+            lastOffset,
+            maxTimestamp: header.maxTimestamp,
+          });
+        if (isControlBatch(header.attributes)) {
+          const records = decodeRecords(bytes, at, header);
+          const type =
+            records instanceof SluiceError ? undefined : markerTypeOf(records[0]?.key ?? null);
+          this.noteMarker(header.producerId, header.baseOffset, type);
+        } else if (isTransactionalBatch(header.attributes))
+          this.noteTransactional(header.producerId, header.baseOffset);
         offset = lastOffset + 1;
         at += header.sizeBytes;
       }
     }
+  }
+
+  private noteTransactional(producerId: number, baseOffset: number): void {
+    if (!this.ongoing.has(producerId)) this.ongoing.set(producerId, baseOffset);
+  }
+
+  private noteMarker(producerId: number, offset: number, type: MarkerType | undefined): void {
+    this.controlOffsets.push(offset);
+    const first = this.ongoing.get(producerId);
+    this.ongoing.delete(producerId);
+    if (type === "abort" && first !== undefined)
+      this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
+  }
+
+  /** Set by the transaction coordinator: checks each transactional batch from a producer. */
+  setTransactionGuard(guard: TransactionGuard | undefined): void {
+    this.guard = guard;
   }
 
   get name(): string {
@@ -116,6 +186,70 @@ export class PartitionLog {
     return this.log.logEndOffset;
   }
 
+  /**
+   * Where read_committed consumers stop: the first record of the oldest open transaction, or
+   * the high watermark when none is open.
+   */
+  get lastStableOffset(): number {
+    let stable = this.acknowledgedEnd;
+    for (const first of this.ongoing.values()) if (first < stable) stable = first;
+    return stable;
+  }
+
+  /** A producer's latest epoch in this partition (-1 when unknown). */
+  producerEpochOf(producerId: number): number {
+    return this.producers.epochOf(producerId);
+  }
+
+  /** Producers with a transaction open here (for tools and the coordinator's recovery). */
+  openTransactions(): number[] {
+    return [...this.ongoing.keys()];
+  }
+
+  /**
+   * Aborted transactions that overlap [fromOffset, toOffset): what a Kafka fetch response lists
+   * so a read_committed client can drop those records itself.
+   */
+  abortedTransactions(fromOffset: number, toOffset: number): AbortedTransaction[] {
+    const out: AbortedTransaction[] = [];
+    for (let i = this.firstAbortedFrom(fromOffset); i < this.aborted.length; i++) {
+      const t = this.aborted[i]!;
+      if (t.firstOffset < toOffset) out.push(t);
+    }
+    return out;
+  }
+
+  /** Index of the first aborted transaction whose marker is at or after `offset`. */
+  private firstAbortedFrom(offset: number): number {
+    let lo = 0;
+    let hi = this.aborted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.aborted[mid]!.lastOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private hasMarkerIn(from: number, to: number): boolean {
+    let lo = 0;
+    let hi = this.controlOffsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.controlOffsets[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.controlOffsets.length && this.controlOffsets[lo]! < to;
+  }
+
+  private isAborted(producerId: number, offset: number): boolean {
+    for (let i = this.firstAbortedFrom(offset); i < this.aborted.length; i++) {
+      const t = this.aborted[i]!;
+      if (t.producerId === producerId && t.firstOffset <= offset) return true;
+    }
+    return false;
+  }
+
   get sizeBytes(): number {
     return this.log.sizeBytes;
   }
@@ -127,9 +261,16 @@ export class PartitionLog {
   /**
    * Appends one encoded batch as given (no re-encoding). With `verify` (batches from outside
    * this process) the records are decoded first with a bounded decompression, so a corrupt
-   * batch or a decompression bomb is refused before it reaches the disk.
+   * batch or a decompression bomb is refused before it reaches the disk. A transactional batch
+   * is taken only from a producer whose transaction holds this partition (see
+   * `setTransactionGuard`); `origin: "coordinator"` is the coordinator's own transactional
+   * write (offsets of a transaction), which needs no guard.
    */
-  append(batch: Buffer, verify: boolean): Promise<AppendResult> {
+  append(
+    batch: Buffer,
+    verify: boolean,
+    origin: "client" | "coordinator" = "client",
+  ): Promise<AppendResult> {
     try {
       const header = checkBatch(batch, 0);
       if (header instanceof SluiceError)
@@ -141,33 +282,99 @@ export class PartitionLog {
           "batch",
           { sizeBytes: header.sizeBytes, maxMessageBytes: this.config.maxMessageBytes },
         );
+      if (isControlBatch(header.attributes))
+        throw new TopicError(
+          "INVALID_RECORD",
+          "batch.attributes: a data batch (transaction markers are written by the transaction coordinator only)",
+          "batch.attributes",
+        );
+      const transactional = isTransactionalBatch(header.attributes);
+      if (transactional && origin === "client") {
+        if (header.producerId < 0)
+          throw new TopicError(
+            "INVALID_RECORD",
+            "batch.producerId: a transactional batch needs its producer id",
+            "batch.producerId",
+          );
+        if (this.guard === undefined)
+          throw new TopicError(
+            "INVALID_TXN_STATE",
+            `batch: no transaction coordinator takes transactional batches for ${this.name}`,
+            "batch",
+          );
+        this.guard(header.producerId, header.producerEpoch, this.topic, this.partition);
+      }
       if (verify) this.verifyRecords(batch, header);
       const check = this.producers.check(header, this.name);
       if (check.kind === "duplicate") return this.whenAcknowledged(check.result);
-      const baseOffset = this.log.logEndOffset;
-      const appended = this.log.appendRawBatch(batch);
-      if (this.log.logEndOffset === baseOffset) return appended; // refused before writing
-      const result: AppendResult = {
-        baseOffset,
-        lastOffset: baseOffset + header.lastOffsetDelta,
-        maxTimestamp: header.maxTimestamp,
-      };
-      this.producers.record(header, result);
-      this.pending++;
-      return appended.then(
-        (r) => {
-          this.pending--;
-          this.acknowledge(r.lastOffset + 1);
-          return r;
-        },
-        (error: unknown) => {
-          this.pending--;
-          throw error;
-        },
+      return this.write(
+        batch,
+        header,
+        transactional ? "transactional" : "data",
+        undefined,
+        !verify,
       );
     } catch (error) {
       return Promise.reject(asError(error));
     }
+  }
+
+  /**
+   * Writes a transaction marker for a producer (the coordinator's call): closes its open
+   * transaction here, committing or aborting its records for read_committed readers.
+   */
+  appendMarker(
+    producerId: number,
+    producerEpoch: number,
+    type: MarkerType,
+    coordinatorEpoch = 0,
+  ): Promise<AppendResult> {
+    try {
+      const batch = encodeMarker(
+        producerId,
+        producerEpoch,
+        type,
+        this.log.clock.now(),
+        coordinatorEpoch,
+      );
+      const header = readBatchHeader(batch, 0) as BatchHeader;
+      this.producers.check(header, this.name);
+      return this.write(batch, header, "control", type, true);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  private write(
+    batch: Buffer,
+    header: BatchHeader,
+    kind: BatchKind,
+    marker?: MarkerType,
+    encodedHere = false,
+  ): Promise<AppendResult> {
+    const baseOffset = this.log.logEndOffset;
+    const appended = this.log.appendRawBatch(batch, kind, encodedHere);
+    if (this.log.logEndOffset === baseOffset) return appended; // refused before writing
+    const result: AppendResult = {
+      baseOffset,
+      lastOffset: baseOffset + header.lastOffsetDelta,
+      maxTimestamp: header.maxTimestamp,
+    };
+    this.producers.record(header, result);
+    if (kind === "control") this.noteMarker(header.producerId, baseOffset, marker);
+    else if (kind === "transactional") this.noteTransactional(header.producerId, baseOffset);
+    this.pending++;
+    return appended.then(
+      (r) => {
+        this.pending--;
+        this.acknowledge(r.lastOffset + 1);
+        return r;
+      },
+      (error: unknown) => {
+        this.pending--;
+        throw error;
+      },
+    );
   }
 
   private verifyRecords(batch: Buffer, header: BatchHeader): void {
@@ -195,30 +402,99 @@ export class PartitionLog {
     for (const wake of waiting) wake();
   }
 
-  /** Records from `offset` up to the high watermark. */
-  read(offset: number, maxRecords: number, maxBytes: number): LogRecord[] {
-    const end = this.acknowledgedEnd;
-    if (offset >= end) return [];
+  /**
+   * Records from `offset` up to the high watermark (read_uncommitted) or the last stable offset
+   * (read_committed, which also drops records of aborted transactions). Markers are never
+   * returned; `nextOffset` steps past them.
+   */
+  read(
+    offset: number,
+    maxRecords: number,
+    maxBytes: number,
+    isolation: IsolationLevel = "read_uncommitted",
+  ): PartitionRead {
+    const end = isolation === "read_committed" ? this.lastStableOffset : this.acknowledgedEnd;
+    if (offset >= end) return { records: [], nextOffset: offset };
     let from = offset;
     if (from < this.log.logStartOffset) from = this.log.logStartOffset;
-    const records = this.log.read(from, { maxRecords, maxBytes });
-    let keep = records.length;
-    while (keep > 0 && records[keep - 1]!.offset >= end) keep--;
-    return keep === records.length ? records : records.slice(0, keep);
+    const plain =
+      !this.hasMarkerIn(from, end) &&
+      (isolation === "read_uncommitted" || this.abortedTransactions(from, end).length === 0);
+    if (plain) {
+      const records = this.log.read(from, { maxRecords, maxBytes });
+      let keep = records.length;
+      while (keep > 0 && records[keep - 1]!.offset >= end) keep--;
+      const kept = keep === records.length ? records : records.slice(0, keep);
+      // An empty read below the end means compaction removed the rest.
+      const nextOffset = kept.length > 0 ? kept[kept.length - 1]!.offset + 1 : end;
+      return { records: kept, nextOffset };
+    }
+    return this.readFiltered(from, end, maxRecords, maxBytes, isolation);
   }
 
-  /** Resolves once the high watermark passes `offset`, on abort, or when the log closes. */
-  waitForRecords(offset: number, signal?: AbortSignal): Promise<void> {
-    if (this.acknowledgedEnd > offset || this.log.isClosed || signal?.aborted === true)
-      return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      this.waiters.push(done);
-      signal?.addEventListener("abort", done, { once: true });
-    });
+  /** The slow path, batch by batch, for ranges with markers or aborted records in them. */
+  private readFiltered(
+    from: number,
+    end: number,
+    maxRecords: number,
+    maxBytes: number,
+    isolation: IsolationLevel,
+  ): PartitionRead {
+    const records: LogRecord[] = [];
+    let nextOffset = from;
+    const bytes = this.log.readBatches(from, maxBytes);
+    if (bytes.length === 0) return { records, nextOffset: end }; // compacted away
+    for (let at = 0; at < bytes.length && records.length < maxRecords;) {
+      const header = readBatchHeader(bytes, at) as BatchHeader;
+      if (header.baseOffset >= end) break;
+      const lastOffset = header.baseOffset + header.lastOffsetDelta;
+      const skip =
+        isControlBatch(header.attributes) ||
+        (isolation === "read_committed" &&
+          isTransactionalBatch(header.attributes) &&
+          this.isAborted(header.producerId, header.baseOffset));
+      if (skip) nextOffset = Math.min(lastOffset + 1, end);
+      else {
+        const decoded = decodeRecords(bytes, at, header);
+        if (decoded instanceof SluiceError)
+          throw new SluiceError(
+            "SLUICE_CORRUPT",
+            `${this.name}: batch at offset ${header.baseOffset}: ${decoded.message}`,
+            { cause: decoded },
+          );
+        for (const r of decoded) {
+          if (r.offset < from) continue;
+          if (r.offset >= end || records.length >= maxRecords) break;
+          records.push(r);
+          nextOffset = r.offset + 1;
+        }
+        if (records.length < maxRecords) nextOffset = Math.min(lastOffset + 1, end);
+      }
+      at += header.sizeBytes;
+    }
+    return { records, nextOffset };
+  }
+
+  /**
+   * Resolves once the high watermark (read_committed: the last stable offset) passes `offset`,
+   * on abort, or when the log closes.
+   */
+  async waitForRecords(
+    offset: number,
+    signal?: AbortSignal,
+    isolation: IsolationLevel = "read_uncommitted",
+  ): Promise<void> {
+    const end = (): number =>
+      isolation === "read_committed" ? this.lastStableOffset : this.acknowledgedEnd;
+    while (end() <= offset && !this.log.isClosed && signal?.aborted !== true)
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        this.waiters.push(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
   }
 
   offsetForTimestamp(timestampMs: number): number {

@@ -40,6 +40,8 @@ export class ProducerStateTable {
         `producerEpoch: producer ${header.producerId} has epoch ${entry.epoch} on ${topicPartition}, the batch has ${header.producerEpoch} (an older instance was fenced)`,
         "producerEpoch",
       );
+    // Markers and the coordinator's own writes carry no sequence: only the epoch is checked.
+    if (firstSequence < 0) return { kind: "append" };
     if (header.producerEpoch > entry.epoch) {
       if (firstSequence !== 0)
         throw new TopicError(
@@ -71,6 +73,7 @@ export class ProducerStateTable {
       entry = { epoch: header.producerEpoch, lastSequence: -1, recent: [] };
       this.producers.set(header.producerId, entry);
     }
+    if (header.baseSequence < 0) return; // a marker or a coordinator write: no sequence
     const lastSequence = header.baseSequence + header.lastOffsetDelta;
     entry.lastSequence = lastSequence;
     entry.recent.push({ firstSequence: header.baseSequence, lastSequence, result });
@@ -82,6 +85,11 @@ export class ProducerStateTable {
     const entry = this.producers.get(producerId);
     if (entry === undefined || entry.epoch < epoch)
       this.producers.set(producerId, { epoch, lastSequence: -1, recent: [] });
+  }
+
+  /** The producer's epoch here (-1 when unknown). */
+  epochOf(producerId: number): number {
+    return this.producers.get(producerId)?.epoch ?? -1;
   }
 
   get size(): number {

@@ -56,7 +56,7 @@ describe("TopicBroker: batches from outside (the Kafka listener's path)", () => 
       broker
         .partitionLog("t", 0)
         .read(0, 100, 1 << 20)
-        .map((r) => r.value?.toString()),
+        .records.map((r) => r.value?.toString()),
     ).toEqual(["a", "b", "c"]);
     await broker.close();
   });

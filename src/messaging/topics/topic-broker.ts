@@ -8,7 +8,7 @@ import {
 } from "../../engine/index.js";
 import { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
-import { PartitionLog } from "./partition-log.js";
+import { PartitionLog, type TransactionGuard } from "./partition-log.js";
 import type { CreateTopicInput, TopicConfig, TopicDescription } from "./topic-admin.js";
 import { type TopicDefinition, TopicCatalog } from "./topic-catalog.js";
 import {
@@ -42,6 +42,7 @@ export type MetadataListener = (topic: string) => void;
 export class TopicBroker {
   private readonly topics = new Map<string, HostedTopic>();
   private readonly listeners = new Set<MetadataListener>();
+  private transactionGuard: TransactionGuard | undefined;
   private closed = false;
   readonly metrics: MetricsRegistry;
 
@@ -85,8 +86,11 @@ export class TopicBroker {
     return broker;
   }
 
-  private openPartition(definition: TopicDefinition, partition: number): Promise<PartitionLog> {
-    return PartitionLog.open(
+  private async openPartition(
+    definition: TopicDefinition,
+    partition: number,
+  ): Promise<PartitionLog> {
+    const log = await PartitionLog.open(
       join(this.dir, "partitions", partitionDirName(definition.name, partition)),
       definition.name,
       partition,
@@ -98,6 +102,21 @@ export class TopicBroker {
         ...(this.options.fs === undefined ? {} : { fs: this.options.fs }),
       },
     );
+    log.setTransactionGuard((producerId, epoch, topic, p) => {
+      if (this.transactionGuard === undefined)
+        throw new TopicError(
+          "INVALID_TXN_STATE",
+          `batch: no transaction coordinator takes transactional batches for ${topic}-${p}`,
+          "batch",
+        );
+      this.transactionGuard(producerId, epoch, topic, p);
+    });
+    return log;
+  }
+
+  /** The transaction coordinator's check on every transactional batch a producer sends. */
+  setTransactionGuard(guard: TransactionGuard | undefined): void {
+    this.transactionGuard = guard;
   }
 
   get clock(): Clock {

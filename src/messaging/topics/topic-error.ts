@@ -24,6 +24,8 @@ export type TopicErrorName =
   | "PRODUCER_FENCED"
   | "UNKNOWN_PRODUCER_ID"
   | "INVALID_TXN_STATE"
+  | "INVALID_TRANSACTION_TIMEOUT"
+  | "TRANSACTION_ABORTED"
   | "TRANSACTIONAL_ID_NOT_FOUND"
   | "GROUP_ID_NOT_FOUND"
   | "INVALID_GROUP_ID"
@@ -56,6 +58,8 @@ const CODES: Record<TopicErrorName, ErrorCode> = {
   PRODUCER_FENCED: "SLUICE_CONCURRENCY",
   UNKNOWN_PRODUCER_ID: "SLUICE_NOT_FOUND",
   INVALID_TXN_STATE: "SLUICE_TOPIC",
+  INVALID_TRANSACTION_TIMEOUT: "SLUICE_VALIDATION",
+  TRANSACTION_ABORTED: "SLUICE_TOPIC",
   TRANSACTIONAL_ID_NOT_FOUND: "SLUICE_NOT_FOUND",
   GROUP_ID_NOT_FOUND: "SLUICE_NOT_FOUND",
   INVALID_GROUP_ID: "SLUICE_VALIDATION",
@@ -81,6 +85,17 @@ export class TopicError extends SluiceError {
       ...(field === undefined ? {} : { field }),
       ...(details === undefined ? {} : { details }),
     });
+  }
+}
+
+/**
+ * A producer whose transactional id was taken over by a newer instance (a higher epoch), or
+ * whose transaction the coordinator aborted after its timeout: it can do nothing more; close it
+ * and, to go on, create a new one with the same transactional id.
+ */
+export class ProducerFencedError extends TopicError {
+  constructor(message: string, details?: Readonly<Record<string, unknown>>) {
+    super("PRODUCER_FENCED", message, "producerEpoch", details);
   }
 }
 

@@ -54,8 +54,14 @@ export interface ProducerOptions {
   readonly acks?: Acks;
   /** Producer id + epoch + per-partition sequence: a retried batch is written once (default true). */
   readonly idempotent?: boolean;
-  /** Makes the producer transactional (implies idempotent); one live producer per id. */
+  /**
+   * Makes the producer transactional (implies idempotent): records are sent inside
+   * `beginTransaction` .. `commitTransaction`/`abortTransaction`. One live producer per id: a new
+   * one with the same id fences the old (its next call fails with PRODUCER_FENCED).
+   */
   readonly transactionalId?: string;
+  /** An open transaction is aborted by the coordinator after this long (default 60 s, max 15 min). */
+  readonly transactionTimeoutMs?: number;
   /** Largest request the producer sends; a larger record fails with MESSAGE_TOO_LARGE (default 1 MiB). */
   readonly maxRequestBytes?: number;
 }
@@ -75,6 +81,11 @@ export interface TopicProducer {
   /** Sends every lingering batch now and waits for them. */
   flush(): Promise<void>;
 
+  /**
+   * Registers the transactional id (Kafka's initTransactions): fences every older producer with
+   * the same id and settles what it left open. `beginTransaction` calls it if needed.
+   */
+  initTransactions(): Promise<void>;
   /** Starts a transaction (transactional producers only; INVALID_TXN_STATE otherwise). */
   beginTransaction(): Promise<void>;
   /** Adds a group's offsets to the open transaction: they commit or abort with its records. */
@@ -82,7 +93,12 @@ export interface TopicProducer {
     offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
     group: ConsumerGroupMetadata,
   ): Promise<void>;
+  /**
+   * Sends what is pending, then commits: read_committed consumers see the transaction's records
+   * and its offsets count, all at once. After a failed send it rejects; abort instead.
+   */
   commitTransaction(): Promise<void>;
+  /** Drops what is unsent and aborts: nothing of the transaction is ever visible to read_committed. */
   abortTransaction(): Promise<void>;
 
   /** Flushes, then releases the producer. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AwsError, malformedRequest, unknownOperation } from "./aws-error.js";
 import { QueryParams } from "./query-params.js";
+import type { SigV4Verifier } from "./sigv4.js";
 import { type XmlElement, escapeXml, toXml } from "./xml.js";
 import { requestSignal } from "../request-signal.js";
 
@@ -50,7 +51,15 @@ export interface AwsQueryService {
 export interface AwsServices {
   readonly json: readonly AwsJsonService[];
   readonly query: readonly AwsQueryService[];
+  /** When set, requests must carry a valid SigV4 signature of a configured key. */
+  readonly verifier?: SigV4Verifier;
 }
+
+/**
+ * Query actions served without a signature even when keys are configured: an HTTP endpoint
+ * confirms its subscription by visiting the SubscribeURL, whose token is the credential.
+ */
+const UNSIGNED_ACTIONS = new Set(["ConfirmSubscription"]);
 
 type Logger = FastifyInstance["log"];
 
@@ -95,18 +104,23 @@ export async function serveAws(
   if (typeof target === "string") {
     const dot = target.lastIndexOf(".");
     const service = services.json.find((s) => s.targetPrefix === target.slice(0, dot));
+    const contentType = `application/x-amz-json-${service?.jsonVersion ?? "1.0"}`;
+    const denied = verifySignature(services, request);
+    if (denied !== undefined) return sendJsonError(reply, "", denied, contentType);
     if (service !== undefined)
       return serveJson(service, target.slice(dot + 1), request, reply, context, log);
     return sendJsonError(reply, "com.amazon.coral.service#", unknownOperation(target));
   }
+  const xmlNamespace = services.query[0]?.xmlNamespace ?? "";
   let params: QueryParams;
   try {
     params = QueryParams.parse(queryText(request));
   } catch (error) {
+    const denied = verifySignature(services, request);
     return sendXmlError(
       reply,
-      services.query[0]?.xmlNamespace ?? "",
-      asAwsError(error, undefined, log),
+      xmlNamespace,
+      denied ?? asAwsError(error, undefined, log),
       requestId,
     );
   }
@@ -116,13 +130,13 @@ export async function serveAws(
     services.query.find(
       (s) => s.handles(action) && (version === undefined || s.version === version),
     ) ?? services.query.find((s) => s.handles(action));
+  if (!UNSIGNED_ACTIONS.has(action)) {
+    const denied = verifySignature(services, request);
+    if (denied !== undefined)
+      return sendXmlError(reply, service?.xmlNamespace ?? xmlNamespace, denied, requestId);
+  }
   if (service === undefined)
-    return sendXmlError(
-      reply,
-      services.query[0]?.xmlNamespace ?? "",
-      unknownOperation(action || "(no Action)"),
-      requestId,
-    );
+    return sendXmlError(reply, xmlNamespace, unknownOperation(action || "(no Action)"), requestId);
   try {
     const result = await service.call(action, params, context);
     const body =
@@ -219,6 +233,16 @@ function sendXmlError(
         `<Code>${escapeXml(error.queryCode)}</Code><Message>${escapeXml(error.message)}</Message>` +
         `<Detail/></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
     );
+}
+
+/** Undefined when no keys are configured or the request is signed with one; else the error. */
+function verifySignature(services: AwsServices, request: FastifyRequest): AwsError | undefined {
+  return services.verifier?.verify({
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    body: typeof request.body === "string" ? request.body : "",
+  });
 }
 
 /** The form body of a POST, or the query string of a GET. */

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EmbeddedQueueService } from "../../messaging/queues/index.js";
-import { MetricsRegistry } from "../../observability/index.js";
+import type { EmbeddedQueueService } from "../../messaging/queues/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
+import { type Sluice, open } from "../../sluice/index.js";
 import { SluiceServer, type SluiceServerOptions } from "../server.js";
 
 /** A free TCP port on loopback (free when asked; taken again at once by the caller). */
@@ -22,37 +23,35 @@ export function freePort(): Promise<number> {
 export interface TestServer {
   readonly url: string;
   readonly server: SluiceServer;
+  readonly sluice: Sluice;
   readonly queues: EmbeddedQueueService;
   readonly metrics: MetricsRegistry;
   close(): Promise<void>;
 }
 
-/** An embedded queue service in a temporary directory, served on a free port as `sluice start` does. */
+/** `open(dir)` on a temporary directory, served on a free port as `sluice start` does. */
 export async function startTestServer(
   options: Partial<SluiceServerOptions> = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-server-"));
   const port = await freePort();
   const url = `http://localhost:${port}`;
-  const metrics = new MetricsRegistry();
-  const queues = await EmbeddedQueueService.open(join(dir, "queues"), {
+  const sluice = await open(dir, {
     fsync: "never",
-    metrics,
-    baseUrl: url,
+    queues: { baseUrl: url },
+    pubsub: { baseUrl: url },
   });
-  const server = await SluiceServer.create(
-    { queues, metrics },
-    { port, publicUrl: url, ...options },
-  );
+  const server = await SluiceServer.create(sluice, { port, publicUrl: url, ...options });
   await server.listen();
   return {
     url,
     server,
-    queues,
-    metrics,
+    sluice,
+    queues: sluice.queues,
+    metrics: sluice.metrics,
     async close() {
       await server.close();
-      await queues.close();
+      await sluice.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,205 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  TEST_POSTGRES_URL,
+  dropSchemas,
+  postgresUnavailable,
+  uniqueSchema,
+} from "../backends/postgres/test-support.js";
+import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
+import { MemoryReadModel } from "../eventstore/projections/memory-read-model.js";
+import { ProjectionRunner } from "../eventstore/projections/projection-runner.js";
+
+const run = promisify(execFile);
+const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const root = mkdtempSync(join(tmpdir(), "sluice-cli-events-"));
+const schemas: string[] = [];
+afterAll(async () => {
+  rmSync(root, { recursive: true, force: true });
+  await dropSchemas(schemas.splice(0));
+});
+
+async function sluice(
+  ...args: string[]
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", main, ...args]);
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+const rows = (stdout: string): string[][] =>
+  stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split("\t"));
+
+describe("sluice events CLI", () => {
+  it("appends, reads a stream and $all, lists streams, audits and shows projections", async () => {
+    const dir = join(root, "store");
+    const first = await sluice(
+      "events",
+      "append",
+      dir,
+      "acc-1",
+      "Deposited",
+      '{"amount":10}',
+      "--metadata",
+      '{"user":"ada"}',
+      "--expected-version",
+      "no_stream",
+    );
+    expect(first).toMatchObject({ code: 0, stdout: "acc-1@0 position 0\n" });
+    expect(
+      (
+        await sluice(
+          "events",
+          "append",
+          dir,
+          "acc-1",
+          "Withdrawn",
+          '{"amount":3}',
+          "--expected-version",
+          "0",
+        )
+      ).stdout,
+    ).toBe("acc-1@1 position 1\n");
+    expect((await sluice("events", "append", dir, "acc-2", "Deposited", '{"amount":5}')).code).toBe(
+      0,
+    );
+
+    const read = await sluice("events", "read", dir, "acc-1");
+    expect(read.code).toBe(0);
+    expect(rows(read.stdout).map((r) => [r[0], r[2], r[3], r[4]])).toEqual([
+      ["0", "acc-1@0", "Deposited", '{"amount":10}'],
+      ["1", "acc-1@1", "Withdrawn", '{"amount":3}'],
+    ]);
+    const newest = await sluice(
+      "events",
+      "read",
+      dir,
+      "acc-1",
+      "--backward",
+      "--max",
+      "1",
+      "--json",
+    );
+    expect(JSON.parse(newest.stdout)).toMatchObject({ type: "Withdrawn", version: 1, position: 1 });
+    const all = await sluice("events", "read", dir, "--from", "1");
+    expect(rows(all.stdout).map((r) => r[2])).toEqual(["acc-1@1", "acc-2@0"]);
+
+    const streams = await sluice("events", "streams", dir);
+    expect(rows(streams.stdout)).toEqual([
+      ["stream", "version", "deleted"],
+      ["acc-1", "1", "no"],
+      ["acc-2", "0", "no"],
+    ]);
+
+    const csv = await sluice("events", "audit", dir, "--stream", "acc-1", "--format", "csv");
+    expect(csv.code).toBe(0);
+    const lines = csv.stdout.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/ada/);
+    expect(lines[1]).toMatch(/Deposited/);
+    const markdown = await sluice("events", "audit", dir, "--type", "Deposited");
+    expect(markdown.stdout).toMatch(/^\|/m);
+    expect(markdown.stdout).toMatch(/acc-2/);
+
+    // An async projection that saved a snapshot, then one more event: it is 1 behind.
+    const store = await EmbeddedEventStore.open(dir);
+    const runner = new ProjectionRunner(
+      store,
+      { name: "totals", apply: () => undefined },
+      new MemoryReadModel(),
+      { snapshotEvery: 1 },
+    );
+    await runner.rebuild();
+    await runner.stop();
+    await store.close();
+    await sluice("events", "append", dir, "acc-2", "Deposited", '{"amount":1}');
+    const projections = await sluice("events", "projections", dir);
+    expect(projections.code).toBe(0);
+    const table = rows(projections.stdout);
+    expect(table[0]).toEqual(["projection", "snapshot checkpoint", "lag (events)"]);
+    expect(table[1]?.[0]).toBe("totals");
+    expect(Number(table[1]?.[2])).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refuses wrong paths, unknown streams, conflicts and bad arguments with the reason", async () => {
+    const dir = join(root, "errors");
+    await sluice("events", "append", dir, "s", "A");
+    const missing = join(root, "no-such-store");
+    const file = join(root, "a-file");
+    writeFileSync(file, "not a store");
+    const [noStore, notADir, unknownStream, conflict, badJson, badFormat, reserved] =
+      await Promise.all([
+        sluice("events", "read", missing, "s"),
+        sluice("events", "streams", file),
+        sluice("events", "read", dir, "nope"),
+        sluice("events", "append", dir, "s", "A", "{}", "--expected-version", "5"),
+        sluice("events", "append", dir, "s", "A", "{not json"),
+        sluice("events", "audit", dir, "--format", "xml"),
+        sluice("events", "append", dir, "$all", "A"),
+      ]);
+    expect(noStore.code).toBe(2);
+    expect(noStore.stderr).toMatch(/SLUICE_NOT_FOUND: target: no event store/);
+    expect(existsSync(missing)).toBe(false);
+    expect(notADir.stderr).toMatch(/SLUICE_VALIDATION: target: expected a data directory/);
+    expect(unknownStream.stderr).toMatch(/SLUICE_NOT_FOUND: stream "nope" does not exist/);
+    expect(conflict.code).toBe(2);
+    expect(conflict.stderr).toMatch(/SLUICE_CONCURRENCY: .*expected version 5, actual 0/);
+    expect(badJson.code).not.toBe(0);
+    expect(badJson.stderr).toMatch(/expected JSON/);
+    expect(badFormat.stderr).toMatch(/expected json, csv or markdown/);
+    expect(reserved.stderr).toMatch(/SLUICE_VALIDATION: stream/);
+    // Nothing of the refused appends was stored.
+    expect(rows((await sluice("events", "read", dir, "s")).stdout)).toHaveLength(1);
+  });
+
+  it("works on a postgres:// target with a schema", async () => {
+    const unavailable = await postgresUnavailable();
+    if (unavailable !== undefined) {
+      console.warn(`skipped: ${unavailable}`);
+      return;
+    }
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const appended = await sluice(
+      "events",
+      "--schema",
+      schema,
+      "append",
+      TEST_POSTGRES_URL,
+      "pg-1",
+      "Opened",
+      '{"x":1}',
+    );
+    expect(appended).toMatchObject({ code: 0, stdout: "pg-1@0 position 0\n" });
+    const read = await sluice(
+      "events",
+      "--schema",
+      schema,
+      "read",
+      TEST_POSTGRES_URL,
+      "pg-1",
+      "--json",
+    );
+    expect(JSON.parse(read.stdout)).toMatchObject({
+      stream: "pg-1",
+      type: "Opened",
+      data: { x: 1 },
+    });
+    const streams = await sluice("events", "--schema", schema, "streams", TEST_POSTGRES_URL);
+    expect(rows(streams.stdout)[1]).toEqual(["pg-1", "0", "no"]);
+    const wrong = await sluice("events", "--schema", "Bad-Schema", "streams", TEST_POSTGRES_URL);
+    expect(wrong.stderr).toMatch(/SLUICE_VALIDATION: schema/);
+  });
+});

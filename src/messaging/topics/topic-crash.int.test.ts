@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../../engine/simulated-file-system.js";
+import { EmbeddedTopicService } from "./embedded-topic-service.js";
+import type { IsolationLevel } from "./topic-consumer.js";
+
+const worker = fileURLToPath(new URL("./test-support/topic-crash-worker.ts", import.meta.url));
+const ROUNDS = 20;
+const PARTITIONS = 3;
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Runs the worker until it has acknowledged some of everything, waits `delayMs`, SIGKILLs it. */
+async function runUntilKilled(dir: string, round: number, delayMs: number): Promise<string[]> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", worker, dir, String(round)],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (["\nack ", "\ncommit ", "\noffset "].every((s) => out.includes(s))) {
+        clearInterval(poll);
+        setTimeout(resolve, delayMs);
+      }
+    }, 5);
+    child.once("exit", (code) => {
+      clearInterval(poll);
+      reject(new Error(`worker exited early with ${code}: ${err}`));
+    });
+  });
+  child.removeAllListeners("exit");
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  await exited;
+  // A line cut short by the kill was never fully reported.
+  return out.split("\n").slice(0, -1);
+}
+
+async function readAll(service: EmbeddedTopicService, isolationLevel: IsolationLevel) {
+  const reader = service.consumer({ isolationLevel, autoOffsetReset: "earliest" });
+  await reader.assign(
+    Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: "crash", partition })),
+  );
+  const labels: string[] = [];
+  for (;;) {
+    const got = await reader.poll();
+    if (got.length === 0) break;
+    for (const r of got) labels.push(r.value!.toString());
+  }
+  await reader.close();
+  return labels;
+}
+
+function counts(labels: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of labels) out.set(l, (out.get(l) ?? 0) + 1);
+  return out;
+}
+
+describe("topics under SIGKILL (fsync always)", () => {
+  it(`${ROUNDS} rounds: acknowledged records there once, offsets never back, aborted never visible`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-topic-crash-"));
+    dirs.push(dir);
+    const random = seededRandom(15);
+    const acked = new Set<string>();
+    const committedTx = new Set<string>();
+    const aborted = new Set<string>();
+    const highestCommit = new Map<number, number>();
+    const lastSeenOffset = new Map<number, number>();
+    for (let round = 0; round < ROUNDS; round++) {
+      const lines = await runUntilKilled(dir, round, Math.floor(random() * 150));
+      for (const line of lines) {
+        const [kind, rest = ""] = line.split(" ", 2);
+        if (kind === "ack") acked.add(rest);
+        else if (kind === "commit") rest.split(",").forEach((l) => committedTx.add(l));
+        else if (kind === "abort") rest.split(",").forEach((l) => aborted.add(l));
+        else if (kind === "offset") {
+          const [partition, offset] = line.split(" ").slice(1).map(Number) as [number, number];
+          highestCommit.set(partition, Math.max(highestCommit.get(partition) ?? 0, offset));
+        }
+      }
+      const service = await EmbeddedTopicService.open(dir, { fsync: "never" });
+      try {
+        const all = counts(await readAll(service, "read_uncommitted"));
+        const committed = counts(await readAll(service, "read_committed"));
+        for (const [label, n] of all) expect(n, `${label} stored ${n} times`).toBe(1);
+        for (const label of acked) expect(all.get(label), `acknowledged ${label}`).toBe(1);
+        for (const label of committedTx)
+          expect(committed.get(label), `committed transaction record ${label}`).toBe(1);
+        for (const label of aborted)
+          expect(committed.has(label), `aborted ${label} visible to read_committed`).toBe(false);
+        const offsets = await service.admin.listGroupOffsets("cg");
+        for (const [partition, highest] of highestCommit) {
+          const stored = offsets.find((o) => o.partition === partition)?.offset ?? 0;
+          expect(stored, `committed offset of partition ${partition}`).toBeGreaterThanOrEqual(
+            highest,
+          );
+          expect(stored).toBeGreaterThanOrEqual(lastSeenOffset.get(partition) ?? 0);
+          lastSeenOffset.set(partition, stored);
+        }
+        for (let p = 0; p < PARTITIONS; p++) {
+          const d = await service.admin.describePartition("crash", p);
+          expect(d.lastStableOffset, "no transaction left open after recovery").toBe(
+            d.highWatermark,
+          );
+        }
+      } finally {
+        await service.close();
+      }
+    }
+    expect(aborted.size).toBeGreaterThan(0);
+    expect(committedTx.size).toBeGreaterThan(0);
+  }, 900_000);
+});

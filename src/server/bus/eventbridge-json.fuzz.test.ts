@@ -1,0 +1,205 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InjectSluice, injectSluice } from "../test-support/inject-sluice.js";
+
+// Malformed or hostile input to the EventBridge endpoint gets a 4xx in AWS JSON 1.1's error
+// format and never changes state; nothing a client sends makes the server fail (5xx).
+let s: InjectSluice;
+const QUEUE = "arn:aws:sqs:us-east-1:000000000000:fuzz-queue";
+const BUS = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+const ARCHIVE = "arn:aws:events:us-east-1:000000000000:archive/fuzz-archive";
+
+beforeAll(async () => {
+  s = await injectSluice();
+  await s.sluice.queues.createQueue({ QueueName: "fuzz-queue" });
+  await s.sluice.bus.putRule({ Name: "fuzz", EventPattern: '{"source":["fuzz"]}' });
+  await s.sluice.bus.putTargets({ Rule: "fuzz", Targets: [{ Id: "q", Arn: QUEUE }] });
+  await s.sluice.bus.createArchive({ ArchiveName: "fuzz-archive", EventSourceArn: BUS });
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+/** Buses, their rules with targets, archives and replays. */
+async function snapshot(): Promise<string> {
+  const bus = s.sluice.bus;
+  const { EventBuses } = await bus.listEventBuses();
+  const rules = await Promise.all(
+    EventBuses.map(async ({ Name }) =>
+      Promise.all(
+        (await bus.listRules({ EventBusName: Name })).Rules.map(async (rule) => ({
+          rule,
+          targets: (await bus.listTargetsByRule({ Rule: rule.Name, EventBusName: Name })).Targets,
+        })),
+      ),
+    ),
+  );
+  const archives = (await bus.listArchives()).Archives.map(({ EventCount: _count, ...a }) => a);
+  const replays = (await bus.listReplays()).Replays.map((r) => [r.ReplayName, r.EventSourceArn]);
+  return JSON.stringify({ EventBuses, rules, archives, replays });
+}
+
+const OPERATIONS = [
+  "PutEvents",
+  "PutRule",
+  "DescribeRule",
+  "DeleteRule",
+  "EnableRule",
+  "DisableRule",
+  "PutTargets",
+  "RemoveTargets",
+  "ListTargetsByRule",
+  "TestEventPattern",
+  "CreateEventBus",
+  "DeleteEventBus",
+  "CreateArchive",
+  "DescribeArchive",
+  "StartReplay",
+  "CancelReplay",
+  "Nope",
+];
+const scalar = fc.oneof(
+  fc.constantFrom(
+    "",
+    "fuzz",
+    "default",
+    "fuzz-archive",
+    QUEUE,
+    BUS,
+    ARCHIVE,
+    '{"source":["fuzz"]}',
+    '{"source":"x"}',
+    "{",
+    "rate(5 minutes)",
+    "ENABLED",
+    "DISABLED",
+    "aws.bad",
+    "\u0000",
+  ),
+  fc.string({ maxLength: 16 }),
+  fc.integer({ min: -5, max: 2_000_000_000 }),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+);
+const field = fc.oneof(
+  scalar,
+  fc.array(scalar, { maxLength: 3 }),
+  fc.dictionary(fc.constantFrom("Id", "Arn", "Source", "DetailType", "Detail", "Time"), scalar, {
+    maxKeys: 4,
+  }),
+  fc.array(
+    fc.dictionary(
+      fc.constantFrom("Id", "Arn", "Source", "DetailType", "Detail", "Time", "EventBusName"),
+      scalar,
+      { maxKeys: 5 },
+    ),
+    { maxLength: 3 },
+  ),
+);
+const body = fc.oneof(
+  fc
+    .record(
+      {
+        Name: field,
+        Rule: field,
+        EventBusName: field,
+        EventPattern: field,
+        ScheduleExpression: field,
+        State: field,
+        Targets: field,
+        Ids: field,
+        Entries: field,
+        Event: field,
+        ArchiveName: field,
+        EventSourceArn: field,
+        ReplayName: field,
+        EventStartTime: field,
+        EventEndTime: field,
+        Destination: field,
+        RetentionDays: field,
+      },
+      { requiredKeys: [] },
+    )
+    .map((o) => JSON.stringify(o)),
+  fc.string({ maxLength: 30 }),
+  fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+);
+
+describe("EventBridge request decoder under fuzzing", () => {
+  it("random bodies answer 200 or a 4xx JSON error with __type, and a 4xx changes nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...OPERATIONS), body, async (operation, payload) => {
+        const before = await snapshot();
+        const answer = await s.server.app.inject({
+          method: "POST",
+          url: "/",
+          headers: {
+            "x-amz-target": `AWSEvents.${operation}`,
+            "content-type": "application/x-amz-json-1.1",
+          },
+          payload,
+        });
+        expect(answer.statusCode, `${operation} ${payload}: ${answer.body}`).toBeLessThan(500);
+        if (answer.statusCode >= 400) {
+          expect(answer.headers["content-type"]).toContain("application/x-amz-json-1.1");
+          const error = answer.json<{ __type: string; message: string }>();
+          expect(error.__type).toMatch(/^([\w.]+#)?[A-Za-z]+$/);
+          expect(typeof error.message).toBe("string");
+          expect(await snapshot()).toBe(before);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("wrong types and unknown operations are refused with EventBridge's codes", async () => {
+    const call = (operation: string, payload: string) =>
+      s.server.app.inject({
+        method: "POST",
+        url: "/",
+        headers: {
+          "x-amz-target": `AWSEvents.${operation}`,
+          "content-type": "application/x-amz-json-1.1",
+        },
+        payload,
+      });
+    const cases: [string, string, string][] = [
+      ["PutRule", "{not json", "SerializationException"],
+      ["PutRule", "[1,2]", "SerializationException"],
+      ["PutRule", '{"Name": 7, "EventPattern": "{}"}', "ValidationException"],
+      [
+        "PutRule",
+        '{"Name": "r", "EventPattern": "{\\"source\\": \\"x\\"}"}',
+        "InvalidEventPatternException",
+      ],
+      ["PutEvents", '{"Entries": "many"}', "ValidationException"],
+      ["PutEvents", '{"Entries": [1]}', "ValidationException"],
+      [
+        "PutEvents",
+        '{"Entries": [{"Source":"a","DetailType":"b","Detail":"{}","Time":"today"}]}',
+        "ValidationException",
+      ],
+      [
+        "StartReplay",
+        '{"ReplayName":"r","EventSourceArn":"' +
+          ARCHIVE +
+          '","EventStartTime":"x","EventEndTime":1,"Destination":{"Arn":"' +
+          BUS +
+          '"}}',
+        "ValidationException",
+      ],
+      ["DescribeRule", '{"Name": "missing"}', "ResourceNotFoundException"],
+      ["LaunchRockets", "{}", "UnknownOperationException"],
+    ];
+    for (const [operation, payload, type] of cases) {
+      const before = await snapshot();
+      const answer = await call(operation, payload);
+      expect(answer.statusCode, `${operation} ${payload}`).toBe(400);
+      expect(answer.json<{ __type: string }>().__type, `${operation} ${payload}`).toMatch(
+        new RegExp(`(^|#)${type}$`),
+      );
+      expect(await snapshot()).toBe(before);
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { isSluiceError } from "../../errors/index.js";
+import { type EventBusService, isBusError } from "../../messaging/bus/index.js";
+import { AwsError, unknownOperation } from "../aws/aws-error.js";
+import type { AwsJsonService } from "../aws/aws-protocols.js";
+
+type Input = Record<string, unknown>;
+type Operation = (bus: EventBusService, input: Input) => Promise<unknown>;
+
+// Inputs go to the service as they came, but for timestamps (epoch seconds in AWS JSON): it
+// validates every field itself, so the API and the library refuse the same input the same way.
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any */
+const OPERATIONS: Record<string, Operation> = {
+  PutEvents: (b, i) => b.putEvents({ ...i, Entries: putEventsEntries(i.Entries) } as any),
+  PutRule: (b, i) => b.putRule(i as any),
+  DescribeRule: (b, i) => b.describeRule(i as any),
+  ListRules: (b, i) => b.listRules(i),
+  EnableRule: async (b, i) => void (await b.enableRule(i as any)),
+  DisableRule: async (b, i) => void (await b.disableRule(i as any)),
+  DeleteRule: async (b, i) => void (await b.deleteRule(i as any)),
+  PutTargets: (b, i) => b.putTargets(i as any),
+  ListTargetsByRule: (b, i) => b.listTargetsByRule(i as any),
+  RemoveTargets: (b, i) => b.removeTargets(i as any),
+  TestEventPattern: (b, i) => b.testEventPattern(i as any),
+  CreateEventBus: (b, i) => b.createEventBus(i as any),
+  DeleteEventBus: async (b, i) => void (await b.deleteEventBus(i as any)),
+  ListEventBuses: (b, i) => b.listEventBuses(i),
+  CreateArchive: async (b, i) => {
+    const created = await b.createArchive(i as any);
+    const { CreationTime } = await b.describeArchive({ ArchiveName: i.ArchiveName as string });
+    return { ...created, CreationTime };
+  },
+  DescribeArchive: (b, i) => b.describeArchive(i as any),
+  ListArchives: (b, i) => b.listArchives(i),
+  DeleteArchive: async (b, i) => void (await b.deleteArchive(i as any)),
+  StartReplay: (b, i) =>
+    b.startReplay({
+      ...i,
+      EventStartTime: timestamp(i.EventStartTime, "EventStartTime"),
+      EventEndTime: timestamp(i.EventEndTime, "EventEndTime"),
+    } as any),
+  DescribeReplay: (b, i) => b.describeReplay(i as any),
+  ListReplays: (b, i) => b.listReplays(i),
+  CancelReplay: (b, i) => b.cancelReplay(i as any),
+};
+/* eslint-enable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any */
+
+/**
+ * Amazon EventBridge in AWS JSON 1.1 (`X-Amz-Target: AWSEvents.<Operation>`), what the AWS
+ * SDKs and boto3 send; times go both ways as epoch seconds.
+ */
+export function eventBridgeJsonService(bus: EventBusService): AwsJsonService {
+  return {
+    name: "EventBridge",
+    targetPrefix: "AWSEvents",
+    jsonVersion: "1.1",
+    errorNamespace: "",
+    async call(operation, input) {
+      const run = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
+      if (run === undefined) throw unknownOperation(operation);
+      return epochSeconds(await run(bus, input));
+    },
+    toAwsError: toEventBridgeError,
+  };
+}
+
+/** A bus error as EventBridge reports it (all 400); undefined for one not the caller's fault. */
+export function toEventBridgeError(error: unknown): AwsError | undefined {
+  if (isBusError(error))
+    return new AwsError(error.ebError, error.message, {
+      ...(error.field === undefined ? {} : { field: error.field }),
+    });
+  if (isSluiceError(error, "SLUICE_VALIDATION"))
+    return new AwsError("ValidationException", error.message, {
+      ...(error.field === undefined ? {} : { field: error.field }),
+    });
+  if (isSluiceError(error, "SLUICE_CLOSED"))
+    return new AwsError("ServiceUnavailable", "the server is shutting down", {
+      senderFault: false,
+      status: 503,
+    });
+  return undefined;
+}
+
+function putEventsEntries(entries: unknown): unknown {
+  if (!Array.isArray(entries)) return entries;
+  return entries.map((entry: unknown, i) => {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+      throw validation(`Entries.${i + 1}`, "expected an object");
+    const e = entry as Input;
+    return e.Time === undefined ? e : { ...e, Time: timestamp(e.Time, `Entries.${i + 1}.Time`) };
+  });
+}
+
+/** An AWS JSON timestamp (epoch seconds, fractions allowed) as a Date. */
+function timestamp(value: unknown, field: string): Date | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value))
+    throw validation(field, `expected a timestamp in epoch seconds, got ${JSON.stringify(value)}`);
+  return new Date(Math.round(value * 1000));
+}
+
+function validation(field: string, reason: string): AwsError {
+  return new AwsError("ValidationException", `${field}: ${reason}`, { field });
+}
+
+/** The result with every Date as epoch seconds, as AWS JSON sends timestamps. */
+function epochSeconds(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(epochSeconds);
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, epochSeconds(v)]));
+  return value;
+}

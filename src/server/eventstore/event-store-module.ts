@@ -1,0 +1,31 @@
+import type { EventStore, ProjectionRunner } from "../../eventstore/index.js";
+import type { ServerModule } from "../server-module.js";
+import { registerEventStoreRoutes } from "./event-store-routes.js";
+import { registerEventStoreStream } from "./event-store-stream.js";
+
+export interface EventStoreModuleOptions {
+  /** Projections whose status `/projections` reports (an application registers its own). */
+  readonly projections?: () => readonly ProjectionRunner[];
+}
+
+/** The event store over HTTP: appends, reads, audit, projections, subscriptions. */
+export function eventStoreModule(
+  store: EventStore,
+  options: EventStoreModuleOptions = {},
+): ServerModule {
+  return {
+    name: "eventstore",
+    register(app, context) {
+      registerEventStoreRoutes(app, store, context.shutdown, options.projections ?? (() => []));
+      registerEventStoreStream(app, store, context.shutdown);
+    },
+    links: [
+      { path: "/streams", description: "event store streams (REST)" },
+      { path: "/all/events", description: "event store $all (REST)" },
+      {
+        path: "/all/subscribe",
+        description: "event store subscription (WebSocket, credit flow control)",
+      },
+    ],
+  };
+}

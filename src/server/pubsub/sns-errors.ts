@@ -1,0 +1,37 @@
+import { isSluiceError } from "../../errors/index.js";
+import { type PubSubErrorName, isPubSubError } from "../../messaging/pubsub/index.js";
+import { AwsError } from "../aws/aws-error.js";
+
+/** The HTTP status SNS answers each error with; names not listed are 400. */
+const STATUS: Partial<Record<PubSubErrorName, number>> = {
+  NotFound: 404,
+  AuthorizationError: 403,
+  FilterPolicyLimitExceeded: 403,
+  SubscriptionLimitExceeded: 403,
+};
+
+/** A pub/sub error as SNS reports it; undefined for an error that is not the caller's fault. */
+export function toSnsError(error: unknown): AwsError | undefined {
+  if (isPubSubError(error))
+    return new AwsError(error.snsError, error.message, {
+      status: STATUS[error.snsError] ?? 400,
+      ...(error.field === undefined ? {} : { field: error.field }),
+    });
+  if (isSluiceError(error, "SLUICE_VALIDATION"))
+    return new AwsError("InvalidParameter", error.message, {
+      ...(error.field === undefined ? {} : { field: error.field }),
+    });
+  if (isSluiceError(error, "SLUICE_CLOSED"))
+    return new AwsError("ServiceUnavailable", "the server is shutting down", {
+      senderFault: false,
+      status: 503,
+    });
+  return undefined;
+}
+
+/** SNS's refusal of a parameter, naming it and what was expected. */
+export function snsInvalidParameter(field: string, reason: string): AwsError {
+  return new AwsError("InvalidParameter", `Invalid parameter: ${field} Reason: ${reason}`, {
+    field,
+  });
+}
