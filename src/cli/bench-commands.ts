@@ -347,12 +347,18 @@ export function registerBenchCommands(program: Command): void {
     );
 
   withCommonOptions(bench.command("server"))
-    .description("SQS through @aws-sdk/client-sqs against the server: send -> receive -> delete")
-    .option("--num-messages <n>", "messages", positiveInt, 100_000)
-    .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
+    .description(
+      "sluice start in its own process: SQS via @aws-sdk/client-sqs (vs fauxqs and sqslite), REST produce, WebSocket consume, idle long polls",
+    )
+    .option("--num-messages <n>", "SQS messages", positiveInt, 100_000)
+    .option("--message-size <bytes>", "bytes per message body / record value", positiveInt, 100)
     .option("--producers <n>", "concurrent SDK producers (batches of 10)", positiveInt, 4)
     .option("--consumers <n>", "concurrent SDK consumers (batches of 10)", positiveInt, 4)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
+    .option("--rest-records <n>", "records produced over REST, then consumed", positiveInt, 500_000)
+    .option("--rest-batch <n>", "records per REST produce request", positiveInt, 1000)
+    .option("--long-polls <n>", "idle long polls held open", positiveInt, 1000)
+    .option("--no-peers", "skip the fauxqs and sqslite comparison")
     .action(
       async (
         opts: CommonOptions & {
@@ -361,6 +367,10 @@ export function registerBenchCommands(program: Command): void {
           producers: number;
           consumers: number;
           fsync: FsyncMode;
+          restRecords: number;
+          restBatch: number;
+          longPolls: number;
+          peers: boolean;
         },
       ) => {
         await repeat(
@@ -373,12 +383,30 @@ export function registerBenchCommands(program: Command): void {
               producers: opts.producers,
               consumers: opts.consumers,
               fsync: opts.fsync,
+              restRecords: opts.restRecords,
+              restBatch: opts.restBatch,
+              longPolls: opts.longPolls,
+              peers: opts.peers,
               quiet: opts.json,
             }),
-          (r) => ({
-            sqsSdkMessagesPerSec: (r as Awaited<ReturnType<typeof runServerBench>>).sqsSdk
-              .messagesPerSecond,
-          }),
+          (r) => {
+            const result = r as Awaited<ReturnType<typeof runServerBench>>;
+            const peer = (name: string): number => {
+              const p = result.peers[name];
+              return p !== undefined && "messagesPerSecond" in p ? p.messagesPerSecond : Number.NaN;
+            };
+            return {
+              sqsSdkMessagesPerSec: result.sqsSdk.messagesPerSecond,
+              fauxqsMessagesPerSec: peer("fauxqs"),
+              sqsliteMessagesPerSec: peer("sqslite"),
+              ratioToFasterPeer: result.ratioToFasterPeer ?? Number.NaN,
+              restProduceRecordsPerSec: result.restProduceRecordsPerSecond,
+              webSocketConsumeRecordsPerSec: result.webSocketConsumeRecordsPerSecond,
+              longPollServerRssMB: result.longPolls.serverRssBytes / 1048576,
+              longPollWakeP50Ms: result.longPolls.wake.p50Ms,
+              longPollWakeP99Ms: result.longPolls.wake.p99Ms,
+            };
+          },
         );
       },
     );

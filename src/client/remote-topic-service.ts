@@ -90,6 +90,10 @@ class RemoteProducer implements TopicProducer {
     await this.session.call("flush");
   }
 
+  async initTransactions(): Promise<void> {
+    await this.session.call("initTransactions");
+  }
+
   async beginTransaction(): Promise<void> {
     await this.session.call("beginTransaction");
   }

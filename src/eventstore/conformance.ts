@@ -34,14 +34,19 @@ export interface OpenedStore {
   readonly store: EventStore;
   /** The read model of an inline projection, or a new one of the backend's kind for any other name. */
   readModel(modelName: string): ReadModel;
-  /** The store's persistent subscription groups. */
-  persistentSubscriptions(): PersistentSubscriptions;
+  /**
+   * The store's persistent subscription groups; a backend without them leaves this out and the
+   * persistent tests are skipped for it, with the reason.
+   */
+  persistentSubscriptions?(): PersistentSubscriptions;
 }
 
 export interface EventStoreHarness {
   readonly name: string;
   /** A fresh, empty store. */
   open(options: ConformanceOpenOptions): Promise<OpenedStore>;
+  /** False for a backend without persistent subscriptions: their tests are skipped. */
+  readonly persistentSubscriptions?: boolean;
   /** Closes `opened` and opens the same storage again, with new options. */
   reopen(opened: OpenedStore, options: ConformanceOpenOptions): Promise<OpenedStore>;
 }
@@ -733,14 +738,20 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
       });
     });
 
+    const subscriptionsOf = (store: OpenedStore): PersistentSubscriptions => {
+      if (store.persistentSubscriptions === undefined)
+        throw new Error("persistent subscriptions: not offered by this backend");
+      return store.persistentSubscriptions();
+    };
     describePersistentSubscriptions({
+      supported: harness.persistentSubscriptions !== false,
       open: async () => {
         const store = await open();
-        return { store, subscriptions: opened!.persistentSubscriptions() };
+        return { store, subscriptions: subscriptionsOf(opened!) };
       },
       reopen: async () => {
         const store = await reopen();
-        return { store, subscriptions: opened!.persistentSubscriptions() };
+        return { store, subscriptions: subscriptionsOf(opened!) };
       },
       clock: () => clock,
     });

@@ -12,6 +12,8 @@ import type { PersistentSubscriptions } from "./persistent-subscriptions.js";
 
 /** What the persistent tests need from the surrounding suite. */
 export interface PersistentHarness {
+  /** False skips the tests (the backend does not offer persistent subscriptions). */
+  readonly supported: boolean;
   open(): Promise<{ store: EventStore; subscriptions: PersistentSubscriptions }>;
   reopen(): Promise<{ store: EventStore; subscriptions: PersistentSubscriptions }>;
   clock(): VirtualClock;
@@ -59,7 +61,10 @@ async function appendNumbered(store: EventStore, stream: string, from: number, c
 }
 
 export function describePersistentSubscriptions(harness: PersistentHarness): void {
-  describe("persistent subscriptions", () => {
+  const title = harness.supported
+    ? "persistent subscriptions"
+    : "persistent subscriptions (skipped: this backend does not offer them)";
+  describe.skipIf(!harness.supported)(title, () => {
     it("creates, lists and deletes groups; refuses duplicates, unknown groups and bad settings", async () => {
       const { subscriptions } = await harness.open();
       await subscriptions.create({ group: "g1" });

@@ -8,8 +8,10 @@ import {
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
+import { SluiceError } from "../../errors/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
-import type { Clock, Timer } from "../../time/index.js";
+import { type Clock, SystemClock, type Timer } from "../../time/index.js";
+import { Deque } from "./deque.js";
 import { ExpiringMap } from "./expiring-map.js";
 import {
   CHANGE_KEY,
@@ -24,6 +26,7 @@ import {
   type PurgeEntry,
   RECEIVE_KEY,
   type ReceiveEntry,
+  WINDOW_KEY,
   encodeAttributes,
   journalRecord,
   messageRecord,
@@ -34,6 +37,13 @@ import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attribu
 import { QueueMetrics } from "./queue-metrics.js";
 import { DELAYED, INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
 import type { MessageAttributeValue } from "./queue-service.js";
+import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
+import {
+  type CarriedAttempt,
+  type CarriedDedup,
+  decodeWindow,
+  encodeWindow,
+} from "./window-record.js";
 
 /** SQS's FIFO deduplication interval. */
 export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
@@ -71,6 +81,21 @@ export interface SendOutcome {
   readonly seq: number;
 }
 
+/** The first send of a FIFO deduplication key inside the window. */
+interface DedupEntry extends SendOutcome {
+  readonly key: string;
+  /** Send time: the entry expires five minutes later. */
+  readonly at: number;
+  /** Offset of the record that holds it: the send, or a window record that carried it. */
+  offset: number;
+}
+
+/** This turn's records go to the log at once past this size (a batch stays far below its limit). */
+const PENDING_FLUSH_BYTES = 1024 * 1024;
+
+/** Window records hold at most this many entries each (well under the record size limit). */
+const WINDOW_RECORD_ENTRIES = 5000;
+
 /** A message of this queue read back from its log. */
 export interface StoredMessage {
   readonly state: QueuedMessage;
@@ -102,7 +127,14 @@ export class DurableQueue {
   config: QueueConfig;
   readonly state: QueueState;
   /** FIFO deduplication: the first send of each id in the last five minutes. */
-  readonly dedup = new ExpiringMap<SendOutcome>(DEDUPLICATION_WINDOW_MS);
+  readonly dedup = new ExpiringMap<DedupEntry>(DEDUPLICATION_WINDOW_MS);
+  /** FIFO receives with a ReceiveRequestAttemptId in the last five minutes, by id. */
+  readonly attempts = new ExpiringMap<ReceiveAttempt>(DEDUPLICATION_WINDOW_MS);
+  /**
+   * Deduplication entries and attempts in the order of the records that hold them, so
+   * compaction finds those it must carry forward (the ones before its cut) at the front.
+   */
+  private readonly window = new Deque<DedupEntry | ReceiveAttempt>();
   /** Moves out of this queue in progress; compaction waits while there are any. */
   pendingMoves = 0;
   lastPurgeAt = Number.NEGATIVE_INFINITY;
@@ -113,6 +145,16 @@ export class DurableQueue {
   private compacting: Promise<void> | undefined;
   private closed = false;
   private lastAppend: Promise<unknown> = Promise.resolve();
+  /** Records appended in this event-loop turn, not yet handed to the log (see `append`). */
+  private pending: RecordInput[] = [];
+  private pendingBytes = 0;
+  private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  /** Resolves when this turn's batch is written (in the OS, not yet on the device). */
+  private pendingWritten: Promise<unknown> = Promise.resolve();
+  private pendingWrittenDone:
+    { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  private fsyncAlways = false;
+  private flushQueued = false;
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
 
@@ -161,6 +203,7 @@ export class DurableQueue {
       await log.close();
       throw error;
     }
+    queue.fsyncAlways = options.fsync === "always";
     queue.scheduleCompaction();
     return queue;
   }
@@ -182,6 +225,13 @@ export class DurableQueue {
   advance(): number {
     const now = this.clock.now();
     this.dedup.prune(now);
+    this.attempts.prune(now);
+    for (
+      let e = this.window.peekFront();
+      e !== undefined && e.at + DEDUPLICATION_WINDOW_MS <= now;
+      e = this.window.peekFront()
+    )
+      this.window.shift();
     const woke = this.state.advance(now, this.config.messageRetentionPeriod * 1000);
     this.metrics.depth(this.state);
     return woke;
@@ -196,7 +246,7 @@ export class DurableQueue {
     const records: RecordInput[] = [];
     const added: QueuedMessage[] = [];
     const outcomes: SendOutcome[] = [];
-    const base = this.log.logEndOffset;
+    const base = this.endOffset;
     for (const send of sends) {
       const dedupKey = this.dedupKey(send.groupId, send.deduplicationId);
       if (dedupKey !== undefined && send.skipDeduplication !== true) {
@@ -228,8 +278,11 @@ export class DurableQueue {
       }
       added.push(message);
       outcomes.push({ messageId, seq });
-      if (dedupKey !== undefined && send.skipDeduplication !== true)
-        this.dedup.set(dedupKey, { messageId, seq }, now);
+      if (dedupKey !== undefined && send.skipDeduplication !== true) {
+        const entry: DedupEntry = { key: dedupKey, messageId, seq, at: now, offset: seq };
+        this.dedup.set(dedupKey, entry, now);
+        this.window.push(entry);
+      }
     }
     // A call of duplicates only is acknowledged once the first sends are durable too.
     if (records.length === 0) return { outcomes, durable: this.lastAppend };
@@ -241,13 +294,18 @@ export class DurableQueue {
     return { outcomes, durable };
   }
 
-  /** Receives up to `max` messages; dead letters go to `deadLetter` (state already removed). */
+  /**
+   * Receives up to `max` messages; dead letters go to `deadLetter` (state already removed). A
+   * FIFO receive with an `attemptId` that takes messages is remembered (and journaled) as an
+   * attempt a retry can repeat.
+   */
   receive(
     max: number,
     visibilityMs: number,
     maxReceiveCount: number | undefined,
     deadLetter: (messages: QueuedMessage[]) => void,
-  ): { taken: QueuedMessage[]; durable: Promise<unknown> } {
+    attemptId?: string,
+  ): { taken: QueuedMessage[]; durable: Promise<unknown>; attempt?: ReceiveAttempt } {
     const now = this.clock.now();
     this.advance();
     const dead: QueuedMessage[] = [];
@@ -260,8 +318,40 @@ export class DurableQueue {
     this.metrics.depth(this.state);
     if (taken.length === 0) return { taken, durable: Promise.resolve() };
     if (this.waiters.size > 0) this.armWakeTimer();
-    const entry: ReceiveEntry = { s: taken.map((m) => m.seq), v: now + visibilityMs };
-    return { taken, durable: this.append([journalRecord(RECEIVE_KEY, entry)]) };
+    const entry: Writable<ReceiveEntry> = { s: taken.map((m) => m.seq), v: now + visibilityMs };
+    if (attemptId === undefined || !this.config.fifo)
+      return { taken, durable: this.journalReceive(taken, entry) };
+    entry.a = attemptId;
+    const attempt = new ReceiveAttempt(
+      attemptId,
+      now,
+      taken.map((message) => ({
+        message,
+        receiveCount: message.receiveCount,
+        token: message.token,
+      })),
+      this.endOffset,
+    );
+    this.attempts.set(attemptId, attempt, now);
+    this.window.push(attempt);
+    return { taken, durable: this.journalReceive(taken, entry), attempt };
+  }
+
+  /**
+   * Journals a receive. Under fsync "always" the receive answers once the messages it returns
+   * are on the device and its own record is written, without a group commit of its own: a
+   * receive is not an acknowledged change (a machine crash before the next fsync may deliver the
+   * messages again, as a lapsed visibility timeout would), so consumers wait for one fsync per
+   * message (the delete's), not two.
+   */
+  private journalReceive(taken: readonly QueuedMessage[], entry: ReceiveEntry): Promise<unknown> {
+    if (!this.fsyncAlways) return this.append([journalRecord(RECEIVE_KEY, entry)]);
+    let newest = 0;
+    for (const m of taken) if (m.offset > newest) newest = m.offset;
+    const messagesDurable = this.log.durableEndOffset > newest ? undefined : this.lastAppend;
+    void this.append([journalRecord(RECEIVE_KEY, entry)]);
+    const written = this.pendingWritten;
+    return messagesDurable === undefined ? written : Promise.all([written, messagesDurable]);
   }
 
   /** Removes messages for good (delete, or moved out once the destination holds them). */
@@ -281,17 +371,21 @@ export class DurableQueue {
     return this.append([journalRecord(DELETE_KEY, entry)]);
   }
 
-  /** Sets new visibility deadlines for in-flight messages. */
-  changeVisibility(changes: readonly { message: QueuedMessage; due: number }[]): Promise<unknown> {
+  /** Sets new visibility deadlines (`attemptId`: a retried receive resetting its own). */
+  changeVisibility(
+    changes: readonly { message: QueuedMessage; due: number }[],
+    attemptId?: string,
+  ): Promise<unknown> {
     if (changes.length === 0) return Promise.resolve();
     const now = this.clock.now();
     for (const { message, due } of changes) this.state.setVisibility(message, due, now);
     if (changes.some((c) => c.due <= now)) this.notify();
     else if (this.waiters.size > 0) this.armWakeTimer();
-    const entry: ChangeEntry = {
+    const entry: Writable<ChangeEntry> = {
       s: changes.map((c) => c.message.seq),
       v: changes.map((c) => c.due),
     };
+    if (attemptId !== undefined) entry.a = attemptId;
     return this.append([journalRecord(CHANGE_KEY, entry)]);
   }
 
@@ -313,24 +407,84 @@ export class DurableQueue {
 
   /** Deletes every message sent so far. */
   purge(): Promise<unknown> {
-    const before = this.log.logEndOffset;
+    const before = this.endOffset;
     this.state.removeBefore(before);
     this.lastPurgeAt = this.clock.now();
     const entry: PurgeEntry = { b: before };
     return this.append([journalRecord(PURGE_KEY, entry)]);
   }
 
-  /** Appends to the log, remembering the newest append (durability resolves in log order). */
+  /** The offset the next record appended gets (records of this turn included). */
+  get endOffset(): number {
+    return this.log.logEndOffset + this.pending.length;
+  }
+
+  /**
+   * Appends records, resolving once they are durable. Every append of one event-loop turn,
+   * whichever caller made it (sends, receives, deletes of concurrent callers), goes to the log
+   * as one batch: one encode, one write and, under fsync "always", one share of a group commit.
+   * Durability resolves in log order, so the newest append stands for all before it.
+   */
   private append(records: RecordInput[]): Promise<unknown> {
-    const appended = this.log.append(records);
-    this.lastAppend = appended;
+    if (this.pendingDone === undefined) {
+      this.lastAppend = new Promise((resolve, reject) => {
+        this.pendingDone = { resolve, reject };
+      });
+      // Its callers may never await it (a move's source removal): failures reach them anyway.
+      this.lastAppend.catch(() => undefined);
+      this.pendingWritten = new Promise((resolve, reject) => {
+        this.pendingWrittenDone = { resolve, reject };
+      });
+      this.pendingWritten.catch(() => undefined);
+    }
+    for (const record of records) {
+      this.pending.push(record);
+      this.pendingBytes += (record.value?.length ?? 0) + (record.headers?.[0]?.value?.length ?? 0);
+    }
+    const appended = this.lastAppend;
+    if (this.pendingBytes >= PENDING_FLUSH_BYTES) this.flushPending();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      const flush = (): void => {
+        this.flushQueued = false;
+        this.flushPending();
+      };
+      // On the system clock, at the end of this event-loop turn: every caller that ran in it
+      // shares the batch. A virtual clock (tests, simulations) settles promise continuations
+      // but grants few turns per step, so there: once the running continuations have drained.
+      if (this.clock instanceof SystemClock) setImmediate(flush);
+      else process.nextTick(flush);
+    }
     return appended;
+  }
+
+  /** Hands this turn's records to the log now (before reads of them, compaction, close). */
+  private flushPending(): void {
+    const done = this.pendingDone;
+    const written = this.pendingWrittenDone;
+    if (done === undefined) return;
+    const records = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingDone = undefined;
+    this.pendingWrittenDone = undefined;
+    const end = this.log.logEndOffset;
+    const appended = this.log.append(records);
+    appended.then(done.resolve, done.reject);
+    // The log writes synchronously: its end moved, or the append failed (and says why).
+    if (this.log.logEndOffset === end + records.length) written?.resolve(undefined);
+    else appended.catch((error: unknown) => written?.reject(error));
   }
 
   // ---------------------------------------------------------------- reads
 
   /** Reads the stored records of these messages (bodies and metadata) in one pass per run. */
   read(messages: readonly QueuedMessage[]): StoredMessage[] {
+    // Messages sent in this turn are still pending: hand them to the log first.
+    if (this.pending.length > 0) {
+      const logEnd = this.log.logEndOffset;
+      if (messages.some((m) => m.offset >= logEnd)) this.flushPending();
+    }
     const byOffset = new Map<number, LogRecord>();
     const offsets = messages.map((m) => m.offset).sort((a, b) => a - b);
     // Offsets close together share batches: read each run in one pass.
@@ -414,12 +568,13 @@ export class DurableQueue {
     const now = this.clock.now();
     // Replayed straight into the state's own map (no second copy of a million entries).
     const found = this.state.messages;
+    const window = new ReplayedWindow();
     let offset = this.log.logStartOffset;
     const end = this.log.logEndOffset;
     while (offset < end) {
       const records = this.log.read(offset, { maxRecords: 10_000, maxBytes: 4 * 1024 * 1024 });
       if (records.length === 0) break;
-      for (const record of records) this.replay(record, found, now);
+      for (const record of records) this.replay(record, found, window, now);
       offset = records[records.length - 1]!.offset + 1;
     }
     const messages = [...found.values()];
@@ -429,10 +584,43 @@ export class DurableQueue {
       found.clear();
     }
     for (const message of messages) this.state.add(message, now);
+    this.restoreWindow(window, now);
     this.advance();
   }
 
-  private replay(record: LogRecord, found: Map<number, QueuedMessage>, now: number): void {
+  /**
+   * Rebuilds the deduplication window and the receive attempts still repeatable. Window records
+   * carry entries older than records before them: entries go into the maps by time and into
+   * the compaction order by offset.
+   */
+  private restoreWindow(window: ReplayedWindow, now: number): void {
+    const live = (at: number): boolean => at + DEDUPLICATION_WINDOW_MS > now;
+    const dedup = window.dedup.filter((e) => live(e.at)).sort((a, b) => a.at - b.at);
+    for (const e of dedup) this.dedup.set(e.key, e, e.at);
+    const attempts: ReceiveAttempt[] = [];
+    for (const pending of [...window.attempts.values()].sort((a, b) => a.at - b.at)) {
+      if (pending.broken || !live(pending.at)) continue;
+      const messages: AttemptMessage[] = [];
+      for (const [i, seq] of pending.seqs.entries()) {
+        const message = this.state.messages.get(seq);
+        if (message?.state !== INFLIGHT || message.receiveCount !== pending.receiveCounts[i]) break;
+        messages.push({ message, receiveCount: message.receiveCount, token: message.token });
+      }
+      if (messages.length !== pending.seqs.length) continue;
+      const attempt = new ReceiveAttempt(pending.id, pending.at, messages, pending.offset);
+      this.attempts.set(attempt.id, attempt, attempt.at);
+      attempts.push(attempt);
+    }
+    const ordered: (DedupEntry | ReceiveAttempt)[] = [...dedup, ...attempts];
+    for (const e of ordered.sort((a, b) => a.offset - b.offset)) this.window.push(e);
+  }
+
+  private replay(
+    record: LogRecord,
+    found: Map<number, QueuedMessage>,
+    window: ReplayedWindow,
+    now: number,
+  ): void {
     const kind = record.key?.[0];
     if (kind === MESSAGE_KEY[0]) {
       const meta = readMeta(record);
@@ -459,11 +647,13 @@ export class DurableQueue {
         meta.q === undefined &&
         sentAt + DEDUPLICATION_WINDOW_MS > now
       )
-        this.dedup.set(key, { messageId: meta.i, seq }, sentAt);
+        window.dedup.push({ key, messageId: meta.i, seq, at: sentAt, offset: record.offset });
     } else if (kind === RECEIVE_KEY[0]) {
       const entry = readJournal<ReceiveEntry>(record);
+      const counts: number[] = [];
       for (const seq of entry.s) {
         const m = found.get(seq);
+        counts.push(m === undefined ? -1 : m.receiveCount + 1);
         if (m === undefined) continue;
         m.receiveCount++;
         if (m.firstReceiveAt === 0) m.firstReceiveAt = record.timestamp;
@@ -471,6 +661,11 @@ export class DurableQueue {
         m.state = INFLIGHT;
         m.due = entry.v;
       }
+      if (entry.a !== undefined)
+        window.attempt(
+          { id: entry.a, at: record.timestamp, seqs: entry.s, receiveCounts: counts },
+          record.offset,
+        );
     } else if (kind === DELETE_KEY[0]) {
       for (const seq of readJournal<DeleteEntry>(record).s) found.delete(seq);
     } else if (kind === CHANGE_KEY[0]) {
@@ -479,6 +674,19 @@ export class DurableQueue {
         const m = found.get(seq);
         if (m !== undefined && m.state === INFLIGHT) m.due = entry.v[i]!;
       });
+      window.changed(entry.s, entry.a);
+    } else if (kind === WINDOW_KEY[0]) {
+      if (record.value === null) return;
+      const carried = decodeWindow(record.value, record.offset);
+      for (const e of carried.dedup)
+        window.dedup.push({
+          key: e.key,
+          messageId: e.messageId,
+          seq: e.seq,
+          at: e.sentAt,
+          offset: record.offset,
+        });
+      for (const a of carried.attempts) window.attempt(a, record.offset);
     } else if (kind === DELAY_KEY[0]) {
       const { d } = readJournal<DelayEntry>(record);
       for (const m of found.values()) {
@@ -516,11 +724,7 @@ export class DurableQueue {
     if (this.closed || this.pendingMoves > 0) return;
     const segments = this.log.segmentInfos();
     if (segments.length < 2) return;
-    let horizon = segments[segments.length - 1]!.baseOffset;
-    if (this.config.fifo) {
-      const windowStart = this.log.offsetForTimestamp(this.clock.now() - DEDUPLICATION_WINDOW_MS);
-      if (windowStart !== undefined) horizon = Math.min(horizon, windowStart);
-    }
+    const horizon = segments[segments.length - 1]!.baseOffset;
     let cut = this.log.logStartOffset;
     for (const s of segments) if (s.baseOffset <= horizon) cut = s.baseOffset;
     if (cut <= this.log.logStartOffset) return;
@@ -533,7 +737,7 @@ export class DurableQueue {
     }
     if (carry.length > 0) {
       const stored = this.read(carry);
-      const base = this.log.logEndOffset;
+      const base = this.endOffset;
       const records = stored.map(({ state: m, meta, body }) => {
         const carried: Writable<MessageMeta> = {
           ...meta,
@@ -553,8 +757,50 @@ export class DurableQueue {
       carry.forEach((m, i) => (m.offset = base + i));
       await appended;
     }
+    await this.carryWindow(cut);
+    this.flushPending();
     await this.log.flush();
     await this.log.deleteRecordsBefore(cut);
+  }
+
+  /**
+   * Re-appends, as compact window records, the deduplication entries and receive attempts still
+   * in their five minutes whose records lie before `cut`: the log then keeps no history for
+   * them, and a FIFO queue's log is cut as soon as a standard queue's would be.
+   */
+  private async carryWindow(cut: number): Promise<void> {
+    const now = this.clock.now();
+    const carried: (DedupEntry | ReceiveAttempt)[] = [];
+    for (let e = this.window.peekFront(); e !== undefined && e.offset < cut;) {
+      this.window.shift();
+      if (e.at + DEDUPLICATION_WINDOW_MS > now) {
+        if (e instanceof ReceiveAttempt) {
+          if (this.attempts.get(e.id, now) === e && e.intact) carried.push(e);
+        } else if (this.dedup.get(e.key, now) === e) carried.push(e);
+      }
+      e = this.window.peekFront();
+    }
+    if (carried.length === 0) return;
+    const base = this.endOffset;
+    const records: RecordInput[] = [];
+    for (let i = 0; i < carried.length; i += WINDOW_RECORD_ENTRIES) {
+      const dedup: CarriedDedup[] = [];
+      const attempts: CarriedAttempt[] = [];
+      for (const e of carried.slice(i, i + WINDOW_RECORD_ENTRIES)) {
+        e.offset = base + records.length;
+        this.window.push(e);
+        if (e instanceof ReceiveAttempt)
+          attempts.push({
+            id: e.id,
+            at: e.at,
+            seqs: e.messages.map((m) => m.message.seq),
+            receiveCounts: e.messages.map((m) => m.receiveCount),
+          });
+        else dedup.push({ key: e.key, messageId: e.messageId, seq: e.seq, sentAt: e.at });
+      }
+      records.push({ key: WINDOW_KEY, value: encodeWindow({ dedup, attempts }) });
+    }
+    await this.append(records);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -566,6 +812,7 @@ export class DurableQueue {
     this.wakeTimer?.cancel();
     this.notify();
     await this.compacting;
+    this.flushPending();
     await this.log.close();
   }
 
@@ -574,6 +821,14 @@ export class DurableQueue {
     this.closed = true;
     this.compactionTimer?.cancel();
     this.wakeTimer?.cancel();
+    // As a killed process: this turn's records were never written.
+    this.pendingDone?.reject(new SluiceError("SLUICE_CLOSED", `queue ${this.name} was killed`));
+    this.pendingWrittenDone?.reject(
+      new SluiceError("SLUICE_CLOSED", `queue ${this.name} was killed`),
+    );
+    this.pendingDone = undefined;
+    this.pendingWrittenDone = undefined;
+    this.pending = [];
     this.log.kill();
     this.notify();
   }
@@ -581,4 +836,30 @@ export class DurableQueue {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/** Receive attempts and deduplication entries met while replaying the log. */
+class ReplayedWindow {
+  readonly dedup: DedupEntry[] = [];
+  readonly attempts = new Map<string, PendingAttempt>();
+  private readonly bySeq = new Map<number, PendingAttempt>();
+
+  attempt(carried: CarriedAttempt, offset: number): void {
+    const pending: PendingAttempt = { ...carried, offset, broken: false };
+    this.attempts.set(carried.id, pending);
+    for (const seq of carried.seqs) this.bySeq.set(seq, pending);
+  }
+
+  /** A visibility change breaks the attempts it touches, unless it is their own retry's reset. */
+  changed(seqs: readonly number[], attemptId: string | undefined): void {
+    for (const seq of seqs) {
+      const pending = this.bySeq.get(seq);
+      if (pending !== undefined && pending.id !== attemptId) pending.broken = true;
+    }
+  }
+}
+
+interface PendingAttempt extends CarriedAttempt {
+  readonly offset: number;
+  broken: boolean;
 }

@@ -11,7 +11,6 @@ import { asError } from "../../errors/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
-import { ExpiringMap } from "./expiring-map.js";
 import { MAX_MOVE_RATE, MessageMoveTask, type MoveTaskRecord } from "./message-move-task.js";
 import { transferMessages } from "./message-transfer.js";
 import { checkBatchEntries, checkId, checkIntParameter } from "./message-validation.js";
@@ -80,13 +79,6 @@ export interface EmbeddedQueueServiceOptions extends QueueAddressing {
 }
 
 const PURGE_INTERVAL_MS = 60_000;
-const ATTEMPT_WINDOW_MS = 5 * 60_000;
-
-interface ReceiveAttempt {
-  /** `token` is updated when a retry of the attempt resets the visibility timeout. */
-  readonly messages: readonly { message: QueuedMessage; receiveCount: number; token: number }[];
-  readonly result: Message[];
-}
 
 /**
  * SQS-semantics queues embedded in the process, durable on local disk: each queue is one
@@ -96,8 +88,6 @@ interface ReceiveAttempt {
 export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   private readonly queues = new Map<string, DurableQueue>();
   private readonly moveTasks = new Map<string, MessageMoveTask>();
-  /** FIFO ReceiveRequestAttemptId -> what that receive returned, for five minutes. */
-  private readonly attempts = new ExpiringMap<ReceiveAttempt>(ATTEMPT_WINDOW_MS);
   private readonly creating = new Map<string, Promise<unknown>>();
   private closed = false;
 
@@ -475,33 +465,26 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
         : checkId(input.ReceiveRequestAttemptId, "ReceiveRequestAttemptId");
     const projection = projectionOf(input);
     const deadline = this.clock.now() + waitSeconds * 1000;
-    const attemptKey =
-      attemptId === undefined || !queue.config.fifo ? undefined : `${queue.uid}:${attemptId}`;
+    const attemptKey = queue.config.fifo ? attemptId : undefined;
     for (;;) {
       if (attemptKey !== undefined) {
-        const repeated = await this.repeatAttempt(queue, attemptKey, visibility * 1000);
+        const repeated = await this.repeatAttempt(queue, attemptKey, visibility * 1000, projection);
         if (repeated !== undefined) return { Messages: repeated };
       }
       const maxReceiveCount =
         this.deadLetterQueueOf(queue) === undefined
           ? undefined
           : queue.config.redrivePolicy?.maxReceiveCount;
-      const { taken, durable } = queue.receive(max, visibility * 1000, maxReceiveCount, (dead) =>
-        this.deadLetter(queue, dead),
+      const { taken, durable, attempt } = queue.receive(
+        max,
+        visibility * 1000,
+        maxReceiveCount,
+        (dead) => this.deadLetter(queue, dead),
+        attemptKey,
       );
       if (taken.length > 0) {
-        const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
-        const messages = queue.read(taken).map((s) =>
-          buildMessage(s.body, s.meta, s.state, projection, {
-            ...context,
-            receiptHandle: (s.state.receipt = this.receipts.encode({
-              queueUid: queue.uid,
-              seq: s.state.seq,
-              receiveCount: s.state.receiveCount,
-            })),
-          }),
-        );
-        if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
+        const messages = this.received(queue, taken, projection);
+        if (attempt !== undefined) attempt.result = messages;
         await durable;
         return { Messages: messages };
       }
@@ -519,39 +502,51 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
    */
   private async repeatAttempt(
     queue: DurableQueue,
-    key: string,
+    id: string,
     visibilityMs: number,
+    projection: ReturnType<typeof projectionOf>,
   ): Promise<Message[] | undefined> {
-    const attempt = this.attempts.get(key, this.clock.now());
+    const attempt = queue.attempts.get(id, this.clock.now());
     if (attempt === undefined) return undefined;
     queue.advance();
-    const intact = attempt.messages.every(
-      ({ message, receiveCount, token }) =>
-        message.state === INFLIGHT &&
-        message.receiveCount === receiveCount &&
-        message.token === token,
-    );
-    if (!intact) {
-      this.attempts.delete(key);
+    if (!attempt.intact) {
+      queue.attempts.delete(id);
       return undefined;
     }
     const due = this.clock.now() + visibilityMs;
     const durable = queue.changeVisibility(
       attempt.messages.map(({ message }) => ({ message, due })),
+      id,
     );
     // The reset is this attempt's own change: it stays repeatable (within its first 5 minutes).
     for (const entry of attempt.messages) entry.token = entry.message.token;
+    // After a restart the answer is rebuilt from the log: same messages, same signed handles.
+    attempt.result ??= this.received(
+      queue,
+      attempt.messages.map((m) => m.message),
+      projection,
+    );
     await durable;
     return attempt.result;
   }
 
-  private rememberAttempt(key: string, taken: readonly QueuedMessage[], result: Message[]): void {
-    const messages = taken.map((message) => ({
-      message,
-      receiveCount: message.receiveCount,
-      token: message.token,
-    }));
-    this.attempts.set(key, { messages, result }, this.clock.now());
+  /** The messages a receive answers, each with the receipt handle of this receive. */
+  private received(
+    queue: DurableQueue,
+    taken: readonly QueuedMessage[],
+    projection: ReturnType<typeof projectionOf>,
+  ): Message[] {
+    const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
+    return queue.read(taken).map((s) =>
+      buildMessage(s.body, s.meta, s.state, projection, {
+        ...context,
+        receiptHandle: (s.state.receipt = this.receipts.encode({
+          queueUid: queue.uid,
+          seq: s.state.seq,
+          receiveCount: s.state.receiveCount,
+        })),
+      }),
+    );
   }
 
   private deadLetterQueueOf(queue: DurableQueue): DurableQueue | undefined {

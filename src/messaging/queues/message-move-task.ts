@@ -65,7 +65,7 @@ export class MessageMoveTask {
       source.advance();
       this.status = "RUNNING";
       this.moved = 0;
-      this.seqLimit = source.log.logEndOffset;
+      this.seqLimit = source.endOffset;
       this.toMove = source.state.visibleCount;
       this.startedAt = options.clock.now();
     }

@@ -7,7 +7,8 @@ import type { MessageAttributeValue } from "./queue-service.js";
  * its kind: "m" a message (body as the value, everything else as JSON in the "m" header), and
  * journal entries that change message state, each a JSON value naming messages by sequence
  * number: "r" received, "d" deleted, "c" visibility changed, "p" purged, and "y" a new
- * FIFO queue delay applied to the messages never received.
+ * FIFO queue delay applied to the messages never received; "w" carries the FIFO deduplication
+ * window and receive attempts forward when compaction drops the records that held them.
  */
 export const MESSAGE_KEY = Buffer.from("m");
 export const RECEIVE_KEY = Buffer.from("r");
@@ -15,6 +16,8 @@ export const DELETE_KEY = Buffer.from("d");
 export const CHANGE_KEY = Buffer.from("c");
 export const PURGE_KEY = Buffer.from("p");
 export const DELAY_KEY = Buffer.from("y");
+/** FIFO deduplication entries and receive attempts carried past a compaction (binary). */
+export const WINDOW_KEY = Buffer.from("w");
 
 type StoredAttribute = { t: string; s: string } | { t: string; b: string };
 
@@ -105,6 +108,8 @@ export interface ReceiveEntry {
   readonly s: number[];
   /** In flight until. */
   readonly v: number;
+  /** FIFO ReceiveRequestAttemptId, if the receive had one. */
+  readonly a?: string;
 }
 export interface DeleteEntry {
   readonly s: number[];
@@ -113,6 +118,8 @@ export interface ChangeEntry {
   readonly s: number[];
   /** New deadlines, one per sequence number. */
   readonly v: number[];
+  /** Set when a retried receive resets its own attempt's visibility. */
+  readonly a?: string;
 }
 export interface DelayEntry {
   /** The queue's new DelaySeconds, in ms, counted from each message's send time. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -156,4 +156,98 @@ describe("embedded queue log compaction", () => {
     await service.sendMessage({ QueueUrl, MessageBody: "once", MessageGroupId: "g" });
     expect(await drain(service, QueueUrl)).toEqual(["once"]);
   });
+
+  function logBytes(dir: string): number {
+    const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
+    return segmentFiles(dir).reduce((sum, f) => sum + statSync(join(queueDir, f)).size, 0);
+  }
+
+  async function fillFifo(
+    service: EmbeddedQueueService,
+    url: string,
+    from: number,
+    count: number,
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = from; i < from + count; i += 10) {
+      const { Successful } = await service.sendMessageBatch({
+        QueueUrl: url,
+        Entries: Array.from({ length: 10 }, (_, j) => ({
+          Id: `e${j}`,
+          MessageBody: `m-${i + j}-${"x".repeat(80)}`,
+          MessageGroupId: `g${j % 3}`,
+          MessageDeduplicationId: `d${i + j}`,
+        })),
+      });
+      ids.push(...Successful.map((s) => s.MessageId));
+    }
+    return ids;
+  }
+
+  it("cuts a FIFO log inside the deduplication window: the window lives on in compact records", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    let service = await open(dir, clock);
+    const { QueueUrl } = await service.createQueue({
+      QueueName: "q.fifo",
+      Attributes: { FifoQueue: "true" },
+    });
+    const ids = await fillFifo(service, QueueUrl, 0, 500);
+    expect(await drain(service, QueueUrl)).toHaveLength(500);
+    await fillFifo(service, QueueUrl, 500, 20);
+    expect(await drain(service, QueueUrl)).toHaveLength(20);
+    // Ten seconds later, well inside the five-minute window, the dead segments are gone.
+    await clock.advance(10_000);
+    await compacted(dir);
+    const duplicate = {
+      QueueUrl,
+      MessageBody: "again",
+      MessageGroupId: "g0",
+      MessageDeduplicationId: "d3",
+    };
+    expect((await service.sendMessage(duplicate)).MessageId).toBe(ids[3]);
+    expect(await drain(service, QueueUrl)).toEqual([]);
+
+    await service.close();
+    services.splice(services.indexOf(service), 1);
+    service = await open(dir, clock);
+    expect((await service.sendMessage(duplicate)).MessageId).toBe(ids[3]);
+    expect(await drain(service, QueueUrl)).toEqual([]);
+    await clock.advance(5 * 60_000);
+    expect((await service.sendMessage(duplicate)).MessageId).not.toBe(ids[3]);
+    expect(await drain(service, QueueUrl)).toEqual(["again"]);
+  });
+
+  it("keeps a busy FIFO queue's log bounded inside the window (no five minutes of history)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const service = await open(dir, clock);
+    const { QueueUrl } = await service.createQueue({
+      QueueName: "q.fifo",
+      Attributes: { FifoQueue: "true" },
+    });
+    const ids: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      ids.push(...(await fillFifo(service, QueueUrl, round * 300, 300)));
+      await drain(service, QueueUrl);
+      await clock.advance(2000);
+      await vi.waitFor(() => expect(segmentFiles(dir).length).toBeLessThan(6), { timeout: 10_000 });
+    }
+    // 1,200 sends of about 200 bytes each (with their receives and deletes): 240 KB of log
+    // without the window records, and every one of them still deduplicates.
+    expect(logBytes(dir)).toBeLessThan(1200 * 200 * 0.4);
+    const { Successful } = await service.sendMessageBatch({
+      QueueUrl,
+      Entries: [0, 777, 1199].map((n) => ({
+        Id: `x${n}`,
+        MessageBody: "dup",
+        MessageGroupId: "g0",
+        MessageDeduplicationId: `d${n}`,
+      })),
+    });
+    expect(Successful.map((s) => s.MessageId)).toEqual([ids[0], ids[777], ids[1199]]);
+    expect(await drain(service, QueueUrl)).toEqual([]);
+  }, 60_000);
 });

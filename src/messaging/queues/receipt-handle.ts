@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { QueueError } from "./queue-error.js";
 
 /** What a receipt handle names: one receive of one message of one queue incarnation. */
@@ -19,17 +19,25 @@ export function newReceiptKey(): Buffer {
 }
 
 /**
- * Issues and checks receipt handles signed with a key of the service (HMAC-SHA256 over the
- * handle's fields), so a handle that was never issued is refused instead of acting on whatever
- * message its predictable fields happen to name.
+ * Issues and checks receipt handles signed with a key of the service, so a handle that was
+ * never issued is refused instead of acting on whatever message its predictable fields happen
+ * to name. The MAC is SHA-256 over key || fields, truncated to 128 bits: the key is a fixed
+ * 32-byte prefix and only half the digest is shown, so the length extension that breaks an
+ * untruncated secret-prefix hash has no state to extend; it is one one-shot hash call, where
+ * an HMAC object per handle cost a fifth of a receive.
  */
 export class ReceiptHandles {
-  constructor(private readonly key: Buffer) {}
+  constructor(private readonly key: Buffer) {
+    if (key.length !== RECEIPT_KEY_BYTES) throw new RangeError("a receipt key is 32 bytes");
+  }
 
   /** An opaque, URL-safe, signed handle; a new one for every receive of a message. */
   encode(receipt: Receipt): string {
-    const fields = Buffer.from(fieldsText(receipt), "utf8");
-    return Buffer.concat([fields, this.mac(fields)]).toString("base64url");
+    const text = fieldsText(receipt);
+    const handle = Buffer.allocUnsafe(text.length + MAC_BYTES);
+    handle.write(text, 0, "latin1"); // the fields are ASCII
+    this.sign(handle.subarray(0, text.length)).copy(handle, text.length, 0, MAC_BYTES);
+    return handle.toString("base64url");
   }
 
   /** Parses a handle this service issued, or throws ReceiptHandleIsInvalid. */
@@ -39,7 +47,7 @@ export class ReceiptHandles {
       if (bytes.length > MAC_BYTES) {
         const fields = bytes.subarray(0, bytes.length - MAC_BYTES);
         const mac = bytes.subarray(bytes.length - MAC_BYTES);
-        if (timingSafeEqual(mac, this.mac(fields))) {
+        if (timingSafeEqual(mac, this.sign(fields).subarray(0, MAC_BYTES))) {
           const receipt = parseFields(fields.toString("utf8"));
           if (receipt !== undefined) return receipt;
         }
@@ -58,8 +66,12 @@ export class ReceiptHandles {
     return parseFields(bytes.toString("utf8", 0, bytes.length - MAC_BYTES));
   }
 
-  private mac(fields: Buffer): Buffer {
-    return createHmac("sha256", this.key).update(fields).digest().subarray(0, MAC_BYTES);
+  /** The full keyed digest of `fields` (callers keep its first MAC_BYTES). */
+  private sign(fields: Buffer): Buffer {
+    const keyed = Buffer.allocUnsafe(RECEIPT_KEY_BYTES + fields.length);
+    this.key.copy(keyed, 0);
+    fields.copy(keyed, RECEIPT_KEY_BYTES);
+    return hash("sha256", keyed, "buffer");
   }
 }
 

@@ -170,6 +170,8 @@ function serveSession(socket: WebSocket, topics: TopicService, shutdown: AbortSi
           return p.sendBatch((args[0] as Array<Record<string, unknown>>).map(recordFromWire));
         case "flush":
           return p.flush();
+        case "initTransactions":
+          return p.initTransactions();
         case "beginTransaction":
           return p.beginTransaction();
         case "sendOffsetsToTransaction":

@@ -1,0 +1,202 @@
+import { SluiceError } from "../../errors/index.js";
+
+/** One FIFO deduplication entry: the first send of a deduplication key inside the window. */
+export interface CarriedDedup {
+  readonly key: string;
+  readonly messageId: string;
+  readonly seq: number;
+  readonly sentAt: number;
+}
+
+/** One FIFO receive with a ReceiveRequestAttemptId: what it took, at which receive counts. */
+export interface CarriedAttempt {
+  readonly id: string;
+  readonly at: number;
+  readonly seqs: readonly number[];
+  readonly receiveCounts: readonly number[];
+}
+
+export interface WindowContents {
+  readonly dedup: CarriedDedup[];
+  readonly attempts: CarriedAttempt[];
+}
+
+const VERSION = 1;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The compact binary form of the "w" record: deduplication entries and receive attempts whose
+ * own records compaction is about to drop, so the log needs no five minutes of history behind
+ * them. Times and sequence numbers are zigzag varint deltas from the previous entry, message
+ * ids that are UUIDs take 16 bytes: about 30 bytes an entry with a short deduplication id.
+ */
+export function encodeWindow(contents: WindowContents): Buffer {
+  const w = new Writer();
+  w.byte(VERSION);
+  w.uint(contents.dedup.length);
+  let sentAt = 0;
+  let seq = 0;
+  for (const e of contents.dedup) {
+    w.int(e.sentAt - sentAt);
+    w.int(e.seq - seq);
+    sentAt = e.sentAt;
+    seq = e.seq;
+    w.string(e.key);
+    if (UUID.test(e.messageId)) {
+      w.byte(0);
+      w.bytes(Buffer.from(e.messageId.replaceAll("-", ""), "hex"));
+    } else {
+      w.byte(1);
+      w.string(e.messageId);
+    }
+  }
+  w.uint(contents.attempts.length);
+  for (const a of contents.attempts) {
+    w.string(a.id);
+    w.uint(a.at);
+    w.uint(a.seqs.length);
+    a.seqs.forEach((s, i) => {
+      w.uint(s);
+      w.uint(a.receiveCounts[i]!);
+    });
+  }
+  return w.finish();
+}
+
+/** Parses a "w" record's value; `offset` names the record in the error for a damaged one. */
+export function decodeWindow(value: Buffer, offset: number): WindowContents {
+  const r = new Reader(value, offset);
+  if (r.byte() !== VERSION) throw r.corrupt();
+  const dedup: CarriedDedup[] = [];
+  let sentAt = 0;
+  let seq = 0;
+  for (let n = r.uint(); n > 0; n--) {
+    sentAt += r.int();
+    seq += r.int();
+    const key = r.string();
+    const kind = r.byte();
+    let messageId: string;
+    if (kind === 0) {
+      const hex = r.bytes(16).toString("hex");
+      messageId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    } else if (kind === 1) messageId = r.string();
+    else throw r.corrupt();
+    dedup.push({ key, messageId, seq, sentAt });
+  }
+  const attempts: CarriedAttempt[] = [];
+  for (let n = r.uint(); n > 0; n--) {
+    const id = r.string();
+    const at = r.uint();
+    const seqs: number[] = [];
+    const receiveCounts: number[] = [];
+    for (let m = r.uint(); m > 0; m--) {
+      seqs.push(r.uint());
+      receiveCounts.push(r.uint());
+    }
+    attempts.push({ id, at, seqs, receiveCounts });
+  }
+  if (!r.atEnd()) throw r.corrupt();
+  return { dedup, attempts };
+}
+
+class Writer {
+  private buf = Buffer.allocUnsafe(1024);
+  private pos = 0;
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** An unsigned varint of a safe integer (arithmetic, not bitwise: values pass 2^32). */
+  uint(value: number): void {
+    this.room(8);
+    let v = value;
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  int(value: number): void {
+    this.uint(value < 0 ? -value * 2 - 1 : value * 2);
+  }
+
+  bytes(b: Buffer): void {
+    this.room(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  string(s: string): void {
+    const b = Buffer.from(s, "utf8");
+    this.uint(b.length);
+    this.bytes(b);
+  }
+
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+}
+
+class Reader {
+  private pos = 0;
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly offset: number,
+  ) {}
+
+  byte(): number {
+    if (this.pos >= this.buf.length) throw this.corrupt();
+    return this.buf[this.pos++]!;
+  }
+
+  uint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.byte();
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) break;
+      scale *= 0x80;
+      if (scale > 2 ** 56) throw this.corrupt();
+    }
+    return value;
+  }
+
+  int(): number {
+    const z = this.uint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  bytes(n: number): Buffer {
+    if (this.pos + n > this.buf.length) throw this.corrupt();
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  string(): string {
+    return this.bytes(this.uint()).toString("utf8");
+  }
+
+  atEnd(): boolean {
+    return this.pos === this.buf.length;
+  }
+
+  corrupt(): SluiceError {
+    return new SluiceError(
+      "SLUICE_CORRUPT",
+      `queue log offset ${this.offset}: a damaged deduplication window record`,
+    );
+  }
+}
