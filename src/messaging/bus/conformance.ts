@@ -89,6 +89,7 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
           MaxNumberOfMessages: 10,
           WaitTimeSeconds: 0,
           MessageAttributeNames: ["All"],
+          MessageSystemAttributeNames: ["MessageGroupId"],
         });
         for (const m of Messages) {
           got.push(m);
@@ -363,6 +364,60 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
         expect(dead!.MessageAttributes?.RULE_ARN?.StringValue).toBe(
           `arn:aws:events:us-east-1:${ACCOUNT}:rule/r`,
         );
+      });
+
+      it("a queue target that does not exist is retried, then dead-lettered; its siblings still get the batch", async () => {
+        const { bus, queues } = await open();
+        await queues.createQueue({ QueueName: "dlq" });
+        await queues.createQueue({ QueueName: "fine" });
+        await bus.putRule({ Name: "r", EventPattern: '{"source":["shop.orders"]}' });
+        await bus.putTargets({
+          Rule: "r",
+          Targets: [
+            {
+              Id: "gone",
+              Arn: queueArn("gone"),
+              RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+              DeadLetterConfig: { Arn: queueArn("dlq") },
+            },
+            { Id: "fine", Arn: queueArn("fine"), InputPath: "$.detail.id" },
+          ],
+        });
+        const { Entries } = await bus.putEvents({
+          Entries: [order({ id: "o-1" }), order({ id: "o-2" }), order({ id: "o-3" })],
+        });
+        const dead = await drain(queues, "dlq", 3);
+        expect(dead.map((m) => (JSON.parse(m.Body) as { id: string }).id).sort()).toEqual(
+          Entries.map((e) => e.EventId).sort(),
+        );
+        expect(dead[0]!.MessageAttributes?.ERROR_CODE?.StringValue).toBe("SQS_SEND_FAILED");
+        const fine = await drain(queues, "fine", 3);
+        expect(fine.map((m) => m.Body).sort()).toEqual(["o-1", "o-2", "o-3"]);
+      });
+
+      it("a FIFO queue target gets the rule's message group, in the order events were put", async () => {
+        const { bus, queues } = await open();
+        await queues.createQueue({ QueueName: "ordered.fifo", Attributes: { FifoQueue: "true" } });
+        await bus.putRule({ Name: "r", EventPattern: '{"source":["shop.orders"]}' });
+        await bus.putTargets({
+          Rule: "r",
+          Targets: [
+            {
+              Id: "q",
+              Arn: queueArn("ordered.fifo"),
+              InputPath: "$.detail.id",
+              SqsParameters: { MessageGroupId: "orders" },
+            },
+          ],
+        });
+        const ids = Array.from({ length: 10 }, (_, i) => `o-${i}`);
+        await bus.putEvents({ Entries: ids.map((id) => order({ id })) });
+        const got: string[] = [];
+        for (const m of await drain(queues, "ordered.fifo", 10)) {
+          expect(m.Attributes?.MessageGroupId).toBe("orders");
+          got.push(m.Body);
+        }
+        expect(got).toEqual(ids);
       });
 
       it("a disabled rule delivers nothing", async () => {

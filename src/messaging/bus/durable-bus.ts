@@ -9,11 +9,22 @@ import {
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { type Backoff, exponentialBackoff } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
+import { AppendCoalescer } from "./append-coalescer.js";
 import type { ArchiveLog } from "./archive-log.js";
 import type { BusEvent, Target } from "./event-bus-service.js";
 import { type TargetInput, transformInput } from "./input-transformer.js";
 import { PatternIndex } from "./patterns/index.js";
-import { type TargetWiring, TargetError, sendToQueue, sendToTarget } from "./target-sender.js";
+import { type SendMessageInput, sendInBulk } from "../queues/index.js";
+import {
+  type TargetKind,
+  type TargetWiring,
+  TargetError,
+  queueEntryFor,
+  queueUrlOf,
+  sendToQueue,
+  sendToTarget,
+  targetKind,
+} from "./target-sender.js";
 
 /** A target ready to deliver: its compiled input and retry limits. */
 export interface CompiledTarget {
@@ -38,6 +49,15 @@ export const RULE_FILTER_HEADER = "rule-filter";
 
 const READ_BATCH = 500;
 
+/** One event's delivery to one target, as the dispatcher tracks it. */
+interface Delivery {
+  readonly offset: number;
+  readonly ingestedMs: number;
+  readonly event: BusEvent;
+  readonly rule: CompiledRule;
+  readonly target: CompiledTarget;
+}
+
 /**
  * One event bus: an engine log of put events (acknowledged once durable) and a dispatcher that
  * reads it in order, matches each event against every rule and archive at once through one
@@ -50,6 +70,8 @@ export class DurableBus {
   readonly rules = new Map<string, CompiledRule>();
   readonly archives = new Map<string, ArchiveLog>();
   private readonly index = new PatternIndex<string>();
+  /** Concurrent putEvents calls share one log append (one write). */
+  private readonly appender: AppendCoalescer;
   private acknowledgedEnd: number;
   private waiters: (() => void)[] = [];
   /** Next event to dispatch. */
@@ -60,6 +82,7 @@ export class DurableBus {
   private running: Promise<void> | undefined;
   private readonly retrying = new Set<Promise<void>>();
   private readonly queueUrls = new Map<string, string>();
+  private readonly kinds = new Map<string, TargetKind | undefined>();
   private readonly backoff: Backoff;
   private readonly delivered: Counter | undefined;
   private readonly failedAttempts: Counter | undefined;
@@ -76,6 +99,7 @@ export class DurableBus {
     metrics: MetricsRegistry | undefined,
     random: (() => number) | undefined,
   ) {
+    this.appender = new AppendCoalescer(log);
     this.acknowledgedEnd = log.logEndOffset;
     this.position = Math.max(cursor, log.logStartOffset);
     this.backoff = exponentialBackoff({
@@ -171,7 +195,7 @@ export class DurableBus {
     events: readonly { event: BusEvent; directRule?: string; ruleFilter?: readonly string[] }[],
   ): Promise<void> {
     if (events.length === 0) return;
-    const result = await this.log.append(
+    const result = await this.appender.append(
       events.map(({ event, directRule, ruleFilter }) => ({
         value: Buffer.from(JSON.stringify(event), "utf8"),
         headers: [
@@ -224,20 +248,24 @@ export class DurableBus {
     }
   }
 
-  /** Matches a batch, writes archives, then delivers (first attempts awaited, retries in the background). */
+  /**
+   * Matches a batch, writes archives, then delivers: queue targets get all of the batch's events
+   * for them in one bulk send each (one durable write per queue), other targets one by one.
+   * First attempts are awaited; failures retry in the background.
+   */
   private async dispatch(records: readonly LogRecord[]): Promise<void> {
     const toArchive = new Map<string, { event: BusEvent; ingestedMs: number }[]>();
+    const toQueues = new Map<string, Delivery[]>();
     const deliveries: Promise<void>[] = [];
     for (const record of records) {
       const event = JSON.parse(record.value!.toString("utf8")) as BusEvent;
-      const direct = record.headers
-        .find((h) => h.key === DIRECT_RULE_HEADER)
-        ?.value?.toString("utf8");
-      const filterHeader = record.headers.find((h) => h.key === RULE_FILTER_HEADER)?.value;
-      const ruleFilter =
-        filterHeader == null
-          ? undefined
-          : new Set(JSON.parse(filterHeader.toString("utf8")) as string[]);
+      let direct: string | undefined;
+      let ruleFilter: Set<string> | undefined;
+      for (const header of record.headers) {
+        if (header.key === DIRECT_RULE_HEADER) direct = header.value?.toString("utf8");
+        else if (header.key === RULE_FILTER_HEADER && header.value != null)
+          ruleFilter = new Set(JSON.parse(header.value.toString("utf8")) as string[]);
+      }
       const matched = direct === undefined ? this.index.match(event) : [`r:${direct}`];
       for (const id of matched) {
         if (id.startsWith("a:")) {
@@ -251,8 +279,21 @@ export class DurableBus {
         if (rule === undefined || !rule.enabled) continue;
         if (ruleFilter !== undefined && !ruleFilter.has(rule.name)) continue;
         this.matchedEvents?.inc();
-        for (const target of rule.targets)
-          deliveries.push(this.deliverFirst(record.offset, record.timestamp, event, rule, target));
+        for (const target of rule.targets) {
+          const delivery: Delivery = {
+            offset: record.offset,
+            ingestedMs: record.timestamp,
+            event,
+            rule,
+            target,
+          };
+          const arn = target.target.Arn;
+          if (this.kindOf(arn) === "sqs" && this.wiring.queues !== undefined) {
+            const list = toQueues.get(arn);
+            if (list === undefined) toQueues.set(arn, [delivery]);
+            else list.push(delivery);
+          } else deliveries.push(this.deliverFirst(delivery));
+        }
       }
     }
     await Promise.all(
@@ -260,63 +301,88 @@ export class DurableBus {
         ([name, events]) => this.archives.get(name)?.append(events) ?? Promise.resolve(),
       ),
     );
+    for (const [arn, list] of toQueues) deliveries.push(this.deliverToQueue(arn, list));
     await Promise.all(deliveries);
   }
 
-  private payloadFor(
-    event: BusEvent,
-    rule: CompiledRule,
-    target: CompiledTarget,
-    ingestedMs: number,
-  ): unknown {
-    return transformInput(target.input, event, {
-      ruleArn: rule.arn,
-      ruleName: rule.name,
-      ingestionTime: new Date(ingestedMs).toISOString(),
+  private kindOf(arn: string): TargetKind | undefined {
+    let kind = this.kinds.get(arn);
+    if (kind === undefined && !this.kinds.has(arn)) {
+      kind = targetKind(arn);
+      this.kinds.set(arn, kind);
+    }
+    return kind;
+  }
+
+  /** First attempt of many deliveries to one queue, in order, in one bulk send. */
+  private async deliverToQueue(arn: string, list: readonly Delivery[]): Promise<void> {
+    const entries: Omit<SendMessageInput, "QueueUrl">[] = [];
+    const sent: Delivery[] = [];
+    for (const d of list) {
+      try {
+        entries.push(queueEntryFor(d.target.target, this.payloadFor(d), d.event));
+        sent.push(d);
+      } catch (error) {
+        this.fail(d, asError(error));
+      }
+    }
+    let failed: readonly { index: number; error: Error }[];
+    try {
+      const url = await queueUrlOf(this.wiring, arn, this.queueUrls);
+      failed = (await sendInBulk(this.wiring.queues!, url, entries)).failed;
+    } catch (error) {
+      this.queueUrls.delete(arn);
+      const reason = new TargetError(
+        "SQS_SEND_FAILED",
+        `queue ${arn}: ${asError(error).message}`,
+        error,
+      );
+      for (const d of sent) this.fail(d, reason);
+      return;
+    }
+    this.delivered?.inc(sent.length - failed.length);
+    for (const { index, error } of failed)
+      this.fail(
+        sent[index]!,
+        new TargetError("SQS_SEND_FAILED", `queue ${arn}: ${error.message}`, error),
+      );
+  }
+
+  private payloadFor(d: Delivery): unknown {
+    return transformInput(d.target.input, d.event, {
+      ruleArn: d.rule.arn,
+      ruleName: d.rule.name,
+      ingestionTime: new Date(d.ingestedMs).toISOString(),
     });
   }
 
-  private async deliverFirst(
-    offset: number,
-    ingestedMs: number,
-    event: BusEvent,
-    rule: CompiledRule,
-    target: CompiledTarget,
-  ): Promise<void> {
+  private async deliverFirst(d: Delivery): Promise<void> {
     try {
-      await sendToTarget(
-        this.wiring,
-        target.target,
-        this.payloadFor(event, rule, target, ingestedMs),
-        event,
-        this.queueUrls,
-      );
+      await sendToTarget(this.wiring, d.target.target, this.payloadFor(d), d.event, this.queueUrls);
       this.delivered?.inc();
     } catch (error) {
-      this.failedAttempts?.inc();
-      this.pending.set(offset, (this.pending.get(offset) ?? 0) + 1);
-      const retrying = this.retry(offset, ingestedMs, event, rule, target, asError(error)).finally(
-        () => {
-          this.retrying.delete(retrying);
-          // Stopped mid-retry: the event stays pending, so the saved cursor does not pass it.
-          if (this.abort.signal.aborted) return;
-          const left = (this.pending.get(offset) ?? 1) - 1;
-          if (left <= 0) this.pending.delete(offset);
-          else this.pending.set(offset, left);
-        },
-      );
-      this.retrying.add(retrying);
+      this.fail(d, asError(error));
     }
   }
 
-  private async retry(
-    offset: number,
-    ingestedMs: number,
-    event: BusEvent,
-    rule: CompiledRule,
-    target: CompiledTarget,
-    firstError: Error,
-  ): Promise<void> {
+  /** A first attempt failed: the event stays pending while retries run in the background. */
+  private fail(d: Delivery, error: Error): void {
+    this.failedAttempts?.inc();
+    const offset = d.offset;
+    this.pending.set(offset, (this.pending.get(offset) ?? 0) + 1);
+    const retrying = this.retry(d, error).finally(() => {
+      this.retrying.delete(retrying);
+      // Stopped mid-retry: the event stays pending, so the saved cursor does not pass it.
+      if (this.abort.signal.aborted) return;
+      const left = (this.pending.get(offset) ?? 1) - 1;
+      if (left <= 0) this.pending.delete(offset);
+      else this.pending.set(offset, left);
+    });
+    this.retrying.add(retrying);
+  }
+
+  private async retry(d: Delivery, firstError: Error): Promise<void> {
+    const { ingestedMs, event, rule, target } = d;
     const signal = this.abort.signal;
     let lastError = firstError;
     let previousDelay = 0;
@@ -330,13 +396,7 @@ export class DurableBus {
         return; // closing: the event stays pending and is delivered again after reopening
       }
       try {
-        await sendToTarget(
-          this.wiring,
-          target.target,
-          this.payloadFor(event, rule, target, ingestedMs),
-          event,
-          this.queueUrls,
-        );
+        await sendToTarget(this.wiring, target.target, this.payloadFor(d), event, this.queueUrls);
         this.delivered?.inc();
         return;
       } catch (error) {

@@ -1,7 +1,7 @@
 import { SluiceError, asError } from "../../errors/index.js";
 import type { Clock } from "../../time/index.js";
 import type { PubSubService } from "../pubsub/pubsub-service.js";
-import type { QueueService } from "../queues/index.js";
+import type { QueueService, SendMessageInput } from "../queues/index.js";
 import type { HttpPoster } from "../pubsub/http-poster.js";
 import type { BusEvent, BusHandler, Target } from "./event-bus-service.js";
 
@@ -54,15 +54,21 @@ export async function sendToTarget(
 ): Promise<void> {
   const arn = target.Arn;
   switch (targetKind(arn)) {
-    case "sqs":
-      return sendToQueue(wiring, arn, text(payload), queueUrls, {
-        ...(target.SqsParameters === undefined
+    case "sqs": {
+      const entry = queueEntryFor(target, payload, event);
+      return sendToQueue(
+        wiring,
+        arn,
+        entry.MessageBody,
+        queueUrls,
+        entry.MessageGroupId === undefined
           ? {}
           : {
-              MessageGroupId: target.SqsParameters.MessageGroupId,
-              MessageDeduplicationId: event.id,
-            }),
-      });
+              MessageGroupId: entry.MessageGroupId,
+              MessageDeduplicationId: entry.MessageDeduplicationId ?? event.id,
+            },
+      );
+    }
     case "sns":
       if (wiring.topics === undefined)
         throw new TargetError("SDK_CLIENT_ERROR", "no pub/sub service to deliver to");
@@ -118,6 +124,38 @@ export async function sendToTarget(
   }
 }
 
+/** The message a queue target gets for `payload` (FIFO targets: the rule's group, the event's id). */
+export function queueEntryFor(
+  target: Target,
+  payload: unknown,
+  event: BusEvent,
+): Omit<SendMessageInput, "QueueUrl"> {
+  return target.SqsParameters === undefined
+    ? { MessageBody: text(payload) }
+    : {
+        MessageBody: text(payload),
+        MessageGroupId: target.SqsParameters.MessageGroupId,
+        MessageDeduplicationId: event.id,
+      };
+}
+
+/** The URL of the queue `arn` names, looked up once and cached in `queueUrls`. */
+export async function queueUrlOf(
+  wiring: TargetWiring,
+  arn: string,
+  queueUrls: Map<string, string>,
+): Promise<string> {
+  const queues = wiring.queues;
+  if (queues === undefined)
+    throw new TargetError("SDK_CLIENT_ERROR", "no queue service to deliver to");
+  let url = queueUrls.get(arn);
+  if (url === undefined) {
+    url = (await queues.getQueueUrl({ QueueName: arn.slice(arn.lastIndexOf(":") + 1) })).QueueUrl;
+    queueUrls.set(arn, url);
+  }
+  return url;
+}
+
 /** Sends a message to a queue named by ARN (the URL is looked up once and cached). */
 export async function sendToQueue(
   wiring: TargetWiring,
@@ -134,11 +172,7 @@ export async function sendToQueue(
   if (queues === undefined)
     throw new TargetError("SDK_CLIENT_ERROR", "no queue service to deliver to");
   try {
-    let url = queueUrls.get(arn);
-    if (url === undefined) {
-      url = (await queues.getQueueUrl({ QueueName: arn.slice(arn.lastIndexOf(":") + 1) })).QueueUrl;
-      queueUrls.set(arn, url);
-    }
+    const url = await queueUrlOf(wiring, arn, queueUrls);
     await queues.sendMessage({ QueueUrl: url, MessageBody: body, ...extra });
   } catch (error) {
     queueUrls.delete(arn);

@@ -4,6 +4,8 @@ import type { Clock } from "../../time/index.js";
 import { ExpiringMap } from "../queues/expiring-map.js";
 import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
 import { type PublishedMessage, decodeMessage, encodeMessage } from "./published-message.js";
+import { type FilterVerdicts, SharedFilters } from "./shared-filters.js";
+import { AppendCoalescer } from "../bus/append-coalescer.js";
 
 /** What a topic is: its name and attributes, as kept in the catalog. */
 export interface TopicDefinition {
@@ -19,6 +21,8 @@ export class StoredMessage {
   private attributesView: Record<string, unknown> | undefined;
   private bodyView: unknown;
   private bodyParsed = false;
+  /** What the topic's filter policies made of this message (see SharedFilters). */
+  verdicts: FilterVerdicts | undefined;
 
   constructor(
     readonly offset: number,
@@ -52,6 +56,8 @@ export function sequenceNumberOf(offset: number): string {
  * keep a five-minute deduplication window, rebuilt from the log's tail on open.
  */
 export class DurableTopic {
+  /** The filter policies of this topic's subscriptions, matched once per message. */
+  readonly filters = new SharedFilters();
   /** Messages below this offset are acknowledged and may be delivered. */
   private acknowledgedEnd: number;
   private waiters: (() => void)[] = [];
@@ -59,6 +65,8 @@ export class DurableTopic {
   private readonly cache: (StoredMessage | undefined)[] = new Array<StoredMessage | undefined>(
     CACHE_SLOTS,
   );
+  /** Concurrent publishes share one log append (one write). */
+  private readonly appender: AppendCoalescer;
   private pendingDedup = new Map<string, Promise<{ MessageId: string; offset: number }>>();
 
   private constructor(
@@ -67,6 +75,7 @@ export class DurableTopic {
     private readonly clock: Clock,
   ) {
     this.acknowledgedEnd = log.logEndOffset;
+    this.appender = new AppendCoalescer(log);
   }
 
   static async open(
@@ -173,7 +182,7 @@ export class DurableTopic {
   private async appendAll(
     messages: readonly PublishedMessage[],
   ): Promise<{ MessageId: string; offset: number }[]> {
-    const result = await this.log.append(
+    const result = await this.appender.append(
       messages.map((message) => ({ value: encodeMessage(message), timestamp: message.timestamp })),
     );
     if (result.lastOffset + 1 > this.acknowledgedEnd) {

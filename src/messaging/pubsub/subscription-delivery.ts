@@ -2,8 +2,7 @@ import { SluiceError, asError } from "../../errors/index.js";
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { handleAll, retry, type RetryPolicy } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
-import { type Pattern, PatternIndex } from "../bus/patterns/index.js";
-import type { QueueService, SendMessageBatchRequestEntry } from "../queues/index.js";
+import { type QueueService, type SendMessageInput, sendInBulk } from "../queues/index.js";
 import { retrySettings, parseRedrivePolicy, type RetrySettings } from "./delivery-policy.js";
 import { type DurableTopic, type StoredMessage, sequenceNumberOf } from "./durable-topic.js";
 import { notificationEnvelope } from "./envelope.js";
@@ -42,8 +41,8 @@ export interface DeliveryContext {
   readonly random: (() => number) | undefined;
 }
 
-const READ_BATCH = 100;
-const QUEUE_BATCH = 10;
+/** Messages read per step; to a queue they go in one bulk send (one durable write). */
+const READ_BATCH = 500;
 
 class DeliveryFailure extends SluiceError {
   constructor(message: string, cause?: unknown) {
@@ -60,7 +59,8 @@ class DeliveryFailure extends SluiceError {
 export class SubscriptionDelivery {
   /** Next offset to deliver. */
   cursor: number;
-  private readonly filter: { index: PatternIndex<true>; scope: FilterPolicyScope } | undefined;
+  /** The scope of this subscription's filter policy, kept in the topic's shared filters. */
+  private readonly filterScope: FilterPolicyScope | undefined;
   private readonly retrySettings: RetrySettings;
   private readonly retryPolicy: RetryPolicy;
   private readonly deadLetterArn: string | undefined;
@@ -83,10 +83,8 @@ export class SubscriptionDelivery {
     const attributes = record.attributes;
     if (attributes.FilterPolicy !== undefined && attributes.FilterPolicy !== "") {
       const scope = (attributes.FilterPolicyScope ?? "MessageAttributes") as FilterPolicyScope;
-      const pattern: Pattern = parseFilterPolicy(attributes.FilterPolicy, scope);
-      const index = new PatternIndex<true>();
-      index.set(true, pattern);
-      this.filter = { index, scope };
+      topic.filters.set(record.id, parseFilterPolicy(attributes.FilterPolicy, scope), scope);
+      this.filterScope = scope;
     }
     this.retrySettings = retrySettings(record.protocol, attributes.DeliveryPolicy, context.random);
     this.retryPolicy = retry(handleAll, {
@@ -125,12 +123,8 @@ export class SubscriptionDelivery {
 
   /** Whether the subscription wants `message`, by its filter policy. */
   wants(message: StoredMessage): boolean {
-    if (this.filter === undefined) return true;
-    const view =
-      this.filter.scope === "MessageBody"
-        ? message.bodyForFiltering
-        : message.attributesForFiltering;
-    return view !== undefined && this.filter.index.match(view).length > 0;
+    if (this.filterScope === undefined) return true;
+    return this.topic.filters.passes(this.record.id, this.filterScope, message);
   }
 
   start(): void {
@@ -141,6 +135,7 @@ export class SubscriptionDelivery {
 
   /** Stops delivering; resolves when the loop has stopped (the cursor stays where it was). */
   async stop(): Promise<void> {
+    this.topic.filters.delete(this.record.id);
     this.abort.abort();
     await this.running;
   }
@@ -168,7 +163,7 @@ export class SubscriptionDelivery {
   private async deliver(messages: readonly StoredMessage[], signal: AbortSignal): Promise<void> {
     if (messages.length === 0) return;
     const units: StoredMessage[][] = [];
-    const size = this.record.protocol === "sqs" ? QUEUE_BATCH : 1;
+    const size = this.record.protocol === "sqs" ? messages.length : 1;
     for (let i = 0; i < messages.length; i += size) units.push(messages.slice(i, i + size));
     if (this.topic.isFifo) {
       for (const unit of units) await this.deliverUnit(unit, signal);
@@ -180,7 +175,7 @@ export class SubscriptionDelivery {
   /** Delivers with retries; what still fails goes to the dead-letter queue. */
   private async deliverUnit(unit: readonly StoredMessage[], signal: AbortSignal): Promise<void> {
     let pending = unit;
-    let lastError: Error = new DeliveryFailure("not delivered");
+    let lastError: Error | undefined;
     try {
       await this.retryPolicy.execute(async () => {
         try {
@@ -192,7 +187,7 @@ export class SubscriptionDelivery {
         }
         if (pending.length > 0) {
           this.failed?.inc(pending.length);
-          throw lastError;
+          throw (lastError ??= new DeliveryFailure("not delivered"));
         }
       }, signal);
       this.delivered?.inc(unit.length);
@@ -202,7 +197,7 @@ export class SubscriptionDelivery {
       lastError = asError(error);
     }
     this.delivered?.inc(unit.length - pending.length);
-    await this.giveUp(pending, lastError, signal);
+    await this.giveUp(pending, lastError ?? new DeliveryFailure("not delivered"), signal);
   }
 
   private async giveUp(
@@ -262,7 +257,7 @@ export class SubscriptionDelivery {
     );
   }
 
-  private queueEntry(m: StoredMessage): Omit<SendMessageBatchRequestEntry, "Id"> {
+  private queueEntry(m: StoredMessage): Omit<SendMessageInput, "QueueUrl"> {
     const message = m.message;
     const fifo = this.record.endpoint.endsWith(".fifo");
     const attributes: Record<
@@ -293,7 +288,7 @@ export class SubscriptionDelivery {
   private async sendToQueue(
     arn: string,
     messages: readonly StoredMessage[],
-    entry: (m: StoredMessage) => Omit<SendMessageBatchRequestEntry, "Id">,
+    entry: (m: StoredMessage) => Omit<SendMessageInput, "QueueUrl">,
   ): Promise<readonly StoredMessage[]> {
     const queues = this.context.queues;
     if (queues === undefined) throw new DeliveryFailure("no queue service to deliver to");
@@ -304,12 +299,9 @@ export class SubscriptionDelivery {
           .QueueUrl;
         this.queueUrls.set(arn, url);
       }
-      const result = await queues.sendMessageBatch({
-        QueueUrl: url,
-        Entries: messages.map((m, i) => ({ Id: String(i), ...entry(m) })),
-      });
-      if (result.Failed.length === 0) return [];
-      return result.Failed.map((f) => messages[Number(f.Id)]!);
+      const { failed } = await sendInBulk(queues, url, messages.map(entry));
+      if (failed.length === 0) return [];
+      return failed.map((f) => messages[f.index]!);
     } catch (error) {
       this.queueUrls.delete(arn);
       throw new DeliveryFailure(`queue ${arn}: ${asError(error).message}`, error);

@@ -7,6 +7,7 @@ import {
   makeDirectory,
   nodeFileSystem,
 } from "../../engine/index.js";
+import { asError } from "../../errors/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
@@ -34,6 +35,8 @@ import { checkRequest, decodeListToken, encodeListToken } from "./request-checks
 import type {
   BatchResult,
   BatchResultErrorEntry,
+  BulkQueueSender,
+  BulkSendResult,
   ChangeMessageVisibilityBatchInput,
   ChangeMessageVisibilityInput,
   CreateQueueInput,
@@ -82,7 +85,7 @@ const PURGE_INTERVAL_MS = 60_000;
  * engine log (messages plus a journal of receives, deletes and visibility changes) replayed
  * into memory on open; a compacted catalog log holds the queues themselves.
  */
-export class EmbeddedQueueService implements QueueService {
+export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   private readonly queues = new Map<string, DurableQueue>();
   private readonly moveTasks = new Map<string, MessageMoveTask>();
   private readonly creating = new Map<string, Promise<unknown>>();
@@ -404,6 +407,24 @@ export class EmbeddedQueueService implements QueueService {
       })),
       Failed: failed,
     };
+  }
+
+  async sendMessagesInBulk(
+    queueUrl: string,
+    entries: readonly Omit<SendMessageInput, "QueueUrl">[],
+  ): Promise<BulkSendResult> {
+    const queue = this.queueOf(queueUrl);
+    const failed: { index: number; error: Error }[] = [];
+    const accepted: PreparedSend[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      try {
+        accepted.push(prepareSend(queue.config, entries[i]!, `Entries[${i}].`));
+      } catch (error) {
+        failed.push({ index: i, error: asError(error) });
+      }
+    }
+    if (accepted.length > 0) await queue.send(accepted).durable;
+    return { failed };
   }
 
   // ---------------------------------------------------------------- receive

@@ -214,6 +214,24 @@ export interface MessageMoveTask {
   readonly StartedTimestamp: number;
 }
 
+/** What a bulk send reports: the entries refused (by index), each with its error. */
+export interface BulkSendResult {
+  readonly failed: readonly { readonly index: number; readonly error: Error }[];
+}
+
+/**
+ * An optional capability of a backend: any number of messages to one queue in one durable
+ * write, without SQS's 10 entries a call or the digests of a batch result. Fan-out inside Sluice
+ * (pub/sub subscriptions, event bus targets) uses it where the backend has it; see `sendInBulk`.
+ */
+export interface BulkQueueSender {
+  /** Validates each entry as `sendMessage` would; resolves once the accepted ones are durable. */
+  sendMessagesInBulk(
+    queueUrl: string,
+    entries: readonly Omit<SendMessageInput, "QueueUrl">[],
+  ): Promise<BulkSendResult>;
+}
+
 /** An SQS-semantics queue service: standard and FIFO queues, DLQs, redrive, deduplication. */
 export interface QueueService {
   createQueue(input: CreateQueueInput): Promise<{ QueueUrl: string }>;

@@ -62,3 +62,41 @@ export function inCidr(network: CidrNetwork, ip: string): boolean {
   const hostBits = BigInt((network.family === 4 ? 32 : 128) - network.prefixBits);
   return (address.value >> hostBits) << hostBits === network.base;
 }
+
+/** The range of addresses a network holds, as lookup keys (see `ipKey`). */
+export type NetworkRange =
+  | { readonly family: 4; readonly first: number; readonly last: number }
+  | { readonly family: 6; readonly first: string; readonly last: string };
+
+const hex128 = (value: bigint): string => value.toString(16).padStart(32, "0");
+
+/** The first and last address of `network`, as `ipKey` gives them. */
+export function networkRange(network: CidrNetwork): NetworkRange {
+  const hostBits = BigInt((network.family === 4 ? 32 : 128) - network.prefixBits);
+  const last = network.base | ((1n << hostBits) - 1n);
+  return network.family === 4
+    ? { family: 4, first: Number(network.base), last: Number(last) }
+    : { family: 6, first: hex128(network.base), last: hex128(last) };
+}
+
+/**
+ * An address as a key that orders like the address: an IPv4 address as a number, an IPv6
+ * address as 32 hex digits (fixed width, so text order is numeric order); undefined when `text`
+ * is not an address. Agrees with `parseIp`, without BigInt arithmetic for IPv4.
+ */
+export function ipKey(text: string): number | string | undefined {
+  if (isIPv4(text)) {
+    let value = 0;
+    let part = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 46) {
+        value = value * 256 + part;
+        part = 0;
+      } else part = part * 10 + (c - 48);
+    }
+    return value * 256 + part;
+  }
+  if (isIPv6(text)) return hex128(ipv6Value(text));
+  return undefined;
+}

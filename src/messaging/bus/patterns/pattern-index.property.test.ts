@@ -7,7 +7,19 @@ import { matchesPatternReference } from "./reference-matcher.js";
 
 // A small vocabulary so that random patterns and random events actually meet.
 const keys = ["a", "b", "c", "a.b"];
-const strings = ["", "x", "xy", "XY", "yx", "10.0.0.7", "10.1.0.1", "2001:db8::1", "a*b", "ab"];
+const strings = [
+  "",
+  "x",
+  "xy",
+  "XY",
+  "yx",
+  "zy",
+  "10.0.0.7",
+  "10.1.0.1",
+  "2001:db8::1",
+  "a*b",
+  "ab",
+];
 const numbers = [-1, 0, 0.5, 1, 2, 3, 5e9];
 
 const scalar = fc.oneof(
@@ -23,7 +35,10 @@ const leafOperator = fc.oneof(
   fc.constantFrom(...strings).map((s) => ({ prefix: { "equals-ignore-case": s } })),
   fc.constantFrom(...strings).map((s) => ({ suffix: { "equals-ignore-case": s } })),
   fc.constantFrom(...strings).map((s) => ({ "equals-ignore-case": s })),
-  fc.constantFrom("x*", "*y", "*", "x*y", "a\\*b", "*0.*").map((s) => ({ wildcard: s })),
+  // Every shape the wildcard table files differently: literal head, literal tail, both, none.
+  fc
+    .constantFrom("x*", "*y", "*", "x*y", "a\\*b", "*0.*", "*x*y", "x*y*", "*y*", "x*x")
+    .map((s) => ({ wildcard: s })),
   fc
     .oneof(
       fc.constantFrom(...strings.filter((s) => s !== "")),
@@ -34,7 +49,7 @@ const leafOperator = fc.oneof(
       }),
       fc.constantFrom("x", "1").map((s) => ({ prefix: s })),
       fc.constantFrom("y", "1").map((s) => ({ suffix: s })),
-      fc.constantFrom("x*", "*1").map((s) => ({ wildcard: s })),
+      fc.constantFrom("x*", "*1", "*x*y", "y*").map((s) => ({ wildcard: s })),
       fc.constantFrom("XY", "ab").map((s) => ({ "equals-ignore-case": s })),
     )
     .map((v) => ({ "anything-but": v })),

@@ -1,87 +1,114 @@
-import { matchesLeaf } from "./leaf-matcher.js";
-import { type LeafMatcher, type Pattern, type Scalar, disjunctsOf } from "./pattern.js";
-
-/** Conditions of one field, sorted by how they can be looked up. */
-class FieldIndex {
-  /** Exact values (Map keys compare by type and value: "5" and 5 differ, as in JSON). */
-  readonly exact = new Map<Scalar, number[]>();
-  readonly ignoreCase = new Map<string, number[]>();
-  readonly prefixes = new AffixTable(false);
-  readonly suffixes = new AffixTable(true);
-  readonly prefixesIgnoreCase = new AffixTable(false);
-  readonly suffixesIgnoreCase = new AffixTable(true);
-  /** Operators checked one by one (numeric, wildcard, cidr, anything-but). */
-  readonly scanned: { matcher: LeafMatcher; condition: number }[] = [];
-  readonly existsTrue: number[] = [];
-  readonly existsFalse: number[] = [];
-  needsLowerCase = false;
-}
-
-/** Prefixes (or suffixes) grouped by length, so a lookup costs one probe per distinct length. */
-class AffixTable {
-  private readonly byLength = new Map<number, Map<string, number[]>>();
-  private lengths: number[] = [];
-
-  constructor(private readonly fromEnd: boolean) {}
-
-  add(affix: string, condition: number): void {
-    let table = this.byLength.get(affix.length);
-    if (table === undefined) {
-      table = new Map();
-      this.byLength.set(affix.length, table);
-      this.lengths = [...this.byLength.keys()].sort((a, b) => a - b);
-    }
-    push(table, affix, condition);
-  }
-
-  get isEmpty(): boolean {
-    return this.lengths.length === 0;
-  }
-
-  lookup(value: string, hit: (conditions: number[]) => void): void {
-    for (const length of this.lengths) {
-      if (length > value.length) return;
-      const part = this.fromEnd ? value.slice(value.length - length) : value.slice(0, length);
-      const found = this.byLength.get(length)!.get(part);
-      if (found !== undefined) hit(found);
-    }
-  }
-}
+import { type ConditionSink, FieldMachine } from "./field-machine.js";
+import { type Pattern, type Scalar, disjunctsOf } from "./pattern.js";
 
 /** A node of the tree of field paths the patterns mention. */
 class PathNode {
   readonly children = new Map<string, PathNode>();
-  field: FieldIndex | undefined;
+  /** The children as parallel arrays, for a walk without iterator allocations. */
+  childKeys: string[] = [];
+  childNodes: PathNode[] = [];
+  field: FieldMachine | undefined;
+  /** The match in which a leaf value was last seen here (for `exists: false`). */
   seen = 0;
-}
 
-function push<K>(map: Map<K, number[]>, key: K, value: number): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
+  freeze(): void {
+    this.childKeys = [...this.children.keys()];
+    this.childNodes = [...this.children.values()];
+    for (const child of this.childNodes) child.freeze();
+  }
 }
 
 /**
- * Matches an event against many patterns at once. All patterns share one tree of field paths;
- * each field holds hash tables of exact values, prefix and suffix tables and a short list of
- * range-like operators. Matching walks only the parts of the event some pattern mentions, looks
- * each leaf value up once, and counts satisfied conditions per pattern alternative, so its cost
- * follows the event's size and the matches found, not the number of patterns.
+ * The counting half of a match: which conditions, alternatives and patterns one event has
+ * satisfied so far. Stamps (the number of the current match) stand in for clearing arrays.
+ */
+class MatchRun<Id> implements ConditionSink {
+  private readonly conditionEpoch: Uint32Array;
+  private readonly alternativeEpoch: Uint32Array;
+  private readonly alternativeCount: Int32Array;
+  private readonly ownerEpoch: Uint32Array;
+  epoch = 0;
+  matched: Id[] = [];
+
+  constructor(
+    /** Per condition: its alternative. Per alternative: conditions needed and owner. */
+    private readonly conditionAlternative: Int32Array,
+    private readonly alternativeNeeds: Int32Array,
+    private readonly alternativeOwner: Int32Array,
+    private readonly owners: readonly Id[],
+    private readonly alwaysMatching: Int32Array,
+  ) {
+    this.conditionEpoch = new Uint32Array(conditionAlternative.length);
+    this.alternativeEpoch = new Uint32Array(alternativeNeeds.length);
+    this.alternativeCount = new Int32Array(alternativeNeeds.length);
+    this.ownerEpoch = new Uint32Array(owners.length);
+  }
+
+  /** Starts counting for a new event; false when the stamps wrapped and the caller must reset. */
+  begin(): boolean {
+    let wrapped = false;
+    if (this.epoch >= 0xfffffff0) {
+      this.epoch = 0;
+      this.conditionEpoch.fill(0);
+      this.alternativeEpoch.fill(0);
+      this.ownerEpoch.fill(0);
+      wrapped = true;
+    }
+    const epoch = ++this.epoch;
+    this.matched = [];
+    for (let i = 0; i < this.alwaysMatching.length; i++) {
+      const owner = this.alwaysMatching[i]!;
+      this.ownerEpoch[owner] = epoch;
+      this.matched.push(this.owners[owner]!);
+    }
+    return !wrapped;
+  }
+
+  satisfy(condition: number): void {
+    const epoch = this.epoch;
+    if (this.conditionEpoch[condition] === epoch) return;
+    this.conditionEpoch[condition] = epoch;
+    const alternative = this.conditionAlternative[condition]!;
+    let count = 1;
+    if (this.alternativeEpoch[alternative] === epoch)
+      count = this.alternativeCount[alternative]! + 1;
+    else this.alternativeEpoch[alternative] = epoch;
+    this.alternativeCount[alternative] = count;
+    if (count === this.alternativeNeeds[alternative]) {
+      const owner = this.alternativeOwner[alternative]!;
+      if (this.ownerEpoch[owner] !== epoch) {
+        this.ownerEpoch[owner] = epoch;
+        this.matched.push(this.owners[owner]!);
+      }
+    }
+  }
+
+  satisfyAll(conditions: readonly number[]): void {
+    for (let i = 0; i < conditions.length; i++) this.satisfy(conditions[i]!);
+  }
+}
+
+/**
+ * Matches an event against many patterns at once, in the manner of aws/event-ruler and
+ * quamina: every pattern compiles into one shared machine, a tree of the field paths the
+ * patterns mention whose leaves are `FieldMachine`s holding every operator on that path. A match
+ * walks the event along that tree only (fields no pattern mentions are never visited), looks
+ * each leaf value up once per kind of operator, and counts the satisfied conditions of each
+ * pattern alternative (`$or` is multiplied out); an alternative matches when all its conditions
+ * hold. The cost follows the event's size and the matches found, not the number of patterns.
  */
 export class PatternIndex<Id> {
   private readonly patterns = new Map<Id, Pattern>();
   private dirty = true;
   private root = new PathNode();
-  /** Per condition: its alternative. Per alternative: conditions needed and owner. */
-  private conditionAlternative = new Int32Array(0);
-  private alternativeNeeds = new Int32Array(0);
-  private alternativeOwner: Id[] = [];
-  private alwaysMatching: Id[] = [];
   private absentFields: PathNode[] = [];
-  private conditionEpoch = new Uint32Array(0);
-  private alternativeEpoch = new Uint32Array(0);
-  private alternativeCount = new Int32Array(0);
-  private epoch = 0;
+  private run = new MatchRun<Id>(
+    new Int32Array(0),
+    new Int32Array(0),
+    new Int32Array(0),
+    [],
+    new Int32Array(0),
+  );
 
   /** Most alternatives one pattern may multiply out to (parsers enforce a lower limit). */
   constructor(private readonly maxAlternativesPerPattern = 10_000) {}
@@ -102,127 +129,93 @@ export class PatternIndex<Id> {
     return had;
   }
 
-  /** The ids whose pattern matches `event` (each once, in no particular order). */
+  /**
+   * The ids whose pattern matches `event` (each once, in no particular order). `event` is a JSON
+   * value, as `JSON.parse` gives it: a property holding `undefined` counts as absent.
+   */
   match(event: unknown): Id[] {
     if (this.dirty) this.rebuild();
-    const epoch = ++this.epoch;
-    if (epoch === 0xffffffff) this.resetEpochs();
-    const matched: Id[] = [...this.alwaysMatching];
-    const owners = new Set<Id>();
-    const satisfy = (conditions: readonly number[]): void => {
-      for (const condition of conditions) {
-        if (this.conditionEpoch[condition] === this.epoch) continue;
-        this.conditionEpoch[condition] = this.epoch;
-        const alternative = this.conditionAlternative[condition]!;
-        if (this.alternativeEpoch[alternative] !== this.epoch) {
-          this.alternativeEpoch[alternative] = this.epoch;
-          this.alternativeCount[alternative] = 0;
-        }
-        if (++this.alternativeCount[alternative]! === this.alternativeNeeds[alternative]) {
-          const owner = this.alternativeOwner[alternative]!;
-          if (!owners.has(owner)) {
-            owners.add(owner);
-            matched.push(owner);
-          }
-        }
-      }
-    };
-    this.visit(event, this.root, satisfy);
-    for (const node of this.absentFields)
-      if (node.seen !== this.epoch) satisfy(node.field!.existsFalse);
+    const run = this.run;
+    if (!run.begin()) this.resetSeen(this.root);
+    this.visit(event, this.root, run);
+    const absent = this.absentFields;
+    for (let i = 0; i < absent.length; i++) {
+      const node = absent[i]!;
+      if (node.seen !== run.epoch) run.satisfyAll(node.field!.existsFalse);
+    }
+    const matched = run.matched;
+    run.matched = [];
     return matched;
   }
 
-  private visit(node: unknown, at: PathNode, satisfy: (c: readonly number[]) => void): void {
-    if (Array.isArray(node)) {
-      for (const element of node) this.visit(element, at, satisfy);
-      return;
-    }
-    if (node !== null && typeof node === "object") {
+  private visit(node: unknown, at: PathNode, run: MatchRun<Id>): void {
+    if (typeof node === "object" && node !== null) {
+      if (Array.isArray(node)) {
+        for (let i = 0; i < node.length; i++) this.visit(node[i], at, run);
+        return;
+      }
       const object = node as Record<string, unknown>;
-      for (const [key, child] of at.children) {
-        if (Object.hasOwn(object, key)) this.visit(object[key], child, satisfy);
+      const keys = at.childKeys;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const child = object[key];
+        if (child !== undefined && Object.hasOwn(object, key))
+          this.visit(child, at.childNodes[i]!, run);
       }
       return;
     }
     const field = at.field;
     if (field === undefined) return;
-    at.seen = this.epoch;
-    this.matchLeaf(field, node as Scalar, satisfy);
+    at.seen = run.epoch;
+    field.match(node as Scalar, run);
   }
 
-  private matchLeaf(
-    field: FieldIndex,
-    value: Scalar,
-    satisfy: (c: readonly number[]) => void,
-  ): void {
-    if (field.existsTrue.length > 0) satisfy(field.existsTrue);
-    const exact = field.exact.get(value);
-    if (exact !== undefined) satisfy(exact);
-    if (typeof value === "string") {
-      field.prefixes.lookup(value, satisfy);
-      field.suffixes.lookup(value, satisfy);
-      if (field.needsLowerCase) {
-        const lower = value.toLowerCase();
-        const same = field.ignoreCase.get(lower);
-        if (same !== undefined) satisfy(same);
-        field.prefixesIgnoreCase.lookup(lower, satisfy);
-        field.suffixesIgnoreCase.lookup(lower, satisfy);
-      }
-    }
-    for (const { matcher, condition } of field.scanned)
-      if (matchesLeaf(matcher, value)) satisfy([condition]);
-  }
-
-  private resetEpochs(): void {
-    this.epoch = 1;
-    this.conditionEpoch.fill(0);
-    this.alternativeEpoch.fill(0);
-    const reset = (node: PathNode): void => {
-      node.seen = 0;
-      for (const child of node.children.values()) reset(child);
-    };
-    reset(this.root);
+  private resetSeen(node: PathNode): void {
+    node.seen = 0;
+    for (const child of node.childNodes) this.resetSeen(child);
   }
 
   private rebuild(): void {
     this.root = new PathNode();
-    this.alwaysMatching = [];
+    const always = new Set<number>();
     const absent = new Set<PathNode>();
     const conditionAlternative: number[] = [];
     const alternativeNeeds: number[] = [];
+    const alternativeOwner: number[] = [];
     const owners: Id[] = [];
     for (const [id, pattern] of this.patterns) {
       const alternatives = disjunctsOf(pattern, this.maxAlternativesPerPattern) ?? [];
+      const owner = owners.length;
+      owners.push(id);
       for (const conditions of alternatives) {
         if (conditions.length === 0) {
-          this.alwaysMatching.push(id);
+          always.add(owner);
           break;
         }
         const alternative = alternativeNeeds.length;
         alternativeNeeds.push(conditions.length);
-        owners.push(id);
+        alternativeOwner.push(owner);
         for (const condition of conditions) {
           const index = conditionAlternative.length;
           conditionAlternative.push(alternative);
           const node = this.nodeFor(condition.path);
-          const field = (node.field ??= new FieldIndex());
+          const field = (node.field ??= new FieldMachine());
           for (const matcher of condition.matchers) {
-            this.addMatcher(field, matcher, index);
+            field.add(matcher, index);
             if (matcher.kind === "exists" && !matcher.value) absent.add(node);
           }
         }
       }
     }
-    this.alwaysMatching = [...new Set(this.alwaysMatching)];
+    this.root.freeze();
     this.absentFields = [...absent];
-    this.conditionAlternative = Int32Array.from(conditionAlternative);
-    this.alternativeNeeds = Int32Array.from(alternativeNeeds);
-    this.alternativeOwner = owners;
-    this.conditionEpoch = new Uint32Array(conditionAlternative.length);
-    this.alternativeEpoch = new Uint32Array(alternativeNeeds.length);
-    this.alternativeCount = new Int32Array(alternativeNeeds.length);
-    this.epoch = 0;
+    this.run = new MatchRun(
+      Int32Array.from(conditionAlternative),
+      Int32Array.from(alternativeNeeds),
+      Int32Array.from(alternativeOwner),
+      owners,
+      Int32Array.from(always),
+    );
     this.dirty = false;
   }
 
@@ -237,37 +230,5 @@ export class PatternIndex<Id> {
       node = child;
     }
     return node;
-  }
-
-  private addMatcher(field: FieldIndex, matcher: LeafMatcher, condition: number): void {
-    switch (matcher.kind) {
-      case "exact":
-        push(field.exact, matcher.value, condition);
-        return;
-      case "equals-ignore-case":
-        field.needsLowerCase = true;
-        push(field.ignoreCase, matcher.value, condition);
-        return;
-      case "prefix":
-      case "suffix": {
-        if (matcher.ignoreCase) field.needsLowerCase = true;
-        const table =
-          matcher.kind === "prefix"
-            ? matcher.ignoreCase
-              ? field.prefixesIgnoreCase
-              : field.prefixes
-            : matcher.ignoreCase
-              ? field.suffixesIgnoreCase
-              : field.suffixes;
-        table.add(matcher.value, condition);
-        return;
-      }
-      case "exists":
-        if (matcher.value) field.existsTrue.push(condition);
-        else field.existsFalse.push(condition);
-        return;
-      default:
-        field.scanned.push({ matcher, condition });
-    }
   }
 }

@@ -245,11 +245,14 @@ class Parser {
           value: text,
         };
       }
-      case "wildcard":
+      case "wildcard": {
+        const values = this.stringOrList(value, at, operator);
         return {
           kind: "anything-but-wildcard",
-          regexes: this.stringOrList(value, at, operator).map((text) => this.wildcard(text, at)),
+          values,
+          regexes: values.map((text) => this.wildcard(text, at)),
         };
+      }
       default:
         return {
           kind: "anything-but-ignore-case",

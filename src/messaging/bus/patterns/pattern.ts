@@ -23,7 +23,11 @@ export type LeafMatcher =
   | { readonly kind: "anything-but-ignore-case"; readonly values: readonly string[] }
   | { readonly kind: "anything-but-prefix"; readonly value: string }
   | { readonly kind: "anything-but-suffix"; readonly value: string }
-  | { readonly kind: "anything-but-wildcard"; readonly regexes: readonly RegExp[] }
+  | {
+      readonly kind: "anything-but-wildcard";
+      readonly values: readonly string[];
+      readonly regexes: readonly RegExp[];
+    }
   | {
       readonly kind: "numeric";
       readonly lower: NumericBound | undefined;

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Log, type RecordInput, openLog } from "../../engine/index.js";
+import { AppendCoalescer } from "./append-coalescer.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function tempLog(): Promise<Log> {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-coalescer-"));
+  dirs.push(dir);
+  return openLog(dir, { fsync: "always", maintenanceIntervalMs: 0 });
+}
+
+const records = (...values: string[]): RecordInput[] =>
+  values.map((v) => ({ value: Buffer.from(v, "utf8") }));
+
+describe("AppendCoalescer", () => {
+  it("appends concurrent calls once, in call order, each resolved with its own offsets", async () => {
+    const log = await tempLog();
+    let appends = 0;
+    const counting = {
+      append: (r: readonly RecordInput[]) => {
+        appends++;
+        return log.append(r);
+      },
+    } as unknown as Log;
+    const coalescer = new AppendCoalescer(counting);
+    const results = await Promise.all([
+      coalescer.append(records("a", "b")),
+      coalescer.append(records("c")),
+      coalescer.append(records("d", "e", "f")),
+    ]);
+    expect(appends).toBe(1);
+    expect(results).toEqual([
+      { baseOffset: 0, lastOffset: 1 },
+      { baseOffset: 2, lastOffset: 2 },
+      { baseOffset: 3, lastOffset: 5 },
+    ]);
+    expect(log.read(0, { maxRecords: 10 }).map((r) => r.value!.toString("utf8"))).toEqual([
+      "a",
+      "b",
+      "c",
+      "d",
+      "e",
+      "f",
+    ]);
+    await log.close();
+  });
+
+  it("rejects every caller of a failed append", async () => {
+    const log = await tempLog();
+    await log.close();
+    const coalescer = new AppendCoalescer(log);
+    const outcomes = await Promise.allSettled([
+      coalescer.append(records("a")),
+      coalescer.append(records("b")),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+  });
+});

@@ -1,0 +1,222 @@
+import { AffixTable } from "./affix-table.js";
+import { ipKey, networkRange } from "./ip-address.js";
+import type { LeafMatcher, Scalar } from "./pattern.js";
+import { RangeTable } from "./range-table.js";
+import { WildcardTable } from "./wildcard-table.js";
+
+/** Where a field machine reports the conditions a value satisfies. */
+export interface ConditionSink {
+  satisfy(condition: number): void;
+  satisfyAll(conditions: readonly number[]): void;
+}
+
+/**
+ * Every operator that patterns apply to one field path, compiled so that one leaf value is
+ * looked up once per kind of operator rather than tested once per pattern: exact values and
+ * equals-ignore-case by hash, prefixes and suffixes by length-grouped hash tables, wildcards by
+ * their literal ends, numeric ranges and cidr blocks by binary search over sorted bounds, and the
+ * anything-but forms as complements (every such operator holds except those the value's lookups
+ * exclude). Complements are kept per operator ("slot"), not per condition: a condition with two
+ * anything-but operators holds when either does.
+ */
+export class FieldMachine {
+  private readonly exact = new Map<Scalar, number[]>();
+  private readonly lowered = new Map<string, number[]>();
+  private readonly prefixes = new AffixTable<number>(false);
+  private readonly suffixes = new AffixTable<number>(true);
+  private readonly loweredPrefixes = new AffixTable<number>(false);
+  private readonly loweredSuffixes = new AffixTable<number>(true);
+  private readonly wildcards = new WildcardTable();
+  private readonly numeric = new RangeTable<number>();
+  private readonly ipv4 = new RangeTable<number>();
+  private readonly ipv6 = new RangeTable<string>();
+  readonly existsTrue: number[] = [];
+  readonly existsFalse: number[] = [];
+  /** The condition of each anything-but slot, and the value that last excluded it. */
+  private readonly slotCondition: number[] = [];
+  private readonly slotExcluded: number[] = [];
+  private round = 0;
+  /** Scratch list for wildcard lookups, reused across values. */
+  private readonly hits: number[] = [];
+  /** anything-but values: hold for any value not listed, whatever its type. */
+  private readonly butValues: number[] = [];
+  private readonly butValueExclusions = new Map<Scalar, number[]>();
+  /** The other anything-but forms: hold for strings only, unless excluded. */
+  private readonly butStrings: number[] = [];
+  private readonly butLowered = new Map<string, number[]>();
+  private readonly butPrefixes = new AffixTable<number>(false);
+  private readonly butSuffixes = new AffixTable<number>(true);
+  private readonly butWildcards = new WildcardTable();
+  private needsLowerCase = false;
+  private hasWildcards = false;
+  private hasCidr = false;
+  private hasButWildcards = false;
+
+  add(matcher: LeafMatcher, condition: number): void {
+    switch (matcher.kind) {
+      case "exact":
+        return push(this.exact, matcher.value, condition);
+      case "equals-ignore-case":
+        this.needsLowerCase = true;
+        return push(this.lowered, matcher.value, condition);
+      case "prefix":
+      case "suffix": {
+        if (matcher.ignoreCase) this.needsLowerCase = true;
+        const table =
+          matcher.kind === "prefix"
+            ? matcher.ignoreCase
+              ? this.loweredPrefixes
+              : this.prefixes
+            : matcher.ignoreCase
+              ? this.loweredSuffixes
+              : this.suffixes;
+        return table.add(matcher.value, condition);
+      }
+      case "wildcard":
+        this.hasWildcards = true;
+        return this.wildcards.add(matcher.value, matcher.regex, condition);
+      case "numeric":
+        return this.numeric.add(matcher.lower, matcher.upper, condition);
+      case "cidr": {
+        this.hasCidr = true;
+        const range = networkRange(matcher.network);
+        if (range.family === 4)
+          this.ipv4.add(
+            { value: range.first, inclusive: true },
+            { value: range.last, inclusive: true },
+            condition,
+          );
+        else
+          this.ipv6.add(
+            { value: range.first, inclusive: true },
+            { value: range.last, inclusive: true },
+            condition,
+          );
+        return;
+      }
+      case "exists":
+        (matcher.value ? this.existsTrue : this.existsFalse).push(condition);
+        return;
+      case "anything-but": {
+        const slot = this.slot(condition);
+        this.butValues.push(slot);
+        for (const value of new Set(matcher.values)) push(this.butValueExclusions, value, slot);
+        return;
+      }
+      case "anything-but-ignore-case": {
+        this.needsLowerCase = true;
+        const slot = this.slot(condition);
+        this.butStrings.push(slot);
+        for (const value of new Set(matcher.values)) push(this.butLowered, value, slot);
+        return;
+      }
+      case "anything-but-prefix":
+      case "anything-but-suffix": {
+        const slot = this.slot(condition);
+        this.butStrings.push(slot);
+        const table = matcher.kind === "anything-but-prefix" ? this.butPrefixes : this.butSuffixes;
+        return table.add(matcher.value, slot);
+      }
+      case "anything-but-wildcard": {
+        this.hasButWildcards = true;
+        const slot = this.slot(condition);
+        this.butStrings.push(slot);
+        matcher.values.forEach((text, i) => this.butWildcards.add(text, matcher.regexes[i]!, slot));
+        return;
+      }
+    }
+  }
+
+  private slot(condition: number): number {
+    this.slotCondition.push(condition);
+    this.slotExcluded.push(0);
+    return this.slotCondition.length - 1;
+  }
+
+  private startExclusions(): number {
+    if (++this.round === Number.MAX_SAFE_INTEGER) {
+      this.round = 1;
+      this.slotExcluded.fill(0);
+    }
+    return this.round;
+  }
+
+  private excludeAll(slots: readonly number[]): void {
+    for (let i = 0; i < slots.length; i++) this.slotExcluded[slots[i]!] = this.round;
+  }
+
+  /** Satisfies the condition of every slot of `slots` the current value did not exclude. */
+  private satisfyUnexcluded(slots: readonly number[], sink: ConditionSink): void {
+    const round = this.round;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      if (this.slotExcluded[slot] !== round) sink.satisfy(this.slotCondition[slot]!);
+    }
+  }
+
+  /** Reports to `sink` every condition that `value` satisfies (some may come more than once). */
+  match(value: Scalar, sink: ConditionSink): void {
+    if (this.existsTrue.length > 0) sink.satisfyAll(this.existsTrue);
+    const exact = this.exact.get(value);
+    if (exact !== undefined) sink.satisfyAll(exact);
+    if (this.butValues.length > 0) {
+      this.startExclusions();
+      const excluded = this.butValueExclusions.get(value);
+      if (excluded !== undefined) this.excludeAll(excluded);
+      this.satisfyUnexcluded(this.butValues, sink);
+    }
+    if (typeof value === "number") {
+      if (!this.numeric.isEmpty) sink.satisfyAll(this.numeric.lookup(value));
+      return;
+    }
+    if (typeof value !== "string") return;
+    satisfyLists(this.prefixes.lookup(value), sink);
+    satisfyLists(this.suffixes.lookup(value), sink);
+    const lower = this.needsLowerCase ? value.toLowerCase() : value;
+    if (this.needsLowerCase) {
+      const same = this.lowered.get(lower);
+      if (same !== undefined) sink.satisfyAll(same);
+      satisfyLists(this.loweredPrefixes.lookup(lower), sink);
+      satisfyLists(this.loweredSuffixes.lookup(lower), sink);
+    }
+    if (this.hasWildcards) {
+      const hits = this.hits;
+      hits.length = 0;
+      this.wildcards.lookup(value, hits);
+      sink.satisfyAll(hits);
+    }
+    if (this.hasCidr) {
+      const key = ipKey(value);
+      if (typeof key === "number") sink.satisfyAll(this.ipv4.lookup(key));
+      else if (key !== undefined) sink.satisfyAll(this.ipv6.lookup(key));
+    }
+    if (this.butStrings.length > 0) {
+      this.startExclusions();
+      const lowered = this.butLowered.get(lower);
+      if (lowered !== undefined) this.excludeAll(lowered);
+      this.excludeLists(this.butPrefixes.lookup(value));
+      this.excludeLists(this.butSuffixes.lookup(value));
+      if (this.hasButWildcards) {
+        const hits = this.hits;
+        hits.length = 0;
+        this.butWildcards.lookup(value, hits);
+        this.excludeAll(hits);
+      }
+      this.satisfyUnexcluded(this.butStrings, sink);
+    }
+  }
+
+  private excludeLists(lists: readonly (readonly number[])[]): void {
+    for (let i = 0; i < lists.length; i++) this.excludeAll(lists[i]!);
+  }
+}
+
+function satisfyLists(lists: readonly (readonly number[])[], sink: ConditionSink): void {
+  for (let i = 0; i < lists.length; i++) sink.satisfyAll(lists[i]!);
+}
+
+function push<K>(map: Map<K, number[]>, key: K, value: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}

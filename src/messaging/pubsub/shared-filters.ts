@@ -1,0 +1,64 @@
+import { type Pattern, PatternIndex } from "../bus/patterns/index.js";
+import type { FilterPolicyScope } from "./filter-policy.js";
+
+/** What one message matched, for one generation of a topic's filter policies. */
+export interface FilterVerdicts {
+  readonly generation: number;
+  /** Subscriptions whose attribute-scoped (body-scoped) policy the message matched. */
+  readonly byAttributes: ReadonlySet<string>;
+  readonly byBody: ReadonlySet<string>;
+}
+
+/** A message as filters see it: its two views, and a place to keep the verdicts. */
+export interface Filterable {
+  readonly attributesForFiltering: unknown;
+  readonly bodyForFiltering: unknown;
+  verdicts: FilterVerdicts | undefined;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The filter policies of every subscription of one topic, compiled into one shared machine
+ * per scope. A message is matched once against all of them (the first subscription to look
+ * pays, the others read the cached verdicts), however many subscriptions filter it.
+ */
+export class SharedFilters {
+  private readonly attributes = new PatternIndex<string>();
+  private readonly body = new PatternIndex<string>();
+  private generation = 0;
+
+  set(subscription: string, pattern: Pattern, scope: FilterPolicyScope): void {
+    this.delete(subscription);
+    (scope === "MessageBody" ? this.body : this.attributes).set(subscription, pattern);
+    this.generation++;
+  }
+
+  delete(subscription: string): void {
+    if (this.attributes.delete(subscription) || this.body.delete(subscription)) this.generation++;
+  }
+
+  /** Whether `message` passes the policy of `subscription` (which must have one in `scope`). */
+  passes(subscription: string, scope: FilterPolicyScope, message: Filterable): boolean {
+    let verdicts = message.verdicts;
+    if (verdicts === undefined || verdicts.generation !== this.generation) {
+      verdicts = {
+        generation: this.generation,
+        // A view is built (the body parsed) only when some policy looks at it.
+        byAttributes:
+          this.attributes.size === 0
+            ? NONE
+            : this.matchAll(this.attributes, message.attributesForFiltering),
+        byBody: this.body.size === 0 ? NONE : this.matchAll(this.body, message.bodyForFiltering),
+      };
+      message.verdicts = verdicts;
+    }
+    return (scope === "MessageBody" ? verdicts.byBody : verdicts.byAttributes).has(subscription);
+  }
+
+  private matchAll(index: PatternIndex<string>, view: unknown): ReadonlySet<string> {
+    if (view === undefined) return NONE;
+    const matched = index.match(view);
+    return matched.length === 0 ? NONE : new Set(matched);
+  }
+}
