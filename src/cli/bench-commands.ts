@@ -10,19 +10,7 @@ import { runQueueBench } from "../messaging/queues/queue.bench.js";
 import { runNatsQueueBench } from "../backends/nats/nats-queue.bench.js";
 import { runServerBench } from "../server/server.bench.js";
 import { emitJson } from "../observability/index.js";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected an integer >= 0");
-  return n;
-}
+import { type FsyncMode, fsyncMode, nonNegativeInt, positiveInt } from "./option-parsers.js";
 
 function rateList(value: string): number[] {
   return value.split(",").map((part) => {
@@ -31,14 +19,6 @@ function rateList(value: string): number[] {
       throw new InvalidArgumentError(`expected comma-separated positive integers, got ${part}`);
     return n;
   });
-}
-
-type FsyncMode = "always" | "interval" | "never";
-
-function fsyncMode(value: string): FsyncMode {
-  if (value !== "always" && value !== "interval" && value !== "never")
-    throw new InvalidArgumentError("expected always, interval or never");
-  return value;
 }
 
 /** The options every benchmark takes: repeat for medians, and where the JSON goes. */

@@ -2,13 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { open } from "../sluice/open.js";
 import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
 import { KafkaServer } from "../server/kafka/kafka-server.js";
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError("expected a port from 0 to 65535");
-  return n;
-}
+import { port } from "./option-parsers.js";
 
 function bytes(value: string): number {
   const n = Number(value);

@@ -4,6 +4,7 @@ import type { FsyncPolicy } from "../engine/index.js";
 import { SluiceServer } from "../server/index.js";
 import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
 import { open } from "../sluice/index.js";
+import { port } from "./option-parsers.js";
 
 interface StartOptions {
   dataDir: string;
@@ -14,13 +15,6 @@ interface StartOptions {
   authToken?: string;
   awsCredentials?: AwsCredential[];
   log: boolean;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError("expected a port from 0 to 65535");
-  return n;
 }
 
 /** "always", "never", or a number of milliseconds between fsyncs. */

@@ -12,25 +12,13 @@ import {
   tuneTable,
 } from "../messaging/topics/tune-perf.bench.js";
 import { PeakRss, emitJson, machineInfo } from "../observability/index.js";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
+import { fsyncMode, positiveInt } from "./option-parsers.js";
 
 function throughput(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || (n < 1 && n !== -1))
     throw new InvalidArgumentError("expected records/s, or -1 for unthrottled");
   return n;
-}
-
-function fsyncMode(value: string): "always" | "interval" | "never" {
-  if (value !== "always" && value !== "interval" && value !== "never")
-    throw new InvalidArgumentError("expected always, interval or never");
-  return value;
 }
 
 /** `key=value` pairs, as kafka-producer-perf-test's --producer-props takes them. */
@@ -57,6 +45,25 @@ function codecList(value: string): string[] {
     if (!["none", "gzip", "snappy", "lz4", "zstd"].includes(c))
       throw new InvalidArgumentError(`expected none, gzip, snappy, lz4 or zstd, got ${c}`);
   return out;
+}
+
+/** Runs one benchmark with its peak RSS, prints its human lines, and emits its JSON. */
+async function report<R extends object>(
+  benchmark: string,
+  opts: { json: boolean; out?: string },
+  parameters: object,
+  run: () => Promise<R>,
+  human: (result: R, peakRssBytes: number) => string,
+): Promise<void> {
+  const rss = new PeakRss();
+  const result = await run();
+  const peakRssBytes = rss.stop();
+  process.stdout.write(`${human(result, peakRssBytes)}\n`);
+  const text = emitJson(
+    { benchmark, parameters, machine: machineInfo(), ...result, peakRssBytes },
+    opts.out,
+  );
+  if (opts.json) process.stdout.write(`${text}\n`);
 }
 
 /** `sluice bench produce | consume | e2e | tune` (Kafka's perf tools and the tuning workshop, embedded topics). */
@@ -92,21 +99,13 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
-        const rss = new PeakRss();
-        const result = await runProducePerf({ ...opts, progress: true });
-        const peakRssBytes = rss.stop();
-        process.stdout.write(`${result.line}\n`);
-        const text = emitJson(
-          {
-            benchmark: "produce",
-            parameters: opts,
-            machine: machineInfo(),
-            ...result,
-            peakRssBytes,
-          },
-          opts.out,
+        await report(
+          "produce",
+          opts,
+          opts,
+          () => runProducePerf({ ...opts, progress: true }),
+          (r) => r.line,
         );
-        if (opts.json) process.stdout.write(`${text}\n`);
       },
     );
 
@@ -128,21 +127,13 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
-        const rss = new PeakRss();
-        const result = await runConsumePerf({ ...opts, numRecords: opts.messages });
-        const peakRssBytes = rss.stop();
-        process.stdout.write(`${result.lines}\n`);
-        const text = emitJson(
-          {
-            benchmark: "consume",
-            parameters: opts,
-            machine: machineInfo(),
-            ...result,
-            peakRssBytes,
-          },
-          opts.out,
+        await report(
+          "consume",
+          opts,
+          opts,
+          () => runConsumePerf({ ...opts, numRecords: opts.messages }),
+          (r) => r.lines,
         );
-        if (opts.json) process.stdout.write(`${text}\n`);
       },
     );
 
@@ -173,15 +164,13 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
-        const rss = new PeakRss();
-        const result = await runE2ePerf({ ...opts, progress: true });
-        const peakRssBytes = rss.stop();
-        process.stdout.write(`${result.line}\n`);
-        const text = emitJson(
-          { benchmark: "e2e", parameters: opts, machine: machineInfo(), ...result, peakRssBytes },
-          opts.out,
+        await report(
+          "e2e",
+          opts,
+          opts,
+          () => runE2ePerf({ ...opts, progress: true }),
+          (r) => r.line,
         );
-        if (opts.json) process.stdout.write(`${text}\n`);
       },
     );
 
@@ -227,29 +216,23 @@ export function registerTopicBenchCommands(program: Command): void {
           partitions: opts.partitions ?? base.partitions,
         };
         const numRecords = opts.numRecords ?? (opts.quick ? 50_000 : 200_000);
-        const rss = new PeakRss();
-        const result = await runTune({
-          grid,
-          numRecords,
-          recordSize: opts.recordSize,
-          fsync: opts.fsync,
-          onProgress: (line) => process.stderr.write(`${line}\n`),
-        });
-        const peakRssBytes = rss.stop();
-        process.stdout.write(`${tuneTable(result)}\n`);
-        writeFileSync(opts.chart, tuneChart(result));
-        process.stdout.write(`chart: ${opts.chart}\n`);
-        const text = emitJson(
-          {
-            benchmark: "tune",
-            parameters: { ...opts, grid, numRecords },
-            machine: machineInfo(),
-            ...result,
-            peakRssBytes,
+        await report(
+          "tune",
+          opts,
+          { ...opts, grid, numRecords },
+          () =>
+            runTune({
+              grid,
+              numRecords,
+              recordSize: opts.recordSize,
+              fsync: opts.fsync,
+              onProgress: (line) => process.stderr.write(`${line}\n`),
+            }),
+          (r) => {
+            writeFileSync(opts.chart, tuneChart(r));
+            return `${tuneTable(r)}\nchart: ${opts.chart}`;
           },
-          opts.out,
         );
-        if (opts.json) process.stdout.write(`${text}\n`);
       },
     );
 
@@ -271,23 +254,13 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
-        const rss = new PeakRss();
-        const result = await runManyTopics(opts);
-        const peakRssBytes = rss.stop();
-        process.stdout.write(
-          `${result.line}, peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(1)} MB\n`,
+        await report(
+          "many-topics",
+          opts,
+          opts,
+          () => runManyTopics(opts),
+          (r, peakRssBytes) => `${r.line}, peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(1)} MB`,
         );
-        const text = emitJson(
-          {
-            benchmark: "many-topics",
-            parameters: opts,
-            machine: machineInfo(),
-            ...result,
-            peakRssBytes,
-          },
-          opts.out,
-        );
-        if (opts.json) process.stdout.write(`${text}\n`);
       },
     );
 }

@@ -1,13 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { GroupDescription } from "../messaging/topics/index.js";
 import { type Sluice, open } from "../sluice/index.js";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
+import { positiveInt } from "./option-parsers.js";
 
 function integer(value: string): number {
   const n = Number(value);

@@ -1,0 +1,31 @@
+import { InvalidArgumentError } from "commander";
+
+/** Parsers for command-line option values: each refuses bad input naming what it expected. */
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected an integer >= 0");
+  return n;
+}
+
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("expected a port from 0 to 65535");
+  return n;
+}
+
+export type FsyncMode = "always" | "interval" | "never";
+
+export function fsyncMode(value: string): FsyncMode {
+  if (value !== "always" && value !== "interval" && value !== "never")
+    throw new InvalidArgumentError("expected always, interval or never");
+  return value;
+}
