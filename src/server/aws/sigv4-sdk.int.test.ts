@@ -1,10 +1,9 @@
-import { execFile, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { EventBridgeClient, ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
 import { CreateTopicCommand, ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasBoto3, requireBoto3InCi, runBoto3 } from "../test-support/boto3.js";
 import { type TestServer, startTestServer } from "../test-support/test-server.js";
 
 // A server with configured keys: the AWS SDK signs every request with SigV4, and only the
@@ -145,40 +144,11 @@ describe("SigV4 verification with configured keys", () => {
   });
 
   // botocore signs with its own implementation; Debian's boto3 speaks the query protocol.
-  const PYTHON = "/usr/bin/python3";
-  const hasBoto3 =
-    existsSync(PYTHON) &&
-    spawnSync(PYTHON, ["-c", "import boto3"], { stdio: "ignore" }).status === 0;
-  const boto3 = (accessKeyId: string, secret: string): Promise<string> =>
-    new Promise((resolve) =>
-      execFile(
-        PYTHON,
-        [
-          fileURLToPath(new URL("./test-support/boto3_signed.py", import.meta.url)),
-          sluice.url,
-          accessKeyId,
-          secret,
-        ],
-        {
-          encoding: "utf8",
-          timeout: 60_000,
-          env: {
-            ...process.env,
-            AWS_EC2_METADATA_DISABLED: "true",
-            AWS_CONFIG_FILE: "/dev/null",
-            AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-          },
-        },
-        (_error, stdout, stderr) => resolve(stdout + stderr),
-      ),
-    );
+  const SIGNED = fileURLToPath(new URL("./test-support/boto3_signed.py", import.meta.url));
+  const boto3 = async (accessKeyId: string, secret: string): Promise<string> =>
+    (await runBoto3(SIGNED, [sluice.url, accessKeyId, secret])).output;
 
-  it.runIf(process.env.CI === "true" && !hasBoto3)(
-    "python3-boto3 is installed (CI installs it)",
-    () => {
-      expect.fail(`${PYTHON} cannot import boto3: install python3-boto3`);
-    },
-  );
+  requireBoto3InCi();
 
   it.skipIf(!hasBoto3)(
     "boto3 (SNS and SQS, query protocol) passes with the right secret only",

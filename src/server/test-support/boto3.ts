@@ -1,0 +1,53 @@
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { expect, it } from "vitest";
+
+// Debian's python3-boto3 (installed by .ci/run) under the system Python: the course's code runs
+// on it. Its botocore speaks SQS and SNS in the query protocol.
+export const PYTHON = "/usr/bin/python3";
+
+export const hasBoto3 =
+  existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import boto3"], { stdio: "ignore" }).status === 0;
+
+/** Under CI a missing boto3 is a failure, not a skip. */
+export function requireBoto3InCi(): void {
+  it.runIf(process.env.CI === "true" && !hasBoto3)(
+    "python3-boto3 is installed (CI installs it)",
+    () => {
+      expect.fail(`${PYTHON} cannot import boto3: install python3-boto3`);
+    },
+  );
+}
+
+export interface ScriptResult {
+  readonly status: number;
+  readonly output: string;
+}
+
+/**
+ * Runs a boto3 script with no AWS configuration of the machine's, asynchronously: the server
+ * answering it runs in the test's own process.
+ */
+export function runBoto3(script: string, args: readonly string[]): Promise<ScriptResult> {
+  return new Promise((resolve) =>
+    execFile(
+      PYTHON,
+      [script, ...args],
+      {
+        encoding: "utf8",
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          AWS_EC2_METADATA_DISABLED: "true",
+          AWS_CONFIG_FILE: "/dev/null",
+          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+        },
+      },
+      (error, stdout, stderr) =>
+        resolve({
+          status: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+          output: stderr + stdout,
+        }),
+    ),
+  );
+}
