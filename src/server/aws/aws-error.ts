@@ -1,4 +1,4 @@
-import { SluiceError } from "../../errors/index.js";
+import { SluiceError, isSluiceError } from "../../errors/index.js";
 
 /**
  * An error in an AWS protocol's own terms: `code` is the modern name (`__type` in JSON),
@@ -44,4 +44,24 @@ export function unknownOperation(operation: string): AwsError {
   return new AwsError("UnknownOperationException", `unknown operation ${operation}`, {
     queryCode: "InvalidAction",
   });
+}
+
+/** The `field` option of an error that names one. */
+export function fieldOf(error: SluiceError): { field?: string } {
+  return error.field === undefined ? {} : { field: error.field };
+}
+
+/**
+ * The errors every AWS service answers alike: bad input (under the service's own code for it)
+ * and a server shutting down; undefined for any other error.
+ */
+export function commonAwsError(error: unknown, validationCode: string): AwsError | undefined {
+  if (isSluiceError(error, "SLUICE_VALIDATION"))
+    return new AwsError(validationCode, error.message, fieldOf(error));
+  if (isSluiceError(error, "SLUICE_CLOSED"))
+    return new AwsError("ServiceUnavailable", "the server is shutting down", {
+      senderFault: false,
+      status: 503,
+    });
+  return undefined;
 }

@@ -1,6 +1,5 @@
-import { isSluiceError } from "../../errors/index.js";
 import { type EventBusService, isBusError } from "../../messaging/bus/index.js";
-import { AwsError, unknownOperation } from "../aws/aws-error.js";
+import { AwsError, commonAwsError, fieldOf, unknownOperation } from "../aws/aws-error.js";
 import type { AwsJsonService } from "../aws/aws-protocols.js";
 
 type Input = Record<string, unknown>;
@@ -67,18 +66,9 @@ export function eventBridgeJsonService(bus: EventBusService): AwsJsonService {
 export function toEventBridgeError(error: unknown): AwsError | undefined {
   if (isBusError(error))
     return new AwsError(error.ebError, error.message, {
-      ...(error.field === undefined ? {} : { field: error.field }),
+      ...fieldOf(error),
     });
-  if (isSluiceError(error, "SLUICE_VALIDATION"))
-    return new AwsError("ValidationException", error.message, {
-      ...(error.field === undefined ? {} : { field: error.field }),
-    });
-  if (isSluiceError(error, "SLUICE_CLOSED"))
-    return new AwsError("ServiceUnavailable", "the server is shutting down", {
-      senderFault: false,
-      status: 503,
-    });
-  return undefined;
+  return commonAwsError(error, "ValidationException");
 }
 
 function putEventsEntries(entries: unknown): unknown {

@@ -1,6 +1,5 @@
-import { isSluiceError } from "../../errors/index.js";
 import { type PubSubErrorName, isPubSubError } from "../../messaging/pubsub/index.js";
-import { AwsError } from "../aws/aws-error.js";
+import { AwsError, commonAwsError, fieldOf } from "../aws/aws-error.js";
 
 /** The HTTP status SNS answers each error with; names not listed are 400. */
 const STATUS: Partial<Record<PubSubErrorName, number>> = {
@@ -15,18 +14,9 @@ export function toSnsError(error: unknown): AwsError | undefined {
   if (isPubSubError(error))
     return new AwsError(error.snsError, error.message, {
       status: STATUS[error.snsError] ?? 400,
-      ...(error.field === undefined ? {} : { field: error.field }),
+      ...fieldOf(error),
     });
-  if (isSluiceError(error, "SLUICE_VALIDATION"))
-    return new AwsError("InvalidParameter", error.message, {
-      ...(error.field === undefined ? {} : { field: error.field }),
-    });
-  if (isSluiceError(error, "SLUICE_CLOSED"))
-    return new AwsError("ServiceUnavailable", "the server is shutting down", {
-      senderFault: false,
-      status: 503,
-    });
-  return undefined;
+  return commonAwsError(error, "InvalidParameter");
 }
 
 /** SNS's refusal of a parameter, naming it and what was expected. */

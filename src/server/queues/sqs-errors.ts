@@ -1,6 +1,5 @@
 import { type QueueErrorName, isQueueError } from "../../messaging/queues/index.js";
-import { isSluiceError } from "../../errors/index.js";
-import { AwsError } from "../aws/aws-error.js";
+import { AwsError, commonAwsError, fieldOf } from "../aws/aws-error.js";
 
 /**
  * SQS's legacy query-protocol codes, which boto3 and older SDKs match on (e.g.
@@ -31,16 +30,7 @@ export function toSqsError(error: unknown): AwsError | undefined {
   if (isQueueError(error))
     return new AwsError(error.sqsError, error.message, {
       queryCode: sqsQueryCode(error.sqsError),
-      ...(error.field === undefined ? {} : { field: error.field }),
+      ...fieldOf(error),
     });
-  if (isSluiceError(error, "SLUICE_VALIDATION"))
-    return new AwsError("InvalidParameterValue", error.message, {
-      ...(error.field === undefined ? {} : { field: error.field }),
-    });
-  if (isSluiceError(error, "SLUICE_CLOSED"))
-    return new AwsError("ServiceUnavailable", "the server is shutting down", {
-      senderFault: false,
-      status: 503,
-    });
-  return undefined;
+  return commonAwsError(error, "InvalidParameterValue");
 }
