@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { GroupState } from "../../../messaging/topics/index.js";
 import type { Clock, Timer } from "../../../time/index.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
-import type { KafkaGroups } from "./kafka-groups.js";
+import { type KafkaGroups, failedJoin, failedSync } from "./kafka-groups.js";
 
 /** A member's offer of one assignment protocol (e.g. "range") with its opaque metadata. */
 export interface ProtocolOffer {
@@ -100,23 +100,6 @@ const MIN_SESSION_TIMEOUT_MS = 1_000;
 const MAX_SESSION_TIMEOUT_MS = 3_600_000;
 /** How often members are checked for an expired session. */
 const SWEEP_INTERVAL_MS = 500;
-
-const failedJoin = (errorCode: number, memberId = ""): JoinResult => ({
-  errorCode,
-  generationId: -1,
-  protocolType: null,
-  protocolName: null,
-  leader: "",
-  memberId,
-  members: [],
-});
-
-const failedSync = (errorCode: number): SyncResult => ({
-  errorCode,
-  protocolType: null,
-  protocolName: null,
-  assignment: EMPTY,
-});
 
 /**
  * Kafka's classic group protocol, as a broker runs it: members join, the coordinator picks a

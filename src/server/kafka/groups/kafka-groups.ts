@@ -38,3 +38,24 @@ export interface KafkaGroups {
   delete(groupId: string): number | Promise<number>;
   close(): void;
 }
+
+const EMPTY = Buffer.alloc(0);
+
+/** A join answered with an error (no generation, no members). */
+export const failedJoin = (errorCode: number, memberId = ""): JoinResult => ({
+  errorCode,
+  generationId: -1,
+  protocolType: null,
+  protocolName: null,
+  leader: "",
+  memberId,
+  members: [],
+});
+
+/** A sync answered with an error (no assignment). */
+export const failedSync = (errorCode: number): SyncResult => ({
+  errorCode,
+  protocolType: null,
+  protocolName: null,
+  assignment: EMPTY,
+});

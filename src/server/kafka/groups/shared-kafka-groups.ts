@@ -11,7 +11,7 @@ import type {
   JoinResult,
   SyncResult,
 } from "./group-coordinator.js";
-import type { KafkaGroups } from "./kafka-groups.js";
+import { type KafkaGroups, failedJoin, failedSync } from "./kafka-groups.js";
 
 /** The Kafka clients' names of the assignors the library computes (kafkajs names its own round robin). */
 const ASSIGNOR_OF: ReadonlyMap<string, AssignorName> = new Map([
@@ -33,23 +33,6 @@ interface KafkaMember {
   readonly metadata: ReadonlyMap<string, Buffer>;
   readonly groupInstanceId: string | null;
 }
-
-const failedJoin = (errorCode: number, memberId = ""): JoinResult => ({
-  errorCode,
-  generationId: -1,
-  protocolType: null,
-  protocolName: null,
-  leader: "",
-  memberId,
-  members: [],
-});
-
-const failedSync = (errorCode: number): SyncResult => ({
-  errorCode,
-  protocolType: null,
-  protocolName: null,
-  assignment: EMPTY,
-});
 
 /**
  * Kafka's group protocol on the library's group coordinator, so Kafka clients and library
