@@ -139,16 +139,27 @@ describe("sluice events CLI", () => {
     const missing = join(root, "no-such-store");
     const file = join(root, "a-file");
     writeFileSync(file, "not a store");
-    const [noStore, notADir, unknownStream, conflict, badJson, badFormat, reserved] =
-      await Promise.all([
-        sluice("events", "read", missing, "s"),
-        sluice("events", "streams", file),
-        sluice("events", "read", dir, "nope"),
-        sluice("events", "append", dir, "s", "A", "{}", "--expected-version", "5"),
-        sluice("events", "append", dir, "s", "A", "{not json"),
-        sluice("events", "audit", dir, "--format", "xml"),
-        sluice("events", "append", dir, "$all", "A"),
-      ]);
+    // Commands on other paths run beside those on `dir`; these run one at a time, as each one
+    // takes the store's lock.
+    const elsewhere = Promise.all([
+      sluice("events", "read", missing, "s"),
+      sluice("events", "streams", file),
+    ]);
+    const unknownStream = await sluice("events", "read", dir, "nope");
+    const conflict = await sluice(
+      "events",
+      "append",
+      dir,
+      "s",
+      "A",
+      "{}",
+      "--expected-version",
+      "5",
+    );
+    const badJson = await sluice("events", "append", dir, "s", "A", "{not json");
+    const badFormat = await sluice("events", "audit", dir, "--format", "xml");
+    const reserved = await sluice("events", "append", dir, "$all", "A");
+    const [noStore, notADir] = await elsewhere;
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toMatch(/SLUICE_NOT_FOUND: target: no event store/);
     expect(existsSync(missing)).toBe(false);
