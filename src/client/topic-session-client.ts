@@ -1,6 +1,6 @@
 import { WebSocket } from "ws";
 import { type ErrorCode, SluiceError } from "../errors/index.js";
-import { TopicError, type TopicErrorName } from "../messaging/topics/index.js";
+import { ProducerFencedError, TopicError, type TopicErrorName } from "../messaging/topics/index.js";
 import type { HttpTransport, RemoteError } from "./http-transport.js";
 
 interface Reply {
@@ -16,6 +16,8 @@ interface Reply {
 
 /** Kafka's error names are upper case with underscores; anything else is another Sluice error. */
 export function topicError(error: Omit<RemoteError, "status">): Error {
+  if (error.name === "PRODUCER_FENCED")
+    return new ProducerFencedError(error.message, error.details);
   if (/^[A-Z_]+$/.test(error.name))
     return new TopicError(error.name as TopicErrorName, error.message, error.field, error.details);
   return new SluiceError(error.code as ErrorCode, error.message, {

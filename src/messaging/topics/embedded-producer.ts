@@ -42,6 +42,8 @@ interface ResolvedProducerOptions {
   readonly acks: Acks;
   readonly idempotent: boolean;
   readonly maxRequestBytes: number;
+  readonly transactionalId: string | undefined;
+  readonly transactionTimeoutMs: number;
 }
 
 /** Collects the results of one send or sendBatch call. */
@@ -106,7 +108,35 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
   const idempotent = options.idempotent ?? (acks === "all" || acks === -1);
   if (idempotent && acks !== "all" && acks !== -1)
     throw invalidTopicInput("acks", `"all" for an idempotent producer`, acks, "INVALID_CONFIG");
+  const transactionalId: unknown = options.transactionalId;
+  if (transactionalId !== undefined) {
+    if (
+      typeof transactionalId !== "string" ||
+      transactionalId.length === 0 ||
+      transactionalId.length > 249
+    )
+      throw invalidTopicInput(
+        "transactionalId",
+        "a string of 1 to 249 characters",
+        transactionalId,
+        "INVALID_CONFIG",
+      );
+    if (!idempotent)
+      throw invalidTopicInput(
+        "idempotent",
+        "true (or unset) for a transactional producer",
+        options.idempotent,
+        "INVALID_CONFIG",
+      );
+  }
   return {
+    transactionalId,
+    transactionTimeoutMs: intOption(
+      options.transactionTimeoutMs,
+      "transactionTimeoutMs",
+      1,
+      DEFAULT_TRANSACTION_TIMEOUT_MS,
+    ),
     partitioner,
     batchSize: intOption(options.batchSize, "batchSize", 0, 16384),
     lingerMs: intOption(options.lingerMs, "lingerMs", 0, 5),
@@ -165,33 +195,8 @@ export class EmbeddedProducer implements TopicProducer {
     private readonly onClose: (producer: EmbeddedProducer) => void,
   ) {
     this.options = resolveProducerOptions(options);
-    this.transactionalId = options.transactionalId;
-    this.transactionTimeoutMs = intOption(
-      options.transactionTimeoutMs,
-      "transactionTimeoutMs",
-      1,
-      DEFAULT_TRANSACTION_TIMEOUT_MS,
-    );
-    if (this.transactionalId !== undefined) {
-      if (
-        typeof this.transactionalId !== "string" ||
-        this.transactionalId.length === 0 ||
-        this.transactionalId.length > 249
-      )
-        throw invalidTopicInput(
-          "transactionalId",
-          "a string of 1 to 249 characters",
-          this.transactionalId,
-          "INVALID_CONFIG",
-        );
-      if (!this.options.idempotent)
-        throw invalidTopicInput(
-          "idempotent",
-          "true (or unset) for a transactional producer",
-          options.idempotent,
-          "INVALID_CONFIG",
-        );
-    }
+    this.transactionalId = this.options.transactionalId;
+    this.transactionTimeoutMs = this.options.transactionTimeoutMs;
     this.partitioner = createPartitioner(this.options.partitioner);
     this.codecId = CompressionCodec[this.options.compression];
     if (this.transactionalId !== undefined) {
