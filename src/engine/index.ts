@@ -7,6 +7,7 @@ export { compactLog } from "./compactor.js";
 export type { CompactableLog, CompactionResult } from "./compactor.js";
 export {
   encodeBatch,
+  RecordBatchBuilder,
   decodeRecords,
   decodeBatches,
   checkBatch,

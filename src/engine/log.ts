@@ -373,8 +373,9 @@ export class Log implements CompactableLog {
    * validated whole (see `validateProducedBatch`), given the next offsets, and written without
    * re-encoding. `kind` widens what is accepted: "transactional" for a producer's batch inside a
    * transaction the caller has checked, "control" for a transaction marker. `encodedHere`: the
-   * batch was built in this process by `encodeBatch` (an embedded producer), so its header and
-   * CRC are checked but its records are not decoded again.
+   * batch was built in this process by `encodeBatch` or a `RecordBatchBuilder` (an embedded
+   * producer) and is handed over: its header is checked, its CRC and records are trusted, and
+   * the log keeps the buffer itself (the caller must not touch it again) instead of a copy.
    */
   appendRawBatch(
     batch: Buffer,
@@ -385,7 +386,8 @@ export class Log implements CompactableLog {
       this.ensureWritable();
       // Producers' clocks differ, so their timestamps may go back; readers use the max.
       const header = validateProducedBatch(batch, this.options, kind, !encodedHere);
-      const own = Buffer.from(batch);
+      // A caller's buffer may be reused once the call returns; one built here is handed over.
+      const own = encodedHere ? batch : Buffer.from(batch);
       const baseOffset = this.nextOffset;
       own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);
       own.writeUInt32BE(baseOffset >>> 0, 4);
@@ -396,7 +398,10 @@ export class Log implements CompactableLog {
         header.maxTimestamp,
         header.recordCount,
       );
-      if (this.options.fsync !== "always") return Promise.resolve(result);
+      if (this.options.fsync !== "always") {
+        this.syncIfOverdue();
+        return Promise.resolve(result);
+      }
       return new Promise((resolve, reject) => {
         this.waiters.push({ lastOffset: result.lastOffset, result, resolve, reject });
         void this.groupCommit();
