@@ -9,12 +9,14 @@ export {
   encodeBatch,
   RecordBatchBuilder,
   decodeRecords,
+  decodeRecordsInto,
   decodeBatches,
+  logRecord,
   checkBatch,
   readBatchHeader,
   BATCH_HEADER_BYTES,
 } from "./record-batch.js";
-export type { BatchHeader, BatchProducer } from "./record-batch.js";
+export type { BatchHeader, BatchProducer, RecordFactory, RecordRange } from "./record-batch.js";
 export type { BatchKind } from "./produced-batch.js";
 export { registerCodec, CompressionCodec, MAX_DECOMPRESSED_BATCH_BYTES } from "./compression.js";
 export type { Codec, CompressionName } from "./compression.js";

@@ -16,7 +16,9 @@ import {
   type BatchHeader,
   type BatchProducer,
   checkBatch,
-  decodeRecords,
+  decodeRecordsInto,
+  logRecord,
+  type RecordFactory,
   encodeBatch,
   readBatchHeader,
 } from "./record-batch.js";
@@ -52,6 +54,8 @@ export interface ReadOptions {
    * nothing out before its appends resolve.
    */
   readonly includeUnsynced?: boolean;
+  /** Stop before this offset (a reader with its own high watermark). */
+  readonly endOffset?: number;
 }
 
 export interface TailOptions {
@@ -737,8 +741,13 @@ export class Log implements CompactableLog {
     }
   }
 
-  /** Reads records from `offset` on (skipping offsets removed by compaction). */
-  read(offset: number, options: ReadOptions = {}): LogRecord[] {
+  /**
+   * Reads records from `offset` on (skipping offsets removed by compaction). `make` builds each
+   * record (the engine's `LogRecord` by default), so a reader gets its own objects in one pass.
+   */
+  read(offset: number, options?: ReadOptions): LogRecord[];
+  read<T>(offset: number, options: ReadOptions, make: RecordFactory<T>): T[];
+  read<T>(offset: number, options: ReadOptions = {}, make?: RecordFactory<T>): T[] {
     this.checkReadOffset(offset, "offset");
     const maxRecords = options.maxRecords ?? 10_000;
     const maxBytes = options.maxBytes ?? 1024 * 1024;
@@ -746,26 +755,21 @@ export class Log implements CompactableLog {
       throw invalid("maxRecords", "an integer >= 1", maxRecords);
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
       throw invalid("maxBytes", "an integer >= 1", maxBytes);
-    const out: LogRecord[] = [];
-    const limit = options.includeUnsynced === true ? this.nextOffset : this.highWatermark;
+    const out: T[] = [];
+    const visible = options.includeUnsynced === true ? this.nextOffset : this.highWatermark;
+    const limit = Math.min(visible, options.endOffset ?? visible);
     if (offset >= limit) return out;
+    const range = { fromOffset: offset, maxRecords, endOffset: limit };
+    const build = make ?? (logRecord as unknown as RecordFactory<T>);
     this.forEachBatch(offset, maxBytes, limit, (buf, at, header) => {
-      const records = decodeRecords(buf, at, header, undefined, {
-        fromOffset: offset,
-        maxRecords: maxRecords - out.length,
-      });
-      if (records instanceof SluiceError)
+      const error = decodeRecordsInto(buf, at, header, out, build, range);
+      if (error !== undefined)
         throw new SluiceError(
           "SLUICE_CORRUPT",
-          `batch at offset ${header.baseOffset}: ${records.message}`,
-          { cause: records },
+          `batch at offset ${header.baseOffset}: ${error.message}`,
+          { cause: error },
         );
-      for (const r of records) {
-        if (r.offset < offset) continue;
-        out.push(r);
-        if (out.length >= maxRecords) return false;
-      }
-      return true;
+      return out.length < maxRecords;
     });
     return out;
   }

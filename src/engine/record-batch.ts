@@ -402,17 +402,40 @@ function readBytes(buf: Buffer, cursor: Cursor, end: number): Buffer | null | un
   return bytes;
 }
 
+/** Which records of a batch a reader wants: skipping the rest saves building their buffers. */
+export interface RecordRange {
+  readonly fromOffset: number;
+  /** Stop once the output holds this many records. */
+  readonly maxRecords: number;
+  /** Stop at the first record at or past this offset. */
+  readonly endOffset?: number;
+}
+
+/** Builds what a reader gets for each record (the engine's `LogRecord` unless it asks otherwise). */
+export type RecordFactory<T> = (
+  offset: number,
+  timestamp: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[],
+) => T;
+
+/** The headers of every record that has none: one shared, frozen array. */
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
+export const logRecord: RecordFactory<LogRecord> = (offset, timestamp, key, value, headers) => ({
+  offset,
+  timestamp,
+  key,
+  value,
+  headers,
+});
+
 /**
  * Decodes the records of a verified batch at `pos`. Returned keys and values are views into
  * `buf` (no copies); copy them if `buf` will be reused. Returns a SLUICE_CORRUPT error value on
  * malformed content, never throws for bad bytes.
  */
-/** Which records of a batch a reader wants: skipping the rest saves building their buffers. */
-export interface RecordRange {
-  readonly fromOffset: number;
-  readonly maxRecords: number;
-}
-
 export function decodeRecords(
   buf: Buffer,
   pos: number,
@@ -420,9 +443,28 @@ export function decodeRecords(
   maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
   range?: RecordRange,
 ): LogRecord[] | SluiceError {
+  const records: LogRecord[] = [];
+  const error = decodeRecordsInto(buf, pos, header, records, logRecord, range, maxDecompressedBytes);
+  return error ?? records;
+}
+
+/**
+ * `decodeRecords` for readers that build their own record objects: each record is made by
+ * `make` and pushed onto `out` (so a read of many batches fills one array). With a `range`,
+ * stops once `out` holds `range.maxRecords` records or a record reaches `range.endOffset`.
+ */
+export function decodeRecordsInto<T>(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  out: T[],
+  make: RecordFactory<T>,
+  range?: RecordRange,
+  maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
+): SluiceError | undefined {
   const codecId = header.attributes & COMPRESSION_MASK;
   let body = buf;
-  let cursor: Cursor = { pos: pos + BATCH_HEADER_BYTES };
+  const cursor: Cursor = { pos: pos + BATCH_HEADER_BYTES };
   let end = pos + header.sizeBytes;
   if (codecId !== 0) {
     const codec = codecById(codecId);
@@ -444,13 +486,16 @@ export function decodeRecords(
         position: pos,
         maxDecompressedBytes,
       });
-    cursor = { pos: 0 };
+    cursor.pos = 0;
     end = body.length;
   }
   // A record takes at least 7 bytes, which bounds the count before allocating for it.
   if (header.recordCount > (end - cursor.pos) / 7 + 1)
     return corrupt("record count exceeds batch size", { position: pos });
-  const records: LogRecord[] = [];
+  const fromOffset = range?.fromOffset ?? 0;
+  const maxRecords = range?.maxRecords ?? Infinity;
+  const endOffset = range?.endOffset ?? Infinity;
+  const { baseOffset, baseTimestamp, lastOffsetDelta } = header;
   for (let i = 0; i < header.recordCount; i++) {
     const length = readVarint(body, cursor, end);
     if (length === undefined || length < 0 || cursor.pos + length > end)
@@ -463,15 +508,17 @@ export function decodeRecords(
       timestampDelta === undefined ||
       offsetDelta === undefined ||
       offsetDelta < 0 ||
-      offsetDelta > header.lastOffsetDelta
+      offsetDelta > lastOffsetDelta
     ) {
       return corrupt(`bad deltas in record ${i}`, { position: pos });
     }
+    const offset = baseOffset + offsetDelta;
     // Only for a ranged read of a batch whose CRC was checked: the skipped bytes are sound.
-    if (range !== undefined && header.baseOffset + offsetDelta < range.fromOffset) {
+    if (range !== undefined && offset < fromOffset) {
       cursor.pos = recordEnd;
       continue;
     }
+    if (offset >= endOffset) return undefined;
     const key = readBytes(body, cursor, recordEnd);
     const value = readBytes(body, cursor, recordEnd);
     const headerCount = readVarint(body, cursor, recordEnd);
@@ -484,26 +531,24 @@ export function decodeRecords(
     ) {
       return corrupt(`bad key, value or headers in record ${i}`, { position: pos });
     }
-    const headers: RecordHeader[] = [];
-    for (let h = 0; h < headerCount; h++) {
-      const hKey = readBytes(body, cursor, recordEnd);
-      const hValue = readBytes(body, cursor, recordEnd);
-      if (hKey === undefined || hKey === null || hValue === undefined)
-        return corrupt(`bad header ${h} in record ${i}`, { position: pos });
-      headers.push({ key: hKey.toString("utf8"), value: hValue });
+    let headers = NO_HEADERS;
+    if (headerCount > 0) {
+      const decoded: RecordHeader[] = [];
+      for (let h = 0; h < headerCount; h++) {
+        const hKey = readBytes(body, cursor, recordEnd);
+        const hValue = readBytes(body, cursor, recordEnd);
+        if (hKey === undefined || hKey === null || hValue === undefined)
+          return corrupt(`bad header ${h} in record ${i}`, { position: pos });
+        decoded.push({ key: hKey.toString("utf8"), value: hValue });
+      }
+      headers = decoded;
     }
     if (cursor.pos !== recordEnd) return corrupt(`record ${i} length mismatch`, { position: pos });
-    records.push({
-      offset: header.baseOffset + offsetDelta,
-      timestamp: header.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
-    if (range !== undefined && records.length >= range.maxRecords) return records;
+    out.push(make(offset, baseTimestamp + timestampDelta, key, value, headers));
+    if (out.length >= maxRecords) return undefined;
   }
   if (cursor.pos !== end) return corrupt("trailing bytes after records", { position: pos });
-  return records;
+  return undefined;
 }
 
 /** Decodes a whole buffer of consecutive batches; the first error stops decoding. */

@@ -48,6 +48,12 @@ export interface Cursor {
  * Returns undefined on a malformed or truncated varint instead of throwing.
  */
 export function readVarint(buf: Buffer, cursor: Cursor, end: number): number | undefined {
+  const first = cursor.pos < end ? buf[cursor.pos]! : 0x80;
+  if (first < 0x80) {
+    // One byte: most lengths, deltas and counts.
+    cursor.pos++;
+    return (first & 1) === 0 ? first >>> 1 : -((first + 1) >>> 1);
+  }
   let result = 0;
   let multiplier = 1;
   for (let i = 0; i < 10; i++) {

@@ -365,7 +365,7 @@ export class EmbeddedConsumer implements TopicConsumer {
   }
 
   private fetch(): ConsumerRecord[] {
-    const out: ConsumerRecord[] = [];
+    let out: ConsumerRecord[] = [];
     const entries = [...this.assigned.values()];
     if (entries.length === 0) return out;
     const start = this.rotation++ % entries.length;
@@ -380,23 +380,25 @@ export class EmbeddedConsumer implements TopicConsumer {
       if (position < log.logStartOffset || position > log.highWatermark)
         position = this.resetPosition(a.tp, position);
       a.position = position;
+      const { topic, partition } = a.tp;
+      // Each record is built once, straight from the batch bytes.
       const { records, nextOffset } = log.read(
         position,
         this.options.maxPollRecords - out.length,
         this.options.maxPartitionFetchBytes,
         this.options.isolationLevel,
-      );
-      const { topic, partition } = a.tp;
-      for (const r of records)
-        out.push({
+        (offset, timestamp, key, value, headers): ConsumerRecord => ({
           topic,
           partition,
-          offset: r.offset,
-          timestamp: r.timestamp,
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-        });
+          offset,
+          timestamp,
+          key,
+          value,
+          headers,
+        }),
+      );
+      if (out.length === 0) out = records;
+      else for (const r of records) out.push(r);
       a.position = nextOffset;
     }
     return out;
