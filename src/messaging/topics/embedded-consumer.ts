@@ -437,37 +437,41 @@ export class EmbeddedConsumer implements TopicConsumer {
       : log.highWatermark;
   }
 
-  private async waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Waits for records on any assigned partition, the deadline, the next heartbeat (to look at
+   * the group again) or `signal`, whichever comes first. Polls that find nothing come here at
+   * the record rate when the consumer keeps up, so it costs one promise, no abort controller.
+   */
+  private waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
     const clock = this.broker.clock;
-    const stop = new AbortController();
-    const release = keepProcessAlive();
-    const onAbort = (): void => stop.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    // Wake at the deadline, or at the next heartbeat to look at the group again.
-    const wakeAt = Math.min(deadline, clock.now() + this.options.heartbeatIntervalMs);
-    const timer = clock.setTimer(wakeAt - clock.now(), () => stop.abort());
-    const waits: Promise<void>[] = [];
-    for (const a of this.assigned.values()) {
-      if (a.paused || a.position === undefined) continue;
-      waits.push(
-        this.broker
-          .partitionLog(a.tp.topic, a.tp.partition)
-          .waitForRecords(a.position, stop.signal, this.options.isolationLevel),
-      );
-    }
-    waits.push(
-      new Promise<void>((resolve) =>
-        stop.signal.addEventListener("abort", () => resolve(), { once: true }),
-      ),
-    );
-    try {
-      await Promise.race(waits);
-    } finally {
-      stop.abort();
-      timer.cancel();
-      release();
-      signal?.removeEventListener("abort", onAbort);
-    }
+    return new Promise<void>((resolve) => {
+      const cancels: Array<() => void> = [];
+      let waiting = true;
+      const wake = (): void => {
+        if (!waiting) return;
+        waiting = false;
+        for (const cancel of cancels) cancel();
+        timer?.cancel();
+        release();
+        signal?.removeEventListener("abort", wake);
+        resolve();
+      };
+      const release = keepProcessAlive();
+      const wakeAt = Math.min(deadline, clock.now() + this.options.heartbeatIntervalMs);
+      let timer: Timer | undefined;
+      signal?.addEventListener("abort", wake, { once: true });
+      if (signal?.aborted === true) wake();
+      for (const a of this.assigned.values()) {
+        if (!waiting) break;
+        if (a.paused || a.position === undefined) continue;
+        cancels.push(
+          this.broker
+            .partitionLog(a.tp.topic, a.tp.partition)
+            .whenRecords(a.position, this.options.isolationLevel, wake),
+        );
+      }
+      if (waiting) timer = clock.setTimer(Math.max(0, wakeAt - clock.now()), wake);
+    });
   }
 
   // ---------------------------------------------------------------- commits

@@ -137,7 +137,9 @@ const PARTITIONERS: readonly string[] = ["key-hash", "round-robin", "sticky"];
 const RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 /** Most bytes a header adds beyond its key and value: two lengths at their widest. */
 const HEADER_OVERHEAD_BYTES = 10;
-/** A batch's buffer starts at most this large (it grows for a larger batch.size). */
+/** A batch's buffer starts at least this large (it grows as records come)... */
+const MIN_INITIAL_BATCH_BYTES = 1024;
+/** ...and at most this large. */
 const MAX_INITIAL_BATCH_BYTES = 4 * 1024 * 1024;
 
 function intOption(value: unknown, field: string, min: number, fallback: number): number {
@@ -240,6 +242,8 @@ export class EmbeddedProducer implements TopicProducer {
   private producerId: number | undefined;
   private readonly waitingForId: Array<() => void> = [];
   private flushScheduled = false;
+  /** Bytes of the last batch sent: the next batch's buffer starts that large. */
+  private lastBatchBytes = 0;
   private closed = false;
   private producerEpoch = 0;
   private readonly transactionalId: string | undefined;
@@ -403,9 +407,12 @@ export class EmbeddedProducer implements TopicProducer {
       batch = undefined;
     }
     if (batch === undefined) {
-      const capacity = Math.min(
-        Math.max(this.options.batchSize - BATCH_HEADER_BYTES, size),
-        Math.max(MAX_INITIAL_BATCH_BYTES, size),
+      // As large as the last batch was (linger 0 at a low rate sends a few records at a
+      // time: a buffer of batch.size for each would be mostly waste), within batch.size.
+      const expected = Math.max(MIN_INITIAL_BATCH_BYTES, this.lastBatchBytes);
+      const capacity = Math.max(
+        size,
+        Math.min(this.options.batchSize - BATCH_HEADER_BYTES, expected, MAX_INITIAL_BATCH_BYTES),
       );
       batch = {
         topic,
@@ -466,6 +473,7 @@ export class EmbeddedProducer implements TopicProducer {
 
   private dispatch(batch: PendingBatch): void {
     this.closeBatch(batch);
+    this.lastBatchBytes = batch.builder.sizeBytes;
     const key = `${batch.topic}\u0000${batch.partition}`;
     this.partitioner.onBatchSent(batch.topic);
     const sequence = this.sequences.get(key) ?? 0;

@@ -504,17 +504,37 @@ export class PartitionLog {
     signal?: AbortSignal,
     isolation: IsolationLevel = "read_uncommitted",
   ): Promise<void> {
-    const end = (): number =>
-      isolation === "read_committed" ? this.lastStableOffset : this.acknowledgedEnd;
-    while (end() <= offset && !this.log.isClosed && signal?.aborted !== true)
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        this.waiters.push(done);
-        signal?.addEventListener("abort", done, { once: true });
-      });
+    if (signal?.aborted === true) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        cancel();
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const cancel = this.whenRecords(offset, isolation, done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /**
+   * Calls `wake` once the high watermark (read_committed: the last stable offset) passes
+   * `offset`, or when the log closes (at once if so already). Returns a cancel function: a
+   * consumer waiting on several partitions cancels the others when one wakes it.
+   */
+  whenRecords(offset: number, isolation: IsolationLevel, wake: () => void): () => void {
+    let waiting = true;
+    const check = (): void => {
+      if (!waiting) return;
+      const end = isolation === "read_committed" ? this.lastStableOffset : this.acknowledgedEnd;
+      if (end > offset || this.log.isClosed) {
+        waiting = false;
+        wake();
+      } else this.waiters.push(check);
+    };
+    check();
+    return () => {
+      waiting = false;
+    };
   }
 
   offsetForTimestamp(timestampMs: number): number {
