@@ -407,9 +407,10 @@ export class EmbeddedProducer implements TopicProducer {
       batch = undefined;
     }
     if (batch === undefined) {
-      // As large as the last batch was (linger 0 at a low rate sends a few records at a
-      // time: a buffer of batch.size for each would be mostly waste), within batch.size.
-      const expected = Math.max(MIN_INITIAL_BATCH_BYTES, this.lastBatchBytes);
+      // Sized by the last batch (linger 0 at a low rate sends a few records at a time: a
+      // buffer of batch.size for each would be mostly waste), within batch.size.
+      // Twice that, so a batch cut short by linger does not make the next one grow by copies.
+      const expected = Math.max(MIN_INITIAL_BATCH_BYTES, 2 * this.lastBatchBytes);
       const capacity = Math.max(
         size,
         Math.min(this.options.batchSize - BATCH_HEADER_BYTES, expected, MAX_INITIAL_BATCH_BYTES),
