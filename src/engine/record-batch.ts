@@ -154,6 +154,9 @@ function recordBodyBytes(
   return body + headersSize(headers);
 }
 
+/** A batch buffer this small is kept whole however little of it is used: trimming costs more. */
+const SMALL_BATCH_BYTES = 4096;
+
 /**
  * Builds one RecordBatch v2 record by record, straight into the buffer that becomes the batch
  * (as Kafka's MemoryRecordsBuilder): no record objects are kept and nothing is encoded twice.
@@ -251,7 +254,7 @@ export class RecordBatchBuilder {
     let batch: Buffer;
     if (compression === 0) {
       batch =
-        this.pos * 2 >= this.buf.length
+        this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES
           ? this.buf.subarray(0, this.pos)
           : Buffer.from(this.buf.subarray(0, this.pos));
     } else {
