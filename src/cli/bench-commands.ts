@@ -425,12 +425,19 @@ export function registerBenchCommands(program: Command): void {
             ),
           (r) => {
             const result = r as {
-              matching: { eventsPerSecParsed: number; eventsPerSecFromJson: number };
+              matching: {
+                eventsPerSecParsed: number;
+                eventsPerSecFromJson: number;
+                eventsPerCpuSecParsed: number;
+                eventsPerCpuSecFromJson: number;
+              };
               endToEnd: { endToEndEventsPerSec: number; putEventsPerSec: number };
             };
             return {
               matchEventsPerSec: result.matching.eventsPerSecParsed,
-              parseAndMatchEventsPerSec: result.matching.eventsPerSecFromJson,
+              matchFromJsonEventsPerSec: result.matching.eventsPerSecFromJson,
+              matchEventsPerCpuSec: result.matching.eventsPerCpuSecParsed,
+              matchFromJsonEventsPerCpuSec: result.matching.eventsPerCpuSecFromJson,
               endToEndEventsPerSec: result.endToEnd.endToEndEventsPerSec,
               putEventsPerSec: result.endToEnd.putEventsPerSec,
             };
