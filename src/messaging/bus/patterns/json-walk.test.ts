@@ -1,5 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { valueAtPath } from "../json-path.js";
 import { parseEventPattern } from "./event-pattern.js";
+import { JsonWalk } from "./json-walk.js";
 import { PatternIndex } from "./pattern-index.js";
 
 function indexOf(patterns: Record<string, unknown>): PatternIndex<string> {
@@ -53,5 +56,43 @@ describe("matching events from JSON text", () => {
       '{"detail":{"flag":tru}}',
     ];
     for (const text of broken) expect(() => index.matchJson(text), text).toThrow(SyntaxError);
+  });
+});
+
+describe("the text of a part of a JSON value", () => {
+  /** Every path in `value`, through objects and arrays. */
+  function pathsOf(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+    const paths = [at];
+    if (Array.isArray(value)) value.forEach((v, i) => paths.push(...pathsOf(v, [...at, i])));
+    else if (value !== null && typeof value === "object")
+      for (const [k, v] of Object.entries(value)) paths.push(...pathsOf(v, [...at, k]));
+    return paths;
+  }
+
+  it("is what serialising the parsed part gives, for text as JSON.stringify writes it", () => {
+    const walk = new JsonWalk();
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = JSON.stringify(value);
+        for (const path of pathsOf(JSON.parse(text))) {
+          const part = walk.textAt(text, path);
+          expect(part, JSON.stringify(path)).toBe(
+            JSON.stringify(valueAtPath(JSON.parse(text), path)),
+          );
+        }
+        expect(walk.textAt(text, ["\u0000absent"])).toBeUndefined();
+        expect(walk.textAt(text, [1_000])).toBeUndefined();
+      }),
+      { numRuns: 500, seed: 21 },
+    );
+  });
+
+  it("reads keys with escapes and text with spaces", () => {
+    const walk = new JsonWalk();
+    const text = ' { "a\\u0062" : [ 1 , { "c" : "d\\\\" } ] , "e" : 2 } ';
+    expect(walk.textAt(text, ["ab", 1, "c"])).toBe('"d\\\\"');
+    expect(walk.textAt(text, ["e"])).toBe("2");
+    expect(walk.textAt(text, ["ab", 2])).toBeUndefined();
+    expect(walk.textAt(text, ["e", "f"])).toBeUndefined();
   });
 });

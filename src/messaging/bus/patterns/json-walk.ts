@@ -46,6 +46,66 @@ export class JsonWalk {
     }
   }
 
+  /**
+   * The text of the value at `path` (object keys and array indexes) in the JSON `text`, or
+   * undefined when there is none. For text as `JSON.stringify` writes it this is exactly
+   * `JSON.stringify` of that value, so a part of a stored event is sent without parsing and
+   * serialising it again.
+   */
+  textAt(text: string, path: readonly (string | number)[]): string | undefined {
+    this.text = text;
+    this.pos = 0;
+    this.backslash = -1;
+    try {
+      this.space();
+      for (const step of path) if (!this.enter(step)) return undefined;
+      const start = this.pos;
+      this.skipValue();
+      return text.slice(start, this.pos);
+    } finally {
+      this.text = "";
+    }
+  }
+
+  /** Moves into the member `step` of the object or array at the position; false if none. */
+  private enter(step: string | number): boolean {
+    const text = this.text;
+    const open = text.charCodeAt(this.pos);
+    if (open !== (typeof step === "number" ? OPEN_ARRAY : OPEN_OBJECT)) return false;
+    const close = open === OPEN_ARRAY ? CLOSE_ARRAY : CLOSE_OBJECT;
+    this.pos++;
+    this.space();
+    if (text.charCodeAt(this.pos) === close) return false;
+    for (let index = 0; ; index++) {
+      let found = index === step;
+      if (open === OPEN_OBJECT) {
+        if (text.charCodeAt(this.pos) !== QUOTE) this.fail();
+        const start = this.pos + 1;
+        const end = this.stringEnd(start);
+        found = this.escapes(start, end)
+          ? JSON.parse(text.slice(start - 1, end + 1)) === step
+          : end - start === (step as string).length && text.startsWith(step as string, start);
+        this.pos = end + 1;
+        this.space();
+        if (text.charCodeAt(this.pos++) !== COLON) this.fail(this.pos - 1);
+        this.space();
+      }
+      if (found) return true;
+      this.skipValue();
+      this.space();
+      const c = text.charCodeAt(this.pos++);
+      if (c === close) return false;
+      if (c !== COMMA) this.fail(this.pos - 1);
+      this.space();
+    }
+  }
+
+  private skipValue(): void {
+    const c = this.text.charCodeAt(this.pos);
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) this.skipContainer();
+    else this.skipScalar();
+  }
+
   private value(at: PathNode | undefined): void {
     const c = this.text.charCodeAt(this.pos);
     if (c === OPEN_OBJECT) {
