@@ -431,7 +431,11 @@ export function registerBenchCommands(program: Command): void {
                 eventsPerCpuSecParsed: number;
                 eventsPerCpuSecFromJson: number;
               };
-              endToEnd: { endToEndEventsPerSec: number; putEventsPerSec: number };
+              endToEnd: {
+                endToEndEventsPerSec: number;
+                putEventsPerSec: number;
+                cpuMicrosPerEvent: number;
+              };
             };
             return {
               matchEventsPerSec: result.matching.eventsPerSecParsed,
@@ -440,6 +444,7 @@ export function registerBenchCommands(program: Command): void {
               matchFromJsonEventsPerCpuSec: result.matching.eventsPerCpuSecFromJson,
               endToEndEventsPerSec: result.endToEnd.endToEndEventsPerSec,
               putEventsPerSec: result.endToEnd.putEventsPerSec,
+              endToEndCpuMicrosPerEvent: result.endToEnd.cpuMicrosPerEvent,
             };
           },
         );
@@ -484,11 +489,13 @@ export function registerBenchCommands(program: Command): void {
               fanOutMessagesPerSec: number;
               deliveriesPerSec: number;
               publishedPerSec: number;
+              cpuMicrosPerMessage: number;
             };
             return {
               fanOutMessagesPerSec: result.fanOutMessagesPerSec,
               deliveriesPerSec: result.deliveriesPerSec,
               publishedPerSec: result.publishedPerSec,
+              cpuMicrosPerMessage: result.cpuMicrosPerMessage,
             };
           },
         );

@@ -144,6 +144,8 @@ interface EndToEndFigures {
   events: number;
   putEventsPerSec: number;
   endToEndEventsPerSec: number;
+  /** This process's CPU time (user + system) per event, put to delivered. */
+  cpuMicrosPerEvent: number;
 }
 
 function matchPhase(o: BusBenchOptions): MatchFigures {
@@ -203,6 +205,7 @@ async function endToEnd(dir: string, o: BusBenchOptions): Promise<EndToEndFigure
       await bus.putRule({ Name: `other-${i}`, EventPattern: `{"source":["shop.other-${i}"]}` });
     const detail = JSON.stringify({ orderId: "o-1", total: 12.5, notes: "x".repeat(100) });
     let next = 0;
+    const cpu = process.cpuUsage();
     const start = performance.now();
     const producer = async (): Promise<void> => {
       while (next < o.numEvents) {
@@ -228,10 +231,12 @@ async function endToEnd(dir: string, o: BusBenchOptions): Promise<EndToEndFigure
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
     return {
       events: o.numEvents,
       putEventsPerSec: Math.round(o.numEvents / (acknowledgedMs / 1000)),
       endToEndEventsPerSec: Math.round(o.numEvents / seconds),
+      cpuMicrosPerEvent: Math.round(((used.user + used.system) / o.numEvents) * 100) / 100,
     };
   } finally {
     await bus.close();
@@ -255,7 +260,7 @@ export async function runBusBench(
     const e2e = await endToEnd(dir, o);
     if (!json)
       process.stdout.write(
-        `bus putEvents -> rule -> queue: ${e2e.events.toLocaleString("en-US")} events, ${e2e.endToEndEventsPerSec.toLocaleString("en-US")} events/s end to end (${e2e.putEventsPerSec.toLocaleString("en-US")} events/s acknowledged), fsync ${o.fsync}\n`,
+        `bus putEvents -> rule -> queue: ${e2e.events.toLocaleString("en-US")} events, ${e2e.endToEndEventsPerSec.toLocaleString("en-US")} events/s end to end (${e2e.putEventsPerSec.toLocaleString("en-US")} events/s acknowledged; ${e2e.cpuMicrosPerEvent} µs of CPU per event), fsync ${o.fsync}\n`,
       );
     return {
       benchmark: "bus",
