@@ -202,7 +202,8 @@ export class RecordBatchBuilder {
     buf[pos++] = 0; // record attributes: unused in v2
     pos = writeVarint(buf, pos, timestampDelta);
     pos = writeVarint(buf, pos, offsetDelta);
-    if (key === null) buf[pos++] = 1; // zig-zag -1: null
+    if (key === null)
+      buf[pos++] = 1; // zig-zag -1: null
     else {
       pos = writeVarint(buf, pos, key.length);
       buf.set(key, pos);
@@ -447,7 +448,15 @@ export function decodeRecords(
   range?: RecordRange,
 ): LogRecord[] | SluiceError {
   const records: LogRecord[] = [];
-  const error = decodeRecordsInto(buf, pos, header, records, logRecord, range, maxDecompressedBytes);
+  const error = decodeRecordsInto(
+    buf,
+    pos,
+    header,
+    records,
+    logRecord,
+    range,
+    maxDecompressedBytes,
+  );
   return error ?? records;
 }
 

@@ -451,7 +451,8 @@ export class EmbeddedProducer implements TopicProducer {
   /** Every open batch, in topic and partition order. */
   private openBatches(): PendingBatch[] {
     const out: PendingBatch[] = [];
-    for (const open of this.batches.values()) for (const b of open) if (b !== undefined) out.push(b);
+    for (const open of this.batches.values())
+      for (const b of open) if (b !== undefined) out.push(b);
     return out;
   }
 

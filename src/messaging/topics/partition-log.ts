@@ -441,10 +441,14 @@ export class PartitionLog {
       (isolation === "read_uncommitted" || this.abortedTransactions(from, end).length === 0);
     if (plain) {
       let last = -1;
-      const records = this.log.read(from, { maxRecords, maxBytes, endOffset: end }, (o, t, k, v, h) => {
-        last = o;
-        return build(o, t, k, v, h);
-      });
+      const records = this.log.read(
+        from,
+        { maxRecords, maxBytes, endOffset: end },
+        (o, t, k, v, h) => {
+          last = o;
+          return build(o, t, k, v, h);
+        },
+      );
       // An empty read below the end means compaction removed the rest.
       return { records, nextOffset: records.length > 0 ? last + 1 : end };
     }
