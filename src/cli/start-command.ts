@@ -3,7 +3,9 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
 import { SluiceServer } from "../server/index.js";
 import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
-import { open } from "../sluice/index.js";
+import type { QueueService } from "../messaging/queues/index.js";
+import type { TopicService } from "../messaging/topics/topic-service.js";
+import { type Sluice, open } from "../sluice/index.js";
 import { port } from "./option-parsers.js";
 
 interface StartOptions {
@@ -15,6 +17,8 @@ interface StartOptions {
   authToken?: string;
   awsCredentials?: AwsCredential[];
   log: boolean;
+  messaging?: string;
+  replicas?: number;
 }
 
 /** "always", "never", or a number of milliseconds between fsyncs. */
@@ -39,6 +43,13 @@ function awsCredentials(value: string, previous: AwsCredential[] = []): AwsCrede
   }
 }
 
+/** 1, 3 or 5 copies of a JetStream stream. */
+function replicas(value: string): number {
+  const n = Number(value);
+  if (![1, 3, 5].includes(n)) throw new InvalidArgumentError("expected 1, 3 or 5");
+  return n;
+}
+
 /** The URL clients use: localhost for loopback and wildcard binds, else the host itself. */
 function defaultPublicUrl(host: string, portNumber: number): string {
   const local = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].includes(host);
@@ -56,11 +67,19 @@ export async function startServer(
 ): Promise<{ stop: () => Promise<void>; url: string; banner: string }> {
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   // Every primitive in one data directory; queue URLs and SNS confirmation links name this server.
-  const sluice = await open(options.dataDir, {
+  const common = {
     fsync: options.fsync,
     queues: { baseUrl: publicUrl },
     pubsub: { baseUrl: publicUrl },
-  });
+  };
+  const sluice: Sluice<QueueService, TopicService> =
+    options.messaging === undefined
+      ? await open(options.dataDir, common)
+      : await open(options.dataDir, {
+          ...common,
+          messaging: options.messaging,
+          ...(options.replicas === undefined ? {} : { nats: { replicas: options.replicas } }),
+        });
   let server: SluiceServer;
   try {
     server = await SluiceServer.create(sluice, {
@@ -109,6 +128,11 @@ export function registerStartCommand(program: Command): void {
       "verify SigV4 signatures of the AWS APIs with these keys (a file holds one id:secret a line); default: any credentials",
       awsCredentials,
     )
+    .option(
+      "--messaging <nats://host:port,...>",
+      "put queues and topics on NATS JetStream at these servers (the data directory keeps the rest)",
+    )
+    .option("--replicas <n>", "with --messaging: copies of every stream (1, 3 or 5)", replicas)
     .option("--log", "log every request (JSON lines)", false)
     .action(async (options: StartOptions) => {
       const started = await startServer(options);
