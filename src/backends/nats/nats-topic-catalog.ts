@@ -30,7 +30,9 @@ export class NatsTopicCatalog {
     bucket: string,
     replicas: number,
   ): Promise<NatsTopicCatalog> {
-    const kv = await new Kvm(js).create(bucket, { replicas, history: 1 });
+    // No direct gets: with replicas a follower may answer one, and a group member reading its
+    // own join back from a follower that has not applied it yet would think itself gone.
+    const kv = await new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false });
     const catalog = new NatsTopicCatalog(kv);
     // Watch first, then load: a change made in between is seen by one or the other, and the
     // revision decides which is newer.
