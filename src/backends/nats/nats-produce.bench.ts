@@ -82,6 +82,11 @@ export async function runNatsProduceBench(
   const { nc } = await natsConnection({ servers: options.servers });
   const namespace = `BENCH${randomBytes(4).toString("hex")}`;
   try {
+    // Untimed first rounds of both sides, so neither pays for compiling and warming the code
+    // paths they share (the client's publish), whichever runs first.
+    const warmUp = { ...options, numRecords: Math.min(2000, options.numRecords) };
+    await sluiceRun(nc, `${namespace}W`, warmUp);
+    await plainRun(nc, `${namespace}W`, warmUp);
     const sluice = await sluiceRun(nc, namespace, options);
     const plain = await plainRun(nc, namespace, options);
     const { quiet: _quiet, ...parameters } = options;
