@@ -109,6 +109,16 @@ export class NatsTopicAdmin implements TopicAdmin {
     const definition = await this.definition(name, "name");
     await this.catalog.remove(definition.name);
     await this.removeStreams(definition);
+    // As Kafka does, groups forget their offsets of a deleted topic (a new topic of that name
+    // starts from autoOffsetReset, not from the old topic's offsets).
+    const prefix = `${definition.name}/`;
+    for (const groupId of await this.groups.groupIds())
+      await this.groups.update(groupId, (group) => {
+        // Topic names have no "/", so the prefix names exactly this topic's partitions.
+        const stale = Object.keys(group.offsets).filter((key) => key.startsWith(prefix));
+        for (const key of stale) delete group.offsets[key];
+        return { result: undefined, changed: stale.length > 0 };
+      });
   }
 
   listTopics(): Promise<string[]> {

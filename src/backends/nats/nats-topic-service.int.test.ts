@@ -62,6 +62,26 @@ if (missing !== undefined && process.env.CI === "true") {
         noTransactions: NO_TRANSACTIONS,
       });
 
+      describe("beyond the suite", () => {
+        it("deleting a topic drops the groups' offsets of it, not of other topics", async () => {
+          const service = await openService(freshNamespace());
+          try {
+            await service.admin.createTopic({ name: "gone" });
+            await service.admin.createTopic({ name: "kept" });
+            await service.admin.alterGroupOffsets("g", [
+              { topic: "gone", partition: 0, offset: 0 },
+              { topic: "kept", partition: 0, offset: 0 },
+            ]);
+            await service.admin.deleteTopic("gone");
+            expect(await service.admin.listGroupOffsets("g")).toEqual([
+              { topic: "kept", partition: 0, offset: 0, metadata: "" },
+            ]);
+          } finally {
+            await service.close();
+          }
+        });
+      });
+
       describe("several processes", () => {
         it("a group spans two services: each member gets half, a record is read once", async () => {
           const namespace = freshNamespace();
