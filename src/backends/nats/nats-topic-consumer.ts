@@ -44,7 +44,7 @@ import {
 } from "./partition-stream.js";
 
 /** How long a poll waits (real time) for records the stream has but the reader has not yet brought. */
-const CATCH_UP_MS = 5000;
+const CATCH_UP_MS = 3000;
 
 /** What consumers share within one service. */
 export interface ConsumerContext {
@@ -466,8 +466,11 @@ export class NatsTopicConsumer implements TopicConsumer {
     await Promise.all(
       empty.map(async (a) => {
         const state = await this.state(a.tp);
-        if (a.position! < state.logStartOffset || a.position! > state.highWatermark)
-          a.position = this.reset(a.tp, a.position, state);
+        // Only a position below the log start is reset (its records were deleted). One past
+        // the high watermark waits for records instead: a stream's state read during a failover
+        // can be behind what the reader already brought (seen as an empty stream), and a reset
+        // then would read the whole partition again.
+        if (a.position! < state.logStartOffset) a.position = this.reset(a.tp, a.position, state);
         if (state.highWatermark > a.position!) {
           this.readerOf(a).take(a.position!, 0); // starts the reader there if it is elsewhere
           behind.push(a);
@@ -479,7 +482,12 @@ export class NatsTopicConsumer implements TopicConsumer {
       behind.map((a) => this.readerOf(a)),
       CATCH_UP_MS,
     );
-    for (const a of behind) if (out.length < max) takeFrom(a);
+    for (const a of behind) {
+      if (out.length < max) takeFrom(a);
+      // Still nothing from a stream that has more: its reader is stuck (see restartAt).
+      if (out.length === 0 && this.readerOf(a).buffered === 0)
+        this.readerOf(a).restartAt(a.position!);
+    }
     return out;
   }
 

@@ -40,6 +40,15 @@ export class PartitionReader {
     return out;
   }
 
+  /**
+   * Starts the reader again at `position`: for a reader that brought nothing while the stream
+   * holds more. Its consumer may have lived on a server that died, and the client's own
+   * recovery can keep asking that server for it without ever making a new one.
+   */
+  restartAt(position: number): void {
+    this.restart(position);
+  }
+
   get buffered(): number {
     return this.buffer.length;
   }
@@ -72,8 +81,13 @@ export class PartitionReader {
         return;
       }
       this.messages = messages;
+      let next = offset;
       for await (const m of messages) {
         if (round !== this.round) break;
+        // After a reconnect the client's ordered consumer can deliver again from an earlier
+        // sequence: a record already buffered (or taken) must not come twice.
+        if (m.seq - 1 < next) continue;
+        next = m.seq;
         this.buffer.push(decodeRecord(this.topic, this.partition, m));
         this.wake();
       }
