@@ -63,6 +63,8 @@ export interface QueueDefinition {
 /** A send the service has validated, ready to be stored. */
 export interface PreparedSend {
   readonly body: string;
+  /** MD5 of the body, when the sender computed it already (it is answered on receive too). */
+  readonly bodyMd5?: string;
   readonly attributes?: Readonly<Record<string, MessageAttributeValue>>;
   readonly systemAttributes?: Readonly<Record<string, MessageAttributeValue>>;
   readonly groupId?: string;
@@ -93,6 +95,12 @@ interface DedupEntry extends SendOutcome {
 /** This turn's records go to the log at once past this size (a batch stays far below its limit). */
 const PENDING_FLUSH_BYTES = 1024 * 1024;
 
+/**
+ * Memory per queue for the bodies of messages sent and not yet read: a consumer keeping up is
+ * answered from memory instead of a read of the log; past the budget, reads go to the log.
+ */
+const HOT_BODY_BUDGET_BYTES = 8 * 1024 * 1024;
+
 /** Window records hold at most this many entries each (well under the record size limit). */
 const WINDOW_RECORD_ENTRIES = 5000;
 
@@ -101,6 +109,8 @@ export interface StoredMessage {
   readonly state: QueuedMessage;
   readonly meta: MessageMeta;
   readonly body: string;
+  /** MD5 of the body, if it is known without hashing it again. */
+  readonly bodyMd5?: string | undefined;
 }
 
 export interface DurableQueueOptions {
@@ -269,9 +279,16 @@ export class DurableQueue {
       if (send.delayMs > 0) meta.v = visibleAt;
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
-      records.push(messageRecord(Buffer.from(send.body, "utf8"), meta));
+      const body = Buffer.from(send.body, "utf8");
+      records.push(messageRecord(body, meta));
       const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
+      // A string holds up to two bytes a character; the metadata is small next to the body.
+      const bytes = 2 * send.body.length + 256;
+      if (this.state.hotBytes + bytes <= HOT_BODY_BUDGET_BYTES) {
+        message.hot = { meta, body: send.body, bodyMd5: send.bodyMd5, bytes };
+        this.state.hotBytes += bytes;
+      }
       if (send.delayMs > 0) {
         message.state = DELAYED;
         message.due = visibleAt;
@@ -478,15 +495,42 @@ export class DurableQueue {
 
   // ---------------------------------------------------------------- reads
 
-  /** Reads the stored records of these messages (bodies and metadata) in one pass per run. */
+  /**
+   * The bodies and metadata of these messages: a hot body is taken from memory (and let go),
+   * the rest are read from the log in one pass per run of nearby offsets.
+   */
   read(messages: readonly QueuedMessage[]): StoredMessage[] {
+    const stored = new Array<StoredMessage>(messages.length);
+    let cold: number[] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const state = messages[i]!;
+      const hot = state.hot;
+      if (hot === undefined) (cold ??= []).push(i);
+      else {
+        stored[i] = { state, meta: hot.meta, body: hot.body, bodyMd5: hot.bodyMd5 };
+        state.hot = undefined;
+        this.state.hotBytes -= hot.bytes;
+      }
+    }
+    if (cold !== undefined) {
+      const records = this.readRecords(cold.map((i) => messages[i]!.offset));
+      for (const i of cold) {
+        const state = messages[i]!;
+        const record = records.get(state.offset)!;
+        stored[i] = { state, meta: readMeta(record), body: record.value?.toString("utf8") ?? "" };
+      }
+    }
+    return stored;
+  }
+
+  private readRecords(unsorted: readonly number[]): Map<number, LogRecord> {
     // Messages sent in this turn are still pending: hand them to the log first.
     if (this.pending.length > 0) {
       const logEnd = this.log.logEndOffset;
-      if (messages.some((m) => m.offset >= logEnd)) this.flushPending();
+      if (unsorted.some((offset) => offset >= logEnd)) this.flushPending();
     }
     const byOffset = new Map<number, LogRecord>();
-    const offsets = messages.map((m) => m.offset).sort((a, b) => a - b);
+    const offsets = [...unsorted].sort((a, b) => a - b);
     // Offsets close together share batches: read each run in one pass.
     for (let i = 0; i < offsets.length;) {
       let j = i + 1;
@@ -501,10 +545,7 @@ export class DurableQueue {
       }
       i = j;
     }
-    return messages.map((state) => {
-      const record = byOffset.get(state.offset)!;
-      return { state, meta: readMeta(record), body: record.value?.toString("utf8") ?? "" };
-    });
+    return byOffset;
   }
 
   // ---------------------------------------------------------------- long polling

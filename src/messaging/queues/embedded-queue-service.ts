@@ -538,7 +538,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   ): Message[] {
     const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
     return queue.read(taken).map((s) =>
-      buildMessage(s.body, s.meta, s.state, projection, {
+      buildMessage(s, projection, {
         ...context,
         receiptHandle: (s.state.receipt = this.receipts.encode({
           queueUid: queue.uid,

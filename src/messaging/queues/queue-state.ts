@@ -1,4 +1,5 @@
 import { Deque } from "./deque.js";
+import type { MessageMeta } from "./message-record.js";
 import { MinHeap } from "./min-heap.js";
 
 export const VISIBLE = 0;
@@ -7,10 +8,19 @@ export const DELAYED = 2;
 export const GONE = 3;
 export type MessageState = typeof VISIBLE | typeof INFLIGHT | typeof DELAYED | typeof GONE;
 
+/** A message's body and metadata kept in memory from its send until its first read. */
+export interface HotBody {
+  readonly meta: MessageMeta;
+  readonly body: string;
+  readonly bodyMd5: string | undefined;
+  /** What it counts against the queue's budget for hot bodies, in bytes (an estimate). */
+  readonly bytes: number;
+}
+
 /**
  * What the queue keeps in memory per message: its place, its timers and its counts. Body,
  * id and attributes stay in the log and are read back on receive, which keeps a backlog of
- * millions small.
+ * millions small; only recent sends, up to a budget, keep theirs in `hot` until first read.
  */
 export class QueuedMessage {
   state: MessageState = VISIBLE;
@@ -23,6 +33,8 @@ export class QueuedMessage {
   token = 0;
   /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
   receipt: string | undefined = undefined;
+  /** Body and metadata as sent, until the first read takes them (see `QueueState.hotBytes`). */
+  hot: HotBody | undefined = undefined;
 
   constructor(
     /** Sequence number: the offset of the message's first record in this queue's log. */
@@ -82,6 +94,8 @@ export class QueueState {
   visibleCount = 0;
   inflightCount = 0;
   delayedCount = 0;
+  /** Bytes held by messages' hot bodies: a message that goes unread gives its share back. */
+  hotBytes = 0;
 
   constructor(readonly fifo: boolean) {}
 
@@ -286,6 +300,10 @@ export class QueueState {
     message.state = GONE;
     message.token++;
     this.messages.delete(message.seq);
+    if (message.hot !== undefined) {
+      this.hotBytes -= message.hot.bytes;
+      message.hot = undefined;
+    }
   }
 
   /** Removes every message with a sequence number below `seq`. */
