@@ -1,7 +1,7 @@
 import type { Writable } from "./writable.js";
 import { md5OfAttributes, md5OfBody } from "./message-digest.js";
-import { type MessageMeta, decodeAttributes } from "./message-record.js";
-import { DELAYED, INFLIGHT, type QueuedMessage } from "./queue-state.js";
+import { decodeAttributes } from "./message-record.js";
+import { DELAYED, INFLIGHT } from "./queue-state.js";
 import type { StoredMessage } from "./durable-queue.js";
 import type {
   Message,
