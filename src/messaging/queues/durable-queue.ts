@@ -1,5 +1,6 @@
 import type { Writable } from "./writable.js";
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import {
   type FileSystem,
   type FsyncPolicy,
@@ -101,6 +102,16 @@ const PENDING_FLUSH_BYTES = 1024 * 1024;
  */
 const HOT_BODY_BUDGET_BYTES = 8 * 1024 * 1024;
 
+/**
+ * A FIFO queue's window log (a sub-directory of its log) holds the deduplication entries and
+ * receive attempts that compaction carries out of the queue log: each entry is carried once,
+ * and whole segments go when their newest entry has left the five-minute window.
+ */
+const WINDOW_LOG_DIR = "window";
+const WINDOW_LOG_SEGMENT_BYTES = 1024 * 1024;
+/** The `offset` of a window entry held by the window log rather than the queue log. */
+const IN_WINDOW_LOG = -1;
+
 /** Window records hold at most this many entries each (well under the record size limit). */
 const WINDOW_RECORD_ENTRIES = 5000;
 
@@ -173,6 +184,8 @@ export class DurableQueue {
   private constructor(
     public definition: QueueDefinition,
     readonly log: Log,
+    /** FIFO queues only: where carried window entries go (see WINDOW_LOG_DIR). */
+    private readonly windowLog: Log | undefined,
     private readonly clock: Clock,
     private readonly compactionIntervalMs: number,
     registry: MetricsRegistry | undefined,
@@ -187,20 +200,37 @@ export class DurableQueue {
     definition: QueueDefinition,
     options: DurableQueueOptions,
   ): Promise<DurableQueue> {
-    const log = await openLog(dir, {
+    const logOptions = {
       fsync: options.fsync,
       clock: options.clock,
-      segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
-      // A 1 MiB message plus its metadata, binary attributes in base64 JSON.
-      maxRecordBytes: 4 * MAX_MESSAGE_SIZE,
       maintenanceIntervalMs: 0,
       name: definition.name,
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.fs === undefined ? {} : { fs: options.fs }),
+    };
+    const log = await openLog(dir, {
+      ...logOptions,
+      segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
+      // A 1 MiB message plus its metadata, binary attributes in base64 JSON.
+      maxRecordBytes: 4 * MAX_MESSAGE_SIZE,
     });
+    let windowLog: Log | undefined;
+    try {
+      if (parseConfig(definition.attributes).fifo)
+        windowLog = await openLog(join(dir, WINDOW_LOG_DIR), {
+          ...logOptions,
+          name: `${definition.name} window`,
+          segmentBytes: WINDOW_LOG_SEGMENT_BYTES,
+          retentionMs: DEDUPLICATION_WINDOW_MS,
+        });
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
     const queue = new DurableQueue(
       definition,
       log,
+      windowLog,
       options.clock,
       options.compactionIntervalMs ?? 2000,
       options.metrics,
@@ -211,6 +241,7 @@ export class DurableQueue {
       queue.recoveryMs = performance.now() - started;
     } catch (error) {
       await log.close();
+      await windowLog?.close();
       throw error;
     }
     queue.fsyncAlways = options.fsync === "always";
@@ -610,6 +641,14 @@ export class DurableQueue {
     // Replayed straight into the state's own map (no second copy of a million entries).
     const found = this.state.messages;
     const window = new ReplayedWindow();
+    // The window log holds entries carried from records before the queue log's start.
+    if (this.windowLog !== undefined)
+      for (let at = this.windowLog.logStartOffset; at < this.windowLog.logEndOffset;) {
+        const records = this.windowLog.read(at, { maxRecords: 1000, maxBytes: 4 * 1024 * 1024 });
+        if (records.length === 0) break;
+        for (const record of records) this.replayWindow(record, window, IN_WINDOW_LOG);
+        at = records[records.length - 1]!.offset + 1;
+      }
     let offset = this.log.logStartOffset;
     const end = this.log.logEndOffset;
     while (offset < end) {
@@ -652,7 +691,8 @@ export class DurableQueue {
       this.attempts.set(attempt.id, attempt, attempt.at);
       attempts.push(attempt);
     }
-    const ordered: (DedupEntry | ReceiveAttempt)[] = [...dedup, ...attempts];
+    // Only entries the queue log holds need carrying out of it later.
+    const ordered = [...dedup, ...attempts].filter((e) => e.offset !== IN_WINDOW_LOG);
     for (const e of ordered.sort((a, b) => a.offset - b.offset)) this.window.push(e);
   }
 
@@ -717,17 +757,8 @@ export class DurableQueue {
       });
       window.changed(entry.s, entry.a);
     } else if (kind === WINDOW_KEY[0]) {
-      if (record.value === null) return;
-      const carried = decodeWindow(record.value, record.offset);
-      for (const e of carried.dedup)
-        window.dedup.push({
-          key: e.key,
-          messageId: e.messageId,
-          seq: e.seq,
-          at: e.sentAt,
-          offset: record.offset,
-        });
-      for (const a of carried.attempts) window.attempt(a, record.offset);
+      // Written by releases that carried window entries forward in the queue log itself.
+      this.replayWindow(record, window, record.offset);
     } else if (kind === DELAY_KEY[0]) {
       const { d } = readJournal<DelayEntry>(record);
       for (const m of found.values()) {
@@ -740,6 +771,15 @@ export class DurableQueue {
       const { b } = readJournal<PurgeEntry>(record);
       for (const seq of [...found.keys()]) if (seq < b) found.delete(seq);
     }
+  }
+
+  /** Window entries carried in `record`, held at `offset` (or IN_WINDOW_LOG). */
+  private replayWindow(record: LogRecord, window: ReplayedWindow, offset: number): void {
+    if (record.key?.[0] !== WINDOW_KEY[0] || record.value === null) return;
+    const carried = decodeWindow(record.value, record.offset);
+    for (const e of carried.dedup)
+      window.dedup.push({ key: e.key, messageId: e.messageId, seq: e.seq, at: e.sentAt, offset });
+    for (const a of carried.attempts) window.attempt(a, offset);
   }
 
   // ---------------------------------------------------------------- compaction
@@ -805,9 +845,10 @@ export class DurableQueue {
   }
 
   /**
-   * Re-appends, as compact window records, the deduplication entries and receive attempts still
-   * in their five minutes whose records lie before `cut`: the log then keeps no history for
-   * them, and a FIFO queue's log is cut as soon as a standard queue's would be.
+   * Moves to the window log, as compact window records, the deduplication entries and receive
+   * attempts still in their five minutes whose records lie before `cut`: the queue log then
+   * keeps no history for them, and a FIFO queue's log is cut as soon as a standard queue's
+   * would be. Each entry is carried once; the window log drops whole segments as they expire.
    */
   private async carryWindow(cut: number): Promise<void> {
     const now = this.clock.now();
@@ -821,15 +862,16 @@ export class DurableQueue {
       }
       e = this.window.peekFront();
     }
+    const windowLog = this.windowLog;
+    if (windowLog === undefined) return;
+    await windowLog.enforceRetention();
     if (carried.length === 0) return;
-    const base = this.endOffset;
     const records: RecordInput[] = [];
     for (let i = 0; i < carried.length; i += WINDOW_RECORD_ENTRIES) {
       const dedup: CarriedDedup[] = [];
       const attempts: CarriedAttempt[] = [];
       for (const e of carried.slice(i, i + WINDOW_RECORD_ENTRIES)) {
-        e.offset = base + records.length;
-        this.window.push(e);
+        e.offset = IN_WINDOW_LOG;
         if (e instanceof ReceiveAttempt)
           attempts.push({
             id: e.id,
@@ -841,7 +883,9 @@ export class DurableQueue {
       }
       records.push({ key: WINDOW_KEY, value: encodeWindow({ dedup, attempts }) });
     }
-    await this.append(records);
+    await windowLog.append(records);
+    // On the device before the queue log drops the records that held these entries.
+    await windowLog.flush();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -856,6 +900,7 @@ export class DurableQueue {
     await this.compacting;
     this.flushPending();
     await this.log.close();
+    await this.windowLog?.close();
   }
 
   /** Stops as a killed process would: no flush, nothing more written (crash simulations). */
@@ -873,6 +918,7 @@ export class DurableQueue {
     this.pendingWrittenDone = undefined;
     this.pending = [];
     this.log.kill();
+    this.windowLog?.kill();
     this.notify();
   }
 
