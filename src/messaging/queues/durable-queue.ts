@@ -36,7 +36,14 @@ import {
 } from "./message-record.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
-import { DELAYED, INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
+import {
+  DELAYED,
+  type HotBodyBudget,
+  INFLIGHT,
+  QueueState,
+  QueuedMessage,
+  VISIBLE,
+} from "./queue-state.js";
 import type { MessageAttributeValue } from "./queue-service.js";
 import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
 import {
@@ -97,10 +104,11 @@ interface DedupEntry extends SendOutcome {
 const PENDING_FLUSH_BYTES = 1024 * 1024;
 
 /**
- * Memory per queue for the bodies of messages sent and not yet read: a consumer keeping up is
- * answered from memory instead of a read of the log; past the budget, reads go to the log.
+ * Records decoded ahead of a read that had to go to the log: consumers take messages in about
+ * the order they were sent, so the next receives find theirs here instead of reading and
+ * checking the same batch again.
  */
-const HOT_BODY_BUDGET_BYTES = 8 * 1024 * 1024;
+const COLD_READ_AHEAD_RECORDS = 1000;
 
 /**
  * A FIFO queue's window log (a sub-directory of its log) holds the deduplication entries and
@@ -131,6 +139,8 @@ export interface DurableQueueOptions {
   readonly fs?: FileSystem;
   /** How often the log is compacted (dead prefix dropped), default 2 s. */
   readonly compactionIntervalMs?: number;
+  /** Memory for hot bodies, shared by the queues of a service (see HotBodyBudget). */
+  readonly hotBodies?: HotBodyBudget;
   /** Queue log segment size (default 8 MiB): compaction drops whole segments. */
   readonly segmentBytes?: number;
 }
@@ -166,6 +176,8 @@ export class DurableQueue {
   private compacting: Promise<void> | undefined;
   private closed = false;
   private lastAppend: Promise<unknown> = Promise.resolve();
+  /** Records decoded by the last read that went to the log (see COLD_READ_AHEAD_RECORDS). */
+  private readAhead = new Map<number, LogRecord>();
   /** Records appended in this event-loop turn, not yet handed to the log (see `append`). */
   private pending: RecordInput[] = [];
   private pendingBytes = 0;
@@ -189,9 +201,10 @@ export class DurableQueue {
     private readonly clock: Clock,
     private readonly compactionIntervalMs: number,
     registry: MetricsRegistry | undefined,
+    hotBodies: HotBodyBudget | undefined,
   ) {
     this.config = parseConfig(definition.attributes);
-    this.state = new QueueState(this.config.fifo);
+    this.state = new QueueState(this.config.fifo, hotBodies);
     this.metrics = new QueueMetrics(registry, definition.name, this.state);
   }
 
@@ -234,6 +247,7 @@ export class DurableQueue {
       options.clock,
       options.compactionIntervalMs ?? 2000,
       options.metrics,
+      options.hotBodies,
     );
     try {
       const started = performance.now();
@@ -316,10 +330,8 @@ export class DurableQueue {
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
       // A string holds up to two bytes a character; the metadata is small next to the body.
       const bytes = 2 * send.body.length + 256;
-      if (this.state.hotBytes + bytes <= HOT_BODY_BUDGET_BYTES) {
+      if (this.state.hotBodies.take(bytes))
         message.hot = { meta, body: send.body, bodyMd5: send.bodyMd5, bytes };
-        this.state.hotBytes += bytes;
-      }
       if (send.delayMs > 0) {
         message.state = DELAYED;
         message.due = visibleAt;
@@ -540,7 +552,7 @@ export class DurableQueue {
       else {
         stored[i] = { state, meta: hot.meta, body: hot.body, bodyMd5: hot.bodyMd5 };
         state.hot = undefined;
-        this.state.hotBytes -= hot.bytes;
+        this.state.hotBodies.give(hot.bytes);
       }
     }
     if (cold !== undefined) {
@@ -554,14 +566,22 @@ export class DurableQueue {
     return stored;
   }
 
-  private readRecords(unsorted: readonly number[]): Map<number, LogRecord> {
+  private readRecords(wanted: readonly number[]): Map<number, LogRecord> {
+    const byOffset = new Map<number, LogRecord>();
+    const missing: number[] = [];
+    for (const offset of wanted) {
+      const record = this.readAhead.get(offset);
+      if (record === undefined) missing.push(offset);
+      else byOffset.set(offset, record);
+    }
+    if (missing.length === 0) return byOffset;
     // Messages sent in this turn are still pending: hand them to the log first.
     if (this.pending.length > 0) {
       const logEnd = this.log.logEndOffset;
-      if (unsorted.some((offset) => offset >= logEnd)) this.flushPending();
+      if (missing.some((offset) => offset >= logEnd)) this.flushPending();
     }
-    const byOffset = new Map<number, LogRecord>();
-    const offsets = [...unsorted].sort((a, b) => a - b);
+    this.readAhead = new Map();
+    const offsets = missing.sort((a, b) => a - b);
     // Offsets close together share batches: read each run in one pass.
     for (let i = 0; i < offsets.length;) {
       let j = i + 1;
@@ -569,13 +589,17 @@ export class DurableQueue {
       const last = offsets[j - 1]!;
       for (let at = offsets[i]!; at <= last;) {
         // Its own records: callers await this queue's appends before they answer.
-        const records = this.log.read(at, { maxRecords: last - at + 1, includeUnsynced: true });
+        const records = this.log.read(at, {
+          maxRecords: Math.max(last - at + 1, COLD_READ_AHEAD_RECORDS),
+          includeUnsynced: true,
+        });
         if (records.length === 0) break;
-        for (const record of records) byOffset.set(record.offset, record);
+        for (const record of records) this.readAhead.set(record.offset, record);
         at = records[records.length - 1]!.offset + 1;
       }
       i = j;
     }
+    for (const offset of missing) byOffset.set(offset, this.readAhead.get(offset)!);
     return byOffset;
   }
 

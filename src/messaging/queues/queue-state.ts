@@ -2,6 +2,9 @@ import { Deque } from "./deque.js";
 import type { MessageMeta } from "./message-record.js";
 import { MinHeap } from "./min-heap.js";
 
+/** Hot-body memory of a service unless configured otherwise. */
+export const DEFAULT_HOT_BODY_BYTES = 64 * 1024 * 1024;
+
 export const VISIBLE = 0;
 export const INFLIGHT = 1;
 export const DELAYED = 2;
@@ -15,6 +18,26 @@ export interface HotBody {
   readonly bodyMd5: string | undefined;
   /** What it counts against the queue's budget for hot bodies, in bytes (an estimate). */
   readonly bytes: number;
+}
+
+/**
+ * Memory shared by the queues of one service for hot bodies: a send keeps its body in memory
+ * only while the total stays under the limit, and gives its share back when first read.
+ */
+export class HotBodyBudget {
+  used = 0;
+
+  constructor(readonly limitBytes: number) {}
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limitBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
 }
 
 /**
@@ -33,7 +56,7 @@ export class QueuedMessage {
   token = 0;
   /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
   receipt: string | undefined = undefined;
-  /** Body and metadata as sent, until the first read takes them (see `QueueState.hotBytes`). */
+  /** Body and metadata as sent, until the first read takes them (see {@link HotBodyBudget}). */
   hot: HotBody | undefined = undefined;
 
   constructor(
@@ -94,10 +117,11 @@ export class QueueState {
   visibleCount = 0;
   inflightCount = 0;
   delayedCount = 0;
-  /** Bytes held by messages' hot bodies: a message that goes unread gives its share back. */
-  hotBytes = 0;
-
-  constructor(readonly fifo: boolean) {}
+  constructor(
+    readonly fifo: boolean,
+    /** Where hot bodies are counted: a message that goes unread gives its share back too. */
+    readonly hotBodies = new HotBodyBudget(DEFAULT_HOT_BODY_BYTES),
+  ) {}
 
   group(id: string): MessageGroup {
     let group = this.groups.get(id);
@@ -301,7 +325,7 @@ export class QueueState {
     message.token++;
     this.messages.delete(message.seq);
     if (message.hot !== undefined) {
-      this.hotBytes -= message.hot.bytes;
+      this.hotBodies.give(message.hot.bytes);
       message.hot = undefined;
     }
   }
