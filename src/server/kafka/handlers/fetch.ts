@@ -76,7 +76,7 @@ async function readAll(
         highWatermark: read.highWatermark,
         lastStableOffset: read.lastStableOffset,
         logStartOffset: read.logStartOffset,
-        abortedTransactions: isolation === "read_committed" ? [] : null,
+        abortedTransactions: isolation === "read_committed" ? [...read.abortedTransactions] : null,
         preferredReadReplica: -1,
         records,
       });

@@ -1,0 +1,284 @@
+// Transactional producers written elsewhere (kafkajs, and librdkafka through Debian's
+// confluent-kafka) against the listener on embedded topics: commits and aborts, what
+// read_committed and read_uncommitted consumers see, fencing, and read-process-write with the
+// group's offsets in the transaction.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Kafka, logLevel, type Consumer } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import { KafkaServer } from "./kafka-server.js";
+import { PYTHON, clientScript, pythonHas, runJson } from "./test-support/client-processes.js";
+
+const inCi = process.env.CI === "true";
+let dir: string;
+let topics: EmbeddedTopicService;
+let server: KafkaServer;
+let kafka: Kafka;
+const connectionErrors: Error[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sluice-kafka-txn-"));
+  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
+  server = await KafkaServer.listen({
+    backend: embeddedKafkaBackend(topics),
+    port: 0,
+    onConnectionError: (e) => connectionErrors.push(e),
+  });
+  kafka = new Kafka({
+    clientId: "kafkajs-txn-test",
+    brokers: [`127.0.0.1:${server.port}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  await topics.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const values = (prefix: string, n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+async function createTopic(topic: string, numPartitions: number): Promise<void> {
+  await topics.admin.createTopic({ name: topic, partitions: numPartitions });
+}
+
+/** Reads a topic from the beginning with a kafkajs consumer until `done` holds over what it saw. */
+async function readWithKafkajs(
+  topic: string,
+  readUncommitted: boolean,
+  done: (seen: string[]) => boolean,
+): Promise<string[]> {
+  const seen: string[] = [];
+  const consumer: Consumer = kafka.consumer({
+    groupId: `reader-${topic}-${readUncommitted}`,
+    readUncommitted,
+    sessionTimeout: 6000,
+    heartbeatInterval: 300,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value!.toString())),
+    });
+    await expect.poll(() => done(seen), { timeout: 20_000 }).toBe(true);
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+describe("kafkajs transactions", () => {
+  it("a committed transaction is read by read_committed consumers, an aborted one only by read_uncommitted ones", async () => {
+    await createTopic("kjs-txn", 2);
+    const producer = kafka.producer({ transactionalId: "kjs-txn-1", maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (const [prefix, commit] of [
+        ["committed", true],
+        ["aborted", false],
+        ["later", true],
+      ] as const) {
+        const txn = await producer.transaction();
+        await txn.send({
+          topic: "kjs-txn",
+          messages: values(prefix, 6).map((value, i) => ({ value, partition: i % 2 })),
+        });
+        if (commit) await txn.commit();
+        else await txn.abort();
+      }
+    } finally {
+      await producer.disconnect();
+    }
+
+    const committed = [...values("committed", 6), ...values("later", 6)];
+    // Records of one partition arrive in offset order, so once every "later" record is in, the
+    // aborted ones (written before them) would have been too.
+    const readCommitted = await readWithKafkajs("kjs-txn", false, (seen) =>
+      values("later", 6).every((v) => seen.includes(v)),
+    );
+    expect(readCommitted.sort()).toEqual(committed.sort());
+    const readUncommitted = await readWithKafkajs("kjs-txn", true, (seen) => seen.length >= 18);
+    expect(readUncommitted.sort()).toEqual([...committed, ...values("aborted", 6)].sort());
+  });
+
+  it("a second producer with the same transactional id fences the first; its open transaction is aborted", async () => {
+    await createTopic("kjs-fenced", 1);
+    const first = kafka.producer({ transactionalId: "kjs-fenced-1", maxInFlightRequests: 1 });
+    const second = kafka.producer({ transactionalId: "kjs-fenced-1", maxInFlightRequests: 1 });
+    await first.connect();
+    try {
+      const open = await first.transaction();
+      await open.send({ topic: "kjs-fenced", messages: [{ value: "from-the-first" }] });
+      await second.connect();
+      // kafkajs sends InitProducerId with its first transaction: a new epoch, and the first
+      // producer's open transaction is aborted.
+      const txn = await second.transaction();
+      await expect(open.commit()).rejects.toThrow(/epoch|fenced/i);
+      await txn.send({ topic: "kjs-fenced", messages: [{ value: "from-the-second" }] });
+      await txn.commit();
+    } finally {
+      await first.disconnect();
+      await second.disconnect();
+    }
+    const seen = await readWithKafkajs("kjs-fenced", false, (s) => s.includes("from-the-second"));
+    expect(seen).toEqual(["from-the-second"]);
+  });
+
+  it("read-process-write: output and the group's offsets commit together (sendOffsets)", async () => {
+    await createTopic("kjs-in", 2);
+    await createTopic("kjs-out", 2);
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({
+      topic: "kjs-in",
+      messages: values("in", 20).map((value, i) => ({ value, partition: i % 2 })),
+    });
+    await plain.disconnect();
+
+    const producer = kafka.producer({ transactionalId: "kjs-rpw", maxInFlightRequests: 1 });
+    const consumer = kafka.consumer({
+      groupId: "kjs-rpw-group",
+      sessionTimeout: 6000,
+      heartbeatInterval: 300,
+      maxWaitTimeInMs: 100,
+    });
+    let processed = 0;
+    await producer.connect();
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: "kjs-in", fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const txn = await producer.transaction();
+          try {
+            await txn.send({
+              topic: "kjs-out",
+              messages: batch.messages.map((m) => ({
+                value: m.value!.toString().toUpperCase(),
+                partition: batch.partition,
+              })),
+            });
+            await txn.sendOffsets({
+              consumerGroupId: "kjs-rpw-group",
+              topics: [
+                {
+                  topic: batch.topic,
+                  partitions: [
+                    { partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) },
+                  ],
+                },
+              ],
+            });
+            await txn.commit();
+            processed += batch.messages.length;
+          } catch (error) {
+            await txn.abort();
+            throw error;
+          }
+        },
+      });
+      await expect.poll(() => processed, { timeout: 20_000 }).toBe(20);
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+    }
+    const output = await readWithKafkajs("kjs-out", false, (s) => s.length >= 20);
+    expect(output.sort()).toEqual(values("IN", 20).sort());
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchOffsets({ groupId: "kjs-rpw-group", topics: ["kjs-in"] });
+      expect(offsets[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([
+        [0, "10"],
+        [1, "10"],
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
+
+describe("confluent-kafka (librdkafka) transactions", () => {
+  const available = pythonHas("confluent_kafka");
+  const script = clientScript("confluent_kafka_client.py");
+  const step = <T>(...args: string[]) =>
+    runJson<T>(PYTHON, [script, `127.0.0.1:${server.port}`, ...args]);
+
+  it.runIf(inCi && !available)("confluent-kafka is installed (CI installs it)", () => {
+    expect.fail(`${PYTHON} cannot import confluent_kafka: .ci/run installs the Debian package`);
+  });
+
+  it.skipIf(!available)(
+    "commit, abort, commit: read_committed never sees the aborted records, read_uncommitted does",
+    async () => {
+      await createTopic("rdk-txn", 2);
+      await step("transactions", "rdk-txn", "rdk-txn-1", "5");
+      const committed = [...values("committed", 5), ...values("later", 5)];
+      const readCommitted = await step<{ records: string[] }>(
+        "read-isolated",
+        "rdk-txn",
+        "read_committed",
+      );
+      expect(readCommitted.records.sort()).toEqual(committed.sort());
+      const readUncommitted = await step<{ records: string[] }>(
+        "read-isolated",
+        "rdk-txn",
+        "read_uncommitted",
+      );
+      expect(readUncommitted.records.sort()).toEqual(
+        [...committed, ...values("aborted", 5)].sort(),
+      );
+    },
+    60_000,
+  );
+
+  it.skipIf(!available)(
+    "read-process-write with send_offsets_to_transaction: output once, offsets committed with it",
+    async () => {
+      await createTopic("rdk-in", 2);
+      await createTopic("rdk-out", 2);
+      const producer = topics.producer();
+      await Promise.all(
+        values("in", 20).map((value, i) =>
+          producer.send({ topic: "rdk-in", value, partition: i % 2 }),
+        ),
+      );
+      await producer.close();
+      const result = await step<{ processed: number }>(
+        "read-process-write",
+        "rdk-in",
+        "rdk-out",
+        "rdk-rpw-group",
+        "rdk-rpw",
+      );
+      expect(result.processed).toBe(20);
+      const output = await step<{ records: string[] }>(
+        "read-isolated",
+        "rdk-out",
+        "read_committed",
+      );
+      expect(output.records.sort()).toEqual(values("IN", 20).sort());
+      const committed = await topics.admin.listGroupOffsets("rdk-rpw-group");
+      expect(committed.map((o) => [o.topic, o.partition, o.offset])).toEqual([
+        ["rdk-in", 0, 10],
+        ["rdk-in", 1, 10],
+      ]);
+    },
+    60_000,
+  );
+});
+
+describe("the listener", () => {
+  it("closed no connection for a protocol error", () => {
+    expect(connectionErrors).toEqual([]);
+  });
+});
