@@ -7,10 +7,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeBatches } from "../../engine/index.js";
 import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
+import { KafkaErrorCode } from "./protocol/error-codes.js";
+import {
+  addOffsetsToTxn,
+  addPartitionsToTxn,
+  apiVersions,
+  endTxn,
+  fetch,
+  initProducerId,
+  txnOffsetCommit,
+  type ApiVersionsResponse,
+  type FetchResponse,
+} from "./protocol/schemas/index.js";
 import { PYTHON, clientScript, pythonHas, runJson } from "./test-support/client-processes.js";
+import { MemoryBackend } from "./test-support/memory-backend.js";
+import { RawKafkaClient } from "./test-support/raw-client.js";
 
 const inCi = process.env.CI === "true";
 let dir: string;
@@ -275,6 +290,110 @@ describe("confluent-kafka (librdkafka) transactions", () => {
     },
     60_000,
   );
+});
+
+describe("the transaction APIs on the wire", () => {
+  const TRANSACTION_APIS = [addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit];
+
+  it("are advertised (v0-3, with InitProducerId v0-4) and every version answers a request with a response that decodes", async () => {
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const { apiKeys } = await client.request<ApiVersionsResponse>(apiVersions, 0, {});
+      for (const api of TRANSACTION_APIS)
+        expect(apiKeys!.find((k) => k.apiKey === api.apiKey)).toEqual({
+          apiKey: api.apiKey,
+          minVersion: 0,
+          maxVersion: 3,
+        });
+      expect(apiKeys!.find((k) => k.apiKey === initProducerId.apiKey)).toEqual({
+        apiKey: initProducerId.apiKey,
+        minVersion: 0,
+        maxVersion: 4,
+      });
+      for (const api of TRANSACTION_APIS)
+        for (let version = 0; version <= 3; version++)
+          expect(
+            await client.request(api, version, { transactionalId: "never-initialised" }),
+            `${api.name} v${version}`,
+          ).toBeTypeOf("object");
+      // An id nobody initialised is refused with Kafka's code (v2+ of EndTxn knows it).
+      expect(
+        await client.request(endTxn, 3, {
+          transactionalId: "never-initialised",
+          producerId: 7,
+          producerEpoch: 0,
+          committed: true,
+        }),
+      ).toMatchObject({ errorCode: KafkaErrorCode.TRANSACTIONAL_ID_NOT_FOUND });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("are neither served nor advertised by a backend without a transaction coordinator", async () => {
+    const plain = await KafkaServer.listen({ backend: new MemoryBackend(), port: 0 });
+    const client = await RawKafkaClient.connect(plain.port);
+    try {
+      const { apiKeys } = await client.request<ApiVersionsResponse>(apiVersions, 0, {});
+      const keys = apiKeys!.map((k) => k.apiKey);
+      for (const api of TRANSACTION_APIS) expect(keys).not.toContain(api.apiKey);
+      expect(
+        await client.request(initProducerId, 4, {
+          transactionalId: "t",
+          transactionTimeoutMs: 60_000,
+        }),
+      ).toMatchObject({ errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED });
+    } finally {
+      client.close();
+      await plain.close();
+    }
+  });
+
+  it("a read_committed fetch stops at the last stable offset and lists the aborted transactions", async () => {
+    await createTopic("raw-txn", 1);
+    const producer = topics.producer({ transactionalId: "raw-txn-1" });
+    await producer.initTransactions();
+    await producer.beginTransaction();
+    await producer.send({ topic: "raw-txn", value: "aborted" });
+    await producer.abortTransaction(); // offsets 0 (record) and 1 (marker)
+    await producer.beginTransaction();
+    await producer.send({ topic: "raw-txn", value: "open" }); // offset 2, still open
+    await producer.flush();
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const fetchAt = async (isolationLevel: number) => {
+        const answer = await client.request<FetchResponse>(fetch, 11, {
+          maxWaitMs: 0,
+          minBytes: 1,
+          maxBytes: 1 << 20,
+          isolationLevel,
+          topics: [
+            {
+              topic: "raw-txn",
+              partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }],
+            },
+          ],
+        });
+        return answer.responses![0]!.partitions![0]!;
+      };
+      const committed = await fetchAt(1);
+      expect(committed).toMatchObject({ highWatermark: 3, lastStableOffset: 2 });
+      const { producerId } = topics.transactions.describe("raw-txn-1")!;
+      expect(committed.abortedTransactions).toEqual([{ producerId, firstOffset: 0 }]);
+      // The stored batches as they are: the aborted record and its marker, which the client drops
+      // by the list above; nothing of the open transaction.
+      const offsets = (records: Buffer | null | undefined) =>
+        (decodeBatches(records!) as Array<{ offset: number }>).map((r) => r.offset);
+      expect(offsets(committed.records)).toEqual([0, 1]);
+      const uncommitted = await fetchAt(0);
+      expect(uncommitted.abortedTransactions).toBeNull();
+      expect(offsets(uncommitted.records)).toEqual([0, 1, 2]);
+    } finally {
+      client.close();
+      await producer.abortTransaction();
+      await producer.close();
+    }
+  });
 });
 
 describe("the listener", () => {
