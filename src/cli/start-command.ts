@@ -7,7 +7,7 @@ import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js"
 import { KafkaServer } from "../server/kafka/kafka-server.js";
 import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
 import { open } from "../sluice/index.js";
-import { port } from "./option-parsers.js";
+import { port, saslUsers } from "./option-parsers.js";
 
 interface StartOptions {
   dataDir: string;
@@ -23,6 +23,8 @@ interface StartOptions {
   /** The Kafka listener's port (0 picks a free one). */
   kafkaPort: number;
   kafkaAdvertisedHost?: string;
+  /** SASL/PLAIN users of the Kafka listener (`--kafka-sasl-users` or SLUICE_KAFKA_SASL_USERS). */
+  kafkaSaslUsers?: Map<string, string>;
 }
 
 /** Kafka's own port: Kafka clients and course material point at localhost:9092. */
@@ -127,6 +129,7 @@ async function listenKafka(
       ...(options.kafkaAdvertisedHost === undefined
         ? {}
         : { advertisedHost: options.kafkaAdvertisedHost }),
+      ...(options.kafkaSaslUsers === undefined ? {} : { saslUsers: options.kafkaSaslUsers }),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
@@ -176,8 +179,16 @@ export function registerStartCommand(program: Command): void {
       "--kafka-advertised-host <host>",
       "host Kafka clients are told to connect to (default: the bound host, 127.0.0.1 for 0.0.0.0)",
     )
+    .option(
+      "--kafka-sasl-users <user:password,...>",
+      "require SASL/PLAIN on the Kafka listener with these users (also read from SLUICE_KAFKA_SASL_USERS, which keeps passwords out of the process list)",
+      saslUsers,
+    )
     .option("--no-kafka", "do not serve the Kafka protocol")
     .action(async (options: StartOptions) => {
+      const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
+      if (options.kafkaSaslUsers === undefined && fromEnvironment)
+        options.kafkaSaslUsers = saslUsers(fromEnvironment);
       const started = await startServer(options);
       process.stdout.write(started.banner);
       let signals = 0;

@@ -7,9 +7,11 @@ import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { KCAT, LineProcess, hasKcat, run } from "../server/kafka/test-support/client-processes.js";
 import { freePort } from "../server/test-support/test-server.js";
+import { saslUsers } from "./option-parsers.js";
 import { startServer } from "./start-command.js";
 
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -135,6 +137,35 @@ describe("sluice start with the Kafka listener", () => {
     });
     refused.destroy();
     expect(outcome).toBe("ECONNREFUSED");
+  }, 30_000);
+
+  it("--kafka-sasl-users: Kafka clients must authenticate with SASL/PLAIN", async () => {
+    const started = await startServer({
+      dataDir: join(root, "sasl"),
+      host: "127.0.0.1",
+      port: 0,
+      fsync: "never",
+      log: false,
+      kafka: true,
+      kafkaPort: 0,
+      kafkaSaslUsers: saslUsers("alice:secret"),
+    });
+    const admin = (password: string) =>
+      new Kafka({
+        brokers: [`127.0.0.1:${started.kafka!.port}`],
+        sasl: { mechanism: "plain", username: "alice", password },
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+      }).admin();
+    try {
+      const right = admin("secret");
+      await right.connect();
+      expect(await right.listTopics()).toEqual([]);
+      await right.disconnect();
+      await expect(admin("wrong").connect()).rejects.toThrow(/SASL|authentication/i);
+    } finally {
+      await started.stop();
+    }
   }, 30_000);
 
   it("a Kafka port already taken stops the start with an error naming it and what to do", async () => {
