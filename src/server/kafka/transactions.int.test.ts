@@ -147,6 +147,36 @@ describe("kafkajs transactions", () => {
     expect(seen).toEqual(["from-the-second"]);
   });
 
+  it("a transaction left open past its timeout is aborted: read_committed readers go on, the producer is fenced", async () => {
+    await createTopic("kjs-timeout", 1);
+    const producer = kafka.producer({
+      transactionalId: "kjs-timeout-1",
+      maxInFlightRequests: 1,
+      transactionTimeout: 1000,
+    });
+    await producer.connect();
+    try {
+      const open = await producer.transaction();
+      await open.send({ topic: "kjs-timeout", messages: [{ value: "never committed" }] });
+      const log = topics.broker.partitionLog("kjs-timeout", 0);
+      expect(log.lastStableOffset).toBe(0); // the open transaction holds read_committed back
+      // Aborted by the coordinator: its marker (offset 1) closes the transaction.
+      await expect
+        .poll(() => [log.lastStableOffset, log.highWatermark], { timeout: 10_000 })
+        .toEqual([2, 2]);
+      await expect(open.commit()).rejects.toThrow(/epoch|fenced/i);
+    } finally {
+      await producer.disconnect();
+    }
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({ topic: "kjs-timeout", messages: [{ value: "after" }] });
+    await plain.disconnect();
+    expect(await readWithKafkajs("kjs-timeout", false, (s) => s.includes("after"))).toEqual([
+      "after",
+    ]);
+  });
+
   it("read-process-write: output and the group's offsets commit together (sendOffsets)", async () => {
     await createTopic("kjs-in", 2);
     await createTopic("kjs-out", 2);
