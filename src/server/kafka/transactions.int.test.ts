@@ -19,9 +19,11 @@ import {
   endTxn,
   fetch,
   initProducerId,
+  offsetFetch,
   txnOffsetCommit,
   type ApiVersionsResponse,
   type FetchResponse,
+  type OffsetFetchResponse,
 } from "./protocol/schemas/index.js";
 import { PYTHON, clientScript, pythonHas, runJson } from "./test-support/client-processes.js";
 import { MemoryBackend } from "./test-support/memory-backend.js";
@@ -421,6 +423,46 @@ describe("the transaction APIs on the wire", () => {
     } finally {
       client.close();
       await producer.abortTransaction();
+      await producer.close();
+    }
+  });
+});
+
+describe("offsets held by an open transaction", () => {
+  it("OffsetFetch asking for stable offsets gets UNSTABLE_OFFSET_COMMIT until the transaction ends; without asking, the committed offset", async () => {
+    await createTopic("raw-offsets", 1);
+    const group = "raw-offsets-group";
+    await topics.admin.alterGroupOffsets(group, [
+      { topic: "raw-offsets", partition: 0, offset: 1 },
+    ]);
+    const producer = topics.producer({ transactionalId: "raw-offsets-1" });
+    await producer.initTransactions();
+    await producer.beginTransaction();
+    await producer.sendOffsetsToTransaction([{ topic: "raw-offsets", partition: 0, offset: 5 }], {
+      groupId: group,
+      generationId: -1,
+      memberId: "",
+    });
+    const client = await RawKafkaClient.connect(server.port);
+    const offsetsOf = async (requireStable: boolean) => {
+      const answer = await client.request<OffsetFetchResponse>(offsetFetch, 7, {
+        groupId: group,
+        topics: [{ name: "raw-offsets", partitionIndexes: [0] }],
+        requireStable,
+      });
+      const { committedOffset, errorCode } = answer.topics![0]!.partitions![0]!;
+      return { committedOffset, errorCode };
+    };
+    try {
+      expect(await offsetsOf(true)).toEqual({
+        committedOffset: -1,
+        errorCode: KafkaErrorCode.UNSTABLE_OFFSET_COMMIT,
+      });
+      expect(await offsetsOf(false)).toEqual({ committedOffset: 1, errorCode: 0 });
+      await producer.commitTransaction();
+      expect(await offsetsOf(true)).toEqual({ committedOffset: 5, errorCode: 0 });
+    } finally {
+      client.close();
       await producer.close();
     }
   });
