@@ -1,10 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
+import { SluiceError } from "../errors/index.js";
 import { SluiceServer } from "../server/index.js";
+import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
+import { KafkaServer } from "../server/kafka/kafka-server.js";
 import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
 import { open } from "../sluice/index.js";
-import { port } from "./option-parsers.js";
+import { port, saslUsers } from "./option-parsers.js";
 
 interface StartOptions {
   dataDir: string;
@@ -15,7 +18,17 @@ interface StartOptions {
   authToken?: string;
   awsCredentials?: AwsCredential[];
   log: boolean;
+  /** Serve the Kafka protocol too (`--no-kafka` turns it off). */
+  kafka: boolean;
+  /** The Kafka listener's port (0 picks a free one). */
+  kafkaPort: number;
+  kafkaAdvertisedHost?: string;
+  /** SASL/PLAIN users of the Kafka listener (`--kafka-sasl-users` or SLUICE_KAFKA_SASL_USERS). */
+  kafkaSaslUsers?: Map<string, string>;
 }
+
+/** Kafka's own port: Kafka clients and course material point at localhost:9092. */
+export const DEFAULT_KAFKA_PORT = 9092;
 
 /** "always", "never", or a number of milliseconds between fsyncs. */
 function fsyncPolicy(value: string): FsyncPolicy {
@@ -51,9 +64,12 @@ function defaultPublicUrl(host: string, portNumber: number): string {
  * gracefully (long polls answered empty, requests in flight finished, data flushed), a
  * second one exits at once.
  */
-export async function startServer(
-  options: StartOptions,
-): Promise<{ stop: () => Promise<void>; url: string; banner: string }> {
+export async function startServer(options: StartOptions): Promise<{
+  stop: () => Promise<void>;
+  url: string;
+  banner: string;
+  kafka: KafkaServer | undefined;
+}> {
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   // Every primitive in one data directory; queue URLs and SNS confirmation links name this server.
   const sluice = await open(options.dataDir, {
@@ -76,22 +92,65 @@ export async function startServer(
     await sluice.close();
     throw error;
   }
+  let kafka: KafkaServer | undefined;
+  if (options.kafka)
+    try {
+      kafka = await listenKafka(sluice, options);
+    } catch (error) {
+      await server.close();
+      await sluice.close();
+      throw error;
+    }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      // Requests and streams end first, then every primitive flushes and closes in order.
-      await server.close();
+      // Requests, streams and Kafka connections end first, then every primitive flushes and
+      // closes in order.
+      await Promise.all([server.close(), kafka?.close()]);
       await sluice.close();
     })());
-  return { stop, url: server.url, banner: server.banner() };
+  const kafkaLine =
+    kafka === undefined
+      ? ""
+      : `Kafka protocol on ${options.host}:${kafka.port} (advertised ${kafka.broker.host}:${kafka.broker.port})\n`;
+  return { stop, url: server.url, banner: server.banner() + kafkaLine, kafka };
 }
 
-/** `sluice start`: serve a data directory over HTTP (REST, WebSocket, AWS-compatible APIs). */
+/** The Kafka listener on the same topics as the HTTP server; a taken port says which and what to do. */
+async function listenKafka(
+  sluice: Awaited<ReturnType<typeof open>>,
+  options: StartOptions,
+): Promise<KafkaServer> {
+  try {
+    return await KafkaServer.listen({
+      backend: embeddedKafkaBackend(sluice.topics),
+      host: options.host,
+      port: options.kafkaPort,
+      ...(options.kafkaAdvertisedHost === undefined
+        ? {}
+        : { advertisedHost: options.kafkaAdvertisedHost }),
+      ...(options.kafkaSaslUsers === undefined ? {} : { saslUsers: options.kafkaSaslUsers }),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new SluiceError(
+        "SLUICE_VALIDATION",
+        `--kafka-port: port ${options.kafkaPort} on ${options.host} is already in use (a Kafka broker or another Sluice?); choose another with --kafka-port <n> (0 picks a free one) or turn the Kafka listener off with --no-kafka`,
+        { field: "--kafka-port", details: { port: options.kafkaPort }, cause: error },
+      );
+    throw error;
+  }
+}
+
+/**
+ * `sluice start`: serve a data directory over HTTP (REST, WebSocket, AWS-compatible APIs) and
+ * the Kafka protocol (on :9092 unless told otherwise).
+ */
 export function registerStartCommand(program: Command): void {
   program
     .command("start")
     .description(
-      "serve a data directory (queues, topics, event store, pub/sub, bus): REST, WebSocket, AWS-compatible APIs, /metrics",
+      "serve a data directory (queues, topics, event store, pub/sub, bus): REST, WebSocket, AWS-compatible APIs, /metrics, and the Kafka protocol",
     )
     .option("--data-dir <dir>", "data directory (created if missing)", "./data")
     .option("--host <host>", "interface to bind (127.0.0.1 keeps it on this machine)", "127.0.0.1")
@@ -110,7 +169,26 @@ export function registerStartCommand(program: Command): void {
       awsCredentials,
     )
     .option("--log", "log every request (JSON lines)", false)
+    .option(
+      "--kafka-port <port>",
+      "port of the Kafka protocol listener, on the same --host (0 picks a free one)",
+      port,
+      DEFAULT_KAFKA_PORT,
+    )
+    .option(
+      "--kafka-advertised-host <host>",
+      "host Kafka clients are told to connect to (default: the bound host, 127.0.0.1 for 0.0.0.0)",
+    )
+    .option(
+      "--kafka-sasl-users <user:password,...>",
+      "require SASL/PLAIN on the Kafka listener with these users (also read from SLUICE_KAFKA_SASL_USERS, which keeps passwords out of the process list)",
+      saslUsers,
+    )
+    .option("--no-kafka", "do not serve the Kafka protocol")
     .action(async (options: StartOptions) => {
+      const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
+      if (options.kafkaSaslUsers === undefined && fromEnvironment)
+        options.kafkaSaslUsers = saslUsers(fromEnvironment);
       const started = await startServer(options);
       process.stdout.write(started.banner);
       let signals = 0;
