@@ -548,7 +548,7 @@ export class NatsQueueService implements QueueService {
       if (taken.length > 0) {
         const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
         const messages = taken.map((m) =>
-          buildMessage(m.body, m.meta, queuedView(m, now), projection, {
+          buildMessage({ body: m.body, meta: m.meta, state: queuedView(m, now) }, projection, {
             ...context,
             receiptHandle: this.receipts.encode({
               queueUid: queue.uid,
