@@ -117,6 +117,8 @@ async function startSluice(dataDir: string, fsync: string): Promise<Served> {
       dataDir,
       "--port",
       String(port),
+      "--kafka-port",
+      "0",
       "--fsync",
       fsync,
     ],

@@ -1,23 +1,18 @@
-import {
-  BATCH_HEADER_BYTES,
-  CompressionCodec,
-  type RecordHeader,
-  RecordBatchBuilder,
-} from "../../engine/index.js";
+import { BATCH_HEADER_BYTES, CompressionCodec, RecordBatchBuilder } from "../../engine/index.js";
 import { asError, isSluiceError } from "../../errors/index.js";
 import type { Timer } from "../../time/index.js";
 import { isList } from "./input-checks.js";
 import { keepProcessAlive } from "./keep-alive.js";
 import { type Partitioner, createPartitioner } from "./partitioner.js";
+import {
+  type PreparedRecord,
+  RECORD_OVERHEAD_BYTES,
+  type RecordContext,
+  prepareRecord,
+} from "./producer-record.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import type { TopicBroker } from "./topic-broker.js";
-import {
-  ProducerFencedError,
-  TopicError,
-  invalidTopicInput,
-  isTopicError,
-  unknownTopic,
-} from "./topic-error.js";
+import { ProducerFencedError, TopicError, invalidTopicInput, isTopicError } from "./topic-error.js";
 import {
   DEFAULT_TRANSACTION_TIMEOUT_MS,
   type TransactionCoordinator,
@@ -98,18 +93,6 @@ class BatchWaiter implements RecordWaiter {
   }
 }
 
-/** A checked record, ready to go into its partition's batch. */
-interface PreparedRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: RecordHeader[] | undefined;
-  readonly timestamp: number;
-  /** Most bytes the record can take in a batch. */
-  readonly size: number;
-}
-
 /** The open batch of one partition: records go straight into its encoded form. */
 interface PendingBatch {
   readonly topic: string;
@@ -134,7 +117,7 @@ const PARTITIONERS: readonly string[] = ["key-hash", "round-robin", "sticky"];
  * Most bytes a record adds to a batch beyond key, value and headers: its length, attributes,
  * timestamp delta, offset delta, key and value lengths and header count, each at its widest.
  */
-const RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+const MAX_RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 /** Most bytes a header adds beyond its key and value: two lengths at their widest. */
 const HEADER_OVERHEAD_BYTES = 10;
 /** A batch's buffer starts at least this large (it grows as records come)... */
@@ -212,20 +195,6 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
   };
 }
 
-function toBuffer(value: unknown, field: string, nullable: boolean): Buffer | null {
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === "string") return Buffer.from(value, "utf8");
-  if (value === null || (value === undefined && field.endsWith("key"))) {
-    if (nullable) return null;
-  }
-  throw invalidTopicInput(
-    field,
-    `a Buffer, a string${nullable ? " or null" : ""}`,
-    value,
-    "INVALID_RECORD",
-  );
-}
-
 /**
  * The embedded producer: records gather per partition into batches (up to `batchSize` bytes,
  * or until `lingerMs` passes), each batch is encoded once as a RecordBatch v2, compressed and
@@ -235,6 +204,7 @@ export class EmbeddedProducer implements TopicProducer {
   private readonly options: ResolvedProducerOptions;
   private readonly partitioner: Partitioner;
   private readonly codecId: number;
+  private readonly recordContext: RecordContext;
   /** Open batches by topic, then partition. */
   private readonly batches = new Map<string, Array<PendingBatch | undefined>>();
   private readonly sequences = new Map<string, number>();
@@ -267,6 +237,13 @@ export class EmbeddedProducer implements TopicProducer {
     this.transactionTimeoutMs = this.options.transactionTimeoutMs;
     this.partitioner = createPartitioner(this.options.partitioner);
     this.codecId = CompressionCodec[this.options.compression];
+    this.recordContext = {
+      partitionCount: (topic) => broker.partitionCount(topic),
+      maxMessageBytes: (topic) => broker.definition(topic).config.maxMessageBytes,
+      maxRequestBytes: this.options.maxRequestBytes,
+      now: () => broker.clock.now(),
+      partitioner: this.partitioner,
+    };
     if (this.transactionalId !== undefined) {
       // The id and epoch come from initTransactions.
     } else if (this.options.idempotent) {
@@ -317,81 +294,17 @@ export class EmbeddedProducer implements TopicProducer {
     this.broker.ensureOpen();
     if (this.transactionalId !== undefined && this.phase !== "in-transaction")
       throw this.notInTransaction("send");
-    if (record === null || typeof record !== "object")
-      throw invalidTopicInput(`${prefix}record`, "a record object", record, "INVALID_RECORD");
-    const topic = record.topic;
-    const count = typeof topic === "string" ? this.broker.partitionCount(topic) : undefined;
-    if (count === undefined) throw unknownTopic(String(topic), undefined, `${prefix}topic`);
-    const key = toBuffer(record.key ?? null, `${prefix}key`, true);
-    const value = toBuffer(record.value, `${prefix}value`, true);
-    let headerBytes = 0;
-    let headerOverhead = 0;
-    let headers: RecordHeader[] | undefined;
-    if (record.headers !== undefined) {
-      if (!isList(record.headers))
-        throw invalidTopicInput(
-          `${prefix}headers`,
-          "an array of { key, value }",
-          record.headers,
-          "INVALID_RECORD",
-        );
-      headers = record.headers.map((h, i) => {
-        if (typeof h?.key !== "string")
-          throw invalidTopicInput(
-            `${prefix}headers[${i}].key`,
-            "a string",
-            h?.key,
-            "INVALID_RECORD",
-          );
-        const v = toBuffer(h.value, `${prefix}headers[${i}].value`, true);
-        headerBytes += Buffer.byteLength(h.key) + (v?.length ?? 0);
-        headerOverhead += HEADER_OVERHEAD_BYTES;
-        return { key: h.key, value: v };
-      });
-    }
-    const timestamp = record.timestamp ?? this.broker.clock.now();
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0)
-      throw invalidTopicInput(
-        `${prefix}timestamp`,
-        "milliseconds since the epoch",
-        record.timestamp,
-        "INVALID_RECORD",
-      );
-    const max = Math.min(
-      this.broker.definition(topic).config.maxMessageBytes,
-      this.options.maxRequestBytes,
-    );
-    const keyBytes = key?.length ?? 0;
-    const valueBytes = value?.length ?? 0;
-    const size = keyBytes + valueBytes + headerBytes;
-    if (size > max) {
-      const part = keyBytes > max ? "key" : keyBytes + valueBytes > max ? "value" : "headers";
-      throw new TopicError(
-        "MESSAGE_TOO_LARGE",
-        `${prefix}${part}: a record of at most ${max} bytes (key + value + headers), got ${size} bytes`,
-        `${prefix}${part}`,
-        { sizeBytes: size, maxMessageBytes: max },
-      );
-    }
-    let partition: number;
-    if (record.partition !== undefined) {
-      partition = record.partition;
-      if (!Number.isInteger(partition) || partition < 0 || partition >= count)
-        throw unknownTopic(topic, partition, `${prefix}partition`);
-    } else partition = this.partitioner.partition(topic, key, count);
-    return {
-      topic,
-      partition,
-      key,
-      value,
-      headers,
-      timestamp,
-      size: size + RECORD_OVERHEAD_BYTES + headerOverhead,
-    };
+    return prepareRecord(record, prefix, this.recordContext);
   }
 
   private place(record: PreparedRecord, waiter: RecordWaiter, slot: number): void {
-    const { topic, partition, size } = record;
+    const { topic, partition, input } = record;
+    // The most the record can take in the batch: its varints at their widest.
+    const size =
+      record.size -
+      RECORD_OVERHEAD_BYTES +
+      MAX_RECORD_OVERHEAD_BYTES +
+      HEADER_OVERHEAD_BYTES * (input.headers?.length ?? 0);
     let open = this.batches.get(topic);
     if (open === undefined) {
       open = [];
@@ -426,8 +339,9 @@ export class EmbeddedProducer implements TopicProducer {
       };
       open[partition] = batch;
     }
-    batch.builder.append(record.key, record.value, record.timestamp, record.headers);
-    batch.timestamps.push(record.timestamp);
+    const timestamp = input.timestamp!; // prepareRecord stamps every record
+    batch.builder.append(input.key ?? null, input.value, timestamp, input.headers);
+    batch.timestamps.push(timestamp);
     batch.waiters.push(waiter);
     batch.slots.push(slot);
     if (batch.builder.sizeBytes >= this.options.batchSize) this.dispatch(batch);
