@@ -523,7 +523,6 @@ export class Log implements CompactableLog {
     await this.faults.afterFsync?.(path);
   }
 
-  /** Syncs every dirty segment; concurrent callers share the fsync in flight or the next one. */
   /**
    * Under `{ intervalMs }` the fsync timer only runs when the event loop gets to timers; a
    * writer that never yields (appends resolve at once) would starve it, so appends catch up.
@@ -534,6 +533,7 @@ export class Log implements CompactableLog {
     if (this.clock.now() - this.lastSyncAt >= policy.intervalMs) void this.groupCommit();
   }
 
+  /** Syncs every dirty segment; concurrent callers share the fsync in flight or the next one. */
   private groupCommit(): Promise<void> {
     if (this.syncing !== undefined) {
       this.syncAgain = true;
