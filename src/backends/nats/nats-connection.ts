@@ -5,6 +5,13 @@ import {
   TimeoutError,
   connect,
 } from "@nats-io/transport-node";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  type StreamInfo,
+} from "@nats-io/jetstream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { SluiceError } from "../../errors/index.js";
 
 /** Where a service finds its NATS servers. */
@@ -53,4 +60,26 @@ export function isUnanswered(error: unknown): boolean {
     if (e instanceof RequestError && e.isNoResponders()) return true;
   }
   return false;
+}
+
+/** How long a stream that was just created may stay unknown to the server that is asked. */
+const NEW_STREAM_VISIBLE_MS = 2000;
+
+/**
+ * The info of a stream this process created or found in the catalog. In a cluster the stream
+ * can be unknown for a moment to the server answering right after its creation (a CI run saw
+ * "stream not found" there), so that answer is asked again for a short while before it counts.
+ */
+export async function streamInfo(jsm: JetStreamManager, stream: string): Promise<StreamInfo> {
+  const deadline = performance.now() + NEW_STREAM_VISIBLE_MS;
+  for (;;) {
+    try {
+      return await jsm.streams.info(stream);
+    } catch (error) {
+      const notFound =
+        error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
+      if (!notFound || performance.now() >= deadline) throw error;
+      await sleep(50);
+    }
+  }
 }

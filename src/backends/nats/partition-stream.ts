@@ -19,7 +19,7 @@ import {
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
-import { isUnanswered } from "./nats-connection.js";
+import { isUnanswered, streamInfo } from "./nats-connection.js";
 import type { NatsTopicDefinition } from "./nats-topic-catalog.js";
 
 /** How long one publish waits for its acknowledgement before it is sent again (same msg id). */
@@ -120,7 +120,7 @@ export async function partitionState(
   jsm: JetStreamManager,
   address: PartitionAddress,
 ): Promise<PartitionState> {
-  const { state } = await jsm.streams.info(address.stream);
+  const { state } = await streamInfo(jsm, address.stream);
   // An empty stream reports first_seq = last_seq + 1 after a purge, and 0 / 0 when new.
   const highWatermark = state.last_seq;
   const logStartOffset = state.messages === 0 ? highWatermark : state.first_seq - 1;

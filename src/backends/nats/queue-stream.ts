@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { type NatsConnection, TimeoutError, headers as natsHeaders } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
-import { isUnanswered } from "./nats-connection.js";
+import { isUnanswered, streamInfo } from "./nats-connection.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
 
 /** How long one pull of the tail waits; heartbeats come at half of it. */
@@ -144,7 +144,7 @@ export class QueueStream {
     writer: string,
     handler: EntryHandler,
   ): Promise<QueueStream> {
-    const info = await jsm.streams.info(address.stream);
+    const info = await streamInfo(jsm, address.stream);
     const tailJs = jetstream(nc, { timeout: TAIL_REQUEST_MS });
     const messages = await QueueStream.subscribe(tailJs, address, 1);
     const stream = new QueueStream(js, tailJs, jsm, address, writer, messages, handler, nc);

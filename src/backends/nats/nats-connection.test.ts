@@ -1,0 +1,39 @@
+import { JetStreamApiError, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
+import { describe, expect, it } from "vitest";
+import { streamInfo } from "./nats-connection.js";
+
+/** A manager whose `streams.info` answers from a script of outcomes, one per call. */
+function managerAnswering(outcomes: (StreamInfo | Error)[]): {
+  jsm: JetStreamManager;
+  calls: () => number;
+} {
+  let calls = 0;
+  const streams = {
+    info: (): Promise<StreamInfo> => {
+      const outcome = outcomes[Math.min(calls++, outcomes.length - 1)]!;
+      return outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome);
+    },
+  };
+  return { jsm: { streams } as unknown as JetStreamManager, calls: () => calls };
+}
+
+const notFound = (): JetStreamApiError =>
+  new JetStreamApiError({ code: 404, err_code: 10059, description: "stream not found" });
+
+describe("streamInfo", () => {
+  it("asks again while a just-created stream is still unknown to the answering server", async () => {
+    const info = { config: { name: "s" } } as unknown as StreamInfo;
+    const { jsm, calls } = managerAnswering([notFound(), notFound(), info]);
+    await expect(streamInfo(jsm, "s")).resolves.toBe(info);
+    expect(calls()).toBe(3);
+  });
+
+  it("gives up on a stream that stays unknown, and at once on any other error", async () => {
+    const missing = managerAnswering([notFound()]);
+    await expect(streamInfo(missing.jsm, "s")).rejects.toThrow("stream not found");
+    expect(missing.calls()).toBeGreaterThan(5);
+    const other = managerAnswering([new Error("permissions violation")]);
+    await expect(streamInfo(other.jsm, "s")).rejects.toThrow("permissions violation");
+    expect(other.calls()).toBe(1);
+  });
+});
