@@ -7,6 +7,7 @@ import type {
   GroupSettings,
   ParkedEvent,
   PersistentDelivery,
+  PersistentSubscriptionGroups,
   PersistentSubscriptionInfo,
   PersistentSubscriptionSettings,
   PersistentSubscriptionStateStore,
@@ -41,6 +42,11 @@ function checkFilter(filter: unknown): EventFilter | null {
   };
 }
 
+/** A consumer's maxInFlight as a caller gave it, or the default. */
+export function checkMaxInFlight(maxInFlight: unknown): number {
+  return checkCount(maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, "maxInFlight", 1);
+}
+
 /** Checks the settings a caller gave and fills in the defaults. */
 export function checkGroupSettings(settings: PersistentSubscriptionSettings): GroupSettings {
   if (typeof settings !== "object" || settings === null)
@@ -73,7 +79,7 @@ export function checkGroupSettings(settings: PersistentSubscriptionSettings): Gr
  * events, acknowledge or nack each one (retry, park, skip), and parked events can be listed and
  * replayed. Groups are dispatched in this process; their state lives in the backend's store.
  */
-export class PersistentSubscriptions {
+export class PersistentSubscriptions implements PersistentSubscriptionGroups {
   private readonly running = new Map<string, Promise<SubscriptionGroup>>();
   private stateStore: Promise<PersistentSubscriptionStateStore> | undefined;
   private closed = false;
@@ -147,7 +153,7 @@ export class PersistentSubscriptions {
   /** Connects a consumer: it receives its share of the group's events until `signal` aborts. */
   connect(group: string, options: ConnectOptions = {}): AsyncIterable<PersistentDelivery> {
     checkStreamName(group, "group");
-    const maxInFlight = checkCount(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, "maxInFlight", 1);
+    const maxInFlight = checkMaxInFlight(options.maxInFlight);
     const groups = (): Promise<SubscriptionGroup> => this.group(group);
     return {
       async *[Symbol.asyncIterator]() {
