@@ -73,6 +73,24 @@ export function checkGroupSettings(settings: PersistentSubscriptionSettings): Gr
   };
 }
 
+/** The checkpoint a new group starts from: before `startAfter`'s next event (-1: the beginning). */
+export async function startCheckpoint(
+  store: EventStore,
+  settings: GroupSettings,
+  startAfter: number | "end" | undefined,
+): Promise<number> {
+  if (typeof startAfter === "number") return startAfter;
+  if (startAfter !== "end") return -1;
+  if (settings.stream === null) return store.headPosition();
+  try {
+    return (await store.readStream(settings.stream, { direction: "backward", maxCount: 1 }))
+      .streamVersion;
+  } catch (error) {
+    if (isSluiceError(error, "SLUICE_NOT_FOUND")) return -1;
+    throw error;
+  }
+}
+
 /**
  * Persistent subscriptions (competing consumers) over an event store: named groups on a stream
  * or `$all`, each with a durable checkpoint; the consumers connected to a group share its
@@ -103,25 +121,8 @@ export class PersistentSubscriptions implements PersistentSubscriptionGroups {
   async create(settings: PersistentSubscriptionSettings): Promise<GroupSettings> {
     const checked = checkGroupSettings(settings);
     const state = await this.state();
-    let checkpoint = -1;
-    if (typeof settings.startAfter === "number") checkpoint = settings.startAfter;
-    else if (settings.startAfter === "end")
-      checkpoint =
-        checked.stream === null
-          ? await this.store.headPosition()
-          : await this.streamVersion(checked.stream);
-    await state.create(checked, checkpoint);
+    await state.create(checked, await startCheckpoint(this.store, checked, settings.startAfter));
     return checked;
-  }
-
-  private async streamVersion(stream: string): Promise<number> {
-    try {
-      return (await this.store.readStream(stream, { direction: "backward", maxCount: 1 }))
-        .streamVersion;
-    } catch (error) {
-      if (isSluiceError(error, "SLUICE_NOT_FOUND")) return -1;
-      throw error;
-    }
   }
 
   /** Deletes a group, its checkpoint and its parked events; its consumers stop. */
