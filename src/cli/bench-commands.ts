@@ -340,9 +340,11 @@ export function registerBenchCommands(program: Command): void {
     .option("--rest-batch <n>", "records per REST produce request", positiveInt, 1000)
     .option("--long-polls <n>", "idle long polls held open", positiveInt, 1000)
     .option("--no-peers", "skip the fauxqs and sqslite comparison")
+    .option("--profile-dir <dir>", "run the server under --cpu-prof, its profile written here")
     .action(
       async (
         opts: CommonOptions & {
+          profileDir?: string;
           numMessages: number;
           messageSize: number;
           producers: number;
@@ -368,6 +370,7 @@ export function registerBenchCommands(program: Command): void {
               restBatch: opts.restBatch,
               longPolls: opts.longPolls,
               peers: opts.peers,
+              ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
               quiet: opts.json,
             }),
           (r) => {
