@@ -381,6 +381,9 @@ export function registerBenchCommands(program: Command): void {
             };
             return {
               sqsSdkMessagesPerSec: result.sqsSdk.messagesPerSecond,
+              sqsSdkServerCpuMsPer1k: result.sqsSdk.serverCpuMsPer1kMessages,
+              sqsQueryMessagesPerSec: result.sqsQuery.messagesPerSecond,
+              sqsQueryServerCpuMsPer1k: result.sqsQuery.serverCpuMsPer1kMessages,
               fauxqsMessagesPerSec: peer("fauxqs"),
               sqsliteMessagesPerSec: peer("sqslite"),
               ratioToFasterPeer: result.ratioToFasterPeer ?? Number.NaN,

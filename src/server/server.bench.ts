@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { XMLParser } from "fast-xml-parser";
 import { WebSocket } from "ws";
 import { LatencyHistogram, type LatencySummary, machineInfo } from "../observability/index.js";
 
@@ -30,18 +31,31 @@ export interface ServerBenchOptions {
 
 export interface SqsFigures {
   readonly messagesPerSecond: number;
-  /** From handing a batch to the SDK to the consumer receiving it. */
+  /** From handing a batch to the client to the consumer receiving it. */
   readonly endToEnd: LatencySummary;
+  /** CPU time of the server process per 1,000 messages (user + system): resists machine load. */
+  readonly serverCpuMsPer1kMessages: number;
 }
+
+/** The SQS protocols: AWS JSON 1.0 (`@aws-sdk/client-sqs` v3) or the query protocol. */
+export type SqsProtocol = "json" | "query";
 
 export interface ServerBenchResult {
   readonly benchmark: "server";
   readonly parameters: ServerBenchOptions;
   readonly machine: ReturnType<typeof machineInfo>;
+  /** SQS through `@aws-sdk/client-sqs` (AWS JSON 1.0). */
   readonly sqsSdk: SqsFigures;
-  /** The same SQS workload against the npm emulators, when installed. */
-  readonly peers: Readonly<Record<string, SqsFigures | { readonly error: string }>>;
-  /** Sluice's SQS rate over the faster peer's. */
+  /** The same workload in the query protocol (form posts, XML answers; boto3 1.26, SDK v2). */
+  readonly sqsQuery: SqsFigures;
+  /**
+   * The same workload against the npm emulators, each in the protocol it speaks: fauxqs only
+   * AWS JSON (through the SDK), sqslite only the query protocol.
+   */
+  readonly peers: Readonly<
+    Record<string, (SqsFigures & { protocol: SqsProtocol }) | { readonly error: string }>
+  >;
+  /** Sluice's SQS rate over the faster peer's, each compared in the peer's protocol. */
   readonly ratioToFasterPeer: number | undefined;
   readonly restProduceRecordsPerSecond: number;
   readonly webSocketConsumeRecordsPerSecond: number;
@@ -66,6 +80,13 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A server in its own process (as users run it), stopped with SIGTERM. */
@@ -141,59 +162,168 @@ async function startFauxqs(): Promise<Served> {
 
 async function startSqslite(): Promise<Served> {
   const port = await freePort();
-  const script = `require("sqslite")({}).listen(${port}, "127.0.0.1", (err) => { if (err) throw err; console.log("sqslite ready"); })`;
-  return spawnServer(["-e", script], port, (o) => o.includes("sqslite ready"));
+  const script = `require("sqslite")({ logger: false }).listen(${port}, "localhost", (err) => { if (err) throw err; console.log("sqslite ready"); })`;
+  const served = await spawnServer(["-e", script], port, (o) => o.includes("sqslite ready"));
+  // sqslite knows its queues by URLs with the Host it was called with, and hands out localhost.
+  return { ...served, url: `http://localhost:${port}` };
 }
 
-/** SQS through the AWS SDK: producers send batches of 10, consumers receive 10 and delete them. */
-async function sqsWorkload(endpoint: string, options: ServerBenchOptions): Promise<SqsFigures> {
+/** The three calls of the SQS workload, in one protocol. */
+interface SqsClient {
+  createQueue(name: string): Promise<string>;
+  sendBatch(queueUrl: string, bodies: readonly string[]): Promise<void>;
+  /** Up to 10 messages, long polling up to 1 s. */
+  receive(queueUrl: string): Promise<{ body: string; receiptHandle: string }[]>;
+  deleteBatch(queueUrl: string, receiptHandles: readonly string[]): Promise<void>;
+  close(): void;
+}
+
+async function sdkClient(endpoint: string): Promise<SqsClient> {
   const sdk = await import("@aws-sdk/client-sqs");
   const sqs = new sdk.SQSClient({
     endpoint,
     region: "us-east-1",
     credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
   });
+  return {
+    async createQueue(QueueName) {
+      return (await sqs.send(new sdk.CreateQueueCommand({ QueueName }))).QueueUrl!;
+    },
+    async sendBatch(QueueUrl, bodies) {
+      await sqs.send(
+        new sdk.SendMessageBatchCommand({
+          QueueUrl,
+          Entries: bodies.map((MessageBody, i) => ({ Id: `m${i}`, MessageBody })),
+        }),
+      );
+    },
+    async receive(QueueUrl) {
+      const { Messages = [] } = await sqs.send(
+        new sdk.ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      return Messages.map((m) => ({ body: m.Body!, receiptHandle: m.ReceiptHandle! }));
+    },
+    async deleteBatch(QueueUrl, handles) {
+      await sqs.send(
+        new sdk.DeleteMessageBatchCommand({
+          QueueUrl,
+          Entries: handles.map((ReceiptHandle, i) => ({ Id: `d${i}`, ReceiptHandle })),
+        }),
+      );
+    },
+    close: () => sqs.destroy(),
+  };
+}
+
+/**
+ * The query protocol by hand (form posts, XML answers), as boto3 1.26 and the SDK v2 send it;
+ * unsigned, which every emulator here accepts.
+ */
+function queryClient(endpoint: string): SqsClient {
+  const xml = new XMLParser({ isArray: (name) => name === "Message" });
+  const call = async (params: Record<string, string>): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${endpoint}/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...params, Version: "2012-11-05" }).toString(),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${params.Action}: ${response.status} ${text.slice(0, 200)}`);
+    return xml.parse(text) as Record<string, unknown>;
+  };
+  const result = (answer: Record<string, unknown>, action: string): Record<string, unknown> =>
+    ((answer[`${action}Response`] as Record<string, unknown>)[`${action}Result`] ?? {}) as Record<
+      string,
+      unknown
+    >;
+  return {
+    async createQueue(QueueName) {
+      const answer = await call({ Action: "CreateQueue", QueueName });
+      return String(result(answer, "CreateQueue").QueueUrl);
+    },
+    async sendBatch(QueueUrl, bodies) {
+      const params: Record<string, string> = { Action: "SendMessageBatch", QueueUrl };
+      bodies.forEach((body, i) => {
+        params[`SendMessageBatchRequestEntry.${i + 1}.Id`] = `m${i}`;
+        params[`SendMessageBatchRequestEntry.${i + 1}.MessageBody`] = body;
+      });
+      await call(params);
+    },
+    async receive(QueueUrl) {
+      const answer = await call({
+        Action: "ReceiveMessage",
+        QueueUrl,
+        MaxNumberOfMessages: "10",
+        WaitTimeSeconds: "1",
+      });
+      const messages = (result(answer, "ReceiveMessage").Message ?? []) as {
+        Body: unknown;
+        ReceiptHandle: string;
+      }[];
+      return messages.map((m) => ({ body: String(m.Body), receiptHandle: m.ReceiptHandle }));
+    },
+    async deleteBatch(QueueUrl, handles) {
+      const params: Record<string, string> = { Action: "DeleteMessageBatch", QueueUrl };
+      handles.forEach((handle, i) => {
+        params[`DeleteMessageBatchRequestEntry.${i + 1}.Id`] = `d${i}`;
+        params[`DeleteMessageBatchRequestEntry.${i + 1}.ReceiptHandle`] = handle;
+      });
+      await call(params);
+    },
+    close: () => undefined,
+  };
+}
+
+const STALL_MS = 15_000;
+
+/** The SQS workload: producers send batches of 10, consumers receive 10 and delete them. */
+async function sqsWorkload(
+  served: Served,
+  protocol: SqsProtocol,
+  options: ServerBenchOptions,
+): Promise<SqsFigures> {
+  const sqs = protocol === "json" ? await sdkClient(served.url) : queryClient(served.url);
   try {
-    const { QueueUrl } = await sqs.send(
-      new sdk.CreateQueueCommand({ QueueName: `bench-${Date.now()}` }),
-    );
+    const queueUrl = await sqs.createQueue(`bench-${protocol}-${Date.now()}`);
     const body = "x".repeat(Math.max(0, options.messageSize - 14));
     const latency = new LatencyHistogram();
     let toSend = options.numMessages;
     let deleted = 0;
+    const cpuBefore = cpuMsOf(served.child.pid!);
     const started = performance.now();
     const producer = async (): Promise<void> => {
       while (toSend > 0) {
         const n = Math.min(10, toSend);
         toSend -= n;
         const sentAt = performance.now().toFixed(3);
-        await sqs.send(
-          new sdk.SendMessageBatchCommand({
-            QueueUrl,
-            Entries: Array.from({ length: n }, (_, i) => ({
-              Id: `m${i}`,
-              MessageBody: `${sentAt} ${body}`,
-            })),
-          }),
+        await sqs.sendBatch(
+          queueUrl,
+          Array.from({ length: n }, () => `${sentAt} ${body}`),
         );
       }
     };
+    let progressAt = performance.now();
     const consumer = async (): Promise<void> => {
       while (deleted < options.numMessages) {
-        const { Messages = [] } = await sqs.send(
-          new sdk.ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-        );
-        if (Messages.length === 0) continue;
+        const messages = await sqs.receive(queueUrl);
+        if (messages.length === 0) {
+          // An emulator that loses messages would keep the consumers polling for ever.
+          if (performance.now() - progressAt > STALL_MS)
+            throw new Error(
+              `stalled: ${deleted} of ${options.numMessages} messages received and deleted, ` +
+                `then nothing for ${STALL_MS / 1000} s`,
+            );
+          continue;
+        }
+        progressAt = performance.now();
         const now = performance.now();
-        for (const m of Messages)
-          latency.recordMs(now - Number(m.Body!.slice(0, m.Body!.indexOf(" "))));
-        await sqs.send(
-          new sdk.DeleteMessageBatchCommand({
-            QueueUrl,
-            Entries: Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
-          }),
+        for (const m of messages)
+          latency.recordMs(now - Number(m.body.slice(0, m.body.indexOf(" "))));
+        await sqs.deleteBatch(
+          queueUrl,
+          messages.map((m) => m.receiptHandle),
         );
-        deleted += Messages.length;
+        deleted += messages.length;
       }
     };
     await Promise.all([
@@ -201,9 +331,14 @@ async function sqsWorkload(endpoint: string, options: ServerBenchOptions): Promi
       ...Array.from({ length: options.consumers }, consumer),
     ]);
     const seconds = (performance.now() - started) / 1000;
-    return { messagesPerSecond: options.numMessages / seconds, endToEnd: latency.summary() };
+    return {
+      messagesPerSecond: options.numMessages / seconds,
+      endToEnd: latency.summary(),
+      serverCpuMsPer1kMessages:
+        ((cpuMsOf(served.child.pid!) - cpuBefore) / options.numMessages) * 1000,
+    };
   } finally {
-    sqs.destroy();
+    sqs.close();
   }
 }
 
@@ -327,6 +462,10 @@ async function longPolls(served: Served, held: number): Promise<ServerBenchResul
   return { held, serverRssBytes, wake: wake.summary() };
 }
 
+const sqsLine = (f: SqsFigures): string =>
+  `${Math.round(f.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), ` +
+  `e2e p50 ${f.endToEnd.p50Ms.toFixed(1)} ms, server CPU ${f.serverCpuMsPer1kMessages.toFixed(0)} ms per 1,000 messages`;
+
 /**
  * `sluice bench server`: `sluice start` in its own process, driven from this one: SQS through
  * `@aws-sdk/client-sqs` (and the same workload against fauxqs and sqslite, each in its own
@@ -339,18 +478,19 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
   const say = (line: string): void => {
     if (!options.quiet) process.stdout.write(`${line}\n`);
   };
-  const peers: Record<string, SqsFigures | { error: string }> = {};
+  const peers: Record<string, (SqsFigures & { protocol: SqsProtocol }) | { error: string }> = {};
   try {
     const sluice = await startSluice(dataDir, fsync, options.profileDir);
     let sqsSdk: SqsFigures;
+    let sqsQuery: SqsFigures;
     let rest: number;
     let ws: number;
     let polls: ServerBenchResult["longPolls"];
     try {
-      sqsSdk = await sqsWorkload(sluice.url, options);
-      say(
-        `server sqs-sdk sluice: ${Math.round(sqsSdk.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), e2e p50 ${sqsSdk.endToEnd.p50Ms.toFixed(1)} ms`,
-      );
+      sqsSdk = await sqsWorkload(sluice, "json", options);
+      say(`server sqs-sdk sluice: ${sqsLine(sqsSdk)}`);
+      sqsQuery = await sqsWorkload(sluice, "query", options);
+      say(`server sqs-query sluice: ${sqsLine(sqsQuery)}`);
       rest = await restProduce(sluice.url, options);
       say(`server rest produce: ${Math.round(rest)} records/s (batches of ${options.restBatch})`);
       ws = await webSocketConsume(sluice.url, options.restRecords);
@@ -363,35 +503,37 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
     } finally {
       await sluice.stop();
     }
+    const ratios: number[] = [];
     if (options.peers)
-      for (const [name, start] of [
-        ["fauxqs", startFauxqs],
-        ["sqslite", startSqslite],
+      for (const [name, start, protocol] of [
+        ["fauxqs", startFauxqs, "json"],
+        ["sqslite", startSqslite, "query"],
       ] as const) {
         let peer: Served | undefined;
+        const label = `server sqs-${protocol === "json" ? "sdk" : "query"} ${name}`;
         try {
           peer = await start();
-          const figures = await sqsWorkload(peer.url, options);
-          peers[name] = figures;
-          say(`server sqs-sdk ${name}: ${Math.round(figures.messagesPerSecond)} messages/s`);
+          const figures = await sqsWorkload(peer, protocol, options);
+          peers[name] = { ...figures, protocol };
+          const ours = protocol === "json" ? sqsSdk : sqsQuery;
+          ratios.push(ours.messagesPerSecond / figures.messagesPerSecond);
+          say(`${label}: ${sqsLine(figures)}`);
         } catch (error) {
           peers[name] = { error: (error as Error).message.slice(0, 300) };
-          say(`server sqs-sdk ${name}: failed: ${(error as Error).message.slice(0, 200)}`);
+          say(`${label}: failed: ${(error as Error).message.slice(0, 200)}`);
         } finally {
           await peer?.stop();
         }
       }
-    const peerRates = Object.values(peers).flatMap((p) =>
-      "messagesPerSecond" in p ? [p.messagesPerSecond] : [],
-    );
-    const fastest = peerRates.length === 0 ? undefined : Math.max(...peerRates);
-    const ratio = fastest === undefined ? undefined : sqsSdk.messagesPerSecond / fastest;
+    // Against the faster peer: the smaller of the ratios, each in the peer's own protocol.
+    const ratio = ratios.length === 0 ? undefined : Math.min(...ratios);
     if (ratio !== undefined) say(`server sqs-sdk: sluice / faster peer = ${ratio.toFixed(2)}x`);
     return {
       benchmark: "server",
       parameters: options,
       machine: machineInfo(),
       sqsSdk,
+      sqsQuery,
       peers,
       ratioToFasterPeer: ratio,
       restProduceRecordsPerSecond: rest,
