@@ -390,6 +390,7 @@ export function registerBenchCommands(program: Command): void {
               restProduceRecordsPerSec: result.restProduceRecordsPerSecond,
               webSocketConsumeRecordsPerSec: result.webSocketConsumeRecordsPerSecond,
               longPollServerRssMB: result.longPolls.serverRssBytes / 1048576,
+              longPollServerRssBeforePollsMB: result.longPolls.serverRssBeforePollsBytes / 1048576,
               longPollWakeP50Ms: result.longPolls.wake.p50Ms,
               longPollWakeP99Ms: result.longPolls.wake.p99Ms,
             };

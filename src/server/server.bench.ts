@@ -63,6 +63,8 @@ export interface ServerBenchResult {
     readonly held: number;
     /** The server process's resident memory with every poll held open. */
     readonly serverRssBytes: number;
+    /** ... and with the queues created, before any poll (so the polls' own share shows). */
+    readonly serverRssBeforePollsBytes: number;
     /** From sending a message to a queue to its waiting poll answering. */
     readonly wake: LatencySummary;
   };
@@ -434,6 +436,8 @@ async function longPolls(served: Served, held: number): Promise<ServerBenchResul
     await Promise.all(
       names.slice(i, i + 50).map((QueueName) => post(`${url}/queues`, { QueueName })),
     );
+  await new Promise((r) => setTimeout(r, 500));
+  const serverRssBeforePollsBytes = rssOf(served.child.pid!);
   const answered = new Map<string, () => void>();
   const poll = (name: string): void => {
     void post(`${url}/queues/${name}/receive`, { WaitTimeSeconds: 20 }).then(
@@ -459,7 +463,7 @@ async function longPolls(served: Served, held: number): Promise<ServerBenchResul
     wake.recordMs(performance.now() - sent);
     answered.delete(name);
   }
-  return { held, serverRssBytes, wake: wake.summary() };
+  return { held, serverRssBytes, serverRssBeforePollsBytes, wake: wake.summary() };
 }
 
 const sqsLine = (f: SqsFigures): string =>
@@ -497,7 +501,8 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
       say(`server websocket consume: ${Math.round(ws)} records/s`);
       polls = await longPolls(sluice, options.longPolls);
       say(
-        `server long polls: ${polls.held} held, server RSS ${Math.round(polls.serverRssBytes / 1048576)} MB, ` +
+        `server long polls: ${polls.held} held, server RSS ${Math.round(polls.serverRssBytes / 1048576)} MB ` +
+          `(${Math.round(polls.serverRssBeforePollsBytes / 1048576)} MB with the queues and no poll), ` +
           `send -> answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms`,
       );
     } finally {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
-import { SluiceError } from "../../errors/index.js";
+import { SluiceError, isSluiceError } from "../../errors/index.js";
 import type { EventStore, RecordedEvent } from "../../eventstore/event-store.js";
 import { checkStreamName } from "../../eventstore/event-validation.js";
 import type {
@@ -49,7 +49,14 @@ interface Held {
 
 interface Consumer {
   readonly id: string;
+  readonly maxInFlight: number;
+  /** Claims not settled, delivered or not. */
   readonly held: Map<string, Held>;
+  /** Claimed and not yet handed to the caller. */
+  readonly ready: WorkRow[];
+  /** The claim in flight, if any (one at a time, so held never passes maxInFlight). */
+  refilling: Promise<void> | undefined;
+  closed: boolean;
   released: Promise<void> | undefined;
 }
 
@@ -109,6 +116,7 @@ export interface PostgresPersistentOptions {
 export class PostgresPersistentSubscriptions implements PersistentSubscriptionGroups {
   private readonly s: string;
   private readonly local = new Map<string, LocalGroup>();
+  private settling: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -274,45 +282,63 @@ export class PostgresPersistentSubscriptions implements PersistentSubscriptionGr
     signal: AbortSignal | undefined,
   ): AsyncGenerator<PersistentDelivery, void, undefined> {
     const local = await this.localGroup(group);
-    const consumer: Consumer = { id: randomUUID(), held: new Map(), released: undefined };
+    const consumer: Consumer = {
+      id: randomUUID(),
+      maxInFlight,
+      held: new Map(),
+      ready: [],
+      refilling: undefined,
+      closed: false,
+      released: undefined,
+    };
     local.consumers.add(consumer);
     const stop = AbortSignal.any([local.abort.signal, ...(signal === undefined ? [] : [signal])]);
     try {
       while (!stop.aborted) {
         if (local.failure !== undefined) throw local.failure;
         const seen = local.version;
-        const now = this.options.clock.now();
-        for (const [key, held] of consumer.held)
-          if (held.deadline <= now) consumer.held.delete(key);
-        const room = maxInFlight - consumer.held.size;
-        const rows = room > 0 ? await this.claim(local, consumer, room) : [];
-        if (rows.length === 0) {
+        if (consumer.ready.length === 0) await this.refill(local, consumer);
+        const row = consumer.ready.shift();
+        if (row === undefined) {
           await this.waitForChange(local, seen, stop);
           if (!stop.aborted && local.version === seen && !(await this.exists(group))) return;
           continue;
         }
-        for (const row of rows) {
-          if (stop.aborted) break;
-          if (row.retry_count > local.settings.maxRetryCount) {
-            // Its earlier claim ran out once too often: park it instead of delivering it.
-            await this.settle(
-              local,
-              consumer,
-              row,
-              "park",
-              GAVE_UP(row.retry_count, "no ack within messageTimeoutMs"),
-              0,
-            );
-            continue;
-          }
-          yield this.delivery(local, consumer, row);
+        if (row.retry_count > local.settings.maxRetryCount) {
+          // Its earlier claim ran out once too often: park it instead of delivering it.
+          const reason = GAVE_UP(row.retry_count, "no ack within messageTimeoutMs");
+          await this.settle(local, consumer, row, "park", reason, 0);
+          continue;
         }
+        yield this.delivery(local, consumer, row);
       }
     } finally {
+      consumer.closed = true;
       // Still listed while it releases, so that close() waits for the release.
       await this.release(local, consumer);
       local.consumers.delete(consumer);
     }
+  }
+
+  /**
+   * Claims what the consumer has room for into its ready rows. It also runs when a settlement
+   * frees room, before the settlement resolves, so a consumer that settles and asks again finds
+   * its next event claimed already.
+   */
+  private refill(local: LocalGroup, consumer: Consumer): Promise<void> {
+    consumer.refilling ??= (async () => {
+      try {
+        const now = this.options.clock.now();
+        for (const [key, held] of consumer.held)
+          if (held.deadline <= now) consumer.held.delete(key);
+        const room = consumer.maxInFlight - consumer.held.size;
+        if (room > 0 && !consumer.closed)
+          consumer.ready.push(...(await this.claim(local, consumer, room)));
+      } finally {
+        consumer.refilling = undefined;
+      }
+    })();
+    return consumer.refilling;
   }
 
   private async exists(group: string): Promise<boolean> {
@@ -361,13 +387,30 @@ export class PostgresPersistentSubscriptions implements PersistentSubscriptionGr
       event: row.event,
       retryCount: row.retry_count,
       replayed: row.replayed,
-      ack: () => this.settle(local, consumer, row, "ack"),
+      ack: () => this.settleAndRefill(local, consumer, row, "ack"),
       nack: (action, reason) => {
         const error = nackError(action, reason);
         if (error !== undefined) return Promise.reject(error);
-        return this.settle(local, consumer, row, action, reason);
+        return this.settleAndRefill(local, consumer, row, action, reason);
       },
     };
+  }
+
+  private async settleAndRefill(
+    local: LocalGroup,
+    consumer: Consumer,
+    row: WorkRow,
+    action: NackAction | "ack",
+    reason?: string,
+  ): Promise<void> {
+    // One at a time, in the order consumers settle (as the embedded groups write them): a
+    // consumer that settles first gets its next event first.
+    const run = this.settling.then(async () => {
+      if (await this.settle(local, consumer, row, action, reason))
+        if (consumer.ready.length === 0) await this.refill(local, consumer);
+    });
+    this.settling = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -384,7 +427,7 @@ export class PostgresPersistentSubscriptions implements PersistentSubscriptionGr
     reason?: string,
     /** Deliveries this settlement adds to the event's failed ones (1: this one). */
     failed = 1,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const key = keyOf(row);
     const held = consumer.held.get(key);
     if (held?.row === row) {
@@ -443,16 +486,24 @@ export class PostgresPersistentSubscriptions implements PersistentSubscriptionGr
       return true;
     });
     if (changed) await this.changed(group);
+    return changed;
   }
 
   /** Hands back what a consumer still holds, each counted as a failed delivery. */
   private release(local: LocalGroup, consumer: Consumer): Promise<void> {
     consumer.released ??= (async () => {
-      const held = [...consumer.held.values()];
-      for (const { row } of held)
-        await this.settle(local, consumer, row, "retry", "consumer disconnected").catch(
-          () => undefined,
-        );
+      await consumer.refilling?.catch(() => undefined);
+      const undelivered = new Set(consumer.ready.splice(0));
+      for (const { row } of [...consumer.held.values()])
+        // One it never handed out goes back as it was; one it did counts as a failed delivery.
+        await this.settle(
+          local,
+          consumer,
+          row,
+          "retry",
+          "consumer disconnected",
+          undelivered.has(row) ? 0 : 1,
+        ).catch(() => undefined);
     })();
     return consumer.released;
   }
@@ -460,48 +511,94 @@ export class PostgresPersistentSubscriptions implements PersistentSubscriptionGr
   // ---------------------------------------------------------------- feeding
 
   /**
-   * Reads the group's source and inserts each event past `read_position` into the work rows,
-   * advancing `read_position` in the same statement; waits while `bufferSize` events are
-   * unsettled.
+   * Reads the group's source a page at a time and inserts each page past `read_position` in one
+   * statement that also moves `read_position` on, if it is still where this feeder read it
+   * (another process's feeder may have moved it: then this one continues from there); waits
+   * while `bufferSize` events are unsettled, and for appends when caught up.
    */
   private async feed(local: LocalGroup): Promise<void> {
     const { group, stream, filter, bufferSize } = local.settings;
     const signal = local.abort.signal;
-    const start = await this.pool.query<{ read_position: number; unsettled: number }>(
-      `SELECT read_position, (SELECT count(*)::int FROM ${this.s}.persistent_work
-         WHERE group_name = $1 AND NOT replayed) AS unsettled
-       FROM ${this.s}.persistent_subscriptions WHERE group_name = $1`,
-      [group],
-    );
-    const first = start.rows[0];
-    if (first === undefined) return;
-    let unsettled = first.unsettled;
-    const events = this.store.subscribe({
-      after: Number(first.read_position),
-      signal,
-      ...(stream === null ? {} : { stream }),
-      ...(filter === null ? {} : { filter }),
-    });
-    for await (const event of events) {
-      while (unsettled >= bufferSize && !signal.aborted) {
+    let stored = await this.readPosition(group);
+    if (stored === undefined) return;
+    // Where reading goes on: past `stored` when a filtered `$all` page matched nothing.
+    let scanned = stored;
+    let unsettled = await this.unsettled(group);
+    while (!signal.aborted) {
+      if (unsettled >= bufferSize) {
         const seen = local.version;
         unsettled = await this.unsettled(group);
         if (unsettled >= bufferSize) await this.waitForChange(local, seen, signal);
+        continue;
       }
-      if (signal.aborted) return;
-      const seq = stream === null ? event.position : event.version;
+      const head = await this.store.headPosition();
+      const max = bufferSize - unsettled;
+      let events: RecordedEvent[];
+      let next: number;
+      if (stream === null) {
+        const page = await this.store.readAll({
+          fromPosition: scanned + 1,
+          maxCount: max,
+          ...(filter === null ? {} : { filter }),
+        });
+        events = page.events;
+        // At the end of $all everything up to `head` (read before the page) was scanned.
+        next =
+          page.nextPosition === undefined
+            ? Math.max(scanned, head, events[events.length - 1]?.position ?? -1)
+            : page.nextPosition - 1;
+      } else {
+        events = await this.readStreamFrom(stream, scanned + 1, max);
+        next = events[events.length - 1]?.version ?? scanned;
+      }
+      if (events.length === 0) {
+        scanned = next;
+        await this.store.waitForAppend(head, signal);
+        continue;
+      }
+      const seqs = events.map((e) => (stream === null ? e.position : e.version));
       const inserted = await this.pool.query(
         `WITH advanced AS (
-           UPDATE ${this.s}.persistent_subscriptions SET read_position = $2
-           WHERE group_name = $1 AND read_position < $2 RETURNING 1)
+           UPDATE ${this.s}.persistent_subscriptions SET read_position = $3
+           WHERE group_name = $1 AND read_position = $2 RETURNING 1)
          INSERT INTO ${this.s}.persistent_work (group_name, seq, replayed, event)
-         SELECT $1, $2, false, $3::jsonb FROM advanced`,
-        [group, seq, JSON.stringify(event)],
+         SELECT $1, page.seq, false, page.event
+         FROM unnest($4::bigint[], $5::jsonb[]) AS page(seq, event), advanced`,
+        [group, stored, seqs[seqs.length - 1], seqs, events.map((e) => JSON.stringify(e))],
       );
-      if (inserted.rowCount === 1) {
-        unsettled++;
+      if ((inserted.rowCount ?? 0) > 0) {
+        stored = seqs[seqs.length - 1]!;
+        scanned = next;
+        unsettled += inserted.rowCount ?? 0;
         await this.changed(group);
+      } else {
+        // Another feeder got there first (or the group is gone): go on from where it is.
+        const moved = await this.readPosition(group);
+        if (moved === undefined) return;
+        stored = scanned = moved;
       }
+    }
+  }
+
+  private async readPosition(group: string): Promise<number | undefined> {
+    const result = await this.pool.query<{ read_position: number }>(
+      `SELECT read_position FROM ${this.s}.persistent_subscriptions WHERE group_name = $1`,
+      [group],
+    );
+    const row = result.rows[0];
+    return row === undefined ? undefined : Number(row.read_position);
+  }
+
+  private async readStreamFrom(
+    stream: string,
+    fromVersion: number,
+    maxCount: number,
+  ): Promise<RecordedEvent[]> {
+    try {
+      return (await this.store.readStream(stream, { fromVersion, maxCount })).events;
+    } catch (error) {
+      if (isSluiceError(error, "SLUICE_NOT_FOUND")) return [];
+      throw error;
     }
   }
 
