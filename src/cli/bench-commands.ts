@@ -432,14 +432,26 @@ export function registerBenchCommands(program: Command): void {
             ),
           (r) => {
             const result = r as {
-              matching: { eventsPerSecParsed: number; eventsPerSecFromJson: number };
-              endToEnd: { endToEndEventsPerSec: number; putEventsPerSec: number };
+              matching: {
+                eventsPerSecParsed: number;
+                eventsPerSecFromJson: number;
+                eventsPerCpuSecParsed: number;
+                eventsPerCpuSecFromJson: number;
+              };
+              endToEnd: {
+                endToEndEventsPerSec: number;
+                putEventsPerSec: number;
+                cpuMicrosPerEvent: number;
+              };
             };
             return {
               matchEventsPerSec: result.matching.eventsPerSecParsed,
-              parseAndMatchEventsPerSec: result.matching.eventsPerSecFromJson,
+              matchFromJsonEventsPerSec: result.matching.eventsPerSecFromJson,
+              matchEventsPerCpuSec: result.matching.eventsPerCpuSecParsed,
+              matchFromJsonEventsPerCpuSec: result.matching.eventsPerCpuSecFromJson,
               endToEndEventsPerSec: result.endToEnd.endToEndEventsPerSec,
               putEventsPerSec: result.endToEnd.putEventsPerSec,
+              endToEndCpuMicrosPerEvent: result.endToEnd.cpuMicrosPerEvent,
             };
           },
         );
@@ -484,11 +496,13 @@ export function registerBenchCommands(program: Command): void {
               fanOutMessagesPerSec: number;
               deliveriesPerSec: number;
               publishedPerSec: number;
+              cpuMicrosPerMessage: number;
             };
             return {
               fanOutMessagesPerSec: result.fanOutMessagesPerSec,
               deliveriesPerSec: result.deliveriesPerSec,
               publishedPerSec: result.publishedPerSec,
+              cpuMicrosPerMessage: result.cpuMicrosPerMessage,
             };
           },
         );

@@ -2,27 +2,13 @@ import { type Command, InvalidArgumentError } from "commander";
 import { open } from "../sluice/open.js";
 import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
 import { KafkaServer } from "../server/kafka/kafka-server.js";
-import { port } from "./option-parsers.js";
+import { port, saslUsers } from "./option-parsers.js";
 
 function bytes(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1024)
     throw new InvalidArgumentError("expected a byte count of at least 1024");
   return n;
-}
-
-/** "user:password,user2:password2" as a map; a password may contain ":" but not ",". */
-export function saslUsers(value: string): Map<string, string> {
-  const users = new Map<string, string>();
-  for (const entry of value.split(",")) {
-    const colon = entry.indexOf(":");
-    if (colon <= 0 || colon === entry.length - 1)
-      throw new InvalidArgumentError(
-        `expected user:password pairs separated by commas, got "${entry}"`,
-      );
-    users.set(entry.slice(0, colon), entry.slice(colon + 1));
-  }
-  return users;
 }
 
 interface KafkaStartOptions {

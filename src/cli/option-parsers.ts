@@ -29,3 +29,17 @@ export function fsyncMode(value: string): FsyncMode {
     throw new InvalidArgumentError("expected always, interval or never");
   return value;
 }
+
+/** "user:password,user2:password2" as a map; a password may contain ":" but not ",". */
+export function saslUsers(value: string): Map<string, string> {
+  const users = new Map<string, string>();
+  for (const entry of value.split(",")) {
+    const colon = entry.indexOf(":");
+    if (colon <= 0 || colon === entry.length - 1)
+      throw new InvalidArgumentError(
+        `expected user:password pairs separated by commas, got "${entry}"`,
+      );
+    users.set(entry.slice(0, colon), entry.slice(colon + 1));
+  }
+  return users;
+}

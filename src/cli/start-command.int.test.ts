@@ -30,6 +30,8 @@ async function start(dataDir: string, port: number): Promise<Started> {
       dataDir,
       "--port",
       String(port),
+      "--kafka-port",
+      "0",
       "--fsync",
       "always",
     ],

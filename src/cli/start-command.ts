@@ -1,10 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
+import { SluiceError } from "../errors/index.js";
 import { SluiceServer } from "../server/index.js";
+import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
+import { KafkaServer } from "../server/kafka/kafka-server.js";
 import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
-import { open } from "../sluice/index.js";
-import { port } from "./option-parsers.js";
+import type { QueueService } from "../messaging/queues/index.js";
+import { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
+import type { TopicService } from "../messaging/topics/topic-service.js";
+import { type Sluice, open } from "../sluice/index.js";
+import { port, saslUsers } from "./option-parsers.js";
 
 interface StartOptions {
   dataDir: string;
@@ -15,7 +21,21 @@ interface StartOptions {
   authToken?: string;
   awsCredentials?: AwsCredential[];
   log: boolean;
+  /** Serve the Kafka protocol too (`--no-kafka` turns it off). */
+  kafka: boolean;
+  /** The Kafka listener's port (0 picks a free one). */
+  kafkaPort: number;
+  kafkaAdvertisedHost?: string;
+  /** SASL/PLAIN users of the Kafka listener (`--kafka-sasl-users` or SLUICE_KAFKA_SASL_USERS). */
+  kafkaSaslUsers?: Map<string, string>;
+  /** NATS servers: queues and topics on NATS JetStream there (the data directory keeps the rest). */
+  messaging?: string;
+  /** With `messaging`: copies of every stream. */
+  replicas?: number;
 }
+
+/** Kafka's own port: Kafka clients and course material point at localhost:9092. */
+export const DEFAULT_KAFKA_PORT = 9092;
 
 /** "always", "never", or a number of milliseconds between fsyncs. */
 function fsyncPolicy(value: string): FsyncPolicy {
@@ -39,6 +59,13 @@ function awsCredentials(value: string, previous: AwsCredential[] = []): AwsCrede
   }
 }
 
+/** 1, 3 or 5 copies of a JetStream stream. */
+function replicas(value: string): number {
+  const n = Number(value);
+  if (![1, 3, 5].includes(n)) throw new InvalidArgumentError("expected 1, 3 or 5");
+  return n;
+}
+
 /** The URL clients use: localhost for loopback and wildcard binds, else the host itself. */
 function defaultPublicUrl(host: string, portNumber: number): string {
   const local = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].includes(host);
@@ -51,16 +78,27 @@ function defaultPublicUrl(host: string, portNumber: number): string {
  * gracefully (long polls answered empty, requests in flight finished, data flushed), a
  * second one exits at once.
  */
-export async function startServer(
-  options: StartOptions,
-): Promise<{ stop: () => Promise<void>; url: string; banner: string }> {
+export async function startServer(options: StartOptions): Promise<{
+  stop: () => Promise<void>;
+  url: string;
+  banner: string;
+  kafka: KafkaServer | undefined;
+}> {
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   // Every primitive in one data directory; queue URLs and SNS confirmation links name this server.
-  const sluice = await open(options.dataDir, {
+  const common = {
     fsync: options.fsync,
     queues: { baseUrl: publicUrl },
     pubsub: { baseUrl: publicUrl },
-  });
+  };
+  const sluice: Sluice<QueueService, TopicService> =
+    options.messaging === undefined
+      ? await open(options.dataDir, common)
+      : await open(options.dataDir, {
+          ...common,
+          messaging: options.messaging,
+          ...(options.replicas === undefined ? {} : { nats: { replicas: options.replicas } }),
+        });
   let server: SluiceServer;
   try {
     server = await SluiceServer.create(sluice, {
@@ -76,22 +114,68 @@ export async function startServer(
     await sluice.close();
     throw error;
   }
+  let kafka: KafkaServer | undefined;
+  // The Kafka listener serves embedded topics; with --messaging the topics are on NATS.
+  if (options.kafka && sluice.topics instanceof EmbeddedTopicService)
+    try {
+      kafka = await listenKafka(sluice.topics, options);
+    } catch (error) {
+      await server.close();
+      await sluice.close();
+      throw error;
+    }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      // Requests and streams end first, then every primitive flushes and closes in order.
-      await server.close();
+      // Requests, streams and Kafka connections end first, then every primitive flushes and
+      // closes in order.
+      await Promise.all([server.close(), kafka?.close()]);
       await sluice.close();
     })());
-  return { stop, url: server.url, banner: server.banner() };
+  const kafkaLine =
+    kafka === undefined
+      ? options.kafka && options.messaging !== undefined
+        ? "Kafka protocol: off (it serves embedded topics; these are on NATS JetStream)\n"
+        : ""
+      : `Kafka protocol on ${options.host}:${kafka.port} (advertised ${kafka.broker.host}:${kafka.broker.port})\n`;
+  return { stop, url: server.url, banner: server.banner() + kafkaLine, kafka };
 }
 
-/** `sluice start`: serve a data directory over HTTP (REST, WebSocket, AWS-compatible APIs). */
+/** The Kafka listener on the same topics as the HTTP server; a taken port says which and what to do. */
+async function listenKafka(
+  topics: EmbeddedTopicService,
+  options: StartOptions,
+): Promise<KafkaServer> {
+  try {
+    return await KafkaServer.listen({
+      backend: embeddedKafkaBackend(topics),
+      host: options.host,
+      port: options.kafkaPort,
+      ...(options.kafkaAdvertisedHost === undefined
+        ? {}
+        : { advertisedHost: options.kafkaAdvertisedHost }),
+      ...(options.kafkaSaslUsers === undefined ? {} : { saslUsers: options.kafkaSaslUsers }),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new SluiceError(
+        "SLUICE_VALIDATION",
+        `--kafka-port: port ${options.kafkaPort} on ${options.host} is already in use (a Kafka broker or another Sluice?); choose another with --kafka-port <n> (0 picks a free one) or turn the Kafka listener off with --no-kafka`,
+        { field: "--kafka-port", details: { port: options.kafkaPort }, cause: error },
+      );
+    throw error;
+  }
+}
+
+/**
+ * `sluice start`: serve a data directory over HTTP (REST, WebSocket, AWS-compatible APIs) and
+ * the Kafka protocol (on :9092 unless told otherwise).
+ */
 export function registerStartCommand(program: Command): void {
   program
     .command("start")
     .description(
-      "serve a data directory (queues, topics, event store, pub/sub, bus): REST, WebSocket, AWS-compatible APIs, /metrics",
+      "serve a data directory (queues, topics, event store, pub/sub, bus): REST, WebSocket, AWS-compatible APIs, /metrics, and the Kafka protocol",
     )
     .option("--data-dir <dir>", "data directory (created if missing)", "./data")
     .option("--host <host>", "interface to bind (127.0.0.1 keeps it on this machine)", "127.0.0.1")
@@ -109,8 +193,32 @@ export function registerStartCommand(program: Command): void {
       "verify SigV4 signatures of the AWS APIs with these keys (a file holds one id:secret a line); default: any credentials",
       awsCredentials,
     )
+    .option(
+      "--messaging <nats://host:port,...>",
+      "put queues and topics on NATS JetStream at these servers (the data directory keeps the rest; no Kafka listener then)",
+    )
+    .option("--replicas <n>", "with --messaging: copies of every stream (1, 3 or 5)", replicas)
     .option("--log", "log every request (JSON lines)", false)
+    .option(
+      "--kafka-port <port>",
+      "port of the Kafka protocol listener, on the same --host (0 picks a free one)",
+      port,
+      DEFAULT_KAFKA_PORT,
+    )
+    .option(
+      "--kafka-advertised-host <host>",
+      "host Kafka clients are told to connect to (default: the bound host, 127.0.0.1 for 0.0.0.0)",
+    )
+    .option(
+      "--kafka-sasl-users <user:password,...>",
+      "require SASL/PLAIN on the Kafka listener with these users (also read from SLUICE_KAFKA_SASL_USERS, which keeps passwords out of the process list)",
+      saslUsers,
+    )
+    .option("--no-kafka", "do not serve the Kafka protocol")
     .action(async (options: StartOptions) => {
+      const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
+      if (options.kafkaSaslUsers === undefined && fromEnvironment)
+        options.kafkaSaslUsers = saslUsers(fromEnvironment);
       const started = await startServer(options);
       process.stdout.write(started.banner);
       let signals = 0;

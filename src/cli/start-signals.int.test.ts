@@ -25,7 +25,19 @@ async function start(dataDir: string, extra: readonly string[] = []): Promise<St
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", main, "start", "--data-dir", dataDir, "--port", String(port), ...extra],
+    [
+      "--import",
+      "tsx",
+      main,
+      "start",
+      "--data-dir",
+      dataDir,
+      "--port",
+      String(port),
+      "--kafka-port",
+      "0",
+      ...extra,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

@@ -13,6 +13,13 @@ import {
 } from "../messaging/topics/tune-perf.bench.js";
 import { PeakRss, emitJson, machineInfo } from "../observability/index.js";
 import { fsyncMode, positiveInt } from "./option-parsers.js";
+import { median } from "./bench-commands.js";
+import {
+  type NatsProduceBenchResult,
+  defaultNatsProduceBenchOptions,
+  runNatsProduceBench,
+} from "../backends/nats/nats-produce.bench.js";
+import type { CompressionType } from "../messaging/topics/topic-producer.js";
 
 function throughput(value: string): number {
   const n = Number(value);
@@ -66,6 +73,56 @@ async function report<R extends object>(
   if (opts.json) process.stdout.write(`${text}\n`);
 }
 
+/**
+ * `bench produce --messaging`: Sluice's producer on JetStream against the plain client, in the
+ * same run, `runs` times; prints each run and the medians.
+ */
+async function natsProduceComparison(opts: {
+  messaging: string;
+  replicas: number;
+  runs: number;
+  numRecords: number;
+  recordSize: number;
+  partitions: number;
+  producerProps: Record<string, string>;
+  json: boolean;
+  out?: string;
+}): Promise<void> {
+  const p = opts.producerProps;
+  const d = defaultNatsProduceBenchOptions;
+  const results: NatsProduceBenchResult[] = [];
+  for (let i = 0; i < opts.runs; i++)
+    results.push(
+      await runNatsProduceBench({
+        servers: opts.messaging,
+        replicas: opts.replicas,
+        numRecords: opts.numRecords,
+        recordSize: opts.recordSize,
+        partitions: opts.partitions,
+        inFlight: d.inFlight,
+        batchSize: p["batch.size"] === undefined ? d.batchSize : Number(p["batch.size"]),
+        lingerMs: p["linger.ms"] === undefined ? d.lingerMs : Number(p["linger.ms"]),
+        compression: (p["compression.type"] ?? d.compression) as CompressionType,
+        quiet: opts.json,
+      }),
+    );
+  const medians = {
+    sluiceRecordsPerSec: median(results.map((r) => r.sluiceRecordsPerSec)),
+    plainRecordsPerSec: median(results.map((r) => r.plainRecordsPerSec)),
+    ratio: median(results.map((r) => r.ratio)),
+    sluiceCpuMicrosPerRecord: median(results.map((r) => r.sluiceCpuMicrosPerRecord)),
+    plainCpuMicrosPerRecord: median(results.map((r) => r.plainCpuMicrosPerRecord)),
+  };
+  if (!opts.json && results.length > 1)
+    process.stdout.write(
+      `median of ${results.length} runs: Sluice ${Math.round(medians.sluiceRecordsPerSec)} records/s, ` +
+        `plain ${Math.round(medians.plainRecordsPerSec)} records/s, ratio ${(medians.ratio * 100).toFixed(0)}% ` +
+        `(ratios ${results.map((r) => `${(r.ratio * 100).toFixed(0)}%`).join(", ")})\n`,
+    );
+  const text = emitJson({ benchmark: "nats-produce", runs: results, medians }, opts.out);
+  if (opts.json) process.stdout.write(`${text}\n`);
+}
+
 /** `sluice bench produce | consume | e2e | tune` (Kafka's perf tools and the tuning workshop, embedded topics). */
 export function registerTopicBenchCommands(program: Command): void {
   const bench = program.commands.find((c) => c.name() === "bench");
@@ -86,19 +143,40 @@ export function registerTopicBenchCommands(program: Command): void {
     )
     .option("--partitions <n>", "partitions of the topic", positiveInt, 1)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval")
+    .option(
+      "--messaging <url>",
+      "NATS servers: produce into a topic on NATS JetStream, beside a plain JetStream client (default 50,000 records)",
+    )
+    .option("--replicas <n>", "with --messaging: stream replicas", positiveInt, 1)
+    .option("--runs <n>", "with --messaging: repeat and report medians", positiveInt, 1)
     .option("--json", "print the JSON result to stdout", false)
     .option("--out <file>", "write the JSON result to a file")
     .action(
-      async (opts: {
-        numRecords: number;
-        recordSize: number;
-        throughput: number;
-        producerProps: Record<string, string>;
-        partitions: number;
-        fsync: "always" | "interval" | "never";
-        json: boolean;
-        out?: string;
-      }) => {
+      async (
+        opts: {
+          numRecords: number;
+          recordSize: number;
+          throughput: number;
+          producerProps: Record<string, string>;
+          partitions: number;
+          fsync: "always" | "interval" | "never";
+          messaging?: string;
+          replicas: number;
+          runs: number;
+          json: boolean;
+          out?: string;
+        },
+        command: Command,
+      ) => {
+        if (opts.messaging !== undefined) {
+          const given = command.getOptionValueSource("numRecords") === "cli";
+          await natsProduceComparison({
+            ...opts,
+            messaging: opts.messaging,
+            numRecords: given ? opts.numRecords : defaultNatsProduceBenchOptions.numRecords,
+          });
+          return;
+        }
         await report(
           "produce",
           opts,
@@ -151,19 +229,40 @@ export function registerTopicBenchCommands(program: Command): void {
     )
     .option("--partitions <n>", "partitions of the topic", positiveInt, 1)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval")
+    .option(
+      "--messaging <url>",
+      "NATS servers: produce into a topic on NATS JetStream, beside a plain JetStream client (default 50,000 records)",
+    )
+    .option("--replicas <n>", "with --messaging: stream replicas", positiveInt, 1)
+    .option("--runs <n>", "with --messaging: repeat and report medians", positiveInt, 1)
     .option("--json", "print the JSON result to stdout", false)
     .option("--out <file>", "write the JSON result to a file")
     .action(
-      async (opts: {
-        numRecords: number;
-        recordSize: number;
-        throughput: number;
-        producerProps: Record<string, string>;
-        partitions: number;
-        fsync: "always" | "interval" | "never";
-        json: boolean;
-        out?: string;
-      }) => {
+      async (
+        opts: {
+          numRecords: number;
+          recordSize: number;
+          throughput: number;
+          producerProps: Record<string, string>;
+          partitions: number;
+          fsync: "always" | "interval" | "never";
+          messaging?: string;
+          replicas: number;
+          runs: number;
+          json: boolean;
+          out?: string;
+        },
+        command: Command,
+      ) => {
+        if (opts.messaging !== undefined) {
+          const given = command.getOptionValueSource("numRecords") === "cli";
+          await natsProduceComparison({
+            ...opts,
+            messaging: opts.messaging,
+            numRecords: given ? opts.numRecords : defaultNatsProduceBenchOptions.numRecords,
+          });
+          return;
+        }
         await report(
           "e2e",
           opts,

@@ -15,7 +15,12 @@ export {
 } from "./record-batch.js";
 export type { BatchHeader, BatchProducer } from "./record-batch.js";
 export type { BatchKind } from "./produced-batch.js";
-export { registerCodec, CompressionCodec, MAX_DECOMPRESSED_BATCH_BYTES } from "./compression.js";
+export {
+  registerCodec,
+  codecByName,
+  CompressionCodec,
+  MAX_DECOMPRESSED_BATCH_BYTES,
+} from "./compression.js";
 export type { Codec, CompressionName } from "./compression.js";
 export { NodeFileSystem, nodeFileSystem, makeDirectory } from "./file-system.js";
 export type { FileHandle, FileSystem, OpenMode } from "./file-system.js";

@@ -147,6 +147,8 @@ async function startSluice(
       dataDir,
       "--port",
       String(port),
+      "--kafka-port",
+      "0",
       "--fsync",
       fsync,
     ],

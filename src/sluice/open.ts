@@ -14,8 +14,12 @@ import {
   openPubSub,
 } from "../messaging/pubsub/index.js";
 import { EmbeddedQueueService } from "../messaging/queues/index.js";
-import type { QueueAddressing } from "../messaging/queues/index.js";
+import type { QueueAddressing, QueueService } from "../messaging/queues/index.js";
 import { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
+import type { TopicService } from "../messaging/topics/topic-service.js";
+import { natsConnection } from "../backends/nats/nats-connection.js";
+import { NatsQueueService } from "../backends/nats/nats-queue-service.js";
+import { NatsTopicService } from "../backends/nats/nats-topic-service.js";
 import { MetricsRegistry } from "../observability/index.js";
 import { type Clock, systemClock } from "../time/index.js";
 import { type DataDirLayout, dataDirLayout } from "./data-dir-layout.js";
@@ -31,22 +35,43 @@ export interface OpenOptions {
   readonly queues?: QueueAddressing;
   /** How topic ARNs are spelled, and the server URL in SubscribeURL and UnsubscribeURL links. */
   readonly pubsub?: PubSubAddressing;
+  /**
+   * NATS servers ("nats://a:4222,b:4222,c:4222"): queues and topics then live on NATS JetStream
+   * there, shared by every process that names the same servers; the data directory still hosts
+   * the event store, pub/sub and buses. Unset: everything is embedded in the directory.
+   */
+  readonly messaging?: string;
+  /** Settings of the NATS backends when `messaging` is set. */
+  readonly nats?: {
+    /** Copies of every stream and bucket: 1, 3 or 5 (default 1). */
+    readonly replicas?: number;
+    /** Prefix of stream and bucket names (default "SLUICE"). */
+    readonly namespace?: string;
+  };
 }
+
+/** Options of a Sluice whose queues and topics are on NATS JetStream. */
+export type MessagingOpenOptions = OpenOptions & { readonly messaging: string };
+/** Options of a wholly embedded Sluice. */
+export type EmbeddedOpenOptions = OpenOptions & { readonly messaging?: undefined };
 
 /**
  * One embedded Sluice on one data directory: every primitive in its own sub-directory, behind
  * one lock, reporting into one metrics registry, closed by one `close()`.
  */
-export class Sluice {
+export class Sluice<
+  Q extends QueueService = EmbeddedQueueService,
+  T extends TopicService = EmbeddedTopicService,
+> {
   private closed = false;
 
   private constructor(
     readonly dir: string,
     readonly layout: DataDirLayout,
-    /** SQS-semantics queues. */
-    readonly queues: EmbeddedQueueService,
-    /** Kafka-semantics topics and consumer groups. */
-    readonly topics: EmbeddedTopicService,
+    /** SQS-semantics queues (on NATS JetStream with `messaging`). */
+    readonly queues: Q,
+    /** Kafka-semantics topics and consumer groups (on NATS JetStream with `messaging`). */
+    readonly topics: T,
     /** Event streams with expected versions, projections and time travel. */
     readonly eventStore: EmbeddedEventStore,
     /** SNS-semantics fan-out; its queue subscriptions deliver to `queues`. */
@@ -55,12 +80,23 @@ export class Sluice {
     readonly bus: EmbeddedEventBus,
     readonly metrics: MetricsRegistry,
     private readonly lock: DirLock,
+    /** Closed after every primitive (the NATS connection the messaging backends share). */
+    private readonly closeLast: () => Promise<void>,
   ) {}
 
   /** Opens (creating if needed) the data directory `dir`; see `open`. */
-  static async open(dir: string, options: OpenOptions = {}): Promise<Sluice> {
+  static open(
+    dir: string,
+    options: MessagingOpenOptions,
+  ): Promise<Sluice<QueueService, TopicService>>;
+  static open(dir: string, options?: EmbeddedOpenOptions): Promise<Sluice>;
+  static async open(
+    dir: string,
+    options: OpenOptions = {},
+  ): Promise<Sluice<QueueService, TopicService>> {
     if (typeof dir !== "string" || dir.length === 0)
       throw invalid("dir", "a data directory path", dir);
+    const servers = options.messaging === undefined ? undefined : checkMessaging(options.messaging);
     const fs = options.fs ?? nodeFileSystem;
     await makeDirectory(fs, dir);
     const lock = await DirLock.acquire(fs, dir);
@@ -77,19 +113,43 @@ export class Sluice {
       opened.unshift(service); // closed in reverse: deliverers before what they deliver to
       return service;
     };
+    let closeLast = (): Promise<void> => Promise.resolve();
     try {
-      const queues = track(
-        await EmbeddedQueueService.open(layout.queues, { ...common, ...options.queues }),
-      );
-      const topics = track(await EmbeddedTopicService.open(layout.topics, common));
+      let queues: QueueService;
+      let topics: TopicService;
+      if (servers === undefined) {
+        queues = track(
+          await EmbeddedQueueService.open(layout.queues, { ...common, ...options.queues }),
+        );
+        topics = track(await EmbeddedTopicService.open(layout.topics, common));
+      } else {
+        // One connection for both backends, closed once they are.
+        const { nc } = await natsConnection({ servers });
+        closeLast = () => nc.close();
+        const nats = { connection: nc, clock: common.clock, ...options.nats };
+        queues = track(await NatsQueueService.open({ ...nats, ...options.queues }));
+        topics = track(await NatsTopicService.open(nats));
+      }
       const eventStore = track(await EmbeddedEventStore.open(layout.eventstore, common));
       const pubsub = track(
         await openPubSub(layout.pubsub, { ...common, ...options.pubsub, queues }),
       );
       const bus = track(await openEventBus(layout.bus, { ...common, queues, topics: pubsub }));
-      return new Sluice(dir, layout, queues, topics, eventStore, pubsub, bus, metrics, lock);
+      return new Sluice(
+        dir,
+        layout,
+        queues,
+        topics,
+        eventStore,
+        pubsub,
+        bus,
+        metrics,
+        lock,
+        closeLast,
+      );
     } catch (error) {
       for (const service of opened) await service.close();
+      await closeLast();
       lock.release();
       throw error;
     }
@@ -104,6 +164,7 @@ export class Sluice {
       await this.bus.close();
       await this.pubsub.close();
       await Promise.all([this.topics.close(), this.queues.close(), this.eventStore.close()]);
+      await this.closeLast();
     } finally {
       this.lock.release();
     }
@@ -115,6 +176,24 @@ export class Sluice {
  * `sluice.eventStore`, `sluice.pubsub` and `sluice.bus`, each in its own sub-directory, behind
  * one lock, one metrics registry, one `close()`.
  */
-export function open(dir: string, options: OpenOptions = {}): Promise<Sluice> {
-  return Sluice.open(dir, options);
+export function open(
+  dir: string,
+  options: MessagingOpenOptions,
+): Promise<Sluice<QueueService, TopicService>>;
+export function open(dir: string, options?: EmbeddedOpenOptions): Promise<Sluice>;
+export function open(
+  dir: string,
+  options: OpenOptions = {},
+): Promise<Sluice<QueueService, TopicService>> {
+  return options.messaging === undefined
+    ? Sluice.open(dir, options as EmbeddedOpenOptions)
+    : Sluice.open(dir, options as MessagingOpenOptions);
+}
+
+/** `messaging` names NATS servers: "nats://host:port", comma-separated for several. */
+function checkMessaging(messaging: unknown): string {
+  const urls = typeof messaging === "string" ? messaging.split(",").map((u) => u.trim()) : [];
+  if (urls.length === 0 || urls.some((u) => !/^(nats|tls):\/\/[^\s/]+$/.test(u)))
+    throw invalid("messaging", `NATS server URLs such as "nats://a:4222,b:4222"`, messaging);
+  return urls.join(",");
 }

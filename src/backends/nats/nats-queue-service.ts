@@ -62,9 +62,10 @@ import {
   parseSequenceNumber,
   projectionOf,
 } from "../../messaging/queues/received-message.js";
-import { SluiceError } from "../../errors/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { NatsCatalog, type CatalogChange } from "./nats-catalog.js";
+import { checkNamespace, parseServers } from "./nats-connection.js";
+export { parseServers } from "./nats-connection.js";
 import { NatsMoveTask, transferHeld } from "./nats-move-task.js";
 import { NatsQueue, type ReceiptRef, streamAddress } from "./nats-queue.js";
 import { QueueStream } from "./queue-stream.js";
@@ -547,7 +548,7 @@ export class NatsQueueService implements QueueService {
       if (taken.length > 0) {
         const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
         const messages = taken.map((m) =>
-          buildMessage(m.body, m.meta, queuedView(m, now), projection, {
+          buildMessage({ body: m.body, meta: m.meta, state: queuedView(m, now) }, projection, {
             ...context,
             receiptHandle: this.receipts.encode({
               queueUid: queue.uid,
@@ -950,21 +951,6 @@ export class NatsQueueService implements QueueService {
 }
 
 /** A namespace becomes part of stream, bucket and key names: letters, digits, _ and -. */
-function checkNamespace(namespace: unknown): string {
-  if (typeof namespace === "string" && /^[A-Za-z0-9_-]{1,32}$/.test(namespace)) return namespace;
-  throw new SluiceError(
-    "SLUICE_VALIDATION",
-    `namespace: expected 1-32 of A-Z a-z 0-9 _ -, got ${JSON.stringify(namespace)}`,
-    { field: "namespace" },
-  );
-}
-
-/** "nats://a:4222,b:4222" or a list, as the NATS client takes it. */
-export function parseServers(servers: string | readonly string[]): string[] {
-  const list = typeof servers === "string" ? servers.split(",") : [...servers];
-  return list.map((s) => s.trim()).filter((s) => s.length > 0);
-}
-
 function failure(id: string, error: unknown): BatchResultErrorEntry {
   if (error instanceof QueueError)
     return { Id: id, SenderFault: true, Code: error.sqsError, Message: error.message };

@@ -11,15 +11,10 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { randomUUID } from "node:crypto";
-import {
-  type NatsConnection,
-  NoRespondersError,
-  RequestError,
-  TimeoutError,
-  headers as natsHeaders,
-} from "@nats-io/transport-node";
+import { type NatsConnection, TimeoutError, headers as natsHeaders } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
+import { isUnanswered } from "./nats-connection.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
 
 /** How long one pull of the tail waits; heartbeats come at half of it. */
@@ -356,18 +351,6 @@ export class QueueStream {
       for (const wake of list) wake();
     }
   }
-}
-
-/**
- * A publish that got no answer (a timeout, or no stream leader to answer yet, which the client
- * reports as "JetStream not enabled" caused by "no responders"): worth sending again.
- */
-function isUnanswered(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
-    if (e instanceof TimeoutError || e instanceof NoRespondersError) return true;
-    if (e instanceof RequestError && e.isNoResponders()) return true;
-  }
-  return false;
 }
 
 function isSignOfLife(s: ConsumerNotification): boolean {

@@ -1,6 +1,5 @@
 import { type FileSystem, type Log, openLog } from "../../engine/index.js";
 import type { Clock } from "../../time/index.js";
-import type { BusEvent } from "./event-bus-service.js";
 
 /** An archive as kept in the catalog. */
 export interface ArchiveRecord {
@@ -46,11 +45,12 @@ export class ArchiveLog {
     return this.log.logEndOffset - this.log.logStartOffset;
   }
 
-  async append(events: readonly { event: BusEvent; ingestedMs: number }[]): Promise<void> {
+  /** Appends events given as their JSON text. */
+  async append(events: readonly { text: string; ingestedMs: number }[]): Promise<void> {
     if (events.length === 0) return;
     await this.log.append(
-      events.map(({ event, ingestedMs }) => ({
-        value: Buffer.from(JSON.stringify(event), "utf8"),
+      events.map(({ text, ingestedMs }) => ({
+        value: Buffer.from(text, "utf8"),
         timestamp: ingestedMs,
       })),
     );

@@ -67,11 +67,22 @@ export function buildEvent(
     "detail-type": entry.DetailType,
     source: entry.Source,
     account,
-    time: new Date(Math.floor(time / 1000) * 1000).toISOString().replace(".000Z", "Z"),
+    time: eventTime(time),
     region,
     resources: [...resources],
     detail,
   };
+}
+
+/** The last second formatted, for events put in the same second (most of a busy bus's). */
+let formatted = { second: Number.NaN, text: "" };
+
+/** EventBridge's event time: whole seconds, `2026-01-01T00:00:00Z`. */
+function eventTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== formatted.second)
+    formatted = { second, text: new Date(second * 1000).toISOString().replace(".000Z", "Z") };
+  return formatted.text;
 }
 
 export function isEntryError(value: BusEvent | EntryError): value is EntryError {

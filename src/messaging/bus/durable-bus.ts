@@ -13,7 +13,7 @@ import { AppendCoalescer } from "./append-coalescer.js";
 import type { ArchiveLog } from "./archive-log.js";
 import type { BusEvent, Target } from "./event-bus-service.js";
 import { type TargetInput, transformInput } from "./input-transformer.js";
-import { PatternIndex } from "./patterns/index.js";
+import { JsonWalk, PatternIndex } from "./patterns/index.js";
 import { type SendMessageInput, sendInBulk } from "../queues/index.js";
 import {
   type TargetKind,
@@ -24,6 +24,7 @@ import {
   sendToQueue,
   sendToTarget,
   targetKind,
+  textOf,
 } from "./target-sender.js";
 
 /** A target ready to deliver: its compiled input and retry limits. */
@@ -49,11 +50,26 @@ export const RULE_FILTER_HEADER = "rule-filter";
 
 const READ_BATCH = 500;
 
+/**
+ * An event as the dispatcher reads it from the log: its JSON text (as `JSON.stringify` wrote
+ * it), parsed only when a target needs the object. Matching walks the text, and queue targets
+ * that get the event or a part of it get that text as it is.
+ */
+class LoggedEvent {
+  private parsed: BusEvent | undefined;
+
+  constructor(readonly text: string) {}
+
+  get event(): BusEvent {
+    return (this.parsed ??= JSON.parse(this.text) as BusEvent);
+  }
+}
+
 /** One event's delivery to one target, as the dispatcher tracks it. */
 interface Delivery {
   readonly offset: number;
   readonly ingestedMs: number;
-  readonly event: BusEvent;
+  readonly logged: LoggedEvent;
   readonly rule: CompiledRule;
   readonly target: CompiledTarget;
 }
@@ -70,6 +86,7 @@ export class DurableBus {
   readonly rules = new Map<string, CompiledRule>();
   readonly archives = new Map<string, ArchiveLog>();
   private readonly index = new PatternIndex<string>();
+  private readonly walk = new JsonWalk();
   /** Concurrent putEvents calls share one log append (one write). */
   private readonly appender: AppendCoalescer;
   private acknowledgedEnd: number;
@@ -254,11 +271,11 @@ export class DurableBus {
    * First attempts are awaited; failures retry in the background.
    */
   private async dispatch(records: readonly LogRecord[]): Promise<void> {
-    const toArchive = new Map<string, { event: BusEvent; ingestedMs: number }[]>();
+    const toArchive = new Map<string, { text: string; ingestedMs: number }[]>();
     const toQueues = new Map<string, Delivery[]>();
     const deliveries: Promise<void>[] = [];
     for (const record of records) {
-      const event = JSON.parse(record.value!.toString("utf8")) as BusEvent;
+      const logged = new LoggedEvent(record.value!.toString("utf8"));
       let direct: string | undefined;
       let ruleFilter: Set<string> | undefined;
       for (const header of record.headers) {
@@ -266,12 +283,13 @@ export class DurableBus {
         else if (header.key === RULE_FILTER_HEADER && header.value != null)
           ruleFilter = new Set(JSON.parse(header.value.toString("utf8")) as string[]);
       }
-      const matched = direct === undefined ? this.index.match(event) : [`r:${direct}`];
+      const matched = direct === undefined ? this.index.matchJson(logged.text) : [`r:${direct}`];
       for (const id of matched) {
         if (id.startsWith("a:")) {
-          if (event["replay-name"] !== undefined) continue; // replays are not archived again
+          // Replays are not archived again.
+          if (this.walk.textAt(logged.text, ["replay-name"]) !== undefined) continue;
           const list = toArchive.get(id.slice(2)) ?? [];
-          list.push({ event, ingestedMs: record.timestamp });
+          list.push({ text: logged.text, ingestedMs: record.timestamp });
           toArchive.set(id.slice(2), list);
           continue;
         }
@@ -283,7 +301,7 @@ export class DurableBus {
           const delivery: Delivery = {
             offset: record.offset,
             ingestedMs: record.timestamp,
-            event,
+            logged,
             rule,
             target,
           };
@@ -320,7 +338,7 @@ export class DurableBus {
     const sent: Delivery[] = [];
     for (const d of list) {
       try {
-        entries.push(queueEntryFor(d.target.target, this.payloadFor(d), d.event));
+        entries.push(queueEntryFor(d.target.target, this.queueBody(d), () => d.logged.event.id));
         sent.push(d);
       } catch (error) {
         this.fail(d, asError(error));
@@ -349,16 +367,37 @@ export class DurableBus {
   }
 
   private payloadFor(d: Delivery): unknown {
-    return transformInput(d.target.input, d.event, {
+    return transformInput(d.target.input, d.logged.event, {
       ruleArn: d.rule.arn,
       ruleName: d.rule.name,
       ingestionTime: new Date(d.ingestedMs).toISOString(),
     });
   }
 
+  /**
+   * A queue message's body: the stored text of the event, or of the part an InputPath names,
+   * as it is (it is what serialising the parsed value gives); other inputs are built.
+   */
+  private queueBody(d: Delivery): string | undefined {
+    const input = d.target.input;
+    if (input.kind === "event") return d.logged.text;
+    if (input.kind === "path") {
+      const part = this.walk.textAt(d.logged.text, input.path);
+      // A string goes as its text, unquoted, as `textOf` sends it.
+      if (part !== undefined) return part.startsWith('"') ? (JSON.parse(part) as string) : part;
+    }
+    return textOf(this.payloadFor(d));
+  }
+
   private async deliverFirst(d: Delivery): Promise<void> {
     try {
-      await sendToTarget(this.wiring, d.target.target, this.payloadFor(d), d.event, this.queueUrls);
+      await sendToTarget(
+        this.wiring,
+        d.target.target,
+        this.payloadFor(d),
+        d.logged.event,
+        this.queueUrls,
+      );
       this.delivered?.inc();
     } catch (error) {
       this.fail(d, asError(error));
@@ -382,7 +421,7 @@ export class DurableBus {
   }
 
   private async retry(d: Delivery, firstError: Error): Promise<void> {
-    const { ingestedMs, event, rule, target } = d;
+    const { ingestedMs, logged, rule, target } = d;
     const signal = this.abort.signal;
     let lastError = firstError;
     let previousDelay = 0;
@@ -396,7 +435,13 @@ export class DurableBus {
         return; // closing: the event stays pending and is delivered again after reopening
       }
       try {
-        await sendToTarget(this.wiring, target.target, this.payloadFor(d), event, this.queueUrls);
+        await sendToTarget(
+          this.wiring,
+          target.target,
+          this.payloadFor(d),
+          logged.event,
+          this.queueUrls,
+        );
         this.delivered?.inc();
         return;
       } catch (error) {
@@ -404,11 +449,11 @@ export class DurableBus {
         lastError = asError(error);
       }
     }
-    await this.deadLetter(event, rule, target, lastError);
+    await this.deadLetter(logged, rule, target, lastError);
   }
 
   private async deadLetter(
-    event: BusEvent,
+    logged: LoggedEvent,
     rule: CompiledRule,
     target: CompiledTarget,
     error: Error,
@@ -430,7 +475,7 @@ export class DurableBus {
     // The dead-letter queue itself may be briefly unavailable: keep trying until it takes the event.
     for (;;) {
       try {
-        await sendToQueue(this.wiring, dlq, JSON.stringify(event), this.queueUrls, {
+        await sendToQueue(this.wiring, dlq, logged.text, this.queueUrls, {
           MessageAttributes: attributes,
         });
         this.deadLettered?.inc();

@@ -41,7 +41,8 @@ export class TargetError extends SluiceError {
   }
 }
 
-const text = (payload: unknown): string =>
+/** What a target gets as text for `payload`: a string as it is, anything else as JSON. */
+export const textOf = (payload: unknown): string =>
   typeof payload === "string" ? payload : JSON.stringify(payload);
 
 /** Sends one payload to one target; throws TargetError when it was not delivered. */
@@ -55,7 +56,7 @@ export async function sendToTarget(
   const arn = target.Arn;
   switch (targetKind(arn)) {
     case "sqs": {
-      const entry = queueEntryFor(target, payload, event);
+      const entry = queueEntryFor(target, textOf(payload), () => event.id);
       return sendToQueue(
         wiring,
         arn,
@@ -73,7 +74,7 @@ export async function sendToTarget(
       if (wiring.topics === undefined)
         throw new TargetError("SDK_CLIENT_ERROR", "no pub/sub service to deliver to");
       try {
-        await wiring.topics.publish({ TopicArn: arn, Message: text(payload) });
+        await wiring.topics.publish({ TopicArn: arn, Message: textOf(payload) });
       } catch (error) {
         throw new TargetError(
           "SNS_PUBLISH_FAILED",
@@ -110,7 +111,7 @@ export async function sendToTarget(
         status = await wiring.http.post(
           arn,
           { "content-type": "application/json; charset=utf-8" },
-          text(payload),
+          textOf(payload),
         );
       } catch (error) {
         throw new TargetError("HTTP_ERROR", asError(error).message, error);
@@ -124,18 +125,22 @@ export async function sendToTarget(
   }
 }
 
-/** The message a queue target gets for `payload` (FIFO targets: the rule's group, the event's id). */
+/**
+ * The message a queue target gets with `body` (FIFO targets: the rule's group, and the event's
+ * id, asked for only then, as the deduplication id).
+ */
 export function queueEntryFor(
   target: Target,
-  payload: unknown,
-  event: BusEvent,
+  body: string | undefined,
+  eventId: () => string,
 ): Omit<SendMessageInput, "QueueUrl"> {
+  // An absent body (an InputPath to nothing) is refused by the queue, as it was before.
   return target.SqsParameters === undefined
-    ? { MessageBody: text(payload) }
+    ? { MessageBody: body! }
     : {
-        MessageBody: text(payload),
+        MessageBody: body!,
         MessageGroupId: target.SqsParameters.MessageGroupId,
-        MessageDeduplicationId: event.id,
+        MessageDeduplicationId: eventId(),
       };
 }
 

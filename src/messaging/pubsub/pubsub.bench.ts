@@ -57,6 +57,7 @@ export async function runPubSubBench(
     };
     const body = "x".repeat(100);
     let next = 0;
+    const cpu = process.cpuUsage();
     const start = performance.now();
     const producer = async (): Promise<void> => {
       while (next < o.numMessages) {
@@ -84,16 +85,19 @@ export async function runPubSubBench(
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
     const figures = {
       messages: o.numMessages,
       deliveries: o.numMessages * o.subscriptions,
       publishedPerSec: Math.round(o.numMessages / (publishedMs / 1000)),
       fanOutMessagesPerSec: Math.round(o.numMessages / seconds),
       deliveriesPerSec: Math.round((o.numMessages * o.subscriptions) / seconds),
+      /** This process's CPU time (user + system) per published message, publish to last delivery. */
+      cpuMicrosPerMessage: Math.round(((used.user + used.system) / o.numMessages) * 100) / 100,
     };
     if (!json)
       process.stdout.write(
-        `pubsub fan-out: ${figures.messages.toLocaleString("en-US")} messages to ${o.subscriptions} filtered queue subscriptions: ${figures.fanOutMessagesPerSec.toLocaleString("en-US")} messages/s fanned out (${figures.deliveriesPerSec.toLocaleString("en-US")} deliveries/s; ${figures.publishedPerSec.toLocaleString("en-US")} published/s acknowledged), fsync ${o.fsync}\n`,
+        `pubsub fan-out: ${figures.messages.toLocaleString("en-US")} messages to ${o.subscriptions} filtered queue subscriptions: ${figures.fanOutMessagesPerSec.toLocaleString("en-US")} messages/s fanned out (${figures.deliveriesPerSec.toLocaleString("en-US")} deliveries/s; ${figures.publishedPerSec.toLocaleString("en-US")} published/s acknowledged; ${figures.cpuMicrosPerMessage} µs of CPU per message), fsync ${o.fsync}\n`,
       );
     return {
       benchmark: "pubsub",

@@ -1,5 +1,6 @@
 import type { Writable } from "./writable.js";
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import {
   type FileSystem,
   type FsyncPolicy,
@@ -35,7 +36,14 @@ import {
 } from "./message-record.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
-import { DELAYED, INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
+import {
+  DELAYED,
+  type HotBodyBudget,
+  INFLIGHT,
+  QueueState,
+  QueuedMessage,
+  VISIBLE,
+} from "./queue-state.js";
 import type { MessageAttributeValue } from "./queue-service.js";
 import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
 import {
@@ -63,6 +71,8 @@ export interface QueueDefinition {
 /** A send the service has validated, ready to be stored. */
 export interface PreparedSend {
   readonly body: string;
+  /** MD5 of the body, when the sender computed it already (it is answered on receive too). */
+  readonly bodyMd5?: string;
   readonly attributes?: Readonly<Record<string, MessageAttributeValue>>;
   readonly systemAttributes?: Readonly<Record<string, MessageAttributeValue>>;
   readonly groupId?: string;
@@ -93,6 +103,23 @@ interface DedupEntry extends SendOutcome {
 /** This turn's records go to the log at once past this size (a batch stays far below its limit). */
 const PENDING_FLUSH_BYTES = 1024 * 1024;
 
+/**
+ * Records decoded ahead of a read that had to go to the log: consumers take messages in about
+ * the order they were sent, so the next receives find theirs here instead of reading and
+ * checking the same batch again.
+ */
+const COLD_READ_AHEAD_RECORDS = 1000;
+
+/**
+ * A FIFO queue's window log (a sub-directory of its log) holds the deduplication entries and
+ * receive attempts that compaction carries out of the queue log: each entry is carried once,
+ * and whole segments go when their newest entry has left the five-minute window.
+ */
+const WINDOW_LOG_DIR = "window";
+const WINDOW_LOG_SEGMENT_BYTES = 1024 * 1024;
+/** The `offset` of a window entry held by the window log rather than the queue log. */
+const IN_WINDOW_LOG = -1;
+
 /** Window records hold at most this many entries each (well under the record size limit). */
 const WINDOW_RECORD_ENTRIES = 5000;
 
@@ -101,6 +128,8 @@ export interface StoredMessage {
   readonly state: QueuedMessage;
   readonly meta: MessageMeta;
   readonly body: string;
+  /** MD5 of the body, if it is known without hashing it again. */
+  readonly bodyMd5?: string | undefined;
 }
 
 export interface DurableQueueOptions {
@@ -110,6 +139,8 @@ export interface DurableQueueOptions {
   readonly fs?: FileSystem;
   /** How often the log is compacted (dead prefix dropped), default 2 s. */
   readonly compactionIntervalMs?: number;
+  /** Memory for hot bodies, shared by the queues of a service (see HotBodyBudget). */
+  readonly hotBodies?: HotBodyBudget;
   /** Queue log segment size (default 8 MiB): compaction drops whole segments. */
   readonly segmentBytes?: number;
 }
@@ -145,6 +176,8 @@ export class DurableQueue {
   private compacting: Promise<void> | undefined;
   private closed = false;
   private lastAppend: Promise<unknown> = Promise.resolve();
+  /** Records decoded by the last read that went to the log (see COLD_READ_AHEAD_RECORDS). */
+  private readAhead = new Map<number, LogRecord>();
   /** Records appended in this event-loop turn, not yet handed to the log (see `append`). */
   private pending: RecordInput[] = [];
   private pendingBytes = 0;
@@ -163,12 +196,15 @@ export class DurableQueue {
   private constructor(
     public definition: QueueDefinition,
     readonly log: Log,
+    /** FIFO queues only: where carried window entries go (see WINDOW_LOG_DIR). */
+    private readonly windowLog: Log | undefined,
     private readonly clock: Clock,
     private readonly compactionIntervalMs: number,
     registry: MetricsRegistry | undefined,
+    hotBodies: HotBodyBudget | undefined,
   ) {
     this.config = parseConfig(definition.attributes);
-    this.state = new QueueState(this.config.fifo);
+    this.state = new QueueState(this.config.fifo, hotBodies);
     this.metrics = new QueueMetrics(registry, definition.name, this.state);
   }
 
@@ -177,23 +213,41 @@ export class DurableQueue {
     definition: QueueDefinition,
     options: DurableQueueOptions,
   ): Promise<DurableQueue> {
-    const log = await openLog(dir, {
+    const logOptions = {
       fsync: options.fsync,
       clock: options.clock,
-      segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
-      // A 1 MiB message plus its metadata, binary attributes in base64 JSON.
-      maxRecordBytes: 4 * MAX_MESSAGE_SIZE,
       maintenanceIntervalMs: 0,
       name: definition.name,
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.fs === undefined ? {} : { fs: options.fs }),
+    };
+    const log = await openLog(dir, {
+      ...logOptions,
+      segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
+      // A 1 MiB message plus its metadata, binary attributes in base64 JSON.
+      maxRecordBytes: 4 * MAX_MESSAGE_SIZE,
     });
+    let windowLog: Log | undefined;
+    try {
+      if (parseConfig(definition.attributes).fifo)
+        windowLog = await openLog(join(dir, WINDOW_LOG_DIR), {
+          ...logOptions,
+          name: `${definition.name} window`,
+          segmentBytes: WINDOW_LOG_SEGMENT_BYTES,
+          retentionMs: DEDUPLICATION_WINDOW_MS,
+        });
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
     const queue = new DurableQueue(
       definition,
       log,
+      windowLog,
       options.clock,
       options.compactionIntervalMs ?? 2000,
       options.metrics,
+      options.hotBodies,
     );
     try {
       const started = performance.now();
@@ -201,6 +255,7 @@ export class DurableQueue {
       queue.recoveryMs = performance.now() - started;
     } catch (error) {
       await log.close();
+      await windowLog?.close();
       throw error;
     }
     queue.fsyncAlways = options.fsync === "always";
@@ -269,9 +324,14 @@ export class DurableQueue {
       if (send.delayMs > 0) meta.v = visibleAt;
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
-      records.push(messageRecord(Buffer.from(send.body, "utf8"), meta));
+      const body = Buffer.from(send.body, "utf8");
+      records.push(messageRecord(body, meta));
       const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
+      // A string holds up to two bytes a character; the metadata is small next to the body.
+      const bytes = 2 * send.body.length + 256;
+      if (this.state.hotBodies.take(bytes))
+        message.hot = { meta, body: send.body, bodyMd5: send.bodyMd5, bytes };
       if (send.delayMs > 0) {
         message.state = DELAYED;
         message.due = visibleAt;
@@ -478,15 +538,50 @@ export class DurableQueue {
 
   // ---------------------------------------------------------------- reads
 
-  /** Reads the stored records of these messages (bodies and metadata) in one pass per run. */
+  /**
+   * The bodies and metadata of these messages: a hot body is taken from memory (and let go),
+   * the rest are read from the log in one pass per run of nearby offsets.
+   */
   read(messages: readonly QueuedMessage[]): StoredMessage[] {
+    const stored = new Array<StoredMessage>(messages.length);
+    let cold: number[] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const state = messages[i]!;
+      const hot = state.hot;
+      if (hot === undefined) (cold ??= []).push(i);
+      else {
+        stored[i] = { state, meta: hot.meta, body: hot.body, bodyMd5: hot.bodyMd5 };
+        state.hot = undefined;
+        this.state.hotBodies.give(hot.bytes);
+      }
+    }
+    if (cold !== undefined) {
+      const records = this.readRecords(cold.map((i) => messages[i]!.offset));
+      for (const i of cold) {
+        const state = messages[i]!;
+        const record = records.get(state.offset)!;
+        stored[i] = { state, meta: readMeta(record), body: record.value?.toString("utf8") ?? "" };
+      }
+    }
+    return stored;
+  }
+
+  private readRecords(wanted: readonly number[]): Map<number, LogRecord> {
+    const byOffset = new Map<number, LogRecord>();
+    const missing: number[] = [];
+    for (const offset of wanted) {
+      const record = this.readAhead.get(offset);
+      if (record === undefined) missing.push(offset);
+      else byOffset.set(offset, record);
+    }
+    if (missing.length === 0) return byOffset;
     // Messages sent in this turn are still pending: hand them to the log first.
     if (this.pending.length > 0) {
       const logEnd = this.log.logEndOffset;
-      if (messages.some((m) => m.offset >= logEnd)) this.flushPending();
+      if (missing.some((offset) => offset >= logEnd)) this.flushPending();
     }
-    const byOffset = new Map<number, LogRecord>();
-    const offsets = messages.map((m) => m.offset).sort((a, b) => a - b);
+    this.readAhead = new Map();
+    const offsets = missing.sort((a, b) => a - b);
     // Offsets close together share batches: read each run in one pass.
     for (let i = 0; i < offsets.length;) {
       let j = i + 1;
@@ -494,17 +589,18 @@ export class DurableQueue {
       const last = offsets[j - 1]!;
       for (let at = offsets[i]!; at <= last;) {
         // Its own records: callers await this queue's appends before they answer.
-        const records = this.log.read(at, { maxRecords: last - at + 1, includeUnsynced: true });
+        const records = this.log.read(at, {
+          maxRecords: Math.max(last - at + 1, COLD_READ_AHEAD_RECORDS),
+          includeUnsynced: true,
+        });
         if (records.length === 0) break;
-        for (const record of records) byOffset.set(record.offset, record);
+        for (const record of records) this.readAhead.set(record.offset, record);
         at = records[records.length - 1]!.offset + 1;
       }
       i = j;
     }
-    return messages.map((state) => {
-      const record = byOffset.get(state.offset)!;
-      return { state, meta: readMeta(record), body: record.value?.toString("utf8") ?? "" };
-    });
+    for (const offset of missing) byOffset.set(offset, this.readAhead.get(offset)!);
+    return byOffset;
   }
 
   // ---------------------------------------------------------------- long polling
@@ -569,6 +665,14 @@ export class DurableQueue {
     // Replayed straight into the state's own map (no second copy of a million entries).
     const found = this.state.messages;
     const window = new ReplayedWindow();
+    // The window log holds entries carried from records before the queue log's start.
+    if (this.windowLog !== undefined)
+      for (let at = this.windowLog.logStartOffset; at < this.windowLog.logEndOffset;) {
+        const records = this.windowLog.read(at, { maxRecords: 1000, maxBytes: 4 * 1024 * 1024 });
+        if (records.length === 0) break;
+        for (const record of records) this.replayWindow(record, window, IN_WINDOW_LOG);
+        at = records[records.length - 1]!.offset + 1;
+      }
     let offset = this.log.logStartOffset;
     const end = this.log.logEndOffset;
     while (offset < end) {
@@ -611,7 +715,8 @@ export class DurableQueue {
       this.attempts.set(attempt.id, attempt, attempt.at);
       attempts.push(attempt);
     }
-    const ordered: (DedupEntry | ReceiveAttempt)[] = [...dedup, ...attempts];
+    // Only entries the queue log holds need carrying out of it later.
+    const ordered = [...dedup, ...attempts].filter((e) => e.offset !== IN_WINDOW_LOG);
     for (const e of ordered.sort((a, b) => a.offset - b.offset)) this.window.push(e);
   }
 
@@ -676,17 +781,8 @@ export class DurableQueue {
       });
       window.changed(entry.s, entry.a);
     } else if (kind === WINDOW_KEY[0]) {
-      if (record.value === null) return;
-      const carried = decodeWindow(record.value, record.offset);
-      for (const e of carried.dedup)
-        window.dedup.push({
-          key: e.key,
-          messageId: e.messageId,
-          seq: e.seq,
-          at: e.sentAt,
-          offset: record.offset,
-        });
-      for (const a of carried.attempts) window.attempt(a, record.offset);
+      // Written by releases that carried window entries forward in the queue log itself.
+      this.replayWindow(record, window, record.offset);
     } else if (kind === DELAY_KEY[0]) {
       const { d } = readJournal<DelayEntry>(record);
       for (const m of found.values()) {
@@ -699,6 +795,15 @@ export class DurableQueue {
       const { b } = readJournal<PurgeEntry>(record);
       for (const seq of [...found.keys()]) if (seq < b) found.delete(seq);
     }
+  }
+
+  /** Window entries carried in `record`, held at `offset` (or IN_WINDOW_LOG). */
+  private replayWindow(record: LogRecord, window: ReplayedWindow, offset: number): void {
+    if (record.key?.[0] !== WINDOW_KEY[0] || record.value === null) return;
+    const carried = decodeWindow(record.value, record.offset);
+    for (const e of carried.dedup)
+      window.dedup.push({ key: e.key, messageId: e.messageId, seq: e.seq, at: e.sentAt, offset });
+    for (const a of carried.attempts) window.attempt(a, offset);
   }
 
   // ---------------------------------------------------------------- compaction
@@ -764,9 +869,10 @@ export class DurableQueue {
   }
 
   /**
-   * Re-appends, as compact window records, the deduplication entries and receive attempts still
-   * in their five minutes whose records lie before `cut`: the log then keeps no history for
-   * them, and a FIFO queue's log is cut as soon as a standard queue's would be.
+   * Moves to the window log, as compact window records, the deduplication entries and receive
+   * attempts still in their five minutes whose records lie before `cut`: the queue log then
+   * keeps no history for them, and a FIFO queue's log is cut as soon as a standard queue's
+   * would be. Each entry is carried once; the window log drops whole segments as they expire.
    */
   private async carryWindow(cut: number): Promise<void> {
     const now = this.clock.now();
@@ -780,15 +886,16 @@ export class DurableQueue {
       }
       e = this.window.peekFront();
     }
+    const windowLog = this.windowLog;
+    if (windowLog === undefined) return;
+    await windowLog.enforceRetention();
     if (carried.length === 0) return;
-    const base = this.endOffset;
     const records: RecordInput[] = [];
     for (let i = 0; i < carried.length; i += WINDOW_RECORD_ENTRIES) {
       const dedup: CarriedDedup[] = [];
       const attempts: CarriedAttempt[] = [];
       for (const e of carried.slice(i, i + WINDOW_RECORD_ENTRIES)) {
-        e.offset = base + records.length;
-        this.window.push(e);
+        e.offset = IN_WINDOW_LOG;
         if (e instanceof ReceiveAttempt)
           attempts.push({
             id: e.id,
@@ -800,7 +907,9 @@ export class DurableQueue {
       }
       records.push({ key: WINDOW_KEY, value: encodeWindow({ dedup, attempts }) });
     }
-    await this.append(records);
+    await windowLog.append(records);
+    // On the device before the queue log drops the records that held these entries.
+    await windowLog.flush();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -815,6 +924,7 @@ export class DurableQueue {
     await this.compacting;
     this.flushPending();
     await this.log.close();
+    await this.windowLog?.close();
   }
 
   /** Stops as a killed process would: no flush, nothing more written (crash simulations). */
@@ -832,6 +942,7 @@ export class DurableQueue {
     this.pendingWrittenDone = undefined;
     this.pending = [];
     this.log.kill();
+    this.windowLog?.kill();
     this.notify();
   }
 

@@ -7,7 +7,7 @@ import {
   makeDirectory,
   nodeFileSystem,
 } from "../../engine/index.js";
-import { asError } from "../../errors/index.js";
+import { asError, invalid } from "../../errors/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
@@ -57,7 +57,12 @@ import type {
   SendMessageResult,
   StartMessageMoveTaskInput,
 } from "./queue-service.js";
-import { INFLIGHT, type QueuedMessage } from "./queue-state.js";
+import {
+  DEFAULT_HOT_BODY_BYTES,
+  HotBodyBudget,
+  INFLIGHT,
+  type QueuedMessage,
+} from "./queue-state.js";
 import { type Receipt, ReceiptHandles } from "./receipt-handle.js";
 import {
   buildMessage,
@@ -75,6 +80,11 @@ export interface EmbeddedQueueServiceOptions extends QueueAddressing {
   readonly compactionIntervalMs?: number;
   /** Segment size of each queue's log (default 8 MiB). */
   readonly segmentBytes?: number;
+  /**
+   * Memory, shared by all queues, for the bodies of messages sent and not yet received
+   * (default 64 MiB): receives within it are answered without reading the log; 0 turns it off.
+   */
+  readonly hotBodyBytes?: number;
   readonly fs?: FileSystem;
 }
 
@@ -98,13 +108,21 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     private readonly clock: Clock,
     readonly addresses: QueueAddresses,
     private readonly receipts: ReceiptHandles,
-  ) {}
+  ) {
+    this.hotBodies = new HotBodyBudget(options.hotBodyBytes ?? DEFAULT_HOT_BODY_BYTES);
+  }
+
+  /** Memory all queues share for the bodies of messages sent and not yet received. */
+  private readonly hotBodies: HotBodyBudget;
 
   /** Opens (creating if needed) the queues stored in `dir`, recovering their state. */
   static async open(
     dir: string,
     options: EmbeddedQueueServiceOptions = {},
   ): Promise<EmbeddedQueueService> {
+    const { hotBodyBytes } = options;
+    if (hotBodyBytes !== undefined && (!Number.isSafeInteger(hotBodyBytes) || hotBodyBytes < 0))
+      throw invalid("hotBodyBytes", "an integer >= 0", hotBodyBytes);
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
     await makeDirectory(fs, dir);
@@ -153,6 +171,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
         : { compactionIntervalMs: o.compactionIntervalMs }),
       ...(o.segmentBytes === undefined ? {} : { segmentBytes: o.segmentBytes }),
       ...(o.fs === undefined ? {} : { fs: o.fs }),
+      hotBodies: this.hotBodies,
     });
   }
 
@@ -538,7 +557,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   ): Message[] {
     const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
     return queue.read(taken).map((s) =>
-      buildMessage(s.body, s.meta, s.state, projection, {
+      buildMessage(s, projection, {
         ...context,
         receiptHandle: (s.state.receipt = this.receipts.encode({
           queueUid: queue.uid,

@@ -43,6 +43,8 @@ export function prepareSend(
   }
   const send: Writable<PreparedSend> = {
     body,
+    // Answered to the sender, and again on receive while the message is in memory.
+    bodyMd5: md5OfBody(body),
     delayMs: delaySeconds * 1000,
   };
   if (input.MessageAttributes !== undefined)
@@ -82,7 +84,7 @@ export function sendResult(
 ): SendMessageResult {
   const result: Writable<SendMessageResult> = {
     MessageId: outcome.messageId,
-    MD5OfMessageBody: md5OfBody(send.body),
+    MD5OfMessageBody: send.bodyMd5 ?? md5OfBody(send.body),
   };
   const attributesDigest =
     send.attributes === undefined ? undefined : md5OfAttributes(send.attributes);

@@ -157,9 +157,25 @@ describe("embedded queue log compaction", () => {
     expect(await drain(service, QueueUrl)).toEqual(["once"]);
   });
 
+  /** Bytes of the queue's log and, for a FIFO queue, of its window log. */
   function logBytes(dir: string): number {
     const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
+    const windowDir = join(queueDir, "window");
+    const windowFiles = readdirSync(windowDir).filter((f) => f.endsWith(".log"));
+    return (
+      segmentFiles(dir).reduce((sum, f) => sum + statSync(join(queueDir, f)).size, 0) +
+      windowFiles.reduce((sum, f) => sum + statSync(join(windowDir, f)).size, 0)
+    );
+  }
+
+  function segmentBytes(dir: string): number {
+    const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
     return segmentFiles(dir).reduce((sum, f) => sum + statSync(join(queueDir, f)).size, 0);
+  }
+
+  function windowLogFiles(dir: string): string[] {
+    const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
+    return readdirSync(join(queueDir, "window")).filter((f) => f.endsWith(".log"));
   }
 
   async function fillFifo(
@@ -249,5 +265,44 @@ describe("embedded queue log compaction", () => {
     });
     expect(Successful.map((s) => s.MessageId)).toEqual([ids[0], ids[777], ids[1199]]);
     expect(await drain(service, QueueUrl)).toEqual([]);
+  }, 60_000);
+
+  it("carries each window entry out of the queue log once, and drops it when its five minutes end", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const service = await open(dir, clock);
+    const { QueueUrl } = await service.createQueue({
+      QueueName: "q.fifo",
+      Attributes: { FifoQueue: "true" },
+    });
+    await fillFifo(service, QueueUrl, 0, 300);
+    await drain(service, QueueUrl);
+    // Many compactions while other traffic rolls the queue log: the first 300 entries move
+    // to the window log once and are not copied again each time the queue log is cut.
+    for (let round = 1; round <= 8; round++) {
+      await fillFifo(service, QueueUrl, round * 1000, 100);
+      await drain(service, QueueUrl);
+      await clock.advance(1000);
+      await vi.waitFor(() => expect(segmentFiles(dir).length).toBeLessThan(4), { timeout: 5000 });
+    }
+    // 1,100 entries of about 30 bytes, each written once; copying the window forward at every
+    // cut would write the first 300 again at each of the eight rounds.
+    const windowBytes = logBytes(dir) - segmentBytes(dir);
+    expect(windowBytes).toBeGreaterThan(1100 * 20);
+    expect(windowBytes).toBeLessThan(1100 * 60);
+    // Past the window, a later compaction leaves none of those segments behind.
+    await clock.advance(5 * 60_000 + 1000);
+    await fillFifo(service, QueueUrl, 90_000, 100);
+    await drain(service, QueueUrl);
+    await clock.advance(1000);
+    await vi.waitFor(() => expect(windowLogFiles(dir).length).toBeLessThanOrEqual(1), {
+      timeout: 5000,
+    });
+    const duplicate = { QueueUrl, MessageBody: "late", MessageGroupId: "g0" };
+    expect(
+      (await service.sendMessage({ ...duplicate, MessageDeduplicationId: "d3" })).MessageId,
+    ).toBeDefined();
+    expect(await drain(service, QueueUrl)).toEqual(["late"]);
   }, 60_000);
 });

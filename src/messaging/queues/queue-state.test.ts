@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
+import { HotBodyBudget, INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
 
 const RETENTION_MS = 60_000;
 
@@ -66,5 +66,27 @@ describe("QueueState", () => {
     expect(state.take(2, 1, 1000, 1, (m) => dead.push(m.seq))).toEqual([]);
     expect(dead).toEqual([0, 1]);
     expect(state.messages.size).toBe(0);
+  });
+
+  it("gives a message's hot-body memory back however it goes unread: expired, purged or removed", () => {
+    const budget = new HotBodyBudget(1000);
+    const state = new QueueState(false, budget);
+    const hot = (seq: number, at: number): QueuedMessage => {
+      const message = new QueuedMessage(seq, seq, at, undefined);
+      expect(budget.take(100)).toBe(true);
+      message.hot = { meta: { i: `m${seq}` }, body: "x", bodyMd5: undefined, bytes: 100 };
+      state.add(message, at);
+      return message;
+    };
+    for (let seq = 0; seq < 10; seq++) hot(seq, 0);
+    expect(budget.take(1)).toBe(false); // full
+    state.advance(RETENTION_MS, RETENTION_MS); // all ten expire unread
+    expect(budget.used).toBe(0);
+    for (let seq = 10; seq < 15; seq++) hot(seq, RETENTION_MS);
+    state.removeBefore(13); // a purge
+    expect(budget.used).toBe(200);
+    state.remove(state.messages.get(13)!);
+    state.remove(state.messages.get(14)!);
+    expect(budget.used).toBe(0);
   });
 });

@@ -1,5 +1,9 @@
 import { Deque } from "./deque.js";
+import type { MessageMeta } from "./message-record.js";
 import { MinHeap } from "./min-heap.js";
+
+/** Hot-body memory of a service unless configured otherwise. */
+export const DEFAULT_HOT_BODY_BYTES = 64 * 1024 * 1024;
 
 export const VISIBLE = 0;
 export const INFLIGHT = 1;
@@ -7,10 +11,39 @@ export const DELAYED = 2;
 export const GONE = 3;
 export type MessageState = typeof VISIBLE | typeof INFLIGHT | typeof DELAYED | typeof GONE;
 
+/** A message's body and metadata kept in memory from its send until its first read. */
+export interface HotBody {
+  readonly meta: MessageMeta;
+  readonly body: string;
+  readonly bodyMd5: string | undefined;
+  /** What it counts against the queue's budget for hot bodies, in bytes (an estimate). */
+  readonly bytes: number;
+}
+
+/**
+ * Memory shared by the queues of one service for hot bodies: a send keeps its body in memory
+ * only while the total stays under the limit, and gives its share back when first read.
+ */
+export class HotBodyBudget {
+  used = 0;
+
+  constructor(readonly limitBytes: number) {}
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limitBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
+
 /**
  * What the queue keeps in memory per message: its place, its timers and its counts. Body,
  * id and attributes stay in the log and are read back on receive, which keeps a backlog of
- * millions small.
+ * millions small; only recent sends, up to a budget, keep theirs in `hot` until first read.
  */
 export class QueuedMessage {
   state: MessageState = VISIBLE;
@@ -23,6 +56,8 @@ export class QueuedMessage {
   token = 0;
   /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
   receipt: string | undefined = undefined;
+  /** Body and metadata as sent, until the first read takes them (see {@link HotBodyBudget}). */
+  hot: HotBody | undefined = undefined;
 
   constructor(
     /** Sequence number: the offset of the message's first record in this queue's log. */
@@ -82,8 +117,11 @@ export class QueueState {
   visibleCount = 0;
   inflightCount = 0;
   delayedCount = 0;
-
-  constructor(readonly fifo: boolean) {}
+  constructor(
+    readonly fifo: boolean,
+    /** Where hot bodies are counted: a message that goes unread gives its share back too. */
+    readonly hotBodies = new HotBodyBudget(DEFAULT_HOT_BODY_BYTES),
+  ) {}
 
   group(id: string): MessageGroup {
     let group = this.groups.get(id);
@@ -286,6 +324,10 @@ export class QueueState {
     message.state = GONE;
     message.token++;
     this.messages.delete(message.seq);
+    if (message.hot !== undefined) {
+      this.hotBodies.give(message.hot.bytes);
+      message.hot = undefined;
+    }
   }
 
   /** Removes every message with a sequence number below `seq`. */

@@ -115,6 +115,8 @@ interface TrafficResult {
   readonly messages: number;
   readonly seconds: number;
   readonly messagesPerSec: number;
+  /** Process CPU time (user + system) per message: steadier than throughput on a busy machine. */
+  readonly cpuMicrosPerMessage: number;
   readonly latency: LatencySummary;
 }
 
@@ -168,6 +170,7 @@ async function traffic(
   let deleted = 0;
   let sent = 0;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const intervalMs = t.rate > 0 ? 10_000 / t.rate : 0;
 
   const producer = async (): Promise<void> => {
@@ -238,12 +241,15 @@ async function traffic(
     ...Array.from({ length: o.consumers }, consumer),
   ]);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuMicrosPerMessage = (cpu.user + cpu.system) / o.numMessages;
   const summary = e2e.summary();
   if (!o.quiet) {
     process.stdout.write(`${t.label}: send -> receive -> delete, end-to-end latency\n`);
     process.stdout.write(
       producerPerfLine(o.numMessages, seconds, o.numMessages * o.messageSize, summary) + "\n",
     );
+    process.stdout.write(`CPU time ${cpuMicrosPerMessage.toFixed(2)} us a message\n`);
   }
   await service.deleteQueue({ QueueUrl });
   return {
@@ -253,6 +259,7 @@ async function traffic(
     messages: o.numMessages,
     seconds,
     messagesPerSec: o.numMessages / seconds,
+    cpuMicrosPerMessage,
     latency: summary,
   };
 }

@@ -10,6 +10,10 @@ export interface Receipt {
 
 /** Bytes of the MAC at the end of a signed handle (128 bits: not guessable). */
 const MAC_BYTES = 16;
+/** Longest fields text: a 16-digit uid and two safe integers in base 36, with two dots. */
+const MAX_FIELDS_BYTES = 16 + 1 + 11 + 1 + 11;
+/** Base64 characters of the longest signed handle. */
+const PEEKABLE_HANDLE_CHARS = Math.ceil(((MAX_FIELDS_BYTES + MAC_BYTES) * 4) / 3);
 /** Bytes of a new signing key. */
 export const RECEIPT_KEY_BYTES = 32;
 
@@ -27,28 +31,33 @@ export function newReceiptKey(): Buffer {
  * an HMAC object per handle cost a fifth of a receive.
  */
 export class ReceiptHandles {
-  constructor(private readonly key: Buffer) {
+  /** key || fields: signing writes the fields after the key and hashes, allocating no input. */
+  private readonly keyed = Buffer.allocUnsafe(RECEIPT_KEY_BYTES + MAX_FIELDS_BYTES);
+  /** fields || MAC, encoded to text. */
+  private readonly handle = Buffer.allocUnsafe(MAX_FIELDS_BYTES + MAC_BYTES);
+
+  constructor(key: Buffer) {
     if (key.length !== RECEIPT_KEY_BYTES) throw new RangeError("a receipt key is 32 bytes");
+    key.copy(this.keyed, 0);
   }
 
   /** An opaque, URL-safe, signed handle; a new one for every receive of a message. */
   encode(receipt: Receipt): string {
     const text = fieldsText(receipt);
-    const handle = Buffer.allocUnsafe(text.length + MAC_BYTES);
-    handle.write(text, 0, "latin1"); // the fields are ASCII
-    this.sign(handle.subarray(0, text.length)).copy(handle, text.length, 0, MAC_BYTES);
-    return handle.toString("base64url");
+    const length = this.handle.write(text, 0, "latin1"); // the fields are ASCII
+    this.sign(this.handle, length).copy(this.handle, length, 0, MAC_BYTES);
+    return this.handle.toString("base64url", 0, length + MAC_BYTES);
   }
 
   /** Parses a handle this service issued, or throws ReceiptHandleIsInvalid. */
   decode(handle: unknown, field = "ReceiptHandle"): Receipt {
     if (typeof handle === "string" && handle.length > 0 && handle.length <= 1024) {
       const bytes = Buffer.from(handle, "base64url");
-      if (bytes.length > MAC_BYTES) {
-        const fields = bytes.subarray(0, bytes.length - MAC_BYTES);
-        const mac = bytes.subarray(bytes.length - MAC_BYTES);
-        if (timingSafeEqual(mac, this.sign(fields).subarray(0, MAC_BYTES))) {
-          const receipt = parseFields(fields.toString("utf8"));
+      const length = bytes.length - MAC_BYTES;
+      if (length > 0 && length <= MAX_FIELDS_BYTES) {
+        const mac = bytes.subarray(length);
+        if (timingSafeEqual(mac, this.sign(bytes, length).subarray(0, MAC_BYTES))) {
+          const receipt = parseFields(bytes.toString("latin1", 0, length));
           if (receipt !== undefined) return receipt;
         }
       }
@@ -61,17 +70,16 @@ export class ReceiptHandles {
    * handle it may equal (an exact match needs no MAC); anything else goes through `decode`.
    */
   peek(handle: string): Receipt | undefined {
-    const bytes = Buffer.from(handle, "base64url");
-    if (bytes.length <= MAC_BYTES) return undefined;
-    return parseFields(bytes.toString("utf8", 0, bytes.length - MAC_BYTES));
+    if (handle.length > PEEKABLE_HANDLE_CHARS) return undefined;
+    const length = this.handle.write(handle, 0, "base64url") - MAC_BYTES;
+    if (length <= 0) return undefined;
+    return parseFields(this.handle.toString("latin1", 0, length));
   }
 
-  /** The full keyed digest of `fields` (callers keep its first MAC_BYTES). */
-  private sign(fields: Buffer): Buffer {
-    const keyed = Buffer.allocUnsafe(RECEIPT_KEY_BYTES + fields.length);
-    this.key.copy(keyed, 0);
-    fields.copy(keyed, RECEIPT_KEY_BYTES);
-    return hash("sha256", keyed, "buffer");
+  /** The full keyed digest of the first `length` bytes of `fields` (callers keep MAC_BYTES). */
+  private sign(fields: Buffer, length: number): Buffer {
+    fields.copy(this.keyed, RECEIPT_KEY_BYTES, 0, length);
+    return hash("sha256", this.keyed.subarray(0, RECEIPT_KEY_BYTES + length), "buffer");
   }
 }
 
@@ -97,14 +105,30 @@ function fieldsText(receipt: Receipt): string {
 }
 
 function parseFields(text: string): Receipt | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 3 || !/^[0-9a-f]{16}$/.test(parts[0]!)) return undefined;
-  if (!/^[0-9a-z]+$/.test(parts[1]!) || !/^[0-9a-z]+$/.test(parts[2]!)) return undefined;
-  const seq = parseInt(parts[1]!, 36);
-  const receiveCount = parseInt(parts[2]!, 36);
-  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(receiveCount) || receiveCount <= 0)
-    return undefined;
-  return { queueUid: parts[0]!, seq, receiveCount };
+  const first = text.indexOf(".");
+  const second = text.indexOf(".", first + 1);
+  if (first !== 16 || second < 0 || text.indexOf(".", second + 1) >= 0) return undefined;
+  const queueUid = text.slice(0, 16);
+  if (!UID.test(queueUid)) return undefined;
+  const seq = parseBase36(text, first + 1, second);
+  const receiveCount = parseBase36(text, second + 1, text.length);
+  if (seq === undefined || receiveCount === undefined || receiveCount <= 0) return undefined;
+  return { queueUid, seq, receiveCount };
+}
+
+const UID = /^[0-9a-f]{16}$/;
+
+/** The base-36 number (digits and lower-case letters only) in text[from, to), if it is one. */
+function parseBase36(text: string, from: number, to: number): number | undefined {
+  if (to <= from) return undefined;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (digit < 0) return undefined;
+    n = n * 36 + digit;
+  }
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function invalidHandle(handle: unknown, field: string): QueueError {

@@ -1,7 +1,7 @@
 import type { Writable } from "./writable.js";
 import { md5OfAttributes, md5OfBody } from "./message-digest.js";
-import { type MessageMeta, decodeAttributes } from "./message-record.js";
-import { DELAYED, INFLIGHT, type QueuedMessage } from "./queue-state.js";
+import { decodeAttributes } from "./message-record.js";
+import { DELAYED, INFLIGHT } from "./queue-state.js";
 import type { StoredMessage } from "./durable-queue.js";
 import type {
   Message,
@@ -56,9 +56,7 @@ export interface MessageContext {
 
 /** The Message a receive returns, from the stored record and the in-memory state. */
 export function buildMessage(
-  body: string,
-  meta: MessageMeta,
-  state: QueuedMessage,
+  { body, meta, state, bodyMd5 }: StoredMessage,
   projection: ReceiveProjection,
   context: MessageContext,
 ): Message {
@@ -84,7 +82,7 @@ export function buildMessage(
   const message: Writable<Message> = {
     MessageId: meta.i,
     ReceiptHandle: context.receiptHandle,
-    MD5OfBody: md5OfBody(body),
+    MD5OfBody: bodyMd5 ?? md5OfBody(body),
     Body: body,
   };
   if (Object.keys(attributes).length > 0) message.Attributes = attributes;

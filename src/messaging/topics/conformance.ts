@@ -10,7 +10,7 @@
  *
  *     describeTopicConformance({ name: "embedded", open: (clock) => ..., reopen: (s, clock) => ... });
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it as vitestIt } from "vitest";
 import { VirtualClock } from "../../time/virtual-clock.js";
 import type { TopicPartition } from "./topic-admin.js";
 import type { ConsumerOptions, ConsumerRecord, TopicConsumer } from "./topic-consumer.js";
@@ -29,7 +29,29 @@ export interface TopicConformanceHarness {
   silence?(consumer: TopicConsumer): void;
   /** Stops `service` as a killed process would (nothing closed cleanly) and opens its storage again. */
   crashAndReopen?(service: TopicService, clock: VirtualClock): Promise<TopicService>;
+  /** Tests this backend cannot pass, by name, with the reason (reported as skipped). */
+  readonly skips?: Readonly<Record<string, string>>;
+  /** Why the backend has no transactions, if it has none: their tests are skipped with it. */
+  readonly noTransactions?: string;
 }
+
+/** The harness's skips, read while its tests are declared (one harness per test file). */
+let skips: Readonly<Record<string, string>> = {};
+const declared = new Set<string>();
+
+type TestBody = () => Promise<void>;
+
+/** Declares a test, or skips it with the reason when the harness lists it. */
+function it(name: string, body: TestBody): void {
+  declared.add(name);
+  const reason = skips[name];
+  if (reason === undefined) vitestIt(name, body);
+  else vitestIt.skip(`${name} [skipped: ${reason}]`, body);
+}
+it.skipIf =
+  (condition: boolean) =>
+  (name: string, body: TestBody): void =>
+    condition ? vitestIt.skip(name, body) : it(name, body);
 
 /**
  * Kafka's murmur2 placement, written from the algorithm (seed 0x9747b28c, m 0x5bd1e995, r 24,
@@ -175,12 +197,22 @@ export function describeTopicConformance(harness: TopicConformanceHarness): void
       await world?.close();
     });
 
+    skips = harness.skips ?? {};
     adminTests(w);
     producerTests(w);
     consumerTests(w);
     groupTests(w, harness);
     if (harness.reopen !== undefined) durabilityTests(w);
-    if (harness.reopen !== undefined) transactionTests(w, harness.crashAndReopen !== undefined);
+    if (harness.reopen !== undefined && harness.noTransactions === undefined)
+      transactionTests(w, harness.crashAndReopen !== undefined);
+    if (harness.noTransactions !== undefined)
+      describe.skip(`transactions [skipped: ${harness.noTransactions}]`, () =>
+        transactionTests(w, harness.crashAndReopen !== undefined));
+    beforeAll(() => {
+      // By now every test is declared: a skip must name one of them.
+      const unknown = Object.keys(harness.skips ?? {}).filter((name) => !declared.has(name));
+      if (unknown.length > 0) throw new Error(`skips name no test: ${unknown.join(", ")}`);
+    });
   });
 }
 

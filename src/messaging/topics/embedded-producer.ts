@@ -1,23 +1,13 @@
-import {
-  CompressionCodec,
-  type RecordHeader,
-  type RecordInput,
-  encodeBatch,
-} from "../../engine/index.js";
+import { CompressionCodec, type RecordInput, encodeBatch } from "../../engine/index.js";
 import { asError, isSluiceError } from "../../errors/index.js";
 import type { Timer } from "../../time/index.js";
 import { isList } from "./input-checks.js";
 import { keepProcessAlive } from "./keep-alive.js";
 import { type Partitioner, createPartitioner } from "./partitioner.js";
+import { type PreparedRecord, type RecordContext, prepareRecord } from "./producer-record.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import type { TopicBroker } from "./topic-broker.js";
-import {
-  ProducerFencedError,
-  TopicError,
-  invalidTopicInput,
-  isTopicError,
-  unknownTopic,
-} from "./topic-error.js";
+import { ProducerFencedError, TopicError, invalidTopicInput, isTopicError } from "./topic-error.js";
 import {
   DEFAULT_TRANSACTION_TIMEOUT_MS,
   type TransactionCoordinator,
@@ -74,8 +64,6 @@ type TransactionPhase =
   "uninitialized" | "initializing" | "ready" | "in-transaction" | "ending" | "abortable" | "fenced";
 
 const PARTITIONERS: readonly string[] = ["key-hash", "round-robin", "sticky"];
-/** Bytes a record adds to a batch beyond key, value and headers (varints, attributes). */
-const RECORD_OVERHEAD_BYTES = 8;
 
 function intOption(value: unknown, field: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -147,20 +135,6 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
   };
 }
 
-function toBuffer(value: unknown, field: string, nullable: boolean): Buffer | null {
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === "string") return Buffer.from(value, "utf8");
-  if (value === null || (value === undefined && field.endsWith("key"))) {
-    if (nullable) return null;
-  }
-  throw invalidTopicInput(
-    field,
-    `a Buffer, a string${nullable ? " or null" : ""}`,
-    value,
-    "INVALID_RECORD",
-  );
-}
-
 /**
  * The embedded producer: records gather per partition into batches (up to `batchSize` bytes,
  * or until `lingerMs` passes), each batch is encoded once as a RecordBatch v2, compressed and
@@ -170,6 +144,7 @@ export class EmbeddedProducer implements TopicProducer {
   private readonly options: ResolvedProducerOptions;
   private readonly partitioner: Partitioner;
   private readonly codecId: number;
+  private readonly recordContext: RecordContext;
   private readonly batches = new Map<string, PendingBatch>();
   private readonly sequences = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -199,6 +174,13 @@ export class EmbeddedProducer implements TopicProducer {
     this.transactionTimeoutMs = this.options.transactionTimeoutMs;
     this.partitioner = createPartitioner(this.options.partitioner);
     this.codecId = CompressionCodec[this.options.compression];
+    this.recordContext = {
+      partitionCount: (topic) => broker.partitionCount(topic),
+      maxMessageBytes: (topic) => broker.definition(topic).config.maxMessageBytes,
+      maxRequestBytes: this.options.maxRequestBytes,
+      now: () => broker.clock.now(),
+      partitioner: this.partitioner,
+    };
     if (this.transactionalId !== undefined) {
       // The id and epoch come from initTransactions.
     } else if (this.options.idempotent) {
@@ -255,84 +237,15 @@ export class EmbeddedProducer implements TopicProducer {
     this.place(this.prepare(record, prefix), sink, slot);
   }
 
-  private prepare(
-    record: ProducerRecord,
-    prefix: string,
-  ): { topic: string; partition: number; input: RecordInput; size: number } {
+  private prepare(record: ProducerRecord, prefix: string): PreparedRecord {
     if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
     this.broker.ensureOpen();
     if (this.transactionalId !== undefined && this.phase !== "in-transaction")
       throw this.notInTransaction("send");
-    if (record === null || typeof record !== "object")
-      throw invalidTopicInput(`${prefix}record`, "a record object", record, "INVALID_RECORD");
-    const topic = record.topic;
-    const count = typeof topic === "string" ? this.broker.partitionCount(topic) : undefined;
-    if (count === undefined) throw unknownTopic(String(topic), undefined, `${prefix}topic`);
-    const key = toBuffer(record.key ?? null, `${prefix}key`, true);
-    const value = toBuffer(record.value, `${prefix}value`, true);
-    let headerBytes = 0;
-    let headers: RecordHeader[] | undefined;
-    if (record.headers !== undefined) {
-      if (!isList(record.headers))
-        throw invalidTopicInput(
-          `${prefix}headers`,
-          "an array of { key, value }",
-          record.headers,
-          "INVALID_RECORD",
-        );
-      headers = record.headers.map((h, i) => {
-        if (typeof h?.key !== "string")
-          throw invalidTopicInput(
-            `${prefix}headers[${i}].key`,
-            "a string",
-            h?.key,
-            "INVALID_RECORD",
-          );
-        const v = toBuffer(h.value, `${prefix}headers[${i}].value`, true);
-        headerBytes += Buffer.byteLength(h.key) + (v?.length ?? 0);
-        return { key: h.key, value: v };
-      });
-    }
-    const timestamp = record.timestamp ?? this.broker.clock.now();
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0)
-      throw invalidTopicInput(
-        `${prefix}timestamp`,
-        "milliseconds since the epoch",
-        record.timestamp,
-        "INVALID_RECORD",
-      );
-    const max = Math.min(
-      this.broker.definition(topic).config.maxMessageBytes,
-      this.options.maxRequestBytes,
-    );
-    const keyBytes = key?.length ?? 0;
-    const valueBytes = value?.length ?? 0;
-    const size = keyBytes + valueBytes + headerBytes;
-    if (size > max) {
-      const part = keyBytes > max ? "key" : keyBytes + valueBytes > max ? "value" : "headers";
-      throw new TopicError(
-        "MESSAGE_TOO_LARGE",
-        `${prefix}${part}: a record of at most ${max} bytes (key + value + headers), got ${size} bytes`,
-        `${prefix}${part}`,
-        { sizeBytes: size, maxMessageBytes: max },
-      );
-    }
-    let partition: number;
-    if (record.partition !== undefined) {
-      partition = record.partition;
-      if (!Number.isInteger(partition) || partition < 0 || partition >= count)
-        throw unknownTopic(topic, partition, `${prefix}partition`);
-    } else partition = this.partitioner.partition(topic, key, count);
-    const input: RecordInput =
-      headers === undefined ? { key, value, timestamp } : { key, value, timestamp, headers };
-    return { topic, partition, input, size: size + RECORD_OVERHEAD_BYTES };
+    return prepareRecord(record, prefix, this.recordContext);
   }
 
-  private place(
-    prepared: { topic: string; partition: number; input: RecordInput; size: number },
-    sink: ResultSink,
-    slot: number,
-  ): void {
+  private place(prepared: PreparedRecord, sink: ResultSink, slot: number): void {
     const { topic, partition, input, size } = prepared;
     const key = `${topic}\u0000${partition}`;
     let batch = this.batches.get(key);

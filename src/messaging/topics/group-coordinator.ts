@@ -341,9 +341,8 @@ export class GroupCoordinator {
     return entries;
   }
 
-  private checkOffsets(
-    offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
-  ): CommittedOffset[] {
+  /** Checks offsets alone (the partitions exist, offsets are >= 0, metadata is a string). */
+  checkOffsets(offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>): CommittedOffset[] {
     if (!isList(offsets))
       throw invalidTopicInput("offsets", "an array of { topic, partition, offset }", offsets);
     return offsets.map((o, i) => {

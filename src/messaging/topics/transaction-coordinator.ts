@@ -266,8 +266,9 @@ export class TransactionCoordinator {
 
   /**
    * Kafka's TxnOffsetCommit: checks the offsets as a consumer's commit is checked (member,
-   * generation, ownership; a member id of "" skips the member checks, for consumers using
-   * `assign`) and writes them into the transaction: they count only if it commits.
+   * generation, ownership) and writes them into the transaction: they count only if it commits.
+   * A member id of "" skips the member checks, as Kafka does (consumers using `assign`, and
+   * Kafka clients older than KIP-447, which send no member id).
    */
   commitOffsets(
     transactionalId: string,
@@ -288,7 +289,10 @@ export class TransactionCoordinator {
         );
       const memberId =
         typeof group.memberId === "string" && group.memberId !== "" ? group.memberId : undefined;
-      const entries = this.groups.checkCommit(group.groupId, memberId, group.generationId, offsets);
+      const entries =
+        memberId === undefined
+          ? this.groups.checkOffsets(offsets)
+          : this.groups.checkCommit(group.groupId, memberId, group.generationId, offsets);
       await this.groups.offsets.commitTransactional(
         producerId,
         producerEpoch,

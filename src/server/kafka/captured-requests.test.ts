@@ -4,7 +4,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ApiTable } from "./api-table.js";
-import { groupHandlers, phaseOneHandlers } from "./handlers/index.js";
+import {
+  groupHandlers,
+  phaseOneHandlers,
+  producerHandlers,
+  transactionHandlers,
+} from "./handlers/index.js";
 import { codecFor, requestHeaderCodec } from "./protocol/api-codecs.js";
 import { WireReader } from "./protocol/wire-reader.js";
 import { WireWriter } from "./protocol/wire-writer.js";
@@ -23,7 +28,14 @@ const fixture = JSON.parse(
 const clients = JSON.parse(
   readFileSync(new URL("./test-support/client-requests.json", import.meta.url), "utf8"),
 ) as Array<{ client: string; requests: Captured[] }>;
-const table = new ApiTable([...phaseOneHandlers(), ...groupHandlers()]);
+const table = new ApiTable([
+  ...phaseOneHandlers(),
+  ...groupHandlers(),
+  ...producerHandlers(),
+  ...transactionHandlers(),
+]);
+/** InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit. */
+const TRANSACTION_KEYS = [22, 24, 25, 26, 28];
 
 /** Decodes a captured request with the served codec and encodes it again; returns the header. */
 function roundTrip({ apiKey, apiVersion, hex }: Captured): Record<string, unknown> {
@@ -46,8 +58,10 @@ function roundTrip({ apiKey, apiVersion, hex }: Captured): Record<string, unknow
 }
 
 describe("requests captured from kafkajs", () => {
-  it("cover the APIs kafkajs uses for admin, produce, fetch and groups", () => {
-    expect(fixture.requests.length).toBeGreaterThanOrEqual(19);
+  it("cover the APIs kafkajs uses for admin, produce, fetch, groups and transactions", () => {
+    expect(fixture.requests.length).toBeGreaterThanOrEqual(24);
+    const keys = new Set(fixture.requests.map((r) => r.apiKey));
+    for (const key of TRANSACTION_KEYS) expect(keys).toContain(key);
   });
 
   it.each(fixture.requests)(
@@ -62,10 +76,12 @@ describe("requests captured from kafkajs", () => {
   );
 });
 
-describe.each(clients)("requests captured from $client", ({ requests }) => {
-  it("cover metadata, produce, fetch, offsets and groups", () => {
+describe.each(clients)("requests captured from $client", ({ client, requests }) => {
+  it("cover metadata, produce, fetch, offsets and groups (and confluent-kafka's transactions)", () => {
     const keys = new Set(requests.map((r) => r.apiKey));
     for (const key of [0, 1, 2, 3, 10, 11, 12, 14, 18]) expect(keys).toContain(key);
+    if (client.startsWith("confluent-kafka"))
+      for (const key of TRANSACTION_KEYS) expect(keys).toContain(key);
   });
 
   it.each(requests)(

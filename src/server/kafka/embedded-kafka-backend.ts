@@ -2,9 +2,11 @@ import { SluiceError, asError } from "../../errors/index.js";
 import { readBatchHeader } from "../../engine/index.js";
 import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { TopicError, type IsolationLevel } from "../../messaging/topics/index.js";
+import type { PartitionLog } from "../../messaging/topics/partition-log.js";
 import type { KafkaBackend, PartitionBatches } from "./kafka-backend.js";
 
 const NO_BYTES = Buffer.alloc(0);
+const NONE: PartitionBatches["abortedTransactions"] = [];
 
 /**
  * The Kafka listener's backend on embedded topics: admin calls go to the topic admin, produced
@@ -16,6 +18,7 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
   return {
     admin: topics.admin,
     groups: topics.groupCoordinator,
+    transactions: topics.transactions,
     partitions: {
       async append(topic, partition, batch) {
         const appended = await broker.appendBatch(topic, partition, batch, true);
@@ -40,13 +43,16 @@ export function embeddedKafkaBackend(topics: EmbeddedTopicService): KafkaBackend
   };
 }
 
-interface PartitionLogView {
-  readonly topic: string;
-  readonly partition: number;
-  readonly logStartOffset: number;
-  readonly highWatermark: number;
-  readonly log: { readBatches(offset: number, maxBytes: number): Buffer };
-}
+type PartitionLogView = Pick<
+  PartitionLog,
+  | "topic"
+  | "partition"
+  | "logStartOffset"
+  | "highWatermark"
+  | "lastStableOffset"
+  | "abortedTransactions"
+  | "log"
+>;
 
 function readBatches(
   log: PartitionLogView,
@@ -55,10 +61,9 @@ function readBatches(
   isolation: IsolationLevel,
 ): PartitionBatches {
   const highWatermark = log.highWatermark;
-  // No transactions are written yet, so the last stable offset is the high watermark.
-  const lastStableOffset = highWatermark;
+  const lastStableOffset = log.lastStableOffset;
   const logStartOffset = log.logStartOffset;
-  const state = { highWatermark, lastStableOffset, logStartOffset };
+  const state = { highWatermark, lastStableOffset, logStartOffset, abortedTransactions: NONE };
   if (offset < logStartOffset || offset > highWatermark)
     throw new TopicError(
       "OFFSET_OUT_OF_RANGE",
@@ -71,11 +76,22 @@ function readBatches(
   // Keep whole batches below the end (appended but unacknowledged ones are not served) and within
   // maxBytes, except that the first batch always goes whole.
   let keep = 0;
+  let servedEnd = offset;
   while (keep < bytes.length) {
     const header = readBatchHeader(bytes, keep);
     if (header instanceof SluiceError || header.baseOffset >= end) break;
     if (keep > 0 && keep + header.sizeBytes > maxBytes) break;
     keep += header.sizeBytes;
+    servedEnd = header.baseOffset + header.lastOffsetDelta + 1;
   }
-  return { bytes: keep === bytes.length ? bytes : bytes.subarray(0, keep), ...state };
+  const served = keep === bytes.length ? bytes : bytes.subarray(0, keep);
+  // Kafka lists the aborted transactions overlapping what is served; the client drops their
+  // records itself, so the stored batches are still served as they are.
+  const abortedTransactions =
+    isolation === "read_committed" && keep > 0
+      ? log
+          .abortedTransactions(offset, servedEnd)
+          .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }))
+      : NONE;
+  return { bytes: served, ...state, abortedTransactions };
 }

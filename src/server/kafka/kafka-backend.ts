@@ -1,5 +1,6 @@
 import type { GroupCoordinator } from "../../messaging/topics/group-coordinator.js";
 import type { IsolationLevel, TopicAdmin } from "../../messaging/topics/index.js";
+import type { TransactionCoordinator } from "../../messaging/topics/transaction-coordinator.js";
 
 /** Whole RecordBatch v2 bytes read from one partition, with where the partition stands. */
 export interface PartitionBatches {
@@ -8,6 +9,11 @@ export interface PartitionBatches {
   readonly highWatermark: number;
   readonly lastStableOffset: number;
   readonly logStartOffset: number;
+  /**
+   * For read_committed: the aborted transactions overlapping the batches served (producer id and
+   * first offset), so the client drops their records; empty for read_uncommitted.
+   */
+  readonly abortedTransactions: ReadonlyArray<{ producerId: number; firstOffset: number }>;
 }
 
 /** Where an appended batch landed. */
@@ -55,6 +61,17 @@ export type KafkaTopicAdmin = Pick<
   | "offsetForTimestamp"
 >;
 
+/** The transaction coordinator's calls behind InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn. */
+export type KafkaTransactions = Pick<
+  TransactionCoordinator,
+  | "initProducerId"
+  | "addPartitions"
+  | "addOffsets"
+  | "commitOffsets"
+  | "endTransaction"
+  | "describe"
+>;
+
 /** What the Kafka listener serves: topic administration and the partitions' raw batches. */
 export interface KafkaBackend {
   readonly admin: KafkaTopicAdmin;
@@ -64,4 +81,9 @@ export interface KafkaBackend {
    * the same durable store. Without it the listener keeps groups of its own, in memory.
    */
   readonly groups?: GroupCoordinator;
+  /**
+   * The library's transaction coordinator: Kafka's transactional producers run on it. Without
+   * it the transaction APIs are neither served nor advertised.
+   */
+  readonly transactions?: KafkaTransactions;
 }

@@ -70,7 +70,7 @@ describe("ApiVersions", () => {
     expect(answer.errorCode).toBe(0);
     const keys = answer.apiKeys as { apiKey: number; minVersion: number; maxVersion: number }[];
     expect(keys.find((k) => k.apiKey === 0)).toEqual({ apiKey: 0, minVersion: 0, maxVersion: 9 });
-    expect(keys.find((k) => k.apiKey === 1)).toEqual({ apiKey: 1, minVersion: 4, maxVersion: 12 });
+    expect(keys.find((k) => k.apiKey === 1)).toEqual({ apiKey: 1, minVersion: 4, maxVersion: 13 });
     expect(keys.find((k) => k.apiKey === 18)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 3 });
   });
 

@@ -6,7 +6,12 @@ import { ApiTable } from "./api-table.js";
 import { KafkaGroupCoordinator } from "./groups/group-coordinator.js";
 import type { KafkaGroups } from "./groups/kafka-groups.js";
 import { SharedKafkaGroups } from "./groups/shared-kafka-groups.js";
-import { groupHandlers, phaseOneHandlers, producerHandlers } from "./handlers/index.js";
+import {
+  groupHandlers,
+  phaseOneHandlers,
+  producerHandlers,
+  transactionHandlers,
+} from "./handlers/index.js";
 import { saslHandlers } from "./handlers/sasl.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaConnection } from "./kafka-connection.js";
@@ -60,7 +65,12 @@ export class KafkaServer {
     const host = options.host ?? "127.0.0.1";
     const sasl = options.saslUsers === undefined ? [] : saslHandlers();
     const table = new ApiTable([
-      ...(options.handlers ?? [...phaseOneHandlers(), ...groupHandlers(), ...producerHandlers()]),
+      ...(options.handlers ?? [
+        ...phaseOneHandlers(),
+        ...groupHandlers(),
+        ...producerHandlers(),
+        ...(options.backend.transactions === undefined ? [] : transactionHandlers()),
+      ]),
       ...sasl,
     ]);
     const clock = options.clock ?? new SystemClock();

@@ -13,7 +13,7 @@ import {
 import { storedCodecs } from "./test-support/stored-batches.js";
 
 // kcat (librdkafka's command-line client, Debian's package; .ci/run installs it) against
-// `sluice kafka start`, as a user would run both.
+// `sluice start`, as a user would run both.
 const inCi = process.env.CI === "true";
 const root = mkdtempSync(join(tmpdir(), "sluice-kcat-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -68,7 +68,7 @@ function member(bootstrap: string, group: string, topic: string) {
 const range = (prefix: string, n: number): string[] =>
   Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-describe("kcat against sluice kafka start", () => {
+describe("kcat against sluice start", () => {
   it.runIf(inCi && !hasKcat)("kcat is installed (CI installs it)", () => {
     expect.fail(`${KCAT} is missing: .ci/run installs Debian's kcat`);
   });
@@ -77,7 +77,7 @@ describe("kcat against sluice kafka start", () => {
     "metadata, every codec stored as sent, reading from the beginning, a group of two that rebalances, commits and lag across a restart",
     async () => {
       const dir = join(root, "data");
-      let server = await SluiceKafkaProcess.start(dir);
+      let server = await SluiceKafkaProcess.serve(dir);
       const kcat = (args: string[], input?: string) =>
         run(KCAT, ["-b", server.bootstrap, ...args], input);
       const members: Array<ReturnType<typeof member>> = [];
@@ -146,7 +146,7 @@ describe("kcat against sluice kafka start", () => {
 
         // After a restart: the commits are there (lag is what was produced since), and a member
         // reads on from them.
-        server = await SluiceKafkaProcess.start(dir);
+        server = await SluiceKafkaProcess.serve(dir);
         const restarted = new Kafka({
           brokers: [server.bootstrap],
           logLevel: logLevel.NOTHING,

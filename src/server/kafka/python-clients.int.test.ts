@@ -14,7 +14,7 @@ import {
 import { storedCodecs } from "./test-support/stored-batches.js";
 
 // Kafka clients written elsewhere, as Debian packages them (.ci/run installs them), against
-// `sluice kafka start` run as a user runs it. The scripts only drive the clients and report
+// `sluice start` run as a user runs it. The scripts only drive the clients and report
 // what they saw; the assertions are here.
 const inCi = process.env.CI === "true";
 const root = mkdtempSync(join(tmpdir(), "sluice-kafka-python-"));
@@ -69,7 +69,7 @@ function member(script: string, bootstrap: string, topic: string, group: string)
   };
 }
 
-describe.each(clients)("$name against sluice kafka start", ({ name, script, modules }) => {
+describe.each(clients)("$name against sluice start", ({ name, script, modules }) => {
   const available = pythonHas(modules);
 
   it.runIf(inCi && !available)(`${name} is installed (CI installs it)`, () => {
@@ -80,7 +80,7 @@ describe.each(clients)("$name against sluice kafka start", ({ name, script, modu
     "metadata, every codec stored as sent, reading from the beginning, a group of two that rebalances, commits and lag across a restart",
     async () => {
       const dir = join(root, name.split(" ")[0]!);
-      let server = await SluiceKafkaProcess.start(dir);
+      let server = await SluiceKafkaProcess.serve(dir);
       const step = <T>(...args: string[]) =>
         runJson<T>(PYTHON, [script, server.bootstrap, ...args]);
       const members: Array<ReturnType<typeof member>> = [];
@@ -146,7 +146,7 @@ describe.each(clients)("$name against sluice kafka start", ({ name, script, modu
         expect(await storedCodecs(dir, "codecs")).toEqual([[0], [1], [2], [3], [4]]);
 
         // The group's commits survive the restart: lag is what was produced since.
-        server = await SluiceKafkaProcess.start(dir);
+        server = await SluiceKafkaProcess.serve(dir);
         const lag = await step<Lag>("lag", "work", "g");
         expect(lag.state).toBe("Empty");
         expect(lag.partitions).toEqual(
@@ -179,7 +179,7 @@ describe("the course's producer-tuning exercise (Lab 2, Part B)", () => {
     "runs as written with kafka-python: 48 configurations of batch size, linger and codec",
     async () => {
       const dir = join(root, "course");
-      const server = await SluiceKafkaProcess.start(dir);
+      const server = await SluiceKafkaProcess.serve(dir);
       const records = 200;
       try {
         const result = await runJson<{ best: Record<string, unknown>; throughput: number }>(

@@ -6,7 +6,11 @@ export class AffixTable<T> {
   private readonly byLength = new Map<number, Map<string, T[]>>();
   private lengths: number[] = [];
   private tables: Map<string, T[]>[] = [];
-  private readonly found: (readonly T[])[] = [];
+  /**
+   * The item lists the last lookup found, in `found[0 .. count)`. Reused by every lookup (and
+   * never truncated, which costs more than it saves): read it before looking up again.
+   */
+  readonly found: (readonly T[])[] = [];
 
   constructor(private readonly fromEnd: boolean) {}
 
@@ -27,22 +31,24 @@ export class AffixTable<T> {
     return this.lengths.length === 0;
   }
 
-  /**
-   * The item lists of every affix `value` starts (or ends) with. The array returned is reused
-   * by the next lookup: read it before looking up again.
-   */
-  lookup(value: string): readonly (readonly T[])[] {
+  /** Finds the item lists of every affix `value` starts (or ends) with; returns how many. */
+  lookup(value: string): number {
     const found = this.found;
-    found.length = 0;
     const lengths = this.lengths;
     const size = value.length;
+    let count = 0;
     for (let i = 0; i < lengths.length; i++) {
       const length = lengths[i]!;
       if (length > size) break;
-      const part = this.fromEnd ? value.slice(size - length) : value.slice(0, length);
+      const part =
+        length === size
+          ? value
+          : this.fromEnd
+            ? value.slice(size - length)
+            : value.slice(0, length);
       const items = this.tables[i]!.get(part);
-      if (items !== undefined) found.push(items);
+      if (items !== undefined) found[count++] = items;
     }
-    return found;
+    return count;
   }
 }

@@ -6,8 +6,9 @@ import { WildcardTable } from "./wildcard-table.js";
 
 /** Where a field machine reports the conditions a value satisfies. */
 export interface ConditionSink {
-  satisfy(condition: number): void;
   satisfyAll(conditions: readonly number[]): void;
+  /** Satisfies `conditions[0 .. count)`. */
+  satisfyFirst(conditions: readonly number[], count: number): void;
 }
 
 /**
@@ -48,6 +49,7 @@ export class FieldMachine {
   private readonly butSuffixes = new AffixTable<number>(true);
   private readonly butWildcards = new WildcardTable();
   private needsLowerCase = false;
+  private hasAffixes = false;
   private hasWildcards = false;
   private hasCidr = false;
   private hasButWildcards = false;
@@ -62,6 +64,7 @@ export class FieldMachine {
       case "prefix":
       case "suffix": {
         if (matcher.ignoreCase) this.needsLowerCase = true;
+        else this.hasAffixes = true;
         const table =
           matcher.kind === "prefix"
             ? matcher.ignoreCase
@@ -148,17 +151,22 @@ export class FieldMachine {
   /** Satisfies the condition of every slot of `slots` the current value did not exclude. */
   private satisfyUnexcluded(slots: readonly number[], sink: ConditionSink): void {
     const round = this.round;
+    const hits = this.hits;
+    let count = 0;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
-      if (this.slotExcluded[slot] !== round) sink.satisfy(this.slotCondition[slot]!);
+      if (this.slotExcluded[slot] !== round) hits[count++] = this.slotCondition[slot]!;
     }
+    sink.satisfyFirst(hits, count);
   }
 
   /** Reports to `sink` every condition that `value` satisfies (some may come more than once). */
   match(value: Scalar, sink: ConditionSink): void {
     if (this.existsTrue.length > 0) sink.satisfyAll(this.existsTrue);
-    const exact = this.exact.get(value);
-    if (exact !== undefined) sink.satisfyAll(exact);
+    if (this.exact.size > 0) {
+      const exact = this.exact.get(value);
+      if (exact !== undefined) sink.satisfyAll(exact);
+    }
     if (this.butValues.length > 0) {
       this.startExclusions();
       const excluded = this.butValueExclusions.get(value);
@@ -170,21 +178,20 @@ export class FieldMachine {
       return;
     }
     if (typeof value !== "string") return;
-    satisfyLists(this.prefixes.lookup(value), sink);
-    satisfyLists(this.suffixes.lookup(value), sink);
+    if (this.hasAffixes) {
+      satisfyFound(this.prefixes, value, sink);
+      satisfyFound(this.suffixes, value, sink);
+    }
     const lower = this.needsLowerCase ? value.toLowerCase() : value;
     if (this.needsLowerCase) {
-      const same = this.lowered.get(lower);
-      if (same !== undefined) sink.satisfyAll(same);
-      satisfyLists(this.loweredPrefixes.lookup(lower), sink);
-      satisfyLists(this.loweredSuffixes.lookup(lower), sink);
+      if (this.lowered.size > 0) {
+        const same = this.lowered.get(lower);
+        if (same !== undefined) sink.satisfyAll(same);
+      }
+      satisfyFound(this.loweredPrefixes, lower, sink);
+      satisfyFound(this.loweredSuffixes, lower, sink);
     }
-    if (this.hasWildcards) {
-      const hits = this.hits;
-      hits.length = 0;
-      this.wildcards.lookup(value, hits);
-      sink.satisfyAll(hits);
-    }
+    if (this.hasWildcards) sink.satisfyFirst(this.hits, this.wildcards.lookup(value, this.hits, 0));
     if (this.hasCidr) {
       const key = ipKey(value);
       if (typeof key === "number") sink.satisfyAll(this.ipv4.lookup(key));
@@ -194,25 +201,26 @@ export class FieldMachine {
       this.startExclusions();
       const lowered = this.butLowered.get(lower);
       if (lowered !== undefined) this.excludeAll(lowered);
-      this.excludeLists(this.butPrefixes.lookup(value));
-      this.excludeLists(this.butSuffixes.lookup(value));
+      this.excludeFound(this.butPrefixes, value);
+      this.excludeFound(this.butSuffixes, value);
       if (this.hasButWildcards) {
         const hits = this.hits;
-        hits.length = 0;
-        this.butWildcards.lookup(value, hits);
-        this.excludeAll(hits);
+        const count = this.butWildcards.lookup(value, hits, 0);
+        for (let i = 0; i < count; i++) this.slotExcluded[hits[i]!] = this.round;
       }
       this.satisfyUnexcluded(this.butStrings, sink);
     }
   }
 
-  private excludeLists(lists: readonly (readonly number[])[]): void {
-    for (let i = 0; i < lists.length; i++) this.excludeAll(lists[i]!);
+  private excludeFound(table: AffixTable<number>, value: string): void {
+    const count = table.lookup(value);
+    for (let i = 0; i < count; i++) this.excludeAll(table.found[i]!);
   }
 }
 
-function satisfyLists(lists: readonly (readonly number[])[], sink: ConditionSink): void {
-  for (let i = 0; i < lists.length; i++) sink.satisfyAll(lists[i]!);
+function satisfyFound(table: AffixTable<number>, value: string, sink: ConditionSink): void {
+  const count = table.lookup(value);
+  for (let i = 0; i < count; i++) sink.satisfyAll(table.found[i]!);
 }
 
 function push<K>(map: Map<K, number[]>, key: K, value: number): void {

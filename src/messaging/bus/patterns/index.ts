@@ -13,6 +13,7 @@ export type { PatternLanguage } from "./pattern-error.js";
 export { parsePattern } from "./pattern-parser.js";
 export type { PatternDialect } from "./pattern-parser.js";
 export { PatternIndex } from "./pattern-index.js";
+export { JsonWalk } from "./json-walk.js";
 export { matchesPatternReference, valuesAt } from "./reference-matcher.js";
 export { matchesLeaf } from "./leaf-matcher.js";
 export {

@@ -6,7 +6,7 @@ import { PatternIndex } from "./pattern-index.js";
 import { matchesPatternReference } from "./reference-matcher.js";
 
 // A small vocabulary so that random patterns and random events actually meet.
-const keys = ["a", "b", "c", "a.b"];
+const keys = ["a", "b", "c", "a.b", 'q"k'];
 const strings = [
   "",
   "x",
@@ -19,6 +19,7 @@ const strings = [
   "2001:db8::1",
   "a*b",
   "ab",
+  'x"y\\',
 ];
 const numbers = [-1, 0, 0.5, 1, 2, 3, 5e9];
 
@@ -126,6 +127,9 @@ describe("PatternIndex agrees with the reference matcher", () => {
           for (const e of events) {
             const expected = parsed.flatMap((p, i) => (matchesPatternReference(p, e) ? [i] : []));
             expect(index.match(e).sort((x, y) => x - y)).toEqual(expected);
+            // The same event as JSON text, compact or spaced out, walked without parsing it.
+            const text = JSON.stringify(e, null, pairs % 2 === 0 ? undefined : 1);
+            expect(index.matchJson(text).sort((x, y) => x - y)).toEqual(expected);
             pairs += parsed.length;
             matches += expected.length;
           }

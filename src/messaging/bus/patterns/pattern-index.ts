@@ -1,22 +1,7 @@
 import { type ConditionSink, FieldMachine } from "./field-machine.js";
+import { JsonWalk } from "./json-walk.js";
+import { PathNode } from "./path-node.js";
 import { type Pattern, type Scalar, disjunctsOf } from "./pattern.js";
-
-/** A node of the tree of field paths the patterns mention. */
-class PathNode {
-  readonly children = new Map<string, PathNode>();
-  /** The children as parallel arrays, for a walk without iterator allocations. */
-  childKeys: string[] = [];
-  childNodes: PathNode[] = [];
-  field: FieldMachine | undefined;
-  /** The match in which a leaf value was last seen here (for `exists: false`). */
-  seen = 0;
-
-  freeze(): void {
-    this.childKeys = [...this.children.keys()];
-    this.childNodes = [...this.children.values()];
-    for (const child of this.childNodes) child.freeze();
-  }
-}
 
 /**
  * The counting half of a match: which conditions, alternatives and patterns one event has
@@ -64,27 +49,35 @@ class MatchRun<Id> implements ConditionSink {
     return !wrapped;
   }
 
-  satisfy(condition: number): void {
-    const epoch = this.epoch;
-    if (this.conditionEpoch[condition] === epoch) return;
-    this.conditionEpoch[condition] = epoch;
-    const alternative = this.conditionAlternative[condition]!;
-    let count = 1;
-    if (this.alternativeEpoch[alternative] === epoch)
-      count = this.alternativeCount[alternative]! + 1;
-    else this.alternativeEpoch[alternative] = epoch;
-    this.alternativeCount[alternative] = count;
-    if (count === this.alternativeNeeds[alternative]) {
-      const owner = this.alternativeOwner[alternative]!;
-      if (this.ownerEpoch[owner] !== epoch) {
-        this.ownerEpoch[owner] = epoch;
-        this.matched.push(this.owners[owner]!);
-      }
-    }
+  satisfyAll(conditions: readonly number[]): void {
+    this.satisfyFirst(conditions, conditions.length);
   }
 
-  satisfyAll(conditions: readonly number[]): void {
-    for (let i = 0; i < conditions.length; i++) this.satisfy(conditions[i]!);
+  /** The hot loop of every match: counts each new condition towards its alternative. */
+  satisfyFirst(conditions: readonly number[], count: number): void {
+    const epoch = this.epoch;
+    const conditionEpoch = this.conditionEpoch;
+    const conditionAlternative = this.conditionAlternative;
+    const alternativeEpoch = this.alternativeEpoch;
+    const alternativeCount = this.alternativeCount;
+    const alternativeNeeds = this.alternativeNeeds;
+    for (let i = 0; i < count; i++) {
+      const condition = conditions[i]!;
+      if (conditionEpoch[condition] === epoch) continue;
+      conditionEpoch[condition] = epoch;
+      const alternative = conditionAlternative[condition]!;
+      let satisfied = 1;
+      if (alternativeEpoch[alternative] === epoch) satisfied = alternativeCount[alternative]! + 1;
+      else alternativeEpoch[alternative] = epoch;
+      alternativeCount[alternative] = satisfied;
+      if (satisfied === alternativeNeeds[alternative]) {
+        const owner = this.alternativeOwner[alternative]!;
+        if (this.ownerEpoch[owner] !== epoch) {
+          this.ownerEpoch[owner] = epoch;
+          this.matched.push(this.owners[owner]!);
+        }
+      }
+    }
   }
 }
 
@@ -102,6 +95,7 @@ export class PatternIndex<Id> {
   private dirty = true;
   private root = new PathNode();
   private absentFields: PathNode[] = [];
+  private readonly walk = new JsonWalk();
   private run = new MatchRun<Id>(
     new Int32Array(0),
     new Int32Array(0),
@@ -134,10 +128,37 @@ export class PatternIndex<Id> {
    * value, as `JSON.parse` gives it: a property holding `undefined` counts as absent.
    */
   match(event: unknown): Id[] {
+    const run = this.begin();
+    this.visit(event, this.root, run);
+    return this.finish(run);
+  }
+
+  /**
+   * The ids whose pattern matches the event written as JSON `text`: the same as
+   * `match(JSON.parse(text))` for text without repeated keys in an object (as `JSON.stringify`
+   * writes it), but the text is read once and only the values at paths some pattern names are
+   * decoded (see `JsonWalk`). Text the walk finds malformed throws JSON.parse's `SyntaxError`;
+   * malformations inside values no pattern names may go unnoticed.
+   */
+  matchJson(text: string): Id[] {
+    const run = this.begin();
+    try {
+      this.walk.walk(text, this.root, run, run.epoch);
+    } catch (error) {
+      JSON.parse(text); // for text that is not JSON, JSON.parse's own message
+      throw error;
+    }
+    return this.finish(run);
+  }
+
+  private begin(): MatchRun<Id> {
     if (this.dirty) this.rebuild();
     const run = this.run;
     if (!run.begin()) this.resetSeen(this.root);
-    this.visit(event, this.root, run);
+    return run;
+  }
+
+  private finish(run: MatchRun<Id>): Id[] {
     const absent = this.absentFields;
     for (let i = 0; i < absent.length; i++) {
       const node = absent[i]!;
@@ -159,7 +180,7 @@ export class PatternIndex<Id> {
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         const child = object[key];
-        if (child !== undefined && Object.hasOwn(object, key))
+        if (child !== undefined && (!at.childInherited[i] || Object.hasOwn(object, key)))
           this.visit(child, at.childNodes[i]!, run);
       }
       return;

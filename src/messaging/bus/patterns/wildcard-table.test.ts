@@ -30,9 +30,9 @@ describe("WildcardTable", () => {
     const matchers = patterns.map(wildcard);
     matchers.forEach((m, i) => table.add(m.value, m.regex, i));
     for (const value of values) {
-      const hits: number[] = [];
-      table.lookup(value, hits);
-      const found = new Set(hits);
+      const hits: number[] = [-1];
+      const count = table.lookup(value, hits, 1);
+      const found = new Set(hits.slice(1, count));
       const expected = matchers.flatMap((m, i) => (m.regex.test(value) ? [i] : []));
       expect(
         [...found].sort((a, b) => a - b),

@@ -49,24 +49,35 @@ export class WildcardTable {
     } else this.scanned.push({ item, regex });
   }
 
-  /** Appends to `out` the item of every pattern `value` matches (an item may come more than once). */
-  lookup(value: string, out: number[]): void {
+  /**
+   * Writes into `out` from `count` on the item of every pattern `value` matches (an item may
+   * come more than once); returns the new count. `out` is a reused scratch list, never truncated.
+   */
+  lookup(value: string, out: number[], count: number): number {
     const exact = this.exact.get(value);
-    if (exact !== undefined) for (let i = 0; i < exact.length; i++) out.push(exact[i]!);
-    checkAll(this.heads.lookup(value), value, out);
-    checkAll(this.tails.lookup(value), value, out);
-    for (let i = 0; i < this.everything.length; i++) out.push(this.everything[i]!);
-    check(this.scanned, value, out);
+    if (exact !== undefined) for (let i = 0; i < exact.length; i++) out[count++] = exact[i]!;
+    count = checkAll(this.heads, this.heads.lookup(value), value, out, count);
+    count = checkAll(this.tails, this.tails.lookup(value), value, out, count);
+    for (let i = 0; i < this.everything.length; i++) out[count++] = this.everything[i]!;
+    return check(this.scanned, value, out, count);
   }
 }
 
-function checkAll(lists: readonly (readonly Entry[])[], value: string, out: number[]): void {
-  for (let i = 0; i < lists.length; i++) check(lists[i]!, value, out);
+function checkAll(
+  table: AffixTable<Entry>,
+  lists: number,
+  value: string,
+  out: number[],
+  count: number,
+): number {
+  for (let i = 0; i < lists; i++) count = check(table.found[i]!, value, out, count);
+  return count;
 }
 
-function check(entries: readonly Entry[], value: string, out: number[]): void {
+function check(entries: readonly Entry[], value: string, out: number[], count: number): number {
   for (let i = 0; i < entries.length; i++) {
     const { item, regex } = entries[i]!;
-    if (regex === undefined || regex.test(value)) out.push(item);
+    if (regex === undefined || regex.test(value)) out[count++] = item;
   }
+  return count;
 }

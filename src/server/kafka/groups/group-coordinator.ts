@@ -253,6 +253,11 @@ export class KafkaGroupCoordinator implements KafkaGroups {
     return [...(this.groups.get(groupId)?.offsets.values() ?? [])];
   }
 
+  /** Never: transactions need a backend with a transaction coordinator. */
+  hasPendingOffsets(): boolean {
+    return false;
+  }
+
   /** One group as DescribeGroups shows it (state Dead when there is no such group). */
   describe(groupId: string): GroupView {
     const group = this.groups.get(groupId);

@@ -33,6 +33,8 @@ export interface KafkaGroups {
     offsets: readonly CommittedOffset[],
   ): number | Promise<number>;
   committed(groupId: string): CommittedOffset[];
+  /** True while an open transaction holds offsets of this group for this partition. */
+  hasPendingOffsets(groupId: string, topic: string, partition: number): boolean;
   describe(groupId: string): GroupView;
   list(): Array<{ groupId: string; state: GroupState; protocolType: string }>;
   delete(groupId: string): number | Promise<number>;

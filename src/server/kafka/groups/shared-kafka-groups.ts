@@ -178,6 +178,10 @@ export class SharedKafkaGroups implements KafkaGroups {
     return this.coordinator.offsets.list(groupId);
   }
 
+  hasPendingOffsets(groupId: string, topic: string, partition: number): boolean {
+    return this.coordinator.offsets.hasPending(groupId, topic, partition);
+  }
+
   describe(groupId: string): GroupView {
     let group;
     try {

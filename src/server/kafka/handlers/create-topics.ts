@@ -7,6 +7,7 @@ import {
   type CreateTopicsRequest,
   type CreateTopicsResponse,
 } from "../protocol/schemas/index.js";
+import { topicIdOf } from "../topic-ids.js";
 import { errorCodeOf, errorMessageOf } from "./kafka-errors.js";
 import { topicConfigFromKafka, topicConfigToKafka } from "./topic-configs.js";
 
@@ -71,6 +72,7 @@ async function create(
       });
     return {
       name: topic.name,
+      topicId: topicIdOf(topic.name),
       errorCode: KafkaErrorCode.NONE,
       numPartitions: created.partitions,
       replicationFactor: 1,

@@ -2,30 +2,35 @@ import type { IsolationLevel } from "../../../messaging/topics/index.js";
 import { defineApi, type RequestContext } from "../api-handler.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
 import { fetch, type FetchRequest, type FetchResponse } from "../protocol/schemas/index.js";
+import { topicNamed } from "../topic-ids.js";
 import { errorCodeOf } from "./kafka-errors.js";
 
 type PartitionData = NonNullable<
   NonNullable<FetchResponse["responses"]>[number]["partitions"]
 >[number];
-type Wanted = { topic: string; partition: number; offset: number; maxBytes: number };
+/** A partition to read; `topic` is undefined for a topic id (v13+) no topic has. */
+type Wanted = { topic: string | undefined; partition: number; offset: number; maxBytes: number };
 
 /**
  * Fetch: stored batches are served as they are, from the one holding the fetch offset. Waits up
  * to maxWaitMs for minBytes; maxBytes bounds the whole answer and partitionMaxBytes each
  * partition, except that the first batch is always sent whole (KIP-74) so a consumer never
  * stalls on a batch larger than its limits. Fetch sessions are not kept: the answer's session id
- * 0 tells clients to send full fetches. Versions 13 and up name topics by id and are not served.
+ * 0 tells clients to send full fetches. From v13 topics are named by id (see topic-ids.ts); an
+ * id no topic has gets UNKNOWN_TOPIC_ID.
  */
 export const fetchApi = defineApi<FetchRequest, FetchResponse>({
   schema: fetch,
   minVersion: 4,
-  maxVersion: 12,
+  maxVersion: 13,
   async handle(request, context) {
     const isolation: IsolationLevel =
       request.isolationLevel === 1 ? "read_committed" : "read_uncommitted";
+    const byId = context.apiVersion >= 13;
+    const names = byId ? await context.backend.admin.listTopics() : [];
     const wanted: Wanted[] = request.topics.flatMap((t) =>
       t.partitions.map((p) => ({
-        topic: t.topic,
+        topic: byId ? topicNamed(t.topicId, names) : t.topic,
         partition: p.partition,
         offset: p.fetchOffset,
         maxBytes: p.partitionMaxBytes,
@@ -60,6 +65,11 @@ async function readAll(
   let failed = false;
   for (const w of wanted) {
     const budget = bytes === 0 ? w.maxBytes : Math.min(w.maxBytes, maxBytes - bytes);
+    if (w.topic === undefined) {
+      failed = true;
+      partitions.push(failedPartition(w.partition, KafkaErrorCode.UNKNOWN_TOPIC_ID));
+      continue;
+    }
     try {
       const read = await context.backend.partitions.read(
         w.topic,
@@ -76,24 +86,26 @@ async function readAll(
         highWatermark: read.highWatermark,
         lastStableOffset: read.lastStableOffset,
         logStartOffset: read.logStartOffset,
-        abortedTransactions: isolation === "read_committed" ? [] : null,
+        abortedTransactions: isolation === "read_committed" ? [...read.abortedTransactions] : null,
         preferredReadReplica: -1,
         records,
       });
     } catch (error) {
       failed = true;
-      partitions.push({
-        partitionIndex: w.partition,
-        errorCode: errorCodeOf(error),
-        highWatermark: -1,
-        lastStableOffset: -1,
-        logStartOffset: -1,
-        records: null,
-      });
+      partitions.push(failedPartition(w.partition, errorCodeOf(error)));
     }
   }
   return { partitions, bytes, failed };
 }
+
+const failedPartition = (partitionIndex: number, errorCode: number): PartitionData => ({
+  partitionIndex,
+  errorCode,
+  highWatermark: -1,
+  lastStableOffset: -1,
+  logStartOffset: -1,
+  records: null,
+});
 
 function answer(request: FetchRequest, partitions: PartitionData[]): FetchResponse {
   let at = 0;
@@ -102,6 +114,7 @@ function answer(request: FetchRequest, partitions: PartitionData[]): FetchRespon
     sessionId: 0,
     responses: request.topics.map((t) => ({
       topic: t.topic,
+      topicId: t.topicId,
       partitions: partitions.slice(at, (at += t.partitions.length)),
     })),
   };
@@ -120,9 +133,11 @@ async function waitForAny(
     await Promise.race([
       context.clock.sleep(timeoutMs, stop.signal).catch(() => undefined),
       ...wanted.map((w) =>
-        context.backend.partitions
-          .waitForRecords(w.topic, w.partition, w.offset, stop.signal)
-          .catch(() => undefined),
+        w.topic === undefined
+          ? new Promise<void>(() => undefined) // an unknown topic id never gets records
+          : context.backend.partitions
+              .waitForRecords(w.topic, w.partition, w.offset, stop.signal)
+              .catch(() => undefined),
       ),
     ]);
   } finally {

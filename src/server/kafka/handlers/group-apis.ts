@@ -152,7 +152,10 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
 
 type FetchTopics = OffsetFetchRequest["topics"];
 
-/** OffsetFetch: one group (v0-v7) or several (v8); -1 where nothing is committed. */
+/**
+ * OffsetFetch: one group (v0-v7) or several (v8); -1 where nothing is committed;
+ * UNSTABLE_OFFSET_COMMIT for a partition whose offsets an open transaction holds, when asked.
+ */
 export const offsetFetchApi = defineApi<OffsetFetchRequest, OffsetFetchResponse>({
   schema: offsetFetch,
   minVersion: 0,
@@ -169,12 +172,17 @@ export const offsetFetchApi = defineApi<OffsetFetchRequest, OffsetFetchResponse>
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
           const hit = find(t.name, partitionIndex);
+          // A read_committed consumer asks for stable offsets (v7+): while a transaction holds
+          // offsets for this partition it is told to retry, so it never starts from the older one.
+          const unstable =
+            request.requireStable &&
+            context.groups.hasPendingOffsets(groupId, t.name, partitionIndex);
           return {
             partitionIndex,
-            committedOffset: hit?.offset ?? -1,
+            committedOffset: unstable ? -1 : (hit?.offset ?? -1),
             committedLeaderEpoch: -1,
-            metadata: hit?.metadata ?? "",
-            errorCode: KafkaErrorCode.NONE,
+            metadata: unstable ? "" : (hit?.metadata ?? ""),
+            errorCode: unstable ? KafkaErrorCode.UNSTABLE_OFFSET_COMMIT : KafkaErrorCode.NONE,
           };
         }),
       }));

@@ -20,6 +20,12 @@ import {
 import { listOffsetsApi } from "./list-offsets.js";
 import { metadataApi } from "./metadata.js";
 import { produceApi } from "./produce.js";
+import {
+  addOffsetsToTxnApi,
+  addPartitionsToTxnApi,
+  endTxnApi,
+  txnOffsetCommitApi,
+} from "./transactions.js";
 
 /** Phase 1: topics, produce and fetch (ApiVersions is part of every table). */
 export function phaseOneHandlers(): ApiHandler<never, object>[] {
@@ -35,9 +41,17 @@ export function phaseOneHandlers(): ApiHandler<never, object>[] {
   ] as ApiHandler<never, object>[];
 }
 
-/** Phase 3: idempotent producers (transactions are not served yet). */
+/** Phase 3: idempotent producers (InitProducerId refuses transactional ids without a coordinator). */
 export function producerHandlers(): ApiHandler<never, object>[] {
   return [initProducerIdApi] as ApiHandler<never, object>[];
+}
+
+/** Phase 3: transactional producers, for backends with a transaction coordinator. */
+export function transactionHandlers(): ApiHandler<never, object>[] {
+  return [addPartitionsToTxnApi, addOffsetsToTxnApi, txnOffsetCommitApi, endTxnApi] as ApiHandler<
+    never,
+    object
+  >[];
 }
 
 /** Phase 2: consumer groups. */

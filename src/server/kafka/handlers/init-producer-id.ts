@@ -1,32 +1,36 @@
-import { defineApi } from "../api-handler.js";
+import { defineApi, type RequestContext } from "../api-handler.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
 import {
   initProducerId,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
 } from "../protocol/schemas/index.js";
-import { errorCodeOf } from "./kafka-errors.js";
+import { errorCodeOf, producerErrorCode } from "./kafka-errors.js";
 
 /** The largest producer epoch; past it Kafka gives a new producer id (as here). */
 const MAX_EPOCH = 32766;
+/** InitProducerId answers PRODUCER_FENCED from v4 on (KIP-588). */
+const FENCED_FROM = 4;
+
+const failed = (errorCode: number): InitProducerIdResponse => ({
+  errorCode,
+  producerId: -1,
+  producerEpoch: -1,
+});
 
 /**
- * InitProducerId for idempotent producers: a new producer id (epoch 0) from the backend, whose
- * partition logs then check each batch's sequence (a retry is acknowledged, not written twice;
- * a gap is OUT_OF_ORDER_SEQUENCE_NUMBER). v3+ clients hand their id back to bump the epoch.
- * Transactional ids are refused until transactions are served.
+ * InitProducerId. Without a transactional id (idempotent producers): a new producer id (epoch 0)
+ * from the backend, whose partition logs then check each batch's sequence (a retry is
+ * acknowledged, not written twice; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER); v3+ clients hand
+ * their id back to bump the epoch. With one: the backend's transaction coordinator gives the id
+ * its producer id and the next epoch, fencing older instances and settling what they left open.
  */
 export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerIdResponse>({
   schema: initProducerId,
   minVersion: 0,
   maxVersion: 4,
   async handle(request, context) {
-    if (request.transactionalId !== null)
-      return {
-        errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        producerId: -1,
-        producerEpoch: -1,
-      };
+    if (request.transactionalId !== null) return initTransactional(request, context);
     if (request.producerId >= 0 && request.producerEpoch >= 0 && request.producerEpoch < MAX_EPOCH)
       return {
         errorCode: KafkaErrorCode.NONE,
@@ -37,7 +41,42 @@ export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerId
       const producerId = await context.backend.partitions.allocateProducerId();
       return { errorCode: KafkaErrorCode.NONE, producerId, producerEpoch: 0 };
     } catch (error) {
-      return { errorCode: errorCodeOf(error), producerId: -1, producerEpoch: -1 };
+      return failed(errorCodeOf(error));
     }
   },
 });
+
+async function initTransactional(
+  request: InitProducerIdRequest,
+  context: RequestContext,
+): Promise<InitProducerIdResponse> {
+  const transactions = context.backend.transactions;
+  const transactionalId = request.transactionalId!;
+  if (transactions === undefined)
+    return failed(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  if (transactionalId === "") return failed(KafkaErrorCode.INVALID_REQUEST);
+  // v3+ (KIP-360): a producer recovering from an error hands back its id and epoch; only the
+  // current instance (or the one whose transaction timed out, one epoch behind) may go on.
+  if (request.producerId >= 0) {
+    const current = transactions.describe(transactionalId);
+    if (current === undefined || current.producerId !== request.producerId)
+      return failed(KafkaErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const timedOut =
+      current.state === "CompleteAbort" && request.producerEpoch === current.producerEpoch - 1;
+    if (request.producerEpoch !== current.producerEpoch && !timedOut)
+      return failed(
+        context.apiVersion >= FENCED_FROM
+          ? KafkaErrorCode.PRODUCER_FENCED
+          : KafkaErrorCode.INVALID_PRODUCER_EPOCH,
+      );
+  }
+  try {
+    const { producerId, producerEpoch } = await transactions.initProducerId(
+      transactionalId,
+      request.transactionTimeoutMs,
+    );
+    return { errorCode: KafkaErrorCode.NONE, producerId, producerEpoch };
+  } catch (error) {
+    return failed(producerErrorCode(error, context.apiVersion, FENCED_FROM));
+  }
+}

@@ -30,3 +30,14 @@ export async function attempt<T>(
     return { value: undefined, errorCode: errorCodeOf(error), errorMessage: errorMessageOf(error) };
   }
 }
+
+/**
+ * The error code for a producer's call at a version that may predate PRODUCER_FENCED (KIP-588
+ * added it at `fencedFrom`): older clients are told INVALID_PRODUCER_EPOCH, as Kafka tells them.
+ */
+export function producerErrorCode(error: unknown, apiVersion: number, fencedFrom: number): number {
+  const code = errorCodeOf(error);
+  return code === KafkaErrorCode.PRODUCER_FENCED && apiVersion < fencedFrom
+    ? KafkaErrorCode.INVALID_PRODUCER_EPOCH
+    : code;
+}

@@ -6,6 +6,7 @@ import {
   type MetadataRequest,
   type MetadataResponse,
 } from "../protocol/schemas/index.js";
+import { topicIdOf } from "../topic-ids.js";
 import { errorCodeOf } from "./kafka-errors.js";
 
 type TopicMetadata = NonNullable<MetadataResponse["topics"]>[number];
@@ -66,6 +67,7 @@ async function describe(
   return {
     errorCode: KafkaErrorCode.NONE,
     name,
+    topicId: topicIdOf(name),
     isInternal: topic.internal,
     partitions: Array.from({ length: topic.partitions }, (_, partitionIndex) => ({
       errorCode: KafkaErrorCode.NONE,

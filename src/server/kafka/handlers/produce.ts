@@ -1,7 +1,10 @@
 import { NO_RESPONSE, defineApi, type RequestContext } from "../api-handler.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
 import { produce, type ProduceRequest, type ProduceResponse } from "../protocol/schemas/index.js";
-import { errorCodeOf, errorMessageOf } from "./kafka-errors.js";
+import { errorMessageOf, producerErrorCode } from "./kafka-errors.js";
+
+/** Kafka answers a fenced producer's batch with INVALID_PRODUCER_EPOCH at every Produce version. */
+const FENCED_FROM = Number.POSITIVE_INFINITY;
 
 type PartitionResponse = NonNullable<
   NonNullable<ProduceResponse["responses"]>[number]["partitionResponses"]
@@ -78,7 +81,11 @@ async function append(
       logStartOffset: appended.logStartOffset,
     };
   } catch (error) {
-    return failed(partition, errorCodeOf(error), errorMessageOf(error));
+    return failed(
+      partition,
+      producerErrorCode(error, context.apiVersion, FENCED_FROM),
+      errorMessageOf(error),
+    );
   }
 }
 

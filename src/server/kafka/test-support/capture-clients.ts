@@ -2,13 +2,16 @@
 // each API and version per client) through a relaying socket, as fixtures for the codec test:
 //   npx tsx src/server/kafka/test-support/capture-clients.ts
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { KafkaServer } from "../kafka-server.js";
 import { FrameDecoder } from "../protocol/frame-decoder.js";
 import { KCAT, PYTHON, clientScript, run, runJson } from "./client-processes.js";
-import { MemoryBackend } from "./memory-backend.js";
+import { EmbeddedTopicService } from "../../../messaging/topics/embedded-topic-service.js";
+import { embeddedKafkaBackend } from "../embedded-kafka-backend.js";
 
 type Capture = Map<string, { apiKey: number; apiVersion: number; hex: string }>;
 const captures = new Map<string, Capture>();
@@ -37,8 +40,11 @@ const relay = createServer((client) => {
 await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
 const relayPort = (relay.address() as AddressInfo).port;
 const bootstrap = `127.0.0.1:${relayPort}`;
+// Embedded topics, so that transactions are served too.
+const dir = mkdtempSync(join(tmpdir(), "sluice-capture-"));
+const topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
 const server = await KafkaServer.listen({
-  backend: new MemoryBackend(),
+  backend: embeddedKafkaBackend(topics),
   port: 0,
   advertisedPort: relayPort,
 });
@@ -76,9 +82,17 @@ for (const [name, script] of [
   await step("consume-all", `${script}-t`, "10");
   await briefly(PYTHON, [clientScript(script), bootstrap, "member", `${script}-t`, "cg"], 6000);
   await step("lag", `${script}-t`, "cg");
+  if (script === "confluent_kafka_client.py") {
+    await step("transactions", `${script}-t`, "capture-txn", "2");
+    await step("read-isolated", `${script}-t`, "read_committed");
+    await step("create", `${script}-out`, "5");
+    await step("read-process-write", `${script}-t`, `${script}-out`, "rpw", "capture-rpw");
+  }
 }
 
 await server.close();
+await topics.close();
+rmSync(dir, { recursive: true, force: true });
 relay.close();
 
 const out = [...captures].map(([name, requests]) => ({

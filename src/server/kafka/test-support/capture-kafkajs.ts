@@ -1,13 +1,16 @@
 // Records the requests kafkajs sends (the first of each API and version) through a relaying
 // socket, as fixtures for the codec test:
 //   npx tsx src/server/kafka/test-support/capture-kafkajs.ts
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { KafkaServer } from "../kafka-server.js";
 import { FrameDecoder } from "../protocol/frame-decoder.js";
-import { MemoryBackend } from "./memory-backend.js";
+import { EmbeddedTopicService } from "../../../messaging/topics/embedded-topic-service.js";
+import { embeddedKafkaBackend } from "../embedded-kafka-backend.js";
 
 const captured = new Map<string, { apiKey: number; apiVersion: number; hex: string }>();
 let upstreamPort = 0;
@@ -31,8 +34,11 @@ const relay = createServer((client) => {
 });
 await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
 const relayPort = (relay.address() as AddressInfo).port;
+// Embedded topics, so that transactions are served too.
+const dir = mkdtempSync(join(tmpdir(), "sluice-capture-"));
+const topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
 const server = await KafkaServer.listen({
-  backend: new MemoryBackend(),
+  backend: embeddedKafkaBackend(topics),
   port: 0,
   advertisedPort: relayPort,
 });
@@ -68,6 +74,16 @@ await consumer.run({ eachMessage: () => Promise.resolve(void got++) });
 while (got < 1) await new Promise((r) => setTimeout(r, 50));
 await new Promise((r) => setTimeout(r, 500));
 await consumer.disconnect();
+const transactional = kafka.producer({ transactionalId: "capture-txn", maxInFlightRequests: 1 });
+await transactional.connect();
+const txn = await transactional.transaction();
+await txn.send({ topic: "captured", messages: [{ value: "in a transaction" }] });
+await txn.sendOffsets({
+  consumerGroupId: "capture-group",
+  topics: [{ topic: "captured", partitions: [{ partition: 0, offset: "1" }] }],
+});
+await txn.commit();
+await transactional.disconnect();
 await admin.describeGroups(["capture-group"]);
 await admin.listGroups();
 await admin.fetchOffsets({ groupId: "capture-group", topics: ["captured"] });
@@ -76,6 +92,8 @@ await admin.deleteTopics({ topics: ["captured"] });
 await producer.disconnect();
 await admin.disconnect();
 await server.close();
+await topics.close();
+rmSync(dir, { recursive: true, force: true });
 relay.close();
 
 const out = [...captured.values()].sort(

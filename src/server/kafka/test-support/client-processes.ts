@@ -1,9 +1,10 @@
-// Processes for the tests with real clients: `sluice kafka start` as a user starts it, one-shot
+// Processes for the tests with real clients: `sluice start` as a user starts it, one-shot
 // client steps that print one JSON line, and long-running clients that print JSON lines.
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../test-support/test-server.js";
 
 const MAIN = fileURLToPath(new URL("../../../cli/main.ts", import.meta.url));
 
@@ -25,7 +26,7 @@ export function pythonHas(modules: string): boolean {
 
 export const hasKcat = existsSync(KCAT);
 
-/** `sluice kafka start DIR --port 0 [args]` in its own process. */
+/** `sluice start` (or `sluice kafka start`) in its own process, serving Kafka on a free port. */
 export class SluiceKafkaProcess {
   private constructor(
     private readonly child: ChildProcess,
@@ -37,26 +38,41 @@ export class SluiceKafkaProcess {
     return `127.0.0.1:${this.port}`;
   }
 
-  static start(dir: string, args: readonly string[] = []): Promise<SluiceKafkaProcess> {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", MAIN, "kafka", "start", dir, "--port", "0", ...args],
-      { stdio: ["ignore", "pipe", "pipe"] },
+  /** `sluice start --data-dir DIR --kafka-port 0 [args]`: the server as users start it. */
+  static async serve(dir: string, args: readonly string[] = []): Promise<SluiceKafkaProcess> {
+    const httpPort = await freePort();
+    return SluiceKafkaProcess.spawn(
+      ["start", "--data-dir", dir, "--port", String(httpPort), "--kafka-port", "0", ...args],
+      /Kafka protocol on [^:]+:(\d+)/,
     );
+  }
+
+  /** `sluice kafka start DIR --port 0 [args]`: the Kafka listener alone. */
+  static start(dir: string, args: readonly string[] = []): Promise<SluiceKafkaProcess> {
+    return SluiceKafkaProcess.spawn(
+      ["kafka", "start", dir, "--port", "0", ...args],
+      /listening on [^:]+:(\d+)/,
+    );
+  }
+
+  private static spawn(args: readonly string[], portLine: RegExp): Promise<SluiceKafkaProcess> {
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     const collect = (chunk: Buffer): void => void (out += chunk.toString());
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
     return new Promise((resolve, reject) => {
       const onData = (): void => {
-        const match = /listening on [^:]+:(\d+)/.exec(out);
+        const match = portLine.exec(out);
         if (match === null) return;
         child.stdout.off("data", onData);
         child.off("exit", onExit);
         resolve(new SluiceKafkaProcess(child, Number(match[1]), () => out));
       };
       const onExit = (code: number | null): void =>
-        reject(new Error(`sluice kafka start exited with ${code}: ${out}`));
+        reject(new Error(`sluice ${args.join(" ")} exited with ${code}: ${out}`));
       child.stdout.on("data", onData);
       child.once("exit", onExit);
     });

@@ -177,6 +177,7 @@ export class MemoryBackend implements KafkaBackend, KafkaTopicAdmin, KafkaPartit
       const state = {
         highWatermark: p.nextOffset,
         lastStableOffset: p.nextOffset,
+        abortedTransactions: [],
         logStartOffset: 0,
       };
       return { bytes: Buffer.concat(parts), ...state };

@@ -8,7 +8,14 @@ import sys
 import threading
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
@@ -153,7 +160,89 @@ def lag(bootstrap, topic, group):
     out({"state": described[0].state, "partitions": rows})
 
 
+def transactions(bootstrap, topic, transactional_id, count):
+    """Three transactions of `count` records each: committed, aborted, committed."""
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": transactional_id})
+    producer.init_transactions(15)
+    for prefix, commit in [("committed", True), ("aborted", False), ("later", True)]:
+        producer.begin_transaction()
+        for i in range(int(count)):
+            producer.produce(topic, f"{prefix}-{i}".encode(), partition=i % 2)
+        if commit:
+            producer.commit_transaction(15)
+        else:
+            producer.flush(15)  # the records reach the partitions before the abort
+            producer.abort_transaction(15)
+    out({"transactions": 3})
+
+
+def read_isolated(bootstrap, topic, isolation):
+    """Every record of the topic from the beginning, at an isolation level, up to each partition's end."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "unused",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": isolation,
+        }
+    )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    records, at_end = [], set()
+    deadline = time.time() + 20
+    while len(at_end) < len(partitions) and time.time() < deadline:
+        for message in consumer.consume(num_messages=500, timeout=0.5):
+            if message.error() is None:
+                records.append(message.value().decode())
+            elif message.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(message.partition())
+    consumer.close()
+    out({"records": records})
+
+
+def read_process_write(bootstrap, source, sink, group, transactional_id):
+    """Exactly once: each batch read from `source` is written to `sink` upper-cased, with the
+    group's offsets in the same transaction; stops once every partition is read to its end."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+            **FAST_GROUP,
+        }
+    )
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": transactional_id})
+    producer.init_transactions(15)
+    consumer.subscribe([source])
+    partitions = len(consumer.list_topics(source, timeout=10).topics[source].partitions)
+    processed, at_end = 0, set()
+    deadline = time.time() + 30
+    while len(at_end) < partitions and time.time() < deadline:
+        messages = consumer.consume(num_messages=100, timeout=0.5)
+        batch = [m for m in messages if m.error() is None]
+        at_end |= {m.partition() for m in messages if m.error() is not None and m.error().code() == KafkaError._PARTITION_EOF}
+        if not batch:
+            continue
+        producer.begin_transaction()
+        for m in batch:
+            producer.produce(sink, m.value().upper(), partition=m.partition())
+        producer.send_offsets_to_transaction(
+            consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 15
+        )
+        producer.commit_transaction(15)
+        processed += len(batch)
+    consumer.close()
+    out({"processed": processed})
+
+
 STEPS = {
+    "transactions": transactions,
+    "read-isolated": read_isolated,
+    "read-process-write": read_process_write,
     "cluster": cluster,
     "create": create,
     "produce-codecs": produce_codecs,

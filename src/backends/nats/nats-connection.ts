@@ -1,0 +1,56 @@
+import {
+  type NatsConnection,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  connect,
+} from "@nats-io/transport-node";
+import { SluiceError } from "../../errors/index.js";
+
+/** Where a service finds its NATS servers. */
+export interface NatsConnectionOptions {
+  /** NATS servers, e.g. "nats://a:4222,b:4222,c:4222" or a list; ignored with `connection`. */
+  readonly servers?: string | readonly string[];
+  /** An open connection to use instead (the service then leaves it open on close). */
+  readonly connection?: NatsConnection;
+}
+
+/** "nats://a:4222,b:4222" or a list, as the NATS client takes it. */
+export function parseServers(servers: string | readonly string[]): string[] {
+  const list = typeof servers === "string" ? servers.split(",") : [...servers];
+  return list.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** The given connection, or a new one that reconnects for ever; `owned` says who closes it. */
+export async function natsConnection(
+  options: NatsConnectionOptions,
+): Promise<{ nc: NatsConnection; owned: boolean }> {
+  if (options.connection !== undefined) return { nc: options.connection, owned: false };
+  const nc = await connect({
+    servers: parseServers(options.servers ?? "nats://127.0.0.1:4222"),
+    maxReconnectAttempts: -1,
+  });
+  return { nc, owned: true };
+}
+
+/** A namespace prefixes stream and bucket names: 1-32 of A-Z a-z 0-9 _ -. */
+export function checkNamespace(namespace: unknown): string {
+  if (typeof namespace === "string" && /^[A-Za-z0-9_-]{1,32}$/.test(namespace)) return namespace;
+  throw new SluiceError(
+    "SLUICE_VALIDATION",
+    `namespace: expected 1-32 of A-Z a-z 0-9 _ -, got ${JSON.stringify(namespace)}`,
+    { field: "namespace" },
+  );
+}
+
+/**
+ * A publish that got no answer (a timeout, or no stream leader to answer yet, which the client
+ * reports as "JetStream not enabled" caused by "no responders"): worth sending again.
+ */
+export function isUnanswered(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    if (e instanceof TimeoutError || e instanceof NoRespondersError) return true;
+    if (e instanceof RequestError && e.isNoResponders()) return true;
+  }
+  return false;
+}

@@ -1,0 +1,104 @@
+import type { KV, KvEntry } from "@nats-io/kv";
+import { SluiceError } from "../../errors/index.js";
+import { TopicError } from "../../messaging/topics/topic-error.js";
+import { type GroupRecord, emptyGroup } from "./nats-group-record.js";
+
+const GROUP_PREFIX = "group.";
+/** Compare-and-set rounds before a change gives up (each lost round means another member wrote). */
+const MAX_ROUNDS = 50;
+
+/** Key-value keys allow [-/_=.a-zA-Z0-9]: a group id is any string, so it is base64url-coded. */
+const keyOf = (groupId: string): string =>
+  GROUP_PREFIX + Buffer.from(groupId, "utf8").toString("base64url");
+const groupIdOf = (key: string): string =>
+  Buffer.from(key.slice(GROUP_PREFIX.length), "base64url").toString("utf8");
+
+/**
+ * Consumer groups in the topics' key-value bucket, one value per group (`group.<id>`). A change
+ * reads the value, applies a function to it and writes it back only if no one wrote in between
+ * (the bucket's revision check); otherwise it reads again and re-applies. So members of one group
+ * in any number of processes change it one at a time, as through Kafka's group coordinator.
+ */
+export class NatsGroupStore {
+  constructor(private readonly kv: KV) {}
+
+  /** The group's record, undefined if there is none. */
+  async get(groupId: string): Promise<GroupRecord | undefined> {
+    const entry = await this.kv.get(keyOf(groupId));
+    return entry === null || entry.operation !== "PUT" ? undefined : parse(entry);
+  }
+
+  /**
+   * Applies `change` to the group (a fresh empty record if there is none) and stores the result
+   * if `change` says it changed anything; returns what `change` returned. `change` may run more
+   * than once and must throw, not write, to refuse.
+   */
+  async update<T>(
+    groupId: string,
+    change: (group: GroupRecord) => { result: T; changed: boolean },
+  ): Promise<T> {
+    const key = keyOf(groupId);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const entry = await this.kv.get(key);
+      const exists = entry !== null && entry.operation === "PUT";
+      const group = exists ? parse(entry) : emptyGroup();
+      const { result, changed } = change(group);
+      if (!changed) return result;
+      try {
+        if (exists) await this.kv.update(key, JSON.stringify(group), entry.revision);
+        else await this.kv.create(key, JSON.stringify(group));
+        return result;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    throw new TopicError(
+      "REBALANCE_IN_PROGRESS",
+      `groupId: group ${groupId} changed ${MAX_ROUNDS} times under this change; try again`,
+      "groupId",
+    );
+  }
+
+  /** Deletes the group if `check` accepts it as it is now. */
+  async remove(groupId: string, check: (group: GroupRecord | undefined) => void): Promise<void> {
+    const key = keyOf(groupId);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const entry = await this.kv.get(key);
+      const exists = entry !== null && entry.operation === "PUT";
+      check(exists ? parse(entry) : undefined);
+      if (!exists) return;
+      try {
+        await this.kv.delete(key, { previousSeq: entry.revision });
+        return;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+  }
+
+  /** Every group id with a record. */
+  async groupIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const key of await this.kv.keys(`${GROUP_PREFIX}>`)) ids.push(groupIdOf(key));
+    return ids.sort();
+  }
+}
+
+/** The bucket refused a write because the value changed since it was read. */
+function isConflict(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /wrong last sequence|key exists|10071/i.test(message);
+}
+
+function parse(entry: KvEntry): GroupRecord {
+  try {
+    const parsed = entry.json<GroupRecord>();
+    if (Array.isArray(parsed.members) && typeof parsed.generation === "number") return parsed;
+  } catch {
+    // reported below
+  }
+  throw new SluiceError(
+    "SLUICE_CORRUPT",
+    `consumer group entry ${entry.key} (revision ${entry.revision}) is not valid`,
+  );
+}

@@ -1,0 +1,155 @@
+import { randomBytes } from "node:crypto";
+import { StorageType, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { CompressionType } from "../../messaging/topics/topic-producer.js";
+import { machineInfo } from "../../observability/index.js";
+import { natsConnection } from "./nats-connection.js";
+import { NatsTopicService } from "./nats-topic-service.js";
+
+export interface NatsProduceBenchOptions {
+  /** NATS servers, e.g. "nats://127.0.0.1:4222". */
+  readonly servers: string;
+  readonly replicas: number;
+  readonly numRecords: number;
+  readonly recordSize: number;
+  readonly partitions: number;
+  /** Records sent and not yet acknowledged, at most (both sides). */
+  readonly inFlight: number;
+  readonly batchSize: number;
+  readonly lingerMs: number;
+  readonly compression: CompressionType;
+  readonly quiet: boolean;
+}
+
+export const defaultNatsProduceBenchOptions: NatsProduceBenchOptions = {
+  servers: "nats://127.0.0.1:4222",
+  replicas: 1,
+  numRecords: 50_000,
+  recordSize: 100,
+  partitions: 1,
+  inFlight: 1000,
+  batchSize: 16384,
+  lingerMs: 5,
+  compression: "none",
+  quiet: false,
+};
+
+export interface NatsProduceBenchResult {
+  readonly benchmark: "nats-produce";
+  readonly parameters: Omit<NatsProduceBenchOptions, "quiet">;
+  readonly machine: ReturnType<typeof machineInfo>;
+  /** Records/s through Sluice's producer into a topic on JetStream (one stream per partition). */
+  readonly sluiceRecordsPerSec: number;
+  /** Records/s of the plain client publishing the same records into one stream per partition. */
+  readonly plainRecordsPerSec: number;
+  /** Sluice's throughput as a share of the plain client's. */
+  readonly ratio: number;
+  /** CPU time of this process per record (user + system), each side. */
+  readonly sluiceCpuMicrosPerRecord: number;
+  readonly plainCpuMicrosPerRecord: number;
+}
+
+/** Runs `send` for every record with at most `inFlight` unacknowledged; returns records/s and CPU µs/record. */
+async function drive(
+  o: NatsProduceBenchOptions,
+  send: (i: number) => Promise<unknown>,
+): Promise<{ perSec: number; cpuMicros: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const pending = new Set<Promise<unknown>>();
+  for (let i = 0; i < o.numRecords; i++) {
+    const p = send(i).finally(() => pending.delete(p));
+    pending.add(p);
+    if (pending.size >= o.inFlight) await Promise.race(pending);
+  }
+  await Promise.all(pending);
+  const elapsed = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return {
+    perSec: (o.numRecords * 1000) / elapsed,
+    cpuMicros: (used.user + used.system) / o.numRecords,
+  };
+}
+
+/**
+ * kafka-producer-perf-test's workload on JetStream, through Sluice and through the plain client
+ * in the same run: `numRecords` records of `recordSize` bytes, round-robin over `partitions`,
+ * at most `inFlight` unacknowledged at a time.
+ */
+export async function runNatsProduceBench(
+  options: NatsProduceBenchOptions,
+): Promise<NatsProduceBenchResult> {
+  const { nc } = await natsConnection({ servers: options.servers });
+  const namespace = `BENCH${randomBytes(4).toString("hex")}`;
+  try {
+    // Untimed first rounds of both sides, so neither pays for compiling and warming the code
+    // paths they share (the client's publish), whichever runs first.
+    const warmUp = { ...options, numRecords: Math.min(2000, options.numRecords) };
+    await sluiceRun(nc, `${namespace}W`, warmUp);
+    await plainRun(nc, `${namespace}W`, warmUp);
+    const sluice = await sluiceRun(nc, namespace, options);
+    const plain = await plainRun(nc, namespace, options);
+    const { quiet: _quiet, ...parameters } = options;
+    const result: NatsProduceBenchResult = {
+      benchmark: "nats-produce",
+      parameters,
+      machine: machineInfo(),
+      sluiceRecordsPerSec: sluice.perSec,
+      plainRecordsPerSec: plain.perSec,
+      ratio: sluice.perSec / plain.perSec,
+      sluiceCpuMicrosPerRecord: sluice.cpuMicros,
+      plainCpuMicrosPerRecord: plain.cpuMicros,
+    };
+    if (!options.quiet)
+      process.stdout.write(
+        `nats-produce (replicas ${options.replicas}, ${options.partitions} partitions): ` +
+          `Sluice ${Math.round(sluice.perSec)} records/s (${sluice.cpuMicros.toFixed(0)} µs CPU each), ` +
+          `plain JetStream ${Math.round(plain.perSec)} records/s (${plain.cpuMicros.toFixed(0)} µs CPU each), ` +
+          `Sluice at ${(result.ratio * 100).toFixed(0)}% (${options.recordSize} B)\n`,
+      );
+    return result;
+  } finally {
+    const jsm = await jetstreamManager(nc);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) if (name.includes(namespace)) names.push(name);
+    for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+    await nc.close();
+  }
+}
+
+async function sluiceRun(nc: NatsConnection, namespace: string, o: NatsProduceBenchOptions) {
+  const service = await NatsTopicService.open({ connection: nc, replicas: o.replicas, namespace });
+  try {
+    await service.admin.createTopic({ name: "perf", partitions: o.partitions });
+    const producer = service.producer({
+      partitioner: "round-robin",
+      batchSize: o.batchSize,
+      lingerMs: o.lingerMs,
+      compression: o.compression,
+    });
+    const value = Buffer.alloc(o.recordSize, 120);
+    const run = await drive(o, () => producer.send({ topic: "perf", value }));
+    await producer.close();
+    return run;
+  } finally {
+    await service.close();
+  }
+}
+
+async function plainRun(nc: NatsConnection, namespace: string, o: NatsProduceBenchOptions) {
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const subjects: string[] = [];
+  for (let p = 0; p < o.partitions; p++) {
+    const subject = `${namespace}.plain.${p}`;
+    await jsm.streams.add({
+      name: `${namespace}_PLAIN_${p}`,
+      subjects: [subject],
+      storage: StorageType.File,
+      num_replicas: o.replicas,
+    });
+    subjects.push(subject);
+  }
+  const value = Buffer.alloc(o.recordSize, 120);
+  return drive(o, (i) => js.publish(subjects[i % subjects.length]!, value));
+}

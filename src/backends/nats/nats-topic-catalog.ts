@@ -1,0 +1,132 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
+import { SluiceError } from "../../errors/index.js";
+import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
+
+/** A topic as the catalog keeps it. `uid` is new for every incarnation of the name. */
+export interface NatsTopicDefinition {
+  readonly name: string;
+  readonly uid: string;
+  readonly partitions: number;
+  readonly config: TopicConfig;
+}
+
+const TOPIC_PREFIX = "topic.";
+
+/**
+ * The topics of a namespace in a replicated key-value bucket (`topic.<name>`), with a local
+ * copy every process keeps current by watching the bucket: a topic created or grown in one
+ * process appears in the others. Consumer groups live in the same bucket (`NatsGroupStore`).
+ */
+export class NatsTopicCatalog {
+  private readonly topics = new Map<string, NatsTopicDefinition>();
+  private readonly revisions = new Map<string, number>();
+  private watching: { stop(): void } | undefined;
+
+  private constructor(readonly kv: KV) {}
+
+  static async open(
+    js: JetStreamClient,
+    bucket: string,
+    replicas: number,
+  ): Promise<NatsTopicCatalog> {
+    // No direct gets: with replicas a follower may answer one, and a group member reading its
+    // own join back from a follower that has not applied it yet would think itself gone.
+    const kv = await new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false });
+    const catalog = new NatsTopicCatalog(kv);
+    // Watch first, then load: a change made in between is seen by one or the other, and the
+    // revision decides which is newer.
+    const updates = await kv.watch({
+      key: `${TOPIC_PREFIX}>`,
+      include: KvWatchInclude.UpdatesOnly,
+    });
+    catalog.watching = updates;
+    void (async () => {
+      for await (const entry of updates) catalog.apply(entry);
+    })().catch(() => undefined); // a closed connection ends the watch
+    const keys: string[] = [];
+    for await (const key of await kv.keys(`${TOPIC_PREFIX}>`)) keys.push(key);
+    for (const key of keys) {
+      const entry = await kv.get(key);
+      if (entry !== null) catalog.apply(entry);
+    }
+    return catalog;
+  }
+
+  private apply(entry: KvEntry): void {
+    const name = entry.key.slice(TOPIC_PREFIX.length);
+    if ((this.revisions.get(name) ?? 0) >= entry.revision) return;
+    this.revisions.set(name, entry.revision);
+    if (entry.operation !== "PUT") this.topics.delete(name);
+    else this.topics.set(name, parse(entry));
+  }
+
+  /** The topic as this process knows it (kept current by the watch). */
+  get(name: string): NatsTopicDefinition | undefined {
+    return this.topics.get(name);
+  }
+
+  /** The topic as the bucket has it now (for a topic another process made a moment ago). */
+  async fetch(name: string): Promise<NatsTopicDefinition | undefined> {
+    const entry = await this.kv.get(TOPIC_PREFIX + name);
+    if (entry !== null) this.apply(entry);
+    return this.topics.get(name);
+  }
+
+  names(): string[] {
+    return [...this.topics.keys()].sort();
+  }
+
+  /** Adds the topic unless the name is taken; false if it was. */
+  async create(definition: NatsTopicDefinition): Promise<boolean> {
+    let revision: number;
+    try {
+      revision = await this.kv.create(TOPIC_PREFIX + definition.name, JSON.stringify(definition));
+    } catch (error) {
+      const existing = await this.kv.get(TOPIC_PREFIX + definition.name);
+      if (existing !== null && existing.operation === "PUT") {
+        this.apply(existing);
+        return false;
+      }
+      throw error;
+    }
+    this.learn(definition.name, revision, definition);
+    return true;
+  }
+
+  async put(definition: NatsTopicDefinition): Promise<void> {
+    const revision = await this.kv.put(TOPIC_PREFIX + definition.name, JSON.stringify(definition));
+    this.learn(definition.name, revision, definition);
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.kv.delete(TOPIC_PREFIX + name);
+    const entry = await this.kv.get(TOPIC_PREFIX + name);
+    if (entry !== null) this.apply(entry);
+    else this.topics.delete(name);
+  }
+
+  /** A write of this process, known before the watch reports it. */
+  private learn(name: string, revision: number, definition: NatsTopicDefinition): void {
+    if ((this.revisions.get(name) ?? 0) >= revision) return;
+    this.revisions.set(name, revision);
+    this.topics.set(name, definition);
+  }
+
+  close(): void {
+    this.watching?.stop();
+  }
+}
+
+function parse(entry: KvEntry): NatsTopicDefinition {
+  try {
+    const parsed = entry.json<NatsTopicDefinition>();
+    if (typeof parsed.uid === "string" && Number.isSafeInteger(parsed.partitions)) return parsed;
+  } catch {
+    // reported below
+  }
+  throw new SluiceError(
+    "SLUICE_CORRUPT",
+    `topic catalog entry ${entry.key} (revision ${entry.revision}) is not valid`,
+  );
+}

@@ -1,0 +1,323 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { randomBytes } from "node:crypto";
+import { asError } from "../../errors/index.js";
+import type { Clock, Timer } from "../../time/index.js";
+import { resolveProducerOptions } from "../../messaging/topics/embedded-producer.js";
+import { isList } from "../../messaging/topics/input-checks.js";
+import { keepProcessAlive } from "../../messaging/topics/keep-alive.js";
+import { type Partitioner, createPartitioner } from "../../messaging/topics/partitioner.js";
+import {
+  type PreparedRecord,
+  type RecordContext,
+  prepareRecord,
+} from "../../messaging/topics/producer-record.js";
+import type { OffsetAndMetadata, TopicPartition } from "../../messaging/topics/topic-admin.js";
+import { TopicError, invalidTopicInput } from "../../messaging/topics/topic-error.js";
+import type {
+  ConsumerGroupMetadata,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+  TopicProducer,
+} from "../../messaging/topics/topic-producer.js";
+import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
+import { encodeRecord, partitionAddress, publishRecord } from "./partition-stream.js";
+
+/** Why transactions are refused on this backend (also in docs/nats.md). */
+export const NO_TRANSACTIONS =
+  "transactions are not available on NATS JetStream: nats-server has no atomic write across " +
+  "streams (atomic batch publish came in 2.12, within one stream), so records of several " +
+  "partitions and the group's offsets cannot be committed or aborted together";
+
+interface ResultSink {
+  readonly results: RecordMetadata[];
+  remaining: number;
+  failed: boolean;
+  readonly resolve: (results: RecordMetadata[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface PendingBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: PreparedRecord[];
+  readonly sinks: ResultSink[];
+  readonly slots: number[];
+  bytes: number;
+  timer: Timer | undefined;
+}
+
+/**
+ * A producer on JetStream: records are checked and placed as the embedded producer does
+ * (`prepareRecord`, the same partitioners), gather per partition for `lingerMs` or `batchSize`
+ * bytes, and a batch is published as one message per record, pipelined, into the partition's
+ * stream. An idempotent producer gives every record a `Nats-Msg-Id` (producer id, partition,
+ * sequence), so a publish retried after a lost acknowledgement is stored once.
+ */
+export class NatsTopicProducer implements TopicProducer {
+  private readonly options: ReturnType<typeof resolveProducerOptions>;
+  private readonly partitioner: Partitioner;
+  private readonly recordContext: RecordContext;
+  private readonly batches = new Map<string, PendingBatch>();
+  private readonly sequences = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly producerId = randomBytes(8).toString("hex");
+  /** Sends waiting for a topic this process has not seen yet, in call order. */
+  private lookups: Promise<void> = Promise.resolve();
+  private pendingLookups = 0;
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly catalog: NatsTopicCatalog,
+    private readonly namespace: string,
+    private readonly clock: Clock,
+    options: ProducerOptions,
+    private readonly onClose: (producer: NatsTopicProducer) => void,
+  ) {
+    this.options = resolveProducerOptions(options);
+    if (this.options.transactionalId !== undefined)
+      throw new TopicError(
+        "INVALID_CONFIG",
+        `transactionalId: ${NO_TRANSACTIONS}`,
+        "transactionalId",
+      );
+    this.partitioner = createPartitioner(this.options.partitioner);
+    this.recordContext = {
+      partitionCount: (topic) => catalog.get(topic)?.partitions,
+      maxMessageBytes: (topic) => catalog.get(topic)!.config.maxMessageBytes,
+      maxRequestBytes: this.options.maxRequestBytes,
+      now: () => clock.now(),
+      partitioner: this.partitioner,
+    };
+  }
+
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    return this.submit([record], false).then((r) => r[0]!);
+  }
+
+  sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+    if (!isList(records) || records.length === 0)
+      return Promise.reject(invalidTopicInput("records", "a non-empty array of records", records));
+    return this.submit(records, true);
+  }
+
+  private submit(records: readonly ProducerRecord[], batch: boolean): Promise<RecordMetadata[]> {
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const sink: ResultSink = {
+        results: new Array<RecordMetadata>(records.length),
+        remaining: records.length,
+        failed: false,
+        resolve,
+        reject,
+      };
+      const place = (): void => {
+        try {
+          if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
+          // Check every record first, so a bad one fails the call before any is sent.
+          const prepared = records.map((r, i) =>
+            prepareRecord(r, batch ? `records[${i}].` : "", this.recordContext),
+          );
+          prepared.forEach((p, i) => this.place(p, sink, i));
+        } catch (error) {
+          reject(asError(error));
+        }
+      };
+      const unknown = records.filter(
+        (r) =>
+          r !== null &&
+          typeof r === "object" &&
+          typeof r.topic === "string" &&
+          this.catalog.get(r.topic) === undefined,
+      );
+      if (unknown.length === 0 && this.pendingLookups === 0) return place();
+      // A topic made by another process a moment ago: ask the bucket, keeping call order.
+      this.pendingLookups++;
+      this.lookups = this.lookups
+        .then(async () => {
+          for (const r of unknown) await this.catalog.fetch(r.topic).catch(() => undefined);
+        })
+        .then(place)
+        .finally(() => this.pendingLookups--);
+    });
+  }
+
+  private place(prepared: PreparedRecord, sink: ResultSink, slot: number): void {
+    const { topic, partition, size } = prepared;
+    const key = `${topic}\u0000${partition}`;
+    let batch = this.batches.get(key);
+    if (batch !== undefined && batch.bytes + size > this.options.batchSize && batch.bytes > 0) {
+      this.dispatch(batch);
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = { topic, partition, records: [], sinks: [], slots: [], bytes: 0, timer: undefined };
+      this.batches.set(key, batch);
+    }
+    batch.records.push(prepared);
+    batch.sinks.push(sink);
+    batch.slots.push(slot);
+    batch.bytes += size;
+    if (batch.bytes >= this.options.batchSize) this.dispatch(batch);
+    else if (this.options.lingerMs === 0) this.scheduleFlush();
+    else if (batch.timer === undefined) {
+      const lingering = batch;
+      const release = keepProcessAlive();
+      const timer = this.clock.setTimer(this.options.lingerMs, () => {
+        release();
+        if (this.batches.get(key) === lingering) this.dispatch(lingering);
+      });
+      lingering.timer = {
+        cancel: () => {
+          release();
+          timer.cancel();
+        },
+      };
+    }
+  }
+
+  /** With lingerMs 0, records sent in the same turn still share a batch. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      for (const batch of [...this.batches.values()]) this.dispatch(batch);
+    });
+  }
+
+  private dispatch(batch: PendingBatch): void {
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    if (this.batches.get(key) === batch) this.batches.delete(key);
+    batch.timer?.cancel();
+    this.partitioner.onBatchSent(batch.topic);
+    const definition = this.catalog.get(batch.topic);
+    if (definition === undefined) {
+      this.fail(
+        batch,
+        new TopicError(
+          "UNKNOWN_TOPIC_OR_PARTITION",
+          `topic: no topic ${JSON.stringify(batch.topic)}`,
+          "topic",
+        ),
+      );
+      return;
+    }
+    const address = partitionAddress(this.namespace, definition, batch.partition);
+    const first = this.sequences.get(key) ?? 0;
+    this.sequences.set(key, first + batch.records.length);
+    // Published together: one connection keeps their order, so their offsets follow it.
+    const written = Promise.all(
+      batch.records.map((r, i) =>
+        publishRecord(
+          this.js,
+          address,
+          encodeRecord(r.input, this.options.compression),
+          this.options.idempotent
+            ? `${this.producerId}-${batch.partition}-${first + i}`
+            : undefined,
+        ),
+      ),
+    );
+    if (this.options.acks === 0) {
+      this.complete(batch, undefined);
+      this.track(written.catch(() => undefined));
+      return;
+    }
+    this.track(
+      written.then(
+        (offsets) => this.complete(batch, offsets),
+        (error: unknown) => this.fail(batch, translate(error, batch)),
+      ),
+    );
+  }
+
+  private complete(batch: PendingBatch, offsets: number[] | undefined): void {
+    for (let i = 0; i < batch.records.length; i++) {
+      const sink = batch.sinks[i]!;
+      if (sink.failed) continue;
+      sink.results[batch.slots[i]!] = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: offsets === undefined ? -1 : offsets[i]!,
+        timestamp: batch.records[i]!.input.timestamp!,
+      };
+      if (--sink.remaining === 0) sink.resolve(sink.results);
+    }
+  }
+
+  private fail(batch: PendingBatch, error: Error): void {
+    for (const sink of batch.sinks) {
+      if (sink.failed) continue;
+      sink.failed = true;
+      sink.reject(error);
+    }
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise));
+  }
+
+  async flush(): Promise<void> {
+    await this.lookups;
+    for (const batch of [...this.batches.values()]) this.dispatch(batch);
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  initTransactions(): Promise<void> {
+    return Promise.reject(notTransactional());
+  }
+
+  beginTransaction(): Promise<void> {
+    return Promise.reject(notTransactional());
+  }
+
+  sendOffsetsToTransaction(
+    _offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
+    _group: ConsumerGroupMetadata,
+  ): Promise<void> {
+    return Promise.reject(notTransactional());
+  }
+
+  commitTransaction(): Promise<void> {
+    return Promise.reject(notTransactional());
+  }
+
+  abortTransaction(): Promise<void> {
+    return Promise.reject(notTransactional());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      this.onClose(this);
+    }
+  }
+}
+
+function notTransactional(): TopicError {
+  return new TopicError(
+    "INVALID_TXN_STATE",
+    "transactionalId: this producer is not transactional (transactions are not available on NATS JetStream)",
+    "transactionalId",
+  );
+}
+
+/** JetStream's refusals in the producer's terms. */
+function translate(error: unknown, batch: PendingBatch): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/no stream matches subject|stream not found|503/i.test(message))
+    return new TopicError(
+      "UNKNOWN_TOPIC_OR_PARTITION",
+      `topic: partition ${batch.topic}-${batch.partition} is gone (${message})`,
+      "topic",
+    );
+  if (/maximum message size|message size exceeds/i.test(message))
+    return new TopicError("MESSAGE_TOO_LARGE", `value: ${message}`, "value");
+  return asError(error);
+}

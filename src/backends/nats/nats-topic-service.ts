@@ -1,0 +1,142 @@
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { registerKafkaCodecs } from "../../messaging/topics/kafka-codecs.js";
+import type { TopicAdmin } from "../../messaging/topics/topic-admin.js";
+import type { ConsumerOptions, TopicConsumer } from "../../messaging/topics/topic-consumer.js";
+import { TopicError } from "../../messaging/topics/topic-error.js";
+import type { ProducerOptions, TopicProducer } from "../../messaging/topics/topic-producer.js";
+import type { TopicService } from "../../messaging/topics/topic-service.js";
+import { type Clock, systemClock } from "../../time/index.js";
+import { type NatsConnectionOptions, checkNamespace, natsConnection } from "./nats-connection.js";
+import { NatsGroupStore } from "./nats-group-store.js";
+import { NatsTopicAdmin } from "./nats-topic-admin.js";
+import { NatsTopicCatalog } from "./nats-topic-catalog.js";
+import { type ConsumerContext, NatsTopicConsumer } from "./nats-topic-consumer.js";
+import { NatsTopicProducer } from "./nats-topic-producer.js";
+
+export interface NatsTopicServiceOptions extends NatsConnectionOptions {
+  readonly clock?: Clock;
+  /** Copies JetStream keeps of every partition stream and of the topics bucket: 1, 3 or 5 (default 1). */
+  readonly replicas?: number;
+  /** Prefix of every stream and bucket name, so several services can share servers (default "SLUICE"). */
+  readonly namespace?: string;
+  /** The key-value bucket of topics and consumer groups (default "<namespace>_topics"). */
+  readonly bucket?: string;
+}
+
+/**
+ * Kafka-semantics topics on NATS JetStream, shared by any number of processes: one stream per
+ * partition (offsets are its sequences), topics and consumer groups (membership, assignment,
+ * committed offsets) in a replicated key-value bucket. Transactions are not available (see
+ * `NO_TRANSACTIONS`).
+ */
+export class NatsTopicService implements TopicService {
+  readonly admin: TopicAdmin;
+  private readonly producers = new Set<NatsTopicProducer>();
+  private readonly consumers = new Set<NatsTopicConsumer>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly context: ConsumerContext;
+  private closed = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly ownsConnection: boolean,
+    private readonly js: JetStreamClient,
+    jsm: JetStreamManager,
+    private readonly catalog: NatsTopicCatalog,
+    private readonly namespace: string,
+    private readonly clock: Clock,
+    replicas: number,
+  ) {
+    const groups = new NatsGroupStore(catalog.kv);
+    this.admin = new NatsTopicAdmin(jsm, catalog, groups, namespace, replicas, clock);
+    this.context = {
+      js,
+      jsm,
+      catalog,
+      groups,
+      namespace,
+      clock,
+      track: (work) => {
+        this.background.add(work);
+        void work.finally(() => this.background.delete(work)).catch(() => undefined);
+        return work;
+      },
+    };
+  }
+
+  /** Connects and loads the namespace's topics. */
+  static async open(options: NatsTopicServiceOptions = {}): Promise<NatsTopicService> {
+    registerKafkaCodecs();
+    const namespace = checkNamespace(options.namespace ?? "SLUICE");
+    const replicas = options.replicas ?? 1;
+    const { nc, owned } = await natsConnection(options);
+    try {
+      const js = jetstream(nc);
+      const jsm = await jetstreamManager(nc);
+      const catalog = await NatsTopicCatalog.open(
+        js,
+        options.bucket ?? `${namespace}_topics`,
+        replicas,
+      );
+      return new NatsTopicService(
+        nc,
+        owned,
+        js,
+        jsm,
+        catalog,
+        namespace,
+        options.clock ?? systemClock,
+        replicas,
+      );
+    } catch (error) {
+      if (owned) await nc.close();
+      throw error;
+    }
+  }
+
+  producer(options: ProducerOptions = {}): TopicProducer {
+    this.ensureOpen();
+    const producer = new NatsTopicProducer(
+      this.js,
+      this.catalog,
+      this.namespace,
+      this.clock,
+      options,
+      (p) => this.producers.delete(p),
+    );
+    this.producers.add(producer);
+    return producer;
+  }
+
+  consumer(options: ConsumerOptions = {}): TopicConsumer {
+    this.ensureOpen();
+    const consumer = new NatsTopicConsumer(this.context, options, (c) => this.consumers.delete(c));
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /** Resolves once background work (heartbeats, asynchronous commits) started so far is done. */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new TopicError("ILLEGAL_STATE", "the topic service is closed");
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of [...this.producers]) await p.close().catch(() => undefined);
+    for (const c of [...this.consumers]) await c.close().catch(() => undefined);
+    await this.idle();
+    this.catalog.close();
+    if (this.ownsConnection) await this.nc.close();
+  }
+}

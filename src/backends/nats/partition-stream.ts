@@ -1,0 +1,287 @@
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { type MsgHdrs, TimeoutError, headers as natsHeaders } from "@nats-io/transport-node";
+import {
+  CompressionCodec,
+  type CompressionName,
+  MAX_DECOMPRESSED_BATCH_BYTES,
+  type RecordInput,
+  codecByName,
+} from "../../engine/index.js";
+import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
+import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
+import { TopicError } from "../../messaging/topics/topic-error.js";
+import { isUnanswered } from "./nats-connection.js";
+import type { NatsTopicDefinition } from "./nats-topic-catalog.js";
+
+/** How long one publish waits for its acknowledgement before it is sent again (same msg id). */
+const PUBLISH_ATTEMPT_MS = 2000;
+/** How long a publish keeps trying through timeouts and elections. */
+const PUBLISH_DEADLINE_MS = 15_000;
+/** The window in which a publish sent again with the same `Nats-Msg-Id` is stored once. */
+export const PRODUCER_DUPLICATE_WINDOW_MS = 2 * 60_000;
+/** Room for a record's headers (key, timestamp, record headers) beyond maxMessageBytes. */
+const HEADER_ALLOWANCE_BYTES = 64 * 1024;
+
+/**
+ * One partition of a topic: its own stream `<namespace>_T_<uid>_<p>` with one subject
+ * `<namespace>.topic.<uid>.<p>`, one JetStream message per record. A stream's sequence is
+ * dense (1, 2, 3, ... and a purge moves the first one up without renumbering), so the record at
+ * stream sequence s has offset s - 1, exactly Kafka's dense per-partition offsets.
+ */
+export interface PartitionAddress {
+  readonly stream: string;
+  readonly subject: string;
+}
+
+export function partitionAddress(
+  namespace: string,
+  topic: Pick<NatsTopicDefinition, "uid">,
+  partition: number,
+): PartitionAddress {
+  return {
+    stream: `${namespace}_T_${topic.uid}_${partition}`,
+    subject: `${namespace}.topic.${topic.uid}.${partition}`,
+  };
+}
+
+/** The stream settings a topic's config asks for. */
+function streamConfig(
+  address: PartitionAddress,
+  config: TopicConfig,
+  replicas: number,
+): Partial<StreamConfig> & { name: string } {
+  return {
+    name: address.stream,
+    subjects: [address.subject],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    num_replicas: replicas,
+    // Retention runs on the servers' clocks (nanoseconds; 0 is unbounded).
+    max_age: config.retentionMs < 0 ? 0 : config.retentionMs * 1_000_000,
+    max_bytes: config.retentionBytes < 0 ? -1 : config.retentionBytes,
+    max_msg_size: config.maxMessageBytes + HEADER_ALLOWANCE_BYTES,
+    // JetStream wants the duplicate window within max_age.
+    duplicate_window:
+      Math.min(
+        PRODUCER_DUPLICATE_WINDOW_MS,
+        config.retentionMs < 0 ? Number.MAX_SAFE_INTEGER : config.retentionMs,
+      ) * 1_000_000,
+  };
+}
+
+export async function createPartitionStream(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  config: TopicConfig,
+  replicas: number,
+): Promise<void> {
+  await jsm.streams.add(streamConfig(address, config, replicas));
+}
+
+export async function updatePartitionStream(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  config: TopicConfig,
+  replicas: number,
+): Promise<void> {
+  const { name: _name, ...rest } = streamConfig(address, config, replicas);
+  await jsm.streams.update(address.stream, rest);
+}
+
+export async function removePartitionStream(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+): Promise<void> {
+  try {
+    await jsm.streams.delete(address.stream);
+  } catch {
+    // already gone (deleted by another process)
+  }
+}
+
+/** Where a partition's log stands, from its stream's state. */
+export interface PartitionState {
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+  readonly sizeBytes: number;
+}
+
+export async function partitionState(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+): Promise<PartitionState> {
+  const { state } = await jsm.streams.info(address.stream);
+  // An empty stream reports first_seq = last_seq + 1 after a purge, and 0 / 0 when new.
+  const highWatermark = state.last_seq;
+  const logStartOffset = state.messages === 0 ? highWatermark : state.first_seq - 1;
+  return { logStartOffset, highWatermark, sizeBytes: state.bytes };
+}
+
+/** Kafka's DeleteRecords: a purge of every sequence before `beforeOffset + 1`. */
+export async function deletePartitionRecords(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  beforeOffset: number,
+): Promise<void> {
+  const { highWatermark } = await partitionState(jsm, address);
+  if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0 || beforeOffset > highWatermark)
+    throw new TopicError(
+      "OFFSET_OUT_OF_RANGE",
+      `beforeOffset: expected an offset from 0 to ${highWatermark}, got ${beforeOffset}`,
+      "beforeOffset",
+    );
+  await jsm.streams.purge(address.stream, { seq: beforeOffset + 1 });
+}
+
+/** A record's timestamp, read from its message without decoding the rest. */
+async function timestampAt(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  offset: number,
+): Promise<number | undefined> {
+  try {
+    const m = await jsm.streams.getMessage(address.stream, { seq: offset + 1 });
+    return m === null ? undefined : Number(m.header.get("t"));
+  } catch {
+    return undefined; // deleted meanwhile
+  }
+}
+
+/**
+ * The first offset whose timestamp is >= `timestampMs`, or the high watermark: a binary
+ * search over the stream, reading one message per step. It assumes a partition's timestamps
+ * do not decrease (as records sent with the producer's clock do).
+ */
+export async function offsetForTimestamp(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  timestampMs: number,
+): Promise<number> {
+  const { logStartOffset, highWatermark } = await partitionState(jsm, address);
+  let low = logStartOffset;
+  let high = highWatermark;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    const t = await timestampAt(jsm, address, middle);
+    if (t === undefined) {
+      low = middle + 1; // purged under us: the answer is later
+      continue;
+    }
+    if (t >= timestampMs) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
+// ------------------------------------------------------------------ records as messages
+
+/**
+ * A record as one message: the value (compressed with the producer's codec, if any) as
+ * payload; key (base64), timestamp, record headers and codec as message headers.
+ */
+export function encodeRecord(
+  record: RecordInput,
+  compression: CompressionName,
+): { payload: Uint8Array; headers: MsgHdrs } {
+  const h = natsHeaders();
+  h.set("t", String(record.timestamp));
+  if (record.key !== null && record.key !== undefined) h.set("k", record.key.toString("base64"));
+  if (record.headers !== undefined && record.headers.length > 0)
+    h.set(
+      "h",
+      JSON.stringify(record.headers.map((x) => [x.key, x.value?.toString("base64") ?? null])),
+    );
+  let payload: Buffer = record.value ?? Buffer.alloc(0);
+  if (record.value === null || record.value === undefined) h.set("n", "1");
+  else if (compression !== "none") {
+    payload = codecByName(compression)!.compress(payload);
+    h.set("c", String(CompressionCodec[compression]));
+  }
+  return { payload, headers: h };
+}
+
+const CODEC_NAMES = new Map<number, CompressionName>(
+  Object.entries(CompressionCodec).map(([name, id]) => [id, name as CompressionName]),
+);
+
+export function decodeRecord(topic: string, partition: number, m: JsMsg): ConsumerRecord {
+  const h = m.headers;
+  const key = h?.get("k");
+  const headers = h?.get("h");
+  let value: Buffer | null = null;
+  if (h?.get("n") !== "1") {
+    value = Buffer.from(m.data);
+    const codec = h?.get("c");
+    if (codec !== undefined && codec !== "") {
+      const name = CODEC_NAMES.get(Number(codec));
+      const implementation = name === undefined ? undefined : codecByName(name);
+      if (implementation === undefined)
+        throw new TopicError(
+          "CORRUPT_MESSAGE",
+          `${topic}-${partition} offset ${m.seq - 1}: unknown codec ${codec}`,
+        );
+      value = implementation.decompress(value, MAX_DECOMPRESSED_BATCH_BYTES);
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset: m.seq - 1,
+    timestamp: Number(h?.get("t")),
+    key: key === undefined || key === "" ? null : Buffer.from(key, "base64"),
+    value,
+    headers:
+      headers === undefined || headers === ""
+        ? []
+        : (JSON.parse(headers) as Array<[string, string | null]>).map(([k, v]) => ({
+            key: k,
+            value: v === null ? null : Buffer.from(v, "base64"),
+          })),
+  };
+}
+
+/**
+ * Publishes one record; resolves with its offset. A publish that gets no answer (a dead
+ * connection, an election) is sent again with the same `Nats-Msg-Id`, so it is stored once.
+ */
+export async function publishRecord(
+  js: JetStreamClient,
+  address: PartitionAddress,
+  message: { payload: Uint8Array; headers: MsgHdrs },
+  msgID: string | undefined,
+): Promise<number> {
+  const deadline = Date.now() + PUBLISH_DEADLINE_MS;
+  for (;;) {
+    try {
+      const ack = await js.publish(address.subject, message.payload, {
+        headers: message.headers,
+        timeout: PUBLISH_ATTEMPT_MS,
+        ...(msgID === undefined ? {} : { msgID }),
+      });
+      return ack.seq - 1;
+    } catch (error) {
+      if (msgID === undefined || Date.now() >= deadline || !isUnanswered(error)) throw error;
+      if (!(error instanceof TimeoutError)) await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** The ordered-consumer start for reading from `offset` on. */
+export function startAt(offset: number): {
+  deliver_policy: DeliverPolicy;
+  opt_start_seq?: number;
+} {
+  return offset <= 0
+    ? { deliver_policy: DeliverPolicy.All }
+    : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: offset + 1 };
+}

@@ -1,0 +1,98 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { valueAtPath } from "../json-path.js";
+import { parseEventPattern } from "./event-pattern.js";
+import { JsonWalk } from "./json-walk.js";
+import { PatternIndex } from "./pattern-index.js";
+
+function indexOf(patterns: Record<string, unknown>): PatternIndex<string> {
+  const index = new PatternIndex<string>();
+  for (const [id, pattern] of Object.entries(patterns)) index.set(id, parseEventPattern(pattern));
+  return index;
+}
+
+describe("matching events from JSON text", () => {
+  const index = indexOf({
+    status: { detail: { status: ["paid"] } },
+    total: { detail: { total: [{ numeric: [">", 100] }] } },
+    flag: { detail: { flag: [true] } },
+    nothing: { detail: { gone: [null] } },
+    absent: { detail: { coupon: [{ exists: false }] } },
+    proto: { detail: { constructor: ["x"] } },
+  });
+  const matches = (text: string): string[] => index.matchJson(text).sort();
+
+  it("agrees with matching the parsed text, whatever the spacing and escapes", () => {
+    const texts = [
+      '{"detail":{"status":"paid","total":1e3,"flag":true,"gone":null}}',
+      ' {\n "detail" : { "st\\u0061tus" : "p\\u0061id" , "total" : 100.5 ,"flag":true,"gone":null } } ',
+      '{"other":{"status":"paid","x":[1,{"a":"}"},"\\"]"]},"detail":{"status":["held","paid"],"total":-1}}',
+      '{"detail":{"constructor":"x","items":[[{"status":"paid"}]]}}',
+      '{"detail":{"status":"pa\\"id","coupon":"C1","note":"\\\\"}}',
+      '{"detail":[]}',
+      "[]",
+      '"text"',
+    ];
+    for (const text of texts)
+      expect(matches(text), text).toEqual(index.match(JSON.parse(text)).sort());
+  });
+
+  it("finds values inside arrays and tells absent fields", () => {
+    expect(matches('{"detail":{"status":["held","paid"],"total":[5,500]}}')).toEqual([
+      "absent",
+      "status",
+      "total",
+    ]);
+    expect(matches('{"detail":{"coupon":"C1"}}')).toEqual([]);
+  });
+
+  it("refuses text that is not JSON with JSON.parse's SyntaxError", () => {
+    // Values at paths no pattern names are skipped, not checked: the broken ones here are read.
+    const broken = [
+      '{"detail":{"status":"paid"',
+      '{"detail" "paid"}',
+      "{",
+      "",
+      '{"detail":{"flag":tru}}',
+    ];
+    for (const text of broken) expect(() => index.matchJson(text), text).toThrow(SyntaxError);
+  });
+});
+
+describe("the text of a part of a JSON value", () => {
+  /** Every path in `value`, through objects and arrays. */
+  function pathsOf(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+    const paths = [at];
+    if (Array.isArray(value)) value.forEach((v, i) => paths.push(...pathsOf(v, [...at, i])));
+    else if (value !== null && typeof value === "object")
+      for (const [k, v] of Object.entries(value)) paths.push(...pathsOf(v, [...at, k]));
+    return paths;
+  }
+
+  it("is what serialising the parsed part gives, for text as JSON.stringify writes it", () => {
+    const walk = new JsonWalk();
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = JSON.stringify(value);
+        for (const path of pathsOf(JSON.parse(text))) {
+          const part = walk.textAt(text, path);
+          expect(part, JSON.stringify(path)).toBe(
+            JSON.stringify(valueAtPath(JSON.parse(text), path)),
+          );
+        }
+        expect(walk.textAt(text, ["\u0000absent"])).toBeUndefined();
+        expect(walk.textAt(text, [1_000])).toBeUndefined();
+      }),
+      { numRuns: 500, seed: 21 },
+    );
+  });
+
+  it("reads keys with escapes and text with spaces", () => {
+    const walk = new JsonWalk();
+    const text = ' { "a\\u0062" : [ 1 , { "c" : "d\\\\" } ] , "e" : 2 } ';
+    expect(walk.textAt(text, ["ab", 1, "c"])).toBe('"d\\\\"');
+    expect(walk.textAt(text, ["e"])).toBe("2");
+    expect(walk.textAt(text, ["ab", 2])).toBeUndefined();
+    expect(walk.textAt(text, ["e", "f"])).toBeUndefined();
+  });
+});

@@ -1,0 +1,45 @@
+import type { FieldMachine } from "./field-machine.js";
+
+/** A node of the tree of field paths the patterns of an index mention. */
+export class PathNode {
+  readonly children = new Map<string, PathNode>();
+  /** The children as parallel arrays, for a walk without iterator allocations. */
+  childKeys: string[] = [];
+  childNodes: PathNode[] = [];
+  /** Per child: whether plain objects inherit its key ("constructor"), so it needs `hasOwn`. */
+  childInherited: boolean[] = [];
+  /** Per key length, the children whose key has that length (for walks over JSON text). */
+  private byLength: (number[] | undefined)[] = [];
+  field: FieldMachine | undefined;
+  /** The match in which a leaf value was last seen here (for `exists: false`). */
+  seen = 0;
+
+  /** Whether anything below this node can be matched: an object here is worth walking. */
+  get hasChildren(): boolean {
+    return this.childKeys.length > 0;
+  }
+
+  /** The child keyed by `text[start, end)`, compared in place; undefined when there is none. */
+  childAt(text: string, start: number, end: number): PathNode | undefined {
+    const candidates = this.byLength[end - start];
+    if (candidates === undefined) return undefined;
+    next: for (let i = 0; i < candidates.length; i++) {
+      const child = candidates[i]!;
+      const key = this.childKeys[child]!;
+      for (let k = 0; k < key.length; k++)
+        if (key.charCodeAt(k) !== text.charCodeAt(start + k)) continue next;
+      return this.childNodes[child];
+    }
+    return undefined;
+  }
+
+  /** Fixes the arrays walks read; call after the last change to the tree. */
+  freeze(): void {
+    this.childKeys = [...this.children.keys()];
+    this.childNodes = [...this.children.values()];
+    this.childInherited = this.childKeys.map((key) => key in Object.prototype);
+    this.byLength = [];
+    this.childKeys.forEach((key, i) => (this.byLength[key.length] ??= []).push(i));
+    for (const child of this.childNodes) child.freeze();
+  }
+}

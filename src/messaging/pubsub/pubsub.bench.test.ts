@@ -1,0 +1,15 @@
+import { describe, expect, it } from "vitest";
+import { runPubSubBench } from "./pubsub.bench.js";
+
+// Checks that the benchmark runs and reports its figures, on tiny inputs; never its speed.
+describe("sluice bench pubsub", () => {
+  it("fans every message out to every subscription and reports CPU per message", async () => {
+    const result = (await runPubSubBench(
+      { numMessages: 30, subscriptions: 2, producers: 2 },
+      true,
+    )) as Record<string, number>;
+    expect(result.deliveries).toBe(60);
+    expect(result.fanOutMessagesPerSec).toBeGreaterThan(0);
+    expect(result.cpuMicrosPerMessage).toBeGreaterThan(0);
+  });
+});

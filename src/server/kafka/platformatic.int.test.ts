@@ -1,0 +1,145 @@
+// @platformatic/kafka (1.x, the line that installs on Node 20), a client that names topics by id
+// when it fetches (Fetch v13+), against the listener on embedded topics.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  Admin,
+  Consumer,
+  MessagesStreamModes,
+  Producer,
+  stringDeserializers,
+  stringSerializers,
+} from "@platformatic/kafka";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import { KafkaServer } from "./kafka-server.js";
+import { KafkaErrorCode } from "./protocol/error-codes.js";
+import {
+  fetch,
+  metadata,
+  type FetchResponse,
+  type MetadataResponse,
+} from "./protocol/schemas/index.js";
+import { RawKafkaClient } from "./test-support/raw-client.js";
+import { topicIdOf } from "./topic-ids.js";
+
+let dir: string;
+let topics: EmbeddedTopicService;
+let server: KafkaServer;
+const connectionErrors: Error[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sluice-platformatic-"));
+  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
+  server = await KafkaServer.listen({
+    backend: embeddedKafkaBackend(topics),
+    port: 0,
+    onConnectionError: (e) => connectionErrors.push(e),
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  await topics.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const fetchBody = (topicId: Buffer) => ({
+  maxWaitMs: 0,
+  minBytes: 1,
+  maxBytes: 1 << 20,
+  isolationLevel: 0,
+  topics: [{ topicId, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+});
+
+describe("@platformatic/kafka", () => {
+  it("creates a topic, produces, and a consumer group reads every record from the earliest offset", async () => {
+    const bootstrapBrokers = [`127.0.0.1:${server.port}`];
+    const admin = new Admin({ clientId: "plat-admin", bootstrapBrokers });
+    const producer = new Producer({
+      clientId: "plat-producer",
+      bootstrapBrokers,
+      serializers: stringSerializers,
+    });
+    const consumer = new Consumer({
+      groupId: "plat-group",
+      clientId: "plat-consumer",
+      bootstrapBrokers,
+      deserializers: stringDeserializers,
+    });
+    try {
+      await admin.createTopics({ topics: ["plat"], partitions: 2, replicas: 1 });
+      expect((await topics.admin.describeTopic("plat")).partitions).toBe(2);
+      const values = Array.from({ length: 10 }, (_, i) => `v${i}`);
+      await producer.send({
+        messages: values.map((value, i) => ({
+          topic: "plat",
+          key: `k${i}`,
+          value,
+          partition: i % 2,
+        })),
+      });
+      const stream = await consumer.consume({
+        topics: ["plat"],
+        mode: MessagesStreamModes.EARLIEST,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 500,
+        autocommit: false,
+      });
+      const seen: string[] = [];
+      try {
+        for await (const message of stream) {
+          seen.push(message.value);
+          if (seen.length === values.length) break;
+        }
+      } finally {
+        await stream.close();
+      }
+      expect(seen.sort()).toEqual(values.sort());
+    } finally {
+      await consumer.close();
+      await producer.close();
+      await admin.close();
+    }
+  }, 60_000);
+});
+
+describe("topic ids", () => {
+  it("Metadata gives each topic its id, and Fetch v13 reads a topic by it", async () => {
+    await topics.admin.createTopic({ name: "by-id", partitions: 1 });
+    const producer = topics.producer();
+    await producer.send({ topic: "by-id", value: "named by id" });
+    await producer.close();
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const meta = await client.request<MetadataResponse>(metadata, 12, {
+        topics: [{ topicId: Buffer.alloc(16), name: "by-id" }],
+        allowAutoTopicCreation: false,
+      });
+      const topicId = meta.topics![0]!.topicId!;
+      expect(topicId).toEqual(topicIdOf("by-id"));
+      const answer = await client.request<FetchResponse>(fetch, 13, fetchBody(topicId));
+      expect(answer.responses![0]!.topicId).toEqual(topicId);
+      const partition = answer.responses![0]!.partitions![0]!;
+      expect(partition.errorCode).toBe(KafkaErrorCode.NONE);
+      expect(partition.records!.toString()).toContain("named by id");
+
+      const unknown = await client.request<FetchResponse>(
+        fetch,
+        13,
+        fetchBody(topicIdOf("no-such-topic")),
+      );
+      expect(unknown.responses![0]!.partitions![0]!.errorCode).toBe(
+        KafkaErrorCode.UNKNOWN_TOPIC_ID,
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  it("closed no connection for a protocol error", () => {
+    expect(connectionErrors).toEqual([]);
+  });
+});
