@@ -133,6 +133,7 @@ async function* consume(
       replies.delete(frame.id!);
       if (frame.type === "reply") waiting.resolve();
       else waiting.reject(remote.toError({ status: 400, ...frame.error! }));
+      if (closing && replies.size === 0) socket.close();
     } else if (frame.type === "error" && frame.error !== undefined)
       failure = remote.toError({ status: 400, ...frame.error });
     nudge();
@@ -156,7 +157,7 @@ async function* consume(
   const settle = (command: Record<string, unknown>): Promise<void> => {
     // Once the socket is gone the server handed this consumer's events to the others, so a
     // settlement now changes nothing, as with the library's consumers.
-    if (socket.readyState !== WebSocket.OPEN) return Promise.resolve();
+    if (socket.readyState !== WebSocket.OPEN || closing) return Promise.resolve();
     const id = ++nextId;
     return new Promise<void>((resolve, reject) => {
       replies.set(id, { resolve, reject });
@@ -179,7 +180,14 @@ async function* consume(
       });
     },
   });
-  const onAbort = (): void => socket.close();
+  // Settlements sent before the consumer stops are answered first, so their promises tell
+  // the truth; the socket closes once none is waiting.
+  let closing = false;
+  const close = (): void => {
+    closing = true;
+    if (replies.size === 0) socket.close();
+  };
+  const onAbort = close;
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -212,7 +220,7 @@ async function* consume(
   } finally {
     signal?.removeEventListener("abort", onAbort);
     remote.untrack(socket);
-    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)
-      socket.close();
+    if (socket.readyState === WebSocket.CONNECTING) socket.close();
+    else if (socket.readyState === WebSocket.OPEN) close();
   }
 }
