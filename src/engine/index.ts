@@ -7,13 +7,16 @@ export { compactLog } from "./compactor.js";
 export type { CompactableLog, CompactionResult } from "./compactor.js";
 export {
   encodeBatch,
+  RecordBatchBuilder,
   decodeRecords,
+  decodeRecordsInto,
   decodeBatches,
+  logRecord,
   checkBatch,
   readBatchHeader,
   BATCH_HEADER_BYTES,
 } from "./record-batch.js";
-export type { BatchHeader, BatchProducer } from "./record-batch.js";
+export type { BatchHeader, BatchProducer, RecordFactory, RecordRange } from "./record-batch.js";
 export type { BatchKind } from "./produced-batch.js";
 export {
   registerCodec,

@@ -16,7 +16,9 @@ import {
   type BatchHeader,
   type BatchProducer,
   checkBatch,
-  decodeRecords,
+  decodeRecordsInto,
+  logRecord,
+  type RecordFactory,
   encodeBatch,
   readBatchHeader,
 } from "./record-batch.js";
@@ -52,6 +54,8 @@ export interface ReadOptions {
    * nothing out before its appends resolve.
    */
   readonly includeUnsynced?: boolean;
+  /** Stop before this offset (a reader with its own high watermark). */
+  readonly endOffset?: number;
 }
 
 export interface TailOptions {
@@ -373,8 +377,9 @@ export class Log implements CompactableLog {
    * validated whole (see `validateProducedBatch`), given the next offsets, and written without
    * re-encoding. `kind` widens what is accepted: "transactional" for a producer's batch inside a
    * transaction the caller has checked, "control" for a transaction marker. `encodedHere`: the
-   * batch was built in this process by `encodeBatch` (an embedded producer), so its header and
-   * CRC are checked but its records are not decoded again.
+   * batch was built in this process by `encodeBatch` or a `RecordBatchBuilder` (an embedded
+   * producer) and is handed over: its header is checked, its CRC and records are trusted, and
+   * the log keeps the buffer itself (the caller must not touch it again) instead of a copy.
    */
   appendRawBatch(
     batch: Buffer,
@@ -385,7 +390,8 @@ export class Log implements CompactableLog {
       this.ensureWritable();
       // Producers' clocks differ, so their timestamps may go back; readers use the max.
       const header = validateProducedBatch(batch, this.options, kind, !encodedHere);
-      const own = Buffer.from(batch);
+      // A caller's buffer may be reused once the call returns; one built here is handed over.
+      const own = encodedHere ? batch : Buffer.from(batch);
       const baseOffset = this.nextOffset;
       own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);
       own.writeUInt32BE(baseOffset >>> 0, 4);
@@ -396,7 +402,10 @@ export class Log implements CompactableLog {
         header.maxTimestamp,
         header.recordCount,
       );
-      if (this.options.fsync !== "always") return Promise.resolve(result);
+      if (this.options.fsync !== "always") {
+        this.syncIfOverdue();
+        return Promise.resolve(result);
+      }
       return new Promise((resolve, reject) => {
         this.waiters.push({ lastOffset: result.lastOffset, result, resolve, reject });
         void this.groupCommit();
@@ -514,7 +523,6 @@ export class Log implements CompactableLog {
     await this.faults.afterFsync?.(path);
   }
 
-  /** Syncs every dirty segment; concurrent callers share the fsync in flight or the next one. */
   /**
    * Under `{ intervalMs }` the fsync timer only runs when the event loop gets to timers; a
    * writer that never yields (appends resolve at once) would starve it, so appends catch up.
@@ -525,6 +533,7 @@ export class Log implements CompactableLog {
     if (this.clock.now() - this.lastSyncAt >= policy.intervalMs) void this.groupCommit();
   }
 
+  /** Syncs every dirty segment; concurrent callers share the fsync in flight or the next one. */
   private groupCommit(): Promise<void> {
     if (this.syncing !== undefined) {
       this.syncAgain = true;
@@ -732,8 +741,13 @@ export class Log implements CompactableLog {
     }
   }
 
-  /** Reads records from `offset` on (skipping offsets removed by compaction). */
-  read(offset: number, options: ReadOptions = {}): LogRecord[] {
+  /**
+   * Reads records from `offset` on (skipping offsets removed by compaction). `make` builds each
+   * record (the engine's `LogRecord` by default), so a reader gets its own objects in one pass.
+   */
+  read(offset: number, options?: ReadOptions): LogRecord[];
+  read<T>(offset: number, options: ReadOptions, make: RecordFactory<T>): T[];
+  read<T>(offset: number, options: ReadOptions = {}, make?: RecordFactory<T>): T[] {
     this.checkReadOffset(offset, "offset");
     const maxRecords = options.maxRecords ?? 10_000;
     const maxBytes = options.maxBytes ?? 1024 * 1024;
@@ -741,26 +755,21 @@ export class Log implements CompactableLog {
       throw invalid("maxRecords", "an integer >= 1", maxRecords);
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
       throw invalid("maxBytes", "an integer >= 1", maxBytes);
-    const out: LogRecord[] = [];
-    const limit = options.includeUnsynced === true ? this.nextOffset : this.highWatermark;
+    const out: T[] = [];
+    const visible = options.includeUnsynced === true ? this.nextOffset : this.highWatermark;
+    const limit = Math.min(visible, options.endOffset ?? visible);
     if (offset >= limit) return out;
+    const range = { fromOffset: offset, maxRecords, endOffset: limit };
+    const build = make ?? (logRecord as unknown as RecordFactory<T>);
     this.forEachBatch(offset, maxBytes, limit, (buf, at, header) => {
-      const records = decodeRecords(buf, at, header, undefined, {
-        fromOffset: offset,
-        maxRecords: maxRecords - out.length,
-      });
-      if (records instanceof SluiceError)
+      const error = decodeRecordsInto(buf, at, header, out, build, range);
+      if (error !== undefined)
         throw new SluiceError(
           "SLUICE_CORRUPT",
-          `batch at offset ${header.baseOffset}: ${records.message}`,
-          { cause: records },
+          `batch at offset ${header.baseOffset}: ${error.message}`,
+          { cause: error },
         );
-      for (const r of records) {
-        if (r.offset < offset) continue;
-        out.push(r);
-        if (out.length >= maxRecords) return false;
-      }
-      return true;
+      return out.length < maxRecords;
     });
     return out;
   }

@@ -8,8 +8,10 @@ import {
   checkBatch,
   decodeBatches,
   decodeRecords,
+  decodeRecordsInto,
   encodeBatch,
   readBatchHeader,
+  RecordBatchBuilder,
   setBaseOffset,
 } from "./record-batch.js";
 import { readVarint, varintSize, writeVarint } from "./varint.js";
@@ -96,6 +98,35 @@ describe("RecordBatch v2", () => {
     const decoded = decodeBatches(batch);
     expect(decoded).not.toBeInstanceOf(SluiceError);
     expect((decoded as { offset: number }[]).map((r) => r.offset)).toEqual([10, 15, 19]);
+  });
+
+  it("builds record by record the same bytes encodeBatch writes, growing past its first size", () => {
+    const producer = { producerId: 7, producerEpoch: 1, baseSequence: 40 };
+    for (const compression of [0, 1]) {
+      const builder = new RecordBatchBuilder(1); // far too small: every record makes it grow
+      for (const r of records) builder.append(r.key, r.value, r.timestamp, r.headers);
+      const options = { baseOffset: 3, defaultTimestamp: 0, producer, compression };
+      const built = builder.finish(options);
+      expect(built.equals(encodeBatch(records, options))).toBe(true);
+      expect(checkBatch(built, 0)).not.toBeInstanceOf(SluiceError);
+    }
+  });
+
+  it("decodes into the reader's own objects and array, within a range", () => {
+    const batch = encodeBatch(records, { baseOffset: 10, defaultTimestamp: 0 });
+    const header = checkBatch(batch, 0) as BatchHeader;
+    const out: string[] = ["earlier"];
+    const error = decodeRecordsInto(
+      batch,
+      0,
+      header,
+      out,
+      (offset, _t, _k, value, headers) =>
+        `${offset}:${value?.toString() ?? "null"}:${headers.length}`,
+      { fromOffset: 11, maxRecords: 10, endOffset: 12 },
+    );
+    expect(error).toBeUndefined();
+    expect(out).toEqual(["earlier", "11:world:0"]);
   });
 
   it("lets the base offset change without touching the CRC", () => {

@@ -99,97 +99,204 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeOpti
   const count = records.length;
   const baseTimestamp = records[0]?.timestamp ?? options.defaultTimestamp;
   const deltas = options.offsetDeltas;
-  // First pass: sizes, so the batch is built in one allocation.
-  const bodySizes = new Array<number>(count);
+  // Sizes first, so the batch is built in one allocation of exactly its size.
   let recordsBytes = 0;
-  let maxTimestamp = baseTimestamp;
   for (let i = 0; i < count; i++) {
     const r = records[i]!;
-    const ts = r.timestamp ?? options.defaultTimestamp;
-    if (ts > maxTimestamp) maxTimestamp = ts;
-    const key = r.key ?? null;
-    let body = 1 + varintSize(ts - baseTimestamp) + varintSize(deltas?.[i] ?? i);
-    body += key === null ? 1 : varintSize(key.length) + key.length;
-    body += r.value === null ? 1 : varintSize(r.value.length) + r.value.length;
-    body += headersSize(r.headers);
-    bodySizes[i] = body;
-    recordsBytes += varintSize(body) + body;
-  }
-  const compression = options.compression ?? 0;
-  const maxUncompressed = options.maxUncompressedBytes ?? MAX_DECOMPRESSED_BATCH_BYTES;
-  // Readers refuse to decompress more than this, so a larger compressed batch is never written.
-  if (compression !== 0 && recordsBytes > maxUncompressed)
-    throw new SluiceError(
-      "SLUICE_VALIDATION",
-      `records: expected at most ${maxUncompressed} bytes of records in a compressed batch, got ${recordsBytes} bytes`,
-      { field: "records" },
+    recordsBytes += recordBytes(
+      (r.timestamp ?? options.defaultTimestamp) - baseTimestamp,
+      deltas?.[i] ?? i,
+      r.key ?? null,
+      r.value,
+      r.headers,
     );
-  let recordsSection: Buffer = Buffer.allocUnsafe(recordsBytes);
-  let pos = 0;
+  }
+  const builder = new RecordBatchBuilder(recordsBytes);
   for (let i = 0; i < count; i++) {
     const r = records[i]!;
-    const ts = r.timestamp ?? options.defaultTimestamp;
-    pos = writeVarint(recordsSection, pos, bodySizes[i]!);
-    recordsSection[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarint(recordsSection, pos, ts - baseTimestamp);
-    pos = writeVarint(recordsSection, pos, deltas?.[i] ?? i);
-    const key = r.key ?? null;
-    if (key === null) pos = writeVarint(recordsSection, pos, -1);
+    builder.append(
+      r.key ?? null,
+      r.value,
+      r.timestamp ?? options.defaultTimestamp,
+      r.headers,
+      deltas?.[i] ?? i,
+    );
+  }
+  return builder.finish(
+    deltas === undefined || options.lastOffsetDelta !== undefined
+      ? options
+      : { ...options, lastOffsetDelta: deltas[count - 1] ?? 0 },
+  );
+}
+
+/** Bytes of one encoded record, its length prefix included. */
+function recordBytes(
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[] | undefined,
+): number {
+  const body = recordBodyBytes(timestampDelta, offsetDelta, key, value, headers);
+  return varintSize(body) + body;
+}
+
+function recordBodyBytes(
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[] | undefined,
+): number {
+  let body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta);
+  body += key === null ? 1 : varintSize(key.length) + key.length;
+  body += value === null ? 1 : varintSize(value.length) + value.length;
+  return body + headersSize(headers);
+}
+
+/** A batch buffer this small is kept whole however little of it is used: trimming costs more. */
+const SMALL_BATCH_BYTES = 4096;
+
+/**
+ * Builds one RecordBatch v2 record by record, straight into the buffer that becomes the batch
+ * (as Kafka's MemoryRecordsBuilder): no record objects are kept and nothing is encoded twice.
+ * `finish` writes the header and CRC (compressing the records first with a codec).
+ */
+export class RecordBatchBuilder {
+  private buf: Buffer;
+  private pos = BATCH_HEADER_BYTES;
+  private count = 0;
+  private baseTimestamp = 0;
+  private maxTimestamp = -1;
+  private lastDelta = -1;
+
+  /** `recordsBytes`: room to reserve for records (the buffer grows past it when needed). */
+  constructor(recordsBytes: number) {
+    this.buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + Math.max(0, recordsBytes));
+  }
+
+  get recordCount(): number {
+    return this.count;
+  }
+
+  /** Bytes of the batch so far, header included, before any compression. */
+  get sizeBytes(): number {
+    return this.pos;
+  }
+
+  /** Appends one record; timestamps must not go backwards within the batch's base timestamp. */
+  append(
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers?: readonly RecordHeader[],
+    offsetDelta = this.count,
+  ): void {
+    if (this.count === 0) this.baseTimestamp = timestamp;
+    const timestampDelta = timestamp - this.baseTimestamp;
+    const body = recordBodyBytes(timestampDelta, offsetDelta, key, value, headers);
+    const needed = varintSize(body) + body;
+    if (this.pos + needed > this.buf.length) this.grow(needed);
+    const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, body);
+    buf[pos++] = 0; // record attributes: unused in v2
+    pos = writeVarint(buf, pos, timestampDelta);
+    pos = writeVarint(buf, pos, offsetDelta);
+    if (key === null)
+      buf[pos++] = 1; // zig-zag -1: null
     else {
-      pos = writeVarint(recordsSection, pos, key.length);
-      pos += key.copy(recordsSection, pos);
+      pos = writeVarint(buf, pos, key.length);
+      buf.set(key, pos);
+      pos += key.length;
     }
-    if (r.value === null) pos = writeVarint(recordsSection, pos, -1);
+    if (value === null) buf[pos++] = 1;
     else {
-      pos = writeVarint(recordsSection, pos, r.value.length);
-      pos += r.value.copy(recordsSection, pos);
+      pos = writeVarint(buf, pos, value.length);
+      buf.set(value, pos);
+      pos += value.length;
     }
-    const headers = r.headers ?? [];
-    pos = writeVarint(recordsSection, pos, headers.length);
-    for (const h of headers) {
-      const keyBytes = Buffer.byteLength(h.key);
-      pos = writeVarint(recordsSection, pos, keyBytes);
-      pos += recordsSection.write(h.key, pos, "utf8");
-      if (h.value === null) pos = writeVarint(recordsSection, pos, -1);
-      else {
-        pos = writeVarint(recordsSection, pos, h.value.length);
-        pos += h.value.copy(recordsSection, pos);
+    if (headers === undefined) buf[pos++] = 0;
+    else {
+      pos = writeVarint(buf, pos, headers.length);
+      for (const h of headers) {
+        const keyBytes = Buffer.byteLength(h.key);
+        pos = writeVarint(buf, pos, keyBytes);
+        pos += buf.write(h.key, pos, "utf8");
+        if (h.value === null) pos = writeVarint(buf, pos, -1);
+        else {
+          pos = writeVarint(buf, pos, h.value.length);
+          buf.set(h.value, pos);
+          pos += h.value.length;
+        }
       }
     }
+    this.pos = pos;
+    this.count++;
+    this.lastDelta = offsetDelta;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }
-  if (compression !== 0) {
-    const codec = codecById(compression);
-    if (codec === undefined)
-      throw new SluiceError(
-        "SLUICE_VALIDATION",
-        `compression codec ${compression} is not available`,
-        { field: "compression" },
-      );
-    recordsSection = codec.compress(recordsSection);
+
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + needed));
+    bigger.set(this.buf.subarray(0, this.pos), 0);
+    this.buf = bigger;
   }
-  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordsSection.length);
-  const producer = options.producer ?? NO_PRODUCER;
-  writeInt64(batch, BASE_OFFSET, options.baseOffset);
-  batch.writeInt32BE(batch.length - BATCH_LOG_OVERHEAD, BATCH_LENGTH);
-  batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, LEADER_EPOCH);
-  batch.writeInt8(MAGIC_V2, MAGIC);
-  let attributes =
-    (compression & COMPRESSION_MASK) | ((options.attributes ?? 0) & ~COMPRESSION_MASK);
-  if (options.logAppendTime === true) attributes |= TIMESTAMP_TYPE_LOG_APPEND;
-  batch.writeInt16BE(attributes, ATTRIBUTES);
-  batch.writeInt32BE(
-    options.lastOffsetDelta ?? (deltas === undefined ? count - 1 : (deltas[count - 1] ?? 0)),
-    LAST_OFFSET_DELTA,
-  );
-  writeInt64(batch, BASE_TIMESTAMP, baseTimestamp);
-  writeInt64(batch, MAX_TIMESTAMP, options.maxTimestamp ?? maxTimestamp);
-  writeInt64(batch, PRODUCER_ID, producer.producerId);
-  batch.writeInt16BE(producer.producerEpoch, PRODUCER_EPOCH);
-  batch.writeInt32BE(producer.baseSequence, BASE_SEQUENCE);
-  batch.writeInt32BE(count, RECORD_COUNT);
-  recordsSection.copy(batch, BATCH_HEADER_BYTES);
-  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
-  return batch;
+
+  /**
+   * The finished batch. The builder is spent: its buffer becomes the batch (trimmed by a copy
+   * when most of it went unused, so a small batch does not pin a large buffer).
+   */
+  finish(options: EncodeOptions): Buffer {
+    const count = this.count;
+    const baseTimestamp = count === 0 ? options.defaultTimestamp : this.baseTimestamp;
+    const maxTimestamp = count === 0 ? baseTimestamp : this.maxTimestamp;
+    const compression = options.compression ?? 0;
+    const recordsBytes = this.pos - BATCH_HEADER_BYTES;
+    let batch: Buffer;
+    if (compression === 0) {
+      batch =
+        this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES
+          ? this.buf.subarray(0, this.pos)
+          : Buffer.from(this.buf.subarray(0, this.pos));
+    } else {
+      const maxUncompressed = options.maxUncompressedBytes ?? MAX_DECOMPRESSED_BATCH_BYTES;
+      // Readers refuse to decompress more than this, so a larger compressed batch is never written.
+      if (recordsBytes > maxUncompressed)
+        throw new SluiceError(
+          "SLUICE_VALIDATION",
+          `records: expected at most ${maxUncompressed} bytes of records in a compressed batch, got ${recordsBytes} bytes`,
+          { field: "records" },
+        );
+      const codec = codecById(compression);
+      if (codec === undefined)
+        throw new SluiceError(
+          "SLUICE_VALIDATION",
+          `compression codec ${compression} is not available`,
+          { field: "compression" },
+        );
+      const compressed = codec.compress(this.buf.subarray(BATCH_HEADER_BYTES, this.pos));
+      batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
+      batch.set(compressed, BATCH_HEADER_BYTES);
+    }
+    const producer = options.producer ?? NO_PRODUCER;
+    writeInt64(batch, BASE_OFFSET, options.baseOffset);
+    batch.writeInt32BE(batch.length - BATCH_LOG_OVERHEAD, BATCH_LENGTH);
+    batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, LEADER_EPOCH);
+    batch.writeInt8(MAGIC_V2, MAGIC);
+    let attributes =
+      (compression & COMPRESSION_MASK) | ((options.attributes ?? 0) & ~COMPRESSION_MASK);
+    if (options.logAppendTime === true) attributes |= TIMESTAMP_TYPE_LOG_APPEND;
+    batch.writeInt16BE(attributes, ATTRIBUTES);
+    batch.writeInt32BE(options.lastOffsetDelta ?? this.lastDelta, LAST_OFFSET_DELTA);
+    writeInt64(batch, BASE_TIMESTAMP, baseTimestamp);
+    writeInt64(batch, MAX_TIMESTAMP, options.maxTimestamp ?? maxTimestamp);
+    writeInt64(batch, PRODUCER_ID, producer.producerId);
+    batch.writeInt16BE(producer.producerEpoch, PRODUCER_EPOCH);
+    batch.writeInt32BE(producer.baseSequence, BASE_SEQUENCE);
+    batch.writeInt32BE(count, RECORD_COUNT);
+    batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
+    return batch;
+  }
 }
 
 /**
@@ -299,17 +406,40 @@ function readBytes(buf: Buffer, cursor: Cursor, end: number): Buffer | null | un
   return bytes;
 }
 
+/** Which records of a batch a reader wants: skipping the rest saves building their buffers. */
+export interface RecordRange {
+  readonly fromOffset: number;
+  /** Stop once the output holds this many records. */
+  readonly maxRecords: number;
+  /** Stop at the first record at or past this offset. */
+  readonly endOffset?: number;
+}
+
+/** Builds what a reader gets for each record (the engine's `LogRecord` unless it asks otherwise). */
+export type RecordFactory<T> = (
+  offset: number,
+  timestamp: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[],
+) => T;
+
+/** The headers of every record that has none: one shared, frozen array. */
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
+export const logRecord: RecordFactory<LogRecord> = (offset, timestamp, key, value, headers) => ({
+  offset,
+  timestamp,
+  key,
+  value,
+  headers,
+});
+
 /**
  * Decodes the records of a verified batch at `pos`. Returned keys and values are views into
  * `buf` (no copies); copy them if `buf` will be reused. Returns a SLUICE_CORRUPT error value on
  * malformed content, never throws for bad bytes.
  */
-/** Which records of a batch a reader wants: skipping the rest saves building their buffers. */
-export interface RecordRange {
-  readonly fromOffset: number;
-  readonly maxRecords: number;
-}
-
 export function decodeRecords(
   buf: Buffer,
   pos: number,
@@ -317,9 +447,36 @@ export function decodeRecords(
   maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
   range?: RecordRange,
 ): LogRecord[] | SluiceError {
+  const records: LogRecord[] = [];
+  const error = decodeRecordsInto(
+    buf,
+    pos,
+    header,
+    records,
+    logRecord,
+    range,
+    maxDecompressedBytes,
+  );
+  return error ?? records;
+}
+
+/**
+ * `decodeRecords` for readers that build their own record objects: each record is made by
+ * `make` and pushed onto `out` (so a read of many batches fills one array). With a `range`,
+ * stops once `out` holds `range.maxRecords` records or a record reaches `range.endOffset`.
+ */
+export function decodeRecordsInto<T>(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  out: T[],
+  make: RecordFactory<T>,
+  range?: RecordRange,
+  maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
+): SluiceError | undefined {
   const codecId = header.attributes & COMPRESSION_MASK;
   let body = buf;
-  let cursor: Cursor = { pos: pos + BATCH_HEADER_BYTES };
+  const cursor: Cursor = { pos: pos + BATCH_HEADER_BYTES };
   let end = pos + header.sizeBytes;
   if (codecId !== 0) {
     const codec = codecById(codecId);
@@ -341,13 +498,16 @@ export function decodeRecords(
         position: pos,
         maxDecompressedBytes,
       });
-    cursor = { pos: 0 };
+    cursor.pos = 0;
     end = body.length;
   }
   // A record takes at least 7 bytes, which bounds the count before allocating for it.
   if (header.recordCount > (end - cursor.pos) / 7 + 1)
     return corrupt("record count exceeds batch size", { position: pos });
-  const records: LogRecord[] = [];
+  const fromOffset = range?.fromOffset ?? 0;
+  const maxRecords = range?.maxRecords ?? Infinity;
+  const endOffset = range?.endOffset ?? Infinity;
+  const { baseOffset, baseTimestamp, lastOffsetDelta } = header;
   for (let i = 0; i < header.recordCount; i++) {
     const length = readVarint(body, cursor, end);
     if (length === undefined || length < 0 || cursor.pos + length > end)
@@ -360,15 +520,17 @@ export function decodeRecords(
       timestampDelta === undefined ||
       offsetDelta === undefined ||
       offsetDelta < 0 ||
-      offsetDelta > header.lastOffsetDelta
+      offsetDelta > lastOffsetDelta
     ) {
       return corrupt(`bad deltas in record ${i}`, { position: pos });
     }
+    const offset = baseOffset + offsetDelta;
     // Only for a ranged read of a batch whose CRC was checked: the skipped bytes are sound.
-    if (range !== undefined && header.baseOffset + offsetDelta < range.fromOffset) {
+    if (range !== undefined && offset < fromOffset) {
       cursor.pos = recordEnd;
       continue;
     }
+    if (offset >= endOffset) return undefined;
     const key = readBytes(body, cursor, recordEnd);
     const value = readBytes(body, cursor, recordEnd);
     const headerCount = readVarint(body, cursor, recordEnd);
@@ -381,26 +543,24 @@ export function decodeRecords(
     ) {
       return corrupt(`bad key, value or headers in record ${i}`, { position: pos });
     }
-    const headers: RecordHeader[] = [];
-    for (let h = 0; h < headerCount; h++) {
-      const hKey = readBytes(body, cursor, recordEnd);
-      const hValue = readBytes(body, cursor, recordEnd);
-      if (hKey === undefined || hKey === null || hValue === undefined)
-        return corrupt(`bad header ${h} in record ${i}`, { position: pos });
-      headers.push({ key: hKey.toString("utf8"), value: hValue });
+    let headers = NO_HEADERS;
+    if (headerCount > 0) {
+      const decoded: RecordHeader[] = [];
+      for (let h = 0; h < headerCount; h++) {
+        const hKey = readBytes(body, cursor, recordEnd);
+        const hValue = readBytes(body, cursor, recordEnd);
+        if (hKey === undefined || hKey === null || hValue === undefined)
+          return corrupt(`bad header ${h} in record ${i}`, { position: pos });
+        decoded.push({ key: hKey.toString("utf8"), value: hValue });
+      }
+      headers = decoded;
     }
     if (cursor.pos !== recordEnd) return corrupt(`record ${i} length mismatch`, { position: pos });
-    records.push({
-      offset: header.baseOffset + offsetDelta,
-      timestamp: header.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
-    if (range !== undefined && records.length >= range.maxRecords) return records;
+    out.push(make(offset, baseTimestamp + timestampDelta, key, value, headers));
+    if (out.length >= maxRecords) return undefined;
   }
   if (cursor.pos !== end) return corrupt("trailing bytes after records", { position: pos });
-  return records;
+  return undefined;
 }
 
 /** Decodes a whole buffer of consecutive batches; the first error stops decoding. */

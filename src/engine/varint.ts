@@ -6,6 +6,10 @@ const TWO_32 = 4294967296;
 /** Bytes needed for the zig-zag varint of `value`. */
 export function varintSize(value: number): number {
   let zz = value >= 0 ? value * 2 : -value * 2 - 1;
+  // Lengths, deltas and counts are small: answer those without a loop.
+  if (zz < 0x80) return 1;
+  if (zz < 0x4000) return 2;
+  if (zz < 0x200000) return 3;
   let size = 1;
   while (zz >= 128) {
     zz = Math.floor(zz / 128);
@@ -17,6 +21,15 @@ export function varintSize(value: number): number {
 /** Writes the zig-zag varint of `value` at `pos`; returns the position after it. */
 export function writeVarint(buf: Buffer, pos: number, value: number): number {
   let zz = value >= 0 ? value * 2 : -value * 2 - 1;
+  if (zz < 0x80000000) {
+    // Integer shifts while the value fits 31 bits (nearly always): no division.
+    while (zz >= 0x80) {
+      buf[pos++] = (zz & 0x7f) | 0x80;
+      zz >>>= 7;
+    }
+    buf[pos++] = zz;
+    return pos;
+  }
   while (zz >= 128) {
     buf[pos++] = (zz % 128) | 0x80;
     zz = Math.floor(zz / 128);
@@ -35,6 +48,12 @@ export interface Cursor {
  * Returns undefined on a malformed or truncated varint instead of throwing.
  */
 export function readVarint(buf: Buffer, cursor: Cursor, end: number): number | undefined {
+  const first = cursor.pos < end ? buf[cursor.pos]! : 0x80;
+  if (first < 0x80) {
+    // One byte: most lengths, deltas and counts.
+    cursor.pos++;
+    return (first & 1) === 0 ? first >>> 1 : -((first + 1) >>> 1);
+  }
   let result = 0;
   let multiplier = 1;
   for (let i = 0; i < 10; i++) {

@@ -365,7 +365,7 @@ export class EmbeddedConsumer implements TopicConsumer {
   }
 
   private fetch(): ConsumerRecord[] {
-    const out: ConsumerRecord[] = [];
+    let out: ConsumerRecord[] = [];
     const entries = [...this.assigned.values()];
     if (entries.length === 0) return out;
     const start = this.rotation++ % entries.length;
@@ -380,23 +380,25 @@ export class EmbeddedConsumer implements TopicConsumer {
       if (position < log.logStartOffset || position > log.highWatermark)
         position = this.resetPosition(a.tp, position);
       a.position = position;
+      const { topic, partition } = a.tp;
+      // Each record is built once, straight from the batch bytes.
       const { records, nextOffset } = log.read(
         position,
         this.options.maxPollRecords - out.length,
         this.options.maxPartitionFetchBytes,
         this.options.isolationLevel,
-      );
-      const { topic, partition } = a.tp;
-      for (const r of records)
-        out.push({
+        (offset, timestamp, key, value, headers): ConsumerRecord => ({
           topic,
           partition,
-          offset: r.offset,
-          timestamp: r.timestamp,
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-        });
+          offset,
+          timestamp,
+          key,
+          value,
+          headers,
+        }),
+      );
+      if (out.length === 0) out = records;
+      else for (const r of records) out.push(r);
       a.position = nextOffset;
     }
     return out;
@@ -435,37 +437,41 @@ export class EmbeddedConsumer implements TopicConsumer {
       : log.highWatermark;
   }
 
-  private async waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Waits for records on any assigned partition, the deadline, the next heartbeat (to look at
+   * the group again) or `signal`, whichever comes first. Polls that find nothing come here at
+   * the record rate when the consumer keeps up, so it costs one promise, no abort controller.
+   */
+  private waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
     const clock = this.broker.clock;
-    const stop = new AbortController();
-    const release = keepProcessAlive();
-    const onAbort = (): void => stop.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    // Wake at the deadline, or at the next heartbeat to look at the group again.
-    const wakeAt = Math.min(deadline, clock.now() + this.options.heartbeatIntervalMs);
-    const timer = clock.setTimer(wakeAt - clock.now(), () => stop.abort());
-    const waits: Promise<void>[] = [];
-    for (const a of this.assigned.values()) {
-      if (a.paused || a.position === undefined) continue;
-      waits.push(
-        this.broker
-          .partitionLog(a.tp.topic, a.tp.partition)
-          .waitForRecords(a.position, stop.signal, this.options.isolationLevel),
-      );
-    }
-    waits.push(
-      new Promise<void>((resolve) =>
-        stop.signal.addEventListener("abort", () => resolve(), { once: true }),
-      ),
-    );
-    try {
-      await Promise.race(waits);
-    } finally {
-      stop.abort();
-      timer.cancel();
-      release();
-      signal?.removeEventListener("abort", onAbort);
-    }
+    return new Promise<void>((resolve) => {
+      const cancels: Array<() => void> = [];
+      let waiting = true;
+      const wake = (): void => {
+        if (!waiting) return;
+        waiting = false;
+        for (const cancel of cancels) cancel();
+        timer?.cancel();
+        release();
+        signal?.removeEventListener("abort", wake);
+        resolve();
+      };
+      const release = keepProcessAlive();
+      const wakeAt = Math.min(deadline, clock.now() + this.options.heartbeatIntervalMs);
+      let timer: Timer | undefined;
+      signal?.addEventListener("abort", wake, { once: true });
+      if (signal?.aborted === true) wake();
+      for (const a of this.assigned.values()) {
+        if (!waiting) break;
+        if (a.paused || a.position === undefined) continue;
+        cancels.push(
+          this.broker
+            .partitionLog(a.tp.topic, a.tp.partition)
+            .whenRecords(a.position, this.options.isolationLevel, wake),
+        );
+      }
+      if (waiting) timer = clock.setTimer(Math.max(0, wakeAt - clock.now()), wake);
+    });
   }
 
   // ---------------------------------------------------------------- commits

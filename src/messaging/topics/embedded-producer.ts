@@ -1,10 +1,15 @@
-import { CompressionCodec, type RecordInput, encodeBatch } from "../../engine/index.js";
+import { BATCH_HEADER_BYTES, CompressionCodec, RecordBatchBuilder } from "../../engine/index.js";
 import { asError, isSluiceError } from "../../errors/index.js";
 import type { Timer } from "../../time/index.js";
 import { isList } from "./input-checks.js";
 import { keepProcessAlive } from "./keep-alive.js";
 import { type Partitioner, createPartitioner } from "./partitioner.js";
-import { type PreparedRecord, type RecordContext, prepareRecord } from "./producer-record.js";
+import {
+  type PreparedRecord,
+  RECORD_OVERHEAD_BYTES,
+  type RecordContext,
+  prepareRecord,
+} from "./producer-record.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import type { TopicBroker } from "./topic-broker.js";
 import { ProducerFencedError, TopicError, invalidTopicInput, isTopicError } from "./topic-error.js";
@@ -36,22 +41,66 @@ interface ResolvedProducerOptions {
   readonly transactionTimeoutMs: number;
 }
 
-/** Collects the results of one send or sendBatch call. */
-interface ResultSink {
-  readonly results: RecordMetadata[];
-  remaining: number;
-  failed: boolean;
-  readonly resolve: (results: RecordMetadata[]) => void;
-  readonly reject: (error: Error) => void;
+/** Who waits for a record: one `send` call, or one record of a `sendBatch` call. */
+interface RecordWaiter {
+  /** Settled already (a sendBatch call fails whole on its first failed record). */
+  readonly failed: boolean;
+  done(slot: number, metadata: RecordMetadata): void;
+  fail(error: Error): void;
 }
 
+/** The promise of one `send` call. */
+class SendWaiter implements RecordWaiter {
+  failed = false;
+  constructor(
+    private readonly resolve: (metadata: RecordMetadata) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  done(_slot: number, metadata: RecordMetadata): void {
+    this.resolve(metadata);
+  }
+
+  fail(error: Error): void {
+    this.failed = true;
+    this.reject(error);
+  }
+}
+
+/** Collects the results of one `sendBatch` call: it resolves when every record is stored. */
+class BatchWaiter implements RecordWaiter {
+  failed = false;
+  private remaining: number;
+  private readonly results: RecordMetadata[];
+
+  constructor(
+    count: number,
+    private readonly resolve: (results: RecordMetadata[]) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    this.remaining = count;
+    this.results = new Array<RecordMetadata>(count);
+  }
+
+  done(slot: number, metadata: RecordMetadata): void {
+    this.results[slot] = metadata;
+    if (--this.remaining === 0) this.resolve(this.results);
+  }
+
+  fail(error: Error): void {
+    this.failed = true;
+    this.reject(error);
+  }
+}
+
+/** The open batch of one partition: records go straight into its encoded form. */
 interface PendingBatch {
   readonly topic: string;
   readonly partition: number;
-  readonly records: RecordInput[];
-  readonly sinks: ResultSink[];
+  readonly builder: RecordBatchBuilder;
+  readonly timestamps: number[];
+  readonly waiters: RecordWaiter[];
   readonly slots: number[];
-  bytes: number;
   timer: Timer | undefined;
 }
 
@@ -64,6 +113,17 @@ type TransactionPhase =
   "uninitialized" | "initializing" | "ready" | "in-transaction" | "ending" | "abortable" | "fenced";
 
 const PARTITIONERS: readonly string[] = ["key-hash", "round-robin", "sticky"];
+/**
+ * Most bytes a record adds to a batch beyond key, value and headers: its length, attributes,
+ * timestamp delta, offset delta, key and value lengths and header count, each at its widest.
+ */
+const MAX_RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+/** Most bytes a header adds beyond its key and value: two lengths at their widest. */
+const HEADER_OVERHEAD_BYTES = 10;
+/** A batch's buffer starts at least this large (it grows as records come)... */
+const MIN_INITIAL_BATCH_BYTES = 1024;
+/** ...and at most this large. */
+const MAX_INITIAL_BATCH_BYTES = 4 * 1024 * 1024;
 
 function intOption(value: unknown, field: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -145,12 +205,15 @@ export class EmbeddedProducer implements TopicProducer {
   private readonly partitioner: Partitioner;
   private readonly codecId: number;
   private readonly recordContext: RecordContext;
-  private readonly batches = new Map<string, PendingBatch>();
+  /** Open batches by topic, then partition. */
+  private readonly batches = new Map<string, Array<PendingBatch | undefined>>();
   private readonly sequences = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private producerId: number | undefined;
   private readonly waitingForId: Array<() => void> = [];
   private flushScheduled = false;
+  /** Bytes of the last batch sent: the next batch's buffer starts that large. */
+  private lastBatchBytes = 0;
   private closed = false;
   private producerEpoch = 0;
   private readonly transactionalId: string | undefined;
@@ -200,14 +263,13 @@ export class EmbeddedProducer implements TopicProducer {
   }
 
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const sink: ResultSink = { results: [], remaining: 1, failed: false, resolve, reject };
+    return new Promise<RecordMetadata>((resolve, reject) => {
       try {
-        this.enqueue(record, sink, 0, "");
+        this.place(this.prepare(record, ""), new SendWaiter(resolve, reject), 0);
       } catch (error) {
         reject(asError(error));
       }
-    }).then((r) => r[0]!);
+    });
   }
 
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
@@ -216,13 +278,7 @@ export class EmbeddedProducer implements TopicProducer {
         reject(invalidTopicInput("records", "a non-empty array of records", records));
         return;
       }
-      const sink: ResultSink = {
-        results: new Array<RecordMetadata>(records.length),
-        remaining: records.length,
-        failed: false,
-        resolve,
-        reject,
-      };
+      const sink = new BatchWaiter(records.length, resolve, reject);
       try {
         // Check every record first, so a bad one fails the call before any is sent.
         const prepared = records.map((r, i) => this.prepare(r, `records[${i}].`));
@@ -233,10 +289,6 @@ export class EmbeddedProducer implements TopicProducer {
     });
   }
 
-  private enqueue(record: ProducerRecord, sink: ResultSink, slot: number, prefix: string): void {
-    this.place(this.prepare(record, prefix), sink, slot);
-  }
-
   private prepare(record: ProducerRecord, prefix: string): PreparedRecord {
     if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
     this.broker.ensureOpen();
@@ -245,30 +297,61 @@ export class EmbeddedProducer implements TopicProducer {
     return prepareRecord(record, prefix, this.recordContext);
   }
 
-  private place(prepared: PreparedRecord, sink: ResultSink, slot: number): void {
-    const { topic, partition, input, size } = prepared;
-    const key = `${topic}\u0000${partition}`;
-    let batch = this.batches.get(key);
-    if (batch !== undefined && batch.bytes + size > this.options.batchSize && batch.bytes > 0) {
+  private place(record: PreparedRecord, waiter: RecordWaiter, slot: number): void {
+    const { topic, partition, input } = record;
+    // The most the record can take in the batch: its varints at their widest.
+    const size =
+      record.size -
+      RECORD_OVERHEAD_BYTES +
+      MAX_RECORD_OVERHEAD_BYTES +
+      HEADER_OVERHEAD_BYTES * (input.headers?.length ?? 0);
+    let open = this.batches.get(topic);
+    if (open === undefined) {
+      open = [];
+      this.batches.set(topic, open);
+    }
+    let batch = open[partition];
+    if (
+      batch !== undefined &&
+      batch.builder.recordCount > 0 &&
+      batch.builder.sizeBytes + size > this.options.batchSize
+    ) {
       this.dispatch(batch);
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { topic, partition, records: [], sinks: [], slots: [], bytes: 0, timer: undefined };
-      this.batches.set(key, batch);
+      // Sized by the last batch (linger 0 at a low rate sends a few records at a time: a
+      // buffer of batch.size for each would be mostly waste), within batch.size.
+      // Twice that, so a batch cut short by linger does not make the next one grow by copies.
+      const expected = Math.max(MIN_INITIAL_BATCH_BYTES, 2 * this.lastBatchBytes);
+      const capacity = Math.max(
+        size,
+        Math.min(this.options.batchSize - BATCH_HEADER_BYTES, expected, MAX_INITIAL_BATCH_BYTES),
+      );
+      batch = {
+        topic,
+        partition,
+        builder: new RecordBatchBuilder(capacity),
+        timestamps: [],
+        waiters: [],
+        slots: [],
+        timer: undefined,
+      };
+      open[partition] = batch;
     }
-    batch.records.push(input);
-    batch.sinks.push(sink);
+    const timestamp = input.timestamp!; // prepareRecord stamps every record
+    batch.builder.append(input.key ?? null, input.value, timestamp, input.headers);
+    batch.timestamps.push(timestamp);
+    batch.waiters.push(waiter);
     batch.slots.push(slot);
-    batch.bytes += size;
-    if (batch.bytes >= this.options.batchSize) this.dispatch(batch);
+    if (batch.builder.sizeBytes >= this.options.batchSize) this.dispatch(batch);
     else if (this.options.lingerMs === 0) this.scheduleFlush();
     else if (batch.timer === undefined) {
       const lingering = batch;
       const release = keepProcessAlive();
       const timer = this.broker.clock.setTimer(this.options.lingerMs, () => {
         release();
-        if (this.batches.get(key) === lingering) this.dispatch(lingering);
+        if (this.batches.get(topic)?.[partition] === lingering) this.dispatch(lingering);
       });
       lingering.timer = {
         cancel: () => {
@@ -279,23 +362,39 @@ export class EmbeddedProducer implements TopicProducer {
     }
   }
 
+  /** Every open batch, in topic and partition order. */
+  private openBatches(): PendingBatch[] {
+    const out: PendingBatch[] = [];
+    for (const open of this.batches.values())
+      for (const b of open) if (b !== undefined) out.push(b);
+    return out;
+  }
+
   /** With lingerMs 0, records sent in the same turn still share a batch. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     queueMicrotask(() => {
       this.flushScheduled = false;
-      for (const batch of [...this.batches.values()]) this.dispatch(batch);
+      for (const batch of this.openBatches()) this.dispatch(batch);
     });
   }
 
-  private dispatch(batch: PendingBatch): void {
-    const key = `${batch.topic}\u0000${batch.partition}`;
-    if (this.batches.get(key) === batch) this.batches.delete(key);
+  /** Takes the batch out of the open ones (it gets no more records). */
+  private closeBatch(batch: PendingBatch): void {
+    const open = this.batches.get(batch.topic);
+    if (open?.[batch.partition] === batch) open[batch.partition] = undefined;
     batch.timer?.cancel();
+  }
+
+  private dispatch(batch: PendingBatch): void {
+    this.closeBatch(batch);
+    this.lastBatchBytes = batch.builder.sizeBytes;
+    const key = `${batch.topic}\u0000${batch.partition}`;
     this.partitioner.onBatchSent(batch.topic);
     const sequence = this.sequences.get(key) ?? 0;
-    if (this.options.idempotent) this.sequences.set(key, (sequence + batch.records.length) | 0);
+    if (this.options.idempotent)
+      this.sequences.set(key, (sequence + batch.builder.recordCount) | 0);
     if (this.transactionalId !== undefined) this.writeInTransaction(batch, key, sequence);
     else if (this.producerId === undefined)
       this.waitingForId.push(() => this.write(batch, sequence));
@@ -326,7 +425,7 @@ export class EmbeddedProducer implements TopicProducer {
   private write(batch: PendingBatch, sequence: number): void {
     let appended: Promise<{ baseOffset: number }>;
     try {
-      const encoded = encodeBatch(batch.records, {
+      const encoded = batch.builder.finish({
         baseOffset: 0,
         defaultTimestamp: this.broker.clock.now(),
         compression: this.codecId,
@@ -363,25 +462,21 @@ export class EmbeddedProducer implements TopicProducer {
   }
 
   private complete(batch: PendingBatch, baseOffset: number): void {
-    for (let i = 0; i < batch.records.length; i++) {
-      const sink = batch.sinks[i]!;
-      if (sink.failed) continue;
-      sink.results[batch.slots[i]!] = {
-        topic: batch.topic,
-        partition: batch.partition,
+    const { topic, partition, waiters, slots, timestamps } = batch;
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i]!;
+      if (waiter.failed) continue;
+      waiter.done(slots[i]!, {
+        topic,
+        partition,
         offset: baseOffset < 0 ? -1 : baseOffset + i,
-        timestamp: batch.records[i]!.timestamp!,
-      };
-      if (--sink.remaining === 0) sink.resolve(sink.results);
+        timestamp: timestamps[i]!,
+      });
     }
   }
 
   private fail(batch: PendingBatch, error: Error): void {
-    for (const sink of batch.sinks) {
-      if (sink.failed) continue;
-      sink.failed = true;
-      sink.reject(error);
-    }
+    for (const waiter of batch.waiters) if (!waiter.failed) waiter.fail(error);
   }
 
   private track(promise: Promise<unknown>): void {
@@ -390,7 +485,7 @@ export class EmbeddedProducer implements TopicProducer {
   }
 
   async flush(): Promise<void> {
-    for (const batch of [...this.batches.values()]) this.dispatch(batch);
+    for (const batch of this.openBatches()) this.dispatch(batch);
     while (this.inFlight.size > 0 || this.waitingForId.length > 0)
       await Promise.all([...this.inFlight]);
   }
@@ -516,9 +611,8 @@ export class EmbeddedProducer implements TopicProducer {
       "send: the transaction was aborted before this record was sent",
       "transactionalId",
     );
-    for (const batch of [...this.batches.values()]) {
-      batch.timer?.cancel();
-      this.batches.delete(`${batch.topic}\u0000${batch.partition}`);
+    for (const batch of this.openBatches()) {
+      this.closeBatch(batch);
       this.fail(batch, aborted);
     }
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
@@ -560,7 +654,7 @@ export class EmbeddedProducer implements TopicProducer {
   /** Drops everything unsent, as a killed process would. */
   abandon(): void {
     this.closed = true;
-    for (const batch of this.batches.values()) batch.timer?.cancel();
+    for (const batch of this.openBatches()) batch.timer?.cancel();
     this.batches.clear();
   }
 }
