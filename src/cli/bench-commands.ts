@@ -340,9 +340,11 @@ export function registerBenchCommands(program: Command): void {
     .option("--rest-batch <n>", "records per REST produce request", positiveInt, 1000)
     .option("--long-polls <n>", "idle long polls held open", positiveInt, 1000)
     .option("--no-peers", "skip the fauxqs and sqslite comparison")
+    .option("--profile-dir <dir>", "run the server under --cpu-prof, its profile written here")
     .action(
       async (
         opts: CommonOptions & {
+          profileDir?: string;
           numMessages: number;
           messageSize: number;
           producers: number;
@@ -368,6 +370,7 @@ export function registerBenchCommands(program: Command): void {
               restBatch: opts.restBatch,
               longPolls: opts.longPolls,
               peers: opts.peers,
+              ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
               quiet: opts.json,
             }),
           (r) => {
@@ -378,12 +381,16 @@ export function registerBenchCommands(program: Command): void {
             };
             return {
               sqsSdkMessagesPerSec: result.sqsSdk.messagesPerSecond,
+              sqsSdkServerCpuMsPer1k: result.sqsSdk.serverCpuMsPer1kMessages,
+              sqsQueryMessagesPerSec: result.sqsQuery.messagesPerSecond,
+              sqsQueryServerCpuMsPer1k: result.sqsQuery.serverCpuMsPer1kMessages,
               fauxqsMessagesPerSec: peer("fauxqs"),
               sqsliteMessagesPerSec: peer("sqslite"),
               ratioToFasterPeer: result.ratioToFasterPeer ?? Number.NaN,
               restProduceRecordsPerSec: result.restProduceRecordsPerSecond,
               webSocketConsumeRecordsPerSec: result.webSocketConsumeRecordsPerSecond,
               longPollServerRssMB: result.longPolls.serverRssBytes / 1048576,
+              longPollServerRssBeforePollsMB: result.longPolls.serverRssBeforePollsBytes / 1048576,
               longPollWakeP50Ms: result.longPolls.wake.p50Ms,
               longPollWakeP99Ms: result.longPolls.wake.p99Ms,
             };

@@ -39,6 +39,7 @@ async function serve(dir: string, options: ConformanceOpenOptions): Promise<Open
   const remote = connect(url);
   const result: OpenedStore = {
     store: remote.eventStore,
+    persistentSubscriptions: () => remote.eventStore.persistentSubscriptions(),
     readModel(name) {
       let model = models.get(name);
       if (model === undefined) {
@@ -61,8 +62,6 @@ async function serve(dir: string, options: ConformanceOpenOptions): Promise<Open
 
 describeEventStoreConformance({
   name: "remote client",
-  // The server does not serve persistent subscription groups yet.
-  persistentSubscriptions: false,
   open(options) {
     const dir = mkdtempSync(join(tmpdir(), "sluice-remote-es-"));
     dirs.push(dir);

@@ -30,6 +30,7 @@ import {
   prepareEvents,
 } from "../eventstore/event-validation.js";
 import { type HttpCall, type HttpTransport, type RemoteError, isAbort } from "./http-transport.js";
+import { RemotePersistentSubscriptions } from "./remote-persistent-subscriptions.js";
 import { remoteStream } from "./remote-stream.js";
 
 /** A server's error answer rebuilt as the event store's own error classes. */
@@ -65,13 +66,26 @@ function query(params: Record<string, string | number | boolean | undefined>): s
 /**
  * The event store of a Sluice server behind the `EventStore` interface. Input is checked here
  * with the same rules as the embedded store (so errors name the same fields before anything
- * is sent); subscriptions are WebSocket streams with credit flow control.
+ * is sent); subscriptions and persistent subscription consumers are WebSocket streams with
+ * credit flow control.
  */
 export class RemoteEventStore implements EventStore {
   private closed = false;
   private readonly sockets = new Set<WebSocket>();
+  private readonly groups: RemotePersistentSubscriptions;
 
-  constructor(private readonly http: HttpTransport) {}
+  constructor(private readonly http: HttpTransport) {
+    this.groups = new RemotePersistentSubscriptions({
+      call: (call) => this.call(call),
+      webSocketUrl: (path) => http.webSocketUrl(path),
+      get webSocketHeaders() {
+        return http.webSocketHeaders;
+      },
+      toError: eventStoreError,
+      track: (socket) => this.sockets.add(socket),
+      untrack: (socket) => this.sockets.delete(socket),
+    });
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -209,6 +223,12 @@ export class RemoteEventStore implements EventStore {
         throw error;
       }
     }
+  }
+
+  /** The server's persistent subscription groups; each consumer is a WebSocket. */
+  persistentSubscriptions(): RemotePersistentSubscriptions {
+    if (this.closed) throw new SluiceError("SLUICE_CLOSED", "the event store is closed");
+    return this.groups;
   }
 
   close(): Promise<void> {

@@ -19,7 +19,7 @@ import type { Projection, ReadModel } from "./projections/projection.js";
 import { projectionStateAsOf } from "./projections/projection-snapshots.js";
 import { ProjectionRunner } from "./projections/projection-runner.js";
 import { describePersistentSubscriptions } from "./persistent/persistent-conformance.js";
-import type { PersistentSubscriptions } from "./persistent/persistent-subscriptions.js";
+import type { PersistentSubscriptionGroups } from "./persistent/persistent-subscription.js";
 
 export interface ConformanceOpenOptions {
   readonly clock: VirtualClock;
@@ -38,7 +38,7 @@ export interface OpenedStore {
    * The store's persistent subscription groups; a backend without them leaves this out and the
    * persistent tests are skipped for it, with the reason.
    */
-  persistentSubscriptions?(): PersistentSubscriptions;
+  persistentSubscriptions?(): PersistentSubscriptionGroups;
 }
 
 export interface EventStoreHarness {
@@ -738,7 +738,7 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
       });
     });
 
-    const subscriptionsOf = (store: OpenedStore): PersistentSubscriptions => {
+    const subscriptionsOf = (store: OpenedStore): PersistentSubscriptionGroups => {
       if (store.persistentSubscriptions === undefined)
         throw new Error("persistent subscriptions: not offered by this backend");
       return store.persistentSubscriptions();

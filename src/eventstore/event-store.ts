@@ -1,3 +1,5 @@
+import type { PersistentSubscriptionGroups } from "./persistent/persistent-subscription.js";
+
 /** A JSON value, as events, metadata and read models hold them. */
 export type JsonValue =
   string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -157,6 +159,8 @@ export interface EventStore {
   headPosition(): Promise<number>;
   /** Resolves once the head may be past `position`, or the store closes, or `signal` aborts. */
   waitForAppend(position: number, signal?: AbortSignal): Promise<void>;
+  /** Persistent subscription groups (competing consumers) over this store. */
+  persistentSubscriptions(): PersistentSubscriptionGroups;
   /** True once `close` was called. */
   readonly isClosed: boolean;
   close(): Promise<void>;

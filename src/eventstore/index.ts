@@ -82,6 +82,7 @@ export type {
   NackAction,
   ParkedEvent,
   PersistentDelivery,
+  PersistentSubscriptionGroups,
   PersistentSubscriptionInfo,
   PersistentSubscriptionSettings,
   PersistentSubscriptionStateStore,

@@ -102,6 +102,39 @@ describe("event store over REST", () => {
   });
 });
 
+describe("persistent subscription groups over REST", () => {
+  it("creates, lists, parks, replays and deletes groups; refuses bad settings and unknown groups", async () => {
+    const created = await call("POST", "/persistent-subscriptions", {
+      group: "billing",
+      stream: "invoices",
+      maxRetryCount: 2,
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ group: "billing", stream: "invoices", maxRetryCount: 2 });
+    expect((await call("POST", "/persistent-subscriptions", { group: "billing" })).status).toBe(
+      409,
+    );
+    const bad = await call("POST", "/persistent-subscriptions", { group: "x", maxRetryCount: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.field).toBe("body.maxRetryCount");
+    const listed = await call("GET", "/persistent-subscriptions");
+    expect(listed.json.groups).toEqual([
+      expect.objectContaining({ checkpoint: -1, parked: 0, consumers: 0 }),
+    ]);
+    expect((await call("GET", "/persistent-subscriptions/billing/parked")).json).toEqual({
+      parked: [],
+    });
+    expect((await call("POST", "/persistent-subscriptions/billing/replay-parked")).json).toEqual({
+      replayed: 0,
+    });
+    const missing = await call("GET", "/persistent-subscriptions/nope/parked");
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.field).toBe("group");
+    expect((await call("DELETE", "/persistent-subscriptions/billing")).status).toBe(204);
+    expect((await call("DELETE", "/persistent-subscriptions/billing")).status).toBe(404);
+  });
+});
+
 describe("pub/sub and the bus over REST", () => {
   it("fans a published message out to a subscribed queue, and routes a bus event to a queue", async () => {
     const { QueueUrl } = await sluice.queues.createQueue({ QueueName: "fanout" });

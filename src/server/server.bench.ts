@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { XMLParser } from "fast-xml-parser";
 import { WebSocket } from "ws";
 import { LatencyHistogram, type LatencySummary, machineInfo } from "../observability/index.js";
 
@@ -23,23 +24,38 @@ export interface ServerBenchOptions {
   readonly longPolls: number;
   /** Also measure the npm SQS emulators fauxqs and sqslite (if installed). */
   readonly peers: boolean;
+  /** Run the server under `--cpu-prof`, writing its profile into this directory. */
+  readonly profileDir?: string;
   readonly quiet: boolean;
 }
 
 export interface SqsFigures {
   readonly messagesPerSecond: number;
-  /** From handing a batch to the SDK to the consumer receiving it. */
+  /** From handing a batch to the client to the consumer receiving it. */
   readonly endToEnd: LatencySummary;
+  /** CPU time of the server process per 1,000 messages (user + system): resists machine load. */
+  readonly serverCpuMsPer1kMessages: number;
 }
+
+/** The SQS protocols: AWS JSON 1.0 (`@aws-sdk/client-sqs` v3) or the query protocol. */
+export type SqsProtocol = "json" | "query";
 
 export interface ServerBenchResult {
   readonly benchmark: "server";
   readonly parameters: ServerBenchOptions;
   readonly machine: ReturnType<typeof machineInfo>;
+  /** SQS through `@aws-sdk/client-sqs` (AWS JSON 1.0). */
   readonly sqsSdk: SqsFigures;
-  /** The same SQS workload against the npm emulators, when installed. */
-  readonly peers: Readonly<Record<string, SqsFigures | { readonly error: string }>>;
-  /** Sluice's SQS rate over the faster peer's. */
+  /** The same workload in the query protocol (form posts, XML answers; boto3 1.26, SDK v2). */
+  readonly sqsQuery: SqsFigures;
+  /**
+   * The same workload against the npm emulators, each in the protocol it speaks: fauxqs only
+   * AWS JSON (through the SDK), sqslite only the query protocol.
+   */
+  readonly peers: Readonly<
+    Record<string, (SqsFigures & { protocol: SqsProtocol }) | { readonly error: string }>
+  >;
+  /** Sluice's SQS rate over the faster peer's, each compared in the peer's protocol. */
   readonly ratioToFasterPeer: number | undefined;
   readonly restProduceRecordsPerSecond: number;
   readonly webSocketConsumeRecordsPerSecond: number;
@@ -47,6 +63,8 @@ export interface ServerBenchResult {
     readonly held: number;
     /** The server process's resident memory with every poll held open. */
     readonly serverRssBytes: number;
+    /** ... and with the queues created, before any poll (so the polls' own share shows). */
+    readonly serverRssBeforePollsBytes: number;
     /** From sending a message to a queue to its waiting poll answering. */
     readonly wake: LatencySummary;
   };
@@ -64,6 +82,13 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A server in its own process (as users run it), stopped with SIGTERM. */
@@ -105,10 +130,15 @@ async function spawnServer(
   };
 }
 
-async function startSluice(dataDir: string, fsync: string): Promise<Served> {
+async function startSluice(
+  dataDir: string,
+  fsync: string,
+  profileDir: string | undefined,
+): Promise<Served> {
   const port = await freePort();
   const served = await spawnServer(
     [
+      ...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]),
       "--import",
       "tsx",
       main,
@@ -136,59 +166,168 @@ async function startFauxqs(): Promise<Served> {
 
 async function startSqslite(): Promise<Served> {
   const port = await freePort();
-  const script = `require("sqslite")({}).listen(${port}, "127.0.0.1", (err) => { if (err) throw err; console.log("sqslite ready"); })`;
-  return spawnServer(["-e", script], port, (o) => o.includes("sqslite ready"));
+  const script = `require("sqslite")({ logger: false }).listen(${port}, "localhost", (err) => { if (err) throw err; console.log("sqslite ready"); })`;
+  const served = await spawnServer(["-e", script], port, (o) => o.includes("sqslite ready"));
+  // sqslite knows its queues by URLs with the Host it was called with, and hands out localhost.
+  return { ...served, url: `http://localhost:${port}` };
 }
 
-/** SQS through the AWS SDK: producers send batches of 10, consumers receive 10 and delete them. */
-async function sqsWorkload(endpoint: string, options: ServerBenchOptions): Promise<SqsFigures> {
+/** The three calls of the SQS workload, in one protocol. */
+interface SqsClient {
+  createQueue(name: string): Promise<string>;
+  sendBatch(queueUrl: string, bodies: readonly string[]): Promise<void>;
+  /** Up to 10 messages, long polling up to 1 s. */
+  receive(queueUrl: string): Promise<{ body: string; receiptHandle: string }[]>;
+  deleteBatch(queueUrl: string, receiptHandles: readonly string[]): Promise<void>;
+  close(): void;
+}
+
+async function sdkClient(endpoint: string): Promise<SqsClient> {
   const sdk = await import("@aws-sdk/client-sqs");
   const sqs = new sdk.SQSClient({
     endpoint,
     region: "us-east-1",
     credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
   });
+  return {
+    async createQueue(QueueName) {
+      return (await sqs.send(new sdk.CreateQueueCommand({ QueueName }))).QueueUrl!;
+    },
+    async sendBatch(QueueUrl, bodies) {
+      await sqs.send(
+        new sdk.SendMessageBatchCommand({
+          QueueUrl,
+          Entries: bodies.map((MessageBody, i) => ({ Id: `m${i}`, MessageBody })),
+        }),
+      );
+    },
+    async receive(QueueUrl) {
+      const { Messages = [] } = await sqs.send(
+        new sdk.ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      return Messages.map((m) => ({ body: m.Body!, receiptHandle: m.ReceiptHandle! }));
+    },
+    async deleteBatch(QueueUrl, handles) {
+      await sqs.send(
+        new sdk.DeleteMessageBatchCommand({
+          QueueUrl,
+          Entries: handles.map((ReceiptHandle, i) => ({ Id: `d${i}`, ReceiptHandle })),
+        }),
+      );
+    },
+    close: () => sqs.destroy(),
+  };
+}
+
+/**
+ * The query protocol by hand (form posts, XML answers), as boto3 1.26 and the SDK v2 send it;
+ * unsigned, which every emulator here accepts.
+ */
+function queryClient(endpoint: string): SqsClient {
+  const xml = new XMLParser({ isArray: (name) => name === "Message" });
+  const call = async (params: Record<string, string>): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${endpoint}/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...params, Version: "2012-11-05" }).toString(),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${params.Action}: ${response.status} ${text.slice(0, 200)}`);
+    return xml.parse(text) as Record<string, unknown>;
+  };
+  const result = (answer: Record<string, unknown>, action: string): Record<string, unknown> =>
+    ((answer[`${action}Response`] as Record<string, unknown>)[`${action}Result`] ?? {}) as Record<
+      string,
+      unknown
+    >;
+  return {
+    async createQueue(QueueName) {
+      const answer = await call({ Action: "CreateQueue", QueueName });
+      return String(result(answer, "CreateQueue").QueueUrl);
+    },
+    async sendBatch(QueueUrl, bodies) {
+      const params: Record<string, string> = { Action: "SendMessageBatch", QueueUrl };
+      bodies.forEach((body, i) => {
+        params[`SendMessageBatchRequestEntry.${i + 1}.Id`] = `m${i}`;
+        params[`SendMessageBatchRequestEntry.${i + 1}.MessageBody`] = body;
+      });
+      await call(params);
+    },
+    async receive(QueueUrl) {
+      const answer = await call({
+        Action: "ReceiveMessage",
+        QueueUrl,
+        MaxNumberOfMessages: "10",
+        WaitTimeSeconds: "1",
+      });
+      const messages = (result(answer, "ReceiveMessage").Message ?? []) as {
+        Body: unknown;
+        ReceiptHandle: string;
+      }[];
+      return messages.map((m) => ({ body: String(m.Body), receiptHandle: m.ReceiptHandle }));
+    },
+    async deleteBatch(QueueUrl, handles) {
+      const params: Record<string, string> = { Action: "DeleteMessageBatch", QueueUrl };
+      handles.forEach((handle, i) => {
+        params[`DeleteMessageBatchRequestEntry.${i + 1}.Id`] = `d${i}`;
+        params[`DeleteMessageBatchRequestEntry.${i + 1}.ReceiptHandle`] = handle;
+      });
+      await call(params);
+    },
+    close: () => undefined,
+  };
+}
+
+const STALL_MS = 15_000;
+
+/** The SQS workload: producers send batches of 10, consumers receive 10 and delete them. */
+async function sqsWorkload(
+  served: Served,
+  protocol: SqsProtocol,
+  options: ServerBenchOptions,
+): Promise<SqsFigures> {
+  const sqs = protocol === "json" ? await sdkClient(served.url) : queryClient(served.url);
   try {
-    const { QueueUrl } = await sqs.send(
-      new sdk.CreateQueueCommand({ QueueName: `bench-${Date.now()}` }),
-    );
+    const queueUrl = await sqs.createQueue(`bench-${protocol}-${Date.now()}`);
     const body = "x".repeat(Math.max(0, options.messageSize - 14));
     const latency = new LatencyHistogram();
     let toSend = options.numMessages;
     let deleted = 0;
+    const cpuBefore = cpuMsOf(served.child.pid!);
     const started = performance.now();
     const producer = async (): Promise<void> => {
       while (toSend > 0) {
         const n = Math.min(10, toSend);
         toSend -= n;
         const sentAt = performance.now().toFixed(3);
-        await sqs.send(
-          new sdk.SendMessageBatchCommand({
-            QueueUrl,
-            Entries: Array.from({ length: n }, (_, i) => ({
-              Id: `m${i}`,
-              MessageBody: `${sentAt} ${body}`,
-            })),
-          }),
+        await sqs.sendBatch(
+          queueUrl,
+          Array.from({ length: n }, () => `${sentAt} ${body}`),
         );
       }
     };
+    let progressAt = performance.now();
     const consumer = async (): Promise<void> => {
       while (deleted < options.numMessages) {
-        const { Messages = [] } = await sqs.send(
-          new sdk.ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-        );
-        if (Messages.length === 0) continue;
+        const messages = await sqs.receive(queueUrl);
+        if (messages.length === 0) {
+          // An emulator that loses messages would keep the consumers polling for ever.
+          if (performance.now() - progressAt > STALL_MS)
+            throw new Error(
+              `stalled: ${deleted} of ${options.numMessages} messages received and deleted, ` +
+                `then nothing for ${STALL_MS / 1000} s`,
+            );
+          continue;
+        }
+        progressAt = performance.now();
         const now = performance.now();
-        for (const m of Messages)
-          latency.recordMs(now - Number(m.Body!.slice(0, m.Body!.indexOf(" "))));
-        await sqs.send(
-          new sdk.DeleteMessageBatchCommand({
-            QueueUrl,
-            Entries: Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
-          }),
+        for (const m of messages)
+          latency.recordMs(now - Number(m.body.slice(0, m.body.indexOf(" "))));
+        await sqs.deleteBatch(
+          queueUrl,
+          messages.map((m) => m.receiptHandle),
         );
-        deleted += Messages.length;
+        deleted += messages.length;
       }
     };
     await Promise.all([
@@ -196,9 +335,14 @@ async function sqsWorkload(endpoint: string, options: ServerBenchOptions): Promi
       ...Array.from({ length: options.consumers }, consumer),
     ]);
     const seconds = (performance.now() - started) / 1000;
-    return { messagesPerSecond: options.numMessages / seconds, endToEnd: latency.summary() };
+    return {
+      messagesPerSecond: options.numMessages / seconds,
+      endToEnd: latency.summary(),
+      serverCpuMsPer1kMessages:
+        ((cpuMsOf(served.child.pid!) - cpuBefore) / options.numMessages) * 1000,
+    };
   } finally {
-    sqs.destroy();
+    sqs.close();
   }
 }
 
@@ -232,10 +376,16 @@ async function restProduce(url: string, options: ServerBenchOptions): Promise<nu
   return options.restRecords / ((performance.now() - started) / 1000);
 }
 
-/** WebSocket consume: one stream per partition from offset 0, until every record arrived. */
+/**
+ * WebSocket consume: one stream per partition from offset 0, until every record arrived. The
+ * streams stay open while caught up (they are live), so all of them are closed once the total
+ * arrived, not only the one that received the last record.
+ */
 async function webSocketConsume(url: string, total: number): Promise<number> {
   let received = 0;
+  const sockets: WebSocket[] = [];
   const started = performance.now();
+  let finished = 0;
   await Promise.all(
     [0, 1, 2, 3].map(
       (partition) =>
@@ -243,10 +393,10 @@ async function webSocketConsume(url: string, total: number): Promise<number> {
           const socket = new WebSocket(
             `${url.replace("http", "ws")}/topics/bench-rest/stream?partition=${partition}&offset=0`,
           );
-          let granted = 0;
+          sockets.push(socket);
           socket.on("open", () => {
-            granted = 20_000;
-            socket.send(JSON.stringify({ type: "credit", count: granted }));
+            if (finished !== 0) socket.close();
+            else socket.send(JSON.stringify({ type: "credit", count: 20_000 }));
           });
           let used = 0;
           socket.on("message", (data: Buffer) => {
@@ -259,8 +409,10 @@ async function webSocketConsume(url: string, total: number): Promise<number> {
               socket.send(JSON.stringify({ type: "credit", count: used }));
               used = 0;
             }
-            if (received >= total) {
-              socket.close();
+            if (received >= total && finished === 0) {
+              finished = performance.now();
+              // One still connecting closes once open.
+              for (const s of sockets) if (s.readyState === WebSocket.OPEN) s.close();
             }
           });
           socket.on("close", () => resolve());
@@ -268,8 +420,8 @@ async function webSocketConsume(url: string, total: number): Promise<number> {
         }),
     ),
   );
-  // Every stream closes once the total arrived; the time is the last record's.
-  return received / ((performance.now() - started) / 1000);
+  // The time is the last record's, not the closing handshakes'.
+  return received / ((finished - started) / 1000);
 }
 
 function rssOf(pid: number): number {
@@ -286,6 +438,8 @@ async function longPolls(served: Served, held: number): Promise<ServerBenchResul
     await Promise.all(
       names.slice(i, i + 50).map((QueueName) => post(`${url}/queues`, { QueueName })),
     );
+  await new Promise((r) => setTimeout(r, 500));
+  const serverRssBeforePollsBytes = rssOf(served.child.pid!);
   const answered = new Map<string, () => void>();
   const poll = (name: string): void => {
     void post(`${url}/queues/${name}/receive`, { WaitTimeSeconds: 20 }).then(
@@ -311,8 +465,12 @@ async function longPolls(served: Served, held: number): Promise<ServerBenchResul
     wake.recordMs(performance.now() - sent);
     answered.delete(name);
   }
-  return { held, serverRssBytes, wake: wake.summary() };
+  return { held, serverRssBytes, serverRssBeforePollsBytes, wake: wake.summary() };
 }
+
+const sqsLine = (f: SqsFigures): string =>
+  `${Math.round(f.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), ` +
+  `e2e p50 ${f.endToEnd.p50Ms.toFixed(1)} ms, server CPU ${f.serverCpuMsPer1kMessages.toFixed(0)} ms per 1,000 messages`;
 
 /**
  * `sluice bench server`: `sluice start` in its own process, driven from this one: SQS through
@@ -326,59 +484,63 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
   const say = (line: string): void => {
     if (!options.quiet) process.stdout.write(`${line}\n`);
   };
-  const peers: Record<string, SqsFigures | { error: string }> = {};
+  const peers: Record<string, (SqsFigures & { protocol: SqsProtocol }) | { error: string }> = {};
   try {
-    const sluice = await startSluice(dataDir, fsync);
+    const sluice = await startSluice(dataDir, fsync, options.profileDir);
     let sqsSdk: SqsFigures;
+    let sqsQuery: SqsFigures;
     let rest: number;
     let ws: number;
     let polls: ServerBenchResult["longPolls"];
     try {
-      sqsSdk = await sqsWorkload(sluice.url, options);
-      say(
-        `server sqs-sdk sluice: ${Math.round(sqsSdk.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), e2e p50 ${sqsSdk.endToEnd.p50Ms.toFixed(1)} ms`,
-      );
+      sqsSdk = await sqsWorkload(sluice, "json", options);
+      say(`server sqs-sdk sluice: ${sqsLine(sqsSdk)}`);
+      sqsQuery = await sqsWorkload(sluice, "query", options);
+      say(`server sqs-query sluice: ${sqsLine(sqsQuery)}`);
       rest = await restProduce(sluice.url, options);
       say(`server rest produce: ${Math.round(rest)} records/s (batches of ${options.restBatch})`);
       ws = await webSocketConsume(sluice.url, options.restRecords);
       say(`server websocket consume: ${Math.round(ws)} records/s`);
       polls = await longPolls(sluice, options.longPolls);
       say(
-        `server long polls: ${polls.held} held, server RSS ${Math.round(polls.serverRssBytes / 1048576)} MB, ` +
+        `server long polls: ${polls.held} held, server RSS ${Math.round(polls.serverRssBytes / 1048576)} MB ` +
+          `(${Math.round(polls.serverRssBeforePollsBytes / 1048576)} MB with the queues and no poll), ` +
           `send -> answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms`,
       );
     } finally {
       await sluice.stop();
     }
+    const ratios: number[] = [];
     if (options.peers)
-      for (const [name, start] of [
-        ["fauxqs", startFauxqs],
-        ["sqslite", startSqslite],
+      for (const [name, start, protocol] of [
+        ["fauxqs", startFauxqs, "json"],
+        ["sqslite", startSqslite, "query"],
       ] as const) {
         let peer: Served | undefined;
+        const label = `server sqs-${protocol === "json" ? "sdk" : "query"} ${name}`;
         try {
           peer = await start();
-          const figures = await sqsWorkload(peer.url, options);
-          peers[name] = figures;
-          say(`server sqs-sdk ${name}: ${Math.round(figures.messagesPerSecond)} messages/s`);
+          const figures = await sqsWorkload(peer, protocol, options);
+          peers[name] = { ...figures, protocol };
+          const ours = protocol === "json" ? sqsSdk : sqsQuery;
+          ratios.push(ours.messagesPerSecond / figures.messagesPerSecond);
+          say(`${label}: ${sqsLine(figures)}`);
         } catch (error) {
           peers[name] = { error: (error as Error).message.slice(0, 300) };
-          say(`server sqs-sdk ${name}: failed: ${(error as Error).message.slice(0, 200)}`);
+          say(`${label}: failed: ${(error as Error).message.slice(0, 200)}`);
         } finally {
           await peer?.stop();
         }
       }
-    const peerRates = Object.values(peers).flatMap((p) =>
-      "messagesPerSecond" in p ? [p.messagesPerSecond] : [],
-    );
-    const fastest = peerRates.length === 0 ? undefined : Math.max(...peerRates);
-    const ratio = fastest === undefined ? undefined : sqsSdk.messagesPerSecond / fastest;
+    // Against the faster peer: the smaller of the ratios, each in the peer's own protocol.
+    const ratio = ratios.length === 0 ? undefined : Math.min(...ratios);
     if (ratio !== undefined) say(`server sqs-sdk: sluice / faster peer = ${ratio.toFixed(2)}x`);
     return {
       benchmark: "server",
       parameters: options,
       machine: machineInfo(),
       sqsSdk,
+      sqsQuery,
       peers,
       ratioToFasterPeer: ratio,
       restProduceRecordsPerSecond: rest,

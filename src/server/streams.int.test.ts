@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- JSON answers are untyped */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-assignment -- JSON answers are untyped */
 import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
@@ -128,6 +128,46 @@ describe("event store subscription (WebSocket)", () => {
     expect(all.items().map((e) => e.stream)).toEqual(["acct-1", "other"]);
     stream.socket.close();
     all.socket.close();
+  });
+});
+
+describe("persistent subscription consumer (WebSocket)", () => {
+  it("delivers within maxInFlight, settles by delivery id, and answers a bad nack with an error frame", async () => {
+    const store = sluice.sluice.eventStore;
+    await store.persistentSubscriptions().create({ group: "mailer", stream: "mail" });
+    await store.appendToStream("mail", [
+      { type: "Queued", data: { n: 0 } },
+      { type: "Queued", data: { n: 1 } },
+    ]);
+    const stream = await openStream(ws("/persistent-subscriptions/mailer/connect?maxInFlight=1"));
+    stream.credit(10);
+    await until(() => stream.items().length >= 1);
+    // One unsettled event at most: the second waits for the first to be settled.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stream.items()).toHaveLength(1);
+    const [first] = stream.items();
+    expect(first).toMatchObject({ retryCount: 0, replayed: false, event: { version: 0 } });
+    const send = (command: object): void => stream.socket.send(JSON.stringify(command));
+    send({ type: "nack", id: 1, delivery: first.delivery, action: "drop" });
+    await until(() => stream.frames.some((f) => f.id === 1));
+    expect(stream.frames.find((f) => f.id === 1)).toMatchObject({
+      type: "error",
+      error: { code: "SLUICE_VALIDATION", field: "action" },
+    });
+    send({ type: "ack", id: 2, delivery: first.delivery });
+    await until(() => stream.items().length >= 2);
+    expect(stream.frames.find((f) => f.id === 2)).toMatchObject({ type: "reply" });
+    expect(stream.items()[1]).toMatchObject({ event: { version: 1 } });
+    const [info] = await store.persistentSubscriptions().list();
+    expect(info).toMatchObject({ checkpoint: 0, consumers: 1 });
+    stream.socket.close();
+  });
+
+  it("refuses an unknown group with an error frame", async () => {
+    const stream = await openStream(ws("/persistent-subscriptions/absent/connect"));
+    stream.credit(1);
+    await until(() => stream.frames.length > 0);
+    expect(stream.frames[0]).toMatchObject({ type: "error", error: { code: "SLUICE_NOT_FOUND" } });
   });
 });
 

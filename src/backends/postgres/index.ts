@@ -1,4 +1,4 @@
 export { PostgresEventStore } from "./postgres-event-store.js";
 export type { PostgresEventStoreOptions } from "./postgres-event-store.js";
 export { PostgresReadModel } from "./postgres-read-model.js";
-export { PostgresSubscriptionState } from "./postgres-subscription-state.js";
+export { PostgresPersistentSubscriptions } from "./postgres-persistent-subscriptions.js";

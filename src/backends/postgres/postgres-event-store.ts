@@ -44,9 +44,8 @@ import {
 import { expired, firstReadableVersion } from "../../eventstore/stream-index.js";
 import { matches, subscribeTo } from "../../eventstore/subscription.js";
 import { type Clock, type Timer, systemClock } from "../../time/index.js";
-import { PersistentSubscriptions } from "../../eventstore/persistent/persistent-subscriptions.js";
 import { PostgresReadModel } from "./postgres-read-model.js";
-import { PostgresSubscriptionState } from "./postgres-subscription-state.js";
+import { PostgresPersistentSubscriptions } from "./postgres-persistent-subscriptions.js";
 import { checkSchemaName, migrate, quoted } from "./postgres-schema.js";
 
 export interface PostgresEventStoreOptions {
@@ -133,7 +132,7 @@ export class PostgresEventStore implements EventStore {
   private listener: pg.Client | undefined;
   private pollTimer: Timer | undefined;
   private closed = false;
-  private persistent: PersistentSubscriptions | undefined;
+  private persistent: PostgresPersistentSubscriptions | undefined;
 
   private constructor(
     readonly pool: Pool,
@@ -186,7 +185,10 @@ export class PostgresEventStore implements EventStore {
     });
     await client.connect();
     client.on("notification", (message) => {
-      const head = Number(message.payload);
+      const payload = message.payload ?? "";
+      // "g:<group>": a persistent subscription group changed in some process.
+      if (payload.startsWith("g:")) return this.persistent?.notified(payload.slice(2));
+      const head = Number(payload);
       if (Number.isFinite(head)) this.wake(head);
     });
     await client.query(`LISTEN "${this.channel}"`);
@@ -205,13 +207,13 @@ export class PostgresEventStore implements EventStore {
   }
 
   /** Persistent subscription groups of this store, their state in this schema's tables. */
-  persistentSubscriptions(): PersistentSubscriptions {
+  persistentSubscriptions(): PostgresPersistentSubscriptions {
     this.ensureOpen();
-    this.persistent ??= new PersistentSubscriptions(
-      this,
-      () => Promise.resolve(new PostgresSubscriptionState(this.pool, this.schema)),
-      this.clock,
-    );
+    this.persistent ??= new PostgresPersistentSubscriptions(this, this.pool, this.schema, {
+      clock: this.clock,
+      channel: this.options.listen === false ? null : this.channel,
+      pollIntervalMs: this.options.pollIntervalMs ?? 500,
+    });
     return this.persistent;
   }
 

@@ -141,6 +141,26 @@ function migrations(s: string): readonly string[] {
       PRIMARY KEY (group_name, seq)
     );
     `,
+    `
+    -- Persistent subscription groups settle in the database, so consumers in several
+    -- processes can share a group: each event read and not yet settled is a work row that
+    -- consumers claim (owner, deadline, claim number). read_position is how far the group's
+    -- source has been read into work rows; the checkpoint is derived from it and the oldest
+    -- work row. Events settled out of order above an old checkpoint are delivered once more.
+    ALTER TABLE ${s}.persistent_subscriptions RENAME COLUMN checkpoint TO read_position;
+    ALTER TABLE ${s}.persistent_subscriptions DROP COLUMN settled, DROP COLUMN retries;
+    CREATE TABLE ${s}.persistent_work (
+      group_name text NOT NULL REFERENCES ${s}.persistent_subscriptions ON DELETE CASCADE,
+      seq bigint NOT NULL,
+      replayed boolean NOT NULL,
+      event jsonb NOT NULL,
+      retry_count int NOT NULL DEFAULT 0,
+      owner text,
+      deadline bigint,
+      claim int NOT NULL DEFAULT 0,
+      PRIMARY KEY (group_name, seq, replayed)
+    );
+    `,
   ];
 }
 

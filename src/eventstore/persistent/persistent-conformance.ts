@@ -7,15 +7,17 @@ import { describe, expect, it } from "vitest";
 import { type ErrorCode, isSluiceError } from "../../errors/index.js";
 import type { VirtualClock } from "../../time/virtual-clock.js";
 import type { EventData, EventStore } from "../event-store.js";
-import type { PersistentDelivery } from "./persistent-subscription.js";
-import type { PersistentSubscriptions } from "./persistent-subscriptions.js";
+import type {
+  PersistentDelivery,
+  PersistentSubscriptionGroups,
+} from "./persistent-subscription.js";
 
 /** What the persistent tests need from the surrounding suite. */
 export interface PersistentHarness {
   /** False skips the tests (the backend does not offer persistent subscriptions). */
   readonly supported: boolean;
-  open(): Promise<{ store: EventStore; subscriptions: PersistentSubscriptions }>;
-  reopen(): Promise<{ store: EventStore; subscriptions: PersistentSubscriptions }>;
+  open(): Promise<{ store: EventStore; subscriptions: PersistentSubscriptionGroups }>;
+  reopen(): Promise<{ store: EventStore; subscriptions: PersistentSubscriptionGroups }>;
   clock(): VirtualClock;
 }
 
@@ -34,7 +36,7 @@ async function expectCode(promise: Promise<unknown>, code: ErrorCode, field?: st
 
 /** A consumer driven one delivery at a time. */
 function consumer(
-  subscriptions: PersistentSubscriptions,
+  subscriptions: PersistentSubscriptionGroups,
   group: string,
   maxInFlight = 10,
 ): { next(): Promise<PersistentDelivery>; stop(): void } {

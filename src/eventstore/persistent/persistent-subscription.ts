@@ -115,3 +115,22 @@ export interface PersistentSubscriptionInfo {
   readonly parked: number;
   readonly consumers: number;
 }
+
+/**
+ * Persistent subscription groups of a store, as every backend offers them (embedded and
+ * PostgreSQL in process, the remote client over a server).
+ */
+export interface PersistentSubscriptionGroups {
+  /** Creates a group; its checkpoint starts after `startAfter` (the beginning by default). */
+  create(settings: PersistentSubscriptionSettings): Promise<GroupSettings>;
+  /** Deletes a group, its checkpoint and its parked events; its consumers stop. */
+  delete(group: string): Promise<void>;
+  /** Every group with its checkpoint, parked count and connected consumers. */
+  list(): Promise<PersistentSubscriptionInfo[]>;
+  /** Connects a consumer: it receives its share of the group's events until `signal` aborts. */
+  connect(group: string, options?: ConnectOptions): AsyncIterable<PersistentDelivery>;
+  /** The group's parked events, oldest first by sequence number. */
+  listParked(group: string): Promise<ParkedEvent[]>;
+  /** Hands every parked event back to the group's consumers; returns how many. */
+  replayParked(group: string): Promise<number>;
+}

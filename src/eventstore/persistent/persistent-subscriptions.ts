@@ -7,6 +7,7 @@ import type {
   GroupSettings,
   ParkedEvent,
   PersistentDelivery,
+  PersistentSubscriptionGroups,
   PersistentSubscriptionInfo,
   PersistentSubscriptionSettings,
   PersistentSubscriptionStateStore,
@@ -41,6 +42,11 @@ function checkFilter(filter: unknown): EventFilter | null {
   };
 }
 
+/** A consumer's maxInFlight as a caller gave it, or the default. */
+export function checkMaxInFlight(maxInFlight: unknown): number {
+  return checkCount(maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, "maxInFlight", 1);
+}
+
 /** Checks the settings a caller gave and fills in the defaults. */
 export function checkGroupSettings(settings: PersistentSubscriptionSettings): GroupSettings {
   if (typeof settings !== "object" || settings === null)
@@ -67,13 +73,31 @@ export function checkGroupSettings(settings: PersistentSubscriptionSettings): Gr
   };
 }
 
+/** The checkpoint a new group starts from: before `startAfter`'s next event (-1: the beginning). */
+export async function startCheckpoint(
+  store: EventStore,
+  settings: GroupSettings,
+  startAfter: number | "end" | undefined,
+): Promise<number> {
+  if (typeof startAfter === "number") return startAfter;
+  if (startAfter !== "end") return -1;
+  if (settings.stream === null) return store.headPosition();
+  try {
+    return (await store.readStream(settings.stream, { direction: "backward", maxCount: 1 }))
+      .streamVersion;
+  } catch (error) {
+    if (isSluiceError(error, "SLUICE_NOT_FOUND")) return -1;
+    throw error;
+  }
+}
+
 /**
  * Persistent subscriptions (competing consumers) over an event store: named groups on a stream
  * or `$all`, each with a durable checkpoint; the consumers connected to a group share its
  * events, acknowledge or nack each one (retry, park, skip), and parked events can be listed and
  * replayed. Groups are dispatched in this process; their state lives in the backend's store.
  */
-export class PersistentSubscriptions {
+export class PersistentSubscriptions implements PersistentSubscriptionGroups {
   private readonly running = new Map<string, Promise<SubscriptionGroup>>();
   private stateStore: Promise<PersistentSubscriptionStateStore> | undefined;
   private closed = false;
@@ -97,25 +121,8 @@ export class PersistentSubscriptions {
   async create(settings: PersistentSubscriptionSettings): Promise<GroupSettings> {
     const checked = checkGroupSettings(settings);
     const state = await this.state();
-    let checkpoint = -1;
-    if (typeof settings.startAfter === "number") checkpoint = settings.startAfter;
-    else if (settings.startAfter === "end")
-      checkpoint =
-        checked.stream === null
-          ? await this.store.headPosition()
-          : await this.streamVersion(checked.stream);
-    await state.create(checked, checkpoint);
+    await state.create(checked, await startCheckpoint(this.store, checked, settings.startAfter));
     return checked;
-  }
-
-  private async streamVersion(stream: string): Promise<number> {
-    try {
-      return (await this.store.readStream(stream, { direction: "backward", maxCount: 1 }))
-        .streamVersion;
-    } catch (error) {
-      if (isSluiceError(error, "SLUICE_NOT_FOUND")) return -1;
-      throw error;
-    }
   }
 
   /** Deletes a group, its checkpoint and its parked events; its consumers stop. */
@@ -147,7 +154,7 @@ export class PersistentSubscriptions {
   /** Connects a consumer: it receives its share of the group's events until `signal` aborts. */
   connect(group: string, options: ConnectOptions = {}): AsyncIterable<PersistentDelivery> {
     checkStreamName(group, "group");
-    const maxInFlight = checkCount(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, "maxInFlight", 1);
+    const maxInFlight = checkMaxInFlight(options.maxInFlight);
     const groups = (): Promise<SubscriptionGroup> => this.group(group);
     return {
       async *[Symbol.asyncIterator]() {

@@ -53,6 +53,15 @@ function deferred(): Deferred {
 
 const NACK_ACTIONS: readonly NackAction[] = ["retry", "park", "skip"];
 
+/** What is wrong with a nack's action or reason as a caller gave them, if anything. */
+export function nackError(action: unknown, reason: unknown): SluiceError | undefined {
+  if (!NACK_ACTIONS.includes(action as NackAction))
+    return invalid("action", `one of ${NACK_ACTIONS.join(", ")}`, action);
+  if (reason !== undefined && typeof reason !== "string")
+    return invalid("reason", "a string", reason);
+  return undefined;
+}
+
 /**
  * One running persistent subscription group: reads its source after the checkpoint, hands each
  * event to one of its consumers (competing consumers), and keeps what was settled durable.
@@ -243,11 +252,8 @@ export class SubscriptionGroup {
       replayed: pending.replayed,
       ack: () => this.settle(attempt, "ack"),
       nack: (action, reason) => {
-        if (!NACK_ACTIONS.includes(action))
-          return Promise.reject(invalid("action", `one of ${NACK_ACTIONS.join(", ")}`, action));
-        if (reason !== undefined && typeof reason !== "string")
-          return Promise.reject(invalid("reason", "a string", reason));
-        return this.settle(attempt, action, reason);
+        const error = nackError(action, reason);
+        return error === undefined ? this.settle(attempt, action, reason) : Promise.reject(error);
       },
     };
   }

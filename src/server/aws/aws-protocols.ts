@@ -96,9 +96,13 @@ export async function serveAws(
 ): Promise<void> {
   const requestId = randomUUID();
   void reply.header("x-amzn-requestid", requestId);
-  const context = {
+  let signal: AbortSignal | undefined;
+  const context: AwsRequestContext = {
     path: request.url.split("?")[0] ?? "/",
-    signal: requestSignal(reply, shutdown),
+    // Made on first use: only long polls wait, and a signal costs listeners on every request.
+    get signal() {
+      return (signal ??= requestSignal(reply, shutdown));
+    },
   };
   const target = request.headers["x-amz-target"];
   if (typeof target === "string") {

@@ -15,7 +15,7 @@ export function sqsJsonService(queues: QueueService): AwsJsonService {
         queues,
         operation,
         decodeInput(operation, input),
-        context.signal,
+        () => context.signal,
       );
       return operation === "ReceiveMessage" ? encodeReceive(result) : result;
     },

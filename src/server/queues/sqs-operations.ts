@@ -5,7 +5,9 @@ import { unknownOperation } from "../aws/aws-error.js";
 /** A request or result in SQS's JSON shape; binary attribute values as bytes. */
 export type SqsShape = Record<string, unknown>;
 
-type Operation = (queues: QueueService, input: SqsShape, signal: AbortSignal) => Promise<unknown>;
+/** The request's abort signal, made only when an operation waits (a long poll). */
+type SignalOf = () => AbortSignal;
+type Operation = (queues: QueueService, input: SqsShape, signal: SignalOf) => Promise<unknown>;
 
 // The inputs are handed to the service as they came: it validates every field itself (names,
 // types, ranges), so both protocols and the library refuse the same input the same way.
@@ -29,7 +31,7 @@ const OPERATIONS: Record<string, Operation> = {
   SendMessage: (q, i) => q.sendMessage(i as any),
   SendMessageBatch: (q, i) => q.sendMessageBatch(i as any),
   ReceiveMessage: async (q, i, signal) => {
-    const { Messages } = await q.receiveMessage({ ...(i as any), signal });
+    const { Messages } = await q.receiveMessage({ ...(i as any), signal: signal() });
     return Messages.length === 0 ? {} : { Messages };
   },
   DeleteMessage: async (q, i) => void (await q.deleteMessage(i as any)),
@@ -55,7 +57,7 @@ export async function callSqs(
   queues: QueueService,
   operation: string,
   input: SqsShape,
-  signal: AbortSignal,
+  signal: SignalOf,
 ): Promise<SqsShape | undefined> {
   if (UNSUPPORTED.has(operation))
     throw new QueueError("UnsupportedOperation", `${operation}: permissions are not supported`);

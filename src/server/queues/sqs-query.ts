@@ -28,7 +28,7 @@ export function sqsQueryService(queues: QueueService): AwsQueryService {
     handles: isSqsOperation,
     async call(action, params, context) {
       const input = decodeQuery(action, params, context.path);
-      const result = await callSqs(queues, action, input, context.signal);
+      const result = await callSqs(queues, action, input, () => context.signal);
       return result === undefined ? undefined : encodeXml(action, result);
     },
     toAwsError: toSqsError,
