@@ -107,16 +107,24 @@ export function describePersistentSubscriptions(harness: PersistentHarness): voi
       await subscriptions.create({ group: "workers" });
       await appendNumbered(store, "jobs", 0, 30);
       const got: [string, number][] = [];
+      // Once all 30 are settled, a consumer still waiting for a 31st stops instead of waiting.
+      let allSettled!: () => void;
+      const settled = new Promise<undefined>((resolve) => (allSettled = () => resolve(undefined)));
       const work = async (name: string) => {
         const c = consumer(subscriptions, "workers", 1);
-        while (got.length < 30) {
-          const d = await c.next();
-          got.push([name, payload(d)]);
-          // Hold the event for a moment, so the other consumer is the one waiting.
-          await new Promise((resolve) => setImmediate(resolve));
-          await d.ack();
+        try {
+          for (;;) {
+            const d = await Promise.race([c.next(), settled]);
+            if (d === undefined) return;
+            got.push([name, payload(d)]);
+            // Hold the event for a moment, so the other consumer is the one waiting.
+            await new Promise((resolve) => setImmediate(resolve));
+            await d.ack();
+            if (got.length >= 30) allSettled();
+          }
+        } finally {
+          c.stop();
         }
-        c.stop();
       };
       await Promise.all([work("a"), work("b")]);
       const numbers = got.map(([, n]) => n).sort((x, y) => x - y);
