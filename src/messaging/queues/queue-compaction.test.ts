@@ -25,6 +25,16 @@ describe("embedded queue log compaction", () => {
     return service;
   }
 
+  /** A service on a fresh directory and virtual clock, with one queue created in it. */
+  async function withQueue(name: string, attributes: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const service = await open(dir, clock);
+    const { QueueUrl } = await service.createQueue({ QueueName: name, Attributes: attributes });
+    return { dir, clock, service, QueueUrl };
+  }
+
   function segmentFiles(dir: string): string[] {
     const queueDir = readdirSync(join(dir, "queues"))[0]!;
     return readdirSync(join(dir, "queues", queueDir)).filter((f) => f.endsWith(".log"));
@@ -65,11 +75,7 @@ describe("embedded queue log compaction", () => {
   }
 
   it("drops the segments of consumed messages", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
-    dirs.push(dir);
-    const clock = new VirtualClock();
-    const service = await open(dir, clock);
-    const { QueueUrl } = await service.createQueue({ QueueName: "q" });
+    const { dir, clock, service, QueueUrl } = await withQueue("q");
     await fill(service, QueueUrl, 500, "a");
     const before = segmentFiles(dir).length;
     expect(before).toBeGreaterThan(5);
@@ -83,14 +89,9 @@ describe("embedded queue log compaction", () => {
   });
 
   it("carries a long-lived message forward with its state, across a reopen", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
-    dirs.push(dir);
-    const clock = new VirtualClock();
-    let service = await open(dir, clock);
-    const { QueueUrl } = await service.createQueue({
-      QueueName: "q",
-      Attributes: { VisibilityTimeout: "600" },
-    });
+    const queue = await withQueue("q", { VisibilityTimeout: "600" });
+    const { dir, clock, QueueUrl } = queue;
+    let service = queue.service;
     await service.sendMessage({
       QueueUrl,
       MessageBody: "old",
@@ -128,14 +129,12 @@ describe("embedded queue log compaction", () => {
   });
 
   it("keeps a FIFO queue's deduplication window through compaction and reopen", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
-    dirs.push(dir);
-    const clock = new VirtualClock();
-    let service = await open(dir, clock);
-    const { QueueUrl } = await service.createQueue({
-      QueueName: "q.fifo",
-      Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
+    const queue = await withQueue("q.fifo", {
+      FifoQueue: "true",
+      ContentBasedDeduplication: "true",
     });
+    const { dir, clock, QueueUrl } = queue;
+    let service = queue.service;
     await service.sendMessage({ QueueUrl, MessageBody: "once", MessageGroupId: "g" });
     expect(await drain(service, QueueUrl)).toEqual(["once"]);
     for (let i = 0; i < 300; i++)
@@ -201,14 +200,9 @@ describe("embedded queue log compaction", () => {
   }
 
   it("cuts a FIFO log inside the deduplication window: the window lives on in compact records", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
-    dirs.push(dir);
-    const clock = new VirtualClock();
-    let service = await open(dir, clock);
-    const { QueueUrl } = await service.createQueue({
-      QueueName: "q.fifo",
-      Attributes: { FifoQueue: "true" },
-    });
+    const queue = await withQueue("q.fifo", { FifoQueue: "true" });
+    const { dir, clock, QueueUrl } = queue;
+    let service = queue.service;
     const ids = await fillFifo(service, QueueUrl, 0, 500);
     expect(await drain(service, QueueUrl)).toHaveLength(500);
     await fillFifo(service, QueueUrl, 500, 20);
@@ -236,14 +230,7 @@ describe("embedded queue log compaction", () => {
   });
 
   it("keeps a busy FIFO queue's log bounded inside the window (no five minutes of history)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
-    dirs.push(dir);
-    const clock = new VirtualClock();
-    const service = await open(dir, clock);
-    const { QueueUrl } = await service.createQueue({
-      QueueName: "q.fifo",
-      Attributes: { FifoQueue: "true" },
-    });
+    const { dir, clock, service, QueueUrl } = await withQueue("q.fifo", { FifoQueue: "true" });
     const ids: string[] = [];
     for (let round = 0; round < 4; round++) {
       ids.push(...(await fillFifo(service, QueueUrl, round * 300, 300)));
@@ -268,14 +255,7 @@ describe("embedded queue log compaction", () => {
   }, 60_000);
 
   it("carries each window entry out of the queue log once, and drops it when its five minutes end", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
-    dirs.push(dir);
-    const clock = new VirtualClock();
-    const service = await open(dir, clock);
-    const { QueueUrl } = await service.createQueue({
-      QueueName: "q.fifo",
-      Attributes: { FifoQueue: "true" },
-    });
+    const { dir, clock, service, QueueUrl } = await withQueue("q.fifo", { FifoQueue: "true" });
     await fillFifo(service, QueueUrl, 0, 300);
     await drain(service, QueueUrl);
     // Many compactions while other traffic rolls the queue log: the first 300 entries move
