@@ -229,40 +229,19 @@ export function registerTopicBenchCommands(program: Command): void {
     )
     .option("--partitions <n>", "partitions of the topic", positiveInt, 1)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval")
-    .option(
-      "--messaging <url>",
-      "NATS servers: produce into a topic on NATS JetStream, beside a plain JetStream client (default 50,000 records)",
-    )
-    .option("--replicas <n>", "with --messaging: stream replicas", positiveInt, 1)
-    .option("--runs <n>", "with --messaging: repeat and report medians", positiveInt, 1)
     .option("--json", "print the JSON result to stdout", false)
     .option("--out <file>", "write the JSON result to a file")
     .action(
-      async (
-        opts: {
-          numRecords: number;
-          recordSize: number;
-          throughput: number;
-          producerProps: Record<string, string>;
-          partitions: number;
-          fsync: "always" | "interval" | "never";
-          messaging?: string;
-          replicas: number;
-          runs: number;
-          json: boolean;
-          out?: string;
-        },
-        command: Command,
-      ) => {
-        if (opts.messaging !== undefined) {
-          const given = command.getOptionValueSource("numRecords") === "cli";
-          await natsProduceComparison({
-            ...opts,
-            messaging: opts.messaging,
-            numRecords: given ? opts.numRecords : defaultNatsProduceBenchOptions.numRecords,
-          });
-          return;
-        }
+      async (opts: {
+        numRecords: number;
+        recordSize: number;
+        throughput: number;
+        producerProps: Record<string, string>;
+        partitions: number;
+        fsync: "always" | "interval" | "never";
+        json: boolean;
+        out?: string;
+      }) => {
         await report(
           "e2e",
           opts,
