@@ -539,10 +539,11 @@ export class DurableQueue {
   // ---------------------------------------------------------------- reads
 
   /**
-   * The bodies and metadata of these messages: a hot body is taken from memory (and let go),
-   * the rest are read from the log in one pass per run of nearby offsets.
+   * The bodies and metadata of these messages: a hot body is taken from memory (and let go,
+   * unless `keepHot`: a peek leaves it for the receive to come), the rest are read from the log
+   * in one pass per run of nearby offsets.
    */
-  read(messages: readonly QueuedMessage[]): StoredMessage[] {
+  read(messages: readonly QueuedMessage[], keepHot = false): StoredMessage[] {
     const stored = new Array<StoredMessage>(messages.length);
     let cold: number[] | undefined;
     for (let i = 0; i < messages.length; i++) {
@@ -551,6 +552,7 @@ export class DurableQueue {
       if (hot === undefined) (cold ??= []).push(i);
       else {
         stored[i] = { state, meta: hot.meta, body: hot.body, bodyMd5: hot.bodyMd5 };
+        if (keepHot) continue;
         state.hot = undefined;
         this.state.hotBodies.give(hot.bytes);
       }

@@ -736,7 +736,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
       if (picked.length >= max) break;
       picked.push(m);
     }
-    const messages = queue.read(picked).map(buildPeekedMessage);
+    const messages = queue.read(picked, true).map(buildPeekedMessage);
     return Promise.resolve({ Messages: messages });
   }
 
