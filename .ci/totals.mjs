@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.argv[2] ?? "reports";
+const firstLine = (text) => String(text ?? "").split("\n")[0].slice(0, 300);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -16,6 +17,16 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
     (r) => r.status === "failed" && r.assertionResults.length === 0,
   ).length;
   console.log(`${file}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+  // Name what failed, with the first line of its message: the totals are often all a CI record keeps.
+  for (const suite of report.testResults) {
+    const failures = suite.assertionResults.filter((a) => a.status === "failed");
+    if (suite.status === "failed" && failures.length === 0) {
+      console.log(`  FAILED to load ${suite.name}: ${firstLine(suite.message)}`);
+    }
+    for (const a of failures) {
+      console.log(`  FAILED ${suite.name} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
+    }
+  }
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
