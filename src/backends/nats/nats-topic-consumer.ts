@@ -24,15 +24,14 @@ import {
 } from "../../messaging/topics/topic-error.js";
 import type { ConsumerGroupMetadata } from "../../messaging/topics/topic-producer.js";
 import {
-  type GroupRecord,
   type PartitionCounts,
   checkMemberCommit,
   expire,
   join,
   leave,
-  offsetKey,
   view,
-} from "./nats-group-record.js";
+} from "../../messaging/topics/group-membership.js";
+import { type GroupRecord, offsetKey } from "./nats-group-record.js";
 import type { NatsGroupStore } from "./nats-group-store.js";
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { PartitionReader } from "./partition-reader.js";
