@@ -94,14 +94,14 @@ describe("LZ4 frames", () => {
   it("refuses damaged frames", () => {
     const frame = lz4.compressFrameSync(sample(200 * KiB));
     const badChecksum = Buffer.from(frame);
-    badChecksum[6] ^= 0xff;
+    badChecksum[6]! ^= 0xff;
     expect(() => decompressLz4Frame(badChecksum, 1024 * KiB)).toThrow(/checksum/);
     expect(() => decompressLz4Frame(frame.subarray(0, frame.length - 10), 1024 * KiB)).toThrow(
       /truncated/,
     );
     expect(() => decompressLz4Frame(Buffer.from("not a frame at all"), 1024 * KiB)).toThrow();
     const garbled = Buffer.from(frame);
-    for (let i = 20; i < garbled.length - 8; i += 7) garbled[i] ^= 0x5a;
+    for (let i = 20; i < garbled.length - 8; i += 7) garbled[i]! ^= 0x5a;
     expect(() => decompressLz4Frame(garbled, 1024 * KiB)).toThrow();
   });
 });
