@@ -141,7 +141,10 @@ async function endToEnd(
   // kcat sends what it has read and exits at the end of its input.
   producer.stdin.end();
   await new Promise((r) => producer.once("exit", r));
-  await Promise.race([done, new Promise<void>((r) => setTimeout(r, 10_000))]);
+  // A stalled consumer gives up after 10 s; the timer is cleared so it keeps nothing alive.
+  let giveUp: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((r) => (giveUp = setTimeout(r, 10_000)))]);
+  clearTimeout(giveUp);
   consumer.kill("SIGTERM");
   if (received < total)
     process.stderr.write(`end-to-end run: ${received} of ${total} records came back\n`);
