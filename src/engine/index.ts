@@ -17,7 +17,7 @@ export {
   BATCH_HEADER_BYTES,
 } from "./record-batch.js";
 export type { BatchHeader, BatchProducer, RecordFactory, RecordRange } from "./record-batch.js";
-export type { BatchKind } from "./produced-batch.js";
+export type { BatchKind, RawBatchTrust } from "./produced-batch.js";
 export {
   registerCodec,
   codecByName,

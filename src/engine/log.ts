@@ -25,7 +25,7 @@ import {
 import type { LogRecord, RecordInput } from "./record.js";
 import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
 import type { RecoveryReport } from "./recovery.js";
-import { type BatchKind, validateProducedBatch } from "./produced-batch.js";
+import { type BatchKind, type RawBatchTrust, validateProducedBatch } from "./produced-batch.js";
 import { Segment } from "./segment.js";
 import { TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
@@ -373,25 +373,37 @@ export class Log implements CompactableLog {
   }
 
   /**
+   * Checks a producer's RecordBatch v2 as `appendRawBatch` would (see `validateProducedBatch`),
+   * CRC and records included, without appending it; returns its header. A caller that must
+   * refuse a bad batch before doing anything else (Kafka checks a batch before its producer's
+   * sequence) calls this, then appends with trust "checked" so the records are not read twice.
+   */
+  checkProducedBatch(batch: Buffer, kind: BatchKind = "data"): BatchHeader {
+    return validateProducedBatch(batch, this.options, kind, true);
+  }
+
+  /**
    * Appends an already encoded RecordBatch v2 (as a Kafka producer sends it): the batch is
    * validated whole (see `validateProducedBatch`), given the next offsets, and written without
    * re-encoding. `kind` widens what is accepted: "transactional" for a producer's batch inside a
-   * transaction the caller has checked, "control" for a transaction marker. `encodedHere`: the
-   * batch was built in this process by `encodeBatch` or a `RecordBatchBuilder` (an embedded
-   * producer) and is handed over: its header is checked, its CRC and records are trusted, and
-   * the log keeps the buffer itself (the caller must not touch it again) instead of a copy.
+   * transaction the caller has checked, "control" for a transaction marker. `trust`:
+   * "unchecked" checks everything; "checked": the caller ran `checkProducedBatch` on these very
+   * bytes, so only the header is checked again; "encoded-here": the batch was built in this
+   * process by `encodeBatch` or a `RecordBatchBuilder` (an embedded producer) and is handed
+   * over: its header is checked, its CRC and records are trusted, and the log keeps the buffer
+   * itself (the caller must not touch it again) instead of a copy.
    */
   appendRawBatch(
     batch: Buffer,
     kind: BatchKind = "data",
-    encodedHere = false,
+    trust: RawBatchTrust = "unchecked",
   ): Promise<AppendResult> {
     try {
       this.ensureWritable();
       // Producers' clocks differ, so their timestamps may go back; readers use the max.
-      const header = validateProducedBatch(batch, this.options, kind, !encodedHere);
+      const header = validateProducedBatch(batch, this.options, kind, trust === "unchecked");
       // A caller's buffer may be reused once the call returns; one built here is handed over.
-      const own = encodedHere ? batch : Buffer.from(batch);
+      const own = trust === "encoded-here" ? batch : Buffer.from(batch);
       const baseOffset = this.nextOffset;
       own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);
       own.writeUInt32BE(baseOffset >>> 0, 4);
