@@ -81,7 +81,7 @@ export class EventRecordDecoder {
 
   /** The id of the event whose key was read last. */
   id(view: RecordView): string {
-    return view.buf.toString("utf8", this.idStart, this.idEnd);
+    return utf8(view.buf, this.idStart, this.idEnd);
   }
 
   /** The recorded event `view` holds; its key must have been read with `readKey`. */
@@ -99,15 +99,11 @@ export class EventRecordDecoder {
       ) {
         // Most events carry no metadata: parsing only the data costs half of parsing the whole.
         data = JSON.parse(
-          buf.toString(
-            "utf8",
-            valueStart + VALUE_HEAD.length,
-            valueEnd - EMPTY_METADATA_TAIL.length,
-          ),
+          utf8(buf, valueStart + VALUE_HEAD.length, valueEnd - EMPTY_METADATA_TAIL.length),
         ) as JsonValue;
         metadata = {};
       } else {
-        const body = JSON.parse(buf.toString("utf8", valueStart, valueEnd)) as {
+        const body = JSON.parse(utf8(buf, valueStart, valueEnd)) as {
           d: JsonValue;
           m: EventMetadata;
         };
@@ -154,6 +150,14 @@ function readDigits(buf: Buffer, from: number, end: number): number {
   return value;
 }
 
+/**
+ * `buf.toString("utf8", start, end)` without its argument handling, which costs as much as the
+ * decoding itself for the short strings of an event (`utf8Slice` is what it ends up calling).
+ */
+function utf8(buf: Buffer, start: number, end: number): string {
+  return (buf as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(start, end);
+}
+
 function hasBytes(buf: Buffer, at: number, bytes: Buffer): boolean {
   if (at < 0 || at + bytes.length > buf.length) return false;
   for (let i = 0; i < bytes.length; i++) if (buf[at + i] !== bytes[i]) return false;
@@ -175,7 +179,7 @@ class StringCache {
       if (candidate.length === length && hasBytes(buf, start, candidate))
         return this.strings[slot]!;
     }
-    const text = buf.toString("utf8", start, end);
+    const text = utf8(buf, start, end);
     this.bytes[this.next] = Buffer.from(buf.subarray(start, end));
     this.strings[this.next] = text;
     this.next = (this.next + 1) % this.size;
