@@ -28,6 +28,9 @@ export function parseSegmentName(fileName: string): number | undefined {
 }
 
 const SCAN_CHUNK_BYTES = 1 << 20;
+/** Bytes read at a time by a walk over batch headers: an index interval and some. */
+const HEADER_WINDOW_BYTES = 16 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 
 /** Where a scan stopped and why. */
 export interface ScanResult {
@@ -124,7 +127,10 @@ export class Segment {
   ): void {
     if (position === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
       this.offsetIndex.add(baseOffset, position);
-      if (maxTimestamp > this.maxTimestamp) this.timeIndex.add(maxTimestamp, baseOffset);
+      // Equal to the max so far still counts (the index skips repeated keys itself): with
+      // `>`, an entry point that kept falling on a batch sharing its predecessor's timestamp
+      // left whole stretches of a segment without time entries, and lookups walking them.
+      if (maxTimestamp >= this.maxTimestamp) this.timeIndex.add(maxTimestamp, baseOffset);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += size;
@@ -165,13 +171,7 @@ export class Segment {
           return this.rebuildIndexes().positionFor(offset);
       }
     }
-    while (position < this.sizeBytes) {
-      const header = this.headerAt(position);
-      if (header instanceof SluiceError) throw this.corruptAt(position, header);
-      if (lastOffsetOf(header) >= offset) return position;
-      position += header.sizeBytes;
-    }
-    return this.sizeBytes;
+    return this.walkHeaders(position, (header) => lastOffsetOf(header) >= offset);
   }
 
   /** Position of the first batch whose max timestamp is >= `timestampMs`, or `sizeBytes`. */
@@ -184,10 +184,25 @@ export class Segment {
       if (!this.batchStartsAt(position, this.timeIndex.valueAt(entry), this.timeIndex.keyAt(entry)))
         return this.rebuildIndexes().positionForTimestamp(timestampMs);
     }
+    return this.walkHeaders(position, (header) => header.maxTimestamp >= timestampMs);
+  }
+
+  /**
+   * Walks batch headers from `position` to the first that `found` accepts and returns its
+   * position (`sizeBytes` if none), reading the file a window at a time: a walk covers up to an
+   * index interval of batches, and a read per header cost a system call each.
+   */
+  private walkHeaders(position: number, found: (header: BatchHeader) => boolean): number {
+    let window: Buffer = NO_BYTES;
+    let windowStart = position;
     while (position < this.sizeBytes) {
-      const header = this.headerAt(position);
+      if (position + BATCH_HEADER_BYTES > windowStart + window.length) {
+        windowStart = position;
+        window = this.readBytes(position, HEADER_WINDOW_BYTES);
+      }
+      const header = readBatchHeader(window, position - windowStart);
       if (header instanceof SluiceError) throw this.corruptAt(position, header);
-      if (header.maxTimestamp >= timestampMs) return position;
+      if (found(header)) return position;
       position += header.sizeBytes;
     }
     return this.sizeBytes;
