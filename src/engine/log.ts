@@ -16,11 +16,13 @@ import {
   type BatchHeader,
   type BatchProducer,
   checkBatch,
-  decodeRecordsInto,
+  emptyRecordView,
   logRecord,
   type RecordFactory,
+  type RecordVisitor,
   encodeBatch,
   readBatchHeader,
+  visitRecords,
 } from "./record-batch.js";
 import type { LogRecord, RecordInput } from "./record.js";
 import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
@@ -760,6 +762,30 @@ export class Log implements CompactableLog {
   read(offset: number, options?: ReadOptions): LogRecord[];
   read<T>(offset: number, options: ReadOptions, make: RecordFactory<T>): T[];
   read<T>(offset: number, options: ReadOptions = {}, make?: RecordFactory<T>): T[] {
+    const out: T[] = [];
+    const build = make ?? (logRecord as unknown as RecordFactory<T>);
+    this.scan(offset, options, (view) => {
+      const { buf, keyStart, valueStart } = view;
+      out.push(
+        build(
+          view.offset,
+          view.timestamp,
+          keyStart < 0 ? null : buf.subarray(keyStart, view.keyEnd),
+          valueStart < 0 ? null : buf.subarray(valueStart, view.valueEnd),
+          view.headers,
+        ),
+      );
+      return true;
+    });
+    return out;
+  }
+
+  /**
+   * `read` for readers that decode records themselves: visits each record as a view into the
+   * batch bytes (no object per record), until `visit` returns false or the limits of `options`
+   * are reached. Returns how many records were visited.
+   */
+  scan(offset: number, options: ReadOptions, visit: RecordVisitor): number {
     this.checkReadOffset(offset, "offset");
     const maxRecords = options.maxRecords ?? 10_000;
     const maxBytes = options.maxBytes ?? 1024 * 1024;
@@ -767,23 +793,29 @@ export class Log implements CompactableLog {
       throw invalid("maxRecords", "an integer >= 1", maxRecords);
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
       throw invalid("maxBytes", "an integer >= 1", maxBytes);
-    const out: T[] = [];
     const visible = options.includeUnsynced === true ? this.nextOffset : this.highWatermark;
     const limit = Math.min(visible, options.endOffset ?? visible);
-    if (offset >= limit) return out;
-    const range = { fromOffset: offset, maxRecords, endOffset: limit };
-    const build = make ?? (logRecord as unknown as RecordFactory<T>);
+    if (offset >= limit) return 0;
+    const range = { fromOffset: offset, endOffset: limit };
+    const view = emptyRecordView();
+    let visited = 0;
+    let more = true;
+    const counted: RecordVisitor = (record) => {
+      visited++;
+      more = visit(record) && visited < maxRecords;
+      return more;
+    };
     this.forEachBatch(offset, maxBytes, limit, (buf, at, header) => {
-      const error = decodeRecordsInto(buf, at, header, out, build, range);
+      const error = visitRecords(buf, at, header, counted, range, undefined, view);
       if (error !== undefined)
         throw new SluiceError(
           "SLUICE_CORRUPT",
           `batch at offset ${header.baseOffset}: ${error.message}`,
           { cause: error },
         );
-      return out.length < maxRecords;
+      return more;
     });
-    return out;
+    return visited;
   }
 
   /**

@@ -406,6 +406,16 @@ function readBytes(buf: Buffer, cursor: Cursor, end: number): Buffer | null | un
   return bytes;
 }
 
+/** Skips a length-prefixed byte string; returns its length (-1 for null), undefined if malformed. */
+function readSpan(buf: Buffer, cursor: Cursor, end: number): number | undefined {
+  const length = readVarint(buf, cursor, end);
+  if (length === undefined || length < -1) return undefined;
+  if (length === -1) return -1;
+  if (cursor.pos + length > end) return undefined;
+  cursor.pos += length;
+  return length;
+}
+
 /** Which records of a batch a reader wants: skipping the rest saves building their buffers. */
 export interface RecordRange {
   readonly fromOffset: number;
@@ -519,6 +529,82 @@ export function decodeRecordsInto<T>(
   range?: RecordRange,
   maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
 ): SluiceError | undefined {
+  const maxRecords = range?.maxRecords ?? Infinity;
+  if (out.length >= maxRecords) return undefined;
+  return visitRecords(
+    buf,
+    pos,
+    header,
+    (view) => {
+      const { buf: bytes, keyStart, valueStart } = view;
+      out.push(
+        make(
+          view.offset,
+          view.timestamp,
+          keyStart < 0 ? null : bytes.subarray(keyStart, view.keyEnd),
+          valueStart < 0 ? null : bytes.subarray(valueStart, view.valueEnd),
+          view.headers,
+        ),
+      );
+      return out.length < maxRecords;
+    },
+    range,
+    maxDecompressedBytes,
+  );
+}
+
+/**
+ * One record of a batch, as where its key and value lie in the batch's bytes: for readers that
+ * decode keys and values themselves, with no object or buffer view made per record. The same
+ * view is reused for every record of a read, so a visitor copies what it keeps.
+ */
+export interface RecordView {
+  /** The bytes holding the record: the batch, or its decompressed body. */
+  buf: Buffer;
+  offset: number;
+  timestamp: number;
+  /** Where the key starts in `buf`, or -1 for a null key. */
+  keyStart: number;
+  keyEnd: number;
+  /** Where the value starts in `buf`, or -1 for a null value (a tombstone). */
+  valueStart: number;
+  valueEnd: number;
+  headers: readonly RecordHeader[];
+}
+
+/** Called with each record of a read; returning false stops the read after this record. */
+export type RecordVisitor = (view: RecordView) => boolean;
+
+/** A view to fill, for one read. */
+export function emptyRecordView(): RecordView {
+  return {
+    buf: EMPTY,
+    offset: 0,
+    timestamp: 0,
+    keyStart: -1,
+    keyEnd: -1,
+    valueStart: -1,
+    valueEnd: -1,
+    headers: NO_HEADERS,
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Visits the records of a verified batch at `pos` as views into its bytes, skipping those below
+ * `range.fromOffset` and stopping at `range.endOffset` or when `visit` returns false. Returns a
+ * SLUICE_CORRUPT error value on malformed content, never throws for bad bytes.
+ */
+export function visitRecords(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  visit: RecordVisitor,
+  range?: Pick<RecordRange, "fromOffset" | "endOffset">,
+  maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
+  view: RecordView = emptyRecordView(),
+): SluiceError | undefined {
   const records = recordsSection(buf, pos, header, maxDecompressedBytes);
   if (records instanceof SluiceError) return records;
   const { body, end } = records;
@@ -527,9 +613,9 @@ export function decodeRecordsInto<T>(
   if (header.recordCount > (end - cursor.pos) / 7 + 1)
     return corrupt("record count exceeds batch size", { position: pos });
   const fromOffset = range?.fromOffset ?? 0;
-  const maxRecords = range?.maxRecords ?? Infinity;
   const endOffset = range?.endOffset ?? Infinity;
   const { baseOffset, baseTimestamp, lastOffsetDelta } = header;
+  view.buf = body;
   for (let i = 0; i < header.recordCount; i++) {
     const length = readVarint(body, cursor, end);
     if (length === undefined || length < 0 || cursor.pos + length > end)
@@ -553,12 +639,14 @@ export function decodeRecordsInto<T>(
       continue;
     }
     if (offset >= endOffset) return undefined;
-    const key = readBytes(body, cursor, recordEnd);
-    const value = readBytes(body, cursor, recordEnd);
+    const keyLength = readSpan(body, cursor, recordEnd);
+    const keyStart = cursor.pos - Math.max(0, keyLength ?? 0);
+    const valueLength = readSpan(body, cursor, recordEnd);
+    const valueStart = cursor.pos - Math.max(0, valueLength ?? 0);
     const headerCount = readVarint(body, cursor, recordEnd);
     if (
-      key === undefined ||
-      value === undefined ||
+      keyLength === undefined ||
+      valueLength === undefined ||
       headerCount === undefined ||
       headerCount < 0 ||
       headerCount > recordEnd - cursor.pos
@@ -578,8 +666,14 @@ export function decodeRecordsInto<T>(
       headers = decoded;
     }
     if (cursor.pos !== recordEnd) return corrupt(`record ${i} length mismatch`, { position: pos });
-    out.push(make(offset, baseTimestamp + timestampDelta, key, value, headers));
-    if (out.length >= maxRecords) return undefined;
+    view.offset = offset;
+    view.timestamp = baseTimestamp + timestampDelta;
+    view.keyStart = keyLength === -1 ? -1 : keyStart;
+    view.keyEnd = keyStart + Math.max(0, keyLength);
+    view.valueStart = valueLength === -1 ? -1 : valueStart;
+    view.valueEnd = valueStart + Math.max(0, valueLength);
+    view.headers = headers;
+    if (!visit(view)) return undefined;
   }
   if (cursor.pos !== end) return corrupt("trailing bytes after records", { position: pos });
   return undefined;
