@@ -113,6 +113,9 @@ export function loadLog(fs: FileSystem, dir: string, indexIntervalBytes: number)
             "damage in data that was synced",
             result.error,
           );
+        // The scan saw the batches from `from` on; the index may be short of the ones before.
+        const before = segment.maxTimestampBefore(from);
+        if (before > segment.maxTimestamp) segment.maxTimestamp = before;
       } else {
         if (trusted) rebuiltIndexes++;
         scannedSegments++;

@@ -7,7 +7,7 @@ import { MetricsRegistry } from "../observability/index.js";
 import { type Clock, VirtualClock } from "../time/index.js";
 import { compactLog } from "./compactor.js";
 import { type Log, openLog } from "./log.js";
-import { readBatchHeader } from "./record-batch.js";
+import { encodeBatch, readBatchHeader } from "./record-batch.js";
 import type { LogOptions } from "./log-options.js";
 import type { RecordInput } from "./record.js";
 import { SimulatedFileSystem } from "./simulated-file-system.js";
@@ -288,6 +288,31 @@ describe("Log reopen and recovery", () => {
     );
     await again.append([rec(300)]);
     expect(again.logEndOffset).toBe(301);
+  });
+
+  it("keeps a segment's newest time across a reopen when it is not at an index point", async () => {
+    // A producer's batch carries the segment's newest time between two index entries (producer
+    // clocks differ, so raw batches may go back in time). Reopened from its persisted indexes,
+    // the segment must still know that time: time lookups would skip it, and time retention
+    // would delete it early.
+    const fs = new SimulatedFileSystem();
+    const options = { segmentBytes: 4096, indexIntervalBytes: 150 };
+    const log = await openSim(fs, options);
+    const produced = (timestamp: number, bytes = 10): Buffer =>
+      encodeBatch([{ value: Buffer.alloc(bytes), timestamp }], {
+        baseOffset: 0,
+        defaultTimestamp: timestamp,
+      });
+    await log.appendRawBatch(produced(1_000));
+    await log.appendRawBatch(produced(5_000));
+    while (log.segmentInfos().length < 2) await log.appendRawBatch(produced(1_000));
+    while (log.segmentInfos().length < 3) await log.appendRawBatch(produced(6_000, 500));
+    expect(log.offsetForTimestamp(3_000)).toBe(1);
+    await log.close();
+    const again = await openSim(fs, options);
+    expect(again.recovery.scannedSegments).toBeLessThan(again.segmentInfos().length);
+    expect(again.segmentInfos()[0]!.maxTimestamp).toBe(5_000);
+    expect(again.offsetForTimestamp(3_000)).toBe(1);
   });
 
   it("rebuilds missing and damaged indexes", async () => {

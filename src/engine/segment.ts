@@ -211,6 +211,26 @@ export class Segment {
   }
 
   /**
+   * The newest time among the batches before `endPosition`. The time index alone can be short
+   * of it: an entry is taken only at an index point, and a producer's batch between two points
+   * may carry a later time than any entry. Batches before the last entry's offset reach no
+   * later time than its key (entries are taken at a new max), so only the headers from there
+   * on are read.
+   */
+  maxTimestampBefore(endPosition: number): number {
+    const last = this.timeIndex.length - 1;
+    let max = last >= 0 ? this.timeIndex.keyAt(last) : -1;
+    let position = last >= 0 ? this.positionFor(this.timeIndex.valueAt(last)) : 0;
+    this.walkHeaders(position, (header) => {
+      if (position >= endPosition) return true;
+      if (header.maxTimestamp > max) max = header.maxTimestamp;
+      position += header.sizeBytes;
+      return false;
+    });
+    return max;
+  }
+
+  /**
    * Walks batch headers from `position` to the first that `found` accepts and returns its
    * position (`sizeBytes` if none), reading the file a window at a time into one reused buffer:
    * a walk covers up to an index interval of batches, and a read per header cost a system call
