@@ -22,18 +22,18 @@ import {
   type DelayEntry,
   type DeleteEntry,
   MESSAGE_KEY,
-  type MessageMeta,
   PURGE_KEY,
   type PurgeEntry,
   RECEIVE_KEY,
   type ReceiveEntry,
   WINDOW_KEY,
-  encodeAttributes,
   journalRecord,
   messageRecord,
+  readHeader,
   readJournal,
-  readMeta,
 } from "./message-record.js";
+import type { MessageAttributeSet } from "./message-attribute-set.js";
+import type { MessageHeader } from "./message-header.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
 import {
@@ -44,7 +44,6 @@ import {
   QueuedMessage,
   VISIBLE,
 } from "./queue-state.js";
-import type { MessageAttributeValue } from "./queue-service.js";
 import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
 import {
   type CarriedAttempt,
@@ -73,8 +72,8 @@ export interface PreparedSend {
   readonly body: string;
   /** MD5 of the body, when the sender computed it already (it is answered on receive too). */
   readonly bodyMd5?: string;
-  readonly attributes?: Readonly<Record<string, MessageAttributeValue>>;
-  readonly systemAttributes?: Readonly<Record<string, MessageAttributeValue>>;
+  readonly attributes?: MessageAttributeSet;
+  readonly systemAttributes?: MessageAttributeSet;
   readonly groupId?: string;
   /** Explicit or content-based; used for FIFO deduplication unless `skipDeduplication`. */
   readonly deduplicationId?: string;
@@ -126,7 +125,7 @@ const WINDOW_RECORD_ENTRIES = 5000;
 /** A message of this queue read back from its log. */
 export interface StoredMessage {
   readonly state: QueuedMessage;
-  readonly meta: MessageMeta;
+  readonly meta: MessageHeader;
   readonly body: string;
   /** MD5 of the body, if it is known without hashing it again. */
   readonly bodyMd5?: string | undefined;
@@ -314,13 +313,11 @@ export class DurableQueue {
       const seq = base + records.length;
       const messageId = send.messageId ?? randomUUID();
       const visibleAt = now + send.delayMs;
-      const meta: Writable<MessageMeta> = { i: messageId };
+      const meta: Writable<MessageHeader> = { i: messageId };
       if (send.groupId !== undefined) meta.g = send.groupId;
       if (send.deduplicationId !== undefined) meta.d = send.deduplicationId;
-      if (send.attributes !== undefined && Object.keys(send.attributes).length > 0)
-        meta.a = encodeAttributes(send.attributes);
-      if (send.systemAttributes !== undefined && Object.keys(send.systemAttributes).length > 0)
-        meta.y = encodeAttributes(send.systemAttributes);
+      if (send.attributes !== undefined) meta.a = send.attributes;
+      if (send.systemAttributes !== undefined) meta.y = send.systemAttributes;
       if (send.delayMs > 0) meta.v = visibleAt;
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
@@ -562,7 +559,7 @@ export class DurableQueue {
       for (const i of cold) {
         const state = messages[i]!;
         const record = records.get(state.offset)!;
-        stored[i] = { state, meta: readMeta(record), body: record.value?.toString("utf8") ?? "" };
+        stored[i] = { state, meta: readHeader(record), body: record.value?.toString("utf8") ?? "" };
       }
     }
     return stored;
@@ -730,7 +727,7 @@ export class DurableQueue {
   ): void {
     const kind = record.key?.[0];
     if (kind === MESSAGE_KEY[0]) {
-      const meta = readMeta(record);
+      const meta = readHeader(record);
       const seq = meta.q ?? record.offset;
       const sentAt = meta.st ?? record.timestamp;
       const group = this.config.fifo ? this.state.group(meta.g ?? "") : undefined;
@@ -846,7 +843,7 @@ export class DurableQueue {
       const stored = this.read(carry);
       const base = this.endOffset;
       const records = stored.map(({ state: m, meta, body }) => {
-        const carried: Writable<MessageMeta> = {
+        const carried: Writable<MessageHeader> = {
           ...meta,
           q: m.seq,
           st: m.sentAt,

@@ -36,6 +36,7 @@ import type {
   BatchResult,
   BatchResultErrorEntry,
   BulkQueueSender,
+  BulkSendEntry,
   BulkSendResult,
   ChangeMessageVisibilityBatchInput,
   ChangeMessageVisibilityInput,
@@ -430,14 +431,15 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
 
   async sendMessagesInBulk(
     queueUrl: string,
-    entries: readonly Omit<SendMessageInput, "QueueUrl">[],
+    entries: readonly BulkSendEntry[],
   ): Promise<BulkSendResult> {
     const queue = this.queueOf(queueUrl);
     const failed: { index: number; error: Error }[] = [];
     const accepted: PreparedSend[] = [];
     for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       try {
-        accepted.push(prepareSend(queue.config, entries[i]!, `Entries[${i}].`));
+        accepted.push(prepareSend(queue.config, entry, `Entries[${i}].`, entry.MD5OfMessageBody));
       } catch (error) {
         failed.push({ index: i, error: asError(error) });
       }
