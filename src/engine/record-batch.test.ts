@@ -112,6 +112,23 @@ describe("RecordBatch v2", () => {
     }
   });
 
+  it("writes a string value as its UTF-8 bytes, as the same value in a Buffer", () => {
+    const texts = ["plain", "", "née ✓ 𝄞", "x".repeat(300)];
+    const fromStrings = new RecordBatchBuilder(1);
+    const fromBuffers = new RecordBatchBuilder(1);
+    for (const [i, text] of texts.entries()) {
+      fromStrings.append(Buffer.from("k"), text, 1000 + i, [{ key: "h", value: Buffer.of(i) }]);
+      fromBuffers.append(Buffer.from("k"), Buffer.from(text, "utf8"), 1000 + i, [
+        { key: "h", value: Buffer.of(i) },
+      ]);
+    }
+    const options = { baseOffset: 0, defaultTimestamp: 0 };
+    const built = fromStrings.finish(options);
+    expect(built.equals(fromBuffers.finish(options))).toBe(true);
+    const decoded = decodeBatches(built) as LogRecord[];
+    expect(decoded.map((r) => r.value?.toString("utf8"))).toEqual(texts);
+  });
+
   it("decodes into the reader's own objects and array, within a range", () => {
     const batch = encodeBatch(records, { baseOffset: 10, defaultTimestamp: 0 });
     const header = checkBatch(batch, 0) as BatchHeader;

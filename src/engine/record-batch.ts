@@ -137,7 +137,7 @@ function recordBytes(
   value: Buffer | null,
   headers: readonly RecordHeader[] | undefined,
 ): number {
-  const body = recordBodyBytes(timestampDelta, offsetDelta, key, value, headers);
+  const body = recordBodyBytes(timestampDelta, offsetDelta, key, value?.length ?? -1, headers);
   return varintSize(body) + body;
 }
 
@@ -145,12 +145,12 @@ function recordBodyBytes(
   timestampDelta: number,
   offsetDelta: number,
   key: Buffer | null,
-  value: Buffer | null,
+  valueBytes: number,
   headers: readonly RecordHeader[] | undefined,
 ): number {
   let body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta);
   body += key === null ? 1 : varintSize(key.length) + key.length;
-  body += value === null ? 1 : varintSize(value.length) + value.length;
+  body += valueBytes < 0 ? 1 : varintSize(valueBytes) + valueBytes;
   return body + headersSize(headers);
 }
 
@@ -184,17 +184,22 @@ export class RecordBatchBuilder {
     return this.pos;
   }
 
-  /** Appends one record; timestamps must not go backwards within the batch's base timestamp. */
+  /**
+   * Appends one record; timestamps must not go backwards within the batch's base timestamp. A
+   * string value is written as UTF-8 straight into the batch (no buffer of its own).
+   */
   append(
     key: Buffer | null,
-    value: Buffer | null,
+    value: Buffer | string | null,
     timestamp: number,
     headers?: readonly RecordHeader[],
     offsetDelta = this.count,
   ): void {
     if (this.count === 0) this.baseTimestamp = timestamp;
     const timestampDelta = timestamp - this.baseTimestamp;
-    const body = recordBodyBytes(timestampDelta, offsetDelta, key, value, headers);
+    const valueBytes =
+      value === null ? -1 : typeof value === "string" ? Buffer.byteLength(value) : value.length;
+    const body = recordBodyBytes(timestampDelta, offsetDelta, key, valueBytes, headers);
     const needed = varintSize(body) + body;
     if (this.pos + needed > this.buf.length) this.grow(needed);
     const buf = this.buf;
@@ -211,9 +216,10 @@ export class RecordBatchBuilder {
     }
     if (value === null) buf[pos++] = 1;
     else {
-      pos = writeVarint(buf, pos, value.length);
-      buf.set(value, pos);
-      pos += value.length;
+      pos = writeVarint(buf, pos, valueBytes);
+      if (typeof value === "string") buf.write(value, pos, valueBytes, "utf8");
+      else buf.set(value, pos);
+      pos += valueBytes;
     }
     if (headers === undefined) buf[pos++] = 0;
     else {

@@ -6,6 +6,7 @@ import {
   type FsyncPolicy,
   type Log,
   type LogRecord,
+  RecordBatchBuilder,
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
@@ -27,13 +28,12 @@ import {
   RECEIVE_KEY,
   type ReceiveEntry,
   WINDOW_KEY,
-  journalRecord,
-  messageRecord,
+  MESSAGE_HEADER_KEY,
   readHeader,
   readJournal,
 } from "./message-record.js";
 import type { MessageAttributeSet } from "./message-attribute-set.js";
-import type { MessageHeader } from "./message-header.js";
+import { type MessageHeader, encodeHeader } from "./message-header.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
 import {
@@ -177,9 +177,12 @@ export class DurableQueue {
   private lastAppend: Promise<unknown> = Promise.resolve();
   /** Records decoded by the last read that went to the log (see COLD_READ_AHEAD_RECORDS). */
   private readAhead = new Map<number, LogRecord>();
-  /** Records appended in this event-loop turn, not yet handed to the log (see `append`). */
-  private pending: RecordInput[] = [];
-  private pendingBytes = 0;
+  /** Records appended in this event-loop turn, encoded, not yet handed to the log (`append`). */
+  private pending: RecordBatchBuilder | undefined;
+  /** The size of the last batch handed to the log: the next one starts with room for as much. */
+  private lastBatchBytes = 4096;
+  /** Timestamps given to records never go back (the clock may). */
+  private lastTimestamp = 0;
   private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
   /** Resolves when this turn's batch is written (in the OS, not yet on the device). */
   private pendingWritten: Promise<unknown> = Promise.resolve();
@@ -297,7 +300,6 @@ export class DurableQueue {
   send(sends: readonly PreparedSend[]): { outcomes: SendOutcome[]; durable: Promise<unknown> } {
     const now = this.clock.now();
     this.advance();
-    const records: RecordInput[] = [];
     const added: QueuedMessage[] = [];
     const outcomes: SendOutcome[] = [];
     const base = this.endOffset;
@@ -310,7 +312,7 @@ export class DurableQueue {
           continue;
         }
       }
-      const seq = base + records.length;
+      const seq = base + added.length;
       const messageId = send.messageId ?? randomUUID();
       const visibleAt = now + send.delayMs;
       const meta: Writable<MessageHeader> = { i: messageId };
@@ -321,8 +323,7 @@ export class DurableQueue {
       if (send.delayMs > 0) meta.v = visibleAt;
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
-      const body = Buffer.from(send.body, "utf8");
-      records.push(messageRecord(body, meta));
+      this.appendMessage(send.body, meta);
       const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
       // A string holds up to two bytes a character; the metadata is small next to the body.
@@ -342,8 +343,8 @@ export class DurableQueue {
       }
     }
     // A call of duplicates only is acknowledged once the first sends are durable too.
-    if (records.length === 0) return { outcomes, durable: this.lastAppend };
-    const durable = this.append(records);
+    if (added.length === 0) return { outcomes, durable: this.lastAppend };
+    const durable = this.appended();
     for (const message of added) this.state.add(message, now);
     this.metrics.sent.inc(added.length);
     this.metrics.depth(this.state);
@@ -402,11 +403,11 @@ export class DurableQueue {
    * message (the delete's), not two.
    */
   private journalReceive(taken: readonly QueuedMessage[], entry: ReceiveEntry): Promise<unknown> {
-    if (!this.fsyncAlways) return this.append([journalRecord(RECEIVE_KEY, entry)]);
+    if (!this.fsyncAlways) return this.appendJournal(RECEIVE_KEY, entry);
     let newest = 0;
     for (const m of taken) if (m.offset > newest) newest = m.offset;
     const messagesDurable = this.log.durableEndOffset > newest ? undefined : this.lastAppend;
-    void this.append([journalRecord(RECEIVE_KEY, entry)]);
+    void this.appendJournal(RECEIVE_KEY, entry);
     const written = this.pendingWritten;
     return messagesDurable === undefined ? written : Promise.all([written, messagesDurable]);
   }
@@ -425,7 +426,7 @@ export class DurableQueue {
   journalDelete(seqs: readonly number[]): Promise<unknown> {
     if (seqs.length === 0) return Promise.resolve();
     const entry: DeleteEntry = { s: [...seqs] };
-    return this.append([journalRecord(DELETE_KEY, entry)]);
+    return this.appendJournal(DELETE_KEY, entry);
   }
 
   /** Sets new visibility deadlines (`attemptId`: a retried receive resetting its own). */
@@ -443,7 +444,7 @@ export class DurableQueue {
       v: changes.map((c) => c.due),
     };
     if (attemptId !== undefined) entry.a = attemptId;
-    return this.append([journalRecord(CHANGE_KEY, entry)]);
+    return this.appendJournal(CHANGE_KEY, entry);
   }
 
   /**
@@ -459,7 +460,7 @@ export class DurableQueue {
     this.notify();
     if (this.waiters.size > 0) this.armWakeTimer();
     const entry: DelayEntry = { d: delayMs };
-    return this.append([journalRecord(DELAY_KEY, entry)]);
+    return this.appendJournal(DELAY_KEY, entry);
   }
 
   /** Deletes every message sent so far. */
@@ -468,21 +469,44 @@ export class DurableQueue {
     this.state.removeBefore(before);
     this.lastPurgeAt = this.clock.now();
     const entry: PurgeEntry = { b: before };
-    return this.append([journalRecord(PURGE_KEY, entry)]);
+    return this.appendJournal(PURGE_KEY, entry);
   }
 
   /** The offset the next record appended gets (records of this turn included). */
   get endOffset(): number {
-    return this.log.logEndOffset + this.pending.length;
+    return this.log.logEndOffset + (this.pending?.recordCount ?? 0);
+  }
+
+  /** Appends a journal entry (see `appended`), resolving once it is durable. */
+  private appendJournal(key: Buffer, entry: object): Promise<unknown> {
+    this.builder().append(key, JSON.stringify(entry), this.timestamp());
+    return this.appended();
+  }
+
+  /** Adds a message record to this turn's batch, its body encoded straight into it. */
+  private appendMessage(body: string, header: MessageHeader): void {
+    this.builder().append(MESSAGE_KEY, body, this.timestamp(), [
+      { key: MESSAGE_HEADER_KEY, value: encodeHeader(header) },
+    ]);
+  }
+
+  private builder(): RecordBatchBuilder {
+    return (this.pending ??= new RecordBatchBuilder(this.lastBatchBytes));
+  }
+
+  private timestamp(): number {
+    const now = this.clock.now();
+    if (now > this.lastTimestamp) this.lastTimestamp = now;
+    return this.lastTimestamp;
   }
 
   /**
-   * Appends records, resolving once they are durable. Every append of one event-loop turn,
-   * whichever caller made it (sends, receives, deletes of concurrent callers), goes to the log
-   * as one batch: one encode, one write and, under fsync "always", one share of a group commit.
-   * Durability resolves in log order, so the newest append stands for all before it.
+   * The durability of what this turn appended so far. Every append of one event-loop turn,
+   * whichever caller made it (sends, receives, deletes of concurrent callers), is encoded into
+   * one batch and goes to the log as one write and, under fsync "always", one share of a group
+   * commit. Durability resolves in log order, so the newest append stands for all before it.
    */
-  private append(records: RecordInput[]): Promise<unknown> {
+  private appended(): Promise<unknown> {
     if (this.pendingDone === undefined) {
       this.lastAppend = new Promise((resolve, reject) => {
         this.pendingDone = { resolve, reject };
@@ -494,12 +518,8 @@ export class DurableQueue {
       });
       this.pendingWritten.catch(() => undefined);
     }
-    for (const record of records) {
-      this.pending.push(record);
-      this.pendingBytes += (record.value?.length ?? 0) + (record.headers?.[0]?.value?.length ?? 0);
-    }
     const appended = this.lastAppend;
-    if (this.pendingBytes >= PENDING_FLUSH_BYTES) this.flushPending();
+    if ((this.pending?.sizeBytes ?? 0) >= PENDING_FLUSH_BYTES) this.flushPending();
     else if (!this.flushQueued) {
       this.flushQueued = true;
       const flush = (): void => {
@@ -519,17 +539,20 @@ export class DurableQueue {
   private flushPending(): void {
     const done = this.pendingDone;
     const written = this.pendingWrittenDone;
-    if (done === undefined) return;
-    const records = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+    const builder = this.pending;
+    if (done === undefined || builder === undefined) return;
+    this.pending = undefined;
     this.pendingDone = undefined;
     this.pendingWrittenDone = undefined;
+    const count = builder.recordCount;
+    this.lastBatchBytes = builder.sizeBytes;
     const end = this.log.logEndOffset;
-    const appended = this.log.append(records);
+    // The log gives the batch its offsets; built here, it is handed over without a copy.
+    const batch = builder.finish({ baseOffset: end, defaultTimestamp: this.lastTimestamp });
+    const appended = this.log.appendRawBatch(batch, "data", true);
     appended.then(done.resolve, done.reject);
     // The log writes synchronously: its end moved, or the append failed (and says why).
-    if (this.log.logEndOffset === end + records.length) written?.resolve(undefined);
+    if (this.log.logEndOffset === end + count) written?.resolve(undefined);
     else appended.catch((error: unknown) => written?.reject(error));
   }
 
@@ -575,7 +598,7 @@ export class DurableQueue {
     }
     if (missing.length === 0) return byOffset;
     // Messages sent in this turn are still pending: hand them to the log first.
-    if (this.pending.length > 0) {
+    if (this.pending !== undefined) {
       const logEnd = this.log.logEndOffset;
       if (missing.some((offset) => offset >= logEnd)) this.flushPending();
     }
@@ -725,6 +748,7 @@ export class DurableQueue {
     window: ReplayedWindow,
     now: number,
   ): void {
+    if (record.timestamp > this.lastTimestamp) this.lastTimestamp = record.timestamp;
     const kind = record.key?.[0];
     if (kind === MESSAGE_KEY[0]) {
       const meta = readHeader(record);
@@ -842,7 +866,7 @@ export class DurableQueue {
     if (carry.length > 0) {
       const stored = this.read(carry);
       const base = this.endOffset;
-      const records = stored.map(({ state: m, meta, body }) => {
+      for (const { state: m, meta, body } of stored) {
         const carried: Writable<MessageHeader> = {
           ...meta,
           q: m.seq,
@@ -855,9 +879,9 @@ export class DurableQueue {
         delete carried.v;
         if (m.state === INFLIGHT) carried.due = m.due;
         else if (m.state === DELAYED) carried.v = m.due;
-        return messageRecord(Buffer.from(body, "utf8"), carried);
-      });
-      const appended = this.append(records);
+        this.appendMessage(body, carried);
+      }
+      const appended = this.appended();
       carry.forEach((m, i) => (m.offset = base + i));
       await appended;
     }
@@ -939,7 +963,7 @@ export class DurableQueue {
     );
     this.pendingDone = undefined;
     this.pendingWrittenDone = undefined;
-    this.pending = [];
+    this.pending = undefined;
     this.log.kill();
     this.windowLog?.kill();
     this.notify();

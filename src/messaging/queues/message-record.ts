@@ -1,12 +1,11 @@
 import { SluiceError } from "../../errors/index.js";
-import type { LogRecord, RecordInput } from "../../engine/index.js";
+import type { LogRecord } from "../../engine/index.js";
 import type { MessageAttributeValue } from "./queue-service.js";
 import { MessageAttributeSet } from "./message-attribute-set.js";
 import {
   BINARY_HEADER_FORMAT,
   type MessageHeader,
   decodeHeader,
-  encodeHeader,
 } from "./message-header.js";
 import type { Writable } from "./writable.js";
 
@@ -85,18 +84,12 @@ export function decodeAttributes(
   return out;
 }
 
-/** A message record: the body as its value, the header in binary (see `encodeHeader`). */
-export function messageRecord(body: Buffer, header: MessageHeader): RecordInput {
-  return { key: MESSAGE_KEY, value: body, headers: [{ key: "m", value: encodeHeader(header) }] };
-}
-
-export function journalRecord(key: Buffer, entry: object): RecordInput {
-  return { key, value: Buffer.from(JSON.stringify(entry), "utf8") };
-}
+/** The record header holding a message's header (binary, or JSON in the first format). */
+export const MESSAGE_HEADER_KEY = "m";
 
 /** The header of a message record, in either format (binary, or the first one's JSON). */
 export function readHeader(record: LogRecord): MessageHeader {
-  const header = record.headers.find((h) => h.key === "m");
+  const header = record.headers.find((h) => h.key === MESSAGE_HEADER_KEY);
   if (header?.value == null) throw corrupt(record, "a message record without its meta header");
   if (header.value[0] === BINARY_HEADER_FORMAT) {
     try {
