@@ -112,21 +112,24 @@ describe("RecordBatch v2", () => {
     }
   });
 
-  it("writes a string value as its UTF-8 bytes, as the same value in a Buffer", () => {
+  it("writes string values and header keys as UTF-8, the same bytes as encodeBatch", () => {
     const texts = ["plain", "", "née ✓ 𝄞", "x".repeat(300)];
+    const keys = ["h", "ключ", "k".repeat(40), "long ünïcode key ".repeat(3)];
     const fromStrings = new RecordBatchBuilder(1);
-    const fromBuffers = new RecordBatchBuilder(1);
-    for (const [i, text] of texts.entries()) {
-      fromStrings.append(Buffer.from("k"), text, 1000 + i, [{ key: "h", value: Buffer.of(i) }]);
-      fromBuffers.append(Buffer.from("k"), Buffer.from(text, "utf8"), 1000 + i, [
-        { key: "h", value: Buffer.of(i) },
-      ]);
-    }
+    const inputs = texts.map((text, i) => ({
+      key: Buffer.from("k"),
+      value: Buffer.from(text, "utf8"),
+      timestamp: 1000 + i,
+      headers: [{ key: keys[i]!, value: Buffer.of(i) }],
+    }));
+    for (const [i, r] of inputs.entries())
+      fromStrings.append(r.key, texts[i]!, r.timestamp, r.headers);
     const options = { baseOffset: 0, defaultTimestamp: 0 };
     const built = fromStrings.finish(options);
-    expect(built.equals(fromBuffers.finish(options))).toBe(true);
+    expect(built.equals(encodeBatch(inputs, options))).toBe(true);
     const decoded = decodeBatches(built) as LogRecord[];
     expect(decoded.map((r) => r.value?.toString("utf8"))).toEqual(texts);
+    expect(decoded.map((r) => r.headers[0]!.key)).toEqual(keys);
   });
 
   it("decodes into the reader's own objects and array, within a range", () => {

@@ -83,11 +83,29 @@ export function lastOffsetOf(header: BatchHeader): number {
   return header.baseOffset + header.lastOffsetDelta;
 }
 
+/** Header keys are short and nearly always ASCII: measured and written without a native call. */
+const SHORT_TEXT = 32;
+
+function utf8Length(text: string): number {
+  if (text.length > SHORT_TEXT) return Buffer.byteLength(text);
+  for (let i = 0; i < text.length; i++)
+    if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text);
+  return text.length;
+}
+
+function writeUtf8(buf: Buffer, pos: number, text: string): number {
+  if (text.length > SHORT_TEXT) return pos + buf.write(text, pos, "utf8");
+  for (let i = 0; i < text.length; i++)
+    if (text.charCodeAt(i) >= 0x80) return pos + buf.write(text, pos, "utf8");
+  for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
+  return pos;
+}
+
 function headersSize(headers: readonly RecordHeader[] | undefined): number {
   if (headers === undefined) return varintSize(0);
   let size = varintSize(headers.length);
   for (const h of headers) {
-    const keyBytes = Buffer.byteLength(h.key);
+    const keyBytes = utf8Length(h.key);
     size += varintSize(keyBytes) + keyBytes;
     size += h.value === null ? varintSize(-1) : varintSize(h.value.length) + h.value.length;
   }
@@ -225,9 +243,8 @@ export class RecordBatchBuilder {
     else {
       pos = writeVarint(buf, pos, headers.length);
       for (const h of headers) {
-        const keyBytes = Buffer.byteLength(h.key);
-        pos = writeVarint(buf, pos, keyBytes);
-        pos += buf.write(h.key, pos, "utf8");
+        pos = writeVarint(buf, pos, utf8Length(h.key));
+        pos = writeUtf8(buf, pos, h.key);
         if (h.value === null) pos = writeVarint(buf, pos, -1);
         else {
           pos = writeVarint(buf, pos, h.value.length);

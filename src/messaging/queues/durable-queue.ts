@@ -179,8 +179,11 @@ export class DurableQueue {
   private readAhead = new Map<number, LogRecord>();
   /** Records appended in this event-loop turn, encoded, not yet handed to the log (`append`). */
   private pending: RecordBatchBuilder | undefined;
-  /** The size of the last batch handed to the log: the next one starts with room for as much. */
-  private lastBatchBytes = 4096;
+  /**
+   * The size of the last batch handed to the log: the next one starts with room for as much
+   * (a small one then comes from Node's shared buffer pool, a large one needs no growing).
+   */
+  private lastBatchBytes = 1024;
   /** Timestamps given to records never go back (the clock may). */
   private lastTimestamp = 0;
   private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
