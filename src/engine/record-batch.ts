@@ -187,10 +187,25 @@ export class RecordBatchBuilder {
   private baseTimestamp = 0;
   private maxTimestamp = -1;
   private lastDelta = -1;
+  /** Built in a caller's scratch buffer: `finish` copies the batch out of it. */
+  private readonly scratch: boolean;
 
-  /** `recordsBytes`: room to reserve for records (the buffer grows past it when needed). */
-  constructor(recordsBytes: number) {
-    this.buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + Math.max(0, recordsBytes));
+  /**
+   * `recordsBytes`: room to reserve for records (the buffer grows past it when needed). With a
+   * `scratch` buffer the batch is built in it (or in a larger one, if it must grow) and copied
+   * out by `finish`: a caller that builds batch after batch keeps one buffer (`buffer`) for all
+   * of them, and each batch costs one allocation of exactly its size.
+   */
+  constructor(recordsBytes: number, scratch?: Buffer) {
+    const wanted = BATCH_HEADER_BYTES + Math.max(0, recordsBytes);
+    this.scratch = scratch !== undefined;
+    this.buf =
+      scratch !== undefined && scratch.length >= wanted ? scratch : Buffer.allocUnsafe(wanted);
+  }
+
+  /** The buffer built in: the scratch buffer given, or the larger one it grew into. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   get recordCount(): number {
@@ -278,7 +293,7 @@ export class RecordBatchBuilder {
     let batch: Buffer;
     if (compression === 0) {
       batch =
-        this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES
+        !this.scratch && (this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES)
           ? this.buf.subarray(0, this.pos)
           : Buffer.from(this.buf.subarray(0, this.pos));
     } else {

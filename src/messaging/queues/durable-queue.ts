@@ -99,6 +99,14 @@ interface DedupEntry extends SendOutcome {
   offset: number;
 }
 
+/**
+ * A queue builds each turn's batch in a scratch buffer of its own, of this size to start with
+ * (grown for larger batches; kept up to four times this), then copies the batch out into a
+ * buffer of exactly its size: one allocation per batch (from Node's pool when small), none per
+ * record, and no growing buffer copied over and over.
+ */
+const SCRATCH_BYTES = 16 * 1024;
+
 /** This turn's records go to the log at once past this size (a batch stays far below its limit). */
 const PENDING_FLUSH_BYTES = 1024 * 1024;
 
@@ -179,11 +187,8 @@ export class DurableQueue {
   private readAhead = new Map<number, LogRecord>();
   /** Records appended in this event-loop turn, encoded, not yet handed to the log (`append`). */
   private pending: RecordBatchBuilder | undefined;
-  /**
-   * The size of the last batch handed to the log: the next one starts with room for as much
-   * (a small one then comes from Node's shared buffer pool, a large one needs no growing).
-   */
-  private lastBatchBytes = 1024;
+  /** Where each turn's batch is built before it is copied out (see SCRATCH_BYTES). */
+  private scratch: Buffer | undefined;
   /** Timestamps given to records never go back (the clock may). */
   private lastTimestamp = 0;
   private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
@@ -494,7 +499,7 @@ export class DurableQueue {
   }
 
   private builder(): RecordBatchBuilder {
-    return (this.pending ??= new RecordBatchBuilder(this.lastBatchBytes));
+    return (this.pending ??= new RecordBatchBuilder(SCRATCH_BYTES, this.scratch));
   }
 
   private timestamp(): number {
@@ -548,10 +553,11 @@ export class DurableQueue {
     this.pendingDone = undefined;
     this.pendingWrittenDone = undefined;
     const count = builder.recordCount;
-    this.lastBatchBytes = builder.sizeBytes;
     const end = this.log.logEndOffset;
-    // The log gives the batch its offsets; built here, it is handed over without a copy.
+    // Copied out of the scratch buffer: the log gives it its offsets and keeps it.
     const batch = builder.finish({ baseOffset: end, defaultTimestamp: this.lastTimestamp });
+    // A buffer grown for a large message is let go.
+    this.scratch = builder.buffer.length <= 4 * SCRATCH_BYTES ? builder.buffer : undefined;
     const appended = this.log.appendRawBatch(batch, "data", true);
     appended.then(done.resolve, done.reject);
     // The log writes synchronously: its end moved, or the append failed (and says why).
