@@ -2,6 +2,7 @@ import { crc32c } from "@node-rs/crc32";
 import { SluiceError } from "../errors/index.js";
 import { MAX_DECOMPRESSED_BATCH_BYTES, codecById } from "./compression.js";
 import type { LogRecord, RecordHeader, RecordInput } from "./record.js";
+import { utf8Length, writeUtf8 } from "./short-text.js";
 import {
   type Cursor,
   readInt64,
@@ -81,24 +82,6 @@ export interface EncodeOptions {
 
 export function lastOffsetOf(header: BatchHeader): number {
   return header.baseOffset + header.lastOffsetDelta;
-}
-
-/** Header keys are short and nearly always ASCII: measured and written without a native call. */
-const SHORT_TEXT = 32;
-
-function utf8Length(text: string): number {
-  if (text.length > SHORT_TEXT) return Buffer.byteLength(text);
-  for (let i = 0; i < text.length; i++)
-    if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text);
-  return text.length;
-}
-
-function writeUtf8(buf: Buffer, pos: number, text: string): number {
-  if (text.length > SHORT_TEXT) return pos + buf.write(text, pos, "utf8");
-  for (let i = 0; i < text.length; i++)
-    if (text.charCodeAt(i) >= 0x80) return pos + buf.write(text, pos, "utf8");
-  for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
-  return pos;
 }
 
 function headersSize(headers: readonly RecordHeader[] | undefined): number {

@@ -1,3 +1,4 @@
+import { utf8Length, writeUtf8 } from "../../engine/index.js";
 import { MessageAttributeSet } from "./message-attribute-set.js";
 import type { MessageMeta } from "./message-record.js";
 import type { Writable } from "./writable.js";
@@ -35,18 +36,18 @@ const CARRIED = 128;
  */
 export function encodeHeader(header: MessageHeader): Buffer {
   let flags = 0;
-  let size = 2 + 4 + Buffer.byteLength(header.i, "utf8");
+  let size = 2 + 4 + utf8Length(header.i);
   if (header.g !== undefined) {
     flags |= GROUP;
-    size += 4 + Buffer.byteLength(header.g, "utf8");
+    size += 4 + utf8Length(header.g);
   }
   if (header.d !== undefined) {
     flags |= DEDUPLICATION;
-    size += 4 + Buffer.byteLength(header.d, "utf8");
+    size += 4 + utf8Length(header.d);
   }
   if (header.src !== undefined) {
     flags |= SOURCE_ARN;
-    size += 4 + Buffer.byteLength(header.src, "utf8");
+    size += 4 + utf8Length(header.src);
   }
   if (header.a !== undefined) {
     flags |= ATTRIBUTES;
@@ -119,9 +120,9 @@ export function decodeHeader(buf: Buffer): MessageHeader {
 }
 
 function writeText(out: Buffer, pos: number, text: string): number {
-  const length = out.write(text, pos + 4, "utf8");
-  out.writeUInt32BE(length, pos);
-  return pos + 4 + length;
+  const end = writeUtf8(out, pos + 4, text);
+  out.writeUInt32BE(end - pos - 4, pos);
+  return end;
 }
 
 function writeBytes(out: Buffer, pos: number, bytes: Buffer): number {
