@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MessageAttributeSet } from "./message-attribute-set.js";
+import { AttributeSetReuse, MessageAttributeSet } from "./message-attribute-set.js";
 import { md5OfAttributes } from "./message-digest.js";
 import { checkMessageAttributes } from "./message-validation.js";
 import type { MessageAttributeValue } from "./queue-service.js";
@@ -67,5 +67,17 @@ describe("MessageAttributeSet", () => {
         "Entries[2].MessageAttributes",
       ),
     ).toThrow(/Entries\[2\]\.MessageAttributes\.n\.StringValue/);
+  });
+
+  it("is validated once for the entries of a call that pass the same object", () => {
+    const reuse = new AttributeSetReuse();
+    const first = reuse.validated(ATTRIBUTES, "Entries[0].MessageAttributes");
+    expect(reuse.validated(ATTRIBUTES, "Entries[1].MessageAttributes")).toBe(first);
+    expect(reuse.validated({ ...ATTRIBUTES }, "Entries[2].MessageAttributes")).not.toBe(first);
+    // A bad object fails for every entry that passes it, each naming its own field.
+    const bad = { n: { DataType: "Number", StringValue: "twelve" } };
+    expect(() => reuse.validated(bad, "Entries[3].MessageAttributes")).toThrow(/Entries\[3\]/);
+    expect(() => reuse.validated(bad, "Entries[4].MessageAttributes")).toThrow(/Entries\[4\]/);
+    expect(reuse.validated(undefined, "Entries[5].MessageAttributes")).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import { utf8Length, writeUtf8 } from "../../engine/index.js";
 import { checkMessageAttributes } from "./message-validation.js";
 import type { MessageAttributeValue, MessageAttributes } from "./queue-service.js";
 
@@ -42,30 +43,30 @@ export class MessageAttributeSet {
     const names = Object.keys(attributes);
     if (names.length === 0) return undefined;
     names.sort();
-    const values: Buffer[] = [];
     let total = 0;
     for (const name of names) {
       const attribute = attributes[name]!;
-      const value =
+      const valueBytes =
         attribute.BinaryValue !== undefined
-          ? Buffer.from(attribute.BinaryValue)
-          : Buffer.from(attribute.StringValue ?? "", "utf8");
-      values.push(value);
-      total +=
-        13 + Buffer.byteLength(name, "utf8") + Buffer.byteLength(attribute.DataType) + value.length;
+          ? attribute.BinaryValue.length
+          : utf8Length(attribute.StringValue ?? "");
+      total += 13 + utf8Length(name) + utf8Length(attribute.DataType) + valueBytes;
     }
     const out = Buffer.allocUnsafe(total);
     let pos = 0;
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
+    for (const name of names) {
       const attribute = attributes[name]!;
       pos = writeText(out, pos, name);
       pos = writeText(out, pos, attribute.DataType);
-      out[pos++] = attribute.BinaryValue !== undefined ? BINARY_TRANSPORT : STRING_TRANSPORT;
-      const value = values[i]!;
-      out.writeUInt32BE(value.length, pos);
-      value.copy(out, pos + 4);
-      pos += 4 + value.length;
+      if (attribute.BinaryValue !== undefined) {
+        out[pos++] = BINARY_TRANSPORT;
+        out.writeUInt32BE(attribute.BinaryValue.length, pos);
+        out.set(attribute.BinaryValue, pos + 4);
+        pos += 4 + attribute.BinaryValue.length;
+      } else {
+        out[pos++] = STRING_TRANSPORT;
+        pos = writeText(out, pos, attribute.StringValue ?? "");
+      }
     }
     return new MessageAttributeSet(out, names.length);
   }
@@ -160,7 +161,26 @@ export class MessageAttributeSet {
 
 /** Writes a 4-byte big-endian length and the UTF-8 text; returns the next position. */
 function writeText(out: Buffer, pos: number, text: string): number {
-  const length = out.write(text, pos + 4, "utf8");
-  out.writeUInt32BE(length, pos);
-  return pos + 4 + length;
+  const end = writeUtf8(out, pos + 4, text);
+  out.writeUInt32BE(end - pos - 4, pos);
+  return end;
+}
+
+/**
+ * Validates attributes once for the entries of one call that pass the same attributes object
+ * (a batch often does): they share one set. An entry whose attributes fail is validated again
+ * by the next one, so each reports its own field.
+ */
+export class AttributeSetReuse {
+  private input: unknown;
+  private set: MessageAttributeSet | undefined;
+
+  validated(attributes: unknown, field: string): MessageAttributeSet | undefined {
+    if (attributes instanceof MessageAttributeSet) return attributes;
+    if (attributes !== undefined && attributes === this.input) return this.set;
+    const set = MessageAttributeSet.validated(attributes, field);
+    this.input = attributes;
+    this.set = set;
+    return set;
+  }
 }

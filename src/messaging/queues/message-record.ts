@@ -2,11 +2,7 @@ import { SluiceError } from "../../errors/index.js";
 import type { LogRecord } from "../../engine/index.js";
 import type { MessageAttributeValue } from "./queue-service.js";
 import { MessageAttributeSet } from "./message-attribute-set.js";
-import {
-  BINARY_HEADER_FORMAT,
-  type MessageHeader,
-  decodeHeader,
-} from "./message-header.js";
+import { BINARY_HEADER_FORMAT, type MessageHeader, decodeHeader } from "./message-header.js";
 import type { Writable } from "./writable.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { Writable } from "./writable.js";
-import { MessageAttributeSet } from "./message-attribute-set.js";
+import { AttributeSetReuse, MessageAttributeSet } from "./message-attribute-set.js";
 import { contentDeduplicationId, md5OfBody } from "./message-digest.js";
 import { checkBody, checkId, checkIntParameter } from "./message-validation.js";
 import type { PreparedSend } from "./durable-queue.js";
@@ -12,19 +12,18 @@ import { formatSequenceNumber } from "./received-message.js";
  * Validates a send against its queue's settings (body, attributes, size, delay, FIFO group and
  * deduplication rules) and turns it into what the queue stores; `at` prefixes error fields
  * ("Entries[3].") in batch calls. Attributes given as a set were validated when it was made;
- * `bodyMd5`, from a bulk sender that computed it once for many queues, is trusted.
+ * `bodyMd5`, from a bulk sender that computed it once for many queues, is trusted; `reuse`
+ * shares one set among the entries of a call that pass the same attributes object.
  */
 export function prepareSend(
   config: QueueConfig,
   input: Omit<BulkSendEntry, "MD5OfMessageBody">,
   at: string,
   bodyMd5?: string,
+  reuse: AttributeSetReuse = new AttributeSetReuse(),
 ): PreparedSend {
   const body = checkBody(input.MessageBody, `${at}MessageBody`);
-  const attributes =
-    input.MessageAttributes instanceof MessageAttributeSet
-      ? input.MessageAttributes
-      : MessageAttributeSet.validated(input.MessageAttributes, `${at}MessageAttributes`);
+  const attributes = reuse.validated(input.MessageAttributes, `${at}MessageAttributes`);
   const systemAttributes = MessageAttributeSet.validated(
     input.MessageSystemAttributes,
     `${at}MessageSystemAttributes`,
