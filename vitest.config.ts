@@ -22,6 +22,9 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+          // Real processes and servers on a shared 2-core machine: one retry, and the totals name
+          // every test that needed it (.ci/totals.mjs), so a flaky test is seen, not hidden.
+          retry: 1,
         },
       },
     ],

@@ -3,7 +3,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.argv[2] ?? "reports";
-const firstLine = (text) => String(text ?? "").split("\n")[0].slice(0, 300);
+const firstLine = (text) =>
+  String(text ?? "")
+    .split("\n")[0]
+    .slice(0, 300);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -25,6 +28,13 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
     }
     for (const a of failures) {
       console.log(`  FAILED ${suite.name} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
+    }
+    // A test that passed on its retry (the int tier allows one) still names its first failure.
+    for (const a of suite.assertionResults) {
+      if (a.status === "passed" && a.failureMessages?.length > 0)
+        console.log(
+          `  FLAKY (passed on retry) ${suite.name} > ${a.fullName}: ${firstLine(a.failureMessages[0])}`,
+        );
     }
   }
 }

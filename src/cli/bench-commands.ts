@@ -1,14 +1,4 @@
-import { runEventStoreBench } from "../eventstore/eventstore.bench.js";
-import { runKafkaBench } from "../server/kafka/kafka.bench.js";
-import { runKcatBench } from "../server/kafka/kcat.bench.js";
-import { runBusBench } from "../messaging/bus/bus.bench.js";
-import { runPubSubBench } from "../messaging/pubsub/pubsub.bench.js";
 import { type Command, InvalidArgumentError } from "commander";
-import { runLogBench } from "../engine/log.bench.js";
-import { runResilienceBench } from "../resilience/resilience.bench.js";
-import { runQueueBench } from "../messaging/queues/queue.bench.js";
-import { runNatsQueueBench } from "../backends/nats/nats-queue.bench.js";
-import { runServerBench } from "../server/server.bench.js";
 import { emitJson } from "../observability/index.js";
 import { type FsyncMode, fsyncMode, nonNegativeInt, positiveInt } from "./option-parsers.js";
 
@@ -104,8 +94,8 @@ export function registerBenchCommands(program: Command): void {
         await repeat(
           "log",
           opts,
-          () =>
-            runLogBench({
+          async () =>
+            (await import("../engine/log.bench.js")).runLogBench({
               numRecords: opts.numRecords,
               recordSize: opts.recordSize,
               batchSize: opts.batchSize,
@@ -144,7 +134,12 @@ export function registerBenchCommands(program: Command): void {
       await repeat(
         "resilience",
         opts,
-        () => runResilienceBench({ json: opts.json, durationMs: opts.durationMs, keys: opts.keys }),
+        async () =>
+          (await import("../resilience/resilience.bench.js")).runResilienceBench({
+            json: opts.json,
+            durationMs: opts.durationMs,
+            keys: opts.keys,
+          }),
         (r) => {
           const result = r as {
             policyOverhead: { cooperativeTimeout: { callsPerSecond: number; nsPerCall: number } };
@@ -220,8 +215,8 @@ export function registerBenchCommands(program: Command): void {
         await repeat(
           "queue",
           opts,
-          () =>
-            runQueueBench({
+          async () =>
+            (await import("../messaging/queues/queue.bench.js")).runQueueBench({
               numMessages: opts.numMessages,
               messageSize: opts.messageSize,
               producers: opts.producers,
@@ -278,8 +273,8 @@ export function registerBenchCommands(program: Command): void {
     repeat(
       "nats-queue",
       opts,
-      () =>
-        runNatsQueueBench({
+      async () =>
+        (await import("../backends/nats/nats-queue.bench.js")).runNatsQueueBench({
           servers: opts.messaging,
           replicas: opts.replicas,
           numMessages: opts.numMessages,
@@ -359,8 +354,8 @@ export function registerBenchCommands(program: Command): void {
         await repeat(
           "server",
           opts,
-          () =>
-            runServerBench({
+          async () =>
+            (await import("../server/server.bench.js")).runServerBench({
               numMessages: opts.numMessages,
               messageSize: opts.messageSize,
               producers: opts.producers,
@@ -374,7 +369,9 @@ export function registerBenchCommands(program: Command): void {
               quiet: opts.json,
             }),
           (r) => {
-            const result = r as Awaited<ReturnType<typeof runServerBench>>;
+            const result = r as Awaited<
+              ReturnType<typeof import("../server/server.bench.js").runServerBench>
+            >;
             const peer = (name: string): number => {
               const p = result.peers[name];
               return p !== undefined && "messagesPerSecond" in p ? p.messagesPerSecond : Number.NaN;
@@ -419,8 +416,8 @@ export function registerBenchCommands(program: Command): void {
         await repeat(
           "bus",
           opts,
-          () =>
-            runBusBench(
+          async () =>
+            (await import("../messaging/bus/bus.bench.js")).runBusBench(
               {
                 rules: opts.rules,
                 matchMs: opts.matchMs,
@@ -481,8 +478,8 @@ export function registerBenchCommands(program: Command): void {
         await repeat(
           "pubsub",
           opts,
-          () =>
-            runPubSubBench(
+          async () =>
+            (await import("../messaging/pubsub/pubsub.bench.js")).runPubSubBench(
               {
                 numMessages: opts.numMessages,
                 subscriptions: opts.subscriptions,
@@ -553,8 +550,8 @@ export function registerBenchCommands(program: Command): void {
           await repeat(
             "kafka-kcat",
             opts,
-            () =>
-              runKcatBench({
+            async () =>
+              (await import("../server/kafka/kcat.bench.js")).runKcatBench({
                 ...(opts.numRecords === undefined ? {} : { numRecords: opts.numRecords }),
                 recordSize: opts.recordSize,
                 compression: opts.compression as "lz4",
@@ -583,8 +580,8 @@ export function registerBenchCommands(program: Command): void {
         await repeat(
           "kafka",
           opts,
-          () =>
-            runKafkaBench({
+          async () =>
+            (await import("../server/kafka/kafka.bench.js")).runKafkaBench({
               ...(opts.numRecords === undefined ? {} : { numRecords: opts.numRecords }),
               recordSize: opts.recordSize,
               batchSize: opts.batchSize,
@@ -642,8 +639,8 @@ export function registerBenchCommands(program: Command): void {
         await repeat(
           "eventstore",
           opts,
-          () =>
-            runEventStoreBench({
+          async () =>
+            (await import("../eventstore/eventstore.bench.js")).runEventStoreBench({
               backend,
               postgresUrl: opts.postgres,
               appendEvents: opts.appendEvents,

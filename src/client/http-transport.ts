@@ -1,4 +1,4 @@
-import { SluiceError } from "../errors/index.js";
+import { ERROR_FIELD_HEADER, SluiceError } from "../errors/index.js";
 
 /** One JSON call to a Sluice server: method, path (already encoded), optional body. */
 export interface HttpCall {
@@ -6,6 +6,8 @@ export interface HttpCall {
   readonly path: string;
   readonly body?: unknown;
   readonly signal?: AbortSignal;
+  /** Sent as is; `content-type` here replaces the JSON default (the AWS JSON protocols). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** An error answer of the REST API, as the server sends it. */
@@ -56,6 +58,7 @@ export class HttpTransport {
         : AbortSignal.any([this.closing.signal, call.signal]);
     const headers: Record<string, string> = {};
     if (call.body !== undefined) headers["content-type"] = "application/json";
+    Object.assign(headers, call.headers);
     if (this.options.authToken !== undefined)
       headers.authorization = `Bearer ${this.options.authToken}`;
     this.pending++;
@@ -74,7 +77,7 @@ export class HttpTransport {
         throw isAbort(error) ? error : networkError(error, this.base + call.path);
       }
       if (response.ok) return text === "" ? undefined : (JSON.parse(text) as unknown);
-      throw onError(parseError(response.status, text));
+      throw onError(parseError(response, text));
     } finally {
       this.pending--;
     }
@@ -98,7 +101,8 @@ export class HttpTransport {
   }
 }
 
-function parseError(status: number, text: string): RemoteError {
+function parseError(response: Response, text: string): RemoteError {
+  const status = response.status;
   try {
     const body = JSON.parse(text) as { error?: Partial<RemoteError> };
     const e = body.error;
@@ -111,6 +115,20 @@ function parseError(status: number, text: string): RemoteError {
         ...(typeof e.field === "string" ? { field: e.field } : {}),
         ...(typeof e.details === "object" && e.details !== null ? { details: e.details } : {}),
       };
+    // An AWS JSON error: `__type` (after any namespace) is the name; the field, which AWS's
+    // body has no place for, comes in a header of its own.
+    const aws = body as { __type?: unknown; message?: unknown };
+    if (typeof aws.__type === "string" && typeof aws.message === "string") {
+      const field = response.headers.get(ERROR_FIELD_HEADER);
+      const name = aws.__type.slice(aws.__type.lastIndexOf("#") + 1);
+      return {
+        status,
+        code: status >= 500 ? "SLUICE_INTERNAL" : "SLUICE_VALIDATION",
+        name,
+        message: aws.message,
+        ...(field === null ? {} : { field: decodeURIComponent(field) }),
+      };
+    }
   } catch {
     // not JSON: fall through to a generic error
   }

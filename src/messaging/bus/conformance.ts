@@ -5,7 +5,8 @@
  * rules) and, where the backend has storage, delivery across a close and reopen. Time runs on a
  * `VirtualClock`.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect } from "vitest";
+import { conformanceIt } from "../conformance-skips.js";
 import type { SluiceError } from "../../errors/index.js";
 import { VirtualClock } from "../../time/virtual-clock.js";
 import type { PubSubService } from "../pubsub/pubsub-service.js";
@@ -24,6 +25,8 @@ export interface BusConformanceHarness {
   open(clock: VirtualClock): Promise<BusUnderTest>;
   reopen?(services: BusUnderTest, clock: VirtualClock): Promise<BusUnderTest>;
   close(services: BusUnderTest): Promise<void>;
+  /** Tests this backend cannot pass, by name, with the reason (reported as skipped). */
+  readonly skips?: Readonly<Record<string, string>>;
 }
 
 const ACCOUNT = "000000000000";
@@ -52,6 +55,7 @@ const order = (
 
 /** Runs the suite against one backend. */
 export function describeBusConformance(harness: BusConformanceHarness): void {
+  const { it, checkSkips } = conformanceIt(harness.skips);
   describe(`EventBusService conformance: ${harness.name}`, () => {
     let clock: VirtualClock;
     let services: BusUnderTest | undefined;
@@ -633,5 +637,6 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
         });
       });
     }
+    checkSkips();
   });
 }

@@ -8,7 +8,8 @@
  *
  *     describePubSubConformance({ name: "embedded", open: (clock) => ..., reopen: ... });
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect } from "vitest";
+import { conformanceIt } from "../conformance-skips.js";
 import type { SluiceError } from "../../errors/index.js";
 import { VirtualClock } from "../../time/virtual-clock.js";
 import type { Message, QueueService } from "../queues/index.js";
@@ -28,6 +29,8 @@ export interface PubSubConformanceHarness {
   reopen?(services: PubSubUnderTest, clock: VirtualClock): Promise<PubSubUnderTest>;
   /** Closes both. */
   close(services: PubSubUnderTest): Promise<void>;
+  /** Tests this backend cannot pass, by name, with the reason (reported as skipped). */
+  readonly skips?: Readonly<Record<string, string>>;
 }
 
 const ACCOUNT = "000000000000";
@@ -45,6 +48,7 @@ async function rejection(promise: Promise<unknown>): Promise<SluiceError & { sns
 
 /** Runs the suite against one backend. */
 export function describePubSubConformance(harness: PubSubConformanceHarness): void {
+  const { it, checkSkips } = conformanceIt(harness.skips);
   describe(`PubSubService conformance: ${harness.name}`, () => {
     let clock: VirtualClock;
     let services: PubSubUnderTest | undefined;
@@ -603,5 +607,6 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         });
       });
     }
+    checkSkips();
   });
 }

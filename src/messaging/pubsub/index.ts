@@ -4,6 +4,7 @@ export type * from "./pubsub-service.js";
 export { EmbeddedPubSubService } from "./embedded-pubsub-service.js";
 export type { EmbeddedPubSubOptions } from "./embedded-pubsub-service.js";
 export { PubSubError, isPubSubError } from "./pubsub-error.js";
+export { notificationFromJson, notificationToJson } from "./notification-json.js";
 export type { PubSubErrorName } from "./pubsub-error.js";
 export type { PubSubAddressing } from "./topic-address.js";
 export {

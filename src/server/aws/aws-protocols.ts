@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ERROR_FIELD_HEADER } from "../../errors/index.js";
 import { AwsError, malformedRequest, unknownOperation } from "./aws-error.js";
 import { QueryParams } from "./query-params.js";
 import type { SigV4Verifier } from "./sigv4.js";
@@ -214,6 +215,8 @@ function sendJsonError(
   error: AwsError,
   contentType = "application/x-amz-json-1.0",
 ): void {
+  if (error.field !== undefined)
+    void reply.header(ERROR_FIELD_HEADER, encodeURIComponent(error.field));
   void reply
     .status(error.status)
     .header("x-amzn-query-error", queryErrorHeader(error))
@@ -227,6 +230,8 @@ function sendXmlError(
   error: AwsError,
   requestId: string,
 ): void {
+  if (error.field !== undefined)
+    void reply.header(ERROR_FIELD_HEADER, encodeURIComponent(error.field));
   void reply
     .status(error.status)
     .header("x-amzn-query-error", queryErrorHeader(error))

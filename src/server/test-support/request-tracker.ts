@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { remoteHandlerCalls } from "../remote-handlers.js";
 
 /**
  * Counts the requests a server is handling: from the moment the handler runs until the
@@ -6,15 +7,24 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
  */
 export class RequestTracker {
   private readonly open = new Set<FastifyRequest>();
+  /** Calls of client-side handlers waiting for their answer (remote-handlers.ts). */
+  private handlerCalls = 0;
 
+  constructor() {
+    remoteHandlerCalls.started.subscribe(() => this.handlerCalls++);
+    remoteHandlerCalls.ended.subscribe(() => this.handlerCalls--);
+  }
+
+  /** Requests being handled, and handler calls sent to a client and not yet answered. */
   get openRequests(): number {
-    return this.open.size;
+    return this.open.size + this.handlerCalls;
   }
 
   /** Installs the hooks; pass as the server's `instrument` option. */
   attach = (app: FastifyInstance): void => {
     app.addHook("preHandler", (request, _reply, done) => {
-      this.open.add(request);
+      // A WebSocket upgrade is no call waiting for an answer: what runs over it counts itself.
+      if ((request as { ws?: boolean }).ws !== true) this.open.add(request);
       done();
     });
     app.addHook("onSend", (request, _reply, payload, done) => {
