@@ -561,13 +561,15 @@ export function registerBenchCommands(program: Command): void {
               }),
             (r) => {
               const result = r as {
-                produce: { recordsPerSec: number };
-                consume: { recordsPerSec: number };
+                produce: { recordsPerSec: number; cpuMicrosPerRecord: number };
+                consume: { recordsPerSec: number; cpuMicrosPerRecord: number };
                 endToEnd: { latency: { p50Ms: number; p99Ms: number } };
               };
               return {
                 produceRecordsPerSec: result.produce.recordsPerSec,
+                produceCpuMicrosPerRecord: result.produce.cpuMicrosPerRecord,
                 consumeRecordsPerSec: result.consume.recordsPerSec,
+                consumeCpuMicrosPerRecord: result.consume.cpuMicrosPerRecord,
                 endToEndP50Ms: result.endToEnd.latency.p50Ms,
                 endToEndP99Ms: result.endToEnd.latency.p99Ms,
               };

@@ -109,15 +109,20 @@ async function natsProduceComparison(opts: {
   const medians = {
     sluiceRecordsPerSec: median(results.map((r) => r.sluiceRecordsPerSec)),
     plainRecordsPerSec: median(results.map((r) => r.plainRecordsPerSec)),
+    pipelinedRecordsPerSec: median(results.map((r) => r.pipelinedRecordsPerSec)),
     ratio: median(results.map((r) => r.ratio)),
+    pipelinedRatio: median(results.map((r) => r.pipelinedRatio)),
     sluiceCpuMicrosPerRecord: median(results.map((r) => r.sluiceCpuMicrosPerRecord)),
     plainCpuMicrosPerRecord: median(results.map((r) => r.plainCpuMicrosPerRecord)),
+    pipelinedCpuMicrosPerRecord: median(results.map((r) => r.pipelinedCpuMicrosPerRecord)),
   };
   if (!opts.json && results.length > 1)
     process.stdout.write(
       `median of ${results.length} runs: Sluice ${Math.round(medians.sluiceRecordsPerSec)} records/s, ` +
         `plain ${Math.round(medians.plainRecordsPerSec)} records/s, ratio ${(medians.ratio * 100).toFixed(0)}% ` +
-        `(ratios ${results.map((r) => `${(r.ratio * 100).toFixed(0)}%`).join(", ")})\n`,
+        `(ratios ${results.map((r) => `${(r.ratio * 100).toFixed(0)}%`).join(", ")}); ` +
+        `plain pipelined ${Math.round(medians.pipelinedRecordsPerSec)} records/s, ratio ${(medians.pipelinedRatio * 100).toFixed(0)}% ` +
+        `(ratios ${results.map((r) => `${(r.pipelinedRatio * 100).toFixed(0)}%`).join(", ")})\n`,
     );
   const text = emitJson({ benchmark: "nats-produce", runs: results, medians }, opts.out);
   if (opts.json) process.stdout.write(`${text}\n`);

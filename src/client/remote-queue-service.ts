@@ -24,6 +24,7 @@ import {
   type SendMessageResult,
   type StartMessageMoveTaskInput,
 } from "../messaging/queues/index.js";
+import { checkRequest } from "../messaging/queues/request-checks.js";
 import { type HttpCall, type HttpTransport, type RemoteError, isAbort } from "./http-transport.js";
 
 /** SQS error names the server may send back, rebuilt as QueueErrors on this side. */
@@ -78,9 +79,11 @@ export class RemoteQueueService implements QueueService {
   }
 
   async listQueues(
-    input: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } = {},
+    input: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } | null = {},
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
-    return (await this.call({ method: "GET", path: `/queues${query(input)}` })) as {
+    // As the library: no request (null from JSON too) lists everything, a non-object is refused.
+    const request = checkRequest(input ?? {});
+    return (await this.call({ method: "GET", path: `/queues${query(request)}` })) as {
       QueueUrls: string[];
       NextToken?: string;
     };

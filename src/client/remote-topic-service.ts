@@ -16,7 +16,7 @@ import type {
   TopicService,
 } from "../messaging/topics/index.js";
 import { TopicError } from "../messaging/topics/index.js";
-import { resolveConsumerOptions } from "../messaging/topics/embedded-consumer.js";
+import { resolveConsumerOptions } from "../messaging/topics/consumer-options.js";
 import { resolveProducerOptions } from "../messaging/topics/embedded-producer.js";
 import type { HttpTransport } from "./http-transport.js";
 import { TopicSession } from "./topic-session-client.js";

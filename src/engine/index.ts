@@ -11,13 +11,22 @@ export {
   decodeRecords,
   decodeRecordsInto,
   decodeBatches,
+  visitRecords,
+  emptyRecordView,
   logRecord,
   checkBatch,
   readBatchHeader,
   BATCH_HEADER_BYTES,
 } from "./record-batch.js";
-export type { BatchHeader, BatchProducer, RecordFactory, RecordRange } from "./record-batch.js";
-export type { BatchKind } from "./produced-batch.js";
+export type {
+  BatchHeader,
+  BatchProducer,
+  RecordFactory,
+  RecordRange,
+  RecordView,
+  RecordVisitor,
+} from "./record-batch.js";
+export type { BatchKind, RawBatchTrust } from "./produced-batch.js";
 export {
   registerCodec,
   codecByName,

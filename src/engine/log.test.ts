@@ -107,6 +107,36 @@ describe("Log append and read", () => {
     expect(log.offsetForTimestamp(1_000_000 + 4991)).toBeUndefined();
   });
 
+  it("indexes time when batches share a timestamp, so a lookup reads about one index interval", async () => {
+    const fs = new SimulatedFileSystem();
+    let bytesRead = 0;
+    const openFile = fs.open.bind(fs);
+    fs.open = (path, mode) => {
+      const handle = openFile(path, mode);
+      const read = handle.read.bind(handle);
+      handle.read = (target, targetOffset, length, position) => {
+        const n = read(target, targetOffset, length, position);
+        bytesRead += n;
+        return n;
+      };
+      return handle;
+    };
+    const log = await openSim(fs, { indexIntervalBytes: 256 });
+    // Pairs of batches with one timestamp, sized so that every index entry after the first
+    // falls on the second batch of a pair (as an append and a snapshot saved with it do).
+    for (let i = 0; i < 300; i++) {
+      const timestamp = 1_000_000 + i * 10;
+      await log.append([{ value: Buffer.alloc(240, 1), timestamp }]);
+      await log.append([{ value: Buffer.alloc(100, 2), timestamp }]);
+    }
+    bytesRead = 0;
+    expect(log.offsetForTimestamp(1_000_000 + 2495)).toBe(500);
+    expect(log.offsetForTimestamp(1_000_000 + 2500)).toBe(500);
+    expect(log.offsetForTimestamp(1_000_000 + 2501)).toBe(502);
+    // The log is about 130 KiB; each lookup needs only its index entry's neighbourhood.
+    expect(bytesRead / 3).toBeLessThan(40 * 1024);
+  });
+
   it("serves raw batches for fetches without re-encoding", async () => {
     const log = await openSim(new SimulatedFileSystem());
     await appendMany(log, 30, 10);

@@ -16,16 +16,18 @@ import {
   type BatchHeader,
   type BatchProducer,
   checkBatch,
-  decodeRecordsInto,
+  emptyRecordView,
   logRecord,
   type RecordFactory,
+  type RecordVisitor,
   encodeBatch,
   readBatchHeader,
+  visitRecords,
 } from "./record-batch.js";
 import type { LogRecord, RecordInput } from "./record.js";
 import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
 import type { RecoveryReport } from "./recovery.js";
-import { type BatchKind, validateProducedBatch } from "./produced-batch.js";
+import { type BatchKind, type RawBatchTrust, validateProducedBatch } from "./produced-batch.js";
 import { Segment } from "./segment.js";
 import { TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
@@ -373,25 +375,37 @@ export class Log implements CompactableLog {
   }
 
   /**
+   * Checks a producer's RecordBatch v2 as `appendRawBatch` would (see `validateProducedBatch`),
+   * CRC and records included, without appending it; returns its header. A caller that must
+   * refuse a bad batch before doing anything else (Kafka checks a batch before its producer's
+   * sequence) calls this, then appends with trust "checked" so the records are not read twice.
+   */
+  checkProducedBatch(batch: Buffer, kind: BatchKind = "data"): BatchHeader {
+    return validateProducedBatch(batch, this.options, kind, true);
+  }
+
+  /**
    * Appends an already encoded RecordBatch v2 (as a Kafka producer sends it): the batch is
    * validated whole (see `validateProducedBatch`), given the next offsets, and written without
    * re-encoding. `kind` widens what is accepted: "transactional" for a producer's batch inside a
-   * transaction the caller has checked, "control" for a transaction marker. `encodedHere`: the
-   * batch was built in this process by `encodeBatch` or a `RecordBatchBuilder` (an embedded
-   * producer) and is handed over: its header is checked, its CRC and records are trusted, and
-   * the log keeps the buffer itself (the caller must not touch it again) instead of a copy.
+   * transaction the caller has checked, "control" for a transaction marker. `trust`:
+   * "unchecked" checks everything; "checked": the caller ran `checkProducedBatch` on these very
+   * bytes, so only the header is checked again; "encoded-here": the batch was built in this
+   * process by `encodeBatch` or a `RecordBatchBuilder` (an embedded producer) and is handed
+   * over: its header is checked, its CRC and records are trusted, and the log keeps the buffer
+   * itself (the caller must not touch it again) instead of a copy.
    */
   appendRawBatch(
     batch: Buffer,
     kind: BatchKind = "data",
-    encodedHere = false,
+    trust: RawBatchTrust = "unchecked",
   ): Promise<AppendResult> {
     try {
       this.ensureWritable();
       // Producers' clocks differ, so their timestamps may go back; readers use the max.
-      const header = validateProducedBatch(batch, this.options, kind, !encodedHere);
+      const header = validateProducedBatch(batch, this.options, kind, trust === "unchecked");
       // A caller's buffer may be reused once the call returns; one built here is handed over.
-      const own = encodedHere ? batch : Buffer.from(batch);
+      const own = trust === "encoded-here" ? batch : Buffer.from(batch);
       const baseOffset = this.nextOffset;
       own.writeInt32BE(Math.floor(baseOffset / 4294967296), 0);
       own.writeUInt32BE(baseOffset >>> 0, 4);
@@ -748,6 +762,30 @@ export class Log implements CompactableLog {
   read(offset: number, options?: ReadOptions): LogRecord[];
   read<T>(offset: number, options: ReadOptions, make: RecordFactory<T>): T[];
   read<T>(offset: number, options: ReadOptions = {}, make?: RecordFactory<T>): T[] {
+    const out: T[] = [];
+    const build = make ?? (logRecord as unknown as RecordFactory<T>);
+    this.scan(offset, options, (view) => {
+      const { buf, keyStart, valueStart } = view;
+      out.push(
+        build(
+          view.offset,
+          view.timestamp,
+          keyStart < 0 ? null : buf.subarray(keyStart, view.keyEnd),
+          valueStart < 0 ? null : buf.subarray(valueStart, view.valueEnd),
+          view.headers,
+        ),
+      );
+      return true;
+    });
+    return out;
+  }
+
+  /**
+   * `read` for readers that decode records themselves: visits each record as a view into the
+   * batch bytes (no object per record), until `visit` returns false or the limits of `options`
+   * are reached. Returns how many records were visited.
+   */
+  scan(offset: number, options: ReadOptions, visit: RecordVisitor): number {
     this.checkReadOffset(offset, "offset");
     const maxRecords = options.maxRecords ?? 10_000;
     const maxBytes = options.maxBytes ?? 1024 * 1024;
@@ -755,23 +793,29 @@ export class Log implements CompactableLog {
       throw invalid("maxRecords", "an integer >= 1", maxRecords);
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
       throw invalid("maxBytes", "an integer >= 1", maxBytes);
-    const out: T[] = [];
     const visible = options.includeUnsynced === true ? this.nextOffset : this.highWatermark;
     const limit = Math.min(visible, options.endOffset ?? visible);
-    if (offset >= limit) return out;
-    const range = { fromOffset: offset, maxRecords, endOffset: limit };
-    const build = make ?? (logRecord as unknown as RecordFactory<T>);
+    if (offset >= limit) return 0;
+    const range = { fromOffset: offset, endOffset: limit };
+    const view = emptyRecordView();
+    let visited = 0;
+    let more = true;
+    const counted: RecordVisitor = (record) => {
+      visited++;
+      more = visit(record) && visited < maxRecords;
+      return more;
+    };
     this.forEachBatch(offset, maxBytes, limit, (buf, at, header) => {
-      const error = decodeRecordsInto(buf, at, header, out, build, range);
+      const error = visitRecords(buf, at, header, counted, range, undefined, view);
       if (error !== undefined)
         throw new SluiceError(
           "SLUICE_CORRUPT",
           `batch at offset ${header.baseOffset}: ${error.message}`,
           { cause: error },
         );
-      return out.length < maxRecords;
+      return more;
     });
-    return out;
+    return visited;
   }
 
   /**

@@ -101,6 +101,43 @@ describe("appendRawBatch validates a produced batch whole before writing it", ()
     await small.close();
   });
 
+  it("counts header keys (as UTF-8) and values toward maxRecordBytes, naming the first record over", async () => {
+    const record = (headerBytes: number) => ({
+      value: Buffer.alloc(600),
+      headers: [{ key: "é".repeat(headerBytes / 4), value: Buffer.alloc(headerBytes / 2) }],
+      timestamp: TS,
+    });
+    // Record 1: 600 + 200 (100 two-byte characters) + 200 = 1000 bytes; record 2: 1200.
+    const batch = encodeBatch([record(0), record(400), record(800)], {
+      baseOffset: 0,
+      defaultTimestamp: TS,
+    });
+    const log = await openLog("/raw", {
+      fs: new SimulatedFileSystem(),
+      maintenanceIntervalMs: 0,
+      maxRecordBytes: 999,
+    });
+    await expect(log.appendRawBatch(batch)).rejects.toMatchObject({
+      field: "batch.records[1]",
+      message: expect.stringContaining("1000 bytes") as unknown,
+    });
+    await log.close();
+  });
+
+  it("appends a batch checked beforehand without reading its records again, as a copy", async () => {
+    const log = await freshLog();
+    const batch = produced(3, { compression: 1 });
+    log.checkProducedBatch(batch);
+    await log.appendRawBatch(batch, "data", "checked");
+    batch.fill(0); // the caller's buffer is its own again
+    expect(log.read(0).map((r) => r.value?.toString())).toEqual(["value 0", "value 1", "value 2"]);
+    const malformed = forged(produced(3), (b) => writeVarint(b, 61, 120));
+    expect(() => log.checkProducedBatch(malformed)).toThrow(
+      expect.objectContaining({ field: "batch.records" }),
+    );
+    await log.close();
+  });
+
   it("refuses control and transactional batches (their own API will own them)", async () => {
     for (const bit of [0x10, 0x20]) {
       const batch = forged(produced(1), (b) => b.writeInt16BE(bit, 21));

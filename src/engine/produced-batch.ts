@@ -1,6 +1,12 @@
 import { SluiceError, invalid } from "../errors/index.js";
 import { MAX_DECOMPRESSED_BATCH_BYTES, codecById } from "./compression.js";
-import { type BatchHeader, checkBatch, decodeRecords, readBatchHeader } from "./record-batch.js";
+import {
+  type BatchHeader,
+  checkBatch,
+  readBatchHeader,
+  recordsSection,
+  scanRecords,
+} from "./record-batch.js";
 
 const COMPRESSION_MASK = 0x07;
 const TIMESTAMP_TYPE = 0x08;
@@ -19,6 +25,12 @@ export interface ProducedBatchLimits {
  * transaction coordinator) may write.
  */
 export type BatchKind = "data" | "transactional" | "control";
+
+/**
+ * How far `appendRawBatch` trusts a batch: "unchecked" (a client's bytes), "checked" (the caller
+ * validated these bytes whole), "encoded-here" (built by this process and handed over).
+ */
+export type RawBatchTrust = "unchecked" | "checked" | "encoded-here";
 
 /** A validation error that carries the decoder's whole reason (not cut short like a value). */
 function rejected(field: string, expected: string, cause: SluiceError): SluiceError {
@@ -99,29 +111,21 @@ export function validateProducedBatch(
     );
   // A batch this process encoded itself (checkRecords false) has sound records by construction.
   if (!checkRecords) return header;
-  const records = decodeRecords(batch, 0, header, MAX_DECOMPRESSED_BATCH_BYTES);
-  if (records instanceof SluiceError)
-    throw rejected("batch.records", "records that decode", records);
-  if (records.length !== header.recordCount)
+  // One pass over the records, building none of them (a producer's batch is stored as it is).
+  const section = recordsSection(batch, 0, header, MAX_DECOMPRESSED_BATCH_BYTES);
+  const scan =
+    section instanceof SluiceError ? section : scanRecords(section, header, limits.maxRecordBytes);
+  if (scan instanceof SluiceError) throw rejected("batch.records", "records that decode", scan);
+  const bad = scan.outOfLine;
+  if (bad !== undefined && bad.offsetDelta !== bad.index)
+    throw invalid(`batch.records[${bad.index}].offsetDelta`, String(bad.index), bad.offsetDelta);
+  if (bad !== undefined)
     throw invalid(
-      "batch.recordCount",
-      `${records.length} (the records present)`,
-      header.recordCount,
+      `batch.records[${bad.index}]`,
+      `a record of at most ${limits.maxRecordBytes} bytes (key + value + headers)`,
+      `${bad.sizeBytes} bytes`,
     );
-  let maxTimestamp = -1;
-  for (const [i, r] of records.entries()) {
-    if (r.offset !== header.baseOffset + i)
-      throw invalid(`batch.records[${i}].offsetDelta`, String(i), r.offset - header.baseOffset);
-    let size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-    for (const h of r.headers) size += Buffer.byteLength(h.key) + (h.value?.length ?? 0);
-    if (size > limits.maxRecordBytes)
-      throw invalid(
-        `batch.records[${i}]`,
-        `a record of at most ${limits.maxRecordBytes} bytes (key + value + headers)`,
-        `${size} bytes`,
-      );
-    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
-  }
+  const maxTimestamp = scan.maxTimestamp;
   if ((attributes & TIMESTAMP_TYPE) === 0 && header.maxTimestamp !== maxTimestamp)
     throw invalid(
       "batch.maxTimestamp",

@@ -427,6 +427,16 @@ function readBytes(buf: Buffer, cursor: Cursor, end: number): Buffer | null | un
   return bytes;
 }
 
+/** Skips a length-prefixed byte string; returns its length (-1 for null), undefined if malformed. */
+function readSpan(buf: Buffer, cursor: Cursor, end: number): number | undefined {
+  const length = readVarint(buf, cursor, end);
+  if (length === undefined || length < -1) return undefined;
+  if (length === -1) return -1;
+  if (cursor.pos + length > end) return undefined;
+  cursor.pos += length;
+  return length;
+}
+
 /** Which records of a batch a reader wants: skipping the rest saves building their buffers. */
 export interface RecordRange {
   readonly fromOffset: number;
@@ -455,6 +465,51 @@ export const logRecord: RecordFactory<LogRecord> = (offset, timestamp, key, valu
   value,
   headers,
 });
+
+/** Where a batch's records lie: in the batch itself, or in its decompressed body. */
+export interface RecordsSection {
+  readonly body: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The records section of the batch at `pos`, decompressed (producing no more than
+ * `maxDecompressedBytes`) if the batch is compressed. Returns a SLUICE_CORRUPT error value for
+ * an unknown codec, a body that does not decompress or one over the limit.
+ */
+export function recordsSection(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
+): RecordsSection | SluiceError {
+  const codecId = header.attributes & COMPRESSION_MASK;
+  const start = pos + BATCH_HEADER_BYTES;
+  const end = pos + header.sizeBytes;
+  if (codecId === 0) return { body: buf, start, end };
+  const codec = codecById(codecId);
+  if (codec === undefined)
+    return corrupt(`unknown compression codec ${codecId}`, { position: pos });
+  let body: Buffer;
+  try {
+    body = codec.decompress(buf.subarray(start, end), maxDecompressedBytes);
+  } catch (cause) {
+    const tooLarge = (cause as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+    return corrupt(
+      tooLarge
+        ? `batch decompresses to more than ${maxDecompressedBytes} bytes`
+        : `cannot decompress batch: ${(cause as Error).message}`,
+      { position: pos, maxDecompressedBytes },
+    );
+  }
+  if (body.length > maxDecompressedBytes)
+    return corrupt(`batch decompresses to more than ${maxDecompressedBytes} bytes`, {
+      position: pos,
+      maxDecompressedBytes,
+    });
+  return { body, start: 0, end: body.length };
+}
 
 /**
  * Decodes the records of a verified batch at `pos`. Returned keys and values are views into
@@ -495,40 +550,93 @@ export function decodeRecordsInto<T>(
   range?: RecordRange,
   maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
 ): SluiceError | undefined {
-  const codecId = header.attributes & COMPRESSION_MASK;
-  let body = buf;
-  const cursor: Cursor = { pos: pos + BATCH_HEADER_BYTES };
-  let end = pos + header.sizeBytes;
-  if (codecId !== 0) {
-    const codec = codecById(codecId);
-    if (codec === undefined)
-      return corrupt(`unknown compression codec ${codecId}`, { position: pos });
-    try {
-      body = codec.decompress(buf.subarray(cursor.pos, end), maxDecompressedBytes);
-    } catch (cause) {
-      const tooLarge = (cause as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
-      return corrupt(
-        tooLarge
-          ? `batch decompresses to more than ${maxDecompressedBytes} bytes`
-          : `cannot decompress batch: ${(cause as Error).message}`,
-        { position: pos, maxDecompressedBytes },
+  const maxRecords = range?.maxRecords ?? Infinity;
+  if (out.length >= maxRecords) return undefined;
+  return visitRecords(
+    buf,
+    pos,
+    header,
+    (view) => {
+      const { buf: bytes, keyStart, valueStart } = view;
+      out.push(
+        make(
+          view.offset,
+          view.timestamp,
+          keyStart < 0 ? null : bytes.subarray(keyStart, view.keyEnd),
+          valueStart < 0 ? null : bytes.subarray(valueStart, view.valueEnd),
+          view.headers,
+        ),
       );
-    }
-    if (body.length > maxDecompressedBytes)
-      return corrupt(`batch decompresses to more than ${maxDecompressedBytes} bytes`, {
-        position: pos,
-        maxDecompressedBytes,
-      });
-    cursor.pos = 0;
-    end = body.length;
-  }
+      return out.length < maxRecords;
+    },
+    range,
+    maxDecompressedBytes,
+  );
+}
+
+/**
+ * One record of a batch, as where its key and value lie in the batch's bytes: for readers that
+ * decode keys and values themselves, with no object or buffer view made per record. The same
+ * view is reused for every record of a read, so a visitor copies what it keeps.
+ */
+export interface RecordView {
+  /** The bytes holding the record: the batch, or its decompressed body. */
+  buf: Buffer;
+  offset: number;
+  timestamp: number;
+  /** Where the key starts in `buf`, or -1 for a null key. */
+  keyStart: number;
+  keyEnd: number;
+  /** Where the value starts in `buf`, or -1 for a null value (a tombstone). */
+  valueStart: number;
+  valueEnd: number;
+  headers: readonly RecordHeader[];
+}
+
+/** Called with each record of a read; returning false stops the read after this record. */
+export type RecordVisitor = (view: RecordView) => boolean;
+
+/** A view to fill, for one read. */
+export function emptyRecordView(): RecordView {
+  return {
+    buf: EMPTY,
+    offset: 0,
+    timestamp: 0,
+    keyStart: -1,
+    keyEnd: -1,
+    valueStart: -1,
+    valueEnd: -1,
+    headers: NO_HEADERS,
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Visits the records of a verified batch at `pos` as views into its bytes, skipping those below
+ * `range.fromOffset` and stopping at `range.endOffset` or when `visit` returns false. Returns a
+ * SLUICE_CORRUPT error value on malformed content, never throws for bad bytes.
+ */
+export function visitRecords(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  visit: RecordVisitor,
+  range?: Pick<RecordRange, "fromOffset" | "endOffset">,
+  maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES,
+  view: RecordView = emptyRecordView(),
+): SluiceError | undefined {
+  const records = recordsSection(buf, pos, header, maxDecompressedBytes);
+  if (records instanceof SluiceError) return records;
+  const { body, end } = records;
+  const cursor: Cursor = { pos: records.start };
   // A record takes at least 7 bytes, which bounds the count before allocating for it.
   if (header.recordCount > (end - cursor.pos) / 7 + 1)
     return corrupt("record count exceeds batch size", { position: pos });
   const fromOffset = range?.fromOffset ?? 0;
-  const maxRecords = range?.maxRecords ?? Infinity;
   const endOffset = range?.endOffset ?? Infinity;
   const { baseOffset, baseTimestamp, lastOffsetDelta } = header;
+  view.buf = body;
   for (let i = 0; i < header.recordCount; i++) {
     const length = readVarint(body, cursor, end);
     if (length === undefined || length < 0 || cursor.pos + length > end)
@@ -552,12 +660,14 @@ export function decodeRecordsInto<T>(
       continue;
     }
     if (offset >= endOffset) return undefined;
-    const key = readBytes(body, cursor, recordEnd);
-    const value = readBytes(body, cursor, recordEnd);
+    const keyLength = readSpan(body, cursor, recordEnd);
+    const keyStart = cursor.pos - Math.max(0, keyLength ?? 0);
+    const valueLength = readSpan(body, cursor, recordEnd);
+    const valueStart = cursor.pos - Math.max(0, valueLength ?? 0);
     const headerCount = readVarint(body, cursor, recordEnd);
     if (
-      key === undefined ||
-      value === undefined ||
+      keyLength === undefined ||
+      valueLength === undefined ||
       headerCount === undefined ||
       headerCount < 0 ||
       headerCount > recordEnd - cursor.pos
@@ -577,11 +687,112 @@ export function decodeRecordsInto<T>(
       headers = decoded;
     }
     if (cursor.pos !== recordEnd) return corrupt(`record ${i} length mismatch`, { position: pos });
-    out.push(make(offset, baseTimestamp + timestampDelta, key, value, headers));
-    if (out.length >= maxRecords) return undefined;
+    view.offset = offset;
+    view.timestamp = baseTimestamp + timestampDelta;
+    view.keyStart = keyLength === -1 ? -1 : keyStart;
+    view.keyEnd = keyStart + Math.max(0, keyLength);
+    view.valueStart = valueLength === -1 ? -1 : valueStart;
+    view.valueEnd = valueStart + Math.max(0, valueLength);
+    view.headers = headers;
+    if (!visit(view)) return undefined;
   }
   if (cursor.pos !== end) return corrupt("trailing bytes after records", { position: pos });
   return undefined;
+}
+
+/** A record a producer's batch may not hold (see `scanRecords`). */
+export interface OutOfLineRecord {
+  readonly index: number;
+  readonly offsetDelta: number;
+  /** Key + value + headers (keys as UTF-8). */
+  readonly sizeBytes: number;
+}
+
+/** What a scan of a batch's records found. */
+export interface RecordsScan {
+  /** The largest record timestamp. */
+  readonly maxTimestamp: number;
+  /** The first record whose offset delta is not its index or whose size is over the limit. */
+  readonly outOfLine: OutOfLineRecord | undefined;
+}
+
+/** Reads a varint length of bytes (-1: null) and skips them; their length (null: 0), or undefined if malformed. */
+function skipBytes(buf: Buffer, cursor: Cursor, end: number): number | undefined {
+  const length = readVarint(buf, cursor, end);
+  if (length === undefined || length < -1) return undefined;
+  if (length === -1) return 0;
+  if (cursor.pos + length > end) return undefined;
+  cursor.pos += length;
+  return length;
+}
+
+/**
+ * Checks every record of a section without building any: the same layout `decodeRecordsInto`
+ * reads (lengths, deltas, keys, values, headers, nothing left over). Returns the largest
+ * timestamp and the first record out of line for a producer's batch (record `i` not at offset
+ * delta `i`, or bigger than `maxRecordBytes`), or a SLUICE_CORRUPT error value naming the first
+ * record that does not decode.
+ */
+export function scanRecords(
+  section: RecordsSection,
+  header: BatchHeader,
+  maxRecordBytes: number,
+  position = 0,
+): RecordsScan | SluiceError {
+  const { body, end } = section;
+  const cursor: Cursor = { pos: section.start };
+  if (header.recordCount > (end - cursor.pos) / 7 + 1)
+    return corrupt("record count exceeds batch size", { position });
+  let maxTimestamp = -1;
+  let outOfLine: OutOfLineRecord | undefined;
+  for (let i = 0; i < header.recordCount; i++) {
+    const length = readVarint(body, cursor, end);
+    if (length === undefined || length < 0 || cursor.pos + length > end)
+      return corrupt(`bad length of record ${i}`, { position });
+    const recordEnd = cursor.pos + length;
+    cursor.pos++; // attributes
+    const timestampDelta = readVarint(body, cursor, recordEnd);
+    const offsetDelta = readVarint(body, cursor, recordEnd);
+    if (
+      timestampDelta === undefined ||
+      offsetDelta === undefined ||
+      offsetDelta < 0 ||
+      offsetDelta > header.lastOffsetDelta
+    )
+      return corrupt(`bad deltas in record ${i}`, { position });
+    const keyBytes = skipBytes(body, cursor, recordEnd);
+    const valueBytes = skipBytes(body, cursor, recordEnd);
+    const headerCount = readVarint(body, cursor, recordEnd);
+    if (
+      keyBytes === undefined ||
+      valueBytes === undefined ||
+      headerCount === undefined ||
+      headerCount < 0 ||
+      headerCount > recordEnd - cursor.pos
+    )
+      return corrupt(`bad key, value or headers in record ${i}`, { position });
+    let size = keyBytes + valueBytes;
+    for (let h = 0; h < headerCount; h++) {
+      const keyLength = readVarint(body, cursor, recordEnd);
+      const keyStart = cursor.pos;
+      if (keyLength === undefined || keyLength < 0 || keyStart + keyLength > recordEnd)
+        return corrupt(`bad header ${h} in record ${i}`, { position });
+      cursor.pos += keyLength;
+      const headerValueBytes = skipBytes(body, cursor, recordEnd);
+      if (headerValueBytes === undefined)
+        return corrupt(`bad header ${h} in record ${i}`, { position });
+      // Header keys are read as UTF-8 strings: count them as a reader's string takes them.
+      size +=
+        Buffer.byteLength(body.toString("utf8", keyStart, keyStart + keyLength)) + headerValueBytes;
+    }
+    if (cursor.pos !== recordEnd) return corrupt(`record ${i} length mismatch`, { position });
+    const timestamp = header.baseTimestamp + timestampDelta;
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    if (outOfLine === undefined && (offsetDelta !== i || size > maxRecordBytes))
+      outOfLine = { index: i, offsetDelta, sizeBytes: size };
+  }
+  if (cursor.pos !== end) return corrupt("trailing bytes after records", { position });
+  return { maxTimestamp, outOfLine };
 }
 
 /** Decodes a whole buffer of consecutive batches; the first error stops decoding. */

@@ -28,6 +28,11 @@ export function parseSegmentName(fileName: string): number | undefined {
 }
 
 const SCAN_CHUNK_BYTES = 1 << 20;
+/**
+ * Where walks over batch headers read the file, a window at a time: two default index intervals.
+ * One buffer for all segments, since a walk runs synchronously to its end.
+ */
+const HEADER_WINDOW = Buffer.allocUnsafe(8 * 1024);
 
 /** Where a scan stopped and why. */
 export interface ScanResult {
@@ -124,7 +129,10 @@ export class Segment {
   ): void {
     if (position === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
       this.offsetIndex.add(baseOffset, position);
-      if (maxTimestamp > this.maxTimestamp) this.timeIndex.add(maxTimestamp, baseOffset);
+      // Equal to the max so far still counts (the index skips repeated keys itself): with
+      // `>`, an entry point that kept falling on a batch sharing its predecessor's timestamp
+      // left whole stretches of a segment without time entries, and lookups walking them.
+      if (maxTimestamp >= this.maxTimestamp) this.timeIndex.add(maxTimestamp, baseOffset);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += size;
@@ -137,13 +145,20 @@ export class Segment {
   readBytes(position: number, length: number): Buffer {
     const n = Math.max(0, Math.min(length, this.sizeBytes - position));
     const buf = Buffer.allocUnsafe(n);
+    const done = this.readInto(buf, position, n);
+    return done === n ? buf : buf.subarray(0, done);
+  }
+
+  /** Reads up to `length` bytes at `position` into the start of `target`; returns how many. */
+  private readInto(target: Buffer, position: number, length: number): number {
+    const n = Math.max(0, Math.min(length, this.sizeBytes - position));
     let done = 0;
     while (done < n) {
-      const read = this.handle.read(buf, done, n - done, position + done);
+      const read = this.handle.read(target, done, n - done, position + done);
       if (read === 0) break;
       done += read;
     }
-    return done === n ? buf : buf.subarray(0, done);
+    return done;
   }
 
   /** Header of the batch at `position`, or an error value. */
@@ -157,21 +172,21 @@ export class Segment {
    */
   positionFor(offset: number, startPosition?: number): number {
     let position = startPosition ?? 0;
+    let entryMatches: ((header: BatchHeader) => boolean) | undefined;
     if (startPosition === undefined) {
       const entry = this.offsetIndex.floor(offset);
       if (entry >= 0) {
         position = this.offsetIndex.valueAt(entry);
-        if (!this.batchStartsAt(position, this.offsetIndex.keyAt(entry)))
-          return this.rebuildIndexes().positionFor(offset);
+        const baseOffset = this.offsetIndex.keyAt(entry);
+        entryMatches = (header) => header.baseOffset === baseOffset;
       }
     }
-    while (position < this.sizeBytes) {
-      const header = this.headerAt(position);
-      if (header instanceof SluiceError) throw this.corruptAt(position, header);
-      if (lastOffsetOf(header) >= offset) return position;
-      position += header.sizeBytes;
-    }
-    return this.sizeBytes;
+    const found = this.walkHeaders(
+      position,
+      (header) => lastOffsetOf(header) >= offset,
+      entryMatches,
+    );
+    return found >= 0 ? found : this.rebuildIndexes().positionFor(offset);
   }
 
   /** Position of the first batch whose max timestamp is >= `timestampMs`, or `sizeBytes`. */
@@ -179,15 +194,51 @@ export class Segment {
     const entry = this.timeIndex.floor(timestampMs - 1);
     // The entry says batches from its offset on may reach its timestamp; earlier ones do not.
     let position = 0;
+    let entryMatches: ((header: BatchHeader) => boolean) | undefined;
     if (entry >= 0) {
-      position = this.positionFor(this.timeIndex.valueAt(entry));
-      if (!this.batchStartsAt(position, this.timeIndex.valueAt(entry), this.timeIndex.keyAt(entry)))
-        return this.rebuildIndexes().positionForTimestamp(timestampMs);
+      const baseOffset = this.timeIndex.valueAt(entry);
+      const maxTimestamp = this.timeIndex.keyAt(entry);
+      position = this.positionFor(baseOffset);
+      entryMatches = (header) =>
+        header.baseOffset === baseOffset && header.maxTimestamp === maxTimestamp;
     }
+    const found = this.walkHeaders(
+      position,
+      (header) => header.maxTimestamp >= timestampMs,
+      entryMatches,
+    );
+    return found >= 0 ? found : this.rebuildIndexes().positionForTimestamp(timestampMs);
+  }
+
+  /**
+   * Walks batch headers from `position` to the first that `found` accepts and returns its
+   * position (`sizeBytes` if none), reading the file a window at a time into one reused buffer:
+   * a walk covers up to an index interval of batches, and a read per header cost a system call
+   * each. With `entryMatches`, the batch at `position` is where an index entry points: every
+   * lookup checks the entry it uses against the file (a damaged or swapped entry is caught
+   * where a load-time check of the last entry would not be), and -1 says it did not match.
+   */
+  private walkHeaders(
+    position: number,
+    found: (header: BatchHeader) => boolean,
+    entryMatches?: (header: BatchHeader) => boolean,
+  ): number {
+    if (entryMatches !== undefined && position >= this.sizeBytes) return -1;
+    let windowStart = position;
+    let windowBytes = 0;
+    let first = true;
     while (position < this.sizeBytes) {
-      const header = this.headerAt(position);
+      if (position + BATCH_HEADER_BYTES > windowStart + windowBytes) {
+        windowStart = position;
+        windowBytes = this.readInto(HEADER_WINDOW, position, HEADER_WINDOW.length);
+      }
+      const header = readBatchHeader(HEADER_WINDOW, position - windowStart, windowBytes);
+      if (first && entryMatches !== undefined) {
+        if (header instanceof SluiceError || !entryMatches(header)) return -1;
+      }
+      first = false;
       if (header instanceof SluiceError) throw this.corruptAt(position, header);
-      if (header.maxTimestamp >= timestampMs) return position;
+      if (found(header)) return position;
       position += header.sizeBytes;
     }
     return this.sizeBytes;

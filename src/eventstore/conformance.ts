@@ -16,7 +16,7 @@ import type { EventData, EventStore, RecordedEvent } from "./event-store.js";
 import { EventSchema } from "./event-schema.js";
 import { BlueGreenProjection } from "./projections/blue-green.js";
 import type { Projection, ReadModel } from "./projections/projection.js";
-import { projectionStateAsOf } from "./projections/projection-snapshots.js";
+import { projectionStateAsOf, saveProjectionSnapshot } from "./projections/projection-snapshots.js";
 import { ProjectionRunner } from "./projections/projection-runner.js";
 import { describePersistentSubscriptions } from "./persistent/persistent-conformance.js";
 import type { PersistentSubscriptionGroups } from "./persistent/persistent-subscription.js";
@@ -710,6 +710,38 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
         expect(asOf.eventsReplayed).toBeLessThan(20);
         const before = await projectionStateAsOf(store, counts, { time: times[0]! - 1 });
         expect(await before.readModel.entries()).toEqual([]);
+      });
+
+      it("finds the nearest projection snapshot through the snapshot index, and older unlisted snapshots by their parts", async () => {
+        const store = await open();
+        const positions: number[] = [];
+        for (let i = 0; i < 10; i++)
+          positions.push((await store.appendToStream(`o-${i % 2}`, [ev("Placed")])).position);
+        const model = opened!.readModel("counts");
+        await model.commit(new Map([["Placed", 4]]), positions[3]!);
+        await saveProjectionSnapshot(store, counts, model);
+        await model.commit(new Map([["Placed", 8]]), positions[7]!);
+        await saveProjectionSnapshot(store, counts, model);
+        const middle = await projectionStateAsOf(store, counts, { position: positions[5]! });
+        expect(middle.fromSnapshot).toBe(positions[3]);
+        expect(await middle.readModel.get("Placed")).toBe(6);
+        const late = await projectionStateAsOf(store, counts, { position: positions[9]! });
+        expect(late.fromSnapshot).toBe(positions[7]);
+        expect(await late.readModel.get("Placed")).toBe(10);
+        const early = await projectionStateAsOf(store, counts, { position: positions[1]! });
+        expect(early.fromSnapshot).toBe(-1);
+        expect(await early.readModel.get("Placed")).toBe(2);
+        // A snapshot saved before snapshots were indexed: its parts only.
+        const legacy: Projection = { ...counts, name: "legacy" };
+        await store.appendToStream("$projection-legacy", [
+          {
+            type: "ProjectionSnapshot",
+            data: { position: positions[5]!, part: 0, parts: 1, entries: [["Placed", 6]] },
+          },
+        ]);
+        const old = await projectionStateAsOf(store, legacy, { position: positions[8]! });
+        expect(old.fromSnapshot).toBe(positions[5]);
+        expect(await old.readModel.get("Placed")).toBe(9);
       });
 
       it("builds a new version beside the live one and promotes it when caught up", async () => {

@@ -3,15 +3,15 @@ import {
   type FileSystem,
   type FsyncPolicy,
   type Log,
-  type LogRecord,
   type RecordInput,
+  type RecordView,
   nodeFileSystem,
   openLog,
 } from "../engine/index.js";
 import { SluiceError, asError, invalid } from "../errors/index.js";
 import type { Counter, MetricsRegistry } from "../observability/index.js";
 import { type Clock, systemClock } from "../time/index.js";
-import { decodeEvent, decodeKey, encodeEvent, type EventKey } from "./event-record.js";
+import { EventRecordDecoder, encodeEvent } from "./event-record.js";
 import type { EventSchema } from "./event-schema.js";
 import { ProjectionError, StreamDeletedError, StreamNotFoundError } from "./event-store-error.js";
 import type {
@@ -100,6 +100,8 @@ interface InlineState extends InlineProjection {
  */
 export class EmbeddedEventStore implements EventStore {
   private readonly index = new StreamIndex();
+  /** Reads run synchronously, one at a time, so they share one decoder (and its string caches). */
+  private readonly decoder = new EventRecordDecoder();
   private readonly inline: InlineState[];
   private lastTimestamp = 0;
   private failure: Error | undefined;
@@ -182,32 +184,41 @@ export class EmbeddedEventStore implements EventStore {
         this.index.ids.clear();
       }
     }
-    for (let at = from; at < this.log.logEndOffset;) {
-      const records = this.log.read(at, { maxRecords: SCAN_BATCH, maxBytes: 8 * 1024 * 1024 });
-      if (records.length === 0) break;
-      for (const record of records) this.indexRecord(record);
-      at = records[records.length - 1]!.offset + 1;
+    let at = from;
+    const visit = (view: RecordView): boolean => {
+      this.indexRecord(view);
+      at = view.offset + 1;
+      return true;
+    };
+    while (at < this.log.logEndOffset) {
+      const visited = this.log.scan(
+        at,
+        { maxRecords: SCAN_BATCH, maxBytes: 8 * 1024 * 1024 },
+        visit,
+      );
+      if (visited === 0) break;
     }
   }
 
-  private indexRecord(record: LogRecord): void {
-    const key = decodeKey(record);
+  private indexRecord(view: RecordView): void {
+    const key = this.decoder.readKey(view);
     const state = this.index.ensure(key.stream);
     if (key.version !== state.positions.length)
       throw new SluiceError(
         "SLUICE_CORRUPT",
-        `event at position ${record.offset}: stream ${JSON.stringify(key.stream)} version ${key.version}, expected ${state.positions.length}`,
-        { details: { position: record.offset, stream: key.stream } },
+        `event at position ${view.offset}: stream ${JSON.stringify(key.stream)} version ${key.version}, expected ${state.positions.length}`,
+        { details: { position: view.offset, stream: key.stream } },
       );
-    this.track(state, key, record.offset);
-    if (key.type.startsWith("$")) this.applySystemEvent(decodeEvent(record, key));
-    this.lastTimestamp = Math.max(this.lastTimestamp, record.timestamp);
+    this.track(state, view.offset, key.idGiven ? this.decoder.id(view) : undefined);
+    if (key.type.startsWith("$")) this.applySystemEvent(this.decoder.readEvent(view));
+    this.lastTimestamp = Math.max(this.lastTimestamp, view.timestamp);
   }
 
-  private track(state: StreamState, key: EventKey, position: number): void {
+  /** Records the event at `position` as the stream's next version (and its id, if chosen). */
+  private track(state: StreamState, position: number, givenId: string | undefined): void {
     state.positions.push(position);
-    if (!key.stream.startsWith("$$")) state.softDeleted = false;
-    if (key.idGiven) this.index.ids.set(key.id, position);
+    if (!state.name.startsWith("$$")) state.softDeleted = false;
+    if (givenId !== undefined) this.index.ids.set(givenId, position);
   }
 
   /** Metadata and deletes live as `$metadata` / `$deleted` events in the stream `$$name`. */
@@ -360,18 +371,7 @@ export class EmbeddedEventStore implements EventStore {
     state ??= this.index.ensure(stream);
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      this.track(
-        state,
-        {
-          stream,
-          version: base + i,
-          type: e.type,
-          schemaVersion: e.schemaVersion,
-          id: e.id,
-          idGiven: e.idGiven,
-        },
-        firstPosition + i,
-      );
+      this.track(state, firstPosition + i, e.idGiven ? e.id : undefined);
     }
     this.lastTimestamp = timestamp;
     try {
@@ -508,56 +508,62 @@ export class EmbeddedEventStore implements EventStore {
       const state = this.readableState(stream);
       const last = state.positions.length - 1;
       const first = firstReadableVersion(last, state.deletedBefore, state.metadata);
-      const versions: number[] = [];
+      let events: RecordedEvent[];
       let nextVersion: number | undefined;
       if (direction === "forward") {
         const from = Math.max(fromVersion ?? first, first);
         const to = Math.min(last, from + maxCount - 1);
-        for (let v = from; v <= to; v++) versions.push(v);
+        events = this.readVersions(state.positions, from, to);
         nextVersion = to < last ? to + 1 : undefined;
       } else {
         const from = Math.min(fromVersion ?? last, last);
         const to = Math.max(first, from - maxCount + 1);
-        for (let v = from; v >= to; v--) versions.push(v);
+        events = this.readVersions(state.positions, to, from).reverse();
         nextVersion = to > first ? to - 1 : undefined;
       }
-      const now = this.clock.now();
-      const events = this.readPositions(versions.map((v) => state.positions[v]!)).filter(
-        (e) => !expired(e.timestamp, state.metadata, now),
-      );
+      if (state.metadata.maxAgeMs !== undefined) {
+        const now = this.clock.now();
+        events = events.filter((e) => !expired(e.timestamp, state.metadata, now));
+      }
       return Promise.resolve({ events, streamVersion: last, nextVersion });
     } catch (error) {
       return Promise.reject(asError(error));
     }
   }
 
-  /** Events at `positions` (in that order), reading each contiguous run with one log read. */
-  private readPositions(positions: readonly number[]): RecordedEvent[] {
+  /**
+   * The events of versions `from..to` (ascending) of a stream with these `positions`: one engine
+   * scan per run of consecutive positions, each event decoded straight from the batch bytes.
+   */
+  private readVersions(positions: readonly number[], from: number, to: number): RecordedEvent[] {
     const out: RecordedEvent[] = [];
-    const descending = positions.length > 1 && positions[1]! < positions[0]!;
-    const ordered = descending ? [...positions].reverse() : positions;
     const end = this.log.highWatermark;
-    for (let i = 0; i < ordered.length;) {
-      let j = i + 1;
-      while (j < ordered.length && ordered[j] === ordered[j - 1]! + 1) j++;
-      let at = ordered[i]!;
-      const runEnd = ordered[j - 1]!;
-      while (at <= runEnd && at < end) {
-        const records = this.log.read(at, {
-          maxRecords: runEnd - at + 1,
-          maxBytes: 4 * 1024 * 1024,
-        });
-        if (records.length === 0) break;
-        for (const r of records) out.push(this.decode(r));
-        at = records[records.length - 1]!.offset + 1;
+    const visit = (view: RecordView): boolean => {
+      out.push(this.decode(view));
+      return true;
+    };
+    for (let v = from; v <= to;) {
+      let runEnd = v;
+      while (runEnd < to && positions[runEnd + 1] === positions[runEnd]! + 1) runEnd++;
+      const runFirst = positions[v]!;
+      const runLast = Math.min(positions[runEnd]!, end - 1);
+      for (let at = runFirst; at <= runLast;) {
+        const visited = this.log.scan(
+          at,
+          { maxRecords: runLast - at + 1, maxBytes: 4 * 1024 * 1024 },
+          visit,
+        );
+        if (visited === 0) break;
+        at = out[out.length - 1]!.position + 1;
       }
-      i = j;
+      v = runEnd + 1;
     }
-    return descending ? out.reverse() : out;
+    return out;
   }
 
-  private decode(record: LogRecord, key?: EventKey): RecordedEvent {
-    const event = decodeEvent(record, key);
+  private decode(view: RecordView): RecordedEvent {
+    this.decoder.readKey(view);
+    const event = this.decoder.readEvent(view);
     return this.options.eventSchema === undefined ? event : this.options.eventSchema.upcast(event);
   }
 
@@ -570,39 +576,51 @@ export class EmbeddedEventStore implements EventStore {
       const fromPosition = checkOptionalIndex(options.fromPosition, "fromPosition");
       const start = this.log.logStartOffset;
       const end = this.log.highWatermark;
-      const events: RecordedEvent[] = [];
+      let events: RecordedEvent[] = [];
       const { filter } = options;
-      const keep = (record: LogRecord): void => {
-        const key = decodeKey(record);
-        if (key.stream.startsWith("$") && options.includeSystem !== true) return;
-        if (filter?.types !== undefined && !filter.types.includes(key.type)) return;
-        if (
-          filter?.streamPrefixes !== undefined &&
-          !filter.streamPrefixes.some((p) => key.stream.startsWith(p))
-        )
-          return;
-        events.push(this.decode(record, key));
+      const types = filter?.types;
+      const prefixes = filter?.streamPrefixes;
+      const includeSystem = options.includeSystem === true;
+      let lastVisited = -1;
+      const keep = (view: RecordView): boolean => {
+        lastVisited = view.offset;
+        const key = this.decoder.readKey(view);
+        if (!includeSystem && key.stream.startsWith("$")) return true;
+        if (types !== undefined && !types.includes(key.type)) return true;
+        if (prefixes !== undefined && !prefixes.some((p) => key.stream.startsWith(p))) return true;
+        const event = this.decoder.readEvent(view);
+        events.push(
+          this.options.eventSchema === undefined ? event : this.options.eventSchema.upcast(event),
+        );
+        return true;
       };
       if (direction === "forward") {
         let at = Math.max(fromPosition ?? start, start);
         while (at < end && events.length < maxCount) {
-          const records = this.log.read(at, {
-            maxRecords: Math.min(SCAN_BATCH, maxCount - events.length),
-          });
-          if (records.length === 0) break;
-          for (const r of records) keep(r);
-          at = records[records.length - 1]!.offset + 1;
+          const visited = this.log.scan(
+            at,
+            { maxRecords: Math.min(SCAN_BATCH, maxCount - events.length) },
+            keep,
+          );
+          if (visited === 0) break;
+          at = lastVisited + 1;
         }
         return Promise.resolve({ events, nextPosition: at < end ? at : undefined });
       }
+      const found: RecordedEvent[] = [];
       let at = Math.min(fromPosition ?? end - 1, end - 1);
-      while (at >= start && events.length < maxCount) {
-        const chunk = Math.min(SCAN_BATCH, maxCount - events.length, at - start + 1);
-        const records = this.log.read(at - chunk + 1, { maxRecords: chunk });
-        for (let i = records.length - 1; i >= 0; i--) keep(records[i]!);
+      while (at >= start && found.length < maxCount) {
+        const chunk = Math.min(SCAN_BATCH, maxCount - found.length, at - start + 1);
+        events = [];
+        // A byte limit may end a scan early: go on until the whole chunk was seen.
+        for (let next = at - chunk + 1; next <= at;) {
+          if (this.log.scan(next, { maxRecords: at - next + 1 }, keep) === 0) break;
+          next = lastVisited + 1;
+        }
+        for (let i = events.length - 1; i >= 0; i--) found.push(events[i]!);
         at -= chunk;
       }
-      return Promise.resolve({ events, nextPosition: at >= start ? at : undefined });
+      return Promise.resolve({ events: found, nextPosition: at >= start ? at : undefined });
     } catch (error) {
       return Promise.reject(asError(error));
     }

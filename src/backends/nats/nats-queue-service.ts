@@ -72,6 +72,7 @@ import { NatsQueue, type ReceiptRef, streamAddress } from "./nats-queue.js";
 import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
 import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
+import { promiseOf } from "../../messaging/queues/promise-of.js";
 
 export interface NatsQueueServiceOptions extends QueueAddressing {
   /** NATS servers, e.g. "nats://a:4222,b:4222,c:4222" or a list; ignored with `connection`. */
@@ -316,35 +317,41 @@ export class NatsQueueService implements QueueService {
   listQueues(
     request: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } | null = {},
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
-    this.ensureOpen();
-    // Every parameter is optional, so no request at all (null from JSON too) lists everything.
-    const input = checkRequest(request ?? {});
-    const prefix = input.QueueNamePrefix ?? "";
-    if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
-    const max =
-      input.MaxResults == null ? 1000 : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
-    let after = "";
-    if (input.NextToken != null) after = decodeListToken(input.NextToken);
-    const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
-    const page = names.slice(0, max);
-    const result: { QueueUrls: string[]; NextToken?: string } = {
-      QueueUrls: page.map((n) => this.addresses.url(n)),
-    };
-    if (input.MaxResults !== undefined && names.length > max)
-      result.NextToken = encodeListToken(page[page.length - 1]!);
-    return Promise.resolve(result);
+    return promiseOf(() => {
+      this.ensureOpen();
+      // Every parameter is optional, so no request at all (null from JSON too) lists everything.
+      const input = checkRequest(request ?? {});
+      const prefix = input.QueueNamePrefix ?? "";
+      if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
+      const max =
+        input.MaxResults == null
+          ? 1000
+          : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
+      let after = "";
+      if (input.NextToken != null) after = decodeListToken(input.NextToken);
+      const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
+      const page = names.slice(0, max);
+      const result: { QueueUrls: string[]; NextToken?: string } = {
+        QueueUrls: page.map((n) => this.addresses.url(n)),
+      };
+      if (input.MaxResults !== undefined && names.length > max)
+        result.NextToken = encodeListToken(page[page.length - 1]!);
+      return result;
+    });
   }
 
   getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
-    this.ensureOpen();
-    const name = input?.QueueName;
-    if (typeof name !== "string" || !this.queues.has(name))
-      throw new QueueError(
-        "QueueDoesNotExist",
-        `QueueName: no queue named ${JSON.stringify(name)}`,
-        "QueueName",
-      );
-    return Promise.resolve({ QueueUrl: this.addresses.url(name) });
+    return promiseOf(() => {
+      this.ensureOpen();
+      const name = input?.QueueName;
+      if (typeof name !== "string" || !this.queues.has(name))
+        throw new QueueError(
+          "QueueDoesNotExist",
+          `QueueName: no queue named ${JSON.stringify(name)}`,
+          "QueueName",
+        );
+      return { QueueUrl: this.addresses.url(name) };
+    });
   }
 
   async getQueueAttributes(input: {
@@ -422,8 +429,10 @@ export class NatsQueueService implements QueueService {
   }
 
   listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
-    const queue = this.queueOf(input?.QueueUrl);
-    return Promise.resolve({ Tags: { ...queue.definition.tags } });
+    return promiseOf(() => {
+      const queue = this.queueOf(input?.QueueUrl);
+      return { Tags: { ...queue.definition.tags } };
+    });
   }
 
   async purgeQueue(input: { QueueUrl: string }): Promise<void> {
@@ -439,13 +448,15 @@ export class NatsQueueService implements QueueService {
   }
 
   listDeadLetterSourceQueues(input: { QueueUrl: string }): Promise<{ queueUrls: string[] }> {
-    const queue = this.queueOf(input?.QueueUrl);
-    const arn = this.arnOf(queue);
-    const sources = [...this.queues.values()]
-      .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
-      .map((q) => this.addresses.url(q.name))
-      .sort();
-    return Promise.resolve({ queueUrls: sources });
+    return promiseOf(() => {
+      const queue = this.queueOf(input?.QueueUrl);
+      const arn = this.arnOf(queue);
+      const sources = [...this.queues.values()]
+        .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
+        .map((q) => this.addresses.url(q.name))
+        .sort();
+      return { queueUrls: sources };
+    });
   }
 
   // ---------------------------------------------------------------- send

@@ -20,7 +20,8 @@ import {
   resolveTopicConfig,
 } from "../../messaging/topics/topic-config.js";
 import { TopicError, invalidTopicInput, unknownTopic } from "../../messaging/topics/topic-error.js";
-import { type GroupRecord, expire, offsetKey } from "./nats-group-record.js";
+import { expire } from "../../messaging/topics/group-membership.js";
+import { type GroupRecord, offsetKey } from "./nats-group-record.js";
 import type { NatsGroupStore } from "./nats-group-store.js";
 import type { NatsTopicCatalog, NatsTopicDefinition } from "./nats-topic-catalog.js";
 import { checkOffsets, writeOffsets } from "./nats-topic-consumer.js";

@@ -1,38 +1,24 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { hostname } from "node:os";
-import { asError } from "../../errors/index.js";
 import type { Clock, Timer } from "../../time/index.js";
-import { resolveConsumerOptions } from "../../messaging/topics/embedded-consumer.js";
-import type { JoinRequest, MemberView } from "../../messaging/topics/group-coordinator.js";
+import {
+  type AssignedPartition,
+  GroupMemberConsumer,
+} from "../../messaging/topics/group-member-consumer.js";
+import type { JoinRequest, MemberView } from "../../messaging/topics/group-membership.js";
 import { isList } from "../../messaging/topics/input-checks.js";
 import { keepProcessAlive } from "../../messaging/topics/keep-alive.js";
 import type { OffsetAndMetadata, TopicPartition } from "../../messaging/topics/topic-admin.js";
-import { checkTopicName } from "../../messaging/topics/topic-config.js";
-import type {
-  ConsumerOptions,
-  ConsumerRecord,
-  OffsetCommits,
-  PollOptions,
-  RebalanceListener,
-  TopicConsumer,
-} from "../../messaging/topics/topic-consumer.js";
+import type { ConsumerOptions, ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
+import { TopicError, invalidTopicInput, unknownTopic } from "../../messaging/topics/topic-error.js";
 import {
-  TopicError,
-  invalidTopicInput,
-  isTopicError,
-  unknownTopic,
-} from "../../messaging/topics/topic-error.js";
-import type { ConsumerGroupMetadata } from "../../messaging/topics/topic-producer.js";
-import {
-  type GroupRecord,
   type PartitionCounts,
   checkMemberCommit,
   expire,
   join,
   leave,
-  offsetKey,
   view,
-} from "./nats-group-record.js";
+} from "../../messaging/topics/group-membership.js";
+import { type GroupRecord, offsetKey } from "./nats-group-record.js";
 import type { NatsGroupStore } from "./nats-group-store.js";
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { PartitionReader } from "./partition-reader.js";
@@ -58,15 +44,9 @@ export interface ConsumerContext {
   track<T>(work: Promise<T>): Promise<T>;
 }
 
-interface Assigned {
-  readonly tp: TopicPartition;
-  position: number | undefined;
-  paused: boolean;
+interface Assigned extends AssignedPartition {
   reader: PartitionReader | undefined;
 }
-
-const keyOf = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
-const HOST = hostname();
 
 /** Checks commit offsets and puts them in the record's form. */
 export function checkOffsets(
@@ -98,34 +78,21 @@ export function writeOffsets(
 }
 
 /**
- * A consumer on JetStream with the embedded consumer's behaviour: group work inside `poll`
- * (rejoin when the group rebalances, revoking first under the eager protocols and only what
- * moves under cooperative-sticky; adopt a new assignment; auto-commit), a heartbeat timer
- * between polls. The group lives in the key-value bucket (`NatsGroupStore`); each partition is
- * read by a `PartitionReader`.
+ * A consumer on JetStream: the shared group member (`GroupMemberConsumer`) with the group in
+ * the key-value bucket (`NatsGroupStore`, every change a compare-and-set of the group's value)
+ * and each partition read by a `PartitionReader`.
  */
-export class NatsTopicConsumer implements TopicConsumer {
-  private readonly options: ReturnType<typeof resolveConsumerOptions>;
-  private readonly assigned = new Map<string, Assigned>();
-  private subscription: readonly string[] | undefined;
-  private listener: RebalanceListener = {};
-  private memberId = "";
-  private generation = -1;
-  private protocol = "";
-  private heartbeatTimer: Timer | undefined;
-  private nextAutoCommitAt: number;
-  private rotation = 0;
-  private closed = false;
-  private silenced = false;
+export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   private readonly counts: PartitionCounts;
+  /** The group as the last look at it found it: adopted partitions start at its commits. */
+  private lastSeen: GroupRecord | undefined;
 
   constructor(
     private readonly context: ConsumerContext,
     options: ConsumerOptions,
     private readonly onClose: (consumer: NatsTopicConsumer) => void,
   ) {
-    this.options = resolveConsumerOptions(options);
-    this.nextAutoCommitAt = context.clock.now() + this.options.autoCommitIntervalMs;
+    super(options, context.clock);
     this.counts = (topic) => context.catalog.get(topic)?.partitions;
   }
 
@@ -133,53 +100,21 @@ export class NatsTopicConsumer implements TopicConsumer {
     return this.options.groupId!;
   }
 
-  // ---------------------------------------------------------------- subscription
+  protected fresh(tp: TopicPartition): Assigned {
+    return { tp, position: undefined, paused: false, reader: undefined };
+  }
 
-  async subscribe(topics: readonly string[], listener: RebalanceListener = {}): Promise<void> {
-    this.ensureOpen();
-    if (this.options.groupId === undefined)
-      throw new TopicError(
-        "INVALID_GROUP_ID",
-        "groupId: subscribe needs a consumer group",
-        "groupId",
-      );
-    if (!isList(topics) || topics.length === 0)
-      throw invalidTopicInput("topics", "a non-empty array of topic names", topics);
-    const names = topics.map((t, i) => checkTopicName(t, `topics[${i}]`));
-    if (this.subscription === undefined && this.assigned.size > 0)
-      throw new TopicError(
-        "ILLEGAL_STATE",
-        "topics: the consumer uses assign(); unsubscribe first",
-      );
+  protected override released(a: Assigned): void {
+    a.reader?.close();
+  }
+
+  protected override async prepareTopics(names: readonly string[]): Promise<void> {
     for (const name of names) await this.context.catalog.fetch(name);
-    this.subscription = [...new Set(names)].sort();
-    this.listener = listener;
-    await this.join();
-    this.startHeartbeats();
-    await this.syncGroup();
   }
 
-  async unsubscribe(): Promise<void> {
-    if (this.subscription !== undefined && this.memberId !== "") {
-      await this.revoke([...this.assigned.values()].map((a) => a.tp));
-      await this.leaveGroup();
-    }
-    this.stopHeartbeats();
-    this.subscription = undefined;
-    this.memberId = "";
-    this.generation = -1;
-    this.dropAll();
-  }
-
-  async assign(partitions: readonly TopicPartition[]): Promise<void> {
-    this.ensureOpen();
-    if (this.subscription !== undefined)
-      throw new TopicError(
-        "ILLEGAL_STATE",
-        "partitions: the consumer is subscribed; unsubscribe first",
-      );
-    if (!isList(partitions))
-      throw invalidTopicInput("partitions", "an array of { topic, partition }", partitions);
+  protected async checkPartitions(
+    partitions: readonly TopicPartition[],
+  ): Promise<TopicPartition[]> {
     const wanted: TopicPartition[] = [];
     for (const [i, tp] of partitions.entries()) {
       const definition =
@@ -194,167 +129,62 @@ export class NatsTopicConsumer implements TopicConsumer {
         throw unknownTopic(tp.topic, tp.partition, `partitions[${i}].partition`);
       wanted.push({ topic: tp.topic, partition: tp.partition });
     }
-    const keep = new Map(this.assigned);
-    this.assigned.clear();
-    for (const tp of wanted) {
-      const existing = keep.get(keyOf(tp));
-      keep.delete(keyOf(tp));
-      this.assigned.set(keyOf(tp), existing ?? this.fresh(tp));
-    }
-    for (const gone of keep.values()) gone.reader?.close();
-    await this.initialPositions([...this.assigned.values()], undefined);
+    return wanted;
   }
 
-  assignment(): TopicPartition[] {
-    return [...this.assigned.values()].map((a) => a.tp);
+  // ---------------------------------------------------------------- the group
+
+  protected joinGroup(request: JoinRequest): Promise<string> {
+    return this.context.groups.update(this.groupId, (group) => {
+      expire(group, this.context.clock.now(), this.counts);
+      return {
+        result: join(group, this.groupId, request, this.context.clock.now(), this.counts),
+        changed: true,
+      };
+    });
   }
 
-  private fresh(tp: TopicPartition): Assigned {
-    return { tp, position: undefined, paused: false, reader: undefined };
-  }
-
-  private dropAll(): void {
-    for (const a of this.assigned.values()) a.reader?.close();
-    this.assigned.clear();
-  }
-
-  private async join(): Promise<void> {
-    const request: JoinRequest = {
-      groupId: this.groupId,
-      memberId: this.memberId,
-      clientId: this.options.clientId,
-      host: HOST,
-      topics: this.subscription ?? [],
-      assignors: this.options.assignors,
-      owned: this.assignment(),
-      sessionTimeoutMs: this.options.sessionTimeoutMs,
-      rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
-    };
-    try {
-      this.memberId = await this.context.groups.update(this.groupId, (group) => {
-        expire(group, this.context.clock.now(), this.counts);
-        return {
-          result: join(group, this.groupId, request, this.context.clock.now(), this.counts),
-          changed: true,
-        };
-      });
-    } catch (error) {
-      if (!isTopicError(error, "UNKNOWN_MEMBER_ID") || request.memberId === "") throw error;
-      this.memberId = "";
-      await this.join();
-    }
-  }
-
-  private leaveGroup(): Promise<unknown> {
-    const memberId = this.memberId;
-    return this.context.groups.update(this.groupId, (group) => ({
+  protected async leaveGroup(memberId: string): Promise<void> {
+    await this.context.groups.update(this.groupId, (group) => ({
       result: undefined,
       changed: leave(group, memberId, this.context.clock.now(), this.counts),
     }));
   }
 
+  protected async lookAtGroup(memberId: string, heartbeatMs: number): Promise<MemberView> {
+    const { seen, group } = await this.look(memberId, heartbeatMs);
+    this.lastSeen = group;
+    return seen;
+  }
+
+  protected heartbeat(memberId: string): void {
+    // the next poll finds out about any failure and rejoins
+    void this.context.track(this.look(memberId, 0).catch(() => undefined));
+  }
+
   /** The member's view of the group, after expiring whoever's session ran out. */
-  private look(heartbeatMs: number): Promise<{ view: MemberView; group: GroupRecord }> {
+  private look(
+    memberId: string,
+    heartbeatMs: number,
+  ): Promise<{ seen: MemberView; group: GroupRecord }> {
     return this.context.groups.update(this.groupId, (group) => {
       const now = this.context.clock.now();
       const expired = expire(group, now, this.counts);
-      const seen = view(group, this.groupId, this.memberId, now, heartbeatMs);
-      return { result: { view: seen.view, group }, changed: expired || seen.touched };
+      const seen = view(group, this.groupId, memberId, now, heartbeatMs);
+      return { result: { seen: seen.view, group }, changed: expired || seen.touched };
     });
   }
-
-  private startHeartbeats(): void {
-    if (this.heartbeatTimer !== undefined) return;
-    this.heartbeatTimer = this.context.clock.setTimer(this.options.heartbeatIntervalMs, () => {
-      this.heartbeatTimer = undefined;
-      if (this.closed || this.silenced || this.subscription === undefined) return;
-      // the next poll finds out about any failure and rejoins
-      void this.context.track(this.look(0).catch(() => undefined));
-      this.startHeartbeats();
-    });
-  }
-
-  private stopHeartbeats(): void {
-    this.heartbeatTimer?.cancel();
-    this.heartbeatTimer = undefined;
-  }
-
-  /** Follows the group: rejoin when it rebalances, adopt a new assignment, handle expiry. */
-  private async syncGroup(): Promise<void> {
-    if (this.subscription === undefined) return;
-    // A poll counts as a heartbeat, written at most once per heartbeat interval.
-    const heartbeatMs = this.options.heartbeatIntervalMs;
-    let seen: { view: MemberView; group: GroupRecord };
-    try {
-      seen = await this.look(heartbeatMs);
-    } catch (error) {
-      if (!isTopicError(error, "UNKNOWN_MEMBER_ID")) throw error;
-      // Our session expired: the partitions are someone else's now, so no commit, no revoke.
-      const lost = this.assignment();
-      this.dropAll();
-      this.memberId = "";
-      this.generation = -1;
-      if (lost.length > 0) await this.listener.onPartitionsLost?.(lost);
-      await this.join();
-      seen = await this.look(heartbeatMs);
-    }
-    if (seen.view.rejoinNeeded) {
-      if (this.protocol !== "cooperative-sticky")
-        await this.revoke([...this.assigned.values()].map((a) => a.tp));
-      await this.join();
-      seen = await this.look(heartbeatMs);
-    }
-    if (seen.view.state === "Stable" && seen.view.generation !== this.generation)
-      await this.adopt(seen.view, seen.group);
-  }
-
-  private async adopt(v: MemberView, group: GroupRecord): Promise<void> {
-    this.generation = v.generation;
-    this.protocol = v.protocol;
-    const next = new Map(v.assignment.map((tp) => [keyOf(tp), tp]));
-    const revoked = [...this.assigned.values()]
-      .filter((a) => !next.has(keyOf(a.tp)))
-      .map((a) => a.tp);
-    const added = [...next.values()].filter((tp) => !this.assigned.has(keyOf(tp)));
-    if (revoked.length > 0) await this.revoke(revoked);
-    const fresh = added.map((tp) => this.fresh(tp));
-    for (const a of fresh) this.assigned.set(keyOf(a.tp), a);
-    await this.initialPositions(fresh, group);
-    if (added.length > 0 || this.protocol !== "cooperative-sticky")
-      await this.listener.onPartitionsAssigned?.(added);
-    // Cooperative: what we gave up goes to its new owner in a follow-up rebalance.
-    if (revoked.length > 0 && this.protocol === "cooperative-sticky") await this.join();
-  }
-
-  /** Commits (with auto-commit on) and tells the listener before partitions leave. */
-  private async revoke(partitions: readonly TopicPartition[]): Promise<void> {
-    if (partitions.length === 0) return;
-    if (this.options.autoCommit && this.memberId !== "") {
-      try {
-        await this.commitSync(this.positionsOf(partitions));
-      } catch (error) {
-        if (!isTopicError(error)) throw error;
-      }
-    }
-    await this.listener.onPartitionsRevoked?.(partitions);
-    for (const tp of partitions) {
-      this.assigned.get(keyOf(tp))?.reader?.close();
-      this.assigned.delete(keyOf(tp));
-    }
-  }
-
-  // ---------------------------------------------------------------- positions
 
   /** Where newly assigned partitions start: the committed offset, else auto.offset.reset. */
-  private async initialPositions(
-    list: readonly Assigned[],
-    group: GroupRecord | undefined,
-  ): Promise<void> {
+  protected async startPositions(list: readonly Assigned[], adopted: boolean): Promise<void> {
     const todo = list.filter((a) => a.position === undefined);
     if (todo.length === 0) return;
     const groupId = this.options.groupId;
-    const record =
-      group ?? (groupId === undefined ? undefined : await this.context.groups.get(groupId));
+    const record = adopted
+      ? this.lastSeen
+      : groupId === undefined
+        ? undefined
+        : await this.context.groups.get(groupId);
     for (const a of todo) {
       const committed = record?.offsets[offsetKey(a.tp)];
       a.position =
@@ -363,6 +193,45 @@ export class NatsTopicConsumer implements TopicConsumer {
           : this.reset(a.tp, undefined, await this.state(a.tp));
     }
   }
+
+  protected firstPosition(a: Assigned): number {
+    throw new TopicError(
+      "ILLEGAL_STATE",
+      `partition: the position of ${a.tp.topic}-${a.tp.partition} is not known yet (poll first)`,
+      "partition",
+    );
+  }
+
+  protected async writeCommit(
+    groupId: string,
+    memberId: string | undefined,
+    generation: number,
+    offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
+  ): Promise<void> {
+    const entries = checkOffsets(offsets, this.context.catalog);
+    await this.context.groups.update(groupId, (group) => {
+      checkMemberCommit(group, groupId, memberId, generation, entries);
+      writeOffsets(group, entries);
+      return { result: undefined, changed: true };
+    });
+  }
+
+  protected async readCommitted(
+    groupId: string,
+    partitions: readonly TopicPartition[],
+  ): Promise<Array<(TopicPartition & OffsetAndMetadata) | undefined>> {
+    const group = await this.context.groups.get(groupId);
+    return partitions.map((tp) => {
+      const c = group?.offsets[offsetKey(tp)];
+      return c === undefined ? undefined : { topic: tp.topic, partition: tp.partition, ...c };
+    });
+  }
+
+  protected override track(work: Promise<void>): void {
+    void this.context.track(work);
+  }
+
+  // ---------------------------------------------------------------- positions
 
   private state(tp: TopicPartition): Promise<PartitionState> {
     const definition = this.context.catalog.get(tp.topic);
@@ -384,43 +253,25 @@ export class NatsTopicConsumer implements TopicConsumer {
     return this.options.autoOffsetReset === "earliest" ? state.logStartOffset : state.highWatermark;
   }
 
+  protected async beginningOf(a: Assigned): Promise<number> {
+    return (await this.state(a.tp)).logStartOffset;
+  }
+
+  protected async endOf(a: Assigned): Promise<number> {
+    return (await this.state(a.tp)).highWatermark;
+  }
+
+  protected offsetForTimestampOf(a: Assigned, timestampMs: number): Promise<number> {
+    const definition = this.context.catalog.get(a.tp.topic);
+    if (definition === undefined) return Promise.reject(unknownTopic(a.tp.topic));
+    return offsetForTimestamp(
+      this.context.jsm,
+      partitionAddress(this.context.namespace, definition, a.tp.partition),
+      timestampMs,
+    );
+  }
+
   // ---------------------------------------------------------------- reading
-
-  async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
-    this.ensureOpen();
-    const timeoutMs = options.timeoutMs ?? 0;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)
-      throw invalidTopicInput("timeoutMs", "an integer >= 0", timeoutMs, "INVALID_CONFIG");
-    const clock = this.context.clock;
-    const deadline = clock.now() + timeoutMs;
-    for (;;) {
-      await this.syncGroup();
-      await this.maybeAutoCommit();
-      const records = await this.fetch();
-      if (
-        records.length > 0 ||
-        this.closed ||
-        options.signal?.aborted === true ||
-        clock.now() >= deadline
-      )
-        return records;
-      await this.waitForRecords(deadline, options.signal);
-    }
-  }
-
-  async *records(signal?: AbortSignal): AsyncIterableIterator<ConsumerRecord> {
-    const aborted = (): boolean => signal?.aborted === true;
-    while (!this.closed && !aborted()) {
-      const batch = await this.poll({
-        timeoutMs: 1000,
-        ...(signal === undefined ? {} : { signal }),
-      });
-      for (const r of batch) {
-        yield r;
-        if (aborted()) return;
-      }
-    }
-  }
 
   private readerOf(a: Assigned): PartitionReader {
     if (a.reader === undefined) {
@@ -441,14 +292,11 @@ export class NatsTopicConsumer implements TopicConsumer {
    * stream's end: if the stream holds more than the reader brought, the poll waits for it, so a
    * poll returns what was stored before it began (as a poll of the embedded log does).
    */
-  private async fetch(): Promise<ConsumerRecord[]> {
+  protected async fetch(): Promise<ConsumerRecord[]> {
     const out: ConsumerRecord[] = [];
-    const entries = [...this.assigned.values()].filter(
-      (a) => !a.paused && a.position !== undefined,
-    );
+    const entries = this.rotated().filter((a) => !a.paused && a.position !== undefined);
     if (entries.length === 0) return out;
     const max = this.options.maxPollRecords;
-    const start = this.rotation++ % entries.length;
     const empty: Assigned[] = [];
     const takeFrom = (a: Assigned): void => {
       const records = this.readerOf(a).take(a.position!, max - out.length);
@@ -456,8 +304,8 @@ export class NatsTopicConsumer implements TopicConsumer {
       out.push(...records);
       a.position = records[records.length - 1]!.offset + 1;
     };
-    for (let n = 0; n < entries.length && out.length < max; n++) {
-      const a = entries[(start + n) % entries.length]!;
+    for (const a of entries) {
+      if (out.length >= max) break;
       takeFrom(a);
       if (this.readerOf(a).buffered === 0) empty.push(a);
     }
@@ -501,7 +349,7 @@ export class NatsTopicConsumer implements TopicConsumer {
     clearTimeout(timer);
   }
 
-  private async waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  protected async waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
     const clock = this.context.clock;
     const release = keepProcessAlive();
     let onAbort: (() => void) | undefined;
@@ -528,194 +376,7 @@ export class NatsTopicConsumer implements TopicConsumer {
     }
   }
 
-  // ---------------------------------------------------------------- commits
-
-  private positionsOf(
-    partitions: readonly TopicPartition[],
-  ): Array<TopicPartition & OffsetAndMetadata> {
-    const out: Array<TopicPartition & OffsetAndMetadata> = [];
-    for (const tp of partitions) {
-      const a = this.assigned.get(keyOf(tp));
-      if (a?.position !== undefined) out.push({ ...a.tp, offset: a.position });
-    }
-    return out;
-  }
-
-  private async maybeAutoCommit(): Promise<void> {
-    if (!this.options.autoCommit || this.options.groupId === undefined) return;
-    const now = this.context.clock.now();
-    if (now < this.nextAutoCommitAt) return;
-    this.nextAutoCommitAt = now + this.options.autoCommitIntervalMs;
-    try {
-      await this.commitSync();
-    } catch (error) {
-      if (!isTopicError(error)) throw error; // a rebalance raced us: the next round commits
-    }
-  }
-
-  async commitSync(offsets?: OffsetCommits): Promise<void> {
-    this.ensureOpen();
-    const groupId = this.options.groupId;
-    if (groupId === undefined)
-      throw new TopicError("INVALID_GROUP_ID", "groupId: commits need a consumer group", "groupId");
-    const entries = checkOffsets(
-      offsets ?? this.positionsOf(this.assignment()),
-      this.context.catalog,
-    );
-    if (entries.length === 0 && offsets === undefined) return;
-    const memberId = this.subscription === undefined ? undefined : this.memberId;
-    const generation = this.generation;
-    await this.context.groups.update(groupId, (group) => {
-      checkMemberCommit(group, groupId, memberId, generation, entries);
-      writeOffsets(group, entries);
-      return { result: undefined, changed: true };
-    });
-  }
-
-  commitAsync(offsets?: OffsetCommits, onComplete?: (error: Error | undefined) => void): void {
-    void this.context.track(
-      this.commitSync(offsets).then(
-        () => onComplete?.(undefined),
-        (error: unknown) => onComplete?.(asError(error)),
-      ),
-    );
-  }
-
-  async committed(
-    partitions: readonly TopicPartition[],
-  ): Promise<Array<(TopicPartition & OffsetAndMetadata) | undefined>> {
-    const groupId = this.options.groupId;
-    if (groupId === undefined)
-      throw new TopicError(
-        "INVALID_GROUP_ID",
-        "groupId: committed offsets need a consumer group",
-        "groupId",
-      );
-    const group = await this.context.groups.get(groupId);
-    return partitions.map((tp) => {
-      const c = group?.offsets[offsetKey(tp)];
-      return c === undefined ? undefined : { topic: tp.topic, partition: tp.partition, ...c };
-    });
-  }
-
-  // ---------------------------------------------------------------- positions
-
-  private owned(tp: TopicPartition, field = "partition"): Assigned {
-    const a = tp === null || typeof tp !== "object" ? undefined : this.assigned.get(keyOf(tp));
-    if (a === undefined)
-      throw new TopicError(
-        "ILLEGAL_STATE",
-        `${field}: ${tp?.topic}-${tp?.partition} is not assigned to this consumer`,
-        field,
-      );
-    return a;
-  }
-
-  position(tp: TopicPartition): number {
-    const a = this.owned(tp);
-    if (a.position === undefined)
-      throw new TopicError(
-        "ILLEGAL_STATE",
-        `partition: the position of ${tp.topic}-${tp.partition} is not known yet (poll first)`,
-        "partition",
-      );
-    return a.position;
-  }
-
-  seek(tp: TopicPartition, offset: number): void {
-    const a = this.owned(tp);
-    if (!Number.isSafeInteger(offset) || offset < 0)
-      throw invalidTopicInput("offset", "an offset >= 0", offset);
-    a.position = offset;
-  }
-
-  seekToBeginning(partitions?: readonly TopicPartition[]): Promise<void> {
-    return this.seekEach(partitions, async (a) => (await this.state(a.tp)).logStartOffset);
-  }
-
-  seekToEnd(partitions?: readonly TopicPartition[]): Promise<void> {
-    return this.seekEach(partitions, async (a) => (await this.state(a.tp)).highWatermark);
-  }
-
-  seekToTimestamp(tp: TopicPartition, timestampMs: number): Promise<void> {
-    if (!Number.isFinite(timestampMs))
-      return Promise.reject(
-        invalidTopicInput("timestampMs", "milliseconds since the epoch", timestampMs),
-      );
-    return this.seekEach([tp], async (a) => {
-      const definition = this.context.catalog.get(a.tp.topic);
-      if (definition === undefined) throw unknownTopic(a.tp.topic);
-      return offsetForTimestamp(
-        this.context.jsm,
-        partitionAddress(this.context.namespace, definition, a.tp.partition),
-        timestampMs,
-      );
-    });
-  }
-
-  private async seekEach(
-    partitions: readonly TopicPartition[] | undefined,
-    to: (a: Assigned) => Promise<number>,
-  ): Promise<void> {
-    const targets =
-      partitions === undefined
-        ? [...this.assigned.values()]
-        : partitions.map((tp) => this.owned(tp));
-    for (const a of targets) a.position = await to(a);
-  }
-
-  pause(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.owned(tp).paused = true;
-  }
-
-  resume(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.owned(tp).paused = false;
-  }
-
-  paused(): TopicPartition[] {
-    return [...this.assigned.values()].filter((a) => a.paused).map((a) => a.tp);
-  }
-
-  groupMetadata(): ConsumerGroupMetadata {
-    return {
-      groupId: this.options.groupId ?? "",
-      generationId: this.generation,
-      memberId: this.memberId,
-    };
-  }
-
-  // ---------------------------------------------------------------- lifecycle
-
-  private ensureOpen(): void {
-    if (this.closed) throw new TopicError("ILLEGAL_STATE", "the consumer is closed");
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    try {
-      if (this.options.autoCommit && this.options.groupId !== undefined && !this.silenced) {
-        try {
-          await this.commitSync();
-        } catch (error) {
-          if (!isTopicError(error)) throw error;
-        }
-      }
-      if (this.subscription !== undefined && this.memberId !== "" && !this.silenced)
-        await this.leaveGroup();
-    } finally {
-      this.closed = true;
-      this.stopHeartbeats();
-      this.dropAll();
-      this.onClose(this);
-    }
-  }
-
-  /** Falls silent as a crashed process would: no heartbeats, no leave, no commit. */
-  silence(): void {
-    this.silenced = true;
-    this.closed = true;
-    this.stopHeartbeats();
-    this.dropAll();
+  protected detach(): void {
     this.onClose(this);
   }
 }

@@ -1,4 +1,4 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { randomBytes } from "node:crypto";
 import { asError } from "../../errors/index.js";
 import type { Clock, Timer } from "../../time/index.js";
@@ -21,7 +21,8 @@ import type {
   TopicProducer,
 } from "../../messaging/topics/topic-producer.js";
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
-import { encodeRecord, partitionAddress, publishRecord } from "./partition-stream.js";
+import { encodeRecord, partitionAddress } from "./partition-stream.js";
+import { PipelinedPublisher } from "./pipelined-publisher.js";
 
 /** Why transactions are refused on this backend (also in docs/nats.md). */
 export const NO_TRANSACTIONS =
@@ -68,8 +69,10 @@ export class NatsTopicProducer implements TopicProducer {
   private flushScheduled = false;
   private closed = false;
 
+  private readonly publisher: PipelinedPublisher;
+
   constructor(
-    private readonly js: JetStreamClient,
+    nc: NatsConnection,
     private readonly catalog: NatsTopicCatalog,
     private readonly namespace: string,
     private readonly clock: Clock,
@@ -84,6 +87,7 @@ export class NatsTopicProducer implements TopicProducer {
         "transactionalId",
       );
     this.partitioner = createPartitioner(this.options.partitioner);
+    this.publisher = new PipelinedPublisher(nc);
     this.recordContext = {
       partitionCount: (topic) => catalog.get(topic)?.partitions,
       maxMessageBytes: (topic) => catalog.get(topic)!.config.maxMessageBytes,
@@ -208,18 +212,20 @@ export class NatsTopicProducer implements TopicProducer {
     const first = this.sequences.get(key) ?? 0;
     this.sequences.set(key, first + batch.records.length);
     // Published together: one connection keeps their order, so their offsets follow it.
-    const written = Promise.all(
-      batch.records.map((r, i) =>
-        publishRecord(
-          this.js,
-          address,
-          encodeRecord(r.input, this.options.compression),
-          this.options.idempotent
-            ? `${this.producerId}-${batch.partition}-${first + i}`
-            : undefined,
+    const { idempotent, compression } = this.options;
+    const written = this.publisher
+      .publish(
+        address.subject,
+        batch.records.map((r, i) =>
+          encodeRecord(
+            r.input,
+            compression,
+            idempotent ? `${this.producerId}-${batch.partition}-${first + i}` : undefined,
+          ),
         ),
-      ),
-    );
+        idempotent,
+      )
+      .then((sequences) => sequences.map((s) => s - 1));
     if (this.options.acks === 0) {
       this.complete(batch, undefined);
       this.track(written.catch(() => undefined));
@@ -295,6 +301,7 @@ export class NatsTopicProducer implements TopicProducer {
       await this.flush();
     } finally {
       this.closed = true;
+      this.publisher.close();
       this.onClose(this);
     }
   }

@@ -1,6 +1,9 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeTopicConformance } from "../../messaging/topics/conformance.js";
+import type { TopicConsumer } from "../../messaging/topics/topic-consumer.js";
 import type { TopicService } from "../../messaging/topics/topic-service.js";
 import type { Clock } from "../../time/index.js";
 import { VirtualClock } from "../../time/virtual-clock.js";
@@ -19,6 +22,9 @@ let cluster: NatsCluster | undefined;
 const namespaceOf = new WeakMap<TopicService, string>();
 
 const freshNamespace = (): string => `T${randomBytes(4).toString("hex")}`;
+const memberWorker = fileURLToPath(
+  new URL("./test-support/nats-group-member-worker.ts", import.meta.url),
+);
 
 async function openService(namespace: string, clock?: Clock): Promise<NatsTopicService> {
   const service = await NatsTopicService.open({
@@ -113,6 +119,117 @@ if (missing !== undefined && process.env.CI === "true") {
           } finally {
             await a.close();
             await b.close();
+          }
+        });
+
+        it("a member SIGKILLed mid-rebalance: the survivors take its partitions from its commits, nothing skipped", async () => {
+          const namespace = freshNamespace();
+          const service = await openService(namespace);
+          const PARTITIONS = 4;
+          const PER_PARTITION = 40;
+          const read: Array<{ p: number; o: number; afterKill: boolean }> = [];
+          let killed = false;
+          let out = "";
+          let child: ChildProcess | undefined;
+          let exited: Promise<unknown> = Promise.resolve();
+          const startChild = (): void => {
+            child = spawn(
+              process.execPath,
+              ["--import", "tsx", memberWorker, cluster!.servers, namespace],
+              { stdio: ["ignore", "pipe", "inherit"] },
+            );
+            child.stdout!.setEncoding("utf8");
+            child.stdout!.on("data", (chunk: string) => (out += chunk));
+            exited = new Promise((resolve) => child!.once("exit", resolve));
+          };
+          const consumers: TopicConsumer[] = [];
+          const pollAll = async (): Promise<void> => {
+            for (const c of consumers) {
+              const records = await c.poll({ timeoutMs: 20 });
+              for (const r of records)
+                read.push({ p: r.partition, o: r.offset, afterKill: killed });
+              if (records.length > 0) await c.commitSync();
+            }
+          };
+          const until = async (done: () => boolean, what: string): Promise<void> => {
+            const deadline = Date.now() + 20_000;
+            while (!done()) {
+              if (Date.now() > deadline)
+                throw new Error(
+                  `timed out waiting for ${what}; the child wrote: ${out.slice(-300)}`,
+                );
+              await pollAll();
+            }
+          };
+          const open = (): TopicConsumer => {
+            const c = service.consumer({
+              groupId: "g",
+              autoOffsetReset: "earliest",
+              autoCommit: false,
+              sessionTimeoutMs: 2000,
+              heartbeatIntervalMs: 300,
+              maxPollRecords: 4,
+            });
+            consumers.push(c);
+            return c;
+          };
+          try {
+            await service.admin.createTopic({ name: "work", partitions: PARTITIONS });
+            await open().subscribe(["work"]);
+            startChild();
+            await until(() => /^A /m.test(out), "the child to join");
+            // Records only now, so the child has its share to work on.
+            const producer = service.producer();
+            await producer.sendBatch(
+              Array.from({ length: PARTITIONS * PER_PARTITION }, (_, i) => ({
+                topic: "work",
+                partition: i % PARTITIONS,
+                value: `${i}`,
+              })),
+            );
+            await producer.close();
+            // The child joins and works a while on its share, committing as it goes.
+            await until(() => (out.match(/^C /gm)?.length ?? 0) >= 4, "the child's commits");
+            // A third member joins: the group rebalances, and the child dies while revoking.
+            await open().subscribe(["work"]);
+            await until(() => out.includes("R\n"), "the child to be asked to revoke");
+            const childOwned = /^A (.*)$/m.exec(out)![1]!.split(",").map(Number);
+            child!.kill("SIGKILL");
+            await exited;
+            killed = true;
+            const lines = out.split("\n");
+            const committed = new Map<number, number>();
+            const childRead: Array<{ p: number; o: number }> = [];
+            for (const line of lines) {
+              const [kind, p, o] = line.split(" ");
+              if (kind === "C") committed.set(Number(p), Number(o));
+              if (kind === "r") childRead.push({ p: Number(p), o: Number(o) });
+            }
+            // The survivors read on until every record is accounted for.
+            const processed = (): Set<string> => {
+              const done = new Set(read.map((r) => `${r.p}/${r.o}`));
+              for (const r of childRead)
+                if (r.o < (committed.get(r.p) ?? 0)) done.add(`${r.p}/${r.o}`);
+              return done;
+            };
+            await until(() => processed().size === PARTITIONS * PER_PARTITION, "every record");
+            const assigned = consumers.flatMap((c) => c.assignment().map((tp) => tp.partition));
+            expect(assigned.sort()).toEqual([0, 1, 2, 3]);
+            expect(childOwned.length).toBeGreaterThan(0);
+            // The survivors start each of the child's partitions at its last commit, not later
+            // (a skip) and not earlier (its committed work done again).
+            for (const p of childOwned) {
+              const first = read.find((r) => r.afterKill && r.p === p);
+              const at = committed.get(p) ?? 0;
+              if (at < PER_PARTITION) expect({ p, first: first?.o }).toEqual({ p, first: at });
+            }
+            const all = processed();
+            for (let p = 0; p < PARTITIONS; p++)
+              for (let o = 0; o < PER_PARTITION; o++) expect(all.has(`${p}/${o}`)).toBe(true);
+          } finally {
+            if (!killed) child?.kill("SIGKILL");
+            for (const c of consumers) await c.close().catch(() => undefined);
+            await service.close();
           }
         });
       });

@@ -46,7 +46,7 @@ export class NatsTopicService implements TopicService {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly ownsConnection: boolean,
-    private readonly js: JetStreamClient,
+    js: JetStreamClient,
     jsm: JetStreamManager,
     private readonly catalog: NatsTopicCatalog,
     private readonly namespace: string,
@@ -103,7 +103,7 @@ export class NatsTopicService implements TopicService {
   producer(options: ProducerOptions = {}): TopicProducer {
     this.ensureOpen();
     const producer = new NatsTopicProducer(
-      this.js,
+      this.nc,
       this.catalog,
       this.namespace,
       this.clock,

@@ -1,14 +1,13 @@
 import {
   DeliverPolicy,
   DiscardPolicy,
-  type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { type MsgHdrs, TimeoutError, headers as natsHeaders } from "@nats-io/transport-node";
+import { type MsgHdrs, headers as natsHeaders } from "@nats-io/transport-node";
 import {
   CompressionCodec,
   type CompressionName,
@@ -19,13 +18,9 @@ import {
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
-import { isUnanswered, streamInfo } from "./nats-connection.js";
+import { streamInfo } from "./nats-connection.js";
 import type { NatsTopicDefinition } from "./nats-topic-catalog.js";
 
-/** How long one publish waits for its acknowledgement before it is sent again (same msg id). */
-const PUBLISH_ATTEMPT_MS = 2000;
-/** How long a publish keeps trying through timeouts and elections. */
-const PUBLISH_DEADLINE_MS = 15_000;
 /** The window in which a publish sent again with the same `Nats-Msg-Id` is stored once. */
 export const PRODUCER_DUPLICATE_WINDOW_MS = 2 * 60_000;
 /** Room for a record's headers (key, timestamp, record headers) beyond maxMessageBytes. */
@@ -187,13 +182,16 @@ export async function offsetForTimestamp(
 
 /**
  * A record as one message: the value (compressed with the producer's codec, if any) as
- * payload; key (base64), timestamp, record headers and codec as message headers.
+ * payload; key (base64), timestamp, record headers and codec as message headers, and the
+ * `Nats-Msg-Id` of an idempotent producer.
  */
 export function encodeRecord(
   record: RecordInput,
   compression: CompressionName,
+  msgId: string | undefined,
 ): { payload: Uint8Array; headers: MsgHdrs } {
   const h = natsHeaders();
+  if (msgId !== undefined) h.set("Nats-Msg-Id", msgId);
   h.set("t", String(record.timestamp));
   if (record.key !== null && record.key !== undefined) h.set("k", record.key.toString("base64"));
   if (record.headers !== undefined && record.headers.length > 0)
@@ -248,32 +246,6 @@ export function decodeRecord(topic: string, partition: number, m: JsMsg): Consum
             value: v === null ? null : Buffer.from(v, "base64"),
           })),
   };
-}
-
-/**
- * Publishes one record; resolves with its offset. A publish that gets no answer (a dead
- * connection, an election) is sent again with the same `Nats-Msg-Id`, so it is stored once.
- */
-export async function publishRecord(
-  js: JetStreamClient,
-  address: PartitionAddress,
-  message: { payload: Uint8Array; headers: MsgHdrs },
-  msgID: string | undefined,
-): Promise<number> {
-  const deadline = Date.now() + PUBLISH_DEADLINE_MS;
-  for (;;) {
-    try {
-      const ack = await js.publish(address.subject, message.payload, {
-        headers: message.headers,
-        timeout: PUBLISH_ATTEMPT_MS,
-        ...(msgID === undefined ? {} : { msgID }),
-      });
-      return ack.seq - 1;
-    } catch (error) {
-      if (msgID === undefined || Date.now() >= deadline || !isUnanswered(error)) throw error;
-      if (!(error instanceof TimeoutError)) await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 /** The ordered-consumer start for reading from `offset` on. */

@@ -11,6 +11,11 @@ export interface AggregateStreamOptions {
 }
 
 const PAGE = 1000;
+/**
+ * First page of a load bounded by a position (as of a time): what lies past the bound is read
+ * for nothing, and after a snapshot the events to replay are usually few. Pages grow from here.
+ */
+const FIRST_BOUNDED_PAGE = 32;
 
 /**
  * Folds a stream into its state, now or as of a past time, position or version: from the
@@ -35,12 +40,14 @@ export async function aggregateStream<State, Command>(
   let position = snapshot?.position ?? -1;
   let eventsRead = 0;
   let from: number | undefined = version + 1;
+  let pageSize = bound.maxPosition === undefined ? PAGE : FIRST_BOUNDED_PAGE;
   while (from !== undefined) {
     if (bound.maxVersion !== undefined && from > bound.maxVersion) break;
     let page;
     try {
       const maxCount =
-        bound.maxVersion === undefined ? PAGE : Math.min(PAGE, bound.maxVersion - from + 1);
+        bound.maxVersion === undefined ? pageSize : Math.min(pageSize, bound.maxVersion - from + 1);
+      pageSize = Math.min(PAGE, pageSize * 4);
       page = await store.readStream(stream, { fromVersion: from, maxCount });
     } catch (error) {
       if (isSluiceError(error, "SLUICE_NOT_FOUND")) break;

@@ -17,6 +17,22 @@ function snapshotStream(projection: Pick<Projection, "name" | "version">): strin
   return `$projection-${readModelName(projection)}`;
 }
 
+/**
+ * Where each snapshot's checkpoint and parts are listed, one small event per snapshot, so a
+ * load finds its snapshot without parsing the parts of newer ones. (`$projections-` cannot be
+ * mistaken for a snapshot stream, whose prefix is `$projection-`.)
+ */
+function snapshotIndexStream(projection: Pick<Projection, "name" | "version">): string {
+  return `$projections-index-${readModelName(projection)}`;
+}
+
+/** An entry of the snapshot index: the snapshot at `position` is versions `firstVersion`.. of the parts stream. */
+interface SnapshotIndexEntry {
+  readonly position: number;
+  readonly firstVersion: number;
+  readonly parts: number;
+}
+
 interface SnapshotPart {
   readonly position: number;
   readonly part: number;
@@ -45,11 +61,65 @@ export async function saveProjectionSnapshot(
       entries: entries.slice(part * PART_DOCUMENTS, (part + 1) * PART_DOCUMENTS),
     },
   }));
-  await store.appendToStream(snapshotStream(projection), events);
+  const { nextExpectedVersion } = await store.appendToStream(snapshotStream(projection), events);
+  // After the parts: a crash in between leaves a snapshot that is not listed, never a listed one
+  // that is missing.
+  const entry: SnapshotIndexEntry = {
+    position,
+    firstVersion: nextExpectedVersion - parts + 1,
+    parts,
+  };
+  await store.appendToStream(snapshotIndexStream(projection), [
+    { type: "ProjectionSnapshotIndex", data: { ...entry } },
+  ]);
   return position;
 }
 
-/** The newest complete snapshot at or before `maxPosition`. */
+/**
+ * The newest listed snapshot at or before `maxPosition`: null when none is listed, undefined
+ * when there is no index (snapshots saved before it existed are found by `loadSnapshot`; once
+ * an index exists, those are left out, which only means a longer replay).
+ */
+async function loadIndexedSnapshot(
+  store: EventStore,
+  projection: Pick<Projection, "name" | "version">,
+  maxPosition: number,
+): Promise<{ position: number; entries: [string, JsonValue][] } | null | undefined> {
+  let from: number | undefined;
+  for (;;) {
+    let page;
+    try {
+      page = await store.readStream(snapshotIndexStream(projection), {
+        direction: "backward",
+        maxCount: 1000,
+        ...(from === undefined ? {} : { fromVersion: from }),
+      });
+    } catch (error) {
+      if (isSluiceError(error, "SLUICE_NOT_FOUND") && from === undefined) return undefined;
+      throw error;
+    }
+    for (const event of page.events) {
+      const entry = event.data as unknown as SnapshotIndexEntry;
+      if (entry.position > maxPosition) continue;
+      const parts = await store.readStream(snapshotStream(projection), {
+        fromVersion: entry.firstVersion,
+        maxCount: entry.parts,
+      });
+      const found = parts.events.map((e) => e.data as unknown as SnapshotPart);
+      const complete =
+        found.length === entry.parts &&
+        found.every((p, i) => p.position === entry.position && p.part === i);
+      if (complete) return { position: entry.position, entries: found.flatMap((p) => p.entries) };
+    }
+    if (page.nextVersion === undefined) return null;
+    from = page.nextVersion;
+  }
+}
+
+/**
+ * The newest complete snapshot at or before `maxPosition`, by reading the parts themselves
+ * newest first (for snapshots saved before the index existed).
+ */
 async function loadSnapshot(
   store: EventStore,
   projection: Pick<Projection, "name" | "version">,
@@ -103,7 +173,9 @@ export async function projectionStateAsOf(
   if ("version" in (asOf as object)) throw invalid("asOf", "a time or a global position");
   const { maxPosition } = await resolveAsOf(store, asOf);
   const target = maxPosition!;
-  const snapshot = await loadSnapshot(store, projection, target);
+  const indexed = await loadIndexedSnapshot(store, projection, target);
+  const snapshot =
+    indexed === undefined ? await loadSnapshot(store, projection, target) : (indexed ?? undefined);
   const readModel = new MemoryReadModel();
   if (snapshot !== undefined) await readModel.commit(new Map(snapshot.entries), snapshot.position);
   let next = (snapshot?.position ?? -1) + 1;

@@ -653,6 +653,55 @@ function queueAttributeTests(w: WorldRef): void {
       await field(() => loose.listQueues!("x"), "InvalidParameterValue", "request");
     });
 
+    it("reports every error as a rejected promise, never by throwing at the call", async () => {
+      const t = w();
+      const missing = (await t.queue("gone")).replace(/gone$/, "never-created");
+      const loose = t.svc as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+      const calls: Record<string, unknown> = {
+        getQueueUrl: { QueueName: "never-created" },
+        getQueueAttributes: { QueueUrl: missing },
+        setQueueAttributes: { QueueUrl: missing, Attributes: {} },
+        listQueues: "not a request",
+        listQueueTags: { QueueUrl: missing },
+        tagQueue: { QueueUrl: missing, Tags: { a: "b" } },
+        untagQueue: { QueueUrl: missing, TagKeys: ["a"] },
+        listDeadLetterSourceQueues: { QueueUrl: missing },
+        purgeQueue: { QueueUrl: missing },
+        deleteQueue: { QueueUrl: missing },
+        sendMessage: { QueueUrl: missing, MessageBody: "x" },
+        sendMessageBatch: { QueueUrl: missing, Entries: [{ Id: "a", MessageBody: "x" }] },
+        receiveMessage: { QueueUrl: missing },
+        deleteMessage: { QueueUrl: missing, ReceiptHandle: "x" },
+        deleteMessageBatch: { QueueUrl: missing, Entries: [{ Id: "a", ReceiptHandle: "x" }] },
+        changeMessageVisibility: { QueueUrl: missing, ReceiptHandle: "x", VisibilityTimeout: 1 },
+        changeMessageVisibilityBatch: {
+          QueueUrl: missing,
+          Entries: [{ Id: "a", ReceiptHandle: "x", VisibilityTimeout: 1 }],
+        },
+        peekMessages: { QueueUrl: missing },
+        startMessageMoveTask: { SourceArn: arnOf("never-created") },
+        cancelMessageMoveTask: { TaskHandle: "never-issued" },
+        listMessageMoveTasks: { SourceArn: arnOf("never-created") },
+      };
+      const thrown: string[] = [];
+      for (const [method, input] of Object.entries(calls)) {
+        let answer: Promise<unknown>;
+        try {
+          answer = loose[method]!.call(t.svc, input);
+        } catch {
+          thrown.push(method);
+          continue;
+        }
+        // A `.catch` chain (no await, no try) must see the error.
+        const outcome = await answer.then(
+          () => "resolved",
+          (error: unknown) => (isQueueError(error) ? "QueueError" : String(error)),
+        );
+        expect(outcome, method).toBe("QueueError");
+      }
+      expect(thrown, "methods that threw instead of rejecting").toEqual([]);
+    });
+
     it("rejects an unknown name in getQueueAttributes with InvalidAttributeName", async () => {
       const t = w();
       const url = await t.queue("q");

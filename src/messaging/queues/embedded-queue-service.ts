@@ -72,6 +72,7 @@ import {
   parseSequenceNumber,
   projectionOf,
 } from "./received-message.js";
+import { promiseOf } from "./promise-of.js";
 
 export interface EmbeddedQueueServiceOptions extends QueueAddressing {
   readonly clock?: Clock;
@@ -254,67 +255,75 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   listQueues(
     request: { QueueNamePrefix?: string; MaxResults?: number; NextToken?: string } | null = {},
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
-    this.ensureOpen();
-    // Every parameter is optional, so no request at all (null from JSON too) lists everything.
-    const input = checkRequest(request ?? {});
-    const prefix = input.QueueNamePrefix ?? "";
-    if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
-    const max =
-      input.MaxResults == null ? 1000 : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
-    let after = "";
-    if (input.NextToken != null) after = decodeListToken(input.NextToken);
-    const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
-    const page = names.slice(0, max);
-    const result: { QueueUrls: string[]; NextToken?: string } = {
-      QueueUrls: page.map((n) => this.addresses.url(n)),
-    };
-    if (input.MaxResults !== undefined && names.length > max)
-      result.NextToken = encodeListToken(page[page.length - 1]!);
-    return Promise.resolve(result);
+    return promiseOf(() => {
+      this.ensureOpen();
+      // Every parameter is optional, so no request at all (null from JSON too) lists everything.
+      const input = checkRequest(request ?? {});
+      const prefix = input.QueueNamePrefix ?? "";
+      if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
+      const max =
+        input.MaxResults == null
+          ? 1000
+          : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
+      let after = "";
+      if (input.NextToken != null) after = decodeListToken(input.NextToken);
+      const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
+      const page = names.slice(0, max);
+      const result: { QueueUrls: string[]; NextToken?: string } = {
+        QueueUrls: page.map((n) => this.addresses.url(n)),
+      };
+      if (input.MaxResults !== undefined && names.length > max)
+        result.NextToken = encodeListToken(page[page.length - 1]!);
+      return result;
+    });
   }
 
   getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
-    this.ensureOpen();
-    const name = checkRequest(input).QueueName;
-    if (typeof name !== "string" || !this.queues.has(name))
-      throw new QueueError(
-        "QueueDoesNotExist",
-        `QueueName: no queue named ${JSON.stringify(name)}`,
-        "QueueName",
-      );
-    return Promise.resolve({ QueueUrl: this.addresses.url(name) });
+    return promiseOf(() => {
+      this.ensureOpen();
+      const name = checkRequest(input).QueueName;
+      if (typeof name !== "string" || !this.queues.has(name))
+        throw new QueueError(
+          "QueueDoesNotExist",
+          `QueueName: no queue named ${JSON.stringify(name)}`,
+          "QueueName",
+        );
+      return { QueueUrl: this.addresses.url(name) };
+    });
   }
 
   getQueueAttributes(input: {
     QueueUrl: string;
     AttributeNames?: readonly (QueueAttributeName | "All")[];
   }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
-    const queue = this.queueOf(checkRequest(input).QueueUrl);
-    const requested: unknown = input.AttributeNames ?? ["All"];
-    if (!Array.isArray(requested))
-      throw invalidParameter("AttributeNames", 'an array of attribute names, e.g. ["All"]');
-    for (const [i, name] of (requested as unknown[]).entries())
-      if (name !== "All" && !isQueueAttributeName(name))
-        throw new QueueError(
-          "InvalidAttributeName",
-          `AttributeNames[${i}]: unknown attribute ${typeof name === "string" ? name : typeof name}`,
-          `AttributeNames[${i}]`,
-        );
-    queue.advance();
-    const all: Partial<Record<QueueAttributeName, string>> = {
-      ...(queue.definition.attributes as Partial<Record<QueueAttributeName, string>>),
-      ApproximateNumberOfMessages: String(queue.state.visibleCount),
-      ApproximateNumberOfMessagesNotVisible: String(queue.state.inflightCount),
-      ApproximateNumberOfMessagesDelayed: String(queue.state.delayedCount),
-      CreatedTimestamp: String(queue.definition.createdTimestamp),
-      LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
-      QueueArn: this.arnOf(queue),
-    };
-    if ((requested as unknown[]).includes("All")) return Promise.resolve({ Attributes: all });
-    const picked: Partial<Record<QueueAttributeName, string>> = {};
-    for (const name of requested as QueueAttributeName[])
-      if (all[name] !== undefined) picked[name] = all[name];
-    return Promise.resolve({ Attributes: picked });
+    return promiseOf(() => {
+      const queue = this.queueOf(checkRequest(input).QueueUrl);
+      const requested: unknown = input.AttributeNames ?? ["All"];
+      if (!Array.isArray(requested))
+        throw invalidParameter("AttributeNames", 'an array of attribute names, e.g. ["All"]');
+      for (const [i, name] of (requested as unknown[]).entries())
+        if (name !== "All" && !isQueueAttributeName(name))
+          throw new QueueError(
+            "InvalidAttributeName",
+            `AttributeNames[${i}]: unknown attribute ${typeof name === "string" ? name : typeof name}`,
+            `AttributeNames[${i}]`,
+          );
+      queue.advance();
+      const all: Partial<Record<QueueAttributeName, string>> = {
+        ...(queue.definition.attributes as Partial<Record<QueueAttributeName, string>>),
+        ApproximateNumberOfMessages: String(queue.state.visibleCount),
+        ApproximateNumberOfMessagesNotVisible: String(queue.state.inflightCount),
+        ApproximateNumberOfMessagesDelayed: String(queue.state.delayedCount),
+        CreatedTimestamp: String(queue.definition.createdTimestamp),
+        LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
+        QueueArn: this.arnOf(queue),
+      };
+      if ((requested as unknown[]).includes("All")) return { Attributes: all };
+      const picked: Partial<Record<QueueAttributeName, string>> = {};
+      for (const name of requested as QueueAttributeName[])
+        if (all[name] !== undefined) picked[name] = all[name];
+      return { Attributes: picked };
+    });
   }
 
   async setQueueAttributes(input: {
@@ -358,8 +367,10 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   }
 
   listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
-    const queue = this.queueOf(checkRequest(input).QueueUrl);
-    return Promise.resolve({ Tags: { ...queue.definition.tags } });
+    return promiseOf(() => {
+      const queue = this.queueOf(checkRequest(input).QueueUrl);
+      return { Tags: { ...queue.definition.tags } };
+    });
   }
 
   async purgeQueue(input: { QueueUrl: string }): Promise<void> {
@@ -374,13 +385,15 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   }
 
   listDeadLetterSourceQueues(input: { QueueUrl: string }): Promise<{ queueUrls: string[] }> {
-    const queue = this.queueOf(checkRequest(input).QueueUrl);
-    const arn = this.arnOf(queue);
-    const sources = [...this.queues.values()]
-      .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
-      .map((q) => this.addresses.url(q.name))
-      .sort();
-    return Promise.resolve({ queueUrls: sources });
+    return promiseOf(() => {
+      const queue = this.queueOf(checkRequest(input).QueueUrl);
+      const arn = this.arnOf(queue);
+      const sources = [...this.queues.values()]
+        .filter((q) => q.config.redrivePolicy?.deadLetterTargetArn === arn)
+        .map((q) => this.addresses.url(q.name))
+        .sort();
+      return { queueUrls: sources };
+    });
   }
 
   // ---------------------------------------------------------------- send
@@ -728,23 +741,30 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   // ---------------------------------------------------------------- peek
 
   peekMessages(input: PeekMessagesInput): Promise<{ Messages: PeekedMessage[] }> {
-    const queue = this.queueOf(checkRequest(input).QueueUrl);
-    const max = checkIntParameter(input.MaxNumberOfMessages ?? 10, "MaxNumberOfMessages", 1, 1000);
-    let after = -1;
-    if (input.AfterSequenceNumber !== undefined) {
-      const parsed = parseSequenceNumber(input.AfterSequenceNumber);
-      if (parsed === undefined)
-        throw invalidParameter("AfterSequenceNumber", "a SequenceNumber from an earlier peek");
-      after = parsed;
-    }
-    queue.advance();
-    const picked: QueuedMessage[] = [];
-    for (const m of queue.state.inOrder(after)) {
-      if (picked.length >= max) break;
-      picked.push(m);
-    }
-    const messages = queue.read(picked, true).map(buildPeekedMessage);
-    return Promise.resolve({ Messages: messages });
+    return promiseOf(() => {
+      const queue = this.queueOf(checkRequest(input).QueueUrl);
+      const max = checkIntParameter(
+        input.MaxNumberOfMessages ?? 10,
+        "MaxNumberOfMessages",
+        1,
+        1000,
+      );
+      let after = -1;
+      if (input.AfterSequenceNumber !== undefined) {
+        const parsed = parseSequenceNumber(input.AfterSequenceNumber);
+        if (parsed === undefined)
+          throw invalidParameter("AfterSequenceNumber", "a SequenceNumber from an earlier peek");
+        after = parsed;
+      }
+      queue.advance();
+      const picked: QueuedMessage[] = [];
+      for (const m of queue.state.inOrder(after)) {
+        if (picked.length >= max) break;
+        picked.push(m);
+      }
+      const messages = queue.read(picked, true).map(buildPeekedMessage);
+      return { Messages: messages };
+    });
   }
 
   // ---------------------------------------------------------------- redrive
@@ -850,16 +870,18 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     SourceArn: string;
     MaxResults?: number;
   }): Promise<{ Results: MoveTaskView[] }> {
-    this.ensureOpen();
-    const source = this.queueByArn(checkRequest(input).SourceArn, "SourceArn");
-    const max = checkIntParameter(input.MaxResults ?? 1, "MaxResults", 1, 10);
-    const arn = this.arnOf(source);
-    const results = [...this.moveTasks.values()]
-      .filter((t) => t.sourceArn === arn)
-      .reverse()
-      .slice(0, max)
-      .map((t) => t.view());
-    return Promise.resolve({ Results: results });
+    return promiseOf(() => {
+      this.ensureOpen();
+      const source = this.queueByArn(checkRequest(input).SourceArn, "SourceArn");
+      const max = checkIntParameter(input.MaxResults ?? 1, "MaxResults", 1, 10);
+      const arn = this.arnOf(source);
+      const results = [...this.moveTasks.values()]
+        .filter((t) => t.sourceArn === arn)
+        .reverse()
+        .slice(0, max)
+        .map((t) => t.view());
+      return { Results: results };
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle

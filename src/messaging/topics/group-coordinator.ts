@@ -1,79 +1,54 @@
-import { randomUUID } from "node:crypto";
 import type { Clock, Timer } from "../../time/index.js";
 import { isList } from "./input-checks.js";
-import { ASSIGNORS, assign } from "./assignors.js";
+import { ASSIGNORS } from "./assignors.js";
+import {
+  type GroupMembership,
+  type JoinRequest,
+  type MemberRecord,
+  type MemberView,
+  checkMemberCommit,
+  emptyMembership,
+  expire,
+  join,
+  leave,
+  nextExpiry,
+  startRebalance,
+  unknownMember,
+  view,
+} from "./group-membership.js";
 import type { CommittedOffset, OffsetStore } from "./offset-store.js";
 import type {
   GroupDescription,
   GroupListing,
   GroupOffsetDescription,
-  GroupState,
   OffsetAndMetadata,
   TopicPartition,
 } from "./topic-admin.js";
 import type { TopicBroker } from "./topic-broker.js";
-import type { AssignorName } from "./topic-consumer.js";
 import { TopicError, invalidTopicInput } from "./topic-error.js";
 
-/** What a member tells the coordinator when it (re)joins. */
-export interface JoinRequest {
-  readonly groupId: string;
-  /** Empty for a new member. */
-  readonly memberId: string;
-  readonly clientId: string;
-  readonly host: string;
-  readonly topics: readonly string[];
-  readonly assignors: readonly AssignorName[];
-  /** Partitions it owns now (the cooperative protocol keeps them where it can). */
-  readonly owned: readonly TopicPartition[];
-  readonly sessionTimeoutMs: number;
-  readonly rebalanceTimeoutMs: number;
-}
-
-/** A member's view of its group. */
-export interface MemberView {
-  readonly state: GroupState;
-  readonly generation: number;
-  readonly protocol: string;
-  readonly assignment: readonly TopicPartition[];
-  /** The group is rebalancing and waits for this member to rejoin. */
-  readonly rejoinNeeded: boolean;
-}
-
-interface Member {
-  readonly memberId: string;
-  clientId: string;
-  host: string;
-  topics: readonly string[];
-  assignors: readonly AssignorName[];
-  owned: readonly TopicPartition[];
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  lastSeen: number;
-  joinedThisRound: boolean;
-  assignment: TopicPartition[];
-}
-
-interface Group {
-  readonly groupId: string;
-  state: GroupState;
-  generation: number;
-  protocol: string;
-  readonly members: Map<string, Member>;
-  rebalanceTimer: Timer | undefined;
-  sessionTimer: Timer | undefined;
-}
+export type { JoinRequest, MemberView } from "./group-membership.js";
 
 const keyOf = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 
+interface Group {
+  readonly groupId: string;
+  readonly membership: GroupMembership;
+  /** Runs `expire` when the next session ends or the rebalance times out. */
+  timer: Timer | undefined;
+  timerDue: number;
+}
+
 /**
- * Kafka's group coordinator, in process: membership, heartbeats and session expiry, the
- * rebalance protocol (eager for range and roundrobin, incremental for cooperative-sticky),
- * generation checks on commits, and committed offsets in the internal topic.
+ * Kafka's group coordinator, in process: the group protocol of `group-membership.ts`
+ * (membership, session expiry, rebalances, generation checks on commits) held in memory and
+ * driven by timers, and committed offsets in the internal topic.
  */
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private readonly stopWatching: () => void;
+  private readonly counts = (topic: string): number | undefined =>
+    this.broker.partitionCount(topic);
   private closed = false;
 
   constructor(
@@ -91,68 +66,16 @@ export class GroupCoordinator {
     this.ensureOpen();
     checkJoinRequest(request);
     const group = this.groupFor(request.groupId);
-    let member = request.memberId === "" ? undefined : group.members.get(request.memberId);
-    if (request.memberId !== "" && member === undefined)
-      throw new TopicError(
-        "UNKNOWN_MEMBER_ID",
-        `memberId: ${request.memberId} is not a member of group ${request.groupId} (its session expired or it left)`,
-        "memberId",
-      );
-    for (const other of group.members.values()) {
-      if (other === member) continue;
-      if (!request.assignors.some((a) => other.assignors.includes(a)))
-        throw new TopicError(
-          "INCONSISTENT_GROUP_PROTOCOL",
-          `assignors: group ${request.groupId} uses ${other.assignors.join(", ")}; none of ${request.assignors.join(", ")} is shared`,
-          "assignors",
-        );
-    }
-    if (member === undefined) {
-      member = {
-        memberId: `${request.clientId}-${randomUUID()}`,
-        clientId: request.clientId,
-        host: request.host,
-        topics: request.topics,
-        assignors: request.assignors,
-        owned: request.owned,
-        sessionTimeoutMs: request.sessionTimeoutMs,
-        rebalanceTimeoutMs: request.rebalanceTimeoutMs,
-        lastSeen: this.clock.now(),
-        joinedThisRound: true,
-        assignment: [],
-      };
-      group.members.set(member.memberId, member);
-    } else {
-      member.topics = request.topics;
-      member.assignors = request.assignors;
-      member.owned = request.owned;
-      member.lastSeen = this.clock.now();
-      member.joinedThisRound = true;
-    }
-    if (group.state !== "PreparingRebalance") this.startRebalance(group, member);
-    this.tryComplete(group);
-    this.armSessionTimer(group);
-    return member.memberId;
+    const memberId = join(group.membership, group.groupId, request, this.clock.now(), this.counts);
+    this.schedule(group);
+    return memberId;
   }
 
   /** The member's view; also counts as a heartbeat. UNKNOWN_MEMBER_ID once it is gone. */
   view(groupId: string, memberId: string): MemberView {
     const group = this.groups.get(groupId);
-    const member = group?.members.get(memberId);
-    if (group === undefined || member === undefined)
-      throw new TopicError(
-        "UNKNOWN_MEMBER_ID",
-        `memberId: ${memberId} is no longer a member of group ${groupId}`,
-        "memberId",
-      );
-    member.lastSeen = this.clock.now();
-    return {
-      state: group.state,
-      generation: group.generation,
-      protocol: group.protocol,
-      assignment: member.assignment,
-      rejoinNeeded: group.state === "PreparingRebalance" && !member.joinedThisRound,
-    };
+    if (group === undefined) throw unknownMember(groupId, memberId);
+    return view(group.membership, groupId, memberId, this.clock.now(), 0).view;
   }
 
   /** Keeps the member's session alive. */
@@ -163,8 +86,8 @@ export class GroupCoordinator {
   /** Removes the member at once; the others rebalance. */
   leave(groupId: string, memberId: string): void {
     const group = this.groups.get(groupId);
-    if (group === undefined || !group.members.delete(memberId)) return;
-    this.membershipShrank(group);
+    if (group === undefined) return;
+    if (leave(group.membership, memberId, this.clock.now(), this.counts)) this.schedule(group);
   }
 
   private groupFor(groupId: string): Group {
@@ -172,96 +95,28 @@ export class GroupCoordinator {
       throw invalidTopicInput("groupId", "a non-empty string", groupId, "INVALID_GROUP_ID");
     let group = this.groups.get(groupId);
     if (group === undefined) {
-      group = {
-        groupId,
-        state: "Empty",
-        generation: 0,
-        protocol: "",
-        members: new Map(),
-        rebalanceTimer: undefined,
-        sessionTimer: undefined,
-      };
+      group = { groupId, membership: emptyMembership(), timer: undefined, timerDue: 0 };
       this.groups.set(groupId, group);
     }
     return group;
   }
 
-  private startRebalance(group: Group, joining?: Member): void {
-    group.state = "PreparingRebalance";
-    for (const m of group.members.values()) m.joinedThisRound = m === joining;
-    group.rebalanceTimer?.cancel();
-    let timeoutMs = 0;
-    for (const m of group.members.values()) timeoutMs = Math.max(timeoutMs, m.rebalanceTimeoutMs);
-    // Members that never rejoin are dropped when the rebalance times out (max.poll.interval.ms).
-    group.rebalanceTimer = this.clock.setTimer(timeoutMs, () => {
-      group.rebalanceTimer = undefined;
-      if (this.closed || group.state !== "PreparingRebalance") return;
-      for (const [id, m] of group.members) if (!m.joinedThisRound) group.members.delete(id);
-      this.tryComplete(group);
-    });
-  }
-
-  private tryComplete(group: Group): void {
-    if (group.state !== "PreparingRebalance") return;
-    for (const m of group.members.values()) if (!m.joinedThisRound) return;
-    group.rebalanceTimer?.cancel();
-    group.rebalanceTimer = undefined;
-    group.generation++;
-    if (group.members.size === 0) {
-      group.state = "Empty";
-      group.protocol = "";
-      return;
-    }
-    const members = [...group.members.values()];
-    const protocol = chooseProtocol(members);
-    const partitionCounts = new Map<string, number>();
-    for (const m of members)
-      for (const t of m.topics) {
-        const count = this.broker.partitionCount(t);
-        if (count !== undefined) partitionCounts.set(t, count);
-      }
-    const { assignment } = assign(protocol, {
-      members: members.map((m) => ({
-        memberId: m.memberId,
-        topics: m.topics,
-        owned: protocol === "cooperative-sticky" ? m.owned : [],
-      })),
-      partitionCounts,
-    });
-    for (const m of members) m.assignment = assignment.get(m.memberId) ?? [];
-    group.protocol = protocol;
-    group.state = "Stable";
-  }
-
-  private membershipShrank(group: Group): void {
-    if (group.members.size === 0) {
-      group.rebalanceTimer?.cancel();
-      group.rebalanceTimer = undefined;
-      group.state = "Empty";
-      group.protocol = "";
-      group.generation++;
-      return;
-    }
-    if (group.state !== "PreparingRebalance") this.startRebalance(group);
-    this.tryComplete(group);
-  }
-
-  private armSessionTimer(group: Group): void {
-    if (group.sessionTimer !== undefined || group.members.size === 0) return;
-    let due = Number.POSITIVE_INFINITY;
-    for (const m of group.members.values()) due = Math.min(due, m.lastSeen + m.sessionTimeoutMs);
-    group.sessionTimer = this.clock.setTimer(due - this.clock.now(), () => {
-      group.sessionTimer = undefined;
+  /**
+   * Arms the group's timer for its next expiry, unless it is armed for that or earlier (a
+   * heartbeat only moves expiry later: the timer then finds nothing due and arms again).
+   */
+  private schedule(group: Group): void {
+    const due = nextExpiry(group.membership);
+    if (group.timer !== undefined && group.timerDue <= due) return;
+    group.timer?.cancel();
+    group.timer = undefined;
+    if (due === Number.POSITIVE_INFINITY) return;
+    group.timerDue = due;
+    group.timer = this.clock.setTimer(Math.max(0, due - this.clock.now()), () => {
+      group.timer = undefined;
       if (this.closed) return;
-      const now = this.clock.now();
-      let expired = false;
-      for (const [id, m] of group.members)
-        if (now - m.lastSeen >= m.sessionTimeoutMs) {
-          group.members.delete(id);
-          expired = true;
-        }
-      if (expired) this.membershipShrank(group);
-      this.armSessionTimer(group);
+      expire(group.membership, this.clock.now(), this.counts);
+      this.schedule(group);
     });
   }
 
@@ -269,9 +124,12 @@ export class GroupCoordinator {
     if (topic === "__consumer_offsets") return;
     if (!this.broker.hasTopic(topic)) this.offsets.forgetTopic(topic);
     for (const group of this.groups.values()) {
-      if (group.state !== "Stable") continue;
-      if ([...group.members.values()].some((m) => m.topics.includes(topic)))
-        this.startRebalance(group);
+      const m = group.membership;
+      if (m.state !== "Stable") continue;
+      if (m.members.some((member) => member.topics.includes(topic))) {
+        startRebalance(m, this.clock.now());
+        this.schedule(group);
+      }
     }
   }
 
@@ -303,41 +161,10 @@ export class GroupCoordinator {
   ): CommittedOffset[] {
     this.ensureOpen();
     const entries = this.checkOffsets(offsets);
-    const group = this.groups.get(groupId);
-    if (memberId === undefined) {
-      if (typeof groupId !== "string" || groupId.length === 0)
-        throw invalidTopicInput("groupId", "a non-empty string", groupId, "INVALID_GROUP_ID");
-      if (group !== undefined && group.members.size > 0)
-        throw new TopicError(
-          "UNKNOWN_MEMBER_ID",
-          `memberId: group ${groupId} has members; only they may commit its offsets`,
-          "memberId",
-        );
-    } else {
-      const member = group?.members.get(memberId);
-      if (group === undefined || member === undefined)
-        throw new TopicError(
-          "UNKNOWN_MEMBER_ID",
-          `memberId: ${memberId} is no longer a member of group ${groupId}`,
-          "memberId",
-        );
-      if (generation !== group.generation)
-        throw new TopicError(
-          "ILLEGAL_GENERATION",
-          `generationId: group ${groupId} is at generation ${group.generation}, the commit is for ${generation}`,
-          "generationId",
-          { current: group.generation, got: generation },
-        );
-      const owned = new Set(member.assignment.map(keyOf));
-      for (const e of entries)
-        if (!owned.has(keyOf(e)))
-          throw new TopicError(
-            "COMMIT_FAILED",
-            `offsets: partition ${e.topic}-${e.partition} is not assigned to member ${memberId}`,
-            "offsets",
-            { topic: e.topic, partition: e.partition },
-          );
-    }
+    if (typeof groupId !== "string" || groupId.length === 0)
+      throw invalidTopicInput("groupId", "a non-empty string", groupId, "INVALID_GROUP_ID");
+    const membership = this.groups.get(groupId)?.membership ?? emptyMembership();
+    checkMemberCommit(membership, groupId, memberId, generation, entries);
     return entries;
   }
 
@@ -372,8 +199,8 @@ export class GroupCoordinator {
       const group = this.groups.get(groupId);
       return {
         groupId,
-        state: group?.state ?? "Empty",
-        members: group?.members.size ?? 0,
+        state: group?.membership.state ?? "Empty",
+        members: group?.membership.members.length ?? 0,
       };
     });
   }
@@ -383,13 +210,12 @@ export class GroupCoordinator {
     const committed = this.offsets.list(groupId);
     if (group === undefined && committed.length === 0)
       throw new TopicError("GROUP_ID_NOT_FOUND", `groupId: no group ${groupId}`, "groupId");
-    const owners = new Map<string, Member>();
-    for (const m of group?.members.values() ?? [])
-      for (const tp of m.assignment) owners.set(keyOf(tp), m);
+    const members = group?.membership.members ?? [];
+    const owners = new Map<string, MemberRecord>();
+    for (const m of members) for (const tp of m.assignment) owners.set(keyOf(tp), m);
     const rows = new Map<string, TopicPartition>();
     for (const c of committed) rows.set(keyOf(c), { topic: c.topic, partition: c.partition });
-    for (const m of group?.members.values() ?? [])
-      for (const tp of m.assignment) rows.set(keyOf(tp), tp);
+    for (const m of members) for (const tp of m.assignment) rows.set(keyOf(tp), tp);
     const offsets: GroupOffsetDescription[] = [];
     for (const tp of [...rows.values()].sort((a, b) =>
       a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition,
@@ -411,10 +237,10 @@ export class GroupCoordinator {
     }
     return {
       groupId,
-      state: group?.state ?? "Empty",
-      protocol: group?.protocol ?? "",
-      generationId: group?.generation ?? 0,
-      members: [...(group?.members.values() ?? [])].map((m) => ({
+      state: group?.membership.state ?? "Empty",
+      protocol: group?.membership.protocol ?? "",
+      generationId: group?.membership.generation ?? 0,
+      members: members.map((m) => ({
         memberId: m.memberId,
         clientId: m.clientId,
         host: m.host,
@@ -425,11 +251,11 @@ export class GroupCoordinator {
   }
 
   private ensureEmpty(groupId: string): void {
-    const group = this.groups.get(groupId);
-    if (group !== undefined && group.members.size > 0)
+    const size = this.groups.get(groupId)?.membership.members.length ?? 0;
+    if (size > 0)
       throw new TopicError(
         "NON_EMPTY_GROUP",
-        `groupId: group ${groupId} has ${group.members.size} members`,
+        `groupId: group ${groupId} has ${size} members`,
         "groupId",
       );
   }
@@ -456,10 +282,7 @@ export class GroupCoordinator {
   close(): void {
     this.closed = true;
     this.stopWatching();
-    for (const group of this.groups.values()) {
-      group.rebalanceTimer?.cancel();
-      group.sessionTimer?.cancel();
-    }
+    for (const group of this.groups.values()) group.timer?.cancel();
   }
 }
 
@@ -508,11 +331,4 @@ function checkJoinRequest(request: JoinRequest): void {
         "INVALID_SESSION_TIMEOUT",
       );
   }
-}
-
-/** The first assignor of the oldest member that every member supports. */
-function chooseProtocol(members: readonly Member[]): AssignorName {
-  for (const candidate of members[0]!.assignors)
-    if (members.every((m) => m.assignors.includes(candidate))) return candidate;
-  return ASSIGNORS[0]!;
 }

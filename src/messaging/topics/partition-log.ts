@@ -6,12 +6,12 @@ import {
   type FsyncPolicy,
   type Log,
   type LogRecord,
-  MAX_DECOMPRESSED_BATCH_BYTES,
   type RecordFactory,
   logRecord,
   checkBatch,
   decodeRecords,
   type BatchKind,
+  type RawBatchTrust,
   openLog,
   readBatchHeader,
 } from "../../engine/index.js";
@@ -307,16 +307,11 @@ export class PartitionLog {
           );
         this.guard(header.producerId, header.producerEpoch, this.topic, this.partition);
       }
-      if (verify) this.verifyRecords(batch, header);
+      const kind = transactional ? "transactional" : "data";
+      if (verify) this.verifyRecords(batch, kind);
       const check = this.producers.check(header, this.name);
       if (check.kind === "duplicate") return this.whenAcknowledged(check.result);
-      return this.write(
-        batch,
-        header,
-        transactional ? "transactional" : "data",
-        undefined,
-        !verify,
-      );
+      return this.write(batch, header, kind, undefined, verify ? "checked" : "encoded-here");
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -342,7 +337,7 @@ export class PartitionLog {
       );
       const header = readBatchHeader(batch, 0) as BatchHeader;
       this.producers.check(header, this.name);
-      return this.write(batch, header, "control", type, true);
+      return this.write(batch, header, "control", type, "encoded-here");
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -352,11 +347,11 @@ export class PartitionLog {
     batch: Buffer,
     header: BatchHeader,
     kind: BatchKind,
-    marker?: MarkerType,
-    encodedHere = false,
+    marker: MarkerType | undefined,
+    trust: RawBatchTrust,
   ): Promise<AppendResult> {
     const baseOffset = this.log.logEndOffset;
-    const appended = this.log.appendRawBatch(batch, kind, encodedHere);
+    const appended = this.log.appendRawBatch(batch, kind, trust);
     if (this.log.logEndOffset === baseOffset) return appended; // refused before writing
     const result: AppendResult = {
       baseOffset,
@@ -380,14 +375,21 @@ export class PartitionLog {
     );
   }
 
-  private verifyRecords(batch: Buffer, header: BatchHeader): void {
-    const records = decodeRecords(batch, 0, header, MAX_DECOMPRESSED_BATCH_BYTES);
-    if (records instanceof SluiceError)
-      throw new TopicError("CORRUPT_MESSAGE", `batch: ${records.message}`, "batch", {
-        ...records.details,
-      });
-    if (records.length !== header.recordCount)
-      throw new TopicError("CORRUPT_MESSAGE", "batch: record count does not match", "batch");
+  /**
+   * The log's whole check of a producer's batch (records decoded once, without building them),
+   * before its sequence is looked at; records that do not decode are CORRUPT_MESSAGE.
+   */
+  private verifyRecords(batch: Buffer, kind: BatchKind): void {
+    try {
+      this.log.checkProducedBatch(batch, kind);
+    } catch (error) {
+      const cause = error instanceof SluiceError ? error.cause : undefined;
+      if (cause instanceof SluiceError && cause.code === "SLUICE_CORRUPT")
+        throw new TopicError("CORRUPT_MESSAGE", `batch: ${cause.message}`, "batch", {
+          ...cause.details,
+        });
+      throw error;
+    }
   }
 
   /** A retried batch resolves once its first write is acknowledged. */

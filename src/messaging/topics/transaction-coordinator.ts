@@ -333,6 +333,18 @@ export class TransactionCoordinator {
     });
   }
 
+  /**
+   * Whether this id's transaction is being completed at this moment: its commit or abort is
+   * decided and a call is writing the markers. (A prepared transaction nobody is completing,
+   * after a failed marker write, is not: the id's next call completes it.)
+   */
+  isCompleting(transactionalId: string): boolean {
+    const state = this.transactions.get(transactionalId)?.state;
+    return (
+      this.locks.has(transactionalId) && (state === "PrepareCommit" || state === "PrepareAbort")
+    );
+  }
+
   /** The stored state of a transactional id (for tools), or undefined. */
   describe(transactionalId: string): TransactionMetadata | undefined {
     return this.transactions.get(transactionalId);

@@ -70,6 +70,7 @@ export type KafkaTransactions = Pick<
   | "commitOffsets"
   | "endTransaction"
   | "describe"
+  | "isCompleting"
 >;
 
 /** What the Kafka listener serves: topic administration and the partitions' raw batches. */

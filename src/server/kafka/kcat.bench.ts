@@ -34,10 +34,22 @@ export const defaultKcatBenchOptions: KcatBenchOptions = {
   quiet: false,
 };
 
-/** Runs kcat to its end; resolves with the seconds it took. */
-function timed(kcat: string, args: string[], stdin?: string): Promise<number> {
+/** Wall-clock seconds of a kcat run and the CPU this process (the listener) spent meanwhile. */
+interface Timed {
+  readonly seconds: number;
+  readonly cpuMicros: number;
+}
+
+const cpuMicros = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+};
+
+/** Runs kcat to its end; resolves with the seconds it took and the listener's CPU meanwhile. */
+function timed(kcat: string, args: string[], stdin?: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const child = spawn(kcat, args, {
       stdio: [stdin === undefined ? "ignore" : "pipe", "ignore", "pipe"],
     });
@@ -46,7 +58,7 @@ function timed(kcat: string, args: string[], stdin?: string): Promise<number> {
     if (stdin !== undefined) child.stdin!.end(stdin);
     child.once("exit", (code) =>
       code === 0
-        ? resolve((performance.now() - started) / 1000)
+        ? resolve({ seconds: (performance.now() - started) / 1000, cpuMicros: cpuMicros(cpu) })
         : reject(new Error(`kcat ${args.join(" ")} exited with ${code}: ${stderr}`)),
     );
   });
@@ -129,7 +141,10 @@ async function endToEnd(
   // kcat sends what it has read and exits at the end of its input.
   producer.stdin.end();
   await new Promise((r) => producer.once("exit", r));
-  await Promise.race([done, new Promise<void>((r) => setTimeout(r, 10_000))]);
+  // A stalled consumer gives up after 10 s; the timer is cleared so it keeps nothing alive.
+  let giveUp: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((r) => (giveUp = setTimeout(r, 10_000)))]);
+  clearTimeout(giveUp);
   consumer.kill("SIGTERM");
   if (received < total)
     process.stderr.write(`end-to-end run: ${received} of ${total} records came back\n`);
@@ -157,7 +172,7 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       out.end(() => resolve());
       out.once("error", reject);
     });
-    const produceSeconds = await timed(o.kcat, [
+    const produced = await timed(o.kcat, [
       "-b",
       bootstrap,
       "-P",
@@ -176,7 +191,7 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
     ]);
     const stored = (await topics.admin.describePartition("bench", 0)).highWatermark;
     if (stored !== o.numRecords) throw new Error(`${stored} of ${o.numRecords} records stored`);
-    const consumeSeconds = await timed(o.kcat, [
+    const consumed = await timed(o.kcat, [
       "-b",
       bootstrap,
       "-C",
@@ -191,20 +206,38 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       "-c",
       String(o.numRecords),
     ]);
+    const e2eCpu = process.cpuUsage();
     const e2e = await endToEnd(o, bootstrap, "latency");
+    const e2eCpuMicros = cpuMicros(e2eCpu);
+    const produceSeconds = produced.seconds;
+    const consumeSeconds = consumed.seconds;
     const result = {
       benchmark: "kafka-kcat",
       parameters: { ...o },
       machine: machineInfo(),
       note: "kcat processes (librdkafka) against the listener in this Node.js process; times include kcat's start",
-      produce: { records: o.numRecords, recordsPerSec: o.numRecords / produceSeconds },
-      consume: { records: o.numRecords, recordsPerSec: o.numRecords / consumeSeconds },
-      endToEnd: { ratePerSec: o.latencyRate, latency: e2e },
+      produce: {
+        records: o.numRecords,
+        recordsPerSec: o.numRecords / produceSeconds,
+        cpuMicrosPerRecord: produced.cpuMicros / o.numRecords,
+      },
+      consume: {
+        records: o.numRecords,
+        recordsPerSec: o.numRecords / consumeSeconds,
+        cpuMicrosPerRecord: consumed.cpuMicros / o.numRecords,
+      },
+      endToEnd: {
+        ratePerSec: o.latencyRate,
+        latency: e2e,
+        // The process also writes kcat's paced input and reads its consumer's output.
+        cpuMicrosPerRecord: e2eCpuMicros / e2e.records,
+      },
     };
     if (!o.quiet)
       process.stdout.write(
-        `kcat produce: ${o.numRecords} x ${o.recordSize} B (acks=all, ${o.compression}) ${(o.numRecords / produceSeconds).toFixed(0)} records/s; ` +
-          `consume: ${(o.numRecords / consumeSeconds).toFixed(0)} records/s; ` +
+        `kcat produce: ${o.numRecords} x ${o.recordSize} B (acks=all, ${o.compression}) ${(o.numRecords / produceSeconds).toFixed(0)} records/s ` +
+          `(listener CPU ${result.produce.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
+          `consume: ${(o.numRecords / consumeSeconds).toFixed(0)} records/s (${result.consume.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
           `end-to-end at ${o.latencyRate}/s: p50 ${e2e.p50Ms.toFixed(2)} ms, p99 ${e2e.p99Ms.toFixed(2)} ms\n`,
       );
     return result;

@@ -120,28 +120,36 @@ function answer(request: FetchRequest, partitions: PartitionData[]): FetchRespon
   };
 }
 
+/** Why a long poll's partition waits are stopped: a constant, so no error is built per fetch. */
+const WAIT_OVER = "the fetch stopped waiting";
+
 /** Waits until any wanted partition has new records, the time is up or the connection closes. */
 async function waitForAny(
   wanted: readonly Wanted[],
   timeoutMs: number,
   context: RequestContext,
 ): Promise<void> {
+  // A timer and an abort reason rather than an aborted sleep: this runs once per fetch that
+  // waited, and an aborted sleep builds an error (with its stack) every time.
   const stop = new AbortController();
-  const onClose = (): void => stop.abort();
-  context.signal.addEventListener("abort", onClose, { once: true });
+  let wake = (): void => undefined;
+  const woken = new Promise<void>((resolve) => (wake = resolve));
+  const timer = context.clock.setTimer(timeoutMs, wake, { keepAlive: true });
+  context.signal.addEventListener("abort", wake, { once: true });
   try {
     await Promise.race([
-      context.clock.sleep(timeoutMs, stop.signal).catch(() => undefined),
+      woken,
       ...wanted.map((w) =>
         w.topic === undefined
-          ? new Promise<void>(() => undefined) // an unknown topic id never gets records
+          ? woken // an unknown topic id never gets records
           : context.backend.partitions
               .waitForRecords(w.topic, w.partition, w.offset, stop.signal)
               .catch(() => undefined),
       ),
     ]);
   } finally {
-    context.signal.removeEventListener("abort", onClose);
-    stop.abort();
+    timer.cancel();
+    context.signal.removeEventListener("abort", wake);
+    stop.abort(WAIT_OVER);
   }
 }

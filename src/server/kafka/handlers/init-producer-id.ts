@@ -6,6 +6,7 @@ import {
   type InitProducerIdResponse,
 } from "../protocol/schemas/index.js";
 import { errorCodeOf, producerErrorCode } from "./kafka-errors.js";
+import { completingTransaction } from "./transactions.js";
 
 /** The largest producer epoch; past it Kafka gives a new producer id (as here). */
 const MAX_EPOCH = 32766;
@@ -55,6 +56,8 @@ async function initTransactional(
   if (transactions === undefined)
     return failed(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   if (transactionalId === "") return failed(KafkaErrorCode.INVALID_REQUEST);
+  if (completingTransaction(transactions, transactionalId))
+    return failed(KafkaErrorCode.CONCURRENT_TRANSACTIONS);
   // v3+ (KIP-360): a producer recovering from an error hands back its id and epoch; only the
   // current instance (or the one whose transaction timed out, one epoch behind) may go on.
   if (request.producerId >= 0) {

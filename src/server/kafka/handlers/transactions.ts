@@ -27,6 +27,18 @@ const TXN_OFFSET_COMMIT_FENCED_FROM = Number.POSITIVE_INFINITY;
 /** Kafka's code for the partitions of a request not attempted because another one failed. */
 const OPERATION_NOT_ATTEMPTED = 55;
 
+/**
+ * Whether the transactional id's last transaction is being completed (its commit or abort
+ * decided, markers being written). Kafka answers CONCURRENT_TRANSACTIONS then, and the client
+ * retries, rather than holding the request until the markers are down.
+ */
+export function completingTransaction(
+  transactions: KafkaTransactions,
+  transactionalId: string,
+): boolean {
+  return transactions.isCompleting(transactionalId);
+}
+
 function transactionsOf(context: RequestContext): KafkaTransactions {
   const transactions = context.backend.transactions;
   // The table serves these APIs only for backends with a coordinator.
@@ -63,7 +75,12 @@ export const addPartitionsToTxnApi = defineApi<
       Number.isInteger(partition) && partition >= 0 && partition < partitionCounts.get(topic)!;
     const allKnown = topics.every((t) => t.partitions.every((p) => known(t.name, p)));
     let errorCode: number = KafkaErrorCode.NONE;
-    if (allKnown)
+    if (
+      allKnown &&
+      completingTransaction(transactionsOf(context), request.v3AndBelowTransactionalId)
+    )
+      errorCode = KafkaErrorCode.CONCURRENT_TRANSACTIONS;
+    else if (allKnown)
       try {
         const partitions: TopicPartition[] = topics.flatMap((t) =>
           t.partitions.map((partition) => ({ topic: t.name, partition })),
@@ -99,6 +116,8 @@ export const addOffsetsToTxnApi = defineApi<AddOffsetsToTxnRequest, AddOffsetsTo
   minVersion: 0,
   maxVersion: 3,
   async handle(request, context) {
+    if (completingTransaction(transactionsOf(context), request.transactionalId))
+      return { errorCode: KafkaErrorCode.CONCURRENT_TRANSACTIONS };
     try {
       await transactionsOf(context).addOffsets(
         request.transactionalId,

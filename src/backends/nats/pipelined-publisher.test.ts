@@ -1,0 +1,122 @@
+import { JetStreamApiError } from "@nats-io/jetstream";
+import { type NatsConnection, TimeoutError, headers } from "@nats-io/transport-node";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { PipelinedPublisher } from "./pipelined-publisher.js";
+
+interface Sent {
+  readonly subject: string;
+  readonly payload: string;
+  readonly reply: string;
+}
+
+/** Just enough of a connection: publishes are recorded, answers are pushed by the test. */
+function fakeConnection() {
+  const sent: Sent[] = [];
+  let deliver: ((m: unknown) => void) | undefined;
+  const nc = {
+    publish(subject: string, payload: Uint8Array, opts: { reply: string }) {
+      sent.push({ subject, payload: Buffer.from(payload).toString(), reply: opts.reply });
+    },
+    subscribe(_subject: string, opts: { callback: (e: Error | null, m: unknown) => void }) {
+      deliver = (m) => opts.callback(null, m);
+      return { unsubscribe: () => (deliver = undefined) };
+    },
+  } as unknown as NatsConnection;
+  const answer = (reply: string, body: object | undefined, code?: number): void => {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    deliver!({
+      subject: reply,
+      data: Buffer.from(text),
+      headers: code === undefined ? undefined : { code },
+      string: () => text,
+    });
+  };
+  return { nc, sent, answer };
+}
+
+const message = (text: string) => ({ payload: Buffer.from(text), headers: headers() });
+
+describe("PipelinedPublisher", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("sends a whole batch at once and matches acks to messages by reply subject", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a"), message("b"), message("c")], false);
+    expect(sent.map((s) => s.payload)).toEqual(["a", "b", "c"]);
+    answer(sent[2]!.reply, { stream: "S", seq: 12 });
+    answer(sent[0]!.reply, { stream: "S", seq: 10 });
+    answer(sent[1]!.reply, { stream: "S", seq: 11 });
+    await expect(done).resolves.toEqual([10, 11, 12]);
+  });
+
+  it("sends again only the unanswered messages of a retryable batch, and takes either answer", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a"), message("b")], true);
+    answer(sent[0]!.reply, { stream: "S", seq: 1 });
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(sent.map((s) => s.payload)).toEqual(["a", "b", "b"]);
+    expect(sent[2]!.reply).toBe(sent[1]!.reply);
+    answer(sent[2]!.reply, { stream: "S", seq: 2, duplicate: true });
+    await expect(done).resolves.toEqual([1, 2]);
+    publisher.close();
+  });
+
+  it("fails a batch without message ids when an ack does not come", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a"), message("b")], false);
+    const failed = expect(done).rejects.toBeInstanceOf(TimeoutError);
+    answer(sent[0]!.reply, { stream: "S", seq: 1 });
+    await vi.advanceTimersByTimeAsync(2000);
+    await failed;
+    expect(sent).toHaveLength(2);
+  });
+
+  it("gives up on a retryable batch at its deadline", async () => {
+    const { nc } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const failed = expect(publisher.publish("s", [message("a")], true)).rejects.toBeInstanceOf(
+      TimeoutError,
+    );
+    await vi.advanceTimersByTimeAsync(15_000);
+    await failed;
+  });
+
+  it("waits a moment after no responders (no stream leader yet), then sends again", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a"), message("b")], true);
+    answer(sent[0]!.reply, undefined, 503);
+    await vi.advanceTimersByTimeAsync(50);
+    answer(sent[1]!.reply, undefined, 503); // the same wait, not a new one
+    await vi.advanceTimersByTimeAsync(49);
+    expect(sent).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent.map((s) => s.payload)).toEqual(["a", "b", "a", "b"]);
+    answer(sent[2]!.reply, { stream: "S", seq: 1 });
+    answer(sent[3]!.reply, { stream: "S", seq: 2 });
+    await expect(done).resolves.toEqual([1, 2]);
+  });
+
+  it("fails the batch with the stream's refusal", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a"), message("b")], true);
+    answer(sent[0]!.reply, {
+      error: { code: 400, err_code: 10054, description: "maximum message size exceeded" },
+    });
+    await expect(done).rejects.toBeInstanceOf(JetStreamApiError);
+    await expect(done).rejects.toThrow(/maximum message size/);
+  });
+
+  it("fails what is still waiting when closed", async () => {
+    const { nc } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a")], true);
+    publisher.close();
+    await expect(done).rejects.toThrow(/closed/);
+  });
+});
