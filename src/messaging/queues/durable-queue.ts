@@ -558,7 +558,7 @@ export class DurableQueue {
     const batch = builder.finish({ baseOffset: end, defaultTimestamp: this.lastTimestamp });
     // A buffer grown for a large message is let go.
     this.scratch = builder.buffer.length <= 4 * SCRATCH_BYTES ? builder.buffer : undefined;
-    const appended = this.log.appendRawBatch(batch, "data", true);
+    const appended = this.log.appendRawBatch(batch, "data", "encoded-here");
     appended.then(done.resolve, done.reject);
     // The log writes synchronously: its end moved, or the append failed (and says why).
     if (this.log.logEndOffset === end + count) written?.resolve(undefined);
