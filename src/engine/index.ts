@@ -46,6 +46,7 @@ export type { FaultSeams } from "./fault-seams.js";
 export { inspectLog, repairLog } from "./log-inspector.js";
 export type { Corruption, InspectVisitor, RepairReport, SegmentReport } from "./log-inspector.js";
 export { loadLog } from "./log-loader.js";
+export { utf8Length, writeUtf8 } from "./short-text.js";
 export type { LoadedLog } from "./log-loader.js";
 export { findResyncPoint } from "./recovery.js";
 export type { ResyncPoint } from "./recovery.js";

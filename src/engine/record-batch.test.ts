@@ -112,6 +112,48 @@ describe("RecordBatch v2", () => {
     }
   });
 
+  it("writes string values and header keys as UTF-8, the same bytes as encodeBatch", () => {
+    const texts = ["plain", "", "née ✓ 𝄞", "x".repeat(300)];
+    const keys = ["h", "ключ", "k".repeat(40), "long ünïcode key ".repeat(3)];
+    const fromStrings = new RecordBatchBuilder(1);
+    const inputs = texts.map((text, i) => ({
+      key: Buffer.from("k"),
+      value: Buffer.from(text, "utf8"),
+      timestamp: 1000 + i,
+      headers: [{ key: keys[i]!, value: Buffer.of(i) }],
+    }));
+    for (const [i, r] of inputs.entries())
+      fromStrings.append(r.key, texts[i]!, r.timestamp, r.headers);
+    const options = { baseOffset: 0, defaultTimestamp: 0 };
+    const built = fromStrings.finish(options);
+    expect(built.equals(encodeBatch(inputs, options))).toBe(true);
+    const decoded = decodeBatches(built) as LogRecord[];
+    expect(decoded.map((r) => r.value?.toString("utf8"))).toEqual(texts);
+    expect(decoded.map((r) => r.headers[0]!.key)).toEqual(keys);
+  });
+
+  it("builds in a caller's scratch buffer and copies each batch out of it", () => {
+    const scratch = Buffer.alloc(BATCH_HEADER_BYTES + 1024);
+    const options = { baseOffset: 0, defaultTimestamp: 0 };
+    const first = new RecordBatchBuilder(1024, scratch);
+    for (const r of records) first.append(r.key, r.value, r.timestamp, r.headers);
+    const batch = first.finish(options);
+    expect(batch.equals(encodeBatch(records, options))).toBe(true);
+    expect(first.buffer).toBe(scratch);
+    // The next batch reuses the scratch buffer: the first must not change.
+    const copy = Buffer.from(batch);
+    const second = new RecordBatchBuilder(1024, first.buffer);
+    second.append(Buffer.from("other"), "y".repeat(200), 0);
+    second.finish(options);
+    expect(second.buffer).toBe(scratch);
+    expect(batch.equals(copy)).toBe(true);
+    const third = new RecordBatchBuilder(1024, second.buffer);
+    third.append(null, "x".repeat(5000), 0); // past the scratch buffer: it grows
+    const large = third.finish(options);
+    expect(third.buffer).not.toBe(scratch);
+    expect((decodeBatches(large) as LogRecord[])[0]!.value?.toString()).toBe("x".repeat(5000));
+  });
+
   it("decodes into the reader's own objects and array, within a range", () => {
     const batch = encodeBatch(records, { baseOffset: 10, defaultTimestamp: 0 });
     const header = checkBatch(batch, 0) as BatchHeader;

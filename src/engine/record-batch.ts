@@ -2,6 +2,7 @@ import { crc32c } from "@node-rs/crc32";
 import { SluiceError } from "../errors/index.js";
 import { MAX_DECOMPRESSED_BATCH_BYTES, codecById } from "./compression.js";
 import type { LogRecord, RecordHeader, RecordInput } from "./record.js";
+import { utf8Length, writeUtf8 } from "./short-text.js";
 import {
   type Cursor,
   readInt64,
@@ -87,7 +88,7 @@ function headersSize(headers: readonly RecordHeader[] | undefined): number {
   if (headers === undefined) return varintSize(0);
   let size = varintSize(headers.length);
   for (const h of headers) {
-    const keyBytes = Buffer.byteLength(h.key);
+    const keyBytes = utf8Length(h.key);
     size += varintSize(keyBytes) + keyBytes;
     size += h.value === null ? varintSize(-1) : varintSize(h.value.length) + h.value.length;
   }
@@ -137,7 +138,7 @@ function recordBytes(
   value: Buffer | null,
   headers: readonly RecordHeader[] | undefined,
 ): number {
-  const body = recordBodyBytes(timestampDelta, offsetDelta, key, value, headers);
+  const body = recordBodyBytes(timestampDelta, offsetDelta, key, value?.length ?? -1, headers);
   return varintSize(body) + body;
 }
 
@@ -145,12 +146,12 @@ function recordBodyBytes(
   timestampDelta: number,
   offsetDelta: number,
   key: Buffer | null,
-  value: Buffer | null,
+  valueBytes: number,
   headers: readonly RecordHeader[] | undefined,
 ): number {
   let body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta);
   body += key === null ? 1 : varintSize(key.length) + key.length;
-  body += value === null ? 1 : varintSize(value.length) + value.length;
+  body += valueBytes < 0 ? 1 : varintSize(valueBytes) + valueBytes;
   return body + headersSize(headers);
 }
 
@@ -169,10 +170,25 @@ export class RecordBatchBuilder {
   private baseTimestamp = 0;
   private maxTimestamp = -1;
   private lastDelta = -1;
+  /** Built in a caller's scratch buffer: `finish` copies the batch out of it. */
+  private readonly scratch: boolean;
 
-  /** `recordsBytes`: room to reserve for records (the buffer grows past it when needed). */
-  constructor(recordsBytes: number) {
-    this.buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + Math.max(0, recordsBytes));
+  /**
+   * `recordsBytes`: room to reserve for records (the buffer grows past it when needed). With a
+   * `scratch` buffer the batch is built in it (or in a larger one, if it must grow) and copied
+   * out by `finish`: a caller that builds batch after batch keeps one buffer (`buffer`) for all
+   * of them, and each batch costs one allocation of exactly its size.
+   */
+  constructor(recordsBytes: number, scratch?: Buffer) {
+    const wanted = BATCH_HEADER_BYTES + Math.max(0, recordsBytes);
+    this.scratch = scratch !== undefined;
+    this.buf =
+      scratch !== undefined && scratch.length >= wanted ? scratch : Buffer.allocUnsafe(wanted);
+  }
+
+  /** The buffer built in: the scratch buffer given, or the larger one it grew into. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   get recordCount(): number {
@@ -184,17 +200,22 @@ export class RecordBatchBuilder {
     return this.pos;
   }
 
-  /** Appends one record; timestamps must not go backwards within the batch's base timestamp. */
+  /**
+   * Appends one record; timestamps must not go backwards within the batch's base timestamp. A
+   * string value is written as UTF-8 straight into the batch (no buffer of its own).
+   */
   append(
     key: Buffer | null,
-    value: Buffer | null,
+    value: Buffer | string | null,
     timestamp: number,
     headers?: readonly RecordHeader[],
     offsetDelta = this.count,
   ): void {
     if (this.count === 0) this.baseTimestamp = timestamp;
     const timestampDelta = timestamp - this.baseTimestamp;
-    const body = recordBodyBytes(timestampDelta, offsetDelta, key, value, headers);
+    const valueBytes =
+      value === null ? -1 : typeof value === "string" ? Buffer.byteLength(value) : value.length;
+    const body = recordBodyBytes(timestampDelta, offsetDelta, key, valueBytes, headers);
     const needed = varintSize(body) + body;
     if (this.pos + needed > this.buf.length) this.grow(needed);
     const buf = this.buf;
@@ -211,17 +232,17 @@ export class RecordBatchBuilder {
     }
     if (value === null) buf[pos++] = 1;
     else {
-      pos = writeVarint(buf, pos, value.length);
-      buf.set(value, pos);
-      pos += value.length;
+      pos = writeVarint(buf, pos, valueBytes);
+      if (typeof value === "string") buf.write(value, pos, valueBytes, "utf8");
+      else buf.set(value, pos);
+      pos += valueBytes;
     }
     if (headers === undefined) buf[pos++] = 0;
     else {
       pos = writeVarint(buf, pos, headers.length);
       for (const h of headers) {
-        const keyBytes = Buffer.byteLength(h.key);
-        pos = writeVarint(buf, pos, keyBytes);
-        pos += buf.write(h.key, pos, "utf8");
+        pos = writeVarint(buf, pos, utf8Length(h.key));
+        pos = writeUtf8(buf, pos, h.key);
         if (h.value === null) pos = writeVarint(buf, pos, -1);
         else {
           pos = writeVarint(buf, pos, h.value.length);
@@ -255,7 +276,7 @@ export class RecordBatchBuilder {
     let batch: Buffer;
     if (compression === 0) {
       batch =
-        this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES
+        !this.scratch && (this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES)
           ? this.buf.subarray(0, this.pos)
           : Buffer.from(this.buf.subarray(0, this.pos));
     } else {

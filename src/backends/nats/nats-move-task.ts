@@ -1,5 +1,5 @@
 import type { PreparedSend } from "../../messaging/queues/durable-queue.js";
-import { decodeAttributes } from "../../messaging/queues/message-record.js";
+import { fromJsonMeta } from "../../messaging/queues/message-record.js";
 import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
 import type {
   MessageMoveTask as MoveTaskView,
@@ -255,8 +255,9 @@ function asSend(
     sentAt: fifo ? now : m.sentAt,
     skipDeduplication: true,
   };
-  if (meta.a !== undefined) send.attributes = decodeAttributes(meta.a);
-  if (meta.y !== undefined) send.systemAttributes = decodeAttributes(meta.y);
+  const { a: attributes, y: systemAttributes } = fromJsonMeta(meta);
+  if (attributes !== undefined) send.attributes = attributes;
+  if (systemAttributes !== undefined) send.systemAttributes = systemAttributes;
   if (meta.g !== undefined) send.groupId = meta.g;
   if (meta.d !== undefined) send.deduplicationId = meta.d;
   if (deadLetterSourceArn !== undefined) send.deadLetterSourceArn = deadLetterSourceArn;

@@ -11,6 +11,7 @@ import {
   checkId,
   checkIntParameter,
 } from "../../messaging/queues/message-validation.js";
+import { fromJsonMeta } from "../../messaging/queues/message-record.js";
 import { prepareSend, sendResult } from "../../messaging/queues/prepared-send.js";
 import {
   MAX_MESSAGE_SIZE,
@@ -559,14 +560,18 @@ export class NatsQueueService implements QueueService {
       if (taken.length > 0) {
         const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
         const messages = taken.map((m) =>
-          buildMessage({ body: m.body, meta: m.meta, state: queuedView(m, now) }, projection, {
-            ...context,
-            receiptHandle: this.receipts.encode({
-              queueUid: queue.uid,
-              seq: m.seq,
-              receiveCount: m.receiveCount,
-            }),
-          }),
+          buildMessage(
+            { body: m.body, meta: fromJsonMeta(m.meta), state: queuedView(m, now) },
+            projection,
+            {
+              ...context,
+              receiptHandle: this.receipts.encode({
+                queueUid: queue.uid,
+                seq: m.seq,
+                receiveCount: m.receiveCount,
+              }),
+            },
+          ),
         );
         if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
         return { Messages: messages };
@@ -769,7 +774,9 @@ export class NatsQueueService implements QueueService {
     const messages: PeekedMessage[] = [];
     for (const m of queue.state.inOrder(after)) {
       if (messages.length >= max) break;
-      messages.push(buildPeekedMessage({ state: queuedView(m, now), meta: m.meta, body: m.body }));
+      messages.push(
+        buildPeekedMessage({ state: queuedView(m, now), meta: fromJsonMeta(m.meta), body: m.body }),
+      );
     }
     return { Messages: messages };
   }

@@ -156,10 +156,9 @@ export class NatsQueue {
       const meta: Writable<MessageMeta> = { i: messageId };
       if (send.groupId !== undefined) meta.g = send.groupId;
       if (send.deduplicationId !== undefined) meta.d = send.deduplicationId;
-      if (send.attributes !== undefined && Object.keys(send.attributes).length > 0)
-        meta.a = encodeAttributes(send.attributes);
-      if (send.systemAttributes !== undefined && Object.keys(send.systemAttributes).length > 0)
-        meta.y = encodeAttributes(send.systemAttributes);
+      if (send.attributes !== undefined) meta.a = encodeAttributes(send.attributes.toAttributes());
+      if (send.systemAttributes !== undefined)
+        meta.y = encodeAttributes(send.systemAttributes.toAttributes());
       if (send.delayMs > 0) meta.v = now + send.delayMs;
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;

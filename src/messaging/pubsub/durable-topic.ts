@@ -4,6 +4,7 @@ import type { Clock } from "../../time/index.js";
 import { ExpiringMap } from "../queues/expiring-map.js";
 import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
 import { type PublishedMessage, decodeMessage, encodeMessage } from "./published-message.js";
+import { type RawQueueContent, rawQueueContent } from "./raw-queue-content.js";
 import { type FilterVerdicts, SharedFilters } from "./shared-filters.js";
 import { AppendCoalescer } from "../bus/append-coalescer.js";
 
@@ -21,6 +22,7 @@ export class StoredMessage {
   private attributesView: Record<string, unknown> | undefined;
   private bodyView: unknown;
   private bodyParsed = false;
+  private rawToQueues: RawQueueContent | undefined;
   /** What the topic's filter policies made of this message (see SharedFilters). */
   verdicts: FilterVerdicts | undefined;
 
@@ -31,6 +33,11 @@ export class StoredMessage {
 
   get attributesForFiltering(): Record<string, unknown> {
     return (this.attributesView ??= attributesForFiltering(this.message.MessageAttributes));
+  }
+
+  /** What raw deliveries send to queues, made once for all of this topic's subscriptions. */
+  get rawQueueContent(): RawQueueContent {
+    return (this.rawToQueues ??= rawQueueContent(this.message));
   }
 
   get bodyForFiltering(): unknown {

@@ -2,7 +2,8 @@ import { SluiceError, asError } from "../../errors/index.js";
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { handleAll, retry, type RetryPolicy } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
-import { type QueueService, type SendMessageInput, sendInBulk } from "../queues/index.js";
+import { type BulkSendEntry, type QueueService, sendInBulk } from "../queues/index.js";
+import type { Writable } from "../queues/writable.js";
 import { retrySettings, parseRedrivePolicy, type RetrySettings } from "./delivery-policy.js";
 import { type DurableTopic, type StoredMessage, sequenceNumberOf } from "./durable-topic.js";
 import { notificationEnvelope } from "./envelope.js";
@@ -257,38 +258,28 @@ export class SubscriptionDelivery {
     );
   }
 
-  private queueEntry(m: StoredMessage): Omit<SendMessageInput, "QueueUrl"> {
+  private queueEntry(m: StoredMessage): BulkSendEntry {
     const message = m.message;
     const fifo = this.record.endpoint.endsWith(".fifo");
-    const attributes: Record<
-      string,
-      { DataType: string; StringValue?: string; BinaryValue?: Uint8Array }
-    > = {};
-    if (this.raw())
-      for (const [name, a] of Object.entries(message.MessageAttributes))
-        attributes[name] =
-          a.BinaryValue === undefined
-            ? {
-                DataType: a.DataType === "String.Array" ? "String" : a.DataType,
-                StringValue: a.StringValue ?? "",
-              }
-            : { DataType: a.DataType, BinaryValue: a.BinaryValue };
-    return {
-      MessageBody: this.raw() ? message.Message : this.envelope(m),
-      ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
-      ...(fifo && message.MessageGroupId !== undefined
-        ? {
-            MessageGroupId: message.MessageGroupId,
-            MessageDeduplicationId: message.MessageDeduplicationId ?? message.MessageId,
-          }
-        : {}),
-    };
+    const entry: Writable<BulkSendEntry> = { MessageBody: "" };
+    if (this.raw()) {
+      // The same for every queue subscription of this message: made once (see StoredMessage).
+      const content = m.rawQueueContent;
+      entry.MessageBody = content.body;
+      entry.MD5OfMessageBody = content.bodyMd5;
+      if (content.attributes !== undefined) entry.MessageAttributes = content.attributes;
+    } else entry.MessageBody = this.envelope(m);
+    if (fifo && message.MessageGroupId !== undefined) {
+      entry.MessageGroupId = message.MessageGroupId;
+      entry.MessageDeduplicationId = message.MessageDeduplicationId ?? message.MessageId;
+    }
+    return entry;
   }
 
   private async sendToQueue(
     arn: string,
     messages: readonly StoredMessage[],
-    entry: (m: StoredMessage) => Omit<SendMessageInput, "QueueUrl">,
+    entry: (m: StoredMessage) => BulkSendEntry,
   ): Promise<readonly StoredMessage[]> {
     const queues = this.context.queues;
     if (queues === undefined) throw new DeliveryFailure("no queue service to deliver to");

@@ -1,8 +1,10 @@
+import { MessageAttributeSet } from "./message-attribute-set.js";
 import type {
   BulkQueueSender,
+  BulkSendEntry,
   BulkSendResult,
   QueueService,
-  SendMessageInput,
+  SendMessageBatchRequestEntry,
 } from "./queue-service.js";
 import { QueueError } from "./queue-error.js";
 
@@ -21,7 +23,7 @@ function hasBulkSend(queues: QueueService): queues is QueueService & BulkQueueSe
 export async function sendInBulk(
   queues: QueueService,
   queueUrl: string,
-  entries: readonly Omit<SendMessageInput, "QueueUrl">[],
+  entries: readonly BulkSendEntry[],
 ): Promise<BulkSendResult> {
   if (entries.length === 0) return { failed: [] };
   if (hasBulkSend(queues)) return queues.sendMessagesInBulk(queueUrl, entries);
@@ -30,7 +32,7 @@ export async function sendInBulk(
     const chunk = entries.slice(start, start + SQS_BATCH_ENTRIES);
     const result = await queues.sendMessageBatch({
       QueueUrl: queueUrl,
-      Entries: chunk.map((entry, i) => ({ ...entry, Id: String(i) })),
+      Entries: chunk.map((entry, i) => batchEntry(entry, String(i))),
     });
     for (const f of result.Failed)
       failed.push({
@@ -39,4 +41,18 @@ export async function sendInBulk(
       });
   }
   return { failed };
+}
+
+/** An entry as SendMessageBatch takes it: plain attributes, no precomputed digest. */
+function batchEntry(entry: BulkSendEntry, id: string): SendMessageBatchRequestEntry {
+  const { MessageAttributes, MD5OfMessageBody: _digest, ...rest } = entry;
+  if (MessageAttributes === undefined) return { ...rest, Id: id };
+  return {
+    ...rest,
+    Id: id,
+    MessageAttributes:
+      MessageAttributes instanceof MessageAttributeSet
+        ? MessageAttributes.toAttributes()
+        : MessageAttributes,
+  };
 }

@@ -6,6 +6,7 @@ import {
   type FsyncPolicy,
   type Log,
   type LogRecord,
+  RecordBatchBuilder,
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
@@ -22,18 +23,17 @@ import {
   type DelayEntry,
   type DeleteEntry,
   MESSAGE_KEY,
-  type MessageMeta,
   PURGE_KEY,
   type PurgeEntry,
   RECEIVE_KEY,
   type ReceiveEntry,
   WINDOW_KEY,
-  encodeAttributes,
-  journalRecord,
-  messageRecord,
+  MESSAGE_HEADER_KEY,
+  readHeader,
   readJournal,
-  readMeta,
 } from "./message-record.js";
+import type { MessageAttributeSet } from "./message-attribute-set.js";
+import { type MessageHeader, encodeHeader } from "./message-header.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
 import {
@@ -44,7 +44,6 @@ import {
   QueuedMessage,
   VISIBLE,
 } from "./queue-state.js";
-import type { MessageAttributeValue } from "./queue-service.js";
 import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
 import {
   type CarriedAttempt,
@@ -73,8 +72,8 @@ export interface PreparedSend {
   readonly body: string;
   /** MD5 of the body, when the sender computed it already (it is answered on receive too). */
   readonly bodyMd5?: string;
-  readonly attributes?: Readonly<Record<string, MessageAttributeValue>>;
-  readonly systemAttributes?: Readonly<Record<string, MessageAttributeValue>>;
+  readonly attributes?: MessageAttributeSet;
+  readonly systemAttributes?: MessageAttributeSet;
   readonly groupId?: string;
   /** Explicit or content-based; used for FIFO deduplication unless `skipDeduplication`. */
   readonly deduplicationId?: string;
@@ -99,6 +98,14 @@ interface DedupEntry extends SendOutcome {
   /** Offset of the record that holds it: the send, or a window record that carried it. */
   offset: number;
 }
+
+/**
+ * A queue builds each turn's batch in a scratch buffer of its own, of this size to start with
+ * (grown for larger batches; kept up to four times this), then copies the batch out into a
+ * buffer of exactly its size: one allocation per batch (from Node's pool when small), none per
+ * record, and no growing buffer copied over and over.
+ */
+const SCRATCH_BYTES = 16 * 1024;
 
 /** This turn's records go to the log at once past this size (a batch stays far below its limit). */
 const PENDING_FLUSH_BYTES = 1024 * 1024;
@@ -126,7 +133,7 @@ const WINDOW_RECORD_ENTRIES = 5000;
 /** A message of this queue read back from its log. */
 export interface StoredMessage {
   readonly state: QueuedMessage;
-  readonly meta: MessageMeta;
+  readonly meta: MessageHeader;
   readonly body: string;
   /** MD5 of the body, if it is known without hashing it again. */
   readonly bodyMd5?: string | undefined;
@@ -178,9 +185,12 @@ export class DurableQueue {
   private lastAppend: Promise<unknown> = Promise.resolve();
   /** Records decoded by the last read that went to the log (see COLD_READ_AHEAD_RECORDS). */
   private readAhead = new Map<number, LogRecord>();
-  /** Records appended in this event-loop turn, not yet handed to the log (see `append`). */
-  private pending: RecordInput[] = [];
-  private pendingBytes = 0;
+  /** Records appended in this event-loop turn, encoded, not yet handed to the log (`append`). */
+  private pending: RecordBatchBuilder | undefined;
+  /** Where each turn's batch is built before it is copied out (see SCRATCH_BYTES). */
+  private scratch: Buffer | undefined;
+  /** Timestamps given to records never go back (the clock may). */
+  private lastTimestamp = 0;
   private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
   /** Resolves when this turn's batch is written (in the OS, not yet on the device). */
   private pendingWritten: Promise<unknown> = Promise.resolve();
@@ -298,7 +308,6 @@ export class DurableQueue {
   send(sends: readonly PreparedSend[]): { outcomes: SendOutcome[]; durable: Promise<unknown> } {
     const now = this.clock.now();
     this.advance();
-    const records: RecordInput[] = [];
     const added: QueuedMessage[] = [];
     const outcomes: SendOutcome[] = [];
     const base = this.endOffset;
@@ -311,21 +320,18 @@ export class DurableQueue {
           continue;
         }
       }
-      const seq = base + records.length;
+      const seq = base + added.length;
       const messageId = send.messageId ?? randomUUID();
       const visibleAt = now + send.delayMs;
-      const meta: Writable<MessageMeta> = { i: messageId };
+      const meta: Writable<MessageHeader> = { i: messageId };
       if (send.groupId !== undefined) meta.g = send.groupId;
       if (send.deduplicationId !== undefined) meta.d = send.deduplicationId;
-      if (send.attributes !== undefined && Object.keys(send.attributes).length > 0)
-        meta.a = encodeAttributes(send.attributes);
-      if (send.systemAttributes !== undefined && Object.keys(send.systemAttributes).length > 0)
-        meta.y = encodeAttributes(send.systemAttributes);
+      if (send.attributes !== undefined) meta.a = send.attributes;
+      if (send.systemAttributes !== undefined) meta.y = send.systemAttributes;
       if (send.delayMs > 0) meta.v = visibleAt;
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
-      const body = Buffer.from(send.body, "utf8");
-      records.push(messageRecord(body, meta));
+      this.appendMessage(send.body, meta);
       const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
       // A string holds up to two bytes a character; the metadata is small next to the body.
@@ -345,8 +351,8 @@ export class DurableQueue {
       }
     }
     // A call of duplicates only is acknowledged once the first sends are durable too.
-    if (records.length === 0) return { outcomes, durable: this.lastAppend };
-    const durable = this.append(records);
+    if (added.length === 0) return { outcomes, durable: this.lastAppend };
+    const durable = this.appended();
     for (const message of added) this.state.add(message, now);
     this.metrics.sent.inc(added.length);
     this.metrics.depth(this.state);
@@ -405,11 +411,11 @@ export class DurableQueue {
    * message (the delete's), not two.
    */
   private journalReceive(taken: readonly QueuedMessage[], entry: ReceiveEntry): Promise<unknown> {
-    if (!this.fsyncAlways) return this.append([journalRecord(RECEIVE_KEY, entry)]);
+    if (!this.fsyncAlways) return this.appendJournal(RECEIVE_KEY, entry);
     let newest = 0;
     for (const m of taken) if (m.offset > newest) newest = m.offset;
     const messagesDurable = this.log.durableEndOffset > newest ? undefined : this.lastAppend;
-    void this.append([journalRecord(RECEIVE_KEY, entry)]);
+    void this.appendJournal(RECEIVE_KEY, entry);
     const written = this.pendingWritten;
     return messagesDurable === undefined ? written : Promise.all([written, messagesDurable]);
   }
@@ -428,7 +434,7 @@ export class DurableQueue {
   journalDelete(seqs: readonly number[]): Promise<unknown> {
     if (seqs.length === 0) return Promise.resolve();
     const entry: DeleteEntry = { s: [...seqs] };
-    return this.append([journalRecord(DELETE_KEY, entry)]);
+    return this.appendJournal(DELETE_KEY, entry);
   }
 
   /** Sets new visibility deadlines (`attemptId`: a retried receive resetting its own). */
@@ -446,7 +452,7 @@ export class DurableQueue {
       v: changes.map((c) => c.due),
     };
     if (attemptId !== undefined) entry.a = attemptId;
-    return this.append([journalRecord(CHANGE_KEY, entry)]);
+    return this.appendJournal(CHANGE_KEY, entry);
   }
 
   /**
@@ -462,7 +468,7 @@ export class DurableQueue {
     this.notify();
     if (this.waiters.size > 0) this.armWakeTimer();
     const entry: DelayEntry = { d: delayMs };
-    return this.append([journalRecord(DELAY_KEY, entry)]);
+    return this.appendJournal(DELAY_KEY, entry);
   }
 
   /** Deletes every message sent so far. */
@@ -471,21 +477,44 @@ export class DurableQueue {
     this.state.removeBefore(before);
     this.lastPurgeAt = this.clock.now();
     const entry: PurgeEntry = { b: before };
-    return this.append([journalRecord(PURGE_KEY, entry)]);
+    return this.appendJournal(PURGE_KEY, entry);
   }
 
   /** The offset the next record appended gets (records of this turn included). */
   get endOffset(): number {
-    return this.log.logEndOffset + this.pending.length;
+    return this.log.logEndOffset + (this.pending?.recordCount ?? 0);
+  }
+
+  /** Appends a journal entry (see `appended`), resolving once it is durable. */
+  private appendJournal(key: Buffer, entry: object): Promise<unknown> {
+    this.builder().append(key, JSON.stringify(entry), this.timestamp());
+    return this.appended();
+  }
+
+  /** Adds a message record to this turn's batch, its body encoded straight into it. */
+  private appendMessage(body: string, header: MessageHeader): void {
+    this.builder().append(MESSAGE_KEY, body, this.timestamp(), [
+      { key: MESSAGE_HEADER_KEY, value: encodeHeader(header) },
+    ]);
+  }
+
+  private builder(): RecordBatchBuilder {
+    return (this.pending ??= new RecordBatchBuilder(SCRATCH_BYTES, this.scratch));
+  }
+
+  private timestamp(): number {
+    const now = this.clock.now();
+    if (now > this.lastTimestamp) this.lastTimestamp = now;
+    return this.lastTimestamp;
   }
 
   /**
-   * Appends records, resolving once they are durable. Every append of one event-loop turn,
-   * whichever caller made it (sends, receives, deletes of concurrent callers), goes to the log
-   * as one batch: one encode, one write and, under fsync "always", one share of a group commit.
-   * Durability resolves in log order, so the newest append stands for all before it.
+   * The durability of what this turn appended so far. Every append of one event-loop turn,
+   * whichever caller made it (sends, receives, deletes of concurrent callers), is encoded into
+   * one batch and goes to the log as one write and, under fsync "always", one share of a group
+   * commit. Durability resolves in log order, so the newest append stands for all before it.
    */
-  private append(records: RecordInput[]): Promise<unknown> {
+  private appended(): Promise<unknown> {
     if (this.pendingDone === undefined) {
       this.lastAppend = new Promise((resolve, reject) => {
         this.pendingDone = { resolve, reject };
@@ -497,12 +526,8 @@ export class DurableQueue {
       });
       this.pendingWritten.catch(() => undefined);
     }
-    for (const record of records) {
-      this.pending.push(record);
-      this.pendingBytes += (record.value?.length ?? 0) + (record.headers?.[0]?.value?.length ?? 0);
-    }
     const appended = this.lastAppend;
-    if (this.pendingBytes >= PENDING_FLUSH_BYTES) this.flushPending();
+    if ((this.pending?.sizeBytes ?? 0) >= PENDING_FLUSH_BYTES) this.flushPending();
     else if (!this.flushQueued) {
       this.flushQueued = true;
       const flush = (): void => {
@@ -522,17 +547,21 @@ export class DurableQueue {
   private flushPending(): void {
     const done = this.pendingDone;
     const written = this.pendingWrittenDone;
-    if (done === undefined) return;
-    const records = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+    const builder = this.pending;
+    if (done === undefined || builder === undefined) return;
+    this.pending = undefined;
     this.pendingDone = undefined;
     this.pendingWrittenDone = undefined;
+    const count = builder.recordCount;
     const end = this.log.logEndOffset;
-    const appended = this.log.append(records);
+    // Copied out of the scratch buffer: the log gives it its offsets and keeps it.
+    const batch = builder.finish({ baseOffset: end, defaultTimestamp: this.lastTimestamp });
+    // A buffer grown for a large message is let go.
+    this.scratch = builder.buffer.length <= 4 * SCRATCH_BYTES ? builder.buffer : undefined;
+    const appended = this.log.appendRawBatch(batch, "data", "encoded-here");
     appended.then(done.resolve, done.reject);
     // The log writes synchronously: its end moved, or the append failed (and says why).
-    if (this.log.logEndOffset === end + records.length) written?.resolve(undefined);
+    if (this.log.logEndOffset === end + count) written?.resolve(undefined);
     else appended.catch((error: unknown) => written?.reject(error));
   }
 
@@ -562,7 +591,7 @@ export class DurableQueue {
       for (const i of cold) {
         const state = messages[i]!;
         const record = records.get(state.offset)!;
-        stored[i] = { state, meta: readMeta(record), body: record.value?.toString("utf8") ?? "" };
+        stored[i] = { state, meta: readHeader(record), body: record.value?.toString("utf8") ?? "" };
       }
     }
     return stored;
@@ -578,7 +607,7 @@ export class DurableQueue {
     }
     if (missing.length === 0) return byOffset;
     // Messages sent in this turn are still pending: hand them to the log first.
-    if (this.pending.length > 0) {
+    if (this.pending !== undefined) {
       const logEnd = this.log.logEndOffset;
       if (missing.some((offset) => offset >= logEnd)) this.flushPending();
     }
@@ -728,9 +757,10 @@ export class DurableQueue {
     window: ReplayedWindow,
     now: number,
   ): void {
+    if (record.timestamp > this.lastTimestamp) this.lastTimestamp = record.timestamp;
     const kind = record.key?.[0];
     if (kind === MESSAGE_KEY[0]) {
-      const meta = readMeta(record);
+      const meta = readHeader(record);
       const seq = meta.q ?? record.offset;
       const sentAt = meta.st ?? record.timestamp;
       const group = this.config.fifo ? this.state.group(meta.g ?? "") : undefined;
@@ -845,8 +875,8 @@ export class DurableQueue {
     if (carry.length > 0) {
       const stored = this.read(carry);
       const base = this.endOffset;
-      const records = stored.map(({ state: m, meta, body }) => {
-        const carried: Writable<MessageMeta> = {
+      for (const { state: m, meta, body } of stored) {
+        const carried: Writable<MessageHeader> = {
           ...meta,
           q: m.seq,
           st: m.sentAt,
@@ -858,9 +888,9 @@ export class DurableQueue {
         delete carried.v;
         if (m.state === INFLIGHT) carried.due = m.due;
         else if (m.state === DELAYED) carried.v = m.due;
-        return messageRecord(Buffer.from(body, "utf8"), carried);
-      });
-      const appended = this.append(records);
+        this.appendMessage(body, carried);
+      }
+      const appended = this.appended();
       carry.forEach((m, i) => (m.offset = base + i));
       await appended;
     }
@@ -942,7 +972,7 @@ export class DurableQueue {
     );
     this.pendingDone = undefined;
     this.pendingWrittenDone = undefined;
-    this.pending = [];
+    this.pending = undefined;
     this.log.kill();
     this.windowLog?.kill();
     this.notify();

@@ -14,6 +14,7 @@ import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable
 import { MAX_MOVE_RATE, MessageMoveTask, type MoveTaskRecord } from "./message-move-task.js";
 import { transferMessages } from "./message-transfer.js";
 import { checkBatchEntries, checkId, checkIntParameter } from "./message-validation.js";
+import { AttributeSetReuse } from "./message-attribute-set.js";
 import { prepareSend, sendResult } from "./prepared-send.js";
 import {
   MAX_MESSAGE_SIZE,
@@ -36,6 +37,7 @@ import type {
   BatchResult,
   BatchResultErrorEntry,
   BulkQueueSender,
+  BulkSendEntry,
   BulkSendResult,
   ChangeMessageVisibilityBatchInput,
   ChangeMessageVisibilityInput,
@@ -423,9 +425,11 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
       );
     const failed: BatchResultErrorEntry[] = [];
     const accepted: { id: string; send: PreparedSend }[] = [];
+    const reuse = new AttributeSetReuse();
     entries.forEach((entry, i) => {
       try {
-        accepted.push({ id: entry.Id, send: prepareSend(queue.config, entry, `Entries[${i}].`) });
+        const send = prepareSend(queue.config, entry, `Entries[${i}].`, undefined, reuse);
+        accepted.push({ id: entry.Id, send });
       } catch (error) {
         failed.push(failure(entry.Id, error));
       }
@@ -443,14 +447,17 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
 
   async sendMessagesInBulk(
     queueUrl: string,
-    entries: readonly Omit<SendMessageInput, "QueueUrl">[],
+    entries: readonly BulkSendEntry[],
   ): Promise<BulkSendResult> {
     const queue = this.queueOf(queueUrl);
     const failed: { index: number; error: Error }[] = [];
     const accepted: PreparedSend[] = [];
+    const reuse = new AttributeSetReuse();
     for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const at = `Entries[${i}].`;
       try {
-        accepted.push(prepareSend(queue.config, entries[i]!, `Entries[${i}].`));
+        accepted.push(prepareSend(queue.config, entry, at, entry.MD5OfMessageBody, reuse));
       } catch (error) {
         failed.push({ index: i, error: asError(error) });
       }

@@ -6,3 +6,4 @@ export { QueueError, isQueueError } from "./queue-error.js";
 export type { QueueErrorName } from "./queue-error.js";
 export type { QueueAddressing } from "./queue-address.js";
 export { md5OfAttributes, md5OfBody } from "./message-digest.js";
+export { MessageAttributeSet } from "./message-attribute-set.js";

@@ -1,10 +1,14 @@
 import { SluiceError } from "../../errors/index.js";
-import type { LogRecord, RecordHeader, RecordInput } from "../../engine/index.js";
+import type { LogRecord } from "../../engine/index.js";
 import type { MessageAttributeValue } from "./queue-service.js";
+import { MessageAttributeSet } from "./message-attribute-set.js";
+import { BINARY_HEADER_FORMAT, type MessageHeader, decodeHeader } from "./message-header.js";
+import type { Writable } from "./writable.js";
 
 /**
  * How a queue's log holds its messages and its journal. Every record's key is one byte naming
- * its kind: "m" a message (body as the value, everything else as JSON in the "m" header), and
+ * its kind: "m" a message (body as the value, everything else in the "m" header: binary, see
+ * `message-header.ts`, or JSON in records of the first format), and
  * journal entries that change message state, each a JSON value naming messages by sequence
  * number: "r" received, "d" deleted, "c" visibility changed, "p" purged, and "y" a new
  * FIFO queue delay applied to the messages never received; "w" carries the FIFO deduplication
@@ -21,7 +25,10 @@ export const WINDOW_KEY = Buffer.from("w");
 
 type StoredAttribute = { t: string; s: string } | { t: string; b: string };
 
-/** Everything about a message except its body, as stored in the record's "m" header. */
+/**
+ * Everything about a message except its body, as the first record format stored it: JSON in
+ * the record's "m" header (still read), and as the NATS backend stores it.
+ */
 export interface MessageMeta {
   /** MessageId. */
   readonly i: string;
@@ -73,24 +80,38 @@ export function decodeAttributes(
   return out;
 }
 
-export function messageRecord(body: Buffer, meta: MessageMeta): RecordInput {
-  const headers: RecordHeader[] = [{ key: "m", value: Buffer.from(JSON.stringify(meta), "utf8") }];
-  return { key: MESSAGE_KEY, value: body, headers };
-}
+/** The record header holding a message's header (binary, or JSON in the first format). */
+export const MESSAGE_HEADER_KEY = "m";
 
-export function journalRecord(key: Buffer, entry: object): RecordInput {
-  return { key, value: Buffer.from(JSON.stringify(entry), "utf8") };
-}
-
-/** The meta header of a message record. */
-export function readMeta(record: LogRecord): MessageMeta {
-  const header = record.headers.find((h) => h.key === "m");
+/** The header of a message record, in either format (binary, or the first one's JSON). */
+export function readHeader(record: LogRecord): MessageHeader {
+  const header = record.headers.find((h) => h.key === MESSAGE_HEADER_KEY);
   if (header?.value == null) throw corrupt(record, "a message record without its meta header");
+  if (header.value[0] === BINARY_HEADER_FORMAT) {
+    try {
+      return decodeHeader(header.value);
+    } catch (cause) {
+      throw corrupt(record, "a message header that does not decode", cause);
+    }
+  }
+  let meta: MessageMeta;
   try {
-    return JSON.parse(header.value.toString("utf8")) as MessageMeta;
+    meta = JSON.parse(header.value.toString("utf8")) as MessageMeta;
   } catch (cause) {
     throw corrupt(record, "a message meta header that is not JSON", cause);
   }
+  return fromJsonMeta(meta);
+}
+
+/** The in-memory header of a message stored as JSON meta (first format, NATS entries). */
+export function fromJsonMeta(meta: MessageMeta): MessageHeader {
+  const { a, y, ...rest } = meta;
+  const header: Writable<MessageHeader> = rest;
+  const attributes = a === undefined ? undefined : MessageAttributeSet.of(decodeAttributes(a));
+  if (attributes !== undefined) header.a = attributes;
+  const system = y === undefined ? undefined : MessageAttributeSet.of(decodeAttributes(y));
+  if (system !== undefined) header.y = system;
+  return header;
 }
 
 /** The JSON value of a journal record. */

@@ -1,6 +1,5 @@
 import type { Writable } from "./writable.js";
 import type { DurableQueue, PreparedSend, StoredMessage } from "./durable-queue.js";
-import { decodeAttributes } from "./message-record.js";
 
 /**
  * Moves messages (read from `source`, and already taken out of its state) into other queues, keeping their
@@ -49,8 +48,8 @@ function asSend(
     sentAt: destination.config.fifo ? now : state.sentAt,
     skipDeduplication: true,
   };
-  if (meta.a !== undefined) send.attributes = decodeAttributes(meta.a);
-  if (meta.y !== undefined) send.systemAttributes = decodeAttributes(meta.y);
+  if (meta.a !== undefined) send.attributes = meta.a;
+  if (meta.y !== undefined) send.systemAttributes = meta.y;
   if (meta.g !== undefined) send.groupId = meta.g;
   if (meta.d !== undefined) send.deduplicationId = meta.d;
   if (deadLetterSourceArn !== undefined) send.deadLetterSourceArn = deadLetterSourceArn;

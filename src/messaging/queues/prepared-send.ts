@@ -1,32 +1,35 @@
 import type { Writable } from "./writable.js";
-import { contentDeduplicationId, md5OfAttributes, md5OfBody } from "./message-digest.js";
-import {
-  checkBody,
-  checkId,
-  checkIntParameter,
-  checkMessageAttributes,
-  copyAttributes,
-} from "./message-validation.js";
+import { AttributeSetReuse, MessageAttributeSet } from "./message-attribute-set.js";
+import { contentDeduplicationId, md5OfBody } from "./message-digest.js";
+import { checkBody, checkId, checkIntParameter } from "./message-validation.js";
 import type { PreparedSend } from "./durable-queue.js";
 import type { QueueConfig } from "./queue-attributes.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
-import type { SendMessageInput, SendMessageResult } from "./queue-service.js";
+import type { BulkSendEntry, SendMessageResult } from "./queue-service.js";
 import { formatSequenceNumber } from "./received-message.js";
 
 /**
  * Validates a send against its queue's settings (body, attributes, size, delay, FIFO group and
  * deduplication rules) and turns it into what the queue stores; `at` prefixes error fields
- * ("Entries[3].") in batch calls.
+ * ("Entries[3].") in batch calls. Attributes given as a set were validated when it was made;
+ * `bodyMd5`, from a bulk sender that computed it once for many queues, is trusted; `reuse`
+ * shares one set among the entries of a call that pass the same attributes object.
  */
 export function prepareSend(
   config: QueueConfig,
-  input: Omit<SendMessageInput, "QueueUrl">,
+  input: Omit<BulkSendEntry, "MD5OfMessageBody">,
   at: string,
+  bodyMd5?: string,
+  reuse: AttributeSetReuse = new AttributeSetReuse(),
 ): PreparedSend {
   const body = checkBody(input.MessageBody, `${at}MessageBody`);
-  const attributeBytes = checkMessageAttributes(input.MessageAttributes, `${at}MessageAttributes`);
-  checkMessageAttributes(input.MessageSystemAttributes, `${at}MessageSystemAttributes`, true);
-  const size = Buffer.byteLength(body, "utf8") + attributeBytes;
+  const attributes = reuse.validated(input.MessageAttributes, `${at}MessageAttributes`);
+  const systemAttributes = MessageAttributeSet.validated(
+    input.MessageSystemAttributes,
+    `${at}MessageSystemAttributes`,
+    true,
+  );
+  const size = Buffer.byteLength(body, "utf8") + (attributes?.sizeBytes ?? 0);
   if (size > config.maximumMessageSize)
     throw invalidParameter(
       `${at}MessageBody`,
@@ -44,13 +47,11 @@ export function prepareSend(
   const send: Writable<PreparedSend> = {
     body,
     // Answered to the sender, and again on receive while the message is in memory.
-    bodyMd5: md5OfBody(body),
+    bodyMd5: bodyMd5 ?? md5OfBody(body),
     delayMs: delaySeconds * 1000,
   };
-  if (input.MessageAttributes !== undefined)
-    send.attributes = copyAttributes(input.MessageAttributes);
-  if (input.MessageSystemAttributes !== undefined)
-    send.systemAttributes = copyAttributes(input.MessageSystemAttributes);
+  if (attributes !== undefined) send.attributes = attributes;
+  if (systemAttributes !== undefined) send.systemAttributes = systemAttributes;
   if (input.MessageGroupId !== undefined)
     send.groupId = checkId(input.MessageGroupId, `${at}MessageGroupId`);
   if (config.fifo) {
@@ -86,12 +87,9 @@ export function sendResult(
     MessageId: outcome.messageId,
     MD5OfMessageBody: send.bodyMd5 ?? md5OfBody(send.body),
   };
-  const attributesDigest =
-    send.attributes === undefined ? undefined : md5OfAttributes(send.attributes);
-  if (attributesDigest !== undefined) result.MD5OfMessageAttributes = attributesDigest;
-  const systemDigest =
-    send.systemAttributes === undefined ? undefined : md5OfAttributes(send.systemAttributes);
-  if (systemDigest !== undefined) result.MD5OfMessageSystemAttributes = systemDigest;
+  if (send.attributes !== undefined) result.MD5OfMessageAttributes = send.attributes.md5;
+  if (send.systemAttributes !== undefined)
+    result.MD5OfMessageSystemAttributes = send.systemAttributes.md5;
   if (fifo) result.SequenceNumber = formatSequenceNumber(outcome.seq);
   return result;
 }

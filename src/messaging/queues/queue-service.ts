@@ -6,6 +6,8 @@
  * suite (`conformance.ts`).
  */
 
+import type { MessageAttributeSet } from "./message-attribute-set.js";
+
 /** Attributes a queue can be created or updated with (values are strings, as in SQS). */
 export type WritableQueueAttributeName =
   | "DelaySeconds"
@@ -220,16 +222,23 @@ export interface BulkSendResult {
 }
 
 /**
+ * One message of a bulk send. A fan-out that sends the same message to many queues may pass
+ * what it computed once for all of them: the attributes as a set (validated and encoded once)
+ * and the body's MD5 (which the queue then trusts, and answers on receive).
+ */
+export interface BulkSendEntry extends Omit<SendMessageInput, "QueueUrl" | "MessageAttributes"> {
+  readonly MessageAttributes?: MessageAttributes | MessageAttributeSet;
+  readonly MD5OfMessageBody?: string;
+}
+
+/**
  * An optional capability of a backend: any number of messages to one queue in one durable
  * write, without SQS's 10 entries a call or the digests of a batch result. Fan-out inside Sluice
  * (pub/sub subscriptions, event bus targets) uses it where the backend has it; see `sendInBulk`.
  */
 export interface BulkQueueSender {
   /** Validates each entry as `sendMessage` would; resolves once the accepted ones are durable. */
-  sendMessagesInBulk(
-    queueUrl: string,
-    entries: readonly Omit<SendMessageInput, "QueueUrl">[],
-  ): Promise<BulkSendResult>;
+  sendMessagesInBulk(queueUrl: string, entries: readonly BulkSendEntry[]): Promise<BulkSendResult>;
 }
 
 /** An SQS-semantics queue service: standard and FIFO queues, DLQs, redrive, deduplication. */

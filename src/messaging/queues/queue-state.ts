@@ -1,5 +1,5 @@
 import { Deque } from "./deque.js";
-import type { MessageMeta } from "./message-record.js";
+import type { MessageHeader } from "./message-header.js";
 import { MinHeap } from "./min-heap.js";
 
 /** Hot-body memory of a service unless configured otherwise. */
@@ -13,7 +13,7 @@ export type MessageState = typeof VISIBLE | typeof INFLIGHT | typeof DELAYED | t
 
 /** A message's body and metadata kept in memory from its send until its first read. */
 export interface HotBody {
-  readonly meta: MessageMeta;
+  readonly meta: MessageHeader;
   readonly body: string;
   readonly bodyMd5: string | undefined;
   /** What it counts against the queue's budget for hot bodies, in bytes (an estimate). */

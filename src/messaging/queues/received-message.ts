@@ -1,11 +1,9 @@
 import type { Writable } from "./writable.js";
-import { md5OfAttributes, md5OfBody } from "./message-digest.js";
-import { decodeAttributes } from "./message-record.js";
+import { md5OfBody } from "./message-digest.js";
 import { DELAYED, INFLIGHT } from "./queue-state.js";
 import type { StoredMessage } from "./durable-queue.js";
 import type {
   Message,
-  MessageAttributeValue,
   MessageSystemAttributeName,
   PeekedMessage,
   ReceiveMessageInput,
@@ -76,9 +74,10 @@ export function buildMessage(
     attributes.SequenceNumber = formatSequenceNumber(state.seq);
   if (meta.src !== undefined && wanted("DeadLetterQueueSourceArn"))
     attributes.DeadLetterQueueSourceArn = meta.src;
-  const trace = meta.y?.AWSTraceHeader;
-  if (trace !== undefined && "s" in trace && wanted("AWSTraceHeader"))
-    attributes.AWSTraceHeader = trace.s;
+  if (meta.y !== undefined && wanted("AWSTraceHeader")) {
+    const trace = meta.y.stringValue("AWSTraceHeader");
+    if (trace !== undefined) attributes.AWSTraceHeader = trace;
+  }
   const message: Writable<Message> = {
     MessageId: meta.i,
     ReceiptHandle: context.receiptHandle,
@@ -87,13 +86,10 @@ export function buildMessage(
   };
   if (Object.keys(attributes).length > 0) message.Attributes = attributes;
   if (projection.anyAttributes && meta.a !== undefined) {
-    const selected: Record<string, MessageAttributeValue> = {};
-    for (const [name, value] of Object.entries(decodeAttributes(meta.a)))
-      if (projection.attributes(name)) selected[name] = value;
-    const digest = md5OfAttributes(selected);
-    if (digest !== undefined) {
-      message.MessageAttributes = selected;
-      message.MD5OfMessageAttributes = digest;
+    const selected = meta.a.select(projection.attributes);
+    if (selected !== undefined) {
+      message.MessageAttributes = selected.attributes;
+      message.MD5OfMessageAttributes = selected.md5;
     }
   }
   return message;
@@ -117,6 +113,6 @@ export function buildPeekedMessage({ state, meta, body }: StoredMessage): Peeked
     State: state.state === INFLIGHT ? "inflight" : state.state === DELAYED ? "delayed" : "visible",
     Attributes: attributes,
   };
-  if (meta.a !== undefined) peeked.MessageAttributes = decodeAttributes(meta.a);
+  if (meta.a !== undefined) peeked.MessageAttributes = meta.a.toAttributes();
   return peeked;
 }

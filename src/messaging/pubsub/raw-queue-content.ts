@@ -1,0 +1,46 @@
+import {
+  MessageAttributeSet,
+  type MessageAttributeValue,
+  type MessageAttributes,
+  md5OfBody,
+} from "../queues/index.js";
+import type { PublishedMessage } from "./published-message.js";
+
+/**
+ * What a raw delivery sends to a queue: the published body and its attributes as SQS takes
+ * them (a String.Array becomes a String). Made once per published message and shared by all its
+ * queue subscriptions: the attributes validated and encoded once, the body's MD5 computed once.
+ */
+export interface RawQueueContent {
+  readonly body: string;
+  readonly bodyMd5: string;
+  /**
+   * The attributes as a set; as plain attributes when SQS refuses them, so that each queue's
+   * send reports its own failure.
+   */
+  readonly attributes: MessageAttributeSet | MessageAttributes | undefined;
+}
+
+export function rawQueueContent(message: PublishedMessage): RawQueueContent {
+  const names = Object.keys(message.MessageAttributes);
+  let attributes: MessageAttributeSet | MessageAttributes | undefined;
+  if (names.length > 0) {
+    const plain: Record<string, MessageAttributeValue> = {};
+    for (const name of names) {
+      const a = message.MessageAttributes[name]!;
+      plain[name] =
+        a.BinaryValue === undefined
+          ? {
+              DataType: a.DataType === "String.Array" ? "String" : a.DataType,
+              StringValue: a.StringValue ?? "",
+            }
+          : { DataType: a.DataType, BinaryValue: a.BinaryValue };
+    }
+    try {
+      attributes = MessageAttributeSet.validated(plain, "MessageAttributes");
+    } catch {
+      attributes = plain;
+    }
+  }
+  return { body: message.Message, bodyMd5: md5OfBody(message.Message), attributes };
+}
