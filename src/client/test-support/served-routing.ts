@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedEventBus } from "../../messaging/bus/embedded-event-bus.js";
 import { EmbeddedPubSubService } from "../../messaging/pubsub/embedded-pubsub-service.js";
@@ -38,6 +40,7 @@ function delegate<T extends object>(current: () => T | undefined): T {
  */
 export class RoutingServerFixture {
   private readonly tracker = new RequestTracker();
+  private readonly dirs: string[] = [];
   private current: Embedded | undefined;
   private server: Promise<SluiceServer> | undefined;
 
@@ -79,8 +82,48 @@ export class RoutingServerFixture {
     };
   }
 
+  /**
+   * A conformance harness's open, reopen and close over this fixture: `pick` takes the
+   * services under test from the remote client, each test on a new directory.
+   */
+  harness<T extends object>(
+    pick: (remote: RemoteSluice) => T,
+  ): {
+    open(clock: VirtualClock): Promise<T>;
+    reopen(services: T, clock: VirtualClock): Promise<T>;
+    close(services: T): Promise<void>;
+  } {
+    const stacks = new WeakMap<T, { dir: string; served: ServedRouting }>();
+    const stackOf = (services: T): { dir: string; served: ServedRouting } => {
+      const stack = stacks.get(services);
+      if (stack === undefined) throw new Error("not services this harness opened");
+      return stack;
+    };
+    const openAt = async (dir: string, clock: VirtualClock): Promise<T> => {
+      const served = await this.open(dir, clock);
+      const services = pick(served.remote);
+      stacks.set(services, { dir, served });
+      return services;
+    };
+    return {
+      open: (clock) => {
+        const dir = mkdtempSync(join(tmpdir(), "sluice-remote-"));
+        this.dirs.push(dir);
+        return openAt(dir, clock);
+      },
+      reopen: async (services, clock) => {
+        const { dir, served } = stackOf(services);
+        await served.close();
+        return openAt(dir, clock);
+      },
+      close: (services) => stackOf(services).served.close(),
+    };
+  }
+
+  /** Closes the server and removes every directory the harness made. */
   async close(): Promise<void> {
     await (await this.server)?.close();
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 
   private async url(): Promise<string> {
