@@ -28,11 +28,7 @@ import {
   isFifoName,
 } from "../../messaging/queues/queue-address.js";
 import { QueueError, invalidParameter } from "../../messaging/queues/queue-error.js";
-import {
-  checkRequest,
-  decodeListToken,
-  encodeListToken,
-} from "../../messaging/queues/request-checks.js";
+import { checkRequest } from "../../messaging/queues/request-checks.js";
 import type {
   BatchResult,
   BatchResultErrorEntry,
@@ -73,6 +69,7 @@ import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
 import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
 import { promiseOf } from "../../messaging/queues/promise-of.js";
+import { listQueuesPage } from "../../messaging/queues/list-queues-page.js";
 
 export interface NatsQueueServiceOptions extends QueueAddressing {
   /** NATS servers, e.g. "nats://a:4222,b:4222,c:4222" or a list; ignored with `connection`. */
@@ -319,24 +316,7 @@ export class NatsQueueService implements QueueService {
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
     return promiseOf(() => {
       this.ensureOpen();
-      // Every parameter is optional, so no request at all (null from JSON too) lists everything.
-      const input = checkRequest(request ?? {});
-      const prefix = input.QueueNamePrefix ?? "";
-      if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
-      const max =
-        input.MaxResults == null
-          ? 1000
-          : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
-      let after = "";
-      if (input.NextToken != null) after = decodeListToken(input.NextToken);
-      const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
-      const page = names.slice(0, max);
-      const result: { QueueUrls: string[]; NextToken?: string } = {
-        QueueUrls: page.map((n) => this.addresses.url(n)),
-      };
-      if (input.MaxResults !== undefined && names.length > max)
-        result.NextToken = encodeListToken(page[page.length - 1]!);
-      return result;
+      return listQueuesPage(this.queues.keys(), request, (name) => this.addresses.url(name));
     });
   }
 

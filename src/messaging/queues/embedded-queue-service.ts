@@ -32,7 +32,7 @@ import {
 } from "./queue-address.js";
 import { QueueCatalog } from "./queue-catalog.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
-import { checkRequest, decodeListToken, encodeListToken } from "./request-checks.js";
+import { checkRequest } from "./request-checks.js";
 import type {
   BatchResult,
   BatchResultErrorEntry,
@@ -73,6 +73,7 @@ import {
   projectionOf,
 } from "./received-message.js";
 import { promiseOf } from "./promise-of.js";
+import { listQueuesPage } from "./list-queues-page.js";
 
 export interface EmbeddedQueueServiceOptions extends QueueAddressing {
   readonly clock?: Clock;
@@ -257,24 +258,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   ): Promise<{ QueueUrls: string[]; NextToken?: string }> {
     return promiseOf(() => {
       this.ensureOpen();
-      // Every parameter is optional, so no request at all (null from JSON too) lists everything.
-      const input = checkRequest(request ?? {});
-      const prefix = input.QueueNamePrefix ?? "";
-      if (typeof prefix !== "string") throw invalidParameter("QueueNamePrefix", "a string");
-      const max =
-        input.MaxResults == null
-          ? 1000
-          : checkIntParameter(input.MaxResults, "MaxResults", 1, 1000);
-      let after = "";
-      if (input.NextToken != null) after = decodeListToken(input.NextToken);
-      const names = [...this.queues.keys()].filter((n) => n.startsWith(prefix) && n > after).sort();
-      const page = names.slice(0, max);
-      const result: { QueueUrls: string[]; NextToken?: string } = {
-        QueueUrls: page.map((n) => this.addresses.url(n)),
-      };
-      if (input.MaxResults !== undefined && names.length > max)
-        result.NextToken = encodeListToken(page[page.length - 1]!);
-      return result;
+      return listQueuesPage(this.queues.keys(), request, (name) => this.addresses.url(name));
     });
   }
 
