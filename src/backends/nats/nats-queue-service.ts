@@ -18,7 +18,6 @@ import {
   MAX_VISIBILITY_TIMEOUT_S,
   checkTags,
   defaultAttributes,
-  isQueueAttributeName,
   mergeAttributes,
 } from "../../messaging/queues/queue-attributes.js";
 import {
@@ -28,7 +27,7 @@ import {
   isFifoName,
 } from "../../messaging/queues/queue-address.js";
 import { QueueError, invalidParameter } from "../../messaging/queues/queue-error.js";
-import { checkRequest } from "../../messaging/queues/request-checks.js";
+import { checkRequest, existingQueueName } from "../../messaging/queues/request-checks.js";
 import type {
   BatchResult,
   BatchResultErrorEntry,
@@ -69,6 +68,11 @@ import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
 import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
 import { promiseOf } from "../../messaging/queues/promise-of.js";
+import {
+  type AttributeValues,
+  pickAttributes,
+  requestedAttributeNames,
+} from "../../messaging/queues/attribute-request.js";
 import { listQueuesPage } from "../../messaging/queues/list-queues-page.js";
 
 export interface NatsQueueServiceOptions extends QueueAddressing {
@@ -323,13 +327,7 @@ export class NatsQueueService implements QueueService {
   getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
     return promiseOf(() => {
       this.ensureOpen();
-      const name = input?.QueueName;
-      if (typeof name !== "string" || !this.queues.has(name))
-        throw new QueueError(
-          "QueueDoesNotExist",
-          `QueueName: no queue named ${JSON.stringify(name)}`,
-          "QueueName",
-        );
+      const name = existingQueueName(input?.QueueName, (n) => this.queues.has(n));
       return { QueueUrl: this.addresses.url(name) };
     });
   }
@@ -339,21 +337,12 @@ export class NatsQueueService implements QueueService {
     AttributeNames?: readonly (QueueAttributeName | "All")[];
   }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
     const queue = this.queueOf(checkRequest(input).QueueUrl);
-    const requested: unknown = input.AttributeNames ?? ["All"];
-    if (!Array.isArray(requested))
-      throw invalidParameter("AttributeNames", 'an array of attribute names, e.g. ["All"]');
-    for (const [i, name] of (requested as unknown[]).entries())
-      if (name !== "All" && !isQueueAttributeName(name))
-        throw new QueueError(
-          "InvalidAttributeName",
-          `AttributeNames[${i}]: unknown attribute ${typeof name === "string" ? name : typeof name}`,
-          `AttributeNames[${i}]`,
-        );
+    const requested = requestedAttributeNames(input.AttributeNames);
     await this.tasksSettled();
     await queue.caughtUp();
     queue.advance();
     const counts = queue.state.counts(this.clock.now());
-    const all: Partial<Record<QueueAttributeName, string>> = {
+    const all: AttributeValues = {
       ...(queue.definition.attributes as Partial<Record<QueueAttributeName, string>>),
       ApproximateNumberOfMessages: String(counts.visible),
       ApproximateNumberOfMessagesNotVisible: String(counts.inflight),
@@ -362,11 +351,7 @@ export class NatsQueueService implements QueueService {
       LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
       QueueArn: this.arnOf(queue),
     };
-    if (requested.includes("All")) return { Attributes: all };
-    const picked: Partial<Record<QueueAttributeName, string>> = {};
-    for (const name of requested as QueueAttributeName[])
-      if (all[name] !== undefined) picked[name] = all[name];
-    return { Attributes: picked };
+    return pickAttributes(all, requested);
   }
 
   async setQueueAttributes(input: {

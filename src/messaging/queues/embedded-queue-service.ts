@@ -21,7 +21,6 @@ import {
   MAX_VISIBILITY_TIMEOUT_S,
   checkTags,
   defaultAttributes,
-  isQueueAttributeName,
   mergeAttributes,
 } from "./queue-attributes.js";
 import {
@@ -32,7 +31,7 @@ import {
 } from "./queue-address.js";
 import { QueueCatalog } from "./queue-catalog.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
-import { checkRequest } from "./request-checks.js";
+import { checkRequest, existingQueueName } from "./request-checks.js";
 import type {
   BatchResult,
   BatchResultErrorEntry,
@@ -73,6 +72,11 @@ import {
   projectionOf,
 } from "./received-message.js";
 import { promiseOf } from "./promise-of.js";
+import {
+  type AttributeValues,
+  pickAttributes,
+  requestedAttributeNames,
+} from "./attribute-request.js";
 import { listQueuesPage } from "./list-queues-page.js";
 
 export interface EmbeddedQueueServiceOptions extends QueueAddressing {
@@ -265,13 +269,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   getQueueUrl(input: { QueueName: string }): Promise<{ QueueUrl: string }> {
     return promiseOf(() => {
       this.ensureOpen();
-      const name = checkRequest(input).QueueName;
-      if (typeof name !== "string" || !this.queues.has(name))
-        throw new QueueError(
-          "QueueDoesNotExist",
-          `QueueName: no queue named ${JSON.stringify(name)}`,
-          "QueueName",
-        );
+      const name = existingQueueName(checkRequest(input).QueueName, (n) => this.queues.has(n));
       return { QueueUrl: this.addresses.url(name) };
     });
   }
@@ -282,18 +280,9 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   }): Promise<{ Attributes: Partial<Record<QueueAttributeName, string>> }> {
     return promiseOf(() => {
       const queue = this.queueOf(checkRequest(input).QueueUrl);
-      const requested: unknown = input.AttributeNames ?? ["All"];
-      if (!Array.isArray(requested))
-        throw invalidParameter("AttributeNames", 'an array of attribute names, e.g. ["All"]');
-      for (const [i, name] of (requested as unknown[]).entries())
-        if (name !== "All" && !isQueueAttributeName(name))
-          throw new QueueError(
-            "InvalidAttributeName",
-            `AttributeNames[${i}]: unknown attribute ${typeof name === "string" ? name : typeof name}`,
-            `AttributeNames[${i}]`,
-          );
+      const requested = requestedAttributeNames(input.AttributeNames);
       queue.advance();
-      const all: Partial<Record<QueueAttributeName, string>> = {
+      const all: AttributeValues = {
         ...(queue.definition.attributes as Partial<Record<QueueAttributeName, string>>),
         ApproximateNumberOfMessages: String(queue.state.visibleCount),
         ApproximateNumberOfMessagesNotVisible: String(queue.state.inflightCount),
@@ -302,11 +291,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
         LastModifiedTimestamp: String(queue.definition.lastModifiedTimestamp),
         QueueArn: this.arnOf(queue),
       };
-      if ((requested as unknown[]).includes("All")) return { Attributes: all };
-      const picked: Partial<Record<QueueAttributeName, string>> = {};
-      for (const name of requested as QueueAttributeName[])
-        if (all[name] !== undefined) picked[name] = all[name];
-      return { Attributes: picked };
+      return pickAttributes(all, requested);
     });
   }
 

@@ -1,4 +1,4 @@
-import { invalidParameter } from "./queue-error.js";
+import { QueueError, invalidParameter } from "./queue-error.js";
 
 /** A request must be an object of parameters (plain JavaScript may pass anything). */
 export function checkRequest<T>(input: T): T {
@@ -23,4 +23,15 @@ export function decodeListToken(token: unknown): string {
       return name;
   }
   throw invalidParameter("NextToken", "a token from an earlier listQueues call");
+}
+
+/** `getQueueUrl`'s QueueName, which must name a queue that `exists`. */
+export function existingQueueName(name: unknown, exists: (name: string) => boolean): string {
+  if (typeof name !== "string" || !exists(name))
+    throw new QueueError(
+      "QueueDoesNotExist",
+      `QueueName: no queue named ${JSON.stringify(name)}`,
+      "QueueName",
+    );
+  return name;
 }
