@@ -44,6 +44,7 @@ import {
 import { expired, firstReadableVersion } from "../../eventstore/stream-index.js";
 import { matches, subscribeTo } from "../../eventstore/subscription.js";
 import { type Clock, type Timer, systemClock } from "../../time/index.js";
+import { type AppendRow, AppendBatcher, type QueuedAppend } from "./append-batcher.js";
 import { PostgresReadModel } from "./postgres-read-model.js";
 import { PostgresPersistentSubscriptions } from "./postgres-persistent-subscriptions.js";
 import { checkSchemaName, migrate, quoted } from "./postgres-schema.js";
@@ -90,14 +91,6 @@ interface StreamRow {
   metadata: StreamMetadata;
 }
 
-interface AppendRow {
-  status: "ok" | "conflict" | "deleted" | "duplicate";
-  first_position: number | null;
-  first_version: number | null;
-  actual_version: number;
-  stored_at: number | null;
-}
-
 interface Waiter {
   readonly position: number;
   readonly wake: () => void;
@@ -133,6 +126,10 @@ export class PostgresEventStore implements EventStore {
   private pollTimer: Timer | undefined;
   private closed = false;
   private persistent: PostgresPersistentSubscriptions | undefined;
+  private readonly batcher = new AppendBatcher(
+    (appends) => this.appendBatch(appends),
+    (append) => this.appendOne(append),
+  );
 
   private constructor(
     readonly pool: Pool,
@@ -238,24 +235,19 @@ export class PostgresEventStore implements EventStore {
       throw invalid("stream", "a name not starting with $$ and not $all (reserved)", stream);
     const expected = checkExpectedVersion(options.expectedVersion ?? "any");
     const prepared = prepareEvents(events, this.options.maxEventBytes);
-    const args = [
-      stream,
-      String(expected),
-      this.clock.now(),
-      prepared.map((e) => e.id),
-      prepared.map((e) => e.idGiven),
-      prepared.map((e) => e.type),
-      prepared.map((e) => e.schemaVersion),
-      prepared.map((e) => e.dataJson),
-      prepared.map((e) => e.metadataJson),
-      this.options.listen === false ? null : this.channel,
-    ];
-    const sql = `SELECT * FROM ${this.s}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
     const inline = this.options.inline ?? [];
     let row: AppendRow;
     try {
-      if (inline.length === 0) row = (await this.pool.query<AppendRow>(sql, args)).rows[0]!;
-      else row = await this.appendWithInline(sql, args, stream, prepared, inline);
+      if (inline.length === 0)
+        row = await this.batcher.append({ stream, expected, events: prepared });
+      else
+        row = await this.appendWithInline(
+          this.appendSql,
+          this.appendArgs({ stream, expected, events: prepared }),
+          stream,
+          prepared,
+          inline,
+        );
     } catch (error) {
       if ((error as { code?: string }).code === "23505")
         throw await this.duplicateIdError(prepared);
@@ -274,6 +266,73 @@ export class PostgresEventStore implements EventStore {
       case "duplicate":
         return this.earlierAppend(stream, prepared);
     }
+  }
+
+  private get appendSql(): string {
+    return `SELECT * FROM ${this.s}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+  }
+
+  private appendArgs({ stream, expected, events }: QueuedAppend): unknown[] {
+    return [
+      stream,
+      String(expected),
+      this.clock.now(),
+      events.map((e) => e.id),
+      events.map((e) => e.idGiven),
+      events.map((e) => e.type),
+      events.map((e) => e.schemaVersion),
+      events.map((e) => e.dataJson),
+      events.map((e) => e.metadataJson),
+      this.options.listen === false ? null : this.channel,
+    ];
+  }
+
+  /** One append in its own transaction (`append_events`). */
+  private async appendOne(append: QueuedAppend): Promise<AppendRow> {
+    return (await this.pool.query<AppendRow>(this.appendSql, this.appendArgs(append))).rows[0]!;
+  }
+
+  /** Several appends in one transaction (`append_batch`): one answer per append, in order. */
+  private async appendBatch(appends: readonly QueuedAppend[]): Promise<AppendRow[]> {
+    const streams: string[] = [];
+    const expected: string[] = [];
+    const counts: number[] = [];
+    const ids: string[] = [];
+    const idGiven: boolean[] = [];
+    const types: string[] = [];
+    const schemaVersions: number[] = [];
+    const data: string[] = [];
+    const metadata: string[] = [];
+    for (const append of appends) {
+      streams.push(append.stream);
+      expected.push(String(append.expected));
+      counts.push(append.events.length);
+      for (const e of append.events) {
+        ids.push(e.id);
+        idGiven.push(e.idGiven);
+        types.push(e.type);
+        schemaVersions.push(e.schemaVersion);
+        data.push(e.dataJson);
+        metadata.push(e.metadataJson);
+      }
+    }
+    const result = await this.pool.query<AppendRow>(
+      `SELECT * FROM ${this.s}.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        streams,
+        expected,
+        counts,
+        this.clock.now(),
+        ids,
+        idGiven,
+        types,
+        schemaVersions,
+        data,
+        metadata,
+        this.options.listen === false ? null : this.channel,
+      ],
+    );
+    return result.rows;
   }
 
   private async appendWithInline(
@@ -632,6 +691,7 @@ export class PostgresEventStore implements EventStore {
     if (this.closed) return;
     await this.persistent?.close();
     this.closed = true;
+    await this.batcher.drain();
     this.pollTimer?.cancel();
     for (const waiter of [...this.waiters]) waiter.wake();
     const listener = this.listener;

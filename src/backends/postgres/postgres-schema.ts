@@ -161,6 +161,101 @@ function migrations(s: string): readonly string[] {
       PRIMARY KEY (group_name, seq, replayed)
     );
     `,
+    `
+    -- Several appends in one transaction (group commit): each append is checked on its own,
+    -- as append_events does, and gets its own status; the ones that pass take consecutive
+    -- positions from one sequencer update, so the batch pays for one commit and one WAL flush.
+    -- Stream rows are created and locked in name order before anything else, so batches
+    -- running side by side (and single appends, which lock one stream) never deadlock.
+    CREATE FUNCTION ${s}.append_batch(
+      p_streams text[], p_expected text[], p_counts int[], p_now bigint,
+      p_ids text[], p_id_given boolean[], p_types text[], p_schema_versions int[],
+      p_data text[], p_metadata text[], p_notify text
+    ) RETURNS TABLE (status text, first_position bigint, first_version bigint,
+                     actual_version bigint, stored_at bigint)
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+      m int := cardinality(p_streams);
+      st ${s}.streams%ROWTYPE;
+      statuses text[] := array_fill(NULL::text, ARRAY[m]);
+      -- ok: events before it in the batch; duplicate: the earlier append's first position
+      positions bigint[] := array_fill(NULL::bigint, ARRAY[m]);
+      first_versions bigint[] := array_fill(NULL::bigint, ARRAY[m]);
+      actual_versions bigint[] := array_fill(NULL::bigint, ARRAY[m]);
+      starts int[] := array_fill(0, ARRAY[m]);
+      at int := 1;
+      n int;
+      total int := 0;
+      live boolean;
+      dup_position bigint;
+      dup_version bigint;
+      last_pos bigint;
+      ts bigint;
+    BEGIN
+      INSERT INTO ${s}.streams (stream_id)
+        SELECT DISTINCT name FROM unnest(p_streams) AS name ORDER BY 1 ON CONFLICT DO NOTHING;
+      PERFORM 1 FROM ${s}.streams WHERE stream_id = ANY(p_streams) ORDER BY stream_id FOR UPDATE;
+      FOR j IN 1..m LOOP
+        n := p_counts[j];
+        starts[j] := at;
+        SELECT * INTO st FROM ${s}.streams WHERE stream_id = p_streams[j];
+        actual_versions[j] := st.version;
+        live := st.version >= 0 AND NOT st.soft_deleted;
+        dup_position := NULL;
+        IF NOT st.hard_deleted AND p_id_given[at] THEN
+          SELECT e.global_position, e.version INTO dup_position, dup_version FROM ${s}.events e
+            WHERE e.event_id = p_ids[at] AND e.id_given;
+        END IF;
+        IF st.hard_deleted THEN
+          statuses[j] := 'deleted';
+        ELSIF dup_position IS NOT NULL THEN
+          statuses[j] := 'duplicate';
+          positions[j] := dup_position;
+          first_versions[j] := dup_version;
+        ELSIF NOT (p_expected[j] = 'any'
+                   OR (p_expected[j] = 'no_stream' AND NOT live)
+                   OR (p_expected[j] = 'stream_exists' AND live)
+                   OR p_expected[j] = st.version::text) THEN
+          statuses[j] := 'conflict';
+        ELSE
+          statuses[j] := 'ok';
+          positions[j] := total;
+          first_versions[j] := st.version + 1;
+          UPDATE ${s}.streams SET version = st.version + n, soft_deleted = false
+            WHERE stream_id = p_streams[j];
+          total := total + n;
+        END IF;
+        at := at + n;
+      END LOOP;
+      IF total > 0 THEN
+        UPDATE ${s}.sequencer SET last_position = last_position + total,
+                                  last_timestamp = greatest(last_timestamp, p_now)
+          WHERE id = 1 RETURNING last_position, last_timestamp INTO last_pos, ts;
+        INSERT INTO ${s}.events (global_position, stream_id, version, event_id, id_given, type,
+                                 schema_version, data, metadata, created_at)
+          SELECT last_pos - total + 1 + a.before + i, a.stream, a.version + i,
+                 p_ids[a.start + i], p_id_given[a.start + i], p_types[a.start + i],
+                 p_schema_versions[a.start + i], p_data[a.start + i]::jsonb,
+                 p_metadata[a.start + i]::jsonb, ts
+          FROM unnest(statuses, p_streams, positions, first_versions, starts, p_counts)
+               AS a(status, stream, before, version, start, n),
+               generate_series(0, a.n - 1) AS i
+          WHERE a.status = 'ok';
+        IF p_notify IS NOT NULL THEN
+          PERFORM pg_notify(p_notify, last_pos::text);
+        END IF;
+        FOR j IN 1..m LOOP
+          IF statuses[j] = 'ok' THEN positions[j] := last_pos - total + 1 + positions[j]; END IF;
+        END LOOP;
+      END IF;
+      RETURN QUERY SELECT a.status, a.position, a.version, a.actual,
+                          CASE WHEN a.status = 'ok' THEN ts END
+        FROM unnest(statuses, positions, first_versions, actual_versions)
+             WITH ORDINALITY AS a(status, position, version, actual, k)
+        ORDER BY a.k;
+    END
+    $fn$;
+    `,
   ];
 }
 
