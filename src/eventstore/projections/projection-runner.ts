@@ -169,7 +169,9 @@ export class ProjectionRunner {
       for (let i = 0; i < page.events.length; i++) {
         const event = page.events[i]!;
         try {
-          await this.projection.apply(event, tx);
+          // A handler that finished synchronously is not awaited: one turn less per event.
+          const applied = this.projection.apply(event, tx);
+          if (applied !== undefined) await applied;
         } catch (cause) {
           failedAt = i;
           this.error = new ProjectionError(this.projection.name, event.position, cause);

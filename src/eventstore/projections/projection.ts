@@ -1,3 +1,4 @@
+import { asError } from "../../errors/index.js";
 import type { EventFilter, JsonValue, RecordedEvent } from "../event-store.js";
 
 /** What a projection handler reads and writes: documents by key, buffered until commit. */
@@ -39,10 +40,16 @@ export class BufferedTransaction implements ProjectionTransaction {
 
   constructor(private readonly lookup: (key: string) => Promise<JsonValue | undefined>) {}
 
-  async get(key: string): Promise<JsonValue | undefined> {
+  // Not async: a handler awaits this for every event, and an async function returning the
+  // lookup's promise would cost extra turns on top of it.
+  get(key: string): Promise<JsonValue | undefined> {
     const own = this.writes.get(key);
-    if (own !== undefined) return own === null ? undefined : own;
-    return this.lookup(key);
+    if (own !== undefined) return Promise.resolve(own === null ? undefined : own);
+    try {
+      return this.lookup(key);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   put(key: string, value: JsonValue): void {
