@@ -11,7 +11,7 @@ import {
 import { SluiceError, asError, invalid } from "../errors/index.js";
 import type { Counter, MetricsRegistry } from "../observability/index.js";
 import { type Clock, systemClock } from "../time/index.js";
-import { EventRecordDecoder, encodeEvent } from "./event-record.js";
+import { EventPageDecoder, EventRecordDecoder, encodeEvent } from "./event-record.js";
 import type { EventSchema } from "./event-schema.js";
 import { ProjectionError, StreamDeletedError, StreamNotFoundError } from "./event-store-error.js";
 import type {
@@ -82,10 +82,21 @@ export interface EmbeddedEventStoreOptions {
 const INDEX_FILE = "stream-index.json";
 const PERSISTENT_SUBSCRIPTIONS_DIR = "persistent-subscriptions";
 const SCAN_BATCH = 5_000;
+/** Appends made in one turn are written as one batch, up to about this many bytes. */
+const GROUP_BYTES = 1024 * 1024;
 
 interface PendingWrites {
   readonly writes: ReadonlyMap<string, JsonValue | null>;
   readonly checkpoint: number;
+}
+
+/** Records of appends made in one turn, written to the log together (see `addToGroup`). */
+interface AppendGroup {
+  readonly records: RecordInput[];
+  bytes: number;
+  readonly written: Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
 }
 
 interface InlineState extends InlineProjection {
@@ -102,10 +113,12 @@ export class EmbeddedEventStore implements EventStore {
   private readonly index = new StreamIndex();
   /** Reads run synchronously, one at a time, so they share one decoder (and its string caches). */
   private readonly decoder = new EventRecordDecoder();
+  private readonly page = new EventPageDecoder(this.decoder);
   private readonly inline: InlineState[];
   private lastTimestamp = 0;
   private failure: Error | undefined;
   private serial: Promise<unknown> = Promise.resolve();
+  private group: AppendGroup | undefined;
   private closing: Promise<void> | undefined;
   private persistent: PersistentSubscriptions | undefined;
   private readonly appended: Counter | undefined;
@@ -352,21 +365,32 @@ export class EmbeddedEventStore implements EventStore {
     const earlier = check(state);
     if (earlier !== undefined) return earlier;
     const base = lastVersion(state) + 1;
-    const firstPosition = this.log.logEndOffset;
+    const firstPosition = this.log.logEndOffset + (this.group?.records.length ?? 0);
     const timestamp = Math.max(this.clock.now(), this.lastTimestamp);
     if (this.inline.length > 0) {
       await this.stageInline(stream, events, base, firstPosition, timestamp);
       // Staging awaited handlers; the state could only change through this same queue.
       state = this.index.streams.get(stream);
     }
-    const records: RecordInput[] = events.map((e, i) =>
-      encodeEvent(stream, base + i, e, timestamp),
-    );
-    const done = this.log.append(records);
-    if (this.log.logEndOffset === firstPosition) {
-      this.dropStaged(firstPosition);
-      await done; // refused before writing: rethrows the engine's error
-      throw new SluiceError("SLUICE_INTERNAL", "append was neither written nor refused");
+    const records: RecordInput[] = [];
+    let bytes = 0;
+    for (let i = 0; i < events.length; i++) {
+      const record = encodeEvent(stream, base + i, events[i]!, timestamp);
+      bytes += record.key!.length + record.value!.length;
+      records.push(record);
+    }
+    let done: Promise<unknown>;
+    if (bytes <= GROUP_BYTES) done = this.addToGroup(records, bytes);
+    else {
+      // A big append goes alone, so that only it is refused if the log will not take it.
+      this.flushGroup();
+      this.ensureUsable();
+      done = this.log.append(records);
+      if (this.log.logEndOffset === firstPosition) {
+        this.dropStaged(firstPosition);
+        await done; // refused before writing: rethrows the engine's error
+        throw new SluiceError("SLUICE_INTERNAL", "append was neither written nor refused");
+      }
     }
     state ??= this.index.ensure(stream);
     for (let i = 0; i < events.length; i++) {
@@ -381,10 +405,54 @@ export class EmbeddedEventStore implements EventStore {
       throw error;
     }
     const position = firstPosition + events.length - 1;
-    await this.commitInline(position);
+    if (this.inline.length > 0) await this.commitInline(position);
     this.appended?.inc();
     this.eventsAppended?.inc(events.length);
     return { nextExpectedVersion: base + events.length - 1, position };
+  }
+
+  /**
+   * Group commit: the records of appends made in one turn (concurrent writers, woken by the same
+   * write) go to the log as one batch at the end of the turn: one write and one batch header
+   * instead of one each. Each append was checked and indexed when it was made, in order; it is
+   * acknowledged when the batch holding it is durable, as before.
+   */
+  private addToGroup(records: readonly RecordInput[], bytes: number): Promise<unknown> {
+    let group = this.group;
+    if (group !== undefined && group.bytes + bytes > GROUP_BYTES) {
+      this.flushGroup();
+      group = undefined;
+    }
+    if (group === undefined) {
+      let resolve!: (value: unknown) => void;
+      let reject!: (error: unknown) => void;
+      const written = new Promise((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      const created: AppendGroup = { records: [], bytes: 0, written, resolve, reject };
+      this.group = group = created;
+      queueMicrotask(() => {
+        if (this.group === created) this.flushGroup();
+      });
+    }
+    for (const record of records) group.records.push(record);
+    group.bytes += bytes;
+    return group.written;
+  }
+
+  /** Writes the pending group now (before anything else is written, to keep positions). */
+  private flushGroup(): void {
+    const group = this.group;
+    if (group === undefined) return;
+    this.group = undefined;
+    const first = this.log.logEndOffset;
+    const done = this.log.append(group.records);
+    // Refused before writing (the log closed or failed): the index already lists these events,
+    // so this store cannot go on; the appends fail with the log's error.
+    if (this.log.logEndOffset === first)
+      this.failure ??= new SluiceError("SLUICE_IO", "the event log refused a write");
+    done.then(group.resolve, group.reject);
   }
 
   private async stageInline(
@@ -533,13 +601,31 @@ export class EmbeddedEventStore implements EventStore {
 
   /**
    * The events of versions `from..to` (ascending) of a stream with these `positions`: one engine
-   * scan per run of consecutive positions, each event decoded straight from the batch bytes.
+   * scan per run of consecutive positions, the whole page parsed at once (see EventPageDecoder).
    */
   private readVersions(positions: readonly number[], from: number, to: number): RecordedEvent[] {
+    const page = this.page;
+    page.begin();
+    const out = this.scanVersions(positions, from, to, (view) => {
+      this.decoder.readKey(view);
+      return page.add(view);
+    });
+    if (!page.finish()) return this.scanVersions(positions, from, to, (view) => this.decode(view));
+    const schema = this.options.eventSchema;
+    if (schema !== undefined) for (let i = 0; i < out.length; i++) out[i] = schema.upcast(out[i]!);
+    return out;
+  }
+
+  private scanVersions(
+    positions: readonly number[],
+    from: number,
+    to: number,
+    decode: (view: RecordView) => RecordedEvent,
+  ): RecordedEvent[] {
     const out: RecordedEvent[] = [];
     const end = this.log.highWatermark;
     const visit = (view: RecordView): boolean => {
-      out.push(this.decode(view));
+      out.push(decode(view));
       return true;
     };
     for (let v = from; v <= to;) {
@@ -571,59 +657,72 @@ export class EmbeddedEventStore implements EventStore {
   readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
     try {
       this.ensureOpen();
-      const direction = checkDirection(options.direction);
-      const maxCount = checkMaxCount(options.maxCount);
-      const fromPosition = checkOptionalIndex(options.fromPosition, "fromPosition");
-      const start = this.log.logStartOffset;
-      const end = this.log.highWatermark;
-      let events: RecordedEvent[] = [];
-      const { filter } = options;
-      const types = filter?.types;
-      const prefixes = filter?.streamPrefixes;
-      const includeSystem = options.includeSystem === true;
-      let lastVisited = -1;
-      const keep = (view: RecordView): boolean => {
-        lastVisited = view.offset;
-        const key = this.decoder.readKey(view);
-        if (!includeSystem && key.stream.startsWith("$")) return true;
-        if (types !== undefined && !types.includes(key.type)) return true;
-        if (prefixes !== undefined && !prefixes.some((p) => key.stream.startsWith(p))) return true;
-        const event = this.decoder.readEvent(view);
-        events.push(
-          this.options.eventSchema === undefined ? event : this.options.eventSchema.upcast(event),
-        );
-        return true;
-      };
-      if (direction === "forward") {
-        let at = Math.max(fromPosition ?? start, start);
-        while (at < end && events.length < maxCount) {
-          const visited = this.log.scan(
-            at,
-            { maxRecords: Math.min(SCAN_BATCH, maxCount - events.length) },
-            keep,
-          );
-          if (visited === 0) break;
-          at = lastVisited + 1;
-        }
-        return Promise.resolve({ events, nextPosition: at < end ? at : undefined });
-      }
-      const found: RecordedEvent[] = [];
-      let at = Math.min(fromPosition ?? end - 1, end - 1);
-      while (at >= start && found.length < maxCount) {
-        const chunk = Math.min(SCAN_BATCH, maxCount - found.length, at - start + 1);
-        events = [];
-        // A byte limit may end a scan early: go on until the whole chunk was seen.
-        for (let next = at - chunk + 1; next <= at;) {
-          if (this.log.scan(next, { maxRecords: at - next + 1 }, keep) === 0) break;
-          next = lastVisited + 1;
-        }
-        for (let i = events.length - 1; i >= 0; i--) found.push(events[i]!);
-        at -= chunk;
-      }
-      return Promise.resolve({ events: found, nextPosition: at >= start ? at : undefined });
+      const page = this.readAllPage(options, true);
+      // A page that does not parse at once is decoded event by event, naming the record at fault.
+      return Promise.resolve(page ?? this.readAllPage(options, false)!);
     } catch (error) {
       return Promise.reject(asError(error));
     }
+  }
+
+  /** One page of `$all`, parsed at once (`paged`, undefined if it does not parse) or event by event. */
+  private readAllPage(options: ReadAllOptions, paged: boolean): ReadAllResult | undefined {
+    const direction = checkDirection(options.direction);
+    const maxCount = checkMaxCount(options.maxCount);
+    const fromPosition = checkOptionalIndex(options.fromPosition, "fromPosition");
+    const start = this.log.logStartOffset;
+    const end = this.log.highWatermark;
+    let events: RecordedEvent[] = [];
+    const { filter } = options;
+    const types = filter?.types;
+    const prefixes = filter?.streamPrefixes;
+    const includeSystem = options.includeSystem === true;
+    let lastVisited = -1;
+    const keep = (view: RecordView): boolean => {
+      lastVisited = view.offset;
+      const key = this.decoder.readKey(view);
+      if (!includeSystem && key.stream.startsWith("$")) return true;
+      if (types !== undefined && !types.includes(key.type)) return true;
+      if (prefixes !== undefined && !prefixes.some((p) => key.stream.startsWith(p))) return true;
+      events.push(paged ? this.page.add(view) : this.decoder.readEvent(view));
+      return true;
+    };
+    const finish = (result: ReadAllResult): ReadAllResult | undefined => {
+      if (paged && !this.page.finish()) return undefined;
+      const schema = this.options.eventSchema;
+      if (schema !== undefined)
+        for (let i = 0; i < result.events.length; i++)
+          result.events[i] = schema.upcast(result.events[i]!);
+      return result;
+    };
+    if (paged) this.page.begin();
+    if (direction === "forward") {
+      let at = Math.max(fromPosition ?? start, start);
+      while (at < end && events.length < maxCount) {
+        const visited = this.log.scan(
+          at,
+          { maxRecords: Math.min(SCAN_BATCH, maxCount - events.length) },
+          keep,
+        );
+        if (visited === 0) break;
+        at = lastVisited + 1;
+      }
+      return finish({ events, nextPosition: at < end ? at : undefined });
+    }
+    const found: RecordedEvent[] = [];
+    let at = Math.min(fromPosition ?? end - 1, end - 1);
+    while (at >= start && found.length < maxCount) {
+      const chunk = Math.min(SCAN_BATCH, maxCount - found.length, at - start + 1);
+      events = [];
+      // A byte limit may end a scan early: go on until the whole chunk was seen.
+      for (let next = at - chunk + 1; next <= at;) {
+        if (this.log.scan(next, { maxRecords: at - next + 1 }, keep) === 0) break;
+        next = lastVisited + 1;
+      }
+      for (let i = events.length - 1; i >= 0; i--) found.push(events[i]!);
+      at -= chunk;
+    }
+    return finish({ events: found, nextPosition: at >= start ? at : undefined });
   }
 
   /** Catch-up then live: every matching event once, in order, until the signal aborts. */
@@ -733,6 +832,7 @@ export class EmbeddedEventStore implements EventStore {
   private async shutdown(): Promise<void> {
     await this.persistent?.close();
     await this.serial;
+    this.flushGroup();
     const position = this.log.logEndOffset - 1;
     await this.log.close();
     if (this.failure === undefined) {
