@@ -40,6 +40,18 @@ describe("the shared automaton", () => {
     expect(index.match({ tier: "basic", detail: { status: "paid", total: 500 } })).toEqual([]);
   });
 
+  it("puts a narrow condition before a broad one even when more rules share the broad one", () => {
+    const index = indexOf({
+      gold: { tier: ["gold"], status: [{ "anything-but": "held" }] },
+      silver: { tier: ["silver"], status: [{ "anything-but": "held" }] },
+      basic: { tier: ["basic"], status: [{ "anything-but": "held" }] },
+    });
+    // One tier step each, then the anything-but step each: the broad step is not shared.
+    expect(index.stateCount).toBe(1 + 3 + 3);
+    expect(index.match({ tier: "silver", status: "paid" })).toEqual(["silver"]);
+    expect(index.match({ tier: "silver", status: "held" })).toEqual([]);
+  });
+
   it("gives identical patterns one final state and reports each of them", () => {
     const index = indexOf({ a: { source: ["x"] }, b: { source: ["x"] }, c: { source: ["y"] } });
     expect(index.stateCount).toBe(3);
