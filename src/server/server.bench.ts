@@ -42,6 +42,12 @@ export interface SqsFigures {
   readonly clientCpuMsPer1kMessages: number;
 }
 
+/** CPU time per record of a phase, in µs: the server process's and this one's (the client). */
+export interface CpuPerItem {
+  readonly serverUs: number;
+  readonly clientUs: number;
+}
+
 /** What one plain HTTP request costs on this machine, whatever the server does with it. */
 export interface RequestFloor {
   readonly requests: number;
@@ -72,7 +78,9 @@ export interface ServerBenchResult {
   /** Sluice's SQS rate over the faster peer's, each compared in the peer's protocol. */
   readonly ratioToFasterPeer: number | undefined;
   readonly restProduceRecordsPerSecond: number;
+  readonly restProduceCpu: CpuPerItem;
   readonly webSocketConsumeRecordsPerSecond: number;
+  readonly webSocketConsumeCpu: CpuPerItem;
   readonly requestFloor: RequestFloor;
   /** On a server of their own, so earlier phases' heap does not count. */
   readonly longPolls: {
@@ -445,6 +453,28 @@ async function webSocketConsume(url: string, total: number): Promise<number> {
   return received / ((finished - started) / 1000);
 }
 
+/** Runs `phase` and measures both processes' CPU over it, per item. */
+async function measuredCpu<T>(
+  served: Served,
+  items: number,
+  phase: () => Promise<T>,
+): Promise<{ result: T; cpu: CpuPerItem }> {
+  const serverBefore = cpuMsOf(served.child.pid!);
+  const clientBefore = process.cpuUsage();
+  const result = await phase();
+  const client = process.cpuUsage(clientBefore);
+  return {
+    result,
+    cpu: {
+      serverUs: ((cpuMsOf(served.child.pid!) - serverBefore) * 1000) / items,
+      clientUs: (client.user + client.system) / items,
+    },
+  };
+}
+
+const cpuLine = (cpu: CpuPerItem, item: string): string =>
+  `CPU per ${item}: server ${cpu.serverUs.toFixed(2)} µs, client ${cpu.clientUs.toFixed(2)} µs`;
+
 /** `GET /healthz` from 4 concurrent `fetch` loops: the cost of a request that does nothing. */
 async function requestFloor(served: Served, requests: number): Promise<RequestFloor> {
   const serverBefore = cpuMsOf(served.child.pid!);
@@ -553,16 +583,29 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
     let sqsQuery: SqsFigures;
     let rest: number;
     let ws: number;
+    let restCpu: CpuPerItem;
+    let wsCpu: CpuPerItem;
     let floor: RequestFloor;
     try {
       sqsSdk = await sqsWorkload(sluice, "json", options);
       say(`server sqs-sdk sluice: ${sqsLine(sqsSdk)}`);
       sqsQuery = await sqsWorkload(sluice, "query", options);
       say(`server sqs-query sluice: ${sqsLine(sqsQuery)}`);
-      rest = await restProduce(sluice.url, options);
-      say(`server rest produce: ${Math.round(rest)} records/s (batches of ${options.restBatch})`);
-      ws = await webSocketConsume(sluice.url, options.restRecords);
-      say(`server websocket consume: ${Math.round(ws)} records/s`);
+      const produced = await measuredCpu(sluice, options.restRecords, () =>
+        restProduce(sluice.url, options),
+      );
+      rest = produced.result;
+      restCpu = produced.cpu;
+      say(
+        `server rest produce: ${Math.round(rest)} records/s (batches of ${options.restBatch}), ` +
+          cpuLine(restCpu, "record"),
+      );
+      const consumed = await measuredCpu(sluice, options.restRecords, () =>
+        webSocketConsume(sluice.url, options.restRecords),
+      );
+      ws = consumed.result;
+      wsCpu = consumed.cpu;
+      say(`server websocket consume: ${Math.round(ws)} records/s, ${cpuLine(wsCpu, "record")}`);
       floor = await requestFloor(sluice, 5_000);
       say(
         `server request floor (GET /healthz through fetch): server ${floor.serverCpuUsPerRequest.toFixed(0)} µs, ` +
@@ -611,7 +654,9 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
       peers,
       ratioToFasterPeer: ratio,
       restProduceRecordsPerSecond: rest,
+      restProduceCpu: restCpu,
       webSocketConsumeRecordsPerSecond: ws,
+      webSocketConsumeCpu: wsCpu,
       requestFloor: floor,
       longPolls: polls,
     };
