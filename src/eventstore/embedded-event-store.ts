@@ -95,8 +95,8 @@ interface AppendGroup {
   readonly records: RecordInput[];
   bytes: number;
   readonly written: Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 interface InlineState extends InlineProjection {

@@ -44,9 +44,7 @@ describe.skipIf(unavailable !== undefined)(`postgres group commit ${unavailable 
       expect(new Set(results.map((r) => r.position)).size).toBe(8);
       expect(await transactions(store)).toBeLessThan(8);
       const all = await store.readAll();
-      expect(all.events.map((e) => e.position)).toEqual(
-        Array.from({ length: 16 }, (_, i) => i),
-      );
+      expect(all.events.map((e) => e.position)).toEqual(Array.from({ length: 16 }, (_, i) => i));
       for (let w = 0; w < 8; w++) {
         const { events } = await store.readStream(`s-${w}`);
         expect(events.map((e) => [e.type, e.version, e.data])).toEqual([
@@ -111,8 +109,9 @@ describe.skipIf(unavailable !== undefined)(`postgres group commit ${unavailable 
         field: "events[1].id",
       });
       expect(deleted.status).toBe("rejected");
-      expect(isSluiceError((deleted as PromiseRejectedResult).reason, "SLUICE_STREAM_DELETED"))
-        .toBe(true);
+      expect(
+        isSluiceError((deleted as PromiseRejectedResult).reason, "SLUICE_STREAM_DELETED"),
+      ).toBe(true);
       expect(fine).toMatchObject({ status: "fulfilled", value: { nextExpectedVersion: 0 } });
       await expect(store.readStream("other")).rejects.toMatchObject({ code: "SLUICE_NOT_FOUND" });
       expect((await store.readStream("dup")).events).toHaveLength(2);
