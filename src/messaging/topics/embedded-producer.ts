@@ -137,9 +137,7 @@ const MAX_INITIAL_BATCH_BYTES = 4 * 1024 * 1024;
  * would be mostly unused, and fresh memory costs a page fault per page.
  */
 const SCRATCH_BATCH_BYTES = 4096;
-/** Larger batch buffers handed back by the logs (never read by anyone) are built in again... */
-const RECYCLED_MIN_BYTES = 64 * 1024;
-/** ...keeping at most this many spare. */
+/** Larger batch buffers handed back by the logs (never read by anyone) are built in again, at most this many kept spare. */
 const MAX_SPARE_BUFFERS = 4;
 
 function intOption(value: unknown, field: string, min: number, fallback: number): number {
@@ -234,6 +232,8 @@ export class EmbeddedProducer implements TopicProducer {
   /** Scratch buffers for small batches, and spare buffers of large ones (see `recycle`). */
   private readonly scratchBuffers: Buffer[] = [];
   private readonly spareBuffers: Buffer[] = [];
+  /** Memory this producer allocated for batches (never a slice of Node's shared buffer pool). */
+  private readonly batchMemory = new WeakSet<ArrayBufferLike>();
   private closed = false;
   private producerEpoch = 0;
   private readonly transactionalId: string | undefined;
@@ -355,11 +355,7 @@ export class EmbeddedProducer implements TopicProducer {
         scratch = this.scratchBuffers.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BATCH_BYTES);
         builder = new RecordBatchBuilder(capacity, scratch);
       } else {
-        const spare = this.takeSpareBuffer(wanted);
-        builder =
-          spare === undefined
-            ? new RecordBatchBuilder(capacity)
-            : new RecordBatchBuilder(capacity, spare, true);
+        builder = new RecordBatchBuilder(capacity, this.batchBuffer(wanted), true);
       }
       batch = {
         topic,
@@ -456,8 +452,8 @@ export class EmbeddedProducer implements TopicProducer {
     );
   }
 
-  /** A spare buffer of at least `bytes` (and not much more), if one was handed back. */
-  private takeSpareBuffer(bytes: number): Buffer | undefined {
+  /** A spare buffer of at least `bytes` (and not much more) if one was handed back, else a new one. */
+  private batchBuffer(bytes: number): Buffer {
     const spares = this.spareBuffers;
     for (let i = spares.length - 1; i >= 0; i--) {
       const spare = spares[i]!;
@@ -467,17 +463,20 @@ export class EmbeddedProducer implements TopicProducer {
         return spare;
       }
     }
-    return undefined;
+    const fresh = Buffer.allocUnsafeSlow(bytes);
+    this.batchMemory.add(fresh.buffer);
+    return fresh;
   }
 
   /**
    * Takes back the buffer of a sent batch that nothing else holds: the log let go of it (no
-   * reader was given a view of it) or kept a copy. Only buffers of their own (not slices of
-   * Node's shared pool) and large enough to matter are kept, a few at most.
+   * reader was given a view of it) or kept a copy. Only memory this producer allocated whole
+   * for a batch is kept (a buffer the builder grew into may be a slice of Node's shared pool),
+   * a few buffers at most.
    */
   private readonly recycle: BatchRelease = (batch) => {
     const memory = batch.buffer;
-    if (batch.byteOffset !== 0 || memory.byteLength < RECYCLED_MIN_BYTES) return;
+    if (batch.byteOffset !== 0 || !this.batchMemory.has(memory)) return;
     if (this.spareBuffers.length < MAX_SPARE_BUFFERS) this.spareBuffers.push(Buffer.from(memory));
   };
 
