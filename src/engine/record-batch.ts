@@ -280,7 +280,7 @@ export class RecordBatchBuilder {
       batch =
         !this.scratch && (this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES)
           ? this.buf.subarray(0, this.pos)
-          : Buffer.from(this.buf.subarray(0, this.pos));
+          : copyOf(this.buf, this.pos);
     } else {
       const maxUncompressed = options.maxUncompressedBytes ?? MAX_DECOMPRESSED_BATCH_BYTES;
       // Readers refuse to decompress more than this, so a larger compressed batch is never written.
@@ -809,5 +809,15 @@ export function decodeBatches(buf: Buffer): LogRecord[] | SluiceError {
     for (const r of records) out.push(r);
     pos += header.sizeBytes;
   }
+  return out;
+}
+
+/**
+ * The first `length` bytes of `source` in a buffer of their own. `Buffer.from(subarray)` takes
+ * the typed-array constructor's path, 1.5x (2 KB) to 2.7x (50 KB) slower than a plain copy.
+ */
+export function copyOf(source: Buffer, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  source.copy(out, 0, 0, length);
   return out;
 }
