@@ -29,7 +29,7 @@ import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
 import type { RecoveryReport } from "./recovery.js";
 import { type BatchKind, type RawBatchTrust, validateProducedBatch } from "./produced-batch.js";
 import { Segment } from "./segment.js";
-import { TailCache } from "./tail-cache.js";
+import { type BatchRelease, TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
 
 export { LOG_START_FILE, RECOVERY_POINT_FILE };
@@ -383,12 +383,15 @@ export class Log implements CompactableLog {
    * bytes, so only the header is checked again; "encoded-here": the batch was built in this
    * process by `encodeBatch` or a `RecordBatchBuilder` (an embedded producer) and is handed
    * over: its header is checked, its CRC and records are trusted, and the log keeps the buffer
-   * itself (the caller must not touch it again) instead of a copy.
+   * itself (the caller must not touch it again) instead of a copy. With "encoded-here", a
+   * `release` callback gets the buffer back once the log no longer holds it, if no reader was
+   * ever given a view of it (see `TailCache`): the caller may then build a later batch in it.
    */
   appendRawBatch(
     batch: Buffer,
     kind: BatchKind = "data",
     trust: RawBatchTrust = "unchecked",
+    release?: BatchRelease,
   ): Promise<AppendResult> {
     try {
       this.ensureWritable();
@@ -405,6 +408,7 @@ export class Log implements CompactableLog {
         baseOffset + header.lastOffsetDelta,
         header.maxTimestamp,
         header.recordCount,
+        trust === "encoded-here" ? release : undefined,
       );
       if (this.options.fsync !== "always") {
         this.syncIfOverdue();
@@ -425,6 +429,7 @@ export class Log implements CompactableLog {
     lastOffset: number,
     maxTimestamp: number,
     recordCount: number,
+    release?: BatchRelease,
   ): AppendResult {
     this.maybeRoll(batch.length);
     const segment = this.active;
@@ -445,7 +450,7 @@ export class Log implements CompactableLog {
     }
     this.nextOffset = lastOffset + 1;
     if (maxTimestamp > this.lastTimestamp) this.lastTimestamp = maxTimestamp;
-    this.tailCache.add(batch, baseOffset, lastOffset);
+    this.tailCache.add(batch, baseOffset, lastOffset, release);
     this.metrics.appends.inc();
     this.metrics.records.inc(recordCount);
     this.metrics.bytes.inc(batch.length);

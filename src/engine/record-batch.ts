@@ -177,11 +177,13 @@ export class RecordBatchBuilder {
    * `recordsBytes`: room to reserve for records (the buffer grows past it when needed). With a
    * `scratch` buffer the batch is built in it (or in a larger one, if it must grow) and copied
    * out by `finish`: a caller that builds batch after batch keeps one buffer (`buffer`) for all
-   * of them, and each batch costs one allocation of exactly its size.
+   * of them, and each batch costs one allocation of exactly its size. With `reuse`, the buffer
+   * given is not scratch: the batch is built in it and `finish` returns it (as it would a buffer
+   * of its own), for a writer that recycles the buffers of batches the log handed back.
    */
-  constructor(recordsBytes: number, scratch?: Buffer) {
+  constructor(recordsBytes: number, scratch?: Buffer, reuse = false) {
     const wanted = BATCH_HEADER_BYTES + Math.max(0, recordsBytes);
-    this.scratch = scratch !== undefined;
+    this.scratch = scratch !== undefined && !reuse;
     this.buf =
       scratch !== undefined && scratch.length >= wanted ? scratch : Buffer.allocUnsafe(wanted);
   }
