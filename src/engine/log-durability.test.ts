@@ -40,6 +40,29 @@ describe('group commit under fsync "always"', () => {
     expect(fs.syncCount - before).toBeLessThanOrEqual(rounds + 4);
     await log.close();
   });
+
+  it("waits for released callers whose next append comes a few turns later", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { fsync: "always" });
+    const before = fs.syncCount;
+    const rounds = 20;
+    const turns = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    // Two writers append a turn after their last append resolved (producers), two three turns
+    // after (consumers: a receive's turn, then the delete's).
+    await Promise.all(
+      [1, 1, 3, 3].map(async (delay, writer) => {
+        for (let i = 0; i < rounds; i++) {
+          await turns(delay);
+          await log.append([rec(writer * rounds + i)]);
+        }
+      }),
+    );
+    expect(log.logEndOffset).toBe(4 * rounds);
+    expect(fs.syncCount - before).toBeLessThanOrEqual(rounds + 4);
+    await log.close();
+  });
 });
 
 describe("what readers see, by fsync mode", () => {
