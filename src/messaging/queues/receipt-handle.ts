@@ -85,9 +85,9 @@ export class ReceiptHandles {
   private sign(fields: Buffer, length: number, out: Buffer, at: number): void {
     fields.copy(this.keyed, RECEIPT_KEY_BYTES, 0, length);
     const input = (this.keyedViews[length] ??= this.keyed.subarray(0, RECEIPT_KEY_BYTES + length));
-    // The digest as a latin1 string (one byte a character), copied into place: a "buffer"
+    // The digest as a "binary" (latin1) string, one byte a character, copied into place: a "buffer"
     // digest costs Node an allocation that takes twice as long as the hash itself.
-    out.write(hash("sha256", input, "latin1"), at, MAC_BYTES, "latin1");
+    out.write(hash("sha256", input, "binary"), at, MAC_BYTES, "latin1");
   }
 }
 
