@@ -1,3 +1,4 @@
+import aws4 from "aws4";
 import { ERROR_FIELD_HEADER, SluiceError } from "../errors/index.js";
 
 /** One JSON call to a Sluice server: method, path (already encoded), optional body. */
@@ -8,6 +9,11 @@ export interface HttpCall {
   readonly signal?: AbortSignal;
   /** Sent as is; `content-type` here replaces the JSON default (the AWS JSON protocols). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * A call to one of the server's AWS-compatible APIs (e.g. "events"): signed with SigV4 when
+   * the transport has AWS credentials, as a server with configured keys requires.
+   */
+  readonly awsService?: string;
 }
 
 /** An error answer of the REST API, as the server sends it. */
@@ -23,6 +29,17 @@ export interface RemoteError {
 export interface HttpTransportOptions {
   /** Sent as `Authorization: Bearer <token>` (the server's `--auth-token`). */
   readonly authToken?: string;
+  /**
+   * Signs the calls to the server's AWS-compatible APIs with SigV4 (the server's
+   * `--aws-credentials`); without them those calls go unsigned, which a server with no
+   * configured keys accepts, as AWS emulators do.
+   */
+  readonly awsCredentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    /** The region signed into the credential scope (default "us-east-1"). */
+    readonly region?: string;
+  };
 }
 
 /**
@@ -56,11 +73,17 @@ export class HttpTransport {
       call.signal === undefined
         ? this.closing.signal
         : AbortSignal.any([this.closing.signal, call.signal]);
-    const headers: Record<string, string> = {};
+    let headers: Record<string, string> = {};
     if (call.body !== undefined) headers["content-type"] = "application/json";
     Object.assign(headers, call.headers);
-    if (this.options.authToken !== undefined)
-      headers.authorization = `Bearer ${this.options.authToken}`;
+    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    // The AWS APIs take SigV4 or nothing; the REST token is not theirs to see.
+    const credentials = this.options.awsCredentials;
+    if (call.awsService === undefined) {
+      if (this.options.authToken !== undefined)
+        headers.authorization = `Bearer ${this.options.authToken}`;
+    } else if (credentials !== undefined)
+      headers = this.signed(call, headers, body, call.awsService, credentials);
     this.pending++;
     try {
       let response: Response;
@@ -70,7 +93,7 @@ export class HttpTransport {
           method: call.method,
           headers,
           signal,
-          ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+          ...(body === undefined ? {} : { body }),
         });
         text = await response.text();
       } catch (error) {
@@ -81,6 +104,34 @@ export class HttpTransport {
     } finally {
       this.pending--;
     }
+  }
+
+  /** `headers` with SigV4's `authorization` and `x-amz-date` for this call. */
+  private signed(
+    call: HttpCall,
+    headers: Record<string, string>,
+    body: string | undefined,
+    service: string,
+    credentials: NonNullable<HttpTransportOptions["awsCredentials"]>,
+  ): Record<string, string> {
+    const url = new URL(this.base + call.path);
+    const request = aws4.sign(
+      {
+        host: url.host,
+        method: call.method,
+        path: url.pathname + url.search,
+        service,
+        region: credentials.region ?? "us-east-1",
+        headers,
+        ...(body === undefined ? {} : { body }),
+      },
+      credentials,
+    );
+    // fetch sends the URL's own Host, the one signed above.
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers ?? {}))
+      if (name.toLowerCase() !== "host") out[name] = String(value);
+    return out;
   }
 
   /** The server's URL with ws: or wss: for WebSocket streams. */
@@ -123,7 +174,7 @@ function parseError(response: Response, text: string): RemoteError {
       const name = aws.__type.slice(aws.__type.lastIndexOf("#") + 1);
       return {
         status,
-        code: status >= 500 ? "SLUICE_INTERNAL" : "SLUICE_VALIDATION",
+        code: codeOfStatus(status),
         name,
         message: aws.message,
         ...(field === null ? {} : { field: decodeURIComponent(field) }),
@@ -134,10 +185,16 @@ function parseError(response: Response, text: string): RemoteError {
   }
   return {
     status,
-    code: status >= 500 ? "SLUICE_INTERNAL" : "SLUICE_VALIDATION",
+    code: codeOfStatus(status),
     name: `HTTP${status}`,
     message: `the server answered ${status}: ${text.slice(0, 200)}`,
   };
+}
+
+/** The Sluice code of an error answer that names none of its own. */
+function codeOfStatus(status: number): string {
+  if (status === 401 || status === 403) return "SLUICE_UNAUTHORIZED";
+  return status >= 500 ? "SLUICE_INTERNAL" : "SLUICE_VALIDATION";
 }
 
 /** Whether an error is the abort of a call (by its signal or by close). */

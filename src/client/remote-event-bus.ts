@@ -228,6 +228,7 @@ export class RemoteEventBus implements EventBusService {
           "content-type": "application/x-amz-json-1.1",
           "x-amz-target": `AWSEvents.${operation}`,
         },
+        awsService: "events",
         body: toWire(input ?? {}),
       },
       toError,

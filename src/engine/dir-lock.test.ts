@@ -194,4 +194,18 @@ describe("DirLock", () => {
     expect(text(sim, LOCK)).toBe(String(process.pid));
     again.release();
   });
+
+  it("lets one of two concurrent acquires in the same process win, and frees the claim of a failed one", async () => {
+    const sim = simWithLock(undefined);
+    const [a, b] = await Promise.allSettled([DirLock.acquire(sim, DIR), DirLock.acquire(sim, DIR)]);
+    expect([a.status, b.status].sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = (a.status === "rejected" ? a : b) as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: "SLUICE_LOCKED" });
+    ((a.status === "fulfilled" ? a : b) as PromiseFulfilledResult<DirLock>).value.release();
+    // An acquire that fails for another reason (the directory is gone) leaves no claim behind.
+    const gone = new SimulatedFileSystem();
+    await expect(DirLock.acquire(gone, DIR)).rejects.toThrow();
+    gone.mkdir(DIR);
+    (await DirLock.acquire(gone, DIR)).release();
+  });
 });

@@ -18,7 +18,7 @@ const TAKEOVER_POLL_MS = 5;
  */
 const TEMP_NAME = /^\.lock\.(\d+)-[0-9a-f]+\.new$/;
 
-/** Directories this process holds, per file system (the simulated one is per instance). */
+/** `<pid>:<dir>` of the directories this process holds or is acquiring, per file system. */
 const heldByThisProcess = new WeakMap<FileSystem, Set<string>>();
 
 function isRunning(pid: number): boolean {
@@ -65,6 +65,8 @@ export class DirLock {
   private constructor(
     private readonly fs: FileSystem,
     private readonly dir: string,
+    /** `<pid>:<dir>`, this lock's entry in `heldByThisProcess`. */
+    private readonly claim: string,
   ) {}
 
   /** Takes the directory's lock, or fails with SLUICE_LOCKED naming the live holder. */
@@ -76,22 +78,30 @@ export class DirLock {
     const held = heldByThisProcess.get(fs) ?? new Set<string>();
     heldByThisProcess.set(fs, held);
     const pid = options.pid ?? process.pid;
-    if (held.has(dir)) throw lockedError(dir, pid);
-    const attempt = new Takeover(fs, dir, pid, options);
-    await attempt.run();
-    held.add(dir);
-    return new DirLock(fs, dir);
+    // Keyed by pid too: tests play several processes on one file system.
+    const claim = `${pid}:${dir}`;
+    if (held.has(claim)) throw lockedError(dir, pid);
+    // Claimed before the first await: a second opener in this process must see it at once,
+    // since the lock file alone cannot tell it apart (its own pid reads as a dead incarnation).
+    held.add(claim);
+    try {
+      await new Takeover(fs, dir, pid, options).run();
+    } catch (error) {
+      held.delete(claim);
+      throw error;
+    }
+    return new DirLock(fs, dir, claim);
   }
 
   /** Removes the lock: the directory is free for the next opener. */
   release(): void {
-    heldByThisProcess.get(this.fs)?.delete(this.dir);
+    heldByThisProcess.get(this.fs)?.delete(this.claim);
     this.fs.unlink(join(this.dir, LOCK_FILE));
   }
 
   /** Forgets the lock without removing the file, as a crashed process would. */
   abandon(): void {
-    heldByThisProcess.get(this.fs)?.delete(this.dir);
+    heldByThisProcess.get(this.fs)?.delete(this.claim);
   }
 }
 

@@ -461,6 +461,26 @@ describe("Log durability on a simulated disk", () => {
     );
   });
 
+  it("interval mode: an idle log holds no timer, and a write after idling is synced within the interval", async () => {
+    const clock = new VirtualClock();
+    const fs = new SimulatedFileSystem(4);
+    const log = await openSim(fs, { fsync: { intervalMs: 50 }, clock });
+    expect(clock.pendingTimers).toBe(0);
+    await appendMany(log, 5, 1);
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(60);
+    expect(log.durableEndOffset).toBe(5);
+    await clock.advance(60);
+    expect(clock.pendingTimers).toBe(0);
+    const syncs = fs.syncCount;
+    await clock.advance(10_000);
+    expect(fs.syncCount).toBe(syncs);
+    await appendMany(log, 5, 1);
+    await clock.advance(60);
+    expect(log.durableEndOffset).toBe(10);
+    await log.close();
+  });
+
   it("a failed fsync fails the waiting appends and stops the log until reopened", async () => {
     const fs = new SimulatedFileSystem();
     const log = await openSim(fs, { fsync: "always" });

@@ -196,7 +196,6 @@ export class Log implements CompactableLog {
       lock.release();
       throw error;
     }
-    log.scheduleFsync();
     log.scheduleMaintenance();
     return log;
   }
@@ -543,7 +542,9 @@ export class Log implements CompactableLog {
    */
   private syncIfOverdue(): void {
     const policy = this.options.fsync;
-    if (typeof policy !== "object" || this.syncing !== undefined) return;
+    if (typeof policy !== "object") return;
+    if (this.fsyncTimer === undefined) this.scheduleFsync();
+    if (this.syncing !== undefined) return;
     if (this.clock.now() - this.lastSyncAt >= policy.intervalMs) void this.groupCommit();
   }
 
@@ -664,13 +665,21 @@ export class Log implements CompactableLog {
     }
   }
 
+  /**
+   * Arms the interval fsync once something is written and keeps it armed while writes keep
+   * coming: an idle log holds no timer, so a thousand idle queues cost no CPU.
+   */
   private scheduleFsync(): void {
     const policy = this.options.fsync;
     if (typeof policy !== "object") return;
     this.fsyncTimer = this.clock.setTimer(policy.intervalMs, () => {
       if (this.state !== "open") return;
-      const tick = this.segments.some((s) => s.dirty) ? this.groupCommit() : Promise.resolve();
-      void tick.finally(() => {
+      const dirty = this.dirDirty || this.segments.some((s) => s.dirty);
+      if (!dirty) {
+        this.fsyncTimer = undefined;
+        return;
+      }
+      void this.groupCommit().finally(() => {
         if (this.state === "open") this.scheduleFsync();
       });
     });

@@ -169,11 +169,7 @@ let slabUsed = 0;
 
 /** A copy of the first `length` bytes of `source`, from a slab when it is small enough. */
 function copyOut(source: Buffer, length: number): Buffer {
-  if (length > SLAB_BYTES / 8) {
-    const own = Buffer.allocUnsafeSlow(length);
-    source.copy(own, 0, 0, length);
-    return own;
-  }
+  if (length > SLAB_BYTES / 8) return copyOf(source, length);
   if (slabUsed + length > slab.length) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     slabUsed = 0;
@@ -833,5 +829,15 @@ export function decodeBatches(buf: Buffer): LogRecord[] | SluiceError {
     for (const r of records) out.push(r);
     pos += header.sizeBytes;
   }
+  return out;
+}
+
+/**
+ * The first `length` bytes of `source` in a buffer of their own. `Buffer.from(subarray)` takes
+ * the typed-array constructor's path, 1.5x (2 KB) to 2.7x (50 KB) slower than a plain copy.
+ */
+export function copyOf(source: Buffer, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  source.copy(out, 0, 0, length);
   return out;
 }

@@ -20,6 +20,8 @@ export type ErrorCode =
   | "SLUICE_TOPIC"
   | "SLUICE_STREAM_DELETED"
   | "SLUICE_PROJECTION"
+  /** A server refused the caller's credentials (REST token, AWS signature). */
+  | "SLUICE_UNAUTHORIZED"
   | "SLUICE_INTERNAL";
 
 export interface SluiceErrorOptions extends ErrorOptions {

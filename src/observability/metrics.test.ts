@@ -27,6 +27,21 @@ describe("MetricsRegistry", () => {
     expect(s.maxMs).toBeCloseTo(10, 1);
   });
 
+  it("keeps 3 significant digits from a microsecond to an hour, clamping beyond it", () => {
+    const h = new MetricsRegistry().histogram("stall_ms", "stalls");
+    h.recordMs(0.001);
+    for (let i = 0; i < 97; i++) h.recordMs(250);
+    h.recordMs(3_600_000);
+    h.recordMs(36_000_000);
+    const s = h.summary();
+    expect(s.count).toBe(100);
+    expect(s.minMs).toBeCloseTo(0.001, 6);
+    expect(s.p50Ms / 250).toBeCloseTo(1, 2);
+    expect(s.maxMs / 3_600_000).toBeCloseTo(1, 2);
+    h.reset();
+    expect(h.summary().count).toBe(0);
+  });
+
   it("refuses to reuse a name for another kind", () => {
     const registry = new MetricsRegistry();
     registry.gauge("depth", "depth");

@@ -35,6 +35,26 @@ export interface SqsFigures {
   readonly endToEnd: LatencySummary;
   /** CPU time of the server process per 1,000 messages (user + system): resists machine load. */
   readonly serverCpuMsPer1kMessages: number;
+  /**
+   * CPU time of this process (the SQS clients) per 1,000 messages: with the server on the same
+   * two cores, the client's share bounds the rate no server can beat.
+   */
+  readonly clientCpuMsPer1kMessages: number;
+}
+
+/** CPU time per record of a phase, in µs: the server process's and this one's (the client). */
+export interface CpuPerItem {
+  readonly serverUs: number;
+  readonly clientUs: number;
+}
+
+/** What one plain HTTP request costs on this machine, whatever the server does with it. */
+export interface RequestFloor {
+  readonly requests: number;
+  /** Server CPU per `GET /healthz`, in µs. */
+  readonly serverCpuUsPerRequest: number;
+  /** This process's CPU per request through `fetch`, in µs. */
+  readonly clientCpuUsPerRequest: number;
 }
 
 /** The SQS protocols: AWS JSON 1.0 (`@aws-sdk/client-sqs` v3) or the query protocol. */
@@ -58,9 +78,15 @@ export interface ServerBenchResult {
   /** Sluice's SQS rate over the faster peer's, each compared in the peer's protocol. */
   readonly ratioToFasterPeer: number | undefined;
   readonly restProduceRecordsPerSecond: number;
+  readonly restProduceCpu: CpuPerItem;
   readonly webSocketConsumeRecordsPerSecond: number;
+  readonly webSocketConsumeCpu: CpuPerItem;
+  readonly requestFloor: RequestFloor;
+  /** On a server of their own, so earlier phases' heap does not count. */
   readonly longPolls: {
     readonly held: number;
+    /** The fresh server's resident memory before any queue exists. */
+    readonly serverRssAtStartBytes: number;
     /** The server process's resident memory with every poll held open. */
     readonly serverRssBytes: number;
     /** ... and with the queues created, before any poll (so the polls' own share shows). */
@@ -294,6 +320,7 @@ async function sqsWorkload(
     let toSend = options.numMessages;
     let deleted = 0;
     const cpuBefore = cpuMsOf(served.child.pid!);
+    const clientCpuBefore = process.cpuUsage();
     const started = performance.now();
     const producer = async (): Promise<void> => {
       while (toSend > 0) {
@@ -335,11 +362,13 @@ async function sqsWorkload(
       ...Array.from({ length: options.consumers }, consumer),
     ]);
     const seconds = (performance.now() - started) / 1000;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     return {
       messagesPerSecond: options.numMessages / seconds,
       endToEnd: latency.summary(),
       serverCpuMsPer1kMessages:
         ((cpuMsOf(served.child.pid!) - cpuBefore) / options.numMessages) * 1000,
+      clientCpuMsPer1kMessages: (clientCpu.user + clientCpu.system) / options.numMessages,
     };
   } finally {
     sqs.close();
@@ -424,6 +453,45 @@ async function webSocketConsume(url: string, total: number): Promise<number> {
   return received / ((finished - started) / 1000);
 }
 
+/** Runs `phase` and measures both processes' CPU over it, per item. */
+async function measuredCpu<T>(
+  served: Served,
+  items: number,
+  phase: () => Promise<T>,
+): Promise<{ result: T; cpu: CpuPerItem }> {
+  const serverBefore = cpuMsOf(served.child.pid!);
+  const clientBefore = process.cpuUsage();
+  const result = await phase();
+  const client = process.cpuUsage(clientBefore);
+  return {
+    result,
+    cpu: {
+      serverUs: ((cpuMsOf(served.child.pid!) - serverBefore) * 1000) / items,
+      clientUs: (client.user + client.system) / items,
+    },
+  };
+}
+
+const cpuLine = (cpu: CpuPerItem, item: string): string =>
+  `CPU per ${item}: server ${cpu.serverUs.toFixed(2)} µs, client ${cpu.clientUs.toFixed(2)} µs`;
+
+/** `GET /healthz` from 4 concurrent `fetch` loops: the cost of a request that does nothing. */
+async function requestFloor(served: Served, requests: number): Promise<RequestFloor> {
+  const serverBefore = cpuMsOf(served.child.pid!);
+  const clientBefore = process.cpuUsage();
+  let left = requests;
+  const loop = async (): Promise<void> => {
+    while (left-- > 0) await (await fetch(`${served.url}/healthz`)).arrayBuffer();
+  };
+  await Promise.all(Array.from({ length: 4 }, loop));
+  const client = process.cpuUsage(clientBefore);
+  return {
+    requests,
+    serverCpuUsPerRequest: ((cpuMsOf(served.child.pid!) - serverBefore) * 1000) / requests,
+    clientCpuUsPerRequest: (client.user + client.system) / requests,
+  };
+}
+
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
@@ -433,6 +501,7 @@ function rssOf(pid: number): number {
 /** `held` long polls on as many queues, then a message to one queue at a time, timed to its answer. */
 async function longPolls(served: Served, held: number): Promise<ServerBenchResult["longPolls"]> {
   const url = served.url;
+  const serverRssAtStartBytes = rssOf(served.child.pid!);
   const names = Array.from({ length: held }, (_, i) => `idle-${i}`);
   for (let i = 0; i < names.length; i += 50)
     await Promise.all(
@@ -456,7 +525,7 @@ async function longPolls(served: Served, held: number): Promise<ServerBenchResul
   await new Promise((r) => setTimeout(r, 2000));
   const serverRssBytes = rssOf(served.child.pid!);
   const wake = new LatencyHistogram();
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 200; i++) {
     const name = names[(i * 37) % names.length]!;
     const got = new Promise<void>((resolve) => answered.set(name, resolve));
     const sent = performance.now();
@@ -465,12 +534,35 @@ async function longPolls(served: Served, held: number): Promise<ServerBenchResul
     wake.recordMs(performance.now() - sent);
     answered.delete(name);
   }
-  return { held, serverRssBytes, serverRssBeforePollsBytes, wake: wake.summary() };
+  return {
+    held,
+    serverRssAtStartBytes,
+    serverRssBytes,
+    serverRssBeforePollsBytes,
+    wake: wake.summary(),
+  };
+}
+
+const mb = (bytes: number): number => Math.round(bytes / 1048576);
+
+/** The long polls get a server (and data directory) of their own, started and stopped here. */
+async function longPollsOnFreshServer(
+  parentDir: string,
+  fsync: string,
+  held: number,
+): Promise<ServerBenchResult["longPolls"]> {
+  const served = await startSluice(join(parentDir, "long-polls"), fsync, undefined);
+  try {
+    return await longPolls(served, held);
+  } finally {
+    await served.stop();
+  }
 }
 
 const sqsLine = (f: SqsFigures): string =>
   `${Math.round(f.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), ` +
-  `e2e p50 ${f.endToEnd.p50Ms.toFixed(1)} ms, server CPU ${f.serverCpuMsPer1kMessages.toFixed(0)} ms per 1,000 messages`;
+  `e2e p50 ${f.endToEnd.p50Ms.toFixed(1)} ms, CPU per 1,000 messages: server ` +
+  `${f.serverCpuMsPer1kMessages.toFixed(0)} ms, client ${f.clientCpuMsPer1kMessages.toFixed(0)} ms`;
 
 /**
  * `sluice bench server`: `sluice start` in its own process, driven from this one: SQS through
@@ -491,25 +583,43 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
     let sqsQuery: SqsFigures;
     let rest: number;
     let ws: number;
-    let polls: ServerBenchResult["longPolls"];
+    let restCpu: CpuPerItem;
+    let wsCpu: CpuPerItem;
+    let floor: RequestFloor;
     try {
       sqsSdk = await sqsWorkload(sluice, "json", options);
       say(`server sqs-sdk sluice: ${sqsLine(sqsSdk)}`);
       sqsQuery = await sqsWorkload(sluice, "query", options);
       say(`server sqs-query sluice: ${sqsLine(sqsQuery)}`);
-      rest = await restProduce(sluice.url, options);
-      say(`server rest produce: ${Math.round(rest)} records/s (batches of ${options.restBatch})`);
-      ws = await webSocketConsume(sluice.url, options.restRecords);
-      say(`server websocket consume: ${Math.round(ws)} records/s`);
-      polls = await longPolls(sluice, options.longPolls);
+      const produced = await measuredCpu(sluice, options.restRecords, () =>
+        restProduce(sluice.url, options),
+      );
+      rest = produced.result;
+      restCpu = produced.cpu;
       say(
-        `server long polls: ${polls.held} held, server RSS ${Math.round(polls.serverRssBytes / 1048576)} MB ` +
-          `(${Math.round(polls.serverRssBeforePollsBytes / 1048576)} MB with the queues and no poll), ` +
-          `send -> answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms`,
+        `server rest produce: ${Math.round(rest)} records/s (batches of ${options.restBatch}), ` +
+          cpuLine(restCpu, "record"),
+      );
+      const consumed = await measuredCpu(sluice, options.restRecords, () =>
+        webSocketConsume(sluice.url, options.restRecords),
+      );
+      ws = consumed.result;
+      wsCpu = consumed.cpu;
+      say(`server websocket consume: ${Math.round(ws)} records/s, ${cpuLine(wsCpu, "record")}`);
+      floor = await requestFloor(sluice, 5_000);
+      say(
+        `server request floor (GET /healthz through fetch): server ${floor.serverCpuUsPerRequest.toFixed(0)} µs, ` +
+          `client ${floor.clientCpuUsPerRequest.toFixed(0)} µs of CPU per request`,
       );
     } finally {
       await sluice.stop();
     }
+    const polls = await longPollsOnFreshServer(dataDir, fsync, options.longPolls);
+    say(
+      `server long polls: ${polls.held} held, server RSS ${mb(polls.serverRssBytes)} MB ` +
+        `(${mb(polls.serverRssAtStartBytes)} MB at start, ${mb(polls.serverRssBeforePollsBytes)} MB with the queues and no poll), ` +
+        `send -> answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms`,
+    );
     const ratios: number[] = [];
     if (options.peers)
       for (const [name, start, protocol] of [
@@ -544,7 +654,10 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
       peers,
       ratioToFasterPeer: ratio,
       restProduceRecordsPerSecond: rest,
+      restProduceCpu: restCpu,
       webSocketConsumeRecordsPerSecond: ws,
+      webSocketConsumeCpu: wsCpu,
+      requestFloor: floor,
       longPolls: polls,
     };
   } finally {

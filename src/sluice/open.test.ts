@@ -64,6 +64,19 @@ describe("open(dir)", () => {
     await (await open(dir, { fsync: "never" })).close();
   });
 
+  it("refuses one of two opens of the same directory started together in one process", async () => {
+    const dir = tempDir();
+    const results = await Promise.allSettled([
+      open(dir, { fsync: "never" }),
+      open(dir, { fsync: "never" }),
+    ]);
+    const opened = results.filter((r) => r.status === "fulfilled");
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(opened).toHaveLength(1);
+    expect(isSluiceError(refused[0]?.reason, "SLUICE_LOCKED")).toBe(true);
+    await opened[0]!.value.close();
+  });
+
   it("opens a queue directory written by release 0.1.0 unchanged, and adds topics beside it", async () => {
     const dir = fixtureCopy();
     const clock = fixtureClock();
