@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isSluiceError } from "../errors/index.js";
-import { type FileSystem, NodeFileSystem } from "./file-system.js";
+import { type FileSystem, NodeFileSystem, makeDirectory } from "./file-system.js";
 import { SimulatedFileSystem } from "./simulated-file-system.js";
 
 const realRoot = mkdtempSync(join(tmpdir(), "sluice-fs-"));
@@ -63,6 +63,21 @@ describe.each(implementations)("%s", (_name, make) => {
       error = e;
     }
     expect(isSluiceError(error, "SLUICE_ALREADY_EXISTS")).toBe(true);
+  });
+
+  it("makes directories with their parents, and names a file in the way as bad input", async () => {
+    const { fs, root } = make();
+    fs.mkdir(root);
+    await makeDirectory(fs, join(root, "a", "b"));
+    await makeDirectory(fs, join(root, "a", "b"));
+    expect(fs.list(join(root, "a"))).toEqual(["b"]);
+    fs.open(join(root, "file"), "write").close();
+    for (const dir of [join(root, "file"), join(root, "file", "sub")])
+      await expect(makeDirectory(fs, dir, "dataDir")).rejects.toMatchObject({
+        code: "SLUICE_VALIDATION",
+        field: "dataDir",
+        message: `dataDir: ${join(root, "file")} is not a directory`,
+      });
   });
 });
 

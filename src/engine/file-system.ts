@@ -214,10 +214,21 @@ export const nodeFileSystem: FileSystem = new NodeFileSystem();
 /**
  * Creates `dir` and any missing parents, then fsyncs the parent of each directory it created,
  * top down, so the new entries survive a power loss before anything inside them is acknowledged.
+ * A file where the directory (or one of its parents) should be is bad input naming `field`.
  */
-export async function makeDirectory(fs: FileSystem, dir: string): Promise<void> {
+export async function makeDirectory(fs: FileSystem, dir: string, field = "dir"): Promise<void> {
   const created: string[] = [];
-  for (let d = dir; !fs.exists(d) && dirname(d) !== d; d = dirname(d)) created.unshift(d);
+  let d = dir;
+  for (; !fs.exists(d) && dirname(d) !== d; d = dirname(d)) created.unshift(d);
+  try {
+    fs.list(d);
+  } catch (cause) {
+    throw new SluiceError("SLUICE_VALIDATION", `${field}: ${d} is not a directory`, {
+      field,
+      cause,
+    });
+  }
+  if (created.length === 0) return;
   fs.mkdir(dir);
-  for (const d of created) await fs.syncDir(dirname(d));
+  for (const c of created) await fs.syncDir(dirname(c));
 }

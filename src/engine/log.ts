@@ -154,16 +154,7 @@ export class Log implements CompactableLog {
     if (typeof dir !== "string" || dir.length === 0) throw invalid("dir", "a directory path", dir);
     const resolved = resolveLogOptions(options);
     const fs = options.fs ?? nodeFileSystem;
-    if (fs.exists(dir)) {
-      try {
-        fs.list(dir);
-      } catch (cause) {
-        throw new SluiceError("SLUICE_VALIDATION", `dir: ${dir} is not a directory`, {
-          field: "dir",
-          cause,
-        });
-      }
-    } else await makeDirectory(fs, dir);
+    await makeDirectory(fs, dir);
     const lock = await DirLock.acquire(fs, dir);
     const log = new Log(
       dir,

@@ -4,20 +4,22 @@ import type { LeafMatcher, Scalar } from "./pattern.js";
 import { RangeTable } from "./range-table.js";
 import { WildcardTable } from "./wildcard-table.js";
 
-/** Where a field machine reports the conditions a value satisfies. */
-export interface ConditionSink {
-  satisfyAll(conditions: readonly number[]): void;
-  /** Satisfies `conditions[0 .. count)`. */
-  satisfyFirst(conditions: readonly number[], count: number): void;
+/** Where a field machine reports the states a value leads to (the ids of `MatchState`s). */
+export interface StateSink {
+  reachAll(states: readonly number[]): void;
+  /** Reaches `states[0 .. count)`. */
+  reachFirst(states: readonly number[], count: number): void;
 }
 
 /**
- * Every operator that patterns apply to one field path, compiled so that one leaf value is
- * looked up once per kind of operator rather than tested once per pattern: exact values and
+ * The transitions of one automaton state on one field path: every operator leading out of the
+ * state on that path, each to the state (`target`) its condition leads to, compiled so that
+ * one leaf value is looked up once per kind of operator rather than tested once per operator:
+ * exact values and
  * equals-ignore-case by hash, prefixes and suffixes by length-grouped hash tables, wildcards by
  * their literal ends, numeric ranges and cidr blocks by binary search over sorted bounds, and the
  * anything-but forms as complements (every such operator holds except those the value's lookups
- * exclude). Complements are kept per operator ("slot"), not per condition: a condition with two
+ * exclude). Complements are kept per operator ("slot"), not per target: a condition with two
  * anything-but operators holds when either does.
  */
 export class FieldMachine {
@@ -33,8 +35,8 @@ export class FieldMachine {
   private readonly ipv6 = new RangeTable<string>();
   readonly existsTrue: number[] = [];
   readonly existsFalse: number[] = [];
-  /** The condition of each anything-but slot, and the value that last excluded it. */
-  private readonly slotCondition: number[] = [];
+  /** The target of each anything-but slot, and the value that last excluded it. */
+  private readonly slotTarget: number[] = [];
   private readonly slotExcluded: number[] = [];
   private round = 0;
   /** Scratch list for wildcard lookups, reused across values. */
@@ -54,13 +56,14 @@ export class FieldMachine {
   private hasCidr = false;
   private hasButWildcards = false;
 
-  add(matcher: LeafMatcher, condition: number): void {
+  /** Adds a transition to state `target` taken when a value satisfies `matcher`. */
+  add(matcher: LeafMatcher, target: number): void {
     switch (matcher.kind) {
       case "exact":
-        return push(this.exact, matcher.value, condition);
+        return push(this.exact, matcher.value, target);
       case "equals-ignore-case":
         this.needsLowerCase = true;
-        return push(this.lowered, matcher.value, condition);
+        return push(this.lowered, matcher.value, target);
       case "prefix":
       case "suffix": {
         if (matcher.ignoreCase) this.needsLowerCase = true;
@@ -73,13 +76,13 @@ export class FieldMachine {
             : matcher.ignoreCase
               ? this.loweredSuffixes
               : this.suffixes;
-        return table.add(matcher.value, condition);
+        return table.add(matcher.value, target);
       }
       case "wildcard":
         this.hasWildcards = true;
-        return this.wildcards.add(matcher.value, matcher.regex, condition);
+        return this.wildcards.add(matcher.value, matcher.regex, target);
       case "numeric":
-        return this.numeric.add(matcher.lower, matcher.upper, condition);
+        return this.numeric.add(matcher.lower, matcher.upper, target);
       case "cidr": {
         this.hasCidr = true;
         const range = networkRange(matcher.network);
@@ -87,42 +90,42 @@ export class FieldMachine {
           this.ipv4.add(
             { value: range.first, inclusive: true },
             { value: range.last, inclusive: true },
-            condition,
+            target,
           );
         else
           this.ipv6.add(
             { value: range.first, inclusive: true },
             { value: range.last, inclusive: true },
-            condition,
+            target,
           );
         return;
       }
       case "exists":
-        (matcher.value ? this.existsTrue : this.existsFalse).push(condition);
+        (matcher.value ? this.existsTrue : this.existsFalse).push(target);
         return;
       case "anything-but": {
-        const slot = this.slot(condition);
+        const slot = this.slot(target);
         this.butValues.push(slot);
         for (const value of new Set(matcher.values)) push(this.butValueExclusions, value, slot);
         return;
       }
       case "anything-but-ignore-case": {
         this.needsLowerCase = true;
-        const slot = this.slot(condition);
+        const slot = this.slot(target);
         this.butStrings.push(slot);
         for (const value of new Set(matcher.values)) push(this.butLowered, value, slot);
         return;
       }
       case "anything-but-prefix":
       case "anything-but-suffix": {
-        const slot = this.slot(condition);
+        const slot = this.slot(target);
         this.butStrings.push(slot);
         const table = matcher.kind === "anything-but-prefix" ? this.butPrefixes : this.butSuffixes;
         return table.add(matcher.value, slot);
       }
       case "anything-but-wildcard": {
         this.hasButWildcards = true;
-        const slot = this.slot(condition);
+        const slot = this.slot(target);
         this.butStrings.push(slot);
         matcher.values.forEach((text, i) => this.butWildcards.add(text, matcher.regexes[i]!, slot));
         return;
@@ -130,10 +133,10 @@ export class FieldMachine {
     }
   }
 
-  private slot(condition: number): number {
-    this.slotCondition.push(condition);
+  private slot(target: number): number {
+    this.slotTarget.push(target);
     this.slotExcluded.push(0);
-    return this.slotCondition.length - 1;
+    return this.slotTarget.length - 1;
   }
 
   private startExclusions(): number {
@@ -148,54 +151,54 @@ export class FieldMachine {
     for (let i = 0; i < slots.length; i++) this.slotExcluded[slots[i]!] = this.round;
   }
 
-  /** Satisfies the condition of every slot of `slots` the current value did not exclude. */
-  private satisfyUnexcluded(slots: readonly number[], sink: ConditionSink): void {
+  /** Reaches the target of every slot of `slots` the current value did not exclude. */
+  private reachUnexcluded(slots: readonly number[], sink: StateSink): void {
     const round = this.round;
     const hits = this.hits;
     let count = 0;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
-      if (this.slotExcluded[slot] !== round) hits[count++] = this.slotCondition[slot]!;
+      if (this.slotExcluded[slot] !== round) hits[count++] = this.slotTarget[slot]!;
     }
-    sink.satisfyFirst(hits, count);
+    sink.reachFirst(hits, count);
   }
 
-  /** Reports to `sink` every condition that `value` satisfies (some may come more than once). */
-  match(value: Scalar, sink: ConditionSink): void {
-    if (this.existsTrue.length > 0) sink.satisfyAll(this.existsTrue);
+  /** Reports to `sink` every state that `value` leads to (some may come more than once). */
+  match(value: Scalar, sink: StateSink): void {
+    if (this.existsTrue.length > 0) sink.reachAll(this.existsTrue);
     if (this.exact.size > 0) {
       const exact = this.exact.get(value);
-      if (exact !== undefined) sink.satisfyAll(exact);
+      if (exact !== undefined) sink.reachAll(exact);
     }
     if (this.butValues.length > 0) {
       this.startExclusions();
       const excluded = this.butValueExclusions.get(value);
       if (excluded !== undefined) this.excludeAll(excluded);
-      this.satisfyUnexcluded(this.butValues, sink);
+      this.reachUnexcluded(this.butValues, sink);
     }
     if (typeof value === "number") {
-      if (!this.numeric.isEmpty) sink.satisfyAll(this.numeric.lookup(value));
+      if (!this.numeric.isEmpty) sink.reachAll(this.numeric.lookup(value));
       return;
     }
     if (typeof value !== "string") return;
     if (this.hasAffixes) {
-      satisfyFound(this.prefixes, value, sink);
-      satisfyFound(this.suffixes, value, sink);
+      reachFound(this.prefixes, value, sink);
+      reachFound(this.suffixes, value, sink);
     }
     const lower = this.needsLowerCase ? value.toLowerCase() : value;
     if (this.needsLowerCase) {
       if (this.lowered.size > 0) {
         const same = this.lowered.get(lower);
-        if (same !== undefined) sink.satisfyAll(same);
+        if (same !== undefined) sink.reachAll(same);
       }
-      satisfyFound(this.loweredPrefixes, lower, sink);
-      satisfyFound(this.loweredSuffixes, lower, sink);
+      reachFound(this.loweredPrefixes, lower, sink);
+      reachFound(this.loweredSuffixes, lower, sink);
     }
-    if (this.hasWildcards) sink.satisfyFirst(this.hits, this.wildcards.lookup(value, this.hits, 0));
+    if (this.hasWildcards) sink.reachFirst(this.hits, this.wildcards.lookup(value, this.hits, 0));
     if (this.hasCidr) {
       const key = ipKey(value);
-      if (typeof key === "number") sink.satisfyAll(this.ipv4.lookup(key));
-      else if (key !== undefined) sink.satisfyAll(this.ipv6.lookup(key));
+      if (typeof key === "number") sink.reachAll(this.ipv4.lookup(key));
+      else if (key !== undefined) sink.reachAll(this.ipv6.lookup(key));
     }
     if (this.butStrings.length > 0) {
       this.startExclusions();
@@ -208,7 +211,7 @@ export class FieldMachine {
         const count = this.butWildcards.lookup(value, hits, 0);
         for (let i = 0; i < count; i++) this.slotExcluded[hits[i]!] = this.round;
       }
-      this.satisfyUnexcluded(this.butStrings, sink);
+      this.reachUnexcluded(this.butStrings, sink);
     }
   }
 
@@ -218,9 +221,9 @@ export class FieldMachine {
   }
 }
 
-function satisfyFound(table: AffixTable<number>, value: string, sink: ConditionSink): void {
+function reachFound(table: AffixTable<number>, value: string, sink: StateSink): void {
   const count = table.lookup(value);
-  for (let i = 0; i < count; i++) sink.satisfyAll(table.found[i]!);
+  for (let i = 0; i < count; i++) sink.reachAll(table.found[i]!);
 }
 
 function push<K>(map: Map<K, number[]>, key: K, value: number): void {

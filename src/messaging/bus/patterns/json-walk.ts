@@ -1,4 +1,3 @@
-import type { ConditionSink } from "./field-machine.js";
 import type { PathNode } from "./path-node.js";
 import type { Scalar } from "./pattern.js";
 
@@ -13,8 +12,8 @@ const CLOSE_ARRAY = 0x5d;
 
 /**
  * Walks JSON text along a tree of field paths, in the manner of quamina's flattener: the text is
- * read once, the leaf values at the paths the tree holds are decoded and handed to their field
- * machines, and everything else is skipped without being decoded (no objects, no strings for
+ * read once, the leaf values at the paths the tree indexes are decoded and recorded at their
+ * nodes (for the automaton to read), and everything else is skipped without being decoded (no objects, no strings for
  * fields no pattern names). Same results as walking `JSON.parse(text)` for text with no repeated
  * key in an object (as `JSON.stringify` writes it; with repeated keys every value is seen, where
  * JSON.parse keeps the last). Text that is not JSON throws a `SyntaxError`, though not every
@@ -23,16 +22,14 @@ const CLOSE_ARRAY = 0x5d;
 export class JsonWalk {
   private text = "";
   private pos = 0;
-  private sink: ConditionSink | undefined;
   private epoch = 0;
   /** The position of the next backslash at or after the last look (text.length if none). */
   private backslash = 0;
 
-  /** Matches every leaf of `text` at a path of `root` into `sink`, stamping nodes with `epoch`. */
-  walk(text: string, root: PathNode, sink: ConditionSink, epoch: number): void {
+  /** Records every leaf of `text` at an indexed path of `root` there, for match number `epoch`. */
+  walk(text: string, root: PathNode, epoch: number): void {
     this.text = text;
     this.pos = 0;
-    this.sink = sink;
     this.epoch = epoch;
     this.backslash = -1;
     try {
@@ -42,7 +39,6 @@ export class JsonWalk {
       if (this.pos !== text.length) this.fail();
     } finally {
       this.text = "";
-      this.sink = undefined;
     }
   }
 
@@ -112,14 +108,10 @@ export class JsonWalk {
       if (at !== undefined && at.hasChildren) this.object(at);
       else this.skipContainer();
     } else if (c === OPEN_ARRAY) {
-      if (at !== undefined && (at.hasChildren || at.field !== undefined)) this.array(at);
+      if (at !== undefined && (at.hasChildren || at.indexed)) this.array(at);
       else this.skipContainer();
-    } else if (at === undefined || at.field === undefined) this.skipScalar();
-    else {
-      const value = this.scalar();
-      at.seen = this.epoch;
-      at.field.match(value, this.sink!);
-    }
+    } else if (at === undefined || !at.indexed) this.skipScalar();
+    else at.record(this.scalar(), this.epoch);
   }
 
   private object(at: PathNode): void {

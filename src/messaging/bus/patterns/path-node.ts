@@ -1,6 +1,9 @@
-import type { FieldMachine } from "./field-machine.js";
+import type { Scalar } from "./pattern.js";
 
-/** A node of the tree of field paths the patterns of an index mention. */
+/**
+ * A node of the tree of field paths the patterns of an index mention. A walk over an event
+ * records here the leaf values it finds at an indexed path; the automaton then reads them.
+ */
 export class PathNode {
   readonly children = new Map<string, PathNode>();
   /** The children as parallel arrays, for a walk without iterator allocations. */
@@ -10,13 +13,26 @@ export class PathNode {
   childInherited: boolean[] = [];
   /** Per key length, the children whose key has that length (for walks over JSON text). */
   private byLength: (number[] | undefined)[] = [];
-  field: FieldMachine | undefined;
-  /** The match in which a leaf value was last seen here (for `exists: false`). */
+  /** Whether some condition names this path: its leaf values are recorded. */
+  indexed = false;
+  /** The match in which a leaf value was last recorded here; older values are stale. */
   seen = 0;
+  /** The leaf values of the current match, in `values[0 .. valueCount)` (a reused list). */
+  readonly values: Scalar[] = [];
+  valueCount = 0;
 
   /** Whether anything below this node can be matched: an object here is worth walking. */
   get hasChildren(): boolean {
     return this.childKeys.length > 0;
+  }
+
+  /** Records a leaf value found at this path during match number `epoch`. */
+  record(value: Scalar, epoch: number): void {
+    if (this.seen !== epoch) {
+      this.seen = epoch;
+      this.valueCount = 0;
+    }
+    this.values[this.valueCount++] = value;
   }
 
   /** The child keyed by `text[start, end)`, compared in place; undefined when there is none. */
@@ -41,5 +57,12 @@ export class PathNode {
     this.byLength = [];
     this.childKeys.forEach((key, i) => (this.byLength[key.length] ??= []).push(i));
     for (const child of this.childNodes) child.freeze();
+  }
+
+  /** Forgets every recorded value below this node (when match numbers start over). */
+  resetSeen(): void {
+    this.seen = 0;
+    this.valueCount = 0;
+    for (const child of this.childNodes) child.resetSeen();
   }
 }

@@ -112,6 +112,42 @@ const eventValue: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
 
 const event = fc.dictionary(fc.constantFrom(...keys), eventValue, { maxKeys: 4 });
 
+/**
+ * Patterns assembled from a small pool of conditions, so that many of them begin alike, repeat
+ * a condition inside an `$or` alternative, or equal each other: the cases where the automaton
+ * shares states between alternatives and patterns.
+ */
+const poolEntry = fc.tuple(
+  fc.constantFrom(...keys),
+  fc.oneof(
+    { weight: 3, arbitrary: leafList },
+    {
+      weight: 1,
+      arbitrary: fc.dictionary(fc.constantFrom(...keys), leafList, { minKeys: 1, maxKeys: 1 }),
+    },
+  ),
+);
+
+function parses(pattern: unknown): boolean {
+  try {
+    parseEventPattern(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sharingPatterns = fc.array(poolEntry, { minLength: 2, maxLength: 6 }).chain((pool) => {
+  const part = fc
+    .subarray(pool, { minLength: 1, maxLength: Math.min(3, pool.length) })
+    .map((e) => Object.fromEntries(e));
+  const pattern = fc
+    .tuple(part, fc.option(fc.array(part, { minLength: 2, maxLength: 3 }), { freq: 3 }))
+    .map(([own, or]): PatternJson => (or === null ? own : { ...own, $or: or }))
+    .filter((p) => JSON.stringify(p).length <= 2048 && parses(p));
+  return fc.array(pattern, { minLength: 20, maxLength: 40 });
+});
+
 describe("PatternIndex agrees with the reference matcher", () => {
   it("on at least 100,000 random (pattern, event) pairs", () => {
     let pairs = 0;
@@ -139,6 +175,32 @@ describe("PatternIndex agrees with the reference matcher", () => {
     );
     expect(pairs).toBeGreaterThanOrEqual(100_000);
     // Random pairs must meet often enough for the comparison to mean something.
+    expect(matches / pairs).toBeGreaterThan(0.01);
+  });
+
+  it("on patterns that share their beginnings, repeat conditions or equal each other", () => {
+    let pairs = 0;
+    let matches = 0;
+    fc.assert(
+      fc.property(
+        sharingPatterns,
+        fc.array(event, { minLength: 10, maxLength: 20 }),
+        (patterns, events) => {
+          const index = new PatternIndex<number>();
+          const parsed = patterns.map((p) => parseEventPattern(p));
+          parsed.forEach((p, i) => index.set(i, p));
+          for (const e of events) {
+            const expected = parsed.flatMap((p, i) => (matchesPatternReference(p, e) ? [i] : []));
+            expect(index.match(e).sort((x, y) => x - y)).toEqual(expected);
+            expect(index.matchJson(JSON.stringify(e)).sort((x, y) => x - y)).toEqual(expected);
+            pairs += parsed.length;
+            matches += expected.length;
+          }
+        },
+      ),
+      { numRuns: 100, seed: 21 },
+    );
+    expect(pairs).toBeGreaterThanOrEqual(20_000);
     expect(matches / pairs).toBeGreaterThan(0.01);
   });
 

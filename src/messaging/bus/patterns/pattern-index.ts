@@ -1,114 +1,131 @@
-import { type ConditionSink, FieldMachine } from "./field-machine.js";
+import { type KeyedCondition, distinctConditions, sortForSharing } from "./condition-order.js";
+import type { StateSink } from "./field-machine.js";
 import { JsonWalk } from "./json-walk.js";
+import { MatchState } from "./match-state.js";
 import { PathNode } from "./path-node.js";
 import { type Pattern, type Scalar, disjunctsOf } from "./pattern.js";
 
 /**
- * The counting half of a match: which conditions, alternatives and patterns one event has
- * satisfied so far. Stamps (the number of the current match) stand in for clearing arrays.
+ * One run of the automaton over the values a walk recorded: the states reached and the patterns
+ * matched so far. Stamps (the number of the current match) stand in for clearing arrays.
  */
-class MatchRun<Id> implements ConditionSink {
-  private readonly conditionEpoch: Uint32Array;
-  private readonly alternativeEpoch: Uint32Array;
-  private readonly alternativeCount: Int32Array;
+class AutomatonRun<Id> implements StateSink {
+  private readonly stateEpoch: Uint32Array;
   private readonly ownerEpoch: Uint32Array;
+  /** States reached but not yet stepped from; each state enters at most once per match. */
+  private readonly pending: Int32Array;
+  private top = 0;
   epoch = 0;
   matched: Id[] = [];
 
   constructor(
-    /** Per condition: its alternative. Per alternative: conditions needed and owner. */
-    private readonly conditionAlternative: Int32Array,
-    private readonly alternativeNeeds: Int32Array,
-    private readonly alternativeOwner: Int32Array,
+    private readonly states: readonly MatchState[],
     private readonly owners: readonly Id[],
-    private readonly alwaysMatching: Int32Array,
   ) {
-    this.conditionEpoch = new Uint32Array(conditionAlternative.length);
-    this.alternativeEpoch = new Uint32Array(alternativeNeeds.length);
-    this.alternativeCount = new Int32Array(alternativeNeeds.length);
+    this.stateEpoch = new Uint32Array(states.length);
     this.ownerEpoch = new Uint32Array(owners.length);
+    this.pending = new Int32Array(states.length);
   }
 
-  /** Starts counting for a new event; false when the stamps wrapped and the caller must reset. */
+  /** Starts a new match; false when the stamps wrapped and the caller must reset its own. */
   begin(): boolean {
     let wrapped = false;
     if (this.epoch >= 0xfffffff0) {
       this.epoch = 0;
-      this.conditionEpoch.fill(0);
-      this.alternativeEpoch.fill(0);
+      this.stateEpoch.fill(0);
       this.ownerEpoch.fill(0);
       wrapped = true;
     }
-    const epoch = ++this.epoch;
+    this.epoch++;
     this.matched = [];
-    for (let i = 0; i < this.alwaysMatching.length; i++) {
-      const owner = this.alwaysMatching[i]!;
-      this.ownerEpoch[owner] = epoch;
-      this.matched.push(this.owners[owner]!);
-    }
     return !wrapped;
   }
 
-  satisfyAll(conditions: readonly number[]): void {
-    this.satisfyFirst(conditions, conditions.length);
+  reachAll(states: readonly number[]): void {
+    this.reachFirst(states, states.length);
   }
 
-  /** The hot loop of every match: counts each new condition towards its alternative. */
-  satisfyFirst(conditions: readonly number[], count: number): void {
+  reachFirst(states: readonly number[], count: number): void {
     const epoch = this.epoch;
-    const conditionEpoch = this.conditionEpoch;
-    const conditionAlternative = this.conditionAlternative;
-    const alternativeEpoch = this.alternativeEpoch;
-    const alternativeCount = this.alternativeCount;
-    const alternativeNeeds = this.alternativeNeeds;
+    const stateEpoch = this.stateEpoch;
+    const pending = this.pending;
     for (let i = 0; i < count; i++) {
-      const condition = conditions[i]!;
-      if (conditionEpoch[condition] === epoch) continue;
-      conditionEpoch[condition] = epoch;
-      const alternative = conditionAlternative[condition]!;
-      let satisfied = 1;
-      if (alternativeEpoch[alternative] === epoch) satisfied = alternativeCount[alternative]! + 1;
-      else alternativeEpoch[alternative] = epoch;
-      alternativeCount[alternative] = satisfied;
-      if (satisfied === alternativeNeeds[alternative]) {
-        const owner = this.alternativeOwner[alternative]!;
-        if (this.ownerEpoch[owner] !== epoch) {
-          this.ownerEpoch[owner] = epoch;
-          this.matched.push(this.owners[owner]!);
-        }
+      const state = states[i]!;
+      if (stateEpoch[state] === epoch) continue;
+      stateEpoch[state] = epoch;
+      pending[this.top++] = state;
+    }
+  }
+
+  /**
+   * Steps from the start state through every state the recorded values lead to. A transition
+   * on a path with no recorded value takes only its `exists: false` operators.
+   */
+  run(): Id[] {
+    const epoch = this.epoch;
+    const states = this.states;
+    const pending = this.pending;
+    const ownerEpoch = this.ownerEpoch;
+    this.stateEpoch[0] = epoch;
+    pending[0] = 0;
+    this.top = 1;
+    while (this.top > 0) {
+      const state = states[pending[--this.top]!]!;
+      const owners = state.owners;
+      for (let i = 0; i < owners.length; i++) {
+        const owner = owners[i]!;
+        if (ownerEpoch[owner] === epoch) continue;
+        ownerEpoch[owner] = epoch;
+        this.matched.push(this.owners[owner]!);
+      }
+      const paths = state.paths;
+      const fields = state.fields;
+      for (let i = 0; i < paths.length; i++) {
+        const path = paths[i]!;
+        const field = fields[i]!;
+        if (path.seen === epoch) {
+          const values = path.values;
+          for (let v = 0; v < path.valueCount; v++) field.match(values[v]!, this);
+        } else if (field.existsFalse.length > 0) this.reachAll(field.existsFalse);
       }
     }
+    const matched = this.matched;
+    this.matched = [];
+    return matched;
   }
 }
 
 /**
- * Matches an event against many patterns at once, in the manner of aws/event-ruler and
- * quamina: every pattern compiles into one shared machine, a tree of the field paths the
- * patterns mention whose leaves are `FieldMachine`s holding every operator on that path. A match
- * walks the event along that tree only (fields no pattern mentions are never visited), looks
- * each leaf value up once per kind of operator, and counts the satisfied conditions of each
- * pattern alternative (`$or` is multiplied out); an alternative matches when all its conditions
- * hold. The cost follows the event's size and the matches found, not the number of patterns.
+ * Matches an event against many patterns at once with one shared automaton, in the manner of
+ * aws/event-ruler and quamina. Each pattern alternative (`$or` multiplied out) is a sequence of
+ * conditions, narrow ones first (see `sortForSharing`); alternatives that begin alike share the states of their
+ * beginning (`MatchState`), and the transitions out of a state on one path are compiled into one
+ * `FieldMachine`. A match first walks the event along the tree of paths the patterns mention,
+ * recording the leaf values at those paths (fields no pattern names are never visited), then
+ * steps from the start state through the states those values lead to. The cost follows the
+ * event's values and the states they reach, not the number of patterns: a condition shared by
+ * a hundred patterns is one step, and the later conditions of an alternative whose earlier
+ * ones failed are never looked at.
  */
 export class PatternIndex<Id> {
   private readonly patterns = new Map<Id, Pattern>();
   private dirty = true;
   private root = new PathNode();
-  private absentFields: PathNode[] = [];
+  private states: MatchState[] = [new MatchState(0)];
   private readonly walk = new JsonWalk();
-  private run = new MatchRun<Id>(
-    new Int32Array(0),
-    new Int32Array(0),
-    new Int32Array(0),
-    [],
-    new Int32Array(0),
-  );
+  private run = new AutomatonRun<Id>(this.states, []);
 
   /** Most alternatives one pattern may multiply out to (parsers enforce a lower limit). */
   constructor(private readonly maxAlternativesPerPattern = 10_000) {}
 
   get size(): number {
     return this.patterns.size;
+  }
+
+  /** How many states the automaton has (the start state included); for tests and diagnostics. */
+  get stateCount(): number {
+    if (this.dirty) this.rebuild();
+    return this.states.length;
   }
 
   /** Adds or replaces the pattern of `id`. */
@@ -129,8 +146,8 @@ export class PatternIndex<Id> {
    */
   match(event: unknown): Id[] {
     const run = this.begin();
-    this.visit(event, this.root, run);
-    return this.finish(run);
+    this.visit(event, this.root, run.epoch);
+    return run.run();
   }
 
   /**
@@ -143,36 +160,26 @@ export class PatternIndex<Id> {
   matchJson(text: string): Id[] {
     const run = this.begin();
     try {
-      this.walk.walk(text, this.root, run, run.epoch);
+      this.walk.walk(text, this.root, run.epoch);
     } catch (error) {
       JSON.parse(text); // for text that is not JSON, JSON.parse's own message
       throw error;
     }
-    return this.finish(run);
+    return run.run();
   }
 
-  private begin(): MatchRun<Id> {
+  private begin(): AutomatonRun<Id> {
     if (this.dirty) this.rebuild();
     const run = this.run;
-    if (!run.begin()) this.resetSeen(this.root);
+    if (!run.begin()) this.root.resetSeen();
     return run;
   }
 
-  private finish(run: MatchRun<Id>): Id[] {
-    const absent = this.absentFields;
-    for (let i = 0; i < absent.length; i++) {
-      const node = absent[i]!;
-      if (node.seen !== run.epoch) run.satisfyAll(node.field!.existsFalse);
-    }
-    const matched = run.matched;
-    run.matched = [];
-    return matched;
-  }
-
-  private visit(node: unknown, at: PathNode, run: MatchRun<Id>): void {
+  /** Records the leaf values of `node` at the indexed paths below `at`. */
+  private visit(node: unknown, at: PathNode, epoch: number): void {
     if (typeof node === "object" && node !== null) {
       if (Array.isArray(node)) {
-        for (let i = 0; i < node.length; i++) this.visit(node[i], at, run);
+        for (let i = 0; i < node.length; i++) this.visit(node[i], at, epoch);
         return;
       }
       const object = node as Record<string, unknown>;
@@ -181,62 +188,50 @@ export class PatternIndex<Id> {
         const key = keys[i]!;
         const child = object[key];
         if (child !== undefined && (!at.childInherited[i] || Object.hasOwn(object, key)))
-          this.visit(child, at.childNodes[i]!, run);
+          this.visit(child, at.childNodes[i]!, epoch);
       }
       return;
     }
-    const field = at.field;
-    if (field === undefined) return;
-    at.seen = run.epoch;
-    field.match(node as Scalar, run);
-  }
-
-  private resetSeen(node: PathNode): void {
-    node.seen = 0;
-    for (const child of node.childNodes) this.resetSeen(child);
+    if (at.indexed) at.record(node as Scalar, epoch);
   }
 
   private rebuild(): void {
     this.root = new PathNode();
-    const always = new Set<number>();
-    const absent = new Set<PathNode>();
-    const conditionAlternative: number[] = [];
-    const alternativeNeeds: number[] = [];
-    const alternativeOwner: number[] = [];
+    const start = new MatchState(0);
+    const states = [start];
     const owners: Id[] = [];
+    const alternatives: { owner: number; conditions: KeyedCondition[] }[] = [];
+    const sharedBy = new Map<string, number>();
     for (const [id, pattern] of this.patterns) {
-      const alternatives = disjunctsOf(pattern, this.maxAlternativesPerPattern) ?? [];
       const owner = owners.length;
       owners.push(id);
-      for (const conditions of alternatives) {
-        if (conditions.length === 0) {
-          always.add(owner);
-          break;
-        }
-        const alternative = alternativeNeeds.length;
-        alternativeNeeds.push(conditions.length);
-        alternativeOwner.push(owner);
-        for (const condition of conditions) {
-          const index = conditionAlternative.length;
-          conditionAlternative.push(alternative);
-          const node = this.nodeFor(condition.path);
-          const field = (node.field ??= new FieldMachine());
-          for (const matcher of condition.matchers) {
-            field.add(matcher, index);
-            if (matcher.kind === "exists" && !matcher.value) absent.add(node);
-          }
-        }
+      // A pattern past the limit has no alternatives: it never matches.
+      for (const alternative of disjunctsOf(pattern, this.maxAlternativesPerPattern) ?? []) {
+        const conditions = distinctConditions(alternative);
+        for (const { key } of conditions) sharedBy.set(key, (sharedBy.get(key) ?? 0) + 1);
+        alternatives.push({ owner, conditions });
       }
     }
+    for (const { owner, conditions } of alternatives) {
+      let state = start;
+      for (const { condition, key } of sortForSharing(conditions, sharedBy)) {
+        let next = state.next.get(key);
+        if (next === undefined) {
+          next = new MatchState(states.length);
+          states.push(next);
+          state.next.set(key, next);
+          const path = this.nodeFor(condition.path);
+          path.indexed = true;
+          const field = state.fieldFor(path);
+          for (const matcher of condition.matchers) field.add(matcher, next.id);
+        }
+        state = next;
+      }
+      state.addOwner(owner);
+    }
     this.root.freeze();
-    this.absentFields = [...absent];
-    this.run = new MatchRun(
-      Int32Array.from(conditionAlternative),
-      Int32Array.from(alternativeNeeds),
-      Int32Array.from(alternativeOwner),
-      owners,
-      Int32Array.from(always),
-    );
+    this.states = states;
+    this.run = new AutomatonRun(states, owners);
     this.dirty = false;
   }
 
