@@ -567,7 +567,20 @@ export class Log implements CompactableLog {
           await Promise.all(syncs);
           this.durableOffset = Math.max(this.durableOffset, upTo);
           this.releaseWaiters();
-          if (this.options.fsync === "always") this.wakeReaders();
+          if (this.options.fsync === "always") {
+            this.wakeReaders();
+            // The callers just released append their next records in their continuations,
+            // handed to the log at the end of an event-loop turn, some a few turns later (a
+            // consumer's delete follows its receive): wait while they keep coming, so they share
+            // the next fdatasync instead of the one after it (a turn costs far less than one).
+            for (let turns = 0, seen = -1; turns < GROUP_COMMIT_MAX_TURNS; turns++) {
+              if (this.nextOffset === seen) break;
+              seen = this.nextOffset;
+              await afterNextTurn();
+              if (this.state !== "open") break;
+            }
+            if (this.state !== "open") break;
+          }
         } while (this.syncAgain || this.waiters.length > 0);
       } catch (error) {
         this.fail(error as Error);
@@ -1067,6 +1080,17 @@ export class Log implements CompactableLog {
     const killed = new SluiceError("SLUICE_CLOSED", `log ${this.dir} was killed`);
     for (const w of [...this.waiters.splice(0), ...this.failingWaiters.splice(0)]) w.reject(killed);
   }
+}
+
+/** Event-loop turns a group commit waits at most for appends that keep coming (see there). */
+const GROUP_COMMIT_MAX_TURNS = 4;
+
+/**
+ * Resolves after the callbacks `setImmediate` queues in this turn have run (so it waits out a
+ * turn's batched appends, which are themselves handed over by `setImmediate`).
+ */
+function afterNextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** Opens the log in `dir` (see `Log.open`). */

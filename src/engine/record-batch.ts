@@ -159,6 +159,28 @@ function recordBodyBytes(
 const SMALL_BATCH_BYTES = 4096;
 
 /**
+ * Batches copied out of a builder's buffer are carved from shared slabs of this size: Node
+ * gives a copy above 4 KiB an ArrayBuffer of its own, which costs more than the copy. A slab
+ * lives as long as any batch carved from it (a log's tail cache holds the newest ones).
+ */
+const SLAB_BYTES = 256 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+/** A copy of the first `length` bytes of `source`, from a slab when it is small enough. */
+function copyOut(source: Buffer, length: number): Buffer {
+  if (length > SLAB_BYTES / 8) return copyOf(source, length);
+  if (slabUsed + length > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + length);
+  source.copy(out, 0, 0, length);
+  slabUsed = (slabUsed + length + 7) & ~7; // 8-byte aligned, as Node's own pool
+  return out;
+}
+
+/**
  * Builds one RecordBatch v2 record by record, straight into the buffer that becomes the batch
  * (as Kafka's MemoryRecordsBuilder): no record objects are kept and nothing is encoded twice.
  * `finish` writes the header and CRC (compressing the records first with a codec).
@@ -280,7 +302,7 @@ export class RecordBatchBuilder {
       batch =
         !this.scratch && (this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES)
           ? this.buf.subarray(0, this.pos)
-          : copyOf(this.buf, this.pos);
+          : copyOut(this.buf, this.pos);
     } else {
       const maxUncompressed = options.maxUncompressedBytes ?? MAX_DECOMPRESSED_BATCH_BYTES;
       // Readers refuse to decompress more than this, so a larger compressed batch is never written.
