@@ -288,11 +288,15 @@ export function registerBenchCommands(program: Command): void {
           sluiceMessagesPerSec: number;
           plainMessagesPerSec: number;
           ratio: number;
+          sluiceCpuUsPerMessage: number;
+          plainCpuUsPerMessage: number;
         };
         return {
           sluiceMsgPerSec: result.sluiceMessagesPerSec,
           plainMsgPerSec: result.plainMessagesPerSec,
           ratio: result.ratio,
+          sluiceCpuUsPerMsg: result.sluiceCpuUsPerMessage,
+          plainCpuUsPerMsg: result.plainCpuUsPerMessage,
         };
       },
     );

@@ -27,6 +27,7 @@ export type {
   RecordVisitor,
 } from "./record-batch.js";
 export type { BatchKind, RawBatchTrust } from "./produced-batch.js";
+export type { BatchRelease } from "./tail-cache.js";
 export {
   registerCodec,
   codecByName,

@@ -17,6 +17,54 @@ function open(fs: SimulatedFileSystem, options: LogOptions = {}): Promise<Log> {
   return openLog(DIR, { fs, maintenanceIntervalMs: 0, ...options });
 }
 
+describe('group commit under fsync "always"', () => {
+  it("callers released by one fdatasync share the next one instead of alternating rounds", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { fsync: "always" });
+    const before = fs.syncCount;
+    // Four writers, each appending again as soon as its last append is durable, from a
+    // setImmediate callback as a queue hands over the records of an event-loop turn.
+    const rounds = 20;
+    const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, writer) => {
+        for (let i = 0; i < rounds; i++) {
+          await nextTurn();
+          await log.append([rec(writer * rounds + i)]);
+        }
+      }),
+    );
+    expect(log.logEndOffset).toBe(4 * rounds);
+    // About one fdatasync per round of four appends; when a new fdatasync starts without waiting
+    // for the writers the last one released, it takes two a round (40 here).
+    expect(fs.syncCount - before).toBeLessThanOrEqual(rounds + 4);
+    await log.close();
+  });
+
+  it("waits for released callers whose next append comes a few turns later", async () => {
+    const fs = new SimulatedFileSystem();
+    const log = await open(fs, { fsync: "always" });
+    const before = fs.syncCount;
+    const rounds = 20;
+    const turns = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    // Two writers append a turn after their last append resolved (producers), two three turns
+    // after (consumers: a receive's turn, then the delete's).
+    await Promise.all(
+      [1, 1, 3, 3].map(async (delay, writer) => {
+        for (let i = 0; i < rounds; i++) {
+          await turns(delay);
+          await log.append([rec(writer * rounds + i)]);
+        }
+      }),
+    );
+    expect(log.logEndOffset).toBe(4 * rounds);
+    expect(fs.syncCount - before).toBeLessThanOrEqual(rounds + 4);
+    await log.close();
+  });
+});
+
 describe("what readers see, by fsync mode", () => {
   it('fsync "always": a record is readable only once its append can resolve', async () => {
     const log = await open(new SimulatedFileSystem(), { fsync: "always" });

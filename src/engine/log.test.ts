@@ -176,6 +176,37 @@ describe("Log append and read", () => {
   });
 });
 
+describe("Log handing batch buffers back to their writer", () => {
+  it("gives back a batch built here once the tail cache lets it go unread, never one a reader saw", async () => {
+    const log = await openSim(new SimulatedFileSystem(), { tailCacheBytes: 400 });
+    const released: Buffer[] = [];
+    const batches: Buffer[] = [];
+    for (let i = 0; i < 6; i++) {
+      const b = encodeBatch([{ value: Buffer.alloc(100, 0x30 + i) }], {
+        baseOffset: 0,
+        defaultTimestamp: 1_000 + i,
+      });
+      batches.push(b);
+      await log.appendRawBatch(b, "data", "encoded-here", (x) => void released.push(x));
+      // A reader views the third batch's record while it is cached.
+      if (i === 2) expect(log.read(2).map((r) => r.value![0])).toEqual([0x32]);
+    }
+    expect(released.length).toBeGreaterThan(0);
+    expect(released).not.toContain(batches[2]);
+    for (const b of released) expect(batches).toContain(b);
+    // "checked" and "unchecked" batches are the log's own copies: nothing to give back.
+    const copied: Buffer[] = [];
+    for (let i = 0; i < 6; i++)
+      await log.appendRawBatch(
+        encodeBatch([{ value: Buffer.alloc(100) }], { baseOffset: 0, defaultTimestamp: 2_000 }),
+        "data",
+        "unchecked",
+        (x) => void copied.push(x),
+      );
+    expect(copied).toEqual([]);
+  });
+});
+
 describe("Log bad input", () => {
   it("rejects an empty batch, an oversize record, bad types and backwards timestamps with the field", async () => {
     const log = await openSim(new SimulatedFileSystem(), { maxRecordBytes: 1000 });

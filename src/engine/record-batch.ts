@@ -159,6 +159,28 @@ function recordBodyBytes(
 const SMALL_BATCH_BYTES = 4096;
 
 /**
+ * Batches copied out of a builder's buffer are carved from shared slabs of this size: Node
+ * gives a copy above 4 KiB an ArrayBuffer of its own, which costs more than the copy. A slab
+ * lives as long as any batch carved from it (a log's tail cache holds the newest ones).
+ */
+const SLAB_BYTES = 256 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+/** A copy of the first `length` bytes of `source`, from a slab when it is small enough. */
+function copyOut(source: Buffer, length: number): Buffer {
+  if (length > SLAB_BYTES / 8) return copyOf(source, length);
+  if (slabUsed + length > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + length);
+  source.copy(out, 0, 0, length);
+  slabUsed = (slabUsed + length + 7) & ~7; // 8-byte aligned, as Node's own pool
+  return out;
+}
+
+/**
  * Builds one RecordBatch v2 record by record, straight into the buffer that becomes the batch
  * (as Kafka's MemoryRecordsBuilder): no record objects are kept and nothing is encoded twice.
  * `finish` writes the header and CRC (compressing the records first with a codec).
@@ -177,11 +199,13 @@ export class RecordBatchBuilder {
    * `recordsBytes`: room to reserve for records (the buffer grows past it when needed). With a
    * `scratch` buffer the batch is built in it (or in a larger one, if it must grow) and copied
    * out by `finish`: a caller that builds batch after batch keeps one buffer (`buffer`) for all
-   * of them, and each batch costs one allocation of exactly its size.
+   * of them, and each batch costs one allocation of exactly its size. With `reuse`, the buffer
+   * given is not scratch: the batch is built in it and `finish` returns it (as it would a buffer
+   * of its own), for a writer that recycles the buffers of batches the log handed back.
    */
-  constructor(recordsBytes: number, scratch?: Buffer) {
+  constructor(recordsBytes: number, scratch?: Buffer, reuse = false) {
     const wanted = BATCH_HEADER_BYTES + Math.max(0, recordsBytes);
-    this.scratch = scratch !== undefined;
+    this.scratch = scratch !== undefined && !reuse;
     this.buf =
       scratch !== undefined && scratch.length >= wanted ? scratch : Buffer.allocUnsafe(wanted);
   }
@@ -278,7 +302,7 @@ export class RecordBatchBuilder {
       batch =
         !this.scratch && (this.pos * 2 >= this.buf.length || this.buf.length <= SMALL_BATCH_BYTES)
           ? this.buf.subarray(0, this.pos)
-          : copyOf(this.buf, this.pos);
+          : copyOut(this.buf, this.pos);
     } else {
       const maxUncompressed = options.maxUncompressedBytes ?? MAX_DECOMPRESSED_BATCH_BYTES;
       // Readers refuse to decompress more than this, so a larger compressed batch is never written.

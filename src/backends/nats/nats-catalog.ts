@@ -1,9 +1,10 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
 import { RECEIPT_KEY_BYTES, newReceiptKey } from "../../messaging/queues/receipt-handle.js";
+import { bucketKeys } from "./bucket-keys.js";
 
 /** A change another process made to the catalog. */
 export type CatalogChange =
@@ -12,8 +13,10 @@ export type CatalogChange =
 
 /**
  * The queues (attributes, tags) and message move tasks, in a replicated JetStream key-value
- * bucket shared by every process: `<namespace>.q.<name>` and `<namespace>.t.<handle>`. A watch reports the changes other
- * processes make, so their queues appear, change and disappear here too.
+ * bucket shared by every process: `<namespace>.q.<name>` and `<namespace>.t.<handle>`. A watch
+ * reports the changes other processes make, so their queues appear, change and disappear here
+ * too. Reads go to the bucket stream's leader, never to a follower that may not have applied
+ * the latest acknowledged write (a queue deleted a moment ago must not come back on reopen).
  */
 export class NatsCatalog {
   private watching: { stop(): void } | undefined;
@@ -23,6 +26,8 @@ export class NatsCatalog {
 
   private constructor(
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
     private readonly namespace: string,
   ) {
     this.queuePrefix = `${namespace}.q.`;
@@ -40,22 +45,25 @@ export class NatsCatalog {
     tasks: MoveTaskRecord[];
     receiptKey: Buffer;
   }> {
-    const kv = await new Kvm(js).create(bucket, { replicas, history: 1 });
-    const catalog = new NatsCatalog(kv, namespace);
+    // No direct gets: any replica answers those, a follower too, from what it has applied.
+    const kv = await new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false });
+    const catalog = new NatsCatalog(kv, await js.jetstreamManager(), bucket, namespace);
     const receiptKey = await catalog.receiptKey();
+    const { definitions, tasks } = await catalog.readAll();
+    return { catalog, definitions, tasks, receiptKey };
+  }
+
+  /** Every queue and move task of the namespace, as the bucket's leader has them now. */
+  async readAll(): Promise<{ definitions: QueueDefinition[]; tasks: MoveTaskRecord[] }> {
     const definitions: QueueDefinition[] = [];
     const tasks: MoveTaskRecord[] = [];
-    const keys: string[] = [];
-    for await (const key of await kv.keys(`${namespace}.>`)) keys.push(key);
-    for (const key of keys) {
-      const entry = await kv.get(key);
+    for (const key of await bucketKeys(this.jsm, this.bucket, `${this.namespace}.>`)) {
+      const entry = await this.kv.get(key);
       if (entry === null || entry.operation !== "PUT") continue;
-      if (key.startsWith(catalog.queuePrefix))
-        definitions.push(parse<QueueDefinition>(entry, "uid"));
-      else if (key.startsWith(catalog.taskPrefix))
-        tasks.push(parse<MoveTaskRecord>(entry, "handle"));
+      if (key.startsWith(this.queuePrefix)) definitions.push(parse<QueueDefinition>(entry, "uid"));
+      else if (key.startsWith(this.taskPrefix)) tasks.push(parse<MoveTaskRecord>(entry, "handle"));
     }
-    return { catalog, definitions, tasks, receiptKey };
+    return { definitions, tasks };
   }
 
   /**

@@ -42,6 +42,29 @@ export interface NatsQueueBenchResult {
   readonly plainMessagesPerSec: number;
   /** Sluice's throughput as a share of the plain client's. */
   readonly ratio: number;
+  /** This process's CPU time (user + system) per message through Sluice, in µs. */
+  readonly sluiceCpuUsPerMessage: number;
+  /** The same for the plain client. */
+  readonly plainCpuUsPerMessage: number;
+}
+
+/** What one side of the run measured. */
+interface SideResult {
+  readonly messagesPerSec: number;
+  readonly cpuUsPerMessage: number;
+}
+
+/** Times `work` (which moves `messages` messages) in wall-clock and this process's CPU time. */
+async function measured(messages: number, work: () => Promise<void>): Promise<SideResult> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await work();
+  const elapsed = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return {
+    messagesPerSec: (messages * 1000) / elapsed,
+    cpuUsPerMessage: (used.user + used.system) / messages,
+  };
 }
 
 const BATCH = 10;
@@ -71,14 +94,18 @@ export async function runNatsQueueBench(
         consumers: options.consumers,
       },
       machine: machineInfo(),
-      sluiceMessagesPerSec: sluice,
-      plainMessagesPerSec: plain,
-      ratio: sluice / plain,
+      sluiceMessagesPerSec: sluice.messagesPerSec,
+      plainMessagesPerSec: plain.messagesPerSec,
+      ratio: sluice.messagesPerSec / plain.messagesPerSec,
+      sluiceCpuUsPerMessage: sluice.cpuUsPerMessage,
+      plainCpuUsPerMessage: plain.cpuUsPerMessage,
     };
     if (!options.quiet)
       process.stdout.write(
-        `nats-queue (replicas ${options.replicas}): Sluice ${Math.round(sluice)} msg/s, ` +
-          `plain JetStream ${Math.round(plain)} msg/s, Sluice at ${(result.ratio * 100).toFixed(0)}% ` +
+        `nats-queue (replicas ${options.replicas}): Sluice ${Math.round(sluice.messagesPerSec)} msg/s ` +
+          `(${sluice.cpuUsPerMessage.toFixed(0)} µs CPU/msg), plain JetStream ` +
+          `${Math.round(plain.messagesPerSec)} msg/s (${plain.cpuUsPerMessage.toFixed(0)} µs CPU/msg), ` +
+          `Sluice at ${(result.ratio * 100).toFixed(0)}% ` +
           `(send -> receive -> delete, batches of ${BATCH}, ${options.messageSize} B)\n`,
       );
     return result;
@@ -95,7 +122,7 @@ async function sluiceRun(
   _jsm: JetStreamManager,
   namespace: string,
   o: NatsQueueBenchOptions,
-): Promise<number> {
+): Promise<SideResult> {
   const service = await NatsQueueService.open({
     connection: nc,
     replicas: o.replicas,
@@ -107,7 +134,6 @@ async function sluiceRun(
     const body = "x".repeat(o.messageSize);
     let toSend = o.numMessages;
     let received = 0;
-    const started = performance.now();
     const produce = async (): Promise<void> => {
       while (toSend > 0) {
         const n = Math.min(BATCH, toSend);
@@ -133,11 +159,12 @@ async function sluiceRun(
         });
       }
     };
-    await Promise.all([
-      ...Array.from({ length: o.producers }, produce),
-      ...Array.from({ length: o.consumers }, consume),
-    ]);
-    return (o.numMessages * 1000) / (performance.now() - started);
+    return await measured(o.numMessages, async () => {
+      await Promise.all([
+        ...Array.from({ length: o.producers }, produce),
+        ...Array.from({ length: o.consumers }, consume),
+      ]);
+    });
   } finally {
     await service.close();
   }
@@ -148,7 +175,7 @@ async function plainRun(
   jsm: JetStreamManager,
   namespace: string,
   o: NatsQueueBenchOptions,
-): Promise<number> {
+): Promise<SideResult> {
   const js = jetstream(nc);
   const stream = `${namespace}_PLAIN`;
   const subject = `${namespace}.plain`;
@@ -168,7 +195,6 @@ async function plainRun(
   const body = Buffer.from("x".repeat(o.messageSize));
   let toSend = o.numMessages;
   let received = 0;
-  const started = performance.now();
   const produce = async (): Promise<void> => {
     while (toSend > 0) {
       const n = Math.min(BATCH, toSend);
@@ -187,9 +213,10 @@ async function plainRun(
       await Promise.all(acks);
     }
   };
-  await Promise.all([
-    ...Array.from({ length: o.producers }, produce),
-    ...Array.from({ length: o.consumers }, consume),
-  ]);
-  return (o.numMessages * 1000) / (performance.now() - started);
+  return measured(o.numMessages, async () => {
+    await Promise.all([
+      ...Array.from({ length: o.producers }, produce),
+      ...Array.from({ length: o.consumers }, consume),
+    ]);
+  });
 }

@@ -138,6 +138,7 @@ export class NatsQueue {
 
   /** Resolves once every write of this process is applied here: reads see their own writes. */
   caughtUp(): Promise<void> {
+    this.stream.inUse();
     return this.stream.applied(this.lastWritten);
   }
 

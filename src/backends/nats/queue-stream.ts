@@ -1,4 +1,5 @@
 import {
+  type Consumer,
   type ConsumerMessages,
   type ConsumerNotification,
   DeliverPolicy,
@@ -29,6 +30,19 @@ const TAIL_RETRY_MS = 500;
  * recreating the consumer, so deliveries stall (seen after SIGKILL of a stream follower).
  */
 const TAIL_STALL_MS = 3 * (TAIL_PULL_MS / 2) + 500;
+/**
+ * A tail that brings no entry for this long while the stream is known to hold entries it has
+ * not brought is replaced too, heartbeats or not: its consumer can live on a server whose copy
+ * of the stream has stopped following the others (after a leader's death), where it answers
+ * every pull with heartbeats and never with the entries (seen as a stall for good).
+ */
+const TAIL_BEHIND_MS = 2500;
+/**
+ * While the queue is in use here (a call in the last this-many ms) and the tail has brought
+ * nothing for TAIL_BEHIND_MS, the stream's last sequence is asked of its leader, so a stuck
+ * tail is found even when this process wrote nothing that it waits for.
+ */
+const IN_USE_MS = 30_000;
 /** How often the tail's liveness is checked. */
 const TAIL_CHECK_MS = 500;
 /**
@@ -40,10 +54,12 @@ const PUBLISH_ATTEMPT_MS = 2000;
 /** Pause before a publish that found no stream leader is sent again. */
 const PUBLISH_RETRY_PAUSE_MS = 100;
 /**
- * How long making a new tail waits for the servers. Short, so that a request lost to a dead
- * server or an election is soon made again (the consumer's placement may differ next time).
+ * How long one attempt to make a new tail waits for the servers. Attempts overlap (a new one
+ * every TAIL_RETRY_MS), so one lost to a dead server or an election does not hold up the next
+ * (whose consumer may be placed elsewhere); and one that is only slow still succeeds: a loaded
+ * cluster can take seconds to create a consumer, and with a 2 s limit every attempt would fail.
  */
-const TAIL_REQUEST_MS = 2000;
+const TAIL_REQUEST_MS = 4000;
 /**
  * How long a write waits to see its own entry come back. A network deadline, so real time
  * (the injected Clock is for the queue's semantics and may be virtual).
@@ -58,6 +74,12 @@ export interface StreamAddress {
 
 /** Called for every entry in stream order: its sequence, writer time, writer id and content. */
 export type EntryHandler = (seq: number, t: number, writer: string, entry: QueueEntry) => void;
+
+/** A tail: the ordered consumer that follows the stream, and the entries it brings. */
+interface Tail {
+  readonly consumer: Consumer;
+  readonly messages: ConsumerMessages;
+}
 
 export interface StreamSettings {
   readonly replicas: number;
@@ -78,6 +100,15 @@ export class QueueStream {
   private readonly tail: Promise<void>;
   /** When the tail last showed a sign of life (real time). */
   private lastSignMs = Date.now();
+  /** When the tail last brought an entry, applied before or not (real time). */
+  private lastEntryMs = Date.now();
+  /** The highest sequence known to be stored: this process's appends, the leader's answers. */
+  private storedSeq = 0;
+  /** When a caller last used this queue (real time). */
+  private lastUseMs = 0;
+  /** When the stream's leader was last asked for its last sequence (real time). */
+  private lastProbeMs = 0;
+  private probing = false;
   private readonly watchdog: NodeJS.Timeout;
   private stopStatus: () => void = () => undefined;
 
@@ -88,13 +119,13 @@ export class QueueStream {
     private readonly jsm: JetStreamManager,
     readonly address: StreamAddress,
     private readonly writer: string,
-    private messages: ConsumerMessages,
+    private current: Tail,
     handler: EntryHandler,
     nc: NatsConnection,
   ) {
-    this.watchLiveness(messages);
+    this.watchLiveness(current.messages);
     this.replaceOnReconnect(nc);
-    this.watchdog = setInterval(() => this.replaceIfStalled(), TAIL_CHECK_MS);
+    this.watchdog = setInterval(() => this.checkTail(), TAIL_CHECK_MS);
     this.watchdog.unref();
     this.tail = this.follow(handler);
   }
@@ -104,7 +135,7 @@ export class QueueStream {
     js: JetStreamClient,
     address: StreamAddress,
     seq: number,
-  ): Promise<ConsumerMessages> {
+  ): Promise<Tail> {
     const consumer = await js.consumers.get(
       address.stream,
       seq <= 1
@@ -113,7 +144,7 @@ export class QueueStream {
     );
     // Short pulls: a tail whose server died notices within ~2 s (two missed heartbeats) and
     // the ordered consumer recreates itself on a live node from where it was.
-    return consumer.consume({ expires: TAIL_PULL_MS });
+    return { consumer, messages: await consumer.consume({ expires: TAIL_PULL_MS }) };
   }
 
   /** Creates the stream (replicated `replicas` times, file storage). */
@@ -146,8 +177,9 @@ export class QueueStream {
   ): Promise<QueueStream> {
     const info = await streamInfo(jsm, address.stream);
     const tailJs = jetstream(nc, { timeout: TAIL_REQUEST_MS });
-    const messages = await QueueStream.subscribe(tailJs, address, 1);
-    const stream = new QueueStream(js, tailJs, jsm, address, writer, messages, handler, nc);
+    const tail = await QueueStream.subscribe(tailJs, address, 1);
+    const stream = new QueueStream(js, tailJs, jsm, address, writer, tail, handler, nc);
+    stream.storedSeq = info.state.last_seq;
     if (info.state.messages > 0) await stream.applied(info.state.last_seq);
     return stream;
   }
@@ -183,6 +215,7 @@ export class QueueStream {
           msgID,
           timeout: PUBLISH_ATTEMPT_MS,
         });
+        this.storedSeq = Math.max(this.storedSeq, ack.seq);
         return ack.seq;
       } catch (error) {
         if (this.closing || Date.now() >= deadline || !isUnanswered(error)) throw error;
@@ -233,7 +266,7 @@ export class QueueStream {
     this.stopStatus();
     // A tail cut off from every server may never end its pull: do not wait for it forever.
     const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TAIL_PULL_MS).unref());
-    await Promise.race([Promise.all([this.messages.close(), this.tail]), gaveUp]);
+    await Promise.race([Promise.all([this.current.messages.close(), this.tail]), gaveUp]);
   }
 
   /** Deletes the stream and everything in it. */
@@ -252,8 +285,8 @@ export class QueueStream {
   private async follow(handler: EntryHandler): Promise<void> {
     while (!this.closing) {
       try {
-        for await (const m of this.messages) {
-          this.lastSignMs = Date.now();
+        for await (const m of this.current.messages) {
+          this.lastSignMs = this.lastEntryMs = Date.now();
           // A replaced tail may still hand over what it had buffered: apply nothing twice.
           if (m.seq <= this.appliedSeq) continue;
           handler(m.seq, Number(m.headers?.get("t")), m.headers?.get("w") ?? "", decodeEntry(m));
@@ -266,12 +299,15 @@ export class QueueStream {
         }
       }
       if (this.closing) break;
+      // Removed now rather than left to the servers' 5-minute inactivity limit (best effort:
+      // its server may be the one that died).
+      this.current.consumer.delete().catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, TAIL_RETRY_MS));
       const next = await this.newTail(this.appliedSeq + 1);
       if (next === undefined) break;
-      this.messages = next;
-      this.lastSignMs = Date.now();
-      this.watchLiveness(next);
+      this.current = next;
+      this.lastSignMs = this.lastEntryMs = Date.now();
+      this.watchLiveness(next.messages);
     }
     this.failure ??= new SluiceError("SLUICE_CLOSED", `queue stream ${this.address.stream} closed`);
     for (const list of this.waiting.values()) for (const wake of list) wake();
@@ -281,24 +317,26 @@ export class QueueStream {
   /**
    * A new tail from `seq` on; undefined once closing. While a server is down, a request to make
    * the consumer can go unanswered (placed on the dead server, or no leader yet); rather than
-   * wait out each timeout in turn, a new attempt starts every TAIL_RETRY_MS, the first to
-   * succeed is used and later ones are stopped.
+   * wait out each timeout in turn, a new attempt starts every TAIL_RETRY_MS (those sent while
+   * there is no leader are dropped, so the first sent after the election answers at once), the
+   * first to succeed is used and later ones are removed.
    */
-  private newTail(seq: number): Promise<ConsumerMessages | undefined> {
+  private newTail(seq: number): Promise<Tail | undefined> {
     return new Promise((resolve) => {
       let done = false;
-      const finish = (messages: ConsumerMessages | undefined): void => {
+      const finish = (tail: Tail | undefined): void => {
         done = true;
         clearInterval(timer);
-        resolve(messages);
+        resolve(tail);
       };
       const attempt = (): void => {
         if (done) return;
         if (this.closing) return finish(undefined);
         QueueStream.subscribe(this.tailJs, this.address, seq).then(
-          (messages) => {
-            if (done) messages.stop();
-            else finish(messages);
+          (tail) => {
+            if (!done) return finish(tail);
+            tail.messages.stop();
+            tail.consumer.delete().catch(() => undefined);
           },
           () => undefined, // the servers are still out of reach: a later attempt goes on
         );
@@ -328,18 +366,44 @@ export class QueueStream {
       for await (const s of status) {
         if (this.closing) break;
         if (s.type === "reconnect") {
-          this.lastSignMs = Date.now();
-          this.messages.stop();
+          this.replaceTail();
         }
       }
     })().catch(() => undefined);
   }
 
-  /** Stops a tail that went silent; `follow` then makes a new one from the next entry. */
-  private replaceIfStalled(): void {
-    if (this.closing || Date.now() - this.lastSignMs < TAIL_STALL_MS) return;
-    this.lastSignMs = Date.now();
-    this.messages.stop();
+  /** A caller uses this queue now: for a while, a stuck tail is looked for actively. */
+  inUse(): void {
+    this.lastUseMs = Date.now();
+  }
+
+  /**
+   * Replaces a tail that went silent, or that brings nothing while the stream holds entries it
+   * has not brought; `follow` then makes a new one from the next entry. While the queue is in
+   * use and nothing comes, asks the stream's leader how far the stream goes.
+   */
+  private checkTail(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    if (now - this.lastSignMs >= TAIL_STALL_MS) return this.replaceTail();
+    if (now - this.lastEntryMs < TAIL_BEHIND_MS) return;
+    if (this.storedSeq > this.appliedSeq) return this.replaceTail();
+    if (this.probing || now - this.lastUseMs >= IN_USE_MS) return;
+    if (now - this.lastProbeMs < TAIL_BEHIND_MS) return;
+    this.probing = true;
+    this.lastProbeMs = now;
+    this.jsm.streams
+      .info(this.address.stream)
+      .then(
+        (info) => (this.storedSeq = Math.max(this.storedSeq, info.state.last_seq)),
+        () => undefined, // no leader to answer yet: asked again next round
+      )
+      .finally(() => (this.probing = false));
+  }
+
+  private replaceTail(): void {
+    this.lastSignMs = this.lastEntryMs = Date.now();
+    this.current.messages.stop();
   }
 
   private advanceTo(seq: number): void {

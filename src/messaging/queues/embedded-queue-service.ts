@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import type { Writable } from "./writable.js";
 import { checkRedrivePolicy } from "./redrive-check.js";
 import { join } from "node:path";
 import {
@@ -66,6 +67,7 @@ import {
 } from "./queue-state.js";
 import { type Receipt, ReceiptHandles } from "./receipt-handle.js";
 import {
+  type MessageContext,
   buildMessage,
   buildPeekedMessage,
   parseSequenceNumber,
@@ -544,17 +546,24 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     taken: readonly QueuedMessage[],
     projection: ReturnType<typeof projectionOf>,
   ): Message[] {
-    const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
-    return queue.read(taken).map((s) =>
-      buildMessage(s, projection, {
-        ...context,
-        receiptHandle: (s.state.receipt = this.receipts.encode({
-          queueUid: queue.uid,
-          seq: s.state.seq,
-          receiveCount: s.state.receiveCount,
-        })),
-      }),
-    );
+    // One context for all: buildMessage reads it before the next handle is set.
+    const context: Writable<MessageContext> = {
+      senderId: this.addresses.accountId,
+      fifo: queue.config.fifo,
+      receiptHandle: "",
+    };
+    const stored = queue.read(taken);
+    const messages = new Array<Message>(stored.length);
+    for (let i = 0; i < stored.length; i++) {
+      const s = stored[i]!;
+      context.receiptHandle = s.state.receipt = this.receipts.encode({
+        queueUid: queue.uid,
+        seq: s.state.seq,
+        receiveCount: s.state.receiveCount,
+      });
+      messages[i] = buildMessage(s, projection, context);
+    }
+    return messages;
   }
 
   private deadLetterQueueOf(queue: DurableQueue): DurableQueue | undefined {

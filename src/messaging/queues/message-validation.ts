@@ -134,22 +134,23 @@ export function checkBatchEntries(entries: unknown): readonly { readonly Id: str
       `Entries: at most ${MAX_BATCH_ENTRIES} entries, got ${entries.length}`,
       "Entries",
     );
-  const seen = new Set<string>();
-  for (const [i, entry] of (entries as unknown[]).entries()) {
-    const id = (entry as { Id?: unknown } | null)?.Id;
+  const list = entries as unknown[];
+  for (let i = 0; i < list.length; i++) {
+    const id = (list[i] as { Id?: unknown } | null)?.Id;
     if (typeof id !== "string" || !BATCH_ENTRY_ID.test(id))
       throw new QueueError(
         "InvalidBatchEntryId",
         `Entries[${i}].Id: expected 1-80 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(id)}`,
         `Entries[${i}].Id`,
       );
-    if (seen.has(id))
-      throw new QueueError(
-        "BatchEntryIdsNotDistinct",
-        `Entries[${i}].Id: ${id} appears twice`,
-        `Entries[${i}].Id`,
-      );
-    seen.add(id);
+    // At most ten entries: comparing with the earlier ones is cheaper than a set.
+    for (let j = 0; j < i; j++)
+      if ((list[j] as { Id: string }).Id === id)
+        throw new QueueError(
+          "BatchEntryIdsNotDistinct",
+          `Entries[${i}].Id: ${id} appears twice`,
+          `Entries[${i}].Id`,
+        );
   }
   return entries as { Id: string }[];
 }

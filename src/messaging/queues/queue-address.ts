@@ -51,15 +51,14 @@ export class QueueAddresses {
   /** The queue name in a queue URL (any host: clients often rewrite it), or undefined. */
   nameFromUrl(url: unknown): string | undefined {
     if (typeof url !== "string") return undefined;
-    const parts = url.split("/");
-    const name = parts[parts.length - 1];
-    const account = parts[parts.length - 2];
-    if (
-      name === undefined ||
-      name === "" ||
-      (account !== undefined && parts.length > 1 && account !== this.accountId)
-    )
-      return undefined;
+    // The last path segment, and the account before it if any (no split: every call has one).
+    const slash = url.lastIndexOf("/");
+    const name = url.slice(slash + 1);
+    if (name === "") return undefined;
+    if (slash >= 0) {
+      const before = url.lastIndexOf("/", slash - 1);
+      if (url.slice(before + 1, slash) !== this.accountId) return undefined;
+    }
     return name;
   }
 

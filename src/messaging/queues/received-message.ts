@@ -58,6 +58,34 @@ export function buildMessage(
   projection: ReceiveProjection,
   context: MessageContext,
 ): Message {
+  const message: Writable<Message> = {
+    MessageId: meta.i,
+    ReceiptHandle: context.receiptHandle,
+    MD5OfBody: bodyMd5 ?? md5OfBody(body),
+    Body: body,
+  };
+  // Most receives ask for no system attribute: they skip the lookups below.
+  if (projection.allSystem || projection.system.size > 0) {
+    const attributes = systemAttributes(state, meta, projection, context);
+    if (Object.keys(attributes).length > 0) message.Attributes = attributes;
+  }
+  if (projection.anyAttributes && meta.a !== undefined) {
+    const selected = meta.a.select(projection.attributes);
+    if (selected !== undefined) {
+      message.MessageAttributes = selected.attributes;
+      message.MD5OfMessageAttributes = selected.md5;
+    }
+  }
+  return message;
+}
+
+/** The system attributes a receive asked for. */
+function systemAttributes(
+  state: StoredMessage["state"],
+  meta: StoredMessage["meta"],
+  projection: ReceiveProjection,
+  context: MessageContext,
+): Partial<Record<MessageSystemAttributeName, string>> {
   const wanted = (name: MessageSystemAttributeName): boolean =>
     projection.allSystem || projection.system.has(name);
   const attributes: Partial<Record<MessageSystemAttributeName, string>> = {};
@@ -78,21 +106,7 @@ export function buildMessage(
     const trace = meta.y.stringValue("AWSTraceHeader");
     if (trace !== undefined) attributes.AWSTraceHeader = trace;
   }
-  const message: Writable<Message> = {
-    MessageId: meta.i,
-    ReceiptHandle: context.receiptHandle,
-    MD5OfBody: bodyMd5 ?? md5OfBody(body),
-    Body: body,
-  };
-  if (Object.keys(attributes).length > 0) message.Attributes = attributes;
-  if (projection.anyAttributes && meta.a !== undefined) {
-    const selected = meta.a.select(projection.attributes);
-    if (selected !== undefined) {
-      message.MessageAttributes = selected.attributes;
-      message.MD5OfMessageAttributes = selected.md5;
-    }
-  }
-  return message;
+  return attributes;
 }
 
 /** A message as peekMessages shows it: its state and attributes, nothing changed. */

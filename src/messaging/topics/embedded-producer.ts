@@ -1,4 +1,9 @@
-import { BATCH_HEADER_BYTES, CompressionCodec, RecordBatchBuilder } from "../../engine/index.js";
+import {
+  BATCH_HEADER_BYTES,
+  type BatchRelease,
+  CompressionCodec,
+  RecordBatchBuilder,
+} from "../../engine/index.js";
 import { asError, isSluiceError } from "../../errors/index.js";
 import type { Timer } from "../../time/index.js";
 import { isList } from "./input-checks.js";
@@ -98,6 +103,8 @@ interface PendingBatch {
   readonly topic: string;
   readonly partition: number;
   readonly builder: RecordBatchBuilder;
+  /** The producer's scratch buffer a small batch is built in (`finish` copies it out). */
+  readonly scratch: Buffer | undefined;
   readonly timestamps: number[];
   readonly waiters: RecordWaiter[];
   readonly slots: number[];
@@ -124,6 +131,14 @@ const HEADER_OVERHEAD_BYTES = 10;
 const MIN_INITIAL_BATCH_BYTES = 1024;
 /** ...and at most this large. */
 const MAX_INITIAL_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * A batch expected to be at most this large is built in a scratch buffer and copied out at its
+ * exact size: at low rates (linger 0, a record or two per batch) a buffer of its own per batch
+ * would be mostly unused, and fresh memory costs a page fault per page.
+ */
+const SCRATCH_BATCH_BYTES = 4096;
+/** Larger batch buffers handed back by the logs (never read by anyone) are built in again, at most this many kept spare. */
+const MAX_SPARE_BUFFERS = 4;
 
 function intOption(value: unknown, field: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -214,6 +229,11 @@ export class EmbeddedProducer implements TopicProducer {
   private flushScheduled = false;
   /** Bytes of the last batch sent: the next batch's buffer starts that large. */
   private lastBatchBytes = 0;
+  /** Scratch buffers for small batches, and spare buffers of large ones (see `recycle`). */
+  private readonly scratchBuffers: Buffer[] = [];
+  private readonly spareBuffers: Buffer[] = [];
+  /** Memory this producer allocated for batches (never a slice of Node's shared buffer pool). */
+  private readonly batchMemory = new WeakSet<ArrayBufferLike>();
   private closed = false;
   private producerEpoch = 0;
   private readonly transactionalId: string | undefined;
@@ -328,10 +348,20 @@ export class EmbeddedProducer implements TopicProducer {
         size,
         Math.min(this.options.batchSize - BATCH_HEADER_BYTES, expected, MAX_INITIAL_BATCH_BYTES),
       );
+      const wanted = BATCH_HEADER_BYTES + capacity;
+      let scratch: Buffer | undefined;
+      let builder: RecordBatchBuilder;
+      if (wanted <= SCRATCH_BATCH_BYTES) {
+        scratch = this.scratchBuffers.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BATCH_BYTES);
+        builder = new RecordBatchBuilder(capacity, scratch);
+      } else {
+        builder = new RecordBatchBuilder(capacity, this.batchBuffer(wanted), true);
+      }
       batch = {
         topic,
         partition,
-        builder: new RecordBatchBuilder(capacity),
+        builder,
+        scratch,
         timestamps: [],
         waiters: [],
         slots: [],
@@ -422,25 +452,55 @@ export class EmbeddedProducer implements TopicProducer {
     );
   }
 
+  /** A spare buffer of at least `bytes` (and not much more) if one was handed back, else a new one. */
+  private batchBuffer(bytes: number): Buffer {
+    const spares = this.spareBuffers;
+    for (let i = spares.length - 1; i >= 0; i--) {
+      const spare = spares[i]!;
+      if (spare.length >= bytes && spare.length <= 2 * bytes) {
+        spares[i] = spares[spares.length - 1]!;
+        spares.pop();
+        return spare;
+      }
+    }
+    const fresh = Buffer.allocUnsafeSlow(bytes);
+    this.batchMemory.add(fresh.buffer);
+    return fresh;
+  }
+
+  /**
+   * Takes back the buffer of a sent batch that nothing else holds: the log let go of it (no
+   * reader was given a view of it) or kept a copy. Only memory this producer allocated whole
+   * for a batch is kept (a buffer the builder grew into may be a slice of Node's shared pool),
+   * a few buffers at most.
+   */
+  private readonly recycle: BatchRelease = (batch) => {
+    const memory = batch.buffer;
+    if (batch.byteOffset !== 0 || !this.batchMemory.has(memory)) return;
+    if (this.spareBuffers.length < MAX_SPARE_BUFFERS) this.spareBuffers.push(Buffer.from(memory));
+  };
+
   private write(batch: PendingBatch, sequence: number): void {
     let appended: Promise<{ baseOffset: number }>;
     try {
-      const encoded = batch.builder.finish({
-        baseOffset: 0,
-        defaultTimestamp: this.broker.clock.now(),
-        compression: this.codecId,
-        ...(this.options.idempotent && this.producerId !== undefined && this.producerId >= 0
-          ? {
-              producer: {
-                producerId: this.producerId,
-                producerEpoch: this.producerEpoch,
-                baseSequence: sequence,
-              },
-            }
-          : {}),
-        ...(this.transactionalId === undefined ? {} : { attributes: TRANSACTIONAL_BIT }),
-      });
-      appended = this.broker.appendBatch(batch.topic, batch.partition, encoded, false);
+      let encoded: Buffer;
+      try {
+        encoded = this.finishBatch(batch, sequence);
+      } finally {
+        if (batch.scratch !== undefined) this.scratchBuffers.push(batch.scratch);
+      }
+      const built = batch.builder.buffer;
+      // The batch is the builder's buffer itself: the log keeps it, and hands it back once it
+      // can. Otherwise (a copy, a compressed batch) the buffer is free now.
+      const kept = batch.scratch === undefined && encoded.buffer === built.buffer;
+      if (!kept && batch.scratch === undefined) this.recycle(built);
+      appended = this.broker.appendBatch(
+        batch.topic,
+        batch.partition,
+        encoded,
+        false,
+        kept ? this.recycle : undefined,
+      );
     } catch (error) {
       appended = Promise.reject(asError(error));
     }
@@ -459,6 +519,24 @@ export class EmbeddedProducer implements TopicProducer {
           ),
       ),
     );
+  }
+
+  private finishBatch(batch: PendingBatch, sequence: number): Buffer {
+    return batch.builder.finish({
+      baseOffset: 0,
+      defaultTimestamp: this.broker.clock.now(),
+      compression: this.codecId,
+      ...(this.options.idempotent && this.producerId !== undefined && this.producerId >= 0
+        ? {
+            producer: {
+              producerId: this.producerId,
+              producerEpoch: this.producerEpoch,
+              baseSequence: sequence,
+            },
+          }
+        : {}),
+      ...(this.transactionalId === undefined ? {} : { attributes: TRANSACTIONAL_BIT }),
+    });
   }
 
   private complete(batch: PendingBatch, baseOffset: number): void {

@@ -2,6 +2,7 @@ import { SluiceError, asError } from "../../errors/index.js";
 import {
   type AppendResult,
   type BatchHeader,
+  type BatchRelease,
   type FileSystem,
   type FsyncPolicy,
   type Log,
@@ -266,12 +267,14 @@ export class PartitionLog {
    * batch or a decompression bomb is refused before it reaches the disk. A transactional batch
    * is taken only from a producer whose transaction holds this partition (see
    * `setTransactionGuard`); `origin: "coordinator"` is the coordinator's own transactional
-   * write (offsets of a transaction), which needs no guard.
+   * write (offsets of a transaction), which needs no guard. `release` (batches encoded in this
+   * process only) gets the buffer back once the log no longer needs it and no reader has it.
    */
   append(
     batch: Buffer,
     verify: boolean,
     origin: "client" | "coordinator" = "client",
+    release?: BatchRelease,
   ): Promise<AppendResult> {
     try {
       // A batch encoded in this process (verify false) is sound by construction: no CRC pass.
@@ -311,7 +314,9 @@ export class PartitionLog {
       if (verify) this.verifyRecords(batch, kind);
       const check = this.producers.check(header, this.name);
       if (check.kind === "duplicate") return this.whenAcknowledged(check.result);
-      return this.write(batch, header, kind, undefined, verify ? "checked" : "encoded-here");
+      return verify
+        ? this.write(batch, header, kind, undefined, "checked")
+        : this.write(batch, header, kind, undefined, "encoded-here", release);
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -349,9 +354,10 @@ export class PartitionLog {
     kind: BatchKind,
     marker: MarkerType | undefined,
     trust: RawBatchTrust,
+    release?: BatchRelease,
   ): Promise<AppendResult> {
     const baseOffset = this.log.logEndOffset;
-    const appended = this.log.appendRawBatch(batch, kind, trust);
+    const appended = this.log.appendRawBatch(batch, kind, trust, release);
     if (this.log.logEndOffset === baseOffset) return appended; // refused before writing
     const result: AppendResult = {
       baseOffset,

@@ -2,6 +2,7 @@ import { asError } from "../../errors/index.js";
 import { join } from "node:path";
 import {
   type AppendResult,
+  type BatchRelease,
   type FileSystem,
   type FsyncPolicy,
   nodeFileSystem,
@@ -255,17 +256,19 @@ export class TopicBroker {
   /**
    * Appends one RecordBatch v2 to a partition as given. `verify` decodes it first (for batches
    * from outside this process, e.g. the Kafka listener): corrupt batches and decompression
-   * bombs are refused with CORRUPT_MESSAGE and never reach the disk.
+   * bombs are refused with CORRUPT_MESSAGE and never reach the disk. `release`: see
+   * `PartitionLog.append`.
    */
   appendBatch(
     topic: string,
     partition: number,
     batch: Buffer,
     verify = true,
+    release?: BatchRelease,
   ): Promise<AppendResult> {
     try {
       this.ensureOpen();
-      return this.partitionLog(topic, partition).append(batch, verify);
+      return this.partitionLog(topic, partition).append(batch, verify, "client", release);
     } catch (error) {
       return Promise.reject(asError(error));
     }

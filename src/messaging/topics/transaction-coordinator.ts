@@ -184,19 +184,7 @@ export class TransactionCoordinator {
     transactionTimeoutMs = DEFAULT_TRANSACTION_TIMEOUT_MS,
   ): Promise<ProducerIdAndEpoch> {
     try {
-      this.ensureOpen();
-      checkTransactionalId(transactionalId);
-      if (
-        !Number.isSafeInteger(transactionTimeoutMs) ||
-        transactionTimeoutMs < 1 ||
-        transactionTimeoutMs > MAX_TRANSACTION_TIMEOUT_MS
-      )
-        throw invalidTopicInput(
-          "transactionTimeoutMs",
-          `an integer from 1 to ${MAX_TRANSACTION_TIMEOUT_MS}`,
-          transactionTimeoutMs,
-          "INVALID_TRANSACTION_TIMEOUT",
-        );
+      this.checkInitArguments(transactionalId, transactionTimeoutMs);
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -228,6 +216,41 @@ export class TransactionCoordinator {
       });
       return { producerId, producerEpoch };
     });
+  }
+
+  /**
+   * What Kafka's coordinator does when InitProducerId finds the id's transaction still open:
+   * start aborting it (under the next epoch, fencing its producer) and answer at once, so the
+   * client retries (CONCURRENT_TRANSACTIONS) instead of holding its request for the markers.
+   * Returns false, starting nothing, when no transaction of the id is open; the arguments are
+   * checked as `initProducerId` checks them, so a call that will fail aborts nothing.
+   */
+  startAbortForInit(transactionalId: string, transactionTimeoutMs: number): boolean {
+    this.checkInitArguments(transactionalId, transactionTimeoutMs);
+    if (this.transactions.get(transactionalId)?.state !== "Ongoing") return false;
+    // A retry that comes before the abort has stored its decision queues a second call, which
+    // finds nothing open any more.
+    void this.serialize(transactionalId, async () => {
+      const open = this.transactions.get(transactionalId);
+      if (open?.state === "Ongoing") await this.abortOpen(open);
+    }).catch(() => undefined); // a failed abort stays prepared: the next InitProducerId completes it
+    return true;
+  }
+
+  private checkInitArguments(transactionalId: string, transactionTimeoutMs: number): void {
+    this.ensureOpen();
+    checkTransactionalId(transactionalId);
+    if (
+      !Number.isSafeInteger(transactionTimeoutMs) ||
+      transactionTimeoutMs < 1 ||
+      transactionTimeoutMs > MAX_TRANSACTION_TIMEOUT_MS
+    )
+      throw invalidTopicInput(
+        "transactionTimeoutMs",
+        `an integer from 1 to ${MAX_TRANSACTION_TIMEOUT_MS}`,
+        transactionTimeoutMs,
+        "INVALID_TRANSACTION_TIMEOUT",
+      );
   }
 
   /** Kafka's AddPartitionsToTxn: the producer may write to these partitions in its transaction. */

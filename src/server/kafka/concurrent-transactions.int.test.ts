@@ -33,6 +33,11 @@ function coordinatorIn(state: TransactionState, calls: string[]): KafkaTransacti
     describe: (id) => (id === ID ? meta : undefined),
     // The coordinator tells a completion in progress from a prepared one nobody is completing.
     isCompleting: (id) => id === ID && (state === "PrepareCommit" || state === "PrepareAbort"),
+    startAbortForInit: (id) => {
+      if (id !== ID || state !== "Ongoing") return false;
+      calls.push("startAbortForInit");
+      return true;
+    },
     initProducerId: called("initProducerId"),
     addPartitions: called("addPartitions"),
     addOffsets: called("addOffsets"),
@@ -105,7 +110,7 @@ describe("CONCURRENT_TRANSACTIONS, as Kafka answers it", () => {
     },
   );
 
-  it.each(["Ongoing", "CompleteCommit", "CompleteAbort", "Empty"] as const)(
+  it.each(["CompleteCommit", "CompleteAbort", "Empty"] as const)(
     "in state %s the calls go to the coordinator",
     async (state) => {
       await serve(state);
@@ -113,4 +118,10 @@ describe("CONCURRENT_TRANSACTIONS, as Kafka answers it", () => {
       expect(calls).toEqual(["initProducerId", "addPartitions", "addOffsets"]);
     },
   );
+
+  it("InitProducerId finding the transaction open starts its abort and is told to retry; the open transaction's own calls go on", async () => {
+    await serve("Ongoing");
+    expect(await answers()).toEqual([KafkaErrorCode.CONCURRENT_TRANSACTIONS, 0, 0]);
+    expect(calls).toEqual(["startAbortForInit", "addPartitions", "addOffsets"]);
+  });
 });

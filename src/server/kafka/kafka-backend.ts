@@ -71,6 +71,7 @@ export type KafkaTransactions = Pick<
   | "endTransaction"
   | "describe"
   | "isCompleting"
+  | "startAbortForInit"
 >;
 
 /** What the Kafka listener serves: topic administration and the partitions' raw batches. */

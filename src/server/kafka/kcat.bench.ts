@@ -66,7 +66,8 @@ function timed(kcat: string, args: string[], stdin?: string): Promise<Timed> {
 
 /**
  * Records written at `rate` per second into one kcat producer, each carrying the time it was
- * written; a kcat consumer prints them and the time they come out gives the latency.
+ * due (its intended send time); a kcat consumer prints them and the time they come out gives
+ * the latency.
  */
 async function endToEnd(
   o: KcatBenchOptions,
@@ -123,20 +124,18 @@ async function endToEnd(
     { stdio: ["pipe", "ignore", "ignore"] },
   );
   const padding = "x".repeat(Math.max(0, o.recordSize - 20));
-  const tickMs = 2;
-  const perTick = Math.max(1, Math.round((o.latencyRate * tickMs) / 1000));
+  const intervalMs = 1000 / o.latencyRate;
   const started = performance.now();
   let written = 0;
   while (written < total) {
-    const due = Math.min(
-      total,
-      Math.floor(((performance.now() - started) * o.latencyRate) / 1000) + perTick,
-    );
+    // Each record goes out once it is due, stamped with the time it was due (not the time it
+    // was written): a writer that stalls counts against the latency instead of hiding it.
+    const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
     let chunk = "";
     for (; written < due; written++)
-      chunk += `${(performance.timeOrigin + performance.now()).toFixed(3)} ${padding}\n`;
+      chunk += `${(performance.timeOrigin + started + written * intervalMs).toFixed(3)} ${padding}\n`;
     if (chunk !== "") producer.stdin.write(chunk);
-    await new Promise((r) => setTimeout(r, tickMs));
+    await new Promise((r) => setTimeout(r, 1));
   }
   // kcat sends what it has read and exits at the end of its input.
   producer.stdin.end();

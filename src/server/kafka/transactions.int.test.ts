@@ -426,6 +426,50 @@ describe("the transaction APIs on the wire", () => {
       await producer.close();
     }
   });
+
+  it("InitProducerId for an id whose transaction is open answers CONCURRENT_TRANSACTIONS while the abort proceeds, then the next epoch", async () => {
+    await createTopic("raw-init-open", 1);
+    const producer = topics.producer({ transactionalId: "raw-init-open-1" });
+    await producer.initTransactions();
+    await producer.beginTransaction();
+    await producer.send({ topic: "raw-init-open", value: "left-open" });
+    await producer.flush();
+    const before = topics.transactions.describe("raw-init-open-1")!;
+    expect(before.state).toBe("Ongoing");
+    const client = await RawKafkaClient.connect(server.port);
+    try {
+      const init = () =>
+        client.request<{ errorCode: number; producerId: number; producerEpoch: number }>(
+          initProducerId,
+          4,
+          { transactionalId: "raw-init-open-1", transactionTimeoutMs: 60_000 },
+        );
+      // Answered at once, the abort under way; as a Kafka client does, retry until it is done.
+      expect(await init()).toMatchObject({
+        errorCode: KafkaErrorCode.CONCURRENT_TRANSACTIONS,
+        producerId: -1,
+        producerEpoch: -1,
+      });
+      let answer = await init();
+      for (let i = 0; i < 200 && answer.errorCode === KafkaErrorCode.CONCURRENT_TRANSACTIONS; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        answer = await init();
+      }
+      // The abort bumped the epoch (fencing the open producer), then InitProducerId did.
+      expect(answer).toMatchObject({
+        errorCode: 0,
+        producerId: before.producerId,
+        producerEpoch: before.producerEpoch + 2,
+      });
+      expect(topics.transactions.describe("raw-init-open-1")!.state).toBe("Empty");
+      const partition = await topics.admin.describePartition("raw-init-open", 0);
+      expect(partition.highWatermark).toBe(2); // the record and the abort marker
+      await expect(producer.commitTransaction()).rejects.toThrow(/fenced/i);
+    } finally {
+      client.close();
+      await producer.close().catch(() => undefined);
+    }
+  });
 });
 
 describe("offsets held by an open transaction", () => {

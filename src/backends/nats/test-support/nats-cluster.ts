@@ -151,6 +151,30 @@ export class NatsCluster {
     await exited;
   }
 
+  /** SIGSTOPs node `index`: it keeps its connections but handles nothing until `resume`. */
+  pause(index: number): void {
+    this.nodes[index]!.process?.kill("SIGSTOP");
+  }
+
+  /** SIGCONTs node `index` after `pause`. */
+  resume(index: number): void {
+    this.nodes[index]!.process?.kill("SIGCONT");
+  }
+
+  /** The node leading stream `name` and the nodes following it (indexes into this cluster). */
+  async placement(name: string): Promise<{ leader: number; followers: number[] }> {
+    const nc = await connect({ servers: this.servers.split(",") });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info(name);
+      return {
+        leader: this.nodeIndex(info.cluster?.leader ?? ""),
+        followers: (info.cluster?.replicas ?? []).map((r) => this.nodeIndex(r.name)),
+      };
+    } finally {
+      await nc.close();
+    }
+  }
+
   /**
    * Waits until JetStream answers on every running node (a meta leader is elected) and, with
    * every node up, until a stream replicated on all of them can be placed.

@@ -74,6 +74,10 @@ async function initTransactional(
       );
   }
   try {
+    // The previous instance's transaction is still open: Kafka starts its abort and tells the
+    // client to retry, rather than holding the request (and the connection) until it is done.
+    if (transactions.startAbortForInit(transactionalId, request.transactionTimeoutMs))
+      return failed(KafkaErrorCode.CONCURRENT_TRANSACTIONS);
     const { producerId, producerEpoch } = await transactions.initProducerId(
       transactionalId,
       request.transactionTimeoutMs,
