@@ -1,24 +1,33 @@
 // A writer process for crash tests: appends events with fsync "always" from several concurrent
-// appenders, with an inline projection counting events per stream, and prints every
-// acknowledged append, until it is killed.
+// appenders, with an inline projection counting events per stream (or, with "grouped", none:
+// then appends made in one turn share an engine batch), and prints every acknowledged append,
+// until it is killed.
 import { join } from "node:path";
 import { EmbeddedEventStore } from "../embedded-event-store.js";
 import { EmbeddedReadModel } from "../projections/embedded-read-model.js";
 import { perStream } from "./per-stream-projection.js";
 
-const [dir, round = "0"] = process.argv.slice(2);
-if (dir === undefined) throw new Error("usage: crash-writer DIR [round]");
+const [dir, round = "0", mode = "inline"] = process.argv.slice(2);
+if (dir === undefined) throw new Error("usage: crash-writer DIR [round] [inline|grouped]");
 
 // Start-up (loading modules) is the slow part: the test spawns writers ahead of time, and each
 // waits for a line on stdin before it opens the store.
 process.stdout.write("ready\n");
 await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
 
-const readModel = await EmbeddedReadModel.open(join(dir, "read-model"), { fsync: "always" });
+const inline =
+  mode === "inline"
+    ? [
+        {
+          projection: perStream,
+          readModel: await EmbeddedReadModel.open(join(dir, "read-model"), { fsync: "always" }),
+        },
+      ]
+    : [];
 const store = await EmbeddedEventStore.open(join(dir, "store"), {
   fsync: "always",
   segmentBytes: 64 * 1024,
-  inline: [{ projection: perStream, readModel }],
+  inline,
 });
 process.stdout.write(`open\n`);
 let sequence = 0;
