@@ -3,17 +3,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "../backends/nats/nats-queue-service.js";
 import { NatsTopicService } from "../backends/nats/nats-topic-service.js";
-import { NatsCluster, natsServerMissing } from "../backends/nats/test-support/nats-cluster.js";
+import { NatsCluster } from "../backends/nats/test-support/nats-cluster.js";
 import { freePort } from "../server/test-support/test-server.js";
+import { describeWithNats } from "../backends/nats/test-support/describe-with-nats.js";
 
 // `sluice start --messaging nats://…` in a child process: a queue message and a topic record go
 // through the REST API, land on NATS JetStream (a service of the test's own sees them there) and
 // come back through the API.
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-const missing = natsServerMissing();
 const root = mkdtempSync(join(tmpdir(), "sluice-start-nats-"));
 let cluster: NatsCluster | undefined;
 
@@ -57,64 +57,53 @@ async function call(url: string, method = "GET", body?: unknown): Promise<unknow
   return text === "" ? undefined : JSON.parse(text);
 }
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("sluice start --messaging", () => {
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined
-      ? "sluice start --messaging"
-      : `sluice start --messaging (skipped: ${missing})`,
-    () => {
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        await cluster?.stop();
-        rmSync(root, { recursive: true, force: true });
-      });
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
 
-      it("serves queues and topics from NATS JetStream through the REST API", async () => {
-        const server = await start(join(root, "data"), await freePort(), cluster!.servers);
-        try {
-          const url = server.url;
-          await call(`${url}/queues`, "POST", { QueueName: "smoke" });
-          await call(`${url}/queues/smoke/messages`, "POST", { MessageBody: "hello" });
-          await call(`${url}/topics`, "POST", { name: "smoke", partitions: 1 });
-          const produced = (await call(`${url}/topics/smoke/records`, "POST", {
-            records: [{ value: "record-1" }],
-          })) as { offsets: Array<{ partition: number; offset: number }> };
-          expect(produced.offsets).toEqual([{ partition: 0, offset: 0 }]);
+  it("serves queues and topics from NATS JetStream through the REST API", async () => {
+    const server = await start(join(root, "data"), await freePort(), cluster!.servers);
+    try {
+      const url = server.url;
+      await call(`${url}/queues`, "POST", { QueueName: "smoke" });
+      await call(`${url}/queues/smoke/messages`, "POST", { MessageBody: "hello" });
+      await call(`${url}/topics`, "POST", { name: "smoke", partitions: 1 });
+      const produced = (await call(`${url}/topics/smoke/records`, "POST", {
+        records: [{ value: "record-1" }],
+      })) as { offsets: Array<{ partition: number; offset: number }> };
+      expect(produced.offsets).toEqual([{ partition: 0, offset: 0 }]);
 
-          // Both are on NATS: a service of our own on the same servers sees them.
-          const topics = await NatsTopicService.open({ servers: cluster!.servers });
-          const queues = await NatsQueueService.open({ servers: cluster!.servers });
-          try {
-            expect((await topics.admin.describePartition("smoke", 0)).highWatermark).toBe(1);
-            const { Attributes } = await queues.getQueueAttributes({
-              QueueUrl: (await queues.getQueueUrl({ QueueName: "smoke" })).QueueUrl,
-              AttributeNames: ["ApproximateNumberOfMessages"],
-            });
-            expect(Attributes?.ApproximateNumberOfMessages).toBe("1");
-          } finally {
-            await topics.close();
-            await queues.close();
-          }
+      // Both are on NATS: a service of our own on the same servers sees them.
+      const topics = await NatsTopicService.open({ servers: cluster!.servers });
+      const queues = await NatsQueueService.open({ servers: cluster!.servers });
+      try {
+        expect((await topics.admin.describePartition("smoke", 0)).highWatermark).toBe(1);
+        const { Attributes } = await queues.getQueueAttributes({
+          QueueUrl: (await queues.getQueueUrl({ QueueName: "smoke" })).QueueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages"],
+        });
+        expect(Attributes?.ApproximateNumberOfMessages).toBe("1");
+      } finally {
+        await topics.close();
+        await queues.close();
+      }
 
-          const received = (await call(`${url}/queues/smoke/receive`, "POST", {
-            WaitTimeSeconds: 5,
-          })) as { Messages?: Array<{ Body: string }> };
-          expect(received.Messages?.map((m) => m.Body)).toEqual(["hello"]);
-          const fetched = (await call(
-            `${url}/topics/smoke/partitions/0/records?offset=0&waitMs=5000`,
-          )) as { records: Array<{ offset: number; value: string }>; nextOffset: number };
-          expect(fetched.records.map((r) => [r.offset, r.value])).toEqual([[0, "record-1"]]);
-          expect(fetched.nextOffset).toBe(1);
-        } finally {
-          expect(await server.stop()).toBe(0);
-        }
-      });
-    },
-  );
-}
+      const received = (await call(`${url}/queues/smoke/receive`, "POST", {
+        WaitTimeSeconds: 5,
+      })) as { Messages?: Array<{ Body: string }> };
+      expect(received.Messages?.map((m) => m.Body)).toEqual(["hello"]);
+      const fetched = (await call(
+        `${url}/topics/smoke/partitions/0/records?offset=0&waitMs=5000`,
+      )) as { records: Array<{ offset: number; value: string }>; nextOffset: number };
+      expect(fetched.records.map((r) => [r.offset, r.value])).toEqual([[0, "record-1"]]);
+      expect(fetched.nextOffset).toBe(1);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});

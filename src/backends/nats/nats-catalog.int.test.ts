@@ -2,16 +2,16 @@ import { randomBytes } from "node:crypto";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import { NatsCatalog } from "./nats-catalog.js";
-import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
+import { NatsCluster } from "./test-support/nats-cluster.js";
+import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // The queue catalog read back right after a write, through a server whose copy of the bucket
 // lags behind: it must answer with what was acknowledged, not with that server's older copy.
 // A lagging follower is made by pausing it (SIGSTOP) while the writes are acknowledged by the
 // other two, then resuming it with the read already waiting on it and a backlog to apply.
-const missing = natsServerMissing();
 const BUCKET = "SLUICE_CATALOG_TEST";
 const FILL_KEYS = 6000;
 const FILL_BYTES = 4096;
@@ -27,68 +27,55 @@ const definition = (name: string): QueueDefinition => ({
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("NATS queue catalog reads", () => {
+  let cluster: NatsCluster;
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined
-      ? "NATS queue catalog reads"
-      : `NATS queue catalog reads (skipped: ${missing})`,
-    () => {
-      let cluster: NatsCluster;
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        await cluster?.stop();
-      });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
-      it("a queue deleted and one created are read back as written through a lagging follower", async () => {
-        const namespace = `C${randomBytes(4).toString("hex")}`;
-        const setupNc = await connect({ servers: cluster.servers.split(",") });
-        const setup = await NatsCatalog.open(jetstream(setupNc), BUCKET, namespace, 3);
-        await setup.catalog.create(definition("gone"));
-        setup.catalog.close();
-        await setupNc.close();
-        const { leader, followers } = await cluster.placement(`KV_${BUCKET}`);
-        const lagging = followers[0]!;
-        // Each connected to one server: the writer to the leader, the reader to the follower
-        // (before it is paused).
-        const writerNc = await connect({ servers: [cluster.urlOf(leader)] });
-        const readerNc = await connect({ servers: [cluster.urlOf(lagging)] });
-        const writer = await NatsCatalog.open(jetstream(writerNc), BUCKET, namespace, 3);
-        const reader = await NatsCatalog.open(jetstream(readerNc), BUCKET, namespace, 3);
-        try {
-          expect(reader.definitions.map((d) => d.name)).toEqual(["gone"]);
-          cluster.pause(lagging);
-          try {
-            // A backlog for the follower to work through once it resumes: other keys of the
-            // bucket (outside the namespace), so that it lags behind for a while.
-            const fill = await new Kvm(jetstream(writerNc)).open(BUCKET);
-            const value = randomBytes(FILL_BYTES);
-            for (let i = 0; i < FILL_KEYS; i += 100)
-              await Promise.all(
-                Array.from({ length: 100 }, (_, j) =>
-                  fill.put(`FILL.${namespace}.${i + j}`, value),
-                ),
-              );
-            await writer.catalog.remove("gone");
-            await writer.catalog.create(definition("kept"));
-            const read = reader.catalog.readAll();
-            await sleep(300);
-            cluster.resume(lagging);
-            expect((await read).definitions.map((d) => d.name)).toEqual(["kept"]);
-          } finally {
-            cluster.resume(lagging);
-          }
-        } finally {
-          reader.catalog.close();
-          writer.catalog.close();
-          await Promise.all([readerNc.close(), writerNc.close()]);
-        }
-      });
-    },
-  );
-}
+  it("a queue deleted and one created are read back as written through a lagging follower", async () => {
+    const namespace = `C${randomBytes(4).toString("hex")}`;
+    const setupNc = await connect({ servers: cluster.servers.split(",") });
+    const setup = await NatsCatalog.open(jetstream(setupNc), BUCKET, namespace, 3);
+    await setup.catalog.create(definition("gone"));
+    setup.catalog.close();
+    await setupNc.close();
+    const { leader, followers } = await cluster.placement(`KV_${BUCKET}`);
+    const lagging = followers[0]!;
+    // Each connected to one server: the writer to the leader, the reader to the follower
+    // (before it is paused).
+    const writerNc = await connect({ servers: [cluster.urlOf(leader)] });
+    const readerNc = await connect({ servers: [cluster.urlOf(lagging)] });
+    const writer = await NatsCatalog.open(jetstream(writerNc), BUCKET, namespace, 3);
+    const reader = await NatsCatalog.open(jetstream(readerNc), BUCKET, namespace, 3);
+    try {
+      expect(reader.definitions.map((d) => d.name)).toEqual(["gone"]);
+      cluster.pause(lagging);
+      try {
+        // A backlog for the follower to work through once it resumes: other keys of the
+        // bucket (outside the namespace), so that it lags behind for a while.
+        const fill = await new Kvm(jetstream(writerNc)).open(BUCKET);
+        const value = randomBytes(FILL_BYTES);
+        for (let i = 0; i < FILL_KEYS; i += 100)
+          await Promise.all(
+            Array.from({ length: 100 }, (_, j) => fill.put(`FILL.${namespace}.${i + j}`, value)),
+          );
+        await writer.catalog.remove("gone");
+        await writer.catalog.create(definition("kept"));
+        const read = reader.catalog.readAll();
+        await sleep(300);
+        cluster.resume(lagging);
+        expect((await read).definitions.map((d) => d.name)).toEqual(["kept"]);
+      } finally {
+        cluster.resume(lagging);
+      }
+    } finally {
+      reader.catalog.close();
+      writer.catalog.close();
+      await Promise.all([readerNc.close(), writerNc.close()]);
+    }
+  });
+});

@@ -2,74 +2,63 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { PeekedMessage } from "../../messaging/queues/queue-service.js";
 import { NatsQueueService } from "./nats-queue-service.js";
-import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
+import { NatsCluster } from "./test-support/nats-cluster.js";
+import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // SIGKILL of a Sluice process with sends, receives and deletes in flight, three rounds on one
 // queue (replicas 3): afterwards every acknowledged send that no delete was issued for is in
 // the queue, no acknowledged delete's message is, and nothing that was never sent is.
-const missing = natsServerMissing();
 const workerScript = fileURLToPath(new URL("./test-support/nats-crash-worker.ts", import.meta.url));
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("NATS JetStream queues: SIGKILL of a writer", () => {
+  let cluster: NatsCluster;
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined
-      ? "NATS JetStream queues: SIGKILL of a writer"
-      : `NATS JetStream queues: SIGKILL of a writer (skipped: ${missing})`,
-    () => {
-      let cluster: NatsCluster;
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        await cluster?.stop();
-      });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
-      it("keeps every acknowledged send, loses no acknowledged delete, invents nothing", async () => {
-        const namespace = `C${randomBytes(4).toString("hex")}`;
-        const issued = new Set<string>();
-        const acked = new Set<string>();
-        const deleteIssued = new Set<string>();
-        const deleted = new Set<string>();
-        for (let round = 0; round < 3; round++) {
-          const lines = await runAndKill(cluster.servers, namespace, round);
-          for (const line of lines) {
-            const [kind, body] = line.split(" ");
-            if (body === undefined) continue;
-            if (kind === "s") issued.add(body);
-            else if (kind === "S") acked.add(body);
-            else if (kind === "d") deleteIssued.add(body);
-            else if (kind === "D") deleted.add(body);
-          }
-        }
-        expect(acked.size).toBeGreaterThan(100);
-        expect(deleted.size).toBeGreaterThan(10);
-        const service = await NatsQueueService.open({
-          servers: cluster.servers,
-          namespace,
-          replicas: 3,
-          catalogBucket: "SLUICE_CRASH_catalog",
-        });
-        try {
-          const { QueueUrl } = await service.getQueueUrl({ QueueName: "jobs" });
-          const present = new Set((await peekAll(service, QueueUrl)).map((m) => m.Body));
-          const lost = [...acked].filter((b) => !deleteIssued.has(b) && !present.has(b));
-          expect(lost).toEqual([]);
-          expect([...deleted].filter((b) => present.has(b))).toEqual([]);
-          expect([...present].filter((b) => !issued.has(b))).toEqual([]);
-        } finally {
-          await service.close();
-        }
-      });
-    },
-  );
-}
+  it("keeps every acknowledged send, loses no acknowledged delete, invents nothing", async () => {
+    const namespace = `C${randomBytes(4).toString("hex")}`;
+    const issued = new Set<string>();
+    const acked = new Set<string>();
+    const deleteIssued = new Set<string>();
+    const deleted = new Set<string>();
+    for (let round = 0; round < 3; round++) {
+      const lines = await runAndKill(cluster.servers, namespace, round);
+      for (const line of lines) {
+        const [kind, body] = line.split(" ");
+        if (body === undefined) continue;
+        if (kind === "s") issued.add(body);
+        else if (kind === "S") acked.add(body);
+        else if (kind === "d") deleteIssued.add(body);
+        else if (kind === "D") deleted.add(body);
+      }
+    }
+    expect(acked.size).toBeGreaterThan(100);
+    expect(deleted.size).toBeGreaterThan(10);
+    const service = await NatsQueueService.open({
+      servers: cluster.servers,
+      namespace,
+      replicas: 3,
+      catalogBucket: "SLUICE_CRASH_catalog",
+    });
+    try {
+      const { QueueUrl } = await service.getQueueUrl({ QueueName: "jobs" });
+      const present = new Set((await peekAll(service, QueueUrl)).map((m) => m.Body));
+      const lost = [...acked].filter((b) => !deleteIssued.has(b) && !present.has(b));
+      expect(lost).toEqual([]);
+      expect([...deleted].filter((b) => present.has(b))).toEqual([]);
+      expect([...present].filter((b) => !issued.has(b))).toEqual([]);
+    } finally {
+      await service.close();
+    }
+  });
+});
 
 /** Runs the worker until it has done some work, SIGKILLs it, returns its stdout lines. */
 async function runAndKill(servers: string, namespace: string, round: number): Promise<string[]> {

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "./nats-queue-service.js";
-import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
+import { NatsCluster } from "./test-support/nats-cluster.js";
+import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // Failover with 3 replicas: SIGKILL the queue stream's leader mid-traffic (and, in a second
 // run, a follower). The producer and one of two competing consumers are connected to the node
@@ -14,7 +15,6 @@ import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
 // receivers within its visibility timeout (60 s here, longer than the run: any second
 // delivery counts).
 // Each run prints the longest gap the producer and the consumers saw: the unavailability window.
-const missing = natsServerMissing();
 const VISIBILITY_S = 60;
 /**
  * The longest unavailability allowed. A follower's death costs a reconnect and a new tail: 10 s.
@@ -36,44 +36,33 @@ interface Outcome {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("NATS JetStream queue failover", () => {
+  let cluster: NatsCluster;
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined
-      ? "NATS JetStream queue failover"
-      : `NATS JetStream queue failover (skipped: ${missing})`,
-    () => {
-      let cluster: NatsCluster;
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        await cluster?.stop();
-      });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
-      for (const victim of ["leader", "follower"] as const) {
-        it(`SIGKILL of the stream's ${victim}: traffic resumes within ${WINDOW_MS[victim] / 1000} s, nothing acknowledged lost, nothing delivered twice`, async () => {
-          const outcome = await runWithFailure(cluster, victim);
-          console.log(
-            `failover (${victim} killed): longest send gap ${outcome.sendGapMs} ms, ` +
-              `longest receive gap ${outcome.receiveGapMs} ms, ${outcome.acked.size} sends acknowledged ` +
-              `(${outcome.sentAfterKill} after the kill), ${outcome.receivedAfterKill} received after the kill`,
-          );
-          const lost = [...outcome.acked].filter((body) => !outcome.deliveries.has(body));
-          expect(lost).toEqual([]);
-          const twice = [...outcome.deliveries].filter(([, n]) => n > 1).map(([body]) => body);
-          expect(twice).toEqual([]);
-          expect(outcome.sendGapMs).toBeLessThan(WINDOW_MS[victim]);
-          expect(outcome.receiveGapMs).toBeLessThan(WINDOW_MS[victim]);
-          expect(outcome.acked.size).toBeGreaterThan(50);
-        }, 90_000);
-      }
-    },
-  );
-}
+  for (const victim of ["leader", "follower"] as const) {
+    it(`SIGKILL of the stream's ${victim}: traffic resumes within ${WINDOW_MS[victim] / 1000} s, nothing acknowledged lost, nothing delivered twice`, async () => {
+      const outcome = await runWithFailure(cluster, victim);
+      console.log(
+        `failover (${victim} killed): longest send gap ${outcome.sendGapMs} ms, ` +
+          `longest receive gap ${outcome.receiveGapMs} ms, ${outcome.acked.size} sends acknowledged ` +
+          `(${outcome.sentAfterKill} after the kill), ${outcome.receivedAfterKill} received after the kill`,
+      );
+      const lost = [...outcome.acked].filter((body) => !outcome.deliveries.has(body));
+      expect(lost).toEqual([]);
+      const twice = [...outcome.deliveries].filter(([, n]) => n > 1).map(([body]) => body);
+      expect(twice).toEqual([]);
+      expect(outcome.sendGapMs).toBeLessThan(WINDOW_MS[victim]);
+      expect(outcome.receiveGapMs).toBeLessThan(WINDOW_MS[victim]);
+      expect(outcome.acked.size).toBeGreaterThan(50);
+    }, 90_000);
+  }
+});
 
 async function runWithFailure(
   cluster: NatsCluster,

@@ -4,7 +4,8 @@ import { describeQueueConformance } from "../../messaging/queues/conformance.js"
 import type { Message, QueueService } from "../../messaging/queues/queue-service.js";
 import type { Clock } from "../../time/index.js";
 import { NatsQueueService } from "./nats-queue-service.js";
-import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
+import { NatsCluster } from "./test-support/nats-cluster.js";
+import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // The queue conformance suite against a 3-node JetStream cluster started for this file, plus
 // what the suite's virtual clock cannot show: several processes (each its own connection and
@@ -12,7 +13,6 @@ import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
 // Streams are replicated SLUICE_NATS_REPLICAS times (default 1: creating a 3-replica stream
 // costs ~0.35 s on nats-server 2.9, which would triple the suite's time; the durability and
 // failover tests use 3 replicas regardless).
-const missing = natsServerMissing();
 const replicas = Number(process.env.SLUICE_NATS_REPLICAS ?? "1");
 let cluster: NatsCluster | undefined;
 const namespaceOf = new WeakMap<QueueService, string>();
@@ -40,169 +40,160 @@ const ROUND_TRIP =
   "here: a race, not a result); nats-queue-service.int.test.ts shows the same wake-ups in real " +
   "time across processes";
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("NATS JetStream queues", () => {
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined ? "NATS JetStream queues" : `NATS JetStream queues (skipped: ${missing})`,
-    () => {
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        await cluster?.stop();
-      });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
-      describeQueueConformance({
-        name: `NATS JetStream, 3 nodes, replicas ${replicas}`,
-        open: (clock) => openService(freshNamespace(), { clock }),
-        async reopen(service, clock) {
-          const namespace = namespaceOf.get(service);
-          if (namespace === undefined) throw new Error("reopen: not a service this harness opened");
-          await service.close();
-          return openService(namespace, { clock });
-        },
-        skips: {
-          "a waiting receive resolves as soon as a message is sent": ROUND_TRIP,
-          "a waiting receive returns a delayed message when it becomes due": ROUND_TRIP,
-          "a long poll waiting on a group blocked by its in-flight head returns when deleteMessage deletes the head":
-            ROUND_TRIP,
-          "a long poll waiting on a group blocked by its in-flight head returns when deleteMessageBatch deletes the head":
-            ROUND_TRIP,
-        },
-      });
-
-      describe("several processes in real time", () => {
-        it("a long poll in one process wakes when another sends, and when a delay ends", async () => {
-          const namespace = freshNamespace();
-          const a = await openService(namespace);
-          const b = await openService(namespace);
-          try {
-            const { QueueUrl } = await a.createQueue({ QueueName: "wake" });
-            await eventually(() => b.getQueueUrl({ QueueName: "wake" }));
-            const started = Date.now();
-            const poll = a.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
-            await sleep(300);
-            await b.sendMessage({ QueueUrl, MessageBody: "from b" });
-            expect((await poll).Messages.map((m) => m.Body)).toEqual(["from b"]);
-            const waited = Date.now() - started;
-            expect(waited).toBeGreaterThanOrEqual(300);
-            expect(waited).toBeLessThan(3000);
-            await b.sendMessage({ QueueUrl, MessageBody: "delayed", DelaySeconds: 1 });
-            const delayedAt = Date.now();
-            const late = await a.receiveMessage({ QueueUrl, WaitTimeSeconds: 5 });
-            expect(late.Messages.map((m) => m.Body)).toEqual(["delayed"]);
-            expect(Date.now() - delayedAt).toBeGreaterThanOrEqual(900);
-            expect(Date.now() - delayedAt).toBeLessThan(3000);
-          } finally {
-            await Promise.all([a.close(), b.close()]);
-          }
-        });
-
-        it("a long poll on a FIFO group blocked by its in-flight head returns when another process deletes the head", async () => {
-          const namespace = freshNamespace();
-          const a = await openService(namespace);
-          const b = await openService(namespace);
-          try {
-            const { QueueUrl } = await a.createQueue({
-              QueueName: "blocked.fifo",
-              Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
-            });
-            await eventually(() => b.getQueueUrl({ QueueName: "blocked.fifo" }));
-            for (const body of ["a1", "a2"])
-              await a.sendMessage({ QueueUrl, MessageBody: body, MessageGroupId: "A" });
-            const [head] = (await b.receiveMessage({ QueueUrl })).Messages;
-            expect(head?.Body).toBe("a1");
-            const started = Date.now();
-            const poll = a.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
-            await sleep(500);
-            await b.deleteMessage({ QueueUrl, ReceiptHandle: head!.ReceiptHandle });
-            expect((await poll).Messages.map((m) => m.Body)).toEqual(["a2"]);
-            expect(Date.now() - started).toBeLessThan(3000);
-          } finally {
-            await Promise.all([a.close(), b.close()]);
-          }
-        });
-
-        it("competing consumers in three processes receive every message once", async () => {
-          const namespace = freshNamespace();
-          const services = await Promise.all([0, 1, 2].map(() => openService(namespace)));
-          try {
-            const [producer] = services;
-            const { QueueUrl } = await producer!.createQueue({
-              QueueName: "work",
-              Attributes: { VisibilityTimeout: "60" },
-            });
-            for (const s of services) await eventually(() => s.getQueueUrl({ QueueName: "work" }));
-            const total = 300;
-            for (let i = 0; i < total; i += 10)
-              await producer!.sendMessageBatch({
-                QueueUrl,
-                Entries: Array.from({ length: 10 }, (_, j) => ({
-                  Id: `e${j}`,
-                  MessageBody: `m${i + j}`,
-                })),
-              });
-            const seen = new Map<string, number>();
-            const consume = async (service: NatsQueueService): Promise<void> => {
-              for (let empty = 0; empty < 3;) {
-                const { Messages } = await service.receiveMessage({
-                  QueueUrl,
-                  MaxNumberOfMessages: 10,
-                  WaitTimeSeconds: 1,
-                });
-                if (Messages.length === 0) empty++;
-                for (const m of Messages) seen.set(m.Body, (seen.get(m.Body) ?? 0) + 1);
-                await deleteAll(service, QueueUrl, Messages);
-              }
-            };
-            await Promise.all(services.map(consume));
-            expect(seen.size).toBe(total);
-            expect([...seen.values()].every((n) => n === 1)).toBe(true);
-          } finally {
-            await Promise.all(services.map((s) => s.close()));
-          }
-        });
-
-        it("a FIFO group is delivered in order across processes, one message in flight at a time", async () => {
-          const namespace = freshNamespace();
-          const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
-          try {
-            const { QueueUrl } = await a.createQueue({
-              QueueName: "orders.fifo",
-              Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
-            });
-            await eventually(() => b.getQueueUrl({ QueueName: "orders.fifo" }));
-            for (let i = 0; i < 40; i++)
-              await a.sendMessage({ QueueUrl, MessageBody: `m${i}`, MessageGroupId: `g${i % 2}` });
-            const order: string[] = [];
-            const consume = async (service: NatsQueueService): Promise<void> => {
-              for (let empty = 0; empty < 3;) {
-                const { Messages } = await service.receiveMessage({
-                  QueueUrl,
-                  MaxNumberOfMessages: 1,
-                  WaitTimeSeconds: 1,
-                });
-                if (Messages.length === 0) empty++;
-                for (const m of Messages) order.push(m.Body);
-                await deleteAll(service, QueueUrl, Messages);
-              }
-            };
-            await Promise.all([consume(a), consume(b)]);
-            for (const group of [0, 1]) {
-              const expected = Array.from({ length: 20 }, (_, i) => `m${2 * i + group}`);
-              expect(order.filter((body) => Number(body.slice(1)) % 2 === group)).toEqual(expected);
-            }
-          } finally {
-            await Promise.all([a.close(), b.close()]);
-          }
-        });
-      });
+  describeQueueConformance({
+    name: `NATS JetStream, 3 nodes, replicas ${replicas}`,
+    open: (clock) => openService(freshNamespace(), { clock }),
+    async reopen(service, clock) {
+      const namespace = namespaceOf.get(service);
+      if (namespace === undefined) throw new Error("reopen: not a service this harness opened");
+      await service.close();
+      return openService(namespace, { clock });
     },
-  );
-}
+    skips: {
+      "a waiting receive resolves as soon as a message is sent": ROUND_TRIP,
+      "a waiting receive returns a delayed message when it becomes due": ROUND_TRIP,
+      "a long poll waiting on a group blocked by its in-flight head returns when deleteMessage deletes the head":
+        ROUND_TRIP,
+      "a long poll waiting on a group blocked by its in-flight head returns when deleteMessageBatch deletes the head":
+        ROUND_TRIP,
+    },
+  });
+
+  describe("several processes in real time", () => {
+    it("a long poll in one process wakes when another sends, and when a delay ends", async () => {
+      const namespace = freshNamespace();
+      const a = await openService(namespace);
+      const b = await openService(namespace);
+      try {
+        const { QueueUrl } = await a.createQueue({ QueueName: "wake" });
+        await eventually(() => b.getQueueUrl({ QueueName: "wake" }));
+        const started = Date.now();
+        const poll = a.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
+        await sleep(300);
+        await b.sendMessage({ QueueUrl, MessageBody: "from b" });
+        expect((await poll).Messages.map((m) => m.Body)).toEqual(["from b"]);
+        const waited = Date.now() - started;
+        expect(waited).toBeGreaterThanOrEqual(300);
+        expect(waited).toBeLessThan(3000);
+        await b.sendMessage({ QueueUrl, MessageBody: "delayed", DelaySeconds: 1 });
+        const delayedAt = Date.now();
+        const late = await a.receiveMessage({ QueueUrl, WaitTimeSeconds: 5 });
+        expect(late.Messages.map((m) => m.Body)).toEqual(["delayed"]);
+        expect(Date.now() - delayedAt).toBeGreaterThanOrEqual(900);
+        expect(Date.now() - delayedAt).toBeLessThan(3000);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("a long poll on a FIFO group blocked by its in-flight head returns when another process deletes the head", async () => {
+      const namespace = freshNamespace();
+      const a = await openService(namespace);
+      const b = await openService(namespace);
+      try {
+        const { QueueUrl } = await a.createQueue({
+          QueueName: "blocked.fifo",
+          Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
+        });
+        await eventually(() => b.getQueueUrl({ QueueName: "blocked.fifo" }));
+        for (const body of ["a1", "a2"])
+          await a.sendMessage({ QueueUrl, MessageBody: body, MessageGroupId: "A" });
+        const [head] = (await b.receiveMessage({ QueueUrl })).Messages;
+        expect(head?.Body).toBe("a1");
+        const started = Date.now();
+        const poll = a.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
+        await sleep(500);
+        await b.deleteMessage({ QueueUrl, ReceiptHandle: head!.ReceiptHandle });
+        expect((await poll).Messages.map((m) => m.Body)).toEqual(["a2"]);
+        expect(Date.now() - started).toBeLessThan(3000);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("competing consumers in three processes receive every message once", async () => {
+      const namespace = freshNamespace();
+      const services = await Promise.all([0, 1, 2].map(() => openService(namespace)));
+      try {
+        const [producer] = services;
+        const { QueueUrl } = await producer!.createQueue({
+          QueueName: "work",
+          Attributes: { VisibilityTimeout: "60" },
+        });
+        for (const s of services) await eventually(() => s.getQueueUrl({ QueueName: "work" }));
+        const total = 300;
+        for (let i = 0; i < total; i += 10)
+          await producer!.sendMessageBatch({
+            QueueUrl,
+            Entries: Array.from({ length: 10 }, (_, j) => ({
+              Id: `e${j}`,
+              MessageBody: `m${i + j}`,
+            })),
+          });
+        const seen = new Map<string, number>();
+        const consume = async (service: NatsQueueService): Promise<void> => {
+          for (let empty = 0; empty < 3;) {
+            const { Messages } = await service.receiveMessage({
+              QueueUrl,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 1,
+            });
+            if (Messages.length === 0) empty++;
+            for (const m of Messages) seen.set(m.Body, (seen.get(m.Body) ?? 0) + 1);
+            await deleteAll(service, QueueUrl, Messages);
+          }
+        };
+        await Promise.all(services.map(consume));
+        expect(seen.size).toBe(total);
+        expect([...seen.values()].every((n) => n === 1)).toBe(true);
+      } finally {
+        await Promise.all(services.map((s) => s.close()));
+      }
+    });
+
+    it("a FIFO group is delivered in order across processes, one message in flight at a time", async () => {
+      const namespace = freshNamespace();
+      const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+      try {
+        const { QueueUrl } = await a.createQueue({
+          QueueName: "orders.fifo",
+          Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
+        });
+        await eventually(() => b.getQueueUrl({ QueueName: "orders.fifo" }));
+        for (let i = 0; i < 40; i++)
+          await a.sendMessage({ QueueUrl, MessageBody: `m${i}`, MessageGroupId: `g${i % 2}` });
+        const order: string[] = [];
+        const consume = async (service: NatsQueueService): Promise<void> => {
+          for (let empty = 0; empty < 3;) {
+            const { Messages } = await service.receiveMessage({
+              QueueUrl,
+              MaxNumberOfMessages: 1,
+              WaitTimeSeconds: 1,
+            });
+            if (Messages.length === 0) empty++;
+            for (const m of Messages) order.push(m.Body);
+            await deleteAll(service, QueueUrl, Messages);
+          }
+        };
+        await Promise.all([consume(a), consume(b)]);
+        for (const group of [0, 1]) {
+          const expected = Array.from({ length: 20 }, (_, i) => `m${2 * i + group}`);
+          expect(order.filter((body) => Number(body.slice(1)) % 2 === group)).toEqual(expected);
+        }
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+  });
+});
 
 async function deleteAll(service: QueueService, QueueUrl: string, messages: Message[]) {
   if (messages.length === 0) return;

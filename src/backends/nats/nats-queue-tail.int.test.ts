@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "./nats-queue-service.js";
 import { QueueStream, type StreamAddress } from "./queue-stream.js";
-import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
+import { NatsCluster } from "./test-support/nats-cluster.js";
+import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // A queue's tail (the consumer that brings every process the queue's entries) can stay alive,
 // answering its pulls with heartbeats, and still bring nothing: after a stream leader's death
@@ -11,7 +12,6 @@ import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
 // stop for good that way). Here the next tail a process makes is a real consumer of another,
 // empty stream: alive and silent. The process must notice that the queue's stream holds entries
 // its tail does not bring, and make a new tail, whether the entries are its own or another's.
-const missing = natsServerMissing();
 /** A stuck tail is replaced after 2.5 s without entries; a new one takes a moment to make. */
 const RECOVERY_MS = 8000;
 
@@ -30,67 +30,56 @@ function nextTailStuck(): void {
   };
 }
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("NATS queue tails that bring nothing", () => {
+  let cluster: NatsCluster;
+  const original = tails.subscribe;
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined
-      ? "NATS queue tails that bring nothing"
-      : `NATS queue tails that bring nothing (skipped: ${missing})`,
-    () => {
-      let cluster: NatsCluster;
-      const original = tails.subscribe;
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        tails.subscribe = original;
-        await cluster?.stop();
-      });
+  afterAll(async () => {
+    tails.subscribe = original;
+    await cluster?.stop();
+  });
 
-      const open = (namespace: string): Promise<NatsQueueService> =>
-        NatsQueueService.open({
-          servers: cluster.servers,
-          namespace,
-          catalogBucket: "SLUICE_TAIL_catalog",
-        });
+  const open = (namespace: string): Promise<NatsQueueService> =>
+    NatsQueueService.open({
+      servers: cluster.servers,
+      namespace,
+      catalogBucket: "SLUICE_TAIL_catalog",
+    });
 
-      it("a process whose tail brings nothing gets its own send back within seconds", async () => {
-        const service = await open(`S${randomBytes(4).toString("hex")}`);
-        try {
-          nextTailStuck();
-          const { QueueUrl } = await service.createQueue({ QueueName: "own" });
-          await service.sendMessage({ QueueUrl, MessageBody: "mine" });
-          const started = Date.now();
-          const { Messages } = await service.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
-          expect(Messages.map((m) => m.Body)).toEqual(["mine"]);
-          expect(Date.now() - started).toBeLessThan(RECOVERY_MS);
-        } finally {
-          tails.subscribe = original;
-          await service.close();
-        }
-      });
+  it("a process whose tail brings nothing gets its own send back within seconds", async () => {
+    const service = await open(`S${randomBytes(4).toString("hex")}`);
+    try {
+      nextTailStuck();
+      const { QueueUrl } = await service.createQueue({ QueueName: "own" });
+      await service.sendMessage({ QueueUrl, MessageBody: "mine" });
+      const started = Date.now();
+      const { Messages } = await service.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
+      expect(Messages.map((m) => m.Body)).toEqual(["mine"]);
+      expect(Date.now() - started).toBeLessThan(RECOVERY_MS);
+    } finally {
+      tails.subscribe = original;
+      await service.close();
+    }
+  });
 
-      it("a process whose tail brings nothing receives what another process sends within seconds", async () => {
-        const namespace = `S${randomBytes(4).toString("hex")}`;
-        const sender = await open(namespace);
-        const { QueueUrl } = await sender.createQueue({ QueueName: "shared" });
-        nextTailStuck();
-        const receiver = await open(namespace);
-        try {
-          tails.subscribe = original;
-          await sender.sendMessage({ QueueUrl, MessageBody: "theirs" });
-          const started = Date.now();
-          const { Messages } = await receiver.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
-          expect(Messages.map((m) => m.Body)).toEqual(["theirs"]);
-          expect(Date.now() - started).toBeLessThan(RECOVERY_MS);
-        } finally {
-          tails.subscribe = original;
-          await Promise.all([sender.close(), receiver.close()]);
-        }
-      });
-    },
-  );
-}
+  it("a process whose tail brings nothing receives what another process sends within seconds", async () => {
+    const namespace = `S${randomBytes(4).toString("hex")}`;
+    const sender = await open(namespace);
+    const { QueueUrl } = await sender.createQueue({ QueueName: "shared" });
+    nextTailStuck();
+    const receiver = await open(namespace);
+    try {
+      tails.subscribe = original;
+      await sender.sendMessage({ QueueUrl, MessageBody: "theirs" });
+      const started = Date.now();
+      const { Messages } = await receiver.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
+      expect(Messages.map((m) => m.Body)).toEqual(["theirs"]);
+      expect(Date.now() - started).toBeLessThan(RECOVERY_MS);
+    } finally {
+      tails.subscribe = original;
+      await Promise.all([sender.close(), receiver.close()]);
+    }
+  });
+});

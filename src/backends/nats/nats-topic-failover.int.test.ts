@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsTopicService } from "./nats-topic-service.js";
-import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
+import { NatsCluster } from "./test-support/nats-cluster.js";
+import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // Failover of a topic with 3 replicas: SIGKILL a partition stream's follower mid-traffic, and
 // in a second run its leader. Both run on request (SLUICE_NATS_FAILOVER=1): each failed 1 run
@@ -11,56 +12,44 @@ import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
 // group member) are connected to the node that dies, so they must reconnect elsewhere and the
 // consumer's reader must find the stream again. Every acknowledged record must be read, none
 // stored twice, and traffic must resume within the window; the test prints the gaps it saw.
-const missing = natsServerMissing();
 /** The same bounds as the queue failover test, for the same reasons (see there). */
 const WINDOW_MS = { leader: 12_000, follower: 10_000 } as const;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("NATS JetStream topic failover", () => {
+  let cluster: NatsCluster;
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined
-      ? "NATS JetStream topic failover"
-      : `NATS JetStream topic failover (skipped: ${missing})`,
-    () => {
-      let cluster: NatsCluster;
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        await cluster?.stop();
-      });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
-      const onRequest = process.env.SLUICE_NATS_FAILOVER !== "1";
-      for (const victim of ["leader", "follower"] as const) {
-        it.skipIf(onRequest)(
-          `SIGKILL of a partition stream's ${victim}: producing and consuming resume within ${WINDOW_MS[victim] / 1000} s, nothing acknowledged lost or stored twice`,
-          async () => {
-            const o = await runWithFailure(cluster, victim);
-            console.log(
-              `topic failover (${victim} killed): longest send gap ${o.sendGapMs} ms, longest ` +
-                `receive gap ${o.receiveGapMs} ms, ${o.acked.size} records acknowledged ` +
-                `(${o.sentAfterKill} after the kill), ${o.receivedAfterKill} read after the kill, ` +
-                `${o.readTwice} read twice, partitions lost ${o.partitionsLost} times`,
-            );
-            expect([...o.acked].filter((v) => !o.read.has(v))).toEqual([]);
-            expect([...o.stored].filter(([, n]) => n > 1)).toEqual([]);
-            // One member reading its partition in order gets each record once.
-            expect(o.readTwice).toBe(0);
-            expect(o.sendGapMs).toBeLessThan(WINDOW_MS[victim]);
-            expect(o.receiveGapMs).toBeLessThan(WINDOW_MS[victim]);
-            expect(o.sentAfterKill).toBeGreaterThan(10);
-            expect(o.receivedAfterKill).toBeGreaterThan(10);
-          },
-          90_000,
+  const onRequest = process.env.SLUICE_NATS_FAILOVER !== "1";
+  for (const victim of ["leader", "follower"] as const) {
+    it.skipIf(onRequest)(
+      `SIGKILL of a partition stream's ${victim}: producing and consuming resume within ${WINDOW_MS[victim] / 1000} s, nothing acknowledged lost or stored twice`,
+      async () => {
+        const o = await runWithFailure(cluster, victim);
+        console.log(
+          `topic failover (${victim} killed): longest send gap ${o.sendGapMs} ms, longest ` +
+            `receive gap ${o.receiveGapMs} ms, ${o.acked.size} records acknowledged ` +
+            `(${o.sentAfterKill} after the kill), ${o.receivedAfterKill} read after the kill, ` +
+            `${o.readTwice} read twice, partitions lost ${o.partitionsLost} times`,
         );
-      }
-    },
-  );
-}
+        expect([...o.acked].filter((v) => !o.read.has(v))).toEqual([]);
+        expect([...o.stored].filter(([, n]) => n > 1)).toEqual([]);
+        // One member reading its partition in order gets each record once.
+        expect(o.readTwice).toBe(0);
+        expect(o.sendGapMs).toBeLessThan(WINDOW_MS[victim]);
+        expect(o.receiveGapMs).toBeLessThan(WINDOW_MS[victim]);
+        expect(o.sentAfterKill).toBeGreaterThan(10);
+        expect(o.receivedAfterKill).toBeGreaterThan(10);
+      },
+      90_000,
+    );
+  }
+});
 
 async function runWithFailure(cluster: NatsCluster, victim: "leader" | "follower") {
   const namespace = `F${randomBytes(4).toString("hex")}`;

@@ -10,13 +10,13 @@ import { VirtualClock } from "../../time/virtual-clock.js";
 import type { NatsTopicConsumer } from "./nats-topic-consumer.js";
 import { NO_TRANSACTIONS } from "./nats-topic-producer.js";
 import { NatsTopicService } from "./nats-topic-service.js";
-import { NatsCluster, natsServerMissing } from "./test-support/nats-cluster.js";
+import { NatsCluster } from "./test-support/nats-cluster.js";
+import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // The topics conformance suite against a 3-node JetStream cluster started for this file, every
 // test in its own namespace (fresh streams and bucket). Streams are replicated
 // SLUICE_NATS_REPLICAS times (default 1, as the queue suite: a 3-replica stream costs ~0.35 s
 // to create on nats-server 2.9, and every partition is a stream).
-const missing = natsServerMissing();
 const replicas = Number(process.env.SLUICE_NATS_REPLICAS ?? "1");
 let cluster: NatsCluster | undefined;
 const namespaceOf = new WeakMap<TopicService, string>();
@@ -40,199 +40,186 @@ async function openService(namespace: string, clock?: Clock): Promise<NatsTopicS
   return service;
 }
 
-if (missing !== undefined && process.env.CI === "true") {
-  it("needs nats-server under CI", () => {
-    throw new Error(`NATS integration tests cannot run: ${missing}`);
+describeWithNats("NATS JetStream topics", () => {
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(3);
   });
-} else {
-  (missing === undefined ? describe : describe.skip)(
-    missing === undefined ? "NATS JetStream topics" : `NATS JetStream topics (skipped: ${missing})`,
-    () => {
-      beforeAll(async () => {
-        cluster = await NatsCluster.start(3);
-      });
-      afterAll(async () => {
-        await cluster?.stop();
-      });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
 
-      describeTopicConformance({
-        name: `NATS JetStream, 3 nodes, replicas ${replicas}`,
-        open: (clock) => openService(freshNamespace(), clock),
-        async reopen(service, clock) {
-          const namespace = namespaceOf.get(service);
-          if (namespace === undefined) throw new Error("reopen: not a service this harness opened");
-          await service.close();
-          return openService(namespace, clock);
-        },
-        silence: (consumer) => (consumer as NatsTopicConsumer).silence(),
-        noTransactions: NO_TRANSACTIONS,
-      });
-
-      describe("beyond the suite", () => {
-        it("deleting a topic drops the groups' offsets of it, not of other topics", async () => {
-          const service = await openService(freshNamespace());
-          try {
-            await service.admin.createTopic({ name: "gone" });
-            await service.admin.createTopic({ name: "kept" });
-            await service.admin.alterGroupOffsets("g", [
-              { topic: "gone", partition: 0, offset: 0 },
-              { topic: "kept", partition: 0, offset: 0 },
-            ]);
-            await service.admin.deleteTopic("gone");
-            expect(await service.admin.listGroupOffsets("g")).toEqual([
-              { topic: "kept", partition: 0, offset: 0, metadata: "" },
-            ]);
-          } finally {
-            await service.close();
-          }
-        });
-      });
-
-      describe("several processes", () => {
-        it("a group spans two services: each member gets half, a record is read once", async () => {
-          const namespace = freshNamespace();
-          const a = await openService(namespace);
-          const b = await openService(namespace);
-          try {
-            await a.admin.createTopic({ name: "shared", partitions: 4 });
-            const ca = a.consumer({ groupId: "g", autoOffsetReset: "earliest" });
-            const cb = b.consumer({ groupId: "g", autoOffsetReset: "earliest" });
-            await ca.subscribe(["shared"]);
-            await cb.subscribe(["shared"]);
-            for (let i = 0; i < 100; i++) {
-              await ca.poll();
-              await cb.poll();
-              if (ca.assignment().length === 2 && cb.assignment().length === 2) break;
-            }
-            expect(ca.assignment()).toHaveLength(2);
-            expect(cb.assignment()).toHaveLength(2);
-            const producer = b.producer({ partitioner: "round-robin" });
-            await producer.sendBatch(
-              Array.from({ length: 40 }, (_, i) => ({ topic: "shared", value: `${i}` })),
-            );
-            const seen: string[] = [];
-            for (let i = 0; i < 100 && seen.length < 40; i++)
-              for (const c of [ca, cb])
-                for (const r of await c.poll({ timeoutMs: 50 })) seen.push(r.value!.toString());
-            expect(seen.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `${i}`).sort());
-            await producer.close();
-          } finally {
-            await a.close();
-            await b.close();
-          }
-        });
-
-        it("a member SIGKILLed mid-rebalance: the survivors take its partitions from its commits, nothing skipped", async () => {
-          const namespace = freshNamespace();
-          const service = await openService(namespace);
-          const PARTITIONS = 4;
-          const PER_PARTITION = 40;
-          const read: Array<{ p: number; o: number; afterKill: boolean }> = [];
-          let killed = false;
-          let out = "";
-          let child: ChildProcess | undefined;
-          let exited: Promise<unknown> = Promise.resolve();
-          const startChild = (): void => {
-            child = spawn(
-              process.execPath,
-              ["--import", "tsx", memberWorker, cluster!.servers, namespace],
-              { stdio: ["ignore", "pipe", "inherit"] },
-            );
-            child.stdout!.setEncoding("utf8");
-            child.stdout!.on("data", (chunk: string) => (out += chunk));
-            exited = new Promise((resolve) => child!.once("exit", resolve));
-          };
-          const consumers: TopicConsumer[] = [];
-          const pollAll = async (): Promise<void> => {
-            for (const c of consumers) {
-              const records = await c.poll({ timeoutMs: 20 });
-              for (const r of records)
-                read.push({ p: r.partition, o: r.offset, afterKill: killed });
-              if (records.length > 0) await c.commitSync();
-            }
-          };
-          const until = async (done: () => boolean, what: string): Promise<void> => {
-            const deadline = Date.now() + 20_000;
-            while (!done()) {
-              if (Date.now() > deadline)
-                throw new Error(
-                  `timed out waiting for ${what}; the child wrote: ${out.slice(-300)}`,
-                );
-              await pollAll();
-            }
-          };
-          const open = (): TopicConsumer => {
-            const c = service.consumer({
-              groupId: "g",
-              autoOffsetReset: "earliest",
-              autoCommit: false,
-              sessionTimeoutMs: 2000,
-              heartbeatIntervalMs: 300,
-              maxPollRecords: 4,
-            });
-            consumers.push(c);
-            return c;
-          };
-          try {
-            await service.admin.createTopic({ name: "work", partitions: PARTITIONS });
-            await open().subscribe(["work"]);
-            startChild();
-            await until(() => /^A /m.test(out), "the child to join");
-            // Records only now, so the child has its share to work on.
-            const producer = service.producer();
-            await producer.sendBatch(
-              Array.from({ length: PARTITIONS * PER_PARTITION }, (_, i) => ({
-                topic: "work",
-                partition: i % PARTITIONS,
-                value: `${i}`,
-              })),
-            );
-            await producer.close();
-            // The child joins and works a while on its share, committing as it goes.
-            await until(() => (out.match(/^C /gm)?.length ?? 0) >= 4, "the child's commits");
-            // A third member joins: the group rebalances, and the child dies while revoking.
-            await open().subscribe(["work"]);
-            await until(() => out.includes("R\n"), "the child to be asked to revoke");
-            const childOwned = /^A (.*)$/m.exec(out)![1]!.split(",").map(Number);
-            child!.kill("SIGKILL");
-            await exited;
-            killed = true;
-            const lines = out.split("\n");
-            const committed = new Map<number, number>();
-            const childRead: Array<{ p: number; o: number }> = [];
-            for (const line of lines) {
-              const [kind, p, o] = line.split(" ");
-              if (kind === "C") committed.set(Number(p), Number(o));
-              if (kind === "r") childRead.push({ p: Number(p), o: Number(o) });
-            }
-            // The survivors read on until every record is accounted for.
-            const processed = (): Set<string> => {
-              const done = new Set(read.map((r) => `${r.p}/${r.o}`));
-              for (const r of childRead)
-                if (r.o < (committed.get(r.p) ?? 0)) done.add(`${r.p}/${r.o}`);
-              return done;
-            };
-            await until(() => processed().size === PARTITIONS * PER_PARTITION, "every record");
-            const assigned = consumers.flatMap((c) => c.assignment().map((tp) => tp.partition));
-            expect(assigned.sort()).toEqual([0, 1, 2, 3]);
-            expect(childOwned.length).toBeGreaterThan(0);
-            // The survivors start each of the child's partitions at its last commit, not later
-            // (a skip) and not earlier (its committed work done again).
-            for (const p of childOwned) {
-              const first = read.find((r) => r.afterKill && r.p === p);
-              const at = committed.get(p) ?? 0;
-              if (at < PER_PARTITION) expect({ p, first: first?.o }).toEqual({ p, first: at });
-            }
-            const all = processed();
-            for (let p = 0; p < PARTITIONS; p++)
-              for (let o = 0; o < PER_PARTITION; o++) expect(all.has(`${p}/${o}`)).toBe(true);
-          } finally {
-            if (!killed) child?.kill("SIGKILL");
-            for (const c of consumers) await c.close().catch(() => undefined);
-            await service.close();
-          }
-        });
-      });
+  describeTopicConformance({
+    name: `NATS JetStream, 3 nodes, replicas ${replicas}`,
+    open: (clock) => openService(freshNamespace(), clock),
+    async reopen(service, clock) {
+      const namespace = namespaceOf.get(service);
+      if (namespace === undefined) throw new Error("reopen: not a service this harness opened");
+      await service.close();
+      return openService(namespace, clock);
     },
-  );
-}
+    silence: (consumer) => (consumer as NatsTopicConsumer).silence(),
+    noTransactions: NO_TRANSACTIONS,
+  });
+
+  describe("beyond the suite", () => {
+    it("deleting a topic drops the groups' offsets of it, not of other topics", async () => {
+      const service = await openService(freshNamespace());
+      try {
+        await service.admin.createTopic({ name: "gone" });
+        await service.admin.createTopic({ name: "kept" });
+        await service.admin.alterGroupOffsets("g", [
+          { topic: "gone", partition: 0, offset: 0 },
+          { topic: "kept", partition: 0, offset: 0 },
+        ]);
+        await service.admin.deleteTopic("gone");
+        expect(await service.admin.listGroupOffsets("g")).toEqual([
+          { topic: "kept", partition: 0, offset: 0, metadata: "" },
+        ]);
+      } finally {
+        await service.close();
+      }
+    });
+  });
+
+  describe("several processes", () => {
+    it("a group spans two services: each member gets half, a record is read once", async () => {
+      const namespace = freshNamespace();
+      const a = await openService(namespace);
+      const b = await openService(namespace);
+      try {
+        await a.admin.createTopic({ name: "shared", partitions: 4 });
+        const ca = a.consumer({ groupId: "g", autoOffsetReset: "earliest" });
+        const cb = b.consumer({ groupId: "g", autoOffsetReset: "earliest" });
+        await ca.subscribe(["shared"]);
+        await cb.subscribe(["shared"]);
+        for (let i = 0; i < 100; i++) {
+          await ca.poll();
+          await cb.poll();
+          if (ca.assignment().length === 2 && cb.assignment().length === 2) break;
+        }
+        expect(ca.assignment()).toHaveLength(2);
+        expect(cb.assignment()).toHaveLength(2);
+        const producer = b.producer({ partitioner: "round-robin" });
+        await producer.sendBatch(
+          Array.from({ length: 40 }, (_, i) => ({ topic: "shared", value: `${i}` })),
+        );
+        const seen: string[] = [];
+        for (let i = 0; i < 100 && seen.length < 40; i++)
+          for (const c of [ca, cb])
+            for (const r of await c.poll({ timeoutMs: 50 })) seen.push(r.value!.toString());
+        expect(seen.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `${i}`).sort());
+        await producer.close();
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it("a member SIGKILLed mid-rebalance: the survivors take its partitions from its commits, nothing skipped", async () => {
+      const namespace = freshNamespace();
+      const service = await openService(namespace);
+      const PARTITIONS = 4;
+      const PER_PARTITION = 40;
+      const read: Array<{ p: number; o: number; afterKill: boolean }> = [];
+      let killed = false;
+      let out = "";
+      let child: ChildProcess | undefined;
+      let exited: Promise<unknown> = Promise.resolve();
+      const startChild = (): void => {
+        child = spawn(
+          process.execPath,
+          ["--import", "tsx", memberWorker, cluster!.servers, namespace],
+          { stdio: ["ignore", "pipe", "inherit"] },
+        );
+        child.stdout!.setEncoding("utf8");
+        child.stdout!.on("data", (chunk: string) => (out += chunk));
+        exited = new Promise((resolve) => child!.once("exit", resolve));
+      };
+      const consumers: TopicConsumer[] = [];
+      const pollAll = async (): Promise<void> => {
+        for (const c of consumers) {
+          const records = await c.poll({ timeoutMs: 20 });
+          for (const r of records) read.push({ p: r.partition, o: r.offset, afterKill: killed });
+          if (records.length > 0) await c.commitSync();
+        }
+      };
+      const until = async (done: () => boolean, what: string): Promise<void> => {
+        const deadline = Date.now() + 20_000;
+        while (!done()) {
+          if (Date.now() > deadline)
+            throw new Error(`timed out waiting for ${what}; the child wrote: ${out.slice(-300)}`);
+          await pollAll();
+        }
+      };
+      const open = (): TopicConsumer => {
+        const c = service.consumer({
+          groupId: "g",
+          autoOffsetReset: "earliest",
+          autoCommit: false,
+          sessionTimeoutMs: 2000,
+          heartbeatIntervalMs: 300,
+          maxPollRecords: 4,
+        });
+        consumers.push(c);
+        return c;
+      };
+      try {
+        await service.admin.createTopic({ name: "work", partitions: PARTITIONS });
+        await open().subscribe(["work"]);
+        startChild();
+        await until(() => /^A /m.test(out), "the child to join");
+        // Records only now, so the child has its share to work on.
+        const producer = service.producer();
+        await producer.sendBatch(
+          Array.from({ length: PARTITIONS * PER_PARTITION }, (_, i) => ({
+            topic: "work",
+            partition: i % PARTITIONS,
+            value: `${i}`,
+          })),
+        );
+        await producer.close();
+        // The child joins and works a while on its share, committing as it goes.
+        await until(() => (out.match(/^C /gm)?.length ?? 0) >= 4, "the child's commits");
+        // A third member joins: the group rebalances, and the child dies while revoking.
+        await open().subscribe(["work"]);
+        await until(() => out.includes("R\n"), "the child to be asked to revoke");
+        const childOwned = /^A (.*)$/m.exec(out)![1]!.split(",").map(Number);
+        child!.kill("SIGKILL");
+        await exited;
+        killed = true;
+        const lines = out.split("\n");
+        const committed = new Map<number, number>();
+        const childRead: Array<{ p: number; o: number }> = [];
+        for (const line of lines) {
+          const [kind, p, o] = line.split(" ");
+          if (kind === "C") committed.set(Number(p), Number(o));
+          if (kind === "r") childRead.push({ p: Number(p), o: Number(o) });
+        }
+        // The survivors read on until every record is accounted for.
+        const processed = (): Set<string> => {
+          const done = new Set(read.map((r) => `${r.p}/${r.o}`));
+          for (const r of childRead) if (r.o < (committed.get(r.p) ?? 0)) done.add(`${r.p}/${r.o}`);
+          return done;
+        };
+        await until(() => processed().size === PARTITIONS * PER_PARTITION, "every record");
+        const assigned = consumers.flatMap((c) => c.assignment().map((tp) => tp.partition));
+        expect(assigned.sort()).toEqual([0, 1, 2, 3]);
+        expect(childOwned.length).toBeGreaterThan(0);
+        // The survivors start each of the child's partitions at its last commit, not later
+        // (a skip) and not earlier (its committed work done again).
+        for (const p of childOwned) {
+          const first = read.find((r) => r.afterKill && r.p === p);
+          const at = committed.get(p) ?? 0;
+          if (at < PER_PARTITION) expect({ p, first: first?.o }).toEqual({ p, first: at });
+        }
+        const all = processed();
+        for (let p = 0; p < PARTITIONS; p++)
+          for (let o = 0; o < PER_PARTITION; o++) expect(all.has(`${p}/${o}`)).toBe(true);
+      } finally {
+        if (!killed) child?.kill("SIGKILL");
+        for (const c of consumers) await c.close().catch(() => undefined);
+        await service.close();
+      }
+    });
+  });
+});
