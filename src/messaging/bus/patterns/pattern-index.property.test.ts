@@ -148,6 +148,28 @@ const sharingPatterns = fc.array(poolEntry, { minLength: 2, maxLength: 6 }).chai
   return fc.array(pattern, { minLength: 20, maxLength: 40 });
 });
 
+/**
+ * Indexes `patterns` and checks every event against the reference matcher, parsed and as the
+ * JSON text `textOf` gives; returns the (pattern, event) pairs compared and how many matched.
+ */
+function agreeWithReference(
+  patterns: readonly unknown[],
+  events: readonly unknown[],
+  textOf: (event: unknown, i: number) => string,
+): { pairs: number; matches: number } {
+  const index = new PatternIndex<number>();
+  const parsed = patterns.map((p) => parseEventPattern(p));
+  parsed.forEach((p, i) => index.set(i, p));
+  let matches = 0;
+  for (const [n, e] of events.entries()) {
+    const expected = parsed.flatMap((p, i) => (matchesPatternReference(p, e) ? [i] : []));
+    expect(index.match(e).sort((x, y) => x - y)).toEqual(expected);
+    expect(index.matchJson(textOf(e, n)).sort((x, y) => x - y)).toEqual(expected);
+    matches += expected.length;
+  }
+  return { pairs: parsed.length * events.length, matches };
+}
+
 describe("PatternIndex agrees with the reference matcher", () => {
   it("on at least 100,000 random (pattern, event) pairs", () => {
     let pairs = 0;
@@ -157,18 +179,12 @@ describe("PatternIndex agrees with the reference matcher", () => {
         fc.array(patternJson, { minLength: 20, maxLength: 30 }),
         fc.array(event, { minLength: 20, maxLength: 30 }),
         (patterns, events) => {
-          const index = new PatternIndex<number>();
-          const parsed = patterns.map((p) => parseEventPattern(p));
-          parsed.forEach((p, i) => index.set(i, p));
-          for (const e of events) {
-            const expected = parsed.flatMap((p, i) => (matchesPatternReference(p, e) ? [i] : []));
-            expect(index.match(e).sort((x, y) => x - y)).toEqual(expected);
-            // The same event as JSON text, compact or spaced out, walked without parsing it.
-            const text = JSON.stringify(e, null, pairs % 2 === 0 ? undefined : 1);
-            expect(index.matchJson(text).sort((x, y) => x - y)).toEqual(expected);
-            pairs += parsed.length;
-            matches += expected.length;
-          }
+          // The same event as JSON text, compact or spaced out, walked without parsing it.
+          const met = agreeWithReference(patterns, events, (e, n) =>
+            JSON.stringify(e, null, n % 2 === 0 ? undefined : 1),
+          );
+          pairs += met.pairs;
+          matches += met.matches;
         },
       ),
       { numRuns: 180, seed: 17 },
@@ -186,16 +202,9 @@ describe("PatternIndex agrees with the reference matcher", () => {
         sharingPatterns,
         fc.array(event, { minLength: 10, maxLength: 20 }),
         (patterns, events) => {
-          const index = new PatternIndex<number>();
-          const parsed = patterns.map((p) => parseEventPattern(p));
-          parsed.forEach((p, i) => index.set(i, p));
-          for (const e of events) {
-            const expected = parsed.flatMap((p, i) => (matchesPatternReference(p, e) ? [i] : []));
-            expect(index.match(e).sort((x, y) => x - y)).toEqual(expected);
-            expect(index.matchJson(JSON.stringify(e)).sort((x, y) => x - y)).toEqual(expected);
-            pairs += parsed.length;
-            matches += expected.length;
-          }
+          const met = agreeWithReference(patterns, events, (e) => JSON.stringify(e));
+          pairs += met.pairs;
+          matches += met.matches;
         },
       ),
       { numRuns: 100, seed: 21 },
