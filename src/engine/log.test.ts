@@ -84,30 +84,6 @@ describe("Log append and read", () => {
     expect(log.segmentInfos().map((s) => s.baseOffset)).toEqual([0, 2]);
   });
 
-  it("reads a file in polls that stop inside batches and across chunk ends, as one long read", async () => {
-    // No tail cache: every read goes to the file, each going on where the last one stopped.
-    const log = await openSim(new SimulatedFileSystem(), {
-      tailCacheBytes: 0,
-      segmentBytes: 256 * 1024,
-    });
-    await appendMany(log, 6000, 37);
-    const seen: number[] = [];
-    let other = 0;
-    for (let next = 0, poll = 0; next < 6000; poll++) {
-      const got = log.read(next, { maxRecords: 1 + ((poll * 29) % 500), maxBytes: 64 * 1024 });
-      for (const r of got) expect(r.value).toEqual(value(r.offset));
-      seen.push(...got.map((r) => r.offset));
-      next = got.at(-1)!.offset + 1;
-      // A second reader elsewhere in the log in between.
-      if (poll % 3 === 0) {
-        const elsewhere = log.read(other, { maxRecords: 7 });
-        expect(elsewhere.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => other + i));
-        other = (other + 997) % 5990;
-      }
-    }
-    expect(seen).toEqual(Array.from({ length: 6000 }, (_, i) => i));
-  });
-
   it("limits a read by bytes but always returns at least one record", async () => {
     const log = await openSim(new SimulatedFileSystem());
     await appendMany(log, 100, 1);

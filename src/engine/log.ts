@@ -13,7 +13,6 @@ import type { FaultSeams } from "./fault-seams.js";
 import { type FileSystem, makeDirectory, nodeFileSystem } from "./file-system.js";
 import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./log-options.js";
 import {
-  BATCH_LOG_OVERHEAD,
   type BatchHeader,
   type BatchProducer,
   checkBatch,
@@ -95,31 +94,6 @@ interface LogMetrics {
  * A durable, segmented, append-only log of record batches in Kafka's on-disk format.
  * One writer (enforced by a lock file); reads never wait for writes.
  */
-/** Where a sequential read from a segment file stopped (see `Log.forEachBatch`). */
-interface ReadAhead {
-  readonly segment: Segment;
-  readonly truncations: number;
-  /** The last batch visited: its first offset, the offset after it, its place in the file. */
-  readonly batchBaseOffset: number;
-  readonly nextOffset: number;
-  readonly batchPosition: number;
-  readonly batchBytes: number;
-  /** Bytes read from `chunkStart` on (the last batch visited, and maybe more). */
-  readonly chunk: Buffer;
-  readonly chunkStart: number;
-  /** How much the reader's next file read takes. */
-  readonly chunkBytes: number;
-}
-
-const MAX_READ_CHUNK_BYTES = 4 * 1024 * 1024;
-const EMPTY_CHUNK = Buffer.alloc(0);
-
-/** True when `buf` holds the whole batch at `at` (as its length field says). */
-function holdsWholeBatch(buf: Buffer, at: number): boolean {
-  if (at + BATCH_LOG_OVERHEAD > buf.length) return false;
-  return at + BATCH_LOG_OVERHEAD + buf.readInt32BE(at + 8) <= buf.length;
-}
-
 export class Log implements CompactableLog {
   /** What recovery found on open. */
   recovery!: RecoveryReport;
@@ -139,8 +113,6 @@ export class Log implements CompactableLog {
   private maintenance: Promise<void> | undefined;
   private appendWaiters: Array<() => void> = [];
   private readonly tailCache: TailCache;
-  /** Where the last read from a segment file stopped, and the bytes it read ahead. */
-  private readAhead: ReadAhead | undefined;
   private readonly metrics: LogMetrics;
   private readonly faults: FaultSeams;
   private sealing: Promise<void> = Promise.resolve();
@@ -771,72 +743,32 @@ export class Log implements CompactableLog {
         }
         if (served) continue;
       }
-      // A reader going on where the last read stopped (a consumer's next poll) starts from
-      // there, with the chunk already read: no index walk, no bytes read twice.
-      let ahead = this.readAhead;
-      if (
-        ahead !== undefined &&
-        (ahead.segment !== segment ||
-          ahead.truncations !== segment.truncations ||
-          from < ahead.batchBaseOffset ||
-          from > ahead.nextOffset)
-      )
-        ahead = undefined;
-      // The reader stopped inside the last batch (a poll's record limit), or after it.
-      let position =
-        ahead === undefined
-          ? segment.positionFor(from)
-          : from === ahead.nextOffset
-            ? ahead.batchPosition + ahead.batchBytes
-            : ahead.batchPosition;
+      let position = segment.positionFor(from);
       // Start small and double: a reader after a few records pays for a few kilobytes, a
       // sequential scan soon reads in 4 MiB chunks.
-      let chunkBytes = ahead?.chunkBytes ?? 16 * 1024;
+      let chunkBytes = 16 * 1024;
       while (position < segment.sizeBytes) {
-        let chunk: Buffer;
-        let chunkStart: number;
-        if (ahead !== undefined && position < ahead.chunkStart + ahead.chunk.length) {
-          chunk = ahead.chunk;
-          chunkStart = ahead.chunkStart;
-        } else {
-          const first = segment.headerAt(position);
-          if (first instanceof SluiceError) throw segment.corruptAt(position, first);
-          chunk = segment.readBytes(
-            position,
-            Math.max(first.sizeBytes, Math.min(maxBytes - visited, chunkBytes)),
-          );
-          chunkStart = position;
-          chunkBytes = Math.min(chunkBytes * 2, MAX_READ_CHUNK_BYTES);
-        }
-        ahead = undefined;
-        let at = position - chunkStart;
+        const first = segment.headerAt(position);
+        if (first instanceof SluiceError) throw segment.corruptAt(position, first);
+        const chunk = segment.readBytes(
+          position,
+          Math.max(first.sizeBytes, Math.min(maxBytes - visited, chunkBytes)),
+        );
+        chunkBytes = Math.min(chunkBytes * 2, 4 * 1024 * 1024);
+        let at = 0;
         while (at < chunk.length) {
-          // A batch the chunk holds only the start of continues in the next chunk.
-          if (at > 0 && !holdsWholeBatch(chunk, at)) break;
           const header = checkBatch(chunk, at);
-          if (header instanceof SluiceError) throw segment.corruptAt(chunkStart + at, header);
+          if (header instanceof SluiceError) {
+            if (header.message.startsWith("truncated") && at > 0) break; // continues in the next chunk
+            throw segment.corruptAt(position + at, header);
+          }
           if (header.baseOffset >= limit) return;
           visited += header.sizeBytes;
-          const more = visit(chunk, at, header);
+          if (!visit(chunk, at, header) || visited >= maxBytes) return;
           from = header.baseOffset + header.lastOffsetDelta + 1;
-          if (!more || visited >= maxBytes) {
-            this.readAhead = {
-              segment,
-              truncations: segment.truncations,
-              batchBaseOffset: header.baseOffset,
-              nextOffset: from,
-              batchPosition: chunkStart + at,
-              batchBytes: header.sizeBytes,
-              // Kept while the reader may want more of it (a log keeps no chunk it is done with).
-              chunk: !more || at + header.sizeBytes < chunk.length ? chunk : EMPTY_CHUNK,
-              chunkStart,
-              chunkBytes,
-            };
-            return;
-          }
           at += header.sizeBytes;
         }
-        position = chunkStart + at;
+        position += at;
       }
     }
   }

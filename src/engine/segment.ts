@@ -70,8 +70,6 @@ export class Segment {
   dirty = false;
   /** Set once retention or compaction removed the files: nothing may write them again. */
   deleted = false;
-  /** Counts truncations: bytes read before one may no longer be the file's. */
-  truncations = 0;
 
   private bytesSinceIndexEntry = 0;
 
@@ -465,7 +463,6 @@ export class Segment {
 
   /** Cuts the file after `position` (a batch boundary) and forgets index entries past it. */
   truncate(position: number): void {
-    this.truncations++;
     this.handle.truncate(position);
     this.offsetIndex.truncateToValue(position);
     this.sizeBytes = position;
