@@ -70,6 +70,7 @@ export class PipelinedPublisher {
     messages: readonly OutgoingMessage[],
     retryable: boolean,
   ): Promise<number[]> {
+    if (messages.length === 0) return Promise.resolve([]);
     return new Promise<number[]>((resolve, reject) => {
       const batch: Batch = {
         subject,
