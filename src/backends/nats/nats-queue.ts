@@ -183,7 +183,8 @@ export class NatsQueue {
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
       const msgId = moveKeys?.[i] ?? messageId;
-      return { entry: { kind: "m", meta, body: send.body }, msgId, messageId };
+      const entry: QueueEntry = { kind: "m", meta, body: send.body };
+      return { entry, msgId, messageId };
     });
     // Appended together: one publish of the lot, and one connection keeps their order.
     // Only a FIFO send may turn out a duplicate: a standard one's outcome is known already.
