@@ -162,6 +162,15 @@ export class PipelinedPublisher {
     else batch.reject(error);
   }
 
+  /**
+   * Fails the batches still waiting on `subject` (its stream is closing here): they would
+   * otherwise keep sending into a stream that may be gone until their deadline.
+   */
+  cancel(subject: string, error: Error): void {
+    const batches = new Set([...this.waiting.values()].map((w) => w.batch));
+    for (const batch of batches) if (batch.subject === subject) this.settle(batch, error);
+  }
+
   /** Stops listening; batches still waiting fail. */
   close(): void {
     this.subscription?.unsubscribe();

@@ -256,6 +256,11 @@ export class QueueStream {
 
   async close(): Promise<void> {
     this.closing = true;
+    // The publisher is the service's: only this stream's writes stop trying.
+    this.publisher.cancel(
+      this.address.subject,
+      new SluiceError("SLUICE_CLOSED", `queue stream ${this.address.stream} closed`),
+    );
     clearInterval(this.watchdog);
     this.stopStatus();
     // A tail cut off from every server may never end its pull: do not wait for it forever.
