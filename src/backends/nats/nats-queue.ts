@@ -80,8 +80,13 @@ export class NatsQueue {
     compactionIntervalMs: number,
   ): Promise<NatsQueue> {
     const queue = new NatsQueue(definition, clock, writer);
-    queue.stream = await QueueStream.open(nc, publisher, jsm, address, writer, (seq, t, from, entry) =>
-      queue.applyEntry(seq, t, from, entry),
+    queue.stream = await QueueStream.open(
+      nc,
+      publisher,
+      jsm,
+      address,
+      writer,
+      (seq, t, from, entry) => queue.applyEntry(seq, t, from, entry),
     );
     queue.scheduleCompaction(compactionIntervalMs);
     return queue;
