@@ -3,7 +3,7 @@ import { type FileSystem, type FsyncPolicy, type Log, openLog } from "../../engi
 import type { Clock } from "../../time/index.js";
 import { ExpiringMap } from "../queues/expiring-map.js";
 import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
-import { type PublishedMessage, decodeMessage, encodeMessage } from "./published-message.js";
+import { type PublishedMessage, asDecoded, decodeMessage, encodeMessage } from "./published-message.js";
 import { type RawQueueContent, rawQueueContent } from "./raw-queue-content.js";
 import { type FilterVerdicts, SharedFilters } from "./shared-filters.js";
 import { AppendCoalescer } from "../bus/append-coalescer.js";
@@ -192,6 +192,11 @@ export class DurableTopic {
     const result = await this.appender.append(
       messages.map((message) => ({ value: encodeMessage(message), timestamp: message.timestamp })),
     );
+    // Subscriptions read them next: they find them decoded already, as the log would give them.
+    for (let i = 0; i < messages.length; i++) {
+      const offset = result.baseOffset + i;
+      this.cache[offset % CACHE_SLOTS] = new StoredMessage(offset, asDecoded(messages[i]!));
+    }
     if (result.lastOffset + 1 > this.acknowledgedEnd) {
       this.acknowledgedEnd = result.lastOffset + 1;
       const waiters = this.waiters;

@@ -65,6 +65,10 @@ export class SubscriptionDelivery {
   private readonly retrySettings: RetrySettings;
   private readonly retryPolicy: RetryPolicy;
   private readonly deadLetterArn: string | undefined;
+  /** RawMessageDelivery (a changed attribute makes a new delivery, so it is fixed here). */
+  private readonly rawDelivery: boolean;
+  /** Whether the endpoint is a FIFO queue (queue subscriptions). */
+  private readonly fifoQueue: boolean;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
   private readonly queueUrls = new Map<string, string>();
@@ -87,6 +91,8 @@ export class SubscriptionDelivery {
       topic.filters.set(record.id, parseFilterPolicy(attributes.FilterPolicy, scope), scope);
       this.filterScope = scope;
     }
+    this.rawDelivery = attributes.RawMessageDelivery === "true";
+    this.fifoQueue = record.protocol === "sqs" && record.endpoint.endsWith(".fifo");
     this.retrySettings = retrySettings(record.protocol, attributes.DeliveryPolicy, context.random);
     this.retryPolicy = retry(handleAll, {
       maxAttempts: this.retrySettings.numRetries + 1,
@@ -246,10 +252,6 @@ export class SubscriptionDelivery {
     }
   }
 
-  private raw(): boolean {
-    return this.record.attributes.RawMessageDelivery === "true";
-  }
-
   private envelope(m: StoredMessage): string {
     return notificationEnvelope(
       this.topic.isFifo ? { ...m.message, SequenceNumber: sequenceNumberOf(m.offset) } : m.message,
@@ -260,9 +262,10 @@ export class SubscriptionDelivery {
 
   private queueEntry(m: StoredMessage): BulkSendEntry {
     const message = m.message;
-    const fifo = this.record.endpoint.endsWith(".fifo");
+    const fifo = this.fifoQueue;
+    if (this.rawDelivery && !fifo) return m.rawQueueContent.standardQueueEntry;
     const entry: Writable<BulkSendEntry> = { MessageBody: "" };
-    if (this.raw()) {
+    if (this.rawDelivery) {
       // The same for every queue subscription of this message: made once (see StoredMessage).
       const content = m.rawQueueContent;
       entry.MessageBody = content.body;
@@ -305,7 +308,7 @@ export class SubscriptionDelivery {
   ): Promise<readonly StoredMessage[]> {
     const fifoDlq = this.deadLetterArn!.endsWith(".fifo");
     return this.sendToQueue(this.deadLetterArn!, messages, (m) => ({
-      MessageBody: this.raw() ? m.message.Message : this.envelope(m),
+      MessageBody: this.rawDelivery ? m.message.Message : this.envelope(m),
       MessageAttributes: {
         ErrorMessage: { DataType: "String", StringValue: error.message.slice(0, 1000) || "failed" },
         TopicArn: {
@@ -323,7 +326,7 @@ export class SubscriptionDelivery {
   }
 
   private async post(m: StoredMessage): Promise<void> {
-    const body = this.raw() ? m.message.Message : this.envelope(m);
+    const body = this.rawDelivery ? m.message.Message : this.envelope(m);
     const status = await this.context.http.post(
       this.record.endpoint,
       {
@@ -332,7 +335,7 @@ export class SubscriptionDelivery {
         "x-amz-sns-message-id": m.message.MessageId,
         "x-amz-sns-topic-arn": this.context.addresses.topicArn(this.record.topic),
         "x-amz-sns-subscription-arn": this.arn,
-        ...(this.raw() ? { "x-amz-sns-rawdelivery": "true" } : {}),
+        ...(this.rawDelivery ? { "x-amz-sns-rawdelivery": "true" } : {}),
       },
       body,
     );
@@ -363,8 +366,8 @@ export class SubscriptionDelivery {
     const fifoTarget = this.record.endpoint.endsWith(".fifo");
     await this.context.publish({
       TopicArn: this.record.endpoint,
-      Message: this.raw() ? message.Message : this.envelope(m),
-      ...(this.raw() && Object.keys(message.MessageAttributes).length > 0
+      Message: this.rawDelivery ? message.Message : this.envelope(m),
+      ...(this.rawDelivery && Object.keys(message.MessageAttributes).length > 0
         ? { MessageAttributes: message.MessageAttributes }
         : {}),
       ...(message.Subject === undefined ? {} : { Subject: message.Subject }),
