@@ -160,7 +160,11 @@ export class SubscriptionDelivery {
         await this.context.clock.sleep(10, signal);
         continue;
       }
-      const wanted = this.record.confirmed ? batch.filter((m) => this.wants(m)) : [];
+      const wanted = !this.record.confirmed
+        ? []
+        : this.filterScope === undefined
+          ? batch
+          : batch.filter((m) => this.wants(m));
       await this.deliver(wanted, signal);
       if (signal.aborted) return;
       this.cursor = batch[batch.length - 1]!.offset + 1;
@@ -169,9 +173,10 @@ export class SubscriptionDelivery {
 
   private async deliver(messages: readonly StoredMessage[], signal: AbortSignal): Promise<void> {
     if (messages.length === 0) return;
-    const units: StoredMessage[][] = [];
-    const size = this.record.protocol === "sqs" ? messages.length : 1;
-    for (let i = 0; i < messages.length; i += size) units.push(messages.slice(i, i + size));
+    // A queue takes the whole read batch in one bulk send; other targets one message at a time.
+    const units: (readonly StoredMessage[])[] = [];
+    if (this.record.protocol === "sqs") units.push(messages);
+    else for (const m of messages) units.push([m]);
     if (this.topic.isFifo) {
       for (const unit of units) await this.deliverUnit(unit, signal);
     } else {
