@@ -6,7 +6,6 @@ import { type BulkSendEntry, type QueueService, sendInBulk } from "../queues/ind
 import type { Writable } from "../queues/writable.js";
 import { retrySettings, parseRedrivePolicy, type RetrySettings } from "./delivery-policy.js";
 import { type DurableTopic, type StoredMessage, sequenceNumberOf } from "./durable-topic.js";
-import { notificationEnvelope } from "./envelope.js";
 import { type FilterPolicyScope, parseFilterPolicy } from "./filter-policy.js";
 import type { HttpPoster } from "./http-poster.js";
 import type {
@@ -69,6 +68,7 @@ export class SubscriptionDelivery {
   private readonly rawDelivery: boolean;
   /** Whether the endpoint is a FIFO queue (queue subscriptions). */
   private readonly fifoQueue: boolean;
+  private unsubscribeUrl: string | undefined;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
   private readonly queueUrls = new Map<string, string>();
@@ -258,11 +258,12 @@ export class SubscriptionDelivery {
   }
 
   private envelope(m: StoredMessage): string {
-    return notificationEnvelope(
-      this.topic.isFifo ? { ...m.message, SequenceNumber: sequenceNumberOf(m.offset) } : m.message,
-      this.context.addresses.topicArn(this.record.topic),
-      this.context.addresses.unsubscribeUrl(this.arn),
-    );
+    return m
+      .envelope(
+        this.context.addresses.topicArn(this.record.topic),
+        this.topic.isFifo ? sequenceNumberOf(m.offset) : undefined,
+      )
+      .for((this.unsubscribeUrl ??= this.context.addresses.unsubscribeUrl(this.arn)));
   }
 
   private queueEntry(m: StoredMessage): BulkSendEntry {
