@@ -25,6 +25,8 @@ export interface RawQueueContent {
    * for every raw queue subscription of the message, so a fan-out to N queues allocates none.
    */
   readonly standardQueueEntry: BulkSendEntry;
+  /** The same for a FIFO queue: with the message's group and deduplication id, if it has them. */
+  readonly fifoQueueEntry: BulkSendEntry;
 }
 
 export function rawQueueContent(message: PublishedMessage): RawQueueContent {
@@ -53,5 +55,13 @@ export function rawQueueContent(message: PublishedMessage): RawQueueContent {
     attributes === undefined
       ? { MessageBody: message.Message, MD5OfMessageBody: bodyMd5 }
       : { MessageBody: message.Message, MD5OfMessageBody: bodyMd5, MessageAttributes: attributes };
-  return { body: message.Message, bodyMd5, attributes, standardQueueEntry };
+  const fifoQueueEntry: BulkSendEntry =
+    message.MessageGroupId === undefined
+      ? standardQueueEntry
+      : {
+          ...standardQueueEntry,
+          MessageGroupId: message.MessageGroupId,
+          MessageDeduplicationId: message.MessageDeduplicationId ?? message.MessageId,
+        };
+  return { body: message.Message, bodyMd5, attributes, standardQueueEntry, fifoQueueEntry };
 }

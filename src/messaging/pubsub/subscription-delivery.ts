@@ -267,18 +267,14 @@ export class SubscriptionDelivery {
   }
 
   private queueEntry(m: StoredMessage): BulkSendEntry {
+    // Raw: the same for every queue subscription of this message, made once (see StoredMessage).
+    if (this.rawDelivery)
+      return this.fifoQueue
+        ? m.rawQueueContent.fifoQueueEntry
+        : m.rawQueueContent.standardQueueEntry;
     const message = m.message;
-    const fifo = this.fifoQueue;
-    if (this.rawDelivery && !fifo) return m.rawQueueContent.standardQueueEntry;
-    const entry: Writable<BulkSendEntry> = { MessageBody: "" };
-    if (this.rawDelivery) {
-      // The same for every queue subscription of this message: made once (see StoredMessage).
-      const content = m.rawQueueContent;
-      entry.MessageBody = content.body;
-      entry.MD5OfMessageBody = content.bodyMd5;
-      if (content.attributes !== undefined) entry.MessageAttributes = content.attributes;
-    } else entry.MessageBody = this.envelope(m);
-    if (fifo && message.MessageGroupId !== undefined) {
+    const entry: Writable<BulkSendEntry> = { MessageBody: this.envelope(m) };
+    if (this.fifoQueue && message.MessageGroupId !== undefined) {
       entry.MessageGroupId = message.MessageGroupId;
       entry.MessageDeduplicationId = message.MessageDeduplicationId ?? message.MessageId;
     }
