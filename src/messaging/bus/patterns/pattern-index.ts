@@ -14,6 +14,8 @@ class AutomatonRun<Id> implements StateSink {
   private readonly ownerEpoch: Uint32Array;
   /** States reached but not yet stepped from; each state enters at most once per match. */
   private readonly pending: Int32Array;
+  /** 1 for the states with no transitions (they end alternatives and lead nowhere). */
+  private readonly final: Uint8Array;
   private top = 0;
   epoch = 0;
   matched: Id[] = [];
@@ -25,6 +27,8 @@ class AutomatonRun<Id> implements StateSink {
     this.stateEpoch = new Uint32Array(states.length);
     this.ownerEpoch = new Uint32Array(owners.length);
     this.pending = new Int32Array(states.length);
+    this.final = new Uint8Array(states.length);
+    for (const state of states) if (state.paths.length === 0) this.final[state.id] = 1;
   }
 
   /** Starts a new match; false when the stamps wrapped and the caller must reset its own. */
@@ -49,11 +53,25 @@ class AutomatonRun<Id> implements StateSink {
     const epoch = this.epoch;
     const stateEpoch = this.stateEpoch;
     const pending = this.pending;
+    const final = this.final;
     for (let i = 0; i < count; i++) {
       const state = states[i]!;
       if (stateEpoch[state] === epoch) continue;
       stateEpoch[state] = epoch;
-      pending[this.top++] = state;
+      // A state with no transitions only reports its patterns: no need to queue it.
+      if (final[state] === 1) this.report(this.states[state]!.owners);
+      else pending[this.top++] = state;
+    }
+  }
+
+  private report(owners: readonly number[]): void {
+    const epoch = this.epoch;
+    const ownerEpoch = this.ownerEpoch;
+    for (let i = 0; i < owners.length; i++) {
+      const owner = owners[i]!;
+      if (ownerEpoch[owner] === epoch) continue;
+      ownerEpoch[owner] = epoch;
+      this.matched.push(this.owners[owner]!);
     }
   }
 
@@ -65,19 +83,12 @@ class AutomatonRun<Id> implements StateSink {
     const epoch = this.epoch;
     const states = this.states;
     const pending = this.pending;
-    const ownerEpoch = this.ownerEpoch;
     this.stateEpoch[0] = epoch;
     pending[0] = 0;
     this.top = 1;
     while (this.top > 0) {
       const state = states[pending[--this.top]!]!;
-      const owners = state.owners;
-      for (let i = 0; i < owners.length; i++) {
-        const owner = owners[i]!;
-        if (ownerEpoch[owner] === epoch) continue;
-        ownerEpoch[owner] = epoch;
-        this.matched.push(this.owners[owner]!);
-      }
+      if (state.owners.length > 0) this.report(state.owners);
       const paths = state.paths;
       const fields = state.fields;
       for (let i = 0; i < paths.length; i++) {
