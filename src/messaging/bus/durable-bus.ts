@@ -116,7 +116,7 @@ export class DurableBus {
     metrics: MetricsRegistry | undefined,
     random: (() => number) | undefined,
   ) {
-    this.appender = new AppendCoalescer(log);
+    this.appender = new AppendCoalescer(log, clock);
     this.acknowledgedEnd = log.logEndOffset;
     this.position = Math.max(cursor, log.logStartOffset);
     this.backoff = exponentialBackoff({
@@ -214,7 +214,7 @@ export class DurableBus {
     if (events.length === 0) return;
     const result = await this.appender.append(
       events.map(({ event, directRule, ruleFilter }) => ({
-        value: Buffer.from(JSON.stringify(event), "utf8"),
+        value: JSON.stringify(event),
         headers: [
           ...(directRule === undefined
             ? []
