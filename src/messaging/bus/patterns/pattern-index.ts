@@ -23,6 +23,8 @@ class AutomatonRun<Id> implements StateSink {
   constructor(
     private readonly states: readonly MatchState[],
     private readonly owners: readonly Id[],
+    /** 1 for the patterns with several alternatives: only they can be reached twice. */
+    private readonly shared: Uint8Array = new Uint8Array(owners.length),
   ) {
     this.stateEpoch = new Uint32Array(states.length);
     this.ownerEpoch = new Uint32Array(owners.length);
@@ -67,10 +69,14 @@ class AutomatonRun<Id> implements StateSink {
   private report(owners: readonly number[]): void {
     const epoch = this.epoch;
     const ownerEpoch = this.ownerEpoch;
+    const shared = this.shared;
     for (let i = 0; i < owners.length; i++) {
       const owner = owners[i]!;
-      if (ownerEpoch[owner] === epoch) continue;
-      ownerEpoch[owner] = epoch;
+      // A pattern with one alternative ends in one state, and a state is reached once a match.
+      if (shared[owner] === 1) {
+        if (ownerEpoch[owner] === epoch) continue;
+        ownerEpoch[owner] = epoch;
+      }
       this.matched.push(this.owners[owner]!);
     }
   }
@@ -242,7 +248,13 @@ export class PatternIndex<Id> {
     }
     this.root.freeze();
     this.states = states;
-    this.run = new AutomatonRun(states, owners);
+    const shared = new Uint8Array(owners.length);
+    const seen = new Uint8Array(owners.length);
+    for (const { owner } of alternatives) {
+      if (seen[owner] === 1) shared[owner] = 1;
+      seen[owner] = 1;
+    }
+    this.run = new AutomatonRun(states, owners, shared);
     this.dirty = false;
   }
 
