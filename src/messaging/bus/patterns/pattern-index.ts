@@ -18,7 +18,9 @@ class AutomatonRun<Id> implements StateSink {
   private readonly final: Uint8Array;
   private top = 0;
   epoch = 0;
-  matched: Id[] = [];
+  /** The patterns matched so far, in `matched[0 .. count)` (a reused list). */
+  private readonly matched: Id[] = [];
+  private count = 0;
 
   constructor(
     private readonly states: readonly MatchState[],
@@ -43,7 +45,7 @@ class AutomatonRun<Id> implements StateSink {
       wrapped = true;
     }
     this.epoch++;
-    this.matched = [];
+    this.count = 0;
     return !wrapped;
   }
 
@@ -77,7 +79,7 @@ class AutomatonRun<Id> implements StateSink {
         if (ownerEpoch[owner] === epoch) continue;
         ownerEpoch[owner] = epoch;
       }
-      this.matched.push(this.owners[owner]!);
+      this.matched[this.count++] = this.owners[owner]!;
     }
   }
 
@@ -106,9 +108,7 @@ class AutomatonRun<Id> implements StateSink {
         } else if (field.existsFalse.length > 0) this.reachAll(field.existsFalse);
       }
     }
-    const matched = this.matched;
-    this.matched = [];
-    return matched;
+    return this.matched.slice(0, this.count);
   }
 }
 
