@@ -412,6 +412,12 @@ export function registerBenchCommands(program: Command): void {
   withCommonOptions(bench.command("bus"))
     .description("event pattern matching against many rules; putEvents -> rule -> queue end to end")
     .option("--rules <n>", "rules of mixed kinds in the matching phase", positiveInt, 1000)
+    .option(
+      "--e2e-rules <n>",
+      "rules on the bus in the end-to-end phase (at most 300; 10 before 2026-12-02)",
+      positiveInt,
+      300,
+    )
     .option("--match-ms <ms>", "length of each matching loop", positiveInt, 3000)
     .option("--num-events <n>", "events put in the end-to-end phase", positiveInt, 100_000)
     .option("--producers <n>", "concurrent putEvents callers (10 entries each)", positiveInt, 8)
@@ -420,6 +426,7 @@ export function registerBenchCommands(program: Command): void {
       async (
         opts: CommonOptions & {
           rules: number;
+          e2eRules: number;
           matchMs: number;
           numEvents: number;
           producers: number;
@@ -433,6 +440,7 @@ export function registerBenchCommands(program: Command): void {
             (await import("../messaging/bus/bus.bench.js")).runBusBench(
               {
                 rules: opts.rules,
+                e2eRules: opts.e2eRules,
                 matchMs: opts.matchMs,
                 numEvents: opts.numEvents,
                 producers: opts.producers,

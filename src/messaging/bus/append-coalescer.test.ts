@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Log, type RecordInput, openLog } from "../../engine/index.js";
-import { AppendCoalescer } from "./append-coalescer.js";
+import { type Log, openLog } from "../../engine/index.js";
+import { systemClock } from "../../time/index.js";
+import { AppendCoalescer, type CoalescedRecord } from "./append-coalescer.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -16,20 +17,22 @@ async function tempLog(): Promise<Log> {
   return openLog(dir, { fsync: "always", maintenanceIntervalMs: 0 });
 }
 
-const records = (...values: string[]): RecordInput[] =>
-  values.map((v) => ({ value: Buffer.from(v, "utf8") }));
+const records = (...values: string[]): CoalescedRecord[] => values.map((value) => ({ value }));
 
 describe("AppendCoalescer", () => {
   it("appends concurrent calls once, in call order, each resolved with its own offsets", async () => {
     const log = await tempLog();
     let appends = 0;
     const counting = {
-      append: (r: readonly RecordInput[]) => {
+      get logEndOffset() {
+        return log.logEndOffset;
+      },
+      appendRawBatch: (...args: Parameters<Log["appendRawBatch"]>) => {
         appends++;
-        return log.append(r);
+        return log.appendRawBatch(...args);
       },
     } as unknown as Log;
-    const coalescer = new AppendCoalescer(counting);
+    const coalescer = new AppendCoalescer(counting, systemClock);
     const results = await Promise.all([
       coalescer.append(records("a", "b")),
       coalescer.append(records("c")),
@@ -55,7 +58,7 @@ describe("AppendCoalescer", () => {
   it("rejects every caller of a failed append", async () => {
     const log = await tempLog();
     await log.close();
-    const coalescer = new AppendCoalescer(log);
+    const coalescer = new AppendCoalescer(log, systemClock);
     const outcomes = await Promise.allSettled([
       coalescer.append(records("a")),
       coalescer.append(records("b")),

@@ -5,7 +5,7 @@ import { runBusBench } from "./bus.bench.js";
 describe("sluice bench bus", () => {
   it("matches, puts every event through to the queue and reports per second and per CPU second", async () => {
     const result = (await runBusBench(
-      { rules: 50, matchMs: 20, numEvents: 40, producers: 2 },
+      { rules: 50, e2eRules: 20, matchMs: 20, numEvents: 40, producers: 2 },
       true,
     )) as {
       matching: Record<string, number>;
@@ -20,6 +20,7 @@ describe("sluice bench bus", () => {
     ])
       expect(result.matching[key], key).toBeGreaterThan(0);
     expect(result.endToEnd.events).toBe(40);
+    expect(result.endToEnd.rules).toBe(20);
     expect(result.endToEnd.endToEndEventsPerSec).toBeGreaterThan(0);
     expect(result.endToEnd.cpuMicrosPerEvent).toBeGreaterThan(0);
   });

@@ -9,6 +9,8 @@ import { PatternIndex, parseEventPattern } from "./patterns/index.js";
 
 export interface BusBenchOptions {
   readonly rules: number;
+  /** Rules on the bus in the end-to-end phase (a bus holds at most 300), one of them routing to the queue. */
+  readonly e2eRules: number;
   readonly matchMs: number;
   readonly numEvents: number;
   readonly producers: number;
@@ -17,6 +19,7 @@ export interface BusBenchOptions {
 
 export const defaultBusBenchOptions: BusBenchOptions = {
   rules: 1000,
+  e2eRules: 300,
   matchMs: 3000,
   numEvents: 100_000,
   producers: 8,
@@ -142,6 +145,7 @@ interface MatchFigures {
 
 interface EndToEndFigures {
   events: number;
+  rules: number;
   putEventsPerSec: number;
   endToEndEventsPerSec: number;
   /** This process's CPU time (user + system) per event, put to delivered. */
@@ -201,8 +205,13 @@ async function endToEnd(dir: string, o: BusBenchOptions): Promise<EndToEndFigure
       Rule: "orders",
       Targets: [{ Id: "q", Arn: "arn:aws:sqs:us-east-1:000000000000:sink", InputPath: "$.detail" }],
     });
-    for (let i = 0; i < 9; i++)
+    // Nine rules on other sources, then rules of the matching phase's mix (no targets: they
+    // cost matching, not deliveries), up to `e2eRules` in all.
+    for (let i = 0; i < Math.min(9, o.e2eRules - 1); i++)
       await bus.putRule({ Name: `other-${i}`, EventPattern: `{"source":["shop.other-${i}"]}` });
+    const rnd = random(23);
+    for (let i = 0; i < o.e2eRules - 10; i++)
+      await bus.putRule({ Name: `mixed-${i}`, EventPattern: JSON.stringify(makePattern(rnd, i)) });
     const detail = JSON.stringify({ orderId: "o-1", total: 12.5, notes: "x".repeat(100) });
     let next = 0;
     const cpu = process.cpuUsage();
@@ -234,6 +243,7 @@ async function endToEnd(dir: string, o: BusBenchOptions): Promise<EndToEndFigure
     const used = process.cpuUsage(cpu);
     return {
       events: o.numEvents,
+      rules: Math.max(o.e2eRules, 1),
       putEventsPerSec: Math.round(o.numEvents / (acknowledgedMs / 1000)),
       endToEndEventsPerSec: Math.round(o.numEvents / seconds),
       cpuMicrosPerEvent: Math.round(((used.user + used.system) / o.numEvents) * 100) / 100,
@@ -260,7 +270,7 @@ export async function runBusBench(
     const e2e = await endToEnd(dir, o);
     if (!json)
       process.stdout.write(
-        `bus putEvents -> rule -> queue: ${e2e.events.toLocaleString("en-US")} events, ${e2e.endToEndEventsPerSec.toLocaleString("en-US")} events/s end to end (${e2e.putEventsPerSec.toLocaleString("en-US")} events/s acknowledged; ${e2e.cpuMicrosPerEvent} µs of CPU per event), fsync ${o.fsync}\n`,
+        `bus putEvents -> rule -> queue: ${e2e.events.toLocaleString("en-US")} events, ${e2e.rules} rules, ${e2e.endToEndEventsPerSec.toLocaleString("en-US")} events/s end to end (${e2e.putEventsPerSec.toLocaleString("en-US")} events/s acknowledged; ${e2e.cpuMicrosPerEvent} µs of CPU per event), fsync ${o.fsync}\n`,
       );
     return {
       benchmark: "bus",

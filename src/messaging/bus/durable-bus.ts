@@ -4,6 +4,7 @@ import {
   type FsyncPolicy,
   type Log,
   type LogRecord,
+  type RecordHeader,
   openLog,
 } from "../../engine/index.js";
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
@@ -116,7 +117,7 @@ export class DurableBus {
     metrics: MetricsRegistry | undefined,
     random: (() => number) | undefined,
   ) {
-    this.appender = new AppendCoalescer(log);
+    this.appender = new AppendCoalescer(log, clock);
     this.acknowledgedEnd = log.logEndOffset;
     this.position = Math.max(cursor, log.logStartOffset);
     this.backoff = exponentialBackoff({
@@ -213,19 +214,20 @@ export class DurableBus {
   ): Promise<void> {
     if (events.length === 0) return;
     const result = await this.appender.append(
-      events.map(({ event, directRule, ruleFilter }) => ({
-        value: Buffer.from(JSON.stringify(event), "utf8"),
-        headers: [
-          ...(directRule === undefined
-            ? []
-            : [{ key: DIRECT_RULE_HEADER, value: Buffer.from(directRule, "utf8") }]),
-          ...(ruleFilter === undefined
-            ? []
-            : [
-                { key: RULE_FILTER_HEADER, value: Buffer.from(JSON.stringify(ruleFilter), "utf8") },
-              ]),
-        ],
-      })),
+      events.map(({ event, directRule, ruleFilter }) => {
+        const value = JSON.stringify(event);
+        // Most events have no headers: no arrays are built for them.
+        if (directRule === undefined && ruleFilter === undefined) return { value };
+        const headers: RecordHeader[] = [];
+        if (directRule !== undefined)
+          headers.push({ key: DIRECT_RULE_HEADER, value: Buffer.from(directRule, "utf8") });
+        if (ruleFilter !== undefined)
+          headers.push({
+            key: RULE_FILTER_HEADER,
+            value: Buffer.from(JSON.stringify(ruleFilter), "utf8"),
+          });
+        return { value, headers };
+      }),
     );
     if (result.lastOffset + 1 > this.acknowledgedEnd) {
       this.acknowledgedEnd = result.lastOffset + 1;

@@ -1,11 +1,20 @@
+/** An affix and the items filed under it. */
+interface Affix<T> {
+  readonly text: string;
+  readonly items: T[];
+}
+
 /**
  * Prefixes (or suffixes) of many patterns, grouped by length: a lookup costs one hash probe per
- * distinct length no longer than the value, however many affixes share a length.
+ * distinct length no longer than the value, however many affixes share a length. The probes are
+ * keyed by a hash of the affix's characters that the lookup extends one character at a time
+ * from the value's start (or end), so no part of the value is cut out as a new string: a
+ * lookup allocates nothing. A probe's candidates are confirmed by comparing their text.
  */
 export class AffixTable<T> {
-  private readonly byLength = new Map<number, Map<string, T[]>>();
+  private readonly byLength = new Map<number, Map<number, Affix<T>[]>>();
   private lengths: number[] = [];
-  private tables: Map<string, T[]>[] = [];
+  private tables: Map<number, Affix<T>[]>[] = [];
   /**
    * The item lists the last lookup found, in `found[0 .. count)`. Reused by every lookup (and
    * never truncated, which costs more than it saves): read it before looking up again.
@@ -22,9 +31,14 @@ export class AffixTable<T> {
       this.lengths = [...this.byLength.keys()].sort((a, b) => a - b);
       this.tables = this.lengths.map((length) => this.byLength.get(length)!);
     }
-    const list = table.get(affix);
-    if (list === undefined) table.set(affix, [item]);
-    else list.push(item);
+    let hash = 0;
+    for (let read = 0; read < affix.length; read++)
+      hash = step(hash, affix.charCodeAt(this.fromEnd ? affix.length - 1 - read : read));
+    let bucket = table.get(hash);
+    if (bucket === undefined) table.set(hash, (bucket = []));
+    const same = bucket.find((entry) => entry.text === affix);
+    if (same === undefined) bucket.push({ text: affix, items: [item] });
+    else same.items.push(item);
   }
 
   get isEmpty(): boolean {
@@ -36,19 +50,28 @@ export class AffixTable<T> {
     const found = this.found;
     const lengths = this.lengths;
     const size = value.length;
+    const fromEnd = this.fromEnd;
     let count = 0;
+    let hash = 0;
+    let read = 0;
     for (let i = 0; i < lengths.length; i++) {
       const length = lengths[i]!;
       if (length > size) break;
-      const part =
-        length === size
-          ? value
-          : this.fromEnd
-            ? value.slice(size - length)
-            : value.slice(0, length);
-      const items = this.tables[i]!.get(part);
-      if (items !== undefined) found[count++] = items;
+      for (; read < length; read++)
+        hash = step(hash, value.charCodeAt(fromEnd ? size - 1 - read : read));
+      const bucket = this.tables[i]!.get(hash);
+      if (bucket === undefined) continue;
+      for (let b = 0; b < bucket.length; b++) {
+        const entry = bucket[b]!;
+        if (fromEnd ? value.endsWith(entry.text) : value.startsWith(entry.text))
+          found[count++] = entry.items;
+      }
     }
     return count;
   }
+}
+
+/** Extends a hash by one character; kept within small integers so Map keys stay unboxed. */
+function step(hash: number, c: number): number {
+  return (Math.imul(hash, 31) + c) & 0x3fffffff;
 }

@@ -85,18 +85,37 @@ export function networkRange(network: CidrNetwork): NetworkRange {
  * is not an address. Agrees with `parseIp`, without BigInt arithmetic for IPv4.
  */
 export function ipKey(text: string): number | string | undefined {
-  if (isIPv4(text)) {
-    let value = 0;
-    let part = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 46) {
-        value = value * 256 + part;
-        part = 0;
-      } else part = part * 10 + (c - 48);
-    }
-    return value * 256 + part;
-  }
-  if (isIPv6(text)) return hex128(ipv6Value(text));
+  const v4 = ipv4Key(text);
+  if (v4 !== undefined) return v4;
+  // Every IPv6 address has a colon: most strings are turned away without the full check.
+  if (text.includes(":") && isIPv6(text)) return hex128(ipv6Value(text));
   return undefined;
+}
+
+/**
+ * A dotted-quad IPv4 address as a number, read in one pass; undefined when `text` is not one.
+ * Accepts what `isIPv4` accepts: four decimal parts of 0-255, no leading zeros, no signs.
+ */
+function ipv4Key(text: string): number | undefined {
+  const length = text.length;
+  if (length < 7 || length > 15) return undefined;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return undefined; // a leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else return undefined;
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + part;
 }

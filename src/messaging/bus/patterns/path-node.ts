@@ -13,6 +13,8 @@ export class PathNode {
   childInherited: boolean[] = [];
   /** Per key length, the children whose key has that length (for walks over JSON text). */
   private byLength: (number[] | undefined)[] = [];
+  /** Whether anything below this node can be matched: an object here is worth walking. */
+  hasChildren = false;
   /** Whether some condition names this path: its leaf values are recorded. */
   indexed = false;
   /** The match in which a leaf value was last recorded here; older values are stale. */
@@ -20,11 +22,6 @@ export class PathNode {
   /** The leaf values of the current match, in `values[0 .. valueCount)` (a reused list). */
   readonly values: Scalar[] = [];
   valueCount = 0;
-
-  /** Whether anything below this node can be matched: an object here is worth walking. */
-  get hasChildren(): boolean {
-    return this.childKeys.length > 0;
-  }
 
   /** Records a leaf value found at this path during match number `epoch`. */
   record(value: Scalar, epoch: number): void {
@@ -53,6 +50,7 @@ export class PathNode {
   freeze(): void {
     this.childKeys = [...this.children.keys()];
     this.childNodes = [...this.children.values()];
+    this.hasChildren = this.childKeys.length > 0;
     this.childInherited = this.childKeys.map((key) => key in Object.prototype);
     this.byLength = [];
     this.childKeys.forEach((key, i) => (this.byLength[key.length] ??= []).push(i));

@@ -14,17 +14,25 @@ class AutomatonRun<Id> implements StateSink {
   private readonly ownerEpoch: Uint32Array;
   /** States reached but not yet stepped from; each state enters at most once per match. */
   private readonly pending: Int32Array;
+  /** 1 for the states with no transitions (they end alternatives and lead nowhere). */
+  private readonly final: Uint8Array;
   private top = 0;
   epoch = 0;
-  matched: Id[] = [];
+  /** The patterns matched so far, in `matched[0 .. count)` (a reused list). */
+  private readonly matched: Id[] = [];
+  private count = 0;
 
   constructor(
     private readonly states: readonly MatchState[],
     private readonly owners: readonly Id[],
+    /** 1 for the patterns with several alternatives: only they can be reached twice. */
+    private readonly shared: Uint8Array = new Uint8Array(owners.length),
   ) {
     this.stateEpoch = new Uint32Array(states.length);
     this.ownerEpoch = new Uint32Array(owners.length);
     this.pending = new Int32Array(states.length);
+    this.final = new Uint8Array(states.length);
+    for (const state of states) if (state.paths.length === 0) this.final[state.id] = 1;
   }
 
   /** Starts a new match; false when the stamps wrapped and the caller must reset its own. */
@@ -37,7 +45,7 @@ class AutomatonRun<Id> implements StateSink {
       wrapped = true;
     }
     this.epoch++;
-    this.matched = [];
+    this.count = 0;
     return !wrapped;
   }
 
@@ -49,11 +57,29 @@ class AutomatonRun<Id> implements StateSink {
     const epoch = this.epoch;
     const stateEpoch = this.stateEpoch;
     const pending = this.pending;
+    const final = this.final;
     for (let i = 0; i < count; i++) {
       const state = states[i]!;
       if (stateEpoch[state] === epoch) continue;
       stateEpoch[state] = epoch;
-      pending[this.top++] = state;
+      // A state with no transitions only reports its patterns: no need to queue it.
+      if (final[state] === 1) this.report(this.states[state]!.owners);
+      else pending[this.top++] = state;
+    }
+  }
+
+  private report(owners: readonly number[]): void {
+    const epoch = this.epoch;
+    const ownerEpoch = this.ownerEpoch;
+    const shared = this.shared;
+    for (let i = 0; i < owners.length; i++) {
+      const owner = owners[i]!;
+      // A pattern with one alternative ends in one state, and a state is reached once a match.
+      if (shared[owner] === 1) {
+        if (ownerEpoch[owner] === epoch) continue;
+        ownerEpoch[owner] = epoch;
+      }
+      this.matched[this.count++] = this.owners[owner]!;
     }
   }
 
@@ -65,19 +91,12 @@ class AutomatonRun<Id> implements StateSink {
     const epoch = this.epoch;
     const states = this.states;
     const pending = this.pending;
-    const ownerEpoch = this.ownerEpoch;
     this.stateEpoch[0] = epoch;
     pending[0] = 0;
     this.top = 1;
     while (this.top > 0) {
       const state = states[pending[--this.top]!]!;
-      const owners = state.owners;
-      for (let i = 0; i < owners.length; i++) {
-        const owner = owners[i]!;
-        if (ownerEpoch[owner] === epoch) continue;
-        ownerEpoch[owner] = epoch;
-        this.matched.push(this.owners[owner]!);
-      }
+      if (state.owners.length > 0) this.report(state.owners);
       const paths = state.paths;
       const fields = state.fields;
       for (let i = 0; i < paths.length; i++) {
@@ -89,9 +108,7 @@ class AutomatonRun<Id> implements StateSink {
         } else if (field.existsFalse.length > 0) this.reachAll(field.existsFalse);
       }
     }
-    const matched = this.matched;
-    this.matched = [];
-    return matched;
+    return this.matched.slice(0, this.count);
   }
 }
 
@@ -231,7 +248,13 @@ export class PatternIndex<Id> {
     }
     this.root.freeze();
     this.states = states;
-    this.run = new AutomatonRun(states, owners);
+    const shared = new Uint8Array(owners.length);
+    const seen = new Uint8Array(owners.length);
+    for (const { owner } of alternatives) {
+      if (seen[owner] === 1) shared[owner] = 1;
+      seen[owner] = 1;
+    }
+    this.run = new AutomatonRun(states, owners, shared);
     this.dirty = false;
   }
 
