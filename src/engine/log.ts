@@ -230,6 +230,11 @@ export class Log implements CompactableLog {
     return total;
   }
 
+  /** How many segments the log has (the active one included). */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
   segmentInfos(): SegmentInfo[] {
     return this.segments.map((s) => ({
       baseOffset: s.baseOffset,

@@ -269,7 +269,7 @@ export class DurableQueue {
       throw error;
     }
     queue.fsyncAlways = options.fsync === "always";
-    queue.scheduleCompaction();
+    queue.armCompaction();
     return queue;
   }
 
@@ -560,6 +560,7 @@ export class DurableQueue {
     this.scratch = builder.buffer.length <= 4 * SCRATCH_BYTES ? builder.buffer : undefined;
     const appended = this.log.appendRawBatch(batch, "data", "encoded-here");
     appended.then(done.resolve, done.reject);
+    if (this.compactionTimer === undefined) this.armCompaction();
     // The log writes synchronously: its end moved, or the append failed (and says why).
     if (this.log.logEndOffset === end + count) written?.resolve(undefined);
     else appended.catch((error: unknown) => written?.reject(error));
@@ -840,14 +841,27 @@ export class DurableQueue {
 
   // ---------------------------------------------------------------- compaction
 
-  private scheduleCompaction(): void {
-    if (this.compactionIntervalMs <= 0 || this.closed) return;
+  /**
+   * Arms compaction when there is something to compact: a segment before the active one. It is
+   * checked as each batch goes to the log, so a queue whose log is one segment, or that nobody
+   * writes to, holds no timer (a thousand idle queues cost no CPU). A pass that cut the log is
+   * followed by another; one that could not (live messages pin the prefix, a move in progress)
+   * is not, unless records were appended meanwhile: only a change can unpin the prefix, and
+   * the next batch that goes to the log arms it again.
+   */
+  private armCompaction(): void {
+    if (this.compactionTimer !== undefined || this.compactionIntervalMs <= 0 || this.closed) return;
+    if (this.log.segmentCount < 2) return;
     this.compactionTimer = this.clock.setTimer(this.compactionIntervalMs, () => {
+      const start = this.log.logStartOffset;
+      const end = this.log.logEndOffset;
       this.compacting = this.compact()
         .catch(() => undefined) // a failed log rejects every later call; nothing to add here
         .finally(() => {
           this.compacting = undefined;
-          this.scheduleCompaction();
+          this.compactionTimer = undefined;
+          if (this.closed || this.log.isClosed) return;
+          if (this.log.logStartOffset > start || this.log.logEndOffset > end) this.armCompaction();
         });
     });
   }
