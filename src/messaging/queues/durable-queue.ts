@@ -1,5 +1,4 @@
 import type { Writable } from "./writable.js";
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import {
   type FileSystem,
@@ -34,6 +33,7 @@ import {
 } from "./message-record.js";
 import type { MessageAttributeSet } from "./message-attribute-set.js";
 import { type MessageHeader, encodeHeader } from "./message-header.js";
+import { newMessageId } from "./message-id.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
 import {
@@ -321,7 +321,7 @@ export class DurableQueue {
         }
       }
       const seq = base + added.length;
-      const messageId = send.messageId ?? randomUUID();
+      const messageId = send.messageId ?? newMessageId();
       const visibleAt = now + send.delayMs;
       const meta: Writable<MessageHeader> = { i: messageId };
       if (send.groupId !== undefined) meta.g = send.groupId;
@@ -427,7 +427,9 @@ export class DurableQueue {
     this.metrics.depth(this.state);
     // Deleting a FIFO group's in-flight head unblocks the group: wake polls waiting on it.
     if (this.config.fifo && messages.length > 0) this.notify();
-    return this.journalDelete(messages.map((m) => m.seq));
+    if (messages.length === 0) return Promise.resolve();
+    const entry: DeleteEntry = { s: messages.map((m) => m.seq) };
+    return this.appendJournal(DELETE_KEY, entry);
   }
 
   /** Journals the removal of messages already taken out of the state. */

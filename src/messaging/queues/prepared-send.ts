@@ -5,7 +5,11 @@ import { checkBody, checkId, checkIntParameter } from "./message-validation.js";
 import type { PreparedSend } from "./durable-queue.js";
 import type { QueueConfig } from "./queue-attributes.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
-import type { BulkSendEntry, SendMessageResult } from "./queue-service.js";
+import type {
+  BulkSendEntry,
+  SendMessageBatchResultEntry,
+  SendMessageResult,
+} from "./queue-service.js";
 import { formatSequenceNumber } from "./received-message.js";
 
 /**
@@ -87,9 +91,33 @@ export function sendResult(
     MessageId: outcome.messageId,
     MD5OfMessageBody: send.bodyMd5 ?? md5OfBody(send.body),
   };
+  return withOptionalFields(result, fifo, send, outcome.seq);
+}
+
+/** The same as the entry `id` of a SendMessageBatch answer (built whole: no copy of the above). */
+export function sendResultEntry(
+  id: string,
+  fifo: boolean,
+  send: PreparedSend,
+  outcome: { messageId: string; seq: number },
+): SendMessageBatchResultEntry {
+  const result: Writable<SendMessageBatchResultEntry> = {
+    Id: id,
+    MessageId: outcome.messageId,
+    MD5OfMessageBody: send.bodyMd5 ?? md5OfBody(send.body),
+  };
+  return withOptionalFields(result, fifo, send, outcome.seq);
+}
+
+function withOptionalFields<T extends Writable<SendMessageResult>>(
+  result: T,
+  fifo: boolean,
+  send: PreparedSend,
+  seq: number,
+): T {
   if (send.attributes !== undefined) result.MD5OfMessageAttributes = send.attributes.md5;
   if (send.systemAttributes !== undefined)
     result.MD5OfMessageSystemAttributes = send.systemAttributes.md5;
-  if (fifo) result.SequenceNumber = formatSequenceNumber(outcome.seq);
+  if (fifo) result.SequenceNumber = formatSequenceNumber(seq);
   return result;
 }
