@@ -16,6 +16,7 @@ import { MAX_MOVE_RATE, MessageMoveTask, type MoveTaskRecord } from "./message-m
 import { transferMessages } from "./message-transfer.js";
 import { checkBatchEntries, checkId, checkIntParameter } from "./message-validation.js";
 import { AttributeSetReuse } from "./message-attribute-set.js";
+import { REQUEST_FIELDS, entryFields } from "./entry-fields.js";
 import { prepareSend, sendResult, sendResultEntry } from "./prepared-send.js";
 import {
   MAX_MESSAGE_SIZE,
@@ -371,7 +372,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
 
   async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
     const queue = this.queueOf(checkRequest(input).QueueUrl);
-    const prepared = prepareSend(queue.config, input, "");
+    const prepared = prepareSend(queue.config, input, REQUEST_FIELDS);
     const { outcomes, durable } = queue.send([prepared]);
     await durable;
     return sendResult(queue.config.fifo, prepared, outcomes[0]!);
@@ -403,7 +404,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       try {
-        sends.push(prepareSend(queue.config, entry, `Entries[${i}].`, undefined, reuse));
+        sends.push(prepareSend(queue.config, entry, entryFields(i), undefined, reuse));
         ids.push(entry.Id);
       } catch (error) {
         failed.push(failure(entry.Id, error));
@@ -427,9 +428,10 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     const reuse = new AttributeSetReuse();
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      const at = `Entries[${i}].`;
       try {
-        accepted.push(prepareSend(queue.config, entry, at, entry.MD5OfMessageBody, reuse));
+        accepted.push(
+          prepareSend(queue.config, entry, entryFields(i), entry.MD5OfMessageBody, reuse),
+        );
       } catch (error) {
         failed.push({ index: i, error: asError(error) });
       }
@@ -602,7 +604,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
         const message = this.messageForDelete(
           queue,
           entry.ReceiptHandle,
-          `Entries[${i}].ReceiptHandle`,
+          entryFields(i).receiptHandle,
         );
         // At most ten entries: a scan finds a message named twice cheaper than a set.
         if (message !== undefined && !toRemove.includes(message)) toRemove.push(message);
@@ -624,6 +626,8 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     handle: unknown,
     field: string,
   ): QueuedMessage | undefined {
+    const issued = this.issuedTo(queue, handle);
+    if (issued !== undefined) return issued;
     const receipt = this.receiptOf(queue, handle, field);
     if (receipt.queueUid !== queue.uid)
       throw new QueueError(
@@ -634,6 +638,19 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     const message = queue.state.messages.get(receipt.seq);
     if (message === undefined || message.receiveCount !== receipt.receiveCount) return undefined;
     return message;
+  }
+
+  /**
+   * The message of this queue whose latest receive issued exactly `handle`: then the handle
+   * names this queue, the message and its current receive, and needs no MAC (the common case:
+   * a consumer deleting what it just received), nor any object made to check it.
+   */
+  private issuedTo(queue: DurableQueue, handle: unknown): QueuedMessage | undefined {
+    if (typeof handle !== "string") return undefined;
+    const seq = this.receipts.peekSeq(handle);
+    if (seq < 0) return undefined;
+    const message = queue.state.messages.get(seq);
+    return message !== undefined && message.receipt === handle ? message : undefined;
   }
 
   /** The receipt a handle names: the handle a message was last issued, or one that verifies. */
