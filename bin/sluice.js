@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The young generation is sized for a messaging process: see "Memory and garbage collection" in
+// docs/engine.md.
 // Runs the compiled CLI when the package is built, the TypeScript sources otherwise (a dev checkout).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

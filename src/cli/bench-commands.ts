@@ -479,6 +479,7 @@ export function registerBenchCommands(program: Command): void {
     )
     .option("--producers <n>", "concurrent publishBatch callers (10 entries each)", positiveInt, 4)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
+    .option("--envelope", "deliver SNS's JSON envelope instead of raw messages", false)
     .action(
       async (
         opts: CommonOptions & {
@@ -486,6 +487,7 @@ export function registerBenchCommands(program: Command): void {
           subscriptions: number;
           producers: number;
           fsync: FsyncMode;
+          envelope: boolean;
         },
       ) => {
         await repeat(
@@ -498,6 +500,7 @@ export function registerBenchCommands(program: Command): void {
                 subscriptions: opts.subscriptions,
                 producers: opts.producers,
                 fsync: opts.fsync,
+                envelope: opts.envelope,
               },
               opts.json,
             ),

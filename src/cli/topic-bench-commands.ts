@@ -112,9 +112,12 @@ async function natsProduceComparison(opts: {
     pipelinedRecordsPerSec: median(results.map((r) => r.pipelinedRecordsPerSec)),
     ratio: median(results.map((r) => r.ratio)),
     pipelinedRatio: median(results.map((r) => r.pipelinedRatio)),
+    pipelinedIdsRecordsPerSec: median(results.map((r) => r.pipelinedIdsRecordsPerSec)),
+    pipelinedIdsRatio: median(results.map((r) => r.pipelinedIdsRatio)),
     sluiceCpuMicrosPerRecord: median(results.map((r) => r.sluiceCpuMicrosPerRecord)),
     plainCpuMicrosPerRecord: median(results.map((r) => r.plainCpuMicrosPerRecord)),
     pipelinedCpuMicrosPerRecord: median(results.map((r) => r.pipelinedCpuMicrosPerRecord)),
+    pipelinedIdsCpuMicrosPerRecord: median(results.map((r) => r.pipelinedIdsCpuMicrosPerRecord)),
   };
   if (!opts.json && results.length > 1)
     process.stdout.write(
@@ -122,7 +125,9 @@ async function natsProduceComparison(opts: {
         `plain ${Math.round(medians.plainRecordsPerSec)} records/s, ratio ${(medians.ratio * 100).toFixed(0)}% ` +
         `(ratios ${results.map((r) => `${(r.ratio * 100).toFixed(0)}%`).join(", ")}); ` +
         `plain pipelined ${Math.round(medians.pipelinedRecordsPerSec)} records/s, ratio ${(medians.pipelinedRatio * 100).toFixed(0)}% ` +
-        `(ratios ${results.map((r) => `${(r.pipelinedRatio * 100).toFixed(0)}%`).join(", ")})\n`,
+        `(ratios ${results.map((r) => `${(r.pipelinedRatio * 100).toFixed(0)}%`).join(", ")}); ` +
+        `pipelined with ids ${Math.round(medians.pipelinedIdsRecordsPerSec)} records/s, ratio ${(medians.pipelinedIdsRatio * 100).toFixed(0)}% ` +
+        `(ratios ${results.map((r) => `${(r.pipelinedIdsRatio * 100).toFixed(0)}%`).join(", ")})\n`,
     );
   const text = emitJson({ benchmark: "nats-produce", runs: results, medians }, opts.out);
   if (opts.json) process.stdout.write(`${text}\n`);

@@ -165,6 +165,8 @@ async function startSluice(
   const served = await spawnServer(
     [
       ...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]),
+      // As `sluice start` runs (bin/sluice.js, `npm start`): see docs/engine.md.
+      "--max-semi-space-size=64",
       "--import",
       "tsx",
       main,

@@ -1,6 +1,8 @@
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
+import { bucketKeys } from "./bucket-keys.js";
 import { type GroupRecord, emptyGroup } from "./nats-group-record.js";
 
 const GROUP_PREFIX = "group.";
@@ -20,7 +22,11 @@ const groupIdOf = (key: string): string =>
  * in any number of processes change it one at a time, as through Kafka's group coordinator.
  */
 export class NatsGroupStore {
-  constructor(private readonly kv: KV) {}
+  constructor(
+    private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
+  ) {}
 
   /** The group's record, undefined if there is none. */
   async get(groupId: string): Promise<GroupRecord | undefined> {
@@ -76,10 +82,18 @@ export class NatsGroupStore {
     }
   }
 
-  /** Every group id with a record. */
+  /**
+   * Every group id with a record, as the bucket's leader has them. The client's `kv.keys()`
+   * reads through a consumer that may sit on a follower, which can list a group deleted a
+   * moment ago and miss one just made. The leader's keys include deleted ones (a delete marker
+   * is a message too), so each value is read (from the leader: no direct gets) and checked.
+   */
   async groupIds(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const key of await this.kv.keys(`${GROUP_PREFIX}>`)) ids.push(groupIdOf(key));
+    for (const key of await bucketKeys(this.jsm, this.bucket, `${GROUP_PREFIX}>`)) {
+      const entry = await this.kv.get(key);
+      if (entry !== null && entry.operation === "PUT") ids.push(groupIdOf(key));
+    }
     return ids.sort();
   }
 }

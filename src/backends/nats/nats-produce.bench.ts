@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { StorageType, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { type NatsConnection, createInbox } from "@nats-io/transport-node";
+import { type NatsConnection, createInbox, headers } from "@nats-io/transport-node";
 import type { CompressionType } from "../../messaging/topics/topic-producer.js";
 import { machineInfo } from "../../observability/index.js";
 import { natsConnection } from "./nats-connection.js";
+import { PRODUCER_DUPLICATE_WINDOW_MS } from "./partition-stream.js";
 import { NatsTopicService } from "./nats-topic-service.js";
 
 export interface NatsProduceBenchOptions {
@@ -47,15 +48,27 @@ export interface NatsProduceBenchResult {
    * subject per record under one inbox, as Sluice's producer does): the most a client gets.
    */
   readonly pipelinedRecordsPerSec: number;
+  /**
+   * The pipelined plain client again, each record with what Sluice's idempotent producer sends
+   * beside the value: a `Nats-Msg-Id` (which the servers deduplicate by, in a stream with the
+   * same duplicate window) and a timestamp header.
+   */
+  readonly pipelinedIdsRecordsPerSec: number;
   /** Sluice's throughput as a share of the plain client's (`js.publish`). */
   readonly ratio: number;
   /** Sluice's throughput as a share of the pipelined plain client's. */
   readonly pipelinedRatio: number;
+  /** Sluice's throughput as a share of the pipelined plain client's sending ids and timestamps. */
+  readonly pipelinedIdsRatio: number;
   /** CPU time of this process per record (user + system), each side. */
   readonly sluiceCpuMicrosPerRecord: number;
   readonly plainCpuMicrosPerRecord: number;
   readonly pipelinedCpuMicrosPerRecord: number;
+  readonly pipelinedIdsCpuMicrosPerRecord: number;
 }
+
+/** How the plain client publishes: a request per record, or pipelined, bare or with ids. */
+type PlainMode = "request" | "pipelined" | "pipelined-ids";
 
 /** Runs `send` for every record with at most `inFlight` unacknowledged; returns records/s and CPU µs/record. */
 async function drive(
@@ -94,11 +107,13 @@ export async function runNatsProduceBench(
     // paths they share (the client's publish), whichever runs first.
     const warmUp = { ...options, numRecords: Math.min(2000, options.numRecords) };
     await sluiceRun(nc, `${namespace}W`, warmUp);
-    await plainRun(nc, `${namespace}W`, warmUp, false);
-    await plainRun(nc, `${namespace}WP`, warmUp, true);
+    await plainRun(nc, `${namespace}W`, warmUp, "request");
+    await plainRun(nc, `${namespace}WP`, warmUp, "pipelined");
+    await plainRun(nc, `${namespace}WI`, warmUp, "pipelined-ids");
     const sluice = await sluiceRun(nc, namespace, options);
-    const plain = await plainRun(nc, namespace, options, false);
-    const pipelined = await plainRun(nc, `${namespace}P`, options, true);
+    const plain = await plainRun(nc, namespace, options, "request");
+    const pipelined = await plainRun(nc, `${namespace}P`, options, "pipelined");
+    const pipelinedIds = await plainRun(nc, `${namespace}I`, options, "pipelined-ids");
     const { quiet: _quiet, ...parameters } = options;
     const result: NatsProduceBenchResult = {
       benchmark: "nats-produce",
@@ -107,11 +122,14 @@ export async function runNatsProduceBench(
       sluiceRecordsPerSec: sluice.perSec,
       plainRecordsPerSec: plain.perSec,
       pipelinedRecordsPerSec: pipelined.perSec,
+      pipelinedIdsRecordsPerSec: pipelinedIds.perSec,
       ratio: sluice.perSec / plain.perSec,
       pipelinedRatio: sluice.perSec / pipelined.perSec,
+      pipelinedIdsRatio: sluice.perSec / pipelinedIds.perSec,
       sluiceCpuMicrosPerRecord: sluice.cpuMicros,
       plainCpuMicrosPerRecord: plain.cpuMicros,
       pipelinedCpuMicrosPerRecord: pipelined.cpuMicros,
+      pipelinedIdsCpuMicrosPerRecord: pipelinedIds.cpuMicros,
     };
     if (!options.quiet)
       process.stdout.write(
@@ -119,7 +137,9 @@ export async function runNatsProduceBench(
           `Sluice ${Math.round(sluice.perSec)} records/s (${sluice.cpuMicros.toFixed(0)} µs CPU each), ` +
           `plain JetStream ${Math.round(plain.perSec)} records/s (${plain.cpuMicros.toFixed(0)} µs CPU each), ` +
           `plain pipelined ${Math.round(pipelined.perSec)} records/s (${pipelined.cpuMicros.toFixed(0)} µs CPU each), ` +
-          `Sluice at ${(result.ratio * 100).toFixed(0)}% of plain, ${(result.pipelinedRatio * 100).toFixed(0)}% of pipelined (${options.recordSize} B)\n`,
+          `pipelined with ids ${Math.round(pipelinedIds.perSec)} records/s (${pipelinedIds.cpuMicros.toFixed(0)} µs CPU each), ` +
+          `Sluice at ${(result.ratio * 100).toFixed(0)}% of plain, ${(result.pipelinedRatio * 100).toFixed(0)}% of pipelined, ` +
+          `${(result.pipelinedIdsRatio * 100).toFixed(0)}% of pipelined with ids (${options.recordSize} B)\n`,
       );
     return result;
   } finally {
@@ -151,14 +171,15 @@ async function sluiceRun(nc: NatsConnection, namespace: string, o: NatsProduceBe
 }
 
 /**
- * The plain client into one stream per partition: `js.publish` per record, or with `pipelined`
- * a bare `nc.publish` per record with a reply subject under one inbox, its ack matched by it.
+ * The plain client into one stream per partition: `js.publish` per record ("request"), or an
+ * `nc.publish` per record with a reply subject under one inbox, its ack matched by it
+ * ("pipelined": the bare value; "pipelined-ids": with a `Nats-Msg-Id` and a timestamp header).
  */
 async function plainRun(
   nc: NatsConnection,
   namespace: string,
   o: NatsProduceBenchOptions,
-  pipelined: boolean,
+  mode: PlainMode,
 ) {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
@@ -170,12 +191,14 @@ async function plainRun(
       subjects: [subject],
       storage: StorageType.File,
       num_replicas: o.replicas,
+      duplicate_window: PRODUCER_DUPLICATE_WINDOW_MS * 1_000_000,
     });
     subjects.push(subject);
   }
   const value = Buffer.alloc(o.recordSize, 120);
-  if (!pipelined) return drive(o, (i) => js.publish(subjects[i % subjects.length]!, value));
+  if (mode === "request") return drive(o, (i) => js.publish(subjects[i % subjects.length]!, value));
   const inbox = createInbox();
+  const producerId = randomBytes(8).toString("hex");
   const waiting = new Map<string, () => void>();
   const sub = nc.subscribe(`${inbox}.*`, {
     callback: (_error, m) => {
@@ -191,7 +214,13 @@ async function plainRun(
       (i) =>
         new Promise<void>((resolve) => {
           waiting.set(String(i), resolve);
-          nc.publish(subjects[i % subjects.length]!, value, { reply: `${inbox}.${i}` });
+          const p = i % subjects.length;
+          if (mode === "pipelined")
+            return nc.publish(subjects[p]!, value, { reply: `${inbox}.${i}` });
+          const h = headers();
+          h.set("Nats-Msg-Id", `${producerId}-${p}-${i}`);
+          h.set("t", String(Date.now()));
+          nc.publish(subjects[p]!, value, { reply: `${inbox}.${i}`, headers: h });
         }),
     );
   } finally {

@@ -64,6 +64,7 @@ import { NatsCatalog, type CatalogChange } from "./nats-catalog.js";
 import { checkNamespace, parseServers } from "./nats-connection.js";
 export { parseServers } from "./nats-connection.js";
 import { NatsMoveTask, transferHeld } from "./nats-move-task.js";
+import { PipelinedPublisher } from "./pipelined-publisher.js";
 import { NatsQueue, type ReceiptRef, streamAddress } from "./nats-queue.js";
 import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
@@ -117,6 +118,8 @@ export class NatsQueueService implements QueueService {
   private readonly creating = new Map<string, Promise<unknown>>();
   /** Identifies this process's entries in the streams (their outcome is waited for here). */
   private readonly writer = randomBytes(8).toString("hex");
+  /** Every queue's entries go out through it, their acks pipelined under one inbox. */
+  private readonly publisher: PipelinedPublisher;
   private closed = false;
 
   private constructor(
@@ -129,7 +132,9 @@ export class NatsQueueService implements QueueService {
     private readonly clock: Clock,
     readonly addresses: QueueAddresses,
     private readonly receipts: ReceiptHandles,
-  ) {}
+  ) {
+    this.publisher = new PipelinedPublisher(nc);
+  }
 
   /** Connects and opens every queue of the namespace, replaying their streams. */
   static async open(options: NatsQueueServiceOptions = {}): Promise<NatsQueueService> {
@@ -185,7 +190,7 @@ export class NatsQueueService implements QueueService {
   private openQueue(definition: QueueDefinition): Promise<NatsQueue> {
     return NatsQueue.open(
       this.nc,
-      this.js,
+      this.publisher,
       this.jsm,
       streamAddress(this.namespace, definition),
       definition,
@@ -878,6 +883,7 @@ export class NatsQueueService implements QueueService {
     await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
+    this.publisher.close();
     if (this.ownsConnection) await this.nc.close();
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type {
   PreparedSend,
@@ -10,7 +10,8 @@ import { encodeAttributes, type MessageMeta } from "../../messaging/queues/messa
 import { type QueueConfig, parseConfig } from "../../messaging/queues/queue-attributes.js";
 import type { Writable } from "../../messaging/queues/writable.js";
 import type { Clock, Timer } from "../../time/index.js";
-import { QueueStream, type StreamAddress } from "./queue-stream.js";
+import type { PipelinedPublisher } from "./pipelined-publisher.js";
+import { type EntryWrite, QueueStream, type StreamAddress } from "./queue-stream.js";
 import {
   type ApplyResult,
   type HeldMessage,
@@ -70,7 +71,7 @@ export class NatsQueue {
   /** Opens the queue's stream (created beforehand) and replays it. */
   static async open(
     nc: NatsConnection,
-    js: JetStreamClient,
+    publisher: PipelinedPublisher,
     jsm: JetStreamManager,
     address: StreamAddress,
     definition: QueueDefinition,
@@ -79,8 +80,13 @@ export class NatsQueue {
     compactionIntervalMs: number,
   ): Promise<NatsQueue> {
     const queue = new NatsQueue(definition, clock, writer);
-    queue.stream = await QueueStream.open(nc, js, jsm, address, writer, (seq, t, from, entry) =>
-      queue.applyEntry(seq, t, from, entry),
+    queue.stream = await QueueStream.open(
+      nc,
+      publisher,
+      jsm,
+      address,
+      writer,
+      (seq, t, from, entry) => queue.applyEntry(seq, t, from, entry),
     );
     queue.scheduleCompaction(compactionIntervalMs);
     return queue;
@@ -118,12 +124,20 @@ export class NatsQueue {
 
   /** Appends an entry and waits until it is applied here; returns what applying it decided. */
   private async decide(entry: QueueEntry, msgId?: string): Promise<ApplyResult> {
-    const seq = await this.stream.append(entry, this.clock.now(), true, msgId);
-    this.lastWritten = Math.max(this.lastWritten, seq);
-    await this.stream.applied(seq);
-    const result = this.results.get(seq);
-    this.results.delete(seq);
-    return result;
+    return (await this.decideMany([{ entry, msgId }]))[0];
+  }
+
+  /** Appends entries together and waits until they are applied here; what each decided. */
+  private async decideMany(
+    entries: readonly { entry: QueueEntry; msgId?: string | undefined }[],
+  ): Promise<ApplyResult[]> {
+    const sequences = await this.appendMany(entries, true);
+    await this.stream.applied(sequences[sequences.length - 1]!);
+    return sequences.map((seq) => {
+      const result = this.results.get(seq);
+      this.results.delete(seq);
+      return result;
+    });
   }
 
   /**
@@ -131,9 +145,19 @@ export class NatsQueue {
    * delete, a visibility change); this process's next read waits until it is applied.
    */
   private async record(entry: QueueEntry, msgId?: string): Promise<number> {
-    const seq = await this.stream.append(entry, this.clock.now(), false, msgId);
-    this.lastWritten = Math.max(this.lastWritten, seq);
-    return seq;
+    return (await this.appendMany([{ entry, msgId }], false))[0]!;
+  }
+
+  private async appendMany(
+    entries: readonly { entry: QueueEntry; msgId?: string | undefined }[],
+    wantsOutcome: boolean,
+  ): Promise<number[]> {
+    const t = this.clock.now();
+    const sequences = await this.stream.appendMany(
+      entries.map((e): EntryWrite => ({ entry: e.entry, t, wantsOutcome, msgId: e.msgId })),
+    );
+    this.lastWritten = Math.max(this.lastWritten, sequences[sequences.length - 1]!);
+    return sequences;
   }
 
   /** Resolves once every write of this process is applied here: reads see their own writes. */
@@ -150,8 +174,8 @@ export class NatsQueue {
    * retried move once (Nats-Msg-Id), while the same message moved again later is a new move.
    */
   async send(sends: readonly PreparedSend[], moveKeys?: readonly string[]): Promise<SendOutcome[]> {
+    if (sends.length === 0) return [];
     const now = this.clock.now();
-    // Published together, one connection keeps their order in the stream.
     const writes = sends.map((send, i) => {
       const messageId = send.messageId ?? randomUUID();
       const meta: Writable<MessageMeta> = { i: messageId };
@@ -165,11 +189,13 @@ export class NatsQueue {
       if (send.sentAt !== undefined) meta.st = send.sentAt;
       const msgId = moveKeys?.[i] ?? messageId;
       const entry: QueueEntry = { kind: "m", meta, body: send.body };
-      // Only a FIFO send may turn out a duplicate: a standard one's outcome is known already.
-      if (this.config.fifo) return this.decide(entry, msgId) as Promise<SendOutcome>;
-      return this.record(entry, msgId).then((seq) => ({ messageId, seq }));
+      return { entry, msgId, messageId };
     });
-    return Promise.all(writes);
+    // Appended together: one publish of the lot, and one connection keeps their order.
+    // Only a FIFO send may turn out a duplicate: a standard one's outcome is known already.
+    if (this.config.fifo) return (await this.decideMany(writes)) as SendOutcome[];
+    const sequences = await this.appendMany(writes, false);
+    return writes.map((w, i) => ({ messageId: w.messageId, seq: sequences[i]! }));
   }
 
   /** Takes messages for a receive; returns those this receive won. */

@@ -1,7 +1,8 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
+import { bucketKeys } from "./bucket-keys.js";
 
 /** A topic as the catalog keeps it. `uid` is new for every incarnation of the name. */
 export interface NatsTopicDefinition {
@@ -23,7 +24,11 @@ export class NatsTopicCatalog {
   private readonly revisions = new Map<string, number>();
   private watching: { stop(): void } | undefined;
 
-  private constructor(readonly kv: KV) {}
+  private constructor(
+    readonly kv: KV,
+    readonly jsm: JetStreamManager,
+    readonly bucket: string,
+  ) {}
 
   static async open(
     js: JetStreamClient,
@@ -33,7 +38,7 @@ export class NatsTopicCatalog {
     // No direct gets: with replicas a follower may answer one, and a group member reading its
     // own join back from a follower that has not applied it yet would think itself gone.
     const kv = await new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false });
-    const catalog = new NatsTopicCatalog(kv);
+    const catalog = new NatsTopicCatalog(kv, await js.jetstreamManager(), bucket);
     // Watch first, then load: a change made in between is seen by one or the other, and the
     // revision decides which is newer.
     const updates = await kv.watch({
@@ -44,9 +49,9 @@ export class NatsTopicCatalog {
     void (async () => {
       for await (const entry of updates) catalog.apply(entry);
     })().catch(() => undefined); // a closed connection ends the watch
-    const keys: string[] = [];
-    for await (const key of await kv.keys(`${TOPIC_PREFIX}>`)) keys.push(key);
-    for (const key of keys) {
+    // The keys as the bucket's leader has them: the client's `kv.keys()` reads through a
+    // consumer that may sit on a follower, which can miss a topic created a moment ago.
+    for (const key of await bucketKeys(catalog.jsm, bucket, `${TOPIC_PREFIX}>`)) {
       const entry = await kv.get(key);
       if (entry !== null) catalog.apply(entry);
     }

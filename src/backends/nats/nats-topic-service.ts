@@ -53,7 +53,7 @@ export class NatsTopicService implements TopicService {
     private readonly clock: Clock,
     replicas: number,
   ) {
-    const groups = new NatsGroupStore(catalog.kv);
+    const groups = new NatsGroupStore(catalog.kv, catalog.jsm, catalog.bucket);
     this.admin = new NatsTopicAdmin(jsm, catalog, groups, namespace, replicas, clock);
     this.context = {
       js,

@@ -16,6 +16,8 @@ export class PartitionReader {
   private serving = -1;
   private messages: ConsumerMessages | undefined;
   private round = 0;
+  /** The current round's consumer is still being made. */
+  private starting = false;
   private waiters: Array<() => void> = [];
   private closed = false;
 
@@ -43,9 +45,13 @@ export class PartitionReader {
   /**
    * Starts the reader again at `position`: for a reader that brought nothing while the stream
    * holds more. Its consumer may have lived on a server that died, and the client's own
-   * recovery can keep asking that server for it without ever making a new one.
+   * recovery can keep asking that server for it without ever making a new one. A reader whose
+   * consumer is still being made is left to finish: a loaded cluster can take seconds to make
+   * one, longer than a poll waits, and starting over each time would never let one finish (an
+   * attempt that fails, after the client's request timeout, lets the next poll start again).
    */
   restartAt(position: number): void {
+    if (this.starting && position === this.serving) return;
     this.restart(position);
   }
 
@@ -66,16 +72,29 @@ export class PartitionReader {
     for (const w of waiting) w();
   }
 
+  /** An ordered consumer of the partition's stream from `offset` on. */
+  private static async subscribe(
+    js: JetStreamClient,
+    address: PartitionAddress,
+    offset: number,
+  ): Promise<ConsumerMessages> {
+    const consumer = await js.consumers.get(address.stream, startAt(offset));
+    return consumer.consume({ max_messages: READ_AHEAD });
+  }
+
   private restart(offset: number): void {
     this.messages?.stop();
     this.messages = undefined;
     this.buffer = [];
     this.serving = offset;
     const round = ++this.round;
+    this.starting = true;
     void (async () => {
-      const consumer = await this.js.consumers.get(this.address.stream, startAt(offset));
-      if (round !== this.round || this.closed) return;
-      const messages = await consumer.consume({ max_messages: READ_AHEAD });
+      const messages = await PartitionReader.subscribe(this.js, this.address, offset).finally(
+        () => {
+          if (round === this.round) this.starting = false;
+        },
+      );
       if (round !== this.round || this.closed) {
         messages.stop();
         return;

@@ -51,6 +51,20 @@ describe("PipelinedPublisher", () => {
     await expect(done).resolves.toEqual([10, 11, 12]);
   });
 
+  it("cancel fails the batches waiting on one subject and leaves the others", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const gone = publisher.publish("gone", [message("a")], true);
+    const kept = publisher.publish("kept", [message("b")], true);
+    publisher.cancel("gone", new Error("closed"));
+    await expect(gone).rejects.toThrow("closed");
+    await vi.advanceTimersByTimeAsync(2000);
+    // The cancelled batch is not sent again; the other one is, until answered.
+    expect(sent.map((s) => s.payload)).toEqual(["a", "b", "b"]);
+    answer(sent[2]!.reply, { stream: "K", seq: 7 });
+    await expect(kept).resolves.toEqual([7]);
+  });
+
   it("sends again only the unanswered messages of a retryable batch, and takes either answer", async () => {
     const { nc, sent, answer } = fakeConnection();
     const publisher = new PipelinedPublisher(nc);

@@ -70,6 +70,7 @@ export class PipelinedPublisher {
     messages: readonly OutgoingMessage[],
     retryable: boolean,
   ): Promise<number[]> {
+    if (messages.length === 0) return Promise.resolve([]);
     return new Promise<number[]>((resolve, reject) => {
       const batch: Batch = {
         subject,
@@ -159,6 +160,15 @@ export class PipelinedPublisher {
     for (const token of batch.tokens) this.waiting.delete(token);
     if (error === undefined) batch.resolve(batch.sequences);
     else batch.reject(error);
+  }
+
+  /**
+   * Fails the batches still waiting on `subject` (its stream is closing here): they would
+   * otherwise keep sending into a stream that may be gone until their deadline.
+   */
+  cancel(subject: string, error: Error): void {
+    const batches = new Set([...this.waiting.values()].map((w) => w.batch));
+    for (const batch of batches) if (batch.subject === subject) this.settle(batch, error);
   }
 
   /** Stops listening; batches still waiting fail. */

@@ -12,10 +12,11 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { randomUUID } from "node:crypto";
-import { type NatsConnection, TimeoutError, headers as natsHeaders } from "@nats-io/transport-node";
+import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
-import { isUnanswered, streamInfo } from "./nats-connection.js";
+import { streamInfo } from "./nats-connection.js";
+import type { OutgoingMessage, PipelinedPublisher } from "./pipelined-publisher.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
 
 /** How long one pull of the tail waits; heartbeats come at half of it. */
@@ -46,14 +47,6 @@ const IN_USE_MS = 30_000;
 /** How often the tail's liveness is checked. */
 const TAIL_CHECK_MS = 500;
 /**
- * How long one publish waits for JetStream's acknowledgement before it is sent again. A publish
- * caught in a dead connection or a leader election is never answered; every entry carries a
- * `Nats-Msg-Id`, so sending it again stores it once and answers with its first sequence.
- */
-const PUBLISH_ATTEMPT_MS = 2000;
-/** Pause before a publish that found no stream leader is sent again. */
-const PUBLISH_RETRY_PAUSE_MS = 100;
-/**
  * How long one attempt to make a new tail waits for the servers. Attempts overlap (a new one
  * every TAIL_RETRY_MS), so one lost to a dead server or an election does not hold up the next
  * (whose consumer may be placed elsewhere); and one that is only slow still succeeds: a loaded
@@ -79,6 +72,15 @@ export type EntryHandler = (seq: number, t: number, writer: string, entry: Queue
 interface Tail {
   readonly consumer: Consumer;
   readonly messages: ConsumerMessages;
+}
+
+/** One entry to append: written at `t`; `wantsOutcome` marks it as this writer's. */
+export interface EntryWrite {
+  readonly entry: QueueEntry;
+  readonly t: number;
+  readonly wantsOutcome: boolean;
+  /** Its `Nats-Msg-Id` (a new one if absent): a publish sent again is stored once. */
+  readonly msgId?: string | undefined;
 }
 
 export interface StreamSettings {
@@ -113,7 +115,8 @@ export class QueueStream {
   private stopStatus: () => void = () => undefined;
 
   private constructor(
-    private readonly js: JetStreamClient,
+    /** Publishes entries with their acks pipelined; shared by the service's queues. */
+    private readonly publisher: PipelinedPublisher,
     /** The client that makes tails, with short request timeouts. */
     private readonly tailJs: JetStreamClient,
     private readonly jsm: JetStreamManager,
@@ -169,7 +172,7 @@ export class QueueStream {
   /** Opens the stream and replays it into `handler`; resolves once the replay caught up. */
   static async open(
     nc: NatsConnection,
-    js: JetStreamClient,
+    publisher: PipelinedPublisher,
     jsm: JetStreamManager,
     address: StreamAddress,
     writer: string,
@@ -178,52 +181,43 @@ export class QueueStream {
     const info = await streamInfo(jsm, address.stream);
     const tailJs = jetstream(nc, { timeout: TAIL_REQUEST_MS });
     const tail = await QueueStream.subscribe(tailJs, address, 1);
-    const stream = new QueueStream(js, tailJs, jsm, address, writer, tail, handler, nc);
+    const stream = new QueueStream(publisher, tailJs, jsm, address, writer, tail, handler, nc);
     stream.storedSeq = info.state.last_seq;
     if (info.state.messages > 0) await stream.applied(info.state.last_seq);
     return stream;
   }
 
   /**
-   * Appends an entry written at `t`; resolves with its sequence once JetStream stored it.
-   * `wantsOutcome` marks it as this writer's, so applying it records what it decided.
+   * Appends entries in order; resolves with their sequences once JetStream stored them all.
+   * They go out together with their acks pipelined (one timer for the lot). Every entry carries
+   * a `Nats-Msg-Id`, so one caught in a dead connection or an election is sent again after 2 s
+   * without an answer and stored once, and a "no responders" (no stream leader yet) is sent
+   * again after a pause, up to 15 s.
    */
-  async append(
-    entry: QueueEntry,
-    t: number,
-    wantsOutcome: boolean,
-    msgId?: string,
-  ): Promise<number> {
+  async appendMany(writes: readonly EntryWrite[]): Promise<number[]> {
+    const messages = writes.map((w) => this.encode(w));
+    const sequences = await this.publisher.publish(this.address.subject, messages, true);
+    for (const seq of sequences) if (seq > this.storedSeq) this.storedSeq = seq;
+    return sequences;
+  }
+
+  /** Appends one entry; resolves with its sequence once JetStream stored it. */
+  async append(write: EntryWrite): Promise<number> {
+    return (await this.appendMany([write]))[0]!;
+  }
+
+  private encode({ entry, t, wantsOutcome, msgId }: EntryWrite): OutgoingMessage {
     const h = natsHeaders();
+    h.set("Nats-Msg-Id", msgId ?? randomUUID());
     h.set("k", entry.kind);
     h.set("t", String(t));
     if (wantsOutcome) h.set("w", this.writer);
-    let payload: Uint8Array;
     if (entry.kind === "m") {
       h.set("m", JSON.stringify(entry.meta));
-      payload = Buffer.from(entry.body, "utf8");
-    } else {
-      const { kind: _kind, ...rest } = entry;
-      payload = Buffer.from(JSON.stringify(rest), "utf8");
+      return { payload: Buffer.from(entry.body, "utf8"), headers: h };
     }
-    const msgID = msgId ?? randomUUID();
-    const deadline = Date.now() + APPLY_TIMEOUT_MS;
-    for (;;) {
-      try {
-        const ack = await this.js.publish(this.address.subject, payload, {
-          headers: h,
-          msgID,
-          timeout: PUBLISH_ATTEMPT_MS,
-        });
-        this.storedSeq = Math.max(this.storedSeq, ack.seq);
-        return ack.seq;
-      } catch (error) {
-        if (this.closing || Date.now() >= deadline || !isUnanswered(error)) throw error;
-        // No stream leader yet (an election): give it a moment rather than ask in a tight loop.
-        if (!(error instanceof TimeoutError))
-          await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_PAUSE_MS));
-      }
-    }
+    const { kind: _kind, ...rest } = entry;
+    return { payload: Buffer.from(JSON.stringify(rest), "utf8"), headers: h };
   }
 
   /**
@@ -262,6 +256,11 @@ export class QueueStream {
 
   async close(): Promise<void> {
     this.closing = true;
+    // The publisher is the service's: only this stream's writes stop trying.
+    this.publisher.cancel(
+      this.address.subject,
+      new SluiceError("SLUICE_CLOSED", `queue stream ${this.address.stream} closed`),
+    );
     clearInterval(this.watchdog);
     this.stopStatus();
     // A tail cut off from every server may never end its pull: do not wait for it forever.

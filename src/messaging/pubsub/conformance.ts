@@ -194,6 +194,42 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         expect(Buffer.from(m!.MessageAttributes!.b!.BinaryValue!)).toEqual(Buffer.from([1, 2]));
       });
 
+      it("delivers attributes as published, even if the publisher changes them afterwards", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        for (const [q, raw] of [
+          ["raw", "true"],
+          ["wrapped", "false"],
+        ] as const)
+          // The queues are created only after the change: delivery waits for them.
+          await pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn(q),
+            Attributes: { RawMessageDelivery: raw },
+          });
+        const binary = Buffer.from([1, 2]);
+        const attributes = {
+          k: { DataType: "String", StringValue: "before" },
+          b: { DataType: "Binary", BinaryValue: binary },
+        };
+        await pubsub.publish({ TopicArn, Message: "m", MessageAttributes: attributes });
+        attributes.k.StringValue = "after";
+        binary[0] = 9;
+        await clock.advance(1_000);
+        for (const q of ["raw", "wrapped"]) await queues.createQueue({ QueueName: q });
+        const [raw] = await drain(queues, "raw", 1);
+        expect(raw!.MessageAttributes?.k?.StringValue).toBe("before");
+        expect([...Buffer.from(raw!.MessageAttributes!.b!.BinaryValue!)]).toEqual([1, 2]);
+        const [wrapped] = await drain(queues, "wrapped", 1);
+        expect(JSON.parse(wrapped!.Body)).toMatchObject({
+          MessageAttributes: {
+            k: { Type: "String", Value: "before" },
+            b: { Type: "Binary", Value: Buffer.from([1, 2]).toString("base64") },
+          },
+        });
+      });
+
       it("only messages published after subscribing are delivered; unsubscribing stops delivery", async () => {
         const { pubsub, queues } = await open();
         const { TopicArn } = await pubsub.createTopic({ Name: "t" });

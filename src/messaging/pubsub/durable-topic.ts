@@ -2,8 +2,14 @@ import { createHash } from "node:crypto";
 import { type FileSystem, type FsyncPolicy, type Log, openLog } from "../../engine/index.js";
 import type { Clock } from "../../time/index.js";
 import { ExpiringMap } from "../queues/expiring-map.js";
+import { EnvelopeTemplate } from "./envelope.js";
 import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
-import { type PublishedMessage, decodeMessage, encodeMessage } from "./published-message.js";
+import {
+  type PublishedMessage,
+  asDecoded,
+  decodeMessage,
+  encodeMessage,
+} from "./published-message.js";
 import { type RawQueueContent, rawQueueContent } from "./raw-queue-content.js";
 import { type FilterVerdicts, SharedFilters } from "./shared-filters.js";
 import { AppendCoalescer } from "../bus/append-coalescer.js";
@@ -23,6 +29,7 @@ export class StoredMessage {
   private bodyView: unknown;
   private bodyParsed = false;
   private rawToQueues: RawQueueContent | undefined;
+  private envelopeTemplate: EnvelopeTemplate | undefined;
   /** What the topic's filter policies made of this message (see SharedFilters). */
   verdicts: FilterVerdicts | undefined;
 
@@ -38,6 +45,19 @@ export class StoredMessage {
   /** What raw deliveries send to queues, made once for all of this topic's subscriptions. */
   get rawQueueContent(): RawQueueContent {
     return (this.rawToQueues ??= rawQueueContent(this.message));
+  }
+
+  /**
+   * The SNS envelope of this message with all but the UnsubscribeURL made once for every
+   * envelope subscription of the topic (`topicArn` is the same for all of them).
+   */
+  envelope(topicArn: string, sequenceNumber: string | undefined): EnvelopeTemplate {
+    return (this.envelopeTemplate ??= new EnvelopeTemplate(
+      sequenceNumber === undefined
+        ? this.message
+        : { ...this.message, SequenceNumber: sequenceNumber },
+      topicArn,
+    ));
   }
 
   get bodyForFiltering(): unknown {
@@ -192,6 +212,11 @@ export class DurableTopic {
     const result = await this.appender.append(
       messages.map((message) => ({ value: encodeMessage(message), timestamp: message.timestamp })),
     );
+    // Subscriptions read them next: they find them decoded already, as the log would give them.
+    for (let i = 0; i < messages.length; i++) {
+      const offset = result.baseOffset + i;
+      this.cache[offset % CACHE_SLOTS] = new StoredMessage(offset, asDecoded(messages[i]!));
+    }
     if (result.lastOffset + 1 > this.acknowledgedEnd) {
       this.acknowledgedEnd = result.lastOffset + 1;
       const waiters = this.waiters;

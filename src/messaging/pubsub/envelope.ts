@@ -7,19 +7,40 @@ export function notificationEnvelope(
   topicArn: string,
   unsubscribeUrl: string,
 ): string {
-  const envelope: Record<string, unknown> = {
-    Type: "Notification",
-    MessageId: message.MessageId,
-  };
-  if (message.SequenceNumber !== undefined) envelope.SequenceNumber = message.SequenceNumber;
-  envelope.TopicArn = topicArn;
-  if (message.Subject !== undefined) envelope.Subject = message.Subject;
-  envelope.Message = message.Message;
-  envelope.Timestamp = new Date(message.timestamp).toISOString();
-  envelope.UnsubscribeURL = unsubscribeUrl;
-  const attributes = envelopeAttributes(message.MessageAttributes);
-  if (attributes !== undefined) envelope.MessageAttributes = attributes;
-  return JSON.stringify(envelope);
+  return new EnvelopeTemplate(message, topicArn).for(unsubscribeUrl);
+}
+
+/**
+ * A message's envelope for every subscription of its topic: all of it but the UnsubscribeURL
+ * (which names the subscription) is the same, so it is encoded once and each subscription's
+ * envelope is the two halves around its own URL.
+ */
+export class EnvelopeTemplate {
+  private readonly head: string;
+  private readonly tail: string;
+
+  constructor(message: PublishedMessage, topicArn: string) {
+    const before: Record<string, unknown> = {
+      Type: "Notification",
+      MessageId: message.MessageId,
+    };
+    if (message.SequenceNumber !== undefined) before.SequenceNumber = message.SequenceNumber;
+    before.TopicArn = topicArn;
+    if (message.Subject !== undefined) before.Subject = message.Subject;
+    before.Message = message.Message;
+    before.Timestamp = new Date(message.timestamp).toISOString();
+    // The same keys in the same order as one JSON.stringify of the whole envelope.
+    const encoded = JSON.stringify(before);
+    this.head = `${encoded.slice(0, -1)},"UnsubscribeURL":`;
+    const attributes = envelopeAttributes(message.MessageAttributes);
+    this.tail =
+      attributes === undefined ? "}" : `,"MessageAttributes":${JSON.stringify(attributes)}}`;
+  }
+
+  /** The envelope as the subscription with this UnsubscribeURL gets it. */
+  for(unsubscribeUrl: string): string {
+    return this.head + JSON.stringify(unsubscribeUrl) + this.tail;
+  }
 }
 
 /** Attributes in the envelope's form: `{ name: { Type, Value } }`, binary as base64. */

@@ -31,6 +31,28 @@ export function encodeMessage(message: PublishedMessage): Buffer {
   return Buffer.from(JSON.stringify({ ...message, MessageAttributes: attributes }), "utf8");
 }
 
+/**
+ * The message as `decodeMessage` gives it back from the log, made from the one just appended
+ * without encoding and parsing it: fields left undefined are dropped, attributes copied (the
+ * publisher's objects may change after the publish returns), a missing StringValue becomes ""
+ * and a BinaryValue becomes a Buffer of its own.
+ */
+export function asDecoded(message: PublishedMessage): PublishedMessage {
+  const attributes: Record<string, PubSubMessageAttributeValue> = {};
+  for (const name of Object.keys(message.MessageAttributes)) {
+    const a = message.MessageAttributes[name]!;
+    attributes[name] =
+      a.BinaryValue === undefined
+        ? { DataType: a.DataType, StringValue: a.StringValue ?? "" }
+        : { DataType: a.DataType, BinaryValue: Buffer.from(a.BinaryValue) };
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(message) as (keyof PublishedMessage)[])
+    if (message[key] !== undefined) out[key] = message[key];
+  out.MessageAttributes = attributes;
+  return out as unknown as PublishedMessage;
+}
+
 /** Decodes a message from the log; a record that is not one is corruption. */
 export function decodeMessage(value: Buffer | null, offset: number): PublishedMessage {
   try {

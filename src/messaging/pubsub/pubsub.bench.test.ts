@@ -12,4 +12,13 @@ describe("sluice bench pubsub", () => {
     expect(result.fanOutMessagesPerSec).toBeGreaterThan(0);
     expect(result.cpuMicrosPerMessage).toBeGreaterThan(0);
   });
+
+  it("delivers SNS's envelope with --envelope", async () => {
+    const result = (await runPubSubBench(
+      { numMessages: 20, subscriptions: 2, producers: 1, envelope: true },
+      true,
+    )) as { deliveries: number; parameters: { envelope: boolean } };
+    expect(result.deliveries).toBe(40);
+    expect(result.parameters.envelope).toBe(true);
+  });
 });

@@ -11,6 +11,8 @@ export interface PubSubBenchOptions {
   readonly subscriptions: number;
   readonly producers: number;
   readonly fsync: "always" | "interval" | "never";
+  /** Deliver SNS's JSON envelope instead of the raw body (RawMessageDelivery "false"). */
+  readonly envelope: boolean;
 }
 
 export const defaultPubSubBenchOptions: PubSubBenchOptions = {
@@ -18,6 +20,7 @@ export const defaultPubSubBenchOptions: PubSubBenchOptions = {
   subscriptions: 10,
   producers: 4,
   fsync: "interval",
+  envelope: false,
 };
 
 /** `sluice bench pubsub`: publishBatch to a topic fanning out to queue subscriptions with filter policies. */
@@ -40,7 +43,7 @@ export async function runPubSubBench(
         Protocol: "sqs",
         Endpoint: `arn:aws:sqs:us-east-1:000000000000:sub-${i}`,
         Attributes: {
-          RawMessageDelivery: "true",
+          RawMessageDelivery: o.envelope ? "false" : "true",
           // Every subscription matches every message, so deliveries = messages x subscriptions.
           FilterPolicy: JSON.stringify({
             kind: ["order", `other-${i}`],
@@ -97,7 +100,7 @@ export async function runPubSubBench(
     };
     if (!json)
       process.stdout.write(
-        `pubsub fan-out: ${figures.messages.toLocaleString("en-US")} messages to ${o.subscriptions} filtered queue subscriptions: ${figures.fanOutMessagesPerSec.toLocaleString("en-US")} messages/s fanned out (${figures.deliveriesPerSec.toLocaleString("en-US")} deliveries/s; ${figures.publishedPerSec.toLocaleString("en-US")} published/s acknowledged; ${figures.cpuMicrosPerMessage} µs of CPU per message), fsync ${o.fsync}\n`,
+        `pubsub fan-out: ${figures.messages.toLocaleString("en-US")} messages to ${o.subscriptions} filtered queue subscriptions: ${figures.fanOutMessagesPerSec.toLocaleString("en-US")} messages/s fanned out (${figures.deliveriesPerSec.toLocaleString("en-US")} deliveries/s; ${figures.publishedPerSec.toLocaleString("en-US")} published/s acknowledged; ${figures.cpuMicrosPerMessage} µs of CPU per message), fsync ${o.fsync}${o.envelope ? ", SNS envelope" : ", raw"}\n`,
       );
     return {
       benchmark: "pubsub",

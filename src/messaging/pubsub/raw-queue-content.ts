@@ -1,4 +1,5 @@
 import {
+  type BulkSendEntry,
   MessageAttributeSet,
   type MessageAttributeValue,
   type MessageAttributes,
@@ -19,6 +20,13 @@ export interface RawQueueContent {
    * send reports its own failure.
    */
   readonly attributes: MessageAttributeSet | MessageAttributes | undefined;
+  /**
+   * The entry a standard queue's bulk send takes (no group, no deduplication id): one object
+   * for every raw queue subscription of the message, so a fan-out to N queues allocates none.
+   */
+  readonly standardQueueEntry: BulkSendEntry;
+  /** The same for a FIFO queue: with the message's group and deduplication id, if it has them. */
+  readonly fifoQueueEntry: BulkSendEntry;
 }
 
 export function rawQueueContent(message: PublishedMessage): RawQueueContent {
@@ -42,5 +50,18 @@ export function rawQueueContent(message: PublishedMessage): RawQueueContent {
       attributes = plain;
     }
   }
-  return { body: message.Message, bodyMd5: md5OfBody(message.Message), attributes };
+  const bodyMd5 = md5OfBody(message.Message);
+  const standardQueueEntry: BulkSendEntry =
+    attributes === undefined
+      ? { MessageBody: message.Message, MD5OfMessageBody: bodyMd5 }
+      : { MessageBody: message.Message, MD5OfMessageBody: bodyMd5, MessageAttributes: attributes };
+  const fifoQueueEntry: BulkSendEntry =
+    message.MessageGroupId === undefined
+      ? standardQueueEntry
+      : {
+          ...standardQueueEntry,
+          MessageGroupId: message.MessageGroupId,
+          MessageDeduplicationId: message.MessageDeduplicationId ?? message.MessageId,
+        };
+  return { body: message.Message, bodyMd5, attributes, standardQueueEntry, fifoQueueEntry };
 }

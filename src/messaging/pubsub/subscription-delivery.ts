@@ -6,7 +6,6 @@ import { type BulkSendEntry, type QueueService, sendInBulk } from "../queues/ind
 import type { Writable } from "../queues/writable.js";
 import { retrySettings, parseRedrivePolicy, type RetrySettings } from "./delivery-policy.js";
 import { type DurableTopic, type StoredMessage, sequenceNumberOf } from "./durable-topic.js";
-import { notificationEnvelope } from "./envelope.js";
 import { type FilterPolicyScope, parseFilterPolicy } from "./filter-policy.js";
 import type { HttpPoster } from "./http-poster.js";
 import type {
@@ -65,6 +64,11 @@ export class SubscriptionDelivery {
   private readonly retrySettings: RetrySettings;
   private readonly retryPolicy: RetryPolicy;
   private readonly deadLetterArn: string | undefined;
+  /** RawMessageDelivery (a changed attribute makes a new delivery, so it is fixed here). */
+  private readonly rawDelivery: boolean;
+  /** Whether the endpoint is a FIFO queue (queue subscriptions). */
+  private readonly fifoQueue: boolean;
+  private unsubscribeUrl: string | undefined;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
   private readonly queueUrls = new Map<string, string>();
@@ -87,6 +91,8 @@ export class SubscriptionDelivery {
       topic.filters.set(record.id, parseFilterPolicy(attributes.FilterPolicy, scope), scope);
       this.filterScope = scope;
     }
+    this.rawDelivery = attributes.RawMessageDelivery === "true";
+    this.fifoQueue = record.protocol === "sqs" && record.endpoint.endsWith(".fifo");
     this.retrySettings = retrySettings(record.protocol, attributes.DeliveryPolicy, context.random);
     this.retryPolicy = retry(handleAll, {
       maxAttempts: this.retrySettings.numRetries + 1,
@@ -154,7 +160,11 @@ export class SubscriptionDelivery {
         await this.context.clock.sleep(10, signal);
         continue;
       }
-      const wanted = this.record.confirmed ? batch.filter((m) => this.wants(m)) : [];
+      const wanted = !this.record.confirmed
+        ? []
+        : this.filterScope === undefined
+          ? batch
+          : batch.filter((m) => this.wants(m));
       await this.deliver(wanted, signal);
       if (signal.aborted) return;
       this.cursor = batch[batch.length - 1]!.offset + 1;
@@ -163,9 +173,10 @@ export class SubscriptionDelivery {
 
   private async deliver(messages: readonly StoredMessage[], signal: AbortSignal): Promise<void> {
     if (messages.length === 0) return;
-    const units: StoredMessage[][] = [];
-    const size = this.record.protocol === "sqs" ? messages.length : 1;
-    for (let i = 0; i < messages.length; i += size) units.push(messages.slice(i, i + size));
+    // A queue takes the whole read batch in one bulk send; other targets one message at a time.
+    const units: (readonly StoredMessage[])[] = [];
+    if (this.record.protocol === "sqs") units.push(messages);
+    else for (const m of messages) units.push([m]);
     if (this.topic.isFifo) {
       for (const unit of units) await this.deliverUnit(unit, signal);
     } else {
@@ -246,30 +257,24 @@ export class SubscriptionDelivery {
     }
   }
 
-  private raw(): boolean {
-    return this.record.attributes.RawMessageDelivery === "true";
-  }
-
   private envelope(m: StoredMessage): string {
-    return notificationEnvelope(
-      this.topic.isFifo ? { ...m.message, SequenceNumber: sequenceNumberOf(m.offset) } : m.message,
-      this.context.addresses.topicArn(this.record.topic),
-      this.context.addresses.unsubscribeUrl(this.arn),
-    );
+    return m
+      .envelope(
+        this.context.addresses.topicArn(this.record.topic),
+        this.topic.isFifo ? sequenceNumberOf(m.offset) : undefined,
+      )
+      .for((this.unsubscribeUrl ??= this.context.addresses.unsubscribeUrl(this.arn)));
   }
 
   private queueEntry(m: StoredMessage): BulkSendEntry {
+    // Raw: the same for every queue subscription of this message, made once (see StoredMessage).
+    if (this.rawDelivery)
+      return this.fifoQueue
+        ? m.rawQueueContent.fifoQueueEntry
+        : m.rawQueueContent.standardQueueEntry;
     const message = m.message;
-    const fifo = this.record.endpoint.endsWith(".fifo");
-    const entry: Writable<BulkSendEntry> = { MessageBody: "" };
-    if (this.raw()) {
-      // The same for every queue subscription of this message: made once (see StoredMessage).
-      const content = m.rawQueueContent;
-      entry.MessageBody = content.body;
-      entry.MD5OfMessageBody = content.bodyMd5;
-      if (content.attributes !== undefined) entry.MessageAttributes = content.attributes;
-    } else entry.MessageBody = this.envelope(m);
-    if (fifo && message.MessageGroupId !== undefined) {
+    const entry: Writable<BulkSendEntry> = { MessageBody: this.envelope(m) };
+    if (this.fifoQueue && message.MessageGroupId !== undefined) {
       entry.MessageGroupId = message.MessageGroupId;
       entry.MessageDeduplicationId = message.MessageDeduplicationId ?? message.MessageId;
     }
@@ -305,7 +310,7 @@ export class SubscriptionDelivery {
   ): Promise<readonly StoredMessage[]> {
     const fifoDlq = this.deadLetterArn!.endsWith(".fifo");
     return this.sendToQueue(this.deadLetterArn!, messages, (m) => ({
-      MessageBody: this.raw() ? m.message.Message : this.envelope(m),
+      MessageBody: this.rawDelivery ? m.message.Message : this.envelope(m),
       MessageAttributes: {
         ErrorMessage: { DataType: "String", StringValue: error.message.slice(0, 1000) || "failed" },
         TopicArn: {
@@ -323,7 +328,7 @@ export class SubscriptionDelivery {
   }
 
   private async post(m: StoredMessage): Promise<void> {
-    const body = this.raw() ? m.message.Message : this.envelope(m);
+    const body = this.rawDelivery ? m.message.Message : this.envelope(m);
     const status = await this.context.http.post(
       this.record.endpoint,
       {
@@ -332,7 +337,7 @@ export class SubscriptionDelivery {
         "x-amz-sns-message-id": m.message.MessageId,
         "x-amz-sns-topic-arn": this.context.addresses.topicArn(this.record.topic),
         "x-amz-sns-subscription-arn": this.arn,
-        ...(this.raw() ? { "x-amz-sns-rawdelivery": "true" } : {}),
+        ...(this.rawDelivery ? { "x-amz-sns-rawdelivery": "true" } : {}),
       },
       body,
     );
@@ -363,8 +368,8 @@ export class SubscriptionDelivery {
     const fifoTarget = this.record.endpoint.endsWith(".fifo");
     await this.context.publish({
       TopicArn: this.record.endpoint,
-      Message: this.raw() ? message.Message : this.envelope(m),
-      ...(this.raw() && Object.keys(message.MessageAttributes).length > 0
+      Message: this.rawDelivery ? message.Message : this.envelope(m),
+      ...(this.rawDelivery && Object.keys(message.MessageAttributes).length > 0
         ? { MessageAttributes: message.MessageAttributes }
         : {}),
       ...(message.Subject === undefined ? {} : { Subject: message.Subject }),

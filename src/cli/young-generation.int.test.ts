@@ -1,0 +1,53 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../server/test-support/test-server.js";
+
+// Every way of running Sluice's own processes sizes the young generation the same way (see
+// "Memory and garbage collection" in docs/engine.md): with V8's default, reads and rebuilds spend
+// most of their time copying survivors between semi-spaces.
+const FLAG = "--max-semi-space-size=64";
+const bin = fileURLToPath(new URL("../../bin/sluice.js", import.meta.url));
+const packageJson = fileURLToPath(new URL("../../package.json", import.meta.url));
+const root = mkdtempSync(join(tmpdir(), "sluice-young-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("the young generation of Sluice's processes", () => {
+  it("is sized by bin/sluice.js when it is run as a program", async () => {
+    const port = await freePort();
+    const child = spawn(
+      bin,
+      ["start", "--data-dir", join(root, "data"), "--port", String(port), "--kafka-port", "0"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const exit = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!output.includes("Sluice listening on")) {
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`sluice start did not come up:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const argv = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+      expect(argv).toContain(FLAG);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exit).toBe(0);
+  });
+
+  it("is sized by the npm scripts that run Sluice", () => {
+    const { scripts } = JSON.parse(readFileSync(packageJson, "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    for (const name of ["start", "sluice", "bench"]) expect(scripts[name]).toContain(FLAG);
+  });
+});
