@@ -407,6 +407,28 @@ function producerTests(w: () => World): void {
       await c.close();
     });
 
+    it("caps a batch at the topic's maxMessageBytes, whatever batchSize says", async () => {
+      // Kafka's producer splits a batch the broker refuses as too large; ours never builds one,
+      // compressed or not. The values do not compress, so a codec's framing only adds bytes.
+      const maxMessageBytes = 64 * 1024;
+      await w().admin.createTopic({ name: "capped", partitions: 1, maxMessageBytes });
+      const c = w().consumer();
+      await c.assign([{ topic: "capped", partition: 0 }]);
+      let seed = 7;
+      const noise = (): Buffer =>
+        Buffer.from(
+          Array.from({ length: 1000 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24),
+        );
+      const records = Array.from({ length: 200 }, () => ({ topic: "capped", value: noise() }));
+      for (const compression of ["none", "gzip", "snappy", "lz4", "zstd"] as const) {
+        const p = w().producer({ batchSize: 1024 * 1024, lingerMs: 0, compression });
+        expect(await p.sendBatch(records)).toHaveLength(records.length);
+        await p.close();
+      }
+      expect(await w().pollUntil(c, 5 * records.length)).toHaveLength(5 * records.length);
+      await c.close();
+    });
+
     it("refuses unknown topics and partitions, oversized records and bad input, naming the field", async () => {
       await w().admin.createTopic({ name: "small", maxMessageBytes: 1024 });
       const p = w().producer();

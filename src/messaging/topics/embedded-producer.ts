@@ -103,6 +103,8 @@ interface PendingBatch {
   readonly topic: string;
   readonly partition: number;
   readonly builder: RecordBatchBuilder;
+  /** Most bytes the batch may take before compression (batchSize, within what the partition accepts). */
+  readonly limit: number;
   /** The producer's scratch buffer a small batch is built in (`finish` copies it out). */
   readonly scratch: Buffer | undefined;
   readonly timestamps: number[];
@@ -137,6 +139,14 @@ const MAX_INITIAL_BATCH_BYTES = 4 * 1024 * 1024;
  * would be mostly unused, and fresh memory costs a page fault per page.
  */
 const SCRATCH_BATCH_BYTES = 4096;
+/**
+ * Room a codec may need beyond the records it is given, kept free under the partition's limit
+ * when compressing: incompressible input grows by its framing (gzip's header and a stored
+ * block header per 16 KiB or more, lz4's frame and block headers, zstd's frame header).
+ */
+function codecSlackBytes(limit: number): number {
+  return 64 + Math.ceil(limit / 1024);
+}
 /** Larger batch buffers handed back by the logs (never read by anyone) are built in again, at most this many kept spare. */
 const MAX_SPARE_BUFFERS = 4;
 
@@ -334,19 +344,20 @@ export class EmbeddedProducer implements TopicProducer {
     if (
       batch !== undefined &&
       batch.builder.recordCount > 0 &&
-      batch.builder.sizeBytes + size > this.options.batchSize
+      batch.builder.sizeBytes + size > batch.limit
     ) {
       this.dispatch(batch);
       batch = undefined;
     }
     if (batch === undefined) {
+      const limit = this.batchLimit(topic);
       // Sized by the last batch (linger 0 at a low rate sends a few records at a time: a
       // buffer of batch.size for each would be mostly waste), within batch.size.
       // Twice that, so a batch cut short by linger does not make the next one grow by copies.
       const expected = Math.max(MIN_INITIAL_BATCH_BYTES, 2 * this.lastBatchBytes);
       const capacity = Math.max(
         size,
-        Math.min(this.options.batchSize - BATCH_HEADER_BYTES, expected, MAX_INITIAL_BATCH_BYTES),
+        Math.min(limit - BATCH_HEADER_BYTES, expected, MAX_INITIAL_BATCH_BYTES),
       );
       const wanted = BATCH_HEADER_BYTES + capacity;
       let scratch: Buffer | undefined;
@@ -361,6 +372,7 @@ export class EmbeddedProducer implements TopicProducer {
         topic,
         partition,
         builder,
+        limit,
         scratch,
         timestamps: [],
         waiters: [],
@@ -374,7 +386,7 @@ export class EmbeddedProducer implements TopicProducer {
     batch.timestamps.push(timestamp);
     batch.waiters.push(waiter);
     batch.slots.push(slot);
-    if (batch.builder.sizeBytes >= this.options.batchSize) this.dispatch(batch);
+    if (batch.builder.sizeBytes >= batch.limit) this.dispatch(batch);
     else if (this.options.lingerMs === 0) this.scheduleFlush();
     else if (batch.timer === undefined) {
       const lingering = batch;
@@ -390,6 +402,20 @@ export class EmbeddedProducer implements TopicProducer {
         },
       };
     }
+  }
+
+  /**
+   * How large a batch for `topic` may grow: batchSize, but never past what the partition takes
+   * (maxMessageBytes of records, with room for the codec's framing) or one request. Kafka's
+   * producer splits a batch the broker refuses as too large; this one never builds it.
+   */
+  private batchLimit(topic: string): number {
+    let accepted = Math.min(
+      this.recordContext.maxMessageBytes(topic) + BATCH_HEADER_BYTES,
+      this.options.maxRequestBytes,
+    );
+    if (this.codecId !== CompressionCodec.none) accepted -= codecSlackBytes(accepted);
+    return Math.min(this.options.batchSize, accepted);
   }
 
   /** Every open batch, in topic and partition order. */
