@@ -36,6 +36,11 @@ export interface FileSystem {
   /** Adds a second name for an existing file; fails with SLUICE_ALREADY_EXISTS if `to` exists. */
   link(existing: string, to: string): void;
   unlink(path: string): void;
+  /**
+   * Removes a file off the event loop (no error if it is missing): freeing a large file's
+   * blocks can take the kernel a while, and nothing on the loop should wait for that.
+   */
+  unlinkAsync(path: string): Promise<void>;
   /** Removes a directory and everything in it (no error if it is missing). */
   removeDir(dir: string): void;
   readFile(path: string): Buffer;
@@ -173,6 +178,15 @@ export class NodeFileSystem implements FileSystem {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
+    });
+  }
+
+  unlinkAsync(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.unlink(path, (error) => {
+        if (error === null || error.code === "ENOENT") resolve();
+        else reject(ioError("unlink", path, error));
+      });
     });
   }
 

@@ -119,6 +119,8 @@ export class Log implements CompactableLog {
   /** A segment was created since the directory was last synced. */
   private dirDirty = false;
   private retaining: Promise<number> | undefined;
+  /** Unlinks of dropped segments' files still running (see dropSegmentsBefore). */
+  private removing: Promise<void> = Promise.resolve();
   /** After a failure: the cut of unacknowledged data, and the appends waiting for it. */
   private failing: Promise<void> | undefined;
   private failingWaiters: DurabilityWaiter[] = [];
@@ -228,6 +230,11 @@ export class Log implements CompactableLog {
     let total = 0;
     for (const s of this.segments) total += s.sizeBytes;
     return total;
+  }
+
+  /** How many segments the log has (the active one included). */
+  get segmentCount(): number {
+    return this.segments.length;
   }
 
   segmentInfos(): SegmentInfo[] {
@@ -933,23 +940,27 @@ export class Log implements CompactableLog {
   /**
    * Writes the new log start durably, then unlinks the segments wholly below it. In that order
    * a crash can leave only segments below the checkpoint, which recovery removes; never a hole.
+   * The segments leave the log at once; their files are unlinked off the event loop (freeing
+   * megabytes of blocks is slow in the kernel), and `close` waits for that.
    */
   private async dropSegmentsBefore(offset: number): Promise<number> {
     await this.fs.writeFileAtomic(join(this.dir, LOG_START_FILE), Buffer.from(String(offset)));
     await this.sealing; // a segment is never removed while its seal is writing its indexes
     if (this.state === "closed") return 0; // killed meanwhile: a dead process unlinks nothing
-    let dropped = 0;
-    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset && !this.compacting) {
-      this.segments.shift()!.delete();
-      dropped++;
-    }
+    const removals: Promise<void>[] = [];
+    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset && !this.compacting)
+      removals.push(this.segments.shift()!.remove());
     // Compaction may have emptied the offsets up to the next segment: nothing below it is left.
     this.startOffset = Math.max(
       this.startOffset,
       Math.min(this.segments[0]!.baseOffset, this.nextOffset),
     );
     this.metrics.segments.set(this.segments.length);
-    return dropped;
+    if (removals.length === 0) return 0;
+    const removed = Promise.all([this.removing, ...removals]).then(() => undefined);
+    this.removing = removed.catch(() => undefined);
+    await removed;
+    return removals.length;
   }
 
   /** Deletes whole segments past `retentionMs` or beyond `retentionBytes`; resolves to how many. */
@@ -1060,6 +1071,8 @@ export class Log implements CompactableLog {
     }
     this.state = "closed";
     for (const s of this.segments) s.close();
+    // The directory is handed on whole: no unlink of ours still lands in it.
+    await this.removing;
     this.lock.release();
     for (const wake of this.appendWaiters.splice(0)) wake();
     const closed = new SluiceError("SLUICE_CLOSED", `log ${this.dir} was closed`);

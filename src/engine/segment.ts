@@ -491,6 +491,21 @@ export class Segment {
     this.handle.close();
   }
 
+  /**
+   * Closes the segment and removes its files off the event loop. Once called, nothing reads or
+   * writes it; the caller has already made the log's start durable past it, so files that a
+   * crash leaves behind are removed by recovery.
+   */
+  remove(): Promise<void> {
+    this.deleted = true;
+    this.handle.close();
+    return Promise.all(
+      [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX].map((suffix) =>
+        this.fs.unlinkAsync(this.path(suffix)),
+      ),
+    ).then(() => undefined);
+  }
+
   /** Closes and removes the segment's files. */
   delete(): void {
     this.deleted = true;

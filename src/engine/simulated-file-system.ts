@@ -261,6 +261,20 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   unlink(path: string): void {
+    this.removeName(path);
+  }
+
+  /**
+   * The unlink lands a turn later, as one on a worker thread does; a crash before then (or a
+   * killed process's last calls) leaves the file in place.
+   */
+  async unlinkAsync(path: string): Promise<void> {
+    const generation = this.generation;
+    await deviceLatency();
+    if (generation === this.generation) this.removeName(path);
+  }
+
+  private removeName(path: string): void {
     if (this.names.delete(path)) this.record({ kind: "unlink", path });
   }
 

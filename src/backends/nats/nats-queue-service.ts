@@ -12,6 +12,7 @@ import {
   checkIntParameter,
 } from "../../messaging/queues/message-validation.js";
 import { fromJsonMeta } from "../../messaging/queues/message-record.js";
+import { REQUEST_FIELDS, entryFields } from "../../messaging/queues/entry-fields.js";
 import { prepareSend, sendResult } from "../../messaging/queues/prepared-send.js";
 import {
   MAX_MESSAGE_SIZE,
@@ -433,7 +434,7 @@ export class NatsQueueService implements QueueService {
 
   async sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
     const queue = this.queueOf(input?.QueueUrl);
-    const prepared = prepareSend(queue.config, input, "");
+    const prepared = prepareSend(queue.config, input, REQUEST_FIELDS);
     const [outcome] = await queue.send([prepared]);
     return sendResult(queue.config.fifo, prepared, outcome!);
   }
@@ -459,7 +460,7 @@ export class NatsQueueService implements QueueService {
     const accepted: { id: string; send: PreparedSend }[] = [];
     entries.forEach((entry, i) => {
       try {
-        accepted.push({ id: entry.Id, send: prepareSend(queue.config, entry, `Entries[${i}].`) });
+        accepted.push({ id: entry.Id, send: prepareSend(queue.config, entry, entryFields(i)) });
       } catch (error) {
         failed.push(failure(entry.Id, error));
       }

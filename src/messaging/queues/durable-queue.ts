@@ -1,5 +1,4 @@
 import type { Writable } from "./writable.js";
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import {
   type FileSystem,
@@ -34,6 +33,7 @@ import {
 } from "./message-record.js";
 import type { MessageAttributeSet } from "./message-attribute-set.js";
 import { type MessageHeader, encodeHeader } from "./message-header.js";
+import { newMessageId } from "./message-id.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
 import {
@@ -269,7 +269,7 @@ export class DurableQueue {
       throw error;
     }
     queue.fsyncAlways = options.fsync === "always";
-    queue.scheduleCompaction();
+    queue.armCompaction();
     return queue;
   }
 
@@ -321,7 +321,7 @@ export class DurableQueue {
         }
       }
       const seq = base + added.length;
-      const messageId = send.messageId ?? randomUUID();
+      const messageId = send.messageId ?? newMessageId();
       const visibleAt = now + send.delayMs;
       const meta: Writable<MessageHeader> = { i: messageId };
       if (send.groupId !== undefined) meta.g = send.groupId;
@@ -427,7 +427,9 @@ export class DurableQueue {
     this.metrics.depth(this.state);
     // Deleting a FIFO group's in-flight head unblocks the group: wake polls waiting on it.
     if (this.config.fifo && messages.length > 0) this.notify();
-    return this.journalDelete(messages.map((m) => m.seq));
+    if (messages.length === 0) return Promise.resolve();
+    const entry: DeleteEntry = { s: messages.map((m) => m.seq) };
+    return this.appendJournal(DELETE_KEY, entry);
   }
 
   /** Journals the removal of messages already taken out of the state. */
@@ -560,6 +562,7 @@ export class DurableQueue {
     this.scratch = builder.buffer.length <= 4 * SCRATCH_BYTES ? builder.buffer : undefined;
     const appended = this.log.appendRawBatch(batch, "data", "encoded-here");
     appended.then(done.resolve, done.reject);
+    if (this.compactionTimer === undefined) this.armCompaction();
     // The log writes synchronously: its end moved, or the append failed (and says why).
     if (this.log.logEndOffset === end + count) written?.resolve(undefined);
     else appended.catch((error: unknown) => written?.reject(error));
@@ -840,14 +843,27 @@ export class DurableQueue {
 
   // ---------------------------------------------------------------- compaction
 
-  private scheduleCompaction(): void {
-    if (this.compactionIntervalMs <= 0 || this.closed) return;
+  /**
+   * Arms compaction when there is something to compact: a segment before the active one. It is
+   * checked as each batch goes to the log, so a queue whose log is one segment, or that nobody
+   * writes to, holds no timer (a thousand idle queues cost no CPU). A pass that cut the log is
+   * followed by another; one that could not (live messages pin the prefix, a move in progress)
+   * is not, unless records were appended meanwhile: only a change can unpin the prefix, and
+   * the next batch that goes to the log arms it again.
+   */
+  private armCompaction(): void {
+    if (this.compactionTimer !== undefined || this.compactionIntervalMs <= 0 || this.closed) return;
+    if (this.log.segmentCount < 2) return;
     this.compactionTimer = this.clock.setTimer(this.compactionIntervalMs, () => {
+      const start = this.log.logStartOffset;
+      const end = this.log.logEndOffset;
       this.compacting = this.compact()
         .catch(() => undefined) // a failed log rejects every later call; nothing to add here
         .finally(() => {
           this.compacting = undefined;
-          this.scheduleCompaction();
+          this.compactionTimer = undefined;
+          if (this.closed || this.log.isClosed) return;
+          if (this.log.logStartOffset > start || this.log.logEndOffset > end) this.armCompaction();
         });
     });
   }

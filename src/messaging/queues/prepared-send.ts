@@ -3,46 +3,51 @@ import { AttributeSetReuse, MessageAttributeSet } from "./message-attribute-set.
 import { contentDeduplicationId, md5OfBody } from "./message-digest.js";
 import { checkBody, checkId, checkIntParameter } from "./message-validation.js";
 import type { PreparedSend } from "./durable-queue.js";
+import type { EntryFields } from "./entry-fields.js";
 import type { QueueConfig } from "./queue-attributes.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
-import type { BulkSendEntry, SendMessageResult } from "./queue-service.js";
+import type {
+  BulkSendEntry,
+  SendMessageBatchResultEntry,
+  SendMessageResult,
+} from "./queue-service.js";
 import { formatSequenceNumber } from "./received-message.js";
 
 /**
  * Validates a send against its queue's settings (body, attributes, size, delay, FIFO group and
- * deduplication rules) and turns it into what the queue stores; `at` prefixes error fields
- * ("Entries[3].") in batch calls. Attributes given as a set were validated when it was made;
+ * deduplication rules) and turns it into what the queue stores; `fields` names its fields
+ * (see EntryFields) in batch calls. Attributes given as a set were validated when it was made;
  * `bodyMd5`, from a bulk sender that computed it once for many queues, is trusted; `reuse`
  * shares one set among the entries of a call that pass the same attributes object.
  */
 export function prepareSend(
   config: QueueConfig,
   input: Omit<BulkSendEntry, "MD5OfMessageBody">,
-  at: string,
+  fields: EntryFields,
   bodyMd5?: string,
   reuse: AttributeSetReuse = new AttributeSetReuse(),
 ): PreparedSend {
-  const body = checkBody(input.MessageBody, `${at}MessageBody`);
-  const attributes = reuse.validated(input.MessageAttributes, `${at}MessageAttributes`);
+  const body = checkBody(input.MessageBody, fields.messageBody);
+  const attributes = reuse.validated(input.MessageAttributes, fields.messageAttributes);
   const systemAttributes = MessageAttributeSet.validated(
     input.MessageSystemAttributes,
-    `${at}MessageSystemAttributes`,
+    fields.messageSystemAttributes,
     true,
   );
   const size = Buffer.byteLength(body, "utf8") + (attributes?.sizeBytes ?? 0);
   if (size > config.maximumMessageSize)
     throw invalidParameter(
-      `${at}MessageBody`,
+      fields.messageBody,
       `a message of at most ${config.maximumMessageSize} bytes (body and attributes), got ${size}`,
     );
   let delaySeconds = config.delaySeconds;
   if (input.DelaySeconds !== undefined) {
     if (config.fifo)
       throw invalidParameter(
-        `${at}DelaySeconds`,
+        fields.delaySeconds,
         "no per-message delay on a FIFO queue (set the queue's DelaySeconds)",
       );
-    delaySeconds = checkIntParameter(input.DelaySeconds, `${at}DelaySeconds`, 0, 900);
+    delaySeconds = checkIntParameter(input.DelaySeconds, fields.delaySeconds, 0, 900);
   }
   const send: Writable<PreparedSend> = {
     body,
@@ -53,25 +58,25 @@ export function prepareSend(
   if (attributes !== undefined) send.attributes = attributes;
   if (systemAttributes !== undefined) send.systemAttributes = systemAttributes;
   if (input.MessageGroupId !== undefined)
-    send.groupId = checkId(input.MessageGroupId, `${at}MessageGroupId`);
+    send.groupId = checkId(input.MessageGroupId, fields.messageGroupId);
   if (config.fifo) {
     if (input.MessageGroupId === undefined)
       throw new QueueError(
         "MissingParameter",
-        `${at}MessageGroupId: required on a FIFO queue`,
-        `${at}MessageGroupId`,
+        `${fields.messageGroupId}: required on a FIFO queue`,
+        fields.messageGroupId,
       );
     if (input.MessageDeduplicationId !== undefined)
-      send.deduplicationId = checkId(input.MessageDeduplicationId, `${at}MessageDeduplicationId`);
+      send.deduplicationId = checkId(input.MessageDeduplicationId, fields.messageDeduplicationId);
     else if (config.contentBasedDeduplication) send.deduplicationId = contentDeduplicationId(body);
     else
       throw invalidParameter(
-        `${at}MessageDeduplicationId`,
+        fields.messageDeduplicationId,
         "a deduplication id (the queue has no ContentBasedDeduplication)",
       );
   } else if (input.MessageDeduplicationId !== undefined)
     throw invalidParameter(
-      `${at}MessageDeduplicationId`,
+      fields.messageDeduplicationId,
       "no deduplication id on a standard queue",
     );
   return send;
@@ -87,9 +92,33 @@ export function sendResult(
     MessageId: outcome.messageId,
     MD5OfMessageBody: send.bodyMd5 ?? md5OfBody(send.body),
   };
+  return withOptionalFields(result, fifo, send, outcome.seq);
+}
+
+/** The same as the entry `id` of a SendMessageBatch answer (built whole: no copy of the above). */
+export function sendResultEntry(
+  id: string,
+  fifo: boolean,
+  send: PreparedSend,
+  outcome: { messageId: string; seq: number },
+): SendMessageBatchResultEntry {
+  const result: Writable<SendMessageBatchResultEntry> = {
+    Id: id,
+    MessageId: outcome.messageId,
+    MD5OfMessageBody: send.bodyMd5 ?? md5OfBody(send.body),
+  };
+  return withOptionalFields(result, fifo, send, outcome.seq);
+}
+
+function withOptionalFields<T extends Writable<SendMessageResult>>(
+  result: T,
+  fifo: boolean,
+  send: PreparedSend,
+  seq: number,
+): T {
   if (send.attributes !== undefined) result.MD5OfMessageAttributes = send.attributes.md5;
   if (send.systemAttributes !== undefined)
     result.MD5OfMessageSystemAttributes = send.systemAttributes.md5;
-  if (fifo) result.SequenceNumber = formatSequenceNumber(outcome.seq);
+  if (fifo) result.SequenceNumber = formatSequenceNumber(seq);
   return result;
 }

@@ -88,6 +88,53 @@ describe("embedded queue log compaction", () => {
     );
   });
 
+  it("holds no timer for an idle queue: compaction is armed only when there is something to cut", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-qc-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const service = await open(dir, clock);
+    // The service's own (its catalog's maintenance): none of them per queue.
+    const serviceTimers = clock.pendingTimers;
+    const { QueueUrl } = await service.createQueue({ QueueName: "q" });
+    const fifo = await service.createQueue({
+      QueueName: "q.fifo",
+      Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
+    });
+    const others: string[] = [];
+    for (let i = 0; i < 20; i++)
+      others.push((await service.createQueue({ QueueName: `idle-${i}` })).QueueUrl);
+    // Traffic that stays within each log's first segment: nothing to compact, ever.
+    for (const url of [QueueUrl, fifo.QueueUrl, ...others]) {
+      await service.sendMessage({ QueueUrl: url, MessageBody: "one", MessageGroupId: "g" });
+      await drain(service, url);
+    }
+    await clock.advance(10_000);
+    expect(clock.pendingTimers).toBe(serviceTimers);
+
+    // A queue whose log rolls past consumed segments is compacted, then goes quiet again.
+    await fill(service, QueueUrl, 500, "a");
+    await drain(service, QueueUrl);
+    expect(clock.pendingTimers).toBe(serviceTimers + 1);
+    const segments = (): number =>
+      readdirSync(join(dir, "queues"), { recursive: true }).filter((f) =>
+        String(f).endsWith(".log"),
+      ).length;
+    const before = segments();
+    // Compaction does real disk I/O between the virtual clock's steps: step until it is done.
+    const settled = async (check: () => void): Promise<void> =>
+      vi.waitFor(
+        async () => {
+          await clock.advance(1000);
+          check();
+        },
+        { timeout: 5000 },
+      );
+    await settled(() => expect(segments()).toBeLessThan(before - 3));
+    await settled(() => expect(clock.pendingTimers).toBe(serviceTimers));
+    await clock.advance(10_000);
+    expect(clock.pendingTimers).toBe(serviceTimers);
+  });
+
   it("carries a long-lived message forward with its state, across a reopen", async () => {
     const queue = await withQueue("q", { VisibilityTimeout: "600" });
     const { dir, clock, QueueUrl } = queue;

@@ -367,6 +367,7 @@ export class QueueState {
     if (m.group !== undefined) m.group.inflight++;
     m.state = INFLIGHT;
     m.receiveCount++;
+    m.receipt = undefined; // handles of earlier receives no longer match (this one gets its own)
     if (m.firstReceiveAt === 0) m.firstReceiveAt = now;
     m.receivedAt = now;
     m.due = now + visibilityMs;

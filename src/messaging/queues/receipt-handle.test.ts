@@ -15,6 +15,14 @@ describe("ReceiptHandles", () => {
     expect(new ReceiptHandles(key).encode(receipt)).toBe(expected);
   });
 
+  it("peeks at the sequence number a handle names, and at nothing in a malformed one", () => {
+    const handles = new ReceiptHandles(newReceiptKey());
+    for (const seq of [0, 35, 36, 1295, 2 ** 31, Number.MAX_SAFE_INTEGER])
+      expect(handles.peekSeq(handles.encode({ ...receipt, seq }))).toBe(seq);
+    for (const bad of ["", "x", encodeReceipt(receipt), "a".repeat(80), "0123456789abcdef..1"])
+      expect(handles.peekSeq(Buffer.from(bad).toString("base64url"))).toBe(-1);
+  });
+
   it("decodes what it issued, for fields of every length", () => {
     const handles = new ReceiptHandles(newReceiptKey());
     for (const seq of [0, 35, 36, 1295, 1296, 2 ** 31, Number.MAX_SAFE_INTEGER])

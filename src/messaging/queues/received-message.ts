@@ -17,7 +17,21 @@ export interface ReceiveProjection {
   readonly anyAttributes: boolean;
 }
 
+/** A receive that asks for no attribute (most of them): one projection shared by all. */
+const NO_ATTRIBUTES: ReceiveProjection = {
+  system: new Set(),
+  allSystem: false,
+  attributes: () => false,
+  anyAttributes: false,
+};
+
 export function projectionOf(input: ReceiveMessageInput): ReceiveProjection {
+  if (
+    input.MessageSystemAttributeNames === undefined &&
+    input.AttributeNames === undefined &&
+    input.MessageAttributeNames === undefined
+  )
+    return NO_ATTRIBUTES;
   const system = new Set<string>([
     ...(input.MessageSystemAttributeNames ?? []),
     ...(input.AttributeNames ?? []),
