@@ -427,15 +427,16 @@ export class DurableQueue {
     this.metrics.depth(this.state);
     // Deleting a FIFO group's in-flight head unblocks the group: wake polls waiting on it.
     if (this.config.fifo && messages.length > 0) this.notify();
-    if (messages.length === 0) return Promise.resolve();
-    const entry: DeleteEntry = { s: messages.map((m) => m.seq) };
-    return this.appendJournal(DELETE_KEY, entry);
+    return this.journalDelete(messages.map((m) => m.seq));
   }
 
-  /** Journals the removal of messages already taken out of the state. */
-  journalDelete(seqs: readonly number[]): Promise<unknown> {
+  /**
+   * Journals the removal of messages already taken out of the state. `seqs` is kept as the
+   * journal entry, not copied: callers hand over a list made for the call.
+   */
+  journalDelete(seqs: number[]): Promise<unknown> {
     if (seqs.length === 0) return Promise.resolve();
-    const entry: DeleteEntry = { s: [...seqs] };
+    const entry: DeleteEntry = { s: seqs };
     return this.appendJournal(DELETE_KEY, entry);
   }
 
