@@ -12,6 +12,7 @@ import { NO_TRANSACTIONS } from "./nats-topic-producer.js";
 import { NatsTopicService } from "./nats-topic-service.js";
 import { NatsCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { GROUP_MEMBER_OPTIONS } from "./test-support/group-member-options.js";
 
 // The topics conformance suite against a 3-node JetStream cluster started for this file, every
 // test in its own namespace (fresh streams and bucket). Streams are replicated
@@ -152,14 +153,7 @@ describeWithNats("NATS JetStream topics", () => {
         }
       };
       const open = (): TopicConsumer => {
-        const c = service.consumer({
-          groupId: "g",
-          autoOffsetReset: "earliest",
-          autoCommit: false,
-          sessionTimeoutMs: 2000,
-          heartbeatIntervalMs: 300,
-          maxPollRecords: 4,
-        });
+        const c = service.consumer(GROUP_MEMBER_OPTIONS);
         consumers.push(c);
         return c;
       };

@@ -10,20 +10,14 @@
 //   R             asked to revoke its partitions (mid-rebalance; it hangs from here)
 import { setTimeout as sleep } from "node:timers/promises";
 import { NatsTopicService } from "../nats-topic-service.js";
+import { GROUP_MEMBER_OPTIONS } from "./group-member-options.js";
 
 const [servers, namespace] = process.argv.slice(2);
 if (servers === undefined || namespace === undefined)
   throw new Error("usage: nats-group-member-worker SERVERS NAMESPACE");
 
 const service = await NatsTopicService.open({ servers, namespace });
-const consumer = service.consumer({
-  groupId: "g",
-  autoOffsetReset: "earliest",
-  autoCommit: false,
-  sessionTimeoutMs: 2000,
-  heartbeatIntervalMs: 300,
-  maxPollRecords: 4,
-});
+const consumer = service.consumer(GROUP_MEMBER_OPTIONS);
 let announced = false;
 await consumer.subscribe(["work"], {
   onPartitionsRevoked: async (partitions) => {
