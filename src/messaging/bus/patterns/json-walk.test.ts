@@ -57,6 +57,53 @@ describe("matching events from JSON text", () => {
     ];
     for (const text of broken) expect(() => index.matchJson(text), text).toThrow(SyntaxError);
   });
+
+  it("on any text, mangled JSON included, throws only a SyntaxError and agrees with JSON.parse when that parses", () => {
+    const event = fc.record({
+      detail: fc.record({
+        status: fc.oneof(fc.constantFrom("paid", "held", 'p"aid'), fc.string()),
+        total: fc.oneof(fc.double({ noNaN: true }), fc.integer()),
+        flag: fc.boolean(),
+        gone: fc.constant(null),
+        note: fc.jsonValue(),
+      }),
+    });
+    // Valid text, then the same text with characters cut, doubled or replaced.
+    const text = event.chain((e) => {
+      const json = JSON.stringify(e, null, 1);
+      return fc.oneof(
+        fc.constant(json),
+        fc
+          .tuple(
+            fc.nat(json.length),
+            fc.nat(4),
+            fc.constantFrom("", '"', "{", "}", "[", ",", ":", "\\", "1e", " "),
+          )
+          .map(([at, cut, put]) => json.slice(0, at) + put + json.slice(at + cut)),
+      );
+    });
+    fc.assert(
+      fc.property(fc.oneof(text, fc.string()), (input) => {
+        let parsed: unknown;
+        let parses = true;
+        try {
+          parsed = JSON.parse(input);
+        } catch {
+          parses = false;
+        }
+        let found: string[] | undefined;
+        try {
+          found = matches(input);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SyntaxError);
+          expect(parses).toBe(false);
+          return;
+        }
+        if (parses) expect(found).toEqual(index.match(parsed).sort());
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
 
 describe("the text of a part of a JSON value", () => {
