@@ -46,6 +46,40 @@ describe("matching events from JSON text", () => {
     expect(matches('{"detail":{"coupon":"C1"}}')).toEqual([]);
   });
 
+  it("tells keys apart in place: alike beginnings, the empty key, quotes, backslashes, escapes", () => {
+    // Keys holding a quote or a backslash are escaped in the text, so never compared in place:
+    // `a\\` must not take the text of `a"`, whose text begins with the same three characters.
+    const keys = ["", "a", "ab", "a\\", 'a"', "\\", '"', "é", "b c"];
+    const tricky = indexOf(
+      Object.fromEntries(
+        keys.flatMap((key, i): [string, unknown][] => [
+          [`exists-${i}`, { [key]: [{ exists: true }] }],
+          [`nested-${i}`, { n: { [key]: [String(i)] } }],
+        ]),
+      ),
+    );
+    const value = fc.oneof(
+      fc.constantFrom("0", "1", "2", "3", "4", "5", "6", "7", "8"),
+      fc.integer(),
+    );
+    const event = fc.dictionary(fc.constantFrom(...keys, "abc", "a\\b"), value, { maxKeys: 4 });
+    fc.assert(
+      fc.property(fc.record({ top: event, n: event }), fc.boolean(), ({ top, n }, spaced) => {
+        const parsed = { ...top, n };
+        const text = spaced ? JSON.stringify(parsed, null, 1) : JSON.stringify(parsed);
+        // The same keys written with \\u escapes in the text.
+        const escaped = text.replace(
+          /"(a|b)/g,
+          (_, c: string) => `"\\u00${c === "a" ? "61" : "62"}`,
+        );
+        const expected = tricky.match(parsed).sort();
+        expect(tricky.matchJson(text).sort(), text).toEqual(expected);
+        expect(tricky.matchJson(escaped).sort(), escaped).toEqual(expected);
+      }),
+      { numRuns: 2000, seed: 5 },
+    );
+  });
+
   it("refuses text that is not JSON with JSON.parse's SyntaxError", () => {
     // Values at paths no pattern names are skipped, not checked: the broken ones here are read.
     const broken = [

@@ -141,12 +141,18 @@ export class JsonWalk {
     for (;;) {
       if (text.charCodeAt(pos) !== QUOTE) fail(pos);
       const start = pos + 1;
-      const end = this.stringEnd(text, start);
       // A key that equals a child's in place has no escapes; one that does not may have some.
-      let child = at.childAt(text, start, end);
-      if (child === undefined && this.escapes(start, end))
-        child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
-      pos = end + 1;
+      const found = at.childAt(text, start);
+      let child: PathNode | undefined;
+      if (found !== -1) {
+        child = at.childNodes[found];
+        pos = start + at.childKeys[found]!.length + 1;
+      } else {
+        const end = this.stringEnd(text, start);
+        if (this.escapes(start, end))
+          child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
+        pos = end + 1;
+      }
       if (text.charCodeAt(pos) !== COLON) {
         pos = skipSpace(text, pos);
         if (text.charCodeAt(pos) !== COLON) fail(pos);

@@ -11,8 +11,13 @@ export class PathNode {
   childNodes: PathNode[] = [];
   /** Per child: whether plain objects inherit its key ("constructor"), so it needs `hasOwn`. */
   childInherited: boolean[] = [];
-  /** Per key length, the children whose key has that length (for walks over JSON text). */
-  private byLength: (number[] | undefined)[] = [];
+  /**
+   * For walks over JSON text: per first character (below 128; 128 for all others), the children
+   * whose key can be compared in place (no quote or backslash in it), each key followed by the
+   * closing quote.
+   */
+  private quotedByFirst: (readonly string[] | undefined)[] = [];
+  private childByFirst: (readonly number[] | undefined)[] = [];
   /** Whether anything below this node can be matched: an object here is worth walking. */
   hasChildren = false;
   /** Whether some condition names this path: its leaf values are recorded. */
@@ -32,18 +37,19 @@ export class PathNode {
     this.values[this.valueCount++] = value;
   }
 
-  /** The child keyed by `text[start, end)`, compared in place; undefined when there is none. */
-  childAt(text: string, start: number, end: number): PathNode | undefined {
-    const candidates = this.byLength[end - start];
-    if (candidates === undefined) return undefined;
-    next: for (let i = 0; i < candidates.length; i++) {
-      const child = candidates[i]!;
-      const key = this.childKeys[child]!;
-      for (let k = 0; k < key.length; k++)
-        if (key.charCodeAt(k) !== text.charCodeAt(start + k)) continue next;
-      return this.childNodes[child];
-    }
-    return undefined;
+  /**
+   * The number of the child (in `childNodes`) whose key, with its closing quote, starts at
+   * `text[start]`, compared in place: the key's text ends at `start + childKeys[i].length`.
+   * -1 when there is none; a key with escapes in the text is never found here.
+   */
+  childAt(text: string, start: number): number {
+    const code = text.charCodeAt(start);
+    const first = code < 128 ? code : 128;
+    const quoted = this.quotedByFirst[first];
+    if (quoted === undefined) return -1;
+    for (let i = 0; i < quoted.length; i++)
+      if (text.startsWith(quoted[i]!, start)) return this.childByFirst[first]![i]!;
+    return -1;
   }
 
   /** Fixes the arrays walks read; call after the last change to the tree. */
@@ -52,8 +58,19 @@ export class PathNode {
     this.childNodes = [...this.children.values()];
     this.hasChildren = this.childKeys.length > 0;
     this.childInherited = this.childKeys.map((key) => key in Object.prototype);
-    this.byLength = [];
-    this.childKeys.forEach((key, i) => (this.byLength[key.length] ??= []).push(i));
+    const quoted: string[][] = [];
+    const numbers: number[][] = [];
+    this.childKeys.forEach((key, i) => {
+      // The empty key starts with its closing quote.
+      const code = key === "" ? 0x22 : key.charCodeAt(0);
+      const first = code < 128 ? code : 128;
+      // A quote or backslash in a key is escaped in the text: such keys are never in place.
+      if (key.includes('"') || key.includes("\\")) return;
+      (quoted[first] ??= []).push(`${key}"`);
+      (numbers[first] ??= []).push(i);
+    });
+    this.quotedByFirst = Array.from({ length: 129 }, (_, c) => quoted[c]);
+    this.childByFirst = Array.from({ length: 129 }, (_, c) => numbers[c]);
     for (const child of this.childNodes) child.freeze();
   }
 
