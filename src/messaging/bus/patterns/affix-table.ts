@@ -1,3 +1,5 @@
+import { extendHash } from "./text-hash.js";
+
 /** An affix and the items filed under it. */
 interface Affix<T> {
   readonly text: string;
@@ -33,7 +35,7 @@ export class AffixTable<T> {
     }
     let hash = 0;
     for (let read = 0; read < affix.length; read++)
-      hash = step(hash, affix.charCodeAt(this.fromEnd ? affix.length - 1 - read : read));
+      hash = extendHash(hash, affix.charCodeAt(this.fromEnd ? affix.length - 1 - read : read));
     let bucket = table.get(hash);
     if (bucket === undefined) table.set(hash, (bucket = []));
     const same = bucket.find((entry) => entry.text === affix);
@@ -58,7 +60,7 @@ export class AffixTable<T> {
       const length = lengths[i]!;
       if (length > size) break;
       for (; read < length; read++)
-        hash = step(hash, value.charCodeAt(fromEnd ? size - 1 - read : read));
+        hash = extendHash(hash, value.charCodeAt(fromEnd ? size - 1 - read : read));
       const bucket = this.tables[i]!.get(hash);
       if (bucket === undefined) continue;
       for (let b = 0; b < bucket.length; b++) {
@@ -69,9 +71,4 @@ export class AffixTable<T> {
     }
     return count;
   }
-}
-
-/** Extends a hash by one character; kept within small integers so Map keys stay unboxed. */
-function step(hash: number, c: number): number {
-  return (Math.imul(hash, 31) + c) & 0x3fffffff;
 }

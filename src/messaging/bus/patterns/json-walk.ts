@@ -1,4 +1,5 @@
 import type { PathNode } from "./path-node.js";
+import { extendHash } from "./text-hash.js";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -141,18 +142,22 @@ export class JsonWalk {
     for (;;) {
       if (text.charCodeAt(pos) !== QUOTE) fail(pos);
       const start = pos + 1;
-      // A key that equals a child's in place has no escapes; one that does not may have some.
-      const found = at.childAt(text, start);
-      let child: PathNode | undefined;
-      if (found !== -1) {
-        child = at.childNodes[found];
-        pos = start + at.childKeys[found]!.length + 1;
-      } else {
-        const end = this.stringEnd(text, start);
-        if (this.escapes(start, end))
-          child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
-        pos = end + 1;
+      // The key's end and its hash in one pass; a key with escapes is decoded instead.
+      let end = start;
+      let hash = 0;
+      let k = 0;
+      for (; end < text.length; end++) {
+        k = text.charCodeAt(end);
+        if (k === QUOTE || k === BACKSLASH) break;
+        hash = extendHash(hash, k);
       }
+      let child: PathNode | undefined;
+      if (k === QUOTE) child = at.childAt(text, start, end, hash);
+      else {
+        end = this.stringEnd(text, start);
+        child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
+      }
+      pos = end + 1;
       if (text.charCodeAt(pos) !== COLON) {
         pos = skipSpace(text, pos);
         if (text.charCodeAt(pos) !== COLON) fail(pos);

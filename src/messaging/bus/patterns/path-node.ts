@@ -1,4 +1,5 @@
 import type { Scalar } from "./pattern.js";
+import { hashOf } from "./text-hash.js";
 
 /**
  * A node of the tree of field paths the patterns of an index mention. A walk over an event
@@ -12,12 +13,11 @@ export class PathNode {
   /** Per child: whether plain objects inherit its key ("constructor"), so it needs `hasOwn`. */
   childInherited: boolean[] = [];
   /**
-   * For walks over JSON text: per first character (below 128; 128 for all others), the children
-   * whose key can be compared in place (no quote or backslash in it), each key followed by the
-   * closing quote.
+   * For walks over JSON text: the children by the hash of their key (`extendHash`), open
+   * addressing with linear probing; each slot holds a child's number plus one, 0 when empty.
    */
-  private quotedByFirst: (readonly string[] | undefined)[] = [];
-  private childByFirst: (readonly number[] | undefined)[] = [];
+  private keySlots = new Int32Array(1);
+  private keyHashes: number[] = [];
   /** Whether anything below this node can be matched: an object here is worth walking. */
   hasChildren = false;
   /** Whether some condition names this path: its leaf values are recorded. */
@@ -38,18 +38,22 @@ export class PathNode {
   }
 
   /**
-   * The number of the child (in `childNodes`) whose key, with its closing quote, starts at
-   * `text[start]`, compared in place: the key's text ends at `start + childKeys[i].length`.
-   * -1 when there is none; a key with escapes in the text is never found here.
+   * The child whose key is `text[start, end)`, whose hash is `hash`, compared in place (the
+   * text of the key must have no escapes); undefined when there is none.
    */
-  childAt(text: string, start: number): number {
-    const code = text.charCodeAt(start);
-    const first = code < 128 ? code : 128;
-    const quoted = this.quotedByFirst[first];
-    if (quoted === undefined) return -1;
-    for (let i = 0; i < quoted.length; i++)
-      if (text.startsWith(quoted[i]!, start)) return this.childByFirst[first]![i]!;
-    return -1;
+  childAt(text: string, start: number, end: number, hash: number): PathNode | undefined {
+    const slots = this.keySlots;
+    const mask = slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const child = slots[slot]! - 1;
+      if (child === -1) return undefined;
+      if (this.keyHashes[child] !== hash) continue;
+      const key = this.childKeys[child]!;
+      if (key.length !== end - start) continue;
+      let k = 0;
+      while (k < key.length && key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
+      if (k === key.length) return this.childNodes[child];
+    }
   }
 
   /** Fixes the arrays walks read; call after the last change to the tree. */
@@ -58,19 +62,15 @@ export class PathNode {
     this.childNodes = [...this.children.values()];
     this.hasChildren = this.childKeys.length > 0;
     this.childInherited = this.childKeys.map((key) => key in Object.prototype);
-    const quoted: string[][] = [];
-    const numbers: number[][] = [];
-    this.childKeys.forEach((key, i) => {
-      // The empty key starts with its closing quote.
-      const code = key === "" ? 0x22 : key.charCodeAt(0);
-      const first = code < 128 ? code : 128;
-      // A quote or backslash in a key is escaped in the text: such keys are never in place.
-      if (key.includes('"') || key.includes("\\")) return;
-      (quoted[first] ??= []).push(`${key}"`);
-      (numbers[first] ??= []).push(i);
+    this.keyHashes = this.childKeys.map(hashOf);
+    let size = 2;
+    while (size < this.childKeys.length * 2) size *= 2;
+    this.keySlots = new Int32Array(size);
+    this.keyHashes.forEach((hash, child) => {
+      let slot = hash & (size - 1);
+      while (this.keySlots[slot] !== 0) slot = (slot + 1) & (size - 1);
+      this.keySlots[slot] = child + 1;
     });
-    this.quotedByFirst = Array.from({ length: 129 }, (_, c) => quoted[c]);
-    this.childByFirst = Array.from({ length: 129 }, (_, c) => numbers[c]);
     for (const child of this.childNodes) child.freeze();
   }
 
