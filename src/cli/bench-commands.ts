@@ -419,6 +419,12 @@ export function registerBenchCommands(program: Command): void {
       300,
     )
     .option("--match-ms <ms>", "length of each matching loop", positiveInt, 3000)
+    .option(
+      "--warmup-ms <ms>",
+      "untimed matching before each matching loop (0 before 2026-12-02)",
+      nonNegativeInt,
+      2000,
+    )
     .option("--num-events <n>", "events put in the end-to-end phase", positiveInt, 100_000)
     .option("--producers <n>", "concurrent putEvents callers (10 entries each)", positiveInt, 8)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
@@ -428,6 +434,7 @@ export function registerBenchCommands(program: Command): void {
           rules: number;
           e2eRules: number;
           matchMs: number;
+          warmupMs: number;
           numEvents: number;
           producers: number;
           fsync: FsyncMode;
@@ -442,6 +449,7 @@ export function registerBenchCommands(program: Command): void {
                 rules: opts.rules,
                 e2eRules: opts.e2eRules,
                 matchMs: opts.matchMs,
+                warmupMs: opts.warmupMs,
                 numEvents: opts.numEvents,
                 producers: opts.producers,
                 fsync: opts.fsync,

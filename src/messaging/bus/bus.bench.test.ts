@@ -5,7 +5,7 @@ import { runBusBench } from "./bus.bench.js";
 describe("sluice bench bus", () => {
   it("matches, puts every event through to the queue and reports per second and per CPU second", async () => {
     const result = (await runBusBench(
-      { rules: 50, e2eRules: 20, matchMs: 20, numEvents: 40, producers: 2 },
+      { rules: 50, e2eRules: 20, matchMs: 20, warmupMs: 10, numEvents: 40, producers: 2 },
       true,
     )) as {
       matching: Record<string, number>;
