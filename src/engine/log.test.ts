@@ -177,6 +177,21 @@ describe("Log append and read", () => {
 });
 
 describe("Log handing batch buffers back to their writer", () => {
+  it("holds at most tailCacheBatches batches in memory (1024 by default), however small", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    const released: Buffer[] = [];
+    for (let i = 0; i < 1100; i++) {
+      const b = encodeBatch([{ value: Buffer.of(i & 0xff) }], {
+        baseOffset: 0,
+        defaultTimestamp: 1_000 + i,
+      });
+      await log.appendRawBatch(b, "data", "encoded-here", (x) => void released.push(x));
+    }
+    // Far under the 8 MiB byte bound: only the count lets the oldest 76 go.
+    expect(released).toHaveLength(1100 - 1024);
+    await log.close();
+  });
+
   it("gives back a batch built here once the tail cache lets it go unread, never one a reader saw", async () => {
     const log = await openSim(new SimulatedFileSystem(), { tailCacheBytes: 400 });
     const released: Buffer[] = [];

@@ -137,7 +137,7 @@ export class Log implements CompactableLog {
     name: string,
     faults: FaultSeams,
   ) {
-    this.tailCache = new TailCache(options.tailCacheBytes);
+    this.tailCache = new TailCache(options.tailCacheBytes, options.tailCacheBatches);
     this.lastSyncAt = clock.now();
     this.faults = faults;
     const labels = { log: name };
