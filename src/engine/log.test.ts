@@ -176,6 +176,16 @@ describe("Log append and read", () => {
   });
 });
 
+describe("Log reading from the file in chunks", () => {
+  it("reads batches that straddle the end of a chunk whole, from the next chunk", async () => {
+    const log = await openSim(new SimulatedFileSystem(), { tailCacheBytes: 0 });
+    // 5 KiB batches: the first 16 KiB chunk ends inside the fourth.
+    for (let i = 0; i < 12; i++) await log.append([{ value: Buffer.alloc(5000, i) }]);
+    const values = log.read(0, { maxBytes: 1024 * 1024 }).map((r) => r.value![0]);
+    expect(values).toEqual([...Array(12).keys()]);
+  });
+});
+
 describe("Log handing batch buffers back to their writer", () => {
   it("holds at most tailCacheBatches batches in memory (1024 by default), however small", async () => {
     const log = await openSim(new SimulatedFileSystem());
