@@ -4,6 +4,7 @@ import {
   type FileSystem,
   type FsyncPolicy,
   type Log,
+  BATCH_HEADER_BYTES,
   type LogRecord,
   RecordBatchBuilder,
   type RecordInput,
@@ -100,12 +101,13 @@ interface DedupEntry extends SendOutcome {
 }
 
 /**
- * A queue builds each turn's batch in a scratch buffer of its own, of this size to start with
- * (grown for larger batches; kept up to four times this), then copies the batch out into a
- * buffer of exactly its size: one allocation per batch (from Node's pool when small), none per
- * record, and no growing buffer copied over and over.
+ * A queue builds each turn's batch in one buffer of its own, this size, and hands it to the
+ * log as it is: no copy, no allocation per batch. Its log keeps no tail cache (receives are
+ * answered from hot bodies, colder reads from the file), so the log lets go of the batch as
+ * soon as it is written and hands the buffer back for the next turn. A batch that outgrows it
+ * is built in a larger buffer of its own (kept whole up to this size: see RecordBatchBuilder).
  */
-const SCRATCH_BYTES = 16 * 1024;
+const SCRATCH_BYTES = 4096;
 
 /** This turn's records go to the log at once past this size (a batch stays far below its limit). */
 const PENDING_FLUSH_BYTES = 1024 * 1024;
@@ -187,8 +189,14 @@ export class DurableQueue {
   private readAhead = new Map<number, LogRecord>();
   /** Records appended in this event-loop turn, encoded, not yet handed to the log (`append`). */
   private pending: RecordBatchBuilder | undefined;
-  /** Where each turn's batch is built before it is copied out (see SCRATCH_BYTES). */
-  private scratch: Buffer | undefined;
+  /** Where the next turn's batch is built (see SCRATCH_BYTES); undefined while the log holds it. */
+  private scratch: Buffer | undefined = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  /** The scratch buffer this turn's batch was begun in. */
+  private lentScratch: Buffer | undefined;
+  /** The log's release of a batch built in the scratch buffer: it is free for the next turn. */
+  private readonly takeBackScratch = (batch: Buffer): void => {
+    if (batch.buffer === this.lentScratch?.buffer) this.scratch = this.lentScratch;
+  };
   /** Timestamps given to records never go back (the clock may). */
   private lastTimestamp = 0;
   private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
@@ -234,6 +242,9 @@ export class DurableQueue {
     const log = await openLog(dir, {
       ...logOptions,
       segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
+      // See SCRATCH_BYTES: batches are not kept in memory after they are written (a cache of
+      // them would also outlive young-generation collections and lengthen their pauses).
+      tailCacheBytes: 0,
       // A 1 MiB message plus its metadata, binary attributes in base64 JSON.
       maxRecordBytes: 4 * MAX_MESSAGE_SIZE,
     });
@@ -502,7 +513,16 @@ export class DurableQueue {
   }
 
   private builder(): RecordBatchBuilder {
-    return (this.pending ??= new RecordBatchBuilder(SCRATCH_BYTES, this.scratch));
+    if (this.pending !== undefined) return this.pending;
+    // In reuse mode a batch in a buffer of SCRATCH_BYTES is never copied out by `finish`.
+    const scratch = this.scratch ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    this.scratch = undefined;
+    this.lentScratch = scratch;
+    return (this.pending = new RecordBatchBuilder(
+      SCRATCH_BYTES - BATCH_HEADER_BYTES,
+      scratch,
+      true,
+    ));
   }
 
   private timestamp(): number {
@@ -557,11 +577,17 @@ export class DurableQueue {
     this.pendingWrittenDone = undefined;
     const count = builder.recordCount;
     const end = this.log.logEndOffset;
-    // Copied out of the scratch buffer: the log gives it its offsets and keeps it.
     const batch = builder.finish({ baseOffset: end, defaultTimestamp: this.lastTimestamp });
-    // A buffer grown for a large message is let go.
-    this.scratch = builder.buffer.length <= 4 * SCRATCH_BYTES ? builder.buffer : undefined;
-    const appended = this.log.appendRawBatch(batch, "data", "encoded-here");
+    // Built in the scratch buffer: lent to the log, which hands it back once written (the
+    // builder reads no more of it). Grown past it: the scratch buffer is free already.
+    const inScratch = builder.buffer === this.lentScratch;
+    if (!inScratch) this.scratch = this.lentScratch;
+    const appended = this.log.appendRawBatch(
+      batch,
+      "data",
+      "encoded-here",
+      inScratch ? this.takeBackScratch : undefined,
+    );
     appended.then(done.resolve, done.reject);
     if (this.compactionTimer === undefined) this.armCompaction();
     // The log writes synchronously: its end moved, or the append failed (and says why).
