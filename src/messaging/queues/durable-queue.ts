@@ -141,6 +141,15 @@ export interface StoredMessage {
   readonly bodyMd5?: string | undefined;
 }
 
+/** One message read back, in parts; `index`: its place in the messages asked for. */
+export type StoredMessageVisitor = (
+  state: QueuedMessage,
+  meta: MessageHeader,
+  body: string,
+  bodyMd5: string | undefined,
+  index: number,
+) => void;
+
 export interface DurableQueueOptions {
   readonly clock: Clock;
   readonly fsync: FsyncPolicy;
@@ -604,13 +613,25 @@ export class DurableQueue {
    */
   read(messages: readonly QueuedMessage[], keepHot = false): StoredMessage[] {
     const stored = new Array<StoredMessage>(messages.length);
+    this.readEach(messages, keepHot, (state, meta, body, bodyMd5, i) => {
+      stored[i] = { state, meta, body, bodyMd5 };
+    });
+    return stored;
+  }
+
+  /** `read` for a receive: each message's parts handed to `visit`, no object made per message. */
+  readEach(
+    messages: readonly QueuedMessage[],
+    keepHot: boolean,
+    visit: StoredMessageVisitor,
+  ): void {
     let cold: number[] | undefined;
     for (let i = 0; i < messages.length; i++) {
       const state = messages[i]!;
       const hot = state.hot;
       if (hot === undefined) (cold ??= []).push(i);
       else {
-        stored[i] = { state, meta: hot.meta, body: hot.body, bodyMd5: hot.bodyMd5 };
+        visit(state, hot.meta, hot.body, hot.bodyMd5, i);
         if (keepHot) continue;
         state.hot = undefined;
         this.state.hotBodies.give(hot.bytes);
@@ -621,10 +642,9 @@ export class DurableQueue {
       for (const i of cold) {
         const state = messages[i]!;
         const record = records.get(state.offset)!;
-        stored[i] = { state, meta: readHeader(record), body: record.value?.toString("utf8") ?? "" };
+        visit(state, readHeader(record), record.value?.toString("utf8") ?? "", undefined, i);
       }
     }
-    return stored;
   }
 
   private readRecords(wanted: readonly number[]): Map<number, LogRecord> {
