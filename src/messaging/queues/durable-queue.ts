@@ -101,13 +101,16 @@ interface DedupEntry extends SendOutcome {
 }
 
 /**
- * A queue builds each turn's batch in one buffer of its own, this size, and hands it to the
- * log as it is: no copy, no allocation per batch. Its log keeps no tail cache (receives are
- * answered from hot bodies, colder reads from the file), so the log lets go of the batch as
- * soon as it is written and hands the buffer back for the next turn. A batch that outgrows it
- * is built in a larger buffer of its own (kept whole up to this size: see RecordBatchBuilder).
+ * A queue builds each turn's batch in one buffer of its own and hands it to the log as it is:
+ * no copy, no allocation per batch. Its log keeps no tail cache (receives are answered from hot
+ * bodies, colder reads from the file), so the log lets go of the batch as soon as it is written
+ * and hands the buffer back for the next turn. The buffer starts at this size (a batch in it is
+ * never trimmed by a copy: see RecordBatchBuilder.finish); a batch that outgrows it grows into
+ * a larger one, kept for the next turns (bulk sends) up to MAX_SCRATCH_BYTES, until a batch
+ * uses less than half of it (then `finish` copies it out, and the next starts small again).
  */
 const SCRATCH_BYTES = 4096;
+const MAX_SCRATCH_BYTES = 64 * 1024;
 
 /** This turn's records go to the log at once past this size (a batch stays far below its limit). */
 const PENDING_FLUSH_BYTES = 1024 * 1024;
@@ -200,9 +203,9 @@ export class DurableQueue {
   private pending: RecordBatchBuilder | undefined;
   /** Where the next turn's batch is built (see SCRATCH_BYTES); undefined while the log holds it. */
   private scratch: Buffer | undefined = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-  /** The scratch buffer this turn's batch was begun in. */
+  /** The buffer this turn's batch was begun in, then the one the log holds the batch in. */
   private lentScratch: Buffer | undefined;
-  /** The log's release of a batch built in the scratch buffer: it is free for the next turn. */
+  /** The log's release of a batch built in the lent buffer: it is free for the next turn. */
   private readonly takeBackScratch = (batch: Buffer): void => {
     if (batch.buffer === this.lentScratch?.buffer) this.scratch = this.lentScratch;
   };
@@ -523,7 +526,6 @@ export class DurableQueue {
 
   private builder(): RecordBatchBuilder {
     if (this.pending !== undefined) return this.pending;
-    // In reuse mode a batch in a buffer of SCRATCH_BYTES is never copied out by `finish`.
     const scratch = this.scratch ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     this.scratch = undefined;
     this.lentScratch = scratch;
@@ -587,16 +589,21 @@ export class DurableQueue {
     const count = builder.recordCount;
     const end = this.log.logEndOffset;
     const batch = builder.finish({ baseOffset: end, defaultTimestamp: this.lastTimestamp });
-    // Built in the scratch buffer: lent to the log, which hands it back once written (the
-    // builder reads no more of it). Grown past it: the scratch buffer is free already.
-    const inScratch = builder.buffer === this.lentScratch;
-    if (!inScratch) this.scratch = this.lentScratch;
-    const appended = this.log.appendRawBatch(
-      batch,
-      "data",
-      "encoded-here",
-      inScratch ? this.takeBackScratch : undefined,
-    );
+    const lent = this.lentScratch!;
+    const built = builder.buffer; // the lent buffer, or the larger one the batch grew into
+    let release: ((batch: Buffer) => void) | undefined;
+    if (batch.buffer !== built.buffer)
+      // Copied out of a large buffer it used little of: the next turn starts small again.
+      this.scratch = lent.length > SCRATCH_BYTES ? Buffer.allocUnsafeSlow(SCRATCH_BYTES) : lent;
+    else if (built.length > MAX_SCRATCH_BYTES)
+      this.scratch = lent; // grown for a large message
+    else {
+      // Lent to the log, which hands it back once written (the builder reads no more of it).
+      this.lentScratch = built;
+      if (built !== lent) this.scratch = undefined;
+      release = this.takeBackScratch;
+    }
+    const appended = this.log.appendRawBatch(batch, "data", "encoded-here", release);
     appended.then(done.resolve, done.reject);
     if (this.compactionTimer === undefined) this.armCompaction();
     // The log writes synchronously: its end moved, or the append failed (and says why).
