@@ -7,6 +7,7 @@ import {
   BATCH_HEADER_BYTES,
   type LogRecord,
   RecordBatchBuilder,
+  type RecordHeader,
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
@@ -220,6 +221,9 @@ export class DurableQueue {
   private flushQueued = false;
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
+  /** The one header of a message record, refilled per message (no array or object each). */
+  private readonly headerSlot: Writable<RecordHeader> = { key: MESSAGE_HEADER_KEY, value: null };
+  private readonly headerSlots: readonly RecordHeader[] = [this.headerSlot];
 
   readonly metrics: QueueMetrics;
 
@@ -519,9 +523,10 @@ export class DurableQueue {
 
   /** Adds a message record to this turn's batch, its body encoded straight into it. */
   private appendMessage(body: string, header: MessageHeader): void {
-    this.builder().append(MESSAGE_KEY, body, this.timestamp(), [
-      { key: MESSAGE_HEADER_KEY, value: encodeHeader(header) },
-    ]);
+    const slot = this.headerSlot;
+    slot.value = encodeHeader(header);
+    this.builder().append(MESSAGE_KEY, body, this.timestamp(), this.headerSlots);
+    slot.value = null; // the builder copied it
   }
 
   private builder(): RecordBatchBuilder {
