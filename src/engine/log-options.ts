@@ -37,6 +37,12 @@ export interface LogOptions {
   readonly deleteRetentionMs?: number;
   /** Bytes of the newest batches kept in memory to serve tail reads (default 8 MiB). */
   readonly tailCacheBytes?: number;
+  /**
+   * At most this many batches in the tail cache (default 1024): with tiny batches the byte
+   * bound alone would keep tens of thousands of buffers, which the garbage collector then
+   * promotes and marks.
+   */
+  readonly tailCacheBatches?: number;
   readonly compression?: CompressionName;
   readonly clock?: Clock;
   readonly fs?: FileSystem;
@@ -59,6 +65,7 @@ export interface ResolvedLogOptions {
   readonly maintenanceIntervalMs: number;
   readonly deleteRetentionMs: number;
   readonly tailCacheBytes: number;
+  readonly tailCacheBatches: number;
   readonly compressionId: number;
 }
 
@@ -117,6 +124,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
       0,
     ),
     tailCacheBytes: positiveInt("tailCacheBytes", options.tailCacheBytes, 8 * 1024 * 1024, 0),
+    tailCacheBatches: positiveInt("tailCacheBatches", options.tailCacheBatches, 1024, 0),
     compressionId: CompressionCodec[compression],
   };
 }

@@ -176,7 +176,32 @@ describe("Log append and read", () => {
   });
 });
 
+describe("Log reading from the file in chunks", () => {
+  it("reads batches that straddle the end of a chunk whole, from the next chunk", async () => {
+    const log = await openSim(new SimulatedFileSystem(), { tailCacheBytes: 0 });
+    // 5 KiB batches: the first 16 KiB chunk ends inside the fourth.
+    for (let i = 0; i < 12; i++) await log.append([{ value: Buffer.alloc(5000, i) }]);
+    const values = log.read(0, { maxBytes: 1024 * 1024 }).map((r) => r.value![0]);
+    expect(values).toEqual([...Array(12).keys()]);
+  });
+});
+
 describe("Log handing batch buffers back to their writer", () => {
+  it("holds at most tailCacheBatches batches in memory (1024 by default), however small", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    const released: Buffer[] = [];
+    for (let i = 0; i < 1100; i++) {
+      const b = encodeBatch([{ value: Buffer.of(i & 0xff) }], {
+        baseOffset: 0,
+        defaultTimestamp: 1_000 + i,
+      });
+      await log.appendRawBatch(b, "data", "encoded-here", (x) => void released.push(x));
+    }
+    // Far under the 8 MiB byte bound: only the count lets the oldest 76 go.
+    expect(released).toHaveLength(1100 - 1024);
+    await log.close();
+  });
+
   it("gives back a batch built here once the tail cache lets it go unread, never one a reader saw", async () => {
     const log = await openSim(new SimulatedFileSystem(), { tailCacheBytes: 400 });
     const released: Buffer[] = [];

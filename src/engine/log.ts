@@ -15,6 +15,7 @@ import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./l
 import {
   type BatchHeader,
   type BatchProducer,
+  batchFits,
   checkBatch,
   emptyRecordView,
   logRecord,
@@ -137,7 +138,7 @@ export class Log implements CompactableLog {
     name: string,
     faults: FaultSeams,
   ) {
-    this.tailCache = new TailCache(options.tailCacheBytes);
+    this.tailCache = new TailCache(options.tailCacheBytes, options.tailCacheBatches);
     this.lastSyncAt = clock.now();
     this.faults = faults;
     const labels = { log: name };
@@ -764,11 +765,9 @@ export class Log implements CompactableLog {
         chunkBytes = Math.min(chunkBytes * 2, 4 * 1024 * 1024);
         let at = 0;
         while (at < chunk.length) {
+          if (at > 0 && !batchFits(chunk, at)) break; // continues in the next chunk
           const header = checkBatch(chunk, at);
-          if (header instanceof SluiceError) {
-            if (header.message.startsWith("truncated") && at > 0) break; // continues in the next chunk
-            throw segment.corruptAt(position + at, header);
-          }
+          if (header instanceof SluiceError) throw segment.corruptAt(position + at, header);
           if (header.baseOffset >= limit) return;
           visited += header.sizeBytes;
           if (!visit(chunk, at, header) || visited >= maxBytes) return;

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SluiceError } from "../errors/index.js";
 import type { LogRecord } from "./record.js";
 import {
+  batchFits,
   type BatchHeader,
   BATCH_HEADER_BYTES,
   checkBatch,
@@ -224,5 +225,20 @@ describe("zig-zag varints", () => {
 
   it("refuses a varint longer than 10 bytes", () => {
     expect(readVarint(Buffer.alloc(12, 0xff), { pos: 0 }, 12)).toBeUndefined();
+  });
+});
+
+describe("batchFits", () => {
+  it("tells a batch whole in the buffer from one cut short, header or body", () => {
+    const batch = encodeBatch([{ value: Buffer.from("v") }], {
+      baseOffset: 0,
+      defaultTimestamp: 1,
+    });
+    const two = Buffer.concat([batch, batch]);
+    expect(batchFits(two, 0)).toBe(true);
+    expect(batchFits(two, batch.length)).toBe(true);
+    expect(batchFits(two.subarray(0, two.length - 1), batch.length)).toBe(false);
+    expect(batchFits(two.subarray(0, batch.length + 11), batch.length)).toBe(false);
+    expect(batchFits(two, batch.length, two.length - 1)).toBe(false);
   });
 });

@@ -385,6 +385,18 @@ function corrupt(message: string, details: Record<string, unknown>): SluiceError
 }
 
 /**
+ * Whether the batch at `pos` lies whole before `end`, from its length field alone: a reader of
+ * file chunks asks this of a batch that may continue in the next chunk, with no error value
+ * built each time. A false answer for garbage is caught by the check of the next chunk.
+ */
+export function batchFits(buf: Buffer, pos: number, end = buf.length): boolean {
+  return (
+    end - pos >= BATCH_LOG_OVERHEAD &&
+    pos + BATCH_LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH) <= end
+  );
+}
+
+/**
  * Reads the fixed header of the batch at `pos`, checking only what can be checked without the
  * body: enough bytes for the header, a sane length, the magic byte. Returns an error value
  * (never throws) so scanners can tell a torn tail from garbage.

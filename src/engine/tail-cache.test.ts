@@ -47,3 +47,14 @@ describe("TailCache handing buffers back", () => {
     expect(reading.next().done).toBe(true);
   });
 });
+
+describe("TailCache bounds", () => {
+  it("keeps at most maxBatches batches however small they are, the oldest falling out first", () => {
+    const released: number[] = [];
+    const cache = new TailCache(1024 * 1024, 3);
+    for (let i = 0; i < 10; i++) cache.add(batch(10), i, i, () => void released.push(i));
+    expect(released).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(cache.from(6, 1000)).toBeUndefined();
+    expect([...cache.from(7, 1000)!]).toHaveLength(3);
+  });
+});

@@ -5,7 +5,8 @@ export type BatchRelease = (batch: Buffer) => void;
 
 /**
  * The newest batches of the active segment, kept in memory so consumers that follow the tail
- * read without touching the file. Bounded by bytes; the oldest batches fall out first.
+ * read without touching the file. Bounded by bytes and by batch count; the oldest batches fall
+ * out first.
  *
  * A batch added with a `release` callback gets it back when it falls out (or the cache is
  * cleared), provided no reader was ever handed it: the writer may then reuse that memory for
@@ -20,10 +21,13 @@ export class TailCache {
   private head = 0;
   private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxBatches = Number.POSITIVE_INFINITY,
+  ) {}
 
   add(batch: Buffer, baseOffset: number, lastOffset: number, release?: BatchRelease): void {
-    if (this.maxBytes === 0) {
+    if (this.maxBytes === 0 || this.maxBatches === 0) {
       release?.(batch);
       return;
     }
@@ -32,7 +36,10 @@ export class TailCache {
     this.lastOffsets.push(lastOffset);
     this.releases.push(release);
     this.bytes += batch.length;
-    while (this.bytes > this.maxBytes && this.head < this.batches.length - 1) {
+    while (
+      (this.bytes > this.maxBytes || this.batches.length - this.head > this.maxBatches) &&
+      this.head < this.batches.length - 1
+    ) {
       this.bytes -= this.batches[this.head]!.length;
       this.drop(this.head);
       this.head++;

@@ -2,7 +2,6 @@ import type { Timer } from "../../time/index.js";
 import type { GroupCoordinator } from "./group-coordinator.js";
 import type { JoinRequest, MemberView } from "./group-membership.js";
 import { type AssignedPartition, GroupMemberConsumer } from "./group-member-consumer.js";
-import { keepProcessAlive } from "./keep-alive.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import type { PartitionLog } from "./partition-log.js";
 import type { TopicBroker } from "./topic-broker.js";
@@ -160,38 +159,77 @@ export class EmbeddedConsumer extends GroupMemberConsumer<AssignedPartition> {
   /**
    * Waits for records on any assigned partition, the deadline, the next heartbeat (to look at
    * the group again) or `signal`, whichever comes first. Polls that find nothing come here at
-   * the record rate when the consumer keeps up, so it costs one promise, no abort controller.
+   * the record rate when the consumer keeps up, so a wait allocates one promise: the wake
+   * function, the partitions it watches and the timer are the consumer's own and reused.
    */
   protected waitForRecords(deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    const clock = this.clock;
-    return new Promise<void>((resolve) => {
-      const cancels: Array<() => void> = [];
-      let waiting = true;
-      const wake = (): void => {
-        if (!waiting) return;
-        waiting = false;
-        for (const cancel of cancels) cancel();
-        timer?.cancel();
-        release();
-        signal?.removeEventListener("abort", wake);
-        resolve();
-      };
-      const release = keepProcessAlive();
-      const wakeAt = Math.min(deadline, clock.now() + this.options.heartbeatIntervalMs);
-      let timer: Timer | undefined;
-      signal?.addEventListener("abort", wake, { once: true });
-      if (signal?.aborted === true) wake();
-      for (const a of this.assigned.values()) {
-        if (!waiting) break;
-        if (a.paused || a.position === undefined) continue;
-        cancels.push(
-          this.broker
-            .partitionLog(a.tp.topic, a.tp.partition)
-            .whenRecords(a.position, this.options.isolationLevel, wake),
-        );
+    if (signal?.aborted === true) return Promise.resolve();
+    const isolation = this.options.isolationLevel;
+    for (const a of this.assigned.values()) {
+      if (a.paused || a.position === undefined) continue;
+      const log = this.broker.partitionLog(a.tp.topic, a.tp.partition);
+      if (log.hasRecordsFor(a.position, isolation)) {
+        this.stopWatching();
+        return Promise.resolve();
       }
-      if (waiting) timer = clock.setTimer(Math.max(0, wakeAt - clock.now()), wake);
+      log.watch(this.wake);
+      this.watched.push(log);
+    }
+    const now = this.clock.now();
+    const wakeAt = Math.min(deadline, now + this.options.heartbeatIntervalMs);
+    // A timer armed for an earlier wait stays when it fires no later than this one must: it
+    // wakes this wait early at worst, and `poll` waits again until its deadline.
+    if (this.waitTimer === undefined || this.waitTimerAt > wakeAt) {
+      this.waitTimer?.cancel();
+      this.waitTimerAt = wakeAt;
+      this.waitTimer = this.clock.setTimer(Math.max(0, wakeAt - now), this.onWaitTimer, {
+        keepAlive: true,
+      });
+    } else this.waitTimer.setKeepAlive?.(true);
+    if (signal !== undefined) {
+      this.waitSignal = signal;
+      signal.addEventListener("abort", this.wake, { once: true });
+    }
+    return new Promise<void>((resolve) => {
+      const other = this.waitResolve; // a concurrent poll: one wake ends both waits
+      this.waitResolve =
+        other === undefined
+          ? resolve
+          : () => {
+              other();
+              resolve();
+            };
     });
+  }
+
+  private waitResolve: (() => void) | undefined;
+  private waitSignal: AbortSignal | undefined;
+  private waitTimer: Timer | undefined;
+  private waitTimerAt = Number.POSITIVE_INFINITY;
+  private readonly watched: PartitionLog[] = [];
+
+  /** Ends the current wait (records, timer, abort or close). */
+  private readonly wake = (): void => {
+    const resolve = this.waitResolve;
+    if (resolve === undefined) return;
+    this.waitResolve = undefined;
+    this.stopWatching();
+    // Between polls the timer must not hold the process open.
+    this.waitTimer?.setKeepAlive?.(false);
+    this.waitSignal?.removeEventListener("abort", this.wake);
+    this.waitSignal = undefined;
+    resolve();
+  };
+
+  private readonly onWaitTimer = (): void => {
+    this.waitTimer = undefined;
+    this.waitTimerAt = Number.POSITIVE_INFINITY;
+    this.wake();
+  };
+
+  private stopWatching(): void {
+    for (const log of this.watched) log.unwatch(this.wake);
+    this.watched.length = 0;
   }
 
   // ---------------------------------------------------------------- positions
@@ -209,6 +247,11 @@ export class EmbeddedConsumer extends GroupMemberConsumer<AssignedPartition> {
   }
 
   protected detach(): void {
+    // A poll still waiting keeps its timer and wakes on it, as it would have without close.
+    if (this.waitResolve === undefined) {
+      this.waitTimer?.cancel();
+      this.waitTimer = undefined;
+    }
     this.onClose(this);
   }
 }

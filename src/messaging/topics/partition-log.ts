@@ -83,6 +83,8 @@ export class PartitionLog {
   private guard: TransactionGuard | undefined;
   private acknowledgedEnd: number;
   private waiters: Array<() => void> = [];
+  /** Called at every advance and at close, until removed (see `watch`). */
+  private readonly watchers = new Set<() => void>();
   private pending = 0;
 
   private constructor(
@@ -411,6 +413,7 @@ export class PartitionLog {
     const waiting = this.waiters;
     this.waiters = [];
     for (const wake of waiting) wake();
+    for (const wake of this.watchers) wake();
   }
 
   /**
@@ -537,8 +540,7 @@ export class PartitionLog {
     let waiting = true;
     const check = (): void => {
       if (!waiting) return;
-      const end = isolation === "read_committed" ? this.lastStableOffset : this.acknowledgedEnd;
-      if (end > offset || this.log.isClosed) {
+      if (this.hasRecordsFor(offset, isolation)) {
         waiting = false;
         wake();
       } else this.waiters.push(check);
@@ -547,6 +549,28 @@ export class PartitionLog {
     return () => {
       waiting = false;
     };
+  }
+
+  /**
+   * Whether a reader at `offset` has records to read: the high watermark (read_committed: the
+   * last stable offset) is past it. True once the log is closed too, so nobody waits on it.
+   */
+  hasRecordsFor(offset: number, isolation: IsolationLevel): boolean {
+    const end = isolation === "read_committed" ? this.lastStableOffset : this.acknowledgedEnd;
+    return end > offset || this.log.isClosed;
+  }
+
+  /**
+   * Calls `wake` at every advance of the high watermark and when the log closes, until
+   * `unwatch(wake)`. A consumer that waits at the record rate registers one function it keeps,
+   * so a wait costs no closure or cancel function per partition (see `whenRecords`).
+   */
+  watch(wake: () => void): void {
+    this.watchers.add(wake);
+  }
+
+  unwatch(wake: () => void): void {
+    this.watchers.delete(wake);
   }
 
   offsetForTimestamp(timestampMs: number): number {
@@ -583,5 +607,6 @@ export class PartitionLog {
     const waiting = this.waiters;
     this.waiters = [];
     for (const wake of waiting) wake();
+    for (const wake of this.watchers) wake();
   }
 }
