@@ -531,18 +531,14 @@ export class NatsQueueService implements QueueService {
       if (taken.length > 0) {
         const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
         const messages = taken.map((m) =>
-          buildMessage(
-            { body: m.body, meta: fromJsonMeta(m.meta), state: queuedView(m, now) },
-            projection,
-            {
-              ...context,
-              receiptHandle: this.receipts.encode({
-                queueUid: queue.uid,
-                seq: m.seq,
-                receiveCount: m.receiveCount,
-              }),
-            },
-          ),
+          buildMessage(queuedView(m, now), fromJsonMeta(m.meta), m.body, undefined, projection, {
+            ...context,
+            receiptHandle: this.receipts.encode({
+              queueUid: queue.uid,
+              seq: m.seq,
+              receiveCount: m.receiveCount,
+            }),
+          }),
         );
         if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
         return { Messages: messages };

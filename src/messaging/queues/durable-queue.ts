@@ -4,8 +4,10 @@ import {
   type FileSystem,
   type FsyncPolicy,
   type Log,
+  BATCH_HEADER_BYTES,
   type LogRecord,
   RecordBatchBuilder,
+  type RecordHeader,
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
@@ -100,12 +102,16 @@ interface DedupEntry extends SendOutcome {
 }
 
 /**
- * A queue builds each turn's batch in a scratch buffer of its own, of this size to start with
- * (grown for larger batches; kept up to four times this), then copies the batch out into a
- * buffer of exactly its size: one allocation per batch (from Node's pool when small), none per
- * record, and no growing buffer copied over and over.
+ * A queue builds each turn's batch in one buffer of its own and hands it to the log as it is:
+ * no copy, no allocation per batch. Its log keeps no tail cache (receives are answered from hot
+ * bodies, colder reads from the file), so the log lets go of the batch as soon as it is written
+ * and hands the buffer back for the next turn. The buffer starts at this size (a batch in it is
+ * never trimmed by a copy: see RecordBatchBuilder.finish); a batch that outgrows it grows into
+ * a larger one, kept for the next turns (bulk sends) up to MAX_SCRATCH_BYTES, until a batch
+ * uses less than half of it (then `finish` copies it out, and the next starts small again).
  */
-const SCRATCH_BYTES = 16 * 1024;
+const SCRATCH_BYTES = 4096;
+const MAX_SCRATCH_BYTES = 64 * 1024;
 
 /** This turn's records go to the log at once past this size (a batch stays far below its limit). */
 const PENDING_FLUSH_BYTES = 1024 * 1024;
@@ -138,6 +144,15 @@ export interface StoredMessage {
   /** MD5 of the body, if it is known without hashing it again. */
   readonly bodyMd5?: string | undefined;
 }
+
+/** One message read back, in parts; `index`: its place in the messages asked for. */
+export type StoredMessageVisitor = (
+  state: QueuedMessage,
+  meta: MessageHeader,
+  body: string,
+  bodyMd5: string | undefined,
+  index: number,
+) => void;
 
 export interface DurableQueueOptions {
   readonly clock: Clock;
@@ -187,8 +202,14 @@ export class DurableQueue {
   private readAhead = new Map<number, LogRecord>();
   /** Records appended in this event-loop turn, encoded, not yet handed to the log (`append`). */
   private pending: RecordBatchBuilder | undefined;
-  /** Where each turn's batch is built before it is copied out (see SCRATCH_BYTES). */
-  private scratch: Buffer | undefined;
+  /** Where the next turn's batch is built (see SCRATCH_BYTES); undefined while the log holds it. */
+  private scratch: Buffer | undefined = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  /** The buffer this turn's batch was begun in, then the one the log holds the batch in. */
+  private lentScratch: Buffer | undefined;
+  /** The log's release of a batch built in the lent buffer: it is free for the next turn. */
+  private readonly takeBackScratch = (batch: Buffer): void => {
+    if (batch.buffer === this.lentScratch?.buffer) this.scratch = this.lentScratch;
+  };
   /** Timestamps given to records never go back (the clock may). */
   private lastTimestamp = 0;
   private pendingDone: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
@@ -200,6 +221,9 @@ export class DurableQueue {
   private flushQueued = false;
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
+  /** The one header of a message record, refilled per message (no array or object each). */
+  private readonly headerSlot: Writable<RecordHeader> = { key: MESSAGE_HEADER_KEY, value: null };
+  private readonly headerSlots: readonly RecordHeader[] = [this.headerSlot];
 
   readonly metrics: QueueMetrics;
 
@@ -234,6 +258,9 @@ export class DurableQueue {
     const log = await openLog(dir, {
       ...logOptions,
       segmentBytes: options.segmentBytes ?? 8 * 1024 * 1024,
+      // See SCRATCH_BYTES: batches are not kept in memory after they are written (a cache of
+      // them would also outlive young-generation collections and lengthen their pauses).
+      tailCacheBytes: 0,
       // A 1 MiB message plus its metadata, binary attributes in base64 JSON.
       maxRecordBytes: 4 * MAX_MESSAGE_SIZE,
     });
@@ -496,13 +523,22 @@ export class DurableQueue {
 
   /** Adds a message record to this turn's batch, its body encoded straight into it. */
   private appendMessage(body: string, header: MessageHeader): void {
-    this.builder().append(MESSAGE_KEY, body, this.timestamp(), [
-      { key: MESSAGE_HEADER_KEY, value: encodeHeader(header) },
-    ]);
+    const slot = this.headerSlot;
+    slot.value = encodeHeader(header);
+    this.builder().append(MESSAGE_KEY, body, this.timestamp(), this.headerSlots);
+    slot.value = null; // the builder copied it
   }
 
   private builder(): RecordBatchBuilder {
-    return (this.pending ??= new RecordBatchBuilder(SCRATCH_BYTES, this.scratch));
+    if (this.pending !== undefined) return this.pending;
+    const scratch = this.scratch ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    this.scratch = undefined;
+    this.lentScratch = scratch;
+    return (this.pending = new RecordBatchBuilder(
+      SCRATCH_BYTES - BATCH_HEADER_BYTES,
+      scratch,
+      true,
+    ));
   }
 
   private timestamp(): number {
@@ -557,11 +593,22 @@ export class DurableQueue {
     this.pendingWrittenDone = undefined;
     const count = builder.recordCount;
     const end = this.log.logEndOffset;
-    // Copied out of the scratch buffer: the log gives it its offsets and keeps it.
     const batch = builder.finish({ baseOffset: end, defaultTimestamp: this.lastTimestamp });
-    // A buffer grown for a large message is let go.
-    this.scratch = builder.buffer.length <= 4 * SCRATCH_BYTES ? builder.buffer : undefined;
-    const appended = this.log.appendRawBatch(batch, "data", "encoded-here");
+    const lent = this.lentScratch!;
+    const built = builder.buffer; // the lent buffer, or the larger one the batch grew into
+    let release: ((batch: Buffer) => void) | undefined;
+    if (batch.buffer !== built.buffer)
+      // Copied out of a large buffer it used little of: the next turn starts small again.
+      this.scratch = lent.length > SCRATCH_BYTES ? Buffer.allocUnsafeSlow(SCRATCH_BYTES) : lent;
+    else if (built.length > MAX_SCRATCH_BYTES)
+      this.scratch = lent; // grown for a large message
+    else {
+      // Lent to the log, which hands it back once written (the builder reads no more of it).
+      this.lentScratch = built;
+      if (built !== lent) this.scratch = undefined;
+      release = this.takeBackScratch;
+    }
+    const appended = this.log.appendRawBatch(batch, "data", "encoded-here", release);
     appended.then(done.resolve, done.reject);
     if (this.compactionTimer === undefined) this.armCompaction();
     // The log writes synchronously: its end moved, or the append failed (and says why).
@@ -578,13 +625,25 @@ export class DurableQueue {
    */
   read(messages: readonly QueuedMessage[], keepHot = false): StoredMessage[] {
     const stored = new Array<StoredMessage>(messages.length);
+    this.readEach(messages, keepHot, (state, meta, body, bodyMd5, i) => {
+      stored[i] = { state, meta, body, bodyMd5 };
+    });
+    return stored;
+  }
+
+  /** `read` for a receive: each message's parts handed to `visit`, no object made per message. */
+  readEach(
+    messages: readonly QueuedMessage[],
+    keepHot: boolean,
+    visit: StoredMessageVisitor,
+  ): void {
     let cold: number[] | undefined;
     for (let i = 0; i < messages.length; i++) {
       const state = messages[i]!;
       const hot = state.hot;
       if (hot === undefined) (cold ??= []).push(i);
       else {
-        stored[i] = { state, meta: hot.meta, body: hot.body, bodyMd5: hot.bodyMd5 };
+        visit(state, hot.meta, hot.body, hot.bodyMd5, i);
         if (keepHot) continue;
         state.hot = undefined;
         this.state.hotBodies.give(hot.bytes);
@@ -595,10 +654,9 @@ export class DurableQueue {
       for (const i of cold) {
         const state = messages[i]!;
         const record = records.get(state.offset)!;
-        stored[i] = { state, meta: readHeader(record), body: record.value?.toString("utf8") ?? "" };
+        visit(state, readHeader(record), record.value?.toString("utf8") ?? "", undefined, i);
       }
     }
-    return stored;
   }
 
   private readRecords(wanted: readonly number[]): Map<number, LogRecord> {

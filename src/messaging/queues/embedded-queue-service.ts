@@ -555,17 +555,15 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
       fifo: queue.config.fifo,
       receiptHandle: "",
     };
-    const stored = queue.read(taken);
-    const messages = new Array<Message>(stored.length);
-    for (let i = 0; i < stored.length; i++) {
-      const s = stored[i]!;
-      context.receiptHandle = s.state.receipt = this.receipts.encode({
-        queueUid: queue.uid,
-        seq: s.state.seq,
-        receiveCount: s.state.receiveCount,
-      });
-      messages[i] = buildMessage(s, projection, context);
-    }
+    const messages = new Array<Message>(taken.length);
+    queue.readEach(taken, false, (state, meta, body, bodyMd5, i) => {
+      context.receiptHandle = state.receipt = this.receipts.encodeFields(
+        queue.uid,
+        state.seq,
+        state.receiveCount,
+      );
+      messages[i] = buildMessage(state, meta, body, bodyMd5, projection, context);
+    });
     return messages;
   }
 

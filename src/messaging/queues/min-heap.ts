@@ -61,12 +61,13 @@ export class MinHeap<T> {
     return top;
   }
 
-  /** Keeps only the values `keep` accepts (O(n): rebuilds the heap). */
-  retain(keep: (value: T) => boolean): void {
+  /** Keeps only the values `keep` accepts, given each with its key (O(n): rebuilds the heap). */
+  retain(keep: (value: T, key: number) => boolean): void {
     const keys = [...this.keys];
     const values = [...this.values];
     this.clear();
-    for (let i = 0; i < keys.length; i++) if (keep(values[i]!)) this.push(keys[i]!, values[i]!);
+    for (let i = 0; i < keys.length; i++)
+      if (keep(values[i]!, keys[i]!)) this.push(keys[i]!, values[i]!);
   }
 
   clear(): void {

@@ -14,7 +14,10 @@ describe("embedded queue appends", () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function setUp(fsync: "always" | "never"): Promise<{
+  async function setUp(
+    fsync: "always" | "never",
+    hotBodyBytes?: number,
+  ): Promise<{
     service: EmbeddedQueueService;
     QueueUrl: string;
     batches: () => number;
@@ -23,7 +26,11 @@ describe("embedded queue appends", () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-qb-"));
     dirs.push(dir);
     const metrics = new MetricsRegistry();
-    const service = await EmbeddedQueueService.open(dir, { fsync, metrics });
+    const service = await EmbeddedQueueService.open(dir, {
+      fsync,
+      metrics,
+      ...(hotBodyBytes === undefined ? {} : { hotBodyBytes }),
+    });
     services.push(service);
     const { QueueUrl } = await service.createQueue({ QueueName: "work" });
     const value = (name: string) => (): number =>
@@ -72,5 +79,31 @@ describe("embedded queue appends", () => {
     // The delete is an acknowledged change: it resolves only after an fsync.
     await service.deleteMessage({ QueueUrl, ReceiptHandle: Messages[0]!.ReceiptHandle });
     expect(fsyncs() - before).toBeGreaterThan(0);
+  });
+
+  it("builds turn after turn in one buffer without spoiling a batch already written", async () => {
+    // No hot bodies: every receive reads the records back from the log.
+    const { service, QueueUrl } = await setUp("never", 0);
+    // Small turns reuse the queue's buffer; the large one outgrows it (a buffer of its own).
+    const bodies = ["a".repeat(100), "b".repeat(100), "c".repeat(9000), "d".repeat(100)];
+    const handles: string[] = [];
+    for (const [i, body] of bodies.entries()) {
+      await service.sendMessage({ QueueUrl, MessageBody: body });
+      // A receive (earlier ones stay in flight) in a turn of its own, into the same buffer.
+      const { Messages } = await service.receiveMessage({ QueueUrl, VisibilityTimeout: 60 });
+      expect(Messages.map((m) => m.Body)).toEqual([bodies[i]]);
+      handles.push(Messages[0]!.ReceiptHandle);
+    }
+    await service.changeMessageVisibilityBatch({
+      QueueUrl,
+      Entries: handles.map((ReceiptHandle, i) => ({
+        Id: `${i}`,
+        ReceiptHandle,
+        VisibilityTimeout: 0,
+      })),
+    });
+    const { Messages } = await service.receiveMessage({ QueueUrl, MaxNumberOfMessages: 10 });
+    const received = Messages.map((m) => m.Body);
+    expect(received.sort()).toEqual(bodies);
   });
 });

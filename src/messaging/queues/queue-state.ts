@@ -52,7 +52,7 @@ export class QueuedMessage {
   receiveCount = 0;
   firstReceiveAt = 0;
   receivedAt = 0;
-  /** Bumped on every timer change, so stale heap entries are recognised and skipped. */
+  /** Bumped on every timer change, so a receive attempt sees whether anyone changed it since. */
   token = 0;
   /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
   receipt: string | undefined = undefined;
@@ -88,11 +88,6 @@ export class MessageGroup {
   }
 }
 
-interface Timed {
-  readonly message: QueuedMessage;
-  readonly token: number;
-}
-
 /**
  * The in-memory state machine of one queue, free of I/O: visible / in flight / delayed, with
  * visibility and delay timers in one heap, standard queues served from a deque of visible
@@ -106,7 +101,12 @@ export class QueueState {
   private readonly visible = new Deque<QueuedMessage>();
   private readonly groups = new Map<string, MessageGroup>();
   private readonly readyGroups = new MinHeap<MessageGroup>();
-  private readonly timers = new MinHeap<Timed>();
+  /**
+   * Visibility and delay timers: a message keyed by its due time. An entry is current while the
+   * message is in flight or delayed until exactly that time; any other is stale and skipped (a
+   * stale entry of the same time would act as the current one: no object per timer is needed).
+   */
+  private readonly timers = new MinHeap<QueuedMessage>();
   /**
    * Messages added with an older send time than one before them (moved into a standard queue
    * with their original SentTimestamp): retention finds them here, by send time, since the
@@ -178,8 +178,8 @@ export class QueueState {
       due !== undefined && due <= now;
       due = this.timers.peekKey()
     ) {
-      const { message, token } = this.timers.pop()!;
-      if (token !== message.token) continue;
+      const message = this.timers.pop()!;
+      if (message.due !== due) continue;
       if (message.state === INFLIGHT) {
         this.inflightCount--;
         if (message.group !== undefined) message.group.inflight--;
@@ -212,8 +212,7 @@ export class QueueState {
     // Likewise timers of messages deleted before their visibility ended (at 100 K messages/s
     // and a 30 s timeout that would be millions).
     const timed = this.inflightCount + this.delayedCount;
-    if (this.timers.size > 1024 && this.timers.size > 2 * timed)
-      this.timers.retain((t) => t.token === t.message.token);
+    if (this.timers.size > 1024 && this.timers.size > 2 * timed) this.timers.retain(isCurrentTimer);
     return woke;
   }
 
@@ -384,7 +383,7 @@ export class QueueState {
   }
 
   private schedule(m: QueuedMessage): void {
-    this.timers.push(m.due, { message: m, token: m.token });
+    this.timers.push(m.due, m);
   }
 
   /** Puts a group in the ready heap if it can deliver; forgets it once it is empty. */
@@ -398,4 +397,8 @@ export class QueueState {
     group.queued = true;
     this.readyGroups.push(head.seq, group);
   }
+}
+
+function isCurrentTimer(message: QueuedMessage, due: number): boolean {
+  return message.due === due && (message.state === INFLIGHT || message.state === DELAYED);
 }

@@ -48,10 +48,19 @@ export class ReceiptHandles {
 
   /** An opaque, URL-safe, signed handle; a new one for every receive of a message. */
   encode(receipt: Receipt): string {
-    const text = fieldsText(receipt);
-    const length = this.handle.write(text, 0, "latin1"); // the fields are ASCII
-    this.sign(this.handle, length, this.handle, length);
-    return this.handle.toString("base64url", 0, length + MAC_BYTES);
+    return this.encodeFields(receipt.queueUid, receipt.seq, receipt.receiveCount);
+  }
+
+  /** `encode` of a receipt given by its fields (a receive makes no object per message). */
+  encodeFields(queueUid: string, seq: number, receiveCount: number): string {
+    const handle = this.handle;
+    let length = handle.write(queueUid, 0, "latin1"); // the fields are ASCII
+    handle[length++] = DOT;
+    length = writeBase36(handle, length, seq);
+    handle[length++] = DOT;
+    length = writeBase36(handle, length, receiveCount);
+    this.sign(handle, length, handle, length);
+    return handle.toString("base64url", 0, length + MAC_BYTES);
   }
 
   /** Parses a handle this service issued, or throws ReceiptHandleIsInvalid. */
@@ -128,6 +137,19 @@ export function decodeReceipt(handle: unknown, field = "ReceiptHandle"): Receipt
     if (receipt !== undefined) return receipt;
   }
   throw invalidHandle(handle, field);
+}
+
+/** Writes `n` (a safe integer >= 0) in base 36 as `toString(36)` does, returning the end. */
+function writeBase36(out: Buffer, at: number, n: number): number {
+  let digits = 1;
+  for (let rest = Math.floor(n / 36); rest > 0; rest = Math.floor(rest / 36)) digits++;
+  let rest = n;
+  for (let i = at + digits - 1; i >= at; i--) {
+    const digit = rest % 36;
+    out[i] = digit < 10 ? 48 + digit : 87 + digit;
+    rest = Math.floor(rest / 36);
+  }
+  return at + digits;
 }
 
 function fieldsText(receipt: Receipt): string {

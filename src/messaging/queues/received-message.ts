@@ -68,7 +68,10 @@ export interface MessageContext {
 
 /** The Message a receive returns, from the stored record and the in-memory state. */
 export function buildMessage(
-  { body, meta, state, bodyMd5 }: StoredMessage,
+  state: StoredMessage["state"],
+  meta: StoredMessage["meta"],
+  body: string,
+  bodyMd5: string | undefined,
   projection: ReceiveProjection,
   context: MessageContext,
 ): Message {
