@@ -561,6 +561,32 @@ async function longPollsOnFreshServer(
   }
 }
 
+/** The long-poll phase alone (`bench server --only long-polls`): the figures of its own run. */
+export interface LongPollBenchResult {
+  readonly benchmark: "server";
+  readonly parameters: ServerBenchOptions;
+  readonly machine: ReturnType<typeof machineInfo>;
+  readonly longPolls: ServerBenchResult["longPolls"];
+}
+
+const longPollLine = (polls: ServerBenchResult["longPolls"]): string =>
+  `server long polls: ${polls.held} held, server RSS ${mb(polls.serverRssBytes)} MB ` +
+  `(${mb(polls.serverRssAtStartBytes)} MB at start, ${mb(polls.serverRssBeforePollsBytes)} MB with the queues and no poll), ` +
+  `send -> answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms`;
+
+/** Only the idle long polls, on a fresh server: a run well under a minute. */
+export async function runLongPollBench(options: ServerBenchOptions): Promise<LongPollBenchResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-server-bench-"));
+  try {
+    const fsync = options.fsync === "interval" ? "50" : options.fsync;
+    const polls = await longPollsOnFreshServer(dataDir, fsync, options.longPolls);
+    if (!options.quiet) process.stdout.write(`${longPollLine(polls)}\n`);
+    return { benchmark: "server", parameters: options, machine: machineInfo(), longPolls: polls };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 const sqsLine = (f: SqsFigures): string =>
   `${Math.round(f.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), ` +
   `e2e p50 ${f.endToEnd.p50Ms.toFixed(1)} ms, CPU per 1,000 messages: server ` +
@@ -617,11 +643,7 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
       await sluice.stop();
     }
     const polls = await longPollsOnFreshServer(dataDir, fsync, options.longPolls);
-    say(
-      `server long polls: ${polls.held} held, server RSS ${mb(polls.serverRssBytes)} MB ` +
-        `(${mb(polls.serverRssAtStartBytes)} MB at start, ${mb(polls.serverRssBeforePollsBytes)} MB with the queues and no poll), ` +
-        `send -> answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms`,
-    );
+    say(longPollLine(polls));
     const ratios: number[] = [];
     if (options.peers)
       for (const [name, start, protocol] of [
