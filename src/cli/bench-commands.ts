@@ -344,6 +344,7 @@ export function registerBenchCommands(program: Command): void {
     .option("--rest-records <n>", "records produced over REST, then consumed", positiveInt, 500_000)
     .option("--rest-batch <n>", "records per REST produce request", positiveInt, 1000)
     .option("--long-polls <n>", "idle long polls held open", positiveInt, 1000)
+    .option("--long-poll-wakes <n>", "messages sent to a waiting poll, each timed", positiveInt, 1000)
     .option("--no-peers", "skip the fauxqs and sqslite comparison")
     .option("--only <phase>", "run one phase alone: long-polls", serverBenchPhase)
     .option("--profile-dir <dir>", "run the server under --cpu-prof, its profile written here")
@@ -360,6 +361,7 @@ export function registerBenchCommands(program: Command): void {
           restRecords: number;
           restBatch: number;
           longPolls: number;
+          longPollWakes: number;
           peers: boolean;
         },
       ) => {
@@ -372,6 +374,7 @@ export function registerBenchCommands(program: Command): void {
           restRecords: opts.restRecords,
           restBatch: opts.restBatch,
           longPolls: opts.longPolls,
+          longPollWakes: opts.longPollWakes,
           peers: opts.peers,
           ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
           quiet: opts.json,
@@ -384,6 +387,12 @@ export function registerBenchCommands(program: Command): void {
           longPollServerRssBeforePollsMB: polls.serverRssBeforePollsBytes / 1048576,
           longPollWakeP50Ms: polls.wake.p50Ms,
           longPollWakeP99Ms: polls.wake.p99Ms,
+          longPollSendAnsweredP99Ms: polls.sendAnswered.p99Ms,
+          longPollFloorP50Ms: polls.roundTripFloor.p50Ms,
+          longPollFloorP99Ms: polls.roundTripFloor.p99Ms,
+          longPollServerCpuUsPerWake: polls.cpuPerWake.serverUs,
+          longPollClientCpuUsPerWake: polls.cpuPerWake.clientUs,
+          longPollServerCpuUsPerFloorRequest: polls.cpuPerFloorRequest.serverUs,
         });
         if (opts.only === "long-polls") {
           await repeat(
