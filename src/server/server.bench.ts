@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -403,6 +404,41 @@ async function post(url: string, body: unknown): Promise<unknown> {
   return text === "" ? undefined : JSON.parse(text);
 }
 
+/**
+ * JSON requests through `node:http` with keep-alive connections: a client whose own cost per
+ * request is a fraction of `fetch`'s, so a latency it measures is mostly the server's.
+ */
+function httpJsonClient(): {
+  call(method: "GET" | "POST", url: string, body?: unknown): Promise<unknown>;
+  close(): void;
+} {
+  const agent = new Agent({ keepAlive: true });
+  return {
+    call: (method, url, body) =>
+      new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const headers =
+          payload === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) };
+        const req = request(url, { method, agent, headers }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            if ((response.statusCode ?? 0) >= 400)
+              reject(new Error(`${url}: ${response.statusCode} ${text.slice(0, 200)}`));
+            else resolve(text === "" ? undefined : JSON.parse(text));
+          });
+        });
+        req.on("error", reject);
+        req.end(payload);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
 /** REST produce: 4 concurrent clients POST batches of `restBatch` records to a 4-partition topic. */
 async function restProduce(url: string, options: ServerBenchOptions): Promise<number> {
   await post(`${url}/topics`, { name: "bench-rest", partitions: 4 });
@@ -529,67 +565,75 @@ async function longPolls(
 ): Promise<ServerBenchResult["longPolls"]> {
   const url = served.url;
   const pid = served.child.pid!;
-  const serverRssAtStartBytes = rssOf(pid);
-  const names = Array.from({ length: held }, (_, i) => `idle-${i}`);
-  for (let i = 0; i < names.length; i += 50)
-    await Promise.all(
-      names.slice(i, i + 50).map((QueueName) => post(`${url}/queues`, { QueueName })),
-    );
-  await new Promise((r) => setTimeout(r, 500));
-  const serverRssBeforePollsBytes = rssOf(pid);
-  // When each poll's answer arrived, for the wake-up waiting on it.
-  const answered = new Map<string, (at: number) => void>();
-  const poll = (name: string): void => {
-    void post(`${url}/queues/${name}/receive`, { WaitTimeSeconds: 20 }).then(
-      (result) => {
-        const at = performance.now();
-        const messages = (result as { Messages?: unknown[] }).Messages ?? [];
-        if (messages.length > 0) answered.get(name)?.(at);
-        poll(name);
-      },
-      () => undefined,
-    );
-  };
-  for (const name of names) poll(name);
-  // Let every poll reach the server and park.
-  await new Promise((r) => setTimeout(r, 2000));
-  const serverRssBytes = rssOf(pid);
-  const wake = new LatencyHistogram();
-  const sendAnswered = new LatencyHistogram();
-  const wakeUp = async (name: string): Promise<void> => {
-    const answer = new Promise<number>((resolve) => answered.set(name, resolve));
-    const sent = performance.now();
-    await post(`${url}/queues/${name}/messages`, { MessageBody: "wake" });
-    sendAnswered.recordMs(performance.now() - sent);
-    wake.recordMs((await answer) - sent);
-    answered.delete(name);
-  };
-  for (let i = 0; i < Math.max(held, 200); i++) await wakeUp(names[i % held]!);
-  wake.reset();
-  sendAnswered.reset();
-  const cpuPerWake = await measuredCpu(served, wakes, async () => {
-    for (let i = 0; i < wakes; i++) await wakeUp(names[(i * 37) % held]!);
-  });
-  const roundTripFloor = new LatencyHistogram();
-  const cpuPerFloorRequest = await measuredCpu(served, wakes, async () => {
-    for (let i = 0; i < wakes; i++) {
-      const started = performance.now();
-      await (await fetch(`${url}/healthz`)).arrayBuffer();
-      roundTripFloor.recordMs(performance.now() - started);
-    }
-  });
-  return {
-    held,
-    serverRssAtStartBytes,
-    serverRssBytes,
-    serverRssBeforePollsBytes,
-    wakes,
-    wake: wake.summary(),
-    sendAnswered: sendAnswered.summary(),
-    roundTripFloor: roundTripFloor.summary(),
-    cpuPerWake: cpuPerWake.cpu,
-    cpuPerFloorRequest: cpuPerFloorRequest.cpu,
-  };
+  // Not `fetch`: its own CPU per request (1-2 ms here, several times the server's for a bare
+  // request) would be most of what is measured on two shared cores.
+  const http = httpJsonClient();
+  const post = (to: string, body: unknown): Promise<unknown> => http.call("POST", to, body);
+  try {
+    const serverRssAtStartBytes = rssOf(pid);
+    const names = Array.from({ length: held }, (_, i) => `idle-${i}`);
+    for (let i = 0; i < names.length; i += 50)
+      await Promise.all(
+        names.slice(i, i + 50).map((QueueName) => post(`${url}/queues`, { QueueName })),
+      );
+    await new Promise((r) => setTimeout(r, 500));
+    const serverRssBeforePollsBytes = rssOf(pid);
+    // When each poll's answer arrived, for the wake-up waiting on it.
+    const answered = new Map<string, (at: number) => void>();
+    const poll = (name: string): void => {
+      void post(`${url}/queues/${name}/receive`, { WaitTimeSeconds: 20 }).then(
+        (result) => {
+          const at = performance.now();
+          const messages = (result as { Messages?: unknown[] }).Messages ?? [];
+          if (messages.length > 0) answered.get(name)?.(at);
+          poll(name);
+        },
+        () => undefined,
+      );
+    };
+    for (const name of names) poll(name);
+    // Let every poll reach the server and park.
+    await new Promise((r) => setTimeout(r, 2000));
+    const serverRssBytes = rssOf(pid);
+    const wake = new LatencyHistogram();
+    const sendAnswered = new LatencyHistogram();
+    const wakeUp = async (name: string): Promise<void> => {
+      const answer = new Promise<number>((resolve) => answered.set(name, resolve));
+      const sent = performance.now();
+      await post(`${url}/queues/${name}/messages`, { MessageBody: "wake" });
+      sendAnswered.recordMs(performance.now() - sent);
+      wake.recordMs((await answer) - sent);
+      answered.delete(name);
+    };
+    for (let i = 0; i < Math.max(held, 200); i++) await wakeUp(names[i % held]!);
+    wake.reset();
+    sendAnswered.reset();
+    const cpuPerWake = await measuredCpu(served, wakes, async () => {
+      for (let i = 0; i < wakes; i++) await wakeUp(names[(i * 37) % held]!);
+    });
+    const roundTripFloor = new LatencyHistogram();
+    const cpuPerFloorRequest = await measuredCpu(served, wakes, async () => {
+      for (let i = 0; i < wakes; i++) {
+        const started = performance.now();
+        await http.call("GET", `${url}/healthz`);
+        roundTripFloor.recordMs(performance.now() - started);
+      }
+    });
+    return {
+      held,
+      serverRssAtStartBytes,
+      serverRssBytes,
+      serverRssBeforePollsBytes,
+      wakes,
+      wake: wake.summary(),
+      sendAnswered: sendAnswered.summary(),
+      roundTripFloor: roundTripFloor.summary(),
+      cpuPerWake: cpuPerWake.cpu,
+      cpuPerFloorRequest: cpuPerFloorRequest.cpu,
+    };
+  } finally {
+    http.close();
+  }
 }
 
 const mb = (bytes: number): number => Math.round(bytes / 1048576);
@@ -630,7 +674,12 @@ export async function runLongPollBench(options: ServerBenchOptions): Promise<Lon
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-server-bench-"));
   try {
     const fsync = options.fsync === "interval" ? "50" : options.fsync;
-    const polls = await longPollsOnFreshServer(dataDir, fsync, options.longPolls, options.longPollWakes);
+    const polls = await longPollsOnFreshServer(
+      dataDir,
+      fsync,
+      options.longPolls,
+      options.longPollWakes,
+    );
     if (!options.quiet) process.stdout.write(`${longPollLine(polls)}\n`);
     return { benchmark: "server", parameters: options, machine: machineInfo(), longPolls: polls };
   } finally {
@@ -693,7 +742,12 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
     } finally {
       await sluice.stop();
     }
-    const polls = await longPollsOnFreshServer(dataDir, fsync, options.longPolls, options.longPollWakes);
+    const polls = await longPollsOnFreshServer(
+      dataDir,
+      fsync,
+      options.longPolls,
+      options.longPollWakes,
+    );
     say(longPollLine(polls));
     const ratios: number[] = [];
     if (options.peers)
