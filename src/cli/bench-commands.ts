@@ -344,7 +344,12 @@ export function registerBenchCommands(program: Command): void {
     .option("--rest-records <n>", "records produced over REST, then consumed", positiveInt, 500_000)
     .option("--rest-batch <n>", "records per REST produce request", positiveInt, 1000)
     .option("--long-polls <n>", "idle long polls held open", positiveInt, 1000)
-    .option("--long-poll-wakes <n>", "messages sent to a waiting poll, each timed", positiveInt, 1000)
+    .option(
+      "--long-poll-wakes <n>",
+      "messages sent to a waiting poll, each timed",
+      positiveInt,
+      1000,
+    )
     .option("--no-peers", "skip the fauxqs and sqslite comparison")
     .option("--only <phase>", "run one phase alone: long-polls", serverBenchPhase)
     .option("--profile-dir <dir>", "run the server under --cpu-prof, its profile written here")
