@@ -65,6 +65,20 @@ describe.each(implementations)("%s", (_name, make) => {
     expect(isSluiceError(error, "SLUICE_ALREADY_EXISTS")).toBe(true);
   });
 
+  it("removes a directory whose name is free at once, leaving nothing once settled", async () => {
+    const { fs, root } = make();
+    fs.mkdir(join(root, "q", "segments"));
+    fs.open(join(root, "q", "segments", "0.log"), "write").close();
+    const removing = fs.removeDir(join(root, "q"));
+    expect(fs.exists(join(root, "q"))).toBe(false);
+    fs.mkdir(join(root, "q"));
+    fs.open(join(root, "q", "fresh"), "write").close();
+    await removing;
+    expect(fs.list(root)).toEqual(["q"]);
+    expect(fs.list(join(root, "q"))).toEqual(["fresh"]);
+    await fs.removeDir(join(root, "missing"));
+  });
+
   it("makes directories with their parents, and names a file in the way as bad input", async () => {
     const { fs, root } = make();
     fs.mkdir(root);

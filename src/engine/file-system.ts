@@ -41,8 +41,13 @@ export interface FileSystem {
    * blocks can take the kernel a while, and nothing on the loop should wait for that.
    */
   unlinkAsync(path: string): Promise<void>;
-  /** Removes a directory and everything in it (no error if it is missing). */
-  removeDir(dir: string): void;
+  /**
+   * Removes a directory and everything in it (no error if it is missing). The name is free when
+   * the call returns, so the same name can be created again at once; the contents are freed off
+   * the event loop (a large log can take the kernel a while), and the promise settles then. A
+   * crash before that leaves a `~removing` sibling that no valid name can equal.
+   */
+  removeDir(dir: string): Promise<void>;
   readFile(path: string): Buffer;
   /** Replaces a small file atomically and durably (write a temporary, sync, rename, sync the directory). */
   writeFileAtomic(path: string, data: Buffer): Promise<void>;
@@ -166,8 +171,20 @@ export class NodeFileSystem implements FileSystem {
     wrap("link", to, () => fs.linkSync(existing, to));
   }
 
-  removeDir(dir: string): void {
-    wrap("removeDir", dir, () => fs.rmSync(dir, { recursive: true, force: true }));
+  private removingCounter = 0;
+
+  removeDir(dir: string): Promise<void> {
+    // "~" is in no queue, topic, bus or archive name, so the moved-away copy never collides.
+    const doomed = `${dir}~removing-${process.pid}-${this.removingCounter++}`;
+    try {
+      fs.renameSync(dir, doomed);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return Promise.resolve();
+      return Promise.reject(ioError("removeDir", dir, error));
+    }
+    return fs.promises.rm(doomed, { recursive: true, force: true }).catch((error: unknown) => {
+      throw ioError("removeDir", dir, error);
+    });
   }
 
   unlink(path: string): void {

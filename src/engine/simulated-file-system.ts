@@ -278,11 +278,13 @@ export class SimulatedFileSystem implements FileSystem {
     if (this.names.delete(path)) this.record({ kind: "unlink", path });
   }
 
-  removeDir(dir: string): void {
+  /** The namespace changes at once, as the real one's rename away does; freeing is not modelled. */
+  removeDir(dir: string): Promise<void> {
     const inside = (p: string): boolean => p === dir || p.startsWith(dir + "/");
     for (const p of [...this.names.keys()]) if (inside(p)) this.names.delete(p);
     for (const d of [...this.dirs]) if (inside(d)) this.dirs.delete(d);
     this.record({ kind: "rmdir", path: dir });
+    return Promise.resolve();
   }
 
   readFile(path: string): Buffer {

@@ -340,6 +340,34 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
         expect(JSON.parse((await drain(queues, "via-topic", 1))[0]!.Body)).toEqual({ id: "o-9" });
       });
 
+      it("a bus deleted and created again under its name starts empty, even while the delete runs", async () => {
+        const { bus } = await open();
+        const seen: string[] = [];
+        bus.registerHandler("seen", (input) => {
+          seen.push((input as { detail: { id: string } }).detail.id);
+        });
+        const rule = { Name: "all", EventBusName: "b", EventPattern: '{"source":["shop.orders"]}' };
+        const target = {
+          Rule: "all",
+          EventBusName: "b",
+          Targets: [{ Id: "h", Arn: lambdaArn("seen") }],
+        };
+        await bus.createEventBus({ Name: "b" });
+        await bus.putRule(rule);
+        await bus.putTargets(target);
+        await bus.putEvents({ Entries: [{ ...order({ id: "old" }), EventBusName: "b" }] });
+        await until(() => seen.length === 1);
+        const deleting = bus.deleteEventBus({ Name: "b" });
+        await bus.createEventBus({ Name: "b" });
+        await deleting;
+        await bus.putRule(rule);
+        await bus.putTargets(target);
+        await bus.putEvents({ Entries: [{ ...order({ id: "new" }), EventBusName: "b" }] });
+        await until(() => seen.length >= 2);
+        await clock.advance(2_000);
+        expect(seen).toEqual(["old", "new"]);
+      });
+
       it("a failing target is retried per its retry policy, then dead-lettered with the reason", async () => {
         const { bus, queues } = await open();
         await queues.createQueue({ QueueName: "dlq" });

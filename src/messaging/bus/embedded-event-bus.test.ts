@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Clock } from "../../time/index.js";
+import { VirtualClock } from "../../time/virtual-clock.js";
 import { EmbeddedPubSubService } from "../pubsub/embedded-pubsub-service.js";
 import { EmbeddedQueueService } from "../queues/index.js";
 import { type BusUnderTest, describeBusConformance } from "./conformance.js";
@@ -53,4 +54,50 @@ describeBusConformance({
 
 afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("EmbeddedEventBus on disk", () => {
+  it("removes the directory of a bus deleted just before a crash; the name starts empty", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-bus-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const busDir = join(dir, "bus", "buses", "b");
+    const saved = join(dir, "saved-bus-b");
+    let services = await openAt(dir, clock);
+    await services.bus.createEventBus({ Name: "b" });
+    await services.bus.putEvents({
+      Entries: [{ Source: "shop", DetailType: "T", Detail: '{"id":"old"}', EventBusName: "b" }],
+    });
+    await closeAll(services);
+    cpSync(busDir, saved, { recursive: true });
+    services = await openAt(dir, clock);
+    await services.bus.deleteEventBus({ Name: "b" });
+    await closeAll(services);
+    // What a crash between the catalog's delete and the directory's removal leaves.
+    cpSync(saved, busDir, { recursive: true });
+
+    services = await openAt(dir, clock);
+    expect(existsSync(busDir)).toBe(false);
+    const seen: string[] = [];
+    services.bus.registerHandler("seen", (input) => {
+      seen.push((input as { detail: { id: string } }).detail.id);
+    });
+    await services.bus.createEventBus({ Name: "b" });
+    await services.bus.putRule({
+      Name: "all",
+      EventBusName: "b",
+      EventPattern: '{"source":["shop"]}',
+    });
+    await services.bus.putTargets({
+      Rule: "all",
+      EventBusName: "b",
+      Targets: [{ Id: "h", Arn: "arn:aws:lambda:us-east-1:000000000000:function:seen" }],
+    });
+    await services.bus.putEvents({
+      Entries: [{ Source: "shop", DetailType: "T", Detail: '{"id":"new"}', EventBusName: "b" }],
+    });
+    for (let i = 0; i < 100 && !seen.includes("new"); i++) await clock.advance(100);
+    expect(seen).toEqual(["new"]);
+    await closeAll(services);
+  });
 });

@@ -126,6 +126,8 @@ function settled<T>(call: () => T): Promise<T> {
  */
 export class EmbeddedEventBus implements EventBusService {
   private readonly buses = new Map<string, DurableBus>();
+  /** Deletes still dropping rules, closing logs or freeing directories, by bus name. */
+  private readonly deleting = new Map<string, Promise<void>>();
   private readonly ruleRecords = new Map<string, RuleRecord>();
   private readonly archiveRecords = new Map<string, ArchiveRecord>();
   private readonly replays = new Map<string, ReplayRecord>();
@@ -176,9 +178,22 @@ export class EmbeddedEventBus implements EventBusService {
     );
     const service = new EmbeddedEventBus(dir, catalog, cursors, options, clock, fs);
     try {
-      for (const sub of ["buses", "archives"])
-        if (!fs.exists(join(dir, sub))) fs.mkdir(join(dir, sub));
       const entries = [...catalog.entries.values()];
+      // Directories of buses and archives deleted just before a crash: a bus created again under
+      // the same name must not find the old one's events.
+      const wanted = {
+        buses: new Set(
+          ["default", ...entries.flatMap((e) => (e.kind === "bus" ? [e.name] : []))].map(
+            busDirName,
+          ),
+        ),
+        archives: new Set(entries.flatMap((e) => (e.kind === "archive" ? [e.archive.uid] : []))),
+      };
+      for (const sub of ["buses", "archives"] as const) {
+        if (!fs.exists(join(dir, sub))) fs.mkdir(join(dir, sub));
+        for (const leftover of fs.list(join(dir, sub)).filter((d) => !wanted[sub].has(d)))
+          await fs.removeDir(join(dir, sub, leftover));
+      }
       await service.openBus("default");
       for (const e of entries) if (e.kind === "bus") await service.openBus(e.name);
       for (const e of entries) if (e.kind === "archive") await service.openArchive(e.archive);
@@ -200,7 +215,7 @@ export class EmbeddedEventBus implements EventBusService {
   private async openBus(name: string): Promise<DurableBus> {
     const existing = this.buses.get(name);
     if (existing !== undefined) return existing;
-    const bus = await DurableBus.open(join(this.dir, "buses", name.replace(/\//g, "%2F")), name, {
+    const bus = await DurableBus.open(join(this.dir, "buses", busDirName(name)), name, {
       clock: this.clock,
       fsync: this.options.fsync ?? { intervalMs: 50 },
       wiring: this.wiring,
@@ -269,6 +284,8 @@ export class EmbeddedEventBus implements EventBusService {
   async createEventBus(input: { Name: string }): Promise<{ EventBusArn: string }> {
     this.ensureOpen();
     const name = checkBusName(input?.Name);
+    // A bus's directory is named after it: wait for a delete of the same name to free it.
+    await this.deleting.get(name)?.catch(() => undefined);
     if (name === "default" || this.buses.has(name))
       throw new BusError(
         "ResourceAlreadyExistsException",
@@ -285,8 +302,20 @@ export class EmbeddedEventBus implements EventBusService {
     this.ensureOpen();
     const name = input?.Name;
     if (name === "default") throw invalidField("Name", "Cannot delete event bus default.");
+    const pending = this.deleting.get(name);
+    if (pending !== undefined) return pending;
     const bus = this.buses.get(name);
     if (bus === undefined) return;
+    const deleting = this.removeBus(name, bus);
+    this.deleting.set(name, deleting);
+    try {
+      await deleting;
+    } finally {
+      this.deleting.delete(name);
+    }
+  }
+
+  private async removeBus(name: string, bus: DurableBus): Promise<void> {
     for (const [key, rule] of [...this.ruleRecords])
       if (rule.bus === name) await this.dropRule(key);
     for (const [archive, record] of [...this.archiveRecords])
@@ -295,7 +324,7 @@ export class EmbeddedEventBus implements EventBusService {
     await bus.close();
     await this.catalog.delete(`bus:${name}`);
     await this.cursors.delete(`bus:${name}`);
-    this.fs.removeDir(join(this.dir, "buses", name.replace(/\//g, "%2F")));
+    await this.fs.removeDir(join(this.dir, "buses", busDirName(name)));
   }
 
   listEventBuses(
@@ -781,7 +810,7 @@ export class EmbeddedEventBus implements EventBusService {
     this.archiveRecords.delete(record.name);
     await log?.close();
     await this.catalog.delete(`archive:${record.name}`);
-    this.fs.removeDir(join(this.dir, "archives", record.uid));
+    await this.fs.removeDir(join(this.dir, "archives", record.uid));
   }
 
   // ---------------------------------------------------------------- replays
@@ -1004,4 +1033,8 @@ function isList(value: unknown): boolean {
 
 function randomUUIDv4(): string {
   return globalThis.crypto.randomUUID();
+}
+
+function busDirName(name: string): string {
+  return name.replace(/\//g, "%2F");
 }

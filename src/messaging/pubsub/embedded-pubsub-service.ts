@@ -152,7 +152,7 @@ export class EmbeddedPubSubService implements PubSubService {
           service.topics.set(entry.topic.name, await service.openTopic(entry.topic));
         }
       for (const leftover of fs.list(topicsDir).filter((d) => !wanted.has(d)))
-        fs.removeDir(join(topicsDir, leftover));
+        await fs.removeDir(join(topicsDir, leftover));
       for (const entry of entries)
         if (entry.kind === "subscription") service.startDelivery(entry.subscription);
       service.scheduleCheckpoint();
@@ -313,7 +313,7 @@ export class EmbeddedPubSubService implements PubSubService {
     this.topics.delete(name);
     await this.catalog.delete(`topic:${name}`);
     await topic.close();
-    this.fs.removeDir(join(this.dir, "topics", topic.definition.uid));
+    await this.fs.removeDir(join(this.dir, "topics", topic.definition.uid));
   }
 
   listTopics(

@@ -155,7 +155,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
       await makeDirectory(fs, queuesDir);
       const wanted = new Set(definitions.map(queueDirName));
       for (const leftover of fs.list(queuesDir).filter((d) => !wanted.has(d)))
-        fs.removeDir(join(queuesDir, leftover));
+        await fs.removeDir(join(queuesDir, leftover));
       for (const definition of definitions)
         service.queues.set(definition.name, await service.openQueue(definition));
       await service.restoreMoveTasks(tasks);
@@ -257,7 +257,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     await this.catalog.remove(queue.name);
     await queue.close();
     const fs = this.options.fs ?? nodeFileSystem;
-    fs.removeDir(join(this.dir, "queues", queueDirName(queue.definition)));
+    await fs.removeDir(join(this.dir, "queues", queueDirName(queue.definition)));
   }
 
   listQueues(

@@ -42,7 +42,7 @@ describe("embedded queue log compaction", () => {
 
   // Compaction runs on the virtual clock's timer but does real disk I/O: wait for it.
   async function compacted(dir: string): Promise<void> {
-    await vi.waitFor(() => expect(segmentFiles(dir).length).toBeLessThan(4), { timeout: 5000 });
+    await vi.waitFor(() => expect(segmentFiles(dir).length).toBeLessThan(4), { timeout: 15_000 });
   }
 
   async function fill(
@@ -127,7 +127,7 @@ describe("embedded queue log compaction", () => {
           await clock.advance(1000);
           check();
         },
-        { timeout: 5000 },
+        { timeout: 15_000 },
       );
     await settled(() => expect(segments()).toBeLessThan(before - 3));
     await settled(() => expect(clock.pendingTimers).toBe(serviceTimers));
@@ -311,7 +311,7 @@ describe("embedded queue log compaction", () => {
       await fillFifo(service, QueueUrl, round * 1000, 100);
       await drain(service, QueueUrl);
       await clock.advance(1000);
-      await vi.waitFor(() => expect(segmentFiles(dir).length).toBeLessThan(4), { timeout: 5000 });
+      await vi.waitFor(() => expect(segmentFiles(dir).length).toBeLessThan(4), { timeout: 15_000 });
     }
     // 1,100 entries of about 30 bytes, each written once; copying the window forward at every
     // cut would write the first 300 again at each of the eight rounds.
@@ -324,7 +324,7 @@ describe("embedded queue log compaction", () => {
     await drain(service, QueueUrl);
     await clock.advance(1000);
     await vi.waitFor(() => expect(windowLogFiles(dir).length).toBeLessThanOrEqual(1), {
-      timeout: 5000,
+      timeout: 15_000,
     });
     const duplicate = { QueueUrl, MessageBody: "late", MessageGroupId: "g0" };
     expect(

@@ -143,3 +143,26 @@ function crc32c(data: Buffer): number {
   }
   return (crc ^ 0xffffffff) >>> 0;
 }
+
+const firstPartition = (broker: TopicBroker): (string | undefined)[] =>
+  broker
+    .partitionLog("t", 0)
+    .read(0, 100, 1 << 20)
+    .records.map((r) => r.value?.toString());
+
+describe("TopicBroker: deleting topics", () => {
+  it("a topic created again under its name while the delete runs starts empty", async () => {
+    const { broker, dir } = await openBroker();
+    await broker.createTopic({ name: "t", partitions: 2 });
+    await broker.appendBatch("t", 0, batch(["old"]));
+    const deleting = broker.deleteTopic("t");
+    await broker.createTopic({ name: "t", partitions: 2 });
+    await deleting;
+    await broker.appendBatch("t", 0, batch(["new"]));
+    expect(firstPartition(broker)).toEqual(["new"]);
+    await broker.close();
+    const reopened = (await openBroker(dir)).broker;
+    expect(firstPartition(reopened)).toEqual(["new"]);
+    await reopened.close();
+  });
+});

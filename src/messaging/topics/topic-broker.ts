@@ -42,6 +42,8 @@ export type MetadataListener = (topic: string) => void;
  */
 export class TopicBroker {
   private readonly topics = new Map<string, HostedTopic>();
+  /** Deletes still closing their partitions or freeing their directories, by topic name. */
+  private readonly deleting = new Map<string, Promise<void>>();
   private readonly listeners = new Set<MetadataListener>();
   private transactionGuard: TransactionGuard | undefined;
   private closed = false;
@@ -73,7 +75,7 @@ export class TopicBroker {
         for (let p = 0; p < d.partitions; p++) wanted.add(partitionDirName(d.name, p));
       // Partitions of a topic deleted just before a crash.
       for (const leftover of fs.list(partitionsDir).filter((name) => !wanted.has(name)))
-        fs.removeDir(join(partitionsDir, leftover));
+        await fs.removeDir(join(partitionsDir, leftover));
       for (const definition of definitions) {
         const hosted: HostedTopic = { definition, partitions: [] };
         broker.topics.set(definition.name, hosted);
@@ -156,6 +158,9 @@ export class TopicBroker {
       );
     const partitions = checkPartitionCount(input.partitions ?? 1);
     const config = resolveTopicConfig(configOf(input));
+    // The partition directories are named after the topic: a create waits for a delete of the
+    // same name, which would otherwise close and remove what the create opens.
+    await this.deleting.get(name)?.catch(() => undefined);
     if (this.topics.has(name))
       throw new TopicError("TOPIC_ALREADY_EXISTS", `name: topic ${name} already exists`, "name");
     const definition: TopicDefinition = {
@@ -185,13 +190,26 @@ export class TopicBroker {
     if (hosted.definition.internal)
       throw new TopicError("INVALID_REQUEST", `name: ${name} is an internal topic`, "name");
     this.topics.delete(name);
+    const deleting = this.removeTopic(name, hosted);
+    this.deleting.set(name, deleting);
+    try {
+      await deleting;
+    } finally {
+      this.deleting.delete(name);
+    }
+    this.changed(name);
+  }
+
+  private async removeTopic(name: string, hosted: HostedTopic): Promise<void> {
     // The catalog first: a crash after it leaves directories the next open removes.
     await this.catalog.remove(name);
     await Promise.all(hosted.partitions.map((p) => p.close()));
     const fs = this.options.fs ?? nodeFileSystem;
-    for (let p = 0; p < hosted.partitions.length; p++)
-      fs.removeDir(join(this.dir, "partitions", partitionDirName(name, p)));
-    this.changed(name);
+    await Promise.all(
+      hosted.partitions.map((_, p) =>
+        fs.removeDir(join(this.dir, "partitions", partitionDirName(name, p))),
+      ),
+    );
   }
 
   async createPartitions(name: string, totalCount: number): Promise<void> {

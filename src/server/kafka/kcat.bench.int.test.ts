@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { runKcatBench } from "./kcat.bench.js";
+import { hasKcat } from "./test-support/client-processes.js";
+
+// `sluice bench kafka --client kcat` on tiny inputs: it runs, and its figures are complete.
+describe("kcat benchmark", () => {
+  it.skipIf(!hasKcat)(
+    "every record of the end-to-end run comes back through the latency consumer's output",
+    async () => {
+      const result = (await runKcatBench({
+        numRecords: 2_000,
+        latencyRate: 500,
+        latencySeconds: 3,
+        quiet: true,
+      })) as { endToEnd: { latency: { records: number; received: number; count: number } } };
+      const { records, received, count } = result.endToEnd.latency;
+      // The consumer is stopped once the last record is in: output held in a buffer would be lost.
+      expect(received).toBe(records);
+      expect(count).toBe(records - 500);
+    },
+  );
+});
