@@ -11,6 +11,12 @@ function rateList(value: string): number[] {
   });
 }
 
+/** A phase of `bench server` that can run alone. */
+function serverBenchPhase(value: string): "long-polls" {
+  if (value !== "long-polls") throw new InvalidArgumentError("expected long-polls");
+  return value;
+}
+
 /** The options every benchmark takes: repeat for medians, and where the JSON goes. */
 function withCommonOptions(command: Command): Command {
   return command
@@ -338,11 +344,19 @@ export function registerBenchCommands(program: Command): void {
     .option("--rest-records <n>", "records produced over REST, then consumed", positiveInt, 500_000)
     .option("--rest-batch <n>", "records per REST produce request", positiveInt, 1000)
     .option("--long-polls <n>", "idle long polls held open", positiveInt, 1000)
+    .option(
+      "--long-poll-wakes <n>",
+      "messages sent to a waiting poll, each timed",
+      positiveInt,
+      1000,
+    )
     .option("--no-peers", "skip the fauxqs and sqslite comparison")
+    .option("--only <phase>", "run one phase alone: long-polls", serverBenchPhase)
     .option("--profile-dir <dir>", "run the server under --cpu-prof, its profile written here")
     .action(
       async (
         opts: CommonOptions & {
+          only?: "long-polls";
           profileDir?: string;
           numMessages: number;
           messageSize: number;
@@ -352,26 +366,55 @@ export function registerBenchCommands(program: Command): void {
           restRecords: number;
           restBatch: number;
           longPolls: number;
+          longPollWakes: number;
           peers: boolean;
         },
       ) => {
+        const options = {
+          numMessages: opts.numMessages,
+          messageSize: opts.messageSize,
+          producers: opts.producers,
+          consumers: opts.consumers,
+          fsync: opts.fsync,
+          restRecords: opts.restRecords,
+          restBatch: opts.restBatch,
+          longPolls: opts.longPolls,
+          longPollWakes: opts.longPollWakes,
+          peers: opts.peers,
+          ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
+          quiet: opts.json,
+        };
+        const longPollFigures = (
+          polls: import("../server/server.bench.js").ServerBenchResult["longPolls"],
+        ): Record<string, number> => ({
+          longPollServerRssAtStartMB: polls.serverRssAtStartBytes / 1048576,
+          longPollServerRssMB: polls.serverRssBytes / 1048576,
+          longPollServerRssBeforePollsMB: polls.serverRssBeforePollsBytes / 1048576,
+          longPollWakeP50Ms: polls.wake.p50Ms,
+          longPollWakeP99Ms: polls.wake.p99Ms,
+          longPollSendAnsweredP99Ms: polls.sendAnswered.p99Ms,
+          longPollFloorP50Ms: polls.roundTripFloor.p50Ms,
+          longPollFloorP99Ms: polls.roundTripFloor.p99Ms,
+          longPollServerCpuUsPerWake: polls.cpuPerWake.serverUs,
+          longPollClientCpuUsPerWake: polls.cpuPerWake.clientUs,
+          longPollServerCpuUsPerFloorRequest: polls.cpuPerFloorRequest.serverUs,
+        });
+        if (opts.only === "long-polls") {
+          await repeat(
+            "server",
+            opts,
+            async () => (await import("../server/server.bench.js")).runLongPollBench(options),
+            (r) =>
+              longPollFigures(
+                (r as import("../server/server.bench.js").LongPollBenchResult).longPolls,
+              ),
+          );
+          return;
+        }
         await repeat(
           "server",
           opts,
-          async () =>
-            (await import("../server/server.bench.js")).runServerBench({
-              numMessages: opts.numMessages,
-              messageSize: opts.messageSize,
-              producers: opts.producers,
-              consumers: opts.consumers,
-              fsync: opts.fsync,
-              restRecords: opts.restRecords,
-              restBatch: opts.restBatch,
-              longPolls: opts.longPolls,
-              peers: opts.peers,
-              ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
-              quiet: opts.json,
-            }),
+          async () => (await import("../server/server.bench.js")).runServerBench(options),
           (r) => {
             const result = r as Awaited<
               ReturnType<typeof import("../server/server.bench.js").runServerBench>
@@ -398,11 +441,7 @@ export function registerBenchCommands(program: Command): void {
               webSocketConsumeClientCpuUsPerRecord: result.webSocketConsumeCpu.clientUs,
               requestFloorServerCpuUs: result.requestFloor.serverCpuUsPerRequest,
               requestFloorClientCpuUs: result.requestFloor.clientCpuUsPerRequest,
-              longPollServerRssAtStartMB: result.longPolls.serverRssAtStartBytes / 1048576,
-              longPollServerRssMB: result.longPolls.serverRssBytes / 1048576,
-              longPollServerRssBeforePollsMB: result.longPolls.serverRssBeforePollsBytes / 1048576,
-              longPollWakeP50Ms: result.longPolls.wake.p50Ms,
-              longPollWakeP99Ms: result.longPolls.wake.p99Ms,
+              ...longPollFigures(result.longPolls),
             };
           },
         );

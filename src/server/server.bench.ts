@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +23,8 @@ export interface ServerBenchOptions {
   readonly restBatch: number;
   /** Idle long polls held open at once. */
   readonly longPolls: number;
+  /** Messages sent to a waiting poll, each timed to its answer. */
+  readonly longPollWakes: number;
   /** Also measure the npm SQS emulators fauxqs and sqslite (if installed). */
   readonly peers: boolean;
   /** Run the server under `--cpu-prof`, writing its profile into this directory. */
@@ -91,8 +94,21 @@ export interface ServerBenchResult {
     readonly serverRssBytes: number;
     /** ... and with the queues created, before any poll (so the polls' own share shows). */
     readonly serverRssBeforePollsBytes: number;
-    /** From sending a message to a queue to its waiting poll answering. */
+    /** Wake-ups measured (after every poll was answered once, unmeasured). */
+    readonly wakes: number;
+    /** From starting to send a message to a queue until its waiting poll's answer arrived. */
     readonly wake: LatencySummary;
+    /** From starting the same send until its own answer arrived (usually before the poll's). */
+    readonly sendAnswered: LatencySummary;
+    /**
+     * `GET /healthz` round trips through the same client right after the wake-ups: what any
+     * request takes on the machine at that moment, whatever the server does with it.
+     */
+    readonly roundTripFloor: LatencySummary;
+    /** CPU per wake-up (a send, the poll's answer, the next poll parking), in µs. */
+    readonly cpuPerWake: CpuPerItem;
+    /** CPU per `GET /healthz`, in µs, with the same polls held. */
+    readonly cpuPerFloorRequest: CpuPerItem;
   };
 }
 
@@ -388,6 +404,41 @@ async function post(url: string, body: unknown): Promise<unknown> {
   return text === "" ? undefined : JSON.parse(text);
 }
 
+/**
+ * JSON requests through `node:http` with keep-alive connections: a client whose own cost per
+ * request is a fraction of `fetch`'s, so a latency it measures is mostly the server's.
+ */
+function httpJsonClient(): {
+  call(method: "GET" | "POST", url: string, body?: unknown): Promise<unknown>;
+  close(): void;
+} {
+  const agent = new Agent({ keepAlive: true });
+  return {
+    call: (method, url, body) =>
+      new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const headers =
+          payload === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) };
+        const req = request(url, { method, agent, headers }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            if ((response.statusCode ?? 0) >= 400)
+              reject(new Error(`${url}: ${response.statusCode} ${text.slice(0, 200)}`));
+            else resolve(text === "" ? undefined : JSON.parse(text));
+          });
+        });
+        req.on("error", reject);
+        req.end(payload);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
 /** REST produce: 4 concurrent clients POST batches of `restBatch` records to a 4-partition topic. */
 async function restProduce(url: string, options: ServerBenchOptions): Promise<number> {
   await post(`${url}/topics`, { name: "bench-rest", partitions: 4 });
@@ -500,49 +551,89 @@ function rssOf(pid: number): number {
   return kb === undefined ? 0 : Number(kb) * 1024;
 }
 
-/** `held` long polls on as many queues, then a message to one queue at a time, timed to its answer. */
-async function longPolls(served: Served, held: number): Promise<ServerBenchResult["longPolls"]> {
+/**
+ * `held` long polls on as many queues; every poll is woken once unmeasured (as in a server that
+ * has been answering polls: its code compiled, the parked polls' state out of the young
+ * generation), then `wakes` messages are sent one at a time, each timed from the start of its
+ * send until its poll's answer arrives; then as many `GET /healthz` round trips, the floor any
+ * request sees on the machine at that moment.
+ */
+async function longPolls(
+  served: Served,
+  held: number,
+  wakes: number,
+): Promise<ServerBenchResult["longPolls"]> {
   const url = served.url;
-  const serverRssAtStartBytes = rssOf(served.child.pid!);
-  const names = Array.from({ length: held }, (_, i) => `idle-${i}`);
-  for (let i = 0; i < names.length; i += 50)
-    await Promise.all(
-      names.slice(i, i + 50).map((QueueName) => post(`${url}/queues`, { QueueName })),
-    );
-  await new Promise((r) => setTimeout(r, 500));
-  const serverRssBeforePollsBytes = rssOf(served.child.pid!);
-  const answered = new Map<string, () => void>();
-  const poll = (name: string): void => {
-    void post(`${url}/queues/${name}/receive`, { WaitTimeSeconds: 20 }).then(
-      (result) => {
-        const messages = (result as { Messages?: unknown[] }).Messages ?? [];
-        if (messages.length > 0) answered.get(name)?.();
-        poll(name);
-      },
-      () => undefined,
-    );
-  };
-  for (const name of names) poll(name);
-  // Let every poll reach the server and park.
-  await new Promise((r) => setTimeout(r, 2000));
-  const serverRssBytes = rssOf(served.child.pid!);
-  const wake = new LatencyHistogram();
-  for (let i = 0; i < 200; i++) {
-    const name = names[(i * 37) % names.length]!;
-    const got = new Promise<void>((resolve) => answered.set(name, resolve));
-    const sent = performance.now();
-    await post(`${url}/queues/${name}/messages`, { MessageBody: "wake" });
-    await got;
-    wake.recordMs(performance.now() - sent);
-    answered.delete(name);
+  const pid = served.child.pid!;
+  // Not `fetch`: its own CPU per request (1-2 ms here, several times the server's for a bare
+  // request) would be most of what is measured on two shared cores.
+  const http = httpJsonClient();
+  const post = (to: string, body: unknown): Promise<unknown> => http.call("POST", to, body);
+  try {
+    const serverRssAtStartBytes = rssOf(pid);
+    const names = Array.from({ length: held }, (_, i) => `idle-${i}`);
+    for (let i = 0; i < names.length; i += 50)
+      await Promise.all(
+        names.slice(i, i + 50).map((QueueName) => post(`${url}/queues`, { QueueName })),
+      );
+    await new Promise((r) => setTimeout(r, 500));
+    const serverRssBeforePollsBytes = rssOf(pid);
+    // When each poll's answer arrived, for the wake-up waiting on it.
+    const answered = new Map<string, (at: number) => void>();
+    const poll = (name: string): void => {
+      void post(`${url}/queues/${name}/receive`, { WaitTimeSeconds: 20 }).then(
+        (result) => {
+          const at = performance.now();
+          const messages = (result as { Messages?: unknown[] }).Messages ?? [];
+          if (messages.length > 0) answered.get(name)?.(at);
+          poll(name);
+        },
+        () => undefined,
+      );
+    };
+    for (const name of names) poll(name);
+    // Let every poll reach the server and park.
+    await new Promise((r) => setTimeout(r, 2000));
+    const serverRssBytes = rssOf(pid);
+    const wake = new LatencyHistogram();
+    const sendAnswered = new LatencyHistogram();
+    const wakeUp = async (name: string): Promise<void> => {
+      const answer = new Promise<number>((resolve) => answered.set(name, resolve));
+      const sent = performance.now();
+      await post(`${url}/queues/${name}/messages`, { MessageBody: "wake" });
+      sendAnswered.recordMs(performance.now() - sent);
+      wake.recordMs((await answer) - sent);
+      answered.delete(name);
+    };
+    for (let i = 0; i < Math.max(held, 200); i++) await wakeUp(names[i % held]!);
+    wake.reset();
+    sendAnswered.reset();
+    const cpuPerWake = await measuredCpu(served, wakes, async () => {
+      for (let i = 0; i < wakes; i++) await wakeUp(names[(i * 37) % held]!);
+    });
+    const roundTripFloor = new LatencyHistogram();
+    const cpuPerFloorRequest = await measuredCpu(served, wakes, async () => {
+      for (let i = 0; i < wakes; i++) {
+        const started = performance.now();
+        await http.call("GET", `${url}/healthz`);
+        roundTripFloor.recordMs(performance.now() - started);
+      }
+    });
+    return {
+      held,
+      serverRssAtStartBytes,
+      serverRssBytes,
+      serverRssBeforePollsBytes,
+      wakes,
+      wake: wake.summary(),
+      sendAnswered: sendAnswered.summary(),
+      roundTripFloor: roundTripFloor.summary(),
+      cpuPerWake: cpuPerWake.cpu,
+      cpuPerFloorRequest: cpuPerFloorRequest.cpu,
+    };
+  } finally {
+    http.close();
   }
-  return {
-    held,
-    serverRssAtStartBytes,
-    serverRssBytes,
-    serverRssBeforePollsBytes,
-    wake: wake.summary(),
-  };
 }
 
 const mb = (bytes: number): number => Math.round(bytes / 1048576);
@@ -552,12 +643,47 @@ async function longPollsOnFreshServer(
   parentDir: string,
   fsync: string,
   held: number,
+  wakes: number,
 ): Promise<ServerBenchResult["longPolls"]> {
   const served = await startSluice(join(parentDir, "long-polls"), fsync, undefined);
   try {
-    return await longPolls(served, held);
+    return await longPolls(served, held, wakes);
   } finally {
     await served.stop();
+  }
+}
+
+/** The long-poll phase alone (`bench server --only long-polls`): the figures of its own run. */
+export interface LongPollBenchResult {
+  readonly benchmark: "server";
+  readonly parameters: ServerBenchOptions;
+  readonly machine: ReturnType<typeof machineInfo>;
+  readonly longPolls: ServerBenchResult["longPolls"];
+}
+
+const longPollLine = (polls: ServerBenchResult["longPolls"]): string =>
+  `server long polls: ${polls.held} held, server RSS ${mb(polls.serverRssBytes)} MB ` +
+  `(${mb(polls.serverRssAtStartBytes)} MB at start, ${mb(polls.serverRssBeforePollsBytes)} MB with the queues and no poll), ` +
+  `${polls.wakes} wake-ups: send -> poll answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms ` +
+  `(send -> send answered p50 ${polls.sendAnswered.p50Ms.toFixed(2)} ms, p99 ${polls.sendAnswered.p99Ms.toFixed(2)} ms; ` +
+  `GET /healthz round trip p50 ${polls.roundTripFloor.p50Ms.toFixed(2)} ms, p99 ${polls.roundTripFloor.p99Ms.toFixed(2)} ms), ` +
+  `${cpuLine(polls.cpuPerWake, "wake-up")}; ${cpuLine(polls.cpuPerFloorRequest, "GET /healthz")}`;
+
+/** Only the idle long polls, on a fresh server: a run well under a minute. */
+export async function runLongPollBench(options: ServerBenchOptions): Promise<LongPollBenchResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sluice-server-bench-"));
+  try {
+    const fsync = options.fsync === "interval" ? "50" : options.fsync;
+    const polls = await longPollsOnFreshServer(
+      dataDir,
+      fsync,
+      options.longPolls,
+      options.longPollWakes,
+    );
+    if (!options.quiet) process.stdout.write(`${longPollLine(polls)}\n`);
+    return { benchmark: "server", parameters: options, machine: machineInfo(), longPolls: polls };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -616,12 +742,13 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
     } finally {
       await sluice.stop();
     }
-    const polls = await longPollsOnFreshServer(dataDir, fsync, options.longPolls);
-    say(
-      `server long polls: ${polls.held} held, server RSS ${mb(polls.serverRssBytes)} MB ` +
-        `(${mb(polls.serverRssAtStartBytes)} MB at start, ${mb(polls.serverRssBeforePollsBytes)} MB with the queues and no poll), ` +
-        `send -> answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms`,
+    const polls = await longPollsOnFreshServer(
+      dataDir,
+      fsync,
+      options.longPolls,
+      options.longPollWakes,
     );
+    say(longPollLine(polls));
     const ratios: number[] = [];
     if (options.peers)
       for (const [name, start, protocol] of [
