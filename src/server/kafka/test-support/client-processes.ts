@@ -127,6 +127,9 @@ export function run(
           ? resolve({ stdout, stderr })
           : reject(new Error(`${command} ${args.join(" ")} failed: ${error.message}\n${stderr}`)),
     );
+    // A client that exits without reading its input (kcat -C, -L) closes the pipe: the error
+    // that writing then raises is the client's business, reported through its exit.
+    child.stdin!.on("error", () => undefined);
     child.stdin!.end(input ?? "");
   });
 }
@@ -142,6 +145,7 @@ export class LineProcess {
 
   constructor(command: string, args: readonly string[]) {
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.on("error", () => undefined); // a command sent after the exit: see `exited`
     this.child = child;
     const collect = (into: string[]) => (line: string) => {
       into.push(line);
