@@ -44,6 +44,7 @@ import type {
   Target,
 } from "./event-bus-service.js";
 import { compileTargetInput } from "./input-transformer.js";
+import { DeletesInProgress } from "../deletes-in-progress.js";
 import { PatternError, parseEventPattern, testEventPattern } from "./patterns/index.js";
 import { type Schedule, parseSchedule } from "./schedule-expression.js";
 import { type TargetWiring, targetKind } from "./target-sender.js";
@@ -126,8 +127,7 @@ function settled<T>(call: () => T): Promise<T> {
  */
 export class EmbeddedEventBus implements EventBusService {
   private readonly buses = new Map<string, DurableBus>();
-  /** Deletes still dropping rules, closing logs or freeing directories, by bus name. */
-  private readonly deleting = new Map<string, Promise<void>>();
+  private readonly deleting = new DeletesInProgress();
   private readonly ruleRecords = new Map<string, RuleRecord>();
   private readonly archiveRecords = new Map<string, ArchiveRecord>();
   private readonly replays = new Map<string, ReplayRecord>();
@@ -284,8 +284,7 @@ export class EmbeddedEventBus implements EventBusService {
   async createEventBus(input: { Name: string }): Promise<{ EventBusArn: string }> {
     this.ensureOpen();
     const name = checkBusName(input?.Name);
-    // A bus's directory is named after it: wait for a delete of the same name to free it.
-    await this.deleting.get(name)?.catch(() => undefined);
+    await this.deleting.finished(name);
     if (name === "default" || this.buses.has(name))
       throw new BusError(
         "ResourceAlreadyExistsException",
@@ -302,17 +301,9 @@ export class EmbeddedEventBus implements EventBusService {
     this.ensureOpen();
     const name = input?.Name;
     if (name === "default") throw invalidField("Name", "Cannot delete event bus default.");
-    const pending = this.deleting.get(name);
-    if (pending !== undefined) return pending;
     const bus = this.buses.get(name);
-    if (bus === undefined) return;
-    const deleting = this.removeBus(name, bus);
-    this.deleting.set(name, deleting);
-    try {
-      await deleting;
-    } finally {
-      this.deleting.delete(name);
-    }
+    if (bus !== undefined) await this.deleting.run(name, () => this.removeBus(name, bus));
+    else await this.deleting.finished(name);
   }
 
   private async removeBus(name: string, bus: DurableBus): Promise<void> {

@@ -18,6 +18,7 @@ import {
   configOf,
   resolveTopicConfig,
 } from "./topic-config.js";
+import { DeletesInProgress } from "../deletes-in-progress.js";
 import { TopicError, unknownTopic } from "./topic-error.js";
 
 export interface TopicBrokerOptions {
@@ -42,8 +43,7 @@ export type MetadataListener = (topic: string) => void;
  */
 export class TopicBroker {
   private readonly topics = new Map<string, HostedTopic>();
-  /** Deletes still closing their partitions or freeing their directories, by topic name. */
-  private readonly deleting = new Map<string, Promise<void>>();
+  private readonly deleting = new DeletesInProgress();
   private readonly listeners = new Set<MetadataListener>();
   private transactionGuard: TransactionGuard | undefined;
   private closed = false;
@@ -158,9 +158,7 @@ export class TopicBroker {
       );
     const partitions = checkPartitionCount(input.partitions ?? 1);
     const config = resolveTopicConfig(configOf(input));
-    // The partition directories are named after the topic: a create waits for a delete of the
-    // same name, which would otherwise close and remove what the create opens.
-    await this.deleting.get(name)?.catch(() => undefined);
+    await this.deleting.finished(name);
     if (this.topics.has(name))
       throw new TopicError("TOPIC_ALREADY_EXISTS", `name: topic ${name} already exists`, "name");
     const definition: TopicDefinition = {
@@ -190,13 +188,7 @@ export class TopicBroker {
     if (hosted.definition.internal)
       throw new TopicError("INVALID_REQUEST", `name: ${name} is an internal topic`, "name");
     this.topics.delete(name);
-    const deleting = this.removeTopic(name, hosted);
-    this.deleting.set(name, deleting);
-    try {
-      await deleting;
-    } finally {
-      this.deleting.delete(name);
-    }
+    await this.deleting.run(name, () => this.removeTopic(name, hosted));
     this.changed(name);
   }
 
