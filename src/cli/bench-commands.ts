@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { emitJson } from "../observability/index.js";
+import type { QueueBenchPhase } from "../messaging/queues/queue.bench.js";
 import { type FsyncMode, fsyncMode, nonNegativeInt, positiveInt } from "./option-parsers.js";
 
 function rateList(value: string): number[] {
@@ -14,6 +15,13 @@ function rateList(value: string): number[] {
 /** A phase of `bench server` that can run alone. */
 function serverBenchPhase(value: string): "long-polls" {
   if (value !== "long-polls") throw new InvalidArgumentError("expected long-polls");
+  return value;
+}
+
+/** A traffic phase of `bench queue` that can run alone. */
+function queueBenchPhase(value: string): QueueBenchPhase {
+  if (value !== "standard" && value !== "latency" && value !== "fifo")
+    throw new InvalidArgumentError("expected standard, latency or fifo");
   return value;
 }
 
@@ -188,9 +196,15 @@ export function registerBenchCommands(program: Command): void {
     )
     .option("--chart <file>", "SVG chart of the sweep", "bench-results/queue-latency-sweep.svg")
     .option("--progress", "print progress every second", false)
+    .option(
+      "--only <phase>",
+      "run one traffic phase alone: standard, latency or fifo",
+      queueBenchPhase,
+    )
     .action(
       async (
         opts: CommonOptions & {
+          only?: QueueBenchPhase;
           sweep?: number[];
           chart: string;
           numMessages: number;
@@ -236,30 +250,51 @@ export function registerBenchCommands(program: Command): void {
               fsync: opts.fsync,
               progress: opts.progress,
               quiet: opts.json,
+              ...(opts.only === undefined ? {} : { only: opts.only }),
             }),
           (r) => {
             type Phase = {
               messagesPerSec: number;
+              cpuMicrosPerMessage: number;
               latency: { p50Ms: number; p95Ms: number; p99Ms: number };
             };
             const result = r as {
-              standard: Phase;
-              latency: Phase;
-              fifo: Phase;
+              standard?: Phase;
+              latency?: Phase;
+              fifo?: Phase;
               backlog?: { rssBytes: number; heapBytesPerMessage: number; recoveryMs: number };
               peakRssBytes: number;
             };
+            const { standard, latency, fifo, backlog } = result;
             return {
-              standardMsgPerSec: result.standard.messagesPerSec,
-              standardP95Ms: result.standard.latency.p95Ms,
-              fixedRateMsgPerSec: result.latency.messagesPerSec,
-              fixedRateP50Ms: result.latency.latency.p50Ms,
-              fixedRateP95Ms: result.latency.latency.p95Ms,
-              fixedRateP99Ms: result.latency.latency.p99Ms,
-              fifoMsgPerSec: result.fifo.messagesPerSec,
-              backlogRssMB: (result.backlog?.rssBytes ?? 0) / 1048576,
-              backlogHeapBytesPerMessage: result.backlog?.heapBytesPerMessage ?? 0,
-              backlogRecoveryMs: result.backlog?.recoveryMs ?? 0,
+              ...(standard === undefined
+                ? {}
+                : {
+                    standardMsgPerSec: standard.messagesPerSec,
+                    standardCpuMicrosPerMsg: standard.cpuMicrosPerMessage,
+                    standardP95Ms: standard.latency.p95Ms,
+                  }),
+              ...(latency === undefined
+                ? {}
+                : {
+                    fixedRateMsgPerSec: latency.messagesPerSec,
+                    fixedRateP50Ms: latency.latency.p50Ms,
+                    fixedRateP95Ms: latency.latency.p95Ms,
+                    fixedRateP99Ms: latency.latency.p99Ms,
+                  }),
+              ...(fifo === undefined
+                ? {}
+                : {
+                    fifoMsgPerSec: fifo.messagesPerSec,
+                    fifoCpuMicrosPerMsg: fifo.cpuMicrosPerMessage,
+                  }),
+              ...(backlog === undefined
+                ? {}
+                : {
+                    backlogRssMB: backlog.rssBytes / 1048576,
+                    backlogHeapBytesPerMessage: backlog.heapBytesPerMessage,
+                    backlogRecoveryMs: backlog.recoveryMs,
+                  }),
             };
           },
         );

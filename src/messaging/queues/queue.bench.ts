@@ -17,6 +17,9 @@ import {
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import type { SendMessageBatchRequestEntry } from "./queue-service.js";
 
+/** A traffic phase of the queue benchmark that can run alone. */
+export type QueueBenchPhase = "standard" | "latency" | "fifo";
+
 export interface QueueBenchOptions {
   /** Messages per traffic phase. */
   readonly numMessages: number;
@@ -37,6 +40,8 @@ export interface QueueBenchOptions {
   readonly chart: string;
   readonly progress: boolean;
   readonly quiet: boolean;
+  /** Runs only this traffic phase (and the backlog phase, unless `backlog` is 0). */
+  readonly only?: QueueBenchPhase;
 }
 
 export const defaultQueueBenchOptions: QueueBenchOptions = {
@@ -76,17 +81,16 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
   const rss = new PeakRss();
   try {
     const service = await EmbeddedQueueService.open(join(dir, "traffic"), { fsync });
-    const standard = await traffic(service, o, { fifo: false, rate: 0, label: "standard" });
-    const latency = await traffic(service, o, {
-      fifo: false,
-      rate: o.rate,
-      label: `standard at ${o.rate}/s`,
-    });
-    const fifo = await traffic(service, o, {
-      fifo: true,
-      rate: 0,
-      label: `fifo ${o.fifoGroups} groups`,
-    });
+    const runs = (phase: QueueBenchPhase): boolean => o.only === undefined || o.only === phase;
+    const standard = runs("standard")
+      ? await traffic(service, o, { fifo: false, rate: 0, label: "standard" })
+      : undefined;
+    const latency = runs("latency")
+      ? await traffic(service, o, { fifo: false, rate: o.rate, label: `standard at ${o.rate}/s` })
+      : undefined;
+    const fifo = runs("fifo")
+      ? await traffic(service, o, { fifo: true, rate: 0, label: `fifo ${o.fifoGroups} groups` })
+      : undefined;
     const sweep = o.sweep.length > 0 ? await latencySweep(service, o) : undefined;
     await service.close();
     const backlog = o.backlog > 0 ? await backlogPhase(join(dir, "backlog"), o, fsync) : undefined;
@@ -117,6 +121,8 @@ interface TrafficResult {
   readonly messagesPerSec: number;
   /** Process CPU time (user + system) per message: steadier than throughput on a busy machine. */
   readonly cpuMicrosPerMessage: number;
+  /** Messages a receive returned on average, empty ones included (10 at most). */
+  readonly messagesPerReceive: number;
   readonly latency: LatencySummary;
 }
 
@@ -169,6 +175,7 @@ async function traffic(
   let nextBatch = 0;
   let deleted = 0;
   let sent = 0;
+  let receives = 0;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   const intervalMs = t.rate > 0 ? 10_000 / t.rate : 0;
@@ -220,6 +227,7 @@ async function traffic(
         VisibilityTimeout: 60,
         signal: finished.signal,
       });
+      receives++;
       if (Messages.length === 0) continue;
       const now = performance.now();
       for (const m of Messages) e2e.recordMs(now - Number(m.Body.slice(0, 20)));
@@ -249,7 +257,10 @@ async function traffic(
     process.stdout.write(
       producerPerfLine(o.numMessages, seconds, o.numMessages * o.messageSize, summary) + "\n",
     );
-    process.stdout.write(`CPU time ${cpuMicrosPerMessage.toFixed(2)} us a message\n`);
+    process.stdout.write(
+      `CPU time ${cpuMicrosPerMessage.toFixed(2)} us a message, ` +
+        `${(o.numMessages / receives).toFixed(2)} messages a receive\n`,
+    );
   }
   await service.deleteQueue({ QueueUrl });
   return {
@@ -260,6 +271,7 @@ async function traffic(
     seconds,
     messagesPerSec: o.numMessages / seconds,
     cpuMicrosPerMessage,
+    messagesPerReceive: o.numMessages / receives,
     latency: summary,
   };
 }
