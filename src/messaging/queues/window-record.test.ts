@@ -13,6 +13,11 @@ describe("window record (carried FIFO deduplication entries and receive attempts
       },
       // Out of order in time and sequence (carried entries are), and a non-UUID message id.
       { key: "é", messageId: "moved-7", seq: 3, sentAt: 1_764_000_000_001 },
+      // Near-UUIDs are kept as text, exactly (only lower-case UUIDs take the 16-byte form).
+      { key: "u", messageId: "0F8FAD5B-D9CB-469F-A165-70867728950E", seq: 4, sentAt: 1 },
+      { key: "v", messageId: "0f8fad5b-d9cb-469f-a165-70867728950g", seq: 5, sentAt: 2 },
+      { key: "w", messageId: "0f8fad5b-d9cb-469f-a165_70867728950e", seq: 6, sentAt: 3 },
+      { key: "x", messageId: "0f8fad5bd-9cb-469f-a165-70867728950e", seq: 7, sentAt: 4 },
     ],
     attempts: [{ id: "a", at: 1_764_000_000_500, seqs: [5, 9], receiveCounts: [1, 3] }],
   };
