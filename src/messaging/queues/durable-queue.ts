@@ -14,6 +14,7 @@ import {
 import { SluiceError } from "../../errors/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, SystemClock, type Timer } from "../../time/index.js";
+import { DeduplicationWindow, IN_WINDOW_LOG } from "./deduplication-window.js";
 import { Deque } from "./deque.js";
 import { ExpiringMap } from "./expiring-map.js";
 import {
@@ -47,12 +48,7 @@ import {
   VISIBLE,
 } from "./queue-state.js";
 import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
-import {
-  type CarriedAttempt,
-  type CarriedDedup,
-  decodeWindow,
-  encodeWindow,
-} from "./window-record.js";
+import { type CarriedAttempt, decodeWindow, encodeWindow } from "./window-record.js";
 
 /** SQS's FIFO deduplication interval. */
 export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
@@ -92,13 +88,13 @@ export interface SendOutcome {
   readonly seq: number;
 }
 
-/** The first send of a FIFO deduplication key inside the window. */
-interface DedupEntry extends SendOutcome {
+/** A deduplication entry met while replaying the log. */
+interface ReplayedDedup extends SendOutcome {
   readonly key: string;
   /** Send time: the entry expires five minutes later. */
   readonly at: number;
   /** Offset of the record that holds it: the send, or a window record that carried it. */
-  offset: number;
+  readonly offset: number;
 }
 
 /**
@@ -130,8 +126,6 @@ const COLD_READ_AHEAD_RECORDS = 1000;
  */
 const WINDOW_LOG_DIR = "window";
 const WINDOW_LOG_SEGMENT_BYTES = 1024 * 1024;
-/** The `offset` of a window entry held by the window log rather than the queue log. */
-const IN_WINDOW_LOG = -1;
 
 /** Window records hold at most this many entries each (well under the record size limit). */
 const WINDOW_RECORD_ENTRIES = 5000;
@@ -180,14 +174,14 @@ export class DurableQueue {
   config: QueueConfig;
   readonly state: QueueState;
   /** FIFO deduplication: the first send of each id in the last five minutes. */
-  readonly dedup = new ExpiringMap<DedupEntry>(DEDUPLICATION_WINDOW_MS);
+  private readonly dedup = new DeduplicationWindow(DEDUPLICATION_WINDOW_MS);
   /** FIFO receives with a ReceiveRequestAttemptId in the last five minutes, by id. */
   readonly attempts = new ExpiringMap<ReceiveAttempt>(DEDUPLICATION_WINDOW_MS);
   /**
-   * Deduplication entries and attempts in the order of the records that hold them, so
-   * compaction finds those it must carry forward (the ones before its cut) at the front.
+   * Receive attempts in the order of the records that hold them, so compaction finds those it
+   * must carry forward (the ones before its cut) at the front.
    */
-  private readonly window = new Deque<DedupEntry | ReceiveAttempt>();
+  private readonly attemptOrder = new Deque<ReceiveAttempt>();
   /** Moves out of this queue in progress; compaction waits while there are any. */
   pendingMoves = 0;
   lastPurgeAt = Number.NEGATIVE_INFINITY;
@@ -319,11 +313,11 @@ export class DurableQueue {
     this.dedup.prune(now);
     this.attempts.prune(now);
     for (
-      let e = this.window.peekFront();
-      e !== undefined && e.at + DEDUPLICATION_WINDOW_MS <= now;
-      e = this.window.peekFront()
+      let a = this.attemptOrder.peekFront();
+      a !== undefined && a.at + DEDUPLICATION_WINDOW_MS <= now;
+      a = this.attemptOrder.peekFront()
     )
-      this.window.shift();
+      this.attemptOrder.shift();
     const woke = this.state.advance(now, this.config.messageRetentionPeriod * 1000);
     this.metrics.depth(this.state);
     return woke;
@@ -339,16 +333,16 @@ export class DurableQueue {
     const outcomes: SendOutcome[] = [];
     const base = this.endOffset;
     for (const send of sends) {
+      const seq = base + added.length;
+      const messageId = send.messageId ?? newMessageId();
       const dedupKey = this.dedupKey(send.groupId, send.deduplicationId);
       if (dedupKey !== undefined && send.skipDeduplication !== true) {
-        const earlier = this.dedup.get(dedupKey, now);
+        const earlier = this.dedup.firstSend(dedupKey, now, messageId, seq, seq);
         if (earlier !== undefined) {
           outcomes.push(earlier);
           continue;
         }
       }
-      const seq = base + added.length;
-      const messageId = send.messageId ?? newMessageId();
       const visibleAt = now + send.delayMs;
       const meta: Writable<MessageHeader> = { i: messageId };
       if (send.groupId !== undefined) meta.g = send.groupId;
@@ -371,11 +365,6 @@ export class DurableQueue {
       }
       added.push(message);
       outcomes.push({ messageId, seq });
-      if (dedupKey !== undefined && send.skipDeduplication !== true) {
-        const entry: DedupEntry = { key: dedupKey, messageId, seq, at: now, offset: seq };
-        this.dedup.set(dedupKey, entry, now);
-        this.window.push(entry);
-      }
     }
     // A call of duplicates only is acknowledged once the first sends are durable too.
     if (added.length === 0) return { outcomes, durable: this.lastAppend };
@@ -426,7 +415,7 @@ export class DurableQueue {
       this.endOffset,
     );
     this.attempts.set(attemptId, attempt, now);
-    this.window.push(attempt);
+    this.attemptOrder.push(attempt);
     return { taken, durable: this.journalReceive(taken, entry), attempt };
   }
 
@@ -792,8 +781,11 @@ export class DurableQueue {
    */
   private restoreWindow(window: ReplayedWindow, now: number): void {
     const live = (at: number): boolean => at + DEDUPLICATION_WINDOW_MS > now;
-    const dedup = window.dedup.filter((e) => live(e.at)).sort((a, b) => a.at - b.at);
-    for (const e of dedup) this.dedup.set(e.key, e, e.at);
+    // Entries of the window log first, by time; then those of the queue log, by offset.
+    const dedup = window.dedup
+      .filter((e) => live(e.at))
+      .sort((a, b) => a.offset - b.offset || a.at - b.at); // IN_WINDOW_LOG is below any offset
+    for (const e of dedup) this.dedup.restore(e.key, e.messageId, e.seq, e.at, e.offset);
     const attempts: ReceiveAttempt[] = [];
     for (const pending of [...window.attempts.values()].sort((a, b) => a.at - b.at)) {
       if (pending.broken || !live(pending.at)) continue;
@@ -808,9 +800,9 @@ export class DurableQueue {
       this.attempts.set(attempt.id, attempt, attempt.at);
       attempts.push(attempt);
     }
-    // Only entries the queue log holds need carrying out of it later.
-    const ordered = [...dedup, ...attempts].filter((e) => e.offset !== IN_WINDOW_LOG);
-    for (const e of ordered.sort((a, b) => a.offset - b.offset)) this.window.push(e);
+    // Only attempts the queue log holds need carrying out of it later.
+    const held = attempts.filter((a) => a.offset !== IN_WINDOW_LOG);
+    for (const a of held.sort((x, y) => x.offset - y.offset)) this.attemptOrder.push(a);
   }
 
   private replay(
@@ -983,37 +975,33 @@ export class DurableQueue {
    */
   private async carryWindow(cut: number): Promise<void> {
     const now = this.clock.now();
-    const carried: (DedupEntry | ReceiveAttempt)[] = [];
-    for (let e = this.window.peekFront(); e !== undefined && e.offset < cut;) {
-      this.window.shift();
-      if (e.at + DEDUPLICATION_WINDOW_MS > now) {
-        if (e instanceof ReceiveAttempt) {
-          if (this.attempts.get(e.id, now) === e && e.intact) carried.push(e);
-        } else if (this.dedup.get(e.key, now) === e) carried.push(e);
-      }
-      e = this.window.peekFront();
+    const dedup = this.dedup.carryBefore(cut, now);
+    const attempts: CarriedAttempt[] = [];
+    for (let a = this.attemptOrder.peekFront(); a !== undefined && a.offset < cut;) {
+      this.attemptOrder.shift();
+      a.offset = IN_WINDOW_LOG;
+      if (a.at + DEDUPLICATION_WINDOW_MS > now && this.attempts.get(a.id, now) === a && a.intact)
+        attempts.push({
+          id: a.id,
+          at: a.at,
+          seqs: a.messages.map((m) => m.message.seq),
+          receiveCounts: a.messages.map((m) => m.receiveCount),
+        });
+      a = this.attemptOrder.peekFront();
     }
     const windowLog = this.windowLog;
     if (windowLog === undefined) return;
     await windowLog.enforceRetention();
-    if (carried.length === 0) return;
     const records: RecordInput[] = [];
-    for (let i = 0; i < carried.length; i += WINDOW_RECORD_ENTRIES) {
-      const dedup: CarriedDedup[] = [];
-      const attempts: CarriedAttempt[] = [];
-      for (const e of carried.slice(i, i + WINDOW_RECORD_ENTRIES)) {
-        e.offset = IN_WINDOW_LOG;
-        if (e instanceof ReceiveAttempt)
-          attempts.push({
-            id: e.id,
-            at: e.at,
-            seqs: e.messages.map((m) => m.message.seq),
-            receiveCounts: e.messages.map((m) => m.receiveCount),
-          });
-        else dedup.push({ key: e.key, messageId: e.messageId, seq: e.seq, sentAt: e.at });
-      }
-      records.push({ key: WINDOW_KEY, value: encodeWindow({ dedup, attempts }) });
+    for (let i = 0; i < dedup.length; i += WINDOW_RECORD_ENTRIES) {
+      const contents = { dedup: dedup.slice(i, i + WINDOW_RECORD_ENTRIES), attempts: [] };
+      records.push({ key: WINDOW_KEY, value: encodeWindow(contents) });
     }
+    for (let i = 0; i < attempts.length; i += WINDOW_RECORD_ENTRIES) {
+      const contents = { dedup: [], attempts: attempts.slice(i, i + WINDOW_RECORD_ENTRIES) };
+      records.push({ key: WINDOW_KEY, value: encodeWindow(contents) });
+    }
+    if (records.length === 0) return;
     await windowLog.append(records);
     // On the device before the queue log drops the records that held these entries.
     await windowLog.flush();
@@ -1060,7 +1048,7 @@ export class DurableQueue {
 
 /** Receive attempts and deduplication entries met while replaying the log. */
 class ReplayedWindow {
-  readonly dedup: DedupEntry[] = [];
+  readonly dedup: ReplayedDedup[] = [];
   readonly attempts = new Map<string, PendingAttempt>();
   private readonly bySeq = new Map<number, PendingAttempt>();
 
