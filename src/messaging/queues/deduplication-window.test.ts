@@ -18,13 +18,16 @@ describe("DeduplicationWindow", () => {
 
   it("keeps positions through growing and shrinking (thousands of entries, most pruned)", () => {
     const window = new DeduplicationWindow(1000);
+    // Message ids as SQS's (UUIDs, kept as bytes) and others (moved messages keep theirs).
+    const id = (i: number): string =>
+      i % 2 === 0 ? `0f8fad5b-d9cb-469f-a165-${String(i).padStart(12, "0")}` : `moved-${i}`;
     for (let i = 0; i < 5000; i++)
-      expect(window.firstSend(`k${i}`, i, `id${i}`, i, i)).toBe(undefined);
+      expect(window.firstSend(`k${i}`, i, id(i), i, i)).toBe(undefined);
     window.prune(5900); // keeps the sends at 4901 and later
     expect(window.size).toBe(99);
     for (let i = 0; i < 5000; i++) {
       const earlier = window.firstSend(`k${i}`, 5900, "dup", -1, -1);
-      if (i > 4900) expect(earlier).toEqual({ messageId: `id${i}`, seq: i });
+      if (i > 4900) expect(earlier).toEqual({ messageId: id(i), seq: i });
       else expect(earlier).toBeUndefined(); // a new first send
     }
   });

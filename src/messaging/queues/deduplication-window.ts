@@ -1,3 +1,4 @@
+import { UUID_BYTES, readUuidBytes, writeUuidBytes } from "./uuid-bytes.js";
 import type { CarriedDedup } from "./window-record.js";
 
 /** The first send of a deduplication key: what a duplicate of it is answered. */
@@ -16,7 +17,7 @@ const INITIAL_CAPACITY = 16;
  * millions), kept in columns of a ring in the order of the records that hold them, with a map
  * from key to position. An entry as an object of its own, wrapped in another for its expiry,
  * left five young objects and some 300 bytes a send that survived the young generation; here a
- * send leaves its key and message id strings, times and offsets take no object at all.
+ * send leaves only its key string: message ids (UUIDs), times and offsets are column values.
  *
  * Entries are added in record order: entries already carried to the window log first (on
  * recovery), then those in the queue log by offset. Record order is time order except around
@@ -29,6 +30,9 @@ export class DeduplicationWindow {
   private capacity = INITIAL_CAPACITY;
   /** A key, or undefined once a newer entry for it replaced this one. */
   private keys = new Array<string | undefined>(INITIAL_CAPACITY);
+  /** Message ids that are lower-case UUIDs (all but those of moved messages), as 16 bytes... */
+  private uuids = new Uint8Array(INITIAL_CAPACITY * UUID_BYTES);
+  /** ...and the others as text. */
   private messageIds = new Array<string | undefined>(INITIAL_CAPACITY);
   private seqs = new Float64Array(INITIAL_CAPACITY);
   private sentAts = new Float64Array(INITIAL_CAPACITY);
@@ -63,7 +67,7 @@ export class DeduplicationWindow {
     if (earlier !== undefined) {
       const slot = earlier % this.capacity;
       if (this.sentAts[slot]! + this.windowMs > now)
-        return { messageId: this.messageIds[slot]!, seq: this.seqs[slot]! };
+        return { messageId: this.messageIdAt(slot), seq: this.seqs[slot]! };
       this.keys[slot] = undefined; // expired, not yet pruned: this send replaces it
     }
     this.append(key, messageId, seq, now, offset);
@@ -112,9 +116,13 @@ export class DeduplicationWindow {
       const key = this.keys[slot];
       const sentAt = this.sentAts[slot]!;
       if (key === undefined || sentAt + this.windowMs <= now) continue;
-      carried.push({ key, messageId: this.messageIds[slot]!, seq: this.seqs[slot]!, sentAt });
+      carried.push({ key, messageId: this.messageIdAt(slot), seq: this.seqs[slot]!, sentAt });
     }
     return carried;
+  }
+
+  private messageIdAt(slot: number): string {
+    return this.messageIds[slot] ?? readUuidBytes(this.uuids, slot * UUID_BYTES);
   }
 
   private append(
@@ -127,7 +135,9 @@ export class DeduplicationWindow {
     if (this.tail - this.head === this.capacity) this.resize(this.capacity << 1);
     const slot = this.tail % this.capacity;
     this.keys[slot] = key;
-    this.messageIds[slot] = messageId;
+    this.messageIds[slot] = writeUuidBytes(messageId, this.uuids, slot * UUID_BYTES)
+      ? undefined
+      : messageId;
     this.seqs[slot] = seq;
     this.sentAts[slot] = sentAt;
     this.offsets[slot] = offset;
@@ -138,6 +148,7 @@ export class DeduplicationWindow {
   /** Moves the entries into columns of `capacity` slots (positions, and so the map, stay). */
   private resize(capacity: number): void {
     const keys = new Array<string | undefined>(capacity);
+    const uuids = new Uint8Array(capacity * UUID_BYTES);
     const messageIds = new Array<string | undefined>(capacity);
     const seqs = new Float64Array(capacity);
     const sentAts = new Float64Array(capacity);
@@ -146,6 +157,8 @@ export class DeduplicationWindow {
       const from = position % this.capacity;
       const to = position % capacity;
       keys[to] = this.keys[from];
+      for (let b = 0; b < UUID_BYTES; b++)
+        uuids[to * UUID_BYTES + b] = this.uuids[from * UUID_BYTES + b]!;
       messageIds[to] = this.messageIds[from];
       seqs[to] = this.seqs[from]!;
       sentAts[to] = this.sentAts[from]!;
@@ -153,6 +166,7 @@ export class DeduplicationWindow {
     }
     this.capacity = capacity;
     this.keys = keys;
+    this.uuids = uuids;
     this.messageIds = messageIds;
     this.seqs = seqs;
     this.sentAts = sentAts;
