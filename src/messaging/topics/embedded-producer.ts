@@ -5,7 +5,7 @@ import {
   RecordBatchBuilder,
 } from "../../engine/index.js";
 import { asError, isSluiceError } from "../../errors/index.js";
-import type { Timer } from "../../time/index.js";
+import { type Timer, sharedReading } from "../../time/index.js";
 import { isList } from "./input-checks.js";
 import { keepProcessAlive } from "./keep-alive.js";
 import { type Partitioner, createPartitioner } from "./partitioner.js";
@@ -147,6 +147,8 @@ const SCRATCH_BATCH_BYTES = 4096;
 function codecSlackBytes(limit: number): number {
   return 64 + Math.ceil(limit / 1024);
 }
+/** Records sent in one synchronous run that share a clock reading for their timestamps. */
+const RECORDS_PER_CLOCK_READING = 16;
 /** Larger batch buffers handed back by the logs (never read by anyone) are built in again, at most this many kept spare. */
 const MAX_SPARE_BUFFERS = 4;
 
@@ -271,7 +273,9 @@ export class EmbeddedProducer implements TopicProducer {
       partitionCount: (topic) => broker.partitionCount(topic),
       maxMessageBytes: (topic) => broker.definition(topic).config.maxMessageBytes,
       maxRequestBytes: this.options.maxRequestBytes,
-      now: () => broker.clock.now(),
+      // Records sent together share a reading (see sharedReading): a record's timestamp is
+      // its send time to within the sending of 16 records.
+      now: sharedReading(() => broker.clock.now(), RECORDS_PER_CLOCK_READING),
       partitioner: this.partitioner,
     };
     if (this.transactionalId !== undefined) {
