@@ -54,13 +54,6 @@ export function readVarint(buf: Buffer, cursor: Cursor, end: number): number | u
     cursor.pos++;
     return (first & 1) === 0 ? first >>> 1 : -((first + 1) >>> 1);
   }
-  const second = cursor.pos + 1 < end ? buf[cursor.pos + 1]! : 0x80;
-  if (second < 0x80) {
-    // Two bytes: a record's length, a value's length, offset deltas past 63.
-    cursor.pos += 2;
-    const zz = (first & 0x7f) | (second << 7);
-    return (zz & 1) === 0 ? zz >>> 1 : -((zz + 1) >>> 1);
-  }
   let result = 0;
   let multiplier = 1;
   for (let i = 0; i < 10; i++) {
