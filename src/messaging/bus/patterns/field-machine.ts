@@ -20,7 +20,9 @@ export interface StateSink {
  * their literal ends, numeric ranges and cidr blocks by binary search over sorted bounds, and the
  * anything-but forms as complements (every such operator holds except those the value's lookups
  * exclude). Complements are kept per operator ("slot"), not per target: a condition with two
- * anything-but operators holds when either does.
+ * anything-but operators holds when either does. For plain anything-but (value lists) the
+ * complement of each listed value is worked out once, in `compile`, so that a value costs one
+ * lookup and no pass over the slots.
  */
 export class FieldMachine {
   private readonly exact = new Map<Scalar, number[]>();
@@ -44,6 +46,14 @@ export class FieldMachine {
   /** anything-but values: hold for any value not listed, whatever its type. */
   private readonly butValues: number[] = [];
   private readonly butValueExclusions = new Map<Scalar, number[]>();
+  /**
+   * From `compile`: per value some anything-but lists, the targets of the slots it leaves
+   * holding, and `butValueAll` for any other value. Undefined before `compile`, after a later
+   * `add`, or when it would hold more than `maxPrecomputedTargets` targets in all (then each
+   * value excludes its slots one by one).
+   */
+  private butValueReach: Map<Scalar, number[]> | undefined;
+  private butValueAll: number[] = [];
   /** The other anything-but forms: hold for strings only, unless excluded. */
   private readonly butStrings: number[] = [];
   private readonly butLowered = new Map<string, number[]>();
@@ -56,8 +66,11 @@ export class FieldMachine {
   private hasCidr = false;
   private hasButWildcards = false;
 
+  constructor(private readonly maxPrecomputedTargets = 65_536) {}
+
   /** Adds a transition to state `target` taken when a value satisfies `matcher`. */
   add(matcher: LeafMatcher, target: number): void {
+    this.butValueReach = undefined;
     switch (matcher.kind) {
       case "exact":
         return push(this.exact, matcher.value, target);
@@ -133,6 +146,24 @@ export class FieldMachine {
     }
   }
 
+  /** Works out the anything-but complements (see `butValueReach`); call after the last `add`. */
+  compile(): void {
+    this.butValueReach = undefined;
+    const slots = this.butValues;
+    if (slots.length === 0) return;
+    const targetsOf = (holding: readonly number[]): number[] => [
+      ...new Set(holding.map((slot) => this.slotTarget[slot]!)),
+    ];
+    this.butValueAll = targetsOf(slots);
+    if (this.butValueExclusions.size * slots.length > this.maxPrecomputedTargets) return;
+    const reach = new Map<Scalar, number[]>();
+    for (const [value, excluded] of this.butValueExclusions) {
+      const out = new Set(excluded);
+      reach.set(value, targetsOf(slots.filter((slot) => !out.has(slot))));
+    }
+    this.butValueReach = reach;
+  }
+
   private slot(target: number): number {
     this.slotTarget.push(target);
     this.slotExcluded.push(0);
@@ -171,10 +202,14 @@ export class FieldMachine {
       if (exact !== undefined) sink.reachAll(exact);
     }
     if (this.butValues.length > 0) {
-      this.startExclusions();
-      const excluded = this.butValueExclusions.get(value);
-      if (excluded !== undefined) this.excludeAll(excluded);
-      this.reachUnexcluded(this.butValues, sink);
+      const reach = this.butValueReach;
+      if (reach !== undefined) sink.reachAll(reach.get(value) ?? this.butValueAll);
+      else {
+        this.startExclusions();
+        const excluded = this.butValueExclusions.get(value);
+        if (excluded !== undefined) this.excludeAll(excluded);
+        this.reachUnexcluded(this.butValues, sink);
+      }
     }
     if (typeof value === "number") {
       if (!this.numeric.isEmpty) sink.reachAll(this.numeric.lookup(value));

@@ -247,6 +247,7 @@ export class PatternIndex<Id> {
       state.addOwner(owner);
     }
     this.root.freeze();
+    for (const state of states) for (const field of state.fields) field.compile();
     this.states = states;
     const shared = new Uint8Array(owners.length);
     const seen = new Uint8Array(owners.length);
