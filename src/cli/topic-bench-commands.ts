@@ -11,7 +11,7 @@ import {
   tuneChart,
   tuneTable,
 } from "../messaging/topics/tune-perf.bench.js";
-import { PeakRss, emitJson, machineInfo } from "../observability/index.js";
+import { PeakRss, emitJson, machineInfo, pauseLine } from "../observability/index.js";
 import { fsyncMode, positiveInt } from "./option-parsers.js";
 import { median } from "./bench-commands.js";
 import {
@@ -257,7 +257,7 @@ export function registerTopicBenchCommands(program: Command): void {
           opts,
           opts,
           () => runE2ePerf({ ...opts, progress: true }),
-          (r) => r.line,
+          (r) => `${r.line}\n${pauseLine(r.pauses)}`,
         );
       },
     );

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -13,14 +12,19 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLog } from "./log.js";
 import { seededRandom } from "./simulated-file-system.js";
+import { WarmWorker } from "./test-support/warm-worker.js";
 
 const writerScript = fileURLToPath(new URL("./test-support/crash-writer.ts", import.meta.url));
 const dirs: string[] = [];
+/** Every writer started: one still warming when a test fails is killed here. */
+const writers: WarmWorker[] = [];
 afterAll(() => {
+  for (const w of writers) w.child.kill("SIGKILL");
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -35,45 +39,32 @@ interface Acked {
   readonly label: string;
 }
 
+/** A writer that loads its modules now and waits for `runWriterUntilKilled` to let it write. */
+function warmWriter(dir: string, writerId: string): WarmWorker {
+  const writer = new WarmWorker(writerScript, [dir, writerId, "8"]);
+  writers.push(writer);
+  return writer;
+}
+
 /**
- * Starts a writer, lets it run until `killAfterMs` after it is writing and `ready(dir)` holds,
- * SIGKILLs it, and returns what it acknowledged.
+ * Lets a warmed writer go, lets it run until `killAfterMs` after it is writing and `ready(dir)`
+ * holds, SIGKILLs it, and returns what it acknowledged.
  */
 async function runWriterUntilKilled(
+  writer: WarmWorker,
   dir: string,
-  writerId: string,
   killAfterMs: number,
   ready: (dir: string) => boolean = () => true,
 ): Promise<Acked[]> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", writerScript, dir, writerId, "8"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
+  await writer.start();
   // Kill only once it is writing, at a random moment after that.
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (out.includes("ack ") && ready(dir)) {
-        clearInterval(poll);
-        setTimeout(resolve, killAfterMs);
-      }
-    }, 5);
-    child.once("exit", (code) => {
-      clearInterval(poll);
-      reject(new Error(`writer exited early with ${code}: ${err}`));
-    });
-  });
-  child.removeAllListeners("exit");
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
+  await writer.waitFor(() => writer.output.includes("ack ") && ready(dir), "early");
+  await Promise.race([sleep(killAfterMs), writer.closed]);
+  if (writer.hasEnded) throw new Error(`writer exited before it was killed: ${writer.errors}`);
+  await writer.kill();
   const acked: Acked[] = [];
   // Only complete lines count: a line cut by the kill was never fully reported.
-  for (const line of out.split("\n").slice(0, -1)) {
+  for (const line of writer.output.split("\n").slice(0, -1)) {
     if (!line.startsWith("ack ")) continue;
     const [, base, labels] = line.split(" ");
     labels!.split(",").forEach((label, i) => acked.push({ offset: Number(base) + i, label }));
@@ -107,8 +98,12 @@ describe("crash safety on the real disk (SIGKILL)", () => {
     const dir = tempDir();
     const random = seededRandom(Date.now() % 1_000_000);
     const allAcked: Acked[] = [];
+    // The next round's writer loads while this round's runs and is checked.
+    let next = warmWriter(dir, "r0");
     for (let round = 0; round < 24; round++) {
-      const acked = await runWriterUntilKilled(dir, `r${round}`, 20 + Math.floor(random() * 300));
+      const writer = next;
+      if (round + 1 < 24) next = warmWriter(dir, `r${round + 1}`);
+      const acked = await runWriterUntilKilled(writer, dir, 20 + Math.floor(random() * 300));
       expect(acked.length).toBeGreaterThan(0);
       for (const a of acked) allAcked.push(a); // spreading 100k+ arguments overflows the stack
       const total = await verify(dir, allAcked);
@@ -128,7 +123,7 @@ describe("crash safety on the real disk (SIGKILL)", () => {
         return false;
       }
     };
-    const acked = await runWriterUntilKilled(dir, "t", 200, sealed);
+    const acked = await runWriterUntilKilled(warmWriter(dir, "t"), dir, 200, sealed);
     const segments = readdirSync(dir)
       .filter((f) => f.endsWith(".log"))
       .sort();

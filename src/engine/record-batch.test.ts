@@ -209,6 +209,10 @@ describe("zig-zag varints", () => {
       64,
       300,
       -300,
+      8191, // the largest two-byte values
+      -8192,
+      8192,
+      -8193,
       2 ** 31 - 1,
       -(2 ** 31),
       2 ** 40 + 5,
@@ -220,6 +224,14 @@ describe("zig-zag varints", () => {
       const end = writeVarint(buf, 0, v);
       expect(end).toBe(varintSize(v));
       expect(readVarint(buf, { pos: 0 }, end)).toBe(v);
+    }
+  });
+
+  it("refuses a varint cut short by the end", () => {
+    const buf = Buffer.alloc(10);
+    for (const v of [300, -8192, 2 ** 20]) {
+      const end = writeVarint(buf, 0, v);
+      expect(readVarint(buf, { pos: 0 }, end - 1)).toBeUndefined();
     }
   });
 

@@ -1,9 +1,10 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { WarmWorker } from "../engine/test-support/warm-worker.js";
 import { EmbeddedEventStore } from "./embedded-event-store.js";
 import { EmbeddedReadModel } from "./projections/embedded-read-model.js";
 import { perStream } from "./test-support/per-stream-projection.js";
@@ -25,62 +26,20 @@ interface Ack {
 /** With an inline projection (appends one at a time), or without (appends grouped per turn). */
 type Mode = "inline" | "grouped";
 
-interface Writer {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly output: () => string;
-  readonly errors: () => string;
-}
-
 /** Spawns a writer that loads its modules and then waits to be told to start. */
-function spawnWriter(dir: string, round: number, mode: Mode): Writer {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", writerScript, dir, String(round), mode],
-    { stdio: ["pipe", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  return { child, output: () => out, errors: () => err };
+function spawnWriter(dir: string, round: number, mode: Mode): WarmWorker {
+  return new WarmWorker(writerScript, [dir, String(round), mode]);
 }
 
 /** Starts a warmed writer, lets it acknowledge something, SIGKILLs it after `killAfterMs`. */
-async function writeUntilKilled(writer: Writer, killAfterMs: number): Promise<Ack[]> {
-  const { child } = writer;
-  const out = writer.output;
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (out().includes("ready")) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 5);
-    child.once("exit", (code) => {
-      clearInterval(poll);
-      reject(new Error(`writer exited early with ${code}: ${writer.errors()}`));
-    });
-  });
-  child.removeAllListeners("exit");
-  child.stdin.write("go\n");
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (out().includes("ack ")) {
-        clearInterval(poll);
-        setTimeout(resolve, killAfterMs);
-      }
-    }, 5);
-    child.once("exit", (code) => {
-      clearInterval(poll);
-      reject(new Error(`writer exited early with ${code}: ${writer.errors()}`));
-    });
-  });
-  child.removeAllListeners("exit");
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
+async function writeUntilKilled(writer: WarmWorker, killAfterMs: number): Promise<Ack[]> {
+  await writer.start();
+  await writer.waitFor(() => writer.output.includes("ack "), "early");
+  await Promise.race([sleep(killAfterMs), writer.closed]);
+  if (writer.hasEnded) throw new Error(`writer exited before it was killed: ${writer.errors}`);
+  await writer.kill();
   // Only complete lines count: a line cut by the kill was never fully reported.
-  return out()
+  return writer.output
     .split("\n")
     .slice(0, -1)
     .filter((line) => line.startsWith("ack "))
@@ -105,7 +64,7 @@ async function crashRounds(mode: Mode, rounds: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-es-crash-"));
   dirs.push(dir);
   const acked: Ack[] = [];
-  const warm: Writer[] = [0, 1, 2].map((round) => spawnWriter(dir, round, mode));
+  const warm: WarmWorker[] = [0, 1, 2].map((round) => spawnWriter(dir, round, mode));
   try {
     for (let round = 0; round < rounds; round++) {
       const writer = warm.shift()!;

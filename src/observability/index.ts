@@ -12,4 +12,6 @@ export {
 } from "./bench-report.js";
 export type { MachineInfo, ConsumerFigures } from "./bench-report.js";
 export { renderLineChart } from "./line-chart.js";
+export { PauseMonitor, mainThreadSchedule, parseSchedStat, pauseLine } from "./pause-monitor.js";
+export type { PauseCounts, PauseSummary, ThreadSchedule } from "./pause-monitor.js";
 export type { ChartSeries, LineChartOptions } from "./line-chart.js";

@@ -29,10 +29,11 @@ export class LatencyHistogram {
     numberOfSignificantValueDigits: 3,
   });
 
-  /** Records one duration in milliseconds (fractions kept down to a microsecond). */
-  recordMs(durationMs: number): void {
+  /** Records a duration in milliseconds (fractions kept down to a microsecond), `count` times. */
+  recordMs(durationMs: number, count = 1): void {
     const micros = Math.min(MAX_MICROS, Math.max(1, Math.round(durationMs * 1000)));
-    this.histogram.recordValue(micros);
+    if (count === 1) this.histogram.recordValue(micros);
+    else this.histogram.recordValueWithCount(micros, count);
   }
 
   get count(): number {

@@ -26,5 +26,11 @@ describe("sluice bench server --only long-polls (tiny inputs)", () => {
     expect(longPolls.wake.p50Ms).toBeGreaterThan(0);
     expect(longPolls.serverRssBytes).toBeGreaterThan(0);
     expect(longPolls.cpuPerWake.clientUs).toBeGreaterThan(0);
+    // What stopped each side over the measured wake-ups, to tell the code's tail from the machine's.
+    expect(longPolls.clientPauses.wallMs).toBeGreaterThan(0);
+    if (process.platform === "linux") {
+      expect(longPolls.serverMainThread?.onCpuMs).toBeGreaterThan(0);
+      expect(longPolls.serverMainThread?.runQueueWaitMs).toBeGreaterThanOrEqual(0);
+    }
   }, 60_000);
 });

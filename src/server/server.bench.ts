@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { XMLParser } from "fast-xml-parser";
 import { WebSocket } from "ws";
-import { LatencyHistogram, type LatencySummary, machineInfo } from "../observability/index.js";
+import {
+  LatencyHistogram,
+  type LatencySummary,
+  PauseMonitor,
+  type PauseSummary,
+  type ThreadSchedule,
+  machineInfo,
+  mainThreadSchedule,
+  pauseLine,
+} from "../observability/index.js";
 
 export interface ServerBenchOptions {
   readonly numMessages: number;
@@ -105,6 +114,13 @@ export interface ServerBenchResult {
      * request takes on the machine at that moment, whatever the server does with it.
      */
     readonly roundTripFloor: LatencySummary;
+    /** What stopped this (the client's) main thread during the measured wake-ups. */
+    readonly clientPauses: PauseSummary;
+    /**
+     * The server's main thread over the same wake-ups: time on a core and time it waited for
+     * one (undefined where Linux's schedstat cannot be read).
+     */
+    readonly serverMainThread: ThreadSchedule | undefined;
     /** CPU per wake-up (a send, the poll's answer, the next poll parking), in µs. */
     readonly cpuPerWake: CpuPerItem;
     /** CPU per `GET /healthz`, in µs, with the same polls held. */
@@ -608,9 +624,13 @@ async function longPolls(
     for (let i = 0; i < Math.max(held, 200); i++) await wakeUp(names[i % held]!);
     wake.reset();
     sendAnswered.reset();
+    const clientWatch = new PauseMonitor();
+    const serverBefore = mainThreadSchedule(pid);
     const cpuPerWake = await measuredCpu(served, wakes, async () => {
       for (let i = 0; i < wakes; i++) await wakeUp(names[(i * 37) % held]!);
     });
+    const serverAfter = mainThreadSchedule(pid);
+    const clientPauses = await clientWatch.stop();
     const roundTripFloor = new LatencyHistogram();
     const cpuPerFloorRequest = await measuredCpu(served, wakes, async () => {
       for (let i = 0; i < wakes; i++) {
@@ -628,6 +648,14 @@ async function longPolls(
       wake: wake.summary(),
       sendAnswered: sendAnswered.summary(),
       roundTripFloor: roundTripFloor.summary(),
+      clientPauses,
+      serverMainThread:
+        serverBefore && serverAfter
+          ? {
+              onCpuMs: serverAfter.onCpuMs - serverBefore.onCpuMs,
+              runQueueWaitMs: serverAfter.runQueueWaitMs - serverBefore.runQueueWaitMs,
+            }
+          : undefined,
       cpuPerWake: cpuPerWake.cpu,
       cpuPerFloorRequest: cpuPerFloorRequest.cpu,
     };
@@ -664,10 +692,16 @@ export interface LongPollBenchResult {
 const longPollLine = (polls: ServerBenchResult["longPolls"]): string =>
   `server long polls: ${polls.held} held, server RSS ${mb(polls.serverRssBytes)} MB ` +
   `(${mb(polls.serverRssAtStartBytes)} MB at start, ${mb(polls.serverRssBeforePollsBytes)} MB with the queues and no poll), ` +
-  `${polls.wakes} wake-ups: send -> poll answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms ` +
+  `${polls.wakes} wake-ups: send -> poll answered p50 ${polls.wake.p50Ms.toFixed(2)} ms, p99 ${polls.wake.p99Ms.toFixed(2)} ms, p99.9 ${polls.wake.p999Ms.toFixed(2)} ms ` +
   `(send -> send answered p50 ${polls.sendAnswered.p50Ms.toFixed(2)} ms, p99 ${polls.sendAnswered.p99Ms.toFixed(2)} ms; ` +
   `GET /healthz round trip p50 ${polls.roundTripFloor.p50Ms.toFixed(2)} ms, p99 ${polls.roundTripFloor.p99Ms.toFixed(2)} ms), ` +
-  `${cpuLine(polls.cpuPerWake, "wake-up")}; ${cpuLine(polls.cpuPerFloorRequest, "GET /healthz")}`;
+  `${cpuLine(polls.cpuPerWake, "wake-up")}; ${cpuLine(polls.cpuPerFloorRequest, "GET /healthz")}\n` +
+  `during the wake-ups: server main thread ${serverThreadLine(polls.serverMainThread)}; client ${pauseLine(polls.clientPauses)}`;
+
+const serverThreadLine = (t: ThreadSchedule | undefined): string =>
+  t === undefined
+    ? "schedule unknown"
+    : `on a core ${t.onCpuMs.toFixed(0)} ms, waited ${t.runQueueWaitMs.toFixed(0)} ms for one`;
 
 /** Only the idle long polls, on a fresh server: a run well under a minute. */
 export async function runLongPollBench(options: ServerBenchOptions): Promise<LongPollBenchResult> {

@@ -2,6 +2,7 @@
 // several concurrent appenders and prints every acknowledged offset, until it is killed.
 import { createHash } from "node:crypto";
 import { openLog } from "../log.js";
+import { waitForGo } from "./warm-worker.js";
 
 const [dir, writerId = "w", appenders = "8"] = process.argv.slice(2);
 if (dir === undefined) throw new Error("usage: crash-writer DIR [writerId] [appenders]");
@@ -12,6 +13,7 @@ export function recordValue(label: string): Buffer {
   return Buffer.from(`${label}|${digest}`);
 }
 
+await waitForGo();
 const log = await openLog(dir, {
   fsync: "always",
   segmentBytes: 64 * 1024,

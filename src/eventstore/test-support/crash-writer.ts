@@ -3,6 +3,7 @@
 // then appends made in one turn share an engine batch), and prints every acknowledged append,
 // until it is killed.
 import { join } from "node:path";
+import { waitForGo } from "../../engine/test-support/warm-worker.js";
 import { EmbeddedEventStore } from "../embedded-event-store.js";
 import { EmbeddedReadModel } from "../projections/embedded-read-model.js";
 import { perStream } from "./per-stream-projection.js";
@@ -11,9 +12,8 @@ const [dir, round = "0", mode = "inline"] = process.argv.slice(2);
 if (dir === undefined) throw new Error("usage: crash-writer DIR [round] [inline|grouped]");
 
 // Start-up (loading modules) is the slow part: the test spawns writers ahead of time, and each
-// waits for a line on stdin before it opens the store.
-process.stdout.write("ready\n");
-await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+// waits for its go before it opens the store.
+await waitForGo();
 
 const inline =
   mode === "inline"

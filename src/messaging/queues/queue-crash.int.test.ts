@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../engine/simulated-file-system.js";
+import { WarmWorker } from "../../engine/test-support/warm-worker.js";
 import { VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import type { PeekedMessage } from "./queue-service.js";
@@ -22,9 +22,9 @@ const HOUR_MS = 60 * 60 * 1000;
 
 const dirs: string[] = [];
 /** Workers still running: killed in afterAll if the test times out mid-round. */
-const running = new Set<ChildProcess>();
+const running = new Set<WarmWorker>();
 afterAll(() => {
-  for (const child of running) child.kill("SIGKILL");
+  for (const worker of running) worker.child.kill("SIGKILL");
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -72,61 +72,38 @@ function sentBefore(a: string, b: string): boolean {
   return ra < rb || (ra === rb && ca < cb);
 }
 
+/** A worker for `round` that loads its modules now and waits for `runWorkerUntilKilled`. */
+function warmWorker(dir: string, round: number): WarmWorker {
+  const worker = new WarmWorker(workerScript, [dir, String(round)]);
+  running.add(worker);
+  void worker.closed.then(() => running.delete(worker));
+  return worker;
+}
+
 /**
- * Runs a worker on `dir`, lets it go on for `killAfterMs` after its first acknowledgement,
+ * Lets a warmed worker go, lets it go on for `killAfterMs` after its first acknowledgement,
  * SIGKILLs it and returns all it wrote to stdout.
  */
-async function runWorkerUntilKilled(dir: string, round: number, killAfterMs: number) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", workerScript, dir, String(round)],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  running.add(child);
-  let out = "";
-  let err = "";
-  let lastOutputAt = Date.now();
-  child.stdout!.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-    lastOutputAt = Date.now();
-  });
-  child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  // "close", not "exit": only then has every byte the worker wrote been read.
-  let ended = false;
-  const closed = new Promise<void>((resolve) =>
-    child.once("close", () => {
-      running.delete(child);
-      ended = true;
-      resolve();
-    }),
-  );
+async function runWorkerUntilKilled(worker: WarmWorker, round: number, killAfterMs: number) {
   const early = async (what: string): Promise<never> => {
-    child.kill("SIGKILL");
-    await closed;
-    throw new Error(`worker of round ${round} ${what} (exit ${child.exitCode}): ${err}`);
-  };
-  const firstAck = await new Promise<boolean>((resolve) => {
-    const started = Date.now();
-    const poll = setInterval(() => {
-      const acked = /^[SD] /m.test(out);
-      if (acked || ended || Date.now() - started > 20_000) {
-        clearInterval(poll);
-        resolve(acked && !ended);
-      }
-    }, 5);
-  });
-  if (!firstAck)
-    return early(
-      ended ? "exited before its first acknowledgement" : "acknowledged nothing in 20 s",
+    await worker.kill();
+    throw new Error(
+      `worker of round ${round} ${what} (exit ${worker.child.exitCode}): ${worker.errors}`,
     );
-  await Promise.race([sleep(killAfterMs), closed]);
-  if (ended) return early("exited before it was killed");
+  };
+  await worker.start();
+  const started = Date.now();
+  while (!/^[SD] /m.test(worker.output) && !worker.hasEnded && Date.now() - started < 20_000)
+    await sleep(5);
+  if (worker.hasEnded) return early("exited before its first acknowledgement");
+  if (!/^[SD] /m.test(worker.output)) return early("acknowledged nothing in 20 s");
+  await Promise.race([sleep(killAfterMs), worker.closed]);
+  if (worker.hasEnded) return early("exited before it was killed");
   // A worker spinning in a synchronous loop (a receive that never returns) stops its heartbeat.
-  const stalledMs = Date.now() - lastOutputAt;
+  const stalledMs = Date.now() - worker.lastOutputAt;
   if (stalledMs > 1000) return early(`wrote nothing for ${stalledMs} ms before the kill`);
-  child.kill("SIGKILL");
-  await closed;
-  return out;
+  await worker.kill();
+  return worker.output;
 }
 
 /** Every message of a queue, by name. */
@@ -197,8 +174,12 @@ describe("queues survive SIGKILL on the real disk", () => {
     let checks = 0;
     let present = new Map<QueueName, Set<string>>();
 
+    // The next round's worker loads while this round's runs and is checked.
+    let next = warmWorker(dir, 0);
     for (let round = 0; round < ROUNDS; round++) {
-      const output = await runWorkerUntilKilled(dir, round, 300 + Math.floor(random() * 1200));
+      const worker = next;
+      if (round + 1 < ROUNDS) next = warmWorker(dir, round + 1);
+      const output = await runWorkerUntilKilled(worker, round, 300 + Math.floor(random() * 1200));
       const acksBefore = ledger.sendAcks + ledger.deleteAcks;
       ledger.add(output);
       expect(

@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FsyncPolicy } from "../../engine/index.js";
-import { LatencyHistogram, type LatencySummary } from "../../observability/index.js";
+import {
+  LatencyHistogram,
+  type LatencySummary,
+  PauseMonitor,
+  type PauseSummary,
+} from "../../observability/index.js";
 import { EmbeddedTopicService } from "./embedded-topic-service.js";
 import { producerOptionsFromProps } from "./perf-test.bench.js";
 
@@ -32,6 +37,8 @@ export interface E2ePerfResult {
   readonly offeredPerSec: number;
   readonly achievedPerSec: number;
   readonly latency: LatencySummary;
+  /** What stopped the process's main thread while it was measured: where the tail came from. */
+  readonly pauses: PauseSummary;
   readonly line: string;
 }
 
@@ -52,7 +59,7 @@ const nextTurn = (ms: number): Promise<void> =>
   );
 
 /** One human line: the percentiles users compare. */
-export function e2eLine(result: Omit<E2ePerfResult, "line">): string {
+export function e2eLine(result: Omit<E2ePerfResult, "line" | "pauses">): string {
   const l = result.latency;
   return `${result.records} records at ${result.offeredPerSec} records/sec offered (${result.achievedPerSec.toFixed(1)} achieved), end-to-end latency ${l.p50Ms.toFixed(2)} ms 50th, ${l.p95Ms.toFixed(2)} ms 95th, ${l.p99Ms.toFixed(2)} ms 99th, ${l.p999Ms.toFixed(2)} ms 99.9th, ${l.maxMs.toFixed(2)} ms max.`;
 }
@@ -101,6 +108,7 @@ export async function runE2ePerf(options: E2ePerfOptions): Promise<E2ePerfResult
     // returns, so the next record may overwrite it (a new buffer per record cost the benchmark
     // more than the producer's own work, in page faults of Node's buffer pool).
     const value = Buffer.alloc(options.recordSize, 0x61);
+    const pauses = new PauseMonitor();
     const started = performance.now();
     let lastProgress = started;
     let lastReceived = 0;
@@ -128,6 +136,7 @@ export async function runE2ePerf(options: E2ePerfOptions): Promise<E2ePerfResult
     sendingDone = true;
     await producer.flush();
     await consuming;
+    const paused = await pauses.stop();
     if (failed !== undefined) throw failed;
     const seconds = (performance.now() - started) / 1000;
     await consumer.close();
@@ -139,7 +148,7 @@ export async function runE2ePerf(options: E2ePerfOptions): Promise<E2ePerfResult
       achievedPerSec: received / seconds,
       latency: histogram.summary(),
     };
-    return { ...partial, line: e2eLine(partial) };
+    return { ...partial, pauses: paused, line: e2eLine(partial) };
   } finally {
     await service.close();
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import {
   RecordBatchBuilder,
 } from "../../engine/index.js";
 import { asError, isSluiceError } from "../../errors/index.js";
-import type { Timer } from "../../time/index.js";
+import { type Timer, sharedReading } from "../../time/index.js";
 import { isList } from "./input-checks.js";
 import { keepProcessAlive } from "./keep-alive.js";
 import { type Partitioner, createPartitioner } from "./partitioner.js";
@@ -46,56 +46,46 @@ interface ResolvedProducerOptions {
   readonly transactionTimeoutMs: number;
 }
 
-/** Who waits for a record: one `send` call, or one record of a `sendBatch` call. */
-interface RecordWaiter {
-  /** Settled already (a sendBatch call fails whole on its first failed record). */
-  readonly failed: boolean;
-  done(slot: number, metadata: RecordMetadata): void;
-  fail(error: Error): void;
-}
+/**
+ * Settles a record's part of a call: a `send` call's own promise `resolve` (which ignores the
+ * slot), or a `sendBatch` call's collector. Kept in arrays beside the batch's records, so a
+ * record costs no waiter object.
+ */
+type RecordDone = (metadata: RecordMetadata, slot: number) => void;
+type RecordFailed = (error: Error) => void;
 
-/** The promise of one `send` call. */
-class SendWaiter implements RecordWaiter {
-  failed = false;
-  constructor(
-    private readonly resolve: (metadata: RecordMetadata) => void,
-    private readonly reject: (error: Error) => void,
-  ) {}
-
-  done(_slot: number, metadata: RecordMetadata): void {
-    this.resolve(metadata);
-  }
-
-  fail(error: Error): void {
-    this.failed = true;
-    this.reject(error);
-  }
+/**
+ * The settle functions of the promise `new Promise(captureSettlers)` just made: one executor for
+ * every `send`, so a call allocates no closure for it (it runs synchronously in the constructor).
+ */
+let capturedResolve: (metadata: RecordMetadata) => void = () => undefined;
+let capturedReject: RecordFailed = () => undefined;
+function captureSettlers(
+  resolve: (metadata: RecordMetadata) => void,
+  reject: (error: Error) => void,
+): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 /** Collects the results of one `sendBatch` call: it resolves when every record is stored. */
-class BatchWaiter implements RecordWaiter {
-  failed = false;
+class BatchResults {
   private remaining: number;
   private readonly results: RecordMetadata[];
 
   constructor(
     count: number,
     private readonly resolve: (results: RecordMetadata[]) => void,
-    private readonly reject: (error: Error) => void,
+    readonly reject: RecordFailed,
   ) {
     this.remaining = count;
     this.results = new Array<RecordMetadata>(count);
   }
 
-  done(slot: number, metadata: RecordMetadata): void {
+  readonly done: RecordDone = (metadata, slot) => {
     this.results[slot] = metadata;
     if (--this.remaining === 0) this.resolve(this.results);
-  }
-
-  fail(error: Error): void {
-    this.failed = true;
-    this.reject(error);
-  }
+  };
 }
 
 /** The open batch of one partition: records go straight into its encoded form. */
@@ -108,7 +98,9 @@ interface PendingBatch {
   /** The producer's scratch buffer a small batch is built in (`finish` copies it out). */
   readonly scratch: Buffer | undefined;
   readonly timestamps: number[];
-  readonly waiters: RecordWaiter[];
+  /** Per record: who settles it, and its slot in a sendBatch call's results (0 for send). */
+  readonly done: RecordDone[];
+  readonly failed: RecordFailed[];
   readonly slots: number[];
   timer: Timer | undefined;
 }
@@ -147,6 +139,8 @@ const SCRATCH_BATCH_BYTES = 4096;
 function codecSlackBytes(limit: number): number {
   return 64 + Math.ceil(limit / 1024);
 }
+/** Records sent in one synchronous run that share a clock reading for their timestamps. */
+const RECORDS_PER_CLOCK_READING = 16;
 /** Larger batch buffers handed back by the logs (never read by anyone) are built in again, at most this many kept spare. */
 const MAX_SPARE_BUFFERS = 4;
 
@@ -271,7 +265,9 @@ export class EmbeddedProducer implements TopicProducer {
       partitionCount: (topic) => broker.partitionCount(topic),
       maxMessageBytes: (topic) => broker.definition(topic).config.maxMessageBytes,
       maxRequestBytes: this.options.maxRequestBytes,
-      now: () => broker.clock.now(),
+      // Records sent together share a reading (see sharedReading): a record's timestamp is
+      // its send time to within the sending of 16 records.
+      now: sharedReading(() => broker.clock.now(), RECORDS_PER_CLOCK_READING),
       partitioner: this.partitioner,
     };
     if (this.transactionalId !== undefined) {
@@ -293,13 +289,15 @@ export class EmbeddedProducer implements TopicProducer {
   }
 
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    return new Promise<RecordMetadata>((resolve, reject) => {
-      try {
-        this.place(this.prepare(record, ""), new SendWaiter(resolve, reject), 0);
-      } catch (error) {
-        reject(asError(error));
-      }
-    });
+    const promise = new Promise<RecordMetadata>(captureSettlers);
+    const resolve = capturedResolve;
+    const reject = capturedReject;
+    try {
+      this.place(this.prepare(record, ""), resolve, reject, 0);
+    } catch (error) {
+      reject(asError(error));
+    }
+    return promise;
   }
 
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
@@ -308,11 +306,11 @@ export class EmbeddedProducer implements TopicProducer {
         reject(invalidTopicInput("records", "a non-empty array of records", records));
         return;
       }
-      const sink = new BatchWaiter(records.length, resolve, reject);
+      const sink = new BatchResults(records.length, resolve, reject);
       try {
         // Check every record first, so a bad one fails the call before any is sent.
         const prepared = records.map((r, i) => this.prepare(r, `records[${i}].`));
-        prepared.forEach((p, i) => this.place(p, sink, i));
+        prepared.forEach((p, i) => this.place(p, sink.done, sink.reject, i));
       } catch (error) {
         reject(asError(error));
       }
@@ -327,7 +325,12 @@ export class EmbeddedProducer implements TopicProducer {
     return prepareRecord(record, prefix, this.recordContext);
   }
 
-  private place(record: PreparedRecord, waiter: RecordWaiter, slot: number): void {
+  private place(
+    record: PreparedRecord,
+    done: RecordDone,
+    failed: RecordFailed,
+    slot: number,
+  ): void {
     const { topic, partition, input } = record;
     // The most the record can take in the batch: its varints at their widest.
     const size =
@@ -375,7 +378,8 @@ export class EmbeddedProducer implements TopicProducer {
         limit,
         scratch,
         timestamps: [],
-        waiters: [],
+        done: [],
+        failed: [],
         slots: [],
         timer: undefined,
       };
@@ -384,7 +388,8 @@ export class EmbeddedProducer implements TopicProducer {
     const timestamp = input.timestamp!; // prepareRecord stamps every record
     batch.builder.append(input.key ?? null, input.value, timestamp, input.headers);
     batch.timestamps.push(timestamp);
-    batch.waiters.push(waiter);
+    batch.done.push(done);
+    batch.failed.push(failed);
     batch.slots.push(slot);
     if (batch.builder.sizeBytes >= batch.limit) this.dispatch(batch);
     else if (this.options.lingerMs === 0) this.scheduleFlush();
@@ -566,21 +571,22 @@ export class EmbeddedProducer implements TopicProducer {
   }
 
   private complete(batch: PendingBatch, baseOffset: number): void {
-    const { topic, partition, waiters, slots, timestamps } = batch;
-    for (let i = 0; i < waiters.length; i++) {
-      const waiter = waiters[i]!;
-      if (waiter.failed) continue;
-      waiter.done(slots[i]!, {
-        topic,
-        partition,
-        offset: baseOffset < 0 ? -1 : baseOffset + i,
-        timestamp: timestamps[i]!,
-      });
-    }
+    const { topic, partition, done, slots, timestamps } = batch;
+    // A call that failed already (a sendBatch's other record) ignores its later settles.
+    for (let i = 0; i < done.length; i++)
+      done[i]!(
+        {
+          topic,
+          partition,
+          offset: baseOffset < 0 ? -1 : baseOffset + i,
+          timestamp: timestamps[i]!,
+        },
+        slots[i]!,
+      );
   }
 
   private fail(batch: PendingBatch, error: Error): void {
-    for (const waiter of batch.waiters) if (!waiter.failed) waiter.fail(error);
+    for (const failed of batch.failed) failed(error);
   }
 
   private track(promise: Promise<unknown>): void {

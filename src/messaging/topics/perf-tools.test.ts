@@ -24,6 +24,9 @@ describe("bench e2e and bench tune", () => {
     expect(result.records).toBe(300);
     expect(result.latency.count).toBe(300);
     expect(result.latency.p99Ms).toBeGreaterThanOrEqual(result.latency.p50Ms);
+    // The measured window's pauses come with the figures, to say what a tail is made of.
+    expect(result.pauses.wallMs).toBeGreaterThan(0);
+    expect(result.pauses.eventLoopDelay.maxMs).toBeGreaterThanOrEqual(0);
     expect(result.line).toMatch(
       /^300 records at 3000 records\/sec offered \([\d.]+ achieved\), end-to-end latency [\d.]+ ms 50th, [\d.]+ ms 95th, [\d.]+ ms 99th, [\d.]+ ms 99\.9th, [\d.]+ ms max\.$/,
     );

@@ -1,50 +1,46 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../engine/simulated-file-system.js";
+import { WarmWorker } from "../../engine/test-support/warm-worker.js";
 import { EmbeddedTopicService } from "./embedded-topic-service.js";
 import type { IsolationLevel } from "./topic-consumer.js";
 
-const worker = fileURLToPath(new URL("./test-support/topic-crash-worker.ts", import.meta.url));
+const workerScript = fileURLToPath(
+  new URL("./test-support/topic-crash-worker.ts", import.meta.url),
+);
 const ROUNDS = 20;
 const PARTITIONS = 3;
 const dirs: string[] = [];
+/** Every worker started: one still warming when the test fails is killed here. */
+const workers: WarmWorker[] = [];
 afterAll(() => {
+  for (const w of workers) w.child.kill("SIGKILL");
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** Runs the worker until it has acknowledged some of everything, waits `delayMs`, SIGKILLs it. */
-async function runUntilKilled(dir: string, round: number, delayMs: number): Promise<string[]> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", worker, dir, String(round)],
-    { stdio: ["ignore", "pipe", "pipe"] },
+/** A worker for `round` that loads its modules now and waits for `runUntilKilled`. */
+function warmWorker(dir: string, round: number): WarmWorker {
+  const worker = new WarmWorker(workerScript, [dir, String(round)]);
+  workers.push(worker);
+  return worker;
+}
+
+/** Lets a warmed worker go until it has acknowledged some of everything, waits `delayMs`, SIGKILLs it. */
+async function runUntilKilled(worker: WarmWorker, delayMs: number): Promise<string[]> {
+  await worker.start();
+  await worker.waitFor(
+    () => ["\nack ", "\ncommit ", "\noffset "].every((s) => worker.output.includes(s)),
+    "early",
   );
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (["\nack ", "\ncommit ", "\noffset "].every((s) => out.includes(s))) {
-        clearInterval(poll);
-        setTimeout(resolve, delayMs);
-      }
-    }, 5);
-    child.once("exit", (code) => {
-      clearInterval(poll);
-      reject(new Error(`worker exited early with ${code}: ${err}`));
-    });
-  });
-  child.removeAllListeners("exit");
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGKILL");
-  await exited;
+  await Promise.race([sleep(delayMs), worker.closed]);
+  if (worker.hasEnded) throw new Error(`worker exited before it was killed: ${worker.errors}`);
+  await worker.kill();
   // A line cut short by the kill was never fully reported.
-  return out.split("\n").slice(0, -1);
+  return worker.output.split("\n").slice(0, -1);
 }
 
 async function readAll(service: EmbeddedTopicService, isolationLevel: IsolationLevel) {
@@ -78,8 +74,12 @@ describe("topics under SIGKILL (fsync always)", () => {
     const aborted = new Set<string>();
     const highestCommit = new Map<number, number>();
     const lastSeenOffset = new Map<number, number>();
+    // The next round's worker loads while this round's runs and is checked.
+    let next = warmWorker(dir, 0);
     for (let round = 0; round < ROUNDS; round++) {
-      const lines = await runUntilKilled(dir, round, Math.floor(random() * 150));
+      const worker = next;
+      if (round + 1 < ROUNDS) next = warmWorker(dir, round + 1);
+      const lines = await runUntilKilled(worker, Math.floor(random() * 150));
       for (const line of lines) {
         const [kind, rest = ""] = line.split(" ", 2);
         if (kind === "ack") acked.add(rest);

@@ -12,8 +12,10 @@
 // `r<round>-<counter>-g<group>` on the FIFO queue, the counter growing in the order sends are
 // issued (so within a round, counter order is send order). A broken FIFO guarantee seen live
 // (a group delivered while another receive holds one of its messages) ends the worker with
-// exit code 1 and the reason on stderr.
+// exit code 1 and the reason on stderr. It writes "ready" once loaded and opens the queues
+// only when the test says go (see WarmWorker).
 import { setTimeout as sleep } from "node:timers/promises";
+import { waitForGo } from "../../../engine/test-support/warm-worker.js";
 import { EmbeddedQueueService } from "../embedded-queue-service.js";
 
 const [dir, roundArg] = process.argv.slice(2);
@@ -33,6 +35,7 @@ const MAX_BACKLOG = 1500;
  */
 const DELETE_SAFETY_MS = 300;
 
+await waitForGo();
 const service = await EmbeddedQueueService.open(dir, {
   fsync: "always",
   // Small segments and frequent compaction, so the standard queue's log drops its dead prefix

@@ -5,6 +5,8 @@
 //   "abort LABEL,..."     records of a transaction that is being aborted (never to be visible);
 //   "offset P OFFSET"     a consumer-group commit of partition P that was acknowledged,
 // while members of the group keep leaving and joining, so the kill lands mid-rebalance.
+// It writes "ready" once loaded and opens the directory only when the test says go.
+import { waitForGo } from "../../../engine/test-support/warm-worker.js";
 import { EmbeddedTopicService } from "../embedded-topic-service.js";
 import type { TopicConsumer } from "../topic-consumer.js";
 import { isTopicError } from "../topic-error.js";
@@ -15,6 +17,7 @@ const TOPIC = "crash";
 const PARTITIONS = 3;
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
+await waitForGo();
 const service = await EmbeddedTopicService.open(dir, { fsync: "always" });
 if (!(await service.admin.listTopics()).includes(TOPIC))
   await service.admin.createTopic({ name: TOPIC, partitions: PARTITIONS });
