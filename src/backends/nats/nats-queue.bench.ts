@@ -53,7 +53,10 @@ export interface NatsQueueBenchResult {
   /** The same for the plain client. */
   readonly plainCpuUsPerMessage: number;
   /** Each round's throughputs (msg/s), in the order they ran. */
-  readonly rounds: readonly { readonly side: "sluice" | "plain"; readonly messagesPerSec: number }[];
+  readonly rounds: readonly {
+    readonly side: "sluice" | "plain";
+    readonly messagesPerSec: number;
+  }[];
 }
 
 /** What one round of one side measured. */
@@ -89,7 +92,10 @@ async function measured(
 }
 
 /** Throughput and CPU per message over the rounds of one side. */
-function total(results: readonly SideResult[]): { messagesPerSec: number; cpuUsPerMessage: number } {
+function total(results: readonly SideResult[]): {
+  messagesPerSec: number;
+  cpuUsPerMessage: number;
+} {
   const messages = results.reduce((sum, r) => sum + r.messages, 0);
   const elapsedMs = results.reduce((sum, r) => sum + r.elapsedMs, 0);
   const cpuUs = results.reduce((sum, r) => sum + r.cpuUs, 0);
