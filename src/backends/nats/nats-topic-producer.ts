@@ -98,35 +98,7 @@ export class NatsTopicProducer implements TopicProducer {
   }
 
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    // One record, the most common call: no arrays of records to build around it.
-    if (this.pendingLookups === 0 && this.isKnown(record))
-      return new Promise<RecordMetadata>((resolve, reject) => {
-        try {
-          if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
-          const prepared = prepareRecord(record, "", this.recordContext);
-          const sink: ResultSink = {
-            results: new Array<RecordMetadata>(1),
-            remaining: 1,
-            failed: false,
-            resolve: (results) => resolve(results[0]!),
-            reject,
-          };
-          this.place(prepared, sink, 0);
-        } catch (error) {
-          reject(asError(error));
-        }
-      });
     return this.submit([record], false).then((r) => r[0]!);
-  }
-
-  /** Whether the record names a topic this process knows (else: a bad record, or ask the bucket). */
-  private isKnown(record: ProducerRecord): boolean {
-    return (
-      record !== null &&
-      typeof record === "object" &&
-      typeof record.topic === "string" &&
-      this.catalog.get(record.topic) !== undefined
-    );
   }
 
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
