@@ -25,7 +25,10 @@ export default defineConfig({
           include: ["src/**/*.int.test.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
+          // Two files at a time: most of them wait on child processes, sockets and timers, not on
+          // the CPU. Every file makes its own resources (ports from the kernel, temporary
+          // directories, PostgreSQL schemas, NATS clusters), so two never share one.
+          maxWorkers: 2,
           // Real processes and servers on a shared 2-core machine: one retry, and the totals name
           // every test that needed it (.ci/totals.mjs), so a flaky test is seen, not hidden.
           retry: 1,

@@ -57,13 +57,15 @@ export function registerKafkaCommands(program: Command): void {
         ...(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes }),
         ...(users === undefined ? {} : { saslUsers: users }),
       });
-      process.stdout.write(
-        `sluice kafka listening on ${opts.host}:${server.port} (advertised ${server.broker.host}:${server.broker.port}${users === undefined ? "" : `, SASL/PLAIN for ${users.size} users`})\n`,
-      );
-      await new Promise<void>((resolve) => {
+      // Handlers before the banner: a signal sent as soon as it is read must shut down cleanly.
+      const signalled = new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
       });
+      process.stdout.write(
+        `sluice kafka listening on ${opts.host}:${server.port} (advertised ${server.broker.host}:${server.broker.port}${users === undefined ? "" : `, SASL/PLAIN for ${users.size} users`})\n`,
+      );
+      await signalled;
       await server.close();
       await sluice.close();
     });

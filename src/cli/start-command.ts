@@ -220,7 +220,6 @@ export function registerStartCommand(program: Command): void {
       if (options.kafkaSaslUsers === undefined && fromEnvironment)
         options.kafkaSaslUsers = saslUsers(fromEnvironment);
       const started = await startServer(options);
-      process.stdout.write(started.banner);
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals): void => {
         signals++;
@@ -237,7 +236,10 @@ export function registerStartCommand(program: Command): void {
           },
         );
       };
+      // Handlers first, banner second: whoever waits for the banner may signal at once, and a
+      // SIGTERM that comes before the handler ends the process without its shutdown.
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
+      process.stdout.write(started.banner);
     });
 }

@@ -22,7 +22,8 @@ const inCi = process.env.CI === "true";
 interface Started {
   readonly child: ChildProcess;
   readonly output: () => string;
-  readonly exit: Promise<number | null>;
+  /** The exit code, or the signal's name when a signal ended the process. */
+  readonly exit: Promise<number | NodeJS.Signals | null>;
 }
 
 /** Runs `sluice start` with `args`; resolves once it printed its banner or exited. */
@@ -33,7 +34,9 @@ async function start(args: readonly string[]): Promise<Started> {
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exit = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal)),
+  );
   let exited = false;
   void exit.then(() => (exited = true));
   const deadline = Date.now() + 60_000;
@@ -102,7 +105,7 @@ describe("sluice start with the Kafka listener", () => {
         await new Promise((r) => setTimeout(r, 1000));
         const signalled = Date.now();
         started.child.kill("SIGTERM");
-        expect(await started.exit).toBe(0);
+        expect(await started.exit, started.output()).toBe(0);
         expect(Date.now() - signalled).toBeLessThan(10_000);
         expect(await portIsFree(kafkaPort)).toBe(true);
         expect(await portIsFree(httpPort)).toBe(true);
@@ -182,7 +185,7 @@ describe("sluice start with the Kafka listener", () => {
         "--kafka-port",
         String(takenPort),
       ]);
-      expect(await started.exit).toBe(2);
+      expect(await started.exit, started.output()).toBe(2);
       expect(started.output()).toContain(
         `--kafka-port: port ${takenPort} on 127.0.0.1 is already in use`,
       );
@@ -199,7 +202,7 @@ describe("sluice start with the Kafka listener", () => {
       expect(again.output()).toContain("Sluice listening on");
       expect(again.output()).not.toContain("Kafka protocol on");
       again.child.kill("SIGTERM");
-      expect(await again.exit).toBe(0);
+      expect(await again.exit, again.output()).toBe(0);
     } finally {
       taken.close();
     }

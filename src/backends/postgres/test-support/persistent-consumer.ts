@@ -8,9 +8,9 @@ if (connection === undefined || schema === undefined || group === undefined)
   throw new Error("usage: persistent-consumer URL SCHEMA GROUP [ack|hold]");
 
 const store = await PostgresEventStore.open({ connection, schema, pollIntervalMs: 100 });
-process.stdout.write("ready\n");
 const stop = new AbortController();
 process.on("SIGTERM", () => stop.abort());
+process.stdout.write("ready\n");
 for await (const delivery of store
   .persistentSubscriptions()
   .connect(group, { signal: stop.signal, maxInFlight: 5 })) {
