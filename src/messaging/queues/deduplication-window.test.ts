@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DeduplicationWindow, IN_WINDOW_LOG } from "./deduplication-window.js";
+import { DeduplicationWindow, IN_WINDOW_LOG, keyHash } from "./deduplication-window.js";
 
 describe("DeduplicationWindow", () => {
   it("answers a duplicate inside the window with the first send, and forgets it after", () => {
@@ -65,5 +65,71 @@ describe("DeduplicationWindow", () => {
     window.prune(1200); // "a" and "b" expire; "b"'s replaced entry goes without dropping the other
     expect(window.size).toBe(1);
     expect(window.firstSend("c", 1250, "x", 9, 9)).toEqual({ messageId: "id-3", seq: 3 });
+  });
+
+  it("tells apart keys of one 32-bit hash, and keys that share a table cell", () => {
+    // Found by search: two keys of the same full hash.
+    expect(keyHash("k32728")).toBe(keyHash("k261234"));
+    const window = new DeduplicationWindow(1000);
+    expect(window.firstSend("k32728", 0, "id-1", 1, 1)).toBeUndefined();
+    expect(window.firstSend("k261234", 10, "id-2", 2, 2)).toBeUndefined();
+    expect(window.firstSend("k261234", 20, "x", 9, 9)).toEqual({ messageId: "id-2", seq: 2 });
+    expect(window.firstSend("k32728", 20, "x", 9, 9)).toEqual({ messageId: "id-1", seq: 1 });
+    expect(window.size).toBe(2);
+    // Same length, same hash prefix of the table: keys differing in one character only.
+    expect(window.firstSend("k261235", 20, "id-3", 3, 3)).toBeUndefined();
+    // Many keys in the same few cells (low bits equal), some expiring between the others:
+    // taking one out of a probe run must leave the rest findable.
+    const crowded: string[] = [];
+    for (let i = 0; crowded.length < 40; i++)
+      if ((keyHash(`c${i}`) & 7) === 3) crowded.push(`c${i}`);
+    const many = new DeduplicationWindow(1000);
+    crowded.forEach((key, i) => many.firstSend(key, i < 20 ? i : 500 + i, `id-${i}`, i, i));
+    many.prune(1019); // the first 20 expire
+    expect(many.size).toBe(20);
+    crowded.forEach((key, i) => {
+      const earlier = many.firstSend(key, 1019, "dup", -1, -1);
+      if (i < 20) expect(earlier).toBeUndefined();
+      else expect(earlier).toEqual({ messageId: `id-${i}`, seq: i });
+    });
+  });
+
+  it("grows, wraps and shrinks its key bytes, keeping every key (long, wide and empty-ish)", () => {
+    const window = new DeduplicationWindow(100);
+    const key = (i: number): string =>
+      i % 7 === 0 ? `wide-\u4e2d-${i}` : `${"g".repeat(i % 130)}\u0000dedup-${i}`;
+    let t = 0;
+    const live: number[] = [];
+    for (let round = 0; round < 30; round++) {
+      const n = round < 15 ? 50 + round * 40 : 600 - (round - 15) * 35;
+      for (let j = 0; j < n; j++) {
+        const i = round * 10_000 + j;
+        expect(window.firstSend(key(i), t, `m-${i}`, i, i)).toBeUndefined();
+        live.push(i);
+      }
+      t += 60; // entries of the round before last expire
+      window.prune(t);
+      while (live.length > 0 && Math.floor(live[0]! / 10_000) * 60 + 100 <= t) live.shift();
+      expect(window.size).toBe(live.length);
+      for (const i of live)
+        expect(window.firstSend(key(i), t, "dup", -1, -1)).toEqual({ messageId: `m-${i}`, seq: i });
+    }
+    // The carry reads the keys back as they were.
+    const carried = window.carryBefore(Number.MAX_SAFE_INTEGER, t);
+    expect(carried.map((e) => e.key)).toEqual(live.map(key));
+  });
+
+  it("keeps a replaced entry out of the table when the ring grows or shrinks", () => {
+    const window = new DeduplicationWindow(1000);
+    window.firstSend("a", 0, "id-1", 1, 1);
+    // Expired but not pruned: replaced by a new first send, then the ring grows past 16.
+    expect(window.firstSend("a", 1000, "id-2", 2, 2)).toBeUndefined();
+    for (let i = 0; i < 40; i++) window.firstSend(`k${i}`, 1000, `m-${i}`, 10 + i, 10 + i);
+    expect(window.size).toBe(41);
+    expect(window.firstSend("a", 1001, "x", 9, 9)).toEqual({ messageId: "id-2", seq: 2 });
+    // Pruning the replaced entry leaves the newer one in place.
+    window.prune(1001);
+    expect(window.size).toBe(41);
+    expect(window.firstSend("a", 1002, "x", 9, 9)).toEqual({ messageId: "id-2", seq: 2 });
   });
 });
