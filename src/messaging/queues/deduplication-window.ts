@@ -1,5 +1,5 @@
 import { UUID_BYTES, readUuidBytes, writeUuidBytes } from "./uuid-bytes.js";
-import type { CarriedDedup } from "./window-record.js";
+import { DedupRecordWriter } from "./window-record.js";
 
 /** The first send of a deduplication key: what a duplicate of it is answered. */
 export interface FirstSend {
@@ -13,7 +13,7 @@ export const IN_WINDOW_LOG = -1;
 const INITIAL_CAPACITY = 16;
 const INITIAL_KEY_BYTES = 256;
 
-/** `keyLengths` of an entry whose key has a character above U+00FF: kept as a string aside. */
+/** `keyLengths` of an entry whose key is not ASCII: kept as a string aside. */
 const WIDE_KEY = -1;
 
 /**
@@ -58,7 +58,7 @@ export class DeduplicationWindow {
   private hashes = new Int32Array(INITIAL_CAPACITY);
   /** Where an entry's key starts in `keyBytes` (an absolute byte position, only growing). */
   private keyStarts = new Float64Array(INITIAL_CAPACITY);
-  /** Its length in bytes (one a character), or WIDE_KEY. */
+  /** Its length in bytes (one an ASCII character), or WIDE_KEY. */
   private keyLengths = new Int32Array(INITIAL_CAPACITY);
   /** 1 once a newer entry for its key replaced it in the table. */
   private replaced = new Uint8Array(INITIAL_CAPACITY);
@@ -75,10 +75,10 @@ export class DeduplicationWindow {
   /** Entries before this position are in the window log (or were dropped): none to carry. */
   private uncarried = 0;
   /** Key bytes of the entries in order, a ring (power-of-two size) by absolute position. */
-  private keyBytes = new Uint8Array(INITIAL_KEY_BYTES);
+  private keyBytes = Buffer.alloc(INITIAL_KEY_BYTES);
   private keyBytesHead = 0;
   private keyBytesTail = 0;
-  /** Keys with a character above U+00FF (ids are ASCII: never in practice), by position. */
+  /** Keys that are not ASCII (ids are: never in practice), by position. */
   private readonly wideKeys = new Map<number, string>();
 
   constructor(readonly windowMs: number) {}
@@ -151,25 +151,44 @@ export class DeduplicationWindow {
   }
 
   /**
-   * The live entries not yet carried whose records lie before `cut`, which from now on count
-   * as held by the window log (the caller writes them there before the queue log drops them).
+   * The live entries not yet carried whose records lie before `cut`, as window records of at
+   * most `perRecord` entries each; from now on they count as held by the window log (the caller
+   * writes the records there before the queue log drops the records that held them).
    */
-  carryBefore(cut: number, now: number): CarriedDedup[] {
-    const carried: CarriedDedup[] = [];
+  carryRecordsBefore(cut: number, now: number, perRecord: number): Buffer[] {
+    const records: Buffer[] = [];
+    let writer: DedupRecordWriter | undefined;
     for (; this.uncarried < this.tail; this.uncarried++) {
       const slot = this.uncarried % this.capacity;
       if (this.offsets[slot]! >= cut) break;
       this.offsets[slot] = IN_WINDOW_LOG;
       const sentAt = this.sentAts[slot]!;
       if (this.replaced[slot] === 1 || sentAt + this.windowMs <= now) continue;
-      carried.push({
-        key: this.keyAt(slot, this.uncarried),
-        messageId: this.messageIdAt(slot),
-        seq: this.seqs[slot]!,
-        sentAt,
-      });
+      writer ??= new DedupRecordWriter();
+      const length = this.keyLengths[slot]!;
+      if (length === WIDE_KEY)
+        writer.beginEntryWithKey(sentAt, this.seqs[slot]!, this.wideKeys.get(this.uncarried)!);
+      else {
+        let to = writer.beginEntry(sentAt, this.seqs[slot]!, length);
+        const out = writer.buffer;
+        const bytes = this.keyBytes;
+        const size = bytes.length;
+        let at = this.keyStarts[slot]! % size;
+        for (let i = 0; i < length; i++) {
+          out[to++] = bytes[at]!;
+          if (++at === size) at = 0;
+        }
+      }
+      const messageId = this.messageIds[slot];
+      if (messageId === undefined) writer.uuid(this.uuids, slot * UUID_BYTES);
+      else writer.messageId(messageId);
+      if (writer.count === perRecord) {
+        records.push(writer.finish());
+        writer = undefined;
+      }
     }
-    return carried;
+    if (writer !== undefined) records.push(writer.finish());
+    return records;
   }
 
   /** The table cell holding `key`'s entry, or -1. */
@@ -199,20 +218,6 @@ export class DeduplicationWindow {
   /** The absolute position of a live ring slot. */
   private positionOf(slot: number): number {
     return this.head + ((slot - (this.head % this.capacity) + this.capacity) % this.capacity);
-  }
-
-  private keyAt(slot: number, position: number): string {
-    const length = this.keyLengths[slot]!;
-    if (length === WIDE_KEY) return this.wideKeys.get(position)!;
-    const bytes = this.keyBytes;
-    const size = bytes.length;
-    const start = this.keyStarts[slot]! % size;
-    if (start + length <= size)
-      return String.fromCharCode(...bytes.subarray(start, start + length));
-    return String.fromCharCode(
-      ...bytes.subarray(start, size),
-      ...bytes.subarray(0, start + length - size),
-    );
   }
 
   /** Puts ring slot `slot` (a key not in the table) into the table. */
@@ -273,7 +278,7 @@ export class DeduplicationWindow {
   private storeKey(key: string, slot: number): void {
     const length = key.length;
     for (let i = 0; i < length; i++)
-      if (key.charCodeAt(i) > 0xff) {
+      if (key.charCodeAt(i) > 0x7f) {
         this.keyLengths[slot] = WIDE_KEY;
         this.keyStarts[slot] = this.keyBytesTail;
         this.wideKeys.set(this.tail, key);
@@ -298,7 +303,7 @@ export class DeduplicationWindow {
   /** Moves the key bytes into a ring of `size` bytes (absolute positions stay). */
   private resizeKeyBytes(size: number): void {
     const from = this.keyBytes;
-    const to = new Uint8Array(size);
+    const to = Buffer.alloc(size);
     for (let p = this.keyBytesHead; p < this.keyBytesTail; p++)
       to[p % size] = from[p % from.length]!;
     this.keyBytes = to;
