@@ -975,7 +975,7 @@ export class DurableQueue {
    */
   private async carryWindow(cut: number): Promise<void> {
     const now = this.clock.now();
-    const dedup = this.dedup.carryBefore(cut, now);
+    const dedup = this.dedup.carryRecordsBefore(cut, now, WINDOW_RECORD_ENTRIES);
     const attempts: CarriedAttempt[] = [];
     for (let a = this.attemptOrder.peekFront(); a !== undefined && a.offset < cut;) {
       this.attemptOrder.shift();
@@ -992,11 +992,7 @@ export class DurableQueue {
     const windowLog = this.windowLog;
     if (windowLog === undefined) return;
     await windowLog.enforceRetention();
-    const records: RecordInput[] = [];
-    for (let i = 0; i < dedup.length; i += WINDOW_RECORD_ENTRIES) {
-      const contents = { dedup: dedup.slice(i, i + WINDOW_RECORD_ENTRIES), attempts: [] };
-      records.push({ key: WINDOW_KEY, value: encodeWindow(contents) });
-    }
+    const records: RecordInput[] = dedup.map((value) => ({ key: WINDOW_KEY, value }));
     for (let i = 0; i < attempts.length; i += WINDOW_RECORD_ENTRIES) {
       const contents = { dedup: [], attempts: attempts.slice(i, i + WINDOW_RECORD_ENTRIES) };
       records.push({ key: WINDOW_KEY, value: encodeWindow(contents) });

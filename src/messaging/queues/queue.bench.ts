@@ -8,10 +8,13 @@ import {
   type ChartSeries,
   LatencyHistogram,
   type LatencySummary,
+  PauseMonitor,
+  type PauseSummary,
   PeakRss,
   Progress,
   machineInfo,
   producerPerfLine,
+  pauseLine,
   renderLineChart,
 } from "../../observability/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
@@ -124,6 +127,8 @@ interface TrafficResult {
   /** Messages a receive returned on average, empty ones included (10 at most). */
   readonly messagesPerReceive: number;
   readonly latency: LatencySummary;
+  /** Fixed-rate phases: what stopped the main thread (collections, event-loop delay, core waits). */
+  readonly pauses?: PauseSummary;
 }
 
 /** End-to-end latency percentiles against offered rate, as JSON and an SVG chart. */
@@ -176,6 +181,8 @@ async function traffic(
   let deleted = 0;
   let sent = 0;
   let receives = 0;
+  // A fixed-rate phase says what its tail is made of; the throughput phases stay unobserved.
+  const monitor = t.rate > 0 ? new PauseMonitor() : undefined;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   const intervalMs = t.rate > 0 ? 10_000 / t.rate : 0;
@@ -250,6 +257,7 @@ async function traffic(
   ]);
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStarted);
+  const pauses = await monitor?.stop();
   const cpuMicrosPerMessage = (cpu.user + cpu.system) / o.numMessages;
   const summary = e2e.summary();
   if (!o.quiet) {
@@ -261,6 +269,7 @@ async function traffic(
       `CPU time ${cpuMicrosPerMessage.toFixed(2)} us a message, ` +
         `${(o.numMessages / receives).toFixed(2)} messages a receive\n`,
     );
+    if (pauses !== undefined) process.stdout.write(pauseLine(pauses) + "\n");
   }
   await service.deleteQueue({ QueueUrl });
   return {
@@ -273,6 +282,7 @@ async function traffic(
     cpuMicrosPerMessage,
     messagesPerReceive: o.numMessages / receives,
     latency: summary,
+    ...(pauses === undefined ? {} : { pauses }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SluiceError } from "../../errors/index.js";
-import { decodeWindow, encodeWindow } from "./window-record.js";
+import { DedupRecordWriter, decodeWindow, encodeWindow } from "./window-record.js";
+import { writeUuidBytes } from "./uuid-bytes.js";
 
 describe("window record (carried FIFO deduplication entries and receive attempts)", () => {
   const contents = {
@@ -51,5 +52,30 @@ describe("window record (carried FIFO deduplication entries and receive attempts
       expect((error as SluiceError).code).toBe("SLUICE_CORRUPT");
       expect((error as SluiceError).message).toContain("offset 42");
     }
+  });
+
+  it("writes entries one by one (keys as bytes, UUIDs as 16 bytes) that decode as encodeWindow's", () => {
+    const writer = new DedupRecordWriter();
+    for (const e of contents.dedup) {
+      const key = Buffer.from(e.key, "utf8");
+      if (e.key === "é") writer.beginEntryWithKey(e.sentAt, e.seq, e.key);
+      else key.copy(writer.buffer, writer.beginEntry(e.sentAt, e.seq, key.length));
+      const bytes = new Uint8Array(20);
+      if (writeUuidBytes(e.messageId, bytes, 3)) writer.uuid(bytes, 3);
+      else writer.messageId(e.messageId);
+    }
+    expect(writer.count).toBe(contents.dedup.length);
+    expect(decodeWindow(writer.finish(), 0)).toEqual({ dedup: contents.dedup, attempts: [] });
+    // Many entries: the buffer grows under them, the count takes several varint bytes.
+    const many = new DedupRecordWriter();
+    const expected = [];
+    for (let i = 0; i < 20_000; i++) {
+      const e = { key: `k${i}`, messageId: `m${i}`, seq: 5 * i, sentAt: 1_764_000_000_000 + i };
+      expected.push(e);
+      many.beginEntryWithKey(e.sentAt, e.seq, e.key);
+      many.messageId(e.messageId);
+    }
+    expect(decodeWindow(many.finish(), 0).dedup).toEqual(expected);
+    expect(decodeWindow(new DedupRecordWriter().finish(), 0)).toEqual({ dedup: [], attempts: [] });
   });
 });
