@@ -1,11 +1,8 @@
 import { existsSync, statSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { SluiceError } from "../errors/index.js";
-import { PostgresEventStore } from "../backends/postgres/postgres-event-store.js";
-import { type AuditFormat, auditTrail, formatAudit } from "../eventstore/audit.js";
-import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
+import type { AuditFormat } from "../eventstore/audit.js";
 import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
-import { checkExpectedVersion } from "../eventstore/event-validation.js";
 
 function json(value: string): JsonValue {
   try {
@@ -59,9 +56,13 @@ async function withStore<T>(
         field: "target",
       });
   }
+  // Loaded here, not at the top: a data directory needs no PostgreSQL client, and `sluice --help`
+  // neither store.
   const store = postgres
-    ? await PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 })
-    : await EmbeddedEventStore.open(target);
+    ? await (
+        await import("../backends/postgres/postgres-event-store.js")
+      ).PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 })
+    : await (await import("../eventstore/embedded-event-store.js")).EmbeddedEventStore.open(target);
   try {
     return await use(store);
   } finally {
@@ -102,6 +103,7 @@ export function registerEventCommands(program: Command): void {
           target,
           schemaOf(),
           async (store) => {
+            const { checkExpectedVersion } = await import("../eventstore/event-validation.js");
             const raw = opts.expectedVersion;
             const expectedVersion = checkExpectedVersion(/^\d+$/.test(raw) ? Number(raw) : raw);
             const result = await store.appendToStream(
@@ -185,6 +187,7 @@ export function registerEventCommands(program: Command): void {
         opts: { stream?: string; type?: string; from?: number; to?: number; format: AuditFormat },
       ) =>
         withStore(target, schemaOf(), async (store) => {
+          const { auditTrail, formatAudit } = await import("../eventstore/audit.js");
           const entries = await auditTrail(store, {
             ...(opts.stream === undefined ? {} : { stream: opts.stream }),
             ...(opts.type === undefined ? {} : { type: opts.type }),

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { SluiceError } from "../errors/index.js";
+import { registerBenchCommands } from "./bench-commands.js";
+import { registerEventCommands } from "./event-commands.js";
+import { registerKafkaCommands } from "./kafka-commands.js";
+import { registerLogCommands } from "./log-commands.js";
+import { registerQueueCommands } from "./queue-commands.js";
+import { registerStartCommand } from "./start-command.js";
+import { registerTopicBenchCommands } from "./topic-bench-commands.js";
+import { registerTopicCommands } from "./topic-commands.js";
 // A reader that stops early (`sluice log dump DIR | head -1`) ends the output, not in a stack
 // trace: stop quietly, with the exit code so far.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -13,33 +21,17 @@ const program = new Command()
   .description("Sluice: durable logs, queues and resilience for TypeScript")
   .showHelpAfterError();
 
-type Register = (program: Command) => void;
-
-// Each top-level command loads its own modules only: `sluice log verify` need not load the
-// server, the Kafka listener and the NATS client (seconds of start-up on a small machine).
-const COMMANDS: Record<string, () => Promise<Register[]>> = {
-  bench: async () => [
-    (await import("./bench-commands.js")).registerBenchCommands,
-    (await import("./topic-bench-commands.js")).registerTopicBenchCommands,
-  ],
-  kafka: async () => [(await import("./kafka-commands.js")).registerKafkaCommands],
-  events: async () => [(await import("./event-commands.js")).registerEventCommands],
-  log: async () => [(await import("./log-commands.js")).registerLogCommands],
-  queues: async () => [(await import("./queue-commands.js")).registerQueueCommands],
-  start: async () => [(await import("./start-command.js")).registerStartCommand],
-  topics: async () => [(await import("./topic-commands.js")).registerTopicCommands],
-};
-COMMANDS.groups = COMMANDS.topics!;
-
-/** The registrars the command line needs: its own command's, or every one (help, a typo). */
-async function registrars(argv: readonly string[]): Promise<Register[]> {
-  const named = COMMANDS[argv[2] ?? ""];
-  if (named !== undefined) return named();
-  const loaders = [...new Set(Object.values(COMMANDS))];
-  return (await Promise.all(loaders.map((load) => load()))).flat();
-}
-
-for (const register of await registrars(process.argv)) register(program);
+// The whole command tree is registered (so `--help` of every command lists its options), but
+// each action imports its implementation when it runs: `sluice log verify` loads neither the
+// server, the Kafka listener nor the NATS and PostgreSQL clients, and `sluice --help` none of them.
+registerBenchCommands(program);
+registerTopicBenchCommands(program);
+registerKafkaCommands(program);
+registerEventCommands(program);
+registerLogCommands(program);
+registerQueueCommands(program);
+registerStartCommand(program);
+registerTopicCommands(program);
 
 try {
   await program.parseAsync(process.argv);
