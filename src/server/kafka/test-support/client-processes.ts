@@ -7,8 +7,6 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../../test-support/test-server.js";
 import { cliMain } from "../../../cli/test-support/cli-build.js";
 
-const MAIN = cliMain();
-
 /** Debian's interpreter, whose python3-kafka and python3-confluent-kafka the tests drive. */
 export const PYTHON = "/usr/bin/python3";
 export const KCAT = "/usr/bin/kcat";
@@ -57,7 +55,7 @@ export class SluiceKafkaProcess {
   }
 
   private static spawn(args: readonly string[], portLine: RegExp): Promise<SluiceKafkaProcess> {
-    const child = spawn(process.execPath, [MAIN, ...args], {
+    const child = spawn(process.execPath, [cliMain(), ...args], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
