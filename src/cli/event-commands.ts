@@ -56,18 +56,25 @@ async function withStore<T>(
         field: "target",
       });
   }
-  // Loaded here, not at the top: a data directory needs no PostgreSQL client, and `sluice --help`
-  // neither store.
-  const store = postgres
-    ? await (
-        await import("../backends/postgres/postgres-event-store.js")
-      ).PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 })
-    : await (await import("../eventstore/embedded-event-store.js")).EmbeddedEventStore.open(target);
+  const store = await openStore(target, schema, postgres);
   try {
     return await use(store);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Each store is loaded when it is opened, not with the command line: a data directory needs no
+ * PostgreSQL client, and `sluice --help` neither store.
+ */
+async function openStore(target: string, schema: string, postgres: boolean): Promise<EventStore> {
+  if (postgres) {
+    const { PostgresEventStore } = await import("../backends/postgres/postgres-event-store.js");
+    return PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 });
+  }
+  const { EmbeddedEventStore } = await import("../eventstore/embedded-event-store.js");
+  return EmbeddedEventStore.open(target);
 }
 
 function line(event: RecordedEvent): string {
