@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { emitJson } from "../observability/index.js";
+// The report writer alone: each benchmark loads what it measures when it runs.
+import { emitJson } from "../observability/bench-report.js";
 import type { QueueBenchPhase } from "../messaging/queues/queue.bench.js";
 import { type FsyncMode, fsyncMode, nonNegativeInt, positiveInt } from "./option-parsers.js";
 

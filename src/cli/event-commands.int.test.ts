@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -14,9 +13,10 @@ import {
 import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
 import { MemoryReadModel } from "../eventstore/projections/memory-read-model.js";
 import { ProjectionRunner } from "../eventstore/projections/projection-runner.js";
+import { cliMain } from "./test-support/cli-build.js";
 
 const run = promisify(execFile);
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-events-"));
 const schemas: string[] = [];
 afterAll(async () => {
@@ -28,7 +28,7 @@ async function sluice(
   ...args: string[]
 ): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", main, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [main, ...args]);
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };

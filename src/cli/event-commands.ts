@@ -1,11 +1,8 @@
 import { existsSync, statSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { SluiceError } from "../errors/index.js";
-import { PostgresEventStore } from "../backends/postgres/postgres-event-store.js";
-import { type AuditFormat, auditTrail, formatAudit } from "../eventstore/audit.js";
-import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
+import type { AuditFormat } from "../eventstore/audit.js";
 import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
-import { checkExpectedVersion } from "../eventstore/event-validation.js";
 
 function json(value: string): JsonValue {
   try {
@@ -59,14 +56,25 @@ async function withStore<T>(
         field: "target",
       });
   }
-  const store = postgres
-    ? await PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 })
-    : await EmbeddedEventStore.open(target);
+  const store = await openStore(target, schema, postgres);
   try {
     return await use(store);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Each store is loaded when it is opened, not with the command line: a data directory needs no
+ * PostgreSQL client, and `sluice --help` neither store.
+ */
+async function openStore(target: string, schema: string, postgres: boolean): Promise<EventStore> {
+  if (postgres) {
+    const { PostgresEventStore } = await import("../backends/postgres/postgres-event-store.js");
+    return PostgresEventStore.open({ connection: target, schema, listen: false, poolSize: 2 });
+  }
+  const { EmbeddedEventStore } = await import("../eventstore/embedded-event-store.js");
+  return EmbeddedEventStore.open(target);
 }
 
 function line(event: RecordedEvent): string {
@@ -102,6 +110,7 @@ export function registerEventCommands(program: Command): void {
           target,
           schemaOf(),
           async (store) => {
+            const { checkExpectedVersion } = await import("../eventstore/event-validation.js");
             const raw = opts.expectedVersion;
             const expectedVersion = checkExpectedVersion(/^\d+$/.test(raw) ? Number(raw) : raw);
             const result = await store.appendToStream(
@@ -185,6 +194,7 @@ export function registerEventCommands(program: Command): void {
         opts: { stream?: string; type?: string; from?: number; to?: number; format: AuditFormat },
       ) =>
         withStore(target, schemaOf(), async (store) => {
+          const { auditTrail, formatAudit } = await import("../eventstore/audit.js");
           const entries = await auditTrail(store, {
             ...(opts.stream === undefined ? {} : { stream: opts.stream }),
             ...(opts.type === undefined ? {} : { type: opts.type }),

@@ -2,23 +2,19 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
+import { cliMain } from "./test-support/cli-build.js";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-kafka-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Starts `sluice kafka start` and resolves with the process and the port it reports. */
 function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", main, "kafka", "start", dir, "--port", "0"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [main, "kafka", "start", dir, "--port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {

@@ -1,7 +1,4 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { open } from "../sluice/open.js";
-import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
-import { KafkaServer } from "../server/kafka/kafka-server.js";
 import { port, saslUsers } from "./option-parsers.js";
 
 function bytes(value: string): number {
@@ -47,6 +44,11 @@ export function registerKafkaCommands(program: Command): void {
     .action(async (dir: string, opts: KafkaStartOptions) => {
       const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
       const users = opts.saslUsers ?? (fromEnvironment ? saslUsers(fromEnvironment) : undefined);
+      const [{ open }, { embeddedKafkaBackend }, { KafkaServer }] = await Promise.all([
+        import("../sluice/open.js"),
+        import("../server/kafka/embedded-kafka-backend.js"),
+        import("../server/kafka/kafka-server.js"),
+      ]);
       const sluice = await open(dir);
       const server = await KafkaServer.listen({
         backend: embeddedKafkaBackend(sluice.topics),

@@ -10,13 +10,13 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLog } from "../engine/index.js";
+import { cliMain } from "./test-support/cli-build.js";
 
 const run = promisify(execFile);
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -24,7 +24,7 @@ async function sluice(
   ...args: string[]
 ): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", main, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [main, ...args]);
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };
@@ -37,9 +37,7 @@ async function sluiceIntoHead(
   ...args: string[]
 ): Promise<{ head: string; code: number; stderr: string }> {
   const work = mkdtempSync(join(root, "pipe-"));
-  const quoted = [process.execPath, "--import", "tsx", main, ...args]
-    .map((a) => `'${a}'`)
-    .join(" ");
+  const quoted = [process.execPath, main, ...args].map((a) => `'${a}'`).join(" ");
   const script = `{ ${quoted} 2>'${work}/stderr'; echo $? >'${work}/status'; } | head -1`;
   const { stdout } = await run("sh", ["-c", script]);
   return {

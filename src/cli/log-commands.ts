@@ -1,7 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import type { Command } from "commander";
 import { SluiceError, isSluiceError } from "../errors/index.js";
-import { inspectLog, repairLog } from "../engine/index.js";
 import type { BatchHeader, LogRecord } from "../engine/index.js";
 
 /** Exit codes of `sluice log …`, listed in docs/engine.md. */
@@ -112,8 +111,9 @@ export function registerLogCommands(program: Command): void {
     .argument("<dir>", "log directory")
     .option("--print-data", "print every record too", false)
     .action(
-      withExitCode((dir: string, opts: { printData: boolean }) => {
+      withExitCode(async (dir: string, opts: { printData: boolean }) => {
         requireLogDir(dir);
+        const { inspectLog } = await import("../engine/index.js");
         let file = "";
         const reports = inspectLog(dir, {
           batch: (segment, position, header) => {
@@ -145,8 +145,9 @@ export function registerLogCommands(program: Command): void {
     .argument("<dir>", "log directory")
     .option("--json", "print the report as JSON", false)
     .action(
-      withExitCode((dir: string, opts: { json: boolean }) => {
+      withExitCode(async (dir: string, opts: { json: boolean }) => {
         requireLogDir(dir);
+        const { inspectLog } = await import("../engine/index.js");
         const reports = inspectLog(dir);
         const damaged = reports.filter((r) => r.corruptions.length > 0);
         if (opts.json) process.stdout.write(JSON.stringify(reports, null, 2) + "\n");
@@ -178,6 +179,7 @@ export function registerLogCommands(program: Command): void {
     .action(
       withExitCode(async (dir: string) => {
         requireLogDir(dir);
+        const { repairLog } = await import("../engine/index.js");
         const report = await repairLog(dir);
         process.stdout.write(
           `repaired ${report.segmentsRepaired} segments, quarantined ${report.bytesQuarantined} bytes\n`,

@@ -1,14 +1,14 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { EmbeddedQueueService } from "../messaging/queues/index.js";
+import { cliMain } from "./test-support/cli-build.js";
 
 const run = promisify(execFile);
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-q-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -16,7 +16,7 @@ async function sluice(
   ...args: string[]
 ): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", main, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [main, ...args]);
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };
@@ -71,5 +71,16 @@ describe("sluice queues CLI", () => {
     const missing = await sluice("queues", "peek", dir, "nope");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("SLUICE_NOT_FOUND");
+  });
+
+  it("refuses a --data-dir that is a file with a typed error and exit code 2", async () => {
+    const file = join(root, "a-file");
+    writeFileSync(file, "not a directory");
+    const result = await sluice("queues", "list", "--data-dir", file);
+    expect(result).toEqual({
+      stdout: "",
+      stderr: `sluice: SLUICE_VALIDATION: dir: ${file} is not a directory\n`,
+      code: 2,
+    });
   });
 });

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { EmbeddedQueueService } from "../messaging/queues/index.js";
-import { open } from "../sluice/index.js";
+import type { EmbeddedQueueService } from "../messaging/queues/index.js";
 
 function count(value: string): number {
   const n = Number(value);
@@ -18,7 +17,9 @@ async function withQueues<T>(
   dataDir: string | undefined,
   use: (sqs: EmbeddedQueueService) => Promise<T>,
 ): Promise<T> {
+  // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
   if (dataDir !== undefined) {
+    const { open } = await import("../sluice/index.js");
     const sluice = await open(dataDir);
     try {
       return await use(sluice.queues);
@@ -28,6 +29,7 @@ async function withQueues<T>(
   }
   if (dir === undefined)
     throw new InvalidArgumentError("give --data-dir <dir> or a queue directory");
+  const { EmbeddedQueueService } = await import("../messaging/queues/index.js");
   const sqs = await EmbeddedQueueService.open(dir);
   try {
     return await use(sqs);

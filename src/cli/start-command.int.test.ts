@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../server/test-support/test-server.js";
+import { cliMain } from "./test-support/cli-build.js";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-start-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -22,8 +22,6 @@ async function start(dataDir: string, port: number): Promise<Started> {
   const child = spawn(
     process.execPath,
     [
-      "--import",
-      "tsx",
       main,
       "start",
       "--data-dir",

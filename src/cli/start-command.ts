@@ -2,14 +2,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
 import { SluiceError } from "../errors/index.js";
-import { SluiceServer } from "../server/index.js";
-import { embeddedKafkaBackend } from "../server/kafka/embedded-kafka-backend.js";
-import { KafkaServer } from "../server/kafka/kafka-server.js";
+import type { KafkaServer } from "../server/kafka/kafka-server.js";
 import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
 import type { QueueService } from "../messaging/queues/index.js";
-import { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
+import type { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
 import type { TopicService } from "../messaging/topics/topic-service.js";
-import { type Sluice, open } from "../sluice/index.js";
+import type { Sluice } from "../sluice/index.js";
 import { port, saslUsers } from "./option-parsers.js";
 
 interface StartOptions {
@@ -85,6 +83,13 @@ export async function startServer(options: StartOptions): Promise<{
   kafka: KafkaServer | undefined;
 }> {
   const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
+  // The server is loaded when it starts, not with the command line: `sluice --help` and every
+  // other command start without it.
+  const [{ open }, { SluiceServer }, { EmbeddedTopicService }] = await Promise.all([
+    import("../sluice/index.js"),
+    import("../server/index.js"),
+    import("../messaging/topics/embedded-topic-service.js"),
+  ]);
   // Every primitive in one data directory; queue URLs and SNS confirmation links name this server.
   const common = {
     fsync: options.fsync,
@@ -99,7 +104,7 @@ export async function startServer(options: StartOptions): Promise<{
           messaging: options.messaging,
           ...(options.replicas === undefined ? {} : { nats: { replicas: options.replicas } }),
         });
-  let server: SluiceServer;
+  let server: Awaited<ReturnType<typeof SluiceServer.create>>;
   try {
     server = await SluiceServer.create(sluice, {
       host: options.host,
@@ -146,6 +151,10 @@ async function listenKafka(
   topics: EmbeddedTopicService,
   options: StartOptions,
 ): Promise<KafkaServer> {
+  const [{ embeddedKafkaBackend }, { KafkaServer }] = await Promise.all([
+    import("../server/kafka/embedded-kafka-backend.js"),
+    import("../server/kafka/kafka-server.js"),
+  ]);
   try {
     return await KafkaServer.listen({
       backend: embeddedKafkaBackend(topics),

@@ -6,15 +6,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { KCAT, LineProcess, hasKcat, run } from "../server/kafka/test-support/client-processes.js";
 import { freePort } from "../server/test-support/test-server.js";
 import { saslUsers } from "./option-parsers.js";
 import { startServer } from "./start-command.js";
+import { cliMain } from "./test-support/cli-build.js";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-start-kafka-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const inCi = process.env.CI === "true";
@@ -28,7 +28,7 @@ interface Started {
 
 /** Runs `sluice start` with `args`; resolves once it printed its banner or exited. */
 async function start(args: readonly string[]): Promise<Started> {
-  const child = spawn(process.execPath, ["--import", "tsx", main, "start", ...args], {
+  const child = spawn(process.execPath, [main, "start", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -2,25 +2,25 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "../backends/nats/nats-queue-service.js";
 import { NatsTopicService } from "../backends/nats/nats-topic-service.js";
 import { NatsCluster } from "../backends/nats/test-support/nats-cluster.js";
 import { freePort } from "../server/test-support/test-server.js";
 import { describeWithNats } from "../backends/nats/test-support/describe-with-nats.js";
+import { cliMain } from "./test-support/cli-build.js";
 
 // `sluice start --messaging nats://…` in a child process: a queue message and a topic record go
 // through the REST API, land on NATS JetStream (a service of the test's own sees them there) and
 // come back through the API.
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-start-nats-"));
 let cluster: NatsCluster | undefined;
 
 async function start(dataDir: string, port: number, messaging: string) {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", main, "start", "--data-dir", dataDir, "--port", String(port)].concat([
+    [main, "start", "--data-dir", dataDir, "--port", String(port)].concat([
       "--messaging",
       messaging,
     ]),

@@ -3,12 +3,12 @@ import { type ClientRequest, request } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../server/test-support/test-server.js";
+import { cliMain } from "./test-support/cli-build.js";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-signals-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -25,19 +25,7 @@ async function start(dataDir: string, extra: readonly string[] = []): Promise<St
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      main,
-      "start",
-      "--data-dir",
-      dataDir,
-      "--port",
-      String(port),
-      "--kafka-port",
-      "0",
-      ...extra,
-    ],
+    [main, "start", "--data-dir", dataDir, "--port", String(port), "--kafka-port", "0", ...extra],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -171,16 +159,7 @@ describe("sluice start: signals", () => {
   it("refuses a malformed --aws-credentials value before opening anything", async () => {
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        main,
-        "start",
-        "--data-dir",
-        join(root, "never"),
-        "--aws-credentials",
-        "nocolon:",
-      ],
+      [main, "start", "--data-dir", join(root, "never"), "--aws-credentials", "nocolon:"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";

@@ -1,24 +1,11 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { writeFileSync } from "node:fs";
-import { runE2ePerf } from "../messaging/topics/e2e-perf.bench.js";
-import { runManyTopics } from "../messaging/topics/many-topics.bench.js";
-import { runConsumePerf, runProducePerf } from "../messaging/topics/perf-test.bench.js";
-import {
-  QUICK_GRID,
-  type TuneGrid,
-  WORKSHOP_GRID,
-  runTune,
-  tuneChart,
-  tuneTable,
-} from "../messaging/topics/tune-perf.bench.js";
-import { PeakRss, emitJson, machineInfo, pauseLine } from "../observability/index.js";
+// Each benchmark's runner is loaded when it runs, not with the command line.
+import type { TuneGrid } from "../messaging/topics/tune-perf.bench.js";
+import { PeakRss, emitJson, machineInfo } from "../observability/bench-report.js";
 import { fsyncMode, positiveInt } from "./option-parsers.js";
 import { median } from "./bench-commands.js";
-import {
-  type NatsProduceBenchResult,
-  defaultNatsProduceBenchOptions,
-  runNatsProduceBench,
-} from "../backends/nats/nats-produce.bench.js";
+import type { NatsProduceBenchResult } from "../backends/nats/nats-produce.bench.js";
 import type { CompressionType } from "../messaging/topics/topic-producer.js";
 
 function throughput(value: string): number {
@@ -81,22 +68,24 @@ async function natsProduceComparison(opts: {
   messaging: string;
   replicas: number;
   runs: number;
-  numRecords: number;
+  /** Unset: the comparison's default. */
+  numRecords: number | undefined;
   recordSize: number;
   partitions: number;
   producerProps: Record<string, string>;
   json: boolean;
   out?: string;
 }): Promise<void> {
+  const { defaultNatsProduceBenchOptions: d, runNatsProduceBench } =
+    await import("../backends/nats/nats-produce.bench.js");
   const p = opts.producerProps;
-  const d = defaultNatsProduceBenchOptions;
   const results: NatsProduceBenchResult[] = [];
   for (let i = 0; i < opts.runs; i++)
     results.push(
       await runNatsProduceBench({
         servers: opts.messaging,
         replicas: opts.replicas,
-        numRecords: opts.numRecords,
+        numRecords: opts.numRecords ?? d.numRecords,
         recordSize: opts.recordSize,
         partitions: opts.partitions,
         inFlight: d.inFlight,
@@ -181,14 +170,16 @@ export function registerTopicBenchCommands(program: Command): void {
         command: Command,
       ) => {
         if (opts.messaging !== undefined) {
-          const given = command.getOptionValueSource("numRecords") === "cli";
           await natsProduceComparison({
             ...opts,
             messaging: opts.messaging,
-            numRecords: given ? opts.numRecords : defaultNatsProduceBenchOptions.numRecords,
+            // The comparison's own default count, unless one was given.
+            numRecords:
+              command.getOptionValueSource("numRecords") === "cli" ? opts.numRecords : undefined,
           });
           return;
         }
+        const { runProducePerf } = await import("../messaging/topics/perf-test.bench.js");
         await report(
           "produce",
           opts,
@@ -217,6 +208,7 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
+        const { runConsumePerf } = await import("../messaging/topics/perf-test.bench.js");
         await report(
           "consume",
           opts,
@@ -254,6 +246,10 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
+        const [{ runE2ePerf }, { pauseLine }] = await Promise.all([
+          import("../messaging/topics/e2e-perf.bench.js"),
+          import("../observability/pause-monitor.js"),
+        ]);
         await report(
           "e2e",
           opts,
@@ -298,6 +294,8 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
+        const { QUICK_GRID, WORKSHOP_GRID, runTune, tuneChart, tuneTable } =
+          await import("../messaging/topics/tune-perf.bench.js");
         const base = opts.quick ? QUICK_GRID : WORKSHOP_GRID;
         const grid: TuneGrid = {
           batchSizes: opts.batchSizes ?? base.batchSizes,
@@ -344,6 +342,7 @@ export function registerTopicBenchCommands(program: Command): void {
         json: boolean;
         out?: string;
       }) => {
+        const { runManyTopics } = await import("../messaging/topics/many-topics.bench.js");
         await report(
           "many-topics",
           opts,

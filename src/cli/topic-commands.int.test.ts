@@ -2,15 +2,15 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { open } from "../sluice/index.js";
+import { cliMain } from "./test-support/cli-build.js";
 
 const run = promisify(execFile);
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = cliMain();
 const dir = mkdtempSync(join(tmpdir(), "sluice-topic-cli-"));
-const sluice = (...args: string[]) => run(process.execPath, ["--import", "tsx", main, ...args]);
+const sluice = (...args: string[]) => run(process.execPath, [main, ...args]);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { GroupDescription } from "../messaging/topics/index.js";
-import { type Sluice, open } from "../sluice/index.js";
+import type { Sluice } from "../sluice/index.js";
 import { positiveInt } from "./option-parsers.js";
 
 function integer(value: string): number {
@@ -11,6 +11,8 @@ function integer(value: string): number {
 
 /** Opens the data directory for one command and closes it after. */
 async function withSluice<T>(dataDir: string, use: (sluice: Sluice) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
+  const { open } = await import("../sluice/index.js");
   const sluice = await open(dataDir);
   try {
     return await use(sluice);

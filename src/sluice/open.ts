@@ -17,9 +17,6 @@ import { EmbeddedQueueService } from "../messaging/queues/index.js";
 import type { QueueAddressing, QueueService } from "../messaging/queues/index.js";
 import { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
 import type { TopicService } from "../messaging/topics/topic-service.js";
-import { natsConnection } from "../backends/nats/nats-connection.js";
-import { NatsQueueService } from "../backends/nats/nats-queue-service.js";
-import { NatsTopicService } from "../backends/nats/nats-topic-service.js";
 import { MetricsRegistry } from "../observability/index.js";
 import { type Clock, systemClock } from "../time/index.js";
 import { type DataDirLayout, dataDirLayout } from "./data-dir-layout.js";
@@ -123,6 +120,13 @@ export class Sluice<
         );
         topics = track(await EmbeddedTopicService.open(layout.topics, common));
       } else {
+        // Loaded only for a data directory that puts its messaging on NATS: a wholly embedded
+        // Sluice (and every CLI command on one) starts without the NATS client.
+        const [{ natsConnection }, { NatsQueueService }, { NatsTopicService }] = await Promise.all([
+          import("../backends/nats/nats-connection.js"),
+          import("../backends/nats/nats-queue-service.js"),
+          import("../backends/nats/nats-topic-service.js"),
+        ]);
         // One connection for both backends, closed once they are.
         const { nc } = await natsConnection({ servers });
         closeLast = () => nc.close();

@@ -5,8 +5,7 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../test-support/test-server.js";
-
-const MAIN = fileURLToPath(new URL("../../../cli/main.ts", import.meta.url));
+import { cliMain } from "../../../cli/test-support/cli-build.js";
 
 /** Debian's interpreter, whose python3-kafka and python3-confluent-kafka the tests drive. */
 export const PYTHON = "/usr/bin/python3";
@@ -56,7 +55,7 @@ export class SluiceKafkaProcess {
   }
 
   private static spawn(args: readonly string[], portLine: RegExp): Promise<SluiceKafkaProcess> {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    const child = spawn(process.execPath, [cliMain(), ...args], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

@@ -1,0 +1,32 @@
+import { Command } from "commander";
+import { registerBenchCommands } from "./bench-commands.js";
+import { registerEventCommands } from "./event-commands.js";
+import { registerKafkaCommands } from "./kafka-commands.js";
+import { registerLogCommands } from "./log-commands.js";
+import { registerQueueCommands } from "./queue-commands.js";
+import { registerStartCommand } from "./start-command.js";
+import { registerTopicBenchCommands } from "./topic-bench-commands.js";
+import { registerTopicCommands } from "./topic-commands.js";
+
+/**
+ * The whole `sluice` command tree, with every option, argument and description, so that the
+ * help of every command is complete. Building it loads no implementation: each action imports
+ * what it runs when it runs, so `sluice log verify` loads neither the server, the Kafka listener
+ * nor the NATS and PostgreSQL clients, and `sluice --help` none of them (src/cli/program.test.ts
+ * holds this).
+ */
+export function sluiceProgram(): Command {
+  const program = new Command()
+    .name("sluice")
+    .description("Sluice: durable logs, queues and resilience for TypeScript")
+    .showHelpAfterError();
+  registerBenchCommands(program);
+  registerTopicBenchCommands(program);
+  registerKafkaCommands(program);
+  registerEventCommands(program);
+  registerLogCommands(program);
+  registerQueueCommands(program);
+  registerStartCommand(program);
+  registerTopicCommands(program);
+  return program;
+}
