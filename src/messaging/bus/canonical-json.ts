@@ -104,8 +104,7 @@ class CanonicalScan {
     if (c === OPEN_OBJECT) return this.object(pos, depth + 1);
     if (c === OPEN_ARRAY) return this.array(pos, depth + 1);
     if (c === MINUS || isDigit(c)) return number(text, pos);
-    for (const literal of LITERALS)
-      if (text.startsWith(literal, pos)) return pos + literal.length;
+    for (const literal of LITERALS) if (text.startsWith(literal, pos)) return pos + literal.length;
     return NOT_CANONICAL;
   }
 

@@ -54,7 +54,8 @@ function addRule(bus: DurableBus, name: string, pattern: object, targets: Target
   bus.setRulePattern(name, parseEventPattern(pattern));
 }
 
-const handlerArn = (name: string): string => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
+const handlerArn = (name: string): string =>
+  `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 
 /** Event `n` as putEvents appends it (text built from the Detail), or as an object. */
 function eventNumber(n: number, asText = n % 3 !== 0): EventToAppend {
