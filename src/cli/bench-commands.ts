@@ -175,6 +175,12 @@ export function registerBenchCommands(program: Command): void {
     )
     .option("--messaging <url>", "NATS servers: run the NATS JetStream comparison instead")
     .option("--replicas <n>", "with --messaging: stream replicas", positiveInt, 1)
+    .option(
+      "--rounds <n>",
+      "with --messaging: timed rounds of each side per run, alternating",
+      positiveInt,
+      2,
+    )
     .option("--num-messages <n>", "messages per traffic phase", positiveInt, 200_000)
     .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
     .option("--producers <n>", "concurrent producers (batches of 10)", positiveInt, 4)
@@ -219,6 +225,7 @@ export function registerBenchCommands(program: Command): void {
           progress: boolean;
           messaging?: string;
           replicas: number;
+          rounds: number;
         },
         command: Command,
       ) => {
@@ -305,6 +312,7 @@ export function registerBenchCommands(program: Command): void {
     opts: CommonOptions & {
       messaging: string;
       replicas: number;
+      rounds: number;
       numMessages: number;
       messageSize: number;
       producers: number;
@@ -322,6 +330,7 @@ export function registerBenchCommands(program: Command): void {
           messageSize: opts.messageSize,
           producers: opts.producers,
           consumers: opts.consumers,
+          rounds: opts.rounds,
           quiet: opts.json,
         }),
       (r) => {
@@ -348,7 +357,8 @@ export function registerBenchCommands(program: Command): void {
     )
     .option("--messaging <url>", "NATS servers", "nats://127.0.0.1:4222")
     .option("--replicas <n>", "stream replicas", positiveInt, 1)
-    .option("--num-messages <n>", "messages through each of the two runs", positiveInt, 20_000)
+    .option("--rounds <n>", "timed rounds of each side per run, alternating", positiveInt, 2)
+    .option("--num-messages <n>", "messages through each round of each side", positiveInt, 20_000)
     .option("--message-size <bytes>", "bytes per message body", positiveInt, 100)
     .option("--producers <n>", "concurrent producers (batches of 10)", positiveInt, 4)
     .option("--consumers <n>", "concurrent consumers (batches of 10)", positiveInt, 4)
@@ -357,6 +367,7 @@ export function registerBenchCommands(program: Command): void {
         opts: CommonOptions & {
           messaging: string;
           replicas: number;
+          rounds: number;
           numMessages: number;
           messageSize: number;
           producers: number;

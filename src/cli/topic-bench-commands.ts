@@ -103,6 +103,8 @@ async function natsProduceComparison(opts: {
         batchSize: p["batch.size"] === undefined ? d.batchSize : Number(p["batch.size"]),
         lingerMs: p["linger.ms"] === undefined ? d.lingerMs : Number(p["linger.ms"]),
         compression: (p["compression.type"] ?? d.compression) as CompressionType,
+        // Every other run times the sides in the reverse order: none always goes first.
+        reverse: i % 2 === 1,
         quiet: opts.json,
       }),
     );

@@ -19,6 +19,8 @@ export interface NatsProduceBenchOptions {
   readonly batchSize: number;
   readonly lingerMs: number;
   readonly compression: CompressionType;
+  /** Run the timed sides in the reverse order (plain sides first, Sluice last). */
+  readonly reverse?: boolean;
   readonly quiet: boolean;
 }
 
@@ -110,10 +112,22 @@ export async function runNatsProduceBench(
     await plainRun(nc, `${namespace}W`, warmUp, "request");
     await plainRun(nc, `${namespace}WP`, warmUp, "pipelined");
     await plainRun(nc, `${namespace}WI`, warmUp, "pipelined-ids");
-    const sluice = await sluiceRun(nc, namespace, options);
-    const plain = await plainRun(nc, namespace, options, "request");
-    const pipelined = await plainRun(nc, `${namespace}P`, options, "pipelined");
-    const pipelinedIds = await plainRun(nc, `${namespace}I`, options, "pipelined-ids");
+    // In order, or (reverse) the other way round, so a run of each order can be compared.
+    const sides: (() => Promise<{ perSec: number; cpuMicros: number }>)[] = [
+      () => sluiceRun(nc, namespace, options),
+      () => plainRun(nc, namespace, options, "request"),
+      () => plainRun(nc, `${namespace}P`, options, "pipelined"),
+      () => plainRun(nc, `${namespace}I`, options, "pipelined-ids"),
+    ];
+    const order = options.reverse === true ? [3, 2, 1, 0] : [0, 1, 2, 3];
+    const measuredSides: { perSec: number; cpuMicros: number }[] = [];
+    for (const i of order) measuredSides[i] = await sides[i]!();
+    const [sluice, plain, pipelined, pipelinedIds] = measuredSides as [
+      { perSec: number; cpuMicros: number },
+      { perSec: number; cpuMicros: number },
+      { perSec: number; cpuMicros: number },
+      { perSec: number; cpuMicros: number },
+    ];
     const { quiet: _quiet, ...parameters } = options;
     const result: NatsProduceBenchResult = {
       benchmark: "nats-produce",

@@ -19,6 +19,11 @@ export interface NatsQueueBenchOptions {
   readonly messageSize: number;
   readonly producers: number;
   readonly consumers: number;
+  /**
+   * Timed rounds of each side in one run, in the order Sluice, plain, plain, Sluice, … (each
+   * side goes first as often as the other), after an untimed warm-up round of each.
+   */
+  readonly rounds: number;
   readonly quiet: boolean;
 }
 
@@ -29,6 +34,7 @@ export const defaultNatsQueueBenchOptions: NatsQueueBenchOptions = {
   messageSize: 100,
   producers: 4,
   consumers: 4,
+  rounds: 2,
   quiet: false,
 };
 
@@ -46,25 +52,54 @@ export interface NatsQueueBenchResult {
   readonly sluiceCpuUsPerMessage: number;
   /** The same for the plain client. */
   readonly plainCpuUsPerMessage: number;
+  /** Each round's throughputs (msg/s), in the order they ran. */
+  readonly rounds: readonly {
+    readonly side: "sluice" | "plain";
+    readonly messagesPerSec: number;
+  }[];
 }
 
-/** What one side of the run measured. */
+/** What one round of one side measured. */
 interface SideResult {
-  readonly messagesPerSec: number;
-  readonly cpuUsPerMessage: number;
+  readonly messages: number;
+  readonly elapsedMs: number;
+  readonly cpuUs: number;
 }
 
-/** Times `work` (which moves `messages` messages) in wall-clock and this process's CPU time. */
-async function measured(messages: number, work: () => Promise<void>): Promise<SideResult> {
+/**
+ * Times one round: from the start of `work` to the moment the last of `messages` messages is
+ * deleted (acknowledged), which `work` reports by calling `done`. Consumers still waiting in a
+ * long poll or a fetch when that happens end after it, untimed: otherwise their wait (up to a
+ * second) would count as the side's time.
+ */
+async function measured(
+  messages: number,
+  work: (done: () => void) => Promise<void>,
+): Promise<SideResult> {
   const cpu = process.cpuUsage();
   const started = performance.now();
-  await work();
-  const elapsed = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  return {
-    messagesPerSec: (messages * 1000) / elapsed,
-    cpuUsPerMessage: (used.user + used.system) / messages,
-  };
+  let ended: SideResult | undefined;
+  await work(() => {
+    const used = process.cpuUsage(cpu);
+    ended ??= {
+      messages,
+      elapsedMs: performance.now() - started,
+      cpuUs: used.user + used.system,
+    };
+  });
+  if (ended === undefined) throw new Error("the round ended before every message was deleted");
+  return ended;
+}
+
+/** Throughput and CPU per message over the rounds of one side. */
+function total(results: readonly SideResult[]): {
+  messagesPerSec: number;
+  cpuUsPerMessage: number;
+} {
+  const messages = results.reduce((sum, r) => sum + r.messages, 0);
+  const elapsedMs = results.reduce((sum, r) => sum + r.elapsedMs, 0);
+  const cpuUs = results.reduce((sum, r) => sum + r.cpuUs, 0);
+  return { messagesPerSec: (messages * 1000) / elapsedMs, cpuUsPerMessage: cpuUs / messages };
 }
 
 const BATCH = 10;
@@ -72,7 +107,9 @@ const BATCH = 10;
 /**
  * Sluice-on-JetStream against a plain JetStream client doing the same work in the same run:
  * `producers` send batches of 10 while `consumers` receive batches of 10 and delete (ack) them,
- * until `numMessages` have gone through.
+ * until `numMessages` have gone through. After an untimed warm-up round of each side, `rounds`
+ * timed rounds of each alternate (Sluice, plain, plain, Sluice, …), each on a new queue or
+ * stream, so neither side always runs first or on a server warmed by the other.
  */
 export async function runNatsQueueBench(
   options: NatsQueueBenchOptions,
@@ -81,8 +118,26 @@ export async function runNatsQueueBench(
   const jsm = await jetstreamManager(nc);
   const namespace = `BENCH${randomBytes(4).toString("hex")}`;
   try {
-    const sluice = await sluiceRun(nc, jsm, namespace, options);
-    const plain = await plainRun(nc, jsm, namespace, options);
+    const warmUp = { ...options, numMessages: Math.min(2000, options.numMessages) };
+    await sluiceRun(nc, `${namespace}W`, warmUp);
+    await plainRun(nc, jsm, `${namespace}W`, warmUp);
+    await removeStreams(jsm, `${namespace}W`);
+    const sluiceRounds: SideResult[] = [];
+    const plainRounds: SideResult[] = [];
+    const rounds: { side: "sluice" | "plain"; messagesPerSec: number }[] = [];
+    for (let i = 0; i < 2 * options.rounds; i++) {
+      // Sluice, plain, plain, Sluice, Sluice, plain, …
+      const side = (i + 1) % 4 < 2 ? "sluice" : "plain";
+      const round =
+        side === "sluice"
+          ? await sluiceRun(nc, `${namespace}R${i}`, options)
+          : await plainRun(nc, jsm, `${namespace}R${i}`, options);
+      await removeStreams(jsm, `${namespace}R${i}`);
+      (side === "sluice" ? sluiceRounds : plainRounds).push(round);
+      rounds.push({ side, messagesPerSec: (round.messages * 1000) / round.elapsedMs });
+    }
+    const sluice = total(sluiceRounds);
+    const plain = total(plainRounds);
     const result: NatsQueueBenchResult = {
       benchmark: "nats-queue",
       parameters: {
@@ -92,6 +147,7 @@ export async function runNatsQueueBench(
         messageSize: options.messageSize,
         producers: options.producers,
         consumers: options.consumers,
+        rounds: options.rounds,
       },
       machine: machineInfo(),
       sluiceMessagesPerSec: sluice.messagesPerSec,
@@ -99,6 +155,7 @@ export async function runNatsQueueBench(
       ratio: sluice.messagesPerSec / plain.messagesPerSec,
       sluiceCpuUsPerMessage: sluice.cpuUsPerMessage,
       plainCpuUsPerMessage: plain.cpuUsPerMessage,
+      rounds,
     };
     if (!options.quiet)
       process.stdout.write(
@@ -106,20 +163,25 @@ export async function runNatsQueueBench(
           `(${sluice.cpuUsPerMessage.toFixed(0)} µs CPU/msg), plain JetStream ` +
           `${Math.round(plain.messagesPerSec)} msg/s (${plain.cpuUsPerMessage.toFixed(0)} µs CPU/msg), ` +
           `Sluice at ${(result.ratio * 100).toFixed(0)}% ` +
-          `(send -> receive -> delete, batches of ${BATCH}, ${options.messageSize} B)\n`,
+          `(send -> receive -> delete, batches of ${BATCH}, ${options.messageSize} B, ` +
+          `${options.rounds} rounds a side: ${rounds.map((r) => `${r.side} ${Math.round(r.messagesPerSec)}`).join(", ")})\n`,
       );
     return result;
   } finally {
-    const names: string[] = [];
-    for await (const name of jsm.streams.names()) if (name.includes(namespace)) names.push(name);
-    for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+    await removeStreams(jsm, namespace);
     await nc.close();
   }
 }
 
+/** Deletes the streams (queues, catalog buckets) whose names hold `namespace`. */
+async function removeStreams(jsm: JetStreamManager, namespace: string): Promise<void> {
+  const names: string[] = [];
+  for await (const name of jsm.streams.names()) if (name.includes(namespace)) names.push(name);
+  for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+}
+
 async function sluiceRun(
   nc: NatsConnection,
-  _jsm: JetStreamManager,
   namespace: string,
   o: NatsQueueBenchOptions,
 ): Promise<SideResult> {
@@ -134,6 +196,8 @@ async function sluiceRun(
     const body = "x".repeat(o.messageSize);
     let toSend = o.numMessages;
     let received = 0;
+    let deleted = 0;
+    const polls = new AbortController();
     const produce = async (): Promise<void> => {
       while (toSend > 0) {
         const n = Math.min(BATCH, toSend);
@@ -144,12 +208,13 @@ async function sluiceRun(
         });
       }
     };
-    const consume = async (): Promise<void> => {
+    const consume = async (done: () => void): Promise<void> => {
       while (received < o.numMessages) {
         const { Messages } = await service.receiveMessage({
           QueueUrl,
           MaxNumberOfMessages: BATCH,
           WaitTimeSeconds: 1,
+          signal: polls.signal,
         });
         if (Messages.length === 0) continue;
         received += Messages.length;
@@ -157,12 +222,17 @@ async function sluiceRun(
           QueueUrl,
           Entries: Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
         });
+        deleted += Messages.length;
+        if (deleted >= o.numMessages) {
+          done();
+          polls.abort();
+        }
       }
     };
-    return await measured(o.numMessages, async () => {
+    return await measured(o.numMessages, async (done) => {
       await Promise.all([
         ...Array.from({ length: o.producers }, produce),
-        ...Array.from({ length: o.consumers }, consume),
+        ...Array.from({ length: o.consumers }, () => consume(done)),
       ]);
     });
   } finally {
@@ -195,6 +265,7 @@ async function plainRun(
   const body = Buffer.from("x".repeat(o.messageSize));
   let toSend = o.numMessages;
   let received = 0;
+  let acked = 0;
   const produce = async (): Promise<void> => {
     while (toSend > 0) {
       const n = Math.min(BATCH, toSend);
@@ -202,7 +273,7 @@ async function plainRun(
       await Promise.all(Array.from({ length: n }, () => js.publish(subject, body)));
     }
   };
-  const consume = async (): Promise<void> => {
+  const consume = async (done: () => void): Promise<void> => {
     while (received < o.numMessages) {
       const batch = await consumer.fetch({ max_messages: BATCH, expires: 1000 });
       const acks: Promise<boolean>[] = [];
@@ -211,12 +282,14 @@ async function plainRun(
         acks.push(m.ackAck());
       }
       await Promise.all(acks);
+      acked += acks.length;
+      if (acked >= o.numMessages) done();
     }
   };
-  return measured(o.numMessages, async () => {
+  return measured(o.numMessages, async (done) => {
     await Promise.all([
       ...Array.from({ length: o.producers }, produce),
-      ...Array.from({ length: o.consumers }, consume),
+      ...Array.from({ length: o.consumers }, () => consume(done)),
     ]);
   });
 }
