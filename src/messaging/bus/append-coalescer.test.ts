@@ -59,7 +59,7 @@ describe("AppendCoalescer", () => {
       coalescer.append([{ value: "a", timestamp: 5_000 }, { value: "b" }]),
       coalescer.append([{ value: "c" }]),
     ]);
-    expect([...first!.timestamps, ...second!.timestamps]).toEqual([5_000, 5_000, 5_000]);
+    expect([...first.timestamps, ...second.timestamps]).toEqual([5_000, 5_000, 5_000]);
     expect(log.read(0, { maxRecords: 10 }).map((r) => r.timestamp)).toEqual([5_000, 5_000, 5_000]);
     await log.close();
   });
