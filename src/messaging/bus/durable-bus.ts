@@ -55,6 +55,8 @@ const READ_BATCH = 500;
  * dispatcher that falls behind) the rest is read back from the log.
  */
 const MAX_LIVE_EVENTS = 10_000;
+/** Most characters of event text held so (events may be up to 256 KB each). */
+const MAX_LIVE_CHARS = 32 * 1024 * 1024;
 
 /** An event to append: the event, or its JSON text as `JSON.stringify` writes it. */
 export type EventToAppend = (
@@ -134,7 +136,7 @@ function fromLog(record: LogRecord): DurableEvent {
  * The log is the source of truth. A dispatcher that has taken every durable event is handed
  * the events of each append as they become durable (the text just written, no read back from
  * the log and no decoding), in offset order; one that is behind (after opening, or past
- * MAX_LIVE_EVENTS) reads the log until it has caught up.
+ * MAX_LIVE_EVENTS or MAX_LIVE_CHARS) reads the log until it has caught up.
  */
 export class DurableBus {
   readonly rules = new Map<string, CompiledRule>();
@@ -152,6 +154,8 @@ export class DurableBus {
   /** Durable events handed over in memory, from `live[liveHead]` (at offset `fetched`) on. */
   private live: DurableEvent[] = [];
   private liveHead = 0;
+  /** Characters of text in `live` from `liveHead` on. */
+  private liveChars = 0;
   /** Offset -> deliveries still retrying. */
   private readonly pending = new Map<number, number>();
   private readonly abort = new AbortController();
@@ -311,6 +315,10 @@ export class DurableBus {
       this.liveHead < this.live.length ? this.live[this.live.length - 1]!.offset + 1 : this.fetched;
     if (base !== this.acknowledgedEnd || base !== liveEnd) return;
     if (this.live.length - this.liveHead + events.length > MAX_LIVE_EVENTS) return;
+    let chars = 0;
+    for (const text of texts) chars += text.length;
+    if (this.liveChars + chars > MAX_LIVE_CHARS) return;
+    this.liveChars += chars;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.live.push({
@@ -330,14 +338,20 @@ export class DurableBus {
     if (this.liveHead < live.length && live[this.liveHead]!.offset === this.fetched) {
       const end = Math.min(live.length, this.liveHead + READ_BATCH);
       const taken = live.slice(this.liveHead, end);
+      for (const e of taken) this.liveChars -= e.text.length;
       if (end === live.length) {
         this.live = [];
+        this.liveHead = 0;
+      } else if (end >= 4 * READ_BATCH) {
+        // A buffer never drained to the end is cut, so the events taken are not kept.
+        this.live = live.slice(end);
         this.liveHead = 0;
       } else this.liveHead = end;
       return taken;
     }
     this.live = [];
     this.liveHead = 0;
+    this.liveChars = 0;
     const records = this.log.read(this.fetched, {
       maxRecords: Math.min(READ_BATCH, this.acknowledgedEnd - this.fetched),
     });
