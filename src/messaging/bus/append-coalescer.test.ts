@@ -39,19 +39,28 @@ describe("AppendCoalescer", () => {
       coalescer.append(records("d", "e", "f")),
     ]);
     expect(appends).toBe(1);
-    expect(results).toEqual([
+    expect(results.map(({ baseOffset, lastOffset }) => ({ baseOffset, lastOffset }))).toEqual([
       { baseOffset: 0, lastOffset: 1 },
       { baseOffset: 2, lastOffset: 2 },
       { baseOffset: 3, lastOffset: 5 },
     ]);
-    expect(log.read(0, { maxRecords: 10 }).map((r) => r.value!.toString("utf8"))).toEqual([
-      "a",
-      "b",
-      "c",
-      "d",
-      "e",
-      "f",
+    const stored = log.read(0, { maxRecords: 10 });
+    expect(stored.map((r) => r.value!.toString("utf8"))).toEqual(["a", "b", "c", "d", "e", "f"]);
+    // Each caller learns the timestamps its records were stored with.
+    expect(results.flatMap((r) => r.timestamps)).toEqual(stored.map((r) => r.timestamp));
+    await log.close();
+  });
+
+  it("gives records the clock's time, never going back, and a record's own time if later", async () => {
+    const log = await tempLog();
+    const clock = { now: () => 1_000 } as unknown as typeof systemClock;
+    const coalescer = new AppendCoalescer(log, clock);
+    const [first, second] = await Promise.all([
+      coalescer.append([{ value: "a", timestamp: 5_000 }, { value: "b" }]),
+      coalescer.append([{ value: "c" }]),
     ]);
+    expect([...first.timestamps, ...second.timestamps]).toEqual([5_000, 5_000, 5_000]);
+    expect(log.read(0, { maxRecords: 10 }).map((r) => r.timestamp)).toEqual([5_000, 5_000, 5_000]);
     await log.close();
   });
 

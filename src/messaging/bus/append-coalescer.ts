@@ -21,10 +21,18 @@ export interface CoalescedRecord {
   readonly headers?: readonly RecordHeader[];
 }
 
+/** Where a call's records went: their offsets, and the timestamp each was given. */
+export interface CoalescedAppend {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly timestamps: readonly number[];
+}
+
 interface Waiting {
   readonly records: readonly CoalescedRecord[];
   readonly units: number;
-  readonly resolve: (range: { baseOffset: number; lastOffset: number }) => void;
+  readonly timestamps: number[];
+  readonly resolve: (range: CoalescedAppend) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -49,11 +57,11 @@ export class AppendCoalescer {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  append(records: readonly CoalescedRecord[]): Promise<{ baseOffset: number; lastOffset: number }> {
+  append(records: readonly CoalescedRecord[]): Promise<CoalescedAppend> {
     let units = 0;
     for (const r of records) units += r.value?.length ?? 0;
     return new Promise((resolve, reject) => {
-      this.waiting.push({ records, units, resolve, reject });
+      this.waiting.push({ records, units, timestamps: [], resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -87,7 +95,11 @@ export class AppendCoalescer {
       (result) => {
         let base = result.baseOffset;
         for (const w of group) {
-          w.resolve({ baseOffset: base, lastOffset: base + w.records.length - 1 });
+          w.resolve({
+            baseOffset: base,
+            lastOffset: base + w.records.length - 1,
+            timestamps: w.timestamps,
+          });
           base += w.records.length;
         }
       },
@@ -106,6 +118,7 @@ export class AppendCoalescer {
       for (const r of w.records) {
         const timestamp = Math.max(r.timestamp ?? now, this.lastTimestamp);
         this.lastTimestamp = timestamp;
+        w.timestamps.push(timestamp);
         builder.append(null, r.value, timestamp, r.headers);
       }
     return builder.finish({ baseOffset: this.log.logEndOffset, defaultTimestamp: now });

@@ -10,7 +10,7 @@ import {
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { type Backoff, exponentialBackoff } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
-import { AppendCoalescer } from "./append-coalescer.js";
+import { AppendCoalescer, type CoalescedAppend } from "./append-coalescer.js";
 import type { ArchiveLog } from "./archive-log.js";
 import type { BusEvent, Target } from "./event-bus-service.js";
 import { type TargetInput, transformInput } from "./input-transformer.js";
@@ -50,16 +50,47 @@ export const DIRECT_RULE_HEADER = "direct-rule";
 export const RULE_FILTER_HEADER = "rule-filter";
 
 const READ_BATCH = 500;
+/**
+ * Most appended events held in memory for a dispatcher that has caught up; past this (a
+ * dispatcher that falls behind) the rest is read back from the log.
+ */
+const MAX_LIVE_EVENTS = 10_000;
+/** Most characters of event text held so (events may be up to 256 KB each). */
+const MAX_LIVE_CHARS = 32 * 1024 * 1024;
+
+/** An event to append: the event, or its JSON text as `JSON.stringify` writes it. */
+export type EventToAppend = (
+  | { readonly event: BusEvent }
+  | {
+      readonly text: string;
+      /** Where the detail, the text's last member, begins (-1: not known). */
+      readonly detailStart: number;
+    }
+) & { readonly directRule?: string; readonly ruleFilter?: readonly string[] };
+
+/** A durable event as the dispatcher takes it: read from the log, or handed over on append. */
+interface DurableEvent {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly text: string;
+  readonly detailStart: number;
+  readonly directRule: string | undefined;
+  readonly ruleFilter: readonly string[] | undefined;
+}
 
 /**
- * An event as the dispatcher reads it from the log: its JSON text (as `JSON.stringify` wrote
- * it), parsed only when a target needs the object. Matching walks the text, and queue targets
- * that get the event or a part of it get that text as it is.
+ * An event as the dispatcher has it: its JSON text (as `JSON.stringify` wrote it), parsed only
+ * when a target needs the object. Matching walks the text, and queue targets that get the event
+ * or a part of it get that text as it is.
  */
 class LoggedEvent {
   private parsed: BusEvent | undefined;
 
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    /** Where the detail, the text's last member, begins (-1: not known). */
+    readonly detailStart: number,
+  ) {}
 
   get event(): BusEvent {
     return (this.parsed ??= JSON.parse(this.text) as BusEvent);
@@ -75,6 +106,25 @@ interface Delivery {
   readonly target: CompiledTarget;
 }
 
+/** An event read from the log, with its headers decoded. */
+function fromLog(record: LogRecord): DurableEvent {
+  let directRule: string | undefined;
+  let ruleFilter: string[] | undefined;
+  for (const header of record.headers) {
+    if (header.key === DIRECT_RULE_HEADER) directRule = header.value?.toString("utf8");
+    else if (header.key === RULE_FILTER_HEADER && header.value != null)
+      ruleFilter = JSON.parse(header.value.toString("utf8")) as string[];
+  }
+  return {
+    offset: record.offset,
+    timestamp: record.timestamp,
+    text: record.value!.toString("utf8"),
+    detailStart: -1,
+    directRule,
+    ruleFilter,
+  };
+}
+
 /**
  * One event bus: an engine log of put events (acknowledged once durable) and a dispatcher that
  * reads it in order, matches each event against every rule and archive at once through one
@@ -82,6 +132,11 @@ interface Delivery {
  * the background (exponential backoff with jitter, up to the target's attempts and event age)
  * and then goes to the dead-letter queue; the saved cursor never passes an event that still has
  * a delivery pending, so a crash re-delivers (at least once) rather than loses.
+ *
+ * The log is the source of truth. A dispatcher that has taken every durable event is handed
+ * the events of each append as they become durable (the text just written, no read back from
+ * the log and no decoding), in offset order; one that is behind (after opening, or past
+ * MAX_LIVE_EVENTS or MAX_LIVE_CHARS) reads the log until it has caught up.
  */
 export class DurableBus {
   readonly rules = new Map<string, CompiledRule>();
@@ -92,8 +147,15 @@ export class DurableBus {
   private readonly appender: AppendCoalescer;
   private acknowledgedEnd: number;
   private waiters: (() => void)[] = [];
-  /** Next event to dispatch. */
+  /** Next event to dispatch: every event before it has had its first attempts. */
   private position: number;
+  /** Next event for the dispatcher to take (past `position` while a batch is in dispatch). */
+  private fetched: number;
+  /** Durable events handed over in memory, from `live[liveHead]` (at offset `fetched`) on. */
+  private live: DurableEvent[] = [];
+  private liveHead = 0;
+  /** Characters of text in `live` from `liveHead` on. */
+  private liveChars = 0;
   /** Offset -> deliveries still retrying. */
   private readonly pending = new Map<number, number>();
   private readonly abort = new AbortController();
@@ -120,6 +182,7 @@ export class DurableBus {
     this.appender = new AppendCoalescer(log, clock);
     this.acknowledgedEnd = log.logEndOffset;
     this.position = Math.max(cursor, log.logStartOffset);
+    this.fetched = this.position;
     this.backoff = exponentialBackoff({
       initialDelayMs: 1000,
       maxDelayMs: 300_000,
@@ -209,13 +272,12 @@ export class DurableBus {
   }
 
   /** Appends events; resolves once durable, when the dispatcher may deliver them. */
-  async append(
-    events: readonly { event: BusEvent; directRule?: string; ruleFilter?: readonly string[] }[],
-  ): Promise<void> {
+  async append(events: readonly EventToAppend[]): Promise<void> {
     if (events.length === 0) return;
+    const texts = events.map((e) => ("text" in e ? e.text : JSON.stringify(e.event)));
     const result = await this.appender.append(
-      events.map(({ event, directRule, ruleFilter }) => {
-        const value = JSON.stringify(event);
+      events.map(({ directRule, ruleFilter }, i) => {
+        const value = texts[i]!;
         // Most events have no headers: no arrays are built for them.
         if (directRule === undefined && ruleFilter === undefined) return { value };
         const headers: RecordHeader[] = [];
@@ -229,12 +291,74 @@ export class DurableBus {
         return { value, headers };
       }),
     );
+    this.handOver(events, texts, result);
     if (result.lastOffset + 1 > this.acknowledgedEnd) {
       this.acknowledgedEnd = result.lastOffset + 1;
       const waiters = this.waiters;
       this.waiters = [];
       for (const wake of waiters) wake();
     }
+  }
+
+  /**
+   * Gives the dispatcher the events of an append that has just become durable, if they are the
+   * next it would read from the log: it has taken every durable event before them (or they
+   * follow the events already handed over) and the hand-over buffer has room.
+   */
+  private handOver(
+    events: readonly EventToAppend[],
+    texts: readonly string[],
+    result: CoalescedAppend,
+  ): void {
+    const base = result.baseOffset;
+    const liveEnd =
+      this.liveHead < this.live.length ? this.live[this.live.length - 1]!.offset + 1 : this.fetched;
+    if (base !== this.acknowledgedEnd || base !== liveEnd) return;
+    if (this.live.length - this.liveHead + events.length > MAX_LIVE_EVENTS) return;
+    let chars = 0;
+    for (const text of texts) chars += text.length;
+    if (this.liveChars + chars > MAX_LIVE_CHARS) return;
+    this.liveChars += chars;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      this.live.push({
+        offset: base + i,
+        timestamp: result.timestamps[i]!,
+        text: texts[i]!,
+        detailStart: "detailStart" in e ? e.detailStart : -1,
+        directRule: e.directRule,
+        ruleFilter: e.ruleFilter,
+      });
+    }
+  }
+
+  /** The next events to dispatch, from the hand-over buffer if they are there, else the log. */
+  private take(): DurableEvent[] {
+    const live = this.live;
+    if (this.liveHead < live.length && live[this.liveHead]!.offset === this.fetched) {
+      const end = Math.min(live.length, this.liveHead + READ_BATCH);
+      const taken = live.slice(this.liveHead, end);
+      for (const e of taken) this.liveChars -= e.text.length;
+      if (end === live.length) {
+        this.live = [];
+        this.liveHead = 0;
+      } else if (end >= 4 * READ_BATCH) {
+        // A buffer never drained to the end is cut, so the events taken are not kept.
+        this.live = live.slice(end);
+        this.liveHead = 0;
+      } else this.liveHead = end;
+      return taken;
+    }
+    this.live = [];
+    this.liveHead = 0;
+    this.liveChars = 0;
+    const records = this.log.read(this.fetched, {
+      maxRecords: Math.min(READ_BATCH, this.acknowledgedEnd - this.fetched),
+    });
+    const taken: DurableEvent[] = [];
+    for (const record of records)
+      if (record.offset < this.acknowledgedEnd) taken.push(fromLog(record));
+    return taken;
   }
 
   start(): void {
@@ -246,7 +370,7 @@ export class DurableBus {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      if (this.position >= this.acknowledgedEnd) {
+      if (this.fetched >= this.acknowledgedEnd) {
         await new Promise<void>((resolve) => {
           const done = (): void => {
             signal.removeEventListener("abort", done);
@@ -257,13 +381,12 @@ export class DurableBus {
         });
         continue;
       }
-      const records = this.log.read(this.position, {
-        maxRecords: Math.min(READ_BATCH, this.acknowledgedEnd - this.position),
-      });
-      if (records.length === 0) break;
-      await this.dispatch(records.filter((r) => r.offset < this.acknowledgedEnd));
+      const events = this.take();
+      if (events.length === 0) break;
+      this.fetched = events[events.length - 1]!.offset + 1;
+      await this.dispatch(events);
       if (signal.aborted) return;
-      this.position = records[records.length - 1]!.offset + 1;
+      this.position = this.fetched;
     }
   }
 
@@ -272,19 +395,14 @@ export class DurableBus {
    * for them in one bulk send each (one durable write per queue), other targets one by one.
    * First attempts are awaited; failures retry in the background.
    */
-  private async dispatch(records: readonly LogRecord[]): Promise<void> {
+  private async dispatch(records: readonly DurableEvent[]): Promise<void> {
     const toArchive = new Map<string, { text: string; ingestedMs: number }[]>();
     const toQueues = new Map<string, Delivery[]>();
     const deliveries: Promise<void>[] = [];
     for (const record of records) {
-      const logged = new LoggedEvent(record.value!.toString("utf8"));
-      let direct: string | undefined;
-      let ruleFilter: Set<string> | undefined;
-      for (const header of record.headers) {
-        if (header.key === DIRECT_RULE_HEADER) direct = header.value?.toString("utf8");
-        else if (header.key === RULE_FILTER_HEADER && header.value != null)
-          ruleFilter = new Set(JSON.parse(header.value.toString("utf8")) as string[]);
-      }
+      const logged = new LoggedEvent(record.text, record.detailStart);
+      const direct = record.directRule;
+      const ruleFilter = record.ruleFilter === undefined ? undefined : new Set(record.ruleFilter);
       const matched = direct === undefined ? this.index.matchJson(logged.text) : [`r:${direct}`];
       for (const id of matched) {
         if (id.startsWith("a:")) {
@@ -384,7 +502,15 @@ export class DurableBus {
     const input = d.target.input;
     if (input.kind === "event") return d.logged.text;
     if (input.kind === "path") {
-      const part = this.walk.textAt(d.logged.text, input.path);
+      const { text, detailStart } = d.logged;
+      const path = input.path;
+      let part: string | undefined;
+      if (detailStart >= 0 && path[0] === "detail")
+        part =
+          path.length === 1
+            ? text.slice(detailStart, text.length - 1)
+            : this.walk.textAt(text, path, detailStart, 1);
+      else part = this.walk.textAt(text, path);
       // A string goes as its text, unquoted, as `textOf` sends it.
       if (part !== undefined) return part.startsWith('"') ? (JSON.parse(part) as string) : part;
     }

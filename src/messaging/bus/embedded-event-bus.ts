@@ -20,9 +20,9 @@ import { BusError, invalidField, notFound } from "./bus-error.js";
 import {
   MAX_PUT_EVENTS_BYTES,
   MAX_PUT_EVENTS_ENTRIES,
-  buildEvent,
+  type PreparedEvent,
   entrySize,
-  isEntryError,
+  prepareEvent,
 } from "./bus-event.js";
 import { type CompiledRule, type CompiledTarget, DurableBus } from "./durable-bus.js";
 import type {
@@ -664,7 +664,7 @@ export class EmbeddedEventBus implements EventBusService {
         `Total size of the entries in the request is over the limit (${total} > ${MAX_PUT_EVENTS_BYTES} bytes).`,
       );
     const results: PutEventsResultEntry[] = [];
-    const byBus = new Map<DurableBus, { event: BusEvent }[]>();
+    const byBus = new Map<DurableBus, PreparedEvent[]>();
     const now = this.clock.now();
     for (const entry of entries) {
       const name = this.addresses.busName(entry?.EventBusName);
@@ -676,14 +676,14 @@ export class EmbeddedEventBus implements EventBusService {
         });
         continue;
       }
-      const event = buildEvent(entry, now, this.addresses.region, this.addresses.accountId);
-      if (isEntryError(event)) {
+      const event = prepareEvent(entry, now, this.addresses.region, this.addresses.accountId);
+      if ("ErrorCode" in event) {
         results.push(event);
         continue;
       }
-      const list = byBus.get(bus) ?? [];
-      list.push({ event });
-      byBus.set(bus, list);
+      const list = byBus.get(bus);
+      if (list === undefined) byBus.set(bus, [event]);
+      else list.push(event);
       results.push({ EventId: event.id });
     }
     await Promise.all([...byBus].map(([bus, events]) => bus.append(events)));

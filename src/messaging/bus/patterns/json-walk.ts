@@ -51,15 +51,21 @@ export class JsonWalk {
    * The text of the value at `path` (object keys and array indexes) in the JSON `text`, or
    * undefined when there is none. For text as `JSON.stringify` writes it this is exactly
    * `JSON.stringify` of that value, so a part of a stored event is sent without parsing and
-   * serialising it again.
+   * serialising it again. With `start`, the path's steps from `firstStep` on are followed from
+   * the value that begins there.
    */
-  textAt(text: string, path: readonly (string | number)[]): string | undefined {
+  textAt(
+    text: string,
+    path: readonly (string | number)[],
+    start = 0,
+    firstStep = 0,
+  ): string | undefined {
     this.text = text;
     this.backslash = -1;
     try {
-      let pos = skipSpace(text, 0);
-      for (const step of path) {
-        pos = this.enter(text, pos, step);
+      let pos = skipSpace(text, start);
+      for (let i = firstStep; i < path.length; i++) {
+        pos = this.enter(text, pos, path[i]!);
         if (pos === -1) return undefined;
       }
       return text.slice(pos, this.skipValue(text, pos));
