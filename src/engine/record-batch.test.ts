@@ -133,6 +133,42 @@ describe("RecordBatch v2", () => {
     expect(decoded.map((r) => r.headers[0]!.key)).toEqual(keys);
   });
 
+  it("writes a record's one header in place, the same bytes as append with that header", () => {
+    const texts = ["plain", "née ✓ 𝄞", "x".repeat(300), "y".repeat(20)];
+    const headerValues = [Buffer.of(1, 2, 3), Buffer.alloc(0), Buffer.alloc(200, 7), Buffer.of(9)];
+    const headerKeys = ["m", "ключ", "m", "k".repeat(130)];
+    const keys = [Buffer.from("m"), null, Buffer.from("key"), Buffer.from("m")];
+    const copyInto = (buf: Buffer, pos: number, value: Buffer): number => {
+      buf.set(value, pos);
+      return pos + value.length;
+    };
+    const inPlace = new RecordBatchBuilder(1); // grows on every record
+    const copied = new RecordBatchBuilder(1);
+    for (const [i, text] of texts.entries()) {
+      const value = headerValues[i]!;
+      const timestamp = 5000 + 1000 * i; // timestamp deltas of two bytes as varints
+      inPlace.appendWithHeader(
+        keys[i]!,
+        text,
+        timestamp,
+        headerKeys[i]!,
+        value.length,
+        copyInto,
+        value,
+      );
+      copied.append(keys[i]!, text, timestamp, [{ key: headerKeys[i]!, value }]);
+    }
+    const options = { baseOffset: 200, defaultTimestamp: 0 };
+    const built = inPlace.finish(options);
+    expect(built.equals(copied.finish(options))).toBe(true);
+    const decoded = decodeBatches(built) as LogRecord[];
+    expect(decoded.map((r) => r.headers[0]!.value)).toEqual(headerValues);
+    const short = new RecordBatchBuilder(64);
+    expect(() => short.appendWithHeader(null, "v", 0, "m", 4, (_b, pos) => pos + 3, null)).toThrow(
+      RangeError,
+    );
+  });
+
   it("builds in a caller's scratch buffer and copies each batch out of it", () => {
     const scratch = Buffer.alloc(BATCH_HEADER_BYTES + 1024);
     const options = { baseOffset: 0, defaultTimestamp: 0 };

@@ -281,6 +281,67 @@ export class RecordBatchBuilder {
     if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }
 
+  /**
+   * Appends a record with exactly one header, whose value of `headerBytes` bytes `writeHeader`
+   * writes in place (returning the position after it): a caller that makes one header per
+   * record (a queue's message header) encodes it straight into the batch, with no buffer of its
+   * own to allocate and copy. The bytes are those `append` writes for the same record.
+   */
+  appendWithHeader<T>(
+    key: Buffer | null,
+    value: string,
+    timestamp: number,
+    headerKey: string,
+    headerBytes: number,
+    writeHeader: (buf: Buffer, pos: number, source: T) => number,
+    source: T,
+  ): void {
+    if (this.count === 0) this.baseTimestamp = timestamp;
+    const timestampDelta = timestamp - this.baseTimestamp;
+    const offsetDelta = this.count;
+    const valueBytes = Buffer.byteLength(value);
+    const keyBytes = utf8Length(headerKey);
+    const body =
+      1 +
+      varintSize(timestampDelta) +
+      varintSize(offsetDelta) +
+      (key === null ? 1 : varintSize(key.length) + key.length) +
+      varintSize(valueBytes) +
+      valueBytes +
+      1 + // one header
+      varintSize(keyBytes) +
+      keyBytes +
+      varintSize(headerBytes) +
+      headerBytes;
+    const needed = varintSize(body) + body;
+    if (this.pos + needed > this.buf.length) this.grow(needed);
+    const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, body);
+    buf[pos++] = 0; // record attributes: unused in v2
+    pos = writeVarint(buf, pos, timestampDelta);
+    pos = writeVarint(buf, pos, offsetDelta);
+    if (key === null) buf[pos++] = 1;
+    else {
+      pos = writeVarint(buf, pos, key.length);
+      buf.set(key, pos);
+      pos += key.length;
+    }
+    pos = writeVarint(buf, pos, valueBytes);
+    buf.write(value, pos, valueBytes, "utf8");
+    pos += valueBytes;
+    buf[pos++] = 2; // zig-zag 1: one header
+    pos = writeVarint(buf, pos, keyBytes);
+    pos = writeUtf8(buf, pos, headerKey);
+    pos = writeVarint(buf, pos, headerBytes);
+    const end = writeHeader(buf, pos, source);
+    if (end !== pos + headerBytes)
+      throw new RangeError(`header: wrote ${end - pos} bytes, announced ${headerBytes}`);
+    this.pos = end;
+    this.count++;
+    this.lastDelta = offsetDelta;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+  }
+
   private grow(needed: number): void {
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + needed));
     bigger.set(this.buf.subarray(0, this.pos), 0);
