@@ -7,7 +7,6 @@ import {
   BATCH_HEADER_BYTES,
   type LogRecord,
   RecordBatchBuilder,
-  type RecordHeader,
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
@@ -35,7 +34,7 @@ import {
   readJournal,
 } from "./message-record.js";
 import type { MessageAttributeSet } from "./message-attribute-set.js";
-import { type MessageHeader, encodeHeader } from "./message-header.js";
+import { type MessageHeader, headerBytes, writeHeader } from "./message-header.js";
 import { newMessageId } from "./message-id.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
@@ -46,6 +45,7 @@ import {
   QueueState,
   QueuedMessage,
   VISIBLE,
+  hotBodyBytes,
 } from "./queue-state.js";
 import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
 import { type CarriedAttempt, decodeWindow, encodeWindow } from "./window-record.js";
@@ -215,9 +215,6 @@ export class DurableQueue {
   private flushQueued = false;
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
-  /** The one header of a message record, refilled per message (no array or object each). */
-  private readonly headerSlot: Writable<RecordHeader> = { key: MESSAGE_HEADER_KEY, value: null };
-  private readonly headerSlots: readonly RecordHeader[] = [this.headerSlot];
 
   readonly metrics: QueueMetrics;
 
@@ -325,8 +322,14 @@ export class DurableQueue {
 
   // ---------------------------------------------------------------- writes
 
-  /** Stores messages (deduplicating FIFO sends); resolves once they are durable. */
-  send(sends: readonly PreparedSend[]): { outcomes: SendOutcome[]; durable: Promise<unknown> } {
+  /**
+   * Stores messages (deduplicating FIFO sends); resolves once they are durable. `outcomes` holds
+   * each send's id and sequence number, unless `answered` is false (a bulk send answers neither).
+   */
+  send(
+    sends: readonly PreparedSend[],
+    answered = true,
+  ): { outcomes: SendOutcome[]; durable: Promise<unknown> } {
     const now = this.clock.now();
     this.advance();
     const added: QueuedMessage[] = [];
@@ -339,7 +342,7 @@ export class DurableQueue {
       if (dedupKey !== undefined && send.skipDeduplication !== true) {
         const earlier = this.dedup.firstSend(dedupKey, now, messageId, seq, seq);
         if (earlier !== undefined) {
-          outcomes.push(earlier);
+          if (answered) outcomes.push(earlier);
           continue;
         }
       }
@@ -355,16 +358,14 @@ export class DurableQueue {
       this.appendMessage(send.body, meta);
       const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
-      // A string holds up to two bytes a character; the metadata is small next to the body.
-      const bytes = 2 * send.body.length + 256;
-      if (this.state.hotBodies.take(bytes))
-        message.hot = { meta, body: send.body, bodyMd5: send.bodyMd5, bytes };
+      if (this.state.hotBodies.take(hotBodyBytes(send.body)))
+        message.keepHot(meta, send.body, send.bodyMd5);
       if (send.delayMs > 0) {
         message.state = DELAYED;
         message.due = visibleAt;
       }
       added.push(message);
-      outcomes.push({ messageId, seq });
+      if (answered) outcomes.push({ messageId, seq });
     }
     // A call of duplicates only is acknowledged once the first sends are durable too.
     if (added.length === 0) return { outcomes, durable: this.lastAppend };
@@ -512,10 +513,16 @@ export class DurableQueue {
 
   /** Adds a message record to this turn's batch, its body encoded straight into it. */
   private appendMessage(body: string, header: MessageHeader): void {
-    const slot = this.headerSlot;
-    slot.value = encodeHeader(header);
-    this.builder().append(MESSAGE_KEY, body, this.timestamp(), this.headerSlots);
-    slot.value = null; // the builder copied it
+    // The header is encoded straight into the batch: no buffer of its own per message.
+    this.builder().appendWithHeader(
+      MESSAGE_KEY,
+      body,
+      this.timestamp(),
+      MESSAGE_HEADER_KEY,
+      headerBytes(header),
+      writeHeader,
+      header,
+    );
   }
 
   private builder(): RecordBatchBuilder {
@@ -629,13 +636,12 @@ export class DurableQueue {
     let cold: number[] | undefined;
     for (let i = 0; i < messages.length; i++) {
       const state = messages[i]!;
-      const hot = state.hot;
-      if (hot === undefined) (cold ??= []).push(i);
+      const meta = state.hotMeta;
+      if (meta === undefined) (cold ??= []).push(i);
       else {
-        visit(state, hot.meta, hot.body, hot.bodyMd5, i);
+        visit(state, meta, state.hotBody, state.hotBodyMd5, i);
         if (keepHot) continue;
-        state.hot = undefined;
-        this.state.hotBodies.give(hot.bytes);
+        this.state.hotBodies.give(state.dropHot());
       }
     }
     if (cold !== undefined) {

@@ -436,7 +436,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
         failed.push({ index: i, error: asError(error) });
       }
     }
-    if (accepted.length > 0) await queue.send(accepted).durable;
+    if (accepted.length > 0) await queue.send(accepted, false).durable;
     return { failed };
   }
 

@@ -35,45 +35,43 @@ const CARRIED = 128;
  * bytes (SQS's digest layout, see MessageAttributeSet), times and counts as 8-byte doubles.
  */
 export function encodeHeader(header: MessageHeader): Buffer {
-  let flags = 0;
+  const out = Buffer.allocUnsafe(headerBytes(header));
+  writeHeader(out, 0, header);
+  return out;
+}
+
+/** Bytes of `header` encoded (see encodeHeader). */
+export function headerBytes(header: MessageHeader): number {
   let size = 2 + 4 + utf8Length(header.i);
-  if (header.g !== undefined) {
-    flags |= GROUP;
-    size += 4 + utf8Length(header.g);
-  }
-  if (header.d !== undefined) {
-    flags |= DEDUPLICATION;
-    size += 4 + utf8Length(header.d);
-  }
-  if (header.src !== undefined) {
-    flags |= SOURCE_ARN;
-    size += 4 + utf8Length(header.src);
-  }
-  if (header.a !== undefined) {
-    flags |= ATTRIBUTES;
-    size += 4 + header.a.encoded.length;
-  }
-  if (header.y !== undefined) {
-    flags |= SYSTEM_ATTRIBUTES;
-    size += 4 + header.y.encoded.length;
-  }
-  if (header.v !== undefined) {
-    flags |= VISIBLE_AT;
-    size += 8;
-  }
-  if (header.st !== undefined) {
-    flags |= SENT_AT;
-    size += 8;
-  }
+  if (header.g !== undefined) size += 4 + utf8Length(header.g);
+  if (header.d !== undefined) size += 4 + utf8Length(header.d);
+  if (header.src !== undefined) size += 4 + utf8Length(header.src);
+  if (header.a !== undefined) size += 4 + header.a.encoded.length;
+  if (header.y !== undefined) size += 4 + header.y.encoded.length;
+  if (header.v !== undefined) size += 8;
+  if (header.st !== undefined) size += 8;
+  if (header.q !== undefined) size += 4 * 8 + 1 + (header.due === undefined ? 0 : 8);
+  return size;
+}
+
+/**
+ * Writes `header` encoded at `pos` (`headerBytes(header)` bytes must fit); returns the position
+ * after it. A queue writes its message headers straight into the batch being built.
+ */
+export function writeHeader(out: Buffer, pos: number, header: MessageHeader): number {
+  let flags = 0;
+  if (header.g !== undefined) flags |= GROUP;
+  if (header.d !== undefined) flags |= DEDUPLICATION;
+  if (header.src !== undefined) flags |= SOURCE_ARN;
+  if (header.a !== undefined) flags |= ATTRIBUTES;
+  if (header.y !== undefined) flags |= SYSTEM_ATTRIBUTES;
+  if (header.v !== undefined) flags |= VISIBLE_AT;
+  if (header.st !== undefined) flags |= SENT_AT;
   const carried = header.q !== undefined;
-  if (carried) {
-    flags |= CARRIED;
-    size += 4 * 8 + 1 + (header.due === undefined ? 0 : 8);
-  }
-  const out = Buffer.allocUnsafe(size);
-  out[0] = BINARY_HEADER_FORMAT;
-  out[1] = flags;
-  let pos = writeText(out, 2, header.i);
+  if (carried) flags |= CARRIED;
+  out[pos] = BINARY_HEADER_FORMAT;
+  out[pos + 1] = flags;
+  pos = writeText(out, pos + 2, header.i);
   if (header.g !== undefined) pos = writeText(out, pos, header.g);
   if (header.d !== undefined) pos = writeText(out, pos, header.d);
   if (header.src !== undefined) pos = writeText(out, pos, header.src);
@@ -87,9 +85,9 @@ export function encodeHeader(header: MessageHeader): Buffer {
     pos = out.writeDoubleBE(header.fr ?? 0, pos);
     pos = out.writeDoubleBE(header.rt ?? 0, pos);
     out[pos++] = header.due === undefined ? 0 : 1;
-    if (header.due !== undefined) out.writeDoubleBE(header.due, pos);
+    if (header.due !== undefined) pos = out.writeDoubleBE(header.due, pos);
   }
-  return out;
+  return pos;
 }
 
 /**

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { HotBodyBudget, INFLIGHT, QueueState, QueuedMessage, VISIBLE } from "./queue-state.js";
+import {
+  HotBodyBudget,
+  INFLIGHT,
+  QueueState,
+  QueuedMessage,
+  VISIBLE,
+  hotBodyBytes,
+} from "./queue-state.js";
 
 const RETENTION_MS = 60_000;
 
@@ -69,12 +76,12 @@ describe("QueueState", () => {
   });
 
   it("gives a message's hot-body memory back however it goes unread: expired, purged or removed", () => {
-    const budget = new HotBodyBudget(1000);
+    const budget = new HotBodyBudget(10 * hotBodyBytes("x"));
     const state = new QueueState(false, budget);
     const hot = (seq: number, at: number): QueuedMessage => {
       const message = new QueuedMessage(seq, seq, at, undefined);
-      expect(budget.take(100)).toBe(true);
-      message.hot = { meta: { i: `m${seq}` }, body: "x", bodyMd5: undefined, bytes: 100 };
+      expect(budget.take(hotBodyBytes("x"))).toBe(true);
+      message.keepHot({ i: `m${seq}` }, "x", undefined);
       state.add(message, at);
       return message;
     };
@@ -84,7 +91,7 @@ describe("QueueState", () => {
     expect(budget.used).toBe(0);
     for (let seq = 10; seq < 15; seq++) hot(seq, RETENTION_MS);
     state.removeBefore(13); // a purge
-    expect(budget.used).toBe(200);
+    expect(budget.used).toBe(2 * hotBodyBytes("x"));
     state.remove(state.messages.get(13)!);
     state.remove(state.messages.get(14)!);
     expect(budget.used).toBe(0);

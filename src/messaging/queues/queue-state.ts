@@ -11,13 +11,12 @@ export const DELAYED = 2;
 export const GONE = 3;
 export type MessageState = typeof VISIBLE | typeof INFLIGHT | typeof DELAYED | typeof GONE;
 
-/** A message's body and metadata kept in memory from its send until its first read. */
-export interface HotBody {
-  readonly meta: MessageHeader;
-  readonly body: string;
-  readonly bodyMd5: string | undefined;
-  /** What it counts against the queue's budget for hot bodies, in bytes (an estimate). */
-  readonly bytes: number;
+/**
+ * What a hot body counts against the budget, in bytes (an estimate): a string holds up to two
+ * bytes a character; the metadata is small next to the body.
+ */
+export function hotBodyBytes(body: string): number {
+  return 2 * body.length + 256;
 }
 
 /**
@@ -56,8 +55,15 @@ export class QueuedMessage {
   token = 0;
   /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
   receipt: string | undefined = undefined;
-  /** Body and metadata as sent, until the first read takes them (see {@link HotBodyBudget}). */
-  hot: HotBody | undefined = undefined;
+  /**
+   * Metadata as sent, until the first read takes it with the body (see {@link HotBodyBudget});
+   * undefined when the message is cold. Body and digest are fields of their own, not an object:
+   * a fan-out leaves hundreds of thousands of messages unread, and every object more per message
+   * is one more for each young-generation collection to copy.
+   */
+  hotMeta: MessageHeader | undefined = undefined;
+  hotBody = "";
+  hotBodyMd5: string | undefined = undefined;
 
   constructor(
     /** Sequence number: the offset of the message's first record in this queue's log. */
@@ -67,6 +73,23 @@ export class QueuedMessage {
     readonly sentAt: number,
     readonly group: MessageGroup | undefined,
   ) {}
+
+  /** Keeps the body and metadata in memory (the caller took `hotBodyBytes(body)` of the budget). */
+  keepHot(meta: MessageHeader, body: string, bodyMd5: string | undefined): void {
+    this.hotMeta = meta;
+    this.hotBody = body;
+    this.hotBodyMd5 = bodyMd5;
+  }
+
+  /** Lets go of the hot body; returns the bytes it counted against the budget (0 if cold). */
+  dropHot(): number {
+    if (this.hotMeta === undefined) return 0;
+    const bytes = hotBodyBytes(this.hotBody);
+    this.hotMeta = undefined;
+    this.hotBody = "";
+    this.hotBodyMd5 = undefined;
+    return bytes;
+  }
 }
 
 /** A FIFO message group: its messages in order, and how many of them are in flight. */
@@ -323,10 +346,7 @@ export class QueueState {
     message.state = GONE;
     message.token++;
     this.messages.delete(message.seq);
-    if (message.hot !== undefined) {
-      this.hotBodies.give(message.hot.bytes);
-      message.hot = undefined;
-    }
+    if (message.hotMeta !== undefined) this.hotBodies.give(message.dropHot());
   }
 
   /** Removes every message with a sequence number below `seq`. */
