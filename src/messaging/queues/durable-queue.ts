@@ -750,8 +750,7 @@ export class DurableQueue {
   /** Replays the log: messages, then every journal entry in order, into the in-memory state. */
   private recover(): void {
     const now = this.clock.now();
-    // Replayed straight into the state's own map (no second copy of a million entries).
-    const found = this.state.messages;
+    const found = new Map<number, QueuedMessage>();
     const window = new ReplayedWindow();
     // The window log holds entries carried from records before the queue log's start.
     if (this.windowLog !== undefined)
@@ -771,10 +770,9 @@ export class DurableQueue {
     }
     const messages = [...found.values()];
     // Log order is sequence order except for messages compaction carried forward.
-    if (messages.some((m, i) => i > 0 && m.seq < messages[i - 1]!.seq)) {
+    found.clear();
+    if (messages.some((m, i) => i > 0 && m.seq < messages[i - 1]!.seq))
       messages.sort((a, b) => a.seq - b.seq);
-      found.clear();
-    }
     for (const message of messages) this.state.add(message, now);
     this.restoreWindow(window, now);
     this.advance();
@@ -797,7 +795,7 @@ export class DurableQueue {
       if (pending.broken || !live(pending.at)) continue;
       const messages: AttemptMessage[] = [];
       for (const [i, seq] of pending.seqs.entries()) {
-        const message = this.state.messages.get(seq);
+        const message = this.state.get(seq);
         if (message?.state !== INFLIGHT || message.receiveCount !== pending.receiveCounts[i]) break;
         messages.push({ message, receiveCount: message.receiveCount, token: message.token });
       }

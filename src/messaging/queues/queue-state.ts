@@ -118,9 +118,14 @@ export class MessageGroup {
  * messages is in flight and its head is visible). Time is always passed in.
  */
 export class QueueState {
-  readonly messages = new Map<number, QueuedMessage>();
-  /** Every live message in sequence order (gone ones are dropped lazily from the front). */
+  /**
+   * Every live message in sequence order (gone ones are dropped lazily). It is also the index by
+   * sequence number (`get`, a binary search): a map beside it cost a fan-out's sends more than
+   * anything else in this state (about 100-200 ns an entry as it grows, against 20 for a push).
+   */
   readonly bySeq = new Deque<QueuedMessage>();
+  /** Messages not gone. */
+  private live = 0;
   private readonly visible = new Deque<QueuedMessage>();
   private readonly groups = new Map<string, MessageGroup>();
   private readonly readyGroups = new MinHeap<MessageGroup>();
@@ -174,9 +179,28 @@ export class QueueState {
     return this.groups.size;
   }
 
+  /** How many messages the queue holds (visible, in flight or delayed). */
+  get size(): number {
+    return this.live;
+  }
+
+  /** The live message with sequence number `seq`, if any. */
+  get(seq: number): QueuedMessage | undefined {
+    const bySeq = this.bySeq;
+    let lo = 0;
+    let hi = bySeq.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bySeq.at(mid)!.seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    const m = bySeq.at(lo);
+    return m !== undefined && m.seq === seq && m.state !== GONE ? m : undefined;
+  }
+
   /** Adds a message (new, recovered or moved in) in the state its fields say. */
   add(message: QueuedMessage, now: number): void {
-    this.messages.set(message.seq, message);
+    this.live++;
     if (message.sentAt < this.newestSentAt) this.lateExpiry.push(message.sentAt, message);
     else this.newestSentAt = message.sentAt;
     this.bySeq.push(message);
@@ -223,14 +247,14 @@ export class QueueState {
       this.remove(this.lateExpiry.pop()!);
       sent = this.lateExpiry.peekKey();
     }
-    if (this.lateExpiry.size > 1024 && this.lateExpiry.size > 2 * this.messages.size)
+    if (this.lateExpiry.size > 1024 && this.lateExpiry.size > 2 * this.live)
       this.lateExpiry.retain((m) => m.state !== GONE);
     // Messages that expired or were deleted while visible linger in the deque until a receive
     // pops them; a queue nobody reads would keep them all, so sweep once most are stale.
     if (this.visible.length > 1024 && this.visible.length > 2 * this.visibleCount)
       this.visible.retain((m) => m.state === VISIBLE);
     // And the sequence index behind one long-lived message at its front.
-    if (this.bySeq.length > 1024 && this.bySeq.length > 2 * this.messages.size)
+    if (this.bySeq.length > 1024 && this.bySeq.length > 2 * this.live)
       this.bySeq.retain((m) => m.state !== GONE);
     // Likewise timers of messages deleted before their visibility ended (at 100 K messages/s
     // and a 30 s timeout that would be millions).
@@ -345,24 +369,23 @@ export class QueueState {
     } else this.delayedCount--;
     message.state = GONE;
     message.token++;
-    this.messages.delete(message.seq);
+    this.live--;
     if (message.hotMeta !== undefined) this.hotBodies.give(message.dropHot());
   }
 
   /** Removes every message with a sequence number below `seq`. */
   removeBefore(seq: number): number {
-    let removed = 0;
-    for (const m of [...this.messages.values()]) {
-      if (m.seq < seq) {
-        this.remove(m);
-        removed++;
-      }
+    const before: QueuedMessage[] = [];
+    for (const m of this.inOrder()) {
+      if (m.seq >= seq) break;
+      before.push(m);
     }
-    if (this.messages.size === 0) {
+    for (const m of before) this.remove(m);
+    if (this.live === 0) {
       this.visible.clear();
       this.bySeq.clear();
     }
-    return removed;
+    return before.length;
   }
 
   /** Live messages in sequence order, from the first with seq > `afterSeq`. */
