@@ -1133,6 +1133,8 @@ function sendTests(w: WorldRef): void {
         ["Number abc", num("abc")],
         ["Number 12abc", num("12abc")],
         ["Number.int x", num("x", "Number.int")],
+        ["Number of 39 significant digits", num("1" + "2".repeat(38))],
+        ["Number of 39 digits after a point", num("0.1" + "2".repeat(38))],
       ];
       for (const [label, value] of bad)
         await expectError(
@@ -1143,6 +1145,8 @@ function sendTests(w: WorldRef): void {
       const good: Array<[string, MessageAttributeValue]> = [
         ["Number 42", num("42")],
         ["Number -3.25", num("-3.25")],
+        ["Number of 38 digits behind zeros", num("-000.00" + "1".repeat(38))],
+        ["Number of 38 digits and an exponent", num("1".repeat(38) + "e15")],
         ["String.custom", str("v", "String.custom")],
         ["Binary.gif", bin([1], "Binary.gif")],
       ];

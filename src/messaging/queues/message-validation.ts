@@ -94,15 +94,16 @@ export function checkMessageAttributes(attributes: unknown, field: string, syste
   return bytes;
 }
 
+/** Names starting with AWS. or Amazon., in any case, are reserved. */
+const RESERVED_NAME = /^(aws|amazon)\./i;
+
 function checkAttributeName(name: string, field: string): void {
-  const lower = name.toLowerCase();
   if (
     !ATTRIBUTE_NAME.test(name) ||
     name.startsWith(".") ||
     name.endsWith(".") ||
     name.includes("..") ||
-    lower.startsWith("aws.") ||
-    lower.startsWith("amazon.")
+    RESERVED_NAME.test(name)
   )
     throw invalidParameter(
       field,
@@ -112,12 +113,19 @@ function checkAttributeName(name: string, field: string): void {
 
 function isSqsNumber(text: string): boolean {
   if (!NUMBER.test(text)) return false;
-  const digits = text
-    .replace(/[eE].*$/, "")
-    .replace(/[^0-9]/g, "")
-    .replace(/^0+/, "");
   const value = Math.abs(Number(text));
-  return digits.length <= 38 && (value === 0 || (value >= 1e-128 && value <= 1e126));
+  return significantDigits(text) <= 38 && (value === 0 || (value >= 1e-128 && value <= 1e126));
+}
+
+/** Digits of the mantissa of a well-formed number, leading zeros left out. */
+function significantDigits(text: string): number {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x65 || c === 0x45) break; // e, E: the exponent follows
+    if (c >= 0x30 && c <= 0x39 && (digits > 0 || c !== 0x30)) digits++;
+  }
+  return digits;
 }
 
 /** Validates the shape of a batch call: 1-10 entries with distinct, well-formed Ids. */
