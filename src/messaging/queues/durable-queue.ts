@@ -333,6 +333,7 @@ export class DurableQueue {
     const now = this.clock.now();
     this.advance();
     const added: QueuedMessage[] = [];
+    const timestamp = this.timestamp();
     const outcomes: SendOutcome[] = [];
     const base = this.endOffset;
     for (const send of sends) {
@@ -355,7 +356,7 @@ export class DurableQueue {
       if (send.delayMs > 0) meta.v = visibleAt;
       if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
       if (send.sentAt !== undefined) meta.st = send.sentAt;
-      this.appendMessage(send.body, meta);
+      this.appendMessage(send.body, meta, timestamp);
       const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
       if (this.state.hotBodies.take(hotBodyBytes(send.body)))
@@ -512,12 +513,13 @@ export class DurableQueue {
   }
 
   /** Adds a message record to this turn's batch, its body encoded straight into it. */
-  private appendMessage(body: string, header: MessageHeader): void {
+  /** `timestamp`: from `timestamp()`, taken once for all the records a call appends. */
+  private appendMessage(body: string, header: MessageHeader, timestamp: number): void {
     // The header is encoded straight into the batch: no buffer of its own per message.
     this.builder().appendWithHeader(
       MESSAGE_KEY,
       body,
-      this.timestamp(),
+      timestamp,
       MESSAGE_HEADER_KEY,
       headerBytes(header),
       writeHeader,
@@ -945,6 +947,7 @@ export class DurableQueue {
     }
     if (carry.length > 0) {
       const stored = this.read(carry);
+      const timestamp = this.timestamp();
       const base = this.endOffset;
       for (const { state: m, meta, body } of stored) {
         const carried: Writable<MessageHeader> = {
@@ -959,7 +962,7 @@ export class DurableQueue {
         delete carried.v;
         if (m.state === INFLIGHT) carried.due = m.due;
         else if (m.state === DELAYED) carried.v = m.due;
-        this.appendMessage(body, carried);
+        this.appendMessage(body, carried, timestamp);
       }
       const appended = this.appended();
       carry.forEach((m, i) => (m.offset = base + i));
