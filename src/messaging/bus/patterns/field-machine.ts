@@ -70,6 +70,8 @@ export class FieldMachine {
   private hasWildcards = false;
   private hasCidr = false;
   private hasButWildcards = false;
+  /** From `compile`: whether every operator here is an exact value (the common case, looked up alone). */
+  private onlyExact = false;
 
   constructor(private readonly maxPrecomputedTargets = 65_536) {}
 
@@ -77,6 +79,7 @@ export class FieldMachine {
   add(matcher: LeafMatcher, target: number): void {
     this.butValueReach = undefined;
     this.exactStrings = undefined;
+    this.onlyExact = false;
     switch (matcher.kind) {
       case "exact":
         return push(this.exact, matcher.value, target);
@@ -155,6 +158,15 @@ export class FieldMachine {
   /** Works out the anything-but complements (see `butValueReach`); call after the last `add`. */
   compile(): void {
     this.exactStrings = new SampledStringFilter(this.exact.keys());
+    this.onlyExact =
+      this.existsTrue.length === 0 &&
+      this.butValues.length === 0 &&
+      this.butStrings.length === 0 &&
+      this.numeric.isEmpty &&
+      !this.hasAffixes &&
+      !this.needsLowerCase &&
+      !this.hasWildcards &&
+      !this.hasCidr;
     this.butValueReach = undefined;
     const slots = this.butValues;
     if (slots.length === 0) return;
@@ -204,6 +216,13 @@ export class FieldMachine {
 
   /** Reports to `sink` every state that `value` leads to (some may come more than once). */
   match(value: Scalar, sink: StateSink): void {
+    if (this.onlyExact) {
+      if (typeof value !== "string" || this.exactStrings!.mayHold(value)) {
+        const exact = this.exact.get(value);
+        if (exact !== undefined) sink.reachAll(exact);
+      }
+      return;
+    }
     if (this.existsTrue.length > 0) sink.reachAll(this.existsTrue);
     // A string the filter rules out is in neither map: no need to hash it for a lookup.
     const isString = typeof value === "string";
