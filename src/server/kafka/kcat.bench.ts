@@ -5,7 +5,7 @@ import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { FsyncPolicy } from "../../engine/index.js";
+import { type FsyncPolicy, seededRandom } from "../../engine/index.js";
 import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { LatencyHistogram, machineInfo } from "../../observability/index.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
@@ -15,6 +15,12 @@ export interface KcatBenchOptions {
   readonly numRecords: number;
   readonly recordSize: number;
   readonly compression: "none" | "gzip" | "snappy" | "lz4" | "zstd";
+  /**
+   * What the records hold: "distinct", letters A-Z drawn for every record (seeded, the same each
+   * run), which compress as text does; or "same", one value for every record, which lz4 shrinks
+   * about a hundredfold (see recordsFile).
+   */
+  readonly payload: "distinct" | "same";
   readonly fsync: "always" | "interval" | "never";
   /** Records per second of the end-to-end latency run. */
   readonly latencyRate: number;
@@ -29,6 +35,7 @@ export const defaultKcatBenchOptions: KcatBenchOptions = {
   numRecords: 1_000_000,
   recordSize: 100,
   compression: "lz4",
+  payload: "distinct",
   fsync: "interval",
   latencyRate: 20_000,
   latencySeconds: 5,
@@ -157,6 +164,40 @@ async function endToEnd(
   return { ...latency.summary(), records: total, received };
 }
 
+/**
+ * Writes kcat's input, a record a line. With "same" every record is one value: lz4 makes a
+ * 1 MiB fetch of about 200,000 such records, twice librdkafka's queued.min.messages, and the
+ * consumer then waits out its one-second fetch-queue backoff after every fetch (as it would
+ * against any broker), so the consume rate measures that wait.
+ */
+async function recordsFile(file: string, o: KcatBenchOptions): Promise<void> {
+  const random = seededRandom(1);
+  const lineBytes = o.recordSize + 1;
+  const perBlock = 10_000;
+  const out = createWriteStream(file);
+  const done = new Promise<void>((resolve, reject) => {
+    out.once("finish", resolve);
+    out.once("error", reject);
+  });
+  const same = Buffer.alloc(lineBytes, "r");
+  same[o.recordSize] = 0x0a;
+  for (let i = 0; i < o.numRecords; i += perBlock) {
+    const count = Math.min(perBlock, o.numRecords - i);
+    const block = Buffer.allocUnsafe(count * lineBytes);
+    for (let r = 0; r < count; r++) {
+      const at = r * lineBytes;
+      if (o.payload === "same") same.copy(block, at);
+      else {
+        for (let b = 0; b < o.recordSize; b++) block[at + b] = 65 + Math.floor(random() * 26);
+        block[at + o.recordSize] = 0x0a;
+      }
+    }
+    if (!out.write(block)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+  }
+  out.end();
+  await done;
+}
+
 /** kcat producing `numRecords` (acks=all, compressed), consuming them, then e2e latency at a fixed rate. */
 export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Promise<object> {
   const o = { ...defaultKcatBenchOptions, ...partial };
@@ -169,15 +210,7 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
     await topics.admin.createTopic({ name: "bench", partitions: 1 });
     await topics.admin.createTopic({ name: "latency", partitions: 1 });
     const file = join(dir, "records.txt");
-    await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(file);
-      const line = "r".repeat(o.recordSize) + "\n";
-      const block = line.repeat(10_000);
-      for (let i = 0; i < o.numRecords; i += 10_000)
-        out.write(i + 10_000 <= o.numRecords ? block : line.repeat(o.numRecords - i));
-      out.end(() => resolve());
-      out.once("error", reject);
-    });
+    await recordsFile(file, o);
     const produced = await timed(o.kcat, [
       "-b",
       bootstrap,
@@ -195,7 +228,8 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       "-l",
       file,
     ]);
-    const stored = (await topics.admin.describePartition("bench", 0)).highWatermark;
+    const partition = await topics.admin.describePartition("bench", 0);
+    const stored = partition.highWatermark;
     if (stored !== o.numRecords) throw new Error(`${stored} of ${o.numRecords} records stored`);
     const consumed = await timed(o.kcat, [
       "-b",
@@ -227,6 +261,11 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
         recordsPerSec: o.numRecords / produceSeconds,
         cpuMicrosPerRecord: produced.cpuMicros / o.numRecords,
       },
+      stored: {
+        /** The partition's bytes on disk after the produce run: what the codec made of them. */
+        bytes: partition.sizeBytes,
+        compressionRatio: (o.numRecords * o.recordSize) / partition.sizeBytes,
+      },
       consume: {
         records: o.numRecords,
         recordsPerSec: o.numRecords / consumeSeconds,
@@ -241,7 +280,7 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
     };
     if (!o.quiet)
       process.stdout.write(
-        `kcat produce: ${o.numRecords} x ${o.recordSize} B (acks=all, ${o.compression}) ${(o.numRecords / produceSeconds).toFixed(0)} records/s ` +
+        `kcat produce: ${o.numRecords} x ${o.recordSize} B (${o.payload} values, acks=all, ${o.compression}, stored ${result.stored.compressionRatio.toFixed(1)}:1) ${(o.numRecords / produceSeconds).toFixed(0)} records/s ` +
           `(listener CPU ${result.produce.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
           `consume: ${(o.numRecords / consumeSeconds).toFixed(0)} records/s (${result.consume.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
           `end-to-end at ${o.latencyRate}/s: p50 ${e2e.p50Ms.toFixed(2)} ms, p99 ${e2e.p99Ms.toFixed(2)} ms\n`,
