@@ -63,9 +63,7 @@ export class MinHeap<T> {
 
   /**
    * Keeps only the values `keep` accepts, given each with its key (O(n): rebuilds the heap in
-   * place). The arrays are kept and the slots let go are cleared: an array dropped with its
-   * values in it would, once promoted, keep every young value it points to alive through each
-   * scavenge until the next full collection.
+   * place, with no copy of either array).
    */
   retain(keep: (value: T, key: number) => boolean): void {
     const keys = this.keys;
@@ -78,7 +76,6 @@ export class MinHeap<T> {
       values[kept] = values[i]!;
       kept++;
     }
-    values.fill(undefined as T, kept, n);
     keys.length = kept;
     values.length = kept;
     for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i);
@@ -106,7 +103,6 @@ export class MinHeap<T> {
   }
 
   clear(): void {
-    this.values.fill(undefined as T);
     this.keys.length = 0;
     this.values.length = 0;
   }
