@@ -292,9 +292,7 @@ async function traffic(
   const cpuMicrosPerMessage = (cpu.user + cpu.system) / o.numMessages;
   const summary = e2e.summary();
   const warmup =
-    warmupMessages > 0
-      ? { messages: warmupMessages, latency: warmupLatency.summary() }
-      : undefined;
+    warmupMessages > 0 ? { messages: warmupMessages, latency: warmupLatency.summary() } : undefined;
   const measuredReceives = receives - receivesBeforeWindow;
   if (!o.quiet) {
     process.stdout.write(`${t.label}: send -> receive -> delete, end-to-end latency\n`);
