@@ -197,8 +197,7 @@ async function traffic(
   let receivesBeforeWindow = 0;
   const started = performance.now();
   const intervalMs = t.rate > 0 ? 10_000 / t.rate : 0;
-  // The measured window starts when the first measured message is due: a message counts as
-  // warm-up by its intended send time, wherever it lands.
+  // The measured window starts when the first measured message is due.
   const windowStartsAt = started + warmupBatches * intervalMs;
   // A fixed-rate phase says what its tail is made of; the throughput phases stay unobserved.
   let monitor: PauseMonitor | undefined;
@@ -230,7 +229,10 @@ async function traffic(
       const count = Math.min(10, total - batch * 10);
       // From the intended send time when the producer runs late (a stall counts against the
       // queue: no coordinated omission), but never before the message really exists.
-      const stamp = Math.min(intended, performance.now()).toFixed(3).padStart(20, "0");
+      // The first character says which part of the phase a message belongs to (by its place in
+      // the schedule: one sent a moment early is still measured), the other 19 its send time.
+      const part = batch < warmupBatches ? WARMUP : MEASURED;
+      const stamp = part + Math.min(intended, performance.now()).toFixed(3).padStart(19, "0");
       const entries: SendMessageBatchRequestEntry[] = [];
       for (let i = 0; i < count; i++) {
         const n = batch * 10 + i;
@@ -265,8 +267,8 @@ async function traffic(
       if (Messages.length === 0) continue;
       const now = performance.now();
       for (const m of Messages) {
-        const stamp = Number(m.Body.slice(0, 20));
-        (stamp < windowStartsAt ? warmupLatency : e2e).recordMs(now - stamp);
+        const latencyMs = now - Number(m.Body.slice(1, 20));
+        (m.Body[0] === WARMUP ? warmupLatency : e2e).recordMs(latencyMs);
       }
       await service.deleteMessageBatch({
         QueueUrl,
@@ -382,6 +384,10 @@ async function backlogPhase(
     );
   return result;
 }
+
+/** The first character of a fixed-rate phase's message body: warm-up or measured. */
+const WARMUP = "w";
+const MEASURED = "0";
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
