@@ -19,6 +19,13 @@ function serverBenchPhase(value: string): "long-polls" {
   return value;
 }
 
+/** What the records of `bench kafka --client kcat` hold. */
+function kcatPayload(value: string): "distinct" | "same" {
+  if (value !== "distinct" && value !== "same")
+    throw new InvalidArgumentError("expected distinct or same");
+  return value;
+}
+
 /** A traffic phase of `bench queue` that can run alone. */
 function queueBenchPhase(value: string): QueueBenchPhase {
   if (value !== "standard" && value !== "latency" && value !== "fifo")
@@ -643,6 +650,12 @@ export function registerBenchCommands(program: Command): void {
     )
     .option("--compression <codec>", "kcat: none | gzip | snappy | lz4 | zstd", "lz4")
     .option(
+      "--payload <kind>",
+      "kcat: distinct (letters drawn for every record) | same (one value for all)",
+      kcatPayload,
+      "distinct" as const,
+    )
+    .option(
       "--latency-rate <n>",
       "kcat: records/s of the end-to-end latency run",
       positiveInt,
@@ -669,6 +682,7 @@ export function registerBenchCommands(program: Command): void {
           fsync: FsyncMode;
           client: string;
           compression: string;
+          payload: "distinct" | "same";
           latencyRate: number;
         },
       ) => {
@@ -681,6 +695,7 @@ export function registerBenchCommands(program: Command): void {
                 ...(opts.numRecords === undefined ? {} : { numRecords: opts.numRecords }),
                 recordSize: opts.recordSize,
                 compression: opts.compression as "lz4",
+                payload: opts.payload,
                 fsync: opts.fsync,
                 latencyRate: opts.latencyRate,
                 quiet: opts.json,

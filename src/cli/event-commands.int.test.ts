@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -13,6 +13,7 @@ import {
 import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
 import { MemoryReadModel } from "../eventstore/projections/memory-read-model.js";
 import { ProjectionRunner } from "../eventstore/projections/projection-runner.js";
+import { open } from "../sluice/index.js";
 import { cliMain } from "./test-support/cli-build.js";
 
 const run = promisify(execFile);
@@ -113,17 +114,18 @@ describe("sluice events CLI", () => {
     expect(markdown.stdout).toMatch(/^\|/m);
     expect(markdown.stdout).toMatch(/acc-2/);
 
-    // An async projection that saved a snapshot, then one more event: it is 1 behind.
-    const store = await EmbeddedEventStore.open(dir);
+    // An async projection that saved a snapshot, then one more event: it is 1 behind. The
+    // appends above made `dir` a data directory, as `sluice start` and `open(dir)` keep one.
+    const opened = await open(dir);
     const runner = new ProjectionRunner(
-      store,
+      opened.eventStore,
       { name: "totals", apply: () => undefined },
       new MemoryReadModel(),
       { snapshotEvery: 1 },
     );
     await runner.rebuild();
     await runner.stop();
-    await store.close();
+    await opened.close();
     await sluice("events", "append", dir, "acc-2", "Deposited", '{"amount":1}');
     const projections = await sluice("events", "projections", dir);
     expect(projections.code).toBe(0);
@@ -173,6 +175,36 @@ describe("sluice events CLI", () => {
     expect(reserved.stderr).toMatch(/SLUICE_VALIDATION: stream/);
     // Nothing of the refused appends was stored.
     expect(rows((await sluice("events", "read", dir, "s")).stdout)).toHaveLength(1);
+  });
+
+  it("reads the event store of a data directory, as sluice start keeps it, and writes nothing beside it", async () => {
+    const dataDir = join(root, "data-dir");
+    const opened = await open(dataDir);
+    await opened.eventStore.appendToStream("cart-1", [{ type: "ItemAdded", data: { sku: "a" } }], {
+      expectedVersion: "no_stream",
+    });
+    await opened.close();
+    const before = readdirSync(dataDir).sort();
+    const read = await sluice("events", "read", dataDir, "cart-1");
+    expect(read.code).toBe(0);
+    expect(rows(read.stdout).map((r) => r.slice(2))).toEqual([
+      ["cart-1@0", "ItemAdded", '{"sku":"a"}'],
+    ]);
+    await sluice("events", "append", dataDir, "cart-1", "ItemRemoved", '{"sku":"a"}');
+    expect(readdirSync(dataDir).sort()).toEqual(before);
+    const reopened = await open(dataDir);
+    const { events } = await reopened.eventStore.readStream("cart-1");
+    await reopened.close();
+    expect(events.map((e) => e.type)).toEqual(["ItemAdded", "ItemRemoved"]);
+
+    // A store opened on its own keeps its log at the top of its directory: read there.
+    const bare = join(root, "bare-store");
+    const store = await EmbeddedEventStore.open(bare);
+    await store.appendToStream("s", [{ type: "A", data: {} }], { expectedVersion: "any" });
+    await store.close();
+    expect(rows((await sluice("events", "read", bare, "s")).stdout).map((r) => r[2])).toEqual([
+      "s@0",
+    ]);
   });
 
   it("works on a postgres:// target with a schema", async () => {

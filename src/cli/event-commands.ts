@@ -1,4 +1,5 @@
 import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { SluiceError } from "../errors/index.js";
 import type { AuditFormat } from "../eventstore/audit.js";
@@ -32,8 +33,10 @@ function format(value: string): AuditFormat {
 }
 
 /**
- * Opens the store at `target` (a data directory, or a postgres:// URL) for one command. Only
- * `append` creates a directory: a mistyped path to read must not leave an empty store behind.
+ * Opens the store at `target` for one command: a postgres:// URL, a data directory (its
+ * `eventstore/`, where `open(dir)` and `sluice start` keep it), or the directory of a store
+ * opened on its own (`EmbeddedEventStore.open(dir)`). Only `append` creates one, as a data
+ * directory's: a mistyped path to read must not leave an empty store behind.
  */
 async function withStore<T>(
   target: string,
@@ -42,26 +45,42 @@ async function withStore<T>(
   create = false,
 ): Promise<T> {
   const postgres = /^postgres(ql)?:\/\//.test(target);
-  if (!postgres) {
-    if (existsSync(target) && !statSync(target).isDirectory())
-      throw new SluiceError(
-        "SLUICE_VALIDATION",
-        `target: expected a data directory, got the file ${target}`,
-        {
-          field: "target",
-        },
-      );
-    if (!create && !existsSync(target))
-      throw new SluiceError("SLUICE_NOT_FOUND", `target: no event store at ${target}`, {
-        field: "target",
-      });
-  }
-  const store = await openStore(target, schema, postgres);
+  const store = postgres
+    ? await openStore(target, schema, true)
+    : await openStore(await storeDirectory(target, create), schema, false);
   try {
     return await use(store);
   } finally {
     await store.close();
   }
+}
+
+/** Where the embedded store of `target` lives (see withStore). */
+async function storeDirectory(target: string, create: boolean): Promise<string> {
+  if (existsSync(target) && !statSync(target).isDirectory())
+    throw new SluiceError(
+      "SLUICE_VALIDATION",
+      `target: expected a data directory, got the file ${target}`,
+      {
+        field: "target",
+      },
+    );
+  const { dataDirLayout, isDataDirectory } = await import("../sluice/data-dir-layout.js");
+  const { nodeFileSystem } = await import("../engine/file-system.js");
+  const exists = existsSync(target);
+  if (exists && isDataDirectory(nodeFileSystem, target))
+    return dataDirLayout(nodeFileSystem, target).eventstore;
+  // A store opened on its own keeps its log at the top.
+  if (exists && existsSync(join(target, "log"))) return target;
+  if (!create)
+    throw new SluiceError(
+      "SLUICE_NOT_FOUND",
+      exists
+        ? `target: ${target} holds no event store (neither a data directory nor a store's log)`
+        : `target: no event store at ${target}`,
+      { field: "target" },
+    );
+  return dataDirLayout(nodeFileSystem, target).eventstore;
 }
 
 /**

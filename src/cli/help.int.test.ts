@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { sluiceProgram } from "./program.js";
 import { cliMain } from "./test-support/cli-build.js";
+import { SLUICE_VERSION } from "../version.js";
 
 const run = promisify(execFile);
 const main = cliMain();
@@ -39,6 +40,13 @@ describe("sluice --help", () => {
     const { stdout } = await run(process.execPath, [main, "--help"]);
     for (const { path } of all.filter((c) => c.path.length === 1))
       expect(stdout).toMatch(new RegExp(`^  ${path[0]}\\b`, "m"));
+  });
+
+  it("prints the version with --version, exit code 0", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const { stdout } = await run(process.execPath, [main, flag]);
+      expect(stdout.trim()).toBe(SLUICE_VERSION);
+    }
   });
 
   // The process's help, from a command tree whose actions load their implementation only when

@@ -7,6 +7,7 @@ import { registerQueueCommands } from "./queue-commands.js";
 import { registerStartCommand } from "./start-command.js";
 import { registerTopicBenchCommands } from "./topic-bench-commands.js";
 import { registerTopicCommands } from "./topic-commands.js";
+import { SLUICE_VERSION } from "../version.js";
 
 /**
  * The whole `sluice` command tree, with every option, argument and description, so that the
@@ -19,6 +20,7 @@ export function sluiceProgram(): Command {
   const program = new Command()
     .name("sluice")
     .description("Sluice: durable logs, queues and resilience for TypeScript")
+    .version(SLUICE_VERSION, "-V, --version", "print the version of Sluice")
     .showHelpAfterError();
   registerBenchCommands(program);
   registerTopicBenchCommands(program);

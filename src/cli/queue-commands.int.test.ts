@@ -79,7 +79,7 @@ describe("sluice queues CLI", () => {
     const result = await sluice("queues", "list", "--data-dir", file);
     expect(result).toEqual({
       stdout: "",
-      stderr: `sluice: SLUICE_VALIDATION: dir: ${file} is not a directory\n`,
+      stderr: `sluice: SLUICE_VALIDATION: --data-dir: ${file} is not a directory\n`,
       code: 2,
     });
   });

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { EmbeddedQueueService } from "../messaging/queues/index.js";
+import { requireExistingDataDir } from "./existing-data-dir.js";
 
 function count(value: string): number {
   const n = Number(value);
@@ -10,27 +11,30 @@ function count(value: string): number {
 
 /**
  * Opens the queues for one command and closes them after: those of a whole data directory
- * (`--data-dir`, via `open`), or a queue directory given as the first argument.
+ * (`--data-dir`, or a data directory given as the first argument, via `open`), or a queue
+ * directory given as the first argument. Either must exist: no command here creates one.
  */
 async function withQueues<T>(
   dir: string | undefined,
   dataDir: string | undefined,
   use: (sqs: EmbeddedQueueService) => Promise<T>,
 ): Promise<T> {
+  if (dataDir === undefined && dir === undefined)
+    throw new InvalidArgumentError("give --data-dir <dir> or a queue directory");
+  const path = dataDir ?? dir!;
+  const found = await requireExistingDataDir(path, dataDir === undefined ? "dir" : "--data-dir");
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
-  if (dataDir !== undefined) {
+  if (dataDir !== undefined || found === "data-directory") {
     const { open } = await import("../sluice/index.js");
-    const sluice = await open(dataDir);
+    const sluice = await open(path);
     try {
       return await use(sluice.queues);
     } finally {
       await sluice.close();
     }
   }
-  if (dir === undefined)
-    throw new InvalidArgumentError("give --data-dir <dir> or a queue directory");
   const { EmbeddedQueueService } = await import("../messaging/queues/index.js");
-  const sqs = await EmbeddedQueueService.open(dir);
+  const sqs = await EmbeddedQueueService.open(path);
   try {
     return await use(sqs);
   } finally {

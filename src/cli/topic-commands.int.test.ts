@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -65,5 +65,43 @@ describe("sluice topics / groups / queues --data-dir", () => {
     )) as { code: number; stderr: string };
     expect(error.code).toBe(2);
     expect(error.stderr).toContain("name:");
+  });
+
+  // A mistyped path is an error, not an empty answer that leaves a new data directory behind.
+  it("looks only into a data directory that exists; create makes one", async () => {
+    const missing = join(dir, "no-such-data");
+    const empty = mkdtempSync(join(dir, "empty-"));
+    for (const args of [
+      ["topics", "list"],
+      ["topics", "describe", "t"],
+      ["topics", "delete", "t"],
+      ["groups", "list"],
+      ["groups", "describe", "g"],
+      ["queues", "list"],
+      ["queues", "peek", "q"],
+      ["queues", "send", "q", "body"],
+    ]) {
+      for (const [path, reason] of [
+        [missing, "does not exist"],
+        [empty, "is not a Sluice data directory"],
+      ] as const) {
+        const error = (await sluice(...args, "--data-dir", path).catch((e: unknown) => e)) as {
+          code: number;
+          stderr: string;
+        };
+        expect(error.code, args.join(" ")).toBe(2);
+        expect(error.stderr).toBe(
+          `sluice: SLUICE_NOT_FOUND: --data-dir: ${path} ${reason}${
+            reason === "does not exist"
+              ? ""
+              : " (none of queues/, topics/, eventstore/, pubsub/, bus/ in it)"
+          }\n`,
+        );
+      }
+    }
+    expect(existsSync(missing)).toBe(false);
+    expect(readdirSync(empty)).toEqual([]);
+    await sluice("topics", "create", "--data-dir", missing, "t");
+    expect((await sluice("topics", "list", "--data-dir", missing)).stdout).toBe("t\n");
   });
 });

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { GroupDescription } from "../messaging/topics/index.js";
 import type { Sluice } from "../sluice/index.js";
+import { requireExistingDataDir } from "./existing-data-dir.js";
 import { positiveInt } from "./option-parsers.js";
 
 function integer(value: string): number {
@@ -9,8 +10,16 @@ function integer(value: string): number {
   return n;
 }
 
-/** Opens the data directory for one command and closes it after. */
-async function withSluice<T>(dataDir: string, use: (sluice: Sluice) => Promise<T>): Promise<T> {
+/**
+ * Opens the data directory for one command and closes it after. Only `create` makes one: the
+ * other commands look into (or delete from) a data directory that must exist.
+ */
+async function withSluice<T>(
+  dataDir: string,
+  use: (sluice: Sluice) => Promise<T>,
+  create = false,
+): Promise<T> {
+  if (!create) await requireExistingDataDir(dataDir, "--data-dir");
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
   const { open } = await import("../sluice/index.js");
   const sluice = await open(dataDir);
@@ -141,11 +150,15 @@ export function registerTopicCommands(program: Command): void {
           maxMessageBytes?: number;
         },
       ) =>
-        withSluice(opts.dataDir, async (s) => {
-          const { dataDir: _dataDir, ...config } = opts;
-          await s.topics.admin.createTopic({ name: topic, ...config });
-          process.stdout.write(`Created topic ${topic}.\n`);
-        }),
+        withSluice(
+          opts.dataDir,
+          async (s) => {
+            const { dataDir: _dataDir, ...config } = opts;
+            await s.topics.admin.createTopic({ name: topic, ...config });
+            process.stdout.write(`Created topic ${topic}.\n`);
+          },
+          true,
+        ),
     );
 
   dataDirOption(topics.command("delete").description("delete a topic and its data"))

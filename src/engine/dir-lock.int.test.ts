@@ -97,9 +97,15 @@ function startRacer(lockDirs: string[]): Racer {
   });
   children.push(child);
   const lines: string[] = [];
-  const waiting: ((line: string) => void)[] = [];
+  const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   let buffered = "";
   let err = "";
+  let exited: Error | undefined;
+  // One listener for the racer's life, not one per line awaited.
+  child.once("exit", (code) => {
+    exited = new Error(`racer exited with ${code}: ${err}`);
+    for (const waiter of waiting.splice(0)) waiter.reject(exited);
+  });
   child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
   child.stdout.on("data", (chunk: Buffer) => {
     buffered += chunk.toString();
@@ -107,17 +113,15 @@ function startRacer(lockDirs: string[]): Racer {
       const line = buffered.slice(0, i);
       buffered = buffered.slice(i + 1);
       const waiter = waiting.shift();
-      if (waiter) waiter(line);
+      if (waiter) waiter.resolve(line);
       else lines.push(line);
     }
   });
   const next = (): Promise<string> => {
     const line = lines.shift();
     if (line !== undefined) return Promise.resolve(line);
-    return new Promise((resolve, reject) => {
-      waiting.push(resolve);
-      child.once("exit", (code) => reject(new Error(`racer exited with ${code}: ${err}`)));
-    });
+    if (exited !== undefined) return Promise.reject(exited);
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
   };
   return { child, lines, next };
 }

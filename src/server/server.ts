@@ -26,6 +26,7 @@ import { installRestErrorHandler } from "./rest-errors.js";
 import { installSchemaValidation } from "./schema-validation.js";
 import type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
 import { topicsModule } from "./topics/topics-module.js";
+import { SLUICE_VERSION } from "../version.js";
 
 /**
  * The primitives a server serves; each one present gets its module. An opened `Sluice`
@@ -66,8 +67,6 @@ export interface SluiceServerOptions {
   /** Interval of the live metrics feed (default 1000 ms). */
   readonly metricsFeedIntervalMs?: number;
 }
-
-const VERSION = "0.1.0";
 
 /** One module per primitive present in `services`. */
 export function modulesFor(services: SluiceServices): ServerModule[] {
@@ -208,7 +207,7 @@ export class SluiceServer {
     app.get("/readyz", (_request, reply) =>
       this.listening ? { status: "ready" } : reply.status(503).send({ status: "not ready" }),
     );
-    app.get("/openapi.json", () => openApi.document(this.url, VERSION));
+    app.get("/openapi.json", () => openApi.document(this.url, SLUICE_VERSION));
     app.get("/metrics", async (_request, reply) =>
       reply.type(prometheus.contentType).send(await prometheus.text()),
     );

@@ -12,6 +12,17 @@ export interface DataDirLayout {
   readonly legacyQueues: boolean;
 }
 
+/** The sub-directories `open(dir)` makes, one per primitive. */
+export const PRIMITIVE_DIRECTORIES = ["queues", "topics", "eventstore", "pubsub", "bus"] as const;
+
+/**
+ * Whether `dir` holds a Sluice data directory: one of the primitives' sub-directories, or the
+ * `catalog/` of a queue directory an earlier release wrote (which `open(dir)` opens unchanged).
+ */
+export function isDataDirectory(fs: FileSystem, dir: string): boolean {
+  return [...PRIMITIVE_DIRECTORIES, "catalog"].some((name) => fs.exists(join(dir, name)));
+}
+
 /**
  * Every primitive in its own sub-directory. A directory that an earlier release's
  * `EmbeddedQueueService.open(dir)` wrote (its `catalog/` at the top) keeps its queues where

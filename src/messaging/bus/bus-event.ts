@@ -46,7 +46,7 @@ export function prepareEvent(
   region: string,
   account: string,
 ): PreparedEvent | EntryError {
-  const checked = checkEntry(entry, nowMs, true);
+  const checked = checkEntry(entry, nowMs);
   if ("ErrorCode" in checked) return checked;
   const id = randomUUID();
   if (checked.detail !== undefined) {
@@ -79,18 +79,6 @@ export function prepareEvent(
   return { id, text: parts.join(""), detailStart };
 }
 
-/** Builds the event of one entry, or says why the entry is refused. */
-export function buildEvent(
-  entry: PutEventsRequestEntry,
-  nowMs: number,
-  region: string,
-  account: string,
-): BusEvent | EntryError {
-  const checked = checkEntry(entry, nowMs, false);
-  if ("ErrorCode" in checked) return checked;
-  return envelope(entry, randomUUID(), checked, region, account);
-}
-
 function envelope(
   entry: PutEventsRequestEntry,
   id: string,
@@ -118,14 +106,10 @@ interface CheckedEntry {
 }
 
 /**
- * Checks an entry in EventBridge's order. Its detail is parsed, unless `keepCanonical` and the
- * Detail text is already in canonical form (then `detail` is undefined: the text is the detail).
+ * Checks an entry in EventBridge's order. Its detail is parsed unless the Detail text is already
+ * in canonical form (then `detail` is undefined: the text is the detail).
  */
-function checkEntry(
-  entry: PutEventsRequestEntry,
-  nowMs: number,
-  keepCanonical: boolean,
-): CheckedEntry | EntryError {
+function checkEntry(entry: PutEventsRequestEntry, nowMs: number): CheckedEntry | EntryError {
   const invalid = (name: string, reason: string): EntryError => ({
     ErrorCode: "InvalidArgument",
     ErrorMessage: `Parameter ${name} is not valid. Reason: ${reason}`,
@@ -138,7 +122,7 @@ function checkEntry(
   if (entry.DetailType.length > 128) return invalid("DetailType", "at most 128 characters.");
   if (typeof entry.Detail !== "string") return invalid("Detail", "Detail is a required argument.");
   let detail: unknown;
-  if (!keepCanonical || !isCanonicalJsonObject(entry.Detail)) {
+  if (!isCanonicalJsonObject(entry.Detail)) {
     try {
       detail = JSON.parse(entry.Detail);
     } catch {
@@ -170,10 +154,6 @@ function eventTime(ms: number): string {
   if (second !== formatted.second)
     formatted = { second, text: new Date(second * 1000).toISOString().replace(".000Z", "Z") };
   return formatted.text;
-}
-
-export function isEntryError(value: BusEvent | EntryError): value is EntryError {
-  return "ErrorCode" in value;
 }
 
 /** Whether `value` is an array (without narrowing it to any[]). */

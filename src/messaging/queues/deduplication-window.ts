@@ -1,5 +1,5 @@
 import { UUID_BYTES, readUuidBytes, writeUuidBytes } from "./uuid-bytes.js";
-import { DedupRecordWriter } from "./window-record.js";
+import { WindowRecordWriter } from "./window-record.js";
 
 /** The first send of a deduplication key: what a duplicate of it is answered. */
 export interface FirstSend {
@@ -157,14 +157,14 @@ export class DeduplicationWindow {
    */
   carryRecordsBefore(cut: number, now: number, perRecord: number): Buffer[] {
     const records: Buffer[] = [];
-    let writer: DedupRecordWriter | undefined;
+    let writer: WindowRecordWriter | undefined;
     for (; this.uncarried < this.tail; this.uncarried++) {
       const slot = this.uncarried % this.capacity;
       if (this.offsets[slot]! >= cut) break;
       this.offsets[slot] = IN_WINDOW_LOG;
       const sentAt = this.sentAts[slot]!;
       if (this.replaced[slot] === 1 || sentAt + this.windowMs <= now) continue;
-      writer ??= new DedupRecordWriter();
+      writer ??= new WindowRecordWriter();
       const length = this.keyLengths[slot]!;
       if (length === WIDE_KEY)
         writer.beginEntryWithKey(sentAt, this.seqs[slot]!, this.wideKeys.get(this.uncarried)!);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SluiceError } from "../../errors/index.js";
-import { DedupRecordWriter, decodeWindow, encodeWindow } from "./window-record.js";
+import { WindowRecordWriter, decodeWindow, encodeWindow } from "./window-record.js";
 import { writeUuidBytes } from "./uuid-bytes.js";
 
 describe("window record (carried FIFO deduplication entries and receive attempts)", () => {
@@ -55,7 +55,7 @@ describe("window record (carried FIFO deduplication entries and receive attempts
   });
 
   it("writes entries one by one (keys as bytes, UUIDs as 16 bytes) that decode as encodeWindow's", () => {
-    const writer = new DedupRecordWriter();
+    const writer = new WindowRecordWriter();
     for (const e of contents.dedup) {
       const key = Buffer.from(e.key, "utf8");
       if (e.key === "é") writer.beginEntryWithKey(e.sentAt, e.seq, e.key);
@@ -67,7 +67,7 @@ describe("window record (carried FIFO deduplication entries and receive attempts
     expect(writer.count).toBe(contents.dedup.length);
     expect(decodeWindow(writer.finish(), 0)).toEqual({ dedup: contents.dedup, attempts: [] });
     // Many entries: the buffer grows under them, the count takes several varint bytes.
-    const many = new DedupRecordWriter();
+    const many = new WindowRecordWriter();
     const expected = [];
     for (let i = 0; i < 20_000; i++) {
       const e = { key: `k${i}`, messageId: `m${i}`, seq: 5 * i, sentAt: 1_764_000_000_000 + i };
@@ -76,6 +76,6 @@ describe("window record (carried FIFO deduplication entries and receive attempts
       many.messageId(e.messageId);
     }
     expect(decodeWindow(many.finish(), 0).dedup).toEqual(expected);
-    expect(decodeWindow(new DedupRecordWriter().finish(), 0)).toEqual({ dedup: [], attempts: [] });
+    expect(decodeWindow(new WindowRecordWriter().finish(), 0)).toEqual({ dedup: [], attempts: [] });
   });
 });

@@ -32,33 +32,12 @@ const VERSION = 1;
  * ids that are UUIDs take 16 bytes: about 30 bytes an entry with a short deduplication id.
  */
 export function encodeWindow(contents: WindowContents): Buffer {
-  const w = new WindowWriter();
-  w.byte(VERSION);
-  w.uint(contents.dedup.length);
-  let sentAt = 0;
-  let seq = 0;
+  const writer = new WindowRecordWriter();
   for (const e of contents.dedup) {
-    w.int(e.sentAt - sentAt);
-    w.int(e.seq - seq);
-    sentAt = e.sentAt;
-    seq = e.seq;
-    w.string(e.key);
-    if (!w.uuid(e.messageId)) {
-      w.byte(1);
-      w.string(e.messageId);
-    }
+    writer.beginEntryWithKey(e.sentAt, e.seq, e.key);
+    writer.messageId(e.messageId);
   }
-  w.uint(contents.attempts.length);
-  for (const a of contents.attempts) {
-    w.string(a.id);
-    w.uint(a.at);
-    w.uint(a.seqs.length);
-    a.seqs.forEach((s, i) => {
-      w.uint(s);
-      w.uint(a.receiveCounts[i]!);
-    });
-  }
-  return w.finish();
+  return writer.finish(contents.attempts);
 }
 
 /** Parses a "w" record's value; `offset` names the record in the error for a damaged one. */
@@ -95,16 +74,15 @@ export function decodeWindow(value: Buffer, offset: number): WindowContents {
   return { dedup, attempts };
 }
 
-/** Bytes of the entry count of a DedupRecordWriter's record: up to 2^28 - 1 entries. */
+/** Bytes of the entry count of a WindowRecordWriter's record: up to 2^28 - 1 entries. */
 const COUNT_BYTES = 4;
 
 /**
- * Writes a window record of deduplication entries only, entry by entry, for a caller that keeps
- * its entries as bytes (see DeduplicationWindow.carryRecordsBefore): no string or object per
- * entry. It decodes as `encodeWindow`'s record of the same entries does; the one difference in
- * bytes is the entry count, written last as a 4-byte varint (a padded form every decoder reads).
+ * Writes a window record entry by entry, also for a caller that keeps its entries as bytes (see
+ * DeduplicationWindow.carryRecordsBefore): no string or object per entry. The entry count is
+ * written last, into 4 bytes kept for it at the start, as a padded varint every decoder reads.
  */
-export class DedupRecordWriter {
+export class WindowRecordWriter {
   private readonly w = new WindowWriter();
   private sentAt = 0;
   private seq = 0;
@@ -157,9 +135,19 @@ export class DedupRecordWriter {
     }
   }
 
-  finish(): Buffer {
+  /** Ends the record with the receive attempts it carries. */
+  finish(attempts: readonly CarriedAttempt[] = []): Buffer {
     const w = this.w;
-    w.uint(0); // no receive attempts
+    w.uint(attempts.length);
+    for (const a of attempts) {
+      w.string(a.id);
+      w.uint(a.at);
+      w.uint(a.seqs.length);
+      a.seqs.forEach((s, i) => {
+        w.uint(s);
+        w.uint(a.receiveCounts[i]!);
+      });
+    }
     let count = this.entries;
     if (count >= 2 ** (7 * COUNT_BYTES)) throw new RangeError("too many entries for one record");
     for (let i = 0; i < COUNT_BYTES; i++) {

@@ -5,16 +5,23 @@ import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { FsyncPolicy } from "../../engine/index.js";
+import { type FsyncPolicy, seededRandom } from "../../engine/index.js";
 import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { LatencyHistogram, machineInfo } from "../../observability/index.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
+import { RecordStages, type StageMeans } from "./record-stages.js";
 
 export interface KcatBenchOptions {
   readonly numRecords: number;
   readonly recordSize: number;
   readonly compression: "none" | "gzip" | "snappy" | "lz4" | "zstd";
+  /**
+   * What the records hold: "distinct", letters A-Z drawn for every record (seeded, the same each
+   * run), which compress as text does; or "same", one value for every record, which lz4 shrinks
+   * about a hundredfold (see recordsFile).
+   */
+  readonly payload: "distinct" | "same";
   readonly fsync: "always" | "interval" | "never";
   /** Records per second of the end-to-end latency run. */
   readonly latencyRate: number;
@@ -29,6 +36,7 @@ export const defaultKcatBenchOptions: KcatBenchOptions = {
   numRecords: 1_000_000,
   recordSize: 100,
   compression: "lz4",
+  payload: "distinct",
   fsync: "interval",
   latencyRate: 20_000,
   latencySeconds: 5,
@@ -76,7 +84,8 @@ async function endToEnd(
   o: KcatBenchOptions,
   bootstrap: string,
   topic: string,
-): Promise<ReturnType<LatencyHistogram["summary"]> & { records: number; received: number }> {
+  stages: RecordStages,
+): Promise<EndToEnd> {
   const latency = new LatencyHistogram();
   // Line-buffered output: one write per record, flushed as the record is printed. kcat's own
   // unbuffered mode (-u) writes the value and the newline separately, two system calls a record,
@@ -106,6 +115,7 @@ async function endToEnd(
   const done = new Promise<void>((resolve) => {
     createInterface({ input: consumer.stdout }).on("line", (line) => {
       const sent = Number(line.slice(0, line.indexOf(" ")));
+      stages.printed(received, performance.timeOrigin + performance.now());
       // The first second warms up connections and the consumer's position.
       if (++received > o.latencyRate)
         latency.recordMs(performance.timeOrigin + performance.now() - sent);
@@ -139,9 +149,13 @@ async function endToEnd(
     // was written): a writer that stalls counts against the latency instead of hiding it.
     const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
     let chunk = "";
+    const chunkRecords = due - written;
     for (; written < due; written++)
       chunk += `${(performance.timeOrigin + started + written * intervalMs).toFixed(3)} ${padding}\n`;
-    if (chunk !== "") producer.stdin.write(chunk);
+    if (chunk !== "") {
+      producer.stdin.write(chunk);
+      stages.wrote(written - chunkRecords, written, performance.timeOrigin + performance.now());
+    }
     await new Promise((r) => setTimeout(r, 1));
   }
   // kcat sends what it has read and exits at the end of its input.
@@ -154,7 +168,65 @@ async function endToEnd(
   consumer.kill("SIGTERM");
   if (received < total)
     process.stderr.write(`end-to-end run: ${received} of ${total} records came back\n`);
-  return { ...latency.summary(), records: total, received };
+  const dueAt = (i: number): number => performance.timeOrigin + started + i * intervalMs;
+  const measured = Array.from({ length: total - o.latencyRate }, (_, i) => i + o.latencyRate);
+  return {
+    ...latency.summary(),
+    records: total,
+    received,
+    stages: {
+      measured: stages.means(measured, dueAt),
+      slowestPercent: stages.means(stages.slowest(o.latencyRate, 0.01, dueAt), dueAt),
+    },
+  };
+}
+
+type EndToEnd = ReturnType<LatencyHistogram["summary"]> & {
+  records: number;
+  received: number;
+  /**
+   * Where the records' time went, stage by stage (see RecordStages): the mean over every
+   * measured record and over the slowest 1%, the records that make the p99.
+   */
+  stages: { measured: StageMeans; slowestPercent: StageMeans };
+};
+
+const stagesLine = (s: StageMeans): string =>
+  `due -> written ${s.dueToWrittenMs.toFixed(2)}, -> appended ${s.writtenToAppendedMs.toFixed(2)}, ` +
+  `-> read by the fetch ${s.appendedToReadMs.toFixed(2)}, -> consumer's line ${s.readToLineMs.toFixed(2)} ms`;
+
+/**
+ * Writes kcat's input, a record a line. With "same" every record is one value: lz4 makes a
+ * 1 MiB fetch of about 200,000 such records, twice librdkafka's queued.min.messages, and the
+ * consumer then waits out its one-second fetch-queue backoff after every fetch (as it would
+ * against any broker), so the consume rate measures that wait.
+ */
+async function recordsFile(file: string, o: KcatBenchOptions): Promise<void> {
+  const random = seededRandom(1);
+  const lineBytes = o.recordSize + 1;
+  const perBlock = 10_000;
+  const out = createWriteStream(file);
+  const done = new Promise<void>((resolve, reject) => {
+    out.once("finish", resolve);
+    out.once("error", reject);
+  });
+  const same = Buffer.alloc(lineBytes, "r");
+  same[o.recordSize] = 0x0a;
+  for (let i = 0; i < o.numRecords; i += perBlock) {
+    const count = Math.min(perBlock, o.numRecords - i);
+    const block = Buffer.allocUnsafe(count * lineBytes);
+    for (let r = 0; r < count; r++) {
+      const at = r * lineBytes;
+      if (o.payload === "same") same.copy(block, at);
+      else {
+        for (let b = 0; b < o.recordSize; b++) block[at + b] = 65 + Math.floor(random() * 26);
+        block[at + o.recordSize] = 0x0a;
+      }
+    }
+    if (!out.write(block)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+  }
+  out.end();
+  await done;
 }
 
 /** kcat producing `numRecords` (acks=all, compressed), consuming them, then e2e latency at a fixed rate. */
@@ -163,21 +235,18 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-kcat-"));
   const fsync: FsyncPolicy = o.fsync === "interval" ? { intervalMs: 50 } : o.fsync;
   const topics = await EmbeddedTopicService.open(dir, { fsync });
-  const server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  const backend = embeddedKafkaBackend(topics);
+  const stages = new RecordStages(o.latencyRate * o.latencySeconds);
+  const server = await KafkaServer.listen({
+    backend: { ...backend, partitions: stages.watch(backend.partitions, "latency") },
+    port: 0,
+  });
   const bootstrap = `127.0.0.1:${server.port}`;
   try {
     await topics.admin.createTopic({ name: "bench", partitions: 1 });
     await topics.admin.createTopic({ name: "latency", partitions: 1 });
     const file = join(dir, "records.txt");
-    await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(file);
-      const line = "r".repeat(o.recordSize) + "\n";
-      const block = line.repeat(10_000);
-      for (let i = 0; i < o.numRecords; i += 10_000)
-        out.write(i + 10_000 <= o.numRecords ? block : line.repeat(o.numRecords - i));
-      out.end(() => resolve());
-      out.once("error", reject);
-    });
+    await recordsFile(file, o);
     const produced = await timed(o.kcat, [
       "-b",
       bootstrap,
@@ -195,7 +264,8 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       "-l",
       file,
     ]);
-    const stored = (await topics.admin.describePartition("bench", 0)).highWatermark;
+    const partition = await topics.admin.describePartition("bench", 0);
+    const stored = partition.highWatermark;
     if (stored !== o.numRecords) throw new Error(`${stored} of ${o.numRecords} records stored`);
     const consumed = await timed(o.kcat, [
       "-b",
@@ -213,8 +283,9 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       String(o.numRecords),
     ]);
     const e2eCpu = process.cpuUsage();
-    const e2e = await endToEnd(o, bootstrap, "latency");
+    const e2e = await endToEnd(o, bootstrap, "latency", stages);
     const e2eCpuMicros = cpuMicros(e2eCpu);
+    const { stages: e2eStages, ...e2eLatency } = e2e;
     const produceSeconds = produced.seconds;
     const consumeSeconds = consumed.seconds;
     const result = {
@@ -227,6 +298,11 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
         recordsPerSec: o.numRecords / produceSeconds,
         cpuMicrosPerRecord: produced.cpuMicros / o.numRecords,
       },
+      stored: {
+        /** The partition's bytes on disk after the produce run: what the codec made of them. */
+        bytes: partition.sizeBytes,
+        compressionRatio: (o.numRecords * o.recordSize) / partition.sizeBytes,
+      },
       consume: {
         records: o.numRecords,
         recordsPerSec: o.numRecords / consumeSeconds,
@@ -234,17 +310,20 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       },
       endToEnd: {
         ratePerSec: o.latencyRate,
-        latency: e2e,
+        latency: e2eLatency,
+        stages: e2eStages,
         // The process also writes kcat's paced input and reads its consumer's output.
         cpuMicrosPerRecord: e2eCpuMicros / e2e.records,
       },
     };
     if (!o.quiet)
       process.stdout.write(
-        `kcat produce: ${o.numRecords} x ${o.recordSize} B (acks=all, ${o.compression}) ${(o.numRecords / produceSeconds).toFixed(0)} records/s ` +
+        `kcat produce: ${o.numRecords} x ${o.recordSize} B (${o.payload} values, acks=all, ${o.compression}, stored ${result.stored.compressionRatio.toFixed(1)}:1) ${(o.numRecords / produceSeconds).toFixed(0)} records/s ` +
           `(listener CPU ${result.produce.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
           `consume: ${(o.numRecords / consumeSeconds).toFixed(0)} records/s (${result.consume.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
-          `end-to-end at ${o.latencyRate}/s: p50 ${e2e.p50Ms.toFixed(2)} ms, p99 ${e2e.p99Ms.toFixed(2)} ms\n`,
+          `end-to-end at ${o.latencyRate}/s: p50 ${e2e.p50Ms.toFixed(2)} ms, p99 ${e2e.p99Ms.toFixed(2)} ms\n` +
+          `end-to-end stages, mean of the measured records: ${stagesLine(e2eStages.measured)}; ` +
+          `of the slowest 1%: ${stagesLine(e2eStages.slowestPercent)}\n`,
       );
     return result;
   } finally {
