@@ -744,8 +744,8 @@ export class DurableQueue {
   /** Replays the log: messages, then every journal entry in order, into the in-memory state. */
   private recover(): void {
     const now = this.clock.now();
-    // Replayed straight into the state's own map (no second copy of a million entries).
-    const found = this.state.messages;
+    // Messages by sequence number while the log replays; the state indexes them by its deque.
+    const found = new Map<number, QueuedMessage>();
     const window = new ReplayedWindow();
     // The window log holds entries carried from records before the queue log's start.
     if (this.windowLog !== undefined)
@@ -765,10 +765,9 @@ export class DurableQueue {
     }
     const messages = [...found.values()];
     // Log order is sequence order except for messages compaction carried forward.
-    if (messages.some((m, i) => i > 0 && m.seq < messages[i - 1]!.seq)) {
+    found.clear();
+    if (messages.some((m, i) => i > 0 && m.seq < messages[i - 1]!.seq))
       messages.sort((a, b) => a.seq - b.seq);
-      found.clear();
-    }
     for (const message of messages) this.state.add(message, now);
     this.restoreWindow(window, now);
     this.advance();

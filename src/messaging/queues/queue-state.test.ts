@@ -90,3 +90,18 @@ describe("QueueState", () => {
     expect(budget.used).toBe(0);
   });
 });
+
+describe("QueueState.messages", () => {
+  it("finds live messages by sequence number, and no gone or unknown one", () => {
+    const state = new QueueState(false);
+    for (let seq = 0; seq < 300; seq += 3) state.add(new QueuedMessage(seq, seq, 0, undefined), 0);
+    const taken = state.take(40, 0, 30_000, undefined, () => undefined);
+    for (const m of taken.filter((m) => m.seq % 2 === 0)) state.remove(m);
+    state.advance(0, RETENTION_MS);
+    for (let seq = -1; seq < 302; seq++) {
+      const live = seq >= 0 && seq < 300 && seq % 3 === 0 && !(seq < 120 && seq % 2 === 0);
+      expect(state.messages.get(seq)?.seq).toBe(live ? seq : undefined);
+    }
+    expect(state.messages.size).toBe(100 - 20);
+  });
+});
