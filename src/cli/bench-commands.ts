@@ -194,6 +194,12 @@ export function registerBenchCommands(program: Command): void {
     .option("--producers <n>", "concurrent producers (batches of 10)", positiveInt, 4)
     .option("--consumers <n>", "concurrent consumers (batches of 10)", positiveInt, 4)
     .option("--rate <n>", "offered messages/s of the latency phase", positiveInt, 50_000)
+    .option(
+      "--warmup-ms <ms>",
+      "fixed-rate phases: traffic before the measured messages, reported apart (0: none)",
+      nonNegativeInt,
+      1000,
+    )
     .option("--max-backlog <n>", "throughput phases: producers wait above this", positiveInt, 2_000)
     .option("--fifo-groups <n>", "message groups of the FIFO phase", positiveInt, 100)
     .option(
@@ -226,6 +232,7 @@ export function registerBenchCommands(program: Command): void {
           producers: number;
           consumers: number;
           rate: number;
+          warmupMs: number;
           maxBacklog: number;
           fifoGroups: number;
           backlog: number;
@@ -257,6 +264,7 @@ export function registerBenchCommands(program: Command): void {
               producers: opts.producers,
               consumers: opts.consumers,
               rate: opts.rate,
+              warmupMs: opts.warmupMs,
               maxBacklog: opts.maxBacklog,
               fifoGroups: opts.fifoGroups,
               backlog: opts.backlog,

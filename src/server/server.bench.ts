@@ -672,8 +672,9 @@ async function longPollsOnFreshServer(
   fsync: string,
   held: number,
   wakes: number,
+  profileDir: string | undefined,
 ): Promise<ServerBenchResult["longPolls"]> {
-  const served = await startSluice(join(parentDir, "long-polls"), fsync, undefined);
+  const served = await startSluice(join(parentDir, "long-polls"), fsync, profileDir);
   try {
     return await longPolls(served, held, wakes);
   } finally {
@@ -713,6 +714,7 @@ export async function runLongPollBench(options: ServerBenchOptions): Promise<Lon
       fsync,
       options.longPolls,
       options.longPollWakes,
+      options.profileDir,
     );
     if (!options.quiet) process.stdout.write(`${longPollLine(polls)}\n`);
     return { benchmark: "server", parameters: options, machine: machineInfo(), longPolls: polls };
@@ -781,6 +783,7 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
       fsync,
       options.longPolls,
       options.longPollWakes,
+      options.profileDir,
     );
     say(longPollLine(polls));
     const ratios: number[] = [];

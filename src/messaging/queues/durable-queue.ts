@@ -752,6 +752,7 @@ export class DurableQueue {
   /** Replays the log: messages, then every journal entry in order, into the in-memory state. */
   private recover(): void {
     const now = this.clock.now();
+    // Messages by sequence number while the log replays; the state indexes them by its deque.
     const found = new Map<number, QueuedMessage>();
     const window = new ReplayedWindow();
     // The window log holds entries carried from records before the queue log's start.
@@ -797,7 +798,7 @@ export class DurableQueue {
       if (pending.broken || !live(pending.at)) continue;
       const messages: AttemptMessage[] = [];
       for (const [i, seq] of pending.seqs.entries()) {
-        const message = this.state.get(seq);
+        const message = this.state.messages.get(seq);
         if (message?.state !== INFLIGHT || message.receiveCount !== pending.receiveCounts[i]) break;
         messages.push({ message, receiveCount: message.receiveCount, token: message.token });
       }

@@ -633,7 +633,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
         `${field}: the receipt handle belongs to another queue`,
         field,
       );
-    const message = queue.state.get(receipt.seq);
+    const message = queue.state.messages.get(receipt.seq);
     if (message === undefined || message.receiveCount !== receipt.receiveCount) return undefined;
     return message;
   }
@@ -647,7 +647,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     if (typeof handle !== "string") return undefined;
     const seq = this.receipts.peekSeq(handle);
     if (seq < 0) return undefined;
-    const message = queue.state.get(seq);
+    const message = queue.state.messages.get(seq);
     return message !== undefined && message.receipt === handle ? message : undefined;
   }
 
@@ -655,7 +655,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   private receiptOf(queue: DurableQueue, handle: unknown, field: string): Receipt {
     if (typeof handle === "string" && handle.length <= 1024) {
       const peeked = this.receipts.peek(handle);
-      const message = peeked === undefined ? undefined : queue.state.get(peeked.seq);
+      const message = peeked === undefined ? undefined : queue.state.messages.get(peeked.seq);
       if (peeked !== undefined && message?.receipt === handle) return peeked;
     }
     return this.receipts.decode(handle, field);
@@ -712,7 +712,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
       0,
       MAX_VISIBILITY_TIMEOUT_S,
     );
-    const message = queue.state.get(receipt.seq);
+    const message = queue.state.messages.get(receipt.seq);
     if (
       receipt.queueUid !== queue.uid ||
       message === undefined ||

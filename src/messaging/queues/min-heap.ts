@@ -61,13 +61,45 @@ export class MinHeap<T> {
     return top;
   }
 
-  /** Keeps only the values `keep` accepts, given each with its key (O(n): rebuilds the heap). */
+  /**
+   * Keeps only the values `keep` accepts, given each with its key (O(n): rebuilds the heap in
+   * place, with no copy of either array).
+   */
   retain(keep: (value: T, key: number) => boolean): void {
-    const keys = [...this.keys];
-    const values = [...this.values];
-    this.clear();
-    for (let i = 0; i < keys.length; i++)
-      if (keep(values[i]!, keys[i]!)) this.push(keys[i]!, values[i]!);
+    const keys = this.keys;
+    const values = this.values;
+    const n = keys.length;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      if (!keep(values[i]!, keys[i]!)) continue;
+      keys[kept] = keys[i]!;
+      values[kept] = values[i]!;
+      kept++;
+    }
+    keys.length = kept;
+    values.length = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftDown(start: number): void {
+    const keys = this.keys;
+    const values = this.values;
+    const n = keys.length;
+    const key = keys[start]!;
+    const value = values[start]!;
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && keys[right]! < keys[left]! ? right : left;
+      if (keys[child]! >= key) break;
+      keys[i] = keys[child]!;
+      values[i] = values[child]!;
+      i = child;
+    }
+    keys[i] = key;
+    values[i] = value;
   }
 
   clear(): void {

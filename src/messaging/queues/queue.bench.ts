@@ -31,6 +31,11 @@ export interface QueueBenchOptions {
   readonly consumers: number;
   /** Offered rate of the latency phase, messages/s. */
   readonly rate: number;
+  /**
+   * Fixed-rate phases: traffic at the offered rate before the measured messages, in the same
+   * stream, reported on a line of its own (a cold process compiles its hot paths meanwhile).
+   */
+  readonly warmupMs: number;
   /** Producers of the throughput phases wait while this many messages are not yet deleted. */
   readonly maxBacklog: number;
   readonly fifoGroups: number;
@@ -53,6 +58,7 @@ export const defaultQueueBenchOptions: QueueBenchOptions = {
   producers: 4,
   consumers: 4,
   rate: 50_000,
+  warmupMs: 1000,
   maxBacklog: 2_000,
   fifoGroups: 100,
   backlog: 1_000_000,
@@ -129,6 +135,8 @@ interface TrafficResult {
   readonly latency: LatencySummary;
   /** Fixed-rate phases: what stopped the main thread (collections, event-loop delay, core waits). */
   readonly pauses?: PauseSummary;
+  /** Fixed-rate phases: the messages sent before the measured ones, and their latency. */
+  readonly warmup?: { readonly messages: number; readonly latency: LatencySummary };
 }
 
 /** End-to-end latency percentiles against offered rate, as JSON and an SVG chart. */
@@ -174,18 +182,36 @@ async function traffic(
     Attributes: t.fifo ? { FifoQueue: "true" } : {},
   });
   const e2e = new LatencyHistogram();
+  const warmupLatency = new LatencyHistogram();
   const progress = new Progress(o.progress, t.label);
   const filler = "x".repeat(Math.max(0, o.messageSize - 20));
-  const batches = Math.ceil(o.numMessages / 10);
+  // A fixed-rate phase starts with `warmupMs` of the same traffic, whole batches of 10.
+  const warmupBatches = t.rate > 0 ? Math.ceil((t.rate * o.warmupMs) / 10_000) : 0;
+  const warmupMessages = warmupBatches * 10;
+  const total = warmupMessages + o.numMessages;
+  const batches = Math.ceil(total / 10);
   let nextBatch = 0;
   let deleted = 0;
   let sent = 0;
   let receives = 0;
-  // A fixed-rate phase says what its tail is made of; the throughput phases stay unobserved.
-  const monitor = t.rate > 0 ? new PauseMonitor() : undefined;
+  let receivesBeforeWindow = 0;
   const started = performance.now();
-  const cpuStarted = process.cpuUsage();
   const intervalMs = t.rate > 0 ? 10_000 / t.rate : 0;
+  // The measured window starts when the first measured message is due.
+  const windowStartsAt = started + warmupBatches * intervalMs;
+  // A fixed-rate phase says what its tail is made of; the throughput phases stay unobserved.
+  let monitor: PauseMonitor | undefined;
+  let windowStarted = started;
+  let cpuStarted = process.cpuUsage();
+  const startWindow = (): void => {
+    windowStarted = performance.now();
+    cpuStarted = process.cpuUsage();
+    receivesBeforeWindow = receives;
+    if (t.rate > 0) monitor = new PauseMonitor();
+  };
+  let windowTimer: NodeJS.Timeout | undefined;
+  if (warmupBatches === 0) startWindow();
+  else windowTimer = setTimeout(startWindow, windowStartsAt - performance.now());
 
   const producer = async (): Promise<void> => {
     for (;;) {
@@ -200,10 +226,13 @@ async function traffic(
         while (sent - deleted >= o.maxBacklog) await sleep(1);
         intended = performance.now();
       }
-      const count = Math.min(10, o.numMessages - batch * 10);
+      const count = Math.min(10, total - batch * 10);
       // From the intended send time when the producer runs late (a stall counts against the
       // queue: no coordinated omission), but never before the message really exists.
-      const stamp = Math.min(intended, performance.now()).toFixed(3).padStart(20, "0");
+      // The first character says which part of the phase a message belongs to (by its place in
+      // the schedule: one sent a moment early is still measured), the other 19 its send time.
+      const part = batch < warmupBatches ? WARMUP : MEASURED;
+      const stamp = part + Math.min(intended, performance.now()).toFixed(3).padStart(19, "0");
       const entries: SendMessageBatchRequestEntry[] = [];
       for (let i = 0; i < count; i++) {
         const n = batch * 10 + i;
@@ -226,7 +255,7 @@ async function traffic(
   // Ends the other consumers' long polls once the last message is deleted.
   const finished = new AbortController();
   const consumer = async (): Promise<void> => {
-    while (deleted < o.numMessages) {
+    while (deleted < total) {
       const { Messages } = await service.receiveMessage({
         QueueUrl,
         MaxNumberOfMessages: 10,
@@ -237,13 +266,16 @@ async function traffic(
       receives++;
       if (Messages.length === 0) continue;
       const now = performance.now();
-      for (const m of Messages) e2e.recordMs(now - Number(m.Body.slice(0, 20)));
+      for (const m of Messages) {
+        const latencyMs = now - Number(m.Body.slice(1, 20));
+        (m.Body[0] === WARMUP ? warmupLatency : e2e).recordMs(latencyMs);
+      }
       await service.deleteMessageBatch({
         QueueUrl,
         Entries: Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
       });
       deleted += Messages.length;
-      progress.tick(deleted, o.numMessages);
+      progress.tick(deleted, total);
       // A real consumer does I/O between batches; without a macrotask turn here the loop runs on
       // promise continuations alone and starves timers (the producers' schedule, fsync ticks).
       await yieldToEventLoop();
@@ -255,19 +287,30 @@ async function traffic(
     ...Array.from({ length: o.producers }, producer),
     ...Array.from({ length: o.consumers }, consumer),
   ]);
-  const seconds = (performance.now() - started) / 1000;
+  clearTimeout(windowTimer);
+  const seconds = (performance.now() - windowStarted) / 1000;
   const cpu = process.cpuUsage(cpuStarted);
   const pauses = await monitor?.stop();
   const cpuMicrosPerMessage = (cpu.user + cpu.system) / o.numMessages;
   const summary = e2e.summary();
+  const warmup =
+    warmupMessages > 0 ? { messages: warmupMessages, latency: warmupLatency.summary() } : undefined;
+  const measuredReceives = receives - receivesBeforeWindow;
   if (!o.quiet) {
     process.stdout.write(`${t.label}: send -> receive -> delete, end-to-end latency\n`);
+    if (warmup !== undefined) {
+      const w = warmup.latency;
+      process.stdout.write(
+        `warm-up: the first ${warmupMessages} messages (${o.warmupMs} ms at the offered rate, not in the figures below): ` +
+          `${w.p50Ms.toFixed(2)} ms 50th, ${w.p99Ms.toFixed(2)} ms 99th, ${w.maxMs.toFixed(2)} ms max\n`,
+      );
+    }
     process.stdout.write(
       producerPerfLine(o.numMessages, seconds, o.numMessages * o.messageSize, summary) + "\n",
     );
     process.stdout.write(
       `CPU time ${cpuMicrosPerMessage.toFixed(2)} us a message, ` +
-        `${(o.numMessages / receives).toFixed(2)} messages a receive\n`,
+        `${(o.numMessages / measuredReceives).toFixed(2)} messages a receive\n`,
     );
     if (pauses !== undefined) process.stdout.write(pauseLine(pauses) + "\n");
   }
@@ -280,9 +323,10 @@ async function traffic(
     seconds,
     messagesPerSec: o.numMessages / seconds,
     cpuMicrosPerMessage,
-    messagesPerReceive: o.numMessages / receives,
+    messagesPerReceive: o.numMessages / measuredReceives,
     latency: summary,
     ...(pauses === undefined ? {} : { pauses }),
+    ...(warmup === undefined ? {} : { warmup }),
   };
 }
 
@@ -340,6 +384,10 @@ async function backlogPhase(
     );
   return result;
 }
+
+/** The first character of a fixed-rate phase's message body: warm-up or measured. */
+const WARMUP = "w";
+const MEASURED = "0";
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

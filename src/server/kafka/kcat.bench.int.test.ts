@@ -13,7 +13,10 @@ describe("kcat benchmark", () => {
         latencySeconds: 3,
         quiet: true,
       })) as {
-        endToEnd: { latency: { records: number; received: number; count: number } };
+        endToEnd: {
+          latency: { records: number; received: number; count: number };
+          stages: { measured: { records: number }; slowestPercent: { records: number } };
+        };
         stored: { compressionRatio: number };
       };
       const { records, received, count } = result.endToEnd.latency;
@@ -22,6 +25,9 @@ describe("kcat benchmark", () => {
       // The consumer is stopped once the last record is in: output held in a buffer would be lost.
       expect(received).toBe(records);
       expect(count).toBe(records - 500);
+      // Every measured record was seen at every stage: written, appended, read by a fetch, printed.
+      expect(result.endToEnd.stages.measured.records).toBe(records - 500);
+      expect(result.endToEnd.stages.slowestPercent.records).toBe(Math.ceil((records - 500) / 100));
     },
   );
 

@@ -10,6 +10,7 @@ import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-serv
 import { LatencyHistogram, machineInfo } from "../../observability/index.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
+import { RecordStages, type StageMeans } from "./record-stages.js";
 
 export interface KcatBenchOptions {
   readonly numRecords: number;
@@ -83,7 +84,8 @@ async function endToEnd(
   o: KcatBenchOptions,
   bootstrap: string,
   topic: string,
-): Promise<ReturnType<LatencyHistogram["summary"]> & { records: number; received: number }> {
+  stages: RecordStages,
+): Promise<EndToEnd> {
   const latency = new LatencyHistogram();
   // Line-buffered output: one write per record, flushed as the record is printed. kcat's own
   // unbuffered mode (-u) writes the value and the newline separately, two system calls a record,
@@ -113,6 +115,7 @@ async function endToEnd(
   const done = new Promise<void>((resolve) => {
     createInterface({ input: consumer.stdout }).on("line", (line) => {
       const sent = Number(line.slice(0, line.indexOf(" ")));
+      stages.printed(received, performance.timeOrigin + performance.now());
       // The first second warms up connections and the consumer's position.
       if (++received > o.latencyRate)
         latency.recordMs(performance.timeOrigin + performance.now() - sent);
@@ -146,9 +149,13 @@ async function endToEnd(
     // was written): a writer that stalls counts against the latency instead of hiding it.
     const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
     let chunk = "";
+    const chunkRecords = due - written;
     for (; written < due; written++)
       chunk += `${(performance.timeOrigin + started + written * intervalMs).toFixed(3)} ${padding}\n`;
-    if (chunk !== "") producer.stdin.write(chunk);
+    if (chunk !== "") {
+      producer.stdin.write(chunk);
+      stages.wrote(written - chunkRecords, written, performance.timeOrigin + performance.now());
+    }
     await new Promise((r) => setTimeout(r, 1));
   }
   // kcat sends what it has read and exits at the end of its input.
@@ -161,8 +168,32 @@ async function endToEnd(
   consumer.kill("SIGTERM");
   if (received < total)
     process.stderr.write(`end-to-end run: ${received} of ${total} records came back\n`);
-  return { ...latency.summary(), records: total, received };
+  const dueAt = (i: number): number => performance.timeOrigin + started + i * intervalMs;
+  const measured = Array.from({ length: total - o.latencyRate }, (_, i) => i + o.latencyRate);
+  return {
+    ...latency.summary(),
+    records: total,
+    received,
+    stages: {
+      measured: stages.means(measured, dueAt),
+      slowestPercent: stages.means(stages.slowest(o.latencyRate, 0.01, dueAt), dueAt),
+    },
+  };
 }
+
+type EndToEnd = ReturnType<LatencyHistogram["summary"]> & {
+  records: number;
+  received: number;
+  /**
+   * Where the records' time went, stage by stage (see RecordStages): the mean over every
+   * measured record and over the slowest 1%, the records that make the p99.
+   */
+  stages: { measured: StageMeans; slowestPercent: StageMeans };
+};
+
+const stagesLine = (s: StageMeans): string =>
+  `due -> written ${s.dueToWrittenMs.toFixed(2)}, -> appended ${s.writtenToAppendedMs.toFixed(2)}, ` +
+  `-> read by the fetch ${s.appendedToReadMs.toFixed(2)}, -> consumer's line ${s.readToLineMs.toFixed(2)} ms`;
 
 /**
  * Writes kcat's input, a record a line. With "same" every record is one value: lz4 makes a
@@ -204,7 +235,12 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-kcat-"));
   const fsync: FsyncPolicy = o.fsync === "interval" ? { intervalMs: 50 } : o.fsync;
   const topics = await EmbeddedTopicService.open(dir, { fsync });
-  const server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  const backend = embeddedKafkaBackend(topics);
+  const stages = new RecordStages(o.latencyRate * o.latencySeconds);
+  const server = await KafkaServer.listen({
+    backend: { ...backend, partitions: stages.watch(backend.partitions, "latency") },
+    port: 0,
+  });
   const bootstrap = `127.0.0.1:${server.port}`;
   try {
     await topics.admin.createTopic({ name: "bench", partitions: 1 });
@@ -247,8 +283,9 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       String(o.numRecords),
     ]);
     const e2eCpu = process.cpuUsage();
-    const e2e = await endToEnd(o, bootstrap, "latency");
+    const e2e = await endToEnd(o, bootstrap, "latency", stages);
     const e2eCpuMicros = cpuMicros(e2eCpu);
+    const { stages: e2eStages, ...e2eLatency } = e2e;
     const produceSeconds = produced.seconds;
     const consumeSeconds = consumed.seconds;
     const result = {
@@ -273,7 +310,8 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
       },
       endToEnd: {
         ratePerSec: o.latencyRate,
-        latency: e2e,
+        latency: e2eLatency,
+        stages: e2eStages,
         // The process also writes kcat's paced input and reads its consumer's output.
         cpuMicrosPerRecord: e2eCpuMicros / e2e.records,
       },
@@ -283,7 +321,9 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
         `kcat produce: ${o.numRecords} x ${o.recordSize} B (${o.payload} values, acks=all, ${o.compression}, stored ${result.stored.compressionRatio.toFixed(1)}:1) ${(o.numRecords / produceSeconds).toFixed(0)} records/s ` +
           `(listener CPU ${result.produce.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
           `consume: ${(o.numRecords / consumeSeconds).toFixed(0)} records/s (${result.consume.cpuMicrosPerRecord.toFixed(2)} µs/record); ` +
-          `end-to-end at ${o.latencyRate}/s: p50 ${e2e.p50Ms.toFixed(2)} ms, p99 ${e2e.p99Ms.toFixed(2)} ms\n`,
+          `end-to-end at ${o.latencyRate}/s: p50 ${e2e.p50Ms.toFixed(2)} ms, p99 ${e2e.p99Ms.toFixed(2)} ms\n` +
+          `end-to-end stages, mean of the measured records: ${stagesLine(e2eStages.measured)}; ` +
+          `of the slowest 1%: ${stagesLine(e2eStages.slowestPercent)}\n`,
       );
     return result;
   } finally {

@@ -2,6 +2,7 @@ import { AffixTable } from "./affix-table.js";
 import { ipKey, networkRange } from "./ip-address.js";
 import type { LeafMatcher, Scalar } from "./pattern.js";
 import { RangeTable } from "./range-table.js";
+import { SampledStringFilter } from "./sampled-string-filter.js";
 import { WildcardTable } from "./wildcard-table.js";
 
 /** Where a field machine reports the states a value leads to (the ids of `MatchState`s). */
@@ -26,6 +27,8 @@ export interface StateSink {
  */
 export class FieldMachine {
   private readonly exact = new Map<Scalar, number[]>();
+  /** From `compile`: which strings `exact` may hold; undefined before (every string is looked up). */
+  private exactStrings: SampledStringFilter | undefined;
   private readonly lowered = new Map<string, number[]>();
   private readonly prefixes = new AffixTable<number>(false);
   private readonly suffixes = new AffixTable<number>(true);
@@ -53,6 +56,8 @@ export class FieldMachine {
    * value excludes its slots one by one).
    */
   private butValueReach: Map<Scalar, number[]> | undefined;
+  /** Which strings `butValueReach` may hold (with it). */
+  private butValueStrings: SampledStringFilter | undefined;
   private butValueAll: number[] = [];
   /** The other anything-but forms: hold for strings only, unless excluded. */
   private readonly butStrings: number[] = [];
@@ -65,12 +70,16 @@ export class FieldMachine {
   private hasWildcards = false;
   private hasCidr = false;
   private hasButWildcards = false;
+  /** From `compile`: whether every operator here is an exact value (the common case, looked up alone). */
+  private onlyExact = false;
 
   constructor(private readonly maxPrecomputedTargets = 65_536) {}
 
   /** Adds a transition to state `target` taken when a value satisfies `matcher`. */
   add(matcher: LeafMatcher, target: number): void {
     this.butValueReach = undefined;
+    this.exactStrings = undefined;
+    this.onlyExact = false;
     switch (matcher.kind) {
       case "exact":
         return push(this.exact, matcher.value, target);
@@ -148,6 +157,16 @@ export class FieldMachine {
 
   /** Works out the anything-but complements (see `butValueReach`); call after the last `add`. */
   compile(): void {
+    this.exactStrings = new SampledStringFilter(this.exact.keys());
+    this.onlyExact =
+      this.existsTrue.length === 0 &&
+      this.butValues.length === 0 &&
+      this.butStrings.length === 0 &&
+      this.numeric.isEmpty &&
+      !this.hasAffixes &&
+      !this.needsLowerCase &&
+      !this.hasWildcards &&
+      !this.hasCidr;
     this.butValueReach = undefined;
     const slots = this.butValues;
     if (slots.length === 0) return;
@@ -162,6 +181,7 @@ export class FieldMachine {
       reach.set(value, targetsOf(slots.filter((slot) => !out.has(slot))));
     }
     this.butValueReach = reach;
+    this.butValueStrings = new SampledStringFilter(reach.keys());
   }
 
   private slot(target: number): number {
@@ -196,14 +216,31 @@ export class FieldMachine {
 
   /** Reports to `sink` every state that `value` leads to (some may come more than once). */
   match(value: Scalar, sink: StateSink): void {
+    if (this.onlyExact) {
+      if (typeof value !== "string" || this.exactStrings!.mayHold(value)) {
+        const exact = this.exact.get(value);
+        if (exact !== undefined) sink.reachAll(exact);
+      }
+      return;
+    }
     if (this.existsTrue.length > 0) sink.reachAll(this.existsTrue);
-    if (this.exact.size > 0) {
+    // A string the filter rules out is in neither map: no need to hash it for a lookup.
+    const isString = typeof value === "string";
+    if (
+      this.exact.size > 0 &&
+      !(isString && this.exactStrings !== undefined && !this.exactStrings.mayHold(value))
+    ) {
       const exact = this.exact.get(value);
       if (exact !== undefined) sink.reachAll(exact);
     }
     if (this.butValues.length > 0) {
       const reach = this.butValueReach;
-      if (reach !== undefined) sink.reachAll(reach.get(value) ?? this.butValueAll);
+      if (reach !== undefined)
+        sink.reachAll(
+          isString && !this.butValueStrings!.mayHold(value)
+            ? this.butValueAll
+            : (reach.get(value) ?? this.butValueAll),
+        );
       else {
         this.startExclusions();
         const excluded = this.butValueExclusions.get(value);

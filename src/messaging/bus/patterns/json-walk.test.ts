@@ -77,6 +77,29 @@ describe("matching events from JSON text", () => {
     );
   });
 
+  it("tries first the key found at the same place before, and confirms it in place", () => {
+    // One object after another at the same path, the keys at a place differing from the last
+    // object's: a longer key that begins with it, a shorter one, the same key with escapes, a
+    // key with an escaped quote after the guessed text, a key no pattern names.
+    const guessed = indexOf({
+      a: { n: { a: ["1"] } },
+      ab: { n: { ab: ["1"] } },
+      x: { n: { x: ["1"] } },
+    });
+    const texts = [
+      '{"n":{"a":"1","x":"1"}}',
+      '{"n":{"a":"1","x":"1"}}',
+      '{"n":{"ab":"1","a":"1"}}',
+      '{"n":{"a":"1","ab":"1"}}',
+      '{"n":{"\\u0061b":"1","x":"1"}}',
+      '{"n":{"a\\"":"1","x":"2"}}',
+      '{"n":{"b":"1","a":"1","x":"1"}}',
+      '{"n":{"b":"1","ab":"1","a":"1"}}',
+    ];
+    for (const text of texts)
+      expect(guessed.matchJson(text).sort(), text).toEqual(guessed.match(JSON.parse(text)).sort());
+  });
+
   it("refuses text that is not JSON with JSON.parse's SyntaxError", () => {
     // Values at paths no pattern names are skipped, not checked: the broken ones here are read.
     const broken = [

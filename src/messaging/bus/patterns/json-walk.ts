@@ -146,23 +146,34 @@ export class JsonWalk {
   private object(text: string, pos: number, at: PathNode): number {
     pos = skipSpace(text, pos + 1);
     if (text.charCodeAt(pos) === CLOSE_OBJECT) return pos + 1;
-    for (;;) {
+    for (let index = 0; ; index++) {
       if (text.charCodeAt(pos) !== QUOTE) fail(pos);
       const start = pos + 1;
-      // The key's end and its hash in one pass; a key with escapes is decoded instead.
-      let end = start;
-      let hash = 0;
-      let k = 0;
-      for (; end < text.length; end++) {
-        k = text.charCodeAt(end);
-        if (k === QUOTE || k === BACKSLASH) break;
-        hash = extendHash(hash, k);
-      }
+      let end: number;
       let child: PathNode | undefined;
-      if (k === QUOTE) child = at.childAt(text, start, end, hash);
-      else {
-        end = this.stringEnd(text, start);
-        child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
+      // Objects at one path mostly have the same keys in the same order: the key found at this
+      // place last time is tried first, by comparing its characters in place.
+      const guess = at.keyGuess(index);
+      if (guess !== undefined && isKeyAt(text, start, guess)) {
+        end = start + guess.length;
+        child = at.guessedChild(index);
+      } else {
+        // The key's end and its hash in one pass; a key with escapes is decoded instead.
+        end = start;
+        let hash = 0;
+        let k = 0;
+        for (; end < text.length; end++) {
+          k = text.charCodeAt(end);
+          if (k === QUOTE || k === BACKSLASH) break;
+          hash = extendHash(hash, k);
+        }
+        if (k === QUOTE) {
+          child = at.childAt(text, start, end, hash);
+          at.learnKey(index, text, start, end, child);
+        } else {
+          end = this.stringEnd(text, start);
+          child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
+        }
       }
       pos = end + 1;
       if (text.charCodeAt(pos) !== COLON) {
@@ -234,6 +245,13 @@ export class JsonWalk {
     }
     return this.backslash < end;
   }
+}
+
+/** Whether the text at `start` is `key` followed by a quote (the end of a key without escapes). */
+function isKeyAt(text: string, start: number, key: string): boolean {
+  let k = 0;
+  while (k < key.length && key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
+  return k === key.length && text.charCodeAt(start + k) === QUOTE;
 }
 
 /** The position after the number or literal at `pos`. */

@@ -1,6 +1,9 @@
 import type { Scalar } from "./pattern.js";
 import { hashOf } from "./text-hash.js";
 
+/** How many places of an object's keys a path node remembers (see `learnKey`). */
+const MAX_GUESSED_KEYS = 64;
+
 /**
  * A node of the tree of field paths the patterns of an index mention. A walk over an event
  * records here the leaf values it finds at an indexed path; the automaton then reads them.
@@ -18,6 +21,12 @@ export class PathNode {
    */
   private keySlots = new Int32Array(1);
   private keyHashes: number[] = [];
+  /**
+   * For walks over JSON text: the key (without escapes) found at each place of the objects
+   * walked here, as last seen, and its child (undefined when no pattern names it).
+   */
+  private readonly guessedKeys: string[] = [];
+  private readonly guessedChildren: (PathNode | undefined)[] = [];
   /** Whether anything below this node can be matched: an object here is worth walking. */
   hasChildren = false;
   /** Whether some condition names this path: its leaf values are recorded. */
@@ -54,6 +63,33 @@ export class PathNode {
       while (k < key.length && key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
       if (k === key.length) return this.childNodes[child];
     }
+  }
+
+  /** The key last found at place `index` of an object here, if any. */
+  keyGuess(index: number): string | undefined {
+    return index < this.guessedKeys.length ? this.guessedKeys[index] : undefined;
+  }
+
+  /** The child of the key `keyGuess(index)` gave (undefined when no pattern names it). */
+  guessedChild(index: number): PathNode | undefined {
+    return this.guessedChildren[index];
+  }
+
+  /**
+   * Remembers that the key at place `index` of an object here is `text[start, end)`, without
+   * escapes, and leads to `child`. Only the first places are kept, so that objects with
+   * ever new keys cost a bounded amount of memory.
+   */
+  learnKey(
+    index: number,
+    text: string,
+    start: number,
+    end: number,
+    child: PathNode | undefined,
+  ): void {
+    if (index >= MAX_GUESSED_KEYS || index > this.guessedKeys.length) return;
+    this.guessedKeys[index] = text.slice(start, end);
+    this.guessedChildren[index] = child;
   }
 
   /** Fixes the arrays walks read; call after the last change to the tree. */

@@ -16,6 +16,10 @@ class AutomatonRun<Id> implements StateSink {
   private readonly pending: Int32Array;
   /** 1 for the states with no transitions (they end alternatives and lead nowhere). */
   private readonly final: Uint8Array;
+  /** Per state, the ids of the patterns that end there. */
+  private readonly endIds: Id[][];
+  /** 1 for the states where a pattern with several alternatives ends (it must be stamped). */
+  private readonly endsShared: Uint8Array;
   private top = 0;
   epoch = 0;
   /** The patterns matched so far, in `matched[0 .. count)` (a reused list). */
@@ -33,6 +37,10 @@ class AutomatonRun<Id> implements StateSink {
     this.pending = new Int32Array(states.length);
     this.final = new Uint8Array(states.length);
     for (const state of states) if (state.paths.length === 0) this.final[state.id] = 1;
+    this.endIds = states.map((state) => state.owners.map((owner) => owners[owner]!));
+    this.endsShared = new Uint8Array(states.length);
+    for (const state of states)
+      if (state.owners.some((owner) => shared[owner] === 1)) this.endsShared[state.id] = 1;
   }
 
   /** Starts a new match; false when the stamps wrapped and the caller must reset its own. */
@@ -63,18 +71,28 @@ class AutomatonRun<Id> implements StateSink {
       if (stateEpoch[state] === epoch) continue;
       stateEpoch[state] = epoch;
       // A state with no transitions only reports its patterns: no need to queue it.
-      if (final[state] === 1) this.report(this.states[state]!.owners);
+      if (final[state] === 1) this.report(state);
       else pending[this.top++] = state;
     }
   }
 
-  private report(owners: readonly number[]): void {
+  /** Adds the patterns that end at `state` to the matches. */
+  private report(state: number): void {
+    if (this.endsShared[state] === 1) return this.reportStamped(this.states[state]!.owners);
+    // Each of these patterns has one alternative, which ends here: reached once a match.
+    const ids = this.endIds[state]!;
+    const matched = this.matched;
+    let count = this.count;
+    for (let i = 0; i < ids.length; i++) matched[count++] = ids[i]!;
+    this.count = count;
+  }
+
+  private reportStamped(owners: readonly number[]): void {
     const epoch = this.epoch;
     const ownerEpoch = this.ownerEpoch;
     const shared = this.shared;
     for (let i = 0; i < owners.length; i++) {
       const owner = owners[i]!;
-      // A pattern with one alternative ends in one state, and a state is reached once a match.
       if (shared[owner] === 1) {
         if (ownerEpoch[owner] === epoch) continue;
         ownerEpoch[owner] = epoch;
@@ -95,8 +113,9 @@ class AutomatonRun<Id> implements StateSink {
     pending[0] = 0;
     this.top = 1;
     while (this.top > 0) {
-      const state = states[pending[--this.top]!]!;
-      if (state.owners.length > 0) this.report(state.owners);
+      const id = pending[--this.top]!;
+      const state = states[id]!;
+      if (state.owners.length > 0) this.report(id);
       const paths = state.paths;
       const fields = state.fields;
       for (let i = 0; i < paths.length; i++) {
