@@ -240,20 +240,8 @@ export class RecordBatchBuilder {
     const valueBytes =
       value === null ? -1 : typeof value === "string" ? Buffer.byteLength(value) : value.length;
     const body = recordBodyBytes(timestampDelta, offsetDelta, key, valueBytes, headers);
-    const needed = varintSize(body) + body;
-    if (this.pos + needed > this.buf.length) this.grow(needed);
+    let pos = this.beginRecord(body, timestampDelta, offsetDelta, key);
     const buf = this.buf;
-    let pos = writeVarint(buf, this.pos, body);
-    buf[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarint(buf, pos, timestampDelta);
-    pos = writeVarint(buf, pos, offsetDelta);
-    if (key === null)
-      buf[pos++] = 1; // zig-zag -1: null
-    else {
-      pos = writeVarint(buf, pos, key.length);
-      buf.set(key, pos);
-      pos += key.length;
-    }
     if (value === null) buf[pos++] = 1;
     else {
       pos = writeVarint(buf, pos, valueBytes);
@@ -275,10 +263,7 @@ export class RecordBatchBuilder {
         }
       }
     }
-    this.pos = pos;
-    this.count++;
-    this.lastDelta = offsetDelta;
-    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    this.endRecord(pos, offsetDelta, timestamp);
   }
 
   /**
@@ -313,19 +298,8 @@ export class RecordBatchBuilder {
       keyBytes +
       varintSize(headerBytes) +
       headerBytes;
-    const needed = varintSize(body) + body;
-    if (this.pos + needed > this.buf.length) this.grow(needed);
+    let pos = this.beginRecord(body, timestampDelta, offsetDelta, key);
     const buf = this.buf;
-    let pos = writeVarint(buf, this.pos, body);
-    buf[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarint(buf, pos, timestampDelta);
-    pos = writeVarint(buf, pos, offsetDelta);
-    if (key === null) buf[pos++] = 1;
-    else {
-      pos = writeVarint(buf, pos, key.length);
-      buf.set(key, pos);
-      pos += key.length;
-    }
     pos = writeVarint(buf, pos, valueBytes);
     buf.write(value, pos, valueBytes, "utf8");
     pos += valueBytes;
@@ -336,6 +310,38 @@ export class RecordBatchBuilder {
     const end = writeHeader(buf, pos, source);
     if (end !== pos + headerBytes)
       throw new RangeError(`header: wrote ${end - pos} bytes, announced ${headerBytes}`);
+    this.endRecord(end, offsetDelta, timestamp);
+  }
+
+  /**
+   * Makes room for a record of `body` bytes and writes its start: length, attributes, deltas
+   * and key. Returns where its value goes.
+   */
+  private beginRecord(
+    body: number,
+    timestampDelta: number,
+    offsetDelta: number,
+    key: Buffer | null,
+  ): number {
+    const needed = varintSize(body) + body;
+    if (this.pos + needed > this.buf.length) this.grow(needed);
+    const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, body);
+    buf[pos++] = 0; // record attributes: unused in v2
+    pos = writeVarint(buf, pos, timestampDelta);
+    pos = writeVarint(buf, pos, offsetDelta);
+    if (key === null)
+      buf[pos++] = 1; // zig-zag -1: null
+    else {
+      pos = writeVarint(buf, pos, key.length);
+      buf.set(key, pos);
+      pos += key.length;
+    }
+    return pos;
+  }
+
+  /** Counts the record that ends at `end`. */
+  private endRecord(end: number, offsetDelta: number, timestamp: number): void {
     this.pos = end;
     this.count++;
     this.lastDelta = offsetDelta;
