@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +7,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliMain } from "./cli/test-support/cli-build.js";
 import { freePort } from "./server/test-support/test-server.js";
-import { PYTHON, hasBoto3, requireBoto3InCi } from "./server/test-support/boto3.js";
+import {
+  PYTHON,
+  type ScriptResult,
+  hasBoto3,
+  requireBoto3InCi,
+  runWithoutAwsConfig,
+} from "./server/test-support/boto3.js";
 
 // The README's examples, run as a user runs them: each snippet a fresh script in a process of
 // its own, the shell lines through the shell, against `sluice start` in a process of its own.
@@ -47,44 +53,11 @@ function section(heading: string): string {
   return readme.slice(start, end < 0 ? undefined : end);
 }
 
-interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  /** stdout and stderr. */
-  readonly output: string;
-}
-
-function run(file: string, args: readonly string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) =>
-    execFile(
-      file,
-      args,
-      {
-        cwd,
-        encoding: "utf8",
-        timeout: 60_000,
-        env: {
-          ...process.env,
-          AWS_EC2_METADATA_DISABLED: "true",
-          AWS_CONFIG_FILE: "/dev/null",
-          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-        },
-      },
-      (error, stdout, stderr) =>
-        resolve({
-          status: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
-          stdout,
-          output: stdout + stderr,
-        }),
-    ),
-  );
-}
-
 /** Runs a TypeScript snippet as a module of its own in `cwd`, "sluice" being this build. */
-function runSnippet(code: string, cwd: string, name: string): Promise<Run> {
+function runSnippet(code: string, cwd: string, name: string): Promise<ScriptResult> {
   const file = join(scriptDir, `${name}.mts`);
   writeFileSync(file, code.replaceAll(/from "sluice"/g, `from ${JSON.stringify(packageEntry)}`));
-  return run(process.execPath, ["--import", tsx, file], cwd);
+  return runWithoutAwsConfig(process.execPath, ["--import", tsx, file], cwd);
 }
 
 describe("the README's library examples", () => {
@@ -162,7 +135,7 @@ describe("the README's server examples", () => {
     expect(lines.length).toBeGreaterThanOrEqual(5);
     for (const line of lines) {
       const command = here(line).replace(/^curl /, "curl -sS --fail-with-body ");
-      const result = await run("bash", ["-c", command], root);
+      const result = await runWithoutAwsConfig("bash", ["-c", command], root);
       expect(result.status, `${line}\n${result.output}`).toBe(0);
       expect(() => JSON.parse(result.output) as unknown, line).not.toThrow();
     }
@@ -185,7 +158,7 @@ describe("the README's server examples", () => {
   it.skipIf(!hasBoto3)("boto3 sends to the queue (Debian's python3-boto3)", async () => {
     const script = join(root, "boto3-example.py");
     writeFileSync(script, here(python!));
-    const result = await run(PYTHON, [script], root);
+    const result = await runWithoutAwsConfig(PYTHON, [script], root);
     expect(result.status, result.output).toBe(0);
     const received = await fetch(`http://localhost:${port}/queues/jobs/receive`, {
       method: "POST",

@@ -21,6 +21,8 @@ export function requireBoto3InCi(): void {
 
 export interface ScriptResult {
   readonly status: number;
+  readonly stdout: string;
+  /** stderr, then stdout. */
   readonly output: string;
 }
 
@@ -29,13 +31,26 @@ export interface ScriptResult {
  * answering it runs in the test's own process.
  */
 export function runBoto3(script: string, args: readonly string[]): Promise<ScriptResult> {
+  return runWithoutAwsConfig(PYTHON, [script, ...args]);
+}
+
+/**
+ * Runs a program (an AWS SDK's client, in any language) to its end, asynchronously, with none
+ * of the machine's AWS configuration: no profile, credentials file or instance metadata.
+ */
+export function runWithoutAwsConfig(
+  file: string,
+  args: readonly string[],
+  cwd?: string,
+): Promise<ScriptResult> {
   return new Promise((resolve) =>
     execFile(
-      PYTHON,
-      [script, ...args],
+      file,
+      args,
       {
         encoding: "utf8",
         timeout: 60_000,
+        ...(cwd === undefined ? {} : { cwd }),
         env: {
           ...process.env,
           AWS_EC2_METADATA_DISABLED: "true",
@@ -46,6 +61,7 @@ export function runBoto3(script: string, args: readonly string[]): Promise<Scrip
       (error, stdout, stderr) =>
         resolve({
           status: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+          stdout,
           output: stderr + stdout,
         }),
     ),
