@@ -512,8 +512,10 @@ export class DurableQueue {
     return this.appended();
   }
 
-  /** Adds a message record to this turn's batch, its body encoded straight into it. */
-  /** `timestamp`: from `timestamp()`, taken once for all the records a call appends. */
+  /**
+   * Adds a message record to this turn's batch, its body encoded straight into it. `timestamp`
+   * comes from `timestamp()`, read once for all the records one call appends.
+   */
   private appendMessage(body: string, header: MessageHeader, timestamp: number): void {
     // The header is encoded straight into the batch: no buffer of its own per message.
     this.builder().appendWithHeader(
