@@ -106,7 +106,9 @@ describeWithNats("NATS JetStream queues", () => {
         await eventually(() => b.getQueueUrl({ QueueName: "blocked.fifo" }));
         for (const body of ["a1", "a2"])
           await a.sendMessage({ QueueUrl, MessageBody: body, MessageGroupId: "A" });
-        const [head] = (await b.receiveMessage({ QueueUrl })).Messages;
+        // A long poll: b sees a's sends once its copy of the stream has them (a short receive
+        // in the moment between may rightly find nothing, as SQS's short polls may).
+        const [head] = (await b.receiveMessage({ QueueUrl, WaitTimeSeconds: 5 })).Messages;
         expect(head?.Body).toBe("a1");
         const started = Date.now();
         const poll = a.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
