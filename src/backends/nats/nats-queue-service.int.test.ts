@@ -80,15 +80,17 @@ describeWithNats("NATS JetStream queues", () => {
         await sleep(300);
         await b.sendMessage({ QueueUrl, MessageBody: "from b" });
         expect((await poll).Messages.map((m) => m.Body)).toEqual(["from b"]);
+        // Woken by the send, well before its 10 s wait (the bound leaves room for a loaded
+        // machine: the other process's send crosses a 3-node cluster first).
         const waited = Date.now() - started;
         expect(waited).toBeGreaterThanOrEqual(300);
-        expect(waited).toBeLessThan(3000);
+        expect(waited).toBeLessThan(5000);
         await b.sendMessage({ QueueUrl, MessageBody: "delayed", DelaySeconds: 1 });
         const delayedAt = Date.now();
-        const late = await a.receiveMessage({ QueueUrl, WaitTimeSeconds: 5 });
+        const late = await a.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
         expect(late.Messages.map((m) => m.Body)).toEqual(["delayed"]);
         expect(Date.now() - delayedAt).toBeGreaterThanOrEqual(900);
-        expect(Date.now() - delayedAt).toBeLessThan(3000);
+        expect(Date.now() - delayedAt).toBeLessThan(5000);
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
@@ -115,7 +117,7 @@ describeWithNats("NATS JetStream queues", () => {
         await sleep(500);
         await b.deleteMessage({ QueueUrl, ReceiptHandle: head!.ReceiptHandle });
         expect((await poll).Messages.map((m) => m.Body)).toEqual(["a2"]);
-        expect(Date.now() - started).toBeLessThan(3000);
+        expect(Date.now() - started).toBeLessThan(5000);
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
