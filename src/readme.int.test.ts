@@ -96,10 +96,16 @@ describe("the README's server examples", () => {
     port = await freePort();
     child = spawn(
       process.execPath,
-      [main, "start", "--data-dir", join(root, "data"), "--port", String(port)].concat([
+      [
+        main,
+        "start",
+        "--data-dir",
+        join(root, "data"),
+        "--port",
+        String(port),
         "--kafka-port",
         "0",
-      ]),
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));

@@ -65,8 +65,10 @@ async function storeDirectory(target: string, create: boolean): Promise<string> 
         field: "target",
       },
     );
-  const { dataDirLayout, isDataDirectory } = await import("../sluice/data-dir-layout.js");
-  const { nodeFileSystem } = await import("../engine/file-system.js");
+  const [{ dataDirLayout, isDataDirectory }, { nodeFileSystem }] = await Promise.all([
+    import("../sluice/data-dir-layout.js"),
+    import("../engine/file-system.js"),
+  ]);
   const exists = existsSync(target);
   if (exists && isDataDirectory(nodeFileSystem, target))
     return dataDirLayout(nodeFileSystem, target).eventstore;

@@ -42,22 +42,7 @@ export class MinHeap<T> {
     const top = values[0];
     const lastKey = keys.pop()!;
     const lastValue = values.pop()!;
-    const n = keys.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= n) break;
-        const right = left + 1;
-        const child = right < n && keys[right]! < keys[left]! ? right : left;
-        if (keys[child]! >= lastKey) break;
-        keys[i] = keys[child]!;
-        values[i] = values[child]!;
-        i = child;
-      }
-      keys[i] = lastKey;
-      values[i] = lastValue;
-    }
+    if (keys.length > 0) this.siftDown(0, lastKey, lastValue);
     return top;
   }
 
@@ -78,15 +63,14 @@ export class MinHeap<T> {
     }
     keys.length = kept;
     values.length = kept;
-    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i, keys[i]!, values[i]!);
   }
 
-  private siftDown(start: number): void {
+  /** Places `key` and `value` at `start` or below it, moving smaller children up. */
+  private siftDown(start: number, key: number, value: T): void {
     const keys = this.keys;
     const values = this.values;
     const n = keys.length;
-    const key = keys[start]!;
-    const value = values[start]!;
     let i = start;
     for (;;) {
       const left = 2 * i + 1;

@@ -7,17 +7,22 @@ interface Phase {
   warmup?: { messages: number; latency: { count: number } };
 }
 
+/** The fixed-rate phase alone, on tiny inputs. */
+async function latencyPhase(numMessages: number, warmupMs: number): Promise<Phase> {
+  const result = (await runQueueBench({
+    only: "latency",
+    numMessages,
+    rate: 20_000,
+    warmupMs,
+    backlog: 0,
+    quiet: true,
+  })) as { latency: Phase };
+  return result.latency;
+}
+
 describe("bench queue's fixed-rate phase", () => {
   it("counts the warm-up's messages apart from the measured ones", async () => {
-    const result = (await runQueueBench({
-      only: "latency",
-      numMessages: 1000,
-      rate: 20_000,
-      warmupMs: 50,
-      backlog: 0,
-      quiet: true,
-    })) as { latency: Phase };
-    const { latency } = result;
+    const latency = await latencyPhase(1000, 50);
     expect(latency.messages).toBe(1000);
     expect(latency.latency.count).toBe(1000);
     expect(latency.warmup?.messages).toBe(1000);
@@ -25,15 +30,8 @@ describe("bench queue's fixed-rate phase", () => {
   });
 
   it("has no warm-up with --warmup-ms 0", async () => {
-    const result = (await runQueueBench({
-      only: "latency",
-      numMessages: 500,
-      rate: 20_000,
-      warmupMs: 0,
-      backlog: 0,
-      quiet: true,
-    })) as { latency: Phase };
-    expect(result.latency.latency.count).toBe(500);
-    expect(result.latency.warmup).toBeUndefined();
+    const latency = await latencyPhase(500, 0);
+    expect(latency.latency.count).toBe(500);
+    expect(latency.warmup).toBeUndefined();
   });
 });
