@@ -57,6 +57,7 @@ describe("sluice bench server's SQS legs (tiny inputs)", () => {
       expect(leg.warmup?.messagesPerSecond).toBeGreaterThan(0);
       // Each timed message timed once: the warm-up's 20 are neither timed nor left behind.
       expect(leg.endToEnd.count).toBe(30);
+      expect(leg.receives).toBeGreaterThanOrEqual(3);
     }
   }, 120_000);
 });

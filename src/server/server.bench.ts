@@ -58,6 +58,9 @@ export interface SqsFigures {
    * two cores, the client's share bounds the rate no server can beat.
    */
   readonly clientCpuMsPer1kMessages: number;
+  /** Receive calls made, and how many of them came back empty: fuller receives, fewer calls. */
+  readonly receives: number;
+  readonly emptyReceives: number;
   /** The untimed warm-up run before it, if any: how many messages it moved, and how fast. */
   readonly warmup?: { readonly messages: number; readonly messagesPerSecond: number };
 }
@@ -374,6 +377,8 @@ async function sqsWorkload(
     const latency = new LatencyHistogram();
     let toSend = options.numMessages;
     let deleted = 0;
+    let receives = 0;
+    let emptyReceives = 0;
     const cpuBefore = cpuMsOf(served.child.pid!);
     const clientCpuBefore = process.cpuUsage();
     const started = performance.now();
@@ -392,7 +397,9 @@ async function sqsWorkload(
     const consumer = async (): Promise<void> => {
       while (deleted < options.numMessages) {
         const messages = await sqs.receive(queueUrl);
+        receives++;
         if (messages.length === 0) {
+          emptyReceives++;
           // An emulator that loses messages would keep the consumers polling for ever.
           if (performance.now() - progressAt > STALL_MS)
             throw new Error(
@@ -424,6 +431,8 @@ async function sqsWorkload(
       serverCpuMsPer1kMessages:
         ((cpuMsOf(served.child.pid!) - cpuBefore) / options.numMessages) * 1000,
       clientCpuMsPer1kMessages: (clientCpu.user + clientCpu.system) / options.numMessages,
+      receives,
+      emptyReceives,
     };
   } finally {
     sqs.close();
@@ -747,7 +756,8 @@ export async function runLongPollBench(options: ServerBenchOptions): Promise<Lon
 const sqsLine = (f: SqsFigures): string =>
   `${Math.round(f.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), ` +
   `e2e p50 ${f.endToEnd.p50Ms.toFixed(1)} ms, CPU per 1,000 messages: server ` +
-  `${f.serverCpuMsPer1kMessages.toFixed(0)} ms, client ${f.clientCpuMsPer1kMessages.toFixed(0)} ms` +
+  `${f.serverCpuMsPer1kMessages.toFixed(0)} ms, client ${f.clientCpuMsPer1kMessages.toFixed(0)} ms, ` +
+  `${f.receives} receives (${f.emptyReceives} empty)` +
   (f.warmup === undefined
     ? ""
     : ` (after an untimed warm-up of ${f.warmup.messages} at ${Math.round(f.warmup.messagesPerSecond)}/s)`);
