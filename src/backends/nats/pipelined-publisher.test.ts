@@ -1,7 +1,7 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { type NatsConnection, TimeoutError, headers } from "@nats-io/transport-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { PipelinedPublisher } from "./pipelined-publisher.js";
+import { PipelinedPublisher, storedSequence } from "./pipelined-publisher.js";
 
 interface Sent {
   readonly subject: string;
@@ -132,5 +132,29 @@ describe("PipelinedPublisher", () => {
     const done = publisher.publish("s", [message("a")], true);
     publisher.close();
     await expect(done).rejects.toThrow(/closed/);
+  });
+});
+
+describe("storedSequence", () => {
+  const bytes = (text: string) => Buffer.from(text);
+
+  it("reads the sequence of a stored message's ack, first time or duplicate", () => {
+    expect(storedSequence(bytes('{"stream":"S_T_ab_0","seq":123456}'))).toBe(123456);
+    expect(storedSequence(bytes('{"stream":"S","seq":7,"duplicate":true}'))).toBe(7);
+    expect(storedSequence(bytes('{"stream":"S","domain":"hub","seq":9}'))).toBe(9);
+  });
+
+  it("leaves anything else to the JSON parser", () => {
+    const refusal =
+      '{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: \\"seq\\":3"}}';
+    expect(storedSequence(bytes(refusal))).toBeUndefined();
+    // A refusal can carry the stream's name and a zero sequence after its error.
+    const withSequence =
+      '{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"},"stream":"S","seq":0}';
+    expect(storedSequence(bytes(withSequence))).toBeUndefined();
+    expect(storedSequence(bytes('{"stream":"S"}'))).toBeUndefined();
+    expect(storedSequence(bytes('{"stream":"S","seq":}'))).toBeUndefined();
+    expect(storedSequence(bytes('{"stream":"S","seq":12x}'))).toBeUndefined();
+    expect(storedSequence(bytes(""))).toBeUndefined();
   });
 });

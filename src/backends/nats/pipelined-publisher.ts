@@ -146,10 +146,14 @@ export class PipelinedPublisher {
     // No stream leader to answer: an election, a stream being created or gone.
     if (m.data.length === 0 && m.headers?.code === 503)
       return this.unanswered(batch, new NoRespondersError(batch.subject));
-    const ack = JSON.parse(m.string()) as { seq?: number; error?: ApiError };
-    if (ack.error !== undefined) return this.settle(batch, new JetStreamApiError(ack.error));
+    let seq = storedSequence(m.data);
+    if (seq === undefined) {
+      const ack = JSON.parse(m.string()) as { seq?: number; error?: ApiError };
+      if (ack.error !== undefined) return this.settle(batch, new JetStreamApiError(ack.error));
+      seq = ack.seq!;
+    }
     this.waiting.delete(token);
-    batch.sequences[index] = ack.seq!;
+    batch.sequences[index] = seq;
     if (--batch.remaining === 0) this.settle(batch, undefined);
   }
 
@@ -178,4 +182,30 @@ export class PipelinedPublisher {
     const batches = new Set([...this.waiting.values()].map((w) => w.batch));
     for (const batch of batches) this.settle(batch, new Error("the publisher is closed"));
   }
+}
+
+const STORED_ACK_START = Buffer.from('{"stream":');
+const SEQ_FIELD = Buffer.from('"seq":');
+
+/**
+ * The sequence in a stream's acknowledgement of a stored message (`{"stream":"…","seq":N,…}`),
+ * read from its bytes; undefined for anything else (an error, another shape), which is then
+ * parsed as JSON. Decoding and parsing every ack was about 0.7 µs of the 12-16 µs a record cost.
+ */
+export function storedSequence(data: Uint8Array): number | undefined {
+  if (data.length < STORED_ACK_START.length) return undefined;
+  for (let i = 0; i < STORED_ACK_START.length; i++)
+    if (data[i] !== STORED_ACK_START[i]) return undefined;
+  const at = Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(SEQ_FIELD);
+  if (at < 0) return undefined;
+  let seq = 0;
+  let i = at + SEQ_FIELD.length;
+  const digitsStart = i;
+  for (; i < data.length; i++) {
+    const c = data[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    seq = seq * 10 + (c - 0x30);
+  }
+  if (i === digitsStart || (data[i] !== 0x2c && data[i] !== 0x7d)) return undefined;
+  return seq;
 }
