@@ -51,6 +51,23 @@ describe("PipelinedPublisher", () => {
     await expect(done).resolves.toEqual([10, 11, 12]);
   });
 
+  it("tells of each message as it is stored, before the whole batch is", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const stored: Array<[number, number]> = [];
+    const done = publisher.publish("s", [message("a"), message("b")], true, (i, seq) =>
+      stored.push([i, seq]),
+    );
+    answer(sent[1]!.reply, { stream: "S", seq: 4 });
+    expect(stored).toEqual([[1, 4]]);
+    answer(sent[0]!.reply, { stream: "S", seq: 3 });
+    expect(stored).toEqual([
+      [1, 4],
+      [0, 3],
+    ]);
+    await expect(done).resolves.toEqual([3, 4]);
+  });
+
   it("cancel fails the batches waiting on one subject and leaves the others", async () => {
     const { nc, sent, answer } = fakeConnection();
     const publisher = new PipelinedPublisher(nc);

@@ -30,6 +30,7 @@ interface Batch {
   remaining: number;
   /** Sending again is safe only when every message carries a `Nats-Msg-Id`. */
   readonly retryable: boolean;
+  readonly onStored: ((index: number, sequence: number) => void) | undefined;
   readonly deadline: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Waiting a moment before sending again after "no responders". */
@@ -64,11 +65,13 @@ export class PipelinedPublisher {
   /**
    * Publishes `messages` in order to `subject`; resolves with each one's stream sequence.
    * `retryable` says every message has a `Nats-Msg-Id`, so sending one again stores it once.
+   * `onStored` hears of each message as the stream acknowledges it, before the whole batch is.
    */
   publish(
     subject: string,
     messages: readonly OutgoingMessage[],
     retryable: boolean,
+    onStored?: (index: number, sequence: number) => void,
   ): Promise<number[]> {
     if (messages.length === 0) return Promise.resolve([]);
     return new Promise<number[]>((resolve, reject) => {
@@ -79,6 +82,7 @@ export class PipelinedPublisher {
         sequences: new Array<number>(messages.length),
         remaining: messages.length,
         retryable,
+        onStored,
         deadline: performance.now() + PUBLISH_DEADLINE_MS,
         timer: undefined,
         backingOff: false,
@@ -154,6 +158,7 @@ export class PipelinedPublisher {
     }
     this.waiting.delete(token);
     batch.sequences[index] = seq;
+    batch.onStored?.(index, seq);
     if (--batch.remaining === 0) this.settle(batch, undefined);
   }
 
