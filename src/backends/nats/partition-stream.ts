@@ -191,15 +191,17 @@ export function encodeRecord(
   compression: CompressionName,
   msgId: string | undefined,
 ): { payload: Uint8Array; headers: MsgHdrs } {
-  // Every value here is digits, hex, base64 or JSON text: none holds a line break.
+  // Every value here is digits, hex, base64 or JSON text: none holds a line break, and only
+  // the JSON of record headers can hold more than ASCII.
   let lines = msgId === undefined ? "" : headerLine("Nats-Msg-Id", msgId);
   lines += headerLine("t", String(record.timestamp));
   if (record.key !== null && record.key !== undefined)
     lines += headerLine("k", record.key.toString("base64"));
-  if (record.headers !== undefined && record.headers.length > 0)
+  const recordHeaders = record.headers?.length ? record.headers : undefined;
+  if (recordHeaders !== undefined)
     lines += headerLine(
       "h",
-      JSON.stringify(record.headers.map((x) => [x.key, x.value?.toString("base64") ?? null])),
+      JSON.stringify(recordHeaders.map((x) => [x.key, x.value?.toString("base64") ?? null])),
     );
   let payload: Buffer = record.value ?? Buffer.alloc(0);
   if (record.value === null || record.value === undefined) lines += headerLine("n", "1");
@@ -207,7 +209,7 @@ export function encodeRecord(
     payload = codecByName(compression)!.compress(payload);
     lines += headerLine("c", String(CompressionCodec[compression]));
   }
-  return { payload, headers: WireHeaders.of(lines) };
+  return { payload, headers: WireHeaders.of(lines, recordHeaders === undefined) };
 }
 
 const CODEC_NAMES = new Map<number, CompressionName>(

@@ -1,5 +1,6 @@
 import { MsgHdrsImpl, headers } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
+import { encodeRecord } from "./partition-stream.js";
 import { WireHeaders, checkedHeaderLine, headerLine } from "./wire-headers.js";
 
 /** The client's own wire form of the same fields. */
@@ -46,5 +47,23 @@ describe("WireHeaders", () => {
       /CR or LF/,
     );
     expect(checkedHeaderLine("Nats-Msg-Id", "a-1")).toBe("Nats-Msg-Id: a-1\r\n");
+  });
+});
+
+describe("encodeRecord's headers", () => {
+  it("keep record headers beyond ASCII", () => {
+    const { headers: h } = encodeRecord(
+      {
+        key: Buffer.from("k"),
+        value: Buffer.from("v"),
+        timestamp: 7,
+        headers: [{ key: "clé", value: Buffer.from("ü") }],
+      },
+      "none",
+      "p-0-1",
+    );
+    const read = MsgHdrsImpl.decode((h as WireHeaders).encode());
+    expect(JSON.parse(read.get("h"))).toEqual([["clé", Buffer.from("ü").toString("base64")]]);
+    expect([read.get("Nats-Msg-Id"), read.get("t"), read.get("k")]).toEqual(["p-0-1", "7", "aw=="]);
   });
 });

@@ -16,6 +16,11 @@ export function checkedHeaderLine(name: string, value: string): string {
   return headerLine(name, value);
 }
 
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
 /**
  * A message's headers written once in their wire form (`NATS/1.0`, `Name: value` lines, a
  * blank line), for messages that are only published. The client's `headers()` keeps a map,
@@ -28,12 +33,14 @@ export class WireHeaders implements MsgHdrs {
 
   private constructor(private readonly wire: Uint8Array) {}
 
-  /** Headers from `Name: value\r\n` lines (see `headerLine`). */
-  static of(lines: string): WireHeaders {
+  /**
+   * Headers from `Name: value\r\n` lines (see `headerLine`); `ascii` says the caller knows
+   * every character is ASCII (written as it is), otherwise the text is looked at and written as
+   * UTF-8 if it must be.
+   */
+  static of(lines: string, ascii = false): WireHeaders {
     const text = `${HEADER_LINE}${lines}\r\n`;
-    let ascii = true;
-    for (let i = 0; ascii && i < text.length; i++) ascii = text.charCodeAt(i) < 0x80;
-    return new WireHeaders(Buffer.from(text, ascii ? "latin1" : "utf8"));
+    return new WireHeaders(Buffer.from(text, ascii || isAscii(text) ? "latin1" : "utf8"));
   }
 
   /** What the client's publish writes (it asks its headers for `encode()`). */
