@@ -3,32 +3,79 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 
-/** The nats-server binary the integration tests start (Debian's package puts it here). */
-export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
+/**
+ * How the servers flush JetStream writes to disk: on their timer (every 2 minutes, nats-server's
+ * default) or before acknowledging every write (`sync_interval: always`, nats-server 2.10+).
+ */
+export type NatsFlush = "default" | "always";
+
+/** Where scripts/install-nats-server.sh puts nats-server 2.10 (git ignores it). */
+const CACHED_NATS_SERVER = fileURLToPath(
+  new URL("../../../../.cache/nats-server-2.10/nats-server", import.meta.url),
+);
+
+/**
+ * The nats-server binary the test clusters run: `NATS_SERVER_BIN`, else the 2.10 one
+ * scripts/install-nats-server.sh fetches, else Debian's package (2.9 on bookworm).
+ */
+export const NATS_SERVER_BIN =
+  process.env.NATS_SERVER_BIN ??
+  (existsSync(CACHED_NATS_SERVER) ? CACHED_NATS_SERVER : "/usr/sbin/nats-server");
 
 /** The single JetStream server these machines run. */
 export const LOCAL_NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 
-/** Why NATS tests cannot run here, or undefined when they can. */
-export function natsServerMissing(): string | undefined {
-  if (!existsSync(NATS_SERVER_BIN)) return `no nats-server binary at ${NATS_SERVER_BIN}`;
-  return undefined;
-}
+const INSTALL_HINT = "scripts/install-nats-server.sh fetches nats-server 2.10";
 
-/** The server's version, e.g. [2, 9, 10]. */
+let version: number[] | undefined;
+
+/** The server's version, e.g. [2, 10, 27]. */
 export function natsServerVersion(): number[] {
+  if (version !== undefined) return version;
   const out = execFileSync(NATS_SERVER_BIN, ["--version"], { encoding: "utf8" });
   const match = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
-  return match === null ? [0, 0, 0] : match.slice(1).map(Number);
+  version = match === null ? [0, 0, 0] : match.slice(1).map(Number);
+  return version;
 }
 
 /** `sync_interval` (fsync policy) exists from nats-server 2.10 on. */
 export function supportsSyncAlways(): boolean {
   const [major = 0, minor = 0] = natsServerVersion();
   return major > 2 || (major === 2 && minor >= 10);
+}
+
+/** Why this binary cannot flush every write, or undefined when it can. */
+function syncAlwaysMissing(): string | undefined {
+  if (supportsSyncAlways()) return undefined;
+  return `nats-server ${natsServerVersion().join(".")} at ${NATS_SERVER_BIN} has no sync_interval (2.10+); ${INSTALL_HINT}`;
+}
+
+/**
+ * Why NATS tests cannot run here, or undefined when they can. Under `CI=true` a binary without
+ * `sync_interval: always` counts as missing: the durability tests must run against it there.
+ */
+export function natsServerMissing(): string | undefined {
+  if (!existsSync(NATS_SERVER_BIN)) return `no nats-server binary at ${NATS_SERVER_BIN}; ${INSTALL_HINT}`;
+  if (process.env.CI === "true") return syncAlwaysMissing();
+  return undefined;
+}
+
+/**
+ * The flush the tests' clusters run: every write where the binary can, else (outside CI only)
+ * the servers' timer.
+ */
+export function testFlush(): NatsFlush {
+  return process.env.CI === "true" || supportsSyncAlways() ? "always" : "default";
+}
+
+/** Said beside the tests when their servers flush on the timer only, or undefined. */
+export function timerFlushNote(): string | undefined {
+  if (testFlush() === "always") return undefined;
+  return `servers flush on their 2-minute timer, not every write: ${syncAlwaysMissing()}`;
 }
 
 async function freePort(): Promise<number> {
@@ -47,27 +94,44 @@ interface Node {
   readonly name: string;
   readonly clientPort: number;
   readonly routePort: number;
+  readonly monitorPort: number;
   readonly config: string;
   process: ChildProcess | undefined;
 }
 
+/** What a server's monitoring endpoint `/jsz` says of its JetStream configuration. */
+export interface JetStreamConfigReport {
+  /** `sync_interval: always`: every write flushed before it is acknowledged. */
+  readonly sync_always?: boolean;
+  /** The flush timer, in nanoseconds. */
+  readonly sync_interval?: number;
+  readonly store_dir: string;
+}
+
 /**
  * A JetStream cluster of `size` nats-server processes on loopback, each with its own temporary
- * store (removed by `stop`). Servers flush every write (`sync_interval: always`) where the
- * binary supports it; `syncAlways` says whether it did.
+ * store (removed by `stop`) and monitoring endpoint. `flush` says when the servers write to
+ * disk; `start` checks that every node reports it.
  */
 export class NatsCluster {
-  readonly syncAlways = supportsSyncAlways();
-
   private constructor(
     private readonly dir: string,
     private readonly nodes: Node[],
+    readonly flush: NatsFlush,
   ) {}
 
-  static async start(size = 3): Promise<NatsCluster> {
+  /** Starts `size` nodes flushing as `flush` says (by default, as `testFlush()` says). */
+  static async start(size = 3, chosenFlush?: NatsFlush): Promise<NatsCluster> {
+    const flush = chosenFlush ?? testFlush();
+    if (flush === "always") {
+      const missing = syncAlwaysMissing();
+      if (missing !== undefined) throw new Error(`cannot flush every write: ${missing}`);
+    } else if (chosenFlush === undefined) {
+      console.warn(`NATS test cluster: ${timerFlushNote()}`);
+    }
     const dir = mkdtempSync(join(tmpdir(), "sluice-nats-"));
     const ports: number[] = [];
-    while (ports.length < size * 2) {
+    while (ports.length < size * 3) {
       const port = await freePort();
       if (!ports.includes(port)) ports.push(port);
     }
@@ -76,13 +140,14 @@ export class NatsCluster {
       const name = `n${i + 1}`;
       nodes.push({
         name,
-        clientPort: ports[2 * i]!,
-        routePort: ports[2 * i + 1]!,
+        clientPort: ports[3 * i]!,
+        routePort: ports[3 * i + 1]!,
+        monitorPort: ports[3 * i + 2]!,
         config: join(dir, `${name}.conf`),
         process: undefined,
       });
     }
-    const cluster = new NatsCluster(dir, nodes);
+    const cluster = new NatsCluster(dir, nodes, flush);
     for (const node of nodes) {
       const routes = nodes
         .filter((n) => n !== node)
@@ -92,11 +157,12 @@ export class NatsCluster {
         [
           `server_name: ${node.name}`,
           `listen: 127.0.0.1:${node.clientPort}`,
+          `http: 127.0.0.1:${node.monitorPort}`,
           // Room for a 1 MiB message with its attributes in one entry.
           `max_payload: 4MB`,
           `jetstream {`,
           `  store_dir: "${join(dir, node.name)}"`,
-          cluster.syncAlways ? `  sync_interval: always` : ``,
+          flush === "always" ? `  sync_interval: always` : ``,
           `}`,
           `cluster {`,
           `  name: sluice-test`,
@@ -109,11 +175,21 @@ export class NatsCluster {
     try {
       for (let i = 0; i < size; i++) cluster.startNode(i);
       await cluster.ready();
+      await cluster.checkFlush();
     } catch (error) {
       await cluster.stop();
       throw error;
     }
     return cluster;
+  }
+
+  /** What nats-server this cluster runs and how it flushes, in words. */
+  describe(): string {
+    const how =
+      this.flush === "always"
+        ? "flushing every write (sync_interval: always)"
+        : "flushing on the servers' 2-minute timer";
+    return `${this.nodes.length}-node loopback JetStream cluster of nats-server ${natsServerVersion().join(".")}, ${how}`;
   }
 
   /** Client URLs of every node, as one comma-separated server list. */
@@ -223,6 +299,30 @@ export class NatsCluster {
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
       }
+    }
+  }
+
+  /** The monitoring endpoint of node `index` (`/varz`, `/jsz`, …). */
+  monitorUrlOf(index: number): string {
+    return `http://127.0.0.1:${this.nodes[index]!.monitorPort}`;
+  }
+
+  /** Node `index`'s JetStream configuration, as its monitoring endpoint reports it. */
+  async jetStreamConfig(index: number): Promise<JetStreamConfigReport> {
+    const response = await fetch(`${this.monitorUrlOf(index)}/jsz`);
+    if (!response.ok) throw new Error(`/jsz of node ${index}: HTTP ${response.status}`);
+    return ((await response.json()) as { config: JetStreamConfigReport }).config;
+  }
+
+  /** Fails unless every running node reports the flush this cluster was started with. */
+  private async checkFlush(): Promise<void> {
+    for (const [i, node] of this.nodes.entries()) {
+      if (node.process === undefined) continue;
+      const syncAlways = (await this.jetStreamConfig(i)).sync_always === true;
+      if (syncAlways !== (this.flush === "always"))
+        throw new Error(
+          `nats cluster node ${node.name} reports sync_always ${syncAlways}, expected flush "${this.flush}"`,
+        );
     }
   }
 
