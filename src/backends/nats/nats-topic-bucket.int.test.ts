@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEFAULT_TOPIC_CONFIG } from "../../messaging/topics/topic-config.js";
 import { NatsGroupStore } from "./nats-group-store.js";
 import { NatsTopicCatalog, type NatsTopicDefinition } from "./nats-topic-catalog.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { NatsCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
@@ -81,7 +82,10 @@ describeWithNats("NATS topic bucket listings", () => {
     } finally {
       reader.close();
       writer.close();
-      await new Kvm(jetstream(writerNc)).open(bucket).then((kv) => kv.destroy());
+      // A server just resumed may answer "temporarily unavailable" for a moment.
+      await retryWhileUnavailable(() =>
+        new Kvm(jetstream(writerNc)).open(bucket).then((kv) => kv.destroy()),
+      );
       await Promise.all([readerNc.close(), writerNc.close()]);
     }
   }
