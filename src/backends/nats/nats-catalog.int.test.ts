@@ -71,6 +71,7 @@ describeWithNats("NATS queue catalog reads", () => {
         expect((await read).definitions.map((d) => d.name)).toEqual(["kept"]);
       } finally {
         cluster.resume(lagging);
+        await cluster.metaCaughtUp();
       }
     } finally {
       reader.catalog.close();

@@ -78,6 +78,7 @@ describeWithNats("NATS topic bucket listings", () => {
         return await listed;
       } finally {
         cluster.resume(lagging);
+        await cluster.metaCaughtUp();
       }
     } finally {
       reader.close();

@@ -47,10 +47,14 @@ export class NatsTopicCatalog {
     const catalog = new NatsTopicCatalog(kv, jsm, bucket);
     // Watch first, then load: a change made in between is seen by one or the other, and the
     // revision decides which is newer.
-    const updates = await kv.watch({
-      key: `${TOPIC_PREFIX}>`,
-      include: KvWatchInclude.UpdatesOnly,
-    });
+    // The bucket exists (created above), but a server that has not applied its creation yet
+    // may answer the watch's consumer "stream not found".
+    const updates = await retryWhileUnavailable(
+      () => kv.watch({ key: `${TOPIC_PREFIX}>`, include: KvWatchInclude.UpdatesOnly }),
+      10_000,
+      250,
+      true,
+    );
     catalog.watching = updates;
     void (async () => {
       for await (const entry of updates) catalog.apply(entry);

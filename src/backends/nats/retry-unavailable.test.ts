@@ -36,6 +36,12 @@ describe("retryWhileUnavailable", () => {
     expect(call.calls).toBe(1);
   });
 
+  it("calls again on stream not found only for a stream just created", async () => {
+    const call = failing([notFound()]);
+    await expect(retryWhileUnavailable(call, 1000, 1, true)).resolves.toBe("done");
+    expect(call.calls).toBe(2);
+  });
+
   it("gives up after its time with the last error", async () => {
     const call = failing(Array.from({ length: 1000 }, unavailable));
     await expect(retryWhileUnavailable(call, 50, 10)).rejects.toThrow("temporarily unavailable");

@@ -1,4 +1,4 @@
-import { JetStreamApiError } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 
 /**
  * JetStream's 503 "JetStream system temporarily unavailable": nats-server 2.10 gives it to API
@@ -10,21 +10,30 @@ export function isTemporarilyUnavailable(error: unknown): boolean {
   return error instanceof JetStreamApiError && error.status === 503;
 }
 
+/** "stream not found", which a server that has not applied a stream's creation yet answers. */
+function isStreamNotFound(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
+}
+
 /**
- * Runs `call` again while JetStream answers "temporarily unavailable", for up to `timeoutMs`.
- * Only for calls that may be repeated: reads, and creates that find what an earlier one made.
+ * Runs `call` again while JetStream answers "temporarily unavailable" (and, with
+ * `streamJustCreated`, "stream not found"), for up to `timeoutMs`. Only for calls that may be
+ * repeated: reads, and creates that find what an earlier one made.
  */
 export async function retryWhileUnavailable<T>(
   call: () => Promise<T>,
   timeoutMs = 10_000,
   pauseMs = 250,
+  streamJustCreated = false,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await call();
     } catch (error) {
-      if (!isTemporarilyUnavailable(error) || Date.now() + pauseMs > deadline) throw error;
+      const transient =
+        isTemporarilyUnavailable(error) || (streamJustCreated && isStreamNotFound(error));
+      if (!transient || Date.now() + pauseMs > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }

@@ -109,6 +109,12 @@ export interface JetStreamConfigReport {
   readonly store_dir: string;
 }
 
+/** What `/jsz` says of the meta group (the leader lists the others). */
+interface MetaClusterReport {
+  readonly leader?: string;
+  readonly replicas?: readonly { readonly name: string; readonly current: boolean }[];
+}
+
 /**
  * A JetStream cluster of `size` nats-server processes on loopback, each with its own temporary
  * store (removed by `stop`) and monitoring endpoint. `flush` says when the servers write to
@@ -334,6 +340,36 @@ export class NatsCluster {
     const response = await fetch(`${this.monitorUrlOf(index)}/jsz`);
     if (!response.ok) throw new Error(`/jsz of node ${index}: HTTP ${response.status}`);
     return ((await response.json()) as { config: JetStreamConfigReport }).config;
+  }
+
+  /**
+   * Waits until every running node names the same meta leader and that leader counts every
+   * other running node current: after a pause, a resumed node may answer requests wrongly
+   * (a stream just made "not found", JetStream "temporarily unavailable") until it has caught up.
+   */
+  async metaCaughtUp(timeoutMs = 20_000): Promise<void> {
+    const running = this.nodes.flatMap((n, i) => (n.process === undefined ? [] : [i]));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const metas = await Promise.all(
+        running.map(async (i) => {
+          const response = await fetch(`${this.monitorUrlOf(i)}/jsz`).catch(() => undefined);
+          if (response?.ok !== true) return undefined;
+          return ((await response.json()) as { meta_cluster?: MetaClusterReport }).meta_cluster;
+        }),
+      );
+      const leader = metas[0]?.leader;
+      const leaderMeta = metas[running.findIndex((i) => this.nodes[i]!.name === leader)];
+      const current = leaderMeta?.replicas?.filter((r) => r.current).length ?? -1;
+      if (
+        leader !== undefined &&
+        metas.every((m) => m?.leader === leader) &&
+        current === running.length - 1
+      )
+        return;
+      if (Date.now() > deadline) throw new Error("nats cluster meta layer did not catch up");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   /** Fails unless every running node reports the flush this cluster was started with. */
