@@ -6,6 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       ".ci/",
+      ".cache/",
       "dist/",
       "node_modules/",
       "reports/",

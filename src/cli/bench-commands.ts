@@ -3,6 +3,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import { emitJson } from "../observability/bench-report.js";
 import type { QueueBenchPhase } from "../messaging/queues/queue.bench.js";
 import { type FsyncMode, fsyncMode, nonNegativeInt, positiveInt } from "./option-parsers.js";
+import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
+import { withNatsClusterOption, withNatsServers } from "./nats-bench-cluster.js";
 
 function rateList(value: string): number[] {
   return value.split(",").map((part) => {
@@ -177,9 +179,9 @@ export function registerBenchCommands(program: Command): void {
       );
     });
 
-  withCommonOptions(bench.command("queue"))
+  withNatsClusterOption(withCommonOptions(bench.command("queue")))
     .description(
-      "send -> receive -> delete through embedded SQS-semantics queues (with --messaging nats://…: through the queues on NATS JetStream, beside a plain JetStream client)",
+      "send -> receive -> delete through embedded SQS-semantics queues (with --messaging nats://… or --nats-cluster: through the queues on NATS JetStream, beside a plain JetStream client)",
     )
     .option("--messaging <url>", "NATS servers: run the NATS JetStream comparison instead")
     .option("--replicas <n>", "with --messaging: stream replicas", positiveInt, 1)
@@ -239,19 +241,22 @@ export function registerBenchCommands(program: Command): void {
           fsync: FsyncMode;
           progress: boolean;
           messaging?: string;
+          natsCluster?: NatsFlush;
           replicas: number;
           rounds: number;
         },
         command: Command,
       ) => {
-        if (opts.messaging !== undefined) {
+        if (opts.messaging !== undefined || opts.natsCluster !== undefined) {
           // 200,000 messages at JetStream's ~1,000 receives/s would take minutes per run.
           const given = command.getOptionValueSource("numMessages") === "cli";
-          await runNatsQueueComparison({
-            ...opts,
-            messaging: opts.messaging,
-            numMessages: given ? opts.numMessages : 20_000,
-          });
+          await withNatsServers(opts, (servers) =>
+            runNatsQueueComparison({
+              ...opts,
+              messaging: servers,
+              numMessages: given ? opts.numMessages : 20_000,
+            }),
+          );
           return;
         }
         await repeat(

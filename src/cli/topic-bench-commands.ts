@@ -5,6 +5,8 @@ import type { TuneGrid } from "../messaging/topics/tune-perf.bench.js";
 import { PeakRss, emitJson, machineInfo } from "../observability/bench-report.js";
 import { fsyncMode, positiveInt } from "./option-parsers.js";
 import { median } from "./bench-commands.js";
+import { withNatsClusterOption, withNatsServers } from "./nats-bench-cluster.js";
+import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
 import type { NatsProduceBenchResult } from "../backends/nats/nats-produce.bench.js";
 import type { CompressionType } from "../messaging/topics/topic-producer.js";
 
@@ -129,8 +131,7 @@ export function registerTopicBenchCommands(program: Command): void {
   const bench = program.commands.find((c) => c.name() === "bench");
   if (bench === undefined) throw new Error("register the bench command first");
 
-  bench
-    .command("produce")
+  withNatsClusterOption(bench.command("produce"))
     .description("kafka-producer-perf-test against an embedded topic")
     .option("--topic <name>", "topic name (created in a temporary data directory)", "perf-test")
     .option("--num-records <n>", "records to send", positiveInt, 1_000_000)
@@ -162,6 +163,7 @@ export function registerTopicBenchCommands(program: Command): void {
           partitions: number;
           fsync: "always" | "interval" | "never";
           messaging?: string;
+          natsCluster?: NatsFlush;
           replicas: number;
           runs: number;
           json: boolean;
@@ -169,14 +171,16 @@ export function registerTopicBenchCommands(program: Command): void {
         },
         command: Command,
       ) => {
-        if (opts.messaging !== undefined) {
-          await natsProduceComparison({
-            ...opts,
-            messaging: opts.messaging,
-            // The comparison's own default count, unless one was given.
-            numRecords:
-              command.getOptionValueSource("numRecords") === "cli" ? opts.numRecords : undefined,
-          });
+        if (opts.messaging !== undefined || opts.natsCluster !== undefined) {
+          await withNatsServers(opts, (servers) =>
+            natsProduceComparison({
+              ...opts,
+              messaging: servers,
+              // The comparison's own default count, unless one was given.
+              numRecords:
+                command.getOptionValueSource("numRecords") === "cli" ? opts.numRecords : undefined,
+            }),
+          );
           return;
         }
         const { runProducePerf } = await import("../messaging/topics/perf-test.bench.js");

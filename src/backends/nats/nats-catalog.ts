@@ -5,6 +5,7 @@ import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
 import { RECEIPT_KEY_BYTES, newReceiptKey } from "../../messaging/queues/receipt-handle.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** A change another process made to the catalog. */
 export type CatalogChange =
@@ -46,24 +47,32 @@ export class NatsCatalog {
     receiptKey: Buffer;
   }> {
     // No direct gets: any replica answers those, a follower too, from what it has applied.
-    const kv = await new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false });
-    const catalog = new NatsCatalog(kv, await js.jetstreamManager(), bucket, namespace);
-    const receiptKey = await catalog.receiptKey();
+    // Every step may be repeated, so each waits out a server that is briefly "unavailable".
+    const kv = await retryWhileUnavailable(() =>
+      new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
+    );
+    const jsm = await retryWhileUnavailable(() => js.jetstreamManager());
+    const catalog = new NatsCatalog(kv, jsm, bucket, namespace);
+    const receiptKey = await retryWhileUnavailable(() => catalog.receiptKey());
     const { definitions, tasks } = await catalog.readAll();
     return { catalog, definitions, tasks, receiptKey };
   }
 
   /** Every queue and move task of the namespace, as the bucket's leader has them now. */
   async readAll(): Promise<{ definitions: QueueDefinition[]; tasks: MoveTaskRecord[] }> {
-    const definitions: QueueDefinition[] = [];
-    const tasks: MoveTaskRecord[] = [];
-    for (const key of await bucketKeys(this.jsm, this.bucket, `${this.namespace}.>`)) {
-      const entry = await this.kv.get(key);
-      if (entry === null || entry.operation !== "PUT") continue;
-      if (key.startsWith(this.queuePrefix)) definitions.push(parse<QueueDefinition>(entry, "uid"));
-      else if (key.startsWith(this.taskPrefix)) tasks.push(parse<MoveTaskRecord>(entry, "handle"));
-    }
-    return { definitions, tasks };
+    return retryWhileUnavailable(async () => {
+      const definitions: QueueDefinition[] = [];
+      const tasks: MoveTaskRecord[] = [];
+      for (const key of await bucketKeys(this.jsm, this.bucket, `${this.namespace}.>`)) {
+        const entry = await this.kv.get(key);
+        if (entry === null || entry.operation !== "PUT") continue;
+        if (key.startsWith(this.queuePrefix))
+          definitions.push(parse<QueueDefinition>(entry, "uid"));
+        else if (key.startsWith(this.taskPrefix))
+          tasks.push(parse<MoveTaskRecord>(entry, "handle"));
+      }
+      return { definitions, tasks };
+    });
   }
 
   /**

@@ -3,6 +3,7 @@ import type { KV, KvEntry } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { type GroupRecord, emptyGroup } from "./nats-group-record.js";
 
 const GROUP_PREFIX = "group.";
@@ -89,12 +90,14 @@ export class NatsGroupStore {
    * is a message too), so each value is read (from the leader: no direct gets) and checked.
    */
   async groupIds(): Promise<string[]> {
-    const ids: string[] = [];
-    for (const key of await bucketKeys(this.jsm, this.bucket, `${GROUP_PREFIX}>`)) {
-      const entry = await this.kv.get(key);
-      if (entry !== null && entry.operation === "PUT") ids.push(groupIdOf(key));
-    }
-    return ids.sort();
+    return retryWhileUnavailable(async () => {
+      const ids: string[] = [];
+      for (const key of await bucketKeys(this.jsm, this.bucket, `${GROUP_PREFIX}>`)) {
+        const entry = await this.kv.get(key);
+        if (entry !== null && entry.operation === "PUT") ids.push(groupIdOf(key));
+      }
+      return ids.sort();
+    });
   }
 }
 

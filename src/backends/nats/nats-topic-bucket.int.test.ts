@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEFAULT_TOPIC_CONFIG } from "../../messaging/topics/topic-config.js";
 import { NatsGroupStore } from "./nats-group-store.js";
 import { NatsTopicCatalog, type NatsTopicDefinition } from "./nats-topic-catalog.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { NatsCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
@@ -32,7 +33,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 describeWithNats("NATS topic bucket listings", () => {
   let cluster: NatsCluster;
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    // Read consistency, not durability: the servers flush on their timer, as flushing each of
+    // the backlog's thousands of writes made this file take over a minute.
+    cluster = await NatsCluster.start(3, "default");
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -77,11 +80,15 @@ describeWithNats("NATS topic bucket listings", () => {
         return await listed;
       } finally {
         cluster.resume(lagging);
+        await cluster.metaCaughtUp();
       }
     } finally {
       reader.close();
       writer.close();
-      await new Kvm(jetstream(writerNc)).open(bucket).then((kv) => kv.destroy());
+      // A server just resumed may answer "temporarily unavailable" for a moment.
+      await retryWhileUnavailable(() =>
+        new Kvm(jetstream(writerNc)).open(bucket).then((kv) => kv.destroy()),
+      );
       await Promise.all([readerNc.close(), writerNc.close()]);
     }
   }

@@ -3,6 +3,7 @@ import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** A topic as the catalog keeps it. `uid` is new for every incarnation of the name. */
 export interface NatsTopicDefinition {
@@ -37,24 +38,38 @@ export class NatsTopicCatalog {
   ): Promise<NatsTopicCatalog> {
     // No direct gets: with replicas a follower may answer one, and a group member reading its
     // own join back from a follower that has not applied it yet would think itself gone.
-    const kv = await new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false });
-    const catalog = new NatsTopicCatalog(kv, await js.jetstreamManager(), bucket);
+    // The create and the reads below may be repeated: each waits out a server that is briefly
+    // "unavailable".
+    const kv = await retryWhileUnavailable(() =>
+      new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
+    );
+    const jsm = await retryWhileUnavailable(() => js.jetstreamManager());
+    const catalog = new NatsTopicCatalog(kv, jsm, bucket);
     // Watch first, then load: a change made in between is seen by one or the other, and the
     // revision decides which is newer.
-    const updates = await kv.watch({
-      key: `${TOPIC_PREFIX}>`,
-      include: KvWatchInclude.UpdatesOnly,
-    });
+    // The bucket exists (created above), but a server that has not applied its creation yet
+    // may answer the watch's consumer "stream not found".
+    const updates = await retryWhileUnavailable(
+      () => kv.watch({ key: `${TOPIC_PREFIX}>`, include: KvWatchInclude.UpdatesOnly }),
+      10_000,
+      250,
+      true,
+    );
     catalog.watching = updates;
     void (async () => {
       for await (const entry of updates) catalog.apply(entry);
     })().catch(() => undefined); // a closed connection ends the watch
     // The keys as the bucket's leader has them: the client's `kv.keys()` reads through a
     // consumer that may sit on a follower, which can miss a topic created a moment ago.
-    for (const key of await bucketKeys(catalog.jsm, bucket, `${TOPIC_PREFIX}>`)) {
-      const entry = await kv.get(key);
-      if (entry !== null) catalog.apply(entry);
-    }
+    const entries = await retryWhileUnavailable(async () => {
+      const found: KvEntry[] = [];
+      for (const key of await bucketKeys(catalog.jsm, bucket, `${TOPIC_PREFIX}>`)) {
+        const entry = await kv.get(key);
+        if (entry !== null) found.push(entry);
+      }
+      return found;
+    });
+    for (const entry of entries) catalog.apply(entry);
     return catalog;
   }
 

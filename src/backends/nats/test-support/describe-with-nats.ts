@@ -1,14 +1,17 @@
 import { describe, it } from "vitest";
-import { natsServerMissing } from "./nats-cluster.js";
+import { natsServerMissing, timerFlushNote } from "./nats-cluster.js";
 
 /**
  * A describe block of tests that need nats-server: skipped with the reason when it is absent,
- * except under `CI=true`, where its absence is a failing test.
+ * except under `CI=true`, where its absence (or a server that cannot flush every write) is a
+ * failing test. Outside CI, a title says so when the servers flush on their timer only.
  */
 export function describeWithNats(title: string, body: () => void): void {
   const missing = natsServerMissing();
-  if (missing === undefined) describe(title, body);
-  else if (process.env.CI === "true")
+  if (missing === undefined) {
+    const note = timerFlushNote();
+    describe(note === undefined ? title : `${title} (${note})`, body);
+  } else if (process.env.CI === "true")
     it(`${title}: needs nats-server under CI`, () => {
       throw new Error(`NATS integration tests cannot run: ${missing}`);
     });

@@ -1,0 +1,51 @@
+import { JetStreamApiError } from "@nats-io/jetstream";
+import { describe, expect, it } from "vitest";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
+
+const unavailable = () =>
+  new JetStreamApiError({
+    code: 503,
+    err_code: 10008,
+    description: "JetStream system temporarily unavailable",
+  });
+const notFound = () =>
+  new JetStreamApiError({ code: 404, err_code: 10059, description: "stream not found" });
+
+/** A call that throws `errors` in turn, then answers "done"; counts its calls. */
+function failing(errors: Error[]) {
+  const call = async (): Promise<string> => {
+    call.calls++;
+    const error = errors.shift();
+    if (error !== undefined) throw error;
+    return "done";
+  };
+  call.calls = 0;
+  return call;
+}
+
+describe("retryWhileUnavailable", () => {
+  it("calls again while JetStream is temporarily unavailable", async () => {
+    const call = failing([unavailable(), unavailable()]);
+    await expect(retryWhileUnavailable(call, 1000, 1)).resolves.toBe("done");
+    expect(call.calls).toBe(3);
+  });
+
+  it("passes any other error on at once", async () => {
+    const call = failing([notFound()]);
+    await expect(retryWhileUnavailable(call, 1000, 1)).rejects.toThrow("stream not found");
+    expect(call.calls).toBe(1);
+  });
+
+  it("calls again on stream not found only for a stream just created", async () => {
+    const call = failing([notFound()]);
+    await expect(retryWhileUnavailable(call, 1000, 1, true)).resolves.toBe("done");
+    expect(call.calls).toBe(2);
+  });
+
+  it("gives up after its time with the last error", async () => {
+    const call = failing(Array.from({ length: 1000 }, unavailable));
+    await expect(retryWhileUnavailable(call, 50, 10)).rejects.toThrow("temporarily unavailable");
+    expect(call.calls).toBeGreaterThan(1);
+    expect(call.calls).toBeLessThan(10);
+  });
+});
