@@ -80,11 +80,13 @@ describe("matching events from JSON text", () => {
   it("tries first the key found at the same place before, and confirms it in place", () => {
     // One object after another at the same path, the keys at a place differing from the last
     // object's: a longer key that begins with it, a shorter one, the same key with escapes, a
-    // key with an escaped quote after the guessed text, a key no pattern names.
+    // key with an escaped quote after the guessed text, a key no pattern names; then objects
+    // that lack a key the last one had, where the key after it is tried.
     const guessed = indexOf({
       a: { n: { a: ["1"] } },
       ab: { n: { ab: ["1"] } },
       x: { n: { x: ["1"] } },
+      b: { n: { b: ["2"] } },
     });
     const texts = [
       '{"n":{"a":"1","x":"1"}}',
@@ -95,6 +97,13 @@ describe("matching events from JSON text", () => {
       '{"n":{"a\\"":"1","x":"2"}}',
       '{"n":{"b":"1","a":"1","x":"1"}}',
       '{"n":{"b":"1","ab":"1","a":"1"}}',
+      '{"n":{"a":"1","b":"2","x":"1"}}',
+      '{"n":{"a":"1","x":"1"}}',
+      '{"n":{"a":"1","b":"2","x":"1"}}',
+      '{"n":{"b":"2","x":"1"}}',
+      '{"n":{"a":"1","b":"2","x":"1"}}',
+      '{"n":{"a":"1","xy":"1","x":"1"}}',
+      '{"n":{"a":"1","b":"2","ab":"1"}}',
     ];
     for (const text of texts)
       expect(guessed.matchJson(text).sort(), text).toEqual(guessed.match(JSON.parse(text)).sort());

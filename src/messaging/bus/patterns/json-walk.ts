@@ -146,18 +146,22 @@ export class JsonWalk {
   private object(text: string, pos: number, at: PathNode): number {
     pos = skipSpace(text, pos + 1);
     if (text.charCodeAt(pos) === CLOSE_OBJECT) return pos + 1;
-    for (let index = 0; ; index++) {
+    // `place` counts the keys read, plus those of the last object here that this one lacks.
+    for (let place = 0; ; place++) {
       if (text.charCodeAt(pos) !== QUOTE) fail(pos);
       const start = pos + 1;
       let end: number;
       let child: PathNode | undefined;
       // Objects at one path mostly have the same keys in the same order: the key found at this
-      // place last time is tried first, by comparing its characters in place.
-      const guess = at.keyGuess(index);
-      if (guess !== undefined && isKeyAt(text, start, guess)) {
-        end = start + guess.length;
-        child = at.guessedChild(index);
+      // place last time is tried first, by comparing its characters in place, and then the one
+      // after it (this object lacks a key the last one had, such as an optional field).
+      const guess = at.keyGuess(place);
+      const next = guess === undefined || isKeyAt(text, start, guess) ? guess : at.keyGuess(++place);
+      if (next !== undefined && (next === guess || isKeyAt(text, start, next))) {
+        end = start + next.length;
+        child = at.guessedChild(place);
       } else {
+        if (next !== guess) place--;
         // The key's end and its hash in one pass; a key with escapes is decoded instead.
         end = start;
         let hash = 0;
@@ -169,7 +173,7 @@ export class JsonWalk {
         }
         if (k === QUOTE) {
           child = at.childAt(text, start, end, hash);
-          at.learnKey(index, text, start, end, child);
+          at.learnKey(place, text, start, end, child);
         } else {
           end = this.stringEnd(text, start);
           child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
