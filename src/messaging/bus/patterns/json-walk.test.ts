@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { valueAtPath } from "../json-path.js";
 import { parseEventPattern } from "./event-pattern.js";
 import { JsonWalk } from "./json-walk.js";
+import { PathNode } from "./path-node.js";
 import { PatternIndex } from "./pattern-index.js";
 
 function indexOf(patterns: Record<string, unknown>): PatternIndex<string> {
@@ -107,6 +108,40 @@ describe("matching events from JSON text", () => {
     ];
     for (const text of texts)
       expect(guessed.matchJson(text).sort(), text).toEqual(guessed.match(JSON.parse(text)).sort());
+  });
+
+  it("reads numbers as JSON.parse does, plain decimals of up to 15 digits by their digits", () => {
+    const root = new PathNode();
+    const n = new PathNode();
+    n.indexed = true;
+    root.children.set("n", n);
+    root.freeze();
+    const walk = new JsonWalk();
+    const digits = fc.string({
+      unit: fc.constantFrom(..."0123456789"),
+      minLength: 1,
+      maxLength: 18,
+    });
+    const decimal = fc
+      .tuple(fc.boolean(), digits, fc.option(digits))
+      .map(
+        ([minus, whole, fraction]) =>
+          `${minus ? "-" : ""}${whole.replace(/^0+(?=\d)/, "")}${fraction === null ? "" : `.${fraction}`}`,
+      );
+    const written = fc
+      .double({ noNaN: true, noDefaultInfinity: true })
+      .map((d) => JSON.stringify(d));
+    let epoch = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(decimal, written, fc.constantFrom("-0", "0.1", "9007199254740993")),
+        (token) => {
+          walk.walk(`{"n":${token}}`, root, ++epoch);
+          expect(Object.is(n.values[0], JSON.parse(token)), token).toBe(true);
+        },
+      ),
+      { numRuns: 20_000, seed: 22 },
+    );
   });
 
   it("refuses text that is not JSON with JSON.parse's SyntaxError", () => {
