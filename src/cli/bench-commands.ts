@@ -399,6 +399,12 @@ export function registerBenchCommands(program: Command): void {
       "sluice start in its own process: SQS via @aws-sdk/client-sqs (vs fauxqs and sqslite), REST produce, WebSocket consume, idle long polls",
     )
     .option("--num-messages <n>", "SQS messages", positiveInt, 100_000)
+    .option(
+      "--sqs-warmup <n>",
+      "SQS messages each leg moves untimed first, on its own queue (0: none)",
+      nonNegativeInt,
+      5_000,
+    )
     .option("--message-size <bytes>", "bytes per message body / record value", positiveInt, 100)
     .option("--producers <n>", "concurrent SDK producers (batches of 10)", positiveInt, 4)
     .option("--consumers <n>", "concurrent SDK consumers (batches of 10)", positiveInt, 4)
@@ -421,6 +427,7 @@ export function registerBenchCommands(program: Command): void {
           only?: "long-polls";
           profileDir?: string;
           numMessages: number;
+          sqsWarmup: number;
           messageSize: number;
           producers: number;
           consumers: number;
@@ -434,6 +441,7 @@ export function registerBenchCommands(program: Command): void {
       ) => {
         const options = {
           numMessages: opts.numMessages,
+          sqsWarmupMessages: opts.sqsWarmup,
           messageSize: opts.messageSize,
           producers: opts.producers,
           consumers: opts.consumers,

@@ -20,6 +20,12 @@ import {
 
 export interface ServerBenchOptions {
   readonly numMessages: number;
+  /**
+   * Messages each SQS leg sends, receives and deletes untimed before its timed run, on a queue
+   * of its own: the client's code warms up before any leg is timed, and each server warms up in
+   * its own leg (so the first leg no longer pays the SDK's warm-up for the others).
+   */
+  readonly sqsWarmupMessages: number;
   readonly messageSize: number;
   /** Concurrent SDK producers, each sending batches of 10. */
   readonly producers: number;
@@ -52,6 +58,11 @@ export interface SqsFigures {
    * two cores, the client's share bounds the rate no server can beat.
    */
   readonly clientCpuMsPer1kMessages: number;
+  /** Receive calls made, and how many of them came back empty: fuller receives, fewer calls. */
+  readonly receives: number;
+  readonly emptyReceives: number;
+  /** The untimed warm-up run before it, if any: how many messages it moved, and how fast. */
+  readonly warmup?: { readonly messages: number; readonly messagesPerSecond: number };
 }
 
 /** CPU time per record of a phase, in µs: the server process's and this one's (the client). */
@@ -340,6 +351,19 @@ function queryClient(endpoint: string): SqsClient {
 
 const STALL_MS = 15_000;
 
+/** A warm-up of `sqsWarmupMessages` (untimed, its figures dropped), then the timed workload. */
+async function warmSqsWorkload(
+  served: Served,
+  protocol: SqsProtocol,
+  options: ServerBenchOptions,
+): Promise<SqsFigures> {
+  if (options.sqsWarmupMessages === 0) return sqsWorkload(served, protocol, options);
+  const messages = options.sqsWarmupMessages;
+  const warmup = await sqsWorkload(served, protocol, { ...options, numMessages: messages });
+  const timed = await sqsWorkload(served, protocol, options);
+  return { ...timed, warmup: { messages, messagesPerSecond: warmup.messagesPerSecond } };
+}
+
 /** The SQS workload: producers send batches of 10, consumers receive 10 and delete them. */
 async function sqsWorkload(
   served: Served,
@@ -353,6 +377,8 @@ async function sqsWorkload(
     const latency = new LatencyHistogram();
     let toSend = options.numMessages;
     let deleted = 0;
+    let receives = 0;
+    let emptyReceives = 0;
     const cpuBefore = cpuMsOf(served.child.pid!);
     const clientCpuBefore = process.cpuUsage();
     const started = performance.now();
@@ -371,7 +397,9 @@ async function sqsWorkload(
     const consumer = async (): Promise<void> => {
       while (deleted < options.numMessages) {
         const messages = await sqs.receive(queueUrl);
+        receives++;
         if (messages.length === 0) {
+          emptyReceives++;
           // An emulator that loses messages would keep the consumers polling for ever.
           if (performance.now() - progressAt > STALL_MS)
             throw new Error(
@@ -403,6 +431,8 @@ async function sqsWorkload(
       serverCpuMsPer1kMessages:
         ((cpuMsOf(served.child.pid!) - cpuBefore) / options.numMessages) * 1000,
       clientCpuMsPer1kMessages: (clientCpu.user + clientCpu.system) / options.numMessages,
+      receives,
+      emptyReceives,
     };
   } finally {
     sqs.close();
@@ -726,7 +756,11 @@ export async function runLongPollBench(options: ServerBenchOptions): Promise<Lon
 const sqsLine = (f: SqsFigures): string =>
   `${Math.round(f.messagesPerSecond)} messages/s (batches of 10, send -> receive -> delete), ` +
   `e2e p50 ${f.endToEnd.p50Ms.toFixed(1)} ms, CPU per 1,000 messages: server ` +
-  `${f.serverCpuMsPer1kMessages.toFixed(0)} ms, client ${f.clientCpuMsPer1kMessages.toFixed(0)} ms`;
+  `${f.serverCpuMsPer1kMessages.toFixed(0)} ms, client ${f.clientCpuMsPer1kMessages.toFixed(0)} ms, ` +
+  `${f.receives} receives (${f.emptyReceives} empty)` +
+  (f.warmup === undefined
+    ? ""
+    : ` (after an untimed warm-up of ${f.warmup.messages} at ${Math.round(f.warmup.messagesPerSecond)}/s)`);
 
 /**
  * `sluice bench server`: `sluice start` in its own process, driven from this one: SQS through
@@ -751,9 +785,9 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
     let wsCpu: CpuPerItem;
     let floor: RequestFloor;
     try {
-      sqsSdk = await sqsWorkload(sluice, "json", options);
+      sqsSdk = await warmSqsWorkload(sluice, "json", options);
       say(`server sqs-sdk sluice: ${sqsLine(sqsSdk)}`);
-      sqsQuery = await sqsWorkload(sluice, "query", options);
+      sqsQuery = await warmSqsWorkload(sluice, "query", options);
       say(`server sqs-query sluice: ${sqsLine(sqsQuery)}`);
       const produced = await measuredCpu(sluice, options.restRecords, () =>
         restProduce(sluice.url, options),
@@ -796,7 +830,7 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
         const label = `server sqs-${protocol === "json" ? "sdk" : "query"} ${name}`;
         try {
           peer = await start();
-          const figures = await sqsWorkload(peer, protocol, options);
+          const figures = await warmSqsWorkload(peer, protocol, options);
           peers[name] = { ...figures, protocol };
           const ours = protocol === "json" ? sqsSdk : sqsQuery;
           ratios.push(ours.messagesPerSecond / figures.messagesPerSecond);

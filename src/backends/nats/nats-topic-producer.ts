@@ -22,7 +22,7 @@ import type {
 } from "../../messaging/topics/topic-producer.js";
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { encodeRecord, partitionAddress } from "./partition-stream.js";
-import { PipelinedPublisher } from "./pipelined-publisher.js";
+import { type OutgoingMessage, PipelinedPublisher } from "./pipelined-publisher.js";
 
 /** Why transactions are refused on this backend (also in docs/nats.md). */
 export const NO_TRANSACTIONS =
@@ -59,8 +59,10 @@ export class NatsTopicProducer implements TopicProducer {
   private readonly options: ReturnType<typeof resolveProducerOptions>;
   private readonly partitioner: Partitioner;
   private readonly recordContext: RecordContext;
-  private readonly batches = new Map<string, PendingBatch>();
-  private readonly sequences = new Map<string, number>();
+  /** Per topic, the batch gathering for each partition. */
+  private readonly batches = new Map<string, (PendingBatch | undefined)[]>();
+  /** Per topic, the next sequence of this producer for each partition. */
+  private readonly sequences = new Map<string, number[]>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly producerId = randomBytes(8).toString("hex");
   /** Sends waiting for a topic this process has not seen yet, in call order. */
@@ -98,66 +100,84 @@ export class NatsTopicProducer implements TopicProducer {
   }
 
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    return this.submit([record], false).then((r) => r[0]!);
+    return new Promise<RecordMetadata>((resolve, reject) =>
+      this.submit([record], false, (results) => resolve(results[0]!), reject),
+    );
   }
 
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
     if (!isList(records) || records.length === 0)
       return Promise.reject(invalidTopicInput("records", "a non-empty array of records", records));
-    return this.submit(records, true);
+    return new Promise<RecordMetadata[]>((resolve, reject) =>
+      this.submit(records, true, resolve, reject),
+    );
   }
 
-  private submit(records: readonly ProducerRecord[], batch: boolean): Promise<RecordMetadata[]> {
-    return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const sink: ResultSink = {
-        results: new Array<RecordMetadata>(records.length),
-        remaining: records.length,
-        failed: false,
-        resolve,
-        reject,
-      };
-      const place = (): void => {
-        try {
-          if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
-          // Check every record first, so a bad one fails the call before any is sent.
-          const prepared = records.map((r, i) =>
-            prepareRecord(r, batch ? `records[${i}].` : "", this.recordContext),
-          );
-          prepared.forEach((p, i) => this.place(p, sink, i));
-        } catch (error) {
-          reject(asError(error));
-        }
-      };
-      const unknown = records.filter(
-        (r) =>
-          r !== null &&
-          typeof r === "object" &&
-          typeof r.topic === "string" &&
-          this.catalog.get(r.topic) === undefined,
-      );
-      if (unknown.length === 0 && this.pendingLookups === 0) return place();
-      // A topic made by another process a moment ago: ask the bucket, keeping call order.
-      this.pendingLookups++;
-      this.lookups = this.lookups
-        .then(async () => {
-          for (const r of unknown) await this.catalog.fetch(r.topic).catch(() => undefined);
-        })
-        .then(place)
-        .finally(() => this.pendingLookups--);
-    });
+  private submit(
+    records: readonly ProducerRecord[],
+    batch: boolean,
+    resolve: (results: RecordMetadata[]) => void,
+    reject: (error: Error) => void,
+  ): void {
+    const sink: ResultSink = {
+      results: new Array<RecordMetadata>(records.length),
+      remaining: records.length,
+      failed: false,
+      resolve,
+      reject,
+    };
+    const unknown = this.unknownTopics(records);
+    if (unknown === undefined && this.pendingLookups === 0)
+      return this.placeAll(records, batch, sink);
+    // A topic made by another process a moment ago: ask the bucket, keeping call order.
+    this.pendingLookups++;
+    this.lookups = this.lookups
+      .then(async () => {
+        for (const topic of unknown ?? []) await this.catalog.fetch(topic).catch(() => undefined);
+      })
+      .then(() => this.placeAll(records, batch, sink))
+      .finally(() => this.pendingLookups--);
+  }
+
+  /** The topics of `records` this process has not seen yet, or undefined when it knows them all. */
+  private unknownTopics(records: readonly ProducerRecord[]): string[] | undefined {
+    let unknown: string[] | undefined;
+    for (const r of records)
+      if (
+        r !== null &&
+        typeof r === "object" &&
+        typeof r.topic === "string" &&
+        this.catalog.get(r.topic) === undefined
+      )
+        (unknown ??= []).push(r.topic);
+    return unknown;
+  }
+
+  private placeAll(records: readonly ProducerRecord[], batch: boolean, sink: ResultSink): void {
+    try {
+      if (this.closed) throw new TopicError("ILLEGAL_STATE", "the producer is closed");
+      // Check every record first, so a bad one fails the call before any is sent.
+      const prepared = new Array<PreparedRecord>(records.length);
+      for (let i = 0; i < records.length; i++)
+        prepared[i] = prepareRecord(records[i]!, batch ? `records[${i}].` : "", this.recordContext);
+      for (let i = 0; i < prepared.length; i++) this.place(prepared[i]!, sink, i);
+    } catch (error) {
+      sink.reject(asError(error));
+    }
   }
 
   private place(prepared: PreparedRecord, sink: ResultSink, slot: number): void {
     const { topic, partition, size } = prepared;
-    const key = `${topic}\u0000${partition}`;
-    let batch = this.batches.get(key);
+    let open = this.batches.get(topic);
+    if (open === undefined) this.batches.set(topic, (open = []));
+    let batch = open[partition];
     if (batch !== undefined && batch.bytes + size > this.options.batchSize && batch.bytes > 0) {
       this.dispatch(batch);
       batch = undefined;
     }
     if (batch === undefined) {
       batch = { topic, partition, records: [], sinks: [], slots: [], bytes: 0, timer: undefined };
-      this.batches.set(key, batch);
+      open[partition] = batch;
     }
     batch.records.push(prepared);
     batch.sinks.push(sink);
@@ -170,7 +190,7 @@ export class NatsTopicProducer implements TopicProducer {
       const release = keepProcessAlive();
       const timer = this.clock.setTimer(this.options.lingerMs, () => {
         release();
-        if (this.batches.get(key) === lingering) this.dispatch(lingering);
+        this.dispatch(lingering);
       });
       lingering.timer = {
         cancel: () => {
@@ -187,13 +207,20 @@ export class NatsTopicProducer implements TopicProducer {
     this.flushScheduled = true;
     queueMicrotask(() => {
       this.flushScheduled = false;
-      for (const batch of [...this.batches.values()]) this.dispatch(batch);
+      this.dispatchAll();
     });
   }
 
+  private dispatchAll(): void {
+    for (const open of this.batches.values())
+      for (const batch of open) if (batch !== undefined) this.dispatch(batch);
+  }
+
+  /** Publishes a batch (once: a batch already sent is left alone). */
   private dispatch(batch: PendingBatch): void {
-    const key = `${batch.topic}\u0000${batch.partition}`;
-    if (this.batches.get(key) === batch) this.batches.delete(key);
+    const open = this.batches.get(batch.topic);
+    if (open?.[batch.partition] !== batch) return;
+    open[batch.partition] = undefined;
     batch.timer?.cancel();
     this.partitioner.onBatchSent(batch.topic);
     const definition = this.catalog.get(batch.topic);
@@ -209,53 +236,51 @@ export class NatsTopicProducer implements TopicProducer {
       return;
     }
     const address = partitionAddress(this.namespace, definition, batch.partition);
-    const first = this.sequences.get(key) ?? 0;
-    this.sequences.set(key, first + batch.records.length);
-    // Published together: one connection keeps their order, so their offsets follow it.
-    const { idempotent, compression } = this.options;
-    const written = this.publisher
-      .publish(
-        address.subject,
-        batch.records.map((r, i) =>
-          encodeRecord(
-            r.input,
-            compression,
-            idempotent ? `${this.producerId}-${batch.partition}-${first + i}` : undefined,
-          ),
-        ),
-        idempotent,
-      )
-      .then((sequences) => sequences.map((s) => s - 1));
-    if (this.options.acks === 0) {
-      this.complete(batch, undefined);
+    const { idempotent, compression, acks } = this.options;
+    const messages = new Array<OutgoingMessage>(batch.records.length);
+    // Sequences of this producer per partition: the `Nats-Msg-Id` is the producer's id, the
+    // partition and this sequence.
+    let sequences = this.sequences.get(batch.topic);
+    if (sequences === undefined) this.sequences.set(batch.topic, (sequences = []));
+    const first = sequences[batch.partition] ?? 0;
+    sequences[batch.partition] = first + messages.length;
+    const idPrefix = `${this.producerId}-${batch.partition}-`;
+    for (let i = 0; i < messages.length; i++)
+      messages[i] = encodeRecord(
+        batch.records[i]!.input,
+        compression,
+        idempotent ? idPrefix + String(first + i) : undefined,
+      );
+    // Published together: one connection keeps their order, so their offsets follow it. Each
+    // record is answered when the stream has stored it, not when its whole batch has.
+    if (acks === 0) {
+      const written = this.publisher.publish(address.subject, messages, idempotent);
+      for (let i = 0; i < messages.length; i++) this.stored(batch, i, -1);
       this.track(written.catch(() => undefined));
       return;
     }
-    this.track(
-      written.then(
-        (offsets) => this.complete(batch, offsets),
-        (error: unknown) => this.fail(batch, translate(error, batch)),
-      ),
+    const written = this.publisher.publish(address.subject, messages, idempotent, (i, sequence) =>
+      this.stored(batch, i, sequence - 1),
     );
+    this.track(written.catch((error: unknown) => this.fail(batch, translate(error, batch))));
   }
 
-  private complete(batch: PendingBatch, offsets: number[] | undefined): void {
-    for (let i = 0; i < batch.records.length; i++) {
-      const sink = batch.sinks[i]!;
-      if (sink.failed) continue;
-      sink.results[batch.slots[i]!] = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: offsets === undefined ? -1 : offsets[i]!,
-        timestamp: batch.records[i]!.input.timestamp!,
-      };
-      if (--sink.remaining === 0) sink.resolve(sink.results);
-    }
+  /** Record `i` of the batch is stored at `offset` (-1 when not waited for, acks 0). */
+  private stored(batch: PendingBatch, i: number, offset: number): void {
+    const sink = batch.sinks[i]!;
+    if (sink.failed) return;
+    sink.results[batch.slots[i]!] = {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset,
+      timestamp: batch.records[i]!.input.timestamp!,
+    };
+    if (--sink.remaining === 0) sink.resolve(sink.results);
   }
 
   private fail(batch: PendingBatch, error: Error): void {
     for (const sink of batch.sinks) {
-      if (sink.failed) continue;
+      if (sink.failed || sink.remaining === 0) continue;
       sink.failed = true;
       sink.reject(error);
     }
@@ -268,7 +293,7 @@ export class NatsTopicProducer implements TopicProducer {
 
   async flush(): Promise<void> {
     await this.lookups;
-    for (const batch of [...this.batches.values()]) this.dispatch(batch);
+    this.dispatchAll();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 

@@ -80,6 +80,29 @@ describeWithNats("NATS JetStream topics", () => {
         await service.close();
       }
     });
+    it("a record is answered once stored, though a later one of its batch is refused", async () => {
+      const service = await openService(freshNamespace());
+      try {
+        // The producer checks key + value + headers against maxMessageBytes; the stream refuses
+        // what its headers' base64 makes longer than maxMessageBytes + 64 KiB.
+        await service.admin.createTopic({ name: "t", maxMessageBytes: 300_000 });
+        const producer = service.producer({ lingerMs: 60_000, batchSize: 1_000_000 });
+        const stored = producer.send({ topic: "t", partition: 0, value: "small" });
+        const refused = producer.send({
+          topic: "t",
+          partition: 0,
+          value: "big",
+          headers: [{ key: "h", value: Buffer.alloc(299_000, 1) }],
+        });
+        const outcome = expect(refused).rejects.toMatchObject({ kafkaError: "MESSAGE_TOO_LARGE" });
+        await producer.flush().catch(() => undefined);
+        await expect(stored).resolves.toMatchObject({ partition: 0, offset: 0 });
+        await outcome;
+        await producer.close();
+      } finally {
+        await service.close();
+      }
+    });
   });
 
   describe("several processes", () => {

@@ -7,7 +7,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { type MsgHdrs, headers as natsHeaders } from "@nats-io/transport-node";
+import type { MsgHdrs } from "@nats-io/transport-node";
 import {
   CompressionCodec,
   type CompressionName,
@@ -20,6 +20,7 @@ import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
 import { streamInfo } from "./nats-connection.js";
 import type { NatsTopicDefinition } from "./nats-topic-catalog.js";
+import { WireHeaders, headerLine } from "./wire-headers.js";
 
 /** The window in which a publish sent again with the same `Nats-Msg-Id` is stored once. */
 export const PRODUCER_DUPLICATE_WINDOW_MS = 2 * 60_000;
@@ -190,22 +191,25 @@ export function encodeRecord(
   compression: CompressionName,
   msgId: string | undefined,
 ): { payload: Uint8Array; headers: MsgHdrs } {
-  const h = natsHeaders();
-  if (msgId !== undefined) h.set("Nats-Msg-Id", msgId);
-  h.set("t", String(record.timestamp));
-  if (record.key !== null && record.key !== undefined) h.set("k", record.key.toString("base64"));
-  if (record.headers !== undefined && record.headers.length > 0)
-    h.set(
+  // Every value here is digits, hex, base64 or JSON text: none holds a line break, and only
+  // the JSON of record headers can hold more than ASCII.
+  let lines = msgId === undefined ? "" : headerLine("Nats-Msg-Id", msgId);
+  lines += headerLine("t", String(record.timestamp));
+  if (record.key !== null && record.key !== undefined)
+    lines += headerLine("k", record.key.toString("base64"));
+  const recordHeaders = record.headers?.length ? record.headers : undefined;
+  if (recordHeaders !== undefined)
+    lines += headerLine(
       "h",
-      JSON.stringify(record.headers.map((x) => [x.key, x.value?.toString("base64") ?? null])),
+      JSON.stringify(recordHeaders.map((x) => [x.key, x.value?.toString("base64") ?? null])),
     );
   let payload: Buffer = record.value ?? Buffer.alloc(0);
-  if (record.value === null || record.value === undefined) h.set("n", "1");
+  if (record.value === null || record.value === undefined) lines += headerLine("n", "1");
   else if (compression !== "none") {
     payload = codecByName(compression)!.compress(payload);
-    h.set("c", String(CompressionCodec[compression]));
+    lines += headerLine("c", String(CompressionCodec[compression]));
   }
-  return { payload, headers: h };
+  return { payload, headers: WireHeaders.of(lines, recordHeaders === undefined) };
 }
 
 const CODEC_NAMES = new Map<number, CompressionName>(

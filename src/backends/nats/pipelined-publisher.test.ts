@@ -1,7 +1,7 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { type NatsConnection, TimeoutError, headers } from "@nats-io/transport-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { PipelinedPublisher } from "./pipelined-publisher.js";
+import { PipelinedPublisher, storedSequence } from "./pipelined-publisher.js";
 
 interface Sent {
   readonly subject: string;
@@ -49,6 +49,23 @@ describe("PipelinedPublisher", () => {
     answer(sent[0]!.reply, { stream: "S", seq: 10 });
     answer(sent[1]!.reply, { stream: "S", seq: 11 });
     await expect(done).resolves.toEqual([10, 11, 12]);
+  });
+
+  it("tells of each message as it is stored, before the whole batch is", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const stored: Array<[number, number]> = [];
+    const done = publisher.publish("s", [message("a"), message("b")], true, (i, seq) =>
+      stored.push([i, seq]),
+    );
+    answer(sent[1]!.reply, { stream: "S", seq: 4 });
+    expect(stored).toEqual([[1, 4]]);
+    answer(sent[0]!.reply, { stream: "S", seq: 3 });
+    expect(stored).toEqual([
+      [1, 4],
+      [0, 3],
+    ]);
+    await expect(done).resolves.toEqual([3, 4]);
   });
 
   it("cancel fails the batches waiting on one subject and leaves the others", async () => {
@@ -132,5 +149,29 @@ describe("PipelinedPublisher", () => {
     const done = publisher.publish("s", [message("a")], true);
     publisher.close();
     await expect(done).rejects.toThrow(/closed/);
+  });
+});
+
+describe("storedSequence", () => {
+  const bytes = (text: string) => Buffer.from(text);
+
+  it("reads the sequence of a stored message's ack, first time or duplicate", () => {
+    expect(storedSequence(bytes('{"stream":"S_T_ab_0","seq":123456}'))).toBe(123456);
+    expect(storedSequence(bytes('{"stream":"S","seq":7,"duplicate":true}'))).toBe(7);
+    expect(storedSequence(bytes('{"stream":"S","domain":"hub","seq":9}'))).toBe(9);
+  });
+
+  it("leaves anything else to the JSON parser", () => {
+    const refusal =
+      '{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: \\"seq\\":3"}}';
+    expect(storedSequence(bytes(refusal))).toBeUndefined();
+    // A refusal can carry the stream's name and a zero sequence after its error.
+    const withSequence =
+      '{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"},"stream":"S","seq":0}';
+    expect(storedSequence(bytes(withSequence))).toBeUndefined();
+    expect(storedSequence(bytes('{"stream":"S"}'))).toBeUndefined();
+    expect(storedSequence(bytes('{"stream":"S","seq":}'))).toBeUndefined();
+    expect(storedSequence(bytes('{"stream":"S","seq":12x}'))).toBeUndefined();
+    expect(storedSequence(bytes(""))).toBeUndefined();
   });
 });

@@ -30,6 +30,7 @@ interface Batch {
   remaining: number;
   /** Sending again is safe only when every message carries a `Nats-Msg-Id`. */
   readonly retryable: boolean;
+  readonly onStored: ((index: number, sequence: number) => void) | undefined;
   readonly deadline: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Waiting a moment before sending again after "no responders". */
@@ -64,11 +65,13 @@ export class PipelinedPublisher {
   /**
    * Publishes `messages` in order to `subject`; resolves with each one's stream sequence.
    * `retryable` says every message has a `Nats-Msg-Id`, so sending one again stores it once.
+   * `onStored` hears of each message as the stream acknowledges it, before the whole batch is.
    */
   publish(
     subject: string,
     messages: readonly OutgoingMessage[],
     retryable: boolean,
+    onStored?: (index: number, sequence: number) => void,
   ): Promise<number[]> {
     if (messages.length === 0) return Promise.resolve([]);
     return new Promise<number[]>((resolve, reject) => {
@@ -79,6 +82,7 @@ export class PipelinedPublisher {
         sequences: new Array<number>(messages.length),
         remaining: messages.length,
         retryable,
+        onStored,
         deadline: performance.now() + PUBLISH_DEADLINE_MS,
         timer: undefined,
         backingOff: false,
@@ -146,10 +150,15 @@ export class PipelinedPublisher {
     // No stream leader to answer: an election, a stream being created or gone.
     if (m.data.length === 0 && m.headers?.code === 503)
       return this.unanswered(batch, new NoRespondersError(batch.subject));
-    const ack = JSON.parse(m.string()) as { seq?: number; error?: ApiError };
-    if (ack.error !== undefined) return this.settle(batch, new JetStreamApiError(ack.error));
+    let seq = storedSequence(m.data);
+    if (seq === undefined) {
+      const ack = JSON.parse(m.string()) as { seq?: number; error?: ApiError };
+      if (ack.error !== undefined) return this.settle(batch, new JetStreamApiError(ack.error));
+      seq = ack.seq!;
+    }
     this.waiting.delete(token);
-    batch.sequences[index] = ack.seq!;
+    batch.sequences[index] = seq;
+    batch.onStored?.(index, seq);
     if (--batch.remaining === 0) this.settle(batch, undefined);
   }
 
@@ -178,4 +187,36 @@ export class PipelinedPublisher {
     const batches = new Set([...this.waiting.values()].map((w) => w.batch));
     for (const batch of batches) this.settle(batch, new Error("the publisher is closed"));
   }
+}
+
+const STORED_ACK_START = Buffer.from('{"stream":');
+const SEQ_FIELD = Buffer.from('"seq":');
+
+/**
+ * The sequence in a stream's acknowledgement of a stored message (`{"stream":"…","seq":N,…}`),
+ * read from its bytes; undefined for anything else (an error, another shape), which is then
+ * parsed as JSON. Decoding and parsing every ack was about 0.7 µs of the 12-16 µs a record cost.
+ */
+export function storedSequence(data: Uint8Array): number | undefined {
+  const start = STORED_ACK_START.length;
+  if (data.length < start) return undefined;
+  for (let i = 0; i < start; i++) if (data[i] !== STORED_ACK_START[i]) return undefined;
+  // The stream's name holds no quote, so the first `"seq":` after it is the field.
+  let at = start;
+  for (; at <= data.length - SEQ_FIELD.length; at++) {
+    let j = 0;
+    while (j < SEQ_FIELD.length && data[at + j] === SEQ_FIELD[j]) j++;
+    if (j === SEQ_FIELD.length) break;
+  }
+  let i = at + SEQ_FIELD.length;
+  if (i > data.length) return undefined;
+  const digitsStart = i;
+  let seq = 0;
+  for (; i < data.length; i++) {
+    const c = data[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    seq = seq * 10 + (c - 0x30);
+  }
+  if (i === digitsStart || (data[i] !== 0x2c && data[i] !== 0x7d)) return undefined;
+  return seq;
 }

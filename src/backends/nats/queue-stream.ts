@@ -12,11 +12,12 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { randomUUID } from "node:crypto";
-import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
 import { streamInfo } from "./nats-connection.js";
 import type { OutgoingMessage, PipelinedPublisher } from "./pipelined-publisher.js";
+import { WireHeaders, checkedHeaderLine, headerLine } from "./wire-headers.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
 
 /** How long one pull of the tail waits; heartbeats come at half of it. */
@@ -207,17 +208,16 @@ export class QueueStream {
   }
 
   private encode({ entry, t, wantsOutcome, msgId }: EntryWrite): OutgoingMessage {
-    const h = natsHeaders();
-    h.set("Nats-Msg-Id", msgId ?? randomUUID());
-    h.set("k", entry.kind);
-    h.set("t", String(t));
-    if (wantsOutcome) h.set("w", this.writer);
+    // The id may come from a caller; the rest is a letter, digits, this writer's id and JSON.
+    let lines = checkedHeaderLine("Nats-Msg-Id", msgId ?? randomUUID());
+    lines += headerLine("k", entry.kind) + headerLine("t", String(t));
+    if (wantsOutcome) lines += headerLine("w", this.writer);
     if (entry.kind === "m") {
-      h.set("m", JSON.stringify(entry.meta));
-      return { payload: Buffer.from(entry.body, "utf8"), headers: h };
+      lines += headerLine("m", JSON.stringify(entry.meta));
+      return { payload: Buffer.from(entry.body, "utf8"), headers: WireHeaders.of(lines) };
     }
     const { kind: _kind, ...rest } = entry;
-    return { payload: Buffer.from(JSON.stringify(rest), "utf8"), headers: h };
+    return { payload: Buffer.from(JSON.stringify(rest), "utf8"), headers: WireHeaders.of(lines) };
   }
 
   /**

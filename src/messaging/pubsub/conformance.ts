@@ -194,6 +194,39 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         expect(Buffer.from(m!.MessageAttributes!.b!.BinaryValue!)).toEqual(Buffer.from([1, 2]));
       });
 
+      it("a message a queue refuses (characters SQS forbids, over its size) is not stored there; the rest are", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "roomy" });
+        await queues.createQueue({
+          QueueName: "small",
+          Attributes: { MaximumMessageSize: "1024" },
+        });
+        for (const q of ["roomy", "small"])
+          await pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn(q),
+            Attributes: { RawMessageDelivery: "true" },
+          });
+        const large = "l".repeat(2000);
+        // SNS takes these bodies; SQS refuses the first two everywhere and the third in "small".
+        await pubsub.publishBatch({
+          TopicArn,
+          PublishBatchRequestEntries: [
+            { Id: "nul", Message: "bad\u0000" },
+            { Id: "surrogate", Message: "bad\uD800" },
+            { Id: "large", Message: large },
+            { Id: "good", Message: "good" },
+          ],
+        });
+        const roomy = await drain(queues, "roomy", 2);
+        expect(roomy.map((m) => m.Body).sort()).toEqual(["good", large]);
+        expect((await drain(queues, "small", 1)).map((m) => m.Body)).toEqual(["good"]);
+        await expectEmpty(queues, "roomy");
+        await expectEmpty(queues, "small");
+      });
+
       it("delivers attributes as published, even if the publisher changes them afterwards", async () => {
         const { pubsub, queues } = await open();
         const { TopicArn } = await pubsub.createTopic({ Name: "t" });

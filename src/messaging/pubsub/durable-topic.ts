@@ -95,6 +95,8 @@ export class DurableTopic {
   /** Concurrent publishes share one log append (one write). */
   private readonly appender: AppendCoalescer;
   private pendingDedup = new Map<string, Promise<{ MessageId: string; offset: number }>>();
+  /** Appends made and not yet acknowledged (or failed). */
+  private appendsInFlight = 0;
 
   private constructor(
     readonly definition: TopicDefinition,
@@ -206,12 +208,30 @@ export class DurableTopic {
     return Promise.all(results);
   }
 
+  /** Whether messages are being appended: more are acknowledged soon. */
+  get appending(): boolean {
+    return this.appendsInFlight > 0;
+  }
+
   private async appendAll(
     messages: readonly PublishedMessage[],
   ): Promise<{ MessageId: string; offset: number }[]> {
-    const result = await this.appender.append(
-      messages.map((message) => ({ value: encodeMessage(message), timestamp: message.timestamp })),
-    );
+    this.appendsInFlight++;
+    let result;
+    try {
+      result = await this.appender.append(
+        messages.map((message) => ({
+          value: encodeMessage(message),
+          timestamp: message.timestamp,
+        })),
+      );
+    } catch (error) {
+      // Subscriptions gathering for this append (see `appending`) stop waiting for it.
+      this.appendsInFlight--;
+      this.wakeWaiters();
+      throw error;
+    }
+    this.appendsInFlight--;
     // Subscriptions read them next: they find them decoded already, as the log would give them.
     for (let i = 0; i < messages.length; i++) {
       const offset = result.baseOffset + i;
@@ -219,9 +239,7 @@ export class DurableTopic {
     }
     if (result.lastOffset + 1 > this.acknowledgedEnd) {
       this.acknowledgedEnd = result.lastOffset + 1;
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const wake of waiters) wake();
+      this.wakeWaiters();
     }
     return messages.map((message, i) => ({
       MessageId: message.MessageId,
@@ -229,7 +247,16 @@ export class DurableTopic {
     }));
   }
 
-  /** Resolves once a message at `offset` or later is acknowledged, or `signal` aborts. */
+  private wakeWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Resolves once a message at `offset` or later is acknowledged, or `signal` aborts, or an
+   * append fails (callers check again).
+   */
   waitForMessages(offset: number, signal: AbortSignal): Promise<void> {
     if (this.acknowledgedEnd > offset || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
@@ -275,9 +302,7 @@ export class DurableTopic {
   }
 
   close(): Promise<void> {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    this.wakeWaiters();
     return this.log.close();
   }
 

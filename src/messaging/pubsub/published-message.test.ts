@@ -6,7 +6,8 @@ import {
   encodeMessage,
 } from "./published-message.js";
 
-const fromLog = (m: PublishedMessage): PublishedMessage => decodeMessage(encodeMessage(m), 0);
+const fromLog = (m: PublishedMessage): PublishedMessage =>
+  decodeMessage(Buffer.from(encodeMessage(m)), 0);
 
 describe("asDecoded", () => {
   const shapes: PublishedMessage[] = [

@@ -20,15 +20,18 @@ interface StoredAttribute {
   readonly b?: string;
 }
 
-/** Encodes a message for the log (binary attributes as base64). */
-export function encodeMessage(message: PublishedMessage): Buffer {
+/**
+ * Encodes a message for the log as JSON text (binary attributes as base64); the log's batch
+ * takes the text as it is (written as UTF-8 straight into it, no buffer of its own).
+ */
+export function encodeMessage(message: PublishedMessage): string {
   const attributes: Record<string, StoredAttribute> = {};
   for (const [name, a] of Object.entries(message.MessageAttributes))
     attributes[name] =
       a.BinaryValue === undefined
         ? { t: a.DataType, s: a.StringValue ?? "" }
         : { t: a.DataType, b: Buffer.from(a.BinaryValue).toString("base64") };
-  return Buffer.from(JSON.stringify({ ...message, MessageAttributes: attributes }), "utf8");
+  return JSON.stringify({ ...message, MessageAttributes: attributes });
 }
 
 /**

@@ -1,37 +1,31 @@
 import {
-  type BulkSendEntry,
-  MessageAttributeSet,
+  type BulkSendInput,
+  CheckedSend,
   type MessageAttributeValue,
   type MessageAttributes,
-  md5OfBody,
 } from "../queues/index.js";
 import type { PublishedMessage } from "./published-message.js";
 
 /**
  * What a raw delivery sends to a queue: the published body and its attributes as SQS takes
  * them (a String.Array becomes a String). Made once per published message and shared by all its
- * queue subscriptions: the attributes validated and encoded once, the body's MD5 computed once.
+ * queue subscriptions, so a fan-out to N queues allocates none per queue.
  */
 export interface RawQueueContent {
-  readonly body: string;
-  readonly bodyMd5: string;
-  /**
-   * The attributes as a set; as plain attributes when SQS refuses them, so that each queue's
-   * send reports its own failure.
-   */
-  readonly attributes: MessageAttributeSet | MessageAttributes | undefined;
-  /**
-   * The entry a standard queue's bulk send takes (no group, no deduplication id): one object
-   * for every raw queue subscription of the message, so a fan-out to N queues allocates none.
-   */
-  readonly standardQueueEntry: BulkSendEntry;
-  /** The same for a FIFO queue: with the message's group and deduplication id, if it has them. */
-  readonly fifoQueueEntry: BulkSendEntry;
+  /** For a standard queue (no group, no deduplication id). */
+  readonly standardQueueEntry: CheckedSend | BulkSendInput;
+  /** For a FIFO queue: with the message's group and deduplication id, if it has them. */
+  readonly fifoQueueEntry: CheckedSend | BulkSendInput;
 }
 
+/**
+ * The body and attributes are checked here once, as a queue's send checks them (a queue then
+ * checks only its own limits); content SQS refuses is passed as it is, so that each queue's
+ * send refuses it and reports its own failure.
+ */
 export function rawQueueContent(message: PublishedMessage): RawQueueContent {
   const names = Object.keys(message.MessageAttributes);
-  let attributes: MessageAttributeSet | MessageAttributes | undefined;
+  let attributes: MessageAttributes | undefined;
   if (names.length > 0) {
     const plain: Record<string, MessageAttributeValue> = {};
     for (const name of names) {
@@ -44,24 +38,24 @@ export function rawQueueContent(message: PublishedMessage): RawQueueContent {
             }
           : { DataType: a.DataType, BinaryValue: a.BinaryValue };
     }
-    try {
-      attributes = MessageAttributeSet.validated(plain, "MessageAttributes");
-    } catch {
-      attributes = plain;
-    }
+    attributes = plain;
   }
-  const bodyMd5 = md5OfBody(message.Message);
-  const standardQueueEntry: BulkSendEntry =
+  const input: BulkSendInput =
     attributes === undefined
-      ? { MessageBody: message.Message, MD5OfMessageBody: bodyMd5 }
-      : { MessageBody: message.Message, MD5OfMessageBody: bodyMd5, MessageAttributes: attributes };
-  const fifoQueueEntry: BulkSendEntry =
-    message.MessageGroupId === undefined
-      ? standardQueueEntry
-      : {
-          ...standardQueueEntry,
-          MessageGroupId: message.MessageGroupId,
-          MessageDeduplicationId: message.MessageDeduplicationId ?? message.MessageId,
-        };
-  return { body: message.Message, bodyMd5, attributes, standardQueueEntry, fifoQueueEntry };
+      ? { MessageBody: message.Message }
+      : { MessageBody: message.Message, MessageAttributes: attributes };
+  let standardQueueEntry: CheckedSend | BulkSendInput;
+  try {
+    standardQueueEntry = CheckedSend.of(input);
+  } catch {
+    standardQueueEntry = input;
+  }
+  const groupId = message.MessageGroupId;
+  if (groupId === undefined) return { standardQueueEntry, fifoQueueEntry: standardQueueEntry };
+  const deduplicationId = message.MessageDeduplicationId ?? message.MessageId;
+  const fifoQueueEntry =
+    standardQueueEntry instanceof CheckedSend
+      ? standardQueueEntry.inGroup(groupId, deduplicationId)
+      : { ...input, MessageGroupId: groupId, MessageDeduplicationId: deduplicationId };
+  return { standardQueueEntry, fifoQueueEntry };
 }

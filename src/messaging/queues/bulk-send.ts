@@ -1,3 +1,4 @@
+import { CheckedSend } from "./checked-send.js";
 import { MessageAttributeSet } from "./message-attribute-set.js";
 import type {
   BulkQueueSender,
@@ -43,9 +44,10 @@ export async function sendInBulk(
   return { failed };
 }
 
-/** An entry as SendMessageBatch takes it: plain attributes, no precomputed digest. */
+/** An entry as SendMessageBatch takes it: plain attributes. */
 function batchEntry(entry: BulkSendEntry, id: string): SendMessageBatchRequestEntry {
-  const { MessageAttributes, MD5OfMessageBody: _digest, ...rest } = entry;
+  if (entry instanceof CheckedSend) return entry.toBatchEntry(id);
+  const { MessageAttributes, ...rest } = entry;
   if (MessageAttributes === undefined) return { ...rest, Id: id };
   return {
     ...rest,

@@ -53,6 +53,17 @@ import { type CarriedAttempt, decodeWindow, encodeWindow } from "./window-record
 /** SQS's FIFO deduplication interval. */
 export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 
+/** Room a message record takes besides its body and attributes (id, header, lengths, key). */
+const RECORD_OVERHEAD_BYTES = 96;
+
+/** About the bytes `sends` take in a batch (bodies counted in UTF-16 units: a hint, not a bound). */
+function estimatedBytes(sends: readonly PreparedSend[]): number {
+  let bytes = 0;
+  for (const send of sends)
+    bytes += send.body.length + (send.attributes?.encoded.length ?? 0) + RECORD_OVERHEAD_BYTES;
+  return bytes;
+}
+
 /** A queue as the catalog records it. */
 export interface QueueDefinition {
   readonly name: string;
@@ -336,6 +347,7 @@ export class DurableQueue {
     const timestamp = this.timestamp();
     const outcomes: SendOutcome[] = [];
     const base = this.endOffset;
+    if (this.pending === undefined && sends.length > 1) this.builder(estimatedBytes(sends));
     for (const send of sends) {
       const seq = base + added.length;
       const messageId = send.messageId ?? newMessageId();
@@ -529,13 +541,17 @@ export class DurableQueue {
     );
   }
 
-  private builder(): RecordBatchBuilder {
+  /**
+   * This turn's batch; a new one has room for `recordsBytes` at least (a bulk send's estimate:
+   * one buffer of about its size, not a small one doubled again and again).
+   */
+  private builder(recordsBytes = 0): RecordBatchBuilder {
     if (this.pending !== undefined) return this.pending;
     const scratch = this.scratch ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     this.scratch = undefined;
     this.lentScratch = scratch;
     return (this.pending = new RecordBatchBuilder(
-      SCRATCH_BYTES - BATCH_HEADER_BYTES,
+      Math.max(SCRATCH_BYTES - BATCH_HEADER_BYTES, recordsBytes),
       scratch,
       true,
     ));

@@ -17,6 +17,7 @@ import { transferMessages } from "./message-transfer.js";
 import { checkBatchEntries, checkId, checkIntParameter } from "./message-validation.js";
 import { AttributeSetReuse } from "./message-attribute-set.js";
 import { REQUEST_FIELDS, entryFields } from "./entry-fields.js";
+import { CheckedSend } from "./checked-send.js";
 import { prepareSend, sendResult, sendResultEntry } from "./prepared-send.js";
 import {
   MAX_MESSAGE_SIZE,
@@ -404,7 +405,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       try {
-        sends.push(prepareSend(queue.config, entry, entryFields(i), undefined, reuse));
+        sends.push(prepareSend(queue.config, entry, entryFields(i), reuse));
         ids.push(entry.Id);
       } catch (error) {
         failed.push(failure(entry.Id, error));
@@ -430,7 +431,9 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
       const entry = entries[i]!;
       try {
         accepted.push(
-          prepareSend(queue.config, entry, entryFields(i), entry.MD5OfMessageBody, reuse),
+          entry instanceof CheckedSend
+            ? entry.preparedFor(queue.config, entryFields(i))
+            : prepareSend(queue.config, entry, entryFields(i), reuse),
         );
       } catch (error) {
         failed.push({ index: i, error: asError(error) });

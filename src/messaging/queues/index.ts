@@ -1,6 +1,7 @@
 export type * from "./queue-service.js";
 export { EmbeddedQueueService } from "./embedded-queue-service.js";
 export { sendInBulk } from "./bulk-send.js";
+export { CheckedSend, type CheckedSendInput } from "./checked-send.js";
 export type { EmbeddedQueueServiceOptions } from "./embedded-queue-service.js";
 export { QueueError, isQueueError } from "./queue-error.js";
 export type { QueueErrorName } from "./queue-error.js";

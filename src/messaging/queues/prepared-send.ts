@@ -7,7 +7,7 @@ import type { EntryFields } from "./entry-fields.js";
 import type { QueueConfig } from "./queue-attributes.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
 import type {
-  BulkSendEntry,
+  BulkSendInput,
   SendMessageBatchResultEntry,
   SendMessageResult,
 } from "./queue-service.js";
@@ -17,14 +17,12 @@ import { formatSequenceNumber } from "./received-message.js";
  * Validates a send against its queue's settings (body, attributes, size, delay, FIFO group and
  * deduplication rules) and turns it into what the queue stores; `fields` names its fields
  * (see EntryFields) in batch calls. Attributes given as a set were validated when it was made;
- * `bodyMd5`, from a bulk sender that computed it once for many queues, is trusted; `reuse`
- * shares one set among the entries of a call that pass the same attributes object.
+ * `reuse` shares one set among the entries of a call that pass the same attributes object.
  */
 export function prepareSend(
   config: QueueConfig,
-  input: Omit<BulkSendEntry, "MD5OfMessageBody">,
+  input: BulkSendInput,
   fields: EntryFields,
-  bodyMd5?: string,
   reuse: AttributeSetReuse = new AttributeSetReuse(),
 ): PreparedSend {
   const body = checkBody(input.MessageBody, fields.messageBody);
@@ -34,11 +32,38 @@ export function prepareSend(
     fields.messageSystemAttributes,
     true,
   );
-  const size = Buffer.byteLength(body, "utf8") + (attributes?.sizeBytes ?? 0);
-  if (size > config.maximumMessageSize)
+  return prepareForQueue(
+    config,
+    fields,
+    body,
+    Buffer.byteLength(body, "utf8") + (attributes?.sizeBytes ?? 0),
+    undefined,
+    attributes,
+    systemAttributes,
+    input,
+  );
+}
+
+/**
+ * The checks of a send that depend on its queue (size limit, delay, FIFO group and
+ * deduplication rules), its content (`body`, whose size with its attributes is `sizeBytes`,
+ * and the attribute sets) being checked already. `bodyMd5`, when given, was computed from
+ * `body` by the caller.
+ */
+export function prepareForQueue(
+  config: QueueConfig,
+  fields: EntryFields,
+  body: string,
+  sizeBytes: number,
+  bodyMd5: string | undefined,
+  attributes: MessageAttributeSet | undefined,
+  systemAttributes: MessageAttributeSet | undefined,
+  input: Pick<BulkSendInput, "DelaySeconds" | "MessageGroupId" | "MessageDeduplicationId">,
+): PreparedSend {
+  if (sizeBytes > config.maximumMessageSize)
     throw invalidParameter(
       fields.messageBody,
-      `a message of at most ${config.maximumMessageSize} bytes (body and attributes), got ${size}`,
+      `a message of at most ${config.maximumMessageSize} bytes (body and attributes), got ${sizeBytes}`,
     );
   let delaySeconds = config.delaySeconds;
   if (input.DelaySeconds !== undefined) {

@@ -7,6 +7,7 @@
  */
 
 import type { MessageAttributeSet } from "./message-attribute-set.js";
+import type { CheckedSend } from "./checked-send.js";
 
 /** Attributes a queue can be created or updated with (values are strings, as in SQS). */
 export type WritableQueueAttributeName =
@@ -222,14 +223,18 @@ export interface BulkSendResult {
 }
 
 /**
- * One message of a bulk send. A fan-out that sends the same message to many queues may pass
- * what it computed once for all of them: the attributes as a set (validated and encoded once)
- * and the body's MD5 (which the queue then trusts, and answers on receive).
+ * One message of a bulk send as a caller writes it; the attributes may be given as a set
+ * (validated and encoded once for many queues).
  */
-export interface BulkSendEntry extends Omit<SendMessageInput, "QueueUrl" | "MessageAttributes"> {
+export interface BulkSendInput extends Omit<SendMessageInput, "QueueUrl" | "MessageAttributes"> {
   readonly MessageAttributes?: MessageAttributes | MessageAttributeSet;
-  readonly MD5OfMessageBody?: string;
 }
+
+/**
+ * One message of a bulk send: as written, or checked once already for all the queues a fan-out
+ * sends it to (see CheckedSend: only what depends on the queue is checked again).
+ */
+export type BulkSendEntry = BulkSendInput | CheckedSend;
 
 /**
  * An optional capability of a backend: any number of messages to one queue in one durable

@@ -111,4 +111,19 @@ describe("QueueState.messages", () => {
     }
     expect(state.messages.size).toBe(100 - 20);
   });
+
+  it("refuses a message added out of sequence order, changing nothing", () => {
+    const state = new QueueState(false);
+    fill(state, 10, 3, 0);
+    for (const seq of [12, 5]) {
+      expect(() => state.add(new QueuedMessage(seq, seq, 0, undefined), 0)).toThrow(
+        /added after message 12/,
+      );
+    }
+    expect(state.messages.size).toBe(3);
+    for (const seq of [10, 11, 12]) expect(state.messages.get(seq)?.seq).toBe(seq);
+    expect(state.take(10, 0, 30_000, undefined, () => undefined).map((m) => m.seq)).toEqual([
+      10, 11, 12,
+    ]);
+  });
 });

@@ -204,6 +204,15 @@ export class QueueState {
 
   /** Adds a message (new, recovered or moved in) in the state its fields say. */
   add(message: QueuedMessage, now: number): void {
+    // `messages.get` searches `bySeq` by halves, so it must stay in sequence order: every path
+    // adds in increasing order today (sends, recovery after sorting, moves); a new one that did
+    // not would make messages impossible to find, so refuse it before anything changes.
+    const last = this.bySeq.at(this.bySeq.length - 1);
+    if (last !== undefined && last.seq >= message.seq)
+      throw new Error(
+        `queue state: message ${message.seq} added after message ${last.seq}; ` +
+          `messages must be added in sequence order`,
+      );
     this.messages.size++;
     if (message.sentAt < this.newestSentAt) this.lateExpiry.push(message.sentAt, message);
     else this.newestSentAt = message.sentAt;
