@@ -5,6 +5,9 @@ import { RangeTable } from "./range-table.js";
 import { SampledStringFilter } from "./sampled-string-filter.js";
 import { WildcardTable } from "./wildcard-table.js";
 
+/** Up to how many exact values a field machine of exact values alone compares one by one. */
+const MAX_FEW_VALUES = 4;
+
 /** Where a field machine reports the states a value leads to (the ids of `MatchState`s). */
 export interface StateSink {
   reachAll(states: readonly number[]): void;
@@ -72,6 +75,13 @@ export class FieldMachine {
   private hasButWildcards = false;
   /** From `compile`: whether every operator here is an exact value (the common case, looked up alone). */
   private onlyExact = false;
+  /**
+   * From `compile`, when every operator is one of a few exact values: those values and their
+   * targets, compared one by one (`===` on a string compares its length first, then its
+   * characters, where a `Map` lookup hashes all of them first).
+   */
+  private fewValues: Scalar[] | undefined;
+  private fewTargets: number[][] = [];
 
   constructor(private readonly maxPrecomputedTargets = 65_536) {}
 
@@ -167,6 +177,11 @@ export class FieldMachine {
       !this.needsLowerCase &&
       !this.hasWildcards &&
       !this.hasCidr;
+    this.fewValues = undefined;
+    if (this.onlyExact && this.exact.size <= MAX_FEW_VALUES) {
+      this.fewValues = [...this.exact.keys()];
+      this.fewTargets = [...this.exact.values()];
+    }
     this.butValueReach = undefined;
     const slots = this.butValues;
     if (slots.length === 0) return;
@@ -216,6 +231,12 @@ export class FieldMachine {
 
   /** Reports to `sink` every state that `value` leads to (some may come more than once). */
   match(value: Scalar, sink: StateSink): void {
+    const few = this.fewValues;
+    if (few !== undefined) {
+      for (let i = 0; i < few.length; i++)
+        if (few[i] === value) return sink.reachAll(this.fewTargets[i]!);
+      return;
+    }
     if (this.onlyExact) {
       if (typeof value !== "string" || this.exactStrings!.mayHold(value)) {
         const exact = this.exact.get(value);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { valueAtPath } from "../json-path.js";
 import { parseEventPattern } from "./event-pattern.js";
 import { JsonWalk } from "./json-walk.js";
+import { PathNode } from "./path-node.js";
 import { PatternIndex } from "./pattern-index.js";
 
 function indexOf(patterns: Record<string, unknown>): PatternIndex<string> {
@@ -80,11 +81,13 @@ describe("matching events from JSON text", () => {
   it("tries first the key found at the same place before, and confirms it in place", () => {
     // One object after another at the same path, the keys at a place differing from the last
     // object's: a longer key that begins with it, a shorter one, the same key with escapes, a
-    // key with an escaped quote after the guessed text, a key no pattern names.
+    // key with an escaped quote after the guessed text, a key no pattern names; then objects
+    // that lack a key the last one had, where the key after it is tried.
     const guessed = indexOf({
       a: { n: { a: ["1"] } },
       ab: { n: { ab: ["1"] } },
       x: { n: { x: ["1"] } },
+      b: { n: { b: ["2"] } },
     });
     const texts = [
       '{"n":{"a":"1","x":"1"}}',
@@ -95,9 +98,50 @@ describe("matching events from JSON text", () => {
       '{"n":{"a\\"":"1","x":"2"}}',
       '{"n":{"b":"1","a":"1","x":"1"}}',
       '{"n":{"b":"1","ab":"1","a":"1"}}',
+      '{"n":{"a":"1","b":"2","x":"1"}}',
+      '{"n":{"a":"1","x":"1"}}',
+      '{"n":{"a":"1","b":"2","x":"1"}}',
+      '{"n":{"b":"2","x":"1"}}',
+      '{"n":{"a":"1","b":"2","x":"1"}}',
+      '{"n":{"a":"1","xy":"1","x":"1"}}',
+      '{"n":{"a":"1","b":"2","ab":"1"}}',
     ];
     for (const text of texts)
       expect(guessed.matchJson(text).sort(), text).toEqual(guessed.match(JSON.parse(text)).sort());
+  });
+
+  it("reads numbers as JSON.parse does, plain decimals of up to 15 digits by their digits", () => {
+    const root = new PathNode();
+    const n = new PathNode();
+    n.indexed = true;
+    root.children.set("n", n);
+    root.freeze();
+    const walk = new JsonWalk();
+    const digits = fc.string({
+      unit: fc.constantFrom(..."0123456789"),
+      minLength: 1,
+      maxLength: 18,
+    });
+    const decimal = fc
+      .tuple(fc.boolean(), digits, fc.option(digits))
+      .map(
+        ([minus, whole, fraction]) =>
+          `${minus ? "-" : ""}${whole.replace(/^0+(?=\d)/, "")}${fraction === null ? "" : `.${fraction}`}`,
+      );
+    const written = fc
+      .double({ noNaN: true, noDefaultInfinity: true })
+      .map((d) => JSON.stringify(d));
+    let epoch = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(decimal, written, fc.constantFrom("-0", "0.1", "9007199254740993")),
+        (token) => {
+          walk.walk(`{"n":${token}}`, root, ++epoch);
+          expect(Object.is(n.values[0], JSON.parse(token)), token).toBe(true);
+        },
+      ),
+      { numRuns: 20_000, seed: 22 },
+    );
   });
 
   it("refuses text that is not JSON with JSON.parse's SyntaxError", () => {

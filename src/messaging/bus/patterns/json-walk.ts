@@ -146,18 +146,23 @@ export class JsonWalk {
   private object(text: string, pos: number, at: PathNode): number {
     pos = skipSpace(text, pos + 1);
     if (text.charCodeAt(pos) === CLOSE_OBJECT) return pos + 1;
-    for (let index = 0; ; index++) {
+    // `place` counts the keys read, plus those of the last object here that this one lacks.
+    for (let place = 0; ; place++) {
       if (text.charCodeAt(pos) !== QUOTE) fail(pos);
       const start = pos + 1;
       let end: number;
       let child: PathNode | undefined;
       // Objects at one path mostly have the same keys in the same order: the key found at this
-      // place last time is tried first, by comparing its characters in place.
-      const guess = at.keyGuess(index);
-      if (guess !== undefined && isKeyAt(text, start, guess)) {
-        end = start + guess.length;
-        child = at.guessedChild(index);
+      // place last time is tried first, by comparing its characters in place, and then the one
+      // after it (this object lacks a key the last one had, such as an optional field).
+      const guess = at.keyGuess(place);
+      const next =
+        guess === undefined || isKeyAt(text, start, guess) ? guess : at.keyGuess(++place);
+      if (next !== undefined && (next === guess || isKeyAt(text, start, next))) {
+        end = start + next.length;
+        child = at.guessedChild(place);
       } else {
+        if (next !== guess) place--;
         // The key's end and its hash in one pass; a key with escapes is decoded instead.
         end = start;
         let hash = 0;
@@ -169,7 +174,7 @@ export class JsonWalk {
         }
         if (k === QUOTE) {
           child = at.childAt(text, start, end, hash);
-          at.learnKey(index, text, start, end, child);
+          at.learnKey(place, text, start, end, child);
         } else {
           end = this.stringEnd(text, start);
           child = at.children.get(JSON.parse(text.slice(pos, end + 1)) as string);
@@ -247,11 +252,16 @@ export class JsonWalk {
   }
 }
 
-/** Whether the text at `start` is `key` followed by a quote (the end of a key without escapes). */
-function isKeyAt(text: string, start: number, key: string): boolean {
+/**
+ * Whether the text at `start` is the key whose character codes are `key`, followed by a quote
+ * (the end of a key without escapes). Codes in a typed array are read with a plain load, where
+ * `charCodeAt` first dispatches on how the string is stored.
+ */
+function isKeyAt(text: string, start: number, key: Uint16Array): boolean {
+  const length = key.length;
   let k = 0;
-  while (k < key.length && key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
-  return k === key.length && text.charCodeAt(start + k) === QUOTE;
+  while (k < length && key[k] === text.charCodeAt(start + k)) k++;
+  return k === length && text.charCodeAt(start + k) === QUOTE;
 }
 
 /** The position after the number or literal at `pos`. */
@@ -267,6 +277,8 @@ function scalarEnd(text: string, pos: number): number {
 
 /** Decodes the number or literal `text[start, end)` whose first character is `c`. */
 function literal(text: string, start: number, end: number, c: number): number | boolean | null {
+  const simple = simpleNumber(text, start, end);
+  if (simple !== undefined) return simple;
   const token = text.slice(start, end);
   if (c === TRUE_START && token === "true") return true;
   if (c === FALSE_START && token === "false") return false;
@@ -275,6 +287,35 @@ function literal(text: string, start: number, end: number, c: number): number | 
   const number = Number(token);
   if (Number.isNaN(number) || !isJsonNumberStart(c)) fail(start);
   return number;
+}
+
+/** Powers of ten that doubles hold exactly. */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The number written as `text[start, end)` when it is a plain decimal (an optional minus sign,
+ * digits, optionally a point and digits) of at most 15 digits, read without cutting it out of
+ * the text; undefined otherwise. Its digits form an integer that a double holds exactly, and
+ * dividing it by an exact power of ten rounds once, correctly: the same double `Number` gives.
+ */
+function simpleNumber(text: string, start: number, end: number): number | undefined {
+  let pos = start;
+  const negative = text.charCodeAt(pos) === 0x2d;
+  if (negative) pos++;
+  let digits = 0;
+  let point = -1;
+  let mantissa = 0;
+  for (; pos < end; pos++) {
+    const c = text.charCodeAt(pos);
+    if (c >= 0x30 && c <= 0x39) {
+      mantissa = mantissa * 10 + (c - 0x30);
+      digits++;
+    } else if (c === 0x2e && point === -1 && digits > 0) point = digits;
+    else return undefined;
+  }
+  if (digits === 0 || digits > 15 || point === digits) return undefined;
+  const value = point === -1 ? mantissa : mantissa / EXACT_POWERS_OF_TEN[digits - point]!;
+  return negative ? -value : value;
 }
 
 /** The position of the first character at or after `pos` that is not JSON whitespace. */

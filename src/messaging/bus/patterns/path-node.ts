@@ -25,7 +25,7 @@ export class PathNode {
    * For walks over JSON text: the key (without escapes) found at each place of the objects
    * walked here, as last seen, and its child (undefined when no pattern names it).
    */
-  private readonly guessedKeys: string[] = [];
+  private readonly guessedKeys: Uint16Array[] = [];
   private readonly guessedChildren: (PathNode | undefined)[] = [];
   /** Whether anything below this node can be matched: an object here is worth walking. */
   hasChildren = false;
@@ -65,8 +65,8 @@ export class PathNode {
     }
   }
 
-  /** The key last found at place `index` of an object here, if any. */
-  keyGuess(index: number): string | undefined {
+  /** The key last found at place `index` of an object here, if any, as its character codes. */
+  keyGuess(index: number): Uint16Array | undefined {
     return index < this.guessedKeys.length ? this.guessedKeys[index] : undefined;
   }
 
@@ -88,7 +88,9 @@ export class PathNode {
     child: PathNode | undefined,
   ): void {
     if (index >= MAX_GUESSED_KEYS || index > this.guessedKeys.length) return;
-    this.guessedKeys[index] = text.slice(start, end);
+    const codes = new Uint16Array(end - start);
+    for (let k = 0; k < codes.length; k++) codes[k] = text.charCodeAt(start + k);
+    this.guessedKeys[index] = codes;
     this.guessedChildren[index] = child;
   }
 
