@@ -51,9 +51,7 @@ export class NatsTopicCatalog {
     // may answer the watch's consumer "stream not found".
     const updates = await retryWhileUnavailable(
       () => kv.watch({ key: `${TOPIC_PREFIX}>`, include: KvWatchInclude.UpdatesOnly }),
-      10_000,
-      250,
-      true,
+      { streamJustCreated: true },
     );
     catalog.watching = updates;
     void (async () => {

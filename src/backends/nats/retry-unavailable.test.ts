@@ -1,5 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
+import { VirtualClock } from "../../time/index.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 const unavailable = () =>
@@ -26,26 +27,38 @@ function failing(errors: Error[]) {
 describe("retryWhileUnavailable", () => {
   it("calls again while JetStream is temporarily unavailable", async () => {
     const call = failing([unavailable(), unavailable()]);
-    await expect(retryWhileUnavailable(call, 1000, 1)).resolves.toBe("done");
+    await expect(retryWhileUnavailable(call, { timeoutMs: 1000, pauseMs: 1 })).resolves.toBe(
+      "done",
+    );
     expect(call.calls).toBe(3);
   });
 
   it("passes any other error on at once", async () => {
     const call = failing([notFound()]);
-    await expect(retryWhileUnavailable(call, 1000, 1)).rejects.toThrow("stream not found");
+    await expect(retryWhileUnavailable(call, { timeoutMs: 1000, pauseMs: 1 })).rejects.toThrow(
+      "stream not found",
+    );
     expect(call.calls).toBe(1);
   });
 
   it("calls again on stream not found only for a stream just created", async () => {
     const call = failing([notFound()]);
-    await expect(retryWhileUnavailable(call, 1000, 1, true)).resolves.toBe("done");
+    await expect(
+      retryWhileUnavailable(call, { timeoutMs: 1000, pauseMs: 1, streamJustCreated: true }),
+    ).resolves.toBe("done");
     expect(call.calls).toBe(2);
   });
 
-  it("gives up after its time with the last error", async () => {
+  it("gives up after its time with the last error, waiting on the clock it is given", async () => {
+    const clock = new VirtualClock();
     const call = failing(Array.from({ length: 1000 }, unavailable));
-    await expect(retryWhileUnavailable(call, 50, 10)).rejects.toThrow("temporarily unavailable");
-    expect(call.calls).toBeGreaterThan(1);
-    expect(call.calls).toBeLessThan(10);
+    const result = retryWhileUnavailable(call, { timeoutMs: 1000, pauseMs: 250, clock });
+    const settled = expect(result).rejects.toThrow("temporarily unavailable");
+    await clock.advance(600);
+    expect(call.calls).toBe(3); // at 0, 250 and 500 ms of the clock
+    await clock.advance(400);
+    await settled;
+    // A first call and one more for each 250 ms of the second.
+    expect(call.calls).toBe(5);
   });
 });

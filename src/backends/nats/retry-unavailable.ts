@@ -1,4 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { constantBackoff, handleWhen, retry } from "../../resilience/index.js";
+import { type Clock, systemClock } from "../../time/index.js";
 
 /**
  * JetStream's 503 "JetStream system temporarily unavailable": nats-server 2.10 gives it to API
@@ -15,26 +17,33 @@ function isStreamNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
 }
 
+export interface RetryUnavailableOptions {
+  /** How long to keep trying, in all. Default 10 s. */
+  readonly timeoutMs?: number;
+  /** The pause between tries. Default 250 ms. */
+  readonly pauseMs?: number;
+  /** Also try again on "stream not found": the call reads a stream this process just created. */
+  readonly streamJustCreated?: boolean;
+  readonly clock?: Clock;
+}
+
 /**
  * Runs `call` again while JetStream answers "temporarily unavailable" (and, with
- * `streamJustCreated`, "stream not found"), for up to `timeoutMs`. Only for calls that may be
- * repeated: reads, and creates that find what an earlier one made.
+ * `streamJustCreated`, "stream not found"), for up to `timeoutMs`, and then throws the last
+ * answer. Only for calls that may be repeated: reads, and creates that find what an earlier one
+ * made.
  */
-export async function retryWhileUnavailable<T>(
+export function retryWhileUnavailable<T>(
   call: () => Promise<T>,
-  timeoutMs = 10_000,
-  pauseMs = 250,
-  streamJustCreated = false,
+  options: RetryUnavailableOptions = {},
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (error) {
-      const transient =
-        isTemporarilyUnavailable(error) || (streamJustCreated && isStreamNotFound(error));
-      if (!transient || Date.now() + pauseMs > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    }
-  }
+  const { timeoutMs = 10_000, pauseMs = 250, streamJustCreated = false } = options;
+  const transient = handleWhen(
+    (error) => isTemporarilyUnavailable(error) || (streamJustCreated && isStreamNotFound(error)),
+  );
+  return retry(transient, {
+    maxAttempts: 1 + Math.floor(timeoutMs / pauseMs),
+    backoff: constantBackoff(pauseMs),
+    clock: options.clock ?? systemClock,
+  }).execute(() => call());
 }
