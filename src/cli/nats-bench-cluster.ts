@@ -1,11 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
-
-function natsFlush(value: string): NatsFlush {
-  if (value !== "default" && value !== "always")
-    throw new InvalidArgumentError("expected default or always");
-  return value;
-}
+import { natsFlush } from "./option-parsers.js";
 
 /**
  * `--nats-cluster default|always` on a NATS comparison bench: the bench starts its own 3-node

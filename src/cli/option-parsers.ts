@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
 
 /** Parsers for command-line option values: each refuses bad input naming what it expected. */
 
@@ -27,6 +28,13 @@ export type FsyncMode = "always" | "interval" | "never";
 export function fsyncMode(value: string): FsyncMode {
   if (value !== "always" && value !== "interval" && value !== "never")
     throw new InvalidArgumentError("expected always, interval or never");
+  return value;
+}
+
+/** The flush setting of a NATS cluster a bench starts: on the servers' timer, or every write. */
+export function natsFlush(value: string): NatsFlush {
+  if (value !== "default" && value !== "always")
+    throw new InvalidArgumentError("expected default or always");
   return value;
 }
 
