@@ -5,6 +5,7 @@ import { TopicError } from "../../messaging/topics/topic-error.js";
 import { bucketKeys } from "./bucket-keys.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { type GroupRecord, emptyGroup } from "./nats-group-record.js";
+import { AnswerLostError, type ReconnectWatch } from "./reconnect-watch.js";
 
 const GROUP_PREFIX = "group.";
 /** Compare-and-set rounds before a change gives up (each lost round means another member wrote). */
@@ -21,17 +22,20 @@ const groupIdOf = (key: string): string =>
  * reads the value, applies a function to it and writes it back only if no one wrote in between
  * (the bucket's revision check); otherwise it reads again and re-applies. So members of one group
  * in any number of processes change it one at a time, as through Kafka's group coordinator.
+ * Requests whose connection dropped are sent again once it is back (`ReconnectWatch`), so a
+ * member carries on within a reconnect of a server's death, not a request timeout later.
  */
 export class NatsGroupStore {
   constructor(
     private readonly kv: KV,
     private readonly jsm: JetStreamManager,
     private readonly bucket: string,
+    private readonly watch: ReconnectWatch,
   ) {}
 
   /** The group's record, undefined if there is none. */
   async get(groupId: string): Promise<GroupRecord | undefined> {
-    const entry = await this.kv.get(keyOf(groupId));
+    const entry = await this.read(keyOf(groupId));
     return entry === null || entry.operation !== "PUT" ? undefined : parse(entry);
   }
 
@@ -45,18 +49,28 @@ export class NatsGroupStore {
     change: (group: GroupRecord) => { result: T; changed: boolean },
   ): Promise<T> {
     const key = keyOf(groupId);
+    // Values written whose answer was lost, with their results: finding one of them stored means
+    // that write landed (each carries a clock reading), and applying `change` again would apply
+    // it twice (a second join, say).
+    const unanswered = new Map<string, T>();
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const entry = await this.kv.get(key);
+      const entry = await this.read(key);
       const exists = entry !== null && entry.operation === "PUT";
+      if (exists && unanswered.size > 0) {
+        const landed = unanswered.get(entry.string());
+        if (landed !== undefined) return landed;
+      }
       const group = exists ? parse(entry) : emptyGroup();
       const { result, changed } = change(group);
       if (!changed) return result;
+      const value = JSON.stringify(group);
       try {
-        if (exists) await this.kv.update(key, JSON.stringify(group), entry.revision);
-        else await this.kv.create(key, JSON.stringify(group));
+        if (exists) await this.watch.once(() => this.kv.update(key, value, entry.revision));
+        else await this.watch.once(() => this.kv.create(key, value));
         return result;
       } catch (error) {
-        if (!isConflict(error)) throw error;
+        if (error instanceof AnswerLostError) unanswered.set(value, result);
+        else if (!isConflict(error)) throw error;
       }
     }
     throw new TopicError(
@@ -70,15 +84,16 @@ export class NatsGroupStore {
   async remove(groupId: string, check: (group: GroupRecord | undefined) => void): Promise<void> {
     const key = keyOf(groupId);
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const entry = await this.kv.get(key);
+      const entry = await this.read(key);
       const exists = entry !== null && entry.operation === "PUT";
       check(exists ? parse(entry) : undefined);
       if (!exists) return;
       try {
-        await this.kv.delete(key, { previousSeq: entry.revision });
+        // a delete whose answer was lost is looked for by reading again
+        await this.watch.once(() => this.kv.delete(key, { previousSeq: entry.revision }));
         return;
       } catch (error) {
-        if (!isConflict(error)) throw error;
+        if (!(error instanceof AnswerLostError) && !isConflict(error)) throw error;
       }
     }
   }
@@ -92,12 +107,18 @@ export class NatsGroupStore {
   async groupIds(): Promise<string[]> {
     return retryWhileUnavailable(async () => {
       const ids: string[] = [];
-      for (const key of await bucketKeys(this.jsm, this.bucket, `${GROUP_PREFIX}>`)) {
-        const entry = await this.kv.get(key);
+      for (const key of await this.watch.read(() =>
+        bucketKeys(this.jsm, this.bucket, `${GROUP_PREFIX}>`),
+      )) {
+        const entry = await this.read(key);
         if (entry !== null && entry.operation === "PUT") ids.push(groupIdOf(key));
       }
       return ids.sort();
     });
+  }
+
+  private read(key: string): Promise<KvEntry | null> {
+    return this.watch.read(() => this.kv.get(key));
   }
 }
 

@@ -5,6 +5,7 @@ import { type NatsConnection, connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEFAULT_TOPIC_CONFIG } from "../../messaging/topics/topic-config.js";
 import { NatsGroupStore } from "./nats-group-store.js";
+import { ReconnectWatch } from "./reconnect-watch.js";
 import { NatsTopicCatalog, type NatsTopicDefinition } from "./nats-topic-catalog.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { NatsCluster } from "./test-support/nats-cluster.js";
@@ -49,8 +50,8 @@ describeWithNats("NATS topic bucket listings", () => {
    */
   async function throughLaggingFollower<T>(
     bucket: string,
-    before: (writer: NatsTopicCatalog) => Promise<void>,
-    write: (writer: NatsTopicCatalog) => Promise<void>,
+    before: (writer: NatsTopicCatalog, writerNc: NatsConnection) => Promise<void>,
+    write: (writer: NatsTopicCatalog, writerNc: NatsConnection) => Promise<void>,
     list: (readerNc: NatsConnection, reader: NatsTopicCatalog) => Promise<T>,
   ): Promise<T> {
     const setupNc = await connect({ servers: cluster.servers.split(",") });
@@ -64,7 +65,7 @@ describeWithNats("NATS topic bucket listings", () => {
     const writer = await NatsTopicCatalog.open(jetstream(writerNc), bucket, 3);
     const reader = await NatsTopicCatalog.open(jetstream(readerNc), bucket, 3);
     try {
-      await before(writer);
+      await before(writer, writerNc);
       cluster.pause(lagging);
       try {
         const fill = await new Kvm(jetstream(writerNc)).open(bucket);
@@ -73,7 +74,7 @@ describeWithNats("NATS topic bucket listings", () => {
           await Promise.all(
             Array.from({ length: 100 }, (_, j) => fill.put(`FILL.${i + j}`, value)),
           );
-        await write(writer);
+        await write(writer, writerNc);
         const listed = list(readerNc, reader);
         await sleep(300);
         cluster.resume(lagging);
@@ -125,18 +126,18 @@ describeWithNats("NATS topic bucket listings", () => {
   });
 
   it("a group deleted and one created are listed as written through a lagging follower", async () => {
-    const groupsOf = (catalog: NatsTopicCatalog): NatsGroupStore =>
-      new NatsGroupStore(catalog.kv, catalog.jsm, catalog.bucket);
+    const groupsOf = (catalog: NatsTopicCatalog, nc: NatsConnection): NatsGroupStore =>
+      new NatsGroupStore(catalog.kv, catalog.jsm, catalog.bucket, new ReconnectWatch(nc));
     const touch = { result: undefined, changed: true };
     const listed = await rounds((bucket) =>
       throughLaggingFollower(
         bucket,
-        (writer) => groupsOf(writer).update("gone", () => touch),
-        async (writer) => {
-          await groupsOf(writer).remove("gone", () => undefined);
-          await groupsOf(writer).update("kept", () => touch);
+        (writer, nc) => groupsOf(writer, nc).update("gone", () => touch),
+        async (writer, nc) => {
+          await groupsOf(writer, nc).remove("gone", () => undefined);
+          await groupsOf(writer, nc).update("kept", () => touch);
         },
-        (_readerNc, reader) => groupsOf(reader).groupIds(),
+        (readerNc, reader) => groupsOf(reader, readerNc).groupIds(),
       ),
     );
     expect(listed).toEqual(listed.map(() => ["kept"]));

@@ -22,6 +22,7 @@ import { type GroupRecord, offsetKey } from "./nats-group-record.js";
 import type { NatsGroupStore } from "./nats-group-store.js";
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { PartitionReader } from "./partition-reader.js";
+import type { ReconnectWatch } from "./reconnect-watch.js";
 import {
   type PartitionState,
   offsetForTimestamp,
@@ -38,6 +39,8 @@ export interface ConsumerContext {
   readonly jsm: JetStreamManager;
   readonly catalog: NatsTopicCatalog;
   readonly groups: NatsGroupStore;
+  /** Sends reads again whose answers a dropped connection lost. */
+  readonly watch: ReconnectWatch;
   readonly namespace: string;
   readonly clock: Clock;
   /** Counts background work (heartbeats, commits) so a test's virtual clock can wait for it. */
@@ -236,10 +239,8 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   private state(tp: TopicPartition): Promise<PartitionState> {
     const definition = this.context.catalog.get(tp.topic);
     if (definition === undefined) return Promise.reject(unknownTopic(tp.topic));
-    return partitionState(
-      this.context.jsm,
-      partitionAddress(this.context.namespace, definition, tp.partition),
-    );
+    const address = partitionAddress(this.context.namespace, definition, tp.partition);
+    return this.context.watch.read(() => partitionState(this.context.jsm, address));
   }
 
   /** Kafka's auto.offset.reset, for a partition with no (valid) position. */

@@ -14,6 +14,7 @@ import type { TopicService } from "../../messaging/topics/topic-service.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { type NatsConnectionOptions, checkNamespace, natsConnection } from "./nats-connection.js";
 import { NatsGroupStore } from "./nats-group-store.js";
+import { ReconnectWatch } from "./reconnect-watch.js";
 import { NatsTopicAdmin } from "./nats-topic-admin.js";
 import { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { type ConsumerContext, NatsTopicConsumer } from "./nats-topic-consumer.js";
@@ -41,6 +42,7 @@ export class NatsTopicService implements TopicService {
   private readonly consumers = new Set<NatsTopicConsumer>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly context: ConsumerContext;
+  private readonly watch: ReconnectWatch;
   private closed = false;
 
   private constructor(
@@ -53,13 +55,15 @@ export class NatsTopicService implements TopicService {
     private readonly clock: Clock,
     replicas: number,
   ) {
-    const groups = new NatsGroupStore(catalog.kv, catalog.jsm, catalog.bucket);
+    this.watch = new ReconnectWatch(nc);
+    const groups = new NatsGroupStore(catalog.kv, catalog.jsm, catalog.bucket, this.watch);
     this.admin = new NatsTopicAdmin(jsm, catalog, groups, namespace, replicas, clock);
     this.context = {
       js,
       jsm,
       catalog,
       groups,
+      watch: this.watch,
       namespace,
       clock,
       track: (work) => {
@@ -136,6 +140,7 @@ export class NatsTopicService implements TopicService {
     for (const p of [...this.producers]) await p.close().catch(() => undefined);
     for (const c of [...this.consumers]) await c.close().catch(() => undefined);
     await this.idle();
+    this.watch.close();
     this.catalog.close();
     if (this.ownsConnection) await this.nc.close();
   }
