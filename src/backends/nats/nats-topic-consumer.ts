@@ -21,6 +21,7 @@ import {
 import { type GroupRecord, offsetKey } from "./nats-group-record.js";
 import type { NatsGroupStore } from "./nats-group-store.js";
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
+import { answerWithin } from "./answer-within.js";
 import { PartitionReader } from "./partition-reader.js";
 import type { ReconnectWatch } from "./reconnect-watch.js";
 import {
@@ -32,9 +33,12 @@ import {
 
 /** How long a poll waits (real time) for records the stream has but the reader has not yet brought. */
 const CATCH_UP_MS = 3000;
+/** How long a poll waits (real time) for a stream or the group's bucket to answer (`answerWithin`). */
+const ANSWER_WITHIN_MS = 1500;
 
 /** What consumers share within one service. */
 export interface ConsumerContext {
+  /** The client readers make their consumers with (its request timeout: `READER_TIMEOUT_MS`). */
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly catalog: NatsTopicCatalog;
@@ -89,6 +93,9 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   private readonly counts: PartitionCounts;
   /** The group as the last look at it found it: adopted partitions start at its commits. */
   private lastSeen: GroupRecord | undefined;
+  /** The member's view at the last look that was answered, and when. */
+  private lastView: { memberId: string; seen: MemberView; at: number } | undefined;
+  private readonly stopWatching: () => void;
 
   constructor(
     private readonly context: ConsumerContext,
@@ -97,6 +104,9 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   ) {
     super(options, context.clock);
     this.counts = (topic) => context.catalog.get(topic)?.partitions;
+    this.stopWatching = context.watch.onReconnect(() => {
+      for (const a of this.assigned.values()) a.reader?.lostTouch();
+    });
   }
 
   private get groupId(): string {
@@ -154,10 +164,27 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
     }));
   }
 
+  /**
+   * While the group's bucket does not answer (its stream has no leader yet), a member whose
+   * last look found the group stable carries on with its assignment until its session would
+   * run out, as a Kafka member fetches while its coordinator moves: polls keep reading, and the
+   * next look that is answered writes the heartbeat.
+   */
   protected async lookAtGroup(memberId: string, heartbeatMs: number): Promise<MemberView> {
-    const { seen, group } = await this.look(memberId, heartbeatMs);
-    this.lastSeen = group;
-    return seen;
+    const looking = this.look(memberId, heartbeatMs);
+    const last = this.lastView;
+    const now = this.context.clock.now();
+    const carryOn =
+      last !== undefined &&
+      last.memberId === memberId &&
+      last.seen.state === "Stable" &&
+      !last.seen.rejoinNeeded &&
+      now - last.at < this.options.sessionTimeoutMs;
+    const answer = carryOn ? await answerWithin(looking, ANSWER_WITHIN_MS) : await looking;
+    if (answer === undefined) return last!.seen;
+    this.lastSeen = answer.group;
+    this.lastView = { memberId, seen: answer.seen, at: now };
+    return answer.seen;
   }
 
   protected heartbeat(memberId: string): void {
@@ -314,14 +341,17 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
     const behind: Assigned[] = [];
     await Promise.all(
       empty.map(async (a) => {
-        const state = await this.state(a.tp);
+        const reader = this.readerOf(a);
+        const state = await answerWithin(this.state(a.tp), ANSWER_WITHIN_MS);
+        // No answer: this poll waits for what the reader brings; the next one asks again.
+        if (state === undefined) return reader.lostTouch();
         // Only a position below the log start is reset (its records were deleted). One past
         // the high watermark waits for records instead: a stream's state read during a failover
         // can be behind what the reader already brought (seen as an empty stream), and a reset
         // then would read the whole partition again.
         if (a.position! < state.logStartOffset) a.position = this.reset(a.tp, a.position, state);
         if (state.highWatermark > a.position!) {
-          this.readerOf(a).take(a.position!, 0); // starts the reader there if it is elsewhere
+          reader.behind(a.position!);
           behind.push(a);
         }
       }),
@@ -378,6 +408,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   }
 
   protected detach(): void {
+    this.stopWatching();
     this.onClose(this);
   }
 }

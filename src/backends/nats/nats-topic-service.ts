@@ -1,9 +1,4 @@
-import {
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-} from "@nats-io/jetstream";
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { registerKafkaCodecs } from "../../messaging/topics/kafka-codecs.js";
 import type { TopicAdmin } from "../../messaging/topics/topic-admin.js";
@@ -19,6 +14,7 @@ import { NatsTopicAdmin } from "./nats-topic-admin.js";
 import { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { type ConsumerContext, NatsTopicConsumer } from "./nats-topic-consumer.js";
 import { NatsTopicProducer } from "./nats-topic-producer.js";
+import { READER_TIMEOUT_MS } from "./partition-reader.js";
 
 export interface NatsTopicServiceOptions extends NatsConnectionOptions {
   readonly clock?: Clock;
@@ -48,7 +44,6 @@ export class NatsTopicService implements TopicService {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly ownsConnection: boolean,
-    js: JetStreamClient,
     jsm: JetStreamManager,
     private readonly catalog: NatsTopicCatalog,
     private readonly namespace: string,
@@ -59,7 +54,7 @@ export class NatsTopicService implements TopicService {
     const groups = new NatsGroupStore(catalog.kv, catalog.jsm, catalog.bucket, this.watch);
     this.admin = new NatsTopicAdmin(jsm, catalog, groups, namespace, replicas, clock);
     this.context = {
-      js,
+      js: jetstream(nc, { timeout: READER_TIMEOUT_MS }),
       jsm,
       catalog,
       groups,
@@ -81,17 +76,15 @@ export class NatsTopicService implements TopicService {
     const replicas = options.replicas ?? 1;
     const { nc, owned } = await natsConnection(options);
     try {
-      const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       const catalog = await NatsTopicCatalog.open(
-        js,
+        jetstream(nc),
         options.bucket ?? `${namespace}_topics`,
         replicas,
       );
       return new NatsTopicService(
         nc,
         owned,
-        js,
         jsm,
         catalog,
         namespace,

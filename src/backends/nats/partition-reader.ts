@@ -1,23 +1,48 @@
-import type { ConsumerMessages, JetStreamClient } from "@nats-io/jetstream";
+import {
+  type ConsumerMessages,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+} from "@nats-io/jetstream";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { type PartitionAddress, decodeRecord, startAt } from "./partition-stream.js";
 
 /** Records an ordered consumer pulls ahead of the polls. */
 const READ_AHEAD = 512;
+/** The pause before a consumer that could not be made (or failed) is made again. */
+const RETRY_MS = 500;
+/**
+ * The request timeout for making a consumer. Right after a stream's leader is elected a request
+ * to make one can go unanswered while the next, a moment later, is answered in milliseconds:
+ * better to ask again soon than to wait out the client's default 5 s.
+ */
+export const READER_TIMEOUT_MS = 2000;
 
 /**
  * Reads one partition for a consumer: an ordered consumer of the partition's stream, started at
  * the consumer's position and restarted when the consumer seeks elsewhere, buffering records
  * ahead of the polls.
+ *
+ * A consumer that may have been lost with a server is replaced make-before-break: the current
+ * one reads on until its replacement is ready, so a suspicion that was wrong costs nothing, and
+ * one that could not be made is tried again after a pause rather than a poll later.
  */
 export class PartitionReader {
   private buffer: ConsumerRecord[] = [];
   /** The offset the reader serves next (the consumer's position, as far as the reader knows). */
   private serving = -1;
+  /** The offset after the last record buffered: records below it that come again are repeats. */
+  private bufferedTo = 0;
   private messages: ConsumerMessages | undefined;
-  private round = 0;
-  /** The current round's consumer is still being made. */
+  /** Counts seeks: a consumer made for an earlier one is dropped when it arrives. */
+  private seeks = 0;
+  /** Records that arrived, ever: a replacement that fails is retried only if none came since. */
+  private arrivals = 0;
+  /** A consumer is being made. */
   private starting = false;
+  /** The reader's consumer may be gone: see `lostTouch`. */
+  private unsure = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
   private closed = false;
 
@@ -34,7 +59,7 @@ export class PartitionReader {
    */
   take(position: number, max: number): ConsumerRecord[] {
     if (position !== this.serving) {
-      this.restart(position);
+      this.seek(position);
       return [];
     }
     const out = this.buffer.splice(0, max);
@@ -43,16 +68,33 @@ export class PartitionReader {
   }
 
   /**
-   * Starts the reader again at `position`: for a reader that brought nothing while the stream
-   * holds more. Its consumer may have lived on a server that died, and the client's own
-   * recovery can keep asking that server for it without ever making a new one. A reader whose
-   * consumer is still being made is left to finish: a loaded cluster can take seconds to make
-   * one, longer than a poll waits, and starting over each time would never let one finish (an
-   * attempt that fails, after the client's request timeout, lets the next poll start again).
+   * The reader brought nothing while the stream holds more: its consumer may have lived on a
+   * server that died, and the client's own recovery can keep asking that server for it without
+   * ever making a new one. A consumer still being made is left to finish: a loaded cluster can
+   * take seconds to make one, longer than a poll waits, and starting over each time would never
+   * let one finish.
    */
   restartAt(position: number): void {
-    if (this.starting && position === this.serving) return;
-    this.restart(position);
+    if (position !== this.serving) this.seek(position);
+    else if (!this.starting) this.start();
+  }
+
+  /**
+   * The connection reconnected, or the stream did not answer (it has no leader: its leader
+   * died): the reader's consumer may have lived on the server that went away, and the client
+   * finds that out only after missing two of its heartbeats (30 s). A record arriving clears it.
+   */
+  lostTouch(): void {
+    this.unsure = true;
+  }
+
+  /**
+   * The stream holds records from `position` on that the reader has not brought: a reader that
+   * lost touch is replaced at once; one elsewhere moves there (a seek).
+   */
+  behind(position: number): void {
+    if (position !== this.serving) this.seek(position);
+    else if (this.unsure && !this.starting) this.start();
   }
 
   get buffered(): number {
@@ -82,45 +124,93 @@ export class PartitionReader {
     return consumer.consume({ max_messages: READ_AHEAD });
   }
 
-  private restart(offset: number): void {
+  private seek(offset: number): void {
+    this.seeks++;
+    this.drop();
+    this.buffer = [];
+    this.serving = this.bufferedTo = offset;
+    this.start();
+  }
+
+  private drop(): void {
     this.messages?.stop();
     this.messages = undefined;
-    this.buffer = [];
-    this.serving = offset;
-    const round = ++this.round;
+  }
+
+  /** Makes a consumer from where the buffer ends; the current one reads until it is ready. */
+  private start(): void {
+    clearTimeout(this.retryTimer);
+    const seek = this.seeks;
+    const arrivals = this.arrivals;
     this.starting = true;
-    void (async () => {
-      const messages = await PartitionReader.subscribe(this.js, this.address, offset).finally(
-        () => {
-          if (round === this.round) this.starting = false;
-        },
-      );
-      if (round !== this.round || this.closed) {
-        messages.stop();
-        return;
-      }
-      this.messages = messages;
-      let next = offset;
+    this.unsure = false;
+    PartitionReader.subscribe(this.js, this.address, this.bufferedTo).then(
+      (messages) => {
+        if (seek !== this.seeks || this.closed) return messages.stop();
+        this.starting = false;
+        this.drop();
+        this.messages = messages;
+        void this.read(messages, seek);
+      },
+      (error: unknown) => {
+        if (seek !== this.seeks || this.closed) return;
+        this.starting = false;
+        // A current consumer that brought records since is alive: it reads on.
+        if (this.messages === undefined || this.arrivals === arrivals) this.retry(seek, error);
+      },
+    );
+  }
+
+  private async read(messages: ConsumerMessages, seek: number): Promise<void> {
+    try {
       for await (const m of messages) {
-        if (round !== this.round) break;
+        if (messages !== this.messages) break;
         // After a reconnect the client's ordered consumer can deliver again from an earlier
-        // sequence: a record already buffered (or taken) must not come twice.
-        if (m.seq - 1 < next) continue;
-        next = m.seq;
+        // sequence, and a replacement starts where the buffer ended while the consumer it
+        // replaces read on: a record already buffered (or taken) must not come twice.
+        if (m.seq - 1 < this.bufferedTo) continue;
+        this.bufferedTo = m.seq;
+        this.arrivals++;
+        this.unsure = false;
         this.buffer.push(decodeRecord(this.topic, this.partition, m));
         this.wake();
       }
-    })().catch(() => {
-      // the stream is gone or the connection closed: a later poll restarts the reader
-      if (round === this.round) this.serving = -1;
-    });
+    } catch (error) {
+      if (messages !== this.messages) return;
+      this.messages = undefined;
+      return this.retry(seek, error);
+    }
+    // The client ended a consumer nobody stopped (it gave up on it): make another.
+    if (messages === this.messages && !this.closed) {
+      this.messages = undefined;
+      this.retry(seek, undefined);
+    }
+  }
+
+  /**
+   * Makes the consumer again after a pause; a stream that is gone is left to the next poll,
+   * which reports it (a later poll restarts the reader).
+   */
+  private retry(seek: number, error: unknown): void {
+    if (isStreamGone(error)) {
+      this.serving = -1;
+      return;
+    }
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (seek === this.seeks && !this.closed && !this.starting) this.start();
+    }, RETRY_MS);
   }
 
   close(): void {
     this.closed = true;
-    this.round++;
-    this.messages?.stop();
-    this.messages = undefined;
+    this.seeks++;
+    clearTimeout(this.retryTimer);
+    this.drop();
     this.wake();
   }
+}
+
+function isStreamGone(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
 }

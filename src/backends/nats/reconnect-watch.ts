@@ -26,6 +26,7 @@ const MAX_RESENDS = 5;
 export class ReconnectWatch {
   private disconnects = 0;
   private waiting: Array<{ after: number; resolve: () => void }> = [];
+  private readonly listeners = new Set<() => void>();
   private readonly stopStatus: () => void;
 
   constructor(nc: NatsConnection) {
@@ -72,7 +73,14 @@ export class ReconnectWatch {
     }
   }
 
+  /** Calls `listener` at every reconnect; returns what stops it. */
+  onReconnect(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private reconnected(): void {
+    for (const listener of this.listeners) listener();
     const lost = this.waiting.filter((w) => w.after < this.disconnects);
     if (lost.length === 0) return;
     this.waiting = this.waiting.filter((w) => w.after >= this.disconnects);
@@ -83,5 +91,6 @@ export class ReconnectWatch {
   close(): void {
     this.stopStatus();
     this.waiting = [];
+    this.listeners.clear();
   }
 }

@@ -1,0 +1,147 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { PartitionReader } from "./partition-reader.js";
+
+/** One consumer the fake client made: the test delivers its records and can end it. */
+interface FakeConsumer {
+  readonly from: number;
+  deliver(...offsets: number[]): void;
+  stopped: boolean;
+}
+
+/**
+ * Just enough of a JetStream client for a reader: each consumer is made when the test answers
+ * (`make`) or refused (`refuse`), and delivers the records the test hands it.
+ */
+function fakeClient() {
+  const made: FakeConsumer[] = [];
+  const pending: Array<{
+    from: number;
+    resolve: (c: unknown) => void;
+    reject: (e: Error) => void;
+  }> = [];
+  const js = {
+    consumers: {
+      get: (_stream: string, opts: { opt_start_seq?: number }) =>
+        new Promise((resolve, reject) =>
+          pending.push({ from: (opts.opt_start_seq ?? 1) - 1, resolve, reject }),
+        ),
+    },
+  } as unknown as JetStreamClient;
+  const make = (): FakeConsumer => {
+    const request = pending.shift()!;
+    const queue: unknown[] = [];
+    let wake: (() => void) | undefined;
+    const consumer: FakeConsumer = {
+      from: request.from,
+      stopped: false,
+      deliver: (...offsets) => {
+        for (const o of offsets)
+          queue.push({ seq: o + 1, data: Buffer.from(`v${o}`), headers: undefined });
+        wake?.();
+      },
+    };
+    const messages = {
+      stop: () => {
+        consumer.stopped = true;
+        wake?.();
+      },
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          while (queue.length > 0) yield queue.shift();
+          if (consumer.stopped) return;
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+    };
+    request.resolve({ consume: () => Promise.resolve(messages) });
+    made.push(consumer);
+    return consumer;
+  };
+  const refuse = (): void => pending.shift()!.reject(new Error("timeout"));
+  return { js, made, make, refuse, pending: () => pending.length };
+}
+
+const address = { stream: "S", subject: "s.0" };
+const settle = () => vi.advanceTimersByTimeAsync(0);
+const offsets = (reader: PartitionReader, from: number) =>
+  reader.take(from, 100).map((r) => r.offset);
+
+describe("PartitionReader", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("a replacement is made while the consumer it replaces reads on, and records from both come once", async () => {
+    const client = fakeClient();
+    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    reader.take(0, 100);
+    const first = client.make();
+    await settle();
+    first.deliver(0, 1);
+    await settle();
+    expect(offsets(reader, 0)).toEqual([0, 1]);
+    reader.lostTouch();
+    reader.behind(2);
+    expect(client.pending()).toBe(1); // the replacement is asked for
+    first.deliver(2, 3); // the first consumer still reads meanwhile
+    await settle();
+    expect(first.stopped).toBe(false);
+    const second = client.make();
+    await settle();
+    expect(second.from).toBe(2);
+    expect(first.stopped).toBe(true);
+    second.deliver(2, 3, 4); // starts where the buffer ended when it was asked for
+    await settle();
+    expect(offsets(reader, 2)).toEqual([2, 3, 4]);
+  });
+
+  it("a consumer that could not be made is asked for again after a pause, with no poll", async () => {
+    const client = fakeClient();
+    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    reader.take(0, 100);
+    client.refuse();
+    await settle();
+    expect(client.pending()).toBe(0);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(client.pending()).toBe(1);
+    client.make().deliver(0);
+    await settle();
+    expect(offsets(reader, 0)).toEqual([0]);
+  });
+
+  it("a reader that lost touch is replaced when behind only until a record arrives", async () => {
+    const client = fakeClient();
+    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    reader.take(0, 100);
+    const first = client.make();
+    await settle();
+    reader.lostTouch();
+    first.deliver(0); // it is alive after all
+    await settle();
+    expect(offsets(reader, 0)).toEqual([0]);
+    reader.behind(1);
+    expect(client.pending()).toBe(0);
+    reader.lostTouch();
+    reader.behind(1);
+    expect(client.pending()).toBe(1);
+  });
+
+  it("a replacement that fails leaves a consumer that brought records since reading on", async () => {
+    const client = fakeClient();
+    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    reader.take(0, 100);
+    const first = client.make();
+    await settle();
+    reader.lostTouch();
+    reader.behind(0);
+    first.deliver(0);
+    await settle();
+    client.refuse();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(client.pending()).toBe(0);
+    expect(first.stopped).toBe(false);
+    first.deliver(1);
+    await settle();
+    expect(offsets(reader, 0)).toEqual([0, 1]);
+  });
+});
