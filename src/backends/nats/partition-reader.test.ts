@@ -73,7 +73,7 @@ describe("PartitionReader", () => {
 
   it("a replacement is made while the consumer it replaces reads on, and records from both come once", async () => {
     const client = fakeClient();
-    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    const reader = new PartitionReader(client.js, address, "t", 0);
     reader.take(0, 100);
     const first = client.make();
     await settle();
@@ -97,7 +97,7 @@ describe("PartitionReader", () => {
 
   it("a consumer that could not be made is asked for again after a pause, with no poll", async () => {
     const client = fakeClient();
-    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    const reader = new PartitionReader(client.js, address, "t", 0);
     reader.take(0, 100);
     client.refuse();
     await settle();
@@ -111,7 +111,7 @@ describe("PartitionReader", () => {
 
   it("a reader that lost touch is replaced when behind only until a record arrives", async () => {
     const client = fakeClient();
-    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    const reader = new PartitionReader(client.js, address, "t", 0);
     reader.take(0, 100);
     const first = client.make();
     await settle();
@@ -128,7 +128,7 @@ describe("PartitionReader", () => {
 
   it("a replacement that fails leaves a consumer that brought records since reading on", async () => {
     const client = fakeClient();
-    const reader = new PartitionReader(client.js, address as never, "t", 0);
+    const reader = new PartitionReader(client.js, address, "t", 0);
     reader.take(0, 100);
     const first = client.make();
     await settle();
