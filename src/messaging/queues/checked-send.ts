@@ -5,7 +5,7 @@ import { md5OfBody } from "./message-digest.js";
 import { checkBody } from "./message-validation.js";
 import type { QueueConfig } from "./queue-attributes.js";
 import type { MessageAttributes, SendMessageBatchRequestEntry } from "./queue-service.js";
-import { type CheckedContent, prepareForQueue } from "./prepared-send.js";
+import { type CheckedContent, prepareForQueue, preparesAlike } from "./prepared-send.js";
 
 /** What a fan-out sends to each of its queues. */
 export interface CheckedSendInput {
@@ -64,14 +64,7 @@ export class CheckedSend implements CheckedContent {
    */
   preparedFor(config: QueueConfig, fields: EntryFields): PreparedSend {
     const last = this.preparedConfig;
-    if (
-      last !== undefined &&
-      (last === config ||
-        (last.fifo === config.fifo &&
-          last.delaySeconds === config.delaySeconds &&
-          last.contentBasedDeduplication === config.contentBasedDeduplication &&
-          config.maximumMessageSize >= this.sizeBytes))
-    )
+    if (last !== undefined && (last === config || preparesAlike(last, config, this.sizeBytes)))
       return this.prepared!;
     const prepared = prepareForQueue(config, this, this.input, fields);
     this.prepared = prepared;

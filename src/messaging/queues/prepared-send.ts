@@ -42,6 +42,40 @@ export function prepareSend(
   return prepareForQueue(config, content, input, fields);
 }
 
+/**
+ * The queue settings prepareForQueue reads, and the only ones it sees (its `config` is a
+ * SendSettings): a setting it comes to read is added here, and CheckedSend's sharing of
+ * prepared sends among queues (see `preparesAlike`) follows.
+ */
+export const SEND_SETTINGS = [
+  "fifo",
+  "delaySeconds",
+  "contentBasedDeduplication",
+  "maximumMessageSize",
+] as const satisfies readonly (keyof QueueConfig)[];
+
+/** What of a queue's settings a send to it depends on; a QueueConfig is one. */
+export type SendSettings = Pick<QueueConfig, (typeof SEND_SETTINGS)[number]>;
+
+/**
+ * Whether a message of `sizeBytes` that prepareForQueue made into a send for a queue with
+ * `prepared` settings becomes the same send for a queue with `config`: they agree on every
+ * setting of SEND_SETTINGS, except that any size limit the message is within will do.
+ */
+export function preparesAlike(
+  prepared: SendSettings,
+  config: SendSettings,
+  sizeBytes: number,
+): boolean {
+  for (const setting of SEND_SETTINGS) {
+    if (prepared[setting] === config[setting]) continue;
+    // A limit only refuses: within it, which limit does not change what the message becomes.
+    if (setting === "maximumMessageSize" && config.maximumMessageSize >= sizeBytes) continue;
+    return false;
+  }
+  return true;
+}
+
 /** A message whose body and attributes are checked already, as prepareForQueue takes it. */
 export interface CheckedContent {
   readonly body: string;
@@ -66,7 +100,7 @@ export type QueueSendInput = Pick<
  * for every message sent.
  */
 export function prepareForQueue(
-  config: QueueConfig,
+  config: SendSettings,
   content: CheckedContent,
   input: QueueSendInput,
   fields: EntryFields,
