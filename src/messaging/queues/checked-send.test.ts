@@ -2,9 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CheckedSend } from "./checked-send.js";
+import { CheckedSend, type CheckedSendInput } from "./checked-send.js";
+import type { PreparedSend } from "./durable-queue.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
+import { REQUEST_FIELDS } from "./entry-fields.js";
 import { md5OfBody } from "./message-digest.js";
+import { SEND_SETTINGS } from "./prepared-send.js";
+import { defaultAttributes, parseConfig, type QueueConfig } from "./queue-attributes.js";
 import { QueueError } from "./queue-error.js";
 
 let dir: string;
@@ -103,5 +107,65 @@ describe("CheckedSend", () => {
       ]);
     }
     expect(await bodies(small)).toEqual([]);
+  });
+});
+
+/** What `config` makes of a message, or how it refuses it. */
+function outcome(send: CheckedSend, config: QueueConfig): PreparedSend | { refused: string } {
+  try {
+    return send.preparedFor(config, REQUEST_FIELDS);
+  } catch (error) {
+    if (error instanceof QueueError) return { refused: error.message };
+    throw error;
+  }
+}
+
+const standard = parseConfig(defaultAttributes(false));
+const fifo = parseConfig(defaultAttributes(true));
+
+/**
+ * For each setting a send depends on, two queues that differ in it alone and a message that
+ * they make different sends of (or one refuses).
+ */
+const DIFFERING_IN: Record<
+  (typeof SEND_SETTINGS)[number],
+  { input: CheckedSendInput; first: QueueConfig; then: QueueConfig }
+> = {
+  fifo: { input: { MessageBody: "m" }, first: standard, then: { ...standard, fifo: true } },
+  delaySeconds: {
+    input: { MessageBody: "m" },
+    first: standard,
+    then: { ...standard, delaySeconds: 5 },
+  },
+  contentBasedDeduplication: {
+    input: { MessageBody: "m", MessageGroupId: "g" },
+    first: { ...fifo, contentBasedDeduplication: true },
+    then: fifo,
+  },
+  maximumMessageSize: {
+    input: { MessageBody: "m".repeat(2000) },
+    first: standard,
+    then: { ...standard, maximumMessageSize: 1024 },
+  },
+};
+
+describe("CheckedSend.preparedFor", () => {
+  it.each(SEND_SETTINGS)("queues differing only in %s do not share a prepared send", (setting) => {
+    const { input, first, then } = DIFFERING_IN[setting];
+    const alone = outcome(CheckedSend.of(input), then);
+    expect(alone).not.toEqual(outcome(CheckedSend.of(input), first));
+    const send = CheckedSend.of(input);
+    outcome(send, first);
+    expect(outcome(send, then)).toEqual(alone);
+  });
+
+  it("queues agreeing on those settings share one, whatever size limit the message is within", () => {
+    const send = CheckedSend.of({ MessageBody: "m" });
+    const shared = send.preparedFor(standard, REQUEST_FIELDS);
+    for (const config of [
+      parseConfig(defaultAttributes(false)),
+      { ...standard, maximumMessageSize: 1024, visibilityTimeout: 5 },
+    ])
+      expect(send.preparedFor(config, REQUEST_FIELDS)).toBe(shared);
   });
 });

@@ -5,7 +5,7 @@ import { md5OfBody } from "./message-digest.js";
 import { checkBody } from "./message-validation.js";
 import type { QueueConfig } from "./queue-attributes.js";
 import type { MessageAttributes, SendMessageBatchRequestEntry } from "./queue-service.js";
-import { prepareForQueue } from "./prepared-send.js";
+import { type CheckedContent, prepareForQueue, preparesAlike } from "./prepared-send.js";
 
 /** What a fan-out sends to each of its queues. */
 export interface CheckedSendInput {
@@ -24,7 +24,7 @@ const made = Symbol("CheckedSend");
  * send trusts it and checks only what depends on the queue (size limit, delay, FIFO rules);
  * queues of the same settings share what it becomes (see `preparedFor`).
  */
-export class CheckedSend {
+export class CheckedSend implements CheckedContent {
   /** What the last queue's settings made of it: queues of the same settings store the same. */
   private prepared: PreparedSend | undefined;
   private preparedConfig: QueueConfig | undefined;
@@ -64,25 +64,9 @@ export class CheckedSend {
    */
   preparedFor(config: QueueConfig, fields: EntryFields): PreparedSend {
     const last = this.preparedConfig;
-    if (
-      last !== undefined &&
-      (last === config ||
-        (last.fifo === config.fifo &&
-          last.delaySeconds === config.delaySeconds &&
-          last.contentBasedDeduplication === config.contentBasedDeduplication &&
-          config.maximumMessageSize >= this.sizeBytes))
-    )
+    if (last !== undefined && (last === config || preparesAlike(last, config, this.sizeBytes)))
       return this.prepared!;
-    const prepared = prepareForQueue(
-      config,
-      fields,
-      this.body,
-      this.sizeBytes,
-      this.bodyMd5,
-      this.attributes,
-      undefined,
-      this.input,
-    );
+    const prepared = prepareForQueue(config, this, this.input, fields);
     this.prepared = prepared;
     this.preparedConfig = config;
     return prepared;

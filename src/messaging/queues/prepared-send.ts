@@ -32,34 +32,80 @@ export function prepareSend(
     fields.messageSystemAttributes,
     true,
   );
-  return prepareForQueue(
-    config,
-    fields,
+  const content: CheckedContent = {
     body,
-    Buffer.byteLength(body, "utf8") + (attributes?.sizeBytes ?? 0),
-    undefined,
+    sizeBytes: Buffer.byteLength(body, "utf8") + (attributes?.sizeBytes ?? 0),
+    bodyMd5: undefined,
     attributes,
     systemAttributes,
-    input,
-  );
+  };
+  return prepareForQueue(config, content, input, fields);
 }
 
 /**
+ * The queue settings prepareForQueue reads, and the only ones it sees (its `config` is a
+ * SendSettings): a setting it comes to read is added here, and CheckedSend's sharing of
+ * prepared sends among queues (see `preparesAlike`) follows.
+ */
+export const SEND_SETTINGS = [
+  "fifo",
+  "delaySeconds",
+  "contentBasedDeduplication",
+  "maximumMessageSize",
+] as const satisfies readonly (keyof QueueConfig)[];
+
+/** What of a queue's settings a send to it depends on; a QueueConfig is one. */
+export type SendSettings = Pick<QueueConfig, (typeof SEND_SETTINGS)[number]>;
+
+/**
+ * Whether a message of `sizeBytes` that prepareForQueue made into a send for a queue with
+ * `prepared` settings becomes the same send for a queue with `config`: they agree on every
+ * setting of SEND_SETTINGS, except that any size limit the message is within will do.
+ */
+export function preparesAlike(
+  prepared: SendSettings,
+  config: SendSettings,
+  sizeBytes: number,
+): boolean {
+  for (const setting of SEND_SETTINGS) {
+    if (prepared[setting] === config[setting]) continue;
+    // A limit only refuses: within it, which limit does not change what the message becomes.
+    if (setting === "maximumMessageSize" && config.maximumMessageSize >= sizeBytes) continue;
+    return false;
+  }
+  return true;
+}
+
+/** A message whose body and attributes are checked already, as prepareForQueue takes it. */
+export interface CheckedContent {
+  readonly body: string;
+  /** Bytes of the body in UTF-8 and of its attributes, as SQS's size limit counts them. */
+  readonly sizeBytes: number;
+  /** Computed from `body` by the caller, if it has it. */
+  readonly bodyMd5?: string | undefined;
+  readonly attributes: MessageAttributeSet | undefined;
+  readonly systemAttributes?: MessageAttributeSet | undefined;
+}
+
+/** The fields of a send that prepareForQueue checks against its queue's settings. */
+export type QueueSendInput = Pick<
+  BulkSendInput,
+  "DelaySeconds" | "MessageGroupId" | "MessageDeduplicationId"
+>;
+
+/**
  * The checks of a send that depend on its queue (size limit, delay, FIFO group and
- * deduplication rules), its content (`body`, whose size with its attributes is `sizeBytes`,
- * and the attribute sets) being checked already. `bodyMd5`, when given, was computed from
- * `body` by the caller.
+ * deduplication rules), its `content` being checked already. It takes objects its callers
+ * have at hand (the queue's QueueConfig; a CheckedSend is its own content), as it runs once
+ * for every message sent.
  */
 export function prepareForQueue(
-  config: QueueConfig,
+  config: SendSettings,
+  content: CheckedContent,
+  input: QueueSendInput,
   fields: EntryFields,
-  body: string,
-  sizeBytes: number,
-  bodyMd5: string | undefined,
-  attributes: MessageAttributeSet | undefined,
-  systemAttributes: MessageAttributeSet | undefined,
-  input: Pick<BulkSendInput, "DelaySeconds" | "MessageGroupId" | "MessageDeduplicationId">,
 ): PreparedSend {
+  const { body, sizeBytes, attributes, systemAttributes } = content;
   if (sizeBytes > config.maximumMessageSize)
     throw invalidParameter(
       fields.messageBody,
@@ -77,7 +123,7 @@ export function prepareForQueue(
   const send: Writable<PreparedSend> = {
     body,
     // Answered to the sender, and again on receive while the message is in memory.
-    bodyMd5: bodyMd5 ?? md5OfBody(body),
+    bodyMd5: content.bodyMd5 ?? md5OfBody(body),
     delayMs: delaySeconds * 1000,
   };
   if (attributes !== undefined) send.attributes = attributes;
