@@ -5,29 +5,12 @@ import { describe, expect, it } from "vitest";
 import type { GroupRecord } from "./nats-group-record.js";
 import { NatsGroupStore } from "./nats-group-store.js";
 import { ReconnectWatch } from "./reconnect-watch.js";
+import { fakeConnectionStatus } from "./test-support/fake-connection-status.js";
 
 /** A connection whose status events the test sends. */
 function fakeConnection() {
-  let push: ((event: { type: string }) => void) | undefined;
-  const queued: Array<{ type: string }> = [];
-  const nc = {
-    status: () => ({
-      [Symbol.asyncIterator]: () => ({
-        next: () =>
-          new Promise((resolve) => {
-            const event = queued.shift();
-            if (event !== undefined) resolve({ value: event, done: false });
-            else push = (e) => resolve({ value: e, done: false });
-          }),
-      }),
-    }),
-  } as unknown as NatsConnection;
-  const send = (type: string): void => {
-    const deliver = push;
-    push = undefined;
-    if (deliver === undefined) queued.push({ type });
-    else deliver({ type });
-  };
+  const { status, send } = fakeConnectionStatus();
+  const nc = { status } as unknown as NatsConnection;
   return { nc, dropAndReconnect: () => (send("disconnect"), send("reconnect")) };
 }
 

@@ -2,6 +2,7 @@ import { JetStreamApiError } from "@nats-io/jetstream";
 import { type NatsConnection, TimeoutError, headers } from "@nats-io/transport-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { PipelinedPublisher, storedSequence } from "./pipelined-publisher.js";
+import { fakeConnectionStatus } from "./test-support/fake-connection-status.js";
 
 interface Sent {
   readonly subject: string;
@@ -13,7 +14,9 @@ interface Sent {
 function fakeConnection() {
   const sent: Sent[] = [];
   let deliver: ((m: unknown) => void) | undefined;
+  const connection = fakeConnectionStatus();
   const nc = {
+    status: connection.status,
     publish(subject: string, payload: Uint8Array, opts: { reply: string }) {
       sent.push({ subject, payload: Buffer.from(payload).toString(), reply: opts.reply });
     },
@@ -31,7 +34,7 @@ function fakeConnection() {
       string: () => text,
     });
   };
-  return { nc, sent, answer };
+  return { nc, sent, answer, sendStatus: connection.send };
 }
 
 const message = (text: string) => ({ payload: Buffer.from(text), headers: headers() });
@@ -92,6 +95,25 @@ describe("PipelinedPublisher", () => {
     expect(sent[2]!.reply).toBe(sent[1]!.reply);
     answer(sent[2]!.reply, { stream: "S", seq: 2, duplicate: true });
     await expect(done).resolves.toEqual([1, 2]);
+    publisher.close();
+  });
+
+  it("sends a retryable batch's unanswered messages again as soon as the connection is back, not a timeout later", async () => {
+    const { nc, sent, answer, sendStatus } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a"), message("b")], true);
+    answer(sent[0]!.reply, { stream: "S", seq: 1 });
+    sendStatus("disconnect");
+    await vi.advanceTimersByTimeAsync(0);
+    // sent while the connection is down: the client's buffer sends it on reconnect
+    const buffered = publisher.publish("s", [message("c")], true);
+    sendStatus("reconnect");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent.map((s) => s.payload)).toEqual(["a", "b", "c", "b"]);
+    answer(sent[3]!.reply, { stream: "S", seq: 2 });
+    answer(sent[2]!.reply, { stream: "S", seq: 3 });
+    await expect(done).resolves.toEqual([1, 2]);
+    await expect(buffered).resolves.toEqual([3]);
     publisher.close();
   });
 

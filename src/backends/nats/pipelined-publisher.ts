@@ -8,6 +8,7 @@ import {
   TimeoutError,
   createInbox,
 } from "@nats-io/transport-node";
+import { ReconnectWatch } from "./reconnect-watch.js";
 
 /** How long a publish waits for its acknowledgement before it is sent again (same msg id). */
 const PUBLISH_ATTEMPT_MS = 2000;
@@ -33,6 +34,8 @@ interface Batch {
   readonly onStored: ((index: number, sequence: number) => void) | undefined;
   readonly deadline: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The connection's disconnects when the batch was last sent (`ReconnectWatch`). */
+  sentIn: number;
   /** Waiting a moment before sending again after "no responders". */
   backingOff: boolean;
   settled: boolean;
@@ -52,15 +55,20 @@ interface Waiting {
  * per message, each with its own timer and two errors built up front for their stack traces
  * (a third of the CPU a record cost); here a batch has one timer. A batch whose acks do not
  * all come within `PUBLISH_ATTEMPT_MS` sends the unanswered messages again when they carry a
- * `Nats-Msg-Id` (the stream stores them once), until `PUBLISH_DEADLINE_MS`.
+ * `Nats-Msg-Id` (the stream stores them once), until `PUBLISH_DEADLINE_MS`. Acks lost with a
+ * dropped connection are not waited for: such batches are sent again as soon as it is back.
  */
 export class PipelinedPublisher {
   private readonly inbox = createInbox();
   private readonly waiting = new Map<string, Waiting>();
   private subscription: Subscription | undefined;
   private nextToken = 0;
+  private readonly watch: ReconnectWatch;
 
-  constructor(private readonly nc: NatsConnection) {}
+  constructor(private readonly nc: NatsConnection) {
+    this.watch = new ReconnectWatch(nc);
+    this.watch.onReconnect(() => this.sendLostAgain());
+  }
 
   /**
    * Publishes `messages` in order to `subject`; resolves with each one's stream sequence.
@@ -85,6 +93,7 @@ export class PipelinedPublisher {
         onStored,
         deadline: performance.now() + PUBLISH_DEADLINE_MS,
         timer: undefined,
+        sentIn: 0,
         backingOff: false,
         settled: false,
         resolve,
@@ -102,6 +111,7 @@ export class PipelinedPublisher {
 
   /** Sends the batch's unanswered messages and arms its timer. */
   private send(batch: Batch, waitMs: number): void {
+    batch.sentIn = this.watch.disconnectsSeen;
     try {
       for (let i = 0; i < batch.messages.length; i++) {
         const token = batch.tokens[i]!;
@@ -131,6 +141,19 @@ export class PipelinedPublisher {
       batch.backingOff = false;
       this.send(batch, Math.min(PUBLISH_ATTEMPT_MS, Math.max(1, left - NO_RESPONDERS_RETRY_MS)));
     }, NO_RESPONDERS_RETRY_MS);
+  }
+
+  /** The connection is back: batches sent before it dropped lost their acks. */
+  private sendLostAgain(): void {
+    const batches = new Set([...this.waiting.values()].map((w) => w.batch));
+    for (const batch of batches) {
+      if (!batch.retryable || batch.backingOff || batch.sentIn >= this.watch.disconnectsSeen)
+        continue;
+      clearTimeout(batch.timer);
+      const left = batch.deadline - performance.now();
+      if (left <= 0) this.settle(batch, new TimeoutError());
+      else this.send(batch, Math.min(PUBLISH_ATTEMPT_MS, left));
+    }
   }
 
   private listen(): void {
@@ -182,6 +205,7 @@ export class PipelinedPublisher {
 
   /** Stops listening; batches still waiting fail. */
   close(): void {
+    this.watch.close();
     this.subscription?.unsubscribe();
     this.subscription = undefined;
     const batches = new Set([...this.waiting.values()].map((w) => w.batch));

@@ -73,6 +73,14 @@ export class ReconnectWatch {
     }
   }
 
+  /**
+   * Disconnects seen so far: a request sent when this was lower than it is at a reconnect lost
+   * its answer; one sent while disconnected waited in the client's buffer and went out on it.
+   */
+  get disconnectsSeen(): number {
+    return this.disconnects;
+  }
+
   /** Calls `listener` at every reconnect; returns what stops it. */
   onReconnect(listener: () => void): () => void {
     this.listeners.add(listener);
