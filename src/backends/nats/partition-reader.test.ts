@@ -67,16 +67,22 @@ const settle = () => vi.advanceTimersByTimeAsync(0);
 const offsets = (reader: PartitionReader, from: number) =>
   reader.take(from, 100).map((r) => r.offset);
 
+/** A reader at offset 0 whose first consumer has been made. */
+async function reading() {
+  const client = fakeClient();
+  const reader = new PartitionReader(client.js, address, "t", 0);
+  reader.take(0, 100);
+  const first = client.make();
+  await settle();
+  return { client, reader, first };
+}
+
 describe("PartitionReader", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
   it("a replacement is made while the consumer it replaces reads on, and records from both come once", async () => {
-    const client = fakeClient();
-    const reader = new PartitionReader(client.js, address, "t", 0);
-    reader.take(0, 100);
-    const first = client.make();
-    await settle();
+    const { client, reader, first } = await reading();
     first.deliver(0, 1);
     await settle();
     expect(offsets(reader, 0)).toEqual([0, 1]);
@@ -110,11 +116,7 @@ describe("PartitionReader", () => {
   });
 
   it("a reader that lost touch is replaced when behind only until a record arrives", async () => {
-    const client = fakeClient();
-    const reader = new PartitionReader(client.js, address, "t", 0);
-    reader.take(0, 100);
-    const first = client.make();
-    await settle();
+    const { client, reader, first } = await reading();
     reader.lostTouch();
     first.deliver(0); // it is alive after all
     await settle();
@@ -127,11 +129,7 @@ describe("PartitionReader", () => {
   });
 
   it("a replacement that fails leaves a consumer that brought records since reading on", async () => {
-    const client = fakeClient();
-    const reader = new PartitionReader(client.js, address, "t", 0);
-    reader.take(0, 100);
-    const first = client.make();
-    await settle();
+    const { client, reader, first } = await reading();
     reader.lostTouch();
     reader.behind(0);
     first.deliver(0);
