@@ -33,6 +33,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   SLUICE_STREAM_DELETED: 410,
   SLUICE_UNAUTHORIZED: 401,
   SLUICE_CLOSED: 503,
+  // a backend did not answer in time (a write's outcome unknown): the server's failure, not the request's
+  SLUICE_TIMEOUT: 504,
   SLUICE_INTERNAL: 500,
   SLUICE_IO: 500,
   SLUICE_CORRUPT: 500,

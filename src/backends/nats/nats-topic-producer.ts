@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { randomBytes } from "node:crypto";
-import { asError } from "../../errors/index.js";
+import { SluiceError, asError } from "../../errors/index.js";
 import type { Clock, Timer } from "../../time/index.js";
 import { resolveProducerOptions } from "../../messaging/topics/embedded-producer.js";
 import { isList } from "../../messaging/topics/input-checks.js";
@@ -343,6 +343,13 @@ function notTransactional(): TopicError {
 /** JetStream's refusals in the producer's terms. */
 function translate(error: unknown, batch: PendingBatch): Error {
   const message = error instanceof Error ? error.message : String(error);
+  // Given up unanswered (the publisher's own error, whose text names the subject)
+  if (error instanceof SluiceError && error.code === "SLUICE_TIMEOUT")
+    return new TopicError(
+      "REQUEST_TIMED_OUT",
+      `topic: partition ${batch.topic}-${batch.partition}: ${message}`,
+      "topic",
+    );
   if (/no stream matches subject|stream not found|503/i.test(message))
     return new TopicError(
       "UNKNOWN_TOPIC_OR_PARTITION",

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeTopicConformance } from "../../messaging/topics/conformance.js";
 import type { TopicConsumer } from "../../messaging/topics/topic-consumer.js";
@@ -100,6 +102,29 @@ describeWithNats("NATS JetStream topics", () => {
         await outcome;
         await producer.close();
       } finally {
+        await service.close();
+      }
+    });
+
+    it("a record no stream answers for is refused as REQUEST_TIMED_OUT, saying why", async () => {
+      const namespace = freshNamespace();
+      const service = await openService(namespace);
+      const nc = await connect({ servers: cluster!.servers.split(",") });
+      try {
+        await service.admin.createTopic({ name: "t" });
+        // The partition's stream is deleted behind the service's back: nothing answers for it.
+        const jsm = await jetstreamManager(nc);
+        for await (const name of jsm.streams.names())
+          if (name.includes(namespace) && !name.startsWith("KV_")) await jsm.streams.delete(name);
+        const producer = service.producer({ idempotent: false, lingerMs: 0 });
+        await expect(producer.send({ topic: "t", value: "v" })).rejects.toMatchObject({
+          kafkaError: "REQUEST_TIMED_OUT",
+          code: "SLUICE_TIMEOUT",
+          message: expect.stringMatching(/^topic: partition t-0: .*no stream answered/) as string,
+        });
+        await producer.close().catch(() => undefined);
+      } finally {
+        await nc.close();
         await service.close();
       }
     });

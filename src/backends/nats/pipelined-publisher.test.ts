@@ -121,21 +121,39 @@ describe("PipelinedPublisher", () => {
     const { nc, sent, answer } = fakeConnection();
     const publisher = new PipelinedPublisher(nc);
     const done = publisher.publish("s", [message("a"), message("b")], false);
-    const failed = expect(done).rejects.toBeInstanceOf(TimeoutError);
+    const failed = done.catch((error: unknown) => error);
     answer(sent[0]!.reply, { stream: "S", seq: 1 });
     await vi.advanceTimersByTimeAsync(2000);
-    await failed;
+    const error = await failed;
+    expect(error).toMatchObject({
+      code: "SLUICE_TIMEOUT",
+      message:
+        "s: 1 of 2 messages unacknowledged: no acknowledgement came; they may or may not be stored",
+    });
+    expect((error as Error).cause).toBeInstanceOf(TimeoutError);
     expect(sent).toHaveLength(2);
   });
 
   it("gives up on a retryable batch at its deadline", async () => {
     const { nc } = fakeConnection();
     const publisher = new PipelinedPublisher(nc);
-    const failed = expect(publisher.publish("s", [message("a")], true)).rejects.toBeInstanceOf(
-      TimeoutError,
-    );
+    const failed = publisher.publish("s", [message("a")], true).catch((error: unknown) => error);
     await vi.advanceTimersByTimeAsync(15_000);
-    await failed;
+    const error = await failed;
+    expect(error).toMatchObject({ code: "SLUICE_TIMEOUT" });
+    expect((error as Error).cause).toBeInstanceOf(TimeoutError);
+  });
+
+  it("gives up on a batch without message ids at once when no stream answers, saying why", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a")], false);
+    answer(sent[0]!.reply, undefined, 503);
+    await expect(done).rejects.toMatchObject({
+      code: "SLUICE_TIMEOUT",
+      message:
+        "s: 1 of 1 messages unacknowledged: no stream answered (it has no leader yet, or is gone); they may or may not be stored",
+    });
   });
 
   it("waits a moment after no responders (no stream leader yet), then sends again", async () => {

@@ -8,6 +8,7 @@ import {
   TimeoutError,
   createInbox,
 } from "@nats-io/transport-node";
+import { SluiceError } from "../../errors/index.js";
 import { ReconnectWatch } from "./reconnect-watch.js";
 
 /** How long a publish waits for its acknowledgement before it is sent again (same msg id). */
@@ -134,7 +135,7 @@ export class PipelinedPublisher {
     if (batch.settled || batch.backingOff) return;
     clearTimeout(batch.timer);
     const left = batch.deadline - performance.now();
-    if (!batch.retryable || left <= 0) return this.settle(batch, error);
+    if (!batch.retryable || left <= 0) return this.settle(batch, givenUp(batch, error));
     if (error instanceof TimeoutError) return this.send(batch, Math.min(PUBLISH_ATTEMPT_MS, left));
     batch.backingOff = true;
     batch.timer = setTimeout(() => {
@@ -151,7 +152,7 @@ export class PipelinedPublisher {
         continue;
       clearTimeout(batch.timer);
       const left = batch.deadline - performance.now();
-      if (left <= 0) this.settle(batch, new TimeoutError());
+      if (left <= 0) this.settle(batch, givenUp(batch, new TimeoutError()));
       else this.send(batch, Math.min(PUBLISH_ATTEMPT_MS, left));
     }
   }
@@ -211,6 +212,23 @@ export class PipelinedPublisher {
     const batches = new Set([...this.waiting.values()].map((w) => w.batch));
     for (const batch of batches) this.settle(batch, new Error("the publisher is closed"));
   }
+}
+
+/**
+ * SLUICE_TIMEOUT for a batch given up unanswered (the client's error as its cause): its
+ * messages may or may not be stored.
+ */
+function givenUp(batch: Batch, error: Error): SluiceError {
+  const why =
+    error instanceof NoRespondersError
+      ? "no stream answered (it has no leader yet, or is gone)"
+      : "no acknowledgement came";
+  const tried = batch.retryable ? `, sent again for ${PUBLISH_DEADLINE_MS} ms` : "";
+  return new SluiceError(
+    "SLUICE_TIMEOUT",
+    `${batch.subject}: ${batch.remaining} of ${batch.messages.length} messages unacknowledged: ${why}${tried}; they may or may not be stored`,
+    { cause: error },
+  );
 }
 
 const STORED_ACK_START = Buffer.from('{"stream":');

@@ -191,9 +191,9 @@ export class QueueStream {
   /**
    * Appends entries in order; resolves with their sequences once JetStream stored them all.
    * They go out together with their acks pipelined (one timer for the lot). Every entry carries
-   * a `Nats-Msg-Id`, so one caught in a dead connection or an election is sent again after 2 s
-   * without an answer and stored once, and a "no responders" (no stream leader yet) is sent
-   * again after a pause, up to 15 s.
+   * a `Nats-Msg-Id`, so one caught in a dead connection or an election is sent again (at the
+   * reconnect, or after 2 s without an answer) and stored once, and a "no responders" (no stream
+   * leader yet) is sent again after a pause, up to 15 s; then SLUICE_TIMEOUT.
    */
   async appendMany(writes: readonly EntryWrite[]): Promise<number[]> {
     const messages = writes.map((w) => this.encode(w));
