@@ -1,13 +1,13 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import { SluiceError } from "../../errors/index.js";
 
 /**
  * A request's answer was lost with the connection it was sent on: whether the server acted on
- * the request is unknown.
+ * the request is unknown (SLUICE_TIMEOUT, as for a request that was never answered).
  */
-export class AnswerLostError extends Error {
+export class AnswerLostError extends SluiceError {
   constructor() {
-    super("the connection dropped before the request was answered");
-    this.name = "AnswerLostError";
+    super("SLUICE_TIMEOUT", "the connection to NATS dropped before the request was answered");
   }
 }
 
@@ -17,8 +17,8 @@ const MAX_RESENDS = 5;
 /**
  * NATS does not resend a request whose answer was lost when its connection dropped: the caller
  * waits out the whole request timeout (5 s) although the client reconnected to another server
- * within the reconnect wait (about 2 s), and a consumer group's member then sits idle for that
- * long after a server dies. Requests run through a watch are given up as soon as the connection
+ * within about half a second, and a consumer group's member then sat idle that long after a
+ * server died. Requests run through a watch are given up as soon as the connection
  * is back: `once` reports the loss, `read` sends the request again. A request made while the
  * connection is down waits in the client's buffer and goes out on reconnect: only a disconnect
  * during a request loses its answer.
