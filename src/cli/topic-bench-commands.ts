@@ -52,8 +52,13 @@ async function report<R extends object>(
   human: (result: R, peakRssBytes: number) => string,
 ): Promise<void> {
   const rss = new PeakRss();
-  const result = await run();
-  const peakRssBytes = rss.stop();
+  let result: R;
+  let peakRssBytes: number;
+  try {
+    result = await run();
+  } finally {
+    peakRssBytes = rss.stop();
+  }
   process.stdout.write(`${human(result, peakRssBytes)}\n`);
   const text = emitJson(
     { benchmark, parameters, machine: machineInfo(), ...result, peakRssBytes },
