@@ -7,7 +7,8 @@ import type {
   OffsetReset,
 } from "./topic-consumer.js";
 import { invalidTopicInput } from "./topic-error.js";
-import { MAX_TIMER_MS, intOption } from "./int-option.js";
+import { MAX_TIMER_MS } from "../../time/index.js";
+import { intOption } from "./int-option.js";
 
 /** A consumer's options, checked, with Kafka's defaults filled in. */
 export interface ResolvedConsumerOptions {

@@ -33,7 +33,8 @@ import type {
   RecordMetadata,
   TopicProducer,
 } from "./topic-producer.js";
-import { MAX_TIMER_MS, intOption } from "./int-option.js";
+import { MAX_TIMER_MS } from "../../time/index.js";
+import { intOption } from "./int-option.js";
 
 interface ResolvedProducerOptions {
   readonly partitioner: PartitionerName;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { resolveConsumerOptions } from "./consumer-options.js";
 import { resolveProducerOptions } from "./embedded-producer.js";
-import { MAX_TIMER_MS } from "./int-option.js";
+import { MAX_TIMER_MS } from "../../time/index.js";
 import { TopicError } from "./topic-error.js";
 
 const TIMER_OPTIONS = {

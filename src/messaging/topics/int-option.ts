@@ -1,11 +1,11 @@
+import { MAX_TIMER_MS } from "../../time/index.js";
 import { invalidTopicInput } from "./topic-error.js";
-
-/** The longest delay a timer takes: Node runs a longer setTimeout after 1 ms instead. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * An integer option from `min` to `max`, or `fallback` when unset; anything else is an
- * INVALID_CONFIG error naming `field`. Options that set a timer take MAX_TIMER_MS as `max`.
+ * INVALID_CONFIG error naming `field`. Options that set a timer take MAX_TIMER_MS (24.8 days) as
+ * `max`: more is a mistake (a linger or a session that long), and Node would run a plain timer
+ * that long after 1 ms.
  */
 export function intOption(
   value: unknown,
