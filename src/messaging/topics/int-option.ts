@@ -1,9 +1,8 @@
-import { MAX_TIMER_MS } from "../../time/index.js";
 import { invalidTopicInput } from "./topic-error.js";
 
 /**
  * An integer option from `min` to `max`, or `fallback` when unset; anything else is an
- * INVALID_CONFIG error naming `field`. Options that set a timer take MAX_TIMER_MS (24.8 days) as
+ * INVALID_CONFIG error naming `field`. Options that set a timer take the clock's MAX_TIMER_MS (24.8 days) as
  * `max`: more is a mistake (a linger or a session that long), and Node would run a plain timer
  * that long after 1 ms.
  */
