@@ -1,5 +1,5 @@
 import aws4 from "aws4";
-import { ERROR_FIELD_HEADER, SluiceError } from "../errors/index.js";
+import { ERROR_FIELD_HEADER, SluiceError, invalid } from "../errors/index.js";
 
 /** One JSON call to a Sluice server: method, path (already encoded), optional body. */
 export interface HttpCall {
@@ -55,7 +55,7 @@ export class HttpTransport {
     baseUrl: string,
     private readonly options: HttpTransportOptions = {},
   ) {
-    this.base = baseUrl.replace(/\/+$/, "");
+    this.base = checkServerUrl(baseUrl).replace(/\/+$/, "");
   }
 
   /** Calls sent and not yet answered. */
@@ -213,4 +213,19 @@ export function networkError(error: unknown, url: string): SluiceError {
   return new SluiceError("SLUICE_IO", `request to ${url} failed: ${(error as Error).message}`, {
     cause: error,
   });
+}
+
+/** A server's URL, as `connect` takes it: http:// or https://, host and maybe port and path. */
+function checkServerUrl(url: unknown): string {
+  const expected = "an http:// or https:// URL of a Sluice server (e.g. http://localhost:8080)";
+  if (typeof url !== "string") throw invalid("url", expected, url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalid("url", expected, url);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw invalid("url", expected, url);
+  return url;
 }
