@@ -1,6 +1,7 @@
 import { JetStreamApiError, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { streamInfo } from "./nats-connection.js";
+import { SluiceError } from "../../errors/index.js";
+import { natsConnection, streamInfo } from "./nats-connection.js";
 
 /** A manager whose `streams.info` answers from a script of outcomes, one per call. */
 function managerAnswering(outcomes: (StreamInfo | Error)[]): {
@@ -35,5 +36,17 @@ describe("streamInfo", () => {
     const other = managerAnswering([new Error("permissions violation")]);
     await expect(streamInfo(other.jsm, "s")).rejects.toThrow("permissions violation");
     expect(other.calls()).toBe(1);
+  });
+});
+
+describe("natsConnection", () => {
+  it("says which servers it could not reach, as a SluiceError with the client's error as cause", async () => {
+    const error = await natsConnection({ servers: "nats://127.0.0.1:1" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SluiceError);
+    expect(error).toMatchObject({ code: "SLUICE_IO", field: "messaging" });
+    expect((error as Error).message).toMatch(
+      /^messaging: cannot connect to the NATS servers nats:\/\/127\.0\.0\.1:1: /,
+    );
+    expect((error as Error).cause).toBeInstanceOf(Error);
   });
 });

@@ -33,11 +33,18 @@ export async function natsConnection(
   options: NatsConnectionOptions,
 ): Promise<{ nc: NatsConnection; owned: boolean }> {
   if (options.connection !== undefined) return { nc: options.connection, owned: false };
-  const nc = await connect({
-    servers: parseServers(options.servers ?? "nats://127.0.0.1:4222"),
-    maxReconnectAttempts: -1,
-  });
-  return { nc, owned: true };
+  const servers = parseServers(options.servers ?? "nats://127.0.0.1:4222");
+  try {
+    return { nc: await connect({ servers, maxReconnectAttempts: -1 }), owned: true };
+  } catch (error) {
+    // Said as Sluice says a failed open, with the servers it tried, not as the client's own
+    // ConnectionError (which `sluice start --messaging` printed as a stack trace).
+    throw new SluiceError(
+      "SLUICE_IO",
+      `messaging: cannot connect to the NATS servers ${servers.join(",")}: ${(error as Error).message}`,
+      { field: "messaging", cause: error },
+    );
+  }
 }
 
 /** A namespace prefixes stream and bucket names: 1-32 of A-Z a-z 0-9 _ -. */
