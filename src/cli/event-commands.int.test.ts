@@ -207,6 +207,59 @@ describe("sluice events CLI", () => {
     ]);
   });
 
+  it("takes --data-dir as every other command does, and says what is wrong with its arguments in one line", async () => {
+    const dataDir = mkdtempSync(join(root, "by-option-"));
+    const appended = await sluice(
+      "events",
+      "append",
+      "--data-dir",
+      dataDir,
+      "order-1",
+      "Placed",
+      '{"total":3}',
+    );
+    expect(appended.code, appended.stderr).toBe(0);
+    expect(appended.stdout).toBe("order-1@0 position 0\n");
+    // The same store, named by --data-dir or by the target argument.
+    for (const args of [
+      ["read", "--data-dir", dataDir, "order-1"],
+      ["read", dataDir, "order-1"],
+    ])
+      expect(rows((await sluice("events", ...args)).stdout).map((r) => r[2])).toEqual([
+        "order-1@0",
+      ]);
+    expect(rows((await sluice("events", "streams", "--data-dir", dataDir)).stdout)).toEqual([
+      ["stream", "version", "deleted"],
+      ["order-1", "0", "no"],
+    ]);
+    const missing = await sluice("events", "streams", "--data-dir", join(root, "none"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/SLUICE_NOT_FOUND: --data-dir: no event store/);
+
+    // Usage errors an action finds: one line each, the exit code of commander's own.
+    const usage = await Promise.all([
+      sluice("events", "streams"),
+      sluice("events", "streams", dataDir, "--data-dir", dataDir),
+      sluice("events", "append", "--data-dir", dataDir, "order-1"),
+      sluice("events", "append", "--data-dir", dataDir, "order-1", "Placed", "{oops"),
+      sluice("queues", "list"),
+    ]);
+    const said = usage.map((u) => [u.code, u.stderr]);
+    expect(said).toEqual([
+      [
+        1,
+        expect.stringMatching(
+          /^sluice: error: give the store: --data-dir <dir>, or a data directory/,
+        ),
+      ],
+      [1, expect.stringMatching(/^sluice: error: give the store once/)],
+      [1, "sluice: error: expected 2 to 3 argument(s) after the store, got 1: order-1\n"],
+      [1, "sluice: error: data: expected JSON, got {oops\n"],
+      [1, "sluice: error: give --data-dir <dir> or a queue directory\n"],
+    ]);
+    expect(rows((await sluice("events", "read", dataDir, "order-1")).stdout)).toHaveLength(1);
+  });
+
   it("works on a postgres:// target with a schema", async () => {
     const unavailable = await postgresUnavailable();
     if (unavailable !== undefined) {

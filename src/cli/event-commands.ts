@@ -5,11 +5,21 @@ import { SluiceError } from "../errors/index.js";
 import type { AuditFormat } from "../eventstore/audit.js";
 import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
 
+/** An option's JSON text (commander's message names the option). */
 function json(value: string): JsonValue {
   try {
     return JSON.parse(value) as JsonValue;
   } catch {
     throw new InvalidArgumentError("expected JSON");
+  }
+}
+
+/** The JSON text of the argument `name`. */
+function jsonArgument(name: string, value: string): JsonValue {
+  try {
+    return JSON.parse(value) as JsonValue;
+  } catch {
+    throw new InvalidArgumentError(`${name}: expected JSON, got ${value}`);
   }
 }
 
@@ -32,6 +42,47 @@ function format(value: string): AuditFormat {
   return value;
 }
 
+/** Where a command's store is, and which argument named it (for errors). */
+interface Target {
+  readonly target: string;
+  readonly field: "target" | "--data-dir";
+}
+
+/**
+ * The store a command names, and the arguments that are its own: `--data-dir <dir>`, as every
+ * other command takes it, or else the first argument (a data directory or a postgres:// URL).
+ * Between `least` and `most` arguments of its own must be left.
+ */
+function targetAndArgs(
+  args: readonly string[],
+  dataDir: string | undefined,
+  least: number,
+  most: number,
+): [Target, string[]] {
+  const [target, own]: [Target | undefined, string[]] =
+    dataDir !== undefined
+      ? [{ target: dataDir, field: "--data-dir" }, [...args]]
+      : [args[0] === undefined ? undefined : { target: args[0], field: "target" }, args.slice(1)];
+  if (target === undefined)
+    throw new InvalidArgumentError(
+      "give the store: --data-dir <dir>, or a data directory or postgres:// URL as the first argument",
+    );
+  if (own.length < least || own.length > most)
+    throw new InvalidArgumentError(
+      `expected ${least === most ? least : `${least} to ${most}`} argument(s) after the store, got ${own.length}: ${own.join(" ")}`,
+    );
+  return [target, own];
+}
+
+/** The store of a command whose only argument is the target. */
+function storeOf(target: string | undefined, dataDir: string | undefined): Target {
+  if (target !== undefined && dataDir !== undefined)
+    throw new InvalidArgumentError(`give the store once: --data-dir ${dataDir} or ${target}`);
+  return targetAndArgs(target === undefined ? [] : [target], dataDir, 0, 0)[0];
+}
+
+const DATA_DIR = "Sluice data directory (instead of a target argument)";
+
 /**
  * Opens the store at `target` for one command: a postgres:// URL, a data directory (its
  * `eventstore/`, where `open(dir)` and `sluice start` keep it), or the directory of a store
@@ -39,7 +90,7 @@ function format(value: string): AuditFormat {
  * directory's: a mistyped path to read must not leave an empty store behind.
  */
 async function withStore<T>(
-  target: string,
+  { target, field }: Target,
   schema: string,
   use: (store: EventStore) => Promise<T>,
   create = false,
@@ -47,7 +98,7 @@ async function withStore<T>(
   const postgres = /^postgres(ql)?:\/\//.test(target);
   const store = postgres
     ? await openStore(target, schema, true)
-    : await openStore(await storeDirectory(target, create), schema, false);
+    : await openStore(await storeDirectory(target, field, create), schema, false);
   try {
     return await use(store);
   } finally {
@@ -56,14 +107,12 @@ async function withStore<T>(
 }
 
 /** Where the embedded store of `target` lives (see withStore). */
-async function storeDirectory(target: string, create: boolean): Promise<string> {
+async function storeDirectory(target: string, field: string, create: boolean): Promise<string> {
   if (existsSync(target) && !statSync(target).isDirectory())
     throw new SluiceError(
       "SLUICE_VALIDATION",
-      `target: expected a data directory, got the file ${target}`,
-      {
-        field: "target",
-      },
+      `${field}: expected a data directory, got the file ${target}`,
+      { field },
     );
   const [{ dataDirLayout, isDataDirectory }, { nodeFileSystem }] = await Promise.all([
     import("../sluice/data-dir-layout.js"),
@@ -78,9 +127,9 @@ async function storeDirectory(target: string, create: boolean): Promise<string> 
     throw new SluiceError(
       "SLUICE_NOT_FOUND",
       exists
-        ? `target: ${target} holds no event store (neither a data directory nor a store's log)`
-        : `target: no event store at ${target}`,
-      { field: "target" },
+        ? `${field}: ${target} holds no event store (neither a data directory nor a store's log)`
+        : `${field}: no event store at ${target}`,
+      { field },
     );
   return dataDirLayout(nodeFileSystem, target).eventstore;
 }
@@ -102,7 +151,10 @@ function line(event: RecordedEvent): string {
   return `${event.position}\t${new Date(event.timestamp).toISOString()}\t${event.stream}@${event.version}\t${event.type}\t${JSON.stringify(event.data)}\n`;
 }
 
-/** `sluice events append|read|streams|audit|projections TARGET ...`: the event store from the shell. */
+/**
+ * `sluice events append|read|streams|audit|projections [TARGET | --data-dir DIR] ...`: the event
+ * store from the shell.
+ */
 export function registerEventCommands(program: Command): void {
   const events = program
     .command("events")
@@ -113,21 +165,18 @@ export function registerEventCommands(program: Command): void {
   events
     .command("append")
     .description("append one event to a stream")
-    .argument("<target>", "data directory or postgres:// URL")
-    .argument("<stream>")
-    .argument("<type>")
-    .argument("[data]", "event data as JSON", json, {})
+    .argument("<args...>", "[target] stream type [data as JSON]; the target unless --data-dir")
+    .option("--data-dir <dir>", DATA_DIR)
     .option("--metadata <json>", "metadata as JSON (e.g. who)", json)
     .option("--expected-version <v>", "any, no_stream, stream_exists or a version", "any")
     .action(
       (
-        target: string,
-        stream: string,
-        type: string,
-        data: JsonValue,
-        opts: { metadata?: JsonValue; expectedVersion: string },
-      ) =>
-        withStore(
+        args: string[],
+        opts: { dataDir?: string; metadata?: JsonValue; expectedVersion: string },
+      ) => {
+        const [target, [stream, type, text]] = targetAndArgs(args, opts.dataDir, 2, 3);
+        const data = text === undefined ? {} : jsonArgument("data", text);
+        return withStore(
           target,
           schemaOf(),
           async (store) => {
@@ -135,10 +184,10 @@ export function registerEventCommands(program: Command): void {
             const raw = opts.expectedVersion;
             const expectedVersion = checkExpectedVersion(/^\d+$/.test(raw) ? Number(raw) : raw);
             const result = await store.appendToStream(
-              stream,
+              stream!,
               [
                 {
-                  type,
+                  type: type!,
                   data,
                   ...(opts.metadata === undefined ? {} : { metadata: opts.metadata as never }),
                 },
@@ -150,25 +199,26 @@ export function registerEventCommands(program: Command): void {
             );
           },
           true,
-        ),
+        );
+      },
     );
 
   events
     .command("read")
     .description("read a stream, or $all when no stream is given")
-    .argument("<target>", "data directory or postgres:// URL")
-    .argument("[stream]")
+    .argument("[args...]", "[target] [stream]; the target unless --data-dir")
+    .option("--data-dir <dir>", DATA_DIR)
     .option("--from <n>", "first version (stream) or position ($all)", index)
     .option("--max <n>", "at most this many events", index, 100)
     .option("--backward", "newest first", false)
     .option("--json", "one JSON object per line", false)
     .action(
       (
-        target: string,
-        stream: string | undefined,
-        opts: { from?: number; max: number; backward: boolean; json: boolean },
-      ) =>
-        withStore(target, schemaOf(), async (store) => {
+        args: string[],
+        opts: { dataDir?: string; from?: number; max: number; backward: boolean; json: boolean },
+      ) => {
+        const [target, [stream]] = targetAndArgs(args, opts.dataDir, 0, 1);
+        return withStore(target, schemaOf(), async (store) => {
           const direction = opts.backward ? "backward" : "forward";
           const page =
             stream === undefined
@@ -184,16 +234,18 @@ export function registerEventCommands(program: Command): void {
                 });
           for (const event of page.events)
             process.stdout.write(opts.json ? `${JSON.stringify(event)}\n` : line(event));
-        }),
+        });
+      },
     );
 
   events
     .command("streams")
     .description("every stream with its version and delete state")
-    .argument("<target>", "data directory or postgres:// URL")
+    .argument("[target]", "data directory or postgres:// URL, unless --data-dir")
+    .option("--data-dir <dir>", DATA_DIR)
     .option("--system", "include system streams ($...)", false)
-    .action((target: string, opts: { system: boolean }) =>
-      withStore(target, schemaOf(), async (store) => {
+    .action((target: string | undefined, opts: { dataDir?: string; system: boolean }) =>
+      withStore(storeOf(target, opts.dataDir), schemaOf(), async (store) => {
         process.stdout.write("stream\tversion\tdeleted\n");
         for (const s of await store.listStreams({ includeSystem: opts.system }))
           process.stdout.write(`${s.stream}\t${s.version}\t${s.deleted}\n`);
@@ -203,7 +255,8 @@ export function registerEventCommands(program: Command): void {
   events
     .command("audit")
     .description("who did what, when: for a stream, a type or a time range")
-    .argument("<target>", "data directory or postgres:// URL")
+    .argument("[target]", "data directory or postgres:// URL, unless --data-dir")
+    .option("--data-dir <dir>", DATA_DIR)
     .option("--stream <name>")
     .option("--type <type>")
     .option("--from <time>", "ISO date or ms", time)
@@ -211,10 +264,17 @@ export function registerEventCommands(program: Command): void {
     .option("--format <f>", "json, csv or markdown", format, "markdown")
     .action(
       (
-        target: string,
-        opts: { stream?: string; type?: string; from?: number; to?: number; format: AuditFormat },
+        target: string | undefined,
+        opts: {
+          dataDir?: string;
+          stream?: string;
+          type?: string;
+          from?: number;
+          to?: number;
+          format: AuditFormat;
+        },
       ) =>
-        withStore(target, schemaOf(), async (store) => {
+        withStore(storeOf(target, opts.dataDir), schemaOf(), async (store) => {
           const { auditTrail, formatAudit } = await import("../eventstore/audit.js");
           const entries = await auditTrail(store, {
             ...(opts.stream === undefined ? {} : { stream: opts.stream }),
@@ -231,9 +291,10 @@ export function registerEventCommands(program: Command): void {
     .description(
       "projections that saved snapshots: their newest checkpoint and lag behind the head",
     )
-    .argument("<target>", "data directory or postgres:// URL")
-    .action((target: string) =>
-      withStore(target, schemaOf(), async (store) => {
+    .argument("[target]", "data directory or postgres:// URL, unless --data-dir")
+    .option("--data-dir <dir>", DATA_DIR)
+    .action((target: string | undefined, opts: { dataDir?: string }) =>
+      withStore(storeOf(target, opts.dataDir), schemaOf(), async (store) => {
         const head = await store.headPosition();
         process.stdout.write("projection\tsnapshot checkpoint\tlag (events)\n");
         for (const s of await store.listStreams({ includeSystem: true })) {

@@ -10,9 +10,12 @@ const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-kafka-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Starts `sluice kafka start` and resolves with the process and the port it reports. */
-function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [main, "kafka", "start", dir, "--port", "0"], {
+/**
+ * Starts `sluice kafka start` on a data directory named by `where` (the dir argument, or
+ * `--data-dir dir`) and resolves with the process and the port it reports.
+ */
+function start(where: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [main, "kafka", "start", ...where, "--port", "0"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   return new Promise((resolve, reject) => {
@@ -36,7 +39,7 @@ function stop(child: ChildProcess): Promise<number | null> {
 describe("sluice kafka start", () => {
   it("serves kafkajs, and records produced before a restart are consumed after it", async () => {
     const dir = join(root, "data");
-    const first = await start(dir);
+    const first = await start([dir]);
     const client = (port: number) =>
       new Kafka({
         clientId: "cli-test",
@@ -53,7 +56,8 @@ describe("sluice kafka start", () => {
     await producer.disconnect();
     expect(await stop(first.child)).toBe(0);
 
-    const second = await start(dir);
+    // The same data directory, named as every other command names it.
+    const second = await start(["--data-dir", dir]);
     const consumer = client(second.port).consumer({
       groupId: "after-restart",
       maxWaitTimeInMs: 100,

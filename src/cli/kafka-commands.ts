@@ -9,6 +9,7 @@ function bytes(value: string): number {
 }
 
 interface KafkaStartOptions {
+  dataDir?: string;
   port: number;
   host: string;
   advertisedHost?: string;
@@ -17,7 +18,7 @@ interface KafkaStartOptions {
   saslUsers?: Map<string, string>;
 }
 
-/** `sluice kafka start DIR`: serves the topics of a data directory over the Kafka protocol. */
+/** `sluice kafka start DIR` (or `--data-dir DIR`): serves the topics of a data directory over the Kafka protocol. */
 export function registerKafkaCommands(program: Command): void {
   const kafka = program
     .command("kafka")
@@ -27,7 +28,11 @@ export function registerKafkaCommands(program: Command): void {
     .description(
       "listen for Kafka clients (kafkajs, kafka-python, librdkafka, kcat) until SIGINT or SIGTERM",
     )
-    .argument("<dir>", "data directory (the one `open(dir)` uses; topics live in its topics/)")
+    .argument(
+      "[dir]",
+      "data directory (the one `open(dir)` uses; topics live in its topics/), unless --data-dir",
+    )
+    .option("--data-dir <dir>", "data directory (instead of the dir argument)")
     .option("--port <port>", "port to listen on (0 picks a free one)", port, 9092)
     .option("--host <host>", "interface to bind", "127.0.0.1")
     .option(
@@ -41,7 +46,13 @@ export function registerKafkaCommands(program: Command): void {
       "require SASL/PLAIN with these users (also read from SLUICE_KAFKA_SASL_USERS, which keeps passwords out of the process list)",
       saslUsers,
     )
-    .action(async (dir: string, opts: KafkaStartOptions) => {
+    .action(async (dirArgument: string | undefined, opts: KafkaStartOptions) => {
+      if (dirArgument !== undefined && opts.dataDir !== undefined)
+        throw new InvalidArgumentError(
+          `give the data directory once: --data-dir ${opts.dataDir} or ${dirArgument}`,
+        );
+      const dir = opts.dataDir ?? dirArgument;
+      if (dir === undefined) throw new InvalidArgumentError("give --data-dir <dir> or a directory");
       const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
       const users = opts.saslUsers ?? (fromEnvironment ? saslUsers(fromEnvironment) : undefined);
       const [{ open }, { embeddedKafkaBackend }, { KafkaServer }] = await Promise.all([

@@ -64,13 +64,6 @@ function replicas(value: string): number {
   return n;
 }
 
-/** The URL clients use: localhost for loopback and wildcard binds, else the host itself. */
-function defaultPublicUrl(host: string, portNumber: number): string {
-  const local = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].includes(host);
-  const shown = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
-  return `http://${shown}:${portNumber}`;
-}
-
 /**
  * Opens the data directory and serves it until SIGINT/SIGTERM; the first signal shuts down
  * gracefully (long polls answered empty, requests in flight finished, data flushed), a
@@ -82,19 +75,23 @@ export async function startServer(options: StartOptions): Promise<{
   banner: string;
   kafka: KafkaServer | undefined;
 }> {
-  const publicUrl = options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   // The server is loaded when it starts, not with the command line: `sluice --help` and every
   // other command start without it.
-  const [{ open }, { SluiceServer }, { EmbeddedTopicService }] = await Promise.all([
-    import("../sluice/index.js"),
-    import("../server/index.js"),
-    import("../messaging/topics/embedded-topic-service.js"),
-  ]);
-  // Every primitive in one data directory; queue URLs and SNS confirmation links name this server.
+  const [{ open }, { SluiceServer, defaultPublicUrl }, { EmbeddedTopicService }] =
+    await Promise.all([
+      import("../sluice/index.js"),
+      import("../server/index.js"),
+      import("../messaging/topics/embedded-topic-service.js"),
+    ]);
+  // Every primitive in one data directory; queue URLs and SNS confirmation links name this
+  // server, whose URL is known once it listens (--port 0 picks the port then).
+  let server: Awaited<ReturnType<typeof SluiceServer.create>> | undefined;
+  const baseUrl = (): string =>
+    server?.url ?? options.publicUrl ?? defaultPublicUrl(options.host, options.port);
   const common = {
     fsync: options.fsync,
-    queues: { baseUrl: publicUrl },
-    pubsub: { baseUrl: publicUrl },
+    queues: { baseUrl },
+    pubsub: { baseUrl },
   };
   const sluice: Sluice<QueueService, TopicService> =
     options.messaging === undefined
@@ -104,12 +101,11 @@ export async function startServer(options: StartOptions): Promise<{
           messaging: options.messaging,
           ...(options.replicas === undefined ? {} : { nats: { replicas: options.replicas } }),
         });
-  let server: Awaited<ReturnType<typeof SluiceServer.create>>;
   try {
     server = await SluiceServer.create(sluice, {
       host: options.host,
       port: options.port,
-      publicUrl,
+      ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
       logger: options.log,
       ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
       ...(options.awsCredentials === undefined ? {} : { awsCredentials: options.awsCredentials }),
@@ -188,7 +184,12 @@ export function registerStartCommand(program: Command): void {
     )
     .option("--data-dir <dir>", "data directory (created if missing)", "./data")
     .option("--host <host>", "interface to bind (127.0.0.1 keeps it on this machine)", "127.0.0.1")
-    .option("--port <port>", "port to listen on", port, 8080)
+    .option(
+      "--port <port>",
+      "port to listen on (0 picks a free one; the banner names it)",
+      port,
+      8080,
+    )
     .option(
       "--public-url <url>",
       "URL clients reach the server at (default http://localhost:<port>)",

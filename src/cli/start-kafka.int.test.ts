@@ -64,18 +64,21 @@ describe("sluice start with the Kafka listener", () => {
   it.skipIf(!hasKcat)(
     "kcat produces and consumes on the data directory HTTP serves; SIGTERM closes the Kafka listener with a consumer connected",
     async () => {
-      const httpPort = await freePort();
-      const kafkaPort = await freePort();
+      // Both ports picked by the server as it binds them, read back from its banner.
       const started = await start([
         "--data-dir",
         join(root, "data"),
         "--port",
-        String(httpPort),
+        "0",
         "--kafka-port",
-        String(kafkaPort),
+        "0",
         "--fsync",
         "always",
       ]);
+      const httpPort = Number(
+        /Sluice listening on http:\/\/localhost:(\d+)/.exec(started.output())![1],
+      );
+      const kafkaPort = Number(/Kafka protocol on 127\.0\.0\.1:(\d+)/.exec(started.output())![1]);
       const bootstrap = `127.0.0.1:${kafkaPort}`;
       let consumer: LineProcess | undefined;
       try {

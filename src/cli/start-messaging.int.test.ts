@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +6,7 @@ import { NatsQueueService } from "../backends/nats/nats-queue-service.js";
 import { NatsTopicService } from "../backends/nats/nats-topic-service.js";
 import type { LoopbackNatsCluster } from "../backends/nats/loopback-nats-cluster.js";
 import { startTestCluster } from "../backends/nats/test-support/nats-cluster.js";
-import { freePort } from "../server/test-support/test-server.js";
+import { startServer } from "./test-support/started-server.js";
 import { describeWithNats } from "../backends/nats/test-support/describe-with-nats.js";
 import { cliMain } from "./test-support/cli-build.js";
 
@@ -18,30 +17,16 @@ const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-start-nats-"));
 let cluster: LoopbackNatsCluster | undefined;
 
-async function start(dataDir: string, port: number, messaging: string) {
-  const child = spawn(
-    process.execPath,
-    [main, "start", "--data-dir", dataDir, "--port", String(port)].concat([
-      "--messaging",
-      messaging,
-    ]),
-    { stdio: ["ignore", "pipe", "pipe"] },
+async function start(dataDir: string, messaging: string) {
+  const started = await startServer(
+    [process.execPath, main, "start"],
+    ["--data-dir", dataDir, "--messaging", messaging],
   );
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes("Sluice listening on")) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`sluice start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
   return {
-    url: `http://localhost:${port}`,
+    url: started.url,
     async stop(): Promise<number | null> {
-      child.kill("SIGTERM");
-      return exit;
+      started.child.kill("SIGTERM");
+      return started.exit;
     },
   };
 }
@@ -68,7 +53,7 @@ describeWithNats("sluice start --messaging", () => {
   });
 
   it("serves queues and topics from NATS JetStream through the REST API", async () => {
-    const server = await start(join(root, "data"), await freePort(), cluster!.servers);
+    const server = await start(join(root, "data"), cluster!.servers);
     try {
       const url = server.url;
       await call(`${url}/queues`, "POST", { QueueName: "smoke" });

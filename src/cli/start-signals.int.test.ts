@@ -1,45 +1,23 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { type ClientRequest, request } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../server/test-support/test-server.js";
 import { cliMain } from "./test-support/cli-build.js";
+import { type StartedServer, startServer } from "./test-support/started-server.js";
 
 const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-signals-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly port: number;
-  readonly output: () => string;
-  readonly exit: Promise<number | null>;
-}
-
 /** Runs `sluice start` with `extra` arguments and resolves once it printed its banner. */
-async function start(dataDir: string, extra: readonly string[] = []): Promise<Started> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [main, "start", "--data-dir", dataDir, "--port", String(port), "--kafka-port", "0", ...extra],
-    { stdio: ["ignore", "pipe", "pipe"] },
+const start = (dataDir: string, extra: readonly string[] = []): Promise<StartedServer> =>
+  startServer(
+    [process.execPath, main, "start"],
+    ["--data-dir", dataDir, "--kafka-port", "0", ...extra],
   );
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes("Sluice listening on")) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`sluice start did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, url: `http://localhost:${port}`, port, output: () => output, exit };
-}
 
 const post = async (url: string, body: unknown): Promise<unknown> =>
   (

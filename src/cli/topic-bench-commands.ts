@@ -52,8 +52,13 @@ async function report<R extends object>(
   human: (result: R, peakRssBytes: number) => string,
 ): Promise<void> {
   const rss = new PeakRss();
-  const result = await run();
-  const peakRssBytes = rss.stop();
+  let result: R;
+  let peakRssBytes: number;
+  try {
+    result = await run();
+  } finally {
+    peakRssBytes = rss.stop();
+  }
   process.stdout.write(`${human(result, peakRssBytes)}\n`);
   const text = emitJson(
     { benchmark, parameters, machine: machineInfo(), ...result, peakRssBytes },
@@ -107,6 +112,13 @@ async function natsProduceComparison(opts: {
     pipelinedRatio: median(results.map((r) => r.pipelinedRatio)),
     pipelinedIdsRecordsPerSec: median(results.map((r) => r.pipelinedIdsRecordsPerSec)),
     pipelinedIdsRatio: median(results.map((r) => r.pipelinedIdsRatio)),
+    sluiceNonIdempotentRecordsPerSec: median(
+      results.map((r) => r.sluiceNonIdempotentRecordsPerSec),
+    ),
+    nonIdempotentPipelinedRatio: median(results.map((r) => r.nonIdempotentPipelinedRatio)),
+    sluiceNonIdempotentCpuMicrosPerRecord: median(
+      results.map((r) => r.sluiceNonIdempotentCpuMicrosPerRecord),
+    ),
     sluiceCpuMicrosPerRecord: median(results.map((r) => r.sluiceCpuMicrosPerRecord)),
     plainCpuMicrosPerRecord: median(results.map((r) => r.plainCpuMicrosPerRecord)),
     pipelinedCpuMicrosPerRecord: median(results.map((r) => r.pipelinedCpuMicrosPerRecord)),
@@ -120,7 +132,10 @@ async function natsProduceComparison(opts: {
         `plain pipelined ${Math.round(medians.pipelinedRecordsPerSec)} records/s, ratio ${(medians.pipelinedRatio * 100).toFixed(0)}% ` +
         `(ratios ${results.map((r) => `${(r.pipelinedRatio * 100).toFixed(0)}%`).join(", ")}); ` +
         `pipelined with ids ${Math.round(medians.pipelinedIdsRecordsPerSec)} records/s, ratio ${(medians.pipelinedIdsRatio * 100).toFixed(0)}% ` +
-        `(ratios ${results.map((r) => `${(r.pipelinedIdsRatio * 100).toFixed(0)}%`).join(", ")})\n`,
+        `(ratios ${results.map((r) => `${(r.pipelinedIdsRatio * 100).toFixed(0)}%`).join(", ")}); ` +
+        `Sluice non-idempotent ${Math.round(medians.sluiceNonIdempotentRecordsPerSec)} records/s, ` +
+        `${(medians.nonIdempotentPipelinedRatio * 100).toFixed(0)}% of pipelined ` +
+        `(ratios ${results.map((r) => `${(r.nonIdempotentPipelinedRatio * 100).toFixed(0)}%`).join(", ")})\n`,
     );
   const text = emitJson({ benchmark: "nats-produce", runs: results, medians }, opts.out);
   if (opts.json) process.stdout.write(`${text}\n`);

@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../server/test-support/test-server.js";
+import { startServer } from "./test-support/started-server.js";
 
 // Every way of running Sluice's own processes sizes the young generation the same way (see
 // "Memory and garbage collection" in docs/engine.md): with V8's default, reads and rebuilds spend
@@ -17,31 +16,17 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("the young generation of Sluice's processes", () => {
   it("is sized by bin/sluice.js when it is run as a program", async () => {
-    const port = await freePort();
-    const child = spawn(
-      bin,
-      ["start", "--data-dir", join(root, "data"), "--port", String(port), "--kafka-port", "0"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const exit = new Promise<number | null>((resolve) =>
-      child.once("exit", (code) => resolve(code)),
+    const started = await startServer(
+      [bin, "start"],
+      ["--data-dir", join(root, "data"), "--kafka-port", "0"],
     );
     try {
-      const deadline = Date.now() + 60_000;
-      while (!output.includes("Sluice listening on")) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`sluice start did not come up:\n${output}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const argv = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+      const argv = readFileSync(`/proc/${started.child.pid}/cmdline`, "utf8").split("\0");
       expect(argv).toContain(FLAG);
     } finally {
-      child.kill("SIGTERM");
+      started.child.kill("SIGTERM");
     }
-    expect(await exit).toBe(0);
+    expect(await started.exit).toBe(0);
   });
 
   it("is sized by the npm scripts that run Sluice", () => {

@@ -73,7 +73,8 @@ export function consumerPerfLines(f: ConsumerFigures): string {
 /** Tracks the peak resident set size while a benchmark runs (sampled every 100 ms). */
 export class PeakRss {
   private peak = process.memoryUsage.rss();
-  private readonly timer = setInterval(() => this.sample(), 100);
+  // A background sampler: a benchmark that fails must not be kept alive by it.
+  private readonly timer = setInterval(() => this.sample(), 100).unref();
 
   sample(): number {
     const rss = process.memoryUsage.rss();

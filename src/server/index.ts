@@ -1,4 +1,4 @@
-export { SluiceServer, modulesFor } from "./server.js";
+export { SluiceServer, defaultPublicUrl, modulesFor } from "./server.js";
 export type { SluiceServerOptions, SluiceServices } from "./server.js";
 export type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
 export type { AwsJsonService, AwsQueryService, AwsRequestContext } from "./aws/aws-protocols.js";

@@ -42,12 +42,22 @@ export interface SluiceServices {
   readonly metrics?: MetricsRegistry;
 }
 
+/** The URL clients use: localhost for loopback and wildcard binds, else the host itself. */
+export function defaultPublicUrl(host: string, port: number): string {
+  const local = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].includes(host);
+  const shown = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
 export interface SluiceServerOptions {
   /** Default 127.0.0.1: only this machine can connect unless told otherwise. */
   readonly host?: string;
   /** Default 8080; 0 picks a free port. */
   readonly port?: number;
-  /** The URL clients use (links, queue URLs); default http://localhost:<port>. */
+  /**
+   * The URL clients use (links, queue URLs); default `defaultPublicUrl(host, port)`, with the
+   * port listened on when `port` is 0.
+   */
   readonly publicUrl?: string;
   /** When set, REST, streams and /metrics need `Authorization: Bearer <token>` (or `?token=`). */
   readonly authToken?: string;
@@ -95,7 +105,8 @@ export class SluiceServer {
     private readonly links: readonly ServerLink[],
     private readonly awsApis: readonly string[],
   ) {
-    this.publicUrlValue = options.publicUrl ?? `http://localhost:${options.port ?? 8080}`;
+    this.publicUrlValue =
+      options.publicUrl ?? defaultPublicUrl(options.host ?? "127.0.0.1", options.port ?? 8080);
     setMaxListeners(0, this.shutdownController.signal);
   }
 
@@ -147,7 +158,7 @@ export class SluiceServer {
     });
     const address = this.app.server.address();
     if (this.options.publicUrl === undefined && typeof address === "object" && address !== null)
-      this.publicUrlValue = `http://localhost:${address.port}`;
+      this.publicUrlValue = defaultPublicUrl(this.options.host ?? "127.0.0.1", address.port);
     this.listening = true;
     return this.url;
   }

@@ -43,6 +43,12 @@ export interface NatsProduceBenchResult {
   readonly machine: ReturnType<typeof machineInfo>;
   /** Records/s through Sluice's producer into a topic on JetStream (one stream per partition). */
   readonly sluiceRecordsPerSec: number;
+  /**
+   * Records/s through Sluice's producer with `idempotent: false`: no `Nats-Msg-Id`, nothing for
+   * the servers to deduplicate, the same work as the bare pipelined client but for the record's
+   * timestamp header.
+   */
+  readonly sluiceNonIdempotentRecordsPerSec: number;
   /** Records/s of the plain client publishing the same records into one stream per partition. */
   readonly plainRecordsPerSec: number;
   /**
@@ -62,8 +68,11 @@ export interface NatsProduceBenchResult {
   readonly pipelinedRatio: number;
   /** Sluice's throughput as a share of the pipelined plain client's sending ids and timestamps. */
   readonly pipelinedIdsRatio: number;
+  /** The non-idempotent producer's throughput as a share of the bare pipelined client's. */
+  readonly nonIdempotentPipelinedRatio: number;
   /** CPU time of this process per record (user + system), each side. */
   readonly sluiceCpuMicrosPerRecord: number;
+  readonly sluiceNonIdempotentCpuMicrosPerRecord: number;
   readonly plainCpuMicrosPerRecord: number;
   readonly pipelinedCpuMicrosPerRecord: number;
   readonly pipelinedIdsCpuMicrosPerRecord: number;
@@ -112,25 +121,30 @@ export async function runNatsProduceBench(
     // paths (and the heap growing), whichever runs first. 2,000 records were too few: a side's
     // first 20,000 timed records after them cost 1.3-2.3 times the CPU of the next 20,000.
     const warmUp = { ...options, numRecords: Math.min(WARM_UP_RECORDS, options.numRecords) };
-    await sluiceRun(nc, `${namespace}W`, warmUp);
+    await sluiceRun(nc, `${namespace}W`, warmUp, true);
+    await sluiceRun(nc, `${namespace}WN`, warmUp, false);
     await plainRun(nc, `${namespace}W`, warmUp, "request");
     await plainRun(nc, `${namespace}WP`, warmUp, "pipelined");
     await plainRun(nc, `${namespace}WI`, warmUp, "pipelined-ids");
     // In order, or (reverse) the other way round, so a run of each order can be compared.
     const sides: (() => Promise<{ perSec: number; cpuMicros: number }>)[] = [
-      () => sluiceRun(nc, namespace, options),
+      () => sluiceRun(nc, namespace, options, true),
       () => plainRun(nc, namespace, options, "request"),
       () => plainRun(nc, `${namespace}P`, options, "pipelined"),
       () => plainRun(nc, `${namespace}I`, options, "pipelined-ids"),
+      () => sluiceRun(nc, `${namespace}N`, options, false),
     ];
-    const order = options.reverse === true ? [3, 2, 1, 0] : [0, 1, 2, 3];
+    const order = sides.map((_, i) => i);
+    if (options.reverse === true) order.reverse();
     const measuredSides: { perSec: number; cpuMicros: number }[] = [];
     for (const i of order) measuredSides[i] = await sides[i]!();
-    const [sluice, plain, pipelined, pipelinedIds] = measuredSides as [
-      { perSec: number; cpuMicros: number },
-      { perSec: number; cpuMicros: number },
-      { perSec: number; cpuMicros: number },
-      { perSec: number; cpuMicros: number },
+    type Side = { perSec: number; cpuMicros: number };
+    const [sluice, plain, pipelined, pipelinedIds, nonIdempotent] = measuredSides as [
+      Side,
+      Side,
+      Side,
+      Side,
+      Side,
     ];
     const { quiet: _quiet, ...parameters } = options;
     const result: NatsProduceBenchResult = {
@@ -138,13 +152,16 @@ export async function runNatsProduceBench(
       parameters,
       machine: machineInfo(),
       sluiceRecordsPerSec: sluice.perSec,
+      sluiceNonIdempotentRecordsPerSec: nonIdempotent.perSec,
       plainRecordsPerSec: plain.perSec,
       pipelinedRecordsPerSec: pipelined.perSec,
       pipelinedIdsRecordsPerSec: pipelinedIds.perSec,
       ratio: sluice.perSec / plain.perSec,
       pipelinedRatio: sluice.perSec / pipelined.perSec,
       pipelinedIdsRatio: sluice.perSec / pipelinedIds.perSec,
+      nonIdempotentPipelinedRatio: nonIdempotent.perSec / pipelined.perSec,
       sluiceCpuMicrosPerRecord: sluice.cpuMicros,
+      sluiceNonIdempotentCpuMicrosPerRecord: nonIdempotent.cpuMicros,
       plainCpuMicrosPerRecord: plain.cpuMicros,
       pipelinedCpuMicrosPerRecord: pipelined.cpuMicros,
       pipelinedIdsCpuMicrosPerRecord: pipelinedIds.cpuMicros,
@@ -157,7 +174,9 @@ export async function runNatsProduceBench(
           `plain pipelined ${Math.round(pipelined.perSec)} records/s (${pipelined.cpuMicros.toFixed(0)} µs CPU each), ` +
           `pipelined with ids ${Math.round(pipelinedIds.perSec)} records/s (${pipelinedIds.cpuMicros.toFixed(0)} µs CPU each), ` +
           `Sluice at ${(result.ratio * 100).toFixed(0)}% of plain, ${(result.pipelinedRatio * 100).toFixed(0)}% of pipelined, ` +
-          `${(result.pipelinedIdsRatio * 100).toFixed(0)}% of pipelined with ids (${options.recordSize} B)\n`,
+          `${(result.pipelinedIdsRatio * 100).toFixed(0)}% of pipelined with ids; ` +
+          `Sluice non-idempotent ${Math.round(nonIdempotent.perSec)} records/s (${nonIdempotent.cpuMicros.toFixed(0)} µs CPU each), ` +
+          `${(result.nonIdempotentPipelinedRatio * 100).toFixed(0)}% of pipelined (${options.recordSize} B)\n`,
       );
     return result;
   } finally {
@@ -169,7 +188,12 @@ export async function runNatsProduceBench(
   }
 }
 
-async function sluiceRun(nc: NatsConnection, namespace: string, o: NatsProduceBenchOptions) {
+async function sluiceRun(
+  nc: NatsConnection,
+  namespace: string,
+  o: NatsProduceBenchOptions,
+  idempotent: boolean,
+) {
   const service = await NatsTopicService.open({ connection: nc, replicas: o.replicas, namespace });
   try {
     await service.admin.createTopic({ name: "perf", partitions: o.partitions });
@@ -178,6 +202,7 @@ async function sluiceRun(nc: NatsConnection, namespace: string, o: NatsProduceBe
       batchSize: o.batchSize,
       lingerMs: o.lingerMs,
       compression: o.compression,
+      idempotent,
     });
     const value = Buffer.alloc(o.recordSize, 120);
     const run = await drive(o, () => producer.send({ topic: "perf", value }));

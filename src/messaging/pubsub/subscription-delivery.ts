@@ -75,7 +75,7 @@ export class SubscriptionDelivery {
   private readonly rawDelivery: boolean;
   /** Whether the endpoint is a FIFO queue (queue subscriptions). */
   private readonly fifoQueue: boolean;
-  private unsubscribeUrl: string | undefined;
+  private unsubscribeUrl: { readonly base: string; readonly url: string } | undefined;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
   private readonly queueUrls = new Map<string, string>();
@@ -287,7 +287,15 @@ export class SubscriptionDelivery {
         this.context.addresses.topicArn(this.record.topic),
         this.topic.isFifo ? sequenceNumberOf(m.offset) : undefined,
       )
-      .for((this.unsubscribeUrl ??= this.context.addresses.unsubscribeUrl(this.arn)));
+      .for(this.unsubscribeUrlNow());
+  }
+
+  /** Made again only when the base URL changed (a server given port 0 knows it once listening). */
+  private unsubscribeUrlNow(): string {
+    const base = this.context.addresses.baseUrl;
+    if (this.unsubscribeUrl?.base !== base)
+      this.unsubscribeUrl = { base, url: this.context.addresses.unsubscribeUrl(this.arn) };
+    return this.unsubscribeUrl.url;
   }
 
   private queueEntry(m: StoredMessage): BulkSendEntry {

@@ -1,9 +1,13 @@
+import { type BaseUrl, resolveBaseUrl } from "../base-url.js";
 import { PubSubError } from "./pubsub-error.js";
 
 /** Where topics say they live: SNS-style ARNs and the URL confirmations point at. */
 export interface PubSubAddressing {
-  /** Default "http://localhost:9911" (the server's SNS endpoint). */
-  readonly baseUrl?: string;
+  /**
+   * Default "http://localhost:9911" (the server's SNS endpoint); a function is asked each time
+   * a URL is made.
+   */
+  readonly baseUrl?: BaseUrl;
   /** Default "us-east-1". */
   readonly region?: string;
   /** Default "000000000000". */
@@ -26,14 +30,19 @@ export function checkTopicName(name: unknown): string {
 
 /** Builds and parses the ARNs of one service's topics and subscriptions. */
 export class TopicAddresses {
-  readonly baseUrl: string;
+  private readonly base: BaseUrl;
   readonly region: string;
   readonly accountId: string;
 
   constructor(options: PubSubAddressing = {}) {
-    this.baseUrl = (options.baseUrl ?? "http://localhost:9911").replace(/\/+$/, "");
+    this.base = options.baseUrl ?? "http://localhost:9911";
     this.region = options.region ?? "us-east-1";
     this.accountId = options.accountId ?? "000000000000";
+  }
+
+  /** The base of this service's URLs, as it is now. */
+  get baseUrl(): string {
+    return resolveBaseUrl(this.base);
   }
 
   topicArn(name: string): string {

@@ -67,13 +67,17 @@ export function preparesAlike(
   config: SendSettings,
   sizeBytes: number,
 ): boolean {
-  for (const setting of SEND_SETTINGS) {
-    if (prepared[setting] === config[setting]) continue;
+  // Each setting of SEND_SETTINGS compared by name, not in a loop over the list: a fan-out asks
+  // this for every message and queue, and a keyed read per setting cost 1.6% of its CPU. The
+  // per-setting test of checked-send.test.ts fails for a setting added there and not here.
+  return (
+    prepared.fifo === config.fifo &&
+    prepared.delaySeconds === config.delaySeconds &&
+    prepared.contentBasedDeduplication === config.contentBasedDeduplication &&
     // A limit only refuses: within it, which limit does not change what the message becomes.
-    if (setting === "maximumMessageSize" && config.maximumMessageSize >= sizeBytes) continue;
-    return false;
-  }
-  return true;
+    (prepared.maximumMessageSize === config.maximumMessageSize ||
+      config.maximumMessageSize >= sizeBytes)
+  );
 }
 
 /** A message whose body and attributes are checked already, as prepareForQueue takes it. */

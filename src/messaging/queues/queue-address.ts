@@ -1,9 +1,10 @@
+import { type BaseUrl, resolveBaseUrl } from "../base-url.js";
 import { QueueError } from "./queue-error.js";
 
 /** Where queues say they live: SQS-style URLs and ARNs (ElasticMQ's defaults). */
 export interface QueueAddressing {
-  /** Default "http://localhost:9324". */
-  readonly baseUrl?: string;
+  /** Default "http://localhost:9324"; a function is asked each time a URL is made. */
+  readonly baseUrl?: BaseUrl;
   /** Default "us-east-1". */
   readonly region?: string;
   /** Default "000000000000". */
@@ -30,14 +31,19 @@ export function isFifoName(name: string): boolean {
 
 /** Builds and parses the URLs and ARNs of one service's queues. */
 export class QueueAddresses {
-  readonly baseUrl: string;
+  private readonly base: BaseUrl;
   readonly region: string;
   readonly accountId: string;
 
   constructor(options: QueueAddressing = {}) {
-    this.baseUrl = (options.baseUrl ?? "http://localhost:9324").replace(/\/+$/, "");
+    this.base = options.baseUrl ?? "http://localhost:9324";
     this.region = options.region ?? "us-east-1";
     this.accountId = options.accountId ?? "000000000000";
+  }
+
+  /** The base of this service's URLs, as it is now. */
+  get baseUrl(): string {
+    return resolveBaseUrl(this.base);
   }
 
   url(name: string): string {

@@ -1,3 +1,4 @@
+import { resolveBaseUrl } from "../../messaging/base-url.js";
 import type { QueueService } from "../../messaging/queues/index.js";
 import type { ServerModule } from "../server-module.js";
 import { registerQueueRoutes } from "./queue-routes.js";
@@ -20,9 +21,10 @@ export function queuesModule(
   return {
     name: "queues",
     register(app, context) {
-      const base = (options.baseUrl ?? context.publicUrl).replace(/\/+$/, "");
       const account = options.accountId ?? "000000000000";
-      const urlOf = (name: string): string => `${base}/${account}/${name}`;
+      // Asked per URL: a server listening on a port picked at start knows its URL only then.
+      const urlOf = (name: string): string =>
+        `${resolveBaseUrl(options.baseUrl ?? context.publicUrl)}/${account}/${name}`;
       registerQueueRoutes(app, queues, urlOf, context.shutdown);
       registerQueueStream(app, queues, urlOf, context.shutdown);
     },

@@ -29,20 +29,21 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** `open(dir)` on a temporary directory, served on a free port as `sluice start` does. */
+/** `open(dir)` on a temporary directory, served on a port picked when it listens, as `sluice start --port 0` does. */
 export async function startTestServer(
   options: Partial<SluiceServerOptions> = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-server-"));
-  const port = await freePort();
-  const url = `http://localhost:${port}`;
+  // Known once the server listens; nothing asks for a URL before then.
+  let url = "http://localhost:0";
+  const baseUrl = (): string => url;
   const sluice = await open(dir, {
     fsync: "never",
-    queues: { baseUrl: url },
-    pubsub: { baseUrl: url },
+    queues: { baseUrl },
+    pubsub: { baseUrl },
   });
-  const server = await SluiceServer.create(sluice, { port, publicUrl: url, ...options });
-  await server.listen();
+  const server = await SluiceServer.create(sluice, { port: 0, ...options });
+  url = await server.listen();
   return {
     url,
     server,

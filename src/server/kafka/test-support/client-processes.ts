@@ -4,7 +4,6 @@ import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_proces
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../test-support/test-server.js";
 import { cliMain } from "../../../cli/test-support/cli-build.js";
 
 /** Debian's interpreter, whose python3-kafka and python3-confluent-kafka the tests drive. */
@@ -39,9 +38,8 @@ export class SluiceKafkaProcess {
 
   /** `sluice start --data-dir DIR --kafka-port 0 [args]`: the server as users start it. */
   static async serve(dir: string, args: readonly string[] = []): Promise<SluiceKafkaProcess> {
-    const httpPort = await freePort();
     return SluiceKafkaProcess.spawn(
-      ["start", "--data-dir", dir, "--port", String(httpPort), "--kafka-port", "0", ...args],
+      ["start", "--data-dir", dir, "--port", "0", "--kafka-port", "0", ...args],
       /Kafka protocol on [^:]+:(\d+)/,
     );
   }

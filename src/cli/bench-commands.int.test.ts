@@ -1,0 +1,24 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { cliMain } from "./test-support/cli-build.js";
+
+const run = promisify(execFile);
+const main = cliMain();
+
+describe("sluice bench", () => {
+  it("refused by its input, exits at once with the error naming the field (nothing keeps the process alive)", async () => {
+    const started = Date.now();
+    const outcome = await run(
+      process.execPath,
+      [main, "bench", "produce", "--num-records", "10", "--producer-props", "batch.size=abc"],
+      { timeout: 20_000 },
+    ).then(
+      () => ({ code: 0, signal: null, stderr: "" }),
+      (error: { code: number | null; signal: string | null; stderr: string }) => error,
+    );
+    expect({ code: outcome.code, signal: outcome.signal }).toEqual({ code: 2, signal: null });
+    expect(outcome.stderr).toMatch(/^sluice: SLUICE_VALIDATION: batchSize: /);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
