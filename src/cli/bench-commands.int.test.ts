@@ -11,14 +11,46 @@ describe("sluice bench", () => {
     const started = Date.now();
     const outcome = await run(
       process.execPath,
-      [main, "bench", "produce", "--num-records", "10", "--producer-props", "batch.size=abc"],
+      [
+        main,
+        "bench",
+        "produce",
+        "--num-records",
+        "10",
+        "--producer-props",
+        "linger.ms=99999999999",
+      ],
       { timeout: 20_000 },
     ).then(
       () => ({ code: 0, signal: null, stderr: "" }),
       (error: { code: number | null; signal: string | null; stderr: string }) => error,
     );
     expect({ code: outcome.code, signal: outcome.signal }).toEqual({ code: 2, signal: null });
-    expect(outcome.stderr).toMatch(/^sluice: SLUICE_VALIDATION: batchSize: /);
+    expect(outcome.stderr).toMatch(/^sluice: SLUICE_VALIDATION: lingerMs: /);
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it("refuses unknown producer properties and malformed values, naming them", async () => {
+    for (const [prop, said] of [
+      ["foo=1", "unknown property foo (expected batch.size, linger.ms, compression.type, acks)"],
+      ["batch.size=abc", "batch.size: expected a byte count, got abc"],
+      [
+        "compression.type=brotli",
+        "compression.type: expected none, gzip, snappy, lz4 or zstd, got brotli",
+      ],
+    ] as const) {
+      const outcome = await run(
+        process.execPath,
+        [main, "bench", "produce", "--producer-props", prop],
+        {
+          timeout: 20_000,
+        },
+      ).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number | null; stderr: string }) => error,
+      );
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr).toContain(said);
+    }
   });
 });

@@ -17,13 +17,34 @@ function throughput(value: string): number {
   return n;
 }
 
+/** The producer properties the benches take, each with what its value must be. */
+const PRODUCER_PROPS: Record<string, { expected: string; valid: (value: string) => boolean }> = {
+  "batch.size": { expected: "a byte count", valid: (v) => /^\d+$/.test(v) },
+  "linger.ms": { expected: "milliseconds", valid: (v) => /^\d+$/.test(v) },
+  "compression.type": {
+    expected: "none, gzip, snappy, lz4 or zstd",
+    valid: (v) => ["none", "gzip", "snappy", "lz4", "zstd"].includes(v),
+  },
+  acks: { expected: "all, -1, 0 or 1", valid: (v) => ["all", "-1", "0", "1"].includes(v) },
+};
+
 /** `key=value` pairs, as kafka-producer-perf-test's --producer-props takes them. */
 function props(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const out = { ...previous };
   for (const pair of value.split(/[\s,]+/).filter((p) => p.length > 0)) {
     const at = pair.indexOf("=");
     if (at <= 0) throw new InvalidArgumentError(`expected key=value, got ${pair}`);
-    out[pair.slice(0, at)] = pair.slice(at + 1);
+    const key = pair.slice(0, at);
+    const prop = PRODUCER_PROPS[key];
+    if (prop === undefined)
+      throw new InvalidArgumentError(
+        `unknown property ${key} (expected ${Object.keys(PRODUCER_PROPS).join(", ")})`,
+      );
+    if (!prop.valid(pair.slice(at + 1)))
+      throw new InvalidArgumentError(
+        `${key}: expected ${prop.expected}, got ${pair.slice(at + 1)}`,
+      );
+    out[key] = pair.slice(at + 1);
   }
   return out;
 }

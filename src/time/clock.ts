@@ -69,6 +69,9 @@ export function abortError(signal?: AbortSignal): SluiceError {
   return new SluiceError("SLUICE_ABORTED", "operation aborted", { cause: signal?.reason });
 }
 
+/** The longest delay of one Node timer: a longer one would run after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Wall-clock time from `Date.now()` and Node timers. */
 export class SystemClock implements Clock {
   now(): number {
@@ -76,6 +79,7 @@ export class SystemClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void, options?: TimerOptions): Timer {
+    if (delayMs > MAX_TIMER_MS) return longTimer(delayMs, callback, options?.keepAlive === true);
     const handle = setTimeout(callback, Math.max(0, delayMs));
     if (options?.keepAlive !== true) handle.unref();
     return {
@@ -87,6 +91,26 @@ export class SystemClock implements Clock {
   sleep(delayMs: number, signal?: AbortSignal, options?: TimerOptions): Promise<void> {
     return sleepOn(this, delayMs, signal, options);
   }
+}
+
+/** A timer for more than MAX_TIMER_MS (a breaker open for 30 days, say): Node timers in a chain. */
+function longTimer(delayMs: number, callback: () => void, keepAlive: boolean): Timer {
+  const due = performance.now() + delayMs;
+  let handle: NodeJS.Timeout;
+  const arm = (): void => {
+    const left = due - performance.now();
+    handle = setTimeout(left > MAX_TIMER_MS ? arm : callback, Math.min(left, MAX_TIMER_MS));
+    if (!keepAlive) handle.unref();
+  };
+  arm();
+  return {
+    cancel: () => clearTimeout(handle),
+    setKeepAlive: (hold) => {
+      keepAlive = hold;
+      if (hold) handle.ref();
+      else handle.unref();
+    },
+  };
 }
 
 /** The process-wide real clock. */

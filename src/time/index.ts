@@ -1,4 +1,4 @@
-export { SystemClock, systemClock, sleepOn, abortError } from "./clock.js";
+export { MAX_TIMER_MS, SystemClock, systemClock, sleepOn, abortError } from "./clock.js";
 export type { Clock, Timer, TimerOptions } from "./clock.js";
 export { VirtualClock } from "./virtual-clock.js";
 export { sharedReading } from "./shared-reading.js";

@@ -454,6 +454,8 @@ function producerTests(w: () => World): void {
         "UNSUPPORTED_COMPRESSION_TYPE",
       );
       throwsWith(() => w().service.producer({ batchSize: -1 }), "INVALID_CONFIG");
+      // A delay no timer can hold (Node would fire it after 1 ms) is refused, not shortened.
+      throwsWith(() => w().service.producer({ lingerMs: 2 ** 31 }), "INVALID_CONFIG");
       // nothing acknowledged was lost by the refusals
       const ok = await p.send({ topic: "small", value: "fine" });
       expect(ok.offset).toBe(0);

@@ -7,6 +7,8 @@ import type {
   OffsetReset,
 } from "./topic-consumer.js";
 import { invalidTopicInput } from "./topic-error.js";
+import { MAX_TIMER_MS } from "../../time/index.js";
+import { intOption } from "./int-option.js";
 
 /** A consumer's options, checked, with Kafka's defaults filled in. */
 export interface ResolvedConsumerOptions {
@@ -25,13 +27,6 @@ export interface ResolvedConsumerOptions {
 }
 
 let clientCounter = 0;
-
-function intOption(value: unknown, field: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min)
-    throw invalidTopicInput(field, `an integer >= ${min}`, value, "INVALID_CONFIG");
-  return value;
-}
 
 /** Validates consumer options at the edge and fills in Kafka's defaults. */
 export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsumerOptions {
@@ -70,12 +65,19 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
       isolation,
       "INVALID_CONFIG",
     );
-  const sessionTimeoutMs = intOption(options.sessionTimeoutMs, "sessionTimeoutMs", 1, 45_000);
+  const sessionTimeoutMs = intOption(
+    options.sessionTimeoutMs,
+    "sessionTimeoutMs",
+    1,
+    45_000,
+    MAX_TIMER_MS,
+  );
   const heartbeatIntervalMs = intOption(
     options.heartbeatIntervalMs,
     "heartbeatIntervalMs",
     1,
     3000,
+    MAX_TIMER_MS,
   );
   if (heartbeatIntervalMs >= sessionTimeoutMs)
     throw invalidTopicInput(
@@ -91,9 +93,21 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
     assignors,
     sessionTimeoutMs,
     heartbeatIntervalMs,
-    rebalanceTimeoutMs: intOption(options.rebalanceTimeoutMs, "rebalanceTimeoutMs", 1, 300_000),
+    rebalanceTimeoutMs: intOption(
+      options.rebalanceTimeoutMs,
+      "rebalanceTimeoutMs",
+      1,
+      300_000,
+      MAX_TIMER_MS,
+    ),
     autoCommit: options.autoCommit ?? true,
-    autoCommitIntervalMs: intOption(options.autoCommitIntervalMs, "autoCommitIntervalMs", 0, 5000),
+    autoCommitIntervalMs: intOption(
+      options.autoCommitIntervalMs,
+      "autoCommitIntervalMs",
+      0,
+      5000,
+      MAX_TIMER_MS,
+    ),
     autoOffsetReset: reset,
     maxPollRecords: intOption(options.maxPollRecords, "maxPollRecords", 1, 500),
     maxPartitionFetchBytes: intOption(

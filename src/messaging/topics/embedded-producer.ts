@@ -33,6 +33,8 @@ import type {
   RecordMetadata,
   TopicProducer,
 } from "./topic-producer.js";
+import { MAX_TIMER_MS } from "../../time/index.js";
+import { intOption } from "./int-option.js";
 
 interface ResolvedProducerOptions {
   readonly partitioner: PartitionerName;
@@ -144,13 +146,6 @@ const RECORDS_PER_CLOCK_READING = 16;
 /** Larger batch buffers handed back by the logs (never read by anyone) are built in again, at most this many kept spare. */
 const MAX_SPARE_BUFFERS = 4;
 
-function intOption(value: unknown, field: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min)
-    throw invalidTopicInput(field, `an integer >= ${min}`, value, "INVALID_CONFIG");
-  return value;
-}
-
 /** Validates producer options at the edge and fills in Kafka's defaults. */
 export function resolveProducerOptions(options: ProducerOptions): ResolvedProducerOptions {
   const partitioner = options.partitioner ?? "key-hash";
@@ -203,10 +198,11 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
       "transactionTimeoutMs",
       1,
       DEFAULT_TRANSACTION_TIMEOUT_MS,
+      MAX_TIMER_MS,
     ),
     partitioner,
     batchSize: intOption(options.batchSize, "batchSize", 0, 16384),
-    lingerMs: intOption(options.lingerMs, "lingerMs", 0, 5),
+    lingerMs: intOption(options.lingerMs, "lingerMs", 0, 5, MAX_TIMER_MS),
     compression,
     acks,
     idempotent,
