@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { emitJson } from "../observability/bench-report.js";
 import type { QueueBenchPhase } from "../messaging/queues/queue.bench.js";
 import { type FsyncMode, fsyncMode, nonNegativeInt, positiveInt } from "./option-parsers.js";
-import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
+import type { NatsFlush } from "../backends/nats/loopback-nats-cluster.js";
 import { withNatsClusterOption, withNatsServers } from "./nats-bench-cluster.js";
 
 function rateList(value: string): number[] {

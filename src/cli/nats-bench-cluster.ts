@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
+import type { NatsFlush } from "../backends/nats/loopback-nats-cluster.js";
 import { natsFlush } from "./option-parsers.js";
 
 /**
@@ -27,8 +27,8 @@ export async function withNatsServers<T>(
   }
   if (opts.messaging !== undefined)
     throw new InvalidArgumentError("give --messaging or --nats-cluster, not both");
-  const { NatsCluster } = await import("../backends/nats/test-support/nats-cluster.js");
-  const cluster = await NatsCluster.start(3, opts.natsCluster);
+  const { LoopbackNatsCluster } = await import("../backends/nats/loopback-nats-cluster.js");
+  const cluster = await LoopbackNatsCluster.start(3, opts.natsCluster);
   if (!opts.json) process.stdout.write(`servers: ${cluster.describe()}\n`);
   try {
     return await bench(cluster.servers);

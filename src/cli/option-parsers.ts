@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "commander";
-import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
+import type { NatsFlush } from "../backends/nats/loopback-nats-cluster.js";
 
 /** Parsers for command-line option values: each refuses bad input naming what it expected. */
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "../backends/nats/nats-queue-service.js";
 import { NatsTopicService } from "../backends/nats/nats-topic-service.js";
-import { NatsCluster } from "../backends/nats/test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "../backends/nats/loopback-nats-cluster.js";
+import { startTestCluster } from "../backends/nats/test-support/nats-cluster.js";
 import { startServer } from "./test-support/started-server.js";
 import { describeWithNats } from "../backends/nats/test-support/describe-with-nats.js";
 import { cliMain } from "./test-support/cli-build.js";
@@ -14,7 +15,7 @@ import { cliMain } from "./test-support/cli-build.js";
 // come back through the API.
 const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-start-nats-"));
-let cluster: NatsCluster | undefined;
+let cluster: LoopbackNatsCluster | undefined;
 
 async function start(dataDir: string, messaging: string) {
   const started = await startServer(
@@ -44,7 +45,7 @@ async function call(url: string, method = "GET", body?: unknown): Promise<unknow
 
 describeWithNats("sluice start --messaging", () => {
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -6,7 +6,7 @@ import { PeakRss, emitJson, machineInfo } from "../observability/bench-report.js
 import { fsyncMode, positiveInt } from "./option-parsers.js";
 import { median } from "./bench-commands.js";
 import { withNatsClusterOption, withNatsServers } from "./nats-bench-cluster.js";
-import type { NatsFlush } from "../backends/nats/test-support/nats-cluster.js";
+import type { NatsFlush } from "../backends/nats/loopback-nats-cluster.js";
 import type { NatsProduceBenchResult } from "../backends/nats/nats-produce.bench.js";
 import type { CompressionType } from "../messaging/topics/topic-producer.js";
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "../backends/nats/nats-queue-service.js";
 import { NatsTopicService } from "../backends/nats/nats-topic-service.js";
-import { NatsCluster } from "../backends/nats/test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "../backends/nats/loopback-nats-cluster.js";
+import { startTestCluster } from "../backends/nats/test-support/nats-cluster.js";
 import { isSluiceError } from "../errors/index.js";
 import { open } from "./open.js";
 import { describeWithNats } from "../backends/nats/test-support/describe-with-nats.js";
@@ -12,11 +13,11 @@ import { describeWithNats } from "../backends/nats/test-support/describe-with-na
 // `open(dir, { messaging })`: queues and topics on NATS JetStream, shared by two Sluices on two
 // data directories; the event store stays in the directory.
 const root = mkdtempSync(join(tmpdir(), "sluice-messaging-"));
-let cluster: NatsCluster | undefined;
+let cluster: LoopbackNatsCluster | undefined;
 
 describeWithNats("open(dir, { messaging })", () => {
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -5,7 +5,8 @@ import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import { NatsCatalog } from "./nats-catalog.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // The queue catalog read back right after a write, through a server whose copy of the bucket
@@ -28,11 +29,11 @@ const definition = (name: string): QueueDefinition => ({
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithNats("NATS queue catalog reads", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   beforeAll(async () => {
     // Read consistency, not durability: the servers flush on their timer, as flushing each of
     // the backlog's thousands of writes made this file take over a minute.
-    cluster = await NatsCluster.start(3, "default");
+    cluster = await startTestCluster(3, "default");
   });
   afterAll(async () => {
     await cluster?.stop();

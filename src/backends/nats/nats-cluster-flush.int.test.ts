@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { NatsCluster, testFlush } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster, testFlush } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // The durability tests (failover, crash) claim what they claim for servers that flush every
@@ -7,19 +8,19 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 // monitoring endpoint, whether it does.
 describeWithNats("NATS test cluster flush setting", () => {
   const always = testFlush() === "always";
-  let tests: NatsCluster | undefined;
-  let timer: NatsCluster | undefined;
+  let tests: LoopbackNatsCluster | undefined;
+  let timer: LoopbackNatsCluster | undefined;
   beforeAll(async () => {
     [tests, timer] = await Promise.all([
-      always ? NatsCluster.start(3) : undefined,
-      NatsCluster.start(3, "default"),
+      always ? startTestCluster(3) : undefined,
+      startTestCluster(3, "default"),
     ]);
   });
   afterAll(async () => {
     await Promise.all([tests?.stop(), timer?.stop()]);
   });
 
-  async function jsz(cluster: NatsCluster, index: number) {
+  async function jsz(cluster: LoopbackNatsCluster, index: number) {
     const response = await fetch(`${cluster.monitorUrlOf(index)}/jsz`);
     expect(response.status).toBe(200);
     return ((await response.json()) as { config: Record<string, unknown> }).config;

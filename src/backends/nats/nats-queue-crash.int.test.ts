@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { PeekedMessage } from "../../messaging/queues/queue-service.js";
 import { NatsQueueService } from "./nats-queue-service.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // SIGKILL of a Sluice process with sends, receives and deletes in flight, three rounds on one
@@ -14,9 +15,9 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 const workerScript = fileURLToPath(new URL("./test-support/nats-crash-worker.ts", import.meta.url));
 
 describeWithNats("NATS JetStream queues: SIGKILL of a writer", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();

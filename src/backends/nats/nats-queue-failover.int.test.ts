@@ -3,7 +3,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "./nats-queue-service.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // Failover with 3 replicas: SIGKILL the queue stream's leader mid-traffic (and, in a second
@@ -37,9 +38,9 @@ interface Outcome {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithNats("NATS JetStream queue failover", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -65,7 +66,7 @@ describeWithNats("NATS JetStream queue failover", () => {
 });
 
 async function runWithFailure(
-  cluster: NatsCluster,
+  cluster: LoopbackNatsCluster,
   victim: "leader" | "follower",
 ): Promise<Outcome> {
   const namespace = `F${randomBytes(4).toString("hex")}`;
@@ -170,7 +171,7 @@ async function runWithFailure(
 
 /** The index of the node leading (or following) the namespace's one queue stream. */
 async function pickVictim(
-  cluster: NatsCluster,
+  cluster: LoopbackNatsCluster,
   namespace: string,
   victim: "leader" | "follower",
 ): Promise<number> {

@@ -4,7 +4,8 @@ import { describeQueueConformance } from "../../messaging/queues/conformance.js"
 import type { Message, QueueService } from "../../messaging/queues/queue-service.js";
 import type { Clock } from "../../time/index.js";
 import { NatsQueueService } from "./nats-queue-service.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // The queue conformance suite against a 3-node JetStream cluster started for this file, plus
@@ -14,7 +15,7 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 // costs ~0.35 s on nats-server 2.9, which would triple the suite's time; the durability and
 // failover tests use 3 replicas regardless).
 const replicas = Number(process.env.SLUICE_NATS_REPLICAS ?? "1");
-let cluster: NatsCluster | undefined;
+let cluster: LoopbackNatsCluster | undefined;
 const namespaceOf = new WeakMap<QueueService, string>();
 
 const freshNamespace = (): string => `T${randomBytes(4).toString("hex")}`;
@@ -42,7 +43,7 @@ const ROUND_TRIP =
 
 describeWithNats("NATS JetStream queues", () => {
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -65,6 +65,7 @@ import { checkNamespace, parseServers } from "./nats-connection.js";
 export { parseServers } from "./nats-connection.js";
 import { NatsMoveTask, transferHeld } from "./nats-move-task.js";
 import { PipelinedPublisher } from "./pipelined-publisher.js";
+import { ReconnectWatch } from "./reconnect-watch.js";
 import { NatsQueue, type ReceiptRef, streamAddress } from "./nats-queue.js";
 import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
@@ -120,6 +121,8 @@ export class NatsQueueService implements QueueService {
   private readonly writer = randomBytes(8).toString("hex");
   /** Every queue's entries go out through it, their acks pipelined under one inbox. */
   private readonly publisher: PipelinedPublisher;
+  /** The connection's reconnects, heard once for every queue's stream. */
+  private readonly watch: ReconnectWatch;
   private closed = false;
 
   private constructor(
@@ -134,6 +137,7 @@ export class NatsQueueService implements QueueService {
     private readonly receipts: ReceiptHandles,
   ) {
     this.publisher = new PipelinedPublisher(nc);
+    this.watch = new ReconnectWatch(nc);
   }
 
   /** Connects and opens every queue of the namespace, replaying their streams. */
@@ -190,6 +194,7 @@ export class NatsQueueService implements QueueService {
   private openQueue(definition: QueueDefinition): Promise<NatsQueue> {
     return NatsQueue.open(
       this.nc,
+      this.watch,
       this.publisher,
       this.jsm,
       streamAddress(this.namespace, definition),
@@ -880,6 +885,7 @@ export class NatsQueueService implements QueueService {
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
     this.publisher.close();
+    this.watch.close();
     if (this.ownsConnection) await this.nc.close();
   }
 

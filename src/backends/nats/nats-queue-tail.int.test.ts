@@ -3,7 +3,8 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "./nats-queue-service.js";
 import { QueueStream, type StreamAddress } from "./queue-stream.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // A queue's tail (the consumer that brings every process the queue's entries) can stay alive,
@@ -31,10 +32,10 @@ function nextTailStuck(): void {
 }
 
 describeWithNats("NATS queue tails that bring nothing", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   const original = tails.subscribe;
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     tails.subscribe = original;

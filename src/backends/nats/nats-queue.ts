@@ -11,6 +11,7 @@ import { type QueueConfig, parseConfig } from "../../messaging/queues/queue-attr
 import type { Writable } from "../../messaging/queues/writable.js";
 import type { Clock, Timer } from "../../time/index.js";
 import type { PipelinedPublisher } from "./pipelined-publisher.js";
+import type { ReconnectWatch } from "./reconnect-watch.js";
 import { type EntryWrite, QueueStream, type StreamAddress } from "./queue-stream.js";
 import {
   type ApplyResult,
@@ -71,6 +72,7 @@ export class NatsQueue {
   /** Opens the queue's stream (created beforehand) and replays it. */
   static async open(
     nc: NatsConnection,
+    watch: ReconnectWatch,
     publisher: PipelinedPublisher,
     jsm: JetStreamManager,
     address: StreamAddress,
@@ -82,6 +84,7 @@ export class NatsQueue {
     const queue = new NatsQueue(definition, clock, writer);
     queue.stream = await QueueStream.open(
       nc,
+      watch,
       publisher,
       jsm,
       address,

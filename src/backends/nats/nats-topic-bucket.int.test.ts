@@ -8,7 +8,8 @@ import { NatsGroupStore } from "./nats-group-store.js";
 import { ReconnectWatch } from "./reconnect-watch.js";
 import { NatsTopicCatalog, type NatsTopicDefinition } from "./nats-topic-catalog.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // The topics' bucket (topic definitions and consumer groups) listed right after a write,
@@ -32,11 +33,11 @@ const topic = (name: string): NatsTopicDefinition => ({
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithNats("NATS topic bucket listings", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   beforeAll(async () => {
     // Read consistency, not durability: the servers flush on their timer, as flushing each of
     // the backlog's thousands of writes made this file take over a minute.
-    cluster = await NatsCluster.start(3, "default");
+    cluster = await startTestCluster(3, "default");
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -3,7 +3,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsTopicService } from "./nats-topic-service.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // Failover of a topic with 3 replicas: SIGKILL a partition stream's follower mid-traffic, and
@@ -17,9 +18,9 @@ const WINDOW_MS = { leader: 12_000, follower: 10_000 } as const;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithNats("NATS JetStream topic failover", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -46,7 +47,7 @@ describeWithNats("NATS JetStream topic failover", () => {
   }
 });
 
-async function runWithFailure(cluster: NatsCluster, victim: "leader" | "follower") {
+async function runWithFailure(cluster: LoopbackNatsCluster, victim: "leader" | "follower") {
   const namespace = `F${randomBytes(4).toString("hex")}`;
   const settings = { replicas: 3, namespace };
   const admin = await NatsTopicService.open({ servers: cluster.servers, ...settings });
@@ -163,7 +164,7 @@ async function runWithFailure(cluster: NatsCluster, victim: "leader" | "follower
 
 /** The index of the node leading (or following) the namespace's one partition stream. */
 async function pickVictim(
-  cluster: NatsCluster,
+  cluster: LoopbackNatsCluster,
   namespace: string,
   victim: "leader" | "follower",
 ): Promise<number> {

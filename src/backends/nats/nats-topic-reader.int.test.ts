@@ -5,7 +5,8 @@ import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { NatsTopicService } from "./nats-topic-service.js";
 import { PartitionReader } from "./partition-reader.js";
 import type { PartitionAddress } from "./partition-stream.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // A partition's reader is an ordered consumer, made on the servers when the reader starts. A
@@ -23,10 +24,10 @@ type Subscribe = (
 const readers = PartitionReader as unknown as { subscribe: Subscribe };
 
 describeWithNats("NATS partition readers that take long to start", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   const original = readers.subscribe;
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     readers.subscribe = original;

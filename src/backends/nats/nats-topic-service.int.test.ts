@@ -12,7 +12,8 @@ import { VirtualClock } from "../../time/virtual-clock.js";
 import type { NatsTopicConsumer } from "./nats-topic-consumer.js";
 import { NO_TRANSACTIONS } from "./nats-topic-producer.js";
 import { NatsTopicService } from "./nats-topic-service.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 import { GROUP_MEMBER_OPTIONS } from "./test-support/group-member-options.js";
 
@@ -21,7 +22,7 @@ import { GROUP_MEMBER_OPTIONS } from "./test-support/group-member-options.js";
 // SLUICE_NATS_REPLICAS times (default 1, as the queue suite: a 3-replica stream costs ~0.35 s
 // to create on nats-server 2.9, and every partition is a stream).
 const replicas = Number(process.env.SLUICE_NATS_REPLICAS ?? "1");
-let cluster: NatsCluster | undefined;
+let cluster: LoopbackNatsCluster | undefined;
 const namespaceOf = new WeakMap<TopicService, string>();
 
 const freshNamespace = (): string => `T${randomBytes(4).toString("hex")}`;
@@ -45,7 +46,7 @@ async function openService(namespace: string, clock?: Clock): Promise<NatsTopicS
 
 describeWithNats("NATS JetStream topics", () => {
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -17,6 +17,7 @@ import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
 import { streamInfo } from "./nats-connection.js";
 import type { OutgoingMessage, PipelinedPublisher } from "./pipelined-publisher.js";
+import type { ReconnectWatch } from "./reconnect-watch.js";
 import { WireHeaders, checkedHeaderLine, headerLine } from "./wire-headers.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
 
@@ -113,7 +114,7 @@ export class QueueStream {
   private lastProbeMs = 0;
   private probing = false;
   private readonly watchdog: NodeJS.Timeout;
-  private stopStatus: () => void = () => undefined;
+  private readonly stopWatching: () => void;
 
   private constructor(
     /** Publishes entries with their acks pipelined; shared by the service's queues. */
@@ -125,10 +126,14 @@ export class QueueStream {
     private readonly writer: string,
     private current: Tail,
     handler: EntryHandler,
-    nc: NatsConnection,
+    watch: ReconnectWatch,
   ) {
     this.watchLiveness(current.messages);
-    this.replaceOnReconnect(nc);
+    // After a reconnect the tail's consumer may have lived on the server that went away: a new
+    // one is started at once rather than after its heartbeats are missed.
+    this.stopWatching = watch.onReconnect(() => {
+      if (!this.closing) this.replaceTail();
+    });
     this.watchdog = setInterval(() => this.checkTail(), TAIL_CHECK_MS);
     this.watchdog.unref();
     this.tail = this.follow(handler);
@@ -170,9 +175,13 @@ export class QueueStream {
     });
   }
 
-  /** Opens the stream and replays it into `handler`; resolves once the replay caught up. */
+  /**
+   * Opens the stream and replays it into `handler`; resolves once the replay caught up.
+   * `watch` is the connection's, shared by the service's queues.
+   */
   static async open(
     nc: NatsConnection,
+    watch: ReconnectWatch,
     publisher: PipelinedPublisher,
     jsm: JetStreamManager,
     address: StreamAddress,
@@ -182,7 +191,7 @@ export class QueueStream {
     const info = await streamInfo(jsm, address.stream);
     const tailJs = jetstream(nc, { timeout: TAIL_REQUEST_MS });
     const tail = await QueueStream.subscribe(tailJs, address, 1);
-    const stream = new QueueStream(publisher, tailJs, jsm, address, writer, tail, handler, nc);
+    const stream = new QueueStream(publisher, tailJs, jsm, address, writer, tail, handler, watch);
     stream.storedSeq = info.state.last_seq;
     if (info.state.messages > 0) await stream.applied(info.state.last_seq);
     return stream;
@@ -262,7 +271,7 @@ export class QueueStream {
       new SluiceError("SLUICE_CLOSED", `queue stream ${this.address.stream} closed`),
     );
     clearInterval(this.watchdog);
-    this.stopStatus();
+    this.stopWatching();
     // A tail cut off from every server may never end its pull: do not wait for it forever.
     const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TAIL_PULL_MS).unref());
     await Promise.race([Promise.all([this.current.messages.close(), this.tail]), gaveUp]);
@@ -349,25 +358,6 @@ export class QueueStream {
   private watchLiveness(messages: ConsumerMessages): void {
     void (async () => {
       for await (const s of messages.status()) if (isSignOfLife(s)) this.lastSignMs = Date.now();
-    })().catch(() => undefined);
-  }
-
-  /**
-   * After a reconnect the tail's consumer may have lived on the server that went away: start a
-   * new one at once rather than wait for the heartbeats to be missed.
-   */
-  private replaceOnReconnect(nc: NatsConnection): void {
-    const status = nc.status();
-    // The client's status iterator can be stopped; stop it on close so a connection shared by
-    // many queues, opened and closed over time, does not collect listeners.
-    this.stopStatus = () => (status as { stop?: () => void }).stop?.();
-    void (async () => {
-      for await (const s of status) {
-        if (this.closing) break;
-        if (s.type === "reconnect") {
-          this.replaceTail();
-        }
-      }
     })().catch(() => undefined);
   }
 

@@ -1,7 +1,8 @@
 import { type NatsConnection, connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AnswerLostError, ReconnectWatch } from "./reconnect-watch.js";
-import { NatsCluster } from "./test-support/nats-cluster.js";
+import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
+import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // A request in flight when its server dies: the client reconnects to another server within about
@@ -10,9 +11,9 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 const REQUEST_TIMEOUT_MS = 20_000;
 
 describeWithNats("ReconnectWatch on a 3-node cluster", () => {
-  let cluster: NatsCluster;
+  let cluster: LoopbackNatsCluster;
   beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
+    cluster = await startTestCluster(3);
   });
   afterAll(async () => {
     await cluster?.stop();
