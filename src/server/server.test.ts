@@ -108,6 +108,28 @@ describe("server", () => {
     expect((await server.app.inject({ url: "/nowhere" })).statusCode).toBe(404);
   });
 
+  it("a two-part path that is no REST route and no AWS call is a 404, not an SQS error in XML", async () => {
+    const { server } = await open();
+    for (const [method, url] of [
+      ["GET", "/streams/nope"],
+      ["GET", "/000000000000/q"],
+      ["POST", "/topic/t"],
+    ] as const) {
+      const answer =
+        method === "POST"
+          ? await server.app.inject({ method, url, payload: {} })
+          : await server.app.inject({ method, url });
+      expect(answer.statusCode, url).toBe(404);
+      expect(answer.json(), url).toMatchObject({
+        error: { code: "SLUICE_NOT_FOUND", name: "NotFound" },
+      });
+    }
+    // The same paths with an Action are SQS's query protocol, as SDKs post to a queue URL.
+    const call = await server.app.inject({ url: "/000000000000/q?Action=GetQueueAttributes" });
+    expect(call.headers["content-type"]).toMatch(/xml/);
+    expect(call.body).toContain("NonExistentQueue");
+  });
+
   it("with an auth token, REST needs the Bearer token; health checks and AWS SDK calls do not", async () => {
     const { server } = await open({ authToken: "s3cret" });
     expect((await server.app.inject({ url: "/queues" })).statusCode).toBe(401);

@@ -77,9 +77,20 @@ export function registerAwsProtocols(
   if (services.json.length === 0 && services.query.length === 0) return;
   const handle = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
     serveAws(request, reply, services, shutdown, app.log);
+  // Any two-part path may be a queue URL, so only a request that is an AWS call is taken there:
+  // the rest (`GET /streams/x`, a typo of a REST route) get the server's own 404, not an XML
+  // InvalidAction.
+  const handleAtQueueUrl = (request: FastifyRequest, reply: FastifyReply): unknown =>
+    isAwsCall(request) ? handle(request, reply) : reply.callNotFound();
   app.post("/", handle);
-  app.post("/:account/:name", handle);
-  app.get("/:account/:name", handle);
+  app.post("/:account/:name", handleAtQueueUrl);
+  app.get("/:account/:name", handleAtQueueUrl);
+}
+
+/** Whether a request carries an AWS call: an `X-Amz-Target`, or an `Action` (query or form). */
+function isAwsCall(request: FastifyRequest): boolean {
+  if (typeof request.headers["x-amz-target"] === "string") return true;
+  return /(?:^|[?&])Action=/.test(request.url) || /(?:^|&)Action=/.test(queryText(request));
 }
 
 /** Whether a GET on `/` carries a query-protocol call rather than asking for the index page. */
