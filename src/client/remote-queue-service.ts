@@ -252,8 +252,7 @@ export class RemoteQueueService implements QueueService {
   }
 
   private call(call: HttpCall): Promise<unknown> {
-    if (this.http.closed)
-      return Promise.reject(new QueueError("UnsupportedOperation", "the queue service is closed"));
+    if (this.http.closed) return Promise.reject(QueueError.serviceClosed());
     return this.http.call(call, toError);
   }
 

@@ -892,7 +892,7 @@ export class NatsQueueService implements QueueService {
   // ---------------------------------------------------------------- helpers
 
   private ensureOpen(): void {
-    if (this.closed) throw new QueueError("UnsupportedOperation", "the queue service is closed");
+    if (this.closed) throw QueueError.serviceClosed();
   }
 
   private queueOf(url: unknown): NatsQueue {

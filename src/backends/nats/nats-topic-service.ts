@@ -124,7 +124,7 @@ export class NatsTopicService implements TopicService {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new TopicError("ILLEGAL_STATE", "the topic service is closed");
+    if (this.closed) throw TopicError.serviceClosed();
   }
 
   async close(): Promise<void> {

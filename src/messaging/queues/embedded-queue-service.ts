@@ -913,7 +913,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   // ---------------------------------------------------------------- helpers
 
   private ensureOpen(): void {
-    if (this.closed) throw new QueueError("UnsupportedOperation", "the queue service is closed");
+    if (this.closed) throw QueueError.serviceClosed();
   }
 
   private queueOf(url: unknown): DurableQueue {

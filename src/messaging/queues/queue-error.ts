@@ -50,8 +50,19 @@ export class QueueError extends SluiceError {
     readonly sqsError: QueueErrorName,
     message: string,
     field?: string,
+    code: ErrorCode = CODES[sqsError],
   ) {
-    super(CODES[sqsError], message, field === undefined ? {} : { field });
+    super(code, message, field === undefined ? {} : { field });
+  }
+
+  /** A call on a closed queue service: SLUICE_CLOSED, as every closed Sluice service says. */
+  static serviceClosed(): QueueError {
+    return new QueueError(
+      "UnsupportedOperation",
+      "the queue service is closed",
+      undefined,
+      "SLUICE_CLOSED",
+    );
   }
 }
 

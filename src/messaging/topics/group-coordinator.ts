@@ -276,7 +276,7 @@ export class GroupCoordinator {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new TopicError("ILLEGAL_STATE", "the topic service is closed");
+    if (this.closed) throw TopicError.serviceClosed();
   }
 
   close(): void {

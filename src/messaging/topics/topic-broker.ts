@@ -140,7 +140,7 @@ export class TopicBroker {
   }
 
   ensureOpen(): void {
-    if (this.closed) throw new TopicError("ILLEGAL_STATE", "the topic service is closed");
+    if (this.closed) throw TopicError.serviceClosed();
   }
 
   // ---------------------------------------------------------------- topics

@@ -83,11 +83,23 @@ export class TopicError extends SluiceError {
     message: string,
     field?: string,
     details?: Readonly<Record<string, unknown>>,
+    code: ErrorCode = CODES[kafkaError],
   ) {
-    super(CODES[kafkaError], message, {
+    super(code, message, {
       ...(field === undefined ? {} : { field }),
       ...(details === undefined ? {} : { details }),
     });
+  }
+
+  /** A call on a closed topic service: SLUICE_CLOSED, as every closed Sluice service says. */
+  static serviceClosed(): TopicError {
+    return new TopicError(
+      "ILLEGAL_STATE",
+      "the topic service is closed",
+      undefined,
+      undefined,
+      "SLUICE_CLOSED",
+    );
   }
 }
 

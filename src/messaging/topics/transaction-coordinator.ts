@@ -558,7 +558,7 @@ export class TransactionCoordinator {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new TopicError("ILLEGAL_STATE", "the topic service is closed");
+    if (this.closed) throw TopicError.serviceClosed();
   }
 
   /** Stops the timeout checks; waits for calls in progress. */
