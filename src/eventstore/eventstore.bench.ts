@@ -1,8 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PostgresEventStore } from "../backends/postgres/postgres-event-store.js";
-import { uniqueSchema } from "../backends/postgres/test-support.js";
 import { LatencyHistogram, PeakRss, machineInfo } from "../observability/index.js";
 import { VirtualClock } from "../time/index.js";
 import { aggregateStream } from "./aggregates/aggregate-stream.js";
@@ -48,7 +48,8 @@ async function openStore(
       },
     };
   }
-  const schema = uniqueSchema("sluice_bench");
+  // A schema of its own, dropped afterwards: runs beside tests or other runs never collide.
+  const schema = `sluice_bench_${process.pid}_${randomBytes(4).toString("hex")}`;
   const store = await PostgresEventStore.open({
     connection: options.postgresUrl,
     schema,
