@@ -1,11 +1,15 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { cliMain } from "./test-support/cli-build.js";
 import { type StartedServer, startServer } from "./test-support/started-server.js";
 
 const main = cliMain();
+const run = promisify(execFile);
 const root = mkdtempSync(join(tmpdir(), "sluice-start-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -63,5 +67,35 @@ describe("sluice start", () => {
     expect(received.Messages.map((m) => m.Body)).toEqual(["survives"]);
     second.child.kill("SIGINT");
     expect(await second.exit).toBe(0);
+  });
+
+  it("a taken --port stops the start with one line naming the option and what to do, exit 2", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const takenPort = (taken.address() as AddressInfo).port;
+    try {
+      const outcome = await run(
+        process.execPath,
+        [
+          main,
+          "start",
+          "--data-dir",
+          join(root, "taken"),
+          "--port",
+          String(takenPort),
+          "--no-kafka",
+        ],
+        { timeout: 60_000 },
+      ).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number | null; stderr: string }) => error,
+      );
+      expect(outcome.code).toBe(2);
+      expect(outcome.stderr).toBe(
+        `sluice: SLUICE_VALIDATION: --port: port ${takenPort} on 127.0.0.1 is already in use (another Sluice, or a server?); choose another with --port <n> (0 picks a free one)\n`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 });

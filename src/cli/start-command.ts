@@ -113,7 +113,13 @@ export async function startServer(options: StartOptions): Promise<{
     await server.listen();
   } catch (error) {
     await sluice.close();
-    throw error;
+    throw portRefused(
+      error,
+      "--port",
+      options.port,
+      options.host,
+      "(another Sluice, or a server?)",
+    );
   }
   let kafka: KafkaServer | undefined;
   // The Kafka listener serves embedded topics; with --messaging the topics are on NATS.
@@ -162,14 +168,40 @@ async function listenKafka(
       ...(options.kafkaSaslUsers === undefined ? {} : { saslUsers: options.kafkaSaslUsers }),
     });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
-      throw new SluiceError(
-        "SLUICE_VALIDATION",
-        `--kafka-port: port ${options.kafkaPort} on ${options.host} is already in use (a Kafka broker or another Sluice?); choose another with --kafka-port <n> (0 picks a free one) or turn the Kafka listener off with --no-kafka`,
-        { field: "--kafka-port", details: { port: options.kafkaPort }, cause: error },
-      );
-    throw error;
+    throw portRefused(
+      error,
+      "--kafka-port",
+      options.kafkaPort,
+      options.host,
+      "(a Kafka broker or another Sluice?)",
+      " or turn the Kafka listener off with --no-kafka",
+    );
   }
+}
+
+/**
+ * A port the listener could not bind, said as which option named it and what to do; any other
+ * error as it is.
+ */
+function portRefused(
+  error: unknown,
+  option: string,
+  portNumber: number,
+  host: string,
+  likely: string,
+  otherwise = "",
+): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== "EADDRINUSE" && code !== "EACCES") return error;
+  const why =
+    code === "EADDRINUSE"
+      ? `is already in use ${likely}`
+      : "may not be bound by this user (ports below 1024 need privileges)";
+  return new SluiceError(
+    "SLUICE_VALIDATION",
+    `${option}: port ${portNumber} on ${host} ${why}; choose another with ${option} <n> (0 picks a free one)${otherwise}`,
+    { field: option, details: { port: portNumber }, cause: error },
+  );
 }
 
 /**
