@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
@@ -73,6 +74,30 @@ describe("sluice kafka start", () => {
     } finally {
       await consumer.disconnect();
       await stop(second.child);
+    }
+  });
+
+  it("a taken --port stops it with one line naming the option, exit 2", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const takenPort = (taken.address() as AddressInfo).port;
+    try {
+      const child = spawn(
+        process.execPath,
+        [main, "kafka", "start", "--data-dir", join(root, "taken"), "--port", String(takenPort)],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).toBe(2);
+      expect(stderr).toMatch(
+        new RegExp(
+          `^sluice: SLUICE_VALIDATION: --port: port ${takenPort} on 127\\.0\\.0\\.1 is already in use`,
+        ),
+      );
+    } finally {
+      taken.close();
     }
   });
 });

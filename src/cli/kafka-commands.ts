@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { port, saslUsers } from "./option-parsers.js";
+import { portRefused } from "./port-refused.js";
 
 function bytes(value: string): number {
   const n = Number(value);
@@ -61,15 +62,27 @@ export function registerKafkaCommands(program: Command): void {
         import("../server/kafka/kafka-server.js"),
       ]);
       const sluice = await open(dir);
-      const server = await KafkaServer.listen({
-        backend: embeddedKafkaBackend(sluice.topics),
-        port: opts.port,
-        host: opts.host,
-        autoCreateTopics: opts.autoCreateTopics,
-        ...(opts.advertisedHost === undefined ? {} : { advertisedHost: opts.advertisedHost }),
-        ...(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes }),
-        ...(users === undefined ? {} : { saslUsers: users }),
-      });
+      let server: Awaited<ReturnType<typeof KafkaServer.listen>>;
+      try {
+        server = await KafkaServer.listen({
+          backend: embeddedKafkaBackend(sluice.topics),
+          port: opts.port,
+          host: opts.host,
+          autoCreateTopics: opts.autoCreateTopics,
+          ...(opts.advertisedHost === undefined ? {} : { advertisedHost: opts.advertisedHost }),
+          ...(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes }),
+          ...(users === undefined ? {} : { saslUsers: users }),
+        });
+      } catch (error) {
+        await sluice.close();
+        throw portRefused(
+          error,
+          "--port",
+          opts.port,
+          opts.host,
+          "(a Kafka broker or another Sluice?)",
+        );
+      }
       // Handlers before the banner: a signal sent as soon as it is read must shut down cleanly.
       const signalled = new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);

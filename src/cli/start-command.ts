@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import type { FsyncPolicy } from "../engine/index.js";
-import { SluiceError } from "../errors/index.js";
 import type { KafkaServer } from "../server/kafka/kafka-server.js";
 import { type AwsCredential, parseAwsCredentials } from "../server/aws/sigv4.js";
 import type { QueueService } from "../messaging/queues/index.js";
@@ -9,6 +8,7 @@ import type { EmbeddedTopicService } from "../messaging/topics/embedded-topic-se
 import type { TopicService } from "../messaging/topics/topic-service.js";
 import type { Sluice } from "../sluice/index.js";
 import { port, saslUsers } from "./option-parsers.js";
+import { portRefused } from "./port-refused.js";
 
 interface StartOptions {
   dataDir: string;
@@ -177,31 +177,6 @@ async function listenKafka(
       " or turn the Kafka listener off with --no-kafka",
     );
   }
-}
-
-/**
- * A port the listener could not bind, said as which option named it and what to do; any other
- * error as it is.
- */
-function portRefused(
-  error: unknown,
-  option: string,
-  portNumber: number,
-  host: string,
-  likely: string,
-  otherwise = "",
-): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code !== "EADDRINUSE" && code !== "EACCES") return error;
-  const why =
-    code === "EADDRINUSE"
-      ? `is already in use ${likely}`
-      : "may not be bound by this user (ports below 1024 need privileges)";
-  return new SluiceError(
-    "SLUICE_VALIDATION",
-    `${option}: port ${portNumber} on ${host} ${why}; choose another with ${option} <n> (0 picks a free one)${otherwise}`,
-    { field: option, details: { port: portNumber }, cause: error },
-  );
 }
 
 /**
