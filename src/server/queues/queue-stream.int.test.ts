@@ -74,4 +74,14 @@ describe("queue stream (WebSocket)", () => {
     expect(socket.readyState).toBe(WebSocket.OPEN);
     socket.close();
   });
+
+  it("refuses a queue that does not exist at once, with an error frame and close code 1008", async () => {
+    const { socket, frames } = await openStream("no-such-queue");
+    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+    // No credit given: the refusal does not wait for the client's first command.
+    expect(await closed).toBe(1008);
+    expect(frames).toMatchObject([
+      { type: "error", error: { code: "SLUICE_NOT_FOUND", name: "QueueDoesNotExist" } },
+    ]);
+  });
 });

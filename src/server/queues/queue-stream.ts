@@ -94,6 +94,16 @@ async function consume(
     stop.abort();
     nudge();
   });
+  // A queue that does not exist is refused at once, as a topic stream refuses one, rather than
+  // when the client first gives credit.
+  try {
+    await queues.getQueueAttributes({ QueueUrl, AttributeNames: ["QueueArn"] });
+  } catch (error) {
+    shutdown.removeEventListener("abort", onShutdown);
+    fail(error);
+    socket.close(1008, "stream refused");
+    return;
+  }
   const q = request.query;
   const list = (text: string | undefined): string[] | undefined => text?.split(",");
   const names = list(q.MessageAttributeNames);
