@@ -3,15 +3,16 @@ import type { Pool, PoolClient } from "pg";
 import { SluiceError, isSluiceError } from "../../errors/index.js";
 import type { EventStore, RecordedEvent } from "../../eventstore/event-store.js";
 import { checkStreamName } from "../../eventstore/event-validation.js";
-import type {
-  ConnectOptions,
-  GroupSettings,
-  NackAction,
-  ParkedEvent,
-  PersistentDelivery,
-  PersistentSubscriptionGroups,
-  PersistentSubscriptionInfo,
-  PersistentSubscriptionSettings,
+import {
+  type ConnectOptions,
+  type GroupSettings,
+  type NackAction,
+  type ParkedEvent,
+  type PersistentDelivery,
+  type PersistentSubscriptionGroups,
+  type PersistentSubscriptionInfo,
+  type PersistentSubscriptionSettings,
+  groupNotFound,
 } from "../../eventstore/persistent/persistent-subscription.js";
 import {
   checkGroupSettings,
@@ -77,13 +78,6 @@ const GAVE_UP = (deliveries: number, reason?: string): string =>
 
 const keyOf = (row: Pick<WorkRow, "seq" | "replayed">): string =>
   `${row.replayed ? "p" : "e"}${row.seq}`;
-
-function notFound(group: string): SluiceError {
-  return new SluiceError("SLUICE_NOT_FOUND", `persistent subscription ${group} does not exist`, {
-    field: "group",
-    details: { group },
-  });
-}
 
 const toParked = (row: ParkedRow): ParkedEvent => ({
   group: row.group_name,
@@ -157,7 +151,7 @@ export class PostgresPersistentSubscriptions implements PersistentSubscriptionGr
       `DELETE FROM ${this.s}.persistent_subscriptions WHERE group_name = $1`,
       [group],
     );
-    if (result.rowCount === 0) throw notFound(group);
+    if (result.rowCount === 0) throw groupNotFound(group);
     await this.changed(group);
     await this.stopLocal(group);
   }
@@ -247,7 +241,7 @@ export class PostgresPersistentSubscriptions implements PersistentSubscriptionGr
       [group],
     );
     const row = result.rows[0];
-    if (row === undefined) throw notFound(group);
+    if (row === undefined) throw groupNotFound(group);
     return row.settings;
   }
 

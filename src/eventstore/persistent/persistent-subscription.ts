@@ -1,3 +1,4 @@
+import { SluiceError } from "../../errors/index.js";
 import type { EventFilter, RecordedEvent } from "../event-store.js";
 
 /** What a consumer asks for an event it could not handle. */
@@ -133,4 +134,12 @@ export interface PersistentSubscriptionGroups {
   listParked(group: string): Promise<ParkedEvent[]>;
   /** Hands every parked event back to the group's consumers; returns how many. */
   replayParked(group: string): Promise<number>;
+}
+
+/** The error for a persistent subscription group that does not exist (every backend's). */
+export function groupNotFound(group: string): SluiceError {
+  return new SluiceError("SLUICE_NOT_FOUND", `persistent subscription ${group} does not exist`, {
+    field: "group",
+    details: { group },
+  });
 }

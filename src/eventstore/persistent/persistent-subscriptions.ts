@@ -2,15 +2,16 @@ import { SluiceError, invalid, isSluiceError } from "../../errors/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import type { EventFilter, EventStore } from "../event-store.js";
 import { checkStreamName } from "../event-validation.js";
-import type {
-  ConnectOptions,
-  GroupSettings,
-  ParkedEvent,
-  PersistentDelivery,
-  PersistentSubscriptionGroups,
-  PersistentSubscriptionInfo,
-  PersistentSubscriptionSettings,
-  PersistentSubscriptionStateStore,
+import {
+  type ConnectOptions,
+  type GroupSettings,
+  type ParkedEvent,
+  type PersistentDelivery,
+  type PersistentSubscriptionGroups,
+  type PersistentSubscriptionInfo,
+  type PersistentSubscriptionSettings,
+  type PersistentSubscriptionStateStore,
+  groupNotFound,
 } from "./persistent-subscription.js";
 import { SubscriptionGroup } from "./subscription-group.js";
 
@@ -177,7 +178,7 @@ export class PersistentSubscriptions implements PersistentSubscriptionGroups {
   private async startGroup(name: string): Promise<SubscriptionGroup> {
     const state = await this.state();
     const record = await state.load(name);
-    if (record === undefined) throw notFound(name);
+    if (record === undefined) throw groupNotFound(name);
     const group = new SubscriptionGroup(this.store, state, this.clock, record);
     const parked = await state.listParked(name);
     group.start(parked.filter((p) => p.replaying));
@@ -188,7 +189,7 @@ export class PersistentSubscriptions implements PersistentSubscriptionGroups {
   async listParked(group: string): Promise<ParkedEvent[]> {
     checkStreamName(group, "group");
     const state = await this.state();
-    if ((await state.load(group)) === undefined) throw notFound(group);
+    if ((await state.load(group)) === undefined) throw groupNotFound(group);
     return state.listParked(group);
   }
 
@@ -208,11 +209,4 @@ export class PersistentSubscriptions implements PersistentSubscriptionGroups {
     const state = await this.stateStore?.catch(() => undefined);
     await state?.close();
   }
-}
-
-function notFound(group: string): SluiceError {
-  return new SluiceError("SLUICE_NOT_FOUND", `persistent subscription ${group} does not exist`, {
-    field: "group",
-    details: { group },
-  });
 }

@@ -1,12 +1,13 @@
 import { SluiceError } from "../../errors/index.js";
 import type { JsonValue } from "../event-store.js";
 import type { ReadModel } from "../projections/projection.js";
-import type {
-  GroupCommit,
-  GroupRecord,
-  GroupSettings,
-  ParkedEvent,
-  PersistentSubscriptionStateStore,
+import {
+  type GroupCommit,
+  type GroupRecord,
+  type GroupSettings,
+  type ParkedEvent,
+  type PersistentSubscriptionStateStore,
+  groupNotFound,
 } from "./persistent-subscription.js";
 
 const groupKey = (group: string): string => `group:${group}`;
@@ -54,15 +55,7 @@ export class ReadModelSubscriptionState implements PersistentSubscriptionStateSt
 
   delete(group: string): Promise<void> {
     return this.exclusive(async () => {
-      if ((await this.model.get(groupKey(group))) === undefined)
-        throw new SluiceError(
-          "SLUICE_NOT_FOUND",
-          `persistent subscription ${group} does not exist`,
-          {
-            field: "group",
-            details: { group },
-          },
-        );
+      if ((await this.model.get(groupKey(group))) === undefined) throw groupNotFound(group);
       const writes = new Map<string, JsonValue | null>([[groupKey(group), null]]);
       for (const [key] of await this.parkedEntries(group)) writes.set(key, null);
       await this.write(writes);
