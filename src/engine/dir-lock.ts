@@ -37,6 +37,8 @@ export interface DirLockOptions {
   readonly isAlive?: (pid: number) => boolean;
   /** Paces the wait for another opener's takeover. */
   readonly clock?: Clock;
+  /** What the directory is, in errors (default "log"; `open(dir)` says "data directory"). */
+  readonly what?: string;
 }
 
 /** What a lock (or takeover mutex) file says about its holder. */
@@ -80,7 +82,7 @@ export class DirLock {
     const pid = options.pid ?? process.pid;
     // Keyed by pid too: tests play several processes on one file system.
     const claim = `${pid}:${dir}`;
-    if (held.has(claim)) throw lockedError(dir, pid);
+    if (held.has(claim)) throw lockedError(options.what ?? "log", dir, pid);
     // Claimed before the first await: a second opener in this process must see it at once,
     // since the lock file alone cannot tell it apart (its own pid reads as a dead incarnation).
     held.add(claim);
@@ -110,6 +112,7 @@ class Takeover {
   private readonly lockPath: string;
   private readonly isAlive: (pid: number) => boolean;
   private readonly clock: Clock;
+  private readonly what: string;
   /** A synced file holding our pid, linked under every name we publish. */
   private temp: string | undefined;
 
@@ -122,6 +125,7 @@ class Takeover {
     this.lockPath = join(dir, LOCK_FILE);
     this.isAlive = options.isAlive ?? isRunning;
     this.clock = options.clock ?? systemClock;
+    this.what = options.what ?? "log";
   }
 
   async run(): Promise<void> {
@@ -133,7 +137,7 @@ class Takeover {
         const seen = this.read(this.lockPath);
         if (seen === undefined) continue; // released meanwhile: try again
         const holder = this.holder(seen);
-        if (holder.live) throw lockedError(this.dir, holder.pid);
+        if (holder.live) throw lockedError(this.what, this.dir, holder.pid);
         const outcome = await this.replaceStale(this.lockPath, seen, 1);
         if (outcome === "replaced") break;
         // Another opener is taking over (or just did): look again shortly.
@@ -234,18 +238,18 @@ class Takeover {
     const pid = holder === undefined ? undefined : Number(holder.toString("utf8"));
     return new SluiceError(
       "SLUICE_LOCKED",
-      `log ${this.dir}: taking over its stale lock did not finish` +
+      `${this.what} ${this.dir}: taking over its stale lock did not finish` +
         (pid !== undefined && Number.isSafeInteger(pid) ? ` (held by process ${pid})` : "") +
-        `; if no process uses the log, remove ${mutex}`,
+        `; if no process uses the ${this.what}, remove ${mutex}`,
       { details: { dir: this.dir, pid, file: mutex } },
     );
   }
 }
 
-function lockedError(dir: string, pid: number): SluiceError {
+function lockedError(what: string, dir: string, pid: number): SluiceError {
   return new SluiceError(
     "SLUICE_LOCKED",
-    `log ${dir} is already open for writing by process ${pid}`,
+    `${what} ${dir} is already open for writing by ${pid === process.pid ? "this process" : `process ${pid}`}`,
     { details: { dir, pid } },
   );
 }

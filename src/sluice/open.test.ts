@@ -60,6 +60,10 @@ describe("open(dir)", () => {
     const sluice = await open(dir, { fsync: "never" });
     const error: unknown = await open(dir).catch((e: unknown) => e);
     expect(isSluiceError(error, "SLUICE_LOCKED")).toBe(true);
+    // Said as what the user opened, and by whom.
+    expect((error as Error).message).toBe(
+      `data directory ${dir} is already open for writing by this process`,
+    );
     await sluice.close();
     await (await open(dir, { fsync: "never" })).close();
   });

@@ -96,7 +96,7 @@ export class Sluice<
     const servers = options.messaging === undefined ? undefined : checkMessaging(options.messaging);
     const fs = options.fs ?? nodeFileSystem;
     await makeDirectory(fs, dir);
-    const lock = await DirLock.acquire(fs, dir);
+    const lock = await DirLock.acquire(fs, dir, { what: "data directory" });
     const layout = dataDirLayout(fs, dir);
     const metrics = options.metrics ?? new MetricsRegistry();
     const common = {
