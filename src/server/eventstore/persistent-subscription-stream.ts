@@ -5,10 +5,8 @@ import type {
   PersistentDelivery,
   PersistentSubscriptionGroups,
 } from "../../eventstore/index.js";
-import { groupNotFound } from "../../eventstore/persistent/persistent-subscription.js";
 import { nackError } from "../../eventstore/persistent/subscription-group.js";
 import { serveCreditStream } from "../credit-stream.js";
-import { restError } from "../rest-errors.js";
 import * as schemas from "./persistent-subscription-schemas.js";
 
 type ConnectRequest = FastifyRequest<{
@@ -54,15 +52,6 @@ async function consume(
   maxInFlight: number | undefined,
   shutdown: AbortSignal,
 ): Promise<void> {
-  // A group that does not exist is refused at once, as queue and topic streams refuse theirs,
-  // rather than when the client first gives credit.
-  try {
-    if (!(await groups.list()).some((g) => g.settings.group === group)) throw groupNotFound(group);
-  } catch (error) {
-    socket.send(JSON.stringify({ type: "error", ...restError(error) }));
-    socket.close(1008, "stream refused");
-    return;
-  }
   const consumer = new AbortController();
   let iterator: AsyncIterator<PersistentDelivery> | undefined;
   // Deliveries sent and not yet settled by the client, by the id it settles them with.
