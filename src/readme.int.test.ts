@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliMain } from "./cli/test-support/cli-build.js";
-import { freePort } from "./server/test-support/test-server.js";
+import { freePort } from "./net/free-port.js";
 import {
   PYTHON,
   type ScriptResult,

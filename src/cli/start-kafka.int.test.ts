@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { KCAT, LineProcess, hasKcat, run } from "../server/kafka/test-support/client-processes.js";
-import { freePort } from "../server/test-support/test-server.js";
+import { freePort } from "../net/free-port.js";
 import { saslUsers } from "./option-parsers.js";
 import { startServer } from "./start-command.js";
 import { cliMain } from "./test-support/cli-build.js";

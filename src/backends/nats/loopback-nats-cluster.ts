@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../net/free-port.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,18 +50,6 @@ export function supportsSyncAlways(): boolean {
 export function syncAlwaysMissing(): string | undefined {
   if (supportsSyncAlways()) return undefined;
   return `nats-server ${natsServerVersion().join(".")} at ${NATS_SERVER_BIN} has no sync_interval (2.10+); ${NATS_SERVER_INSTALL_HINT}`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface Node {

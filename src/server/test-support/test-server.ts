@@ -1,24 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EmbeddedQueueService } from "../../messaging/queues/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Sluice, open } from "../../sluice/index.js";
 import { SluiceServer, type SluiceServerOptions } from "../server.js";
-
-/** A free TCP port on loopback (free when asked; taken again at once by the caller). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 export interface TestServer {
   readonly url: string;
