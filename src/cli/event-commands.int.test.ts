@@ -161,7 +161,20 @@ describe("sluice events CLI", () => {
     const badJson = await sluice("events", "append", dir, "s", "A", "{not json");
     const badFormat = await sluice("events", "audit", dir, "--format", "xml");
     const reserved = await sluice("events", "append", dir, "$all", "A");
+    // An append that fails on a new path leaves no data directory there.
+    const unmet = join(root, "unmet", "store");
+    const onNew = await sluice(
+      "events",
+      "append",
+      unmet,
+      "s",
+      "A",
+      "--expected-version",
+      "stream_exists",
+    );
     const [noStore, notADir] = await elsewhere;
+    expect(onNew.stderr).toMatch(/SLUICE_CONCURRENCY: .*expected version stream_exists, actual -1/);
+    expect(existsSync(join(root, "unmet"))).toBe(false);
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toMatch(/SLUICE_NOT_FOUND: target: no event store/);
     expect(existsSync(missing)).toBe(false);

@@ -59,12 +59,13 @@ describe("sluice topics / groups / queues --data-dir", () => {
     expect((await sluice("topics", "list", "--data-dir", data)).stdout).toBe("");
   });
 
-  it("names the bad input with a typed error and exit code 2", async () => {
+  it("names the bad input with a typed error and exit code 2, and leaves no data directory made for it", async () => {
     const error = (await sluice("topics", "create", "--data-dir", join(dir, "bad"), "a/b").catch(
       (e: unknown) => e,
     )) as { code: number; stderr: string };
     expect(error.code).toBe(2);
     expect(error.stderr).toContain("name:");
+    expect(existsSync(join(dir, "bad"))).toBe(false);
   });
 
   // A mistyped path is an error, not an empty answer that leaves a new data directory behind.

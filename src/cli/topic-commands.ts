@@ -11,8 +11,9 @@ function integer(value: string): number {
 }
 
 /**
- * Opens the data directory for one command and closes it after. Only `create` makes one: the
- * other commands look into (or delete from) a data directory that must exist.
+ * Opens the data directory for one command and closes it after. Only `create` makes one (and
+ * removes it again if the command fails, e.g. on a bad topic name): the other commands look
+ * into (or delete from) a data directory that must exist.
  */
 async function withSluice<T>(
   dataDir: string,
@@ -21,13 +22,11 @@ async function withSluice<T>(
 ): Promise<T> {
   if (!create) await requireExistingDataDir(dataDir, "--data-dir");
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
-  const { open } = await import("../sluice/index.js");
-  const sluice = await open(dataDir);
-  try {
-    return await use(sluice);
-  } finally {
-    await sluice.close();
-  }
+  const [{ open }, { withDataDir }] = await Promise.all([
+    import("../sluice/index.js"),
+    import("./new-data-dir.js"),
+  ]);
+  return withDataDir(dataDir, () => open(dataDir), use);
 }
 
 /** Left-aligned columns, as Kafka's tools print them. */
