@@ -249,13 +249,18 @@ describe("sluice events CLI", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/SLUICE_NOT_FOUND: --data-dir: no event store/);
 
+    writeFileSync(join(dataDir, "x"), "a file");
     // Usage errors an action finds: one line each, the exit code of commander's own.
     const usage = await Promise.all([
       sluice("events", "streams"),
       sluice("events", "streams", dataDir, "--data-dir", dataDir),
       sluice("events", "append", "--data-dir", dataDir, "order-1"),
+      sluice("events", "append", dataDir),
       sluice("events", "append", "--data-dir", dataDir, "order-1", "Placed", "{oops"),
       sluice("queues", "list"),
+      // A database out of reach, and a path under a file: one line, no stack trace.
+      sluice("events", "streams", "postgres://sluice@127.0.0.1:1/none"),
+      sluice("events", "append", join(dataDir, "x", "y"), "s", "A"),
     ]);
     const said = usage.map((u) => [u.code, u.stderr]);
     expect(said).toEqual([
@@ -267,8 +272,17 @@ describe("sluice events CLI", () => {
       ],
       [1, expect.stringMatching(/^sluice: error: give the store once/)],
       [1, "sluice: error: expected 2 to 3 argument(s) after the store, got 1: order-1\n"],
+      [1, "sluice: error: expected 2 to 3 argument(s) after the store, got 0\n"],
       [1, "sluice: error: data: expected JSON, got {oops\n"],
       [1, "sluice: error: give --data-dir <dir> or a queue directory\n"],
+      [
+        2,
+        "sluice: SLUICE_IO: connection: cannot connect to PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n",
+      ],
+      [
+        2,
+        `sluice: SLUICE_VALIDATION: target: ${join(dataDir, "x", "y")} cannot be made: ${join(dataDir, "x")} is not a directory\n`,
+      ],
     ]);
     expect(rows((await sluice("events", "read", dataDir, "order-1")).stdout)).toHaveLength(1);
   });

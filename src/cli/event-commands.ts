@@ -69,7 +69,7 @@ function targetAndArgs(
     );
   if (own.length < least || own.length > most)
     throw new InvalidArgumentError(
-      `expected ${least === most ? least : `${least} to ${most}`} argument(s) after the store, got ${own.length}: ${own.join(" ")}`,
+      `expected ${least === most ? least : `${least} to ${most}`} argument(s) after the store, got ${own.length}${own.length === 0 ? "" : `: ${own.join(" ")}`}`,
     );
   return [target, own];
 }
@@ -107,7 +107,7 @@ async function withStore<T>(
   // A data directory `append` makes is removed again if the append fails (a bad stream name,
   // an expected version not met).
   const { withDataDir } = await import("./new-data-dir.js");
-  return withDataDir(target, () => openStore(directory, schema, false), use);
+  return withDataDir(target, field, () => openStore(directory, schema, false), use);
 }
 
 /** Where the embedded store of `target` lives (see withStore). */

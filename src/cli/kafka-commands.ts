@@ -64,7 +64,11 @@ export function registerKafkaCommands(program: Command): void {
           import("./new-data-dir.js"),
         ]);
       // A start that fails (a taken port) removes the data directory it made.
-      const { opened: sluice, discardIfUnused } = await openDataDir(dir, () => open(dir));
+      const { opened: sluice, discardIfUnused } = await openDataDir(
+        dir,
+        opts.dataDir === undefined ? "dir" : "--data-dir",
+        () => open(dir),
+      );
       let server: Awaited<ReturnType<typeof KafkaServer.listen>>;
       try {
         server = await KafkaServer.listen({

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, rmSync, rmdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 // Everything a data directory stores is in a log's segments.
 import { LOG_SUFFIX } from "../engine/segment.js";
+import { SluiceError } from "../errors/index.js";
 
 /** What a command opened on a data directory that may be new. */
 export interface OpenedDataDir<S> {
@@ -17,16 +18,28 @@ export interface OpenedDataDir<S> {
  * Opens `dir` (which `open` creates if it is missing) so that a command that fails leaves no
  * directory behind that it made itself: a mistyped path, a taken port or an unreachable server
  * then leaves nothing. A directory that existed before is never touched, nor one holding
- * anything opening did not write.
+ * anything opening did not write. A path that is, or is under, a file is refused first, naming
+ * `field` (the option or argument that gave it).
  */
 export async function openDataDir<S>(
   dir: string,
+  field: string,
   open: () => Promise<S>,
 ): Promise<OpenedDataDir<S>> {
   const path = resolve(dir);
   // The directories opening creates, the outermost first.
   const missing: string[] = [];
-  for (let d = path; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  let existing = path;
+  for (; !existsSync(existing) && dirname(existing) !== existing; existing = dirname(existing))
+    missing.unshift(existing);
+  if (!statSync(existing).isDirectory())
+    throw new SluiceError(
+      "SLUICE_VALIDATION",
+      existing === path
+        ? `${field}: ${dir} is not a directory`
+        : `${field}: ${dir} cannot be made: ${existing} is not a directory`,
+      { field, details: { dir } },
+    );
   let opened: S;
   try {
     opened = await open();
@@ -58,10 +71,11 @@ export async function openDataDir<S>(
  */
 export async function withDataDir<S extends { close(): Promise<void> }, T>(
   dir: string,
+  field: string,
   open: () => Promise<S>,
   use: (opened: S) => Promise<T>,
 ): Promise<T> {
-  const { opened, discardIfUnused } = await openDataDir(dir, open);
+  const { opened, discardIfUnused } = await openDataDir(dir, field, open);
   let result: T;
   try {
     result = await use(opened);

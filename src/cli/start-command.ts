@@ -98,6 +98,7 @@ export async function startServer(options: StartOptions): Promise<{
   // made, unless something was stored in it.
   const { opened: sluice, discardIfUnused } = await openDataDir(
     options.dataDir,
+    "--data-dir",
     (): Promise<Sluice<QueueService, TopicService>> =>
       options.messaging === undefined
         ? open(options.dataDir, common)
