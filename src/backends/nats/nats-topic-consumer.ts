@@ -35,6 +35,12 @@ import {
 const CATCH_UP_MS = 3000;
 /** How long a poll waits (real time) for a stream or the group's bucket to answer (`answerWithin`). */
 const ANSWER_WITHIN_MS = 1500;
+/**
+ * How long a poll may go by the member's last view of a stable group (by the service's clock and
+ * by real time) instead of reading the group's value again. Kafka's members hear of a rebalance
+ * with their next heartbeat; here a busy consumer's polls would otherwise read it once each.
+ */
+const GROUP_LOOK_MS = 200;
 
 /** What consumers share within one service. */
 export interface ConsumerContext {
@@ -95,6 +101,8 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   private lastSeen: GroupRecord | undefined;
   /** The member's view at the last look that was answered, and when. */
   private lastView: { memberId: string; seen: MemberView; at: number } | undefined;
+  /** Until when (`performance.now()`) polls may go by `lastView` without a look of their own. */
+  private viewFreshUntil = 0;
   private readonly stopWatching: () => void;
 
   constructor(
@@ -148,6 +156,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   // ---------------------------------------------------------------- the group
 
   protected joinGroup(request: JoinRequest): Promise<string> {
+    this.viewFreshUntil = 0;
     return this.context.groups.update(this.groupId, (group) => {
       expire(group, this.context.clock.now(), this.counts);
       return {
@@ -158,6 +167,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   }
 
   protected async leaveGroup(memberId: string): Promise<void> {
+    this.viewFreshUntil = 0;
     await this.context.groups.update(this.groupId, (group) => ({
       result: undefined,
       changed: leave(group, memberId, this.context.clock.now(), this.counts),
@@ -171,19 +181,24 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
    * next look that is answered writes the heartbeat.
    */
   protected async lookAtGroup(memberId: string, heartbeatMs: number): Promise<MemberView> {
-    const looking = this.look(memberId, heartbeatMs);
     const last = this.lastView;
-    const now = this.context.clock.now();
-    const carryOn =
+    const settled =
       last !== undefined &&
       last.memberId === memberId &&
       last.seen.state === "Stable" &&
-      !last.seen.rejoinNeeded &&
-      now - last.at < this.options.sessionTimeoutMs;
+      !last.seen.rejoinNeeded;
+    const now = this.context.clock.now();
+    // Young by the service's clock (which tests may drive) and by real time (the network's).
+    // The heartbeat timer keeps the session alive meanwhile: it writes, where polls only read.
+    if (settled && now - last.at < GROUP_LOOK_MS && performance.now() < this.viewFreshUntil)
+      return last.seen;
+    const looking = this.look(memberId, heartbeatMs);
+    const carryOn = settled && now - last.at < this.options.sessionTimeoutMs;
     const answer = carryOn ? await answerWithin(looking, ANSWER_WITHIN_MS) : await looking;
     if (answer === undefined) return last!.seen;
     this.lastSeen = answer.group;
     this.lastView = { memberId, seen: answer.seen, at: now };
+    this.viewFreshUntil = performance.now() + GROUP_LOOK_MS;
     return answer.seen;
   }
 
