@@ -34,8 +34,13 @@ import type { WrittenEnds } from "./written-ends.js";
 
 /** How long a poll waits (real time) for records the stream has but the reader has not yet brought. */
 const CATCH_UP_MS = 3000;
-/** How long a poll waits (real time) for a stream or the group's bucket to answer (`answerWithin`). */
+/** How long a poll waits (real time) for a stream to answer (`answerWithin`). */
 const ANSWER_WITHIN_MS = 1500;
+/**
+ * How long a poll of a member carrying on (see `lookAtGroup`) waits for its look at the group
+ * before it goes by its last view; the look runs on, and its answer is taken when it comes.
+ */
+const CARRY_ON_WAIT_MS = 200;
 /**
  * How long a poll may go by the member's last view of a stable group (by the service's clock and
  * by real time) instead of reading the group's value again. Kafka's members hear of a rebalance
@@ -116,6 +121,10 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   private lastView: { memberId: string; seen: MemberView; at: number } | undefined;
   /** Until when (`performance.now()`) polls may go by `lastView` without a look of their own. */
   private viewFreshUntil = 0;
+  /** A look a carrying-on poll stopped waiting for, not yet answered. */
+  private lookInFlight: Promise<unknown> | undefined;
+  /** Counts joins and leaves: a look begun before one is not taken as the member's view. */
+  private memberships = 0;
   private readonly stopWatching: () => void;
 
   constructor(
@@ -180,6 +189,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
 
   protected joinGroup(request: JoinRequest): Promise<string> {
     this.viewFreshUntil = 0;
+    this.memberships++;
     return this.context.groups.update(this.groupId, (group) => {
       expire(group, this.context.clock.now(), this.counts);
       return {
@@ -191,6 +201,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
 
   protected async leaveGroup(memberId: string): Promise<void> {
     this.viewFreshUntil = 0;
+    this.memberships++;
     await this.context.groups.update(this.groupId, (group) => ({
       result: undefined,
       changed: leave(group, memberId, this.context.clock.now(), this.counts),
@@ -198,10 +209,11 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   }
 
   /**
-   * While the group's bucket does not answer (its stream has no leader yet), a member whose
-   * last look found the group stable carries on with its assignment until its session would
-   * run out, as a Kafka member fetches while its coordinator moves: polls keep reading, and the
-   * next look that is answered writes the heartbeat.
+   * While the group's bucket does not answer (its stream has no leader yet, or the request was
+   * lost with a server), a member whose last look found the group stable carries on with its
+   * assignment until its session would run out, as a Kafka member fetches while its
+   * coordinator moves: a poll waits CARRY_ON_WAIT_MS for its look, then reads by the last
+   * view; the look runs on (one at a time) and its answer is taken when it comes.
    */
   protected async lookAtGroup(memberId: string, heartbeatMs: number): Promise<MemberView> {
     const last = this.lastView;
@@ -215,14 +227,30 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
     // The heartbeat timer keeps the session alive meanwhile: it writes, where polls only read.
     if (settled && now - last.at < GROUP_LOOK_MS && performance.now() < this.viewFreshUntil)
       return last.seen;
-    const looking = this.look(memberId, heartbeatMs);
     const carryOn = settled && now - last.at < this.options.sessionTimeoutMs;
-    const answer = carryOn ? await answerWithin(looking, ANSWER_WITHIN_MS) : await looking;
-    if (answer === undefined) return last!.seen;
-    this.lastSeen = answer.group;
-    this.lastView = { memberId, seen: answer.seen, at: now };
-    this.viewFreshUntil = performance.now() + GROUP_LOOK_MS;
-    return answer.seen;
+    if (carryOn && this.lookInFlight !== undefined) return last.seen;
+    const memberships = this.memberships;
+    const looking = this.look(memberId, heartbeatMs).then((answer) => {
+      if (memberships === this.memberships) {
+        this.lastSeen = answer.group;
+        this.lastView = { memberId, seen: answer.seen, at: now };
+        this.viewFreshUntil = performance.now() + GROUP_LOOK_MS;
+      }
+      return answer.seen;
+    });
+    if (!carryOn) return looking;
+    const inFlight = looking.then(
+      () => undefined,
+      // the next poll looks again, and is told (an expired session, say)
+      () => {
+        this.viewFreshUntil = 0;
+      },
+    );
+    this.lookInFlight = inFlight;
+    void inFlight.finally(() => {
+      if (this.lookInFlight === inFlight) this.lookInFlight = undefined;
+    });
+    return (await answerWithin(looking, CARRY_ON_WAIT_MS)) ?? last.seen;
   }
 
   protected heartbeat(memberId: string): void {

@@ -215,9 +215,11 @@ describeWithNats("NATS JetStream topics", () => {
         const cb = b.consumer({ groupId: "g", autoOffsetReset: "earliest" });
         await ca.subscribe(["shared"]);
         await cb.subscribe(["shared"]);
-        for (let i = 0; i < 100; i++) {
-          await ca.poll();
-          await cb.poll();
+        // A member hears of the rebalance at a later look (within 200 ms), as a Kafka member
+        // does at its next heartbeat: poll until both have theirs.
+        for (const end = Date.now() + 10_000; Date.now() < end;) {
+          await ca.poll({ timeoutMs: 20 });
+          await cb.poll({ timeoutMs: 20 });
           if (ca.assignment().length === 2 && cb.assignment().length === 2) break;
         }
         expect(ca.assignment()).toHaveLength(2);

@@ -28,8 +28,9 @@ function fakeClient() {
         ),
     },
   } as unknown as JetStreamClient;
-  const make = (): FakeConsumer => {
-    const request = pending.shift()!;
+  /** Answers the `index`-th request still pending (the oldest by default). */
+  const make = (index = 0): FakeConsumer => {
+    const request = pending.splice(index, 1)[0]!;
     const queue: unknown[] = [];
     let wake: (() => void) | undefined;
     const consumer: FakeConsumer = {
@@ -99,6 +100,26 @@ describe("PartitionReader", () => {
     second.deliver(2, 3, 4); // starts where the buffer ended when it was asked for
     await settle();
     expect(offsets(reader, 2)).toEqual([2, 3, 4]);
+  });
+
+  it("while a replacement goes unanswered another is asked for every 500 ms; the first made is used, the later stopped", async () => {
+    const { client, reader, first } = await reading();
+    reader.lostTouch();
+    reader.behind(0);
+    expect(client.pending()).toBe(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(client.pending()).toBe(2); // the first request may wait on a server that died
+    const second = client.make(1);
+    await settle();
+    expect(first.stopped).toBe(true);
+    const late = client.make(0);
+    await settle();
+    expect(late.stopped).toBe(true);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(client.pending()).toBe(0); // no more asking once one is made
+    second.deliver(0, 1);
+    await settle();
+    expect(offsets(reader, 0)).toEqual([0, 1]);
   });
 
   it("a consumer that could not be made is asked for again after a pause, with no poll", async () => {

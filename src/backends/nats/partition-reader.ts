@@ -43,6 +43,8 @@ export class PartitionReader {
   /** The reader's consumer may be gone: see `lostTouch`. */
   private unsure = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Asks for another consumer every RETRY_MS while one is being made (see `start`). */
+  private askTimer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
   private closed = false;
 
@@ -137,28 +139,53 @@ export class PartitionReader {
     this.messages = undefined;
   }
 
-  /** Makes a consumer from where the buffer ends; the current one reads until it is ready. */
+  /**
+   * Makes a consumer from where the buffer ends; the current one reads until it is ready. While
+   * none is made, another is asked for every RETRY_MS: a request lost to a server that died (the
+   * cluster can still place a consumer there for a moment) or to an election does not hold up
+   * the next, which may be placed elsewhere. The first made is used and later ones stopped. The
+   * asking ends when the current consumer brings a record (it was alive after all) or the
+   * stream is gone.
+   */
   private start(): void {
     clearTimeout(this.retryTimer);
+    clearInterval(this.askTimer);
     const seek = this.seeks;
     const arrivals = this.arrivals;
+    const from = this.bufferedTo;
     this.starting = true;
     this.unsure = false;
-    PartitionReader.subscribe(this.js, this.address, this.bufferedTo).then(
-      (messages) => {
-        if (seek !== this.seeks || this.closed) return messages.stop();
-        this.starting = false;
-        this.drop();
-        this.messages = messages;
-        void this.read(messages, seek);
-      },
-      (error: unknown) => {
-        if (seek !== this.seeks || this.closed) return;
-        this.starting = false;
-        // A current consumer that brought records since is alive: it reads on.
-        if (this.messages === undefined || this.arrivals === arrivals) this.retry(seek, error);
-      },
-    );
+    let done = false;
+    const stale = (): boolean => done || seek !== this.seeks || this.closed;
+    const finish = (): void => {
+      done = true;
+      clearInterval(timer);
+      if (seek !== this.seeks) return;
+      this.starting = false;
+      this.askTimer = undefined;
+    };
+    const attempt = (): void => {
+      if (stale()) return finish();
+      // A current consumer that brought records since the asking began is alive: it reads on.
+      if (this.messages !== undefined && this.arrivals !== arrivals) return finish();
+      PartitionReader.subscribe(this.js, this.address, from).then(
+        (messages) => {
+          if (stale()) return messages.stop();
+          finish();
+          this.drop();
+          this.messages = messages;
+          void this.read(messages, seek);
+        },
+        (error: unknown) => {
+          if (stale() || !isStreamGone(error)) return; // a later attempt goes on
+          finish();
+          this.retry(seek, error);
+        },
+      );
+    };
+    const timer = setInterval(attempt, RETRY_MS);
+    this.askTimer = timer;
+    attempt();
   }
 
   private async read(messages: ConsumerMessages, seek: number): Promise<void> {
@@ -206,6 +233,7 @@ export class PartitionReader {
     this.closed = true;
     this.seeks++;
     clearTimeout(this.retryTimer);
+    clearInterval(this.askTimer);
     this.drop();
     this.wake();
   }
