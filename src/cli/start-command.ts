@@ -120,7 +120,7 @@ export async function startServer(options: StartOptions): Promise<{
     await server.listen();
   } catch (error) {
     await sluice.close();
-    discardIfUnused();
+    await discardIfUnused();
     throw portRefused(
       error,
       "--port",
@@ -137,7 +137,7 @@ export async function startServer(options: StartOptions): Promise<{
     } catch (error) {
       await server.close();
       await sluice.close();
-      discardIfUnused();
+      await discardIfUnused();
       throw error;
     }
   let stopping: Promise<void> | undefined;
