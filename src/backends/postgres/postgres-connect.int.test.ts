@@ -2,6 +2,12 @@ import { type Socket, createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CONNECT_TIMEOUT_MS, PostgresEventStore } from "./postgres-event-store.js";
+import {
+  TEST_POSTGRES_URL,
+  dropSchemas,
+  postgresUnavailable,
+  uniqueSchema,
+} from "./test-support.js";
 
 // Opening against a server that takes the connection and never answers (as a host that drops
 // packets does, without waiting minutes for the kernel to give up): no PostgreSQL needed.
@@ -58,5 +64,31 @@ describe("PostgresEventStore.open connecting", () => {
     await expect(
       PostgresEventStore.open({ connection: url, connectTimeoutMs: 0 }),
     ).rejects.toMatchObject({ code: "SLUICE_VALIDATION", field: "connectTimeoutMs" });
+  });
+
+  it("bounds making a connection, not waiting for a free one of a busy pool", async () => {
+    const unavailable = await postgresUnavailable();
+    if (unavailable !== undefined) {
+      console.warn(`skipped: ${unavailable}`);
+      return;
+    }
+    const schema = uniqueSchema();
+    const store = await PostgresEventStore.open({
+      connection: TEST_POSTGRES_URL,
+      schema,
+      poolSize: 1,
+      connectTimeoutMs: 200,
+      listen: false,
+    });
+    try {
+      const held = await store.pool.connect();
+      const waiting = store.listStreams();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      held.release();
+      await expect(waiting).resolves.toEqual([]);
+    } finally {
+      await store.close();
+      await dropSchemas([schema]);
+    }
   });
 });

@@ -70,9 +70,10 @@ export interface PostgresEventStoreOptions {
   /** How often waiting subscribers poll for new events (default 500 ms). */
   readonly pollIntervalMs?: number;
   /**
-   * How long a new connection may take until the server is ready (default 10 000 ms): a host
-   * that drops packets fails the open with SLUICE_IO then instead of hanging it. Pool settings
-   * in `connection` that set `connectionTimeoutMillis` keep theirs.
+   * How long making a connection may take until the server is ready (default 10 000 ms): a
+   * host that drops packets fails the open with SLUICE_IO then instead of hanging it. Waiting
+   * for a free connection of the pool is not bounded by it. Pool settings in `connection` that
+   * set `connectionTimeoutMillis` keep theirs (which in pg bounds both).
    */
   readonly connectTimeoutMs?: number;
 }
@@ -168,7 +169,14 @@ export class PostgresEventStore implements EventStore {
       connectionTimeoutMillis: settings.connectionTimeoutMillis ?? connectTimeoutMs,
     };
     const server = options.pool === undefined ? serverOf(config) : undefined;
-    const pool = options.pool ?? new pg.Pool({ ...config, max: options.poolSize ?? 10, types });
+    const pool =
+      options.pool ??
+      new pg.Pool({
+        ...settings,
+        max: options.poolSize ?? 10,
+        types,
+        Client: clientConnectingWithin(config.connectionTimeoutMillis!),
+      });
     const store = new PostgresEventStore(
       pool,
       options.pool === undefined,
@@ -759,4 +767,21 @@ function serverOf(config: PoolConfig): string {
     );
   }
   return `${client.host}:${client.port}`;
+}
+
+/**
+ * pg's client, giving up on connecting after `ms`. Given to the pool as its client rather than
+ * as the pool's own `connectionTimeoutMillis`, which would also fail a query that waits longer
+ * than that for a free connection of a busy pool.
+ */
+function clientConnectingWithin(ms: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(
+        typeof config === "string"
+          ? { connectionString: config, connectionTimeoutMillis: ms }
+          : { ...config, connectionTimeoutMillis: config?.connectionTimeoutMillis ?? ms },
+      );
+    }
+  };
 }
