@@ -242,6 +242,10 @@ export function registerStartCommand(program: Command): void {
     )
     .option("--no-kafka", "do not serve the Kafka protocol")
     .action(async (options: StartOptions) => {
+      if (options.replicas !== undefined && options.messaging === undefined)
+        throw new InvalidArgumentError(
+          "--replicas is for NATS JetStream streams: give it with --messaging",
+        );
       const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
       if (options.kafkaSaslUsers === undefined && fromEnvironment)
         options.kafkaSaslUsers = saslUsers(fromEnvironment);
