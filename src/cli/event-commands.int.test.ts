@@ -256,10 +256,14 @@ describe("sluice events CLI", () => {
       sluice("events", "streams", dataDir, "--data-dir", dataDir),
       sluice("events", "append", "--data-dir", dataDir, "order-1"),
       sluice("events", "append", dataDir),
+      sluice("events", "append", "--data-dir", dataDir, "order-1", "Placed", "{}", "extra"),
       sluice("events", "append", "--data-dir", dataDir, "order-1", "Placed", "{oops"),
       sluice("queues", "list"),
-      // A database out of reach, and a path under a file: one line, no stack trace.
+      // A database out of reach, a URL the driver cannot read and a path under a file: one
+      // line, no stack trace, naming the argument (or option) that gave it.
       sluice("events", "streams", "postgres://sluice@127.0.0.1:1/none"),
+      sluice("events", "streams", "--data-dir", "postgres://sluice@127.0.0.1:1/none"),
+      sluice("events", "streams", "postgres://sluice:secret@[bad/none"),
       sluice("events", "append", join(dataDir, "x", "y"), "s", "A"),
     ]);
     const said = usage.map((u) => [u.code, u.stderr]);
@@ -271,13 +275,27 @@ describe("sluice events CLI", () => {
         ),
       ],
       [1, expect.stringMatching(/^sluice: error: give the store once/)],
-      [1, "sluice: error: expected 2 to 3 argument(s) after the store, got 1: order-1\n"],
-      [1, "sluice: error: expected 2 to 3 argument(s) after the store, got 0\n"],
+      // A missing argument is named as the help names it (commander, which sees them all
+      // optional since --data-dir shifts them, would have said 'args').
+      [1, "sluice: error: missing required argument 'type'\n"],
+      [1, "sluice: error: missing required argument 'stream'\n"],
+      [
+        1,
+        "sluice: error: too many arguments after the store: expected at most stream type data, got order-1 Placed {} extra\n",
+      ],
       [1, "sluice: error: data: expected JSON, got {oops\n"],
       [1, "sluice: error: give --data-dir <dir> or a queue directory\n"],
       [
         2,
-        "sluice: SLUICE_IO: connection: cannot connect to PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n",
+        "sluice: SLUICE_IO: target: cannot connect to PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n",
+      ],
+      [
+        2,
+        "sluice: SLUICE_IO: --data-dir: cannot connect to PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n",
+      ],
+      [
+        2,
+        "sluice: SLUICE_VALIDATION: target: expected a PostgreSQL connection string such as postgres://user@host:5432/db\n",
       ],
       [
         2,
@@ -285,6 +303,26 @@ describe("sluice events CLI", () => {
       ],
     ]);
     expect(rows((await sluice("events", "read", dataDir, "order-1")).stdout)).toHaveLength(1);
+
+    // What the library refuses is named as the command line gave it.
+    const refused = [];
+    for (const args of [
+      ["append", dataDir, "order-1", "$Reserved"],
+      ["append", dataDir, "order-1", "Placed", "--metadata", "[1]"],
+      ["append", dataDir, "order-1", "Placed", "--expected-version", "-1"],
+      ["read", dataDir, "order-1", "--max", "0"],
+      ["read", dataDir, "--max", "0"],
+    ])
+      refused.push(await sluice("events", ...args));
+    expect(refused.map((r) => [r.code, r.stderr.replace(/, got .*\n$/, "")])).toEqual(
+      [
+        "type: expected a type name of 1-255 characters, no control characters, not starting with $",
+        "--metadata: expected a plain JSON object",
+        '--expected-version: expected "any", "no_stream", "stream_exists" or an integer >= 0',
+        "--max: expected an integer from 1 to 10000",
+        "--max: expected an integer from 1 to 10000",
+      ].map((message) => [2, `sluice: SLUICE_VALIDATION: ${message}`]),
+    );
   });
 
   it("works on a postgres:// target with a schema", async () => {
@@ -323,6 +361,6 @@ describe("sluice events CLI", () => {
     const streams = await sluice("events", "--schema", schema, "streams", TEST_POSTGRES_URL);
     expect(rows(streams.stdout)[1]).toEqual(["pg-1", "0", "no"]);
     const wrong = await sluice("events", "--schema", "Bad-Schema", "streams", TEST_POSTGRES_URL);
-    expect(wrong.stderr).toMatch(/SLUICE_VALIDATION: schema/);
+    expect(wrong.stderr).toMatch(/SLUICE_VALIDATION: --schema: expected a schema name/);
   });
 });

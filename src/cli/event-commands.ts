@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { SluiceError } from "../errors/index.js";
 import type { AuditFormat } from "../eventstore/audit.js";
 import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
+import { inCommandLineTerms, suppliesFields } from "./command-line-fields.js";
 
 /** An option's JSON text (commander's message names the option). */
 function json(value: string): JsonValue {
@@ -51,14 +52,16 @@ interface Target {
 /**
  * The store a command names, and the arguments that are its own: `--data-dir <dir>`, as every
  * other command takes it, or else the first argument (a data directory or a postgres:// URL).
- * Between `least` and `most` arguments of its own must be left.
+ * The arguments left are the command's own `names`, of which the first `required` must be there;
+ * a missing one is named as the help names it.
  */
 function targetAndArgs(
-  args: readonly string[],
+  given: readonly (string | undefined)[],
   dataDir: string | undefined,
-  least: number,
-  most: number,
+  names: readonly string[],
+  required: number,
 ): [Target, string[]] {
+  const args = given.filter((a) => a !== undefined);
   const [target, own]: [Target | undefined, string[]] =
     dataDir !== undefined
       ? [{ target: dataDir, field: "--data-dir" }, [...args]]
@@ -67,9 +70,11 @@ function targetAndArgs(
     throw new InvalidArgumentError(
       "give the store: --data-dir <dir>, or a data directory or postgres:// URL as the first argument",
     );
-  if (own.length < least || own.length > most)
+  if (own.length < required)
+    throw new InvalidArgumentError(`missing required argument '${names[own.length]}'`);
+  if (own.length > names.length)
     throw new InvalidArgumentError(
-      `expected ${least === most ? least : `${least} to ${most}`} argument(s) after the store, got ${own.length}${own.length === 0 ? "" : `: ${own.join(" ")}`}`,
+      `too many arguments after the store: expected at most ${names.join(" ")}, got ${own.join(" ")}`,
     );
   return [target, own];
 }
@@ -78,10 +83,11 @@ function targetAndArgs(
 function storeOf(target: string | undefined, dataDir: string | undefined): Target {
   if (target !== undefined && dataDir !== undefined)
     throw new InvalidArgumentError(`give the store once: --data-dir ${dataDir} or ${target}`);
-  return targetAndArgs(target === undefined ? [] : [target], dataDir, 0, 0)[0];
+  return targetAndArgs([target], dataDir, [], 0)[0];
 }
 
 const DATA_DIR = "Sluice data directory (instead of a target argument)";
+const TARGET = "data directory or postgres:// URL, unless --data-dir";
 
 /**
  * Opens the store at `target` for one command: a postgres:// URL, a data directory (its
@@ -96,7 +102,10 @@ async function withStore<T>(
   create = false,
 ): Promise<T> {
   if (/^postgres(ql)?:\/\//.test(target)) {
-    const store = await openStore(target, schema, true);
+    // The library's `connection` is the argument (or option) that gave the URL.
+    const store = await openStore(target, schema, true).catch((error: unknown) => {
+      throw inCommandLineTerms(error, new Map([["connection", field]]));
+    });
     try {
       return await use(store);
     } finally {
@@ -166,19 +175,36 @@ export function registerEventCommands(program: Command): void {
     .option("--schema <name>", "PostgreSQL schema of the store", "sluice");
   const schemaOf = (): string => events.opts<{ schema: string }>().schema;
 
-  events
-    .command("append")
+  // With --data-dir the arguments shift left: commander cannot tell, so all are optional to it
+  // and targetAndArgs names the one missing.
+  suppliesFields(events.command("append"), {
+    "events[0].type": "type",
+    "events[0].data": "data",
+    "events[0].metadata": "--metadata",
+  })
     .description("append one event to a stream")
-    .argument("<args...>", "[target] stream type [data as JSON]; the target unless --data-dir")
+    .usage("[options] [target] <stream> <type> [data]")
+    .argument("[target]", TARGET)
+    .argument("[stream]", "stream name")
+    .argument("[type]", "event type")
+    .argument("[data]", "event data as JSON (default {})")
     .option("--data-dir <dir>", DATA_DIR)
     .option("--metadata <json>", "metadata as JSON (e.g. who)", json)
     .option("--expected-version <v>", "any, no_stream, stream_exists or a version", "any")
     .action(
       (
-        args: string[],
+        first: string | undefined,
+        second: string | undefined,
+        third: string | undefined,
+        fourth: string | undefined,
         opts: { dataDir?: string; metadata?: JsonValue; expectedVersion: string },
       ) => {
-        const [target, [stream, type, text]] = targetAndArgs(args, opts.dataDir, 2, 3);
+        const [target, [stream, type, text]] = targetAndArgs(
+          [first, second, third, fourth],
+          opts.dataDir,
+          ["stream", "type", "data"],
+          2,
+        );
         const data = text === undefined ? {} : jsonArgument("data", text);
         return withStore(
           target,
@@ -207,10 +233,14 @@ export function registerEventCommands(program: Command): void {
       },
     );
 
-  events
-    .command("read")
+  suppliesFields(events.command("read"), {
+    maxCount: "--max",
+    fromVersion: "--from",
+    fromPosition: "--from",
+  })
     .description("read a stream, or $all when no stream is given")
-    .argument("[args...]", "[target] [stream]; the target unless --data-dir")
+    .argument("[target]", TARGET)
+    .argument("[stream]", "stream name (default $all)")
     .option("--data-dir <dir>", DATA_DIR)
     .option("--from <n>", "first version (stream) or position ($all)", index)
     .option("--max <n>", "at most this many events", index, 100)
@@ -218,10 +248,11 @@ export function registerEventCommands(program: Command): void {
     .option("--json", "one JSON object per line", false)
     .action(
       (
-        args: string[],
+        first: string | undefined,
+        second: string | undefined,
         opts: { dataDir?: string; from?: number; max: number; backward: boolean; json: boolean },
       ) => {
-        const [target, [stream]] = targetAndArgs(args, opts.dataDir, 0, 1);
+        const [target, [stream]] = targetAndArgs([first, second], opts.dataDir, ["stream"], 0);
         return withStore(target, schemaOf(), async (store) => {
           const direction = opts.backward ? "backward" : "forward";
           const page =
@@ -245,7 +276,7 @@ export function registerEventCommands(program: Command): void {
   events
     .command("streams")
     .description("every stream with its version and delete state")
-    .argument("[target]", "data directory or postgres:// URL, unless --data-dir")
+    .argument("[target]", TARGET)
     .option("--data-dir <dir>", DATA_DIR)
     .option("--system", "include system streams ($...)", false)
     .action((target: string | undefined, opts: { dataDir?: string; system: boolean }) =>
@@ -259,7 +290,7 @@ export function registerEventCommands(program: Command): void {
   events
     .command("audit")
     .description("who did what, when: for a stream, a type or a time range")
-    .argument("[target]", "data directory or postgres:// URL, unless --data-dir")
+    .argument("[target]", TARGET)
     .option("--data-dir <dir>", DATA_DIR)
     .option("--stream <name>")
     .option("--type <type>")
@@ -295,7 +326,7 @@ export function registerEventCommands(program: Command): void {
     .description(
       "projections that saved snapshots: their newest checkpoint and lag behind the head",
     )
-    .argument("[target]", "data directory or postgres:// URL, unless --data-dir")
+    .argument("[target]", TARGET)
     .option("--data-dir <dir>", DATA_DIR)
     .action((target: string | undefined, opts: { dataDir?: string }) =>
       withStore(storeOf(target, opts.dataDir), schemaOf(), async (store) => {

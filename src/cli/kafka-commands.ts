@@ -82,7 +82,7 @@ export function registerKafkaCommands(program: Command): void {
         });
       } catch (error) {
         await sluice.close();
-        discardIfUnused();
+        await discardIfUnused();
         throw portRefused(
           error,
           "--port",

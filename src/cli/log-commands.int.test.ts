@@ -99,7 +99,7 @@ describe("sluice log CLI", () => {
     await reopened.close();
   });
 
-  it("refuses a path that is not a log directory, saying what it is, with exit code 2", async () => {
+  it("refuses a path that is not a log directory, naming the argument and saying what it is, with exit code 2", async () => {
     const file = join(root, "a-file");
     writeFileSync(file, "not a log");
     const empty = join(root, "empty");
@@ -109,10 +109,10 @@ describe("sluice log CLI", () => {
     writeFileSync(join(unrelated, "notes.txt"), "hello");
     const missing = join(root, "missing");
     const noSegments = (dir: string): string =>
-      `sluice: SLUICE_NOT_FOUND: ${dir} holds no log segments (no <20-digit base offset>.log files): not a log directory?\n`;
+      `sluice: SLUICE_NOT_FOUND: dir: ${dir} holds no log segments (no <20-digit base offset>.log files): not a log directory?\n`;
     const expected: [string, string][] = [
-      [missing, `sluice: SLUICE_NOT_FOUND: log directory ${missing} does not exist\n`],
-      [file, `sluice: SLUICE_VALIDATION: ${file} is not a directory\n`],
+      [missing, `sluice: SLUICE_NOT_FOUND: dir: log directory ${missing} does not exist\n`],
+      [file, `sluice: SLUICE_VALIDATION: dir: ${file} is not a directory\n`],
       [empty, noSegments(empty)],
       [unrelated, noSegments(unrelated)],
     ];

@@ -19,27 +19,30 @@ export const LOG_EXIT = {
 /** A segment file: its base offset in 20 digits (see docs/engine.md, on-disk format). */
 const SEGMENT_FILE = /^\d{20}\.log$/;
 
-/** Fails unless `dir` is a directory holding at least one segment: a mistyped path is no "0 damaged". */
+/**
+ * Fails unless `dir` is a directory holding at least one segment: a mistyped path is no "0
+ * damaged". Each error names the <dir> argument, as the help does.
+ */
 function requireLogDir(dir: string): void {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(dir).isDirectory();
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw cause;
-    throw new SluiceError("SLUICE_NOT_FOUND", `log directory ${dir} does not exist`, {
+    throw new SluiceError("SLUICE_NOT_FOUND", `dir: log directory ${dir} does not exist`, {
       field: "dir",
       details: { dir },
     });
   }
   if (!isDirectory)
-    throw new SluiceError("SLUICE_VALIDATION", `${dir} is not a directory`, {
+    throw new SluiceError("SLUICE_VALIDATION", `dir: ${dir} is not a directory`, {
       field: "dir",
       details: { dir },
     });
   if (!readdirSync(dir).some((name) => SEGMENT_FILE.test(name)))
     throw new SluiceError(
       "SLUICE_NOT_FOUND",
-      `${dir} holds no log segments (no <20-digit base offset>.log files): not a log directory?`,
+      `dir: ${dir} holds no log segments (no <20-digit base offset>.log files): not a log directory?`,
       { field: "dir", details: { dir } },
     );
 }

@@ -15,7 +15,7 @@ describe("openDataDir", () => {
     const dir = join(root, "a", "b", "data");
     const { opened, discardIfUnused } = await openDataDir(dir, "dir", opening(dir));
     await opened.close();
-    discardIfUnused();
+    await discardIfUnused();
     expect(existsSync(join(root, "a"))).toBe(false);
   });
 
@@ -24,7 +24,7 @@ describe("openDataDir", () => {
     const { opened, discardIfUnused } = await openDataDir(dir, "dir", opening(dir));
     await opened.queues.createQueue({ QueueName: "q" });
     await opened.close();
-    discardIfUnused();
+    await discardIfUnused();
     expect(existsSync(join(dir, "queues"))).toBe(true);
   });
 
@@ -33,14 +33,14 @@ describe("openDataDir", () => {
     mkdirSync(existing);
     const first = await openDataDir(existing, "dir", opening(existing));
     await first.opened.close();
-    first.discardIfUnused();
+    await first.discardIfUnused();
     expect(existsSync(existing)).toBe(true);
 
     const dir = join(root, "shared", "data");
     const second = await openDataDir(dir, "dir", opening(dir));
     mkdirSync(join(root, "shared", "other"));
     await second.opened.close();
-    second.discardIfUnused();
+    await second.discardIfUnused();
     expect(readdirSync(join(root, "shared"))).toEqual(["other"]);
   });
 

@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, rmSync, rmdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { nodeFileSystem, removeCreatedDirectories } from "../engine/file-system.js";
 // Everything a data directory stores is in a log's segments.
 import { LOG_SUFFIX } from "../engine/segment.js";
 import { SluiceError } from "../errors/index.js";
@@ -11,7 +12,7 @@ export interface OpenedDataDir<S> {
    * After a failure, with `opened` closed: removes the directory (and the parents made for it)
    * if this run created it and no log in it changed since it opened.
    */
-  readonly discardIfUnused: () => void;
+  readonly discardIfUnused: () => Promise<void>;
 }
 
 /**
@@ -46,13 +47,13 @@ export async function openDataDir<S>(
   } catch (error) {
     // A failed open wrote nothing worth keeping only if it wrote nothing at all.
     if (missing.length > 0 && existsSync(path) && readdirSync(path).length === 0)
-      discard(path, missing);
+      await removeCreatedDirectories(nodeFileSystem, missing);
     throw error;
   }
   const baseline = missing.length === 0 ? undefined : logSizes(path);
   return {
     opened,
-    discardIfUnused: () => {
+    discardIfUnused: async () => {
       if (baseline === undefined || !existsSync(path)) return;
       const now = logSizes(path);
       if (
@@ -60,7 +61,7 @@ export async function openDataDir<S>(
         [...now].some(([file, size]) => baseline.get(file) !== size)
       )
         return;
-      discard(path, missing);
+      await removeCreatedDirectories(nodeFileSystem, missing);
     },
   };
 }
@@ -81,22 +82,11 @@ export async function withDataDir<S extends { close(): Promise<void> }, T>(
     result = await use(opened);
   } catch (error) {
     await opened.close();
-    discardIfUnused();
+    await discardIfUnused();
     throw error;
   }
   await opened.close();
   return result;
-}
-
-/** Removes `path`, then the parents made for it, innermost first, each only while it is empty. */
-function discard(path: string, missing: readonly string[]): void {
-  rmSync(path, { recursive: true, force: true });
-  for (const parent of missing.slice(0, -1).reverse())
-    try {
-      rmdirSync(parent);
-    } catch {
-      return;
-    }
 }
 
 /** The size of every log segment under `root`, by its path relative to `root`. */

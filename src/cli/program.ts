@@ -1,5 +1,6 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 import { registerBenchCommands } from "./bench-commands.js";
+import { SluiceCommand } from "./command-line-fields.js";
 import { registerEventCommands } from "./event-commands.js";
 import { registerKafkaCommands } from "./kafka-commands.js";
 import { registerLogCommands } from "./log-commands.js";
@@ -17,7 +18,8 @@ import { SLUICE_VERSION } from "../version.js";
  * holds this).
  */
 export function sluiceProgram(): Command {
-  const program = new Command()
+  // Every command's errors name the options and arguments the user typed.
+  const program = new SluiceCommand()
     .name("sluice")
     .description("Sluice: durable logs, queues and resilience for TypeScript")
     .version(SLUICE_VERSION, "-V, --version", "print the version of Sluice")

@@ -70,7 +70,32 @@ describe("sluice queues CLI", () => {
 
     const missing = await sluice("queues", "peek", dir, "nope");
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("SLUICE_NOT_FOUND");
+    // The library's QueueName is the <queue> argument.
+    expect(missing.stderr).toBe('sluice: SLUICE_NOT_FOUND: queue: no queue named "nope"\n');
+    const ungrouped = await sluice("queues", "send", dir, "events.fifo", "hi");
+    expect(ungrouped.code).toBe(2);
+    expect(ungrouped.stderr).toMatch(/^sluice: SLUICE_VALIDATION: --group: /);
+  });
+
+  it("names a missing argument as the help does", async () => {
+    const dir = join(root, "args");
+    const said = await Promise.all([
+      sluice("queues", "peek"),
+      sluice("queues", "send", dir, "jobs"),
+      sluice("queues", "send", "--data-dir", dir, "jobs"),
+      sluice("queues", "send", "--data-dir", dir, "jobs", "a", "b"),
+    ]);
+    expect(said.map((r) => [r.code, r.stderr])).toEqual([
+      [1, "sluice: error: missing required argument 'queue'\n"],
+      [1, "sluice: error: missing required argument 'body'\n"],
+      [1, "sluice: error: missing required argument 'body'\n"],
+      [
+        1,
+        "sluice: error: too many arguments: expected queue body after --data-dir, got jobs a b\n",
+      ],
+    ]);
+    const help = await sluice("queues", "send", "--help");
+    expect(help.stdout).toContain("Usage: sluice queues send [options] [dir] <queue> <body>");
   });
 
   it("refuses a --data-dir that is a file with a typed error and exit code 2", async () => {

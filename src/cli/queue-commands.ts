@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { EmbeddedQueueService } from "../messaging/queues/index.js";
+import { suppliesFields } from "./command-line-fields.js";
 import { requireExistingDataDir } from "./existing-data-dir.js";
 
 function count(value: string): number {
@@ -42,14 +43,25 @@ async function withQueues<T>(
   }
 }
 
-/** Commands with a positional directory take `--data-dir` instead, and then shift their arguments. */
+/**
+ * Commands with a positional directory take `--data-dir` instead, and then shift their
+ * arguments: commander sees them all as optional, and a missing one of `names` (the command's
+ * own, after the directory) is named here as the help names it.
+ */
 function dirAndArgs(
-  args: readonly string[],
+  given: readonly (string | undefined)[],
   dataDir: string | undefined,
-  needed: number,
+  names: readonly string[],
 ): [string | undefined, string[]] {
-  if (dataDir !== undefined) return [undefined, [...args]];
-  return [args[0], args.slice(1, 1 + needed)];
+  const args = given.filter((a) => a !== undefined);
+  const [dir, own] = dataDir !== undefined ? [undefined, args] : [args[0], args.slice(1)];
+  if (own.length < names.length)
+    throw new InvalidArgumentError(`missing required argument '${names[own.length]}'`);
+  if (own.length > names.length)
+    throw new InvalidArgumentError(
+      `too many arguments: expected ${names.join(" ")} after --data-dir, got ${own.join(" ")}`,
+    );
+  return [dir, own];
 }
 
 /** `sluice queues list|peek|send DIR ...`: look into (and feed) the queues of a data directory. */
@@ -78,45 +90,63 @@ export function registerQueueCommands(program: Command): void {
       }),
     );
 
-  queues
-    .command("peek")
+  suppliesFields(queues.command("peek"), { QueueName: "queue", MaxNumberOfMessages: "--max" })
     .description("print messages in sequence order without receiving them (JSON lines)")
-    .argument("<args...>", "[queue directory] queue name (the directory unless --data-dir)")
+    .usage("[options] [dir] <queue>")
+    .argument("[dir]", "queue directory (or use --data-dir)")
+    .argument("[queue]", "queue name")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
     .option("--max <n>", "at most this many messages (1-1000)", count, 10)
-    .action((args: string[], opts: { max: number; dataDir?: string }) => {
-      const [dir, [queue]] = dirAndArgs(args, opts.dataDir, 1);
-      if (queue === undefined) throw new InvalidArgumentError("missing queue name");
-      return withQueues(dir, opts.dataDir, async (sqs) => {
-        const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue });
-        const { Messages } = await sqs.peekMessages({ QueueUrl, MaxNumberOfMessages: opts.max });
-        for (const m of Messages) process.stdout.write(JSON.stringify(m) + "\n");
-      });
-    });
+    .action(
+      (
+        first: string | undefined,
+        second: string | undefined,
+        opts: { max: number; dataDir?: string },
+      ) => {
+        const [dir, [queue]] = dirAndArgs([first, second], opts.dataDir, ["queue"]);
+        return withQueues(dir, opts.dataDir, async (sqs) => {
+          const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue! });
+          const { Messages } = await sqs.peekMessages({ QueueUrl, MaxNumberOfMessages: opts.max });
+          for (const m of Messages) process.stdout.write(JSON.stringify(m) + "\n");
+        });
+      },
+    );
 
-  queues
-    .command("send")
+  suppliesFields(queues.command("send"), {
+    QueueName: "queue",
+    MessageBody: "body",
+    MessageGroupId: "--group",
+    MessageDeduplicationId: "--dedup",
+  })
     .description("send one message (FIFO queues need --group, and --dedup unless content-based)")
-    .argument(
-      "<args...>",
-      "[queue directory] queue name and body (the directory unless --data-dir)",
-    )
+    .usage("[options] [dir] <queue> <body>")
+    .argument("[dir]", "queue directory (or use --data-dir)")
+    .argument("[queue]", "queue name")
+    .argument("[body]", "message body")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
     .option("--group <id>", "MessageGroupId")
     .option("--dedup <id>", "MessageDeduplicationId")
-    .action((args: string[], opts: { group?: string; dedup?: string; dataDir?: string }) => {
-      const [dir, [queue, body]] = dirAndArgs(args, opts.dataDir, 2);
-      if (queue === undefined || body === undefined)
-        throw new InvalidArgumentError("expected a queue name and a message body");
-      return withQueues(dir, opts.dataDir, async (sqs) => {
-        const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue });
-        const result = await sqs.sendMessage({
-          QueueUrl,
-          MessageBody: body,
-          ...(opts.group === undefined ? {} : { MessageGroupId: opts.group }),
-          ...(opts.dedup === undefined ? {} : { MessageDeduplicationId: opts.dedup }),
+    .action(
+      (
+        first: string | undefined,
+        second: string | undefined,
+        third: string | undefined,
+        opts: { group?: string; dedup?: string; dataDir?: string },
+      ) => {
+        const [dir, [queue, body]] = dirAndArgs([first, second, third], opts.dataDir, [
+          "queue",
+          "body",
+        ]);
+        return withQueues(dir, opts.dataDir, async (sqs) => {
+          const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue! });
+          const result = await sqs.sendMessage({
+            QueueUrl,
+            MessageBody: body!,
+            ...(opts.group === undefined ? {} : { MessageGroupId: opts.group }),
+            ...(opts.dedup === undefined ? {} : { MessageDeduplicationId: opts.dedup }),
+          });
+          process.stdout.write(JSON.stringify(result) + "\n");
         });
-        process.stdout.write(JSON.stringify(result) + "\n");
-      });
-    });
+      },
+    );
 }

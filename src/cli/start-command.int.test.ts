@@ -126,12 +126,25 @@ describe("sluice start", () => {
         fails(join(root, "nats"), "--port", "0", "--messaging", "nats://127.0.0.1:1"),
         fails(existing, "--port", takenPort, "--no-kafka"),
         fails(kept, "--port", takenPort, "--no-kafka"),
+        fails(join(root, "not-nats"), "--port", "0", "--messaging", "http://x:1"),
+        fails(join(root, "replicas"), "--port", "0", "--replicas", "3"),
       ]);
-      expect(outcomes.map((o) => o.code)).toEqual([2, 2, 2, 2, 2]);
+      expect(outcomes.map((o) => o.code)).toEqual([2, 2, 2, 2, 2, 2, 1]);
       expect(outcomes[1].stderr).toMatch(
         /--kafka-port: port \d+ on 127\.0\.0\.1 is already in use/,
       );
-      expect(outcomes[2].stderr).toMatch(/SLUICE_IO: messaging: cannot connect/);
+      // The library's field is said as the option that gave it.
+      expect(outcomes[2].stderr).toMatch(
+        /^sluice: SLUICE_IO: --messaging: cannot connect to the NATS servers nats:\/\/127\.0\.0\.1:1: /,
+      );
+      expect(outcomes[5].stderr).toBe(
+        'sluice: SLUICE_VALIDATION: --messaging: expected NATS server URLs such as "nats://a:4222,b:4222", got "http://x:1"\n',
+      );
+      // --replicas without --messaging would be ignored: refused.
+      expect(outcomes[6].stderr).toBe(
+        "sluice: error: --replicas is for NATS JetStream streams: give it with --messaging\n",
+      );
+      for (const path of ["not-nats", "replicas"]) expect(existsSync(join(root, path))).toBe(false);
       expect(existsSync(join(root, "made"))).toBe(false);
       expect(existsSync(join(root, "kafka-port"))).toBe(false);
       expect(existsSync(join(root, "nats"))).toBe(false);

@@ -120,7 +120,7 @@ export async function startServer(options: StartOptions): Promise<{
     await server.listen();
   } catch (error) {
     await sluice.close();
-    discardIfUnused();
+    await discardIfUnused();
     throw portRefused(
       error,
       "--port",
@@ -137,7 +137,7 @@ export async function startServer(options: StartOptions): Promise<{
     } catch (error) {
       await server.close();
       await sluice.close();
-      discardIfUnused();
+      await discardIfUnused();
       throw error;
     }
   let stopping: Promise<void> | undefined;
@@ -242,6 +242,10 @@ export function registerStartCommand(program: Command): void {
     )
     .option("--no-kafka", "do not serve the Kafka protocol")
     .action(async (options: StartOptions) => {
+      if (options.replicas !== undefined && options.messaging === undefined)
+        throw new InvalidArgumentError(
+          "--replicas is for NATS JetStream streams: give it with --messaging",
+        );
       const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
       if (options.kafkaSaslUsers === undefined && fromEnvironment)
         options.kafkaSaslUsers = saslUsers(fromEnvironment);

@@ -64,7 +64,9 @@ describe("sluice topics / groups / queues --data-dir", () => {
       (e: unknown) => e,
     )) as { code: number; stderr: string };
     expect(error.code).toBe(2);
-    expect(error.stderr).toContain("name:");
+    expect(error.stderr).toBe(
+      'sluice: SLUICE_VALIDATION: topic: expected a topic name of 1-249 characters from [a-zA-Z0-9._-], not "." or "..", got "a/b"\n',
+    );
     expect(existsSync(join(dir, "bad"))).toBe(false);
     // A path under a file is named as the option that gave it.
     const file = join(dir, "a-file");
@@ -90,6 +92,47 @@ describe("sluice topics / groups / queues --data-dir", () => {
     expect(watch.stderr).toMatch(
       /^error: option '--watch \[seconds\]' argument 'soon' is invalid\. expected a number of seconds > 0\n/,
     );
+  });
+
+  it("names the option or argument that gave a value the library refuses, not the library's field", async () => {
+    const data = join(dir, "named");
+    const said = async (...args: string[]) =>
+      sluice(...args).then(
+        () => ({ code: 0, stderr: "" }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      );
+    const refused = await Promise.all([
+      said("topics", "create", "--data-dir", `${data}-1`, "t", "--partitions", "20000"),
+      said("topics", "create", "--data-dir", `${data}-2`, "t", "--retention-bytes", "-5"),
+      said("topics", "create", "--data-dir", `${data}-3`, "t", "--retention-ms", "-2"),
+      said("topics", "create", "--data-dir", `${data}-4`, "t", "--cleanup-policy", "never"),
+      said("topics", "create", "--data-dir", `${data}-5`, "t", "--segment-bytes", "10"),
+    ]);
+    expect(refused).toEqual(
+      [
+        "--partitions: expected an integer from 1 to 10000, got 20000",
+        "--retention-bytes: expected an integer >= 0 or -1 (unbounded), got -5",
+        "--retention-ms: expected an integer >= 0 or -1 (unbounded), got -2",
+        '--cleanup-policy: expected "delete", "compact" or "compact,delete", got "never"',
+        "--segment-bytes: expected an integer >= 14, got 10",
+      ].map((message) => ({ code: 2, stderr: `sluice: SLUICE_VALIDATION: ${message}\n` })),
+    );
+    // Each run made its data directory, and removed it again.
+    expect(readdirSync(dir).filter((name) => name.startsWith("named"))).toEqual([]);
+    await sluice("topics", "create", "--data-dir", data, "t");
+    // One at a time: each takes the data directory's lock.
+    const named = [];
+    for (const args of [
+      ["create", "t"],
+      ["describe", "nope"],
+      ["delete", "nope"],
+    ])
+      named.push(await said("topics", args[0]!, "--data-dir", data, args[1]!));
+    expect(named).toEqual([
+      { code: 2, stderr: "sluice: SLUICE_ALREADY_EXISTS: topic: topic t already exists\n" },
+      { code: 2, stderr: 'sluice: SLUICE_NOT_FOUND: topic: no topic "nope"\n' },
+      { code: 2, stderr: 'sluice: SLUICE_NOT_FOUND: topic: no topic "nope"\n' },
+    ]);
   });
 
   // A mistyped path is an error, not an empty answer that leaves a new data directory behind.

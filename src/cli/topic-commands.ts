@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { GroupDescription } from "../messaging/topics/index.js";
 import type { Sluice } from "../sluice/index.js";
+import { suppliesFields } from "./command-line-fields.js";
 import { requireExistingDataDir } from "./existing-data-dir.js";
 import { positiveInt } from "./option-parsers.js";
 
@@ -86,6 +87,9 @@ export function describeGroupTable(group: GroupDescription): string {
 const dataDirOption = (command: Command): Command =>
   command.requiredOption("--data-dir <dir>", "Sluice data directory");
 
+/** A command whose <topic> argument is the library's `name`. */
+const onTopic = (command: Command): Command => suppliesFields(command, { name: "topic" });
+
 /** `sluice topics ...` and `sluice groups ...` on a data directory, in the shape of Kafka's tools. */
 export function registerTopicCommands(program: Command): void {
   const topics = program
@@ -104,9 +108,11 @@ export function registerTopicCommands(program: Command): void {
     );
 
   dataDirOption(
-    topics
-      .command("describe")
-      .description("partitions, offsets and config, as kafka-topics --describe"),
+    onTopic(
+      topics
+        .command("describe")
+        .description("partitions, offsets and config, as kafka-topics --describe"),
+    ),
   )
     .argument("<topic>", "topic name")
     .action((topic: string, opts: { dataDir: string }) =>
@@ -136,7 +142,7 @@ export function registerTopicCommands(program: Command): void {
       }),
     );
 
-  dataDirOption(topics.command("create").description("create a topic"))
+  dataDirOption(onTopic(topics.command("create").description("create a topic")))
     .argument("<topic>", "topic name")
     .option("--partitions <n>", "partition count", positiveInt, 1)
     .option("--retention-ms <ms>", "delete data older than this (-1 = forever)", integer)
@@ -168,7 +174,7 @@ export function registerTopicCommands(program: Command): void {
         ),
     );
 
-  dataDirOption(topics.command("delete").description("delete a topic and its data"))
+  dataDirOption(onTopic(topics.command("delete").description("delete a topic and its data")))
     .argument("<topic>", "topic name")
     .action((topic: string, opts: { dataDir: string }) =>
       withSluice(opts.dataDir, async (s) => {
@@ -190,9 +196,12 @@ export function registerTopicCommands(program: Command): void {
   );
 
   dataDirOption(
-    groups
-      .command("describe")
-      .description("kafka-consumer-groups --describe columns, per partition"),
+    suppliesFields(
+      groups
+        .command("describe")
+        .description("kafka-consumer-groups --describe columns, per partition"),
+      { groupId: "group" },
+    ),
   )
     .argument("<group>", "group id")
     .option(

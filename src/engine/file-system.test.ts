@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isSluiceError } from "../errors/index.js";
-import { type FileSystem, NodeFileSystem, makeDirectory } from "./file-system.js";
+import {
+  type FileSystem,
+  NodeFileSystem,
+  makeDirectory,
+  removeCreatedDirectories,
+} from "./file-system.js";
 import { SimulatedFileSystem } from "./simulated-file-system.js";
 
 const realRoot = mkdtempSync(join(tmpdir(), "sluice-fs-"));
@@ -82,8 +87,11 @@ describe.each(implementations)("%s", (_name, make) => {
   it("makes directories with their parents, and names a file in the way as bad input", async () => {
     const { fs, root } = make();
     fs.mkdir(root);
-    await makeDirectory(fs, join(root, "a", "b"));
-    await makeDirectory(fs, join(root, "a", "b"));
+    expect(await makeDirectory(fs, join(root, "a", "b"))).toEqual([
+      join(root, "a"),
+      join(root, "a", "b"),
+    ]);
+    expect(await makeDirectory(fs, join(root, "a", "b"))).toEqual([]);
     expect(fs.list(join(root, "a"))).toEqual(["b"]);
     fs.open(join(root, "file"), "write").close();
     for (const dir of [join(root, "file"), join(root, "file", "sub")])
@@ -92,6 +100,20 @@ describe.each(implementations)("%s", (_name, make) => {
         field: "dataDir",
         message: `dataDir: ${join(root, "file")} is not a directory`,
       });
+  });
+
+  it("removes what makeDirectory created, keeping a parent that holds something else", async () => {
+    const { fs, root } = make();
+    fs.mkdir(root);
+    const created = await makeDirectory(fs, join(root, "x", "y", "z"));
+    fs.open(join(root, "x", "y", "z", "file"), "write").close();
+    await removeCreatedDirectories(fs, created);
+    expect(fs.list(root)).toEqual([]);
+    const again = await makeDirectory(fs, join(root, "x", "y"));
+    fs.mkdir(join(root, "x", "other"));
+    await removeCreatedDirectories(fs, again);
+    expect(fs.list(join(root, "x"))).toEqual(["other"]);
+    await removeCreatedDirectories(fs, []);
   });
 });
 

@@ -246,8 +246,14 @@ export const nodeFileSystem: FileSystem = new NodeFileSystem();
  * Creates `dir` and any missing parents, then fsyncs the parent of each directory it created,
  * top down, so the new entries survive a power loss before anything inside them is acknowledged.
  * A file where the directory (or one of its parents) should be is bad input naming `field`.
+ * Returns the directories it created, outermost first (none if `dir` existed), which
+ * `removeCreatedDirectories` removes again when what was opened in them fails.
  */
-export async function makeDirectory(fs: FileSystem, dir: string, field = "dir"): Promise<void> {
+export async function makeDirectory(
+  fs: FileSystem,
+  dir: string,
+  field = "dir",
+): Promise<readonly string[]> {
   const created: string[] = [];
   let d = dir;
   for (; !fs.exists(d) && dirname(d) !== d; d = dirname(d)) created.unshift(d);
@@ -259,7 +265,26 @@ export async function makeDirectory(fs: FileSystem, dir: string, field = "dir"):
       cause,
     });
   }
-  if (created.length === 0) return;
+  if (created.length === 0) return created;
   fs.mkdir(dir);
   for (const c of created) await fs.syncDir(dirname(c));
+  return created;
+}
+
+/**
+ * Undoes `makeDirectory` after a failure: removes the innermost directory it created, with
+ * everything in it, then the parents it created, innermost first, each only while it is empty
+ * (another caller may have put something beside it meanwhile).
+ */
+export async function removeCreatedDirectories(
+  fs: FileSystem,
+  created: readonly string[],
+): Promise<void> {
+  const innermost = created.at(-1);
+  if (innermost === undefined) return;
+  await fs.removeDir(innermost);
+  for (const parent of created.slice(0, -1).reverse()) {
+    if (!fs.exists(parent) || fs.list(parent).length > 0) return;
+    await fs.removeDir(parent);
+  }
 }

@@ -35,7 +35,12 @@ export {
   MAX_DECOMPRESSED_BATCH_BYTES,
 } from "./compression.js";
 export type { Codec, CompressionName } from "./compression.js";
-export { NodeFileSystem, nodeFileSystem, makeDirectory } from "./file-system.js";
+export {
+  NodeFileSystem,
+  nodeFileSystem,
+  makeDirectory,
+  removeCreatedDirectories,
+} from "./file-system.js";
 export type { FileHandle, FileSystem, OpenMode } from "./file-system.js";
 export {
   SimulatedFileSystem,

@@ -1,4 +1,12 @@
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -168,5 +176,24 @@ describe("open(dir)", () => {
     expect(events.map((e) => e.data)).toEqual([{ total: 42 }]);
     expect((await again.pubsub.listTopics({})).Topics.map((t) => t.TopicArn)).toEqual([TopicArn]);
     await again.close();
+  });
+
+  it("removes the directory (and parents) it created when the open then fails, and keeps one that existed", async () => {
+    const root = tempDir();
+    const made = join(root, "a", "b", "data");
+    const unreachable = { messaging: "nats://127.0.0.1:1", fsync: "never" } as const;
+    const error: unknown = await open(made, unreachable).catch((e: unknown) => e);
+    expect(isSluiceError(error, "SLUICE_IO")).toBe(true);
+    expect(existsSync(join(root, "a"))).toBe(false);
+    // A parent that holds something else stays, with what it holds.
+    mkdirSync(join(root, "shared", "other"), { recursive: true });
+    await open(join(root, "shared", "data"), unreachable).catch(() => undefined);
+    expect(readdirSync(join(root, "shared"))).toEqual(["other"]);
+    // A directory that existed is left, with its contents.
+    const existing = join(root, "existing");
+    mkdirSync(existing);
+    writeFileSync(join(existing, "note"), "mine");
+    await open(existing, unreachable).catch(() => undefined);
+    expect(readdirSync(existing)).toEqual(["note"]);
   });
 });

@@ -4,6 +4,7 @@ import {
   type FsyncPolicy,
   makeDirectory,
   nodeFileSystem,
+  removeCreatedDirectories,
 } from "../engine/index.js";
 import { invalid } from "../errors/index.js";
 import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
@@ -95,7 +96,7 @@ export class Sluice<
       throw invalid("dir", "a data directory path", dir);
     const servers = options.messaging === undefined ? undefined : checkMessaging(options.messaging);
     const fs = options.fs ?? nodeFileSystem;
-    await makeDirectory(fs, dir);
+    const created = await makeDirectory(fs, dir);
     const lock = await DirLock.acquire(fs, dir, { what: "data directory" });
     const layout = dataDirLayout(fs, dir);
     const metrics = options.metrics ?? new MetricsRegistry();
@@ -155,6 +156,9 @@ export class Sluice<
       for (const service of opened) await service.close();
       await closeLast();
       lock.release();
+      // A directory this call made is not left behind (after unreachable NATS servers, say):
+      // everything in it is this call's own.
+      await removeCreatedDirectories(fs, created);
       throw error;
     }
   }
@@ -178,7 +182,8 @@ export class Sluice<
 /**
  * Opens one data directory hosting every primitive: `sluice.queues`, `sluice.topics`,
  * `sluice.eventStore`, `sluice.pubsub` and `sluice.bus`, each in its own sub-directory, behind
- * one lock, one metrics registry, one `close()`.
+ * one lock, one metrics registry, one `close()`. A directory (and parents) it creates is removed
+ * again if the open then fails.
  */
 export function open(
   dir: string,

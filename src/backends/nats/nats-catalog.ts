@@ -5,6 +5,7 @@ import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
 import { RECEIPT_KEY_BYTES, newReceiptKey } from "../../messaging/queues/receipt-handle.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { replicasRefused } from "./replicas-refused.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** A change another process made to the catalog. */
@@ -50,7 +51,9 @@ export class NatsCatalog {
     // Every step may be repeated, so each waits out a server that is briefly "unavailable".
     const kv = await retryWhileUnavailable(() =>
       new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
-    );
+    ).catch((error: unknown) => {
+      throw replicasRefused(error, replicas);
+    });
     const jsm = await retryWhileUnavailable(() => js.jetstreamManager());
     const catalog = new NatsCatalog(kv, jsm, bucket, namespace);
     const receiptKey = await retryWhileUnavailable(() => catalog.receiptKey());

@@ -3,6 +3,7 @@ import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { replicasRefused } from "./replicas-refused.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** A topic as the catalog keeps it. `uid` is new for every incarnation of the name. */
@@ -42,7 +43,9 @@ export class NatsTopicCatalog {
     // "unavailable".
     const kv = await retryWhileUnavailable(() =>
       new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
-    );
+    ).catch((error: unknown) => {
+      throw replicasRefused(error, replicas);
+    });
     const jsm = await retryWhileUnavailable(() => js.jetstreamManager());
     const catalog = new NatsTopicCatalog(kv, jsm, bucket);
     // Watch first, then load: a change made in between is seen by one or the other, and the

@@ -69,7 +69,17 @@ export interface PostgresEventStoreOptions {
   readonly listen?: boolean;
   /** How often waiting subscribers poll for new events (default 500 ms). */
   readonly pollIntervalMs?: number;
+  /**
+   * How long making a connection may take until the server is ready (default 10 000 ms): a
+   * host that drops packets fails the open with SLUICE_IO then instead of hanging it. Waiting
+   * for a free connection of the pool is not bounded by it. Pool settings in `connection` that
+   * set `connectionTimeoutMillis` keep theirs (which in pg bounds both).
+   */
+  readonly connectTimeoutMs?: number;
 }
+
+/** How long connecting may take unless the options say otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 interface EventRow {
   global_position: number;
@@ -147,11 +157,26 @@ export class PostgresEventStore implements EventStore {
     const schema = checkSchemaName(options.schema ?? "sluice");
     if (options.pool === undefined && options.connection === undefined)
       throw invalid("connection", "a connection string, pool settings or a pool");
-    const config: PoolConfig =
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 1)
+      throw invalid("connectTimeoutMs", "an integer >= 1 (milliseconds)", connectTimeoutMs);
+    const settings: PoolConfig =
       typeof options.connection === "string"
         ? { connectionString: options.connection }
         : (options.connection ?? {});
-    const pool = options.pool ?? new pg.Pool({ ...config, max: options.poolSize ?? 10, types });
+    const config: PoolConfig = {
+      ...settings,
+      connectionTimeoutMillis: settings.connectionTimeoutMillis ?? connectTimeoutMs,
+    };
+    const server = options.pool === undefined ? serverOf(config) : undefined;
+    const pool =
+      options.pool ??
+      new pg.Pool({
+        ...settings,
+        max: options.poolSize ?? 10,
+        types,
+        Client: clientConnectingWithin(config.connectionTimeoutMillis!),
+      });
     const store = new PostgresEventStore(
       pool,
       options.pool === undefined,
@@ -160,13 +185,23 @@ export class PostgresEventStore implements EventStore {
       options,
     );
     try {
+      const connecting = performance.now();
       const client = await pool.connect().catch((error: unknown) => {
         // Said as Sluice says a failed open, not as the driver's error (which `sluice events` on
         // a postgres:// URL printed as a stack trace).
+        const limit = config.connectionTimeoutMillis ?? 0;
+        const timedOut =
+          server !== undefined && limit > 0 && performance.now() - connecting >= limit - 1;
         throw new SluiceError(
           "SLUICE_IO",
-          `connection: cannot connect to PostgreSQL: ${(error as Error).message}`,
-          { field: "connection", cause: error },
+          timedOut
+            ? `connection: cannot connect to PostgreSQL: no answer from ${server} within ${limit} ms`
+            : `connection: cannot connect to PostgreSQL: ${(error as Error).message}`,
+          {
+            field: "connection",
+            cause: error,
+            ...(timedOut ? { details: { server, timeoutMs: limit } } : {}),
+          },
         );
       });
       try {
@@ -712,4 +747,41 @@ export class PostgresEventStore implements EventStore {
   static async dropSchema(pool: Pool, schema: string): Promise<void> {
     await pool.query(`DROP SCHEMA IF EXISTS ${quoted(checkSchemaName(schema))} CASCADE`);
   }
+}
+
+/**
+ * "host:port" of the server `config` names (with the driver's defaults and PG* environment
+ * variables applied), for messages; never the password. A connection string the driver cannot
+ * parse is bad input.
+ */
+function serverOf(config: PoolConfig): string {
+  let client: pg.Client;
+  try {
+    client = new pg.Client(config);
+  } catch (cause) {
+    // The driver's own error repeats no part of the string (it may hold a password): neither do we.
+    throw new SluiceError(
+      "SLUICE_VALIDATION",
+      "connection: expected a PostgreSQL connection string such as postgres://user@host:5432/db",
+      { field: "connection", cause },
+    );
+  }
+  return `${client.host}:${client.port}`;
+}
+
+/**
+ * pg's client, giving up on connecting after `ms`. Given to the pool as its client rather than
+ * as the pool's own `connectionTimeoutMillis`, which would also fail a query that waits longer
+ * than that for a free connection of a busy pool.
+ */
+function clientConnectingWithin(ms: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(
+        typeof config === "string"
+          ? { connectionString: config, connectionTimeoutMillis: ms }
+          : { ...config, connectionTimeoutMillis: config?.connectionTimeoutMillis ?? ms },
+      );
+    }
+  };
 }
