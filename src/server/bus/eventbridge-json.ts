@@ -53,6 +53,7 @@ export function eventBridgeJsonService(bus: EventBusService): AwsJsonService {
     targetPrefix: "AWSEvents",
     jsonVersion: "1.1",
     errorNamespace: "",
+    queryCompatible: false,
     async call(operation, input) {
       const run = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
       if (run === undefined) throw unknownOperation(operation);
