@@ -380,6 +380,55 @@ describe("kafkajs consumer groups", () => {
       await admin.disconnect();
     }
   });
+  it("resetOffsets (kafkajs commits the -1 and -2 sentinels) moves the group to the log end and start", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: "reset", numPartitions: 2 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: "reset",
+      messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}`, partition: i % 2 })),
+    });
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId: "resetting", topics: ["reset"] }))[0]!.partitions
+        .map((p) => [p.partition, p.offset])
+        .sort();
+    // Refused, kafkajs's consumer behind resetOffsets crashes and its promise never settles.
+    const settles = <T>(promise: Promise<T>) =>
+      Promise.race([
+        promise,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error("did not settle in 10 s")), 10_000),
+        ),
+      ]);
+    const seen: string[] = [];
+    const consumer = kafka.consumer(consumerOptions("resetting"));
+    try {
+      await settles(admin.resetOffsets({ groupId: "resetting", topic: "reset", earliest: false }));
+      expect(await committed()).toEqual([
+        [0, "5"],
+        [1, "5"],
+      ]);
+      await settles(admin.resetOffsets({ groupId: "resetting", topic: "reset", earliest: true }));
+      expect(await committed()).toEqual([
+        [0, "0"],
+        [1, "0"],
+      ]);
+      // A consumer that would start at the end reads on from the offsets the reset left.
+      await consumer.connect();
+      await consumer.subscribe({ topic: "reset", fromBeginning: false });
+      await consumer.run({
+        eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value!.toString())),
+      });
+      await expect.poll(() => seen.length, { timeout: 15_000 }).toBe(10);
+      expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  }, 60_000);
 });
 
 describe("idempotent producers", () => {
