@@ -18,6 +18,7 @@ const OPERATIONS: Record<string, Operation> = {
   DeleteRule: async (b, i) => void (await b.deleteRule(i as any)),
   PutTargets: (b, i) => b.putTargets(i as any),
   ListTargetsByRule: (b, i) => b.listTargetsByRule(i as any),
+  ListRuleNamesByTarget: (b, i) => listRuleNamesByTarget(b, i),
   RemoveTargets: (b, i) => b.removeTargets(i as any),
   TestEventPattern: (b, i) => b.testEventPattern(i as any),
   CreateEventBus: (b, i) => b.createEventBus(i as any),
@@ -70,6 +71,24 @@ export function toEventBridgeError(error: unknown): AwsError | undefined {
       ...fieldOf(error),
     });
   return commonAwsError(error, "ValidationException");
+}
+
+/** The names of a bus's rules with a target of this ARN, from the rules and their targets. */
+async function listRuleNamesByTarget(
+  bus: EventBusService,
+  input: Input,
+): Promise<{ RuleNames: string[] }> {
+  const { TargetArn, EventBusName } = input;
+  if (typeof TargetArn !== "string" || TargetArn.length === 0)
+    throw validation("TargetArn", `expected a target ARN, got ${JSON.stringify(TargetArn)}`);
+  const onBus = EventBusName === undefined ? {} : { EventBusName: EventBusName as string };
+  const { Rules } = await bus.listRules(onBus);
+  const RuleNames: string[] = [];
+  for (const rule of Rules) {
+    const { Targets } = await bus.listTargetsByRule({ Rule: rule.Name, ...onBus });
+    if (Targets.some((t) => t.Arn === TargetArn)) RuleNames.push(rule.Name);
+  }
+  return { RuleNames };
 }
 
 function putEventsEntries(entries: unknown): unknown {

@@ -66,6 +66,14 @@ targets = events.put_targets(
     ],
 )
 check("targets added", targets["FailedEntryCount"] == 0)
+events.put_rule(Name="py-other", EventBusName=bus, EventPattern=json.dumps({"source": ["shop.refunds"]}))
+events.put_targets(Rule="py-other", EventBusName=bus, Targets=[{"Id": "all", "Arn": all_arn}])
+check(
+    "rules by target",
+    sorted(events.list_rule_names_by_target(TargetArn=all_arn, EventBusName=bus)["RuleNames"]) == ["py-big-orders", "py-other"]
+    and events.list_rule_names_by_target(TargetArn=note_arn, EventBusName=bus)["RuleNames"] == ["py-big-orders"]
+    and events.list_rule_names_by_target(TargetArn=all_arn)["RuleNames"] == [],
+)
 
 sent = events.put_events(
     Entries=[
@@ -96,5 +104,6 @@ except events.exceptions.ResourceNotFoundException:
 
 events.remove_targets(Rule="py-big-orders", EventBusName=bus, Ids=["all", "note"])
 events.delete_rule(Name="py-big-orders", EventBusName=bus)
+events.delete_rule(Name="py-other", EventBusName=bus, Force=True)
 events.delete_event_bus(Name=bus)
 print("all checks passed", flush=True)
