@@ -30,8 +30,8 @@ function kcatPayload(value: string): "distinct" | "same" {
 
 /** A traffic phase of `bench queue` that can run alone. */
 function queueBenchPhase(value: string): QueueBenchPhase {
-  if (value !== "standard" && value !== "latency" && value !== "fifo")
-    throw new InvalidArgumentError("expected standard, latency or fifo");
+  if (value !== "standard" && value !== "latency" && value !== "fifo" && value !== "backlog")
+    throw new InvalidArgumentError("expected standard, latency, fifo or backlog");
   return value;
 }
 
@@ -220,7 +220,7 @@ export function registerBenchCommands(program: Command): void {
     .option("--progress", "print progress every second", false)
     .option(
       "--only <phase>",
-      "run one traffic phase alone: standard, latency or fifo",
+      "run one phase alone: standard, latency, fifo or backlog",
       queueBenchPhase,
     )
     .action(

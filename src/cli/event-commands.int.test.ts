@@ -161,7 +161,20 @@ describe("sluice events CLI", () => {
     const badJson = await sluice("events", "append", dir, "s", "A", "{not json");
     const badFormat = await sluice("events", "audit", dir, "--format", "xml");
     const reserved = await sluice("events", "append", dir, "$all", "A");
+    // An append that fails on a new path leaves no data directory there.
+    const unmet = join(root, "unmet", "store");
+    const onNew = await sluice(
+      "events",
+      "append",
+      unmet,
+      "s",
+      "A",
+      "--expected-version",
+      "stream_exists",
+    );
     const [noStore, notADir] = await elsewhere;
+    expect(onNew.stderr).toMatch(/SLUICE_CONCURRENCY: .*expected version stream_exists, actual -1/);
+    expect(existsSync(join(root, "unmet"))).toBe(false);
     expect(noStore.code).toBe(2);
     expect(noStore.stderr).toMatch(/SLUICE_NOT_FOUND: target: no event store/);
     expect(existsSync(missing)).toBe(false);
@@ -236,13 +249,18 @@ describe("sluice events CLI", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/SLUICE_NOT_FOUND: --data-dir: no event store/);
 
+    writeFileSync(join(dataDir, "x"), "a file");
     // Usage errors an action finds: one line each, the exit code of commander's own.
     const usage = await Promise.all([
       sluice("events", "streams"),
       sluice("events", "streams", dataDir, "--data-dir", dataDir),
       sluice("events", "append", "--data-dir", dataDir, "order-1"),
+      sluice("events", "append", dataDir),
       sluice("events", "append", "--data-dir", dataDir, "order-1", "Placed", "{oops"),
       sluice("queues", "list"),
+      // A database out of reach, and a path under a file: one line, no stack trace.
+      sluice("events", "streams", "postgres://sluice@127.0.0.1:1/none"),
+      sluice("events", "append", join(dataDir, "x", "y"), "s", "A"),
     ]);
     const said = usage.map((u) => [u.code, u.stderr]);
     expect(said).toEqual([
@@ -254,8 +272,17 @@ describe("sluice events CLI", () => {
       ],
       [1, expect.stringMatching(/^sluice: error: give the store once/)],
       [1, "sluice: error: expected 2 to 3 argument(s) after the store, got 1: order-1\n"],
+      [1, "sluice: error: expected 2 to 3 argument(s) after the store, got 0\n"],
       [1, "sluice: error: data: expected JSON, got {oops\n"],
       [1, "sluice: error: give --data-dir <dir> or a queue directory\n"],
+      [
+        2,
+        "sluice: SLUICE_IO: connection: cannot connect to PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n",
+      ],
+      [
+        2,
+        `sluice: SLUICE_VALIDATION: target: ${join(dataDir, "x", "y")} cannot be made: ${join(dataDir, "x")} is not a directory\n`,
+      ],
     ]);
     expect(rows((await sluice("events", "read", dataDir, "order-1")).stdout)).toHaveLength(1);
   });

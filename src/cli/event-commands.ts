@@ -69,7 +69,7 @@ function targetAndArgs(
     );
   if (own.length < least || own.length > most)
     throw new InvalidArgumentError(
-      `expected ${least === most ? least : `${least} to ${most}`} argument(s) after the store, got ${own.length}: ${own.join(" ")}`,
+      `expected ${least === most ? least : `${least} to ${most}`} argument(s) after the store, got ${own.length}${own.length === 0 ? "" : `: ${own.join(" ")}`}`,
     );
   return [target, own];
 }
@@ -95,15 +95,19 @@ async function withStore<T>(
   use: (store: EventStore) => Promise<T>,
   create = false,
 ): Promise<T> {
-  const postgres = /^postgres(ql)?:\/\//.test(target);
-  const store = postgres
-    ? await openStore(target, schema, true)
-    : await openStore(await storeDirectory(target, field, create), schema, false);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
+  if (/^postgres(ql)?:\/\//.test(target)) {
+    const store = await openStore(target, schema, true);
+    try {
+      return await use(store);
+    } finally {
+      await store.close();
+    }
   }
+  const directory = await storeDirectory(target, field, create);
+  // A data directory `append` makes is removed again if the append fails (a bad stream name,
+  // an expected version not met).
+  const { withDataDir } = await import("./new-data-dir.js");
+  return withDataDir(target, field, () => openStore(directory, schema, false), use);
 }
 
 /** Where the embedded store of `target` lives (see withStore). */

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,7 +77,7 @@ describe("sluice kafka start", () => {
     }
   });
 
-  it("a taken --port stops it with one line naming the option, exit 2", async () => {
+  it("a taken --port stops it with one line naming the option, exit 2, and no data directory left", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const takenPort = (taken.address() as AddressInfo).port;
@@ -96,6 +96,8 @@ describe("sluice kafka start", () => {
           `^sluice: SLUICE_VALIDATION: --port: port ${takenPort} on 127\\.0\\.0\\.1 is already in use`,
         ),
       );
+      // The data directory the failed start made is gone again.
+      expect(existsSync(join(root, "taken"))).toBe(false);
     } finally {
       taken.close();
     }

@@ -56,12 +56,19 @@ export function registerKafkaCommands(program: Command): void {
       if (dir === undefined) throw new InvalidArgumentError("give --data-dir <dir> or a directory");
       const fromEnvironment = process.env.SLUICE_KAFKA_SASL_USERS;
       const users = opts.saslUsers ?? (fromEnvironment ? saslUsers(fromEnvironment) : undefined);
-      const [{ open }, { embeddedKafkaBackend }, { KafkaServer }] = await Promise.all([
-        import("../sluice/open.js"),
-        import("../server/kafka/embedded-kafka-backend.js"),
-        import("../server/kafka/kafka-server.js"),
-      ]);
-      const sluice = await open(dir);
+      const [{ open }, { embeddedKafkaBackend }, { KafkaServer }, { openDataDir }] =
+        await Promise.all([
+          import("../sluice/open.js"),
+          import("../server/kafka/embedded-kafka-backend.js"),
+          import("../server/kafka/kafka-server.js"),
+          import("./new-data-dir.js"),
+        ]);
+      // A start that fails (a taken port) removes the data directory it made.
+      const { opened: sluice, discardIfUnused } = await openDataDir(
+        dir,
+        opts.dataDir === undefined ? "dir" : "--data-dir",
+        () => open(dir),
+      );
       let server: Awaited<ReturnType<typeof KafkaServer.listen>>;
       try {
         server = await KafkaServer.listen({
@@ -75,6 +82,7 @@ export function registerKafkaCommands(program: Command): void {
         });
       } catch (error) {
         await sluice.close();
+        discardIfUnused();
         throw portRefused(
           error,
           "--port",

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,6 +94,56 @@ describe("sluice start", () => {
       expect(outcome.stderr).toBe(
         `sluice: SLUICE_VALIDATION: --port: port ${takenPort} on 127.0.0.1 is already in use (another Sluice, or a server?); choose another with --port <n> (0 picks a free one)\n`,
       );
+    } finally {
+      taken.close();
+    }
+  });
+
+  // A failed start leaves no directory behind that it made itself; one that was there stays.
+  it("a start that fails removes the data directory it created, with the parents it created, and no other", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const takenPort = String((taken.address() as AddressInfo).port);
+    const fails = (dataDir: string, ...args: string[]) =>
+      run(process.execPath, [main, "start", "--data-dir", dataDir, ...args], {
+        timeout: 60_000,
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number | null; stderr: string }) => error,
+      );
+    const nested = join(root, "made", "for", "it");
+    const existing = join(root, "existing");
+    mkdirSync(existing);
+    const kept = join(root, "kept");
+    try {
+      const kept1 = await start(kept);
+      await json(`${kept1.url}/queues`, { QueueName: "q" });
+      kept1.child.kill("SIGTERM");
+      expect(await kept1.exit).toBe(0);
+      const outcomes = await Promise.all([
+        fails(nested, "--port", takenPort, "--no-kafka"),
+        fails(join(root, "kafka-port"), "--port", "0", "--kafka-port", takenPort),
+        fails(join(root, "nats"), "--port", "0", "--messaging", "nats://127.0.0.1:1"),
+        fails(existing, "--port", takenPort, "--no-kafka"),
+        fails(kept, "--port", takenPort, "--no-kafka"),
+      ]);
+      expect(outcomes.map((o) => o.code)).toEqual([2, 2, 2, 2, 2]);
+      expect(outcomes[1].stderr).toMatch(
+        /--kafka-port: port \d+ on 127\.0\.0\.1 is already in use/,
+      );
+      expect(outcomes[2].stderr).toMatch(/SLUICE_IO: messaging: cannot connect/);
+      expect(existsSync(join(root, "made"))).toBe(false);
+      expect(existsSync(join(root, "kafka-port"))).toBe(false);
+      expect(existsSync(join(root, "nats"))).toBe(false);
+      // A directory given empty is left as it was found, not removed.
+      expect(existsSync(existing)).toBe(true);
+      // One with data keeps it.
+      const again = await start(kept);
+      expect(await json(`${again.url}/queues`)).toEqual({
+        QueueUrls: [`${again.url}/000000000000/q`],
+      });
+      again.child.kill("SIGTERM");
+      expect(await again.exit).toBe(0);
     } finally {
       taken.close();
     }

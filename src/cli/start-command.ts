@@ -77,11 +77,12 @@ export async function startServer(options: StartOptions): Promise<{
 }> {
   // The server is loaded when it starts, not with the command line: `sluice --help` and every
   // other command start without it.
-  const [{ open }, { SluiceServer, defaultPublicUrl }, { EmbeddedTopicService }] =
+  const [{ open }, { SluiceServer, defaultPublicUrl }, { EmbeddedTopicService }, { openDataDir }] =
     await Promise.all([
       import("../sluice/index.js"),
       import("../server/index.js"),
       import("../messaging/topics/embedded-topic-service.js"),
+      import("./new-data-dir.js"),
     ]);
   // Every primitive in one data directory; queue URLs and SNS confirmation links name this
   // server, whose URL is known once it listens (--port 0 picks the port then).
@@ -93,14 +94,20 @@ export async function startServer(options: StartOptions): Promise<{
     queues: { baseUrl },
     pubsub: { baseUrl },
   };
-  const sluice: Sluice<QueueService, TopicService> =
-    options.messaging === undefined
-      ? await open(options.dataDir, common)
-      : await open(options.dataDir, {
-          ...common,
-          messaging: options.messaging,
-          ...(options.replicas === undefined ? {} : { nats: { replicas: options.replicas } }),
-        });
+  // A start that fails (a taken port, unreachable NATS servers) removes the data directory it
+  // made, unless something was stored in it.
+  const { opened: sluice, discardIfUnused } = await openDataDir(
+    options.dataDir,
+    "--data-dir",
+    (): Promise<Sluice<QueueService, TopicService>> =>
+      options.messaging === undefined
+        ? open(options.dataDir, common)
+        : open(options.dataDir, {
+            ...common,
+            messaging: options.messaging,
+            ...(options.replicas === undefined ? {} : { nats: { replicas: options.replicas } }),
+          }),
+  );
   try {
     server = await SluiceServer.create(sluice, {
       host: options.host,
@@ -113,6 +120,7 @@ export async function startServer(options: StartOptions): Promise<{
     await server.listen();
   } catch (error) {
     await sluice.close();
+    discardIfUnused();
     throw portRefused(
       error,
       "--port",
@@ -129,6 +137,7 @@ export async function startServer(options: StartOptions): Promise<{
     } catch (error) {
       await server.close();
       await sluice.close();
+      discardIfUnused();
       throw error;
     }
   let stopping: Promise<void> | undefined;

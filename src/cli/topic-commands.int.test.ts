@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -59,12 +59,37 @@ describe("sluice topics / groups / queues --data-dir", () => {
     expect((await sluice("topics", "list", "--data-dir", data)).stdout).toBe("");
   });
 
-  it("names the bad input with a typed error and exit code 2", async () => {
+  it("names the bad input with a typed error and exit code 2, and leaves no data directory made for it", async () => {
     const error = (await sluice("topics", "create", "--data-dir", join(dir, "bad"), "a/b").catch(
       (e: unknown) => e,
     )) as { code: number; stderr: string };
     expect(error.code).toBe(2);
     expect(error.stderr).toContain("name:");
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+    // A path under a file is named as the option that gave it.
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    const underFile = (await sluice("topics", "create", "--data-dir", join(file, "d"), "t").catch(
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
+    expect(underFile.stderr).toBe(
+      `sluice: SLUICE_VALIDATION: --data-dir: ${join(file, "d")} cannot be made: ${file} is not a directory\n`,
+    );
+    // --watch is checked before anything is opened or printed.
+    const watch = (await sluice(
+      "groups",
+      "describe",
+      "--data-dir",
+      dir,
+      "g",
+      "--watch",
+      "soon",
+    ).catch((e: unknown) => e)) as { code: number; stdout: string; stderr: string };
+    expect(watch.code).toBe(1);
+    expect(watch.stdout).toBe("");
+    expect(watch.stderr).toMatch(
+      /^error: option '--watch \[seconds\]' argument 'soon' is invalid\. expected a number of seconds > 0\n/,
+    );
   });
 
   // A mistyped path is an error, not an empty answer that leaves a new data directory behind.

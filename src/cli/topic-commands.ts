@@ -10,9 +10,18 @@ function integer(value: string): number {
   return n;
 }
 
+/** Seconds between two prints of `--watch`, checked before anything is opened or printed. */
+function watchSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError("expected a number of seconds > 0");
+  return seconds;
+}
+
 /**
- * Opens the data directory for one command and closes it after. Only `create` makes one: the
- * other commands look into (or delete from) a data directory that must exist.
+ * Opens the data directory for one command and closes it after. Only `create` makes one (and
+ * removes it again if the command fails, e.g. on a bad topic name): the other commands look
+ * into (or delete from) a data directory that must exist.
  */
 async function withSluice<T>(
   dataDir: string,
@@ -21,13 +30,11 @@ async function withSluice<T>(
 ): Promise<T> {
   if (!create) await requireExistingDataDir(dataDir, "--data-dir");
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
-  const { open } = await import("../sluice/index.js");
-  const sluice = await open(dataDir);
-  try {
-    return await use(sluice);
-  } finally {
-    await sluice.close();
-  }
+  const [{ open }, { withDataDir }] = await Promise.all([
+    import("../sluice/index.js"),
+    import("./new-data-dir.js"),
+  ]);
+  return withDataDir(dataDir, "--data-dir", () => open(dataDir), use);
 }
 
 /** Left-aligned columns, as Kafka's tools print them. */
@@ -188,16 +195,19 @@ export function registerTopicCommands(program: Command): void {
       .description("kafka-consumer-groups --describe columns, per partition"),
   )
     .argument("<group>", "group id")
-    .option("--watch [seconds]", "print again every few seconds (default 2) until interrupted")
-    .action((group: string, opts: { dataDir: string; watch?: true | string }) =>
+    .option(
+      "--watch [seconds]",
+      "print again every few seconds (default 2) until interrupted",
+      watchSeconds,
+    )
+    .action((group: string, opts: { dataDir: string; watch?: true | number }) =>
       withSluice(opts.dataDir, async (s) => {
         const print = async (): Promise<void> => {
           process.stdout.write(describeGroupTable(await s.topics.admin.describeGroup(group)));
         };
         await print();
         if (opts.watch === undefined) return;
-        const seconds = opts.watch === true ? 2 : Number(opts.watch);
-        if (!(seconds > 0)) throw new InvalidArgumentError("--watch: expected seconds > 0");
+        const seconds = opts.watch === true ? 2 : opts.watch;
         const stop = new AbortController();
         process.once("SIGINT", () => stop.abort());
         while (!stop.signal.aborted) {

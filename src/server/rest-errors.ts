@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { isSluiceError } from "../errors/index.js";
 import { isQueueError } from "../messaging/queues/index.js";
+import { schemaViolation } from "./schema-violation.js";
 
 /** The body of every REST error: a stable code, the primitive's own name for it, the field. */
 export interface RestErrorBody {
@@ -49,11 +50,13 @@ export function installRestErrorHandler(app: FastifyInstance): void {
     if (isQueueError(error) || isSluiceError(error))
       return reply.status(STATUS_BY_CODE[error.code] ?? 400).send(restError(error));
     if (error.validation !== undefined) {
-      const first = error.validation[0];
-      const field = `${error.validationContext ?? "body"}${first?.instancePath.replaceAll("/", ".") ?? ""}`;
+      const { field, message } = schemaViolation(
+        error.validation,
+        error.validationContext ?? "body",
+      );
       return reply
         .status(400)
-        .send(body("SLUICE_VALIDATION", "InvalidParameterValue", error.message, field));
+        .send(body("SLUICE_VALIDATION", "InvalidParameterValue", message, field));
     }
     const status = error.statusCode ?? 500;
     if (status >= 500) {

@@ -3,7 +3,9 @@ import addFormats from "ajv-formats";
 import type { FastifyInstance } from "fastify";
 
 function ajv(options: Options): Ajv {
-  const instance = new Ajv({ allErrors: false, strict: false, ...options });
+  // verbose: each error carries the schema that failed and the value, so that a 400 can say
+  // what the field accepts (see schema-violation.ts).
+  const instance = new Ajv({ allErrors: false, strict: false, verbose: true, ...options });
   addFormats.default(instance);
   return instance;
 }

@@ -30,11 +30,24 @@ import {
   partitionAddress,
   partitionState,
 } from "./partition-stream.js";
+import type { WrittenEnds } from "./written-ends.js";
 
 /** How long a poll waits (real time) for records the stream has but the reader has not yet brought. */
 const CATCH_UP_MS = 3000;
 /** How long a poll waits (real time) for a stream or the group's bucket to answer (`answerWithin`). */
 const ANSWER_WITHIN_MS = 1500;
+/**
+ * How long a poll may go by the member's last view of a stable group (by the service's clock and
+ * by real time) instead of reading the group's value again. Kafka's members hear of a rebalance
+ * with their next heartbeat; here a busy consumer's polls would otherwise read it once each.
+ */
+const GROUP_LOOK_MS = 200;
+/**
+ * How long (real time) a poll may go by a partition's state the stream gave an earlier poll.
+ * A consumer keeping up finds its readers empty at most polls, and each such poll asked the
+ * stream for its end; this service's own acknowledged writes are known without asking.
+ */
+const STATE_FRESH_MS = 100;
 
 /** What consumers share within one service. */
 export interface ConsumerContext {
@@ -45,6 +58,8 @@ export interface ConsumerContext {
   readonly groups: NatsGroupStore;
   /** Sends reads again whose answers a dropped connection lost. */
   readonly watch: ReconnectWatch;
+  /** What this service's producers have had acknowledged, per partition stream. */
+  readonly written: WrittenEnds;
   readonly namespace: string;
   readonly clock: Clock;
   /** Counts background work (heartbeats, commits) so a test's virtual clock can wait for it. */
@@ -53,6 +68,10 @@ export interface ConsumerContext {
 
 interface Assigned extends AssignedPartition {
   reader: PartitionReader | undefined;
+  /** The partition's stream, known once its reader is made. */
+  stream: string | undefined;
+  /** The partition's state as the stream last gave it to a poll, and until when to go by it. */
+  state: { value: PartitionState; freshUntil: number } | undefined;
 }
 
 /** Checks commit offsets and puts them in the record's form. */
@@ -95,6 +114,8 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   private lastSeen: GroupRecord | undefined;
   /** The member's view at the last look that was answered, and when. */
   private lastView: { memberId: string; seen: MemberView; at: number } | undefined;
+  /** Until when (`performance.now()`) polls may go by `lastView` without a look of their own. */
+  private viewFreshUntil = 0;
   private readonly stopWatching: () => void;
 
   constructor(
@@ -105,7 +126,10 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
     super(options, context.clock);
     this.counts = (topic) => context.catalog.get(topic)?.partitions;
     this.stopWatching = context.watch.onReconnect(() => {
-      for (const a of this.assigned.values()) a.reader?.lostTouch();
+      for (const a of this.assigned.values()) {
+        a.reader?.lostTouch();
+        a.state = undefined;
+      }
     });
   }
 
@@ -114,7 +138,14 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   }
 
   protected fresh(tp: TopicPartition): Assigned {
-    return { tp, position: undefined, paused: false, reader: undefined };
+    return {
+      tp,
+      position: undefined,
+      paused: false,
+      reader: undefined,
+      stream: undefined,
+      state: undefined,
+    };
   }
 
   protected override released(a: Assigned): void {
@@ -148,6 +179,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   // ---------------------------------------------------------------- the group
 
   protected joinGroup(request: JoinRequest): Promise<string> {
+    this.viewFreshUntil = 0;
     return this.context.groups.update(this.groupId, (group) => {
       expire(group, this.context.clock.now(), this.counts);
       return {
@@ -158,6 +190,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
   }
 
   protected async leaveGroup(memberId: string): Promise<void> {
+    this.viewFreshUntil = 0;
     await this.context.groups.update(this.groupId, (group) => ({
       result: undefined,
       changed: leave(group, memberId, this.context.clock.now(), this.counts),
@@ -171,19 +204,24 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
    * next look that is answered writes the heartbeat.
    */
   protected async lookAtGroup(memberId: string, heartbeatMs: number): Promise<MemberView> {
-    const looking = this.look(memberId, heartbeatMs);
     const last = this.lastView;
-    const now = this.context.clock.now();
-    const carryOn =
+    const settled =
       last !== undefined &&
       last.memberId === memberId &&
       last.seen.state === "Stable" &&
-      !last.seen.rejoinNeeded &&
-      now - last.at < this.options.sessionTimeoutMs;
+      !last.seen.rejoinNeeded;
+    const now = this.context.clock.now();
+    // Young by the service's clock (which tests may drive) and by real time (the network's).
+    // The heartbeat timer keeps the session alive meanwhile: it writes, where polls only read.
+    if (settled && now - last.at < GROUP_LOOK_MS && performance.now() < this.viewFreshUntil)
+      return last.seen;
+    const looking = this.look(memberId, heartbeatMs);
+    const carryOn = settled && now - last.at < this.options.sessionTimeoutMs;
     const answer = carryOn ? await answerWithin(looking, ANSWER_WITHIN_MS) : await looking;
     if (answer === undefined) return last!.seen;
     this.lastSeen = answer.group;
     this.lastView = { memberId, seen: answer.seen, at: now };
+    this.viewFreshUntil = performance.now() + GROUP_LOOK_MS;
     return answer.seen;
   }
 
@@ -305,12 +343,9 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
     if (a.reader === undefined) {
       const definition = this.context.catalog.get(a.tp.topic);
       if (definition === undefined) throw unknownTopic(a.tp.topic);
-      a.reader = new PartitionReader(
-        this.context.js,
-        partitionAddress(this.context.namespace, definition, a.tp.partition),
-        a.tp.topic,
-        a.tp.partition,
-      );
+      const address = partitionAddress(this.context.namespace, definition, a.tp.partition);
+      a.stream = address.stream;
+      a.reader = new PartitionReader(this.context.js, address, a.tp.topic, a.tp.partition);
     }
     return a.reader;
   }
@@ -342,7 +377,7 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
     await Promise.all(
       empty.map(async (a) => {
         const reader = this.readerOf(a);
-        const state = await answerWithin(this.state(a.tp), ANSWER_WITHIN_MS);
+        const state = await this.stateForPoll(a);
         // No answer: this poll waits for what the reader brings; the next one asks again.
         if (state === undefined) return reader.lostTouch();
         // Only a position below the log start is reset (its records were deleted). One past
@@ -368,6 +403,27 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
         this.readerOf(a).restartAt(a.position!);
     }
     return out;
+  }
+
+  /**
+   * The state of a partition whose reader has nothing, for a poll: a state the stream gave
+   * within STATE_FRESH_MS, or any it gave when this service's acknowledged writes already show
+   * records past the position (their end taken as the high watermark when it is further), else
+   * the stream's answer now; undefined when none came within ANSWER_WITHIN_MS.
+   */
+  private async stateForPoll(a: Assigned): Promise<PartitionState | undefined> {
+    const written = this.context.written.endOf(a.stream!);
+    let state = a.state;
+    if (state === undefined || (performance.now() >= state.freshUntil && written <= a.position!)) {
+      const answer = await answerWithin(this.state(a.tp), ANSWER_WITHIN_MS);
+      a.state = state =
+        answer === undefined
+          ? undefined
+          : { value: answer, freshUntil: performance.now() + STATE_FRESH_MS };
+      if (state === undefined) return undefined;
+    }
+    const { value } = state;
+    return written > value.highWatermark ? { ...value, highWatermark: written } : value;
   }
 
   /** Resolves when any reader has records, or after `ms` of real time. */

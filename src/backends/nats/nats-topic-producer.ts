@@ -23,6 +23,7 @@ import type {
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { encodeRecord, partitionAddress } from "./partition-stream.js";
 import { type OutgoingMessage, PipelinedPublisher } from "./pipelined-publisher.js";
+import type { WrittenEnds } from "./written-ends.js";
 
 /** Why transactions are refused on this backend (also in docs/nats.md). */
 export const NO_TRANSACTIONS =
@@ -79,6 +80,7 @@ export class NatsTopicProducer implements TopicProducer {
     private readonly namespace: string,
     private readonly clock: Clock,
     options: ProducerOptions,
+    private readonly written: WrittenEnds,
     private readonly onClose: (producer: NatsTopicProducer) => void,
   ) {
     this.options = resolveProducerOptions(options);
@@ -259,9 +261,10 @@ export class NatsTopicProducer implements TopicProducer {
       this.track(written.catch(() => undefined));
       return;
     }
-    const written = this.publisher.publish(address.subject, messages, idempotent, (i, sequence) =>
-      this.stored(batch, i, sequence - 1),
-    );
+    const written = this.publisher.publish(address.subject, messages, idempotent, (i, sequence) => {
+      this.written.stored(address.stream, sequence);
+      this.stored(batch, i, sequence - 1);
+    });
     this.track(written.catch((error: unknown) => this.fail(batch, translate(error, batch))));
   }
 

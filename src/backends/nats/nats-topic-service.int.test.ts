@@ -107,6 +107,75 @@ describeWithNats("NATS JetStream topics", () => {
       }
     });
 
+    it("a busy group member asks the servers a few times a second, not at every poll", async () => {
+      const namespace = freshNamespace();
+      const service = await openService(namespace);
+      // Records come from another service (as from another process): the member cannot know
+      // of them but from the stream.
+      const writer = await openService(namespace);
+      // Every read of a key-value entry is a get request on the bucket's stream, and a
+      // partition's state is a stream info request: count both as the servers see them.
+      const nc = await connect({ servers: cluster!.servers.split(",") });
+      let groupReads = 0;
+      let stateReads = 0;
+      const groupKey = `group.${Buffer.from("busy").toString("base64url")}`;
+      const counted = [
+        nc.subscribe("$JS.API.STREAM.INFO.>", {
+          callback: (_, m) => {
+            if (m.subject.includes(`${namespace}_T_`)) stateReads++;
+          },
+        }),
+        ...["$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.>"].map((subject) =>
+          nc.subscribe(subject, {
+            callback: (_, m) => {
+              if (m.subject.includes(namespace) && (m.subject + m.string()).includes(groupKey))
+                groupReads++;
+            },
+          }),
+        ),
+      ];
+      await nc.flush();
+      const consumer = service.consumer({ groupId: "busy", autoOffsetReset: "earliest" });
+      const producer = writer.producer({ lingerMs: 0 });
+      try {
+        await service.admin.createTopic({ name: "t" });
+        await consumer.subscribe(["t"]);
+        await producer.send({ topic: "t", value: "first" });
+        let received = 0;
+        while (received === 0) received += (await consumer.poll({ timeoutMs: 200 })).length;
+        // One second of a record every 5 ms, each poll taking what came.
+        groupReads = 0;
+        stateReads = 0;
+        const started = performance.now();
+        let polls = 0;
+        const sending = (async () => {
+          while (performance.now() - started < 1000) {
+            await producer.send({ topic: "t", value: "v" });
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        })();
+        while (performance.now() - started < 1000) {
+          received += (await consumer.poll({ timeoutMs: 20 })).length;
+          polls++;
+        }
+        await sending;
+        await nc.flush();
+        expect(polls).toBeGreaterThan(30);
+        // At most one look every 200 ms, plus heartbeats' reads; a partition's state at most
+        // every 100 ms.
+        const reads = JSON.stringify({ groupReads, stateReads, polls });
+        expect(groupReads, reads).toBeLessThanOrEqual(10);
+        expect(stateReads, reads).toBeLessThanOrEqual(15);
+      } finally {
+        for (const s of counted) s.unsubscribe();
+        await nc.close();
+        await producer.close();
+        await consumer.close();
+        await writer.close();
+        await service.close();
+      }
+    });
+
     it("a record no stream answers for is refused as REQUEST_TIMED_OUT, saying why", async () => {
       const namespace = freshNamespace();
       const service = await openService(namespace);

@@ -15,6 +15,7 @@ import { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { type ConsumerContext, NatsTopicConsumer } from "./nats-topic-consumer.js";
 import { NatsTopicProducer } from "./nats-topic-producer.js";
 import { READER_TIMEOUT_MS } from "./partition-reader.js";
+import { WrittenEnds } from "./written-ends.js";
 
 export interface NatsTopicServiceOptions extends NatsConnectionOptions {
   readonly clock?: Clock;
@@ -61,6 +62,7 @@ export class NatsTopicService implements TopicService {
       watch: this.watch,
       namespace,
       clock,
+      written: new WrittenEnds(),
       track: (work) => {
         this.background.add(work);
         void work.finally(() => this.background.delete(work)).catch(() => undefined);
@@ -105,6 +107,7 @@ export class NatsTopicService implements TopicService {
       this.namespace,
       this.clock,
       options,
+      this.context.written,
       (p) => this.producers.delete(p),
     );
     this.producers.add(producer);

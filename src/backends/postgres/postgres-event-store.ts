@@ -160,7 +160,15 @@ export class PostgresEventStore implements EventStore {
       options,
     );
     try {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => {
+        // Said as Sluice says a failed open, not as the driver's error (which `sluice events` on
+        // a postgres:// URL printed as a stack trace).
+        throw new SluiceError(
+          "SLUICE_IO",
+          `connection: cannot connect to PostgreSQL: ${(error as Error).message}`,
+          { field: "connection", cause: error },
+        );
+      });
       try {
         await migrate(client, schema);
       } finally {

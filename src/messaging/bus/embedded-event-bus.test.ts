@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -99,5 +99,18 @@ describe("EmbeddedEventBus on disk", () => {
     for (let i = 0; i < 100 && !seen.includes("new"); i++) await clock.advance(100);
     expect(seen).toEqual(["new"]);
     await closeAll(services);
+  });
+
+  // A data directory opened and closed unused is as opening left it, so a command that fails
+  // can tell that it holds nothing and remove it.
+  it("an idle bus saves no dispatch cursor, neither at its checkpoints nor on close", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-bus-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const services = await openAt(dir, clock);
+    await clock.advance(1_000);
+    await (services.bus as EmbeddedEventBus).checkpoint();
+    await closeAll(services);
+    expect(statSync(join(dir, "bus", "cursors", "00000000000000000000.log")).size).toBe(0);
   });
 });

@@ -262,7 +262,9 @@ export class EmbeddedEventBus implements EventBusService {
   async checkpoint(): Promise<void> {
     for (const [name, bus] of this.buses) {
       const cursor = bus.safeCursor;
-      if (this.cursors.get(`bus:${name}`) !== cursor) await this.cursors.put(`bus:${name}`, cursor);
+      // No cursor saved reads as 0 (see openBus): an idle bus writes nothing.
+      if ((this.cursors.get(`bus:${name}`) ?? 0) !== cursor)
+        await this.cursors.put(`bus:${name}`, cursor);
       if (!this.closed) await bus.trimBefore(cursor);
     }
   }

@@ -35,3 +35,19 @@ describe("bench queue's fixed-rate phase", () => {
     expect(latency.warmup).toBeUndefined();
   });
 });
+
+describe("bench queue --only", () => {
+  it("runs that phase alone: a traffic phase without the backlog phase, or the backlog alone", async () => {
+    const small = { numMessages: 200, backlog: 500, quiet: true } as const;
+    const fifo = (await runQueueBench({ ...small, only: "fifo" })) as Record<string, unknown>;
+    expect(fifo.fifo).toBeDefined();
+    expect([fifo.standard, fifo.latency, fifo.backlog]).toEqual([undefined, undefined, undefined]);
+    const backlog = (await runQueueBench({ ...small, only: "backlog" })) as Record<string, unknown>;
+    expect(backlog.backlog).toBeDefined();
+    expect([backlog.standard, backlog.latency, backlog.fifo]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+});

@@ -20,8 +20,8 @@ import {
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import type { SendMessageBatchRequestEntry } from "./queue-service.js";
 
-/** A traffic phase of the queue benchmark that can run alone. */
-export type QueueBenchPhase = "standard" | "latency" | "fifo";
+/** A phase of the queue benchmark that can run alone. */
+export type QueueBenchPhase = "standard" | "latency" | "fifo" | "backlog";
 
 export interface QueueBenchOptions {
   /** Messages per traffic phase. */
@@ -48,7 +48,7 @@ export interface QueueBenchOptions {
   readonly chart: string;
   readonly progress: boolean;
   readonly quiet: boolean;
-  /** Runs only this traffic phase (and the backlog phase, unless `backlog` is 0). */
+  /** Runs only this phase (the backlog phase only if `backlog` is above 0). */
   readonly only?: QueueBenchPhase;
 }
 
@@ -102,7 +102,10 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
       : undefined;
     const sweep = o.sweep.length > 0 ? await latencySweep(service, o) : undefined;
     await service.close();
-    const backlog = o.backlog > 0 ? await backlogPhase(join(dir, "backlog"), o, fsync) : undefined;
+    const backlog =
+      o.backlog > 0 && runs("backlog")
+        ? await backlogPhase(join(dir, "backlog"), o, fsync)
+        : undefined;
     return {
       benchmark: "queue",
       parameters: o,

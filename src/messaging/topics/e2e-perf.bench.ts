@@ -16,6 +16,7 @@ import {
 } from "../../observability/index.js";
 import { EmbeddedTopicService } from "./embedded-topic-service.js";
 import { producerOptionsFromProps } from "./perf-test.bench.js";
+import { untilDue } from "./send-pacing.js";
 
 export interface E2ePerfOptions {
   readonly numRecords: number;
@@ -45,18 +46,6 @@ export interface E2ePerfResult {
 function fsyncPolicy(mode: E2ePerfOptions["fsync"]): FsyncPolicy {
   return mode === "interval" ? { intervalMs: 50 } : mode;
 }
-
-/**
- * The sender's wait for its next record, due in `ms`: a late sender only yields a turn; an early
- * one sleeps (at least a timer's 1 ms) and sends what fell due meanwhile when it wakes, as
- * Kafka's perf-test throttler does. Spinning on `setImmediate` instead kept a whole core busy
- * (19 against 7-8 µs of CPU per record) in the process the producer, log and consumer share.
- * Latency still counts from each record's intended time, so the wait is in the figures.
- */
-const nextTurn = (ms: number): Promise<void> =>
-  new Promise((resolve) =>
-    ms <= 0 ? setImmediate(resolve) : setTimeout(resolve, Math.max(1, ms)),
-  );
 
 /** One human line: the percentiles users compare. */
 export function e2eLine(result: Omit<E2ePerfResult, "line" | "pauses">): string {
@@ -131,7 +120,7 @@ export async function runE2ePerf(options: E2ePerfOptions): Promise<E2ePerfResult
         lastProgress = now;
         lastReceived = received;
       }
-      await nextTurn(started + i * interval - performance.now());
+      await untilDue(started + i * interval - performance.now());
     }
     sendingDone = true;
     await producer.flush();

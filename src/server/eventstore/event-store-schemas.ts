@@ -7,7 +7,7 @@ export const streamParams = {
 } as const;
 
 const expectedVersion = {
-  anyOf: [{ enum: ["any", "no_stream", "stream_exists"] }, { type: "integer", minimum: -1 }],
+  anyOf: [{ enum: ["any", "no_stream", "stream_exists"] }, { type: "integer", minimum: 0 }],
 } as const;
 
 export const append = {
