@@ -165,14 +165,16 @@ export class SharedKafkaGroups implements KafkaGroups {
       metadata: o.metadata ?? "",
     }));
     try {
-      // A member's commit is checked against its generation; generation -1 without a member
-      // is a "simple" commit (a consumer that assigns its own partitions, or an admin).
+      // A member's commit is checked against its generation, not its assignment, as Kafka
+      // does (a cooperative member commits what it has just revoked); generation -1 without a
+      // member is a "simple" commit (a consumer that assigns its own partitions, or an admin).
       const simple = generationId < 0 && memberId === "";
       await this.coordinator.commit(
         groupId,
         simple ? undefined : memberId,
         simple ? -1 : generationId,
         entries,
+        { anyPartition: true },
       );
       return KafkaErrorCode.NONE;
     } catch (error) {

@@ -246,6 +246,8 @@ def cooperative(bootstrap, topic, group, count):
         "bootstrap.servers": bootstrap,
         "group.id": group,
         "auto.offset.reset": "earliest",
+        # No periodic commit within the step: only the commit at revocation keeps offsets.
+        "auto.commit.interval.ms": 60000,
         "partition.assignment.strategy": "cooperative-sticky",
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 300,
@@ -262,10 +264,19 @@ def cooperative(bootstrap, topic, group, count):
     while not shared() and time.time() - start < 15:
         first.poll(0.1)
         second.poll(0.1)
+    # What the second reads of the partitions handed over: nothing, if the first's commit of
+    # what it revoked (librdkafka commits it then) was kept.
+    again = 0
+    polled = time.time()
+    while time.time() - polled < 2:
+        first.poll(0.1)
+        message = second.poll(0.1)
+        again += message is not None and message.error() is None
     out(
         {
             "first": sorted(tp.partition for tp in first.assignment()),
             "second": sorted(tp.partition for tp in second.assignment()),
+            "readAgain": again,
         }
     )
     second.close()
