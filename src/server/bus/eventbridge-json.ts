@@ -1,4 +1,4 @@
-import { type EventBusService, isBusError } from "../../messaging/bus/index.js";
+import { BusError, type EventBusService, isBusError } from "../../messaging/bus/index.js";
 import { AwsError, commonAwsError, fieldOf, unknownOperation } from "../aws/aws-error.js";
 import type { AwsJsonService } from "../aws/aws-protocols.js";
 
@@ -24,6 +24,7 @@ const OPERATIONS: Record<string, Operation> = {
   CreateEventBus: (b, i) => b.createEventBus(i as any),
   DeleteEventBus: async (b, i) => void (await b.deleteEventBus(i as any)),
   ListEventBuses: (b, i) => b.listEventBuses(i),
+  DescribeEventBus: (b, i) => describeEventBus(b, i),
   CreateArchive: async (b, i) => {
     const created = await b.createArchive(i as any);
     const { CreationTime } = await b.describeArchive({ ArchiveName: i.ArchiveName as string });
@@ -71,6 +72,22 @@ export function toEventBridgeError(error: unknown): AwsError | undefined {
       ...fieldOf(error),
     });
   return commonAwsError(error, "ValidationException");
+}
+
+/** A bus by name or ARN (the default bus when none is named), from the list of buses. */
+async function describeEventBus(
+  bus: EventBusService,
+  input: Input,
+): Promise<{ Name: string; Arn: string }> {
+  const { Name } = input;
+  if (Name !== undefined && (typeof Name !== "string" || Name.length === 0))
+    throw validation("Name", `expected a bus name or ARN, got ${JSON.stringify(Name)}`);
+  const wanted = Name ?? "default";
+  const { EventBuses } = await bus.listEventBuses();
+  const found = EventBuses.find((b) => b.Name === wanted || b.Arn === wanted);
+  if (found === undefined)
+    throw new BusError("ResourceNotFoundException", `Event bus ${wanted} does not exist.`, "Name");
+  return { Name: found.Name, Arn: found.Arn };
 }
 
 /** The names of a bus's rules with a target of this ARN, from the rules and their targets. */

@@ -87,8 +87,17 @@ delivered = [json.loads(b) for b in bodies(all_url, 1)]
 check("the matching event reaches the queue whole", [(e["source"], e["detail"]) for e in delivered] == [("shop.orders", {"orderId": "o-1", "total": 150})])
 check("transformed by the input template", [json.loads(b) for b in bodies(note_url, 1)] == [{"order": "o-1", "amount": 150, "rule": "py-big-orders"}])
 
+described = events.describe_event_bus(Name=bus)
+check("a bus described by name", (described["Name"], described["Arn"]) == (bus, f"arn:aws:events:us-east-1:000000000000:event-bus/{bus}"))
+check("the default bus described", events.describe_event_bus()["Name"] == "default")
 try:
-    events.describe_event_bus(Name=bus)
+    events.describe_event_bus(Name="py-no-bus")
+    check("a missing bus raises", False)
+except events.exceptions.ResourceNotFoundException:
+    check("a missing bus raises ResourceNotFoundException", True)
+
+try:
+    events.list_api_destinations()
     check("an operation this server does not serve raises", False)
 except ClientError as error:
     check(
