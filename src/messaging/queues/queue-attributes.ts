@@ -58,6 +58,8 @@ const WRITABLE = new Set<string>([
   ...Object.keys(CHOICES),
   "RedrivePolicy",
   "RedriveAllowPolicy",
+  // Stored and returned, not enforced: SNS-to-SQS tutorials set it before subscribing a queue.
+  "Policy",
 ]);
 
 /** The attributes a new queue starts with (SQS's defaults). */
@@ -80,8 +82,8 @@ export function defaultAttributes(fifo: boolean): Record<string, string> {
 
 /**
  * Validates `changes` (names, ranges, JSON policies) and returns the merged attributes.
- * `creating` allows FifoQueue, which cannot change later. An empty RedrivePolicy or
- * RedriveAllowPolicy removes it, as in SQS.
+ * `creating` allows FifoQueue, which cannot change later. An empty RedrivePolicy,
+ * RedriveAllowPolicy or Policy removes it, as in SQS.
  */
 export function mergeAttributes(
   current: Readonly<Record<string, string>>,
@@ -127,6 +129,8 @@ export function mergeAttributes(
       merged[name] = value;
     } else if (value === "") {
       delete merged[name];
+    } else if (name === "Policy") {
+      merged[name] = checkAccessPolicy(field, value);
     } else {
       merged[name] =
         name === "RedrivePolicy"
@@ -216,6 +220,19 @@ export function parseRedriveAllowPolicy(text: string): RedriveAllowPolicy {
       arns,
     );
   return { redrivePermission: permission, sourceQueueArns: arns as string[] };
+}
+
+/** An access policy: a JSON object (an IAM policy document), kept as given. */
+function checkAccessPolicy(field: string, text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalidValue(field, "a JSON policy document", text);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw invalidValue(field, "a JSON policy document", text);
+  return text;
 }
 
 function invalidValue(field: string, expected: string, got: unknown): QueueError {

@@ -18,6 +18,7 @@ export type WritableQueueAttributeName =
   | "VisibilityTimeout"
   | "RedrivePolicy"
   | "RedriveAllowPolicy"
+  | "Policy"
   | "FifoQueue"
   | "ContentBasedDeduplication"
   | "DeduplicationScope"

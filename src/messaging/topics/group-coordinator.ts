@@ -139,13 +139,18 @@ export class GroupCoordinator {
    * Commits offsets for a member of the current generation (only partitions it owns), or for
    * a group with no members when `memberId` is undefined (a consumer using `assign`).
    */
+  /**
+   * Commits a member's offsets (or, without a member, a simple commit). `anyPartition` drops the
+   * check that the member owns them, as a Kafka broker does for Kafka clients.
+   */
   async commit(
     groupId: string,
     memberId: string | undefined,
     generation: number,
     offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
+    options: { readonly anyPartition?: boolean } = {},
   ): Promise<void> {
-    const entries = this.checkCommit(groupId, memberId, generation, offsets);
+    const entries = this.checkCommit(groupId, memberId, generation, offsets, options);
     await this.offsets.commit(groupId, entries);
   }
 
@@ -158,13 +163,21 @@ export class GroupCoordinator {
     memberId: string | undefined,
     generation: number,
     offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
+    options: { readonly anyPartition?: boolean } = {},
   ): CommittedOffset[] {
     this.ensureOpen();
     const entries = this.checkOffsets(offsets);
     if (typeof groupId !== "string" || groupId.length === 0)
       throw invalidTopicInput("groupId", "a non-empty string", groupId, "INVALID_GROUP_ID");
     const membership = this.groups.get(groupId)?.membership ?? emptyMembership();
-    checkMemberCommit(membership, groupId, memberId, generation, entries);
+    checkMemberCommit(
+      membership,
+      groupId,
+      memberId,
+      generation,
+      entries,
+      options.anyPartition === true,
+    );
     return entries;
   }
 

@@ -230,13 +230,18 @@ export function leave(
   return true;
 }
 
-/** Checks a member's commit: its generation and that it owns every partition. */
+/**
+ * Checks a member's commit: its generation and that it owns every partition (unless
+ * `anyPartition`: Kafka's brokers check member and generation only, and a cooperative client
+ * commits the partitions it has just revoked under the generation that revoked them).
+ */
 export function checkMemberCommit(
   group: GroupMembership,
   groupId: string,
   memberId: string | undefined,
   generation: number,
   partitions: readonly TopicPartition[],
+  anyPartition = false,
 ): void {
   if (memberId === undefined) {
     if (group.members.length > 0)
@@ -256,6 +261,7 @@ export function checkMemberCommit(
       "generationId",
       { current: group.generation, got: generation },
     );
+  if (anyPartition) return;
   const owned = new Set(m.assignment.map(keyOf));
   for (const e of partitions)
     if (!owned.has(keyOf(e)))

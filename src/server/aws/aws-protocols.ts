@@ -23,6 +23,12 @@ export interface AwsJsonService {
   readonly jsonVersion: "1.0" | "1.1";
   /** Prefix of `__type` in errors, e.g. "com.amazonaws.sqs#". */
   readonly errorNamespace: string;
+  /**
+   * Whether the service was moved from the query protocol (AWS's `awsQueryCompatible`, as SQS
+   * was): its errors then carry the legacy code in `x-amzn-query-error`, which boto3 reports
+   * instead of `__type`. A service born in JSON (EventBridge) sends no such header.
+   */
+  readonly queryCompatible: boolean;
   /** The operation's result as JSON; unknown operations throw `unknownOperation`. */
   call(
     operation: string,
@@ -122,10 +128,17 @@ export async function serveAws(
     const service = services.json.find((s) => s.targetPrefix === target.slice(0, dot));
     const contentType = `application/x-amz-json-${service?.jsonVersion ?? "1.0"}`;
     const denied = verifySignature(services, request);
-    if (denied !== undefined) return sendJsonError(reply, "", denied, contentType);
+    if (denied !== undefined)
+      return sendJsonError(reply, "", denied, contentType, service?.queryCompatible ?? false);
     if (service !== undefined)
       return serveJson(service, target.slice(dot + 1), request, reply, context, log);
-    return sendJsonError(reply, "com.amazon.coral.service#", unknownOperation(target));
+    return sendJsonError(
+      reply,
+      "com.amazon.coral.service#",
+      unknownOperation(target),
+      contentType,
+      false,
+    );
   }
   const xmlNamespace = services.query[0]?.xmlNamespace ?? "";
   let params: QueryParams;
@@ -184,6 +197,7 @@ async function serveJson(
       service.errorNamespace,
       malformedRequest("the body is not valid JSON"),
       contentType,
+      service.queryCompatible,
     );
   }
   if (typeof input !== "object" || input === null || Array.isArray(input))
@@ -192,12 +206,19 @@ async function serveJson(
       service.errorNamespace,
       malformedRequest("the body must be a JSON object"),
       contentType,
+      service.queryCompatible,
     );
   try {
     const result = await service.call(operation, input as Record<string, unknown>, context);
     await reply.type(contentType).send(JSON.stringify(result ?? {}));
   } catch (error) {
-    sendJsonError(reply, service.errorNamespace, asAwsError(error, service, log), contentType);
+    sendJsonError(
+      reply,
+      service.errorNamespace,
+      asAwsError(error, service, log),
+      contentType,
+      service.queryCompatible,
+    );
   }
 }
 
@@ -224,13 +245,14 @@ function sendJsonError(
   reply: FastifyReply,
   namespace: string,
   error: AwsError,
-  contentType = "application/x-amz-json-1.0",
+  contentType: string,
+  queryCompatible: boolean,
 ): void {
   if (error.field !== undefined)
     void reply.header(ERROR_FIELD_HEADER, encodeURIComponent(error.field));
+  if (queryCompatible) void reply.header("x-amzn-query-error", queryErrorHeader(error));
   void reply
     .status(error.status)
-    .header("x-amzn-query-error", queryErrorHeader(error))
     .type(contentType)
     .send(JSON.stringify({ __type: `${namespace}${error.awsCode}`, message: error.message }));
 }

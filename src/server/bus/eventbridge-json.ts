@@ -1,4 +1,4 @@
-import { type EventBusService, isBusError } from "../../messaging/bus/index.js";
+import { BusError, type EventBusService, isBusError } from "../../messaging/bus/index.js";
 import { AwsError, commonAwsError, fieldOf, unknownOperation } from "../aws/aws-error.js";
 import type { AwsJsonService } from "../aws/aws-protocols.js";
 
@@ -18,11 +18,13 @@ const OPERATIONS: Record<string, Operation> = {
   DeleteRule: async (b, i) => void (await b.deleteRule(i as any)),
   PutTargets: (b, i) => b.putTargets(i as any),
   ListTargetsByRule: (b, i) => b.listTargetsByRule(i as any),
+  ListRuleNamesByTarget: (b, i) => listRuleNamesByTarget(b, i),
   RemoveTargets: (b, i) => b.removeTargets(i as any),
   TestEventPattern: (b, i) => b.testEventPattern(i as any),
   CreateEventBus: (b, i) => b.createEventBus(i as any),
   DeleteEventBus: async (b, i) => void (await b.deleteEventBus(i as any)),
   ListEventBuses: (b, i) => b.listEventBuses(i),
+  DescribeEventBus: (b, i) => describeEventBus(b, i),
   CreateArchive: async (b, i) => {
     const created = await b.createArchive(i as any);
     const { CreationTime } = await b.describeArchive({ ArchiveName: i.ArchiveName as string });
@@ -53,6 +55,7 @@ export function eventBridgeJsonService(bus: EventBusService): AwsJsonService {
     targetPrefix: "AWSEvents",
     jsonVersion: "1.1",
     errorNamespace: "",
+    queryCompatible: false,
     async call(operation, input) {
       const run = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
       if (run === undefined) throw unknownOperation(operation);
@@ -69,6 +72,40 @@ export function toEventBridgeError(error: unknown): AwsError | undefined {
       ...fieldOf(error),
     });
   return commonAwsError(error, "ValidationException");
+}
+
+/** A bus by name or ARN (the default bus when none is named), from the list of buses. */
+async function describeEventBus(
+  bus: EventBusService,
+  input: Input,
+): Promise<{ Name: string; Arn: string }> {
+  const { Name } = input;
+  if (Name !== undefined && (typeof Name !== "string" || Name.length === 0))
+    throw validation("Name", `expected a bus name or ARN, got ${JSON.stringify(Name)}`);
+  const wanted = Name ?? "default";
+  const { EventBuses } = await bus.listEventBuses();
+  const found = EventBuses.find((b) => b.Name === wanted || b.Arn === wanted);
+  if (found === undefined)
+    throw new BusError("ResourceNotFoundException", `Event bus ${wanted} does not exist.`, "Name");
+  return { Name: found.Name, Arn: found.Arn };
+}
+
+/** The names of a bus's rules with a target of this ARN, from the rules and their targets. */
+async function listRuleNamesByTarget(
+  bus: EventBusService,
+  input: Input,
+): Promise<{ RuleNames: string[] }> {
+  const { TargetArn, EventBusName } = input;
+  if (typeof TargetArn !== "string" || TargetArn.length === 0)
+    throw validation("TargetArn", `expected a target ARN, got ${JSON.stringify(TargetArn)}`);
+  const onBus = EventBusName === undefined ? {} : { EventBusName: EventBusName as string };
+  const { Rules } = await bus.listRules(onBus);
+  const RuleNames: string[] = [];
+  for (const rule of Rules) {
+    const { Targets } = await bus.listTargetsByRule({ Rule: rule.Name, ...onBus });
+    if (Targets.some((t) => t.Arn === TargetArn)) RuleNames.push(rule.Name);
+  }
+  return { RuleNames };
 }
 
 function putEventsEntries(entries: unknown): unknown {

@@ -56,6 +56,7 @@ export type KafkaTopicAdmin = Pick<
   | "deleteTopic"
   | "listTopics"
   | "describeTopic"
+  | "alterTopicConfig"
   | "createPartitions"
   | "describePartition"
   | "offsetForTimestamp"

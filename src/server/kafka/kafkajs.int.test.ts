@@ -10,7 +10,12 @@ import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import type { KafkaBackend } from "./kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
-import { produce, type ProduceResponse } from "./protocol/schemas/index.js";
+import {
+  incrementalAlterConfigs,
+  type IncrementalAlterConfigsResponse,
+  produce,
+  type ProduceResponse,
+} from "./protocol/schemas/index.js";
 import { run } from "./test-support/client-processes.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
 
@@ -95,6 +100,111 @@ describe("kafkajs admin", () => {
       expect(await admin.listTopics()).not.toContain("admin-a");
     } finally {
       await admin.disconnect();
+    }
+  });
+  it("alters a topic's configs (AlterConfigs), validateOnly changes nothing, bad values are INVALID_CONFIG", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const configOf = async (topic: string) =>
+      Object.fromEntries(
+        (
+          await admin.describeConfigs({
+            resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+            includeSynonyms: false,
+          })
+        ).resources[0]!.configEntries.map((c) => [c.configName, c.configValue]),
+      );
+    const alter = (topic: string, entries: Record<string, string>, validateOnly = false) =>
+      admin.alterConfigs({
+        validateOnly,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+    try {
+      await admin.createTopics({
+        topics: [
+          {
+            topic: "admin-alter",
+            configEntries: [{ name: "max.message.bytes", value: "2000000" }],
+          },
+        ],
+      });
+      await alter("admin-alter", { "retention.ms": "60000" }, true);
+      expect(await configOf("admin-alter")).toMatchObject({
+        "retention.ms": "604800000",
+        "max.message.bytes": "2000000",
+      });
+      // AlterConfigs replaces the topic's configs: what it leaves out goes back to the default.
+      await alter("admin-alter", { "retention.ms": "60000", "cleanup.policy": "compact" });
+      expect(await configOf("admin-alter")).toMatchObject({
+        "retention.ms": "60000",
+        "cleanup.policy": "compact",
+        "max.message.bytes": "1048588",
+      });
+      await expect(alter("admin-alter", { "retention.ms": "soon" })).rejects.toMatchObject({
+        type: "INVALID_CONFIG",
+      });
+      await expect(alter("admin-alter", { "no.such.config": "1" })).rejects.toMatchObject({
+        type: "INVALID_CONFIG",
+      });
+      await expect(alter("admin-missing", { "retention.ms": "1" })).rejects.toMatchObject({
+        type: "UNKNOWN_TOPIC_OR_PARTITION",
+      });
+      expect((await configOf("admin-alter"))["retention.ms"]).toBe("60000");
+    } finally {
+      await admin.disconnect();
+    }
+  });
+  it("IncrementalAlterConfigs (which kafkajs lacks): SET, DELETE back to the default, APPEND and SUBTRACT on cleanup.policy", async () => {
+    await backend.admin.createTopic({ name: "admin-incremental", retentionMs: 5000 });
+    const client = await RawKafkaClient.connect(server.port);
+    const alter = async (
+      configs: Array<{ name: string; configOperation: number; value: string | null }>,
+      resourceType = 2,
+      resourceName = "admin-incremental",
+    ) =>
+      (
+        await client.request<IncrementalAlterConfigsResponse>(incrementalAlterConfigs, 1, {
+          resources: [{ resourceType, resourceName, configs }],
+          validateOnly: false,
+        })
+      ).responses![0]!;
+    const config = async () => (await backend.admin.describeTopic("admin-incremental")).config;
+    try {
+      expect(
+        await alter([
+          { name: "retention.ms", configOperation: 1, value: null },
+          { name: "max.message.bytes", configOperation: 0, value: "4096" },
+          { name: "cleanup.policy", configOperation: 2, value: "compact" },
+        ]),
+      ).toMatchObject({ errorCode: 0, resourceName: "admin-incremental" });
+      expect(await config()).toMatchObject({
+        retentionMs: 604_800_000,
+        maxMessageBytes: 4096,
+        cleanupPolicy: "compact,delete",
+      });
+      expect(
+        await alter([{ name: "cleanup.policy", configOperation: 3, value: "delete" }]),
+      ).toMatchObject({ errorCode: 0 });
+      expect((await config()).cleanupPolicy).toBe("compact");
+      expect(
+        (await alter([{ name: "retention.ms", configOperation: 2, value: "1" }])).errorCode,
+      ).toBe(KafkaErrorCode.INVALID_CONFIG);
+      expect(
+        (await alter([{ name: "retention.ms", configOperation: 9, value: "1" }])).errorCode,
+      ).toBe(KafkaErrorCode.INVALID_REQUEST);
+      expect(
+        (await alter([{ name: "num.partitions", configOperation: 0, value: "3" }], 4, "0"))
+          .errorCode,
+      ).toBe(KafkaErrorCode.INVALID_CONFIG);
+      expect(await config()).toMatchObject({ maxMessageBytes: 4096, cleanupPolicy: "compact" });
+    } finally {
+      client.close();
     }
   });
 });
@@ -270,6 +380,55 @@ describe("kafkajs consumer groups", () => {
       await admin.disconnect();
     }
   });
+  it("resetOffsets (kafkajs commits the -1 and -2 sentinels) moves the group to the log end and start", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: "reset", numPartitions: 2 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: "reset",
+      messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}`, partition: i % 2 })),
+    });
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId: "resetting", topics: ["reset"] }))[0]!.partitions
+        .map((p) => [p.partition, p.offset])
+        .sort();
+    // Refused, kafkajs's consumer behind resetOffsets crashes and its promise never settles.
+    const settles = <T>(promise: Promise<T>) =>
+      Promise.race([
+        promise,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error("did not settle in 10 s")), 10_000),
+        ),
+      ]);
+    const seen: string[] = [];
+    const consumer = kafka.consumer(consumerOptions("resetting"));
+    try {
+      await settles(admin.resetOffsets({ groupId: "resetting", topic: "reset", earliest: false }));
+      expect(await committed()).toEqual([
+        [0, "5"],
+        [1, "5"],
+      ]);
+      await settles(admin.resetOffsets({ groupId: "resetting", topic: "reset", earliest: true }));
+      expect(await committed()).toEqual([
+        [0, "0"],
+        [1, "0"],
+      ]);
+      // A consumer that would start at the end reads on from the offsets the reset left.
+      await consumer.connect();
+      await consumer.subscribe({ topic: "reset", fromBeginning: false });
+      await consumer.run({
+        eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value!.toString())),
+      });
+      await expect.poll(() => seen.length, { timeout: 15_000 }).toBe(10);
+      expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  }, 60_000);
 });
 
 describe("idempotent producers", () => {

@@ -10,6 +10,7 @@ export function sqsJsonService(queues: QueueService): AwsJsonService {
     targetPrefix: "AmazonSQS",
     jsonVersion: "1.0",
     errorNamespace: "com.amazonaws.sqs#",
+    queryCompatible: true,
     async call(operation, input, context) {
       const result = await callSqs(
         queues,

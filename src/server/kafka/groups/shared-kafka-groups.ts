@@ -95,11 +95,17 @@ export class SharedKafkaGroups implements KafkaGroups {
       metadata: new Map(input.protocols.map((p) => [p.name, p.metadata])),
       groupInstanceId: input.groupInstanceId,
     });
-    // Held open until every member has rejoined (or was dropped at the rebalance timeout).
+    // Held open until the round this join belongs to completes: every member has rejoined (or
+    // was dropped at the rebalance timeout). The answer goes out even when another round has
+    // begun since (a cooperative member rejoins at once to hand over what it revoked): the
+    // member's SyncGroup then gets REBALANCE_IN_PROGRESS and it rejoins, as with Kafka. Waiting
+    // for Stable instead would miss the completed round and hold this member out of the next.
+    let completesAt: number | undefined;
     for (;;) {
       const view = this.view(input.groupId, memberId);
       if (view === undefined) return failedJoin(KafkaErrorCode.UNKNOWN_MEMBER_ID, memberId);
-      if (view.state === "Stable")
+      completesAt ??= view.state === "Stable" ? view.generation : view.generation + 1;
+      if (view.state === "Stable" || view.generation >= completesAt)
         return {
           errorCode: KafkaErrorCode.NONE,
           generationId: view.generation,
@@ -159,14 +165,16 @@ export class SharedKafkaGroups implements KafkaGroups {
       metadata: o.metadata ?? "",
     }));
     try {
-      // A member's commit is checked against its generation; generation -1 without a member
-      // is a "simple" commit (a consumer that assigns its own partitions, or an admin).
+      // A member's commit is checked against its generation, not its assignment, as Kafka
+      // does (a cooperative member commits what it has just revoked); generation -1 without a
+      // member is a "simple" commit (a consumer that assigns its own partitions, or an admin).
       const simple = generationId < 0 && memberId === "";
       await this.coordinator.commit(
         groupId,
         simple ? undefined : memberId,
         simple ? -1 : generationId,
         entries,
+        { anyPartition: true },
       );
       return KafkaErrorCode.NONE;
     } catch (error) {

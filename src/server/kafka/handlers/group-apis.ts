@@ -1,5 +1,5 @@
 // The consumer-group APIs, on the listener's group coordinator.
-import { defineApi } from "../api-handler.js";
+import { defineApi, type RequestContext } from "../api-handler.js";
 import type { CommittedOffset } from "../groups/group-coordinator.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
 import {
@@ -129,14 +129,15 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
   minVersion: 0,
   maxVersion: 8,
   async handle(request, context) {
-    const offsets: CommittedOffset[] = request.topics.flatMap((t) =>
-      t.partitions.map((p) => ({
-        topic: t.name,
-        partition: p.partitionIndex,
-        offset: p.committedOffset,
-        metadata: p.committedMetadata,
-      })),
-    );
+    const offsets: CommittedOffset[] = [];
+    for (const t of request.topics)
+      for (const p of t.partitions)
+        offsets.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: await resolveSentinel(t.name, p.partitionIndex, p.committedOffset, context),
+          metadata: p.committedMetadata,
+        });
     // v0 commits are kept by ZooKeeper in Kafka, without a generation: treat them as simple commits.
     const generation = context.apiVersion === 0 ? -1 : request.generationIdOrMemberEpoch;
     const memberId = context.apiVersion === 0 ? "" : request.memberId;
@@ -149,6 +150,31 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
     };
   },
 });
+
+/** ListOffsets' sentinels, which kafkajs commits when told to seek (resetOffsets, setOffsets). */
+const LATEST = -1;
+const EARLIEST = -2;
+
+/**
+ * The offset a committed sentinel stands for now: -2 the partition's log start, -1 its high
+ * watermark, as Kafka's own reset tool resolves them (a Kafka broker stores the negative number,
+ * which every client reads back as "nothing committed"; the group coordinator here keeps only
+ * real offsets). Anything else, or a partition that does not exist, is committed as given.
+ */
+async function resolveSentinel(
+  topic: string,
+  partition: number,
+  offset: number,
+  context: RequestContext,
+): Promise<number> {
+  if (offset !== LATEST && offset !== EARLIEST) return offset;
+  try {
+    const p = await context.backend.admin.describePartition(topic, partition);
+    return offset === EARLIEST ? p.logStartOffset : p.highWatermark;
+  } catch {
+    return offset;
+  }
+}
 
 type FetchTopics = OffsetFetchRequest["topics"];
 

@@ -1,5 +1,6 @@
 import { initProducerIdApi } from "./init-producer-id.js";
 import type { ApiHandler } from "../api-handler.js";
+import { alterConfigsApi, incrementalAlterConfigsApi } from "./alter-configs.js";
 import { createPartitionsApi } from "./create-partitions.js";
 import { createTopicsApi } from "./create-topics.js";
 import { deleteTopicsApi } from "./delete-topics.js";
@@ -37,6 +38,8 @@ export function phaseOneHandlers(): ApiHandler<never, object>[] {
     createTopicsApi,
     deleteTopicsApi,
     describeConfigsApi,
+    alterConfigsApi,
+    incrementalAlterConfigsApi,
     createPartitionsApi,
   ] as ApiHandler<never, object>[];
 }

@@ -1,5 +1,9 @@
 // Kafka's topic config names and Sluice's TopicConfig fields, both ways.
 import type { TopicConfig } from "../../../messaging/topics/index.js";
+import {
+  DEFAULT_TOPIC_CONFIG,
+  resolveTopicConfig,
+} from "../../../messaging/topics/topic-config.js";
 import { invalidTopicInput } from "../../../messaging/topics/topic-error.js";
 
 type NumericField = Exclude<keyof TopicConfig, "cleanupPolicy">;
@@ -72,4 +76,75 @@ export function topicConfigToKafka(config: TopicConfig): Array<{ name: string; v
     { name: "cleanup.policy", value: config.cleanupPolicy },
     ...Object.entries(NUMERIC).map(([name, field]) => ({ name, value: String(config[field]) })),
   ];
+}
+
+/**
+ * AlterConfigs' answer to "what is this topic's config now": the entries given, every other
+ * setting back to its default (AlterConfigs replaces a resource's whole dynamic config).
+ */
+export function replacedTopicConfig(
+  entries: ReadonlyArray<{ name: string; value: string | null }>,
+): TopicConfig {
+  return resolveTopicConfig(topicConfigFromKafka(entries), DEFAULT_TOPIC_CONFIG);
+}
+
+/** IncrementalAlterConfigs' operations (KIP-339). */
+const SET = 0;
+const DELETE = 1;
+const APPEND = 2;
+const SUBTRACT = 3;
+
+/**
+ * IncrementalAlterConfigs: `current` with each operation applied in order. SET takes the value,
+ * DELETE brings the default back, APPEND and SUBTRACT add to or take from a list config (only
+ * cleanup.policy is one). INVALID_CONFIG for what a config cannot take, INVALID_REQUEST for an
+ * unknown operation.
+ */
+export function incrementedTopicConfig(
+  current: TopicConfig,
+  operations: ReadonlyArray<{ name: string; configOperation: number; value: string | null }>,
+): TopicConfig {
+  let config = current;
+  for (const { name, configOperation, value } of operations) {
+    if (configOperation === SET) {
+      if (value === null) throw invalidTopicInput(name, "a value to set", value, "INVALID_CONFIG");
+      config = resolveTopicConfig(topicConfigFromKafka([{ name, value }]), config);
+    } else if (configOperation === DELETE) {
+      if (ACCEPTED_UNUSED.has(name)) continue;
+      const field = fieldOf(name);
+      config = { ...config, [field]: DEFAULT_TOPIC_CONFIG[field] };
+    } else if (configOperation === APPEND || configOperation === SUBTRACT) {
+      if (name !== "cleanup.policy")
+        throw invalidTopicInput(
+          name,
+          "a list config (only cleanup.policy is one) for APPEND or SUBTRACT",
+          value,
+          "INVALID_CONFIG",
+        );
+      const given = (value ?? "").split(",").map((p) => p.trim());
+      const parts = new Set(config.cleanupPolicy.split(","));
+      for (const part of given) {
+        if (configOperation === APPEND) parts.add(part);
+        else parts.delete(part);
+      }
+      config = resolveTopicConfig(
+        topicConfigFromKafka([{ name, value: [...parts].join(",") }]),
+        config,
+      );
+    } else
+      throw invalidTopicInput(
+        `${name} configOperation`,
+        "0 (SET), 1 (DELETE), 2 (APPEND) or 3 (SUBTRACT)",
+        configOperation,
+      );
+  }
+  return config;
+}
+
+function fieldOf(name: string): keyof TopicConfig {
+  if (name === "cleanup.policy") return "cleanupPolicy";
+  const field = NUMERIC[name];
+  if (field === undefined)
+    throw invalidTopicInput(name, "a topic config Sluice knows", undefined, "INVALID_CONFIG");
+  return field;
 }

@@ -86,6 +86,13 @@ export class MemoryBackend implements KafkaBackend, KafkaTopicAdmin, KafkaPartit
     };
   }
 
+  async alterTopicConfig(name: string, config: Partial<TopicConfig>): Promise<TopicDescription> {
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw unknownTopic(name);
+    topic.config = { ...topic.config, ...config };
+    return await this.describeTopic(name);
+  }
+
   async createPartitions(name: string, totalCount: number): Promise<void> {
     const topic = this.topics.get(name);
     if (topic === undefined) throw unknownTopic(name);

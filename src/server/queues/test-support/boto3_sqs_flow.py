@@ -94,6 +94,29 @@ if task is not None:
         back = sqs.receive_message(QueueUrl=work, WaitTimeSeconds=1).get("Messages", [])
     check("move task redrives to the source", [m["Body"] for m in back] == ["poison"])
 
+# The access policy an SNS-to-SQS tutorial sets before subscribing the queue: stored, not enforced.
+policy = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": dlq_arn,
+            }
+        ],
+    }
+)
+sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"Policy": policy})
+stored = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["Policy"])["Attributes"]["Policy"]
+check("an access policy is kept", json.loads(stored) == json.loads(policy))
+try:
+    sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"Policy": "not json"})
+    check("a policy that is not JSON raises", False)
+except sqs.exceptions.ClientError as error:
+    check("a policy that is not JSON is InvalidAttributeValue", error.response["Error"]["Code"] == "InvalidAttributeValue")
+
 try:
     sqs.get_queue_url(QueueName="does-not-exist")
     check("a missing queue raises", False)

@@ -26,6 +26,8 @@ import { describeConfigs } from "./describe-configs.js";
 import { saslAuthenticate } from "./sasl-authenticate.js";
 import { createPartitions } from "./create-partitions.js";
 import { deleteGroups } from "./delete-groups.js";
+import { alterConfigs } from "./alter-configs.js";
+import { incrementalAlterConfigs } from "./incremental-alter-configs.js";
 
 export * from "./produce.js";
 export * from "./fetch.js";
@@ -53,6 +55,8 @@ export * from "./describe-configs.js";
 export * from "./sasl-authenticate.js";
 export * from "./create-partitions.js";
 export * from "./delete-groups.js";
+export * from "./alter-configs.js";
+export * from "./incremental-alter-configs.js";
 export * from "./headers.js";
 
 /** Every transcribed API schema. */
@@ -83,4 +87,6 @@ export const API_SCHEMAS: readonly ApiSchema[] = [
   saslAuthenticate,
   createPartitions,
   deleteGroups,
+  alterConfigs,
+  incrementalAlterConfigs,
 ];

@@ -36,6 +36,8 @@ const API_NAMES = [
   "SaslAuthenticate",
   "CreatePartitions",
   "DeleteGroups",
+  "AlterConfigs",
+  "IncrementalAlterConfigs",
 ];
 
 interface KafkaField {

@@ -239,6 +239,50 @@ def read_process_write(bootstrap, source, sink, group, transactional_id):
     out({"processed": processed})
 
 
+def cooperative(bootstrap, topic, group, count):
+    """Two cooperative-sticky members in one group: the first reads `count` records, then the
+    second joins; both are polled until they share the partitions (or 15 s)."""
+    config = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        # No periodic commit within the step: only the commit at revocation keeps offsets.
+        "auto.commit.interval.ms": 60000,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 300,
+    }
+    first, second = Consumer(config), Consumer(config)
+    first.subscribe([topic])
+    start = time.time()
+    read = 0
+    while read < int(count) and time.time() - start < 15:
+        message = first.poll(0.1)
+        read += message is not None and message.error() is None
+    second.subscribe([topic])
+    shared = lambda: first.assignment() and second.assignment()
+    while not shared() and time.time() - start < 15:
+        first.poll(0.1)
+        second.poll(0.1)
+    # What the second reads of the partitions handed over: nothing, if the first's commit of
+    # what it revoked (librdkafka commits it then) was kept.
+    again = 0
+    polled = time.time()
+    while time.time() - polled < 2:
+        first.poll(0.1)
+        message = second.poll(0.1)
+        again += message is not None and message.error() is None
+    out(
+        {
+            "first": sorted(tp.partition for tp in first.assignment()),
+            "second": sorted(tp.partition for tp in second.assignment()),
+            "readAgain": again,
+        }
+    )
+    second.close()
+    first.close()
+
+
 STEPS = {
     "transactions": transactions,
     "read-isolated": read_isolated,
@@ -250,6 +294,7 @@ STEPS = {
     "consume-all": consume_all,
     "member": member,
     "lag": lag,
+    "cooperative": cooperative,
 }
 
 if __name__ == "__main__":
