@@ -136,12 +136,9 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- offsets
 
   /**
-   * Commits offsets for a member of the current generation (only partitions it owns), or for
-   * a group with no members when `memberId` is undefined (a consumer using `assign`).
-   */
-  /**
-   * Commits a member's offsets (or, without a member, a simple commit). `anyPartition` drops the
-   * check that the member owns them, as a Kafka broker does for Kafka clients.
+   * Commits offsets for a member of the current generation (only partitions it owns, unless
+   * `anyPartition`: a Kafka broker checks no ownership for Kafka clients), or for a group with
+   * no members when `memberId` is undefined (a consumer using `assign`).
    */
   async commit(
     groupId: string,
