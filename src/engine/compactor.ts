@@ -17,7 +17,11 @@ export interface CompactableLog {
   readonly fs: FileSystem;
   readonly clock: Clock;
   readonly isClosed: boolean;
-  readonly options: { readonly indexIntervalBytes: number; readonly deleteRetentionMs: number };
+  readonly options: {
+    readonly indexIntervalBytes: number;
+    readonly deleteRetentionMs: number;
+    readonly minCompactionLagMs: number;
+  };
   /** Set while a compaction runs, so retention and a second compaction wait. */
   compacting: boolean;
   /** The sealed segments (all but the active one), oldest first. */
@@ -45,8 +49,9 @@ function* batchesOf(
 }
 
 /**
- * Keeps only the newest record per key in the sealed segments (records without a key and
- * control batches stay), drops tombstones older than `deleteRetentionMs`, and keeps every
+ * Keeps only the newest record per key in the sealed segments (records without a key,
+ * control batches and records younger than `minCompactionLagMs` stay), drops tombstones older
+ * than `deleteRetentionMs`, and keeps every
  * surviving offset. Rewritten batches keep their header as Kafka's cleaner does: base offset
  * (so base sequence still lines up), last offset delta, producer, partition leader epoch and
  * attributes; a segment's last batch stays even when emptied, so the segment still ends where
@@ -83,9 +88,11 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     }
     await yieldToAppends(); // appends made meanwhile count: their keys supersede older records
     log.activeRecords(note);
-    const tombstoneCutoff = log.clock.now() - log.options.deleteRetentionMs;
+    const now = log.clock.now();
+    const tombstoneCutoff = now - log.options.deleteRetentionMs;
+    const lagCutoff = now - log.options.minCompactionLagMs;
     const keep = (r: LogRecord): boolean => {
-      if (r.key === null) return true;
+      if (r.key === null || r.timestamp > lagCutoff) return true;
       if (latest.get(r.key.toString("latin1")) !== r.offset) return false;
       return r.value !== null || r.timestamp >= tombstoneCutoff;
     };

@@ -35,6 +35,11 @@ export interface LogOptions {
   readonly maintenanceIntervalMs?: number;
   /** How long compaction keeps tombstones (default 24 h). */
   readonly deleteRetentionMs?: number;
+  /**
+   * Records younger than this (by their timestamp) are never compacted away, superseded or
+   * not: Kafka's min.compaction.lag.ms (default 0).
+   */
+  readonly minCompactionLagMs?: number;
   /** Bytes of the newest batches kept in memory to serve tail reads (default 8 MiB). */
   readonly tailCacheBytes?: number;
   /**
@@ -52,6 +57,19 @@ export interface LogOptions {
   readonly faults?: FaultSeams;
 }
 
+/** The settings `Log.reconfigure` can change on an open log. */
+export type ReconfigurableLogOptions = Pick<
+  LogOptions,
+  | "segmentBytes"
+  | "maxRecordBytes"
+  | "maxBatchBytes"
+  | "cleanupPolicy"
+  | "retentionMs"
+  | "retentionBytes"
+  | "deleteRetentionMs"
+  | "minCompactionLagMs"
+>;
+
 export interface ResolvedLogOptions {
   readonly fsync: FsyncPolicy;
   readonly segmentBytes: number;
@@ -64,6 +82,7 @@ export interface ResolvedLogOptions {
   readonly retentionBytes: number | undefined;
   readonly maintenanceIntervalMs: number;
   readonly deleteRetentionMs: number;
+  readonly minCompactionLagMs: number;
   readonly tailCacheBytes: number;
   readonly tailCacheBatches: number;
   readonly compressionId: number;
@@ -123,6 +142,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
       24 * 3600_000,
       0,
     ),
+    minCompactionLagMs: positiveInt("minCompactionLagMs", options.minCompactionLagMs, 0, 0),
     tailCacheBytes: positiveInt("tailCacheBytes", options.tailCacheBytes, 8 * 1024 * 1024, 0),
     tailCacheBatches: positiveInt("tailCacheBatches", options.tailCacheBatches, 1024, 0),
     compressionId: CompressionCodec[compression],

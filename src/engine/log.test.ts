@@ -664,6 +664,40 @@ describe("Log compaction", () => {
   });
 });
 
+describe("Log compaction lag", () => {
+  it("keeps superseded records younger than minCompactionLagMs, and compacts them once older", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const log = await openSim(new SimulatedFileSystem(), {
+      clock,
+      segmentBytes: 4096,
+      cleanupPolicy: "compact",
+      minCompactionLagMs: 60_000,
+    });
+    await appendMany(log, 30, 5, () => "k");
+    log.roll();
+    expect((await compactLog(log)).recordsRemoved).toBe(0);
+    await clock.advance(30_000);
+    await log.append([rec(100, "other")]); // younger than the lag, in a sealed segment too
+    log.roll();
+    expect((await compactLog(log)).recordsRemoved).toBe(0);
+    await clock.advance(31_000); // the 30 "k" records are now 61 s old, "other" 31 s
+    log.roll();
+    const result = await compactLog(log);
+    expect(result.recordsRemoved).toBe(29);
+    expect(log.read(0, { maxRecords: 1000 }).map((r) => [r.offset, r.key?.toString()])).toEqual([
+      [29, "k"],
+      [30, "other"],
+    ]);
+    await log.close();
+  });
+
+  it("refuses a negative minCompactionLagMs, naming it", async () => {
+    await expect(
+      openSim(new SimulatedFileSystem(), { minCompactionLagMs: -1 }),
+    ).rejects.toMatchObject({ code: "SLUICE_VALIDATION", field: "minCompactionLagMs" });
+  });
+});
+
 describe("Log tail", () => {
   it("follows new appends and stops on abort", async () => {
     const log = await openSim(new SimulatedFileSystem());

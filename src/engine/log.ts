@@ -11,7 +11,12 @@ import { type CompactableLog, compactLog } from "./compactor.js";
 import { DirLock } from "./dir-lock.js";
 import type { FaultSeams } from "./fault-seams.js";
 import { type FileSystem, makeDirectory, nodeFileSystem } from "./file-system.js";
-import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./log-options.js";
+import {
+  type LogOptions,
+  type ReconfigurableLogOptions,
+  type ResolvedLogOptions,
+  resolveLogOptions,
+} from "./log-options.js";
 import {
   type BatchHeader,
   type BatchProducer,
@@ -130,7 +135,8 @@ export class Log implements CompactableLog {
 
   private constructor(
     readonly dir: string,
-    readonly options: ResolvedLogOptions,
+    /** Resolved at open; `reconfigure` changes the cleanup and size settings. */
+    public options: ResolvedLogOptions,
     readonly fs: FileSystem,
     readonly clock: Clock,
     private readonly lock: DirLock,
@@ -960,6 +966,26 @@ export class Log implements CompactableLog {
     this.removing = removed.catch(() => undefined);
     await removed;
     return removals.length;
+  }
+
+  /**
+   * Applies new cleanup and size settings (a topic's altered config) from the next append,
+   * retention or compaction on; the ones not given go back to their defaults, as at open.
+   * Refused with a typed error naming the setting, leaving the current ones.
+   */
+  reconfigure(changes: ReconfigurableLogOptions): void {
+    const fresh = resolveLogOptions(changes);
+    this.options = {
+      ...this.options,
+      segmentBytes: fresh.segmentBytes,
+      maxRecordBytes: fresh.maxRecordBytes,
+      maxBatchBytes: fresh.maxBatchBytes,
+      cleanupPolicy: fresh.cleanupPolicy,
+      retentionMs: fresh.retentionMs,
+      retentionBytes: fresh.retentionBytes,
+      deleteRetentionMs: fresh.deleteRetentionMs,
+      minCompactionLagMs: fresh.minCompactionLagMs,
+    };
   }
 
   /** Deletes whole segments past `retentionMs` or beyond `retentionBytes`; resolves to how many. */

@@ -259,7 +259,9 @@ export class PartitionLog {
     return this.log.sizeBytes;
   }
 
+  /** A changed topic config: the partition's log cleans up and rolls by it from now on. */
   updateConfig(config: TopicConfig): void {
+    this.log.reconfigure(logOptionsFor(config));
     this.config = config;
   }
 

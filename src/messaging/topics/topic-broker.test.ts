@@ -166,3 +166,24 @@ describe("TopicBroker: deleting topics", () => {
     await reopened.close();
   });
 });
+
+describe("TopicBroker: altered configs", () => {
+  it("a partition's log cleans up by the altered retention, without a reopen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-broker-"));
+    dirs.push(dir);
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const broker = await TopicBroker.open(dir, { clock, fsync: "never" });
+    await broker.createTopic({ name: "t", segmentBytes: 1024 });
+    for (let i = 0; i < 40; i++)
+      await broker.appendBatch("t", 0, batch([`record ${i} `.padEnd(100, "x")]));
+    await clock.advance(10 * 60_000); // maintenance runs: no retention yet
+    expect(broker.partitionLog("t", 0).logStartOffset).toBe(0);
+    await broker.alterConfig("t", { retentionBytes: 2048 });
+    await clock.advance(10 * 60_000);
+    const log = broker.partitionLog("t", 0);
+    // Whole segments of about 1 KiB go, oldest first, until 2 KiB or so are left.
+    expect(log.logStartOffset).toBeGreaterThanOrEqual(20);
+    expect(log.read(0, 100, 1 << 20).records[0]!.offset).toBe(log.logStartOffset);
+    await broker.close();
+  });
+});

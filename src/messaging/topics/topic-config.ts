@@ -104,14 +104,14 @@ export function configOf(input: CreateTopicInput): Partial<TopicConfig> {
 const BATCH_OVERHEAD_BYTES = 61;
 
 /**
- * The engine options of one partition's log. The engine enforces segment size, retention and
- * cleanup; minCompactionLagMs is stored and reported but the engine's compactor does not
- * honour it yet.
+ * The engine options of one partition's log: the engine enforces segment size, retention,
+ * cleanup and the minimum compaction lag.
  */
 export function logOptionsFor(config: TopicConfig): LogOptions {
   return {
     segmentBytes: Math.max(1024, config.segmentBytes),
     cleanupPolicy: config.cleanupPolicy,
+    minCompactionLagMs: config.minCompactionLagMs,
     ...(config.retentionMs < 0 ? {} : { retentionMs: config.retentionMs }),
     ...(config.retentionBytes < 0 ? {} : { retentionBytes: config.retentionBytes }),
     maxRecordBytes: Math.max(1, config.maxMessageBytes),
