@@ -60,6 +60,7 @@ export type KafkaTopicAdmin = Pick<
   | "createPartitions"
   | "describePartition"
   | "offsetForTimestamp"
+  | "deleteRecords"
 >;
 
 /** The transaction coordinator's calls behind InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn. */

@@ -297,6 +297,50 @@ describe("kafkajs offsets", () => {
   });
 });
 
+describe("kafkajs deleteTopicRecords (DeleteRecords)", () => {
+  it("moves the log start to the offset given, or to the end with -1; past the end is refused", async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: "trimmed", numPartitions: 2 }] });
+      for (const partition of [0, 1])
+        await producer.send({
+          topic: "trimmed",
+          messages: ["a", "b", "c", "d"].map((value) => ({ value, partition })),
+        });
+      // kafkajs finds the partitions' leaders in metadata it has already loaded (against Kafka
+      // too): a first look at the topic loads it.
+      expect(await admin.fetchTopicOffsets("trimmed")).toHaveLength(2);
+      await admin.deleteTopicRecords({
+        topic: "trimmed",
+        partitions: [
+          { partition: 0, offset: "2" },
+          { partition: 1, offset: "-1" },
+        ],
+      });
+      expect(await admin.fetchTopicOffsets("trimmed")).toEqual([
+        { partition: 0, offset: "4", high: "4", low: "2" },
+        { partition: 1, offset: "4", high: "4", low: "4" },
+      ]);
+      // kafkajs wraps the partition's error: KafkaJSNonRetriableError, caused by
+      // KafkaJSDeleteTopicRecordsError, whose partitions carry the broker's error.
+      const refused = (await admin
+        .deleteTopicRecords({ topic: "trimmed", partitions: [{ partition: 0, offset: "9" }] })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )) as { cause?: { partitions?: Array<{ error?: { type?: string } }> } } | undefined;
+      expect(refused?.cause?.partitions?.[0]?.error?.type).toBe("OFFSET_OUT_OF_RANGE");
+      expect((await admin.fetchTopicOffsets("trimmed"))[0]).toMatchObject({ low: "2" });
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
+});
+
 describe("kafkajs consumer groups", () => {
   const consumerOptions = (groupId: string) => ({
     groupId,

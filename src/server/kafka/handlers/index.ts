@@ -3,6 +3,7 @@ import type { ApiHandler } from "../api-handler.js";
 import { alterConfigsApi, incrementalAlterConfigsApi } from "./alter-configs.js";
 import { createPartitionsApi } from "./create-partitions.js";
 import { createTopicsApi } from "./create-topics.js";
+import { deleteRecordsApi } from "./delete-records.js";
 import { deleteTopicsApi } from "./delete-topics.js";
 import { describeConfigsApi } from "./describe-configs.js";
 import { fetchApi } from "./fetch.js";
@@ -41,6 +42,7 @@ export function phaseOneHandlers(): ApiHandler<never, object>[] {
     alterConfigsApi,
     incrementalAlterConfigsApi,
     createPartitionsApi,
+    deleteRecordsApi,
   ] as ApiHandler<never, object>[];
 }
 

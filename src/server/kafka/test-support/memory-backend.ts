@@ -120,6 +120,18 @@ export class MemoryBackend implements KafkaBackend, KafkaTopicAdmin, KafkaPartit
     }
   }
 
+  /** This backend keeps every record: DeleteRecords is refused. */
+  async deleteRecords(topicName: string, partition: number): Promise<void> {
+    this.partition(topicName, partition);
+    throw new SluiceError(
+      "SLUICE_VALIDATION",
+      "beforeOffset: the memory backend keeps every record",
+      {
+        field: "beforeOffset",
+      },
+    );
+  }
+
   async offsetForTimestamp(
     topicName: string,
     partition: number,

@@ -28,6 +28,7 @@ import { createPartitions } from "./create-partitions.js";
 import { deleteGroups } from "./delete-groups.js";
 import { alterConfigs } from "./alter-configs.js";
 import { incrementalAlterConfigs } from "./incremental-alter-configs.js";
+import { deleteRecords } from "./delete-records.js";
 
 export * from "./produce.js";
 export * from "./fetch.js";
@@ -57,6 +58,7 @@ export * from "./create-partitions.js";
 export * from "./delete-groups.js";
 export * from "./alter-configs.js";
 export * from "./incremental-alter-configs.js";
+export * from "./delete-records.js";
 export * from "./headers.js";
 
 /** Every transcribed API schema. */
@@ -89,4 +91,5 @@ export const API_SCHEMAS: readonly ApiSchema[] = [
   deleteGroups,
   alterConfigs,
   incrementalAlterConfigs,
+  deleteRecords,
 ];

@@ -38,6 +38,7 @@ const API_NAMES = [
   "DeleteGroups",
   "AlterConfigs",
   "IncrementalAlterConfigs",
+  "DeleteRecords",
 ];
 
 interface KafkaField {
