@@ -56,3 +56,27 @@ it("records sent in one run share a clock reading per 16 records; a later run re
     await topics.close();
   }
 });
+
+it("a record stamped earlier than the partition's newest is stored with its own timestamp, as Kafka's CreateTime", async () => {
+  dir = mkdtempSync(join(tmpdir(), "sluice-producer-timestamps-"));
+  const topics = await EmbeddedTopicService.open(dir, { clock: new HandClock(), fsync: "never" });
+  try {
+    await topics.admin.createTopic({ name: "late", partitions: 1 });
+    const producer = topics.producer({ lingerMs: 0 });
+    await producer.send({ topic: "late", value: "now" });
+    const late = await producer.send({ topic: "late", value: "late", timestamp: 1000 });
+    expect(late).toMatchObject({ offset: 1, timestamp: 1000 });
+    await producer.close();
+    const reader = topics.consumer();
+    await reader.assign([{ topic: "late", partition: 0 }]);
+    await reader.seekToBeginning();
+    const records = await reader.poll({ timeoutMs: 1000 });
+    expect(records.map((r) => [r.value!.toString(), r.timestamp])).toEqual([
+      ["now", Date.UTC(2026, 0, 1)],
+      ["late", 1000],
+    ]);
+    await reader.close();
+  } finally {
+    await topics.close();
+  }
+});
