@@ -1,13 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { port, saslUsers } from "./option-parsers.js";
+import { frameBytes, port, saslUsers } from "./option-parsers.js";
 import { portRefused } from "./port-refused.js";
-
-function bytes(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1024)
-    throw new InvalidArgumentError("expected a byte count of at least 1024");
-  return n;
-}
 
 interface KafkaStartOptions {
   dataDir?: string;
@@ -40,7 +33,7 @@ export function registerKafkaCommands(program: Command): void {
       "--advertised-host <host>",
       "host clients are told to connect to (default: the bound host)",
     )
-    .option("--max-frame-bytes <n>", "largest request accepted (default 100 MiB)", bytes)
+    .option("--max-frame-bytes <n>", "largest request accepted (default 100 MiB)", frameBytes)
     .option("--no-auto-create-topics", "do not create topics a client asks metadata for")
     .option(
       "--sasl-users <user:password,...>",

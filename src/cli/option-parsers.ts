@@ -23,6 +23,14 @@ export function port(value: string): number {
   return n;
 }
 
+/** A Kafka listener's largest request: at least 1 KiB. */
+export function frameBytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1024)
+    throw new InvalidArgumentError("expected a byte count of at least 1024");
+  return n;
+}
+
 export type FsyncMode = "always" | "interval" | "never";
 
 export function fsyncMode(value: string): FsyncMode {

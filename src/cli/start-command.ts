@@ -7,7 +7,7 @@ import type { QueueService } from "../messaging/queues/index.js";
 import type { EmbeddedTopicService } from "../messaging/topics/embedded-topic-service.js";
 import type { TopicService } from "../messaging/topics/topic-service.js";
 import type { Sluice } from "../sluice/index.js";
-import { port, saslUsers } from "./option-parsers.js";
+import { frameBytes, port, saslUsers } from "./option-parsers.js";
 import { portRefused } from "./port-refused.js";
 
 interface StartOptions {
@@ -26,6 +26,10 @@ interface StartOptions {
   kafkaAdvertisedHost?: string;
   /** SASL/PLAIN users of the Kafka listener (`--kafka-sasl-users` or SLUICE_KAFKA_SASL_USERS). */
   kafkaSaslUsers?: Map<string, string>;
+  /** The Kafka listener's largest request (default 100 MiB). */
+  kafkaMaxFrameBytes?: number;
+  /** Create topics a Kafka client asks metadata for (`--no-kafka-auto-create-topics`). */
+  kafkaAutoCreateTopics?: boolean;
   /** NATS servers: queues and topics on NATS JetStream there (the data directory keeps the rest). */
   messaging?: string;
   /** With `messaging`: copies of every stream. */
@@ -175,6 +179,10 @@ async function listenKafka(
         ? {}
         : { advertisedHost: options.kafkaAdvertisedHost }),
       ...(options.kafkaSaslUsers === undefined ? {} : { saslUsers: options.kafkaSaslUsers }),
+      ...(options.kafkaMaxFrameBytes === undefined
+        ? {}
+        : { maxFrameBytes: options.kafkaMaxFrameBytes }),
+      autoCreateTopics: options.kafkaAutoCreateTopics ?? true,
     });
   } catch (error) {
     throw portRefused(
@@ -239,6 +247,15 @@ export function registerStartCommand(program: Command): void {
       "--kafka-sasl-users <user:password,...>",
       "require SASL/PLAIN on the Kafka listener with these users (also read from SLUICE_KAFKA_SASL_USERS, which keeps passwords out of the process list)",
       saslUsers,
+    )
+    .option(
+      "--kafka-max-frame-bytes <n>",
+      "largest request the Kafka listener accepts (default 100 MiB)",
+      frameBytes,
+    )
+    .option(
+      "--no-kafka-auto-create-topics",
+      "do not create topics a Kafka client asks metadata for",
     )
     .option("--no-kafka", "do not serve the Kafka protocol")
     .action(async (options: StartOptions) => {

@@ -120,6 +120,48 @@ describe("sluice start with the Kafka listener", () => {
     120_000,
   );
 
+  it("--kafka-max-frame-bytes and --no-kafka-auto-create-topics reach the Kafka listener", async () => {
+    const started = await start([
+      "--data-dir",
+      join(root, "limits"),
+      "--port",
+      "0",
+      "--kafka-port",
+      "0",
+      "--kafka-max-frame-bytes",
+      "2048",
+      "--no-kafka-auto-create-topics",
+    ]);
+    const kafkaPort = Number(/Kafka protocol on 127\.0\.0\.1:(\d+)/.exec(started.output())![1]);
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${kafkaPort}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const admin = kafka.admin();
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    try {
+      await admin.connect();
+      await producer.connect();
+      // A producer's metadata request for an unknown topic (allowing creation) leaves it unknown.
+      await expect(
+        producer.send({ topic: "asked-for", messages: [{ value: "v" }] }),
+      ).rejects.toThrow();
+      expect(await admin.listTopics()).not.toContain("asked-for");
+      // A request over 2 KiB closes the connection: the send fails.
+      await admin.createTopics({ topics: [{ topic: "small-frames" }] });
+      await producer.send({ topic: "small-frames", messages: [{ value: "fits" }] });
+      await expect(
+        producer.send({ topic: "small-frames", messages: [{ value: "x".repeat(4096) }] }),
+      ).rejects.toThrow();
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect();
+      started.child.kill("SIGTERM");
+      await started.exit;
+    }
+  }, 60_000);
+
   it("stop() closes the Kafka listener and its connections before the data directory closes", async () => {
     const started = await startServer({
       dataDir: join(root, "in-process"),
