@@ -90,7 +90,9 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     log.activeRecords(note);
     const now = log.clock.now();
     const tombstoneCutoff = now - log.options.deleteRetentionMs;
-    const lagCutoff = now - log.options.minCompactionLagMs;
+    // Without a lag every record may go, even one stamped in the future (as Kafka's cleaner).
+    const lag = log.options.minCompactionLagMs;
+    const lagCutoff = lag > 0 ? now - lag : Number.POSITIVE_INFINITY;
     const keep = (r: LogRecord): boolean => {
       if (r.key === null || r.timestamp > lagCutoff) return true;
       if (latest.get(r.key.toString("latin1")) !== r.offset) return false;

@@ -691,6 +691,22 @@ describe("Log compaction lag", () => {
     await log.close();
   });
 
+  it("without a lag, a superseded record stamped in the future is compacted too", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const log = await openSim(new SimulatedFileSystem(), {
+      clock,
+      segmentBytes: 4096,
+      cleanupPolicy: "compact",
+    });
+    const future = clock.now() + 3_600_000;
+    await log.append([{ key: Buffer.from("k"), value: value(0), timestamp: future }]);
+    await log.append([rec(1, "k")]);
+    log.roll();
+    expect((await compactLog(log)).recordsRemoved).toBe(1);
+    expect(log.read(0, { maxRecords: 10 }).map((r) => r.offset)).toEqual([1]);
+    await log.close();
+  });
+
   it("refuses a negative minCompactionLagMs, naming it", async () => {
     await expect(
       openSim(new SimulatedFileSystem(), { minCompactionLagMs: -1 }),
