@@ -88,6 +88,13 @@ await admin.describeGroups(["capture-group"]);
 await admin.listGroups();
 await admin.fetchOffsets({ groupId: "capture-group", topics: ["captured"] });
 await admin.deleteGroups(["capture-group"]);
+await admin.alterConfigs({
+  validateOnly: false,
+  resources: [
+    { type: 2, name: "captured", configEntries: [{ name: "retention.ms", value: "60000" }] },
+  ],
+});
+await admin.deleteTopicRecords({ topic: "captured", partitions: [{ partition: 0, offset: "-1" }] });
 await admin.deleteTopics({ topics: ["captured"] });
 await producer.disconnect();
 await admin.disconnect();
