@@ -29,7 +29,8 @@ const attributeValue = strict(
 const tagList = { type: "array", items: strict({ Key: text, Value: text }, ["Key", "Value"]) };
 const messageFields = {
   Message: text,
-  MessageStructure: { enum: ["json"] },
+  // "json" (checked by the service, so the REST API refuses as the SNS API does).
+  MessageStructure: text,
   Subject: text,
   MessageAttributes: { type: "object", additionalProperties: attributeValue },
   MessageGroupId: text,
