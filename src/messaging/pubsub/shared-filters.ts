@@ -49,12 +49,7 @@ export class SharedFilters {
    * body-scoped policy looks at the body the subscription gets: `entry` of a structured message,
    * or the message's body when "".
    */
-  passes(
-    subscription: string,
-    scope: FilterPolicyScope,
-    message: Filterable,
-    entry = "",
-  ): boolean {
+  passes(subscription: string, scope: FilterPolicyScope, message: Filterable, entry = ""): boolean {
     let verdicts = message.verdicts;
     if (verdicts === undefined || verdicts.generation !== this.generation) {
       verdicts = {
@@ -71,8 +66,7 @@ export class SharedFilters {
     if (scope !== "MessageBody") return verdicts.byAttributes.has(subscription);
     let byBody = verdicts.byBody.get(entry);
     if (byBody === undefined) {
-      const view =
-        entry === "" ? message.bodyForFiltering : message.entryForFiltering?.(entry);
+      const view = entry === "" ? message.bodyForFiltering : message.entryForFiltering?.(entry);
       byBody = this.body.size === 0 ? NONE : this.matchAll(this.body, view);
       verdicts.byBody.set(entry, byBody);
     }

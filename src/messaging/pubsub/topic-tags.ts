@@ -13,16 +13,10 @@ export function checkTags(tags: unknown, field = "Tags"): readonly PubSubTag[] {
     const at = `${field}.member.${i + 1}`;
     const { Key: key, Value: value } = (tag ?? {}) as { Key?: unknown; Value?: unknown };
     if (typeof key !== "string" || key.length < 1 || key.length > 128 || !TAG_TEXT.test(key))
-      throw invalidParameter(
-        `${at}.Key`,
-        "1-128 letters, digits, spaces or _ . : / = + - @",
-      );
+      throw invalidParameter(`${at}.Key`, "1-128 letters, digits, spaces or _ . : / = + - @");
     if (/^aws:/i.test(key)) throw invalidParameter(`${at}.Key`, "the aws: prefix is reserved");
     if (typeof value !== "string" || value.length > 256 || !TAG_TEXT.test(value))
-      throw invalidParameter(
-        `${at}.Value`,
-        "0-256 letters, digits, spaces or _ . : / = + - @",
-      );
+      throw invalidParameter(`${at}.Value`, "0-256 letters, digits, spaces or _ . : / = + - @");
   });
   return tags as readonly PubSubTag[];
 }

@@ -29,16 +29,18 @@ const OPERATIONS: Record<string, Operation> = {
         Tags: p.has("Tags.member") ? decodeTags(p) : undefined,
       }) as any,
     ),
-  TagResource: async (s, p) =>
-    void (await s.tagResource({
-      ResourceArn: required(p, "ResourceArn"),
-      Tags: decodeTags(p),
-    })),
-  UntagResource: async (s, p) =>
-    void (await s.untagResource({
+  // SNS answers the tagging calls with an empty <TagResourceResult/>, which boto3 requires.
+  TagResource: async (s, p) => {
+    await s.tagResource({ ResourceArn: required(p, "ResourceArn"), Tags: decodeTags(p) });
+    return {};
+  },
+  UntagResource: async (s, p) => {
+    await s.untagResource({
       ResourceArn: required(p, "ResourceArn"),
       TagKeys: p.list("TagKeys.member"),
-    })),
+    });
+    return {};
+  },
   ListTagsForResource: async (s, p) => {
     const { Tags } = await s.listTagsForResource({ ResourceArn: required(p, "ResourceArn") });
     return { Tags: { member: Tags.map((t) => ({ Key: t.Key, Value: t.Value })) } };
