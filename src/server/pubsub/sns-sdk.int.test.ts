@@ -467,7 +467,7 @@ describe("SNS through @aws-sdk/client-sns (AWS query protocol)", () => {
       const { Tags = [] } = await sns.send(
         new ListTagsForResourceCommand({ ResourceArn: TopicArn }),
       );
-      return Object.fromEntries(Tags.map((t) => [t.Key, t.Value]));
+      return Object.fromEntries(Tags.map((t): [string, string] => [t.Key!, t.Value!]));
     };
     expect(await tags()).toEqual({ team: "shop" });
     await sns.send(
