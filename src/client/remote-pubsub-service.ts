@@ -7,6 +7,7 @@ import {
   PubSubError,
   type PubSubErrorName,
   type PubSubService,
+  type PubSubTag,
   type PublishBatchRequestEntry,
   type PublishBatchResult,
   type PublishInput,
@@ -24,6 +25,8 @@ const PUBSUB_ERRORS = new Set<string>([
   "InvalidParameter",
   "InvalidParameterValue",
   "NotFound",
+  "ResourceNotFound",
+  "TagLimitExceeded",
   "AuthorizationError",
   "FilterPolicyLimitExceeded",
   "SubscriptionLimitExceeded",
@@ -60,9 +63,9 @@ function page<T>(all: readonly T[], token: string | undefined): { items: T[]; ne
 }
 
 /** A topic's name, the last part of its ARN (the REST API knows topics by name). */
-function topicName(arn: unknown): string {
+function topicName(arn: unknown, field = "TopicArn"): string {
   if (typeof arn !== "string" || arn.length === 0)
-    throw new PubSubError("InvalidParameter", "TopicArn: expected a topic ARN", "TopicArn");
+    throw new PubSubError("InvalidParameter", `${field}: expected a topic ARN`, field);
   return encodeURIComponent(arn.slice(arn.lastIndexOf(":") + 1));
 }
 
@@ -220,6 +223,29 @@ export class RemotePubSubService implements PubSubService {
       body: {
         PublishBatchRequestEntries: Array.isArray(entries) ? entries.map(messageToJson) : entries,
       },
+    });
+  }
+
+  async tagResource(input: { ResourceArn: string; Tags: readonly PubSubTag[] }): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/pubsub/topics/${topicName(input?.ResourceArn, "ResourceArn")}/tags`,
+      body: { Tags: input.Tags },
+    });
+  }
+
+  async untagResource(input: { ResourceArn: string; TagKeys: readonly string[] }): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/pubsub/topics/${topicName(input?.ResourceArn, "ResourceArn")}/tags/remove`,
+      body: { TagKeys: input.TagKeys },
+    });
+  }
+
+  listTagsForResource(input: { ResourceArn: string }): Promise<{ Tags: PubSubTag[] }> {
+    return this.call({
+      method: "GET",
+      path: `/pubsub/topics/${topicName(input?.ResourceArn, "ResourceArn")}/tags`,
     });
   }
 

@@ -413,6 +413,244 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
       });
     });
 
+    describe("per-protocol messages (MessageStructure json)", () => {
+      const structured = (entries: Record<string, string>): string => JSON.stringify(entries);
+
+      it("each subscription gets its protocol's entry, else default, raw or in the envelope", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        const next = (await pubsub.createTopic({ Name: "next" })).TopicArn;
+        for (const q of ["raw", "wrapped", "hop"]) await queues.createQueue({ QueueName: q });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("raw"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.subscribe({ TopicArn, Protocol: "sqs", Endpoint: queueArn("wrapped") });
+        // A topic subscription has no "sns" entry here: it gets the default.
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sns",
+          Endpoint: next,
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.subscribe({
+          TopicArn: next,
+          Protocol: "sqs",
+          Endpoint: queueArn("hop"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        const seen: Notification[] = [];
+        pubsub.registerHandler("h", (n) => void seen.push(n));
+        await pubsub.subscribe({ TopicArn, Protocol: "handler", Endpoint: "h" });
+        const Message = structured({
+          default: "for anyone",
+          sqs: "for queues",
+          handler: "for handlers",
+          email: "unused",
+        });
+        const { MessageId } = await pubsub.publish({
+          TopicArn,
+          Message,
+          MessageStructure: "json",
+          Subject: "s",
+        });
+        expect((await drain(queues, "raw", 1)).map((m) => m.Body)).toEqual(["for queues"]);
+        const [wrapped] = await drain(queues, "wrapped", 1);
+        expect(JSON.parse(wrapped!.Body)).toMatchObject({
+          Type: "Notification",
+          MessageId,
+          Subject: "s",
+          Message: "for queues",
+        });
+        expect((await drain(queues, "hop", 1)).map((m) => m.Body)).toEqual(["for anyone"]);
+        await until(() => seen.length === 1);
+        expect(seen[0]).toMatchObject({ MessageId, Message: "for handlers" });
+
+        const batch = await pubsub.publishBatch({
+          TopicArn,
+          PublishBatchRequestEntries: [
+            { Id: "a", Message: structured({ default: "d", sqs: "q" }), MessageStructure: "json" },
+            { Id: "b", Message: "not json", MessageStructure: "json" },
+            { Id: "c", Message: "plain" },
+          ],
+        });
+        expect(batch.Successful.map((e) => e.Id)).toEqual(["a", "c"]);
+        expect(batch.Failed).toMatchObject([{ Id: "b", Code: "InvalidParameter" }]);
+        expect((await drain(queues, "raw", 2)).map((m) => m.Body)).toEqual(["q", "plain"]);
+      });
+
+      it("a body-scoped filter policy looks at the entry its subscription gets", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "orders" });
+        const FilterPolicy = JSON.stringify({ kind: ["order"] });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("orders"),
+          Attributes: {
+            RawMessageDelivery: "true",
+            FilterPolicy,
+            FilterPolicyScope: "MessageBody",
+          },
+        });
+        const seen: string[] = [];
+        pubsub.registerHandler("h", (n) => void seen.push(n.Message));
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "handler",
+          Endpoint: "h",
+          Attributes: { FilterPolicy, FilterPolicyScope: "MessageBody" },
+        });
+        const publish = (entries: Record<string, string>): Promise<unknown> =>
+          pubsub.publish({ TopicArn, Message: structured(entries), MessageStructure: "json" });
+        await publish({ default: '{"kind":"refund"}', sqs: '{"kind":"order","n":1}' });
+        await publish({ default: '{"kind":"order","n":2}', sqs: '{"kind":"refund"}' });
+        expect((await drain(queues, "orders", 1)).map((m) => m.Body)).toEqual([
+          '{"kind":"order","n":1}',
+        ]);
+        await until(() => seen.length === 1);
+        expect(seen).toEqual(['{"kind":"order","n":2}']);
+        await expectEmpty(queues, "orders");
+      });
+
+      it("refuses a message that is not a JSON object of strings with a default entry", async () => {
+        const { pubsub } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        const refusal = (
+          Message: string,
+          MessageStructure = "json",
+        ): Promise<SluiceError & { snsError?: string }> =>
+          rejection(
+            pubsub.publish({ TopicArn, Message, MessageStructure: MessageStructure as "json" }),
+          );
+        for (const body of ["not json", "[1]", '"text"', "null"]) {
+          const error = await refusal(body);
+          expect(error.snsError).toBe("InvalidParameter");
+          expect(error.message).toBe(
+            "Invalid parameter: Message Structure - JSON message body failed to parse",
+          );
+        }
+        expect((await refusal('{"sqs":"x"}')).message).toBe(
+          "Invalid parameter: Message Structure - No default entry in JSON message body",
+        );
+        expect((await refusal('{"default":"x","sqs":{"nested":true}}')).message).toContain('"sqs"');
+        const xml = await refusal('{"default":"x"}', "xml");
+        expect(xml.snsError).toBe("InvalidParameter");
+        expect(xml.field).toBe("MessageStructure");
+      });
+    });
+
+    describe("tags and policies", () => {
+      it("topics are tagged, untagged and listed; CreateTopic takes tags", async () => {
+        const { pubsub } = await open();
+        const { TopicArn } = await pubsub.createTopic({
+          Name: "t",
+          Tags: [{ Key: "team", Value: "billing" }],
+        });
+        const list = async (): Promise<Record<string, string>> =>
+          Object.fromEntries(
+            (await pubsub.listTagsForResource({ ResourceArn: TopicArn })).Tags.map((t) => [
+              t.Key,
+              t.Value,
+            ]),
+          );
+        expect(await list()).toEqual({ team: "billing" });
+        await pubsub.tagResource({
+          ResourceArn: TopicArn,
+          Tags: [
+            { Key: "team", Value: "payments" },
+            { Key: "env", Value: "" },
+          ],
+        });
+        expect(await list()).toEqual({ team: "payments", env: "" });
+        await pubsub.untagResource({ ResourceArn: TopicArn, TagKeys: ["env", "never-set"] });
+        expect(await list()).toEqual({ team: "payments" });
+        // The same name with the tags it has is the same topic; other tags are refused.
+        await pubsub.createTopic({ Name: "t", Tags: [{ Key: "team", Value: "payments" }] });
+        expect(
+          (await rejection(pubsub.createTopic({ Name: "t", Tags: [{ Key: "team", Value: "x" }] })))
+            .snsError,
+        ).toBe("InvalidParameter");
+      });
+
+      it("tag limits and a missing topic are refused with SNS's errors", async () => {
+        const { pubsub } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        const many = (n: number): { Key: string; Value: string }[] =>
+          Array.from({ length: n }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
+        await pubsub.tagResource({ ResourceArn: TopicArn, Tags: many(50) });
+        const over = await rejection(
+          pubsub.tagResource({ ResourceArn: TopicArn, Tags: [{ Key: "one-more", Value: "v" }] }),
+        );
+        expect(over.snsError).toBe("TagLimitExceeded");
+        expect((await rejection(pubsub.createTopic({ Name: "u", Tags: many(51) }))).snsError).toBe(
+          "TagLimitExceeded",
+        );
+        const long = await rejection(
+          pubsub.tagResource({
+            ResourceArn: TopicArn,
+            Tags: [{ Key: "k".repeat(129), Value: "" }],
+          }),
+        );
+        expect(long.snsError).toBe("InvalidParameter");
+        expect(long.field).toBe("Tags.member.1.Key");
+        const value = await rejection(
+          pubsub.tagResource({
+            ResourceArn: TopicArn,
+            Tags: [{ Key: "k0", Value: "v".repeat(257) }],
+          }),
+        );
+        expect(value.field).toBe("Tags.member.1.Value");
+        for (const call of [
+          pubsub.listTagsForResource({ ResourceArn: topicArn("missing") }),
+          pubsub.tagResource({ ResourceArn: topicArn("missing"), Tags: [{ Key: "a", Value: "" }] }),
+          pubsub.untagResource({ ResourceArn: topicArn("missing"), TagKeys: ["a"] }),
+        ])
+          expect((await rejection(call)).snsError).toBe("ResourceNotFound");
+        expect((await pubsub.listTagsForResource({ ResourceArn: TopicArn })).Tags).toHaveLength(50);
+      });
+
+      it("Policy is stored and returned as given (a JSON object), not enforced", async () => {
+        const { pubsub, queues } = await open();
+        const deny = JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Deny", Principal: "*", Action: "SNS:Publish", Resource: "*" }],
+        });
+        const { TopicArn } = await pubsub.createTopic({ Name: "t", Attributes: { Policy: deny } });
+        expect((await pubsub.getTopicAttributes({ TopicArn })).Attributes.Policy).toBe(deny);
+        const allow = JSON.stringify({ Version: "2012-10-17", Statement: [] });
+        await pubsub.setTopicAttributes({
+          TopicArn,
+          AttributeName: "Policy",
+          AttributeValue: allow,
+        });
+        expect((await pubsub.getTopicAttributes({ TopicArn })).Attributes.Policy).toBe(allow);
+        const bad = await rejection(
+          pubsub.setTopicAttributes({ TopicArn, AttributeName: "Policy", AttributeValue: "{" }),
+        );
+        expect(bad.snsError).toBe("InvalidParameter");
+        expect(bad.field).toBe("Attributes.Policy");
+        // Not enforced: a Deny policy does not stop publishing.
+        await queues.createQueue({ QueueName: "q" });
+        await pubsub.setTopicAttributes({
+          TopicArn,
+          AttributeName: "Policy",
+          AttributeValue: deny,
+        });
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("q"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.publish({ TopicArn, Message: "still delivered" });
+        expect((await drain(queues, "q", 1)).map((m) => m.Body)).toEqual(["still delivered"]);
+      });
+    });
+
     describe("handlers, retries and dead letters", () => {
       it("a handler gets each notification; one that fails is retried, then dead-lettered", async () => {
         const { pubsub, queues } = await open();
@@ -673,6 +911,43 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
           expect(
             (await services.pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions,
           ).toHaveLength(1);
+        });
+
+        it("tags, policies and an undelivered structured message survive a reopen", async () => {
+          const first = await open();
+          const policy = JSON.stringify({ Version: "2012-10-17", Statement: [] });
+          const { TopicArn } = await first.pubsub.createTopic({
+            Name: "t",
+            Attributes: { Policy: policy },
+            Tags: [{ Key: "team", Value: "billing" }],
+          });
+          await first.pubsub.tagResource({
+            ResourceArn: TopicArn,
+            Tags: [{ Key: "env", Value: "prod" }],
+          });
+          await first.pubsub.untagResource({ ResourceArn: TopicArn, TagKeys: ["team"] });
+          await first.pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn("later"),
+            Attributes: { RawMessageDelivery: "true" },
+          });
+          await first.pubsub.publish({
+            TopicArn,
+            Message: JSON.stringify({ default: "d", sqs: "for queues" }),
+            MessageStructure: "json",
+          });
+          services = await reopen(first, clock);
+          expect(
+            (await services.pubsub.listTagsForResource({ ResourceArn: TopicArn })).Tags,
+          ).toEqual([{ Key: "env", Value: "prod" }]);
+          expect((await services.pubsub.getTopicAttributes({ TopicArn })).Attributes.Policy).toBe(
+            policy,
+          );
+          await services.queues.createQueue({ QueueName: "later" });
+          expect((await drain(services.queues, "later", 1)).map((m) => m.Body)).toEqual([
+            "for queues",
+          ]);
         });
       });
     }

@@ -5,6 +5,12 @@ import { ExpiringMap } from "../queues/expiring-map.js";
 import { EnvelopeTemplate } from "./envelope.js";
 import { attributesForFiltering, bodyForFiltering } from "./filter-policy.js";
 import {
+  type StructuredMessage,
+  parseStructuredMessage,
+  structuredEntryFor,
+} from "./message-structure.js";
+import type { SubscriptionProtocol } from "./pubsub-service.js";
+import {
   type PublishedMessage,
   asDecoded,
   decodeMessage,
@@ -30,6 +36,9 @@ export class StoredMessage {
   private bodyParsed = false;
   private rawToQueues: RawQueueContent | undefined;
   private envelopeTemplate: EnvelopeTemplate | undefined;
+  /** A structured message's entries, and per entry its message, envelope and body view. */
+  private structured: StructuredMessage | undefined;
+  private entries: Map<string, StructuredEntry> | undefined;
   /** What the topic's filter policies made of this message (see SharedFilters). */
   verdicts: FilterVerdicts | undefined;
 
@@ -42,22 +51,66 @@ export class StoredMessage {
     return (this.attributesView ??= attributesForFiltering(this.message.MessageAttributes));
   }
 
+  /**
+   * Which entry of a structured message a subscription of `protocol` gets ("" when the message
+   * is not structured: every subscription gets its body).
+   */
+  entryFor(protocol: SubscriptionProtocol): string {
+    if (this.message.MessageStructure !== "json") return "";
+    this.structured ??= parseStructuredMessage(this.message.Message);
+    return structuredEntryFor(this.structured, protocol);
+  }
+
+  /** The message as a subscription of `protocol` gets it: Message is its entry, if structured. */
+  messageFor(protocol: SubscriptionProtocol): PublishedMessage {
+    const entry = this.entryFor(protocol);
+    return entry === "" ? this.message : this.entry(entry).message;
+  }
+
+  private entry(key: string): StructuredEntry {
+    this.entries ??= new Map();
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      const { MessageStructure: _structure, ...plain } = this.message;
+      entry = { message: { ...plain, Message: this.structured![key]! } };
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
   /** What raw deliveries send to queues, made once for all of this topic's subscriptions. */
   get rawQueueContent(): RawQueueContent {
-    return (this.rawToQueues ??= rawQueueContent(this.message));
+    return (this.rawToQueues ??= rawQueueContent(this.messageFor("sqs")));
   }
 
   /**
-   * The SNS envelope of this message with all but the UnsubscribeURL made once for every
-   * envelope subscription of the topic (`topicArn` is the same for all of them).
+   * The SNS envelope of this message as subscriptions of `protocol` get it, with all but the
+   * UnsubscribeURL made once for all of them (`topicArn` is the same for all of them).
    */
-  envelope(topicArn: string, sequenceNumber: string | undefined): EnvelopeTemplate {
-    return (this.envelopeTemplate ??= new EnvelopeTemplate(
-      sequenceNumber === undefined
-        ? this.message
-        : { ...this.message, SequenceNumber: sequenceNumber },
-      topicArn,
-    ));
+  envelope(
+    topicArn: string,
+    sequenceNumber: string | undefined,
+    protocol: SubscriptionProtocol,
+  ): EnvelopeTemplate {
+    const key = this.entryFor(protocol);
+    const make = (message: PublishedMessage): EnvelopeTemplate =>
+      new EnvelopeTemplate(
+        sequenceNumber === undefined ? message : { ...message, SequenceNumber: sequenceNumber },
+        topicArn,
+      );
+    if (key === "") return (this.envelopeTemplate ??= make(this.message));
+    const entry = this.entry(key);
+    return (entry.envelope ??= make(entry.message));
+  }
+
+  /** The body of a structured message's entry, as body-scoped filter policies see it. */
+  entryForFiltering(key: string): unknown {
+    const entry = this.entry(key);
+    if (!entry.bodyParsed) {
+      entry.body = bodyForFiltering(entry.message.Message);
+      entry.bodyParsed = true;
+    }
+    return entry.body;
   }
 
   get bodyForFiltering(): unknown {
@@ -67,6 +120,14 @@ export class StoredMessage {
     }
     return this.bodyView;
   }
+}
+
+/** One entry of a structured message, and what is made of it for its subscriptions. */
+interface StructuredEntry {
+  readonly message: PublishedMessage;
+  envelope?: EnvelopeTemplate;
+  body?: unknown;
+  bodyParsed?: boolean;
 }
 
 const DEDUP_WINDOW_MS = 5 * 60_000;

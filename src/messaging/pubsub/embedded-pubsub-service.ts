@@ -14,9 +14,11 @@ import { JsonCatalog } from "./json-catalog.js";
 import { MAX_PUBLISH_BYTES, checkPublish } from "./message-validation.js";
 import type { PublishedMessage } from "./published-message.js";
 import { PubSubError, invalidParameter } from "./pubsub-error.js";
+import { checkTagKeys, checkTags, withTags } from "./topic-tags.js";
 import type {
   CreateSnsTopicInput,
   NotificationHandler,
+  PubSubTag,
   PubSubService,
   PublishBatchErrorEntry,
   PublishBatchRequestEntry,
@@ -72,6 +74,29 @@ const SUBSCRIPTION_ATTRIBUTES: readonly WritableSubscriptionAttributeName[] = [
   "DeliveryPolicy",
 ];
 const MAX_BATCH_ENTRIES = 10;
+const TOPIC_ATTRIBUTES: readonly WritableTopicAttributeName[] = [
+  "DisplayName",
+  "FifoTopic",
+  "ContentBasedDeduplication",
+  "DeliveryPolicy",
+  "Policy",
+];
+/** SNS's limit on an access policy document. */
+const MAX_POLICY_CHARS = 30 * 1024;
+
+/** An access policy is stored and returned, not enforced: it must be a JSON object. */
+function checkPolicy(value: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw invalidParameter("Attributes.Policy", "the policy must be a JSON object");
+  if (value.length > MAX_POLICY_CHARS)
+    throw invalidParameter("Attributes.Policy", `at most ${MAX_POLICY_CHARS} characters`);
+}
 
 /** Whether `value` is an array (without narrowing it to any[]). */
 function isList(value: unknown): boolean {
@@ -258,15 +283,17 @@ export class EmbeddedPubSubService implements PubSubService {
     this.checkTopicAttributes(requested, fifo);
     const attributes: Record<string, string> = { DisplayName: "", ...requested };
     if (fifo) attributes.ContentBasedDeduplication ??= "false";
+    const tags = withTags({}, input.Tags === undefined ? [] : checkTags(input.Tags));
     const existing = this.topics.get(name);
     if (existing !== undefined) {
       const current = existing.definition.attributes;
       if (Object.entries(requested).some(([k, v]) => current[k] !== v))
         throw invalidParameter("Attributes", `Topic already exists with different attributes`);
+      const currentTags = existing.definition.tags;
+      if (Object.entries(tags).some(([k, v]) => currentTags[k] !== v))
+        throw invalidParameter("Tags", "Topic already exists with different tags");
       return { TopicArn: this.addresses.topicArn(name) };
     }
-    const tags: Record<string, string> = {};
-    for (const tag of input.Tags ?? []) tags[tag.Key] = tag.Value;
     const definition: TopicDefinition = {
       name,
       uid: randomBytes(8).toString("hex"),
@@ -285,9 +312,7 @@ export class EmbeddedPubSubService implements PubSubService {
     fifo: boolean,
   ): void {
     for (const [key, value] of Object.entries(attributes)) {
-      if (
-        !["DisplayName", "FifoTopic", "ContentBasedDeduplication", "DeliveryPolicy"].includes(key)
-      )
+      if (!TOPIC_ATTRIBUTES.includes(key as WritableTopicAttributeName))
         throw invalidParameter(`Attributes.${key}`, "unknown or read-only attribute");
       if (typeof value !== "string")
         throw invalidParameter(`Attributes.${key}`, "must be a string");
@@ -299,6 +324,7 @@ export class EmbeddedPubSubService implements PubSubService {
       if (key === "DisplayName" && value.length > 100)
         throw invalidParameter(`Attributes.${key}`, "at most 100 characters");
       if (key === "DeliveryPolicy") parseDeliveryPolicy(value);
+      if (key === "Policy") checkPolicy(value);
     }
   }
 
@@ -378,6 +404,56 @@ export class EmbeddedPubSubService implements PubSubService {
       kind: "topic",
       topic: topic.definition,
     });
+  }
+
+  // ---------------------------------------------------------------- tags
+
+  /** The topic a tagging call names; SNS answers ResourceNotFound for a missing one. */
+  private taggedTopic(arn: unknown): DurableTopic {
+    this.ensureOpen();
+    const name = this.addresses.topicName(arn);
+    if (name === undefined)
+      throw invalidParameter("ResourceArn", `not a topic ARN: ${JSON.stringify(arn)}`);
+    const topic = this.topics.get(name);
+    if (topic === undefined)
+      throw new PubSubError(
+        "ResourceNotFound",
+        `Resource does not exist: ${String(arn)}`,
+        "ResourceArn",
+      );
+    return topic;
+  }
+
+  /** Replaces a topic's tags and saves its definition (tags survive a restart, as attributes do). */
+  private async saveTags(topic: DurableTopic, tags: Record<string, string>): Promise<void> {
+    const definition: TopicDefinition = { ...topic.definition, tags };
+    await this.catalog.put(`topic:${definition.name}`, { kind: "topic", topic: definition });
+    const current = topic.definition.tags;
+    for (const key of Object.keys(current)) delete current[key];
+    Object.assign(current, tags);
+  }
+
+  async tagResource(input: { ResourceArn: string; Tags: readonly PubSubTag[] }): Promise<void> {
+    const topic = this.taggedTopic(input?.ResourceArn);
+    const tags = checkTags(input.Tags);
+    if (tags.length === 0) throw invalidParameter("Tags", "at least one tag");
+    await this.saveTags(topic, withTags(topic.definition.tags, tags));
+  }
+
+  async untagResource(input: { ResourceArn: string; TagKeys: readonly string[] }): Promise<void> {
+    const topic = this.taggedTopic(input?.ResourceArn);
+    const keys = checkTagKeys(input.TagKeys);
+    const tags = { ...topic.definition.tags };
+    for (const key of keys) delete tags[key];
+    await this.saveTags(topic, tags);
+  }
+
+  listTagsForResource(input: { ResourceArn: string }): Promise<{ Tags: PubSubTag[] }> {
+    return settled(() => ({
+      Tags: Object.entries(this.taggedTopic(input?.ResourceArn).definition.tags).map(
+        ([Key, Value]) => ({ Key, Value }),
+      ),
+    }));
   }
 
   // ---------------------------------------------------------------- subscriptions
@@ -672,6 +748,7 @@ export class EmbeddedPubSubService implements PubSubService {
     return {
       MessageId: randomUUID(),
       Message: input.Message,
+      ...(input.MessageStructure === undefined ? {} : { MessageStructure: input.MessageStructure }),
       ...(input.Subject === undefined ? {} : { Subject: input.Subject }),
       MessageAttributes: input.MessageAttributes ?? {},
       timestamp: this.clock.now(),

@@ -144,6 +144,31 @@ describe("HTTP delivery against a real local endpoint", () => {
     ]);
   });
 
+  it("of a per-protocol message, an http endpoint gets the http entry, raw or enveloped", async () => {
+    const TopicArn = await confirmedSubscription({ RawMessageDelivery: "true" });
+    const Message = JSON.stringify({
+      default: "d",
+      http: "for http",
+      https: "for https",
+      sqs: "q",
+    });
+    await pubsub.publish({ TopicArn, Message, MessageStructure: "json" });
+    await waitFor(() => endpoint.ofType("Notification").length === 1);
+    expect(endpoint.ofType("Notification")[0]!.body).toBe("for http");
+    const [subscription] = (await pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions;
+    await pubsub.setSubscriptionAttributes({
+      SubscriptionArn: subscription!.SubscriptionArn,
+      AttributeName: "RawMessageDelivery",
+      AttributeValue: "false",
+    });
+    await pubsub.publish({ TopicArn, Message, MessageStructure: "json" });
+    await waitFor(() => endpoint.ofType("Notification").length === 2);
+    expect(JSON.parse(endpoint.ofType("Notification")[1]!.body)).toMatchObject({
+      Type: "Notification",
+      Message: "for http",
+    });
+  });
+
   it("sends to the dead-letter queue once retries run out", async () => {
     await queues.createQueue({ QueueName: "dlq" });
     const TopicArn = await confirmedSubscription({

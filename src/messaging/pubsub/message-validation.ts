@@ -1,3 +1,4 @@
+import { parseStructuredMessage } from "./message-structure.js";
 import { PubSubError, invalidParameter } from "./pubsub-error.js";
 import type { PubSubMessageAttributes, PublishInput } from "./pubsub-service.js";
 
@@ -14,6 +15,14 @@ const GROUP_OR_DEDUP = /^[\x21-\x7e]{1,128}$/;
 export function checkPublish(input: PublishInput, fifo: boolean, contentDedup: boolean): number {
   if (typeof input.Message !== "string" || input.Message.length === 0)
     throw invalidParameter("Message", "Empty message");
+  if (input.MessageStructure !== undefined) {
+    if (input.MessageStructure !== "json")
+      throw invalidParameter(
+        "MessageStructure",
+        `the only structure is json, got ${JSON.stringify(input.MessageStructure)}`,
+      );
+    parseStructuredMessage(input.Message);
+  }
   if (
     input.Subject !== undefined &&
     (typeof input.Subject !== "string" || !SUBJECT.test(input.Subject))

@@ -5,6 +5,8 @@ import type { PubSubMessageAttributes, PubSubMessageAttributeValue } from "./pub
 export interface PublishedMessage {
   readonly MessageId: string;
   readonly Message: string;
+  /** "json": Message holds one body per protocol (see message-structure.ts). */
+  readonly MessageStructure?: "json";
   readonly Subject?: string;
   readonly MessageAttributes: PubSubMessageAttributes;
   /** Milliseconds since the epoch. */

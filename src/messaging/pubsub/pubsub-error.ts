@@ -5,6 +5,8 @@ export type PubSubErrorName =
   | "InvalidParameter"
   | "InvalidParameterValue"
   | "NotFound"
+  | "ResourceNotFound"
+  | "TagLimitExceeded"
   | "AuthorizationError"
   | "FilterPolicyLimitExceeded"
   | "SubscriptionLimitExceeded"
@@ -18,6 +20,8 @@ const CODES: Record<PubSubErrorName, ErrorCode> = {
   InvalidParameter: "SLUICE_VALIDATION",
   InvalidParameterValue: "SLUICE_VALIDATION",
   NotFound: "SLUICE_NOT_FOUND",
+  ResourceNotFound: "SLUICE_NOT_FOUND",
+  TagLimitExceeded: "SLUICE_VALIDATION",
   AuthorizationError: "SLUICE_VALIDATION",
   FilterPolicyLimitExceeded: "SLUICE_VALIDATION",
   SubscriptionLimitExceeded: "SLUICE_VALIDATION",

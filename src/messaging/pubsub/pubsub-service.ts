@@ -17,13 +17,24 @@ export type PubSubMessageAttributes = Readonly<Record<string, PubSubMessageAttri
 
 /** Topic attributes one may set (values are strings, as in SNS). */
 export type WritableTopicAttributeName =
-  "DisplayName" | "FifoTopic" | "ContentBasedDeduplication" | "DeliveryPolicy";
+  | "DisplayName"
+  | "FifoTopic"
+  | "ContentBasedDeduplication"
+  | "DeliveryPolicy"
+  /** An access policy (JSON), stored and returned as SNS does; not enforced. */
+  | "Policy";
+
+/** A topic's tag: key 1-128 characters, value 0-256; at most 50 per topic. */
+export interface PubSubTag {
+  readonly Key: string;
+  readonly Value: string;
+}
 
 export interface CreateSnsTopicInput {
   /** 1-256 of A-Z a-z 0-9 _ -; FIFO topics end in ".fifo". */
   readonly Name: string;
   readonly Attributes?: Partial<Record<WritableTopicAttributeName, string>>;
-  readonly Tags?: readonly { readonly Key: string; readonly Value: string }[];
+  readonly Tags?: readonly PubSubTag[];
 }
 
 /**
@@ -58,7 +69,13 @@ export interface Subscription {
 
 export interface PublishInput {
   readonly TopicArn: string;
+  /**
+   * The body; with `MessageStructure: "json"`, a JSON object of strings: each subscription gets
+   * the value under its Protocol ("sqs", "http", "https", "sns", "handler"), else "default".
+   */
   readonly Message: string;
+  /** "json": Message holds one message per protocol (see Message). */
+  readonly MessageStructure?: "json";
   /** 1-100 printable ASCII characters, shown as Subject in the JSON envelope. */
   readonly Subject?: string;
   readonly MessageAttributes?: PubSubMessageAttributes;
@@ -151,6 +168,12 @@ export interface PubSubService {
     TopicArn: string;
     PublishBatchRequestEntries: readonly PublishBatchRequestEntry[];
   }): Promise<PublishBatchResult>;
+
+  /** Adds or overwrites tags of a topic (ResourceArn is its ARN). */
+  tagResource(input: { ResourceArn: string; Tags: readonly PubSubTag[] }): Promise<void>;
+  /** Removes tags of a topic by key; keys it does not have are ignored. */
+  untagResource(input: { ResourceArn: string; TagKeys: readonly string[] }): Promise<void>;
+  listTagsForResource(input: { ResourceArn: string }): Promise<{ Tags: PubSubTag[] }>;
 
   /** Lets `handler` subscriptions with Endpoint `name` deliver to `handler` in this process. */
   registerHandler(name: string, handler: NotificationHandler): void;

@@ -4,15 +4,21 @@ import type { FilterPolicyScope } from "./filter-policy.js";
 /** What one message matched, for one generation of a topic's filter policies. */
 export interface FilterVerdicts {
   readonly generation: number;
-  /** Subscriptions whose attribute-scoped (body-scoped) policy the message matched. */
+  /** Subscriptions whose attribute-scoped policy the message matched. */
   readonly byAttributes: ReadonlySet<string>;
-  readonly byBody: ReadonlySet<string>;
+  /**
+   * Subscriptions whose body-scoped policy matched, by the body looked at: "" for the message's
+   * body, else the entry of a structured message (filled in as subscriptions ask).
+   */
+  readonly byBody: Map<string, ReadonlySet<string>>;
 }
 
-/** A message as filters see it: its two views, and a place to keep the verdicts. */
+/** A message as filters see it: its views, and a place to keep the verdicts. */
 export interface Filterable {
   readonly attributesForFiltering: unknown;
   readonly bodyForFiltering: unknown;
+  /** The body of one entry of a structured message, as JSON (MessageStructure json only). */
+  entryForFiltering?(entry: string): unknown;
   verdicts: FilterVerdicts | undefined;
 }
 
@@ -38,8 +44,12 @@ export class SharedFilters {
     if (this.attributes.delete(subscription) || this.body.delete(subscription)) this.generation++;
   }
 
-  /** Whether `message` passes the policy of `subscription` (which must have one in `scope`). */
-  passes(subscription: string, scope: FilterPolicyScope, message: Filterable): boolean {
+  /**
+   * Whether `message` passes the policy of `subscription` (which must have one in `scope`); a
+   * body-scoped policy looks at the body the subscription gets: `entry` of a structured message,
+   * or the message's body when "".
+   */
+  passes(subscription: string, scope: FilterPolicyScope, message: Filterable, entry = ""): boolean {
     let verdicts = message.verdicts;
     if (verdicts === undefined || verdicts.generation !== this.generation) {
       verdicts = {
@@ -49,11 +59,18 @@ export class SharedFilters {
           this.attributes.size === 0
             ? NONE
             : this.matchAll(this.attributes, message.attributesForFiltering),
-        byBody: this.body.size === 0 ? NONE : this.matchAll(this.body, message.bodyForFiltering),
+        byBody: new Map(),
       };
       message.verdicts = verdicts;
     }
-    return (scope === "MessageBody" ? verdicts.byBody : verdicts.byAttributes).has(subscription);
+    if (scope !== "MessageBody") return verdicts.byAttributes.has(subscription);
+    let byBody = verdicts.byBody.get(entry);
+    if (byBody === undefined) {
+      const view = entry === "" ? message.bodyForFiltering : message.entryForFiltering?.(entry);
+      byBody = this.body.size === 0 ? NONE : this.matchAll(this.body, view);
+      verdicts.byBody.set(entry, byBody);
+    }
+    return byBody.has(subscription);
   }
 
   private matchAll(index: PatternIndex<string>, view: unknown): ReadonlySet<string> {

@@ -138,7 +138,12 @@ export class SubscriptionDelivery {
   /** Whether the subscription wants `message`, by its filter policy. */
   wants(message: StoredMessage): boolean {
     if (this.filterScope === undefined) return true;
-    return this.topic.filters.passes(this.record.id, this.filterScope, message);
+    return this.topic.filters.passes(
+      this.record.id,
+      this.filterScope,
+      message,
+      this.filterScope === "MessageBody" ? message.entryFor(this.record.protocol) : "",
+    );
   }
 
   start(): void {
@@ -286,6 +291,7 @@ export class SubscriptionDelivery {
       .envelope(
         this.context.addresses.topicArn(this.record.topic),
         this.topic.isFifo ? sequenceNumberOf(m.offset) : undefined,
+        this.record.protocol,
       )
       .for(this.unsubscribeUrlNow());
   }
@@ -342,7 +348,7 @@ export class SubscriptionDelivery {
   ): Promise<readonly StoredMessage[]> {
     const fifoDlq = this.deadLetterArn!.endsWith(".fifo");
     return this.sendToQueue(this.deadLetterArn!, messages, (m) => ({
-      MessageBody: this.rawDelivery ? m.message.Message : this.envelope(m),
+      MessageBody: this.rawDelivery ? m.messageFor(this.record.protocol).Message : this.envelope(m),
       MessageAttributes: {
         ErrorMessage: { DataType: "String", StringValue: error.message.slice(0, 1000) || "failed" },
         TopicArn: {
@@ -360,7 +366,7 @@ export class SubscriptionDelivery {
   }
 
   private async post(m: StoredMessage): Promise<void> {
-    const body = this.rawDelivery ? m.message.Message : this.envelope(m);
+    const body = this.rawDelivery ? m.messageFor(this.record.protocol).Message : this.envelope(m);
     const status = await this.context.http.post(
       this.record.endpoint,
       {
@@ -381,7 +387,7 @@ export class SubscriptionDelivery {
     const handler = this.context.handlers.get(this.record.endpoint);
     if (handler === undefined)
       throw new DeliveryFailure(`no handler registered as ${JSON.stringify(this.record.endpoint)}`);
-    const message = m.message;
+    const message = m.messageFor("handler");
     await handler({
       MessageId: message.MessageId,
       TopicArn: this.context.addresses.topicArn(this.record.topic),
@@ -396,7 +402,7 @@ export class SubscriptionDelivery {
   }
 
   private async forward(m: StoredMessage): Promise<void> {
-    const message = m.message;
+    const message = m.messageFor("sns");
     const fifoTarget = this.record.endpoint.endsWith(".fifo");
     await this.context.publish({
       TopicArn: this.record.endpoint,

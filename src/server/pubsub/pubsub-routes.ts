@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type {
-  PubSubMessageAttributes,
-  PubSubService,
-  SubscribeInput,
+import {
+  PubSubError,
+  type PubSubMessageAttributes,
+  type PubSubService,
+  type PubSubTag,
+  type SubscribeInput,
+  isPubSubError,
 } from "../../messaging/pubsub/index.js";
 import { documented } from "../route-schema.js";
 import { arnOf as topicArn } from "./pubsub-stream.js";
@@ -23,8 +26,11 @@ const attributeValue = strict(
   { DataType: text, StringValue: text, BinaryValue: { type: "string", description: "base64" } },
   ["DataType"],
 );
+const tagList = { type: "array", items: strict({ Key: text, Value: text }, ["Key", "Value"]) };
 const messageFields = {
   Message: text,
+  // "json" (checked by the service, so the REST API refuses as the SNS API does).
+  MessageStructure: text,
   Subject: text,
   MessageAttributes: { type: "object", additionalProperties: attributeValue },
   MessageGroupId: text,
@@ -79,7 +85,7 @@ export function registerPubSubRoutes(app: FastifyInstance, pubsub: PubSubService
         {
           Name: text,
           Attributes: { type: "object", additionalProperties: text },
-          Tags: { type: "array", items: strict({ Key: text, Value: text }, ["Key", "Value"]) },
+          Tags: tagList,
         },
         ["Name"],
       ),
@@ -128,6 +134,47 @@ export function registerPubSubRoutes(app: FastifyInstance, pubsub: PubSubService
     documented(tags, "Delete a topic and its subscriptions", { params: topicParams }),
     async (request: Req<{ topic: string }>, reply) => {
       await pubsub.deleteTopic({ TopicArn: await arnOf(request.params.topic) });
+      return reply.status(204).send();
+    },
+  );
+  // Tagging calls answer ResourceNotFound for a missing topic, as SNS's do.
+  const taggedArnOf = (name: string): Promise<string> =>
+    arnOf(name).catch((error: unknown) => {
+      if (isPubSubError(error, "NotFound"))
+        throw new PubSubError("ResourceNotFound", error.message, "topic");
+      throw error;
+    });
+  app.get(
+    "/pubsub/topics/:topic/tags",
+    documented(tags, "A topic's tags", { params: topicParams }),
+    async (request: Req<{ topic: string }>) =>
+      pubsub.listTagsForResource({ ResourceArn: await taggedArnOf(request.params.topic) }),
+  );
+  app.post(
+    "/pubsub/topics/:topic/tags",
+    documented(tags, "Add or overwrite tags of a topic (at most 50 in all)", {
+      params: topicParams,
+      body: strict({ Tags: tagList }, ["Tags"]),
+    }),
+    async (request: Req<{ topic: string }, { Tags: PubSubTag[] }>, reply) => {
+      await pubsub.tagResource({
+        ResourceArn: await taggedArnOf(request.params.topic),
+        Tags: request.body.Tags,
+      });
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    "/pubsub/topics/:topic/tags/remove",
+    documented(tags, "Remove tags of a topic by key", {
+      params: topicParams,
+      body: strict({ TagKeys: { type: "array", items: text } }, ["TagKeys"]),
+    }),
+    async (request: Req<{ topic: string }, { TagKeys: string[] }>, reply) => {
+      await pubsub.untagResource({
+        ResourceArn: await taggedArnOf(request.params.topic),
+        TagKeys: request.body.TagKeys,
+      });
       return reply.status(204).send();
     },
   );

@@ -4,6 +4,7 @@ import { AwsError, commonAwsError, fieldOf } from "../aws/aws-error.js";
 /** The HTTP status SNS answers each error with; names not listed are 400. */
 const STATUS: Partial<Record<PubSubErrorName, number>> = {
   NotFound: 404,
+  ResourceNotFound: 404,
   AuthorizationError: 403,
   FilterPolicyLimitExceeded: 403,
   SubscriptionLimitExceeded: 403,

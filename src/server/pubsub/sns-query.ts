@@ -26,14 +26,25 @@ const OPERATIONS: Record<string, Operation> = {
       defined({
         Name: p.string("Name"),
         Attributes: mapOrUndefined(p, "Attributes.entry", "key", "value"),
-        Tags: p.has("Tags.member")
-          ? p.structures("Tags.member").map((t) => ({
-              Key: t.string("Key") ?? "",
-              Value: t.string("Value") ?? "",
-            }))
-          : undefined,
+        Tags: p.has("Tags.member") ? decodeTags(p) : undefined,
       }) as any,
     ),
+  // SNS answers the tagging calls with an empty <TagResourceResult/>, which boto3 requires.
+  TagResource: async (s, p) => {
+    await s.tagResource({ ResourceArn: required(p, "ResourceArn"), Tags: decodeTags(p) });
+    return {};
+  },
+  UntagResource: async (s, p) => {
+    await s.untagResource({
+      ResourceArn: required(p, "ResourceArn"),
+      TagKeys: p.list("TagKeys.member"),
+    });
+    return {};
+  },
+  ListTagsForResource: async (s, p) => {
+    const { Tags } = await s.listTagsForResource({ ResourceArn: required(p, "ResourceArn") });
+    return { Tags: { member: Tags.map((t) => ({ Key: t.Key, Value: t.Value })) } };
+  },
   DeleteTopic: async (s, p) => void (await s.deleteTopic({ TopicArn: required(p, "TopicArn") })),
   ListTopics: async (s, p) => {
     const { Topics, NextToken } = await s.listTopics(defined({ NextToken: p.string("NextToken") }));
@@ -193,15 +204,20 @@ function publishTarget(p: QueryParams): string {
   return topicArn;
 }
 
+/** `Tags.member.N.Key` / `.Value`; a missing value is the empty string, as SNS takes it. */
+function decodeTags(p: QueryParams): { Key: string; Value: string }[] {
+  return p.structures("Tags.member").map((t, i) => {
+    const key = t.string("Key");
+    if (key === undefined) throw snsInvalidParameter(`Tags.member.${i + 1}.Key`, "required");
+    return { Key: key, Value: t.string("Value") ?? "" };
+  });
+}
+
 function decodePublish(p: QueryParams, prefix: string): Omit<PublishInput, "TopicArn"> {
-  const structure = p.string("MessageStructure");
-  if (structure !== undefined)
-    throw snsInvalidParameter(
-      `${prefix}MessageStructure`,
-      "per-protocol messages (MessageStructure=json) are not supported by this server",
-    );
   return defined({
     Message: p.string("Message"),
+    // The service checks it: "json" and a JSON object with a default entry, or refused.
+    MessageStructure: p.string("MessageStructure"),
     Subject: p.string("Subject"),
     MessageAttributes: p.has("MessageAttributes.entry")
       ? decodeAttributes(p, `${prefix}MessageAttributes.entry`)

@@ -8,15 +8,20 @@ import {
   InvalidParameterException,
   ListSubscriptionsByTopicCommand,
   ListSubscriptionsCommand,
+  ListTagsForResourceCommand,
   ListTopicsCommand,
   NotFoundException,
   PublishBatchCommand,
   PublishCommand,
+  ResourceNotFoundException,
   SNSClient,
   SetSubscriptionAttributesCommand,
   SetTopicAttributesCommand,
   SubscribeCommand,
+  TagLimitExceededException,
+  TagResourceCommand,
   UnsubscribeCommand,
+  UntagResourceCommand,
 } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
@@ -387,6 +392,135 @@ describe("SNS through @aws-sdk/client-sns (AWS query protocol)", () => {
     } finally {
       await endpoint.close();
     }
+  });
+
+  it("MessageStructure json: each queue gets its sqs entry, raw and in the envelope; the rest the default", async () => {
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "per-protocol" }));
+    const raw = await queue("per-protocol-raw");
+    const wrapped = await queue("per-protocol-wrapped");
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn,
+        Protocol: "sqs",
+        Endpoint: raw.arn,
+        Attributes: { RawMessageDelivery: "true" },
+      }),
+    );
+    await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: wrapped.arn }));
+    const { MessageId } = await sns.send(
+      new PublishCommand({
+        TopicArn,
+        MessageStructure: "json",
+        Message: JSON.stringify({ default: "for anyone", sqs: "for queues", email: "unused" }),
+        Subject: "per protocol",
+      }),
+    );
+    expect((await receive(raw.url, 1)).map((m) => m.Body)).toEqual(["for queues"]);
+    const [envelope] = await receive(wrapped.url, 1);
+    expect(JSON.parse(envelope!.Body!)).toMatchObject({
+      Type: "Notification",
+      MessageId,
+      TopicArn,
+      Subject: "per protocol",
+      Message: "for queues",
+    });
+
+    const batch = await sns.send(
+      new PublishBatchCommand({
+        TopicArn,
+        PublishBatchRequestEntries: [
+          {
+            Id: "structured",
+            MessageStructure: "json",
+            Message: JSON.stringify({ default: "batch default", sqs: "batch sqs" }),
+          },
+          { Id: "no-default", MessageStructure: "json", Message: JSON.stringify({ sqs: "x" }) },
+        ],
+      }),
+    );
+    expect(batch.Successful?.map((e) => e.Id)).toEqual(["structured"]);
+    expect(batch.Failed).toMatchObject([
+      {
+        Id: "no-default",
+        Code: "InvalidParameter",
+        Message: "Invalid parameter: Message Structure - No default entry in JSON message body",
+        SenderFault: true,
+      },
+    ]);
+    expect((await receive(raw.url, 1)).map((m) => m.Body)).toEqual(["batch sqs"]);
+
+    const notJson = await sns
+      .send(new PublishCommand({ TopicArn, MessageStructure: "json", Message: "plain text" }))
+      .catch((e: unknown) => e);
+    expect(notJson).toBeInstanceOf(InvalidParameterException);
+    expect((notJson as Error).message).toBe(
+      "Invalid parameter: Message Structure - JSON message body failed to parse",
+    );
+    expect(await staysEmpty(raw.url)).toBe(true);
+  });
+
+  it("tags: CreateTopic with tags, TagResource, ListTagsForResource, UntagResource; Policy stored", async () => {
+    const { TopicArn } = await sns.send(
+      new CreateTopicCommand({ Name: "tagged", Tags: [{ Key: "team", Value: "shop" }] }),
+    );
+    const tags = async (): Promise<Record<string, string>> => {
+      const { Tags = [] } = await sns.send(
+        new ListTagsForResourceCommand({ ResourceArn: TopicArn }),
+      );
+      return Object.fromEntries(Tags.map((t): [string, string] => [t.Key!, t.Value!]));
+    };
+    expect(await tags()).toEqual({ team: "shop" });
+    await sns.send(
+      new TagResourceCommand({
+        ResourceArn: TopicArn,
+        Tags: [
+          { Key: "env", Value: "prod" },
+          { Key: "team", Value: "payments" },
+        ],
+      }),
+    );
+    expect(await tags()).toEqual({ team: "payments", env: "prod" });
+    await sns.send(new UntagResourceCommand({ ResourceArn: TopicArn, TagKeys: ["team"] }));
+    expect(await tags()).toEqual({ env: "prod" });
+
+    const tooMany = await sns
+      .send(
+        new TagResourceCommand({
+          ResourceArn: TopicArn,
+          Tags: Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: "v" })),
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(tooMany).toBeInstanceOf(TagLimitExceededException);
+    expect(await tags()).toEqual({ env: "prod" });
+    const missing = await sns
+      .send(
+        new ListTagsForResourceCommand({
+          ResourceArn: "arn:aws:sns:us-east-1:000000000000:no-such-topic",
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ResourceNotFoundException);
+    expect((missing as ResourceNotFoundException).$metadata.httpStatusCode).toBe(404);
+    const longKey = await sns
+      .send(
+        new TagResourceCommand({
+          ResourceArn: TopicArn,
+          Tags: [{ Key: "k".repeat(129), Value: "" }],
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(longKey).toBeInstanceOf(InvalidParameterException);
+
+    const policy = JSON.stringify({
+      Version: "2008-10-17",
+      Statement: [{ Effect: "Allow", Principal: "*", Action: "SNS:Publish", Resource: TopicArn }],
+    });
+    await sns.send(
+      new SetTopicAttributesCommand({ TopicArn, AttributeName: "Policy", AttributeValue: policy }),
+    );
+    const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn }));
+    expect(Attributes?.Policy).toBe(policy);
   });
 
   it("errors are SNS's: NotFound for a missing topic, InvalidParameter naming the field", async () => {

@@ -125,6 +125,52 @@ try:
 except sns.exceptions.InvalidParameterException as error:
     check("InvalidParameterException for a bad name", "Topic Name" in error.response["Error"]["Message"])
 
+# Per-protocol messages: the queues get the "sqs" entry, raw and in the envelope.
+check("batch enveloped too", len(receive_all(envelope_url, 3)) == 3)
+raw_url = sqs.create_queue(QueueName="py-structured-raw")["QueueUrl"]
+raw_arn = sqs.get_queue_attributes(QueueUrl=raw_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
+structured_id = sns.publish(
+    TopicArn=topic,
+    MessageStructure="json",
+    Message=json.dumps({"default": "for anyone", "sqs": json.dumps({"id": 20}), "email": "unused"}),
+    MessageAttributes={
+        "kind": {"DataType": "String", "StringValue": "order"},
+        "total": {"DataType": "Number", "StringValue": "100"},
+    },
+)["MessageId"]
+check("structured publish, raw: the sqs entry", [m["Body"] for m in receive_all(raw_url, 1)] == ['{"id": 20}'])
+wrapped = [json.loads(m["Body"]) for m in receive_all(envelope_url, 1)]
+check(
+    "structured publish, enveloped: Message is the sqs entry",
+    wrapped[0]["MessageId"] == structured_id and json.loads(wrapped[0]["Message"]) == {"id": 20},
+)
+try:
+    sns.publish(TopicArn=topic, MessageStructure="json", Message=json.dumps({"sqs": "x"}))
+    check("a structured message without default fails", False)
+except sns.exceptions.InvalidParameterException as error:
+    check(
+        "InvalidParameterException without a default entry",
+        "No default entry in JSON message body" in error.response["Error"]["Message"],
+    )
+
+# Tags.
+sns.tag_resource(ResourceArn=topic, Tags=[{"Key": "team", "Value": "py"}, {"Key": "env", "Value": "dev"}])
+tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=topic)["Tags"]}
+check("tags listed", tags == {"team": "py", "env": "dev"})
+sns.untag_resource(ResourceArn=topic, TagKeys=["env"])
+check("untagged", sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == [{"Key": "team", "Value": "py"}])
+try:
+    sns.tag_resource(ResourceArn=topic, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    check("51 tags fail", False)
+except sns.exceptions.TagLimitExceededException as error:
+    check("TagLimitExceededException past 50 tags", error.response["Error"]["Code"] == "TagLimitExceeded")
+try:
+    sns.list_tags_for_resource(ResourceArn="arn:aws:sns:us-east-1:000000000000:missing")
+    check("tags of a missing topic fail", False)
+except sns.exceptions.ResourceNotFoundException as error:
+    check("ResourceNotFoundException for a missing topic", error.response["ResponseMetadata"]["HTTPStatusCode"] == 404)
+
 sns.delete_topic(TopicArn=topic)
 check("deleted", {"TopicArn": topic} not in sns.list_topics()["Topics"])
 print("all checks passed", flush=True)
