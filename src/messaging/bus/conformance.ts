@@ -876,6 +876,30 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
           ).toEqual(["h"]);
         });
 
+        it("concurrent changes of one rule (targets, state, tags) all hold, before and after a reopen", async () => {
+          const first = await open();
+          const { RuleArn } = await first.bus.putRule({ Name: "r", EventPattern: '{"a":["b"]}' });
+          await Promise.all([
+            first.bus.putTargets({ Rule: "r", Targets: [{ Id: "h", Arn: lambdaArn("x") }] }),
+            first.bus.tagResource({ ResourceARN: RuleArn, Tags: [{ Key: "k", Value: "v" }] }),
+            first.bus.disableRule({ Name: "r" }),
+            first.bus.tagResource({ ResourceARN: RuleArn, Tags: [{ Key: "k2", Value: "v2" }] }),
+          ]);
+          const expectAll = async (bus: EventBusService): Promise<void> => {
+            expect((await bus.listTargetsByRule({ Rule: "r" })).Targets.map((t) => t.Id)).toEqual([
+              "h",
+            ]);
+            expect((await bus.describeRule({ Name: "r" })).State).toBe("DISABLED");
+            expect((await bus.listTagsForResource({ ResourceARN: RuleArn })).Tags).toEqual([
+              { Key: "k", Value: "v" },
+              { Key: "k2", Value: "v2" },
+            ]);
+          };
+          await expectAll(first.bus);
+          services = await reopen(first, clock);
+          await expectAll(services.bus);
+        });
+
         it("tags of buses (the default one too) and rules, and archive updates, survive a reopen", async () => {
           const first = await open();
           const { EventBusArn } = await first.bus.createEventBus({

@@ -422,8 +422,7 @@ export class EmbeddedEventBus implements EventBusService {
           ? {}
           : { tags: existing.tags }),
     };
-    await this.catalog.put(`rule:${key}`, { kind: "rule", rule: record });
-    this.installRule(record);
+    await this.saveRule(record);
     return { RuleArn: this.addresses.ruleArn(bus.name, name) };
   }
 
@@ -440,6 +439,19 @@ export class EmbeddedEventBus implements EventBusService {
         );
       throw error;
     }
+  }
+
+  /**
+   * Installs a rule's new record, then writes it to the catalog. Installed first, in the same
+   * turn its record was made from the installed one, so concurrent changes of one rule (its
+   * targets, state, tags) each build on the last and are written in that order: none is lost.
+   */
+  private async saveRule(record: RuleRecord): Promise<void> {
+    this.installRule(record);
+    await this.catalog.put(`rule:${this.ruleKey(record.bus, record.name)}`, {
+      kind: "rule",
+      rule: record,
+    });
   }
 
   /** Puts a rule's compiled form into its bus's index and (re)arms its schedule. */
@@ -594,11 +606,7 @@ export class EmbeddedEventBus implements EventBusService {
   ): Promise<void> {
     const rule = this.ruleOf(input);
     const record = { ...rule, state };
-    await this.catalog.put(`rule:${this.ruleKey(rule.bus, rule.name)}`, {
-      kind: "rule",
-      rule: record,
-    });
-    this.installRule(record);
+    await this.saveRule(record);
   }
 
   enableRule(input: { Name: string; EventBusName?: string }): Promise<void> {
@@ -647,11 +655,7 @@ export class EmbeddedEventBus implements EventBusService {
       byId.set(target.Id, target);
     });
     const record = { ...rule, targets: [...byId.values()] };
-    await this.catalog.put(`rule:${this.ruleKey(rule.bus, rule.name)}`, {
-      kind: "rule",
-      rule: record,
-    });
-    this.installRule(record);
+    await this.saveRule(record);
     return { FailedEntryCount: failed.length, FailedEntries: failed };
   }
 
@@ -666,11 +670,7 @@ export class EmbeddedEventBus implements EventBusService {
     const rule = this.ruleOf(input, "Rule");
     const ids = new Set(input.Ids);
     const record = { ...rule, targets: rule.targets.filter((t) => !ids.has(t.Id)) };
-    await this.catalog.put(`rule:${this.ruleKey(rule.bus, rule.name)}`, {
-      kind: "rule",
-      rule: record,
-    });
-    this.installRule(record);
+    await this.saveRule(record);
     return { FailedEntryCount: 0, FailedEntries: [] };
   }
 
