@@ -14,6 +14,7 @@ import {
   type ReplayState,
   type Rule,
   type StartReplayInput,
+  type Tag,
   type Target,
 } from "../messaging/bus/index.js";
 import type { HttpTransport, RemoteError } from "./http-transport.js";
@@ -92,7 +93,7 @@ export class RemoteEventBus implements EventBusService {
     this.handlers = new RemoteHandlers(http, "/bus/handlers");
   }
 
-  createEventBus(input: { Name: string }): Promise<{ EventBusArn: string }> {
+  createEventBus(input: { Name: string; Tags?: readonly Tag[] }): Promise<{ EventBusArn: string }> {
     return this.call("CreateEventBus", input);
   }
 
@@ -175,6 +176,15 @@ export class RemoteEventBus implements EventBusService {
     return this.call("CreateArchive", input);
   }
 
+  updateArchive(input: {
+    ArchiveName: string;
+    EventPattern?: string;
+    RetentionDays?: number;
+    Description?: string;
+  }): Promise<{ ArchiveArn: string; State: ArchiveState; CreationTime: Date }> {
+    return this.call("UpdateArchive", input);
+  }
+
   describeArchive(input: { ArchiveName: string }): Promise<Archive> {
     return this.call("DescribeArchive", input);
   }
@@ -203,6 +213,18 @@ export class RemoteEventBus implements EventBusService {
 
   cancelReplay(input: { ReplayName: string }): Promise<{ ReplayArn: string; State: ReplayState }> {
     return this.call("CancelReplay", input);
+  }
+
+  async tagResource(input: { ResourceARN: string; Tags: readonly Tag[] }): Promise<void> {
+    await this.call("TagResource", input);
+  }
+
+  async untagResource(input: { ResourceARN: string; TagKeys: readonly string[] }): Promise<void> {
+    await this.call("UntagResource", input);
+  }
+
+  listTagsForResource(input: { ResourceARN: string }): Promise<{ Tags: Tag[] }> {
+    return this.call("ListTagsForResource", input);
   }
 
   registerHandler(name: string, handler: BusHandler): void {

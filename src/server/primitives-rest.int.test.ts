@@ -182,6 +182,52 @@ describe("pub/sub and the bus over REST", () => {
   });
 });
 
+describe("event bus tags and archive updates over REST", () => {
+  it("tags a bus and a rule by path, updates an archive, and answers 400 and 404 as the service does", async () => {
+    expect(
+      (await call("POST", "/buses", { Name: "tagged", Tags: [{ Key: "a", Value: "1" }] })).status,
+    ).toBe(201);
+    await call("PUT", "/buses/tagged/rules/r", {
+      EventPattern: '{"source":["x"]}',
+      Tags: [{ Key: "env", Value: "test" }],
+    });
+    expect(
+      (await call("POST", "/buses/tagged/tags", { Tags: [{ Key: "b", Value: "2" }] })).status,
+    ).toBe(204);
+    expect((await call("GET", "/buses/tagged/tags")).json.Tags).toEqual([
+      { Key: "a", Value: "1" },
+      { Key: "b", Value: "2" },
+    ]);
+    expect((await call("DELETE", "/buses/tagged/rules/r/tags", { TagKeys: ["env"] })).status).toBe(
+      204,
+    );
+    expect((await call("GET", "/buses/tagged/rules/r/tags")).json.Tags).toEqual([]);
+    const tooLong = await call("POST", "/buses/default/tags", {
+      Tags: [{ Key: "k".repeat(129), Value: "" }],
+    });
+    expect(tooLong.status).toBe(400);
+    expect(JSON.stringify(tooLong.json)).toContain("Tags[0].Key");
+    expect((await call("GET", "/buses/missing/tags")).status).toBe(404);
+    expect((await call("GET", "/buses/tagged/rules/missing/tags")).status).toBe(404);
+
+    await call("POST", "/archives", {
+      ArchiveName: "tagged-archive",
+      EventSourceArn: "arn:aws:events:us-east-1:000000000000:event-bus/tagged",
+    });
+    const updated = await call("PATCH", "/archives/tagged-archive", {
+      Description: "kept",
+      RetentionDays: 5,
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.json.State).toBe("ENABLED");
+    expect((await call("GET", "/archives/tagged-archive")).json).toMatchObject({
+      Description: "kept",
+      RetentionDays: 5,
+    });
+    expect((await call("PATCH", "/archives/missing", { Description: "x" })).status).toBe(404);
+  });
+});
+
 describe("/openapi.json", () => {
   it("documents the routes of every primitive", async () => {
     const doc = (await call("GET", "/openapi.json")).json;

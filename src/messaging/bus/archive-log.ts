@@ -12,16 +12,23 @@ export interface ArchiveRecord {
   readonly createdMs: number;
 }
 
+const SEGMENT_BYTES = 8 * 1024 * 1024;
+
+/** The log settings an archive's retention changes (the others as the engine's defaults). */
+function retentionOptions(retentionDays: number): { segmentBytes: number; retentionMs?: number } {
+  return {
+    segmentBytes: SEGMENT_BYTES,
+    ...(retentionDays > 0 ? { retentionMs: retentionDays * 86_400_000 } : {}),
+  };
+}
+
 /**
  * The events one archive keeps: an engine log whose record timestamps are the events'
  * ingestion times, so a replay finds its time range by the log's time index; retention drops
  * whole segments older than RetentionDays (0 keeps them forever).
  */
 export class ArchiveLog {
-  private constructor(
-    readonly record: ArchiveRecord,
-    readonly log: Log,
-  ) {}
+  private constructor(readonly log: Log) {}
 
   static async open(
     dir: string,
@@ -32,13 +39,18 @@ export class ArchiveLog {
     const log = await openLog(dir, {
       fsync: { intervalMs: 50 },
       clock,
-      segmentBytes: 8 * 1024 * 1024,
-      ...(record.retentionDays > 0 ? { retentionMs: record.retentionDays * 86_400_000 } : {}),
+      ...retentionOptions(record.retentionDays),
       maintenanceIntervalMs: 3_600_000,
       name: `archive-${record.name}`,
       ...(fs === undefined ? {} : { fs }),
     });
-    return new ArchiveLog(record, log);
+    return new ArchiveLog(log);
+  }
+
+  /** Keeps events for `retentionDays` from now on (0: forever); a shorter time drops old ones now. */
+  async setRetentionDays(retentionDays: number): Promise<void> {
+    this.log.reconfigure(retentionOptions(retentionDays));
+    await this.log.enforceRetention();
   }
 
   get eventCount(): number {

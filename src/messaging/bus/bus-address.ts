@@ -78,6 +78,14 @@ export class BusAddresses {
     return nameOrArn;
   }
 
+  /** The bus name in a bus ARN, or undefined (a plain name is not an ARN). */
+  busFromArn(arn: unknown): string | undefined {
+    const prefix = `${this.base()}:event-bus/`;
+    return typeof arn === "string" && arn.startsWith(prefix) && arn.length > prefix.length
+      ? arn.slice(prefix.length)
+      : undefined;
+  }
+
   /** The bus and rule names in a rule ARN, or undefined. */
   ruleFromArn(arn: unknown): { bus: string; rule: string } | undefined {
     const prefix = `${this.base()}:rule/`;

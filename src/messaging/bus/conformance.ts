@@ -11,7 +11,12 @@ import type { SluiceError } from "../../errors/index.js";
 import { VirtualClock } from "../../time/virtual-clock.js";
 import type { PubSubService } from "../pubsub/pubsub-service.js";
 import type { Message, QueueService } from "../queues/index.js";
-import type { EventBusService, PutEventsRequestEntry, ReplayState } from "./event-bus-service.js";
+import type {
+  EventBusService,
+  PutEventsRequestEntry,
+  ReplayState,
+  Tag,
+} from "./event-bus-service.js";
 
 /** An event bus and the queue and pub/sub services its targets deliver to. */
 export interface BusUnderTest {
@@ -540,6 +545,88 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
         expect(described.EventLastReplayedTime?.getTime()).toBe(t0 + 3 * 60_000);
       });
 
+      it("updateArchive changes the pattern, description and retention it is given and keeps the rest", async () => {
+        const { bus } = await open();
+        const { ArchiveArn } = await bus.createArchive({
+          ArchiveName: "a",
+          EventSourceArn: busArn("default"),
+          EventPattern: '{"source":["first"]}',
+          RetentionDays: 7,
+          Description: "first events",
+        });
+        const count = async (): Promise<number> =>
+          (await bus.describeArchive({ ArchiveName: "a" })).EventCount;
+        const event = (source: string): PutEventsRequestEntry => ({
+          Source: source,
+          DetailType: "T",
+          Detail: "{}",
+        });
+        await bus.putEvents({ Entries: [event("first"), event("second")] });
+        await until(async () => (await count()) === 1);
+
+        const updated = await bus.updateArchive({
+          ArchiveName: "a",
+          EventPattern: '{"source":["second"]}',
+          RetentionDays: 30,
+        });
+        expect(updated).toMatchObject({ ArchiveArn, State: "ENABLED" });
+        expect(updated.CreationTime.getTime()).toBe(clock.now());
+        expect(await bus.describeArchive({ ArchiveName: "a" })).toMatchObject({
+          EventPattern: '{"source":["second"]}',
+          RetentionDays: 30,
+          Description: "first events",
+        });
+        await bus.putEvents({ Entries: [event("first"), event("second")] });
+        await until(async () => (await count()) === 2);
+        await clock.advance(2_000);
+        expect(await count()).toBe(2);
+        await bus.updateArchive({
+          ArchiveName: "a",
+          Description: "second events",
+          RetentionDays: 0,
+        });
+        expect(await bus.describeArchive({ ArchiveName: "a" })).toMatchObject({
+          EventPattern: '{"source":["second"]}',
+          RetentionDays: 0,
+          Description: "second events",
+        });
+
+        const refused = async (input: Record<string, unknown>): Promise<unknown[]> => {
+          const error = await rejection(bus.updateArchive({ ArchiveName: "a", ...input }));
+          return [error.ebError, error.field];
+        };
+        expect(await refused({ RetentionDays: -1 })).toEqual([
+          "ValidationException",
+          "RetentionDays",
+        ]);
+        expect(await refused({ RetentionDays: 1.5 })).toEqual([
+          "ValidationException",
+          "RetentionDays",
+        ]);
+        expect(await refused({ Description: "d".repeat(513) })).toEqual([
+          "ValidationException",
+          "Description",
+        ]);
+        expect(await refused({ EventPattern: '{"source":"not a list"}' })).toEqual([
+          "InvalidEventPatternException",
+          "EventPattern.source",
+        ]);
+        expect(await refused({ ArchiveName: "missing" })).toEqual([
+          "ResourceNotFoundException",
+          "ArchiveName",
+        ]);
+        // Refused updates changed nothing; CreateArchive checks the same way.
+        expect((await bus.describeArchive({ ArchiveName: "a" })).Description).toBe("second events");
+        const created = await rejection(
+          bus.createArchive({
+            ArchiveName: "b",
+            EventSourceArn: busArn("default"),
+            Description: "d".repeat(513),
+          }),
+        );
+        expect([created.ebError, created.field]).toEqual(["ValidationException", "Description"]);
+      });
+
       it("replay states, cancel, and bad requests", async () => {
         const { bus } = await open();
         await bus.createArchive({ ArchiveName: "a", EventSourceArn: busArn("default") });
@@ -612,6 +699,131 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
       });
     });
 
+    describe("tags", () => {
+      const tag = (Key: string, Value = ""): Tag => ({ Key, Value });
+
+      it("buses and rules take tags at creation; tagResource adds and replaces, untagResource removes, by ARN", async () => {
+        const { bus } = await open();
+        const tagsOf = async (ResourceARN: string): Promise<Tag[]> =>
+          (await bus.listTagsForResource({ ResourceARN })).Tags;
+        const { EventBusArn } = await bus.createEventBus({
+          Name: "orders",
+          Tags: [tag("team", "shop")],
+        });
+        expect(await tagsOf(EventBusArn)).toEqual([tag("team", "shop")]);
+        const { RuleArn } = await bus.putRule({
+          Name: "big",
+          EventBusName: "orders",
+          EventPattern: '{"source":["a"]}',
+          Tags: [tag("env", "test")],
+        });
+        await bus.tagResource({
+          ResourceARN: RuleArn,
+          Tags: [tag("env", "prod"), tag("owner")],
+        });
+        expect(await tagsOf(RuleArn)).toEqual([tag("env", "prod"), tag("owner")]);
+        // PutRule on an existing rule keeps its tags and ignores the ones it is given.
+        await bus.putRule({
+          Name: "big",
+          EventBusName: "orders",
+          EventPattern: '{"source":["b"]}',
+          Tags: [tag("ignored")],
+        });
+        await bus.disableRule({ Name: "big", EventBusName: "orders" });
+        await bus.putTargets({
+          Rule: "big",
+          EventBusName: "orders",
+          Targets: [{ Id: "q", Arn: queueArn("nowhere") }],
+        });
+        expect(await tagsOf(RuleArn)).toEqual([tag("env", "prod"), tag("owner")]);
+        await bus.untagResource({ ResourceARN: RuleArn, TagKeys: ["env", "absent"] });
+        expect(await tagsOf(RuleArn)).toEqual([tag("owner")]);
+        expect(await tagsOf(EventBusArn)).toEqual([tag("team", "shop")]);
+
+        expect(await tagsOf(busArn("default"))).toEqual([]);
+        await bus.tagResource({ ResourceARN: busArn("default"), Tags: [tag("k", "v")] });
+        expect(await tagsOf(busArn("default"))).toEqual([tag("k", "v")]);
+
+        // A rule deleted and created again under its name starts without tags.
+        await bus.deleteRule({ Name: "big", EventBusName: "orders", Force: true });
+        expect((await rejection(tagsOf(RuleArn))).ebError).toBe("ResourceNotFoundException");
+        await bus.putRule({ Name: "big", EventBusName: "orders", EventPattern: '{"a":["b"]}' });
+        expect(await tagsOf(RuleArn)).toEqual([]);
+        await bus.deleteRule({ Name: "big", EventBusName: "orders" });
+        await bus.deleteEventBus({ Name: "orders" });
+        await bus.createEventBus({ Name: "orders" });
+        expect(await tagsOf(EventBusArn)).toEqual([]);
+      });
+
+      it("at most 50 tags, keys of 1-128 and values of 0-256 characters; unknown ARNs are not found", async () => {
+        const { bus } = await open();
+        const { RuleArn } = await bus.putRule({ Name: "r", EventPattern: '{"a":["b"]}' });
+        const fifty = Array.from({ length: 50 }, (_, i) => tag(`k${i}`, "v"));
+        await bus.tagResource({ ResourceARN: RuleArn, Tags: fifty });
+        // Replacing values at the limit is not adding tags.
+        await bus.tagResource({ ResourceARN: RuleArn, Tags: [tag("k0", "w")] });
+        const over = await rejection(
+          bus.tagResource({ ResourceARN: RuleArn, Tags: [tag("k50", "v")] }),
+        );
+        expect([over.ebError, over.field]).toEqual(["ValidationException", "Tags"]);
+        expect((await bus.listTagsForResource({ ResourceARN: RuleArn })).Tags).toHaveLength(50);
+        await bus.untagResource({ ResourceARN: RuleArn, TagKeys: fifty.map((t) => t.Key) });
+
+        await bus.tagResource({
+          ResourceARN: RuleArn,
+          Tags: [tag("k".repeat(128), "v".repeat(256))],
+        });
+        const refused = async (Tags: Tag[]): Promise<unknown[]> => {
+          const error = await rejection(bus.tagResource({ ResourceARN: RuleArn, Tags }));
+          return [error.ebError, error.field];
+        };
+        expect(await refused([tag("")])).toEqual(["ValidationException", "Tags[0].Key"]);
+        expect(await refused([tag("ok"), tag("k".repeat(129))])).toEqual([
+          "ValidationException",
+          "Tags[1].Key",
+        ]);
+        expect(await refused([tag("ok", "v".repeat(257))])).toEqual([
+          "ValidationException",
+          "Tags[0].Value",
+        ]);
+        expect(await refused([{ Key: "ok" } as Tag])).toEqual([
+          "ValidationException",
+          "Tags[0].Value",
+        ]);
+        const badKeys = await rejection(
+          bus.untagResource({ ResourceARN: RuleArn, TagKeys: "k" as unknown as string[] }),
+        );
+        expect([badKeys.ebError, badKeys.field]).toEqual(["ValidationException", "TagKeys"]);
+        const created = await rejection(
+          bus.createEventBus({ Name: "tagged", Tags: [tag("k".repeat(129))] }),
+        );
+        expect(created.field).toBe("Tags[0].Key");
+        expect((await bus.listEventBuses()).EventBuses.map((b) => b.Name)).toEqual(["default"]);
+        const over51 = Array.from({ length: 51 }, (_, i) => tag(`k${i}`));
+        expect(
+          (await rejection(bus.putRule({ Name: "r2", EventPattern: '{"a":["b"]}', Tags: over51 })))
+            .field,
+        ).toBe("Tags");
+
+        for (const ResourceARN of [
+          busArn("missing"),
+          `arn:aws:events:us-east-1:${ACCOUNT}:rule/missing`,
+          `arn:aws:events:us-east-1:${ACCOUNT}:rule/missing-bus/r`,
+          `arn:aws:events:us-east-1:${ACCOUNT}:archive/a`,
+          queueArn("q"),
+        ]) {
+          const error = await rejection(bus.listTagsForResource({ ResourceARN }));
+          expect([ResourceARN, error.ebError, error.field]).toEqual([
+            ResourceARN,
+            "ResourceNotFoundException",
+            "ResourceARN",
+          ]);
+        }
+        const empty = await rejection(bus.tagResource({ ResourceARN: "", Tags: [tag("k")] }));
+        expect([empty.ebError, empty.field]).toEqual(["ValidationException", "ResourceARN"]);
+      });
+    });
+
     describe("scheduled rules", () => {
       it("rate(5 minutes) sends a Scheduled Event to the rule's targets on the clock's beat", async () => {
         const { bus } = await open();
@@ -662,6 +874,75 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
           expect(
             (await services.bus.listTargetsByRule({ Rule: "r" })).Targets.map((t) => t.Id),
           ).toEqual(["h"]);
+        });
+
+        it("concurrent changes of one rule (targets, state, tags) all hold, before and after a reopen", async () => {
+          const first = await open();
+          const { RuleArn } = await first.bus.putRule({ Name: "r", EventPattern: '{"a":["b"]}' });
+          await Promise.all([
+            first.bus.putTargets({ Rule: "r", Targets: [{ Id: "h", Arn: lambdaArn("x") }] }),
+            first.bus.tagResource({ ResourceARN: RuleArn, Tags: [{ Key: "k", Value: "v" }] }),
+            first.bus.disableRule({ Name: "r" }),
+            first.bus.tagResource({ ResourceARN: RuleArn, Tags: [{ Key: "k2", Value: "v2" }] }),
+          ]);
+          const expectAll = async (bus: EventBusService): Promise<void> => {
+            expect((await bus.listTargetsByRule({ Rule: "r" })).Targets.map((t) => t.Id)).toEqual([
+              "h",
+            ]);
+            expect((await bus.describeRule({ Name: "r" })).State).toBe("DISABLED");
+            expect((await bus.listTagsForResource({ ResourceARN: RuleArn })).Tags).toEqual([
+              { Key: "k", Value: "v" },
+              { Key: "k2", Value: "v2" },
+            ]);
+          };
+          await expectAll(first.bus);
+          services = await reopen(first, clock);
+          await expectAll(services.bus);
+        });
+
+        it("tags of buses (the default one too) and rules, and archive updates, survive a reopen", async () => {
+          const first = await open();
+          const { EventBusArn } = await first.bus.createEventBus({
+            Name: "b",
+            Tags: [{ Key: "team", Value: "shop" }],
+          });
+          const { RuleArn } = await first.bus.putRule({
+            Name: "r",
+            EventBusName: "b",
+            EventPattern: '{"source":["a"]}',
+            Tags: [{ Key: "env", Value: "test" }],
+          });
+          await first.bus.tagResource({
+            ResourceARN: RuleArn,
+            Tags: [{ Key: "owner", Value: "" }],
+          });
+          await first.bus.untagResource({ ResourceARN: RuleArn, TagKeys: ["env"] });
+          await first.bus.tagResource({
+            ResourceARN: busArn("default"),
+            Tags: [{ Key: "k", Value: "v" }],
+          });
+          await first.bus.createArchive({ ArchiveName: "a", EventSourceArn: EventBusArn });
+          await first.bus.updateArchive({
+            ArchiveName: "a",
+            EventPattern: '{"source":["a"]}',
+            RetentionDays: 3,
+            Description: "d",
+          });
+          services = await reopen(first, clock);
+          const { bus } = services;
+          const tagsOf = async (ResourceARN: string): Promise<Tag[]> =>
+            (await bus.listTagsForResource({ ResourceARN })).Tags;
+          expect(await tagsOf(EventBusArn)).toEqual([{ Key: "team", Value: "shop" }]);
+          expect(await tagsOf(RuleArn)).toEqual([{ Key: "owner", Value: "" }]);
+          expect(await tagsOf(busArn("default"))).toEqual([{ Key: "k", Value: "v" }]);
+          expect(await bus.describeArchive({ ArchiveName: "a" })).toMatchObject({
+            EventPattern: '{"source":["a"]}',
+            RetentionDays: 3,
+            Description: "d",
+          });
+          expect((await bus.describeRule({ Name: "r", EventBusName: "b" })).EventPattern).toBe(
+            '{"source":["a"]}',
+          );
         });
       });
     }

@@ -41,9 +41,11 @@ import type {
   Rule,
   RuleState,
   StartReplayInput,
+  Tag,
   Target,
 } from "./event-bus-service.js";
 import { compileTargetInput } from "./input-transformer.js";
+import { checkTagKeys, checkTags, withTags, withoutTags } from "./resource-tags.js";
 import { DeletesInProgress } from "../deletes-in-progress.js";
 import { PatternError, parseEventPattern, testEventPattern } from "./patterns/index.js";
 import { type Schedule, parseSchedule } from "./schedule-expression.js";
@@ -73,6 +75,7 @@ interface RuleRecord {
   readonly state: RuleState;
   readonly description?: string;
   readonly targets: readonly Target[];
+  readonly tags?: readonly Tag[];
 }
 
 interface ReplayRecord {
@@ -93,8 +96,15 @@ interface ReplayRecord {
   readonly description?: string;
 }
 
+/** A custom bus, or the default bus once it has tags. */
+interface BusEntry {
+  readonly kind: "bus";
+  readonly name: string;
+  readonly tags?: readonly Tag[];
+}
+
 type CatalogEntry =
-  | { readonly kind: "bus"; readonly name: string }
+  | BusEntry
   | { readonly kind: "rule"; readonly rule: RuleRecord }
   | { readonly kind: "archive"; readonly archive: ArchiveRecord }
   | { readonly kind: "replay"; readonly replay: ReplayRecord };
@@ -109,6 +119,8 @@ const isOffset = (v: unknown): v is number => Number.isSafeInteger(v);
 export const MAX_RULES_PER_BUS = 300;
 export const MAX_TARGETS_PER_RULE = 5;
 const TARGET_ID = /^[.\-_A-Za-z0-9]{1,64}$/;
+const MAX_ARCHIVE_DESCRIPTION = 512;
+const MAX_RESOURCE_ARN = 1600;
 const FINAL_REPLAY_STATES: ReadonlySet<ReplayState> = new Set(["COMPLETED", "CANCELLED", "FAILED"]);
 
 function settled<T>(call: () => T): Promise<T> {
@@ -283,9 +295,13 @@ export class EmbeddedEventBus implements EventBusService {
     return bus;
   }
 
-  async createEventBus(input: { Name: string }): Promise<{ EventBusArn: string }> {
+  async createEventBus(input: {
+    Name: string;
+    Tags?: readonly Tag[];
+  }): Promise<{ EventBusArn: string }> {
     this.ensureOpen();
     const name = checkBusName(input?.Name);
+    const tags = input.Tags === undefined ? undefined : withTags([], checkTags(input.Tags));
     await this.deleting.finished(name);
     if (name === "default" || this.buses.has(name))
       throw new BusError(
@@ -294,7 +310,11 @@ export class EmbeddedEventBus implements EventBusService {
         "Name",
       );
     const bus = await this.openBus(name);
-    await this.catalog.put(`bus:${name}`, { kind: "bus", name });
+    await this.catalog.put(`bus:${name}`, {
+      kind: "bus",
+      name,
+      ...(tags === undefined || tags.length === 0 ? {} : { tags }),
+    });
     bus.start();
     return { EventBusArn: this.addresses.busArn(name) };
   }
@@ -371,6 +391,7 @@ export class EmbeddedEventBus implements EventBusService {
     const state = input.State ?? "ENABLED";
     if (state !== "ENABLED" && state !== "DISABLED")
       throw invalidField("State", "ENABLED or DISABLED");
+    const tags = input.Tags === undefined ? undefined : withTags([], checkTags(input.Tags));
     const key = this.ruleKey(bus.name, name);
     const existing = this.ruleRecords.get(key);
     if (
@@ -392,9 +413,16 @@ export class EmbeddedEventBus implements EventBusService {
       state,
       ...(input.Description === undefined ? {} : { description: input.Description }),
       targets: existing?.targets ?? [],
+      // A rule keeps its tags when put again; tags given then are ignored, as in EventBridge.
+      ...(existing === undefined
+        ? tags === undefined || tags.length === 0
+          ? {}
+          : { tags }
+        : existing.tags === undefined
+          ? {}
+          : { tags: existing.tags }),
     };
-    await this.catalog.put(`rule:${key}`, { kind: "rule", rule: record });
-    this.installRule(record);
+    await this.saveRule(record);
     return { RuleArn: this.addresses.ruleArn(bus.name, name) };
   }
 
@@ -411,6 +439,19 @@ export class EmbeddedEventBus implements EventBusService {
         );
       throw error;
     }
+  }
+
+  /**
+   * Installs a rule's new record, then writes it to the catalog. Installed first, in the same
+   * turn its record was made from the installed one, so concurrent changes of one rule (its
+   * targets, state, tags) each build on the last and are written in that order: none is lost.
+   */
+  private async saveRule(record: RuleRecord): Promise<void> {
+    this.installRule(record);
+    await this.catalog.put(`rule:${this.ruleKey(record.bus, record.name)}`, {
+      kind: "rule",
+      rule: record,
+    });
   }
 
   /** Puts a rule's compiled form into its bus's index and (re)arms its schedule. */
@@ -565,11 +606,7 @@ export class EmbeddedEventBus implements EventBusService {
   ): Promise<void> {
     const rule = this.ruleOf(input);
     const record = { ...rule, state };
-    await this.catalog.put(`rule:${this.ruleKey(rule.bus, rule.name)}`, {
-      kind: "rule",
-      rule: record,
-    });
-    this.installRule(record);
+    await this.saveRule(record);
   }
 
   enableRule(input: { Name: string; EventBusName?: string }): Promise<void> {
@@ -618,11 +655,7 @@ export class EmbeddedEventBus implements EventBusService {
       byId.set(target.Id, target);
     });
     const record = { ...rule, targets: [...byId.values()] };
-    await this.catalog.put(`rule:${this.ruleKey(rule.bus, rule.name)}`, {
-      kind: "rule",
-      rule: record,
-    });
-    this.installRule(record);
+    await this.saveRule(record);
     return { FailedEntryCount: failed.length, FailedEntries: failed };
   }
 
@@ -637,11 +670,7 @@ export class EmbeddedEventBus implements EventBusService {
     const rule = this.ruleOf(input, "Rule");
     const ids = new Set(input.Ids);
     const record = { ...rule, targets: rule.targets.filter((t) => !ids.has(t.Id)) };
-    await this.catalog.put(`rule:${this.ruleKey(rule.bus, rule.name)}`, {
-      kind: "rule",
-      rule: record,
-    });
-    this.installRule(record);
+    await this.saveRule(record);
     return { FailedEntryCount: 0, FailedEntries: [] };
   }
 
@@ -736,10 +765,8 @@ export class EmbeddedEventBus implements EventBusService {
         "ArchiveName",
       );
     const bus = this.busOf(input.EventSourceArn, "EventSourceArn");
-    if (input.EventPattern !== undefined) this.parsePattern(input.EventPattern, "EventPattern");
+    this.checkArchiveSettings(input);
     const retentionDays = input.RetentionDays ?? 0;
-    if (!Number.isInteger(retentionDays) || retentionDays < 0)
-      throw invalidField("RetentionDays", "an integer >= 0 (0 keeps events forever)");
     const record: ArchiveRecord = {
       name,
       uid: randomBytes(8).toString("hex"),
@@ -754,6 +781,55 @@ export class EmbeddedEventBus implements EventBusService {
     return { ArchiveArn: this.addresses.archiveArn(name), State: "ENABLED" };
   }
 
+  /** The settings CreateArchive and UpdateArchive share, checked the same way for both. */
+  private checkArchiveSettings(input: {
+    EventPattern?: unknown;
+    RetentionDays?: unknown;
+    Description?: unknown;
+  }): void {
+    if (input.EventPattern !== undefined) this.parsePattern(input.EventPattern, "EventPattern");
+    const days = input.RetentionDays;
+    if (days !== undefined && (!Number.isInteger(days) || (days as number) < 0))
+      throw invalidField("RetentionDays", "an integer >= 0 (0 keeps events forever)");
+    const description = input.Description;
+    if (
+      description !== undefined &&
+      (typeof description !== "string" || description.length > MAX_ARCHIVE_DESCRIPTION)
+    )
+      throw invalidField("Description", `text of at most ${MAX_ARCHIVE_DESCRIPTION} characters`);
+  }
+
+  async updateArchive(input: {
+    ArchiveName: string;
+    EventPattern?: string;
+    RetentionDays?: number;
+    Description?: string;
+  }): Promise<{ ArchiveArn: string; State: ArchiveState; CreationTime: Date }> {
+    this.ensureOpen();
+    const record = this.archiveRecords.get(input?.ArchiveName);
+    if (record === undefined) throw notFound(`Archive ${input?.ArchiveName}`, "ArchiveName");
+    this.checkArchiveSettings(input);
+    const updated: ArchiveRecord = {
+      ...record,
+      ...(input.EventPattern === undefined ? {} : { eventPattern: input.EventPattern }),
+      ...(input.RetentionDays === undefined ? {} : { retentionDays: input.RetentionDays }),
+      ...(input.Description === undefined ? {} : { description: input.Description }),
+    };
+    await this.catalog.put(`archive:${record.name}`, { kind: "archive", archive: updated });
+    this.archiveRecords.set(record.name, updated);
+    const bus = this.buses.get(record.bus);
+    if (input.EventPattern !== undefined)
+      bus?.setArchivePattern(record.name, parseEventPattern(input.EventPattern));
+    if (input.RetentionDays !== undefined)
+      await bus?.archives.get(record.name)?.setRetentionDays(input.RetentionDays);
+    // EventBridge answers with the time of the update in CreationTime.
+    return {
+      ArchiveArn: this.addresses.archiveArn(record.name),
+      State: "ENABLED",
+      CreationTime: new Date(this.clock.now()),
+    };
+  }
+
   private archiveView(record: ArchiveRecord): Archive {
     const log = this.buses.get(record.bus)?.archives.get(record.name);
     return {
@@ -762,6 +838,7 @@ export class EmbeddedEventBus implements EventBusService {
       EventSourceArn: this.addresses.busArn(record.bus),
       ...(record.eventPattern === undefined ? {} : { EventPattern: record.eventPattern }),
       RetentionDays: record.retentionDays,
+      ...(record.description === undefined ? {} : { Description: record.description }),
       State: "ENABLED",
       EventCount: log?.eventCount ?? 0,
       CreationTime: new Date(record.createdMs),
@@ -995,6 +1072,82 @@ export class EmbeddedEventBus implements EventBusService {
     await this.saveReplay({ ...record, state: "CANCELLING" });
     if (!this.replayRuns.has(record.name)) this.runReplay(record.name);
     return { ReplayArn: this.addresses.replayArn(record.name), State: "CANCELLING" };
+  }
+
+  // ---------------------------------------------------------------- tags
+
+  /** The bus or rule an ARN names (a bus or rule ARN of this region and account). */
+  private taggable(
+    arn: unknown,
+  ): { kind: "bus"; name: string } | { kind: "rule"; key: string; rule: RuleRecord } {
+    this.ensureOpen();
+    if (typeof arn !== "string" || arn.length === 0 || arn.length > MAX_RESOURCE_ARN)
+      throw invalidField(
+        "ResourceARN",
+        `expected the ARN of an event bus or rule (1-${MAX_RESOURCE_ARN} characters), got ${JSON.stringify(arn) ?? typeof arn}`,
+      );
+    const busName = this.addresses.busFromArn(arn);
+    if (busName !== undefined) {
+      if (!this.buses.has(busName)) throw notFound(`Event bus ${busName}`, "ResourceARN");
+      return { kind: "bus", name: busName };
+    }
+    const ruleName = this.addresses.ruleFromArn(arn);
+    if (ruleName !== undefined) {
+      const key = this.ruleKey(ruleName.bus, ruleName.rule);
+      const rule = this.ruleRecords.get(key);
+      if (rule === undefined)
+        throw notFound(`Rule ${ruleName.rule} on EventBus ${ruleName.bus}`, "ResourceARN");
+      return { kind: "rule", key, rule };
+    }
+    throw notFound(`Resource ${arn}`, "ResourceARN");
+  }
+
+  private busTags(name: string): readonly Tag[] {
+    const entry = this.catalog.get(`bus:${name}`);
+    return entry?.kind === "bus" ? (entry.tags ?? []) : [];
+  }
+
+  /** Stores a bus's or rule's new tags with the rest of its configuration, in the catalog. */
+  private async retag(
+    arn: unknown,
+    change: (current: readonly Tag[]) => readonly Tag[],
+  ): Promise<void> {
+    const resource = this.taggable(arn);
+    if (resource.kind === "bus") {
+      const tags = change(this.busTags(resource.name));
+      await this.catalog.put(`bus:${resource.name}`, {
+        kind: "bus",
+        name: resource.name,
+        ...(tags.length === 0 ? {} : { tags }),
+      });
+      return;
+    }
+    const { tags: current = [], ...rest } = resource.rule;
+    const tags = change(current);
+    const record: RuleRecord = { ...rest, ...(tags.length === 0 ? {} : { tags }) };
+    // Tags do not change routing: the compiled rule stays as it is.
+    this.ruleRecords.set(resource.key, record);
+    await this.catalog.put(`rule:${resource.key}`, { kind: "rule", rule: record });
+  }
+
+  // Input is checked before the resource is looked up: a bad request is a ValidationException
+  // whether or not the resource exists.
+  async tagResource(input: { ResourceARN: string; Tags: readonly Tag[] }): Promise<void> {
+    const added = checkTags(input?.Tags);
+    await this.retag(input.ResourceARN, (current) => withTags(current, added));
+  }
+
+  async untagResource(input: { ResourceARN: string; TagKeys: readonly string[] }): Promise<void> {
+    const keys = checkTagKeys(input?.TagKeys);
+    await this.retag(input.ResourceARN, (current) => withoutTags(current, keys));
+  }
+
+  listTagsForResource(input: { ResourceARN: string }): Promise<{ Tags: Tag[] }> {
+    return settled(() => {
+      const resource = this.taggable(input?.ResourceARN);
+      const tags = resource.kind === "bus" ? this.busTags(resource.name) : resource.rule.tags;
+      return { Tags: (tags ?? []).map((t) => ({ ...t })) };
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle

@@ -48,6 +48,12 @@ export interface BusEvent {
 
 export type RuleState = "ENABLED" | "DISABLED";
 
+/** A tag of a bus or rule: a key of 1-128 characters, a value of 0-256; at most 50 a resource. */
+export interface Tag {
+  readonly Key: string;
+  readonly Value: string;
+}
+
 export interface PutRuleInput {
   readonly Name: string;
   readonly EventBusName?: string;
@@ -57,6 +63,8 @@ export interface PutRuleInput {
   readonly ScheduleExpression?: string;
   readonly State?: RuleState;
   readonly Description?: string;
+  /** Tags of a new rule; on an existing rule they are ignored (use `tagResource`), as in EventBridge. */
+  readonly Tags?: readonly Tag[];
 }
 
 export interface Rule {
@@ -117,6 +125,7 @@ export interface Archive {
   readonly EventSourceArn: string;
   readonly EventPattern?: string;
   readonly RetentionDays: number;
+  readonly Description?: string;
   readonly State: ArchiveState;
   readonly EventCount: number;
   readonly CreationTime: Date;
@@ -156,7 +165,7 @@ export type BusHandler = (input: unknown) => void | Promise<void>;
 
 /** An EventBridge-semantics event bus: rules with patterns or schedules, targets, archives, replays. */
 export interface EventBusService {
-  createEventBus(input: { Name: string }): Promise<{ EventBusArn: string }>;
+  createEventBus(input: { Name: string; Tags?: readonly Tag[] }): Promise<{ EventBusArn: string }>;
   deleteEventBus(input: { Name: string }): Promise<void>;
   listEventBuses(input?: {
     NamePrefix?: string;
@@ -191,6 +200,13 @@ export interface EventBusService {
     RetentionDays?: number;
     Description?: string;
   }): Promise<{ ArchiveArn: string; State: ArchiveState }>;
+  /** Changes the fields given (description, pattern, retention) and keeps the others. */
+  updateArchive(input: {
+    ArchiveName: string;
+    EventPattern?: string;
+    RetentionDays?: number;
+    Description?: string;
+  }): Promise<{ ArchiveArn: string; State: ArchiveState; CreationTime: Date }>;
   describeArchive(input: { ArchiveName: string }): Promise<Archive>;
   listArchives(input?: { EventSourceArn?: string }): Promise<{ Archives: Archive[] }>;
   deleteArchive(input: { ArchiveName: string }): Promise<void>;
@@ -201,6 +217,12 @@ export interface EventBusService {
   describeReplay(input: { ReplayName: string }): Promise<Replay>;
   listReplays(input?: { State?: ReplayState }): Promise<{ Replays: Replay[] }>;
   cancelReplay(input: { ReplayName: string }): Promise<{ ReplayArn: string; State: ReplayState }>;
+
+  /** Adds tags to a bus or rule (by ARN), replacing the values of keys it already has. */
+  tagResource(input: { ResourceARN: string; Tags: readonly Tag[] }): Promise<void>;
+  /** Removes the tags of these keys from a bus or rule (by ARN). */
+  untagResource(input: { ResourceARN: string; TagKeys: readonly string[] }): Promise<void>;
+  listTagsForResource(input: { ResourceARN: string }): Promise<{ Tags: Tag[] }>;
 
   /** Lets handler targets (`arn:aws:lambda:...:function:<name>`) run `handler` in this process. */
   registerHandler(name: string, handler: BusHandler): void;

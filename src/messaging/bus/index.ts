@@ -7,6 +7,11 @@ export { BusError, isBusError } from "./bus-error.js";
 export type { BusErrorName } from "./bus-error.js";
 export type { BusAddressing } from "./bus-address.js";
 export { MAX_PUT_EVENTS_BYTES, MAX_PUT_EVENTS_ENTRIES } from "./bus-event.js";
+export {
+  MAX_TAGS_PER_RESOURCE,
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_VALUE_LENGTH,
+} from "./resource-tags.js";
 export { parseSchedule } from "./schedule-expression.js";
 export type { Schedule } from "./schedule-expression.js";
 export {

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type {
-  EventBusService,
-  PutEventsRequestEntry,
-  ReplayState,
-  StartReplayInput,
-  Target,
+import {
+  BusError,
+  type EventBusService,
+  type PutEventsRequestEntry,
+  type ReplayState,
+  type StartReplayInput,
+  type Tag,
+  type Target,
 } from "../../messaging/bus/index.js";
 import { documented } from "../route-schema.js";
 
@@ -25,6 +27,8 @@ const strict = (properties: object, required: string[] = []): object => ({
 });
 const text = { type: "string" } as const;
 const time = { type: "string", format: "date-time" } as const;
+// Lengths and the count are the service's to check, so the API and the library say the same.
+const tagList = { type: "array", items: strict({ Key: text, Value: text }, ["Key", "Value"]) };
 
 const target = strict(
   {
@@ -72,8 +76,10 @@ export function registerBusRoutes(app: FastifyInstance, bus: EventBusService): v
 
   app.post(
     "/buses",
-    documented(tags, "Create an event bus", { body: strict({ Name: name }, ["Name"]) }),
-    async (request: Req<Json, { Name: string }>, reply) =>
+    documented(tags, "Create an event bus", {
+      body: strict({ Name: name, Tags: tagList }, ["Name"]),
+    }),
+    async (request: Req<Json, { Name: string; Tags?: Tag[] }>, reply) =>
       reply.status(201).send(await bus.createEventBus(request.body)),
   );
   app.get(
@@ -123,6 +129,7 @@ export function registerBusRoutes(app: FastifyInstance, bus: EventBusService): v
         ScheduleExpression: text,
         State: { enum: ["ENABLED", "DISABLED"] },
         Description: text,
+        Tags: tagList,
       }),
     }),
     (request: Req<BusRule, Json>) =>
@@ -196,6 +203,20 @@ export function registerBusRoutes(app: FastifyInstance, bus: EventBusService): v
     (request: Req<BusRule, Json, { ids: string }>) =>
       bus.removeTargets({ ...targetsOf(request), Ids: request.query.ids.split(",") }),
   );
+  registerTagRoutes(app, bus, "/buses/:bus/tags", "an event bus", async (request) => {
+    const { bus: name } = request.params as Bus;
+    const found = (await bus.listEventBuses()).EventBuses.find((b) => b.Name === name);
+    if (found === undefined)
+      throw new BusError("ResourceNotFoundException", `Event bus ${name} does not exist.`, "bus");
+    return found.Arn;
+  });
+  registerTagRoutes(
+    app,
+    bus,
+    "/buses/:bus/rules/:rule/tags",
+    "a rule",
+    async (request) => (await bus.describeRule(ruleOf(request as Req<BusRule>))).Arn,
+  );
   app.post(
     "/test-event-pattern",
     documented(tags, "Whether an event (JSON text) matches a pattern (JSON text)", {
@@ -232,6 +253,19 @@ export function registerBusRoutes(app: FastifyInstance, bus: EventBusService): v
     documented(tags, "Describe an archive", { params: params("archive") }),
     (request: Req<{ archive: string }>) =>
       bus.describeArchive({ ArchiveName: request.params.archive }),
+  );
+  app.patch(
+    "/archives/:archive",
+    documented(tags, "Change an archive's description, pattern or retention (the others stay)", {
+      params: params("archive"),
+      body: strict({
+        EventPattern: text,
+        RetentionDays: { type: "integer", minimum: 0 },
+        Description: text,
+      }),
+    }),
+    (request: Req<{ archive: string }, Json>) =>
+      bus.updateArchive({ ...request.body, ArchiveName: request.params.archive }),
   );
   app.delete(
     "/archives/:archive",
@@ -288,5 +322,44 @@ export function registerBusRoutes(app: FastifyInstance, bus: EventBusService): v
     "/replays/:replay/cancel",
     documented(tags, "Cancel a replay", { params: params("replay") }),
     (request: Req<{ replay: string }>) => bus.cancelReplay({ ReplayName: request.params.replay }),
+  );
+}
+
+/** GET, POST {Tags} and DELETE {TagKeys} on the tags of the bus or rule `arnOf` finds. */
+function registerTagRoutes(
+  app: FastifyInstance,
+  bus: EventBusService,
+  path: string,
+  what: string,
+  arnOf: (request: FastifyRequest) => Promise<string>,
+): void {
+  const tags = ["bus"];
+  const pathParams = params(...[...path.matchAll(/:(\w+)/g)].map((m) => m[1]!));
+  const noContent = (reply: { status(n: number): { send(): unknown } }): unknown =>
+    reply.status(204).send();
+  app.get(path, documented(tags, `The tags of ${what}`, { params: pathParams }), async (request) =>
+    bus.listTagsForResource({ ResourceARN: await arnOf(request) }),
+  );
+  app.post(
+    path,
+    documented(tags, `Add tags to ${what} (a key it has takes the new value)`, {
+      params: pathParams,
+      body: strict({ Tags: tagList }, ["Tags"]),
+    }),
+    async (request: Req<Json, { Tags: Tag[] }>, reply) => {
+      await bus.tagResource({ ResourceARN: await arnOf(request), Tags: request.body.Tags });
+      return noContent(reply);
+    },
+  );
+  app.delete(
+    path,
+    documented(tags, `Remove tags from ${what} by key`, {
+      params: pathParams,
+      body: strict({ TagKeys: { type: "array", items: text } }, ["TagKeys"]),
+    }),
+    async (request: Req<Json, { TagKeys: string[] }>, reply) => {
+      await bus.untagResource({ ResourceARN: await arnOf(request), TagKeys: request.body.TagKeys });
+      return noContent(reply);
+    },
   );
 }

@@ -8,6 +8,7 @@ let s: InjectSluice;
 const QUEUE = "arn:aws:sqs:us-east-1:000000000000:fuzz-queue";
 const BUS = "arn:aws:events:us-east-1:000000000000:event-bus/default";
 const ARCHIVE = "arn:aws:events:us-east-1:000000000000:archive/fuzz-archive";
+const RULE = "arn:aws:events:us-east-1:000000000000:rule/fuzz";
 
 beforeAll(async () => {
   s = await injectSluice();
@@ -15,28 +16,33 @@ beforeAll(async () => {
   await s.sluice.bus.putRule({ Name: "fuzz", EventPattern: '{"source":["fuzz"]}' });
   await s.sluice.bus.putTargets({ Rule: "fuzz", Targets: [{ Id: "q", Arn: QUEUE }] });
   await s.sluice.bus.createArchive({ ArchiveName: "fuzz-archive", EventSourceArn: BUS });
+  await s.sluice.bus.tagResource({ ResourceARN: RULE, Tags: [{ Key: "fuzz", Value: "1" }] });
 });
 afterAll(async () => {
   await s?.close();
 });
 
-/** Buses, their rules with targets, archives and replays. */
+/** Buses and their rules, with targets and tags, archives and replays. */
 async function snapshot(): Promise<string> {
   const bus = s.sluice.bus;
   const { EventBuses } = await bus.listEventBuses();
+  const tags = await Promise.all(
+    EventBuses.map(async ({ Arn }) => (await bus.listTagsForResource({ ResourceARN: Arn })).Tags),
+  );
   const rules = await Promise.all(
     EventBuses.map(async ({ Name }) =>
       Promise.all(
         (await bus.listRules({ EventBusName: Name })).Rules.map(async (rule) => ({
           rule,
           targets: (await bus.listTargetsByRule({ Rule: rule.Name, EventBusName: Name })).Targets,
+          tags: (await bus.listTagsForResource({ ResourceARN: rule.Arn })).Tags,
         })),
       ),
     ),
   );
   const archives = (await bus.listArchives()).Archives.map(({ EventCount: _count, ...a }) => a);
   const replays = (await bus.listReplays()).Replays.map((r) => [r.ReplayName, r.EventSourceArn]);
-  return JSON.stringify({ EventBuses, rules, archives, replays });
+  return JSON.stringify({ EventBuses, tags, rules, archives, replays });
 }
 
 const OPERATIONS = [
@@ -54,6 +60,10 @@ const OPERATIONS = [
   "DeleteEventBus",
   "CreateArchive",
   "DescribeArchive",
+  "UpdateArchive",
+  "TagResource",
+  "UntagResource",
+  "ListTagsForResource",
   "StartReplay",
   "CancelReplay",
   "Nope",
@@ -67,6 +77,7 @@ const scalar = fc.oneof(
     QUEUE,
     BUS,
     ARCHIVE,
+    RULE,
     '{"source":["fuzz"]}',
     '{"source":"x"}',
     "{",
@@ -85,12 +96,24 @@ const scalar = fc.oneof(
 const field = fc.oneof(
   scalar,
   fc.array(scalar, { maxLength: 3 }),
-  fc.dictionary(fc.constantFrom("Id", "Arn", "Source", "DetailType", "Detail", "Time"), scalar, {
-    maxKeys: 4,
-  }),
+  fc.dictionary(
+    fc.constantFrom("Id", "Arn", "Source", "DetailType", "Detail", "Time", "Key", "Value"),
+    scalar,
+    { maxKeys: 4 },
+  ),
   fc.array(
     fc.dictionary(
-      fc.constantFrom("Id", "Arn", "Source", "DetailType", "Detail", "Time", "EventBusName"),
+      fc.constantFrom(
+        "Id",
+        "Arn",
+        "Source",
+        "DetailType",
+        "Detail",
+        "Time",
+        "EventBusName",
+        "Key",
+        "Value",
+      ),
       scalar,
       { maxKeys: 5 },
     ),
@@ -118,6 +141,10 @@ const body = fc.oneof(
         EventEndTime: field,
         Destination: field,
         RetentionDays: field,
+        Description: field,
+        ResourceARN: field,
+        Tags: field,
+        TagKeys: field,
       },
       { requiredKeys: [] },
     )
@@ -190,6 +217,21 @@ describe("EventBridge request decoder under fuzzing", () => {
         "ValidationException",
       ],
       ["DescribeRule", '{"Name": "missing"}', "ResourceNotFoundException"],
+      ["TagResource", `{"ResourceARN": "${RULE}", "Tags": {"k": "v"}}`, "ValidationException"],
+      [
+        "TagResource",
+        `{"ResourceARN": "${RULE}", "Tags": [{"Key": "k", "Value": 7}]}`,
+        "ValidationException",
+      ],
+      ["UntagResource", `{"ResourceARN": "${RULE}", "TagKeys": [""]}`, "ValidationException"],
+      ["ListTagsForResource", `{"ResourceARN": "${RULE}x"}`, "ResourceNotFoundException"],
+      ["ListTagsForResource", "{}", "ValidationException"],
+      [
+        "UpdateArchive",
+        '{"ArchiveName": "fuzz-archive", "RetentionDays": "7"}',
+        "ValidationException",
+      ],
+      ["UpdateArchive", '{"ArchiveName": "missing"}', "ResourceNotFoundException"],
       ["LaunchRockets", "{}", "UnknownOperationException"],
     ];
     for (const [operation, payload, type] of cases) {

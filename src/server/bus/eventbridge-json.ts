@@ -30,6 +30,7 @@ const OPERATIONS: Record<string, Operation> = {
     const { CreationTime } = await b.describeArchive({ ArchiveName: i.ArchiveName as string });
     return { ...created, CreationTime };
   },
+  UpdateArchive: (b, i) => b.updateArchive(i as any),
   DescribeArchive: (b, i) => b.describeArchive(i as any),
   ListArchives: (b, i) => b.listArchives(i),
   DeleteArchive: async (b, i) => void (await b.deleteArchive(i as any)),
@@ -42,6 +43,9 @@ const OPERATIONS: Record<string, Operation> = {
   DescribeReplay: (b, i) => b.describeReplay(i as any),
   ListReplays: (b, i) => b.listReplays(i),
   CancelReplay: (b, i) => b.cancelReplay(i as any),
+  TagResource: async (b, i) => void (await b.tagResource(i as any)),
+  UntagResource: async (b, i) => void (await b.untagResource(i as any)),
+  ListTagsForResource: (b, i) => b.listTagsForResource(i as any),
 };
 /* eslint-enable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any */
 

@@ -14,6 +14,7 @@ import {
   InvalidEventPatternException,
   ListEventBusesCommand,
   ListRulesCommand,
+  ListTagsForResourceCommand,
   ListTargetsByRuleCommand,
   PutEventsCommand,
   PutRuleCommand,
@@ -21,7 +22,10 @@ import {
   RemoveTargetsCommand,
   ResourceNotFoundException,
   StartReplayCommand,
+  TagResourceCommand,
   TestEventPatternCommand,
+  UntagResourceCommand,
+  UpdateArchiveCommand,
 } from "@aws-sdk/client-eventbridge";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
@@ -356,6 +360,113 @@ describe("EventBridge through @aws-sdk/client-eventbridge (AWS JSON 1.1)", () =>
       .send(new CancelReplayCommand({ ReplayName: "no-such-replay" }))
       .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ResourceNotFoundException);
+  });
+});
+
+describe("EventBridge tags and archive updates through @aws-sdk/client-eventbridge, across a restart", () => {
+  const connect = (server: TestServer): EventBridgeClient =>
+    new EventBridgeClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+  const defaultBus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+
+  it("tags of buses and rules round-trip and are still there after the server restarts on its data directory; so is an updated archive", async () => {
+    let server = await startTestServer();
+    let client = connect(server);
+    try {
+      const tagsOf = async (ResourceARN: string) =>
+        (await client.send(new ListTagsForResourceCommand({ ResourceARN }))).Tags;
+      const { EventBusArn } = await client.send(
+        new CreateEventBusCommand({ Name: "tagged", Tags: [{ Key: "team", Value: "shop" }] }),
+      );
+      const { RuleArn } = await client.send(
+        new PutRuleCommand({
+          Name: "tagged-rule",
+          EventBusName: "tagged",
+          EventPattern: JSON.stringify({ source: ["shop"] }),
+          Tags: [{ Key: "env", Value: "test" }],
+        }),
+      );
+      await client.send(
+        new TagResourceCommand({
+          ResourceARN: RuleArn,
+          Tags: [
+            { Key: "env", Value: "prod" },
+            { Key: "owner", Value: "" },
+          ],
+        }),
+      );
+      await client.send(
+        new TagResourceCommand({ ResourceARN: defaultBus, Tags: [{ Key: "k", Value: "v" }] }),
+      );
+      expect(await tagsOf(RuleArn!)).toEqual([
+        { Key: "env", Value: "prod" },
+        { Key: "owner", Value: "" },
+      ]);
+      await client.send(new UntagResourceCommand({ ResourceARN: RuleArn, TagKeys: ["env"] }));
+      expect(await tagsOf(RuleArn!)).toEqual([{ Key: "owner", Value: "" }]);
+      expect(await tagsOf(EventBusArn!)).toEqual([{ Key: "team", Value: "shop" }]);
+
+      const missing = await client
+        .send(
+          new ListTagsForResourceCommand({
+            ResourceARN: "arn:aws:events:us-east-1:000000000000:rule/no-such-rule",
+          }),
+        )
+        .catch((e: unknown) => e);
+      expect(missing).toBeInstanceOf(ResourceNotFoundException);
+      const tooLong = await client
+        .send(
+          new TagResourceCommand({
+            ResourceARN: RuleArn,
+            Tags: [{ Key: "k".repeat(129), Value: "" }],
+          }),
+        )
+        .catch((e: { name?: string; message?: string }) => e);
+      expect(tooLong).toMatchObject({ name: "ValidationException" });
+      expect((tooLong as { message: string }).message).toContain("Tags[0].Key");
+
+      const { ArchiveArn } = await client.send(
+        new CreateArchiveCommand({ ArchiveName: "tagged-archive", EventSourceArn: EventBusArn }),
+      );
+      const updated = await client.send(
+        new UpdateArchiveCommand({
+          ArchiveName: "tagged-archive",
+          Description: "shop events",
+          EventPattern: JSON.stringify({ source: ["shop"] }),
+          RetentionDays: 14,
+        }),
+      );
+      expect(updated).toMatchObject({ ArchiveArn, State: "ENABLED" });
+      expect(updated.CreationTime).toBeInstanceOf(Date);
+      const badPattern = await client
+        .send(new UpdateArchiveCommand({ ArchiveName: "tagged-archive", EventPattern: "[1]" }))
+        .catch((e: unknown) => e);
+      expect(badPattern).toBeInstanceOf(InvalidEventPatternException);
+      const noArchive = await client
+        .send(new UpdateArchiveCommand({ ArchiveName: "no-such-archive", RetentionDays: 1 }))
+        .catch((e: unknown) => e);
+      expect(noArchive).toBeInstanceOf(ResourceNotFoundException);
+
+      client.destroy();
+      server = await server.restart();
+      client = connect(server);
+      expect(await tagsOf(EventBusArn!)).toEqual([{ Key: "team", Value: "shop" }]);
+      expect(await tagsOf(RuleArn!)).toEqual([{ Key: "owner", Value: "" }]);
+      expect(await tagsOf(defaultBus)).toEqual([{ Key: "k", Value: "v" }]);
+      expect(
+        await client.send(new DescribeArchiveCommand({ ArchiveName: "tagged-archive" })),
+      ).toMatchObject({
+        Description: "shop events",
+        EventPattern: JSON.stringify({ source: ["shop"] }),
+        RetentionDays: 14,
+      });
+    } finally {
+      client.destroy();
+      await server.close();
+    }
   });
 });
 

@@ -20,7 +20,14 @@ const OPERATIONS: Record<string, Operation> = {
     return result.QueueUrls.length === 0 && result.NextToken === undefined ? {} : result;
   },
   GetQueueUrl: (q, i) => q.getQueueUrl({ QueueName: i.QueueName as string }),
-  GetQueueAttributes: (q, i) => q.getQueueAttributes(i as any),
+  // SQS answers no attributes when none are named (the library answers all: see queues.md).
+  GetQueueAttributes: async (q, i) => {
+    const { Attributes } = await q.getQueueAttributes({
+      ...(i as any),
+      AttributeNames: i.AttributeNames ?? [],
+    });
+    return Object.keys(Attributes).length === 0 ? {} : { Attributes };
+  },
   SetQueueAttributes: async (q, i) => void (await q.setQueueAttributes(i as any)),
   TagQueue: async (q, i) => void (await q.tagQueue(i as any)),
   UntagQueue: async (q, i) => void (await q.untagQueue(i as any)),

@@ -176,7 +176,7 @@ function encodeXml(action: string, result: SqsShape): XmlElement | undefined {
         NextToken: result.NextToken as string | undefined,
       };
     case "GetQueueAttributes":
-      return { Attribute: nameValues(result.Attributes as Record<string, string>) };
+      return { Attribute: nameValues((result.Attributes ?? {}) as Record<string, string>) };
     case "ListQueueTags":
       return {
         Tag: Object.entries(result.Tags as Record<string, string>).map(([Key, Value]) => ({

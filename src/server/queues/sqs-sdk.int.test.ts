@@ -198,6 +198,25 @@ describe("SQS through @aws-sdk/client-sqs (AWS JSON 1.0)", () => {
     expect(tasks.Results?.[0]?.Status).toMatch(/RUNNING|COMPLETED/);
   });
 
+  it("GetQueueAttributes without AttributeNames returns no attributes, as SQS does", async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: "unnamed-attrs", Attributes: { DelaySeconds: "3" } }),
+    );
+    const none = await sqs.send(new GetQueueAttributesCommand({ QueueUrl }));
+    expect(none.Attributes).toBeUndefined();
+    const empty = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: [] }));
+    expect(empty.Attributes).toBeUndefined();
+    const named = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["DelaySeconds"] }),
+    );
+    expect(named.Attributes).toEqual({ DelaySeconds: "3" });
+    // The queue is still looked up: a missing one is an error, not an empty answer.
+    const missing: unknown = await sqs
+      .send(new GetQueueAttributesCommand({ QueueUrl: `${sluice.url}/000000000000/nope` }))
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(QueueDoesNotExist);
+  });
+
   it("a missing queue is the SDK's QueueDoesNotExist, with the legacy code from x-amzn-query-error", async () => {
     const error: unknown = await sqs
       .send(new GetQueueUrlCommand({ QueueName: "missing" }))
@@ -262,6 +281,9 @@ describe("SQS in the query protocol (form posts, XML answers)", () => {
       Name: "VisibilityTimeout",
       Value: 45,
     });
+    const unnamed = await post({ Action: "GetQueueAttributes", QueueUrl: url });
+    expect(unnamed.status).toBe(200);
+    expect(unnamed.body.GetQueueAttributesResponse.GetQueueAttributesResult).toBe("");
     const deleted = await post({
       Action: "DeleteMessage",
       QueueUrl: url,

@@ -12,14 +12,21 @@ export interface TestServer {
   readonly sluice: Sluice;
   readonly queues: EmbeddedQueueService;
   readonly metrics: MetricsRegistry;
+  /**
+   * Stops the server and closes its data directory, then opens and serves the same directory
+   * again (on a new port), as a restarted `sluice start` would: what was stored must be there.
+   */
+  restart(): Promise<TestServer>;
+  /** Stops the server and removes its data directory. */
   close(): Promise<void>;
 }
 
 /** `open(dir)` on a temporary directory, served on a port picked when it listens, as `sluice start --port 0` does. */
-export async function startTestServer(
-  options: Partial<SluiceServerOptions> = {},
-): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), "sluice-server-"));
+export function startTestServer(options: Partial<SluiceServerOptions> = {}): Promise<TestServer> {
+  return serve(mkdtempSync(join(tmpdir(), "sluice-server-")), options);
+}
+
+async function serve(dir: string, options: Partial<SluiceServerOptions>): Promise<TestServer> {
   // Known once the server listens; nothing asks for a URL before then.
   let url = "http://localhost:0";
   const baseUrl = (): string => url;
@@ -36,6 +43,11 @@ export async function startTestServer(
     sluice,
     queues: sluice.queues,
     metrics: sluice.metrics,
+    async restart() {
+      await server.close();
+      await sluice.close();
+      return serve(dir, options);
+    },
     async close() {
       await server.close();
       await sluice.close();

@@ -71,6 +71,9 @@ for body in ["a", "b", "a", "c"]:
 got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
 check("FIFO order with content-based deduplication", [m["Body"] for m in got] == ["a", "b", "c"])
 
+check("no attributes named, none returned (as SQS answers)", "Attributes" not in sqs.get_queue_attributes(QueueUrl=fifo))
+check("a named attribute returned", sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["FifoQueue"])["Attributes"] == {"FifoQueue": "true"})
+
 dlq = sqs.create_queue(QueueName="py-dlq")["QueueUrl"]
 dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 work = sqs.create_queue(
