@@ -331,6 +331,19 @@ export class LoopbackNatsCluster {
     }
   }
 
+  /** The index of the node leading the meta group (where consumers and streams are placed). */
+  async metaLeader(): Promise<number> {
+    for (const [i, node] of this.nodes.entries()) {
+      if (node.process === undefined) continue;
+      const response = await fetch(`${this.monitorUrlOf(i)}/jsz`).catch(() => undefined);
+      if (response?.ok !== true) continue;
+      const meta = ((await response.json()) as { meta_cluster?: MetaClusterReport }).meta_cluster;
+      const index = meta?.leader === undefined ? -1 : this.nodeIndex(meta.leader);
+      if (index >= 0) return index;
+    }
+    throw new Error("no running node names a meta leader");
+  }
+
   /** Fails unless every running node reports the flush this cluster was started with. */
   private async checkFlush(): Promise<void> {
     for (const [i, node] of this.nodes.entries()) {

@@ -14,7 +14,13 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 // Every acknowledged record must be read, none stored twice, and traffic must resume within
 // the window; the test prints the gaps it saw.
 /** The same bounds as the queue failover test, for the same reasons (see there). */
-const WINDOW_MS = { leader: 12_000, follower: 10_000 } as const;
+const WINDOW_MS = { leader: 12_000, follower: 10_000, "meta leader": 10_000 } as const;
+/**
+ * Whose death is tried: the partition stream's leader; one of its followers; and a follower
+ * that also leads the meta group, the one that places consumers, so no consumer can be made
+ * until the group has elected another (the rare long gap of the follower case, made certain).
+ */
+type Victim = keyof typeof WINDOW_MS;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithNats("NATS JetStream topic failover", () => {
@@ -26,7 +32,7 @@ describeWithNats("NATS JetStream topic failover", () => {
     await cluster?.stop();
   });
 
-  for (const victim of ["leader", "follower"] as const) {
+  for (const victim of ["leader", "follower", "meta leader"] as const) {
     it(`SIGKILL of a partition stream's ${victim}: producing and consuming resume within ${WINDOW_MS[victim] / 1000} s, nothing acknowledged lost or stored twice`, async () => {
       const o = await runWithFailure(cluster, victim);
       console.log(
@@ -47,13 +53,19 @@ describeWithNats("NATS JetStream topic failover", () => {
   }
 });
 
-async function runWithFailure(cluster: LoopbackNatsCluster, victim: "leader" | "follower") {
-  const namespace = `F${randomBytes(4).toString("hex")}`;
+async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim) {
+  let namespace = "";
+  let victimIndex = -1;
+  // A stream led by the meta leader has no follower leading the meta group: make another.
+  for (let tries = 0; victimIndex < 0; tries++) {
+    if (tries === 5) throw new Error("every partition stream made was led by the meta leader");
+    namespace = `F${randomBytes(4).toString("hex")}`;
+    const admin = await NatsTopicService.open({ servers: cluster.servers, replicas: 3, namespace });
+    await admin.admin.createTopic({ name: "events", partitions: 1 });
+    await admin.close();
+    victimIndex = await pickVictim(cluster, namespace, victim);
+  }
   const settings = { replicas: 3, namespace };
-  const admin = await NatsTopicService.open({ servers: cluster.servers, ...settings });
-  await admin.admin.createTopic({ name: "events", partitions: 1 });
-  await admin.close();
-  const victimIndex = await pickVictim(cluster, namespace, victim);
   const victimUrl = cluster.urlOf(victimIndex);
   const others = cluster.servers.split(",").filter((url) => url !== victimUrl);
   const connections = await Promise.all(
@@ -162,12 +174,22 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: "leader" | "
   }
 }
 
-/** The index of the node leading (or following) the namespace's one partition stream. */
+/**
+ * The index of the node leading (or following) the namespace's one partition stream; for the
+ * meta leader, -1 when it leads the stream rather than following it.
+ */
 async function pickVictim(
   cluster: LoopbackNatsCluster,
   namespace: string,
-  victim: "leader" | "follower",
+  victim: Victim,
 ): Promise<number> {
+  if (victim === "meta leader") {
+    const [meta, leader] = await Promise.all([
+      cluster.metaLeader(),
+      pickVictim(cluster, namespace, "leader"),
+    ]);
+    return meta === leader ? -1 : meta;
+  }
   const nc = await connect({ servers: cluster.servers.split(",") });
   try {
     const jsm = await jetstreamManager(nc);

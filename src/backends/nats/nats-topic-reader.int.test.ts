@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
+import { LeaderReads } from "./leader-reads.js";
 import { NatsTopicService } from "./nats-topic-service.js";
 import { PartitionReader } from "./partition-reader.js";
 import type { PartitionAddress } from "./partition-stream.js";
@@ -40,6 +41,8 @@ describeWithNats("NATS partition readers that take long to start", () => {
       namespace: `R${randomBytes(4).toString("hex")}`,
     });
     const consumer = service.consumer({ groupId: "g", autoOffsetReset: "earliest" });
+    // Only a consumer brings records here (not the reads from the leader meanwhile).
+    const leaderReads = vi.spyOn(LeaderReads.prototype, "from").mockResolvedValue([]);
     try {
       await service.admin.createTopic({ name: "slow", partitions: 1 });
       const producer = service.producer();
@@ -49,6 +52,7 @@ describeWithNats("NATS partition readers that take long to start", () => {
         await new Promise((resolve) => setTimeout(resolve, SLOW_START_MS));
         return original(js, address, offset);
       };
+
       await consumer.subscribe(["slow"]);
       const read: ConsumerRecord[] = [];
       const deadline = Date.now() + 20_000;
@@ -57,8 +61,46 @@ describeWithNats("NATS partition readers that take long to start", () => {
       expect(read.map((r) => r.value?.toString())).toEqual(["0", "1", "2"]);
     } finally {
       readers.subscribe = original;
+      leaderReads.mockRestore();
+      await consumer.close();
+      await service.close();
+    }
+  });
+
+  // When the server that places consumers (the meta leader) dies, none can be made until the
+  // others elect another; the stream's own leader still answers reads of single records.
+  it("a reader whose consumer cannot be made reads from the stream's leader: in order, once each, from the log start", async () => {
+    const namespace = `R${randomBytes(4).toString("hex")}`;
+    const service = await NatsTopicService.open({ servers: cluster.servers, namespace });
+    const consumer = service.consumer({ groupId: "g", autoOffsetReset: "earliest" });
+    const producer = service.producer({ lingerMs: 0 });
+    try {
+      await service.admin.createTopic({ name: "stuck", partitions: 1 });
+      await producer.sendBatch(range(0, 100).map((i) => ({ topic: "stuck", value: `${i}` })));
+      // The first 40 are gone by the time the reader starts, as retention would drop them.
+      await service.admin.deleteRecords("stuck", 0, 40);
+      readers.subscribe = () => new Promise(() => undefined);
+      await consumer.subscribe(["stuck"]);
+      const read: string[] = [];
+      const deadline = Date.now() + 20_000;
+      let sentMore = false;
+      while (read.length < 110 && Date.now() < deadline) {
+        read.push(...(await consumer.poll({ timeoutMs: 500 })).map((r) => r.value!.toString()));
+        if (read.length >= 60 && !sentMore) {
+          sentMore = true;
+          await producer.sendBatch(range(100, 150).map((i) => ({ topic: "stuck", value: `${i}` })));
+        }
+      }
+      expect(read).toEqual(range(40, 150).map(String));
+    } finally {
+      readers.subscribe = original;
+      await producer.close();
       await consumer.close();
       await service.close();
     }
   });
 });
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}

@@ -5,6 +5,7 @@ import {
   type JetStreamClient,
 } from "@nats-io/jetstream";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
+import { LeaderReads } from "./leader-reads.js";
 import { type PartitionAddress, decodeRecord, startAt } from "./partition-stream.js";
 
 /** Records an ordered consumer pulls ahead of the polls. */
@@ -17,6 +18,10 @@ const RETRY_MS = 500;
  * better to ask again soon than to wait out the client's default 5 s.
  */
 export const READER_TIMEOUT_MS = 2000;
+/** How long a consumer is asked for before records are read from the stream's leader meanwhile. */
+const LEADER_READS_AFTER_MS = 1000;
+/** The pause after a read from the stream's leader that found nothing new. */
+const LEADER_READS_IDLE_MS = 100;
 
 /**
  * Reads one partition for a consumer: an ordered consumer of the partition's stream, started at
@@ -25,7 +30,8 @@ export const READER_TIMEOUT_MS = 2000;
  *
  * A consumer that may have been lost with a server is replaced make-before-break: the current
  * one reads on until its replacement is ready, so a suspicion that was wrong costs nothing, and
- * one that could not be made is tried again after a pause rather than a poll later.
+ * one that could not be made is tried again after a pause rather than a poll later. While none
+ * can be made (the server placing consumers died), records are read from the stream's leader.
  */
 export class PartitionReader {
   private buffer: ConsumerRecord[] = [];
@@ -47,13 +53,16 @@ export class PartitionReader {
   private askTimer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
   private closed = false;
+  private readonly leaderReads: LeaderReads;
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly address: PartitionAddress,
     readonly topic: string,
     readonly partition: number,
-  ) {}
+  ) {
+    this.leaderReads = new LeaderReads(js, address, topic, partition);
+  }
 
   /**
    * Up to `max` buffered records from `position` on; a position the reader does not serve
@@ -145,7 +154,8 @@ export class PartitionReader {
    * cluster can still place a consumer there for a moment) or to an election does not hold up
    * the next, which may be placed elsewhere. The first made is used and later ones stopped. The
    * asking ends when the current consumer brings a record (it was alive after all) or the
-   * stream is gone.
+   * stream is gone. Asking that goes on for LEADER_READS_AFTER_MS reads from the stream's leader
+   * meanwhile, until a consumer is made.
    */
   private start(): void {
     clearTimeout(this.retryTimer);
@@ -160,6 +170,7 @@ export class PartitionReader {
     const finish = (): void => {
       done = true;
       clearInterval(timer);
+      clearTimeout(fallback);
       if (seek !== this.seeks) return;
       this.starting = false;
       this.askTimer = undefined;
@@ -185,7 +196,28 @@ export class PartitionReader {
     };
     const timer = setInterval(attempt, RETRY_MS);
     this.askTimer = timer;
+    const fallback = setTimeout(() => void this.readFromLeader(stale), LEADER_READS_AFTER_MS);
     attempt();
+  }
+
+  /**
+   * Buffers records read from the stream's leader until `stale` (a consumer was made, a seek,
+   * close). They do not count as arrivals: those tell that the current consumer is alive.
+   */
+  private async readFromLeader(stale: () => boolean): Promise<void> {
+    while (!stale()) {
+      const records = await this.leaderReads.from(this.bufferedTo).catch(() => []);
+      if (stale()) return;
+      let added = 0;
+      for (const record of records) {
+        if (record.offset < this.bufferedTo) continue;
+        this.bufferedTo = record.offset + 1;
+        this.buffer.push(record);
+        added++;
+      }
+      if (added > 0) this.wake();
+      else await new Promise((resolve) => setTimeout(resolve, LEADER_READS_IDLE_MS));
+    }
   }
 
   private async read(messages: ConsumerMessages, seek: number): Promise<void> {

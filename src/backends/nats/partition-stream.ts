@@ -216,7 +216,16 @@ const CODEC_NAMES = new Map<number, CompressionName>(
   Object.entries(CompressionCodec).map(([name, id]) => [id, name as CompressionName]),
 );
 
-export function decodeRecord(topic: string, partition: number, m: JsMsg): ConsumerRecord {
+/** A stored message as a consumer delivers it or the message-get API answers it. */
+export type StoredRecordMessage = Pick<JsMsg, "data" | "seq"> & {
+  readonly headers: MsgHdrs | undefined;
+};
+
+export function decodeRecord(
+  topic: string,
+  partition: number,
+  m: StoredRecordMessage,
+): ConsumerRecord {
   const h = m.headers;
   const key = h?.get("k");
   const headers = h?.get("h");
