@@ -1,54 +1,75 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
-import { type PartitionAddress, decodeRecord } from "./partition-stream.js";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
 
-/** Records asked for at once (one request each, all in flight together). */
+/** Messages asked for at once (one request each, all in flight together). */
 const WINDOW = 32;
+/** How long a reader asks for a consumer before it reads from the stream's leader meanwhile. */
+export const LEADER_READS_AFTER_MS = 1000;
+/** The pause after a read from the stream's leader that found nothing new. */
+export const LEADER_READS_IDLE_MS = 100;
+
+/** A stored message as a consumer delivers it or the message-get API answers it. */
+export interface StreamMessage {
+  readonly seq: number;
+  readonly headers: MsgHdrs | undefined;
+  readonly data: Uint8Array;
+}
 
 /**
- * Reads a partition's records by sequence from its stream's leader (the stream's message-get
- * API), without a consumer: what a reader falls back on while no consumer can be made. Making a
+ * Reads a stream's messages by sequence from its leader (the stream's message-get API),
+ * without a consumer: what a reader falls back on while no consumer can be made. Making a
  * consumer goes through the cluster's meta leader, and when that server dies no consumer can be
  * made until the others elect another (4-9 s), though the stream's own leader, elsewhere, still
- * answers. One request per record is slower than a consumer, which is why it is only a fallback.
+ * answers. One request per message is slower than a consumer, which is why it is a fallback.
  */
 export class LeaderReads {
-  private manager: Promise<JetStreamManager> | undefined;
-
   constructor(
-    private readonly js: JetStreamClient,
-    private readonly address: PartitionAddress,
-    private readonly topic: string,
-    private readonly partition: number,
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
   ) {}
 
   /**
-   * The records from `offset` on, in order, up to the stream's last (or the first whose answer
-   * did not come), at most WINDOW; none when the stream's leader does not answer. Records below
-   * the log start (gone by retention) and ones deleted are skipped, as a consumer skips them.
+   * The messages after sequence `seq`, in order, up to the stream's last (or the first whose
+   * answer did not come), at most WINDOW; none when the stream's leader does not answer.
+   * Messages below the stream's first (gone by retention or a purge) and deleted ones are
+   * skipped, as a consumer skips them.
    */
-  async from(offset: number): Promise<ConsumerRecord[]> {
-    const jsm = await (this.manager ??= this.js.jetstreamManager(false));
+  async after(seq: number): Promise<StreamMessage[]> {
     let state;
     try {
-      state = (await jsm.streams.info(this.address.stream)).state;
+      state = (await this.jsm.streams.info(this.stream)).state;
     } catch {
       return [];
     }
-    const start = Math.max(offset, state.first_seq - 1);
+    const start = Math.max(seq, state.first_seq - 1);
     const end = Math.min(state.last_seq, start + WINDOW);
     const asks = [];
-    for (let seq = start + 1; seq <= end; seq++)
-      asks.push(jsm.streams.getMessage(this.address.stream, { seq }).catch(() => undefined));
-    const records: ConsumerRecord[] = [];
+    for (let s = start + 1; s <= end; s++)
+      asks.push(this.jsm.streams.getMessage(this.stream, { seq: s }).catch(() => undefined));
+    const messages: StreamMessage[] = [];
     for (const ask of asks) {
       const m = await ask;
       if (m === undefined) break; // unanswered: asked again from here
       if (m === null) continue; // not stored: deleted
-      records.push(
-        decodeRecord(this.topic, this.partition, { headers: m.header, data: m.data, seq: m.seq }),
-      );
+      messages.push({ seq: m.seq, headers: m.header, data: m.data });
     }
-    return records;
+    return messages;
+  }
+
+  /**
+   * Hands every message after `had()` to `take` until `stop()`, pausing LEADER_READS_IDLE_MS
+   * whenever the leader has nothing new (or does not answer).
+   */
+  async follow(
+    had: () => number,
+    take: (messages: StreamMessage[]) => void,
+    stop: () => boolean,
+  ): Promise<void> {
+    while (!stop()) {
+      const messages = await this.after(had()).catch(() => []);
+      if (stop()) return;
+      if (messages.length > 0) take(messages);
+      else await new Promise((resolve) => setTimeout(resolve, LEADER_READS_IDLE_MS));
+    }
   }
 }

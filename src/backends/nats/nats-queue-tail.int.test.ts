@@ -83,4 +83,35 @@ describeWithNats("NATS queue tails that bring nothing", () => {
       await Promise.all([sender.close(), receiver.close()]);
     }
   });
+
+  // No consumer can be made while the meta leader is being elected again after its death; the
+  // stream's own leader still answers reads of single entries.
+  it("a process that can make no new tail applies the entries it reads from the stream's leader", async () => {
+    const namespace = `S${randomBytes(4).toString("hex")}`;
+    const sender = await open(namespace);
+    const { QueueUrl } = await sender.createQueue({ QueueName: "leader" });
+    nextTailStuck();
+    const receiver = await open(namespace);
+    try {
+      tails.subscribe = () => new Promise(() => undefined);
+      await sender.sendMessageBatch({
+        QueueUrl,
+        Entries: ["a", "b", "c"].map((body) => ({ Id: body, MessageBody: body })),
+      });
+      const started = Date.now();
+      const bodies: string[] = [];
+      while (bodies.length < 3 && Date.now() - started < RECOVERY_MS) {
+        const { Messages } = await receiver.receiveMessage({
+          QueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        });
+        bodies.push(...Messages.map((m) => m.Body));
+      }
+      expect(bodies.sort()).toEqual(["a", "b", "c"]);
+    } finally {
+      tails.subscribe = original;
+      await Promise.all([sender.close(), receiver.close()]);
+    }
+  });
 });

@@ -42,7 +42,7 @@ describeWithNats("NATS partition readers that take long to start", () => {
     });
     const consumer = service.consumer({ groupId: "g", autoOffsetReset: "earliest" });
     // Only a consumer brings records here (not the reads from the leader meanwhile).
-    const leaderReads = vi.spyOn(LeaderReads.prototype, "from").mockResolvedValue([]);
+    const leaderReads = vi.spyOn(LeaderReads.prototype, "after").mockResolvedValue([]);
     try {
       await service.admin.createTopic({ name: "slow", partitions: 1 });
       const producer = service.producer();

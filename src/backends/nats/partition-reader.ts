@@ -5,7 +5,7 @@ import {
   type JetStreamClient,
 } from "@nats-io/jetstream";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
-import { LeaderReads } from "./leader-reads.js";
+import { LEADER_READS_AFTER_MS, LeaderReads } from "./leader-reads.js";
 import { type PartitionAddress, decodeRecord, startAt } from "./partition-stream.js";
 
 /** Records an ordered consumer pulls ahead of the polls. */
@@ -18,10 +18,6 @@ const RETRY_MS = 500;
  * better to ask again soon than to wait out the client's default 5 s.
  */
 export const READER_TIMEOUT_MS = 2000;
-/** How long a consumer is asked for before records are read from the stream's leader meanwhile. */
-const LEADER_READS_AFTER_MS = 1000;
-/** The pause after a read from the stream's leader that found nothing new. */
-const LEADER_READS_IDLE_MS = 100;
 
 /**
  * Reads one partition for a consumer: an ordered consumer of the partition's stream, started at
@@ -53,16 +49,14 @@ export class PartitionReader {
   private askTimer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
   private closed = false;
-  private readonly leaderReads: LeaderReads;
+  private leaderReads: Promise<LeaderReads> | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly address: PartitionAddress,
     readonly topic: string,
     readonly partition: number,
-  ) {
-    this.leaderReads = new LeaderReads(js, address, topic, partition);
-  }
+  ) {}
 
   /**
    * Up to `max` buffered records from `position` on; a position the reader does not serve
@@ -196,7 +190,11 @@ export class PartitionReader {
     };
     const timer = setInterval(attempt, RETRY_MS);
     this.askTimer = timer;
-    const fallback = setTimeout(() => void this.readFromLeader(stale), LEADER_READS_AFTER_MS);
+    // A record it cannot decode is left to the consumer, which reports it.
+    const fallback = setTimeout(
+      () => void this.readFromLeader(stale).catch(() => undefined),
+      LEADER_READS_AFTER_MS,
+    );
     attempt();
   }
 
@@ -205,19 +203,21 @@ export class PartitionReader {
    * close). They do not count as arrivals: those tell that the current consumer is alive.
    */
   private async readFromLeader(stale: () => boolean): Promise<void> {
-    while (!stale()) {
-      const records = await this.leaderReads.from(this.bufferedTo).catch(() => []);
-      if (stale()) return;
-      let added = 0;
-      for (const record of records) {
-        if (record.offset < this.bufferedTo) continue;
-        this.bufferedTo = record.offset + 1;
-        this.buffer.push(record);
-        added++;
-      }
-      if (added > 0) this.wake();
-      else await new Promise((resolve) => setTimeout(resolve, LEADER_READS_IDLE_MS));
-    }
+    const reads = await (this.leaderReads ??= this.js
+      .jetstreamManager(false)
+      .then((jsm) => new LeaderReads(jsm, this.address.stream)));
+    await reads.follow(
+      () => this.bufferedTo,
+      (messages) => {
+        for (const m of messages) {
+          if (m.seq - 1 < this.bufferedTo) continue;
+          this.bufferedTo = m.seq;
+          this.buffer.push(decodeRecord(this.topic, this.partition, m));
+        }
+        this.wake();
+      },
+      stale,
+    );
   }
 
   private async read(messages: ConsumerMessages, seek: number): Promise<void> {

@@ -2,7 +2,6 @@ import {
   DeliverPolicy,
   DiscardPolicy,
   type JetStreamManager,
-  type JsMsg,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
@@ -18,6 +17,7 @@ import {
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
+import type { StreamMessage } from "./leader-reads.js";
 import { streamInfo } from "./nats-connection.js";
 import type { NatsTopicDefinition } from "./nats-topic-catalog.js";
 import { WireHeaders, headerLine } from "./wire-headers.js";
@@ -216,16 +216,7 @@ const CODEC_NAMES = new Map<number, CompressionName>(
   Object.entries(CompressionCodec).map(([name, id]) => [id, name as CompressionName]),
 );
 
-/** A stored message as a consumer delivers it or the message-get API answers it. */
-export type StoredRecordMessage = Pick<JsMsg, "data" | "seq"> & {
-  readonly headers: MsgHdrs | undefined;
-};
-
-export function decodeRecord(
-  topic: string,
-  partition: number,
-  m: StoredRecordMessage,
-): ConsumerRecord {
+export function decodeRecord(topic: string, partition: number, m: StreamMessage): ConsumerRecord {
   const h = m.headers;
   const key = h?.get("k");
   const headers = h?.get("h");

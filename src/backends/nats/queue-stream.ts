@@ -6,7 +6,6 @@ import {
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
   jetstream,
   RetentionPolicy,
   StorageType,
@@ -15,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
+import { LEADER_READS_AFTER_MS, LeaderReads, type StreamMessage } from "./leader-reads.js";
 import { streamInfo } from "./nats-connection.js";
 import type { OutgoingMessage, PipelinedPublisher } from "./pipelined-publisher.js";
 import type { ReconnectWatch } from "./reconnect-watch.js";
@@ -115,6 +115,7 @@ export class QueueStream {
   private probing = false;
   private readonly watchdog: NodeJS.Timeout;
   private readonly stopWatching: () => void;
+  private readonly leaderReads: LeaderReads;
 
   private constructor(
     /** Publishes entries with their acks pipelined; shared by the service's queues. */
@@ -128,6 +129,7 @@ export class QueueStream {
     handler: EntryHandler,
     watch: ReconnectWatch,
   ) {
+    this.leaderReads = new LeaderReads(jsm, address.stream);
     this.watchLiveness(current.messages);
     // After a reconnect the tail's consumer may have lived on the server that went away: a new
     // one is started at once rather than after its heartbeats are missed.
@@ -297,8 +299,7 @@ export class QueueStream {
           this.lastSignMs = this.lastEntryMs = Date.now();
           // A replaced tail may still hand over what it had buffered: apply nothing twice.
           if (m.seq <= this.appliedSeq) continue;
-          handler(m.seq, Number(m.headers?.get("t")), m.headers?.get("w") ?? "", decodeEntry(m));
-          this.advanceTo(m.seq);
+          this.apply(m, handler);
         }
       } catch (error) {
         if (error instanceof SluiceError && error.code === "SLUICE_CORRUPT") {
@@ -311,7 +312,7 @@ export class QueueStream {
       // its server may be the one that died).
       this.current.consumer.delete().catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, TAIL_RETRY_MS));
-      const next = await this.newTail(this.appliedSeq + 1);
+      const next = await this.newTail(this.appliedSeq + 1, handler);
       if (next === undefined) break;
       this.current = next;
       this.lastSignMs = this.lastEntryMs = Date.now();
@@ -327,14 +328,17 @@ export class QueueStream {
    * the consumer can go unanswered (placed on the dead server, or no leader yet); rather than
    * wait out each timeout in turn, a new attempt starts every TAIL_RETRY_MS (those sent while
    * there is no leader are dropped, so the first sent after the election answers at once), the
-   * first to succeed is used and later ones are removed.
+   * first to succeed is used and later ones are removed. Asking that goes on for
+   * LEADER_READS_AFTER_MS applies entries read from the stream's leader meanwhile (no consumer
+   * can be made while the meta leader is being elected again).
    */
-  private newTail(seq: number): Promise<Tail | undefined> {
+  private newTail(seq: number, handler: EntryHandler): Promise<Tail | undefined> {
     return new Promise((resolve) => {
       let done = false;
       const finish = (tail: Tail | undefined): void => {
         done = true;
         clearInterval(timer);
+        clearTimeout(fallback);
         resolve(tail);
       };
       const attempt = (): void => {
@@ -350,8 +354,27 @@ export class QueueStream {
         );
       };
       const timer = setInterval(attempt, TAIL_RETRY_MS);
+      const fallback = setTimeout(() => {
+        // An entry it cannot decode is left to the tail, which fails the stream with it.
+        void this.leaderReads
+          .follow(
+            () => this.appliedSeq,
+            (messages) => {
+              for (const m of messages) if (m.seq > this.appliedSeq) this.apply(m, handler);
+            },
+            () => done || this.closing,
+          )
+          .catch(() => undefined);
+      }, LEADER_READS_AFTER_MS);
       attempt();
     });
+  }
+
+  /** Applies one entry, the next in stream order. */
+  private apply(m: StreamMessage, handler: EntryHandler): void {
+    const entry = decodeEntry(m, this.address.stream);
+    handler(m.seq, Number(m.headers?.get("t")), m.headers?.get("w") ?? "", entry);
+    this.advanceTo(m.seq);
   }
 
   /** Heartbeats and the server's status replies to the tail's pulls count as signs of life. */
@@ -410,20 +433,20 @@ function isSignOfLife(s: ConsumerNotification): boolean {
   return s.type === "heartbeat" || s.type === "debug" || s.type === "discard";
 }
 
-function decodeEntry(m: JsMsg): QueueEntry {
+function decodeEntry(m: StreamMessage, stream: string): QueueEntry {
   const kind = m.headers?.get("k");
   if (kind === "m") {
     const meta = JSON.parse(m.headers?.get("m") ?? "null") as MessageMeta | null;
-    if (meta === null) throw corrupt(m, "a message without its metadata");
+    if (meta === null) throw corrupt(m, stream, "a message without its metadata");
     return { kind, meta, body: Buffer.from(m.data).toString("utf8") };
   }
   if (kind === "r" || kind === "d" || kind === "c" || kind === "p" || kind === "y") {
     const rest = JSON.parse(Buffer.from(m.data).toString("utf8")) as object;
     return { kind, ...rest } as QueueEntry;
   }
-  throw corrupt(m, `an entry of unknown kind ${JSON.stringify(kind)}`);
+  throw corrupt(m, stream, `an entry of unknown kind ${JSON.stringify(kind)}`);
 }
 
-function corrupt(m: JsMsg, what: string): SluiceError {
-  return new SluiceError("SLUICE_CORRUPT", `queue stream ${m.info.stream} seq ${m.seq}: ${what}`);
+function corrupt(m: StreamMessage, stream: string, what: string): SluiceError {
+  return new SluiceError("SLUICE_CORRUPT", `queue stream ${stream} seq ${m.seq}: ${what}`);
 }
