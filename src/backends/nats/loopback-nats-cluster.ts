@@ -344,6 +344,27 @@ export class LoopbackNatsCluster {
     throw new Error("no running node names a meta leader");
   }
 
+  /**
+   * The meta leader, once it only follows stream `name`: while it leads the stream, the stream's
+   * leader is asked to step down and a new one awaited (a failover test's "follower that leads
+   * the meta group").
+   */
+  async metaLeaderFollowing(name: string, timeoutMs = 20_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const meta = await this.metaLeader();
+      const { leader } = await this.placement(name).catch(() => ({ leader: -1 }));
+      if (leader >= 0 && leader !== meta) return meta;
+      if (Date.now() > deadline) throw new Error(`stream ${name} stays led by the meta leader`);
+      if (leader === meta) {
+        const nc = await connect({ servers: this.servers.split(",") });
+        await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${name}`).catch(() => undefined);
+        await nc.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   /** Fails unless every running node reports the flush this cluster was started with. */
   private async checkFlush(): Promise<void> {
     for (const [i, node] of this.nodes.entries()) {
