@@ -46,6 +46,12 @@ const TAIL_BEHIND_MS = 2500;
  * tail is found even when this process wrote nothing that it waits for.
  */
 const IN_USE_MS = 30_000;
+/**
+ * After another server left the cluster, a tail that shows no sign of life (a heartbeat comes
+ * every TAIL_PULL_MS / 2 when idle) for this long lived there: replaced without waiting out
+ * TAIL_STALL_MS.
+ */
+const TAIL_SUSPECT_MS = TAIL_PULL_MS / 2 + 200;
 /** How often the tail's liveness is checked. */
 const TAIL_CHECK_MS = 500;
 /**
@@ -115,6 +121,9 @@ export class QueueStream {
   private probing = false;
   private readonly watchdog: NodeJS.Timeout;
   private readonly stopWatching: () => void;
+  private readonly stopWatchingLoss: () => void;
+  /** When a server was last seen leaving the cluster, while the tail is not yet cleared. */
+  private serverLostMs = 0;
   private readonly leaderReads: LeaderReads;
 
   private constructor(
@@ -136,6 +145,7 @@ export class QueueStream {
     this.stopWatching = watch.onReconnect(() => {
       if (!this.closing) this.replaceTail();
     });
+    this.stopWatchingLoss = watch.onServerLost(() => (this.serverLostMs = Date.now()));
     this.watchdog = setInterval(() => this.checkTail(), TAIL_CHECK_MS);
     this.watchdog.unref();
     this.tail = this.follow(handler);
@@ -274,6 +284,7 @@ export class QueueStream {
     );
     clearInterval(this.watchdog);
     this.stopWatching();
+    this.stopWatchingLoss();
     // A tail cut off from every server may never end its pull: do not wait for it forever.
     const gaveUp = new Promise<void>((resolve) => setTimeout(resolve, TAIL_PULL_MS).unref());
     await Promise.race([Promise.all([this.current.messages.close(), this.tail]), gaveUp]);
@@ -398,6 +409,11 @@ export class QueueStream {
     if (this.closing) return;
     const now = Date.now();
     if (now - this.lastSignMs >= TAIL_STALL_MS) return this.replaceTail();
+    if (this.serverLostMs > 0 && now - this.serverLostMs >= TAIL_SUSPECT_MS) {
+      const lostAt = this.serverLostMs;
+      this.serverLostMs = 0;
+      if (this.lastSignMs < lostAt) return this.replaceTail();
+    }
     if (now - this.lastEntryMs < TAIL_BEHIND_MS) return;
     if (this.storedSeq > this.appliedSeq) return this.replaceTail();
     if (this.probing || now - this.lastUseMs >= IN_USE_MS) return;

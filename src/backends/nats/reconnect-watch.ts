@@ -27,6 +27,7 @@ export class ReconnectWatch {
   private disconnects = 0;
   private waiting: Array<{ after: number; resolve: () => void }> = [];
   private readonly listeners = new Set<() => void>();
+  private readonly lossListeners = new Set<() => void>();
   private readonly stopStatus: () => void;
 
   constructor(nc: NatsConnection) {
@@ -38,6 +39,8 @@ export class ReconnectWatch {
       for await (const s of status) {
         if (s.type === "disconnect") this.disconnects++;
         else if (s.type === "reconnect") this.reconnected();
+        else if (s.type === "update" && (s.deleted?.length ?? 0) > 0)
+          for (const listener of this.lossListeners) listener();
       }
     })().catch(() => undefined);
   }
@@ -87,6 +90,15 @@ export class ReconnectWatch {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` when the server this client is connected to reports that another left the
+   * cluster (a server died: whatever lived there, a consumer say, is gone); returns what stops it.
+   */
+  onServerLost(listener: () => void): () => void {
+    this.lossListeners.add(listener);
+    return () => this.lossListeners.delete(listener);
+  }
+
   private reconnected(): void {
     for (const listener of this.listeners) listener();
     const lost = this.waiting.filter((w) => w.after < this.disconnects);
@@ -100,5 +112,6 @@ export class ReconnectWatch {
     this.stopStatus();
     this.waiting = [];
     this.listeners.clear();
+    this.lossListeners.clear();
   }
 }
