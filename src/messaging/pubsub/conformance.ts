@@ -117,6 +117,20 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         ]);
         const { Attributes } = await pubsub.getTopicAttributes({ TopicArn });
         expect(Attributes).toMatchObject({ TopicArn, SubscriptionsConfirmed: "0", Owner: ACCOUNT });
+        // SNS's defaults when none was set: the owner's access policy, the HTTP delivery policy.
+        expect(JSON.parse(Attributes.Policy!)).toMatchObject({
+          Id: "__default_policy_ID",
+          Statement: [
+            {
+              Sid: "__default_statement_ID",
+              Resource: TopicArn,
+              Condition: { StringEquals: { "AWS:SourceOwner": ACCOUNT } },
+            },
+          ],
+        });
+        expect(JSON.parse(Attributes.EffectiveDeliveryPolicy!)).toMatchObject({
+          http: { defaultHealthyRetryPolicy: { numRetries: 3, minDelayTarget: 20 } },
+        });
         await pubsub.deleteTopic({ TopicArn });
         expect((await rejection(pubsub.getTopicAttributes({ TopicArn }))).snsError).toBe(
           "NotFound",

@@ -14,6 +14,7 @@ import { JsonCatalog } from "./json-catalog.js";
 import { MAX_PUBLISH_BYTES, checkPublish } from "./message-validation.js";
 import type { PublishedMessage } from "./published-message.js";
 import { PubSubError, invalidParameter } from "./pubsub-error.js";
+import { defaultTopicPolicy, effectiveDeliveryPolicy } from "./topic-defaults.js";
 import { checkTagKeys, checkTags, withTags } from "./topic-tags.js";
 import type {
   CreateSnsTopicInput,
@@ -378,10 +379,15 @@ export class EmbeddedPubSubService implements PubSubService {
         if (d.record.confirmed) confirmed++;
         else pending++;
       }
+    const topicArn = this.addresses.topicArn(name);
+    const attributes = topic.definition.attributes;
     return {
       Attributes: {
-        ...topic.definition.attributes,
-        TopicArn: this.addresses.topicArn(name),
+        ...attributes,
+        // SNS answers its defaults when none was set (the policy is stored, not enforced).
+        Policy: attributes.Policy ?? defaultTopicPolicy(topicArn, this.addresses.accountId),
+        EffectiveDeliveryPolicy: effectiveDeliveryPolicy(attributes.DeliveryPolicy),
+        TopicArn: topicArn,
         Owner: this.addresses.accountId,
         SubscriptionsConfirmed: String(confirmed),
         SubscriptionsPending: String(pending),

@@ -60,6 +60,8 @@ const ACTIONS = [
   "PublishBatch",
   "ListSubscriptions",
   "GetTopicAttributes",
+  "AddPermission",
+  "RemovePermission",
   "Nope",
 ];
 const KEYS = [
@@ -90,6 +92,9 @@ const KEYS = [
   "PublishBatchRequestEntries.member.1.Message",
   "PublishBatchRequestEntries.member.99999999.Id",
   "Tags.member.1.Key",
+  "Label",
+  "AWSAccountId.member.1",
+  "ActionName.member.1",
 ];
 const value = fc.oneof(
   fc.constantFrom(
@@ -112,6 +117,8 @@ const value = fc.oneof(
     '{"a":["b"]}',
     "String",
     "Number",
+    "Publish",
+    "111122223333",
     "-1",
     "%%%",
     "AAAA=",
@@ -231,6 +238,42 @@ describe("SNS request decoder under fuzzing", () => {
       ],
       [{ Action: "ListSubscriptions", NextToken: "-3" }, 400, "InvalidParameter", "NextToken"],
       [{ Action: "DeleteQueueForever" }, 400, "InvalidAction", "DeleteQueueForever"],
+      [
+        { Action: "AddPermission", TopicArn: TOPIC, "AWSAccountId.member.1": "111122223333" },
+        400,
+        "InvalidParameter",
+        "Label",
+      ],
+      [
+        {
+          Action: "AddPermission",
+          TopicArn: TOPIC,
+          Label: "l",
+          "AWSAccountId.member.1": "111122223333",
+          "ActionName.member.1": "CreateTopic",
+        },
+        400,
+        "InvalidParameter",
+        "out of service scope",
+      ],
+      [
+        {
+          Action: "AddPermission",
+          TopicArn: TOPIC,
+          Label: "l",
+          "AWSAccountId.member.1": "me",
+          "ActionName.member.1": "Publish",
+        },
+        400,
+        "InvalidParameter",
+        "AWSAccountId.member.1",
+      ],
+      [
+        { Action: "RemovePermission", TopicArn: `${TOPIC}-missing`, Label: "l" },
+        404,
+        "NotFound",
+        "Topic",
+      ],
     ];
     for (const [form, status, code, named] of cases) {
       const before = await snapshot();

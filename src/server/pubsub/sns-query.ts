@@ -10,6 +10,7 @@ import type { AwsQueryService } from "../aws/aws-protocols.js";
 import type { QueryParams } from "../aws/query-params.js";
 import type { XmlElement } from "../aws/xml.js";
 import { snsInvalidParameter, toSnsError } from "./sns-errors.js";
+import { addTopicPermission, removeTopicPermission } from "./sns-permissions.js";
 
 type Operation = (pubsub: PubSubService, p: QueryParams) => Promise<XmlElement | undefined>;
 
@@ -60,6 +61,9 @@ const OPERATIONS: Record<string, Operation> = {
       AttributeName: required(p, "AttributeName") as never,
       AttributeValue: p.string("AttributeValue") ?? "",
     })),
+  // Edits of the topic's stored Policy, as SNS makes them; not enforced.
+  AddPermission: async (s, p) => void (await addTopicPermission(s, p)),
+  RemovePermission: async (s, p) => void (await removeTopicPermission(s, p)),
   Subscribe: async (s, p) => {
     const protocol = required(p, "Protocol");
     if (!PROTOCOLS.has(protocol))

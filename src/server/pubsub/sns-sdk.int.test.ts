@@ -1,5 +1,6 @@
 import { type IncomingMessage, type Server, createServer } from "node:http";
 import {
+  AddPermissionCommand,
   ConfirmSubscriptionCommand,
   CreateTopicCommand,
   DeleteTopicCommand,
@@ -13,6 +14,7 @@ import {
   NotFoundException,
   PublishBatchCommand,
   PublishCommand,
+  RemovePermissionCommand,
   ResourceNotFoundException,
   SNSClient,
   SetSubscriptionAttributesCommand,
@@ -521,6 +523,149 @@ describe("SNS through @aws-sdk/client-sns (AWS query protocol)", () => {
     );
     const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn }));
     expect(Attributes?.Policy).toBe(policy);
+  });
+
+  it("GetTopicAttributes answers SNS's default Policy and EffectiveDeliveryPolicy; AddPermission and RemovePermission edit the Policy", async () => {
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "shared-orders" }));
+    const attributes = async (): Promise<Record<string, string>> =>
+      (await sns.send(new GetTopicAttributesCommand({ TopicArn }))).Attributes ?? {};
+    const fresh = await attributes();
+    expect(fresh).toMatchObject({
+      Owner: "000000000000",
+      DisplayName: "",
+      SubscriptionsPending: "0",
+      SubscriptionsConfirmed: "0",
+      SubscriptionsDeleted: "0",
+    });
+    const defaultPolicy = JSON.parse(fresh.Policy!) as {
+      Id: string;
+      Statement: { Sid: string; Resource: string; Condition: unknown; Action: string[] }[];
+    };
+    expect(defaultPolicy.Id).toBe("__default_policy_ID");
+    expect(defaultPolicy.Statement).toHaveLength(1);
+    expect(defaultPolicy.Statement[0]).toMatchObject({
+      Sid: "__default_statement_ID",
+      Resource: TopicArn,
+      Condition: { StringEquals: { "AWS:SourceOwner": "000000000000" } },
+    });
+    expect(defaultPolicy.Statement[0]!.Action).toContain("SNS:Publish");
+    expect(JSON.parse(fresh.EffectiveDeliveryPolicy!)).toMatchObject({
+      http: {
+        defaultHealthyRetryPolicy: { numRetries: 3, minDelayTarget: 20, maxDelayTarget: 20 },
+        disableSubscriptionOverrides: false,
+      },
+    });
+
+    // A topic DeliveryPolicy is merged over the default.
+    await sns.send(
+      new SetTopicAttributesCommand({
+        TopicArn,
+        AttributeName: "DeliveryPolicy",
+        AttributeValue: JSON.stringify({ http: { defaultHealthyRetryPolicy: { numRetries: 5 } } }),
+      }),
+    );
+    const effective = JSON.parse((await attributes()).EffectiveDeliveryPolicy!) as {
+      http: { defaultHealthyRetryPolicy: Record<string, unknown> };
+    };
+    expect(effective.http.defaultHealthyRetryPolicy).toMatchObject({
+      numRetries: 5,
+      minDelayTarget: 20,
+      backoffFunction: "linear",
+    });
+
+    await sns.send(
+      new AddPermissionCommand({
+        TopicArn,
+        Label: "partner-publish",
+        AWSAccountId: ["111122223333", "444455556666"],
+        ActionName: ["Publish", "Subscribe"],
+      }),
+    );
+    await sns.send(
+      new AddPermissionCommand({
+        TopicArn,
+        Label: "auditor",
+        AWSAccountId: ["777788889999"],
+        ActionName: ["GetTopicAttributes"],
+      }),
+    );
+    type Statement = { Sid: string; Principal: unknown; Action: unknown; Resource: string };
+    const statements = async (): Promise<Statement[]> =>
+      (JSON.parse((await attributes()).Policy!) as { Statement: Statement[] }).Statement;
+    const granted = await statements();
+    expect(granted.map((s) => s.Sid)).toEqual([
+      "__default_statement_ID",
+      "partner-publish",
+      "auditor",
+    ]);
+    expect(granted[1]).toEqual({
+      Sid: "partner-publish",
+      Effect: "Allow",
+      Principal: { AWS: ["arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root"] },
+      Action: ["SNS:Publish", "SNS:Subscribe"],
+      Resource: TopicArn,
+    });
+    expect(granted[2]).toMatchObject({
+      Principal: { AWS: "arn:aws:iam::777788889999:root" },
+      Action: "SNS:GetTopicAttributes",
+    });
+
+    const duplicate = await sns
+      .send(
+        new AddPermissionCommand({
+          TopicArn,
+          Label: "auditor",
+          AWSAccountId: ["777788889999"],
+          ActionName: ["Publish"],
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(duplicate).toBeInstanceOf(InvalidParameterException);
+    expect((duplicate as Error).message).toContain("Statement already exists");
+    const outOfScope = await sns
+      .send(
+        new AddPermissionCommand({
+          TopicArn,
+          Label: "creator",
+          AWSAccountId: ["777788889999"],
+          ActionName: ["CreateTopic"],
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(outOfScope).toBeInstanceOf(InvalidParameterException);
+    const missing = await sns
+      .send(
+        new AddPermissionCommand({
+          TopicArn: `${TopicArn}-missing`,
+          Label: "x",
+          AWSAccountId: ["777788889999"],
+          ActionName: ["Publish"],
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundException);
+
+    await sns.send(new RemovePermissionCommand({ TopicArn, Label: "partner-publish" }));
+    await sns.send(new RemovePermissionCommand({ TopicArn, Label: "never-added" }));
+    expect((await statements()).map((s) => s.Sid)).toEqual(["__default_statement_ID", "auditor"]);
+
+    // Concurrent edits through one server are all kept (per-key-serializer.test.ts shows why
+    // with a backend that answers slowly; the embedded one leaves no gap to race in).
+    await Promise.all(
+      ["a", "b", "c", "d"].map((Label) =>
+        sns.send(
+          new AddPermissionCommand({
+            TopicArn,
+            Label,
+            AWSAccountId: ["111122223333"],
+            ActionName: ["Publish"],
+          }),
+        ),
+      ),
+    );
+    expect((await statements()).map((s) => s.Sid).sort()).toEqual(
+      ["__default_statement_ID", "a", "auditor", "b", "c", "d"].sort(),
+    );
   });
 
   it("errors are SNS's: NotFound for a missing topic, InvalidParameter naming the field", async () => {

@@ -1,6 +1,7 @@
 import type { MessageAttributeValue, QueueService } from "../../messaging/queues/index.js";
 import { QueueError } from "../../messaging/queues/index.js";
 import { unknownOperation } from "../aws/aws-error.js";
+import { addQueuePermission, removeQueuePermission } from "./sqs-permissions.js";
 
 /** A request or result in SQS's JSON shape; binary attribute values as bytes. */
 export type SqsShape = Record<string, unknown>;
@@ -48,15 +49,15 @@ const OPERATIONS: Record<string, Operation> = {
   StartMessageMoveTask: (q, i) => q.startMessageMoveTask(i as any),
   CancelMessageMoveTask: (q, i) => q.cancelMessageMoveTask(i as any),
   ListMessageMoveTasks: (q, i) => q.listMessageMoveTasks(i as any),
+  // Edits of the queue's stored Policy, as SQS makes them; not enforced.
+  AddPermission: async (q, i) => void (await addQueuePermission(q, i)),
+  RemovePermission: async (q, i) => void (await removeQueuePermission(q, i)),
 };
 /* eslint-enable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any */
 
-/** SQS actions that exist but that Sluice does not serve (IAM-style permissions). */
-const UNSUPPORTED = new Set(["AddPermission", "RemovePermission"]);
-
-/** Whether `operation` is an SQS action this server answers (even if only with an error). */
+/** Whether `operation` is an SQS action this server answers. */
 export function isSqsOperation(operation: string): boolean {
-  return Object.hasOwn(OPERATIONS, operation) || UNSUPPORTED.has(operation);
+  return Object.hasOwn(OPERATIONS, operation);
 }
 
 /** Runs one SQS operation on the queue service; the result is in SQS's JSON shape. */
@@ -66,8 +67,6 @@ export async function callSqs(
   input: SqsShape,
   signal: SignalOf,
 ): Promise<SqsShape | undefined> {
-  if (UNSUPPORTED.has(operation))
-    throw new QueueError("UnsupportedOperation", `${operation}: permissions are not supported`);
   const run = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
   if (run === undefined) throw unknownOperation(operation);
   if (

@@ -31,6 +31,7 @@ async function snapshot(): Promise<string> {
       a.ApproximateNumberOfMessagesNotVisible,
       a.DelaySeconds,
       a.VisibilityTimeout,
+      a.Policy,
     ]),
   });
 }
@@ -46,6 +47,8 @@ const ACTIONS = [
   "PurgeQueue",
   "ChangeMessageVisibility",
   "TagQueue",
+  "AddPermission",
+  "RemovePermission",
   "Nope",
 ];
 const KEYS = [
@@ -66,6 +69,10 @@ const KEYS = [
   "ReceiptHandle",
   "VisibilityTimeout",
   "Tag.1.Key",
+  "Label",
+  "AWSAccountId.1",
+  "ActionName.1",
+  "ActionName.8",
 ];
 const value = fc.oneof(
   fc.constantFrom(
@@ -77,6 +84,9 @@ const value = fc.oneof(
     "99999999999",
     "1.5",
     "DelaySeconds",
+    "111122223333",
+    "SendMessage",
+    "*",
     "%%%",
     "AAAA=",
     "\u0000",
@@ -127,6 +137,9 @@ describe("SQS request decoders under fuzzing", () => {
             Attributes: field,
             MessageAttributes: field,
             DelaySeconds: field,
+            Label: field,
+            AWSAccountIds: field,
+            Actions: field,
           },
           { requiredKeys: [] },
         )

@@ -115,6 +115,14 @@ export function decodeQuery(action: string, p: QueryParams, path: string): SqsSh
       });
     case "CancelMessageMoveTask":
       return defined({ TaskHandle: p.string("TaskHandle") });
+    case "AddPermission":
+      return withUrl({
+        Label: p.string("Label"),
+        AWSAccountIds: listOrUndefined(p, "AWSAccountId"),
+        Actions: listOrUndefined(p, "ActionName"),
+      });
+    case "RemovePermission":
+      return withUrl({ Label: p.string("Label") });
     case "ListMessageMoveTasks":
       return defined({ SourceArn: p.string("SourceArn"), MaxResults: p.number("MaxResults") });
     default:

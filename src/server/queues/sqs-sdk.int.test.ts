@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- parsed XML is untyped */
 import { createHash } from "node:crypto";
 import {
+  AddPermissionCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -9,8 +10,10 @@ import {
   GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
   ListQueuesCommand,
+  OverLimit,
   QueueDoesNotExist,
   ReceiveMessageCommand,
+  RemovePermissionCommand,
   SQSClient,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -217,6 +220,128 @@ describe("SQS through @aws-sdk/client-sqs (AWS JSON 1.0)", () => {
     expect(missing).toBeInstanceOf(QueueDoesNotExist);
   });
 
+  it("AddPermission and RemovePermission edit the queue's stored Policy (not enforced), with SQS's errors", async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "shared-jobs" }));
+    const queueArn = "arn:aws:sqs:us-east-1:000000000000:shared-jobs";
+    const policy = async (): Promise<string | undefined> =>
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["Policy"] })))
+        .Attributes?.Policy;
+    expect(await policy()).toBeUndefined();
+
+    await sqs.send(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "partner-send",
+        AWSAccountIds: ["111122223333"],
+        Actions: ["SendMessage"],
+      }),
+    );
+    await sqs.send(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "auditor",
+        AWSAccountIds: ["444455556666", "777788889999"],
+        Actions: ["GetQueueAttributes", "ReceiveMessage"],
+      }),
+    );
+    expect(JSON.parse((await policy())!)).toEqual({
+      Version: "2012-10-17",
+      Id: `${queueArn}/SQSDefaultPolicy`,
+      Statement: [
+        {
+          Sid: "partner-send",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::111122223333:root" },
+          Action: "SQS:SendMessage",
+          Resource: queueArn,
+        },
+        {
+          Sid: "auditor",
+          Effect: "Allow",
+          Principal: {
+            AWS: ["arn:aws:iam::444455556666:root", "arn:aws:iam::777788889999:root"],
+          },
+          Action: ["SQS:GetQueueAttributes", "SQS:ReceiveMessage"],
+          Resource: queueArn,
+        },
+      ],
+    });
+
+    const refused = async (command: AddPermissionCommand | RemovePermissionCommand) =>
+      (await sqs.send(command as AddPermissionCommand).catch((e: unknown) => e)) as Error & {
+        Code?: string;
+      };
+    const duplicate = await refused(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "auditor",
+        AWSAccountIds: ["111122223333"],
+        Actions: ["SendMessage"],
+      }),
+    );
+    expect(duplicate.name).toBe("InvalidParameterValue");
+    expect(duplicate.message).toContain("Already exists");
+    const tooMany = await refused(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "many",
+        AWSAccountIds: ["111122223333"],
+        Actions: [
+          "SendMessage",
+          "ReceiveMessage",
+          "DeleteMessage",
+          "ChangeMessageVisibility",
+          "GetQueueAttributes",
+          "GetQueueUrl",
+          "PurgeQueue",
+          "ListDeadLetterSourceQueues",
+        ],
+      }),
+    );
+    expect(tooMany).toBeInstanceOf(OverLimit);
+    const ownerOnly = await refused(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "deleter",
+        AWSAccountIds: ["111122223333"],
+        Actions: ["DeleteQueue"],
+      }),
+    );
+    expect(ownerOnly.name).toBe("InvalidParameterValue");
+    const badLabel = await refused(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "no spaces",
+        AWSAccountIds: ["111122223333"],
+        Actions: ["*"],
+      }),
+    );
+    expect(badLabel.name).toBe("InvalidParameterValue");
+    expect(badLabel.message).toContain("Label");
+    const unknownLabel = await refused(new RemovePermissionCommand({ QueueUrl, Label: "nobody" }));
+    expect(unknownLabel.name).toBe("InvalidParameterValue");
+    const missingQueue = await refused(
+      new RemovePermissionCommand({
+        QueueUrl: `${sluice.url}/000000000000/nope`,
+        Label: "auditor",
+      }),
+    );
+    expect(missingQueue).toBeInstanceOf(QueueDoesNotExist);
+
+    // Not enforced: any caller still sends.
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "still accepted" }));
+
+    await sqs.send(new RemovePermissionCommand({ QueueUrl, Label: "partner-send" }));
+    expect(
+      (JSON.parse((await policy())!) as { Statement: { Sid: string }[] }).Statement.map(
+        (s) => s.Sid,
+      ),
+    ).toEqual(["auditor"]);
+    // The last permission removed takes the Policy with it.
+    await sqs.send(new RemovePermissionCommand({ QueueUrl, Label: "auditor" }));
+    expect(await policy()).toBeUndefined();
+  });
+
   it("a missing queue is the SDK's QueueDoesNotExist, with the legacy code from x-amzn-query-error", async () => {
     const error: unknown = await sqs
       .send(new GetQueueUrlCommand({ QueueName: "missing" }))
@@ -290,6 +415,54 @@ describe("SQS in the query protocol (form posts, XML answers)", () => {
       ReceiptHandle: message.ReceiptHandle,
     });
     expect(deleted.status).toBe(200);
+  });
+
+  it("AddPermission and RemovePermission as form posts (AWSAccountId.N, ActionName.N)", async () => {
+    const created = await post({ Action: "CreateQueue", QueueName: "legacy-shared" });
+    const url = created.body.CreateQueueResponse.CreateQueueResult.QueueUrl as string;
+    const added = await post({
+      Action: "AddPermission",
+      QueueUrl: url,
+      Label: "partner",
+      "AWSAccountId.1": "111122223333",
+      "AWSAccountId.2": "444455556666",
+      "ActionName.1": "SendMessage",
+    });
+    expect(added.status).toBe(200);
+    expect(added.body.AddPermissionResponse).toBeDefined();
+    const policyOf = async (): Promise<any> => {
+      const got = await post({
+        Action: "GetQueueAttributes",
+        QueueUrl: url,
+        "AttributeName.1": "Policy",
+      });
+      const attribute = got.body.GetQueueAttributesResponse.GetQueueAttributesResult.Attribute;
+      return attribute === undefined ? undefined : JSON.parse(attribute.Value as string);
+    };
+    expect((await policyOf()).Statement).toEqual([
+      {
+        Sid: "partner",
+        Effect: "Allow",
+        Principal: {
+          AWS: ["arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root"],
+        },
+        Action: "SQS:SendMessage",
+        Resource: "arn:aws:sqs:us-east-1:000000000000:legacy-shared",
+      },
+    ]);
+    const noActions = await post({
+      Action: "AddPermission",
+      QueueUrl: url,
+      Label: "other",
+      "AWSAccountId.1": "111122223333",
+    });
+    expect(noActions.status).toBe(400);
+    expect(noActions.body.ErrorResponse.Error.Code).toBe("MissingParameter");
+    const removed = await post({ Action: "RemovePermission", QueueUrl: url, Label: "partner" });
+    expect(removed.status).toBe(200);
+    expect(await policyOf()).toBeUndefined();
+    const again = await post({ Action: "RemovePermission", QueueUrl: url, Label: "partner" });
+    expect(again.body.ErrorResponse.Error.Code).toBe("InvalidParameterValue");
   });
 
   it("errors: XML with the legacy code and the x-amzn-query-error header; unknown actions; malformed forms", async () => {

@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { expect, it } from "vitest";
 
@@ -17,6 +18,15 @@ export function requireBoto3InCi(): void {
       expect.fail(`${PYTHON} cannot import boto3: install python3-boto3`);
     },
   );
+}
+
+/**
+ * A suffix for the names a script creates, new on every call: integration tests are retried once,
+ * against the same server, and a retry must not meet the queues and topics its first attempt
+ * left behind (it would fail at an unrelated earlier step and hide the real failure).
+ */
+export function attemptSuffix(): string {
+  return `-${randomBytes(3).toString("hex")}`;
 }
 
 export interface ScriptResult {

@@ -1,6 +1,8 @@
 """EventBridge flows with boto3, as a course student would write them, against the endpoint in argv[1].
 
-Exits 0 when every check holds; prints what it checked, one line each.
+argv[2], when given, is appended to the bus and queue names, so each attempt works on
+resources of its own (the rules live in the bus). Exits 0 when every check holds; prints what it
+checked, one line each.
 """
 import json
 import sys
@@ -9,6 +11,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 endpoint = sys.argv[1]
+suffix = sys.argv[2] if len(sys.argv) > 2 else ""
 config = dict(
     endpoint_url=endpoint,
     region_name="us-east-1",
@@ -43,10 +46,10 @@ def bodies(url, count):
     return got
 
 
-bus = "py-shop"
+bus = "py-shop" + suffix
 events.create_event_bus(Name=bus)
-all_url, all_arn = queue("py-eb-all")
-note_url, note_arn = queue("py-eb-notes")
+all_url, all_arn = queue("py-eb-all" + suffix)
+note_url, note_arn = queue("py-eb-notes" + suffix)
 pattern = {"source": ["shop.orders"], "detail-type": ["OrderPlaced"], "detail": {"total": [{"numeric": [">", 100]}]}}
 rule_arn = events.put_rule(Name="py-big-orders", EventBusName=bus, EventPattern=json.dumps(pattern))["RuleArn"]
 check("rule ARN names the bus", rule_arn.endswith(f":rule/{bus}/py-big-orders"))

@@ -1,6 +1,7 @@
 """SNS flows with boto3, as a course student would write them, against the endpoint in argv[1].
 
-Exits 0 when every check holds; prints what it checked, one line each.
+argv[2], when given, is appended to every topic and queue name, so each attempt works on
+resources of its own. Exits 0 when every check holds; prints what it checked, one line each.
 """
 import json
 import sys
@@ -9,6 +10,7 @@ import time
 import boto3
 
 endpoint = sys.argv[1]
+suffix = sys.argv[2] if len(sys.argv) > 2 else ""
 session = dict(
     endpoint_url=endpoint,
     region_name="us-east-1",
@@ -38,11 +40,11 @@ def receive_all(url, count):
     return got
 
 
-topic = sns.create_topic(Name="py-orders")["TopicArn"]
-check("topic ARN", topic == "arn:aws:sns:us-east-1:000000000000:py-orders")
+topic = sns.create_topic(Name="py-orders" + suffix)["TopicArn"]
+check("topic ARN", topic == f"arn:aws:sns:us-east-1:000000000000:py-orders{suffix}")
 check("listed", {"TopicArn": topic} in sns.list_topics()["Topics"])
 
-url = sqs.create_queue(QueueName="py-big-orders")["QueueUrl"]
+url = sqs.create_queue(QueueName="py-big-orders" + suffix)["QueueUrl"]
 queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 sub = sns.subscribe(
     TopicArn=topic,
@@ -58,7 +60,7 @@ check("subscription ARN", sub.startswith(topic + ":"))
 attributes = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
 check("filter policy kept", json.loads(attributes["FilterPolicy"])["kind"] == ["order"])
 
-envelope_url = sqs.create_queue(QueueName="py-all-orders")["QueueUrl"]
+envelope_url = sqs.create_queue(QueueName="py-all-orders" + suffix)["QueueUrl"]
 envelope_arn = sqs.get_queue_attributes(QueueUrl=envelope_url, AttributeNames=["QueueArn"])[
     "Attributes"
 ]["QueueArn"]
@@ -127,7 +129,7 @@ except sns.exceptions.InvalidParameterException as error:
 
 # Per-protocol messages: the queues get the "sqs" entry, raw and in the envelope.
 check("batch enveloped too", len(receive_all(envelope_url, 3)) == 3)
-raw_url = sqs.create_queue(QueueName="py-structured-raw")["QueueUrl"]
+raw_url = sqs.create_queue(QueueName="py-structured-raw" + suffix)["QueueUrl"]
 raw_arn = sqs.get_queue_attributes(QueueUrl=raw_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
 structured_id = sns.publish(
@@ -170,6 +172,47 @@ try:
     check("tags of a missing topic fail", False)
 except sns.exceptions.ResourceNotFoundException as error:
     check("ResourceNotFoundException for a missing topic", error.response["ResponseMetadata"]["HTTPStatusCode"] == 404)
+
+# Topic attributes as SNS answers them, and permissions edited into the stored Policy.
+attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+check(
+    "counts, owner and display name",
+    attributes["Owner"] == "000000000000"
+    and attributes["DisplayName"] == ""
+    and attributes["SubscriptionsConfirmed"] == "2"
+    and attributes["SubscriptionsPending"] == "0"
+    and attributes["SubscriptionsDeleted"] == "0",
+)
+default_policy = json.loads(attributes["Policy"])
+check(
+    "the default policy names the topic and the account",
+    default_policy["Id"] == "__default_policy_ID"
+    and default_policy["Statement"][0]["Resource"] == topic
+    and default_policy["Statement"][0]["Condition"] == {"StringEquals": {"AWS:SourceOwner": "000000000000"}},
+)
+effective = json.loads(attributes["EffectiveDeliveryPolicy"])
+check("the default effective delivery policy", effective["http"]["defaultHealthyRetryPolicy"]["numRetries"] == 3)
+sns.add_permission(TopicArn=topic, Label="partner", AWSAccountId=["111122223333"], ActionName=["Publish"])
+statements = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])["Statement"]
+check(
+    "add_permission appends a statement",
+    statements[1]
+    == {
+        "Sid": "partner",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "SNS:Publish",
+        "Resource": topic,
+    },
+)
+try:
+    sns.add_permission(TopicArn=topic, Label="partner", AWSAccountId=["111122223333"], ActionName=["Publish"])
+    check("the same label twice fails", False)
+except sns.exceptions.InvalidParameterException as error:
+    check("InvalidParameterException for the same label", "Statement already exists" in error.response["Error"]["Message"])
+sns.remove_permission(TopicArn=topic, Label="partner")
+statements = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])["Statement"]
+check("remove_permission drops it", [s["Sid"] for s in statements] == ["__default_statement_ID"])
 
 sns.delete_topic(TopicArn=topic)
 check("deleted", {"TopicArn": topic} not in sns.list_topics()["Topics"])

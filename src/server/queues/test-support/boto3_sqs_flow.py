@@ -1,5 +1,6 @@
 """SQS flows with boto3, as a course student would write them, against the endpoint in argv[1].
 
+argv[2], when given, is appended to every queue name, so each attempt works on queues of its own.
 Exits 0 when every check holds; prints what it checked, one line each.
 """
 import json
@@ -9,6 +10,15 @@ import time
 import boto3
 
 endpoint = sys.argv[1]
+suffix = sys.argv[2] if len(sys.argv) > 2 else ""
+
+
+def name(base):
+    """A queue name of this attempt; FIFO names keep their .fifo ending."""
+    if base.endswith(".fifo"):
+        return base[: -len(".fifo")] + suffix + ".fifo"
+    return base + suffix
+
 sqs = boto3.client(
     "sqs",
     endpoint_url=endpoint,
@@ -25,8 +35,8 @@ def check(label, condition):
     print(f"ok: {label}", flush=True)
 
 
-url = sqs.create_queue(QueueName="py-orders", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
-check("queue URL points at the server", url == f"{endpoint}/000000000000/py-orders")
+url = sqs.create_queue(QueueName=name("py-orders"), Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+check("queue URL points at the server", url == f"{endpoint}/000000000000/{name('py-orders')}")
 
 # boto3 checks the MD5 of the body and of the attributes it gets back.
 sent = sqs.send_message(
@@ -63,7 +73,7 @@ while len(bodies) < 10:
 check("all batch bodies received", sorted(bodies) == sorted(e["MessageBody"] for e in entries))
 
 fifo = sqs.create_queue(
-    QueueName="py-jobs.fifo",
+    QueueName=name("py-jobs.fifo"),
     Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
 )["QueueUrl"]
 for body in ["a", "b", "a", "c"]:
@@ -74,10 +84,10 @@ check("FIFO order with content-based deduplication", [m["Body"] for m in got] ==
 check("no attributes named, none returned (as SQS answers)", "Attributes" not in sqs.get_queue_attributes(QueueUrl=fifo))
 check("a named attribute returned", sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["FifoQueue"])["Attributes"] == {"FifoQueue": "true"})
 
-dlq = sqs.create_queue(QueueName="py-dlq")["QueueUrl"]
+dlq = sqs.create_queue(QueueName=name("py-dlq"))["QueueUrl"]
 dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 work = sqs.create_queue(
-    QueueName="py-work",
+    QueueName=name("py-work"),
     Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})},
 )["QueueUrl"]
 sqs.send_message(QueueUrl=work, MessageBody="poison")
@@ -119,6 +129,42 @@ try:
     check("a policy that is not JSON raises", False)
 except sqs.exceptions.ClientError as error:
     check("a policy that is not JSON is InvalidAttributeValue", error.response["Error"]["Code"] == "InvalidAttributeValue")
+
+# AddPermission writes a statement (Sid = Label) into the stored Policy; RemovePermission drops it.
+shared = sqs.create_queue(QueueName=name("py-shared"))["QueueUrl"]
+shared_arn = sqs.get_queue_attributes(QueueUrl=shared, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+sqs.add_permission(QueueUrl=shared, Label="partner", AWSAccountIds=["111122223333"], Actions=["SendMessage", "ReceiveMessage"])
+granted = json.loads(sqs.get_queue_attributes(QueueUrl=shared, AttributeNames=["Policy"])["Attributes"]["Policy"])
+check(
+    "add_permission writes the statement",
+    granted["Statement"]
+    == [
+        {
+            "Sid": "partner",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": ["SQS:SendMessage", "SQS:ReceiveMessage"],
+            "Resource": shared_arn,
+        }
+    ],
+)
+try:
+    sqs.add_permission(QueueUrl=shared, Label="partner", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    check("a second statement with the same label raises", False)
+except sqs.exceptions.ClientError as error:
+    check("the same label again is InvalidParameterValue", error.response["Error"]["Code"] == "InvalidParameterValue")
+try:
+    sqs.add_permission(QueueUrl=shared, Label="many", AWSAccountIds=["111122223333"], Actions=["SendMessage"] * 8)
+    check("eight actions raise", False)
+except sqs.exceptions.OverLimit:
+    check("eight actions are OverLimit", True)
+sqs.remove_permission(QueueUrl=shared, Label="partner")
+check("remove_permission drops it", "Policy" not in sqs.get_queue_attributes(QueueUrl=shared, AttributeNames=["Policy"]).get("Attributes", {}))
+try:
+    sqs.remove_permission(QueueUrl=shared, Label="partner")
+    check("removing a missing label raises", False)
+except sqs.exceptions.ClientError as error:
+    check("removing a missing label is InvalidParameterValue", error.response["Error"]["Code"] == "InvalidParameterValue")
 
 try:
     sqs.get_queue_url(QueueName="does-not-exist")
