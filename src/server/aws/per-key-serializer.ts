@@ -20,3 +20,12 @@ export class PerKeySerializer {
     return result;
   }
 }
+
+const byOwner = new WeakMap<object, PerKeySerializer>();
+
+/** The serializer of `owner` (a service: all its callers share one), made on first use. */
+export function serializerOf(owner: object): PerKeySerializer {
+  let serializer = byOwner.get(owner);
+  if (serializer === undefined) byOwner.set(owner, (serializer = new PerKeySerializer()));
+  return serializer;
+}

@@ -1,6 +1,6 @@
 import type { PubSubService } from "../../messaging/pubsub/index.js";
 import { AwsError } from "../aws/aws-error.js";
-import { PerKeySerializer } from "../aws/per-key-serializer.js";
+import { serializerOf } from "../aws/per-key-serializer.js";
 import {
   type PolicyDocument,
   hasStatement,
@@ -24,15 +24,6 @@ const GRANTABLE_ACTIONS = new Set([
   "Receive",
 ]);
 const ACCOUNT_ID = /^\d{12}$/;
-
-/** One serializer per pub/sub service: its topics' policy edits never overlap. */
-const serializers = new WeakMap<PubSubService, PerKeySerializer>();
-
-function serializerOf(pubsub: PubSubService): PerKeySerializer {
-  let serializer = serializers.get(pubsub);
-  if (serializer === undefined) serializers.set(pubsub, (serializer = new PerKeySerializer()));
-  return serializer;
-}
 
 /**
  * SNS's AddPermission: a statement (Sid = Label) allowing the accounts the actions on the

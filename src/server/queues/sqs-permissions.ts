@@ -1,5 +1,5 @@
 import { QueueError, type QueueService } from "../../messaging/queues/index.js";
-import { PerKeySerializer } from "../aws/per-key-serializer.js";
+import { serializerOf } from "../aws/per-key-serializer.js";
 import {
   type PolicyDocument,
   hasStatement,
@@ -25,15 +25,6 @@ const GRANTABLE_ACTIONS = new Set([
 const MAX_ACTIONS = 7;
 const LABEL = /^[A-Za-z0-9_-]{1,80}$/;
 const ACCOUNT_ID = /^\d{12}$/;
-
-/** One serializer per queue service, shared by both protocols: policy edits never overlap. */
-const serializers = new WeakMap<QueueService, PerKeySerializer>();
-
-function serializerOf(queues: QueueService): PerKeySerializer {
-  let serializer = serializers.get(queues);
-  if (serializer === undefined) serializers.set(queues, (serializer = new PerKeySerializer()));
-  return serializer;
-}
 
 /**
  * SQS's AddPermission: a statement (Sid = Label) allowing the accounts the actions on the
