@@ -558,6 +558,18 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
     });
 
     describe("tags and policies", () => {
+      it("concurrent tag calls on one topic keep every tag", async () => {
+        const { pubsub } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "tagged-together" });
+        await Promise.all(
+          ["a", "b", "c", "d"].map((Key) =>
+            pubsub.tagResource({ ResourceArn: TopicArn, Tags: [{ Key, Value: Key }] }),
+          ),
+        );
+        const { Tags } = await pubsub.listTagsForResource({ ResourceArn: TopicArn });
+        expect(Tags.map((t) => t.Key).sort()).toEqual(["a", "b", "c", "d"]);
+      });
+
       it("topics are tagged, untagged and listed; CreateTopic takes tags", async () => {
         const { pubsub } = await open();
         const { TopicArn } = await pubsub.createTopic({

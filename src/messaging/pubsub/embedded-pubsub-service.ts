@@ -430,13 +430,17 @@ export class EmbeddedPubSubService implements PubSubService {
     return topic;
   }
 
-  /** Replaces a topic's tags and saves its definition (tags survive a restart, as attributes do). */
+  /**
+   * Replaces a topic's tags and saves its definition (tags survive a restart, as attributes
+   * do). Applied in memory first, in the turn the new tags were made from the current ones, so
+   * concurrent tag calls each build on the last and are saved in that order: none is lost.
+   */
   private async saveTags(topic: DurableTopic, tags: Record<string, string>): Promise<void> {
-    const definition: TopicDefinition = { ...topic.definition, tags };
-    await this.catalog.put(`topic:${definition.name}`, { kind: "topic", topic: definition });
     const current = topic.definition.tags;
     for (const key of Object.keys(current)) delete current[key];
     Object.assign(current, tags);
+    const definition: TopicDefinition = { ...topic.definition, tags: { ...tags } };
+    await this.catalog.put(`topic:${definition.name}`, { kind: "topic", topic: definition });
   }
 
   async tagResource(input: { ResourceArn: string; Tags: readonly PubSubTag[] }): Promise<void> {
