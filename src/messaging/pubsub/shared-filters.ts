@@ -8,9 +8,10 @@ export interface FilterVerdicts {
   readonly byAttributes: ReadonlySet<string>;
   /**
    * Subscriptions whose body-scoped policy matched, by the body looked at: "" for the message's
-   * body, else the entry of a structured message (filled in as subscriptions ask).
+   * body, else the entry of a structured message (made and filled in as subscriptions ask, so
+   * a topic without body-scoped policies allocates nothing per message).
    */
-  readonly byBody: Map<string, ReadonlySet<string>>;
+  byBody: Map<string, ReadonlySet<string>> | undefined;
 }
 
 /** A message as filters see it: its views, and a place to keep the verdicts. */
@@ -59,16 +60,17 @@ export class SharedFilters {
           this.attributes.size === 0
             ? NONE
             : this.matchAll(this.attributes, message.attributesForFiltering),
-        byBody: new Map(),
+        byBody: undefined,
       };
       message.verdicts = verdicts;
     }
     if (scope !== "MessageBody") return verdicts.byAttributes.has(subscription);
-    let byBody = verdicts.byBody.get(entry);
+    const bodies = (verdicts.byBody ??= new Map<string, ReadonlySet<string>>());
+    let byBody = bodies.get(entry);
     if (byBody === undefined) {
       const view = entry === "" ? message.bodyForFiltering : message.entryForFiltering?.(entry);
       byBody = this.body.size === 0 ? NONE : this.matchAll(this.body, view);
-      verdicts.byBody.set(entry, byBody);
+      bodies.set(entry, byBody);
     }
     return byBody.has(subscription);
   }

@@ -11,12 +11,15 @@ import {
   type IncrementalAlterConfigsResponse,
 } from "../protocol/schemas/index.js";
 import { attempt } from "./kafka-errors.js";
-import { incrementedTopicConfig, replacedTopicConfig } from "./topic-configs.js";
+import {
+  ConfigResourceType,
+  incrementedTopicConfig,
+  replacedTopicConfig,
+} from "./topic-configs.js";
 
 type ResourceResult = NonNullable<AlterConfigsResponse["responses"]>[number];
 
-const TOPIC = 2;
-const BROKER = 4;
+const { TOPIC, BROKER } = ConfigResourceType;
 
 /** AlterConfigs: replaces a topic's config (settings not given go back to their defaults). */
 export const alterConfigsApi = defineApi<AlterConfigsRequest, AlterConfigsResponse>({

@@ -6,13 +6,12 @@ import {
   type DescribeConfigsResponse,
 } from "../protocol/schemas/index.js";
 import { errorCodeOf, errorMessageOf } from "./kafka-errors.js";
-import { topicConfigToKafka } from "./topic-configs.js";
+import { ConfigResourceType, topicConfigToKafka } from "./topic-configs.js";
 
 type Resource = DescribeConfigsRequest["resources"][number];
 type ResourceResult = NonNullable<DescribeConfigsResponse["results"]>[number];
 
-const TOPIC = 2;
-const BROKER = 4;
+const { TOPIC, BROKER } = ConfigResourceType;
 /** Kafka's ConfigSource values. */
 const DYNAMIC_TOPIC_CONFIG = 1;
 const STATIC_BROKER_CONFIG = 4;

@@ -8,6 +8,9 @@ import { invalidTopicInput } from "../../../messaging/topics/topic-error.js";
 
 type NumericField = Exclude<keyof TopicConfig, "cleanupPolicy">;
 
+/** Kafka's ConfigResource types that Sluice's listener knows. */
+export const ConfigResourceType = { TOPIC: 2, BROKER: 4 } as const;
+
 const NUMERIC: Record<string, NumericField> = {
   "retention.ms": "retentionMs",
   "retention.bytes": "retentionBytes",
