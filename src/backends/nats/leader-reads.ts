@@ -1,10 +1,20 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { answerWithin } from "./answer-within.js";
 
 /** Messages asked for at once (one request each, all in flight together). */
 const WINDOW = 32;
-/** How long a reader asks for a consumer before it reads from the stream's leader meanwhile. */
+/**
+ * How long a reader asks for a consumer before it reads from the stream's leader meanwhile; one
+ * replacing a consumer that may have died with its server reads from the leader at once.
+ */
 export const LEADER_READS_AFTER_MS = 1000;
+/**
+ * How long a read waits for the stream's leader to answer before asking again. A stream whose
+ * leader died answers nothing until another is elected, and a request sent meanwhile is not
+ * answered later: asking again soon finds the new leader within this of its election.
+ */
+const ASK_AGAIN_MS = 250;
 /** The pause after a read from the stream's leader that found nothing new. */
 export const LEADER_READS_IDLE_MS = 100;
 
@@ -35,12 +45,11 @@ export class LeaderReads {
    * skipped, as a consumer skips them.
    */
   async after(seq: number): Promise<StreamMessage[]> {
-    let state;
-    try {
-      state = (await this.jsm.streams.info(this.stream)).state;
-    } catch {
-      return [];
-    }
+    const info = await answerWithin(this.jsm.streams.info(this.stream), ASK_AGAIN_MS).catch(
+      () => undefined,
+    );
+    if (info === undefined) return [];
+    const { state } = info;
     const start = Math.max(seq, state.first_seq - 1);
     const end = Math.min(state.last_seq, start + WINDOW);
     const asks = [];

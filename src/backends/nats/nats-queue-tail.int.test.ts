@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { type NatsConnection, connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "./nats-queue-service.js";
 import { QueueStream, type StreamAddress } from "./queue-stream.js";
@@ -15,6 +16,8 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 // its tail does not bring, and make a new tail, whether the entries are its own or another's.
 /** A stuck tail is replaced after 2.5 s without entries; a new one takes a moment to make. */
 const RECOVERY_MS = 8000;
+/** A send and a receive read back from the stream's leader (200 ms of idle pauses at most). */
+const LEADER_AT_ONCE_MS = 1200;
 
 type Subscribe = (js: JetStreamClient, address: StreamAddress, seq: number) => Promise<unknown>;
 const tails = QueueStream as unknown as { subscribe: Subscribe };
@@ -114,4 +117,44 @@ describeWithNats("NATS queue tails that bring nothing", () => {
       await Promise.all([sender.close(), receiver.close()]);
     }
   });
+
+  // After a reconnect the tail's consumer may have died with its server, and while the stream's
+  // new leader is being elected no consumer can be made: the stream is followed on its leader
+  // at once, so reading resumes with writing (it waited 1.5 s more before).
+  it("after a reconnect, a process that can make no new tail reads from the stream's leader at once", async () => {
+    const namespace = `S${randomBytes(4).toString("hex")}`;
+    const sender = await open(namespace);
+    const { QueueUrl } = await sender.createQueue({ QueueName: "reconnected" });
+    // Reconnects at once (to the same server, which the client otherwise waits 2 s to try).
+    const connection = await connect({ servers: cluster.servers.split(","), reconnectTimeWait: 0 });
+    const receiver = await NatsQueueService.open({
+      connection,
+      namespace,
+      catalogBucket: "SLUICE_TAIL_catalog",
+    });
+    try {
+      await receiver.getQueueUrl({ QueueName: "reconnected" }); // its stream is open
+      tails.subscribe = () => new Promise(() => undefined);
+      await reconnected(connection);
+      const started = Date.now();
+      await sender.sendMessage({ QueueUrl, MessageBody: "after" });
+      const { Messages } = await receiver.receiveMessage({ QueueUrl, WaitTimeSeconds: 5 });
+      expect(Messages.map((m) => m.Body)).toEqual(["after"]);
+      expect(Date.now() - started).toBeLessThan(LEADER_AT_ONCE_MS);
+    } finally {
+      tails.subscribe = original;
+      await Promise.all([sender.close(), receiver.close()]);
+      await connection.close();
+    }
+  });
 });
+
+/** Drops the connection and resolves once the client has connected again. */
+async function reconnected(connection: NatsConnection): Promise<void> {
+  const status = connection.status();
+  const back = (async () => {
+    for await (const s of status) if (s.type === "reconnect") return;
+  })();
+  await connection.reconnect();
+  await back;
+}

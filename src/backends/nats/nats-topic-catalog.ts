@@ -87,9 +87,12 @@ export class NatsTopicCatalog {
     return this.topics.get(name);
   }
 
-  /** The topic as the bucket has it now (for a topic another process made a moment ago). */
+  /**
+   * The topic as the bucket has it now (for a topic another process made a moment ago). Asked
+   * again while JetStream answers that it is temporarily unavailable (during a meta election).
+   */
   async fetch(name: string): Promise<NatsTopicDefinition | undefined> {
-    const entry = await this.kv.get(TOPIC_PREFIX + name);
+    const entry = await retryWhileUnavailable(() => this.kv.get(TOPIC_PREFIX + name));
     if (entry !== null) this.apply(entry);
     return this.topics.get(name);
   }

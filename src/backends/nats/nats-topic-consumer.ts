@@ -54,6 +54,9 @@ const GROUP_LOOK_MS = 200;
  */
 const STATE_FRESH_MS = 100;
 
+/** A reader's records came before its stream's state (`fetch`). */
+const ARRIVED: unique symbol = Symbol("arrived");
+
 /** What consumers share within one service. */
 export interface ConsumerContext {
   /** The client readers make their consumers with (its request timeout: `READER_TIMEOUT_MS`). */
@@ -405,7 +408,13 @@ export class NatsTopicConsumer extends GroupMemberConsumer<Assigned> {
     await Promise.all(
       empty.map(async (a) => {
         const reader = this.readerOf(a);
-        const state = await this.stateForPoll(a);
+        // Records that come while the stream is asked (it may have no leader to answer, and
+        // its reader reads on) are this poll's.
+        const state = await Promise.race([
+          this.stateForPoll(a),
+          reader.arrival().then((): typeof ARRIVED => ARRIVED),
+        ]);
+        if (state === ARRIVED) return void behind.push(a);
         // No answer: this poll waits for what the reader brings; the next one asks again.
         if (state === undefined) return reader.lostTouch();
         // Only a position below the log start is reset (its records were deleted). One past

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { type NatsConnection, connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { LeaderReads } from "./leader-reads.js";
@@ -16,6 +17,8 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 // waits for records the stream has before it starts its reader again: the records must still
 // come, rather than each new start abandoning the one about to succeed.
 const SLOW_START_MS = 4000;
+/** A write and a read from the stream's leader (one 100 ms idle pause at most), with room. */
+const LEADER_AT_ONCE_MS = 700;
 
 type Subscribe = (
   js: JetStreamClient,
@@ -100,6 +103,67 @@ describeWithNats("NATS partition readers that take long to start", () => {
     }
   });
 });
+
+// After a reconnect the reader's consumer may have died with its server (here: its only
+// consumer follows an empty decoy stream, alive and silent), and while the stream's new leader is
+// being elected no consumer can be made: the reader reads from the stream's leader at once, so
+// reading resumes with writing (it waited 1 s more before).
+describeWithNats("NATS partition readers after a reconnect", () => {
+  let cluster: LoopbackNatsCluster;
+  const original = readers.subscribe;
+  beforeAll(async () => {
+    cluster = await startTestCluster(3);
+  });
+  afterAll(async () => {
+    readers.subscribe = original;
+    await cluster?.stop();
+  });
+
+  it("a reader that lost touch reads what follows from the stream's leader at once", async () => {
+    const namespace = `R${randomBytes(4).toString("hex")}`;
+    // Reconnects at once (to the same server, which the client otherwise waits 2 s to try).
+    const connection = await connect({ servers: cluster.servers.split(","), reconnectTimeWait: 0 });
+    const service = await NatsTopicService.open({ connection, namespace });
+    const consumer = service.consumer({ groupId: "g", autoOffsetReset: "earliest" });
+    const producer = service.producer({ lingerMs: 0 });
+    try {
+      await service.admin.createTopic({ name: "quiet", partitions: 1 });
+      readers.subscribe = async (js, address, offset) => {
+        readers.subscribe = () => new Promise(() => undefined);
+        const decoy = { ...address, stream: `${address.stream}_DECOY` };
+        const jsm = await js.jetstreamManager(false);
+        await jsm.streams.add({ name: decoy.stream, subjects: [`${namespace}.decoy`] });
+        return original(js, decoy, offset);
+      };
+      await consumer.subscribe(["quiet"]);
+      expect(await consumer.poll({ timeoutMs: 500 })).toEqual([]);
+      await reconnected(connection);
+      const started = Date.now();
+      await producer.sendBatch(range(0, 3).map((i) => ({ topic: "quiet", value: `${i}` })));
+      const read: string[] = [];
+      while (read.length < 3 && Date.now() - started < 5000)
+        read.push(...(await consumer.poll({ timeoutMs: 500 })).map((r) => r.value!.toString()));
+      expect(read).toEqual(["0", "1", "2"]);
+      expect(Date.now() - started).toBeLessThan(LEADER_AT_ONCE_MS);
+    } finally {
+      readers.subscribe = original;
+      await producer.close();
+      await consumer.close();
+      await service.close();
+      await connection.close();
+    }
+  });
+});
+
+/** Drops the connection and resolves once the client has connected again. */
+async function reconnected(connection: NatsConnection): Promise<void> {
+  const status = connection.status();
+  const back = (async () => {
+    for await (const s of status) if (s.type === "reconnect") return;
+  })();
+  await connection.reconnect();
+  await back;
+}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);

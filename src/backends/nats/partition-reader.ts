@@ -47,6 +47,8 @@ export class PartitionReader {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Asks for another consumer every RETRY_MS while one is being made (see `start`). */
   private askTimer: NodeJS.Timeout | undefined;
+  /** Makes the consumer being made read from the stream's leader now (see `start`). */
+  private hurry: (() => void) | undefined;
   private waiters: Array<() => void> = [];
   private closed = false;
   private leaderReads: Promise<LeaderReads> | undefined;
@@ -81,16 +83,21 @@ export class PartitionReader {
    */
   restartAt(position: number): void {
     if (position !== this.serving) this.seek(position);
-    else if (!this.starting) this.start();
+    else if (!this.starting) this.start(0);
   }
 
   /**
    * The connection reconnected, or the stream did not answer (it has no leader: its leader
    * died): the reader's consumer may have lived on the server that went away, and the client
-   * finds that out only after missing two of its heartbeats (30 s). A record arriving clears it.
+   * finds that out only after missing two of its heartbeats (30 s). It is replaced at once, and
+   * until the replacement is made records are read from the stream's leader: a new leader answers
+   * those as soon as it is elected, before the first request for a consumer (a second or more).
    */
   lostTouch(): void {
     this.unsure = true;
+    if (this.closed || this.serving < 0) return;
+    if (this.starting) this.hurry?.();
+    else this.start(0);
   }
 
   /**
@@ -99,7 +106,7 @@ export class PartitionReader {
    */
   behind(position: number): void {
     if (position !== this.serving) this.seek(position);
-    else if (this.unsure && !this.starting) this.start();
+    else if (this.unsure && !this.starting) this.start(0);
   }
 
   get buffered(): number {
@@ -148,10 +155,11 @@ export class PartitionReader {
    * cluster can still place a consumer there for a moment) or to an election does not hold up
    * the next, which may be placed elsewhere. The first made is used and later ones stopped. The
    * asking ends when the current consumer brings a record (it was alive after all) or the
-   * stream is gone. Asking that goes on for LEADER_READS_AFTER_MS reads from the stream's leader
-   * meanwhile, until a consumer is made.
+   * stream is gone. Asking that goes on for `leaderReadsAfterMs` (a seek's new consumer comes in
+   * milliseconds; a suspect one's may not for seconds) reads from the stream's leader meanwhile,
+   * until a consumer is made.
    */
-  private start(): void {
+  private start(leaderReadsAfterMs = LEADER_READS_AFTER_MS): void {
     clearTimeout(this.retryTimer);
     clearInterval(this.askTimer);
     const seek = this.seeks;
@@ -167,7 +175,7 @@ export class PartitionReader {
       clearTimeout(fallback);
       if (seek !== this.seeks) return;
       this.starting = false;
-      this.askTimer = undefined;
+      this.askTimer = this.hurry = undefined;
     };
     const attempt = (): void => {
       if (stale()) return finish();
@@ -190,11 +198,16 @@ export class PartitionReader {
     };
     const timer = setInterval(attempt, RETRY_MS);
     this.askTimer = timer;
-    // A record it cannot decode is left to the consumer, which reports it.
-    const fallback = setTimeout(
-      () => void this.readFromLeader(stale).catch(() => undefined),
-      LEADER_READS_AFTER_MS,
-    );
+    let following = false;
+    const followLeader = (): void => {
+      clearTimeout(fallback);
+      if (following || stale()) return;
+      following = true;
+      // A record it cannot decode is left to the consumer, which reports it.
+      void this.readFromLeader(stale).catch(() => undefined);
+    };
+    const fallback = setTimeout(followLeader, leaderReadsAfterMs);
+    this.hurry = followLeader;
     attempt();
   }
 

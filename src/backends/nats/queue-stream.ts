@@ -124,6 +124,8 @@ export class QueueStream {
   private readonly stopWatchingLoss: () => void;
   /** When a server was last seen leaving the cluster, while the tail is not yet cleared. */
   private serverLostMs = 0;
+  /** The tail was stopped as suspect (`replaceTail`): its replacement hurries. */
+  private suspect = false;
   private readonly leaderReads: LeaderReads;
 
   private constructor(
@@ -322,8 +324,16 @@ export class QueueStream {
       // Removed now rather than left to the servers' 5-minute inactivity limit (best effort:
       // its server may be the one that died).
       this.current.consumer.delete().catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, TAIL_RETRY_MS));
-      const next = await this.newTail(this.appliedSeq + 1, handler);
+      // A tail replaced as suspect (its server may have died) is followed on the stream's
+      // leader at once; one that ended on its own is made again after a pause.
+      const suspect = this.suspect;
+      this.suspect = false;
+      if (!suspect) await new Promise((resolve) => setTimeout(resolve, TAIL_RETRY_MS));
+      const next = await this.newTail(
+        this.appliedSeq + 1,
+        handler,
+        suspect ? 0 : LEADER_READS_AFTER_MS,
+      );
       if (next === undefined) break;
       this.current = next;
       this.lastSignMs = this.lastEntryMs = Date.now();
@@ -340,10 +350,15 @@ export class QueueStream {
    * wait out each timeout in turn, a new attempt starts every TAIL_RETRY_MS (those sent while
    * there is no leader are dropped, so the first sent after the election answers at once), the
    * first to succeed is used and later ones are removed. Asking that goes on for
-   * LEADER_READS_AFTER_MS applies entries read from the stream's leader meanwhile (no consumer
-   * can be made while the meta leader is being elected again).
+   * `leaderReadsAfterMs` applies entries read from the stream's leader meanwhile (no consumer
+   * can be made while the meta leader is being elected again, and a new stream leader answers
+   * reads before it answers the first request for a consumer).
    */
-  private newTail(seq: number, handler: EntryHandler): Promise<Tail | undefined> {
+  private newTail(
+    seq: number,
+    handler: EntryHandler,
+    leaderReadsAfterMs: number,
+  ): Promise<Tail | undefined> {
     return new Promise((resolve) => {
       let done = false;
       const finish = (tail: Tail | undefined): void => {
@@ -376,7 +391,7 @@ export class QueueStream {
             () => done || this.closing,
           )
           .catch(() => undefined);
-      }, LEADER_READS_AFTER_MS);
+      }, leaderReadsAfterMs);
       attempt();
     });
   }
@@ -430,6 +445,7 @@ export class QueueStream {
   }
 
   private replaceTail(): void {
+    this.suspect = true;
     this.lastSignMs = this.lastEntryMs = Date.now();
     this.current.messages.stop();
   }
