@@ -136,16 +136,22 @@ describe("PartitionReader", () => {
     expect(offsets(reader, 0)).toEqual([0]);
   });
 
-  it("a reader that lost touch is replaced when behind only until a record arrives", async () => {
+  it("a reader that lost touch asks for a replacement at once, and stops asking when its consumer brings a record", async () => {
     const { client, reader, first } = await reading();
     reader.lostTouch();
+    expect(client.pending()).toBe(1);
     first.deliver(0); // it is alive after all
     await settle();
     expect(offsets(reader, 0)).toEqual([0]);
-    reader.behind(1);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(client.pending()).toBe(1); // no more asking
+    const late = client.make();
+    await settle();
+    expect(late.stopped).toBe(true);
+    expect(first.stopped).toBe(false);
+    reader.behind(1); // not suspect any more: no replacement
     expect(client.pending()).toBe(0);
     reader.lostTouch();
-    reader.behind(1);
     expect(client.pending()).toBe(1);
   });
 
