@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { type NatsConnection, connect } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "./nats-queue-service.js";
 import { QueueStream, type StreamAddress } from "./queue-stream.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { reconnected } from "./test-support/reconnected.js";
 
 // A queue's tail (the consumer that brings every process the queue's entries) can stay alive,
 // answering its pulls with heartbeats, and still bring nothing: after a stream leader's death
@@ -148,13 +149,3 @@ describeWithNats("NATS queue tails that bring nothing", () => {
     }
   });
 });
-
-/** Drops the connection and resolves once the client has connected again. */
-async function reconnected(connection: NatsConnection): Promise<void> {
-  const status = connection.status();
-  const back = (async () => {
-    for await (const s of status) if (s.type === "reconnect") return;
-  })();
-  await connection.reconnect();
-  await back;
-}

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { type NatsConnection, connect } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { ConsumerRecord } from "../../messaging/topics/topic-consumer.js";
 import { LeaderReads } from "./leader-reads.js";
@@ -10,6 +10,7 @@ import type { PartitionAddress } from "./partition-stream.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { reconnected } from "./test-support/reconnected.js";
 
 // A partition's reader is an ordered consumer, made on the servers when the reader starts. A
 // loaded cluster can take seconds to make one (the queues' tails met that: their attempts gave
@@ -27,7 +28,7 @@ type Subscribe = (
 ) => Promise<unknown>;
 const readers = PartitionReader as unknown as { subscribe: Subscribe };
 
-describeWithNats("NATS partition readers that take long to start", () => {
+describeWithNats("NATS partition readers", () => {
   let cluster: LoopbackNatsCluster;
   const original = readers.subscribe;
   beforeAll(async () => {
@@ -102,23 +103,11 @@ describeWithNats("NATS partition readers that take long to start", () => {
       await service.close();
     }
   });
-});
 
-// After a reconnect the reader's consumer may have died with its server (here: its only
-// consumer follows an empty decoy stream, alive and silent), and while the stream's new leader is
-// being elected no consumer can be made: the reader reads from the stream's leader at once, so
-// reading resumes with writing (it waited 1 s more before).
-describeWithNats("NATS partition readers after a reconnect", () => {
-  let cluster: LoopbackNatsCluster;
-  const original = readers.subscribe;
-  beforeAll(async () => {
-    cluster = await startTestCluster(3);
-  });
-  afterAll(async () => {
-    readers.subscribe = original;
-    await cluster?.stop();
-  });
-
+  // After a reconnect the reader's consumer may have died with its server (here: its only
+  // consumer follows an empty decoy stream, alive and silent), and while the stream's new leader is
+  // being elected no consumer can be made: the reader reads from the stream's leader at once, so
+  // reading resumes with writing (it waited 1 s more before).
   it("a reader that lost touch reads what follows from the stream's leader at once", async () => {
     const namespace = `R${randomBytes(4).toString("hex")}`;
     // Reconnects at once (to the same server, which the client otherwise waits 2 s to try).
@@ -154,16 +143,6 @@ describeWithNats("NATS partition readers after a reconnect", () => {
     }
   });
 });
-
-/** Drops the connection and resolves once the client has connected again. */
-async function reconnected(connection: NatsConnection): Promise<void> {
-  const status = connection.status();
-  const back = (async () => {
-    for await (const s of status) if (s.type === "reconnect") return;
-  })();
-  await connection.reconnect();
-  await back;
-}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
