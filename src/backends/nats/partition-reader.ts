@@ -49,7 +49,8 @@ export class PartitionReader {
   private askTimer: NodeJS.Timeout | undefined;
   /** Makes the consumer being made read from the stream's leader now (see `start`). */
   private hurry: (() => void) | undefined;
-  private waiters: Array<() => void> = [];
+  private arrived: Promise<void> | undefined;
+  private wakeWaiting: (() => void) | undefined;
   private closed = false;
   private leaderReads: Promise<LeaderReads> | undefined;
 
@@ -113,17 +114,20 @@ export class PartitionReader {
     return this.buffer.length;
   }
 
-  /** Resolves when a record arrives (or the reader closes). */
+  /**
+   * Resolves when a record arrives (or the reader closes). One promise for every caller until
+   * then: each poll of an idle partition asks, and a promise per poll would pile up.
+   */
   arrival(): Promise<void> {
     if (this.buffer.length > 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return (this.arrived ??= new Promise((resolve) => (this.wakeWaiting = resolve)));
   }
 
-  /** Stops waiting callers (a poll that gives up). */
+  /** Resolves the callers waiting for an arrival. */
   private wake(): void {
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w();
+    const wake = this.wakeWaiting;
+    this.arrived = this.wakeWaiting = undefined;
+    wake?.();
   }
 
   /** An ordered consumer of the partition's stream from `offset` on. */

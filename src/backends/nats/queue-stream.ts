@@ -336,6 +336,7 @@ export class QueueStream {
       );
       if (next === undefined) break;
       this.current = next;
+      this.suspect = false; // a tail stopped again while this one was being made
       this.lastSignMs = this.lastEntryMs = Date.now();
       this.watchLiveness(next.messages);
     }
