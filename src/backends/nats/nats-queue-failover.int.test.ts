@@ -6,6 +6,7 @@ import { NatsQueueService } from "./nats-queue-service.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { step } from "./test-support/step.js";
 
 // Failover with 3 replicas: SIGKILL the queue stream's leader mid-traffic (and, in a second
 // run, a follower). The producer and one of two competing consumers are connected to the node
@@ -55,7 +56,12 @@ describeWithNats("NATS JetStream queue failover", () => {
 
   for (const victim of VICTIMS) {
     it(`SIGKILL of the stream's ${victim}: traffic resumes within ${WINDOW_MS / 1000} s, nothing acknowledged lost, nothing delivered twice`, async () => {
-      const outcome = await runWithFailure(cluster, victim);
+      const outcome = await runWithFailure(cluster, victim).catch((error: unknown) => {
+        console.error(
+          `queue failover (${victim} killed) failed; the servers' logs:\n${cluster.logTails()}`,
+        );
+        throw error;
+      });
       console.log(
         `failover (${victim} killed): longest send gap ${outcome.sendGapMs} ms, ` +
           `longest receive gap ${outcome.receiveGapMs} ms, ${outcome.acked.size} sends acknowledged ` +
@@ -75,24 +81,33 @@ describeWithNats("NATS JetStream queue failover", () => {
 async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim): Promise<Outcome> {
   const namespace = `F${randomBytes(4).toString("hex")}`;
   const settings = { replicas: 3, namespace, catalogBucket: "SLUICE_FAILOVER_catalog" };
-  const admin = await NatsQueueService.open({ servers: cluster.servers, ...settings });
-  const { QueueUrl } = await admin.createQueue({
-    QueueName: "orders",
-    Attributes: { VisibilityTimeout: String(VISIBILITY_S) },
+  const { QueueUrl } = await step("creating the queue", async () => {
+    const admin = await NatsQueueService.open({ servers: cluster.servers, ...settings });
+    const created = await admin.createQueue({
+      QueueName: "orders",
+      Attributes: { VisibilityTimeout: String(VISIBILITY_S) },
+    });
+    await admin.close();
+    return created;
   });
-  await admin.close();
-  const victimIndex = await pickVictim(cluster, namespace, victim);
+  const victimIndex = await step("picking the victim", () =>
+    pickVictim(cluster, namespace, victim),
+  );
   const victimUrl = cluster.urlOf(victimIndex);
   const others = cluster.servers.split(",").filter((url) => url !== victimUrl);
   // The producer and the first consumer sit on the node that dies (it comes first in their
   // lists); the second consumer competes with the first from another node.
-  const connections = await Promise.all(
-    [[victimUrl, ...others], [victimUrl, ...others], others].map((servers) =>
-      connect({ servers, noRandomize: true, maxReconnectAttempts: -1 }),
+  const connections = await step("connecting", () =>
+    Promise.all(
+      [[victimUrl, ...others], [victimUrl, ...others], others].map((servers) =>
+        connect({ servers, noRandomize: true, maxReconnectAttempts: -1 }),
+      ),
     ),
   );
-  const [producer, ...consumers] = await Promise.all(
-    connections.map((connection) => NatsQueueService.open({ connection, ...settings })),
+  const [producer, ...consumers] = await step("opening the services", () =>
+    Promise.all(
+      connections.map((connection) => NatsQueueService.open({ connection, ...settings })),
+    ),
   );
   let killed = false;
   try {
@@ -169,12 +184,11 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim): Pro
     return { acked, deliveries, sendGapMs, receiveGapMs, sentAfterKill, receivedAfterKill };
   } finally {
     // Before anything else can fail: a retry of the test needs all three servers.
-    if (killed) {
-      cluster.startNode(victimIndex);
-      await cluster.ready();
-    }
-    await Promise.all([producer!, ...consumers].map((service) => service.close()));
-    await Promise.all(connections.map((nc) => nc.close()));
+    if (killed) await step("restarting the victim", () => cluster.restartNode(victimIndex));
+    await step("closing", async () => {
+      await Promise.all([producer!, ...consumers].map((service) => service.close()));
+      await Promise.all(connections.map((nc) => nc.close()));
+    });
   }
 }
 

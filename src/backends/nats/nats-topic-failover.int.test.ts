@@ -6,6 +6,7 @@ import { NatsTopicService } from "./nats-topic-service.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { step } from "./test-support/step.js";
 
 // Failover of a topic with 3 replicas: SIGKILL a partition stream's follower mid-traffic, and
 // in a second run its leader. The producer and the consumer (a group member) are connected to
@@ -35,7 +36,12 @@ describeWithNats("NATS JetStream topic failover", () => {
 
   for (const victim of VICTIMS) {
     it(`SIGKILL of a partition stream's ${victim}: producing and consuming resume within ${WINDOW_MS / 1000} s, nothing acknowledged lost or stored twice`, async () => {
-      const o = await runWithFailure(cluster, victim);
+      const o = await runWithFailure(cluster, victim).catch((error: unknown) => {
+        console.error(
+          `topic failover (${victim} killed) failed; the servers' logs:\n${cluster.logTails()}`,
+        );
+        throw error;
+      });
       console.log(
         `topic failover (${victim} killed): longest send gap ${o.sendGapMs} ms, longest ` +
           `receive gap ${o.receiveGapMs} ms, ${o.acked.size} records acknowledged ` +
@@ -56,20 +62,28 @@ describeWithNats("NATS JetStream topic failover", () => {
 
 async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim) {
   const namespace = `F${randomBytes(4).toString("hex")}`;
-  const admin = await NatsTopicService.open({ servers: cluster.servers, replicas: 3, namespace });
-  await admin.admin.createTopic({ name: "events", partitions: 1 });
-  await admin.close();
-  const victimIndex = await pickVictim(cluster, namespace, victim);
+  await step("creating the topic", async () => {
+    const admin = await NatsTopicService.open({ servers: cluster.servers, replicas: 3, namespace });
+    await admin.admin.createTopic({ name: "events", partitions: 1 });
+    await admin.close();
+  });
+  const victimIndex = await step("picking the victim", () =>
+    pickVictim(cluster, namespace, victim),
+  );
   const settings = { replicas: 3, namespace };
   const victimUrl = cluster.urlOf(victimIndex);
   const others = cluster.servers.split(",").filter((url) => url !== victimUrl);
-  const connections = await Promise.all(
-    [0, 1].map(() =>
-      connect({ servers: [victimUrl, ...others], noRandomize: true, maxReconnectAttempts: -1 }),
+  const connections = await step("connecting", () =>
+    Promise.all(
+      [0, 1].map(() =>
+        connect({ servers: [victimUrl, ...others], noRandomize: true, maxReconnectAttempts: -1 }),
+      ),
     ),
   );
-  const [producing, consuming] = await Promise.all(
-    connections.map((connection) => NatsTopicService.open({ connection, ...settings })),
+  const [producing, consuming] = await step("opening the services", () =>
+    Promise.all(
+      connections.map((connection) => NatsTopicService.open({ connection, ...settings })),
+    ),
   );
   const producer = producing!.producer({ lingerMs: 0 });
   const consumer = consuming!.consumer({
@@ -90,7 +104,9 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim) {
   let receivedAfterKill = 0;
   let killed = false;
   try {
-    await consumer.subscribe(["events"], { onPartitionsLost: () => void partitionsLost++ });
+    await step("subscribing", () =>
+      consumer.subscribe(["events"], { onPartitionsLost: () => void partitionsLost++ }),
+    );
     const sending = (async () => {
       let last = Date.now();
       for (let i = 0; !stop; i++) {
@@ -138,19 +154,22 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim) {
     drainDeadline = Date.now() + 20_000;
     await receiving;
     // Every record as stored: none twice (a publish retried after a lost answer is stored once).
-    const stored = new Map<string, number>();
-    const reader = consuming!.consumer();
-    await reader.assign([{ topic: "events", partition: 0 }]);
-    await reader.seekToBeginning();
-    for (let empty = 0; empty < 3;) {
-      const records = await reader.poll({ timeoutMs: 500 });
-      if (records.length === 0) empty++;
-      for (const r of records) {
-        const v = r.value!.toString();
-        stored.set(v, (stored.get(v) ?? 0) + 1);
+    const stored = await step("reading the partition back", async () => {
+      const counts = new Map<string, number>();
+      const reader = consuming!.consumer();
+      await reader.assign([{ topic: "events", partition: 0 }]);
+      await reader.seekToBeginning();
+      for (let empty = 0; empty < 3;) {
+        const records = await reader.poll({ timeoutMs: 500 });
+        if (records.length === 0) empty++;
+        for (const r of records) {
+          const v = r.value!.toString();
+          counts.set(v, (counts.get(v) ?? 0) + 1);
+        }
       }
-    }
-    await reader.close();
+      await reader.close();
+      return counts;
+    });
     return {
       acked,
       read,
@@ -164,13 +183,12 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim) {
     };
   } finally {
     // Before anything else can fail: a retry of the test needs all three servers.
-    if (killed) {
-      cluster.startNode(victimIndex);
-      await cluster.ready();
-    }
-    await producing!.close();
-    await consuming!.close();
-    await Promise.all(connections.map((nc) => nc.close()));
+    if (killed) await step("restarting the victim", () => cluster.restartNode(victimIndex));
+    await step("closing", async () => {
+      await producing!.close();
+      await consuming!.close();
+      await Promise.all(connections.map((nc) => nc.close()));
+    });
   }
 }
 

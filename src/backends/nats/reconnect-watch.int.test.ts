@@ -52,8 +52,7 @@ describeWithNats("ReconnectWatch on a 3-node cluster", () => {
 
   async function restore(connections: NatsConnection[]): Promise<void> {
     for (const nc of connections) await nc.close();
-    cluster.startNode(0);
-    await cluster.ready();
+    await cluster.restartNode(0);
   }
 
   it("read: a request whose server died is sent again once the client has reconnected, long before its timeout", async () => {
