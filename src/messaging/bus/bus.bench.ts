@@ -74,7 +74,7 @@ export function makeEvent(rnd: () => number, i: number): Record<string, unknown>
         price: Math.round(rnd() * 5000) / 100,
       })),
       ...(rnd() < 0.3 ? { coupon: `C${Math.floor(rnd() * 100)}` } : {}),
-      notes: "x".repeat(300),
+      notes: "x".repeat(420),
     },
   };
 }
