@@ -81,6 +81,9 @@ interface RoutesReport {
   readonly routes?: readonly { readonly remote_name?: string; readonly account?: string }[];
 }
 
+/** A node dialling a peer that is down, every second: the noise of any failover, not news. */
+const ROUTE_RETRY = /Error trying to connect to route/;
+
 /** Routes between two nodes, besides the one pinned to the system account (the server's default). */
 const ROUTE_POOL_SIZE = 3;
 
@@ -478,7 +481,7 @@ export class LoopbackNatsCluster {
         const all = existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n") : [];
         const alerts = all
           .slice(0, -lines)
-          .filter((line) => /\[(ERR|FTL|WRN)\]/.test(line))
+          .filter((line) => /\[(ERR|FTL|WRN)\]/.test(line) && !ROUTE_RETRY.test(line))
           .slice(-maxAlerts);
         const exit = node.process?.exitCode ?? node.process?.signalCode;
         const state = exit === null || exit === undefined ? "" : ` (exited: ${exit})`;
