@@ -49,8 +49,9 @@ export class NatsCatalog {
   }> {
     // No direct gets: any replica answers those, a follower too, from what it has applied.
     // Every step may be repeated, so each waits out a server that is briefly "unavailable".
-    const kv = await retryWhileUnavailable(() =>
-      new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
+    const kv = await retryWhileUnavailable(
+      () => new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
+      { creatingStream: true },
     ).catch((error: unknown) => {
       throw replicasRefused(error, replicas);
     });

@@ -41,8 +41,9 @@ export class NatsTopicCatalog {
     // own join back from a follower that has not applied it yet would think itself gone.
     // The create and the reads below may be repeated: each waits out a server that is briefly
     // "unavailable".
-    const kv = await retryWhileUnavailable(() =>
-      new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
+    const kv = await retryWhileUnavailable(
+      () => new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
+      { creatingStream: true },
     ).catch((error: unknown) => {
       throw replicasRefused(error, replicas);
     });

@@ -12,6 +12,13 @@ const unavailable = () =>
 const notFound = () =>
   new JetStreamApiError({ code: 404, err_code: 10059, description: "stream not found" });
 
+const storeFailed = () =>
+  new JetStreamApiError({
+    code: 500,
+    err_code: 10049,
+    description: "error creating store for stream",
+  });
+
 /** A call that throws `errors` in turn, then answers "done"; counts its calls. */
 function failing(errors: Error[]) {
   const call = async (): Promise<string> => {
@@ -47,6 +54,19 @@ describe("retryWhileUnavailable", () => {
       retryWhileUnavailable(call, { timeoutMs: 1000, pauseMs: 1, streamJustCreated: true }),
     ).resolves.toBe("done");
     expect(call.calls).toBe(2);
+  });
+
+  it("calls again on a failure to create a stream's store only for a call creating a stream", async () => {
+    const creating = failing([storeFailed(), storeFailed()]);
+    await expect(
+      retryWhileUnavailable(creating, { timeoutMs: 1000, pauseMs: 1, creatingStream: true }),
+    ).resolves.toBe("done");
+    expect(creating.calls).toBe(3);
+    const other = failing([storeFailed()]);
+    await expect(retryWhileUnavailable(other, { timeoutMs: 1000, pauseMs: 1 })).rejects.toThrow(
+      "error creating store for stream",
+    );
+    expect(other.calls).toBe(1);
   });
 
   it("gives up after its time with the last error, waiting on the clock it is given", async () => {

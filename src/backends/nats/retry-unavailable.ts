@@ -17,6 +17,20 @@ function isStreamNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
 }
 
+/**
+ * "error creating store for stream" (500): nats-server's one sentence for any failure to make a
+ * stream's store, the cause going to its own log only. It has come and gone while a paused
+ * server caught up (a bucket created a moment later was made), and other projects retry it
+ * when a stream is made again soon after one was deleted.
+ */
+function isStoreCreationFailure(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    error.status === 500 &&
+    error.message.includes("error creating store for stream")
+  );
+}
+
 export interface RetryUnavailableOptions {
   /** How long to keep trying, in all. Default 10 s. */
   readonly timeoutMs?: number;
@@ -24,12 +38,18 @@ export interface RetryUnavailableOptions {
   readonly pauseMs?: number;
   /** Also try again on "stream not found": the call reads a stream this process just created. */
   readonly streamJustCreated?: boolean;
+  /**
+   * Also try again on "error creating store for stream": the call creates a stream (or bucket)
+   * with a fixed configuration, so a second try finds or makes the same one.
+   */
+  readonly creatingStream?: boolean;
   readonly clock?: Clock;
 }
 
 /**
  * Runs `call` again while JetStream answers "temporarily unavailable" (and, with
- * `streamJustCreated`, "stream not found"), for up to `timeoutMs`, and then throws the last
+ * `streamJustCreated`, "stream not found"; with `creatingStream`, "error creating store for
+ * stream"), for up to `timeoutMs`, and then throws the last
  * answer. Only for calls that may be repeated: reads, and creates that find what an earlier one
  * made.
  */
@@ -37,9 +57,17 @@ export function retryWhileUnavailable<T>(
   call: () => Promise<T>,
   options: RetryUnavailableOptions = {},
 ): Promise<T> {
-  const { timeoutMs = 10_000, pauseMs = 250, streamJustCreated = false } = options;
+  const {
+    timeoutMs = 10_000,
+    pauseMs = 250,
+    streamJustCreated = false,
+    creatingStream = false,
+  } = options;
   const transient = handleWhen(
-    (error) => isTemporarilyUnavailable(error) || (streamJustCreated && isStreamNotFound(error)),
+    (error) =>
+      isTemporarilyUnavailable(error) ||
+      (streamJustCreated && isStreamNotFound(error)) ||
+      (creatingStream && isStoreCreationFailure(error)),
   );
   return retry(transient, {
     maxAttempts: 1 + Math.floor(timeoutMs / pauseMs),
