@@ -13,11 +13,21 @@ const RULE = "arn:aws:events:us-east-1:000000000000:rule/fuzz";
 beforeAll(async () => {
   s = await injectSluice();
   await s.sluice.queues.createQueue({ QueueName: "fuzz-queue" });
+  await makeFixtures();
+});
+
+/** The rule (with its target and tag) and the archive the calls name, made where missing. */
+async function makeFixtures(): Promise<void> {
   await s.sluice.bus.putRule({ Name: "fuzz", EventPattern: '{"source":["fuzz"]}' });
   await s.sluice.bus.putTargets({ Rule: "fuzz", Targets: [{ Id: "q", Arn: QUEUE }] });
-  await s.sluice.bus.createArchive({ ArchiveName: "fuzz-archive", EventSourceArn: BUS });
+  const archived = await s.sluice.bus.describeArchive({ ArchiveName: "fuzz-archive" }).then(
+    () => true,
+    () => false,
+  );
+  if (!archived)
+    await s.sluice.bus.createArchive({ ArchiveName: "fuzz-archive", EventSourceArn: BUS });
   await s.sluice.bus.tagResource({ ResourceARN: RULE, Tags: [{ Key: "fuzz", Value: "1" }] });
-});
+}
 afterAll(async () => {
   await s?.close();
 });
@@ -181,6 +191,9 @@ describe("EventBridge request decoder under fuzzing", () => {
   });
 
   it("wrong types and unknown operations are refused with EventBridge's codes", async () => {
+    // The random bodies above may have deleted the rule or the archive (valid calls): the
+    // cases below need them, so that a wrong type, not a missing resource, is what they meet.
+    await makeFixtures();
     const call = (operation: string, payload: string) =>
       s.server.app.inject({
         method: "POST",

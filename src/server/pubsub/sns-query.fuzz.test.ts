@@ -170,6 +170,9 @@ describe("SNS request decoder under fuzzing", () => {
   });
 
   it("wrong shapes of known parameters are refused with SNS's codes, naming the parameter", async () => {
+    // The random forms above may have deleted the topic (a valid DeleteTopic): the cases below
+    // need it to exist, so that an invalid parameter, not a missing topic, is what they meet.
+    await s.sluice.pubsub.createTopic({ Name: "fuzz" });
     const call = (form: Record<string, string>) =>
       s.server.app.inject({
         method: "POST",
