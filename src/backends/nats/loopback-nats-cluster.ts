@@ -222,8 +222,8 @@ export class LoopbackNatsCluster {
    */
   async restartNode(index: number): Promise<void> {
     const name = this.nodes[index]!.name;
-    // nats-server 2.10.27 sometimes leaves a meta leader killed mid-traffic stuck after its
-    // restart: the new leader counts it behind for good, and requests that need it time out
+    // nats-server 2.10.27 sometimes leaves a node killed mid-traffic (mostly the meta leader)
+    // stuck after its restart: the meta leader counts it behind for good, and requests time out
     // (the next tests' topic and bucket creation; seen in three of four runs of the NATS and
     // server int files on a 2-core machine). Its routes may also cross and be closed (see
     // `start`). A start not fully routed and caught up in time is tried again, which cleared it.
