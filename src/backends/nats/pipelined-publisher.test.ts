@@ -144,16 +144,31 @@ describe("PipelinedPublisher", () => {
     expect((error as Error).cause).toBeInstanceOf(TimeoutError);
   });
 
-  it("gives up on a batch without message ids at once when no stream answers, saying why", async () => {
+  it("sends a batch without message ids again after no responders when none of it was stored", async () => {
     const { nc, sent, answer } = fakeConnection();
     const publisher = new PipelinedPublisher(nc);
-    const done = publisher.publish("s", [message("a")], false);
+    const done = publisher.publish("s", [message("a"), message("b")], false);
+    answer(sent[0]!.reply, undefined, 503);
+    answer(sent[1]!.reply, undefined, 503);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent.map((s) => s.payload)).toEqual(["a", "b", "a", "b"]);
+    answer(sent[2]!.reply, { stream: "S", seq: 1 });
+    answer(sent[3]!.reply, { stream: "S", seq: 2 });
+    await expect(done).resolves.toEqual([1, 2]);
+  });
+
+  it("gives up on a batch without message ids, saying why, when part of it was stored before no responders", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const done = publisher.publish("s", [message("a"), message("b")], false);
+    answer(sent[1]!.reply, { stream: "S", seq: 7 });
     answer(sent[0]!.reply, undefined, 503);
     await expect(done).rejects.toMatchObject({
       code: "SLUICE_TIMEOUT",
       message:
-        "s: 1 of 1 messages unacknowledged: no stream answered (it has no leader yet, or is gone); they may or may not be stored",
+        "s: 1 of 2 messages unacknowledged: no stream answered (it has no leader yet, or is gone); they may or may not be stored",
     });
+    expect(sent).toHaveLength(2);
   });
 
   it("waits a moment after no responders (no stream leader yet), then sends again", async () => {

@@ -39,6 +39,12 @@ interface Batch {
   sentIn: number;
   /** Waiting a moment before sending again after "no responders". */
   backingOff: boolean;
+  /**
+   * The messages answered "no responders" since the batch was last sent: the server had no
+   * stream to hand them to, so they were not stored. A batch without message ids is sent again
+   * only when every message was so refused (nothing stored, nothing to duplicate or reorder).
+   */
+  readonly refused: Set<string>;
   settled: boolean;
   readonly resolve: (sequences: number[]) => void;
   readonly reject: (error: Error) => void;
@@ -96,6 +102,7 @@ export class PipelinedPublisher {
         timer: undefined,
         sentIn: 0,
         backingOff: false,
+        refused: new Set(),
         settled: false,
         resolve,
         reject,
@@ -113,6 +120,7 @@ export class PipelinedPublisher {
   /** Sends the batch's unanswered messages and arms its timer. */
   private send(batch: Batch, waitMs: number): void {
     batch.sentIn = this.watch.disconnectsSeen;
+    batch.refused.clear();
     try {
       for (let i = 0; i < batch.messages.length; i++) {
         const token = batch.tokens[i]!;
@@ -130,12 +138,15 @@ export class PipelinedPublisher {
     batch.timer = setTimeout(() => this.unanswered(batch, new TimeoutError()), waitMs);
   }
 
-  /** Some acks did not come (a timeout, or no stream leader to answer): send again or fail. */
-  private unanswered(batch: Batch, error: Error): void {
+  /**
+   * Some acks did not come (a timeout, or no stream leader to answer): send again or fail.
+   * `resendable` says sending the unanswered messages again stores each once, in order.
+   */
+  private unanswered(batch: Batch, error: Error, resendable = batch.retryable): void {
     if (batch.settled || batch.backingOff) return;
     clearTimeout(batch.timer);
     const left = batch.deadline - performance.now();
-    if (!batch.retryable || left <= 0) return this.settle(batch, givenUp(batch, error));
+    if (!resendable || left <= 0) return this.settle(batch, givenUp(batch, error));
     if (error instanceof TimeoutError) return this.send(batch, Math.min(PUBLISH_ATTEMPT_MS, left));
     batch.backingOff = true;
     batch.timer = setTimeout(() => {
@@ -172,8 +183,13 @@ export class PipelinedPublisher {
     if (waiting === undefined) return; // a late answer to an earlier attempt
     const { batch, index } = waiting;
     // No stream leader to answer: an election, a stream being created or gone.
-    if (m.data.length === 0 && m.headers?.code === 503)
-      return this.unanswered(batch, new NoRespondersError(batch.subject));
+    if (m.data.length === 0 && m.headers?.code === 503) {
+      const refused = new NoRespondersError(batch.subject);
+      if (batch.retryable) return this.unanswered(batch, refused);
+      batch.refused.add(token);
+      if (batch.refused.size < batch.remaining) return; // the others' answers decide
+      return this.unanswered(batch, refused, batch.remaining === batch.messages.length);
+    }
     let seq = storedSequence(m.data);
     if (seq === undefined) {
       const ack = JSON.parse(m.string()) as { seq?: number; error?: ApiError };
