@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,13 +54,15 @@ describeWithNats("sluice start --messaging", () => {
   });
 
   it("serves queues and topics from NATS JetStream through the REST API", async () => {
-    const server = await start(join(root, "data"), cluster!.servers);
+    // New names on each try: a retry finds the first try's queue and topic on the cluster.
+    const smoke = `smoke${randomBytes(3).toString("hex")}`;
+    const server = await start(join(root, `data-${smoke}`), cluster!.servers);
     try {
       const url = server.url;
-      await call(`${url}/queues`, "POST", { QueueName: "smoke" });
-      await call(`${url}/queues/smoke/messages`, "POST", { MessageBody: "hello" });
-      await call(`${url}/topics`, "POST", { name: "smoke", partitions: 1 });
-      const produced = (await call(`${url}/topics/smoke/records`, "POST", {
+      await call(`${url}/queues`, "POST", { QueueName: smoke });
+      await call(`${url}/queues/${smoke}/messages`, "POST", { MessageBody: "hello" });
+      await call(`${url}/topics`, "POST", { name: smoke, partitions: 1 });
+      const produced = (await call(`${url}/topics/${smoke}/records`, "POST", {
         records: [{ value: "record-1" }],
       })) as { offsets: Array<{ partition: number; offset: number }> };
       expect(produced.offsets).toEqual([{ partition: 0, offset: 0 }]);
@@ -68,9 +71,9 @@ describeWithNats("sluice start --messaging", () => {
       const topics = await NatsTopicService.open({ servers: cluster!.servers });
       const queues = await NatsQueueService.open({ servers: cluster!.servers });
       try {
-        expect((await topics.admin.describePartition("smoke", 0)).highWatermark).toBe(1);
+        expect((await topics.admin.describePartition(smoke, 0)).highWatermark).toBe(1);
         const { Attributes } = await queues.getQueueAttributes({
-          QueueUrl: (await queues.getQueueUrl({ QueueName: "smoke" })).QueueUrl,
+          QueueUrl: (await queues.getQueueUrl({ QueueName: smoke })).QueueUrl,
           AttributeNames: ["ApproximateNumberOfMessages"],
         });
         expect(Attributes?.ApproximateNumberOfMessages).toBe("1");
@@ -79,12 +82,12 @@ describeWithNats("sluice start --messaging", () => {
         await queues.close();
       }
 
-      const received = (await call(`${url}/queues/smoke/receive`, "POST", {
+      const received = (await call(`${url}/queues/${smoke}/receive`, "POST", {
         WaitTimeSeconds: 5,
       })) as { Messages?: Array<{ Body: string }> };
       expect(received.Messages?.map((m) => m.Body)).toEqual(["hello"]);
       const fetched = (await call(
-        `${url}/topics/smoke/partitions/0/records?offset=0&waitMs=5000`,
+        `${url}/topics/${smoke}/partitions/0/records?offset=0&waitMs=5000`,
       )) as { records: Array<{ offset: number; value: string }>; nextOffset: number };
       expect(fetched.records.map((r) => [r.offset, r.value])).toEqual([[0, "record-1"]]);
       expect(fetched.nextOffset).toBe(1);
