@@ -259,7 +259,7 @@ export class LoopbackNatsCluster {
     for (;;) {
       const routes = await Promise.all(
         running.map(async (node) => {
-          const response = await fetch(`http://127.0.0.1:${node.monitorPort}/routez`, {
+          const response = await fetch(`${this.monitorUrlOf(this.nodes.indexOf(node))}/routez`, {
             signal: AbortSignal.timeout(1000),
           }).catch(() => undefined);
           if (response?.ok !== true) return [];

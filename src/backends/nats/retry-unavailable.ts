@@ -49,9 +49,8 @@ export interface RetryUnavailableOptions {
 /**
  * Runs `call` again while JetStream answers "temporarily unavailable" (and, with
  * `streamJustCreated`, "stream not found"; with `creatingStream`, "error creating store for
- * stream"), for up to `timeoutMs`, and then throws the last
- * answer. Only for calls that may be repeated: reads, and creates that find what an earlier one
- * made.
+ * stream"), for up to `timeoutMs`, and then throws the last answer. Only for calls that may be
+ * repeated: reads, and creates that find what an earlier one made.
  */
 export function retryWhileUnavailable<T>(
   call: () => Promise<T>,
