@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsQueueService } from "./nats-queue-service.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { VICTIMS, type Victim, pickVictim } from "./test-support/failover-victim.js";
 import { step } from "./test-support/step.js";
 
 // Failover with 3 replicas: SIGKILL the queue stream's leader mid-traffic (and, in a second
@@ -26,13 +26,6 @@ const VISIBILITY_S = 60;
  * ms of it (from the stream's leader, before a new tail is made).
  */
 const WINDOW_MS = 10_000;
-/**
- * Whose death is tried: the queue stream's leader; one of its followers; and a follower that
- * also leads the meta group, the one that places consumers (a tail cannot be made until the
- * others elect another).
- */
-const VICTIMS = ["leader", "follower", "meta leader"] as const;
-type Victim = (typeof VICTIMS)[number];
 
 interface Outcome {
   readonly acked: Set<string>;
@@ -91,7 +84,7 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim): Pro
     return created;
   });
   const victimIndex = await step("picking the victim", () =>
-    pickVictim(cluster, namespace, victim),
+    pickVictim(cluster, `${namespace}_Q_`, victim),
   );
   const victimUrl = cluster.urlOf(victimIndex);
   const others = cluster.servers.split(",").filter((url) => url !== victimUrl);
@@ -189,34 +182,5 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim): Pro
       await Promise.all([producer!, ...consumers].map((service) => service.close()));
       await Promise.all(connections.map((nc) => nc.close()));
     });
-  }
-}
-
-/**
- * The index of the node leading (or following) the namespace's one queue stream; for the meta
- * leader, one that follows the stream (its leader is made to step down if need be).
- */
-async function pickVictim(
-  cluster: LoopbackNatsCluster,
-  namespace: string,
-  victim: Victim,
-): Promise<number> {
-  const nc = await connect({ servers: cluster.servers.split(",") });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names()) {
-      if (!name.startsWith(`${namespace}_Q_`)) continue;
-      if (victim === "meta leader") return await cluster.metaLeaderFollowing(name);
-      const info = await jsm.streams.info(name);
-      const leader = info.cluster?.leader ?? "";
-      const node =
-        victim === "leader" ? leader : (info.cluster?.replicas?.[0]?.name ?? "no follower");
-      const index = cluster.nodeIndex(node);
-      if (index < 0) throw new Error(`stream ${name}: no node named ${node}`);
-      return index;
-    }
-    throw new Error(`no queue stream in namespace ${namespace}`);
-  } finally {
-    await nc.close();
   }
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsTopicService } from "./nats-topic-service.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { VICTIMS, type Victim, pickVictim } from "./test-support/failover-victim.js";
 import { step } from "./test-support/step.js";
 
 // Failover of a topic with 3 replicas: SIGKILL a partition stream's follower mid-traffic, and
@@ -16,13 +16,6 @@ import { step } from "./test-support/step.js";
 // the window; the test prints the gaps it saw.
 /** The same bound as the queue failover test's, for the same reasons (see there). */
 const WINDOW_MS = 10_000;
-/**
- * Whose death is tried: the partition stream's leader; one of its followers; and a follower
- * that also leads the meta group, the one that places consumers, so no consumer can be made
- * until the group has elected another (the rare long gap of the follower case, made certain).
- */
-const VICTIMS = ["leader", "follower", "meta leader"] as const;
-type Victim = (typeof VICTIMS)[number];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithNats("NATS JetStream topic failover", () => {
@@ -68,7 +61,7 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim) {
     await admin.close();
   });
   const victimIndex = await step("picking the victim", () =>
-    pickVictim(cluster, namespace, victim),
+    pickVictim(cluster, `${namespace}_T_`, victim),
   );
   const settings = { replicas: 3, namespace };
   const victimUrl = cluster.urlOf(victimIndex);
@@ -189,35 +182,5 @@ async function runWithFailure(cluster: LoopbackNatsCluster, victim: Victim) {
       await consuming!.close();
       await Promise.all(connections.map((nc) => nc.close()));
     });
-  }
-}
-
-/**
- * The index of the node leading (or following) the namespace's one partition stream; for the
- * meta leader, one that follows the stream (its leader is made to step down if need be).
- */
-async function pickVictim(
-  cluster: LoopbackNatsCluster,
-  namespace: string,
-  victim: Victim,
-): Promise<number> {
-  const nc = await connect({ servers: cluster.servers.split(",") });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names()) {
-      if (!name.startsWith(`${namespace}_T_`)) continue;
-      if (victim === "meta leader") return await cluster.metaLeaderFollowing(name);
-      const info = await jsm.streams.info(name);
-      const node =
-        victim === "leader"
-          ? (info.cluster?.leader ?? "")
-          : (info.cluster?.replicas?.[0]?.name ?? "no follower");
-      const index = cluster.nodeIndex(node);
-      if (index < 0) throw new Error(`stream ${name}: no node named ${node}`);
-      return index;
-    }
-    throw new Error(`no partition stream in namespace ${namespace}`);
-  } finally {
-    await nc.close();
   }
 }

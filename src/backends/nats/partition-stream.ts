@@ -20,6 +20,7 @@ import { TopicError } from "../../messaging/topics/topic-error.js";
 import type { StreamMessage } from "./leader-reads.js";
 import { streamInfo } from "./nats-connection.js";
 import type { NatsTopicDefinition } from "./nats-topic-catalog.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { WireHeaders, headerLine } from "./wire-headers.js";
 
 /** The window in which a publish sent again with the same `Nats-Msg-Id` is stored once. */
@@ -81,7 +82,10 @@ export async function createPartitionStream(
   config: TopicConfig,
   replicas: number,
 ): Promise<void> {
-  await jsm.streams.add(streamConfig(address, config, replicas));
+  // The name holds the topic's uid, so a second try finds or makes this very stream.
+  await retryWhileUnavailable(() => jsm.streams.add(streamConfig(address, config, replicas)), {
+    creatingStream: true,
+  });
 }
 
 export async function updatePartitionStream(

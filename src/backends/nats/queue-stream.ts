@@ -19,6 +19,7 @@ import { streamInfo } from "./nats-connection.js";
 import type { OutgoingMessage, PipelinedPublisher } from "./pipelined-publisher.js";
 import type { ReconnectWatch } from "./reconnect-watch.js";
 import { WireHeaders, checkedHeaderLine, headerLine } from "./wire-headers.js";
+import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { DEDUPLICATION_WINDOW_MS, type QueueEntry } from "./replicated-queue.js";
 
 /** How long one pull of the tail waits; heartbeats come at half of it. */
@@ -176,17 +177,20 @@ export class QueueStream {
     address: StreamAddress,
     settings: StreamSettings,
   ): Promise<void> {
-    await jsm.streams.add({
-      name: address.stream,
-      subjects: [address.subject],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      num_replicas: settings.replicas,
-      max_msg_size: settings.maxEntryBytes,
-      // Nats-Msg-Id: a send retried after a lost acknowledgement is stored once.
-      duplicate_window: DEDUPLICATION_WINDOW_MS * 1_000_000,
-    });
+    // The name holds the queue's uid, so a second try finds or makes this very stream.
+    const add = () =>
+      jsm.streams.add({
+        name: address.stream,
+        subjects: [address.subject],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        num_replicas: settings.replicas,
+        max_msg_size: settings.maxEntryBytes,
+        // Nats-Msg-Id: a send retried after a lost acknowledgement is stored once.
+        duplicate_window: DEDUPLICATION_WINDOW_MS * 1_000_000,
+      });
+    await retryWhileUnavailable(add, { creatingStream: true });
   }
 
   /**
