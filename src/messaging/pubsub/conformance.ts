@@ -295,6 +295,30 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         await expectEmpty(queues, "q");
         expect((await pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions).toEqual([]);
       });
+
+      it("the topic counts its confirmed and deleted subscriptions", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        const arns: string[] = [];
+        for (const name of ["a", "b", "c"]) {
+          await queues.createQueue({ QueueName: name });
+          arns.push(
+            (await pubsub.subscribe({ TopicArn, Protocol: "sqs", Endpoint: queueArn(name) }))
+              .SubscriptionArn,
+          );
+        }
+        await Promise.all([
+          pubsub.unsubscribe({ SubscriptionArn: arns[0]! }),
+          pubsub.unsubscribe({ SubscriptionArn: arns[0]! }),
+          pubsub.unsubscribe({ SubscriptionArn: arns[1]! }),
+        ]);
+        const { Attributes } = await pubsub.getTopicAttributes({ TopicArn });
+        expect(Attributes).toMatchObject({
+          SubscriptionsConfirmed: "1",
+          SubscriptionsPending: "0",
+          SubscriptionsDeleted: "2",
+        });
+      });
     });
 
     describe("filter policies", () => {
@@ -928,6 +952,12 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
             Endpoint: queueArn("later"),
             Attributes: { RawMessageDelivery: "true" },
           });
+          const { SubscriptionArn } = await first.pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn("dropped"),
+          });
+          await first.pubsub.unsubscribe({ SubscriptionArn });
           await first.pubsub.publish({ TopicArn, Message: "survives" });
           services = await reopen(first, clock);
           await services.queues.createQueue({ QueueName: "later" });
@@ -937,6 +967,9 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
           expect(
             (await services.pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions,
           ).toHaveLength(1);
+          expect((await services.pubsub.getTopicAttributes({ TopicArn })).Attributes).toMatchObject(
+            { SubscriptionsConfirmed: "1", SubscriptionsDeleted: "1" },
+          );
         });
 
         it("tags, policies and an undelivered structured message survive a reopen", async () => {

@@ -27,6 +27,8 @@ export interface TopicDefinition {
   readonly attributes: Record<string, string>;
   readonly tags: Record<string, string>;
   readonly createdMs: number;
+  /** Subscriptions removed by Unsubscribe since the topic was created (absent: none). */
+  subscriptionsDeleted?: number;
 }
 
 /** A message read back from the log, with what filter policies look at, computed once. */

@@ -391,7 +391,7 @@ export class EmbeddedPubSubService implements PubSubService {
         Owner: this.addresses.accountId,
         SubscriptionsConfirmed: String(confirmed),
         SubscriptionsPending: String(pending),
-        SubscriptionsDeleted: "0",
+        SubscriptionsDeleted: String(topic.definition.subscriptionsDeleted ?? 0),
       },
     };
   }
@@ -662,7 +662,16 @@ export class EmbeddedPubSubService implements PubSubService {
     this.ensureOpen();
     const parts = this.addresses.subscriptionParts(input?.SubscriptionArn);
     if (parts === undefined) throw invalidParameter("SubscriptionArn", "not a subscription ARN");
+    const topic = this.topics.get(this.subscriptions.get(parts.id)?.record.topic ?? "");
     await this.removeSubscription(parts.id);
+    // A second call for the same subscription found it gone (no topic): counted once. A topic
+    // deleted meanwhile is not written back.
+    if (topic === undefined || this.topics.get(topic.definition.name) !== topic) return;
+    topic.definition.subscriptionsDeleted = (topic.definition.subscriptionsDeleted ?? 0) + 1;
+    await this.catalog.put(`topic:${topic.definition.name}`, {
+      kind: "topic",
+      topic: topic.definition,
+    });
   }
 
   listSubscriptionsByTopic(input: { TopicArn: string; NextToken?: string }): Promise<{

@@ -181,7 +181,7 @@ check(
     and attributes["DisplayName"] == ""
     and attributes["SubscriptionsConfirmed"] == "2"
     and attributes["SubscriptionsPending"] == "0"
-    and attributes["SubscriptionsDeleted"] == "0",
+    and attributes["SubscriptionsDeleted"] == "1",  # the one unsubscribed above
 )
 default_policy = json.loads(attributes["Policy"])
 check(
