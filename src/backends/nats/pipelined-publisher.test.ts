@@ -166,9 +166,28 @@ describe("PipelinedPublisher", () => {
     await expect(done).rejects.toMatchObject({
       code: "SLUICE_TIMEOUT",
       message:
-        "s: 1 of 2 messages unacknowledged: no stream answered (it has no leader yet, or is gone); they may or may not be stored",
+        "s: 1 of 2 messages unacknowledged: no stream answered (it has no leader yet, or is gone); none of them was stored",
     });
     expect(sent).toHaveLength(2);
+  });
+
+  it("gives up on a batch without message ids refused whole until its deadline, saying it was sent again and not stored", async () => {
+    const { nc, sent, answer } = fakeConnection();
+    const publisher = new PipelinedPublisher(nc);
+    const failed = publisher
+      .publish("s", [message("a"), message("b")], false)
+      .catch((error: unknown) => error);
+    for (let answered = 0; answered < 400 && sent.length > answered;) {
+      for (; answered < sent.length; answered++) answer(sent[answered]!.reply, undefined, 503);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    const error = await failed;
+    expect(sent.length).toBeGreaterThan(100); // every 100 ms for 15 s
+    expect(error).toMatchObject({
+      code: "SLUICE_TIMEOUT",
+      message:
+        "s: 2 of 2 messages unacknowledged: no stream answered (it has no leader yet, or is gone), sent again for 15 s; none of them was stored",
+    });
   });
 
   it("waits a moment after no responders (no stream leader yet), then sends again", async () => {

@@ -231,18 +231,24 @@ export class PipelinedPublisher {
 }
 
 /**
- * SLUICE_TIMEOUT for a batch given up unanswered (the client's error as its cause): its
- * messages may or may not be stored.
+ * SLUICE_TIMEOUT for a batch given up unanswered (the client's error as its cause), saying
+ * whether it was sent again and whether its unanswered messages may be stored: a batch without
+ * message ids gives up on "no responders" only when every unanswered message was refused so,
+ * and a refused message was never stored.
  */
 function givenUp(batch: Batch, error: Error): SluiceError {
-  const why =
-    error instanceof NoRespondersError
-      ? "no stream answered (it has no leader yet, or is gone)"
-      : "no acknowledgement came";
-  const tried = batch.retryable ? `, sent again for ${PUBLISH_DEADLINE_MS} ms` : "";
+  const refused = error instanceof NoRespondersError;
+  const why = refused
+    ? "no stream answered (it has no leader yet, or is gone)"
+    : "no acknowledgement came";
+  // Without message ids, only a batch refused whole is sent again (see `acknowledged`).
+  const resent = batch.retryable || (refused && batch.remaining === batch.messages.length);
+  const tried = resent ? `, sent again for ${PUBLISH_DEADLINE_MS / 1000} s` : "";
+  const stored =
+    refused && !batch.retryable ? "none of them was stored" : "they may or may not be stored";
   return new SluiceError(
     "SLUICE_TIMEOUT",
-    `${batch.subject}: ${batch.remaining} of ${batch.messages.length} messages unacknowledged: ${why}${tried}; they may or may not be stored`,
+    `${batch.subject}: ${batch.remaining} of ${batch.messages.length} messages unacknowledged: ${why}${tried}; ${stored}`,
     { cause: error },
   );
 }
