@@ -881,6 +881,24 @@ function tagAndPurgeTests(w: WorldRef): void {
       const bare = await t.queue("bare");
       expect((await t.svc.listQueueTags({ QueueUrl: bare })).Tags).toEqual({});
     });
+
+    it("keeps every one of concurrent tag and attribute changes (none overwrites another)", async () => {
+      const t = w();
+      const url = await t.queue("edited", undefined, { team: "payments", old: "x" });
+      await Promise.all([
+        t.svc.tagQueue({ QueueUrl: url, Tags: { a: "1" } }),
+        t.svc.tagQueue({ QueueUrl: url, Tags: { b: "2" } }),
+        t.svc.untagQueue({ QueueUrl: url, TagKeys: ["old"] }),
+        t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { VisibilityTimeout: "45" } }),
+        t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { DelaySeconds: "3" } }),
+      ]);
+      expect((await t.svc.listQueueTags({ QueueUrl: url })).Tags).toEqual({
+        team: "payments",
+        a: "1",
+        b: "2",
+      });
+      expect(await t.attributes(url)).toMatchObject({ VisibilityTimeout: "45", DelaySeconds: "3" });
+    });
   });
 
   describe("purge", () => {

@@ -9,6 +9,7 @@ import {
   nodeFileSystem,
 } from "../../engine/index.js";
 import { asError, invalid } from "../../errors/index.js";
+import { PerKeySerializer } from "../per-key-serializer.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
@@ -111,6 +112,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
   private readonly queues = new Map<string, DurableQueue>();
   private readonly moveTasks = new Map<string, MessageMoveTask>();
   private readonly creating = new Map<string, Promise<unknown>>();
+  private readonly definitionEdits = new PerKeySerializer();
   private closed = false;
 
   private constructor(
@@ -306,18 +308,20 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     const queue = this.queueOf(checkRequest(input).QueueUrl);
     if (input.Attributes == null)
       throw new QueueError("MissingParameter", "Attributes: required", "Attributes");
-    const attributes = mergeAttributes(
-      queue.definition.attributes,
-      input.Attributes,
-      queue.config.fifo,
-      false,
-    );
-    this.checkRedrive(queue.name, attributes);
-    const delayBefore = queue.config.delaySeconds;
-    await this.updateDefinition(queue, { attributes });
-    // On FIFO queues (only) a new DelaySeconds applies to the messages already queued.
-    if (queue.config.fifo && queue.config.delaySeconds !== delayBefore)
-      await queue.redelay(queue.config.delaySeconds * 1000);
+    await this.editDefinition(queue, async () => {
+      const attributes = mergeAttributes(
+        queue.definition.attributes,
+        input.Attributes,
+        queue.config.fifo,
+        false,
+      );
+      this.checkRedrive(queue.name, attributes);
+      const delayBefore = queue.config.delaySeconds;
+      await this.storeDefinition(queue, { attributes });
+      // On FIFO queues (only) a new DelaySeconds applies to the messages already queued.
+      if (queue.config.fifo && queue.config.delaySeconds !== delayBefore)
+        await queue.redelay(queue.config.delaySeconds * 1000);
+    });
   }
 
   async tagQueue(input: {
@@ -325,7 +329,9 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     Tags: Readonly<Record<string, string>>;
   }): Promise<void> {
     const queue = this.queueOf(checkRequest(input).QueueUrl);
-    await this.updateDefinition(queue, { tags: checkTags(input.Tags, queue.definition.tags) });
+    await this.editDefinition(queue, () =>
+      this.storeDefinition(queue, { tags: checkTags(input.Tags, queue.definition.tags) }),
+    );
   }
 
   async untagQueue(input: { QueueUrl: string; TagKeys: readonly string[] }): Promise<void> {
@@ -334,9 +340,11 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     if (!Array.isArray(keys)) throw invalidParameter("TagKeys", "an array of tag keys");
     for (let i = 0; i < keys.length; i++)
       if (typeof keys[i] !== "string") throw invalidParameter(`TagKeys[${i}]`, "a tag key");
-    const tags = { ...queue.definition.tags };
-    for (const key of keys as string[]) delete tags[key];
-    await this.updateDefinition(queue, { tags });
+    await this.editDefinition(queue, () => {
+      const tags = { ...queue.definition.tags };
+      for (const key of keys as string[]) delete tags[key];
+      return this.storeDefinition(queue, { tags });
+    });
   }
 
   listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
@@ -949,7 +957,17 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     checkRedrivePolicy(name, attributes, this.addresses, (dlq) => this.queues.get(dlq));
   }
 
-  private async updateDefinition(
+  /**
+   * Runs an edit of a queue's definition after the edits of it before this one: each reads the
+   * definition the last one stored, so concurrent edits build on each other and none
+   * overwrites another.
+   */
+  private editDefinition<T>(queue: DurableQueue, edit: () => Promise<T>): Promise<T> {
+    return this.definitionEdits.run(queue.definition.uid, edit);
+  }
+
+  /** Stores `change` over the queue's definition, then applies it (visible once durable). */
+  private async storeDefinition(
     queue: DurableQueue,
     change: Partial<Pick<QueueDefinition, "attributes" | "tags">>,
   ): Promise<void> {

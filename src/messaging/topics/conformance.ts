@@ -288,6 +288,29 @@ function adminTests(w: () => World): void {
       await p.close();
     });
 
+    it("keeps every one of concurrent partition and config changes (none overwrites another)", async () => {
+      await w().admin.createTopic({ name: "edited", partitions: 2 });
+      const outcomes = await Promise.allSettled([
+        w().admin.createPartitions("edited", 4),
+        w().admin.alterTopicConfig("edited", { retentionMs: 120_000 }),
+        w().admin.createPartitions("edited", 6),
+        w().admin.alterTopicConfig("edited", { retentionBytes: 1 << 20 }),
+      ]);
+      // Growing to 4 after 6 is refused as growing to fewer; either order keeps 6.
+      for (const [i, outcome] of outcomes.entries())
+        if (outcome.status === "rejected") {
+          expect(i).toBe(0);
+          expect(isTopicError(outcome.reason, "INVALID_PARTITIONS")).toBe(true);
+        }
+      const described = await w().admin.describeTopic("edited");
+      expect(described.partitions).toBe(6);
+      expect(described.config).toMatchObject({ retentionMs: 120_000, retentionBytes: 1 << 20 });
+      const p = w().producer();
+      for (let partition = 0; partition < 6; partition++)
+        expect((await p.send({ topic: "edited", partition, value: "x" })).offset).toBe(0);
+      await p.close();
+    });
+
     it("describes a partition's log start, high watermark and size", async () => {
       await w().admin.createTopic({ name: "d", partitions: 2 });
       const empty = await w().admin.describePartition("d", 1);

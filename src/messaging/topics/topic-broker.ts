@@ -19,6 +19,7 @@ import {
   resolveTopicConfig,
 } from "./topic-config.js";
 import { DeletesInProgress } from "../deletes-in-progress.js";
+import { PerKeySerializer } from "../per-key-serializer.js";
 import { TopicError, unknownTopic } from "./topic-error.js";
 
 export interface TopicBrokerOptions {
@@ -43,6 +44,7 @@ export type MetadataListener = (topic: string) => void;
  */
 export class TopicBroker {
   private readonly topics = new Map<string, HostedTopic>();
+  private readonly definitionEdits = new PerKeySerializer();
   private readonly deleting = new DeletesInProgress();
   private readonly listeners = new Set<MetadataListener>();
   private transactionGuard: TransactionGuard | undefined;
@@ -204,31 +206,40 @@ export class TopicBroker {
     );
   }
 
-  async createPartitions(name: string, totalCount: number): Promise<void> {
-    const hosted = this.hosted(name, "name");
-    const count = checkPartitionCount(totalCount, "totalCount");
-    if (count <= hosted.definition.partitions)
-      throw new TopicError(
-        "INVALID_PARTITIONS",
-        `totalCount: topic ${name} has ${hosted.definition.partitions} partitions; expected more, got ${count}`,
-        "totalCount",
-      );
-    const definition = { ...hosted.definition, partitions: count };
-    for (let p = hosted.partitions.length; p < count; p++)
-      hosted.partitions.push(await this.openPartition(definition, p));
-    await this.catalog.put(definition);
-    hosted.definition = definition;
-    this.changed(name);
+  /**
+   * Edits of one topic's definition (partitions, config) run one after another, each on the
+   * definition the last one stored: concurrent edits never overwrite each other, and growing
+   * twice at once never opens a partition twice.
+   */
+  createPartitions(name: string, totalCount: number): Promise<void> {
+    return this.definitionEdits.run(name, async () => {
+      const hosted = this.hosted(name, "name");
+      const count = checkPartitionCount(totalCount, "totalCount");
+      if (count <= hosted.definition.partitions)
+        throw new TopicError(
+          "INVALID_PARTITIONS",
+          `totalCount: topic ${name} has ${hosted.definition.partitions} partitions; expected more, got ${count}`,
+          "totalCount",
+        );
+      const definition = { ...hosted.definition, partitions: count };
+      for (let p = hosted.partitions.length; p < count; p++)
+        hosted.partitions.push(await this.openPartition(definition, p));
+      await this.catalog.put(definition);
+      hosted.definition = definition;
+      this.changed(name);
+    });
   }
 
-  async alterConfig(name: string, config: Partial<TopicConfig>): Promise<TopicDescription> {
-    const hosted = this.hosted(name, "name");
-    const resolved = resolveTopicConfig(config, hosted.definition.config);
-    const definition = { ...hosted.definition, config: resolved };
-    await this.catalog.put(definition);
-    hosted.definition = definition;
-    for (const p of hosted.partitions) p.updateConfig(resolved);
-    return describe(definition);
+  alterConfig(name: string, config: Partial<TopicConfig>): Promise<TopicDescription> {
+    return this.definitionEdits.run(name, async () => {
+      const hosted = this.hosted(name, "name");
+      const resolved = resolveTopicConfig(config, hosted.definition.config);
+      const definition = { ...hosted.definition, config: resolved };
+      await this.catalog.put(definition);
+      hosted.definition = definition;
+      for (const p of hosted.partitions) p.updateConfig(resolved);
+      return describe(definition);
+    });
   }
 
   listTopics(includeInternal: boolean): string[] {

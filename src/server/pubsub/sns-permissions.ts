@@ -1,6 +1,6 @@
 import type { PubSubService } from "../../messaging/pubsub/index.js";
 import { AwsError } from "../aws/aws-error.js";
-import { serializerOf } from "../aws/per-key-serializer.js";
+import { serializerOf } from "../../messaging/per-key-serializer.js";
 import {
   type PolicyDocument,
   hasStatement,

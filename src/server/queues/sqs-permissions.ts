@@ -1,5 +1,5 @@
 import { QueueError, type QueueService } from "../../messaging/queues/index.js";
-import { serializerOf } from "../aws/per-key-serializer.js";
+import { serializerOf } from "../../messaging/per-key-serializer.js";
 import {
   type PolicyDocument,
   hasStatement,
