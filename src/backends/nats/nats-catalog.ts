@@ -5,8 +5,12 @@ import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
 import { RECEIPT_KEY_BYTES, newReceiptKey } from "../../messaging/queues/receipt-handle.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { isConflict } from "./kv-conflict.js";
 import { replicasRefused } from "./replicas-refused.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
+
+/** Reads and writes one edit may take while others keep changing the same queue. */
+const MAX_UPDATE_ROUNDS = 50;
 
 /** A change another process made to the catalog. */
 export type CatalogChange =
@@ -146,8 +150,33 @@ export class NatsCatalog {
     }
   }
 
-  async put(definition: QueueDefinition): Promise<void> {
-    await this.kv.put(this.queuePrefix + definition.name, JSON.stringify(definition));
+  /**
+   * Stores `change` applied to the queue's definition as the bucket has it now (the queue of
+   * `uid`; another process may have changed it since this one heard), written only on the
+   * revision it read: when another write came between, it reads and applies `change` again.
+   * So edits from any number of processes are all kept. Returns what was stored; undefined when
+   * the queue is gone (or is another queue of the same name). `change` may run more than once
+   * and must throw, not write, to refuse.
+   */
+  async update(
+    name: string,
+    uid: string,
+    change: (current: QueueDefinition) => QueueDefinition,
+  ): Promise<QueueDefinition | undefined> {
+    const key = this.queuePrefix + name;
+    for (let round = 0; ; round++) {
+      const entry = await this.kv.get(key);
+      if (entry === null || entry.operation !== "PUT") return undefined;
+      const current = parse<QueueDefinition>(entry, "uid");
+      if (current.uid !== uid) return undefined;
+      const next = change(current);
+      try {
+        await this.kv.update(key, JSON.stringify(next), entry.revision);
+        return next;
+      } catch (error) {
+        if (!isConflict(error) || round >= MAX_UPDATE_ROUNDS) throw error;
+      }
+    }
   }
 
   async remove(name: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { KV, KvEntry } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { isConflict } from "./kv-conflict.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 import { type GroupRecord, emptyGroup } from "./nats-group-record.js";
 import { AnswerLostError, type ReconnectWatch } from "./reconnect-watch.js";
@@ -120,12 +121,6 @@ export class NatsGroupStore {
   private read(key: string): Promise<KvEntry | null> {
     return this.watch.read(() => this.kv.get(key));
   }
-}
-
-/** The bucket refused a write because the value changed since it was read. */
-function isConflict(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : String(error);
-  return /wrong last sequence|key exists|10071/i.test(message);
 }
 
 function parse(entry: KvEntry): GroupRecord {

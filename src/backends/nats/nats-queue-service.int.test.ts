@@ -197,6 +197,38 @@ describeWithNats("NATS JetStream queues", () => {
         await Promise.all([a.close(), b.close()]);
       }
     });
+
+    it("tag and attribute edits made at once from two processes are all kept", async () => {
+      const namespace = freshNamespace();
+      const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+      try {
+        const { QueueUrl } = await a.createQueue({ QueueName: "edited" });
+        await eventually(() => b.getQueueUrl({ QueueName: "edited" }));
+        const tags = (n: number): Record<string, string> => ({ [`k${n}`]: `v${n}` });
+        await Promise.all([
+          ...Array.from({ length: 6 }, (_, n) =>
+            (n % 2 === 0 ? a : b).tagQueue({ QueueUrl, Tags: tags(n) }),
+          ),
+          a.setQueueAttributes({ QueueUrl, Attributes: { VisibilityTimeout: "45" } }),
+          b.setQueueAttributes({ QueueUrl, Attributes: { DelaySeconds: "3" } }),
+        ]);
+        const expected: Record<string, string> = {};
+        for (let n = 0; n < 6; n++) Object.assign(expected, tags(n));
+        for (const service of [a, b]) {
+          // b hears a's last edit through the catalog's watch, a moment later.
+          await eventually(async () => {
+            expect((await service.listQueueTags({ QueueUrl })).Tags).toEqual(expected);
+            const { Attributes } = await service.getQueueAttributes({
+              QueueUrl,
+              AttributeNames: ["VisibilityTimeout", "DelaySeconds"],
+            });
+            expect(Attributes).toEqual({ VisibilityTimeout: "45", DelaySeconds: "3" });
+          });
+        }
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
   });
 });
 

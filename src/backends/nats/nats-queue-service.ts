@@ -71,6 +71,7 @@ import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
 import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
 import { promiseOf } from "../../messaging/queues/promise-of.js";
+import { PerKeySerializer } from "../../messaging/per-key-serializer.js";
 import {
   type AttributeValues,
   pickAttributes,
@@ -117,6 +118,7 @@ export class NatsQueueService implements QueueService {
   private readonly moveTasks = new Map<string, NatsMoveTask>();
   private readonly attempts = new ExpiringMap<ReceiveAttempt>(ATTEMPT_WINDOW_MS);
   private readonly creating = new Map<string, Promise<unknown>>();
+  private readonly definitionEdits = new PerKeySerializer();
   /** Identifies this process's entries in the streams (their outcome is waited for here). */
   private readonly writer = randomBytes(8).toString("hex");
   /** Every queue's entries go out through it, their acks pipelined under one inbox. */
@@ -372,17 +374,18 @@ export class NatsQueueService implements QueueService {
     const queue = this.queueOf(checkRequest(input).QueueUrl);
     if (input.Attributes == null)
       throw new QueueError("MissingParameter", "Attributes: required", "Attributes");
-    const attributes = mergeAttributes(
-      queue.definition.attributes,
-      input.Attributes,
-      queue.config.fifo,
-      false,
-    );
-    this.checkRedrive(queue.name, attributes);
-    const delayBefore = queue.config.delaySeconds;
-    await this.updateDefinition(queue, { attributes });
+    const { before, after } = await this.updateDefinition(queue, (current) => {
+      const attributes = mergeAttributes(
+        current.attributes,
+        input.Attributes,
+        queue.config.fifo,
+        false,
+      );
+      this.checkRedrive(queue.name, attributes);
+      return { attributes };
+    });
     // On FIFO queues (only) a new DelaySeconds applies to the messages already queued.
-    if (queue.config.fifo && queue.config.delaySeconds !== delayBefore)
+    if (queue.config.fifo && after.attributes.DelaySeconds !== before.attributes.DelaySeconds)
       await queue.redelay(queue.config.delaySeconds * 1000);
   }
 
@@ -391,7 +394,9 @@ export class NatsQueueService implements QueueService {
     Tags: Readonly<Record<string, string>>;
   }): Promise<void> {
     const queue = this.queueOf(input?.QueueUrl);
-    await this.updateDefinition(queue, { tags: checkTags(input.Tags, queue.definition.tags) });
+    await this.updateDefinition(queue, (current) => ({
+      tags: checkTags(input.Tags, current.tags),
+    }));
   }
 
   async untagQueue(input: { QueueUrl: string; TagKeys: readonly string[] }): Promise<void> {
@@ -399,9 +404,11 @@ export class NatsQueueService implements QueueService {
     const keys: unknown = input.TagKeys;
     if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string"))
       throw invalidParameter("TagKeys", "an array of tag keys");
-    const tags = { ...queue.definition.tags };
-    for (const key of keys as string[]) delete tags[key];
-    await this.updateDefinition(queue, { tags });
+    await this.updateDefinition(queue, (current) => {
+      const tags = { ...current.tags };
+      for (const key of keys as string[]) delete tags[key];
+      return { tags };
+    });
   }
 
   listQueueTags(input: { QueueUrl: string }): Promise<{ Tags: Record<string, string> }> {
@@ -928,17 +935,35 @@ export class NatsQueueService implements QueueService {
     checkRedrivePolicy(name, attributes, this.addresses, (dlq) => this.queues.get(dlq));
   }
 
-  private async updateDefinition(
+  /**
+   * Stores `change` applied to the queue's definition as the catalog has it now, and applies
+   * the result here. Edits in this process run one after another per queue; edits from other
+   * processes are caught by the catalog's write on the revision read (see `NatsCatalog.update`),
+   * so none overwrites another. Returns the definitions before and after the edit.
+   */
+  private updateDefinition(
     queue: NatsQueue,
-    change: Partial<Pick<QueueDefinition, "attributes" | "tags">>,
-  ): Promise<void> {
-    const definition: QueueDefinition = {
-      ...queue.definition,
-      ...change,
-      lastModifiedTimestamp: Math.floor(this.clock.now() / 1000),
-    };
-    await this.catalog.put(definition);
-    queue.redefine(definition);
+    change: (current: QueueDefinition) => Partial<Pick<QueueDefinition, "attributes" | "tags">>,
+  ): Promise<{ before: QueueDefinition; after: QueueDefinition }> {
+    return this.definitionEdits.run(queue.definition.uid, async () => {
+      let before = queue.definition;
+      const after = await this.catalog.update(queue.name, queue.definition.uid, (current) => {
+        before = current;
+        return {
+          ...current,
+          ...change(current),
+          lastModifiedTimestamp: Math.floor(this.clock.now() / 1000),
+        };
+      });
+      if (after === undefined)
+        throw new QueueError(
+          "QueueDoesNotExist",
+          `QueueUrl: queue ${queue.name} was deleted`,
+          "QueueUrl",
+        );
+      queue.redefine(after);
+      return { before, after };
+    });
   }
 }
 

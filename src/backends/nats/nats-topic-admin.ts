@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../../time/index.js";
+import { PerKeySerializer } from "../../messaging/per-key-serializer.js";
 import type {
   CreateTopicInput,
   GroupDescription,
@@ -28,6 +29,7 @@ import { checkOffsets, writeOffsets } from "./nats-topic-consumer.js";
 import {
   createPartitionStream,
   deletePartitionRecords,
+  ensurePartitionStream,
   offsetForTimestamp,
   partitionAddress,
   partitionState,
@@ -48,6 +50,8 @@ export class NatsTopicAdmin implements TopicAdmin {
     private readonly replicas: number,
     private readonly clock: Clock,
   ) {}
+
+  private readonly definitionEdits = new PerKeySerializer();
 
   private async definition(name: string, field = "topic"): Promise<NatsTopicDefinition> {
     const definition = typeof name === "string" ? await this.catalog.fetch(name) : undefined;
@@ -131,38 +135,59 @@ export class NatsTopicAdmin implements TopicAdmin {
   }
 
   async alterTopicConfig(name: string, config: Partial<TopicConfig>): Promise<TopicDescription> {
-    const definition = await this.definition(name, "name");
     if (config === null || typeof config !== "object")
       throw invalidTopicInput("config", "an object of topic settings", config, "INVALID_CONFIG");
-    const changed = { ...definition, config: resolveTopicConfig(config, definition.config) };
-    for (let p = 0; p < definition.partitions; p++)
-      await updatePartitionStream(
-        this.jsm,
-        partitionAddress(this.namespace, definition, p),
-        changed.config,
-        this.replicas,
-      );
-    await this.catalog.put(changed);
+    const changed = await this.edit(name, async (current) => {
+      const next = { ...current, config: resolveTopicConfig(config, current.config) };
+      for (let p = 0; p < current.partitions; p++)
+        await updatePartitionStream(
+          this.jsm,
+          partitionAddress(this.namespace, current, p),
+          next.config,
+          this.replicas,
+        );
+      return next;
+    });
     return this.describe(changed);
   }
 
   async createPartitions(name: string, totalCount: number): Promise<void> {
-    const definition = await this.definition(name, "name");
     const total = checkPartitionCount(totalCount, "totalCount");
-    if (total <= definition.partitions)
-      throw new TopicError(
-        "INVALID_PARTITIONS",
-        `totalCount: topic ${name} has ${definition.partitions} partitions; expected more, got ${total}`,
-        "totalCount",
-      );
-    for (let p = definition.partitions; p < total; p++)
-      await createPartitionStream(
-        this.jsm,
-        partitionAddress(this.namespace, definition, p),
-        definition.config,
-        this.replicas,
-      );
-    await this.catalog.put({ ...definition, partitions: total });
+    await this.edit(name, async (current) => {
+      if (total <= current.partitions)
+        throw new TopicError(
+          "INVALID_PARTITIONS",
+          `totalCount: topic ${name} has ${current.partitions} partitions; expected more, got ${total}`,
+          "totalCount",
+        );
+      // An earlier round may have made some of these streams, with a config changed since.
+      for (let p = current.partitions; p < total; p++)
+        await ensurePartitionStream(
+          this.jsm,
+          partitionAddress(this.namespace, current, p),
+          current.config,
+          this.replicas,
+        );
+      return { ...current, partitions: total };
+    });
+  }
+
+  /**
+   * Edits the topic's definition: one edit at a time per topic in this process, and, across
+   * processes, written on the revision read (see `NatsTopicCatalog.update`), so no edit
+   * overwrites another.
+   */
+  private edit(
+    name: string,
+    change: (current: NatsTopicDefinition) => Promise<NatsTopicDefinition>,
+  ): Promise<NatsTopicDefinition> {
+    if (typeof name !== "string")
+      return Promise.reject(unknownTopic(String(name), undefined, "name"));
+    return this.definitionEdits.run(name, async () => {
+      const stored = await this.catalog.update(name, change);
+      if (stored === undefined) throw unknownTopic(name, undefined, "name");
+      return stored;
+    });
   }
 
   async describePartition(topic: string, partition: number): Promise<PartitionDescription> {

@@ -3,6 +3,7 @@ import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { SluiceError } from "../../errors/index.js";
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { isConflict } from "./kv-conflict.js";
 import { replicasRefused } from "./replicas-refused.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 
@@ -15,6 +16,8 @@ export interface NatsTopicDefinition {
 }
 
 const TOPIC_PREFIX = "topic.";
+/** Reads and writes one edit may take while others keep changing the same topic. */
+const MAX_UPDATE_ROUNDS = 50;
 
 /**
  * The topics of a namespace in a replicated key-value bucket (`topic.<name>`), with a local
@@ -119,9 +122,31 @@ export class NatsTopicCatalog {
     return true;
   }
 
-  async put(definition: NatsTopicDefinition): Promise<void> {
-    const revision = await this.kv.put(TOPIC_PREFIX + definition.name, JSON.stringify(definition));
-    this.learn(definition.name, revision, definition);
+  /**
+   * Stores what `change` makes of the topic as the bucket has it now, written only on the
+   * revision read: when another process wrote between, it reads and runs `change` again, so
+   * edits from any number of processes are all kept. `change` may run more than once (what it
+   * does to streams must be safe to repeat) and must throw, not write, to refuse. Returns what
+   * was stored; undefined when there is no such topic.
+   */
+  async update(
+    name: string,
+    change: (current: NatsTopicDefinition) => Promise<NatsTopicDefinition>,
+  ): Promise<NatsTopicDefinition | undefined> {
+    const key = TOPIC_PREFIX + name;
+    for (let round = 0; ; round++) {
+      const entry = await retryWhileUnavailable(() => this.kv.get(key));
+      if (entry === null || entry.operation !== "PUT") return undefined;
+      this.apply(entry);
+      const next = await change(parse(entry));
+      try {
+        const revision = await this.kv.update(key, JSON.stringify(next), entry.revision);
+        this.learn(name, revision, next);
+        return next;
+      } catch (error) {
+        if (!isConflict(error) || round >= MAX_UPDATE_ROUNDS) throw error;
+      }
+    }
   }
 
   async remove(name: string): Promise<void> {

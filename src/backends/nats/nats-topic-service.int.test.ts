@@ -205,6 +205,41 @@ describeWithNats("NATS JetStream topics", () => {
   });
 
   describe("several processes", () => {
+    it("partition and config edits made at once from two services are all kept", async () => {
+      const namespace = freshNamespace();
+      const a = await openService(namespace);
+      const b = await openService(namespace);
+      try {
+        await a.admin.createTopic({ name: "edited", partitions: 2 });
+        await Promise.all([
+          a.admin.createPartitions("edited", 5),
+          b.admin.alterTopicConfig("edited", { retentionMs: 120_000 }),
+          a.admin.alterTopicConfig("edited", { retentionBytes: 1 << 20 }),
+        ]);
+        for (const service of [a, b]) {
+          const described = await service.admin.describeTopic("edited");
+          expect(described.partitions).toBe(5);
+          expect(described.config).toMatchObject({ retentionMs: 120_000, retentionBytes: 1 << 20 });
+        }
+        // Every partition's stream holds the final config, the ones grown meanwhile too.
+        const nc = await connect({ servers: cluster!.servers.split(",") });
+        try {
+          const jsm = await jetstreamManager(nc);
+          const configs: { max_age: number; max_bytes: number }[] = [];
+          for await (const info of jsm.streams.list())
+            if (info.config.name.startsWith(`${namespace}_T_`)) configs.push(info.config);
+          expect(configs).toHaveLength(5);
+          for (const config of configs)
+            expect(config).toMatchObject({ max_age: 120_000 * 1_000_000, max_bytes: 1 << 20 });
+        } finally {
+          await nc.close();
+        }
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
     it("a group spans two services: each member gets half, a record is read once", async () => {
       const namespace = freshNamespace();
       const a = await openService(namespace);

@@ -1,6 +1,7 @@
 import {
   DeliverPolicy,
   DiscardPolicy,
+  JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
@@ -86,6 +87,27 @@ export async function createPartitionStream(
   await retryWhileUnavailable(() => jsm.streams.add(streamConfig(address, config, replicas)), {
     creatingStream: true,
   });
+}
+
+/** JetStream's "stream name already in use with a different configuration". */
+const STREAM_NAME_IN_USE = 10058;
+
+/**
+ * Creates the partition's stream, or, when it exists with another configuration (made by an
+ * earlier try, before the topic's config changed), brings it to this one.
+ */
+export async function ensurePartitionStream(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  config: TopicConfig,
+  replicas: number,
+): Promise<void> {
+  try {
+    await createPartitionStream(jsm, address, config, replicas);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE)) throw error;
+    await updatePartitionStream(jsm, address, config, replicas);
+  }
 }
 
 export async function updatePartitionStream(
