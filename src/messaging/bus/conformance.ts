@@ -121,6 +121,40 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
     }
 
     describe("buses and rules", () => {
+      it("a bus created twice at once is created once; a tag given meanwhile is kept", async () => {
+        const { bus } = await open();
+        const tagged = bus
+          .tagResource({ ResourceARN: busArn("twice"), Tags: [{ Key: "late", Value: "1" }] })
+          .then(
+            () => true,
+            (error: unknown) => {
+              // Before the bus exists a tag is refused as for any missing resource.
+              expect((error as { ebError?: string }).ebError).toBe("ResourceNotFoundException");
+              return false;
+            },
+          );
+        const outcomes = await Promise.allSettled([
+          bus.createEventBus({ Name: "twice", Tags: [{ Key: "team", Value: "shop" }] }),
+          bus.createEventBus({ Name: "twice" }),
+        ]);
+        expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+        expect(
+          ((outcomes[1] as PromiseRejectedResult).reason as { ebError?: string }).ebError,
+        ).toBe("ResourceAlreadyExistsException");
+        await bus.tagResource({
+          ResourceARN: busArn("twice"),
+          Tags: [{ Key: "after", Value: "2" }],
+        });
+        const keys = (await bus.listTagsForResource({ ResourceARN: busArn("twice") })).Tags.map(
+          (t) => t.Key,
+        );
+        expect(keys.sort()).toEqual((await tagged) ? ["after", "late", "team"] : ["after", "team"]);
+        expect((await bus.listEventBuses()).EventBuses.map((b) => b.Name)).toEqual([
+          "default",
+          "twice",
+        ]);
+      });
+
       it("a default bus plus named ones; rules are created, described, listed, disabled and deleted", async () => {
         const { bus } = await open();
         expect((await bus.listEventBuses()).EventBuses.map((b) => b.Name)).toEqual(["default"]);
@@ -590,6 +624,17 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
           RetentionDays: 0,
           Description: "second events",
         });
+        // Updates made at once each keep the others' fields.
+        await Promise.all([
+          bus.updateArchive({ ArchiveName: "a", Description: "third events" }),
+          bus.updateArchive({ ArchiveName: "a", RetentionDays: 9 }),
+          bus.updateArchive({ ArchiveName: "a", EventPattern: '{"source":["third"]}' }),
+        ]);
+        expect(await bus.describeArchive({ ArchiveName: "a" })).toMatchObject({
+          EventPattern: '{"source":["third"]}',
+          RetentionDays: 9,
+          Description: "third events",
+        });
 
         const refused = async (input: Record<string, unknown>): Promise<unknown[]> => {
           const error = await rejection(bus.updateArchive({ ArchiveName: "a", ...input }));
@@ -616,7 +661,7 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
           "ArchiveName",
         ]);
         // Refused updates changed nothing; CreateArchive checks the same way.
-        expect((await bus.describeArchive({ ArchiveName: "a" })).Description).toBe("second events");
+        expect((await bus.describeArchive({ ArchiveName: "a" })).Description).toBe("third events");
         const created = await rejection(
           bus.createArchive({
             ArchiveName: "b",

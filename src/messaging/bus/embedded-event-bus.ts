@@ -139,6 +139,8 @@ function settled<T>(call: () => T): Promise<T> {
  */
 export class EmbeddedEventBus implements EventBusService {
   private readonly buses = new Map<string, DurableBus>();
+  /** Names of buses being created (see `createEventBus`). */
+  private readonly busesCreated = new Set<string>();
   private readonly deleting = new DeletesInProgress();
   private readonly ruleRecords = new Map<string, RuleRecord>();
   private readonly archiveRecords = new Map<string, ArchiveRecord>();
@@ -303,19 +305,30 @@ export class EmbeddedEventBus implements EventBusService {
     const name = checkBusName(input?.Name);
     const tags = input.Tags === undefined ? undefined : withTags([], checkTags(input.Tags));
     await this.deleting.finished(name);
-    if (name === "default" || this.buses.has(name))
+    if (name === "default" || this.buses.has(name) || this.busesCreated.has(name))
       throw new BusError(
         "ResourceAlreadyExistsException",
         `Event bus ${name} already exists.`,
         "Name",
       );
-    const bus = await this.openBus(name);
-    await this.catalog.put(`bus:${name}`, {
-      kind: "bus",
-      name,
-      ...(tags === undefined || tags.length === 0 ? {} : { tags }),
-    });
-    bus.start();
+    // Claimed in the turn of the check, so a second create meanwhile is refused; stored before
+    // the bus is opened and seen, so a tag given as soon as it is seen builds on these.
+    this.busesCreated.add(name);
+    try {
+      await this.catalog.put(`bus:${name}`, {
+        kind: "bus",
+        name,
+        ...(tags === undefined || tags.length === 0 ? {} : { tags }),
+      });
+      try {
+        (await this.openBus(name)).start();
+      } catch (error) {
+        await this.catalog.delete(`bus:${name}`);
+        throw error;
+      }
+    } finally {
+      this.busesCreated.delete(name);
+    }
     return { EventBusArn: this.addresses.busArn(name) };
   }
 
@@ -815,8 +828,9 @@ export class EmbeddedEventBus implements EventBusService {
       ...(input.RetentionDays === undefined ? {} : { retentionDays: input.RetentionDays }),
       ...(input.Description === undefined ? {} : { description: input.Description }),
     };
-    await this.catalog.put(`archive:${record.name}`, { kind: "archive", archive: updated });
+    // Set before the write, as the catalog's own entry is: an update made meanwhile builds on it.
     this.archiveRecords.set(record.name, updated);
+    await this.catalog.put(`archive:${record.name}`, { kind: "archive", archive: updated });
     const bus = this.buses.get(record.bus);
     if (input.EventPattern !== undefined)
       bus?.setArchivePattern(record.name, parseEventPattern(input.EventPattern));
