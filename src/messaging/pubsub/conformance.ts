@@ -296,6 +296,25 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         expect((await pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions).toEqual([]);
       });
 
+      it("a topic created twice at once is one topic: what is published to it is delivered", async () => {
+        const { pubsub, queues } = await open();
+        await queues.createQueue({ QueueName: "q" });
+        const first = pubsub.createTopic({ Name: "t" });
+        const second = pubsub.createTopic({ Name: "t" });
+        const { TopicArn } = await first;
+        await pubsub.subscribe({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: queueArn("q"),
+          Attributes: { RawMessageDelivery: "true" },
+        });
+        await pubsub.publish({ TopicArn, Message: "m1" });
+        expect((await second).TopicArn).toBe(TopicArn);
+        await pubsub.publish({ TopicArn, Message: "m2" });
+        expect((await drain(queues, "q", 2)).map((m) => m.Body)).toEqual(["m1", "m2"]);
+        expect((await pubsub.listTopics()).Topics).toEqual([{ TopicArn }]);
+      });
+
       it("the topic counts its confirmed and deleted subscriptions", async () => {
         const { pubsub, queues } = await open();
         const { TopicArn } = await pubsub.createTopic({ Name: "t" });

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
-import type { Clock } from "../../time/index.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { type Clock, VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "../queues/index.js";
 import { describePubSubConformance, type PubSubUnderTest } from "./conformance.js";
 import { EmbeddedPubSubService } from "./embedded-pubsub-service.js";
@@ -45,4 +45,23 @@ describePubSubConformance({
 
 afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("embedded pub/sub beyond the suite", () => {
+  it("a topic created twice at once is opened once: no second log left open beside it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-ps-"));
+    dirs.push(dir);
+    const services = await openAt(dir, new VirtualClock());
+    try {
+      const arns = await Promise.all([
+        services.pubsub.createTopic({ Name: "t" }),
+        services.pubsub.createTopic({ Name: "t" }),
+        services.pubsub.createTopic({ Name: "t" }),
+      ]);
+      expect(new Set(arns.map((a) => a.TopicArn)).size).toBe(1);
+      expect(readdirSync(join(dir, "pubsub", "topics"))).toHaveLength(1);
+    } finally {
+      await closeBoth(services);
+    }
+  });
 });

@@ -123,6 +123,8 @@ const PAGE = 100;
  */
 export class EmbeddedPubSubService implements PubSubService {
   private readonly topics = new Map<string, DurableTopic>();
+  /** Topics being created, by name (see `createTopic`). */
+  private readonly topicsCreated = new Map<string, Promise<void>>();
   private readonly subscriptions = new Map<string, SubscriptionDelivery>();
   private readonly handlers = new Map<string, NotificationHandler>();
   private readonly confirmations = new Set<Promise<unknown>>();
@@ -285,6 +287,13 @@ export class EmbeddedPubSubService implements PubSubService {
     const attributes: Record<string, string> = { DisplayName: "", ...requested };
     if (fifo) attributes.ContentBasedDeduplication ??= "false";
     const tags = withTags({}, input.Tags === undefined ? [] : checkTags(input.Tags));
+    // A create of this name under way: once it is done, this one finds its topic. (No await
+    // otherwise: the check and the claim below are made in one turn.)
+    const underWay = this.topicsCreated.get(name);
+    if (underWay !== undefined) {
+      await underWay.catch(() => undefined);
+      return this.createTopic(input);
+    }
     const existing = this.topics.get(name);
     if (existing !== undefined) {
       const current = existing.definition.attributes;
@@ -302,9 +311,16 @@ export class EmbeddedPubSubService implements PubSubService {
       tags,
       createdMs: this.clock.now(),
     };
-    const topic = await this.openTopic(definition);
-    this.topics.set(name, topic);
-    await this.catalog.put(`topic:${name}`, { kind: "topic", topic: definition });
+    const creation = (async () => {
+      this.topics.set(name, await this.openTopic(definition));
+      await this.catalog.put(`topic:${name}`, { kind: "topic", topic: definition });
+    })();
+    this.topicsCreated.set(name, creation);
+    try {
+      await creation;
+    } finally {
+      this.topicsCreated.delete(name);
+    }
     return { TopicArn: this.addresses.topicArn(name) };
   }
 
