@@ -288,6 +288,46 @@ function adminTests(w: () => World): void {
       await p.close();
     });
 
+    it("a topic grown or deleted while it is being created opens each partition once", async () => {
+      const created = w().admin.createTopic({ name: "young", partitions: 3 });
+      const aTurnLater = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+      await aTurnLater(); // the create has begun opening its partitions
+      const grown = w()
+        .admin.createPartitions("young", 5)
+        .then(
+          () => 5,
+          (error: unknown) => {
+            // A backend that makes the topic visible only once created refuses the grow.
+            if (!isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION")) throw error;
+            return 3;
+          },
+        );
+      await created;
+      const partitions = await grown;
+      expect((await w().admin.describeTopic("young")).partitions).toBe(partitions);
+      const p = w().producer();
+      for (let partition = 0; partition < partitions; partition++)
+        expect((await p.send({ topic: "young", partition, value: "x" })).offset).toBe(0);
+      await p.close();
+      const again = w().admin.createTopic({ name: "brief", partitions: 3 });
+      await aTurnLater();
+      const deleted = w()
+        .admin.deleteTopic("brief")
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (!isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION")) throw error;
+            return false;
+          },
+        );
+      await again;
+      if (await deleted) expect(await w().admin.listTopics()).not.toContain("brief");
+      else await w().admin.deleteTopic("brief");
+      // The name can be used again at once, its partitions empty.
+      await w().admin.createTopic({ name: "brief", partitions: 3 });
+      expect((await w().admin.describePartition("brief", 2)).highWatermark).toBe(0);
+    });
+
     it("keeps every one of concurrent partition and config changes (none overwrites another)", async () => {
       await w().admin.createTopic({ name: "edited", partitions: 2 });
       const outcomes = await Promise.allSettled([

@@ -172,15 +172,19 @@ export class TopicBroker {
     };
     const hosted: HostedTopic = { definition, partitions: [] };
     this.topics.set(name, hosted);
-    try {
-      await this.catalog.put(definition);
-      for (let p = 0; p < partitions; p++)
-        hosted.partitions.push(await this.openPartition(definition, p));
-    } catch (error) {
-      this.topics.delete(name);
-      await Promise.all(hosted.partitions.map((p) => p.close().catch(() => undefined)));
-      throw error;
-    }
+    // Its partitions are opened as the first edit of the topic: a grow, a config change or a
+    // delete asked for meanwhile runs once they are all open.
+    await this.definitionEdits.run(name, async () => {
+      try {
+        await this.catalog.put(definition);
+        for (let p = 0; p < partitions; p++)
+          hosted.partitions.push(await this.openPartition(definition, p));
+      } catch (error) {
+        if (this.topics.get(name) === hosted) this.topics.delete(name);
+        await Promise.all(hosted.partitions.map((p) => p.close().catch(() => undefined)));
+        throw error;
+      }
+    });
     this.changed(name);
     return describe(definition);
   }
@@ -190,7 +194,9 @@ export class TopicBroker {
     if (hosted.definition.internal)
       throw new TopicError("INVALID_REQUEST", `name: ${name} is an internal topic`, "name");
     this.topics.delete(name);
-    await this.deleting.run(name, () => this.removeTopic(name, hosted));
+    await this.deleting.run(name, () =>
+      this.definitionEdits.run(name, () => this.removeTopic(name, hosted)),
+    );
     this.changed(name);
   }
 
