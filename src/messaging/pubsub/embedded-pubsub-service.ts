@@ -1,3 +1,4 @@
+import { PerKeySerializer } from "../per-key-serializer.js";
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { SluiceError, asError } from "../../errors/index.js";
@@ -123,6 +124,7 @@ const PAGE = 100;
  */
 export class EmbeddedPubSubService implements PubSubService {
   private readonly topics = new Map<string, DurableTopic>();
+  private readonly subscriptionEdits = new PerKeySerializer();
   /** Topics being created, by name (see `createTopic`). */
   private readonly topicsCreated = new Map<string, Promise<void>>();
   private readonly subscriptions = new Map<string, SubscriptionDelivery>();
@@ -626,17 +628,29 @@ export class EmbeddedPubSubService implements PubSubService {
     const topic = this.topicOf(input?.TopicArn);
     for (const [id, d] of this.subscriptions)
       if (d.record.topic === topic.definition.name && d.record.token === input.Token) {
-        if (!d.record.confirmed) {
-          const { token: _token, ...rest } = d.record;
+        await this.editSubscription(id, async () => {
+          // As it is now: a confirmation or an unsubscribe may have come first.
+          const current = this.subscriptions.get(id);
+          if (current === undefined || current.record.confirmed) return;
+          const { token: _token, ...rest } = current.record;
           await this.replaceDelivery(
             id,
             { ...rest, confirmed: true, startOffset: topic.endOffset },
             topic.endOffset,
           );
-        }
+        });
         return { SubscriptionArn: d.arn };
       }
     throw invalidParameter("Token", "Invalid token");
+  }
+
+  /**
+   * Runs a change of one subscription after the changes of it before this one, so each starts
+   * from what the last stored: two never both replace its delivery (two loops delivering every
+   * message twice), and an unsubscribe is never undone by a change that began before it.
+   */
+  private editSubscription<T>(id: string, edit: () => Promise<T>): Promise<T> {
+    return this.subscriptionEdits.run(id, edit);
   }
 
   private async replaceDelivery(
@@ -649,16 +663,21 @@ export class EmbeddedPubSubService implements PubSubService {
     const at = cursor ?? old?.cursor ?? record.startOffset;
     await this.catalog.put(`sub:${id}`, { kind: "subscription", subscription: record });
     await this.cursors.put(id, at);
+    this.ensureOpen(); // closed meanwhile: the next open starts it, not a loop nothing stops
     this.startDelivery(record);
   }
 
-  private async removeSubscription(id: string): Promise<void> {
-    const delivery = this.subscriptions.get(id);
-    if (delivery === undefined) return;
-    this.subscriptions.delete(id);
-    await delivery.stop();
-    await this.catalog.delete(`sub:${id}`);
-    await this.cursors.delete(id);
+  /** Removes the subscription; false when it was gone already. */
+  private removeSubscription(id: string): Promise<boolean> {
+    return this.editSubscription(id, async () => {
+      const delivery = this.subscriptions.get(id);
+      if (delivery === undefined) return false;
+      this.subscriptions.delete(id);
+      await delivery.stop();
+      await this.catalog.delete(`sub:${id}`);
+      await this.cursors.delete(id);
+      return true;
+    });
   }
 
   private subscriptionOf(arn: unknown): SubscriptionDelivery {
@@ -679,9 +698,8 @@ export class EmbeddedPubSubService implements PubSubService {
     const parts = this.addresses.subscriptionParts(input?.SubscriptionArn);
     if (parts === undefined) throw invalidParameter("SubscriptionArn", "not a subscription ARN");
     const topic = this.topics.get(this.subscriptions.get(parts.id)?.record.topic ?? "");
-    await this.removeSubscription(parts.id);
-    // A second call for the same subscription found it gone (no topic): counted once. A topic
-    // deleted meanwhile is not written back.
+    // Counted by the call that removed it, once; a topic deleted meanwhile is not written back.
+    if (!(await this.removeSubscription(parts.id))) return;
     if (topic === undefined || this.topics.get(topic.definition.name) !== topic) return;
     topic.definition.subscriptionsDeleted = (topic.definition.subscriptionsDeleted ?? 0) + 1;
     await this.catalog.put(`topic:${topic.definition.name}`, {
@@ -752,17 +770,20 @@ export class EmbeddedPubSubService implements PubSubService {
     AttributeName: WritableSubscriptionAttributeName;
     AttributeValue: string;
   }): Promise<void> {
-    const d = this.subscriptionOf(input?.SubscriptionArn);
-    const merged: Record<string, string> = {
-      ...d.record.attributes,
-      [input.AttributeName]: input.AttributeValue,
-    };
-    if (input.AttributeValue === "" && input.AttributeName !== "FilterPolicy")
-      delete merged[input.AttributeName];
-    if (input.AttributeName === "FilterPolicy" && input.AttributeValue === "")
-      delete merged.FilterPolicy;
-    const attributes = this.checkSubscriptionAttributes(merged, d.record.protocol);
-    await this.replaceDelivery(d.record.id, { ...d.record, attributes });
+    const { id } = this.subscriptionOf(input?.SubscriptionArn).record;
+    await this.editSubscription(id, async () => {
+      const d = this.subscriptionOf(input.SubscriptionArn);
+      const merged: Record<string, string> = {
+        ...d.record.attributes,
+        [input.AttributeName]: input.AttributeValue,
+      };
+      if (input.AttributeValue === "" && input.AttributeName !== "FilterPolicy")
+        delete merged[input.AttributeName];
+      if (input.AttributeName === "FilterPolicy" && input.AttributeValue === "")
+        delete merged.FilterPolicy;
+      const attributes = this.checkSubscriptionAttributes(merged, d.record.protocol);
+      await this.replaceDelivery(id, { ...d.record, attributes });
+    });
   }
 
   registerHandler(name: string, handler: NotificationHandler): void {
