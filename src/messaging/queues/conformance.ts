@@ -2795,6 +2795,27 @@ function fifoTests(w: WorldRef): void {
 
 function durabilityTests(w: WorldRef, canReopen: boolean): void {
   describe.skipIf(!canReopen)("durability across reopen", () => {
+    it("an attribute or tag change racing the queue's delete does not bring the queue back", async () => {
+      const t = w();
+      const url = await t.queue("raced");
+      const changes = [
+        t.svc.setQueueAttributes({ QueueUrl: url, Attributes: { VisibilityTimeout: "40" } }),
+        t.svc.tagQueue({ QueueUrl: url, Tags: { late: "1" } }),
+      ].map((change) =>
+        change.then(
+          () => undefined,
+          (error: unknown) => (error as QueueError).sqsError,
+        ),
+      );
+      await t.svc.deleteQueue({ QueueUrl: url });
+      // Each change lands before the delete or is refused for the queue being gone.
+      for (const outcome of await Promise.all(changes))
+        expect([undefined, "QueueDoesNotExist"]).toContain(outcome);
+      expect((await t.svc.listQueues()).QueueUrls).toEqual([]);
+      await t.reopen();
+      expect((await t.svc.listQueues()).QueueUrls).toEqual([]);
+    });
+
     it("keeps unreceived messages with their attributes, ids and timestamps", async () => {
       const t = w();
       const url = await t.queue("d");

@@ -966,11 +966,20 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     return this.definitionEdits.run(queue.definition.uid, edit);
   }
 
-  /** Stores `change` over the queue's definition, then applies it (visible once durable). */
+  /**
+   * Stores `change` over the queue's definition, then applies it (visible once durable); a
+   * queue deleted meanwhile is not written back.
+   */
   private async storeDefinition(
     queue: DurableQueue,
     change: Partial<Pick<QueueDefinition, "attributes" | "tags">>,
   ): Promise<void> {
+    if (this.queues.get(queue.name) !== queue)
+      throw new QueueError(
+        "QueueDoesNotExist",
+        `QueueUrl: queue ${queue.name} was deleted`,
+        "QueueUrl",
+      );
     const definition: QueueDefinition = {
       ...queue.definition,
       ...change,
