@@ -315,6 +315,25 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         expect((await pubsub.listTopics()).Topics).toEqual([{ TopicArn }]);
       });
 
+      it("the same subscription made twice at once is one subscription", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "q" });
+        const subscribe = () =>
+          pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn("q"),
+            Attributes: { RawMessageDelivery: "true" },
+          });
+        const arns = await Promise.all([subscribe(), subscribe(), subscribe()]);
+        expect(new Set(arns.map((a) => a.SubscriptionArn)).size).toBe(1);
+        expect((await pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions).toHaveLength(1);
+        await pubsub.publish({ TopicArn, Message: "once" });
+        expect((await drain(queues, "q", 1)).map((m) => m.Body)).toEqual(["once"]);
+        await expectEmpty(queues, "q");
+      });
+
       it("changes made to a subscription at once are all kept, and it delivers once", async () => {
         const { pubsub, queues } = await open();
         const { TopicArn } = await pubsub.createTopic({ Name: "t" });
@@ -1043,6 +1062,31 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
           expect((await services.pubsub.getTopicAttributes({ TopicArn })).Attributes).toMatchObject(
             { SubscriptionsConfirmed: "1", SubscriptionsDeleted: "1" },
           );
+        });
+
+        it("a subscribe racing its topic's delete leaves no subscription behind, and the data opens", async () => {
+          const first = await open();
+          await first.queues.createQueue({ QueueName: "q" });
+          const { TopicArn } = await first.pubsub.createTopic({ Name: "t" });
+          // A subscription to remove makes the delete take a few turns.
+          await first.pubsub.subscribe({ TopicArn, Protocol: "sqs", Endpoint: queueArn("q") });
+          const deleted = first.pubsub.deleteTopic({ TopicArn });
+          const late = first.pubsub
+            .subscribe({ TopicArn, Protocol: "sqs", Endpoint: queueArn("q2") })
+            .then(
+              () => "subscribed",
+              (error: unknown) => (error as { snsError?: string }).snsError,
+            );
+          await deleted;
+          // Either it came first and went with the topic, or it found the topic gone.
+          expect(["subscribed", "NotFound"]).toContain(await late);
+          services = await reopen(first, clock);
+          expect((await services.pubsub.listTopics()).Topics).toEqual([]);
+          // A topic of the same name made again starts without subscriptions.
+          await services.pubsub.createTopic({ Name: "t" });
+          expect(
+            (await services.pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions,
+          ).toEqual([]);
         });
 
         it("tags, policies and an undelivered structured message survive a reopen", async () => {

@@ -6,6 +6,7 @@ import { type Clock, VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "../queues/index.js";
 import { describePubSubConformance, type PubSubUnderTest } from "./conformance.js";
 import { EmbeddedPubSubService } from "./embedded-pubsub-service.js";
+import { JsonCatalog } from "./json-catalog.js";
 
 const dirs: string[] = [];
 const dirOf = new WeakMap<PubSubUnderTest, string>();
@@ -62,6 +63,38 @@ describe("embedded pub/sub beyond the suite", () => {
       expect(readdirSync(join(dir, "pubsub", "topics"))).toHaveLength(1);
     } finally {
       await closeBoth(services);
+    }
+  });
+
+  it("a subscription whose topic is gone (left by an earlier release's race) is dropped at open", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-ps-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const first = await openAt(dir, clock);
+    const { TopicArn } = await first.pubsub.createTopic({ Name: "t" });
+    await first.queues.createQueue({ QueueName: "q" });
+    await first.pubsub.subscribe({
+      TopicArn,
+      Protocol: "sqs",
+      Endpoint: "arn:aws:sqs:us-east-1:000000000000:q",
+    });
+    await closeBoth(first);
+    // What the race left: the topic's entry deleted, its subscription's kept.
+    const catalog = await JsonCatalog.open(
+      join(dir, "pubsub", "catalog"),
+      { clock, fsync: "always" },
+      (v): v is unknown => v !== undefined,
+    );
+    await catalog.delete("topic:t");
+    await catalog.close();
+    const second = await openAt(dir, clock);
+    try {
+      await second.pubsub.createTopic({ Name: "t" });
+      expect((await second.pubsub.listSubscriptionsByTopic({ TopicArn })).Subscriptions).toEqual(
+        [],
+      );
+    } finally {
+      await closeBoth(second);
     }
   });
 });

@@ -125,6 +125,8 @@ const PAGE = 100;
 export class EmbeddedPubSubService implements PubSubService {
   private readonly topics = new Map<string, DurableTopic>();
   private readonly subscriptionEdits = new PerKeySerializer();
+  /** Subscribes and deletes of a topic, by topic name (see `subscribe`). */
+  private readonly topicEdits = new PerKeySerializer();
   /** Topics being created, by name (see `createTopic`). */
   private readonly topicsCreated = new Map<string, Promise<void>>();
   private readonly subscriptions = new Map<string, SubscriptionDelivery>();
@@ -183,8 +185,14 @@ export class EmbeddedPubSubService implements PubSubService {
         }
       for (const leftover of fs.list(topicsDir).filter((d) => !wanted.has(d)))
         await fs.removeDir(join(topicsDir, leftover));
-      for (const entry of entries)
-        if (entry.kind === "subscription") service.startDelivery(entry.subscription);
+      for (const entry of entries) {
+        if (entry.kind !== "subscription") continue;
+        // Left by a subscribe that raced its topic's delete in an earlier release (they now
+        // run one at a time): the topic is gone, so is the subscription.
+        if (!service.topics.has(entry.subscription.topic))
+          await catalog.delete(`sub:${entry.subscription.id}`);
+        else service.startDelivery(entry.subscription);
+      }
       service.scheduleCheckpoint();
     } catch (error) {
       await service.close();
@@ -351,14 +359,16 @@ export class EmbeddedPubSubService implements PubSubService {
     this.ensureOpen();
     const name = this.addresses.topicName(input?.TopicArn);
     if (name === undefined) throw invalidParameter("TopicArn", "not a topic ARN");
-    const topic = this.topics.get(name);
-    if (topic === undefined) return;
-    for (const [id, delivery] of [...this.subscriptions])
-      if (delivery.record.topic === name) await this.removeSubscription(id);
-    this.topics.delete(name);
-    await this.catalog.delete(`topic:${name}`);
-    await topic.close();
-    await this.fs.removeDir(join(this.dir, "topics", topic.definition.uid));
+    await this.topicEdits.run(name, async () => {
+      const topic = this.topics.get(name);
+      if (topic === undefined) return;
+      for (const [id, delivery] of [...this.subscriptions])
+        if (delivery.record.topic === name) await this.removeSubscription(id);
+      this.topics.delete(name);
+      await this.catalog.delete(`topic:${name}`);
+      await topic.close();
+      await this.fs.removeDir(join(this.dir, "topics", topic.definition.uid));
+    });
   }
 
   listTopics(
@@ -486,8 +496,18 @@ export class EmbeddedPubSubService implements PubSubService {
 
   // ---------------------------------------------------------------- subscriptions
 
-  async subscribe(input: SubscribeInput): Promise<{ SubscriptionArn: string }> {
-    const topic = this.topicOf(input?.TopicArn);
+  /**
+   * Subscribes, one call at a time per topic (and never during the topic's delete): a second
+   * identical subscribe made at once finds the first's subscription instead of making another,
+   * and none is left naming a deleted topic.
+   */
+  subscribe(input: SubscribeInput): Promise<{ SubscriptionArn: string }> {
+    const name = this.topicOf(input?.TopicArn).definition.name;
+    return this.topicEdits.run(name, () => this.subscribeNow(input));
+  }
+
+  private async subscribeNow(input: SubscribeInput): Promise<{ SubscriptionArn: string }> {
+    const topic = this.topicOf(input.TopicArn);
     const protocol = input.Protocol;
     if (!PROTOCOLS.includes(protocol))
       throw invalidParameter(
