@@ -15,6 +15,11 @@ export class DeletesInProgress {
     return deleting;
   }
 
+  /** Whether a delete of `name` is running: what it deletes is as good as gone. */
+  has(name: string): boolean {
+    return this.running.has(name);
+  }
+
   /** Resolves once no delete of `name` is running, however it ended. */
   async finished(name: string): Promise<void> {
     await this.running.get(name)?.catch(() => undefined);

@@ -121,6 +121,32 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
     }
 
     describe("buses and rules", () => {
+      it("a rule or archive made while its bus is deleted does not outlive it", async () => {
+        const { bus } = await open();
+        await bus.createEventBus({ Name: "b" });
+        // A rule to drop makes the delete take a few turns.
+        await bus.putRule({ Name: "r1", EventBusName: "b", EventPattern: '{"source":["a"]}' });
+        const deleted = bus.deleteEventBus({ Name: "b" });
+        const outcome = (made: Promise<unknown>) =>
+          made.then(
+            () => "made",
+            (error: unknown) => (error as { ebError?: string }).ebError,
+          );
+        const rule = outcome(
+          bus.putRule({ Name: "r2", EventBusName: "b", EventPattern: '{"source":["b"]}' }),
+        );
+        const archive = outcome(
+          bus.createArchive({ ArchiveName: "arc", EventSourceArn: busArn("b") }),
+        );
+        await deleted;
+        // Each came before the delete (and went with the bus) or found the bus gone.
+        expect(["made", "ResourceNotFoundException"]).toContain(await rule);
+        expect(["made", "ResourceNotFoundException"]).toContain(await archive);
+        await bus.createEventBus({ Name: "b" });
+        expect((await bus.listRules({ EventBusName: "b" })).Rules).toEqual([]);
+        expect((await bus.listArchives({})).Archives).toEqual([]);
+      });
+
       it("a bus created twice at once is created once; a tag given meanwhile is kept", async () => {
         const { bus } = await open();
         const tagged = bus

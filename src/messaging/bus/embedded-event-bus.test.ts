@@ -8,6 +8,7 @@ import { EmbeddedPubSubService } from "../pubsub/embedded-pubsub-service.js";
 import { EmbeddedQueueService } from "../queues/index.js";
 import { type BusUnderTest, describeBusConformance } from "./conformance.js";
 import { EmbeddedEventBus } from "./embedded-event-bus.js";
+import { JsonCatalog } from "../pubsub/json-catalog.js";
 
 const dirs: string[] = [];
 const dirOf = new WeakMap<BusUnderTest, string>();
@@ -57,6 +58,39 @@ afterAll(() => {
 });
 
 describe("EmbeddedEventBus on disk", () => {
+  it("drops the rules and archives of a bus that is gone (left by an earlier release's race)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-bus-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const first = await openAt(dir, clock);
+    await first.bus.createEventBus({ Name: "b" });
+    await first.bus.putRule({ Name: "r", EventBusName: "b", EventPattern: '{"source":["a"]}' });
+    const { ArchiveArn } = await first.bus.createArchive({
+      ArchiveName: "arc",
+      EventSourceArn: "arn:aws:events:us-east-1:000000000000:event-bus/b",
+    });
+    expect(ArchiveArn).toContain("arc");
+    await closeAll(first);
+    // What the race left: the bus's entry deleted, its rule's and archive's kept.
+    const catalog = await JsonCatalog.open(
+      join(dir, "bus", "catalog"),
+      { clock, fsync: "always" },
+      (v): v is unknown => v !== undefined,
+    );
+    await catalog.delete("bus:b");
+    await catalog.close();
+    for (let round = 0; round < 2; round++) {
+      const services = await openAt(dir, clock);
+      try {
+        if (round === 0) await services.bus.createEventBus({ Name: "b" });
+        expect((await services.bus.listRules({ EventBusName: "b" })).Rules).toEqual([]);
+        expect((await services.bus.listArchives({})).Archives).toEqual([]);
+      } finally {
+        await closeAll(services);
+      }
+    }
+  });
+
   it("removes the directory of a bus deleted just before a crash; the name starts empty", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-bus-"));
     dirs.push(dir);

@@ -210,6 +210,15 @@ export class EmbeddedEventBus implements EventBusService {
       }
       await service.openBus("default");
       for (const e of entries) if (e.kind === "bus") await service.openBus(e.name);
+      // Rules and archives of a bus that is gone (made while it was deleted, in an earlier
+      // release) go with it: a bus made again under its name starts without them.
+      for (const e of entries)
+        if (e.kind === "rule" && !service.buses.has(e.rule.bus))
+          await catalog.delete(`rule:${service.ruleKey(e.rule.bus, e.rule.name)}`);
+        else if (e.kind === "archive" && !service.buses.has(e.archive.bus)) {
+          await catalog.delete(`archive:${e.archive.name}`);
+          await fs.removeDir(join(dir, "archives", e.archive.uid));
+        }
       for (const e of entries) if (e.kind === "archive") await service.openArchive(e.archive);
       for (const e of entries)
         if (e.kind === "rule" && service.buses.has(e.rule.bus)) service.installRule(e.rule);
@@ -292,7 +301,8 @@ export class EmbeddedEventBus implements EventBusService {
   private busOf(nameOrArn: string | undefined, field = "EventBusName"): DurableBus {
     this.ensureOpen();
     const name = this.addresses.busName(nameOrArn);
-    const bus = name === undefined ? undefined : this.buses.get(name);
+    // A bus being deleted is gone already: a rule or archive made on it now would outlive it.
+    const bus = name === undefined || this.deleting.has(name) ? undefined : this.buses.get(name);
     if (bus === undefined) throw notFound(`Event bus ${String(nameOrArn)}`, field);
     return bus;
   }
@@ -1102,7 +1112,8 @@ export class EmbeddedEventBus implements EventBusService {
       );
     const busName = this.addresses.busFromArn(arn);
     if (busName !== undefined) {
-      if (!this.buses.has(busName)) throw notFound(`Event bus ${busName}`, "ResourceARN");
+      if (!this.buses.has(busName) || this.deleting.has(busName))
+        throw notFound(`Event bus ${busName}`, "ResourceARN");
       return { kind: "bus", name: busName };
     }
     const ruleName = this.addresses.ruleFromArn(arn);
