@@ -165,7 +165,7 @@ export class NatsCatalog {
   ): Promise<QueueDefinition | undefined> {
     const key = this.queuePrefix + name;
     for (let round = 0; ; round++) {
-      const entry = await this.kv.get(key);
+      const entry = await retryWhileUnavailable(() => this.kv.get(key));
       if (entry === null || entry.operation !== "PUT") return undefined;
       const current = parse<QueueDefinition>(entry, "uid");
       if (current.uid !== uid) return undefined;

@@ -1,10 +1,10 @@
-import { PerKeySerializer } from "../per-key-serializer.js";
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { SluiceError, asError } from "../../errors/index.js";
 import { type FileSystem, type FsyncPolicy, nodeFileSystem } from "../../engine/index.js";
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { type Clock, type Timer, systemClock } from "../../time/index.js";
+import { PerKeySerializer } from "../per-key-serializer.js";
 import type { QueueService } from "../queues/index.js";
 import { parseDeliveryPolicy, parseRedrivePolicy } from "./delivery-policy.js";
 import { DurableTopic, type TopicDefinition, sequenceNumberOf } from "./durable-topic.js";
