@@ -198,6 +198,44 @@ describeWithNats("NATS JetStream queues", () => {
       }
     });
 
+    it("edits computed from the stored attributes, made at once from two processes, are all kept", async () => {
+      const namespace = freshNamespace();
+      const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+      try {
+        const { QueueUrl } = await a.createQueue({ QueueName: "policy" });
+        await eventually(() => b.getQueueUrl({ QueueName: "policy" }));
+        // As AddPermission does: read the stored Policy, add a statement, write it whole.
+        const addStatement = (service: NatsQueueService, sid: string) =>
+          service.editQueueAttributes(QueueUrl, (current) => {
+            const policy = JSON.parse(current.Policy ?? '{"Statement":[]}') as {
+              Statement: { Sid: string }[];
+            };
+            return { Policy: JSON.stringify({ Statement: [...policy.Statement, { Sid: sid }] }) };
+          });
+        await Promise.all(
+          Array.from({ length: 6 }, (_, n) => addStatement(n % 2 === 0 ? a : b, `s${n}`)),
+        );
+        // a hears b's last edit through the catalog's watch, a moment later.
+        await eventually(async () => {
+          const { Attributes } = await a.getQueueAttributes({
+            QueueUrl,
+            AttributeNames: ["Policy"],
+          });
+          const policy = JSON.parse(Attributes.Policy!) as { Statement: { Sid: string }[] };
+          expect(policy.Statement.map((s) => s.Sid).sort()).toEqual([
+            "s0",
+            "s1",
+            "s2",
+            "s3",
+            "s4",
+            "s5",
+          ]);
+        });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
     it("tag and attribute edits made at once from two processes are all kept", async () => {
       const namespace = freshNamespace();
       const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);

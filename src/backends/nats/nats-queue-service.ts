@@ -72,6 +72,7 @@ import { queuedView } from "./queued-view.js";
 import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
 import { promiseOf } from "../../messaging/queues/promise-of.js";
 import { PerKeySerializer } from "../../messaging/per-key-serializer.js";
+import type { AttributeEditing } from "../../messaging/queues/attribute-editing.js";
 import {
   type AttributeValues,
   pickAttributes,
@@ -113,7 +114,7 @@ interface ReceiveAttempt {
  * (visibility, delays, retention, deduplication) comes from the writers' clock. Queue
  * definitions and move tasks live in a replicated key-value bucket.
  */
-export class NatsQueueService implements QueueService {
+export class NatsQueueService implements QueueService, AttributeEditing {
   private readonly queues = new Map<string, NatsQueue>();
   private readonly moveTasks = new Map<string, NatsMoveTask>();
   private readonly attempts = new ExpiringMap<ReceiveAttempt>(ATTEMPT_WINDOW_MS);
@@ -371,13 +372,27 @@ export class NatsQueueService implements QueueService {
     QueueUrl: string;
     Attributes: QueueAttributes;
   }): Promise<void> {
-    const queue = this.queueOf(checkRequest(input).QueueUrl);
-    if (input.Attributes == null)
+    checkRequest(input);
+    if (input.Attributes == null) {
+      this.queueOf(input.QueueUrl);
       throw new QueueError("MissingParameter", "Attributes: required", "Attributes");
+    }
+    await this.editQueueAttributes(input.QueueUrl, () => input.Attributes);
+  }
+
+  /**
+   * See `AttributeEditing`: `change` runs on the attributes as the catalog has them now, from
+   * whichever process wrote them last, and runs again if another write comes between.
+   */
+  async editQueueAttributes(
+    queueUrl: string,
+    change: (current: Readonly<Record<string, string>>) => QueueAttributes,
+  ): Promise<void> {
+    const queue = this.queueOf(queueUrl);
     const { before, after } = await this.updateDefinition(queue, (current) => {
       const attributes = mergeAttributes(
         current.attributes,
-        input.Attributes,
+        change(current.attributes),
         queue.config.fifo,
         false,
       );

@@ -10,6 +10,7 @@ import {
 } from "../../engine/index.js";
 import { asError, invalid } from "../../errors/index.js";
 import { PerKeySerializer } from "../per-key-serializer.js";
+import type { AttributeEditing } from "./attribute-editing.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { DurableQueue, type PreparedSend, type QueueDefinition } from "./durable-queue.js";
@@ -108,7 +109,7 @@ const PURGE_INTERVAL_MS = 60_000;
  * engine log (messages plus a journal of receives, deletes and visibility changes) replayed
  * into memory on open; a compacted catalog log holds the queues themselves.
  */
-export class EmbeddedQueueService implements QueueService, BulkQueueSender {
+export class EmbeddedQueueService implements QueueService, BulkQueueSender, AttributeEditing {
   private readonly queues = new Map<string, DurableQueue>();
   private readonly moveTasks = new Map<string, MessageMoveTask>();
   private readonly creating = new Map<string, Promise<unknown>>();
@@ -305,13 +306,24 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender {
     QueueUrl: string;
     Attributes: QueueAttributes;
   }): Promise<void> {
-    const queue = this.queueOf(checkRequest(input).QueueUrl);
-    if (input.Attributes == null)
+    checkRequest(input);
+    if (input.Attributes == null) {
+      this.queueOf(input.QueueUrl);
       throw new QueueError("MissingParameter", "Attributes: required", "Attributes");
+    }
+    await this.editQueueAttributes(input.QueueUrl, () => input.Attributes);
+  }
+
+  /** See `AttributeEditing`: `change` runs on the attributes the last edit of the queue stored. */
+  async editQueueAttributes(
+    queueUrl: string,
+    change: (current: Readonly<Record<string, string>>) => QueueAttributes,
+  ): Promise<void> {
+    const queue = this.queueOf(queueUrl);
     await this.editDefinition(queue, async () => {
       const attributes = mergeAttributes(
         queue.definition.attributes,
-        input.Attributes,
+        change(queue.definition.attributes),
         queue.config.fifo,
         false,
       );

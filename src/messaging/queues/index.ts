@@ -1,4 +1,5 @@
 export type * from "./queue-service.js";
+export { type AttributeEditing, canEditAttributes } from "./attribute-editing.js";
 export { EmbeddedQueueService } from "./embedded-queue-service.js";
 export { sendInBulk } from "./bulk-send.js";
 export { CheckedSend, type CheckedSendInput } from "./checked-send.js";

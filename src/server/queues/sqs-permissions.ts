@@ -1,4 +1,4 @@
-import { QueueError, type QueueService } from "../../messaging/queues/index.js";
+import { QueueError, type QueueService, canEditAttributes } from "../../messaging/queues/index.js";
 import { serializerOf } from "../../messaging/per-key-serializer.js";
 import {
   type PolicyDocument,
@@ -50,19 +50,16 @@ export async function addQueuePermission(queues: QueueService, input: SqsShape):
         "ActionName",
         "Only the queue owner is allowed to invoke this action.",
       );
-  await serializerOf(queues).run(queueUrl, async () => {
-    const { policy, queueArn } = await currentPolicy(queues, queueUrl);
+  await editPolicy(queues, queueUrl, (policy, queueArn) => {
     if (hasStatement(policy, label)) throw invalidValue(label, "Label", "Already exists.");
-    const granted = withGrant(policy, {
-      label,
-      accountIds,
-      actions: actions.map((a) => `SQS:${a}`),
-      resource: queueArn,
-    });
-    await queues.setQueueAttributes({
-      QueueUrl: queueUrl,
-      Attributes: { Policy: JSON.stringify(granted) },
-    });
+    return JSON.stringify(
+      withGrant(policy, {
+        label,
+        accountIds,
+        actions: actions.map((a) => `SQS:${a}`),
+        resource: queueArn,
+      }),
+    );
   });
 }
 
@@ -70,34 +67,53 @@ export async function addQueuePermission(queues: QueueService, input: SqsShape):
 export async function removeQueuePermission(queues: QueueService, input: SqsShape): Promise<void> {
   const queueUrl = input.QueueUrl as string;
   const label = checkLabel(input.Label);
-  await serializerOf(queues).run(queueUrl, async () => {
-    const { policy } = await currentPolicy(queues, queueUrl);
+  await editPolicy(queues, queueUrl, (policy) => {
     if (!hasStatement(policy, label))
       throw invalidValue(label, "Label", "can't find label on existing policy.");
     const remaining = withoutGrant(policy, label);
-    await queues.setQueueAttributes({
-      QueueUrl: queueUrl,
-      // An empty Policy removes it, as SQS shows a queue whose last permission went.
-      Attributes: { Policy: remaining.Statement.length === 0 ? "" : JSON.stringify(remaining) },
-    });
+    // An empty Policy removes it, as SQS shows a queue whose last permission went.
+    return remaining.Statement.length === 0 ? "" : JSON.stringify(remaining);
   });
 }
 
-async function currentPolicy(
+/**
+ * Replaces the queue's Policy with what `edit` makes of the stored one, as one step: through the
+ * service's `editQueueAttributes` where it has it (so concurrent edits are all kept, from other
+ * servers on a shared backend too), else one edit at a time per queue through this server.
+ */
+async function editPolicy(
   queues: QueueService,
   queueUrl: string,
-): Promise<{ policy: PolicyDocument; queueArn: string }> {
+  edit: (policy: PolicyDocument, queueArn: string) => string,
+): Promise<void> {
   const { Attributes } = await queues.getQueueAttributes({
     QueueUrl: queueUrl,
-    AttributeNames: ["Policy", "QueueArn"],
+    AttributeNames: ["QueueArn"],
   });
   const queueArn = Attributes.QueueArn!;
-  const policy = policyForEdit(Attributes.Policy, () => ({
-    Version: "2012-10-17",
-    Id: `${queueArn}/SQSDefaultPolicy`,
-    Statement: [],
-  }));
-  return { policy, queueArn };
+  const edited = (stored: string | undefined): string =>
+    edit(
+      policyForEdit(stored, () => ({
+        Version: "2012-10-17",
+        Id: `${queueArn}/SQSDefaultPolicy`,
+        Statement: [],
+      })),
+      queueArn,
+    );
+  if (canEditAttributes(queues)) {
+    await queues.editQueueAttributes(queueUrl, (current) => ({ Policy: edited(current.Policy) }));
+    return;
+  }
+  await serializerOf(queues).run(queueUrl, async () => {
+    const { Attributes: now } = await queues.getQueueAttributes({
+      QueueUrl: queueUrl,
+      AttributeNames: ["Policy"],
+    });
+    await queues.setQueueAttributes({
+      QueueUrl: queueUrl,
+      Attributes: { Policy: edited(now.Policy) },
+    });
+  });
 }
 
 function checkLabel(value: unknown): string {
