@@ -20,7 +20,12 @@ import {
   configOf,
   resolveTopicConfig,
 } from "../../messaging/topics/topic-config.js";
-import { TopicError, invalidTopicInput, unknownTopic } from "../../messaging/topics/topic-error.js";
+import {
+  TopicError,
+  invalidTopicInput,
+  isTopicError,
+  unknownTopic,
+} from "../../messaging/topics/topic-error.js";
 import { expire } from "../../messaging/topics/group-membership.js";
 import { type GroupRecord, offsetKey } from "./nats-group-record.js";
 import type { NatsGroupStore } from "./nats-group-store.js";
@@ -29,7 +34,9 @@ import { checkOffsets, writeOffsets } from "./nats-topic-consumer.js";
 import {
   createPartitionStream,
   deletePartitionRecords,
+  type PartitionAddress,
   ensurePartitionStream,
+  removeTopicStreams,
   offsetForTimestamp,
   partitionAddress,
   partitionState,
@@ -108,6 +115,8 @@ export class NatsTopicAdmin implements TopicAdmin {
   private async removeStreams(definition: NatsTopicDefinition): Promise<void> {
     for (let p = 0; p < definition.partitions; p++)
       await removePartitionStream(this.jsm, partitionAddress(this.namespace, definition, p));
+    // And any a grow made that the catalog never recorded (a grow racing this delete).
+    await removeTopicStreams(this.jsm, this.namespace, definition);
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -153,23 +162,30 @@ export class NatsTopicAdmin implements TopicAdmin {
 
   async createPartitions(name: string, totalCount: number): Promise<void> {
     const total = checkPartitionCount(totalCount, "totalCount");
-    await this.edit(name, async (current) => {
-      if (total <= current.partitions)
-        throw new TopicError(
-          "INVALID_PARTITIONS",
-          `totalCount: topic ${name} has ${current.partitions} partitions; expected more, got ${total}`,
-          "totalCount",
-        );
-      // An earlier round may have made some of these streams, with a config changed since.
-      for (let p = current.partitions; p < total; p++)
-        await ensurePartitionStream(
-          this.jsm,
-          partitionAddress(this.namespace, current, p),
-          current.config,
-          this.replicas,
-        );
-      return { ...current, partitions: total };
-    });
+    const made = new Map<string, PartitionAddress>();
+    try {
+      await this.edit(name, async (current) => {
+        if (total <= current.partitions)
+          throw new TopicError(
+            "INVALID_PARTITIONS",
+            `totalCount: topic ${name} has ${current.partitions} partitions; expected more, got ${total}`,
+            "totalCount",
+          );
+        // An earlier round may have made some of these streams, with a config changed since.
+        for (let p = current.partitions; p < total; p++) {
+          const address = partitionAddress(this.namespace, current, p);
+          await ensurePartitionStream(this.jsm, address, current.config, this.replicas);
+          made.set(address.stream, address);
+        }
+        return { ...current, partitions: total };
+      });
+    } catch (error) {
+      // Deleted while it grew: the streams this grow made go too (the delete may not have seen
+      // them).
+      if (isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION"))
+        for (const address of made.values()) await removePartitionStream(this.jsm, address);
+      throw error;
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeTopicConformance } from "../../messaging/topics/conformance.js";
+import { isTopicError } from "../../messaging/topics/topic-error.js";
 import type { TopicConsumer } from "../../messaging/topics/topic-consumer.js";
 import type { TopicService } from "../../messaging/topics/topic-service.js";
 import type { Clock } from "../../time/index.js";
@@ -25,6 +26,7 @@ const replicas = Number(process.env.SLUICE_NATS_REPLICAS ?? "1");
 let cluster: LoopbackNatsCluster | undefined;
 const namespaceOf = new WeakMap<TopicService, string>();
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const freshNamespace = (): string => `T${randomBytes(4).toString("hex")}`;
 const memberWorker = fileURLToPath(
   new URL("./test-support/nats-group-member-worker.ts", import.meta.url),
@@ -205,6 +207,42 @@ describeWithNats("NATS JetStream topics", () => {
   });
 
   describe("several processes", () => {
+    it("a topic grown in one service while another deletes it leaves no stream behind", async () => {
+      const namespace = freshNamespace();
+      const a = await openService(namespace);
+      const b = await openService(namespace);
+      const nc = await connect({ servers: cluster!.servers.split(",") });
+      try {
+        const jsm = await jetstreamManager(nc);
+        // nats-server may leave a delete racing a stream's creation unanswered for the
+        // client's 5 s: a few rounds only.
+        for (let round = 0; round < 3; round++) {
+          const name = `brief${round}`;
+          await a.admin.createTopic({ name, partitions: 2 });
+          await b.admin.describeTopic(name); // b knows it
+          const grown = a.admin.createPartitions(name, 6).then(
+            () => "grown",
+            (error: unknown) => {
+              // The delete came first: the grow finds no topic.
+              if (!isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION")) throw error;
+              return "gone";
+            },
+          );
+          await sleep(round * 5); // the delete lands at different points of the grow
+          await b.admin.deleteTopic(name);
+          await grown;
+        }
+        const left: string[] = [];
+        for await (const stream of jsm.streams.names())
+          if (stream.startsWith(`${namespace}_T_`)) left.push(stream);
+        expect(left).toEqual([]);
+      } finally {
+        await nc.close();
+        await a.close();
+        await b.close();
+      }
+    });
+
     it("partition and config edits made at once from two services are all kept", async () => {
       const namespace = freshNamespace();
       const a = await openService(namespace);

@@ -51,6 +51,20 @@ export function partitionAddress(
   };
 }
 
+/**
+ * Removes every partition stream of the topic incarnation `uid`, found by subject: also those a
+ * grow made that the catalog never recorded (its write lost to the delete).
+ */
+export async function removeTopicStreams(
+  jsm: JetStreamManager,
+  namespace: string,
+  topic: Pick<NatsTopicDefinition, "uid">,
+): Promise<void> {
+  const names: string[] = [];
+  for await (const name of jsm.streams.names(`${namespace}.topic.${topic.uid}.>`)) names.push(name);
+  for (const name of names) await removePartitionStream(jsm, { stream: name, subject: "" });
+}
+
 /** The stream settings a topic's config asks for. */
 function streamConfig(
   address: PartitionAddress,
