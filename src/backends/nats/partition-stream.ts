@@ -62,7 +62,7 @@ export async function removeTopicStreams(
 ): Promise<void> {
   const names: string[] = [];
   for await (const name of jsm.streams.names(`${namespace}.topic.${topic.uid}.>`)) names.push(name);
-  for (const name of names) await removePartitionStream(jsm, { stream: name, subject: "" });
+  for (const name of names) await removePartitionStream(jsm, { stream: name });
 }
 
 /** The stream settings a topic's config asks for. */
@@ -136,7 +136,7 @@ export async function updatePartitionStream(
 
 export async function removePartitionStream(
   jsm: JetStreamManager,
-  address: PartitionAddress,
+  address: Pick<PartitionAddress, "stream">,
 ): Promise<void> {
   try {
     await jsm.streams.delete(address.stream);
