@@ -112,11 +112,9 @@ export class NatsTopicAdmin implements TopicAdmin {
     return this.describe(definition);
   }
 
-  private async removeStreams(definition: NatsTopicDefinition): Promise<void> {
-    for (let p = 0; p < definition.partitions; p++)
-      await removePartitionStream(this.jsm, partitionAddress(this.namespace, definition, p));
-    // And any a grow made that the catalog never recorded (a grow racing this delete).
-    await removeTopicStreams(this.jsm, this.namespace, definition);
+  /** Every partition stream of the topic, found by subject: those a racing grow made too. */
+  private removeStreams(definition: NatsTopicDefinition): Promise<void> {
+    return removeTopicStreams(this.jsm, this.namespace, definition);
   }
 
   async deleteTopic(name: string): Promise<void> {
