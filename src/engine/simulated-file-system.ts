@@ -68,6 +68,7 @@ export class SimulatedFileSystem implements FileSystem {
   private generation = 0;
   private syncFailures = 0;
   private tornWrite: number | undefined;
+  private tornWritePath = "";
   private readonly random: () => number;
   /** Total bytes the disk holds; writes beyond fail with ENOSPC. */
   capacityBytes = Number.POSITIVE_INFINITY;
@@ -89,9 +90,13 @@ export class SimulatedFileSystem implements FileSystem {
     this.tornWrite = undefined;
   }
 
-  /** The next write stores only its first `keepBytes` bytes, then fails. */
-  tearNextWrite(keepBytes: number): void {
+  /**
+   * The next write (to a path that contains `pathPart`, if given) stores only its first
+   * `keepBytes` bytes, then fails.
+   */
+  tearNextWrite(keepBytes: number, pathPart = ""): void {
     this.tornWrite = keepBytes;
+    this.tornWritePath = pathPart;
   }
 
   /** Power loss: decides the fate of everything unsynced (see the class doc); open handles die. */
@@ -335,7 +340,7 @@ export class SimulatedFileSystem implements FileSystem {
   /** @internal */
   writeBytes(inode: Inode, path: string, source: Buffer, position: number): void {
     let bytes = source;
-    const torn = this.tornWrite;
+    const torn = path.includes(this.tornWritePath) ? this.tornWrite : undefined;
     if (torn !== undefined) {
       this.tornWrite = undefined;
       bytes = source.subarray(0, Math.min(torn, source.length));

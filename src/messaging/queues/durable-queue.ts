@@ -10,7 +10,7 @@ import {
   type RecordInput,
   openLog,
 } from "../../engine/index.js";
-import { SluiceError } from "../../errors/index.js";
+import { SluiceError, asError } from "../../errors/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, SystemClock, type Timer } from "../../time/index.js";
 import { DeduplicationWindow, IN_WINDOW_LOG } from "./deduplication-window.js";
@@ -170,6 +170,8 @@ export interface DurableQueueOptions {
   readonly hotBodies?: HotBodyBudget;
   /** Queue log segment size (default 8 MiB): compaction drops whole segments. */
   readonly segmentBytes?: number;
+  /** Called once when the queue stops after a failed append (see `failure`). */
+  readonly onFailure?: (queue: DurableQueue) => void;
 }
 
 /** Wakes long polls; resolves when something changed, the deadline passed or the signal fired. */
@@ -202,6 +204,13 @@ export class DurableQueue {
   private compactionTimer: Timer | undefined;
   private compacting: Promise<void> | undefined;
   private closed = false;
+  /**
+   * Why the queue stopped: an append of its log failed (a full disk, an I/O error, a failed
+   * fsync), so the changes already applied in memory may be missing from the log. It takes no
+   * change after that; its service reopens it from the log, which holds what was acknowledged.
+   */
+  failure: SluiceError | undefined;
+  private onFailure: ((queue: DurableQueue) => void) | undefined;
   private lastAppend: Promise<unknown> = Promise.resolve();
   /** Records decoded by the last read that went to the log (see COLD_READ_AHEAD_RECORDS). */
   private readAhead = new Map<number, LogRecord>();
@@ -298,6 +307,7 @@ export class DurableQueue {
       throw error;
     }
     queue.fsyncAlways = options.fsync === "always";
+    queue.onFailure = options.onFailure;
     queue.armCompaction();
     return queue;
   }
@@ -547,6 +557,7 @@ export class DurableQueue {
    */
   private builder(recordsBytes = 0): RecordBatchBuilder {
     if (this.pending !== undefined) return this.pending;
+    if (this.failure !== undefined) throw this.failure;
     const scratch = this.scratch ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     this.scratch = undefined;
     this.lentScratch = scratch;
@@ -625,11 +636,39 @@ export class DurableQueue {
       release = this.takeBackScratch;
     }
     const appended = this.log.appendRawBatch(batch, "data", "encoded-here", release);
-    appended.then(done.resolve, done.reject);
+    appended.then(done.resolve, (error: unknown) => {
+      this.stop(error);
+      done.reject(error);
+    });
     if (this.compactionTimer === undefined) this.armCompaction();
     // The log writes synchronously: its end moved, or the append failed (and says why).
     if (this.log.logEndOffset === end + count) written?.resolve(undefined);
-    else appended.catch((error: unknown) => written?.reject(error));
+    else {
+      // Stopped before anything else of this turn builds on what was not written.
+      this.stop();
+      appended.catch((error: unknown) => written?.reject(error));
+    }
+  }
+
+  /**
+   * Stops the queue after a failed append (or a failed move out of it, whose removal was never
+   * journaled): its in-memory state may hold changes its log does not, so it takes no more and
+   * its waiting polls wake; `onFailure` has the service reopen it from the log. `cause`: the
+   * append's error, when known (a write that failed at once is stopped for before it is).
+   */
+  stop(cause?: unknown): void {
+    if (this.failure !== undefined || this.closed) return;
+    const reason = cause === undefined ? "" : ` (${asError(cause).message})`;
+    this.failure = new SluiceError(
+      "SLUICE_IO",
+      `queue ${this.name} stopped: an append to its log failed${reason}; it is reopened from ` +
+        `its log, which holds every acknowledged change: retry the call`,
+      cause === undefined ? {} : { cause },
+    );
+    this.compactionTimer?.cancel();
+    this.wakeTimer?.cancel();
+    this.notify();
+    this.onFailure?.(this);
   }
 
   // ---------------------------------------------------------------- reads
@@ -715,7 +754,12 @@ export class DurableQueue {
 
   /** Resolves when messages may have become receivable, at `deadline`, on abort, or on close. */
   waitForChange(deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.closed || signal?.aborted === true || this.clock.now() >= deadline)
+    if (
+      this.closed ||
+      this.failure !== undefined ||
+      signal?.aborted === true ||
+      this.clock.now() >= deadline
+    )
       return Promise.resolve();
     return new Promise((resolve) => {
       // The caller awaits this poll: its deadline keeps the process alive.
@@ -1040,8 +1084,12 @@ export class DurableQueue {
     this.notify();
     await this.compacting;
     this.flushPending();
-    await this.log.close();
-    await this.windowLog?.close();
+    this.state.releaseHotBodies();
+    try {
+      await this.log.close();
+    } finally {
+      await this.windowLog?.close();
+    }
   }
 
   /** Stops as a killed process would: no flush, nothing more written (crash simulations). */

@@ -111,6 +111,8 @@ const PURGE_INTERVAL_MS = 60_000;
  */
 export class EmbeddedQueueService implements QueueService, BulkQueueSender, AttributeEditing {
   private readonly queues = new Map<string, DurableQueue>();
+  /** Queues stopped by a failed append, being reopened from their logs. */
+  private readonly reopening = new Map<DurableQueue, Promise<void>>();
   private readonly moveTasks = new Map<string, MessageMoveTask>();
   private readonly creating = new Map<string, Promise<unknown>>();
   private readonly definitionEdits = new PerKeySerializer();
@@ -187,7 +189,35 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
       ...(o.segmentBytes === undefined ? {} : { segmentBytes: o.segmentBytes }),
       ...(o.fs === undefined ? {} : { fs: o.fs }),
       hotBodies: this.hotBodies,
+      onFailure: (queue) => void this.reopen(queue).catch(() => undefined),
     });
+  }
+
+  /**
+   * Replaces a queue stopped by a failed append (see `DurableQueue.failure`) with the queue its
+   * log holds: every acknowledged change and nothing else. A reopen that fails (the disk is
+   * still full) is tried again by the next call to the queue.
+   */
+  private reopen(queue: DurableQueue): Promise<void> {
+    let reopening = this.reopening.get(queue);
+    if (reopening === undefined) {
+      reopening = (async () => {
+        await queue.close().catch(() => undefined);
+        if (this.closed || this.queues.get(queue.name) !== queue) return;
+        const reopened = await this.openQueue(queue.definition);
+        if (this.closed || this.queues.get(queue.name) !== queue) await reopened.close();
+        else this.queues.set(queue.name, reopened);
+      })().finally(() => this.reopening.delete(queue));
+      this.reopening.set(queue, reopening);
+    }
+    return reopening;
+  }
+
+  /** `queue` if it takes calls; one stopped by a failed append is reopened and the call refused. */
+  private usable(queue: DurableQueue): DurableQueue {
+    if (queue.failure === undefined) return queue;
+    void this.reopen(queue).catch(() => undefined);
+    throw queue.failure;
   }
 
   // ---------------------------------------------------------------- queues
@@ -521,14 +551,23 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
       if (taken.length > 0) {
         const messages = this.received(queue, taken, projection);
         if (attempt !== undefined) attempt.result = messages;
-        await durable;
-        return { Messages: messages };
+        try {
+          await durable;
+          return { Messages: messages };
+        } catch (error) {
+          // In an append that failed and stopped the queue: this receive never happened (the
+          // log holds none of it), so it is made again in the queue reopened from the log.
+          if (queue.failure === undefined) throw error;
+        }
+      } else {
+        if (this.clock.now() >= deadline || input.signal?.aborted === true) return { Messages: [] };
+        await queue.waitForChange(deadline, input.signal);
       }
-      if (this.clock.now() >= deadline || input.signal?.aborted === true) return { Messages: [] };
-      await queue.waitForChange(deadline, input.signal);
+      // A queue stopped by a failed append: the poll goes on in the queue reopened from its log.
+      if (queue.failure !== undefined) await this.reopen(queue).catch(() => undefined);
       const current = this.queues.get(queue.name);
-      if (current !== queue || this.closed) return { Messages: [] };
-      queue = current;
+      if (current?.uid !== queue.uid || this.closed) return { Messages: [] };
+      queue = this.usable(current);
     }
   }
 
@@ -912,6 +951,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
     for (const task of this.moveTasks.values()) task.stop();
     await Promise.all([...this.moveTasks.values()].map((t) => t.done));
     await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));
+    await Promise.all([...this.reopening.values()].map((p) => p.catch(() => undefined)));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
     await this.catalog.close();
@@ -946,7 +986,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
         `QueueUrl: no queue at ${JSON.stringify(url)}`,
         "QueueUrl",
       );
-    return queue;
+    return this.usable(queue);
   }
 
   private queueByArn(arn: unknown, field: string): DurableQueue {
@@ -958,7 +998,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
         `${field}: no queue with ARN ${JSON.stringify(arn)}`,
         field,
       );
-    return queue;
+    return this.usable(queue);
   }
 
   private arnOf(queue: DurableQueue): string {

@@ -134,7 +134,10 @@ export class MessageMoveTask {
 
   private async run(): Promise<void> {
     try {
-      while (this.status === "RUNNING" && !this.abort.signal.aborted && !this.source.isClosed) {
+      while (this.status === "RUNNING" && !this.abort.signal.aborted) {
+        // A source stopped by a failed append is reopened without this task: it fails, saying why.
+        if (this.source.failure !== undefined) throw this.source.failure;
+        if (this.source.isClosed) return;
         this.tokens = Math.min(
           this.tokens + (this.options.rate * TICK_MS) / 1000,
           this.options.rate,

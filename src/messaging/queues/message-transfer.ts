@@ -29,6 +29,11 @@ export async function transferMessages(
     );
     await Promise.all(appends);
     await source.journalDelete(stored.map((m) => m.state.seq));
+  } catch (error) {
+    // The source let go of the messages in memory but never journaled it: it is reopened from
+    // its log, which still holds them.
+    source.stop(error);
+    throw error;
   } finally {
     source.pendingMoves--;
   }

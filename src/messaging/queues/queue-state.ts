@@ -386,6 +386,11 @@ export class QueueState {
     if (message.hotMeta !== undefined) this.hotBodies.give(message.dropHot());
   }
 
+  /** Gives back the hot-body budget its messages hold (the queue is closing; it is shared). */
+  releaseHotBodies(): void {
+    for (const m of this.inOrder()) if (m.hotMeta !== undefined) this.hotBodies.give(m.dropHot());
+  }
+
   /** Removes every message with a sequence number below `seq`. */
   removeBefore(seq: number): number {
     let removed = 0;
