@@ -268,20 +268,45 @@ export class EmbeddedProducer implements TopicProducer {
     };
     if (this.transactionalId !== undefined) {
       // The id and epoch come from initTransactions.
-    } else if (this.options.idempotent) {
-      const allocation = broker.allocateProducerId().then(
-        (id) => {
-          this.producerId = id;
-          for (const run of this.waitingForId.splice(0)) run();
-        },
-        (error: unknown) => {
-          this.producerId = -1;
-          for (const run of this.waitingForId.splice(0)) run();
-          throw error;
-        },
-      );
-      this.track(allocation.catch(() => undefined));
-    } else this.producerId = -1;
+    } else if (this.options.idempotent) this.allocateProducerId();
+    else this.producerId = -1;
+  }
+
+  /** An idempotent producer's id; batches dispatched meanwhile wait for it. */
+  private allocateProducerId(): void {
+    const allocation = this.broker.allocateProducerId().then(
+      (id) => {
+        this.producerId = id;
+        for (const run of this.waitingForId.splice(0)) run();
+      },
+      (error: unknown) => {
+        this.producerId = -1;
+        for (const run of this.waitingForId.splice(0)) run();
+        throw error;
+      },
+    );
+    this.track(allocation.catch(() => undefined));
+  }
+
+  /**
+   * After a batch written with producer id `failedId` was not stored (a full disk, a refused
+   * batch), the partition expects a sequence this producer has moved past, and would refuse
+   * every later batch: as Kafka's idempotent producer does, take a new id and start every
+   * partition's sequence again. A batch already sent under the old id fails as it would have.
+   */
+  private resetProducerId(failedId: number | undefined): void {
+    if (
+      this.transactionalId !== undefined ||
+      !this.options.idempotent ||
+      this.closed ||
+      failedId === undefined ||
+      failedId < 0 ||
+      failedId !== this.producerId
+    )
+      return;
+    this.producerId = undefined;
+    this.sequences.clear();
+    this.allocateProducerId();
   }
 
   send(record: ProducerRecord): Promise<RecordMetadata> {
@@ -508,6 +533,7 @@ export class EmbeddedProducer implements TopicProducer {
   };
 
   private write(batch: PendingBatch, sequence: number): void {
+    const producerId = this.producerId;
     let appended: Promise<{ baseOffset: number }>;
     try {
       let encoded: Buffer;
@@ -533,17 +559,19 @@ export class EmbeddedProducer implements TopicProducer {
     }
     if (this.options.acks === 0) {
       this.complete(batch, -1);
-      this.track(appended.catch(() => undefined));
+      this.track(appended.catch(() => this.resetProducerId(producerId)));
       return;
     }
     this.track(
       appended.then(
         (result) => this.complete(batch, result.baseOffset),
-        (error: unknown) =>
+        (error: unknown) => {
+          this.resetProducerId(producerId);
           this.fail(
             batch,
             this.transactionalId === undefined ? translate(error) : this.transactionFailed(error),
-          ),
+          );
+        },
       ),
     );
   }
