@@ -233,6 +233,11 @@ export class Log implements CompactableLog {
     return this.state === "closed";
   }
 
+  /** Whether the log stopped after an I/O failure (a failed fsync): reopen it to recover. */
+  get hasFailed(): boolean {
+    return this.state === "failed";
+  }
+
   get sizeBytes(): number {
     let total = 0;
     for (const s of this.segments) total += s.sizeBytes;

@@ -94,6 +94,10 @@ interface PendingWrites {
 interface AppendGroup {
   readonly records: RecordInput[];
   bytes: number;
+  /** Undoes the index changes of its appends (made when each was made), latest last. */
+  readonly undo: (() => void)[];
+  /** The log refused it whole and the index forgot it (see `rollBack`). */
+  rolledBack: boolean;
   readonly written: Promise<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -117,6 +121,8 @@ export class EmbeddedEventStore implements EventStore {
   private readonly inline: InlineState[];
   private lastTimestamp = 0;
   private failure: Error | undefined;
+  /** Groups the log refused and the index forgot; an append checked before one of them fails. */
+  private rollbacks = 0;
   private serial: Promise<unknown> = Promise.resolve();
   private group: AppendGroup | undefined;
   private closing: Promise<void> | undefined;
@@ -361,11 +367,18 @@ export class EmbeddedEventStore implements EventStore {
     check: (state: StreamState | undefined) => AppendResult | undefined,
   ): Promise<AppendResult> {
     this.ensureUsable();
+    const rollbacks = this.rollbacks;
     let state = this.index.streams.get(stream);
     const earlier = check(state);
     if (earlier !== undefined) return earlier;
     const base = lastVersion(state) + 1;
     const firstPosition = this.log.logEndOffset + (this.group?.records.length ?? 0);
+    // Checked, and its positions reckoned, after appends of a group the log then refused.
+    const checkedAgainstRefused = (): boolean => {
+      if (this.rollbacks === rollbacks) return false;
+      this.dropStaged(firstPosition);
+      return true;
+    };
     const timestamp = Math.max(this.clock.now(), this.lastTimestamp);
     if (this.inline.length > 0) {
       await this.stageInline(stream, events, base, firstPosition, timestamp);
@@ -380,10 +393,14 @@ export class EmbeddedEventStore implements EventStore {
       records.push(record);
     }
     let done: Promise<unknown>;
-    if (bytes <= GROUP_BYTES) done = this.addToGroup(records, bytes);
-    else {
+    let group: AppendGroup | undefined;
+    if (bytes <= GROUP_BYTES) {
+      group = this.addToGroup(records, bytes, checkedAgainstRefused);
+      done = group.written;
+    } else {
       // A big append goes alone, so that only it is refused if the log will not take it.
       this.flushGroup();
+      if (checkedAgainstRefused()) throw refusedBefore();
       this.ensureUsable();
       done = this.log.append(records);
       if (this.log.logEndOffset === firstPosition) {
@@ -392,16 +409,30 @@ export class EmbeddedEventStore implements EventStore {
         throw new SluiceError("SLUICE_INTERNAL", "append was neither written nor refused");
       }
     }
-    state ??= this.index.ensure(stream);
+    const created = state === undefined;
+    const wasSoftDeleted = state?.softDeleted ?? false;
+    const tracked = (state ??= this.index.ensure(stream));
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      this.track(state, firstPosition + i, e.idGiven ? e.id : undefined);
+      this.track(tracked, firstPosition + i, e.idGiven ? e.id : undefined);
     }
+    group?.undo.push(() => {
+      const positions = tracked.positions;
+      while (positions.length > 0 && positions[positions.length - 1]! >= firstPosition)
+        positions.pop();
+      tracked.softDeleted = wasSoftDeleted;
+      for (const e of events)
+        if (e.idGiven && (this.index.ids.get(e.id) ?? -1) >= firstPosition)
+          this.index.ids.delete(e.id);
+      if (created && positions.length === 0) this.index.streams.delete(stream);
+    });
     this.lastTimestamp = timestamp;
     try {
       await done;
     } catch (error) {
-      this.failure ??= error as Error;
+      // A group the index forgot leaves the store as it was; any other failure (an fsync's,
+      // which takes back what was written) leaves the index ahead of the log.
+      if (group?.rolledBack !== true) this.failure ??= error as Error;
       throw error;
     }
     const position = firstPosition + events.length - 1;
@@ -417,12 +448,17 @@ export class EmbeddedEventStore implements EventStore {
    * instead of one each. Each append was checked and indexed when it was made, in order; it is
    * acknowledged when the batch holding it is durable, as before.
    */
-  private addToGroup(records: readonly RecordInput[], bytes: number): Promise<unknown> {
+  private addToGroup(
+    records: readonly RecordInput[],
+    bytes: number,
+    checkedAgainstRefused: () => boolean,
+  ): AppendGroup {
     let group = this.group;
     if (group !== undefined && group.bytes + bytes > GROUP_BYTES) {
       this.flushGroup();
       group = undefined;
     }
+    if (checkedAgainstRefused()) throw refusedBefore();
     if (group === undefined) {
       let resolve!: (value: unknown) => void;
       let reject!: (error: unknown) => void;
@@ -430,7 +466,15 @@ export class EmbeddedEventStore implements EventStore {
         resolve = res;
         reject = rej;
       });
-      const created: AppendGroup = { records: [], bytes: 0, written, resolve, reject };
+      const created: AppendGroup = {
+        records: [],
+        bytes: 0,
+        undo: [],
+        rolledBack: false,
+        written,
+        resolve,
+        reject,
+      };
       this.group = group = created;
       queueMicrotask(() => {
         if (this.group === created) this.flushGroup();
@@ -438,7 +482,7 @@ export class EmbeddedEventStore implements EventStore {
     }
     for (const record of records) group.records.push(record);
     group.bytes += bytes;
-    return group.written;
+    return group;
   }
 
   /** Writes the pending group now (before anything else is written, to keep positions). */
@@ -448,11 +492,29 @@ export class EmbeddedEventStore implements EventStore {
     this.group = undefined;
     const first = this.log.logEndOffset;
     const done = this.log.append(group.records);
-    // Refused before writing (the log closed or failed): the index already lists these events,
-    // so this store cannot go on; the appends fail with the log's error.
-    if (this.log.logEndOffset === first)
-      this.failure ??= new SluiceError("SLUICE_IO", "the event log refused a write");
+    if (this.log.logEndOffset === first) {
+      // Its write failed and was undone (a full disk, an I/O error): the index forgets these
+      // appends and the store goes on. A log that closed or stopped cannot be written again:
+      // the index lists events it does not hold, so this store cannot go on.
+      if (this.log.isClosed || this.log.hasFailed)
+        this.failure ??= new SluiceError("SLUICE_IO", "the event log refused a write");
+      else this.rollBack(group, first);
+    }
     done.then(group.resolve, group.reject);
+  }
+
+  /**
+   * Forgets the appends of a group the log refused: their index entries (made when each append
+   * was made) and the read-model writes staged for them. Appends checked since, against them,
+   * are refused as well (see `rollbacks`).
+   */
+  private rollBack(group: AppendGroup, first: number): void {
+    for (let i = group.undo.length - 1; i >= 0; i--) group.undo[i]!();
+    for (const inline of this.inline)
+      while (inline.pending.length > 0 && inline.pending.at(-1)!.checkpoint >= first)
+        inline.pending.pop();
+    group.rolledBack = true;
+    this.rollbacks++;
   }
 
   private async stageInline(
@@ -850,6 +912,14 @@ export class EmbeddedEventStore implements EventStore {
     this.closing ??= Promise.resolve();
     this.log.kill();
   }
+}
+
+function refusedBefore(): SluiceError {
+  return new SluiceError(
+    "SLUICE_IO",
+    "the event log refused the appends made just before this one, which it was checked " +
+      "against: retry it",
+  );
 }
 
 /** Index of `value` in the ascending array, or -1. */
