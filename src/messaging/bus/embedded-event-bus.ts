@@ -356,9 +356,10 @@ export class EmbeddedEventBus implements EventBusService {
       if (rule.bus === name) await this.dropRule(key);
     for (const [archive, record] of [...this.archiveRecords])
       if (record.bus === name) await this.deleteArchive({ ArchiveName: archive });
+    // Gone from the catalog first: if that fails the bus is still here, for a retry.
+    await this.catalog.delete(`bus:${name}`);
     this.buses.delete(name);
     await bus.close();
-    await this.catalog.delete(`bus:${name}`);
     await this.cursors.delete(`bus:${name}`);
     await this.fs.removeDir(join(this.dir, "buses", busDirName(name)));
   }
@@ -578,13 +579,14 @@ export class EmbeddedEventBus implements EventBusService {
 
   private async dropRule(key: string): Promise<void> {
     const rule = this.ruleRecords.get(key)!;
+    // Gone from the catalog first: if that fails the rule is still here, for a retry.
+    await this.catalog.delete(`rule:${key}`);
     this.ruleRecords.delete(key);
     this.schedules.get(key)?.cancel();
     this.schedules.delete(key);
     const bus = this.buses.get(rule.bus);
     bus?.rules.delete(rule.name);
     bus?.setRulePattern(rule.name, undefined);
-    await this.catalog.delete(`rule:${key}`);
   }
 
   private view(rule: RuleRecord): Rule {
@@ -897,13 +899,14 @@ export class EmbeddedEventBus implements EventBusService {
     this.ensureOpen();
     const record = this.archiveRecords.get(input?.ArchiveName);
     if (record === undefined) throw notFound(`Archive ${input?.ArchiveName}`, "ArchiveName");
+    // Gone from the catalog first: if that fails the archive is still here, for a retry.
+    await this.catalog.delete(`archive:${record.name}`);
     const bus = this.buses.get(record.bus);
     const log = bus?.archives.get(record.name);
     bus?.setArchivePattern(record.name, undefined);
     bus?.archives.delete(record.name);
     this.archiveRecords.delete(record.name);
     await log?.close();
-    await this.catalog.delete(`archive:${record.name}`);
     await this.fs.removeDir(join(this.dir, "archives", record.uid));
   }
 

@@ -364,8 +364,9 @@ export class EmbeddedPubSubService implements PubSubService {
       if (topic === undefined) return;
       for (const [id, delivery] of [...this.subscriptions])
         if (delivery.record.topic === name) await this.removeSubscription(id);
-      this.topics.delete(name);
+      // Gone from the catalog first: if that fails the topic is still here, for a retry.
       await this.catalog.delete(`topic:${name}`);
+      this.topics.delete(name);
       await topic.close();
       await this.fs.removeDir(join(this.dir, "topics", topic.definition.uid));
     });
@@ -692,9 +693,10 @@ export class EmbeddedPubSubService implements PubSubService {
     return this.editSubscription(id, async () => {
       const delivery = this.subscriptions.get(id);
       if (delivery === undefined) return false;
+      // Gone from the catalog first: if that fails the subscription is still here, for a retry.
+      await this.catalog.delete(`sub:${id}`);
       this.subscriptions.delete(id);
       await delivery.stop();
-      await this.catalog.delete(`sub:${id}`);
       await this.cursors.delete(id);
       return true;
     });

@@ -70,17 +70,42 @@ export class JsonCatalog<V> {
     return this.entries.get(key);
   }
 
-  /** Stores `value` under `key`; resolves once durable per the catalog's fsync policy. */
+  /**
+   * Stores `value` under `key`; resolves once durable per the catalog's fsync policy. Seen by
+   * `get` at once; if the append fails, `get` gives what it gave before (unless another change
+   * of the key came since).
+   */
   async put(key: string, value: V): Promise<void> {
+    const undo = this.undoOf(key);
     this.entries.set(key, value);
-    await this.log.append([
-      { key: Buffer.from(key, "utf8"), value: Buffer.from(JSON.stringify(value), "utf8") },
-    ]);
+    try {
+      await this.log.append([
+        { key: Buffer.from(key, "utf8"), value: Buffer.from(JSON.stringify(value), "utf8") },
+      ]);
+    } catch (error) {
+      if (this.entries.get(key) === value) undo();
+      throw error;
+    }
   }
 
+  /** Deletes `key`; if the append fails the key is kept, so a retried delete writes it again. */
   async delete(key: string): Promise<void> {
-    if (!this.entries.delete(key)) return;
-    await this.log.append([{ key: Buffer.from(key, "utf8"), value: null }]);
+    if (!this.entries.has(key)) return;
+    const undo = this.undoOf(key);
+    this.entries.delete(key);
+    try {
+      await this.log.append([{ key: Buffer.from(key, "utf8"), value: null }]);
+    } catch (error) {
+      if (!this.entries.has(key)) undo();
+      throw error;
+    }
+  }
+
+  /** Puts `key` back as it is now. */
+  private undoOf(key: string): () => void {
+    if (!this.entries.has(key)) return () => this.entries.delete(key);
+    const before = this.entries.get(key)!;
+    return () => this.entries.set(key, before);
   }
 
   close(): Promise<void> {

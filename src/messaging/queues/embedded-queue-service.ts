@@ -288,7 +288,13 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
         await task.done;
         await this.catalog.removeTask(task.handle);
       }
-    await this.catalog.remove(queue.name);
+    try {
+      await this.catalog.remove(queue.name);
+    } catch (error) {
+      // Still in the catalog: the queue takes calls again, and a retry deletes it.
+      if (!this.queues.has(queue.name)) this.queues.set(queue.name, queue);
+      throw error;
+    }
     await queue.close();
     const fs = this.options.fs ?? nodeFileSystem;
     await fs.removeDir(join(this.dir, "queues", queueDirName(queue.definition)));

@@ -202,7 +202,13 @@ export class TopicBroker {
 
   private async removeTopic(name: string, hosted: HostedTopic): Promise<void> {
     // The catalog first: a crash after it leaves directories the next open removes.
-    await this.catalog.remove(name);
+    try {
+      await this.catalog.remove(name);
+    } catch (error) {
+      // Still in the catalog: the topic takes calls again, and a retry deletes it.
+      if (!this.topics.has(name)) this.topics.set(name, hosted);
+      throw error;
+    }
     await Promise.all(hosted.partitions.map((p) => p.close()));
     const fs = this.options.fs ?? nodeFileSystem;
     await Promise.all(
