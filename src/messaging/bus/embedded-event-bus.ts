@@ -471,11 +471,19 @@ export class EmbeddedEventBus implements EventBusService {
    * targets, state, tags) each build on the last and are written in that order: none is lost.
    */
   private async saveRule(record: RuleRecord): Promise<void> {
+    const key = this.ruleKey(record.bus, record.name);
+    const before = this.ruleRecords.get(key);
     this.installRule(record);
-    await this.catalog.put(`rule:${this.ruleKey(record.bus, record.name)}`, {
-      kind: "rule",
-      rule: record,
-    });
+    try {
+      await this.catalog.put(`rule:${key}`, { kind: "rule", rule: record });
+    } catch (error) {
+      // Not stored: the rule routes as it did (or not at all), unless a later change replaced
+      // this one.
+      if (this.ruleRecords.get(key) === record)
+        if (before === undefined) this.uninstallRule(key);
+        else this.installRule(before);
+      throw error;
+    }
   }
 
   /** Puts a rule's compiled form into its bus's index and (re)arms its schedule. */
@@ -578,9 +586,15 @@ export class EmbeddedEventBus implements EventBusService {
   }
 
   private async dropRule(key: string): Promise<void> {
-    const rule = this.ruleRecords.get(key)!;
     // Gone from the catalog first: if that fails the rule is still here, for a retry.
     await this.catalog.delete(`rule:${key}`);
+    this.uninstallRule(key);
+  }
+
+  /** Takes a rule out of its bus's index and cancels its schedule. */
+  private uninstallRule(key: string): void {
+    const rule = this.ruleRecords.get(key);
+    if (rule === undefined) return;
     this.ruleRecords.delete(key);
     this.schedules.get(key)?.cancel();
     this.schedules.delete(key);
@@ -842,7 +856,14 @@ export class EmbeddedEventBus implements EventBusService {
     };
     // Set before the write, as the catalog's own entry is: an update made meanwhile builds on it.
     this.archiveRecords.set(record.name, updated);
-    await this.catalog.put(`archive:${record.name}`, { kind: "archive", archive: updated });
+    try {
+      await this.catalog.put(`archive:${record.name}`, { kind: "archive", archive: updated });
+    } catch (error) {
+      // Not stored: the archive keeps its settings, unless a later update replaced these.
+      if (this.archiveRecords.get(record.name) === updated)
+        this.archiveRecords.set(record.name, record);
+      throw error;
+    }
     const bus = this.buses.get(record.bus);
     if (input.EventPattern !== undefined)
       bus?.setArchivePattern(record.name, parseEventPattern(input.EventPattern));
@@ -1155,7 +1176,14 @@ export class EmbeddedEventBus implements EventBusService {
     const record: RuleRecord = { ...rest, ...(tags.length === 0 ? {} : { tags }) };
     // Tags do not change routing: the compiled rule stays as it is.
     this.ruleRecords.set(resource.key, record);
-    await this.catalog.put(`rule:${resource.key}`, { kind: "rule", rule: record });
+    try {
+      await this.catalog.put(`rule:${resource.key}`, { kind: "rule", rule: record });
+    } catch (error) {
+      // Not stored: the rule keeps the tags it had, unless a later change replaced these.
+      if (this.ruleRecords.get(resource.key) === record)
+        this.ruleRecords.set(resource.key, resource.rule);
+      throw error;
+    }
   }
 
   // Input is checked before the resource is looked up: a bad request is a ValidationException

@@ -209,7 +209,10 @@ export class EmbeddedPubSubService implements PubSubService {
     });
   }
 
-  private startDelivery(record: SubscriptionRecord): SubscriptionDelivery {
+  private startDelivery(
+    record: SubscriptionRecord,
+    cursor = this.cursors.get(record.id) ?? record.startOffset,
+  ): SubscriptionDelivery {
     const topic = this.topics.get(record.topic);
     if (topic === undefined)
       throw new SluiceError(
@@ -230,7 +233,7 @@ export class EmbeddedPubSubService implements PubSubService {
         metrics: this.options.metrics,
         random: this.options.random,
       },
-      this.cursors.get(record.id) ?? record.startOffset,
+      cursor,
     );
     this.subscriptions.set(record.id, delivery);
     delivery.start();
@@ -322,8 +325,15 @@ export class EmbeddedPubSubService implements PubSubService {
       createdMs: this.clock.now(),
     };
     const creation = (async () => {
-      this.topics.set(name, await this.openTopic(definition));
+      // In the catalog before anyone can publish to it: a topic that could not be stored never
+      // takes a message a restart would then lose with it.
       await this.catalog.put(`topic:${name}`, { kind: "topic", topic: definition });
+      try {
+        this.topics.set(name, await this.openTopic(definition));
+      } catch (error) {
+        await this.catalog.delete(`topic:${name}`).catch(() => undefined);
+        throw error;
+      }
     })();
     this.topicsCreated.set(name, creation);
     try {
@@ -434,11 +444,22 @@ export class EmbeddedPubSubService implements PubSubService {
     if (input.AttributeName === "FifoTopic")
       throw invalidParameter("AttributeName", "FifoTopic cannot be changed");
     this.checkTopicAttributes({ [input.AttributeName]: input.AttributeValue }, topic.isFifo);
-    topic.definition.attributes[input.AttributeName] = input.AttributeValue;
-    await this.catalog.put(`topic:${topic.definition.name}`, {
-      kind: "topic",
-      topic: topic.definition,
-    });
+    const attributes = topic.definition.attributes;
+    const name = input.AttributeName;
+    const before = attributes[name];
+    attributes[name] = input.AttributeValue;
+    try {
+      await this.catalog.put(`topic:${topic.definition.name}`, {
+        kind: "topic",
+        topic: topic.definition,
+      });
+    } catch (error) {
+      // Not stored: the topic keeps the value it had, unless a later change replaced this one.
+      if (attributes[name] === input.AttributeValue)
+        if (before === undefined) delete attributes[name];
+        else attributes[name] = before;
+      throw error;
+    }
   }
 
   // ---------------------------------------------------------------- tags
@@ -466,10 +487,20 @@ export class EmbeddedPubSubService implements PubSubService {
    */
   private async saveTags(topic: DurableTopic, tags: Record<string, string>): Promise<void> {
     const current = topic.definition.tags;
-    for (const key of Object.keys(current)) delete current[key];
-    Object.assign(current, tags);
+    const before = { ...current };
+    const replace = (next: Record<string, string>): void => {
+      for (const key of Object.keys(current)) delete current[key];
+      Object.assign(current, next);
+    };
+    replace(tags);
     const definition: TopicDefinition = { ...topic.definition, tags: { ...tags } };
-    await this.catalog.put(`topic:${definition.name}`, { kind: "topic", topic: definition });
+    try {
+      await this.catalog.put(`topic:${definition.name}`, { kind: "topic", topic: definition });
+    } catch (error) {
+      // Not stored: the topic keeps the tags it had, unless a later change replaced these.
+      if (sameTags(current, tags)) replace(before);
+      throw error;
+    }
   }
 
   async tagResource(input: { ResourceArn: string; Tags: readonly PubSubTag[] }): Promise<void> {
@@ -682,7 +713,13 @@ export class EmbeddedPubSubService implements PubSubService {
     const old = this.subscriptions.get(id);
     await old?.stop();
     const at = cursor ?? old?.cursor ?? record.startOffset;
-    await this.catalog.put(`sub:${id}`, { kind: "subscription", subscription: record });
+    try {
+      await this.catalog.put(`sub:${id}`, { kind: "subscription", subscription: record });
+    } catch (error) {
+      // Not stored: the subscription goes on as it was, from where it stopped.
+      if (old !== undefined && !this.closed) this.startDelivery(old.record, old.cursor);
+      throw error;
+    }
     await this.cursors.put(id, at);
     this.ensureOpen(); // closed meanwhile: the next open starts it, not a loop nothing stops
     this.startDelivery(record);
@@ -948,4 +985,9 @@ export class EmbeddedPubSubService implements PubSubService {
     await this.catalog.close();
     await this.cursors.close();
   }
+}
+
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
