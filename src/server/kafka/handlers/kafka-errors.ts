@@ -9,6 +9,8 @@ export function errorCodeOf(error: unknown): number {
   if (isSluiceError(error, "SLUICE_OFFSET_OUT_OF_RANGE")) return KafkaErrorCode.OFFSET_OUT_OF_RANGE;
   if (isSluiceError(error, "SLUICE_CORRUPT")) return KafkaErrorCode.CORRUPT_MESSAGE;
   if (isSluiceError(error, "SLUICE_VALIDATION")) return KafkaErrorCode.INVALID_REQUEST;
+  // A write the disk refused (full, failing): retriable, as Kafka's own answer is.
+  if (isSluiceError(error, "SLUICE_IO")) return KafkaErrorCode.KAFKA_STORAGE_ERROR;
   return KafkaErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
