@@ -94,6 +94,7 @@ interface LogMetrics {
   readonly fsyncs: Counter;
   readonly fsyncMs: LatencyHistogram;
   readonly segments: Gauge;
+  readonly failed: Gauge;
 }
 
 /**
@@ -155,7 +156,13 @@ export class Log implements CompactableLog {
       fsyncs: metrics.counter("sluice_log_fsyncs_total", "fdatasync calls", labels),
       fsyncMs: metrics.histogram("sluice_log_fsync_ms", "fdatasync latency", labels),
       segments: metrics.gauge("sluice_log_segments", "Segments in the log", labels),
+      failed: metrics.gauge(
+        "sluice_log_failed",
+        "1 while the log is stopped after an I/O failure (a failed fsync): reopen to recover",
+        labels,
+      ),
     };
+    this.metrics.failed.set(0);
   }
 
   /** Opens (creating if needed) the log in `dir`, recovering from any crash first. */
@@ -637,6 +644,7 @@ export class Log implements CompactableLog {
   private fail(error: Error): void {
     if (this.state !== "open") return;
     this.state = "failed";
+    this.metrics.failed.set(1);
     this.failure = error;
     this.tailCache.clear();
     const wrapped =
@@ -1100,6 +1108,7 @@ export class Log implements CompactableLog {
       }
     }
     this.state = "closed";
+    this.metrics.failed.set(0);
     for (const s of this.segments) s.close();
     // The directory is handed on whole: no unlink of ours still lands in it.
     await this.removing;
@@ -1118,6 +1127,7 @@ export class Log implements CompactableLog {
     this.fsyncTimer?.cancel();
     this.maintenanceTimer?.cancel();
     this.state = "closed";
+    this.metrics.failed.set(0);
     this.lock.abandon();
     for (const wake of this.appendWaiters.splice(0)) wake();
     const killed = new SluiceError("SLUICE_CLOSED", `log ${this.dir} was killed`);

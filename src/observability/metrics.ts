@@ -91,6 +91,15 @@ export class MetricsRegistry {
     ) as LatencyHistogram;
   }
 
+  /** The values of gauge `name`, one per label set (cheap: no refresh, no histogram). */
+  gaugeValues(name: string): { readonly labels: Labels; readonly value: number }[] {
+    const values: { labels: Labels; value: number }[] = [];
+    for (const m of this.metrics.values())
+      if (m.kind === "gauge" && m.name === name)
+        values.push({ labels: m.labels, value: (m.metric as Gauge).value });
+    return values;
+  }
+
   /** A point-in-time copy of every metric. */
   collect(): MetricSample[] {
     for (const refresh of this.refreshers) refresh();

@@ -22,6 +22,7 @@ import { busModule } from "./bus/bus-module.js";
 import { eventStoreModule } from "./eventstore/event-store-module.js";
 import { pubSubModule } from "./pubsub/pubsub-module.js";
 import { queuesModule } from "./queues/queues-module.js";
+import { healthOf } from "./health.js";
 import { installRestErrorHandler } from "./rest-errors.js";
 import { installSchemaValidation } from "./schema-validation.js";
 import type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
@@ -214,7 +215,10 @@ export class SluiceServer {
       if (isAwsQueryGet(request)) return serveAws(request, reply, aws, shutdown, app.log);
       return reply.type("text/html").send(indexPage(this.url, this.links, this.awsApis));
     });
-    app.get("/healthz", () => ({ status: "ok" }));
+    app.get("/healthz", (_request, reply) => {
+      const health = healthOf(services.metrics);
+      return health.status === "ok" ? health : reply.status(503).send(health);
+    });
     app.get("/readyz", (_request, reply) =>
       this.listening ? { status: "ready" } : reply.status(503).send({ status: "not ready" }),
     );

@@ -1,4 +1,5 @@
 import { type FileSystem, type Log, openLog } from "../../engine/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
 
 /** An archive as kept in the catalog. */
@@ -35,14 +36,16 @@ export class ArchiveLog {
     record: ArchiveRecord,
     clock: Clock,
     fs?: FileSystem,
+    metrics?: MetricsRegistry,
   ): Promise<ArchiveLog> {
     const log = await openLog(dir, {
       fsync: { intervalMs: 50 },
       clock,
       ...retentionOptions(record.retentionDays),
       maintenanceIntervalMs: 3_600_000,
-      name: `archive-${record.name}`,
+      name: `archive/${record.name}`,
       ...(fs === undefined ? {} : { fs }),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     return new ArchiveLog(log);
   }

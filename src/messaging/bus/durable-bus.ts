@@ -231,8 +231,9 @@ export class DurableBus {
       clock: options.clock,
       segmentBytes: 16 * 1024 * 1024,
       maintenanceIntervalMs: 0,
-      name: `bus-${name}`,
+      name: `bus/${name}`,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
     return new DurableBus(
       name,

@@ -182,12 +182,12 @@ export class EmbeddedEventBus implements EventBusService {
     const base = { clock, ...(options.fs === undefined ? {} : { fs: options.fs }) };
     const catalog = await JsonCatalog.open(
       join(dir, "catalog"),
-      { ...base, fsync: "always" },
+      { ...base, fsync: "always", name: "bus/catalog" },
       isCatalogEntry,
     );
     const cursors = await JsonCatalog.open(
       join(dir, "cursors"),
-      { ...base, fsync: "always" },
+      { ...base, fsync: "always", name: "bus/cursors" },
       isOffset,
     );
     const service = new EmbeddedEventBus(dir, catalog, cursors, options, clock, fs);
@@ -259,6 +259,7 @@ export class EmbeddedEventBus implements EventBusService {
       record,
       this.clock,
       this.options.fs,
+      this.options.metrics,
     );
     bus.archives.set(record.name, archive);
     this.archiveRecords.set(record.name, record);

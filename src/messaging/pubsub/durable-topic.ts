@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type FileSystem, type FsyncPolicy, type Log, openLog } from "../../engine/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
 import { ExpiringMap } from "../queues/expiring-map.js";
 import { EnvelopeTemplate } from "./envelope.js";
@@ -173,15 +174,22 @@ export class DurableTopic {
   static async open(
     dir: string,
     definition: TopicDefinition,
-    options: { clock: Clock; fsync: FsyncPolicy; fs?: FileSystem; segmentBytes?: number },
+    options: {
+      clock: Clock;
+      fsync: FsyncPolicy;
+      fs?: FileSystem;
+      segmentBytes?: number;
+      metrics?: MetricsRegistry;
+    },
   ): Promise<DurableTopic> {
     const log = await openLog(dir, {
       fsync: options.fsync,
       clock: options.clock,
       segmentBytes: options.segmentBytes ?? 16 * 1024 * 1024,
       maintenanceIntervalMs: 0,
-      name: `pubsub-${definition.name}`,
+      name: `pubsub/${definition.name}`,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
     const topic = new DurableTopic(definition, log, options.clock);
     if (topic.isFifo) topic.restoreDedup();

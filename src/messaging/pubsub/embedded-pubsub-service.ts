@@ -164,12 +164,12 @@ export class EmbeddedPubSubService implements PubSubService {
     const base = { clock, ...(options.fs === undefined ? {} : { fs: options.fs }) };
     const catalog = await JsonCatalog.open(
       join(dir, "catalog"),
-      { ...base, fsync: "always" },
+      { ...base, fsync: "always", name: "pubsub/catalog" },
       isCatalogEntry,
     );
     const cursors = await JsonCatalog.open(
       join(dir, "cursors"),
-      { ...base, fsync: "always" },
+      { ...base, fsync: "always", name: "pubsub/cursors" },
       isOffset,
     );
     const service = new EmbeddedPubSubService(dir, catalog, cursors, options, clock, fs);
@@ -206,6 +206,7 @@ export class EmbeddedPubSubService implements PubSubService {
       clock: this.clock,
       fsync: this.options.fsync ?? { intervalMs: 50 },
       ...(this.options.fs === undefined ? {} : { fs: this.options.fs }),
+      ...(this.options.metrics === undefined ? {} : { metrics: this.options.metrics }),
     });
   }
 

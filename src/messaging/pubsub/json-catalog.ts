@@ -1,5 +1,6 @@
 import { SluiceError } from "../../errors/index.js";
 import { type FileSystem, type FsyncPolicy, type Log, openLog } from "../../engine/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
 
 export interface JsonCatalogOptions {
@@ -7,6 +8,9 @@ export interface JsonCatalogOptions {
   /** Definitions use "always" (rare, must never be lost); delivery cursors can use an interval. */
   readonly fsync: FsyncPolicy;
   readonly fs?: FileSystem;
+  /** Its log's name in metrics. */
+  readonly name: string;
+  readonly metrics?: MetricsRegistry;
 }
 
 /**
@@ -31,7 +35,9 @@ export class JsonCatalog<V> {
       cleanupPolicy: "compact",
       segmentBytes: 1024 * 1024,
       maintenanceIntervalMs: 60_000,
+      name: options.name,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
     const entries = new Map<string, V>();
     try {

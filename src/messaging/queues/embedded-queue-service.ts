@@ -147,6 +147,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
       join(dir, "catalog"),
       clock,
       options.fs,
+      options.metrics,
     );
     const service = new EmbeddedQueueService(
       dir,

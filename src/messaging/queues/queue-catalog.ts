@@ -1,5 +1,6 @@
 import { SluiceError } from "../../errors/index.js";
 import { type FileSystem, type Log, openLog } from "../../engine/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
 import type { QueueDefinition } from "./durable-queue.js";
 import type { MoveTaskRecord } from "./message-move-task.js";
@@ -22,6 +23,7 @@ export class QueueCatalog {
     dir: string,
     clock: Clock,
     fs?: FileSystem,
+    metrics?: MetricsRegistry,
   ): Promise<{
     catalog: QueueCatalog;
     definitions: QueueDefinition[];
@@ -33,7 +35,9 @@ export class QueueCatalog {
       clock,
       cleanupPolicy: "compact",
       segmentBytes: 1024 * 1024,
+      name: "queues/catalog",
       ...(fs === undefined ? {} : { fs }),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     const byName = new Map<string, QueueDefinition>();
     const tasks = new Map<string, MoveTaskRecord>();

@@ -67,6 +67,7 @@ export class TopicBroker {
       join(dir, "catalog"),
       options.clock,
       options.fs,
+      options.metrics,
     );
     const broker = new TopicBroker(dir, catalog, options);
     try {

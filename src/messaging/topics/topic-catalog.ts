@@ -1,5 +1,6 @@
 import { SluiceError } from "../../errors/index.js";
 import { type FileSystem, type Log, openLog } from "../../engine/index.js";
+import type { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
 import type { TopicConfig } from "./topic-admin.js";
 
@@ -32,13 +33,16 @@ export class TopicCatalog {
     dir: string,
     clock: Clock,
     fs?: FileSystem,
+    metrics?: MetricsRegistry,
   ): Promise<{ catalog: TopicCatalog; definitions: TopicDefinition[] }> {
     const log = await openLog(dir, {
       fsync: "always",
       clock,
       cleanupPolicy: "compact",
       segmentBytes: 1024 * 1024,
+      name: "topics/catalog",
       ...(fs === undefined ? {} : { fs }),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     const byName = new Map<string, TopicDefinition>();
     const catalog = new TopicCatalog(log);
