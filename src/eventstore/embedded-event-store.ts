@@ -94,8 +94,13 @@ interface PendingWrites {
 interface AppendGroup {
   readonly records: RecordInput[];
   bytes: number;
-  /** Undoes the index changes of its appends (made when each was made), latest last. */
-  readonly undo: (() => void)[];
+  /**
+   * What its appends changed in the index when each was made, for `rollBack`: the streams they
+   * appended to, those of them they revived from a soft delete, and the ids they gave.
+   */
+  readonly streams: StreamState[];
+  readonly revived: StreamState[];
+  readonly ids: string[];
   /** The log refused it whole and the index forgot it (see `rollBack`). */
   rolledBack: boolean;
   readonly written: Promise<unknown>;
@@ -373,12 +378,6 @@ export class EmbeddedEventStore implements EventStore {
     if (earlier !== undefined) return earlier;
     const base = lastVersion(state) + 1;
     const firstPosition = this.log.logEndOffset + (this.group?.records.length ?? 0);
-    // Checked, and its positions reckoned, after appends of a group the log then refused.
-    const checkedAgainstRefused = (): boolean => {
-      if (this.rollbacks === rollbacks) return false;
-      this.dropStaged(firstPosition);
-      return true;
-    };
     const timestamp = Math.max(this.clock.now(), this.lastTimestamp);
     if (this.inline.length > 0) {
       await this.stageInline(stream, events, base, firstPosition, timestamp);
@@ -395,12 +394,13 @@ export class EmbeddedEventStore implements EventStore {
     let done: Promise<unknown>;
     let group: AppendGroup | undefined;
     if (bytes <= GROUP_BYTES) {
-      group = this.addToGroup(records, bytes, checkedAgainstRefused);
+      group = this.addToGroup(records, bytes, rollbacks);
+      if (group === undefined) throw this.refusedBefore(firstPosition);
       done = group.written;
     } else {
       // A big append goes alone, so that only it is refused if the log will not take it.
       this.flushGroup();
-      if (checkedAgainstRefused()) throw refusedBefore();
+      if (this.rollbacks !== rollbacks) throw this.refusedBefore(firstPosition);
       this.ensureUsable();
       done = this.log.append(records);
       if (this.log.logEndOffset === firstPosition) {
@@ -409,23 +409,16 @@ export class EmbeddedEventStore implements EventStore {
         throw new SluiceError("SLUICE_INTERNAL", "append was neither written nor refused");
       }
     }
-    const created = state === undefined;
-    const wasSoftDeleted = state?.softDeleted ?? false;
-    const tracked = (state ??= this.index.ensure(stream));
+    state ??= this.index.ensure(stream);
+    if (group !== undefined) {
+      group.streams.push(state);
+      if (state.softDeleted) group.revived.push(state);
+    }
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      this.track(tracked, firstPosition + i, e.idGiven ? e.id : undefined);
+      this.track(state, firstPosition + i, e.idGiven ? e.id : undefined);
+      if (e.idGiven) group?.ids.push(e.id);
     }
-    group?.undo.push(() => {
-      const positions = tracked.positions;
-      while (positions.length > 0 && positions[positions.length - 1]! >= firstPosition)
-        positions.pop();
-      tracked.softDeleted = wasSoftDeleted;
-      for (const e of events)
-        if (e.idGiven && (this.index.ids.get(e.id) ?? -1) >= firstPosition)
-          this.index.ids.delete(e.id);
-      if (created && positions.length === 0) this.index.streams.delete(stream);
-    });
     this.lastTimestamp = timestamp;
     try {
       await done;
@@ -451,14 +444,15 @@ export class EmbeddedEventStore implements EventStore {
   private addToGroup(
     records: readonly RecordInput[],
     bytes: number,
-    checkedAgainstRefused: () => boolean,
-  ): AppendGroup {
+    rollbacks: number,
+  ): AppendGroup | undefined {
     let group = this.group;
     if (group !== undefined && group.bytes + bytes > GROUP_BYTES) {
       this.flushGroup();
       group = undefined;
     }
-    if (checkedAgainstRefused()) throw refusedBefore();
+    // Checked (at `rollbacks`) against appends of a group the log has refused since.
+    if (this.rollbacks !== rollbacks) return undefined;
     if (group === undefined) {
       let resolve!: (value: unknown) => void;
       let reject!: (error: unknown) => void;
@@ -469,7 +463,9 @@ export class EmbeddedEventStore implements EventStore {
       const created: AppendGroup = {
         records: [],
         bytes: 0,
-        undo: [],
+        streams: [],
+        revived: [],
+        ids: [],
         rolledBack: false,
         written,
         resolve,
@@ -503,13 +499,33 @@ export class EmbeddedEventStore implements EventStore {
     done.then(group.resolve, group.reject);
   }
 
+  /** Refuses an append checked against appends the log has refused since (see `rollbacks`). */
+  private refusedBefore(firstPosition: number): SluiceError {
+    this.dropStaged(firstPosition);
+    return new SluiceError(
+      "SLUICE_IO",
+      "the event log refused the appends made just before this one, which it was checked " +
+        "against: retry it",
+    );
+  }
+
   /**
    * Forgets the appends of a group the log refused: their index entries (made when each append
    * was made) and the read-model writes staged for them. Appends checked since, against them,
    * are refused as well (see `rollbacks`).
    */
   private rollBack(group: AppendGroup, first: number): void {
-    for (let i = group.undo.length - 1; i >= 0; i--) group.undo[i]!();
+    const index = this.index;
+    for (const state of group.streams) {
+      const positions = state.positions;
+      while (positions.length > 0 && positions[positions.length - 1]! >= first) positions.pop();
+    }
+    for (const state of group.revived) state.softDeleted = true;
+    for (const id of group.ids) if ((index.ids.get(id) ?? -1) >= first) index.ids.delete(id);
+    // A stream left as `ensure` makes one is one these appends created.
+    for (const state of group.streams)
+      if (isUntouched(state) && index.streams.get(state.name) === state)
+        index.streams.delete(state.name);
     for (const inline of this.inline)
       while (inline.pending.length > 0 && inline.pending.at(-1)!.checkpoint >= first)
         inline.pending.pop();
@@ -914,11 +930,14 @@ export class EmbeddedEventStore implements EventStore {
   }
 }
 
-function refusedBefore(): SluiceError {
-  return new SluiceError(
-    "SLUICE_IO",
-    "the event log refused the appends made just before this one, which it was checked " +
-      "against: retry it",
+/** A stream state as `StreamIndex.ensure` makes it: nothing appended, set or deleted. */
+function isUntouched(state: StreamState): boolean {
+  return (
+    state.positions.length === 0 &&
+    !state.softDeleted &&
+    !state.hardDeleted &&
+    state.deletedBefore === 0 &&
+    Object.keys(state.metadata).length === 0
   );
 }
 

@@ -97,6 +97,27 @@ describe("an event store whose log refuses a write", () => {
     await store.close();
   });
 
+  it("keeps a soft-deleted stream deleted when the append that would reopen it is refused", async () => {
+    const fs = new SimulatedFileSystem(15);
+    const store = await EmbeddedEventStore.open(DIR, {
+      fs,
+      clock: new VirtualClock(),
+      fsync: "never",
+    });
+    await store.appendToStream("gone", [{ type: "A", data: {} }]);
+    await store.deleteStream("gone");
+    fs.tearNextWrite(10);
+    await expect(store.appendToStream("gone", [{ type: "B", data: {} }])).rejects.toSatisfy(isIo);
+    await expect(store.readStream("gone")).rejects.toSatisfy((e) =>
+      isSluiceError(e, "SLUICE_NOT_FOUND"),
+    );
+    await store.appendToStream("gone", [{ type: "C", data: {} }]);
+    expect((await store.readStream("gone")).events.map((e) => [e.version, e.type])).toEqual([
+      [1, "C"],
+    ]);
+    await store.close();
+  });
+
   it("keeps inline read models to what was written", async () => {
     const fs = new SimulatedFileSystem(14);
     const readModel = new MemoryReadModel();
