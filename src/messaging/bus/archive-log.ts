@@ -56,6 +56,11 @@ export class ArchiveLog {
     await this.log.enforceRetention();
   }
 
+  /** Whether its log stopped after an I/O failure (a failed fsync): it takes no more events. */
+  get hasFailed(): boolean {
+    return this.log.hasFailed;
+  }
+
   get eventCount(): number {
     return this.log.logEndOffset - this.log.logStartOffset;
   }

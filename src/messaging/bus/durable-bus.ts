@@ -50,6 +50,9 @@ export const DIRECT_RULE_HEADER = "direct-rule";
 export const RULE_FILTER_HEADER = "rule-filter";
 
 const READ_BATCH = 500;
+/** First and longest wait before an archive write the disk refused is tried again. */
+const ARCHIVE_RETRY_MS = 100;
+const ARCHIVE_RETRY_MAX_MS = 5_000;
 /**
  * Most appended events held in memory for a dispatcher that has caught up; past this (a
  * dispatcher that falls behind) the rest is read back from the log.
@@ -169,6 +172,8 @@ export class DurableBus {
   private readonly deadLettered: Counter | undefined;
   private readonly dropped: Counter | undefined;
   private readonly matchedEvents: Counter | undefined;
+  private readonly archiveFailures: Counter | undefined;
+  private readonly archiveSkipped: Counter | undefined;
 
   private constructor(
     readonly name: string,
@@ -211,6 +216,16 @@ export class DurableBus {
       labels,
     );
     this.matchedEvents = metrics?.counter("sluice_bus_matched_total", "Rule matches.", labels);
+    this.archiveFailures = metrics?.counter(
+      "sluice_bus_archive_write_failures_total",
+      "Archive writes the disk refused (each is tried again).",
+      labels,
+    );
+    this.archiveSkipped = metrics?.counter(
+      "sluice_bus_archive_skipped_total",
+      "Events not archived because the archive's log stopped after an I/O failure.",
+      labels,
+    );
   }
 
   static async open(
@@ -435,13 +450,41 @@ export class DurableBus {
         }
       }
     }
-    await Promise.all(
-      [...toArchive].map(
-        ([name, events]) => this.archives.get(name)?.append(events) ?? Promise.resolve(),
-      ),
-    );
+    await Promise.all([...toArchive].map(([name, events]) => this.archive(name, events)));
     for (const [arn, list] of toQueues) deliveries.push(this.deliverToQueue(arn, list));
     await Promise.all(deliveries);
+  }
+
+  /**
+   * Writes events to an archive. A write the disk refuses (full, failing) is tried again, and the
+   * bus waits for it: an archive skips no event for a passing disk problem. An archive whose log
+   * a failed fsync stopped (until a restart reopens it; /healthz names it) skips them, counted,
+   * rather than stop the bus's deliveries too. Stopping (close) leaves the batch unarchived and
+   * the bus's cursor before it, so the next open archives it.
+   */
+  private async archive(
+    name: string,
+    events: readonly { text: string; ingestedMs: number }[],
+  ): Promise<void> {
+    for (let delayMs = ARCHIVE_RETRY_MS; ; delayMs = Math.min(2 * delayMs, ARCHIVE_RETRY_MAX_MS)) {
+      const archive = this.archives.get(name);
+      if (archive === undefined) return; // deleted meanwhile
+      try {
+        await archive.append(events);
+        return;
+      } catch {
+        this.archiveFailures?.inc();
+        if (archive.hasFailed) {
+          this.archiveSkipped?.inc(events.length);
+          return;
+        }
+      }
+      try {
+        await this.clock.sleep(delayMs, this.abort.signal, { keepAlive: false });
+      } catch {
+        return; // stopping
+      }
+    }
   }
 
   private kindOf(arn: string): TargetKind | undefined {
