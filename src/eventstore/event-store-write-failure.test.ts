@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { SimulatedFileSystem } from "../engine/index.js";
 import { isSluiceError } from "../errors/index.js";
 import { VirtualClock } from "../time/index.js";
-import { EmbeddedEventStore } from "./embedded-event-store.js";
+import { EmbeddedEventStore, type EmbeddedEventStoreOptions } from "./embedded-event-store.js";
 import { MemoryReadModel } from "./projections/memory-read-model.js";
 import type { Projection } from "./projections/projection.js";
 
@@ -19,6 +19,19 @@ const counts: Projection = {
 
 const isIo = (error: unknown): boolean => isSluiceError(error, "SLUICE_IO");
 
+/** The store in DIR on `fs`, with a clock of its own. */
+function openOn(
+  fs: SimulatedFileSystem,
+  options: Omit<EmbeddedEventStoreOptions, "fs"> = {},
+): Promise<EmbeddedEventStore> {
+  return EmbeddedEventStore.open(DIR, {
+    clock: new VirtualClock(),
+    fsync: "never",
+    ...options,
+    fs,
+  });
+}
+
 /**
  * Appends made in one turn are indexed as they are made and written as one batch. When the disk
  * refuses that write (it is undone: a full disk, an I/O error), the store forgets those appends
@@ -28,8 +41,7 @@ describe("an event store whose log refuses a write", () => {
   it("forgets the refused appends and takes appends again once the disk allows", async () => {
     const fs = new SimulatedFileSystem(11);
     const clock = new VirtualClock();
-    const open = (): Promise<EmbeddedEventStore> =>
-      EmbeddedEventStore.open(DIR, { fs, clock, fsync: "never" });
+    const open = (): Promise<EmbeddedEventStore> => openOn(fs, { clock });
     let store = await open();
     await store.appendToStream("cart-1", [{ type: "Opened", data: {} }], {
       expectedVersion: "no_stream",
@@ -99,11 +111,7 @@ describe("an event store whose log refuses a write", () => {
 
   it("keeps a soft-deleted stream deleted when the append that would reopen it is refused", async () => {
     const fs = new SimulatedFileSystem(15);
-    const store = await EmbeddedEventStore.open(DIR, {
-      fs,
-      clock: new VirtualClock(),
-      fsync: "never",
-    });
+    const store = await openOn(fs);
     await store.appendToStream("gone", [{ type: "A", data: {} }]);
     await store.deleteStream("gone");
     fs.tearNextWrite(10);
@@ -121,12 +129,7 @@ describe("an event store whose log refuses a write", () => {
   it("keeps inline read models to what was written", async () => {
     const fs = new SimulatedFileSystem(14);
     const readModel = new MemoryReadModel();
-    const store = await EmbeddedEventStore.open(DIR, {
-      fs,
-      clock: new VirtualClock(),
-      fsync: "never",
-      inline: [{ projection: counts, readModel }],
-    });
+    const store = await openOn(fs, { inline: [{ projection: counts, readModel }] });
     await store.appendToStream("cart-1", [{ type: "Opened", data: {} }]);
     fs.capacityBytes = fs.usedBytes() + 300;
     // Inline projections take appends one at a time: the second is checked after the first
@@ -151,11 +154,7 @@ describe("an event store whose log refuses a write", () => {
 
   it("refuses an append checked against a refused batch when the next batch is cut before it", async () => {
     const fs = new SimulatedFileSystem(12);
-    const store = await EmbeddedEventStore.open(DIR, {
-      fs,
-      clock: new VirtualClock(),
-      fsync: "never",
-    });
+    const store = await openOn(fs);
     await store.appendToStream("s", [{ type: "A", data: {} }]);
     // Two appends of 700 KiB in one turn: the second, checked against the first, does not fit
     // the first's batch, which is written as the second is made, and that write fails.
@@ -175,11 +174,7 @@ describe("an event store whose log refuses a write", () => {
 
   it("still stops after a failed fsync, whose cut takes back what the index lists", async () => {
     const fs = new SimulatedFileSystem(13);
-    const store = await EmbeddedEventStore.open(DIR, {
-      fs,
-      clock: new VirtualClock(),
-      fsync: "always",
-    });
+    const store = await openOn(fs, { fsync: "always" });
     await store.appendToStream("s", [{ type: "A", data: {} }]);
     fs.failNextSyncs(1);
     await expect(store.appendToStream("s", [{ type: "B", data: {} }])).rejects.toSatisfy(isIo);
@@ -187,11 +182,7 @@ describe("an event store whose log refuses a write", () => {
       /must be reopened/,
     );
     store.kill();
-    const reopened = await EmbeddedEventStore.open(DIR, {
-      fs,
-      clock: new VirtualClock(),
-      fsync: "always",
-    });
+    const reopened = await openOn(fs, { fsync: "always" });
     expect((await reopened.readStream("s")).events.map((e) => e.type)).toEqual(["A"]);
     await reopened.close();
   });
