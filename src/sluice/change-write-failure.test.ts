@@ -47,6 +47,27 @@ let clock = new VirtualClock();
 
 const CASES: readonly Case[] = [
   {
+    name: "a topic grown",
+    catalog: "/topics/catalog/",
+    setUp: async (s) => void (await s.topics.admin.createTopic({ name: "orders", partitions: 1 })),
+    change: (s) => s.topics.admin.createPartitions("orders", 3),
+    // A producer writes to partition 2 only once a restart would still have it.
+    observe: async (s) => {
+      const producer = s.topics.producer({ lingerMs: 0 });
+      try {
+        return {
+          partitions: (await s.topics.admin.describeTopic("orders")).partitions,
+          toPartition2: await producer.send({ topic: "orders", partition: 2, value: "x" }).then(
+            () => "stored",
+            () => "refused",
+          ),
+        };
+      } finally {
+        await producer.close();
+      }
+    },
+  },
+  {
     name: "a pub/sub topic created",
     catalog: "/pubsub/catalog/",
     change: (s) => s.pubsub.createTopic({ Name: "news" }),

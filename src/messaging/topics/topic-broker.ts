@@ -235,9 +235,18 @@ export class TopicBroker {
           "totalCount",
         );
       const definition = { ...hosted.definition, partitions: count };
-      for (let p = hosted.partitions.length; p < count; p++)
-        hosted.partitions.push(await this.openPartition(definition, p));
-      await this.catalog.put(definition);
+      // Taken into use only once the catalog holds them: a producer never writes to a
+      // partition that a failed write or a crash before it would leave out of the topic.
+      const opened: PartitionLog[] = [];
+      try {
+        for (let p = hosted.partitions.length; p < count; p++)
+          opened.push(await this.openPartition(definition, p));
+        await this.catalog.put(definition);
+      } catch (error) {
+        await Promise.all(opened.map((p) => p.close().catch(() => undefined)));
+        throw error;
+      }
+      hosted.partitions.push(...opened);
       hosted.definition = definition;
       this.changed(name);
     });
