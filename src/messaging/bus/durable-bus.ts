@@ -10,6 +10,7 @@ import {
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { type Backoff, exponentialBackoff } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
+import { superviseLoop } from "../supervised-loop.js";
 import { AppendCoalescer, type CoalescedAppend } from "./append-coalescer.js";
 import type { ArchiveLog } from "./archive-log.js";
 import type { BusEvent, Target } from "./event-bus-service.js";
@@ -53,6 +54,8 @@ const READ_BATCH = 500;
 /** First and longest wait before an archive write the disk refused is tried again. */
 const ARCHIVE_RETRY_MS = 100;
 const ARCHIVE_RETRY_MAX_MS = 5_000;
+/** Pause before a dispatcher that failed unexpectedly runs again. */
+const LOOP_RESTART_MS = 1000;
 /**
  * Most appended events held in memory for a dispatcher that has caught up; past this (a
  * dispatcher that falls behind) the rest is read back from the log.
@@ -174,6 +177,7 @@ export class DurableBus {
   private readonly matchedEvents: Counter | undefined;
   private readonly archiveFailures: Counter | undefined;
   private readonly archiveSkipped: Counter | undefined;
+  private readonly dispatchFailures: Counter | undefined;
 
   private constructor(
     readonly name: string,
@@ -219,6 +223,11 @@ export class DurableBus {
     this.archiveFailures = metrics?.counter(
       "sluice_bus_archive_write_failures_total",
       "Archive writes the disk refused (each is tried again).",
+      labels,
+    );
+    this.dispatchFailures = metrics?.counter(
+      "sluice_bus_dispatch_failures_total",
+      "Dispatcher loops that failed unexpectedly (a read the disk refused) and ran again.",
       labels,
     );
     this.archiveSkipped = metrics?.counter(
@@ -377,10 +386,23 @@ export class DurableBus {
     return taken;
   }
 
+  /**
+   * Dispatches until stopped; a dispatcher that fails is run again from the last event it
+   * finished (see superviseLoop).
+   */
   start(): void {
-    this.running ??= this.run().catch((error: unknown) => {
-      if (!this.abort.signal.aborted) throw error;
-    });
+    this.running ??= superviseLoop(
+      () => {
+        this.fetched = this.position;
+        return this.run();
+      },
+      {
+        clock: this.clock,
+        signal: this.abort.signal,
+        restartDelayMs: LOOP_RESTART_MS,
+        onFailure: () => this.dispatchFailures?.inc(),
+      },
+    );
   }
 
   private async run(): Promise<void> {

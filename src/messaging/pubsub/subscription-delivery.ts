@@ -4,6 +4,7 @@ import { handleAll, retry, type RetryPolicy } from "../../resilience/index.js";
 import type { Clock } from "../../time/index.js";
 import { type BulkSendEntry, type QueueService, sendInBulk } from "../queues/index.js";
 import type { Writable } from "../queues/writable.js";
+import { superviseLoop } from "../supervised-loop.js";
 import { retrySettings, parseRedrivePolicy, type RetrySettings } from "./delivery-policy.js";
 import { type DurableTopic, type StoredMessage, sequenceNumberOf } from "./durable-topic.js";
 import { type FilterPolicyScope, parseFilterPolicy } from "./filter-policy.js";
@@ -51,6 +52,9 @@ const READ_BATCH = 500;
  */
 const GATHER_TURNS = 8;
 
+/** Pause before a delivery loop that failed unexpectedly runs again. */
+const LOOP_RESTART_MS = 1000;
+
 class DeliveryFailure extends SluiceError {
   constructor(message: string, cause?: unknown) {
     super("SLUICE_IO", message, cause === undefined ? {} : { cause });
@@ -83,6 +87,7 @@ export class SubscriptionDelivery {
   private readonly failed: Counter | undefined;
   private readonly deadLettered: Counter | undefined;
   private readonly dropped: Counter | undefined;
+  private readonly loopFailures: Counter | undefined;
 
   constructor(
     readonly record: SubscriptionRecord,
@@ -133,6 +138,11 @@ export class SubscriptionDelivery {
       "HTTP and handler deliveries given up with no dead-letter queue (as SNS does).",
       labels,
     );
+    this.loopFailures = m?.counter(
+      "sluice_pubsub_delivery_loop_failures_total",
+      "Delivery loops that failed unexpectedly (a read the disk refused) and ran again.",
+      labels,
+    );
   }
 
   /** Whether the subscription wants `message`, by its filter policy. */
@@ -146,9 +156,13 @@ export class SubscriptionDelivery {
     );
   }
 
+  /** Delivers until stopped; a loop that fails is run again from the cursor (see superviseLoop). */
   start(): void {
-    this.running ??= this.run().catch((error: unknown) => {
-      if (!this.abort.signal.aborted) throw error;
+    this.running ??= superviseLoop(() => this.run(), {
+      clock: this.context.clock,
+      signal: this.abort.signal,
+      restartDelayMs: LOOP_RESTART_MS,
+      onFailure: () => this.loopFailures?.inc(),
     });
   }
 
