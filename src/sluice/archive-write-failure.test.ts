@@ -3,6 +3,7 @@ import { SimulatedFileSystem } from "../engine/index.js";
 import { MetricsRegistry } from "../observability/index.js";
 import { VirtualClock } from "../time/index.js";
 import { open, type Sluice } from "./open.js";
+import { settle } from "./test-support/settle.js";
 
 const BUS_ARN = "arn:aws:events:us-east-1:000000000000:event-bus/default";
 
@@ -24,14 +25,6 @@ async function put(sluice: Sluice, n: number): Promise<void> {
   expect(FailedEntryCount).toBe(0);
 }
 
-/** Lets the bus's dispatcher (and any archive retry) run. */
-async function settle(clock: VirtualClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 50) {
-    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-    await clock.advance(50);
-  }
-}
-
 async function sunk(sluice: Sluice, QueueUrl: string): Promise<number[]> {
   const { Messages } = await sluice.queues.receiveMessage({ QueueUrl, MaxNumberOfMessages: 10 });
   return Messages.map((m) => (JSON.parse(m.Body) as { detail: { n: number } }).detail.n).sort();
@@ -50,9 +43,9 @@ describe("a bus whose archive write fails", () => {
     const QueueUrl = await setUp(sluice);
     fs.tearNextWrite(10, "/archives/");
     await put(sluice, 1);
-    await settle(clock, 500);
+    await settle(clock, 500, 50);
     await put(sluice, 2);
-    await settle(clock, 500);
+    await settle(clock, 500, 50);
     expect(await sunk(sluice, QueueUrl)).toEqual([1, 2]);
     expect((await sluice.bus.describeArchive({ ArchiveName: "all" })).EventCount).toBe(2);
     await sluice.close();
@@ -66,12 +59,12 @@ describe("a bus whose archive write fails", () => {
     const sluice = await open("/data", { fs, clock, fsync: "never", metrics });
     const QueueUrl = await setUp(sluice);
     await put(sluice, 1);
-    await settle(clock, 200);
+    await settle(clock, 200, 50);
     fs.failNextSyncs(1);
     await put(sluice, 2);
-    await settle(clock, 200);
+    await settle(clock, 200, 50);
     await put(sluice, 3);
-    await settle(clock, 200);
+    await settle(clock, 200, 50);
     expect(await sunk(sluice, QueueUrl)).toEqual([1, 2, 3]);
     const skipped = metrics
       .collect()

@@ -3,6 +3,7 @@ import { SimulatedFileSystem } from "../engine/index.js";
 import { SluiceError } from "../errors/index.js";
 import { VirtualClock } from "../time/index.js";
 import { open, type Sluice } from "./open.js";
+import { settle } from "./test-support/settle.js";
 
 const SINK_ARN = "arn:aws:sqs:us-east-1:000000000000:sink";
 
@@ -16,13 +17,6 @@ function failOnce(object: object, method: string): void {
     failed = true;
     throw new SluiceError("SLUICE_IO", "read: simulated EIO");
   };
-}
-
-async function settle(clock: VirtualClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 100) {
-    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-    await clock.advance(100);
-  }
 }
 
 async function sunk(sluice: Sluice): Promise<number> {
@@ -46,9 +40,9 @@ describe("a background loop whose read fails", () => {
     const topics = (sluice.pubsub as unknown as { topics: Map<string, object> }).topics;
     failOnce(topics.get("news")!, "read");
     await sluice.pubsub.publish({ TopicArn, Message: "hello" });
-    await settle(clock, 300);
+    await settle(clock, 300, 100);
     expect(await sunk(sluice)).toBe(0);
-    await settle(clock, 1500);
+    await settle(clock, 1500, 100);
     expect(await sunk(sluice)).toBe(1);
     await sluice.close();
   });
@@ -62,9 +56,9 @@ describe("a background loop whose read fails", () => {
     const buses = (sluice.bus as unknown as { buses: Map<string, object> }).buses;
     failOnce(buses.get("default")!, "take");
     await sluice.bus.putEvents({ Entries: [{ Source: "shop", DetailType: "o", Detail: "{}" }] });
-    await settle(clock, 300);
+    await settle(clock, 300, 100);
     expect(await sunk(sluice)).toBe(0);
-    await settle(clock, 1500);
+    await settle(clock, 1500, 100);
     expect(await sunk(sluice)).toBe(1);
     await sluice.close();
   });

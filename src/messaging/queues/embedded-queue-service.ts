@@ -190,14 +190,14 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
       ...(o.segmentBytes === undefined ? {} : { segmentBytes: o.segmentBytes }),
       ...(o.fs === undefined ? {} : { fs: o.fs }),
       hotBodies: this.hotBodies,
-      onFailure: (queue) => void this.reopen(queue).catch(() => undefined),
+      onFailure: (queue) => void this.reopen(queue),
     });
   }
 
   /**
    * Replaces a queue stopped by a failed append (see `DurableQueue.failure`) with the queue its
    * log holds: every acknowledged change and nothing else. A reopen that fails (the disk is
-   * still full) is tried again by the next call to the queue.
+   * still full) is tried again by the next call to the queue; the promise never rejects.
    */
   private reopen(queue: DurableQueue): Promise<void> {
     let reopening = this.reopening.get(queue);
@@ -208,7 +208,9 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
         const reopened = await this.openQueue(queue.definition);
         if (this.closed || this.queues.get(queue.name) !== queue) await reopened.close();
         else this.queues.set(queue.name, reopened);
-      })().finally(() => this.reopening.delete(queue));
+      })()
+        .catch(() => undefined)
+        .finally(() => this.reopening.delete(queue));
       this.reopening.set(queue, reopening);
     }
     return reopening;
@@ -217,7 +219,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
   /** `queue` if it takes calls; one stopped by a failed append is reopened and the call refused. */
   private usable(queue: DurableQueue): DurableQueue {
     if (queue.failure === undefined) return queue;
-    void this.reopen(queue).catch(() => undefined);
+    void this.reopen(queue);
     throw queue.failure;
   }
 
@@ -571,7 +573,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
         await queue.waitForChange(deadline, input.signal);
       }
       // A queue stopped by a failed append: the poll goes on in the queue reopened from its log.
-      if (queue.failure !== undefined) await this.reopen(queue).catch(() => undefined);
+      if (queue.failure !== undefined) await this.reopen(queue);
       const current = this.queues.get(queue.name);
       if (current?.uid !== queue.uid || this.closed) return { Messages: [] };
       queue = this.usable(current);
@@ -958,7 +960,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
     for (const task of this.moveTasks.values()) task.stop();
     await Promise.all([...this.moveTasks.values()].map((t) => t.done));
     await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));
-    await Promise.all([...this.reopening.values()].map((p) => p.catch(() => undefined)));
+    await Promise.all(this.reopening.values());
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
     await this.catalog.close();
