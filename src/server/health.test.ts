@@ -17,7 +17,7 @@ let producer: TopicProducer | undefined;
 
 const CASES: readonly Case[] = [
   {
-    log: "orders-1",
+    log: "topic/orders/1",
     setUp: async (s) => {
       await s.topics.admin.createTopic({ name: "orders", partitions: 2 });
       producer = s.topics.producer({ lingerMs: 0 });
@@ -32,7 +32,7 @@ const CASES: readonly Case[] = [
       s.pubsub.publish({ TopicArn: "arn:aws:sns:us-east-1:000000000000:news", Message: "lost" }),
   },
   {
-    log: "queues/catalog",
+    log: "catalog/queues",
     setUp: async () => undefined,
     write: (s) => s.queues.createQueue({ QueueName: "jobs" }),
   },

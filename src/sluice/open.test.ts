@@ -51,8 +51,8 @@ describe("open(dir)", () => {
         .filter((m) => m.name === "sluice_log_appends_total")
         .map((m) => m.labels.log),
     );
-    expect(logs.has("events-0") || logs.has("events-1")).toBe(true);
-    expect([...logs].some((name) => name?.startsWith("jobs"))).toBe(true);
+    expect(logs.has("topic/events/0") || logs.has("topic/events/1")).toBe(true);
+    expect([...logs].some((name) => name === "queue/jobs")).toBe(true);
     await sluice.close();
     const again = await open(dir, { fsync: "never" });
     const { Messages } = await again.queues.receiveMessage({

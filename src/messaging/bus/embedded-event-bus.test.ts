@@ -74,7 +74,7 @@ describe("EmbeddedEventBus on disk", () => {
     // What the race left: the bus's entry deleted, its rule's and archive's kept.
     const catalog = await JsonCatalog.open(
       join(dir, "bus", "catalog"),
-      { clock, fsync: "always", name: "bus/catalog" },
+      { clock, fsync: "always", name: "catalog/bus" },
       (v): v is unknown => v !== undefined,
     );
     await catalog.delete("bus:b");

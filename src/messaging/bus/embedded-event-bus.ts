@@ -179,15 +179,19 @@ export class EmbeddedEventBus implements EventBusService {
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
     if (!fs.exists(dir)) fs.mkdir(dir);
-    const base = { clock, ...(options.fs === undefined ? {} : { fs: options.fs }) };
+    const base = {
+      clock,
+      ...(options.fs === undefined ? {} : { fs: options.fs }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    };
     const catalog = await JsonCatalog.open(
       join(dir, "catalog"),
-      { ...base, fsync: "always", name: "bus/catalog" },
+      { ...base, fsync: "always", name: "catalog/bus" },
       isCatalogEntry,
     );
     const cursors = await JsonCatalog.open(
       join(dir, "cursors"),
-      { ...base, fsync: "always", name: "bus/cursors" },
+      { ...base, fsync: "always", name: "cursors/bus" },
       isOffset,
     );
     const service = new EmbeddedEventBus(dir, catalog, cursors, options, clock, fs);

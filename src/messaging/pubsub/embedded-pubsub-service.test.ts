@@ -82,7 +82,7 @@ describe("embedded pub/sub beyond the suite", () => {
     // What the race left: the topic's entry deleted, its subscription's kept.
     const catalog = await JsonCatalog.open(
       join(dir, "pubsub", "catalog"),
-      { clock, fsync: "always", name: "pubsub/catalog" },
+      { clock, fsync: "always", name: "catalog/pubsub" },
       (v): v is unknown => v !== undefined,
     );
     await catalog.delete("topic:t");

@@ -161,15 +161,19 @@ export class EmbeddedPubSubService implements PubSubService {
     const clock = options.clock ?? systemClock;
     const fs = options.fs ?? nodeFileSystem;
     if (!fs.exists(dir)) fs.mkdir(dir);
-    const base = { clock, ...(options.fs === undefined ? {} : { fs: options.fs }) };
+    const base = {
+      clock,
+      ...(options.fs === undefined ? {} : { fs: options.fs }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    };
     const catalog = await JsonCatalog.open(
       join(dir, "catalog"),
-      { ...base, fsync: "always", name: "pubsub/catalog" },
+      { ...base, fsync: "always", name: "catalog/pubsub" },
       isCatalogEntry,
     );
     const cursors = await JsonCatalog.open(
       join(dir, "cursors"),
-      { ...base, fsync: "always", name: "pubsub/cursors" },
+      { ...base, fsync: "always", name: "cursors/pubsub" },
       isOffset,
     );
     const service = new EmbeddedPubSubService(dir, catalog, cursors, options, clock, fs);

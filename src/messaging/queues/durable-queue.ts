@@ -262,7 +262,7 @@ export class DurableQueue {
       fsync: options.fsync,
       clock: options.clock,
       maintenanceIntervalMs: 0,
-      name: definition.name,
+      name: `queue/${definition.name}`,
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.fs === undefined ? {} : { fs: options.fs }),
     };
@@ -280,7 +280,7 @@ export class DurableQueue {
       if (parseConfig(definition.attributes).fifo)
         windowLog = await openLog(join(dir, WINDOW_LOG_DIR), {
           ...logOptions,
-          name: `${definition.name} window`,
+          name: `queue/${definition.name}/window`,
           segmentBytes: WINDOW_LOG_SEGMENT_BYTES,
           retentionMs: DEDUPLICATION_WINDOW_MS,
         });

@@ -36,7 +36,7 @@ describe("embedded queue appends", () => {
     const value = (name: string) => (): number =>
       metrics
         .collect()
-        .filter((m) => m.name === name && String(m.labels.log).startsWith("work"))
+        .filter((m) => m.name === name && String(m.labels.log).startsWith("queue/work"))
         .reduce((sum, m) => sum + (m.kind === "histogram" ? 0 : m.value), 0);
     return {
       service,

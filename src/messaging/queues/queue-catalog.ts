@@ -35,7 +35,7 @@ export class QueueCatalog {
       clock,
       cleanupPolicy: "compact",
       segmentBytes: 1024 * 1024,
-      name: "queues/catalog",
+      name: "catalog/queues",
       ...(fs === undefined ? {} : { fs }),
       ...(metrics === undefined ? {} : { metrics }),
     });

@@ -108,7 +108,7 @@ export class PartitionLog {
       fsync: options.fsync,
       clock: options.clock,
       metrics: options.metrics,
-      name: `${topic}-${partition}`,
+      name: `topic/${topic}/${partition}`,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
     });
     const p = new PartitionLog(topic, partition, log, config);

@@ -40,7 +40,7 @@ export class TopicCatalog {
       clock,
       cleanupPolicy: "compact",
       segmentBytes: 1024 * 1024,
-      name: "topics/catalog",
+      name: "catalog/topics",
       ...(fs === undefined ? {} : { fs }),
       ...(metrics === undefined ? {} : { metrics }),
     });
