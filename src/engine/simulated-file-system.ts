@@ -69,6 +69,8 @@ export class SimulatedFileSystem implements FileSystem {
   private syncFailures = 0;
   private tornWrite: number | undefined;
   private tornWritePath = "";
+  private readFailures = 0;
+  private readFailurePath = "";
   private readonly random: () => number;
   /** Total bytes the disk holds; writes beyond fail with ENOSPC. */
   capacityBytes = Number.POSITIVE_INFINITY;
@@ -84,10 +86,20 @@ export class SimulatedFileSystem implements FileSystem {
     this.syncFailures += count;
   }
 
-  /** Disarms pending fsync failures and torn writes. */
+  /** Disarms pending fsync failures, torn writes and read failures. */
   clearFaults(): void {
     this.syncFailures = 0;
     this.tornWrite = undefined;
+    this.readFailures = 0;
+  }
+
+  /**
+   * The next `count` reads (of files whose path contains `pathPart`, if given) fail with an I/O
+   * error, as a bad sector does: the data stays on the disk, and a later read succeeds.
+   */
+  failNextReads(count = 1, pathPart = ""): void {
+    this.readFailures = count;
+    this.readFailurePath = pathPart;
   }
 
   /**
@@ -293,7 +305,15 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   readFile(path: string): Buffer {
+    this.checkRead(path);
     return Buffer.from(this.rawFile(path));
+  }
+
+  /** @internal used by handles: throws when an armed read failure applies to `path`. */
+  checkRead(path: string): void {
+    if (this.readFailures === 0 || !path.includes(this.readFailurePath)) return;
+    this.readFailures--;
+    throw this.error("EIO", "read", path);
   }
 
   private tmpCounter = 0;
@@ -415,6 +435,7 @@ class SimulatedFileHandle implements FileHandle {
 
   read(target: Buffer, targetOffset: number, length: number, position: number): number {
     const inode = this.live("read");
+    this.fs.checkRead(this.path);
     const n = Math.max(0, Math.min(length, inode.length - position));
     inode.data.copy(target, targetOffset, position, position + n);
     return n;

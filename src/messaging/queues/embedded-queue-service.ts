@@ -558,7 +558,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
         attemptKey,
       );
       if (taken.length > 0) {
-        const messages = this.received(queue, taken, projection);
+        const messages = await this.receivedOrReleased(queue, taken, durable, projection);
         if (attempt !== undefined) attempt.result = messages;
         try {
           await durable;
@@ -614,6 +614,27 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
     return attempt.result;
   }
 
+  /**
+   * `received`, or, when the disk refuses to read their bodies, the receive fails and its
+   * messages are visible again at once: no consumer holds them, so none should wait out their
+   * visibility timeout. Their receive stays counted, as for an answer lost on its way.
+   */
+  private async receivedOrReleased(
+    queue: DurableQueue,
+    taken: readonly QueuedMessage[],
+    durable: Promise<unknown>,
+    projection: ReturnType<typeof projectionOf>,
+  ): Promise<Message[]> {
+    try {
+      return this.received(queue, taken, projection);
+    } catch (error) {
+      const due = this.clock.now();
+      const released = queue.changeVisibility(taken.map((message) => ({ message, due })));
+      await Promise.all([durable, released]).catch(() => undefined);
+      throw error;
+    }
+  }
+
   /** The messages a receive answers, each with the receipt handle of this receive. */
   private received(
     queue: DurableQueue,
@@ -647,7 +668,15 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
   private deadLetter(source: DurableQueue, messages: QueuedMessage[]): void {
     const dlq = this.deadLetterQueueOf(source);
     if (dlq === undefined) return;
-    const stored = source.read(messages);
+    let stored;
+    try {
+      stored = source.read(messages);
+    } catch (error) {
+      // The disk refused the read: the source let go of the messages in memory, and its log
+      // still holds them, so it is reopened from the log and moves them on a later receive.
+      source.stop(error);
+      return;
+    }
     void transferMessages(source, stored, () => dlq, this.clock.now(), this.arnOf(source)).catch(
       () => undefined,
     );
