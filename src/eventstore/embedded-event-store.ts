@@ -35,9 +35,12 @@ import {
   type PreparedEvent,
   assertExpectedVersion,
   checkDirection,
+  checkEventFilter,
   checkExpectedVersion,
+  checkFlag,
   checkMaxCount,
   checkOptionalIndex,
+  checkOptions,
   checkStreamMetadata,
   checkStreamName,
   prepareEvents,
@@ -305,7 +308,7 @@ export class EmbeddedEventStore implements EventStore {
       checkStreamName(stream);
       if (stream.startsWith("$$") || stream === "$all")
         throw invalid("stream", "a name not starting with $$ and not $all (reserved)", stream);
-      const expected = checkExpectedVersion(options.expectedVersion ?? "any");
+      const expected = checkExpectedVersion(checkOptions(options).expectedVersion ?? "any");
       const prepared = prepareEvents(events, this.options.maxEventBytes);
       return this.exclusive(() =>
         this.write(stream, prepared, (state) => {
@@ -648,9 +651,10 @@ export class EmbeddedEventStore implements EventStore {
     try {
       this.ensureOpen();
       checkStreamName(stream);
-      const direction = checkDirection(options.direction);
-      const maxCount = checkMaxCount(options.maxCount);
-      const fromVersion = checkOptionalIndex(options.fromVersion, "fromVersion");
+      const { direction: way, maxCount: count, fromVersion: from } = checkOptions(options);
+      const direction = checkDirection(way);
+      const maxCount = checkMaxCount(count);
+      const fromVersion = checkOptionalIndex(from, "fromVersion");
       const state = this.readableState(stream);
       const last = state.positions.length - 1;
       const first = firstReadableVersion(last, state.deletedBefore, state.metadata);
@@ -735,6 +739,9 @@ export class EmbeddedEventStore implements EventStore {
   readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
     try {
       this.ensureOpen();
+      checkOptions(options);
+      checkEventFilter(options.filter);
+      checkFlag(options.includeSystem, "includeSystem");
       const page = this.readAllPage(options, true);
       // A page that does not parse at once is decoded event by event, naming the record at fault.
       return Promise.resolve(page ?? this.readAllPage(options, false)!);
@@ -864,8 +871,8 @@ export class EmbeddedEventStore implements EventStore {
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.ensureUsable();
     checkStreamName(stream);
-    const expected = checkExpectedVersion(options.expectedVersion ?? "any");
-    const hard = options.hard ?? false;
+    const expected = checkExpectedVersion(checkOptions(options).expectedVersion ?? "any");
+    const hard = checkFlag(options.hard, "hard");
     const state = this.index.streams.get(stream);
     if (state?.hardDeleted === true) throw new StreamDeletedError(stream);
     if (state === undefined || state.positions.length === 0 || (state.softDeleted && !hard))
@@ -875,9 +882,15 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   listStreams(options: { readonly includeSystem?: boolean } = {}): Promise<StreamInfo[]> {
+    let includeSystem: boolean;
+    try {
+      includeSystem = checkFlag(checkOptions(options).includeSystem, "includeSystem");
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
     const out: StreamInfo[] = [];
     for (const s of this.index.streams.values()) {
-      if (s.name.startsWith("$") && options.includeSystem !== true) continue;
+      if (s.name.startsWith("$") && !includeSystem) continue;
       if (s.positions.length === 0) continue;
       out.push({
         stream: s.name,

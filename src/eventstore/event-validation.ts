@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { invalid } from "../errors/index.js";
 import { ConcurrencyError } from "./event-store-error.js";
-import type { EventData, ExpectedVersion, StreamMetadata } from "./event-store.js";
+import type {
+  EventData,
+  EventFilter,
+  ExpectedVersion,
+  StreamMetadata,
+  SubscribeOptions,
+} from "./event-store.js";
 
 /** Default largest event (data + metadata as JSON, in bytes). */
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
@@ -97,10 +103,13 @@ export function prepareEvents(
   if (events.length > MAX_EVENTS_PER_APPEND)
     throw invalid("events", `at most ${MAX_EVENTS_PER_APPEND} events`, events);
   const seen = new Set<string>();
-  return events.map((event, i) => {
+  const prepared = new Array<PreparedEvent>(events.length);
+  // A loop, not `map`: a sparse array's holes are events to refuse, not to skip.
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
     const at = `events[${i}]`;
     if (!isPlainObject(event)) throw invalid(at, "an event object", event);
-    const e = event;
+    const e = event!;
     if (typeof e.type !== "string" || !NAME.test(e.type) || e.type.startsWith("$"))
       throw invalid(
         `${at}.type`,
@@ -127,8 +136,9 @@ export function prepareEvents(
         `${at}.data`,
         `data + metadata of at most ${maxEventBytes} bytes as JSON, got ${bytes} bytes`,
       );
-    return { id, idGiven, type: e.type, schemaVersion, dataJson, metadataJson };
-  });
+    prepared[i] = { id, idGiven, type: e.type, schemaVersion, dataJson, metadataJson };
+  }
+  return prepared;
 }
 
 /** Checks stream metadata: positive integer limits, a plain object for `custom`. */
@@ -188,4 +198,48 @@ export function checkDirection(value: unknown): "forward" | "backward" {
   if (value === undefined || value === "forward") return "forward";
   if (value === "backward") return "backward";
   throw invalid("direction", `"forward" or "backward"`, value);
+}
+
+/**
+ * Checks an options argument: undefined means none; anything but an object (null, a string, an
+ * array) is refused rather than read as if its fields were absent.
+ */
+export function checkOptions<T extends object>(value: T | undefined, field = "options"): T {
+  if (value === undefined) return {} as T;
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalid(field, "an options object", value);
+  return value;
+}
+
+/** Checks an optional flag: a boolean (false when absent), never a truthy string. */
+export function checkFlag(value: unknown, field: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw invalid(field, "true or false", value);
+  return value;
+}
+
+/** Checks a read's or subscription's filter: lists of strings for types and stream prefixes. */
+export function checkEventFilter(value: unknown, field = "filter"): EventFilter | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw invalid(field, "an object with types or streamPrefixes", value);
+  const filter = value as Record<string, unknown>;
+  for (const key of ["types", "streamPrefixes"]) {
+    const list = filter[key];
+    if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== "string")))
+      throw invalid(`${field}.${key}`, "an array of strings", list);
+  }
+  return value as EventFilter;
+}
+
+/** Checks a subscription's options (the stream, where it starts, its filter and signal). */
+export function checkSubscribeOptions(value: SubscribeOptions | undefined): SubscribeOptions {
+  const options = checkOptions(value);
+  if (options.stream !== undefined) checkStreamName(options.stream);
+  const after = options.after;
+  if (after !== undefined && after !== "end" && !(Number.isSafeInteger(after) && after >= -1))
+    throw invalid("after", `"end" or an integer >= -1`, after);
+  checkEventFilter(options.filter);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    throw invalid("signal", "an AbortSignal", options.signal);
+  return options;
 }

@@ -7,6 +7,7 @@ import type {
   RecordedEvent,
   SubscribeOptions,
 } from "./event-store.js";
+import { checkSubscribeOptions } from "./event-validation.js";
 
 /** What a backend offers so one subscription loop serves them all. */
 export interface SubscriptionSource {
@@ -26,8 +27,9 @@ const PAGE = 1000;
  */
 export async function* subscribeTo(
   source: SubscriptionSource,
-  options: SubscribeOptions = {},
+  given?: SubscribeOptions,
 ): AsyncGenerator<RecordedEvent, void, undefined> {
+  const options = checkSubscribeOptions(given);
   const { signal, filter } = options;
   const live = (): boolean => !source.isClosed && signal?.aborted !== true;
   if (options.stream !== undefined) {

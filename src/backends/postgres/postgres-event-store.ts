@@ -30,8 +30,11 @@ import {
   assertExpectedVersion,
   checkDirection,
   checkExpectedVersion,
+  checkEventFilter,
+  checkFlag,
   checkMaxCount,
   checkOptionalIndex,
+  checkOptions,
   checkStreamMetadata,
   checkStreamName,
   prepareEvents,
@@ -276,7 +279,7 @@ export class PostgresEventStore implements EventStore {
     checkStreamName(stream);
     if (stream.startsWith("$$") || stream === "$all")
       throw invalid("stream", "a name not starting with $$ and not $all (reserved)", stream);
-    const expected = checkExpectedVersion(options.expectedVersion ?? "any");
+    const expected = checkExpectedVersion(checkOptions(options).expectedVersion ?? "any");
     const prepared = prepareEvents(events, this.options.maxEventBytes);
     const inline = this.options.inline ?? [];
     let row: AppendRow;
@@ -512,9 +515,10 @@ export class PostgresEventStore implements EventStore {
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     this.ensureOpen();
     checkStreamName(stream);
-    const direction = checkDirection(options.direction);
-    const maxCount = checkMaxCount(options.maxCount);
-    const fromVersion = checkOptionalIndex(options.fromVersion, "fromVersion");
+    const { direction: way, maxCount: count, fromVersion: from } = checkOptions(options);
+    const direction = checkDirection(way);
+    const maxCount = checkMaxCount(count);
+    const fromVersion = checkOptionalIndex(from, "fromVersion");
     const state = await this.streamRow(stream);
     if (state?.hard_deleted === true) throw new StreamDeletedError(stream);
     if (state === undefined || state.version < 0 || state.soft_deleted)
@@ -548,17 +552,18 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
     this.ensureOpen();
-    const direction = checkDirection(options.direction);
+    const direction = checkDirection(checkOptions(options).direction);
     const maxCount = checkMaxCount(options.maxCount);
     const fromPosition = checkOptionalIndex(options.fromPosition, "fromPosition");
+    const filter = checkEventFilter(options.filter);
+    const includeSystem = checkFlag(options.includeSystem, "includeSystem");
     const where: string[] = [];
     const args: unknown[] = [];
     if (fromPosition !== undefined) {
       args.push(fromPosition);
       where.push(`global_position ${direction === "forward" ? ">=" : "<="} $${args.length}`);
     }
-    if (options.includeSystem !== true) where.push(`NOT starts_with(stream_id, '$')`);
-    const { filter } = options;
+    if (!includeSystem) where.push(`NOT starts_with(stream_id, '$')`);
     if (filter?.types !== undefined) {
       args.push(filter.types);
       where.push(`type = ANY($${args.length})`);
@@ -676,8 +681,8 @@ export class PostgresEventStore implements EventStore {
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.ensureOpen();
     checkStreamName(stream);
-    const expected = checkExpectedVersion(options.expectedVersion ?? "any");
-    const hard = options.hard ?? false;
+    const expected = checkExpectedVersion(checkOptions(options).expectedVersion ?? "any");
+    const hard = checkFlag(options.hard, "hard");
     await this.transaction(async (client) => {
       const result = await client.query<StreamRow>(
         `SELECT version, deleted_before, soft_deleted, hard_deleted, metadata FROM ${this.s}.streams WHERE stream_id = $1 FOR UPDATE`,
@@ -712,6 +717,7 @@ export class PostgresEventStore implements EventStore {
 
   async listStreams(options: { readonly includeSystem?: boolean } = {}): Promise<StreamInfo[]> {
     this.ensureOpen();
+    const includeSystem = checkFlag(checkOptions(options).includeSystem, "includeSystem");
     const result = await this.pool.query<{
       stream_id: string;
       version: number;
@@ -719,7 +725,7 @@ export class PostgresEventStore implements EventStore {
       hard_deleted: boolean;
     }>(
       `SELECT stream_id, version, soft_deleted, hard_deleted FROM ${this.s}.streams
-       WHERE version >= 0 ${options.includeSystem === true ? "" : "AND NOT starts_with(stream_id, '$')"}
+       WHERE version >= 0 ${includeSystem ? "" : "AND NOT starts_with(stream_id, '$')"}
        ORDER BY created_order`,
     );
     return result.rows.map((r) => ({
