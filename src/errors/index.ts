@@ -1,3 +1,3 @@
-export { SluiceError, asError, invalid, isSluiceError } from "./sluice-error.js";
+export { SluiceError, asError, describeValue, invalid, isSluiceError } from "./sluice-error.js";
 export type { ErrorCode, SluiceErrorOptions } from "./sluice-error.js";
 export { ERROR_FIELD_HEADER } from "./error-field-header.js";

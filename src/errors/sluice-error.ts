@@ -50,7 +50,7 @@ export class SluiceError extends Error {
 
 /** A validation error naming the field and what was expected. */
 export function invalid(field: string, expected: string, got?: unknown): SluiceError {
-  const shown = got === undefined ? "" : `, got ${describe(got)}`;
+  const shown = got === undefined ? "" : `, got ${describeValue(got)}`;
   return new SluiceError("SLUICE_VALIDATION", `${field}: expected ${expected}${shown}`, { field });
 }
 
@@ -58,7 +58,12 @@ export function isSluiceError(error: unknown, code?: ErrorCode): error is Sluice
   return error instanceof SluiceError && (code === undefined || error.code === code);
 }
 
-function describe(value: unknown): string {
+/**
+ * A value as an error message shows it: strings quoted (cut at 40 characters), numbers, booleans
+ * and null as they are, anything else by its kind. Safe for every type (a BigInt or a Symbol,
+ * which JSON.stringify and template literals throw on).
+ */
+export function describeValue(value: unknown): string {
   if (typeof value === "string")
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === "number" || typeof value === "boolean" || value === null)
@@ -66,7 +71,9 @@ function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   if (Buffer.isBuffer(value)) return `a ${value.length}-byte buffer`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
-  return typeof value;
+  if (typeof value === "bigint") return `the bigint ${value}n`;
+  if (typeof value === "object") return "an object";
+  return `a ${typeof value}`;
 }
 
 /** Anything caught, as an Error (non-Error throwables are wrapped). */

@@ -1,53 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedFileSystem } from "../engine/index.js";
 import { SluiceError, isSluiceError } from "../errors/index.js";
+import { type SweptPart, untypedFailures } from "../test-support/type-sweep.js";
 import { VirtualClock } from "../time/index.js";
 import { EmbeddedEventStore } from "./embedded-event-store.js";
-
-// Values of every JavaScript type a plain-JS caller (or a decoded JSON request) may pass.
-const WRONG_TYPES: readonly unknown[] = [
-  undefined,
-  null,
-  0,
-  -1,
-  1.5,
-  Number.NaN,
-  Number.POSITIVE_INFINITY,
-  2 ** 53,
-  "",
-  "x",
-  "$all",
-  true,
-  [],
-  ["x"],
-  [1],
-  {},
-  { x: 1 },
-  Buffer.from("x"),
-  () => "x",
-  Symbol("x"),
-  10n,
-];
-
-/** A copy of `value` with the part at `path` (keys and array indexes) replaced or removed. */
-function replaced(value: unknown, path: readonly (string | number)[], by: unknown): unknown {
-  if (path.length === 0) return by;
-  const [head, ...rest] = path;
-  const copy = (
-    Array.isArray(value) ? [...(value as unknown[])] : { ...(value as object) }
-  ) as Record<string | number, unknown>;
-  const inner = replaced(copy[head!] ?? {}, rest, by);
-  if (inner === undefined && rest.length === 0) delete copy[head!];
-  else copy[head!] = inner;
-  return copy;
-}
 
 interface Case {
   readonly method: string;
   /** Valid arguments; each call gets fresh ones (a new stream name, say). */
   readonly args: () => unknown[];
   /** `[argument index, ...path inside it]` of each part swept with every wrong type. */
-  readonly parts: readonly (readonly [number, ...(string | number)[]])[];
+  readonly parts: readonly SweptPart[];
 }
 
 let counter = 0;
@@ -165,18 +128,12 @@ describe("the event store answers wrong-typed input with typed errors", () => {
 
   for (const c of CASES)
     it(c.method, async () => {
-      const untyped: string[] = [];
-      for (const [argument, ...path] of c.parts)
-        for (const wrong of WRONG_TYPES) {
-          const args = c.args();
-          args[argument] = replaced(args[argument], path, wrong);
-          try {
-            await call(store, c.method, args);
-          } catch (error) {
-            if (!(error instanceof SluiceError))
-              untyped.push(`${[argument, ...path].join(".")} = ${String(wrong)}: ${String(error)}`);
-          }
-        }
+      const untyped = await untypedFailures(
+        c.args,
+        c.parts,
+        (args) => call(store, c.method, args),
+        (error) => error instanceof SluiceError,
+      );
       expect(untyped).toEqual([]);
       const { events } = await store.readStream("kept");
       expect(events.map((e) => e.version)).toEqual([0, 1]);

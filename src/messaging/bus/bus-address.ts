@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { invalidField } from "./bus-error.js";
 
 /** Where buses, rules, archives and replays say they live. */
@@ -17,20 +18,20 @@ export function checkBusName(name: unknown): string {
   if (typeof name !== "string" || !BUS_NAME.test(name) || name.startsWith("aws."))
     throw invalidField(
       "Name",
-      `expected 1-256 of / . - _ A-Z a-z 0-9 not starting with aws., got ${JSON.stringify(name)}`,
+      `expected 1-256 of / . - _ A-Z a-z 0-9 not starting with aws., got ${describeValue(name)}`,
     );
   return name;
 }
 
 export function checkRuleName(name: unknown, field = "Name"): string {
   if (typeof name !== "string" || !RULE_NAME.test(name))
-    throw invalidField(field, `expected 1-64 of . - _ A-Z a-z 0-9, got ${JSON.stringify(name)}`);
+    throw invalidField(field, `expected 1-64 of . - _ A-Z a-z 0-9, got ${describeValue(name)}`);
   return name;
 }
 
 export function checkArchiveName(name: unknown, field: string): string {
   if (typeof name !== "string" || !ARCHIVE_NAME.test(name))
-    throw invalidField(field, `expected 1-48 of . - _ A-Z a-z 0-9, got ${JSON.stringify(name)}`);
+    throw invalidField(field, `expected 1-48 of . - _ A-Z a-z 0-9, got ${describeValue(name)}`);
   return name;
 }
 
@@ -70,7 +71,7 @@ export class BusAddresses {
     if (typeof nameOrArn !== "string")
       throw invalidField(
         "EventBusName",
-        `expected a bus name or ARN, got ${JSON.stringify(nameOrArn) ?? typeof nameOrArn}`,
+        `expected a bus name or ARN, got ${describeValue(nameOrArn)}`,
       );
     const prefix = `${this.base()}:event-bus/`;
     if (nameOrArn.startsWith("arn:"))

@@ -39,6 +39,13 @@ export function invalidField(field: string, expected: string): BusError {
   return new BusError("ValidationException", `${field}: ${expected}`, field);
 }
 
+/** A call's input: an object of request parameters (plain JavaScript may pass anything). */
+export function checkRequest<T>(input: T): T {
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw invalidField("request", "an object of request parameters");
+  return input;
+}
+
 export function notFound(what: string, field: string): BusError {
   return new BusError("ResourceNotFoundException", `${what} does not exist.`, field);
 }

@@ -17,11 +17,14 @@ export interface EntryError {
  * Source, DetailType, Detail and each resource.
  */
 export function entrySize(entry: PutEventsRequestEntry): number {
+  // Any value at all: entries are checked after the request's size is.
+  if (typeof entry !== "object" || entry === null) return 0;
   let size = entry.Time === undefined ? 0 : 14;
   for (const text of [entry.Source, entry.DetailType, entry.Detail])
     if (typeof text === "string") size += Buffer.byteLength(text, "utf8");
-  for (const resource of entry.Resources ?? [])
-    if (typeof resource === "string") size += Buffer.byteLength(resource, "utf8");
+  if (isList(entry.Resources))
+    for (const resource of entry.Resources!)
+      if (typeof resource === "string") size += Buffer.byteLength(resource, "utf8");
   return size;
 }
 
@@ -139,7 +142,9 @@ function checkEntry(entry: PutEventsRequestEntry, nowMs: number): CheckedEntry |
     return invalid("Resources", "a list of strings of at most 2048 characters.");
   let timeMs = nowMs;
   if (entry.Time !== undefined) {
-    timeMs = entry.Time instanceof Date ? entry.Time.getTime() : Date.parse(entry.Time);
+    const time: unknown = entry.Time;
+    timeMs =
+      time instanceof Date ? time.getTime() : typeof time === "string" ? Date.parse(time) : NaN;
     if (!Number.isFinite(timeMs)) return invalid("Time", "not a time.");
   }
   return { detail, resources: [...resources], timeMs };

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { SluiceError, asError } from "../../errors/index.js";
+import { SluiceError, asError, describeValue } from "../../errors/index.js";
 import { type FileSystem, type FsyncPolicy, nodeFileSystem } from "../../engine/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import { type Clock, type Timer, systemClock } from "../../time/index.js";
@@ -16,7 +16,7 @@ import {
   checkBusName,
   checkRuleName,
 } from "./bus-address.js";
-import { BusError, invalidField, notFound } from "./bus-error.js";
+import { BusError, checkRequest, invalidField, notFound } from "./bus-error.js";
 import {
   MAX_PUT_EVENTS_BYTES,
   MAX_PUT_EVENTS_ENTRIES,
@@ -119,7 +119,18 @@ const isOffset = (v: unknown): v is number => Number.isSafeInteger(v);
 export const MAX_RULES_PER_BUS = 300;
 export const MAX_TARGETS_PER_RULE = 5;
 const TARGET_ID = /^[.\-_A-Za-z0-9]{1,64}$/;
-const MAX_ARCHIVE_DESCRIPTION = 512;
+/** The longest description of a rule or an archive (EventBridge's limit). */
+const MAX_DESCRIPTION = 512;
+/** The longest archive retention whose milliseconds are still an exact integer. */
+const MAX_RETENTION_DAYS = Math.floor(Number.MAX_SAFE_INTEGER / 86_400_000);
+
+function checkDescription(description: unknown): void {
+  if (
+    description !== undefined &&
+    (typeof description !== "string" || description.length > MAX_DESCRIPTION)
+  )
+    throw invalidField("Description", `text of at most ${MAX_DESCRIPTION} characters`);
+}
 const MAX_RESOURCE_ARN = 1600;
 const FINAL_REPLAY_STATES: ReadonlySet<ReplayState> = new Set(["COMPLETED", "CANCELLED", "FAILED"]);
 
@@ -316,6 +327,7 @@ export class EmbeddedEventBus implements EventBusService {
     Name: string;
     Tags?: readonly Tag[];
   }): Promise<{ EventBusArn: string }> {
+    checkRequest(input);
     this.ensureOpen();
     const name = checkBusName(input?.Name);
     const tags = input.Tags === undefined ? undefined : withTags([], checkTags(input.Tags));
@@ -348,6 +360,7 @@ export class EmbeddedEventBus implements EventBusService {
   }
 
   async deleteEventBus(input: { Name: string }): Promise<void> {
+    checkRequest(input);
     this.ensureOpen();
     const name = input?.Name;
     if (name === "default") throw invalidField("Name", "Cannot delete event bus default.");
@@ -373,6 +386,9 @@ export class EmbeddedEventBus implements EventBusService {
     input: { NamePrefix?: string } = {},
   ): Promise<{ EventBuses: { Name: string; Arn: string }[] }> {
     return settled(() => {
+      checkRequest(input);
+      if (input.NamePrefix !== undefined && typeof input.NamePrefix !== "string")
+        throw invalidField("NamePrefix", "a name prefix");
       this.ensureOpen();
       return {
         EventBuses: [...this.buses.keys()]
@@ -393,14 +409,16 @@ export class EmbeddedEventBus implements EventBusService {
     input: { Name?: string; Rule?: string; EventBusName?: string },
     field = "Name",
   ): RuleRecord {
-    const bus = this.busOf(input.EventBusName);
+    const bus = this.busOf(checkRequest(input).EventBusName);
     const name = input.Name ?? input.Rule ?? "";
+    if (typeof name !== "string") throw invalidField(field, "a rule name");
     const rule = this.ruleRecords.get(this.ruleKey(bus.name, name));
     if (rule === undefined) throw notFound(`Rule ${name} on EventBus ${bus.name}`, field);
     return rule;
   }
 
   async putRule(input: PutRuleInput): Promise<{ RuleArn: string }> {
+    checkRequest(input);
     const bus = this.busOf(input?.EventBusName);
     const name = checkRuleName(input.Name);
     if (input.EventPattern === undefined && input.ScheduleExpression === undefined)
@@ -409,6 +427,7 @@ export class EmbeddedEventBus implements EventBusService {
         "Parameter(s) EventPattern or ScheduleExpression must be specified.",
       );
     if (input.EventPattern !== undefined) this.parsePattern(input.EventPattern, "EventPattern");
+    checkDescription(input.Description);
     if (input.ScheduleExpression !== undefined) {
       if (bus.name !== "default")
         throw invalidField(
@@ -581,6 +600,7 @@ export class EmbeddedEventBus implements EventBusService {
   }
 
   async deleteRule(input: { Name: string; EventBusName?: string; Force?: boolean }): Promise<void> {
+    checkRequest(input);
     const bus = this.busOf(input?.EventBusName);
     const key = this.ruleKey(bus.name, input.Name);
     const rule = this.ruleRecords.get(key);
@@ -630,6 +650,9 @@ export class EmbeddedEventBus implements EventBusService {
     input: { EventBusName?: string; NamePrefix?: string } = {},
   ): Promise<{ Rules: Rule[] }> {
     return settled(() => {
+      checkRequest(input);
+      if (input.NamePrefix !== undefined && typeof input.NamePrefix !== "string")
+        throw invalidField("NamePrefix", "a name prefix");
       const bus = this.busOf(input.EventBusName);
       return {
         Rules: [...this.ruleRecords.values()]
@@ -712,8 +735,16 @@ export class EmbeddedEventBus implements EventBusService {
     FailedEntries: FailedTargetEntry[];
   }> {
     const rule = this.ruleOf(input, "Rule");
-    const ids = new Set(input.Ids);
-    const record = { ...rule, targets: rule.targets.filter((t) => !ids.has(t.Id)) };
+    const ids = input.Ids;
+    if (
+      !isList(ids) ||
+      ids.length === 0 ||
+      ids.length > 100 ||
+      ids.some((id) => typeof id !== "string")
+    )
+      throw invalidField("Ids", "a list of 1-100 target ids");
+    const removed = new Set(ids);
+    const record = { ...rule, targets: rule.targets.filter((t) => !removed.has(t.Id)) };
     await this.saveRule(record);
     return { FailedEntryCount: 0, FailedEntries: [] };
   }
@@ -728,6 +759,7 @@ export class EmbeddedEventBus implements EventBusService {
   // ---------------------------------------------------------------- events
 
   async putEvents(input: { Entries: readonly PutEventsRequestEntry[] }): Promise<PutEventsResult> {
+    checkRequest(input);
     this.ensureOpen();
     const entries = input?.Entries;
     if (!isList(entries) || entries.length === 0 || entries.length > MAX_PUT_EVENTS_ENTRIES)
@@ -777,6 +809,7 @@ export class EmbeddedEventBus implements EventBusService {
 
   testEventPattern(input: { EventPattern: string; Event: string }): Promise<{ Result: boolean }> {
     return settled(() => {
+      checkRequest(input);
       this.parsePattern(input?.EventPattern, "EventPattern");
       let event: unknown;
       try {
@@ -800,6 +833,7 @@ export class EmbeddedEventBus implements EventBusService {
     RetentionDays?: number;
     Description?: string;
   }): Promise<{ ArchiveArn: string; State: ArchiveState }> {
+    checkRequest(input);
     this.ensureOpen();
     const name = checkArchiveName(input?.ArchiveName, "ArchiveName");
     if (this.archiveRecords.has(name))
@@ -833,14 +867,15 @@ export class EmbeddedEventBus implements EventBusService {
   }): void {
     if (input.EventPattern !== undefined) this.parsePattern(input.EventPattern, "EventPattern");
     const days = input.RetentionDays;
-    if (days !== undefined && (!Number.isInteger(days) || (days as number) < 0))
-      throw invalidField("RetentionDays", "an integer >= 0 (0 keeps events forever)");
-    const description = input.Description;
     if (
-      description !== undefined &&
-      (typeof description !== "string" || description.length > MAX_ARCHIVE_DESCRIPTION)
+      days !== undefined &&
+      (!Number.isInteger(days) || (days as number) < 0 || (days as number) > MAX_RETENTION_DAYS)
     )
-      throw invalidField("Description", `text of at most ${MAX_ARCHIVE_DESCRIPTION} characters`);
+      throw invalidField(
+        "RetentionDays",
+        `an integer from 0 to ${MAX_RETENTION_DAYS} (0 keeps events forever)`,
+      );
+    checkDescription(input.Description);
   }
 
   async updateArchive(input: {
@@ -849,6 +884,7 @@ export class EmbeddedEventBus implements EventBusService {
     RetentionDays?: number;
     Description?: string;
   }): Promise<{ ArchiveArn: string; State: ArchiveState; CreationTime: Date }> {
+    checkRequest(input);
     this.ensureOpen();
     const record = this.archiveRecords.get(input?.ArchiveName);
     if (record === undefined) throw notFound(`Archive ${input?.ArchiveName}`, "ArchiveName");
@@ -899,6 +935,7 @@ export class EmbeddedEventBus implements EventBusService {
 
   describeArchive(input: { ArchiveName: string }): Promise<Archive> {
     return settled(() => {
+      checkRequest(input);
       this.ensureOpen();
       const record = this.archiveRecords.get(input?.ArchiveName);
       if (record === undefined) throw notFound(`Archive ${input?.ArchiveName}`, "ArchiveName");
@@ -908,6 +945,7 @@ export class EmbeddedEventBus implements EventBusService {
 
   listArchives(input: { EventSourceArn?: string } = {}): Promise<{ Archives: Archive[] }> {
     return settled(() => {
+      checkRequest(input);
       this.ensureOpen();
       const bus =
         input.EventSourceArn === undefined
@@ -922,6 +960,7 @@ export class EmbeddedEventBus implements EventBusService {
   }
 
   async deleteArchive(input: { ArchiveName: string }): Promise<void> {
+    checkRequest(input);
     this.ensureOpen();
     const record = this.archiveRecords.get(input?.ArchiveName);
     if (record === undefined) throw notFound(`Archive ${input?.ArchiveName}`, "ArchiveName");
@@ -941,6 +980,7 @@ export class EmbeddedEventBus implements EventBusService {
   async startReplay(
     input: StartReplayInput,
   ): Promise<{ ReplayArn: string; State: ReplayState; ReplayStartTime: Date }> {
+    checkRequest(input);
     this.ensureOpen();
     const name = checkArchiveName(input?.ReplayName, "ReplayName");
     const existing = this.replays.get(name);
@@ -954,7 +994,10 @@ export class EmbeddedEventBus implements EventBusService {
     const archive = archiveName === undefined ? undefined : this.archiveRecords.get(archiveName);
     if (archive === undefined)
       throw notFound(`Archive ${String(input.EventSourceArn)}`, "EventSourceArn");
-    const bus = this.addresses.busName(input.Destination?.Arn);
+    const destination: unknown = input.Destination;
+    if (typeof destination !== "object" || destination === null)
+      throw invalidField("Destination", "an object with the Arn of the archive's bus");
+    const bus = this.addresses.busName(input.Destination.Arn);
     if (bus !== archive.bus)
       throw invalidField(
         "Destination.Arn",
@@ -966,6 +1009,12 @@ export class EmbeddedEventBus implements EventBusService {
       throw invalidField("EventStartTime", "EventStartTime must be before EventEndTime.");
     if (endMs > this.clock.now())
       throw invalidField("EventEndTime", "EventEndTime must not be in the future.");
+    const filterArns: unknown = input.Destination.FilterArns;
+    if (
+      filterArns !== undefined &&
+      (!Array.isArray(filterArns) || filterArns.some((a) => typeof a !== "string"))
+    )
+      throw invalidField("Destination.FilterArns", "a list of rule ARNs");
     const filterRules = input.Destination.FilterArns?.map((arn, i) => {
       const parsed = this.addresses.ruleFromArn(arn);
       if (
@@ -1092,6 +1141,7 @@ export class EmbeddedEventBus implements EventBusService {
 
   describeReplay(input: { ReplayName: string }): Promise<Replay> {
     return settled(() => {
+      checkRequest(input);
       this.ensureOpen();
       const record = this.replays.get(input?.ReplayName);
       if (record === undefined) throw notFound(`Replay ${input?.ReplayName}`, "ReplayName");
@@ -1101,6 +1151,7 @@ export class EmbeddedEventBus implements EventBusService {
 
   listReplays(input: { State?: ReplayState } = {}): Promise<{ Replays: Replay[] }> {
     return settled(() => {
+      checkRequest(input);
       this.ensureOpen();
       return {
         Replays: [...this.replays.values()]
@@ -1113,6 +1164,7 @@ export class EmbeddedEventBus implements EventBusService {
   async cancelReplay(input: {
     ReplayName: string;
   }): Promise<{ ReplayArn: string; State: ReplayState }> {
+    checkRequest(input);
     this.ensureOpen();
     const record = this.replays.get(input?.ReplayName);
     if (record === undefined) throw notFound(`Replay ${input?.ReplayName}`, "ReplayName");
@@ -1137,7 +1189,7 @@ export class EmbeddedEventBus implements EventBusService {
     if (typeof arn !== "string" || arn.length === 0 || arn.length > MAX_RESOURCE_ARN)
       throw invalidField(
         "ResourceARN",
-        `expected the ARN of an event bus or rule (1-${MAX_RESOURCE_ARN} characters), got ${JSON.stringify(arn) ?? typeof arn}`,
+        `expected the ARN of an event bus or rule (1-${MAX_RESOURCE_ARN} characters), got ${describeValue(arn)}`,
       );
     const busName = this.addresses.busFromArn(arn);
     if (busName !== undefined) {
@@ -1194,17 +1246,20 @@ export class EmbeddedEventBus implements EventBusService {
   // Input is checked before the resource is looked up: a bad request is a ValidationException
   // whether or not the resource exists.
   async tagResource(input: { ResourceARN: string; Tags: readonly Tag[] }): Promise<void> {
+    checkRequest(input);
     const added = checkTags(input?.Tags);
     await this.retag(input.ResourceARN, (current) => withTags(current, added));
   }
 
   async untagResource(input: { ResourceARN: string; TagKeys: readonly string[] }): Promise<void> {
+    checkRequest(input);
     const keys = checkTagKeys(input?.TagKeys);
     await this.retag(input.ResourceARN, (current) => withoutTags(current, keys));
   }
 
   listTagsForResource(input: { ResourceARN: string }): Promise<{ Tags: Tag[] }> {
     return settled(() => {
+      checkRequest(input);
       const resource = this.taggable(input?.ResourceARN);
       const tags = resource.kind === "bus" ? this.busTags(resource.name) : resource.rule.tags;
       return { Tags: (tags ?? []).map((t) => ({ ...t })) };

@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { invalidField } from "./bus-error.js";
 
 /** A compiled JSONPath of EventBridge's subset: `$`, `.name`, `['name']`, `[index]`. */
@@ -6,7 +7,7 @@ export type JsonPath = readonly (string | number)[];
 /** Parses a JSONPath; throws ValidationException naming `field`. */
 export function parseJsonPath(text: unknown, field: string): JsonPath {
   if (typeof text !== "string" || !text.startsWith("$"))
-    throw invalidField(field, `a JSONPath starting with $, got ${JSON.stringify(text)}`);
+    throw invalidField(field, `a JSONPath starting with $, got ${describeValue(text)}`);
   const steps: (string | number)[] = [];
   let i = 1;
   while (i < text.length) {

@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { invalidField } from "./bus-error.js";
 import type { Tag } from "./event-bus-service.js";
 
@@ -10,7 +11,7 @@ function checkTagKey(key: unknown, field: string): string {
   if (typeof key !== "string" || key.length < 1 || key.length > MAX_TAG_KEY_LENGTH)
     throw invalidField(
       field,
-      `expected a tag key of 1-${MAX_TAG_KEY_LENGTH} characters, got ${describe(key)}`,
+      `expected a tag key of 1-${MAX_TAG_KEY_LENGTH} characters, got ${describeValue(key)}`,
     );
   return key;
 }
@@ -18,25 +19,29 @@ function checkTagKey(key: unknown, field: string): string {
 /** A request's list of tags (`Tags` of TagResource, CreateEventBus, PutRule), checked one by one. */
 export function checkTags(value: unknown, field = "Tags"): Tag[] {
   if (!Array.isArray(value))
-    throw invalidField(field, `expected a list of {Key, Value}, got ${describe(value)}`);
-  return (value as unknown[]).map((tag, i) => {
+    throw invalidField(field, `expected a list of {Key, Value}, got ${describeValue(value)}`);
+  const tags: Tag[] = [];
+  // A loop, not map: a sparse array's holes are tags to refuse, not to skip.
+  for (let i = 0; i < value.length; i++) {
+    const tag: unknown = value[i];
     if (typeof tag !== "object" || tag === null || Array.isArray(tag))
-      throw invalidField(`${field}[${i}]`, `expected {Key, Value}, got ${describe(tag)}`);
+      throw invalidField(`${field}[${i}]`, `expected {Key, Value}, got ${describeValue(tag)}`);
     const { Key, Value } = tag as { Key?: unknown; Value?: unknown };
     checkTagKey(Key, `${field}[${i}].Key`);
     if (typeof Value !== "string" || Value.length > MAX_TAG_VALUE_LENGTH)
       throw invalidField(
         `${field}[${i}].Value`,
-        `expected a tag value of 0-${MAX_TAG_VALUE_LENGTH} characters, got ${describe(Value)}`,
+        `expected a tag value of 0-${MAX_TAG_VALUE_LENGTH} characters, got ${describeValue(Value)}`,
       );
-    return { Key: Key as string, Value };
-  });
+    tags.push({ Key: Key as string, Value });
+  }
+  return tags;
 }
 
 /** UntagResource's `TagKeys`, checked one by one. */
 export function checkTagKeys(value: unknown, field = "TagKeys"): string[] {
   if (!Array.isArray(value))
-    throw invalidField(field, `expected a list of tag keys, got ${describe(value)}`);
+    throw invalidField(field, `expected a list of tag keys, got ${describeValue(value)}`);
   return (value as unknown[]).map((key, i) => checkTagKey(key, `${field}[${i}]`));
 }
 
@@ -60,10 +65,4 @@ export function withTags(current: readonly Tag[], added: readonly Tag[], field =
 export function withoutTags(current: readonly Tag[], keys: readonly string[]): Tag[] {
   const removed = new Set(keys);
   return current.filter((t) => !removed.has(t.Key));
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string")
-    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }

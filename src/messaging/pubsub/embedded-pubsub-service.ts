@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { SluiceError, asError } from "../../errors/index.js";
+import { SluiceError, asError, describeValue } from "../../errors/index.js";
 import { type FileSystem, type FsyncPolicy, nodeFileSystem } from "../../engine/index.js";
 import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { type Clock, type Timer, systemClock } from "../../time/index.js";
@@ -281,8 +281,7 @@ export class EmbeddedPubSubService implements PubSubService {
   private topicOf(arn: unknown, field = "TopicArn"): DurableTopic {
     this.ensureOpen();
     const name = this.addresses.topicName(arn);
-    if (name === undefined)
-      throw invalidParameter(field, `not a topic ARN: ${JSON.stringify(arn)}`);
+    if (name === undefined) throw invalidParameter(field, `not a topic ARN: ${describeValue(arn)}`);
     const topic = this.topics.get(name);
     if (topic === undefined)
       throw new PubSubError("NotFound", `Topic does not exist: ${String(arn)}`, field);
@@ -390,7 +389,7 @@ export class EmbeddedPubSubService implements PubSubService {
   listTopics(
     input: { NextToken?: string } = {},
   ): Promise<{ Topics: { TopicArn: string }[]; NextToken?: string }> {
-    return settled(() => this.listTopicsNow(input));
+    return settled(() => this.listTopicsNow(input ?? invalidRequest()));
   }
 
   private listTopicsNow(input: { NextToken?: string }): {
@@ -399,9 +398,7 @@ export class EmbeddedPubSubService implements PubSubService {
   } {
     this.ensureOpen();
     const names = [...this.topics.keys()].sort();
-    const start = input.NextToken === undefined ? 0 : Number(input.NextToken);
-    if (!Number.isSafeInteger(start) || start < 0)
-      throw invalidParameter("NextToken", "not a token from listTopics");
+    const start = pageStart(input.NextToken, "listTopics");
     const page = names.slice(start, start + PAGE);
     return {
       Topics: page.map((n) => ({ TopicArn: this.addresses.topicArn(n) })),
@@ -474,7 +471,7 @@ export class EmbeddedPubSubService implements PubSubService {
     this.ensureOpen();
     const name = this.addresses.topicName(arn);
     if (name === undefined)
-      throw invalidParameter("ResourceArn", `not a topic ARN: ${JSON.stringify(arn)}`);
+      throw invalidParameter("ResourceArn", `not a topic ARN: ${describeValue(arn)}`);
     const topic = this.topics.get(name);
     if (topic === undefined)
       throw new PubSubError(
@@ -549,7 +546,7 @@ export class EmbeddedPubSubService implements PubSubService {
     if (!PROTOCOLS.includes(protocol))
       throw invalidParameter(
         "Protocol",
-        `expected one of ${PROTOCOLS.join(", ")}, got ${JSON.stringify(protocol)}`,
+        `expected one of ${PROTOCOLS.join(", ")}, got ${describeValue(protocol)}`,
       );
     const endpoint = input.Endpoint;
     this.checkEndpoint(protocol, endpoint, topic.isFifo);
@@ -793,7 +790,7 @@ export class EmbeddedPubSubService implements PubSubService {
         Endpoint: d.record.endpoint,
         Owner: this.addresses.accountId,
       }));
-    const start = input.NextToken === undefined ? 0 : Number(input.NextToken);
+    const start = pageStart(input.NextToken, "listSubscriptionsByTopic");
     return {
       Subscriptions: all.slice(start, start + PAGE),
       ...(start + PAGE < all.length ? { NextToken: String(start + PAGE) } : {}),
@@ -915,7 +912,7 @@ export class EmbeddedPubSubService implements PubSubService {
       if (typeof entry?.Id !== "string" || !BATCH_ID.test(entry.Id))
         throw new PubSubError(
           "InvalidBatchEntryId",
-          `The Id of a batch entry in a batch request doesn't abide by the specification: ${JSON.stringify(entry?.Id)}`,
+          `The Id of a batch entry in a batch request doesn't abide by the specification: ${describeValue(entry?.Id)}`,
           "Id",
         );
       if (ids.has(entry.Id))
@@ -995,4 +992,17 @@ export class EmbeddedPubSubService implements PubSubService {
 function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+/** Where a page of a list starts: 0, or the offset a NextToken from `listing` carries. */
+function pageStart(token: unknown, listing: string): number {
+  if (token === undefined) return 0;
+  const start = typeof token === "string" && /^\d{1,15}$/.test(token) ? Number(token) : -1;
+  if (start < 0) throw invalidParameter("NextToken", `not a token from ${listing}`);
+  return start;
+}
+
+/** The error for a request that is not an object (null, from plain JavaScript). */
+function invalidRequest(): never {
+  throw invalidParameter("request", "an object of request parameters");
 }

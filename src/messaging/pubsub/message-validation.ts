@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { parseStructuredMessage } from "./message-structure.js";
 import { PubSubError, invalidParameter } from "./pubsub-error.js";
 import type { PubSubMessageAttributes, PublishInput } from "./pubsub-service.js";
@@ -19,7 +20,7 @@ export function checkPublish(input: PublishInput, fifo: boolean, contentDedup: b
     if (input.MessageStructure !== "json")
       throw invalidParameter(
         "MessageStructure",
-        `the only structure is json, got ${JSON.stringify(input.MessageStructure)}`,
+        `the only structure is json, got ${describeValue(input.MessageStructure)}`,
       );
     parseStructuredMessage(input.Message);
   }

@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { type BaseUrl, resolveBaseUrl } from "../base-url.js";
 import { PubSubError } from "./pubsub-error.js";
 
@@ -22,7 +23,7 @@ export function checkTopicName(name: unknown): string {
   if (typeof name !== "string" || (!NAME.test(name) && !FIFO_NAME.test(name)))
     throw new PubSubError(
       "InvalidParameter",
-      `Invalid parameter: Topic Name Reason: expected 1-256 characters of A-Z a-z 0-9 _ - (FIFO names end in .fifo), got ${JSON.stringify(name)}`,
+      `Invalid parameter: Topic Name Reason: expected 1-256 characters of A-Z a-z 0-9 _ - (FIFO names end in .fifo), got ${describeValue(name)}`,
       "Name",
     );
   return name;

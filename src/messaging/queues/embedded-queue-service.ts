@@ -8,7 +8,7 @@ import {
   makeDirectory,
   nodeFileSystem,
 } from "../../engine/index.js";
-import { asError, invalid } from "../../errors/index.js";
+import { asError, describeValue, invalid } from "../../errors/index.js";
 import { PerKeySerializer } from "../per-key-serializer.js";
 import type { AttributeEditing } from "./attribute-editing.js";
 import type { MetricsRegistry } from "../../observability/index.js";
@@ -1021,7 +1021,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
     if (queue === undefined)
       throw new QueueError(
         "QueueDoesNotExist",
-        `QueueUrl: no queue at ${JSON.stringify(url)}`,
+        `QueueUrl: no queue at ${describeValue(url)}`,
         "QueueUrl",
       );
     return this.usable(queue);
@@ -1033,7 +1033,7 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
     if (queue === undefined)
       throw new QueueError(
         "ResourceNotFoundException",
-        `${field}: no queue with ARN ${JSON.stringify(arn)}`,
+        `${field}: no queue with ARN ${describeValue(arn)}`,
         field,
       );
     return this.usable(queue);

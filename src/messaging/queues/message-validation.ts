@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
 import type { MessageAttributeValue, MessageAttributes } from "./queue-service.js";
 
@@ -148,7 +149,7 @@ export function checkBatchEntries(entries: unknown): readonly { readonly Id: str
     if (typeof id !== "string" || !BATCH_ENTRY_ID.test(id))
       throw new QueueError(
         "InvalidBatchEntryId",
-        `Entries[${i}].Id: expected 1-80 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(id)}`,
+        `Entries[${i}].Id: expected 1-80 characters of A-Z a-z 0-9 _ -, got ${describeValue(id)}`,
         `Entries[${i}].Id`,
       );
     // At most ten entries: comparing with the earlier ones is cheaper than a set.
@@ -166,7 +167,7 @@ export function checkBatchEntries(entries: unknown): readonly { readonly Id: str
 /** Checks an integer parameter in a range (InvalidParameterValue otherwise). */
 export function checkIntParameter(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
-    throw invalidParameter(field, `an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw invalidParameter(field, `an integer from ${min} to ${max}, got ${describeValue(value)}`);
   return value;
 }
 

@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { type BaseUrl, resolveBaseUrl } from "../base-url.js";
 import { QueueError } from "./queue-error.js";
 
@@ -19,7 +20,7 @@ export function checkQueueName(name: unknown): string {
   if (typeof name !== "string" || (!NAME.test(name) && !FIFO_NAME.test(name)))
     throw new QueueError(
       "InvalidParameterValue",
-      `QueueName: expected 1-80 characters of A-Z a-z 0-9 _ - (FIFO names end in .fifo), got ${JSON.stringify(name)}`,
+      `QueueName: expected 1-80 characters of A-Z a-z 0-9 _ - (FIFO names end in .fifo), got ${describeValue(name)}`,
       "QueueName",
     );
   return name;

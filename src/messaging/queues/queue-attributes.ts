@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
 import type {
   QueueAttributeName,
@@ -238,7 +239,7 @@ function checkAccessPolicy(field: string, text: string): string {
 function invalidValue(field: string, expected: string, got: unknown): QueueError {
   return new QueueError(
     "InvalidAttributeValue",
-    `${field}: expected ${expected}, got ${JSON.stringify(got)}`,
+    `${field}: expected ${expected}, got ${describeValue(got)}`,
     field,
   );
 }
@@ -247,7 +248,7 @@ function invalidValue(field: string, expected: string, got: unknown): QueueError
 function invalidPolicy(field: string, expected: string, got: unknown): QueueError {
   return new QueueError(
     "InvalidParameterValue",
-    `${field}: expected ${expected}, got ${JSON.stringify(got)}`,
+    `${field}: expected ${expected}, got ${describeValue(got)}`,
     field,
   );
 }

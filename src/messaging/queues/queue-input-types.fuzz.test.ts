@@ -1,32 +1,13 @@
+import { describeValue } from "../../errors/index.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WRONG_TYPES } from "../../test-support/type-sweep.js";
 import { VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import { isQueueError } from "./queue-error.js";
 import type { BatchResultErrorEntry } from "./queue-service.js";
-
-// Values of every JavaScript type a plain-JS caller (or a decoded JSON request) may pass.
-const WRONG_TYPES: readonly unknown[] = [
-  undefined,
-  null,
-  0,
-  -1,
-  1.5,
-  Number.NaN,
-  "",
-  "x",
-  "All",
-  true,
-  [],
-  ["x"],
-  [1],
-  {},
-  { x: 1 },
-  Buffer.from("x"),
-  () => "x",
-];
 
 type Input = Record<string, unknown>;
 type Method = (input: unknown) => Promise<unknown>;
@@ -362,9 +343,9 @@ function fits(type: string, value: unknown): boolean {
 }
 
 function shown(value: unknown): string {
-  if (typeof value === "function") return "a function";
-  if (Buffer.isBuffer(value)) return "a Buffer";
-  return JSON.stringify(value) ?? String(value);
+  return typeof value === "object" && value !== null && !Buffer.isBuffer(value)
+    ? JSON.stringify(value)
+    : describeValue(value);
 }
 
 function describeFailure(error: unknown): string {

@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { QueueError } from "./queue-error.js";
 
@@ -186,7 +187,7 @@ function parseBase36(text: string, from: number, to: number): number | undefined
 function invalidHandle(handle: unknown, field: string): QueueError {
   return new QueueError(
     "ReceiptHandleIsInvalid",
-    `${field}: the receipt handle ${JSON.stringify(typeof handle === "string" ? handle.slice(0, 60) : handle)} was not issued by this queue service`,
+    `${field}: the receipt handle ${typeof handle === "string" ? JSON.stringify(handle.slice(0, 60)) : describeValue(handle)} was not issued by this queue service`,
     field,
   );
 }

@@ -1,3 +1,4 @@
+import { describeValue } from "../../errors/index.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
 
 /** A request must be an object of parameters (plain JavaScript may pass anything). */
@@ -30,7 +31,7 @@ export function existingQueueName(name: unknown, exists: (name: string) => boole
   if (typeof name !== "string" || !exists(name))
     throw new QueueError(
       "QueueDoesNotExist",
-      `QueueName: no queue named ${JSON.stringify(name)}`,
+      `QueueName: no queue named ${describeValue(name)}`,
       "QueueName",
     );
   return name;

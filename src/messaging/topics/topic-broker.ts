@@ -1,4 +1,4 @@
-import { asError } from "../../errors/index.js";
+import { asError, describeValue } from "../../errors/index.js";
 import { join } from "node:path";
 import {
   type AppendResult,
@@ -156,7 +156,7 @@ export class TopicBroker {
     if (!internal && name.startsWith("__"))
       throw new TopicError(
         "INVALID_TOPIC_EXCEPTION",
-        `name: names starting with "__" are reserved for internal topics, got ${JSON.stringify(name)}`,
+        `name: names starting with "__" are reserved for internal topics, got ${describeValue(name)}`,
         "name",
       );
     const partitions = checkPartitionCount(input.partitions ?? 1);

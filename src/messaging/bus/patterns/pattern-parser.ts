@@ -1,3 +1,4 @@
+import { describeValue } from "../../../errors/index.js";
 import { parseCidr } from "./ip-address.js";
 import type { FieldCondition, LeafMatcher, NumericBound, Pattern, Scalar } from "./pattern.js";
 import { disjunctsOf } from "./pattern.js";
@@ -40,7 +41,12 @@ export function parsePattern(input: unknown, dialect: PatternDialect): Pattern {
       fail("", `not valid JSON (${(error as Error).message})`);
     }
   } else {
-    const text = JSON.stringify(input);
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(input);
+    } catch {
+      fail("", "the pattern must be JSON text or a JSON value");
+    }
     if (text !== undefined && text.length > dialect.maxChars)
       fail("", `pattern is ${text.length} characters, the limit is ${dialect.maxChars}`);
   }
@@ -102,7 +108,7 @@ class Parser {
       } else {
         this.fail(
           show(childPath),
-          `match value must be an array or an object, got ${JSON.stringify(child)}`,
+          `match value must be an array or an object, got ${describeValue(child)}`,
         );
       }
     }
