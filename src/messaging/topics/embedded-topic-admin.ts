@@ -1,4 +1,5 @@
 import { asError } from "../../errors/index.js";
+import { checkGroupId, checkPartitionList, checkTopicOptions } from "./input-checks.js";
 import type { GroupCoordinator } from "./group-coordinator.js";
 import type {
   CreateTopicInput,
@@ -30,7 +31,12 @@ export class EmbeddedTopicAdmin implements TopicAdmin {
   }
 
   listTopics(options: { readonly includeInternal?: boolean } = {}): Promise<string[]> {
-    return attempt(() => this.broker.listTopics(options.includeInternal === true));
+    return attempt(() => {
+      const { includeInternal } = checkTopicOptions(options);
+      if (includeInternal !== undefined && typeof includeInternal !== "boolean")
+        throw invalidTopicInput("includeInternal", "true or false", includeInternal);
+      return this.broker.listTopics(includeInternal === true);
+    });
   }
 
   describeTopic(name: string): Promise<TopicDescription> {
@@ -38,7 +44,11 @@ export class EmbeddedTopicAdmin implements TopicAdmin {
   }
 
   alterTopicConfig(name: string, config: Partial<TopicConfig>): Promise<TopicDescription> {
-    return this.broker.alterConfig(name, config);
+    try {
+      return this.broker.alterConfig(name, checkTopicOptions(config, "config"));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   createPartitions(name: string, totalCount: number): Promise<void> {
@@ -68,6 +78,8 @@ export class EmbeddedTopicAdmin implements TopicAdmin {
   }
 
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void> {
+    if (!Number.isSafeInteger(beforeOffset))
+      throw invalidTopicInput("beforeOffset", "an offset", beforeOffset);
     await this.broker.partitionLog(topic, partition).deleteRecordsBefore(beforeOffset);
   }
 
@@ -76,21 +88,32 @@ export class EmbeddedTopicAdmin implements TopicAdmin {
   }
 
   describeGroup(groupId: string): Promise<GroupDescription> {
-    return attempt(() => this.coordinator.describe(groupId));
+    return attempt(() => this.coordinator.describe(checkGroupId(groupId)));
   }
 
   listGroupOffsets(groupId: string): Promise<Array<TopicPartition & OffsetAndMetadata>> {
-    return attempt(() => this.coordinator.offsets.list(groupId));
+    return attempt(() => this.coordinator.offsets.list(checkGroupId(groupId)));
   }
 
   alterGroupOffsets(
     groupId: string,
     offsets: ReadonlyArray<TopicPartition & OffsetAndMetadata>,
   ): Promise<void> {
+    try {
+      checkGroupId(groupId);
+      checkPartitionList(offsets, "offsets");
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
     return this.coordinator.alterOffsets(groupId, offsets);
   }
 
   deleteGroup(groupId: string): Promise<void> {
+    try {
+      checkGroupId(groupId);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
     return this.coordinator.deleteGroup(groupId);
   }
 }

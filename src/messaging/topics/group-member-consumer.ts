@@ -3,7 +3,12 @@ import { hostname } from "node:os";
 import type { Clock, Timer } from "../../time/index.js";
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from "./consumer-options.js";
 import type { JoinRequest, MemberView } from "./group-membership.js";
-import { isList } from "./input-checks.js";
+import {
+  checkPartitionList,
+  checkTopicOptions,
+  checkTopicPartition,
+  isList,
+} from "./input-checks.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import { checkTopicName } from "./topic-config.js";
 import type {
@@ -158,9 +163,7 @@ export abstract class GroupMemberConsumer<A extends AssignedPartition> implement
         "ILLEGAL_STATE",
         "partitions: the consumer is subscribed; unsubscribe first",
       );
-    if (!isList(partitions))
-      throw invalidTopicInput("partitions", "an array of { topic, partition }", partitions);
-    const wanted = await this.checkPartitions(partitions);
+    const wanted = await this.checkPartitions(checkPartitionList(partitions));
     const keep = new Map(this.assigned);
     this.assigned.clear();
     for (const tp of wanted) {
@@ -285,7 +288,7 @@ export abstract class GroupMemberConsumer<A extends AssignedPartition> implement
 
   async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
     this.ensureOpen();
-    const timeoutMs = options.timeoutMs ?? 0;
+    const timeoutMs = checkTopicOptions(options).timeoutMs ?? 0;
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0)
       throw invalidTopicInput("timeoutMs", "an integer >= 0", timeoutMs, "INVALID_CONFIG");
     const deadline = this.clock.now() + timeoutMs;
@@ -387,18 +390,22 @@ export abstract class GroupMemberConsumer<A extends AssignedPartition> implement
           "groupId",
         ),
       );
-    return this.readCommitted(groupId, partitions);
+    try {
+      return this.readCommitted(groupId, checkPartitionList(partitions));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   // ---------------------------------------------------------------- positions
 
   protected owned(tp: TopicPartition, field = "partition"): A {
-    const a =
-      tp === null || typeof tp !== "object" ? undefined : this.assigned.get(partitionKey(tp));
+    checkTopicPartition(tp, field);
+    const a = this.assigned.get(partitionKey(tp));
     if (a === undefined)
       throw new TopicError(
         "ILLEGAL_STATE",
-        `${field}: ${tp?.topic}-${tp?.partition} is not assigned to this consumer`,
+        `${field}: ${tp.topic}-${tp.partition} is not assigned to this consumer`,
         field,
       );
     return a;
@@ -440,16 +447,21 @@ export abstract class GroupMemberConsumer<A extends AssignedPartition> implement
     const targets =
       partitions === undefined
         ? [...this.assigned.values()]
-        : partitions.map((tp) => this.owned(tp));
+        : checkPartitionList(partitions).map((tp, i) => this.owned(tp, `partitions[${i}]`));
     for (const a of targets) a.position = await to(a);
   }
 
   pause(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.owned(tp).paused = true;
+    for (const a of this.ownedAll(partitions)) a.paused = true;
   }
 
   resume(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.owned(tp).paused = false;
+    for (const a of this.ownedAll(partitions)) a.paused = false;
+  }
+
+  /** Each partition of a caller's list, assigned to this consumer (checked before any changes). */
+  private ownedAll(partitions: readonly TopicPartition[]): A[] {
+    return checkPartitionList(partitions).map((tp, i) => this.owned(tp, `partitions[${i}]`));
   }
 
   paused(): TopicPartition[] {

@@ -20,7 +20,7 @@ import {
 } from "./topic-config.js";
 import { DeletesInProgress } from "../deletes-in-progress.js";
 import { PerKeySerializer } from "../per-key-serializer.js";
-import { TopicError, unknownTopic } from "./topic-error.js";
+import { invalidTopicInput, TopicError, unknownTopic } from "./topic-error.js";
 
 export interface TopicBrokerOptions {
   readonly clock: Clock;
@@ -291,7 +291,10 @@ export class TopicBroker {
 
   partitionLog(topic: string, partition: number, field = "partition"): PartitionLog {
     const hosted = this.hosted(topic, "topic");
-    const log = Number.isInteger(partition) ? hosted.partitions[partition] : undefined;
+    // A partition of the wrong type is a bad request; a number that names none is unknown, as
+    // Kafka answers for it.
+    if (!Number.isSafeInteger(partition)) throw invalidTopicInput(field, "an integer", partition);
+    const log = hosted.partitions[partition];
     if (log === undefined) throw unknownTopic(topic, partition, field);
     return log;
   }
@@ -324,8 +327,9 @@ export class TopicBroker {
 
   private hosted(name: string, field: string): HostedTopic {
     this.ensureOpen();
-    const hosted = typeof name === "string" ? this.topics.get(name) : undefined;
-    if (hosted === undefined) throw unknownTopic(String(name), undefined, field);
+    if (typeof name !== "string") throw invalidTopicInput(field, "a topic name", name);
+    const hosted = this.topics.get(name);
+    if (hosted === undefined) throw unknownTopic(name, undefined, field);
     return hosted;
   }
 

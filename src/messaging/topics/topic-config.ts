@@ -112,8 +112,10 @@ export function logOptionsFor(config: TopicConfig): LogOptions {
     segmentBytes: Math.max(1024, config.segmentBytes),
     cleanupPolicy: config.cleanupPolicy,
     minCompactionLagMs: config.minCompactionLagMs,
-    ...(config.retentionMs < 0 ? {} : { retentionMs: config.retentionMs }),
-    ...(config.retentionBytes < 0 ? {} : { retentionBytes: config.retentionBytes }),
+    // -1 is unbounded; 0 (keep nothing past the active segment, as Kafka allows) is 1 to the
+    // engine, whose limits start at 1.
+    ...(config.retentionMs < 0 ? {} : { retentionMs: Math.max(1, config.retentionMs) }),
+    ...(config.retentionBytes < 0 ? {} : { retentionBytes: Math.max(1, config.retentionBytes) }),
     maxRecordBytes: Math.max(1, config.maxMessageBytes),
     maxBatchBytes: Math.max(16 * 1024 * 1024, config.maxMessageBytes + BATCH_OVERHEAD_BYTES),
   };

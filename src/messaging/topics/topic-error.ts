@@ -1,4 +1,4 @@
-import { type ErrorCode, SluiceError } from "../../errors/index.js";
+import { describeValue, SluiceError, type ErrorCode } from "../../errors/index.js";
 
 /**
  * Kafka's error names (as the protocol and its clients spell them), so callers, the Kafka
@@ -126,19 +126,8 @@ export function invalidTopicInput(
   got?: unknown,
   name: TopicErrorName = "INVALID_REQUEST",
 ): TopicError {
-  const shown = got === undefined ? "" : `, got ${show(got)}`;
+  const shown = got === undefined ? "" : `, got ${describeValue(got)}`;
   return new TopicError(name, `${field}: expected ${expected}${shown}`, field);
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string")
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null)
-    return String(value);
-  if (value === undefined) return "undefined";
-  if (Buffer.isBuffer(value)) return `a ${value.length}-byte buffer`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return typeof value;
 }
 
 /** UNKNOWN_TOPIC_OR_PARTITION naming the topic (and partition). */
