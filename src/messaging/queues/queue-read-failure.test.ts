@@ -3,6 +3,8 @@ import { SimulatedFileSystem } from "../../engine/index.js";
 import { isSluiceError } from "../../errors/index.js";
 import { VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
+import { queueWithDeadLetterQueue } from "./test-support/dead-letter-queue.js";
+import { once } from "./test-support/once-reopened.js";
 import { peekAll } from "./test-support/peek-all.js";
 
 const DIR = "/data/queues";
@@ -25,35 +27,6 @@ async function send(service: EmbeddedQueueService, QueueUrl: string, n: number):
     QueueUrl,
     Entries: Array.from({ length: n }, (_, i) => ({ Id: `m${i}`, MessageBody: `body-${i}` })),
   });
-}
-
-/** Queue `jobs`, whose messages go to `jobs-dlq` after their first receive. */
-async function queueWithDeadLetterQueue(
-  service: EmbeddedQueueService,
-): Promise<{ dlq: { QueueUrl: string }; QueueUrl: string }> {
-  const dlq = await service.createQueue({ QueueName: "jobs-dlq" });
-  const { QueueUrl } = await service.createQueue({
-    QueueName: "jobs",
-    Attributes: {
-      RedrivePolicy: JSON.stringify({
-        deadLetterTargetArn: "arn:aws:sqs:us-east-1:000000000000:jobs-dlq",
-        maxReceiveCount: 1,
-      }),
-    },
-  });
-  return { dlq, QueueUrl };
-}
-
-/** Retries `call` while the queue is being reopened (it answers SLUICE_IO meanwhile). */
-async function once<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= 50 || !isIo(error)) throw error;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
 }
 
 /**

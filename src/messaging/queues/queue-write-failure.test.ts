@@ -4,6 +4,8 @@ import { isSluiceError } from "../../errors/index.js";
 import { MetricsRegistry } from "../../observability/index.js";
 import { VirtualClock } from "../../time/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
+import { queueWithDeadLetterQueue } from "./test-support/dead-letter-queue.js";
+import { once } from "./test-support/once-reopened.js";
 import { peekAll } from "./test-support/peek-all.js";
 
 const DIR = "/data/queues";
@@ -23,18 +25,6 @@ function setup(fsync: "always" | "never"): Setup {
     clock,
     open: () => EmbeddedQueueService.open(DIR, { fs, clock, fsync, metrics }),
   };
-}
-
-/** Retries `call` while the queue is being reopened after a failed append (it says so). */
-async function once<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= 50 || !isSluiceError(error, "SLUICE_IO")) throw error;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
 }
 
 async function bodies(service: EmbeddedQueueService, QueueUrl: string): Promise<string[]> {
@@ -129,16 +119,7 @@ describe("a queue whose log append fails", () => {
   it("keeps a message whose move to the dead-letter queue failed, and moves it once it can", async () => {
     const { fs, open } = setup("never");
     let service = await open();
-    const dlq = await service.createQueue({ QueueName: "jobs-dlq" });
-    const { QueueUrl } = await service.createQueue({
-      QueueName: "jobs",
-      Attributes: {
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: "arn:aws:sqs:us-east-1:000000000000:jobs-dlq",
-          maxReceiveCount: 1,
-        }),
-      },
-    });
+    const { dlq, QueueUrl } = await queueWithDeadLetterQueue(service);
     await service.sendMessage({ QueueUrl, MessageBody: "poison" });
     const first = await service.receiveMessage({ QueueUrl, VisibilityTimeout: 0 });
     expect(first.Messages.map((m) => m.Body)).toEqual(["poison"]);
