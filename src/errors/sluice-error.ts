@@ -58,14 +58,17 @@ export function isSluiceError(error: unknown, code?: ErrorCode): error is Sluice
   return error instanceof SluiceError && (code === undefined || error.code === code);
 }
 
+/** The longest part of a string an error message quotes: a whole URL or ARN, never a body. */
+const QUOTED_CHARS = 200;
+
 /**
- * A value as an error message shows it: strings quoted (cut at 40 characters), numbers, booleans
- * and null as they are, anything else by its kind. Safe for every type (a BigInt or a Symbol,
- * which JSON.stringify and template literals throw on).
+ * A value as an error message shows it: strings quoted (cut at 200 characters), numbers,
+ * booleans and null as they are, anything else by its kind. Safe for every type (a BigInt or a
+ * Symbol, which JSON.stringify and template literals throw on).
  */
 export function describeValue(value: unknown): string {
   if (typeof value === "string")
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    return JSON.stringify(value.length > QUOTED_CHARS ? `${value.slice(0, QUOTED_CHARS)}…` : value);
   if (typeof value === "number" || typeof value === "boolean" || value === null)
     return String(value);
   if (value === undefined) return "undefined";
