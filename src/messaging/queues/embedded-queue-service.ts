@@ -558,7 +558,13 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
         attemptKey,
       );
       if (taken.length > 0) {
-        const messages = await this.receivedOrReleased(queue, taken, durable, projection);
+        let messages: Message[];
+        try {
+          messages = this.received(queue, taken, projection);
+        } catch (error) {
+          await this.release(queue, taken, durable);
+          throw error;
+        }
         if (attempt !== undefined) attempt.result = messages;
         try {
           await durable;
@@ -615,24 +621,18 @@ export class EmbeddedQueueService implements QueueService, BulkQueueSender, Attr
   }
 
   /**
-   * `received`, or, when the disk refuses to read their bodies, the receive fails and its
-   * messages are visible again at once: no consumer holds them, so none should wait out their
-   * visibility timeout. Their receive stays counted, as for an answer lost on its way.
+   * After a receive whose bodies the disk refused to read: its messages are visible again at
+   * once, since no consumer holds them and none should wait out their visibility timeout. Their
+   * receive stays counted, as for an answer lost on its way.
    */
-  private async receivedOrReleased(
+  private async release(
     queue: DurableQueue,
     taken: readonly QueuedMessage[],
     durable: Promise<unknown>,
-    projection: ReturnType<typeof projectionOf>,
-  ): Promise<Message[]> {
-    try {
-      return this.received(queue, taken, projection);
-    } catch (error) {
-      const due = this.clock.now();
-      const released = queue.changeVisibility(taken.map((message) => ({ message, due })));
-      await Promise.all([durable, released]).catch(() => undefined);
-      throw error;
-    }
+  ): Promise<void> {
+    const due = this.clock.now();
+    const released = queue.changeVisibility(taken.map((message) => ({ message, due })));
+    await Promise.all([durable, released]).catch(() => undefined);
   }
 
   /** The messages a receive answers, each with the receipt handle of this receive. */
