@@ -53,4 +53,22 @@ describe("sluice bench", () => {
       expect(outcome.stderr).toContain(said);
     }
   });
+
+  it("records the machine's speed before and after a benchmark, in the JSON and in a line", async () => {
+    const args = [main, "bench", "resilience", "--duration-ms", "20", "--keys", "1000"];
+    const human = await run(process.execPath, args, { timeout: 60_000 });
+    expect(human.stdout).toMatch(/^machine speed \(reference workload, lower is faster\): /m);
+    const json = await run(process.execPath, [...args, "--json", "--runs", "2"], {
+      timeout: 60_000,
+    });
+    const result = JSON.parse(json.stdout) as {
+      runs: unknown[];
+      machineSpeed: Record<"before" | "after", { loopNsPerStep: number; jsonMicrosPerKiB: number }>;
+    };
+    expect(result.runs).toHaveLength(2);
+    for (const when of ["before", "after"] as const) {
+      expect(result.machineSpeed[when].loopNsPerStep).toBeGreaterThan(0);
+      expect(result.machineSpeed[when].jsonMicrosPerKiB).toBeGreaterThan(0);
+    }
+  });
 });

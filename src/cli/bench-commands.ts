@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 // The report writer alone: each benchmark loads what it measures when it runs.
 import { emitJson } from "../observability/bench-report.js";
+import { machineSpeedLine, withMachineSpeed } from "../observability/machine-speed.js";
 import type { QueueBenchPhase } from "../messaging/queues/queue.bench.js";
 import { type FsyncMode, fsyncMode, nonNegativeInt, positiveInt } from "./option-parsers.js";
 import type { NatsFlush } from "../backends/nats/loopback-nats-cluster.js";
@@ -63,11 +64,14 @@ async function repeat(
   run: () => Promise<object>,
   figures: (r: object) => Record<string, number>,
 ): Promise<void> {
-  const results: object[] = [];
-  for (let i = 0; i < opts.runs; i++) {
-    if (opts.runs > 1 && !opts.json) process.stdout.write(`run ${i + 1}/${opts.runs}\n`);
-    results.push(await run());
-  }
+  const { result: results, machineSpeed } = await withMachineSpeed(async () => {
+    const all: object[] = [];
+    for (let i = 0; i < opts.runs; i++) {
+      if (opts.runs > 1 && !opts.json) process.stdout.write(`run ${i + 1}/${opts.runs}\n`);
+      all.push(await run());
+    }
+    return all;
+  });
   const medians: Record<string, number> = {};
   if (results.length > 1) {
     const all = results.map(figures);
@@ -79,7 +83,11 @@ async function repeat(
           .join(" ")}\n`,
       );
   }
-  const output = results.length === 1 ? results[0]! : { benchmark: name, runs: results, medians };
+  if (!opts.json) process.stdout.write(`${machineSpeedLine(machineSpeed)}\n`);
+  const output =
+    results.length === 1
+      ? { ...results[0]!, machineSpeed }
+      : { benchmark: name, runs: results, medians, machineSpeed };
   const text = emitJson(output, opts.out);
   if (opts.json) process.stdout.write(text + "\n");
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 // Each benchmark's runner is loaded when it runs, not with the command line.
 import type { TuneGrid } from "../messaging/topics/tune-perf.bench.js";
 import { PeakRss, emitJson, machineInfo } from "../observability/bench-report.js";
+import { machineSpeedLine, withMachineSpeed } from "../observability/machine-speed.js";
 import { fsyncMode, positiveInt } from "./option-parsers.js";
 import { median } from "./bench-commands.js";
 import { withNatsClusterOption, withNatsServers } from "./nats-bench-cluster.js";
@@ -72,17 +73,18 @@ async function report<R extends object>(
   run: () => Promise<R>,
   human: (result: R, peakRssBytes: number) => string,
 ): Promise<void> {
-  const rss = new PeakRss();
-  let result: R;
-  let peakRssBytes: number;
-  try {
-    result = await run();
-  } finally {
-    peakRssBytes = rss.stop();
-  }
-  process.stdout.write(`${human(result, peakRssBytes)}\n`);
+  let peakRssBytes = 0;
+  const { result, machineSpeed } = await withMachineSpeed(async () => {
+    const rss = new PeakRss();
+    try {
+      return await run();
+    } finally {
+      peakRssBytes = rss.stop();
+    }
+  });
+  process.stdout.write(`${human(result, peakRssBytes)}\n${machineSpeedLine(machineSpeed)}\n`);
   const text = emitJson(
-    { benchmark, parameters, machine: machineInfo(), ...result, peakRssBytes },
+    { benchmark, parameters, machine: machineInfo(), ...result, peakRssBytes, machineSpeed },
     opts.out,
   );
   if (opts.json) process.stdout.write(`${text}\n`);
@@ -107,24 +109,27 @@ async function natsProduceComparison(opts: {
   const { defaultNatsProduceBenchOptions: d, runNatsProduceBench } =
     await import("../backends/nats/nats-produce.bench.js");
   const p = opts.producerProps;
-  const results: NatsProduceBenchResult[] = [];
-  for (let i = 0; i < opts.runs; i++)
-    results.push(
-      await runNatsProduceBench({
-        servers: opts.messaging,
-        replicas: opts.replicas,
-        numRecords: opts.numRecords ?? d.numRecords,
-        recordSize: opts.recordSize,
-        partitions: opts.partitions,
-        inFlight: d.inFlight,
-        batchSize: p["batch.size"] === undefined ? d.batchSize : Number(p["batch.size"]),
-        lingerMs: p["linger.ms"] === undefined ? d.lingerMs : Number(p["linger.ms"]),
-        compression: (p["compression.type"] ?? d.compression) as CompressionType,
-        // Every other run times the sides in the reverse order: none always goes first.
-        reverse: i % 2 === 1,
-        quiet: opts.json,
-      }),
-    );
+  const { result: results, machineSpeed } = await withMachineSpeed(async () => {
+    const all: NatsProduceBenchResult[] = [];
+    for (let i = 0; i < opts.runs; i++)
+      all.push(
+        await runNatsProduceBench({
+          servers: opts.messaging,
+          replicas: opts.replicas,
+          numRecords: opts.numRecords ?? d.numRecords,
+          recordSize: opts.recordSize,
+          partitions: opts.partitions,
+          inFlight: d.inFlight,
+          batchSize: p["batch.size"] === undefined ? d.batchSize : Number(p["batch.size"]),
+          lingerMs: p["linger.ms"] === undefined ? d.lingerMs : Number(p["linger.ms"]),
+          compression: (p["compression.type"] ?? d.compression) as CompressionType,
+          // Every other run times the sides in the reverse order: none always goes first.
+          reverse: i % 2 === 1,
+          quiet: opts.json,
+        }),
+      );
+    return all;
+  });
   const medians = {
     sluiceRecordsPerSec: median(results.map((r) => r.sluiceRecordsPerSec)),
     plainRecordsPerSec: median(results.map((r) => r.plainRecordsPerSec)),
@@ -158,7 +163,11 @@ async function natsProduceComparison(opts: {
         `${(medians.nonIdempotentPipelinedRatio * 100).toFixed(0)}% of pipelined ` +
         `(ratios ${results.map((r) => `${(r.nonIdempotentPipelinedRatio * 100).toFixed(0)}%`).join(", ")})\n`,
     );
-  const text = emitJson({ benchmark: "nats-produce", runs: results, medians }, opts.out);
+  if (!opts.json) process.stdout.write(`${machineSpeedLine(machineSpeed)}\n`);
+  const text = emitJson(
+    { benchmark: "nats-produce", runs: results, medians, machineSpeed },
+    opts.out,
+  );
   if (opts.json) process.stdout.write(`${text}\n`);
 }
 
