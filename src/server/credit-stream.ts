@@ -1,4 +1,5 @@
 import type { WebSocket } from "ws";
+import { type EarlyFrames, onJsonFrames } from "./json-frames.js";
 import { restError } from "./rest-errors.js";
 
 /** Where a stream's items come from: `pull` waits for at least one, or for the signal. */
@@ -16,6 +17,8 @@ export interface CreditStreamOptions {
   readonly maxBatch?: number;
   /** Bytes sent but not yet handed to the kernel before the stream stops pulling (default 1 MiB). */
   readonly highWaterBytes?: number;
+  /** Frames the client sent while the stream was being set up, taken as if sent now. */
+  readonly early?: EarlyFrames;
 }
 
 /**
@@ -59,32 +62,33 @@ export async function serveCreditStream(
   };
   const fail = (error: unknown, id?: unknown): void =>
     send({ type: "error", ...(id === undefined ? {} : { id }), ...restError(error) });
-  socket.on("message", (data: Buffer) => {
-    let command: Record<string, unknown>;
-    try {
-      command = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
-      if (typeof command !== "object" || command === null) throw new SyntaxError("not an object");
-    } catch {
-      return fail(new SyntaxError("a stream command must be a JSON object"));
-    }
-    if (command.type === "credit") {
-      const count = command.count;
-      if (typeof count !== "number" || !Number.isSafeInteger(count) || count < 1)
-        return fail(new SyntaxError("credit: count must be an integer >= 1"));
-      credit += count;
-      return nudge();
-    }
-    if (source.command === undefined)
-      return fail(new SyntaxError(`unknown stream command ${JSON.stringify(command.type)}`));
-    source.command(command).then(
-      (result) => send({ type: "reply", id: command.id, result: result ?? null }),
-      (error: unknown) => fail(error, command.id),
-    );
-  });
+  onJsonFrames(
+    socket,
+    "a stream command",
+    (command) => {
+      if (command.type === "credit") {
+        const count = command.count;
+        if (typeof count !== "number" || !Number.isSafeInteger(count) || count < 1)
+          return fail(new SyntaxError("credit: count must be an integer >= 1"));
+        credit += count;
+        return nudge();
+      }
+      if (source.command === undefined)
+        return fail(new SyntaxError(`unknown stream command ${JSON.stringify(command.type)}`));
+      source.command(command).then(
+        (result) => send({ type: "reply", id: command.id, result: result ?? null }),
+        (error: unknown) => fail(error, command.id),
+      );
+    },
+    fail,
+  );
   socket.on("close", () => {
     stop.abort();
     nudge();
   });
+  // Closed while the stream was being set up: the close event came and went.
+  if (socket.readyState !== socket.OPEN) stop.abort();
+  options.early?.replay();
   try {
     while (!stop.signal.aborted) {
       if (credit === 0 || unsentBytes >= highWater) {

@@ -1,6 +1,7 @@
 import { channel } from "node:diagnostics_channel";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
+import { onJsonFrames } from "./json-frames.js";
 
 /**
  * Published when a remote handler call starts (the input is sent to the client) and ends (its
@@ -83,17 +84,19 @@ export function registerRemoteHandlers(
           socket.send(JSON.stringify(frame));
         });
       });
-      socket.on("message", (data: Buffer) => {
-        let answer: HandlerAnswerFrame;
-        try {
-          answer = JSON.parse(data.toString("utf8")) as HandlerAnswerFrame;
-        } catch {
-          socket.close(1007, "answers are JSON");
-          return;
-        }
-        if (typeof answer?.id !== "number") return;
-        settle(answer.id, answer.error === undefined ? undefined : new Error(String(answer.error)));
-      });
+      onJsonFrames(
+        socket,
+        "a handler's answer",
+        (frame) => {
+          const answer = frame as Partial<HandlerAnswerFrame>;
+          if (typeof answer.id !== "number") return;
+          settle(
+            answer.id,
+            answer.error === undefined ? undefined : new Error(String(answer.error)),
+          );
+        },
+        () => socket.close(1007, "answers are JSON objects"),
+      );
       socket.on("close", () => {
         open = false;
         for (const id of [...waiting.keys()])

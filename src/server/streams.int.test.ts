@@ -3,6 +3,7 @@ import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { serveCreditStream } from "./credit-stream.js";
+import { EarlyFrames } from "./json-frames.js";
 import { type TestServer, startTestServer } from "./test-support/test-server.js";
 
 let sluice: TestServer;
@@ -234,6 +235,43 @@ describe("credit stream flow control", () => {
     await until(() => received >= last && pulled > last);
     stop.abort();
     client.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  it("takes the credit a client sent while its stream was still being set up", async () => {
+    const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    const stop = new AbortController();
+    server.on("connection", (socket) => {
+      const early = new EarlyFrames(socket);
+      // A set-up (a group join, a subscription) that outlasts the client's first frames.
+      socket.once("message", () =>
+        setTimeout(() => {
+          let given = false;
+          void serveCreditStream(
+            socket,
+            stop.signal,
+            {
+              pull: async (_max, signal) => {
+                if (!given) {
+                  given = true;
+                  return ["first", "second"];
+                }
+                await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+                return [];
+              },
+            },
+            { early },
+          );
+        }, 100),
+      );
+    });
+    await new Promise((r) => server.once("listening", r));
+    const stream = await openStream(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    stream.credit(2);
+    await until(() => stream.items().length === 2);
+    expect(stream.items()).toEqual(["first", "second"]);
+    stop.abort();
+    stream.socket.close();
     await new Promise((r) => server.close(r));
   });
 });

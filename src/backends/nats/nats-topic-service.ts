@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { registerKafkaCodecs } from "../../messaging/topics/kafka-codecs.js";
 import type { TopicAdmin } from "../../messaging/topics/topic-admin.js";
 import type { ConsumerOptions, TopicConsumer } from "../../messaging/topics/topic-consumer.js";
+import { checkTopicOptions } from "../../messaging/topics/input-checks.js";
 import { TopicError } from "../../messaging/topics/topic-error.js";
 import type { ProducerOptions, TopicProducer } from "../../messaging/topics/topic-producer.js";
 import type { TopicService } from "../../messaging/topics/topic-service.js";
@@ -99,8 +100,9 @@ export class NatsTopicService implements TopicService {
     }
   }
 
-  producer(options: ProducerOptions = {}): TopicProducer {
+  producer(given?: ProducerOptions): TopicProducer {
     this.ensureOpen();
+    const options = checkTopicOptions(given);
     const producer = new NatsTopicProducer(
       this.nc,
       this.catalog,
@@ -114,8 +116,9 @@ export class NatsTopicService implements TopicService {
     return producer;
   }
 
-  consumer(options: ConsumerOptions = {}): TopicConsumer {
+  consumer(given?: ConsumerOptions): TopicConsumer {
     this.ensureOpen();
+    const options = checkTopicOptions(given);
     const consumer = new NatsTopicConsumer(this.context, options, (c) => this.consumers.delete(c));
     this.consumers.add(consumer);
     return consumer;

@@ -5,6 +5,7 @@ import { EmbeddedConsumer } from "./embedded-consumer.js";
 import { EmbeddedProducer } from "./embedded-producer.js";
 import { EmbeddedTopicAdmin } from "./embedded-topic-admin.js";
 import { GroupCoordinator } from "./group-coordinator.js";
+import { checkTopicOptions } from "./input-checks.js";
 import { registerKafkaCodecs } from "./kafka-codecs.js";
 import { OFFSETS_TOPIC, OffsetStore } from "./offset-store.js";
 import { TopicBroker } from "./topic-broker.js";
@@ -100,8 +101,9 @@ export class EmbeddedTopicService implements TopicService {
     return this.coordinator;
   }
 
-  producer(options: ProducerOptions = {}): TopicProducer {
+  producer(given?: ProducerOptions): TopicProducer {
     this.broker.ensureOpen();
+    const options = checkTopicOptions(given);
     const producer = new EmbeddedProducer(this.broker, this.transactions, options, (p) =>
       this.producers.delete(p),
     );
@@ -109,8 +111,9 @@ export class EmbeddedTopicService implements TopicService {
     return producer;
   }
 
-  consumer(options: ConsumerOptions = {}): TopicConsumer {
+  consumer(given?: ConsumerOptions): TopicConsumer {
     this.broker.ensureOpen();
+    const options = checkTopicOptions(given);
     const consumer = new EmbeddedConsumer(this.broker, this.coordinator, options, (c) =>
       this.consumers.delete(c),
     );

@@ -65,6 +65,47 @@ const CONSUMER: readonly Case[] = [
   { method: "committed", args: () => [[tp()]], parts: [[0], [0, 0]] },
 ];
 
+const producerOptions = [
+  "clientId",
+  "partitioner",
+  "batchSize",
+  "lingerMs",
+  "compression",
+  "acks",
+  "idempotent",
+  "transactionalId",
+  "transactionTimeoutMs",
+  "maxRequestBytes",
+];
+const consumerOptions = [
+  "groupId",
+  "clientId",
+  "assignors",
+  "sessionTimeoutMs",
+  "heartbeatIntervalMs",
+  "rebalanceTimeoutMs",
+  "autoCommit",
+  "autoCommitIntervalMs",
+  "autoOffsetReset",
+  "isolationLevel",
+  "maxPollRecords",
+  "maxPartitionFetchBytes",
+];
+
+/** Making producers and consumers: the options argument and each of its fields. */
+const SERVICE: readonly Case[] = [
+  {
+    method: "producer",
+    args: () => [{ lingerMs: 0 }],
+    parts: [[0], ...producerOptions.map((field): SweptPart => [0, field])],
+  },
+  {
+    method: "consumer",
+    args: () => [{ groupId: "g", autoCommit: false }],
+    parts: [[0], ...consumerOptions.map((field): SweptPart => [0, field])],
+  },
+];
+
 /**
  * The topics' admin and consumer APIs, each argument and field swept with values of every
  * JavaScript type: a call works or fails with a TopicError, never a TypeError from inside.
@@ -101,6 +142,23 @@ describe("topics answer wrong-typed input with typed errors", () => {
       expect(untyped).toEqual([]);
     });
 
+  describe("service", () => {
+    for (const c of SERVICE)
+      it(c.method, async () => {
+        const untyped = await untypedFailures(
+          c.args,
+          c.parts,
+          async (args) => {
+            const made = (service as unknown as Record<string, (...a: unknown[]) => unknown>)[
+              c.method
+            ]!.apply(service, args) as { close(): Promise<void> };
+            await made.close();
+          },
+          (e) => e instanceof TopicError,
+        );
+        expect(untyped).toEqual([]);
+      });
+  });
   describe("admin", () => {
     for (const c of ADMIN) sweep(() => service.admin, c);
   });

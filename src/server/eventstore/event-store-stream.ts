@@ -7,6 +7,7 @@ import {
   StreamNotFoundError,
 } from "../../eventstore/index.js";
 import { serveCreditStream } from "../credit-stream.js";
+import { EarlyFrames } from "../json-frames.js";
 
 interface SubscribeQuery {
   stream?: string;
@@ -63,6 +64,7 @@ async function subscribe(
   store: EventStore,
   shutdown: AbortSignal,
 ): Promise<void> {
+  const early = new EarlyFrames(socket);
   const streamPrefixes = list(q.streamPrefixes);
   const types = list(q.types);
   const filter: EventFilter = {
@@ -78,28 +80,33 @@ async function subscribe(
         : (await streamVersion(store, q.stream)) + 1;
   else next = (q.after ?? -1) + 1;
   const typeSet = types === undefined ? undefined : new Set(types);
-  await serveCreditStream(socket, shutdown, {
-    async pull(max, signal) {
-      while (!signal.aborted) {
-        const head = await store.headPosition();
-        let events: RecordedEvent[];
-        if (q.stream === undefined) {
-          const page = await store.readAll({ fromPosition: next, maxCount: max, filter });
-          events = page.events;
-          // At the end of $all everything up to `head` (read before the page) was scanned.
-          const last = events[events.length - 1]?.position ?? -1;
-          next = page.nextPosition ?? Math.max(next, head + 1, last + 1);
-        } else {
-          events = await readStreamFrom(store, q.stream, next, max);
-          if (events.length > 0) next = events[events.length - 1]!.version + 1;
-          if (typeSet !== undefined) events = events.filter((e) => typeSet.has(e.type));
+  await serveCreditStream(
+    socket,
+    shutdown,
+    {
+      async pull(max, signal) {
+        while (!signal.aborted) {
+          const head = await store.headPosition();
+          let events: RecordedEvent[];
+          if (q.stream === undefined) {
+            const page = await store.readAll({ fromPosition: next, maxCount: max, filter });
+            events = page.events;
+            // At the end of $all everything up to `head` (read before the page) was scanned.
+            const last = events[events.length - 1]?.position ?? -1;
+            next = page.nextPosition ?? Math.max(next, head + 1, last + 1);
+          } else {
+            events = await readStreamFrom(store, q.stream, next, max);
+            if (events.length > 0) next = events[events.length - 1]!.version + 1;
+            if (typeSet !== undefined) events = events.filter((e) => typeSet.has(e.type));
+          }
+          if (events.length > 0) return events;
+          await store.waitForAppend(head, signal);
         }
-        if (events.length > 0) return events;
-        await store.waitForAppend(head, signal);
-      }
-      return [];
+        return [];
+      },
     },
-  });
+    { early },
+  );
 }
 
 async function streamVersion(store: EventStore, stream: string): Promise<number> {

@@ -4,6 +4,7 @@ import type { WebSocket } from "ws";
 import type { Notification, PubSubService } from "../../messaging/pubsub/index.js";
 import { PubSubError } from "../../messaging/pubsub/index.js";
 import { serveCreditStream } from "../credit-stream.js";
+import { EarlyFrames } from "../json-frames.js";
 import { restError } from "../rest-errors.js";
 
 type StreamRequest = FastifyRequest<{
@@ -64,6 +65,7 @@ async function subscribe(
   pubsub: PubSubService,
   shutdown: AbortSignal,
 ): Promise<void> {
+  const early = new EarlyFrames(socket);
   const handlerName = `stream-${randomUUID()}`;
   const waiting: Waiting[] = [];
   let wake: (() => void) | undefined;
@@ -96,24 +98,29 @@ async function subscribe(
     return;
   }
   socket.send(JSON.stringify({ type: "subscribed", SubscriptionArn: subscriptionArn }));
-  await serveCreditStream(socket, shutdown, {
-    async pull(max, signal) {
-      while (waiting.length === 0 && !signal.aborted) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
-      }
-      const taken = waiting.splice(0, max);
-      for (const w of taken) w.delivered();
-      return taken.map((w) => w.notification);
+  await serveCreditStream(
+    socket,
+    shutdown,
+    {
+      async pull(max, signal) {
+        while (waiting.length === 0 && !signal.aborted) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+        }
+        const taken = waiting.splice(0, max);
+        for (const w of taken) w.delivered();
+        return taken.map((w) => w.notification);
+      },
+      async close() {
+        closed = true;
+        for (const w of waiting.splice(0)) w.failed(new Error("the subscriber's stream closed"));
+        await pubsub.unsubscribe({ SubscriptionArn: subscriptionArn }).catch(() => undefined);
+      },
     },
-    async close() {
-      closed = true;
-      for (const w of waiting.splice(0)) w.failed(new Error("the subscriber's stream closed"));
-      await pubsub.unsubscribe({ SubscriptionArn: subscriptionArn }).catch(() => undefined);
-    },
-  });
+    { early },
+  );
 }
 
 /** The ARN of the pub/sub topic named `name`. */

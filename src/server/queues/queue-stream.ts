@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import type { QueueService } from "../../messaging/queues/index.js";
+import { onJsonFrames } from "../json-frames.js";
 import { restError } from "../rest-errors.js";
 import { encodeReceive } from "./sqs-json.js";
 import type { QueueUrlOf } from "./queue-routes.js";
@@ -75,21 +76,19 @@ async function consume(
     if (socket.readyState === socket.OPEN)
       socket.send(JSON.stringify({ type: "error", ...restError(error) }));
   };
-  socket.on("message", (data: Buffer) => {
-    let command: unknown;
-    try {
-      command = JSON.parse(data.toString("utf8"));
-    } catch {
-      return fail(new SyntaxError("a stream command must be JSON"));
-    }
-    const c = command as { type?: unknown; count?: unknown; ReceiptHandle?: unknown };
-    if (c.type === "credit" && Number.isSafeInteger(c.count) && (c.count as number) > 0) {
-      credit += c.count as number;
-      nudge();
-    } else if (c.type === "delete" && typeof c.ReceiptHandle === "string")
-      queues.deleteMessage({ QueueUrl, ReceiptHandle: c.ReceiptHandle }).catch(fail);
-    else fail(new SyntaxError(`unknown stream command ${data.toString("utf8").slice(0, 100)}`));
-  });
+  onJsonFrames(
+    socket,
+    "a stream command",
+    (c) => {
+      if (c.type === "credit" && Number.isSafeInteger(c.count) && (c.count as number) > 0) {
+        credit += c.count as number;
+        nudge();
+      } else if (c.type === "delete" && typeof c.ReceiptHandle === "string")
+        queues.deleteMessage({ QueueUrl, ReceiptHandle: c.ReceiptHandle }).catch(fail);
+      else fail(new SyntaxError(`unknown stream command ${JSON.stringify(c).slice(0, 100)}`));
+    },
+    fail,
+  );
   socket.on("close", () => {
     stop.abort();
     nudge();

@@ -9,6 +9,8 @@ import type {
   TopicProducer,
   TopicService,
 } from "../../messaging/topics/index.js";
+import { type JsonFrame, onJsonFrames } from "../json-frames.js";
+import { describeValue } from "../../errors/index.js";
 import { restError } from "../rest-errors.js";
 
 /** A byte field on the wire: text as is, bytes as `{"b64": …}`. */
@@ -73,6 +75,19 @@ interface Call {
   readonly id: number;
   readonly op: string;
   readonly args?: unknown[];
+}
+
+/** A frame as a call, or a SyntaxError naming what is wrong with it. */
+function checkedCall(frame: JsonFrame): Call {
+  if (typeof frame.id !== "number")
+    throw new SyntaxError(`a session call's id must be a number, got ${describeValue(frame.id)}`);
+  if (typeof frame.op !== "string")
+    throw new SyntaxError(`a session call's op must be a string, got ${describeValue(frame.op)}`);
+  if (frame.args !== undefined && !Array.isArray(frame.args))
+    throw new SyntaxError(
+      `a session call's args must be an array when given, got ${describeValue(frame.args)}`,
+    );
+  return frame as unknown as Call;
 }
 
 /** What the client mirrors to answer its synchronous methods (assignment, position, paused). */
@@ -233,35 +248,41 @@ function serveSession(socket: WebSocket, topics: TopicService, shutdown: AbortSi
     throw new SyntaxError(`unknown session call ${JSON.stringify(c.op)}`);
   };
 
-  socket.on("message", (data: Buffer) => {
-    let c: Call & { type?: string };
-    try {
-      c = JSON.parse(data.toString("utf8")) as Call & { type?: string };
-    } catch {
-      return send({ ok: false, ...restError(new SyntaxError("a session call must be JSON")) });
-    }
-    if (c.type === "listenerDone") {
-      listenerDone.get(c.id)?.();
-      listenerDone.delete(c.id);
-      return;
-    }
-    run(c).then(
-      (result) =>
-        send({
-          id: c.id,
-          ok: true,
-          result: result ?? null,
-          ...(consumer === undefined ? {} : { state: consumerState(consumer) }),
-        }),
-      (error: unknown) =>
-        send({
-          id: c.id,
-          ok: false,
-          ...restError(error),
-          ...(consumer === undefined ? {} : { state: consumerState(consumer) }),
-        }),
-    );
-  });
+  const refuse = (error: unknown, id?: unknown): void =>
+    send({
+      ...(id === undefined ? {} : { id }),
+      ok: false,
+      ...restError(error),
+      ...(consumer === undefined ? {} : { state: consumerState(consumer) }),
+    });
+  onJsonFrames(
+    socket,
+    "a session call",
+    (frame) => {
+      if (frame.type === "listenerDone") {
+        listenerDone.get(frame.id as number)?.();
+        listenerDone.delete(frame.id as number);
+        return;
+      }
+      let c: Call;
+      try {
+        c = checkedCall(frame);
+      } catch (error) {
+        return refuse(error, typeof frame.id === "number" ? frame.id : undefined);
+      }
+      run(c).then(
+        (result) =>
+          send({
+            id: c.id,
+            ok: true,
+            result: result ?? null,
+            ...(consumer === undefined ? {} : { state: consumerState(consumer) }),
+          }),
+        (error: unknown) => refuse(error, c.id),
+      );
+    },
+    (error) => refuse(error, undefined),
+  );
   socket.on("close", () => {
     shutdown.removeEventListener("abort", onShutdown);
     for (const resolve of listenerDone.values()) resolve();

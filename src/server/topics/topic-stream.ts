@@ -7,6 +7,7 @@ import type {
   TopicService,
 } from "../../messaging/topics/index.js";
 import { serveCreditStream } from "../credit-stream.js";
+import { EarlyFrames } from "../json-frames.js";
 import { restError } from "../rest-errors.js";
 import { type BytesEncoding, encodeRecord } from "./record-codec.js";
 
@@ -69,6 +70,7 @@ async function serveTopic(
   topics: TopicService,
   shutdown: AbortSignal,
 ): Promise<void> {
+  const early = new EarlyFrames(socket);
   const q = request.query;
   const topic = request.params.topic;
   const encoding = q.encoding ?? "utf8";
@@ -105,26 +107,31 @@ async function serveTopic(
     socket.close(1008, "stream refused");
     return;
   }
-  await serveCreditStream(socket, shutdown, {
-    async pull(max, signal) {
-      if (held.length === 0) held = await consumer.poll({ timeoutMs: 1000, signal });
-      const taken = held.length <= max ? held : held.slice(0, max);
-      held = held.length <= max ? [] : held.slice(max);
-      for (const r of taken)
-        sent.set(`${r.topic}/${r.partition}`, {
-          topic: r.topic,
-          partition: r.partition,
-          offset: r.offset + 1,
-        });
-      return taken.map((r) => encodeRecord(r, encoding));
+  await serveCreditStream(
+    socket,
+    shutdown,
+    {
+      async pull(max, signal) {
+        if (held.length === 0) held = await consumer.poll({ timeoutMs: 1000, signal });
+        const taken = held.length <= max ? held : held.slice(0, max);
+        held = held.length <= max ? [] : held.slice(max);
+        for (const r of taken)
+          sent.set(`${r.topic}/${r.partition}`, {
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset + 1,
+          });
+        return taken.map((r) => encodeRecord(r, encoding));
+      },
+      async command(command) {
+        if (command.type !== "commit")
+          throw new SyntaxError(`unknown stream command ${JSON.stringify(command.type)}`);
+        const offsets = (command.offsets as OffsetCommits | undefined) ?? [...sent.values()];
+        await consumer.commitSync(offsets);
+        return { committed: true };
+      },
+      close: () => consumer.close(),
     },
-    async command(command) {
-      if (command.type !== "commit")
-        throw new SyntaxError(`unknown stream command ${JSON.stringify(command.type)}`);
-      const offsets = (command.offsets as OffsetCommits | undefined) ?? [...sent.values()];
-      await consumer.commitSync(offsets);
-      return { committed: true };
-    },
-    close: () => consumer.close(),
-  });
+    { early },
+  );
 }
