@@ -1,5 +1,6 @@
 import type { PublishedMessage } from "./published-message.js";
 import type { PubSubMessageAttributes } from "./pubsub-service.js";
+import { setOwnEntry } from "../own-entry.js";
 
 /** SNS's JSON envelope of a notification, as HTTP endpoints and non-raw queue subscribers get it. */
 export function notificationEnvelope(
@@ -52,13 +53,13 @@ function envelopeAttributes(
   const out: Record<string, { Type: string; Value: string }> = {};
   for (const name of names) {
     const a = attributes[name]!;
-    out[name] = {
+    setOwnEntry(out, name, {
       Type: a.DataType,
       Value:
         a.BinaryValue === undefined
           ? (a.StringValue ?? "")
           : Buffer.from(a.BinaryValue).toString("base64"),
-    };
+    });
   }
   return out;
 }

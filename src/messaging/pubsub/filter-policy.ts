@@ -6,6 +6,7 @@ import {
   parsePattern,
 } from "../bus/patterns/index.js";
 import type { PubSubMessageAttributes } from "./pubsub-service.js";
+import { setOwnEntry } from "../own-entry.js";
 
 /** Where a filter policy looks: the message's attributes (default) or its JSON body. */
 export type FilterPolicyScope = "MessageAttributes" | "MessageBody";
@@ -84,14 +85,16 @@ export function attributesForFiltering(
     const type = attribute.DataType.split(".")[0];
     const text = attribute.StringValue;
     if (text === undefined) continue;
-    if (type === "Number") out[name] = Number(text);
+    if (type === "Number") setOwnEntry(out, name, Number(text));
     else if (attribute.DataType === "String.Array") {
+      let value: unknown;
       try {
-        out[name] = JSON.parse(text) as unknown;
+        value = JSON.parse(text);
       } catch {
-        out[name] = text;
+        value = text;
       }
-    } else if (type === "String") out[name] = text;
+      setOwnEntry(out, name, value);
+    } else if (type === "String") setOwnEntry(out, name, text);
   }
   return out;
 }

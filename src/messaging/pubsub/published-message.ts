@@ -1,5 +1,6 @@
 import { SluiceError } from "../../errors/index.js";
 import type { PubSubMessageAttributes, PubSubMessageAttributeValue } from "./pubsub-service.js";
+import { setOwnEntry } from "../own-entry.js";
 
 /** A published message as stored in its topic's log. */
 export interface PublishedMessage {
@@ -29,10 +30,13 @@ interface StoredAttribute {
 export function encodeMessage(message: PublishedMessage): string {
   const attributes: Record<string, StoredAttribute> = {};
   for (const [name, a] of Object.entries(message.MessageAttributes))
-    attributes[name] =
+    setOwnEntry(
+      attributes,
+      name,
       a.BinaryValue === undefined
         ? { t: a.DataType, s: a.StringValue ?? "" }
-        : { t: a.DataType, b: Buffer.from(a.BinaryValue).toString("base64") };
+        : { t: a.DataType, b: Buffer.from(a.BinaryValue).toString("base64") },
+    );
   return JSON.stringify({ ...message, MessageAttributes: attributes });
 }
 
@@ -46,10 +50,13 @@ export function asDecoded(message: PublishedMessage): PublishedMessage {
   const attributes: Record<string, PubSubMessageAttributeValue> = {};
   for (const name of Object.keys(message.MessageAttributes)) {
     const a = message.MessageAttributes[name]!;
-    attributes[name] =
+    setOwnEntry(
+      attributes,
+      name,
       a.BinaryValue === undefined
         ? { DataType: a.DataType, StringValue: a.StringValue ?? "" }
-        : { DataType: a.DataType, BinaryValue: Buffer.from(a.BinaryValue) };
+        : { DataType: a.DataType, BinaryValue: Buffer.from(a.BinaryValue) },
+    );
   }
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(message) as (keyof PublishedMessage)[])
@@ -67,10 +74,13 @@ export function decodeMessage(value: Buffer | null, offset: number): PublishedMe
       for (const [name, a] of Object.entries(
         (parsed.MessageAttributes ?? {}) as Record<string, StoredAttribute>,
       ))
-        attributes[name] =
+        setOwnEntry(
+          attributes,
+          name,
           a.b === undefined
             ? { DataType: a.t, StringValue: a.s ?? "" }
-            : { DataType: a.t, BinaryValue: Buffer.from(a.b, "base64") };
+            : { DataType: a.t, BinaryValue: Buffer.from(a.b, "base64") },
+        );
       return { ...(parsed as unknown as PublishedMessage), MessageAttributes: attributes };
     }
   } catch {

@@ -5,6 +5,7 @@ import {
   type MessageAttributes,
 } from "../queues/index.js";
 import type { PublishedMessage } from "./published-message.js";
+import { setOwnEntry } from "../own-entry.js";
 
 /**
  * What a raw delivery sends to a queue: the published body and its attributes as SQS takes
@@ -30,13 +31,16 @@ export function rawQueueContent(message: PublishedMessage): RawQueueContent {
     const plain: Record<string, MessageAttributeValue> = {};
     for (const name of names) {
       const a = message.MessageAttributes[name]!;
-      plain[name] =
+      setOwnEntry(
+        plain,
+        name,
         a.BinaryValue === undefined
           ? {
               DataType: a.DataType === "String.Array" ? "String" : a.DataType,
               StringValue: a.StringValue ?? "",
             }
-          : { DataType: a.DataType, BinaryValue: a.BinaryValue };
+          : { DataType: a.DataType, BinaryValue: a.BinaryValue },
+      );
     }
     attributes = plain;
   }

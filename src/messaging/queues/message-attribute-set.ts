@@ -2,6 +2,7 @@ import { hash } from "node:crypto";
 import { utf8Length, writeUtf8 } from "../../engine/index.js";
 import { checkMessageAttributes } from "./message-validation.js";
 import type { MessageAttributeValue, MessageAttributes } from "./queue-service.js";
+import { setOwnEntry } from "../own-entry.js";
 
 const STRING_TRANSPORT = 1;
 const BINARY_TRANSPORT = 2;
@@ -134,10 +135,13 @@ export class MessageAttributeSet {
       }
       kept++;
       keptRanges.push(start, pos);
-      attributes[name] =
+      setOwnEntry(
+        attributes,
+        name,
         transport === BINARY_TRANSPORT
           ? { DataType, BinaryValue: new Uint8Array(buf.subarray(valueStart, pos)) }
-          : { DataType, StringValue: buf.toString("utf8", valueStart, pos) };
+          : { DataType, StringValue: buf.toString("utf8", valueStart, pos) },
+      );
     }
     if (kept === 0) return undefined;
     if (all) return { attributes, md5: this.md5 };

@@ -4,6 +4,7 @@ import type { MessageAttributeValue } from "./queue-service.js";
 import { MessageAttributeSet } from "./message-attribute-set.js";
 import { BINARY_HEADER_FORMAT, type MessageHeader, decodeHeader } from "./message-header.js";
 import type { Writable } from "./writable.js";
+import { setOwnEntry } from "../own-entry.js";
 
 /**
  * How a queue's log holds its messages and its journal. Every record's key is one byte naming
@@ -61,10 +62,13 @@ export function encodeAttributes(
 ): Record<string, StoredAttribute> {
   const out: Record<string, StoredAttribute> = {};
   for (const [name, value] of Object.entries(attributes))
-    out[name] =
+    setOwnEntry(
+      out,
+      name,
       value.BinaryValue !== undefined
         ? { t: value.DataType, b: Buffer.from(value.BinaryValue).toString("base64") }
-        : { t: value.DataType, s: value.StringValue ?? "" };
+        : { t: value.DataType, s: value.StringValue ?? "" },
+    );
   return out;
 }
 
@@ -73,10 +77,13 @@ export function decodeAttributes(
 ): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(stored))
-    out[name] =
+    setOwnEntry(
+      out,
+      name,
       "b" in value
         ? { DataType: value.t, BinaryValue: new Uint8Array(Buffer.from(value.b, "base64")) }
-        : { DataType: value.t, StringValue: value.s };
+        : { DataType: value.t, StringValue: value.s },
+    );
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { describeValue } from "../../errors/index.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
 import type { MessageAttributeValue, MessageAttributes } from "./queue-service.js";
+import { setOwnEntry } from "../own-entry.js";
 
 // SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF; with the u flag a
 // lone surrogate is its own code point and falls outside the class.
@@ -177,10 +178,13 @@ export function copyAttributes(
 ): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(attributes))
-    out[name] =
+    setOwnEntry(
+      out,
+      name,
       value.BinaryValue !== undefined
         ? { DataType: value.DataType, BinaryValue: Uint8Array.from(value.BinaryValue) }
-        : { DataType: value.DataType, StringValue: value.StringValue ?? "" };
+        : { DataType: value.DataType, StringValue: value.StringValue ?? "" },
+    );
   return out;
 }
 

@@ -5,6 +5,7 @@ import type {
   QueueAttributes,
   WritableQueueAttributeName,
 } from "./queue-service.js";
+import { setOwnEntry } from "../own-entry.js";
 
 export interface RedrivePolicy {
   readonly deadLetterTargetArn: string;
@@ -281,7 +282,7 @@ export function checkTags(
       throw invalidParameter(`${field}.${key}`, "a key of 1-128 characters");
     if (typeof value !== "string" || value.length > 256)
       throw invalidParameter(`${field}.${key}`, "a value of at most 256 characters");
-    merged[key] = value;
+    setOwnEntry(merged, key, value);
   }
   if (Object.keys(merged).length > 50) throw invalidParameter(field, "at most 50 tags on a queue");
   return merged;

@@ -1,4 +1,5 @@
 import { malformedRequest } from "./aws-error.js";
+import { setOwnEntry } from "../../messaging/own-entry.js";
 
 const INDEX = /^[1-9]\d{0,5}$/;
 
@@ -57,7 +58,7 @@ export class QueryParams {
     for (const entry of this.structures(prefix)) {
       const key = entry.string(keyName);
       if (key === undefined) throw malformedRequest(`${prefix}: an entry has no ${keyName}`);
-      out[key] = entry.string(valueName) ?? "";
+      setOwnEntry(out, key, entry.string(valueName) ?? "");
     }
     return out;
   }

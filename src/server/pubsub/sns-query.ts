@@ -11,6 +11,7 @@ import type { QueryParams } from "../aws/query-params.js";
 import type { XmlElement } from "../aws/xml.js";
 import { snsInvalidParameter, toSnsError } from "./sns-errors.js";
 import { addTopicPermission, removeTopicPermission } from "./sns-permissions.js";
+import { setOwnEntry } from "../../messaging/own-entry.js";
 
 type Operation = (pubsub: PubSubService, p: QueryParams) => Promise<XmlElement | undefined>;
 
@@ -241,14 +242,18 @@ function decodeAttributes(
     if (name === undefined) throw snsInvalidParameter(`${field}.${i + 1}.Name`, "required");
     const value = entry.under("Value");
     const binary = value.string("BinaryValue");
-    out[name] = defined({
-      DataType: value.string("DataType"),
-      StringValue: value.string("StringValue"),
-      BinaryValue:
-        binary === undefined
-          ? undefined
-          : decodeBase64(binary, `${field}.${i + 1}.Value.BinaryValue`),
-    }) as unknown as PubSubMessageAttributeValue;
+    setOwnEntry(
+      out,
+      name,
+      defined({
+        DataType: value.string("DataType"),
+        StringValue: value.string("StringValue"),
+        BinaryValue:
+          binary === undefined
+            ? undefined
+            : decodeBase64(binary, `${field}.${i + 1}.Value.BinaryValue`),
+      }) as unknown as PubSubMessageAttributeValue,
+    );
   }
   return out;
 }

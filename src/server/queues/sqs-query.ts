@@ -15,6 +15,7 @@ import {
   encodeAttribute,
   isSqsOperation,
 } from "./sqs-operations.js";
+import { setOwnEntry } from "../../messaging/own-entry.js";
 
 /**
  * SQS in the AWS query protocol (`Action=SendMessage&Version=2012-11-05`, XML answers), which
@@ -146,18 +147,22 @@ function decodeSend(p: QueryParams, prefix: string): SqsShape {
 }
 
 function decodeAttributes(p: QueryParams, name: string, prefix: string): SqsShape {
-  const out: SqsShape = {};
+  const out: Record<string, SqsShape> = {};
   for (const [i, entry] of p.structures(name).entries()) {
     const value = entry.under("Value");
     const binary = value.string("BinaryValue");
-    out[entry.string("Name") ?? ""] = defined({
-      DataType: value.string("DataType"),
-      StringValue: value.string("StringValue"),
-      BinaryValue:
-        binary === undefined
-          ? undefined
-          : decodeBase64(binary, `${prefix}${name}.${i + 1}.Value.BinaryValue`),
-    });
+    setOwnEntry(
+      out,
+      entry.string("Name") ?? "",
+      defined({
+        DataType: value.string("DataType"),
+        StringValue: value.string("StringValue"),
+        BinaryValue:
+          binary === undefined
+            ? undefined
+            : decodeBase64(binary, `${prefix}${name}.${i + 1}.Value.BinaryValue`),
+      }),
+    );
   }
   return out;
 }
