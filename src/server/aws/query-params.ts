@@ -47,6 +47,25 @@ export class QueryParams {
       .filter((v): v is string => v !== undefined);
   }
 
+  /**
+   * A message attribute value, `DataType`, `StringValue` and `BinaryValue` (base64, decoded by
+   * `decodeBinary`, which answers bad text in its protocol's own error), those given.
+   */
+  attributeValue(decodeBinary: (base64: string) => Uint8Array): {
+    DataType?: string;
+    StringValue?: string;
+    BinaryValue?: Uint8Array;
+  } {
+    const DataType = this.string("DataType");
+    const StringValue = this.string("StringValue");
+    const binary = this.string("BinaryValue");
+    return {
+      ...(DataType === undefined ? {} : { DataType }),
+      ...(StringValue === undefined ? {} : { StringValue }),
+      ...(binary === undefined ? {} : { BinaryValue: decodeBinary(binary) }),
+    };
+  }
+
   /** The structures `prefix.N.*`, each as its own parameters, in index order. */
   structures(prefix: string): QueryParams[] {
     return this.numbered(prefix).map(([, sub]) => sub);

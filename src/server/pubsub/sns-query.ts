@@ -240,20 +240,10 @@ function decodeAttributes(
   for (const [i, entry] of p.structures("MessageAttributes.entry").entries()) {
     const name = entry.string("Name");
     if (name === undefined) throw snsInvalidParameter(`${field}.${i + 1}.Name`, "required");
-    const value = entry.under("Value");
-    const binary = value.string("BinaryValue");
-    setOwnEntry(
-      out,
-      name,
-      defined({
-        DataType: value.string("DataType"),
-        StringValue: value.string("StringValue"),
-        BinaryValue:
-          binary === undefined
-            ? undefined
-            : decodeBase64(binary, `${field}.${i + 1}.Value.BinaryValue`),
-      }) as unknown as PubSubMessageAttributeValue,
-    );
+    const value = entry
+      .under("Value")
+      .attributeValue((binary) => decodeBase64(binary, `${field}.${i + 1}.Value.BinaryValue`));
+    setOwnEntry(out, name, value as PubSubMessageAttributeValue);
   }
   return out;
 }

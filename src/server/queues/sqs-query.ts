@@ -149,20 +149,12 @@ function decodeSend(p: QueryParams, prefix: string): SqsShape {
 function decodeAttributes(p: QueryParams, name: string, prefix: string): SqsShape {
   const out: Record<string, SqsShape> = {};
   for (const [i, entry] of p.structures(name).entries()) {
-    const value = entry.under("Value");
-    const binary = value.string("BinaryValue");
-    setOwnEntry(
-      out,
-      entry.string("Name") ?? "",
-      defined({
-        DataType: value.string("DataType"),
-        StringValue: value.string("StringValue"),
-        BinaryValue:
-          binary === undefined
-            ? undefined
-            : decodeBase64(binary, `${prefix}${name}.${i + 1}.Value.BinaryValue`),
-      }),
-    );
+    const value = entry
+      .under("Value")
+      .attributeValue((binary) =>
+        decodeBase64(binary, `${prefix}${name}.${i + 1}.Value.BinaryValue`),
+      );
+    setOwnEntry(out, entry.string("Name") ?? "", value);
   }
   return out;
 }
