@@ -3,7 +3,7 @@ import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { serveCreditStream } from "./credit-stream.js";
-import { EarlyFrames } from "./json-frames.js";
+import { closeOnFailure, EarlyFrames } from "./json-frames.js";
 import { type TestServer, startTestServer } from "./test-support/test-server.js";
 
 let sluice: TestServer;
@@ -272,6 +272,28 @@ describe("credit stream flow control", () => {
     expect(stream.items()).toEqual(["first", "second"]);
     stop.abort();
     stream.socket.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  it("a stream that fails in a way it did not handle closes its socket, not the process", async () => {
+    const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    server.on("connection", (socket) =>
+      closeOnFailure(socket, Promise.reject(new Error("a bug in a stream"))),
+    );
+    await new Promise((r) => server.once("listening", r));
+    const stream = await openStream(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const code = await new Promise<number>((resolve) => stream.socket.once("close", resolve));
+    expect(code).toBe(1011);
+    expect(stream.frames).toEqual([
+      {
+        type: "error",
+        error: {
+          code: "SLUICE_INTERNAL",
+          name: "InternalError",
+          message: "the server failed to handle the request",
+        },
+      },
+    ]);
     await new Promise((r) => server.close(r));
   });
 });

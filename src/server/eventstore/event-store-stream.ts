@@ -7,7 +7,7 @@ import {
   StreamNotFoundError,
 } from "../../eventstore/index.js";
 import { serveCreditStream } from "../credit-stream.js";
-import { EarlyFrames } from "../json-frames.js";
+import { closeOnFailure, EarlyFrames } from "../json-frames.js";
 
 interface SubscribeQuery {
   stream?: string;
@@ -53,7 +53,7 @@ export function registerEventStoreStream(
       },
     },
     (socket: WebSocket, request: SubscribeRequest) => {
-      void subscribe(socket, request.query, store, shutdown);
+      closeOnFailure(socket, subscribe(socket, request.query, store, shutdown));
     },
   );
 }

@@ -8,6 +8,7 @@ import type {
 import { nackError } from "../../eventstore/persistent/subscription-group.js";
 import { serveCreditStream } from "../credit-stream.js";
 import * as schemas from "./persistent-subscription-schemas.js";
+import { closeOnFailure } from "../json-frames.js";
 
 type ConnectRequest = FastifyRequest<{
   Params: { group: string };
@@ -40,7 +41,10 @@ export function registerPersistentSubscriptionStream(
       },
     },
     (socket: WebSocket, request: ConnectRequest) => {
-      void consume(socket, groups(), request.params.group, request.query.maxInFlight, shutdown);
+      closeOnFailure(
+        socket,
+        consume(socket, groups(), request.params.group, request.query.maxInFlight, shutdown),
+      );
     },
   );
 }

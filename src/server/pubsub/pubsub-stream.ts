@@ -4,7 +4,7 @@ import type { WebSocket } from "ws";
 import type { Notification, PubSubService } from "../../messaging/pubsub/index.js";
 import { PubSubError } from "../../messaging/pubsub/index.js";
 import { serveCreditStream } from "../credit-stream.js";
-import { EarlyFrames } from "../json-frames.js";
+import { closeOnFailure, EarlyFrames } from "../json-frames.js";
 import { restError } from "../rest-errors.js";
 
 type StreamRequest = FastifyRequest<{
@@ -54,7 +54,7 @@ export function registerPubSubStream(
       },
     },
     (socket: WebSocket, request: StreamRequest) => {
-      void subscribe(socket, request, pubsub, shutdown);
+      closeOnFailure(socket, subscribe(socket, request, pubsub, shutdown));
     },
   );
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import type { QueueService } from "../../messaging/queues/index.js";
-import { onJsonFrames } from "../json-frames.js";
+import { closeOnFailure, onJsonFrames } from "../json-frames.js";
 import { restError } from "../rest-errors.js";
 import { encodeReceive } from "./sqs-json.js";
 import type { QueueUrlOf } from "./queue-routes.js";
@@ -47,7 +47,10 @@ export function registerQueueStream(
       },
     },
     (socket: WebSocket, request: StreamRequest) => {
-      void consume(socket, request, queues, urlOf(request.params.name), shutdown);
+      closeOnFailure(
+        socket,
+        consume(socket, request, queues, urlOf(request.params.name), shutdown),
+      );
     },
   );
 }

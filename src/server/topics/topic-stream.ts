@@ -7,7 +7,7 @@ import type {
   TopicService,
 } from "../../messaging/topics/index.js";
 import { serveCreditStream } from "../credit-stream.js";
-import { EarlyFrames } from "../json-frames.js";
+import { closeOnFailure, EarlyFrames } from "../json-frames.js";
 import { restError } from "../rest-errors.js";
 import { type BytesEncoding, encodeRecord } from "./record-codec.js";
 
@@ -59,7 +59,7 @@ export function registerTopicStream(
       },
     },
     (socket: WebSocket, request: StreamRequest) => {
-      void serveTopic(socket, request, topics, shutdown);
+      closeOnFailure(socket, serveTopic(socket, request, topics, shutdown));
     },
   );
 }
