@@ -1,5 +1,6 @@
 import { WebSocket } from "ws";
 import { SluiceError } from "../errors/index.js";
+import { onJsonFrames } from "../net/json-frames.js";
 import type { HttpTransport } from "./http-transport.js";
 
 interface CallFrame {
@@ -51,12 +52,17 @@ export class RemoteHandlers<I> {
       socket.once("close", () =>
         reject(new SluiceError("SLUICE_IO", `handler ${name}: the server closed its socket`)),
       );
-      socket.on("message", (data: Buffer) => {
-        const frame = JSON.parse(data.toString("utf8")) as CallFrame;
-        if (frame.type === "registered") resolve();
-        else if (frame.type === "call" && typeof frame.id === "number")
-          void this.run(socket, frame.id, handler, frame.input);
-      });
+      onJsonFrames(
+        socket,
+        "a handler call",
+        (data) => {
+          const frame = data as unknown as CallFrame;
+          if (frame.type === "registered") resolve();
+          else if (frame.type === "call" && typeof frame.id === "number")
+            void this.run(socket, frame.id, handler, frame.input);
+        },
+        () => socket.close(1007, "calls are JSON objects"),
+      );
     });
     const pending = registered.finally(() => this.registering.delete(pending));
     this.registering.add(pending);

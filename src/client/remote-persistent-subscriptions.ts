@@ -17,6 +17,7 @@ import {
 import { nackError } from "../eventstore/persistent/subscription-group.js";
 import type { RecordedEvent } from "../eventstore/event-store.js";
 import { checkStreamName } from "../eventstore/event-validation.js";
+import { onJsonFrames } from "../net/json-frames.js";
 import type { HttpCall, RemoteError } from "./http-transport.js";
 
 /** A delivery as the server sends it. */
@@ -125,19 +126,30 @@ async function* consume(
     wake?.();
     wake = undefined;
   };
-  socket.on("message", (data: Buffer) => {
-    const frame = JSON.parse(data.toString("utf8")) as Frame;
-    const waiting = frame.id === undefined ? undefined : replies.get(frame.id);
-    if (frame.type === "batch") buffered.push(...(frame.items ?? []));
-    else if (waiting !== undefined) {
-      replies.delete(frame.id!);
-      if (frame.type === "reply") waiting.resolve();
-      else waiting.reject(remote.toError({ status: 400, ...frame.error! }));
-      if (closing && replies.size === 0) socket.close();
-    } else if (frame.type === "error" && frame.error !== undefined)
-      failure = remote.toError({ status: 400, ...frame.error });
-    nudge();
-  });
+  onJsonFrames(
+    socket,
+    "a subscription frame",
+    (data) => {
+      const frame = data as unknown as Frame;
+      const waiting = frame.id === undefined ? undefined : replies.get(frame.id);
+      if (frame.type === "batch") buffered.push(...(frame.items ?? []));
+      else if (waiting !== undefined) {
+        replies.delete(frame.id!);
+        if (frame.type === "reply") waiting.resolve();
+        else waiting.reject(remote.toError({ status: 400, ...frame.error! }));
+        if (closing && replies.size === 0) socket.close();
+      } else if (frame.type === "error" && frame.error !== undefined)
+        failure = remote.toError({ status: 400, ...frame.error });
+      nudge();
+    },
+    (error) => {
+      failure ??= new SluiceError("SLUICE_IO", `persistent subscription failed: ${error.message}`, {
+        cause: error,
+      });
+      socket.close(1007, "frames are JSON objects");
+      nudge();
+    },
+  );
   socket.on("close", () => {
     ended = true;
     const lost = new SluiceError(

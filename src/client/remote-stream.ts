@@ -1,5 +1,6 @@
 import { WebSocket } from "ws";
 import { SluiceError } from "../errors/index.js";
+import { onJsonFrames } from "../net/json-frames.js";
 import type { RemoteError } from "./http-transport.js";
 
 interface Frame {
@@ -39,13 +40,24 @@ export async function* remoteStream<T>(
     wake?.();
     wake = undefined;
   };
-  socket.on("message", (data: Buffer) => {
-    const frame = JSON.parse(data.toString("utf8")) as Frame;
-    if (frame.type === "batch") buffered.push(...((frame.items ?? []) as T[]));
-    else if (frame.type === "error" && frame.error !== undefined)
-      failure = options.toError({ status: 400, ...frame.error });
-    nudge();
-  });
+  onJsonFrames(
+    socket,
+    "a stream frame",
+    (data) => {
+      const frame = data as unknown as Frame;
+      if (frame.type === "batch") buffered.push(...((frame.items ?? []) as T[]));
+      else if (frame.type === "error" && frame.error !== undefined)
+        failure = options.toError({ status: 400, ...frame.error });
+      nudge();
+    },
+    (error) => {
+      failure ??= new SluiceError("SLUICE_IO", `stream ${url} failed: ${error.message}`, {
+        cause: error,
+      });
+      socket.close(1007, "frames are JSON objects");
+      nudge();
+    },
+  );
   socket.on("close", () => {
     ended = true;
     nudge();

@@ -1,6 +1,7 @@
 import { WebSocket } from "ws";
 import { type ErrorCode, SluiceError } from "../errors/index.js";
 import { ProducerFencedError, TopicError, type TopicErrorName } from "../messaging/topics/index.js";
+import { onJsonFrames } from "../net/json-frames.js";
 import type { HttpTransport, RemoteError } from "./http-transport.js";
 
 interface Reply {
@@ -58,7 +59,16 @@ export class TopicSession {
       this.socket.once("error", (error) => reject(this.fail(error)));
     });
     this.opened.catch(() => undefined);
-    this.socket.on("message", (data: Buffer) => this.receive(JSON.parse(data.toString()) as Reply));
+    onJsonFrames(
+      this.socket,
+      "a topic session reply",
+      (frame) => this.receive(frame as unknown as Reply),
+      (error) => {
+        // Not a Sluice server, or not this version of one: the session fails, not the process.
+        this.fail(error);
+        this.socket.close(1007, "replies are JSON objects");
+      },
+    );
     this.socket.on("close", () => {
       const error =
         this.failure ??

@@ -1,5 +1,5 @@
 import type { WebSocket } from "ws";
-import { type EarlyFrames, onJsonFrames } from "./json-frames.js";
+import { type EarlyFrames, onJsonFrames } from "../net/json-frames.js";
 import { restError } from "./rest-errors.js";
 
 /** Where a stream's items come from: `pull` waits for at least one, or for the signal. */

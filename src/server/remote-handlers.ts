@@ -1,7 +1,7 @@
 import { channel } from "node:diagnostics_channel";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
-import { onJsonFrames } from "./json-frames.js";
+import { onJsonFrames } from "../net/json-frames.js";
 
 /**
  * Published when a remote handler call starts (the input is sent to the client) and ends (its

@@ -3,7 +3,8 @@ import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { serveCreditStream } from "./credit-stream.js";
-import { closeOnFailure, EarlyFrames } from "./json-frames.js";
+import { EarlyFrames } from "../net/json-frames.js";
+import { closeOnFailure } from "./stream-failure.js";
 import { type TestServer, startTestServer } from "./test-support/test-server.js";
 
 let sluice: TestServer;

@@ -7,7 +7,8 @@ import {
   StreamNotFoundError,
 } from "../../eventstore/index.js";
 import { serveCreditStream } from "../credit-stream.js";
-import { closeOnFailure, EarlyFrames } from "../json-frames.js";
+import { EarlyFrames } from "../../net/json-frames.js";
+import { closeOnFailure } from "../stream-failure.js";
 
 interface SubscribeQuery {
   stream?: string;

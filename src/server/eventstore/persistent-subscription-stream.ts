@@ -8,7 +8,7 @@ import type {
 import { nackError } from "../../eventstore/persistent/subscription-group.js";
 import { serveCreditStream } from "../credit-stream.js";
 import * as schemas from "./persistent-subscription-schemas.js";
-import { closeOnFailure } from "../json-frames.js";
+import { closeOnFailure } from "../stream-failure.js";
 
 type ConnectRequest = FastifyRequest<{
   Params: { group: string };

@@ -4,7 +4,8 @@ import type { WebSocket } from "ws";
 import type { Notification, PubSubService } from "../../messaging/pubsub/index.js";
 import { PubSubError } from "../../messaging/pubsub/index.js";
 import { serveCreditStream } from "../credit-stream.js";
-import { closeOnFailure, EarlyFrames } from "../json-frames.js";
+import { EarlyFrames } from "../../net/json-frames.js";
+import { closeOnFailure } from "../stream-failure.js";
 import { restError } from "../rest-errors.js";
 
 type StreamRequest = FastifyRequest<{

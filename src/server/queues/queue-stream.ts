@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import type { QueueService } from "../../messaging/queues/index.js";
-import { closeOnFailure, onJsonFrames } from "../json-frames.js";
+import { onJsonFrames } from "../../net/json-frames.js";
+import { closeOnFailure } from "../stream-failure.js";
 import { restError } from "../rest-errors.js";
 import { encodeReceive } from "./sqs-json.js";
 import type { QueueUrlOf } from "./queue-routes.js";

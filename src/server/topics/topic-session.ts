@@ -9,7 +9,7 @@ import type {
   TopicProducer,
   TopicService,
 } from "../../messaging/topics/index.js";
-import { type JsonFrame, onJsonFrames } from "../json-frames.js";
+import { type JsonFrame, onJsonFrames } from "../../net/json-frames.js";
 import { describeValue } from "../../errors/index.js";
 import { restError } from "../rest-errors.js";
 

@@ -7,7 +7,8 @@ import type {
   TopicService,
 } from "../../messaging/topics/index.js";
 import { serveCreditStream } from "../credit-stream.js";
-import { closeOnFailure, EarlyFrames } from "../json-frames.js";
+import { EarlyFrames } from "../../net/json-frames.js";
+import { closeOnFailure } from "../stream-failure.js";
 import { restError } from "../rest-errors.js";
 import { type BytesEncoding, encodeRecord } from "./record-codec.js";
 
