@@ -50,7 +50,7 @@ describe("the sluice command line", () => {
       /^errors\//,
       // --aws-credentials is parsed by the server's own reader, a leaf module.
       /^server\/aws\/(sigv4|aws-error)\.ts$/,
-      // The benchmarks' report writer (node:fs and node:os only) and reference workload (no imports).
+      // The benchmarks' report writer (node:fs and node:os only) and reference workload (a worker).
       /^observability\/(bench-report|machine-speed)\.ts$/,
       // The release, for --version: one constant.
       /^version\.ts$/,
