@@ -1,14 +1,14 @@
 import type { WebSocket } from "ws";
 
-/** A client frame, parsed: a JSON object (not an array, not null). */
+/** A WebSocket frame, parsed: a JSON object (not an array, not null). */
 export type JsonFrame = Record<string, unknown>;
 
 /**
  * Hands each frame of `socket` that is a JSON object to `handle`. Anything else (text that is
  * not JSON, `null`, a number, an array) goes to `refuse` as a SyntaxError saying that `what`
  * must be a JSON object, and so does an error thrown by `handle`: a client's frame can fail its
- * own call, never the server (an exception in a socket's message listener would end the
- * process, and every other client's connection with it).
+ * own call, never the process (an exception in a socket's message listener would end it, and on
+ * a server every other client's connection with it).
  */
 export function onJsonFrames(
   socket: WebSocket,

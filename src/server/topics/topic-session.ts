@@ -270,16 +270,17 @@ function serveSession(socket: WebSocket, topics: TopicService, shutdown: AbortSi
       } catch (error) {
         return refuse(error, typeof frame.id === "number" ? frame.id : undefined);
       }
-      run(c).then(
-        (result) =>
+      // A result that cannot be sent fails its call too, not the process.
+      run(c)
+        .then((result) =>
           send({
             id: c.id,
             ok: true,
             result: result ?? null,
             ...(consumer === undefined ? {} : { state: consumerState(consumer) }),
           }),
-        (error: unknown) => refuse(error, c.id),
-      );
+        )
+        .catch((error: unknown) => refuse(error, c.id));
     },
     (error) => refuse(error, undefined),
   );
