@@ -19,7 +19,7 @@ export function fetchPoster(clock: Clock, timeoutMs = 15_000): HttpPoster {
           body,
           signal: controller.signal,
         });
-        await response.arrayBuffer();
+        await discardBody(response);
         return response.status;
       } catch (error) {
         throw new SluiceError(
@@ -32,4 +32,28 @@ export function fetchPoster(clock: Clock, timeoutMs = 15_000): HttpPoster {
       }
     },
   };
+}
+
+/** What of an endpoint's answer is read (and dropped) so that its connection can be reused. */
+const MAX_BODY_READ = 64 * 1024;
+
+/**
+ * Reads and drops an answer's body, up to MAX_BODY_READ bytes; a longer one is cancelled (its
+ * connection closed). SNS ignores what an endpoint answers, and an endpoint answering without
+ * end must cost neither memory nor the delivery's time.
+ */
+async function discardBody(response: Response): Promise<void> {
+  const body = response.body;
+  if (body === null) return;
+  const reader = (body as ReadableStream<Uint8Array>).getReader();
+  let read = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    read += value.byteLength;
+    if (read > MAX_BODY_READ) {
+      await reader.cancel();
+      return;
+    }
+  }
 }
