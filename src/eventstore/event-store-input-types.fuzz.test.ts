@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedFileSystem } from "../engine/index.js";
 import { SluiceError, isSluiceError } from "../errors/index.js";
-import { type SweptPart, untypedFailures } from "../test-support/type-sweep.js";
+import { type SweptMethod, untypedFailures } from "../test-support/type-sweep.js";
 import { VirtualClock } from "../time/index.js";
 import { EmbeddedEventStore } from "./embedded-event-store.js";
 
-interface Case {
-  readonly method: string;
-  /** Valid arguments; each call gets fresh ones (a new stream name, say). */
-  readonly args: () => unknown[];
-  /** `[argument index, ...path inside it]` of each part swept with every wrong type. */
-  readonly parts: readonly SweptPart[];
-}
+type Case = SweptMethod;
 
 let counter = 0;
 const fresh = (): string => `s-${counter++}`;

@@ -44,6 +44,15 @@ export function replaced(value: unknown, path: readonly (string | number)[], by:
 /** Where a swept value goes: `[argument index, ...path inside that argument]`. */
 export type SweptPart = readonly [number, ...(string | number)[]];
 
+/** One method swept: its valid arguments and the parts swept with every wrong type. */
+export interface SweptMethod {
+  readonly method: string;
+  /** Valid arguments; each call gets fresh ones (a new name, say). */
+  readonly args: () => unknown[];
+  /** `[argument index, ...path inside it]` of each part swept with every wrong type. */
+  readonly parts: readonly SweptPart[];
+}
+
 /**
  * Calls `call` once per part and wrong value, each time with fresh valid arguments from `args`
  * but for that part; returns "part = value: error" for every failure `isTyped` does not accept.
