@@ -121,6 +121,11 @@ export class SluiceServer {
       bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024,
       forceCloseConnections: "idle",
       return503OnClosing: true,
+      // A body's `__proto__` or `constructor` key is data (a tag key, an attribute name, a field
+      // of an event), as on the AWS protocols: JSON.parse makes it an own property, and every
+      // record built from a body sets names as own entries, so no prototype is reached.
+      onProtoPoisoning: "ignore",
+      onConstructorPoisoning: "ignore",
     });
     const modules = [...modulesFor(services), ...(options.modules ?? [])];
     const aws: AwsServices = {
