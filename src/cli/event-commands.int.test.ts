@@ -284,7 +284,10 @@ describe("sluice events CLI", () => {
         "sluice: error: too many arguments after the store: expected at most stream type data, got order-1 Placed {} extra\n",
       ],
       [1, "sluice: error: data: expected JSON, got {oops\n"],
-      [1, "sluice: error: give --data-dir <dir> or a queue directory\n"],
+      [
+        1,
+        "sluice: error: give the data directory (first argument or --data-dir <dir>) or the URL of the server serving it (--server <url>)\n",
+      ],
       [
         2,
         "sluice: SLUICE_IO: target: cannot connect to PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n",

@@ -5,6 +5,7 @@ import { SluiceError } from "../errors/index.js";
 import type { AuditFormat } from "../eventstore/audit.js";
 import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
 import { inCommandLineTerms, suppliesFields } from "./command-line-fields.js";
+import { isServerUrl, throughServerHint, withServer } from "./server-target.js";
 
 /** An option's JSON text (commander's message names the option). */
 function json(value: string): JsonValue {
@@ -51,7 +52,8 @@ interface Target {
 
 /**
  * The store a command names, and the arguments that are its own: `--data-dir <dir>`, as every
- * other command takes it, or else the first argument (a data directory or a postgres:// URL).
+ * other command takes it, or else the first argument (a data directory, a postgres:// URL or a
+ * running server's http:// URL).
  * The arguments left are the command's own `names`, of which the first `required` must be there;
  * a missing one is named as the help names it.
  */
@@ -68,7 +70,7 @@ function targetAndArgs(
       : [args[0] === undefined ? undefined : { target: args[0], field: "target" }, args.slice(1)];
   if (target === undefined)
     throw new InvalidArgumentError(
-      "give the store: --data-dir <dir>, or a data directory or postgres:// URL as the first argument",
+      "give the store: --data-dir <dir>, or a data directory, postgres:// URL or server URL (http://...) as the first argument",
     );
   if (own.length < required)
     throw new InvalidArgumentError(`missing required argument '${names[own.length]}'`);
@@ -87,10 +89,13 @@ function storeOf(target: string | undefined, dataDir: string | undefined): Targe
 }
 
 const DATA_DIR = "Sluice data directory (instead of a target argument)";
-const TARGET = "data directory or postgres:// URL, unless --data-dir";
+const TARGET =
+  "data directory, postgres:// URL, or URL of a running `sluice start` (http://...), unless --data-dir";
 
 /**
- * Opens the store at `target` for one command: a postgres:// URL, a data directory (its
+ * Opens the store at `target` for one command: a server's URL (the store it serves, through
+ * `connect`: while `sluice start` serves a data directory, no other process opens it), a
+ * postgres:// URL, a data directory (its
  * `eventstore/`, where `open(dir)` and `sluice start` keep it), or the directory of a store
  * opened on its own (`EmbeddedEventStore.open(dir)`). Only `append` creates one, as a data
  * directory's: a mistyped path to read must not leave an empty store behind.
@@ -101,6 +106,7 @@ async function withStore<T>(
   use: (store: EventStore) => Promise<T>,
   create = false,
 ): Promise<T> {
+  if (isServerUrl(target)) return withServer(target, field, (s) => use(s.eventStore));
   if (/^postgres(ql)?:\/\//.test(target)) {
     // The library's `connection` is the argument (or option) that gave the URL.
     const store = await openStore(target, schema, true).catch((error: unknown) => {
@@ -116,7 +122,14 @@ async function withStore<T>(
   // A data directory `append` makes is removed again if the append fails (a bad stream name,
   // an expected version not met).
   const { withDataDir } = await import("./new-data-dir.js");
-  return withDataDir(target, field, () => openStore(directory, schema, false), use);
+  try {
+    return await withDataDir(target, field, () => openStore(directory, schema, false), use);
+  } catch (error) {
+    throw throughServerHint(
+      error,
+      `give its URL (e.g. http://localhost:8080) instead of ${target}`,
+    );
+  }
 }
 
 /** Where the embedded store of `target` lives (see withStore). */
@@ -171,7 +184,9 @@ function line(event: RecordedEvent): string {
 export function registerEventCommands(program: Command): void {
   const events = program
     .command("events")
-    .description("the event store in a data directory or a postgres:// database")
+    .description(
+      "the event store in a data directory, a postgres:// database, or served by a running `sluice start`",
+    )
     .option("--schema <name>", "PostgreSQL schema of the store", "sluice");
   const schemaOf = (): string => events.opts<{ schema: string }>().schema;
 

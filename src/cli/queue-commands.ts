@@ -1,7 +1,14 @@
 import { type Command, InvalidArgumentError } from "commander";
-import type { EmbeddedQueueService } from "../messaging/queues/index.js";
+import type { QueueService } from "../messaging/queues/index.js";
 import { suppliesFields } from "./command-line-fields.js";
 import { requireExistingDataDir } from "./existing-data-dir.js";
+import {
+  type DataSource,
+  SERVER_HELP,
+  dataDirOrServer,
+  throughServerHint,
+  withServer,
+} from "./server-target.js";
 
 function count(value: string): number {
   const n = Number(value);
@@ -13,19 +20,39 @@ function count(value: string): number {
 /**
  * Opens the queues for one command and closes them after: those of a whole data directory
  * (`--data-dir`, or a data directory given as the first argument, via `open`), or a queue
- * directory given as the first argument. Either must exist: no command here creates one.
+ * directory given as the first argument; or reaches them through the server serving a data
+ * directory (`--server`). A directory must exist: no command here creates one.
  */
 async function withQueues<T>(
   dir: string | undefined,
-  dataDir: string | undefined,
-  use: (sqs: EmbeddedQueueService) => Promise<T>,
+  opts: DataSource,
+  use: (sqs: QueueService) => Promise<T>,
 ): Promise<T> {
-  if (dataDir === undefined && dir === undefined)
-    throw new InvalidArgumentError("give --data-dir <dir> or a queue directory");
-  const path = dataDir ?? dir!;
-  const found = await requireExistingDataDir(path, dataDir === undefined ? "dir" : "--data-dir");
+  if (opts.server !== undefined) {
+    dataDirOrServer(opts.dataDir, opts.server);
+    return withServer(opts.server, "--server", (s) => use(s.queues));
+  }
+  if (dir === undefined && opts.dataDir === undefined)
+    throw new InvalidArgumentError(
+      "give the data directory (first argument or --data-dir <dir>) or the URL of the server serving it (--server <url>)",
+    );
+  const path = opts.dataDir ?? dir!;
+  const field = opts.dataDir === undefined ? "dir" : "--data-dir";
+  const found = await requireExistingDataDir(path, field);
+  try {
+    return await openQueues(path, opts.dataDir !== undefined || found === "data-directory", use);
+  } catch (error) {
+    throw throughServerHint(error, `--server <url> instead of ${field === "dir" ? path : field}`);
+  }
+}
+
+async function openQueues<T>(
+  path: string,
+  dataDirectory: boolean,
+  use: (sqs: QueueService) => Promise<T>,
+): Promise<T> {
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
-  if (dataDir !== undefined || found === "data-directory") {
+  if (dataDirectory) {
     const { open } = await import("../sluice/index.js");
     const sluice = await open(path);
     try {
@@ -44,22 +71,26 @@ async function withQueues<T>(
 }
 
 /**
- * Commands with a positional directory take `--data-dir` instead, and then shift their
+ * Commands with a positional directory take `--data-dir` (or `--server`) instead, and then shift their
  * arguments: commander sees them all as optional, and a missing one of `names` (the command's
  * own, after the directory) is named here as the help names it.
  */
 function dirAndArgs(
   given: readonly (string | undefined)[],
-  dataDir: string | undefined,
+  opts: DataSource,
   names: readonly string[],
 ): [string | undefined, string[]] {
   const args = given.filter((a) => a !== undefined);
-  const [dir, own] = dataDir !== undefined ? [undefined, args] : [args[0], args.slice(1)];
+  const flag = opts.server !== undefined ? "--server" : "--data-dir";
+  const shifted = opts.dataDir !== undefined || opts.server !== undefined;
+  const [dir, own] = shifted ? [undefined, args] : [args[0], args.slice(1)];
   if (own.length < names.length)
     throw new InvalidArgumentError(`missing required argument '${names[own.length]}'`);
   if (own.length > names.length)
     throw new InvalidArgumentError(
-      `too many arguments: expected ${names.join(" ")} after --data-dir, got ${own.join(" ")}`,
+      names.length === 0
+        ? `too many arguments: ${flag} says where the queues are, got ${own.join(" ")} too`
+        : `too many arguments: expected ${names.join(" ")} after ${flag}, got ${own.join(" ")}`,
     );
   return [dir, own];
 }
@@ -68,15 +99,19 @@ function dirAndArgs(
 export function registerQueueCommands(program: Command): void {
   const queues = program
     .command("queues")
-    .description("inspect the SQS-semantics queues stored in a data directory");
+    .description(
+      "inspect the SQS-semantics queues stored in a data directory, or served by a running `sluice start`",
+    );
 
   queues
     .command("list")
     .description("every queue with its type and message counts")
     .argument("[dir]", "queue directory (or use --data-dir)")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
-    .action((dir: string | undefined, opts: { dataDir?: string }) =>
-      withQueues(dir, opts.dataDir, async (sqs) => {
+    .option("--server <url>", SERVER_HELP)
+    .action((first: string | undefined, opts: DataSource) => {
+      const [dir] = dirAndArgs([first], opts, []);
+      return withQueues(dir, opts, async (sqs) => {
         const { QueueUrls } = await sqs.listQueues();
         process.stdout.write("queue\ttype\tvisible\tinflight\tdelayed\tarn\n");
         for (const QueueUrl of QueueUrls) {
@@ -87,8 +122,8 @@ export function registerQueueCommands(program: Command): void {
               `${a.ApproximateNumberOfMessagesNotVisible}\t${a.ApproximateNumberOfMessagesDelayed}\t${a.QueueArn}\n`,
           );
         }
-      }),
-    );
+      });
+    });
 
   suppliesFields(queues.command("peek"), { QueueName: "queue", MaxNumberOfMessages: "--max" })
     .description("print messages in sequence order without receiving them (JSON lines)")
@@ -96,15 +131,16 @@ export function registerQueueCommands(program: Command): void {
     .argument("[dir]", "queue directory (or use --data-dir)")
     .argument("[queue]", "queue name")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
+    .option("--server <url>", SERVER_HELP)
     .option("--max <n>", "at most this many messages (1-1000)", count, 10)
     .action(
       (
         first: string | undefined,
         second: string | undefined,
-        opts: { max: number; dataDir?: string },
+        opts: DataSource & { max: number },
       ) => {
-        const [dir, [queue]] = dirAndArgs([first, second], opts.dataDir, ["queue"]);
-        return withQueues(dir, opts.dataDir, async (sqs) => {
+        const [dir, [queue]] = dirAndArgs([first, second], opts, ["queue"]);
+        return withQueues(dir, opts, async (sqs) => {
           const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue! });
           const { Messages } = await sqs.peekMessages({ QueueUrl, MaxNumberOfMessages: opts.max });
           for (const m of Messages) process.stdout.write(JSON.stringify(m) + "\n");
@@ -124,6 +160,7 @@ export function registerQueueCommands(program: Command): void {
     .argument("[queue]", "queue name")
     .argument("[body]", "message body")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
+    .option("--server <url>", SERVER_HELP)
     .option("--group <id>", "MessageGroupId")
     .option("--dedup <id>", "MessageDeduplicationId")
     .action(
@@ -131,13 +168,10 @@ export function registerQueueCommands(program: Command): void {
         first: string | undefined,
         second: string | undefined,
         third: string | undefined,
-        opts: { group?: string; dedup?: string; dataDir?: string },
+        opts: DataSource & { group?: string; dedup?: string },
       ) => {
-        const [dir, [queue, body]] = dirAndArgs([first, second, third], opts.dataDir, [
-          "queue",
-          "body",
-        ]);
-        return withQueues(dir, opts.dataDir, async (sqs) => {
+        const [dir, [queue, body]] = dirAndArgs([first, second, third], opts, ["queue", "body"]);
+        return withQueues(dir, opts, async (sqs) => {
           const { QueueUrl } = await sqs.getQueueUrl({ QueueName: queue! });
           const result = await sqs.sendMessage({
             QueueUrl,

@@ -1,9 +1,15 @@
 import { type Command, InvalidArgumentError } from "commander";
-import type { GroupDescription } from "../messaging/topics/index.js";
-import type { Sluice } from "../sluice/index.js";
+import type { GroupDescription, TopicService } from "../messaging/topics/index.js";
 import { suppliesFields } from "./command-line-fields.js";
 import { requireExistingDataDir } from "./existing-data-dir.js";
 import { positiveInt } from "./option-parsers.js";
+import {
+  type DataSource,
+  SERVER_HELP,
+  dataDirOrServer,
+  throughServerHint,
+  withServer,
+} from "./server-target.js";
 
 function integer(value: string): number {
   const n = Number(value);
@@ -20,22 +26,35 @@ function watchSeconds(value: string): number {
 }
 
 /**
- * Opens the data directory for one command and closes it after. Only `create` makes one (and
- * removes it again if the command fails, e.g. on a bad topic name): the other commands look
- * into (or delete from) a data directory that must exist.
+ * Opens the topics of a data directory (`--data-dir`) for one command and closes them after, or
+ * reaches them through the server serving one (`--server`). Only `create` makes a data
+ * directory (and removes it again if the command fails, e.g. on a bad topic name): the other
+ * commands look into (or delete from) a data directory that must exist.
  */
-async function withSluice<T>(
-  dataDir: string,
-  use: (sluice: Sluice) => Promise<T>,
+async function withTopics<T>(
+  opts: DataSource,
+  use: (topics: TopicService) => Promise<T>,
   create = false,
 ): Promise<T> {
+  const source = dataDirOrServer(opts.dataDir, opts.server);
+  if ("server" in source) return withServer(source.server, "--server", (s) => use(s.topics));
+  const { dataDir } = source;
   if (!create) await requireExistingDataDir(dataDir, "--data-dir");
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
   const [{ open }, { withDataDir }] = await Promise.all([
     import("../sluice/index.js"),
     import("./new-data-dir.js"),
   ]);
-  return withDataDir(dataDir, "--data-dir", () => open(dataDir), use);
+  try {
+    return await withDataDir(
+      dataDir,
+      "--data-dir",
+      () => open(dataDir),
+      (s) => use(s.topics),
+    );
+  } catch (error) {
+    throw throughServerHint(error, "--server <url> instead of --data-dir");
+  }
 }
 
 /** Left-aligned columns, as Kafka's tools print them. */
@@ -84,8 +103,9 @@ export function describeGroupTable(group: GroupDescription): string {
   return formatTable(rows);
 }
 
+/** Where the topics are: a data directory, or the server serving one (exactly one of them). */
 const dataDirOption = (command: Command): Command =>
-  command.requiredOption("--data-dir <dir>", "Sluice data directory");
+  command.option("--data-dir <dir>", "Sluice data directory").option("--server <url>", SERVER_HELP);
 
 /** A command whose <topic> argument is the library's `name`. */
 const onTopic = (command: Command): Command => suppliesFields(command, { name: "topic" });
@@ -98,9 +118,9 @@ export function registerTopicCommands(program: Command): void {
 
   dataDirOption(topics.command("list").description("topic names, one a line"))
     .option("--include-internal", "also __consumer_offsets")
-    .action((opts: { dataDir: string; includeInternal?: boolean }) =>
-      withSluice(opts.dataDir, async (s) => {
-        const names = await s.topics.admin.listTopics({
+    .action((opts: DataSource & { includeInternal?: boolean }) =>
+      withTopics(opts, async (topics) => {
+        const names = await topics.admin.listTopics({
           includeInternal: opts.includeInternal === true,
         });
         for (const name of names) process.stdout.write(`${name}\n`);
@@ -115,9 +135,9 @@ export function registerTopicCommands(program: Command): void {
     ),
   )
     .argument("<topic>", "topic name")
-    .action((topic: string, opts: { dataDir: string }) =>
-      withSluice(opts.dataDir, async (s) => {
-        const d = await s.topics.admin.describeTopic(topic);
+    .action((topic: string, opts: DataSource) =>
+      withTopics(opts, async (topics) => {
+        const d = await topics.admin.describeTopic(topic);
         const config = Object.entries(d.config)
           .map(([k, v]) => `${k}=${String(v)}`)
           .join(",");
@@ -128,7 +148,7 @@ export function registerTopicCommands(program: Command): void {
           ["", "Topic:", "Partition:", "LogStartOffset:", "HighWatermark:", "SizeBytes:"],
         ];
         for (let p = 0; p < d.partitions; p++) {
-          const info = await s.topics.admin.describePartition(topic, p);
+          const info = await topics.admin.describePartition(topic, p);
           rows.push([
             "",
             d.name,
@@ -153,8 +173,7 @@ export function registerTopicCommands(program: Command): void {
     .action(
       (
         topic: string,
-        opts: {
-          dataDir: string;
+        opts: DataSource & {
           partitions: number;
           retentionMs?: number;
           retentionBytes?: number;
@@ -163,11 +182,11 @@ export function registerTopicCommands(program: Command): void {
           maxMessageBytes?: number;
         },
       ) =>
-        withSluice(
-          opts.dataDir,
-          async (s) => {
-            const { dataDir: _dataDir, ...config } = opts;
-            await s.topics.admin.createTopic({ name: topic, ...config });
+        withTopics(
+          opts,
+          async (topics) => {
+            const { dataDir: _dataDir, server: _server, ...config } = opts;
+            await topics.admin.createTopic({ name: topic, ...config });
             process.stdout.write(`Created topic ${topic}.\n`);
           },
           true,
@@ -176,9 +195,9 @@ export function registerTopicCommands(program: Command): void {
 
   dataDirOption(onTopic(topics.command("delete").description("delete a topic and its data")))
     .argument("<topic>", "topic name")
-    .action((topic: string, opts: { dataDir: string }) =>
-      withSluice(opts.dataDir, async (s) => {
-        await s.topics.admin.deleteTopic(topic);
+    .action((topic: string, opts: DataSource) =>
+      withTopics(opts, async (topics) => {
+        await topics.admin.deleteTopic(topic);
         process.stdout.write(`Deleted topic ${topic}.\n`);
       }),
     );
@@ -186,10 +205,10 @@ export function registerTopicCommands(program: Command): void {
   const groups = program.command("groups").description("consumer groups in a data directory");
 
   dataDirOption(groups.command("list").description("group ids with state and member count")).action(
-    (opts: { dataDir: string }) =>
-      withSluice(opts.dataDir, async (s) => {
+    (opts: DataSource) =>
+      withTopics(opts, async (topics) => {
         const rows = [["GROUP", "STATE", "MEMBERS"]];
-        for (const g of await s.topics.admin.listGroups())
+        for (const g of await topics.admin.listGroups())
           rows.push([g.groupId, g.state, String(g.members)]);
         process.stdout.write(formatTable(rows));
       }),
@@ -209,10 +228,10 @@ export function registerTopicCommands(program: Command): void {
       "print again every few seconds (default 2) until interrupted",
       watchSeconds,
     )
-    .action((group: string, opts: { dataDir: string; watch?: true | number }) =>
-      withSluice(opts.dataDir, async (s) => {
+    .action((group: string, opts: DataSource & { watch?: true | number }) =>
+      withTopics(opts, async (topics) => {
         const print = async (): Promise<void> => {
-          process.stdout.write(describeGroupTable(await s.topics.admin.describeGroup(group)));
+          process.stdout.write(describeGroupTable(await topics.admin.describeGroup(group)));
         };
         await print();
         if (opts.watch === undefined) return;

@@ -210,9 +210,23 @@ export function isAbort(error: unknown): boolean {
 
 /** A transport failure (connection refused, reset) as a Sluice error. */
 export function networkError(error: unknown, url: string): SluiceError {
-  return new SluiceError("SLUICE_IO", `request to ${url} failed: ${(error as Error).message}`, {
+  return new SluiceError("SLUICE_IO", `request to ${url} failed: ${failureOf(error)}`, {
     cause: error,
   });
+}
+
+/**
+ * What went wrong, said as the operating system said it: fetch's own message is only "fetch
+ * failed", its cause says "connect ECONNREFUSED 127.0.0.1:8080" (or, for a name with several
+ * addresses, each attempt's cause does).
+ */
+function failureOf(error: unknown): string {
+  const message = (error as Error).message;
+  const cause = (error as { cause?: unknown }).cause;
+  if (!(cause instanceof Error)) return message;
+  const attempts = cause instanceof AggregateError ? cause.errors : [cause];
+  const reasons = [...new Set(attempts.map((e) => (e as Error).message).filter((m) => m !== ""))];
+  return reasons.length === 0 ? message : `${message} (${reasons.join("; ")})`;
 }
 
 /** A server's URL, as `connect` takes it: http:// or https://, host and maybe port and path. */
