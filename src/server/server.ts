@@ -213,8 +213,12 @@ export class SluiceServer {
       if (shutdown.aborted) void reply.header("connection", "close");
       done(null, payload);
     });
-    if (this.options.authToken !== undefined) this.requireToken(this.options.authToken);
     await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+    // After the WebSocket plugin: its own first hook marks an upgrade request as one, so that
+    // an upgrade refused here (401) has its connection closed after the answer. Before it, the
+    // connection stayed open, and held `close()` (a graceful shutdown) for as long as the
+    // client kept it.
+    if (this.options.authToken !== undefined) this.requireToken(this.options.authToken);
 
     app.get("/", (request, reply) => {
       if (isAwsQueryGet(request)) return serveAws(request, reply, aws, shutdown, app.log);
