@@ -105,7 +105,9 @@ export class HttpTransport {
         throw isAbort(error) ? error : networkError(error, this.base + call.path);
       }
       if (response.ok) return text === "" ? undefined : (JSON.parse(text) as unknown);
-      throw onError(parseError(response, text));
+      throw onError(
+        parseErrorAnswer(response.status, text, response.headers.get(ERROR_FIELD_HEADER)),
+      );
     } finally {
       this.pending--;
       this.closing.signal.removeEventListener("abort", abortOwn);
@@ -158,8 +160,15 @@ export class HttpTransport {
   }
 }
 
-function parseError(response: Response, text: string): RemoteError {
-  const status = response.status;
+/**
+ * An error answer of the server (`status`, its body, and the field header the AWS JSON
+ * protocols name the field in) as the server meant it.
+ */
+export function parseErrorAnswer(
+  status: number,
+  text: string,
+  fieldHeader: string | null,
+): RemoteError {
   try {
     const body = JSON.parse(text) as { error?: Partial<RemoteError> };
     const e = body.error;
@@ -176,7 +185,7 @@ function parseError(response: Response, text: string): RemoteError {
     // body has no place for, comes in a header of its own.
     const aws = body as { __type?: unknown; message?: unknown };
     if (typeof aws.__type === "string" && typeof aws.message === "string") {
-      const field = response.headers.get(ERROR_FIELD_HEADER);
+      const field = fieldHeader;
       const name = aws.__type.slice(aws.__type.lastIndexOf("#") + 1);
       return {
         status,

@@ -1,4 +1,5 @@
 import { WebSocket } from "ws";
+import { openWebSocket, socketFailure } from "./web-socket.js";
 import { SluiceError } from "../errors/index.js";
 import { onJsonFrames } from "../net/json-frames.js";
 import type { HttpTransport } from "./http-transport.js";
@@ -45,10 +46,10 @@ export class RemoteHandlers<I> {
         field: "handler",
       });
     const url = this.http.webSocketUrl(`${this.prefix}/${encodeURIComponent(name)}`);
-    const socket = new WebSocket(url, { headers: this.http.webSocketHeaders });
+    const socket = openWebSocket(url, this.http.webSocketHeaders);
     this.sockets.add(socket);
     const registered = new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
+      socket.once("error", (error) => reject(socketFailure(socket, error, `handler ${name}`)));
       socket.once("close", () =>
         reject(new SluiceError("SLUICE_IO", `handler ${name}: the server closed its socket`)),
       );

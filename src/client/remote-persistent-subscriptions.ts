@@ -1,4 +1,5 @@
 import { WebSocket } from "ws";
+import { openWebSocket, socketFailure } from "./web-socket.js";
 import { SluiceError } from "../errors/index.js";
 import type {
   GroupSettings,
@@ -115,7 +116,7 @@ async function* consume(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<PersistentDelivery, void, undefined> {
   const url = remote.webSocketUrl(`${base(group)}/connect?maxInFlight=${maxInFlight}`);
-  const socket = new WebSocket(url, { headers: remote.webSocketHeaders });
+  const socket = openWebSocket(url, remote.webSocketHeaders, remote.toError);
   const buffered: DeliveryItem[] = [];
   const replies = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let nextId = 0;
@@ -161,9 +162,7 @@ async function* consume(
     nudge();
   });
   socket.on("error", (error) => {
-    failure ??= new SluiceError("SLUICE_IO", `stream ${url} failed: ${error.message}`, {
-      cause: error,
-    });
+    failure ??= socketFailure(socket, error, `stream ${url}`);
     nudge();
   });
   const settle = (command: Record<string, unknown>): Promise<void> => {
@@ -207,9 +206,7 @@ async function* consume(
       socket.once("error", reject);
       socket.once("close", () => resolve());
     }).catch((error: unknown) => {
-      throw new SluiceError("SLUICE_IO", `stream ${url} failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw socketFailure(socket, error as Error, `stream ${url}`);
     });
     remote.track(socket);
     // The group holds this consumer to maxInFlight unsettled events; credit only keeps the

@@ -1,4 +1,5 @@
 import { WebSocket } from "ws";
+import { openWebSocket, socketFailure } from "./web-socket.js";
 import { SluiceError } from "../errors/index.js";
 import { onJsonFrames } from "../net/json-frames.js";
 import type { RemoteError } from "./http-transport.js";
@@ -31,7 +32,7 @@ export async function* remoteStream<T>(
   options: RemoteStreamOptions,
 ): AsyncGenerator<T> {
   const credit = options.credit ?? 1000;
-  const socket = new WebSocket(url, { headers: options.headers ?? {} });
+  const socket = openWebSocket(url, options.headers ?? {}, options.toError);
   const buffered: T[] = [];
   let failure: Error | undefined;
   let ended = false;
@@ -63,9 +64,7 @@ export async function* remoteStream<T>(
     nudge();
   });
   socket.on("error", (error) => {
-    failure ??= new SluiceError("SLUICE_IO", `stream ${url} failed: ${error.message}`, {
-      cause: error,
-    });
+    failure ??= socketFailure(socket, error, `stream ${url}`);
     nudge();
   });
   const onAbort = (): void => socket.close();
@@ -76,9 +75,7 @@ export async function* remoteStream<T>(
       socket.once("error", reject);
       socket.once("close", () => resolve());
     }).catch((error: unknown) => {
-      throw new SluiceError("SLUICE_IO", `stream ${url} failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw socketFailure(socket, error as Error, `stream ${url}`);
     });
     options.onOpen?.(socket);
     if (socket.readyState === WebSocket.OPEN)

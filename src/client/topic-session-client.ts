@@ -1,4 +1,5 @@
 import { WebSocket } from "ws";
+import { openWebSocket, socketFailure } from "./web-socket.js";
 import { type ErrorCode, SluiceError } from "../errors/index.js";
 import { ProducerFencedError, TopicError, type TopicErrorName } from "../messaging/topics/index.js";
 import { onJsonFrames } from "../net/json-frames.js";
@@ -51,9 +52,7 @@ export class TopicSession {
   onState: ((state: unknown) => void) | undefined;
 
   constructor(http: HttpTransport) {
-    this.socket = new WebSocket(http.webSocketUrl("/topics/session"), {
-      headers: http.webSocketHeaders,
-    });
+    this.socket = openWebSocket(http.webSocketUrl("/topics/session"), http.webSocketHeaders);
     this.opened = new Promise<void>((resolve, reject) => {
       this.socket.once("open", () => resolve());
       this.socket.once("error", (error) => reject(this.fail(error)));
@@ -79,9 +78,7 @@ export class TopicSession {
   }
 
   private fail(error: Error): Error {
-    this.failure ??= new SluiceError("SLUICE_IO", `topic session failed: ${error.message}`, {
-      cause: error,
-    });
+    this.failure ??= socketFailure(this.socket, error, "topic session");
     return this.failure;
   }
 
