@@ -5,7 +5,7 @@ import { SluiceError } from "../errors/index.js";
 import type { AuditFormat } from "../eventstore/audit.js";
 import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
 import { inCommandLineTerms, suppliesFields } from "./command-line-fields.js";
-import { isServerUrl, throughServerHint, withServer } from "./server-target.js";
+import { authTokenOption, isServerUrl, throughServerHint, withServer } from "./server-target.js";
 
 /** An option's JSON text (commander's message names the option). */
 function json(value: string): JsonValue {
@@ -92,21 +92,27 @@ const DATA_DIR = "Sluice data directory (instead of a target argument)";
 const TARGET =
   "data directory, postgres:// URL, or URL of a running `sluice start` (http://...), unless --data-dir";
 
+/** The events command's own options: the PostgreSQL schema, a server's token. */
+interface StoreOptions {
+  readonly schema: string;
+  readonly authToken: string | undefined;
+}
+
 /**
  * Opens the store at `target` for one command: a server's URL (the store it serves, through
  * `connect`: while `sluice start` serves a data directory, no other process opens it), a
- * postgres:// URL, a data directory (its
- * `eventstore/`, where `open(dir)` and `sluice start` keep it), or the directory of a store
- * opened on its own (`EmbeddedEventStore.open(dir)`). Only `append` creates one, as a data
- * directory's: a mistyped path to read must not leave an empty store behind.
+ * postgres:// URL, a data directory (its `eventstore/`, where `open(dir)` and `sluice start`
+ * keep it), or the directory of a store opened on its own (`EmbeddedEventStore.open(dir)`).
+ * Only `append` creates one, as a data directory's: a mistyped path to read must not leave an
+ * empty store behind.
  */
 async function withStore<T>(
   { target, field }: Target,
-  schema: string,
+  { schema, authToken }: StoreOptions,
   use: (store: EventStore) => Promise<T>,
   create = false,
 ): Promise<T> {
-  if (isServerUrl(target)) return withServer(target, field, (s) => use(s.eventStore));
+  if (isServerUrl(target)) return withServer(target, field, authToken, (s) => use(s.eventStore));
   if (/^postgres(ql)?:\/\//.test(target)) {
     // The library's `connection` is the argument (or option) that gave the URL.
     const store = await openStore(target, schema, true).catch((error: unknown) => {
@@ -187,8 +193,9 @@ export function registerEventCommands(program: Command): void {
     .description(
       "the event store in a data directory, a postgres:// database, or served by a running `sluice start`",
     )
-    .option("--schema <name>", "PostgreSQL schema of the store", "sluice");
-  const schemaOf = (): string => events.opts<{ schema: string }>().schema;
+    .option("--schema <name>", "PostgreSQL schema of the store", "sluice")
+    .addOption(authTokenOption("the --auth-token of the server given as the target"));
+  const storeOptions = (): StoreOptions => events.opts<StoreOptions>();
 
   // With --data-dir the arguments shift left: commander cannot tell, so all are optional to it
   // and targetAndArgs names the one missing.
@@ -223,7 +230,7 @@ export function registerEventCommands(program: Command): void {
         const data = text === undefined ? {} : jsonArgument("data", text);
         return withStore(
           target,
-          schemaOf(),
+          storeOptions(),
           async (store) => {
             const { checkExpectedVersion } = await import("../eventstore/event-validation.js");
             const raw = opts.expectedVersion;
@@ -268,7 +275,7 @@ export function registerEventCommands(program: Command): void {
         opts: { dataDir?: string; from?: number; max: number; backward: boolean; json: boolean },
       ) => {
         const [target, [stream]] = targetAndArgs([first, second], opts.dataDir, ["stream"], 0);
-        return withStore(target, schemaOf(), async (store) => {
+        return withStore(target, storeOptions(), async (store) => {
           const direction = opts.backward ? "backward" : "forward";
           const page =
             stream === undefined
@@ -295,7 +302,7 @@ export function registerEventCommands(program: Command): void {
     .option("--data-dir <dir>", DATA_DIR)
     .option("--system", "include system streams ($...)", false)
     .action((target: string | undefined, opts: { dataDir?: string; system: boolean }) =>
-      withStore(storeOf(target, opts.dataDir), schemaOf(), async (store) => {
+      withStore(storeOf(target, opts.dataDir), storeOptions(), async (store) => {
         process.stdout.write("stream\tversion\tdeleted\n");
         for (const s of await store.listStreams({ includeSystem: opts.system }))
           process.stdout.write(`${s.stream}\t${s.version}\t${s.deleted}\n`);
@@ -324,7 +331,7 @@ export function registerEventCommands(program: Command): void {
           format: AuditFormat;
         },
       ) =>
-        withStore(storeOf(target, opts.dataDir), schemaOf(), async (store) => {
+        withStore(storeOf(target, opts.dataDir), storeOptions(), async (store) => {
           const { auditTrail, formatAudit } = await import("../eventstore/audit.js");
           const entries = await auditTrail(store, {
             ...(opts.stream === undefined ? {} : { stream: opts.stream }),
@@ -344,7 +351,7 @@ export function registerEventCommands(program: Command): void {
     .argument("[target]", TARGET)
     .option("--data-dir <dir>", DATA_DIR)
     .action((target: string | undefined, opts: { dataDir?: string }) =>
-      withStore(storeOf(target, opts.dataDir), schemaOf(), async (store) => {
+      withStore(storeOf(target, opts.dataDir), storeOptions(), async (store) => {
         const head = await store.headPosition();
         process.stdout.write("projection\tsnapshot checkpoint\tlag (events)\n");
         for (const s of await store.listStreams({ includeSystem: true })) {

@@ -4,8 +4,8 @@ import { suppliesFields } from "./command-line-fields.js";
 import { requireExistingDataDir } from "./existing-data-dir.js";
 import {
   type DataSource,
-  SERVER_HELP,
   dataDirOrServer,
+  serverOptions,
   throughServerHint,
   withServer,
 } from "./server-target.js";
@@ -30,7 +30,7 @@ async function withQueues<T>(
 ): Promise<T> {
   if (opts.server !== undefined) {
     dataDirOrServer(opts.dataDir, opts.server);
-    return withServer(opts.server, "--server", (s) => use(s.queues));
+    return withServer(opts.server, "--server", opts.authToken, (s) => use(s.queues));
   }
   if (dir === undefined && opts.dataDir === undefined)
     throw new InvalidArgumentError(
@@ -103,12 +103,10 @@ export function registerQueueCommands(program: Command): void {
       "inspect the SQS-semantics queues stored in a data directory, or served by a running `sluice start`",
     );
 
-  queues
-    .command("list")
+  serverOptions(queues.command("list"))
     .description("every queue with its type and message counts")
     .argument("[dir]", "queue directory (or use --data-dir)")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
-    .option("--server <url>", SERVER_HELP)
     .action((first: string | undefined, opts: DataSource) => {
       const [dir] = dirAndArgs([first], opts, []);
       return withQueues(dir, opts, async (sqs) => {
@@ -125,13 +123,15 @@ export function registerQueueCommands(program: Command): void {
       });
     });
 
-  suppliesFields(queues.command("peek"), { QueueName: "queue", MaxNumberOfMessages: "--max" })
+  suppliesFields(serverOptions(queues.command("peek")), {
+    QueueName: "queue",
+    MaxNumberOfMessages: "--max",
+  })
     .description("print messages in sequence order without receiving them (JSON lines)")
     .usage("[options] [dir] <queue>")
     .argument("[dir]", "queue directory (or use --data-dir)")
     .argument("[queue]", "queue name")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
-    .option("--server <url>", SERVER_HELP)
     .option("--max <n>", "at most this many messages (1-1000)", count, 10)
     .action(
       (
@@ -148,7 +148,7 @@ export function registerQueueCommands(program: Command): void {
       },
     );
 
-  suppliesFields(queues.command("send"), {
+  suppliesFields(serverOptions(queues.command("send")), {
     QueueName: "queue",
     MessageBody: "body",
     MessageGroupId: "--group",
@@ -160,7 +160,6 @@ export function registerQueueCommands(program: Command): void {
     .argument("[queue]", "queue name")
     .argument("[body]", "message body")
     .option("--data-dir <dir>", "Sluice data directory (every primitive)")
-    .option("--server <url>", SERVER_HELP)
     .option("--group <id>", "MessageGroupId")
     .option("--dedup <id>", "MessageDeduplicationId")
     .action(

@@ -33,8 +33,17 @@ afterAll(async () => {
 async function sluice(
   ...args: string[]
 ): Promise<{ stdout: string; stderr: string; code: number }> {
+  return sluiceWith({}, ...args);
+}
+
+async function sluiceWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [main, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [main, ...args], {
+      env: { ...process.env, ...env },
+    });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };
@@ -131,6 +140,56 @@ describe("the command line through a running server", () => {
     const neither = await sluice("groups", "list");
     expect(neither.code).toBe(1);
     expect(neither.stderr).toContain("--server <url>");
+  });
+});
+
+describe("the command line through a server that asks for a token", () => {
+  it("sends the token given with --auth-token or SLUICE_AUTH_TOKEN, and says when it is missing", async () => {
+    const dir = join(root, "guarded");
+    // The server takes its token from the environment too, out of the process list.
+    process.env.SLUICE_AUTH_TOKEN = "t0ken";
+    let guarded: StartedServer;
+    try {
+      guarded = await startServer(
+        [process.execPath, main, "start"],
+        ["--data-dir", dir, "--no-kafka"],
+      );
+    } finally {
+      delete process.env.SLUICE_AUTH_TOKEN;
+    }
+    try {
+      const missing = await sluice("queues", "list", "--server", guarded.url);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain("SLUICE_UNAUTHORIZED");
+      const wrong = await sluice("topics", "list", "--server", guarded.url, "--auth-token", "nope");
+      expect(wrong.stderr).toContain("SLUICE_UNAUTHORIZED");
+      const given = await sluice(
+        "queues",
+        "list",
+        "--server",
+        guarded.url,
+        "--auth-token",
+        "t0ken",
+      );
+      expect(given).toMatchObject({
+        code: 0,
+        stdout: "queue\ttype\tvisible\tinflight\tdelayed\tarn\n",
+      });
+      const fromEnvironment = await sluiceWith(
+        { SLUICE_AUTH_TOKEN: "t0ken" },
+        "events",
+        "append",
+        guarded.url,
+        "cart-9",
+        "Added",
+      );
+      expect(fromEnvironment.code).toBe(0);
+      const read = await sluice("events", "--auth-token", "t0ken", "read", guarded.url, "cart-9");
+      expect(read.stdout).toContain("\tcart-9@0\tAdded\t{}");
+    } finally {
+      guarded.child.kill("SIGTERM");
+      await guarded.exit;
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { RemoteSluice } from "../client/index.js";
 import { SluiceError, isSluiceError } from "../errors/index.js";
 import { inCommandLineTerms } from "./command-line-fields.js";
@@ -6,6 +6,21 @@ import { inCommandLineTerms } from "./command-line-fields.js";
 /** Help of the `--server` option of the commands that look into (or feed) a data directory. */
 export const SERVER_HELP =
   "URL of a running `sluice start` (e.g. http://localhost:8080), instead of a data directory";
+
+/**
+ * `--auth-token`, also read from SLUICE_AUTH_TOKEN: a token given in the environment stays out
+ * of the process list and the shell's history.
+ */
+export function authTokenOption(description: string): Option {
+  return new Option("--auth-token <token>", description).env("SLUICE_AUTH_TOKEN");
+}
+
+/** `--server <url>`, and the token a server started with `--auth-token` asks of its clients. */
+export function serverOptions(command: Command): Command {
+  return command
+    .option("--server <url>", SERVER_HELP)
+    .addOption(authTokenOption("the server's --auth-token, with --server"));
+}
 
 /** Whether a command's target is a server's URL rather than a directory (or a database). */
 export const isServerUrl = (target: string): boolean => /^https?:\/\//i.test(target);
@@ -19,13 +34,14 @@ export const isServerUrl = (target: string): boolean => /^https?:\/\//i.test(tar
 export async function withServer<T>(
   url: string,
   field: string,
+  authToken: string | undefined,
   use: (sluice: RemoteSluice) => Promise<T>,
 ): Promise<T> {
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
   const { connect } = await import("../client/index.js");
   let sluice: RemoteSluice;
   try {
-    sluice = connect(url);
+    sluice = connect(url, authToken === undefined ? {} : { authToken });
   } catch (error) {
     throw inCommandLineTerms(error, new Map([["url", field]]));
   }
@@ -40,6 +56,7 @@ export async function withServer<T>(
 export interface DataSource {
   readonly dataDir?: string;
   readonly server?: string;
+  readonly authToken?: string;
 }
 
 /** The one of `--data-dir` and `--server` a command was given (it needs exactly one). */

@@ -9,6 +9,7 @@ import type { TopicService } from "../messaging/topics/topic-service.js";
 import type { Sluice } from "../sluice/index.js";
 import { frameBytes, port, saslUsers } from "./option-parsers.js";
 import { portRefused } from "./port-refused.js";
+import { authTokenOption } from "./server-target.js";
 
 interface StartOptions {
   dataDir: string;
@@ -221,7 +222,7 @@ export function registerStartCommand(program: Command): void {
     .option("--fsync <policy>", "always | never | interval in ms", fsyncPolicy, {
       intervalMs: 50,
     } as FsyncPolicy)
-    .option("--auth-token <token>", "require Authorization: Bearer <token> on REST and streams")
+    .addOption(authTokenOption("require Authorization: Bearer <token> on REST and streams"))
     .option(
       "--aws-credentials <id:secret|file>",
       "verify SigV4 signatures of the AWS APIs with these keys (a file holds one id:secret a line); default: any credentials",

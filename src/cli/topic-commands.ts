@@ -5,8 +5,8 @@ import { requireExistingDataDir } from "./existing-data-dir.js";
 import { positiveInt } from "./option-parsers.js";
 import {
   type DataSource,
-  SERVER_HELP,
   dataDirOrServer,
+  serverOptions,
   throughServerHint,
   withServer,
 } from "./server-target.js";
@@ -37,7 +37,8 @@ async function withTopics<T>(
   create = false,
 ): Promise<T> {
   const source = dataDirOrServer(opts.dataDir, opts.server);
-  if ("server" in source) return withServer(source.server, "--server", (s) => use(s.topics));
+  if ("server" in source)
+    return withServer(source.server, "--server", opts.authToken, (s) => use(s.topics));
   const { dataDir } = source;
   if (!create) await requireExistingDataDir(dataDir, "--data-dir");
   // Loaded here, not at the top: `sluice --help` and the other commands need none of it.
@@ -105,7 +106,7 @@ export function describeGroupTable(group: GroupDescription): string {
 
 /** Where the topics are: a data directory, or the server serving one (exactly one of them). */
 const dataDirOption = (command: Command): Command =>
-  command.option("--data-dir <dir>", "Sluice data directory").option("--server <url>", SERVER_HELP);
+  serverOptions(command.option("--data-dir <dir>", "Sluice data directory"));
 
 /** A command whose <topic> argument is the library's `name`. */
 const onTopic = (command: Command): Command => suppliesFields(command, { name: "topic" });
@@ -185,7 +186,7 @@ export function registerTopicCommands(program: Command): void {
         withTopics(
           opts,
           async (topics) => {
-            const { dataDir: _dataDir, server: _server, ...config } = opts;
+            const { dataDir: _dataDir, server: _server, authToken: _authToken, ...config } = opts;
             await topics.admin.createTopic({ name: topic, ...config });
             process.stdout.write(`Created topic ${topic}.\n`);
           },
