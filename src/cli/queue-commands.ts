@@ -71,9 +71,9 @@ async function openQueues<T>(
 }
 
 /**
- * Commands with a positional directory take `--data-dir` (or `--server`) instead, and then shift their
- * arguments: commander sees them all as optional, and a missing one of `names` (the command's
- * own, after the directory) is named here as the help names it.
+ * Commands with a positional directory take `--data-dir` (or `--server`) instead, and then
+ * shift their arguments: commander sees them all as optional, and a missing one of `names` (the
+ * command's own, after the directory) is named here as the help names it.
  */
 function dirAndArgs(
   given: readonly (string | undefined)[],

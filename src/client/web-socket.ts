@@ -7,7 +7,7 @@ import { type RemoteError, parseErrorAnswer } from "./http-transport.js";
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** A refused upgrade as a plain Sluice error: the server's code, message and field. */
-export const remoteSluiceError = (e: RemoteError): Error =>
+const remoteSluiceError = (e: RemoteError): Error =>
   new SluiceError(e.code as SluiceError["code"], e.message, {
     ...(e.field === undefined ? {} : { field: e.field }),
     ...(e.details === undefined ? {} : { details: e.details }),
