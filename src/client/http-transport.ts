@@ -185,14 +185,13 @@ export function parseErrorAnswer(
     // body has no place for, comes in a header of its own.
     const aws = body as { __type?: unknown; message?: unknown };
     if (typeof aws.__type === "string" && typeof aws.message === "string") {
-      const field = fieldHeader;
       const name = aws.__type.slice(aws.__type.lastIndexOf("#") + 1);
       return {
         status,
         code: codeOfStatus(status),
         name,
         message: aws.message,
-        ...(field === null ? {} : { field: decodeURIComponent(field) }),
+        ...(fieldHeader === null ? {} : { field: decodeURIComponent(fieldHeader) }),
       };
     }
   } catch {

@@ -1,8 +1,8 @@
 import { WebSocket } from "ws";
-import { openWebSocket, socketFailure } from "./web-socket.js";
 import { SluiceError } from "../errors/index.js";
 import { onJsonFrames } from "../net/json-frames.js";
 import type { HttpTransport } from "./http-transport.js";
+import { openWebSocket, socketFailure } from "./web-socket.js";
 
 interface CallFrame {
   readonly type: "call" | "registered";

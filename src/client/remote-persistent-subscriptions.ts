@@ -1,5 +1,4 @@
 import { WebSocket } from "ws";
-import { openWebSocket, socketFailure } from "./web-socket.js";
 import { SluiceError } from "../errors/index.js";
 import type {
   GroupSettings,
@@ -20,6 +19,7 @@ import type { RecordedEvent } from "../eventstore/event-store.js";
 import { checkStreamName } from "../eventstore/event-validation.js";
 import { onJsonFrames } from "../net/json-frames.js";
 import type { HttpCall, RemoteError } from "./http-transport.js";
+import { openWebSocket, socketFailure } from "./web-socket.js";
 
 /** A delivery as the server sends it. */
 interface DeliveryItem {

@@ -1,9 +1,9 @@
 import { WebSocket } from "ws";
-import { openWebSocket, socketFailure } from "./web-socket.js";
 import { type ErrorCode, SluiceError } from "../errors/index.js";
 import { ProducerFencedError, TopicError, type TopicErrorName } from "../messaging/topics/index.js";
 import { onJsonFrames } from "../net/json-frames.js";
 import type { HttpTransport, RemoteError } from "./http-transport.js";
+import { openWebSocket, socketFailure } from "./web-socket.js";
 
 interface Reply {
   readonly type?: string;
