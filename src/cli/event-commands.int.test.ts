@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   TEST_POSTGRES_URL,
@@ -14,10 +12,8 @@ import { EmbeddedEventStore } from "../eventstore/embedded-event-store.js";
 import { MemoryReadModel } from "../eventstore/projections/memory-read-model.js";
 import { ProjectionRunner } from "../eventstore/projections/projection-runner.js";
 import { open } from "../sluice/index.js";
-import { cliMain } from "./test-support/cli-build.js";
+import { type CliOutcome, runCli } from "./test-support/run-cli.js";
 
-const run = promisify(execFile);
-const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-events-"));
 const schemas: string[] = [];
 afterAll(async () => {
@@ -25,17 +21,7 @@ afterAll(async () => {
   await dropSchemas(schemas.splice(0));
 });
 
-async function sluice(
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [main, ...args]);
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const sluice = (...args: string[]): Promise<CliOutcome> => runCli(args);
 
 const rows = (stdout: string): string[][] =>
   stdout

@@ -14,23 +14,14 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLog } from "../engine/index.js";
 import { cliMain } from "./test-support/cli-build.js";
+import { type CliOutcome, runCli } from "./test-support/run-cli.js";
 
 const run = promisify(execFile);
 const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function sluice(
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [main, ...args]);
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const sluice = (...args: string[]): Promise<CliOutcome> => runCli(args);
 
 /** Runs `sluice ARGS | head -1` in a shell; returns what head printed, and sluice's exit status and stderr. */
 async function sluiceIntoHead(

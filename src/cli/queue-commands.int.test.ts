@@ -1,28 +1,14 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { EmbeddedQueueService } from "../messaging/queues/index.js";
-import { cliMain } from "./test-support/cli-build.js";
+import { type CliOutcome, runCli } from "./test-support/run-cli.js";
 
-const run = promisify(execFile);
-const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-q-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function sluice(
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [main, ...args]);
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const sluice = (...args: string[]): Promise<CliOutcome> => runCli(args);
 
 describe("sluice queues CLI", () => {
   it("lists queues with counts, sends, and peeks without receiving", async () => {

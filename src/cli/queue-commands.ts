@@ -29,7 +29,7 @@ async function withQueues<T>(
   use: (sqs: QueueService) => Promise<T>,
 ): Promise<T> {
   if (opts.server !== undefined) {
-    dataDirOrServer(opts.dataDir, opts.server);
+    dataDirOrServer(opts.dataDir, opts.server); // refuses --data-dir beside it
     return withServer(opts.server, "--server", opts.authToken, (s) => use(s.queues));
   }
   if (dir === undefined && opts.dataDir === undefined)

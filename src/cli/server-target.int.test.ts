@@ -1,10 +1,9 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliMain } from "./test-support/cli-build.js";
+import { type CliOutcome, runCli } from "./test-support/run-cli.js";
 import { type StartedServer, startServer } from "./test-support/started-server.js";
 
 /**
@@ -12,7 +11,6 @@ import { type StartedServer, startServer } from "./test-support/started-server.j
  * that look into one reach it through the server instead (`--server URL`, or the URL as the
  * event store's target), and pointed at the directory they say so.
  */
-const run = promisify(execFile);
 const main = cliMain();
 const root = mkdtempSync(join(tmpdir(), "sluice-cli-server-"));
 const dataDir = join(root, "data");
@@ -30,26 +28,9 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function sluice(
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  return sluiceWith({}, ...args);
-}
-
-async function sluiceWith(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [main, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const sluice = (...args: string[]): Promise<CliOutcome> => runCli(args);
+const sluiceWith = (env: Record<string, string>, ...args: string[]): Promise<CliOutcome> =>
+  runCli(args, env);
 
 describe("the command line through a running server", () => {
   it("sends to, lists and peeks at the queues it serves", async () => {

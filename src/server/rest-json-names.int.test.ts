@@ -37,6 +37,16 @@ async function call(
 
 const POISON = '{"polluted":"yes"}';
 
+/** A queue to deliver to, by its URL and its ARN. */
+async function newQueue(name: string): Promise<{ QueueUrl: string; QueueArn: string }> {
+  const { QueueUrl } = await sluice.queues.createQueue({ QueueName: name });
+  const { Attributes } = await sluice.queues.getQueueAttributes({
+    QueueUrl,
+    AttributeNames: ["QueueArn"],
+  });
+  return { QueueUrl, QueueArn: Attributes.QueueArn! };
+}
+
 describe("REST bodies with keys named __proto__ or constructor", () => {
   it("keeps a queue tag named __proto__", async () => {
     expect((await call("POST", "/queues", '{"QueueName":"tagged"}')).status).toBe(201);
@@ -91,18 +101,14 @@ describe("REST bodies with keys named __proto__ or constructor", () => {
   });
 
   it("publishes with a message attribute named __proto__", async () => {
-    const { QueueUrl } = await sluice.queues.createQueue({ QueueName: "fanned" });
-    const { Attributes } = await sluice.queues.getQueueAttributes({
-      QueueUrl,
-      AttributeNames: ["QueueArn"],
-    });
+    const { QueueUrl, QueueArn } = await newQueue("fanned");
     await call("POST", "/pubsub/topics", '{"Name":"odd"}');
     await call(
       "POST",
       "/pubsub/topics/odd/subscriptions",
       JSON.stringify({
         Protocol: "sqs",
-        Endpoint: Attributes.QueueArn,
+        Endpoint: QueueArn,
         Attributes: { RawMessageDelivery: "true" },
       }),
     );
@@ -122,11 +128,7 @@ describe("REST bodies with keys named __proto__ or constructor", () => {
   });
 
   it("routes a bus event whose detail holds __proto__", async () => {
-    const { QueueUrl } = await sluice.queues.createQueue({ QueueName: "routed" });
-    const { Attributes } = await sluice.queues.getQueueAttributes({
-      QueueUrl,
-      AttributeNames: ["QueueArn"],
-    });
+    const { QueueUrl, QueueArn } = await newQueue("routed");
     await call("POST", "/buses", '{"Name":"odd"}');
     await call(
       "PUT",
@@ -136,7 +138,7 @@ describe("REST bodies with keys named __proto__ or constructor", () => {
     await call(
       "PUT",
       "/buses/odd/rules/all/targets",
-      JSON.stringify({ Targets: [{ Id: "q", Arn: Attributes.QueueArn }] }),
+      JSON.stringify({ Targets: [{ Id: "q", Arn: QueueArn }] }),
     );
     const detail = `{"__proto__":${POISON}}`;
     const put = await call(
