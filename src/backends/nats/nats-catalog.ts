@@ -14,7 +14,13 @@ const MAX_UPDATE_ROUNDS = 50;
 
 /** A change another process made to the catalog. */
 export type CatalogChange =
-  | { readonly kind: "queue"; readonly name: string; readonly definition?: QueueDefinition }
+  | {
+      readonly kind: "queue";
+      readonly name: string;
+      readonly definition?: QueueDefinition;
+      /** The catalog revision of the change. */
+      readonly revision: number;
+    }
   | { readonly kind: "task"; readonly handle: string; readonly record?: MoveTaskRecord };
 
 /**
@@ -121,10 +127,11 @@ export class NatsCatalog {
         const put = entry.operation === "PUT";
         if (entry.key.startsWith(this.queuePrefix)) {
           const name = entry.key.slice(this.queuePrefix.length);
+          const revision = entry.revision;
           onChange(
             put
-              ? { kind: "queue", name, definition: parse<QueueDefinition>(entry, "uid") }
-              : { kind: "queue", name },
+              ? { kind: "queue", name, definition: parse<QueueDefinition>(entry, "uid"), revision }
+              : { kind: "queue", name, revision },
           );
         } else if (entry.key.startsWith(this.taskPrefix)) {
           const handle = entry.key.slice(this.taskPrefix.length);
@@ -154,15 +161,15 @@ export class NatsCatalog {
    * Stores `change` applied to the queue's definition as the bucket has it now (the queue of
    * `uid`; another process may have changed it since this one heard), written only on the
    * revision it read: when another write came between, it reads and applies `change` again.
-   * So edits from any number of processes are all kept. Returns what was stored; undefined when
-   * the queue is gone (or is another queue of the same name). `change` may run more than once
-   * and must throw, not write, to refuse.
+   * So edits from any number of processes are all kept. Returns what was stored and its
+   * revision; undefined when the queue is gone (or is another queue of the same name). `change`
+   * may run more than once and must throw, not write, to refuse.
    */
   async update(
     name: string,
     uid: string,
     change: (current: QueueDefinition) => QueueDefinition,
-  ): Promise<QueueDefinition | undefined> {
+  ): Promise<{ definition: QueueDefinition; revision: number } | undefined> {
     const key = this.queuePrefix + name;
     for (let round = 0; ; round++) {
       const entry = await retryWhileUnavailable(() => this.kv.get(key));
@@ -171,8 +178,8 @@ export class NatsCatalog {
       if (current.uid !== uid) return undefined;
       const next = change(current);
       try {
-        await this.kv.update(key, JSON.stringify(next), entry.revision);
-        return next;
+        const revision = await this.kv.update(key, JSON.stringify(next), entry.revision);
+        return { definition: next, revision };
       } catch (error) {
         if (!isConflict(error) || round >= MAX_UPDATE_ROUNDS) throw error;
       }

@@ -219,7 +219,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
       return;
     }
     if (local?.uid === change.definition.uid) {
-      local.redefine(change.definition);
+      local.redefine(change.definition, change.revision);
       return;
     }
     if (this.creating.has(change.name)) return;
@@ -962,7 +962,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
   ): Promise<{ before: QueueDefinition; after: QueueDefinition }> {
     return this.definitionEdits.run(queue.definition.uid, async () => {
       let before = queue.definition;
-      const after = await this.catalog.update(queue.name, queue.definition.uid, (current) => {
+      const stored = await this.catalog.update(queue.name, queue.definition.uid, (current) => {
         before = current;
         return {
           ...current,
@@ -970,14 +970,14 @@ export class NatsQueueService implements QueueService, AttributeEditing {
           lastModifiedTimestamp: Math.floor(this.clock.now() / 1000),
         };
       });
-      if (after === undefined)
+      if (stored === undefined)
         throw new QueueError(
           "QueueDoesNotExist",
           `QueueUrl: queue ${queue.name} was deleted`,
           "QueueUrl",
         );
-      queue.redefine(after);
-      return { before, after };
+      queue.redefine(stored.definition, stored.revision);
+      return { before, after: stored.definition };
     });
   }
 }

@@ -107,7 +107,17 @@ export class NatsQueue {
     return this.closed;
   }
 
-  redefine(definition: QueueDefinition): void {
+  /** The catalog revision `definition` was read or written at (0: not known). */
+  private revision = 0;
+
+  /**
+   * Takes `definition`, stored at catalog `revision`, unless a newer one is here already: this
+   * process's own write is applied when the catalog answers, and the watch may have brought
+   * another process's later edit (made on top of it) before that.
+   */
+  redefine(definition: QueueDefinition, revision: number): void {
+    if (revision <= this.revision) return;
+    this.revision = revision;
     this.definition = definition;
     this.config = parseConfig(definition.attributes);
   }
