@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { describeQueueConformance } from "../../messaging/queues/conformance.js";
 import type { Message, QueueService } from "../../messaging/queues/queue-service.js";
 import type { Clock } from "../../time/index.js";
+import { NatsCatalog } from "./nats-catalog.js";
 import { NatsQueueService } from "./nats-queue-service.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
@@ -264,6 +265,42 @@ describeWithNats("NATS JetStream queues", () => {
           });
         }
       } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("an edit's answer arriving after a later edit from another process does not undo it", async () => {
+      const namespace = freshNamespace();
+      const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- applied to the catalog below
+      const update = NatsCatalog.prototype.update;
+      try {
+        const { QueueUrl } = await a.createQueue({ QueueName: "raced" });
+        await eventually(() => b.getQueueUrl({ QueueName: "raced" }));
+        const attributesAt = async (service: QueueService) =>
+          (
+            await service.getQueueAttributes({
+              QueueUrl,
+              AttributeNames: ["VisibilityTimeout", "DelaySeconds"],
+            })
+          ).Attributes;
+        // b's edit is stored, then, before its answer is applied in b, a edits on top of it and
+        // b's watch brings that: the order the race in CI took.
+        vi.spyOn(NatsCatalog.prototype, "update").mockImplementationOnce(async function (
+          this: NatsCatalog,
+          ...args: Parameters<NatsCatalog["update"]>
+        ) {
+          const stored = await update.apply(this, args);
+          await a.setQueueAttributes({ QueueUrl, Attributes: { VisibilityTimeout: "45" } });
+          await eventually(async () =>
+            expect((await attributesAt(b)).VisibilityTimeout).toBe("45"),
+          );
+          return stored;
+        });
+        await b.setQueueAttributes({ QueueUrl, Attributes: { DelaySeconds: "3" } });
+        expect(await attributesAt(b)).toEqual({ VisibilityTimeout: "45", DelaySeconds: "3" });
+      } finally {
+        vi.restoreAllMocks();
         await Promise.all([a.close(), b.close()]);
       }
     });
