@@ -27,6 +27,7 @@ import {
   unknownTopic,
 } from "../../messaging/topics/topic-error.js";
 import { expire } from "../../messaging/topics/group-membership.js";
+import { refuseInternalTopicName } from "../../messaging/topics/internal-topics.js";
 import { type GroupRecord, offsetKey } from "./nats-group-record.js";
 import type { NatsGroupStore } from "./nats-group-store.js";
 import type { NatsTopicCatalog, NatsTopicDefinition } from "./nats-topic-catalog.js";
@@ -86,6 +87,7 @@ export class NatsTopicAdmin implements TopicAdmin {
     if (input === null || typeof input !== "object")
       throw invalidTopicInput("input", "{ name, partitions?, ...config }", input);
     const name = checkTopicName(input.name);
+    refuseInternalTopicName(name);
     const partitions = checkPartitionCount(input.partitions ?? 1);
     const config = resolveTopicConfig(configOf(input));
     const definition: NatsTopicDefinition = {

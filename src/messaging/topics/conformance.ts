@@ -230,6 +230,20 @@ function adminTests(w: () => World): void {
       await rejectsWith(w().admin.describeTopic("orders"), "UNKNOWN_TOPIC_OR_PARTITION");
     });
 
+    it('takes names beginning with "__" as ordinary topics, as Kafka does, and refuses the internal ones', async () => {
+      // Debezium's heartbeat topics are named this way.
+      const name = "__debezium-heartbeat.inventory";
+      expect(await w().admin.createTopic({ name })).toMatchObject({ name, internal: false });
+      expect(await w().admin.listTopics()).toEqual([name]);
+      const p = w().producer();
+      expect((await p.send({ topic: name, value: "beat" })).offset).toBe(0);
+      await p.close();
+      for (const internal of ["__consumer_offsets", "__transaction_state"])
+        await rejectsWith(w().admin.createTopic({ name: internal }), "INVALID_REQUEST", "name");
+      await w().admin.deleteTopic(name);
+      expect(await w().admin.listTopics()).toEqual([]);
+    });
+
     it("keeps the given config and reports it", async () => {
       const d = await w().admin.createTopic({
         name: "compacted",
@@ -841,6 +855,15 @@ function groupTests(w: () => World, harness: TopicConformanceHarness): void {
 
 function durabilityTests(w: () => World): void {
   describe("durability", () => {
+    it('a topic whose name begins with "__" stays an ordinary topic across a reopen', async () => {
+      await w().admin.createTopic({ name: "__heartbeat" });
+      await w().reopen();
+      expect(await w().admin.describeTopic("__heartbeat")).toMatchObject({ internal: false });
+      expect(await w().admin.listTopics()).toEqual(["__heartbeat"]);
+      await w().admin.deleteTopic("__heartbeat");
+      expect(await w().admin.listTopics()).toEqual([]);
+    });
+
     it("topics, records, config and committed offsets survive a reopen", async () => {
       await w().admin.createTopic({ name: "keep", partitions: 3, retentionMs: 3_600_000 });
       const p = w().producer();

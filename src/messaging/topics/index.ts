@@ -3,9 +3,9 @@ export type * from "./topic-admin.js";
 export type * from "./topic-producer.js";
 export type * from "./topic-consumer.js";
 export { TopicError, ProducerFencedError, isTopicError } from "./topic-error.js";
+export { OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
 export {
   TransactionCoordinator,
-  TRANSACTION_STATE_TOPIC,
   MAX_TRANSACTION_TIMEOUT_MS,
   DEFAULT_TRANSACTION_TIMEOUT_MS,
 } from "./transaction-coordinator.js";

@@ -5,6 +5,7 @@ import {
   encodeBatch,
   readBatchHeader,
 } from "../../engine/index.js";
+import { OFFSETS_TOPIC } from "./internal-topics.js";
 import type { PartitionLog } from "./partition-log.js";
 import {
   type MarkerType,
@@ -14,9 +15,6 @@ import {
   markerTypeOf,
 } from "./transaction-marker.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
-
-/** The internal compacted topic holding every group's committed offsets (Kafka's name). */
-export const OFFSETS_TOPIC = "__consumer_offsets";
 
 export type CommittedOffset = TopicPartition & Required<OffsetAndMetadata>;
 

@@ -1,4 +1,4 @@
-import { asError, describeValue } from "../../errors/index.js";
+import { asError } from "../../errors/index.js";
 import { join } from "node:path";
 import {
   type AppendResult,
@@ -9,6 +9,7 @@ import {
 } from "../../engine/index.js";
 import { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
+import { refuseInternalTopicName } from "./internal-topics.js";
 import { PartitionLog, type TransactionGuard } from "./partition-log.js";
 import type { CreateTopicInput, TopicConfig, TopicDescription } from "./topic-admin.js";
 import { type TopicDefinition, TopicCatalog } from "./topic-catalog.js";
@@ -153,12 +154,7 @@ export class TopicBroker {
     if (input === null || typeof input !== "object")
       throw new TopicError("INVALID_REQUEST", "input: expected { name, partitions?, ...config }");
     const name = checkTopicName(input.name);
-    if (!internal && name.startsWith("__"))
-      throw new TopicError(
-        "INVALID_TOPIC_EXCEPTION",
-        `name: names starting with "__" are reserved for internal topics, got ${describeValue(name)}`,
-        "name",
-      );
+    if (!internal) refuseInternalTopicName(name);
     const partitions = checkPartitionCount(input.partitions ?? 1);
     const config = resolveTopicConfig(configOf(input));
     await this.deleting.finished(name);

@@ -3,16 +3,13 @@ import { encodeBatch } from "../../engine/index.js";
 import type { Clock, Timer } from "../../time/index.js";
 import type { GroupCoordinator } from "./group-coordinator.js";
 import { isList } from "./input-checks.js";
-import { OFFSETS_TOPIC } from "./offset-store.js";
+import { OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
 import type { PartitionLog } from "./partition-log.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import type { TopicBroker } from "./topic-broker.js";
 import { ProducerFencedError, TopicError, invalidTopicInput } from "./topic-error.js";
 import type { ConsumerGroupMetadata } from "./topic-producer.js";
 import type { MarkerType } from "./transaction-marker.js";
-
-/** The internal compacted topic holding every transactional id's state (Kafka's name). */
-export const TRANSACTION_STATE_TOPIC = "__transaction_state";
 
 /**
  * Kafka's transaction states. A transaction goes Empty -> Ongoing (a partition or a group was

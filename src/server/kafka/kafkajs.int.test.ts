@@ -102,6 +102,31 @@ describe("kafkajs admin", () => {
       await admin.disconnect();
     }
   });
+  it('creates topics whose names begin with "__" (Debezium\'s heartbeats), refuses the internal ones with INVALID_REQUEST', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      const name = "__debezium-heartbeat.inventory";
+      expect(await admin.createTopics({ topics: [{ topic: name }] })).toBe(true);
+      expect(await admin.listTopics()).toContain(name);
+      await producer.send({ topic: name, messages: [{ value: "beat" }] });
+      expect(await storedValues(name)).toEqual(["beat"]);
+      for (const internal of ["__consumer_offsets", "__transaction_state"]) {
+        const error: unknown = await admin.createTopics({ topics: [{ topic: internal }] }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        const errors = (error as { errors?: Array<{ type: string; message: string }> }).errors;
+        expect(errors?.[0]?.type, internal).toBe("INVALID_REQUEST");
+      }
+      await admin.deleteTopics({ topics: [name] });
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
   it("alters a topic's configs (AlterConfigs), validateOnly changes nothing, bad values are INVALID_CONFIG", async () => {
     const admin = kafka.admin();
     await admin.connect();
