@@ -210,6 +210,11 @@ export function registerBenchCommands(program: Command): void {
       nonNegativeInt,
       1000,
     )
+    .option(
+      "--engine-warm-up",
+      "run the queue engine's warm-up first, as sluice start does before it listens",
+      false,
+    )
     .option("--max-backlog <n>", "throughput phases: producers wait above this", positiveInt, 2_000)
     .option("--fifo-groups <n>", "message groups of the FIFO phase", positiveInt, 100)
     .option(
@@ -243,6 +248,7 @@ export function registerBenchCommands(program: Command): void {
           consumers: number;
           rate: number;
           warmupMs: number;
+          engineWarmUp: boolean;
           maxBacklog: number;
           fifoGroups: number;
           backlog: number;
@@ -278,6 +284,7 @@ export function registerBenchCommands(program: Command): void {
               consumers: opts.consumers,
               rate: opts.rate,
               warmupMs: opts.warmupMs,
+              engineWarmUp: opts.engineWarmUp,
               maxBacklog: opts.maxBacklog,
               fifoGroups: opts.fifoGroups,
               backlog: opts.backlog,

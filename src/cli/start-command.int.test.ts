@@ -14,10 +14,10 @@ const root = mkdtempSync(join(tmpdir(), "sluice-start-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Runs `sluice start --port 0` on `dataDir` and resolves once it printed its banner. */
-const start = (dataDir: string): Promise<StartedServer> =>
+const start = (dataDir: string, ...more: string[]): Promise<StartedServer> =>
   startServer(
     [process.execPath, main, "start"],
-    ["--data-dir", dataDir, "--kafka-port", "0", "--fsync", "always"],
+    ["--data-dir", dataDir, "--kafka-port", "0", "--fsync", "always", ...more],
   );
 
 const json = async (url: string, body?: unknown): Promise<unknown> => {
@@ -42,6 +42,9 @@ describe("sluice start", () => {
     expect(first.port).toBeGreaterThan(0);
     expect(first.url).toBe(`http://localhost:${first.port}`);
     expect(first.output()).toContain(`${first.url}/metrics`);
+    // It compiled the queue paths on a throwaway queue before it listened (a fresh process
+    // runs them interpreted), which left no queue behind.
+    expect(first.output()).toMatch(/queue engine warmed up: 22000 messages in \d+ ms/);
     // Every primitive of the data directory is served, not only queues.
     for (const path of ["/topics", "/groups", "/streams", "/pubsub/topics", "/buses"])
       expect(first.output()).toContain(`${first.url}${path}`);
@@ -60,7 +63,11 @@ describe("sluice start", () => {
     expect(await first.exit).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(10_000);
 
-    const second = await start(dataDir);
+    const second = await start(dataDir, "--no-warm-up");
+    expect(second.output()).not.toContain("warm");
+    expect(await json(`${second.url}/queues`)).toMatchObject({
+      QueueUrls: [`${second.url}/000000000000/idle`, `${second.url}/000000000000/kept`],
+    });
     const received = (await json(`${second.url}/queues/kept/receive`, {})) as {
       Messages: { Body: string }[];
     };

@@ -31,6 +31,11 @@ interface StartOptions {
   kafkaMaxFrameBytes?: number;
   /** Create topics a Kafka client asks metadata for (`--no-kafka-auto-create-topics`). */
   kafkaAutoCreateTopics?: boolean;
+  /**
+   * Run traffic through a throwaway queue before listening, so the first clients meet compiled
+   * code (`--no-warm-up` turns it off; nothing to warm with --messaging).
+   */
+  warmUp?: boolean;
   /** NATS servers: queues and topics on NATS JetStream there (the data directory keeps the rest). */
   messaging?: string;
   /** With `messaging`: copies of every stream. */
@@ -113,6 +118,9 @@ export async function startServer(options: StartOptions): Promise<{
             ...(options.replicas === undefined ? {} : { nats: { replicas: options.replicas } }),
           }),
   );
+  // Before the listener opens: clients wait for it rather than for code being compiled.
+  const warmUpLine =
+    options.warmUp === true && options.messaging === undefined ? await warmUp(options.fsync) : "";
   try {
     server = await SluiceServer.create(sluice, {
       host: options.host,
@@ -159,7 +167,18 @@ export async function startServer(options: StartOptions): Promise<{
         ? "Kafka protocol: off (it serves embedded topics; these are on NATS JetStream)\n"
         : ""
       : `Kafka protocol on ${options.host}:${kafka.port} (advertised ${kafka.broker.host}:${kafka.broker.port})\n`;
-  return { stop, url: server.url, banner: server.banner() + kafkaLine, kafka };
+  return { stop, url: server.url, banner: warmUpLine + server.banner() + kafkaLine, kafka };
+}
+
+/** The queue engine's warm-up, as a banner line; a failed one is reported, not fatal. */
+async function warmUp(fsync: FsyncPolicy): Promise<string> {
+  const { warmUpQueues } = await import("../messaging/queues/warm-up.js");
+  try {
+    const { messages, elapsedMs } = await warmUpQueues({ fsync });
+    return `queue engine warmed up: ${messages} messages in ${Math.round(elapsedMs)} ms\n`;
+  } catch (error) {
+    return `queue engine warm-up failed (${(error as Error).message}); serving without it\n`;
+  }
 }
 
 /** The Kafka listener on the same topics as the HTTP server; a taken port says which and what to do. */
@@ -259,6 +278,10 @@ export function registerStartCommand(program: Command): void {
       "do not create topics a Kafka client asks metadata for",
     )
     .option("--no-kafka", "do not serve the Kafka protocol")
+    .option(
+      "--no-warm-up",
+      "listen at once, without first running traffic through a throwaway queue (about half a second) to compile the queue paths",
+    )
     .action(async (options: StartOptions) => {
       if (options.replicas !== undefined && options.messaging === undefined)
         throw new InvalidArgumentError(

@@ -2,6 +2,8 @@ export type * from "./queue-service.js";
 export { type AttributeEditing, canEditAttributes } from "./attribute-editing.js";
 export { EmbeddedQueueService } from "./embedded-queue-service.js";
 export { sendInBulk } from "./bulk-send.js";
+export { warmUpQueues } from "./warm-up.js";
+export type { QueueWarmUpOptions, QueueWarmUpReport } from "./warm-up.js";
 export { CheckedSend, type CheckedSendInput } from "./checked-send.js";
 export type { EmbeddedQueueServiceOptions } from "./embedded-queue-service.js";
 export { QueueError, isQueueError } from "./queue-error.js";

@@ -19,6 +19,7 @@ import {
 } from "../../observability/index.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import type { SendMessageBatchRequestEntry } from "./queue-service.js";
+import { warmUpQueues } from "./warm-up.js";
 
 /** A phase of the queue benchmark that can run alone. */
 export type QueueBenchPhase = "standard" | "latency" | "fifo" | "backlog";
@@ -36,6 +37,11 @@ export interface QueueBenchOptions {
    * stream, reported on a line of its own (a cold process compiles its hot paths meanwhile).
    */
   readonly warmupMs: number;
+  /**
+   * Run the queue engine's own warm-up (`warmUpQueues`, as `sluice start` does before it
+   * listens) before the phases, and report it.
+   */
+  readonly engineWarmUp: boolean;
   /** Producers of the throughput phases wait while this many messages are not yet deleted. */
   readonly maxBacklog: number;
   readonly fifoGroups: number;
@@ -59,6 +65,7 @@ export const defaultQueueBenchOptions: QueueBenchOptions = {
   consumers: 4,
   rate: 50_000,
   warmupMs: 1000,
+  engineWarmUp: false,
   maxBacklog: 2_000,
   fifoGroups: 100,
   backlog: 1_000_000,
@@ -89,6 +96,7 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
   const fsync: FsyncPolicy = o.fsync === "interval" ? { intervalMs: 50 } : o.fsync;
   const rss = new PeakRss();
   try {
+    const engineWarmUp = o.engineWarmUp ? await timedWarmUp(fsync, o.quiet) : undefined;
     const service = await EmbeddedQueueService.open(join(dir, "traffic"), { fsync });
     const runs = (phase: QueueBenchPhase): boolean => o.only === undefined || o.only === phase;
     const standard = runs("standard")
@@ -111,6 +119,7 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
       parameters: o,
       machine: machineInfo(),
       note: "one Node.js process: producers, consumers and the engine share one core",
+      engineWarmUp,
       standard,
       latency,
       fifo,
@@ -122,6 +131,20 @@ export async function runQueueBench(partial: Partial<QueueBenchOptions> = {}): P
     rss.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The engine's warm-up, with the CPU it took. */
+async function timedWarmUp(fsync: FsyncPolicy, quiet: boolean): Promise<object> {
+  const cpu = process.cpuUsage();
+  const report = await warmUpQueues({ fsync });
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  if (!quiet)
+    process.stdout.write(
+      `engine warm-up: ${report.messages} messages in ${report.elapsedMs.toFixed(0)} ms ` +
+        `(${cpuMs.toFixed(0)} ms of CPU)\n`,
+    );
+  return { ...report, cpuMs };
 }
 
 interface TrafficResult {
