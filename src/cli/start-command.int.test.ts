@@ -42,9 +42,11 @@ describe("sluice start", () => {
     expect(first.port).toBeGreaterThan(0);
     expect(first.url).toBe(`http://localhost:${first.port}`);
     expect(first.output()).toContain(`${first.url}/metrics`);
-    // It compiled the queue paths on a throwaway queue before it listened (a fresh process
-    // runs them interpreted), which left no queue behind.
-    expect(first.output()).toMatch(/queue engine warmed up: 22000 messages in \d+ ms/);
+    // It compiled the queue and topic paths on a throwaway queue and topic before it listened
+    // (a fresh process runs them interpreted), which left neither behind.
+    expect(first.output()).toMatch(
+      /engine warmed up: 22000 queue messages and 30000 topic records in \d+ ms/,
+    );
     // Every primitive of the data directory is served, not only queues.
     for (const path of ["/topics", "/groups", "/streams", "/pubsub/topics", "/buses"])
       expect(first.output()).toContain(`${first.url}${path}`);
@@ -65,6 +67,7 @@ describe("sluice start", () => {
 
     const second = await start(dataDir, "--no-warm-up");
     expect(second.output()).not.toContain("warm");
+    expect(await json(`${second.url}/topics`)).toEqual({ topics: [] });
     expect(await json(`${second.url}/queues`)).toMatchObject({
       QueueUrls: [`${second.url}/000000000000/idle`, `${second.url}/000000000000/kept`],
     });

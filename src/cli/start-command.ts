@@ -32,8 +32,8 @@ interface StartOptions {
   /** Create topics a Kafka client asks metadata for (`--no-kafka-auto-create-topics`). */
   kafkaAutoCreateTopics?: boolean;
   /**
-   * Run traffic through a throwaway queue before listening, so the first clients meet compiled
-   * code (`--no-warm-up` turns it off; nothing to warm with --messaging).
+   * Run traffic through a throwaway queue and topic before listening, so the first clients meet
+   * compiled code (`--no-warm-up` turns it off; nothing to warm with --messaging).
    */
   warmUp?: boolean;
   /** NATS servers: queues and topics on NATS JetStream there (the data directory keeps the rest). */
@@ -170,14 +170,19 @@ export async function startServer(options: StartOptions): Promise<{
   return { stop, url: server.url, banner: warmUpLine + server.banner() + kafkaLine, kafka };
 }
 
-/** The queue engine's warm-up, as a banner line; a failed one is reported, not fatal. */
+/** The engine's warm-up (queues, then topics), as a banner line; a failed one is reported, not fatal. */
 async function warmUp(fsync: FsyncPolicy): Promise<string> {
-  const { warmUpQueues } = await import("../messaging/queues/warm-up.js");
+  const [{ warmUpQueues }, { warmUpTopics }] = await Promise.all([
+    import("../messaging/queues/warm-up.js"),
+    import("../messaging/topics/warm-up.js"),
+  ]);
   try {
-    const { messages, elapsedMs } = await warmUpQueues({ fsync });
-    return `queue engine warmed up: ${messages} messages in ${Math.round(elapsedMs)} ms\n`;
+    const queues = await warmUpQueues({ fsync });
+    const topics = await warmUpTopics({ fsync });
+    const ms = Math.round(queues.elapsedMs + topics.elapsedMs);
+    return `engine warmed up: ${queues.messages} queue messages and ${topics.records} topic records in ${ms} ms\n`;
   } catch (error) {
-    return `queue engine warm-up failed (${(error as Error).message}); serving without it\n`;
+    return `engine warm-up failed (${(error as Error).message}); serving without it\n`;
   }
 }
 
@@ -280,7 +285,7 @@ export function registerStartCommand(program: Command): void {
     .option("--no-kafka", "do not serve the Kafka protocol")
     .option(
       "--no-warm-up",
-      "listen at once, without first running traffic through a throwaway queue (about half a second) to compile the queue paths",
+      "listen at once, without first running traffic through a throwaway queue and topic (about half a second) to compile their paths",
     )
     .action(async (options: StartOptions) => {
       if (options.replicas !== undefined && options.messaging === undefined)

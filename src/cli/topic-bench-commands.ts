@@ -282,6 +282,11 @@ export function registerTopicBenchCommands(program: Command): void {
     )
     .option("--partitions <n>", "partitions of the topic", positiveInt, 1)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval")
+    .option(
+      "--engine-warm-up",
+      "run the topic engine's warm-up first, as sluice start does before it listens",
+      false,
+    )
     .option("--json", "print the JSON result to stdout", false)
     .option("--out <file>", "write the JSON result to a file")
     .action(
@@ -292,6 +297,7 @@ export function registerTopicBenchCommands(program: Command): void {
         producerProps: Record<string, string>;
         partitions: number;
         fsync: "always" | "interval" | "never";
+        engineWarmUp: boolean;
         json: boolean;
         out?: string;
       }) => {

@@ -1,34 +1,21 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { compiledTiers } from "../test-support/compiled-tiers-of.js";
 import { warmUpQueues } from "./warm-up.js";
 
-const run = promisify(execFile);
 const root = mkdtempSync(join(tmpdir(), "sluice-warm-up-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** How far V8 compiled the queue's hot methods in a fresh process, warmed up or not. */
-async function compiledTiers(warm: boolean): Promise<Record<string, string>> {
-  const script = join(import.meta.dirname, "test-support", "optimization-status.ts");
-  const { stdout } = await run(
-    process.execPath,
-    ["--allow-natives-syntax", "--import", "tsx", script, warm ? "warm" : "cold"],
-    { timeout: 60_000 },
-  );
-  return JSON.parse(stdout) as Record<string, string>;
-}
-
 describe("warmUpQueues", () => {
   it("leaves the send and receive paths compiled by V8, where a fresh process has not compiled them", async () => {
-    const cold = await compiledTiers(false);
+    const cold = await compiledTiers("queues", false);
     expect(
       Object.values(cold).every((tier) => tier === "none"),
       JSON.stringify(cold),
     ).toBe(true);
-    const warm = await compiledTiers(true);
+    const warm = await compiledTiers("queues", true);
     // Past the interpreter: at V8's baseline tier, or optimized. The optimizing compiler runs on
     // a thread of its own, which a loaded machine can leave behind, and a method can be back in
     // the interpreter for a moment after a deoptimization: one of six may be.

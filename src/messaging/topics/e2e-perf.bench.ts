@@ -17,6 +17,7 @@ import {
 import { EmbeddedTopicService } from "./embedded-topic-service.js";
 import { producerOptionsFromProps } from "./perf-test.bench.js";
 import { untilDue } from "./send-pacing.js";
+import { type TopicWarmUpReport, warmUpTopics } from "./warm-up.js";
 
 export interface E2ePerfOptions {
   readonly numRecords: number;
@@ -30,6 +31,8 @@ export interface E2ePerfOptions {
   readonly fsync: "always" | "interval" | "never";
   /** A progress line on stderr every second. */
   readonly progress: boolean;
+  /** Run the topic engine's warm-up (`warmUpTopics`, as `sluice start` does) first. */
+  readonly engineWarmUp?: boolean;
 }
 
 export interface E2ePerfResult {
@@ -40,6 +43,8 @@ export interface E2ePerfResult {
   readonly latency: LatencySummary;
   /** What stopped the process's main thread while it was measured: where the tail came from. */
   readonly pauses: PauseSummary;
+  /** The engine's warm-up, when asked for. */
+  readonly engineWarmUp?: TopicWarmUpReport;
   readonly line: string;
 }
 
@@ -55,6 +60,14 @@ export function e2eLine(result: Omit<E2ePerfResult, "line" | "pauses">): string 
 
 export async function runE2ePerf(options: E2ePerfOptions): Promise<E2ePerfResult> {
   if (options.recordSize < 8) throw new Error("--record-size: at least 8 bytes");
+  const engineWarmUp =
+    options.engineWarmUp === true
+      ? await warmUpTopics({ fsync: fsyncPolicy(options.fsync) })
+      : undefined;
+  if (engineWarmUp !== undefined && options.progress)
+    process.stderr.write(
+      `engine warm-up: ${engineWarmUp.records} records in ${engineWarmUp.elapsedMs.toFixed(0)} ms\n`,
+    );
   const dir = mkdtempSync(join(tmpdir(), "sluice-e2e-perf-"));
   const service = await EmbeddedTopicService.open(dir, { fsync: fsyncPolicy(options.fsync) });
   try {
@@ -137,7 +150,12 @@ export async function runE2ePerf(options: E2ePerfOptions): Promise<E2ePerfResult
       achievedPerSec: received / seconds,
       latency: histogram.summary(),
     };
-    return { ...partial, pauses: paused, line: e2eLine(partial) };
+    return {
+      ...partial,
+      pauses: paused,
+      ...(engineWarmUp === undefined ? {} : { engineWarmUp }),
+      line: e2eLine(partial),
+    };
   } finally {
     await service.close();
     rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,8 @@ export type {
 } from "./transaction-coordinator.js";
 export type { AbortedTransaction, PartitionRead } from "./partition-log.js";
 export { EmbeddedTopicService } from "./embedded-topic-service.js";
+export { warmUpTopics } from "./warm-up.js";
+export type { TopicWarmUpOptions, TopicWarmUpReport } from "./warm-up.js";
 export type { EmbeddedTopicServiceOptions } from "./embedded-topic-service.js";
 export { partitionForKey, murmur2 } from "./murmur2.js";
 export type { TopicErrorName } from "./topic-error.js";

@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FsyncPolicy } from "../../engine/index.js";
+import { EmbeddedTopicService } from "./embedded-topic-service.js";
+
+export interface TopicWarmUpOptions {
+  /** The durability the real service uses, so that its code paths are the ones warmed. */
+  readonly fsync?: FsyncPolicy;
+  /** Records produced and consumed (default 30,000). */
+  readonly records?: number;
+  /** Stop sooner once this much time has passed (default 2,000 ms). */
+  readonly budgetMs?: number;
+  /** Where the throwaway directory is made (default: the system's temporary directory). */
+  readonly parentDir?: string;
+}
+
+export interface TopicWarmUpReport {
+  /** Records that a group's consumer received. */
+  readonly records: number;
+  readonly elapsedMs: number;
+}
+
+/**
+ * Produces to and consumes from a throwaway topic in a temporary directory, so that V8 has
+ * compiled the producer's, the partition log's and the group consumer's paths before real
+ * traffic arrives (see `warmUpQueues`, the same for queues): a fresh process offered 50,000
+ * records a second has a p99 of 15-19 ms in its first two seconds, against 1-4 ms after. Keyed
+ * and unkeyed records, one at a time and in batches, a consumer group of one polling and
+ * committing; nothing is left on disk.
+ */
+export async function warmUpTopics(options: TopicWarmUpOptions = {}): Promise<TopicWarmUpReport> {
+  const started = performance.now();
+  const total = options.records ?? 30_000;
+  const deadline = started + (options.budgetMs ?? 2_000);
+  const inTime = (): boolean => performance.now() < deadline;
+  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), "sluice-warm-up-"));
+  let received = 0;
+  try {
+    const service = await EmbeddedTopicService.open(dir, {
+      fsync: options.fsync ?? { intervalMs: 50 },
+    });
+    try {
+      await service.admin.createTopic({ name: "warm-up", partitions: 3 });
+      const producer = service.producer({ lingerMs: 0 });
+      const consumer = service.consumer({
+        groupId: "warm-up",
+        autoCommit: false,
+        autoOffsetReset: "earliest",
+      });
+      await consumer.subscribe(["warm-up"]);
+      const value = Buffer.alloc(100, 0x77);
+      const producing = (async () => {
+        for (let sent = 0; sent < total && inTime();) {
+          // A hundred records a turn, as a steady producer sends them; every tenth turn as one
+          // batch, and every other one keyed.
+          const count = Math.min(100, total - sent);
+          if ((sent / 100) % 10 === 9)
+            await producer.sendBatch(
+              Array.from({ length: count }, (_, i) => ({ topic: "warm-up", key: `k${i}`, value })),
+            );
+          else
+            await Promise.all(
+              Array.from({ length: count }, (_, i) =>
+                producer.send(
+                  i % 2 === 0
+                    ? { topic: "warm-up", value }
+                    : { topic: "warm-up", key: `k${i}`, value },
+                ),
+              ),
+            );
+          sent += count;
+        }
+        await producer.flush();
+      })();
+      for (let polls = 0; received < total && inTime(); polls++) {
+        received += (await consumer.poll({ timeoutMs: 20 })).length;
+        if (polls % 10 === 9) await consumer.commitSync();
+      }
+      await producing;
+      await consumer.close();
+      await producer.close();
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { records: received, elapsedMs: performance.now() - started };
+}
