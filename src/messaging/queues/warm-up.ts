@@ -1,21 +1,12 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { FsyncPolicy } from "../../engine/index.js";
+import { type TimeLeft, type WarmUpOptions, inThrowawayDirectory } from "../warm-up-options.js";
 import { EmbeddedQueueService } from "./embedded-queue-service.js";
 import type { SendMessageBatchRequestEntry } from "./queue-service.js";
 
-export interface QueueWarmUpOptions {
-  /** The durability the real service uses, so that its code paths are the ones warmed. */
-  readonly fsync?: FsyncPolicy;
+export interface QueueWarmUpOptions extends WarmUpOptions {
   /** Messages sent, received and deleted through a standard queue (default 20,000). */
   readonly messages?: number;
   /** Through a FIFO queue (default 2,000). */
   readonly fifoMessages?: number;
-  /** Stop sooner once this much time has passed (default 2,000 ms). */
-  readonly budgetMs?: number;
-  /** Where the throwaway directory is made (default: the system's temporary directory). */
-  readonly parentDir?: string;
 }
 
 export interface QueueWarmUpReport {
@@ -37,29 +28,26 @@ const BODY = "w".repeat(100);
  */
 export async function warmUpQueues(options: QueueWarmUpOptions = {}): Promise<QueueWarmUpReport> {
   const started = performance.now();
-  const deadline = started + (options.budgetMs ?? 2_000);
-  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), "sluice-warm-up-"));
-  let messages = 0;
-  try {
+  const messages = await inThrowawayDirectory(options, async (dir, timeLeft) => {
     const service = await EmbeddedQueueService.open(dir, {
       fsync: options.fsync ?? { intervalMs: 50 },
     });
     try {
       const standard = await service.createQueue({ QueueName: "warm-up" });
-      messages += await traffic(service, standard.QueueUrl, options.messages ?? 20_000, deadline);
       const fifo = await service.createQueue({
         QueueName: "warm-up.fifo",
         Attributes: { FifoQueue: "true" },
       });
-      messages += await traffic(service, fifo.QueueUrl, options.fifoMessages ?? 2_000, deadline, {
-        group: (n) => `g${n % 20}`,
-      });
+      return (
+        (await traffic(service, standard.QueueUrl, options.messages ?? 20_000, timeLeft)) +
+        (await traffic(service, fifo.QueueUrl, options.fifoMessages ?? 2_000, timeLeft, {
+          group: (n) => `g${n % 20}`,
+        }))
+      );
     } finally {
       await service.close();
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
   return { messages, elapsedMs: performance.now() - started };
 }
 
@@ -72,12 +60,12 @@ async function traffic(
   service: EmbeddedQueueService,
   QueueUrl: string,
   total: number,
-  deadline: number,
+  timeLeft: TimeLeft,
   fifo?: { group(n: number): string },
 ): Promise<number> {
   let sent = 0;
   let deleted = 0;
-  const inTime = (): boolean => performance.now() < deadline;
+  const inTime = (): boolean => timeLeft() > 0;
   const entry = (n: number, i: number): SendMessageBatchRequestEntry =>
     fifo === undefined
       ? { Id: `m${i}`, MessageBody: BODY }
@@ -106,7 +94,7 @@ async function traffic(
   };
   // Ends the consumers' long polls at the last delete, or at the deadline.
   const finished = new AbortController();
-  const timer = setTimeout(() => finished.abort(), Math.max(0, deadline - performance.now()));
+  const timer = setTimeout(() => finished.abort(), Math.max(0, timeLeft()));
   const consumer = async (): Promise<void> => {
     while (deleted < total && inTime()) {
       const { Messages } = await service.receiveMessage({

@@ -1,18 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { FsyncPolicy } from "../../engine/index.js";
+import { type WarmUpOptions, inThrowawayDirectory } from "../warm-up-options.js";
 import { EmbeddedTopicService } from "./embedded-topic-service.js";
 
-export interface TopicWarmUpOptions {
-  /** The durability the real service uses, so that its code paths are the ones warmed. */
-  readonly fsync?: FsyncPolicy;
+export interface TopicWarmUpOptions extends WarmUpOptions {
   /** Records produced and consumed (default 30,000). */
   readonly records?: number;
-  /** Stop sooner once this much time has passed (default 2,000 ms). */
-  readonly budgetMs?: number;
-  /** Where the throwaway directory is made (default: the system's temporary directory). */
-  readonly parentDir?: string;
 }
 
 export interface TopicWarmUpReport {
@@ -32,11 +23,8 @@ export interface TopicWarmUpReport {
 export async function warmUpTopics(options: TopicWarmUpOptions = {}): Promise<TopicWarmUpReport> {
   const started = performance.now();
   const total = options.records ?? 30_000;
-  const deadline = started + (options.budgetMs ?? 2_000);
-  const inTime = (): boolean => performance.now() < deadline;
-  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), "sluice-warm-up-"));
-  let received = 0;
-  try {
+  const records = await inThrowawayDirectory(options, async (dir, timeLeft) => {
+    const inTime = (): boolean => timeLeft() > 0;
     const service = await EmbeddedTopicService.open(dir, {
       fsync: options.fsync ?? { intervalMs: 50 },
     });
@@ -73,6 +61,7 @@ export async function warmUpTopics(options: TopicWarmUpOptions = {}): Promise<To
         }
         await producer.flush();
       })();
+      let received = 0;
       for (let polls = 0; received < total && inTime(); polls++) {
         received += (await consumer.poll({ timeoutMs: 20 })).length;
         if (polls % 10 === 9) await consumer.commitSync();
@@ -80,11 +69,10 @@ export async function warmUpTopics(options: TopicWarmUpOptions = {}): Promise<To
       await producing;
       await consumer.close();
       await producer.close();
+      return received;
     } finally {
       await service.close();
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  return { records: received, elapsedMs: performance.now() - started };
+  });
+  return { records, elapsedMs: performance.now() - started };
 }
