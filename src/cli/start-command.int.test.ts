@@ -45,7 +45,7 @@ describe("sluice start", () => {
     // It compiled the queue and topic paths on a throwaway queue and topic before it listened
     // (a fresh process runs them interpreted), which left neither behind.
     expect(first.output()).toMatch(
-      /engine warmed up: 22000 queue messages and 30000 topic records in \d+ ms/,
+      /engine warmed up: [1-9]\d* queue messages and [1-9]\d* topic records in \d+ ms/,
     );
     // Every primitive of the data directory is served, not only queues.
     for (const path of ["/topics", "/groups", "/streams", "/pubsub/topics", "/buses"])
