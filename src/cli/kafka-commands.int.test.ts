@@ -15,7 +15,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
  * Starts `sluice kafka start` on a data directory named by `where` (the dir argument, or
  * `--data-dir dir`) and resolves with the process and the port it reports.
  */
-function start(where: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+function start(
+  where: readonly string[],
+): Promise<{ child: ChildProcess; port: number; output: string }> {
   const child = spawn(process.execPath, [main, "kafka", "start", ...where, "--port", "0"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -24,7 +26,7 @@ function start(where: readonly string[]): Promise<{ child: ChildProcess; port: n
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (match !== null) resolve({ child, port: Number(match[1]) });
+      if (match !== null) resolve({ child, port: Number(match[1]), output: out });
     });
     child.once("exit", (code) => reject(new Error(`sluice kafka exited with ${code}`)));
   });
@@ -41,6 +43,8 @@ describe("sluice kafka start", () => {
   it("serves kafkajs, and records produced before a restart are consumed after it", async () => {
     const dir = join(root, "data");
     const first = await start([dir]);
+    // It compiled the topic paths on a throwaway topic before it listened.
+    expect(first.output).toMatch(/^engine warmed up: [1-9]\d* topic records in \d+ ms\n/);
     const client = (port: number) =>
       new Kafka({
         clientId: "cli-test",
@@ -58,7 +62,8 @@ describe("sluice kafka start", () => {
     expect(await stop(first.child)).toBe(0);
 
     // The same data directory, named as every other command names it.
-    const second = await start(["--data-dir", dir]);
+    const second = await start(["--data-dir", dir, "--no-warm-up"]);
+    expect(second.output).not.toContain("warm");
     const consumer = client(second.port).consumer({
       groupId: "after-restart",
       maxWaitTimeInMs: 100,
@@ -71,6 +76,11 @@ describe("sluice kafka start", () => {
         eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value!.toString())),
       });
       await expect.poll(() => seen, { timeout: 15_000 }).toEqual(["a", "b", "c"]);
+      // The warm-up's topic was never in this data directory.
+      const admin = client(second.port).admin();
+      await admin.connect();
+      expect(await admin.listTopics()).toEqual(["restart"]);
+      await admin.disconnect();
     } finally {
       await consumer.disconnect();
       await stop(second.child);

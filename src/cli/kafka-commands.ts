@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
+import { warmUpEngines } from "./engine-warm-up.js";
 import { frameBytes, port, saslUsers } from "./option-parsers.js";
 import { portRefused } from "./port-refused.js";
 
@@ -10,6 +11,8 @@ interface KafkaStartOptions {
   maxFrameBytes?: number;
   autoCreateTopics: boolean;
   saslUsers?: Map<string, string>;
+  /** Compile the topic paths on a throwaway topic before listening (`--no-warm-up`). */
+  warmUp: boolean;
 }
 
 /** `sluice kafka start DIR` (or `--data-dir DIR`): serves the topics of a data directory over the Kafka protocol. */
@@ -40,6 +43,10 @@ export function registerKafkaCommands(program: Command): void {
       "require SASL/PLAIN with these users (also read from SLUICE_KAFKA_SASL_USERS, which keeps passwords out of the process list)",
       saslUsers,
     )
+    .option(
+      "--no-warm-up",
+      "listen at once, without first running records through a throwaway topic to compile the topic paths",
+    )
     .action(async (dirArgument: string | undefined, opts: KafkaStartOptions) => {
       if (dirArgument !== undefined && opts.dataDir !== undefined)
         throw new InvalidArgumentError(
@@ -62,6 +69,9 @@ export function registerKafkaCommands(program: Command): void {
         opts.dataDir === undefined ? "dir" : "--data-dir",
         () => open(dir),
       );
+      const warmUpLine = opts.warmUp
+        ? await warmUpEngines({ queues: false }, { intervalMs: 50 })
+        : "";
       let server: Awaited<ReturnType<typeof KafkaServer.listen>>;
       try {
         server = await KafkaServer.listen({
@@ -90,7 +100,7 @@ export function registerKafkaCommands(program: Command): void {
         process.once("SIGTERM", resolve);
       });
       process.stdout.write(
-        `sluice kafka listening on ${opts.host}:${server.port} (advertised ${server.broker.host}:${server.broker.port}${users === undefined ? "" : `, SASL/PLAIN for ${users.size} users`})\n`,
+        `${warmUpLine}sluice kafka listening on ${opts.host}:${server.port} (advertised ${server.broker.host}:${server.broker.port}${users === undefined ? "" : `, SASL/PLAIN for ${users.size} users`})\n`,
       );
       await signalled;
       await server.close();

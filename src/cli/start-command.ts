@@ -9,6 +9,7 @@ import type { TopicService } from "../messaging/topics/topic-service.js";
 import type { Sluice } from "../sluice/index.js";
 import { frameBytes, port, saslUsers } from "./option-parsers.js";
 import { portRefused } from "./port-refused.js";
+import { warmUpEngines } from "./engine-warm-up.js";
 import { authTokenOption } from "./server-target.js";
 
 interface StartOptions {
@@ -120,7 +121,9 @@ export async function startServer(options: StartOptions): Promise<{
   );
   // Before the listener opens: clients wait for it rather than for code being compiled.
   const warmUpLine =
-    options.warmUp === true && options.messaging === undefined ? await warmUp(options.fsync) : "";
+    options.warmUp === true && options.messaging === undefined
+      ? await warmUpEngines({ queues: true }, options.fsync)
+      : "";
   try {
     server = await SluiceServer.create(sluice, {
       host: options.host,
@@ -168,22 +171,6 @@ export async function startServer(options: StartOptions): Promise<{
         : ""
       : `Kafka protocol on ${options.host}:${kafka.port} (advertised ${kafka.broker.host}:${kafka.broker.port})\n`;
   return { stop, url: server.url, banner: warmUpLine + server.banner() + kafkaLine, kafka };
-}
-
-/** The engine's warm-up (queues, then topics), as a banner line; a failed one is reported, not fatal. */
-async function warmUp(fsync: FsyncPolicy): Promise<string> {
-  const [{ warmUpQueues }, { warmUpTopics }] = await Promise.all([
-    import("../messaging/queues/warm-up.js"),
-    import("../messaging/topics/warm-up.js"),
-  ]);
-  try {
-    const queues = await warmUpQueues({ fsync });
-    const topics = await warmUpTopics({ fsync });
-    const ms = Math.round(queues.elapsedMs + topics.elapsedMs);
-    return `engine warmed up: ${queues.messages} queue messages and ${topics.records} topic records in ${ms} ms\n`;
-  } catch (error) {
-    return `engine warm-up failed (${(error as Error).message}); serving without it\n`;
-  }
 }
 
 /** The Kafka listener on the same topics as the HTTP server; a taken port says which and what to do. */
