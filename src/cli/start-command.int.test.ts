@@ -79,6 +79,26 @@ describe("sluice start", () => {
     expect(await second.exit).toBe(0);
   });
 
+  it("a warm-up that cannot run (no temporary directory) is reported on its banner line, and the server serves without it", async () => {
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = join(root, "no-such-tmp"); // os.tmpdir() of the child
+    let started: StartedServer;
+    try {
+      started = await start(join(root, "no-tmp"), "--no-kafka");
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+    expect(started.output()).toMatch(
+      /^engine warm-up failed \(ENOENT[^\n]*\); serving without it\n/,
+    );
+    expect(await json(`${started.url}/queues`, { QueueName: "served" })).toEqual({
+      QueueUrl: `${started.url}/000000000000/served`,
+    });
+    started.child.kill("SIGTERM");
+    expect(await started.exit).toBe(0);
+  });
+
   it("a taken --port stops the start with one line naming the option and what to do, exit 2", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
