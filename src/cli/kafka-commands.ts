@@ -69,9 +69,7 @@ export function registerKafkaCommands(program: Command): void {
         opts.dataDir === undefined ? "dir" : "--data-dir",
         () => open(dir),
       );
-      const warmUpLine = opts.warmUp
-        ? await warmUpEngines({ queues: false }, { intervalMs: 50 })
-        : "";
+      const warmUpLine = opts.warmUp ? await warmUpEngines({ queues: false }) : "";
       let server: Awaited<ReturnType<typeof KafkaServer.listen>>;
       try {
         server = await KafkaServer.listen({

@@ -5,7 +5,10 @@ import type { FsyncPolicy } from "../engine/index.js";
 
 /** What every engine's warm-up takes (see `warmUpQueues` and `warmUpTopics`). */
 export interface WarmUpOptions {
-  /** The durability the real service uses, so that its code paths are the ones warmed. */
+  /**
+   * The durability the real service uses, so that its code paths are the ones warmed (default:
+   * the service's own).
+   */
   readonly fsync?: FsyncPolicy;
   /** Stop sooner once this much time has passed (default 2,000 ms). */
   readonly budgetMs?: number;

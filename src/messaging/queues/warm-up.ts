@@ -29,9 +29,11 @@ const BODY = "w".repeat(100);
 export async function warmUpQueues(options: QueueWarmUpOptions = {}): Promise<QueueWarmUpReport> {
   const started = performance.now();
   const messages = await inThrowawayDirectory(options, async (dir, timeLeft) => {
-    const service = await EmbeddedQueueService.open(dir, {
-      fsync: options.fsync ?? { intervalMs: 50 },
-    });
+    // The service's own default durability when none is given, as the real service has.
+    const service = await EmbeddedQueueService.open(
+      dir,
+      options.fsync === undefined ? {} : { fsync: options.fsync },
+    );
     try {
       const standard = await service.createQueue({ QueueName: "warm-up" });
       const fifo = await service.createQueue({

@@ -25,9 +25,11 @@ export async function warmUpTopics(options: TopicWarmUpOptions = {}): Promise<To
   const total = options.records ?? 30_000;
   const records = await inThrowawayDirectory(options, async (dir, timeLeft) => {
     const inTime = (): boolean => timeLeft() > 0;
-    const service = await EmbeddedTopicService.open(dir, {
-      fsync: options.fsync ?? { intervalMs: 50 },
-    });
+    // The service's own default durability when none is given, as the real service has.
+    const service = await EmbeddedTopicService.open(
+      dir,
+      options.fsync === undefined ? {} : { fsync: options.fsync },
+    );
     try {
       await service.admin.createTopic({ name: "warm-up", partitions: 3 });
       const producer = service.producer({ lingerMs: 0 });
