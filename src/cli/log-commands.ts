@@ -163,6 +163,10 @@ export function registerLogCommands(program: Command): void {
             process.stdout.write(
               `${r.file}: ${r.batches} batches, ${r.records} records, offsets ${r.firstOffset ?? "-"}..${r.lastOffset ?? "-"}, ${r.sizeBytes} bytes: ${status}\n`,
             );
+            if (r.preallocatedBytes > 0)
+              process.stdout.write(
+                `  the last ${r.preallocatedBytes} bytes are zeros written ahead of the appends (fsync "always"; kept by recovery)\n`,
+              );
             for (const c of r.corruptions)
               process.stdout.write(`  at byte ${c.position} (${c.bytes} bytes): ${c.message}\n`);
           }

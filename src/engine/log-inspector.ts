@@ -11,7 +11,7 @@ import {
   readBatchHeader,
 } from "./record-batch.js";
 import type { LogRecord } from "./record.js";
-import { findResyncPoint } from "./recovery.js";
+import { findResyncPoint, zerosToEnd } from "./recovery.js";
 import {
   CLEANED_SUFFIX,
   INDEX_SUFFIX,
@@ -41,6 +41,11 @@ export interface SegmentReport {
   readonly records: number;
   readonly firstOffset: number | undefined;
   readonly lastOffset: number | undefined;
+  /**
+   * Zeros after the last batch of the active segment: written ahead of its appends under
+   * `fsync: "always"` and left by a crash (a clean close trims them); not damage.
+   */
+  readonly preallocatedBytes: number;
   /** One past the last offset the segment's valid batches cover. */
   readonly endOffset: number;
   readonly corruptions: readonly Corruption[];
@@ -84,6 +89,7 @@ export function inspectLog(
 ): SegmentReport[] {
   const bases = segmentBases(fs, dir);
   const reports: SegmentReport[] = [];
+  const recoveryPoint = readCheckpoint(fs, dir, RECOVERY_POINT_FILE);
   for (const base of bases) {
     const file = join(dir, segmentName(base) + LOG_SUFFIX);
     const handle = fs.open(file, "read");
@@ -98,6 +104,7 @@ export function inspectLog(
     let lastOffset: number | undefined;
     let endOffset = base;
     let position = 0;
+    let preallocatedBytes = 0;
     try {
       while (position < size) {
         const header = readBatchHeader(segment.readBytes(position, 61), 0);
@@ -127,6 +134,16 @@ export function inspectLog(
             }
           }
         }
+        // As recovery judges them: above the recovery point, zeros are the ones written ahead.
+        const last = base === bases[bases.length - 1];
+        if (
+          last &&
+          endOffset >= recoveryPoint &&
+          zerosToEnd((p, n) => segment.readBytes(p, n), position, size)
+        ) {
+          preallocatedBytes = size - position;
+          break;
+        }
         const resync = findResyncPoint((p, n) => segment.readBytes(p, n), {
           badAt: position,
           fileSize: size,
@@ -153,6 +170,7 @@ export function inspectLog(
       file,
       baseOffset: base,
       sizeBytes: size,
+      preallocatedBytes,
       batches,
       records,
       firstOffset,
@@ -161,7 +179,7 @@ export function inspectLog(
       corruptions,
     });
   }
-  return withGaps(reports, readCheckpoint(fs, dir, RECOVERY_POINT_FILE));
+  return withGaps(reports, recoveryPoint);
 }
 
 /** Adds a gap to each segment that ends before the next begins (or, last, below `mustReach`). */

@@ -39,16 +39,20 @@ function segmentFiles(fs: SimulatedFileSystem): string[] {
     .map((n) => `${DIR}/${n}`);
 }
 
-/** Start positions of the batches in a segment file. */
-function batchStarts(bytes: Buffer): number[] {
+/**
+ * Start positions of the batches in a segment file, and where the last one ends: the zeros
+ * written ahead of the appends under fsync "always" may follow it (a killed log keeps them).
+ */
+function batchStarts(bytes: Buffer): { starts: number[]; end: number } {
   const starts: number[] = [];
-  for (let at = 0; at < bytes.length;) {
+  let at = 0;
+  while (at < bytes.length && !bytes.subarray(at).every((b) => b === 0)) {
     starts.push(at);
     const header = readBatchHeader(bytes, at);
     if (isSluiceError(header)) throw header;
     at += header.sizeBytes;
   }
-  return starts;
+  return { starts, end: at };
 }
 
 type Damage = "flip" | "cut" | "cut-at-boundary" | "zero" | "garbage" | "swap";
@@ -56,10 +60,10 @@ type Damage = "flip" | "cut" | "cut-at-boundary" | "zero" | "garbage" | "swap";
 /** Damages batch `index` (negative: from the end) of a segment file. */
 function damage(fs: SimulatedFileSystem, file: string, index: number, kind: Damage): void {
   const bytes = Buffer.from(fs.rawFile(file));
-  const starts = batchStarts(bytes);
+  const { starts, end: batchesEnd } = batchStarts(bytes);
   const i = index < 0 ? starts.length + index : index;
   const start = starts[i]!;
-  const end = starts[i + 1] ?? bytes.length;
+  const end = starts[i + 1] ?? batchesEnd;
   let out = bytes;
   if (kind === "flip") bytes[start + 70]! ^= 0x04;
   else if (kind === "cut") out = bytes.subarray(0, start + 30);
@@ -67,7 +71,7 @@ function damage(fs: SimulatedFileSystem, file: string, index: number, kind: Dama
   else if (kind === "zero") bytes.fill(0, start, index === -1 ? bytes.length : end);
   else if (kind === "garbage") for (let p = start + 20; p < end; p++) bytes[p] = (p * 131) & 0xff;
   else {
-    const next = starts[i + 2] ?? bytes.length;
+    const next = starts[i + 2] ?? batchesEnd;
     out = Buffer.concat([
       bytes.subarray(0, start),
       bytes.subarray(end, next),

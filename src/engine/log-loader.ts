@@ -1,6 +1,12 @@
 import { join } from "node:path";
 import type { FileSystem } from "./file-system.js";
-import { type RecoveryReport, findResyncPoint, looksLikeLostWrite, refusal } from "./recovery.js";
+import {
+  type RecoveryReport,
+  findResyncPoint,
+  looksLikeLostWrite,
+  refusal,
+  zerosToEnd,
+} from "./recovery.js";
 import {
   CLEANED_SUFFIX,
   INDEX_SUFFIX,
@@ -87,6 +93,7 @@ export function loadLog(fs: FileSystem, dir: string, indexIntervalBytes: number)
   let scannedBytes = 0;
   let rebuiltIndexes = 0;
   let truncatedBytes = 0;
+  let preallocatedBytes = 0;
   try {
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
@@ -100,6 +107,7 @@ export function loadLog(fs: FileSystem, dir: string, indexIntervalBytes: number)
       );
       segments.push(segment);
       const fileSize = segment.handle.size();
+      segment.fileBytes = fileSize;
       const trusted = nextBase !== undefined && nextBase <= recoveryPoint;
       if (trusted && segment.loadIndexes(fileSize)) {
         // Synced before the recovery point moved past it: verify from its last index entry.
@@ -130,6 +138,12 @@ export function loadLog(fs: FileSystem, dir: string, indexIntervalBytes: number)
               `damage below the recovery point ${recoveryPoint} (data that was synced)`,
               result.error,
             );
+          // Zeros from the last batch to the end of the active segment are the ones written
+          // ahead of its appends (`Segment.preallocate`): kept for the appends to come.
+          if (nextBase === undefined && zerosToEnd(read, badAt, fileSize)) {
+            preallocatedBytes += fileSize - badAt;
+            continue;
+          }
           // Above the recovery point, a write that never reached the device is what a crash
           // leaves, and nothing after it was acknowledged (an append resolves only once every
           // byte before it, in every earlier segment, is synced): cut there.
@@ -198,6 +212,7 @@ export function loadLog(fs: FileSystem, dir: string, indexIntervalBytes: number)
       scannedBytes,
       rebuiltIndexes,
       truncatedBytes,
+      preallocatedBytes,
       removedSegments,
       durationMs: performance.now() - started,
     },

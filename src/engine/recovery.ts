@@ -10,6 +10,8 @@ export interface RecoveryReport {
   readonly rebuiltIndexes: number;
   /** Bytes cut from a torn tail (never from the middle). */
   readonly truncatedBytes: number;
+  /** Zeros found after the active segment's last batch: written ahead of appends, kept. */
+  readonly preallocatedBytes: number;
   /** Segments removed: below the log start checkpoint (an interrupted retention), or after a torn tail. */
   readonly removedSegments: number;
   readonly durationMs: number;
@@ -43,7 +45,8 @@ export interface ResyncOptions {
  * After damage, finds where the chain of batches credibly resumes. Any CRC-valid batch can be
  * forged inside a record value, so a candidate must also be consistent with the chain: an index
  * entry vouches for it, or the damaged batch's own (intact) length points exactly at it, or it
- * starts a run of valid batches with increasing offsets that ends exactly at the end of the file.
+ * starts a run of valid batches with increasing offsets that ends exactly at the end of the file
+ * (or where zeros written ahead of the appends run to it).
  * Its base offset must follow the last good batch's.
  */
 export function findResyncPoint(read: ReadAt, options: ResyncOptions): ResyncPoint | undefined {
@@ -76,7 +79,9 @@ function chainReachesEnd(rest: Buffer, from: number, first: BatchHeader): boolea
   let last = first.baseOffset + first.lastOffsetDelta;
   while (at < rest.length) {
     const header = checkBatch(rest, at);
-    if (header instanceof SluiceError || header.baseOffset <= last) return false;
+    // The chain may end where the zeros written ahead of the appends begin.
+    if (header instanceof SluiceError) return isZero(rest, at, rest.length);
+    if (header.baseOffset <= last) return false;
     last = header.baseOffset + header.lastOffsetDelta;
     at += header.sizeBytes;
   }
@@ -113,6 +118,20 @@ export function looksLikeLostWrite(read: ReadAt, badAt: number, fileSize: number
     if (isZero(rest, at, Math.min(at + SECTOR_BYTES, rest.length))) return true;
   return false;
 }
+
+/**
+ * True when the file holds only zeros from `position` to `fileSize`: after the last batch of an
+ * active segment, the zeros written ahead of its appends (`Segment.preallocate`).
+ */
+export function zerosToEnd(read: ReadAt, position: number, fileSize: number): boolean {
+  for (let at = position; at < fileSize; at += ZERO_CHECK_BYTES) {
+    const chunk = read(at, Math.min(ZERO_CHECK_BYTES, fileSize - at));
+    if (chunk.length === 0 || !isZero(chunk, 0, chunk.length)) return false;
+  }
+  return true;
+}
+
+const ZERO_CHECK_BYTES = 1 << 20;
 
 function isZero(bytes: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;

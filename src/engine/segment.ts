@@ -42,6 +42,21 @@ export interface ScanResult {
   readonly error?: SluiceError;
 }
 
+/** How far ahead of the appends a segment writes zeros (see `Segment.preallocate`). */
+export interface Preallocation {
+  /** At most this far past the last batch (less while the segment is small). */
+  readonly maxAheadBytes: number;
+  /** Never past this file size (where the segment rolls). */
+  readonly limitBytes: number;
+}
+
+/**
+ * A segment writes zeros ahead once it holds this much (or a quarter of its size limit), as
+ * much as it holds (up to a maximum): small logs (catalogs, idle queues) spend no disk on
+ * zeros, and a busy one at most its size.
+ */
+const MIN_PREALLOCATION_BYTES = 64 * 1024;
+
 export interface DecodedBatch {
   readonly header: BatchHeader;
   readonly bytes: Buffer;
@@ -70,6 +85,14 @@ export class Segment {
   dirty = false;
   /** Set once retention or compaction removed the files: nothing may write them again. */
   deleted = false;
+
+  /**
+   * Zeros written ahead of the batches (under `fsync: "always"`, see `preallocate`); without it
+   * the file grows with each append.
+   */
+  preallocation: Preallocation | undefined;
+  /** Bytes the file holds: `sizeBytes` plus zeros written ahead of the appends. */
+  fileBytes = 0;
 
   private bytesSinceIndexEntry = 0;
 
@@ -114,6 +137,9 @@ export class Segment {
   ): number {
     const position = this.sizeBytes;
     this.handle.write(batch, position);
+    const end = position + batch.length;
+    if (end > this.fileBytes) this.fileBytes = end;
+    if (this.preallocation !== undefined) this.preallocate(end, this.preallocation);
     this.track(batch.length, position, baseOffset, lastOffset, maxTimestamp);
     this.firstAppendAtMs ??= nowMs;
     this.dirty = true;
@@ -139,6 +165,41 @@ export class Segment {
     this.sizeBytes = position + size;
     this.nextOffset = lastOffset + 1;
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
+  }
+
+  /**
+   * Keeps zeros written ahead of the appends. An fdatasync after a write that grows the file
+   * must also journal the new length; one after a write over blocks already written and synced
+   * only flushes the data (255 against 137-150 us a commit on an ext4 disk measured here), which
+   * is what a commit per group costs under `fsync: "always"`. PostgreSQL zero-fills its WAL
+   * segments for the same reason. Zeros past the batches read as no batch, which recovery
+   * tells from a torn write (see `loadLog`); a sealed or closed segment is trimmed to its batches.
+   */
+  private preallocate(end: number, { maxAheadBytes, limitBytes }: Preallocation): void {
+    if (end < Math.min(MIN_PREALLOCATION_BYTES, limitBytes / 4)) return;
+    const ahead = Math.min(end, maxAheadBytes);
+    if (this.fileBytes - end >= ahead / 2 || this.fileBytes >= limitBytes) return;
+    const target = Math.min(end + ahead, limitBytes);
+    this.zerosWritten = true;
+    try {
+      this.handle.write(Buffer.alloc(target - this.fileBytes), this.fileBytes);
+      this.fileBytes = target;
+    } catch {
+      // A disk too full for the zeros is no reason to refuse the batch already written: the
+      // file grows with the appends instead (and is trimmed at the seal, whatever got written).
+    }
+  }
+
+  /** Set once zeros were written ahead (some may be there even if the write failed). */
+  private zerosWritten = false;
+
+  /** Cuts the zeros written ahead of the batches, so a sealed or closed file ends at its last batch. */
+  trimPreallocation(): void {
+    if (this.fileBytes <= this.sizeBytes && !this.zerosWritten) return;
+    this.zerosWritten = false;
+    this.handle.truncate(this.sizeBytes);
+    this.fileBytes = this.sizeBytes;
+    this.dirty = true;
   }
 
   /** Reads `length` bytes at `position` (fewer at the end of the file). */
@@ -466,6 +527,7 @@ export class Segment {
     this.handle.truncate(position);
     this.offsetIndex.truncateToValue(position);
     this.sizeBytes = position;
+    this.fileBytes = position;
     this.dirty = true;
   }
 
