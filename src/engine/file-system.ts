@@ -13,10 +13,18 @@ export interface FileHandle {
   read(target: Buffer, targetOffset: number, length: number, position: number): number;
   /** Writes all of `source` at `position`. */
   write(source: Buffer, position: number): void;
-  /** Flushes written data to the device (fdatasync). */
-  sync(): Promise<void>;
+  /**
+   * Flushes written data to the device (fdatasync). With `onEventLoop`, the call blocks the
+   * event loop instead of running on the thread pool (see `FsyncPlacement`); the promise is
+   * settled when it returns.
+   */
+  sync(options?: SyncOptions): Promise<void>;
   truncate(length: number): void;
   close(): void;
+}
+
+export interface SyncOptions {
+  readonly onEventLoop?: boolean;
 }
 
 export type OpenMode = "read" | "write" | "create-exclusive";
@@ -121,10 +129,21 @@ class NodeFileHandle implements FileHandle {
     });
   }
 
-  sync(): Promise<void> {
+  sync(options?: SyncOptions): Promise<void> {
     return new Promise((resolve, reject) => {
       const fd = this.descriptor("fsync");
-      fs.fdatasync(fd, (error) => (error ? reject(ioError("fsync", this.path, error)) : resolve()));
+      if (options?.onEventLoop !== true) {
+        fs.fdatasync(fd, (error) =>
+          error ? reject(ioError("fsync", this.path, error)) : resolve(),
+        );
+        return;
+      }
+      try {
+        fs.fdatasyncSync(fd);
+        resolve();
+      } catch (error) {
+        reject(ioError("fsync", this.path, error));
+      }
     });
   }
 

@@ -34,6 +34,7 @@ import type { LogRecord, RecordInput } from "./record.js";
 import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
 import type { RecoveryReport } from "./recovery.js";
 import { type BatchKind, type RawBatchTrust, validateProducedBatch } from "./produced-batch.js";
+import { fsyncPlacement } from "./fsync-placement.js";
 import { type Preallocation, Segment } from "./segment.js";
 import { type BatchRelease, TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
@@ -93,6 +94,7 @@ interface LogMetrics {
   readonly bytes: Counter;
   readonly fsyncs: Counter;
   readonly fsyncMs: LatencyHistogram;
+  readonly fsyncsOnEventLoop: Counter;
   readonly segments: Gauge;
   readonly failed: Gauge;
 }
@@ -155,6 +157,11 @@ export class Log implements CompactableLog {
       bytes: metrics.counter("sluice_log_bytes_total", "Bytes appended", labels),
       fsyncs: metrics.counter("sluice_log_fsyncs_total", "fdatasync calls", labels),
       fsyncMs: metrics.histogram("sluice_log_fsync_ms", "fdatasync latency", labels),
+      fsyncsOnEventLoop: metrics.counter(
+        "sluice_log_fsyncs_on_event_loop_total",
+        "fdatasync calls made on the event loop (one log committing alone on a fast device)",
+        labels,
+      ),
       segments: metrics.gauge("sluice_log_segments", "Segments in the log", labels),
       failed: metrics.gauge(
         "sluice_log_failed",
@@ -561,11 +568,16 @@ export class Log implements CompactableLog {
     }
   }
 
-  private async syncSegment(segment: Segment): Promise<void> {
+  private async syncSegment(segment: Segment, onEventLoop = false): Promise<void> {
     const path = segment.path();
     await this.faults.beforeFsync?.(path);
     const started = performance.now();
-    await segment.sync();
+    const syncing = segment.sync({ onEventLoop });
+    if (onEventLoop) {
+      fsyncPlacement.tookMs(performance.now() - started);
+      this.metrics.fsyncsOnEventLoop.inc();
+    }
+    await syncing;
     this.metrics.fsyncs.inc();
     this.metrics.fsyncMs.recordMs(performance.now() - started);
     await this.faults.afterFsync?.(path);
@@ -596,7 +608,12 @@ export class Log implements CompactableLog {
           this.syncAgain = false;
           const upTo = this.nextOffset;
           const dirty = this.segments.filter((s) => s.dirty);
-          const syncs = dirty.map((s) => this.syncSegment(s));
+          const onEventLoop =
+            this.options.fsync === "always" &&
+            dirty.length === 1 &&
+            !this.dirDirty &&
+            fsyncPlacement.onEventLoop(this);
+          const syncs = dirty.map((s) => this.syncSegment(s, onEventLoop));
           for (const s of this.segments)
             if (!s.dirty && s.syncing !== undefined) syncs.push(s.syncing);
           if (this.dirDirty) {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { SluiceError } from "../errors/index.js";
-import type { FileHandle, FileSystem } from "./file-system.js";
+import type { FileHandle, FileSystem, SyncOptions } from "./file-system.js";
 import {
   type BatchHeader,
   BATCH_HEADER_BYTES,
@@ -532,9 +532,9 @@ export class Segment {
   }
 
   /** Syncs the file; what was written before the call is then durable. */
-  sync(): Promise<void> {
+  sync(options?: SyncOptions): Promise<void> {
     this.dirty = false;
-    const syncing = this.handle.sync();
+    const syncing = this.handle.sync(options);
     this.syncing = syncing.finally(() => {
       if (this.syncing === tracked) this.syncing = undefined;
     });
