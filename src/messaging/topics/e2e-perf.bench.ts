@@ -87,6 +87,9 @@ export async function runE2ePerf(options: E2ePerfOptions): Promise<E2ePerfResult
     // Join the group (and take the partitions) before the clock starts.
     while (consumer.assignment().length < options.partitions)
       await consumer.poll({ timeoutMs: 10 });
+    // And fix the positions ("latest") now: they are found at a partition's first read, and one
+    // that came after the first send would start past it.
+    for (const tp of consumer.assignment()) consumer.position(tp);
     const histogram = new LatencyHistogram();
     const window = new LatencyHistogram();
     let received = 0;
