@@ -22,6 +22,7 @@ import {
 } from "../eventstore/index.js";
 import {
   checkDirection,
+  checkHistory,
   checkExpectedVersion,
   checkMaxCount,
   checkOptionalIndex,
@@ -121,7 +122,7 @@ export class RemoteEventStore implements EventStore {
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     checkStreamName(stream);
-    checkDirection(options.direction);
+    checkHistory(options.history, checkDirection(options.direction));
     checkMaxCount(options.maxCount);
     checkOptionalIndex(options.fromVersion, "fromVersion");
     const result = (await this.call({

@@ -18,6 +18,7 @@ import { BlueGreenProjection } from "./projections/blue-green.js";
 import type { Projection, ReadModel } from "./projections/projection.js";
 import { projectionStateAsOf, saveProjectionSnapshot } from "./projections/projection-snapshots.js";
 import { ProjectionRunner } from "./projections/projection-runner.js";
+import { describeAggregateConformance } from "./aggregates/aggregate-conformance.js";
 import { describePersistentSubscriptions } from "./persistent/persistent-conformance.js";
 import type { PersistentSubscriptionGroups } from "./persistent/persistent-subscription.js";
 
@@ -775,6 +776,9 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
         throw new Error("persistent subscriptions: not offered by this backend");
       return store.persistentSubscriptions();
     };
+    describeAggregateConformance({
+      open: async () => ({ store: await open(), clock }),
+    });
     describePersistentSubscriptions({
       supported: harness.persistentSubscriptions !== false,
       open: async () => {

@@ -26,6 +26,7 @@ import type {
   ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
+  StreamChange,
   StreamInfo,
   StreamMetadata,
   SubscribeOptions,
@@ -38,6 +39,7 @@ import {
   checkEventFilter,
   checkExpectedVersion,
   checkFlag,
+  checkHistory,
   checkMaxCount,
   checkOptionalIndex,
   checkOptions,
@@ -655,6 +657,8 @@ export class EmbeddedEventStore implements EventStore {
       const direction = checkDirection(way);
       const maxCount = checkMaxCount(count);
       const fromVersion = checkOptionalIndex(from, "fromVersion");
+      if (checkHistory(options.history, direction))
+        return Promise.resolve(this.readHistory(stream, fromVersion ?? 0, maxCount));
       const state = this.readableState(stream);
       const last = state.positions.length - 1;
       const first = firstReadableVersion(last, state.deletedBefore, state.metadata);
@@ -679,6 +683,29 @@ export class EmbeddedEventStore implements EventStore {
     } catch (error) {
       return Promise.reject(asError(error));
     }
+  }
+
+  /** A history read (see `ReadStreamOptions.history`): every version as appended, and the changes. */
+  private readHistory(stream: string, fromVersion: number, maxCount: number): ReadStreamResult {
+    const state = this.index.streams.get(stream);
+    if (state === undefined || state.positions.length === 0) throw new StreamNotFoundError(stream);
+    const last = state.positions.length - 1;
+    const to = Math.min(last, fromVersion + maxCount - 1);
+    const events = fromVersion > last ? [] : this.readVersions(state.positions, fromVersion, to);
+    const system = this.index.streams.get(metadataStreamOf(stream));
+    const changes: StreamChange[] = [];
+    if (system !== undefined)
+      for (const event of this.readVersions(system.positions, 0, system.positions.length - 1)) {
+        // The change is the record at its own position: everything before it came first.
+        const at = { position: event.position - 1, time: event.timestamp };
+        if (event.type === "$metadata")
+          changes.push({ ...at, metadata: event.data as StreamMetadata });
+        else if (event.type === "$deleted") {
+          const { hard, version } = event.data as { hard: boolean; version: number };
+          changes.push({ ...at, deletedBefore: version + 1, hard });
+        }
+      }
+    return { events, streamVersion: last, nextVersion: to < last ? to + 1 : undefined, changes };
   }
 
   /**

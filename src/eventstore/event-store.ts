@@ -59,6 +59,13 @@ export interface ReadStreamOptions {
   readonly fromVersion?: number;
   /** At most this many events (default 1,000, at most 10,000). */
   readonly maxCount?: number;
+  /**
+   * Read the stream as it was appended (forward only): events that its metadata (`maxAgeMs`,
+   * `maxCount`, `truncateBefore`) or a delete hide from reads now are returned too, and the
+   * result lists the stream's metadata changes and deletes (`changes`), so that a reader can
+   * work out what a read returned at any past point. Time travel reads this way.
+   */
+  readonly history?: boolean;
 }
 
 export interface ReadStreamResult {
@@ -67,6 +74,22 @@ export interface ReadStreamResult {
   readonly streamVersion: number;
   /** Where the next page starts, or undefined when this page reached the end. */
   readonly nextVersion: number | undefined;
+  /** With `history`: the stream's metadata changes and deletes, oldest first. */
+  readonly changes?: readonly StreamChange[];
+}
+
+/** A change to what reads of a stream return: new metadata, or a delete. */
+export interface StreamChange {
+  /** Every event at or below this global position was appended before the change, none after. */
+  readonly position: number;
+  /** When the change was made (ms, the store's clock). */
+  readonly time: number;
+  /** The metadata set (it replaces the earlier metadata). */
+  readonly metadata?: StreamMetadata;
+  /** A delete: the versions below this one were deleted. */
+  readonly deletedBefore?: number;
+  /** A delete that left a tombstone. */
+  readonly hard?: boolean;
 }
 
 /** Narrows reads and subscriptions of `$all`. */

@@ -200,6 +200,14 @@ export function checkDirection(value: unknown): "forward" | "backward" {
   throw invalid("direction", `"forward" or "backward"`, value);
 }
 
+/** Checks the `history` flag of a stream read; history reads go forward only. */
+export function checkHistory(value: unknown, direction: "forward" | "backward"): boolean {
+  const history = checkFlag(value, "history");
+  if (history && direction !== "forward")
+    throw invalid("direction", `"forward" (history reads go forward)`, direction);
+  return history;
+}
+
 /**
  * Checks an options argument: undefined means none; anything but an object (null, a string, an
  * array) is refused rather than read as if its fields were absent.

@@ -14,6 +14,7 @@ export type {
   ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
+  StreamChange,
   StreamInfo,
   StreamMetadata,
   SubscribeOptions,

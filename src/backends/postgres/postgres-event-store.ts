@@ -32,6 +32,7 @@ import {
   checkExpectedVersion,
   checkEventFilter,
   checkFlag,
+  checkHistory,
   checkMaxCount,
   checkOptionalIndex,
   checkOptions,
@@ -519,6 +520,8 @@ export class PostgresEventStore implements EventStore {
     const direction = checkDirection(way);
     const maxCount = checkMaxCount(count);
     const fromVersion = checkOptionalIndex(from, "fromVersion");
+    if (checkHistory(options.history, direction))
+      return this.readHistory(stream, fromVersion ?? 0, maxCount);
     const state = await this.streamRow(stream);
     if (state?.hard_deleted === true) throw new StreamDeletedError(stream);
     if (state === undefined || state.version < 0 || state.soft_deleted)
@@ -548,6 +551,49 @@ export class PostgresEventStore implements EventStore {
       .map((r) => this.decode(r))
       .filter((e) => !expired(e.timestamp, state.metadata, now));
     return { events, streamVersion: last, nextVersion };
+  }
+
+  /** A history read (see `ReadStreamOptions.history`): every version as appended, and the changes. */
+  private async readHistory(
+    stream: string,
+    fromVersion: number,
+    maxCount: number,
+  ): Promise<ReadStreamResult> {
+    const state = await this.streamRow(stream);
+    if (state === undefined || state.version < 0) throw new StreamNotFoundError(stream);
+    const last = state.version;
+    const to = Math.min(last, fromVersion + maxCount - 1);
+    const [events, changes] = await Promise.all([
+      this.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM ${this.s}.events WHERE stream_id = $1 AND version BETWEEN $2 AND $3
+         ORDER BY version ASC`,
+        [stream, fromVersion, to],
+      ),
+      this.pool.query<{
+        position: number;
+        created_at: number;
+        metadata: StreamMetadata | null;
+        deleted_before: number | null;
+        hard: boolean | null;
+      }>(
+        `SELECT position, created_at, metadata, deleted_before, hard FROM ${this.s}.stream_changes
+         WHERE stream_id = $1 ORDER BY change_order`,
+        [stream],
+      ),
+    ]);
+    return {
+      events: events.rows.map((r) => this.decode(r)),
+      streamVersion: last,
+      nextVersion: to < last ? to + 1 : undefined,
+      changes: changes.rows.map((r) => ({
+        position: r.position,
+        time: r.created_at,
+        ...(r.metadata === null ? {} : { metadata: r.metadata }),
+        ...(r.deleted_before === null
+          ? {}
+          : { deletedBefore: r.deleted_before, hard: r.hard === true }),
+      })),
+    };
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
@@ -669,13 +715,36 @@ export class PostgresEventStore implements EventStore {
     this.ensureOpen();
     checkStreamName(stream);
     const checked = checkStreamMetadata(metadata);
-    const result = await this.pool.query(
-      `INSERT INTO ${this.s}.streams (stream_id, metadata) VALUES ($1, $2::jsonb)
-       ON CONFLICT (stream_id) DO UPDATE SET metadata = excluded.metadata
-       WHERE NOT ${this.s}.streams.hard_deleted RETURNING stream_id`,
-      [stream, JSON.stringify(checked)],
+    const metadataJson = JSON.stringify(checked);
+    await this.transaction(async (client) => {
+      const result = await client.query(
+        `INSERT INTO ${this.s}.streams (stream_id, metadata) VALUES ($1, $2::jsonb)
+         ON CONFLICT (stream_id) DO UPDATE SET metadata = excluded.metadata
+         WHERE NOT ${this.s}.streams.hard_deleted RETURNING stream_id`,
+        [stream, metadataJson],
+      );
+      if (result.rowCount === 0) throw new StreamDeletedError(stream);
+      await this.recordChange(client, stream, { metadataJson });
+    });
+  }
+
+  /**
+   * Records a metadata change or a delete for history reads. The stream's row is locked, so no
+   * append to it is in flight: the sequencer's head, read now, has every event of the stream
+   * appended before the change and none after.
+   */
+  private async recordChange(
+    client: PoolClient,
+    stream: string,
+    change: { metadataJson?: string; hard?: boolean },
+  ): Promise<void> {
+    await client.query(
+      `INSERT INTO ${this.s}.stream_changes (stream_id, position, created_at, metadata, deleted_before, hard)
+       SELECT $1, q.last_position, $2, $3::jsonb,
+              CASE WHEN $4::boolean IS NOT NULL THEN st.deleted_before END, $4::boolean
+         FROM ${this.s}.sequencer q, ${this.s}.streams st WHERE q.id = 1 AND st.stream_id = $1`,
+      [stream, this.clock.now(), change.metadataJson ?? null, change.hard ?? null],
     );
-    if (result.rowCount === 0) throw new StreamDeletedError(stream);
   }
 
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {
@@ -698,6 +767,7 @@ export class PostgresEventStore implements EventStore {
            soft_deleted = NOT $2, hard_deleted = $2 WHERE stream_id = $1`,
         [stream, hard],
       );
+      await this.recordChange(client, stream, { hard });
     });
   }
 

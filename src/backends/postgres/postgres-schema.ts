@@ -256,6 +256,28 @@ function migrations(s: string): readonly string[] {
     END
     $fn$;
     `,
+    // Every metadata change and delete, with the position and time it was made at, so that
+    // time travel folds what a read returned then (history reads). Streams changed before this
+    // migration get one row each, at the head as it stands.
+    `
+    CREATE TABLE ${s}.stream_changes (
+      stream_id text NOT NULL,
+      change_order bigserial,
+      position bigint NOT NULL,
+      created_at bigint NOT NULL,
+      metadata jsonb,
+      deleted_before bigint,
+      hard boolean,
+      PRIMARY KEY (stream_id, change_order)
+    );
+    INSERT INTO ${s}.stream_changes (stream_id, position, created_at, metadata, deleted_before, hard)
+      SELECT stream_id, q.last_position, q.last_timestamp,
+             CASE WHEN metadata <> '{}' THEN metadata END,
+             CASE WHEN deleted_before > 0 OR soft_deleted OR hard_deleted THEN deleted_before END,
+             CASE WHEN deleted_before > 0 OR soft_deleted OR hard_deleted THEN hard_deleted END
+        FROM ${s}.streams, ${s}.sequencer q
+        WHERE metadata <> '{}' OR soft_deleted OR hard_deleted OR deleted_before > 0;
+    `,
   ];
 }
 

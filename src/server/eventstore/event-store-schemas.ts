@@ -42,6 +42,7 @@ export const readStream = {
     direction: { enum: ["forward", "backward"] },
     fromVersion: { type: "integer", minimum: 0 },
     maxCount: { type: "integer", minimum: 1 },
+    history: { type: "boolean" },
   },
 } as const;
 
