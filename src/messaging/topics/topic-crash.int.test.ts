@@ -29,13 +29,22 @@ function warmWorker(dir: string, round: number): WarmWorker {
   return worker;
 }
 
-/** Lets a warmed worker go until it has acknowledged some of everything, waits `delayMs`, SIGKILLs it. */
-async function runUntilKilled(worker: WarmWorker, delayMs: number): Promise<string[]> {
+/**
+ * Lets a warmed worker go until it has acknowledged some of everything (and, with
+ * `afterRebalance`, until a member of the group has left), waits `delayMs`, SIGKILLs it.
+ */
+async function runUntilKilled(
+  worker: WarmWorker,
+  delayMs: number,
+  afterRebalance: boolean,
+): Promise<string[]> {
   await worker.start();
   await worker.waitFor(
     () => ["\nack ", "\ncommit ", "\noffset "].every((s) => worker.output.includes(s)),
     "early",
   );
+  if (afterRebalance)
+    await worker.waitFor(() => worker.output.includes("\nrebalance\n"), "rebalance");
   await Promise.race([sleep(delayMs), worker.closed]);
   if (worker.hasEnded) throw new Error(`worker exited before it was killed: ${worker.errors}`);
   await worker.kill();
@@ -74,12 +83,18 @@ describe("topics under SIGKILL (fsync always)", () => {
     const aborted = new Set<string>();
     const highestCommit = new Map<number, number>();
     const lastSeenOffset = new Map<number, number>();
+    let killedMidRebalance = 0;
     // The next round's worker loads while this round's runs and is checked.
     let next = warmWorker(dir, 0);
     for (let round = 0; round < ROUNDS; round++) {
       const worker = next;
       if (round + 1 < ROUNDS) next = warmWorker(dir, round + 1);
-      const lines = await runUntilKilled(worker, Math.floor(random() * 150));
+      // Every other round is killed within 5 ms of a member leaving, while the group rebalances.
+      const afterRebalance = round % 2 === 1;
+      const delay = Math.floor(random() * (afterRebalance ? 5 : 150));
+      const lines = await runUntilKilled(worker, delay, afterRebalance);
+      const group = lines.filter((line) => line === "rebalance" || line === "settled");
+      if (group[group.length - 1] === "rebalance") killedMidRebalance++;
       for (const line of lines) {
         const [kind, rest = ""] = line.split(" ", 2);
         if (kind === "ack") acked.add(rest);
@@ -119,6 +134,8 @@ describe("topics under SIGKILL (fsync always)", () => {
         await service.close();
       }
     }
+    console.log(`topic crash test: ${killedMidRebalance} of ${ROUNDS} kills mid-rebalance`);
+    expect(killedMidRebalance).toBeGreaterThanOrEqual(ROUNDS / 4);
     expect(aborted.size).toBeGreaterThan(0);
     expect(committedTx.size).toBeGreaterThan(0);
   }, 900_000);

@@ -3,7 +3,9 @@
 //   "ack LABEL"           a record a plain producer had acknowledged;
 //   "commit LABEL,..."    records of a transaction whose commit was acknowledged;
 //   "abort LABEL,..."     records of a transaction that is being aborted (never to be visible);
-//   "offset P OFFSET"     a consumer-group commit of partition P that was acknowledged,
+//   "offset P OFFSET"     a consumer-group commit of partition P that was acknowledged;
+//   "rebalance" / "settled"  a member left and another joined / the group is stable again with
+//                         every partition assigned (the test counts kills between the two),
 // while members of the group keep leaving and joining, so the kill lands mid-rebalance.
 // It writes "ready" once loaded and opens the directory only when the test says go.
 import { waitForGo } from "../../../engine/test-support/warm-worker.js";
@@ -72,7 +74,17 @@ async function consumerGroup(): Promise<never> {
     members.push(member());
     await members[i]!.subscribe([TOPIC]);
   }
+  const settled = async (): Promise<boolean> => {
+    const group = await service.admin.describeGroup("cg");
+    const assigned = group.members.reduce((sum, m) => sum + m.assignment.length, 0);
+    return group.state === "Stable" && group.members.length === 2 && assigned === PARTITIONS;
+  };
+  let rebalancing = false;
   for (let n = 1; ; n++) {
+    if (rebalancing && (await settled())) {
+      print("settled");
+      rebalancing = false;
+    }
     for (const c of members) {
       const records = await c.poll({ timeoutMs: 5 });
       const next = new Map<number, number>();
@@ -88,6 +100,8 @@ async function consumerGroup(): Promise<never> {
     }
     if (n % 4 === 0) {
       // One member leaves and a new one joins: the group rebalances again.
+      print("rebalance");
+      rebalancing = true;
       await members.shift()!.close();
       const joining = member();
       await joining.subscribe([TOPIC]);
