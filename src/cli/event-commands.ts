@@ -1,7 +1,9 @@
 import { existsSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { type Command, InvalidArgumentError } from "commander";
-import { SluiceError } from "../errors/index.js";
+import { SluiceError, describeValue } from "../errors/index.js";
+import type { Aggregate } from "../eventstore/aggregates/aggregate.js";
 import type { AuditFormat } from "../eventstore/audit.js";
 import type { EventStore, JsonValue, RecordedEvent } from "../eventstore/event-store.js";
 import { inCommandLineTerms, suppliesFields } from "./command-line-fields.js";
@@ -179,6 +181,137 @@ async function openStore(target: string, schema: string, postgres: boolean): Pro
   return EmbeddedEventStore.open(target);
 }
 
+type AnyAggregate = Aggregate<unknown, unknown>;
+
+/** Why `value` is not an aggregate (initialState and evolve functions), or undefined if it is. */
+function notAnAggregate(value: unknown): string | undefined {
+  if (value === undefined) return "there is none";
+  if ((typeof value !== "object" && typeof value !== "function") || value === null)
+    return `it is ${describeValue(value)}`;
+  const missing = (["initialState", "evolve"] as const).filter(
+    (name) => typeof (value as Partial<AnyAggregate>)[name] !== "function",
+  );
+  return missing.length === 0
+    ? undefined
+    : `it has no ${missing.join(" or ")} function${missing.length === 1 ? "" : "s"}`;
+}
+
+/** An error of the `--aggregate` module, said as `--aggregate: ...`. */
+function aggregateError(
+  code: "SLUICE_NOT_FOUND" | "SLUICE_VALIDATION",
+  message: string,
+  path: string,
+  cause?: unknown,
+): SluiceError {
+  return new SluiceError(code, `--aggregate: ${message}`, {
+    field: "--aggregate",
+    details: { path },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The first line of what `error` says. */
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+}
+
+const TYPESCRIPT = /\.[cm]?tsx?$/;
+
+/**
+ * The exports of the module at `path`: a TypeScript one through tsx when it is installed (a dev
+ * checkout), whether or not sluice itself runs under tsx, and as CommonJS or ES module as its
+ * package says. A CommonJS module compiled from ES syntax (`__esModule`) has its own exports
+ * under `default`: those are its exports, its default export among them.
+ */
+async function importModule(path: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(path).href;
+  let namespace: Record<string, unknown> | undefined;
+  if (TYPESCRIPT.test(path)) {
+    const tsx = await import("tsx/esm/api").catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") return undefined;
+      throw error;
+    });
+    if (tsx !== undefined)
+      namespace = (await tsx.tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
+  namespace ??= (await import(url)) as Record<string, unknown>;
+  const commonJs = namespace.default as { __esModule?: unknown } | null | undefined;
+  return typeof commonJs === "object" && commonJs !== null && commonJs.__esModule === true
+    ? commonJs
+    : namespace;
+}
+
+/**
+ * The aggregate of `sluice events audit --aggregate <module>`: the module at that path (from the
+ * current directory), its default export or the export `exportName` names, an object with
+ * `initialState` and `evolve` functions (an `Aggregate`; `decide` is not needed): JavaScript,
+ * or TypeScript where tsx is installed (see importModule).
+ * What its functions throw is said as `--aggregate: ...`, naming the event, not as a stack trace.
+ */
+async function loadAggregate(
+  module: string,
+  exportName: string | undefined,
+): Promise<AnyAggregate> {
+  const path = resolve(module);
+  if (!existsSync(path)) throw aggregateError("SLUICE_NOT_FOUND", `no module at ${path}`, path);
+  if (statSync(path).isDirectory())
+    throw aggregateError(
+      "SLUICE_VALIDATION",
+      `expected a module file, got the directory ${path}`,
+      path,
+    );
+  let exports: Record<string, unknown>;
+  try {
+    exports = await importModule(path);
+  } catch (cause) {
+    const typescript =
+      (cause as NodeJS.ErrnoException).code === "ERR_UNKNOWN_FILE_EXTENSION" &&
+      TYPESCRIPT.test(path);
+    throw aggregateError(
+      "SLUICE_VALIDATION",
+      `cannot load ${path}: ${reason(cause)}${typescript ? " (a TypeScript module needs tsx installed beside sluice; or give its compiled .js)" : ""}`,
+      path,
+      cause,
+    );
+  }
+  const name = exportName ?? "default";
+  const candidate = exports[name];
+  const why = notAnAggregate(candidate);
+  if (why !== undefined) {
+    const others = Object.keys(exports).filter(
+      (key) => key !== name && key !== "default" && notAnAggregate(exports[key]) === undefined,
+    );
+    throw aggregateError(
+      "SLUICE_VALIDATION",
+      `expected an aggregate (initialState and evolve functions) as ${exportName === undefined ? "the default export" : `the export ${JSON.stringify(exportName)}`} of ${path}, but ${why}${others.length === 0 ? "" : `; --aggregate-export ${others.join(" or ")} names one it has`}`,
+      path,
+    );
+  }
+  const aggregate = candidate as AnyAggregate;
+  const threw = (what: string, cause: unknown): SluiceError =>
+    aggregateError("SLUICE_VALIDATION", `${what} of ${path} threw: ${reason(cause)}`, path, cause);
+  return {
+    initialState() {
+      try {
+        return aggregate.initialState();
+      } catch (cause) {
+        throw threw("initialState", cause);
+      }
+    },
+    evolve(state, event) {
+      try {
+        return aggregate.evolve(state, event);
+      } catch (cause) {
+        throw threw(`evolve, on ${event.type} at ${event.stream}@${event.version},`, cause);
+      }
+    },
+    decide() {
+      throw new Error("an audit only evolves");
+    },
+    ...(aggregate.stateVersion === undefined ? {} : { stateVersion: aggregate.stateVersion }),
+  };
+}
+
 function line(event: RecordedEvent): string {
   return `${event.position}\t${new Date(event.timestamp).toISOString()}\t${event.stream}@${event.version}\t${event.type}\t${JSON.stringify(event.data)}\n`;
 }
@@ -311,7 +444,9 @@ export function registerEventCommands(program: Command): void {
 
   events
     .command("audit")
-    .description("who did what, when: for a stream, a type or a time range")
+    .description(
+      "who did what, when: for a stream, a type or a time range; with --aggregate, the state before and after each event",
+    )
     .argument("[target]", TARGET)
     .option("--data-dir <dir>", DATA_DIR)
     .option("--stream <name>")
@@ -319,8 +454,16 @@ export function registerEventCommands(program: Command): void {
     .option("--from <time>", "ISO date or ms", time)
     .option("--to <time>", "ISO date or ms", time)
     .option("--format <f>", "json, csv or markdown", format, "markdown")
+    .option(
+      "--aggregate <module>",
+      "module file, from the current directory (.js, .mjs, .cjs; .ts where tsx is installed), exporting an aggregate (initialState and evolve functions): shows each event's stream state before and after it, the before and after columns, which are left out without it",
+    )
+    .option(
+      "--aggregate-export <name>",
+      "the named export of --aggregate's module that is the aggregate (default: its default export)",
+    )
     .action(
-      (
+      async (
         target: string | undefined,
         opts: {
           dataDir?: string;
@@ -329,18 +472,32 @@ export function registerEventCommands(program: Command): void {
           from?: number;
           to?: number;
           format: AuditFormat;
+          aggregate?: string;
+          aggregateExport?: string;
         },
-      ) =>
-        withStore(storeOf(target, opts.dataDir), storeOptions(), async (store) => {
+      ) => {
+        const where = storeOf(target, opts.dataDir);
+        if (opts.aggregateExport !== undefined && opts.aggregate === undefined)
+          throw new InvalidArgumentError(
+            "--aggregate-export names an export of --aggregate <module>: give both",
+          );
+        // Loaded before the store opens: a wrong module fails without taking the store's lock.
+        const aggregate =
+          opts.aggregate === undefined
+            ? undefined
+            : await loadAggregate(opts.aggregate, opts.aggregateExport);
+        return withStore(where, storeOptions(), async (store) => {
           const { auditTrail, formatAudit } = await import("../eventstore/audit.js");
           const entries = await auditTrail(store, {
             ...(opts.stream === undefined ? {} : { stream: opts.stream }),
             ...(opts.type === undefined ? {} : { type: opts.type }),
             ...(opts.from === undefined ? {} : { fromTime: opts.from }),
             ...(opts.to === undefined ? {} : { toTime: opts.to }),
+            ...(aggregate === undefined ? {} : { aggregate }),
           });
           process.stdout.write(formatAudit(entries, opts.format));
-        }),
+        });
+      },
     );
 
   events

@@ -1,4 +1,4 @@
-import { invalid } from "../errors/index.js";
+import { SluiceError, invalid } from "../errors/index.js";
 import type { EventStore, JsonValue, RecordedEvent } from "./event-store.js";
 import type { Aggregate } from "./aggregates/aggregate.js";
 import { aggregateStream, stateAsJson } from "./aggregates/aggregate-stream.js";
@@ -10,7 +10,11 @@ export interface AuditQuery {
   /** Inclusive bounds, ms since the epoch. */
   readonly fromTime?: number;
   readonly toTime?: number;
-  /** Folds each event into its stream's state to show the state before and after it. */
+  /**
+   * Folds each event into its stream's state to show the state before and after it (its
+   * `initialState` and `evolve`; the state as JSON, `undefined` as null). Without one, entries
+   * have no `before` and `after`.
+   */
   readonly aggregate?: Aggregate<unknown, unknown>;
   /** At most this many entries (default 10,000). */
   readonly limit?: number;
@@ -37,10 +41,30 @@ function who(event: RecordedEvent): string | null {
   return typeof candidate === "string" ? candidate : null;
 }
 
+/** A state as an entry shows it: as JSON, `undefined` (no state) as null. */
+function json(state: unknown, when: string): JsonValue {
+  if (state === undefined) return null;
+  try {
+    return stateAsJson(state);
+  } catch (cause) {
+    throw new SluiceError(
+      "SLUICE_VALIDATION",
+      `aggregate: the state ${when} is not JSON (${(cause as Error).message})`,
+      { field: "aggregate", cause },
+    );
+  }
+}
+
 /** The audit trail of a stream, an event type or a time range, oldest first. */
 export async function auditTrail(store: EventStore, query: AuditQuery): Promise<AuditEntry[]> {
   const limit = query.limit ?? 10_000;
   if (!Number.isSafeInteger(limit) || limit < 1) throw invalid("limit", "an integer >= 1", limit);
+  const { aggregate } = query;
+  if (
+    aggregate !== undefined &&
+    (typeof aggregate?.initialState !== "function" || typeof aggregate.evolve !== "function")
+  )
+    throw invalid("aggregate", "an aggregate with initialState and evolve functions", aggregate);
   const from = query.fromTime === undefined ? 0 : (await store.positionAt(query.fromTime - 1)) + 1;
   const to = query.toTime === undefined ? Infinity : await store.positionAt(query.toTime);
   const events: RecordedEvent[] = [];
@@ -82,20 +106,24 @@ export async function auditTrail(store: EventStore, query: AuditQuery): Promise<
       data: event.data,
       metadata: event.metadata,
     };
-    if (query.aggregate === undefined) {
+    if (aggregate === undefined) {
       entries.push(entry);
       continue;
     }
     let current = states.get(event.stream);
     if (current?.version !== event.version - 1) {
-      const loaded = await aggregateStream(store, event.stream, query.aggregate, {
+      const loaded = await aggregateStream(store, event.stream, aggregate, {
         asOf: { version: event.version - 1 },
       });
       current = { state: loaded.state, version: loaded.version };
     }
-    const after = query.aggregate.evolve(current.state, event);
+    const after = aggregate.evolve(current.state, event);
     states.set(event.stream, { state: after, version: event.version });
-    entries.push({ ...entry, before: stateAsJson(current.state), after: stateAsJson(after) });
+    entries.push({
+      ...entry,
+      before: json(current.state, `before ${event.stream}@${event.version}`),
+      after: json(after, `after ${event.stream}@${event.version}`),
+    });
   }
   return entries;
 }
