@@ -1,13 +1,15 @@
 /**
  * The part of the event store's conformance suite that runs aggregates over a backend: command
  * handling with retries on conflicts, snapshots kept in the store, time travel (as of a time, a
- * position or a version, with the stream's metadata and deletes as they stood at that point)
- * and temporal rules. Called by `describeEventStoreConformance`, so every backend runs it.
+ * position or a version, with the stream's metadata and deletes as they stood at that point),
+ * temporal rules, audit trails with the state each event left, and copy-and-replace migration. Called by `describeEventStoreConformance`, so every backend runs it.
  */
 import { describe, expect, it } from "vitest";
 import { isSluiceError } from "../../errors/index.js";
 import type { VirtualClock } from "../../time/virtual-clock.js";
 import type { EventStore, RecordedEvent } from "../event-store.js";
+import { auditTrail, formatAudit } from "../audit.js";
+import { migrateStream, migrationCheckpoint } from "../migration/migrate-stream.js";
 import { EventStoreSnapshotStore } from "../snapshots/snapshot-store.js";
 import { evaluateAsOf } from "../temporal.js";
 import type { Aggregate } from "./aggregate.js";
@@ -167,6 +169,59 @@ export function describeAggregateConformance(harness: AggregateHarness): void {
         asOf: { time: clock.now() },
       }).catch((e: unknown) => e);
       expect(isSluiceError(error, "SLUICE_STREAM_DELETED")).toBe(true);
+    });
+
+    it("audits who did what, when, and the state before and after each event", async () => {
+      const { store } = await harness.open();
+      await store.appendToStream("acc", [{ ...deposit(10), metadata: { user: "ada" } }]);
+      await store.appendToStream("other", [deposit(99)]);
+      await store.appendToStream("acc", [
+        { type: "Withdrawn", data: { amount: 4 }, metadata: { actor: "billing" } },
+      ]);
+      const entries = await auditTrail(store, { stream: "acc", aggregate: ledger });
+      expect(entries.map((e) => [e.who, e.type, e.before, e.after])).toEqual([
+        ["ada", "Deposited", { balance: 0, entries: 0 }, { balance: 10, entries: 1 }],
+        ["billing", "Withdrawn", { balance: 10, entries: 1 }, { balance: 6, entries: 2 }],
+      ]);
+      expect(formatAudit(entries, "csv").split("\n")).toHaveLength(4);
+    });
+
+    it("copies a stream into a new one with a checkpoint, resumes after a stop, and retires the source", async () => {
+      const { store } = await harness.open();
+      for (let i = 0; i < 12; i++) await store.appendToStream("acc", [deposit(i + 1)]);
+      const stop = new AbortController();
+      const first = await migrateStream(store, {
+        from: "acc",
+        to: "acc.v2",
+        pageSize: 5,
+        transform: (e) => ({
+          type: e.type,
+          data: { cents: (e.data as { amount: number }).amount * 100 },
+        }),
+        onProgress: (p) => {
+          if (p.sourceVersion >= 4) stop.abort();
+        },
+        signal: stop.signal,
+      }).catch((e: unknown) => e);
+      expect(first).toBeDefined();
+      expect(await migrationCheckpoint(store, "acc.v2")).toMatchObject({ done: false });
+      const done = await migrateStream(store, {
+        from: "acc",
+        to: "acc.v2",
+        pageSize: 5,
+        transform: (e) => ({
+          type: e.type,
+          data: { cents: (e.data as { amount: number }).amount * 100 },
+        }),
+        deleteSource: true,
+      });
+      expect(done).toMatchObject({ sourceVersion: 11, targetVersion: 11, done: true });
+      const copy = (await store.readStream("acc.v2")).events;
+      expect(copy.map((e) => (e.data as { cents: number }).cents)).toEqual(
+        Array.from({ length: 12 }, (_, i) => (i + 1) * 100),
+      );
+      const gone = await store.readStream("acc").catch((e: unknown) => e);
+      expect(isSluiceError(gone, "SLUICE_NOT_FOUND")).toBe(true);
     });
 
     it("history reads return hidden events and the changes; refused backward", async () => {
