@@ -2,7 +2,13 @@ import { type Command, InvalidArgumentError } from "commander";
 import { writeFileSync } from "node:fs";
 // Each benchmark's runner is loaded when it runs, not with the command line.
 import type { TuneGrid } from "../messaging/topics/tune-perf.bench.js";
-import { PeakRss, emitJson, machineInfo } from "../observability/bench-report.js";
+import {
+  KAFKA_DATE_FORMAT,
+  PeakRss,
+  emitJson,
+  javaDateFormat,
+  machineInfo,
+} from "../observability/bench-report.js";
 import { machineSpeedLine, withMachineSpeed } from "../observability/machine-speed.js";
 import { fsyncMode, positiveInt } from "./option-parsers.js";
 import { median } from "./bench-commands.js";
@@ -57,6 +63,16 @@ function intList(value: string): number[] {
   return out;
 }
 
+/** kafka-consumer-perf-test's --date-format: a java.text.SimpleDateFormat pattern. */
+function datePattern(value: string): string {
+  try {
+    javaDateFormat(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+}
+
 function codecList(value: string): string[] {
   const out = value.split(",").map((v) => v.trim());
   for (const c of out)
@@ -65,7 +81,10 @@ function codecList(value: string): string[] {
   return out;
 }
 
-/** Runs one benchmark with its peak RSS, prints its human lines, and emits its JSON. */
+/**
+ * Runs one benchmark with its peak RSS, prints its human lines, and emits its JSON. With
+ * `--json` the JSON alone is on stdout (the human lines go to stderr), so it can be piped.
+ */
 async function report<R extends object>(
   benchmark: string,
   opts: { json: boolean; out?: string },
@@ -82,7 +101,8 @@ async function report<R extends object>(
       peakRssBytes = rss.stop();
     }
   });
-  process.stdout.write(`${human(result, peakRssBytes)}\n${machineSpeedLine(machineSpeed)}\n`);
+  const lines = `${human(result, peakRssBytes)}\n${machineSpeedLine(machineSpeed)}\n`;
+  (opts.json ? process.stderr : process.stdout).write(lines);
   const text = emitJson(
     { benchmark, parameters, machine: machineInfo(), ...result, peakRssBytes, machineSpeed },
     opts.out,
@@ -246,6 +266,12 @@ export function registerTopicBenchCommands(program: Command): void {
     .option("--record-size <bytes>", "bytes per record", positiveInt, 100)
     .option("--partitions <n>", "partitions of the topic", positiveInt, 1)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval")
+    .option(
+      "--date-format <pattern>",
+      "start.time and end.time in the local zone, as java.text.SimpleDateFormat (letters y M d D E u a H k K h m s S Z X)",
+      datePattern,
+      KAFKA_DATE_FORMAT,
+    )
     .option("--json", "print the JSON result to stdout", false)
     .option("--out <file>", "write the JSON result to a file")
     .action(
@@ -254,6 +280,7 @@ export function registerTopicBenchCommands(program: Command): void {
         recordSize: number;
         partitions: number;
         fsync: "always" | "interval" | "never";
+        dateFormat: string;
         json: boolean;
         out?: string;
       }) => {
@@ -363,18 +390,18 @@ export function registerTopicBenchCommands(program: Command): void {
           "tune",
           opts,
           { ...opts, grid, numRecords },
-          () =>
-            runTune({
+          async () => {
+            const result = await runTune({
               grid,
               numRecords,
               recordSize: opts.recordSize,
               fsync: opts.fsync,
               onProgress: (line) => process.stderr.write(`${line}\n`),
-            }),
-          (r) => {
-            writeFileSync(opts.chart, tuneChart(r));
-            return `${tuneTable(r)}\nchart: ${opts.chart}`;
+            });
+            writeFileSync(opts.chart, tuneChart(result));
+            return result;
           },
+          (r) => `${tuneTable(r)}\nchart: ${opts.chart}`,
         );
       },
     );

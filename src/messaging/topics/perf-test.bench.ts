@@ -12,6 +12,11 @@ import {
   consumerPerfLines,
   producerPerfLine,
 } from "../../observability/index.js";
+import {
+  KAFKA_DATE_FORMAT,
+  javaDateFormat,
+  producerProgressLine,
+} from "../../observability/bench-report.js";
 import { sharedReading } from "../../time/index.js";
 import { EmbeddedTopicService } from "./embedded-topic-service.js";
 import type { CompressionType, ProducerOptions } from "./topic-producer.js";
@@ -122,9 +127,14 @@ export async function runProducePerf(options: ProducePerfOptions): Promise<Produ
       if (options.progress && (i & 1023) === 0 && performance.now() - windowStart >= 5000) {
         const s = (performance.now() - windowStart) / 1000;
         const meanMs = windowRecords === 0 ? 0 : windowSumMs / windowRecords;
-        process.stderr.write(
-          `${windowRecords} records sent, ${(windowRecords / s).toFixed(1)} records/sec (${((windowRecords * options.recordSize) / MB / s).toFixed(2)} MB/sec), ${meanMs.toFixed(1)} ms avg latency, ${windowMaxMs.toFixed(1)} ms max latency.\n`,
+        const line = producerProgressLine(
+          windowRecords,
+          s,
+          windowRecords * options.recordSize,
+          meanMs,
+          windowMaxMs,
         );
+        process.stderr.write(`${line}\n`);
         windowSumMs = 0;
         windowMaxMs = 0;
         windowRecords = 0;
@@ -158,6 +168,8 @@ export interface ConsumePerfOptions {
   readonly recordSize: number;
   readonly partitions: number;
   readonly fsync: "always" | "interval" | "never";
+  /** kafka-consumer-perf-test's --date-format (a java.text.SimpleDateFormat pattern). */
+  readonly dateFormat?: string;
 }
 
 export interface ConsumePerfResult {
@@ -216,7 +228,10 @@ export async function runConsumePerf(options: ConsumePerfOptions): Promise<Consu
       mbPerSec: bytes / MB / seconds,
       rebalanceMs,
       fetchMs,
-      lines: consumerPerfLines({ startMs, endMs, bytes, records, rebalanceMs, fetchMs }),
+      lines: consumerPerfLines(
+        { startMs, endMs, bytes, records, rebalanceMs, fetchMs },
+        javaDateFormat(options.dateFormat ?? KAFKA_DATE_FORMAT),
+      ),
     };
   } finally {
     await service.close();
