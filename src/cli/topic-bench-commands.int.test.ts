@@ -56,6 +56,16 @@ describe("sluice bench produce", () => {
     expect(speed).toMatch(MACHINE_SPEED);
   });
 
+  it("produces to the topic --topic names (a name no topic may have is refused, not ignored)", async () => {
+    const run = await runCli(["bench", "produce", "--topic", "bad/name", "--num-records", "10"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("SLUICE_VALIDATION");
+    expect(run.stderr).toContain('"bad/name"');
+    const consume = await runCli(["bench", "consume", "--topic", "..", "--messages", "10"]);
+    expect(consume.code).toBe(2);
+    expect(consume.stderr).toContain('got ".."');
+  });
+
   it("--json prints the result alone on stdout, with the closing line and the options it ran with", async () => {
     const run = await runCli([
       "bench",

@@ -221,6 +221,7 @@ export function registerTopicBenchCommands(program: Command): void {
     .action(
       async (
         opts: {
+          topic: string;
           numRecords: number;
           recordSize: number;
           throughput: number;
@@ -262,6 +263,7 @@ export function registerTopicBenchCommands(program: Command): void {
   bench
     .command("consume")
     .description("kafka-consumer-perf-test: a group of one reads a filled topic")
+    .option("--topic <name>", "topic name (created in a temporary data directory)", "perf-test")
     .option("--messages <n>", "records to consume", positiveInt, 1_000_000)
     .option("--record-size <bytes>", "bytes per record", positiveInt, 100)
     .option("--partitions <n>", "partitions of the topic", positiveInt, 1)
@@ -276,6 +278,7 @@ export function registerTopicBenchCommands(program: Command): void {
     .option("--out <file>", "write the JSON result to a file")
     .action(
       async (opts: {
+        topic: string;
         messages: number;
         recordSize: number;
         partitions: number;

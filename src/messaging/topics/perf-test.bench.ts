@@ -30,6 +30,8 @@ export interface ProducePerfOptions {
   /** Kafka producer properties: batch.size, linger.ms, compression.type, acks. */
   readonly producerProps: Readonly<Record<string, string>>;
   readonly partitions: number;
+  /** The topic produced to (default "perf-test"), created in the bench's data directory. */
+  readonly topic?: string;
   readonly fsync: "always" | "interval" | "never";
   /** Print kafka-producer-perf-test's progress line every 5 s. */
   readonly progress: boolean;
@@ -74,7 +76,8 @@ export async function runProducePerf(options: ProducePerfOptions): Promise<Produ
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "sluice-produce-perf-"));
   const service = await EmbeddedTopicService.open(dir, { fsync: fsyncPolicy(options.fsync) });
   try {
-    await service.admin.createTopic({ name: "perf-test", partitions: options.partitions });
+    const topic = options.topic ?? "perf-test";
+    await service.admin.createTopic({ name: topic, partitions: options.partitions });
     const producer = service.producer(producerOptionsFromProps(options.producerProps));
     const value = Buffer.alloc(options.recordSize, 0x61);
     const histogram = new LatencyHistogram();
@@ -104,7 +107,7 @@ export async function runProducePerf(options: ProducePerfOptions): Promise<Produ
         else if ((i & 1023) === 0) await yieldToIo();
       } else if ((i & 1023) === 0) await yieldToIo();
       pending++;
-      producer.send({ topic: "perf-test", value }).then(
+      producer.send({ topic, value }).then(
         () => {
           pending--;
           const ms = ackTime() - intended;
@@ -168,6 +171,8 @@ export interface ConsumePerfOptions {
   readonly recordSize: number;
   readonly partitions: number;
   readonly fsync: "always" | "interval" | "never";
+  /** The topic filled and read (default "perf-test"). */
+  readonly topic?: string;
   /** kafka-consumer-perf-test's --date-format (a java.text.SimpleDateFormat pattern). */
   readonly dateFormat?: string;
 }
@@ -186,14 +191,15 @@ export async function runConsumePerf(options: ConsumePerfOptions): Promise<Consu
   const dir = mkdtempSync(join(tmpdir(), "sluice-consume-perf-"));
   const service = await EmbeddedTopicService.open(dir, { fsync: fsyncPolicy(options.fsync) });
   try {
-    await service.admin.createTopic({ name: "perf-test", partitions: options.partitions });
+    const topic = options.topic ?? "perf-test";
+    await service.admin.createTopic({ name: topic, partitions: options.partitions });
     const producer = service.producer({
       batchSize: 256 * 1024,
       lingerMs: 0,
       partitioner: "round-robin",
     });
     const value = Buffer.alloc(options.recordSize, 0x61);
-    const chunk = Array.from({ length: 1000 }, () => ({ topic: "perf-test", value }));
+    const chunk = Array.from({ length: 1000 }, () => ({ topic, value }));
     for (let sent = 0; sent < options.numRecords; sent += chunk.length)
       await producer.sendBatch(chunk.slice(0, Math.min(chunk.length, options.numRecords - sent)));
     await producer.close();
@@ -206,7 +212,7 @@ export async function runConsumePerf(options: ConsumePerfOptions): Promise<Consu
     });
     const startMs = Date.now();
     const started = performance.now();
-    await consumer.subscribe(["perf-test"]);
+    await consumer.subscribe([topic]);
     const rebalanceMs = Math.round(performance.now() - started);
     let records = 0;
     let bytes = 0;
