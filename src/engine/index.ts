@@ -30,6 +30,7 @@ export type { BatchKind, RawBatchTrust } from "./produced-batch.js";
 export type { BatchRelease } from "./tail-cache.js";
 export {
   registerCodec,
+  codecById,
   codecByName,
   CompressionCodec,
   MAX_DECOMPRESSED_BATCH_BYTES,

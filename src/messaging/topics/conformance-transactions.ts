@@ -26,13 +26,18 @@ export interface TransactionWorld {
 
 const text = (r: ConsumerRecord): string => r.value?.toString("utf8") ?? "<null>";
 
-async function rejectsWith(promise: Promise<unknown>, name: TopicErrorName): Promise<Error> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  name: TopicErrorName,
+  field?: string,
+): Promise<Error> {
   const error: unknown = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error, `expected ${name}`).toBeDefined();
   if (!isTopicError(error, name)) throw error;
+  if (field !== undefined) expect(error.field).toBe(field);
   return error;
 }
 
@@ -173,6 +178,7 @@ export function transactionTests(w: () => TransactionWorld, crash: boolean): voi
           generationId: consumer.groupMetadata().generationId + 5,
         }),
         "ILLEGAL_GENERATION",
+        "generationId",
       );
       await rejectsWith(p.commitTransaction(), "INVALID_TXN_STATE");
       await p.abortTransaction();
@@ -188,9 +194,9 @@ export function transactionTests(w: () => TransactionWorld, crash: boolean): voi
       await old.send({ topic: "fence", value: "zombie" });
       const fresh = w().producer({ transactionalId: "shared" });
       await fresh.initTransactions();
-      const fenced = await rejectsWith(old.commitTransaction(), "PRODUCER_FENCED");
+      const fenced = await rejectsWith(old.commitTransaction(), "PRODUCER_FENCED", "producerEpoch");
       expect(fenced.constructor.name).toBe("ProducerFencedError");
-      await rejectsWith(old.beginTransaction(), "PRODUCER_FENCED");
+      await rejectsWith(old.beginTransaction(), "PRODUCER_FENCED", "producerEpoch");
       await fresh.beginTransaction();
       await fresh.send({ topic: "fence", value: "live" });
       await fresh.commitTransaction();
@@ -227,7 +233,7 @@ export function transactionTests(w: () => TransactionWorld, crash: boolean): voi
       await p.send({ topic: "slow", value: "late" });
       for (let i = 0; i < 20; i++) await w().clock.advance(100);
       expect((await w().service.admin.describePartition("slow", 0)).lastStableOffset).toBe(2);
-      await rejectsWith(p.commitTransaction(), "PRODUCER_FENCED");
+      await rejectsWith(p.commitTransaction(), "PRODUCER_FENCED", "producerEpoch");
       expect(await readAll(w(), "slow", "read_committed")).toEqual([]);
       await p.close();
     });

@@ -96,11 +96,12 @@ async function rejectsWith(promise: Promise<unknown>, name: TopicErrorName, fiel
   if (field !== undefined) expect(error.field).toBe(field);
 }
 
-function throwsWith(run: () => unknown, name: TopicErrorName): void {
+function throwsWith(run: () => unknown, name: TopicErrorName, field?: string): void {
   try {
     run();
   } catch (error) {
     if (!isTopicError(error, name)) throw error;
+    if (field !== undefined) expect(error.field).toBe(field);
     return;
   }
   throw new Error(`expected ${name}`);
@@ -529,6 +530,7 @@ function producerTests(w: () => World): void {
       throwsWith(
         () => w().service.producer({ compression: "brotli" as never }),
         "UNSUPPORTED_COMPRESSION_TYPE",
+        "compression",
       );
       throwsWith(() => w().service.producer({ batchSize: -1 }), "INVALID_CONFIG");
       // A delay no timer can hold (Node would fire it after 1 ms) is refused, not shortened.
@@ -816,7 +818,7 @@ function groupTests(w: () => World, harness: TopicConformanceHarness): void {
       await b.subscribe(["own"]);
       await w().settle([a, b], 2);
       const theirs = b.assignment()[0]!;
-      await rejectsWith(a.commitSync([{ ...theirs, offset: 0 }]), "COMMIT_FAILED");
+      await rejectsWith(a.commitSync([{ ...theirs, offset: 0 }]), "COMMIT_FAILED", "offsets");
       const mine = a.assignment()[0]!;
       await rejectsWith(a.commitSync([{ ...mine, offset: -2 }]), "INVALID_REQUEST", "offset");
       await a.close();

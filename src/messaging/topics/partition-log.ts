@@ -13,6 +13,7 @@ import {
   decodeRecords,
   type BatchKind,
   type RawBatchTrust,
+  codecById,
   openLog,
   readBatchHeader,
 } from "../../engine/index.js";
@@ -63,6 +64,9 @@ export interface PartitionRead<T = LogRecord> {
   readonly records: T[];
   readonly nextOffset: number;
 }
+
+/** The codec id's bits of a batch's attributes. */
+const COMPRESSION_MASK = 0x07;
 
 /** Bytes of a batch beyond its records that Kafka does not count against max.message.bytes. */
 const BATCH_OVERHEAD_BYTES = 61;
@@ -291,6 +295,16 @@ export class PartitionLog {
           `batch: ${header.sizeBytes} bytes is over maxMessageBytes ${this.config.maxMessageBytes} of topic ${this.topic}`,
           "batch",
           { sizeBytes: header.sizeBytes, maxMessageBytes: this.config.maxMessageBytes },
+        );
+      // Kafka's codec ids are 0-4: a client's batch naming another is refused with Kafka's
+      // UNSUPPORTED_COMPRESSION_TYPE (error 76 on the wire), before its records are decoded.
+      const codec = header.attributes & COMPRESSION_MASK;
+      if (codec !== 0 && codecById(codec) === undefined)
+        throw new TopicError(
+          "UNSUPPORTED_COMPRESSION_TYPE",
+          `batch.attributes: compression codec ${codec} is not supported (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)`,
+          "batch.attributes",
+          { codec },
         );
       if (isControlBatch(header.attributes))
         throw new TopicError(

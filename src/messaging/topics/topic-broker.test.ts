@@ -7,7 +7,8 @@ import { codecByName } from "../../engine/compression.js";
 import { VirtualClock } from "../../time/virtual-clock.js";
 import { registerKafkaCodecs } from "./kafka-codecs.js";
 import { TopicBroker } from "./topic-broker.js";
-import { type TopicErrorName, isTopicError } from "./topic-error.js";
+import { errorCodeOf } from "../../server/kafka/handlers/kafka-errors.js";
+import { type TopicError, type TopicErrorName, isTopicError } from "./topic-error.js";
 
 registerKafkaCodecs();
 const dirs: string[] = [];
@@ -34,13 +35,19 @@ const batch = (values: string[], producerId = -1, epoch = -1, sequence = -1): Bu
     },
   );
 
-async function refusedWith(promise: Promise<unknown>, name: TopicErrorName): Promise<void> {
+async function refusedWith(
+  promise: Promise<unknown>,
+  name: TopicErrorName,
+  field?: string,
+): Promise<TopicError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   if (!isTopicError(error, name))
     throw error instanceof Error ? error : new Error(`expected ${name}`);
+  if (field !== undefined) expect(error.field).toBe(field);
+  return error;
 }
 
 describe("TopicBroker: batches from outside (the Kafka listener's path)", () => {
@@ -69,7 +76,11 @@ describe("TopicBroker: batches from outside (the Kafka listener's path)", () => 
       broker.appendBatch("t", 0, batch(["x"], 9, 1, 5)),
       "OUT_OF_ORDER_SEQUENCE_NUMBER",
     );
-    await refusedWith(broker.appendBatch("t", 0, batch(["x"], 9, 0, 1)), "INVALID_PRODUCER_EPOCH");
+    await refusedWith(
+      broker.appendBatch("t", 0, batch(["x"], 9, 0, 1)),
+      "INVALID_PRODUCER_EPOCH",
+      "producerEpoch",
+    );
     await refusedWith(
       broker.appendBatch("t", 0, batch(["x"], 9, 2, 3)),
       "OUT_OF_ORDER_SEQUENCE_NUMBER",
@@ -113,6 +124,34 @@ describe("TopicBroker: batches from outside (the Kafka listener's path)", () => 
     await broker.close();
   });
 
+  it("refuses a batch whose codec bits name no codec (5, 6, 7) with Kafka's UNSUPPORTED_COMPRESSION_TYPE; nothing is stored", async () => {
+    const { broker } = await openBroker();
+    await broker.createTopic({ name: "t" });
+    for (const codec of [5, 6, 7]) {
+      const refused = await refusedWith(
+        broker.appendBatch("t", 0, withCodecBits(batch(["a", "b"]), codec)),
+        "UNSUPPORTED_COMPRESSION_TYPE",
+        "batch.attributes",
+      );
+      // What the Kafka listener answers a client with: error 76, not INVALID_REQUEST.
+      expect(errorCodeOf(refused)).toBe(76);
+    }
+    // A producer's batch (idempotent) is refused the same way and leaves its sequence unused.
+    await refusedWith(
+      broker.appendBatch("t", 0, withCodecBits(batch(["x"], 11, 0, 0), 6)),
+      "UNSUPPORTED_COMPRESSION_TYPE",
+      "batch.attributes",
+    );
+    const log = broker.partitionLog("t", 0);
+    expect(log.logEndOffset).toBe(0);
+    expect(log.highWatermark).toBe(0);
+    expect(log.sizeBytes).toBe(0);
+    // The partition goes on: the same producer's batch with sequence 0 is the first record.
+    expect((await broker.appendBatch("t", 0, batch(["ok"], 11, 0, 0))).baseOffset).toBe(0);
+    expect(firstPartition(broker)).toEqual(["ok"]);
+    await broker.close();
+  });
+
   it("refuses corrupt bytes and batches over maxMessageBytes", async () => {
     const { broker } = await openBroker();
     await broker.createTopic({ name: "t", maxMessageBytes: 100 });
@@ -131,6 +170,14 @@ describe("TopicBroker: batches from outside (the Kafka listener's path)", () => 
 function spliceRecords(batch: Buffer, records: Buffer): Buffer {
   const out = Buffer.concat([batch.subarray(0, 61), records]);
   out.writeInt32BE(out.length - 12, 8);
+  out.writeUInt32BE(crc32c(out.subarray(21)), 17);
+  return out;
+}
+
+/** The batch with its attributes' codec bits set to `codec` and its CRC fixed, as a client could send it. */
+function withCodecBits(batch: Buffer, codec: number): Buffer {
+  const out = Buffer.from(batch);
+  out.writeInt16BE((out.readInt16BE(21) & ~0x07) | codec, 21);
   out.writeUInt32BE(crc32c(out.subarray(21)), 17);
   return out;
 }
