@@ -89,7 +89,13 @@ export class StreamIndex {
   load(checkpoint: unknown): checkpoint is StreamIndexCheckpoint {
     if (typeof checkpoint !== "object" || checkpoint === null) return false;
     const c = checkpoint as Partial<StreamIndexCheckpoint>;
-    if (c.format !== 1 || c.streams === undefined || c.ids === undefined) return false;
+    if (
+      c.format !== 1 ||
+      c.streams === undefined ||
+      c.ids === undefined ||
+      typeof c.lastTimestamp !== "number"
+    )
+      return false;
     for (const s of c.streams)
       this.streams.set(s.name, {
         name: s.name,

@@ -76,7 +76,7 @@ export class ProjectionRunner {
     );
     this.lagMs = options.metrics?.gauge(
       "sluice_projection_behind_ms",
-      "age of the newest applied event when the batch committed",
+      "age of the newest applied event when the batch committed, 0 once caught up",
       labels,
     );
   }
@@ -155,6 +155,8 @@ export class ProjectionRunner {
       const head = await this.store.headPosition();
       this.lagEvents?.set(Math.max(0, head - this.checkpoint));
       if (head <= this.checkpoint) {
+        // Caught up: no time behind, however old the last event applied was.
+        this.lagMs?.set(0);
         await this.store.waitForAppend(this.checkpoint, signal);
         if (this.store.isClosed) return;
         continue;
