@@ -24,6 +24,8 @@ export interface CompactableLog {
   };
   /** Set while a compaction runs, so retention and a second compaction wait. */
   compacting: boolean;
+  /** Settles once every segment rolled so far is sealed (see `Log.seals`). */
+  readonly seals: Promise<void>;
   /** The sealed segments (all but the active one), oldest first. */
   sealedSegments(): Segment[];
   /** Visits every record of the active segment. */
@@ -68,6 +70,14 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
   if (log.compacting || log.isClosed) return result;
   log.compacting = true;
   try {
+    // A segment rolled moments ago may still be syncing in the background: rewriting it would
+    // close its file under that fdatasync, and the failed seal would stop the log. Wait until
+    // no seal is pending (a roll meanwhile starts a new one), then take the list at once.
+    for (let seals = log.seals; ; seals = log.seals) {
+      await seals;
+      if (seals === log.seals) break;
+    }
+    if (log.isClosed) return result;
     const sealed = log.sealedSegments();
     if (sealed.length === 0) return result;
     // Newest offset of each key anywhere in the log, the active segment included.

@@ -249,6 +249,50 @@ describe("retention and seals", () => {
   });
 });
 
+describe("compaction beside a segment's seal", () => {
+  it("waits for a just-rolled segment's seal before rewriting it: the log keeps working", async () => {
+    // The seal's fdatasync of a rolled segment is held until released, as a slow disk would.
+    const fs = new SimulatedFileSystem();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const open = fs.open.bind(fs);
+    fs.open = (path, mode) => {
+      const handle = open(path, mode);
+      if (!path.endsWith(".log")) return handle;
+      return {
+        path: handle.path,
+        size: () => handle.size(),
+        read: (target, targetOffset, length, position) =>
+          handle.read(target, targetOffset, length, position),
+        write: (source, position) => handle.write(source, position),
+        truncate: (length) => handle.truncate(length),
+        close: () => handle.close(),
+        sync: async (options) => {
+          await held;
+          return handle.sync(options);
+        },
+      };
+    };
+    const log = await openLog(DIR, {
+      fs,
+      maintenanceIntervalMs: 0,
+      cleanupPolicy: "compact",
+      fsync: "never",
+    });
+    for (let i = 0; i < 6; i++) await log.append([rec(i, "same")]);
+    log.roll();
+    await log.append([rec(6, "other")]);
+    const compaction = compactLog(log);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    expect((await compaction).recordsRemoved).toBe(5);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the seal's fdatasync settles
+    expect((await log.append([rec(7)])).baseOffset).toBe(7);
+    expect(log.read(0).map((r) => r.offset)).toEqual([5, 6, 7]);
+    await log.close();
+  });
+});
+
 describe("compaction keeps batch headers as Kafka's cleaner does", () => {
   it("keeps base offset, last offset delta, producer, leader epoch and attributes", async () => {
     const fs = new SimulatedFileSystem();

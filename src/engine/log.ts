@@ -1091,6 +1091,14 @@ export class Log implements CompactableLog {
 
   // ---------------------------------------------------------------- compaction support
 
+  /**
+   * @internal settles once every segment rolled so far is sealed (synced, indexes written): the
+   * compactor waits for it, so that it never closes a segment whose seal is still syncing it.
+   */
+  get seals(): Promise<void> {
+    return this.sealing;
+  }
+
   /** @internal the compactor's view: sealed segments (all but the active one). */
   sealedSegments(): Segment[] {
     return this.segments.slice(0, -1);
