@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { crc32c } from "@node-rs/crc32";
 import {
   type FileSystem,
   type FsyncPolicy,
@@ -85,6 +86,25 @@ export interface EmbeddedEventStoreOptions {
 }
 
 const INDEX_FILE = "stream-index.json";
+
+/** The CRC-32C of the index file's JSON, as 8 hex digits: its first line. */
+function checksumOf(json: string): string {
+  return crc32c(Buffer.from(json)).toString(16).padStart(8, "0");
+}
+
+/**
+ * The JSON of an index file whose checksum line matches it; throws for a file whose bytes
+ * changed (a damaged digit may still parse, and would point reads at the wrong events). A file
+ * without the line, as releases before it wrote, is taken as it is.
+ */
+function checkedIndexText(text: string): string {
+  if (text.startsWith("{")) return text;
+  const newline = text.indexOf("\n");
+  const json = text.slice(newline + 1);
+  if (newline !== 8 || text.slice(0, 8) !== checksumOf(json))
+    throw new Error("stream index: checksum mismatch");
+  return json;
+}
 const PERSISTENT_SUBSCRIPTIONS_DIR = "persistent-subscriptions";
 const SCAN_BATCH = 5_000;
 /** Appends made in one turn are written as one batch, up to about this many bytes. */
@@ -197,7 +217,7 @@ export class EmbeddedEventStore implements EventStore {
     let from = this.log.logStartOffset;
     if (this.fs.exists(file)) {
       try {
-        const saved = JSON.parse(this.fs.readFile(file).toString()) as unknown;
+        const saved = JSON.parse(checkedIndexText(this.fs.readFile(file).toString())) as unknown;
         const position = (saved as { position?: unknown }).position;
         if (
           typeof position === "number" &&
@@ -954,10 +974,10 @@ export class EmbeddedEventStore implements EventStore {
     const position = this.log.logEndOffset - 1;
     await this.log.close();
     if (this.failure === undefined) {
-      const checkpoint = this.index.toCheckpoint(position, this.lastTimestamp);
+      const checkpoint = JSON.stringify(this.index.toCheckpoint(position, this.lastTimestamp));
       await this.fs.writeFileAtomic(
         join(this.dir, INDEX_FILE),
-        Buffer.from(JSON.stringify(checkpoint)),
+        Buffer.from(`${checksumOf(checkpoint)}\n${checkpoint}`),
       );
     }
     for (const inline of this.inline) await inline.readModel.close();

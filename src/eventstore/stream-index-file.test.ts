@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 import {
   copyFileSync,
   existsSync,
@@ -16,6 +17,13 @@ import { EmbeddedEventStore } from "./embedded-event-store.js";
 import type { AppendResult, EventData, EventStore } from "./event-store.js";
 
 const INDEX_FILE = "stream-index.json";
+
+/** The JSON of a saved index file (after its checksum line). */
+const jsonOf = (saved: Buffer): string => saved.toString().slice(saved.indexOf("\n") + 1);
+
+/** An index file of `json` with a checksum line that matches it. */
+const withChecksum = (json: string): Buffer =>
+  Buffer.from(`${crc32c(Buffer.from(json)).toString(16).padStart(8, "0")}\n${json}`);
 const START = Date.UTC(2026, 0, 1);
 
 const dirs: string[] = [];
@@ -190,7 +198,7 @@ describe("the persisted stream index (stream-index.json)", () => {
 
     const file = join(dir, INDEX_FILE);
     expect(existsSync(file)).toBe(true);
-    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ position: head });
+    expect(JSON.parse(jsonOf(readFileSync(file)))).toMatchObject({ position: head });
 
     const reopened = await openStore(dir);
     expect(reopened.scanned).toBe(0);
@@ -229,16 +237,25 @@ describe("the persisted stream index (stream-index.json)", () => {
     [
       "JSON without its lastTimestamp",
       (saved: Buffer) => {
-        const checkpoint = JSON.parse(saved.toString()) as Record<string, unknown>;
+        const checkpoint = JSON.parse(jsonOf(saved)) as Record<string, unknown>;
         delete checkpoint.lastTimestamp;
-        return Buffer.from(JSON.stringify(checkpoint));
+        return withChecksum(JSON.stringify(checkpoint));
       },
     ],
     [
       "a position past the end of the log",
       (saved: Buffer) => {
-        const checkpoint = JSON.parse(saved.toString()) as { position: number };
-        return Buffer.from(JSON.stringify({ ...checkpoint, position: checkpoint.position + 10 }));
+        const checkpoint = JSON.parse(jsonOf(saved)) as { position: number };
+        return withChecksum(JSON.stringify({ ...checkpoint, position: checkpoint.position + 10 }));
+      },
+    ],
+    [
+      "a digit changed under its checksum (still JSON, still the right shape)",
+      (saved: Buffer) => {
+        const text = saved.toString();
+        const at = text.indexOf('"positions":[') + '"positions":['.length;
+        const digit = text[at]!;
+        return Buffer.from(text.slice(0, at) + (digit === "9" ? "8" : "9") + text.slice(at + 1));
       },
     ],
   ])(
