@@ -1,5 +1,5 @@
 import type { WebSocket } from "ws";
-import { type ErrorCode, SluiceError } from "../errors/index.js";
+import { type ErrorCode, SluiceError, isSluiceError } from "../errors/index.js";
 import {
   type EventAppendOptions as AppendOptions,
   type EventAppendResult as AppendResult,
@@ -152,21 +152,41 @@ export class RemoteEventStore implements EventStore {
 
   subscribe(options: SubscribeOptions = {}): AsyncIterable<RecordedEvent> {
     if (options.stream !== undefined) checkStreamName(options.stream);
-    const url = this.http.webSocketUrl(
-      `/all/subscribe${query({
-        stream: options.stream,
-        after: options.after,
-        streamPrefixes: options.filter?.streamPrefixes?.join(","),
-        types: options.filter?.types?.join(","),
-      })}`,
-    );
-    return remoteStream<RecordedEvent>(url, {
-      headers: this.http.webSocketHeaders,
-      toError: eventStoreError,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      onOpen: (socket) => this.sockets.add(socket),
-      onClose: (socket) => this.sockets.delete(socket),
-    });
+    // "end" is the end when subscribe() is called (as on the other backends): asked for now,
+    // and the stream opened after it, so an event appended before iterating is delivered.
+    let end: Promise<number> | undefined;
+    if (options.after === "end") {
+      const stream = options.stream;
+      end =
+        stream === undefined
+          ? this.headPosition()
+          : this.readStream(stream, { direction: "backward", maxCount: 1 }).then(
+              (page) => page.streamVersion,
+              (error: unknown) => {
+                if (isSluiceError(error, "SLUICE_NOT_FOUND")) return -1;
+                throw error;
+              },
+            );
+      end.catch(() => undefined);
+    }
+    const open = async function* (this: RemoteEventStore): AsyncGenerator<RecordedEvent> {
+      const url = this.http.webSocketUrl(
+        `/all/subscribe${query({
+          stream: options.stream,
+          after: end === undefined ? options.after : await end,
+          streamPrefixes: options.filter?.streamPrefixes?.join(","),
+          types: options.filter?.types?.join(","),
+        })}`,
+      );
+      yield* remoteStream<RecordedEvent>(url, {
+        headers: this.http.webSocketHeaders,
+        toError: eventStoreError,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        onOpen: (socket) => this.sockets.add(socket),
+        onClose: (socket) => this.sockets.delete(socket),
+      });
+    };
+    return open.call(this);
   }
 
   async getStreamMetadata(stream: string): Promise<StreamMetadata> {

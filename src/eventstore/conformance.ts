@@ -485,6 +485,19 @@ export function describeEventStoreConformance(harness: EventStoreHarness): void 
         expect((await fromEnd).map((e) => e.type)).toEqual(["C"]);
       });
 
+      it("'end' is the end when subscribe() is called: an event appended before iterating is delivered", async () => {
+        const store = await open();
+        await store.appendToStream("s", [ev("Old")]);
+        const c1 = new AbortController();
+        const c2 = new AbortController();
+        const all = store.subscribe({ after: "end", signal: c1.signal });
+        const stream = store.subscribe({ stream: "s", after: "end", signal: c2.signal });
+        await new Promise((r) => setTimeout(r, 20));
+        await store.appendToStream("s", [ev("New")]);
+        expect((await collect(all, 1, c1)).map((e) => e.type)).toEqual(["New"]);
+        expect((await collect(stream, 1, c2)).map((e) => e.type)).toEqual(["New"]);
+      });
+
       it("delivers every event once, in position order, with 8 concurrent writers", async () => {
         const store = await open();
         const writers = 8;

@@ -24,10 +24,27 @@ const PAGE = 1000;
 /**
  * Catch-up then live: reads pages until the end, then waits for appends, and never skips or
  * reorders: the backend guarantees that nothing appears later at or below a head it reported.
+ * `after: "end"` is the end when this is called, not when iteration starts: an event appended
+ * in between is delivered.
  */
-export async function* subscribeTo(
+export function subscribeTo(
   source: SubscriptionSource,
   given?: SubscribeOptions,
+): AsyncGenerator<RecordedEvent, void, undefined> {
+  let end: Promise<number> | undefined;
+  if (given?.after === "end") {
+    const stream = given.stream;
+    end = typeof stream === "string" ? streamVersion(source, stream) : source.headPosition();
+    // A failure here (a bad stream name) is reported by the checks when iteration starts.
+    end.catch(() => undefined);
+  }
+  return follow(source, given, end);
+}
+
+async function* follow(
+  source: SubscriptionSource,
+  given: SubscribeOptions | undefined,
+  end: Promise<number> | undefined,
 ): AsyncGenerator<RecordedEvent, void, undefined> {
   const options = checkSubscribeOptions(given);
   const { signal, filter } = options;
@@ -35,9 +52,8 @@ export async function* subscribeTo(
   if (options.stream !== undefined) {
     const stream = options.stream;
     let next: number;
-    if (options.after === "end") {
-      next = await streamVersion(source, stream).then((v) => v + 1);
-    } else next = options.after === undefined ? 0 : options.after + 1;
+    if (options.after === "end") next = (await end!) + 1;
+    else next = options.after === undefined ? 0 : options.after + 1;
     while (live()) {
       const head = await source.headPosition();
       let page: ReadStreamResult | undefined;
@@ -58,8 +74,7 @@ export async function* subscribeTo(
     }
     return;
   }
-  let next =
-    options.after === "end" ? (await source.headPosition()) + 1 : (options.after ?? -1) + 1;
+  let next = options.after === "end" ? (await end!) + 1 : (options.after ?? -1) + 1;
   while (live()) {
     const head = await source.headPosition();
     if (head < next) {
