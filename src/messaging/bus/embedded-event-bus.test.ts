@@ -135,6 +135,37 @@ describe("EmbeddedEventBus on disk", () => {
     await closeAll(services);
   });
 
+  it("keeps buses named '.' and '..' inside buses/: deleting one leaves every other bus and rule", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-bus-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    let services = await openAt(dir, clock);
+    for (const Name of [".", "..", "keep"]) {
+      await services.bus.createEventBus({ Name });
+      await services.bus.putRule({
+        Name: "r",
+        EventBusName: Name,
+        EventPattern: '{"source":["s"]}',
+      });
+      await services.bus.putEvents({
+        Entries: [{ Source: "s", DetailType: "T", Detail: "{}", EventBusName: Name }],
+      });
+    }
+    await services.bus.deleteEventBus({ Name: ".." });
+    await services.bus.deleteEventBus({ Name: "." });
+    await closeAll(services);
+    expect(existsSync(join(dir, "bus", "buses", "keep"))).toBe(true);
+    expect(existsSync(join(dir, "bus", "buses", "default"))).toBe(true);
+
+    services = await openAt(dir, clock);
+    const names = (await services.bus.listEventBuses({})).EventBuses.map((b) => b.Name);
+    expect(names.sort()).toEqual(["default", "keep"]);
+    expect(
+      (await services.bus.listRules({ EventBusName: "keep" })).Rules.map((r) => r.Name),
+    ).toEqual(["r"]);
+    await closeAll(services);
+  });
+
   // A data directory opened and closed unused is as opening left it, so a command that fails
   // can tell that it holds nothing and remove it.
   it("an idle bus saves no dispatch cursor, neither at its checkpoints nor on close", async () => {

@@ -1297,6 +1297,13 @@ function randomUUIDv4(): string {
   return globalThis.crypto.randomUUID();
 }
 
+/**
+ * The directory of a bus under `buses/`: its name with "/" escaped, and the names "." and ".."
+ * (valid bus names) with their dots escaped, so that no name is the directory itself or its
+ * parent (bus ".." once lived in the bus service's own directory, and deleting it removed
+ * every bus).
+ */
 function busDirName(name: string): string {
+  if (name === "." || name === "..") return name.replace(/\./g, "%2E");
   return name.replace(/\//g, "%2F");
 }
