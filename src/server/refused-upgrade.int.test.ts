@@ -7,6 +7,7 @@ async function upgrade(
   url: string,
   path: string,
   token: string,
+  extraHeaders = "",
 ): Promise<{ answer: string; closed: Promise<void> }> {
   const { hostname, port } = new URL(url);
   const socket = connectTcp(Number(port), hostname === "localhost" ? "127.0.0.1" : hostname);
@@ -14,13 +15,18 @@ async function upgrade(
   socket.write(
     `GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-      `Authorization: Bearer ${token}\r\n\r\n`,
+      `Authorization: Bearer ${token}\r\n${extraHeaders}\r\n`,
   );
   let answer = "";
   await new Promise<void>((resolve) =>
     socket.on("data", (chunk: Buffer) => {
       answer += chunk.toString("utf8");
-      if (answer.includes("}}")) resolve();
+      // A refusal ends with its JSON error; an accepted upgrade with its headers.
+      if (
+        answer.includes("}}") ||
+        (answer.startsWith("HTTP/1.1 101") && answer.includes("\r\n\r\n"))
+      )
+        resolve();
     }),
   );
   return { answer, closed };
@@ -40,6 +46,19 @@ describe("a WebSocket upgrade refused for its token", () => {
       new Promise((resolve) => setTimeout(() => resolve("still open after 5 s"), 5000)),
     ]);
     expect(outcome).toBe("closed by the server");
+    await sluice.close();
+  });
+
+  it("is refused though it carries an AWS header: X-Amz-Target does not stand in for the token", async () => {
+    const sluice = await startTestServer({ authToken: "right" });
+    await sluice.queues.createQueue({ QueueName: "q" });
+    const refused = await upgrade(
+      sluice.url,
+      "/queues/q/stream",
+      "wrong",
+      "X-Amz-Target: AmazonSQS.ReceiveMessage\r\n",
+    );
+    expect(refused.answer).toMatch(/^HTTP\/1\.1 401 /);
     await sluice.close();
   });
 });

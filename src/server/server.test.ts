@@ -153,6 +153,34 @@ describe("server", () => {
       payload: "{}",
     });
     expect(sqs.statusCode).toBe(200);
+    const queryProtocol = await server.app.inject({ url: "/000000000000/q?Action=GetQueueUrl" });
+    expect(queryProtocol.statusCode).not.toBe(401);
+    // AWS headers on a REST route do not stand in for the token.
+    for (const headers of [
+      { "x-amz-target": "AmazonSQS.ListQueues" },
+      { authorization: "AWS4-HMAC-SHA256 Credential=bogus/20260101/us-east-1/sqs/aws4_request" },
+    ]) {
+      for (const [method, url, payload] of [
+        ["GET", "/queues", undefined],
+        ["POST", "/queues", { name: "sneaky" }],
+        ["DELETE", "/queues/q", undefined],
+        ["GET", "/metrics", undefined],
+        ["POST", "/streams/s/events", { events: [{ type: "E", data: {} }] }],
+      ] as const) {
+        const answer = await server.app.inject({
+          method,
+          url,
+          headers: { ...headers, "content-type": "application/json" },
+          ...(payload === undefined ? {} : { payload }),
+        });
+        expect(answer.statusCode, `${method} ${url} with ${Object.keys(headers)[0]}`).toBe(401);
+      }
+    }
+    expect(
+      (
+        await server.app.inject({ url: "/queues", headers: { authorization: "Bearer s3cret" } })
+      ).json(),
+    ).toMatchObject({ QueueUrls: [] });
   });
 
   it("/readyz is ready only while listening", async () => {

@@ -290,12 +290,12 @@ export class SluiceServer {
     const open = new Set(["/", "/healthz", "/readyz"]);
     this.app.addHook("onRequest", async (request, reply) => {
       const path = request.url.split("?")[0] ?? "/";
-      // AWS SDK requests carry SigV4 credentials, accepted as emulators do.
-      const isAws =
-        request.headers["x-amz-target"] !== undefined ||
-        request.headers.authorization?.startsWith("AWS4-") === true;
       if (open.has(path) && request.method === "GET") return;
-      if (isAws) return;
+      // The AWS APIs have their own credentials (SigV4, checked by their handlers when keys are
+      // configured; any, as emulators take them, when not). Only the routes that serve them are
+      // let through, whatever headers a request carries: an X-Amz-Target or an AWS4
+      // Authorization on a REST or WebSocket route does not pass for the token.
+      if (isAwsRoute(request)) return;
       const given = bearer(request);
       if (
         given !== undefined &&
@@ -312,6 +312,13 @@ export class SluiceServer {
       });
     });
   }
+}
+
+/** Whether the route a request matched is one of the AWS protocols' (see registerAwsProtocols). */
+function isAwsRoute(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  if (route === "/:account/:name") return true;
+  return route === "/" && (request.method === "POST" || isAwsQueryGet(request));
 }
 
 function bearer(request: FastifyRequest): Buffer | undefined {
