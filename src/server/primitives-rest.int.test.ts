@@ -102,6 +102,21 @@ describe("event store over REST", () => {
   });
 });
 
+describe("long names over REST", () => {
+  it("serves a 249-character topic and a 255-character stream as the library takes them", async () => {
+    const topic = "t".repeat(249);
+    expect((await call("POST", "/topics", { name: topic })).status).toBe(201);
+    expect(
+      (await call("POST", `/topics/${topic}/records`, { records: [{ value: "v" }] })).status,
+    ).toBe(200);
+    expect((await call("GET", `/topics/${topic}/partitions/0`)).json.highWatermark).toBe(1);
+    const stream = `s-${"é".repeat(253)}`;
+    const path = `/streams/${encodeURIComponent(stream)}/events`;
+    expect((await call("POST", path, { events: [{ type: "E", data: {} }] })).status).toBe(201);
+    expect((await call("GET", path)).json.events[0].stream).toBe(stream);
+  });
+});
+
 describe("persistent subscription groups over REST", () => {
   it("creates, lists, parks, replays and deletes groups; refuses bad settings and unknown groups", async () => {
     const created = await call("POST", "/persistent-subscriptions", {

@@ -183,6 +183,46 @@ describe("server", () => {
     ).toMatchObject({ QueueUrls: [] });
   });
 
+  it("a body over the limit is refused in each protocol's own error format; a bad URL in REST's", async () => {
+    const { server } = await open({ bodyLimitBytes: 1024 });
+    const big = "x".repeat(2048);
+    const json = await server.app.inject({
+      method: "POST",
+      url: "/",
+      headers: {
+        "x-amz-target": "AmazonSQS.SendMessage",
+        "content-type": "application/x-amz-json-1.0",
+      },
+      payload: JSON.stringify({
+        QueueUrl: "http://localhost:8080/000000000000/q",
+        MessageBody: big,
+      }),
+    });
+    expect(json.statusCode).toBe(413);
+    expect(json.json()).toMatchObject({ __type: expect.stringContaining("RequestEntityTooLarge") });
+    expect(json.headers["x-amzn-query-error"]).toMatch(/^RequestEntityTooLarge;Sender/);
+    const query = await server.app.inject({
+      method: "POST",
+      url: "/000000000000/q",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: `Action=SendMessage&MessageBody=${big}`,
+    });
+    expect(query.statusCode).toBe(413);
+    expect(query.headers["content-type"]).toMatch(/xml/);
+    expect(query.body).toContain("<Code>RequestEntityTooLarge</Code>");
+    const rest = await server.app.inject({
+      method: "POST",
+      url: "/queues",
+      headers: { "content-type": "application/json" },
+      payload: JSON.stringify({ QueueName: big }),
+    });
+    expect(rest.statusCode).toBe(413);
+    expect(rest.json()).toMatchObject({ error: { code: "SLUICE_VALIDATION" } });
+    const badUrl = await server.app.inject({ url: "/queues/%zz" });
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.json()).toMatchObject({ error: { code: "SLUICE_VALIDATION" } });
+  });
+
   it("/readyz is ready only while listening", async () => {
     const { server } = await open();
     expect((await server.app.inject({ url: "/readyz" })).statusCode).toBe(503);

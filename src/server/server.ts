@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { SluiceError } from "../errors/index.js";
 import type { EventStore } from "../eventstore/index.js";
 import type { EventBusService } from "../messaging/bus/index.js";
 import type { PubSubService } from "../messaging/pubsub/index.js";
@@ -23,7 +24,7 @@ import { eventStoreModule } from "./eventstore/event-store-module.js";
 import { pubSubModule } from "./pubsub/pubsub-module.js";
 import { queuesModule } from "./queues/queues-module.js";
 import { healthOf } from "./health.js";
-import { installRestErrorHandler } from "./rest-errors.js";
+import { installRestErrorHandler, restError } from "./rest-errors.js";
 import { installSchemaValidation } from "./schema-validation.js";
 import type { ServerContext, ServerLink, ServerModule } from "./server-module.js";
 import { topicsModule } from "./topics/topics-module.js";
@@ -119,6 +120,13 @@ export class SluiceServer {
     const app = Fastify({
       logger: options.logger ?? false,
       bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024,
+      // Names reach 255 characters (stream names); percent-encoded, a character may take 12.
+      maxParamLength: 4096,
+      // A URL the router cannot read (`/queues/%zz`) gets the REST error body, like any other.
+      frameworkErrors: (error, _request, reply) =>
+        void (reply as FastifyReply)
+          .status(400)
+          .send(restError(new SluiceError("SLUICE_VALIDATION", `the URL: ${error.message}`))),
       forceCloseConnections: "idle",
       return503OnClosing: true,
       // A body's `__proto__` or `constructor` key is data (a tag key, an attribute name, a field

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ERROR_FIELD_HEADER } from "../../errors/index.js";
 import { AwsError, malformedRequest, unknownOperation } from "./aws-error.js";
 import { QueryParams } from "./query-params.js";
@@ -88,9 +88,53 @@ export function registerAwsProtocols(
   // InvalidAction.
   const handleAtQueueUrl = (request: FastifyRequest, reply: FastifyReply): unknown =>
     isAwsCall(request) ? handle(request, reply) : reply.callNotFound();
-  app.post("/", handle);
-  app.post("/:account/:name", handleAtQueueUrl);
-  app.get("/:account/:name", handleAtQueueUrl);
+  // What fails before a handler runs (a body over the limit, a content type no parser takes) is
+  // answered in the protocol's own error format too, as SDKs parse it.
+  const errorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void =>
+    sendRequestError(error, request, reply, services);
+  app.post("/", { errorHandler }, handle);
+  app.post("/:account/:name", { errorHandler }, handleAtQueueUrl);
+  app.get("/:account/:name", { errorHandler }, handleAtQueueUrl);
+}
+
+/** A request refused before its handler ran, in its protocol's error format. */
+function sendRequestError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: AwsServices,
+): void {
+  const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;
+  const refused =
+    status === 413
+      ? new AwsError(
+          "RequestEntityTooLarge",
+          `the request body is over the limit: ${error.message}`,
+          {
+            status,
+          },
+        )
+      : status < 500
+        ? new AwsError("InvalidRequest", error.message, { status, queryCode: "InvalidRequest" })
+        : new AwsError("InternalFailure", "the server failed to handle the request", {
+            queryCode: "InternalError",
+            senderFault: false,
+          });
+  if (status >= 500) request.log.error({ err: error }, "AWS API request failed");
+  const target = request.headers["x-amz-target"];
+  if (typeof target === "string") {
+    const service = services.json.find(
+      (s) => s.targetPrefix === target.slice(0, target.lastIndexOf(".")),
+    );
+    return sendJsonError(
+      reply,
+      service?.errorNamespace ?? "",
+      refused,
+      `application/x-amz-json-${service?.jsonVersion ?? "1.0"}`,
+      service?.queryCompatible ?? false,
+    );
+  }
+  sendXmlError(reply, services.query[0]?.xmlNamespace ?? "", refused, randomUUID());
 }
 
 /** Whether a request carries an AWS call: an `X-Amz-Target`, or an `Action` (query or form). */
