@@ -199,7 +199,9 @@ describe("server", () => {
       }),
     });
     expect(json.statusCode).toBe(413);
-    expect(json.json()).toMatchObject({ __type: expect.stringContaining("RequestEntityTooLarge") });
+    expect(json.json()).toMatchObject({
+      __type: expect.stringContaining("RequestEntityTooLarge") as string,
+    });
     expect(json.headers["x-amzn-query-error"]).toMatch(/^RequestEntityTooLarge;Sender/);
     const query = await server.app.inject({
       method: "POST",
