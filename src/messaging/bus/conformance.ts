@@ -896,20 +896,30 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
     });
 
     describe("scheduled rules", () => {
-      it("rate(5 minutes) sends a Scheduled Event to the rule's targets on the clock's beat", async () => {
+      it("rate(5 minutes) sends a Scheduled Event to the rule's targets every 5 minutes from its creation", async () => {
         const { bus } = await open();
         const fired: { time: string; "detail-type": string; resources: string[] }[] = [];
         bus.registerHandler("tick", (input) => {
           fired.push(input as (typeof fired)[number]);
         });
+        await clock.advance(3 * 60_000 + 10_000); // created at 00:03:10
         await bus.putRule({ Name: "every5", ScheduleExpression: "rate(5 minutes)" });
         await bus.putTargets({ Rule: "every5", Targets: [{ Id: "h", Arn: lambdaArn("tick") }] });
         await until(() => fired.length >= 3, 20 * 60_000, 10_000);
         expect(fired.slice(0, 3).map((e) => e.time)).toEqual([
-          "2026-01-01T00:05:00Z",
-          "2026-01-01T00:10:00Z",
-          "2026-01-01T00:15:00Z",
+          "2026-01-01T00:08:10Z",
+          "2026-01-01T00:13:10Z",
+          "2026-01-01T00:18:10Z",
         ]);
+        // Put again with the same schedule (a new description), it keeps its beat.
+        const before = fired.length;
+        await bus.putRule({
+          Name: "every5",
+          ScheduleExpression: "rate(5 minutes)",
+          Description: "d",
+        });
+        await until(() => fired.length > before, 10 * 60_000, 10_000);
+        expect(fired[before]!.time.slice(-4)).toBe(":10Z");
         expect(fired[0]).toMatchObject({
           "detail-type": "Scheduled Event",
           resources: [`arn:aws:events:us-east-1:${ACCOUNT}:rule/every5`],
@@ -922,6 +932,23 @@ export function describeBusConformance(harness: BusConformanceHarness): void {
           (await rejection(bus.putRule({ Name: "x", ScheduleExpression: "rate(0 minutes)" })))
             .field,
         ).toBe("ScheduleExpression");
+      });
+
+      it("cron(...) fires at the minutes it names, on the clock", async () => {
+        const { bus } = await open();
+        const fired: string[] = [];
+        bus.registerHandler("cron", (input) => {
+          fired.push((input as { time: string }).time);
+        });
+        await clock.advance(3 * 60_000 + 10_000);
+        await bus.putRule({ Name: "quarter", ScheduleExpression: "cron(0/15 * * * ? *)" });
+        await bus.putTargets({ Rule: "quarter", Targets: [{ Id: "h", Arn: lambdaArn("cron") }] });
+        await until(() => fired.length >= 3, 60 * 60_000, 60_000);
+        expect(fired.slice(0, 3)).toEqual([
+          "2026-01-01T00:15:00Z",
+          "2026-01-01T00:30:00Z",
+          "2026-01-01T00:45:00Z",
+        ]);
       });
     });
 

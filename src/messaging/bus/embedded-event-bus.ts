@@ -72,6 +72,8 @@ interface RuleRecord {
   readonly name: string;
   readonly eventPattern?: string;
   readonly scheduleExpression?: string;
+  /** When the rule was given its schedule: a rate beats from here (absent: from the epoch). */
+  readonly scheduleAnchorMs?: number;
   readonly state: RuleState;
   readonly description?: string;
   readonly targets: readonly Target[];
@@ -457,7 +459,14 @@ export class EmbeddedEventBus implements EventBusService {
       ...(input.EventPattern === undefined ? {} : { eventPattern: input.EventPattern }),
       ...(input.ScheduleExpression === undefined
         ? {}
-        : { scheduleExpression: input.ScheduleExpression }),
+        : {
+            scheduleExpression: input.ScheduleExpression,
+            // Put again with the same schedule, a rule keeps its beat.
+            scheduleAnchorMs:
+              existing?.scheduleExpression === input.ScheduleExpression
+                ? (existing.scheduleAnchorMs ?? 0)
+                : this.clock.now(),
+          }),
       state,
       ...(input.Description === undefined ? {} : { description: input.Description }),
       targets: existing?.targets ?? [],
@@ -535,7 +544,7 @@ export class EmbeddedEventBus implements EventBusService {
 
   /** Fires the rule's schedule: a "Scheduled Event" straight to its targets, through the bus's log. */
   private arm(key: string, record: RuleRecord, schedule: Schedule, after: number): void {
-    const next = schedule.next(after);
+    const next = schedule.next(after, record.scheduleAnchorMs);
     if (next === undefined || this.closed) return;
     this.schedules.set(
       key,

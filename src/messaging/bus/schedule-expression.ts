@@ -3,8 +3,12 @@ import { invalidField } from "./bus-error.js";
 /** A parsed `rate(...)` or `cron(...)` expression that can say when it next fires. */
 export interface Schedule {
   readonly expression: string;
-  /** The first firing time strictly after `afterMs` (UTC), or undefined if there is none. */
-  next(afterMs: number): number | undefined;
+  /**
+   * The first firing time strictly after `afterMs` (UTC), or undefined if there is none. A rate
+   * beats from `anchorMs`, when its rule was given the schedule (as EventBridge counts a rate
+   * from the rule's creation); a cron ignores it.
+   */
+  next(afterMs: number, anchorMs?: number): number | undefined;
 }
 
 const UNITS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -30,8 +34,12 @@ export function parseSchedule(text: unknown, field = "ScheduleExpression"): Sche
         `Parameter ScheduleExpression is not valid: ${text} (use a positive value, singular unit for 1)`,
       );
     const periodMs = value * UNITS[unit.replace(/s$/, "")]!;
-    // Rates count from the epoch so that a restart keeps the same beat.
-    return { expression: text, next: (after) => (Math.floor(after / periodMs) + 1) * periodMs };
+    // The anchor is stored with the rule, so a restart keeps the same beat.
+    return {
+      expression: text,
+      next: (after, anchor = 0) =>
+        anchor + (Math.floor((after - anchor) / periodMs) + 1) * periodMs,
+    };
   }
   const cron = /^cron\((.*)\)$/.exec(text);
   if (cron === null)
