@@ -174,17 +174,26 @@ export class NatsTopicAdmin implements TopicAdmin {
         // An earlier round may have made some of these streams, with a config changed since.
         for (let p = current.partitions; p < total; p++) {
           const address = partitionAddress(this.namespace, current, p);
-          await ensurePartitionStream(this.jsm, address, current.config, this.replicas);
+          // Noted before the request: one left unanswered may still make the stream.
           made.set(address.stream, address);
+          await ensurePartitionStream(this.jsm, address, current.config, this.replicas);
         }
         return { ...current, partitions: total };
       });
     } catch (error) {
       // Deleted while it grew: the streams this grow made go too (the delete may not have seen
-      // them).
-      if (isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION"))
-        for (const address of made.values()) await removePartitionStream(this.jsm, address);
-      throw error;
+      // them). nats-server may leave a creation racing the delete unanswered (more so with
+      // replicas 3): a grow whose request timed out and whose topic is gone is one of these.
+      const gone =
+        isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION") ||
+        (error instanceof Error &&
+          error.name === "TimeoutError" &&
+          (await this.catalog.fetch(name)) === undefined);
+      if (!gone) throw error;
+      for (const address of made.values()) await removePartitionStream(this.jsm, address);
+      throw isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION")
+        ? error
+        : unknownTopic(name, undefined, "name");
     }
   }
 

@@ -1,6 +1,7 @@
 import {
   DeliverPolicy,
   DiscardPolicy,
+  JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
@@ -134,14 +135,29 @@ export async function updatePartitionStream(
   await jsm.streams.update(address.stream, rest);
 }
 
+/** Tries of a partition stream's delete that got no answer (see removePartitionStream). */
+const DELETE_TRIES = 4;
+
+/**
+ * Deletes a partition's stream; one already gone (deleted by another process) is fine. A delete
+ * left unanswered is tried again: nats-server may hold a delete that races the stream's creation
+ * (more so with replicas 3) past the client's timeout, and a stream left behind would outlive
+ * its topic. Any other failure, or a last try unanswered, is thrown.
+ */
 export async function removePartitionStream(
   jsm: JetStreamManager,
   address: Pick<PartitionAddress, "stream">,
 ): Promise<void> {
-  try {
-    await jsm.streams.delete(address.stream);
-  } catch {
-    // already gone (deleted by another process)
+  for (let tries = 1; ; tries++) {
+    try {
+      await retryWhileUnavailable(() => jsm.streams.delete(address.stream));
+      return;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)
+        return;
+      if (!(error instanceof Error && error.name === "TimeoutError") || tries >= DELETE_TRIES)
+        throw error;
+    }
   }
 }
 
