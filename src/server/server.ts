@@ -121,7 +121,7 @@ export class SluiceServer {
       logger: options.logger ?? false,
       bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024,
       // Names reach 255 characters (stream names); percent-encoded, a character may take 12.
-      maxParamLength: 4096,
+      routerOptions: { maxParamLength: 4096 },
       // A URL the router cannot read (`/queues/%zz`) gets the REST error body, like any other.
       frameworkErrors: (error, _request, reply) =>
         void (reply as FastifyReply)
