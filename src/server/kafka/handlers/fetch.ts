@@ -64,7 +64,10 @@ async function readAll(
   let bytes = 0;
   let failed = false;
   for (const w of wanted) {
-    const budget = bytes === 0 ? w.maxBytes : Math.min(w.maxBytes, maxBytes - bytes);
+    // maxBytes bounds the whole answer, partitionMaxBytes each partition; the answer's first batch
+    // goes whole even when it alone is larger (the backend always reads one whole batch), and
+    // after it a partition whose first batch does not fit the bytes left sends nothing.
+    const budget = Math.min(w.maxBytes, maxBytes - bytes);
     if (w.topic === undefined) {
       failed = true;
       partitions.push(failedPartition(w.partition, KafkaErrorCode.UNKNOWN_TOPIC_ID));
@@ -78,7 +81,8 @@ async function readAll(
         Math.max(0, budget),
         isolation,
       );
-      const records = budget > 0 || bytes === 0 ? read.bytes : read.bytes.subarray(0, 0);
+      const records =
+        bytes === 0 || read.bytes.length <= budget ? read.bytes : read.bytes.subarray(0, 0);
       bytes += records.length;
       partitions.push({
         partitionIndex: w.partition,
