@@ -39,10 +39,11 @@ describe("warmUpTopics", () => {
 
   it("stops once its time budget is spent", async () => {
     const parentDir = mkdtempSync(join(root, "budget-"));
-    const report = await warmUpTopics({ records: 1e9, budgetMs: 150, parentDir });
+    // A budget a loaded machine still gets some records through in (150 ms once got none).
+    const report = await warmUpTopics({ records: 1e9, budgetMs: 500, parentDir });
     expect(report.records).toBeGreaterThan(0);
     expect(report.records).toBeLessThan(1e9);
-    expect(report.elapsedMs).toBeLessThan(3_000);
+    expect(report.elapsedMs).toBeLessThan(10_000);
     expect(readdirSync(parentDir)).toEqual([]);
   });
 });
