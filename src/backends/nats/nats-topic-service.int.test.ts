@@ -20,9 +20,10 @@ import { GROUP_MEMBER_OPTIONS } from "./test-support/group-member-options.js";
 
 // The topics conformance suite against a 3-node JetStream cluster started for this file, every
 // test in its own namespace (fresh streams and bucket). Streams are replicated
-// SLUICE_NATS_REPLICAS times (default 1, as the queue suite: a 3-replica stream costs ~0.35 s
-// to create on nats-server 2.9, and every partition is a stream).
-const replicas = Number(process.env.SLUICE_NATS_REPLICAS ?? "1");
+// SLUICE_NATS_REPLICAS times, by default 3, as the scale-out is meant to run (the run takes
+// about three times as long as with 1: every partition is a stream, and a 3-replica stream is
+// a Raft group the servers elect a leader for).
+const replicas = Number(process.env.SLUICE_NATS_REPLICAS ?? "3");
 let cluster: LoopbackNatsCluster | undefined;
 const namespaceOf = new WeakMap<TopicService, string>();
 
