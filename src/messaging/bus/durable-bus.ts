@@ -103,6 +103,9 @@ class LoggedEvent {
   }
 }
 
+/** The retry limit that ran out, as EventBridge names it on a dead-lettered event. */
+type ExhaustedRetryCondition = "MaximumRetryAttempts" | "MaximumEventAgeInSeconds";
+
 /** One event's delivery to one target, as the dispatcher tracks it. */
 interface Delivery {
   readonly offset: number;
@@ -619,15 +622,22 @@ export class DurableBus {
     const signal = this.abort.signal;
     let lastError = firstError;
     let previousDelay = 0;
+    let retries = 0;
+    let exhausted: ExhaustedRetryCondition = "MaximumRetryAttempts";
     for (let attempt = 1; attempt <= target.maxRetries; attempt++) {
       const delay = this.backoff.delayMs(attempt, previousDelay);
       previousDelay = delay;
-      if (this.clock.now() + delay - ingestedMs > target.maxAgeMs) break;
+      // The next try would come after the event's maximum age: it is given up now.
+      if (this.clock.now() + delay - ingestedMs > target.maxAgeMs) {
+        exhausted = "MaximumEventAgeInSeconds";
+        break;
+      }
       try {
         await this.clock.sleep(delay, signal);
       } catch {
         return; // closing: the event stays pending and is delivered again after reopening
       }
+      retries++;
       try {
         await sendToTarget(
           this.wiring,
@@ -643,14 +653,20 @@ export class DurableBus {
         lastError = asError(error);
       }
     }
-    await this.deadLetter(logged, rule, target, lastError);
+    await this.deadLetter(logged, rule, target, lastError, exhausted, retries);
   }
 
+  /**
+   * Gives an event up: to the target's dead-letter queue, with EventBridge's attributes saying
+   * why (which retry limit ran out, after how many retries, the last error), or dropped.
+   */
   private async deadLetter(
     logged: LoggedEvent,
     rule: CompiledRule,
     target: CompiledTarget,
     error: Error,
+    exhausted: ExhaustedRetryCondition,
+    retries: number,
   ): Promise<void> {
     const dlq = target.target.DeadLetterConfig?.Arn;
     if (dlq === undefined) {
@@ -665,6 +681,8 @@ export class DurableBus {
         StringValue: error instanceof TargetError ? error.targetCode : "UNKNOWN",
       },
       ERROR_MESSAGE: { DataType: "String", StringValue: error.message.slice(0, 1000) || "failed" },
+      EXHAUSTED_RETRY_CONDITION: { DataType: "String", StringValue: exhausted },
+      RETRY_ATTEMPTS: { DataType: "String", StringValue: String(retries) },
     };
     // The dead-letter queue itself may be briefly unavailable: keep trying until it takes the event.
     for (;;) {

@@ -1100,6 +1100,11 @@ export class EmbeddedEventBus implements EventBusService {
         await this.saveReplay({ ...record, state: "CANCELLED", replayEndMs: this.clock.now() });
         return;
       }
+      if (bus.archives.get(record.archive)?.log !== log)
+        throw new SluiceError(
+          "SLUICE_NOT_FOUND",
+          `archive ${record.archive} was deleted while the replay ran`,
+        );
       const from = Math.max(record.position, log.logStartOffset);
       const records = from < log.logEndOffset ? log.read(from, { maxRecords: 500 }) : [];
       const inRange = records.filter(

@@ -484,6 +484,100 @@ export function describePubSubConformance(harness: PubSubConformanceHarness): vo
         await expectEmpty(queues, "q");
       });
 
+      it("cidr: only messages whose address is in the block, on attributes and on the body", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        for (const QueueName of ["by-attribute", "by-body"])
+          await queues.createQueue({ QueueName });
+        for (const [queue, scope, policy] of [
+          ["by-attribute", "MessageAttributes", { source_ip: [{ cidr: "10.0.0.0/24" }] }],
+          ["by-body", "MessageBody", { client: { source_ip: [{ cidr: "10.0.0.0/24" }] } }],
+        ] as const)
+          await pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn(queue),
+            Attributes: {
+              RawMessageDelivery: "true",
+              FilterPolicyScope: scope,
+              FilterPolicy: JSON.stringify(policy),
+            },
+          });
+        const addresses = ["10.0.0.0", "10.0.0.255", "10.0.1.0", "10.1.1.0", "not an address"];
+        for (const address of addresses)
+          await pubsub.publish({
+            TopicArn,
+            Message: JSON.stringify({ client: { source_ip: address } }),
+            MessageAttributes: { source_ip: { DataType: "String", StringValue: address } },
+          });
+        await pubsub.publish({
+          TopicArn,
+          Message: "{}",
+          MessageAttributes: { source_ip: { DataType: "Number", StringValue: "10" } },
+        });
+        const ipOf = (m: Message): string =>
+          (JSON.parse(m.Body) as { client: { source_ip: string } }).client.source_ip;
+        expect((await drain(queues, "by-attribute", 2)).map(ipOf)).toEqual([
+          "10.0.0.0",
+          "10.0.0.255",
+        ]);
+        expect((await drain(queues, "by-body", 2)).map(ipOf)).toEqual(["10.0.0.0", "10.0.0.255"]);
+        await expectEmpty(queues, "by-attribute");
+        await expectEmpty(queues, "by-body");
+      });
+
+      it("a filter policy may be 256 KB of UTF-8; one byte more is refused with SNS's message", async () => {
+        const { pubsub, queues } = await open();
+        const { TopicArn } = await pubsub.createTopic({ Name: "t" });
+        await queues.createQueue({ QueueName: "q" });
+        const LIMIT = 256 * 1024;
+        /** `{"k":["x...x"]}` of exactly `bytes` UTF-8 bytes, its padding made of `unit`. */
+        const policyOf = (bytes: number, unit = "x"): string => {
+          const room = bytes - '{"k":[""]}'.length;
+          const unitBytes = Buffer.byteLength(unit, "utf8");
+          const pad = unit.repeat(Math.floor(room / unitBytes)) + "x".repeat(room % unitBytes);
+          return `{"k":["${pad}"]}`;
+        };
+        const subscribe = (FilterPolicy: string) =>
+          pubsub.subscribe({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn("q"),
+            Attributes: { FilterPolicy },
+          });
+        const largest = policyOf(LIMIT);
+        expect(Buffer.byteLength(largest, "utf8")).toBe(LIMIT);
+        const { SubscriptionArn } = await subscribe(largest);
+        expect(
+          (await pubsub.getSubscriptionAttributes({ SubscriptionArn })).Attributes.FilterPolicy,
+        ).toBe(largest);
+        await pubsub.unsubscribe({ SubscriptionArn });
+
+        expect((await rejection(subscribe(policyOf(LIMIT + 1)))).message).toBe(
+          `Invalid parameter: FilterPolicy: Filter policy is too large: ${LIMIT + 1} bytes, the limit is ${LIMIT} (256 KB)`,
+        );
+        // Counted in bytes: 2-byte characters reach the limit at half as many characters.
+        const accented = policyOf(LIMIT + 2, "\u00e9");
+        expect(accented.length).toBeLessThan(LIMIT);
+        expect((await rejection(subscribe(accented))).message).toContain(
+          `Filter policy is too large: ${LIMIT + 2} bytes`,
+        );
+        // So is a change of policy on a live subscription, which keeps the old one.
+        const live = await subscribe('{"k":["a"]}');
+        const update = await rejection(
+          pubsub.setSubscriptionAttributes({
+            SubscriptionArn: live.SubscriptionArn,
+            AttributeName: "FilterPolicy",
+            AttributeValue: policyOf(LIMIT + 1),
+          }),
+        );
+        expect(update.message).toContain("Filter policy is too large");
+        expect(
+          (await pubsub.getSubscriptionAttributes({ SubscriptionArn: live.SubscriptionArn }))
+            .Attributes.FilterPolicy,
+        ).toBe('{"k":["a"]}');
+      });
+
       it("can be changed on a live subscription", async () => {
         const { pubsub, queues } = await open();
         const { TopicArn } = await pubsub.createTopic({ Name: "t" });

@@ -11,10 +11,12 @@ import { setOwnEntry } from "../own-entry.js";
 /** Where a filter policy looks: the message's attributes (default) or its JSON body. */
 export type FilterPolicyScope = "MessageAttributes" | "MessageBody";
 
-/** SNS's limits: at most 5 keys, 150 combinations of values, 256 KB of JSON. */
+/** SNS's limits: at most 5 keys, 150 combinations of values, 256 KB of JSON (UTF-8 bytes). */
 export const MAX_FILTER_POLICY_KEYS = 5;
 export const MAX_FILTER_POLICY_COMBINATIONS = 150;
-export const MAX_FILTER_POLICY_CHARS = 256 * 1024;
+export const MAX_FILTER_POLICY_BYTES = 256 * 1024;
+/** A policy of at most MAX_FILTER_POLICY_BYTES has at most as many characters. */
+export const MAX_FILTER_POLICY_CHARS = MAX_FILTER_POLICY_BYTES;
 
 const base = {
   language: "FilterPolicy",
@@ -44,8 +46,26 @@ const DIALECTS: Record<FilterPolicyScope, PatternDialect> = {
 /**
  * Parses an SNS filter policy for `scope` and checks SNS's limits; throws PatternError
  * ("Invalid parameter: FilterPolicy: ...") naming the path.
+ *
+ * The limits are counted as SNS documents them: the size in UTF-8 bytes; the keys at the top
+ * level (a nested policy's parent keys, those inside `$or` too); and the combinations as the
+ * sum, over the alternatives `$or` makes, of the product of each key's number of values times
+ * its nesting depth (`{"a":{"b":["x","y"]}}` is 2 x 2 = 4).
  */
 export function parseFilterPolicy(policy: unknown, scope: FilterPolicyScope): Pattern {
+  let text: string | undefined;
+  try {
+    text = typeof policy === "string" ? policy : JSON.stringify(policy);
+  } catch {
+    // parsePattern says what is wrong with it
+  }
+  const bytes = text === undefined ? 0 : Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_FILTER_POLICY_BYTES)
+    throw new PatternError(
+      "FilterPolicy",
+      "",
+      `Filter policy is too large: ${bytes} bytes, the limit is ${MAX_FILTER_POLICY_BYTES} (256 KB)`,
+    );
   const pattern = parsePattern(policy, DIALECTS[scope]);
   const alternatives = disjunctsOf(pattern, Number.MAX_SAFE_INTEGER) ?? [];
   const keys = new Set<string>();
@@ -53,8 +73,8 @@ export function parseFilterPolicy(policy: unknown, scope: FilterPolicyScope): Pa
   for (const conditions of alternatives) {
     let product = 1;
     for (const condition of conditions) {
-      keys.add(condition.path.join("."));
-      product *= condition.matchers.length;
+      keys.add(condition.path[0]!);
+      product *= condition.path.length * condition.matchers.length;
     }
     combinations += product;
   }
