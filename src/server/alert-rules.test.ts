@@ -7,9 +7,9 @@ import { parse } from "yaml";
 import { type Sluice, open } from "../sluice/index.js";
 import { SluiceServer } from "./server.js";
 
-// promtool is not installable here (no Debian package for this release, no npm build), so the
-// rules in docs/ are checked by parsing them and matching every metric and label they use
-// against what /metrics really exposes after each primitive has done some work.
+// The rules in docs/ are checked by parsing them and matching every metric and label they use
+// against what /metrics really exposes after each primitive has done some work; promtool's own
+// check of their syntax is promtool-rules.int.test.ts (`.ci/run` unpacks Debian's promtool).
 const RULES = fileURLToPath(new URL("../../docs/prometheus-alerts.yml", import.meta.url));
 
 interface Rule {

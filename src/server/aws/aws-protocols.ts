@@ -199,6 +199,9 @@ export async function serveAws(
   }
   const action = params.string("Action") ?? "";
   const version = params.string("Version");
+  // An action no service takes is refused in the namespace of the API the Version names.
+  const versionNamespace =
+    services.query.find((s) => s.version === version)?.xmlNamespace ?? xmlNamespace;
   const service =
     services.query.find(
       (s) => s.handles(action) && (version === undefined || s.version === version),
@@ -206,10 +209,15 @@ export async function serveAws(
   if (!UNSIGNED_ACTIONS.has(action)) {
     const denied = verifySignature(services, request);
     if (denied !== undefined)
-      return sendXmlError(reply, service?.xmlNamespace ?? xmlNamespace, denied, requestId);
+      return sendXmlError(reply, service?.xmlNamespace ?? versionNamespace, denied, requestId);
   }
   if (service === undefined)
-    return sendXmlError(reply, xmlNamespace, unknownOperation(action || "(no Action)"), requestId);
+    return sendXmlError(
+      reply,
+      versionNamespace,
+      unknownOperation(action || "(no Action)"),
+      requestId,
+    );
   try {
     const result = await service.call(action, params, context);
     const body =

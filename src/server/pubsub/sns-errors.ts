@@ -26,3 +26,11 @@ export function snsInvalidParameter(field: string, reason: string): AwsError {
     field,
   });
 }
+
+/**
+ * SNS's refusal of a request without a parameter it requires, in SNS's own words
+ * (`Invalid parameter: TopicArn Reason: no value for required parameter`).
+ */
+export function snsMissingParameter(field: string): AwsError {
+  return snsInvalidParameter(field, "no value for required parameter");
+}

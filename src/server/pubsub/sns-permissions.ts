@@ -9,7 +9,7 @@ import {
   withoutGrant,
 } from "../aws/permission-statements.js";
 import type { QueryParams } from "../aws/query-params.js";
-import { snsInvalidParameter } from "./sns-errors.js";
+import { snsInvalidParameter, snsMissingParameter } from "./sns-errors.js";
 
 /** The actions SNS lets AddPermission grant. */
 const GRANTABLE_ACTIONS = new Set([
@@ -91,12 +91,12 @@ async function savePolicy(
 
 function required(p: QueryParams, name: string): string {
   const value = p.string(name);
-  if (value === undefined || value === "") throw snsInvalidParameter(name, "required");
+  if (value === undefined || value === "") throw snsMissingParameter(name);
   return value;
 }
 
 function requiredList(p: QueryParams, name: string): string[] {
   const values = p.list(`${name}.member`);
-  if (values.length === 0) throw snsInvalidParameter(name, "at least one is required");
+  if (values.length === 0) throw snsMissingParameter(name);
   return values;
 }

@@ -9,7 +9,7 @@ import { unknownOperation } from "../aws/aws-error.js";
 import type { AwsQueryService } from "../aws/aws-protocols.js";
 import type { QueryParams } from "../aws/query-params.js";
 import type { XmlElement } from "../aws/xml.js";
-import { snsInvalidParameter, toSnsError } from "./sns-errors.js";
+import { snsInvalidParameter, snsMissingParameter, toSnsError } from "./sns-errors.js";
 import { addTopicPermission, removeTopicPermission } from "./sns-permissions.js";
 import { setOwnEntry } from "../../messaging/own-entry.js";
 
@@ -26,7 +26,7 @@ const OPERATIONS: Record<string, Operation> = {
   CreateTopic: async (s, p) =>
     s.createTopic(
       defined({
-        Name: p.string("Name"),
+        Name: required(p, "Name"),
         Attributes: mapOrUndefined(p, "Attributes.entry", "key", "value"),
         Tags: p.has("Tags.member") ? decodeTags(p) : undefined,
       }) as any,
@@ -112,12 +112,10 @@ const OPERATIONS: Record<string, Operation> = {
   PublishBatch: async (s, p) => {
     const { Successful, Failed } = await s.publishBatch({
       TopicArn: required(p, "TopicArn"),
-      PublishBatchRequestEntries: p.structures("PublishBatchRequestEntries.member").map((e, i) =>
-        defined({
-          Id: e.string("Id"),
-          ...decodePublish(e, `PublishBatchRequestEntries.member.${i + 1}.`),
-        }),
-      ) as unknown as PublishBatchRequestEntry[],
+      PublishBatchRequestEntries: p.structures("PublishBatchRequestEntries.member").map((e, i) => {
+        const prefix = `PublishBatchRequestEntries.member.${i + 1}.`;
+        return defined({ Id: required(e, "Id", prefix), ...decodePublish(e, prefix) });
+      }) as unknown as PublishBatchRequestEntry[],
     });
     return {
       Successful: { member: Successful.map((entry) => ({ ...entry })) },
@@ -204,8 +202,7 @@ function publishTarget(p: QueryParams): string {
   if (p.string("PhoneNumber") !== undefined)
     throw snsInvalidParameter("PhoneNumber", "SMS delivery is not supported by this server");
   const topicArn = p.string("TopicArn") ?? p.string("TargetArn");
-  if (topicArn === undefined)
-    throw snsInvalidParameter("TopicArn or TargetArn", "One of them must be supplied");
+  if (topicArn === undefined) throw snsMissingParameter("TopicArn or TargetArn");
   return topicArn;
 }
 
@@ -213,7 +210,7 @@ function publishTarget(p: QueryParams): string {
 function decodeTags(p: QueryParams): { Key: string; Value: string }[] {
   return p.structures("Tags.member").map((t, i) => {
     const key = t.string("Key");
-    if (key === undefined) throw snsInvalidParameter(`Tags.member.${i + 1}.Key`, "required");
+    if (key === undefined) throw snsMissingParameter(`Tags.member.${i + 1}.Key`);
     return { Key: key, Value: t.string("Value") ?? "" };
   });
 }
@@ -239,7 +236,7 @@ function decodeAttributes(
   const out: Record<string, PubSubMessageAttributeValue> = {};
   for (const [i, entry] of p.structures("MessageAttributes.entry").entries()) {
     const name = entry.string("Name");
-    if (name === undefined) throw snsInvalidParameter(`${field}.${i + 1}.Name`, "required");
+    if (name === undefined) throw snsMissingParameter(`${field}.${i + 1}.Name`);
     const value = entry
       .under("Value")
       .attributeValue((binary) => decodeBase64(binary, `${field}.${i + 1}.Value.BinaryValue`));
@@ -254,9 +251,10 @@ function decodeBase64(text: string, field: string): Uint8Array {
   return Buffer.from(text, "base64");
 }
 
-function required(p: QueryParams, name: string): string {
+/** A parameter SNS requires; `prefix` names the structure it is in (a batch entry's). */
+function required(p: QueryParams, name: string, prefix = ""): string {
   const value = p.string(name);
-  if (value === undefined) throw snsInvalidParameter(name, "required");
+  if (value === undefined) throw snsMissingParameter(`${prefix}${name}`);
   return value;
 }
 

@@ -119,7 +119,8 @@ async function consume(
       }
       const { Messages } = await queues.receiveMessage({
         QueueUrl,
-        MaxNumberOfMessages: Math.min(10, credit),
+        // No more than the sends left under the limit: a receive never takes the socket past it.
+        MaxNumberOfMessages: Math.min(10, credit, MAX_PENDING_SENDS - pendingSends),
         WaitTimeSeconds: 20,
         ...(q.VisibilityTimeout === undefined
           ? {}

@@ -2,6 +2,8 @@
 import { createHash } from "node:crypto";
 import {
   AddPermissionCommand,
+  CancelMessageMoveTaskCommand,
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -9,6 +11,7 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
+  ListQueueTagsCommand,
   ListQueuesCommand,
   OverLimit,
   QueueDoesNotExist,
@@ -18,6 +21,8 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
   StartMessageMoveTaskCommand,
+  TagQueueCommand,
+  UntagQueueCommand,
 } from "@aws-sdk/client-sqs";
 import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +46,9 @@ afterAll(async () => {
   sqs?.destroy();
   await sluice?.close();
 });
+
+/** A queue name suffix of its own per attempt: a retry must not meet the first attempt's queue. */
+const attempt = (): string => `-${Date.now().toString(36)}`;
 
 const until = async <T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
@@ -199,6 +207,173 @@ describe("SQS through @aws-sdk/client-sqs (AWS JSON 1.0)", () => {
     expect(back.map((m) => m.Body)).toEqual(["poison"]);
     const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
     expect(tasks.Results?.[0]?.Status).toMatch(/RUNNING|COMPLETED/);
+  });
+
+  it("ChangeMessageVisibilityBatch changes each entry's visibility and reports a failed entry on its own", async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: `visibility-batch${attempt()}` }),
+    );
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: ["now", "soon", "later"].map((body) => ({ Id: body, MessageBody: body })),
+      }),
+    );
+    const received = await until(async () => {
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+      );
+      return Messages?.length === 3 ? Messages : undefined;
+    });
+    const handle = (body: string): string => received.find((m) => m.Body === body)!.ReceiptHandle!;
+    const changed = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: "now", ReceiptHandle: handle("now"), VisibilityTimeout: 0 },
+          { Id: "soon", ReceiptHandle: handle("soon"), VisibilityTimeout: 2 },
+          { Id: "bogus", ReceiptHandle: "not-a-receipt-handle", VisibilityTimeout: 0 },
+        ],
+      }),
+    );
+    expect(changed.Successful?.map((e) => e.Id).sort()).toEqual(["now", "soon"]);
+    expect(changed.Failed).toEqual([
+      {
+        Id: "bogus",
+        Code: "ReceiptHandleIsInvalid",
+        SenderFault: true,
+        Message: expect.any(String),
+      },
+    ]);
+    // "now" is visible at once, "soon" after 2 s; "later" (not in the batch) keeps its 60 s.
+    const first = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
+    expect(first.Messages?.map((m) => m.Body)).toEqual(["now"]);
+    const started = Date.now();
+    const second = await until(
+      async () =>
+        (
+          await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 1,
+              VisibilityTimeout: 60,
+            }),
+          )
+        ).Messages,
+    );
+    expect(second.map((m) => m.Body)).toEqual(["soon"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    expect(attrs.Attributes).toEqual({
+      ApproximateNumberOfMessages: "0",
+      ApproximateNumberOfMessagesNotVisible: "3",
+    });
+  });
+
+  it("CancelMessageMoveTask stops a running move task: CANCELLED, the rest left in the dead-letter queue", async () => {
+    const suffix = attempt();
+    const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `slow-dlq${suffix}` })))
+      .QueueUrl!;
+    const arnOf = async (QueueUrl: string): Promise<string> =>
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] })))
+        .Attributes!.QueueArn!;
+    const dlqArn = await arnOf(dlq);
+    const source = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `slow-source${suffix}`,
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }),
+          },
+        }),
+      )
+    ).QueueUrl!;
+    const total = 20;
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: dlq,
+        Entries: Array.from({ length: 10 }, (_, i) => ({ Id: `a${i}`, MessageBody: `m${i}` })),
+      }),
+    );
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: dlq,
+        Entries: Array.from({ length: 10 }, (_, i) => ({ Id: `b${i}`, MessageBody: `n${i}` })),
+      }),
+    );
+    // One message a second: the task is still running when it is cancelled.
+    const { TaskHandle } = await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlqArn,
+        DestinationArn: await arnOf(source),
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
+    );
+    // Cancelled once it has moved some, not all.
+    const running = await until(async () => {
+      const { Results } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+      return (Results?.[0]?.ApproximateNumberOfMessagesMoved ?? 0) > 0 ? Results![0] : undefined;
+    });
+    expect(running).toMatchObject({ TaskHandle, Status: "RUNNING" });
+    const cancelled = await sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }));
+    const moved = cancelled.ApproximateNumberOfMessagesMoved!;
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(total);
+    const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+    expect(tasks.Results?.[0]).toMatchObject({
+      TaskHandle,
+      Status: "CANCELLED",
+      ApproximateNumberOfMessagesMoved: moved,
+    });
+    // Nothing moves after the cancel, and nothing is lost.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const count = async (QueueUrl: string): Promise<number> =>
+      Number(
+        (
+          await sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl,
+              AttributeNames: ["ApproximateNumberOfMessages"],
+            }),
+          )
+        ).Attributes!.ApproximateNumberOfMessages,
+      );
+    expect(await count(source)).toBe(moved);
+    expect(await count(dlq)).toBe(total - moved);
+    // A task no longer running cannot be cancelled again; an unknown handle is not found.
+    const again = (await sqs
+      .send(new CancelMessageMoveTaskCommand({ TaskHandle }))
+      .catch((e: unknown) => e)) as Error;
+    expect(again.name).toBe("UnsupportedOperation");
+    const unknown = (await sqs
+      .send(new CancelMessageMoveTaskCommand({ TaskHandle: "never-issued" }))
+      .catch((e: unknown) => e)) as Error;
+    expect(unknown.name).toBe("ResourceNotFoundException");
+  });
+
+  it("UntagQueue removes the keys named and leaves the others; unknown keys are ignored", async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `tagged${attempt()}`,
+        tags: { team: "core", env: "dev" },
+      }),
+    );
+    await sqs.send(new TagQueueCommand({ QueueUrl, Tags: { cost: "42", owner: "ana" } }));
+    const tags = async (): Promise<Record<string, string>> =>
+      (await sqs.send(new ListQueueTagsCommand({ QueueUrl }))).Tags ?? {};
+    expect(await tags()).toEqual({ team: "core", env: "dev", cost: "42", owner: "ana" });
+    await sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: ["env", "owner", "absent"] }));
+    expect(await tags()).toEqual({ team: "core", cost: "42" });
+    await sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: ["team", "cost"] }));
+    expect(await tags()).toEqual({});
   });
 
   it("GetQueueAttributes without AttributeNames returns no attributes, as SQS does", async () => {
