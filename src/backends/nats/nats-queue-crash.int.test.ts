@@ -11,7 +11,10 @@ import { describeWithNats } from "./test-support/describe-with-nats.js";
 
 // SIGKILL of a Sluice process with sends, receives and deletes in flight, three rounds on one
 // queue (replicas 3): afterwards every acknowledged send that no delete was issued for is in
-// the queue, no acknowledged delete's message is, and nothing that was never sent is.
+// the queue, no acknowledged delete's message is, and nothing that was never sent is. Beside it
+// a queue whose every message is dead-lettered: each acknowledged send there is afterwards in
+// the queue or in its dead-letter queue (stored in the DLQ before it leaves the source, so a
+// kill between the two may leave it in both, never in neither).
 const workerScript = fileURLToPath(new URL("./test-support/nats-crash-worker.ts", import.meta.url));
 
 describeWithNats("NATS JetStream queues: SIGKILL of a writer", () => {
@@ -29,6 +32,8 @@ describeWithNats("NATS JetStream queues: SIGKILL of a writer", () => {
     const acked = new Set<string>();
     const deleteIssued = new Set<string>();
     const deleted = new Set<string>();
+    const poisonIssued = new Set<string>();
+    const poisonAcked = new Set<string>();
     for (let round = 0; round < 3; round++) {
       const lines = await runAndKill(cluster.servers, namespace, round);
       for (const line of lines) {
@@ -38,6 +43,8 @@ describeWithNats("NATS JetStream queues: SIGKILL of a writer", () => {
         else if (kind === "S") acked.add(body);
         else if (kind === "d") deleteIssued.add(body);
         else if (kind === "D") deleted.add(body);
+        else if (kind === "p") poisonIssued.add(body);
+        else if (kind === "P") poisonAcked.add(body);
       }
     }
     expect(acked.size).toBeGreaterThan(100);
@@ -55,6 +62,19 @@ describeWithNats("NATS JetStream queues: SIGKILL of a writer", () => {
       expect(lost).toEqual([]);
       expect([...deleted].filter((b) => present.has(b))).toEqual([]);
       expect([...present].filter((b) => !issued.has(b))).toEqual([]);
+
+      const inPoison = await peekAll(
+        service,
+        (await service.getQueueUrl({ QueueName: "poison" })).QueueUrl,
+      );
+      const inDlq = await peekAll(
+        service,
+        (await service.getQueueUrl({ QueueName: "poison-dlq" })).QueueUrl,
+      );
+      const somewhere = new Set([...inPoison, ...inDlq].map((m) => m.Body));
+      expect(inDlq.length).toBeGreaterThan(10);
+      expect([...poisonAcked].filter((b) => !somewhere.has(b))).toEqual([]);
+      expect([...somewhere].filter((b) => !poisonIssued.has(b))).toEqual([]);
     } finally {
       await service.close();
     }

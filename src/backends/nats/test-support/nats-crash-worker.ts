@@ -6,6 +6,8 @@
 //   S <body>   after it resolved: the body is acknowledged as stored
 //   d <body>   before a deleteMessageBatch: the message may be deleted from now on
 //   D <body>   after it resolved: the delete is acknowledged
+//   p <body>   before a send to the "poison" queue, whose every message is dead-lettered
+//   P <body>   after it resolved (each must end in "poison" or its dead-letter queue)
 // Bodies are unique across rounds: `r<round>-<counter>`.
 import { NatsQueueService } from "../nats-queue-service.js";
 
@@ -20,6 +22,18 @@ const service = await NatsQueueService.open({
   catalogBucket: "SLUICE_CRASH_catalog",
 });
 const { QueueUrl } = await service.createQueue({ QueueName: "jobs" });
+const dlq = await service.createQueue({ QueueName: "poison-dlq" });
+const { Attributes } = await service.getQueueAttributes({
+  QueueUrl: dlq.QueueUrl,
+  AttributeNames: ["QueueArn"],
+});
+// Received once and not deleted, a message is dead-lettered at its next receive.
+const poison = await service.createQueue({
+  QueueName: "poison",
+  Attributes: {
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes.QueueArn, maxReceiveCount: 1 }),
+  },
+});
 let counter = 0;
 
 async function produce(): Promise<void> {
@@ -51,5 +65,23 @@ async function consume(): Promise<void> {
   }
 }
 
+async function poisonLoop(): Promise<void> {
+  for (;;) {
+    const bodies = Array.from({ length: 5 }, () => `r${roundArg}-${counter++}`);
+    process.stdout.write(bodies.map((b) => `p ${b}\n`).join(""));
+    await service.sendMessageBatch({
+      QueueUrl: poison.QueueUrl,
+      Entries: bodies.map((MessageBody, i) => ({ Id: `e${i}`, MessageBody })),
+    });
+    process.stdout.write(bodies.map((b) => `P ${b}\n`).join(""));
+    // Visible again at once: the next receive finds them past maxReceiveCount.
+    await service.receiveMessage({
+      QueueUrl: poison.QueueUrl,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 0,
+    });
+  }
+}
+
 process.stdout.write("ready\n");
-await Promise.all([produce(), produce(), consume()]);
+await Promise.all([produce(), produce(), consume(), poisonLoop()]);
