@@ -625,6 +625,12 @@ export function registerBenchCommands(program: Command): void {
     .option("--producers <n>", "concurrent publishBatch callers (10 entries each)", positiveInt, 4)
     .option("--fsync <mode>", "always | interval | never", fsyncMode, "interval" as FsyncMode)
     .option("--envelope", "deliver SNS's JSON envelope instead of raw messages", false)
+    .option(
+      "--warmup-messages <n>",
+      "messages fanned out untimed first, on services of their own (0: none)",
+      nonNegativeInt,
+      10_000,
+    )
     .action(
       async (
         opts: CommonOptions & {
@@ -633,6 +639,7 @@ export function registerBenchCommands(program: Command): void {
           producers: number;
           fsync: FsyncMode;
           envelope: boolean;
+          warmupMessages: number;
         },
       ) => {
         await repeat(
@@ -646,6 +653,7 @@ export function registerBenchCommands(program: Command): void {
                 producers: opts.producers,
                 fsync: opts.fsync,
                 envelope: opts.envelope,
+                warmupMessages: opts.warmupMessages,
               },
               opts.json,
             ),
