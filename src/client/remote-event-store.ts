@@ -1,5 +1,5 @@
 import type { WebSocket } from "ws";
-import { type ErrorCode, SluiceError, isSluiceError } from "../errors/index.js";
+import { type ErrorCode, SluiceError } from "../errors/index.js";
 import {
   type EventAppendOptions as AppendOptions,
   type EventAppendResult as AppendResult,
@@ -30,6 +30,7 @@ import {
   checkStreamName,
   prepareEvents,
 } from "../eventstore/event-validation.js";
+import { subscriptionEnd } from "../eventstore/subscription.js";
 import { type HttpCall, type HttpTransport, type RemoteError, isAbort } from "./http-transport.js";
 import { RemotePersistentSubscriptions } from "./remote-persistent-subscriptions.js";
 import { remoteStream } from "./remote-stream.js";
@@ -156,17 +157,7 @@ export class RemoteEventStore implements EventStore {
     // and the stream opened after it, so an event appended before iterating is delivered.
     let end: Promise<number> | undefined;
     if (options.after === "end") {
-      const stream = options.stream;
-      end =
-        stream === undefined
-          ? this.headPosition()
-          : this.readStream(stream, { direction: "backward", maxCount: 1 }).then(
-              (page) => page.streamVersion,
-              (error: unknown) => {
-                if (isSluiceError(error, "SLUICE_NOT_FOUND")) return -1;
-                throw error;
-              },
-            );
+      end = subscriptionEnd(this, options.stream);
       end.catch(() => undefined);
     }
     const open = async function* (this: RemoteEventStore): AsyncGenerator<RecordedEvent> {

@@ -33,12 +33,22 @@ export function subscribeTo(
 ): AsyncGenerator<RecordedEvent, void, undefined> {
   let end: Promise<number> | undefined;
   if (given?.after === "end") {
-    const stream = given.stream;
-    end = typeof stream === "string" ? streamVersion(source, stream) : source.headPosition();
+    end = subscriptionEnd(source, typeof given.stream === "string" ? given.stream : undefined);
     // A failure here (a bad stream name) is reported by the checks when iteration starts.
     end.catch(() => undefined);
   }
   return follow(source, given, end);
+}
+
+/**
+ * Where a subscription "from the end" starts: the stream's last version (-1 for a stream that
+ * does not exist yet), or the head of `$all` without a stream.
+ */
+export function subscriptionEnd(
+  source: Pick<SubscriptionSource, "readStream" | "headPosition">,
+  stream: string | undefined,
+): Promise<number> {
+  return stream === undefined ? source.headPosition() : streamVersion(source, stream);
 }
 
 async function* follow(
@@ -96,7 +106,10 @@ async function* follow(
   }
 }
 
-async function streamVersion(source: SubscriptionSource, stream: string): Promise<number> {
+async function streamVersion(
+  source: Pick<SubscriptionSource, "readStream">,
+  stream: string,
+): Promise<number> {
   try {
     return (await source.readStream(stream, { direction: "backward", maxCount: 1 })).streamVersion;
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
+import { TimeoutError } from "@nats-io/transport-node";
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../../time/index.js";
 import { PerKeySerializer } from "../../messaging/per-key-serializer.js";
@@ -186,9 +187,7 @@ export class NatsTopicAdmin implements TopicAdmin {
       // replicas 3): a grow whose request timed out and whose topic is gone is one of these.
       const gone =
         isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION") ||
-        (error instanceof Error &&
-          error.name === "TimeoutError" &&
-          (await this.catalog.fetch(name)) === undefined);
+        (error instanceof TimeoutError && (await this.catalog.fetch(name)) === undefined);
       if (!gone) throw error;
       for (const address of made.values()) await removePartitionStream(this.jsm, address);
       throw isTopicError(error, "UNKNOWN_TOPIC_OR_PARTITION")

@@ -8,7 +8,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import type { MsgHdrs } from "@nats-io/transport-node";
+import { type MsgHdrs, TimeoutError } from "@nats-io/transport-node";
 import {
   CompressionCodec,
   type CompressionName,
@@ -155,8 +155,7 @@ export async function removePartitionStream(
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)
         return;
-      if (!(error instanceof Error && error.name === "TimeoutError") || tries >= DELETE_TRIES)
-        throw error;
+      if (!(error instanceof TimeoutError) || tries >= DELETE_TRIES) throw error;
     }
   }
 }

@@ -123,18 +123,30 @@ function sendRequestError(
   if (status >= 500) request.log.error({ err: error }, "AWS API request failed");
   const target = request.headers["x-amz-target"];
   if (typeof target === "string") {
-    const service = services.json.find(
-      (s) => s.targetPrefix === target.slice(0, target.lastIndexOf(".")),
-    );
+    const { service, contentType } = jsonTarget(services, target);
     return sendJsonError(
       reply,
       service?.errorNamespace ?? "",
       refused,
-      `application/x-amz-json-${service?.jsonVersion ?? "1.0"}`,
+      contentType,
       service?.queryCompatible ?? false,
     );
   }
   sendXmlError(reply, services.query[0]?.xmlNamespace ?? "", refused, randomUUID());
+}
+
+/** The JSON service an `X-Amz-Target` (`<prefix>.<operation>`) names, and its content type. */
+function jsonTarget(
+  services: AwsServices,
+  target: string,
+): { service: AwsJsonService | undefined; operation: string; contentType: string } {
+  const dot = target.lastIndexOf(".");
+  const service = services.json.find((s) => s.targetPrefix === target.slice(0, dot));
+  return {
+    service,
+    operation: target.slice(dot + 1),
+    contentType: `application/x-amz-json-${service?.jsonVersion ?? "1.0"}`,
+  };
 }
 
 /** Whether a request carries an AWS call: an `X-Amz-Target`, or an `Action` (query or form). */
@@ -168,14 +180,11 @@ export async function serveAws(
   };
   const target = request.headers["x-amz-target"];
   if (typeof target === "string") {
-    const dot = target.lastIndexOf(".");
-    const service = services.json.find((s) => s.targetPrefix === target.slice(0, dot));
-    const contentType = `application/x-amz-json-${service?.jsonVersion ?? "1.0"}`;
+    const { service, operation, contentType } = jsonTarget(services, target);
     const denied = verifySignature(services, request);
     if (denied !== undefined)
       return sendJsonError(reply, "", denied, contentType, service?.queryCompatible ?? false);
-    if (service !== undefined)
-      return serveJson(service, target.slice(dot + 1), request, reply, context, log);
+    if (service !== undefined) return serveJson(service, operation, request, reply, context, log);
     return sendJsonError(
       reply,
       "com.amazon.coral.service#",
