@@ -364,6 +364,10 @@ export class LoopbackNatsCluster {
             await nc.close();
           }
         } catch (error) {
+          // A server that exited (a bad binary, a port taken meanwhile) will not answer later.
+          const { exitCode, signalCode } = node.process;
+          if (exitCode !== null || signalCode !== null)
+            throw new Error(`nats cluster node ${node.name} exited (${exitCode ?? signalCode})`);
           if (Date.now() > deadline)
             throw new Error(`nats cluster node ${node.name} not ready`, { cause: error });
           await new Promise((resolve) => setTimeout(resolve, 200));
