@@ -4,12 +4,13 @@ import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { type FsyncPolicy, seededRandom } from "../../engine/index.js";
 import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { LatencyHistogram, machineInfo } from "../../observability/index.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import type { InstrumentsPlan, InstrumentTimes } from "./kcat-instruments.js";
 import { KafkaServer } from "./kafka-server.js";
+import { moduleWorker } from "./module-worker.js";
 import { RecordStages, type StageMeans } from "./record-stages.js";
 
 export interface KcatBenchOptions {
@@ -75,10 +76,25 @@ function timed(kcat: string, args: string[], stdin?: string): Promise<Timed> {
   });
 }
 
+/** The instruments' times from their worker thread (kcat-instruments.ts). */
+function instruments(plan: InstrumentsPlan): Promise<InstrumentTimes> {
+  return new Promise((resolve, reject) => {
+    const worker = moduleWorker(new URL("./kcat-instruments.js", import.meta.url), {
+      workerData: plan,
+    });
+    worker.once("message", (times: InstrumentTimes) => {
+      resolve(times);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the kcat instruments exited with ${code}`)));
+  });
+}
+
 /**
- * Records written at `rate` per second into one kcat producer, each carrying the time it was
- * due (its intended send time); a kcat consumer prints them and the time they come out gives
- * the latency.
+ * Records written at a fixed rate into one kcat producer and timed as a kcat consumer prints
+ * them. The writer and the reader run in a worker thread, so that this thread's event loop runs
+ * the listener alone and the broker's work does not delay the instruments measuring it.
  */
 async function endToEnd(
   o: KcatBenchOptions,
@@ -86,89 +102,27 @@ async function endToEnd(
   topic: string,
   stages: RecordStages,
 ): Promise<EndToEnd> {
-  const latency = new LatencyHistogram();
-  // Line-buffered output: one write per record, flushed as the record is printed. kcat's own
-  // unbuffered mode (-u) writes the value and the newline separately, two system calls a record,
-  // which at 20,000 records/s made the consumer fall seconds behind on a loaded 2-core machine.
-  const consumer = spawn(
-    o.stdbuf,
-    [
-      "-oL",
-      o.kcat,
-      "-b",
-      bootstrap,
-      "-C",
-      "-t",
-      topic,
-      "-o",
-      "beginning",
-      "-q",
-      "-f",
-      "%s\n",
-      "-X",
-      "fetch.wait.max.ms=100",
-    ],
-    { stdio: ["ignore", "pipe", "ignore"] },
-  );
   const total = o.latencyRate * o.latencySeconds;
-  let received = 0;
-  const done = new Promise<void>((resolve) => {
-    createInterface({ input: consumer.stdout }).on("line", (line) => {
-      const sent = Number(line.slice(0, line.indexOf(" ")));
-      stages.printed(received, performance.timeOrigin + performance.now());
-      // The first second warms up connections and the consumer's position.
-      if (++received > o.latencyRate)
-        latency.recordMs(performance.timeOrigin + performance.now() - sent);
-      if (received >= total) resolve();
-    });
+  const times = await instruments({
+    kcat: o.kcat,
+    stdbuf: o.stdbuf,
+    bootstrap,
+    topic,
+    compression: o.compression,
+    recordSize: o.recordSize,
+    rate: o.latencyRate,
+    total,
   });
-  await new Promise((r) => setTimeout(r, 1500));
-  const producer = spawn(
-    o.kcat,
-    [
-      "-b",
-      bootstrap,
-      "-P",
-      "-t",
-      topic,
-      "-z",
-      o.compression,
-      "-X",
-      "acks=all",
-      "-X",
-      "linger.ms=1",
-    ],
-    { stdio: ["pipe", "ignore", "ignore"] },
-  );
-  const padding = "x".repeat(Math.max(0, o.recordSize - 20));
-  const intervalMs = 1000 / o.latencyRate;
-  const started = performance.now();
-  let written = 0;
-  while (written < total) {
-    // Each record goes out once it is due, stamped with the time it was due (not the time it
-    // was written): a writer that stalls counts against the latency instead of hiding it.
-    const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
-    let chunk = "";
-    const chunkRecords = due - written;
-    for (; written < due; written++)
-      chunk += `${(performance.timeOrigin + started + written * intervalMs).toFixed(3)} ${padding}\n`;
-    if (chunk !== "") {
-      producer.stdin.write(chunk);
-      stages.wrote(written - chunkRecords, written, performance.timeOrigin + performance.now());
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  // kcat sends what it has read and exits at the end of its input.
-  producer.stdin.end();
-  await new Promise((r) => producer.once("exit", r));
-  // A stalled consumer gives up after 10 s; the timer is cleared so it keeps nothing alive.
-  let giveUp: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise<void>((r) => (giveUp = setTimeout(r, 10_000)))]);
-  clearTimeout(giveUp);
-  consumer.kill("SIGTERM");
+  const { received } = times;
+  const latency = new LatencyHistogram();
+  // The first second warms up connections and the consumer's position.
+  for (let i = o.latencyRate; i < Math.min(received, total); i++)
+    latency.recordMs(times.printed[i]! - times.dueOfLine[i]!);
+  stages.instruments(times.written, times.printed);
   if (received < total)
     process.stderr.write(`end-to-end run: ${received} of ${total} records came back\n`);
-  const dueAt = (i: number): number => performance.timeOrigin + started + i * intervalMs;
+  const intervalMs = 1000 / o.latencyRate;
+  const dueAt = (i: number): number => times.startedAt + i * intervalMs;
   const measured = Array.from({ length: total - o.latencyRate }, (_, i) => i + o.latencyRate);
   return {
     ...latency.summary(),
@@ -312,7 +266,8 @@ export async function runKcatBench(partial: Partial<KcatBenchOptions> = {}): Pro
         ratePerSec: o.latencyRate,
         latency: e2eLatency,
         stages: e2eStages,
-        // The process also writes kcat's paced input and reads its consumer's output.
+        // The process also writes kcat's paced input and reads its consumer's output (in a
+        // worker thread).
         cpuMicrosPerRecord: e2eCpuMicros / e2e.records,
       },
     };

@@ -48,12 +48,13 @@ describe("RecordStages", () => {
     const store = stages.watch(memoryStore(), "latency");
     const other = stages.watch(memoryStore(), "latency");
     await other.append("bench", 0, produced(6)); // another topic: stamps nothing
-    stages.wrote(0, 6, 1);
     await store.append("latency", 0, produced(2)); // offsets 0-1
     await store.append("latency", 0, produced(4)); // offsets 2-5: placed by the append
     await store.read("latency", 0, 0, 1 << 20, "read_uncommitted");
     await store.read("latency", 0, 2, 1 << 20, "read_uncommitted"); // 2-5 were read already
-    for (let i = 0; i < 6; i++) stages.printed(i, performance.timeOrigin + performance.now() + 1);
+    // Written at 1 ms since the epoch, out of the consumer just after the reads.
+    const printed = new Float64Array(6).fill(performance.timeOrigin + performance.now() + 1);
+    stages.instruments(new Float64Array(6).fill(1), printed);
     const all = stages.means([0, 1, 2, 3, 4, 5], () => 0);
     expect(all.records).toBe(6);
     expect(all.dueToWrittenMs).toBe(1);
@@ -64,9 +65,9 @@ describe("RecordStages", () => {
 
   it("picks the records that came out latest after they were due, and leaves out unfinished ones", () => {
     const stages = new RecordStages(200);
-    stages.wrote(0, 200, 0);
     // Record i comes out i ms after it was due, except record 150, which never came out.
-    for (let i = 0; i < 200; i++) if (i !== 150) stages.printed(i, 1000 + i);
+    const printed = Float64Array.from({ length: 200 }, (_, i) => (i === 150 ? 0 : 1000 + i));
+    stages.instruments(new Float64Array(200), printed);
     const slowest = stages.slowest(100, 0.05, () => 1000);
     expect(slowest).toEqual([199, 198, 197, 196, 195]);
     // Nothing was appended or read: no record saw every stage.

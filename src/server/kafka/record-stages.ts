@@ -33,14 +33,13 @@ export class RecordStages {
     this.line = new Float64Array(total);
   }
 
-  /** Records [from, to) were written into the producer at `at` (ms since the epoch). */
-  wrote(from: number, to: number, at: number): void {
-    this.written.fill(at, from, Math.min(to, this.total));
-  }
-
-  /** Record `index` came out of the consumer at `at`. */
-  printed(index: number, at: number): void {
-    if (index < this.total) this.line[index] = at;
+  /**
+   * When each record was written into the producer and came out of the consumer (ms since the
+   * epoch, 0 for never), by offset: times the instruments took in a thread of their own.
+   */
+  instruments(written: Float64Array, printed: Float64Array): void {
+    this.written.set(written.subarray(0, this.total));
+    this.line.set(printed.subarray(0, this.total));
   }
 
   /** The store, with appends to and reads from `topic` stamping the records they carry. */
