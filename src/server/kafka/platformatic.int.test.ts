@@ -106,6 +106,58 @@ describe("@platformatic/kafka", () => {
   }, 60_000);
 });
 
+describe("@platformatic/kafka producer ids", () => {
+  const bootstrapBrokers = () => [`127.0.0.1:${server.port}`];
+
+  it("two idempotent producers each store their records: every producer gets an id of its own", async () => {
+    // platformatic's first InitProducerId carries producer id 0 and epoch 0; taken back, both
+    // producers shared one id and the second's record was acknowledged as a duplicate, unstored.
+    await topics.admin.createTopic({ name: "plat-idem", partitions: 1 });
+    const producers = ["a", "b"].map(
+      (name) =>
+        new Producer({
+          clientId: `plat-idem-${name}`,
+          bootstrapBrokers: bootstrapBrokers(),
+          idempotent: true,
+          serializers: stringSerializers,
+        }),
+    );
+    try {
+      for (const [i, producer] of producers.entries())
+        await producer.send({
+          messages: [{ topic: "plat-idem", value: `from ${i}`, partition: 0 }],
+        });
+      const partition = await topics.admin.describePartition("plat-idem", 0);
+      expect(partition.highWatermark).toBe(2);
+    } finally {
+      for (const producer of producers) await producer.close();
+    }
+  });
+
+  it("a transactional producer commits with the client's own first request (producer id 0, epoch 0)", async () => {
+    await topics.admin.createTopic({ name: "plat-txn", partitions: 1 });
+    const producer = new Producer({
+      clientId: "plat-txn",
+      bootstrapBrokers: bootstrapBrokers(),
+      idempotent: true,
+      transactionalId: "plat-txn-1",
+      serializers: stringSerializers,
+    });
+    try {
+      const transaction = await producer.beginTransaction();
+      await transaction.send({
+        messages: [{ topic: "plat-txn", value: "committed", partition: 0 }],
+      });
+      await transaction.commit();
+      expect(topics.transactions.describe("plat-txn-1")).toMatchObject({ state: "CompleteCommit" });
+      // The record and the commit marker.
+      expect((await topics.admin.describePartition("plat-txn", 0)).highWatermark).toBe(2);
+    } finally {
+      await producer.close();
+    }
+  });
+});
+
 describe("topic ids", () => {
   it("Metadata gives each topic its id, and Fetch v13 reads a topic by it", async () => {
     await topics.admin.createTopic({ name: "by-id", partitions: 1 });

@@ -8,8 +8,6 @@ import {
 import { errorCodeOf, producerErrorCode } from "./kafka-errors.js";
 import { completingTransaction } from "./transactions.js";
 
-/** The largest producer epoch; past it Kafka gives a new producer id (as here). */
-const MAX_EPOCH = 32766;
 /** InitProducerId answers PRODUCER_FENCED from v4 on (KIP-588). */
 const FENCED_FROM = 4;
 
@@ -20,11 +18,15 @@ const failed = (errorCode: number): InitProducerIdResponse => ({
 });
 
 /**
- * InitProducerId. Without a transactional id (idempotent producers): a new producer id (epoch 0)
- * from the backend, whose partition logs then check each batch's sequence (a retry is
- * acknowledged, not written twice; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER); v3+ clients hand
- * their id back to bump the epoch. With one: the backend's transaction coordinator gives the id
- * its producer id and the next epoch, fencing older instances and settling what they left open.
+ * InitProducerId. Without a transactional id (idempotent producers): always a new producer id
+ * (epoch 0) from the backend, whatever id and epoch the request carries, as Kafka's coordinator
+ * does: nothing ties such an id to one producer, so taking it back would let two producers that
+ * send the same one (some clients send 0 and 0 on their first request) share one sequence, and
+ * the second's first batch would be acknowledged as a duplicate and never stored. The partition
+ * logs then check each batch's sequence (a retry is acknowledged, not written twice; a gap is
+ * OUT_OF_ORDER_SEQUENCE_NUMBER). With a transactional id: the backend's transaction coordinator
+ * gives the id its producer id and the next epoch, fencing older instances and settling what
+ * they left open.
  */
 export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerIdResponse>({
   schema: initProducerId,
@@ -32,12 +34,6 @@ export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerId
   maxVersion: 4,
   async handle(request, context) {
     if (request.transactionalId !== null) return initTransactional(request, context);
-    if (request.producerId >= 0 && request.producerEpoch >= 0 && request.producerEpoch < MAX_EPOCH)
-      return {
-        errorCode: KafkaErrorCode.NONE,
-        producerId: request.producerId,
-        producerEpoch: request.producerEpoch + 1,
-      };
     try {
       const producerId = await context.backend.partitions.allocateProducerId();
       return { errorCode: KafkaErrorCode.NONE, producerId, producerEpoch: 0 };
@@ -59,14 +55,17 @@ async function initTransactional(
   if (completingTransaction(transactions, transactionalId))
     return failed(KafkaErrorCode.CONCURRENT_TRANSACTIONS);
   // v3+ (KIP-360): a producer recovering from an error hands back its id and epoch; only the
-  // current instance (or the one whose transaction timed out, one epoch behind) may go on.
-  if (request.producerId >= 0) {
-    const current = transactions.describe(transactionalId);
-    if (current === undefined || current.producerId !== request.producerId)
-      return failed(KafkaErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  // current instance (or the one whose transaction timed out, one epoch behind) may go on. An id
+  // with no state yet takes whatever the request carries, as in Kafka (a client's first request
+  // may carry 0 and 0 rather than -1 and -1).
+  const current = request.producerId >= 0 ? transactions.describe(transactionalId) : undefined;
+  if (current !== undefined) {
     const timedOut =
       current.state === "CompleteAbort" && request.producerEpoch === current.producerEpoch - 1;
-    if (request.producerEpoch !== current.producerEpoch && !timedOut)
+    const sameInstance =
+      current.producerId === request.producerId &&
+      (request.producerEpoch === current.producerEpoch || timedOut);
+    if (!sameInstance)
       return failed(
         context.apiVersion >= FENCED_FROM
           ? KafkaErrorCode.PRODUCER_FENCED
