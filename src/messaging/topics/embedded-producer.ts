@@ -476,7 +476,8 @@ export class EmbeddedProducer implements TopicProducer {
     this.partitioner.onBatchSent(batch.topic);
     const sequence = this.sequences.get(key) ?? 0;
     if (this.options.idempotent)
-      this.sequences.set(key, (sequence + batch.builder.recordCount) | 0);
+      // Sequences wrap from 2147483647 to 0, as Kafka's do (a negative one would mean "none").
+      this.sequences.set(key, (sequence + batch.builder.recordCount) % 0x80000000);
     if (this.transactionalId !== undefined) this.writeInTransaction(batch, key, sequence);
     else if (this.producerId === undefined)
       this.waitingForId.push(() => this.write(batch, sequence));

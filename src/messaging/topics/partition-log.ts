@@ -126,15 +126,14 @@ export class PartitionLog {
   }
 
   /**
-   * Idempotence survives a restart for producers whose batches are in the active segment (the
-   * retry window is seconds, a segment holds far more); older producer state is forgotten, as
-   * Kafka forgets producers past its expiration time. Transactions are rebuilt from the whole
-   * log (open ones, aborted ones and marker offsets), reading batch headers and only the
-   * markers' records.
+   * Idempotence survives a restart for every producer with a batch still in the log, as Kafka
+   * keeps producer state across segment rolls (its snapshots) until the producer expires: a
+   * producer's last batch may sit in an older segment when it is retried after the restart (it
+   * was stored twice when only the active segment was read). Transactions are rebuilt from the
+   * whole log too (open ones, aborted ones and marker offsets), reading batch headers and only
+   * the markers' records.
    */
   private rebuildProducerState(): void {
-    const segments = this.log.segmentInfos();
-    const activeBase = segments[segments.length - 1]?.baseOffset ?? 0;
     let offset = this.log.logStartOffset;
     while (offset < this.log.logEndOffset) {
       const bytes = this.log.readBatches(offset, 4 * 1024 * 1024);
@@ -142,12 +141,11 @@ export class PartitionLog {
       for (let at = 0; at < bytes.length;) {
         const header = readBatchHeader(bytes, at) as BatchHeader;
         const lastOffset = header.baseOffset + header.lastOffsetDelta;
-        if (header.baseOffset >= activeBase || isTransactionalBatch(header.attributes))
-          this.producers.record(header, {
-            baseOffset: header.baseOffset,
-            lastOffset,
-            maxTimestamp: header.maxTimestamp,
-          });
+        this.producers.record(header, {
+          baseOffset: header.baseOffset,
+          lastOffset,
+          maxTimestamp: header.maxTimestamp,
+        });
         if (isControlBatch(header.attributes)) {
           const records = decodeRecords(bytes, at, header);
           const type =

@@ -16,6 +16,14 @@ interface ProducerEntry {
   recent: BatchEntry[];
 }
 
+/**
+ * The sequence `delta` after `sequence`: sequences wrap from 2147483647 to 0, as Kafka's do
+ * (`DefaultRecordBatch.incrementSequence`), so a producer may send more than 2^31 records.
+ */
+function sequenceAfter(sequence: number, delta: number): number {
+  return (sequence + delta) % 0x80000000;
+}
+
 /** What to do with a batch from an idempotent producer. */
 export type SequenceCheck =
   { readonly kind: "append" } | { readonly kind: "duplicate"; readonly result: AppendResult };
@@ -51,16 +59,17 @@ export class ProducerStateTable {
         );
       return { kind: "append" };
     }
-    const lastSequence = firstSequence + header.lastOffsetDelta;
+    const lastSequence = sequenceAfter(firstSequence, header.lastOffsetDelta);
     for (const batch of entry.recent)
       if (batch.firstSequence === firstSequence && batch.lastSequence === lastSequence)
         return { kind: "duplicate", result: batch.result };
-    if (firstSequence !== entry.lastSequence + 1)
+    const expected = sequenceAfter(entry.lastSequence, 1);
+    if (firstSequence !== expected)
       throw new TopicError(
         "OUT_OF_ORDER_SEQUENCE_NUMBER",
-        `baseSequence: producer ${header.producerId} expected sequence ${entry.lastSequence + 1} on ${topicPartition}, got ${firstSequence}`,
+        `baseSequence: producer ${header.producerId} expected sequence ${expected} on ${topicPartition}, got ${firstSequence}`,
         "baseSequence",
-        { expected: entry.lastSequence + 1, got: firstSequence },
+        { expected, got: firstSequence },
       );
     return { kind: "append" };
   }
@@ -74,7 +83,7 @@ export class ProducerStateTable {
       this.producers.set(header.producerId, entry);
     }
     if (header.baseSequence < 0) return; // a marker or a coordinator write: no sequence
-    const lastSequence = header.baseSequence + header.lastOffsetDelta;
+    const lastSequence = sequenceAfter(header.baseSequence, header.lastOffsetDelta);
     entry.lastSequence = lastSequence;
     entry.recent.push({ firstSequence: header.baseSequence, lastSequence, result });
     if (entry.recent.length > RECENT_BATCHES) entry.recent.shift();

@@ -1,4 +1,9 @@
 import type { TopicDescription } from "../../../messaging/topics/index.js";
+import {
+  checkPartitionCount,
+  checkTopicName,
+  resolveTopicConfig,
+} from "../../../messaging/topics/topic-config.js";
 import { invalidTopicInput } from "../../../messaging/topics/topic-error.js";
 import { defineApi, type RequestContext } from "../api-handler.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
@@ -49,6 +54,9 @@ async function create(
     const config = topicConfigFromKafka(topic.configs);
     let created: TopicDescription;
     if (validateOnly) {
+      // The checks a creation makes, as Kafka runs them either way: a request that would fail
+      // fails the same way when only validated.
+      checkTopicName(topic.name);
       if ((await context.backend.admin.listTopics({ includeInternal: true })).includes(topic.name))
         throw invalidTopicInput(
           "name",
@@ -56,8 +64,8 @@ async function create(
           topic.name,
           "TOPIC_ALREADY_EXISTS",
         );
-      if (!Number.isInteger(partitions) || partitions < 1)
-        throw invalidTopicInput("numPartitions", "at least 1", partitions, "INVALID_PARTITIONS");
+      checkPartitionCount(partitions);
+      resolveTopicConfig(config);
       return {
         name: topic.name,
         errorCode: KafkaErrorCode.NONE,

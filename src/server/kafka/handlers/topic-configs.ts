@@ -27,7 +27,6 @@ const ACCEPTED_UNUSED = new Set([
   "min.insync.replicas",
   "unclean.leader.election.enable",
   "compression.type",
-  "message.timestamp.type",
   "message.downconversion.enable",
   "preallocate",
   "flush.messages",
@@ -51,6 +50,18 @@ export function topicConfigFromKafka(
   const out: { -readonly [K in keyof TopicConfig]?: TopicConfig[K] } = {};
   for (const { name, value } of entries) {
     if (value === null || ACCEPTED_UNUSED.has(name)) continue;
+    // Records keep the producer's time: LogAppendTime (the broker's time) is not built, and
+    // taking it silently would hand consumers other timestamps than the topic promises.
+    if (name === "message.timestamp.type") {
+      if (value !== "CreateTime")
+        throw invalidTopicInput(
+          name,
+          "CreateTime (LogAppendTime is not supported)",
+          value,
+          "INVALID_CONFIG",
+        );
+      continue;
+    }
     if (name === "cleanup.policy") {
       const parts = value
         .split(",")

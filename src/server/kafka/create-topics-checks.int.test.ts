@@ -1,0 +1,118 @@
+// CreateTopics (validateOnly included) and Metadata auto-creation against Kafka's rules.
+// Kafka's CreateTopics runs the same checks with validateOnly as without (AdminManager /
+// ZkAdminManager.createTopics: Topic.validate(name), partitions and replication factor,
+// LogConfig.validate(configs), then "if (validateOnly) ... else create"), so a request that
+// would fail fails the same way when only validated.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import { KafkaServer } from "./kafka-server.js";
+import { KafkaErrorCode } from "./protocol/error-codes.js";
+import {
+  createTopics,
+  metadata,
+  type CreateTopicsResponse,
+  type MetadataResponse,
+} from "./protocol/schemas/index.js";
+import { RawKafkaClient } from "./test-support/raw-client.js";
+
+let dir: string;
+let topics: EmbeddedTopicService;
+let server: KafkaServer;
+let client: RawKafkaClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sluice-audit-admin-"));
+  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
+  server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  client = await RawKafkaClient.connect(server.port);
+});
+
+afterAll(async () => {
+  client.close();
+  await server.close();
+  await topics.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function create(
+  name: string,
+  validateOnly: boolean,
+  numPartitions = 1,
+  configs: Array<{ name: string; value: string }> = [],
+) {
+  const answer = await client.request<CreateTopicsResponse>(createTopics, 5, {
+    topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs }],
+    timeoutMs: 5000,
+    validateOnly,
+  });
+  return answer.topics![0]!;
+}
+
+describe("CreateTopics validateOnly checks what a real creation checks", () => {
+  it.each([
+    ["a name with a space", "bad name"],
+    ["a name of 250 characters", "x".repeat(250)],
+    ["..", ".."],
+  ])("%s: INVALID_TOPIC_EXCEPTION, with or without validateOnly", async (_, name) => {
+    expect((await create(name, false)).errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect((await create(name, true)).errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+  });
+
+  it("an invalid config value: INVALID_CONFIG, with or without validateOnly", async () => {
+    const configs = [{ name: "cleanup.policy", value: "sometimes" }];
+    expect((await create("bad-config", false, 1, configs)).errorCode).toBe(
+      KafkaErrorCode.INVALID_CONFIG,
+    );
+    expect((await create("bad-config", true, 1, configs)).errorCode).toBe(
+      KafkaErrorCode.INVALID_CONFIG,
+    );
+  });
+
+  it("message.timestamp.type: CreateTime is taken, LogAppendTime refused (INVALID_CONFIG), not silently ignored", async () => {
+    const logAppend = [{ name: "message.timestamp.type", value: "LogAppendTime" }];
+    for (const validateOnly of [true, false]) {
+      const refused = await create("log-append", validateOnly, 1, logAppend);
+      expect(refused.errorCode).toBe(KafkaErrorCode.INVALID_CONFIG);
+      expect(refused.errorMessage).toMatch(
+        /message\.timestamp\.type.*LogAppendTime is not supported/,
+      );
+    }
+    expect(await topics.admin.listTopics()).not.toContain("log-append");
+    const createTime = [{ name: "message.timestamp.type", value: "CreateTime" }];
+    expect((await create("create-time", false, 1, createTime)).errorCode).toBe(KafkaErrorCode.NONE);
+  });
+
+  it("too many partitions: the same answer with or without validateOnly", async () => {
+    const real = await create("too-many", false, 1_000_000);
+    const validated = await create("too-many", true, 1_000_000);
+    expect(real.errorCode).not.toBe(KafkaErrorCode.NONE);
+    expect(validated.errorCode).toBe(real.errorCode);
+  });
+});
+
+describe("Metadata auto-creation", () => {
+  it("an invalid name asked for with auto-creation: INVALID_TOPIC_EXCEPTION (17)", async () => {
+    const answer = await client.request<MetadataResponse>(metadata, 9, {
+      topics: [{ name: "bad name" }],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(answer.topics![0]!.errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+  });
+
+  it("a valid unknown name with allowAutoTopicCreation false: UNKNOWN_TOPIC_OR_PARTITION, not created", async () => {
+    const answer = await client.request<MetadataResponse>(metadata, 9, {
+      topics: [{ name: "not-auto" }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(answer.topics![0]!.errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(await topics.admin.listTopics()).not.toContain("not-auto");
+  });
+});
