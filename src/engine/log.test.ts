@@ -107,6 +107,42 @@ describe("Log append and read", () => {
     expect(log.offsetForTimestamp(1_000_000 + 4991)).toBeUndefined();
   });
 
+  it("finds times after records are deleted from the start: later batches of the segment, never below the log start", async () => {
+    const log = await openSim(new SimulatedFileSystem());
+    // One segment: offsets 0-9 at t=1000..1009 (one batch), offsets 10-19 at t=2000..2009.
+    for (const base of [1000, 2000])
+      await log.append(
+        Array.from({ length: 10 }, (_, i) => ({ value: value(i), timestamp: base + i })),
+      );
+    expect(log.segmentInfos()).toHaveLength(1);
+    expect(log.offsetForTimestamp(1003)).toBe(3);
+    await log.deleteRecordsBefore(10);
+    // The batch holding t=1003 lies wholly below the log start: the next batch answers.
+    expect(log.offsetForTimestamp(0)).toBe(10);
+    expect(log.offsetForTimestamp(1003)).toBe(10);
+    expect(log.offsetForTimestamp(1500)).toBe(10);
+    expect(log.offsetForTimestamp(2005)).toBe(15);
+    expect(log.offsetForTimestamp(2010)).toBeUndefined();
+    // A log start inside a batch: that batch's records below it are not answers either.
+    await log.deleteRecordsBefore(13);
+    expect(log.offsetForTimestamp(1003)).toBe(13);
+    expect(log.offsetForTimestamp(2001)).toBe(13);
+    expect(log.offsetForTimestamp(2004)).toBe(14);
+  });
+
+  it("finds times past batches below the log start, across segments", async () => {
+    const log = await openSim(new SimulatedFileSystem(), { segmentBytes: 4096 });
+    for (let i = 0; i < 200; i++) await log.append([{ value: value(i), timestamp: 1000 + i }]);
+    const segments = log.segmentInfos();
+    expect(segments.length).toBeGreaterThan(2);
+    const start = segments[1]!.baseOffset + 3;
+    await log.deleteRecordsBefore(start);
+    expect(log.offsetForTimestamp(0)).toBe(start);
+    expect(log.offsetForTimestamp(1000 + start - 2)).toBe(start);
+    expect(log.offsetForTimestamp(1000 + start + 1)).toBe(start + 1);
+    expect(log.offsetForTimestamp(1000 + segments[2]!.baseOffset)).toBe(segments[2]!.baseOffset);
+  });
+
   it("indexes time when batches share a timestamp, so a lookup reads about one index interval", async () => {
     const fs = new SimulatedFileSystem();
     let bytesRead = 0;

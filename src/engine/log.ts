@@ -927,13 +927,27 @@ export class Log implements CompactableLog {
         hi = mid - 1;
       } else lo = mid + 1;
     }
+    // As Kafka's LogSegment.findOffsetByTimestamp: from the later of the time index's position
+    // and the log start's, every batch of the segment that reaches the time is searched, then
+    // the next segments. A batch with no match at or after the log start (one that straddles
+    // it, or one compaction emptied) is passed over, not the end of the search.
+    const start = this.startOffset;
+    const end = this.highWatermark;
     for (; index >= 0 && index < this.segments.length; index++) {
       const segment = this.segments[index]!;
-      const position = segment.positionForTimestamp(timestampMs);
-      if (position >= segment.sizeBytes) continue;
-      const { records } = segment.batchAt(position);
-      const hit = records.find((r) => r.timestamp >= timestampMs && r.offset >= this.startOffset);
-      if (hit !== undefined) return hit.offset < this.highWatermark ? hit.offset : undefined;
+      let position = segment.positionForTimestamp(timestampMs);
+      if (start > segment.baseOffset) position = Math.max(position, segment.positionFor(start));
+      while (position < segment.sizeBytes) {
+        const header = segment.headerAt(position);
+        if (header instanceof SluiceError) throw segment.corruptAt(position, header);
+        if (header.baseOffset >= end) return undefined;
+        if (header.maxTimestamp >= timestampMs) {
+          const { records } = segment.batchAt(position);
+          const hit = records.find((r) => r.timestamp >= timestampMs && r.offset >= start);
+          if (hit !== undefined) return hit.offset < end ? hit.offset : undefined;
+        }
+        position += header.sizeBytes;
+      }
     }
     return undefined;
   }

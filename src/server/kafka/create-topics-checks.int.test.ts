@@ -25,7 +25,7 @@ let server: KafkaServer;
 let client: RawKafkaClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-audit-admin-"));
+  dir = mkdtempSync(join(tmpdir(), "sluice-admin-"));
   topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
   server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
   client = await RawKafkaClient.connect(server.port);

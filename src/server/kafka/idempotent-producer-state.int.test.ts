@@ -34,7 +34,7 @@ async function stop(): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-audit-idem-"));
+  dir = mkdtempSync(join(tmpdir(), "sluice-idem-"));
   await start();
 });
 

@@ -62,8 +62,11 @@ async function offsetFor(
         timestamp: -1,
       };
     else {
+      // As Kafka's ReplicaManager.fetchOffsetForTimestamp: the offset found must be below the
+      // last fetchable offset, the last stable offset under read_committed; else none (-1).
+      const fetchable = readCommitted ? state.lastStableOffset : state.highWatermark;
       offset = await context.backend.admin.offsetForTimestamp(topic, partition, timestamp);
-      if (offset >= state.highWatermark) offset = -1;
+      if (offset < 0 || offset >= fetchable) offset = -1;
       else foundTimestamp = await recordTimestamp(topic, partition, offset, context);
     }
     return {
