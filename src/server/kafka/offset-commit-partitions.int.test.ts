@@ -15,6 +15,11 @@ import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
+  addOffsetsToTxn,
+  endTxn,
+  initProducerId,
+  txnOffsetCommit,
+  type TxnOffsetCommitResponse,
   offsetCommit,
   offsetFetch,
   type OffsetCommitResponse,
@@ -184,5 +189,58 @@ describe("OffsetCommit on the listener's own groups (a backend without a coordin
         KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       ]);
     }
+  });
+});
+
+describe("TxnOffsetCommit, per partition as Kafka answers it", () => {
+  it("an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION, the others are committed with the transaction", async () => {
+    await topics.admin.createTopic({ name: "txo", partitions: 1 });
+    const transactionalId = "txo-1";
+    const groupId = "txo-group";
+    const init = await client.request<{
+      errorCode: number;
+      producerId: number;
+      producerEpoch: number;
+    }>(initProducerId, 1, { transactionalId, transactionTimeoutMs: 60_000 });
+    expect(init.errorCode).toBe(KafkaErrorCode.NONE);
+    const producer = { producerId: init.producerId, producerEpoch: init.producerEpoch };
+    expect(
+      await client.request<{ errorCode: number }>(addOffsetsToTxn, 1, {
+        transactionalId,
+        ...producer,
+        groupId,
+      }),
+    ).toMatchObject({ errorCode: KafkaErrorCode.NONE });
+    const partition = (partitionIndex: number, committedMetadata = "") => ({
+      partitionIndex,
+      committedOffset: 5,
+      committedLeaderEpoch: -1,
+      committedMetadata,
+    });
+    const answer = await client.request<TxnOffsetCommitResponse>(txnOffsetCommit, 2, {
+      transactionalId,
+      groupId,
+      ...producer,
+      topics: [
+        { name: "txo", partitions: [partition(0), partition(9), partition(0, "m".repeat(5000))] },
+        { name: "no-such-topic", partitions: [partition(0)] },
+      ],
+    });
+    expect(answer.topics!.flatMap((t) => t.partitions!.map((p) => p.errorCode))).toEqual([
+      KafkaErrorCode.NONE,
+      KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      KafkaErrorCode.OFFSET_METADATA_TOO_LARGE,
+      KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ]);
+    expect(
+      await client.request<{ errorCode: number }>(endTxn, 1, {
+        transactionalId,
+        ...producer,
+        committed: true,
+      }),
+    ).toMatchObject({ errorCode: KafkaErrorCode.NONE });
+    expect(await topics.admin.listGroupOffsets(groupId)).toEqual([
+      { topic: "txo", partition: 0, offset: 5, metadata: "" },
+    ]);
   });
 });

@@ -34,6 +34,7 @@ import {
   type SyncGroupRequest,
   type SyncGroupResponse,
 } from "../protocol/schemas/index.js";
+import { screenCommit } from "./commit-partitions.js";
 
 /** FindCoordinator: this broker coordinates every group (and transaction). v4 asks for many keys at once. */
 export const findCoordinatorApi = defineApi<FindCoordinatorRequest, FindCoordinatorResponse>({
@@ -124,9 +125,6 @@ export const leaveGroupApi = defineApi<LeaveGroupRequest, LeaveGroupResponse>({
   },
 });
 
-/** Kafka's offset.metadata.max.bytes default: longer metadata is OFFSET_METADATA_TOO_LARGE. */
-export const OFFSET_METADATA_MAX_LENGTH = 4096;
-
 /**
  * OffsetCommit, answered per partition as Kafka does: a partition the broker does not have gets
  * UNKNOWN_TOPIC_OR_PARTITION and metadata over offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE,
@@ -138,75 +136,34 @@ export const offsetCommitApi = defineApi<OffsetCommitRequest, OffsetCommitRespon
   minVersion: 0,
   maxVersion: 8,
   async handle(request, context) {
-    const known = await knownPartitions(request.topics, context);
+    const screened = await screenCommit(request.topics, context);
     const offsets: CommittedOffset[] = [];
-    // Unknown partitions never reach the group (as in KafkaApis); the others get its answer,
-    // except oversized metadata, which is refused once the group accepts the commit.
-    const checked = new Map<string, number | undefined>();
-    for (const t of request.topics)
-      for (const p of t.partitions) {
-        const key = partitionKey(t.name, p.partitionIndex);
-        if (!known(t.name, p.partitionIndex))
-          checked.set(key, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        else if ((p.committedMetadata?.length ?? 0) > OFFSET_METADATA_MAX_LENGTH)
-          checked.set(key, KafkaErrorCode.OFFSET_METADATA_TOO_LARGE);
-        else {
-          checked.set(key, undefined);
-          offsets.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: await resolveSentinel(t.name, p.partitionIndex, p.committedOffset, context),
-            metadata: p.committedMetadata,
-          });
-        }
-      }
+    for (const { topic, partition: p } of screened.accepted)
+      offsets.push({
+        topic,
+        partition: p.partitionIndex,
+        offset: await resolveSentinel(topic, p.partitionIndex, p.committedOffset, context),
+        metadata: p.committedMetadata,
+      });
     // v0 commits are kept by ZooKeeper in Kafka, without a generation: treat them as simple commits.
     const generation = context.apiVersion === 0 ? -1 : request.generationIdOrMemberEpoch;
     const memberId = context.apiVersion === 0 ? "" : request.memberId;
-    const anyKnown = [...checked.values()].some(
-      (code) => code !== KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-    );
     // With only oversized metadata the group is still asked (with nothing to write), so a
     // member's errors come first, as in Kafka; with no known partition at all it is not.
-    const groupError = anyKnown
+    const groupError = screened.anyKnown
       ? await context.groups.commit(request.groupId, generation, memberId, offsets)
       : KafkaErrorCode.NONE;
     return {
       topics: request.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => {
-          const own = checked.get(partitionKey(t.name, p.partitionIndex));
-          const errorCode =
-            own === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION || groupError === KafkaErrorCode.NONE
-              ? (own ?? KafkaErrorCode.NONE)
-              : groupError;
-          return { partitionIndex: p.partitionIndex, errorCode };
-        }),
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: screened.answer(t.name, p, groupError),
+        })),
       })),
     };
   },
 });
-
-const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
-/** Whether the broker has each partition of the request (one topic lookup per topic). */
-async function knownPartitions(
-  topics: ReadonlyArray<{ readonly name: string }>,
-  context: RequestContext,
-): Promise<(topic: string, partition: number) => boolean> {
-  const counts = new Map<string, number>();
-  for (const { name } of topics)
-    if (!counts.has(name))
-      counts.set(
-        name,
-        await context.backend.admin.describeTopic(name).then(
-          (t) => t.partitions,
-          () => 0,
-        ),
-      );
-  return (topic, partition) =>
-    Number.isInteger(partition) && partition >= 0 && partition < (counts.get(topic) ?? 0);
-}
 
 /** ListOffsets' sentinels, which kafkajs commits when told to seek (resetOffsets, setOffsets). */
 const LATEST = -1;

@@ -19,6 +19,7 @@ import {
   type TxnOffsetCommitResponse,
 } from "../protocol/schemas/index.js";
 import { producerErrorCode } from "./kafka-errors.js";
+import { screenCommit } from "./commit-partitions.js";
 
 /** AddPartitionsToTxn, AddOffsetsToTxn and EndTxn answer PRODUCER_FENCED from v2 on (KIP-588). */
 const FENCED_FROM = 2;
@@ -142,33 +143,38 @@ export const txnOffsetCommitApi = defineApi<TxnOffsetCommitRequest, TxnOffsetCom
   minVersion: 0,
   maxVersion: 3,
   async handle(request, context) {
+    // Per partition, as OffsetCommit (commit-partitions.ts): unknown partitions and oversized
+    // metadata are answered on their own, and the others go into the transaction.
+    const screened = await screenCommit(request.topics, context);
     let errorCode: number = KafkaErrorCode.NONE;
-    try {
-      await transactionsOf(context).commitOffsets(
-        request.transactionalId,
-        request.producerId,
-        request.producerEpoch,
-        {
-          groupId: request.groupId,
-          generationId: request.generationId,
-          memberId: request.memberId,
-        },
-        request.topics.flatMap((t) =>
-          t.partitions.map((p) => ({
-            topic: t.name,
+    if (screened.anyKnown)
+      try {
+        await transactionsOf(context).commitOffsets(
+          request.transactionalId,
+          request.producerId,
+          request.producerEpoch,
+          {
+            groupId: request.groupId,
+            generationId: request.generationId,
+            memberId: request.memberId,
+          },
+          screened.accepted.map(({ topic, partition: p }) => ({
+            topic,
             partition: p.partitionIndex,
             offset: p.committedOffset,
             metadata: p.committedMetadata ?? "",
           })),
-        ),
-      );
-    } catch (error) {
-      errorCode = producerErrorCode(error, context.apiVersion, TXN_OFFSET_COMMIT_FENCED_FROM);
-    }
+        );
+      } catch (error) {
+        errorCode = producerErrorCode(error, context.apiVersion, TXN_OFFSET_COMMIT_FENCED_FROM);
+      }
     return {
       topics: request.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: screened.answer(t.name, p, errorCode),
+        })),
       })),
     };
   },
