@@ -3,13 +3,9 @@
 // ZkAdminManager.createTopics: Topic.validate(name), partitions and replication factor,
 // LogConfig.validate(configs), then "if (validateOnly) ... else create"), so a request that
 // would fail fails the same way when only validated.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
-import { KafkaServer } from "./kafka-server.js";
+import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import type { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
   createTopics,
@@ -18,24 +14,22 @@ import {
   type MetadataResponse,
 } from "./protocol/schemas/index.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
 
-let dir: string;
+let listener: EmbeddedListener;
 let topics: EmbeddedTopicService;
 let server: KafkaServer;
 let client: RawKafkaClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-admin-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-  server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  listener = await EmbeddedListener.start("create-topics");
+  ({ topics, server } = listener);
   client = await RawKafkaClient.connect(server.port);
 });
 
 afterAll(async () => {
   client.close();
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
 async function create(

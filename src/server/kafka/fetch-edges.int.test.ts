@@ -3,14 +3,10 @@
 // - at the log end: no records, error NONE (a consumer that caught up);
 // - inside a batch (the log start moved there by DeleteRecords, or a committed offset): the
 //   batch holding it is served whole, logStartOffset tells the new start.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeBatches, encodeBatch } from "../../index.js";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
-import { KafkaServer } from "./kafka-server.js";
+import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import type { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
   deleteRecords,
@@ -21,16 +17,16 @@ import {
   type ListOffsetsResponse,
 } from "./protocol/schemas/index.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
 
-let dir: string;
+let listener: EmbeddedListener;
 let topics: EmbeddedTopicService;
 let server: KafkaServer;
 let client: RawKafkaClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-fetch-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-  server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  listener = await EmbeddedListener.start("fetch-edges");
+  ({ topics, server } = listener);
   client = await RawKafkaClient.connect(server.port);
   await topics.admin.createTopic({ name: "edges", partitions: 1 });
   for (const base of [0, 10]) {
@@ -49,9 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client.close();
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
 async function fetchAt(fetchOffset: number) {

@@ -3,20 +3,17 @@
 // own producer id (InitProducerId), sequences are per (producer id, partition), and every
 // acknowledged record is stored exactly once.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeBatches } from "../../index.js";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
-import { KafkaServer } from "./kafka-server.js";
+import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import type { KafkaServer } from "./kafka-server.js";
 import { PYTHON, pythonHas } from "./test-support/client-processes.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
+import { storedValues } from "./test-support/stored-batches.js";
 
-let dir: string;
+let listener: EmbeddedListener;
 let topics: EmbeddedTopicService;
 let server: KafkaServer;
 const N = 600;
@@ -38,31 +35,17 @@ print(json.dumps({"errors": errors[:5], "nerrors": len(errors)}))
 `;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-idemc-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-  server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  listener = await EmbeddedListener.start("idempotent-concurrent");
+  ({ topics, server } = listener);
 });
 
 afterAll(async () => {
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
 async function stored(topic: string): Promise<string[]> {
   const values: string[] = [];
-  for (let p = 0; p < 3; p++) {
-    const read = await embeddedKafkaBackend(topics).partitions.read(
-      topic,
-      p,
-      0,
-      1 << 30,
-      "read_uncommitted",
-    );
-    const records = decodeBatches(read.bytes);
-    if (!Array.isArray(records)) throw records;
-    values.push(...records.map((r) => r.value!.toString()));
-  }
+  for (let p = 0; p < 3; p++) values.push(...(await storedValues(topics, topic, p)));
   return values;
 }
 

@@ -10,13 +10,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeBatches, encodeBatch } from "../../index.js";
+import { encodeBatch } from "../../index.js";
 import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import { initProducerId, produce, type ProduceResponse } from "./protocol/schemas/index.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
+import { storedValues } from "./test-support/stored-batches.js";
 
 let dir: string;
 let topics: EmbeddedTopicService;
@@ -73,19 +74,6 @@ async function newProducerId(): Promise<number> {
   }
 }
 
-async function storedValues(topic: string): Promise<string[]> {
-  const read = await embeddedKafkaBackend(topics).partitions.read(
-    topic,
-    0,
-    0,
-    1 << 30,
-    "read_uncommitted",
-  );
-  const records = decodeBatches(read.bytes);
-  if (!Array.isArray(records)) throw records;
-  return records.map((r) => r.value!.toString());
-}
-
 const idempotentBatch = (producerId: number, sequence: number, value: string) =>
   encodeBatch([{ value: Buffer.from(value) }], {
     baseOffset: 0,
@@ -104,7 +92,7 @@ describe("idempotent producer state across a restart", () => {
     await start();
     const retry = await send(topic, batch);
     expect([retry.errorCode, retry.baseOffset]).toEqual([KafkaErrorCode.NONE, 0]);
-    expect(await storedValues(topic)).toEqual(["a"]);
+    expect(await storedValues(topics, topic)).toEqual(["a"]);
   });
 
   it("a retried batch is stored once after a restart, when another producer's batch rolled the segment", async () => {
@@ -125,7 +113,7 @@ describe("idempotent producer state across a restart", () => {
     // The first producer never saw its acknowledgement and resends its batch, unchanged.
     const retry = await send(topic, mine);
     expect([retry.errorCode, retry.baseOffset]).toEqual([KafkaErrorCode.NONE, 0]);
-    expect((await storedValues(topic)).map((v) => v[0])).toEqual(["p", "o"]);
+    expect((await storedValues(topics, topic)).map((v) => v[0])).toEqual(["p", "o"]);
     // And its next batch continues the sequence.
     const next = await send(topic, idempotentBatch(pid, 1, "q"));
     expect([next.errorCode, next.baseOffset]).toEqual([KafkaErrorCode.NONE, 2]);
@@ -156,7 +144,7 @@ describe("sequence numbers wrap", () => {
     expect((await send(topic, batchOf(pid, MAX - 1, ["a", "b"]))).errorCode).toBe(0);
     const next = await send(topic, batchOf(pid, 0, ["c"]));
     expect([next.errorCode, next.baseOffset]).toEqual([KafkaErrorCode.NONE, 2]);
-    expect(await storedValues(topic)).toEqual(["a", "b", "c"]);
+    expect(await storedValues(topics, topic)).toEqual(["a", "b", "c"]);
   });
 
   it("a batch spanning the wrap, then the sequence after it", async () => {
@@ -168,6 +156,6 @@ describe("sequence numbers wrap", () => {
     expect(first.errorCode).toBe(KafkaErrorCode.NONE);
     const next = await send(topic, batchOf(pid, 2, ["d"]));
     expect([next.errorCode, next.baseOffset]).toEqual([KafkaErrorCode.NONE, 3]);
-    expect(await storedValues(topic)).toEqual(["a", "b", "c", "d"]);
+    expect(await storedValues(topics, topic)).toEqual(["a", "b", "c", "d"]);
   });
 });

@@ -3,44 +3,33 @@
 // FileRecords.searchForTimestamp) answers the first offset at or after the log start whose
 // record timestamp is >= the target, scanning every batch of the segment from the time index's
 // position on. A batch wholly below the log start is skipped, not the end of the search.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
-import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import { listOffsets, type ListOffsetsResponse } from "./protocol/schemas/index.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
 
-let dir: string;
-let topics: EmbeddedTopicService;
-let server: KafkaServer;
+let listener: EmbeddedListener;
 let kafka: Kafka;
 let attempts = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-lo-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-  server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
+  listener = await EmbeddedListener.start("list-offsets");
   kafka = new Kafka({
     clientId: "list-offsets",
-    brokers: [`127.0.0.1:${server.port}`],
+    brokers: [listener.bootstrap],
     logLevel: logLevel.NOTHING,
     retry: { retries: 2 },
   });
 });
 
 afterAll(async () => {
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
 async function offsetAt(topic: string, timestamp: number, isolationLevel = 0) {
-  const client = await RawKafkaClient.connect(server.port);
+  const client = await RawKafkaClient.connect(listener.port);
   try {
     const response = await client.request<ListOffsetsResponse>(listOffsets, 4, {
       replicaId: -1,

@@ -1,7 +1,10 @@
-// Reads what the listener stored, from the data directory of a stopped server.
+// Reads what the listener stored: from the data directory of a stopped server, or through the
+// open service it serves.
 import { SluiceError } from "../../../errors/index.js";
-import { readBatchHeader, type BatchHeader } from "../../../engine/index.js";
+import { decodeBatches, readBatchHeader, type BatchHeader } from "../../../engine/index.js";
+import type { EmbeddedTopicService } from "../../../messaging/topics/embedded-topic-service.js";
 import { open } from "../../../sluice/open.js";
+import { embeddedKafkaBackend } from "../embedded-kafka-backend.js";
 
 const COMPRESSION_MASK = 0x07;
 
@@ -33,4 +36,22 @@ export async function storedCodecs(dir: string, topic: string): Promise<number[]
   return (await storedBatches(dir, topic)).map((headers) => [
     ...new Set(headers.map((h) => h.attributes & COMPRESSION_MASK)),
   ]);
+}
+
+/** The values stored in one partition, committed or not, in offset order. */
+export async function storedValues(
+  topics: EmbeddedTopicService,
+  topic: string,
+  partition = 0,
+): Promise<string[]> {
+  const read = await embeddedKafkaBackend(topics).partitions.read(
+    topic,
+    partition,
+    0,
+    1 << 30,
+    "read_uncommitted",
+  );
+  const records = decodeBatches(read.bytes);
+  if (!Array.isArray(records)) throw records;
+  return records.map((r) => r.value!.toString());
 }
