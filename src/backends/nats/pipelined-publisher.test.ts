@@ -206,15 +206,25 @@ describe("PipelinedPublisher", () => {
     await expect(done).resolves.toEqual([1, 2]);
   });
 
-  it("fails the batch with the stream's refusal", async () => {
+  it("fails the batch with the stream's refusal once the other messages are answered, telling of those stored", async () => {
     const { nc, sent, answer } = fakeConnection();
     const publisher = new PipelinedPublisher(nc);
-    const done = publisher.publish("s", [message("a"), message("b")], true);
-    answer(sent[0]!.reply, {
+    const stored: Array<[number, number]> = [];
+    let settled = false;
+    const done = publisher.publish("s", [message("a"), message("b")], true, (i, seq) =>
+      stored.push([i, seq]),
+    );
+    void done.catch(() => (settled = true));
+    // The leader refuses the second at once; the first's ack waits for the replicas.
+    answer(sent[1]!.reply, {
       error: { code: 400, err_code: 10054, description: "maximum message size exceeded" },
     });
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    answer(sent[0]!.reply, { stream: "S", seq: 7 });
     await expect(done).rejects.toBeInstanceOf(JetStreamApiError);
     await expect(done).rejects.toThrow(/maximum message size/);
+    expect(stored).toEqual([[0, 7]]);
   });
 
   it("fails what is still waiting when closed", async () => {

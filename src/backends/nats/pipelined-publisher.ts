@@ -45,6 +45,13 @@ interface Batch {
    * only when every message was so refused (nothing stored, nothing to duplicate or reorder).
    */
   readonly refused: Set<string>;
+  /**
+   * The first refusal a stream answered for one of the messages (too large, a wrong expected
+   * sequence): the batch fails with it once every other message is answered, so a message stored
+   * meanwhile is still reported stored. A refusal can come back before the ack of a message sent
+   * earlier (the leader refuses at once, an ack waits for the replicas).
+   */
+  refusal: Error | undefined;
   settled: boolean;
   readonly resolve: (sequences: number[]) => void;
   readonly reject: (error: Error) => void;
@@ -103,6 +110,7 @@ export class PipelinedPublisher {
         sentIn: 0,
         backingOff: false,
         refused: new Set(),
+        refusal: undefined,
         settled: false,
         resolve,
         reject,
@@ -193,13 +201,18 @@ export class PipelinedPublisher {
     let seq = storedSequence(m.data);
     if (seq === undefined) {
       const ack = JSON.parse(m.string()) as { seq?: number; error?: ApiError };
-      if (ack.error !== undefined) return this.settle(batch, new JetStreamApiError(ack.error));
+      if (ack.error !== undefined) {
+        this.waiting.delete(token);
+        batch.refusal ??= new JetStreamApiError(ack.error);
+        if (--batch.remaining === 0) this.settle(batch, batch.refusal);
+        return;
+      }
       seq = ack.seq!;
     }
     this.waiting.delete(token);
     batch.sequences[index] = seq;
     batch.onStored?.(index, seq);
-    if (--batch.remaining === 0) this.settle(batch, undefined);
+    if (--batch.remaining === 0) this.settle(batch, batch.refusal);
   }
 
   private settle(batch: Batch, error: Error | undefined): void {
