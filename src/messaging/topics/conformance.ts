@@ -317,8 +317,12 @@ function adminTests(w: () => World): void {
             return 3;
           },
         );
-      await created;
-      const partitions = await grown;
+      // Both settle before either is judged: a create that fails must not leave the grow's
+      // outcome unawaited (it would reject once the service closes, an unhandled rejection).
+      const [createdOutcome, grownOutcome] = await Promise.allSettled([created, grown]);
+      if (createdOutcome.status === "rejected") throw createdOutcome.reason;
+      if (grownOutcome.status === "rejected") throw grownOutcome.reason;
+      const partitions = grownOutcome.value;
       expect((await w().admin.describeTopic("young")).partitions).toBe(partitions);
       const p = w().producer();
       for (let partition = 0; partition < partitions; partition++)
@@ -335,8 +339,10 @@ function adminTests(w: () => World): void {
             return false;
           },
         );
-      await again;
-      if (await deleted) expect(await w().admin.listTopics()).not.toContain("brief");
+      const [againOutcome, deletedOutcome] = await Promise.allSettled([again, deleted]);
+      if (againOutcome.status === "rejected") throw againOutcome.reason;
+      if (deletedOutcome.status === "rejected") throw deletedOutcome.reason;
+      if (deletedOutcome.value) expect(await w().admin.listTopics()).not.toContain("brief");
       else await w().admin.deleteTopic("brief");
       // The name can be used again at once, its partitions empty.
       await w().admin.createTopic({ name: "brief", partitions: 3 });
