@@ -39,6 +39,7 @@ const clients = fixture<ClientCapture[]>("client-requests.json");
 const negotiated = [
   fixture<ClientCapture>("platformatic-requests.json"),
   fixture<ClientCapture>("librdkafka-requests.json"),
+  fixture<ClientCapture>("librdkafka-later-requests.json"),
   fixture<ClientCapture>("kafka-python-requests.json"),
 ];
 const table = new ApiTable([
@@ -52,56 +53,35 @@ const TRANSACTION_KEYS = [22, 24, 25, 26, 28];
 
 /**
  * Versions the table serves that no client here sends, and why; the clients' ranges are those
- * their fixtures show when every version is advertised (kafkajs 2.2.4, librdkafka 2.0.2 through
- * confluent-kafka 1.7.0, kafka-python 2.0.2, @platformatic/kafka 1.35.0).
+ * their fixtures show when every version is advertised (kafkajs 2.2.4, librdkafka 2.0.2 and
+ * 2.12.0 through confluent-kafka 1.7.0, kafka-python 2.0.2, @platformatic/kafka 1.35.0).
  */
 const NOT_CAPTURED = new Map([
   [
-    "ListOffsets v4",
-    "kafkajs stops at v3, librdkafka at v2, kafka-python at v1; platformatic starts at v5",
-  ],
-  [
-    "Metadata v7",
-    "kafkajs stops at v6, kafka-python at v5, librdkafka at v4; platformatic starts at v9",
-  ],
-  [
-    "Metadata v8",
-    "kafkajs stops at v6, kafka-python at v5, librdkafka at v4; platformatic starts at v9",
-  ],
-  [
-    "Metadata v11",
-    "only platformatic sends it, malformed: it still writes include_cluster_authorized_operations (gone since v11), so it does not decode",
-  ],
-  [
     "FindCoordinator v3",
-    "kafkajs and librdkafka stop at v2, kafka-python at v0; platformatic starts at v4",
-  ],
-  [
-    "ListGroups v3",
-    "kafkajs stops at v2, kafka-python at v1; platformatic starts at v4; librdkafka 2.0.2 ends its v3 (and v4) with an empty tag buffer twice: the listener ignores the byte too many, but such a request cannot round-trip",
+    "kafkajs and librdkafka (2.0.2 and 2.12.0) stop at v2, kafka-python at v0; platformatic starts at v4",
   ],
   [
     "CreateTopics v5",
-    "librdkafka stops at v4, kafkajs and kafka-python at v3; platformatic sends v7 only",
+    "librdkafka (2.0.2 and 2.12.0) stops at v4, kafkajs and kafka-python at v3; platformatic sends v7 only",
   ],
   [
     "CreateTopics v6",
-    "librdkafka stops at v4, kafkajs and kafka-python at v3; platformatic sends v7 only",
+    "librdkafka (2.0.2 and 2.12.0) stops at v4, kafkajs and kafka-python at v3; platformatic sends v7 only",
   ],
   [
     "DeleteTopics v4",
-    "kafka-python stops at v3, kafkajs and librdkafka at v1; platformatic sends v6 only",
+    "kafka-python stops at v3, kafkajs and librdkafka (2.0.2 and 2.12.0) at v1; platformatic sends v6 only",
   ],
   [
     "DeleteTopics v5",
-    "kafka-python stops at v3, kafkajs and librdkafka at v1; platformatic sends v6 only",
+    "kafka-python stops at v3, kafkajs and librdkafka (2.0.2 and 2.12.0) at v1; platformatic sends v6 only",
   ],
-  ["AddPartitionsToTxn v2", "kafkajs stops at v1, librdkafka at v0; platformatic starts at v3"],
-  ["EndTxn v2", "kafkajs and librdkafka stop at v1; platformatic starts at v3"],
   [
-    "IncrementalAlterConfigs v0",
-    "platformatic sends v1 only; neither kafkajs, librdkafka 2.0.2 nor kafka-python 2.0.2 has the call",
+    "AddPartitionsToTxn v2",
+    "kafkajs stops at v1, librdkafka (2.0.2 and 2.12.0) at v0; platformatic starts at v3",
   ],
+  ["EndTxn v2", "kafkajs and librdkafka (2.0.2 and 2.12.0) stop at v1; platformatic starts at v3"],
 ]);
 
 /** Decodes a captured request with the served codec and encodes it again; returns the header. */

@@ -1,8 +1,13 @@
 // Records the requests librdkafka sends, through confluent-kafka (Debian's
 // python3-confluent-kafka; the first of each API and version), as fixtures for the codec test:
-// one run as served, then runs advertising at most v7, v6, … v0 of every API, so that
+// one run as served, then runs advertising at most v12, v11, … v0 of every API, so that
 // librdkafka negotiates each lower version it knows in turn (test-support/capture-harness.ts):
 //   npx tsx src/server/kafka/test-support/capture-librdkafka.ts
+// Debian's librdkafka is 2.0.2. A later librdkafka knows later versions; its library, built
+// elsewhere (node-rdkafka's `npm install` builds one from source, in
+// node_modules/node-rdkafka/deps/librdkafka/src/), runs the same session when its directory is
+// given: the binding loads it in place of Debian's (the library's ABI is stable):
+//   LIBRDKAFKA_DIR=<dir holding librdkafka.so.1> npx tsx src/server/kafka/test-support/capture-librdkafka.ts
 import {
   CapturedRequests,
   UNCLAMPED,
@@ -23,23 +28,32 @@ const FLOORS = new Map([
   [10, 1],
 ]);
 
+const libraryDir = process.env["LIBRDKAFKA_DIR"];
+const env =
+  libraryDir === undefined ? process.env : { ...process.env, LD_LIBRARY_PATH: libraryDir };
 const requests = new CapturedRequests();
-for (const level of [undefined, 7, 6, 5, 4, 3, 2, 1, 0]) {
+const versions = new Set<string>();
+for (const level of [undefined, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]) {
   console.log(`advertising ${level === undefined ? "every version" : `at most v${level}`}`);
   const ceiling = level === undefined ? UNCLAMPED : atMost(level, FLOORS);
   requests.add(
     await captureRun(ceiling, async (bootstrap) => {
-      const { failed } = await runJson<{ failed: string[] }>(
+      const session = await runJson<{ failed: string[]; librdkafka: string; binding: string }>(
         PYTHON,
         [clientScript("capture_confluent_kafka.py"), bootstrap],
-        120_000,
+        180_000,
+        env,
       );
-      for (const step of failed) console.log(`  failed: ${step}`);
+      versions.add(`confluent-kafka ${session.binding} (librdkafka ${session.librdkafka})`);
+      for (const step of session.failed) console.log(`  failed: ${step}`);
     }),
   );
 }
-const file = writeFixture("librdkafka-requests.json", {
-  client: "confluent-kafka 1.7.0 (librdkafka 2.0.2)",
-  requests: requests.sorted(),
-});
-console.log(`librdkafka: ${requests.summary()}\nwritten to ${file}`);
+const [client] = versions;
+if (versions.size !== 1 || client === undefined)
+  throw new Error(`clients: ${[...versions].join(", ")}`);
+const file = writeFixture(
+  libraryDir === undefined ? "librdkafka-requests.json" : "librdkafka-later-requests.json",
+  { client, requests: requests.sorted() },
+);
+console.log(`${client}: ${requests.summary()}\nwritten to ${file}`);

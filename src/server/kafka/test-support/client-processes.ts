@@ -90,20 +90,26 @@ export function runJson<T>(
   command: string,
   args: readonly string[],
   timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<T> {
   return new Promise((resolve, reject) =>
-    execFile(command, args, { encoding: "utf8", timeout: timeoutMs }, (error, stdout, stderr) => {
-      if (error !== null) {
-        reject(new Error(`${command} ${args.join(" ")} failed: ${error.message}\n${stderr}`));
-        return;
-      }
-      const lines = stdout.trim().split("\n");
-      try {
-        resolve(JSON.parse(lines[lines.length - 1]!) as T);
-      } catch {
-        reject(new Error(`${command} ${args.join(" ")} printed no JSON: ${stdout}\n${stderr}`));
-      }
-    }),
+    execFile(
+      command,
+      args,
+      { encoding: "utf8", timeout: timeoutMs, env },
+      (error, stdout, stderr) => {
+        if (error !== null) {
+          reject(new Error(`${command} ${args.join(" ")} failed: ${error.message}\n${stderr}`));
+          return;
+        }
+        const lines = stdout.trim().split("\n");
+        try {
+          resolve(JSON.parse(lines[lines.length - 1]!) as T);
+        } catch {
+          reject(new Error(`${command} ${args.join(" ")} printed no JSON: ${stdout}\n${stderr}`));
+        }
+      },
+    ),
   );
 }
 

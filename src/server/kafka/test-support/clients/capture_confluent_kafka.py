@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition, libversion, version
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
 TOPIC = "captured"
@@ -155,6 +155,8 @@ def librdkafka_admin(bootstrap):
             lib.rd_kafka_event_destroy(event)
 
     try:
+        if hasattr(lib, "rd_kafka_IncrementalAlterConfigs"):  # librdkafka 2.2 on
+            incremental_alter_configs(lib, rk, options, queue, result)
         lib.rd_kafka_ListConsumerGroups(rk, options, queue)
         result("ListConsumerGroups")
         groups = (ctypes.c_char_p * 1)(GROUP.encode())
@@ -178,6 +180,26 @@ def librdkafka_admin(bootstrap):
         lib.rd_kafka_destroy(rk)
 
 
+def incremental_alter_configs(lib, rk, options, queue, result):
+    """IncrementalAlterConfigs: sets one config of the topic (SET, op type 0)."""
+    p = ctypes.c_void_p
+    for name, restype, argtypes in [
+        ("rd_kafka_ConfigResource_new", p, [ctypes.c_int, ctypes.c_char_p]),
+        ("rd_kafka_ConfigResource_add_incremental_config", p, [p, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]),
+        ("rd_kafka_IncrementalAlterConfigs", None, [p, ctypes.POINTER(p), ctypes.c_size_t, p, p]),
+        ("rd_kafka_ConfigResource_destroy", None, [p]),
+    ]:
+        getattr(lib, name).restype = restype
+        getattr(lib, name).argtypes = argtypes
+    resource = lib.rd_kafka_ConfigResource_new(2, TOPIC.encode())  # RD_KAFKA_RESOURCE_TOPIC
+    if lib.rd_kafka_ConfigResource_add_incremental_config(resource, b"retention.ms", 0, b"120000"):
+        raise RuntimeError("IncrementalAlterConfigs: the config was refused")
+    resources = (p * 1)(resource)
+    lib.rd_kafka_IncrementalAlterConfigs(rk, resources, 1, options, queue)
+    lib.rd_kafka_ConfigResource_destroy(resource)
+    result("IncrementalAlterConfigs")
+
+
 def admin_after(bootstrap):
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.list_groups(timeout=TIMEOUT)
@@ -192,4 +214,4 @@ if __name__ == "__main__":
         except Exception as error:  # any failure: reported, and the session goes on
             traceback.print_exc()
             failed.append(f"{step.__name__}: {error}")
-    print(json.dumps({"failed": failed}), flush=True)
+    print(json.dumps({"failed": failed, "librdkafka": libversion()[0], "binding": version()[0]}), flush=True)
