@@ -88,6 +88,35 @@ describe("CreateTopics validateOnly checks what a real creation checks", () => {
   });
 });
 
+// Kafka's controller refuses a name that differs from an existing topic's only in '.' against
+// '_' (ReplicationControlManager: "Topic 'a_b' collides with existing topic: a.b").
+describe("a name that collides with an existing topic's ('.' and '_' count as one)", () => {
+  it("is refused with INVALID_TOPIC_EXCEPTION naming the other, with or without validateOnly, and not created", async () => {
+    expect((await create("orders.eu", false)).errorCode).toBe(KafkaErrorCode.NONE);
+    for (const validateOnly of [true, false]) {
+      const refused = await create("orders_eu", validateOnly);
+      expect(refused.errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+      expect(refused.errorMessage).toMatch(/orders_eu.*collides with existing topic: orders\.eu/);
+    }
+    expect(await topics.admin.listTopics()).not.toContain("orders_eu");
+    // The same name is TOPIC_ALREADY_EXISTS, and other characters do not collide.
+    expect((await create("orders.eu", false)).errorCode).toBe(KafkaErrorCode.TOPIC_ALREADY_EXISTS);
+    expect((await create("orders-eu", false)).errorCode).toBe(KafkaErrorCode.NONE);
+  });
+
+  it("is refused by Metadata auto-creation too", async () => {
+    expect((await create("audit_log", false)).errorCode).toBe(KafkaErrorCode.NONE);
+    const answer = await client.request<MetadataResponse>(metadata, 9, {
+      topics: [{ name: "audit.log" }],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(answer.topics![0]!.errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(await topics.admin.listTopics()).not.toContain("audit.log");
+  });
+});
+
 describe("Metadata auto-creation", () => {
   it("an invalid name asked for with auto-creation: INVALID_TOPIC_EXCEPTION (17)", async () => {
     const answer = await client.request<MetadataResponse>(metadata, 9, {

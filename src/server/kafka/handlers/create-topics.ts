@@ -14,6 +14,7 @@ import {
 } from "../protocol/schemas/index.js";
 import { topicIdOf } from "../topic-ids.js";
 import { errorCodeOf, errorMessageOf } from "./kafka-errors.js";
+import { refuseCollidingName } from "./topic-collision.js";
 import { topicConfigFromKafka, topicConfigToKafka } from "./topic-configs.js";
 
 type TopicRequest = CreateTopicsRequest["topics"][number];
@@ -64,6 +65,7 @@ async function create(
           topic.name,
           "TOPIC_ALREADY_EXISTS",
         );
+      await refuseCollidingName(topic.name, context.backend.admin);
       checkPartitionCount(partitions);
       resolveTopicConfig(config);
       return {
@@ -72,12 +74,14 @@ async function create(
         numPartitions: partitions,
         replicationFactor: 1,
       };
-    } else
+    } else {
+      await refuseCollidingName(topic.name, context.backend.admin);
       created = await context.backend.admin.createTopic({
         ...config,
         name: topic.name,
         partitions,
       });
+    }
     return {
       name: topic.name,
       topicId: topicIdOf(topic.name),

@@ -8,6 +8,7 @@ import {
 } from "../protocol/schemas/index.js";
 import { topicIdOf } from "../topic-ids.js";
 import { errorCodeOf } from "./kafka-errors.js";
+import { refuseCollidingName } from "./topic-collision.js";
 
 type TopicMetadata = NonNullable<MetadataResponse["topics"]>[number];
 
@@ -52,6 +53,7 @@ async function describe(
     if (errorCode !== KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION || !autoCreate)
       return { errorCode, name, partitions: [] };
     try {
+      await refuseCollidingName(name, context.backend.admin);
       topic = await context.backend.admin.createTopic({
         name,
         partitions: context.settings.defaultPartitions,
