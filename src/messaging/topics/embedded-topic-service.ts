@@ -23,6 +23,11 @@ export interface EmbeddedTopicServiceOptions {
   readonly fs?: FileSystem;
   /** How often open transactions are checked against their timeout (default 1 s). */
   readonly transactionTimeoutCheckIntervalMs?: number;
+  /**
+   * How long an idempotent producer that writes nothing to a partition is remembered there
+   * (Kafka's `producer.id.expiration.ms`; default one day).
+   */
+  readonly producerIdExpirationMs?: number;
 }
 
 /**
@@ -75,6 +80,9 @@ export class EmbeddedTopicService implements TopicService {
       fsync: options.fsync ?? { intervalMs: 50 },
       metrics: options.metrics ?? new MetricsRegistry(),
       ...(options.fs === undefined ? {} : { fs: options.fs }),
+      ...(options.producerIdExpirationMs === undefined
+        ? {}
+        : { producerIdExpirationMs: options.producerIdExpirationMs }),
     });
     try {
       if (!broker.hasTopic(OFFSETS_TOPIC))

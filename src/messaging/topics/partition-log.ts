@@ -37,7 +37,19 @@ export interface PartitionLogOptions {
   readonly fsync: FsyncPolicy;
   readonly metrics: MetricsRegistry;
   readonly fs?: FileSystem;
+  /**
+   * How long an idempotent producer that writes nothing here is remembered (Kafka's
+   * `producer.id.expiration.ms`, default one day); a producer with a transaction open here is
+   * kept.
+   */
+  readonly producerIdExpirationMs?: number;
 }
+
+/** Kafka's default `producer.id.expiration.ms`: one day. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+
+/** How often expired producers are looked for (Kafka's `producer.id.expiration.check.interval.ms`). */
+const PRODUCER_EXPIRATION_CHECK_MS = 600_000;
 
 /**
  * Called before a producer's transactional batch is stored: throws unless that producer (at that
@@ -90,12 +102,15 @@ export class PartitionLog {
   /** Called at every advance and at close, until removed (see `watch`). */
   private readonly watchers = new Set<() => void>();
   private pending = 0;
+  /** When to look for expired producers next (see `expireProducers`). */
+  private nextExpiryCheckMs = 0;
 
   private constructor(
     readonly topic: string,
     readonly partition: number,
     readonly log: Log,
     private config: TopicConfig,
+    private readonly producerIdExpirationMs: number,
   ) {
     this.acknowledgedEnd = log.logEndOffset;
   }
@@ -115,9 +130,16 @@ export class PartitionLog {
       name: `topic/${topic}/${partition}`,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
     });
-    const p = new PartitionLog(topic, partition, log, config);
+    const p = new PartitionLog(
+      topic,
+      partition,
+      log,
+      config,
+      options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+    );
     try {
       p.rebuildProducerState();
+      p.expireProducers();
     } catch (error) {
       await log.close();
       throw error;
@@ -141,11 +163,11 @@ export class PartitionLog {
       for (let at = 0; at < bytes.length;) {
         const header = readBatchHeader(bytes, at) as BatchHeader;
         const lastOffset = header.baseOffset + header.lastOffsetDelta;
-        this.producers.record(header, {
-          baseOffset: header.baseOffset,
-          lastOffset,
-          maxTimestamp: header.maxTimestamp,
-        });
+        this.producers.record(
+          header,
+          { baseOffset: header.baseOffset, lastOffset, maxTimestamp: header.maxTimestamp },
+          header.maxTimestamp,
+        );
         if (isControlBatch(header.attributes)) {
           const records = decodeRecords(bytes, at, header);
           const type =
@@ -157,6 +179,21 @@ export class PartitionLog {
         at += header.sizeBytes;
       }
     }
+  }
+
+  /**
+   * Forgets the idempotent producers that wrote nothing here for `producerIdExpirationMs`
+   * (those with a transaction open here stay); at most once per check interval.
+   */
+  private expireProducers(now = this.log.clock.now()): void {
+    if (now < this.nextExpiryCheckMs) return;
+    this.nextExpiryCheckMs = now + PRODUCER_EXPIRATION_CHECK_MS;
+    this.producers.expire(now, this.producerIdExpirationMs, (id) => this.ongoing.has(id));
+  }
+
+  /** How many idempotent producers this partition remembers (for tools and tests). */
+  get producerCount(): number {
+    return this.producers.size;
   }
 
   private noteTransactional(producerId: number, baseOffset: number): void {
@@ -380,7 +417,9 @@ export class PartitionLog {
       lastOffset: baseOffset + header.lastOffsetDelta,
       maxTimestamp: header.maxTimestamp,
     };
-    this.producers.record(header, result);
+    const now = this.log.clock.now();
+    this.producers.record(header, result, now);
+    this.expireProducers(now);
     if (kind === "control") this.noteMarker(header.producerId, baseOffset, marker);
     else if (kind === "transactional") this.noteTransactional(header.producerId, baseOffset);
     this.pending++;

@@ -14,6 +14,8 @@ interface ProducerEntry {
   epoch: number;
   lastSequence: number;
   recent: BatchEntry[];
+  /** When the producer last wrote here (ms): what its expiry is counted from. */
+  lastWriteMs: number;
 }
 
 /**
@@ -74,14 +76,18 @@ export class ProducerStateTable {
     return { kind: "append" };
   }
 
-  /** Records an appended batch (also used to rebuild the table from the log on open). */
-  record(header: BatchHeader, result: AppendResult): void {
+  /**
+   * Records an appended batch written at `writtenMs` (also used to rebuild the table from the
+   * log on open, where the batch's own max timestamp is the only time there is, as in Kafka).
+   */
+  record(header: BatchHeader, result: AppendResult, writtenMs: number): void {
     if (header.producerId < 0) return;
     let entry = this.producers.get(header.producerId);
     if (entry === undefined || header.producerEpoch > entry.epoch) {
-      entry = { epoch: header.producerEpoch, lastSequence: -1, recent: [] };
+      entry = { epoch: header.producerEpoch, lastSequence: -1, recent: [], lastWriteMs: writtenMs };
       this.producers.set(header.producerId, entry);
     }
+    if (writtenMs > entry.lastWriteMs) entry.lastWriteMs = writtenMs;
     if (header.baseSequence < 0) return; // a marker or a coordinator write: no sequence
     const lastSequence = sequenceAfter(header.baseSequence, header.lastOffsetDelta);
     entry.lastSequence = lastSequence;
@@ -89,11 +95,21 @@ export class ProducerStateTable {
     if (entry.recent.length > RECENT_BATCHES) entry.recent.shift();
   }
 
-  /** Fences every epoch below `epoch` of this producer (a transactional producer re-initialised). */
-  bumpEpoch(producerId: number, epoch: number): void {
-    const entry = this.producers.get(producerId);
-    if (entry === undefined || entry.epoch < epoch)
-      this.producers.set(producerId, { epoch, lastSequence: -1, recent: [] });
+  /**
+   * Forgets the producers that wrote nothing here for `expirationMs` up to `nowMs`, but those
+   * `keep` names (a transaction still open), as Kafka expires producer state after
+   * `producer.id.expiration.ms`: without it the table grows with every producer that ever
+   * wrote. A batch from a forgotten producer is taken as a new producer's, whatever its sequence
+   * (Kafka's answer to an unknown producer id). Returns how many were forgotten.
+   */
+  expire(nowMs: number, expirationMs: number, keep: (producerId: number) => boolean): number {
+    let expired = 0;
+    for (const [producerId, entry] of this.producers)
+      if (nowMs - entry.lastWriteMs >= expirationMs && !keep(producerId)) {
+        this.producers.delete(producerId);
+        expired++;
+      }
+    return expired;
   }
 
   /** The producer's epoch here (-1 when unknown). */

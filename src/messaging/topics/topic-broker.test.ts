@@ -50,6 +50,79 @@ async function refusedWith(
   return error;
 }
 
+// Kafka's producer.id.expiration.ms: a producer that writes nothing to a partition for that
+// long is forgotten there (looked for every 10 minutes, and when the partition opens), so the
+// table does not grow with every producer that ever wrote.
+describe("TopicBroker: idempotent producers expire", () => {
+  const MINUTE = 60_000;
+
+  it("a producer idle for the expiration is forgotten at the next check, one that wrote since is kept, and the forgotten one's next batch is a new producer's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-broker-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const broker = await TopicBroker.open(dir, {
+      clock,
+      fsync: "never",
+      producerIdExpirationMs: MINUTE,
+    });
+    await broker.createTopic({ name: "t" });
+    await broker.appendBatch("t", 0, batch(["a"], 1, 0, 0));
+    await clock.advance(5 * MINUTE);
+    await broker.appendBatch("t", 0, batch(["b"], 2, 0, 0));
+    // Idle for 5 minutes, but not looked for before 10 minutes have passed since the open.
+    expect(broker.partitionLog("t", 0).producerCount).toBe(2);
+    await refusedWith(
+      broker.appendBatch("t", 0, batch(["x"], 1, 0, 7)),
+      "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    );
+    await clock.advance(5 * MINUTE);
+    await broker.appendBatch("t", 0, batch(["c"], 2, 0, 1));
+    expect(broker.partitionLog("t", 0).producerCount).toBe(1);
+    // Forgotten: any sequence starts it again, as Kafka takes an unknown producer's batch.
+    await broker.appendBatch("t", 0, batch(["d"], 1, 0, 7));
+    expect(broker.partitionLog("t", 0).highWatermark).toBe(4);
+    await broker.close();
+  });
+
+  it("at open, the producers whose last batch is older than the expiration are forgotten", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-broker-"));
+    dirs.push(dir);
+    const reopen = (startMs: number) =>
+      TopicBroker.open(dir, {
+        clock: new VirtualClock(startMs),
+        fsync: "never",
+        producerIdExpirationMs: MINUTE,
+      });
+    const written = Date.UTC(2026, 0, 1); // the batches' timestamp
+    const broker = await reopen(written);
+    await broker.createTopic({ name: "t" });
+    await broker.appendBatch("t", 0, batch(["a"], 3, 0, 0));
+    await broker.close();
+    const soon = await reopen(written + MINUTE / 2);
+    expect(soon.partitionLog("t", 0).producerCount).toBe(1);
+    await soon.close();
+    const later = await reopen(written + 2 * MINUTE);
+    expect(later.partitionLog("t", 0).producerCount).toBe(0);
+    await later.close();
+  });
+
+  it("defaults to one day, as Kafka's producer.id.expiration.ms", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-broker-"));
+    dirs.push(dir);
+    const clock = new VirtualClock();
+    const broker = await TopicBroker.open(dir, { clock, fsync: "never" });
+    await broker.createTopic({ name: "t" });
+    await broker.appendBatch("t", 0, batch(["a"], 1, 0, 0));
+    await clock.advance(23 * 60 * MINUTE);
+    await broker.appendBatch("t", 0, batch(["b"], 2, 0, 0));
+    expect(broker.partitionLog("t", 0).producerCount).toBe(2);
+    await clock.advance(60 * MINUTE);
+    await broker.appendBatch("t", 0, batch(["c"], 2, 0, 1));
+    expect(broker.partitionLog("t", 0).producerCount).toBe(1);
+    await broker.close();
+  });
+});
+
 describe("TopicBroker: batches from outside (the Kafka listener's path)", () => {
   it("writes a retried idempotent batch once and answers with its first offsets", async () => {
     const { broker } = await openBroker();

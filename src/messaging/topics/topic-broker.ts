@@ -28,6 +28,8 @@ export interface TopicBrokerOptions {
   readonly fsync: FsyncPolicy;
   readonly metrics?: MetricsRegistry;
   readonly fs?: FileSystem;
+  /** See `PartitionLogOptions.producerIdExpirationMs`. */
+  readonly producerIdExpirationMs?: number;
 }
 
 interface HostedTopic {
@@ -107,6 +109,9 @@ export class TopicBroker {
         fsync: this.options.fsync,
         metrics: this.metrics,
         ...(this.options.fs === undefined ? {} : { fs: this.options.fs }),
+        ...(this.options.producerIdExpirationMs === undefined
+          ? {}
+          : { producerIdExpirationMs: this.options.producerIdExpirationMs }),
       },
     );
     log.setTransactionGuard((producerId, epoch, topic, p) => {
