@@ -109,10 +109,25 @@ export class NatsTopicAdmin implements TopicAdmin {
         );
     } catch (error) {
       await this.removeStreams(definition);
-      await this.catalog.remove(name);
+      if (await this.stillDefines(definition)) {
+        await this.catalog.remove(name);
+        throw error;
+      }
+      // Deleted while it was being made, a creation left unanswered: nats-server may hold one
+      // that races the delete (more so with replicas 3). The topic was made, then deleted.
+      if (error instanceof TimeoutError) return this.describe(definition);
       throw error;
     }
+    // Deleted while it was being made: the delete removed the streams it found, and those made
+    // after it looked go now, so that no stream outlives its topic. The creation did happen,
+    // before the delete, and is answered as such.
+    if (!(await this.stillDefines(definition))) await this.removeStreams(definition);
     return this.describe(definition);
+  }
+
+  /** Whether the catalog still holds this very topic (not deleted, nor made again since). */
+  private async stillDefines(definition: NatsTopicDefinition): Promise<boolean> {
+    return (await this.catalog.fetch(definition.name))?.uid === definition.uid;
   }
 
   /** Every partition stream of the topic, found by subject: those a racing grow made too. */

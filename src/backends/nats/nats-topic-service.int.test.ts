@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { type StreamConfig, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { TimeoutError, connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeTopicConformance } from "../../messaging/topics/conformance.js";
 import { isTopicError } from "../../messaging/topics/topic-error.js";
@@ -10,7 +10,12 @@ import type { TopicConsumer } from "../../messaging/topics/topic-consumer.js";
 import type { TopicService } from "../../messaging/topics/topic-service.js";
 import type { Clock } from "../../time/index.js";
 import { VirtualClock } from "../../time/virtual-clock.js";
+import { systemClock } from "../../time/index.js";
+import { NatsGroupStore } from "./nats-group-store.js";
+import { NatsTopicAdmin } from "./nats-topic-admin.js";
+import { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import type { NatsTopicConsumer } from "./nats-topic-consumer.js";
+import { ReconnectWatch } from "./reconnect-watch.js";
 import { NO_TRANSACTIONS } from "./nats-topic-producer.js";
 import { NatsTopicService } from "./nats-topic-service.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
@@ -208,6 +213,80 @@ describeWithNats("NATS JetStream topics", () => {
   });
 
   describe("several processes", () => {
+    // nats-server may leave a stream's creation that races a delete unanswered (a conformance test
+    // of the race timed out now and then with replicas 3). Here the race is made exact: the
+    // creation of the second partition's stream is held until another process has deleted the
+    // topic, which found (and removed) the first partition's stream only.
+    it.each(["answered late", "left unanswered"])(
+      "a topic deleted by another process while its streams are being made leaves no stream behind, and the creation is answered (the held creation %s)",
+      async (outcome) => {
+        const namespace = freshNamespace();
+        const nc = await connect({ servers: cluster!.servers.split(",") });
+        const deleter = await openService(namespace);
+        try {
+          const jsm = await jetstreamManager(nc);
+          let reachSecond = (): void => undefined;
+          const atSecond = new Promise<void>((resolve) => (reachSecond = resolve));
+          let release = (): void => undefined;
+          const held = new Promise<void>((resolve) => (release = resolve));
+          const streams = new Proxy(jsm.streams, {
+            get(target, property) {
+              if (property === "add")
+                return async (config: Partial<StreamConfig> & { name: string }) => {
+                  if (config.name.endsWith("_1")) {
+                    reachSecond();
+                    await held;
+                    // What the client reports when nats-server never answers the creation.
+                    if (outcome === "left unanswered") throw new TimeoutError();
+                  }
+                  return target.add(config);
+                };
+              const value: unknown = Reflect.get(target, property);
+              return typeof value === "function"
+                ? (value as (...args: unknown[]) => unknown).bind(target)
+                : value;
+            },
+          });
+          const gated = new Proxy(jsm, {
+            get: (target, property) =>
+              property === "streams" ? streams : (Reflect.get(target, property) as unknown),
+          });
+          const catalog = await NatsTopicCatalog.open(
+            jetstream(nc),
+            `${namespace}_topics`,
+            replicas,
+          );
+          const groups = new NatsGroupStore(
+            catalog.kv,
+            catalog.jsm,
+            catalog.bucket,
+            new ReconnectWatch(nc),
+          );
+          const creator = new NatsTopicAdmin(
+            gated,
+            catalog,
+            groups,
+            namespace,
+            replicas,
+            systemClock,
+          );
+          const created = creator.createTopic({ name: "brief", partitions: 3 });
+          await atSecond;
+          await deleter.admin.deleteTopic("brief");
+          release();
+          expect(await created).toMatchObject({ name: "brief", partitions: 3 });
+          const left: string[] = [];
+          for await (const name of jsm.streams.names(`${namespace}.topic.>`)) left.push(name);
+          expect(left).toEqual([]);
+          expect(await deleter.admin.listTopics()).not.toContain("brief");
+          catalog.close();
+        } finally {
+          await deleter.close();
+          await nc.close();
+        }
+      },
+    );
+
     it("a topic grown in one service while another deletes it leaves no stream behind", async () => {
       const namespace = freshNamespace();
       const a = await openService(namespace);
