@@ -46,6 +46,17 @@ async function create(
   return answer.topics![0]!;
 }
 
+/** The error code Metadata v9 answers for one topic asked for by name. */
+async function metadataErrorOf(name: string, allowAutoTopicCreation: boolean): Promise<number> {
+  const answer = await client.request<MetadataResponse>(metadata, 9, {
+    topics: [{ name }],
+    allowAutoTopicCreation,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  return answer.topics![0]!.errorCode;
+}
+
 describe("CreateTopics validateOnly checks what a real creation checks", () => {
   it.each([
     ["a name with a space", "bad name"],
@@ -106,36 +117,20 @@ describe("a name that collides with an existing topic's ('.' and '_' count as on
 
   it("is refused by Metadata auto-creation too", async () => {
     expect((await create("audit_log", false)).errorCode).toBe(KafkaErrorCode.NONE);
-    const answer = await client.request<MetadataResponse>(metadata, 9, {
-      topics: [{ name: "audit.log" }],
-      allowAutoTopicCreation: true,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
-    expect(answer.topics![0]!.errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(await metadataErrorOf("audit.log", true)).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
     expect(await topics.admin.listTopics()).not.toContain("audit.log");
   });
 });
 
 describe("Metadata auto-creation", () => {
   it("an invalid name asked for with auto-creation: INVALID_TOPIC_EXCEPTION (17)", async () => {
-    const answer = await client.request<MetadataResponse>(metadata, 9, {
-      topics: [{ name: "bad name" }],
-      allowAutoTopicCreation: true,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
-    expect(answer.topics![0]!.errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(await metadataErrorOf("bad name", true)).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
   });
 
   it("a valid unknown name with allowAutoTopicCreation false: UNKNOWN_TOPIC_OR_PARTITION, not created", async () => {
-    const answer = await client.request<MetadataResponse>(metadata, 9, {
-      topics: [{ name: "not-auto" }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
-    expect(answer.topics![0]!.errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(await metadataErrorOf("not-auto", false)).toBe(
+      KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
     expect(await topics.admin.listTopics()).not.toContain("not-auto");
   });
 });
