@@ -47,7 +47,10 @@ async function create(
 }
 
 /** The error code Metadata v9 answers for one topic asked for by name. */
-async function metadataErrorOf(name: string, allowAutoTopicCreation: boolean): Promise<number> {
+async function metadataErrorOf(
+  name: string,
+  allowAutoTopicCreation: boolean,
+): Promise<number | undefined> {
   const answer = await client.request<MetadataResponse>(metadata, 9, {
     topics: [{ name }],
     allowAutoTopicCreation,

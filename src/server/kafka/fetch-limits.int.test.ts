@@ -2,42 +2,33 @@
 // partition logs): a fetch waits for minBytes (up to maxWaitMs) and answers as soon as enough
 // has arrived; the limits bound the answer in whole batches, except that the first batch of the
 // answer goes whole even when it alone is larger (KIP-74), so a consumer never stalls.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeBatches, encodeBatch, readBatchHeader, SluiceError } from "../../index.js";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
-import type { KafkaBackend } from "./kafka-backend.js";
-import { KafkaServer } from "./kafka-server.js";
+import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import type { KafkaServer } from "./kafka-server.js";
 import {
   fetch,
   type FetchResponse,
   produce,
   type ProduceResponse,
 } from "./protocol/schemas/index.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
 
-let dir: string;
+let listener: EmbeddedListener;
 let topics: EmbeddedTopicService;
-let backend: KafkaBackend;
 let server: KafkaServer;
 let client: RawKafkaClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-fetch-limits-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-  backend = embeddedKafkaBackend(topics);
-  server = await KafkaServer.listen({ backend, port: 0 });
+  listener = await EmbeddedListener.start("fetch-limits");
+  ({ topics, server } = listener);
   client = await RawKafkaClient.connect(server.port);
 });
 
 afterAll(async () => {
   client.close();
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
 /** A batch of `count` records of 100 bytes, `tag` in each value. */
@@ -114,7 +105,7 @@ function batchSizes(bytes: Buffer): number[] {
 let topicCount = 0;
 async function createTopic(name: string, partitions = 1): Promise<string> {
   const topic = `${name}-${++topicCount}`;
-  await backend.admin.createTopic({ name: topic, partitions });
+  await topics.admin.createTopic({ name: topic, partitions });
   return topic;
 }
 
