@@ -1,8 +1,5 @@
 // @platformatic/kafka (1.x, the line that installs on Node 20), a client that names topics by id
 // when it fetches (Fetch v13+), against the listener on embedded topics.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   Admin,
   Consumer,
@@ -12,8 +9,7 @@ import {
   stringSerializers,
 } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
@@ -22,28 +18,22 @@ import {
   type FetchResponse,
   type MetadataResponse,
 } from "./protocol/schemas/index.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
 import { topicIdOf } from "./topic-ids.js";
 
-let dir: string;
+let listener: EmbeddedListener;
 let topics: EmbeddedTopicService;
 let server: KafkaServer;
-const connectionErrors: Error[] = [];
+let connectionErrors: Error[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-platformatic-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-  server = await KafkaServer.listen({
-    backend: embeddedKafkaBackend(topics),
-    port: 0,
-    onConnectionError: (e) => connectionErrors.push(e),
-  });
+  listener = await EmbeddedListener.start("platformatic");
+  ({ topics, server, connectionErrors } = listener);
 });
 
 afterAll(async () => {
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
 const fetchBody = (topicId: Buffer) => ({

@@ -2,14 +2,10 @@
 // confluent-kafka) against the listener on embedded topics: commits and aborts, what
 // read_committed and read_uncommitted consumers see, fencing, and read-process-write with the
 // group's offsets in the transaction.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeBatches } from "../../engine/index.js";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
+import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
@@ -27,23 +23,19 @@ import {
 } from "./protocol/schemas/index.js";
 import { PYTHON, clientScript, pythonHas, runJson } from "./test-support/client-processes.js";
 import { MemoryBackend } from "./test-support/memory-backend.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
 
 const inCi = process.env.CI === "true";
-let dir: string;
+let listener: EmbeddedListener;
 let topics: EmbeddedTopicService;
 let server: KafkaServer;
 let kafka: Kafka;
-const connectionErrors: Error[] = [];
+let connectionErrors: Error[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-kafka-txn-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-  server = await KafkaServer.listen({
-    backend: embeddedKafkaBackend(topics),
-    port: 0,
-    onConnectionError: (e) => connectionErrors.push(e),
-  });
+  listener = await EmbeddedListener.start("kafka-txn");
+  ({ topics, server, connectionErrors } = listener);
   kafka = new Kafka({
     clientId: "kafkajs-txn-test",
     brokers: [`127.0.0.1:${server.port}`],
@@ -53,9 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
 const values = (prefix: string, n: number): string[] =>

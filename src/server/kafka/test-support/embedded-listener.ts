@@ -11,14 +11,21 @@ export class EmbeddedListener {
     readonly dir: string,
     readonly topics: EmbeddedTopicService,
     readonly server: KafkaServer,
+    /** Why the listener closed a client's connection, in order (a test of good clients expects none). */
+    readonly connectionErrors: Error[],
   ) {}
 
   /** Opens topics (no fsync: tests of answers, not of durability) and listens on a free port. */
   static async start(name: string): Promise<EmbeddedListener> {
     const dir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
     const topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
-    const server = await KafkaServer.listen({ backend: embeddedKafkaBackend(topics), port: 0 });
-    return new EmbeddedListener(dir, topics, server);
+    const connectionErrors: Error[] = [];
+    const server = await KafkaServer.listen({
+      backend: embeddedKafkaBackend(topics),
+      port: 0,
+      onConnectionError: (error) => connectionErrors.push(error),
+    });
+    return new EmbeddedListener(dir, topics, server, connectionErrors);
   }
 
   get port(): number {
