@@ -35,7 +35,7 @@ import {
 } from "./message-record.js";
 import type { MessageAttributeSet } from "./message-attribute-set.js";
 import { type MessageHeader, headerBytes, writeHeader } from "./message-header.js";
-import { newMessageId } from "./message-id.js";
+import { messageIdAt, messageIds } from "./message-id.js";
 import { MAX_MESSAGE_SIZE, type QueueConfig, parseConfig } from "./queue-attributes.js";
 import { QueueMetrics } from "./queue-metrics.js";
 import {
@@ -48,6 +48,7 @@ import {
   hotBodyBytes,
 } from "./queue-state.js";
 import { type AttemptMessage, ReceiveAttempt } from "./receive-attempt.js";
+import { SendHeader, keepsHeader, writeSendHeader } from "./send-header.js";
 import { type CarriedAttempt, decodeWindow, encodeWindow } from "./window-record.js";
 
 /** SQS's FIFO deduplication interval. */
@@ -233,6 +234,8 @@ export class DurableQueue {
     { resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
   private fsyncAlways = false;
   private flushQueued = false;
+  /** The header of the message `send` is storing, filled in for each (see SendHeader). */
+  private readonly sendHeader = new SendHeader();
   /** Recovery time of the last open, ms. */
   recoveryMs = 0;
 
@@ -360,9 +363,18 @@ export class DurableQueue {
     if (this.pending === undefined && sends.length > 1) this.builder(estimatedBytes(sends));
     for (const send of sends) {
       const seq = base + added.length;
-      const messageId = send.messageId ?? newMessageId();
+      // A new id is its place in a buffer of random bytes (see MessageIds); its string is made
+      // only for those who need one here (an answer, FIFO deduplication).
+      let idBytes: Buffer | undefined;
+      let idAt = 0;
+      if (send.messageId === undefined) {
+        idAt = messageIds.reserve();
+        idBytes = messageIds.bytes;
+      }
       const dedupKey = this.dedupKey(send.groupId, send.deduplicationId);
+      let messageId: string | undefined;
       if (dedupKey !== undefined && send.skipDeduplication !== true) {
+        messageId = send.messageId ?? messageIdAt(idBytes!, idAt);
         const earlier = this.dedup.firstSend(dedupKey, now, messageId, seq, seq);
         if (earlier !== undefined) {
           if (answered) outcomes.push(earlier);
@@ -370,25 +382,25 @@ export class DurableQueue {
         }
       }
       const visibleAt = now + send.delayMs;
-      const meta: Writable<MessageHeader> = { i: messageId };
-      if (send.groupId !== undefined) meta.g = send.groupId;
-      if (send.deduplicationId !== undefined) meta.d = send.deduplicationId;
-      if (send.attributes !== undefined) meta.a = send.attributes;
-      if (send.systemAttributes !== undefined) meta.y = send.systemAttributes;
-      if (send.delayMs > 0) meta.v = visibleAt;
-      if (send.deadLetterSourceArn !== undefined) meta.src = send.deadLetterSourceArn;
-      if (send.sentAt !== undefined) meta.st = send.sentAt;
-      this.appendMessage(send.body, meta, timestamp);
+      this.appendMessage(
+        send.body,
+        this.sendHeader.fill(send, idBytes, idAt, visibleAt),
+        timestamp,
+      );
       const group = this.config.fifo ? this.state.group(send.groupId ?? "") : undefined;
       const message = new QueuedMessage(seq, seq, send.sentAt ?? now, group);
-      if (this.state.hotBodies.take(hotBodyBytes(send.body)))
-        message.keepHot(meta, send.body, send.bodyMd5);
+      if (keepsHeader(send) && this.state.hotBodies.take(hotBodyBytes(send.body)))
+        message.keepHot(send, idBytes, idAt);
       if (send.delayMs > 0) {
         message.state = DELAYED;
         message.due = visibleAt;
       }
       added.push(message);
-      if (answered) outcomes.push({ messageId, seq });
+      if (answered)
+        outcomes.push({
+          messageId: messageId ?? send.messageId ?? messageIdAt(idBytes!, idAt),
+          seq,
+        });
     }
     // A call of duplicates only is acknowledged once the first sends are durable too.
     if (added.length === 0) return { outcomes, durable: this.lastAppend };
@@ -538,17 +550,29 @@ export class DurableQueue {
    * Adds a message record to this turn's batch, its body encoded straight into it. `timestamp`
    * comes from `timestamp()`, read once for all the records one call appends.
    */
-  private appendMessage(body: string, header: MessageHeader, timestamp: number): void {
+  private appendMessage(body: string, header: MessageHeader | SendHeader, timestamp: number): void {
     // The header is encoded straight into the batch: no buffer of its own per message.
-    this.builder().appendWithHeader(
-      MESSAGE_KEY,
-      body,
-      timestamp,
-      MESSAGE_HEADER_KEY,
-      headerBytes(header),
-      writeHeader,
-      header,
-    );
+    const builder = this.builder();
+    if (header instanceof SendHeader)
+      builder.appendWithHeader(
+        MESSAGE_KEY,
+        body,
+        timestamp,
+        MESSAGE_HEADER_KEY,
+        header.bytes,
+        writeSendHeader,
+        header,
+      );
+    else
+      builder.appendWithHeader(
+        MESSAGE_KEY,
+        body,
+        timestamp,
+        MESSAGE_HEADER_KEY,
+        headerBytes(header),
+        writeHeader,
+        header,
+      );
   }
 
   /**
@@ -695,10 +719,10 @@ export class DurableQueue {
     let cold: number[] | undefined;
     for (let i = 0; i < messages.length; i++) {
       const state = messages[i]!;
-      const meta = state.hotMeta;
-      if (meta === undefined) (cold ??= []).push(i);
+      const send = state.hotSend;
+      if (send === undefined) (cold ??= []).push(i);
       else {
-        visit(state, meta, state.hotBody, state.hotBodyMd5, i);
+        visit(state, state.hotHeader(), send.body, send.bodyMd5, i);
         if (keepHot) continue;
         this.state.hotBodies.give(state.dropHot());
       }

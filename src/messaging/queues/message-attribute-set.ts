@@ -43,7 +43,7 @@ export class MessageAttributeSet {
   static of(attributes: MessageAttributes): MessageAttributeSet | undefined {
     const names = Object.keys(attributes);
     if (names.length === 0) return undefined;
-    names.sort();
+    sortNames(names);
     let total = 0;
     for (const name of names) {
       const attribute = attributes[name]!;
@@ -162,6 +162,27 @@ export class MessageAttributeSet {
     return attribute?.StringValue;
   }
 }
+
+/**
+ * Sorts names in place as `Array.prototype.sort` would (by UTF-16 code units). A message has at
+ * most ten attributes, and V8's sort allocates its own work state on every call: as the set is
+ * made once per published message of a fan-out, an insertion sort of a few names costs less.
+ */
+function sortNames(names: string[]): void {
+  if (names.length > MAX_INSERTION_SORT) {
+    names.sort();
+    return;
+  }
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    for (; j >= 0 && names[j]! > name; j--) names[j + 1] = names[j]!;
+    names[j + 1] = name;
+  }
+}
+
+/** Above this many names, V8's sort. */
+const MAX_INSERTION_SORT = 16;
 
 /** Writes a 4-byte big-endian length and the UTF-8 text; returns the next position. */
 function writeText(out: Buffer, pos: number, text: string): number {

@@ -1,5 +1,6 @@
 import { utf8Length, writeUtf8 } from "../../engine/index.js";
 import { MessageAttributeSet } from "./message-attribute-set.js";
+import { MESSAGE_ID_CHARS, writeMessageId } from "./message-id.js";
 import type { MessageMeta } from "./message-record.js";
 import type { Writable } from "./writable.js";
 
@@ -42,7 +43,29 @@ export function encodeHeader(header: MessageHeader): Buffer {
 
 /** Bytes of `header` encoded (see encodeHeader). */
 export function headerBytes(header: MessageHeader): number {
-  let size = 2 + 4 + utf8Length(header.i);
+  return headerFieldBytes(header, utf8Length(header.i));
+}
+
+/**
+ * Writes `header` encoded at `pos` (`headerBytes(header)` bytes must fit); returns the position
+ * after it. A queue writes its message headers straight into the batch being built.
+ */
+export function writeHeader(out: Buffer, pos: number, header: MessageHeader): number {
+  return writeHeaderFields(out, pos, header, undefined, 0);
+}
+
+/**
+ * A header's fields as the writers take them, any of them undefined when absent: a
+ * MessageHeader, or a header a queue fills in for each message it sends (see SendHeader), whose
+ * MessageId may be given as its place among MessageIds instead of `i`.
+ */
+export type HeaderFields = {
+  readonly [K in keyof MessageHeader]?: MessageHeader[K] | undefined;
+};
+
+/** `headerBytes` of `header`, its MessageId being `idBytes` of UTF-8. */
+export function headerFieldBytes(header: HeaderFields, idBytes: number): number {
+  let size = 2 + 4 + idBytes;
   if (header.g !== undefined) size += 4 + utf8Length(header.g);
   if (header.d !== undefined) size += 4 + utf8Length(header.d);
   if (header.src !== undefined) size += 4 + utf8Length(header.src);
@@ -55,10 +78,16 @@ export function headerBytes(header: MessageHeader): number {
 }
 
 /**
- * Writes `header` encoded at `pos` (`headerBytes(header)` bytes must fit); returns the position
- * after it. A queue writes its message headers straight into the batch being built.
+ * `writeHeader` of `header`, its MessageId the id at `idAt` of `idBytes` (see MessageIds) when
+ * given, else `header.i`.
  */
-export function writeHeader(out: Buffer, pos: number, header: MessageHeader): number {
+export function writeHeaderFields(
+  out: Buffer,
+  pos: number,
+  header: HeaderFields,
+  idBytes: Buffer | undefined,
+  idAt: number,
+): number {
   let flags = 0;
   if (header.g !== undefined) flags |= GROUP;
   if (header.d !== undefined) flags |= DEDUPLICATION;
@@ -71,7 +100,11 @@ export function writeHeader(out: Buffer, pos: number, header: MessageHeader): nu
   if (carried) flags |= CARRIED;
   out[pos] = BINARY_HEADER_FORMAT;
   out[pos + 1] = flags;
-  pos = writeText(out, pos + 2, header.i);
+  if (idBytes === undefined) pos = writeText(out, pos + 2, header.i ?? "");
+  else {
+    out.writeUInt32BE(MESSAGE_ID_CHARS, pos + 2);
+    pos = writeMessageId(out, pos + 6, idBytes, idAt);
+  }
   if (header.g !== undefined) pos = writeText(out, pos, header.g);
   if (header.d !== undefined) pos = writeText(out, pos, header.d);
   if (header.src !== undefined) pos = writeText(out, pos, header.src);

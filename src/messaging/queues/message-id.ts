@@ -1,39 +1,73 @@
 import { randomFillSync } from "node:crypto";
 
-/** UUIDs formatted at a time from one draw of random bytes. */
-const IDS_PER_DRAW = 128;
-const UUID_CHARS = 36;
+/** Ids drawn at a time from one call for random bytes. */
+const IDS_PER_DRAW = 256;
+/** Bytes of an id's binary form. */
+const ID_BYTES = 16;
+/** Characters of a UUID as text (Latin-1, one byte each). */
+export const MESSAGE_ID_CHARS = 36;
 
-const random = Buffer.allocUnsafeSlow(IDS_PER_DRAW * 16);
-const text = Buffer.allocUnsafeSlow(IDS_PER_DRAW * UUID_CHARS);
 const HEX = Buffer.from("0123456789abcdef", "latin1");
-let next = IDS_PER_DRAW;
 
 /**
- * A random (version 4) UUID for a new message, as SQS's MessageIds are. The same as
- * `crypto.randomUUID()`, cheaper: Node builds each of its UUIDs from a dozen string pieces
- * (about 600 bytes of garbage a message, the largest single source in a send); here a draw of
- * random bytes is formatted as text in one buffer and each id is one string cut from it.
+ * Random (version 4) UUIDs for new messages, as SQS's MessageIds and SNS's are, drawn a few
+ * hundred at a time into a buffer of random bytes that is never written again: an id is its
+ * place in that buffer, formatted as text only where it is written (a message header) or asked
+ * for as a string. A queue keeps a recent send's id as that place (the buffer lies outside the
+ * JavaScript heap), so a fan-out's hundreds of thousands of unread messages hold no id string
+ * each for every young-generation collection to copy. (Node's `crypto.randomUUID()` builds
+ * each id from a dozen string pieces.)
  */
-export function newMessageId(): string {
-  if (next === IDS_PER_DRAW) refill();
-  const at = next++ * UUID_CHARS;
-  return text.toString("latin1", at, at + UUID_CHARS);
+export class MessageIds {
+  /** The latest draw's ids, 16 bytes each; ids handed out keep the buffer they were drawn in. */
+  bytes: Buffer = Buffer.alloc(0);
+  private next = IDS_PER_DRAW;
+
+  /** A new id: the 16 bytes at the returned position of `bytes`. */
+  reserve(): number {
+    if (this.next === IDS_PER_DRAW) this.draw();
+    return this.next++ * ID_BYTES;
+  }
+
+  private draw(): void {
+    const bytes = Buffer.allocUnsafeSlow(IDS_PER_DRAW * ID_BYTES);
+    randomFillSync(bytes);
+    for (let at = 0; at < bytes.length; at += ID_BYTES) {
+      bytes[at + 6] = (bytes[at + 6]! & 0x0f) | 0x40; // version 4
+      bytes[at + 8] = (bytes[at + 8]! & 0x3f) | 0x80; // RFC 4122 variant
+    }
+    this.bytes = bytes;
+    this.next = 0;
+  }
 }
 
-function refill(): void {
-  randomFillSync(random);
-  for (let id = 0; id < IDS_PER_DRAW; id++) {
-    const bytes = id * 16;
-    random[bytes + 6] = (random[bytes + 6]! & 0x0f) | 0x40; // version 4
-    random[bytes + 8] = (random[bytes + 8]! & 0x3f) | 0x80; // RFC 4122 variant
-    let out = id * UUID_CHARS;
-    for (let i = 0; i < 16; i++) {
-      if (i === 4 || i === 6 || i === 8 || i === 10) text[out++] = 0x2d; // "-"
-      const byte = random[bytes + i]!;
-      text[out++] = HEX[byte >> 4]!;
-      text[out++] = HEX[byte & 15]!;
-    }
+/** The ids of this process's new messages. */
+export const messageIds = new MessageIds();
+
+/**
+ * Writes the id at `at` of `bytes` (see MessageIds) as MESSAGE_ID_CHARS characters of
+ * lower-case UUID text at `pos` of `out`; returns the position after it.
+ */
+export function writeMessageId(out: Buffer, pos: number, bytes: Buffer, at: number): number {
+  for (let i = 0; i < ID_BYTES; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out[pos++] = 0x2d; // "-"
+    const byte = bytes[at + i]!;
+    out[pos++] = HEX[byte >> 4]!;
+    out[pos++] = HEX[byte & 15]!;
   }
-  next = 0;
+  return pos;
+}
+
+const text = Buffer.allocUnsafeSlow(MESSAGE_ID_CHARS);
+
+/** The id at `at` of `bytes` (see MessageIds) as a string. */
+export function messageIdAt(bytes: Buffer, at: number): string {
+  writeMessageId(text, 0, bytes, at);
+  return text.toString("latin1");
+}
+
+/** A new message id as a string. */
+export function newMessageId(): string {
+  const at = messageIds.reserve();
+  return messageIdAt(messageIds.bytes, at);
 }

@@ -1,3 +1,4 @@
+import { utf8Length } from "../../engine/index.js";
 import { describeValue } from "../../errors/index.js";
 import { QueueError, invalidParameter } from "./queue-error.js";
 import type { MessageAttributeValue, MessageAttributes } from "./queue-service.js";
@@ -40,58 +41,76 @@ export function checkMessageAttributes(attributes: unknown, field: string, syste
   if (attributes === undefined) return 0;
   if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes))
     throw invalidParameter(field, "an object of name -> { DataType, StringValue | BinaryValue }");
-  const entries = Object.entries(attributes as Record<string, unknown>);
-  if (entries.length > MAX_MESSAGE_ATTRIBUTES)
+  // Names only, and the field named in an error made only for one: a fan-out checks every
+  // published message's attributes, and an entry array and a field string per attribute were
+  // most of the garbage this check left.
+  const names = Object.keys(attributes);
+  if (names.length > MAX_MESSAGE_ATTRIBUTES)
     throw invalidParameter(
       field,
-      `at most ${MAX_MESSAGE_ATTRIBUTES} attributes, got ${entries.length}`,
+      `at most ${MAX_MESSAGE_ATTRIBUTES} attributes, got ${names.length}`,
     );
   let bytes = 0;
-  for (const [name, raw] of entries) {
-    const at = `${field}.${name}`;
+  for (const name of names) {
+    const raw = (attributes as Record<string, unknown>)[name];
     if (system) {
       if (name !== "AWSTraceHeader")
-        throw invalidParameter(at, "AWSTraceHeader, the only message system attribute");
-    } else checkAttributeName(name, at);
+        throw invalidParameter(
+          `${field}.${name}`,
+          "AWSTraceHeader, the only message system attribute",
+        );
+    } else checkAttributeName(name, field);
     if (typeof raw !== "object" || raw === null)
-      throw invalidParameter(at, "an object { DataType, StringValue | BinaryValue }");
+      throw invalidParameter(
+        `${field}.${name}`,
+        "an object { DataType, StringValue | BinaryValue }",
+      );
     const value = raw as Partial<MessageAttributeValue>;
     if (typeof value.DataType !== "string" || !DATA_TYPE.test(value.DataType))
       throw invalidParameter(
-        `${at}.DataType`,
+        `${field}.${name}.DataType`,
         `"String", "Number" or "Binary", optionally with a ".custom" suffix`,
       );
     const binary = value.DataType.startsWith("Binary");
     if (binary) {
       if (value.StringValue !== undefined)
-        throw invalidParameter(`${at}.StringValue`, "no StringValue for a Binary attribute");
+        throw invalidParameter(
+          `${field}.${name}.StringValue`,
+          "no StringValue for a Binary attribute",
+        );
       if (!(value.BinaryValue instanceof Uint8Array))
-        throw invalidParameter(`${at}.BinaryValue`, "a Uint8Array for a Binary attribute");
+        throw invalidParameter(
+          `${field}.${name}.BinaryValue`,
+          "a Uint8Array for a Binary attribute",
+        );
       bytes += value.BinaryValue.length;
     } else {
       if (value.BinaryValue !== undefined)
         throw invalidParameter(
-          `${at}.BinaryValue`,
+          `${field}.${name}.BinaryValue`,
           `no BinaryValue for a ${value.DataType} attribute`,
         );
       if (typeof value.StringValue !== "string")
-        throw invalidParameter(`${at}.StringValue`, `a string for a ${value.DataType} attribute`);
+        throw invalidParameter(
+          `${field}.${name}.StringValue`,
+          `a string for a ${value.DataType} attribute`,
+        );
       if (FORBIDDEN_BODY_CHAR.test(value.StringValue))
         throw new QueueError(
           "InvalidMessageContents",
-          `${at}.StringValue: contains characters SQS does not allow`,
-          `${at}.StringValue`,
+          `${field}.${name}.StringValue: contains characters SQS does not allow`,
+          `${field}.${name}.StringValue`,
         );
       if (value.DataType.startsWith("Number") && !isSqsNumber(value.StringValue))
         throw invalidParameter(
-          `${at}.StringValue`,
+          `${field}.${name}.StringValue`,
           "a number of at most 38 significant digits between -10^128 and 10^126",
         );
       if (value.StringValue === "")
-        throw invalidParameter(`${at}.StringValue`, "a non-empty value");
-      bytes += Buffer.byteLength(value.StringValue, "utf8");
+        throw invalidParameter(`${field}.${name}.StringValue`, "a non-empty value");
+      bytes += utf8Length(value.StringValue);
     }
-    bytes += Buffer.byteLength(name, "utf8") + Buffer.byteLength(value.DataType, "utf8");
+    bytes += utf8Length(name) + utf8Length(value.DataType);
   }
   return bytes;
 }
@@ -99,7 +118,8 @@ export function checkMessageAttributes(attributes: unknown, field: string, syste
 /** Names starting with AWS. or Amazon., in any case, are reserved. */
 const RESERVED_NAME = /^(aws|amazon)\./i;
 
-function checkAttributeName(name: string, field: string): void {
+/** `attributesField`: the attributes' field; an error names the attribute's own. */
+function checkAttributeName(name: string, attributesField: string): void {
   if (
     !ATTRIBUTE_NAME.test(name) ||
     name.startsWith(".") ||
@@ -108,7 +128,7 @@ function checkAttributeName(name: string, field: string): void {
     RESERVED_NAME.test(name)
   )
     throw invalidParameter(
-      field,
+      `${attributesField}.${name}`,
       "a name of 1-256 characters A-Z a-z 0-9 _ - . without leading, trailing or double periods, not starting with AWS. or Amazon.",
     );
 }

@@ -81,7 +81,7 @@ describe("QueueState", () => {
     const hot = (seq: number, at: number): QueuedMessage => {
       const message = new QueuedMessage(seq, seq, at, undefined);
       expect(budget.take(hotBodyBytes("x"))).toBe(true);
-      message.keepHot({ i: `m${seq}` }, "x", undefined);
+      message.keepHot({ body: "x", delayMs: 0, messageId: `m${seq}` }, undefined, 0);
       state.add(message, at);
       return message;
     };

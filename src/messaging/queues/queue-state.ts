@@ -1,5 +1,7 @@
 import { Deque } from "./deque.js";
+import type { PreparedSend } from "./durable-queue.js";
 import type { MessageHeader } from "./message-header.js";
+import { headerOfSend } from "./send-header.js";
 import { MinHeap } from "./min-heap.js";
 
 /** Hot-body memory of a service unless configured otherwise. */
@@ -42,7 +44,7 @@ export class HotBodyBudget {
 /**
  * What the queue keeps in memory per message: its place, its timers and its counts. Body,
  * id and attributes stay in the log and are read back on receive, which keeps a backlog of
- * millions small; only recent sends, up to a budget, keep theirs in `hot` until first read.
+ * millions small; only recent sends, up to a budget, keep theirs (`hotSend`) until first read.
  */
 export class QueuedMessage {
   state: MessageState = VISIBLE;
@@ -56,14 +58,15 @@ export class QueuedMessage {
   /** The receipt handle of the latest receive, once issued: checking it needs no MAC. */
   receipt: string | undefined = undefined;
   /**
-   * Metadata as sent, until the first read takes it with the body (see {@link HotBodyBudget});
-   * undefined when the message is cold. Body and digest are fields of their own, not an object:
-   * a fan-out leaves hundreds of thousands of messages unread, and every object more per message
-   * is one more for each young-generation collection to copy.
+   * The send, until the first read takes it (see {@link HotBodyBudget}): its body, digest and
+   * header fields, with the id's place in a MessageIds buffer (unless the send names its id);
+   * undefined when the message is cold. No object of its own: a fan-out shares one send among
+   * its queues and leaves hundreds of thousands of messages unread, and every object more per
+   * message is one more for each young-generation collection to copy.
    */
-  hotMeta: MessageHeader | undefined = undefined;
-  hotBody = "";
-  hotBodyMd5: string | undefined = undefined;
+  hotSend: PreparedSend | undefined = undefined;
+  hotIdBytes: Buffer | undefined = undefined;
+  hotIdAt = 0;
 
   constructor(
     /** Sequence number: the offset of the message's first record in this queue's log. */
@@ -74,20 +77,27 @@ export class QueuedMessage {
     readonly group: MessageGroup | undefined,
   ) {}
 
-  /** Keeps the body and metadata in memory (the caller took `hotBodyBytes(body)` of the budget). */
-  keepHot(meta: MessageHeader, body: string, bodyMd5: string | undefined): void {
-    this.hotMeta = meta;
-    this.hotBody = body;
-    this.hotBodyMd5 = bodyMd5;
+  /**
+   * Keeps the send in memory, its id at `idAt` of `idBytes` (see MessageIds) unless it names its
+   * own (the caller took `hotBodyBytes(send.body)` of the budget).
+   */
+  keepHot(send: PreparedSend, idBytes: Buffer | undefined, idAt: number): void {
+    this.hotSend = send;
+    this.hotIdBytes = idBytes;
+    this.hotIdAt = idAt;
+  }
+
+  /** The header of a hot message, as its record holds it. */
+  hotHeader(): MessageHeader {
+    return headerOfSend(this.hotSend!, this.hotIdBytes, this.hotIdAt, this.sentAt);
   }
 
   /** Lets go of the hot body; returns the bytes it counted against the budget (0 if cold). */
   dropHot(): number {
-    if (this.hotMeta === undefined) return 0;
-    const bytes = hotBodyBytes(this.hotBody);
-    this.hotMeta = undefined;
-    this.hotBody = "";
-    this.hotBodyMd5 = undefined;
+    if (this.hotSend === undefined) return 0;
+    const bytes = hotBodyBytes(this.hotSend.body);
+    this.hotSend = undefined;
+    this.hotIdBytes = undefined;
     return bytes;
   }
 }
@@ -383,12 +393,12 @@ export class QueueState {
     message.state = GONE;
     message.token++;
     this.messages.size--;
-    if (message.hotMeta !== undefined) this.hotBodies.give(message.dropHot());
+    if (message.hotSend !== undefined) this.hotBodies.give(message.dropHot());
   }
 
   /** Gives back the hot-body budget its messages hold (the queue is closing; it is shared). */
   releaseHotBodies(): void {
-    for (const m of this.inOrder()) if (m.hotMeta !== undefined) this.hotBodies.give(m.dropHot());
+    for (const m of this.inOrder()) if (m.hotSend !== undefined) this.hotBodies.give(m.dropHot());
   }
 
   /** Removes every message with a sequence number below `seq`. */
