@@ -6,6 +6,7 @@ import type { Counter, MetricsRegistry } from "../../observability/index.js";
 import { type Clock, type Timer, systemClock } from "../../time/index.js";
 import { PerKeySerializer } from "../per-key-serializer.js";
 import type { QueueService } from "../queues/index.js";
+import { newMessageId } from "../queues/message-id.js";
 import { parseDeliveryPolicy, parseRedrivePolicy } from "./delivery-policy.js";
 import { DurableTopic, type TopicDefinition, sequenceNumberOf } from "./durable-topic.js";
 import { confirmationEnvelope } from "./envelope.js";
@@ -863,7 +864,8 @@ export class EmbeddedPubSubService implements PubSubService {
       topic.definition.attributes.ContentBasedDeduplication === "true",
     );
     return {
-      MessageId: randomUUID(),
+      // A random UUID, as randomUUID gives, formatted a draw at a time (for every publish).
+      MessageId: newMessageId(),
       Message: input.Message,
       ...(input.MessageStructure === undefined ? {} : { MessageStructure: input.MessageStructure }),
       ...(input.Subject === undefined ? {} : { Subject: input.Subject }),

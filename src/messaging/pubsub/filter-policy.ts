@@ -101,12 +101,13 @@ export function attributesForFiltering(
   attributes: PubSubMessageAttributes,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, attribute] of Object.entries(attributes)) {
-    const type = attribute.DataType.split(".")[0];
+  for (const name of Object.keys(attributes)) {
+    const attribute = attributes[name]!;
     const text = attribute.StringValue;
     if (text === undefined) continue;
-    if (type === "Number") setOwnEntry(out, name, Number(text));
-    else if (attribute.DataType === "String.Array") {
+    const dataType = attribute.DataType;
+    if (hasBaseType(dataType, "Number")) setOwnEntry(out, name, Number(text));
+    else if (dataType === "String.Array") {
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -114,9 +115,20 @@ export function attributesForFiltering(
         value = text;
       }
       setOwnEntry(out, name, value);
-    } else if (type === "String") setOwnEntry(out, name, text);
+    } else if (hasBaseType(dataType, "String")) setOwnEntry(out, name, text);
   }
   return out;
+}
+
+/**
+ * Whether `dataType` is `base` or `base` with a custom suffix ("Number.float"), as its part
+ * before the first dot; without splitting it, as every published message is matched.
+ */
+function hasBaseType(dataType: string, base: string): boolean {
+  return (
+    dataType.startsWith(base) &&
+    (dataType.length === base.length || dataType.charCodeAt(base.length) === 0x2e) // "."
+  );
 }
 
 /** The body as a filter policy with scope MessageBody sees it: parsed JSON, or nothing. */

@@ -1,3 +1,4 @@
+import { utf8Length } from "../../engine/index.js";
 import { describeValue } from "../../errors/index.js";
 import { parseStructuredMessage } from "./message-structure.js";
 import { PubSubError, invalidParameter } from "./pubsub-error.js";
@@ -66,7 +67,14 @@ export function checkPublish(input: PublishInput, fifo: boolean, contentDedup: b
   return bytes;
 }
 
-/** Checks message attributes (names, types, values, count); returns their size in bytes. */
+/** Names starting with AWS. or Amazon., in any case, are reserved. */
+const RESERVED_NAME = /^(aws\.|amazon\.)/i;
+const SNS_NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/**
+ * Checks message attributes (names, types, values, count); returns their size in bytes. The
+ * field an error names is made only for an error: this runs for every published message.
+ */
 export function checkAttributes(attributes: PubSubMessageAttributes): number {
   const names = Object.keys(attributes);
   if (names.length > MAX_MESSAGE_ATTRIBUTES)
@@ -77,33 +85,32 @@ export function checkAttributes(attributes: PubSubMessageAttributes): number {
     );
   let bytes = 0;
   for (const name of names) {
-    const field = `MessageAttributes.${name}`;
     const attribute = attributes[name]!;
     if (
       !ATTRIBUTE_NAME.test(name) ||
       name.startsWith(".") ||
       name.endsWith(".") ||
       name.includes("..") ||
-      /^(aws\.|amazon\.)/i.test(name)
+      RESERVED_NAME.test(name)
     )
       throw new PubSubError(
         "InvalidParameterValue",
-        `${field}: the name must be 1-256 of A-Z a-z 0-9 _ - . with no leading, trailing or double dot and no AWS. or Amazon. prefix`,
-        field,
+        `MessageAttributes.${name}: the name must be 1-256 of A-Z a-z 0-9 _ - . with no leading, trailing or double dot and no AWS. or Amazon. prefix`,
+        `MessageAttributes.${name}`,
       );
     if (typeof attribute?.DataType !== "string" || !DATA_TYPE.test(attribute.DataType))
       throw new PubSubError(
         "InvalidParameterValue",
-        `${field}.DataType: expected String, Number, Binary or String.Array (optionally with a .suffix)`,
-        `${field}.DataType`,
+        `MessageAttributes.${name}.DataType: expected String, Number, Binary or String.Array (optionally with a .suffix)`,
+        `MessageAttributes.${name}.DataType`,
       );
     const binary = attribute.DataType.startsWith("Binary");
     if (binary) {
       if (!(attribute.BinaryValue instanceof Uint8Array))
         throw new PubSubError(
           "InvalidParameterValue",
-          `${field}: a Binary attribute needs a BinaryValue`,
-          `${field}.BinaryValue`,
+          `MessageAttributes.${name}: a Binary attribute needs a BinaryValue`,
+          `MessageAttributes.${name}.BinaryValue`,
         );
       bytes += attribute.BinaryValue.length;
     } else {
@@ -111,31 +118,31 @@ export function checkAttributes(attributes: PubSubMessageAttributes): number {
       if (typeof text !== "string" || text.length === 0)
         throw new PubSubError(
           "InvalidParameterValue",
-          `${field}: The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${attribute.DataType}'.`,
-          `${field}.StringValue`,
+          `MessageAttributes.${name}: The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${attribute.DataType}'.`,
+          `MessageAttributes.${name}.StringValue`,
         );
       if (attribute.DataType.startsWith("Number") && !isSnsNumber(text))
         throw new PubSubError(
           "InvalidParameterValue",
-          `${field}: Could not cast message attribute '${name}' value to number.`,
-          `${field}.StringValue`,
+          `MessageAttributes.${name}: Could not cast message attribute '${name}' value to number.`,
+          `MessageAttributes.${name}.StringValue`,
         );
       if (attribute.DataType === "String.Array" && !isStringArray(text))
         throw new PubSubError(
           "InvalidParameterValue",
-          `${field}: The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
-          `${field}.StringValue`,
+          `MessageAttributes.${name}: The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
+          `MessageAttributes.${name}.StringValue`,
         );
-      bytes += Buffer.byteLength(text, "utf8");
+      bytes += utf8Length(text);
     }
-    bytes += Buffer.byteLength(name, "utf8") + Buffer.byteLength(attribute.DataType, "utf8");
+    bytes += utf8Length(name) + utf8Length(attribute.DataType);
   }
   return bytes;
 }
 
 /** SNS numbers: finite, within +-1e9, at most 5 digits after the point... and parseable. */
 function isSnsNumber(text: string): boolean {
-  if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text)) return false;
+  if (!SNS_NUMBER.test(text)) return false;
   const n = Number(text);
   return Number.isFinite(n) && Math.abs(n) <= 1e9;
 }

@@ -27,7 +27,9 @@ export interface RawQueueContent {
 export function rawQueueContent(message: PublishedMessage): RawQueueContent {
   const names = Object.keys(message.MessageAttributes);
   let attributes: MessageAttributes | undefined;
-  if (names.length > 0) {
+  if (names.length > 0 && takenAsTheyAre(message.MessageAttributes, names))
+    attributes = message.MessageAttributes;
+  else if (names.length > 0) {
     const plain: Record<string, MessageAttributeValue> = {};
     for (const name of names) {
       const a = message.MessageAttributes[name]!;
@@ -62,4 +64,26 @@ export function rawQueueContent(message: PublishedMessage): RawQueueContent {
       ? standardQueueEntry.inGroup(groupId, deduplicationId)
       : { ...input, MessageGroupId: groupId, MessageDeduplicationId: deduplicationId };
   return { standardQueueEntry, fifoQueueEntry };
+}
+
+/**
+ * Whether a queue takes these attributes as they are: each a string (not a String.Array) with
+ * its value, or binary with no string value beside it, as SQS's shapes are. The set a queue
+ * send makes of them copies what it keeps, so the message's own objects serve (no copy of
+ * every attribute of every published message only to hand them over).
+ */
+function takenAsTheyAre(
+  attributes: PublishedMessage["MessageAttributes"],
+  names: string[],
+): boolean {
+  for (const name of names) {
+    const a = attributes[name]!;
+    if (
+      a.BinaryValue === undefined
+        ? a.StringValue === undefined || a.DataType === "String.Array"
+        : a.StringValue !== undefined
+    )
+      return false;
+  }
+  return true;
 }

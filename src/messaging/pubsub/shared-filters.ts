@@ -34,6 +34,8 @@ export class SharedFilters {
   private readonly attributes = new PatternIndex<string>();
   private readonly body = new PatternIndex<string>();
   private generation = 0;
+  /** The set of verdicts made last, and for which index (see matchAll). */
+  private lastMatched: { index: PatternIndex<string>; set: ReadonlySet<string> } | undefined;
 
   set(subscription: string, pattern: Pattern, scope: FilterPolicyScope): void {
     this.delete(subscription);
@@ -78,6 +80,22 @@ export class SharedFilters {
   private matchAll(index: PatternIndex<string>, view: unknown): ReadonlySet<string> {
     if (view === undefined) return NONE;
     const matched = index.match(view);
-    return matched.length === 0 ? NONE : new Set(matched);
+    if (matched.length === 0) return NONE;
+    // Messages of a topic mostly match the same subscriptions: the set made for the last one is
+    // shared (sets of verdicts are never changed), so a run of alike messages makes none.
+    const last = this.lastMatched;
+    if (last !== undefined && last.index === index && sameMembers(last.set, matched))
+      return last.set;
+    const set = new Set(matched);
+    this.lastMatched = { index, set };
+    return set;
   }
+}
+
+/** Whether `set` holds exactly the distinct members of `members`. */
+function sameMembers(set: ReadonlySet<string>, members: readonly string[]): boolean {
+  if (members.length < set.size) return false;
+  for (const member of members) if (!set.has(member)) return false;
+  // Every member is in the set: they are the set if as many distinct ones as it holds.
+  return members.length === set.size || new Set(members).size === set.size;
 }
