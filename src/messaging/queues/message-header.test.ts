@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { MessageAttributeSet } from "./message-attribute-set.js";
+import { attributes, trace } from "./test-support/header-attributes.js";
 import {
   BINARY_HEADER_FORMAT,
   type MessageHeader,
   decodeHeader,
   encodeHeader,
 } from "./message-header.js";
-
-const attributes = MessageAttributeSet.of({
-  kind: { DataType: "String", StringValue: "order" },
-  blob: { DataType: "Binary", BinaryValue: Uint8Array.of(0, 255) },
-})!;
-const trace = MessageAttributeSet.of({
-  AWSTraceHeader: { DataType: "String", StringValue: "Root=1-abc" },
-})!;
 
 function roundTrip(header: MessageHeader): MessageHeader {
   const encoded = encodeHeader(header);

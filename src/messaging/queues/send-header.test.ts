@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { attributes, trace } from "./test-support/header-attributes.js";
 import type { PreparedSend } from "./durable-queue.js";
-import { MessageAttributeSet } from "./message-attribute-set.js";
 import { decodeHeader, encodeHeader } from "./message-header.js";
 import { messageIds } from "./message-id.js";
 import { SendHeader, headerOfSend, keepsHeader, writeSendHeader } from "./send-header.js";
-
-const attributes = MessageAttributeSet.of({
-  kind: { DataType: "String", StringValue: "order" },
-  blob: { DataType: "Binary", BinaryValue: Uint8Array.of(0, 255) },
-})!;
-const trace = MessageAttributeSet.of({
-  AWSTraceHeader: { DataType: "String", StringValue: "Root=1-abc" },
-})!;
 
 const SENT_AT = 1_764_000_000_000;
 
