@@ -17,6 +17,10 @@ export default defineConfig({
           // CPU-bound files, one per core. Vitest's default keeps a core for its main process,
           // which sits idle once the files are transformed: on 2 cores that ran them one by one.
           maxWorkers: availableParallelism(),
+          // The files of a worker share its modules instead of importing everything again per
+          // file: the tier ran in 54 s instead of 110 (import time 54 -> 15 s). Unit tests keep
+          // no state between files (each restores fake timers and environment it changes).
+          isolate: false,
         },
       },
       {
