@@ -1,14 +1,12 @@
 // kafkajs, a Kafka client nobody here wrote, against the listener on embedded topics.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeBatches, encodeBatch, readBatchHeader, SluiceError } from "../../index.js";
-import { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
+import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
 import { embeddedKafkaBackend } from "./embedded-kafka-backend.js";
 import type { KafkaBackend } from "./kafka-backend.js";
-import { KafkaServer } from "./kafka-server.js";
+import type { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
   incrementalAlterConfigs,
@@ -17,50 +15,38 @@ import {
   type ProduceResponse,
 } from "./protocol/schemas/index.js";
 import { run } from "./test-support/client-processes.js";
+import { EmbeddedListener } from "./test-support/embedded-listener.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
+import {
+  storedBytes as storedBytesOf,
+  storedValues as storedValuesOf,
+} from "./test-support/stored-batches.js";
 
-let dir: string;
+let listener: EmbeddedListener;
 let topics: EmbeddedTopicService;
 let backend: KafkaBackend;
 let server: KafkaServer;
 let kafka: Kafka;
-const connectionErrors: Error[] = [];
+let connectionErrors: Error[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sluice-kafkajs-"));
-  topics = await EmbeddedTopicService.open(dir, { fsync: "never" });
+  listener = await EmbeddedListener.start("kafkajs");
+  ({ topics, server, connectionErrors } = listener);
   backend = embeddedKafkaBackend(topics);
-  server = await KafkaServer.listen({
-    backend,
-    port: 0,
-    onConnectionError: (e) => connectionErrors.push(e),
-  });
   kafka = new Kafka({
     clientId: "kafkajs-test",
-    brokers: [`127.0.0.1:${server.port}`],
+    brokers: [listener.bootstrap],
     logLevel: logLevel.NOTHING,
     retry: { retries: 2 },
   });
 });
 
 afterAll(async () => {
-  await server.close();
-  await topics.close();
-  rmSync(dir, { recursive: true, force: true });
+  await listener.close();
 });
 
-/** The raw batches stored in a partition. */
-async function storedBytes(topic: string, partition = 0): Promise<Buffer> {
-  return (await backend.partitions.read(topic, partition, 0, 1 << 30, "read_uncommitted")).bytes;
-}
-
-/** The values stored in a partition, decoded from its raw batches. */
-async function storedValues(topic: string, partition = 0): Promise<string[]> {
-  const read = { bytes: await storedBytes(topic, partition) };
-  const records = decodeBatches(read.bytes);
-  if (records instanceof Error) throw records;
-  return records.map((r) => r.value!.toString());
-}
+const storedBytes = (topic: string, partition = 0) => storedBytesOf(topics, topic, partition);
+const storedValues = (topic: string, partition = 0) => storedValuesOf(topics, topic, partition);
 
 describe("kafkajs admin", () => {
   it("creates, lists, describes, grows and deletes topics", async () => {

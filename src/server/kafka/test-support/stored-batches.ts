@@ -38,12 +38,12 @@ export async function storedCodecs(dir: string, topic: string): Promise<number[]
   ]);
 }
 
-/** The values stored in one partition, committed or not, in offset order. */
-export async function storedValues(
+/** The raw batches stored in one partition, committed or not, in offset order. */
+export async function storedBytes(
   topics: EmbeddedTopicService,
   topic: string,
   partition = 0,
-): Promise<string[]> {
+): Promise<Buffer> {
   const read = await embeddedKafkaBackend(topics).partitions.read(
     topic,
     partition,
@@ -51,7 +51,16 @@ export async function storedValues(
     1 << 30,
     "read_uncommitted",
   );
-  const records = decodeBatches(read.bytes);
+  return read.bytes;
+}
+
+/** The values stored in one partition, committed or not, in offset order. */
+export async function storedValues(
+  topics: EmbeddedTopicService,
+  topic: string,
+  partition = 0,
+): Promise<string[]> {
+  const records = decodeBatches(await storedBytes(topics, topic, partition));
   if (!Array.isArray(records)) throw records;
   return records.map((r) => r.value!.toString());
 }
