@@ -3,9 +3,7 @@
 // ZkAdminManager.createTopics: Topic.validate(name), partitions and replication factor,
 // LogConfig.validate(configs), then "if (validateOnly) ... else create"), so a request that
 // would fail fails the same way when only validated.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import type { KafkaServer } from "./kafka-server.js";
+import { describe, expect, it } from "vitest";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
   createTopics,
@@ -13,24 +11,9 @@ import {
   type CreateTopicsResponse,
   type MetadataResponse,
 } from "./protocol/schemas/index.js";
-import { RawKafkaClient } from "./test-support/raw-client.js";
-import { EmbeddedListener } from "./test-support/embedded-listener.js";
+import { listenerWithRawClient } from "./test-support/listener-fixture.js";
 
-let listener: EmbeddedListener;
-let topics: EmbeddedTopicService;
-let server: KafkaServer;
-let client: RawKafkaClient;
-
-beforeAll(async () => {
-  listener = await EmbeddedListener.start("create-topics");
-  ({ topics, server } = listener);
-  client = await RawKafkaClient.connect(server.port);
-});
-
-afterAll(async () => {
-  client.close();
-  await listener.close();
-});
+const file = listenerWithRawClient("create-topics");
 
 async function create(
   name: string,
@@ -38,7 +21,7 @@ async function create(
   numPartitions = 1,
   configs: Array<{ name: string; value: string }> = [],
 ) {
-  const answer = await client.request<CreateTopicsResponse>(createTopics, 5, {
+  const answer = await file.client.request<CreateTopicsResponse>(createTopics, 5, {
     topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs }],
     timeoutMs: 5000,
     validateOnly,
@@ -51,7 +34,7 @@ async function metadataErrorOf(
   name: string,
   allowAutoTopicCreation: boolean,
 ): Promise<number | undefined> {
-  const answer = await client.request<MetadataResponse>(metadata, 9, {
+  const answer = await file.client.request<MetadataResponse>(metadata, 9, {
     topics: [{ name }],
     allowAutoTopicCreation,
     includeClusterAuthorizedOperations: false,
@@ -89,7 +72,7 @@ describe("CreateTopics validateOnly checks what a real creation checks", () => {
         /message\.timestamp\.type.*LogAppendTime is not supported/,
       );
     }
-    expect(await topics.admin.listTopics()).not.toContain("log-append");
+    expect(await file.topics.admin.listTopics()).not.toContain("log-append");
     const createTime = [{ name: "message.timestamp.type", value: "CreateTime" }];
     expect((await create("create-time", false, 1, createTime)).errorCode).toBe(KafkaErrorCode.NONE);
   });
@@ -112,7 +95,7 @@ describe("a name that collides with an existing topic's ('.' and '_' count as on
       expect(refused.errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
       expect(refused.errorMessage).toMatch(/orders_eu.*collides with existing topic: orders\.eu/);
     }
-    expect(await topics.admin.listTopics()).not.toContain("orders_eu");
+    expect(await file.topics.admin.listTopics()).not.toContain("orders_eu");
     // The same name is TOPIC_ALREADY_EXISTS, and other characters do not collide.
     expect((await create("orders.eu", false)).errorCode).toBe(KafkaErrorCode.TOPIC_ALREADY_EXISTS);
     expect((await create("orders-eu", false)).errorCode).toBe(KafkaErrorCode.NONE);
@@ -121,7 +104,7 @@ describe("a name that collides with an existing topic's ('.' and '_' count as on
   it("is refused by Metadata auto-creation too", async () => {
     expect((await create("audit_log", false)).errorCode).toBe(KafkaErrorCode.NONE);
     expect(await metadataErrorOf("audit.log", true)).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
-    expect(await topics.admin.listTopics()).not.toContain("audit.log");
+    expect(await file.topics.admin.listTopics()).not.toContain("audit.log");
   });
 });
 
@@ -134,6 +117,6 @@ describe("Metadata auto-creation", () => {
     expect(await metadataErrorOf("not-auto", false)).toBe(
       KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
-    expect(await topics.admin.listTopics()).not.toContain("not-auto");
+    expect(await file.topics.admin.listTopics()).not.toContain("not-auto");
   });
 });

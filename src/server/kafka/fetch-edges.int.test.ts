@@ -3,10 +3,8 @@
 // - at the log end: no records, error NONE (a consumer that caught up);
 // - inside a batch (the log start moved there by DeleteRecords, or a committed offset): the
 //   batch holding it is served whole, logStartOffset tells the new start.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { decodeBatches, encodeBatch } from "../../index.js";
-import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import type { KafkaServer } from "./kafka-server.js";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import {
   deleteRecords,
@@ -16,25 +14,18 @@ import {
   type FetchResponse,
   type ListOffsetsResponse,
 } from "./protocol/schemas/index.js";
-import { RawKafkaClient } from "./test-support/raw-client.js";
-import { EmbeddedListener } from "./test-support/embedded-listener.js";
+import { listenerWithRawClient } from "./test-support/listener-fixture.js";
 
-let listener: EmbeddedListener;
-let topics: EmbeddedTopicService;
-let server: KafkaServer;
-let client: RawKafkaClient;
+const file = listenerWithRawClient("fetch-edges");
 
 beforeAll(async () => {
-  listener = await EmbeddedListener.start("fetch-edges");
-  ({ topics, server } = listener);
-  client = await RawKafkaClient.connect(server.port);
-  await topics.admin.createTopic({ name: "edges", partitions: 1 });
+  await file.topics.admin.createTopic({ name: "edges", partitions: 1 });
   for (const base of [0, 10]) {
     const batch = encodeBatch(
       Array.from({ length: 10 }, (_, i) => ({ value: Buffer.from(`v${base + i}`) })),
       { baseOffset: 0, defaultTimestamp: Date.now() },
     );
-    await client.request(produce, 7, {
+    await file.client.request(produce, 7, {
       transactionalId: null,
       acks: -1,
       timeoutMs: 5000,
@@ -43,13 +34,8 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  client.close();
-  await listener.close();
-});
-
 async function fetchAt(fetchOffset: number) {
-  const answer = await client.request<FetchResponse>(fetch, 11, {
+  const answer = await file.client.request<FetchResponse>(fetch, 11, {
     replicaId: -1,
     maxWaitMs: 0,
     minBytes: 1,
@@ -96,11 +82,11 @@ describe("Fetch at the edges", () => {
   });
 
   it("after DeleteRecords into a batch: below the start is out of range, the start is served", async () => {
-    await client.request(deleteRecords, 1, {
+    await file.client.request(deleteRecords, 1, {
       topics: [{ name: "edges", partitions: [{ partitionIndex: 0, offset: 5 }] }],
       timeoutMs: 5000,
     });
-    const earliest = await client.request<ListOffsetsResponse>(listOffsets, 4, {
+    const earliest = await file.client.request<ListOffsetsResponse>(listOffsets, 4, {
       replicaId: -1,
       isolationLevel: 0,
       topics: [

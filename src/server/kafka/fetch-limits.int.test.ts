@@ -2,34 +2,18 @@
 // partition logs): a fetch waits for minBytes (up to maxWaitMs) and answers as soon as enough
 // has arrived; the limits bound the answer in whole batches, except that the first batch of the
 // answer goes whole even when it alone is larger (KIP-74), so a consumer never stalls.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeBatches, encodeBatch, readBatchHeader, SluiceError } from "../../index.js";
-import type { EmbeddedTopicService } from "../../messaging/topics/embedded-topic-service.js";
-import type { KafkaServer } from "./kafka-server.js";
 import {
   fetch,
   type FetchResponse,
   produce,
   type ProduceResponse,
 } from "./protocol/schemas/index.js";
-import { EmbeddedListener } from "./test-support/embedded-listener.js";
+import { listenerWithRawClient } from "./test-support/listener-fixture.js";
 import { RawKafkaClient } from "./test-support/raw-client.js";
 
-let listener: EmbeddedListener;
-let topics: EmbeddedTopicService;
-let server: KafkaServer;
-let client: RawKafkaClient;
-
-beforeAll(async () => {
-  listener = await EmbeddedListener.start("fetch-limits");
-  ({ topics, server } = listener);
-  client = await RawKafkaClient.connect(server.port);
-});
-
-afterAll(async () => {
-  client.close();
-  await listener.close();
-});
+const file = listenerWithRawClient("fetch-limits");
 
 /** A batch of `count` records of 100 bytes, `tag` in each value. */
 const batchOf = (tag: string, count = 10): Buffer =>
@@ -44,7 +28,7 @@ async function produceTo(
   topic: string,
   batch: Buffer,
   partition = 0,
-  via: RawKafkaClient = client,
+  via: RawKafkaClient = file.client,
 ): Promise<void> {
   const answer = await via.request<ProduceResponse>(produce, 8, {
     transactionalId: null,
@@ -65,7 +49,11 @@ interface Limits {
 }
 
 /** A Fetch of `topic` from offset 0 of each partition; resolves with each partition's records. */
-async function fetchFrom(topic: string, limits: Limits, via = client): Promise<Buffer[]> {
+async function fetchFrom(
+  topic: string,
+  limits: Limits,
+  via: RawKafkaClient = file.client,
+): Promise<Buffer[]> {
   const answer = await via.request<FetchResponse>(fetch, limits.version ?? 12, {
     maxWaitMs: limits.maxWaitMs ?? 0,
     minBytes: limits.minBytes ?? 1,
@@ -105,7 +93,7 @@ function batchSizes(bytes: Buffer): number[] {
 let topicCount = 0;
 async function createTopic(name: string, partitions = 1): Promise<string> {
   const topic = `${name}-${++topicCount}`;
-  await topics.admin.createTopic({ name: topic, partitions });
+  await file.topics.admin.createTopic({ name: topic, partitions });
   return topic;
 }
 
@@ -120,8 +108,8 @@ describe("Fetch minBytes", () => {
     const topic = await createTopic("min-bytes");
     const [first, second, third] = [batchOf("a"), batchOf("b"), batchOf("c")];
     await produceTo(topic, first);
-    const producer = await RawKafkaClient.connect(server.port);
-    const consumer = await RawKafkaClient.connect(server.port);
+    const producer = await RawKafkaClient.connect(file.listener.port);
+    const consumer = await RawKafkaClient.connect(file.listener.port);
     try {
       let answered = false;
       const waiting = fetchFrom(

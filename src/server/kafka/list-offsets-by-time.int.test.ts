@@ -3,7 +3,7 @@
 // FileRecords.searchForTimestamp) answers the first offset at or after the log start whose
 // record timestamp is >= the target, scanning every batch of the segment from the time index's
 // position on. A batch wholly below the log start is skipped, not the end of the search.
-import { Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, type Producer, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KafkaErrorCode } from "./protocol/error-codes.js";
 import { listOffsets, type ListOffsetsResponse } from "./protocol/schemas/index.js";
@@ -44,14 +44,26 @@ async function offsetAt(topic: string, timestamp: number, isolationLevel = 0) {
   }
 }
 
+/** Runs `body` with a connected kafkajs admin and producer, disconnected after it. */
+async function withAdminAndProducer(
+  body: (admin: Admin, producer: Producer) => Promise<void>,
+): Promise<void> {
+  const admin = kafka.admin();
+  const producer = kafka.producer();
+  await admin.connect();
+  await producer.connect();
+  try {
+    await body(admin, producer);
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+}
+
 describe("ListOffsets by timestamp", () => {
   it("after DeleteRecords at a batch boundary, a time inside the deleted batch answers the log start", async () => {
     const topic = `lo-deleted-${++attempts}`;
-    const admin = kafka.admin();
-    const producer = kafka.producer();
-    await admin.connect();
-    await producer.connect();
-    try {
+    await withAdminAndProducer(async (admin, producer) => {
       await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
       // Two batches: offsets 0-9 at t=1000..1009, offsets 10-19 at t=2000..2009.
       for (const base of [1000, 2000])
@@ -84,19 +96,12 @@ describe("ListOffsets by timestamp", () => {
       expect([inside.offset, inside.timestamp]).toEqual([10, 2000]);
       const older = await offsetAt(topic, 0);
       expect([older.offset, older.timestamp]).toEqual([10, 2000]);
-    } finally {
-      await producer.disconnect();
-      await admin.disconnect();
-    }
+    });
   });
 
   it("timestamps out of order within and across batches: the first offset whose timestamp is >= the target", async () => {
     const topic = `lo-unordered-${++attempts}`;
-    const admin = kafka.admin();
-    const producer = kafka.producer();
-    await admin.connect();
-    await producer.connect();
-    try {
+    await withAdminAndProducer(async (admin, producer) => {
       await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
       // offsets 0-2 at t=3000, 1000, 2000 (one batch); offset 3 at t=500 (a second batch).
       await producer.send({
@@ -112,10 +117,7 @@ describe("ListOffsets by timestamp", () => {
       expect(await at(1500)).toEqual([0, 3000]);
       expect(await at(3000)).toEqual([0, 3000]);
       expect(await at(3001)).toEqual([-1, -1]);
-    } finally {
-      await producer.disconnect();
-      await admin.disconnect();
-    }
+    });
   });
 
   it("read_committed: a time found only in an open transaction's records answers -1", async () => {

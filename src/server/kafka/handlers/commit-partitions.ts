@@ -1,5 +1,6 @@
 import type { RequestContext } from "../api-handler.js";
 import { KafkaErrorCode } from "../protocol/error-codes.js";
+import { partitionExistence } from "./partition-existence.js";
 
 /** Kafka's offset.metadata.max.bytes default: longer metadata is OFFSET_METADATA_TOO_LARGE. */
 export const OFFSET_METADATA_MAX_LENGTH = 4096;
@@ -30,20 +31,8 @@ export async function screenCommit<P extends CommitRequestPartition>(
   /** A partition's code, given the group's answer to the accepted ones. */
   answer(topic: string, partition: P, groupError: number): number;
 }> {
-  const counts = new Map<string, number>();
-  for (const { name } of topics)
-    if (!counts.has(name))
-      counts.set(
-        name,
-        await context.backend.admin.describeTopic(name).then(
-          (t) => t.partitions,
-          () => 0,
-        ),
-      );
-  const known = (topic: string, p: P): boolean =>
-    Number.isInteger(p.partitionIndex) &&
-    p.partitionIndex >= 0 &&
-    p.partitionIndex < (counts.get(topic) ?? 0);
+  const exists = await partitionExistence(topics, context);
+  const known = (topic: string, p: P): boolean => exists(topic, p.partitionIndex);
   const oversized = (p: P): boolean =>
     (p.committedMetadata?.length ?? 0) > OFFSET_METADATA_MAX_LENGTH;
   const accepted = topics.flatMap((t) =>

@@ -20,6 +20,7 @@ import {
 } from "../protocol/schemas/index.js";
 import { producerErrorCode } from "./kafka-errors.js";
 import { screenCommit } from "./commit-partitions.js";
+import { partitionExistence } from "./partition-existence.js";
 
 /** AddPartitionsToTxn, AddOffsetsToTxn and EndTxn answer PRODUCER_FENCED from v2 on (KIP-588). */
 const FENCED_FROM = 2;
@@ -62,18 +63,7 @@ export const addPartitionsToTxnApi = defineApi<
   maxVersion: 3,
   async handle(request, context) {
     const topics = request.v3AndBelowTopics;
-    const partitionCounts = new Map<string, number>();
-    for (const { name } of topics)
-      if (!partitionCounts.has(name))
-        partitionCounts.set(
-          name,
-          await context.backend.admin.describeTopic(name).then(
-            (t) => t.partitions,
-            () => 0,
-          ),
-        );
-    const known = (topic: string, partition: number): boolean =>
-      Number.isInteger(partition) && partition >= 0 && partition < partitionCounts.get(topic)!;
+    const known = await partitionExistence(topics, context);
     const allKnown = topics.every((t) => t.partitions.every((p) => known(t.name, p)));
     let errorCode: number = KafkaErrorCode.NONE;
     if (
