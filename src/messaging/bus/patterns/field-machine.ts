@@ -2,7 +2,7 @@ import { AffixTable } from "./affix-table.js";
 import { ipKey, networkRange } from "./ip-address.js";
 import type { LeafMatcher, Scalar } from "./pattern.js";
 import { RangeTable } from "./range-table.js";
-import { SampledStringFilter } from "./sampled-string-filter.js";
+import { SampledStringTable } from "./sampled-string-table.js";
 import { WildcardTable } from "./wildcard-table.js";
 
 /** Up to how many exact values a field machine of exact values alone compares one by one. */
@@ -30,8 +30,8 @@ export interface StateSink {
  */
 export class FieldMachine {
   private readonly exact = new Map<Scalar, number[]>();
-  /** From `compile`: which strings `exact` may hold; undefined before (every string is looked up). */
-  private exactStrings: SampledStringFilter | undefined;
+  /** From `compile`: the string keys of `exact`; undefined before (strings are looked up there). */
+  private exactStrings: SampledStringTable<number[]> | undefined;
   private readonly lowered = new Map<string, number[]>();
   private readonly prefixes = new AffixTable<number>(false);
   private readonly suffixes = new AffixTable<number>(true);
@@ -59,8 +59,8 @@ export class FieldMachine {
    * value excludes its slots one by one).
    */
   private butValueReach: Map<Scalar, number[]> | undefined;
-  /** Which strings `butValueReach` may hold (with it). */
-  private butValueStrings: SampledStringFilter | undefined;
+  /** The string keys of `butValueReach` (with it). */
+  private butValueStrings: SampledStringTable<number[]> | undefined;
   private butValueAll: number[] = [];
   /** The other anything-but forms: hold for strings only, unless excluded. */
   private readonly butStrings: number[] = [];
@@ -167,7 +167,7 @@ export class FieldMachine {
 
   /** Works out the anything-but complements (see `butValueReach`); call after the last `add`. */
   compile(): void {
-    this.exactStrings = new SampledStringFilter(this.exact.keys());
+    this.exactStrings = new SampledStringTable(stringKeyed(this.exact));
     this.onlyExact =
       this.existsTrue.length === 0 &&
       this.butValues.length === 0 &&
@@ -196,7 +196,7 @@ export class FieldMachine {
       reach.set(value, targetsOf(slots.filter((slot) => !out.has(slot))));
     }
     this.butValueReach = reach;
-    this.butValueStrings = new SampledStringFilter(reach.keys());
+    this.butValueStrings = new SampledStringTable(stringKeyed(reach));
   }
 
   private slot(target: number): number {
@@ -237,30 +237,23 @@ export class FieldMachine {
         if (few[i] === value) return sink.reachAll(this.fewTargets[i]!);
       return;
     }
+    const isString = typeof value === "string";
     if (this.onlyExact) {
-      if (typeof value !== "string" || this.exactStrings!.mayHold(value)) {
-        const exact = this.exact.get(value);
-        if (exact !== undefined) sink.reachAll(exact);
-      }
+      const exact = isString ? this.exactStrings!.get(value) : this.exact.get(value);
+      if (exact !== undefined) sink.reachAll(exact);
       return;
     }
     if (this.existsTrue.length > 0) sink.reachAll(this.existsTrue);
-    // A string the filter rules out is in neither map: no need to hash it for a lookup.
-    const isString = typeof value === "string";
-    if (
-      this.exact.size > 0 &&
-      !(isString && this.exactStrings !== undefined && !this.exactStrings.mayHold(value))
-    ) {
-      const exact = this.exact.get(value);
+    if (this.exact.size > 0) {
+      const strings = this.exactStrings;
+      const exact = isString && strings !== undefined ? strings.get(value) : this.exact.get(value);
       if (exact !== undefined) sink.reachAll(exact);
     }
     if (this.butValues.length > 0) {
       const reach = this.butValueReach;
       if (reach !== undefined)
         sink.reachAll(
-          isString && !this.butValueStrings!.mayHold(value)
-            ? this.butValueAll
-            : (reach.get(value) ?? this.butValueAll),
+          (isString ? this.butValueStrings!.get(value) : reach.get(value)) ?? this.butValueAll,
         );
       else {
         this.startExclusions();
@@ -317,6 +310,11 @@ export class FieldMachine {
 function reachFound(table: AffixTable<number>, value: string, sink: StateSink): void {
   const count = table.lookup(value);
   for (let i = 0; i < count; i++) sink.reachAll(table.found[i]!);
+}
+
+/** The entries of `map` whose key is a string. */
+function stringKeyed<T>(map: ReadonlyMap<Scalar, T>): [string, T][] {
+  return [...map].filter((entry): entry is [string, T] => typeof entry[0] === "string");
 }
 
 function push<K>(map: Map<K, number[]>, key: K, value: number): void {
