@@ -371,16 +371,12 @@ export class Log implements CompactableLog {
   private write(records: readonly RecordInput[], options: AppendOptions): AppendResult {
     const now = this.validate(records);
     const baseOffset = this.nextOffset;
-    const encodeOptions = {
-      baseOffset,
-      defaultTimestamp: now,
-      compression: this.options.compressionId,
-    };
+    const compression = this.options.compressionId;
     const batch = encodeBatch(
       records,
       options.producer === undefined
-        ? encodeOptions
-        : { ...encodeOptions, producer: options.producer },
+        ? { baseOffset, defaultTimestamp: now, compression }
+        : { baseOffset, defaultTimestamp: now, compression, producer: options.producer },
     );
     if (batch.length > this.options.maxBatchBytes)
       throw invalid(

@@ -337,7 +337,8 @@ export abstract class GroupMemberConsumer<A extends AssignedPartition> implement
     const out: Array<TopicPartition & OffsetAndMetadata> = [];
     for (const tp of partitions) {
       const a = this.assigned.get(partitionKey(tp));
-      if (a?.position !== undefined) out.push({ ...a.tp, offset: a.position });
+      if (a?.position !== undefined)
+        out.push({ topic: a.tp.topic, partition: a.tp.partition, offset: a.position });
     }
     return out;
   }

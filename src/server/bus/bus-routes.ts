@@ -105,10 +105,10 @@ export function registerBusRoutes(app: FastifyInstance, bus: EventBusService): v
     }),
     (request: Req<Bus, { Entries: PutEventsRequestEntry[] }>) =>
       bus.putEvents({
-        Entries: request.body.Entries.map((e) => ({
-          ...e,
-          EventBusName: e.EventBusName ?? EventBusName(request),
-        })),
+        // Not `{ ...e, EventBusName }`: V8 builds that on a slow path when the field is new.
+        Entries: request.body.Entries.map((e) =>
+          Object.assign({}, e, { EventBusName: e.EventBusName ?? EventBusName(request) }),
+        ),
       }),
   );
   app.get(
