@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
-// The young generation is sized for a messaging process: see "Memory and garbage collection" in
+#!/usr/bin/env -S node --max-semi-space-size=64 --initial-old-space-size=64
+// The heap is sized for a messaging process: see "Memory and garbage collection" in
 // docs/engine.md.
 // Runs the compiled CLI when the package is built, the TypeScript sources otherwise (a dev checkout).
 import { existsSync } from "node:fs";

@@ -198,6 +198,7 @@ async function startSluice(
       ...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]),
       // As `sluice start` runs (bin/sluice.js, `npm start`): see docs/engine.md.
       "--max-semi-space-size=64",
+      "--initial-old-space-size=64",
       "--import",
       "tsx",
       main,
