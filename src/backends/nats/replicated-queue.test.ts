@@ -157,6 +157,23 @@ describe("ReplicatedQueue", () => {
     expect(q.lastPurgeAt).toBe(T0);
   });
 
+  it("a tail that fell behind a compaction forgets the messages whose deletes were purged", () => {
+    const s = new Stream();
+    s.append(T0, message("a"));
+    s.append(T0, message("b", { g: "g1" }));
+    const lagging = s.replica(true);
+    s.append(T0 + 1, { kind: "d", s: [1, 2], rc: [-1, -1] });
+    s.append(T0 + 2, message("c", { g: "g1" }));
+    // Compaction purged the entries before "c", the oldest message live: the lagging replica's
+    // tail comes back with "c" and never sees the delete.
+    const { seq, t, entry } = s.entries[3]!;
+    lagging.apply(seq, t, entry);
+    expect(snapshot(lagging)).toEqual(snapshot(s.replica(true)));
+    expect(lagging.select(10, T0 + 3, new Set(), undefined).take.map((m) => m.meta.i)).toEqual([
+      "c",
+    ]);
+  });
+
   it("delays, retention and the oldest entry replay still needs", () => {
     const s = new Stream();
     s.append(T0, message("soon", { v: T0 + 5000 }));

@@ -106,6 +106,11 @@ export class ReplicatedQueue {
 
   /** Applies the entry at stream sequence `seq`, written at time `t`. */
   apply(seq: number, t: number, entry: QueueEntry): ApplyResult {
+    // Sequences run without gaps but where compaction purged the stream's head, which holds
+    // nothing before the oldest message still live: an entry past a gap (a tail that fell
+    // behind a compaction) means every message sent before it is gone, its delete, move or
+    // purge among the entries purged.
+    if (seq > this.appliedSeq + 1) this.forgetBefore(seq);
     this.appliedSeq = Math.max(this.appliedSeq, seq);
     switch (entry.kind) {
       case "m":
@@ -206,6 +211,14 @@ export class ReplicatedQueue {
     const group = this.groups.get(id);
     group?.delete(m);
     if (group?.size === 0) this.groups.delete(id);
+  }
+
+  /** Forgets every message sent before stream sequence `seq`. */
+  private forgetBefore(seq: number): void {
+    for (const m of this.messages.values()) {
+      if (m.seq >= seq) break;
+      this.remove(m);
+    }
   }
 
   /** Drops messages older than the retention period (every process does so by its own clock). */
