@@ -35,6 +35,13 @@ function nextTailStuck(): void {
   };
 }
 
+/** A service's queues past their privacy, for what no caller does: compact, replace a tail. */
+function internals(service: NatsQueueService): {
+  queues: Map<string, { compact(): Promise<void>; stream: { replaceTail(): void } }>;
+} {
+  return service as never;
+}
+
 describeWithNats("NATS queue tails that bring nothing", () => {
   let cluster: LoopbackNatsCluster;
   const original = tails.subscribe;
@@ -82,6 +89,47 @@ describeWithNats("NATS queue tails that bring nothing", () => {
       const { Messages } = await receiver.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
       expect(Messages.map((m) => m.Body)).toEqual(["theirs"]);
       expect(Date.now() - started).toBeLessThan(RECOVERY_MS);
+    } finally {
+      tails.subscribe = original;
+      await Promise.all([sender.close(), receiver.close()]);
+    }
+  });
+
+  // Compaction purges the entries before the oldest message still live. A process whose tail is
+  // stuck meanwhile comes back past a gap: the delete of a message it held was purged, and the
+  // message must be forgotten, not handed to a receiver.
+  it("a process whose tail fell behind a compaction never receives a message deleted meanwhile", async () => {
+    const namespace = `S${randomBytes(4).toString("hex")}`;
+    const sender = await open(namespace);
+    const receiver = await open(namespace);
+    try {
+      const { QueueUrl } = await sender.createQueue({ QueueName: "compacted" });
+      await sender.sendMessage({ QueueUrl, MessageBody: "deleted" });
+      await expect
+        .poll(
+          async () =>
+            (
+              await receiver.getQueueAttributes({
+                QueueUrl,
+                AttributeNames: ["ApproximateNumberOfMessages"],
+              })
+            ).Attributes.ApproximateNumberOfMessages,
+          { timeout: 5000 },
+        )
+        .toBe("1");
+      // The receiver's tail is replaced by one that brings nothing: it falls behind.
+      nextTailStuck();
+      internals(receiver).queues.get("compacted")!.stream.replaceTail();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const [taken] = (await sender.receiveMessage({ QueueUrl })).Messages;
+      await sender.deleteMessage({ QueueUrl, ReceiptHandle: taken!.ReceiptHandle });
+      await sender.sendMessage({ QueueUrl, MessageBody: "kept" });
+      // Two rounds: compaction purges what a round before found dead.
+      const queue = internals(sender).queues.get("compacted")!;
+      await queue.compact();
+      await queue.compact();
+      const { Messages } = await receiver.receiveMessage({ QueueUrl, WaitTimeSeconds: 10 });
+      expect(Messages.map((m) => m.Body)).toEqual(["kept"]);
     } finally {
       tails.subscribe = original;
       await Promise.all([sender.close(), receiver.close()]);
