@@ -21,7 +21,24 @@ export type CatalogChange =
       /** The catalog revision of the change. */
       readonly revision: number;
     }
-  | { readonly kind: "task"; readonly handle: string; readonly record?: MoveTaskRecord };
+  | {
+      readonly kind: "task";
+      readonly handle: string;
+      /** Absent when the record was deleted (its queue deleted). */
+      readonly stored?: StoredMoveTask;
+    };
+
+/** A move task's record as stored, naming the process that works it while it runs. */
+export interface OwnedMoveTaskRecord extends MoveTaskRecord {
+  /** The `writer` id of the process working the task; absent in records of older releases. */
+  readonly owner?: string;
+}
+
+/** A task record and the catalog revision it was read at (for writes on that revision). */
+export interface StoredMoveTask {
+  readonly record: OwnedMoveTaskRecord;
+  readonly revision: number;
+}
 
 /**
  * The queues (attributes, tags) and message move tasks, in a replicated JetStream key-value
@@ -54,7 +71,7 @@ export class NatsCatalog {
   ): Promise<{
     catalog: NatsCatalog;
     definitions: QueueDefinition[];
-    tasks: MoveTaskRecord[];
+    tasks: StoredMoveTask[];
     receiptKey: Buffer;
   }> {
     // No direct gets: any replica answers those, a follower too, from what it has applied.
@@ -73,17 +90,16 @@ export class NatsCatalog {
   }
 
   /** Every queue and move task of the namespace, as the bucket's leader has them now. */
-  async readAll(): Promise<{ definitions: QueueDefinition[]; tasks: MoveTaskRecord[] }> {
+  async readAll(): Promise<{ definitions: QueueDefinition[]; tasks: StoredMoveTask[] }> {
     return retryWhileUnavailable(async () => {
       const definitions: QueueDefinition[] = [];
-      const tasks: MoveTaskRecord[] = [];
+      const tasks: StoredMoveTask[] = [];
       for (const key of await bucketKeys(this.jsm, this.bucket, `${this.namespace}.>`)) {
         const entry = await this.kv.get(key);
         if (entry === null || entry.operation !== "PUT") continue;
         if (key.startsWith(this.queuePrefix))
           definitions.push(parse<QueueDefinition>(entry, "uid"));
-        else if (key.startsWith(this.taskPrefix))
-          tasks.push(parse<MoveTaskRecord>(entry, "handle"));
+        else if (key.startsWith(this.taskPrefix)) tasks.push(storedTask(entry));
       }
       return { definitions, tasks };
     });
@@ -136,9 +152,7 @@ export class NatsCatalog {
         } else if (entry.key.startsWith(this.taskPrefix)) {
           const handle = entry.key.slice(this.taskPrefix.length);
           onChange(
-            put
-              ? { kind: "task", handle, record: parse<MoveTaskRecord>(entry, "handle") }
-              : { kind: "task", handle },
+            put ? { kind: "task", handle, stored: storedTask(entry) } : { kind: "task", handle },
           );
         }
       }
@@ -190,8 +204,23 @@ export class NatsCatalog {
     await this.kv.delete(this.queuePrefix + name);
   }
 
-  async putTask(task: MoveTaskRecord): Promise<void> {
-    await this.kv.put(this.taskPrefix + task.handle, JSON.stringify(task));
+  /** Stores a new task's record; returns its revision. */
+  async createTask(task: OwnedMoveTaskRecord): Promise<number> {
+    return this.kv.create(this.taskPrefix + task.handle, JSON.stringify(task));
+  }
+
+  /**
+   * Stores a task's record only if the stored one is still at `revision` (else throws a conflict,
+   * `isConflict`); returns the new revision.
+   */
+  async updateTask(task: OwnedMoveTaskRecord, revision: number): Promise<number> {
+    return this.kv.update(this.taskPrefix + task.handle, JSON.stringify(task), revision);
+  }
+
+  /** The task's record as the bucket's leader has it now; undefined once deleted. */
+  async readTask(handle: string): Promise<StoredMoveTask | undefined> {
+    const entry = await retryWhileUnavailable(() => this.kv.get(this.taskPrefix + handle));
+    return entry === null || entry.operation !== "PUT" ? undefined : storedTask(entry);
   }
 
   async removeTask(handle: string): Promise<void> {
@@ -201,6 +230,10 @@ export class NatsCatalog {
   close(): void {
     this.watching?.stop();
   }
+}
+
+function storedTask(entry: KvEntry): StoredMoveTask {
+  return { record: parse<OwnedMoveTaskRecord>(entry, "handle"), revision: entry.revision };
 }
 
 function parse<T>(entry: KvEntry, field: string): T {

@@ -5,7 +5,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { type NatsConnection, connect } from "@nats-io/transport-node";
 import type { PreparedSend, QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import { ExpiringMap } from "../../messaging/queues/expiring-map.js";
-import { MAX_MOVE_RATE, type MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
+import { MAX_MOVE_RATE } from "../../messaging/queues/message-move-task.js";
 import {
   checkBatchEntries,
   checkId,
@@ -60,7 +60,7 @@ import {
   projectionOf,
 } from "../../messaging/queues/received-message.js";
 import { type Clock, systemClock } from "../../time/index.js";
-import { NatsCatalog, type CatalogChange } from "./nats-catalog.js";
+import { NatsCatalog, type CatalogChange, type StoredMoveTask } from "./nats-catalog.js";
 import { checkNamespace, parseServers } from "./nats-connection.js";
 export { parseServers } from "./nats-connection.js";
 import { NatsMoveTask, transferHeld } from "./nats-move-task.js";
@@ -117,6 +117,8 @@ interface ReceiveAttempt {
 export class NatsQueueService implements QueueService, AttributeEditing {
   private readonly queues = new Map<string, NatsQueue>();
   private readonly moveTasks = new Map<string, NatsMoveTask>();
+  /** Task records whose source queue is not open here yet (placed when it opens). */
+  private readonly unplacedTasks = new Map<string, StoredMoveTask>();
   private readonly attempts = new ExpiringMap<ReceiveAttempt>(ATTEMPT_WINDOW_MS);
   private readonly creating = new Map<string, Promise<unknown>>();
   private readonly definitionEdits = new PerKeySerializer();
@@ -177,7 +179,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
       try {
         for (const definition of definitions)
           service.queues.set(definition.name, await service.openQueue(definition));
-        service.restoreMoveTasks(tasks);
+        await service.restoreMoveTasks(tasks);
         await catalog.watch((change) => service.onCatalogChange(change));
       } catch (error) {
         await service.close();
@@ -208,9 +210,13 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     );
   }
 
-  /** Another process created, changed or deleted a queue: follow it here. */
+  /** Another process created, changed or deleted a queue or a move task: follow it here. */
   private onCatalogChange(change: CatalogChange): void {
-    if (this.closed || change.kind !== "queue") return;
+    if (this.closed) return;
+    if (change.kind === "task") {
+      this.onTaskChange(change.handle, change.stored);
+      return;
+    }
     const local = this.queues.get(change.name);
     if (change.definition === undefined) {
       if (local === undefined) return;
@@ -229,6 +235,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         const replaced = this.queues.get(definition.name);
         if (this.closed) return queue.close();
         this.queues.set(definition.name, queue);
+        this.placeUnplacedTasks();
         if (replaced !== undefined && replaced !== queue) return replaced.close();
       },
       () => undefined, // deleted again before it opened
@@ -814,7 +821,13 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     ).toString("base64url");
     const task = this.moveTask(source, { handle, destinationArn: input.DestinationArn, rate });
     this.moveTasks.set(handle, task);
-    await this.catalog.putTask(task.record());
+    try {
+      await task.start();
+    } catch (error) {
+      task.stop();
+      this.moveTasks.delete(handle);
+      throw error;
+    }
     return { TaskHandle: handle };
   }
 
@@ -842,7 +855,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
   private moveTask(
     source: NatsQueue,
     task: { handle: string; destinationArn: string | undefined; rate: number },
-    restored?: MoveTaskRecord,
+    restored?: StoredMoveTask,
   ): NatsMoveTask {
     return new NatsMoveTask({
       ...task,
@@ -853,23 +866,62 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         return name === undefined ? undefined : this.queues.get(name);
       },
       clock: this.clock,
-      persist: (record) => this.catalog.putTask(record),
+      writer: this.writer,
+      store: {
+        create: (record) => this.catalog.createTask(record),
+        update: (record, revision) => this.catalog.updateTask(record, revision),
+        read: (handle) => this.catalog.readTask(handle),
+      },
       ...(restored === undefined ? {} : { restored }),
     });
   }
 
-  /** Brings back the tasks the catalog holds; running ones carry on moving. */
-  private restoreMoveTasks(records: readonly MoveTaskRecord[]): void {
-    for (const record of [...records].sort((a, b) => a.startedAt - b.startedAt)) {
-      const source = this.queues.get(this.addresses.nameFromArn(record.sourceArn) ?? "");
-      if (source === undefined) continue;
-      const task = this.moveTask(
-        source,
-        { handle: record.handle, destinationArn: record.destinationArn, rate: record.rate },
-        record,
-      );
-      this.moveTasks.set(record.handle, task);
+  /**
+   * Brings back the tasks the catalog holds. Ownerless running ones (their owner closed, or an
+   * older release wrote them) are claimed before the open returns; one another process works
+   * is followed, and taken over if that process stops renewing it.
+   */
+  private async restoreMoveTasks(tasks: readonly StoredMoveTask[]): Promise<void> {
+    const byStart = [...tasks].sort((a, b) => a.record.startedAt - b.record.startedAt);
+    for (const stored of byStart) this.placeTask(stored);
+    await this.tasksSettled();
+  }
+
+  /** Holds a task record here (following it), once its source queue is open here. */
+  private placeTask(stored: StoredMoveTask): void {
+    const { record } = stored;
+    const source = this.queues.get(this.addresses.nameFromArn(record.sourceArn) ?? "");
+    if (source === undefined) {
+      this.unplacedTasks.set(record.handle, stored);
+      return;
     }
+    this.unplacedTasks.delete(record.handle);
+    const task = this.moveTask(
+      source,
+      { handle: record.handle, destinationArn: record.destinationArn, rate: record.rate },
+      stored,
+    );
+    this.moveTasks.set(record.handle, task);
+    task.follow();
+  }
+
+  /** Tasks heard of before their source queue opened here. */
+  private placeUnplacedTasks(): void {
+    for (const stored of [...this.unplacedTasks.values()]) this.placeTask(stored);
+  }
+
+  /** A task record changed (in any process): follow it, or drop it once deleted. */
+  private onTaskChange(handle: string, stored: StoredMoveTask | undefined): void {
+    const task = this.moveTasks.get(handle);
+    if (stored === undefined) {
+      this.unplacedTasks.delete(handle);
+      if (task === undefined) return;
+      task.stop();
+      this.moveTasks.delete(handle);
+      return;
+    }
+    if (task !== undefined) task.observe(stored);
+    else this.placeTask(stored);
   }
 
   async listMessageMoveTasks(input: {
@@ -901,8 +953,9 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     if (this.closed) return;
     this.closed = true;
     this.catalog.close();
-    for (const task of this.moveTasks.values()) task.stop();
-    await Promise.all([...this.moveTasks.values()].map((t) => t.done));
+    // Close stops the work without changing any status; a task worked here is left ownerless,
+    // so another process carries it on at once.
+    await Promise.all([...this.moveTasks.values()].map((t) => t.release()));
     await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
