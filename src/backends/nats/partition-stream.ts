@@ -52,18 +52,30 @@ export function partitionAddress(
   };
 }
 
+/** The pause before listing a topic's streams again after removing some. */
+const RELIST_MS = 100;
+/** At most this many listings by one removal. */
+const MAX_LISTINGS = 10;
+
 /**
  * Removes every partition stream of the topic incarnation `uid`, found by subject: also those a
- * grow made that the catalog never recorded (its write lost to the delete).
+ * grow made that the catalog never recorded (its write lost to the delete). A stream whose
+ * creation was just answered can be missing from a listing for a moment (a CI run left one
+ * behind that way under load), so after removing any it lists again, until a listing finds none.
  */
 export async function removeTopicStreams(
   jsm: JetStreamManager,
   namespace: string,
   topic: Pick<NatsTopicDefinition, "uid">,
 ): Promise<void> {
-  const names: string[] = [];
-  for await (const name of jsm.streams.names(`${namespace}.topic.${topic.uid}.>`)) names.push(name);
-  for (const name of names) await removePartitionStream(jsm, { stream: name });
+  for (let listing = 1; listing <= MAX_LISTINGS; listing++) {
+    const names: string[] = [];
+    for await (const name of jsm.streams.names(`${namespace}.topic.${topic.uid}.>`))
+      names.push(name);
+    if (names.length === 0) return;
+    for (const name of names) await removePartitionStream(jsm, { stream: name });
+    await new Promise((resolve) => setTimeout(resolve, RELIST_MS));
+  }
 }
 
 /** The stream settings a topic's config asks for. */
