@@ -6,6 +6,7 @@ import { LEASE_MS, NatsMoveTask } from "./nats-move-task.js";
 import type { NatsQueue } from "./nats-queue.js";
 import { NatsQueueService } from "./nats-queue-service.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { eventually } from "./test-support/eventually.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 
 // Move tasks shared by several processes (each its own connection and service) on one
@@ -302,16 +303,3 @@ async function ownerGoneMidTask(how: "close" | "crash"): Promise<void> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Retries `call` until it succeeds (another process's change arriving), for up to `ms`. */
-async function eventually<T>(call: () => Promise<T>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await call();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
-}

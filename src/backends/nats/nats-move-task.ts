@@ -210,20 +210,13 @@ export class NatsMoveTask {
       }
       await this.writes;
       this.status = "CANCELLED";
-      for (let round = 0; ; round++) {
-        try {
-          this.revision = await this.options.store.update(this.record(), this.revision);
-          this.revisionSeenAt = performance.now();
-          return;
-        } catch (error) {
-          if (!isConflict(error) || round >= MAX_WRITE_ROUNDS) throw error;
-          const latest = await this.options.store.read(this.handle);
-          if (latest === undefined) return;
-          this.adopt(latest);
-          if (latest.record.status !== "RUNNING") return; // finished or cancelled elsewhere first
-          this.status = "CANCELLED";
-        }
-      }
+      await this.storeOnRevision((latest) => {
+        if (latest === undefined) return false;
+        this.adopt(latest);
+        if (latest.record.status !== "RUNNING") return false; // finished or cancelled elsewhere first
+        this.status = "CANCELLED";
+        return true;
+      });
     } finally {
       this.cancelling = false;
     }
@@ -320,36 +313,49 @@ export class NatsMoveTask {
    */
   private write(): Promise<void> {
     const writing = this.writes.then(async () => {
+      if (this.owner !== this.options.writer) return;
       this.writing = true;
       try {
-        for (let round = 0; this.owner === this.options.writer; round++) {
-          try {
-            this.revision = await this.options.store.update(this.record(), this.revision);
-            this.revisionSeenAt = performance.now();
-            return;
-          } catch (error) {
-            if (!isConflict(error) || round >= MAX_WRITE_ROUNDS) throw error;
-            const latest = await this.options.store.read(this.handle);
-            if (latest === undefined) {
-              this.stop(); // deleted with its queue
-              return;
-            }
-            const stillMine =
-              latest.record.owner === this.options.writer && latest.record.status === "RUNNING";
-            if (!stillMine) {
-              this.stopWork();
-              this.adopt(latest);
-              return;
-            }
-            this.revision = latest.revision;
+        await this.storeOnRevision((latest) => {
+          if (latest === undefined) {
+            this.stop(); // deleted with its queue
+            return false;
           }
-        }
+          const stillMine =
+            latest.record.owner === this.options.writer && latest.record.status === "RUNNING";
+          if (!stillMine) {
+            this.stopWork();
+            this.adopt(latest);
+            return false;
+          }
+          this.revision = latest.revision;
+          return this.owner === this.options.writer;
+        });
       } finally {
         this.writing = false;
       }
     });
     this.writes = writing.catch(() => undefined);
     return writing;
+  }
+
+  /**
+   * Stores the record on the revision last seen. Refused (another process wrote since): reads the
+   * stored record and asks `again` whether to write once more (it may take what it read in).
+   */
+  private async storeOnRevision(
+    again: (latest: StoredMoveTask | undefined) => boolean,
+  ): Promise<void> {
+    for (let round = 0; ; round++) {
+      try {
+        this.revision = await this.options.store.update(this.record(), this.revision);
+        this.revisionSeenAt = performance.now();
+        return;
+      } catch (error) {
+        if (!isConflict(error) || round >= MAX_WRITE_ROUNDS) throw error;
+        if (!again(await this.options.store.read(this.handle))) return;
+      }
+    }
   }
 
   /** Every tick lets the work catch up with the time passed, whether or not the last is done. */

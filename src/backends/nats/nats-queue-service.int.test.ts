@@ -8,6 +8,7 @@ import { NatsQueueService } from "./nats-queue-service.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
+import { eventually } from "./test-support/eventually.js";
 
 // The queue conformance suite against a 3-node JetStream cluster started for this file, plus
 // what the suite's virtual clock cannot show: several processes (each its own connection and
@@ -316,16 +317,3 @@ async function deleteAll(service: QueueService, QueueUrl: string, messages: Mess
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Retries `call` until it succeeds (another process's change arriving), for up to 5 s. */
-async function eventually<T>(call: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      return await call();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
-}
