@@ -12,7 +12,22 @@ export async function bucketKeys(
   bucket: string,
   filter: string,
 ): Promise<string[]> {
+  return (await bucketListing(jsm, bucket, filter)).keys;
+}
+
+/**
+ * `bucketKeys`, and the bucket's revision when they were counted (its stream's last sequence):
+ * a watch resumed after it misses no change made since.
+ */
+export async function bucketListing(
+  jsm: JetStreamManager,
+  bucket: string,
+  filter: string,
+): Promise<{ keys: string[]; revision: number }> {
   const prefix = `$KV.${bucket}.`;
   const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: prefix + filter });
-  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  const keys = Object.keys(info.state.subjects ?? {}).map((subject) =>
+    subject.slice(prefix.length),
+  );
+  return { keys, revision: info.state.last_seq };
 }

@@ -9,10 +9,11 @@ import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
 
-// The queue catalog read back right after a write, through a server whose copy of the bucket
-// lags behind: it must answer with what was acknowledged, not with that server's older copy.
-// A lagging follower is made by pausing it (SIGSTOP) while the writes are acknowledged by the
-// other two, then resuming it with the read already waiting on it and a backlog to apply.
+// The queue catalog on a 3-node cluster: opened by two processes at once, followed from the
+// moment it was read, and read back right after a write through a server whose copy of the
+// bucket lags behind (it must answer with what was acknowledged, not with that server's older
+// copy). A lagging follower is made by pausing it (SIGSTOP) while the writes are acknowledged by
+// the other two, then resuming it with the read already waiting on it and a backlog to apply.
 const BUCKET = "SLUICE_CATALOG_TEST";
 const FILL_KEYS = 6000;
 const FILL_BYTES = 4096;
@@ -39,10 +40,51 @@ describeWithNats("NATS queue catalog reads", () => {
     await cluster?.stop();
   });
 
+  it("two processes opening a new catalog bucket at once both open it", async () => {
+    // The second creation of a stream under way is answered before its leader is elected; the
+    // reads sent then went unanswered, and that process's open failed after 5 s.
+    const bucket = `SLUICE_CATALOG_OPEN_${randomBytes(4).toString("hex")}`;
+    const connections = await Promise.all(
+      [0, 1].map(() => connect({ servers: cluster.servers.split(",") })),
+    );
+    try {
+      const opened = await Promise.all(
+        connections.map((nc) => NatsCatalog.open(nc, bucket, "OPEN", 3)),
+      );
+      expect(opened[0]!.receiptKey).toEqual(opened[1]!.receiptKey);
+      for (const { catalog } of opened) catalog.close();
+    } finally {
+      await Promise.all(connections.map((nc) => nc.close()));
+    }
+  });
+
+  it("a watch started after the open reports every change made since the open read the catalog", async () => {
+    const namespace = `W${randomBytes(4).toString("hex")}`;
+    const readerNc = await connect({ servers: cluster.servers.split(",") });
+    const writerNc = await connect({ servers: cluster.servers.split(",") });
+    const reader = await NatsCatalog.open(readerNc, BUCKET, namespace, 3);
+    const writer = await NatsCatalog.open(writerNc, BUCKET, namespace, 3);
+    try {
+      // Made while the reader opens the queues it read (which takes a while), before it watches.
+      await writer.catalog.create(definition("made-meanwhile"));
+      const heard: string[] = [];
+      await reader.catalog.watch((change) => {
+        if (change.kind === "queue") heard.push(change.name);
+      });
+      await writer.catalog.create(definition("made-after"));
+      for (let waited = 0; heard.length < 2 && waited < 5000; waited += 50) await sleep(50);
+      expect(heard).toEqual(["made-meanwhile", "made-after"]);
+    } finally {
+      reader.catalog.close();
+      writer.catalog.close();
+      await Promise.all([readerNc.close(), writerNc.close()]);
+    }
+  });
+
   it("a queue deleted and one created are read back as written through a lagging follower", async () => {
     const namespace = `C${randomBytes(4).toString("hex")}`;
     const setupNc = await connect({ servers: cluster.servers.split(",") });
-    const setup = await NatsCatalog.open(jetstream(setupNc), BUCKET, namespace, 3);
+    const setup = await NatsCatalog.open(setupNc, BUCKET, namespace, 3);
     await setup.catalog.create(definition("gone"));
     setup.catalog.close();
     await setupNc.close();
@@ -52,8 +94,8 @@ describeWithNats("NATS queue catalog reads", () => {
     // (before it is paused).
     const writerNc = await connect({ servers: [cluster.urlOf(leader)] });
     const readerNc = await connect({ servers: [cluster.urlOf(lagging)] });
-    const writer = await NatsCatalog.open(jetstream(writerNc), BUCKET, namespace, 3);
-    const reader = await NatsCatalog.open(jetstream(readerNc), BUCKET, namespace, 3);
+    const writer = await NatsCatalog.open(writerNc, BUCKET, namespace, 3);
+    const reader = await NatsCatalog.open(readerNc, BUCKET, namespace, 3);
     try {
       expect(reader.definitions.map((d) => d.name)).toEqual(["gone"]);
       cluster.pause(lagging);

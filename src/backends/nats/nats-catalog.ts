@@ -1,12 +1,13 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { type KV, type KvEntry, KvWatchInclude } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import type { MoveTaskRecord } from "../../messaging/queues/message-move-task.js";
 import { RECEIPT_KEY_BYTES, newReceiptKey } from "../../messaging/queues/receipt-handle.js";
-import { bucketKeys } from "./bucket-keys.js";
+import { bucketListing } from "./bucket-keys.js";
+import { openCatalogBucket } from "./catalog-bucket.js";
 import { isConflict } from "./kv-conflict.js";
-import { replicasRefused } from "./replicas-refused.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** Reads and writes one edit may take while others keep changing the same queue. */
@@ -49,6 +50,8 @@ export interface StoredMoveTask {
  */
 export class NatsCatalog {
   private watching: { stop(): void } | undefined;
+  /** The bucket's revision when `readAll` last counted its keys. */
+  private readRevision = 0;
 
   private readonly queuePrefix: string;
   private readonly taskPrefix: string;
@@ -64,7 +67,7 @@ export class NatsCatalog {
   }
 
   static async open(
-    js: JetStreamClient,
+    nc: NatsConnection,
     bucket: string,
     namespace: string,
     replicas: number,
@@ -74,27 +77,25 @@ export class NatsCatalog {
     tasks: StoredMoveTask[];
     receiptKey: Buffer;
   }> {
-    // No direct gets: any replica answers those, a follower too, from what it has applied.
     // Every step may be repeated, so each waits out a server that is briefly "unavailable".
-    const kv = await retryWhileUnavailable(
-      () => new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
-      { creatingStream: true },
-    ).catch((error: unknown) => {
-      throw replicasRefused(error, replicas);
-    });
-    const jsm = await retryWhileUnavailable(() => js.jetstreamManager());
+    const { kv, jsm } = await openCatalogBucket(nc, bucket, replicas);
     const catalog = new NatsCatalog(kv, jsm, bucket, namespace);
     const receiptKey = await retryWhileUnavailable(() => catalog.receiptKey());
     const { definitions, tasks } = await catalog.readAll();
     return { catalog, definitions, tasks, receiptKey };
   }
 
-  /** Every queue and move task of the namespace, as the bucket's leader has them now. */
+  /**
+   * Every queue and move task of the namespace, as the bucket's leader has them now; `watch`
+   * then reports every change made since.
+   */
   async readAll(): Promise<{ definitions: QueueDefinition[]; tasks: StoredMoveTask[] }> {
     return retryWhileUnavailable(async () => {
       const definitions: QueueDefinition[] = [];
       const tasks: StoredMoveTask[] = [];
-      for (const key of await bucketKeys(this.jsm, this.bucket, `${this.namespace}.>`)) {
+      const { keys, revision } = await bucketListing(this.jsm, this.bucket, `${this.namespace}.>`);
+      this.readRevision = revision;
+      for (const key of keys) {
         const entry = await this.kv.get(key);
         if (entry === null || entry.operation !== "PUT") continue;
         if (key.startsWith(this.queuePrefix))
@@ -131,11 +132,16 @@ export class NatsCatalog {
     }
   }
 
-  /** Reports changes made from now on (by any process, this one included). */
+  /**
+   * Reports changes (by any process, this one included) made since the last `readAll` counted
+   * the keys, though opening the queues it found took a while: the values it read may be newer
+   * than that count, so a change may be reported that was read already (its revision tells).
+   */
   async watch(onChange: (change: CatalogChange) => void): Promise<void> {
     const updates = await this.kv.watch({
       key: `${this.namespace}.>`,
       include: KvWatchInclude.UpdatesOnly,
+      resumeFromRevision: this.readRevision + 1,
     });
     this.watching = updates;
     void (async () => {

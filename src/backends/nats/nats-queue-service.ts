@@ -160,7 +160,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
       const jsm = await jetstreamManager(nc);
       const namespace = checkNamespace(options.namespace ?? "SLUICE");
       const { catalog, definitions, tasks, receiptKey } = await NatsCatalog.open(
-        js,
+        nc,
         options.catalogBucket ?? `${namespace}_catalog`,
         namespace,
         options.replicas ?? 1,

@@ -56,15 +56,15 @@ describeWithNats("NATS topic bucket listings", () => {
     list: (readerNc: NatsConnection, reader: NatsTopicCatalog) => Promise<T>,
   ): Promise<T> {
     const setupNc = await connect({ servers: cluster.servers.split(",") });
-    const setup = await NatsTopicCatalog.open(jetstream(setupNc), bucket, 3);
+    const setup = await NatsTopicCatalog.open(setupNc, bucket, 3);
     setup.close();
     await setupNc.close();
     const { leader, followers } = await cluster.placement(`KV_${bucket}`);
     const lagging = followers[0]!;
     const writerNc = await connect({ servers: [cluster.urlOf(leader)] });
     const readerNc = await connect({ servers: [cluster.urlOf(lagging)] });
-    const writer = await NatsTopicCatalog.open(jetstream(writerNc), bucket, 3);
-    const reader = await NatsTopicCatalog.open(jetstream(readerNc), bucket, 3);
+    const writer = await NatsTopicCatalog.open(writerNc, bucket, 3);
+    const reader = await NatsTopicCatalog.open(readerNc, bucket, 3);
     try {
       await before(writer, writerNc);
       cluster.pause(lagging);
@@ -114,7 +114,7 @@ describeWithNats("NATS topic bucket listings", () => {
             await writer.create(topic("kept"));
           },
           async (readerNc) => {
-            const catalog = await NatsTopicCatalog.open(jetstream(readerNc), bucket, 3);
+            const catalog = await NatsTopicCatalog.open(readerNc, bucket, 3);
             opened.push(catalog);
             return catalog.names();
           },

@@ -1,10 +1,11 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { type KV, type KvEntry, KvWatchInclude, Kvm } from "@nats-io/kv";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { type KV, type KvEntry, KvWatchInclude } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors/index.js";
 import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import { bucketKeys } from "./bucket-keys.js";
+import { openCatalogBucket } from "./catalog-bucket.js";
 import { isConflict } from "./kv-conflict.js";
-import { replicasRefused } from "./replicas-refused.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** A topic as the catalog keeps it. `uid` is new for every incarnation of the name. */
@@ -36,21 +37,14 @@ export class NatsTopicCatalog {
   ) {}
 
   static async open(
-    js: JetStreamClient,
+    nc: NatsConnection,
     bucket: string,
     replicas: number,
   ): Promise<NatsTopicCatalog> {
-    // No direct gets: with replicas a follower may answer one, and a group member reading its
-    // own join back from a follower that has not applied it yet would think itself gone.
-    // The create and the reads below may be repeated: each waits out a server that is briefly
-    // "unavailable".
-    const kv = await retryWhileUnavailable(
-      () => new Kvm(js).create(bucket, { replicas, history: 1, allow_direct: false }),
-      { creatingStream: true },
-    ).catch((error: unknown) => {
-      throw replicasRefused(error, replicas);
-    });
-    const jsm = await retryWhileUnavailable(() => js.jetstreamManager());
+    // No direct gets (a group member reading its own join back from a follower that has not
+    // applied it yet would think itself gone). The reads below may be repeated: each waits out
+    // a server that is briefly "unavailable".
+    const { kv, jsm } = await openCatalogBucket(nc, bucket, replicas);
     const catalog = new NatsTopicCatalog(kv, jsm, bucket);
     // Watch first, then load: a change made in between is seen by one or the other, and the
     // revision decides which is newer.

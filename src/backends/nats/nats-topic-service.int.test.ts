@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { type StreamConfig, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type StreamConfig, jetstreamManager } from "@nats-io/jetstream";
 import { TimeoutError, connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeTopicConformance } from "../../messaging/topics/conformance.js";
@@ -263,11 +263,7 @@ describeWithNats("NATS JetStream topics", () => {
             get: (target, property) =>
               property === "streams" ? streams : (Reflect.get(target, property) as unknown),
           });
-          const catalog = await NatsTopicCatalog.open(
-            jetstream(nc),
-            `${namespace}_topics`,
-            replicas,
-          );
+          const catalog = await NatsTopicCatalog.open(nc, `${namespace}_topics`, replicas);
           const groups = new NatsGroupStore(
             catalog.kv,
             catalog.jsm,

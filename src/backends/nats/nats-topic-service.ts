@@ -81,7 +81,7 @@ export class NatsTopicService implements TopicService {
     try {
       const jsm = await jetstreamManager(nc);
       const catalog = await NatsTopicCatalog.open(
-        jetstream(nc),
+        nc,
         options.bucket ?? `${namespace}_topics`,
         replicas,
       );
