@@ -199,6 +199,93 @@ describeWithNats("NATS JetStream queues", () => {
       }
     });
 
+    it("a handle from a receive in one process deletes and changes the message through another at once", async () => {
+      const namespace = freshNamespace();
+      const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+      try {
+        const { QueueUrl } = await a.createQueue({
+          QueueName: "handed-over",
+          Attributes: { VisibilityTimeout: "30" },
+        });
+        await eventually(() => b.getQueueUrl({ QueueName: "handed-over" }));
+        const rounds = 20;
+        for (let i = 0; i < rounds; i++) {
+          await a.sendMessage({ QueueUrl, MessageBody: `m${i}` });
+          const [received] = (await b.receiveMessage({ QueueUrl, WaitTimeSeconds: 5 })).Messages;
+          // At once through a, whose copy of the stream may not have b's receive yet.
+          if (i % 2 === 0) {
+            await a.deleteMessage({ QueueUrl, ReceiptHandle: received!.ReceiptHandle });
+            continue;
+          }
+          await a.changeMessageVisibility({
+            QueueUrl,
+            ReceiptHandle: received!.ReceiptHandle,
+            VisibilityTimeout: 0,
+          });
+          // Visible again at once, not 30 s later.
+          const [again] = (await a.receiveMessage({ QueueUrl, WaitTimeSeconds: 5 })).Messages;
+          expect(again?.Body).toBe(`m${i}`);
+          await a.deleteMessageBatch({
+            QueueUrl,
+            Entries: [{ Id: "x", ReceiptHandle: again!.ReceiptHandle }],
+          });
+        }
+        const { Attributes } = await a.getQueueAttributes({
+          QueueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        });
+        expect(Attributes).toEqual({
+          ApproximateNumberOfMessages: "0",
+          ApproximateNumberOfMessagesNotVisible: "0",
+        });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("a FIFO receive retried in another process with its ReceiveRequestAttemptId gets the same messages and handles", async () => {
+      const namespace = freshNamespace();
+      const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+      try {
+        const { QueueUrl } = await a.createQueue({
+          QueueName: "retried.fifo",
+          Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
+        });
+        await eventually(() => b.getQueueUrl({ QueueName: "retried.fifo" }));
+        for (const group of ["g1", "g2", "g3"])
+          await a.sendMessage({ QueueUrl, MessageBody: group, MessageGroupId: group });
+        const attempt = { QueueUrl, MaxNumberOfMessages: 2, ReceiveRequestAttemptId: "retry-1" };
+        const first = await a.receiveMessage(attempt);
+        expect(first.Messages.map((m) => m.Body)).toEqual(["g1", "g2"]);
+        // The caller lost a's answer and retries through b at once, whose copy of the stream
+        // may not have a's receive yet.
+        const retried = await b.receiveMessage({ ...attempt, MaxNumberOfMessages: 10 });
+        expect(retried.Messages.map((m) => [m.MessageId, m.ReceiptHandle])).toEqual(
+          first.Messages.map((m) => [m.MessageId, m.ReceiptHandle]),
+        );
+        // Another attempt is another receive: only g3 is left to take.
+        const other = await b.receiveMessage({
+          QueueUrl,
+          MaxNumberOfMessages: 10,
+          ReceiveRequestAttemptId: "retry-2",
+        });
+        expect(other.Messages.map((m) => m.Body)).toEqual(["g3"]);
+        await deleteAll(a, QueueUrl, [...retried.Messages, ...other.Messages]);
+        await eventually(async () =>
+          expect(
+            (
+              await b.getQueueAttributes({
+                QueueUrl,
+                AttributeNames: ["ApproximateNumberOfMessagesNotVisible"],
+              })
+            ).Attributes,
+          ).toEqual({ ApproximateNumberOfMessagesNotVisible: "0" }),
+        );
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
     it("edits computed from the stored attributes, made at once from two processes, are all kept", async () => {
       const namespace = freshNamespace();
       const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);

@@ -4,7 +4,6 @@ import { type JetStreamClient, type JetStreamManager, jetstreamManager } from "@
 import { jetstream } from "@nats-io/jetstream";
 import { type NatsConnection, connect } from "@nats-io/transport-node";
 import type { PreparedSend, QueueDefinition } from "../../messaging/queues/durable-queue.js";
-import { ExpiringMap } from "../../messaging/queues/expiring-map.js";
 import { MAX_MOVE_RATE } from "../../messaging/queues/message-move-task.js";
 import {
   checkBatchEntries,
@@ -37,7 +36,6 @@ import type {
   CreateQueueInput,
   DeleteMessageBatchInput,
   DeleteMessageInput,
-  Message,
   MessageMoveTask as MoveTaskView,
   PeekMessagesInput,
   PeekedMessage,
@@ -69,7 +67,7 @@ import { ReconnectWatch } from "./reconnect-watch.js";
 import { NatsQueue, type ReceiptRef, streamAddress } from "./nats-queue.js";
 import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
-import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
+import { INFLIGHT } from "./replicated-queue.js";
 import { promiseOf } from "../../messaging/queues/promise-of.js";
 import { PerKeySerializer } from "../../messaging/per-key-serializer.js";
 import type { AttributeEditing } from "../../messaging/queues/attribute-editing.js";
@@ -97,14 +95,8 @@ export interface NatsQueueServiceOptions extends QueueAddressing {
 }
 
 const PURGE_INTERVAL_MS = 60_000;
-const ATTEMPT_WINDOW_MS = 5 * 60_000;
 /** A 1 MiB message with its attributes in base64 JSON, and the entry's headers. */
 const MAX_ENTRY_BYTES = 2 * MAX_MESSAGE_SIZE;
-
-interface ReceiveAttempt {
-  readonly messages: readonly { message: HeldMessage; receiveCount: number }[];
-  readonly result: Message[];
-}
 
 /**
  * SQS-semantics queues on NATS JetStream, shared by any number of processes. Each queue is one
@@ -119,7 +111,6 @@ export class NatsQueueService implements QueueService, AttributeEditing {
   private readonly moveTasks = new Map<string, NatsMoveTask>();
   /** Task records whose source queue is not open here yet (placed when it opens). */
   private readonly unplacedTasks = new Map<string, StoredMoveTask>();
-  private readonly attempts = new ExpiringMap<ReceiveAttempt>(ATTEMPT_WINDOW_MS);
   private readonly creating = new Map<string, Promise<unknown>>();
   private readonly definitionEdits = new PerKeySerializer();
   /** Identifies this process's entries in the streams (their outcome is waited for here). */
@@ -545,13 +536,10 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         : checkId(input.ReceiveRequestAttemptId, "ReceiveRequestAttemptId");
     const projection = projectionOf(input);
     const deadline = this.clock.now() + waitSeconds * 1000;
-    const attemptKey =
-      attemptId === undefined || !queue.config.fifo ? undefined : `${queue.uid}:${attemptId}`;
-    for (;;) {
-      if (attemptKey !== undefined) {
-        const repeated = await this.repeatAttempt(queue, attemptKey, visibility * 1000);
-        if (repeated !== undefined) return { Messages: repeated };
-      }
+    // The attempt's first receive may be another process's, not applied here yet: the first
+    // round writes its receive even when it finds nothing, and applying it decides.
+    const attempt = queue.config.fifo ? attemptId : undefined;
+    for (let firstRound = true; ; firstRound = false) {
       const dlq = this.deadLetterQueueOf(queue);
       const maxReceiveCount =
         dlq === undefined ? undefined : queue.config.redrivePolicy?.maxReceiveCount;
@@ -561,12 +549,15 @@ export class NatsQueueService implements QueueService, AttributeEditing {
       const { take, dead } = queue.state.select(max, now, queue.reserved, maxReceiveCount);
       if (dead.length > 0 && dlq !== undefined)
         await transferHeld(queue, new Map([[dlq, dead]]), now, this.arnOf(queue));
-      const taken = await queue.receive(take, visibility * 1000);
+      const taken =
+        take.length > 0 || (firstRound && attempt !== undefined)
+          ? await queue.receive(take, visibility * 1000, attempt)
+          : [];
       if (taken.length > 0) {
-        const context = { senderId: this.addresses.accountId, fifo: queue.config.fifo };
         const messages = taken.map((m) =>
           buildMessage(queuedView(m, now), fromJsonMeta(m.meta), m.body, undefined, projection, {
-            ...context,
+            senderId: this.addresses.accountId,
+            fifo: queue.config.fifo,
             receiptHandle: this.receipts.encode({
               queueUid: queue.uid,
               seq: m.seq,
@@ -574,7 +565,6 @@ export class NatsQueueService implements QueueService, AttributeEditing {
             }),
           }),
         );
-        if (attemptKey !== undefined) this.rememberAttempt(attemptKey, taken, messages);
         return { Messages: messages };
       }
       // Lost every message to another receive, or moved dead letters: look again at once.
@@ -587,45 +577,6 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     }
   }
 
-  /**
-   * The messages of an earlier receive with this attempt id, if none was deleted or received
-   * again since. As in SQS, the retry resets their visibility timeout.
-   */
-  private async repeatAttempt(
-    queue: NatsQueue,
-    key: string,
-    visibilityMs: number,
-  ): Promise<Message[] | undefined> {
-    const attempt = this.attempts.get(key, this.clock.now());
-    if (attempt === undefined) return undefined;
-    await queue.caughtUp();
-    queue.advance();
-    const now = this.clock.now();
-    const intact = attempt.messages.every(
-      ({ message, receiveCount }) =>
-        queue.state.messages.get(message.seq) === message &&
-        message.statusAt(now) === INFLIGHT &&
-        message.receiveCount === receiveCount,
-    );
-    if (!intact) {
-      this.attempts.delete(key);
-      return undefined;
-    }
-    const due = now + visibilityMs;
-    await queue.changeVisibility(
-      attempt.messages.map(({ message, receiveCount }) => ({
-        ref: { seq: message.seq, receiveCount },
-        due,
-      })),
-    );
-    return attempt.result;
-  }
-
-  private rememberAttempt(key: string, taken: readonly HeldMessage[], result: Message[]): void {
-    const messages = taken.map((message) => ({ message, receiveCount: message.receiveCount }));
-    this.attempts.set(key, { messages, result }, this.clock.now());
-  }
-
   private deadLetterQueueOf(queue: NatsQueue): NatsQueue | undefined {
     const arn = queue.config.redrivePolicy?.deadLetterTargetArn;
     const name = arn === undefined ? undefined : this.addresses.nameFromArn(arn);
@@ -636,38 +587,39 @@ export class NatsQueueService implements QueueService, AttributeEditing {
 
   async deleteMessage(input: DeleteMessageInput): Promise<void> {
     const queue = this.queueOf(input?.QueueUrl);
-    await queue.caughtUp();
-    const ref = this.refForDelete(queue, input.ReceiptHandle, "ReceiptHandle");
-    if (ref !== undefined) await queue.remove([ref]);
+    const receipt = this.receiptOf(queue, input.ReceiptHandle, "ReceiptHandle");
+    await this.caughtUpWith(queue, [receipt]);
+    if (isLatestReceive(queue, receipt)) await queue.remove([receipt]);
   }
 
   async deleteMessageBatch(input: DeleteMessageBatchInput): Promise<BatchResult<{ Id: string }>> {
     const queue = this.queueOf(input?.QueueUrl);
     const entries = checkBatchEntries(input.Entries) as DeleteMessageBatchInput["Entries"];
-    await queue.caughtUp();
     const failed: BatchResultErrorEntry[] = [];
-    const successful: { Id: string }[] = [];
-    const refs = new Map<number, ReceiptRef>();
+    const receipts = new Map<string, ReceiptRef>();
     entries.forEach((entry, i) => {
       try {
-        const ref = this.refForDelete(queue, entry.ReceiptHandle, `Entries[${i}].ReceiptHandle`);
-        if (ref !== undefined) refs.set(ref.seq, ref);
-        successful.push({ Id: entry.Id });
+        receipts.set(
+          entry.Id,
+          this.receiptOf(queue, entry.ReceiptHandle, `Entries[${i}].ReceiptHandle`),
+        );
       } catch (error) {
         failed.push(failure(entry.Id, error));
       }
     });
+    await this.caughtUpWith(queue, [...receipts.values()]);
+    const refs = new Map<number, ReceiptRef>();
+    for (const receipt of receipts.values())
+      if (isLatestReceive(queue, receipt)) refs.set(receipt.seq, receipt);
     await queue.remove([...refs.values()]);
-    return { Successful: successful, Failed: failed };
+    return { Successful: [...receipts.keys()].map((Id) => ({ Id })), Failed: failed };
   }
 
   /**
-   * The message a delete applies to. As in SQS, deleting an already deleted message succeeds,
-   * and a handle from an earlier receive succeeds without deleting (someone else holds it now);
-   * the entry itself names the receive, so a receive elsewhere that this process has not seen
-   * yet wins too.
+   * The message and receive a receipt handle names, from this queue (as in SQS, a handle of a
+   * message since deleted, or from an earlier receive, is still a handle of the queue).
    */
-  private refForDelete(queue: NatsQueue, handle: unknown, field: string): ReceiptRef | undefined {
+  private receiptOf(queue: NatsQueue, handle: unknown, field: string): ReceiptRef {
     const receipt = this.receipts.decode(handle, field);
     if (receipt.queueUid !== queue.uid)
       throw new QueueError(
@@ -675,17 +627,30 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         `${field}: the receipt handle belongs to another queue`,
         field,
       );
-    const message = queue.state.messages.get(receipt.seq);
-    if (message === undefined || message.receiveCount !== receipt.receiveCount) return undefined;
     return { seq: receipt.seq, receiveCount: receipt.receiveCount };
+  }
+
+  /**
+   * Waits until this process has applied its own writes and the receives that `receipts` name
+   * (another process's receive may be newer than this process's copy of the stream).
+   */
+  private async caughtUpWith(queue: NatsQueue, receipts: readonly ReceiptRef[]): Promise<void> {
+    await queue.caughtUp();
+    await queue.seen(receipts);
+    queue.advance();
   }
 
   async changeMessageVisibility(input: ChangeMessageVisibilityInput): Promise<void> {
     const queue = this.queueOf(input?.QueueUrl);
-    await queue.caughtUp();
-    queue.advance();
-    const change = this.visibilityChange(queue, input.ReceiptHandle, input.VisibilityTimeout, "");
-    await queue.changeVisibility([change]);
+    const receipt = this.receiptOf(queue, input.ReceiptHandle, "ReceiptHandle");
+    const seconds = checkIntParameter(
+      input.VisibilityTimeout,
+      "VisibilityTimeout",
+      0,
+      MAX_VISIBILITY_TIMEOUT_S,
+    );
+    await this.caughtUpWith(queue, [receipt]);
+    await queue.changeVisibility([this.visibilityChange(queue, receipt, seconds, "")]);
   }
 
   async changeMessageVisibilityBatch(
@@ -695,65 +660,65 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     const entries = checkBatchEntries(
       input.Entries,
     ) as ChangeMessageVisibilityBatchInput["Entries"];
-    await queue.caughtUp();
-    queue.advance();
     const failed: BatchResultErrorEntry[] = [];
-    const successful: { Id: string }[] = [];
-    const changes: { ref: ReceiptRef; due: number }[] = [];
+    const asked: { id: string; receipt: ReceiptRef; seconds: number; at: string }[] = [];
     entries.forEach((entry, i) => {
+      const at = `Entries[${i}].`;
       try {
-        changes.push(
-          this.visibilityChange(
-            queue,
-            entry.ReceiptHandle,
-            entry.VisibilityTimeout,
-            `Entries[${i}].`,
-          ),
+        const receipt = this.receiptOf(queue, entry.ReceiptHandle, `${at}ReceiptHandle`);
+        const seconds = checkIntParameter(
+          entry.VisibilityTimeout,
+          `${at}VisibilityTimeout`,
+          0,
+          MAX_VISIBILITY_TIMEOUT_S,
         );
-        successful.push({ Id: entry.Id });
+        asked.push({ id: entry.Id, receipt, seconds, at });
       } catch (error) {
         failed.push(failure(entry.Id, error));
       }
     });
+    await this.caughtUpWith(
+      queue,
+      asked.map((a) => a.receipt),
+    );
+    const successful: { Id: string }[] = [];
+    const changes: { ref: ReceiptRef; due: number }[] = [];
+    for (const { id, receipt, seconds, at } of asked) {
+      try {
+        changes.push(this.visibilityChange(queue, receipt, seconds, at));
+        successful.push({ Id: id });
+      } catch (error) {
+        failed.push(failure(id, error));
+      }
+    }
     await queue.changeVisibility(changes);
     return { Successful: successful, Failed: failed };
   }
 
   private visibilityChange(
     queue: NatsQueue,
-    handle: unknown,
-    timeout: unknown,
+    receipt: ReceiptRef,
+    seconds: number,
     at: string,
   ): { ref: ReceiptRef; due: number } {
     const field = `${at}ReceiptHandle`;
-    const receipt = this.receipts.decode(handle, field);
-    const seconds = checkIntParameter(
-      timeout,
-      `${at}VisibilityTimeout`,
-      0,
-      MAX_VISIBILITY_TIMEOUT_S,
-    );
     const message = queue.state.messages.get(receipt.seq);
-    if (
-      receipt.queueUid !== queue.uid ||
-      message === undefined ||
-      message.receiveCount !== receipt.receiveCount
-    )
+    if (!isLatestReceive(queue, receipt))
       throw new QueueError(
         "ReceiptHandleIsInvalid",
         `${field}: the receipt handle is not the latest of a message in this queue`,
         field,
       );
     const now = this.clock.now();
-    if (message.statusAt(now) !== INFLIGHT)
+    if (message!.statusAt(now) !== INFLIGHT)
       throw new QueueError("MessageNotInflight", `${field}: the message is not in flight`, field);
     const due = now + seconds * 1000;
-    if (due - message.receivedAt > MAX_VISIBILITY_TIMEOUT_S * 1000)
+    if (due - message!.receivedAt > MAX_VISIBILITY_TIMEOUT_S * 1000)
       throw invalidParameter(
         `${at}VisibilityTimeout`,
         `a timeout ending at most ${MAX_VISIBILITY_TIMEOUT_S} s after the message was received`,
       );
-    return { ref: { seq: receipt.seq, receiveCount: receipt.receiveCount }, due };
+    return { ref: receipt, due };
   }
 
   // ---------------------------------------------------------------- peek
@@ -1036,6 +1001,16 @@ export class NatsQueueService implements QueueService, AttributeEditing {
 }
 
 /** A namespace becomes part of stream, bucket and key names: letters, digits, _ and -. */
+/**
+ * Whether the handle's receive is the message's latest here, once this process has applied it
+ * (`caughtUpWith`). As in SQS, deleting a message already deleted succeeds, and a handle from
+ * an earlier receive succeeds without deleting (someone else holds it now); the delete's entry
+ * names the receive too, so a receive elsewhere applied in between wins.
+ */
+function isLatestReceive(queue: NatsQueue, receipt: ReceiptRef): boolean {
+  return queue.state.messages.get(receipt.seq)?.receiveCount === receipt.receiveCount;
+}
+
 function failure(id: string, error: unknown): BatchResultErrorEntry {
   if (error instanceof QueueError)
     return { Id: id, SenderFault: true, Code: error.sqsError, Message: error.message };

@@ -179,6 +179,20 @@ export class NatsQueue {
     return this.stream.applied(this.lastWritten);
   }
 
+  /**
+   * Resolves once the receives `refs` name are applied here. A handle that another process's
+   * receive made a moment ago may name one this process has not applied yet; a delete or a
+   * visibility change judged before it would take the handle for stale.
+   */
+  async seen(refs: readonly ReceiptRef[]): Promise<void> {
+    const ahead = refs.some((ref) => {
+      if (ref.seq > this.state.appliedSeq) return true;
+      const message = this.state.messages.get(ref.seq);
+      return message !== undefined && message.receiveCount < ref.receiveCount;
+    });
+    if (ahead) await this.stream.caughtUpWithLeader();
+  }
+
   // ---------------------------------------------------------------- writes
 
   /**
@@ -211,18 +225,27 @@ export class NatsQueue {
     return writes.map((w, i) => ({ messageId: w.messageId, seq: sequences[i]! }));
   }
 
-  /** Takes messages for a receive; returns those this receive won. */
-  async receive(messages: readonly HeldMessage[], visibilityMs: number): Promise<HeldMessage[]> {
-    if (messages.length === 0) return [];
+  /**
+   * Takes messages for a receive; returns those it got: the ones it won, or with a FIFO
+   * `attemptId` whose earlier receive (made in any process) is intact, that receive's messages
+   * again. A receive with an attempt id is written even when it names no message.
+   */
+  async receive(
+    messages: readonly HeldMessage[],
+    visibilityMs: number,
+    attemptId?: string,
+  ): Promise<HeldMessage[]> {
+    if (messages.length === 0 && attemptId === undefined) return [];
     for (const m of messages) this.reserved.add(m.seq);
     try {
-      const taken = (await this.decide({
+      const entry: Writable<QueueEntry & { kind: "r" }> = {
         kind: "r",
         s: messages.map((m) => m.seq),
         rc: messages.map((m) => m.receiveCount),
         v: this.clock.now() + visibilityMs,
-      })) as boolean[];
-      return messages.filter((_, i) => taken[i] === true);
+      };
+      if (attemptId !== undefined) entry.a = attemptId;
+      return (await this.decide(entry)) as HeldMessage[];
     } finally {
       for (const m of messages) this.reserved.delete(m.seq);
     }

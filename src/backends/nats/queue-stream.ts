@@ -215,6 +215,13 @@ export class QueueStream {
     return stream;
   }
 
+  /** Resolves once every entry the stream's leader has stored now is applied here. */
+  async caughtUpWithLeader(): Promise<void> {
+    const info = await retryWhileUnavailable(() => this.jsm.streams.info(this.address.stream));
+    this.storedSeq = Math.max(this.storedSeq, info.state.last_seq);
+    await this.applied(info.state.last_seq);
+  }
+
   /**
    * Appends entries in order; resolves with their sequences once JetStream stored them all.
    * They go out together with their acks pipelined (one timer for the lot). Every entry carries

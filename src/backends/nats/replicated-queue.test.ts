@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
 import {
+  type ApplyResult,
   DEDUPLICATION_WINDOW_MS,
+  type HeldMessage,
   type QueueEntry,
   ReplicatedQueue,
   VISIBLE,
@@ -32,6 +34,9 @@ const message = (i: string, extra: Partial<MessageMeta> = {}): QueueEntry => ({
   body: `body of ${i}`,
 });
 
+/** The sequences of the messages a receive got. */
+const got = (result: ApplyResult): number[] => (result as HeldMessage[]).map((m) => m.seq);
+
 const snapshot = (q: ReplicatedQueue): unknown[] =>
   [...q.messages.values()].map((m) => [m.seq, m.receiveCount, m.due, m.firstReceiveAt]);
 
@@ -56,8 +61,8 @@ describe("ReplicatedQueue", () => {
     const q = s.replica();
     const first = q.apply(2, T0 + 1, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 });
     const second = q.apply(3, T0 + 2, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 });
-    expect(first).toEqual([true]);
-    expect(second).toEqual([false]);
+    expect(got(first)).toEqual([1]);
+    expect(got(second)).toEqual([]);
     expect(q.messages.get(1)?.receiveCount).toBe(1);
   });
 
@@ -80,10 +85,12 @@ describe("ReplicatedQueue", () => {
     s.append(T0, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 });
     const q = s.replica();
     // A writer whose clock ran ahead saw it visible; the entry's own time decides.
-    expect(q.apply(3, T0 + 29_999, { kind: "r", s: [1], rc: [1], v: T0 + 60_000 })).toEqual([
-      false,
+    expect(got(q.apply(3, T0 + 29_999, { kind: "r", s: [1], rc: [1], v: T0 + 60_000 }))).toEqual(
+      [],
+    );
+    expect(got(q.apply(4, T0 + 30_000, { kind: "r", s: [1], rc: [1], v: T0 + 60_000 }))).toEqual([
+      1,
     ]);
-    expect(q.apply(4, T0 + 30_000, { kind: "r", s: [1], rc: [1], v: T0 + 60_000 })).toEqual([true]);
   });
 
   it("FIFO: a receive of a group with a message in flight loses, even of a later message", () => {
@@ -92,16 +99,62 @@ describe("ReplicatedQueue", () => {
     s.append(T0, message("a2", { g: "a", d: "2" }));
     s.append(T0, message("b1", { g: "b", d: "3" }));
     const q = s.replica(true);
-    expect(q.apply(4, T0 + 1, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 })).toEqual([true]);
-    expect(q.apply(5, T0 + 2, { kind: "r", s: [2, 3], rc: [0, 0], v: T0 + 30_000 })).toEqual([
-      false,
-      true,
+    expect(got(q.apply(4, T0 + 1, { kind: "r", s: [1], rc: [0], v: T0 + 30_000 }))).toEqual([1]);
+    expect(got(q.apply(5, T0 + 2, { kind: "r", s: [2, 3], rc: [0, 0], v: T0 + 30_000 }))).toEqual([
+      3,
     ]);
     // What a receive would pick now: group a is blocked by a1, group b by b1.
     expect(q.select(10, T0 + 3, new Set(), undefined).take).toEqual([]);
     expect(q.select(10, T0 + 30_000, new Set(), undefined).take.map((m) => m.seq)).toEqual([
       1, 2, 3,
     ]);
+  });
+
+  it("FIFO: a receive with an earlier receive's attempt id repeats it while it is intact", () => {
+    const s = new Stream();
+    s.append(T0, message("a1", { g: "a", d: "1" }));
+    s.append(T0, message("b1", { g: "b", d: "2" }));
+    s.append(T0, message("c1", { g: "c", d: "3" }));
+    const q = s.replica(true);
+    const receive = (seq: number, t: number, names: number[], a?: string): number[] =>
+      got(
+        q.apply(seq, t, {
+          kind: "r",
+          s: names,
+          rc: names.map(() => 0),
+          v: t + 30_000,
+          ...(a === undefined ? {} : { a }),
+        }),
+      );
+    expect(receive(4, T0 + 1, [1, 2], "x")).toEqual([1, 2]);
+    // Written from a view that had not seen the first: it names c1, and repeats the attempt.
+    expect(receive(5, T0 + 1000, [3], "x")).toEqual([1, 2]);
+    expect(q.messages.get(3)?.receiveCount).toBe(0);
+    expect(q.messages.get(1)?.due).toBe(T0 + 31_000); // the repeat reset the visibility timeout
+    expect(receive(6, T0 + 1001, [], "x")).toEqual([1, 2]); // naming nothing, as a retry may
+    // Another id is another receive.
+    expect(receive(7, T0 + 1002, [3], "y")).toEqual([3]);
+    // Once a message of the attempt is deleted or changed, the id starts a new receive.
+    q.apply(8, T0 + 1003, { kind: "c", s: [2], rc: [1], v: [T0 + 50_000] });
+    expect(receive(9, T0 + 1004, [], "x")).toEqual([]);
+    q.apply(10, T0 + 1005, { kind: "d", s: [3], rc: [1] });
+    expect(receive(11, T0 + 1006, [], "y")).toEqual([]);
+  });
+
+  it("FIFO: a receive attempt is forgotten when its messages become visible again or after five minutes", () => {
+    const s = new Stream();
+    s.append(T0, message("a1", { g: "a", d: "1" }));
+    s.append(T0, { kind: "r", s: [1], rc: [0], v: T0 + 1000, a: "x" });
+    const q = s.replica(true);
+    // Visible again: the same id receives the message anew (a second receive).
+    const again = q.apply(3, T0 + 1000, { kind: "r", s: [1], rc: [1], v: T0 + 600_000, a: "x" });
+    expect(got(again)).toEqual([1]);
+    expect(q.messages.get(1)?.receiveCount).toBe(2);
+    expect(
+      got(q.apply(4, T0 + 2000, { kind: "r", s: [], rc: [], v: T0 + 600_000, a: "x" })),
+    ).toEqual([1]);
+    const late = T0 + 1000 + DEDUPLICATION_WINDOW_MS;
+    expect(got(q.apply(5, late, { kind: "r", s: [], rc: [], v: late + 1000, a: "x" }))).toEqual([]);
   });
 
   it("select skips reserved messages, keeps FIFO order behind them and reports dead letters", () => {

@@ -14,12 +14,17 @@ export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 export type QueueEntry =
   /** A message: its body and everything else about it. */
   | { readonly kind: "m"; readonly meta: MessageMeta; readonly body: string }
-  /** A receive: each message taken if still at receive count `rc`, in flight until `v`. */
+  /**
+   * A receive: each message taken if still at receive count `rc`, in flight until `v`. With a
+   * FIFO ReceiveRequestAttemptId `a` whose earlier receive is intact, it repeats that receive
+   * instead (whichever process made it).
+   */
   | {
       readonly kind: "r";
       readonly s: readonly number[];
       readonly rc: readonly number[];
       readonly v: number;
+      readonly a?: string;
     }
   /** A delete: each message removed if still at receive count `rc` (-1: whatever it is). */
   | { readonly kind: "d"; readonly s: readonly number[]; readonly rc: readonly number[] }
@@ -38,8 +43,11 @@ export type QueueEntry =
    */
   | { readonly kind: "y"; readonly d: number };
 
-/** What applying an entry decided: a send's outcome, or per named message whether it took. */
-export type ApplyResult = SendOutcome | boolean[] | undefined;
+/**
+ * What applying an entry decided: a send's outcome, the messages a receive got, or per message a
+ * delete or visibility change named whether it took.
+ */
+export type ApplyResult = SendOutcome | HeldMessage[] | boolean[] | undefined;
 
 export const VISIBLE = "visible";
 export const INFLIGHT = "inflight";
@@ -51,6 +59,8 @@ export class HeldMessage {
   receiveCount = 0;
   firstReceiveAt = 0;
   receivedAt = 0;
+  /** Visibility changes applied since the last receive: a receive attempt repeats only untouched. */
+  changes = 0;
 
   constructor(
     /** The stream sequence of the message's entry: SQS's SequenceNumber, in send order. */
@@ -66,6 +76,29 @@ export class HeldMessage {
   statusAt(now: number): MessageStatus {
     if (this.due <= now) return VISIBLE;
     return this.receiveCount > 0 ? INFLIGHT : DELAYED;
+  }
+}
+
+/**
+ * A FIFO receive made with a ReceiveRequestAttemptId, kept five minutes: a receive with the same
+ * id repeats it (same messages, same receive counts, so the same receipt handles) while every
+ * message is still in flight from it, neither deleted, changed nor received again since.
+ */
+class ReceiveAttempt {
+  private readonly receiveCounts: readonly number[];
+
+  constructor(readonly messages: readonly HeldMessage[]) {
+    this.receiveCounts = messages.map((m) => m.receiveCount);
+  }
+
+  intactAt(t: number, live: ReadonlyMap<number, HeldMessage>): boolean {
+    return this.messages.every(
+      (m, i) =>
+        live.get(m.seq) === m &&
+        m.receiveCount === this.receiveCounts[i] &&
+        m.changes === 0 &&
+        m.statusAt(t) === INFLIGHT,
+    );
   }
 }
 
@@ -85,7 +118,10 @@ export class ReplicatedQueue {
   readonly messages = new Map<number, HeldMessage>();
   private readonly groups = new Map<string, Set<HeldMessage>>();
   private readonly dedup = new ExpiringMap<SendOutcome>(DEDUPLICATION_WINDOW_MS);
-  private dedupClock = 0;
+  /** FIFO receives with a ReceiveRequestAttemptId in the last five minutes, by id. */
+  private readonly attempts = new ExpiringMap<ReceiveAttempt>(DEDUPLICATION_WINDOW_MS);
+  /** The latest entry time applied so far: windows expire by it, never going backwards. */
+  private entryClock = 0;
   /** Sends inside the deduplication window, oldest first: compaction must keep them. */
   private readonly dedupLog: { seq: number; at: number }[] = [];
   lastPurgeAt = Number.NEGATIVE_INFINITY;
@@ -112,11 +148,12 @@ export class ReplicatedQueue {
     // purge among the entries purged.
     if (seq > this.appliedSeq + 1) this.forgetBefore(seq);
     this.appliedSeq = Math.max(this.appliedSeq, seq);
+    this.entryClock = Math.max(this.entryClock, t);
     switch (entry.kind) {
       case "m":
         return this.applyMessage(seq, t, entry.meta, entry.body);
       case "r":
-        return this.applyReceive(t, entry.s, entry.rc, entry.v);
+        return this.applyReceive(t, entry);
       case "d":
         return entry.s.map((s, i) => {
           const m = this.messages.get(s);
@@ -131,6 +168,7 @@ export class ReplicatedQueue {
           if (m === undefined || m.receiveCount !== entry.rc[i] || m.statusAt(t) !== INFLIGHT)
             return false;
           m.due = entry.v[i]!;
+          m.changes++;
           return true;
         });
       case "p":
@@ -147,9 +185,8 @@ export class ReplicatedQueue {
   private applyMessage(seq: number, t: number, meta: MessageMeta, body: string): SendOutcome {
     // Only original sends deduplicate: moved copies (they carry their SentTimestamp) never do.
     const key = meta.st === undefined ? this.dedupKey(meta) : undefined;
-    this.dedupClock = Math.max(this.dedupClock, t);
     if (key !== undefined) {
-      const earlier = this.dedup.get(key, this.dedupClock);
+      const earlier = this.dedup.get(key, this.entryClock);
       if (earlier !== undefined) return earlier;
     }
     const sentAt = meta.st ?? t;
@@ -160,33 +197,42 @@ export class ReplicatedQueue {
     if (this.fifo) this.groupOf(meta.g ?? "").add(message);
     const outcome = { messageId: meta.i, seq };
     if (key !== undefined) {
-      this.dedup.set(key, outcome, this.dedupClock);
-      this.dedupLog.push({ seq, at: this.dedupClock });
+      this.dedup.set(key, outcome, this.entryClock);
+      this.dedupLog.push({ seq, at: this.entryClock });
     }
     return outcome;
   }
 
-  private applyReceive(
-    t: number,
-    seqs: readonly number[],
-    rc: readonly number[],
-    due: number,
-  ): boolean[] {
-    const taking = new Set(seqs);
-    return seqs.map((s, i) => {
+  /** The messages the receive got: those it names that it took, or an attempt's repeated. */
+  private applyReceive(t: number, entry: QueueEntry & { kind: "r" }): HeldMessage[] {
+    if (entry.a !== undefined) {
+      const earlier = this.attempts.get(entry.a, this.entryClock);
+      if (earlier?.intactAt(t, this.messages) === true) {
+        // As in SQS, the repeat resets their visibility timeout.
+        for (const m of earlier.messages) m.due = entry.v;
+        return [...earlier.messages];
+      }
+    }
+    const taking = new Set(entry.s);
+    const taken: HeldMessage[] = [];
+    entry.s.forEach((s, i) => {
       const m = this.messages.get(s);
-      if (m === undefined || m.receiveCount !== rc[i] || m.statusAt(t) !== VISIBLE) return false;
+      if (m === undefined || m.receiveCount !== entry.rc[i] || m.statusAt(t) !== VISIBLE) return;
       // FIFO: one receive at a time per group; a competing receive of the same group loses.
       if (this.fifo) {
         for (const other of this.groupOf(m.meta.g ?? ""))
-          if (!taking.has(other.seq) && other.statusAt(t) === INFLIGHT) return false;
+          if (!taking.has(other.seq) && other.statusAt(t) === INFLIGHT) return;
       }
       m.receiveCount++;
       if (m.firstReceiveAt === 0) m.firstReceiveAt = t;
       m.receivedAt = t;
-      m.due = due;
-      return true;
+      m.due = entry.v;
+      m.changes = 0;
+      taken.push(m);
     });
+    if (entry.a !== undefined && taken.length > 0)
+      this.attempts.set(entry.a, new ReceiveAttempt(taken), this.entryClock);
+    return taken;
   }
 
   private dedupKey(meta: MessageMeta): string | undefined {
