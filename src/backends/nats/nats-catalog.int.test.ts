@@ -4,7 +4,8 @@ import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { QueueDefinition } from "../../messaging/queues/durable-queue.js";
-import { NatsCatalog } from "./nats-catalog.js";
+import type { MessageMoveTaskStatus } from "../../messaging/queues/queue-service.js";
+import { NatsCatalog, type OwnedMoveTaskRecord } from "./nats-catalog.js";
 import type { LoopbackNatsCluster } from "./loopback-nats-cluster.js";
 import { startTestCluster } from "./test-support/nats-cluster.js";
 import { describeWithNats } from "./test-support/describe-with-nats.js";
@@ -78,6 +79,40 @@ describeWithNats("NATS queue catalog reads", () => {
       reader.catalog.close();
       writer.catalog.close();
       await Promise.all([readerNc.close(), writerNc.close()]);
+    }
+  });
+
+  it("a source queue's run key admits one running move task", async () => {
+    const namespace = `R${randomBytes(4).toString("hex")}`;
+    const nc = await connect({ servers: cluster.servers.split(",") });
+    const { catalog } = await NatsCatalog.open(nc, BUCKET, namespace, 3);
+    const task = (handle: string, status: MessageMoveTaskStatus): OwnedMoveTaskRecord => ({
+      handle,
+      sourceArn: "arn:aws:sqs:us-east-1:000000000000:dlq",
+      rate: 10,
+      seqLimit: 1,
+      toMove: 0,
+      moved: 0,
+      startedAt: 0,
+      status,
+    });
+    try {
+      expect(await catalog.claimSource("u1", "h1")).toBeUndefined();
+      const revision = await catalog.createTask(task("h1", "RUNNING"));
+      expect(await catalog.claimSource("u1", "h2")).toBe("h1");
+      await catalog.updateTask(task("h1", "COMPLETED"), revision);
+      expect(await catalog.claimSource("u1", "h2")).toBeUndefined();
+      // A key naming a task whose record never came (its starter failed in between) is taken
+      // once the record has been missing for 5 s.
+      expect(await catalog.claimSource("u2", "h3")).toBeUndefined();
+      const started = Date.now();
+      expect(await catalog.claimSource("u2", "h4")).toBeUndefined();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4900);
+      await catalog.releaseSource("u2", "h4");
+      expect(await catalog.claimSource("u2", "h5")).toBeUndefined();
+    } finally {
+      catalog.close();
+      await nc.close();
     }
   });
 

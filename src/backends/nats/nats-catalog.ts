@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, KvWatchInclude } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -12,6 +13,11 @@ import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** Reads and writes one edit may take while others keep changing the same queue. */
 const MAX_UPDATE_ROUNDS = 50;
+/**
+ * How long a source's run key may name a task whose record is not there before another start
+ * takes the key: its starter writes the record right after the key, unless it failed between.
+ */
+const TASK_RECORD_WAIT_MS = 5000;
 
 /** A change another process made to the catalog. */
 export type CatalogChange =
@@ -55,6 +61,8 @@ export class NatsCatalog {
 
   private readonly queuePrefix: string;
   private readonly taskPrefix: string;
+  /** Keys naming the move task running on each source queue (by its uid). */
+  private readonly runPrefix: string;
 
   private constructor(
     private readonly kv: KV,
@@ -64,6 +72,7 @@ export class NatsCatalog {
   ) {
     this.queuePrefix = `${namespace}.q.`;
     this.taskPrefix = `${namespace}.t.`;
+    this.runPrefix = `${namespace}.run.`;
   }
 
   static async open(
@@ -221,6 +230,54 @@ export class NatsCatalog {
    */
   async updateTask(task: OwnedMoveTaskRecord, revision: number): Promise<number> {
     return this.kv.update(this.taskPrefix + task.handle, JSON.stringify(task), revision);
+  }
+
+  /**
+   * Makes `handle` the move task running on the source queue `sourceUid`, unless another one
+   * is; returns that one's handle then. The source's run key is created, or rewritten on the
+   * revision read once the task it names has ended (or its record has not appeared in 5 s, on
+   * this process's clock), so of two processes starting a task at once one is refused.
+   */
+  async claimSource(sourceUid: string, handle: string): Promise<string | undefined> {
+    const key = this.runPrefix + sourceUid;
+    let absent: { revision: number; since: number } | undefined;
+    for (let conflicts = 0; ;) {
+      const entry = await retryWhileUnavailable(() => this.kv.get(key));
+      try {
+        if (entry === null || entry.operation !== "PUT") {
+          await this.kv.create(key, handle);
+          return undefined;
+        }
+        const holder = entry.string();
+        const task = await this.readTask(holder);
+        if (task?.record.status === "RUNNING") return holder;
+        if (task === undefined) {
+          if (absent?.revision !== entry.revision)
+            absent = { revision: entry.revision, since: performance.now() };
+          if (performance.now() - absent.since < TASK_RECORD_WAIT_MS) {
+            await sleep(100);
+            continue;
+          }
+        }
+        await this.kv.update(key, handle, entry.revision);
+        return undefined;
+      } catch (error) {
+        if (!isConflict(error) || ++conflicts >= MAX_UPDATE_ROUNDS) throw error;
+      }
+    }
+  }
+
+  /** Frees the source's run key if it still names `handle` (whose start failed). */
+  async releaseSource(sourceUid: string, handle: string): Promise<void> {
+    const key = this.runPrefix + sourceUid;
+    const entry = await this.kv.get(key);
+    if (entry?.operation === "PUT" && entry.string() === handle)
+      await this.kv.delete(key, { previousSeq: entry.revision });
+  }
+
+  /** Forgets the source's run key (its queue is deleted). */
+  async removeSource(sourceUid: string): Promise<void> {
+    await this.kv.delete(this.runPrefix + sourceUid);
   }
 
   /** The task's record as the bucket's leader has it now; undefined once deleted. */

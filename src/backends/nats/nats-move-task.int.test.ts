@@ -113,9 +113,6 @@ async function visibleIn(service: NatsQueueService, name: string): Promise<numbe
 describeWithNats("NATS move tasks across processes", () => {
   beforeAll(async () => {
     cluster = await startTestCluster(3);
-    // Two processes opening at once on a fresh cluster both create the catalog bucket, and
-    // the first read may then time out while its stream elects a leader: made here, once.
-    await (await openService(freshNamespace())).close();
   });
   afterAll(async () => {
     vi.restoreAllMocks();
@@ -214,6 +211,40 @@ describeWithNats("NATS move tasks across processes", () => {
       await Promise.all(services.map((s) => s.close()));
     }
   }, 60_000);
+
+  it("of two processes starting a task on one DLQ at once, one starts it and the other is refused", async () => {
+    const namespace = freshNamespace();
+    const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+    try {
+      await deadLetters([a, b], 20);
+      for (let round = 0; round < 3; round++) {
+        const starts = await Promise.allSettled(
+          [a, b].map((service) =>
+            service.startMessageMoveTask({
+              SourceArn: arnOf("dlq"),
+              DestinationArn: arnOf("dest"),
+              MaxNumberOfMessagesPerSecond: 1,
+            }),
+          ),
+        );
+        const started = starts.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+        const refused = starts.flatMap((s) =>
+          s.status === "rejected" ? [s.reason as unknown] : [],
+        );
+        expect(started).toHaveLength(1);
+        expect(refused).toMatchObject([{ sqsError: "UnsupportedOperation", field: "SourceArn" }]);
+        // Cancelled (from either process), the queue takes a new task.
+        const { TaskHandle } = started[0]!;
+        await eventually(() => [a, b][round % 2]!.cancelMessageMoveTask({ TaskHandle }));
+        for (const service of [a, b])
+          await eventually(async () =>
+            expect(await taskIn(service, TaskHandle)).toMatchObject({ Status: "CANCELLED" }),
+          );
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 
   it("the owner closes mid-task: another process carries it on at once and completes it, nothing lost or moved twice", async () => {
     await ownerGoneMidTask("close");

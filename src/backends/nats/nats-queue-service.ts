@@ -322,6 +322,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         await task.done;
         await this.catalog.removeTask(task.handle);
       }
+    await this.catalog.removeSource(queue.uid);
     await this.catalog.remove(queue.name);
     await queue.close();
     await QueueStream.remove(this.jsm, streamAddress(this.namespace, queue.definition));
@@ -773,17 +774,19 @@ export class NatsQueueService implements QueueService, AttributeEditing {
             1,
             MAX_MOVE_RATE,
           );
+    const alreadyRunning = new QueueError(
+      "UnsupportedOperation",
+      `SourceArn: a message move task is already running for ${source.name}`,
+      "SourceArn",
+    );
     for (const task of this.moveTasks.values())
-      if (task.sourceArn === sourceArn && task.status === "RUNNING")
-        throw new QueueError(
-          "UnsupportedOperation",
-          `SourceArn: a message move task is already running for ${source.name}`,
-          "SourceArn",
-        );
+      if (task.sourceArn === sourceArn && task.status === "RUNNING") throw alreadyRunning;
     const handle = Buffer.from(
       JSON.stringify({ id: randomUUID(), source: sourceArn }),
       "utf8",
     ).toString("base64url");
+    // Decided in the catalog: another process may be starting one on this queue right now.
+    if ((await this.catalog.claimSource(source.uid, handle)) !== undefined) throw alreadyRunning;
     const task = this.moveTask(source, { handle, destinationArn: input.DestinationArn, rate });
     this.moveTasks.set(handle, task);
     try {
@@ -791,6 +794,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     } catch (error) {
       task.stop();
       this.moveTasks.delete(handle);
+      await this.catalog.releaseSource(source.uid, handle).catch(() => undefined);
       throw error;
     }
     return { TaskHandle: handle };
