@@ -45,6 +45,11 @@ export interface OpenOptions {
     readonly replicas?: number;
     /** Prefix of stream and bucket names (default "SLUICE"). */
     readonly namespace?: string;
+    /**
+     * Bytes of queue message bodies and attributes each process keeps in memory (default 64
+     * MiB); past them, payloads are read back from the queue streams when needed.
+     */
+    readonly heldPayloadBytes?: number;
   };
 }
 

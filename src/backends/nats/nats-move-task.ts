@@ -6,7 +6,7 @@ import type {
 } from "../../messaging/queues/queue-service.js";
 import type { Writable } from "../../messaging/queues/writable.js";
 import type { Clock, Timer } from "../../time/index.js";
-import type { NatsQueue } from "./nats-queue.js";
+import type { NatsQueue, Payload } from "./nats-queue.js";
 import { isConflict } from "./kv-conflict.js";
 import type { OwnedMoveTaskRecord, StoredMoveTask } from "./nats-catalog.js";
 import { type HeldMessage, VISIBLE } from "./replicated-queue.js";
@@ -452,12 +452,13 @@ export async function transferHeld(
   for (const m of all) source.reserved.add(m.seq);
   try {
     await Promise.all(
-      [...byDestination].map(([destination, messages]) =>
-        destination.send(
+      [...byDestination].map(async ([destination, held]) => {
+        const messages = await source.payloads(held);
+        await destination.send(
           messages.map((m) => asSend(m, destination.config.fifo, now, deadLetterSourceArn)),
-          messages.map((m) => `${m.meta.i}.${source.uid}.${m.seq}.${m.receiveCount}`),
-        ),
-      ),
+          messages.map(({ message: m }) => `${m.meta.i}.${source.uid}.${m.seq}.${m.receiveCount}`),
+        );
+      }),
     );
     await source.remove(all.map((m) => ({ seq: m.seq, receiveCount: m.receiveCount })));
   } finally {
@@ -466,15 +467,15 @@ export async function transferHeld(
 }
 
 function asSend(
-  m: HeldMessage,
+  { message: m, payload }: { message: HeldMessage; payload: Payload },
   fifo: boolean,
   now: number,
   deadLetterSourceArn: string | undefined,
 ): PreparedSend {
-  const { meta } = m;
+  const { meta } = payload;
   // SQS keeps the enqueue time of a message moved into a standard queue; a FIFO queue resets it.
   const send: Writable<PreparedSend> = {
-    body: m.body,
+    body: payload.body,
     delayMs: 0,
     messageId: meta.i,
     sentAt: fifo ? now : m.sentAt,

@@ -21,9 +21,15 @@ const namespaceOf = new WeakMap<QueueService, string>();
 
 const freshNamespace = (): string => `T${randomBytes(4).toString("hex")}`;
 
+interface ServiceOptions {
+  clock?: Clock;
+  replicas?: number;
+  heldPayloadBytes?: number;
+}
+
 async function openService(
   namespace: string,
-  options: { clock?: Clock; replicas?: number } = {},
+  options: ServiceOptions = {},
 ): Promise<NatsQueueService> {
   const service = await NatsQueueService.open({
     servers: cluster!.servers,
@@ -31,6 +37,9 @@ async function openService(
     namespace,
     catalogBucket: "SLUICE_TESTS_catalog",
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.heldPayloadBytes === undefined
+      ? {}
+      : { heldPayloadBytes: options.heldPayloadBytes }),
   });
   namespaceOf.set(service, namespace);
   return service;
@@ -42,6 +51,15 @@ const ROUND_TRIP =
   "here: a race, not a result); nats-queue-service.int.test.ts shows the same wake-ups in real " +
   "time across processes";
 
+const SKIPS = {
+  "a waiting receive resolves as soon as a message is sent": ROUND_TRIP,
+  "a waiting receive returns a delayed message when it becomes due": ROUND_TRIP,
+  "a long poll waiting on a group blocked by its in-flight head returns when deleteMessage deletes the head":
+    ROUND_TRIP,
+  "a long poll waiting on a group blocked by its in-flight head returns when deleteMessageBatch deletes the head":
+    ROUND_TRIP,
+};
+
 describeWithNats("NATS JetStream queues", () => {
   beforeAll(async () => {
     cluster = await startTestCluster(3);
@@ -50,23 +68,24 @@ describeWithNats("NATS JetStream queues", () => {
     await cluster?.stop();
   });
 
-  describeQueueConformance({
-    name: `NATS JetStream, 3 nodes, replicas ${replicas}`,
-    open: (clock) => openService(freshNamespace(), { clock }),
-    async reopen(service, clock) {
-      const namespace = namespaceOf.get(service);
-      if (namespace === undefined) throw new Error("reopen: not a service this harness opened");
-      await service.close();
-      return openService(namespace, { clock });
-    },
-    skips: {
-      "a waiting receive resolves as soon as a message is sent": ROUND_TRIP,
-      "a waiting receive returns a delayed message when it becomes due": ROUND_TRIP,
-      "a long poll waiting on a group blocked by its in-flight head returns when deleteMessage deletes the head":
-        ROUND_TRIP,
-      "a long poll waiting on a group blocked by its in-flight head returns when deleteMessageBatch deletes the head":
-        ROUND_TRIP,
-    },
+  const conformance = (name: string, options: ServiceOptions): void =>
+    describeQueueConformance({
+      name,
+      open: (clock) => openService(freshNamespace(), { ...options, clock }),
+      async reopen(service, clock) {
+        const namespace = namespaceOf.get(service);
+        if (namespace === undefined) throw new Error("reopen: not a service this harness opened");
+        await service.close();
+        return openService(namespace, { ...options, clock });
+      },
+      skips: SKIPS,
+    });
+  conformance(`NATS JetStream, 3 nodes, replicas ${replicas}`, {});
+  // Every body and attribute read back from the streams when received, peeked at or moved, as
+  // a process past its payload budget does (replicas 1: the reads, not replication, are tested).
+  conformance("NATS JetStream, payloads held in the streams only", {
+    heldPayloadBytes: 0,
+    replicas: 1,
   });
 
   describe("several processes in real time", () => {

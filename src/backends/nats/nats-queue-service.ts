@@ -5,6 +5,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { type NatsConnection, connect } from "@nats-io/transport-node";
 import type { PreparedSend, QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import { MAX_MOVE_RATE } from "../../messaging/queues/message-move-task.js";
+import { SluiceError } from "../../errors/index.js";
 import {
   checkBatchEntries,
   checkId,
@@ -67,7 +68,8 @@ import { ReconnectWatch } from "./reconnect-watch.js";
 import { NatsQueue, type ReceiptRef, streamAddress } from "./nats-queue.js";
 import { QueueStream } from "./queue-stream.js";
 import { queuedView } from "./queued-view.js";
-import { INFLIGHT } from "./replicated-queue.js";
+import { type HeldMessage, INFLIGHT } from "./replicated-queue.js";
+import { DEFAULT_HELD_PAYLOAD_BYTES, PayloadBudget } from "./payload-budget.js";
 import { promiseOf } from "../../messaging/queues/promise-of.js";
 import { PerKeySerializer } from "../../messaging/per-key-serializer.js";
 import type { AttributeEditing } from "../../messaging/queues/attribute-editing.js";
@@ -92,6 +94,12 @@ export interface NatsQueueServiceOptions extends QueueAddressing {
   readonly catalogBucket?: string;
   /** How often each queue's stream drops entries replay no longer needs (default 60 s). */
   readonly compactionIntervalMs?: number;
+  /**
+   * Bytes of message bodies and attributes this process keeps in memory across its queues
+   * (default 64 MiB); past them, messages are held without their payload, read back from the
+   * stream when received, peeked at or moved.
+   */
+  readonly heldPayloadBytes?: number;
 }
 
 const PURGE_INTERVAL_MS = 60_000;
@@ -120,6 +128,8 @@ export class NatsQueueService implements QueueService, AttributeEditing {
   /** The connection's reconnects, heard once for every queue's stream. */
   private readonly watch: ReconnectWatch;
   private closed = false;
+  /** The message payloads this process holds for all its queues. */
+  private readonly payloadBudget: PayloadBudget;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -134,10 +144,18 @@ export class NatsQueueService implements QueueService, AttributeEditing {
   ) {
     this.publisher = new PipelinedPublisher(nc);
     this.watch = new ReconnectWatch(nc);
+    this.payloadBudget = new PayloadBudget(options.heldPayloadBytes ?? DEFAULT_HELD_PAYLOAD_BYTES);
   }
 
   /** Connects and opens every queue of the namespace, replaying their streams. */
   static async open(options: NatsQueueServiceOptions = {}): Promise<NatsQueueService> {
+    const held = options.heldPayloadBytes;
+    if (held !== undefined && !(Number.isSafeInteger(held) && held >= 0))
+      throw new SluiceError(
+        "SLUICE_VALIDATION",
+        `heldPayloadBytes: expected a whole number of bytes, 0 or more, got ${String(held)}`,
+        { field: "heldPayloadBytes" },
+      );
     const clock = options.clock ?? systemClock;
     const ownsConnection = options.connection === undefined;
     const nc =
@@ -198,6 +216,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
       this.clock,
       this.writer,
       this.options.compactionIntervalMs ?? 60_000,
+      this.payloadBudget,
     );
   }
 
@@ -555,16 +574,23 @@ export class NatsQueueService implements QueueService, AttributeEditing {
           ? await queue.receive(take, visibility * 1000, attempt)
           : [];
       if (taken.length > 0) {
-        const messages = taken.map((m) =>
-          buildMessage(queuedView(m, now), fromJsonMeta(m.meta), m.body, undefined, projection, {
-            senderId: this.addresses.accountId,
-            fifo: queue.config.fifo,
-            receiptHandle: this.receipts.encode({
-              queueUid: queue.uid,
-              seq: m.seq,
-              receiveCount: m.receiveCount,
-            }),
-          }),
+        const messages = (await queue.payloads(taken)).map(({ message: m, payload }) =>
+          buildMessage(
+            queuedView(m, now),
+            fromJsonMeta(payload.meta),
+            payload.body,
+            undefined,
+            projection,
+            {
+              senderId: this.addresses.accountId,
+              fifo: queue.config.fifo,
+              receiptHandle: this.receipts.encode({
+                queueUid: queue.uid,
+                seq: m.seq,
+                receiveCount: m.receiveCount,
+              }),
+            },
+          ),
         );
         return { Messages: messages };
       }
@@ -738,13 +764,18 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     await queue.caughtUp();
     queue.advance();
     const now = this.clock.now();
-    const messages: PeekedMessage[] = [];
+    const held: HeldMessage[] = [];
     for (const m of queue.state.inOrder(after)) {
-      if (messages.length >= max) break;
-      messages.push(
-        buildPeekedMessage({ state: queuedView(m, now), meta: fromJsonMeta(m.meta), body: m.body }),
-      );
+      if (held.length >= max) break;
+      held.push(m);
     }
+    const messages = (await queue.payloads(held)).map(({ message, payload }) =>
+      buildPeekedMessage({
+        state: queuedView(message, now),
+        meta: fromJsonMeta(payload.meta),
+        body: payload.body,
+      }),
+    );
     return { Messages: messages };
   }
 

@@ -10,6 +10,7 @@ import { encodeAttributes, type MessageMeta } from "../../messaging/queues/messa
 import { type QueueConfig, parseConfig } from "../../messaging/queues/queue-attributes.js";
 import type { Writable } from "../../messaging/queues/writable.js";
 import type { Clock, Timer } from "../../time/index.js";
+import type { PayloadBudget } from "./payload-budget.js";
 import type { PipelinedPublisher } from "./pipelined-publisher.js";
 import type { ReconnectWatch } from "./reconnect-watch.js";
 import { type EntryWrite, QueueStream, type StreamAddress } from "./queue-stream.js";
@@ -26,6 +27,12 @@ export function streamAddress(namespace: string, definition: QueueDefinition): S
     stream: `${namespace}_Q_${definition.uid}`,
     subject: `${namespace}.q.${definition.uid}`,
   };
+}
+
+/** A message's body and its metadata with the attributes. */
+export interface Payload {
+  readonly meta: MessageMeta;
+  readonly body: string;
 }
 
 /** A message named by a receipt: its sequence and the receive the handle came from. */
@@ -61,11 +68,13 @@ export class NatsQueue {
     public definition: QueueDefinition,
     private readonly clock: Clock,
     private readonly writer: string,
+    budget: PayloadBudget,
   ) {
     this.config = parseConfig(definition.attributes);
     this.state = new ReplicatedQueue(
       this.config.fifo,
       () => this.config.deduplicationScope === "messageGroup",
+      budget,
     );
   }
 
@@ -80,8 +89,9 @@ export class NatsQueue {
     clock: Clock,
     writer: string,
     compactionIntervalMs: number,
+    budget: PayloadBudget,
   ): Promise<NatsQueue> {
-    const queue = new NatsQueue(definition, clock, writer);
+    const queue = new NatsQueue(definition, clock, writer, budget);
     queue.stream = await QueueStream.open(
       nc,
       watch,
@@ -191,6 +201,27 @@ export class NatsQueue {
       return message !== undefined && message.receiveCount < ref.receiveCount;
     });
     if (ahead) await this.stream.caughtUpWithLeader();
+  }
+
+  /**
+   * The messages' bodies and full metadata, in order: held here, or read back from the stream
+   * for those held without them. A message the stream no longer holds (deleted and compacted
+   * away meanwhile) is left out.
+   */
+  async payloads(
+    messages: readonly HeldMessage[],
+  ): Promise<{ message: HeldMessage; payload: Payload }[]> {
+    const read = await Promise.all(
+      messages.map(async (message) => {
+        if (message.body !== undefined)
+          return { message, payload: { meta: message.meta, body: message.body } };
+        const entry = await this.stream.message(message.seq);
+        return entry === undefined
+          ? undefined
+          : { message, payload: { meta: entry.meta, body: entry.body } };
+      }),
+    );
+    return read.filter((r) => r !== undefined);
   }
 
   // ---------------------------------------------------------------- writes
@@ -364,5 +395,6 @@ export class NatsQueue {
     this.wakeTimer?.cancel();
     this.notify();
     await this.stream.close();
+    this.state.releasePayloads();
   }
 }

@@ -215,6 +215,21 @@ export class QueueStream {
     return stream;
   }
 
+  /**
+   * The message entry at `seq`, read from the stream's leader; undefined when the stream no
+   * longer holds it.
+   */
+  async message(seq: number): Promise<(QueueEntry & { kind: "m" }) | undefined> {
+    const stored = await retryWhileUnavailable(() =>
+      this.jsm.streams.getMessage(this.address.stream, { seq }),
+    );
+    if (stored === null) return undefined;
+    const m: StreamMessage = { seq: stored.seq, headers: stored.header, data: stored.data };
+    const entry = decodeEntry(m, this.address.stream);
+    if (entry.kind !== "m") throw corrupt(m, this.address.stream, "not a message");
+    return entry;
+  }
+
   /** Resolves once every entry the stream's leader has stored now is applied here. */
   async caughtUpWithLeader(): Promise<void> {
     const info = await retryWhileUnavailable(() => this.jsm.streams.info(this.address.stream));
@@ -480,13 +495,18 @@ function isSignOfLife(s: ConsumerNotification): boolean {
 function decodeEntry(m: StreamMessage, stream: string): QueueEntry {
   const kind = m.headers?.get("k");
   if (kind === "m") {
-    const meta = JSON.parse(m.headers?.get("m") ?? "null") as MessageMeta | null;
+    const header = m.headers?.get("m") ?? "null";
+    const meta = JSON.parse(header) as MessageMeta | null;
     if (meta === null) throw corrupt(m, stream, "a message without its metadata");
-    return { kind, meta, body: Buffer.from(m.data).toString("utf8") };
+    const bytes = header.length + m.data.byteLength;
+    return { kind, meta, body: Buffer.from(m.data).toString("utf8"), bytes };
   }
   if (kind === "r" || kind === "d" || kind === "c" || kind === "p" || kind === "y") {
-    const rest = JSON.parse(Buffer.from(m.data).toString("utf8")) as object;
-    return { kind, ...rest } as QueueEntry;
+    // The kind set on the parsed object: a spread adding it is V8's slow path (about 1 µs).
+    const entry = JSON.parse(Buffer.from(m.data).toString("utf8")) as { kind: string } | null;
+    if (typeof entry !== "object" || entry === null) throw corrupt(m, stream, "not an entry");
+    entry.kind = kind;
+    return entry as QueueEntry;
   }
   throw corrupt(m, stream, `an entry of unknown kind ${JSON.stringify(kind)}`);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
+import { PayloadBudget } from "./payload-budget.js";
 import {
   type ApplyResult,
   DEDUPLICATION_WINDOW_MS,
@@ -155,6 +156,34 @@ describe("ReplicatedQueue", () => {
     ).toEqual([1]);
     const late = T0 + 1000 + DEDUPLICATION_WINDOW_MS;
     expect(got(q.apply(5, late, { kind: "r", s: [], rc: [], v: late + 1000, a: "x" }))).toEqual([]);
+  });
+
+  it("holds payloads up to the budget it shares; past it, messages are held without body and attributes", () => {
+    const budget = new PayloadBudget(250);
+    const q = new ReplicatedQueue(false, () => false, budget);
+    const other = new ReplicatedQueue(false, () => false, budget);
+    const attributes = { k: { t: "String", s: "v" } } as unknown as NonNullable<MessageMeta["a"]>;
+    const sized = (i: string): QueueEntry => ({
+      kind: "m",
+      meta: { i, a: attributes },
+      body: "x",
+      bytes: 100,
+    });
+    q.apply(1, T0, sized("a"));
+    other.apply(1, T0, sized("b"));
+    q.apply(2, T0, sized("c")); // 300 bytes would pass the 250
+    expect(budget.held).toBe(200);
+    const [a, c] = [q.messages.get(1)!, q.messages.get(2)!];
+    expect([a.body, a.meta.a, a.heldBytes]).toEqual(["x", attributes, 100]);
+    expect([c.body, c.meta, c.heldBytes]).toEqual([undefined, { i: "c" }, 0]);
+    // Removing a held message gives its bytes back; the next message is held again.
+    q.apply(3, T0 + 1, { kind: "d", s: [1], rc: [-1] });
+    expect(budget.held).toBe(100);
+    q.apply(4, T0 + 2, sized("d"));
+    expect(q.messages.get(4)!.body).toBe("x");
+    q.apply(5, T0 + 3, { kind: "p" });
+    other.releasePayloads();
+    expect(budget.held).toBe(0);
   });
 
   it("select skips reserved messages, keeps FIFO order behind them and reports dead letters", () => {

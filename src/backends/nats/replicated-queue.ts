@@ -1,6 +1,7 @@
 import type { SendOutcome } from "../../messaging/queues/durable-queue.js";
 import { ExpiringMap } from "../../messaging/queues/expiring-map.js";
 import type { MessageMeta } from "../../messaging/queues/message-record.js";
+import { PayloadBudget } from "./payload-budget.js";
 
 /** SQS's FIFO deduplication interval. */
 export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
@@ -12,8 +13,16 @@ export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
  * view changes nothing instead of clobbering a newer change.
  */
 export type QueueEntry =
-  /** A message: its body and everything else about it. */
-  | { readonly kind: "m"; readonly meta: MessageMeta; readonly body: string }
+  /**
+   * A message: its body and everything else about it; `bytes`, its size as stored (metadata and
+   * body), when read from a stream.
+   */
+  | {
+      readonly kind: "m";
+      readonly meta: MessageMeta;
+      readonly body: string;
+      readonly bytes?: number;
+    }
   /**
    * A receive: each message taken if still at receive count `rc`, in flight until `v`. With a
    * FIFO ReceiveRequestAttemptId `a` whose earlier receive is intact, it repeats that receive
@@ -54,7 +63,11 @@ export const INFLIGHT = "inflight";
 export const DELAYED = "delayed";
 export type MessageStatus = typeof VISIBLE | typeof INFLIGHT | typeof DELAYED;
 
-/** A message as every process holds it: body, metadata and its receive state. */
+/**
+ * A message as every process holds it: metadata, receive state and, unless its queue's service
+ * holds as many payloads as it may (`PayloadBudget`), its body and attributes; without them,
+ * `body` is undefined and `meta` has no attributes (`NatsQueue.payloads` reads them back).
+ */
 export class HeldMessage {
   receiveCount = 0;
   firstReceiveAt = 0;
@@ -69,7 +82,9 @@ export class HeldMessage {
     /** Not receivable before this time (delay or visibility timeout), ms since the epoch. */
     public due: number,
     readonly meta: MessageMeta,
-    readonly body: string,
+    readonly body: string | undefined,
+    /** The payload bytes counted against the budget while this message is held (0: none). */
+    readonly heldBytes: number,
   ) {}
 
   /** Where the message stands at `now`: time alone moves it, no timer has to fire. */
@@ -138,6 +153,8 @@ export class ReplicatedQueue {
     readonly fifo: boolean,
     /** DeduplicationScope "messageGroup": the same id in two groups is two messages. */
     private readonly dedupPerGroup: () => boolean,
+    /** The payloads this queue may hold, shared with the service's other queues. */
+    private readonly budget = new PayloadBudget(Number.POSITIVE_INFINITY),
   ) {}
 
   /** Applies the entry at stream sequence `seq`, written at time `t`. */
@@ -151,7 +168,7 @@ export class ReplicatedQueue {
     this.entryClock = Math.max(this.entryClock, t);
     switch (entry.kind) {
       case "m":
-        return this.applyMessage(seq, t, entry.meta, entry.body);
+        return this.applyMessage(seq, t, entry.meta, entry.body, entry.bytes ?? entry.body.length);
       case "r":
         return this.applyReceive(t, entry);
       case "d":
@@ -182,7 +199,13 @@ export class ReplicatedQueue {
     }
   }
 
-  private applyMessage(seq: number, t: number, meta: MessageMeta, body: string): SendOutcome {
+  private applyMessage(
+    seq: number,
+    t: number,
+    meta: MessageMeta,
+    body: string,
+    bytes: number,
+  ): SendOutcome {
     // Only original sends deduplicate: moved copies (they carry their SentTimestamp) never do.
     const key = meta.st === undefined ? this.dedupKey(meta) : undefined;
     if (key !== undefined) {
@@ -192,7 +215,10 @@ export class ReplicatedQueue {
     const sentAt = meta.st ?? t;
     if (sentAt < this.latestSentAt) this.sentOutOfOrder = true;
     this.latestSentAt = Math.max(this.latestSentAt, sentAt);
-    const message = new HeldMessage(seq, sentAt, meta.v ?? 0, meta, body);
+    const held = this.budget.take(bytes);
+    const message = held
+      ? new HeldMessage(seq, sentAt, meta.v ?? 0, meta, body, bytes)
+      : new HeldMessage(seq, sentAt, meta.v ?? 0, withoutAttributes(meta), undefined, 0);
     this.messages.set(seq, message);
     if (this.fifo) this.groupOf(meta.g ?? "").add(message);
     const outcome = { messageId: meta.i, seq };
@@ -252,11 +278,19 @@ export class ReplicatedQueue {
   /** Forgets a message (deleted, purged, expired or moved out). */
   remove(m: HeldMessage): void {
     if (!this.messages.delete(m.seq)) return;
+    this.budget.release(m.heldBytes);
     if (!this.fifo) return;
     const id = m.meta.g ?? "";
     const group = this.groups.get(id);
     group?.delete(m);
     if (group?.size === 0) this.groups.delete(id);
+  }
+
+  /** Gives back the budget of every payload held here (the queue is closing). */
+  releasePayloads(): void {
+    for (const m of this.messages.values()) this.budget.release(m.heldBytes);
+    this.messages.clear();
+    this.groups.clear();
   }
 
   /** Forgets every message sent before stream sequence `seq`. */
@@ -346,4 +380,10 @@ export class ReplicatedQueue {
     if (this.dedupLog.length > 0) oldest = Math.min(oldest, this.dedupLog[0]!.seq);
     return oldest;
   }
+}
+
+/** A message's metadata without its attributes, which stay in the stream with its body. */
+function withoutAttributes(meta: MessageMeta): MessageMeta {
+  const { a: _attributes, y: _system, ...rest } = meta;
+  return rest;
 }
