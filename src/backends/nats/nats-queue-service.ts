@@ -730,17 +730,17 @@ export class NatsQueueService implements QueueService, AttributeEditing {
   ): { ref: ReceiptRef; due: number } {
     const field = `${at}ReceiptHandle`;
     const message = queue.state.messages.get(receipt.seq);
-    if (!isLatestReceive(queue, receipt))
+    if (message === undefined || !isLatestReceive(queue, receipt))
       throw new QueueError(
         "ReceiptHandleIsInvalid",
         `${field}: the receipt handle is not the latest of a message in this queue`,
         field,
       );
     const now = this.clock.now();
-    if (message!.statusAt(now) !== INFLIGHT)
+    if (message.statusAt(now) !== INFLIGHT)
       throw new QueueError("MessageNotInflight", `${field}: the message is not in flight`, field);
     const due = now + seconds * 1000;
-    if (due - message!.receivedAt > MAX_VISIBILITY_TIMEOUT_S * 1000)
+    if (due - message.receivedAt > MAX_VISIBILITY_TIMEOUT_S * 1000)
       throw invalidParameter(
         `${at}VisibilityTimeout`,
         `a timeout ending at most ${MAX_VISIBILITY_TIMEOUT_S} s after the message was received`,
