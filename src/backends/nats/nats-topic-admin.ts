@@ -139,6 +139,8 @@ export class NatsTopicAdmin implements TopicAdmin {
     const definition = await this.definition(name, "name");
     await this.catalog.remove(definition.name);
     await this.removeStreams(definition);
+    if (definition.config.cleanupPolicy !== "delete")
+      await this.catalog.forgetCompaction(definition.uid, definition.partitions);
     // As Kafka does, groups forget their offsets of a deleted topic (a new topic of that name
     // starts from autoOffsetReset, not from the old topic's offsets).
     const prefix = `${definition.name}/`;

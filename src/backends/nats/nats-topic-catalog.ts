@@ -17,6 +17,8 @@ export interface NatsTopicDefinition {
 }
 
 const TOPIC_PREFIX = "topic.";
+/** When each partition of a compacted topic was last compacted: `compaction.<uid>.<p>`. */
+const COMPACTION_PREFIX = "compaction.";
 /** Reads and writes one edit may take while others keep changing the same topic. */
 const MAX_UPDATE_ROUNDS = 50;
 
@@ -148,6 +150,40 @@ export class NatsTopicCatalog {
     const entry = await this.kv.get(TOPIC_PREFIX + name);
     if (entry !== null) this.apply(entry);
     else this.topics.delete(name);
+  }
+
+  /**
+   * Claims a compaction round of partition `partition` of the topic incarnation `uid` at `now`,
+   * unless one was claimed within `intervalMs` before: written on the revision read, so of
+   * processes claiming at once, one does the round.
+   */
+  async claimCompaction(
+    uid: string,
+    partition: number,
+    now: number,
+    intervalMs: number,
+  ): Promise<boolean> {
+    const key = `${COMPACTION_PREFIX}${uid}.${partition}`;
+    const entry = await retryWhileUnavailable(() => this.kv.get(key));
+    const value = JSON.stringify({ at: now });
+    try {
+      if (entry === null || entry.operation !== "PUT") {
+        await this.kv.create(key, value);
+        return true;
+      }
+      const { at } = entry.json<{ at?: unknown }>();
+      if (typeof at === "number" && at + intervalMs > now) return false;
+      await this.kv.update(key, value, entry.revision);
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Forgets the compaction rounds of a deleted topic's partitions. */
+  async forgetCompaction(uid: string, partitions: number): Promise<void> {
+    for (let p = 0; p < partitions; p++) await this.kv.purge(`${COMPACTION_PREFIX}${uid}.${p}`);
   }
 
   /** A write of this process, known before the watch reports it. */

@@ -1,5 +1,6 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { SluiceError } from "../../errors/index.js";
 import { registerKafkaCodecs } from "../../messaging/topics/kafka-codecs.js";
 import type { TopicAdmin } from "../../messaging/topics/topic-admin.js";
 import type { ConsumerOptions, TopicConsumer } from "../../messaging/topics/topic-consumer.js";
@@ -17,6 +18,20 @@ import { type ConsumerContext, NatsTopicConsumer } from "./nats-topic-consumer.j
 import { NatsTopicProducer } from "./nats-topic-producer.js";
 import { READER_TIMEOUT_MS } from "./partition-reader.js";
 import { WrittenEnds } from "./written-ends.js";
+import { NatsTopicCompactor, type TopicCompactorOptions } from "./nats-topic-compactor.js";
+import type { CompactionRound } from "./partition-compaction.js";
+
+/** A duration option: a whole number of milliseconds, 0 or more. */
+function wholeMs(value: number | undefined, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new SluiceError(
+      "SLUICE_VALIDATION",
+      `${field}: expected a whole number of milliseconds, 0 or more, got ${String(value)}`,
+      { field },
+    );
+  return value;
+}
 
 export interface NatsTopicServiceOptions extends NatsConnectionOptions {
   readonly clock?: Clock;
@@ -26,6 +41,13 @@ export interface NatsTopicServiceOptions extends NatsConnectionOptions {
   readonly namespace?: string;
   /** The key-value bucket of topics and consumer groups (default "<namespace>_topics"). */
   readonly bucket?: string;
+  /**
+   * How often the partitions of topics with cleanupPolicy "compact" are compacted, by whichever
+   * process of the namespace claims each round (default 5 minutes; 0: only by `compactTopics`).
+   */
+  readonly compactionIntervalMs?: number;
+  /** How long compaction keeps a tombstone after its timestamp (default 24 hours). */
+  readonly deleteRetentionMs?: number;
 }
 
 /**
@@ -41,6 +63,7 @@ export class NatsTopicService implements TopicService {
   private readonly background = new Set<Promise<unknown>>();
   private readonly context: ConsumerContext;
   private readonly watch: ReconnectWatch;
+  private readonly compactor: NatsTopicCompactor;
   private closed = false;
 
   private constructor(
@@ -51,8 +74,17 @@ export class NatsTopicService implements TopicService {
     private readonly namespace: string,
     private readonly clock: Clock,
     replicas: number,
+    compaction: TopicCompactorOptions,
   ) {
     this.watch = new ReconnectWatch(nc);
+    this.compactor = new NatsTopicCompactor(
+      jetstream(nc),
+      jsm,
+      catalog,
+      namespace,
+      clock,
+      compaction,
+    );
     const groups = new NatsGroupStore(catalog.kv, catalog.jsm, catalog.bucket, this.watch);
     this.admin = new NatsTopicAdmin(jsm, catalog, groups, namespace, replicas, clock);
     this.context = {
@@ -77,6 +109,10 @@ export class NatsTopicService implements TopicService {
     registerKafkaCodecs();
     const namespace = checkNamespace(options.namespace ?? "SLUICE");
     const replicas = options.replicas ?? 1;
+    const compaction = {
+      intervalMs: wholeMs(options.compactionIntervalMs, "compactionIntervalMs", 300_000),
+      deleteRetentionMs: wholeMs(options.deleteRetentionMs, "deleteRetentionMs", 24 * 3600_000),
+    };
     const { nc, owned } = await natsConnection(options);
     try {
       const jsm = await jetstreamManager(nc);
@@ -93,6 +129,7 @@ export class NatsTopicService implements TopicService {
         namespace,
         options.clock ?? systemClock,
         replicas,
+        compaction,
       );
     } catch (error) {
       if (owned) await nc.close();
@@ -124,6 +161,15 @@ export class NatsTopicService implements TopicService {
     return consumer;
   }
 
+  /**
+   * Compacts now the partitions of topics with cleanupPolicy "compact" that no process of the
+   * namespace compacted within the interval; what each round did, by "topic-partition".
+   */
+  compactTopics(): Promise<Map<string, CompactionRound>> {
+    this.ensureOpen();
+    return this.compactor.compactTopics();
+  }
+
   /** Resolves once background work (heartbeats, asynchronous commits) started so far is done. */
   async idle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
@@ -139,6 +185,7 @@ export class NatsTopicService implements TopicService {
     for (const p of [...this.producers]) await p.close().catch(() => undefined);
     for (const c of [...this.consumers]) await c.close().catch(() => undefined);
     await this.idle();
+    await this.compactor.close();
     this.watch.close();
     this.catalog.close();
     if (this.ownsConnection) await this.nc.close();

@@ -4,6 +4,7 @@ import {
   JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamManager,
+  type MsgRequest,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
@@ -206,24 +207,31 @@ export async function deletePartitionRecords(
   await jsm.streams.purge(address.stream, { seq: beforeOffset + 1 });
 }
 
-/** A record's timestamp, read from its message without decoding the rest. */
-async function timestampAt(
+/**
+ * The first record at `offset` or after it, with its timestamp, read without decoding the rest;
+ * undefined when there is none. Compaction leaves gaps, so the record asked for may be gone.
+ */
+async function recordFrom(
   jsm: JetStreamManager,
   address: PartitionAddress,
   offset: number,
-): Promise<number | undefined> {
+): Promise<{ offset: number; timestamp: number } | undefined> {
+  // The message-get API takes "next_by_subj" with a sequence (the typed client only offers it
+  // for direct gets, which a follower may answer).
+  const query = { seq: offset + 1, next_by_subj: address.subject } as unknown as MsgRequest;
   try {
-    const m = await jsm.streams.getMessage(address.stream, { seq: offset + 1 });
-    return m === null ? undefined : Number(m.header.get("t"));
+    const m = await jsm.streams.getMessage(address.stream, query);
+    return m === null ? undefined : { offset: m.seq - 1, timestamp: Number(m.header.get("t")) };
   } catch {
     return undefined; // deleted meanwhile
   }
 }
 
 /**
- * The first offset whose timestamp is >= `timestampMs`, or the high watermark: a binary
- * search over the stream, reading one message per step. It assumes a partition's timestamps
- * do not decrease (as records sent with the producer's clock do).
+ * The first offset whose record's timestamp is >= `timestampMs`, or the high watermark: a
+ * binary search over the stream, reading one message per step (the first at or after the
+ * middle, so gaps left by compaction are stepped over). It assumes a partition's timestamps do
+ * not decrease (as records sent with the producer's clock do).
  */
 export async function offsetForTimestamp(
   jsm: JetStreamManager,
@@ -235,15 +243,13 @@ export async function offsetForTimestamp(
   let high = highWatermark;
   while (low < high) {
     const middle = Math.floor((low + high) / 2);
-    const t = await timestampAt(jsm, address, middle);
-    if (t === undefined) {
-      low = middle + 1; // purged under us: the answer is later
-      continue;
-    }
-    if (t >= timestampMs) high = middle;
-    else low = middle + 1;
+    const found = await recordFrom(jsm, address, middle);
+    if (found === undefined || found.offset >= high || found.timestamp >= timestampMs)
+      high = middle;
+    else low = found.offset + 1;
   }
-  return low;
+  if (low >= highWatermark) return highWatermark;
+  return (await recordFrom(jsm, address, low))?.offset ?? highWatermark;
 }
 
 // ------------------------------------------------------------------ records as messages

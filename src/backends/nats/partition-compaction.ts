@@ -1,0 +1,138 @@
+import {
+  DeliverPolicy,
+  type JetStreamClient,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
+import { streamInfo } from "./nats-connection.js";
+import type { PartitionAddress } from "./partition-stream.js";
+
+/** Records read from the stream per request while a round scans it (headers only). */
+const SCAN_BATCH = 1000;
+/** How long a scan waits for the next batch before it takes the stream as read to its end. */
+const SCAN_WAIT_MS = 2000;
+/** Removals in flight at once. */
+const REMOVE_WINDOW = 64;
+
+export interface CompactionSettings {
+  /** A record stays at least this long after its timestamp, even when a newer one has its key. */
+  readonly minCompactionLagMs: number;
+  /** A tombstone (a key with a null value) stays this long after its timestamp. */
+  readonly deleteRetentionMs: number;
+}
+
+/** What one round did to a partition. */
+export interface CompactionRound {
+  readonly scanned: number;
+  readonly removed: number;
+}
+
+/** A record as a round sees it: its sequence, timestamp, and whether its value is null. */
+interface Seen {
+  readonly seq: number;
+  readonly timestamp: number;
+  readonly tombstone: boolean;
+}
+
+/**
+ * One round of Kafka's log compaction on a partition's stream. Of the records stored when the
+ * round starts, each whose key has a newer record is removed once it is older than
+ * `minCompactionLagMs`, and a tombstone that is its key's newest once it is also older than
+ * `deleteRetentionMs` (consumers had that long to see the delete). Records without a key stay,
+ * and so does the stream's last record (a poll waits for the end the stream reports). Records
+ * are removed by sequence, so the others keep their offsets and readers see gaps, as they do in
+ * Kafka. Ages are the records' own timestamps against `now`.
+ */
+export async function compactPartition(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  settings: CompactionSettings,
+  now: number,
+): Promise<CompactionRound> {
+  const { state } = await streamInfo(jsm, address.stream);
+  if (state.messages < 2) return { scanned: state.messages, removed: 0 };
+  const last = state.last_seq;
+  const newest = new Map<string, Seen>();
+  const removable: number[] = [];
+  const oldEnough = (seen: Seen): boolean => seen.timestamp + settings.minCompactionLagMs <= now;
+  const scanned = await scan(js, address, state.first_seq, last, (key, seen) => {
+    const older = newest.get(key);
+    if (older !== undefined && oldEnough(older)) removable.push(older.seq);
+    newest.set(key, seen);
+  });
+  for (const seen of newest.values())
+    if (
+      seen.tombstone &&
+      seen.seq !== last &&
+      oldEnough(seen) &&
+      seen.timestamp + settings.deleteRetentionMs <= now
+    )
+      removable.push(seen.seq);
+  removable.sort((a, b) => a - b);
+  let removed = 0;
+  for (let i = 0; i < removable.length; i += REMOVE_WINDOW) {
+    const window = removable.slice(i, i + REMOVE_WINDOW);
+    const done = await Promise.all(window.map((seq) => removeRecord(jsm, address, seq)));
+    removed += done.filter(Boolean).length;
+  }
+  return { scanned, removed };
+}
+
+/**
+ * Reads the records from `first` to `last`, headers only, handing each keyed one to `each` in
+ * order; returns how many records it read.
+ */
+async function scan(
+  js: JetStreamClient,
+  address: PartitionAddress,
+  first: number,
+  last: number,
+  each: (key: string, seen: Seen) => void,
+): Promise<number> {
+  const consumer = await js.consumers.get(address.stream, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: first,
+    headers_only: true,
+  });
+  let read = 0;
+  try {
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: SCAN_BATCH, expires: SCAN_WAIT_MS });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        if (m.seq > last) return read;
+        read++;
+        const key = m.headers?.get("k");
+        if (key !== undefined && key !== "")
+          each(key, {
+            seq: m.seq,
+            timestamp: Number(m.headers?.get("t")),
+            tombstone: m.headers?.get("n") === "1",
+          });
+        if (m.seq === last) return read;
+      }
+      // Nothing more came: the rest was removed meanwhile (retention, another round).
+      if (got === 0) return read;
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+}
+
+/** Removes one record; one already gone (another process's round, retention) is no matter. */
+async function removeRecord(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  seq: number,
+): Promise<boolean> {
+  try {
+    return await jsm.streams.deleteMessage(address.stream, seq, false);
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound)
+      return false;
+    throw error;
+  }
+}
