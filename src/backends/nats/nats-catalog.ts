@@ -174,15 +174,20 @@ export class NatsCatalog {
     })().catch(() => undefined); // a closed connection ends the watch
   }
 
-  /** Adds a queue unless one of that name exists; returns the one that is there now. */
-  async create(definition: QueueDefinition): Promise<QueueDefinition> {
+  /**
+   * Adds a queue unless one of that name exists; returns the one that is there now, with its
+   * catalog revision.
+   */
+  async create(
+    definition: QueueDefinition,
+  ): Promise<{ definition: QueueDefinition; revision: number }> {
     try {
-      await this.kv.create(this.queuePrefix + definition.name, JSON.stringify(definition));
-      return definition;
+      const key = this.queuePrefix + definition.name;
+      return { definition, revision: await this.kv.create(key, JSON.stringify(definition)) };
     } catch (error) {
       const existing = await this.kv.get(this.queuePrefix + definition.name);
       if (existing === null || existing.operation !== "PUT") throw error;
-      return parse<QueueDefinition>(existing, "uid");
+      return { definition: parse<QueueDefinition>(existing, "uid"), revision: existing.revision };
     }
   }
 
@@ -215,8 +220,11 @@ export class NatsCatalog {
     }
   }
 
-  async remove(name: string): Promise<void> {
+  /** Deletes the queue's entry; the revision of the delete, when it is still the latest. */
+  async remove(name: string): Promise<number | undefined> {
     await this.kv.delete(this.queuePrefix + name);
+    const entry = await retryWhileUnavailable(() => this.kv.get(this.queuePrefix + name));
+    return entry !== null && entry.operation !== "PUT" ? entry.revision : undefined;
   }
 
   /** Stores a new task's record; returns its revision. */

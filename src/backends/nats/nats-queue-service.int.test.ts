@@ -218,6 +218,32 @@ describeWithNats("NATS JetStream queues", () => {
       }
     });
 
+    it("a queue deleted while its edits' echoes are on their way stays deleted in every process", async () => {
+      const namespace = freshNamespace();
+      const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);
+      try {
+        for (let round = 0; round < 8; round++) {
+          const name = `raced-${round}`;
+          const { QueueUrl } = await a.createQueue({ QueueName: name });
+          const edits = Promise.allSettled([
+            a.setQueueAttributes({ QueueUrl, Attributes: { VisibilityTimeout: "40" } }),
+            a.tagQueue({ QueueUrl, Tags: { late: "1" } }),
+          ]);
+          await a.deleteQueue({ QueueUrl });
+          await edits;
+          // The watch brings the edits' writes after the delete made here: they must not open
+          // the queue again, here or in the other process, which hears them all in order.
+          for (let look = 0; look < 5; look++) {
+            expect((await a.listQueues()).QueueUrls).toEqual([]);
+            await sleep(40);
+          }
+          await eventually(async () => expect((await b.listQueues()).QueueUrls).toEqual([]));
+        }
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
     it("a handle from a receive in one process deletes and changes the message through another at once", async () => {
       const namespace = freshNamespace();
       const [a, b] = await Promise.all([openService(namespace), openService(namespace)]);

@@ -120,6 +120,11 @@ export class NatsQueueService implements QueueService, AttributeEditing {
   /** Task records whose source queue is not open here yet (placed when it opens). */
   private readonly unplacedTasks = new Map<string, StoredMoveTask>();
   private readonly creating = new Map<string, Promise<unknown>>();
+  /** The latest catalog change made or heard here per queue name (no definition: deleted). */
+  private readonly catalogChanges = new Map<
+    string,
+    { readonly revision: number; readonly definition?: QueueDefinition }
+  >();
   private readonly definitionEdits = new PerKeySerializer();
   /** Identifies this process's entries in the streams (their outcome is waited for here). */
   private readonly writer = randomBytes(8).toString("hex");
@@ -227,31 +232,60 @@ export class NatsQueueService implements QueueService, AttributeEditing {
       this.onTaskChange(change.handle, change.stored);
       return;
     }
-    const local = this.queues.get(change.name);
-    if (change.definition === undefined) {
+    if (this.noteChange(change.name, change.revision, change.definition)) this.settle(change.name);
+  }
+
+  /**
+   * Records a change of queue `name` made or heard here; false when a newer one was recorded
+   * already. The watch can bring a change after a newer one this process made itself (an edit's
+   * echo after its own delete) or heard while opening the queue.
+   */
+  private noteChange(name: string, revision: number, definition?: QueueDefinition): boolean {
+    const known = this.catalogChanges.get(name);
+    if (known !== undefined && known.revision >= revision) return false;
+    this.catalogChanges.set(
+      name,
+      definition === undefined ? { revision } : { revision, definition },
+    );
+    return true;
+  }
+
+  /**
+   * Brings this process's queue `name` in line with the latest change recorded: closes it once
+   * deleted, takes a new definition, or opens the queue (another incarnation, or one another
+   * process created). A change that comes while the queue opens is settled when it has opened.
+   */
+  private settle(name: string): void {
+    const latest = this.catalogChanges.get(name);
+    if (this.closed || latest === undefined || this.creating.has(name)) return;
+    const local = this.queues.get(name);
+    if (latest.definition === undefined) {
       if (local === undefined) return;
-      this.queues.delete(change.name);
+      this.queues.delete(name);
       void local.close().catch(() => undefined);
       return;
     }
-    if (local?.uid === change.definition.uid) {
-      local.redefine(change.definition, change.revision);
+    if (local?.uid === latest.definition.uid) {
+      local.redefine(latest.definition, latest.revision);
       return;
     }
-    if (this.creating.has(change.name)) return;
-    const definition = change.definition;
+    const definition = latest.definition;
     const opening = this.openQueue(definition).then(
       (queue) => {
-        const replaced = this.queues.get(definition.name);
+        const replaced = this.queues.get(name);
         if (this.closed) return queue.close();
-        this.queues.set(definition.name, queue);
+        this.queues.set(name, queue);
         this.placeUnplacedTasks();
         if (replaced !== undefined && replaced !== queue) return replaced.close();
       },
       () => undefined, // deleted again before it opened
     );
-    this.creating.set(definition.name, opening);
-    void opening.finally(() => this.creating.delete(definition.name));
+    this.creating.set(name, opening);
+    void opening.finally(() => {
+      this.creating.delete(name);
+      // Only for what came meanwhile: a queue that failed to open is not tried again at once.
+      if (this.catalogChanges.get(name) !== latest) this.settle(name);
+    });
   }
 
   // ---------------------------------------------------------------- queues
@@ -296,7 +330,8 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         replicas: this.options.replicas ?? 1,
         maxEntryBytes: MAX_ENTRY_BYTES,
       });
-      const stored = await this.catalog.create(definition);
+      const { definition: stored, revision } = await this.catalog.create(definition);
+      this.noteChange(name, revision, stored);
       if (stored.uid !== definition.uid) {
         // Another process created it first: theirs is the queue.
         await QueueStream.remove(this.jsm, address);
@@ -312,6 +347,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
       await creation;
     } finally {
       this.creating.delete(name);
+      this.settle(name); // with what the watch brought meanwhile
     }
     return result ?? { QueueUrl: this.addresses.url(name) };
   }
@@ -342,7 +378,8 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         await this.catalog.removeTask(task.handle);
       }
     await this.catalog.removeSource(queue.uid);
-    await this.catalog.remove(queue.name);
+    const deleted = await this.catalog.remove(queue.name);
+    if (deleted !== undefined) this.noteChange(queue.name, deleted);
     await queue.close();
     await QueueStream.remove(this.jsm, streamAddress(this.namespace, queue.definition));
   }
@@ -1030,6 +1067,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
           "QueueUrl",
         );
       queue.redefine(stored.definition, stored.revision);
+      this.noteChange(queue.name, stored.revision, stored.definition);
       return { before, after: stored.definition };
     });
   }
