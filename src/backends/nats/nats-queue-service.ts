@@ -273,7 +273,9 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     const opening = this.openQueue(definition).then(
       (queue) => {
         const replaced = this.queues.get(name);
-        if (this.closed) return queue.close();
+        // Deleted, or another incarnation made, while it opened: settled below, not shown.
+        if (this.closed || this.catalogChanges.get(name)?.definition?.uid !== definition.uid)
+          return queue.close();
         this.queues.set(name, queue);
         this.placeUnplacedTasks();
         if (replaced !== undefined && replaced !== queue) return replaced.close();
