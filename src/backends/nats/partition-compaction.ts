@@ -1,11 +1,13 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeliverPolicy,
   type JetStreamClient,
   JetStreamApiCodes,
   JetStreamApiError,
+  JetStreamError,
   type JetStreamManager,
 } from "@nats-io/jetstream";
-import { streamInfo } from "./nats-connection.js";
+import { isUnanswered, streamInfo } from "./nats-connection.js";
 import type { PartitionAddress } from "./partition-stream.js";
 
 /** Records read from the stream per request while a round scans it (headers only). */
@@ -14,6 +16,9 @@ const SCAN_BATCH = 1000;
 const SCAN_WAIT_MS = 2000;
 /** Removals in flight at once. */
 const REMOVE_WINDOW = 64;
+/** Scans of a round started again after one went unanswered, and the pause before each. */
+const SCAN_TRIES = 4;
+const SCAN_RETRY_MS = 250;
 
 export interface CompactionSettings {
   /** A record stays at least this long after its timestamp, even when a newer one has its key. */
@@ -54,14 +59,27 @@ export async function compactPartition(
   const { state } = await streamInfo(jsm, address.stream);
   if (state.messages < 2) return { scanned: state.messages, removed: 0 };
   const last = state.last_seq;
-  const newest = new Map<string, Seen>();
-  const removable: number[] = [];
   const oldEnough = (seen: Seen): boolean => seen.timestamp + settings.minCompactionLagMs <= now;
-  const scanned = await scan(js, address, state.first_seq, last, (key, seen) => {
-    const older = newest.get(key);
-    if (older !== undefined && oldEnough(older)) removable.push(older.seq);
-    newest.set(key, seen);
-  });
+  let newest = new Map<string, Seen>();
+  let removable: number[] = [];
+  let scanned = 0;
+  for (let tries = 1; ; tries++) {
+    try {
+      scanned = await scan(js, address, state.first_seq, last, (key, seen) => {
+        const older = newest.get(key);
+        if (older !== undefined && oldEnough(older)) removable.push(older.seq);
+        newest.set(key, seen);
+      });
+      break;
+    } catch (error) {
+      // A pull sent before the new consumer's interest reached the server that was asked
+      // comes back "no responders": the scan starts over, with nothing removed yet.
+      if (!(isUnanswered(error) || isNoResponders(error)) || tries >= SCAN_TRIES) throw error;
+      newest = new Map();
+      removable = [];
+      await sleep(SCAN_RETRY_MS);
+    }
+  }
   for (const seen of newest.values())
     if (
       seen.tombstone &&
@@ -135,4 +153,9 @@ async function removeRecord(
       return false;
     throw error;
   }
+}
+
+/** A pull's status reply 503: nothing took the request (the client's JetStreamStatusError). */
+function isNoResponders(error: unknown): boolean {
+  return error instanceof JetStreamError && (error as { code?: unknown }).code === 503;
 }
