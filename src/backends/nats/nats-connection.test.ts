@@ -1,7 +1,7 @@
 import { JetStreamApiError, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { SluiceError } from "../../errors/index.js";
-import { natsConnection, streamInfo } from "./nats-connection.js";
+import { natsConnection, streamInfo, wholeNumberOption } from "./nats-connection.js";
 
 /** A manager whose `streams.info` answers from a script of outcomes, one per call. */
 function managerAnswering(outcomes: (StreamInfo | Error)[]): {
@@ -48,5 +48,20 @@ describe("natsConnection", () => {
       /^messaging: cannot connect to the NATS servers nats:\/\/127\.0\.0\.1:1: /,
     );
     expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+});
+
+describe("wholeNumberOption", () => {
+  it("takes a whole number from 0 up, or the fallback when not given", () => {
+    expect(wholeNumberOption(undefined, "heldPayloadBytes", 64)).toBe(64);
+    expect(wholeNumberOption(0, "heldPayloadBytes", 64)).toBe(0);
+    expect(wholeNumberOption(1024, "heldPayloadBytes", 64)).toBe(1024);
+  });
+
+  it("refuses anything else with SLUICE_VALIDATION naming the field", () => {
+    for (const bad of [-1, 1.5, Number.NaN, "5", null])
+      expect(() => wholeNumberOption(bad, "compactionIntervalMs", 0)).toThrow(
+        expect.objectContaining({ code: "SLUICE_VALIDATION", field: "compactionIntervalMs" }),
+      );
   });
 });

@@ -12,7 +12,7 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SluiceError } from "../../errors/index.js";
+import { SluiceError, invalid } from "../../errors/index.js";
 
 /** Where a service finds its NATS servers. */
 export interface NatsConnectionOptions {
@@ -45,6 +45,14 @@ export async function natsConnection(
       { field: "messaging", cause: error },
     );
   }
+}
+
+/** A whole-number option, 0 or more (bytes, milliseconds), or `fallback` when not given. */
+export function wholeNumberOption(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+    throw invalid(field, "a whole number, 0 or more", value);
+  return value;
 }
 
 /** A namespace prefixes stream and bucket names: 1-32 of A-Z a-z 0-9 _ -. */

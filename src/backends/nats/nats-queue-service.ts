@@ -5,7 +5,6 @@ import { jetstream } from "@nats-io/jetstream";
 import { type NatsConnection, connect } from "@nats-io/transport-node";
 import type { PreparedSend, QueueDefinition } from "../../messaging/queues/durable-queue.js";
 import { MAX_MOVE_RATE } from "../../messaging/queues/message-move-task.js";
-import { SluiceError } from "../../errors/index.js";
 import {
   checkBatchEntries,
   checkId,
@@ -60,7 +59,7 @@ import {
 } from "../../messaging/queues/received-message.js";
 import { type Clock, systemClock } from "../../time/index.js";
 import { NatsCatalog, type CatalogChange, type StoredMoveTask } from "./nats-catalog.js";
-import { checkNamespace, parseServers } from "./nats-connection.js";
+import { checkNamespace, parseServers, wholeNumberOption } from "./nats-connection.js";
 export { parseServers } from "./nats-connection.js";
 import { NatsMoveTask, transferHeld } from "./nats-move-task.js";
 import { PipelinedPublisher } from "./pipelined-publisher.js";
@@ -146,21 +145,20 @@ export class NatsQueueService implements QueueService, AttributeEditing {
     private readonly clock: Clock,
     readonly addresses: QueueAddresses,
     private readonly receipts: ReceiptHandles,
+    heldPayloadBytes: number,
   ) {
     this.publisher = new PipelinedPublisher(nc);
     this.watch = new ReconnectWatch(nc);
-    this.payloadBudget = new PayloadBudget(options.heldPayloadBytes ?? DEFAULT_HELD_PAYLOAD_BYTES);
+    this.payloadBudget = new PayloadBudget(heldPayloadBytes);
   }
 
   /** Connects and opens every queue of the namespace, replaying their streams. */
   static async open(options: NatsQueueServiceOptions = {}): Promise<NatsQueueService> {
-    const held = options.heldPayloadBytes;
-    if (held !== undefined && !(Number.isSafeInteger(held) && held >= 0))
-      throw new SluiceError(
-        "SLUICE_VALIDATION",
-        `heldPayloadBytes: expected a whole number of bytes, 0 or more, got ${String(held)}`,
-        { field: "heldPayloadBytes" },
-      );
+    const heldPayloadBytes = wholeNumberOption(
+      options.heldPayloadBytes,
+      "heldPayloadBytes",
+      DEFAULT_HELD_PAYLOAD_BYTES,
+    );
     const clock = options.clock ?? systemClock;
     const ownsConnection = options.connection === undefined;
     const nc =
@@ -189,6 +187,7 @@ export class NatsQueueService implements QueueService, AttributeEditing {
         clock,
         new QueueAddresses(options),
         new ReceiptHandles(receiptKey),
+        heldPayloadBytes,
       );
       try {
         for (const definition of definitions)

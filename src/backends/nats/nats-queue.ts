@@ -211,6 +211,12 @@ export class NatsQueue {
   async payloads(
     messages: readonly HeldMessage[],
   ): Promise<{ message: HeldMessage; payload: Payload }[]> {
+    // The usual case, every payload held: no promise per message on the receive path.
+    if (messages.every((m) => m.body !== undefined))
+      return messages.map((message) => ({
+        message,
+        payload: { meta: message.meta, body: message.body! },
+      }));
     const read = await Promise.all(
       messages.map(async (message) => {
         if (message.body !== undefined)

@@ -1,6 +1,5 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { SluiceError } from "../../errors/index.js";
 import { registerKafkaCodecs } from "../../messaging/topics/kafka-codecs.js";
 import type { TopicAdmin } from "../../messaging/topics/topic-admin.js";
 import type { ConsumerOptions, TopicConsumer } from "../../messaging/topics/topic-consumer.js";
@@ -9,7 +8,12 @@ import { TopicError } from "../../messaging/topics/topic-error.js";
 import type { ProducerOptions, TopicProducer } from "../../messaging/topics/topic-producer.js";
 import type { TopicService } from "../../messaging/topics/topic-service.js";
 import { type Clock, systemClock } from "../../time/index.js";
-import { type NatsConnectionOptions, checkNamespace, natsConnection } from "./nats-connection.js";
+import {
+  type NatsConnectionOptions,
+  checkNamespace,
+  natsConnection,
+  wholeNumberOption,
+} from "./nats-connection.js";
 import { NatsGroupStore } from "./nats-group-store.js";
 import { ReconnectWatch } from "./reconnect-watch.js";
 import { NatsTopicAdmin } from "./nats-topic-admin.js";
@@ -20,18 +24,6 @@ import { READER_TIMEOUT_MS } from "./partition-reader.js";
 import { WrittenEnds } from "./written-ends.js";
 import { NatsTopicCompactor, type TopicCompactorOptions } from "./nats-topic-compactor.js";
 import type { CompactionRound } from "./partition-compaction.js";
-
-/** A duration option: a whole number of milliseconds, 0 or more. */
-function wholeMs(value: number | undefined, field: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new SluiceError(
-      "SLUICE_VALIDATION",
-      `${field}: expected a whole number of milliseconds, 0 or more, got ${String(value)}`,
-      { field },
-    );
-  return value;
-}
 
 export interface NatsTopicServiceOptions extends NatsConnectionOptions {
   readonly clock?: Clock;
@@ -110,8 +102,12 @@ export class NatsTopicService implements TopicService {
     const namespace = checkNamespace(options.namespace ?? "SLUICE");
     const replicas = options.replicas ?? 1;
     const compaction = {
-      intervalMs: wholeMs(options.compactionIntervalMs, "compactionIntervalMs", 300_000),
-      deleteRetentionMs: wholeMs(options.deleteRetentionMs, "deleteRetentionMs", 24 * 3600_000),
+      intervalMs: wholeNumberOption(options.compactionIntervalMs, "compactionIntervalMs", 300_000),
+      deleteRetentionMs: wholeNumberOption(
+        options.deleteRetentionMs,
+        "deleteRetentionMs",
+        24 * 3600_000,
+      ),
     };
     const { nc, owned } = await natsConnection(options);
     try {
