@@ -59,9 +59,12 @@ describe('fsync "always" on the real disk', () => {
   const root = mkdtempSync(join(tmpdir(), "sluice-fsync-placement-"));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+  // A placement of the test's own: the process's is shared with whatever ran before in this
+  // worker, whose slow syncs or busy logs would send these commits to the pool.
   async function openWithMetrics(
     name: string,
     fsync: FsyncPolicy,
+    placement = new FsyncPlacement(),
   ): Promise<{ log: Log; onLoop: () => number }> {
     const metrics = new MetricsRegistry();
     const log = await openLog(join(root, name), {
@@ -69,6 +72,7 @@ describe('fsync "always" on the real disk', () => {
       maintenanceIntervalMs: 0,
       metrics,
       name,
+      fsyncPlacement: placement,
     });
     const onLoop = (): number => {
       const sample = metrics
@@ -103,7 +107,10 @@ describe('fsync "always" on the real disk', () => {
   it("logs committing at once keep every acknowledged record, wherever their commits ran", async () => {
     // Which of them commit on the pool is the placement's rule (above, on a clock of its own);
     // on a loaded machine a commit may find the others quiet for the window and run on the loop.
-    const logs = await Promise.all(["a", "b", "c"].map((n) => openWithMetrics(n, "always")));
+    const placement = new FsyncPlacement();
+    const logs = await Promise.all(
+      ["a", "b", "c"].map((n) => openWithMetrics(n, "always", placement)),
+    );
     for (let i = 0; i < 20; i++) await Promise.all(logs.map(({ log }) => appendMany(log, 4)));
     for (const { log } of logs) {
       expect(log.read(0, { maxRecords: 1000 })).toHaveLength(80);

@@ -4,6 +4,7 @@ import type { Clock } from "../time/index.js";
 import { type CompressionName, CompressionCodec, codecByName } from "./compression.js";
 import type { FaultSeams } from "./fault-seams.js";
 import type { FileSystem } from "./file-system.js";
+import type { FsyncPlacement } from "./fsync-placement.js";
 
 /**
  * When an append's promise resolves. "always": after fdatasync (concurrent appends share one);
@@ -55,6 +56,11 @@ export interface LogOptions {
   /** Name used in metric labels (default: the directory's base name). */
   readonly name?: string;
   readonly faults?: FaultSeams;
+  /**
+   * Decides whether a commit's fdatasync runs on the event loop (see `FsyncPlacement`). Logs
+   * sharing a device share one: the default is the process's.
+   */
+  readonly fsyncPlacement?: FsyncPlacement;
 }
 
 /** The settings `Log.reconfigure` can change on an open log. */

@@ -34,7 +34,7 @@ import type { LogRecord, RecordInput } from "./record.js";
 import { LOG_START_FILE, RECOVERY_POINT_FILE, loadLog } from "./log-loader.js";
 import type { RecoveryReport } from "./recovery.js";
 import { type BatchKind, type RawBatchTrust, validateProducedBatch } from "./produced-batch.js";
-import { fsyncPlacement } from "./fsync-placement.js";
+import { type FsyncPlacement, fsyncPlacement } from "./fsync-placement.js";
 import { type Preallocation, Segment } from "./segment.js";
 import { type BatchRelease, TailCache } from "./tail-cache.js";
 import { readInt64 } from "./varint.js";
@@ -146,6 +146,7 @@ export class Log implements CompactableLog {
     metrics: MetricsRegistry,
     name: string,
     faults: FaultSeams,
+    private readonly placement: FsyncPlacement,
   ) {
     this.tailCache = new TailCache(options.tailCacheBytes, options.tailCacheBatches);
     this.lastSyncAt = clock.now();
@@ -188,6 +189,7 @@ export class Log implements CompactableLog {
       options.metrics ?? new MetricsRegistry(),
       options.name ?? basename(dir),
       options.faults ?? {},
+      options.fsyncPlacement ?? fsyncPlacement,
     );
     try {
       const loaded = loadLog(fs, dir, resolved.indexIntervalBytes);
@@ -570,7 +572,7 @@ export class Log implements CompactableLog {
     const started = performance.now();
     const syncing = segment.sync({ onEventLoop });
     if (onEventLoop) {
-      fsyncPlacement.tookMs(performance.now() - started);
+      this.placement.tookMs(performance.now() - started);
       this.metrics.fsyncsOnEventLoop.inc();
     }
     await syncing;
@@ -608,7 +610,7 @@ export class Log implements CompactableLog {
             this.options.fsync === "always" &&
             dirty.length === 1 &&
             !this.dirDirty &&
-            fsyncPlacement.onEventLoop(this);
+            this.placement.onEventLoop(this);
           const syncs = dirty.map((s) => this.syncSegment(s, onEventLoop));
           for (const s of this.segments)
             if (!s.dirty && s.syncing !== undefined) syncs.push(s.syncing);
