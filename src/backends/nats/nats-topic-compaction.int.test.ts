@@ -124,6 +124,37 @@ describeWithNats("NATS JetStream topic compaction", () => {
     }
   });
 
+  it("keeps a tombstone while an older record of its key stays (timestamps set out of order)", async () => {
+    const namespace = `C${randomBytes(4).toString("hex")}`;
+    const clock = new VirtualClock(T0 + 60_000);
+    const service = await openService(namespace, { clock, deleteRetentionMs: 0 });
+    const producer = service.producer({ lingerMs: 0 });
+    try {
+      await service.admin.createTopic({
+        name: "skewed",
+        cleanupPolicy: "compact",
+        minCompactionLagMs: 60_000,
+      });
+      // The value's timestamp is a minute ahead of the delete's: it is younger than the lag,
+      // the tombstone is not. Removing the tombstone would bring "v" back as k's value.
+      const sent: [string, string | null, number][] = [
+        ["k", "v", T0 + 60_000],
+        ["k", null, T0],
+        ["other", "w", T0],
+      ];
+      for (const [key, value, timestamp] of sent)
+        await producer.send({ topic: "skewed", partition: 0, key, value, timestamp });
+      expect((await service.compactTopics()).get("skewed-0")?.removed).toBe(0);
+      await clock.advance(60_000);
+      // Once "v" is past the lag it goes, and its tombstone with it.
+      expect((await service.compactTopics()).get("skewed-0")?.removed).toBe(2);
+      expect(await readAll(service, "skewed", 1)).toEqual([[2, "other", "w"]]);
+    } finally {
+      await producer.close();
+      await service.close();
+    }
+  });
+
   it("of two processes compacting at once, one does each partition's round", async () => {
     const namespace = `C${randomBytes(4).toString("hex")}`;
     // Rounds claimed for a minute: of two claims at once, one is written on the revision read.

@@ -61,13 +61,20 @@ export async function compactPartition(
   const last = state.last_seq;
   const oldEnough = (seen: Seen): boolean => seen.timestamp + settings.minCompactionLagMs <= now;
   let newest = new Map<string, Seen>();
-  let removable: number[] = [];
+  let superseded: number[] = [];
+  // Keys with an older record this round keeps (younger than the lag by its own timestamp,
+  // which a producer may set out of order): their tombstones stay, so the older value cannot
+  // come back once the tombstone is gone.
+  let keepsOlder = new Set<string>();
   let scanned = 0;
   for (let tries = 1; ; tries++) {
     try {
       scanned = await scan(js, address, state.first_seq, last, (key, seen) => {
         const older = newest.get(key);
-        if (older !== undefined && oldEnough(older)) removable.push(older.seq);
+        if (older !== undefined) {
+          if (oldEnough(older)) superseded.push(older.seq);
+          else keepsOlder.add(key);
+        }
         newest.set(key, seen);
       });
       break;
@@ -76,25 +83,26 @@ export async function compactPartition(
       // comes back "no responders": the scan starts over, with nothing removed yet.
       if (!(isUnanswered(error) || isNoResponders(error)) || tries >= SCAN_TRIES) throw error;
       newest = new Map();
-      removable = [];
+      superseded = [];
+      keepsOlder = new Set();
       await sleep(SCAN_RETRY_MS);
     }
   }
-  for (const seen of newest.values())
+  const tombstones: number[] = [];
+  for (const [key, seen] of newest)
     if (
       seen.tombstone &&
       seen.seq !== last &&
+      !keepsOlder.has(key) &&
       oldEnough(seen) &&
       seen.timestamp + settings.deleteRetentionMs <= now
     )
-      removable.push(seen.seq);
-  removable.sort((a, b) => a - b);
-  let removed = 0;
-  for (let i = 0; i < removable.length; i += REMOVE_WINDOW) {
-    const window = removable.slice(i, i + REMOVE_WINDOW);
-    const done = await Promise.all(window.map((seq) => removeRecord(jsm, address, seq)));
-    removed += done.filter(Boolean).length;
-  }
+      tombstones.push(seen.seq);
+  // Tombstones go only once every superseded record is gone: removals sent together may be
+  // applied in any order, and a round cut short (a crash) between a tombstone's removal and an
+  // older record's would bring the deleted key's old value back.
+  const removed =
+    (await removeAll(jsm, address, superseded)) + (await removeAll(jsm, address, tombstones));
   return { scanned, removed };
 }
 
@@ -138,6 +146,22 @@ async function scan(
   } finally {
     await consumer.delete().catch(() => undefined);
   }
+}
+
+/** Removes the records at `seqs`, a window at a time; how many were there to remove. */
+async function removeAll(
+  jsm: JetStreamManager,
+  address: PartitionAddress,
+  seqs: number[],
+): Promise<number> {
+  seqs.sort((a, b) => a - b);
+  let removed = 0;
+  for (let i = 0; i < seqs.length; i += REMOVE_WINDOW) {
+    const window = seqs.slice(i, i + REMOVE_WINDOW);
+    const done = await Promise.all(window.map((seq) => removeRecord(jsm, address, seq)));
+    removed += done.filter(Boolean).length;
+  }
+  return removed;
 }
 
 /** Removes one record; one already gone (another process's round, retention) is no matter. */
