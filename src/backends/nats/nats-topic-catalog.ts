@@ -6,6 +6,7 @@ import type { TopicConfig } from "../../messaging/topics/topic-admin.js";
 import { bucketKeys } from "./bucket-keys.js";
 import { openCatalogBucket } from "./catalog-bucket.js";
 import { isConflict } from "./kv-conflict.js";
+import type { CompactionMark } from "./partition-compaction.js";
 import { retryWhileUnavailable } from "./retry-unavailable.js";
 
 /** A topic as the catalog keeps it. `uid` is new for every incarnation of the name. */
@@ -17,8 +18,17 @@ export interface NatsTopicDefinition {
 }
 
 const TOPIC_PREFIX = "topic.";
-/** When each partition of a compacted topic was last compacted: `compaction.<uid>.<p>`. */
+/** When each partition of a compacted topic was last compacted, and what that round left: `compaction.<uid>.<p>`. */
 const COMPACTION_PREFIX = "compaction.";
+/** A compaction round claimed by this process. */
+export interface CompactionClaim {
+  readonly key: string;
+  readonly at: number;
+  readonly revision: number;
+  /** What the last finished round of the partition left; undefined if none is known. */
+  readonly previous: CompactionMark | undefined;
+}
+
 /** Reads and writes one edit may take while others keep changing the same topic. */
 const MAX_UPDATE_ROUNDS = 50;
 
@@ -155,35 +165,50 @@ export class NatsTopicCatalog {
   /**
    * Claims a compaction round of partition `partition` of the topic incarnation `uid` at `now`,
    * unless one was claimed within `intervalMs` before: written on the revision read, so of
-   * processes claiming at once, one does the round.
+   * processes claiming at once, one does the round. Undefined when not granted; else the claim,
+   * with the mark the last finished round left.
    */
   async claimCompaction(
     uid: string,
     partition: number,
     now: number,
     intervalMs: number,
-  ): Promise<boolean> {
-    const key = `${COMPACTION_PREFIX}${uid}.${partition}`;
+  ): Promise<CompactionClaim | undefined> {
+    const key = compactionKey(uid, partition);
     const entry = await retryWhileUnavailable(() => this.kv.get(key));
-    const value = JSON.stringify({ at: now });
     try {
       if (entry === null || entry.operation !== "PUT") {
-        await this.kv.create(key, value);
-        return true;
+        const revision = await this.kv.create(key, JSON.stringify({ at: now }));
+        return { key, at: now, revision, previous: undefined };
       }
-      const { at } = entry.json<{ at?: unknown }>();
-      if (typeof at === "number" && at + intervalMs > now) return false;
-      await this.kv.update(key, value, entry.revision);
-      return true;
+      const last = entry.json<{ at?: unknown; mark?: unknown }>();
+      if (typeof last.at === "number" && last.at + intervalMs > now) return undefined;
+      // The last mark stays with the claim: a round that finds nothing to do leaves it as it is.
+      const previous = markOf(last.mark);
+      const value = JSON.stringify({ at: now, mark: previous });
+      const revision = await this.kv.update(key, value, entry.revision);
+      return { key, at: now, revision, previous };
     } catch (error) {
-      if (isConflict(error)) return false;
+      if (isConflict(error)) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * Records what a claimed round left for the next (on the claim's revision: a later claim,
+   * once the interval has passed, wins over it).
+   */
+  async markCompaction(claim: CompactionClaim, mark: CompactionMark): Promise<void> {
+    try {
+      await this.kv.update(claim.key, JSON.stringify({ at: claim.at, mark }), claim.revision);
+    } catch (error) {
+      if (!isConflict(error)) throw error;
     }
   }
 
   /** Forgets the compaction rounds of a deleted topic's partitions. */
   async forgetCompaction(uid: string, partitions: number): Promise<void> {
-    for (let p = 0; p < partitions; p++) await this.kv.purge(`${COMPACTION_PREFIX}${uid}.${p}`);
+    for (let p = 0; p < partitions; p++) await this.kv.purge(compactionKey(uid, p));
   }
 
   /** A write of this process, known before the watch reports it. */
@@ -209,4 +234,25 @@ function parse(entry: KvEntry): NatsTopicDefinition {
     "SLUICE_CORRUPT",
     `topic catalog entry ${entry.key} (revision ${entry.revision}) is not valid`,
   );
+}
+
+function compactionKey(uid: string, partition: number): string {
+  return `${COMPACTION_PREFIX}${uid}.${partition}`;
+}
+
+/** A mark as stored, if it is one (written by an older version, or by hand, it is not). */
+function markOf(value: unknown): CompactionMark | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { lastSeq, minCompactionLagMs, deleteRetentionMs, pendingAt } = value as Record<
+    string,
+    unknown
+  >;
+  if (
+    typeof lastSeq !== "number" ||
+    typeof minCompactionLagMs !== "number" ||
+    typeof deleteRetentionMs !== "number"
+  )
+    return undefined;
+  const mark = { lastSeq, minCompactionLagMs, deleteRetentionMs };
+  return typeof pendingAt === "number" ? { ...mark, pendingAt } : mark;
 }

@@ -55,15 +55,29 @@ export class NatsTopicCompactor {
       };
       for (let p = 0; p < topic.partitions && !this.closed; p++) {
         const now = this.clock.now();
-        if (!(await this.catalog.claimCompaction(topic.uid, p, now, this.options.intervalMs)))
-          continue;
+        const claim = await this.catalog.claimCompaction(
+          topic.uid,
+          p,
+          now,
+          this.options.intervalMs,
+        );
+        if (claim === undefined) continue;
         const address = partitionAddress(this.namespace, topic, p);
         // One partition failing (its topic deleted meanwhile, a leader away) stops no other.
-        await compactPartition(this.js, this.jsm, address, settings, now).then(
-          (done) => rounds.set(`${name}-${p}`, done),
-          (error: unknown) =>
-            (failure ??= error instanceof Error ? error : new Error(String(error))),
-        );
+        try {
+          const done = await compactPartition(
+            this.js,
+            this.jsm,
+            address,
+            settings,
+            now,
+            claim.previous,
+          );
+          rounds.set(`${name}-${p}`, done.round);
+          if (done.mark !== claim.previous) await this.catalog.markCompaction(claim, done.mark);
+        } catch (error) {
+          failure ??= error instanceof Error ? error : new Error(String(error));
+        }
       }
     }
     if (failure !== undefined) throw failure;

@@ -33,6 +33,17 @@ export interface CompactionRound {
   readonly removed: number;
 }
 
+/**
+ * What a round leaves for the next: the stream's last sequence it compacted up to, the
+ * settings it compacted with, and the earliest time a record it kept for its age (the lag, a
+ * tombstone's retention) becomes removable. Until then, with nothing appended since and the
+ * same settings, a round would remove nothing.
+ */
+export interface CompactionMark extends CompactionSettings {
+  readonly lastSeq: number;
+  readonly pendingAt?: number;
+}
+
 /** A record as a round sees it: its sequence, timestamp, and whether its value is null. */
 interface Seen {
   readonly seq: number;
@@ -55,11 +66,31 @@ export async function compactPartition(
   address: PartitionAddress,
   settings: CompactionSettings,
   now: number,
-): Promise<CompactionRound> {
+  previous?: CompactionMark,
+): Promise<{ round: CompactionRound; mark: CompactionMark }> {
   const { state } = await streamInfo(jsm, address.stream);
-  if (state.messages < 2) return { scanned: state.messages, removed: 0 };
   const last = state.last_seq;
-  const oldEnough = (seen: Seen): boolean => seen.timestamp + settings.minCompactionLagMs <= now;
+  const { minCompactionLagMs, deleteRetentionMs } = settings;
+  if (state.messages < 2) {
+    const mark = { lastSeq: last, minCompactionLagMs, deleteRetentionMs };
+    return { round: { scanned: state.messages, removed: 0 }, mark };
+  }
+  // Nothing appended, nothing come of age and no setting changed since the last round: this
+  // one would remove nothing.
+  if (
+    previous?.lastSeq === last &&
+    previous.minCompactionLagMs === minCompactionLagMs &&
+    previous.deleteRetentionMs === deleteRetentionMs &&
+    !(previous.pendingAt !== undefined && previous.pendingAt <= now)
+  )
+    return { round: { scanned: 0, removed: 0 }, mark: previous };
+  let pendingAt = Number.POSITIVE_INFINITY;
+  const oldEnough = (seen: Seen): boolean => {
+    const at = seen.timestamp + minCompactionLagMs;
+    if (at <= now) return true;
+    pendingAt = Math.min(pendingAt, at);
+    return false;
+  };
   let newest = new Map<string, Seen>();
   let superseded: number[] = [];
   // Keys with an older record this round keeps (younger than the lag by its own timestamp,
@@ -84,26 +115,27 @@ export async function compactPartition(
       if (!(isUnanswered(error) || isNoResponders(error)) || tries >= SCAN_TRIES) throw error;
       newest = new Map();
       superseded = [];
+      pendingAt = Number.POSITIVE_INFINITY;
       keepsOlder = new Set();
       await sleep(SCAN_RETRY_MS);
     }
   }
   const tombstones: number[] = [];
-  for (const [key, seen] of newest)
-    if (
-      seen.tombstone &&
-      seen.seq !== last &&
-      !keepsOlder.has(key) &&
-      oldEnough(seen) &&
-      seen.timestamp + settings.deleteRetentionMs <= now
-    )
-      tombstones.push(seen.seq);
+  for (const [key, seen] of newest) {
+    if (!seen.tombstone || seen.seq === last || keepsOlder.has(key) || !oldEnough(seen)) continue;
+    const retained = seen.timestamp + deleteRetentionMs;
+    if (retained <= now) tombstones.push(seen.seq);
+    else pendingAt = Math.min(pendingAt, retained);
+  }
   // Tombstones go only once every superseded record is gone: removals sent together may be
   // applied in any order, and a round cut short (a crash) between a tombstone's removal and an
   // older record's would bring the deleted key's old value back.
   const removed =
     (await removeAll(jsm, address, superseded)) + (await removeAll(jsm, address, tombstones));
-  return { scanned, removed };
+  const mark = { lastSeq: last, minCompactionLagMs, deleteRetentionMs };
+  if (Number.isFinite(pendingAt))
+    return { round: { scanned, removed }, mark: { ...mark, pendingAt } };
+  return { round: { scanned, removed }, mark };
 }
 
 /**
