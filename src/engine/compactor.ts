@@ -80,10 +80,21 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     if (log.isClosed) return result;
     const sealed = log.sealedSegments();
     if (sealed.length === 0) return result;
-    // Newest offset of each key anywhere in the log, the active segment included.
+    // Taken before the scan: records appended meanwhile only look younger than they are.
+    const now = log.clock.now();
+    const tombstoneCutoff = now - log.options.deleteRetentionMs;
+    // Without a lag every record may go, even one stamped in the future (as Kafka's cleaner).
+    const lag = log.options.minCompactionLagMs;
+    const lagCutoff = lag > 0 ? now - lag : Number.POSITIVE_INFINITY;
+    // Newest offset of each key anywhere in the log, the active segment included, and the keys
+    // with a record kept for its youth.
     const latest = new Map<string, number>();
+    const youngKeys = new Set<string>();
     const note = (r: LogRecord): void => {
-      if (r.key !== null) latest.set(r.key.toString("latin1"), r.offset);
+      if (r.key === null) return;
+      const key = r.key.toString("latin1");
+      latest.set(key, r.offset);
+      if (r.timestamp > lagCutoff) youngKeys.add(key);
     };
     let scanned = 0;
     for (const segment of sealed) {
@@ -98,15 +109,14 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     }
     await yieldToAppends(); // appends made meanwhile count: their keys supersede older records
     log.activeRecords(note);
-    const now = log.clock.now();
-    const tombstoneCutoff = now - log.options.deleteRetentionMs;
-    // Without a lag every record may go, even one stamped in the future (as Kafka's cleaner).
-    const lag = log.options.minCompactionLagMs;
-    const lagCutoff = lag > 0 ? now - lag : Number.POSITIVE_INFINITY;
     const keep = (r: LogRecord): boolean => {
       if (r.key === null || r.timestamp > lagCutoff) return true;
-      if (latest.get(r.key.toString("latin1")) !== r.offset) return false;
-      return r.value !== null || r.timestamp >= tombstoneCutoff;
+      const key = r.key.toString("latin1");
+      if (latest.get(key) !== r.offset) return false;
+      // A tombstone old enough to go stays while an older record of its key does (younger than
+      // the lag by a timestamp set ahead of the delete's: producers' batches may go back in
+      // time): that value would be the key's again.
+      return r.value !== null || r.timestamp >= tombstoneCutoff || youngKeys.has(key);
     };
     for (const segment of sealed) {
       if (log.isClosed) break;

@@ -743,6 +743,42 @@ describe("Log compaction lag", () => {
     await log.close();
   });
 
+  it("keeps a tombstone while an older record of its key is kept for its age", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const log = await openSim(new SimulatedFileSystem(), {
+      clock,
+      segmentBytes: 4096,
+      cleanupPolicy: "compact",
+      minCompactionLagMs: 60_000,
+      deleteRetentionMs: 0,
+    });
+    // Producers' batches may go back in time: the value is stamped two minutes after its delete.
+    const t = clock.now();
+    const batch = (key: string | null, value: string | null, timestamp: number): Buffer =>
+      encodeBatch(
+        [
+          {
+            key: key === null ? null : Buffer.from(key),
+            value: value === null ? null : Buffer.from(value),
+            timestamp,
+          },
+        ],
+        { baseOffset: 0, defaultTimestamp: timestamp },
+      );
+    await log.appendRawBatch(batch("k", "v", t + 120_000));
+    await log.appendRawBatch(batch("k", null, t));
+    await log.appendRawBatch(batch("other", "w", t));
+    log.roll();
+    await clock.advance(60_000);
+    // The tombstone is past the lag and its retention, the value it deletes is not past the lag.
+    expect((await compactLog(log)).recordsRemoved).toBe(0);
+    expect(log.read(0, { maxRecords: 10 }).map((r) => r.offset)).toEqual([0, 1, 2]);
+    await clock.advance(120_000);
+    expect((await compactLog(log)).recordsRemoved).toBe(2);
+    expect(log.read(0, { maxRecords: 10 }).map((r) => r.offset)).toEqual([2]);
+    await log.close();
+  });
+
   it("refuses a negative minCompactionLagMs, naming it", async () => {
     await expect(
       openSim(new SimulatedFileSystem(), { minCompactionLagMs: -1 }),
