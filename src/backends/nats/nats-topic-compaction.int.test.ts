@@ -162,6 +162,29 @@ describeWithNats("NATS JetStream topic compaction", () => {
     }
   });
 
+  it("without a lag, compacts a superseded record stamped in the future too", async () => {
+    const namespace = `C${randomBytes(4).toString("hex")}`;
+    const service = await openService(namespace);
+    const producer = service.producer({ lingerMs: 0 });
+    try {
+      await service.admin.createTopic({ name: "future", cleanupPolicy: "compact" });
+      const inAnHour = Date.now() + 3_600_000;
+      await producer.send({
+        topic: "future",
+        partition: 0,
+        key: "k",
+        value: "a",
+        timestamp: inAnHour,
+      });
+      await producer.send({ topic: "future", partition: 0, key: "k", value: "b" });
+      expect((await service.compactTopics()).get("future-0")).toEqual({ scanned: 2, removed: 1 });
+      expect(await readAll(service, "future", 1)).toEqual([[1, "k", "b"]]);
+    } finally {
+      await producer.close();
+      await service.close();
+    }
+  });
+
   it("of two processes compacting at once, one does each partition's round", async () => {
     const namespace = `C${randomBytes(4).toString("hex")}`;
     // Rounds claimed for a minute: of two claims at once, one is written on the revision read.

@@ -86,6 +86,8 @@ export async function compactPartition(
     return { round: { scanned: 0, removed: 0 }, mark: previous };
   let pendingAt = Number.POSITIVE_INFINITY;
   const oldEnough = (seen: Seen): boolean => {
+    // Without a lag every record may go, even one stamped in the future (as Kafka's cleaner).
+    if (minCompactionLagMs === 0) return true;
     const at = seen.timestamp + minCompactionLagMs;
     if (at <= now) return true;
     pendingAt = Math.min(pendingAt, at);
