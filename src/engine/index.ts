@@ -4,6 +4,15 @@ export type { CleanupPolicy, FsyncPolicy, LogOptions } from "./log-options.js";
 export type { LogRecord, RecordHeader, RecordInput } from "./record.js";
 export type { RecoveryReport } from "./recovery.js";
 export { compactLog } from "./compactor.js";
+export {
+  CONTROL_BIT,
+  TRANSACTIONAL_BIT,
+  encodeMarker,
+  isControlBatch,
+  isTransactionalBatch,
+  markerTypeOf,
+} from "./transaction-marker.js";
+export type { MarkerType } from "./transaction-marker.js";
 export type { CompactableLog, CompactionResult } from "./compactor.js";
 export {
   encodeBatch,

@@ -7,11 +7,10 @@ import {
   recordsSection,
   scanRecords,
 } from "./record-batch.js";
+import { CONTROL_BIT, TRANSACTIONAL_BIT } from "./transaction-marker.js";
 
 const COMPRESSION_MASK = 0x07;
 const TIMESTAMP_TYPE = 0x08;
-const TRANSACTIONAL = 0x10;
-const CONTROL = 0x20;
 
 export interface ProducedBatchLimits {
   readonly maxBatchBytes: number;
@@ -73,13 +72,13 @@ export function validateProducedBatch(
       `${batch.length} bytes`,
     );
   const attributes = header.attributes;
-  const bits = attributes & (TRANSACTIONAL | CONTROL);
+  const bits = attributes & (TRANSACTIONAL_BIT | CONTROL_BIT);
   const kindMatches =
     kind === "data"
       ? bits === 0
       : kind === "transactional"
-        ? (bits & CONTROL) === 0
-        : bits === (TRANSACTIONAL | CONTROL);
+        ? (bits & CONTROL_BIT) === 0
+        : bits === (TRANSACTIONAL_BIT | CONTROL_BIT);
   if (!kindMatches)
     throw invalid(
       "batch.attributes",
@@ -92,7 +91,7 @@ export function validateProducedBatch(
     );
   if (kind === "control" && header.producerId < 0)
     throw invalid("batch.producerId", "the producer id the marker closes", header.producerId);
-  if ((attributes & ~(COMPRESSION_MASK | TIMESTAMP_TYPE | TRANSACTIONAL | CONTROL)) !== 0)
+  if ((attributes & ~(COMPRESSION_MASK | TIMESTAMP_TYPE | TRANSACTIONAL_BIT | CONTROL_BIT)) !== 0)
     throw invalid(
       "batch.attributes",
       "only codec and timestamp-type bits",

@@ -3,6 +3,7 @@ import {
   type BatchRelease,
   CompressionCodec,
   RecordBatchBuilder,
+  TRANSACTIONAL_BIT,
 } from "../../engine/index.js";
 import { asError, isSluiceError } from "../../errors/index.js";
 import { type Timer, sharedReading } from "../../time/index.js";
@@ -22,7 +23,6 @@ import {
   DEFAULT_TRANSACTION_TIMEOUT_MS,
   type TransactionCoordinator,
 } from "./transaction-coordinator.js";
-import { TRANSACTIONAL_BIT } from "./transaction-marker.js";
 import type {
   Acks,
   CompressionType,

@@ -4,16 +4,14 @@ import {
   decodeRecords,
   encodeBatch,
   readBatchHeader,
-} from "../../engine/index.js";
-import { OFFSETS_TOPIC } from "./internal-topics.js";
-import type { PartitionLog } from "./partition-log.js";
-import {
   type MarkerType,
   TRANSACTIONAL_BIT,
   isControlBatch,
   isTransactionalBatch,
   markerTypeOf,
-} from "./transaction-marker.js";
+} from "../../engine/index.js";
+import { OFFSETS_TOPIC } from "./internal-topics.js";
+import type { PartitionLog } from "./partition-log.js";
 import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 
 export type CommittedOffset = TopicPartition & Required<OffsetAndMetadata>;

@@ -16,6 +16,11 @@ import {
   codecById,
   openLog,
   readBatchHeader,
+  type MarkerType,
+  encodeMarker,
+  isControlBatch,
+  isTransactionalBatch,
+  markerTypeOf,
 } from "../../engine/index.js";
 import type { MetricsRegistry } from "../../observability/index.js";
 import type { Clock } from "../../time/index.js";
@@ -24,13 +29,6 @@ import type { TopicConfig } from "./topic-admin.js";
 import { logOptionsFor } from "./topic-config.js";
 import type { IsolationLevel } from "./topic-consumer.js";
 import { TopicError } from "./topic-error.js";
-import {
-  type MarkerType,
-  encodeMarker,
-  isControlBatch,
-  isTransactionalBatch,
-  markerTypeOf,
-} from "./transaction-marker.js";
 
 export interface PartitionLogOptions {
   readonly clock: Clock;

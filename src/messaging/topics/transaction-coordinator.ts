@@ -1,5 +1,5 @@
 import { SluiceError, asError } from "../../errors/index.js";
-import { encodeBatch } from "../../engine/index.js";
+import { encodeBatch, type MarkerType } from "../../engine/index.js";
 import type { Clock, Timer } from "../../time/index.js";
 import type { GroupCoordinator } from "./group-coordinator.js";
 import { isList } from "./input-checks.js";
@@ -9,7 +9,6 @@ import type { OffsetAndMetadata, TopicPartition } from "./topic-admin.js";
 import type { TopicBroker } from "./topic-broker.js";
 import { ProducerFencedError, TopicError, invalidTopicInput } from "./topic-error.js";
 import type { ConsumerGroupMetadata } from "./topic-producer.js";
-import type { MarkerType } from "./transaction-marker.js";
 
 /**
  * Kafka's transaction states. A transaction goes Empty -> Ongoing (a partition or a group was

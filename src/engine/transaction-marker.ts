@@ -1,4 +1,4 @@
-import { encodeBatch } from "../../engine/index.js";
+import { encodeBatch } from "./record-batch.js";
 
 /** RecordBatch v2 attribute bits (Kafka's). */
 export const TRANSACTIONAL_BIT = 0x10;
