@@ -1,8 +1,10 @@
 import type { Clock } from "../time/index.js";
 import type { FileSystem } from "./file-system.js";
 import { type BatchHeader, encodeBatch, encodeEmptyBatch } from "./record-batch.js";
+import { CommittedKeys } from "./committed-keys.js";
 import type { LogRecord } from "./record.js";
 import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, Segment, TIME_INDEX_SUFFIX } from "./segment.js";
+import { isControlBatch } from "./transaction-marker.js";
 
 export interface CompactionResult {
   readonly segmentsRewritten: number;
@@ -28,14 +30,13 @@ export interface CompactableLog {
   readonly seals: Promise<void>;
   /** The sealed segments (all but the active one), oldest first. */
   sealedSegments(): Segment[];
-  /** Visits every record of the active segment. */
-  activeRecords(visit: (record: LogRecord) => void): void;
+  /** Visits every batch of the active segment with its records. */
+  activeBatches(visit: (header: BatchHeader, records: readonly LogRecord[]) => void): void;
   /** Swaps a rewritten segment in place of the one it replaces. */
   replaceSegment(old: Segment, replacement: Segment): void;
 }
 
 const yieldToAppends = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const CONTROL = 0x20;
 const YIELD_EVERY_BYTES = 256 * 1024;
 
 /** Every batch of a segment with its records, in order. */
@@ -86,20 +87,11 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     // Without a lag every record may go, even one stamped in the future (as Kafka's cleaner).
     const lag = log.options.minCompactionLagMs;
     const lagCutoff = lag > 0 ? now - lag : Number.POSITIVE_INFINITY;
-    // Newest offset of each key anywhere in the log, the active segment included, and the keys
-    // with a record kept for its youth.
-    const latest = new Map<string, number>();
-    const youngKeys = new Set<string>();
-    const note = (r: LogRecord): void => {
-      if (r.key === null) return;
-      const key = r.key.toString("latin1");
-      latest.set(key, r.offset);
-      if (r.timestamp > lagCutoff) youngKeys.add(key);
-    };
+    // What counts anywhere in the log, the active segment included.
+    const keys = new CommittedKeys((timestamp) => timestamp > lagCutoff);
     let scanned = 0;
     for (const segment of sealed) {
-      for (const { header, records } of batchesOf(segment))
-        if ((header.attributes & CONTROL) === 0) records.forEach(note);
+      for (const { header, records } of batchesOf(segment)) keys.note(header, records);
       scanned += segment.sizeBytes;
       // Yield by work done, not per segment: segments emptied by earlier runs cost nothing.
       if (scanned >= YIELD_EVERY_BYTES) {
@@ -108,15 +100,17 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
       }
     }
     await yieldToAppends(); // appends made meanwhile count: their keys supersede older records
-    log.activeRecords(note);
+    log.activeBatches((header, records) => keys.note(header, records));
+    keys.end();
     const keep = (r: LogRecord): boolean => {
-      if (r.key === null || r.timestamp > lagCutoff) return true;
+      if (r.key === null || r.timestamp > lagCutoff || keys.isUndecided(r.offset)) return true;
       const key = r.key.toString("latin1");
-      if (latest.get(key) !== r.offset) return false;
+      // Superseded, or aborted (an aborted transaction's records never count).
+      if (keys.newest(key) !== r.offset) return false;
       // A tombstone old enough to go stays while an older record of its key does (younger than
       // the lag by a timestamp set ahead of the delete's: producers' batches may go back in
-      // time): that value would be the key's again.
-      return r.value !== null || r.timestamp >= tombstoneCutoff || youngKeys.has(key);
+      // time; or in a transaction still open): that value would be the key's again.
+      return r.value !== null || r.timestamp >= tombstoneCutoff || keys.hasKeptRecord(key);
     };
     for (const segment of sealed) {
       if (log.isClosed) break;
@@ -148,7 +142,7 @@ async function rewriteSegment(
   try {
     const all = [...batchesOf(segment)];
     for (const [i, { header, bytes, records: inBatch }] of all.entries()) {
-      const control = (header.attributes & CONTROL) !== 0;
+      const control = isControlBatch(header.attributes);
       const kept = control ? inBatch : inBatch.filter(keep);
       removed += inBatch.length - kept.length;
       let output: Buffer | undefined;

@@ -1124,12 +1124,12 @@ export class Log implements CompactableLog {
     this.segments[at] = replacement;
   }
 
-  /** @internal reads every record of the active segment (for the compactor's key map). */
-  activeRecords(visit: (record: LogRecord) => void): void {
+  /** @internal reads every batch of the active segment (for what the compactor counts). */
+  activeBatches(visit: (header: BatchHeader, records: readonly LogRecord[]) => void): void {
     const active = this.active;
     for (let position = 0; position < active.sizeBytes;) {
       const { header, records } = active.batchAt(position);
-      for (const r of records) visit(r);
+      visit(header, records);
       position += header.sizeBytes;
     }
   }
