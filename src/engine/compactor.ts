@@ -7,10 +7,27 @@ import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, Segment, TIME_INDEX_SUFFIX } 
 import { isControlBatch } from "./transaction-marker.js";
 
 export interface CompactionResult {
+  /** Sealed segments read: none when the last compaction left nothing to do since (see `CompactionMark`). */
+  readonly segmentsScanned: number;
   readonly segmentsRewritten: number;
   readonly recordsRemoved: number;
   readonly bytesBefore: number;
   readonly bytesAfter: number;
+}
+
+/**
+ * What a compaction leaves for the next: where the log ended and its sealed part ended, the
+ * settings it ran with, and the earliest time a record it kept for its age (the lag, a
+ * tombstone's retention) may go. With the log unchanged, the same settings and before that
+ * time, a compaction would remove nothing, so it reads nothing (Kafka's cleaner likewise
+ * leaves a log alone until enough of it is dirty).
+ */
+export interface CompactionMark {
+  readonly endOffset: number;
+  readonly sealedEnd: number;
+  readonly deleteRetentionMs: number;
+  readonly minCompactionLagMs: number;
+  readonly pendingAt: number;
 }
 
 /** What the compactor may see and do of a log: nothing else of its insides. */
@@ -24,8 +41,11 @@ export interface CompactableLog {
     readonly deleteRetentionMs: number;
     readonly minCompactionLagMs: number;
   };
+  readonly logEndOffset: number;
   /** Set while a compaction runs, so retention and a second compaction wait. */
   compacting: boolean;
+  /** Left by the last compaction that ran to its end (in memory: a reopened log has none). */
+  compactionMark: CompactionMark | undefined;
   /** Settles once every segment rolled so far is sealed (see `Log.seals`). */
   readonly seals: Promise<void>;
   /** The sealed segments (all but the active one), oldest first. */
@@ -63,6 +83,7 @@ function* batchesOf(
  */
 export async function compactLog(log: CompactableLog): Promise<CompactionResult> {
   const result = {
+    segmentsScanned: 0,
     segmentsRewritten: 0,
     recordsRemoved: 0,
     bytesBefore: 0,
@@ -83,9 +104,21 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     if (sealed.length === 0) return result;
     // Taken before the scan: records appended meanwhile only look younger than they are.
     const now = log.clock.now();
-    const tombstoneCutoff = now - log.options.deleteRetentionMs;
+    const { deleteRetentionMs, minCompactionLagMs: lag } = log.options;
+    const sealedEnd = sealed[sealed.length - 1]!.nextOffset;
+    const last = log.compactionMark;
+    if (
+      last !== undefined &&
+      last.endOffset === log.logEndOffset &&
+      last.sealedEnd === sealedEnd &&
+      last.deleteRetentionMs === deleteRetentionMs &&
+      last.minCompactionLagMs === lag &&
+      now < last.pendingAt
+    )
+      return result;
+    log.compactionMark = undefined;
+    const tombstoneCutoff = now - deleteRetentionMs;
     // Without a lag every record may go, even one stamped in the future (as Kafka's cleaner).
-    const lag = log.options.minCompactionLagMs;
     const lagCutoff = lag > 0 ? now - lag : Number.POSITIVE_INFINITY;
     // What counts anywhere in the log, the active segment included.
     const keys = new CommittedKeys((timestamp) => timestamp > lagCutoff);
@@ -100,27 +133,47 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
       }
     }
     await yieldToAppends(); // appends made meanwhile count: their keys supersede older records
+    const endOffset = log.logEndOffset;
     log.activeBatches((header, records) => keys.note(header, records));
     keys.end();
+    // The earliest time a record kept for its age may go (a transaction still open waits for
+    // its marker instead, which moves the log's end).
+    let pendingAt = Number.POSITIVE_INFINITY;
     const keep = (r: LogRecord): boolean => {
-      if (r.key === null || r.timestamp > lagCutoff || keys.isUndecided(r.offset)) return true;
+      if (r.key === null || keys.isUndecided(r.offset)) return true;
+      if (r.timestamp > lagCutoff) {
+        pendingAt = Math.min(pendingAt, r.timestamp + lag);
+        return true;
+      }
       const key = r.key.toString("latin1");
       // Superseded, or aborted (an aborted transaction's records never count).
       if (keys.newest(key) !== r.offset) return false;
       // A tombstone old enough to go stays while an older record of its key does (younger than
       // the lag by a timestamp set ahead of the delete's: producers' batches may go back in
       // time; or in a transaction still open): that value would be the key's again.
-      return r.value !== null || r.timestamp >= tombstoneCutoff || keys.hasKeptRecord(key);
+      if (r.value !== null || keys.hasKeptRecord(key)) return true;
+      if (r.timestamp < tombstoneCutoff) return false;
+      pendingAt = Math.min(pendingAt, r.timestamp + deleteRetentionMs + 1);
+      return true;
     };
     for (const segment of sealed) {
-      if (log.isClosed) break;
+      if (log.isClosed) return result;
       const rewritten = await rewriteSegment(log, segment, keep);
+      result.segmentsScanned++;
       if (rewritten === undefined) continue;
       result.bytesBefore += segment.sizeBytes;
       result.bytesAfter += rewritten.sizeBytes;
       result.recordsRemoved += rewritten.removed;
       result.segmentsRewritten++;
     }
+    if (!log.isClosed)
+      log.compactionMark = {
+        endOffset,
+        sealedEnd,
+        deleteRetentionMs,
+        minCompactionLagMs: lag,
+        pendingAt,
+      };
   } finally {
     log.compacting = false;
   }

@@ -13,7 +13,7 @@ export {
   markerTypeOf,
 } from "./transaction-marker.js";
 export type { MarkerType } from "./transaction-marker.js";
-export type { CompactableLog, CompactionResult } from "./compactor.js";
+export type { CompactableLog, CompactionMark, CompactionResult } from "./compactor.js";
 export {
   encodeBatch,
   RecordBatchBuilder,

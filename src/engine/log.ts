@@ -7,7 +7,7 @@ import {
   MetricsRegistry,
 } from "../observability/index.js";
 import { type Clock, type Timer, systemClock } from "../time/index.js";
-import { type CompactableLog, compactLog } from "./compactor.js";
+import { type CompactableLog, type CompactionMark, compactLog } from "./compactor.js";
 import { DirLock } from "./dir-lock.js";
 import type { FaultSeams } from "./fault-seams.js";
 import { type FileSystem, makeDirectory, nodeFileSystem } from "./file-system.js";
@@ -135,6 +135,8 @@ export class Log implements CompactableLog {
   private failingWaiters: DurabilityWaiter[] = [];
   /** Set by the compactor while it rewrites sealed segments. */
   compacting = false;
+  /** @internal left by the last compaction that ran to its end (see `CompactionMark`). */
+  compactionMark: CompactionMark | undefined;
 
   private constructor(
     readonly dir: string,
