@@ -40,6 +40,7 @@ export interface CompactableLog {
     readonly indexIntervalBytes: number;
     readonly deleteRetentionMs: number;
     readonly minCompactionLagMs: number;
+    readonly producerStateRetentionMs: number;
   };
   readonly logEndOffset: number;
   /** Set while a compaction runs, so retention and a second compaction wait. */
@@ -78,7 +79,9 @@ function* batchesOf(
  * surviving offset. Rewritten batches keep their header as Kafka's cleaner does: base offset
  * (so base sequence still lines up), last offset delta, producer, partition leader epoch and
  * attributes; a segment's last batch stays even when emptied, so the segment still ends where
- * the next one begins (an emptied segment keeps just that batch). Runs in slices that yield to the event loop, so appends and reads go on;
+ * the next one begins (an emptied segment keeps just that batch), and so does each idempotent
+ * producer's last batch younger than `producerStateRetentionMs` (its header holds the
+ * producer's last sequence, which duplicate checks are rebuilt from at open). Runs in slices that yield to the event loop, so appends and reads go on;
  * each rewritten segment replaces the old one by an atomic rename.
  */
 export async function compactLog(log: CompactableLog): Promise<CompactionResult> {
@@ -123,8 +126,15 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     // What counts anywhere in the log, the active segment included.
     const keys = new CommittedKeys((timestamp) => timestamp > lagCutoff);
     let scanned = 0;
+    // Each idempotent producer's last batch in the log: kept, if young enough, even emptied.
+    const producersLast = new Map<number, number>();
+    const note = (header: BatchHeader, records: readonly LogRecord[]): void => {
+      keys.note(header, records);
+      if (header.producerId >= 0 && !isControlBatch(header.attributes))
+        producersLast.set(header.producerId, header.baseOffset);
+    };
     for (const segment of sealed) {
-      for (const { header, records } of batchesOf(segment)) keys.note(header, records);
+      for (const { header, records } of batchesOf(segment)) note(header, records);
       scanned += segment.sizeBytes;
       // Yield by work done, not per segment: segments emptied by earlier runs cost nothing.
       if (scanned >= YIELD_EVERY_BYTES) {
@@ -134,7 +144,7 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
     }
     await yieldToAppends(); // appends made meanwhile count: their keys supersede older records
     const endOffset = log.logEndOffset;
-    log.activeBatches((header, records) => keys.note(header, records));
+    log.activeBatches(note);
     keys.end();
     // The earliest time a record kept for its age may go (a transaction still open waits for
     // its marker instead, which moves the log's end).
@@ -156,9 +166,19 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
       pendingAt = Math.min(pendingAt, r.timestamp + deleteRetentionMs + 1);
       return true;
     };
+    const producerStateCutoff = now - log.options.producerStateRetentionMs;
+    const keepEmptied = (header: BatchHeader): boolean => {
+      if (producersLast.get(header.producerId) !== header.baseOffset) return false;
+      if (header.maxTimestamp < producerStateCutoff) return false;
+      pendingAt = Math.min(
+        pendingAt,
+        header.maxTimestamp + log.options.producerStateRetentionMs + 1,
+      );
+      return true;
+    };
     for (const segment of sealed) {
       if (log.isClosed) return result;
-      const rewritten = await rewriteSegment(log, segment, keep);
+      const rewritten = await rewriteSegment(log, segment, keep, keepEmptied);
       result.segmentsScanned++;
       if (rewritten === undefined) continue;
       result.bytesBefore += segment.sizeBytes;
@@ -184,6 +204,7 @@ async function rewriteSegment(
   log: CompactableLog,
   segment: Segment,
   keep: (r: LogRecord) => boolean,
+  keepEmptied: (header: BatchHeader) => boolean,
 ): Promise<{ segment: Segment; sizeBytes: number; removed: number } | undefined> {
   const fs = log.fs;
   const cleanedPath = segment.path(LOG_SUFFIX + CLEANED_SUFFIX);
@@ -191,6 +212,8 @@ async function rewriteSegment(
   out.truncate(0);
   let written = 0;
   let removed = 0;
+  // Batches left out: emptied now, or kept empty by an earlier run and needed no longer.
+  let dropped = 0;
   let batches = 0;
   try {
     const all = [...batchesOf(segment)];
@@ -199,22 +222,26 @@ async function rewriteSegment(
       const kept = control ? inBatch : inBatch.filter(keep);
       removed += inBatch.length - kept.length;
       let output: Buffer | undefined;
-      if (kept.length === inBatch.length) output = bytes;
-      else if (kept.length > 0) output = rebuildBatch(header, kept);
-      else if (i === all.length - 1)
-        output = encodeEmptyBatch(
-          header.baseOffset,
-          header.lastOffsetDelta,
-          header.maxTimestamp,
-          header,
-        );
+      if (kept.length > 0 || control)
+        output = kept.length === inBatch.length ? bytes : rebuildBatch(header, kept);
+      else if (i === all.length - 1 || keepEmptied(header))
+        output =
+          inBatch.length === 0
+            ? bytes
+            : encodeEmptyBatch(
+                header.baseOffset,
+                header.lastOffsetDelta,
+                header.maxTimestamp,
+                header,
+              );
+      else dropped++;
       if (output !== undefined) {
         out.write(output, written);
         written += output.length;
       }
       if (++batches % 64 === 0) await yieldToAppends();
     }
-    if (removed === 0) {
+    if (removed === 0 && dropped === 0) {
       out.close();
       fs.unlink(cleanedPath);
       return undefined;

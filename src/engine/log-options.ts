@@ -41,6 +41,13 @@ export interface LogOptions {
    * not: Kafka's min.compaction.lag.ms (default 0).
    */
   readonly minCompactionLagMs?: number;
+  /**
+   * Compaction keeps each idempotent producer's last batch (emptied if all its records go: its
+   * header holds the producer's last sequence, which the topics rebuild their duplicate checks
+   * from at open) while it is younger than this, as Kafka's cleaner keeps the last batch of
+   * every producer not expired (default one day: Kafka's `producer.id.expiration.ms`).
+   */
+  readonly producerStateRetentionMs?: number;
   /** Bytes of the newest batches kept in memory to serve tail reads (default 8 MiB). */
   readonly tailCacheBytes?: number;
   /**
@@ -89,6 +96,7 @@ export interface ResolvedLogOptions {
   readonly maintenanceIntervalMs: number;
   readonly deleteRetentionMs: number;
   readonly minCompactionLagMs: number;
+  readonly producerStateRetentionMs: number;
   readonly tailCacheBytes: number;
   readonly tailCacheBatches: number;
   readonly compressionId: number;
@@ -149,6 +157,12 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
       0,
     ),
     minCompactionLagMs: positiveInt("minCompactionLagMs", options.minCompactionLagMs, 0, 0),
+    producerStateRetentionMs: positiveInt(
+      "producerStateRetentionMs",
+      options.producerStateRetentionMs,
+      86_400_000,
+      0,
+    ),
     tailCacheBytes: positiveInt("tailCacheBytes", options.tailCacheBytes, 8 * 1024 * 1024, 0),
     tailCacheBatches: positiveInt("tailCacheBatches", options.tailCacheBatches, 1024, 0),
     compressionId: CompressionCodec[compression],

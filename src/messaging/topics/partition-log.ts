@@ -120,21 +120,19 @@ export class PartitionLog {
     config: TopicConfig,
     options: PartitionLogOptions,
   ): Promise<PartitionLog> {
+    const producerIdExpirationMs =
+      options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
     const log = await openLog(dir, {
       ...logOptionsFor(config),
+      // Compaction keeps a producer's last batch as long as this partition remembers it.
+      producerStateRetentionMs: producerIdExpirationMs,
       fsync: options.fsync,
       clock: options.clock,
       metrics: options.metrics,
       name: `topic/${topic}/${partition}`,
       ...(options.fs === undefined ? {} : { fs: options.fs }),
     });
-    const p = new PartitionLog(
-      topic,
-      partition,
-      log,
-      config,
-      options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
-    );
+    const p = new PartitionLog(topic, partition, log, config, producerIdExpirationMs);
     try {
       p.rebuildProducerState();
       p.expireProducers();
