@@ -73,16 +73,16 @@ function* batchesOf(
 }
 
 /**
- * Keeps only the newest record per key in the sealed segments (records without a key,
- * control batches and records younger than `minCompactionLagMs` stay), drops tombstones older
- * than `deleteRetentionMs`, and keeps every
- * surviving offset. Rewritten batches keep their header as Kafka's cleaner does: base offset
- * (so base sequence still lines up), last offset delta, producer, partition leader epoch and
- * attributes; a segment's last batch stays even when emptied, so the segment still ends where
- * the next one begins (an emptied segment keeps just that batch), and so does each idempotent
- * producer's last batch younger than `producerStateRetentionMs` (its header holds the
- * producer's last sequence, which duplicate checks are rebuilt from at open). Runs in slices that yield to the event loop, so appends and reads go on;
- * each rewritten segment replaces the old one by an atomic rename.
+ * Keeps only the newest record per key in the sealed segments (records without a key, control
+ * batches and records younger than `minCompactionLagMs` stay), drops tombstones older than
+ * `deleteRetentionMs`, and keeps every surviving offset. Rewritten batches keep their header as
+ * Kafka's cleaner does: base offset (so base sequence still lines up), last offset delta,
+ * producer, partition leader epoch and attributes; a segment's last batch stays even when
+ * emptied, so the segment still ends where the next one begins (an emptied segment keeps just
+ * that batch), and so does each idempotent producer's last batch younger than
+ * `producerStateRetentionMs` (its header holds the producer's last sequence, which duplicate
+ * checks are rebuilt from at open). Runs in slices that yield to the event loop, so appends and
+ * reads go on; each rewritten segment replaces the old one by an atomic rename.
  */
 export async function compactLog(log: CompactableLog): Promise<CompactionResult> {
   const result = {
