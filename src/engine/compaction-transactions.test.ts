@@ -2,9 +2,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { VirtualClock } from "../time/index.js";
 import { compactLog } from "./compactor.js";
 import { type Log, openLog } from "./log.js";
-import { encodeBatch } from "./record-batch.js";
+import { type BatchHeader, encodeBatch, readBatchHeader } from "./record-batch.js";
 import { SimulatedFileSystem } from "./simulated-file-system.js";
-import { type MarkerType, TRANSACTIONAL_BIT, encodeMarker } from "./transaction-marker.js";
+import {
+  type MarkerType,
+  TRANSACTIONAL_BIT,
+  encodeMarker,
+  isControlBatch,
+} from "./transaction-marker.js";
 
 // Compaction of a log holding transactions, as Kafka's cleaner does it: a transaction's records
 // count (supersede older ones) once its commit marker is in the log; an aborted transaction's
@@ -16,13 +21,14 @@ afterEach(async () => {
   for (const log of logs.splice(0)) await log.close();
 });
 
-async function openCompacted(): Promise<Log> {
+async function openCompacted(producerStateRetentionMs?: number): Promise<Log> {
   const log = await openLog("/data/log", {
     fs: new SimulatedFileSystem(),
     clock,
     maintenanceIntervalMs: 0,
     cleanupPolicy: "compact",
     deleteRetentionMs: 0,
+    ...(producerStateRetentionMs === undefined ? {} : { producerStateRetentionMs }),
   });
   logs.push(log);
   return log;
@@ -58,6 +64,18 @@ function survivors(log: Log): string[] {
     .read(0, { maxRecords: 100 })
     .filter((r) => r.key?.length !== 4 || r.key.readInt16BE(0) !== 0 || r.value?.length !== 6)
     .map((r) => `${r.offset}:${r.key?.toString()}=${r.value?.toString() ?? "null"}`);
+}
+
+/** The producers of the transaction markers left, in log order. */
+function markers(log: Log): number[] {
+  const bytes = log.readBatches(0, 1 << 20);
+  const producers: number[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const header = readBatchHeader(bytes, at) as BatchHeader;
+    if (isControlBatch(header.attributes)) producers.push(header.producerId);
+    at += header.sizeBytes;
+  }
+  return producers;
 }
 
 describe("compaction of a log with transactions", () => {
@@ -110,6 +128,32 @@ describe("compaction of a log with transactions", () => {
     await clock.advance(1);
     await compactLog(log);
     expect(survivors(log)).toEqual(["2:other=x"]);
+  });
+
+  it("drops a marker once nothing of its transaction is left and its retention has passed", async () => {
+    // Producer state kept for a minute: a producer's last batch stays that long, emptied, and
+    // so does its transaction's marker (else that batch would reopen as a transaction never ended).
+    const log = await openCompacted(60_000);
+    await inTransaction(log, 7, "k", "a");
+    await marker(log, 7, "commit");
+    await inTransaction(log, 8, "gone", "b");
+    await marker(log, 8, "abort");
+    await inTransaction(log, 9, "stays", "c");
+    await marker(log, 9, "commit");
+    await plain(log, "k", "newer");
+    await plain(log, "other", "x");
+    log.roll();
+    // Within the retention (0 ms: the markers' own millisecond) the markers stay.
+    await compactLog(log);
+    expect(markers(log)).toEqual([7, 8, 9]);
+    await clock.advance(1);
+    await compactLog(log);
+    expect(markers(log)).toEqual([7, 8, 9]);
+    await clock.advance(60_000);
+    await compactLog(log);
+    // Transaction 9's record is still its key's value: its marker stays with it.
+    expect(markers(log)).toEqual([9]);
+    expect(survivors(log)).toEqual(["4:stays=c", "6:k=newer", "7:other=x"]);
   });
 
   it("takes no marker for a record: a key like a marker's is superseded by none", async () => {

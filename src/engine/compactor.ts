@@ -4,7 +4,7 @@ import { type BatchHeader, encodeBatch, encodeEmptyBatch } from "./record-batch.
 import { CommittedKeys } from "./committed-keys.js";
 import type { LogRecord } from "./record.js";
 import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, Segment, TIME_INDEX_SUFFIX } from "./segment.js";
-import { isControlBatch } from "./transaction-marker.js";
+import { isControlBatch, isTransactionalBatch, markerTypeOf } from "./transaction-marker.js";
 
 export interface CompactionResult {
   /** Sealed segments read: none when the last compaction left nothing to do since (see `CompactionMark`). */
@@ -55,6 +55,17 @@ export interface CompactableLog {
   activeBatches(visit: (header: BatchHeader, records: readonly LogRecord[]) => void): void;
   /** Swaps a rewritten segment in place of the one it replaces. */
   replaceSegment(old: Segment, replacement: Segment): void;
+}
+
+/** What a compaction keeps, batch by batch and record by record, as it rewrites the segments in order. */
+interface Retention {
+  keep(r: LogRecord): boolean;
+  /** Whether a batch left without records stays, empty (a segment's last one always does). */
+  keepEmptied(header: BatchHeader): boolean;
+  /** Whether a control batch stays (a segment's last one always does). */
+  keepControl(header: BatchHeader, records: readonly LogRecord[]): boolean;
+  /** A batch that stays, in log order. */
+  kept(header: BatchHeader): void;
 }
 
 const yieldToAppends = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -176,9 +187,30 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
       );
       return true;
     };
+    // Producers whose transaction (since their last marker) still has a batch in the log.
+    const withData = new Set<number>();
+    const keepControl = (header: BatchHeader, records: readonly LogRecord[]): boolean => {
+      if (markerTypeOf(records[0]?.key ?? null) === undefined) return true; // not a marker
+      const hadData = withData.delete(header.producerId);
+      // A marker goes once nothing of its transaction is left and readers had
+      // deleteRetentionMs to see it, as Kafka's cleaner removes them.
+      if (hadData) return true;
+      if (header.maxTimestamp < tombstoneCutoff) return false;
+      pendingAt = Math.min(pendingAt, header.maxTimestamp + deleteRetentionMs + 1);
+      return true;
+    };
+    const retention: Retention = {
+      keep,
+      keepEmptied,
+      keepControl,
+      kept: (header) => {
+        if (isTransactionalBatch(header.attributes) && !isControlBatch(header.attributes))
+          withData.add(header.producerId);
+      },
+    };
     for (const segment of sealed) {
       if (log.isClosed) return result;
-      const rewritten = await rewriteSegment(log, segment, keep, keepEmptied);
+      const rewritten = await rewriteSegment(log, segment, retention);
       result.segmentsScanned++;
       if (rewritten === undefined) continue;
       result.bytesBefore += segment.sizeBytes;
@@ -203,8 +235,7 @@ export async function compactLog(log: CompactableLog): Promise<CompactionResult>
 async function rewriteSegment(
   log: CompactableLog,
   segment: Segment,
-  keep: (r: LogRecord) => boolean,
-  keepEmptied: (header: BatchHeader) => boolean,
+  retention: Retention,
 ): Promise<{ segment: Segment; sizeBytes: number; removed: number } | undefined> {
   const fs = log.fs;
   const cleanedPath = segment.path(LOG_SUFFIX + CLEANED_SUFFIX);
@@ -218,24 +249,30 @@ async function rewriteSegment(
   try {
     const all = [...batchesOf(segment)];
     for (const [i, { header, bytes, records: inBatch }] of all.entries()) {
-      const control = isControlBatch(header.attributes);
-      const kept = control ? inBatch : inBatch.filter(keep);
-      removed += inBatch.length - kept.length;
+      const last = i === all.length - 1;
       let output: Buffer | undefined;
-      if (kept.length > 0 || control)
-        output = kept.length === inBatch.length ? bytes : rebuildBatch(header, kept);
-      else if (i === all.length - 1 || keepEmptied(header))
-        output =
-          inBatch.length === 0
-            ? bytes
-            : encodeEmptyBatch(
-                header.baseOffset,
-                header.lastOffsetDelta,
-                header.maxTimestamp,
-                header,
-              );
-      else dropped++;
+      if (isControlBatch(header.attributes)) {
+        if (retention.keepControl(header, inBatch) || last) output = bytes;
+        else removed += inBatch.length;
+      } else {
+        const kept = inBatch.filter((r) => retention.keep(r));
+        removed += inBatch.length - kept.length;
+        if (kept.length > 0)
+          output = kept.length === inBatch.length ? bytes : rebuildBatch(header, kept);
+        else if (last || retention.keepEmptied(header))
+          output =
+            inBatch.length === 0
+              ? bytes
+              : encodeEmptyBatch(
+                  header.baseOffset,
+                  header.lastOffsetDelta,
+                  header.maxTimestamp,
+                  header,
+                );
+        else dropped++;
+      }
       if (output !== undefined) {
+        retention.kept(header);
         out.write(output, written);
         written += output.length;
       }
