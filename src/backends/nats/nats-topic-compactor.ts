@@ -1,4 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { asError } from "../../errors/index.js";
 import type { Clock } from "../../time/index.js";
 import type { NatsTopicCatalog } from "./nats-topic-catalog.js";
 import { type CompactionRound, compactPartition } from "./partition-compaction.js";
@@ -76,7 +77,7 @@ export class NatsTopicCompactor {
           rounds.set(`${name}-${p}`, done.round);
           if (done.mark !== claim.previous) await this.catalog.markCompaction(claim, done.mark);
         } catch (error) {
-          failure ??= error instanceof Error ? error : new Error(String(error));
+          failure ??= asError(error);
         }
       }
     }
